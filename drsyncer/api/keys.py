@@ -1,0 +1,52 @@
+"""Every label, annotation, finalizer and API name drsyncer reads or writes, in one place.
+
+The keys are the Go dr-syncer's, so objects written by either tool are recognised by the other.
+"""
+
+from typing import Final
+
+GROUP: Final = "dr-syncer.io"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+
+KIND_REMOTE_CLUSTER: Final = "RemoteCluster"
+KIND_REPLICATION: Final = "Replication"
+KIND_NAMESPACE_MAPPING: Final = "NamespaceMapping"
+
+# ownership marks written on every object drsyncer creates in a destination
+LABEL_MANAGED_BY: Final = "dr-syncer.io/managed-by"
+MANAGED_BY_VALUE: Final = "drsyncer"
+ANNOTATION_REPLICATION: Final = "dr-syncer.io/replication"  # "<namespace>/<name>" of the Replication
+ANNOTATION_SOURCE_CLUSTER: Final = "dr-syncer.io/source-cluster"
+ANNOTATION_SOURCE_NAMESPACE: Final = "dr-syncer.io/source-namespace"
+ANNOTATION_SOURCE_UID: Final = "dr-syncer.io/source-uid"
+ANNOTATION_SOURCE_HASH: Final = "dr-syncer.io/source-hash"
+
+# namespaces created in a destination carry this label (the Go operator's key)
+LABEL_SOURCE_NAMESPACE: Final = "dr-syncer.io/source-namespace"
+
+# per-object controls set by users on source objects
+LABEL_IGNORE: Final = "dr-syncer.io/ignore"
+LABEL_SCALE_OVERRIDE: Final = "dr-syncer.io/scale-override"
+LABEL_IMMUTABLE_HANDLING: Final = "dr-syncer.io/immutable-handling"
+LABEL_STORAGE_CLASS: Final = "dr-syncer.io/storage-class"
+ANNOTATION_ORIGINAL_REPLICAS: Final = "dr-syncer.io/original-replicas"
+
+# triggers on Replication objects
+ANNOTATION_SYNC_NOW: Final = "dr-syncer.io/sync-now"
+ANNOTATION_SYNC_NOW_LEGACY: Final = "dr-syncer.io/trigger-sync"
+
+FINALIZER_CLEANUP: Final = "dr-syncer.io/cleanup"
+
+# Kubernetes keys drsyncer strips or reads
+ANNOTATION_LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
+ANNOTATION_SA_NAME: Final = "kubernetes.io/service-account.name"
+SECRET_TYPE_SA_TOKEN: Final = "kubernetes.io/service-account-token"
+ROOT_CA_CONFIGMAP: Final = "kube-root-ca.crt"
+PVC_BINDING_ANNOTATIONS: Final = (
+    "pv.kubernetes.io/bind-completed",
+    "pv.kubernetes.io/bound-by-controller",
+    "volume.kubernetes.io/selected-node",
+    "volume.beta.kubernetes.io/storage-provisioner",
+    "volume.kubernetes.io/storage-provisioner",
+)

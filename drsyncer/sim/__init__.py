@@ -1,0 +1,1 @@
+"""A Kubernetes API simulator: several clusters over real HTTP, with fault injection."""

@@ -1,0 +1,1 @@
+"""The watcher: turns RemoteCluster and Replication changes into redbeat schedule entries."""

@@ -1,0 +1,5 @@
+"""Shared fixtures: each lives in tests/fixtures/ and is registered here."""
+
+pytest_plugins = [
+    "tests.fixtures.redis_server",
+]
