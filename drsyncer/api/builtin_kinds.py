@@ -1,0 +1,81 @@
+"""The built-in Kubernetes resources drsyncer knows by name, as plain data.
+
+Used offline (validating `resourceTypes`, ordering a sync) and by the simulator, which serves exactly
+these. A live cluster's discovery is the authority at run time; this table is what holds without one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BuiltinKind:
+    group: str  # "" for the core group
+    version: str
+    kind: str
+    plural: str
+    singular: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    status_subresource: bool = False
+    scale_subresource: bool = False
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self) -> str:
+        """`plural.group` (just `plural` in the core group), the form used in RBAC and `resourceTypes`."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+def _k(group: str, version: str, kind: str, plural: str, namespaced: bool, short: tuple[str, ...] = (),
+       status: bool = False, scale: bool = False) -> BuiltinKind:
+    return BuiltinKind(group, version, kind, plural, kind.lower(), namespaced, short, status, scale)
+
+
+BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
+    _k("", "v1", "Namespace", "namespaces", False, ("ns",), status=True),
+    _k("", "v1", "ConfigMap", "configmaps", True, ("cm",)),
+    _k("", "v1", "Secret", "secrets", True),
+    _k("", "v1", "Service", "services", True, ("svc",), status=True),
+    _k("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",)),
+    _k("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ("pvc",), status=True),
+    _k("", "v1", "PersistentVolume", "persistentvolumes", False, ("pv",), status=True),
+    _k("", "v1", "Event", "events", True, ("ev",)),
+    _k("apps", "v1", "Deployment", "deployments", True, ("deploy",), status=True, scale=True),
+    _k("apps", "v1", "StatefulSet", "statefulsets", True, ("sts",), status=True, scale=True),
+    _k("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), status=True),
+    _k("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), status=True, scale=True),
+    _k("batch", "v1", "Job", "jobs", True, (), status=True),
+    _k("batch", "v1", "CronJob", "cronjobs", True, ("cj",), status=True),
+    _k("networking.k8s.io", "v1", "Ingress", "ingresses", True, ("ing",), status=True),
+    _k("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, ("netpol",)),
+    _k("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
+    _k("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
+    _k("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),
+    _k("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False),
+    _k("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True, ("hpa",),
+       status=True),
+    _k("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ("pdb",), status=True),
+    _k("coordination.k8s.io", "v1", "Lease", "leases", True),
+    _k("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
+    _k("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False,
+       ("crd", "crds"), status=True),
+)
+
+
+def find_builtin(name: str) -> BuiltinKind | None:
+    """Resolve a plural, singular, kind or short name (any case), optionally `name.group`."""
+    wanted = name.strip().lower()
+    group: str | None = None
+    if "." in wanted:
+        wanted, group = wanted.split(".", 1)
+    for kind in BUILTIN_KINDS:
+        if group is not None and kind.group != group:
+            continue
+        if wanted in (kind.plural, kind.singular, kind.kind.lower(), *kind.short_names):
+            return kind
+    return None
