@@ -50,3 +50,15 @@ PVC_BINDING_ANNOTATIONS: Final = (
     "volume.beta.kubernetes.io/storage-provisioner",
     "volume.kubernetes.io/storage-provisioner",
 )
+
+# labels and annotations other controllers own on destination copies; an update keeps them
+ANNOTATION_DEPLOYMENT_REVISION: Final = "deployment.kubernetes.io/revision"
+# the pre-storageClassName way of naming a PVC's class, still honoured by the API server
+ANNOTATION_BETA_STORAGE_CLASS: Final = "volume.beta.kubernetes.io/storage-class"
+# labels the Job controller generates from the Job's uid; a copy must let the destination make its own
+JOB_CONTROLLER_LABELS: Final = (
+    "controller-uid",
+    "batch.kubernetes.io/controller-uid",
+    "job-name",
+    "batch.kubernetes.io/job-name",
+)

@@ -1,0 +1,36 @@
+"""The source hash: a digest of the object drsyncer would write, stored on the written object.
+
+A resync compares the digest of the newly transformed object with the one stored in the
+destination; equal digests mean there is nothing to write. The digest covers the transformed
+object (with the Replication's rules applied and the ownership marks), so a change of rules
+changes it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from drsyncer.api import keys
+from drsyncer.sync.objects import Obj
+
+
+def source_hash(body: Mapping[str, Any]) -> str:
+    """SHA-256 of canonical JSON (sorted keys, no whitespace), ignoring the hash annotation itself."""
+    meta = body.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    if keys.ANNOTATION_SOURCE_HASH in annotations:
+        # copy only the two levels on the way to the annotation, never the whole object
+        annotations = {k: v for k, v in annotations.items() if k != keys.ANNOTATION_SOURCE_HASH}
+        body = {**body, "metadata": {**meta, "annotations": annotations}}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def stamp(body: Obj) -> str:
+    """Compute the hash and write it into `body`'s annotations (which `body` must own); returns it."""
+    digest = source_hash(body)
+    body.setdefault("metadata", {}).setdefault("annotations", {})[keys.ANNOTATION_SOURCE_HASH] = digest
+    return digest
