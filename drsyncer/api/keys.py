@@ -62,3 +62,13 @@ JOB_CONTROLLER_LABELS: Final = (
     "job-name",
     "batch.kubernetes.io/job-name",
 )
+# annotations a destination's own controllers keep on our copies; updates carry them over
+DESTINATION_OWNED_ANNOTATIONS: Final = (ANNOTATION_DEPLOYMENT_REVISION, *PVC_BINDING_ANNOTATIONS)
+
+# status condition types on Replication and RemoteCluster objects
+CONDITION_READY: Final = "Ready"
+CONDITION_SYNCED: Final = "Synced"
+CONDITION_INVALID_SPEC: Final = "InvalidSpec"
+CONDITION_KUBECONFIG_AVAILABLE: Final = "KubeconfigAvailable"
+CONDITION_KUBECONFIG_VALID: Final = "KubeconfigValid"
+CONDITION_CLUSTER_AVAILABLE: Final = "ClusterAvailable"

@@ -1,0 +1,261 @@
+"""Results of a sync as values: what the executor returns and status, metrics and the CLI read.
+
+They travel through Redis between workers and the reporter, so each type converts to and from a
+JSON-ready dict (`to_dict` / `from_dict`) made of strings, numbers, lists and dicts only.
+Messages never contain Secret data: they name objects and fields, not values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+from drsyncer.errors import Category
+from drsyncer.sync.ordering import is_builtin_group
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    PRUNED = "pruned"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class Phase(StrEnum):
+    COMPLETED = "Completed"
+    PARTIALLY_FAILED = "PartiallyFailed"
+    FAILED = "Failed"
+
+
+def count_key(group: str, kind: str) -> str:
+    """How a kind is named in per-kind counts: `Deployment`, or `Widget.example.com` for custom resources."""
+    return kind if is_builtin_group(group) else f"{kind}.{group}"
+
+
+@dataclass
+class KindCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    pruned: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    def add(self, outcome: Outcome, n: int = 1) -> None:
+        setattr(self, outcome.value, getattr(self, outcome.value) + n)
+
+    def merge(self, other: KindCounts) -> None:
+        for outcome in Outcome:
+            self.add(outcome, getattr(other, outcome.value))
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, o.value) for o in Outcome)
+
+    @property
+    def succeeded(self) -> int:
+        """Objects now in the intended state in the destination (skips excluded)."""
+        return self.created + self.updated + self.unchanged + self.pruned
+
+    def to_dict(self) -> dict[str, int]:
+        return {o.value: getattr(self, o.value) for o in Outcome}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KindCounts:
+        return cls(**{o.value: int(data.get(o.value, 0)) for o in Outcome})
+
+
+def total_counts(counts: Iterable[KindCounts]) -> KindCounts:
+    total = KindCounts()
+    for c in counts:
+        total.merge(c)
+    return total
+
+
+@dataclass(frozen=True)
+class ObjectError:
+    """One object that could not be synced; `message` is written for the user."""
+
+    kind: str
+    namespace: str
+    name: str
+    category: Category
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{self.category.value}: {self.kind} {where}: {self.message}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "category": self.category.value,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ObjectError:
+        category = Category(data["category"])
+        return cls(data["kind"], data.get("namespace", ""), data["name"], category, data["message"])
+
+
+@dataclass(frozen=True)
+class DeploymentScale:
+    """A workload's replica count in the source and what was written to the destination."""
+
+    kind: str  # Deployment or StatefulSet
+    namespace: str  # in the destination
+    name: str
+    original_replicas: int
+    replicas: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DeploymentScale:
+        original, replicas = int(data["original_replicas"]), int(data["replicas"])
+        return cls(data["kind"], data["namespace"], data["name"], original, replicas)
+
+
+def phase_of(totals: KindCounts, target_error: str = "") -> Phase:
+    """Completed when nothing failed; Failed when nothing succeeded; otherwise PartiallyFailed.
+
+    A target-level error (the destination unreachable, say) is a failure even with no object failed.
+    """
+    if not target_error and totals.failed == 0:
+        return Phase.COMPLETED
+    if totals.succeeded == 0:
+        return Phase.FAILED
+    return Phase.PARTIALLY_FAILED
+
+
+@dataclass
+class TargetResult:
+    """The outcome of syncing one source namespace into one destination cluster and namespace."""
+
+    destination_cluster: str
+    source_namespace: str
+    destination_namespace: str
+    phase: Phase = Phase.COMPLETED
+    counts: dict[str, KindCounts] = field(default_factory=dict)  # by `count_key`
+    errors: list[ObjectError] = field(default_factory=list)
+    duration_s: float = 0.0
+    deployment_scales: list[DeploymentScale] = field(default_factory=list)
+    dry_run: bool = False
+    error: str = ""  # why the whole target failed (destination unreachable...), empty otherwise
+    warnings: list[str] = field(default_factory=list)
+
+    def record(self, kind: str, outcome: Outcome, n: int = 1) -> None:
+        """Count `n` objects of `kind` (a `count_key`) with this outcome."""
+        self.counts.setdefault(kind, KindCounts()).add(outcome, n)
+
+    def fail(self, kind: str, error: ObjectError) -> None:
+        self.record(kind, Outcome.FAILED)
+        self.errors.append(error)
+
+    @property
+    def totals(self) -> KindCounts:
+        return total_counts(self.counts.values())
+
+    def finish(self, duration_s: float) -> TargetResult:
+        """Set the duration and derive the phase from the counts; returns self."""
+        self.duration_s = duration_s
+        self.phase = phase_of(self.totals, self.error)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "destination_cluster": self.destination_cluster,
+            "source_namespace": self.source_namespace,
+            "destination_namespace": self.destination_namespace,
+            "phase": self.phase.value,
+            "counts": {kind: c.to_dict() for kind, c in sorted(self.counts.items())},
+            "totals": self.totals.to_dict(),
+            "errors": [e.to_dict() for e in self.errors],
+            "duration_s": self.duration_s,
+            "deployment_scales": [s.to_dict() for s in self.deployment_scales],
+            "dry_run": self.dry_run,
+            "error": self.error,
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TargetResult:
+        return cls(
+            destination_cluster=data["destination_cluster"],
+            source_namespace=data["source_namespace"],
+            destination_namespace=data["destination_namespace"],
+            phase=Phase(data.get("phase", Phase.COMPLETED.value)),
+            counts={kind: KindCounts.from_dict(c) for kind, c in (data.get("counts") or {}).items()},
+            errors=[ObjectError.from_dict(e) for e in data.get("errors") or ()],
+            duration_s=float(data.get("duration_s", 0.0)),
+            deployment_scales=[DeploymentScale.from_dict(s) for s in data.get("deployment_scales") or ()],
+            dry_run=bool(data.get("dry_run", False)),
+            error=data.get("error", ""),
+            warnings=list(data.get("warnings") or ()),
+        )
+
+
+@dataclass
+class RunSummary:
+    """Every target of one run of a Replication, with totals and an overall phase."""
+
+    replication: str  # "<namespace>/<name>"
+    targets: list[TargetResult] = field(default_factory=list)
+    run_id: str = ""
+
+    @property
+    def totals(self) -> KindCounts:
+        return total_counts(t.totals for t in self.targets)
+
+    @property
+    def counts(self) -> dict[str, KindCounts]:
+        """Per-kind counts summed over the targets."""
+        merged: dict[str, KindCounts] = {}
+        for target in self.targets:
+            for kind, c in target.counts.items():
+                merged.setdefault(kind, KindCounts()).merge(c)
+        return merged
+
+    @property
+    def errors(self) -> list[ObjectError]:
+        return [e for t in self.targets for e in t.errors]
+
+    @property
+    def duration_s(self) -> float:
+        # targets run side by side, so the run lasts as long as its slowest target
+        return max((t.duration_s for t in self.targets), default=0.0)
+
+    @property
+    def phase(self) -> Phase:
+        phases = {t.phase for t in self.targets}
+        if not phases or phases == {Phase.COMPLETED}:
+            return Phase.COMPLETED
+        if phases == {Phase.FAILED}:
+            return Phase.FAILED
+        return Phase.PARTIALLY_FAILED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "replication": self.replication,
+            "run_id": self.run_id,
+            "phase": self.phase.value,
+            "totals": self.totals.to_dict(),
+            "duration_s": self.duration_s,
+            "targets": [t.to_dict() for t in self.targets],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSummary:
+        return cls(
+            replication=data["replication"],
+            targets=[TargetResult.from_dict(t) for t in data.get("targets") or ()],
+            run_id=data.get("run_id", ""),
+        )
