@@ -71,19 +71,19 @@ def _service_spec(want: Mapping[str, Any], have: Mapping[str, Any]) -> Obj:
     spec: Obj = dict(want)
     kind = spec.get("type") or "ClusterIP"
     if kind != "ExternalName":
-        allocated = ["ipFamilies", "ipFamilyPolicy"]
+        address_fields = ["ipFamilies", "ipFamilyPolicy"]
         # a headless copy keeps "None"; a switch to or from headless is an immutable change, not a merge
         if "clusterIP" not in spec and have.get("clusterIP") != HEADLESS:
-            allocated += ["clusterIP", "clusterIPs"]
-        for field in allocated:
+            address_fields += ["clusterIP", "clusterIPs"]
+        for field in address_fields:
             if field not in spec and have.get(field):
                 spec[field] = have[field]
     if kind in ("NodePort", "LoadBalancer") and spec.get("ports"):
-        allocated = {_port_id(p): p.get("nodePort") for p in have.get("ports") or () if p.get("nodePort")}
-        if allocated:
+        node_ports = {_port_id(p): p["nodePort"] for p in have.get("ports") or () if p.get("nodePort")}
+        if node_ports:
             spec["ports"] = [
-                p if p.get("nodePort") or _port_id(p) not in allocated
-                else {**p, "nodePort": allocated[_port_id(p)]}
+                p if p.get("nodePort") or _port_id(p) not in node_ports
+                else {**p, "nodePort": node_ports[_port_id(p)]}
                 for p in spec["ports"]
             ]
     if (
