@@ -1,0 +1,334 @@
+"""`ClusterClient`: requests to one cluster as plain JSON dicts, rate-limited, retried, categorised.
+
+It wraps a stock `kubernetes.client.ApiClient` for its configuration (server, TLS, credentials) and
+its urllib3 pool, and sends through that pool itself: bodies are parsed with `json.loads`, never
+into the generated model classes, and paged lists are streamed one page at a time. Thread-safe.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal
+
+import urllib3
+from kubernetes import client as k8s_client
+
+from drsyncer.kube.counters import RequestCounters
+from drsyncer.kube.discovery import Discovery, ResourceRef
+from drsyncer.kube.errors import ApiError, error_from_response
+from drsyncer.kube.ratelimit import RateLimiter, Unlimited
+from drsyncer.kube.requests import (
+    DEFAULT_FIELD_MANAGER,
+    PATCH_CONTENT_TYPES,
+    PatchType,
+    object_name,
+    query_string,
+    resource_path,
+    write_params,
+)
+from drsyncer.kube.retry import DEFAULT_POLICY, RetryPolicy, call_with_retries, retry_on_conflict
+
+log = logging.getLogger(__name__)
+
+NAMESPACES = ResourceRef("", "v1", "Namespace", "namespaces", False, "namespace", ("ns",),
+                         frozenset({"get", "list", "create", "update", "patch", "delete", "watch"}),
+                         frozenset({"status", "finalize"}))
+
+Propagation = Literal["Background", "Foreground", "Orphan"]
+Mutate = Callable[[dict[str, Any] | None], dict[str, Any] | None]
+
+
+class ObjectStream(Iterator[dict[str, Any]]):
+    """Objects of a paged list, fetched one page at a time as they are consumed.
+
+    The first page is read on creation, so a bad request fails at the call; `resource_version` is
+    the list's resourceVersion (from the first page), the point a watch can start from.
+    """
+
+    def __init__(self, fetch: Callable[[str | None], dict[str, Any]], ref: ResourceRef) -> None:
+        self._fetch = fetch
+        self._ref = ref
+        first = fetch(None)
+        self.resource_version: str = str((first.get("metadata") or {}).get("resourceVersion", ""))
+        self._pages = self._walk(first)
+
+    def _walk(self, page: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        while True:
+            items = page.get("items") or []
+            token = (page.get("metadata") or {}).get("continue")
+            del page  # hold one page at a time
+            for item in items:
+                # list items omit apiVersion and kind; callers need them to plan and to write
+                item.setdefault("apiVersion", self._ref.api_version)
+                item.setdefault("kind", self._ref.kind)
+                yield item
+            del items
+            if not token:
+                return
+            page = self._fetch(str(token))
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self._pages)
+
+    def __iter__(self) -> ObjectStream:
+        return self
+
+
+class ClusterClient:
+    """Everything drsyncer does to one cluster. `name` appears in errors; `origin` says where the
+    credentials came from (e.g. the kubeconfig Secret), for 401/403 and TLS messages."""
+
+    def __init__(self, api_client: k8s_client.ApiClient, *, name: str, origin: str = "",
+                 limiter: RateLimiter | None = None, retry: RetryPolicy | None = None,
+                 counters: RequestCounters | None = None,
+                 timeout: tuple[float, float] = (5.0, 60.0),
+                 on_close: Callable[[], None] | None = None) -> None:
+        self.api_client = api_client
+        self.name = name
+        self.origin = origin
+        self.limiter: RateLimiter = limiter or Unlimited()
+        self.retry = retry or DEFAULT_POLICY
+        self.counters = counters or RequestCounters()
+        self._timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
+        self._on_close = on_close
+        self._host = str(api_client.configuration.host).rstrip("/")
+        self._pool: urllib3.PoolManager = api_client.rest_client.pool_manager
+        self._discovery: Discovery | None = None
+        self._discovery_lock = threading.Lock()
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _headers(self, content_type: str | None) -> dict[str, str]:
+        cfg = self.api_client.configuration
+        headers = {"Accept": "application/json", "User-Agent": "drsyncer"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        # auth_settings() runs the configuration's refresh hook, so expiring tokens are renewed
+        for setting in cfg.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[str(setting["key"])] = str(setting["value"])
+        if "authorization" not in headers and cfg.username is not None:
+            headers["authorization"] = cfg.get_basic_auth_token()
+        return headers
+
+    def _send_once(self, method: str, path: str, body: Any, content_type: str | None,
+                   operation: str) -> dict[str, Any]:
+        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        waited = self.limiter.acquire()
+        self.counters.record_wait(self.name, waited)
+        try:
+            response = self._pool.request(
+                method, self._host + path, body=payload, headers=self._headers(content_type),
+                timeout=self._timeout, retries=False, preload_content=False)
+        except urllib3.exceptions.HTTPError as exc:
+            self.counters.record(self.name, method, 0)
+            raise self._transport_error(exc, operation) from None
+        try:
+            data = response.read()
+        except urllib3.exceptions.HTTPError as exc:
+            self.counters.record(self.name, method, 0)
+            raise self._transport_error(exc, operation) from None
+        finally:
+            response.release_conn()
+        self.counters.record(self.name, method, response.status)
+        if response.status >= 400:
+            raise self._api_error(response.status, data, response.headers, operation)
+        if not data:
+            return {}
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            raise ApiError(response.status, "InvalidResponse", "the server's answer is not JSON",
+                           cluster=self.name, operation=operation) from None
+        return parsed if isinstance(parsed, dict) else {"value": parsed}
+
+    def _api_error(self, status: int, data: bytes, headers: Mapping[str, str], operation: str) -> ApiError:
+        error = error_from_response(status, data, headers, cluster=self.name, operation=operation)
+        if status == 401:
+            source = f"the credentials from {self.origin}" if self.origin else "the credentials"
+            return ApiError(401, error.reason, f"{source} were rejected (expired or revoked token, or "
+                            "an untrusted client certificate)", cluster=self.name, operation=operation)
+        return error
+
+    def _transport_error(self, exc: urllib3.exceptions.HTTPError, operation: str) -> ApiError:
+        if isinstance(exc, urllib3.exceptions.SSLError):
+            hint = f"check certificate-authority-data in {self.origin}" if self.origin else \
+                "check the certificate authority"
+            return ApiError(0, "TLSError", f"TLS with {self._host} failed ({_short(exc)}); {hint}, or set "
+                            "spec.insecureSkipTLSVerify on the RemoteCluster", cluster=self.name,
+                            operation=operation)
+        if isinstance(exc, urllib3.exceptions.NewConnectionError):
+            return ApiError(0, "ConnectionError", f"cannot connect to {self._host}", cluster=self.name,
+                            operation=operation)
+        if isinstance(exc, urllib3.exceptions.TimeoutError):
+            return ApiError(0, "Timeout", f"no answer from {self._host} in time", cluster=self.name,
+                            operation=operation)
+        return ApiError(0, "ConnectionError", f"connection to {self._host} failed ({type(exc).__name__})",
+                        cluster=self.name, operation=operation)
+
+    def _on_retry(self, attempt: int, error: ApiError, delay: float) -> None:
+        self.counters.record_retry(self.name)
+        log.debug("retrying %s after %.2fs (attempt %d): %s", error.operation, delay, attempt, error)
+
+    def request(self, method: str, path: str, *, body: Any = None, content_type: str | None = None,
+                operation: str = "") -> dict[str, Any]:
+        """One API call with the rate limit and the retry policy (429, 5xx, timeouts; never 409)."""
+        op = operation or f"{method} {path}"
+        ctype = content_type or ("application/json" if body is not None else None)
+        return call_with_retries(lambda: self._send_once(method, path, body, ctype, op), self.retry,
+                                 on_retry=self._on_retry)
+
+    def get_json(self, path: str) -> dict[str, Any]:
+        return self.request("GET", path)
+
+    # -- discovery --------------------------------------------------------------------------------
+
+    @property
+    def discovery(self) -> Discovery:
+        with self._discovery_lock:
+            if self._discovery is None:
+                self._discovery = Discovery(self.get_json, cluster=self.name)
+            return self._discovery
+
+    def resolve(self, name: str) -> ResourceRef:
+        """A resource type by plural, singular, kind, short name or `name.group`."""
+        return self.discovery.resolve(name)
+
+    def server_version(self) -> str:
+        return str(self.request("GET", "/version", operation="get server version").get("gitVersion", ""))
+
+    # -- objects ----------------------------------------------------------------------------------
+
+    def get(self, ref: ResourceRef, namespace: str | None, name: str, *,
+            subresource: str | None = None) -> dict[str, Any] | None:
+        """The object, or None when it does not exist."""
+        try:
+            return self.request("GET", resource_path(ref, namespace, name, subresource),
+                                operation=_op("get", ref, namespace, name))
+        except ApiError as exc:
+            if exc.not_found:
+                return None
+            raise
+
+    def list(self, ref: ResourceRef, namespace: str | None = None, *, label_selector: str | None = None,
+             field_selector: str | None = None, page_size: int = 500) -> ObjectStream:
+        """Every object of a type (in `namespace`, or in all namespaces), paged with limit/continue."""
+        path = resource_path(ref, namespace)
+        operation = _op("list", ref, namespace, None)
+
+        def fetch(token: str | None) -> dict[str, Any]:
+            query = query_string({"limit": page_size, "continue": token, "labelSelector": label_selector,
+                                  "fieldSelector": field_selector})
+            return self.request("GET", path + query, operation=operation)
+
+        return ObjectStream(fetch, ref)
+
+    def namespaces(self, label_selector: str | None = None) -> ObjectStream:
+        return self.list(NAMESPACES, label_selector=label_selector)
+
+    def create(self, ref: ResourceRef, namespace: str | None, body: Mapping[str, Any], *,
+               dry_run: bool = False, field_manager: str | None = DEFAULT_FIELD_MANAGER) -> dict[str, Any]:
+        path = resource_path(ref, namespace) + query_string(write_params(dry_run, field_manager))
+        return self.request("POST", path, body=body,
+                            operation=_op("create", ref, namespace, _name_or_none(body)))
+
+    def replace(self, ref: ResourceRef, namespace: str | None, body: Mapping[str, Any], *,
+                dry_run: bool = False, subresource: str | None = None,
+                field_manager: str | None = DEFAULT_FIELD_MANAGER) -> dict[str, Any]:
+        """PUT the whole object; `metadata.resourceVersion` in `body` makes it conditional (409)."""
+        name = object_name(body)
+        path = resource_path(ref, namespace, name, subresource) + query_string(
+            write_params(dry_run, field_manager))
+        return self.request("PUT", path, body=body, operation=_op("replace", ref, namespace, name))
+
+    def patch(self, ref: ResourceRef, namespace: str | None, name: str, patch: Any, *,
+              patch_type: PatchType = "merge", field_manager: str | None = DEFAULT_FIELD_MANAGER,
+              force: bool = False, dry_run: bool = False, subresource: str | None = None) -> dict[str, Any]:
+        """Merge, JSON, strategic-merge or server-side-apply patch (`force` takes apply conflicts)."""
+        params = write_params(dry_run, field_manager or (DEFAULT_FIELD_MANAGER if patch_type == "apply"
+                                                         else None))
+        if patch_type == "apply" and force:
+            params["force"] = True
+        path = resource_path(ref, namespace, name, subresource) + query_string(params)
+        return self.request("PATCH", path, body=patch, content_type=PATCH_CONTENT_TYPES[patch_type],
+                            operation=_op("patch", ref, namespace, name))
+
+    def delete(self, ref: ResourceRef, namespace: str | None, name: str, *,
+               propagation: Propagation = "Background", dry_run: bool = False,
+               uid: str | None = None, resource_version: str | None = None) -> dict[str, Any] | None:
+        """Delete; None when it was already gone. `uid`/`resource_version` make it conditional, so a
+        prune never removes an object that was replaced since it was checked."""
+        options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions",
+                                   "propagationPolicy": propagation}
+        if dry_run:
+            options["dryRun"] = ["All"]
+        preconditions = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version)) if v}
+        if preconditions:
+            options["preconditions"] = preconditions
+        try:
+            return self.request("DELETE", resource_path(ref, namespace, name), body=options,
+                                operation=_op("delete", ref, namespace, name))
+        except ApiError as exc:
+            if exc.not_found:
+                return None
+            raise
+
+    def update(self, ref: ResourceRef, namespace: str | None, name: str, mutate: Mutate, *,
+               dry_run: bool = False, field_manager: str | None = DEFAULT_FIELD_MANAGER,
+               ) -> dict[str, Any] | None:
+        """Read-modify-write that survives concurrent writers: read the object, let `mutate` build
+        the body from it (`None` if absent → create; return None to write nothing), write it with
+        the read resourceVersion, and start over on 409. Returns what the server answered."""
+
+        def attempt() -> dict[str, Any] | None:
+            current = self.get(ref, namespace, name)
+            body = mutate(copy.deepcopy(current) if current is not None else None)
+            if body is None:
+                return current
+            if current is None:
+                return self.create(ref, namespace, body, dry_run=dry_run, field_manager=field_manager)
+            body = dict(body)
+            metadata = dict(body.get("metadata") or {})
+            metadata["resourceVersion"] = current["metadata"]["resourceVersion"]
+            body["metadata"] = metadata
+            return self.replace(ref, namespace, body, dry_run=dry_run, field_manager=field_manager)
+
+        return retry_on_conflict(attempt, self.retry)
+
+    def close(self) -> None:
+        self.api_client.close()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
+
+    def __enter__(self) -> ClusterClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ClusterClient({self.name!r}, {self._host})"
+
+
+def _op(verb: str, ref: ResourceRef, namespace: str | None, name: str | None) -> str:
+    target = ref.group_resource
+    if ref.namespaced and namespace:
+        target += f" {namespace}/{name}" if name else f" in {namespace}"
+    elif name:
+        target += f" {name}"
+    return f"{verb} {target}"
+
+
+def _name_or_none(body: Mapping[str, Any]) -> str | None:
+    metadata = body.get("metadata")
+    return metadata.get("name") if isinstance(metadata, Mapping) else None
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200]

@@ -1,0 +1,218 @@
+"""Which resources a cluster serves, read from its discovery endpoints and cached for a while.
+
+Names resolve the way kubectl resolves them: plural, singular, kind or short name, any case, with an
+optional `.group` (`widgets.example.com`, `deployments.apps`), and `"*"` for every namespaced,
+listable resource. A miss refreshes the cache (rate-limited), so a CRD created a moment ago resolves.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from drsyncer.api.builtin_kinds import BUILTIN_KINDS, BuiltinKind, find_builtin
+from drsyncer.errors import CategorisedError, Category
+
+_BUILTIN_GROUPS = frozenset(k.group for k in BUILTIN_KINDS)
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """One served resource type: enough to build its URLs and recognise its objects."""
+
+    group: str  # "" for the core group
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    singular: str = ""
+    short_names: tuple[str, ...] = ()
+    verbs: frozenset[str] = field(default=frozenset(), compare=False)
+    subresources: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self) -> str:
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def base_path(self) -> str:
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    def names(self) -> tuple[str, ...]:
+        return (self.plural, self.singular or self.kind.lower(), self.kind.lower(), *self.short_names)
+
+    @classmethod
+    def from_builtin(cls, kind: BuiltinKind) -> ResourceRef:
+        subresources = {"status"} if kind.status_subresource else set()
+        if kind.scale_subresource:
+            subresources.add("scale")
+        return cls(kind.group, kind.version, kind.kind, kind.plural, kind.namespaced, kind.singular,
+                   kind.short_names, frozenset({"get", "list", "create", "update", "patch", "delete",
+                                                "watch"}), frozenset(subresources))
+
+
+def parse_resource_list(group_version: str, body: Mapping[str, Any]) -> list[ResourceRef]:
+    """ResourceRefs from one `APIResourceList` (the body of `/api/v1` or `/apis/<group>/<version>`)."""
+    group, _, version = group_version.rpartition("/")
+    resources = [r for r in body.get("resources") or [] if isinstance(r, Mapping)]
+    subresources: dict[str, set[str]] = {}
+    for res in resources:
+        name = str(res.get("name", ""))
+        if "/" in name:
+            parent, _, sub = name.partition("/")
+            subresources.setdefault(parent, set()).add(sub)
+    refs = []
+    for res in resources:
+        name = str(res.get("name", ""))
+        if not name or "/" in name:
+            continue
+        refs.append(ResourceRef(
+            group=group, version=version, kind=str(res.get("kind", "")), plural=name,
+            namespaced=bool(res.get("namespaced")), singular=str(res.get("singularName") or ""),
+            short_names=tuple(str(s) for s in res.get("shortNames") or ()),
+            verbs=frozenset(str(v) for v in res.get("verbs") or ()),
+            subresources=frozenset(subresources.get(name, ())),
+        ))
+    return refs
+
+
+@dataclass(frozen=True)
+class ServedResources:
+    """A snapshot of discovery: every served resource, preferred versions first."""
+
+    refs: tuple[ResourceRef, ...]
+    preferred: frozenset[str]  # group versions the server prefers, e.g. "apps/v1", "v1"
+
+    def _group_rank(self, ref: ResourceRef) -> int:
+        # kubectl's order for an ambiguous short name: core, then built-in groups, then the rest
+        if ref.group == "":
+            return 0
+        return 1 if ref.group in _BUILTIN_GROUPS else 2
+
+    def candidates(self, name: str) -> list[ResourceRef]:
+        wanted = name.strip()
+        lowered = wanted.lower()
+        matches = [r for r in self.refs if lowered in r.names()]
+        if not matches and "." in lowered:
+            # `plural.group`, `kind.group` or `plural.version.group`
+            head, _, group = lowered.partition(".")
+            matches = [r for r in self.refs if r.group == group and head in r.names()]
+            if not matches and "." in group:
+                version, _, group = group.partition(".")
+                matches = [r for r in self.refs
+                           if r.group == group and r.version == version and head in r.names()]
+        return sorted(matches, key=lambda r: (r.api_version not in self.preferred, self._group_rank(r)))
+
+    def for_kind(self, api_version: str, kind: str) -> ResourceRef | None:
+        for ref in self.refs:
+            if ref.api_version == api_version and ref.kind == kind:
+                return ref
+        return None
+
+    def all_namespaced(self) -> list[ResourceRef]:
+        """Every namespaced resource that can be listed and created, one version per group."""
+        seen: set[tuple[str, str]] = set()
+        out = []
+        for ref in sorted(self.refs, key=lambda r: r.api_version not in self.preferred):
+            if not ref.namespaced or not {"list", "create"} <= ref.verbs:
+                continue
+            if (ref.group, ref.plural) in seen:
+                continue
+            seen.add((ref.group, ref.plural))
+            out.append(ref)
+        return out
+
+
+def read_served_resources(get_json: Callable[[str], Mapping[str, Any]]) -> ServedResources:
+    """Walk `/api` and `/apis` with `get_json(path)` and collect every group version's resources."""
+    refs: list[ResourceRef] = []
+    preferred: set[str] = set()
+    core = get_json("/api")
+    core_versions = [str(v) for v in core.get("versions") or []]
+    if core_versions:
+        preferred.add(core_versions[0])
+    for version in core_versions:
+        refs.extend(parse_resource_list(version, get_json(f"/api/{version}")))
+    groups = get_json("/apis")
+    for group in groups.get("groups") or []:
+        pref = (group.get("preferredVersion") or {}).get("groupVersion")
+        if pref:
+            preferred.add(str(pref))
+        for version in group.get("versions") or []:
+            gv = str(version.get("groupVersion", ""))
+            if gv:
+                refs.extend(parse_resource_list(gv, get_json(f"/apis/{gv}")))
+    return ServedResources(tuple(refs), frozenset(preferred))
+
+
+class Discovery:
+    """The cached discovery of one cluster; thread-safe."""
+
+    def __init__(self, get_json: Callable[[str], Mapping[str, Any]], *, cluster: str = "",
+                 ttl_s: float = 300.0, miss_refresh_s: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._get_json = get_json
+        self._cluster = cluster
+        self._ttl = ttl_s
+        self._miss_refresh = miss_refresh_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._served: ServedResources | None = None
+        self._fetched_at = 0.0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._served = None
+
+    def served(self, *, max_age_s: float | None = None) -> ServedResources:
+        limit = self._ttl if max_age_s is None else max_age_s
+        with self._lock:
+            if self._served is None or self._clock() - self._fetched_at > limit:
+                # holding the lock while fetching: concurrent callers wait for one walk, not many
+                self._served = read_served_resources(self._get_json)
+                self._fetched_at = self._clock()
+            return self._served
+
+    def _lookup(self, find: Callable[[ServedResources], list[ResourceRef]]) -> list[ResourceRef]:
+        found = find(self.served())
+        if not found:
+            found = find(self.served(max_age_s=self._miss_refresh))
+        return found
+
+    def resolve(self, name: str) -> ResourceRef:
+        """The resource a user's name means (plural, singular, kind, short name, `name.group`)."""
+        found = self._lookup(lambda s: s.candidates(name))
+        if not found:
+            where = f" by cluster {self._cluster}" if self._cluster else ""
+            raise CategorisedError(Category.NON_RETRYABLE, f"resource type {name!r} is not served{where}")
+        return found[0]
+
+    def resolve_many(self, names: Iterable[str]) -> list[ResourceRef]:
+        """Resolve each name, `"*"` standing for every namespaced resource; duplicates dropped."""
+        out: list[ResourceRef] = []
+        for name in names:
+            refs = self.served().all_namespaced() if name.strip() == "*" else [self.resolve(name)]
+            out.extend(r for r in refs if r not in out)
+        return out
+
+    def for_object(self, obj: Mapping[str, Any]) -> ResourceRef:
+        """The resource of an object, by its apiVersion and kind."""
+        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+        found = self._lookup(lambda s: [r] if (r := s.for_kind(api_version, kind)) else [])
+        if not found:
+            where = f" by cluster {self._cluster}" if self._cluster else ""
+            raise CategorisedError(Category.NON_RETRYABLE, f"{kind} ({api_version}) is not served{where}")
+        return found[0]
+
+
+def offline_ref(name: str) -> ResourceRef | None:
+    """A ResourceRef from the built-in table, for code paths with no cluster at hand."""
+    kind = find_builtin(name)
+    return ResourceRef.from_builtin(kind) if kind else None

@@ -1,0 +1,163 @@
+"""Errors from talking to a Kubernetes API, each with the category that says what to do about it.
+
+Building an `ApiError` from a response is pure (status, headers, body bytes in; error out), so the
+categorisation table is unit-tested without a server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from drsyncer.errors import CategorisedError, Category
+
+# a Status message is the server's words; long ones are cut so a status field stays readable
+_MAX_MESSAGE = 400
+
+# statuses where the same request may well succeed later without anyone changing anything
+_RETRYABLE_STATUSES = frozenset({408, 409, 410, 425, 429, 500, 502, 503, 504})
+
+
+def categorise(status: int, reason: str = "") -> Category:
+    """The category of an HTTP failure; `status` 0 means no response (connection, timeout)."""
+    if status == 0:
+        # connection refused, reset or timed out: the cluster may be back soon
+        return Category.NON_RETRYABLE if reason == "TLSError" else Category.RETRYABLE
+    if status in _RETRYABLE_STATUSES:
+        return Category.RETRYABLE
+    if status >= 500:
+        return Category.RETRYABLE
+    # 400 BadRequest, 401, 403, 404 (unknown type or object), 405, 413, 415, 422 Invalid: a person
+    # has to change the object, the credentials or the cluster first
+    return Category.NON_RETRYABLE
+
+
+class ApiError(CategorisedError):
+    """A Kubernetes API request that failed, with the fields of the server's `Status` body."""
+
+    def __init__(self, status: int, reason: str, message: str, *, cluster: str = "",
+                 operation: str = "", retry_after: float | None = None,
+                 details: Mapping[str, Any] | None = None,
+                 category: Category | None = None) -> None:
+        self.status = status
+        self.reason = reason
+        self.api_message = message
+        self.cluster = cluster
+        self.operation = operation
+        self.retry_after = retry_after
+        self.details: Mapping[str, Any] = details or {}
+        where = f" on {cluster}" if cluster else ""
+        what = f"{operation}{where}: " if operation else (f"{cluster}: " if cluster else "")
+        code = f"{status} {reason}" if status else reason
+        text = f"{what}{code}" + (f": {message}" if message and message != reason else "")
+        super().__init__(category or categorise(status, reason), text)
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def conflict(self) -> bool:
+        """An optimistic-concurrency failure: the object changed since it was read."""
+        return self.status == 409 and self.reason != "AlreadyExists"
+
+    @property
+    def already_exists(self) -> bool:
+        return self.status == 409 and self.reason == "AlreadyExists"
+
+    @property
+    def throttled(self) -> bool:
+        return self.status == 429
+
+    @property
+    def invalid(self) -> bool:
+        return self.status == 422
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only fields would be lost by the default pickling (Celery results carry errors)
+        return (_rebuild_api_error, (self.status, self.reason, self.api_message, self.cluster,
+                                     self.operation, self.retry_after, dict(self.details),
+                                     self.category))
+
+
+def _rebuild_api_error(status: int, reason: str, message: str, cluster: str, operation: str,
+                       retry_after: float | None, details: dict[str, Any],
+                       category: Category) -> ApiError:
+    return ApiError(status, reason, message, cluster=cluster, operation=operation,
+                    retry_after=retry_after, details=details, category=category)
+
+
+_REASONS = {
+    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+    405: "MethodNotAllowed", 409: "Conflict", 410: "Gone", 413: "RequestEntityTooLarge",
+    415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests", 500: "InternalError",
+    502: "BadGateway", 503: "ServiceUnavailable", 504: "Timeout",
+}
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds form, the one the API server sends)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None  # an HTTP date: too rare from an API server to be worth parsing
+    return max(0.0, seconds)
+
+
+def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *,
+                        cluster: str = "", operation: str = "") -> ApiError:
+    """An `ApiError` from a non-2xx response, reading the Kubernetes `Status` body when there is one."""
+    reason = _REASONS.get(status, f"HTTP{status}")
+    message = ""
+    details: Mapping[str, Any] = {}
+    try:
+        status_body = json.loads(body) if body else None
+    except ValueError:
+        status_body = None
+    if isinstance(status_body, dict) and status_body.get("kind") == "Status":
+        reason = str(status_body.get("reason") or reason)
+        message = str(status_body.get("message") or "")
+        raw_details = status_body.get("details")
+        details = raw_details if isinstance(raw_details, dict) else {}
+    elif body and status_body is None:
+        # not JSON (a proxy's HTML page, say): keep a short, single-line excerpt
+        message = " ".join(body[:200].decode("utf-8", "replace").split())
+    if len(message) > _MAX_MESSAGE:
+        message = message[:_MAX_MESSAGE] + "…"
+    retry_after = parse_retry_after(_header(headers, "Retry-After"))
+    if retry_after is None and isinstance(details.get("retryAfterSeconds"), int | float):
+        retry_after = float(details["retryAfterSeconds"])
+    return ApiError(status, reason, message, cluster=cluster, operation=operation,
+                    retry_after=retry_after, details=details)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, val in headers.items():
+        if key.lower() == lowered:
+            return val
+    return None
+
+
+class KubeconfigError(CategorisedError):
+    """A kubeconfig that cannot be read or used; `condition` is the RemoteCluster condition it fails.
+
+    Messages name the Secret and key and the kubeconfig field, never a value from the kubeconfig.
+    """
+
+    def __init__(self, category: Category, message: str, *, condition: str = "KubeconfigValid") -> None:
+        super().__init__(category, message)
+        self.condition = condition
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_kubeconfig_error, (self.category, self.message, self.condition))
+
+
+def _rebuild_kubeconfig_error(category: Category, message: str, condition: str) -> KubeconfigError:
+    return KubeconfigError(category, message, condition=condition)

@@ -1,0 +1,352 @@
+"""Reading a kubeconfig (text or dict) into what is needed to reach one cluster, and building a client.
+
+Parsing is pure and strict: every error names the field, never a value, because the kubeconfig holds
+credentials. A kubeconfig from a Secret may only carry inline data (token, `*-data` fields); file
+references and credential plugins are accepted only from a local file the user pointed at, since a
+Secret's author must not be able to read files or run commands in a worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import shutil
+import tempfile
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+
+from drsyncer.errors import Category
+from drsyncer.kube.client import ClusterClient
+from drsyncer.kube.counters import RequestCounters
+from drsyncer.kube.errors import KubeconfigError
+from drsyncer.kube.ratelimit import RateLimiter
+from drsyncer.kube.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_CONNECTIONS = 16
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """How to reach one cluster: one context of a kubeconfig, resolved to inline data.
+
+    `repr` hides every credential so that an accidental log line shows none.
+    """
+
+    context: str
+    server: str
+    ca_data: bytes | None = field(default=None, repr=False)
+    insecure_skip_tls_verify: bool = False
+    tls_server_name: str | None = None
+    proxy_url: str | None = None
+    token: str | None = field(default=None, repr=False)
+    client_cert_data: bytes | None = field(default=None, repr=False)
+    client_key_data: bytes | None = field(default=None, repr=False)
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    # "exec" or "auth-provider" when the user entry needs a credential plugin (local files only)
+    plugin: str | None = None
+
+    @property
+    def auth_method(self) -> str:
+        if self.plugin:
+            return self.plugin
+        if self.token:
+            return "token"
+        if self.client_cert_data:
+            return "client-certificate"
+        if self.username is not None:
+            return "basic"
+        return "none"
+
+
+def parse_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | None = None,
+                     origin: str = "kubeconfig", base_dir: Path | None = None) -> ClusterAccess:
+    """Resolve one context of a kubeconfig; raise `KubeconfigError` naming `origin` and the field.
+
+    `base_dir` is the directory of a local kubeconfig file: only then are file references
+    (`certificate-authority`, `client-certificate`, `client-key`, `tokenFile`) read and credential
+    plugins accepted.
+    """
+    doc = _load_document(source, origin)
+    ctx_name = context or _optional_str(doc, "current-context", origin, "current-context")
+    if not ctx_name:
+        raise _invalid(origin, "no context given and current-context is not set")
+    ctx = _named_entry(doc, "contexts", ctx_name, "context", origin)
+    cluster_name = _required_str(ctx, "cluster", origin, f"contexts[{ctx_name}].context.cluster")
+    cluster = _named_entry(doc, "clusters", cluster_name, "cluster", origin)
+    user_name = _optional_str(ctx, "user", origin, f"contexts[{ctx_name}].context.user")
+    user: Mapping[str, Any] = {}
+    if user_name:
+        user = _named_entry(doc, "users", user_name, "user", origin)
+
+    cpath = f"clusters[{cluster_name}].cluster"
+    server = _required_str(cluster, "server", origin, f"{cpath}.server")
+    parsed = urlparse(server)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise _invalid(origin, f"{cpath}.server is not an http(s) URL")
+    ca_data = _data_or_file(cluster, "certificate-authority-data", "certificate-authority", origin,
+                            cpath, base_dir)
+    if ca_data is not None and b"-----BEGIN CERTIFICATE-----" not in ca_data:
+        raise _invalid(origin, f"{cpath}.certificate-authority-data is not a PEM certificate")
+    insecure = cluster.get("insecure-skip-tls-verify", False)
+    if not isinstance(insecure, bool):
+        raise _invalid(origin, f"{cpath}.insecure-skip-tls-verify must be true or false")
+
+    upath = f"users[{user_name}].user"
+    plugin = next((key for key in ("exec", "auth-provider") if user.get(key)), None)
+    if plugin and base_dir is None:
+        raise _invalid(origin, f"{upath}.{plugin}: credential plugins are not supported in a kubeconfig "
+                               "Secret; use a token or a client certificate")
+    token = _token(user, origin, upath, base_dir)
+    cert = _data_or_file(user, "client-certificate-data", "client-certificate", origin, upath, base_dir)
+    key = _data_or_file(user, "client-key-data", "client-key", origin, upath, base_dir)
+    if (cert is None) != (key is None):
+        raise _invalid(origin, f"{upath}: client-certificate-data and client-key-data must be given together")
+    if cert is not None and b"-----BEGIN" not in cert:
+        raise _invalid(origin, f"{upath}.client-certificate-data is not a PEM certificate")
+    if key is not None and b"-----BEGIN" not in key:
+        raise _invalid(origin, f"{upath}.client-key-data is not a PEM key")
+    username = _optional_str(user, "username", origin, f"{upath}.username")
+    password = _optional_str(user, "password", origin, f"{upath}.password")
+    if (username is None) != (password is None):
+        raise _invalid(origin, f"{upath}: username and password must be given together")
+    if (token or cert or username or plugin) and parsed.scheme != "https" and parsed.hostname not in (
+            "127.0.0.1", "localhost", "::1"):
+        # credentials over plain HTTP to another host would be readable on the wire
+        raise _invalid(origin, f"{cpath}.server: credentials are only sent over https")
+
+    return ClusterAccess(
+        context=ctx_name, server=server.rstrip("/"), ca_data=ca_data, insecure_skip_tls_verify=insecure,
+        tls_server_name=_optional_str(cluster, "tls-server-name", origin, f"{cpath}.tls-server-name"),
+        proxy_url=_optional_str(cluster, "proxy-url", origin, f"{cpath}.proxy-url"),
+        token=token, client_cert_data=cert, client_key_data=key, username=username, password=password,
+        plugin=plugin,
+    )
+
+
+def _invalid(origin: str, what: str) -> KubeconfigError:
+    return KubeconfigError(Category.NON_RETRYABLE, f"{origin}: {what}", condition="KubeconfigValid")
+
+
+def _load_document(source: str | bytes | Mapping[str, Any], origin: str) -> Mapping[str, Any]:
+    if isinstance(source, Mapping):
+        doc: Any = source
+    else:
+        text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+        if not text.strip():
+            raise _invalid(origin, "is empty")
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            # the parser's own message quotes the offending line, which may hold a token
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+            raise _invalid(origin, f"is not valid YAML{where}") from None
+    if not isinstance(doc, Mapping):
+        raise _invalid(origin, "is not a kubeconfig (expected a mapping with clusters, contexts, users)")
+    return doc
+
+
+def _named_entry(doc: Mapping[str, Any], section: str, name: str, inner: str,
+                 origin: str) -> Mapping[str, Any]:
+    entries = doc.get(section)
+    if not isinstance(entries, list):
+        raise _invalid(origin, f"{section} is missing or not a list")
+    for entry in entries:
+        if isinstance(entry, Mapping) and entry.get("name") == name:
+            value = entry.get(inner)
+            if value is None and inner == "user":
+                return {}  # a user entry with no credentials is allowed (anonymous access)
+            if not isinstance(value, Mapping):
+                raise _invalid(origin, f"{section}[{name}].{inner} is missing or not a mapping")
+            return value
+    names = [str(e.get("name")) for e in entries if isinstance(e, Mapping)]
+    known = ", ".join(sorted(names)) or "none"
+    raise _invalid(origin, f"{section} has no entry named {name!r} (known: {known})")
+
+
+def _optional_str(obj: Mapping[str, Any], key: str, origin: str, path: str) -> str | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _invalid(origin, f"{path} must be a string")
+    return value
+
+
+def _required_str(obj: Mapping[str, Any], key: str, origin: str, path: str) -> str:
+    value = _optional_str(obj, key, origin, path)
+    if value is None:
+        raise _invalid(origin, f"{path} is missing")
+    return value
+
+
+def _data_or_file(obj: Mapping[str, Any], data_key: str, file_key: str, origin: str, path: str,
+                  base_dir: Path | None) -> bytes | None:
+    data = _optional_str(obj, data_key, origin, f"{path}.{data_key}")
+    if data is not None:
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise _invalid(origin, f"{path}.{data_key} is not valid base64") from None
+    file_ref = _optional_str(obj, file_key, origin, f"{path}.{file_key}")
+    if file_ref is None:
+        return None
+    return _read_local(file_ref, origin, f"{path}.{file_key}", base_dir)
+
+
+def _token(user: Mapping[str, Any], origin: str, path: str, base_dir: Path | None) -> str | None:
+    token = _optional_str(user, "token", origin, f"{path}.token")
+    if token is not None:
+        return token.strip()
+    token_file = _optional_str(user, "tokenFile", origin, f"{path}.tokenFile")
+    if token_file is None:
+        return None
+    return _read_local(token_file, origin, f"{path}.tokenFile", base_dir).decode("utf-8", "replace").strip()
+
+
+def _read_local(ref: str, origin: str, path: str, base_dir: Path | None) -> bytes:
+    if base_dir is None:
+        raise _invalid(origin, f"{path}: file references are not supported in a kubeconfig Secret; "
+                               "inline the content in the matching *-data field")
+    file = Path(ref) if os.path.isabs(ref) else base_dir / ref
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise _invalid(origin, f"{path}: cannot read {file} ({exc.strerror})") from None
+
+
+def build_configuration(access: ClusterAccess, *, insecure_skip_tls_verify: bool | None = None,
+                        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                        ) -> tuple[k8s_client.Configuration, Path | None]:
+    """A stock client `Configuration` for `access`, and the private directory holding its key files.
+
+    `insecure_skip_tls_verify` None follows the kubeconfig; a bool overrides it (a RemoteCluster's
+    spec decides, not the kubeconfig in its Secret). The caller removes the directory when done.
+    """
+    cfg = k8s_client.Configuration(host=access.server)
+    skip = access.insecure_skip_tls_verify if insecure_skip_tls_verify is None else insecure_skip_tls_verify
+    cfg.verify_ssl = not skip
+    cfg.connection_pool_maxsize = max_connections
+    # drsyncer retries itself, with the rate limiter and the categories; urllib3 must not retry too
+    cfg.retries = False
+    if access.ca_data is not None:
+        cfg.ca_cert_data = access.ca_data.decode("ascii", "replace")
+    if access.tls_server_name:
+        cfg.tls_server_name = access.tls_server_name
+    if access.proxy_url:
+        cfg.proxy = access.proxy_url
+    if access.token:
+        cfg.api_key["BearerToken"] = f"Bearer {access.token}"
+    elif access.username is not None:
+        cfg.username = access.username
+        cfg.password = access.password or ""
+    key_dir: Path | None = None
+    if access.client_cert_data is not None and access.client_key_data is not None:
+        # the stock client (urllib3) loads client certificates only from files
+        key_dir = Path(tempfile.mkdtemp(prefix="drsyncer-kube-"))
+        os.chmod(key_dir, 0o700)
+        cfg.cert_file = str(_write_private(key_dir / "client.crt", access.client_cert_data))
+        cfg.key_file = str(_write_private(key_dir / "client.key", access.client_key_data))
+    return cfg, key_dir
+
+
+def _write_private(path: Path, data: bytes) -> Path:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    return path
+
+
+def client_from_access(access: ClusterAccess, *, name: str, origin: str = "",
+                       insecure_skip_tls_verify: bool | None = None,
+                       limiter: RateLimiter | None = None, retry: RetryPolicy | None = None,
+                       counters: RequestCounters | None = None,
+                       max_connections: int = DEFAULT_MAX_CONNECTIONS) -> ClusterClient:
+    """A `ClusterClient` for one resolved kubeconfig context; closing it removes any key files."""
+    if access.plugin:
+        raise KubeconfigError(Category.NON_RETRYABLE,
+                              f"{origin or name}: {access.plugin} credentials need the stock loader; "
+                              "use client_from_kubeconfig_file")
+    cfg, key_dir = build_configuration(access, insecure_skip_tls_verify=insecure_skip_tls_verify,
+                                       max_connections=max_connections)
+    api = k8s_client.ApiClient(configuration=cfg)
+    cleanup = _cleanup_for(key_dir)
+    result = ClusterClient(api, name=name, origin=origin, limiter=limiter, retry=retry,
+                           counters=counters, on_close=cleanup)
+    if key_dir is not None:
+        # a client dropped without close() still removes its key files
+        weakref.finalize(result, shutil.rmtree, key_dir, True)
+    return result
+
+
+def _cleanup_for(key_dir: Path | None) -> Callable[[], None] | None:
+    if key_dir is None:
+        return None
+    return lambda: shutil.rmtree(key_dir, ignore_errors=True)
+
+
+def client_from_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | None = None,
+                           name: str | None = None, origin: str = "kubeconfig",
+                           insecure_skip_tls_verify: bool | None = None,
+                           limiter: RateLimiter | None = None, retry: RetryPolicy | None = None,
+                           counters: RequestCounters | None = None,
+                           max_connections: int = DEFAULT_MAX_CONNECTIONS) -> ClusterClient:
+    """A `ClusterClient` from kubeconfig text or a dict holding inline credentials only."""
+    access = parse_kubeconfig(source, context=context, origin=origin)
+    return client_from_access(access, name=name or access.context, origin=origin,
+                              insecure_skip_tls_verify=insecure_skip_tls_verify, limiter=limiter,
+                              retry=retry, counters=counters, max_connections=max_connections)
+
+
+def client_from_kubeconfig_file(path: str | Path, *, context: str | None = None, name: str | None = None,
+                                limiter: RateLimiter | None = None, retry: RetryPolicy | None = None,
+                                counters: RequestCounters | None = None,
+                                max_connections: int = DEFAULT_MAX_CONNECTIONS) -> ClusterClient:
+    """A `ClusterClient` from a local kubeconfig file (the CLI's `--kubeconfig`): file references
+    and credential plugins are allowed here, because the user chose this file."""
+    file = Path(path).expanduser()
+    origin = f"kubeconfig {file}"
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise KubeconfigError(Category.NON_RETRYABLE, f"{origin}: cannot read ({exc.strerror})",
+                              condition="KubeconfigAvailable") from None
+    access = parse_kubeconfig(text, context=context, origin=origin, base_dir=file.parent.resolve())
+    if not access.plugin:
+        return client_from_access(access, name=name or access.context, origin=origin, limiter=limiter,
+                                  retry=retry, counters=counters, max_connections=max_connections)
+    # exec / auth-provider: the stock loader runs the plugin and refreshes the token when it expires
+    cfg = k8s_client.Configuration()
+    cfg.connection_pool_maxsize = max_connections
+    cfg.retries = False
+    try:
+        k8s_config.load_kube_config(config_file=str(file), context=access.context, client_configuration=cfg,
+                                    persist_config=False)
+    except (k8s_config.ConfigException, OSError) as exc:
+        raise KubeconfigError(Category.NON_RETRYABLE,
+                              f"{origin}: the {access.plugin} credential plugin failed ({type(exc).__name__})"
+                              ) from None
+    return ClusterClient(k8s_client.ApiClient(configuration=cfg), name=name or access.context,
+                         origin=origin, limiter=limiter, retry=retry, counters=counters)
+
+
+def list_contexts(source: str | bytes | Mapping[str, Any], origin: str = "kubeconfig") -> list[str]:
+    """The context names of a kubeconfig, for the CLI's messages."""
+    doc = _load_document(source, origin)
+    contexts = doc.get("contexts")
+    if not isinstance(contexts, list):
+        return []
+    return [str(c["name"]) for c in contexts if isinstance(c, Mapping) and "name" in c]

@@ -1,0 +1,163 @@
+"""Per-cluster token buckets: a request budget (`RemoteCluster.spec.rateLimit`) for the whole fleet.
+
+The bucket is a reservation: taking a token may drive the count below zero, and the caller waits
+until its token would have been refilled. Every process shares one bucket per cluster through Redis
+(one hash, updated by one Lua script on Redis's clock, so process clocks never disagree); without a
+Redis URL each process keeps its own bucket, which is then a per-process budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import redis
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "drsyncer:ratelimit:"
+
+
+@dataclass(frozen=True)
+class RateBudget:
+    qps: float = 50.0
+    burst: int = 100
+
+    def __post_init__(self) -> None:
+        if self.qps <= 0 or self.burst < 1:
+            raise ValueError("rateLimit needs qps > 0 and burst >= 1")
+
+
+def reserve(tokens: float, last: float, now: float, budget: RateBudget, n: float = 1.0
+            ) -> tuple[float, float, float]:
+    """Take `n` tokens from a bucket last updated at `last`: (tokens left, new timestamp, wait seconds).
+
+    The Lua script below is this function, line for line.
+    """
+    now = max(now, last)  # a clock that stepped back must not mint tokens
+    tokens = min(float(budget.burst), tokens + (now - last) * budget.qps) - n
+    delay = -tokens / budget.qps if tokens < 0 else 0.0
+    return tokens, now, delay
+
+
+_RESERVE_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local last = tonumber(state[2])
+if tokens == nil or last == nil then
+  tokens = burst
+  last = now
+end
+if now < last then now = last end
+tokens = math.min(burst, tokens + (now - last) * rate) - n
+local delay = 0
+if tokens < 0 then delay = -tokens / rate end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'ts', string.format('%.6f', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst / rate + delay) * 1000) + 60000)
+return string.format('%.6f', delay)
+"""
+
+
+class RateLimiter(Protocol):
+    def acquire(self) -> float:
+        """Take one request's token, waiting as long as the budget requires; returns seconds waited."""
+        ...
+
+
+class LocalRateLimiter:
+    """A thread-safe token bucket in this process."""
+
+    def __init__(self, budget: RateBudget, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.budget = budget
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = float(budget.burst)
+        self._last = clock()
+
+    def reserve(self) -> float:
+        """Take a token now; the seconds the caller must wait before sending."""
+        with self._lock:
+            self._tokens, self._last, delay = reserve(self._tokens, self._last, self._clock(), self.budget)
+        return delay
+
+    def acquire(self) -> float:
+        delay = self.reserve()
+        if delay > 0:
+            self._sleep(delay)  # outside the lock: other threads reserve their own later slots
+        return delay
+
+
+class RedisRateLimiter:
+    """A token bucket in Redis shared by every process that uses the same key and Redis."""
+
+    def __init__(self, client: redis.Redis, cluster_key: str, budget: RateBudget, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.budget = budget
+        self.key = KEY_PREFIX + cluster_key
+        self._client = client
+        self._script = client.register_script(_RESERVE_LUA)
+        self._sleep = sleep
+        self._fallback = LocalRateLimiter(budget, sleep=sleep)
+        self._last_warning = 0.0
+
+    def reserve(self) -> float:
+        try:
+            reply: Any = self._script(keys=[self.key], args=[self.budget.qps, self.budget.burst, 1])
+        except redis.RedisError as exc:
+            # an unreachable Redis must not stop syncs: keep a per-process budget until it is back
+            now = time.monotonic()
+            if now - self._last_warning > 60:
+                self._last_warning = now
+                log.warning("rate limiter: Redis unavailable (%s); using a per-process budget for %s",
+                            type(exc).__name__, self.key)
+            return self._fallback.reserve()
+        return float(reply.decode() if isinstance(reply, bytes) else reply)
+
+    def acquire(self) -> float:
+        delay = self.reserve()
+        if delay > 0:
+            self._sleep(delay)
+        return delay
+
+
+class Unlimited:
+    """No budget: for tests and one-off reads."""
+
+    def acquire(self) -> float:
+        return 0.0
+
+
+_redis_clients: dict[str, redis.Redis] = {}
+_redis_lock = threading.Lock()
+
+
+def _redis_for(url: str) -> redis.Redis:
+    # one connection pool per URL and process, shared by every cluster's limiter
+    with _redis_lock:
+        client = _redis_clients.get(url)
+        if client is None:
+            client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+            _redis_clients[url] = client
+        return client
+
+
+def rate_limiter_for(cluster_key: str, budget: RateBudget, redis_url: str | None = None) -> RateLimiter:
+    """The fleet-wide limiter for a cluster when `redis_url` is set, else a per-process one.
+
+    `cluster_key` must name the cluster the same way in every process, e.g. `namespace/name` of
+    its RemoteCluster.
+    """
+    if redis_url:
+        return RedisRateLimiter(_redis_for(redis_url), cluster_key, budget)
+    return LocalRateLimiter(budget)

@@ -1,0 +1,184 @@
+"""Clients for RemoteClusters, built from the kubeconfig Secret each one names, and cached.
+
+A lookup re-reads the Secret (at most every `recheck_s`) and rebuilds the client when the kubeconfig
+content or the RemoteCluster's access settings changed, so rotated credentials are used without a
+restart. Errors name the RemoteCluster, the Secret and the key; never the kubeconfig's content.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from drsyncer.api.keys import KIND_REMOTE_CLUSTER
+from drsyncer.errors import Category
+from drsyncer.kube.client import ClusterClient
+from drsyncer.kube.counters import RequestCounters
+from drsyncer.kube.discovery import ResourceRef
+from drsyncer.kube.errors import ApiError, KubeconfigError
+from drsyncer.kube.kubeconfig import DEFAULT_MAX_CONNECTIONS, client_from_access, parse_kubeconfig
+from drsyncer.kube.ratelimit import RateBudget, rate_limiter_for
+from drsyncer.kube.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+SECRETS = ResourceRef("", "v1", "Secret", "secrets", True, "secret")
+DEFAULT_SECRET_KEY = "kubeconfig"
+
+
+@dataclass(frozen=True)
+class RemoteClusterAccess:
+    """The parts of a RemoteCluster that say how to reach it."""
+
+    name: str
+    namespace: str
+    secret_name: str
+    secret_namespace: str
+    secret_key: str = DEFAULT_SECRET_KEY
+    insecure_skip_tls_verify: bool = False
+    rate: RateBudget = field(default_factory=RateBudget)
+    context: str | None = None  # the kubeconfig's current-context unless set
+
+    @property
+    def key(self) -> str:
+        """`namespace/name` of the RemoteCluster: the cache key and the shared rate-limit key."""
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def secret_label(self) -> str:
+        return f"kubeconfig Secret {self.secret_namespace}/{self.secret_name} key {self.secret_key!r}"
+
+    @classmethod
+    def from_resource(cls, obj: Mapping[str, Any] | Any) -> RemoteClusterAccess:
+        """From a RemoteCluster as a dict (or a pydantic model, dumped by alias)."""
+        if not isinstance(obj, Mapping) and hasattr(obj, "model_dump"):
+            obj = obj.model_dump(by_alias=True, mode="json")
+        metadata = obj.get("metadata") or {}
+        spec = obj.get("spec") or {}
+        name, namespace = str(metadata.get("name", "")), str(metadata.get("namespace") or "default")
+        ref = spec.get("kubeconfigSecretRef") or {}
+        if not ref.get("name"):
+            raise KubeconfigError(Category.NON_RETRYABLE,
+                                  f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: spec.kubeconfigSecretRef.name "
+                                  "is missing", condition="KubeconfigAvailable")
+        limits = spec.get("rateLimit") or {}
+        try:
+            rate = RateBudget(float(limits.get("qps", 50)), int(limits.get("burst", 100)))
+        except (TypeError, ValueError) as exc:
+            raise KubeconfigError(Category.NON_RETRYABLE,
+                                  f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: spec.rateLimit: {exc}",
+                                  condition="KubeconfigValid") from None
+        return cls(name=name, namespace=namespace, secret_name=str(ref["name"]),
+                   secret_namespace=str(ref.get("namespace") or namespace),
+                   secret_key=str(ref.get("key") or DEFAULT_SECRET_KEY),
+                   insecure_skip_tls_verify=bool(spec.get("insecureSkipTLSVerify", False)), rate=rate)
+
+
+def read_kubeconfig_secret(controller: ClusterClient, access: RemoteClusterAccess) -> bytes:
+    """The kubeconfig bytes from the Secret a RemoteCluster names, read with the controller's client."""
+    owner = f"{KIND_REMOTE_CLUSTER} {access.key}"
+    secret_ref = f"Secret {access.secret_namespace}/{access.secret_name}"
+    try:
+        secret = controller.get(SECRETS, access.secret_namespace, access.secret_name)
+    except ApiError as exc:
+        if exc.status == 403:
+            raise KubeconfigError(Category.NON_RETRYABLE,
+                                  f"{owner}: not allowed to read kubeconfig {secret_ref} ({exc.api_message})",
+                                  condition="KubeconfigAvailable") from None
+        raise KubeconfigError(exc.category, f"{owner}: reading kubeconfig {secret_ref} failed: {exc.message}",
+                              condition="KubeconfigAvailable") from None
+    if secret is None:
+        raise KubeconfigError(Category.WAIT_FOR_NEXT_SYNC,
+                              f"{owner}: kubeconfig {secret_ref} not found "
+                              "(spec.kubeconfigSecretRef)", condition="KubeconfigAvailable")
+    data = secret.get("data") or {}
+    if access.secret_key not in data:
+        keys = ", ".join(sorted(str(k) for k in data)) or "none"
+        raise KubeconfigError(Category.WAIT_FOR_NEXT_SYNC,
+                              f"{owner}: kubeconfig {secret_ref} has no key {access.secret_key!r} "
+                              f"(keys: {keys}; spec.kubeconfigSecretRef.key)",
+                              condition="KubeconfigAvailable")
+    try:
+        return base64.b64decode(str(data[access.secret_key]), validate=True)
+    except (binascii.Error, ValueError):
+        raise KubeconfigError(Category.NON_RETRYABLE,
+                              f"{owner}: {access.secret_label} is not valid base64") from None
+
+
+@dataclass
+class _Entry:
+    client: ClusterClient
+    fingerprint: tuple[Any, ...]
+    checked_at: float
+
+
+class ClusterClients:
+    """`ClusterClient`s per RemoteCluster, kept while their kubeconfig Secret is unchanged.
+
+    `redis_url` set: each cluster's `spec.rateLimit` is shared by every process using that Redis.
+    """
+
+    def __init__(self, controller: ClusterClient, *, redis_url: str | None = None,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS, retry: RetryPolicy | None = None,
+                 counters: RequestCounters | None = None, recheck_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.controller = controller
+        self.counters = counters or RequestCounters()
+        self._redis_url = redis_url
+        self._max_connections = max_connections
+        self._retry = retry
+        self._recheck_s = recheck_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+
+    def get(self, remote: RemoteClusterAccess | Mapping[str, Any] | Any) -> ClusterClient:
+        """The client for a RemoteCluster (a `RemoteClusterAccess`, a RemoteCluster dict or model)."""
+        access = (remote if isinstance(remote, RemoteClusterAccess)
+                  else RemoteClusterAccess.from_resource(remote))
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(access.key)
+            settings = (access.secret_namespace, access.secret_name, access.secret_key,
+                        access.insecure_skip_tls_verify, access.rate, access.context)
+            if entry and entry.fingerprint[:-1] == settings and now - entry.checked_at < self._recheck_s:
+                return entry.client
+            content = read_kubeconfig_secret(self.controller, access)
+            fingerprint = (*settings, hashlib.sha256(content).hexdigest())
+            if entry and entry.fingerprint == fingerprint:
+                entry.checked_at = now
+                return entry.client
+            client = self._build(access, content)
+            if entry:
+                # the old client may be mid-request in another thread; it is closed when dropped
+                log.info("kubeconfig for %s %s changed; using a new client", KIND_REMOTE_CLUSTER, access.key)
+            self._entries[access.key] = _Entry(client, fingerprint, now)
+            return client
+
+    def _build(self, access: RemoteClusterAccess, content: bytes) -> ClusterClient:
+        origin = access.secret_label
+        parsed = parse_kubeconfig(content, context=access.context,
+                                  origin=f"{KIND_REMOTE_CLUSTER} {access.key}: {origin}")
+        limiter = rate_limiter_for(access.key, access.rate, self._redis_url)
+        return client_from_access(parsed, name=access.name, origin=origin,
+                                  insecure_skip_tls_verify=access.insecure_skip_tls_verify,
+                                  limiter=limiter, retry=self._retry, counters=self.counters,
+                                  max_connections=self._max_connections)
+
+    def invalidate(self, key: str) -> None:
+        """Forget the client of RemoteCluster `namespace/name` (deleted, or known to be stale)."""
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def close(self) -> None:
+        with self._lock:
+            entries, self._entries = list(self._entries.values()), {}
+        for entry in entries:
+            entry.client.close()

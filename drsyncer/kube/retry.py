@@ -1,0 +1,99 @@
+"""When to try a failed request again, and how long to wait first.
+
+`retry_delay` is the whole policy as a pure function of (attempt, error); the loops below only call
+it, sleep and repeat, so the policy is tested without a server or a clock.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from drsyncer.errors import Category
+from drsyncer.kube.errors import ApiError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6  # every try counts, the first included
+    base_delay_s: float = 0.2  # first backoff; doubles per attempt
+    max_delay_s: float = 10.0
+    max_retry_after_s: float = 30.0  # a server asking for longer is waited for this long only
+    jitter: float = 0.5  # fraction of a backoff that is random, so retrying workers spread out
+    conflict_attempts: int = 8  # read-modify-write rounds on 409 before giving up
+
+
+DEFAULT_POLICY = RetryPolicy()
+NO_RETRY = RetryPolicy(max_attempts=1, conflict_attempts=1)
+
+
+def retry_delay(policy: RetryPolicy, attempt: int, error: BaseException, rand: float) -> float | None:
+    """Seconds to wait before attempt `attempt + 1`, or None to give up.
+
+    `attempt` counts the tries made so far (1 after the first failure); `rand` is uniform in [0, 1).
+    409 Conflict is retried here only with a short pause: the caller must re-read before writing.
+    """
+    if not isinstance(error, ApiError) or error.category is not Category.RETRYABLE:
+        return None
+    if error.conflict or error.already_exists:
+        if attempt >= policy.conflict_attempts:
+            return None
+        return rand * policy.base_delay_s
+    if attempt >= policy.max_attempts:
+        return None
+    if error.retry_after is not None:
+        # honour the server (capped), plus a little jitter so throttled workers do not return together
+        return min(error.retry_after, policy.max_retry_after_s) + rand * policy.base_delay_s
+    backoff = min(policy.max_delay_s, policy.base_delay_s * 2 ** (attempt - 1))
+    return backoff * (1 - policy.jitter) + backoff * policy.jitter * rand
+
+
+OnRetry = Callable[[int, ApiError, float], None]
+
+
+def call_with_retries(operation: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY, *,
+                      sleep: Callable[[float], None] = time.sleep,
+                      rand: Callable[[], float] = random.random,
+                      on_retry: OnRetry | None = None) -> T:
+    """Run `operation`, retrying throttling, server errors and timeouts; never 409 (see below)."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return operation()
+        except ApiError as exc:
+            if exc.status == 409:
+                raise  # the same body would conflict again; retry_on_conflict re-reads first
+            delay = retry_delay(policy, attempt, exc, rand())
+            if delay is None:
+                raise
+            if on_retry is not None:
+                on_retry(attempt, exc, delay)
+            sleep(delay)
+
+
+def retry_on_conflict(read_modify_write: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY, *,
+                      sleep: Callable[[float], None] = time.sleep,
+                      rand: Callable[[], float] = random.random) -> T:
+    """Run a read-modify-write again while it fails with 409, re-reading each time.
+
+    `read_modify_write` must read the object fresh, rebuild the body from it and write it;
+    `ClusterClient.update` is the usual one.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return read_modify_write()
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            delay = retry_delay(policy, attempt, exc, rand())
+            if delay is None:
+                raise
+            sleep(delay)

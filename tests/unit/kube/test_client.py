@@ -1,0 +1,189 @@
+"""ClusterClient over a fake urllib3 pool: request building and response handling, no server."""
+
+import json
+from typing import Any
+
+import pytest
+import urllib3
+from kubernetes import client as k8s_client
+
+from drsyncer.errors import Category
+from drsyncer.kube.client import ClusterClient
+from drsyncer.kube.discovery import offline_ref
+from drsyncer.kube.errors import ApiError
+from drsyncer.kube.retry import RetryPolicy
+
+CM = offline_ref("configmaps")
+assert CM is not None
+FAST = RetryPolicy(max_attempts=3, base_delay_s=0.0, max_retry_after_s=0.0, conflict_attempts=3)
+
+
+class FakeResponse:
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self._body = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.headers = headers or {}
+        self.released = False
+
+    def read(self) -> bytes:
+        return self._body
+
+    def release_conn(self) -> None:
+        self.released = True
+
+
+class FakePool:
+    def __init__(self, *responses: FakeResponse | Exception) -> None:
+        self.responses = list(responses)
+        self.requests: list[dict[str, Any]] = []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> FakeResponse:
+        self.requests.append({"method": method, "url": url, **kwargs})
+        outcome = self.responses.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def make_client(*responses: FakeResponse | Exception) -> tuple[ClusterClient, FakePool]:
+    cfg = k8s_client.Configuration(host="https://dr1.example:6443")
+    cfg.api_key["BearerToken"] = "Bearer zq-9xk"
+    client = ClusterClient(k8s_client.ApiClient(cfg), name="dr1", origin="kubeconfig Secret ns/s key 'k'",
+                           retry=FAST)
+    pool = FakePool(*responses)
+    client._pool = pool  # type: ignore[assignment]
+    return client, pool
+
+
+def status(code: int, reason: str, message: str = "") -> dict[str, Any]:
+    return {"kind": "Status", "status": "Failure", "code": code, "reason": reason, "message": message}
+
+
+def page(names: list[str], token: str | None, rv: str = "10") -> dict[str, Any]:
+    return {"kind": "ConfigMapList", "metadata": {"resourceVersion": rv, "continue": token},
+            "items": [{"metadata": {"name": n}} for n in names]}
+
+
+def test_get_sends_the_bearer_token_and_returns_a_plain_dict() -> None:
+    client, pool = make_client(FakeResponse(200, {"kind": "ConfigMap", "metadata": {"name": "a"}}))
+    assert client.get(CM, "app", "a") == {"kind": "ConfigMap", "metadata": {"name": "a"}}
+    sent = pool.requests[0]
+    assert (sent["method"], sent["url"]) == ("GET", "https://dr1.example:6443/api/v1/namespaces/app/configmaps/a")
+    assert sent["headers"]["authorization"] == "Bearer zq-9xk"
+    assert sent["retries"] is False and sent["preload_content"] is False
+
+
+def test_get_of_a_missing_object_is_none() -> None:
+    client, _ = make_client(FakeResponse(404, status(404, "NotFound")))
+    assert client.get(CM, "app", "a") is None
+
+
+def test_list_pages_lazily_and_fills_in_api_version_and_kind() -> None:
+    client, pool = make_client(FakeResponse(200, page(["a", "b"], "t1", rv="42")),
+                               FakeResponse(200, page(["c"], None)))
+    stream = client.list(CM, "app", label_selector="x=y", page_size=2)
+    assert stream.resource_version == "42"
+    assert len(pool.requests) == 1  # the first page only, until more is consumed
+    first = next(stream)
+    assert (first["apiVersion"], first["kind"], first["metadata"]["name"]) == ("v1", "ConfigMap", "a")
+    assert [o["metadata"]["name"] for o in stream] == ["b", "c"]
+    assert [r["url"].split("?")[1] for r in pool.requests] == [
+        "limit=2&labelSelector=x%3Dy", "limit=2&continue=t1&labelSelector=x%3Dy"]
+
+
+def test_server_errors_are_retried_and_throttling_counted() -> None:
+    client, pool = make_client(FakeResponse(500, status(500, "InternalError")),
+                               FakeResponse(429, status(429, "TooManyRequests"), {"Retry-After": "0"}),
+                               FakeResponse(201, {"metadata": {"name": "a"}}))
+    created = client.create(CM, "app", {"metadata": {"name": "a"}}, dry_run=True)
+    assert created == {"metadata": {"name": "a"}}
+    assert len(pool.requests) == 3
+    assert pool.requests[0]["url"].endswith("/configmaps?dryRun=All&fieldManager=drsyncer")
+    assert json.loads(pool.requests[0]["body"]) == {"metadata": {"name": "a"}}
+    assert client.counters.get("dr1", "requests") == 3
+    assert client.counters.get("dr1", "throttled") == 1
+    assert client.counters.get("dr1", "retries") == 2
+
+
+def test_invalid_is_not_retried_and_reads_well() -> None:
+    client, pool = make_client(FakeResponse(422, status(422, "Invalid", 'ConfigMap "a" is invalid: data')))
+    with pytest.raises(ApiError) as raised:
+        client.create(CM, "app", {"metadata": {"name": "a"}})
+    assert len(pool.requests) == 1
+    assert str(raised.value) == ('NonRetryable: create configmaps app/a on dr1: 422 Invalid: '
+                                 'ConfigMap "a" is invalid: data')
+
+
+def test_unauthorized_names_where_the_credentials_came_from() -> None:
+    client, _ = make_client(FakeResponse(401, status(401, "Unauthorized", "Unauthorized")))
+    with pytest.raises(ApiError) as raised:
+        client.get(CM, "app", "a")
+    assert "the credentials from kubeconfig Secret ns/s key 'k' were rejected" in str(raised.value)
+    assert "zq-9xk" not in str(raised.value)
+    assert raised.value.category is Category.NON_RETRYABLE
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason", "category"),
+    [
+        (urllib3.exceptions.NewConnectionError(None, "refused"), "ConnectionError", Category.RETRYABLE),  # type: ignore[arg-type]
+        (urllib3.exceptions.ReadTimeoutError(None, "/x", "read timed out"), "Timeout", Category.RETRYABLE),  # type: ignore[arg-type]
+        (urllib3.exceptions.ProtocolError("reset"), "ConnectionError", Category.RETRYABLE),
+        (urllib3.exceptions.SSLError("certificate verify failed"), "TLSError", Category.NON_RETRYABLE),
+    ],
+)
+def test_transport_failures_become_categorised_api_errors(
+        exc: Exception, reason: str, category: Category) -> None:
+    client, _ = make_client(exc, exc, exc)
+    with pytest.raises(ApiError) as raised:
+        client.get(CM, "app", "a")
+    assert (raised.value.status, raised.value.reason, raised.value.category) == (0, reason, category)
+
+
+def test_patch_sends_the_content_type_of_its_kind() -> None:
+    client, pool = make_client(*(FakeResponse(200, {}) for _ in range(4)))
+    client.patch(CM, "app", "a", {"data": {"k": "v"}})
+    client.patch(CM, "app", "a", [{"op": "remove", "path": "/data/k"}], patch_type="json")
+    client.patch(CM, "app", "a", {"data": {}}, patch_type="strategic", field_manager=None)
+    client.patch(CM, "app", "a", {"apiVersion": "v1"}, patch_type="apply", force=True, subresource="status")
+    assert [r["headers"]["Content-Type"] for r in pool.requests] == [
+        "application/merge-patch+json", "application/json-patch+json",
+        "application/strategic-merge-patch+json", "application/apply-patch+yaml"]
+    assert pool.requests[3]["url"].endswith("/configmaps/a/status?fieldManager=drsyncer&force=true")
+
+
+def test_delete_sends_options_and_treats_gone_as_done() -> None:
+    client, pool = make_client(FakeResponse(200, status(200, "")), FakeResponse(404, status(404, "NotFound")))
+    client.delete(CM, "app", "a", propagation="Foreground", uid="u1", dry_run=True)
+    assert json.loads(pool.requests[0]["body"]) == {
+        "apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Foreground",
+        "dryRun": ["All"], "preconditions": {"uid": "u1"}}
+    assert client.delete(CM, "app", "a") is None
+
+
+def test_update_rereads_and_rebuilds_after_a_conflict() -> None:
+    client, pool = make_client(
+        FakeResponse(200, {"metadata": {"name": "a", "resourceVersion": "1"}, "data": {"n": "1"}}),
+        FakeResponse(409, status(409, "Conflict", "the object has been modified")),
+        FakeResponse(200, {"metadata": {"name": "a", "resourceVersion": "2"}, "data": {"n": "2"}}),
+        FakeResponse(200, {"metadata": {"name": "a", "resourceVersion": "3"}}),
+    )
+    seen: list[Any] = []
+
+    def mutate(current: dict[str, Any] | None) -> dict[str, Any]:
+        assert current is not None
+        seen.append(current["data"]["n"])
+        return {"metadata": {"name": "a"}, "data": {"n": current["data"]["n"] + "+"}}
+
+    result = client.update(CM, "app", "a", mutate)
+    assert result == {"metadata": {"name": "a", "resourceVersion": "3"}}
+    assert seen == ["1", "2"]
+    final = json.loads(pool.requests[3]["body"])
+    assert final == {"metadata": {"name": "a", "resourceVersion": "2"}, "data": {"n": "2+"}}
+
+
+def test_update_creates_when_absent() -> None:
+    client, pool = make_client(FakeResponse(404, status(404, "NotFound")),
+                               FakeResponse(201, {"metadata": {"name": "a"}}))
+    client.update(CM, "app", "a", lambda current: {"metadata": {"name": "a"}} if current is None else None)
+    assert [r["method"] for r in pool.requests] == ["GET", "POST"]

@@ -1,0 +1,156 @@
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from drsyncer.errors import CategorisedError
+from drsyncer.kube.discovery import Discovery, ResourceRef, offline_ref, parse_resource_list
+
+ALL_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
+
+
+def resource(name: str, kind: str, namespaced: bool = True, short: tuple[str, ...] = (),
+             verbs: list[str] | None = None) -> dict[str, Any]:
+    return {"name": name, "kind": kind, "namespaced": namespaced, "singularName": kind.lower(),
+            "shortNames": list(short), "verbs": ALL_VERBS if verbs is None else verbs}
+
+
+def server(extra_groups: list[dict[str, Any]] | None = None,
+           extra_lists: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Mapping[str, Any]]:
+    docs: dict[str, Mapping[str, Any]] = {
+        "/api": {"kind": "APIVersions", "versions": ["v1"]},
+        "/api/v1": {"resources": [
+            resource("configmaps", "ConfigMap", short=("cm",)),
+            resource("namespaces", "Namespace", False, ("ns",)),
+            resource("namespaces/status", "Namespace", False),
+            resource("pods", "Pod", short=("po",)),
+            resource("pods/log", "Pod"),
+            resource("bindings", "Binding", verbs=["create"]),
+            resource("events", "Event", short=("ev",)),
+        ]},
+        "/apis": {"groups": [
+            {"name": "apps", "versions": [{"groupVersion": "apps/v1"}],
+             "preferredVersion": {"groupVersion": "apps/v1"}},
+            {"name": "autoscaling", "versions": [{"groupVersion": "autoscaling/v2"},
+                                                 {"groupVersion": "autoscaling/v1"}],
+             "preferredVersion": {"groupVersion": "autoscaling/v2"}},
+            {"name": "events.k8s.io", "versions": [{"groupVersion": "events.k8s.io/v1"}],
+             "preferredVersion": {"groupVersion": "events.k8s.io/v1"}},
+            *(extra_groups or []),
+        ]},
+        "/apis/apps/v1": {"resources": [
+            resource("deployments", "Deployment", short=("deploy",)),
+            resource("deployments/status", "Deployment"),
+            resource("deployments/scale", "Scale"),
+        ]},
+        "/apis/autoscaling/v2": {"resources": [resource("horizontalpodautoscalers", "HorizontalPodAutoscaler",
+                                                        short=("hpa",))]},
+        "/apis/autoscaling/v1": {"resources": [resource("horizontalpodautoscalers", "HorizontalPodAutoscaler",
+                                                        short=("hpa",))]},
+        "/apis/events.k8s.io/v1": {"resources": [resource("events", "Event", short=("ev",))]},
+    }
+    for path, resources in (extra_lists or {}).items():
+        docs[path] = {"resources": resources}
+    return docs
+
+
+class FakeServer:
+    def __init__(self, docs: dict[str, Mapping[str, Any]]) -> None:
+        self.docs = docs
+        self.calls: list[str] = []
+
+    def __call__(self, path: str) -> Mapping[str, Any]:
+        self.calls.append(path)
+        return self.docs[path]
+
+
+class Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_resource_lists_carry_subresources_and_skip_subresource_entries() -> None:
+    refs = parse_resource_list("apps/v1", server()["/apis/apps/v1"])
+    assert [r.plural for r in refs] == ["deployments"]
+    deploy = refs[0]
+    assert (deploy.group, deploy.version, deploy.kind) == ("apps", "v1", "Deployment")
+    assert deploy.namespaced
+    assert deploy.subresources == frozenset({"status", "scale"})
+    assert deploy.base_path == "/apis/apps/v1"
+
+
+@pytest.mark.parametrize(
+    ("name", "api_version", "plural"),
+    [
+        ("configmaps", "v1", "configmaps"),
+        ("ConfigMap", "v1", "configmaps"),
+        ("configmap", "v1", "configmaps"),
+        ("cm", "v1", "configmaps"),
+        ("deploy", "apps/v1", "deployments"),
+        ("deployments.apps", "apps/v1", "deployments"),
+        ("Deployment.apps", "apps/v1", "deployments"),
+        ("hpa", "autoscaling/v2", "horizontalpodautoscalers"),  # the preferred version
+        ("horizontalpodautoscalers.v1.autoscaling", "autoscaling/v1", "horizontalpodautoscalers"),
+        ("events", "v1", "events"),  # core before other groups
+        ("events.events.k8s.io", "events.k8s.io/v1", "events"),
+    ],
+)
+def test_names_resolve_like_kubectl(name: str, api_version: str, plural: str) -> None:
+    ref = Discovery(FakeServer(server())).resolve(name)
+    assert (ref.api_version, ref.plural) == (api_version, plural)
+
+
+def test_star_means_every_namespaced_listable_creatable_resource_once() -> None:
+    refs = Discovery(FakeServer(server())).resolve_many(["*", "configmaps"])
+    assert [r.group_resource for r in refs] == [
+        "configmaps", "pods", "events", "deployments.apps", "horizontalpodautoscalers.autoscaling",
+        "events.events.k8s.io"]
+    assert next(r for r in refs if r.plural == "horizontalpodautoscalers").version == "v2"
+
+
+def test_unknown_names_are_a_categorised_error() -> None:
+    with pytest.raises(CategorisedError, match="resource type 'widgets' is not served by cluster dr1"):
+        Discovery(FakeServer(server()), cluster="dr1").resolve("widgets")
+
+
+def test_a_new_crd_resolves_on_a_cache_miss_after_the_refresh_interval() -> None:
+    docs = server()
+    fake, clock = FakeServer(docs), Clock()
+    discovery = Discovery(fake, ttl_s=300, miss_refresh_s=2, clock=clock)
+    discovery.resolve("configmaps")
+    docs["/apis"]["groups"].append({"name": "example.com", "versions": [{"groupVersion": "example.com/v1"}],
+                                    "preferredVersion": {"groupVersion": "example.com/v1"}})
+    docs["/apis/example.com/v1"] = {"resources": [resource("widgets", "Widget", short=("wg",))]}
+    with pytest.raises(CategorisedError):
+        discovery.resolve("widgets")  # the snapshot is too fresh to refetch on a miss
+    clock.now = 3
+    assert discovery.resolve("wg").group_resource == "widgets.example.com"
+
+
+def test_invalidate_forces_a_fresh_walk() -> None:
+    fake = FakeServer(server())
+    discovery = Discovery(fake)
+    discovery.resolve("cm")
+    walks = fake.calls.count("/api")
+    discovery.resolve("deploy")
+    assert fake.calls.count("/api") == walks
+    discovery.invalidate()
+    discovery.resolve("deploy")
+    assert fake.calls.count("/api") == walks + 1
+
+
+def test_objects_map_to_their_resource_by_api_version_and_kind() -> None:
+    discovery = Discovery(FakeServer(server()))
+    ref = discovery.for_object({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler"})
+    assert (ref.version, ref.plural) == ("v1", "horizontalpodautoscalers")
+    with pytest.raises(CategorisedError, match=r"Widget \(example.com/v1\) is not served"):
+        discovery.for_object({"apiVersion": "example.com/v1", "kind": "Widget"})
+
+
+def test_offline_refs_come_from_the_builtin_table() -> None:
+    ref = offline_ref("deploy")
+    assert ref == ResourceRef("apps", "v1", "Deployment", "deployments", True, "deployment", ("deploy",))
+    assert ref is not None and "scale" in ref.subresources
+    assert offline_ref("widgets") is None

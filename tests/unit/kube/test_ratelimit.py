@@ -1,0 +1,74 @@
+import threading
+
+import pytest
+
+from drsyncer.kube.ratelimit import LocalRateLimiter, RateBudget, reserve
+
+BUDGET = RateBudget(qps=10, burst=5)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "last", "now", "left", "delay"),
+    [
+        (5.0, 0.0, 0.0, 4.0, 0.0),  # a full bucket serves at once
+        (0.5, 0.0, 0.0, -0.5, 0.05),  # half a token short: wait for it at 10/s
+        (0.0, 0.0, 0.1, 0.0, 0.0),  # 0.1 s refilled exactly one token
+        (-3.0, 0.0, 0.0, -4.0, 0.4),  # queued behind three reservations
+        (4.0, 0.0, 100.0, 4.0, 0.0),  # refill never exceeds the burst
+        (1.0, 10.0, 5.0, 0.0, 0.0),  # clock stepped back: no refill, timestamp kept
+    ],
+)
+def test_reserve(tokens: float, last: float, now: float, left: float, delay: float) -> None:
+    new_tokens, new_last, wait = reserve(tokens, last, now, BUDGET)
+    assert new_tokens == pytest.approx(left)
+    assert wait == pytest.approx(delay)
+    assert new_last == max(now, last)
+
+
+def test_budget_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        RateBudget(qps=0, burst=1)
+    with pytest.raises(ValueError):
+        RateBudget(qps=1, burst=0)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_local_limiter_lets_a_burst_through_then_paces_at_qps() -> None:
+    clock = FakeClock()
+    limiter = LocalRateLimiter(BUDGET, clock=clock, sleep=clock.sleep)
+    waits = [limiter.acquire() for _ in range(25)]
+    assert waits[:5] == [0.0] * 5
+    assert all(w > 0 for w in waits[5:])
+    # 5 from the burst, then 20 more at 10/s
+    assert clock.now == pytest.approx(2.0)
+
+
+def test_local_limiter_is_shared_fairly_by_threads() -> None:
+    clock = FakeClock()
+    limiter = LocalRateLimiter(RateBudget(qps=100, burst=1), clock=clock, sleep=lambda _s: None)
+    delays: list[float] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        for _ in range(50):
+            delay = limiter.reserve()
+            with lock:
+                delays.append(delay)
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # with a frozen clock every reservation queues one slot (10 ms) behind the previous one
+    assert sorted(delays) == pytest.approx([i * 0.01 for i in range(200)])
