@@ -1,0 +1,52 @@
+"""Object metadata and status conditions, shared by every kind."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from drsyncer.api.camel import StatusModel
+from drsyncer.api.names import check_dns_subdomain
+
+
+class ObjectMeta(BaseModel):
+    """The parts of `metadata` drsyncer reads; the rest is kept but not interpreted."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+    name: str
+    namespace: str | None = None
+    uid: str | None = None
+    generation: int | None = None
+    resource_version: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    finalizers: list[str] = Field(default_factory=list)
+    deletion_timestamp: datetime | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        return check_dns_subdomain(name)
+
+
+class ConditionStatus(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class Condition(StatusModel):
+    """A `metav1.Condition`."""
+
+    type: str = Field(description="Condition type, e.g. Ready.")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str = Field(default="", description="One CamelCase word saying why.")
+    message: str = Field(default="", description="Human-readable detail.")
+    last_transition_time: datetime | None = Field(
+        default=None, description="When `status` last changed.")
+    observed_generation: int | None = Field(
+        default=None, description="The `metadata.generation` the condition was computed from.")
