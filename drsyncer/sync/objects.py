@@ -17,9 +17,14 @@ class Key(NamedTuple):
     name: str
 
     def __str__(self) -> str:
-        kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        kind = self.kind if is_builtin_group(self.group) else f"{self.kind}.{self.group}"
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
         return f"{kind} {where}"
+
+
+def is_builtin_group(group: str) -> bool:
+    """Groups served by Kubernetes itself; anything else belongs to a CRD (whose group has a dot)."""
+    return group == "" or "." not in group or group.endswith(".k8s.io")
 
 
 def group_of(obj: Mapping[str, Any]) -> str:

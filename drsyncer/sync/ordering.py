@@ -7,7 +7,7 @@ Service an Ingress routes to.
 
 from __future__ import annotations
 
-from drsyncer.sync.objects import Key
+from drsyncer.sync.objects import Key, is_builtin_group
 
 # (group, kind) in write order; each inner tuple is one tier whose members need nothing of each other
 _TIERS: tuple[tuple[tuple[str, str], ...], ...] = (
@@ -52,9 +52,8 @@ OTHER_BUILTIN_RANK = len(_TIERS) * _STEP  # built-in kinds not listed: after Ing
 CUSTOM_RESOURCE_RANK = OTHER_BUILTIN_RANK + _STEP  # custom resources come last
 
 
-def is_builtin_group(group: str) -> bool:
-    """Groups served by Kubernetes itself; anything else belongs to a CRD."""
-    return group == "" or "." not in group or group.endswith(".k8s.io")
+__all__ = ["CUSTOM_RESOURCE_RANK", "OTHER_BUILTIN_RANK", "delete_order", "is_builtin_group", "rank", "tier",
+           "write_order"]
 
 
 def rank(group: str, kind: str) -> int:

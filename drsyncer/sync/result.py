@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from drsyncer.errors import Category
-from drsyncer.sync.ordering import is_builtin_group
+from drsyncer.sync.objects import is_builtin_group
 
 
 class Outcome(StrEnum):
