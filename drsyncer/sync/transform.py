@@ -68,6 +68,8 @@ def transform(obj: Mapping[str, Any], rules: Rules, *, destination_namespace: st
         scale = scale_for(obj, rules)
         body["spec"] = {**(obj.get("spec") or {}), "replicas": scale.replicas}
         _annotations(body)[keys.ANNOTATION_ORIGINAL_REPLICAS] = str(scale.original)
+        if gk[1] == "StatefulSet":
+            _claim_templates(body["spec"], rules)
         return Transformed(body, scale, (scale.warning,) if scale.warning else ())
     if gk == ("", "Service"):
         _service(body, rules)
@@ -183,6 +185,25 @@ def _pvc(body: Obj, rules: Rules) -> None:
         if not rules.preserve_volume_attributes:
             for attr in PVC_VOLUME_ATTRIBUTES:
                 spec.pop(attr, None)
+
+
+def _claim_templates(spec: Obj, rules: Rules) -> None:
+    # the claims a StatefulSet creates in the DR cluster need the DR cluster's classes and modes too
+    templates = spec.get("volumeClaimTemplates")
+    if not templates or not (rules.storage_class_mappings or rules.access_mode_mappings):
+        return
+    mapped = []
+    for template in templates:
+        claim = dict(template.get("spec") or {})
+        labels = (template.get("metadata") or {}).get("labels") or {}
+        if claim.get("storageClassName") is not None or keys.LABEL_STORAGE_CLASS in labels:
+            target = map_storage_class(claim.get("storageClassName"), labels, rules)
+            if target is not None:
+                claim["storageClassName"] = target
+        if rules.access_mode_mappings and claim.get("accessModes"):
+            claim["accessModes"] = map_access_modes(claim["accessModes"], rules)
+        mapped.append({**template, "spec": claim})
+    spec["volumeClaimTemplates"] = mapped
 
 
 def _job(body: Obj) -> None:

@@ -273,6 +273,16 @@ def test_pvc_binding_fields(pvc_config: dict[str, Any], volume_kept: bool, attrs
     assert "status" not in out
 
 
+def test_statefulset_claim_templates_follow_the_pvc_mappings() -> None:
+    src = statefulset()
+    src["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] = "fast"
+    out = _dest(src, pvcConfig=PVC_MAPPINGS)
+    claim = out["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert claim["storageClassName"] == "dr-fast"
+    assert claim["accessModes"] == ["ReadWriteMany"]
+    assert src["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "fast"
+
+
 # ---------------------------------------------------------------- jobs
 
 
