@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -102,25 +104,27 @@ class RedisRateLimiter:
     """A token bucket in Redis shared by every process that uses the same key and Redis."""
 
     def __init__(self, client: redis.Redis, cluster_key: str, budget: RateBudget, *,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, retry_redis_after_s: float = 10.0) -> None:
         self.budget = budget
         self.key = KEY_PREFIX + cluster_key
         self._client = client
         self._script = client.register_script(_RESERVE_LUA)
         self._sleep = sleep
         self._fallback = LocalRateLimiter(budget, sleep=sleep)
-        self._last_warning = 0.0
+        self._retry_redis_after = retry_redis_after_s
+        self._redis_down_until = 0.0
 
     def reserve(self) -> float:
+        if time.monotonic() < self._redis_down_until:
+            return self._fallback.reserve()
         try:
             reply: Any = self._script(keys=[self.key], args=[self.budget.qps, self.budget.burst, 1])
         except redis.RedisError as exc:
-            # an unreachable Redis must not stop syncs: keep a per-process budget until it is back
-            now = time.monotonic()
-            if now - self._last_warning > 60:
-                self._last_warning = now
-                log.warning("rate limiter: Redis unavailable (%s); using a per-process budget for %s",
-                            type(exc).__name__, self.key)
+            # an unreachable Redis must not stop syncs, nor slow every request with connect attempts:
+            # keep a per-process budget for a while, then try Redis again
+            self._redis_down_until = time.monotonic() + self._retry_redis_after
+            log.warning("rate limiter: Redis unavailable (%s); using a per-process budget for %s for %.0fs",
+                        type(exc).__name__, self.key, self._retry_redis_after)
             return self._fallback.reserve()
         return float(reply.decode() if isinstance(reply, bytes) else reply)
 
@@ -147,7 +151,9 @@ def _redis_for(url: str) -> redis.Redis:
     with _redis_lock:
         client = _redis_clients.get(url)
         if client is None:
-            client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+            # one quick retry, no backoff: a slow limiter would stall every request to the cluster
+            client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
+                                          retry=Retry(NoBackoff(), 1))
             _redis_clients[url] = client
         return client
 
