@@ -40,6 +40,8 @@ def retry_delay(policy: RetryPolicy, attempt: int, error: BaseException, rand: f
     """
     if not isinstance(error, ApiError) or error.category is not Category.RETRYABLE:
         return None
+    if error.status == 410:
+        return None  # an expired list or watch position: the caller must start over, not resend
     if error.conflict or error.already_exists:
         if attempt >= policy.conflict_attempts:
             return None

@@ -39,6 +39,7 @@ def err(status: int, reason: str = "", retry_after: float | None = None) -> ApiE
         (1, err(403), 0.0, None),
         (1, err(404), 0.0, None),
         (1, err(422, "Invalid"), 0.0, None),
+        (1, err(410, "Expired"), 0.0, None),  # the list must start over
         (1, ValueError("not an API error"), 0.0, None),
     ],
 )
