@@ -1,0 +1,106 @@
+"""Update bodies keep what the destination allocated or its controllers maintain."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drsyncer.api import keys
+from drsyncer.sync.immutable import parse_quantity
+from drsyncer.sync.merge import partial_body, update_body
+from drsyncer.sync.transform import for_destination
+from tests.unit.sync.factories import DEST_NS, deployment, job, obj, rules, service
+
+Obj = dict[str, Any]
+
+
+def _desired(source: Obj) -> Obj:
+    return for_destination(source, rules(), destination_namespace=DEST_NS)
+
+
+def _existing(body: Obj, **spec: Any) -> Obj:
+    existing = {**body, "metadata": {**body["metadata"], "resourceVersion": "77", "uid": "dest-uid"}}
+    existing["spec"] = {**body.get("spec", {}), **spec}
+    return existing
+
+
+def test_update_carries_resource_version_finalizers_and_controller_annotations() -> None:
+    desired = _desired(deployment())
+    existing = _existing(desired)
+    existing["metadata"]["finalizers"] = ["example.com/guard"]
+    existing["metadata"]["annotations"] = {keys.ANNOTATION_DEPLOYMENT_REVISION: "4", "stale": "x"}
+    meta = update_body(desired, existing)["metadata"]
+    assert meta["resourceVersion"] == "77"
+    assert meta["finalizers"] == ["example.com/guard"]
+    assert meta["annotations"][keys.ANNOTATION_DEPLOYMENT_REVISION] == "4"
+    assert "stale" not in meta["annotations"]
+
+
+def test_service_update_keeps_allocated_addresses_but_not_for_a_type_without_node_ports() -> None:
+    lb = {"type": "LoadBalancer", "externalTrafficPolicy": "Local",
+          "ports": [{"name": "http", "port": 80, "protocol": "TCP"}, {"port": 443, "protocol": "TCP"}]}
+    desired = _desired(service(spec=lb))
+    existing = _existing(desired, clusterIP="10.1.1.1", clusterIPs=["10.1.1.1"], ipFamilies=["IPv4"],
+                         healthCheckNodePort=32100,
+                         ports=[{"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30001},
+                                {"port": 443, "protocol": "TCP", "nodePort": 30002}])
+    spec = update_body(desired, existing)["spec"]
+    assert (spec["clusterIP"], spec["clusterIPs"], spec["ipFamilies"]) == ("10.1.1.1", ["10.1.1.1"], ["IPv4"])
+    assert [p["nodePort"] for p in spec["ports"]] == [30001, 30002]
+    assert spec["healthCheckNodePort"] == 32100
+
+    as_cluster_ip = _desired(service())
+    spec = update_body(as_cluster_ip, existing)["spec"]
+    assert spec["clusterIP"] == "10.1.1.1"
+    assert all("nodePort" not in p for p in spec["ports"]) and "healthCheckNodePort" not in spec
+
+
+def test_headless_destination_does_not_lend_its_none_to_a_non_headless_update() -> None:
+    desired = _desired(service())
+    spec = update_body(desired, _existing(desired, clusterIP="None", clusterIPs=["None"]))["spec"]
+    assert "clusterIP" not in spec
+
+
+def test_external_name_update_takes_no_cluster_ip() -> None:
+    desired = _desired(service(spec={"type": "ExternalName", "externalName": "db.example.com"}))
+    spec = update_body(desired, _existing(desired, clusterIP="10.1.1.1", clusterIPs=["10.1.1.1"]))["spec"]
+    assert "clusterIP" not in spec and "clusterIPs" not in spec
+
+
+def test_job_update_keeps_the_destination_generated_selector_and_labels() -> None:
+    desired = _desired(job())
+    generated = {"batch.kubernetes.io/controller-uid": "dest", "controller-uid": "dest"}
+    existing = _existing(
+        desired,
+        selector={"matchLabels": {"batch.kubernetes.io/controller-uid": "dest"}},
+        template={
+            "metadata": {"labels": {**generated, "app": "migrate"}},
+            "spec": desired["spec"]["template"]["spec"],
+        },
+    )
+    spec = update_body(desired, existing)["spec"]
+    assert spec["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": "dest"}}
+    assert spec["template"]["metadata"]["labels"] == {"app": "migrate", **generated}
+
+
+def test_partial_body_resets_only_the_named_fields() -> None:
+    body = {"spec": {"selector": {"new": 1}, "replicas": 0, "template": {"x": 1}}, "data": {"a": "1"}}
+    existing = {"spec": {"selector": {"old": 1}, "replicas": 5}}
+    partial = partial_body(body, existing, ["spec.selector", "data"])
+    assert partial == {"spec": {"selector": {"old": 1}, "replicas": 0, "template": {"x": 1}}}
+    assert body["spec"]["selector"] == {"new": 1}  # the input is not modified
+
+
+def test_custom_resources_are_replaced_whole() -> None:
+    desired = _desired(obj("example.com/v1", "Widget", "w", spec={"size": 2}))
+    assert update_body(desired, _existing(desired, size=1))["spec"] == {"size": 2}
+
+
+QUANTITIES = [("10Gi", 10 * 2**30), ("500M", 500 * 10**6), ("1e3", 1000), (2, 2), ("1.5Gi", 1.5 * 2**30),
+              ("100m", Decimal("0.1")), ("1E", 10**18)]
+
+
+def test_storage_quantities_are_compared_as_numbers() -> None:
+    for text, value in QUANTITIES:
+        assert parse_quantity(text) == value, text
+    assert parse_quantity("ten gigs") is None
