@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from drsyncer.api.camel import StatusModel
 from drsyncer.api.names import check_dns_subdomain
+from drsyncer.api.schema_hints import OpenAPI
 
 
 class ObjectMeta(BaseModel):
@@ -50,3 +52,7 @@ class Condition(StatusModel):
         default=None, description="When `status` last changed.")
     observed_generation: int | None = Field(
         default=None, description="The `metadata.generation` the condition was computed from.")
+
+
+# merged by `type` under server-side apply, as Kubernetes' own condition lists are
+Conditions = Annotated[list[Condition], OpenAPI(list_map_keys=("type",))]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from drsyncer.api.camel import Problem, SpecModel, StatusModel
 from drsyncer.api.fieldtypes import Bool, Int, NonEmpty, Number, ObjectName, ResourceType, Schedule
-from drsyncer.api.meta import Condition, ObjectMeta
+from drsyncer.api.meta import Conditions, ObjectMeta
 from drsyncer.api.names import normalize_resource_type, unique_in_order
 
 DEFAULT_KUBECONFIG_KEY = "kubeconfig"
@@ -67,7 +67,7 @@ class RemoteClusterStatus(StatusModel):
     last_check_time: datetime | None = Field(default=None, description="When the cluster was last checked.")
     server_version: str | None = Field(default=None, description="The cluster's Kubernetes version.")
     message: str | None = Field(default=None, description="Why the cluster is not healthy, if it is not.")
-    conditions: list[Condition] = Field(
+    conditions: Conditions = Field(
         default_factory=list,
         description="KubeconfigAvailable, KubeconfigValid and ClusterAvailable.")
 

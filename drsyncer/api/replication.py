@@ -22,7 +22,7 @@ from drsyncer.api.fieldtypes import (
     ResourceType,
     Schedule,
 )
-from drsyncer.api.meta import Condition, ObjectMeta
+from drsyncer.api.meta import Conditions, ObjectMeta
 from drsyncer.api.names import ALL_TYPES, normalize_resource_type, unique_in_order
 from drsyncer.api.remotecluster import DEFAULT_NAMESPACE, RemoteCluster
 from drsyncer.api.schedule import DEFAULT_SCHEDULE
@@ -369,7 +369,7 @@ class ReplicationStatus(StatusModel):
     retry_status: RetryStatus | None = Field(default=None, description="Pending retry of a failed run.")
     deployment_scales: list[DeploymentScale] = Field(
         default_factory=list, description="Replica counts recorded when scaling copies to zero.")
-    conditions: list[Condition] = Field(default_factory=list, description="Ready, Synced and InvalidSpec.")
+    conditions: Conditions = Field(default_factory=list, description="Ready, Synced and InvalidSpec.")
 
 
 # ---- the object -----------------------------------------------------------------------------------

@@ -13,3 +13,5 @@ class OpenAPI:
     format: str | None = None
     # a free-form object: the API server keeps whatever is inside
     preserve_unknown_fields: bool = False
+    # a list merged by these keys under server-side apply (conditions by `type`)
+    list_map_keys: tuple[str, ...] = ()
