@@ -59,3 +59,26 @@ def source_namespace_of(obj: Mapping[str, Any]) -> str | None:
 
 def source_hash_of(obj: Mapping[str, Any]) -> str | None:
     return annotations_of(obj).get(keys.ANNOTATION_SOURCE_HASH)
+
+
+def destination_namespace(name: str, *, source_namespace: str, rules: Rules) -> Obj:
+    """The Namespace object to create in a destination when it is missing.
+
+    Labelled like the Go dr-syncer's (`dr-syncer.io/source-namespace`) plus managed-by. Namespaces
+    are never pruned or cleaned up: other tools may keep objects in them.
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {
+                keys.LABEL_MANAGED_BY: keys.MANAGED_BY_VALUE,
+                keys.LABEL_SOURCE_NAMESPACE: source_namespace,
+            },
+            "annotations": {
+                keys.ANNOTATION_REPLICATION: rules.replication,
+                keys.ANNOTATION_SOURCE_CLUSTER: rules.source_cluster,
+            },
+        },
+    }

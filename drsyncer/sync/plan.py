@@ -220,7 +220,8 @@ def _against(
     if owner is not None and owner != rules.replication:
         return _skip(wanted, f"conflict: the destination object is managed by Replication {owner}")
     copied_from = source_namespace_of(existing)
-    if owner is not None and copied_from not in (None, source_namespace):
+    # a cluster-scoped object (a CRD) is shared by every namespace of the Replication
+    if owner is not None and key.namespace and copied_from not in (None, source_namespace):
         return _skip(wanted, f"conflict: the destination object was copied from namespace {copied_from}")
     if owner is None and not rules.adopt_unowned:
         return _skip(wanted, "conflict: an object of this name exists without drsyncer ownership marks")

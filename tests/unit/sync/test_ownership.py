@@ -7,7 +7,7 @@ from typing import Any
 
 from drsyncer.api import keys
 from drsyncer.sync.hashing import source_hash, stamp
-from drsyncer.sync.ownership import is_managed, is_owned_by, mark, owner_of
+from drsyncer.sync.ownership import destination_namespace, is_managed, is_owned_by, mark, owner_of
 from drsyncer.sync.transform import for_destination
 from tests.unit.sync.factories import DEST_NS, REPLICATION, SOURCE_NS, configmap, deployment, rules
 
@@ -68,3 +68,13 @@ def test_hash_does_not_depend_on_source_server_metadata() -> None:
     b["metadata"]["managedFields"] = []
     digests = {source_hash(for_destination(o, rules(), destination_namespace=DEST_NS)) for o in (a, b)}
     assert len(digests) == 1
+
+
+def test_a_created_destination_namespace_names_its_source() -> None:
+    ns = destination_namespace(DEST_NS, source_namespace=SOURCE_NS, rules=rules())
+    assert ns["metadata"]["name"] == DEST_NS
+    assert ns["metadata"]["labels"] == {
+        keys.LABEL_MANAGED_BY: keys.MANAGED_BY_VALUE,
+        keys.LABEL_SOURCE_NAMESPACE: SOURCE_NS,
+    }
+    assert is_owned_by(ns, REPLICATION)

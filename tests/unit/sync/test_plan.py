@@ -406,3 +406,12 @@ def test_plan_counts_per_kind_are_what_a_dry_run_reports() -> None:
 def test_non_integer_override_warning_reaches_the_plan() -> None:
     p = _plan([deployment(labels={keys.LABEL_SCALE_OVERRIDE: "yes"})], {})
     assert len(p.warnings) == 1 and "Deployment shop-dr/web:" in p.warnings[0]
+
+
+def test_a_crd_is_shared_by_every_namespace_of_the_replication() -> None:
+    crd = obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com", namespace=None,
+              spec={"group": "example.com"})
+    destination = _apply(_plan([crd], {}), {})
+    other_namespace = plan([crd], destination, rules(), source_namespace="billing", destination_namespace="b",
+                           prune=True)
+    assert [a.op for a in other_namespace] == [Op.UNCHANGED]
