@@ -1,0 +1,408 @@
+"""What kube-apiserver does to particular kinds on create and update: defaults, validation, immutability.
+
+Pure functions over plain dicts; each returns the object to store or raises the API's error.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import Any
+
+from drsyncer.sim.errors import bad_request, invalid
+from drsyncer.sim.resources import ResourceType
+from drsyncer.sim.selectors import _LABEL_KEY, _LABEL_VALUE
+
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+_SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+_LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+    "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+_DNS1035_MSG = (
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
+    "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+)
+
+# Names in these resources are path segments, not DNS names (e.g. "system:controller:foo").
+_PATH_SEGMENT_NAMES = {"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
+
+
+def name_problem(rt: ResourceType, name: str) -> str | None:
+    """Why `name` is not a valid name for this resource, or None."""
+    if rt.plural in _PATH_SEGMENT_NAMES:
+        if name in (".", ".."):
+            return f"Invalid value: \"{name}\": may not be '{name}'"
+        for bad in ("/", "%"):
+            if bad in name:
+                return f"Invalid value: \"{name}\": may not contain '{bad}'"
+        return None
+    if rt.plural == "namespaces":
+        if len(name) > 63:
+            return f'Invalid value: "{name}": must be no more than 63 characters'
+        return None if _DNS1123_LABEL.match(name) else f'Invalid value: "{name}": {_LABEL_MSG}'
+    if rt.plural == "services":
+        if len(name) > 63:
+            return f'Invalid value: "{name}": must be no more than 63 characters'
+        return None if _DNS1035_LABEL.match(name) else f'Invalid value: "{name}": {_DNS1035_MSG}'
+    if len(name) > 253:
+        return f'Invalid value: "{name}": must be no more than 253 characters'
+    return None if _DNS1123_SUBDOMAIN.match(name) else f'Invalid value: "{name}": {_SUBDOMAIN_MSG}'
+
+
+def metadata_problems(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    causes: list[tuple[str, str]] = []
+    metadata = obj.get("metadata") or {}
+    labels = metadata.get("labels")
+    if labels is not None and not isinstance(labels, dict):
+        causes.append(("metadata.labels", "Invalid value: labels must be a map of strings"))
+        labels = {}
+    for key, value in (labels or {}).items():
+        if not _LABEL_KEY.match(key) or len(key.rsplit("/", 1)[-1]) > 63:
+            causes.append(
+                (
+                    "metadata.labels",
+                    f'Invalid value: "{key}": name part must consist of alphanumeric '
+                    "characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+                )
+            )
+        if not isinstance(value, str) or not _LABEL_VALUE.match(value) or len(value) > 63:
+            causes.append(
+                (
+                    "metadata.labels",
+                    f'Invalid value: "{value}": a valid label must be an empty string '
+                    "or consist of alphanumeric characters, '-', '_' or '.', and must start and end with "
+                    "an alphanumeric character",
+                )
+            )
+    annotations = metadata.get("annotations")
+    if annotations is not None and (
+        not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values())
+    ):
+        causes.append(("metadata.annotations", "Invalid value: annotations must be a map of strings"))
+    return causes
+
+
+def _kind_of(rt: ResourceType) -> tuple[str, str]:
+    return rt.kind, rt.group
+
+
+# -- Secrets ------------------------------------------------------------------------------------------
+
+
+def _secret(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    name = obj["metadata"].get("name", "")
+    data = obj.get("data") or {}
+    if not isinstance(data, dict):
+        raise bad_request(
+            f'Secret in version "v1" cannot be handled as a Secret: json: cannot unmarshal '
+            f"{type(data).__name__} into Go struct field Secret.data of type map[string][]uint8"
+        )
+    for key, value in data.items():
+        try:
+            if not isinstance(value, str):
+                raise ValueError
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise bad_request(
+                'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at '
+                f"input byte 0 (key {key!r})"
+            ) from None
+    string_data = obj.get("stringData")
+    result = obj
+    if string_data:
+        merged = dict(data)
+        for key, value in string_data.items():
+            merged[key] = base64.b64encode(str(value).encode()).decode()
+        result = {k: v for k, v in obj.items() if k != "stringData"}
+        result["data"] = merged
+    elif "stringData" in obj:
+        result = {k: v for k, v in obj.items() if k != "stringData"}
+    causes = [
+        (
+            f"data[{k}]",
+            f'Invalid value: "{k}": a valid config key must consist of alphanumeric '
+            "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for "
+            "validation is '[-._a-zA-Z0-9]+')",
+        )
+        for k in result.get("data") or {}
+        if not _CONFIG_KEY.match(k)
+    ]
+    if "type" not in result:
+        result = {**result, "type": old.get("type", "Opaque") if old else "Opaque"}
+    if old is not None:
+        if result.get("type") != old.get("type", "Opaque"):
+            causes.append(("type", f'Invalid value: "{result.get("type")}": field is immutable'))
+        causes += _immutable_data(old, result, ("data",))
+    if causes:
+        raise invalid(*_kind_of(rt), name, causes)
+    return result
+
+
+def _immutable_data(
+    old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    if not old.get("immutable"):
+        return []
+    causes = []
+    if not new.get("immutable"):
+        causes.append(("immutable", "Forbidden: field is immutable when `immutable` is set"))
+    for field in fields:
+        if (old.get(field) or {}) != (new.get(field) or {}):
+            causes.append((field, "Forbidden: field is immutable when `immutable` is set"))
+    return causes
+
+
+def _configmap(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    causes = []
+    for field in ("data", "binaryData"):
+        value = obj.get(field)
+        if value is not None and not isinstance(value, dict):
+            raise bad_request(
+                f'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot '
+                f"unmarshal {type(value).__name__} into Go struct field ConfigMap.{field}"
+            )
+        for key, v in (value or {}).items():
+            if not _CONFIG_KEY.match(key):
+                causes.append(
+                    (
+                        f"{field}[{key}]",
+                        f'Invalid value: "{key}": a valid config key must consist of '
+                        "alphanumeric characters, '-', '_' or '.'",
+                    )
+                )
+            if field == "data" and not isinstance(v, str):
+                raise bad_request(
+                    'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot '
+                    f"unmarshal {type(v).__name__} into Go struct field ConfigMap.data of type "
+                    "string"
+                )
+    if old is not None:
+        causes += _immutable_data(old, obj, ("data", "binaryData"))
+    if causes:
+        raise invalid(*_kind_of(rt), obj["metadata"].get("name", ""), causes)
+    return obj
+
+
+# -- Services -----------------------------------------------------------------------------------------
+
+
+class IPAllocator:
+    """Hands out Service cluster IPs from 10.96.0.0/12 and node ports from 30000-32767, per cluster."""
+
+    def __init__(self) -> None:
+        self._network = ipaddress.ip_network("10.96.0.0/12")
+        self._next_ip = 10
+        self._used: set[str] = {"10.96.0.1"}
+        self._next_port = 30000
+        self._ports: set[int] = set()
+
+    def allocate_ip(self) -> str:
+        while True:
+            address = str(self._network[self._next_ip])
+            self._next_ip += 1
+            if address not in self._used:
+                self._used.add(address)
+                return address
+
+    def claim_ip(self, address: str) -> bool:
+        if address in self._used:
+            return False
+        self._used.add(address)
+        return True
+
+    def release_ip(self, address: str | None) -> None:
+        if address and address != "None":
+            self._used.discard(address)
+
+    def allocate_port(self) -> int:
+        while self._next_port in self._ports:
+            self._next_port += 1
+        self._ports.add(self._next_port)
+        return self._next_port
+
+
+def _service(
+    rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, allocator: IPAllocator
+) -> dict[str, Any]:
+    name = obj["metadata"].get("name", "")
+    spec = dict(obj.get("spec") or {})
+    svc_type = spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    ports = []
+    for port in spec.get("ports") or []:
+        port = dict(port)
+        port.setdefault("protocol", "TCP")
+        if "port" in port:
+            port.setdefault("targetPort", port["port"])
+        if svc_type in ("NodePort", "LoadBalancer") and "nodePort" not in port:
+            old_port = next(
+                (
+                    p
+                    for p in ((old or {}).get("spec") or {}).get("ports") or []
+                    if p.get("port") == port.get("port")
+                ),
+                None,
+            )
+            port["nodePort"] = (
+                old_port["nodePort"] if old_port and "nodePort" in old_port else allocator.allocate_port()
+            )
+        ports.append(port)
+    if "ports" in spec:
+        spec["ports"] = ports
+    causes: list[tuple[str, str]] = []
+    if svc_type != "ExternalName" and not ports and spec.get("clusterIP") != "None":
+        causes.append(("spec.ports", "Required value"))
+    requested = spec.get("clusterIP") or (spec.get("clusterIPs") or [None])[0]
+    if old is not None:
+        previous = (old.get("spec") or {}).get("clusterIP")
+        if not requested and previous:
+            requested = previous
+        elif previous and requested != previous and svc_type != "ExternalName":
+            causes.append(("spec.clusterIPs[0]", f'Invalid value: ["{requested}"]: may not change once set'))
+    if causes:
+        raise invalid(*_kind_of(rt), name, causes)
+    if svc_type == "ExternalName" and not requested:
+        spec.pop("clusterIP", None)
+        spec.pop("clusterIPs", None)
+    elif requested == "None":
+        spec["clusterIP"] = "None"
+        spec["clusterIPs"] = ["None"]
+    else:
+        if not requested:
+            requested = allocator.allocate_ip()
+        elif old is None or (old.get("spec") or {}).get("clusterIP") != requested:
+            try:
+                ipaddress.ip_address(requested)
+            except ValueError:
+                raise invalid(
+                    *_kind_of(rt),
+                    name,
+                    [("spec.clusterIPs[0]", f'Invalid value: "{requested}": must be a valid IP address')],
+                ) from None
+            if not allocator.claim_ip(requested):
+                raise invalid(
+                    *_kind_of(rt),
+                    name,
+                    [
+                        (
+                            "spec.clusterIPs",
+                            f'Invalid value: []string{{"{requested}"}}: '
+                            "failed to allocate IP: provided IP is already allocated",
+                        )
+                    ],
+                )
+        spec["clusterIP"] = requested
+        spec["clusterIPs"] = [requested]
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    return {**obj, "spec": spec, "status": (old or {}).get("status") or {"loadBalancer": {}}}
+
+
+# -- Namespaces and CRDs ------------------------------------------------------------------------------
+
+
+def _namespace(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    name = obj["metadata"]["name"]
+    labels = dict(obj["metadata"].get("labels") or {})
+    labels["kubernetes.io/metadata.name"] = name
+    spec = obj.get("spec") or {"finalizers": ["kubernetes"]}
+    status = (old or {}).get("status") or {"phase": "Active"}
+    return {**obj, "metadata": {**obj["metadata"], "labels": labels}, "spec": spec, "status": status}
+
+
+def _crd(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    name = obj["metadata"].get("name", "")
+    spec = obj.get("spec") or {}
+    names = spec.get("names") or {}
+    causes: list[tuple[str, str]] = []
+    group, plural = spec.get("group", ""), names.get("plural", "")
+    if not group:
+        causes.append(("spec.group", "Required value"))
+    if not plural:
+        causes.append(("spec.names.plural", "Required value"))
+    if not names.get("kind"):
+        causes.append(("spec.names.kind", "Required value"))
+    if plural and group and name != f"{plural}.{group}":
+        causes.append(("metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'))
+    if spec.get("scope") not in ("Namespaced", "Cluster"):
+        causes.append(
+            (
+                "spec.scope",
+                f'Unsupported value: "{spec.get("scope", "")}": supported values: "Cluster", "Namespaced"',
+            )
+        )
+    versions = spec.get("versions") or []
+    if not versions or sum(1 for v in versions if v.get("storage")) != 1:
+        causes.append(
+            ("spec.versions", "Invalid value: must have exactly one version marked as storage version")
+        )
+    if old is not None:
+        old_spec = old.get("spec") or {}
+        if old_spec.get("group") != group:
+            causes.append(("spec.group", "Invalid value: field is immutable"))
+        if old_spec.get("scope") != spec.get("scope"):
+            causes.append(("spec.scope", "Invalid value: field is immutable"))
+    if causes:
+        raise invalid(*_kind_of(rt), name, causes)
+    accepted = {
+        **names,
+        "singular": names.get("singular") or names["kind"].lower(),
+        "listKind": names.get("listKind") or f"{names['kind']}List",
+    }
+    conditions = [
+        {
+            "type": "NamesAccepted",
+            "status": "True",
+            "reason": "NoConflicts",
+            "message": "no conflicts found",
+            "lastTransitionTime": obj["metadata"].get("creationTimestamp", ""),
+        },
+        {
+            "type": "Established",
+            "status": "True",
+            "reason": "InitialNamesAccepted",
+            "message": "the initial names have been accepted",
+            "lastTransitionTime": obj["metadata"].get("creationTimestamp", ""),
+        },
+    ]
+    status = {
+        "conditions": conditions,
+        "acceptedNames": accepted,
+        "storedVersions": [v.get("name") for v in versions if v.get("storage")],
+    }
+    return {**obj, "spec": {**spec, "names": accepted}, "status": status}
+
+
+Prepare = Callable[[ResourceType, dict[str, Any], "dict[str, Any] | None"], dict[str, Any]]
+
+PREPARE: dict[tuple[str, str], Prepare] = {
+    ("", "secrets"): _secret,
+    ("", "configmaps"): _configmap,
+    ("", "namespaces"): _namespace,
+    ("apiextensions.k8s.io", "customresourcedefinitions"): _crd,
+}
+
+
+def prepare(
+    rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, allocator: IPAllocator
+) -> dict[str, Any]:
+    """Defaults and validation kube-apiserver applies to this kind; `old` is None on create."""
+    if rt.key == ("", "services"):
+        return _service(rt, obj, old, allocator)
+    hook = PREPARE.get(rt.key)
+    return hook(rt, obj, old) if hook else obj

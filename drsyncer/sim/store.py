@@ -1,0 +1,767 @@
+"""One simulated cluster's objects and the semantics of writing them, without any HTTP.
+
+Stored objects are never edited in place: every write stores a new dict, so readers (and the event
+history watches replay from) can hold references without copying.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import json
+import random
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from drsyncer.sim import apply, kinds
+from drsyncer.sim.errors import (
+    ApiError,
+    already_exists,
+    bad_request,
+    conflict,
+    gone,
+    invalid,
+    not_found,
+    stale,
+)
+from drsyncer.sim.patching import json_merge_patch, json_patch, strategic_merge_patch
+from drsyncer.sim.resources import Registry, ResourceType
+
+Obj = dict[str, Any]
+Predicate = Callable[[Mapping[str, Any]], bool]
+Key = tuple[str, str]
+
+NAMESPACES = ("", "namespaces")
+CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# Top-level fields that never count as a change of the object's desired state.
+_NOT_DESIRED_STATE = {"metadata", "status", "apiVersion", "kind"}
+
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+PATCH_TYPES = (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
+
+
+@dataclass(frozen=True)
+class Event:
+    rv: int
+    type: str  # ADDED, MODIFIED, DELETED
+    key: Key
+    obj: Obj
+    old: Obj | None
+
+
+@dataclass
+class ListResult:
+    items: list[Obj]
+    resource_version: str
+    continue_token: str = ""
+    remaining: int | None = None
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _desired_state(obj: Obj, rt: ResourceType) -> dict[str, Any]:
+    skip = _NOT_DESIRED_STATE if rt.status else _NOT_DESIRED_STATE - {"status"}
+    return {k: v for k, v in obj.items() if k not in skip}
+
+
+class Store:
+    """Objects of one cluster, keyed (group, plural) → namespace → name, and the event history."""
+
+    def __init__(self, history: int = 100_000) -> None:
+        self.registry = Registry()
+        self._objects: dict[Key, dict[str, dict[str, Obj]]] = {}
+        self._rv = 1000
+        self._history: deque[Event] = deque()
+        self._history_limit = history
+        self._floor = self._rv  # events after this resourceVersion are still in the history
+        self._listeners: list[Callable[[Event], None]] = []
+        self._lock = threading.RLock()
+        self._ips = kinds.IPAllocator()
+        self._emptying: set[str] = set()  # namespaces whose objects are being deleted right now
+        for name in INITIAL_NAMESPACES:
+            self.create(self._rt(NAMESPACES), None, {"metadata": {"name": name}})
+        self.compact()
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _rt(self, key: Key) -> ResourceType:
+        rt = self.registry.versions_of(*key)
+        return rt[0]
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    @property
+    def resource_version(self) -> int:
+        return self._rv
+
+    @property
+    def oldest_watchable(self) -> int:
+        """Watches from a resourceVersion below this get 410 Gone."""
+        return self._floor
+
+    def compact(self) -> None:
+        """Forget the event history, as etcd compaction does: older resourceVersions become Gone."""
+        with self._lock:
+            self._history.clear()
+            self._floor = self._rv
+
+    def _next_rv(self) -> int:
+        self._rv += 1
+        return self._rv
+
+    def _emit(self, etype: str, key: Key, obj: Obj, old: Obj | None) -> None:
+        event = Event(int(obj["metadata"]["resourceVersion"]), etype, key, obj, old)
+        self._history.append(event)
+        if len(self._history) > self._history_limit:
+            self._floor = self._history.popleft().rv
+        for listener in self._listeners:
+            listener(event)
+
+    def events_since(self, key: Key, rv: int) -> list[Event]:
+        """Events of one resource after `rv`, oldest first; Gone if the history no longer reaches back."""
+        if rv < self._floor:
+            raise gone(f"too old resource version: {rv} ({self._floor})")
+        out: list[Event] = []
+        for event in reversed(self._history):
+            if event.rv <= rv:
+                break
+            if event.key == key:
+                out.append(event)
+        out.reverse()
+        return out
+
+    def _bucket(self, key: Key, namespace: str) -> dict[str, Obj]:
+        return self._objects.setdefault(key, {}).setdefault(namespace, {})
+
+    def _describe(self, rt: ResourceType) -> tuple[str, str]:
+        return rt.plural, rt.group
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
+        obj = self._objects.get(rt.key, {}).get(namespace or "", {}).get(name)
+        if obj is None:
+            raise not_found(rt.plural, rt.group, name)
+        return obj
+
+    def find(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
+        return self._objects.get(rt.key, {}).get(namespace or "", {}).get(name)
+
+    def iter_objects(self, key: Key, namespace: str | None = None) -> Iterator[Obj]:
+        buckets = self._objects.get(key, {})
+        if namespace is not None:
+            yield from list(buckets.get(namespace, {}).values())
+            return
+        for bucket in list(buckets.values()):
+            yield from list(bucket.values())
+
+    def list(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        predicate: Predicate | None = None,
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> ListResult:
+        with self._lock:
+            start = ""
+            if continue_token:
+                start = self._decode_continue(continue_token)
+            buckets = self._objects.get(rt.key, {})
+            if namespace is not None:
+                bucket = buckets.get(namespace, {})
+                entries = sorted(((f"{namespace}/{n}", o) for n, o in bucket.items()), key=lambda e: e[0])
+            else:
+                entries = sorted(
+                    ((f"{ns}/{n}", o) for ns, b in buckets.items() for n, o in b.items()), key=lambda e: e[0]
+                )
+            if start:
+                entries = [e for e in entries if e[0] > start]
+            rv = str(self._rv)
+            if predicate is not None:
+                entries = [e for e in entries if predicate(e[1])]
+            if limit and len(entries) > limit:
+                last = entries[limit - 1][0]
+                token = self._encode_continue(last)
+                remaining = None if predicate is not None else len(entries) - limit
+                return ListResult([o for _, o in entries[:limit]], rv, token, remaining)
+            return ListResult([o for _, o in entries], rv)
+
+    def _encode_continue(self, start: str) -> str:
+        raw = json.dumps({"v": "meta.k8s.io/v1", "rv": self._rv, "start": start}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode()
+
+    def _decode_continue(self, token: str) -> str:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token.encode()))
+            rv, start = int(data["rv"]), str(data["start"])
+        except (ValueError, KeyError, TypeError):
+            raise bad_request("continue key is not valid: illegal base64 data at input byte 0") from None
+        if rv < self._floor:
+            raise gone(
+                "The provided continue parameter is too old to display a consistent list result. You "
+                "can start a new list without the continue parameter, or use the continue token in "
+                "this response to retrieve the remainder of the results."
+            )
+        return start
+
+    # -- create -----------------------------------------------------------------------------------
+
+    def create(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        body: Obj,
+        dry_run: bool = False,
+        manager: str = "",
+        applied: Obj | None = None,
+        force: bool = False,
+    ) -> Obj:
+        with self._lock:
+            obj = self._check_body(rt, namespace, body, create=True)
+            metadata = obj["metadata"]
+            name = metadata.get("name") or ""
+            if not name:
+                prefix = metadata.get("generateName") or ""
+                if not prefix:
+                    raise invalid(
+                        rt.kind,
+                        rt.group,
+                        "",
+                        [("metadata.name", "Required value: name or generateName is required")],
+                    )
+                name = prefix + "".join(random.choices(_GENERATE_ALPHABET, k=5))
+            problem = kinds.name_problem(rt, name)
+            if problem:
+                raise invalid(rt.kind, rt.group, name, [("metadata.name", problem)])
+            causes = kinds.metadata_problems(obj)
+            if causes:
+                raise invalid(rt.kind, rt.group, name, causes)
+            ns = namespace if rt.namespaced else None
+            if rt.namespaced:
+                if not ns:
+                    raise bad_request(
+                        "the namespace of the provided object does not match the namespace "
+                        "sent on the request"
+                    )
+                self._require_active_namespace(ns)
+            bucket = self._bucket(rt.key, ns or "")
+            if name in bucket:
+                raise already_exists(rt.plural, rt.group, name)
+            timestamp = now()
+            metadata = {
+                k: v
+                for k, v in metadata.items()
+                if k
+                not in (
+                    "deletionTimestamp",
+                    "deletionGracePeriodSeconds",
+                    "resourceVersion",
+                    "managedFields",
+                    "selfLink",
+                )
+            }
+            metadata["name"] = name
+            if ns:
+                metadata["namespace"] = ns
+            else:
+                metadata.pop("namespace", None)
+            metadata["uid"] = str(uuid.uuid4())
+            metadata["creationTimestamp"] = timestamp
+            metadata["generation"] = 1
+            obj = {**obj, "metadata": metadata}
+            if rt.status:
+                obj.pop("status", None)
+            if applied is not None:
+                obj = apply.server_side_apply(
+                    None,
+                    applied,
+                    manager,
+                    force,
+                    rt.api_version,
+                    timestamp,
+                    not rt.status,
+                    (rt.plural, rt.group, name),
+                )
+                obj["metadata"] = {
+                    **metadata,
+                    "managedFields": obj["metadata"]["managedFields"],
+                    **{k: v for k, v in obj["metadata"].items() if k in apply.OWNABLE_METADATA},
+                }
+                obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
+            obj = kinds.prepare(rt, obj, None, self._ips)
+            if manager and applied is None:
+                fields = apply.record_update(None, obj, manager, rt.api_version, timestamp, not rt.status)
+                if fields:
+                    obj["metadata"] = {**obj["metadata"], "managedFields": fields}
+            if dry_run:
+                return obj
+            obj["metadata"]["resourceVersion"] = str(self._next_rv())
+            bucket[name] = obj
+            if rt.key == CRDS:
+                self.registry.serve_crd(obj)
+            self._emit("ADDED", rt.key, obj, None)
+            return obj
+
+    def _check_body(self, rt: ResourceType, namespace: str | None, body: Any, create: bool) -> Obj:
+        if not isinstance(body, dict):
+            raise bad_request(
+                f"the object provided is unrecognized (must be of type {rt.kind}): "
+                "cannot unmarshal into a JSON object"
+            )
+        metadata = body.get("metadata")
+        if metadata is None:
+            metadata = {}
+        if not isinstance(metadata, dict):
+            raise bad_request(
+                f"the object provided is unrecognized (must be of type {rt.kind}): metadata must be an object"
+            )
+        kind = body.get("kind")
+        api_version = body.get("apiVersion")
+        if kind and kind != rt.kind:
+            raise bad_request(
+                f"the object provided is unrecognized (must be of type {rt.kind}): "
+                f"kind {kind!r} does not match"
+            )
+        if api_version and api_version != rt.api_version:
+            versions = [r.api_version for r in self.registry.versions_of(*rt.key)]
+            if api_version not in versions:
+                raise bad_request(
+                    f"the API version in the data ({api_version}) does not match the expected "
+                    f"API version ({rt.api_version})"
+                )
+        body_ns = metadata.get("namespace")
+        if rt.namespaced and body_ns and namespace and body_ns != namespace:
+            raise bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        return {**body, "apiVersion": rt.api_version, "kind": rt.kind, "metadata": dict(metadata)}
+
+    def _require_active_namespace(self, namespace: str) -> None:
+        ns_obj = self._objects.get(NAMESPACES, {}).get("", {}).get(namespace)
+        if ns_obj is None:
+            raise not_found("namespaces", "", namespace)
+        if ns_obj["metadata"].get("deletionTimestamp"):
+            raise ApiError(
+                403,
+                f"unable to create new content in namespace {namespace} because it is being terminated",
+                "Forbidden",
+                {
+                    "name": namespace,
+                    "kind": "namespaces",
+                    "causes": [
+                        {
+                            "reason": "NamespaceTerminating",
+                            "message": f"namespace {namespace} is being terminated",
+                            "field": "metadata.namespace",
+                        }
+                    ],
+                },
+            )
+
+    # -- update and patch -------------------------------------------------------------------------
+
+    def update(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        dry_run: bool = False,
+        manager: str = "",
+        subresource: str | None = None,
+    ) -> Obj:
+        with self._lock:
+            old = self.get(rt, namespace, name)
+            new = self._check_body(rt, namespace, body, create=False)
+            body_name = new["metadata"].get("name")
+            if body_name != name:
+                raise bad_request(
+                    f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+                )
+            return self._commit(rt, old, new, dry_run, manager, subresource)
+
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        patch_type: str,
+        patch: Any,
+        dry_run: bool = False,
+        manager: str = "",
+        force: bool = False,
+        subresource: str | None = None,
+    ) -> Obj:
+        with self._lock:
+            if patch_type == APPLY_PATCH:
+                return self._apply(rt, namespace, name, patch, dry_run, manager, force, subresource)
+            old = self.get(rt, namespace, name)
+            if patch_type == JSON_PATCH:
+                new = json_patch(old, patch)
+            else:
+                if not isinstance(patch, dict):
+                    raise bad_request("json: cannot unmarshal into Go value of type map[string]interface {}")
+                if patch_type == MERGE_PATCH or rt.custom:
+                    new = json_merge_patch(old, patch)
+                else:
+                    new = strategic_merge_patch(old, patch)
+            if not isinstance(new, dict):
+                raise ApiError(422, "the patch produced something that is not an object", "Invalid")
+            new = self._check_body(rt, namespace, new, create=False)
+            if new["metadata"].get("name") != name:
+                raise bad_request(
+                    f"the name of the object ({new['metadata'].get('name')}) does not match the "
+                    f"name on the URL ({name})"
+                )
+            return self._commit(rt, old, new, dry_run, manager, subresource)
+
+    def _apply(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        applied: Any,
+        dry_run: bool,
+        manager: str,
+        force: bool,
+        subresource: str | None,
+    ) -> Obj:
+        if not manager:
+            raise bad_request(
+                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
+                "required for apply patch"
+            )
+        if not isinstance(applied, dict):
+            raise bad_request("error decoding YAML: the applied configuration must be an object")
+        if not applied.get("apiVersion") or not applied.get("kind"):
+            raise bad_request("Object 'Kind' is missing in the applied configuration")
+        applied = self._check_body(rt, namespace, applied, create=False)
+        applied_name = applied["metadata"].get("name")
+        if applied_name != name:
+            raise bad_request(
+                f"the name of the object ({applied_name}) does not match the name on the URL ({name})"
+            )
+        applied["metadata"] = {
+            k: v
+            for k, v in applied["metadata"].items()
+            if k not in ("managedFields", "resourceVersion", "creationTimestamp", "uid")
+        }
+        if subresource == "status":
+            applied = {k: v for k, v in applied.items() if k in ("apiVersion", "kind", "metadata", "status")}
+        live = self.find(rt, namespace, name)
+        if live is None:
+            if subresource:
+                raise not_found(rt.plural, rt.group, name)
+            return self.create(
+                rt,
+                namespace,
+                {**applied, "metadata": dict(applied["metadata"])},
+                dry_run,
+                manager,
+                applied=applied,
+                force=force,
+            )
+        with_status = subresource == "status" or not rt.status
+        merged = apply.server_side_apply(
+            live, applied, manager, force, rt.api_version, now(), with_status, (rt.plural, rt.group, name)
+        )
+        merged["metadata"] = {**merged["metadata"], "resourceVersion": live["metadata"]["resourceVersion"]}
+        return self._commit(rt, live, merged, dry_run, manager, subresource, applied_fields=True)
+
+    def _commit(
+        self,
+        rt: ResourceType,
+        old: Obj,
+        new: Obj,
+        dry_run: bool,
+        manager: str,
+        subresource: str | None,
+        applied_fields: bool = False,
+    ) -> Obj:
+        """The update path shared by PUT, patch and apply."""
+        name = old["metadata"]["name"]
+        requested_rv = new["metadata"].get("resourceVersion")
+        if requested_rv and requested_rv != old["metadata"].get("resourceVersion"):
+            raise stale(rt.plural, rt.group, name)
+        if subresource == "status":
+            new = {
+                **old,
+                "status": new.get("status"),
+                "metadata": {
+                    **old["metadata"],
+                    "managedFields": new["metadata"].get(
+                        "managedFields", old["metadata"].get("managedFields")
+                    ),
+                },
+            }
+            if new["status"] is None:
+                new.pop("status")
+        elif rt.status:
+            new = {k: v for k, v in new.items() if k != "status"}
+            if "status" in old:
+                new["status"] = old["status"]
+        metadata = dict(new["metadata"])
+        old_meta = old["metadata"]
+        for field in (
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+            "namespace",
+            "name",
+        ):
+            if field in old_meta:
+                metadata[field] = old_meta[field]
+            else:
+                metadata.pop(field, None)
+        metadata.pop("selfLink", None)
+        causes = kinds.metadata_problems({"metadata": metadata})
+        if causes:
+            raise invalid(rt.kind, rt.group, name, causes)
+        if old_meta.get("deletionTimestamp"):
+            added = set(metadata.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
+            if added:
+                raise invalid(
+                    rt.kind,
+                    rt.group,
+                    name,
+                    [
+                        (
+                            "metadata.finalizers",
+                            "Forbidden: no new finalizers "
+                            "can be added if the object is being deleted, found "
+                            f"new finalizers {sorted(added)!r}",
+                        )
+                    ],
+                )
+        new = {**new, "metadata": metadata}
+        new = kinds.prepare(rt, new, old, self._ips)
+        if _desired_state(new, rt) != _desired_state(old, rt):
+            new["metadata"] = {**new["metadata"], "generation": int(old_meta.get("generation", 1)) + 1}
+        if not applied_fields and manager:
+            fields = apply.record_update(
+                old,
+                new,
+                manager,
+                rt.api_version,
+                now(),
+                subresource == "status" or not rt.status,
+                subresource,
+            )
+            new["metadata"]["managedFields"] = fields
+        elif not applied_fields:
+            new["metadata"].pop("managedFields", None)
+            if old_meta.get("managedFields"):
+                new["metadata"]["managedFields"] = old_meta["managedFields"]
+        if self._unchanged(old, new):
+            return old
+        if not new["metadata"].get("managedFields"):
+            new["metadata"].pop("managedFields", None)
+        if dry_run:
+            new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
+            return new
+        if old_meta.get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+            return self._remove(rt, old, new)
+        new["metadata"]["resourceVersion"] = str(self._next_rv())
+        self._bucket(rt.key, old_meta.get("namespace", ""))[name] = new
+        if rt.key == CRDS:
+            self.registry.serve_crd(new)
+        self._emit("MODIFIED", rt.key, new, old)
+        return new
+
+    @staticmethod
+    def _unchanged(old: Obj, new: Obj) -> bool:
+        """True when a write would store the same object: kube then keeps the resourceVersion."""
+        old_meta, new_meta = old["metadata"], new["metadata"]
+        if {k: v for k, v in old.items() if k != "metadata"} != {
+            k: v for k, v in new.items() if k != "metadata"
+        }:
+            return False
+        skip = ("managedFields", "resourceVersion")
+        if {k: v for k, v in old_meta.items() if k not in skip} != {
+            k: v for k, v in new_meta.items() if k not in skip
+        }:
+            return False
+        return apply.ownership_equal(old_meta.get("managedFields"), new_meta.get("managedFields"))
+
+    # -- delete -----------------------------------------------------------------------------------
+
+    def delete(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        dry_run: bool = False,
+        preconditions: Mapping[str, Any] | None = None,
+    ) -> tuple[Obj, bool]:
+        """Delete or start deleting; returns (object, True if it is gone now)."""
+        with self._lock:
+            obj = self.get(rt, namespace, name)
+            meta = obj["metadata"]
+            if preconditions:
+                uid, rv = preconditions.get("uid"), preconditions.get("resourceVersion")
+                if uid and uid != meta.get("uid"):
+                    raise conflict(
+                        rt.plural,
+                        rt.group,
+                        name,
+                        f"Precondition failed: UID in precondition: {uid}, "
+                        f"UID in object meta: {meta.get('uid')}",
+                    )
+                if rv and rv != meta.get("resourceVersion"):
+                    raise conflict(
+                        rt.plural,
+                        rt.group,
+                        name,
+                        "Precondition failed: ResourceVersion in "
+                        f"precondition: {rv}, ResourceVersion in object meta: "
+                        f"{meta.get('resourceVersion')}",
+                    )
+            if rt.key == NAMESPACES:
+                return self._delete_namespace(obj, dry_run)
+            if meta.get("deletionTimestamp"):
+                return obj, False
+            if meta.get("finalizers"):
+                marked = {
+                    **obj,
+                    "metadata": {
+                        **meta,
+                        "deletionTimestamp": now(),
+                        "deletionGracePeriodSeconds": 0,
+                        "generation": int(meta.get("generation", 1)) + 1,
+                    },
+                }
+                if dry_run:
+                    return marked, False
+                marked["metadata"]["resourceVersion"] = str(self._next_rv())
+                self._bucket(rt.key, meta.get("namespace", ""))[name] = marked
+                self._emit("MODIFIED", rt.key, marked, obj)
+                return marked, False
+            if dry_run:
+                return obj, True
+            return self._remove(rt, obj, obj), True
+
+    def _remove(self, rt: ResourceType, old: Obj, last: Obj) -> Obj:
+        meta = last["metadata"]
+        gone_obj = {**last, "metadata": {**meta, "resourceVersion": str(self._next_rv())}}
+        namespace = meta.get("namespace", "")
+        self._bucket(rt.key, namespace).pop(meta["name"], None)
+        if rt.key == ("", "services"):
+            self._ips.release_ip((last.get("spec") or {}).get("clusterIP"))
+        if rt.key == CRDS:
+            self._drop_custom_resources(last)
+        self._emit("DELETED", rt.key, gone_obj, old)
+        if namespace and rt.key != NAMESPACES:
+            self._finish_namespace(namespace)
+        return gone_obj
+
+    def _drop_custom_resources(self, crd: Obj) -> None:
+        types = self.registry.forget_crd(crd["metadata"]["name"])
+        if not types:
+            return
+        key = types[0].key
+        for obj in list(self.iter_objects(key)):
+            gone_obj = {**obj, "metadata": {**obj["metadata"], "resourceVersion": str(self._next_rv())}}
+            self._emit("DELETED", key, gone_obj, obj)
+        self._objects.pop(key, None)
+
+    def _delete_namespace(self, ns_obj: Obj, dry_run: bool) -> tuple[Obj, bool]:
+        meta = ns_obj["metadata"]
+        name = meta["name"]
+        terminating = ns_obj
+        if not meta.get("deletionTimestamp"):
+            terminating = {
+                **ns_obj,
+                "metadata": {**meta, "deletionTimestamp": now(), "deletionGracePeriodSeconds": 0},
+                "status": {"phase": "Terminating"},
+            }
+            if dry_run:
+                return terminating, False
+            terminating["metadata"]["resourceVersion"] = str(self._next_rv())
+            self._bucket(NAMESPACES, "")[name] = terminating
+            self._emit("MODIFIED", NAMESPACES, terminating, ns_obj)
+        elif dry_run:
+            return ns_obj, False
+        self._emptying.add(name)
+        try:
+            for key, buckets in list(self._objects.items()):
+                if key == NAMESPACES:
+                    continue
+                for obj in list(buckets.get(name, {}).values()):
+                    self.delete(self._rt(key), name, obj["metadata"]["name"])
+        finally:
+            self._emptying.discard(name)
+        finished = self._finish_namespace(name)
+        return (finished or self._bucket(NAMESPACES, "")[name]), finished is not None
+
+    def _finish_namespace(self, name: str) -> Obj | None:
+        ns_obj = self._objects.get(NAMESPACES, {}).get("", {}).get(name)
+        if (
+            ns_obj is None
+            or name in self._emptying
+            or not ns_obj["metadata"].get("deletionTimestamp")
+            or ns_obj["metadata"].get("finalizers")
+        ):
+            return None
+        if any(buckets.get(name) for key, buckets in self._objects.items() if key != NAMESPACES):
+            return None
+        final = {**ns_obj, "spec": {}}
+        return self._remove(self._rt(NAMESPACES), ns_obj, final)
+
+    def delete_collection(
+        self, rt: ResourceType, namespace: str | None, predicate: Predicate | None, dry_run: bool = False
+    ) -> builtins.list[Obj]:
+        with self._lock:
+            deleted = []
+            for obj in self.list(rt, namespace, predicate).items:
+                result, _ = self.delete(
+                    rt, obj["metadata"].get("namespace"), obj["metadata"]["name"], dry_run
+                )
+                deleted.append(result)
+            return deleted
+
+    # -- seeding from Python ----------------------------------------------------------------------
+
+    def resource_for(self, api_version: str, kind: str) -> ResourceType:
+        rt = self.registry.by_kind(api_version, kind)
+        if rt is None:
+            raise ApiError(404, f'no matches for kind "{kind}" in version "{api_version}"')
+        return rt
+
+    def put(self, obj: Obj) -> Obj:
+        """Create `obj` (or replace the stored one of that name) without HTTP, e.g. to seed a test."""
+        with self._lock:
+            rt = self.resource_for(obj.get("apiVersion", ""), obj.get("kind", ""))
+            namespace = (obj.get("metadata") or {}).get("namespace") if rt.namespaced else None
+            if rt.namespaced and namespace and self.find(self._rt(NAMESPACES), None, namespace) is None:
+                self.create(self._rt(NAMESPACES), None, {"metadata": {"name": namespace}})
+            existing = self.find(rt, namespace, (obj.get("metadata") or {}).get("name", ""))
+            if existing is None:
+                return self.create(rt, namespace, obj)
+            body = {
+                **obj,
+                "metadata": {
+                    **obj.get("metadata", {}),
+                    "resourceVersion": existing["metadata"]["resourceVersion"],
+                },
+            }
+            return self.update(rt, namespace, existing["metadata"]["name"], body)

@@ -1,0 +1,215 @@
+"""`as=Table` responses: the columns kubectl prints, including a CRD's additionalPrinterColumns."""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from drsyncer.sim.resources import PrinterColumn, ResourceType
+
+Obj = dict[str, Any]
+
+_NAME_COLUMN = {
+    "name": "Name",
+    "type": "string",
+    "format": "name",
+    "priority": 0,
+    "description": "Name must be unique within a namespace.",
+}
+_AGE = PrinterColumn(
+    "Age",
+    "date",
+    ".metadata.creationTimestamp",
+    "CreationTimestamp is a timestamp representing the server time when this object was created.",
+)
+
+
+def _count(path: str) -> Callable[[Obj], Any]:
+    return lambda obj: len(_lookup(obj, path)[0] or {}) if _lookup(obj, path) else 0
+
+
+def _ready(obj: Obj) -> str:
+    status = obj.get("status") or {}
+    return f"{status.get('readyReplicas', 0)}/{(obj.get('spec') or {}).get('replicas', 1)}"
+
+
+def _ports(obj: Obj) -> str:
+    ports = (obj.get("spec") or {}).get("ports") or []
+    text = ",".join(
+        f"{p.get('port')}{'/' + str(p['nodePort']) if 'nodePort' in p else ''}/{p.get('protocol', 'TCP')}"
+        for p in ports
+    )
+    return text or "<none>"
+
+
+# Built-in kinds whose kubectl columns drsyncer users look at; the rest get Name and Age.
+BUILTIN_COLUMNS: dict[str, list[tuple[str, str, Callable[[Obj], Any]]]] = {
+    "namespaces": [("Status", "string", lambda o: (o.get("status") or {}).get("phase", ""))],
+    "configmaps": [("Data", "integer", lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))],
+    "secrets": [
+        ("Type", "string", lambda o: o.get("type", "")),
+        ("Data", "integer", lambda o: len(o.get("data") or {})),
+    ],
+    "services": [
+        ("Type", "string", lambda o: (o.get("spec") or {}).get("type", "")),
+        ("Cluster-IP", "string", lambda o: (o.get("spec") or {}).get("clusterIP", "")),
+        ("External-IP", "string", lambda o: "<none>"),
+        ("Port(s)", "string", _ports),
+    ],
+    "deployments": [
+        ("Ready", "string", _ready),
+        ("Up-to-date", "integer", lambda o: (o.get("status") or {}).get("updatedReplicas", 0)),
+        ("Available", "integer", lambda o: (o.get("status") or {}).get("availableReplicas", 0)),
+    ],
+    "statefulsets": [("Ready", "string", _ready)],
+    "persistentvolumeclaims": [
+        ("Status", "string", lambda o: (o.get("status") or {}).get("phase", "")),
+        ("Volume", "string", lambda o: (o.get("spec") or {}).get("volumeName", "")),
+    ],
+}
+
+
+def age(timestamp: str | None, now: float | None = None) -> str:
+    """kube's short duration: 45s, 12m, 5h, 3d."""
+    if not timestamp:
+        return "<unknown>"
+    try:
+        then = calendar.timegm(time.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ"))
+    except ValueError:
+        return "<invalid>"
+    seconds = max(0, int((now if now is not None else time.time()) - then))
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours}h"
+    return f"{hours // 24}d"
+
+
+_TOKEN = re.compile(
+    r"\.([A-Za-z0-9_\-]+)|\[(\d+|\*)\]|\[\?\(@\.([A-Za-z0-9_.\-]+)\s*==\s*[\"']([^\"']*)[\"']\)\]"
+)
+
+
+def _lookup(obj: Any, path: str) -> list[Any]:
+    """A small JSONPath: `.a.b`, `.a[0]`, `.a[*].b`, `.a[?(@.type=="Ready")].status`."""
+    path = path.strip()
+    if path.startswith("{") and path.endswith("}"):
+        path = path[1:-1]
+    current = [obj]
+    pos = 0
+    while pos < len(path):
+        match = _TOKEN.match(path, pos)
+        if not match:
+            return []
+        pos = match.end()
+        field, index, filter_field, filter_value = match.groups()
+        nxt: list[Any] = []
+        for value in current:
+            if field is not None and isinstance(value, dict) and field in value:
+                nxt.append(value[field])
+            elif index is not None and isinstance(value, list):
+                if index == "*":
+                    nxt.extend(value)
+                elif int(index) < len(value):
+                    nxt.append(value[int(index)])
+            elif filter_field is not None and isinstance(value, list):
+                for item in value:
+                    found = _lookup(item, "." + filter_field)
+                    if found and str(found[0]) == filter_value:
+                        nxt.append(item)
+        current = nxt
+    return current
+
+
+def _cell(obj: Obj, column: PrinterColumn) -> Any:
+    values = _lookup(obj, column.json_path)
+    if not values:
+        return None
+    value = values[0] if len(values) == 1 else ",".join(str(v) for v in values)
+    if column.type == "date":
+        return age(value if isinstance(value, str) else None)
+    if column.type == "integer" and not isinstance(value, bool):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+    if column.type == "number":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+    if column.type == "boolean":
+        return bool(value)
+    return (
+        value
+        if isinstance(value, str)
+        else json.dumps(value)
+        if isinstance(value, dict | list)
+        else str(value)
+    )
+
+
+def _definitions(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Any]]]:
+    if rt.printer_columns:
+        columns = list(rt.printer_columns)
+        defs = [_NAME_COLUMN] + [
+            {
+                "name": c.name,
+                "type": c.type,
+                "format": c.format,
+                "description": c.description,
+                "priority": c.priority,
+            }
+            for c in columns
+        ]
+        return defs, lambda o: [o["metadata"]["name"], *(_cell(o, c) for c in columns)]
+    builtin = BUILTIN_COLUMNS.get(rt.plural, []) if not rt.custom else []
+    defs = [_NAME_COLUMN] + [
+        {"name": n, "type": t, "format": "", "description": "", "priority": 0} for n, t, _ in builtin
+    ]
+    defs.append(
+        {"name": _AGE.name, "type": "string", "format": "", "description": _AGE.description, "priority": 0}
+    )
+    return defs, lambda o: [
+        o["metadata"]["name"],
+        *(f(o) for _, _, f in builtin),
+        age(o["metadata"].get("creationTimestamp")),
+    ]
+
+
+def table(
+    rt: ResourceType,
+    objects: Iterable[Obj],
+    api_version: str,
+    include_object: str = "Metadata",
+    metadata: Obj | None = None,
+    with_columns: bool = True,
+) -> Obj:
+    defs, cells = _definitions(rt)
+    rows = []
+    for obj in objects:
+        row: Obj = {"cells": cells(obj)}
+        if include_object == "Object":
+            row["object"] = obj
+        elif include_object != "None":
+            row["object"] = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj["metadata"],
+            }
+        rows.append(row)
+    return {
+        "kind": "Table",
+        "apiVersion": api_version,
+        "metadata": metadata or {},
+        "columnDefinitions": defs if with_columns else [],
+        "rows": rows,
+    }
