@@ -19,7 +19,7 @@ this Replication and source namespace.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -51,6 +51,7 @@ _OUTCOME = {
     Op.SKIP: Outcome.SKIPPED,
 }
 
+REASON_CREATE = "not in the destination"
 REASON_SOURCE_CHANGED = "source changed"
 REASON_ADOPT = "adopting an existing object that carries no drsyncer ownership marks"
 REASON_PRUNE = "deleted in the source"
@@ -152,6 +153,7 @@ def desired_object(source: Mapping[str, Any], rules: Rules, *, destination_names
         Op.CREATE,
         key_of(body),
         body=body,
+        reason=REASON_CREATE,
         desired=body,
         source_hash=digest,
         scale=transformed.scale,
@@ -227,10 +229,7 @@ def _against(
         return _skip(wanted, "conflict: an object of this name exists without drsyncer ownership marks")
     assert wanted.desired is not None
     if owner is not None and source_hash_of(existing) == wanted.source_hash:
-        return Action(
-            Op.UNCHANGED, key, desired=wanted.desired, source_hash=wanted.source_hash, scale=wanted.scale,
-            warnings=wanted.warnings,
-        )
+        return replace(wanted, op=Op.UNCHANGED, body=None, reason="the destination copy has this source hash")
     body = update_body(wanted.desired, existing)
     changed = immutable_changes(wanted.desired, existing)
     immutable = partial = None

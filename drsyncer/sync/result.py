@@ -150,6 +150,7 @@ class TargetResult:
     deployment_scales: list[DeploymentScale] = field(default_factory=list)
     dry_run: bool = False
     error: str = ""  # why the whole target failed (destination unreachable...), empty otherwise
+    error_category: Category | None = None  # the category of `error`
     warnings: list[str] = field(default_factory=list)
 
     def record(self, kind: str, outcome: Outcome, n: int = 1) -> None:
@@ -183,6 +184,7 @@ class TargetResult:
             "deployment_scales": [s.to_dict() for s in self.deployment_scales],
             "dry_run": self.dry_run,
             "error": self.error,
+            "error_category": self.error_category.value if self.error_category else None,
             "warnings": list(self.warnings),
         }
 
@@ -199,6 +201,7 @@ class TargetResult:
             deployment_scales=[DeploymentScale.from_dict(s) for s in data.get("deployment_scales") or ()],
             dry_run=bool(data.get("dry_run", False)),
             error=data.get("error", ""),
+            error_category=Category(data["error_category"]) if data.get("error_category") else None,
             warnings=list(data.get("warnings") or ()),
         )
 

@@ -64,6 +64,7 @@ def test_totals_sum_every_kind() -> None:
 
 def test_target_result_survives_a_json_round_trip() -> None:
     t = _target(failed=1)
+    t.error, t.error_category = "dr1 answered 503", Category.RETRYABLE
     data = json.loads(json.dumps(t.to_dict()))
     assert TargetResult.from_dict(data) == t
     assert data["totals"]["failed"] == 1 and data["phase"] == "PartiallyFailed"
