@@ -30,7 +30,7 @@ from drsyncer.sync.objects import Key, Obj, key_of
 from drsyncer.sync.ordering import delete_order, tier, write_order
 from drsyncer.sync.ownership import mark, owner_of, source_hash_of, source_namespace_of
 from drsyncer.sync.result import DeploymentScale, KindCounts, Outcome, count_key
-from drsyncer.sync.rules import Rules
+from drsyncer.sync.rules import ImmutableHandling, Rules
 from drsyncer.sync.select import skip_reason
 from drsyncer.sync.transform import Scale, transform
 
@@ -83,7 +83,12 @@ class Action:
 
     @property
     def outcome(self) -> Outcome:
-        """The outcome if the action runs as planned (what a dry run reports)."""
+        """The outcome if the action runs as planned (what a dry run reports).
+
+        An update held back by immutable handling NoChange writes nothing: it counts as skipped.
+        """
+        if self.immutable is not None and self.immutable.handling == ImmutableHandling.NO_CHANGE:
+            return Outcome.SKIPPED
         return _OUTCOME[self.op]
 
     @property
@@ -144,7 +149,7 @@ class Plan:
         ]
 
 
-def desired_object(source: Mapping[str, Any], rules: Rules, *, destination_namespace: str) -> Action:
+def create_action(source: Mapping[str, Any], rules: Rules, *, destination_namespace: str) -> Action:
     """The create action for one selected source object: transformed, marked and hashed."""
     transformed = transform(source, rules, destination_namespace=destination_namespace)
     body = mark(transformed.body, rules, source)
@@ -188,7 +193,7 @@ def plan(
         if reason is not None:
             actions.append(Action(Op.SKIP, key, reason=reason))
             continue
-        wanted = desired_object(obj, rules, destination_namespace=destination_namespace)
+        wanted = create_action(obj, rules, destination_namespace=destination_namespace)
         existing = destination.get(key)
         if existing is not None:
             wanted = _against(wanted, obj, existing, rules, source_namespace)

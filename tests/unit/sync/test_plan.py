@@ -330,6 +330,7 @@ def test_immutable_field_changes_are_detected(source: Obj, mutate: Any, fields: 
     assert list(action.immutable.fields) == fields
     assert action.immutable.handling == ImmutableHandling.NO_CHANGE
     assert action.partial_body is not None and action.desired is not None
+    assert action.outcome.value == "skipped"  # NoChange writes nothing
 
 
 MUTABLE_CASES = [
