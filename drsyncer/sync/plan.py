@@ -268,6 +268,8 @@ def _prunable(key: Key, existing: Mapping[str, Any], rules: Rules, source_namesp
     # cluster-scoped objects (CRDs above all) may serve other namespaces and Replications: never pruned
     if not key.namespace or owner_of(existing) != rules.replication:
         return False
+    if rules.is_excluded(key.group, key.kind, key.name):
+        return False  # excludeResources: never copied, updated or pruned
     if (existing.get("metadata") or {}).get("deletionTimestamp"):
         return False
     return source_namespace_of(existing) == source_namespace

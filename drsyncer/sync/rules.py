@@ -122,8 +122,8 @@ class Rules:
     default_immutable_handling: ImmutableHandling = ImmutableHandling.NO_CHANGE
     # normalised `resourceOverrides`: ((group, lowercase kind or resource name), handling)
     immutable_overrides: tuple[tuple[tuple[str, str], ImmutableHandling], ...] = ()
-    # lowercase kind (or resource name) and object name from `excludeResources`
-    exclude: frozenset[tuple[str, str]] = frozenset()
+    # `excludeResources` as (group, lowercase kind or resource name, object name)
+    exclude: frozenset[tuple[str, str, str]] = frozenset()
     label_selector: LabelSelector | None = None
     prune_deleted: bool = False
     dry_run: bool = False
@@ -140,12 +140,17 @@ class Rules:
         """The `resourceOverrides` entry for this kind, matched as `kind.group` or `resource.group`."""
         if not self._overrides:
             return None
-        lowered = kind.lower()
-        for name in (lowered, *_plural_guesses(kind)):
+        for name in _kind_names(kind):
             handling = self._overrides.get((group, name))
             if handling is not None:
                 return handling
         return None
+
+    def is_excluded(self, group: str, kind: str, name: str) -> bool:
+        """Listed in `excludeResources` (by kind or resource name, with the group for custom resources)."""
+        if not self.exclude:
+            return False
+        return any((group, k, name) in self.exclude for k in _kind_names(kind))
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any], *, replication: str, source_cluster: str) -> Rules:
@@ -177,7 +182,7 @@ class Rules:
             ),
             immutable_overrides=_overrides(immutable.get("resourceOverrides") or {}),
             exclude=frozenset(
-                (str(item.get("kind", "")).lower(), str(item.get("name", "")))
+                (*_kind_pattern(str(item.get("kind", ""))), str(item.get("name", "")))
                 for item in spec.get("excludeResources") or ()
             ),
             label_selector=LabelSelector.from_spec(selector, "spec.labelSelector") if selector else None,
@@ -217,13 +222,22 @@ def _overrides(items: Mapping[str, str]) -> tuple[tuple[tuple[str, str], Immutab
     result: list[tuple[tuple[str, str], ImmutableHandling]] = []
     for name, value in sorted(items.items()):
         handling = _handling(value, f"spec.immutableResourceConfig.resourceOverrides[{name}]")
-        builtin = find_builtin(name)
-        if builtin is not None:
-            result.append(((builtin.group, builtin.kind.lower()), handling))
-            continue
-        resource, _, group = name.strip().lower().partition(".")
-        result.append(((group, resource), handling))
+        result.append((_kind_pattern(name), handling))
     return tuple(result)
+
+
+def _kind_pattern(name: str) -> tuple[str, str]:
+    """(group, lowercase kind or resource name) for any `resourceTypes` spelling of a type."""
+    builtin = find_builtin(name)
+    if builtin is not None:
+        return builtin.group, builtin.kind.lower()
+    resource, _, group = name.strip().lower().partition(".")
+    return group, resource
+
+
+def _kind_names(kind: str) -> tuple[str, ...]:
+    """Names a pattern may use for a kind: the kind itself, or its resource (plural) name."""
+    return (kind.lower(), *_plural_guesses(kind))
 
 
 def _plural_guesses(kind: str) -> tuple[str, ...]:

@@ -41,7 +41,7 @@ def skip_reason(obj: Mapping[str, Any], rules: Rules) -> str | None:
     owner = _recreating_owner(meta)
     if owner is not None:
         return f"owned by {owner}, whose controller recreates it in the destination"
-    if rules.exclude and (kind.lower(), name) in rules.exclude:
+    if rules.is_excluded(group_of(obj), kind, name):
         return "listed in excludeResources"
     if rules.label_selector is not None and not rules.label_selector.matches(labels):
         return "does not match labelSelector"

@@ -201,6 +201,12 @@ def test_unowned_object_with_the_name_of_a_deleted_source_object_is_untouched() 
     assert _plan([], destination, prune=True).writes == []
 
 
+def test_excluded_objects_are_never_pruned() -> None:
+    key, existing = _owned_orphan("old")
+    r = rules(excludeResources=[{"kind": "configmaps", "name": "old"}])
+    assert _plan([], {key: existing}, r, prune=True).writes == []
+
+
 def test_ignored_source_object_keeps_its_copy_even_when_pruning() -> None:
     destination = _apply(_plan([configmap("settings")], {}), {})
     p = _plan([configmap("settings", labels={keys.LABEL_IGNORE: "true"})], destination, prune=True)

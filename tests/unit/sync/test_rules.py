@@ -56,7 +56,7 @@ def test_every_spec_field_is_read() -> None:
     assert r.preserve_volume_attributes and r.sync_persistent_volumes
     assert r.default_immutable_handling == ImmutableHandling.RECREATE
     assert r.override_for("", "PersistentVolumeClaim") == ImmutableHandling.NO_CHANGE
-    assert r.exclude == frozenset({("secret", "x")})
+    assert r.exclude == frozenset({("", "secret", "x")})
     assert r.label_selector == LabelSelector(match_labels=(("a", "b"),))
 
 

@@ -74,6 +74,9 @@ COPIED = [
     ("a ConfigMap of another name", configmap("kube-root-ca"), {}),
     ("excludeResources kind matched case-insensitively, other name",
      configmap("other"), {"excludeResources": [{"kind": "ConfigMap", "name": "settings"}]}),
+    ("excludeResources of a custom resource in another group",
+     obj("other.example.com/v1", "Widget", "w1"),
+     {"excludeResources": [{"kind": "widgets.example.com", "name": "w1"}]}),
     ("excludeResources of another kind", configmap("settings"),
      {"excludeResources": [{"kind": "Secret", "name": "settings"}]}),
     ("labelSelector matched", configmap(labels={"tier": "web", "x": "y"}),
@@ -91,6 +94,21 @@ def test_selected_objects(source: dict[str, Any], spec: dict[str, Any]) -> None:
     assert skip_reason(source, rules(**spec)) is None
 
 
-def test_exclude_matches_kind_in_any_case() -> None:
-    r = rules(excludeResources=[{"kind": "CONFIGMAP", "name": "settings"}])
-    assert skip_reason(configmap("settings"), r) == "listed in excludeResources"
+WIDGET = obj("example.com/v1", "Widget", "settings")
+EXCLUDE_SPELLINGS = [
+    ("kind", "ConfigMap", configmap("settings")),
+    ("kind in upper case", "CONFIGMAP", configmap("settings")),
+    ("resource name", "configmaps", configmap("settings")),
+    ("short name", "cm", configmap("settings")),
+    ("resource.group of a built-in", "deployments.apps", deployment("settings")),
+    ("resource.group of a custom resource", "widgets.example.com", WIDGET),
+    ("Kind.group of a custom resource", "Widget.example.com", WIDGET),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "source"), [c[1:] for c in EXCLUDE_SPELLINGS], ids=[c[0] for c in EXCLUDE_SPELLINGS]
+)
+def test_exclude_accepts_every_resource_type_spelling(kind: str, source: dict[str, Any]) -> None:
+    r = rules(excludeResources=[{"kind": kind, "name": "settings"}])
+    assert skip_reason(source, r) == "listed in excludeResources"
