@@ -11,6 +11,7 @@ import copy
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
@@ -86,13 +87,15 @@ class ClusterClient:
                  limiter: RateLimiter | None = None, retry: RetryPolicy | None = None,
                  counters: RequestCounters | None = None,
                  timeout: tuple[float, float] = (5.0, 60.0),
-                 on_close: Callable[[], None] | None = None) -> None:
+                 on_close: Callable[[], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.api_client = api_client
         self.name = name
         self.origin = origin
         self.limiter: RateLimiter = limiter or Unlimited()
         self.retry = retry or DEFAULT_POLICY
         self.counters = counters or RequestCounters()
+        self.sleep = sleep  # the wait between retries; replaceable to observe it
         self._timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
         self._on_close = on_close
         self._host = str(api_client.configuration.host).rstrip("/")
@@ -180,7 +183,7 @@ class ClusterClient:
         op = operation or f"{method} {path}"
         ctype = content_type or ("application/json" if body is not None else None)
         return call_with_retries(lambda: self._send_once(method, path, body, ctype, op), self.retry,
-                                 on_retry=self._on_retry)
+                                 sleep=self.sleep, on_retry=self._on_retry)
 
     def get_json(self, path: str) -> dict[str, Any]:
         return self.request("GET", path)
@@ -297,7 +300,7 @@ class ClusterClient:
             body["metadata"] = metadata
             return self.replace(ref, namespace, body, dry_run=dry_run, field_manager=field_manager)
 
-        return retry_on_conflict(attempt, self.retry)
+        return retry_on_conflict(attempt, self.retry, sleep=self.sleep)
 
     def close(self) -> None:
         self.api_client.close()

@@ -1,0 +1,62 @@
+"""Simulated clusters for the cluster-access tests, and a controller cluster holding kubeconfig Secrets."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from drsyncer.kube import ClusterClient, client_from_kubeconfig
+from drsyncer.kube.discovery import offline_ref
+from drsyncer.sim import SimCluster
+
+SECRETS = offline_ref("secrets")
+NAMESPACES = offline_ref("namespaces")
+assert SECRETS and NAMESPACES
+
+CONTROLLER_NAMESPACE = "dr-system"
+
+
+@pytest.fixture
+def controller() -> Iterator[ClusterClient]:
+    """A client of the controller cluster, with the namespace the RemoteClusters live in."""
+    with SimCluster("controller", tls=True, token=True) as cluster:
+        client = client_from_kubeconfig(cluster.kubeconfig_dict(), name="controller")
+        client.create(NAMESPACES, None, {"metadata": {"name": CONTROLLER_NAMESPACE}})
+        yield client
+        client.close()
+
+
+@pytest.fixture
+def dr1() -> Iterator[SimCluster]:
+    with SimCluster("dr1", tls=True, token="t0k-dr1-secret") as cluster:
+        yield cluster
+
+
+def kubeconfig_text(config: dict[str, Any]) -> str:
+    return yaml.safe_dump(config)
+
+
+def put_secret(controller: ClusterClient, name: str, data: dict[str, str | bytes]) -> None:
+    """Create or replace a Secret in the controller namespace."""
+    encoded = {k: base64.b64encode(v if isinstance(v, bytes) else v.encode()).decode()
+               for k, v in data.items()}
+    body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "data": encoded}
+    existing = controller.get(SECRETS, CONTROLLER_NAMESPACE, name)
+    if existing is None:
+        controller.create(SECRETS, CONTROLLER_NAMESPACE, body)
+    else:
+        body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+        controller.replace(SECRETS, CONTROLLER_NAMESPACE, body)
+
+
+def remote_cluster(name: str, secret: str, key: str | None = None, **spec: Any) -> dict[str, Any]:
+    ref: dict[str, Any] = {"name": secret}
+    if key is not None:
+        ref["key"] = key
+    return {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
+            "metadata": {"name": name, "namespace": CONTROLLER_NAMESPACE},
+            "spec": {"kubeconfigSecretRef": ref, **spec}}
