@@ -90,7 +90,8 @@ class LabelSelector:
         expressions: list[Requirement] = []
         for i, expr in enumerate(spec.get("matchExpressions") or ()):
             where = f"{path}.matchExpressions[{i}]"
-            operator = expr.get("operator")
+            # str() turns an enum member from a model dump into its plain value
+            operator = str(expr.get("operator") or "")
             if operator not in _OPERATORS:
                 allowed = ", ".join(_OPERATORS)
                 raise _invalid(f"{where}.operator", f"must be one of {allowed}, not {operator!r}")
