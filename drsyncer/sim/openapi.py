@@ -59,13 +59,13 @@ def _operation(rt: ResourceType, action: str, with_body: bool) -> dict[str, Any]
         "x-kubernetes-group-version-kind": _gvk(rt),
     }
     if with_body:
+        # Strategic merge patch is left out on purpose: listing it makes kubectl compute client-side
+        # patches from these (schema-less) documents; without it kubectl uses its compiled-in types.
         media = [
             "application/apply-patch+yaml",
             "application/json-patch+json",
             "application/merge-patch+json",
         ]
-        if not rt.custom:
-            media.append("application/strategic-merge-patch+json")
         op["requestBody"] = {"content": {m: {"schema": {"type": "object"}} for m in media}}
     return op
 
