@@ -34,15 +34,21 @@ class DocumentCheck:
 
 
 def load_documents(text: str, source: str) -> list[Any]:
-    """Every non-empty YAML document of `text`; DrsyncerError in one line if it is not YAML."""
+    """Every non-empty YAML document of `text`, the items of a `kind: List` (`kubectl get -o yaml`)
+    one by one; DrsyncerError in one line if it is not YAML."""
     try:
-        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        docs = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise DrsyncerError(f"{source}: not valid YAML: {exc.problem or exc.context}{where}") from None
     except yaml.YAMLError as exc:
         raise DrsyncerError(f"{source}: not valid YAML: {exc}") from None
+    out: list[Any] = []
+    for doc in docs:
+        is_list = isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list)
+        out += doc["items"] if is_list else [doc]
+    return out
 
 
 def check_document(doc: Any, index: int) -> DocumentCheck:

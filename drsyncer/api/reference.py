@@ -1,0 +1,163 @@
+"""docs/api.md, rendered from the same schemas as the CRDs so the reference cannot drift from them.
+
+Regenerate with `python -m drsyncer.api.reference > docs/api.md`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from drsyncer.api import keys
+from drsyncer.api.crds import all_crds
+from drsyncer.api.durations import DURATION_PATTERN
+
+Schema = dict[str, Any]
+
+INTRO = f"""\
+# API reference: `{keys.API_VERSION}`
+
+<!-- Generated from drsyncer/api by `python -m drsyncer.api.reference > docs/api.md`. Edit the field
+descriptions in the models, then regenerate; a test keeps this file identical to the output. -->
+
+drsyncer reads three namespaced kinds in the controller cluster:
+
+- **RemoteCluster** (`rc`): how to reach one cluster and how many requests it may take.
+- **Replication** (`repl`): what to copy from a source cluster to one or more DR clusters, and when.
+- **NamespaceMapping**: the Go dr-syncer's kind, still accepted and converted to a Replication;
+  see [migration.md](migration.md).
+
+Every field below does what it says. A field drsyncer does not know is an error, not something
+silently ignored: `drsyncer validate FILE` checks objects offline and prints one line per problem,
+naming the field (`spec.pvcConfig.storageClassMappings[1].to: must not be empty`); the controller
+sets the `InvalidSpec` condition with the same messages. Install the CRDs from
+`charts/drsyncer/crds/` (or `drsyncer crds | kubectl apply -f -`); with kubectl's default
+`--validate=strict` the API server also rejects unknown fields.
+
+Durations are written the Go way: `30s`, `5m`, `1h30m`. Schedules are 5-field cron expressions
+(`*/5 * * * *`), the macros `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`, or
+`@every <duration>` (`@every 30s`).
+"""
+
+EXAMPLE = """\
+## Example
+
+```yaml
+apiVersion: dr-syncer.io/v1alpha1
+kind: RemoteCluster
+metadata: {name: prod, namespace: dr-system}
+spec:
+  kubeconfigSecretRef: {name: prod-kubeconfig}
+---
+apiVersion: dr-syncer.io/v1alpha1
+kind: Replication
+metadata: {name: shop, namespace: dr-system}
+spec:
+  sourceCluster: prod
+  destinationClusters: [dr-east, dr-west]
+  sourceNamespace: shop
+  namespaceMappings:
+    - {source: shop-db, destination: shop-db-standby}
+  schedule: "@every 10m"
+  resourceTypes: [configmaps, secrets, deployments, services, pvc, certificates.cert-manager.io]
+  excludeResources:
+    - {kind: Secret, name: local-only-token}
+  pvcConfig:
+    storageClassMappings:
+      - {from: gp3, to: standard}
+  pruneDeleted: true
+```
+"""
+
+_NOTES = {
+    keys.KIND_REMOTE_CLUSTER: "Conditions: `KubeconfigAvailable`, `KubeconfigValid`, `ClusterAvailable`.",
+    keys.KIND_REPLICATION: "Conditions: `Ready`, `Synced`, `InvalidSpec` (its message lists the invalid "
+                           "fields). Namespaces are chosen by `sourceNamespace`, `namespaceMappings` and "
+                           "`namespaceSelector` together (at least one of them); every chosen namespace is "
+                           "copied to every destination cluster.",
+}
+
+
+def _type(schema: Schema) -> str:
+    kind = schema.get("type", "object")
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+    if kind == "array":
+        return f"list of {_type(schema['items'])}"
+    if kind == "object" and "additionalProperties" in schema:
+        return f"map of string to {_type(schema['additionalProperties'])}"
+    if schema.get("format") == "date-time":
+        return "timestamp"
+    if schema.get("pattern") == DURATION_PATTERN:
+        return "duration"
+    return str(kind)
+
+
+def _limits(schema: Schema) -> str:
+    parts = []
+    if "minimum" in schema:
+        parts.append(f"{'>' if schema.get('exclusiveMinimum') else '≥'} {schema['minimum']}")
+    if "maximum" in schema:
+        parts.append(f"≤ {schema['maximum']}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _default(schema: Schema, required: bool) -> str:
+    if required:
+        return "required"
+    if "default" not in schema or schema["default"] == {}:
+        return ""
+    return f"`{json.dumps(schema['default'])}`"
+
+
+def _rows(schema: Schema, prefix: str = "") -> list[str]:
+    rows: list[str] = []
+    required = set(schema.get("required") or [])
+    for name, child in (schema.get("properties") or {}).items():
+        path = f"{prefix}{name}"
+        description = str(child.get("description", "")).replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{path}` | {_type(child)}{_limits(child)} | {_default(child, name in required)} "
+                    f"| {description} |")
+        nested = child["items"] if child.get("type") == "array" else child
+        rows += _rows(nested, f"{path}[]." if child.get("type") == "array" else f"{path}.")
+    return rows
+
+
+def _section(title: str, schema: Schema) -> list[str]:
+    return [f"### {title}", "", "| Field | Type | Default | Description |", "|---|---|---|---|",
+            *_rows(schema), ""]
+
+
+def _crd_section(crd: Schema) -> list[str]:
+    names = crd["spec"]["names"]
+    version = crd["spec"]["versions"][0]
+    schema = version["schema"]["openAPIV3Schema"]
+    short = f" (`{'`, `'.join(names['shortNames'])}`)" if names.get("shortNames") else ""
+    lines = [f"## {names['kind']}{short}", "", schema["description"], ""]
+    if version.get("deprecated"):
+        lines += [f"**Deprecated**: {version['deprecationWarning']}. Its spec is the Go operator's; "
+                  "drsyncer converts it (fields with no meaning in drsyncer are dropped with a warning) "
+                  "and validates the result as a Replication spec. Its status is a Replication status.",
+                  ""]
+    else:
+        lines += _section("spec", schema["properties"]["spec"])
+    if names["kind"] in _NOTES:
+        lines += [_NOTES[names["kind"]], ""]
+    columns = ", ".join(f"{c['name']} (`{c['jsonPath']}`)" for c in version["additionalPrinterColumns"]
+                        if not c.get("priority"))
+    lines += [f"`kubectl get {names['plural']}` shows: {columns}.", ""]
+    if not version.get("deprecated"):
+        lines += _section("status", schema["properties"]["status"])
+    return lines
+
+
+def render_reference() -> str:
+    lines = [INTRO]
+    for crd in all_crds():
+        lines += _crd_section(crd)
+    lines.append(EXAMPLE)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_reference(), end="")
