@@ -159,8 +159,8 @@ class ClusterClient:
 
     def _transport_error(self, exc: urllib3.exceptions.HTTPError, operation: str) -> ApiError:
         if isinstance(exc, urllib3.exceptions.SSLError):
-            hint = f"check certificate-authority-data in {self.origin}" if self.origin else \
-                "check the certificate authority"
+            where = f" in {self.origin}" if self.origin else ""
+            hint = f"check certificate-authority-data (and the client certificate, if any){where}"
             return ApiError(0, "TLSError", f"TLS with {self._host} failed ({_short(exc)}); {hint}, or set "
                             "spec.insecureSkipTLSVerify on the RemoteCluster", cluster=self.name,
                             operation=operation)
@@ -201,6 +201,10 @@ class ClusterClient:
         """A resource type by plural, singular, kind, short name or `name.group`."""
         return self.discovery.resolve(name)
 
+    def ref_for(self, obj: Mapping[str, Any]) -> ResourceRef:
+        """The resource type of an object, by its apiVersion and kind."""
+        return self.discovery.for_object(obj)
+
     def server_version(self) -> str:
         return str(self.request("GET", "/version", operation="get server version").get("gitVersion", ""))
 
@@ -229,6 +233,65 @@ class ClusterClient:
             return self.request("GET", path + query, operation=operation)
 
         return ObjectStream(fetch, ref)
+
+    def watch(self, ref: ResourceRef, namespace: str | None = None, *, resource_version: str | None = None,
+              label_selector: str | None = None, field_selector: str | None = None,
+              timeout_s: int = 300, bookmarks: bool = True) -> Iterator[dict[str, Any]]:
+        """Change events `{"type": ADDED|MODIFIED|DELETED|BOOKMARK, "object": {...}}` after
+        `resource_version` (take it from `list(...).resource_version`), until the server ends the
+        watch after `timeout_s`; then watch again from the last event's resourceVersion.
+
+        A position too old for the server raises `ApiError` 410: list again, then watch from there.
+        Closing the iterator closes the connection.
+        """
+        operation = _op("watch", ref, namespace, None)
+        path = resource_path(ref, namespace) + query_string({
+            "watch": True, "resourceVersion": resource_version, "labelSelector": label_selector,
+            "fieldSelector": field_selector, "timeoutSeconds": timeout_s,
+            "allowWatchBookmarks": True if bookmarks else None})
+        # the read timeout outlasts the server's own end of the watch
+        timeout = urllib3.Timeout(connect=self._timeout.connect_timeout, read=timeout_s + 30)
+        response = call_with_retries(lambda: self._open_stream(path, timeout, operation), self.retry,
+                                     sleep=self.sleep, on_retry=self._on_retry)
+        return self._events(response, operation)
+
+    def _open_stream(self, path: str, timeout: urllib3.Timeout, operation: str) -> Any:
+        self.counters.record_wait(self.name, self.limiter.acquire())
+        try:
+            response = self._pool.request("GET", self._host + path, headers=self._headers(None),
+                                          timeout=timeout, retries=False, preload_content=False)
+        except urllib3.exceptions.HTTPError as exc:
+            self.counters.record(self.name, "WATCH", 0)
+            raise self._transport_error(exc, operation) from None
+        self.counters.record(self.name, "WATCH", response.status)
+        if response.status >= 400:
+            try:
+                data = response.read()
+            finally:
+                response.release_conn()
+            raise self._api_error(response.status, data, response.headers, operation)
+        return response
+
+    def _events(self, response: Any, operation: str) -> Iterator[dict[str, Any]]:
+        buffer = b""
+        try:
+            for chunk in response.stream(None):
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    if event.get("type") == "ERROR":
+                        status = event.get("object") or {}
+                        code = int(status.get("code") or 500)
+                        raise self._api_error(code, json.dumps(status).encode(), {}, operation)
+                    yield event
+        except urllib3.exceptions.HTTPError as exc:
+            raise self._transport_error(exc, operation) from None
+        finally:
+            # an abandoned watch must not go back to the pool half-read
+            response.close()
 
     def namespaces(self, label_selector: str | None = None) -> ObjectStream:
         return self.list(NAMESPACES, label_selector=label_selector)

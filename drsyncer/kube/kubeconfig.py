@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import urllib3
 import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
@@ -282,6 +284,10 @@ def client_from_access(access: ClusterAccess, *, name: str, origin: str = "",
                               "use client_from_kubeconfig_file")
     cfg, key_dir = build_configuration(access, insecure_skip_tls_verify=insecure_skip_tls_verify,
                                        max_connections=max_connections)
+    if not cfg.verify_ssl:
+        # said once here rather than by urllib3 on every request to this cluster
+        log.warning("TLS verification is off for %s (%s)", name, origin or access.server)
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     api = k8s_client.ApiClient(configuration=cfg)
     cleanup = _cleanup_for(key_dir)
     result = ClusterClient(api, name=name, origin=origin, limiter=limiter, retry=retry,

@@ -241,3 +241,31 @@ def test_two_clients_sharing_a_redis_budget_stay_within_it(sim: SimCluster, redi
     assert sum(sent) >= 0.6 * (budget.burst + budget.qps * 1.5), sent
     for c in clients:
         c.close()
+
+
+def test_watch_reports_changes_after_a_list(client: ClusterClient) -> None:
+    cm = client.resolve("configmaps")
+    client.create(cm, "app", configmap("before"))
+    listed = client.list(cm, "app")
+    assert [o["metadata"]["name"] for o in listed] == ["before"]
+    events = client.watch(cm, "app", resource_version=listed.resource_version, timeout_s=5)
+    client.create(cm, "app", configmap("after"))
+    client.delete(cm, "app", "before")
+    seen = []
+    for event in events:
+        if event["type"] != "BOOKMARK":
+            seen.append((event["type"], event["object"]["metadata"]["name"]))
+        if len(seen) == 2:
+            break
+    events.close()  # type: ignore[attr-defined]
+    assert seen == [("ADDED", "after"), ("DELETED", "before")]
+
+
+def test_watch_from_a_forgotten_position_is_gone(client: ClusterClient, sim: SimCluster) -> None:
+    cm = client.resolve("configmaps")
+    for i in range(5):
+        client.create(cm, "app", configmap(f"cm-{i}"))
+    with pytest.raises(ApiError) as raised:
+        for _ in client.watch(cm, "app", resource_version="1", timeout_s=5):
+            pass
+    assert raised.value.status == 410
