@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -56,3 +56,26 @@ class Condition(StatusModel):
 
 # merged by `type` under server-side apply, as Kubernetes' own condition lists are
 Conditions = Annotated[list[Condition], OpenAPI(list_map_keys=("type",))]
+
+
+def set_condition(conditions: list[Condition], type_: str, status: ConditionStatus | bool, reason: str,
+                  message: str = "", now: datetime | None = None,
+                  observed_generation: int | None = None) -> list[Condition]:
+    """A copy of `conditions` with `type_` set; lastTransitionTime moves only when the status changes,
+    as Kubernetes conventions require (so "since when" stays meaningful)."""
+    if isinstance(status, bool):
+        status = ConditionStatus.TRUE if status else ConditionStatus.FALSE
+    now = now or datetime.now(UTC)
+    previous = find_condition(conditions, type_)
+    since = now
+    if previous is not None and previous.status == status and previous.last_transition_time:
+        since = previous.last_transition_time
+    updated = Condition(type=type_, status=status, reason=reason, message=message,
+                        last_transition_time=since, observed_generation=observed_generation)
+    if previous is None:
+        return [*conditions, updated]
+    return [updated if c.type == type_ else c for c in conditions]
+
+
+def find_condition(conditions: list[Condition], type_: str) -> Condition | None:
+    return next((c for c in conditions if c.type == type_), None)

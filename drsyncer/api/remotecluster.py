@@ -107,6 +107,11 @@ class RemoteCluster(BaseModel):
         types = self.spec.default_resource_types
         return None if types is None else unique_in_order(normalize_resource_type(t) for t in types)
 
+    def status_dict(self) -> dict:
+        """The status as camelCase JSON without unset fields, ready for a `/status` patch."""
+        out: dict = self.status.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return out
+
     def spec_dict(self) -> dict:
         """The spec as a plain camelCase dict, defaults filled in."""
         out: dict = self.spec.model_dump(mode="json", by_alias=True)

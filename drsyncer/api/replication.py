@@ -219,7 +219,10 @@ class ReplicationSpec(SpecModel):
         return selector
 
     def problems(self) -> list[Problem]:
-        return self._namespace_problems() + self._cluster_problems() + self._mode_problems()
+        found = self._namespace_problems() + self._cluster_problems() + self._mode_problems()
+        if self.resource_types == [] and not self.namespace_scoped_resources:
+            found.append(("resourceTypes", "must list at least one type (leave it out for the defaults)"))
+        return found
 
     def _namespace_problems(self) -> list[Problem]:
         found: list[Problem] = []
@@ -474,6 +477,11 @@ class Replication(BaseModel):
         merged = unique_in_order(normalize_resource_type(t)
                                  for t in [*chosen, *self.spec.namespace_scoped_resources])
         return [ALL_TYPES] if ALL_TYPES in merged else merged
+
+    def status_dict(self) -> dict:
+        """The status as camelCase JSON without unset fields, ready for a `/status` patch."""
+        out: dict = self.status.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return out
 
     def spec_dict(self, source: RemoteCluster | None = None) -> dict:
         """The spec as a plain camelCase dict with every effective value filled in.

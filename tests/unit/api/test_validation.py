@@ -105,6 +105,8 @@ REPLICATION_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("malformed custom type", {"resourceTypes": ["widgets.Example_Com"]},
      'spec.resourceTypes[0]: "widgets.Example_Com" is not a valid "resource.group" name'),
     ("empty type", {"resourceTypes": [""]}, "spec.resourceTypes[0]: must not be empty"),
+    ("no types at all", {"resourceTypes": []},
+     "spec.resourceTypes: must list at least one type (leave it out for the defaults)"),
     ("type not a string", {"resourceTypes": [5]}, "spec.resourceTypes[0]: must be a string (got 5)"),
     ("exclude with all types", {"excludeResources": [{"kind": "*", "name": "a"}]},
      'spec.excludeResources[0].kind: "*" is not allowed here'),
