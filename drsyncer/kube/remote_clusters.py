@@ -150,7 +150,14 @@ class ClusterClients:
                         access.insecure_skip_tls_verify, access.rate, access.context)
             if entry and entry.fingerprint[:-1] == settings and now - entry.checked_at < self._recheck_s:
                 return entry.client
-            content = read_kubeconfig_secret(self.controller, access)
+            try:
+                content = read_kubeconfig_secret(self.controller, access)
+            except KubeconfigError as exc:
+                if entry is None or exc.category is not Category.RETRYABLE:
+                    raise
+                # the controller cluster is briefly unreachable: the last good client still works
+                log.warning("%s %s: keeping the current client: %s", KIND_REMOTE_CLUSTER, access.key, exc)
+                return entry.client
             fingerprint = (*settings, hashlib.sha256(content).hexdigest())
             if entry and entry.fingerprint == fingerprint:
                 entry.checked_at = now

@@ -7,7 +7,14 @@ import logging
 import pytest
 
 from drsyncer.errors import Category
-from drsyncer.kube import ApiError, ClusterClient, ClusterClients, KubeconfigError
+from drsyncer.kube import (
+    ApiError,
+    ClusterClient,
+    ClusterClients,
+    KubeconfigError,
+    RetryPolicy,
+    client_from_kubeconfig,
+)
 from drsyncer.sim import SimCluster
 from tests.integration.kube.conftest import kubeconfig_text, put_secret, remote_cluster
 
@@ -138,3 +145,22 @@ def test_lookups_within_the_recheck_interval_do_not_reread_the_secret(
     for _ in range(5):
         clients.get(rc)
     assert controller.counters.get("controller", "requests") == before + 1
+
+
+def test_the_last_good_client_is_kept_while_the_controller_is_unreachable(dr1: SimCluster) -> None:
+    with SimCluster("controller", tls=True, token=True) as controller_sim:
+        controller = client_from_kubeconfig(controller_sim.kubeconfig_dict(), name="controller",
+                                            retry=RetryPolicy(max_attempts=1))
+        controller.create(controller.resolve("ns"), None, {"metadata": {"name": "dr-system"}})
+        put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
+        clients = ClusterClients(controller, recheck_s=0)
+        rc = remote_cluster("dr1", "dr1-kubeconfig")
+        client = clients.get(rc)
+        controller_sim.down()
+        assert clients.get(rc) is client
+        assert client.server_version()
+        clients.invalidate("dr-system/dr1")
+        with pytest.raises(KubeconfigError) as raised:
+            clients.get(rc)
+        assert raised.value.category is Category.RETRYABLE
+        assert "reading kubeconfig Secret dr-system/dr1-kubeconfig failed" in str(raised.value)
