@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from drsyncer.api.camel import Problem, SpecModel, StatusModel
 from drsyncer.api.fieldtypes import Bool, Int, NonEmpty, Number, ObjectName, ResourceType, Schedule
@@ -82,6 +90,17 @@ class RemoteCluster(BaseModel):
     metadata: ObjectMeta
     spec: RemoteClusterSpec
     status: RemoteClusterStatus = Field(default_factory=RemoteClusterStatus)
+
+    @field_validator("status", mode="wrap")
+    @classmethod
+    def _unreadable_status_is_no_status(
+            cls, value: Any, handler: ValidatorFunctionWrapHandler) -> RemoteClusterStatus:
+        # a status written by another version must never make the object itself invalid
+        try:
+            status: RemoteClusterStatus = handler(value)
+        except ValidationError:
+            return RemoteClusterStatus()
+        return status
 
     @model_validator(mode="after")
     def _secret_in_own_namespace(self) -> RemoteCluster:

@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from drsyncer.api.camel import Problem, SpecModel, StatusModel
 from drsyncer.api.durations import parse_duration
@@ -395,6 +403,17 @@ class Replication(BaseModel):
     metadata: ObjectMeta
     spec: ReplicationSpec
     status: ReplicationStatus = Field(default_factory=ReplicationStatus)
+
+    @field_validator("status", mode="wrap")
+    @classmethod
+    def _unreadable_status_is_no_status(
+            cls, value: Any, handler: ValidatorFunctionWrapHandler) -> ReplicationStatus:
+        # a status written by another version must never make the object itself invalid
+        try:
+            status: ReplicationStatus = handler(value)
+        except ValidationError:
+            return ReplicationStatus()
+        return status
 
     @property
     def name(self) -> str:

@@ -41,3 +41,10 @@ def test_status_dict_is_camel_case_json_without_unset_fields() -> None:
     assert status["conditions"] == [{"type": "Ready", "status": "True", "reason": "Synced", "message": "",
                                      "lastTransitionTime": "2026-01-01T10:00:00Z", "observedGeneration": 2}]
     assert "lastError" not in status and "retryStatus" not in status
+
+
+def test_an_unreadable_status_never_makes_the_object_invalid() -> None:
+    obj = replication_dict()
+    obj["status"] = {"phase": "Exploded", "errorCategories": [{"category": "Odd", "count": "many"}]}
+    repl = parse_replication(obj)
+    assert repl.status.phase is None and repl.status.error_categories == []
