@@ -15,6 +15,7 @@ from drsyncer.kube import (
     RetryPolicy,
     client_from_kubeconfig,
 )
+from drsyncer.kube.health import check_cluster
 from drsyncer.sim import SimCluster
 from tests.integration.kube.conftest import kubeconfig_text, put_secret, remote_cluster
 
@@ -164,3 +165,27 @@ def test_the_last_good_client_is_kept_while_the_controller_is_unreachable(dr1: S
             clients.get(rc)
         assert raised.value.category is Category.RETRYABLE
         assert "reading kubeconfig Secret dr-system/dr1-kubeconfig failed" in str(raised.value)
+
+
+def test_a_health_check_reports_each_condition(controller: ClusterClient, dr1: SimCluster) -> None:
+    clients = ClusterClients(controller, recheck_s=0, retry=RetryPolicy(max_attempts=2, base_delay_s=0.01))
+    rc = remote_cluster("dr1", "dr1-kubeconfig")
+    missing = check_cluster(clients, rc)
+    assert missing.health == "Unhealthy"
+    assert [(c.type, c.status) for c in missing.conditions] == [
+        ("KubeconfigAvailable", "False"), ("KubeconfigValid", "Unknown"), ("ClusterAvailable", "Unknown")]
+    assert "not found" in missing.message and missing.category is Category.WAIT_FOR_NEXT_SYNC
+
+    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": "clusters: []"})
+    invalid = check_cluster(clients, rc)
+    assert [c.status for c in invalid.conditions] == ["True", "False", "Unknown"]
+
+    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
+    healthy = check_cluster(clients, rc)
+    assert healthy.health == "Healthy" and healthy.server_version and healthy.category is None
+    assert [c.status for c in healthy.conditions] == ["True", "True", "True"]
+
+    dr1.down()
+    down = check_cluster(clients, rc)
+    assert [c.status for c in down.conditions] == ["True", "True", "False"]
+    assert down.conditions[2].reason == "ConnectionError"
