@@ -1,0 +1,153 @@
+"""Bad requests get the codes and Status reasons kube-apiserver gives, never a 500 or a hang."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from kubernetes import client, dynamic
+from kubernetes.client.rest import ApiException
+
+from drsyncer.sim import SimCluster
+
+
+def _call(
+    api: client.ApiClient,
+    method: str,
+    path: str,
+    body: str | None = None,
+    content_type: str = "application/json",
+) -> tuple[int, dict[str, Any]]:
+    """Send raw bytes through the client's own connection pool (its models would fix a broken body)."""
+    response = api.rest_client.pool_manager.request(
+        method,
+        f"{api.configuration.host}{path}",
+        body=body.encode() if body is not None else None,
+        headers={"Content-Type": content_type},
+        timeout=5,
+    )
+    return response.status, json.loads(response.data)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "code", "reason"),
+    [
+        ("GET", "/api/v1/namespaces/default/widgets", 404, "NotFound"),
+        ("GET", "/apis/example.com/v1/widgets", 404, "NotFound"),
+        ("GET", "/api/v2", 404, "NotFound"),
+        ("GET", "/api/v1/configmaps/x", 404, "NotFound"),
+        ("GET", "/api/v1/namespaces/default/configmaps/x/status", 404, "NotFound"),
+        ("POST", "/api/v1/namespaces/default/configmaps/x", 405, "MethodNotAllowed"),
+        ("PUT", "/api/v1/namespaces/default/configmaps", 405, "MethodNotAllowed"),
+        ("POST", "/version", 405, "MethodNotAllowed"),
+    ],
+)
+def test_unknown_paths_and_methods(
+    api: client.ApiClient, method: str, path: str, code: int, reason: str
+) -> None:
+    status, body = _call(api, method, path, body="{}" if method in ("POST", "PUT") else None)
+    assert (status, body["kind"], body["reason"], body["code"]) == (code, "Status", reason, code)
+
+
+def test_malformed_json_is_bad_request(api: client.ApiClient) -> None:
+    status, body = _call(api, "POST", "/api/v1/namespaces/default/configmaps", body='{"metadata": ')
+    assert (status, body["reason"]) == (400, "BadRequest")
+
+
+def test_wrong_content_type_is_unsupported_media_type(api: client.ApiClient) -> None:
+    status, body = _call(
+        api, "POST", "/api/v1/namespaces/default/configmaps", body="name: x", content_type="text/plain"
+    )
+    assert (status, body["reason"]) == (415, "UnsupportedMediaType")
+    status, body = _call(
+        api, "PATCH", "/api/v1/namespaces/default/configmaps/x", body="{}", content_type="application/json"
+    )
+    assert (status, body["reason"]) == (415, "UnsupportedMediaType")
+
+
+def test_yaml_body_is_accepted_on_create(api: client.ApiClient) -> None:
+    status, body = _call(
+        api,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        body="metadata:\n  name: from-yaml\ndata:\n  a: b\n",
+        content_type="application/yaml",
+    )
+    assert status == 201 and body["data"] == {"a": "b"}
+
+
+def test_namespace_in_body_must_match_url(core: client.CoreV1Api, ns: str) -> None:
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_config_map(ns, {"metadata": {"name": "a", "namespace": "default"}})
+    assert err.value.status == 400
+
+
+def test_name_in_body_must_match_url(core: client.CoreV1Api, ns: str) -> None:
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
+    with pytest.raises(ApiException) as err:
+        core.replace_namespaced_config_map("a", ns, {"metadata": {"name": "b"}})
+    assert err.value.status == 400
+
+
+def test_wrong_kind_in_body_is_bad_request(api: client.ApiClient) -> None:
+    status, body = _call(
+        api,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        body=json.dumps({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "x"}}),
+    )
+    assert (status, body["reason"]) == (400, "BadRequest")
+
+
+def test_malformed_patch_and_bad_dry_run_value(api: client.ApiClient, core: client.CoreV1Api) -> None:
+    core.create_namespaced_config_map("default", {"metadata": {"name": "p"}})
+    status, body = _call(
+        api,
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/p",
+        body="{nope",
+        content_type="application/merge-patch+json",
+    )
+    assert (status, body["reason"]) == (400, "BadRequest")
+    status, body = _call(
+        api,
+        "POST",
+        "/api/v1/namespaces/default/configmaps?dryRun=Some",
+        body=json.dumps({"metadata": {"name": "q"}}),
+    )
+    assert (status, body["reason"]) == (422, "Invalid")
+
+
+def test_strategic_merge_patch_on_a_custom_resource_is_unsupported(
+    api: client.ApiClient, dyn: dynamic.DynamicClient
+) -> None:
+    from tests.integration.sim.test_crds import WIDGET_CRD
+
+    dyn.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition").create(
+        body=WIDGET_CRD
+    )
+    dyn.resources.invalidate_cache()
+    widgets = dyn.resources.get(api_version="example.com/v1", kind="Widget")
+    widgets.create(
+        namespace="default",
+        body={"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}},
+    )
+    status, body = _call(
+        api,
+        "PATCH",
+        "/apis/example.com/v1/namespaces/default/widgets/w",
+        body="{}",
+        content_type="application/strategic-merge-patch+json",
+    )
+    assert (status, body["reason"]) == (415, "UnsupportedMediaType")
+
+
+def test_token_is_required_when_configured(sim_cluster_factory: Any) -> None:
+    cluster: SimCluster = sim_cluster_factory("locked", token="s3cret")
+    anonymous = client.ApiClient(client.Configuration(host=cluster.url))
+    with pytest.raises(ApiException) as err:
+        client.CoreV1Api(anonymous).list_namespace()
+    assert (err.value.status, json.loads(err.value.body)["reason"]) == (401, "Unauthorized")
+    with cluster.api_client() as api:
+        assert client.CoreV1Api(api).list_namespace().items
