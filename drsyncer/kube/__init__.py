@@ -8,6 +8,7 @@ from drsyncer.kube.client import ClusterClient, ObjectStream
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.discovery import Discovery, ResourceRef
 from drsyncer.kube.errors import ApiError, KubeconfigError
+from drsyncer.kube.health import ClusterCheck, check_cluster
 from drsyncer.kube.kubeconfig import (
     ClusterAccess,
     client_from_kubeconfig,
@@ -27,6 +28,7 @@ from drsyncer.kube.retry import RetryPolicy, call_with_retries, retry_delay, ret
 __all__ = [
     "ApiError",
     "ClusterAccess",
+    "ClusterCheck",
     "ClusterClient",
     "ClusterClients",
     "Discovery",
@@ -41,6 +43,7 @@ __all__ = [
     "ResourceRef",
     "RetryPolicy",
     "call_with_retries",
+    "check_cluster",
     "client_from_kubeconfig",
     "client_from_kubeconfig_file",
     "parse_kubeconfig",
