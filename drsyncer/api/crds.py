@@ -108,13 +108,11 @@ def _constraint(item: Any) -> Schema:
     if isinstance(item, annotated_types.Le):
         return {"maximum": item.le}
     if isinstance(item, OpenAPI):
-        hint: Schema = {"pattern": item.pattern, "format": item.format}
-        if item.preserve_unknown_fields:
-            hint["x-kubernetes-preserve-unknown-fields"] = True
+        hint: Schema = {"pattern": item.pattern} if item.pattern else {}
         if item.list_map_keys:
             hint["x-kubernetes-list-type"] = "map"
             hint["x-kubernetes-list-map-keys"] = list(item.list_map_keys)
-        return {k: v for k, v in hint.items() if v is not None}
+        return hint
     return {}
 
 

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class OpenAPI:
-    """Attached with `Annotated[...]`; copied into the field's CRD schema as written."""
+    """Attached with `Annotated[...]`; copied into the field's CRD schema."""
 
+    # checked by the API server too, so `kubectl apply` fails early (drsyncer's own check stays the
+    # authority and gives the better message)
     pattern: str | None = None
-    format: str | None = None
-    # a free-form object: the API server keeps whatever is inside
-    preserve_unknown_fields: bool = False
     # a list merged by these keys under server-side apply (conditions by `type`)
     list_map_keys: tuple[str, ...] = ()
