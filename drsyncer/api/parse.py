@@ -30,6 +30,11 @@ class InvalidSpec(DrsyncerError):
         self.ref = ref
         self.errors = errors
 
+    @property
+    def summary(self) -> str:
+        """The errors in one line, without the object reference: the InvalidSpec condition message."""
+        return "; ".join(self.errors)
+
 
 def object_ref(obj: Mapping[str, Any]) -> str:
     """`Kind/namespace/name` of a raw object, as far as it can be read (for messages)."""

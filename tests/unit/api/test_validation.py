@@ -203,6 +203,7 @@ def test_invalid_spec_is_a_drsyncer_error_naming_the_object() -> None:
     with pytest.raises(InvalidSpec) as caught:
         parse_replication(replication_dict(sourceCluster=DROP))
     assert str(caught.value) == "Replication/dr-system/web: spec.sourceCluster: required"
+    assert caught.value.summary == "spec.sourceCluster: required"
 
 
 REMOTE_CLUSTER_CASES: list[tuple[str, dict[str, Any], str]] = [
