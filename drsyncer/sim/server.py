@@ -74,6 +74,8 @@ class ApiServer:
         self._address = address
         self.bookmark_interval_s = bookmark_interval_s
         self.admin_down: Callable[[float], None] | None = None
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     # -- entry point ------------------------------------------------------------------------------
 
@@ -83,10 +85,13 @@ class ApiServer:
             return _error(ApiError(401, "Unauthorized", "Unauthorized"))
         if path.startswith("/_sim/"):
             return await self._admin(request, path)
-        delay = self.faults.delay_s()
-        if delay:
-            await asyncio.sleep(delay)
+        self.in_flight += 1
+        if self.in_flight > self.max_in_flight:
+            self.max_in_flight = self.in_flight
         try:
+            delay = self.faults.delay_s()
+            if delay:
+                await asyncio.sleep(delay)
             return await self._route(request, path)
         except ApiError as exc:
             return _error(
@@ -97,6 +102,8 @@ class ApiServer:
         except Exception as exc:  # the server answers 500 as kube-apiserver would, and logs why
             log.exception("simulated cluster %s failed on %s %s", self.name, request.method, path)
             return _error(ApiError(500, f"Internal error occurred: {exc}", "InternalError"))
+        finally:
+            self.in_flight -= 1
 
     async def _route(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
         parts = [p for p in path.split("/") if p]
