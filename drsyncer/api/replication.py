@@ -204,6 +204,10 @@ class ReplicationSpec(SpecModel):
         default=True,
         description="Set Deployment and StatefulSet replicas to 0 in the destinations (unless the "
         "object has a `dr-syncer.io/scale-override` label).")
+    preserve_node_ports: Bool = Field(
+        default=False,
+        description="Keep Service node ports (and `healthCheckNodePort`) in the copies instead of "
+        "letting each destination allocate its own; the ports must be free there.")
     pvc_config: PVCConfig = Field(default_factory=PVCConfig, description="How PVCs are copied.")
     immutable_resource_config: ImmutableResourceConfig = Field(
         default_factory=ImmutableResourceConfig, description="Handling of immutable-field changes.")

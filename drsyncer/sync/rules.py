@@ -173,6 +173,7 @@ class Rules:
             resource_types=tuple(types),
             sync_crds=bool(spec.get("syncCRDs", False)),
             scale_to_zero=bool(spec.get("scaleToZero", True)),
+            keep_node_ports=bool(spec.get("preserveNodePorts", False)),
             storage_class_mappings=_mappings(pvc, "storageClassMappings"),
             access_mode_mappings=_mappings(pvc, "accessModeMappings"),
             preserve_volume_attributes=bool(pvc.get("preserveVolumeAttributes", False)),
