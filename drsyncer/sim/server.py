@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from drsyncer.sim import discovery, openapi, tables
+from drsyncer.sim import discovery, openapi, protobuf, tables
 from drsyncer.sim.errors import ApiError, bad_request, method_not_allowed, not_found, unknown_resource
 from drsyncer.sim.faults import Counters, Faults
 from drsyncer.sim.resources import ResourceType
@@ -690,6 +690,8 @@ async def _read_object(request: web.BaseRequest, rt: ResourceType) -> Any:
     raw = await request.read()
     if content_type in ("application/json", "application/octet-stream", ""):
         parse: Callable[[bytes], Any] = json.loads
+    elif content_type == protobuf.MEDIA_TYPE:
+        return protobuf.decode(raw)
     elif content_type in ("application/yaml", "application/x-yaml"):
         parse = lambda data: yaml.safe_load(data.decode())  # noqa: E731
     else:

@@ -198,3 +198,20 @@ def test_kubectl_wait_returns_when_the_condition_is_met(kubectl: Kubectl, sim_cl
     kubectl("wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=10s")
     kubectl("create", "-f", "-", stdin="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n")
     assert "condition met" in kubectl("wait", "--for=jsonpath={.data.a}=b", "cm/c", "--timeout=10s").stdout
+
+
+def test_kubectl_imperative_create_of_namespace_configmap_secret_and_serviceaccount(kubectl: Kubectl) -> None:
+    kubectl("create", "namespace", "demo")
+    kubectl("-n", "demo", "create", "configmap", "settings", "--from-literal=mode=dr")
+    kubectl("-n", "demo", "create", "secret", "generic", "creds", "--from-literal=password=hunter2")
+    kubectl("-n", "demo", "create", "serviceaccount", "syncer")
+    assert kubectl("-n", "demo", "get", "cm", "settings", "-o", "jsonpath={.data.mode}").stdout == "dr"
+    assert (
+        kubectl("-n", "demo", "get", "secret", "creds", "-o", "jsonpath={.data.password}").stdout
+        == "aHVudGVyMg=="
+    )
+    assert (
+        kubectl("-n", "demo", "get", "sa", "syncer", "-o", "name").stdout.strip() == "serviceaccount/syncer"
+    )
+    refused = kubectl("-n", "demo", "create", "deployment", "web", "--image=nginx", check=False)
+    assert refused.returncode != 0 and "application/json" in refused.stderr
