@@ -1,0 +1,613 @@
+"""Running a plan against one destination cluster: the only place in `drsyncer.sync` that writes.
+
+`execute` takes a `Plan` (pure, from `plan.plan`) and a `ClusterClient` and performs the plan's
+writes stage by stage (`Plan.stages()`): the actions of one stage overlap on a bounded thread
+pool, inside the client's rate limit; a stage starts when the previous one has finished, so what
+an object refers to exists before it is written. Every outcome lands in a `TargetResult`; a failing
+object is recorded with its category and message and never stops the others.
+
+How each action runs (docs/sync-semantics.md):
+- create: POST the desired object; AlreadyExists → read it again and treat it as an update;
+- update: PUT the planned body (it carries the resourceVersion read while planning); 409 → read
+  again, rebuild with `merge.update_body` and retry;
+- an immutable change, by its handling: NoChange → nothing written, reported; PartialUpdate → PUT
+  the body with the immutable fields left as they are; Recreate, RecreateWithPodDrain, ForceUpdate
+  → delete (RecreateWithPodDrain deletes the workload's Pods first; ForceUpdate deletes in the
+  foreground), wait until the object is gone, create the desired object. An update the API rejects
+  as immutable although the planner saw no such change gets the same treatment;
+- prune: DELETE with the destination uid as a precondition.
+
+Dry run: the plan is reported as it stands and nothing is sent but reads (the namespace check),
+so a dry run works even with credentials that may only read. (A server-side `dryRun=All` would
+also validate each object, at the cost of one request per object; the plan already says what
+would be written.)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from drsyncer.errors import CategorisedError, Category
+from drsyncer.kube import ApiError, ClusterClient, ResourceRef
+from drsyncer.kube.client import NAMESPACES, Propagation
+from drsyncer.sync.immutable import immutable_changes, resolve_handling
+from drsyncer.sync.merge import partial_body, update_body
+from drsyncer.sync.objects import Key, Obj
+from drsyncer.sync.ownership import destination_namespace, owner_of, source_hash_of
+from drsyncer.sync.plan import Action, Op, Plan
+from drsyncer.sync.result import DeploymentScale, KindCounts, ObjectError, Outcome, TargetResult, count_key
+from drsyncer.sync.rules import ImmutableHandling, Rules
+
+log = logging.getLogger(__name__)
+
+CRD_GROUP = "apiextensions.k8s.io"
+CRD_KIND = "CustomResourceDefinition"
+# kinds whose Pods are found through `spec.selector` when draining before a recreate
+_SELECTOR_WORKLOADS = frozenset({("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
+                                 ("apps", "ReplicaSet"), ("batch", "Job")})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How hard and how long the executor works on one destination."""
+
+    concurrency: int = 16  # writes in flight at once
+    crd_established_timeout_s: float = 60.0
+    deletion_timeout_s: float = 120.0  # a recreate waits this long for the old object to go
+    # consecutive "cannot connect"/timeouts after which the destination counts as unreachable and the
+    # remaining writes are not attempted (each would wait through the client's retries for nothing)
+    unreachable_after: int = 3
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+
+
+@dataclass
+class _Done:
+    """What one action came to; built on a worker thread, folded into the result on the caller's."""
+
+    outcome: Outcome
+    error: ObjectError | None = None
+    warning: str | None = None
+    attempted: bool = True
+
+
+@dataclass
+class _Breaker:
+    """Counts consecutive connection failures so a destination that went away is given up on."""
+
+    limit: int
+    failures: int = 0
+    reason: str = ""
+    reason_category: Category = Category.RETRYABLE
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def open(self) -> bool:
+        return bool(self.reason)
+
+    def record(self, error: BaseException | None) -> None:
+        with self.lock:
+            if isinstance(error, ApiError) and error.status == 0:
+                self.failures += 1
+                if self.failures >= self.limit and not self.reason:
+                    self.reason = error.message
+                    self.reason_category = error.category
+            else:
+                self.failures = 0
+
+
+def execute(plan: Plan, target: ClusterClient, rules: Rules, *, concurrency: int | None = None,
+            dry_run: bool = False, limits: Limits | None = None,
+            result: TargetResult | None = None) -> TargetResult:
+    """Apply `plan` to `target` (its destination namespace is `plan.destination_namespace`).
+
+    Returns the `TargetResult` (`result`, if given, is filled in and returned), finished with its
+    duration and phase. Raises nothing for a failing object or an unreachable destination: both are
+    recorded in the result.
+    """
+    limits = limits or Limits()
+    if concurrency is not None:
+        limits = Limits(concurrency, limits.crd_established_timeout_s, limits.deletion_timeout_s,
+                        limits.unreachable_after)
+    started = time.monotonic()
+    if result is None:
+        result = TargetResult(target.name, plan.source_namespace, plan.destination_namespace)
+    result.dry_run = dry_run
+    result.warnings.extend(plan.warnings)
+    runner = _Runner(target, rules, plan, limits)
+    try:
+        if dry_run:
+            _report_plan(plan, runner, result)
+        else:
+            _apply(plan, runner, result)
+    finally:
+        runner.close()
+    return result.finish(time.monotonic() - started)
+
+
+def _report_plan(plan: Plan, runner: _Runner, result: TargetResult) -> None:
+    for kind, counts in plan.counts().items():
+        result.counts.setdefault(kind, KindCounts()).merge(counts)
+    result.deployment_scales.extend(plan.deployment_scales())
+    for action in plan:
+        note = _planned_note(action)
+        if note:
+            result.warnings.append(note)
+    if any(a.writes and a.key.namespace for a in plan) and not runner.namespace_exists():
+        result.warnings.append(f"Namespace {plan.destination_namespace} does not exist and would be created")
+
+
+def _planned_note(action: Action) -> str | None:
+    if action.immutable is not None:
+        return f"{action.key}: {action.immutable.describe()}"
+    if action.op == Op.SKIP and action.reason.startswith("conflict"):
+        return f"{action.key}: skipped, {action.reason}"
+    return None
+
+
+def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
+    scales: dict[Key, DeploymentScale] = {}
+    for action in plan:
+        if not action.writes:
+            result.record(action.count_key, action.outcome)
+            note = _planned_note(action)
+            if note:
+                result.warnings.append(note)
+        if action.scale is not None and action.op != Op.SKIP:
+            scales[action.key] = DeploymentScale(action.key.kind, action.key.namespace, action.key.name,
+                                                 action.scale.original, action.scale.replicas)
+    stages = plan.stages()
+    namespaced = any(a.key.namespace for stage in stages for a in stage)
+    namespace_error: CategorisedError | None = None
+    namespace_ready = False
+    not_attempted = 0
+    for stage in stages:
+        if stage[0].key.namespace and namespaced and not namespace_ready and namespace_error is None:
+            namespace_error = runner.ensure_namespace()
+            namespace_ready = namespace_error is None
+            if namespace_error is not None:
+                result.error = f"Namespace {plan.destination_namespace}: {namespace_error.message}"
+                result.error_category = namespace_error.category
+                result.errors.append(ObjectError("Namespace", "", plan.destination_namespace,
+                                                 namespace_error.category, namespace_error.message))
+        if runner.breaker.open or (namespace_error is not None and stage[0].key.namespace):
+            for action in stage:
+                result.record(action.count_key, Outcome.FAILED)
+                scales.pop(action.key, None)
+            not_attempted += len(stage) if runner.breaker.open else 0
+            continue
+        for action, done in runner.run_stage(stage):
+            not_attempted += not done.attempted
+            if done.error is not None:
+                result.fail(action.count_key, done.error)
+            else:
+                result.record(action.count_key, done.outcome)
+            if done.warning:
+                result.warnings.append(done.warning)
+            if done.outcome not in (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED):
+                scales.pop(action.key, None)
+        if stage[0].key.group == CRD_GROUP and stage[0].key.kind == CRD_KIND:
+            result.warnings.extend(runner.wait_established(stage))
+    if runner.breaker.open:
+        result.error = (f"destination cluster {runner.client.name} is unreachable "
+                        f"({runner.breaker.reason}); {not_attempted} write(s) not attempted")
+        result.error_category = runner.breaker.reason_category
+    result.deployment_scales.extend(scales.values())
+
+
+class _Runner:
+    """The per-destination machinery: a thread pool, resource lookups and the action handlers."""
+
+    def __init__(self, client: ClusterClient, rules: Rules, plan: Plan, limits: Limits) -> None:
+        self.client = client
+        self.rules = rules
+        self.namespace = plan.destination_namespace
+        self.source_namespace = plan.source_namespace
+        self.limits = limits
+        self.breaker = _Breaker(limits.unreachable_after)
+        self._pool: ThreadPoolExecutor | None = None
+        self._refs: dict[tuple[str, str], ResourceRef] = {}
+        self._refs_lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    # -- stages -----------------------------------------------------------------------------------
+
+    def run_stage(self, stage: list[Action]) -> Iterator[tuple[Action, _Done]]:
+        """Run a stage's actions concurrently; yields (action, outcome) in completion order."""
+        if len(stage) == 1 or self.limits.concurrency == 1:
+            for action in stage:
+                yield action, self._run(action)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.limits.concurrency,
+                                            thread_name_prefix=f"sync-{self.client.name}")
+        # submit a bounded window rather than the whole stage, so 10k pending futures never pile up
+        window = self.limits.concurrency * 2
+        pending: dict[Future[_Done], Action] = {}
+        actions = iter(stage)
+        for action in actions:
+            pending[self._pool.submit(self._run, action)] = action
+            if len(pending) >= window:
+                break
+        while pending:
+            finished = _first_completed(pending)
+            yield pending.pop(finished), finished.result()
+            for action in actions:
+                pending[self._pool.submit(self._run, action)] = action
+                break
+
+    def _run(self, action: Action) -> _Done:
+        if self.breaker.open:
+            return _Done(Outcome.FAILED, attempted=False)
+        try:
+            if action.op == Op.CREATE:
+                done = self._create(action)
+            elif action.op == Op.UPDATE:
+                done = self._update(action)
+            else:
+                done = self._prune(action)
+        except CategorisedError as exc:
+            self.breaker.record(exc)
+            return _Done(Outcome.FAILED, self._error(action, exc))
+        except Exception as exc:  # an unexpected failure of one object must not stop the others
+            log.exception("syncing %s to %s failed", action.key, self.client.name)
+            return _Done(Outcome.FAILED, self._error(action, CategorisedError(
+                Category.NON_RETRYABLE, f"internal error: {type(exc).__name__}: {exc}")))
+        self.breaker.record(None)
+        return done
+
+    def _error(self, action: Action, exc: CategorisedError) -> ObjectError:
+        key = action.key
+        return ObjectError(count_key(key.group, key.kind), key.namespace, key.name, exc.category, exc.message)
+
+    # -- resource types ---------------------------------------------------------------------------
+
+    def ref(self, action: Action) -> ResourceRef:
+        body = action.desired or action.body
+        key = action.key
+        cached = self._refs.get((key.group, key.kind))
+        if cached is not None:
+            return cached
+        with self._refs_lock:
+            if body is not None:
+                ref = self.client.ref_for(body)
+            else:
+                ref = self._ref_by_group_kind(key.group, key.kind)
+            self._refs[(key.group, key.kind)] = ref
+            return ref
+
+    def _ref_by_group_kind(self, group: str, kind: str) -> ResourceRef:
+        served = self.client.discovery.served()
+        found = [r for r in served.refs if r.group == group and r.kind == kind]
+        found.sort(key=lambda r: r.api_version not in served.preferred)
+        if not found:
+            what = f"{kind}.{group}" if group else kind
+            raise CategorisedError(Category.NON_RETRYABLE,
+                                   f"{what} is not served by cluster {self.client.name}")
+        return found[0]
+
+    def forget_refs(self) -> None:
+        with self._refs_lock:
+            self._refs.clear()
+
+    # -- the destination namespace ----------------------------------------------------------------
+
+    def namespace_exists(self) -> bool:
+        return self.client.get(NAMESPACES, None, self.namespace) is not None
+
+    def ensure_namespace(self) -> CategorisedError | None:
+        """Create the destination namespace if it is missing (read first, so a resync writes nothing)."""
+        try:
+            if self.namespace_exists():
+                return None
+            body = destination_namespace(self.namespace, source_namespace=self.source_namespace,
+                                        rules=self.rules)
+            self.client.create(NAMESPACES, None, body)
+        except ApiError as exc:
+            if exc.already_exists:
+                return None
+            self.breaker.record(exc)
+            return exc
+        except CategorisedError as exc:
+            return exc
+        return None
+
+    # -- CRDs -------------------------------------------------------------------------------------
+
+    def wait_established(self, stage: list[Action]) -> list[str]:
+        """Poll the written CRDs until each is Established or the deadline passes; returns warnings."""
+        names = [a.key.name for a in stage]
+        deadline = time.monotonic() + self.limits.crd_established_timeout_s
+        waiting = set(names)
+        delay = 0.05
+        crd_ref: ResourceRef | None = None
+        try:
+            crd_ref = self._ref_by_group_kind(CRD_GROUP, CRD_KIND)
+            while waiting:
+                for name in sorted(waiting):
+                    crd = self.client.get(crd_ref, None, name)
+                    if crd is not None and _condition_true(crd, "Established"):
+                        waiting.discard(name)
+                if not waiting or time.monotonic() >= deadline:
+                    break
+                time.sleep(delay)  # polling the API server for a condition, bounded by the deadline
+                delay = min(delay * 2, 1.0)
+        except CategorisedError as exc:
+            return [f"waiting for CustomResourceDefinitions to be Established failed: {exc.message}"]
+        finally:
+            # the new custom resource types must be found by the next stages' lookups
+            self.client.discovery.invalidate()
+            self.forget_refs()
+        if waiting:
+            return [f"CustomResourceDefinition {n} not Established after "
+                    f"{self.limits.crd_established_timeout_s:.0f}s; its custom resources may fail"
+                    for n in sorted(waiting)]
+        return []
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def _create(self, action: Action) -> _Done:
+        ref, key = self.ref(action), action.key
+        assert action.desired is not None
+        try:
+            self.client.create(ref, key.namespace or None, action.desired)
+            return _Done(Outcome.CREATED)
+        except ApiError as exc:
+            if not exc.already_exists:
+                raise
+        # created meanwhile (by a duplicate task, or a create whose answer was lost): update it instead
+        fresh = self.client.get(ref, key.namespace or None, key.name)
+        if fresh is None:
+            self.client.create(ref, key.namespace or None, action.desired)
+            return _Done(Outcome.CREATED)
+        return self._update_against(action, ref, fresh)
+
+    def _update(self, action: Action) -> _Done:
+        ref, key = self.ref(action), action.key
+        if action.immutable is not None:
+            return self._immutable(action, ref, action.immutable.handling, action.immutable.fields,
+                                   action.immutable.describe(), action.body, action.partial_body,
+                                   action.destination_uid)
+        assert action.body is not None
+        return self._replace_loop(action, ref, action.body, key)
+
+    def _replace_loop(self, action: Action, ref: ResourceRef, body: Obj, key: Key) -> _Done:
+        for _ in range(max(1, self.client.retry.conflict_attempts)):
+            try:
+                self.client.replace(ref, key.namespace or None, body)
+                return _Done(Outcome.UPDATED)
+            except ApiError as exc:
+                if exc.invalid and _says_immutable(exc):
+                    return self._unforeseen_immutable(action, ref, exc)
+                if not exc.conflict:
+                    raise
+            fresh = self.client.get(ref, key.namespace or None, key.name)
+            if fresh is None:
+                assert action.desired is not None
+                self.client.create(ref, key.namespace or None, action.desired)
+                return _Done(Outcome.UPDATED)
+            decided = self._decide(action, fresh)
+            if decided is not None:
+                return decided
+            assert action.desired is not None
+            changed = immutable_changes(action.desired, fresh)
+            body = update_body(action.desired, fresh)
+            if changed:
+                handling, decided_by, _ = resolve_handling(action.desired, self.rules)
+                describe = _describe(changed, handling, decided_by)
+                return self._immutable(action, ref, handling, changed, describe, body,
+                                       partial_body(body, fresh, changed), _uid(fresh))
+        raise CategorisedError(Category.RETRYABLE,
+                               f"{key} kept changing while being updated (409 Conflict "
+                               f"{self.client.retry.conflict_attempts} times); the next sync retries")
+
+    def _update_against(self, action: Action, ref: ResourceRef, fresh: Mapping[str, Any]) -> _Done:
+        decided = self._decide(action, fresh)
+        if decided is not None:
+            return decided
+        assert action.desired is not None
+        changed = immutable_changes(action.desired, fresh)
+        body = update_body(action.desired, fresh)
+        if changed:
+            handling, decided_by, _ = resolve_handling(action.desired, self.rules)
+            return self._immutable(action, ref, handling, changed, _describe(changed, handling, decided_by),
+                                   body, partial_body(body, fresh, changed), _uid(fresh))
+        return self._replace_loop(action, ref, body, action.key)
+
+    def _decide(self, action: Action, fresh: Mapping[str, Any]) -> _Done | None:
+        """What the plan would say about an object read again: unchanged, a conflict, or None (write)."""
+        owner = owner_of(fresh)
+        if owner is not None and owner != self.rules.replication:
+            return _Done(Outcome.SKIPPED, warning=f"{action.key}: skipped, conflict: the destination object "
+                         f"is now managed by Replication {owner}")
+        if owner is None and not self.rules.adopt_unowned:
+            return _Done(Outcome.SKIPPED, warning=f"{action.key}: skipped, conflict: an object of this name "
+                         "exists without drsyncer ownership marks")
+        if owner is not None and source_hash_of(fresh) == action.source_hash:
+            return _Done(Outcome.UNCHANGED)
+        return None
+
+    def _immutable(self, action: Action, ref: ResourceRef, handling: ImmutableHandling,
+                   fields: tuple[str, ...], describe: str, body: Obj | None, partial: Obj | None,
+                   uid: str) -> _Done:
+        key = action.key
+        if handling == ImmutableHandling.NO_CHANGE:
+            return _Done(Outcome.SKIPPED, warning=f"{key}: {describe}; not written")
+        if handling == ImmutableHandling.PARTIAL_UPDATE:
+            assert partial is not None
+            done = self._partial_loop(action, ref, partial)
+            if done.warning is None and done.outcome == Outcome.UPDATED:
+                done.warning = f"{key}: {describe}; the other fields were updated"
+            return done
+        self._recreate(action, ref, handling, uid)
+        return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; recreated")
+
+    def _partial_loop(self, action: Action, ref: ResourceRef, partial: Obj) -> _Done:
+        key = action.key
+        assert action.desired is not None
+        for _ in range(max(1, self.client.retry.conflict_attempts)):
+            try:
+                self.client.replace(ref, key.namespace or None, partial)
+                return _Done(Outcome.UPDATED)
+            except ApiError as exc:
+                if not exc.conflict:
+                    raise
+            fresh = self.client.get(ref, key.namespace or None, key.name)
+            if fresh is None:
+                self.client.create(ref, key.namespace or None, action.desired)
+                return _Done(Outcome.UPDATED)
+            decided = self._decide(action, fresh)
+            if decided is not None:
+                return decided
+            partial = partial_body(update_body(action.desired, fresh), fresh,
+                                   immutable_changes(action.desired, fresh))
+        raise CategorisedError(Category.RETRYABLE, f"{key} kept changing while being updated; the next sync "
+                               "retries")
+
+    def _unforeseen_immutable(self, action: Action, ref: ResourceRef, exc: ApiError) -> _Done:
+        """The API refused an update as changing an immutable field the planner did not know about."""
+        assert action.desired is not None
+        key = action.key
+        handling, decided_by, _ = resolve_handling(action.desired, self.rules)
+        fields = tuple(str(c["field"]) for c in exc.details.get("causes") or () if c.get("field"))
+        describe = (f"the API server refused the update ({exc.api_message}); "
+                    f"handling {handling.value} (from {decided_by})")
+        if handling == ImmutableHandling.NO_CHANGE:
+            return _Done(Outcome.SKIPPED, warning=f"{key}: {describe}; not written")
+        fresh = self.client.get(ref, key.namespace or None, key.name)
+        if fresh is None:
+            self.client.create(ref, key.namespace or None, action.desired)
+            return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; created again")
+        if handling == ImmutableHandling.PARTIAL_UPDATE:
+            if not fields:
+                raise CategorisedError(Category.NON_RETRYABLE,
+                                       f"{describe}; PartialUpdate impossible: the server named no field")
+            partial = partial_body(update_body(action.desired, fresh), fresh, fields)
+            self.client.replace(ref, key.namespace or None, partial)
+            return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; the other fields were updated")
+        self._recreate(action, ref, handling, _uid(fresh))
+        return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; recreated")
+
+    def _recreate(self, action: Action, ref: ResourceRef, handling: ImmutableHandling, uid: str) -> None:
+        key = action.key
+        namespace = key.namespace or None
+        assert action.desired is not None
+        if handling == ImmutableHandling.RECREATE_WITH_POD_DRAIN:
+            self._drain(action, ref)
+        # ForceUpdate: the dependents go first and the delete completes only when they are gone
+        force = handling == ImmutableHandling.FORCE_UPDATE
+        propagation: Propagation = "Foreground" if force else "Background"
+        self.client.delete(ref, namespace, key.name, propagation=propagation, uid=uid or None)
+        self._wait_gone(ref, namespace, key.name, uid)
+        self.client.create(ref, namespace, action.desired)
+
+    def _wait_gone(self, ref: ResourceRef, namespace: str | None, name: str, uid: str) -> None:
+        deadline = time.monotonic() + self.limits.deletion_timeout_s
+        delay = 0.02
+        while True:
+            current = self.client.get(ref, namespace, name)
+            if current is None or (uid and _uid(current) != uid):
+                return
+            if time.monotonic() >= deadline:
+                raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, (
+                    f"deleted for a recreate but still present after {self.limits.deletion_timeout_s:.0f}s "
+                    f"(finalizers {(current.get('metadata') or {}).get('finalizers') or []}); "
+                    "the next sync creates it"))
+            time.sleep(delay)  # polling for the deletion to finish, bounded by the deadline
+            delay = min(delay * 2, 1.0)
+
+    def _drain(self, action: Action, ref: ResourceRef) -> None:
+        """Delete the Pods that use the object before it is deleted: a workload's Pods (by its selector)
+        or the Pods mounting a claim."""
+        key = action.key
+        gk = (key.group, key.kind)
+        if gk not in _SELECTOR_WORKLOADS and gk != ("", "PersistentVolumeClaim"):
+            return
+        try:
+            pods = self.client.resolve("pods")
+        except CategorisedError:
+            return  # a cluster without Pods (the simulator) has nothing to drain
+        if gk == ("", "PersistentVolumeClaim"):
+            listed = self.client.list(pods, key.namespace)
+            names = [p["metadata"]["name"] for p in listed if _mounts_claim(p, key.name)]
+        else:
+            existing = self.client.get(ref, key.namespace, key.name)
+            if existing is None:
+                return
+            selector = label_selector_string((existing.get("spec") or {}).get("selector") or {})
+            if not selector:
+                return  # an empty selector would match every Pod of the namespace
+            names = [p["metadata"]["name"] for p in self.client.list(pods, key.namespace,
+                                                                     label_selector=selector)]
+        for name in names:
+            self.client.delete(pods, key.namespace, name)
+
+    def _prune(self, action: Action) -> _Done:
+        ref, key = self.ref(action), action.key
+        try:
+            self.client.delete(ref, key.namespace or None, key.name, uid=action.destination_uid or None)
+        except ApiError as exc:
+            if exc.status == 409:
+                # the uid precondition failed: the object was replaced after planning, not ours to delete
+                return _Done(Outcome.SKIPPED, warning=f"{key}: not pruned, replaced since it was read")
+            raise
+        return _Done(Outcome.PRUNED)
+
+
+def _first_completed(pending: Mapping[Future[_Done], Action]) -> Future[_Done]:
+    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+    return next(iter(done))
+
+
+def label_selector_string(selector: Mapping[str, Any]) -> str:
+    """A LabelSelector dict as the `labelSelector` query value (`a=b,tier in (x,y),!legacy`)."""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or ():
+        key, op, values = expr.get("key"), expr.get("operator"), ",".join(expr.get("values") or ())
+        if op == "In":
+            parts.append(f"{key} in ({values})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({values})")
+        elif op == "Exists":
+            parts.append(str(key))
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)
+
+
+def _mounts_claim(pod: Mapping[str, Any], claim: str) -> bool:
+    volumes = (pod.get("spec") or {}).get("volumes") or ()
+    return any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim for v in volumes)
+
+
+def _condition_true(obj: Mapping[str, Any], kind: str) -> bool:
+    conditions = (obj.get("status") or {}).get("conditions") or ()
+    return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
+
+
+def _says_immutable(exc: ApiError) -> bool:
+    # the API server's wording for fields that cannot change ("field is immutable"); other 422s are
+    # genuinely invalid objects, which a delete-and-create would only make worse
+    return "immutable" in exc.api_message.lower()
+
+
+def _describe(fields: tuple[str, ...], handling: ImmutableHandling, decided_by: str) -> str:
+    return (f"immutable field(s) {', '.join(fields)} changed; handling {handling.value} (from {decided_by})")
+
+
+def _uid(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("uid") or "")
+
+
+__all__ = ["Limits", "execute", "label_selector_string"]

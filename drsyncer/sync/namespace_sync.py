@@ -1,0 +1,178 @@
+"""One source namespace synced into one or more destinations: read, plan, execute.
+
+`sync_namespace` is the unit of work a scheduled task runs and what `drsyncer sync` runs per
+namespace. Its inputs are plain values (clients, `Rules`, namespace names), its output the
+`TargetResult` of each destination. The source namespace is read once and planned against every
+destination; destinations run side by side, and one that fails (unreachable, credentials
+rejected...) gets a Failed result naming it and why while the others complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from drsyncer.errors import CategorisedError, Category
+from drsyncer.kube import ApiError, ClusterClient, ResourceRef
+from drsyncer.sync.execute import CRD_GROUP, Limits, execute
+from drsyncer.sync.objects import Key, Obj, is_builtin_group, key_of
+from drsyncer.sync.plan import plan
+from drsyncer.sync.result import RunSummary, TargetResult
+from drsyncer.sync.rules import Rules
+
+log = logging.getLogger(__name__)
+
+# Resources `"*"` leaves out: written by the cluster itself or by controllers that recreate them
+# (copying them would duplicate or fight the destination's own), or meaningless elsewhere
+WILDCARD_EXCLUDED: frozenset[tuple[str, str]] = frozenset({
+    ("", "events"),
+    ("events.k8s.io", "events"),
+    ("", "pods"),
+    ("", "endpoints"),
+    ("discovery.k8s.io", "endpointslices"),
+    ("apps", "controllerrevisions"),
+    ("apps", "replicasets"),
+    ("coordination.k8s.io", "leases"),
+    ("authorization.k8s.io", "localsubjectaccessreviews"),
+    ("metrics.k8s.io", "pods"),
+})
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where one source namespace goes: a cluster and the namespace name there."""
+
+    client: ClusterClient
+    namespace: str
+
+
+@dataclass
+class SourceSnapshot:
+    """The source namespace as read: its objects of the synced types (CRDs first) and those types."""
+
+    namespace: str
+    refs: list[ResourceRef]
+    objects: list[Obj] = field(default_factory=list)
+    crds: list[Obj] = field(default_factory=list)  # the definitions of the custom types, if synced
+
+
+def resolve_types(client: ClusterClient, rules: Rules) -> list[ResourceRef]:
+    """The resource types `rules.resource_types` names on `client`'s cluster; `"*"` is every namespaced
+    listable type except `WILDCARD_EXCLUDED`. Raises `CategorisedError` for a name not served."""
+    refs: list[ResourceRef] = []
+    for name in rules.resource_types:
+        if name.strip() == "*":
+            found = [r for r in client.discovery.served().all_namespaced()
+                     if (r.group, r.plural) not in WILDCARD_EXCLUDED]
+        else:
+            found = [client.resolve(name)]
+        refs.extend(r for r in found if r not in refs)
+    return refs
+
+
+def read_source(client: ClusterClient, rules: Rules, namespace: str) -> SourceSnapshot:
+    """List every synced type in the source namespace (paged), plus the CRDs of custom types when
+    `syncCRDs` is on."""
+    refs = resolve_types(client, rules)
+    snapshot = SourceSnapshot(namespace, refs)
+    for ref in refs:
+        snapshot.objects.extend(client.list(ref, namespace))
+    if rules.sync_crds:
+        custom = [r for r in refs if not is_builtin_group(r.group)]
+        if custom:
+            crd_ref = client.resolve(f"customresourcedefinitions.{CRD_GROUP}")
+            for ref in custom:
+                crd = client.get(crd_ref, None, f"{ref.plural}.{ref.group}")
+                if crd is not None:
+                    snapshot.crds.append(crd)
+    return snapshot
+
+
+def read_destination(client: ClusterClient, snapshot: SourceSnapshot, namespace: str) -> dict[Key, Obj]:
+    """The destination's objects of the synced types in `namespace`, keyed like the plan keys them.
+
+    A type the destination does not serve yet (a custom resource whose CRD is about to be copied)
+    has no objects there.
+    """
+    existing: dict[Key, Obj] = {}
+    for ref in snapshot.refs:
+        try:
+            there = client.resolve(ref.group_resource)
+        except ApiError:
+            raise  # the destination failed to answer: not the same as "not served"
+        except CategorisedError:
+            continue
+        for obj in client.list(there, namespace):
+            existing[key_of(obj)] = obj
+    if snapshot.crds:
+        crd_ref = client.resolve(f"customresourcedefinitions.{CRD_GROUP}")
+        for crd in snapshot.crds:
+            found = client.get(crd_ref, None, crd["metadata"]["name"])
+            if found is not None:
+                existing[key_of(found)] = found
+    return existing
+
+
+def sync_namespace(source: ClusterClient, destinations: Sequence[Destination], rules: Rules, *,
+                   source_namespace: str, dry_run: bool | None = None, prune: bool | None = None,
+                   limits: Limits | None = None) -> list[TargetResult]:
+    """Sync `source_namespace` of the source cluster into every destination; one result per destination.
+
+    `dry_run` and `prune` default to the Replication's `dryRun` and `pruneDeleted`.
+    """
+    dry_run = rules.dry_run if dry_run is None else dry_run
+    prune = rules.prune_deleted if prune is None else prune
+    started = time.monotonic()
+    try:
+        snapshot = read_source(source, rules, source_namespace)
+    except CategorisedError as exc:
+        message = f"source cluster {source.name}, namespace {source_namespace}: {exc.message}"
+        return [_failed(d, source_namespace, message, exc.category, dry_run, started) for d in destinations]
+
+    def one(destination: Destination) -> TargetResult:
+        return _sync_destination(snapshot, destination, rules, dry_run=dry_run, prune=prune, limits=limits)
+
+    if len(destinations) == 1:
+        return [one(destinations[0])]
+    with ThreadPoolExecutor(len(destinations), thread_name_prefix="sync-destination") as pool:
+        return list(pool.map(one, destinations))
+
+
+def _sync_destination(snapshot: SourceSnapshot, destination: Destination, rules: Rules, *, dry_run: bool,
+                      prune: bool, limits: Limits | None) -> TargetResult:
+    started = time.monotonic()
+    client = destination.client
+    try:
+        existing = read_destination(client, snapshot, destination.namespace)
+        the_plan = plan([*snapshot.crds, *snapshot.objects], existing, rules,
+                        source_namespace=snapshot.namespace, destination_namespace=destination.namespace,
+                        prune=prune)
+        del existing  # the plan holds what it needs; the rest of the listing can go
+        result = TargetResult(client.name, snapshot.namespace, destination.namespace)
+        return execute(the_plan, client, rules, dry_run=dry_run, limits=limits, result=result)
+    except CategorisedError as exc:
+        return _failed(destination, snapshot.namespace, f"destination cluster {client.name}: {exc.message}",
+                       exc.category, dry_run, started)
+    except Exception as exc:  # one destination's surprise must not take the others down
+        log.exception("sync of %s into %s failed", snapshot.namespace, client.name)
+        return _failed(destination, snapshot.namespace,
+                       f"destination cluster {client.name}: internal error: {type(exc).__name__}: {exc}",
+                       Category.NON_RETRYABLE, dry_run, started)
+
+
+def _failed(destination: Destination, source_namespace: str, message: str, category: Category,
+            dry_run: bool, started: float) -> TargetResult:
+    result = TargetResult(destination.client.name, source_namespace, destination.namespace, dry_run=dry_run,
+                          error=message, error_category=category)
+    return result.finish(time.monotonic() - started)
+
+
+def summarise(replication: str, results: Sequence[TargetResult], run_id: str = "") -> RunSummary:
+    return RunSummary(replication, list(results), run_id)
+
+
+__all__ = ["WILDCARD_EXCLUDED", "Destination", "SourceSnapshot", "read_destination", "read_source",
+           "resolve_types", "summarise", "sync_namespace"]
