@@ -1,0 +1,139 @@
+"""`drsyncer sync`: copy namespaces between kubeconfig contexts once, now, and print what happened.
+
+No Redis, no Celery, no Replication object: the options are turned into the same `Rules` a
+Replication spec gives, and each namespace runs through `sync_namespace` like a scheduled sync.
+Copies are marked as written by the Replication `drsyncer-sync/<source context>`, so a later run
+with `--prune` deletes only what an earlier `drsyncer sync` from the same source wrote, and objects
+managed by a real Replication are left alone (reported as conflicts).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from drsyncer.errors import CategorisedError, DrsyncerError
+from drsyncer.kube import ClusterClient, RetryPolicy, client_from_kubeconfig_file
+from drsyncer.sync.execute import Limits
+from drsyncer.sync.namespace_sync import Destination, sync_namespace
+from drsyncer.sync.result import Outcome, Phase, TargetResult, total_counts
+from drsyncer.sync.rules import Rules
+
+# the namespace part of the Replication name written into the ownership marks of CLI copies
+CLI_REPLICATION_NAMESPACE = "drsyncer-sync"
+# a cluster that does not answer /version after this is reported unreachable before anything runs
+_PREFLIGHT_RETRY = RetryPolicy(max_attempts=2, base_delay_s=0.2, max_delay_s=0.5)
+_MAX_WARNINGS = 20
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sync; 0 when every destination of every namespace Completed, 1 otherwise."""
+    console = Console(soft_wrap=True, highlight=False)
+    pairs = namespace_pairs(args.namespace)
+    source_context = args.source_context.strip()
+    dest_contexts = [c.strip() for c in args.dest_context.split(",") if c.strip()]
+    if not dest_contexts:
+        raise DrsyncerError("--dest-context names no context")
+    if source_context in dest_contexts:
+        raise DrsyncerError(f"context {source_context} is both the source and a destination")
+    if len(set(dest_contexts)) != len(dest_contexts):
+        raise DrsyncerError("--dest-context names a context twice")
+    if args.concurrency < 1:
+        raise DrsyncerError("--concurrency must be at least 1")
+    rules = rules_from_args(args, source_context)
+
+    clients: dict[str, ClusterClient] = {}
+    try:
+        for context in (source_context, *dest_contexts):
+            clients[context] = client_from_kubeconfig_file(args.kubeconfig, context=context, name=context,
+                                                           max_connections=max(args.concurrency, 4))
+        for context, client in clients.items():
+            _check_reachable(client, context)
+        results: list[TargetResult] = []
+        for source_ns, dest_ns in pairs:
+            destinations = [Destination(clients[c], dest_ns) for c in dest_contexts]
+            results += sync_namespace(clients[source_context], destinations, rules,
+                                      source_namespace=source_ns, limits=Limits(concurrency=args.concurrency))
+    finally:
+        for client in clients.values():
+            client.close()
+    for result in results:
+        print_result(console, result)
+    return 0 if all(r.phase == Phase.COMPLETED for r in results) else 1
+
+
+def namespace_pairs(values: Sequence[str]) -> list[tuple[str, str]]:
+    """`NS` or `NS:DEST` → (source, destination) pairs; DrsyncerError on a malformed one."""
+    pairs: list[tuple[str, str]] = []
+    for value in values:
+        source, sep, dest = value.partition(":")
+        source, dest = source.strip(), (dest.strip() if sep else source.strip())
+        if not source or not dest:
+            raise DrsyncerError(f"--namespace {value!r}: expected NS or NS:DEST")
+        pairs.append((source, dest))
+    return pairs
+
+
+def rules_from_args(args: argparse.Namespace, source_context: str) -> Rules:
+    spec: dict[str, object] = {
+        "scaleToZero": not args.no_scale_to_zero,
+        "pruneDeleted": bool(args.prune),
+        "dryRun": bool(args.dry_run),
+    }
+    if args.types:
+        types = [t.strip() for t in args.types.split(",") if t.strip()]
+        if not types:
+            raise DrsyncerError("--types names no resource type")
+        spec["resourceTypes"] = types
+    return Rules.from_spec(spec, replication=f"{CLI_REPLICATION_NAMESPACE}/{source_context}",
+                           source_cluster=source_context)
+
+
+def _check_reachable(client: ClusterClient, context: str) -> None:
+    policy = client.retry
+    client.retry = _PREFLIGHT_RETRY
+    try:
+        client.server_version()
+    except CategorisedError as exc:
+        raise DrsyncerError(f"context {context}: cluster unreachable: {exc.message}") from None
+    finally:
+        client.retry = policy
+
+
+def print_result(console: Console, result: TargetResult) -> None:
+    """One destination's outcome: a per-kind table, then errors, replica changes and warnings."""
+    dry = " (dry run: counts show what would be written; nothing was)" if result.dry_run else ""
+    console.print(f"{result.source_namespace} → {result.destination_cluster}/{result.destination_namespace}: "
+                  f"{result.phase.value} in {result.duration_s:.2f}s{dry}", markup=False)
+    if result.counts:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        table.add_column("kind")
+        for outcome in Outcome:
+            table.add_column(outcome.value, justify="right")
+        for kind, counts in sorted(result.counts.items()):
+            table.add_row(kind, *(str(getattr(counts, o.value)) for o in Outcome))
+        total = total_counts(result.counts.values())
+        table.add_row("total", *(str(getattr(total, o.value)) for o in Outcome), style="bold")
+        console.print(table)
+    if result.error:
+        category = result.error_category.value if result.error_category else "Error"
+        console.print(f"  {category}: {result.error}", markup=False)
+    if result.errors:
+        console.print("  errors:")
+        for error in result.errors:
+            console.print(f"    {error}", markup=False)
+    for scale in result.deployment_scales:
+        if scale.replicas != scale.original_replicas:
+            console.print(f"  {scale.kind} {scale.namespace}/{scale.name}: {scale.original_replicas} → "
+                          f"{scale.replicas} replicas", markup=False)
+    if result.warnings:
+        console.print("  warnings:")
+        for warning in result.warnings[:_MAX_WARNINGS]:
+            console.print(f"    {warning}", markup=False)
+        if len(result.warnings) > _MAX_WARNINGS:
+            console.print(f"    … and {len(result.warnings) - _MAX_WARNINGS} more")
+    console.print()
