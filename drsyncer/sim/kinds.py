@@ -105,7 +105,9 @@ def _kind_of(rt: ResourceType) -> tuple[str, str]:
 
 def _secret(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
     name = obj["metadata"].get("name", "")
-    data = obj.get("data") or {}
+    data = obj.get("data")
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         raise bad_request(
             f'Secret in version "v1" cannot be handled as a Secret: json: cannot unmarshal '
@@ -122,6 +124,13 @@ def _secret(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -
                 f"input byte 0 (key {key!r})"
             ) from None
     string_data = obj.get("stringData")
+    if string_data is not None and (
+        not isinstance(string_data, dict) or not all(isinstance(v, str) for v in string_data.values())
+    ):
+        raise bad_request(
+            'Secret in version "v1" cannot be handled as a Secret: json: cannot unmarshal into Go '
+            "struct field Secret.stringData of type map[string]string"
+        )
     result = obj
     if string_data:
         merged = dict(data)

@@ -307,7 +307,7 @@ class ApiServer:
         predicate = self._selectors(request, target)
         if target.name is not None:
             predicate = _named(target.name, predicate)
-        timeout = float(query.get("timeoutSeconds") or DEFAULT_WATCH_TIMEOUT_S)
+        timeout = float(_int_param(query, "timeoutSeconds") or DEFAULT_WATCH_TIMEOUT_S)
         bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
         send_initial = query.get("sendInitialEvents") in ("true", "1")
         rv_param = query.get("resourceVersion", "")

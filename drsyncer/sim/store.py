@@ -76,6 +76,49 @@ def _desired_state(obj: Obj, rt: ResourceType) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in skip}
 
 
+_STRING_METADATA = (
+    "name",
+    "generateName",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "selfLink",
+)
+
+
+def _check_metadata_types(rt: ResourceType, metadata: dict[str, Any]) -> None:
+    """What decoding into ObjectMeta would refuse: 400, as kube-apiserver's JSON decoder answers."""
+
+    def refuse(field: str, go_type: str) -> ApiError:
+        return bad_request(
+            f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: json: cannot '
+            f"unmarshal into Go struct field ObjectMeta.metadata.{field} of type {go_type}"
+        )
+
+    for field in _STRING_METADATA:
+        if metadata.get(field) is not None and not isinstance(metadata[field], str):
+            raise refuse(field, "string")
+    for field in ("labels", "annotations"):
+        value = metadata.get(field)
+        if value is not None and (
+            not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values())
+        ):
+            raise refuse(field, "map[string]string")
+    finalizers = metadata.get("finalizers")
+    if finalizers is not None and (
+        not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers)
+    ):
+        raise refuse("finalizers", "[]string")
+    owners = metadata.get("ownerReferences")
+    if owners is not None and (not isinstance(owners, list) or not all(isinstance(o, dict) for o in owners)):
+        raise refuse("ownerReferences", "[]v1.OwnerReference")
+    generation = metadata.get("generation")
+    if generation is not None and (not isinstance(generation, int) or isinstance(generation, bool)):
+        raise refuse("generation", "int64")
+
+
 class Store:
     """Objects of one cluster, keyed (group, plural) → namespace → name, and the event history."""
 
@@ -333,8 +376,14 @@ class Store:
             raise bad_request(
                 f"the object provided is unrecognized (must be of type {rt.kind}): metadata must be an object"
             )
+        _check_metadata_types(rt, metadata)
         kind = body.get("kind")
         api_version = body.get("apiVersion")
+        if not isinstance(kind, str | None) or not isinstance(api_version, str | None):
+            raise bad_request(
+                f"the object provided is unrecognized (must be of type {rt.kind}): couldn't get "
+                "version/kind; kind and apiVersion must be strings"
+            )
         if kind and kind != rt.kind:
             raise bad_request(
                 f"the object provided is unrecognized (must be of type {rt.kind}): "

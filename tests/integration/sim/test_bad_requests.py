@@ -151,3 +151,94 @@ def test_token_is_required_when_configured(sim_cluster_factory: Any) -> None:
     assert (err.value.status, json.loads(err.value.body)["reason"]) == (401, "Unauthorized")
     with cluster.api_client() as api:
         assert client.CoreV1Api(api).list_namespace().items
+
+
+MALFORMED_BODIES: list[Any] = [
+    [],
+    "x",
+    1,
+    None,
+    {"metadata": "x"},
+    {"metadata": {"name": 5}},
+    {"metadata": {"name": None}},
+    {"metadata": {"name": "a", "labels": ["x"]}},
+    {"metadata": {"name": "a", "labels": {"a": 1}}},
+    {"metadata": {"name": "a", "annotations": {"a": 1}}},
+    {"metadata": {"name": "a", "finalizers": "x"}},
+    {"metadata": {"name": "a", "generateName": 3}},
+    {"metadata": {"name": "a", "namespace": 7}},
+    {"metadata": {"name": "a", "ownerReferences": [1]}},
+    {"metadata": {"name": "a", "resourceVersion": 5}},
+    {"apiVersion": 5, "kind": []},
+]
+# Bodies malformed for one kind only (elsewhere these are unknown fields, which a server drops).
+MALFORMED_FOR: dict[str, list[Any]] = {
+    "configmaps": [{"metadata": {"name": "a"}, "data": {"k": 1}}, {"metadata": {"name": "a"}, "data": []}],
+    "secrets": [
+        {"metadata": {"name": "a"}, "data": []},
+        {"metadata": {"name": "a"}, "stringData": {"k": 1}},
+        {"metadata": {"name": "a"}, "data": {"k": 1}},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "collection",
+    [
+        "/api/v1/namespaces/default/configmaps",
+        "/api/v1/namespaces/default/secrets",
+        "/api/v1/namespaces",
+        "/apis/apps/v1/namespaces/default/deployments",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    ],
+)
+def test_malformed_bodies_are_client_errors_never_server_errors(
+    api: client.ApiClient, collection: str
+) -> None:
+    for body in MALFORMED_BODIES + MALFORMED_FOR.get(collection.rsplit("/", 1)[-1], []):
+        status, answer = _call(api, "POST", collection, body=json.dumps(body))
+        assert 400 <= status < 500, (body, status, answer)
+        _call(api, "DELETE", f"{collection}/a")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/merge-patch+json",
+        "application/strategic-merge-patch+json",
+        "application/json-patch+json",
+        "application/apply-patch+yaml",
+    ],
+)
+def test_malformed_updates_and_patches_are_client_errors(
+    api: client.ApiClient, core: client.CoreV1Api, content_type: str
+) -> None:
+    core.create_namespaced_config_map("default", {"metadata": {"name": "x"}})
+    method = "PUT" if content_type == "application/json" else "PATCH"
+    for body in MALFORMED_BODIES:
+        status, answer = _call(
+            api,
+            method,
+            "/api/v1/namespaces/default/configmaps/x?fieldManager=m",
+            body=json.dumps(body),
+            content_type=content_type,
+        )
+        assert status < 500, (body, status, answer)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=x",
+        "continue=abc",
+        "resourceVersion=abc",
+        "watch=true&resourceVersion=x",
+        "watch=1&timeoutSeconds=x",
+        "labelSelector=%21%21",
+        "fieldSelector=x",
+    ],
+)
+def test_malformed_query_parameters_are_bad_requests(api: client.ApiClient, query: str) -> None:
+    status, answer = _call(api, "GET", f"/api/v1/namespaces/default/configmaps?{query}")
+    assert (status, answer["reason"]) == (400, "BadRequest")
