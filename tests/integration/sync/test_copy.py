@@ -1,0 +1,205 @@
+"""A namespace copied to two destinations, resynced, changed, pruned and dry-run (issue 3, acceptance 2)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from drsyncer.api import keys
+from drsyncer.sync.hashing import source_hash
+from drsyncer.sync.ownership import mark
+from drsyncer.sync.result import Phase
+from drsyncer.sync.rules import Rules
+from drsyncer.sync.transform import for_destination
+from tests.integration.sync.conftest import (
+    SOURCE_NS,
+    WIDGET_CRD,
+    Obj,
+    World,
+    counts_of,
+    create,
+    delete,
+    modify,
+    read,
+    rules,
+    seed,
+    source_objects,
+)
+
+OBJECTS_PER_COPY = 10  # nine objects of source_objects() plus the Widget CRD
+
+
+def expected_copy(source: Obj, sync_rules: Rules, namespace: str) -> Obj:
+    """What drsyncer must write: the transform's output plus the ownership marks."""
+    body = copy.deepcopy(for_destination(source, sync_rules, destination_namespace=namespace))
+    return mark(body, sync_rules, source)
+
+
+def assert_contains(actual: Any, expected: Any, path: str = "") -> None:
+    """Every field of `expected` is in `actual` with the same value; fields the destination's API server
+    added (defaults, allocations, server metadata) are allowed."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{path}: {actual!r} is not an object"
+        for key, value in expected.items():
+            assert key in actual, f"{path}.{key} is missing"
+            assert_contains(actual[key], value, f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list), f"{path}: {actual!r} is not a list"
+        assert len(actual) == len(expected), f"{path}: {actual!r} != {expected!r}"
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_contains(a, e, f"{path}[{i}]")
+    else:
+        assert actual == expected, f"{path}: {actual!r} != {expected!r}"
+
+
+def assert_copied(world: World, cluster: str, sync_rules: Rules) -> None:
+    """Each source object has a copy in `cluster` equal to the expected transformed, marked object."""
+    for template in [WIDGET_CRD, *source_objects()]:
+        source = read(world, "source", template)
+        copied = read(world, cluster, template)
+        assert source is not None and copied is not None, f"{template['kind']} {template['metadata']['name']}"
+        expected = expected_copy(source, sync_rules, SOURCE_NS)
+        assert_contains(copied, expected)
+        annotations = copied["metadata"]["annotations"]
+        assert annotations[keys.ANNOTATION_SOURCE_HASH] == source_hash(expected)
+        assert annotations[keys.ANNOTATION_SOURCE_UID] == source["metadata"]["uid"]
+        assert "status" not in expected and copied["metadata"]["uid"] != source["metadata"]["uid"]
+
+
+def test_namespace_with_every_default_kind_is_copied_to_both_destinations(world: World) -> None:
+    seed(world)
+    source_web = read(world, "source", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}})
+    assert source_web is not None and source_web["spec"]["clusterIP"] == "10.96.77.7"
+    sync_rules = rules()
+
+    results = world.sync(sync_rules)
+
+    assert [r.destination_cluster for r in results] == ["dr1", "dr2"]
+    for result in results:
+        assert result.phase == Phase.COMPLETED, result.to_dict()
+        assert counts_of(result) == {"created": OBJECTS_PER_COPY}
+        assert result.counts["Widget.example.com"].created == 1
+        assert result.counts["Service"].created == 2
+        scales = {(s.kind, s.name): (s.original_replicas, s.replicas) for s in result.deployment_scales}
+        assert scales == {("Deployment", "web"): (3, 0), ("StatefulSet", "db"): (2, 0)}
+    for cluster in ("dr1", "dr2"):
+        assert_copied(world, cluster, sync_rules)
+        namespace = world.get(cluster, f"/api/v1/namespaces/{SOURCE_NS}")
+        assert namespace is not None
+        assert {keys.LABEL_MANAGED_BY: keys.MANAGED_BY_VALUE,
+                keys.LABEL_SOURCE_NAMESPACE: SOURCE_NS}.items() <= namespace["metadata"]["labels"].items()
+        crd = read(world, cluster, WIDGET_CRD)
+        assert crd is not None
+        assert {"type": "Established", "status": "True"}.items() <= crd["status"]["conditions"][1].items()
+
+        # the facts a user checks first
+        web = world.apps(cluster).read_namespaced_deployment("web", SOURCE_NS)
+        assert web.spec.replicas == 0
+        assert web.metadata.annotations[keys.ANNOTATION_ORIGINAL_REPLICAS] == "3"
+        db = world.apps(cluster).read_namespaced_stateful_set("db", SOURCE_NS)
+        assert db.spec.replicas == 0 and db.metadata.annotations[keys.ANNOTATION_ORIGINAL_REPLICAS] == "2"
+        claim_template = db.spec.volume_claim_templates[0].spec
+        assert claim_template.storage_class_name == "standard"
+        assert claim_template.access_modes == ["ReadWriteMany"]
+        service = world.core(cluster).read_namespaced_service("web", SOURCE_NS)
+        assert service.spec.cluster_ip and service.spec.cluster_ip != source_web["spec"]["clusterIP"]
+        assert service.spec.cluster_ips == [service.spec.cluster_ip]
+        headless = world.core(cluster).read_namespaced_service("db", SOURCE_NS)
+        assert headless.spec.cluster_ip == "None" and headless.spec.cluster_ips == ["None"]
+        claim = world.core(cluster).read_namespaced_persistent_volume_claim("uploads", SOURCE_NS)
+        assert claim.spec.storage_class_name == "standard"
+        assert claim.spec.access_modes == ["ReadWriteMany"]
+        assert claim.spec.volume_name is None
+        widget = world.custom(cluster).get_namespaced_custom_object("example.com", "v1", SOURCE_NS,
+                                                                    "widgets", "blue")
+        assert widget["spec"] == {"color": "blue", "size": 3}
+
+
+def test_resync_writes_nothing_and_one_change_writes_one_update(world: World) -> None:
+    seed(world)
+    sync_rules = rules()
+    world.sync(sync_rules)
+
+    world.reset_counters()
+    results = world.sync(sync_rules)
+    assert world.writes() == 0
+    assert [counts_of(r) for r in results] == [{"unchanged": OBJECTS_PER_COPY}] * 2
+
+    modify(world, "source", source_objects()[0], lambda cm: cm["data"].update(level="4"))
+    world.reset_counters()
+    results = world.sync(sync_rules)
+
+    assert [counts_of(r) for r in results] == [{"updated": 1, "unchanged": OBJECTS_PER_COPY - 1}] * 2
+    assert results[0].counts["ConfigMap"].updated == 1
+    for cluster in ("dr1", "dr2"):
+        assert world.sim(cluster).writes() == 1
+        assert world.sim(cluster).counters().get("update") == {"configmaps": 1}
+        assert world.core(cluster).read_namespaced_config_map("settings", SOURCE_NS).data["level"] == "4"
+    assert_copied(world, "dr1", sync_rules)
+
+
+def test_deleted_source_object_is_pruned_only_with_prune_and_only_when_owned(world: World) -> None:
+    old = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old"}, "data": {"a": "1"}}
+    seed(world, [*source_objects(), old])
+    sync_rules = rules()
+    world.sync(sync_rules)
+    # in dr2, "old" is replaced by an object of the same name that no drsyncer Replication wrote, and
+    # both destinations hold a copy written by another Replication
+    delete(world, "dr2", old)
+    unowned = create(world, "dr2", {**old, "data": {"mine": "yes"}})
+    foreign_marks = {"labels": {keys.LABEL_MANAGED_BY: keys.MANAGED_BY_VALUE},
+                     "annotations": {keys.ANNOTATION_REPLICATION: "dr-system/other",
+                                     keys.ANNOTATION_SOURCE_NAMESPACE: SOURCE_NS}}
+    foreign = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "foreign", **foreign_marks}}
+    for cluster in ("dr1", "dr2"):
+        create(world, cluster, foreign)
+    delete(world, "source", old)
+
+    world.reset_counters()
+    without_prune = world.sync(sync_rules)
+    assert world.writes() == 0
+    assert all(r.totals.pruned == 0 for r in without_prune)
+    assert read(world, "dr1", old) is not None
+
+    with_prune = world.sync(sync_rules, prune=True)
+
+    assert [r.totals.pruned for r in with_prune] == [1, 0]
+    assert with_prune[0].counts["ConfigMap"].pruned == 1
+    assert read(world, "dr1", old) is None
+    kept = read(world, "dr2", old)
+    assert kept is not None and kept["metadata"]["uid"] == unowned["metadata"]["uid"]
+    assert kept["data"] == {"mine": "yes"}
+    for cluster in ("dr1", "dr2"):
+        still = read(world, cluster, foreign)
+        assert still is not None
+        assert still["metadata"]["annotations"][keys.ANNOTATION_REPLICATION] == "dr-system/other"
+    assert all(r.phase == Phase.COMPLETED for r in with_prune)
+
+
+def test_dry_run_writes_nothing_and_reports_the_plan(world: World) -> None:
+    seed(world)
+    sync_rules = rules(dryRun=True)
+
+    results = world.sync(sync_rules)
+
+    assert world.writes() == 0
+    for result in results:
+        assert result.dry_run and result.phase == Phase.COMPLETED
+        assert counts_of(result) == {"created": OBJECTS_PER_COPY}
+        assert f"Namespace {SOURCE_NS} does not exist and would be created" in result.warnings
+        assert {(s.name, s.replicas) for s in result.deployment_scales} == {("web", 0), ("db", 0)}
+    assert world.get("dr1", f"/api/v1/namespaces/{SOURCE_NS}") is None
+
+    # after a real run, a dry run reports a pending update and an immutable change without writing them
+    world.sync(rules())
+    modify(world, "source", source_objects()[0], lambda cm: cm["data"].update(level="9"))
+    modify(world, "source", source_objects()[2],
+           lambda d: d["spec"].update(selector={"matchLabels": {"app": "web", "v": "2"}}))
+    world.reset_counters()
+    results = world.sync(sync_rules)
+    assert world.writes() == 0
+    for result in results:
+        assert result.counts["ConfigMap"].updated == 1
+        assert result.counts["Deployment"].skipped == 1  # NoChange: the selector change is held back
+        assert any("spec.selector" in w and "NoChange" in w for w in result.warnings), result.warnings
+    assert world.core("dr1").read_namespaced_config_map("settings", SOURCE_NS).data["level"] == "3"
