@@ -1,0 +1,148 @@
+"""A destination that is down, and destinations that throttle, fail and change under the sync."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from drsyncer.errors import Category
+from drsyncer.kube import RetryPolicy, client_from_kubeconfig
+from drsyncer.sync.execute import execute
+from drsyncer.sync.namespace_sync import read_destination, read_source
+from drsyncer.sync.plan import Op, plan
+from drsyncer.sync.result import Phase
+from tests.integration.sync.conftest import (
+    SOURCE_NS,
+    Obj,
+    World,
+    counts_of,
+    modify,
+    read,
+    rules,
+    seed,
+    source_objects,
+)
+from tests.integration.sync.test_copy import OBJECTS_PER_COPY, assert_copied
+
+# a throttled or failing write is tried this often before it counts as failed: with 20 % of writes
+# failing, a request fails for good with probability 0.2^10 (1e-7), so a run converges in one go
+PATIENT_RETRY = RetryPolicy(max_attempts=10, base_delay_s=0.005, max_delay_s=0.05, conflict_attempts=8)
+
+
+def test_one_destination_down_fails_alone_and_names_itself(world: World) -> None:
+    seed(world)
+    world.sim("dr2").down()
+
+    results = world.sync(rules())
+
+    dr1, dr2 = results
+    assert dr1.phase == Phase.COMPLETED and counts_of(dr1) == {"created": OBJECTS_PER_COPY}
+    assert dr2.phase == Phase.FAILED
+    assert dr2.destination_cluster == "dr2"
+    assert dr2.error.startswith("destination cluster dr2: ")
+    assert "cannot connect to" in dr2.error and world.sim("dr2").url in dr2.error
+    assert dr2.error_category == Category.RETRYABLE
+    assert_copied(world, "dr1", rules())
+
+    # back up: the next run completes it
+    world.sim("dr2").up()
+    assert [r.phase for r in world.sync(rules())] == [Phase.COMPLETED, Phase.COMPLETED]
+    assert_copied(world, "dr2", rules())
+
+
+def many_configmaps(n: int) -> list[Obj]:
+    return [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i:03d}"},
+             "data": {"i": str(i)}} for i in range(n)]
+
+
+def fail_a_fifth_of_writes(world: World, cluster: str) -> None:
+    """10 % 429 (Retry-After: 0) and 10 % 500 on every create, update and delete."""
+    rates = {429: 0.1, 500: 0.1}
+    world.sim(cluster).faults.set(error_rates={"create": rates, "update": rates, "delete": rates},
+                                  retry_after_s=0)
+
+
+def test_injected_throttling_server_errors_and_conflicts_converge_in_one_run(world: World) -> None:
+    extra = many_configmaps(40)
+    seed(world, [*source_objects(), *extra])
+    for name in ("dr1", "dr2"):
+        cluster = world.sim(name)
+        world.clients.pop(name).close()
+        world.clients[name] = client_from_kubeconfig(cluster.kubeconfig_dict(), name=name,
+                                                     retry=PATIENT_RETRY)
+        fail_a_fifth_of_writes(world, name)
+    sync_rules = rules()
+
+    results = world.sync(sync_rules)
+
+    assert [r.phase for r in results] == [Phase.COMPLETED] * 2, [r.errors for r in results]
+    assert [r.totals.created for r in results] == [OBJECTS_PER_COPY + len(extra)] * 2
+    for name in ("dr1", "dr2"):  # the faults were there: throttled and failed writes were retried
+        counters = world.clients[name].counters
+        assert counters.get(name, "throttled") > 0 and counters.get(name, "retries") > 0
+    for name in ("dr1", "dr2"):
+        assert_copied(world, name, sync_rules)
+
+    # every planned update meets a 409 (another writer touched each copy after it was read), on top
+    # of the injected 429/500: each is read again, rebuilt and written
+    for obj in extra[:20]:
+        modify(world, "source", obj, lambda cm: cm["data"].update(changed="yes"))
+    source = world.clients["source"]
+    dr1 = world.clients["dr1"]
+    snapshot = read_source(source, sync_rules, SOURCE_NS)
+    the_plan = plan([*snapshot.crds, *snapshot.objects], read_destination(dr1, snapshot, SOURCE_NS),
+                    sync_rules, source_namespace=SOURCE_NS, destination_namespace=SOURCE_NS, prune=False)
+    updates = the_plan.by_op(Op.UPDATE)
+    assert len(updates) == 20
+    world.sim("dr1").faults.clear()
+    for action in updates:
+        modify(world, "dr1", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": action.key.name}},
+               lambda cm: cm["metadata"]["labels"].update(touched="by-someone-else"))
+    fail_a_fifth_of_writes(world, "dr1")
+    world.reset_counters()
+
+    result = execute(the_plan, dr1, sync_rules, concurrency=8)
+
+    assert result.phase == Phase.COMPLETED, result.errors
+    assert result.totals.updated == 20
+    assert world.sim("dr1").counters()["update"]["configmaps"] >= 40  # 20 conflicts + 20 rewrites at least
+    for obj in extra[:20]:
+        copied = read(world, "dr1", obj)
+        assert copied is not None and copied["data"]["changed"] == "yes"
+        assert "touched" not in copied["metadata"]["labels"]  # the copy follows its source, not the toucher
+    assert_copied(world, "dr1", sync_rules)
+
+    # converged: with the faults still on, the next run has nothing to write
+    world.reset_counters()
+    again = world.sync(sync_rules, destinations=("dr1",))
+    assert counts_of(again[0]) == {"unchanged": OBJECTS_PER_COPY + len(extra)}
+    assert world.writes("dr1") == 0
+
+
+def test_a_destination_that_goes_away_mid_run_is_given_up_on(world: World) -> None:
+    seed(world, many_configmaps(40))
+    sync_rules = rules(resourceTypes=["configmaps"])
+    snapshot = read_source(world.clients["source"], sync_rules, SOURCE_NS)
+    the_plan = plan(snapshot.objects, {}, sync_rules, source_namespace=SOURCE_NS,
+                    destination_namespace=SOURCE_NS, prune=False)
+    dr1 = world.sim("dr1")
+    dr1.faults.set(latency_ms=20)
+
+    def pull_the_plug() -> None:
+        # poll the simulator's counters (deadline-bounded) and go down after a few creates
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and dr1.counters().get("create", {}).get("configmaps", 0) < 6:
+            time.sleep(0.002)
+        dr1.down()
+
+    plug = threading.Thread(target=pull_the_plug)
+    plug.start()
+    result = execute(the_plan, world.clients["dr1"], sync_rules, concurrency=2)
+    plug.join()
+
+    assert result.phase == Phase.PARTIALLY_FAILED
+    assert result.totals.created >= 6 and result.totals.created + result.totals.failed == 40
+    assert "destination cluster dr1 is unreachable" in result.error and "not attempted" in result.error
+    # the failures met before giving up are listed with their reason; the rest were never sent
+    assert 1 <= len(result.errors) < result.totals.failed
+    assert all("cannot connect" in e.message for e in result.errors)
