@@ -91,8 +91,32 @@ async def _burst(url: str, count: int) -> tuple[int, int, float]:
         return sum(results), errors, elapsed
 
 
+async def _paged_list(url: str, page: int) -> tuple[int, int, float]:
+    """Read the `bulk` namespace page by page, as drsyncer reads a source namespace."""
+    items = errors = 0
+    async with aiohttp.ClientSession() as session:
+        started = time.monotonic()
+        token = ""
+        while True:
+            params = {"limit": str(page)}
+            if token:
+                params["continue"] = token
+            async with session.get(f"{url}/api/v1/namespaces/bulk/configmaps", params=params) as response:
+                if response.status != 200:
+                    errors += 1
+                    break
+                body = await response.json()
+            items += len(body["items"])
+            token = body["metadata"].get("continue", "")
+            if not token:
+                break
+        return items, errors, time.monotonic() - started
+
+
 def _client(url: str, task: str, seconds: float, concurrency: int, out: Any) -> None:
-    if task == "burst":
+    if task == "list":
+        out.send(asyncio.run(_paged_list(url, concurrency)))
+    elif task == "burst":
         out.send(asyncio.run(_burst(url, concurrency)))
     else:
         out.send(asyncio.run(_closed_loop(url, task, seconds, concurrency)))
@@ -115,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=64, help="client workers in the closed-loop runs")
     parser.add_argument("--in-flight", type=int, default=500, help="requests started at once in the burst")
     parser.add_argument("--latency-ms", type=float, default=50.0, help="injected latency for the burst")
+    parser.add_argument("--bulk", type=int, default=10_000, help="objects in the paged-list run")
     args = parser.parse_args(argv)
 
     results: list[Result] = []
@@ -132,6 +157,20 @@ def main(argv: list[str] | None = None) -> int:
         for verb in ("get", "create"):
             ok, errors, elapsed = run_in_client_process(cluster.url, verb, args.seconds, args.concurrency)
             results.append(Result(f"{verb} (concurrency {args.concurrency})", ok, errors, elapsed))
+        cluster.store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bulk"}})
+        for n in range(args.bulk):
+            cluster.store.put(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": f"cm-{n:05d}", "namespace": "bulk", "labels": {"n": str(n)}},
+                    "data": {"payload": "x" * 200},
+                }
+            )
+        items, errors, elapsed = run_in_client_process(cluster.url, "list", 0, 500)
+        results.append(
+            Result(f"paged list of {args.bulk} objects (limit 500)", items, errors, elapsed, "objects/s")
+        )
         cluster.faults.set(latency_ms=args.latency_ms)
         cluster.api.max_in_flight = 0
         ok, errors, elapsed = run_in_client_process(cluster.url, "burst", 0, args.in_flight)
@@ -150,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(f"{r.name:<44} {r.requests:>9} {r.errors:>7} {r.seconds:>8.2f} {r.rate:>9.0f}  {r.note}")
     print(f"configmaps stored after the create run: {stored}")
-    get_rate, create_rate, burst = results[0].rate, results[1].rate, results[2]
+    get_rate, create_rate, burst = results[0].rate, results[1].rate, results[3]
     verdicts = [
         ("GETs/s", get_rate, TARGETS["get"]),
         ("creates/s", create_rate, TARGETS["create"]),

@@ -7,6 +7,7 @@ history watches replay from) can hold references without copying.
 from __future__ import annotations
 
 import base64
+import bisect
 import builtins
 import json
 import random
@@ -229,23 +230,32 @@ class Store:
                 start = self._decode_continue(continue_token)
             buckets = self._objects.get(rt.key, {})
             if namespace is not None:
-                bucket = buckets.get(namespace, {})
-                entries = sorted(((f"{namespace}/{n}", o) for n, o in bucket.items()), key=lambda e: e[0])
+                keys = [(namespace, n) for n in sorted(buckets.get(namespace, {}))]
             else:
-                entries = sorted(
-                    ((f"{ns}/{n}", o) for ns, b in buckets.items() for n, o in b.items()), key=lambda e: e[0]
-                )
-            if start:
-                entries = [e for e in entries if e[0] > start]
+                keys = sorted((ns, n) for ns, bucket in buckets.items() for n in bucket)
+            # etcd order (namespace, then name); a continue token resumes after the last key it returned
+            index = bisect.bisect_right(keys, tuple(start.split("/", 1))) if start else 0
             rv = str(self._rv)
-            if predicate is not None:
-                entries = [e for e in entries if predicate(e[1])]
-            if limit and len(entries) > limit:
-                last = entries[limit - 1][0]
-                token = self._encode_continue(last)
-                remaining = None if predicate is not None else len(entries) - limit
-                return ListResult([o for _, o in entries[:limit]], rv, token, remaining)
-            return ListResult([o for _, o in entries], rv)
+            if predicate is None:
+                end = index + limit if limit else len(keys)
+                chosen = keys[index:end]
+                items = [buckets[ns][n] for ns, n in chosen]
+                if end < len(keys):
+                    return ListResult(items, rv, self._encode_continue("/".join(chosen[-1])), len(keys) - end)
+                return ListResult(items, rv)
+            items = []
+            for position in range(index, len(keys)):
+                ns, n = keys[position]
+                obj = buckets[ns][n]
+                if not predicate(obj):
+                    continue
+                if limit and len(items) == limit:
+                    last = items[-1]["metadata"]
+                    return ListResult(
+                        items, rv, self._encode_continue(f"{last.get('namespace', '')}/{last['name']}")
+                    )
+                items.append(obj)
+            return ListResult(items, rv)
 
     def _encode_continue(self, start: str) -> str:
         raw = json.dumps({"v": "meta.k8s.io/v1", "rv": self._rv, "start": start}, separators=(",", ":"))

@@ -173,3 +173,20 @@ def test_fleet_kubeconfig_has_one_context_per_cluster(sim_fleet: Any, tmp_path: 
     assert [c["name"] for c in contexts] == ["controller", "source"]
     api = config.new_client_from_config(str(path), context="source")
     assert api.configuration.host == fleet["source"].url
+
+
+def test_going_down_ends_open_watches_promptly(sim_cluster: SimCluster) -> None:
+    from kubernetes import watch
+
+    with _no_retries(sim_cluster) as api:
+        core = client.CoreV1Api(api)
+        stream = watch.Watch().stream(core.list_namespaced_config_map, "default", timeout_seconds=30)
+        core.create_namespaced_config_map("default", {"metadata": {"name": "a"}})
+        assert next(stream)["type"] == "ADDED"
+        started = time.monotonic()
+        sim_cluster.down()
+        with pytest.raises((urllib3.exceptions.HTTPError, StopIteration)):
+            next(stream)
+        assert time.monotonic() - started < 5
+        sim_cluster.up()
+        assert [i.metadata.name for i in core.list_namespaced_config_map("default").items] == ["a"]
