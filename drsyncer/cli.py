@@ -71,7 +71,22 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler="drsyncer.sync.command:run")
 
 
-SUBCOMMANDS = (_add_sim, _add_crds, _add_validate, _add_sync)
+def _add_watcher(sub: argparse._SubParsersAction) -> None:
+    from drsyncer import config
+
+    p = sub.add_parser(
+        "watcher",
+        help="watch Replications and keep their schedule in Redis (leader-elected)",
+        description="Watch RemoteCluster, Replication and NamespaceMapping objects in the controller "
+        "cluster and keep one redbeat schedule entry per (Replication, source namespace); send runs for "
+        "the sync-now annotation; one replica of several is active (Lease). Every flag has an "
+        "environment variable (see docs/configuration.md); the flag wins.",
+    )
+    config.add_arguments(p, config.WATCHER_SETTINGS)
+    p.set_defaults(handler="scheduler.command:run")
+
+
+SUBCOMMANDS = (_add_sim, _add_crds, _add_validate, _add_sync, _add_watcher)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -356,3 +356,31 @@ def list_contexts(source: str | bytes | Mapping[str, Any], origin: str = "kubeco
     if not isinstance(contexts, list):
         return []
     return [str(c["name"]) for c in contexts if isinstance(c, Mapping) and "name" in c]
+
+
+def client_in_cluster(*, name: str = "controller", limiter: RateLimiter | None = None,
+                      retry: RetryPolicy | None = None, counters: RequestCounters | None = None,
+                      max_connections: int = DEFAULT_MAX_CONNECTIONS) -> ClusterClient:
+    """A `ClusterClient` for the cluster this pod runs in, from its service account."""
+    cfg = k8s_client.Configuration()
+    cfg.connection_pool_maxsize = max_connections
+    cfg.retries = False
+    try:
+        # the stock loader re-reads the projected token file when it rotates
+        k8s_config.load_incluster_config(client_configuration=cfg)
+    except k8s_config.ConfigException as exc:
+        raise KubeconfigError(Category.NON_RETRYABLE,
+                              f"no kubeconfig given and not running in a cluster ({exc})",
+                              condition="KubeconfigAvailable") from None
+    return ClusterClient(k8s_client.ApiClient(configuration=cfg), name=name,
+                         origin="in-cluster service account", limiter=limiter, retry=retry, counters=counters)
+
+
+def controller_client(kubeconfig: str | Path | None, context: str | None = None, *,
+                      name: str = "controller", retry: RetryPolicy | None = None,
+                      counters: RequestCounters | None = None) -> ClusterClient:
+    """The controller cluster's client: from `kubeconfig` when given, else in-cluster."""
+    if kubeconfig:
+        return client_from_kubeconfig_file(kubeconfig, context=context or None, name=name, retry=retry,
+                                           counters=counters)
+    return client_in_cluster(name=name, retry=retry, counters=counters)

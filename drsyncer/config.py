@@ -1,0 +1,274 @@
+"""Runtime settings shared by every drsyncer process (watcher, workers, beat).
+
+Each setting has an environment variable and a command-line flag of the same name (the flag wins);
+`SETTINGS` is the one table both are built from, and docs/configuration.md is written from it.
+Reading is pure: `load_settings(environ, flags)` takes the environment as a mapping, so it is tested
+without touching the process's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from drsyncer.api.durations import parse_duration
+from drsyncer.errors import DrsyncerError
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# query parameters of a Redis URL that carry a secret
+_SECRET_PARAMS = frozenset({"password", "token", "secret", "auth"})
+_MASK = "***"
+
+
+class ConfigError(DrsyncerError):
+    """A setting that cannot be used; the message names its environment variable and flag."""
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _int(value: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError(f"must be a whole number (got {value!r})") from None
+    if number < 0:
+        raise ValueError(f"must not be negative (got {number})")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = _int(value)
+    if number == 0:
+        raise ValueError("must be at least 1")
+    return number
+
+
+def _seconds(value: str) -> float:
+    """`15`, `15s`, `2m`, `1h30m` → seconds."""
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            return parse_duration(text).total_seconds()
+        except ValueError:
+            raise ValueError(f"must be seconds or a duration like 15s, 2m (got {value!r})") from None
+    if seconds <= 0:
+        raise ValueError(f"must be longer than zero (got {value!r})")
+    return seconds
+
+
+def _choice(options: tuple[str, ...], upper: bool = False) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        text = value.strip().upper() if upper else value.strip().lower()
+        if text not in options:
+            raise ValueError(f"must be one of {', '.join(options)} (got {value!r})")
+        return text
+    return parse
+
+
+def _redis_url(value: str) -> str:
+    text = value.strip()
+    scheme = urlsplit(text).scheme
+    if scheme not in ("redis", "rediss", "redis+socket", "unix"):
+        raise ValueError(f"must be a redis:// or rediss:// URL (got {redact_url(text)!r})")
+    return text
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the configuration table."""
+
+    attr: str
+    env: str
+    default: str
+    help: str
+    parse: Callable[[str], Any] = _text
+    secret_url: bool = False  # shown redacted in docs, logs and `repr`
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.env.removeprefix("DRSYNCER_").lower().replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("redis_url", "DRSYNCER_REDIS_URL", "redis://localhost:6379/0",
+            "Redis for the Celery broker, results and the redbeat schedule. Password and TLS go in the "
+            "URL: `rediss://:PASSWORD@host:6380/0?ssl_cert_reqs=required`. Never logged with the password.",
+            _redis_url, secret_url=True),
+    Setting("kubeconfig", "DRSYNCER_KUBECONFIG", "",
+            "Kubeconfig file for the controller cluster (where the RemoteCluster and Replication objects "
+            "live). Empty: the in-cluster service account."),
+    Setting("kube_context", "DRSYNCER_KUBE_CONTEXT", "",
+            "Context in that kubeconfig. Empty: its current-context."),
+    Setting("watch_namespace", "DRSYNCER_WATCH_NAMESPACE", "",
+            "Namespace whose Replications, NamespaceMappings and RemoteClusters are served. Empty: all."),
+    Setting("concurrency", "DRSYNCER_CONCURRENCY", "4",
+            "Worker processes per worker pod.", _positive_int),
+    Setting("log_format", "DRSYNCER_LOG_FORMAT", "text",
+            "`text` or `json` (one JSON object per line).", _choice(LOG_FORMATS)),
+    Setting("log_level", "DRSYNCER_LOG_LEVEL", "INFO",
+            "DEBUG, INFO, WARNING or ERROR.", _choice(LOG_LEVELS, upper=True)),
+    Setting("metrics_port", "DRSYNCER_METRICS_PORT", "9090",
+            "Port of the Prometheus `/metrics` endpoint. 0: not served.", _int),
+    Setting("probe_port", "DRSYNCER_PROBE_PORT", "8081",
+            "Port of the watcher's `/healthz` and `/readyz`. 0: any free port.", _int),
+    Setting("redbeat_key_prefix", "DRSYNCER_REDBEAT_KEY_PREFIX", "redbeat:",
+            "Key prefix of the redbeat schedule in Redis; the watcher and beat must agree."),
+    Setting("lease_name", "DRSYNCER_LEASE_NAME", "drsyncer-watcher",
+            "Name of the `coordination.k8s.io/v1` Lease the watcher replicas elect a leader with."),
+    Setting("lease_namespace", "DRSYNCER_LEASE_NAMESPACE", "",
+            "Namespace of that Lease. Empty: the watch namespace, else the pod's own namespace, else "
+            "`default`."),
+    Setting("lease_duration", "DRSYNCER_LEASE_DURATION", "15s",
+            "How long a leader's Lease holds without renewal; a standby takes over after it. The leader "
+            "renews every third of it.", _seconds),
+    Setting("identity", "DRSYNCER_IDENTITY", "",
+            "This replica's name in the Lease. Empty: the host name (the pod name) and process id."),
+    Setting("resync_interval", "DRSYNCER_RESYNC_INTERVAL", "5m",
+            "Full reconcile of the schedule, including re-listing every source cluster's namespaces for "
+            "`namespaceSelector`, even when no change was seen.", _seconds),
+    Setting("health_check_interval", "DRSYNCER_HEALTH_CHECK_INTERVAL", "1m",
+            "How often the watcher checks each RemoteCluster and writes its status.", _seconds),
+)
+_BY_ATTR = {s.attr: s for s in SETTINGS}
+
+WATCHER_SETTINGS = ("redis_url", "kubeconfig", "kube_context", "watch_namespace", "log_format", "log_level",
+                    "metrics_port", "probe_port", "redbeat_key_prefix", "lease_name", "lease_namespace",
+                    "lease_duration", "identity", "resync_interval", "health_check_interval")
+
+_IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, parsed. `repr` shows the Redis URL without its password."""
+
+    redis_url: str = field(repr=False)
+    kubeconfig: str
+    kube_context: str
+    watch_namespace: str
+    concurrency: int
+    log_format: str
+    log_level: str
+    metrics_port: int
+    probe_port: int
+    redbeat_key_prefix: str
+    lease_name: str
+    lease_namespace: str
+    lease_duration: float
+    identity: str
+    resync_interval: float
+    health_check_interval: float
+
+    @property
+    def redacted_redis_url(self) -> str:
+        return redact_url(self.redis_url)
+
+    @property
+    def lease_renew_interval(self) -> float:
+        return self.lease_duration / 3
+
+    def describe(self) -> dict[str, Any]:
+        """Every setting by environment variable, safe to log."""
+        out: dict[str, Any] = {}
+        for setting in SETTINGS:
+            value = getattr(self, setting.attr)
+            out[setting.env] = redact_url(value) if setting.secret_url else value
+        return out
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return f"Settings(redis_url={self.redacted_redis_url!r}, {shown})"
+
+
+def load_settings(environ: Mapping[str, str] | None = None,
+                  flags: argparse.Namespace | Mapping[str, Any] | None = None,
+                  *, hostname: Callable[[], str] = socket.gethostname,
+                  pid: Callable[[], int] = os.getpid,
+                  in_cluster_namespace: Callable[[], str | None] | None = None) -> Settings:
+    """Settings from flags (set ones win), then `environ`, then the defaults; `ConfigError` lists
+    every bad value at once, each by its variable and flag."""
+    env = os.environ if environ is None else environ
+    given = vars(flags) if isinstance(flags, argparse.Namespace) else dict(flags or {})
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for setting in SETTINGS:
+        raw = given.get(setting.attr)
+        origin = setting.flag
+        if raw is None:
+            raw, origin = env.get(setting.env), setting.env
+        if raw is None:
+            raw, origin = setting.default, "default"
+        try:
+            values[setting.attr] = setting.parse(str(raw))
+        except ValueError as exc:
+            problems.append(f"{setting.env} ({setting.flag}, from {origin}): {exc}")
+    if problems:
+        raise ConfigError("invalid settings: " + "; ".join(problems))
+    if not values["identity"]:
+        values["identity"] = f"{hostname()}-{pid()}"
+    if not values["lease_namespace"]:
+        values["lease_namespace"] = (values["watch_namespace"] or env.get("POD_NAMESPACE")
+                                     or (in_cluster_namespace or _read_in_cluster_namespace)() or "default")
+    return Settings(**values)
+
+
+def _read_in_cluster_namespace() -> str | None:
+    try:
+        with open(_IN_CLUSTER_NAMESPACE_FILE) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
+    """Add the flags of the named settings; unset flags stay None so the environment applies."""
+    for name in names:
+        setting = _BY_ATTR[name]
+        shown = redact_url(setting.default) if setting.secret_url else setting.default
+        parser.add_argument(setting.flag, dest=setting.attr, default=None, metavar=setting.attr.upper(),
+                            help=f"{_plain(setting.help)} [env {setting.env}; default {shown or 'empty'}]")
+
+
+def _plain(text: str) -> str:
+    # argparse expands %-formats in help texts
+    return text.replace("`", "").replace("%", "%%")
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password (userinfo or a secret query parameter) replaced by `***`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, sep, _password = userinfo.partition(":")
+        # a lone userinfo is a password to Redis servers without ACL users (`requirepass`)
+        netloc = f"{user}:{_MASK}@{host}" if sep else f"{_MASK}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
+            query = urlencode([(k, _MASK if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def configuration_table() -> str:
+    """The Markdown table of docs/configuration.md."""
+    rows = ["| Environment variable | Flag | Default | Meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(empty)"
+        rows.append(f"| `{s.env}` | `{s.flag}` | {default} | {s.help} |")
+    return "\n".join(rows) + "\n"
+

@@ -1,0 +1,29 @@
+"""The Celery app the watcher needs to write redbeat entries and send tasks by name. It holds no
+tasks: the workers define them, and beat only needs the same broker and key prefix."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from drsyncer.config import Settings
+
+
+def make_app(redis_url: str, key_prefix: str = "redbeat:", *, name: str = "drsyncer-watcher") -> Celery:
+    app = Celery(name, broker=redis_url, set_as_current=False)
+    app.conf.update(
+        redbeat_redis_url=redis_url,
+        redbeat_key_prefix=key_prefix,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        broker_connection_retry_on_startup=True,
+        # a send must not hang the reconcile loop for long while Redis is away
+        broker_transport_options={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5,
+                                  "interval_max": 2.0},
+    )
+    return app
+
+
+def app_from_settings(settings: Settings) -> Celery:
+    return make_app(settings.redis_url, settings.redbeat_key_prefix)

@@ -1,0 +1,258 @@
+"""The schedule the watcher wants: one job per (Replication, source namespace). Pure: objects in,
+jobs out; nothing here reads a cluster or Redis.
+
+A job becomes a redbeat entry when it is periodic (Scheduled, or Continuous with its background
+interval), and a task sent at once for the sync-now annotation or a cleanup. The task's keyword
+arguments (`Job.task_kwargs`) are the contract with the workers, documented in docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from drsyncer.api import keys
+from drsyncer.api.durations import format_duration
+from drsyncer.api.namespacemapping import parse_namespace_mapping
+from drsyncer.api.parse import InvalidSpec, object_ref, parse_remote_cluster, parse_replication
+from drsyncer.api.remotecluster import RemoteCluster
+from drsyncer.api.replication import CleanupPolicy, Replication, ReplicationMode
+from scheduler.schedules import celery_schedule
+
+TASK_SYNC_NAMESPACE = "drsyncer.sync_namespace"
+TASK_CLEANUP_NAMESPACE = "drsyncer.cleanup_namespace"
+SYNC_QUEUE = "sync"
+ENTRY_PREFIX = "drsyncer:"
+
+# a source cluster's namespaces: name → labels
+Namespaces = Mapping[str, Mapping[str, str]]
+
+
+class Trigger(StrEnum):
+    SCHEDULE = "schedule"  # a Scheduled Replication's cron or @every
+    BACKGROUND = "background"  # a Continuous Replication's full resync interval
+    SYNC_NOW = "sync-now"  # the dr-syncer.io/sync-now annotation
+    CLEANUP = "cleanup"  # the Replication was deleted with cleanupOnDelete: Delete
+
+
+@dataclass(frozen=True)
+class ReplicationRef:
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name, "uid": self.uid,
+                "generation": self.generation}
+
+
+@dataclass(frozen=True)
+class Destination:
+    cluster: str
+    namespace: str
+
+
+def entry_name(kind: str, namespace: str, name: str, source_namespace: str) -> str:
+    """`drsyncer:<ns>/<name>:<source-ns>`; a legacy NamespaceMapping's name has `NamespaceMapping/`
+    before it (no object name can hold a slash, so the two kinds never collide)."""
+    owner = name if kind == keys.KIND_REPLICATION else f"{kind}/{name}"
+    return f"{ENTRY_PREFIX}{namespace}/{owner}:{source_namespace}"
+
+
+def entry_scope(namespace: str | None) -> str:
+    """The name prefix of every entry of one namespace (every drsyncer entry when None)."""
+    return f"{ENTRY_PREFIX}{namespace}/" if namespace else ENTRY_PREFIX
+
+
+@dataclass(frozen=True)
+class Job:
+    """Syncing one source namespace of a Replication to all its destinations."""
+
+    replication: ReplicationRef
+    source_cluster: str
+    source_namespace: str
+    targets: tuple[Destination, ...]
+    mode: str
+    schedule: str | None  # None: run only when asked (Manual mode)
+    trigger: Trigger = Trigger.SCHEDULE  # what starts it when periodic
+
+    @property
+    def name(self) -> str:
+        ref = self.replication
+        return entry_name(ref.kind, ref.namespace, ref.name, self.source_namespace)
+
+    def task_kwargs(self, trigger: Trigger | None = None, run_id: str | None = None) -> dict[str, Any]:
+        """The task's keyword arguments (JSON). `run_id` None: the task uses its own task id."""
+        return {
+            "replication": self.replication.as_dict(),
+            "source_cluster": self.source_cluster,
+            "source_namespace": self.source_namespace,
+            "targets": [{"cluster": t.cluster, "namespace": t.namespace} for t in self.targets],
+            "mode": self.mode,
+            "run_id": run_id,
+            "trigger": (trigger or self.trigger).value,
+        }
+
+
+@dataclass(frozen=True)
+class ReplicationRead:
+    """A Replication or NamespaceMapping as read from the API: the raw object and either its model
+    or the field errors that make it invalid."""
+
+    obj: Mapping[str, Any]
+    model: Replication | None
+    errors: tuple[str, ...] = ()
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        meta = self.obj.get("metadata")
+        return meta if isinstance(meta, Mapping) else {}
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj.get("kind") or keys.KIND_REPLICATION)
+
+    @property
+    def namespace(self) -> str:
+        return str(self.metadata.get("namespace") or "default")
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name") or "")
+
+    @property
+    def generation(self) -> int:
+        return int(self.metadata.get("generation") or 0)
+
+    @property
+    def deleting(self) -> bool:
+        return bool(self.metadata.get("deletionTimestamp"))
+
+    @property
+    def finalizers(self) -> list[str]:
+        return list(self.metadata.get("finalizers") or [])
+
+    @property
+    def annotations(self) -> Mapping[str, str]:
+        return self.metadata.get("annotations") or {}
+
+    @property
+    def sync_now_key(self) -> str | None:
+        """The trigger annotation set on the object, if any (the legacy key is honoured too)."""
+        return next((k for k in (keys.ANNOTATION_SYNC_NOW, keys.ANNOTATION_SYNC_NOW_LEGACY)
+                     if k in self.annotations), None)
+
+    @property
+    def paused(self) -> bool:
+        return self.model is not None and self.model.spec.paused
+
+    @property
+    def wants_finalizer(self) -> bool:
+        return self.model is not None and self.model.spec.cleanup_on_delete is CleanupPolicy.DELETE
+
+
+def read_replication(obj: Mapping[str, Any], remote_clusters: Mapping[str, RemoteCluster] | None = None,
+                     ) -> ReplicationRead:
+    """Parse a Replication or NamespaceMapping; an invalid one carries its errors instead of a model.
+
+    A schedule that passes the API's validation but that beat cannot run is an error here too, and
+    so is one inherited from the source RemoteCluster's `defaultSchedule`.
+    """
+    try:
+        if obj.get("kind") == keys.KIND_NAMESPACE_MAPPING:
+            model = parse_namespace_mapping(obj)
+        else:
+            model = parse_replication(obj)
+    except InvalidSpec as exc:
+        return ReplicationRead(obj, None, tuple(exc.errors))
+    source = (remote_clusters or {}).get(f"{model.namespace}/{model.spec.source_cluster}")
+    schedule = model.schedule(source)
+    if schedule is not None:
+        try:
+            celery_schedule(schedule)
+        except ValueError as exc:
+            inherited = model.spec.schedule is None
+            path = (f"RemoteCluster {model.spec.source_cluster} spec.defaultSchedule" if inherited
+                    else "spec.schedule")
+            return ReplicationRead(obj, None, (f"{path}: {exc}",))
+    return ReplicationRead(obj, model)
+
+
+def read_remote_clusters(objs: Iterable[Mapping[str, Any]]) -> dict[str, RemoteCluster]:
+    """The valid RemoteClusters by `namespace/name` (invalid ones are reported by their health check)."""
+    out: dict[str, RemoteCluster] = {}
+    for obj in objs:
+        try:
+            cluster = parse_remote_cluster(obj)
+        except InvalidSpec:
+            continue
+        out[f"{cluster.namespace}/{cluster.name}"] = cluster
+    return out
+
+
+def source_key(model: Replication) -> str:
+    """`namespace/name` of the Replication's source RemoteCluster."""
+    return f"{model.namespace}/{model.spec.source_cluster}"
+
+
+def jobs_for(model: Replication, remote_clusters: Mapping[str, RemoteCluster],
+             namespaces: Mapping[str, Namespaces]) -> list[Job]:
+    """Every job of one valid Replication, periodic or not; `namespaces` holds the namespaces of the
+    source clusters (by `source_key`) that are known, for `namespaceSelector`."""
+    source_namespaces = namespaces.get(source_key(model))
+    pairs = model.namespace_pairs(source_namespaces)
+    ref = ReplicationRef(model.kind, model.namespace, model.name, model.metadata.uid or "", model.generation)
+    mode = model.spec.replication_mode
+    schedule = model.schedule(remote_clusters.get(source_key(model)))
+    trigger = Trigger.SCHEDULE
+    if mode is ReplicationMode.CONTINUOUS:
+        interval = model.background_sync_interval()
+        schedule = f"@every {format_duration(interval)}" if interval is not None else None
+        trigger = Trigger.BACKGROUND
+    destinations = model.destinations()
+    jobs = []
+    seen: set[str] = set()
+    for source_ns, destination_ns in pairs:
+        if source_ns in seen:
+            continue  # one job per source namespace; a second mapping of it was already refused by validation
+        seen.add(source_ns)
+        targets = tuple(Destination(cluster, destination_ns) for cluster in destinations)
+        jobs.append(Job(ref, model.spec.source_cluster, source_ns, targets, mode.value, schedule, trigger))
+    return jobs
+
+
+@dataclass
+class Plan:
+    """What the schedule and the Replications should look like."""
+
+    entries: dict[str, Job] = field(default_factory=dict)  # periodic jobs by entry name
+    jobs: dict[tuple[str, str, str], list[Job]] = field(default_factory=dict)  # (kind, ns, name) → all jobs
+    selector_sources: set[str] = field(default_factory=set)  # source clusters whose namespaces are needed
+
+
+def plan(reads: Iterable[ReplicationRead], remote_clusters: Mapping[str, RemoteCluster],
+         namespaces: Mapping[str, Namespaces]) -> Plan:
+    """The desired schedule: no entries for invalid, paused, deleted or Manual-mode objects."""
+    out = Plan()
+    for read in reads:
+        model = read.model
+        if model is None or read.deleting:
+            continue
+        if model.namespace_selector is not None:
+            out.selector_sources.add(source_key(model))
+        jobs = jobs_for(model, remote_clusters, namespaces)
+        out.jobs[(read.kind, read.namespace, read.name)] = jobs
+        if model.spec.paused:
+            continue
+        for job in jobs:
+            if job.schedule is not None:
+                out.entries[job.name] = job
+    return out
+
+
+def describe(read: ReplicationRead) -> str:
+    return object_ref(read.obj)

@@ -1,0 +1,159 @@
+"""A local copy of one resource type, kept current with list + watch.
+
+List, then watch from the list's resourceVersion; a watch the server ends is resumed from the last
+event; 410 Gone (the position is too old) lists again; any other failure lists again after a
+bounded, growing pause. A full relist also happens every `relist_s`, so a missed event is repaired.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from drsyncer.errors import DrsyncerError
+from drsyncer.kube.client import ClusterClient
+from drsyncer.kube.discovery import ResourceRef
+from drsyncer.kube.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]  # (namespace or "", name)
+MIN_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 30.0
+
+
+def key_of(obj: dict[str, Any]) -> Key:
+    meta = obj.get("metadata") or {}
+    return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+
+
+def newer_or_equal(candidate: dict[str, Any], current: dict[str, Any] | None) -> bool:
+    """Whether `candidate` is not older than `current` (resourceVersions compared as numbers when both
+    are, as every API server in practice writes them; otherwise the later arrival wins)."""
+    if current is None:
+        return True
+    a = (candidate.get("metadata") or {}).get("resourceVersion")
+    b = (current.get("metadata") or {}).get("resourceVersion")
+    try:
+        return int(str(a)) >= int(str(b))
+    except ValueError:
+        return True
+
+
+def backoff_delay(failures: int, rand: float) -> float:
+    """Pause before reconnect attempt number `failures` (1 after the first failure), with jitter."""
+    base = min(MAX_BACKOFF_S, MIN_BACKOFF_S * 2 ** max(failures - 1, 0))
+    return base * (0.5 + 0.5 * rand)
+
+
+class Informer:
+    """Runs in its own thread (`start`) until `stop`; `objects()` is a snapshot of the copy."""
+
+    def __init__(self, client: Callable[[], ClusterClient], ref: ResourceRef, namespace: str | None,
+                 on_change: Callable[[], None], *, name: str, watch_timeout_s: int = 60,
+                 relist_s: float = 300.0) -> None:
+        self._client = client
+        self.ref = ref
+        self.namespace = namespace or None
+        self._on_change = on_change
+        self.name = name
+        self.watch_timeout_s = watch_timeout_s
+        self.relist_s = relist_s
+        self._lock = threading.Lock()
+        self._objects: dict[Key, dict[str, Any]] = {}
+        self._stop = threading.Event()
+        self.synced = threading.Event()  # set after the first successful list
+        self.last_error: str = ""
+        self._thread: threading.Thread | None = None
+
+    def objects(self) -> dict[Key, dict[str, Any]]:
+        with self._lock:
+            return dict(self._objects)
+
+    def put(self, obj: dict[str, Any]) -> None:
+        """Record an object just written, so the next reconcile does not act on the older copy."""
+        key = key_of(obj)
+        with self._lock:
+            if newer_or_equal(obj, self._objects.get(key)):
+                self._objects[key] = obj
+
+    def start(self) -> Informer:
+        self._thread = threading.Thread(target=self.run, name=f"informer-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, wait_s: float | None = None) -> None:
+        """Ask the thread to end; it does after the current watch request, at most `watch_timeout_s`."""
+        self._stop.set()
+        if wait_s is not None and self._thread is not None:
+            self._thread.join(wait_s)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self._list_and_watch()
+                failures = 0
+            except (ApiError, DrsyncerError, OSError, ValueError) as exc:
+                failures += 1
+                self.last_error = str(exc)
+                delay = backoff_delay(failures, random.random())
+                log.warning("%s: %s; listing again in %.1fs", self.name, exc, delay)
+                self._stop.wait(delay)
+
+    def _list_and_watch(self) -> None:
+        client = self._client()
+        listing = client.list(self.ref, self.namespace)
+        fresh = {key_of(obj): obj for obj in listing}
+        with self._lock:
+            changed = fresh != self._objects
+            self._objects = fresh
+        self.synced.set()
+        self.last_error = ""
+        if changed:
+            self._on_change()
+        position = listing.resource_version
+        listed_at = time.monotonic()
+        while not self._stop.is_set() and time.monotonic() - listed_at < self.relist_s:
+            try:
+                position = self._watch(client, position)
+            except ApiError as exc:
+                if exc.status == 410:
+                    log.info("%s: watch position expired; listing again", self.name)
+                    return
+                raise
+
+    def _watch(self, client: ClusterClient, position: str) -> str:
+        events = client.watch(self.ref, self.namespace, resource_version=position,
+                              timeout_s=self.watch_timeout_s)
+        try:
+            for event in events:
+                obj = event.get("object") or {}
+                position = str((obj.get("metadata") or {}).get("resourceVersion") or position)
+                kind = event.get("type")
+                if kind == "BOOKMARK":
+                    continue
+                key = key_of(obj)
+                with self._lock:
+                    if kind == "DELETED":
+                        self._objects.pop(key, None)
+                    elif newer_or_equal(obj, self._objects.get(key)):
+                        obj.setdefault("apiVersion", self.ref.api_version)
+                        obj.setdefault("kind", self.ref.kind)
+                        self._objects[key] = obj
+                self._on_change()
+                if self._stop.is_set():
+                    break
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+        return position

@@ -1,0 +1,183 @@
+"""Leader election with a `coordination.k8s.io/v1` Lease, so one watcher replica of several is active.
+
+`decide` is the whole policy as a pure function. Like client-go, a Lease held by someone else counts
+as expired only when this replica has seen no renewal of it for the lease duration on its own
+monotonic clock, so clock skew between nodes cannot cut a leader short.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from drsyncer.kube.client import ClusterClient
+from drsyncer.kube.discovery import ResourceRef, offline_ref
+from drsyncer.kube.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+
+def _leases() -> ResourceRef:
+    ref = offline_ref("leases")
+    assert ref is not None, "Lease is in the built-in kinds table"
+    return ref
+
+
+LEASES = _leases()
+
+
+class Action(StrEnum):
+    CREATE = "create"  # no Lease yet: create it holding it
+    RENEW = "renew"  # ours: move renewTime
+    TAKE_OVER = "take-over"  # free or expired: write ourselves in
+    WAIT = "wait"  # someone else holds it
+
+
+@dataclass(frozen=True)
+class Record:
+    """The parts of a Lease the election reads."""
+
+    holder: str
+    duration_s: float
+    renew_time: str
+    transitions: int
+
+    @classmethod
+    def from_lease(cls, lease: Mapping[str, Any]) -> Record:
+        spec = lease.get("spec") or {}
+        return cls(holder=str(spec.get("holderIdentity") or ""),
+                   duration_s=float(spec.get("leaseDurationSeconds") or 0),
+                   renew_time=str(spec.get("renewTime") or ""),
+                   transitions=int(spec.get("leaseTransitions") or 0))
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A record and when (monotonic seconds) this replica first saw it."""
+
+    record: Record
+    at: float
+
+
+def decide(current: Record | None, me: str, observed: Observed | None, now: float) -> Action:
+    """What to do with the Lease as read now. `observed` is the record as last seen and since when."""
+    if current is None:
+        return Action.CREATE
+    if current.holder == me:
+        return Action.RENEW
+    if not current.holder:
+        return Action.TAKE_OVER  # released by its last holder
+    if observed is None or observed.record != current:
+        return Action.WAIT  # it changed (or is new to us): the holder is alive as of now
+    if now - observed.at >= current.duration_s:
+        return Action.TAKE_OVER
+    return Action.WAIT
+
+
+def micro_time(moment: datetime) -> str:
+    """Kubernetes MicroTime: RFC 3339 with microseconds."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class LeaseElector:
+    """Tries once per call to `step()` to hold the Lease; `is_leader` says whether it does."""
+
+    def __init__(self, client: ClusterClient, namespace: str, name: str, identity: str, *,
+                 duration_s: float, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.name = name
+        self.identity = identity
+        self.duration_s = duration_s
+        self._clock = clock
+        self._wall = wall
+        self._observed: Observed | None = None
+        self._renewed_at: float | None = None  # monotonic time of our last successful write
+        self.last_contact: float | None = None  # monotonic time the API last answered
+        self.holder: str = ""
+
+    @property
+    def is_leader(self) -> bool:
+        """Holding a Lease renewed less than two thirds of a lease duration ago: a leader that cannot
+        renew steps down before anyone else may take over."""
+        return self._renewed_at is not None and self._clock() - self._renewed_at < self.duration_s * 2 / 3
+
+    def step(self) -> bool:
+        """Read the Lease and act on it; returns `is_leader`. API errors keep the current state."""
+        try:
+            self._step()
+        except ApiError as exc:
+            log.warning("leader election: %s", exc)
+        return self.is_leader
+
+    def _spec(self, previous: Record | None, taking: bool) -> dict[str, Any]:
+        now = micro_time(self._wall())
+        spec: dict[str, Any] = {"holderIdentity": self.identity,
+                                "leaseDurationSeconds": _seconds(self.duration_s), "renewTime": now}
+        if previous is None or taking:
+            spec["acquireTime"] = now
+            spec["leaseTransitions"] = (previous.transitions + 1) if previous is not None else 0
+        return spec
+
+    def _step(self) -> None:
+        lease = self.client.get(LEASES, self.namespace, self.name)
+        now = self._clock()
+        self.last_contact = now
+        current = Record.from_lease(lease) if lease is not None else None
+        if current is not None and (self._observed is None or self._observed.record != current):
+            self._observed = Observed(current, now)
+        self.holder = current.holder if current is not None else ""
+        action = decide(current, self.identity, self._observed, now)
+        if action is Action.WAIT:
+            self._renewed_at = None
+            return
+        try:
+            if action is Action.CREATE:
+                body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                        "metadata": {"name": self.name, "namespace": self.namespace},
+                        "spec": self._spec(None, True)}
+                written = self.client.create(LEASES, self.namespace, body)
+            else:
+                assert lease is not None and current is not None
+                body = dict(lease)
+                body["spec"] = {**(lease.get("spec") or {}),
+                                **self._spec(current, action is Action.TAKE_OVER)}
+                # resourceVersion from the read: a competing writer makes this a 409
+                written = self.client.replace(LEASES, self.namespace, body)
+        except ApiError as exc:
+            if exc.status == 409:
+                self._renewed_at = None  # another replica got there first
+                return
+            raise
+        if action is not Action.RENEW:
+            log.info("leader election: %s now holds Lease %s/%s", self.identity, self.namespace, self.name)
+        self._renewed_at = now
+        self.holder = self.identity
+        self._observed = Observed(Record.from_lease(written), now)
+
+    def release(self) -> None:
+        """Give the Lease up (on shutdown) so a standby takes over at once instead of after expiry."""
+        if self._renewed_at is None:
+            return
+        self._renewed_at = None
+        try:
+            lease = self.client.get(LEASES, self.namespace, self.name)
+            if lease is None or Record.from_lease(lease).holder != self.identity:
+                return
+            body = dict(lease)
+            body["spec"] = {**(lease.get("spec") or {}), "holderIdentity": None, "leaseDurationSeconds": 1,
+                            "renewTime": micro_time(self._wall())}
+            self.client.replace(LEASES, self.namespace, body)
+            log.info("leader election: %s released Lease %s/%s", self.identity, self.namespace, self.name)
+        except ApiError as exc:
+            log.warning("leader election: releasing the Lease failed, it expires by itself: %s", exc)
+
+
+def _seconds(value: float) -> int:
+    return max(1, round(value))

@@ -1,0 +1,106 @@
+"""One watcher replica: the leader election loop, and the `Watcher` running while it leads."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from celery import Celery
+
+from drsyncer.config import Settings
+from drsyncer.kube.client import ClusterClient
+from scheduler import metrics
+from scheduler.leader import LeaseElector
+from scheduler.watcher import Watcher
+
+log = logging.getLogger(__name__)
+
+
+class WatcherService:
+    """`run(stop)` until `stop` is set; `healthy()` and `ready()` answer the probes."""
+
+    def __init__(self, settings: Settings, controller: ClusterClient, app: Celery, *,
+                 watch_timeout_s: int = 60, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.controller = controller
+        self.app = app
+        self.watch_timeout_s = watch_timeout_s
+        self._clock = clock
+        self.elector = LeaseElector(controller, settings.lease_namespace, settings.lease_name,
+                                    settings.identity, duration_s=settings.lease_duration, clock=clock)
+        self.watcher: Watcher | None = None
+        self._watcher_stop: threading.Event | None = None
+        self._watcher_thread: threading.Thread | None = None
+        self._last_step: float | None = None
+        self.running = False
+
+    @property
+    def is_leader(self) -> bool:
+        return self.elector.is_leader and self.watcher is not None
+
+    def run(self, stop: threading.Event) -> None:
+        self.running = True
+        log.info("watcher %s: electing a leader with Lease %s/%s", self.settings.identity,
+                 self.settings.lease_namespace, self.settings.lease_name)
+        try:
+            while not stop.is_set():
+                leading = self.elector.step()
+                self._last_step = self._clock()
+                if leading and self.watcher is None:
+                    self._start_watcher()
+                elif not leading and self.watcher is not None:
+                    log.warning("watcher %s: lost the Lease; standing by", self.settings.identity)
+                    self._stop_watcher()
+                metrics.LEADER.set(1 if self.is_leader else 0)
+                stop.wait(self.settings.lease_renew_interval)
+        finally:
+            self._stop_watcher()
+            self.elector.release()
+            metrics.LEADER.set(0)
+            self.running = False
+
+    def _start_watcher(self) -> None:
+        s = self.settings
+        log.info("watcher %s: leading; watching %s", s.identity, s.watch_namespace or "all namespaces")
+        self.watcher = Watcher(self.controller, self.app, namespace=s.watch_namespace or None,
+                               redis_url=s.redis_url, resync_s=s.resync_interval,
+                               watch_timeout_s=self.watch_timeout_s, health_check_s=s.health_check_interval)
+        self._watcher_stop = threading.Event()
+        self._watcher_thread = threading.Thread(target=self.watcher.run, args=(self._watcher_stop,),
+                                                name="watcher", daemon=True)
+        self._watcher_thread.start()
+
+    def _stop_watcher(self) -> None:
+        if self._watcher_stop is not None:
+            self._watcher_stop.set()
+        if self._watcher_thread is not None:
+            self._watcher_thread.join(10)
+        self.watcher = None
+        self._watcher_stop = None
+        self._watcher_thread = None
+
+    # -- probes -------------------------------------------------------------------------------------
+
+    def healthy(self) -> tuple[bool, str]:
+        if not self.running:
+            return False, "the election loop is not running"
+        if self._last_step is None:
+            return True, "starting"
+        idle = self._clock() - self._last_step
+        if idle > max(3 * self.settings.lease_renew_interval, 30.0):
+            return False, f"the election loop has not run for {idle:.0f}s"
+        return True, "leader" if self.is_leader else "standby"
+
+    def ready(self) -> tuple[bool, str]:
+        ok, message = self.healthy()
+        if not ok:
+            return ok, message
+        contact = self.elector.last_contact
+        if contact is None:
+            return False, "the controller cluster has not answered yet"
+        silent = self._clock() - contact
+        if silent > max(3 * self.settings.lease_renew_interval, 10.0):
+            return False, f"no answer from the controller cluster for {silent:.0f}s"
+        return True, "leader" if self.is_leader else f"standby (leader: {self.elector.holder or 'none'})"

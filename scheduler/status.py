@@ -1,0 +1,86 @@
+"""The part of a Replication's status the watcher owns: `InvalidSpec`, the Paused phase, and the way
+back to Pending. Pure: a read object in, the `/status` merge patch out (None when nothing changes,
+so a status write never triggers another one).
+
+Run outcomes (Completed, Failed, counts, `Synced`) belong to the workers' reporting step; the watcher
+leaves them alone except when it takes the phase to Paused/Failed for a spec reason or back from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from drsyncer.api import keys
+from drsyncer.api.meta import Condition, ConditionStatus, find_condition, set_condition
+from drsyncer.api.replication import Phase
+from scheduler.entries import ReplicationRead
+
+REASON_INVALID = "InvalidSpec"
+REASON_VALID = "SpecValid"
+REASON_PAUSED = "Paused"
+REASON_PENDING = "Pending"
+
+
+def current_conditions(status: Mapping[str, Any]) -> list[Condition]:
+    out = []
+    for raw in status.get("conditions") or []:
+        try:
+            out.append(Condition.model_validate(raw))
+        except ValidationError:
+            continue  # an unreadable condition is replaced rather than kept
+    return out
+
+
+def _same(a: Condition | None, b: Condition | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.status, a.reason, a.message, a.observed_generation) == (
+        b.status, b.reason, b.message, b.observed_generation)
+
+
+def status_patch(read: ReplicationRead, now: datetime) -> dict[str, Any] | None:
+    """The `status` part of a merge patch for what the watcher knows, or None if already so."""
+    status = read.obj.get("status")
+    status = status if isinstance(status, Mapping) else {}
+    before = current_conditions(status)
+    generation = read.generation
+    phase: str | None = status.get("phase")
+    was_invalid = (c := find_condition(before, keys.CONDITION_INVALID_SPEC)) is not None and \
+        c.status is ConditionStatus.TRUE
+
+    conditions = before
+    if read.model is None:
+        message = "; ".join(read.errors)
+        conditions = set_condition(conditions, keys.CONDITION_INVALID_SPEC, True, REASON_INVALID, message,
+                                   now, generation)
+        conditions = set_condition(conditions, keys.CONDITION_READY, False, REASON_INVALID, message, now,
+                                   generation)
+        new_phase: str | None = Phase.FAILED.value
+    else:
+        conditions = set_condition(conditions, keys.CONDITION_INVALID_SPEC, False, REASON_VALID, "", now,
+                                   generation)
+        new_phase = phase
+        if read.paused:
+            new_phase = Phase.PAUSED.value
+            conditions = set_condition(conditions, keys.CONDITION_READY, False, REASON_PAUSED,
+                                       "spec.paused is true", now, generation)
+        elif phase is None or phase == Phase.PAUSED.value or was_invalid:
+            new_phase = Phase.PENDING.value
+            conditions = set_condition(conditions, keys.CONDITION_READY, ConditionStatus.UNKNOWN,
+                                       REASON_PENDING, "waiting for the first sync", now, generation)
+
+    changed = new_phase != phase or any(
+        not _same(find_condition(before, c.type), c) for c in conditions)
+    if not changed:
+        return None
+    patch: dict[str, Any] = {
+        "conditions": [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in conditions],
+        "observedGeneration": generation,
+    }
+    if new_phase != phase:
+        patch["phase"] = new_phase
+    return patch

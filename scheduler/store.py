@@ -1,0 +1,129 @@
+"""The redbeat schedule in Redis, made to hold exactly the desired entries.
+
+Entries are written with redbeat's own `RedBeatSchedulerEntry`, so beat reads them as it reads any
+other; the task is named, never imported (the workers define it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import Celery
+from redbeat import RedBeatSchedulerEntry
+from redbeat.decoder import RedBeatJSONEncoder
+from redbeat.schedulers import ensure_conf, get_redis
+
+from scheduler.entries import SYNC_QUEUE, TASK_SYNC_NAMESPACE, Job, entry_scope
+from scheduler.schedules import celery_schedule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StoreChanges:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.updated or self.removed)
+
+
+def _definition(job: Job) -> dict[str, Any]:
+    """What redbeat stores as an entry's `definition`, to compare with the stored one."""
+    return {"name": job.name, "task": TASK_SYNC_NAMESPACE, "args": [], "kwargs": job.task_kwargs(),
+            "options": {"queue": SYNC_QUEUE}, "schedule": celery_schedule(job.schedule or ""),
+            "enabled": True}
+
+
+def _normalised(definition: Mapping[str, Any]) -> Any:
+    return json.loads(json.dumps(definition, cls=RedBeatJSONEncoder))
+
+
+class ScheduleStore:
+    """The drsyncer entries of one redbeat schedule, limited to one namespace's when `namespace` is set
+    (so watchers of different namespaces can share a Redis)."""
+
+    def __init__(self, app: Celery, namespace: str | None = None) -> None:
+        self.app = app
+        ensure_conf(app)
+        self.scope = entry_scope(namespace or None)
+
+    @property
+    def _prefix(self) -> str:
+        return str(self.app.redbeat_conf.key_prefix)
+
+    def key(self, name: str) -> str:
+        return RedBeatSchedulerEntry.generate_key(self.app, name)
+
+    def names(self) -> set[str]:
+        """Entry names in scope, from the entry hashes and the schedule's sorted set alike (an entry
+        half-written by a crash is still found and removed)."""
+        redis = get_redis(self.app)
+        key_scope = self._prefix + self.scope
+        found = {str(k) for k in redis.scan_iter(match=_glob_escape(key_scope) + "*", count=500)}
+        found |= {str(k) for k in redis.zrange(self.app.redbeat_conf.schedule_key, 0, -1)
+                  if str(k).startswith(key_scope)}
+        return {k[len(self._prefix):] for k in found}
+
+    def load(self, name: str) -> RedBeatSchedulerEntry:
+        """The entry as beat would load it (KeyError when absent)."""
+        return RedBeatSchedulerEntry.from_key(self.key(name), app=self.app)
+
+    def stored_definition(self, name: str) -> Any:
+        raw = get_redis(self.app).hget(self.key(name), "definition")
+        return json.loads(raw) if raw else None
+
+    def save(self, job: Job, *, keep_last_run: bool) -> None:
+        entry = RedBeatSchedulerEntry(job.name, TASK_SYNC_NAMESPACE, celery_schedule(job.schedule or ""),
+                                      kwargs=job.task_kwargs(), options={"queue": SYNC_QUEUE}, app=self.app)
+        last_run = None
+        if keep_last_run:
+            try:
+                last_run = self.load(job.name).last_run_at
+            except KeyError:
+                last_run = None
+        # no last run: beat runs a new entry at its next tick instead of one interval from now
+        entry.last_run_at = last_run
+        entry.save()
+        if last_run is None:
+            # save() keeps an existing meta; a new entry must not inherit a stale one
+            get_redis(self.app).hset(entry.key, "meta", json.dumps({"last_run_at": None}))
+
+    def delete(self, name: str) -> None:
+        RedBeatSchedulerEntry(name, app=self.app).delete()
+
+    def reconcile(self, desired: Mapping[str, Job], keep: Iterable[str] = ()) -> StoreChanges:
+        """Add missing entries, rewrite changed ones (keeping when they last ran), remove the rest of
+        the scope except names starting with one of `keep`. Running it twice changes nothing."""
+        kept = tuple(keep)
+        changes = StoreChanges()
+        existing = self.names()
+        for name, job in sorted(desired.items()):
+            if not name.startswith(self.scope):
+                continue
+            stored = self.stored_definition(name) if name in existing else None
+            if stored is None:
+                self.save(job, keep_last_run=False)
+                changes.added.append(name)
+            elif stored != _normalised(_definition(job)):
+                self.save(job, keep_last_run=True)
+                changes.updated.append(name)
+        for name in sorted(existing - set(desired)):
+            if name.startswith(kept) and kept:
+                continue
+            self.delete(name)
+            changes.removed.append(name)
+        if not changes.empty:
+            log.info("schedule entries: %d added, %d updated, %d removed", len(changes.added),
+                     len(changes.updated), len(changes.removed))
+        return changes
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)

@@ -1,0 +1,22 @@
+"""Sending a Replication's tasks now, outside the schedule: the sync-now annotation, Manual mode,
+and the cleanup of a deleted Replication."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from celery import Celery
+
+from scheduler.entries import SYNC_QUEUE, TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE, Job, Trigger
+
+
+def send_now(app: Celery, jobs: Iterable[Job], trigger: Trigger) -> list[str]:
+    """One task per job, all with the same fresh run id (one run of the Replication); returns task ids."""
+    run_id = uuid.uuid4().hex
+    task = TASK_CLEANUP_NAMESPACE if trigger is Trigger.CLEANUP else TASK_SYNC_NAMESPACE
+    sent = []
+    for job in jobs:
+        result = app.send_task(task, kwargs=job.task_kwargs(trigger, run_id), queue=SYNC_QUEUE)
+        sent.append(str(result.id))
+    return sent

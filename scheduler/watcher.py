@@ -1,0 +1,354 @@
+"""The active watcher: keeps local copies of RemoteClusters, Replications and NamespaceMappings (and of
+the source namespaces that `namespaceSelector`s need) and, on every change and every resync,
+reconciles the schedule, the trigger annotation, finalizers and the status the watcher owns.
+
+Reconciling is level-based: it recomputes everything from the copies, so a missed or repeated
+event, a restart or a change of leader all converge to the same schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Celery
+
+from drsyncer.api import keys
+from drsyncer.api.remotecluster import RemoteCluster
+from drsyncer.errors import DrsyncerError
+from drsyncer.kube.client import NAMESPACES, ClusterClient
+from drsyncer.kube.discovery import ResourceRef
+from drsyncer.kube.errors import ApiError
+from drsyncer.kube.remote_clusters import ClusterClients
+from drsyncer.kube.retry import RetryPolicy
+from scheduler.entries import (
+    Plan,
+    ReplicationRead,
+    Trigger,
+    entry_name,
+    jobs_for,
+    plan,
+    read_remote_clusters,
+    read_replication,
+    source_key,
+)
+from scheduler.health import check_remote_clusters
+from scheduler.informer import Informer
+from scheduler.status import status_patch
+from scheduler.store import ScheduleStore, StoreChanges
+from scheduler.trigger import send_now
+
+log = logging.getLogger(__name__)
+
+REPLICATIONS = f"replications.{keys.GROUP}"
+REMOTE_CLUSTERS = f"remoteclusters.{keys.GROUP}"
+NAMESPACE_MAPPINGS = f"namespacemappings.{keys.GROUP}"
+# requests of the watcher's own source-cluster clients: fail fast, the next resync tries again
+SOURCE_RETRY = RetryPolicy(max_attempts=2)
+
+
+@dataclass
+class Report:
+    """What one reconcile did, for logs and tests."""
+
+    schedule: StoreChanges = field(default_factory=StoreChanges)
+    triggered: list[str] = field(default_factory=list)  # Replications sent now (sync-now)
+    cleaned_up: list[str] = field(default_factory=list)  # deleted Replications whose finalizer was removed
+    status_written: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Watcher:
+    """Run with `run(stop)` in a thread of its own while this replica leads."""
+
+    def __init__(self, controller: ClusterClient, app: Celery, *, namespace: str | None = None,
+                 redis_url: str | None = None, resync_s: float = 300.0, watch_timeout_s: int = 60,
+                 health_check_s: float = 60.0, clients: ClusterClients | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.controller = controller
+        self.app = app
+        self.namespace = namespace or None
+        self.store = ScheduleStore(app, self.namespace)
+        self.clients = clients or ClusterClients(controller, redis_url=redis_url, retry=SOURCE_RETRY)
+        self.resync_s = resync_s
+        self.watch_timeout_s = watch_timeout_s
+        self.health_check_s = health_check_s
+        self._clock = clock
+        self._dirty = threading.Event()
+        self._informers: dict[str, Informer] = {}  # by resource name
+        self._namespace_informers: dict[str, Informer] = {}  # by source RemoteCluster namespace/name
+        self._refs: dict[str, ResourceRef] = {}
+        self.reconciles = 0
+        self.last_report: Report | None = None
+        self.running = threading.Event()  # set while the reconcile loop runs
+
+    # -- informers ----------------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self._dirty.set()
+
+    def _start_informers(self) -> None:
+        """Start an informer for every dr-syncer.io kind the controller serves (NamespaceMapping is
+        optional: its CRD may not be installed)."""
+        for resource in (REMOTE_CLUSTERS, REPLICATIONS, NAMESPACE_MAPPINGS):
+            if resource in self._informers:
+                continue
+            try:
+                ref = self.controller.resolve(resource)
+            except DrsyncerError as exc:
+                if resource != NAMESPACE_MAPPINGS:
+                    log.warning("cannot watch %s yet: %s", resource, exc)
+                continue
+            self._refs[resource] = ref
+            informer = Informer(lambda: self.controller, ref, self.namespace, self._changed,
+                                name=resource.partition(".")[0], watch_timeout_s=self.watch_timeout_s,
+                                relist_s=self.resync_s)
+            self._informers[resource] = informer.start()
+
+    def _ready(self) -> bool:
+        required = (REMOTE_CLUSTERS, REPLICATIONS)
+        return all(r in self._informers and self._informers[r].synced.is_set() for r in required) and all(
+            i.synced.is_set() for i in self._informers.values())
+
+    def _objects(self, resource: str) -> list[dict[str, Any]]:
+        informer = self._informers.get(resource)
+        return list(informer.objects().values()) if informer else []
+
+    def _follow_namespaces(self, wanted: set[str], remote: Mapping[str, RemoteCluster]) -> None:
+        """Watch the namespaces of the source clusters that selectors need; stop watching the rest."""
+        for key in list(self._namespace_informers):
+            if key not in wanted or key not in remote:
+                self._namespace_informers.pop(key).stop()
+        for key in sorted(wanted):
+            if key in self._namespace_informers or key not in remote:
+                continue
+            informer = Informer(self._client_of(remote[key]), NAMESPACES, None,
+                                self._changed, name=f"namespaces of {key}",
+                                watch_timeout_s=self.watch_timeout_s, relist_s=self.resync_s)
+            self._namespace_informers[key] = informer.start()
+
+    def _client_of(self, cluster: RemoteCluster) -> Callable[[], ClusterClient]:
+        # looked up on every (re)connect, so a rotated kubeconfig Secret is picked up
+        return lambda: self.clients.get(cluster)
+
+    def _namespaces(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Known namespaces (name → labels) per source cluster whose list has been read."""
+        out: dict[str, dict[str, dict[str, str]]] = {}
+        for key, informer in self._namespace_informers.items():
+            if informer.synced.is_set():
+                out[key] = {name: dict((obj.get("metadata") or {}).get("labels") or {})
+                            for (_, name), obj in informer.objects().items()}
+        return out
+
+    def stop_informers(self) -> None:
+        for informer in [*self._informers.values(), *self._namespace_informers.values()]:
+            informer.stop()
+        self._informers.clear()
+        self._namespace_informers.clear()
+
+    # -- the loop -----------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Reconcile on every change (coalesced) and every `resync_s`, until `stop` is set."""
+        self.running.set()
+        last_full = 0.0
+        last_health = 0.0
+        try:
+            while not stop.is_set():
+                self._start_informers()
+                now = time.monotonic()
+                due_full = now - last_full >= self.resync_s
+                if self._ready() and (self._dirty.is_set() or due_full):
+                    self._dirty.clear()
+                    self.reconcile()
+                    if due_full:
+                        last_full = now
+                if self.health_check_s > 0 and now - last_health >= self.health_check_s and self._ready():
+                    last_health = now
+                    threading.Thread(target=self._check_health, name="remotecluster-health",
+                                     daemon=True).start()
+                self._dirty.wait(1.0)
+                # let a burst of events (an apply of many objects) land before reconciling
+                stop.wait(0.05)
+        finally:
+            self.running.clear()
+            self.stop_informers()
+
+    def _check_health(self) -> None:
+        ref = self._refs.get(REMOTE_CLUSTERS)
+        if ref is None:
+            return
+        informer = self._informers.get(REMOTE_CLUSTERS)
+        written = check_remote_clusters(self.controller, self.clients, ref, self._objects(REMOTE_CLUSTERS),
+                                        self._clock())
+        for obj in written:
+            if informer is not None:
+                informer.put(obj)
+
+    # -- one reconcile ------------------------------------------------------------------------------
+
+    def reconcile(self) -> Report:
+        report = Report()
+        remote = read_remote_clusters(self._objects(REMOTE_CLUSTERS))
+        reads = [read_replication(obj, remote)
+                 for obj in [*self._objects(REPLICATIONS), *self._objects(NAMESPACE_MAPPINGS)]]
+        desired = plan(reads, remote, self._namespaces())
+        self._follow_namespaces(desired.selector_sources, remote)
+        namespaces = self._namespaces()
+        desired = plan(reads, remote, namespaces)
+        unresolved = self._unresolved(reads, namespaces)
+
+        for read in reads:
+            label = f"{read.kind} {read.namespace}/{read.name}"
+            try:
+                if read.deleting:
+                    if self._finish_deletion(read, remote, namespaces):
+                        report.cleaned_up.append(label)
+                    continue
+                self._sync_finalizer(read)
+            except ApiError as exc:
+                report.errors.append(f"{label}: {exc}")
+        try:
+            report.schedule = self.store.reconcile(desired.entries, keep=unresolved)
+        except Exception as exc:  # Redis away: keep watching, the next change or resync retries
+            report.errors.append(f"schedule: {type(exc).__name__}: {exc}")
+            log.warning("writing the schedule failed: %s", exc)
+        for read in reads:
+            if read.deleting:
+                continue
+            label = f"{read.kind} {read.namespace}/{read.name}"
+            try:
+                if self._sync_now(read, desired, unresolved):
+                    report.triggered.append(label)
+                if self._write_status(read, remote):
+                    report.status_written.append(label)
+            except ApiError as exc:
+                report.errors.append(f"{label}: {exc}")
+            except Exception as exc:  # a send to Redis failed; the annotation stays for the next try
+                report.errors.append(f"{label}: {type(exc).__name__}: {exc}")
+        for error in report.errors:
+            log.warning("reconcile: %s", error)
+        self.reconciles += 1
+        self.last_report = report
+        return report
+
+    def _unresolved(self, reads: Iterable[ReplicationRead], namespaces: Mapping[str, Any]) -> set[str]:
+        """Entry-name prefixes of Replications whose selector namespaces are not known yet; their
+        existing entries are kept rather than removed and added back later."""
+        out = set()
+        for read in reads:
+            model = read.model
+            if model is not None and model.namespace_selector is not None and \
+                    source_key(model) not in namespaces and not read.deleting:
+                out.add(entry_name(read.kind, read.namespace, read.name, ""))
+        return out
+
+    def _ref_for(self, read: ReplicationRead) -> ResourceRef:
+        return self._refs[NAMESPACE_MAPPINGS if read.kind == keys.KIND_NAMESPACE_MAPPING else REPLICATIONS]
+
+    def _informer_for(self, read: ReplicationRead) -> Informer | None:
+        return self._informers.get(NAMESPACE_MAPPINGS if read.kind == keys.KIND_NAMESPACE_MAPPING
+                                   else REPLICATIONS)
+
+    def _patch(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster],
+               build: Callable[[ReplicationRead], dict[str, Any] | None], *, subresource: str | None = None,
+               attempts: int = 5) -> bool:
+        """Merge-patch the object with what `build` makes of it, conditional on its resourceVersion;
+        on 409 read it again and rebuild. False when there was nothing to write."""
+        ref = self._ref_for(read)
+        for attempt in range(attempts):
+            body = build(read)
+            if body is None:
+                return False
+            body.setdefault("metadata", {})["resourceVersion"] = read.metadata.get("resourceVersion")
+            try:
+                written = self.controller.patch(ref, read.namespace, read.name, body, subresource=subresource)
+            except ApiError as exc:
+                if not exc.conflict or attempt == attempts - 1:
+                    if exc.not_found:
+                        return False
+                    raise
+                fresh = self.controller.get(ref, read.namespace, read.name)
+                if fresh is None:
+                    return False
+                read = read_replication(fresh, remote)
+                continue
+            informer = self._informer_for(read)
+            if informer is not None:
+                informer.put(written)
+            return True
+        return False
+
+    def _write_status(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster]) -> bool:
+        def build(current: ReplicationRead) -> dict[str, Any] | None:
+            status = status_patch(current, self._clock())
+            return None if status is None else {"status": status}
+        return self._patch(read, remote, build, subresource="status")
+
+    def _sync_finalizer(self, read: ReplicationRead) -> None:
+        """`cleanupOnDelete: Delete` needs the finalizer so the cleanup runs before the object goes."""
+        if read.model is None:
+            return  # an invalid spec says nothing about the policy; leave the finalizers as they are
+        want = read.wants_finalizer
+        has = keys.FINALIZER_CLEANUP in read.finalizers
+        if want == has:
+            return
+
+        def build(current: ReplicationRead) -> dict[str, Any] | None:
+            finalizers = [f for f in current.finalizers if f != keys.FINALIZER_CLEANUP]
+            if current.wants_finalizer:
+                finalizers.append(keys.FINALIZER_CLEANUP)
+            if finalizers == current.finalizers:
+                return None
+            return {"metadata": {"finalizers": finalizers}}
+        self._patch(read, {}, build)
+
+    def _finish_deletion(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster],
+                         namespaces: Mapping[str, Any]) -> bool:
+        """Send the cleanup tasks of a deleted `cleanupOnDelete: Delete` Replication, then let it go."""
+        if keys.FINALIZER_CLEANUP not in read.finalizers:
+            return False
+        if read.model is not None and read.wants_finalizer:
+            if source_key(read.model) not in namespaces and read.model.namespace_selector is not None:
+                log.warning("%s %s/%s: source namespaces unknown; cleaning up the explicitly named ones "
+                            "only", read.kind, read.namespace, read.name)
+            jobs = jobs_for(read.model, remote, namespaces)
+            send_now(self.app, jobs, Trigger.CLEANUP)
+            log.info("%s %s/%s deleted: sent %d cleanup task(s)", read.kind, read.namespace, read.name,
+                     len(jobs))
+
+        def build(current: ReplicationRead) -> dict[str, Any] | None:
+            if keys.FINALIZER_CLEANUP not in current.finalizers:
+                return None
+            kept = [f for f in current.finalizers if f != keys.FINALIZER_CLEANUP]
+            return {"metadata": {"finalizers": kept}}
+        return self._patch(read, remote, build)
+
+    def _sync_now(self, read: ReplicationRead, desired: Plan, unresolved: set[str]) -> bool:
+        """The trigger annotation: send every job of the Replication now, then remove the annotation.
+        Kept while the spec is invalid or paused, so it fires once that is fixed."""
+        annotation = read.sync_now_key
+        if annotation is None or read.model is None or read.paused:
+            return False
+        if entry_name(read.kind, read.namespace, read.name, "") in unresolved:
+            return False  # its selector's namespaces are not known yet; the next reconcile sends it
+        jobs = desired.jobs.get((read.kind, read.namespace, read.name), [])
+        if not jobs:
+            log.warning("%s %s/%s: %s set but no source namespace matches", read.kind, read.namespace,
+                        read.name, annotation)
+        send_now(self.app, jobs, Trigger.SYNC_NOW)
+        log.info("%s %s/%s: sent %d task(s) for %s", read.kind, read.namespace, read.name, len(jobs),
+                 annotation)
+        ref = self._ref_for(read)
+        # the patch names only the annotation, so it needs no resourceVersion and cannot conflict
+        written = self.controller.patch(ref, read.namespace, read.name,
+                                        {"metadata": {"annotations": {annotation: None}}})
+        informer = self._informer_for(read)
+        if informer is not None:
+            informer.put(written)
+        return True

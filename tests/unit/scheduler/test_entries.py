@@ -1,0 +1,145 @@
+"""Planning the schedule: one job per (Replication, source namespace), entries only for periodic ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from drsyncer.api.remotecluster import RemoteCluster
+from scheduler.entries import (
+    Destination,
+    Trigger,
+    entry_name,
+    jobs_for,
+    plan,
+    read_remote_clusters,
+    read_replication,
+)
+from tests.unit.api.builders import DROP, remote_cluster_dict, replication_dict
+
+PROD = "dr-system/prod"
+NAMESPACES = {"prod": {"web": {"team": "a"}, "shop": {"team": "a", "tier": "1"}, "ops": {"team": "b"}}}
+
+
+def _remote(**spec: Any) -> dict[str, RemoteCluster]:
+    return read_remote_clusters([remote_cluster_dict(**spec)])
+
+
+def _obj(meta: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
+    obj = replication_dict(**spec)
+    obj["metadata"].update({"uid": "u-1", "generation": 3, **(meta or {})})
+    return obj
+
+
+def _entries(*objs: dict[str, Any], remote: dict[str, RemoteCluster] | None = None,
+             namespaces: dict[str, Any] | None = None) -> dict[str, Any]:
+    remote = remote if remote is not None else _remote()
+    spaces = {PROD: NAMESPACES["prod"]} if namespaces is None else namespaces
+    reads = [read_replication(o, remote) for o in objs]
+    return plan(reads, remote, spaces).entries
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ({}, {"web"}),
+    ({"namespaceMappings": [{"source": "shop", "destination": "shop-dr"}]}, {"web", "shop"}),
+    ({"sourceNamespace": DROP, "namespaceSelector": {"matchLabels": {"team": "a"}}}, {"web", "shop"}),
+    ({"sourceNamespace": DROP, "namespaceSelector": {"matchLabels": {"tier": "1"}},
+      "namespaceMappings": [{"source": "ops"}]}, {"shop", "ops"}),
+    ({"sourceNamespace": DROP, "namespaceSelector": {"matchLabels": {"team": "nobody"}}}, set()),
+])
+def test_one_entry_per_source_namespace(spec: dict[str, Any], expected: set[str]) -> None:
+    entries = _entries(_obj(**spec))
+    assert set(entries) == {entry_name("Replication", "dr-system", "web", ns) for ns in expected}
+    assert {job.source_namespace for job in entries.values()} == expected
+
+
+def test_entry_carries_generation_uid_targets_mode_and_schedule() -> None:
+    obj = _obj(destinationClusters=["dr2"], destinationNamespace="web-dr", schedule="@every 10s")
+    (job,) = _entries(obj).values()
+    assert job.name == "drsyncer:dr-system/web:web"
+    kwargs = job.task_kwargs()
+    assert kwargs == {
+        "replication": {"kind": "Replication", "namespace": "dr-system", "name": "web", "uid": "u-1",
+                        "generation": 3},
+        "source_cluster": "prod", "source_namespace": "web",
+        "targets": [{"cluster": "dr1", "namespace": "web-dr"}, {"cluster": "dr2", "namespace": "web-dr"}],
+        "mode": "Scheduled", "run_id": None, "trigger": "schedule",
+    }
+    assert job.schedule == "@every 10s"
+    assert job.targets == (Destination("dr1", "web-dr"), Destination("dr2", "web-dr"))
+
+
+@pytest.mark.parametrize(("spec", "remote_spec", "schedule"), [
+    ({}, {}, "*/5 * * * *"),
+    ({}, {"defaultSchedule": "0 * * * *"}, "0 * * * *"),
+    ({"schedule": "@daily"}, {"defaultSchedule": "0 * * * *"}, "@daily"),
+    ({"replicationMode": "Continuous"}, {}, "@every 1h"),
+    ({"replicationMode": "Continuous", "continuous": {"backgroundSyncInterval": "90s"}}, {}, "@every 1m30s"),
+])
+def test_schedule_comes_from_the_spec_the_source_cluster_or_the_default(
+        spec: dict[str, Any], remote_spec: dict[str, Any], schedule: str) -> None:
+    (job,) = _entries(_obj(**spec), remote=_remote(**remote_spec)).values()
+    assert job.schedule == schedule
+
+
+def test_continuous_entry_is_a_background_resync() -> None:
+    (job,) = _entries(_obj(replicationMode="Continuous")).values()
+    assert job.trigger is Trigger.BACKGROUND
+    assert job.task_kwargs()["mode"] == "Continuous"
+
+
+@pytest.mark.parametrize(("spec", "meta"), [
+    ({"paused": True}, {}),
+    ({"replicationMode": "Manual"}, {}),
+    ({"schedule": "not a cron"}, {}),
+    ({"schedule": "0 0 * * 7"}, {}),  # croniter takes 7 for Sunday, Celery's crontab does not
+    ({"destinationCluster": "prod"}, {}),
+    ({}, {"deletionTimestamp": "2026-01-01T00:00:00Z"}),
+])
+def test_no_entries_for_paused_manual_invalid_or_deleted(spec: dict[str, Any], meta: dict[str, Any]) -> None:
+    assert _entries(_obj(meta, **spec)) == {}
+
+
+def test_invalid_spec_is_read_with_field_errors() -> None:
+    read = read_replication(_obj(schedule="61 * * * *"), {})
+    assert read.model is None
+    assert any(e.startswith("spec.schedule") for e in read.errors)
+
+
+def test_unschedulable_inherited_schedule_names_the_remote_cluster() -> None:
+    read = read_replication(_obj(), _remote(defaultSchedule="0 0 * * 7"))
+    assert read.model is None
+    assert read.errors[0].startswith("RemoteCluster prod spec.defaultSchedule:")
+
+
+def test_manual_mode_still_has_jobs_to_send_on_request() -> None:
+    read = read_replication(_obj(replicationMode="Manual"), {})
+    result = plan([read], {}, {})
+    assert result.entries == {}
+    (job,) = result.jobs[("Replication", "dr-system", "web")]
+    assert job.schedule is None and job.task_kwargs(Trigger.SYNC_NOW, "r1")["trigger"] == "sync-now"
+
+
+def test_selector_without_known_namespaces_plans_only_explicit_ones() -> None:
+    obj = _obj(namespaceSelector={"matchLabels": {"team": "a"}}, sourceNamespace="ops")
+    result = plan([read_replication(obj, {})], {}, {})
+    assert {j.source_namespace for j in result.entries.values()} == {"ops"}
+    assert result.selector_sources == {PROD}
+
+
+def test_legacy_namespace_mapping_gets_its_own_entry_names() -> None:
+    legacy = {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "NamespaceMapping",
+              "metadata": {"name": "web", "namespace": "dr-system", "uid": "u-2", "generation": 1},
+              "spec": {"sourceCluster": "prod", "destinationCluster": "dr1", "sourceNamespace": "web"}}
+    entries = _entries(legacy, _obj())
+    assert set(entries) == {"drsyncer:dr-system/web:web", "drsyncer:dr-system/NamespaceMapping/web:web"}
+    assert entries["drsyncer:dr-system/NamespaceMapping/web:web"].replication.kind == "NamespaceMapping"
+
+
+def test_jobs_for_uses_the_source_clusters_namespaces() -> None:
+    model = read_replication(_obj(sourceNamespace=DROP, namespaceSelector={"matchLabels": {"team": "b"}}),
+                             {}).model
+    assert model is not None
+    assert [j.source_namespace for j in jobs_for(model, {}, {PROD: NAMESPACES["prod"]})] == ["ops"]
+    assert jobs_for(model, {}, {}) == []

@@ -1,0 +1,90 @@
+"""The status the watcher writes: InvalidSpec, Paused, back to Pending; nothing when already so."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from scheduler.entries import read_replication
+from scheduler.status import status_patch
+from tests.unit.api.builders import replication_dict
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+LATER = datetime(2026, 1, 1, 13, 0, tzinfo=UTC)
+
+
+def _obj(status: dict[str, Any] | None = None, generation: int = 2, **spec: Any) -> dict[str, Any]:
+    obj = replication_dict(**spec)
+    obj["metadata"]["generation"] = generation
+    if status is not None:
+        obj["status"] = status
+    return obj
+
+
+def _conditions(patch: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in patch["conditions"]}
+
+
+def _applied(obj: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    return {**obj, "status": {**obj.get("status", {}), **patch}}
+
+
+def test_invalid_spec_sets_condition_with_field_message_and_failed_phase() -> None:
+    patch = status_patch(read_replication(_obj(schedule="nope"), {}), NOW)
+    assert patch is not None
+    invalid = _conditions(patch)["InvalidSpec"]
+    assert invalid["status"] == "True" and invalid["reason"] == "InvalidSpec"
+    assert invalid["message"].startswith("spec.schedule:")
+    assert invalid["observedGeneration"] == 2
+    assert _conditions(patch)["Ready"]["status"] == "False"
+    assert patch["phase"] == "Failed" and patch["observedGeneration"] == 2
+
+
+def test_paused_sets_phase_paused() -> None:
+    patch = status_patch(read_replication(_obj(paused=True), {}), NOW)
+    assert patch is not None and patch["phase"] == "Paused"
+    assert _conditions(patch)["Ready"]["reason"] == "Paused"
+    assert _conditions(patch)["InvalidSpec"]["status"] == "False"
+
+
+def test_new_valid_replication_is_pending() -> None:
+    patch = status_patch(read_replication(_obj(), {}), NOW)
+    assert patch is not None and patch["phase"] == "Pending"
+
+
+def test_written_status_needs_no_second_write() -> None:
+    for obj in (_obj(schedule="nope"), _obj(paused=True), _obj()):
+        first = status_patch(read_replication(obj, {}), NOW)
+        assert first is not None
+        assert status_patch(read_replication(_applied(obj, first), {}), LATER) is None
+
+
+def test_unpausing_goes_back_to_pending_and_fixing_clears_invalid_spec() -> None:
+    paused = _obj(paused=True)
+    paused = _applied(paused, status_patch(read_replication(paused, {}), NOW) or {})
+    resumed = {**paused, "spec": {**paused["spec"], "paused": False}}
+    patch = status_patch(read_replication(resumed, {}), LATER)
+    assert patch is not None and patch["phase"] == "Pending"
+
+    broken = _obj(schedule="nope")
+    broken = _applied(broken, status_patch(read_replication(broken, {}), NOW) or {})
+    fixed = {**broken, "spec": {k: v for k, v in broken["spec"].items() if k != "schedule"}}
+    patch = status_patch(read_replication(fixed, {}), LATER)
+    assert patch is not None and patch["phase"] == "Pending"
+    assert _conditions(patch)["InvalidSpec"]["status"] == "False"
+    # the transition time records when the condition changed, not when the watcher last looked
+    assert _conditions(patch)["InvalidSpec"]["lastTransitionTime"].startswith("2026-01-01T13:00")
+
+
+def test_run_outcome_of_the_workers_is_left_alone() -> None:
+    obj = _obj({"phase": "Completed", "observedGeneration": 2, "conditions": [
+        {"type": "InvalidSpec", "status": "False", "reason": "SpecValid", "observedGeneration": 2,
+         "lastTransitionTime": "2026-01-01T10:00:00Z"},
+        {"type": "Synced", "status": "True", "reason": "Completed",
+         "lastTransitionTime": "2026-01-01T10:00:00Z"},
+    ]})
+    assert status_patch(read_replication(obj, {}), NOW) is None
+    newer = {**obj, "metadata": {**obj["metadata"], "generation": 3}}
+    patch = status_patch(read_replication(newer, {}), NOW)
+    assert patch is not None and "phase" not in patch
+    assert _conditions(patch)["Synced"]["status"] == "True"
