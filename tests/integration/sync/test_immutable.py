@@ -1,0 +1,180 @@
+"""Changes to fields the API server will not change in place, handled per `immutableResourceConfig`."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from drsyncer.api import keys
+from drsyncer.sync.execute import execute
+from drsyncer.sync.namespace_sync import read_destination, read_source
+from drsyncer.sync.plan import Op, plan
+from drsyncer.sync.result import Phase, TargetResult
+from drsyncer.sync.rules import Rules
+from tests.integration.sync.conftest import SOURCE_NS, Obj, World, counts_of, modify, read, rules, seed
+
+DEPLOYMENT: Obj = {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
+    "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+             "template": {"metadata": {"labels": {"app": "web"}},
+                          "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]}}},
+}
+CLAIM: Obj = {
+    "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+    "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
+             "resources": {"requests": {"storage": "1Gi"}}},
+}
+
+
+def new_selector(deployment: Obj) -> None:
+    deployment["spec"]["selector"] = {"matchLabels": {"app": "web", "track": "blue"}}
+    deployment["spec"]["template"]["metadata"]["labels"]["track"] = "blue"
+
+
+@dataclass
+class Change:
+    before: Obj  # the copy in dr1 before the change
+    after: Obj  # ... and after the sync that followed the change
+    result: TargetResult
+    rules: Rules
+
+
+def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, template: Obj = DEPLOYMENT,
+                    labels: dict[str, str] | None = None) -> Change:
+    """Copy `template` to dr1, change it in the source with `change(obj)`, and sync again with
+    `handling_spec` as the `immutableResourceConfig`."""
+    obj = {**template, "metadata": {**template["metadata"],
+                                    "labels": {**template["metadata"].get("labels", {}), **(labels or {})}}}
+    seed(world, [obj])
+    types = ["deployments", "persistentvolumeclaims"]
+    sync_rules = rules(resourceTypes=types, syncCRDs=False, immutableResourceConfig=handling_spec)
+    world.sync(sync_rules, destinations=("dr1",))
+    before = read(world, "dr1", template)
+    modify(world, "source", template, change)
+    world.reset_counters()
+    result = world.sync(sync_rules, destinations=("dr1",))[0]
+    after = read(world, "dr1", template)
+    assert before is not None and after is not None
+    return Change(before, after, result, sync_rules)
+
+
+def test_no_change_reports_the_selector_change_and_writes_nothing(world: World) -> None:
+    c = change_and_sync(world, {}, new_selector)
+
+    assert c.result.phase == Phase.COMPLETED and counts_of(c.result) == {"skipped": 1}
+    assert any("immutable field(s) spec.selector changed; handling NoChange (from defaultHandling)" in w
+               for w in c.result.warnings), c.result.warnings
+    assert world.writes("dr1") == 0
+    assert c.after["metadata"]["resourceVersion"] == c.before["metadata"]["resourceVersion"]
+
+
+def test_recreate_replaces_the_deployment(world: World) -> None:
+    c = change_and_sync(world, {"defaultHandling": "Recreate"}, new_selector)
+
+    assert c.result.phase == Phase.COMPLETED and counts_of(c.result) == {"updated": 1}
+    assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
+    assert c.after["spec"]["selector"] == {"matchLabels": {"app": "web", "track": "blue"}}
+    assert c.after["spec"]["replicas"] == 0
+    assert world.sim("dr1").counters()["delete"] == {"deployments": 1}
+    assert world.sim("dr1").counters()["create"] == {"deployments": 1}
+    assert any("Recreate" in w and "recreated" in w for w in c.result.warnings)
+
+
+@pytest.mark.parametrize("handling", ["ForceUpdate", "RecreateWithPodDrain"])
+def test_force_update_and_recreate_with_drain_replace_the_deployment(world: World, handling: str) -> None:
+    c = change_and_sync(world, {"defaultHandling": handling}, new_selector)
+
+    assert counts_of(c.result) == {"updated": 1}
+    assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
+    assert c.after["spec"]["selector"]["matchLabels"]["track"] == "blue"
+
+
+def test_partial_update_keeps_the_selector_and_updates_the_rest(world: World) -> None:
+    def selector_and_image(deployment: Obj) -> None:
+        new_selector(deployment)
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27"
+
+    c = change_and_sync(world, {"defaultHandling": "PartialUpdate"}, selector_and_image)
+
+    assert counts_of(c.result) == {"updated": 1}
+    assert c.after["metadata"]["uid"] == c.before["metadata"]["uid"]
+    assert c.after["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    assert c.after["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    # the new hash is recorded, so the held-back selector is not reported (or written) again
+    world.reset_counters()
+    again = world.sync(c.rules, destinations=("dr1",))[0]
+    assert counts_of(again) == {"unchanged": 1} and world.writes("dr1") == 0
+
+
+def test_the_immutable_handling_label_overrides_the_default(world: World) -> None:
+    c = change_and_sync(world, {"defaultHandling": "NoChange"}, new_selector,
+                            labels={keys.LABEL_IMMUTABLE_HANDLING: "recreate"})
+
+    assert counts_of(c.result) == {"updated": 1}
+    assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
+    assert any("handling Recreate (from label)" in w for w in c.result.warnings), c.result.warnings
+
+
+def change_class(claim: Obj) -> None:
+    claim["spec"]["storageClassName"] = "slow"
+
+
+def test_pvc_storage_class_change_is_reported_under_no_change(world: World) -> None:
+    c = change_and_sync(world, {"defaultHandling": "NoChange"}, change_class, CLAIM)
+
+    assert counts_of(c.result) == {"skipped": 1}
+    assert any("spec.storageClassName" in w for w in c.result.warnings)
+    assert c.after["spec"]["storageClassName"] == "standard"  # "fast" was mapped to "standard" when copied
+    assert world.writes("dr1") == 0
+
+
+def test_pvc_storage_class_change_is_recreated_by_a_resource_override(world: World) -> None:
+    spec = {"defaultHandling": "NoChange", "resourceOverrides": {"persistentvolumeclaims": "Recreate"}}
+    c = change_and_sync(world, spec, change_class, CLAIM)
+
+    assert counts_of(c.result) == {"updated": 1}
+    assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
+    assert c.after["spec"]["storageClassName"] == "slow"
+    assert any("handling Recreate (from resourceOverrides)" in w for w in c.result.warnings)
+
+
+FROZEN: Obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "frozen"},
+               "data": {"a": "1"}, "immutable": True}
+
+
+@pytest.mark.parametrize("handling", ["NoChange", "Recreate"])
+def test_an_immutable_rejection_the_plan_did_not_foresee_gets_the_same_handling(world: World,
+                                                                                handling: str) -> None:
+    seed(world, [FROZEN])
+    sync_rules = rules(resourceTypes=["configmaps"], syncCRDs=False,
+                       immutableResourceConfig={"defaultHandling": handling})
+    world.sync(sync_rules, destinations=("dr1",))
+    before = read(world, "dr1", FROZEN)
+    source_cm = read(world, "source", FROZEN)
+    assert before is not None and source_cm is not None
+    # the source was recreated with new data; the plan flags it, and we hide that flag from the
+    # executor so that the API server's 422 is what it meets
+    world.call("source", "DELETE", f"/api/v1/namespaces/{SOURCE_NS}/configmaps/frozen")
+    seed(world, [{**FROZEN, "data": {"a": "2"}}])
+    snapshot = read_source(world.clients["source"], sync_rules, SOURCE_NS)
+    planned = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, SOURCE_NS), sync_rules,
+                   source_namespace=SOURCE_NS, destination_namespace=SOURCE_NS, prune=False)
+    (update,) = planned.by_op(Op.UPDATE)
+    assert update.immutable is not None
+    unforeseen = dataclasses.replace(update, immutable=None, partial_body=None)
+    blind = dataclasses.replace(planned, actions=(unforeseen,))
+
+    result = execute(blind, world.clients["dr1"], sync_rules)
+
+    after = read(world, "dr1", FROZEN)
+    assert after is not None
+    assert any("the API server refused the update" in w and "immutable" in w for w in result.warnings)
+    if handling == "NoChange":
+        assert counts_of(result) == {"skipped": 1}
+        assert after["data"] == {"a": "1"} and after["metadata"]["uid"] == before["metadata"]["uid"]
+    else:
+        assert counts_of(result) == {"updated": 1}
+        assert after["data"] == {"a": "2"} and after["metadata"]["uid"] != before["metadata"]["uid"]
