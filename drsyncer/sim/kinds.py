@@ -14,7 +14,7 @@ from typing import Any
 
 from drsyncer.sim.errors import bad_request, invalid
 from drsyncer.sim.resources import ResourceType
-from drsyncer.sim.selectors import _LABEL_KEY, _LABEL_VALUE
+from drsyncer.sim.selectors import LABEL_KEY, LABEL_VALUE
 
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -71,7 +71,7 @@ def metadata_problems(obj: dict[str, Any]) -> list[tuple[str, str]]:
         causes.append(("metadata.labels", "Invalid value: labels must be a map of strings"))
         labels = {}
     for key, value in (labels or {}).items():
-        if not _LABEL_KEY.match(key) or len(key.rsplit("/", 1)[-1]) > 63:
+        if not LABEL_KEY.match(key) or len(key.rsplit("/", 1)[-1]) > 63:
             causes.append(
                 (
                     "metadata.labels",
@@ -79,7 +79,7 @@ def metadata_problems(obj: dict[str, Any]) -> list[tuple[str, str]]:
                     "characters, '-', '_' or '.', and must start and end with an alphanumeric character",
                 )
             )
-        if not isinstance(value, str) or not _LABEL_VALUE.match(value) or len(value) > 63:
+        if not isinstance(value, str) or not LABEL_VALUE.match(value) or len(value) > 63:
             causes.append(
                 (
                     "metadata.labels",

@@ -9,8 +9,8 @@ from typing import Any
 
 from drsyncer.sim.errors import ApiError, bad_request
 
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _label_error(requirement: str, why: str) -> ApiError:
 
 
 def _check_key(key: str, requirement: str) -> str:
-    if not _LABEL_KEY.match(key) or len(key.rsplit("/", 1)[-1]) > 63:
+    if not LABEL_KEY.match(key) or len(key.rsplit("/", 1)[-1]) > 63:
         raise _label_error(
             requirement,
             f'Invalid value: "{key}": name part must consist of alphanumeric '
@@ -70,7 +70,7 @@ def _check_key(key: str, requirement: str) -> str:
 
 
 def _check_value(value: str, requirement: str) -> str:
-    if not _LABEL_VALUE.match(value) or len(value) > 63:
+    if not LABEL_VALUE.match(value) or len(value) > 63:
         raise _label_error(
             requirement,
             f'Invalid value: "{value}": a valid label must be an empty string or '

@@ -14,8 +14,9 @@ import yaml
 from aiohttp import web
 
 from drsyncer.sim import discovery, openapi, protobuf, tables
-from drsyncer.sim.errors import ApiError, bad_request, method_not_allowed, not_found, unknown_resource
+from drsyncer.sim.errors import ApiError, bad_request, method_not_allowed, unknown_resource
 from drsyncer.sim.faults import Counters, Faults
+from drsyncer.sim.patching import json_merge_patch, json_patch
 from drsyncer.sim.resources import ResourceType
 from drsyncer.sim.selectors import (
     matcher,
@@ -464,12 +465,8 @@ class ApiServer:
         if target.subresource == "scale":
             current = self._scale(rt, self.store.get(rt, target.namespace, target.name))
             if content_type == JSON_PATCH:
-                from drsyncer.sim.patching import json_patch
-
                 new_scale = json_patch(current, patch)
             else:
-                from drsyncer.sim.patching import json_merge_patch
-
                 new_scale = json_merge_patch(current, patch)
             return _json(self._write_scale(rt, target, new_scale, request))
         manager = _manager(request)
@@ -527,12 +524,12 @@ class ApiServer:
 
     def _scale(self, rt: ResourceType, obj: Obj) -> Obj:
         assert rt.scale is not None
-        spec_replicas = tables._lookup(obj, rt.scale.spec_replicas_path)
-        status_replicas = tables._lookup(obj, rt.scale.status_replicas_path)
+        spec_replicas = tables.lookup(obj, rt.scale.spec_replicas_path)
+        status_replicas = tables.lookup(obj, rt.scale.status_replicas_path)
         meta = obj["metadata"]
         status: Obj = {"replicas": status_replicas[0] if status_replicas else 0}
         if rt.scale.label_selector_path:
-            found = tables._lookup(obj, rt.scale.label_selector_path)
+            found = tables.lookup(obj, rt.scale.label_selector_path)
             if found:
                 status["selector"] = (
                     found[0] if isinstance(found[0], str) else selector_from_label_selector(found[0])
@@ -751,6 +748,3 @@ def _named(name: str, inner: Callable[[Any], bool] | None) -> Callable[[Any], bo
         return bool(obj["metadata"]["name"] == name and (inner is None or inner(obj)))
 
     return predicate
-
-
-__all__ = ["ApiServer", "not_found"]

@@ -807,10 +807,13 @@ class Store:
         return rt
 
     def put(self, obj: Obj) -> Obj:
-        """Create `obj` (or replace the stored one of that name) without HTTP, e.g. to seed a test."""
+        """Create `obj` (or replace the stored one of that name) without HTTP, e.g. to seed a test.
+
+        A namespaced object without a namespace goes to `default`; a missing namespace is created.
+        """
         with self._lock:
             rt = self.resource_for(obj.get("apiVersion", ""), obj.get("kind", ""))
-            namespace = (obj.get("metadata") or {}).get("namespace") if rt.namespaced else None
+            namespace = ((obj.get("metadata") or {}).get("namespace") or "default") if rt.namespaced else None
             if rt.namespaced and namespace and self.find(self._rt(NAMESPACES), None, namespace) is None:
                 self.create(self._rt(NAMESPACES), None, {"metadata": {"name": namespace}})
             existing = self.find(rt, namespace, (obj.get("metadata") or {}).get("name", ""))

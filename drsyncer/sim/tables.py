@@ -29,7 +29,7 @@ _AGE = PrinterColumn(
 
 
 def _count(path: str) -> Callable[[Obj], Any]:
-    return lambda obj: len(_lookup(obj, path)[0] or {}) if _lookup(obj, path) else 0
+    return lambda obj: len(lookup(obj, path)[0] or {}) if lookup(obj, path) else 0
 
 
 def _ready(obj: Obj) -> str:
@@ -98,7 +98,7 @@ _TOKEN = re.compile(
 )
 
 
-def _lookup(obj: Any, path: str) -> list[Any]:
+def lookup(obj: Any, path: str) -> list[Any]:
     """A small JSONPath: `.a.b`, `.a[0]`, `.a[*].b`, `.a[?(@.type=="Ready")].status`."""
     path = path.strip()
     if path.startswith("{") and path.endswith("}"):
@@ -122,7 +122,7 @@ def _lookup(obj: Any, path: str) -> list[Any]:
                     nxt.append(value[int(index)])
             elif filter_field is not None and isinstance(value, list):
                 for item in value:
-                    found = _lookup(item, "." + filter_field)
+                    found = lookup(item, "." + filter_field)
                     if found and str(found[0]) == filter_value:
                         nxt.append(item)
         current = nxt
@@ -130,7 +130,7 @@ def _lookup(obj: Any, path: str) -> list[Any]:
 
 
 def _cell(obj: Obj, column: PrinterColumn) -> Any:
-    values = _lookup(obj, column.json_path)
+    values = lookup(obj, column.json_path)
     if not values:
         return None
     value = values[0] if len(values) == 1 else ",".join(str(v) for v in values)

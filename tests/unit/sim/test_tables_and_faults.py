@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from drsyncer.sim.faults import Counters, Faults
-from drsyncer.sim.tables import _lookup, age
+from drsyncer.sim.tables import age, lookup
 
 OBJ = {
     "spec": {"replicas": 3, "items": [{"n": "a"}, {"n": "b"}]},
@@ -27,7 +27,7 @@ OBJ = {
     ],
 )
 def test_printer_column_json_paths(path: str, expected: list[Any]) -> None:
-    assert _lookup(OBJ, path) == expected
+    assert lookup(OBJ, path) == expected
 
 
 @pytest.mark.parametrize(
