@@ -1,0 +1,67 @@
+"""The generated dr-syncer.io CRDs are accepted by the simulator, and by `kubectl apply` where kubectl is
+on PATH (issue 3, acceptance 4)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client as k8s
+
+from drsyncer.api import keys
+from drsyncer.api.crds import all_crds
+from drsyncer.sim import SimCluster
+
+KUBECTL = shutil.which("kubectl")
+
+REPLICATION = {
+    "apiVersion": keys.API_VERSION, "kind": keys.KIND_REPLICATION,
+    "metadata": {"name": "shop", "namespace": "dr-system"},
+    "spec": {"sourceCluster": "prod", "destinationClusters": ["dr1", "dr2"], "sourceNamespace": "shop"},
+}
+
+
+def test_generated_crds_are_established_by_the_simulator_and_serve_their_kinds(
+        sim_cluster: SimCluster) -> None:
+    with sim_cluster.api_client() as api:
+        extensions = k8s.ApiextensionsV1Api(api)
+        for crd in all_crds():
+            created = extensions.create_custom_resource_definition(crd)
+            conditions = {c.type: c.status for c in created.status.conditions}
+            assert conditions["Established"] == "True", crd["metadata"]["name"]
+        k8s.CoreV1Api(api).create_namespace({"metadata": {"name": "dr-system"}})
+        custom = k8s.CustomObjectsApi(api)
+        where = (keys.GROUP, keys.VERSION, "dr-system", "replications")
+        custom.create_namespaced_custom_object(*where, REPLICATION)
+        got = custom.get_namespaced_custom_object(*where, "shop")
+        assert got["spec"]["destinationClusters"] == ["dr1", "dr2"]
+
+
+@pytest.mark.kubectl
+@pytest.mark.skipif(KUBECTL is None,
+                    reason="kubectl is not on PATH; this test drives the real kubectl binary")
+def test_kubectl_applies_the_output_of_drsyncer_crds(sim_cluster: SimCluster, tmp_path: Path) -> None:
+    assert KUBECTL is not None
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(sim_cluster.kubeconfig_dict()))
+    kubectl = [KUBECTL, "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache")]
+    crds = subprocess.run([sys.executable, "-m", "drsyncer.cli", "crds"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*kubectl, *args], input=stdin, capture_output=True, text=True, timeout=60)
+
+    applied = run("apply", "-f", "-", stdin=crds)
+
+    assert applied.returncode == 0, applied.stderr
+    for crd in all_crds():
+        name = crd["metadata"]["name"]
+        assert f"customresourcedefinition.apiextensions.k8s.io/{name} created" in applied.stdout
+    again = run("apply", "-f", "-", stdin=crds)
+    assert again.returncode == 0 and "unchanged" in again.stdout, again.stderr
+    listed = run("get", "repl", "-A")
+    assert listed.returncode == 0, listed.stderr
