@@ -1,0 +1,127 @@
+"""`drsyncer sync` end to end: a real process against simulated clusters through a kubeconfig file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from drsyncer.api import keys
+from drsyncer.sync.command import CLI_REPLICATION_NAMESPACE
+from tests.integration.sync.conftest import SOURCE_NS, World, read, seed, source_objects
+
+
+@pytest.fixture
+def kubeconfig(world: World, tmp_path: Path) -> Path:
+    return world.fleet.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+def drsyncer_sync(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "drsyncer.cli", "sync", "--kubeconfig", str(kubeconfig), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def table_row(output: str, kind: str) -> list[str]:
+    """The counts of `kind` in the first table of `output`: created, updated, unchanged, pruned,
+    skipped, failed."""
+    for line in output.splitlines():
+        cells = line.split()
+        if cells and cells[0] == kind:
+            return [c for c in cells[1:] if c.isdigit()]
+    raise AssertionError(f"no row for {kind} in:\n{output}")
+
+
+def test_sync_copies_to_both_destinations_prints_tables_and_resyncs_without_writes(world: World,
+                                                                                  kubeconfig: Path) -> None:
+    seed(world)
+
+    run = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1,dr2",
+                        "--namespace", SOURCE_NS)
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{SOURCE_NS} → dr1/{SOURCE_NS}: Completed" in run.stdout
+    assert f"{SOURCE_NS} → dr2/{SOURCE_NS}: Completed" in run.stdout
+    assert table_row(run.stdout, "Service") == ["2", "0", "0", "0", "0", "0"]
+    assert table_row(run.stdout, "total") == ["7", "0", "0", "0", "0", "0"]  # the default types
+    assert f"Deployment {SOURCE_NS}/web: 3 → 0 replicas" in run.stdout
+    for cluster in ("dr1", "dr2"):
+        copy = read(world, cluster, source_objects()[0])
+        assert copy is not None
+        marks = copy["metadata"]["annotations"]
+        assert marks[keys.ANNOTATION_REPLICATION] == f"{CLI_REPLICATION_NAMESPACE}/source"
+
+    world.reset_counters()
+    again = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1,dr2",
+                          "--namespace", SOURCE_NS)
+    assert again.returncode == 0
+    assert table_row(again.stdout, "total") == ["0", "0", "7", "0", "0", "0"]
+    assert world.writes() == 0
+
+
+def test_dry_run_to_a_mapped_namespace_writes_nothing(world: World, kubeconfig: Path) -> None:
+    seed(world)
+
+    run = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1",
+                        "--namespace", f"{SOURCE_NS}:shop-copy", "--dry-run", "--no-scale-to-zero",
+                        "--types", "deployments,cm")
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{SOURCE_NS} → dr1/shop-copy: Completed" in run.stdout and "dry run" in run.stdout
+    assert table_row(run.stdout, "total") == ["2", "0", "0", "0", "0", "0"]
+    assert "Namespace shop-copy does not exist and would be created" in run.stdout
+    assert "replicas" not in run.stdout  # --no-scale-to-zero: the count is kept
+    assert world.writes() == 0
+
+
+def test_failed_objects_are_listed_with_category_and_message_and_exit_non_zero(world: World,
+                                                                               kubeconfig: Path) -> None:
+    seed(world)  # the Widget CRD exists only in the source, and the CLI does not copy CRDs
+
+    run = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1",
+                        "--namespace", SOURCE_NS, "--types", "configmaps,widgets.example.com")
+
+    assert run.returncode == 1
+    assert f"{SOURCE_NS} → dr1/{SOURCE_NS}: PartiallyFailed" in run.stdout
+    assert table_row(run.stdout, "Widget.example.com") == ["0", "0", "0", "0", "0", "1"]
+    assert f"NonRetryable: Widget.example.com {SOURCE_NS}/blue: Widget (example.com/v1) is not served by " \
+           "cluster dr1" in run.stdout
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--source-context", "source", "--dest-context", "nope"], "contexts has no entry named 'nope'"),
+    (["--source-context", "source", "--dest-context", "source"], "is both the source and a destination"),
+    (["--source-context", "source", "--dest-context", "dr1", "--namespace", ":x"], "expected NS or NS:DEST"),
+    (["--source-context", "source", "--dest-context", "dr1", "--types", "gizmos"],
+     "resource type 'gizmos' is not served by cluster source"),
+])
+def test_bad_input_fails_in_one_line(world: World, kubeconfig: Path, args: list[str], message: str) -> None:
+    seed(world, [])
+    if "--namespace" not in args:
+        args = [*args, "--namespace", SOURCE_NS]
+
+    run = drsyncer_sync(kubeconfig, *args)
+
+    assert run.returncode == 1
+    assert message in run.stderr + run.stdout
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) <= 1
+
+
+def test_unreadable_kubeconfig_and_unreachable_cluster_fail_in_one_line(world: World, kubeconfig: Path,
+                                                                        tmp_path: Path) -> None:
+    missing = drsyncer_sync(tmp_path / "absent", "--source-context", "source", "--dest-context", "dr1",
+                            "--namespace", SOURCE_NS)
+    assert missing.returncode == 1
+    expected = f"kubeconfig {tmp_path / 'absent'}: cannot read (No such file or directory)"
+    assert missing.stderr.strip().splitlines() == [f"drsyncer sync: NonRetryable: {expected}"]
+
+    world.sim("dr2").down()
+    down = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1,dr2",
+                         "--namespace", SOURCE_NS)
+    assert down.returncode == 1
+    (line,) = down.stderr.strip().splitlines()
+    assert line.startswith("drsyncer sync: context dr2: cluster unreachable:") and "cannot connect" in line
+    assert world.writes("dr1") == 0  # nothing ran
