@@ -21,6 +21,8 @@ from drsyncer.sim.store import Store
 from drsyncer.sim.watch import WatchHub
 
 _BACKLOG = 4096
+# kube-apiserver accepts request bodies up to 3 MiB; aiohttp's default limit is 1 MiB.
+MAX_BODY_BYTES = 3 * 1024 * 1024
 
 
 class SimCluster:
@@ -99,7 +101,16 @@ class SimCluster:
     async def _listen(self) -> None:
         if self._server is not None:
             return
-        self._web = web.Server(self.api.handle, access_log=None)
+        loop = self._loop
+
+        def request_factory(
+            message: Any, payload: Any, protocol: Any, writer: Any, task: Any
+        ) -> web.BaseRequest:
+            return web.BaseRequest(
+                message, payload, protocol, writer, task, loop, client_max_size=MAX_BODY_BYTES
+            )
+
+        self._web = web.Server(self.api.handle, request_factory=request_factory, access_log=None)
         self._server = await self._loop.create_server(
             self._web, self.host, self.port, ssl=self._ssl, reuse_address=True, backlog=_BACKLOG
         )

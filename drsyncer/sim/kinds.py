@@ -37,6 +37,9 @@ _DNS1035_MSG = (
     "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
 )
 
+# ConfigMaps and Secrets hold at most 1 MiB of data (keys included), as kube validates.
+MAX_DATA_BYTES = 1024 * 1024
+
 # Names in these resources are path segments, not DNS names (e.g. "system:controller:foo").
 _PATH_SEGMENT_NAMES = {"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
 
@@ -152,6 +155,9 @@ def _secret(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -
     ]
     if "type" not in result:
         result = {**result, "type": old.get("type", "Opaque") if old else "Opaque"}
+    size = sum(len(k) + len(base64.b64decode(v)) for k, v in (result.get("data") or {}).items())
+    if size > MAX_DATA_BYTES:
+        causes.append(("data", f"Too long: may not be more than {MAX_DATA_BYTES} bytes"))
     if old is not None:
         if result.get("type") != old.get("type", "Opaque"):
             causes.append(("type", f'Invalid value: "{result.get("type")}": field is immutable'))
@@ -199,6 +205,10 @@ def _configmap(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None
                     f"unmarshal {type(v).__name__} into Go struct field ConfigMap.data of type "
                     "string"
                 )
+    size = sum(len(k) + len(v) for k, v in (obj.get("data") or {}).items())
+    size += sum(len(k) + len(v) * 3 // 4 for k, v in (obj.get("binaryData") or {}).items())
+    if size > MAX_DATA_BYTES:
+        causes.append(("[]", f"Too long: may not be more than {MAX_DATA_BYTES} bytes"))
     if old is not None:
         causes += _immutable_data(old, obj, ("data", "binaryData"))
     if causes:

@@ -100,6 +100,10 @@ class ApiServer:
             )
         except asyncio.CancelledError:
             raise
+        except web.HTTPException as exc:  # e.g. a body over the size limit, raised while reading it
+            return _error(
+                ApiError(exc.status, exc.reason, "RequestEntityTooLarge" if exc.status == 413 else None)
+            )
         except Exception as exc:  # the server answers 500 as kube-apiserver would, and logs why
             log.exception("simulated cluster %s failed on %s %s", self.name, request.method, path)
             return _error(ApiError(500, f"Internal error occurred: {exc}", "InternalError"))

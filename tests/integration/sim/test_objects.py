@@ -224,3 +224,19 @@ def test_cluster_scoped_objects_have_no_namespace(api: client.ApiClient) -> None
     role = rbac.create_cluster_role({"metadata": {"name": "system:reader"}, "rules": []})
     assert role.metadata.namespace is None
     assert [r.metadata.name for r in rbac.list_cluster_role().items] == ["system:reader"]
+
+
+def test_configmaps_and_secrets_hold_at_most_one_mebibyte(core: client.CoreV1Api, ns: str) -> None:
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "fits"}, "data": {"k": "x" * 1_000_000}})
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_config_map(ns, {"metadata": {"name": "big"}, "data": {"k": "x" * 1_100_000}})
+    assert (err.value.status, status_of(err.value)["reason"]) == (422, "Invalid")
+    with pytest.raises(ApiException) as too_big:
+        core.create_namespaced_secret(ns, {"metadata": {"name": "big"}, "stringData": {"k": "x" * 1_100_000}})
+    assert too_big.value.status == 422
+
+
+def test_request_bodies_over_three_mebibytes_are_refused(core: client.CoreV1Api, ns: str) -> None:
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_config_map(ns, {"metadata": {"name": "huge"}, "data": {"k": "x" * 4_000_000}})
+    assert err.value.status == 413
