@@ -18,6 +18,7 @@ def make_app(redis_url: str, key_prefix: str = "redbeat:", *, name: str = "drsyn
         timezone="UTC",
         enable_utc=True,
         broker_connection_retry_on_startup=True,
+        redbeat_redis_options={},
         # a send must not hang the reconcile loop for long while Redis is away
         broker_transport_options={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5,
                                   "interval_max": 2.0},

@@ -34,11 +34,10 @@ class StoreChanges:
         return not (self.added or self.updated or self.removed)
 
 
-def _definition(job: Job) -> dict[str, Any]:
-    """What redbeat stores as an entry's `definition`, to compare with the stored one."""
-    return {"name": job.name, "task": TASK_SYNC_NAMESPACE, "args": [], "kwargs": job.task_kwargs(),
-            "options": {"queue": SYNC_QUEUE}, "schedule": celery_schedule(job.schedule or ""),
-            "enabled": True}
+def _definition(entry: RedBeatSchedulerEntry) -> dict[str, Any]:
+    """What `RedBeatSchedulerEntry.save` stores as `definition`, to compare with the stored one."""
+    return {"name": entry.name, "task": entry.task, "args": entry.args, "kwargs": entry.kwargs,
+            "options": entry.options, "schedule": entry.schedule, "enabled": entry.enabled}
 
 
 def _normalised(definition: Mapping[str, Any]) -> Any:
@@ -79,9 +78,12 @@ class ScheduleStore:
         raw = get_redis(self.app).hget(self.key(name), "definition")
         return json.loads(raw) if raw else None
 
+    def _entry(self, job: Job) -> RedBeatSchedulerEntry:
+        return RedBeatSchedulerEntry(job.name, TASK_SYNC_NAMESPACE, celery_schedule(job.schedule or ""),
+                                     kwargs=job.task_kwargs(), options={"queue": SYNC_QUEUE}, app=self.app)
+
     def save(self, job: Job, *, keep_last_run: bool) -> None:
-        entry = RedBeatSchedulerEntry(job.name, TASK_SYNC_NAMESPACE, celery_schedule(job.schedule or ""),
-                                      kwargs=job.task_kwargs(), options={"queue": SYNC_QUEUE}, app=self.app)
+        entry = self._entry(job)
         last_run = None
         if keep_last_run:
             try:
@@ -111,7 +113,7 @@ class ScheduleStore:
             if stored is None:
                 self.save(job, keep_last_run=False)
                 changes.added.append(name)
-            elif stored != _normalised(_definition(job)):
+            elif stored != _normalised(_definition(self._entry(job))):
                 self.save(job, keep_last_run=True)
                 changes.updated.append(name)
         for name in sorted(existing - set(desired)):

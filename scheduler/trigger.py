@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from celery import Celery
 
+from scheduler import metrics
 from scheduler.entries import SYNC_QUEUE, TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE, Job, Trigger
 
 
@@ -19,4 +20,5 @@ def send_now(app: Celery, jobs: Iterable[Job], trigger: Trigger) -> list[str]:
     for job in jobs:
         result = app.send_task(task, kwargs=job.task_kwargs(trigger, run_id), queue=SYNC_QUEUE)
         sent.append(str(result.id))
+    metrics.TRIGGERED.labels(trigger.value).inc(len(sent))
     return sent

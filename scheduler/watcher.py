@@ -26,6 +26,7 @@ from drsyncer.kube.discovery import ResourceRef
 from drsyncer.kube.errors import ApiError
 from drsyncer.kube.remote_clusters import ClusterClients
 from drsyncer.kube.retry import RetryPolicy
+from scheduler import metrics
 from scheduler.entries import (
     Plan,
     ReplicationRead,
@@ -160,9 +161,11 @@ class Watcher:
         last_health = 0.0
         try:
             while not stop.is_set():
-                self._start_informers()
                 now = time.monotonic()
                 due_full = now - last_full >= self.resync_s
+                if due_full or not self._ready():
+                    # an optional kind whose CRD is installed later is picked up at the next resync
+                    self._start_informers()
                 if self._ready() and (self._dirty.is_set() or due_full):
                     self._dirty.clear()
                     self.reconcile()
@@ -233,6 +236,9 @@ class Watcher:
                 report.errors.append(f"{label}: {type(exc).__name__}: {exc}")
         for error in report.errors:
             log.warning("reconcile: %s", error)
+        metrics.RECONCILES.inc()
+        metrics.RECONCILE_ERRORS.inc(len(report.errors))
+        metrics.ENTRIES.set(len(desired.entries))
         self.reconciles += 1
         self.last_report = report
         return report

@@ -1,0 +1,174 @@
+"""A controller and a source cluster (simulated), a private Redis, and a watcher running in a thread."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+import redis
+import yaml
+from celery import Celery
+from redbeat import RedBeatSchedulerEntry
+
+from drsyncer.api.crds import all_crds
+from drsyncer.config import Settings, load_settings
+from drsyncer.kube import ClusterClient, client_from_kubeconfig
+from drsyncer.kube.discovery import ResourceRef, offline_ref
+from drsyncer.sim import SimFleet
+from scheduler.celery_app import make_app
+from scheduler.entries import SYNC_QUEUE
+from scheduler.service import WatcherService
+from scheduler.store import ScheduleStore
+
+NS = "dr-system"
+T = TypeVar("T")
+
+
+def _ref(name: str) -> ResourceRef:
+    ref = offline_ref(name)
+    assert ref is not None
+    return ref
+
+
+NAMESPACES = _ref("namespaces")
+SECRETS = _ref("secrets")
+CRDS = _ref("customresourcedefinitions")
+LEASES = _ref("leases")
+
+
+def eventually(check: Callable[[], T], timeout_s: float = 10.0, what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy; fail with `what` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except AssertionError as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.05)  # poll interval, not synchronisation
+    pytest.fail(f"timed out after {timeout_s}s waiting for {what} (last: {last!r})")
+
+
+def replication(name: str, **spec: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"sourceCluster": "source", "destinationCluster": "dr1", "sourceNamespace": "web",
+                            "schedule": "@every 10s"}
+    base.update(spec)
+    return {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {k: v for k, v in base.items() if v is not None}}
+
+
+@dataclass
+class World:
+    fleet: SimFleet
+    controller: ClusterClient
+    source: ClusterClient
+    redis_url: str
+    app: Celery
+    store: ScheduleStore
+
+    @property
+    def replications(self) -> ResourceRef:
+        return self.controller.resolve("replications.dr-syncer.io")
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return self.controller.create(self.controller.ref_for(obj), NS, obj)
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        return self.controller.get(self.replications, NS, name)
+
+    def patch(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        return self.controller.patch(self.replications, NS, name, patch)
+
+    def delete(self, name: str) -> None:
+        self.controller.delete(self.replications, NS, name)
+
+    def entries(self) -> set[str]:
+        return self.store.names()
+
+    def entry(self, name: str) -> RedBeatSchedulerEntry:
+        """The entry exactly as beat loads it."""
+        return RedBeatSchedulerEntry.from_key(self.store.key(name), app=self.app)
+
+    def queued(self, queue: str = SYNC_QUEUE) -> list[dict[str, Any]]:
+        """Task messages waiting in a Celery queue: task name and keyword arguments."""
+        client = redis.Redis.from_url(self.redis_url)
+        out = []
+        for raw in client.lrange(queue, 0, -1):
+            message = json.loads(raw)
+            _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            out.append({"task": message["headers"]["task"], "kwargs": kwargs})
+        return out
+
+    def settings(self, **overrides: str) -> Settings:
+        flags = {"redis_url": self.redis_url, "watch_namespace": NS, "lease_duration": "3",
+                 "resync_interval": "5", "health_check_interval": "1h", "identity": "watcher-a",
+                 **overrides}
+        return load_settings({}, flags, in_cluster_namespace=lambda: None)
+
+    def client(self, name: str = "controller") -> ClusterClient:
+        return client_from_kubeconfig(self.fleet["controller"].kubeconfig_dict(), name=name)
+
+
+@pytest.fixture
+def world(sim_fleet: Callable[..., SimFleet], redis_url: str) -> Iterator[World]:
+    fleet = sim_fleet(["controller", "source"])
+    controller = client_from_kubeconfig(fleet["controller"].kubeconfig_dict(), name="controller")
+    source = client_from_kubeconfig(fleet["source"].kubeconfig_dict(), name="source")
+    controller.create(NAMESPACES, None, {"metadata": {"name": NS}})
+    for crd in all_crds():
+        controller.create(CRDS, None, crd)
+    kubeconfig = yaml.safe_dump(fleet["source"].kubeconfig_dict()).encode()
+    controller.create(SECRETS, NS, {"metadata": {"name": "source-kubeconfig"},
+                                    "data": {"kubeconfig": base64.b64encode(kubeconfig).decode()}})
+    eventually(lambda: controller.resolve("remoteclusters.dr-syncer.io"), what="the CRDs to be served")
+    controller.create(controller.resolve("remoteclusters.dr-syncer.io"), NS, {
+        "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
+        "metadata": {"name": "source", "namespace": NS},
+        "spec": {"kubeconfigSecretRef": {"name": "source-kubeconfig"}}})
+    for name, labels in (("web", {"team": "a"}), ("shop", {"team": "a"}), ("ops", {"team": "b"})):
+        source.create(NAMESPACES, None, {"metadata": {"name": name, "labels": labels}})
+    app = make_app(redis_url)
+    yield World(fleet, controller, source, redis_url, app, ScheduleStore(app, NS))
+    controller.close()
+    source.close()
+
+
+@dataclass
+class Running:
+    service: WatcherService
+    stop: threading.Event
+    thread: threading.Thread
+
+
+@pytest.fixture
+def start_watcher(world: World) -> Iterator[Callable[..., WatcherService]]:
+    """Start a watcher replica in a thread; every one is stopped (Lease released) after the test."""
+    running: list[Running] = []
+
+    def start(**overrides: str) -> WatcherService:
+        settings = world.settings(**overrides)
+        service = WatcherService(settings, world.client(settings.identity), world.app, watch_timeout_s=2)
+        stop = threading.Event()
+        thread = threading.Thread(target=service.run, args=(stop,), name=f"service-{settings.identity}",
+                                  daemon=True)
+        thread.start()
+        running.append(Running(service, stop, thread))
+        return service
+
+    yield start
+    for item in running:
+        item.stop.set()
+    for item in running:
+        item.thread.join(15)
+        item.service.controller.close()
+        assert not item.thread.is_alive(), "a watcher did not stop"

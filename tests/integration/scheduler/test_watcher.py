@@ -1,0 +1,183 @@
+"""The watcher against a simulated controller and source cluster and a real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from celery.schedules import crontab, schedule
+
+from drsyncer.api import keys
+from scheduler.entries import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE
+from scheduler.service import WatcherService
+from tests.integration.scheduler.conftest import NAMESPACES, NS, World, eventually, replication
+
+StartWatcher = Callable[..., WatcherService]
+
+
+def _entry_names(name: str, *source_namespaces: str) -> set[str]:
+    return {f"drsyncer:{NS}/{name}:{ns}" for ns in source_namespaces}
+
+
+def _status(world: World, name: str) -> dict[str, Any]:
+    obj = world.get(name)
+    return (obj or {}).get("status") or {}
+
+
+def _metadata(world: World, name: str) -> dict[str, Any]:
+    return dict((world.get(name) or {}).get("metadata") or {})
+
+
+def _condition(world: World, name: str, type_: str) -> dict[str, Any]:
+    return next((c for c in _status(world, name).get("conditions", []) if c["type"] == type_), {})
+
+
+def test_replication_every_10s_gets_exactly_its_entries_as_beat_loads_them(
+        world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    world.apply(replication("web", namespaceMappings=[{"source": "shop", "destination": "shop-dr"}],
+                            destinationClusters=["dr2"]))
+    expected = _entry_names("web", "web", "shop")
+    eventually(lambda: world.entries() == expected, what="the two entries")
+
+    entry = world.entry(f"drsyncer:{NS}/web:shop")
+    assert entry.task == TASK_SYNC_NAMESPACE
+    assert isinstance(entry.schedule, schedule) and entry.schedule.run_every == timedelta(seconds=10)
+    assert entry.options == {"queue": "sync"}
+    uid = (world.get("web") or {})["metadata"]["uid"]
+    assert entry.kwargs == {
+        "replication": {"kind": "Replication", "namespace": NS, "name": "web", "uid": uid, "generation": 1},
+        "source_cluster": "source", "source_namespace": "shop",
+        "targets": [{"cluster": "dr1", "namespace": "shop-dr"}, {"cluster": "dr2", "namespace": "shop-dr"}],
+        "mode": "Scheduled", "run_id": None, "trigger": "schedule",
+    }
+    assert entry.is_due()[0], "a new entry runs at beat's next tick"
+    eventually(lambda: _status(world, "web").get("phase") == "Pending", what="phase Pending")
+    assert _condition(world, "web", "InvalidSpec")["status"] == "False"
+
+
+def test_editing_types_and_schedule_updates_entries_and_deleting_removes_them(
+        world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    world.apply(replication("web"))
+    name = f"drsyncer:{NS}/web:web"
+    eventually(lambda: world.entries() == {name}, what="the entry")
+
+    world.patch("web", {"spec": {"resourceTypes": ["configmaps"]}})
+    eventually(lambda: world.entry(name).kwargs["replication"]["generation"] == 2,
+               what="the entry to carry generation 2")
+
+    world.patch("web", {"spec": {"schedule": "*/2 * * * *"}})
+    eventually(lambda: isinstance(world.entry(name).schedule, crontab), what="the cron schedule")
+    assert world.entry(name).schedule == crontab(minute="*/2")
+
+    world.patch("web", {"spec": {"namespaceMappings": [{"source": "ops"}]}})
+    eventually(lambda: world.entries() == _entry_names("web", "web", "ops"), what="the ops entry")
+
+    world.delete("web")
+    eventually(lambda: world.entries() == set(), what="the entries to go")
+
+
+def test_paused_removes_entries_and_sets_phase_paused(world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    world.apply(replication("web"))
+    eventually(lambda: world.entries() == _entry_names("web", "web"), what="the entry")
+
+    world.patch("web", {"spec": {"paused": True}})
+    eventually(lambda: world.entries() == set(), what="no entries while paused")
+    eventually(lambda: _status(world, "web").get("phase") == "Paused", what="phase Paused")
+
+    world.patch("web", {"spec": {"paused": False}})
+    eventually(lambda: world.entries() == _entry_names("web", "web"), what="the entry back")
+    eventually(lambda: _status(world, "web").get("phase") == "Pending", what="phase Pending again")
+
+
+def test_invalid_cron_yields_invalid_spec_and_no_entries(world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    world.apply(replication("broken", schedule="61 * * * *"))
+    world.apply(replication("fine", sourceNamespace="ops"))
+    eventually(lambda: world.entries() == _entry_names("fine", "ops"), what="only the valid one's entry")
+    condition = eventually(lambda: _condition(world, "broken", "InvalidSpec"), what="InvalidSpec")
+    assert condition["status"] == "True" and condition["message"].startswith("spec.schedule:")
+    assert condition["observedGeneration"] == 1
+    assert _status(world, "broken")["phase"] == "Failed"
+
+    world.patch("broken", {"spec": {"schedule": "@every 1m"}})
+    eventually(lambda: world.entries() == _entry_names("fine", "ops") | _entry_names("broken", "web"),
+               what="the fixed one's entry")
+    eventually(lambda: _condition(world, "broken", "InvalidSpec").get("status") == "False",
+               what="InvalidSpec False")
+
+
+def test_namespace_added_to_source_that_matches_the_selector_gets_an_entry(
+        world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    world.apply(replication("team-a", sourceNamespace=None, namespaceSelector={"matchLabels": {"team": "a"}}))
+    eventually(lambda: world.entries() == _entry_names("team-a", "web", "shop"), what="selected namespaces")
+
+    world.source.create(NAMESPACES, None, {"metadata": {"name": "billing", "labels": {"team": "a"}}})
+    eventually(lambda: world.entries() == _entry_names("team-a", "web", "shop", "billing"),
+               what="the new namespace's entry")
+
+    world.source.patch(NAMESPACES, None, "shop", {"metadata": {"labels": {"team": "c"}}})
+    eventually(lambda: world.entries() == _entry_names("team-a", "web", "billing"),
+               what="the relabelled namespace's entry to go")
+
+
+def test_sync_now_annotation_sends_every_namespace_with_the_documented_kwargs_and_disappears(
+        world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    world.apply(replication("manual", replicationMode="Manual", schedule=None,
+                            namespaceMappings=[{"source": "shop"}]))
+    eventually(lambda: _status(world, "manual").get("phase") == "Pending", what="the watcher to see it")
+    assert world.entries() == set(), "Manual mode has no periodic entry"
+
+    world.patch("manual", {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: "now"}}})
+    eventually(lambda: keys.ANNOTATION_SYNC_NOW not in _metadata(world, "manual").get("annotations", {}),
+               what="the annotation to be removed")
+    sent = eventually(lambda: world.queued(), what="the queued tasks")
+    assert {m["task"] for m in sent} == {TASK_SYNC_NAMESPACE}
+    assert sorted(m["kwargs"]["source_namespace"] for m in sent) == ["shop", "web"]
+    kwargs = sent[0]["kwargs"]
+    assert set(kwargs) == {"replication", "source_cluster", "source_namespace", "targets", "mode", "run_id",
+                           "trigger"}
+    assert kwargs["trigger"] == "sync-now" and kwargs["mode"] == "Manual" and kwargs["run_id"]
+    assert len({m["kwargs"]["run_id"] for m in sent}) == 1, "one run id for the whole run"
+    assert kwargs["replication"]["generation"] == 1
+
+
+def test_cleanup_on_delete_adds_the_finalizer_and_sends_cleanup_before_letting_go(
+        world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    world.apply(replication("web", cleanupOnDelete="Delete"))
+    eventually(lambda: keys.FINALIZER_CLEANUP in _metadata(world, "web").get("finalizers", []),
+               what="the finalizer")
+
+    world.delete("web")
+    eventually(lambda: world.get("web") is None, what="the Replication to be gone")
+    (message,) = world.queued()
+    assert message["task"] == TASK_CLEANUP_NAMESPACE
+    assert message["kwargs"]["trigger"] == "cleanup" and message["kwargs"]["source_namespace"] == "web"
+    assert world.entries() == set()
+
+
+def test_a_second_reconcile_of_a_settled_state_changes_nothing(
+        world: World, start_watcher: StartWatcher) -> None:
+    service = start_watcher()
+    world.apply(replication("web", namespaceMappings=[{"source": "shop"}]))
+    world.apply(replication("broken", schedule="61 * * * *"))
+    world.apply(replication("paused", paused=True))
+    eventually(lambda: world.entries() == _entry_names("web", "web", "shop"), what="the entries")
+    eventually(lambda: _status(world, "paused").get("phase") == "Paused", what="phase Paused")
+    eventually(lambda: _status(world, "broken").get("phase") == "Failed", what="phase Failed")
+    watcher = service.watcher
+    assert watcher is not None
+
+    def settled() -> bool:
+        report = watcher.reconcile()
+        return report.schedule.empty and not report.status_written and not report.errors
+
+    eventually(settled, what="a reconcile that writes nothing")
+    report = watcher.reconcile()
+    assert report.schedule.empty and report.status_written == [] and report.triggered == []
