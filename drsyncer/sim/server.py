@@ -212,7 +212,7 @@ class ApiServer:
         self.counters.count(verb, resource)
         code = self.faults.pick_error(verb, resource)
         if code is not None:
-            raise _injected(code)
+            raise _injected(code, self.faults.settings.retry_after_s)
         if verb == "get":
             return self._get(request, target)
         if verb == "list":
@@ -625,13 +625,13 @@ class ApiServer:
 # -- request helpers ------------------------------------------------------------------------------------
 
 
-def _injected(code: int) -> ApiError:
+def _injected(code: int, retry_after_s: int) -> ApiError:
     if code == 429:
         return ApiError(
             429,
             "Too many requests, please try again later.",
             "TooManyRequests",
-            {"causes": [{"reason": "TooManyRequests"}], "retryAfterSeconds": 1},
+            {"causes": [{"reason": "TooManyRequests"}], "retryAfterSeconds": retry_after_s},
         )
     if code == 503:
         return ApiError(503, "the server is currently unable to handle the request", "ServiceUnavailable")

@@ -41,6 +41,7 @@ def test_error_rate_of_one_answers_429_with_retry_after(
         core.create_namespaced_config_map("default", {"metadata": {"name": "a"}})
     assert err.value.status == 429
     assert err.value.headers["Retry-After"] == "3"
+    assert json.loads(err.value.body)["details"]["retryAfterSeconds"] == 3
     assert json.loads(err.value.body)["reason"] == "TooManyRequests"
     assert core.list_namespaced_config_map("default").items == []  # other verbs are untouched
 
