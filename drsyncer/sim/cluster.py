@@ -29,6 +29,8 @@ class SimCluster:
     """One simulated Kubernetes API server on a loopback port (HTTP, or HTTPS with a generated CA).
 
     `token=True` generates a bearer token; a string uses that token; None serves without authentication.
+    `namespace_defaults=True` gives every new namespace the `default` ServiceAccount and the
+    `kube-root-ca.crt` ConfigMap, as kube-controller-manager does on a real cluster.
     """
 
     def __init__(
@@ -39,13 +41,14 @@ class SimCluster:
         port: int = 0,
         host: str = "127.0.0.1",
         bookmark_interval_s: float = 60.0,
+        namespace_defaults: bool = False,
     ) -> None:
         self.name = name
         self.host = host
         self.port = port
         self.tls = tls
         self.token: str | None = secrets.token_urlsafe(24) if token is True else (token or None)
-        self.store = Store()
+        self.store = Store(namespace_defaults=namespace_defaults)
         self.faults = Faults()
         self._counters = Counters()
         self._loop, thread = shared_loop()
@@ -218,6 +221,7 @@ class SimFleet:
         host: str = "127.0.0.1",
         base_port: int = 0,
         bookmark_interval_s: float = 60.0,
+        namespace_defaults: bool = False,
     ) -> None:
         names = list(names)
         if len(set(names)) != len(names) or not names:
@@ -230,6 +234,7 @@ class SimFleet:
                 host=host,
                 port=base_port + i if base_port else 0,
                 bookmark_interval_s=bookmark_interval_s,
+                namespace_defaults=namespace_defaults,
             )
             for i, name in enumerate(names)
         }

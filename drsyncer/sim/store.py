@@ -40,6 +40,11 @@ Key = tuple[str, str]
 NAMESPACES = ("", "namespaces")
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_ROOT_CA_DESCRIPTION = (
+    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such "
+    "as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions "
+    "of Kubernetes clusters."
+)
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # Top-level fields that never count as a change of the object's desired state.
 _NOT_DESIRED_STATE = {"metadata", "status", "apiVersion", "kind"}
@@ -123,8 +128,10 @@ def _check_metadata_types(rt: ResourceType, metadata: dict[str, Any]) -> None:
 class Store:
     """Objects of one cluster, keyed (group, plural) → namespace → name, and the event history."""
 
-    def __init__(self, history: int = 100_000) -> None:
+    def __init__(self, history: int = 100_000, namespace_defaults: bool = False) -> None:
         self.registry = Registry()
+        # What kube-controller-manager adds to every new namespace, for tests that want it.
+        self.namespace_defaults = namespace_defaults
         self._objects: dict[Key, dict[str, dict[str, Obj]]] = {}
         self._rv = 1000
         self._history: deque[Event] = deque()
@@ -371,6 +378,8 @@ class Store:
             if rt.key == CRDS:
                 self.registry.serve_crd(obj)
             self._emit("ADDED", rt.key, obj, None)
+            if rt.key == NAMESPACES and self.namespace_defaults:
+                self._add_namespace_defaults(name)
             return obj
 
     def _check_body(self, rt: ResourceType, namespace: str | None, body: Any, create: bool) -> Obj:
@@ -412,6 +421,22 @@ class Store:
                 "the namespace of the provided object does not match the namespace sent on the request"
             )
         return {**body, "apiVersion": rt.api_version, "kind": rt.kind, "metadata": dict(metadata)}
+
+    def _add_namespace_defaults(self, namespace: str) -> None:
+        self.create(self._rt(("", "serviceaccounts")), namespace, {"metadata": {"name": "default"}})
+        ca = self._rt(("", "configmaps"))
+        self.create(
+            ca,
+            namespace,
+            {
+                "metadata": {
+                    "name": "kube-root-ca.crt",
+                    "annotations": {"kubernetes.io/description": _ROOT_CA_DESCRIPTION},
+                },
+                "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nsimulated\n-----END CERTIFICATE-----\n"},
+            },
+            manager="kube-controller-manager",
+        )
 
     def _require_active_namespace(self, namespace: str) -> None:
         ns_obj = self._objects.get(NAMESPACES, {}).get("", {}).get(namespace)

@@ -140,3 +140,11 @@ def test_put_seeds_missing_namespaces_and_replaces_existing_objects(store: Store
     replaced = store.put({**cm, "data": {"k": "v"}})
     assert replaced["data"] == {"k": "v"}
     assert store.find(_rt(store, "", "namespaces"), None, "fresh") is not None
+
+
+def test_namespace_defaults_add_the_default_service_account_and_root_ca() -> None:
+    store = Store(namespace_defaults=True)
+    store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
+    assert store.find(_rt(store, "", "serviceaccounts"), "team", "default") is not None
+    assert store.find(_rt(store, "", "configmaps"), "team", "kube-root-ca.crt") is not None
+    assert store.find(_rt(store, "", "configmaps"), "ns", "kube-root-ca.crt") is None
