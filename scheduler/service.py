@@ -22,7 +22,7 @@ class WatcherService:
     """`run(stop)` until `stop` is set; `healthy()` and `ready()` answer the probes."""
 
     def __init__(self, settings: Settings, controller: ClusterClient, app: Celery, *,
-                 watch_timeout_s: int = 60, clock: Callable[[], float] = time.monotonic) -> None:
+                 watch_timeout_s: int = 30, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.controller = controller
         self.app = app

@@ -68,7 +68,7 @@ class Watcher:
     """Run with `run(stop)` in a thread of its own while this replica leads."""
 
     def __init__(self, controller: ClusterClient, app: Celery, *, namespace: str | None = None,
-                 redis_url: str | None = None, resync_s: float = 300.0, watch_timeout_s: int = 60,
+                 redis_url: str | None = None, resync_s: float = 300.0, watch_timeout_s: int = 30,
                  health_check_s: float = 60.0, clients: ClusterClients | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.controller = controller

@@ -144,31 +144,42 @@ def world(sim_fleet: Callable[..., SimFleet], redis_url: str) -> Iterator[World]
 
 
 @dataclass
-class Running:
+class RunningWatcher:
+    """A watcher replica in a thread of this process."""
+
     service: WatcherService
-    stop: threading.Event
+    stop_event: threading.Event
     thread: threading.Thread
+
+    def stop(self) -> None:
+        """Shut down as on SIGTERM: the watcher stops and the Lease is released."""
+        self.stop_event.set()
+        self.thread.join(15)
+        assert not self.thread.is_alive(), "a watcher did not stop"
 
 
 @pytest.fixture
-def start_watcher(world: World) -> Iterator[Callable[..., WatcherService]]:
+def start_watcher(world: World) -> Iterator[Callable[..., RunningWatcher]]:
     """Start a watcher replica in a thread; every one is stopped (Lease released) after the test."""
-    running: list[Running] = []
+    running: list[RunningWatcher] = []
 
-    def start(**overrides: str) -> WatcherService:
+    def start(**overrides: str) -> RunningWatcher:
         settings = world.settings(**overrides)
-        service = WatcherService(settings, world.client(settings.identity), world.app, watch_timeout_s=2)
+        service = WatcherService(settings, world.client(settings.identity), world.app, watch_timeout_s=1)
         stop = threading.Event()
         thread = threading.Thread(target=service.run, args=(stop,), name=f"service-{settings.identity}",
                                   daemon=True)
         thread.start()
-        running.append(Running(service, stop, thread))
-        return service
+        running.append(RunningWatcher(service, stop, thread))
+        return running[-1]
 
     yield start
     for item in running:
-        item.stop.set()
+        item.stop_event.set()
     for item in running:
-        item.thread.join(15)
+        item.stop()
+    # informers end with their current watch request (watch_timeout_s); nothing may outlive the test
+    eventually(lambda: not [t for t in threading.enumerate() if t.name.startswith("informer-")],
+               timeout_s=10, what="the informer threads to end")
+    for item in running:
         item.service.controller.close()
-        assert not item.thread.is_alive(), "a watcher did not stop"

@@ -10,10 +10,16 @@ from celery.schedules import crontab, schedule
 
 from drsyncer.api import keys
 from scheduler.entries import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE
-from scheduler.service import WatcherService
-from tests.integration.scheduler.conftest import NAMESPACES, NS, World, eventually, replication
+from tests.integration.scheduler.conftest import (
+    NAMESPACES,
+    NS,
+    RunningWatcher,
+    World,
+    eventually,
+    replication,
+)
 
-StartWatcher = Callable[..., WatcherService]
+StartWatcher = Callable[..., RunningWatcher]
 
 
 def _entry_names(name: str, *source_namespaces: str) -> set[str]:
@@ -164,7 +170,7 @@ def test_cleanup_on_delete_adds_the_finalizer_and_sends_cleanup_before_letting_g
 
 def test_a_second_reconcile_of_a_settled_state_changes_nothing(
         world: World, start_watcher: StartWatcher) -> None:
-    service = start_watcher()
+    service = start_watcher().service
     world.apply(replication("web", namespaceMappings=[{"source": "shop"}]))
     world.apply(replication("broken", schedule="61 * * * *"))
     world.apply(replication("paused", paused=True))
