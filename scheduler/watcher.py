@@ -87,6 +87,7 @@ class Watcher:
         self.reconciles = 0
         self.last_report: Report | None = None
         self.running = threading.Event()  # set while the reconcile loop runs
+        self._health_running = threading.Event()  # a slow check round is never started twice
 
     # -- informers ----------------------------------------------------------------------------------
 
@@ -168,11 +169,18 @@ class Watcher:
                     self._start_informers()
                 if self._ready() and (self._dirty.is_set() or due_full):
                     self._dirty.clear()
-                    self.reconcile()
+                    try:
+                        self.reconcile()
+                    except Exception:  # a bug or an outage must not end the loop; retry after a pause
+                        log.exception("reconcile failed; trying again")
+                        self._dirty.set()
+                        stop.wait(1.0)
                     if due_full:
                         last_full = now
-                if self.health_check_s > 0 and now - last_health >= self.health_check_s and self._ready():
+                if self.health_check_s > 0 and now - last_health >= self.health_check_s and self._ready() \
+                        and not self._health_running.is_set():
                     last_health = now
+                    self._health_running.set()
                     threading.Thread(target=self._check_health, name="remotecluster-health",
                                      daemon=True).start()
                 self._dirty.wait(1.0)
@@ -183,15 +191,18 @@ class Watcher:
             self.stop_informers()
 
     def _check_health(self) -> None:
-        ref = self._refs.get(REMOTE_CLUSTERS)
-        if ref is None:
-            return
-        informer = self._informers.get(REMOTE_CLUSTERS)
-        written = check_remote_clusters(self.controller, self.clients, ref, self._objects(REMOTE_CLUSTERS),
-                                        self._clock())
-        for obj in written:
-            if informer is not None:
-                informer.put(obj)
+        try:
+            ref = self._refs.get(REMOTE_CLUSTERS)
+            informer = self._informers.get(REMOTE_CLUSTERS)
+            if ref is None:
+                return
+            written = check_remote_clusters(self.controller, self.clients, ref,
+                                            self._objects(REMOTE_CLUSTERS), self._clock())
+            for obj in written:
+                if informer is not None:
+                    informer.put(obj)
+        finally:
+            self._health_running.clear()
 
     # -- one reconcile ------------------------------------------------------------------------------
 
@@ -213,9 +224,11 @@ class Watcher:
                     if self._finish_deletion(read, remote, namespaces):
                         report.cleaned_up.append(label)
                     continue
-                self._sync_finalizer(read)
+                self._sync_finalizer(read, remote)
             except ApiError as exc:
                 report.errors.append(f"{label}: {exc}")
+            except Exception as exc:  # sending the cleanup failed (Redis away); the finalizer stays
+                report.errors.append(f"{label}: {type(exc).__name__}: {exc}")
         try:
             report.schedule = self.store.reconcile(desired.entries, keep=unresolved)
         except Exception as exc:  # Redis away: keep watching, the next change or resync retries
@@ -296,7 +309,7 @@ class Watcher:
             return None if status is None else {"status": status}
         return self._patch(read, remote, build, subresource="status")
 
-    def _sync_finalizer(self, read: ReplicationRead) -> None:
+    def _sync_finalizer(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster]) -> None:
         """`cleanupOnDelete: Delete` needs the finalizer so the cleanup runs before the object goes."""
         if read.model is None:
             return  # an invalid spec says nothing about the policy; leave the finalizers as they are
@@ -306,13 +319,15 @@ class Watcher:
             return
 
         def build(current: ReplicationRead) -> dict[str, Any] | None:
+            if current.model is None or current.deleting:
+                return None
             finalizers = [f for f in current.finalizers if f != keys.FINALIZER_CLEANUP]
             if current.wants_finalizer:
                 finalizers.append(keys.FINALIZER_CLEANUP)
             if finalizers == current.finalizers:
                 return None
             return {"metadata": {"finalizers": finalizers}}
-        self._patch(read, {}, build)
+        self._patch(read, remote, build)
 
     def _finish_deletion(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster],
                          namespaces: Mapping[str, Any]) -> bool:

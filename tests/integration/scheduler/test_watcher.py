@@ -187,3 +187,16 @@ def test_a_second_reconcile_of_a_settled_state_changes_nothing(
     eventually(settled, what="a reconcile that writes nothing")
     report = watcher.reconcile()
     assert report.schedule.empty and report.status_written == [] and report.triggered == []
+
+
+def test_remote_cluster_health_is_checked_and_written(world: World, start_watcher: StartWatcher) -> None:
+    start_watcher(health_check_interval="1")
+    ref = world.controller.resolve("remoteclusters.dr-syncer.io")
+
+    def status() -> dict[str, Any]:
+        return dict((world.controller.get(ref, NS, "source") or {}).get("status") or {})
+
+    eventually(lambda: status().get("health") == "Healthy", what="health Healthy")
+    conditions = {c["type"]: c["status"] for c in status()["conditions"]}
+    assert conditions == dict.fromkeys(("KubeconfigAvailable", "KubeconfigValid", "ClusterAvailable"), "True")
+    assert status()["serverVersion"] and status()["lastCheckTime"]
