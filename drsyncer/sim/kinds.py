@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from drsyncer.sim import defaulting
 from drsyncer.sim.errors import bad_request, invalid
 from drsyncer.sim.resources import ResourceType
 from drsyncer.sim.selectors import LABEL_KEY, LABEL_VALUE
@@ -423,5 +424,7 @@ def prepare(
     """Defaults and validation kube-apiserver applies to this kind; `old` is None on create."""
     if rt.key == ("", "services"):
         return _service(rt, obj, old, allocator)
+    if rt.schema:
+        return defaulting.apply_defaults(obj, rt.schema)
     hook = PREPARE.get(rt.key)
     return hook(rt, obj, old) if hook else obj

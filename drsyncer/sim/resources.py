@@ -58,6 +58,8 @@ class ResourceType:
     custom: bool = False
     # Fields a CRD declares selectable (spec.versions[].selectableFields).
     selectable_fields: tuple[str, ...] = field(default=())
+    # openAPIV3Schema of a CRD version, for defaulting; not part of the type's identity
+    schema: dict[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def api_version(self) -> str:
@@ -170,6 +172,7 @@ def from_crd(crd: dict[str, Any]) -> list[ResourceType]:
                 list_kind=names.get("listKind", ""),
                 custom=True,
                 selectable_fields=selectable,
+                schema=(version.get("schema") or {}).get("openAPIV3Schema"),
             )
         )
     return types
