@@ -141,8 +141,13 @@ def _report_plan(plan: Plan, runner: _Runner, result: TargetResult) -> None:
         note = _planned_note(action)
         if note:
             result.warnings.append(note)
-    if any(a.writes and a.key.namespace for a in plan) and not runner.namespace_exists():
-        result.warnings.append(f"Namespace {plan.destination_namespace} does not exist and would be created")
+    if any(a.writes and a.key.namespace for a in plan):
+        try:
+            if not runner.namespace_exists():
+                result.warnings.append(
+                    f"Namespace {plan.destination_namespace} does not exist and would be created")
+        except CategorisedError as exc:
+            result.warnings.append(f"could not check Namespace {plan.destination_namespace}: {exc.message}")
 
 
 def _planned_note(action: Action) -> str | None:
@@ -165,25 +170,26 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
             scales[action.key] = DeploymentScale(action.key.kind, action.key.namespace, action.key.name,
                                                  action.scale.original, action.scale.replicas)
     stages = plan.stages()
-    namespaced = any(a.key.namespace for stage in stages for a in stage)
     namespace_error: CategorisedError | None = None
-    namespace_ready = False
+    namespace_checked = False
     not_attempted = 0
     for stage in stages:
-        if stage[0].key.namespace and namespaced and not namespace_ready and namespace_error is None:
+        namespaced = bool(stage[0].key.namespace)
+        if namespaced and not namespace_checked:
+            namespace_checked = True
             namespace_error = runner.ensure_namespace()
-            namespace_ready = namespace_error is None
             if namespace_error is not None:
                 result.error = f"Namespace {plan.destination_namespace}: {namespace_error.message}"
                 result.error_category = namespace_error.category
                 result.errors.append(ObjectError("Namespace", "", plan.destination_namespace,
                                                  namespace_error.category, namespace_error.message))
-        if runner.breaker.open or (namespace_error is not None and stage[0].key.namespace):
+        if runner.breaker.open or (namespace_error is not None and namespaced):
             for action in stage:
                 result.record(action.count_key, Outcome.FAILED)
                 scales.pop(action.key, None)
             not_attempted += len(stage) if runner.breaker.open else 0
             continue
+        written: list[str] = []
         for action, done in runner.run_stage(stage):
             not_attempted += not done.attempted
             if done.error is not None:
@@ -192,10 +198,12 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
                 result.record(action.count_key, done.outcome)
             if done.warning:
                 result.warnings.append(done.warning)
-            if done.outcome not in (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED):
+            if done.outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED):
+                written.append(action.key.name)
+            else:
                 scales.pop(action.key, None)
         if stage[0].key.group == CRD_GROUP and stage[0].key.kind == CRD_KIND:
-            result.warnings.extend(runner.wait_established(stage))
+            result.warnings.extend(runner.wait_established(written))
     if runner.breaker.open:
         result.error = (f"destination cluster {runner.client.name} is unreachable "
                         f"({runner.breaker.reason}); {not_attempted} write(s) not attempted")
@@ -214,7 +222,7 @@ class _Runner:
         self.limits = limits
         self.breaker = _Breaker(limits.unreachable_after)
         self._pool: ThreadPoolExecutor | None = None
-        self._refs: dict[tuple[str, str], ResourceRef] = {}
+        self._refs: dict[tuple[str, str], ResourceRef | CategorisedError] = {}
         self._refs_lock = threading.Lock()
 
     def close(self) -> None:
@@ -275,16 +283,22 @@ class _Runner:
 
     def ref(self, action: Action) -> ResourceRef:
         body = action.desired or action.body
-        key = action.key
-        cached = self._refs.get((key.group, key.kind))
+        gk = (action.key.group, action.key.kind)
+        cached = self._refs.get(gk)
         if cached is not None:
+            if isinstance(cached, CategorisedError):
+                # a type not served fails every object of it the same way, without new lookups
+                raise CategorisedError(cached.category, cached.message)
             return cached
         with self._refs_lock:
-            if body is not None:
-                ref = self.client.ref_for(body)
-            else:
-                ref = self._ref_by_group_kind(key.group, key.kind)
-            self._refs[(key.group, key.kind)] = ref
+            try:
+                ref = self.client.ref_for(body) if body is not None else self._ref_by_group_kind(*gk)
+            except ApiError:
+                raise  # the lookup itself failed (connection, throttling): the next object tries again
+            except CategorisedError as exc:
+                self._refs[gk] = exc
+                raise
+            self._refs[gk] = ref
             return ref
 
     def _ref_by_group_kind(self, group: str, kind: str) -> ResourceRef:
@@ -307,10 +321,23 @@ class _Runner:
         return self.client.get(NAMESPACES, None, self.namespace) is not None
 
     def ensure_namespace(self) -> CategorisedError | None:
-        """Create the destination namespace if it is missing (read first, so a resync writes nothing)."""
+        """Create the destination namespace if it is missing (read first, so a resync writes nothing).
+
+        Returns why the namespace cannot take objects, or None.
+        """
         try:
-            if self.namespace_exists():
-                return None
+            existing = self.client.get(NAMESPACES, None, self.namespace)
+        except ApiError as exc:
+            if exc.status == 403:
+                return None  # may write into the namespace without reading Namespaces: let the writes say
+            self.breaker.record(exc)
+            return exc
+        if existing is not None:
+            if (existing.get("metadata") or {}).get("deletionTimestamp"):
+                return CategorisedError(Category.WAIT_FOR_NEXT_SYNC, "is being deleted in the destination; "
+                                        "the next sync recreates it")
+            return None
+        try:
             body = destination_namespace(self.namespace, source_namespace=self.source_namespace,
                                         rules=self.rules)
             self.client.create(NAMESPACES, None, body)
@@ -325,9 +352,8 @@ class _Runner:
 
     # -- CRDs -------------------------------------------------------------------------------------
 
-    def wait_established(self, stage: list[Action]) -> list[str]:
+    def wait_established(self, names: list[str]) -> list[str]:
         """Poll the written CRDs until each is Established or the deadline passes; returns warnings."""
-        names = [a.key.name for a in stage]
         deadline = time.monotonic() + self.limits.crd_established_timeout_s
         waiting = set(names)
         delay = 0.05
