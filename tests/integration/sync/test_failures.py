@@ -16,6 +16,7 @@ from tests.integration.sync.conftest import (
     Obj,
     World,
     counts_of,
+    create,
     modify,
     read,
     rules,
@@ -146,3 +147,21 @@ def test_a_destination_that_goes_away_mid_run_is_given_up_on(world: World) -> No
     # the failures met before giving up are listed with their reason; the rest were never sent
     assert 1 <= len(result.errors) < result.totals.failed
     assert all("cannot connect" in e.message for e in result.errors)
+
+
+def test_a_destination_namespace_being_deleted_waits_for_the_next_sync(world: World) -> None:
+    seed(world, many_configmaps(3))
+    held = {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
+    world.core("dr1").create_namespace({"metadata": {"name": SOURCE_NS}})
+    create(world, "dr1", held)
+    world.core("dr1").delete_namespace(SOURCE_NS)  # stays Terminating while "held" has its finalizer
+    world.reset_counters()
+
+    (result,) = world.sync(rules(resourceTypes=["configmaps"]), destinations=("dr1",))
+
+    assert result.phase == Phase.FAILED
+    assert result.error == f"Namespace {SOURCE_NS}: is being deleted in the destination; the next sync " \
+                           "recreates it"
+    assert result.error_category == Category.WAIT_FOR_NEXT_SYNC
+    assert result.totals.failed == 3 and world.writes("dr1") == 0
