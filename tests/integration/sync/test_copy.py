@@ -203,3 +203,22 @@ def test_dry_run_writes_nothing_and_reports_the_plan(world: World) -> None:
         assert result.counts["Deployment"].skipped == 1  # NoChange: the selector change is held back
         assert any("spec.selector" in w and "NoChange" in w for w in result.warnings), result.warnings
     assert world.core("dr1").read_namespaced_config_map("settings", SOURCE_NS).data["level"] == "3"
+
+
+def test_wildcard_types_copy_every_namespaced_kind_but_what_the_cluster_writes_itself(world: World) -> None:
+    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web.1"},
+             "involvedObject": {"kind": "Deployment", "name": "web"}, "reason": "ScalingReplicaSet"}
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "leader"},
+             "spec": {"holderIdentity": "pod-a"}}
+    seed(world)
+    world.call("source", "POST", f"/api/v1/namespaces/{SOURCE_NS}/events", {**event})
+    world.call("source", "POST", f"/apis/coordination.k8s.io/v1/namespaces/{SOURCE_NS}/leases", {**lease})
+    sync_rules = rules(resourceTypes=["*"])
+
+    (result,) = world.sync(sync_rules, destinations=("dr1",))
+
+    assert result.phase == Phase.COMPLETED, result.errors
+    assert counts_of(result) == {"created": OBJECTS_PER_COPY}
+    assert "Event" not in result.counts and "Lease" not in result.counts
+    assert_copied(world, "dr1", sync_rules)
+    assert world.get("dr1", f"/api/v1/namespaces/{SOURCE_NS}/events/web.1") is None
