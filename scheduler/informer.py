@@ -68,6 +68,7 @@ class Informer:
         self._stop = threading.Event()
         self.synced = threading.Event()  # set after the first successful list
         self.last_error: str = ""
+        self.lists = 0  # full lists done: the first, relists after 410, errors and every relist_s
         self._thread: threading.Thread | None = None
 
     def objects(self) -> dict[Key, dict[str, Any]]:
@@ -113,6 +114,7 @@ class Informer:
         client = self._client()
         listing = client.list(self.ref, self.namespace)
         fresh = {key_of(obj): obj for obj in listing}
+        self.lists += 1
         with self._lock:
             changed = fresh != self._objects
             self._objects = fresh

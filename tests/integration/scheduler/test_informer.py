@@ -1,0 +1,50 @@
+"""The informer against a simulated API server: an outage is survived by reconnecting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from drsyncer.kube import ClusterClient, client_from_kubeconfig
+from drsyncer.sim import SimCluster
+from scheduler.informer import Informer
+from tests.integration.scheduler.conftest import NAMESPACES, _ref, eventually
+
+CONFIGMAPS = _ref("configmaps")
+
+
+@pytest.fixture
+def client(sim_cluster: SimCluster) -> Iterator[ClusterClient]:
+    client = client_from_kubeconfig(sim_cluster.kubeconfig_dict(), name="sim")
+    for name in ("a", "b"):
+        client.create(NAMESPACES, None, {"metadata": {"name": name}})
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def informer(client: ClusterClient) -> Iterator[Informer]:
+    informer = Informer(lambda: client, CONFIGMAPS, "a", lambda: None, name="configmaps", watch_timeout_s=1)
+    informer.start()
+    eventually(informer.synced.is_set, what="the first list")
+    yield informer
+    informer.stop(wait_s=10)
+
+
+def _names(informer: Informer) -> set[str]:
+    return {name for _, name in informer.objects()}
+
+
+def _configmap(name: str) -> dict[str, object]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": "v"}}
+
+
+def test_outage_is_survived_with_backoff_and_reconnect(
+        sim_cluster: SimCluster, client: ClusterClient, informer: Informer) -> None:
+    sim_cluster.down()
+    eventually(lambda: informer.last_error, what="the outage to be noticed")
+    sim_cluster.up()
+    client.create(CONFIGMAPS, "a", _configmap("after"))
+    eventually(lambda: _names(informer) == {"after"}, timeout_s=15, what="the object made after the outage")
+    assert informer.last_error == ""
