@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
+from drsyncer.kube.client import NAMESPACES
 from drsyncer.sync.execute import CRD_GROUP, Limits, execute
 from drsyncer.sync.objects import Key, Obj, is_builtin_group, key_of
 from drsyncer.sync.plan import plan
@@ -76,6 +77,7 @@ def resolve_types(client: ClusterClient, rules: Rules) -> list[ResourceRef]:
 def read_source(client: ClusterClient, rules: Rules, namespace: str) -> SourceSnapshot:
     """List every synced type in the source namespace (paged), plus the CRDs of custom types when
     `syncCRDs` is on."""
+    _require_namespace(client, namespace)
     refs = resolve_types(client, rules)
     snapshot = SourceSnapshot(namespace, refs)
     for ref in refs:
@@ -89,6 +91,20 @@ def read_source(client: ClusterClient, rules: Rules, namespace: str) -> SourceSn
                 if crd is not None:
                     snapshot.crds.append(crd)
     return snapshot
+
+
+def _require_namespace(client: ClusterClient, namespace: str) -> None:
+    # An absent source namespace must not read as "every object was deleted": with pruning on, that
+    # would empty the DR copies exactly when the source cluster came back blank after a disaster.
+    try:
+        found = client.get(NAMESPACES, None, namespace)
+    except ApiError as exc:
+        if exc.status == 403:
+            return  # allowed to read the namespace's objects but not Namespaces: nothing to check with
+        raise
+    if found is None:
+        raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, "the namespace does not exist; nothing is "
+                               "copied or pruned until it does")
 
 
 def read_destination(client: ClusterClient, snapshot: SourceSnapshot, namespace: str) -> dict[Key, Obj]:
@@ -135,11 +151,19 @@ def sync_namespace(source: ClusterClient, destinations: Sequence[Destination], r
     dry_run = rules.dry_run if dry_run is None else dry_run
     prune = rules.prune_deleted if prune is None else prune
     started = time.monotonic()
+    if not destinations:
+        return []
     try:
         snapshot = read_source(source, rules, source_namespace)
     except CategorisedError as exc:
         message = f"source cluster {source.name}, namespace {source_namespace}: {exc.message}"
         return [_failed(d, source_namespace, message, exc.category, dry_run, started) for d in destinations]
+    except Exception as exc:  # reported on every target rather than lost in a worker's log
+        log.exception("reading %s from %s failed", source_namespace, source.name)
+        message = (f"source cluster {source.name}, namespace {source_namespace}: internal error: "
+                   f"{type(exc).__name__}: {exc}")
+        return [_failed(d, source_namespace, message, Category.NON_RETRYABLE, dry_run, started)
+                for d in destinations]
 
     def one(destination: Destination) -> TargetResult:
         return _sync_destination(snapshot, destination, rules, dry_run=dry_run, prune=prune, limits=limits)

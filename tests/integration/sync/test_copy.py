@@ -222,3 +222,19 @@ def test_wildcard_types_copy_every_namespaced_kind_but_what_the_cluster_writes_i
     assert "Event" not in result.counts and "Lease" not in result.counts
     assert_copied(world, "dr1", sync_rules)
     assert world.get("dr1", f"/api/v1/namespaces/{SOURCE_NS}/events/web.1") is None
+
+
+def test_a_missing_source_namespace_fails_the_targets_and_prunes_nothing(world: World) -> None:
+    seed(world)
+    world.sync(rules())
+    world.call("source", "DELETE", f"/api/v1/namespaces/{SOURCE_NS}")
+    world.reset_counters()
+
+    results = world.sync(rules(), prune=True)
+
+    assert [r.phase for r in results] == [Phase.FAILED, Phase.FAILED]
+    assert results[0].error == (f"source cluster source, namespace {SOURCE_NS}: the namespace does not "
+                                "exist; nothing is copied or pruned until it does")
+    assert world.writes() == 0
+    for template in source_objects():
+        assert read(world, "dr1", template) is not None and read(world, "dr2", template) is not None
