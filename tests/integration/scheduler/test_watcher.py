@@ -10,6 +10,7 @@ from celery.schedules import crontab, schedule
 
 from drsyncer.api import keys
 from scheduler.entries import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE
+from scheduler.store import ScheduleStore
 from tests.integration.scheduler.conftest import (
     NAMESPACES,
     NS,
@@ -200,3 +201,33 @@ def test_remote_cluster_health_is_checked_and_written(world: World, start_watche
     conditions = {c["type"]: c["status"] for c in status()["conditions"]}
     assert conditions == dict.fromkeys(("KubeconfigAvailable", "KubeconfigValid", "ClusterAvailable"), "True")
     assert status()["serverVersion"] and status()["lastCheckTime"]
+
+
+def test_legacy_namespace_mapping_is_scheduled_and_its_status_written(
+        world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    ref = world.controller.resolve("namespacemappings.dr-syncer.io")
+    world.controller.create(ref, NS, {
+        "apiVersion": "dr-syncer.io/v1alpha1", "kind": "NamespaceMapping",
+        "metadata": {"name": "legacy", "namespace": NS},
+        "spec": {"sourceCluster": "source", "destinationCluster": "dr1", "sourceNamespace": "ops",
+                 "schedule": "@every 30s"}})
+    name = f"drsyncer:{NS}/NamespaceMapping/legacy:ops"
+    eventually(lambda: world.entries() == {name}, what="the NamespaceMapping's entry")
+    assert world.entry(name).kwargs["replication"]["kind"] == "NamespaceMapping"
+    eventually(lambda: ((world.controller.get(ref, NS, "legacy") or {}).get("status") or {}).get("phase")
+               == "Pending", what="its status")
+
+
+def test_objects_outside_the_watch_namespace_are_left_alone(
+        world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    world.controller.create(NAMESPACES, None, {"metadata": {"name": "elsewhere"}})
+    other = replication("other")
+    other["metadata"]["namespace"] = "elsewhere"
+    world.controller.create(world.replications, "elsewhere", other)
+    world.apply(replication("web"))
+    eventually(lambda: world.entries() == _entry_names("web", "web"), what="the watched one's entry")
+    eventually(lambda: _status(world, "web").get("phase") == "Pending", what="the watched one's status")
+    assert (world.controller.get(world.replications, "elsewhere", "other") or {}).get("status") is None
+    assert ScheduleStore(world.app).names() == _entry_names("web", "web")
