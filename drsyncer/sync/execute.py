@@ -12,8 +12,8 @@ How each action runs (docs/sync-semantics.md):
   again, rebuild with `merge.update_body` and retry;
 - an immutable change, by its handling: NoChange → nothing written, reported; PartialUpdate → PUT
   the body with the immutable fields left as they are; Recreate, RecreateWithPodDrain, ForceUpdate
-  → delete (RecreateWithPodDrain deletes the workload's Pods first; ForceUpdate deletes in the
-  foreground), wait until the object is gone, create the desired object. An update the API rejects
+  → delete (RecreateWithPodDrain evicts the Pods using the object first; ForceUpdate deletes in
+  the foreground), wait until the object is gone, create the desired object. An update the API rejects
   as immutable although the planner saw no such change gets the same treatment;
 - prune: DELETE with the destination uid as a precondition.
 
@@ -30,12 +30,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
 from drsyncer.kube.client import NAMESPACES, Propagation
+from drsyncer.kube.requests import resource_path
 from drsyncer.sync.immutable import immutable_changes, resolve_handling
 from drsyncer.sync.merge import partial_body, update_body
 from drsyncer.sync.objects import Key, Obj
@@ -115,8 +116,7 @@ def execute(plan: Plan, target: ClusterClient, rules: Rules, *, concurrency: int
     """
     limits = limits or Limits()
     if concurrency is not None:
-        limits = Limits(concurrency, limits.crd_established_timeout_s, limits.deletion_timeout_s,
-                        limits.unreachable_after)
+        limits = replace(limits, concurrency=concurrency)
     started = time.monotonic()
     if result is None:
         result = TargetResult(target.name, plan.source_namespace, plan.destination_namespace)
@@ -554,19 +554,22 @@ class _Runner:
             delay = min(delay * 2, 1.0)
 
     def _drain(self, action: Action, ref: ResourceRef) -> None:
-        """Delete the Pods that use the object before it is deleted: a workload's Pods (by its selector)
-        or the Pods mounting a claim."""
+        """Evict the Pods that use the object before it is deleted: a workload's Pods (by its selector)
+        or the Pods mounting a claim. Evictions honour PodDisruptionBudgets; one that stays refused
+        fails the recreate, leaving the object in place."""
         key = action.key
         gk = (key.group, key.kind)
         if gk not in _SELECTOR_WORKLOADS and gk != ("", "PersistentVolumeClaim"):
             return
         try:
             pods = self.client.resolve("pods")
+        except ApiError:
+            raise
         except CategorisedError:
-            return  # a cluster without Pods (the simulator) has nothing to drain
+            return  # a cluster that serves no Pods (the simulator) has nothing to drain
         if gk == ("", "PersistentVolumeClaim"):
-            listed = self.client.list(pods, key.namespace)
-            names = [p["metadata"]["name"] for p in listed if _mounts_claim(p, key.name)]
+            names = [p["metadata"]["name"] for p in self.client.list(pods, key.namespace)
+                     if _mounts_claim(p, key.name)]
         else:
             existing = self.client.get(ref, key.namespace, key.name)
             if existing is None:
@@ -577,7 +580,15 @@ class _Runner:
             names = [p["metadata"]["name"] for p in self.client.list(pods, key.namespace,
                                                                      label_selector=selector)]
         for name in names:
-            self.client.delete(pods, key.namespace, name)
+            eviction = {"apiVersion": "policy/v1", "kind": "Eviction",
+                        "metadata": {"name": name, "namespace": key.namespace}}
+            try:
+                path = resource_path(pods, key.namespace, name, "eviction")
+                self.client.request("POST", path, body=eviction,
+                                    operation=f"evict pod {key.namespace}/{name}")
+            except ApiError as exc:
+                if not exc.not_found:
+                    raise
 
     def _prune(self, action: Action) -> _Done:
         ref, key = self.ref(action), action.key
