@@ -11,6 +11,7 @@ from celery import Celery
 
 from drsyncer.config import Settings
 from drsyncer.kube.client import ClusterClient
+from drsyncer.kube.retry import RetryPolicy
 from scheduler import metrics
 from scheduler.leader import LeaseElector
 from scheduler.watcher import Watcher
@@ -28,7 +29,13 @@ class WatcherService:
         self.app = app
         self.watch_timeout_s = watch_timeout_s
         self._clock = clock
-        self.elector = LeaseElector(controller, settings.lease_namespace, settings.lease_name,
+        # the election must answer within a renew interval: no retries, short timeouts, so a slow
+        # controller makes this replica step down in time instead of blocking past its Lease
+        renew = settings.lease_renew_interval
+        election_client = ClusterClient(controller.api_client, name=controller.name, origin=controller.origin,
+                                        retry=RetryPolicy(max_attempts=1, conflict_attempts=1),
+                                        timeout=(min(2.0, renew), renew))
+        self.elector = LeaseElector(election_client, settings.lease_namespace, settings.lease_name,
                                     settings.identity, duration_s=settings.lease_duration, clock=clock)
         self.watcher: Watcher | None = None
         self._watcher_stop: threading.Event | None = None
@@ -66,7 +73,8 @@ class WatcherService:
         log.info("watcher %s: leading; watching %s", s.identity, s.watch_namespace or "all namespaces")
         self.watcher = Watcher(self.controller, self.app, namespace=s.watch_namespace or None,
                                redis_url=s.redis_url, resync_s=s.resync_interval,
-                               watch_timeout_s=self.watch_timeout_s, health_check_s=s.health_check_interval)
+                               watch_timeout_s=self.watch_timeout_s, health_check_s=s.health_check_interval,
+                               leading=lambda: self.elector.is_leader)
         self._watcher_stop = threading.Event()
         self._watcher_thread = threading.Thread(target=self.watcher.run, args=(self._watcher_stop,),
                                                 name="watcher", daemon=True)

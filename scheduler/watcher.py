@@ -70,6 +70,7 @@ class Watcher:
     def __init__(self, controller: ClusterClient, app: Celery, *, namespace: str | None = None,
                  redis_url: str | None = None, resync_s: float = 300.0, watch_timeout_s: int = 30,
                  health_check_s: float = 60.0, clients: ClusterClients | None = None,
+                 leading: Callable[[], bool] = lambda: True,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.controller = controller
         self.app = app
@@ -80,7 +81,10 @@ class Watcher:
         self.watch_timeout_s = watch_timeout_s
         self.health_check_s = health_check_s
         self._clock = clock
+        # asked before every reconcile: a replica that could not renew its Lease writes nothing more
+        self._leading = leading
         self._dirty = threading.Event()
+        self._warned: dict[str, str] = {}
         self._informers: dict[str, Informer] = {}  # by resource name
         self._namespace_informers: dict[str, Informer] = {}  # by source RemoteCluster namespace/name
         self._refs: dict[str, ResourceRef] = {}
@@ -103,7 +107,8 @@ class Watcher:
             try:
                 ref = self.controller.resolve(resource)
             except DrsyncerError as exc:
-                if resource != NAMESPACE_MAPPINGS:
+                if resource != NAMESPACE_MAPPINGS and self._warned.get(resource) != str(exc):
+                    self._warned[resource] = str(exc)  # once per distinct problem, not every second
                     log.warning("cannot watch %s yet: %s", resource, exc)
                 continue
             self._refs[resource] = ref
@@ -167,7 +172,7 @@ class Watcher:
                 if due_full or not self._ready():
                     # an optional kind whose CRD is installed later is picked up at the next resync
                     self._start_informers()
-                if self._ready() and (self._dirty.is_set() or due_full):
+                if self._ready() and (self._dirty.is_set() or due_full) and self._leading():
                     self._dirty.clear()
                     try:
                         self.reconcile()

@@ -139,3 +139,17 @@ def test_killed_leader_process_is_replaced_within_the_lease_duration(
     eventually(lambda: world.entries() == set(), what="the new leader to follow the change")
     status, body = processes[standby_id].probe("/readyz")
     assert status == 200 and body["message"] == "leader"
+
+
+def test_a_leader_that_cannot_renew_steps_down_and_writes_nothing_until_it_can(
+        world: World, start_watcher: StartWatcher) -> None:
+    service = start_watcher(identity="watcher-a").service
+    eventually(lambda: service.is_leader, what="the only replica to lead")
+    world.fleet["controller"].faults.set(error_rates={"get/leases": {503: 1.0}})
+    eventually(lambda: not service.is_leader and service.watcher is None, timeout_s=LEASE_S,
+               what="the leader to step down within two thirds of the lease duration")
+
+    world.apply(replication("web"))
+    world.fleet["controller"].faults.clear()
+    eventually(lambda: service.is_leader, timeout_s=2 * LEASE_S, what="leading again")
+    eventually(lambda: world.entries() == {f"drsyncer:{NS}/web:web"}, what="the entry once leading again")
