@@ -353,18 +353,26 @@ class _Runner:
     # -- CRDs -------------------------------------------------------------------------------------
 
     def wait_established(self, names: list[str]) -> list[str]:
-        """Poll the written CRDs until each is Established or the deadline passes; returns warnings."""
+        """Poll the written CRDs until each is Established and its kind is in discovery, or the deadline
+        passes; returns warnings. (An API server reports Established a moment before discovery lists
+        the new kind, and the custom resources of the next stages are looked up through discovery.)"""
         deadline = time.monotonic() + self.limits.crd_established_timeout_s
         waiting = set(names)
+        served: dict[str, tuple[set[str], str]] = {}  # established CRD → (its apiVersions, kind)
         delay = 0.05
-        crd_ref: ResourceRef | None = None
         try:
             crd_ref = self._ref_by_group_kind(CRD_GROUP, CRD_KIND)
             while waiting:
-                for name in sorted(waiting):
+                for name in sorted(waiting - set(served)):
                     crd = self.client.get(crd_ref, None, name)
                     if crd is not None and _condition_true(crd, "Established"):
-                        waiting.discard(name)
+                        served[name] = _served_kind(crd)
+                if served:
+                    self.client.discovery.invalidate()
+                    discovered = self.client.discovery.served()
+                    for name, (versions, kind) in served.items():
+                        if any(discovered.for_kind(v, kind) for v in versions):
+                            waiting.discard(name)
                 if not waiting or time.monotonic() >= deadline:
                     break
                 time.sleep(delay)  # polling the API server for a condition, bounded by the deadline
@@ -375,11 +383,9 @@ class _Runner:
             # the new custom resource types must be found by the next stages' lookups
             self.client.discovery.invalidate()
             self.forget_refs()
-        if waiting:
-            return [f"CustomResourceDefinition {n} not Established after "
-                    f"{self.limits.crd_established_timeout_s:.0f}s; its custom resources may fail"
-                    for n in sorted(waiting)]
-        return []
+        return [f"CustomResourceDefinition {n} not Established and served after "
+                f"{self.limits.crd_established_timeout_s:.0f}s; its custom resources may fail"
+                for n in sorted(waiting)]
 
     # -- actions ----------------------------------------------------------------------------------
 
@@ -626,6 +632,13 @@ def label_selector_string(selector: Mapping[str, Any]) -> str:
 def _mounts_claim(pod: Mapping[str, Any], claim: str) -> bool:
     volumes = (pod.get("spec") or {}).get("volumes") or ()
     return any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim for v in volumes)
+
+
+def _served_kind(crd: Mapping[str, Any]) -> tuple[set[str], str]:
+    spec = crd.get("spec") or {}
+    group = spec.get("group") or ""
+    versions = {f"{group}/{v.get('name')}" for v in spec.get("versions") or () if v.get("served", True)}
+    return versions, str((spec.get("names") or {}).get("kind") or "")
 
 
 def _condition_true(obj: Mapping[str, Any], kind: str) -> bool:
