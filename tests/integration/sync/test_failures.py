@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
+from drsyncer.api import keys
 from drsyncer.errors import Category
 from drsyncer.kube import RetryPolicy, client_from_kubeconfig
 from drsyncer.sync.execute import execute
@@ -12,6 +14,7 @@ from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
 from drsyncer.sync.result import Phase
 from tests.integration.sync.conftest import (
+    REPLICATION,
     SOURCE_NS,
     Obj,
     World,
@@ -165,3 +168,33 @@ def test_a_destination_namespace_being_deleted_waits_for_the_next_sync(world: Wo
                            "recreates it"
     assert result.error_category == Category.WAIT_FOR_NEXT_SYNC
     assert result.totals.failed == 3 and world.writes("dr1") == 0
+
+
+def test_objects_created_by_someone_else_after_planning_are_updated_instead(world: World) -> None:
+    seed(world, many_configmaps(4))
+    sync_rules = rules(resourceTypes=["configmaps"])
+    snapshot = read_source(world.clients["source"], sync_rules, SOURCE_NS)
+    the_plan = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, SOURCE_NS), sync_rules,
+                    source_namespace=SOURCE_NS, destination_namespace=SOURCE_NS, prune=False)
+    assert [a.op for a in the_plan] == [Op.CREATE] * 4
+    # between planning and writing: an unmarked cm-000 appears, and a duplicate run writes cm-001
+    world.core("dr1").create_namespace({"metadata": {"name": SOURCE_NS}})
+    create(world, "dr1", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm-000"},
+                          "data": {"i": "stale"}})
+    execute(dataclasses.replace(the_plan, actions=the_plan.actions[1:2]), world.clients["dr1"], sync_rules)
+    world.reset_counters()
+
+    result = execute(the_plan, world.clients["dr1"], sync_rules)
+
+    assert result.phase == Phase.COMPLETED
+    assert counts_of(result) == {"created": 2, "updated": 1, "unchanged": 1}
+    assert world.sim("dr1").counters()["create"] == {"configmaps": 4}  # two of them met AlreadyExists
+    assert world.sim("dr1").counters()["update"] == {"configmaps": 1}
+    assert_copied_configmaps(world, 4)
+
+
+def assert_copied_configmaps(world: World, n: int) -> None:
+    for obj in many_configmaps(n):
+        copied = read(world, "dr1", obj)
+        assert copied is not None and copied["data"] == obj["data"]
+        assert copied["metadata"]["annotations"][keys.ANNOTATION_REPLICATION] == REPLICATION
