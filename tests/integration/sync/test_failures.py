@@ -198,3 +198,28 @@ def assert_copied_configmaps(world: World, n: int) -> None:
         copied = read(world, "dr1", obj)
         assert copied is not None and copied["data"] == obj["data"]
         assert copied["metadata"]["annotations"][keys.ANNOTATION_REPLICATION] == REPLICATION
+
+
+def test_a_prune_never_deletes_an_object_recreated_after_planning(world: World) -> None:
+    seed(world, many_configmaps(2))
+    sync_rules = rules(resourceTypes=["configmaps"])
+    world.sync(sync_rules, destinations=("dr1",))
+    world.call("source", "DELETE", f"/api/v1/namespaces/{SOURCE_NS}/configmaps/cm-001")
+    snapshot = read_source(world.clients["source"], sync_rules, SOURCE_NS)
+    the_plan = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, SOURCE_NS), sync_rules,
+                    source_namespace=SOURCE_NS, destination_namespace=SOURCE_NS, prune=True)
+    assert [a.key.name for a in the_plan.by_op(Op.PRUNE)] == ["cm-001"]
+    # recreated in the destination (same marks, new uid) between planning and writing
+    copy = read(world, "dr1", many_configmaps(2)[1])
+    assert copy is not None
+    world.call("dr1", "DELETE", f"/api/v1/namespaces/{SOURCE_NS}/configmaps/cm-001")
+    marks = {k: copy["metadata"][k] for k in ("labels", "annotations")}
+    recreated = create(world, "dr1", {"apiVersion": "v1", "kind": "ConfigMap",
+                                      "metadata": {"name": "cm-001", **marks}})
+
+    result = execute(the_plan, world.clients["dr1"], sync_rules)
+
+    assert counts_of(result) == {"unchanged": 1, "skipped": 1}
+    assert "ConfigMap shop/cm-001: not pruned, replaced since it was read" in result.warnings
+    still = read(world, "dr1", recreated)
+    assert still is not None and still["metadata"]["uid"] == recreated["metadata"]["uid"]
