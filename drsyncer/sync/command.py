@@ -18,8 +18,9 @@ from rich.table import Table
 
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, RetryPolicy, client_from_kubeconfig_file
+from drsyncer.kube.client import NAMESPACES
 from drsyncer.sync.execute import Limits
-from drsyncer.sync.namespace_sync import Destination, sync_namespace
+from drsyncer.sync.namespace_sync import Destination, resolve_types, sync_namespace
 from drsyncer.sync.result import Outcome, Phase, TargetResult, total_counts
 from drsyncer.sync.rules import Rules
 
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
                                                            max_connections=max(args.concurrency, 4))
         for context, client in clients.items():
             _check_reachable(client, context)
+        _check_source(clients[source_context], rules, [source for source, _ in pairs])
         results: list[TargetResult] = []
         for source_ns, dest_ns in pairs:
             destinations = [Destination(clients[c], dest_ns) for c in dest_contexts]
@@ -102,6 +104,18 @@ def _check_reachable(client: ClusterClient, context: str) -> None:
         raise DrsyncerError(f"context {context}: cluster unreachable: {exc.message}") from None
     finally:
         client.retry = policy
+
+
+def _check_source(source: ClusterClient, rules: Rules, namespaces: list[str]) -> None:
+    """Types and namespaces that the source does not have are a typo until proven otherwise: say so
+    in one line before anything is written."""
+    try:
+        resolve_types(source, rules)
+        missing = [ns for ns in namespaces if source.get(NAMESPACES, None, ns) is None]
+    except CategorisedError as exc:
+        raise DrsyncerError(f"context {source.name}: {exc.message}") from None
+    if missing:
+        raise DrsyncerError(f"context {source.name}: no namespace {', '.join(missing)}")
 
 
 def print_result(console: Console, result: TargetResult) -> None:
