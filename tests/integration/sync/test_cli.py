@@ -10,7 +10,7 @@ import pytest
 
 from drsyncer.api import keys
 from drsyncer.sync.command import CLI_REPLICATION_NAMESPACE
-from tests.integration.sync.conftest import SOURCE_NS, World, read, seed, source_objects
+from tests.integration.sync.conftest import SOURCE_NS, World, delete, read, seed, source_objects
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def table_row(output: str, kind: str) -> list[str]:
     raise AssertionError(f"no row for {kind} in:\n{output}")
 
 
-def test_sync_copies_to_both_destinations_prints_tables_and_resyncs_without_writes(world: World,
+def test_sync_copies_to_both_destinations_resyncs_without_writes_and_prunes(world: World,
                                                                                   kubeconfig: Path) -> None:
     seed(world)
 
@@ -58,6 +58,13 @@ def test_sync_copies_to_both_destinations_prints_tables_and_resyncs_without_writ
     assert again.returncode == 0
     assert table_row(again.stdout, "total") == ["0", "0", "7", "0", "0", "0"]
     assert world.writes() == 0
+
+    delete(world, "source", source_objects()[0])
+    pruned = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1,dr2",
+                           "--namespace", SOURCE_NS, "--prune")
+    assert pruned.returncode == 0
+    assert table_row(pruned.stdout, "ConfigMap") == ["0", "0", "0", "1", "0", "0"]
+    assert read(world, "dr1", source_objects()[0]) is None and read(world, "dr2", source_objects()[0]) is None
 
 
 def test_dry_run_to_a_mapped_namespace_writes_nothing(world: World, kubeconfig: Path) -> None:
