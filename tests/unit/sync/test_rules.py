@@ -117,7 +117,5 @@ def test_rules_are_hashable_and_comparable() -> None:
 
 
 def test_preserve_node_ports_in_the_spec_keeps_node_ports() -> None:
-    from drsyncer.sync.rules import Rules
-
-    assert Rules.from_spec({"preserveNodePorts": True}, replication="ns/r", source_cluster="src").keep_node_ports
-    assert not Rules.from_spec({}, replication="ns/r", source_cluster="src").keep_node_ports
+    assert _rules({"preserveNodePorts": True}).keep_node_ports
+    assert not _rules({}).keep_node_ports
