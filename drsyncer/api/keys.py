@@ -31,6 +31,7 @@ LABEL_SCALE_OVERRIDE: Final = "dr-syncer.io/scale-override"
 LABEL_IMMUTABLE_HANDLING: Final = "dr-syncer.io/immutable-handling"
 LABEL_STORAGE_CLASS: Final = "dr-syncer.io/storage-class"
 ANNOTATION_ORIGINAL_REPLICAS: Final = "dr-syncer.io/original-replicas"
+ANNOTATION_ORIGINAL_SUSPEND: Final = "dr-syncer.io/original-suspend"  # CronJobs, like replicas
 
 # triggers on Replication objects
 ANNOTATION_SYNC_NOW: Final = "dr-syncer.io/sync-now"

@@ -77,6 +77,8 @@ def transform(obj: Mapping[str, Any], rules: Rules, *, destination_namespace: st
         _pvc(body, rules)
     elif gk == ("batch", "Job"):
         _job(body)
+    elif gk == ("batch", "CronJob") and rules.scale_to_zero:
+        _suspend_cronjob(body)
     return Transformed(body)
 
 
@@ -204,6 +206,15 @@ def _claim_templates(spec: Obj, rules: Rules) -> None:
             claim["accessModes"] = map_access_modes(claim["accessModes"], rules)
         mapped.append({**template, "spec": claim})
     spec["volumeClaimTemplates"] = mapped
+
+
+def _suspend_cronjob(body: Obj) -> None:
+    # a standby copy must not run scheduled work twice (once in the source, once in DR); scaleToZero
+    # is the switch for "nothing runs in DR", so it covers CronJobs as it covers replicas
+    spec: Obj = dict(body.get("spec") or {})
+    _annotations(body)[keys.ANNOTATION_ORIGINAL_SUSPEND] = "true" if spec.get("suspend") else "false"
+    spec["suspend"] = True
+    body["spec"] = spec
 
 
 def _job(body: Obj) -> None:

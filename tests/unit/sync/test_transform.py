@@ -293,6 +293,29 @@ def test_job_loses_the_selector_and_labels_its_controller_generated() -> None:
     assert out["metadata"]["labels"] == {}
 
 
+@pytest.mark.parametrize(
+    ("scale_to_zero", "source_suspend", "copy_suspend", "recorded"),
+    [
+        (True, None, True, "false"),
+        (True, False, True, "false"),
+        (True, True, True, "true"),
+        (False, None, None, None),
+        (False, False, False, None),
+    ],
+)
+def test_cronjobs_are_suspended_in_the_copy_when_scaling_to_zero(
+    scale_to_zero: bool, source_suspend: bool | None, copy_suspend: bool | None, recorded: str | None
+) -> None:
+    spec: dict[str, Any] = {"schedule": "0 * * * *", "jobTemplate": {"spec": {}}}
+    if source_suspend is not None:
+        spec["suspend"] = source_suspend
+    src = obj("batch/v1", "CronJob", "report", spec=spec)
+    out = _dest(src, scaleToZero=scale_to_zero)
+    assert out["spec"].get("suspend") == copy_suspend
+    assert out["metadata"]["annotations"].get(keys.ANNOTATION_ORIGINAL_SUSPEND) == recorded
+    assert src["spec"].get("suspend") == source_suspend
+
+
 def test_job_with_manual_selector_keeps_it() -> None:
     src = job()
     src["spec"]["manualSelector"] = True
