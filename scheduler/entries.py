@@ -34,6 +34,7 @@ class Trigger(StrEnum):
     SCHEDULE = "schedule"  # a Scheduled Replication's cron or @every
     BACKGROUND = "background"  # a Continuous Replication's full resync interval
     SYNC_NOW = "sync-now"  # the dr-syncer.io/sync-now annotation
+    CHANGE = "change"  # Continuous mode: an object changed in the source namespace
     CLEANUP = "cleanup"  # the Replication was deleted with cleanupOnDelete: Delete
 
 

@@ -55,11 +55,14 @@ class Informer:
 
     def __init__(self, client: Callable[[], ClusterClient], ref: ResourceRef, namespace: str | None,
                  on_change: Callable[[], None], *, name: str, watch_timeout_s: int = 60,
-                 relist_s: float = 300.0) -> None:
+                 relist_s: float = 300.0,
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None, cache: bool = True) -> None:
         self._client = client
         self.ref = ref
         self.namespace = namespace or None
         self._on_change = on_change
+        self._on_event = on_event  # each watch event (ADDED, MODIFIED, DELETED), not lists
+        self._cache = cache  # False: follow events only, hold no copies (large types, cluster-wide)
         self.name = name
         self.watch_timeout_s = watch_timeout_s
         self.relist_s = relist_s
@@ -112,8 +115,9 @@ class Informer:
 
     def _list_and_watch(self) -> None:
         client = self._client()
-        listing = client.list(self.ref, self.namespace)
-        fresh = {key_of(obj): obj for obj in listing}
+        # without a cache only the list's resourceVersion is needed, and the first page carries it
+        listing = client.list(self.ref, self.namespace, page_size=500 if self._cache else 1)
+        fresh = {key_of(obj): obj for obj in listing} if self._cache else {}
         self.lists += 1
         with self._lock:
             changed = fresh != self._objects
@@ -133,6 +137,16 @@ class Informer:
                     return
                 raise
 
+    def _record(self, kind: str, obj: dict[str, Any]) -> None:
+        key = key_of(obj)
+        with self._lock:
+            if kind == "DELETED":
+                self._objects.pop(key, None)
+            elif newer_or_equal(obj, self._objects.get(key)):
+                obj.setdefault("apiVersion", self.ref.api_version)
+                obj.setdefault("kind", self.ref.kind)
+                self._objects[key] = obj
+
     def _watch(self, client: ClusterClient, position: str) -> str:
         events = client.watch(self.ref, self.namespace, resource_version=position,
                               timeout_s=self.watch_timeout_s)
@@ -143,15 +157,11 @@ class Informer:
                 kind = event.get("type")
                 if kind == "BOOKMARK":
                     continue
-                key = key_of(obj)
-                with self._lock:
-                    if kind == "DELETED":
-                        self._objects.pop(key, None)
-                    elif newer_or_equal(obj, self._objects.get(key)):
-                        obj.setdefault("apiVersion", self.ref.api_version)
-                        obj.setdefault("kind", self.ref.kind)
-                        self._objects[key] = obj
+                if self._cache:
+                    self._record(str(kind), obj)
                 self._on_change()
+                if self._on_event is not None:
+                    self._on_event(str(kind), obj)
                 if self._stop.is_set():
                     break
         finally:

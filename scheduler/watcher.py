@@ -20,6 +20,7 @@ from celery import Celery
 
 from drsyncer.api import keys
 from drsyncer.api.remotecluster import RemoteCluster
+from drsyncer.api.replication import ReplicationMode
 from drsyncer.errors import DrsyncerError
 from drsyncer.kube.client import NAMESPACES, ClusterClient
 from drsyncer.kube.discovery import ResourceRef
@@ -27,6 +28,7 @@ from drsyncer.kube.errors import ApiError
 from drsyncer.kube.remote_clusters import ClusterClients
 from drsyncer.kube.retry import RetryPolicy
 from scheduler import metrics
+from scheduler.continuous import DEFAULT_DEBOUNCE_S, ChangeTrigger, Followed
 from scheduler.entries import (
     Plan,
     ReplicationRead,
@@ -70,7 +72,7 @@ class Watcher:
     def __init__(self, controller: ClusterClient, app: Celery, *, namespace: str | None = None,
                  redis_url: str | None = None, resync_s: float = 300.0, watch_timeout_s: int = 30,
                  health_check_s: float = 60.0, clients: ClusterClients | None = None,
-                 leading: Callable[[], bool] = lambda: True,
+                 leading: Callable[[], bool] = lambda: True, debounce_s: float = DEFAULT_DEBOUNCE_S,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.controller = controller
         self.app = app
@@ -85,6 +87,8 @@ class Watcher:
         self._leading = leading
         self._dirty = threading.Event()
         self._warned: dict[str, str] = {}
+        self.changes = ChangeTrigger(app, self.clients, debounce_s=debounce_s,
+                                     watch_timeout_s=watch_timeout_s, relist_s=resync_s, leading=leading)
         self._informers: dict[str, Informer] = {}  # by resource name
         self._namespace_informers: dict[str, Informer] = {}  # by source RemoteCluster namespace/name
         self._refs: dict[str, ResourceRef] = {}
@@ -165,6 +169,9 @@ class Watcher:
         self.running.set()
         last_full = 0.0
         last_health = 0.0
+        changes_stop = threading.Event()
+        threading.Thread(target=self.changes.run, args=(changes_stop,), name="continuous-changes",
+                         daemon=True).start()
         try:
             while not stop.is_set():
                 now = time.monotonic()
@@ -192,6 +199,7 @@ class Watcher:
                 # let a burst of events (an apply of many objects) land before reconciling
                 stop.wait(0.05)
         finally:
+            changes_stop.set()
             self.running.clear()
             self.stop_informers()
 
@@ -221,6 +229,10 @@ class Watcher:
         namespaces = self._namespaces()
         desired = plan(reads, remote, namespaces)
         unresolved = self._unresolved(reads, namespaces)
+        try:
+            self.changes.update(self._followed(reads, remote, desired))
+        except Exception as exc:  # Continuous watches are an addition to the schedule, never a blocker
+            report.errors.append(f"continuous watches: {type(exc).__name__}: {exc}")
 
         for read in reads:
             label = f"{read.kind} {read.namespace}/{read.name}"
@@ -260,6 +272,23 @@ class Watcher:
         self.reconciles += 1
         self.last_report = report
         return report
+
+    def _followed(self, reads: Iterable[ReplicationRead], remote: Mapping[str, RemoteCluster],
+                  desired: Plan) -> list[Followed]:
+        """The jobs of valid, running Continuous Replications, with what to watch for each."""
+        out = []
+        for read in reads:
+            model = read.model
+            if model is None or read.deleting or read.paused or \
+                    model.spec.replication_mode is not ReplicationMode.CONTINUOUS:
+                continue
+            source = remote.get(source_key(model))
+            if source is None:
+                continue
+            types = tuple(model.resource_types(source))
+            out += [Followed(job, source, types) for job in desired.jobs.get((read.kind, read.namespace,
+                                                                              read.name), [])]
+        return out
 
     def _unresolved(self, reads: Iterable[ReplicationRead], namespaces: Mapping[str, Any]) -> set[str]:
         """Entry-name prefixes of Replications whose selector namespaces are not known yet; their

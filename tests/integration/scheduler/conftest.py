@@ -40,6 +40,7 @@ NAMESPACES = _ref("namespaces")
 SECRETS = _ref("secrets")
 CRDS = _ref("customresourcedefinitions")
 LEASES = _ref("leases")
+CONFIGMAPS = _ref("configmaps")
 
 
 def eventually(check: Callable[[], T], timeout_s: float = 10.0, what: str = "condition") -> T:
@@ -165,7 +166,8 @@ def start_watcher(world: World) -> Iterator[Callable[..., RunningWatcher]]:
 
     def start(**overrides: str) -> RunningWatcher:
         settings = world.settings(**overrides)
-        service = WatcherService(settings, world.client(settings.identity), world.app, watch_timeout_s=1)
+        service = WatcherService(settings, world.client(settings.identity), world.app, watch_timeout_s=1,
+                                 debounce_s=1.0)
         stop = threading.Event()
         thread = threading.Thread(target=service.run, args=(stop,), name=f"service-{settings.identity}",
                                   daemon=True)

@@ -9,9 +9,7 @@ import pytest
 from drsyncer.kube import ClusterClient, client_from_kubeconfig
 from drsyncer.sim import SimCluster
 from scheduler.informer import Informer
-from tests.integration.scheduler.conftest import NAMESPACES, _ref, eventually
-
-CONFIGMAPS = _ref("configmaps")
+from tests.integration.scheduler.conftest import CONFIGMAPS, NAMESPACES, eventually
 
 
 @pytest.fixture

@@ -46,9 +46,10 @@ def test_two_watchers_elect_one_leader_and_a_stopped_leader_hands_over(
     world.apply(replication("web"))
     eventually(lambda: world.entries() == {f"drsyncer:{NS}/web:web"}, what="the entry from the leader")
 
-    # a clean shutdown releases the Lease, so the standby takes over without waiting for expiry
-    stopped_at = time.monotonic()
+    # a clean shutdown releases the Lease, so the standby takes over at its next step instead of
+    # after a whole lease duration without renewal
     replicas[leader_id].stop()
+    stopped_at = time.monotonic()
     eventually(lambda: standby.is_leader, timeout_s=LEASE_S, what="the standby to take over")
     assert time.monotonic() - stopped_at < LEASE_S
     assert _holder(world) == standby.settings.identity
@@ -133,7 +134,7 @@ def test_killed_leader_process_is_replaced_within_the_lease_duration(
     # (at most one renew interval before the kill), and notices at its next step
     eventually(lambda: _holder(world) == standby_id, timeout_s=LEASE_S + 3 * RENEW_S,
                what="the standby to take the Lease")
-    assert time.monotonic() - killed_at <= LEASE_S + 2 * RENEW_S + 0.5
+    assert time.monotonic() - killed_at <= LEASE_S + 3 * RENEW_S
 
     world.patch("web", {"spec": {"paused": True}})
     eventually(lambda: world.entries() == set(), what="the new leader to follow the change")
@@ -146,8 +147,10 @@ def test_a_leader_that_cannot_renew_steps_down_and_writes_nothing_until_it_can(
     service = start_watcher(identity="watcher-a").service
     eventually(lambda: service.is_leader, what="the only replica to lead")
     world.fleet["controller"].faults.set(error_rates={"get/leases": {503: 1.0}})
-    eventually(lambda: not service.is_leader and service.watcher is None, timeout_s=LEASE_S,
-               what="the leader to step down within two thirds of the lease duration")
+    # is_leader turns False two thirds of a duration after the last renewal; the watcher stops at the
+    # election loop's next step
+    eventually(lambda: not service.is_leader and service.watcher is None, timeout_s=LEASE_S + RENEW_S,
+               what="the leader to step down before its Lease expires for the others")
 
     world.apply(replication("web"))
     world.fleet["controller"].faults.clear()

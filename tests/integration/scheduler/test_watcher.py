@@ -12,6 +12,7 @@ from drsyncer.api import keys
 from scheduler.entries import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE
 from scheduler.store import ScheduleStore
 from tests.integration.scheduler.conftest import (
+    CONFIGMAPS,
     NAMESPACES,
     NS,
     RunningWatcher,
@@ -231,3 +232,30 @@ def test_objects_outside_the_watch_namespace_are_left_alone(
     eventually(lambda: _status(world, "web").get("phase") == "Pending", what="the watched one's status")
     assert (world.controller.get(world.replications, "elsewhere", "other") or {}).get("status") is None
     assert ScheduleStore(world.app).names() == _entry_names("web", "web")
+
+
+def test_continuous_mode_sends_one_debounced_sync_per_burst_of_source_changes(
+        world: World, start_watcher: StartWatcher) -> None:
+    service = start_watcher().service
+    world.apply(replication("live", replicationMode="Continuous", schedule=None,
+                            continuous={"backgroundSyncInterval": "1h"}, resourceTypes=["configmaps"]))
+    eventually(lambda: world.entries() == _entry_names("live", "web"), what="the background resync entry")
+    assert world.entry(f"drsyncer:{NS}/live:web").kwargs["trigger"] == "background"
+    eventually(lambda: service.watcher is not None and service.watcher.changes.watching()
+               == [f"configmaps of {NS}/source"], what="the source configmaps to be watched")
+
+    for i in range(3):
+        world.source.create(CONFIGMAPS, "web", {"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}})
+    sent = eventually(lambda: world.queued(), what="the sync for the burst")
+    assert len(sent) == 1, "one sync for a burst of changes within the debounce time"
+    message = sent[0]
+    kwargs = message["kwargs"]
+    assert message["task"] == TASK_SYNC_NAMESPACE
+    assert kwargs["trigger"] == "change" and kwargs["source_namespace"] == "web" and kwargs["run_id"]
+    assert kwargs["mode"] == "Continuous"
+
+    # a change in a namespace the Replication does not copy sends nothing; the next one in web does
+    world.source.create(CONFIGMAPS, "ops", {"metadata": {"name": "elsewhere"}, "data": {}})
+    world.source.patch(CONFIGMAPS, "web", "cm-0", {"data": {"i": "changed"}})
+    sent = eventually(lambda: len(world.queued()) >= 2 and world.queued(), what="the second sync")
+    assert [m["kwargs"]["source_namespace"] for m in sent] == ["web", "web"]

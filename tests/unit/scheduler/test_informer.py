@@ -50,7 +50,7 @@ class FakeClient:
         self.watches: list[str | None] = []
         self.lists = 0
 
-    def list(self, ref: Any, namespace: str | None = None) -> FakeStream:
+    def list(self, ref: Any, namespace: str | None = None, **_options: Any) -> FakeStream:
         self.lists += 1
         return FakeStream([{"metadata": {"name": f"listed-{self.lists}", "resourceVersion": "5"}}])
 
