@@ -9,6 +9,7 @@ event, a restart or a change of leader all converge to the same schedule.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -41,7 +42,7 @@ from scheduler.entries import (
     source_key,
 )
 from scheduler.health import check_remote_clusters
-from scheduler.informer import Informer
+from scheduler.informer import Informer, backoff_delay
 from scheduler.status import status_patch
 from scheduler.store import ScheduleStore, StoreChanges
 from scheduler.trigger import send_now
@@ -169,6 +170,7 @@ class Watcher:
         self.running.set()
         last_full = 0.0
         last_health = 0.0
+        failures = 0
         changes_stop = threading.Event()
         threading.Thread(target=self.changes.run, args=(changes_stop,), name="continuous-changes",
                          daemon=True).start()
@@ -182,11 +184,15 @@ class Watcher:
                 if self._ready() and (self._dirty.is_set() or due_full) and self._leading():
                     self._dirty.clear()
                     try:
-                        self.reconcile()
-                    except Exception:  # a bug or an outage must not end the loop; retry after a pause
+                        failed = bool(self.reconcile().errors)
+                    except Exception:  # a bug or an outage must not end the loop
                         log.exception("reconcile failed; trying again")
+                        failed = True
+                    failures = failures + 1 if failed else 0
+                    if failed:
+                        # what failed (Redis, an API write) is tried again soon, not at the next resync
                         self._dirty.set()
-                        stop.wait(1.0)
+                        stop.wait(backoff_delay(failures, random.random()))
                     if due_full:
                         last_full = now
                 if self.health_check_s > 0 and now - last_health >= self.health_check_s and self._ready() \
