@@ -106,11 +106,12 @@ class Informer:
             try:
                 self._list_and_watch()
                 failures = 0
-            except (ApiError, DrsyncerError, OSError, ValueError) as exc:
+            except Exception as exc:  # whatever went wrong, the copy is rebuilt by listing again
                 failures += 1
-                self.last_error = str(exc)
+                self.last_error = str(exc) or type(exc).__name__
                 delay = backoff_delay(failures, random.random())
-                log.warning("%s: %s; listing again in %.1fs", self.name, exc, delay)
+                expected = isinstance(exc, ApiError | DrsyncerError | OSError | ValueError)
+                log.warning("%s: %s; listing again in %.1fs", self.name, exc, delay, exc_info=not expected)
                 self._stop.wait(delay)
 
     def _list_and_watch(self) -> None:
