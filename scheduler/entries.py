@@ -215,15 +215,12 @@ def jobs_for(model: Replication, remote_clusters: Mapping[str, RemoteCluster],
         schedule = f"@every {format_duration(interval)}" if interval is not None else None
         trigger = Trigger.BACKGROUND
     destinations = model.destinations()
-    jobs = []
-    seen: set[str] = set()
+    # one job per source namespace: a namespace copied under two names is read once, written twice
+    by_source: dict[str, list[Destination]] = {}
     for source_ns, destination_ns in pairs:
-        if source_ns in seen:
-            continue  # one job per source namespace; a second mapping of it was already refused by validation
-        seen.add(source_ns)
-        targets = tuple(Destination(cluster, destination_ns) for cluster in destinations)
-        jobs.append(Job(ref, model.spec.source_cluster, source_ns, targets, mode.value, schedule, trigger))
-    return jobs
+        by_source.setdefault(source_ns, []).extend(Destination(c, destination_ns) for c in destinations)
+    return [Job(ref, model.spec.source_cluster, source_ns, tuple(targets), mode.value, schedule, trigger)
+            for source_ns, targets in by_source.items()]
 
 
 @dataclass

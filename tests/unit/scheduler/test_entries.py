@@ -143,3 +143,10 @@ def test_jobs_for_uses_the_source_clusters_namespaces() -> None:
     assert model is not None
     assert [j.source_namespace for j in jobs_for(model, {}, {PROD: NAMESPACES["prod"]})] == ["ops"]
     assert jobs_for(model, {}, {}) == []
+
+
+def test_a_namespace_copied_under_two_names_is_one_entry_writing_both() -> None:
+    obj = _obj(destinationClusters=["dr2"], namespaceMappings=[{"source": "web", "destination": "web-copy"}])
+    (job,) = _entries(obj).values()
+    assert job.targets == (Destination("dr1", "web"), Destination("dr2", "web"),
+                           Destination("dr1", "web-copy"), Destination("dr2", "web-copy"))
