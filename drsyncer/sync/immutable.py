@@ -16,7 +16,7 @@ from typing import Any
 
 from drsyncer.api import keys
 from drsyncer.sync.objects import Obj, group_of, labels_of
-from drsyncer.sync.rules import ImmutableHandling, Rules
+from drsyncer.sync.rules import ImmutableHandling, Rules, handling_from_label
 from drsyncer.sync.transform import HEADLESS
 
 _SELECTOR_KINDS = frozenset({("apps", "Deployment"), ("apps", "DaemonSet"), ("apps", "ReplicaSet")})
@@ -45,7 +45,7 @@ def resolve_handling(source: Mapping[str, Any], rules: Rules) -> tuple[Immutable
     warning = None
     value = labels_of(source).get(keys.LABEL_IMMUTABLE_HANDLING)
     if value is not None:
-        from_label = ImmutableHandling.from_label(value)
+        from_label = handling_from_label(value)
         if from_label is not None:
             return from_label, "label", None
         warning = (

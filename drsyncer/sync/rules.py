@@ -9,37 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from drsyncer.api.builtin_kinds import find_builtin
+from drsyncer.api.replication import DEFAULT_RESOURCE_TYPES, ImmutableHandling
 from drsyncer.errors import CategorisedError, Category
 
-DEFAULT_RESOURCE_TYPES: tuple[str, ...] = (
-    "configmaps",
-    "secrets",
-    "deployments",
-    "services",
-    "ingresses",
-    "persistentvolumeclaims",
-)
-
-
-class ImmutableHandling(StrEnum):
-    """What to do when an update would change a field the API server refuses to change."""
-
-    NO_CHANGE = "NoChange"
-    RECREATE = "Recreate"
-    RECREATE_WITH_POD_DRAIN = "RecreateWithPodDrain"
-    PARTIAL_UPDATE = "PartialUpdate"
-    FORCE_UPDATE = "ForceUpdate"
-
-    @classmethod
-    def from_label(cls, value: str) -> ImmutableHandling | None:
-        """The `dr-syncer.io/immutable-handling` label spelling (`recreate-with-drain`...), or None."""
-        return _LABEL_HANDLING.get(value.strip().lower())
-
-
+# the `dr-syncer.io/immutable-handling` label's spellings (the Go operator's), per strategy
 _LABEL_HANDLING: dict[str, ImmutableHandling] = {
     "no-change": ImmutableHandling.NO_CHANGE,
     "recreate": ImmutableHandling.RECREATE,
@@ -47,6 +23,11 @@ _LABEL_HANDLING: dict[str, ImmutableHandling] = {
     "partial-update": ImmutableHandling.PARTIAL_UPDATE,
     "force-update": ImmutableHandling.FORCE_UPDATE,
 }
+
+
+def handling_from_label(value: str) -> ImmutableHandling | None:
+    """The strategy a `dr-syncer.io/immutable-handling` label value names (`recreate-with-drain`...)."""
+    return _LABEL_HANDLING.get(value.strip().lower())
 
 
 @dataclass(frozen=True)
@@ -213,7 +194,7 @@ def _handling(value: str, path: str) -> ImmutableHandling:
         return ImmutableHandling(value)
     except ValueError:
         # the label spelling is accepted too, so a value copied from a label still works
-        from_label = ImmutableHandling.from_label(value)
+        from_label = handling_from_label(value)
         if from_label is None:
             allowed = ", ".join(h.value for h in ImmutableHandling)
             raise _invalid(path, f"must be one of {allowed}, not {value!r}") from None
