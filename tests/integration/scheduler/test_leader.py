@@ -65,11 +65,12 @@ class WatcherProcess:
     def __init__(self, identity: str, kubeconfig: Path, redis_url: str, log: Path) -> None:
         self.identity = identity
         self.probe_port = free_port()
+        self.metrics_port = free_port()
         self.log = log
         command = [sys.executable, "-m", "drsyncer.cli", "watcher", "--kubeconfig", str(kubeconfig),
                    "--kube-context", "controller", "--redis-url", redis_url, "--watch-namespace", NS,
                    "--identity", identity, "--lease-duration", str(int(LEASE_S)), "--resync-interval", "5",
-                   "--health-check-interval", "1h", "--metrics-port", "0",
+                   "--health-check-interval", "1h", "--metrics-port", str(self.metrics_port),
                    "--probe-port", str(self.probe_port), "--log-format", "json"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("DRSYNCER_")}
         self._out = log.open("wb")
@@ -83,6 +84,18 @@ class WatcherProcess:
             return exc.code, json.loads(exc.read())
         except OSError:
             return 0, {}
+
+    def metric(self, name: str) -> float | None:
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                text = response.read().decode()
+        except OSError:
+            return None
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return None
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -124,6 +137,9 @@ def test_killed_leader_process_is_replaced_within_the_lease_duration(
         assert process.probe("/healthz")[0] == 200
     standby_id = next(i for i in processes if i != leader_id)
     assert processes[standby_id].probe("/readyz")[1]["message"].startswith("standby")
+    eventually(lambda: processes[leader_id].metric("dr_syncer_watcher_leader") == 1.0,
+               what="the leader's metric")
+    assert processes[standby_id].metric("dr_syncer_watcher_leader") == 0.0
 
     world.apply(replication("web"))
     eventually(lambda: world.entries() == {f"drsyncer:{NS}/web:web"}, what="the entry from the leader")
