@@ -82,6 +82,15 @@ class ScheduleStore:
         return RedBeatSchedulerEntry(job.name, TASK_SYNC_NAMESPACE, celery_schedule(job.schedule or ""),
                                      kwargs=job.task_kwargs(), options={"queue": SYNC_QUEUE}, app=self.app)
 
+    def stored_definitions(self, names: Iterable[str]) -> dict[str, Any]:
+        """The stored definitions of several entries in one round trip (a selector may match hundreds)."""
+        wanted = list(names)
+        with get_redis(self.app).pipeline() as pipe:
+            for name in wanted:
+                pipe.hget(self.key(name), "definition")
+            raw = pipe.execute()
+        return {name: json.loads(value) for name, value in zip(wanted, raw, strict=True) if value}
+
     def save(self, job: Job, *, keep_last_run: bool) -> None:
         entry = self._entry(job)
         last_run = None
@@ -106,10 +115,11 @@ class ScheduleStore:
         kept = tuple(keep)
         changes = StoreChanges()
         existing = self.names()
+        stored_definitions = self.stored_definitions([n for n in desired if n in existing])
         for name, job in sorted(desired.items()):
             if not name.startswith(self.scope):
                 continue
-            stored = self.stored_definition(name) if name in existing else None
+            stored = stored_definitions.get(name)
             if stored is None:
                 self.save(job, keep_last_run=False)
                 changes.added.append(name)
