@@ -259,3 +259,21 @@ def test_continuous_mode_sends_one_debounced_sync_per_burst_of_source_changes(
     world.source.patch(CONFIGMAPS, "web", "cm-0", {"data": {"i": "changed"}})
     sent = eventually(lambda: len(world.queued()) >= 2 and world.queued(), what="the second sync")
     assert [m["kwargs"]["source_namespace"] for m in sent] == ["web", "web"]
+
+
+def test_sync_now_on_a_paused_replication_waits_until_it_is_resumed(
+        world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    paused = replication("web", paused=True)
+    paused["metadata"]["annotations"] = {keys.ANNOTATION_SYNC_NOW: "please"}
+    world.apply(paused)
+    # the phase is written in the same reconcile that passed over the annotation
+    eventually(lambda: _status(world, "web").get("phase") == "Paused", what="phase Paused")
+    assert keys.ANNOTATION_SYNC_NOW in _metadata(world, "web")["annotations"]
+    assert world.queued() == []
+
+    world.patch("web", {"spec": {"paused": False}})
+    eventually(lambda: keys.ANNOTATION_SYNC_NOW not in _metadata(world, "web").get("annotations", {}),
+               what="the annotation to be used")
+    (message,) = world.queued()
+    assert message["kwargs"]["trigger"] == "sync-now"
