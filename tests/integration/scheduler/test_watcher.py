@@ -277,3 +277,17 @@ def test_sync_now_on_a_paused_replication_waits_until_it_is_resumed(
                what="the annotation to be used")
     (message,) = world.queued()
     assert message["kwargs"]["trigger"] == "sync-now"
+
+
+def test_switching_to_orphan_drops_the_finalizer_and_deletion_sends_no_cleanup(
+        world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    world.apply(replication("web", cleanupOnDelete="Delete"))
+    eventually(lambda: keys.FINALIZER_CLEANUP in _metadata(world, "web").get("finalizers", []),
+               what="the finalizer")
+    world.patch("web", {"spec": {"cleanupOnDelete": "Orphan"}})
+    eventually(lambda: keys.FINALIZER_CLEANUP not in _metadata(world, "web").get("finalizers", []),
+               what="the finalizer to go")
+    world.delete("web")
+    eventually(lambda: world.get("web") is None, what="the Replication to be gone")
+    assert world.queued() == []
