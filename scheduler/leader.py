@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from drsyncer.errors import DrsyncerError
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.discovery import ResourceRef, offline_ref
 from drsyncer.kube.errors import ApiError
@@ -112,7 +113,7 @@ class LeaseElector:
         """Read the Lease and act on it; returns `is_leader`. API errors keep the current state."""
         try:
             self._step()
-        except ApiError as exc:
+        except DrsyncerError as exc:  # API errors, and credentials that could not be refreshed
             log.warning("leader election: %s", exc)
         return self.is_leader
 
