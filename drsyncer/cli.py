@@ -86,7 +86,65 @@ def _add_watcher(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler="scheduler.command:run")
 
 
-SUBCOMMANDS = (_add_sim, _add_crds, _add_validate, _add_sync, _add_watcher)
+def _add_worker(sub: argparse._SubParsersAction) -> None:
+    from drsyncer import config
+
+    p = sub.add_parser(
+        "worker",
+        help="run a Celery worker: namespace syncs, cleanups and RemoteCluster checks",
+        description="Run a Celery worker (prefork, CONCURRENCY processes) on the given queues, with "
+        "Prometheus metrics of all its processes on METRICS_PORT and a heartbeat file for `drsyncer "
+        "probe worker`. Every flag has an environment variable (see docs/configuration.md); the flag wins.",
+    )
+    config.add_arguments(p, config.WORKER_SETTINGS)
+    p.set_defaults(handler="workers.command:worker")
+
+
+def _add_beat(sub: argparse._SubParsersAction) -> None:
+    from drsyncer import config
+
+    p = sub.add_parser(
+        "beat",
+        help="run Celery beat with the RedBeat schedule the watcher writes (one replica)",
+        description="Run Celery beat with the RedBeat scheduler: it turns due schedule entries into "
+        "tasks. Its lock in Redis keeps a second beat idle. Every flag has an environment variable.",
+    )
+    config.add_arguments(p, config.BEAT_SETTINGS)
+    p.set_defaults(handler="workers.command:beat")
+
+
+def _add_flower(sub: argparse._SubParsersAction) -> None:
+    from drsyncer import config
+
+    p = sub.add_parser(
+        "flower",
+        help="run Flower (task monitoring) behind HTTP basic auth",
+        description="Run Flower on FLOWER_PORT. Refuses to start without DRSYNCER_FLOWER_BASIC_AUTH "
+        "unless --insecure-no-auth is given.",
+    )
+    config.add_arguments(p, config.FLOWER_SETTINGS)
+    p.add_argument("--insecure-no-auth", action="store_true",
+                   help="serve Flower and its API without authentication (local development only)")
+    p.set_defaults(handler="workers.command:flower")
+
+
+def _add_probe(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "probe",
+        help="liveness check of a worker or beat by the age of its heartbeat file (exit 0 or 1)",
+        description="Exit 0 when the heartbeat file of the worker or beat on this host is younger than "
+        "--max-age seconds, 1 otherwise. Cheap: reads a file's time, nothing else.",
+    )
+    p.add_argument("role", choices=("worker", "beat"))
+    p.add_argument("--max-age", type=float, default=60.0, help="seconds (default: %(default)s)")
+    p.add_argument("--heartbeat-file", default=None,
+                   help="heartbeat file [env DRSYNCER_HEARTBEAT_FILE; default "
+                   "/tmp/drsyncer-<role>.heartbeat]")
+    p.set_defaults(handler="workers.probes:run")
+
+
+SUBCOMMANDS = (_add_sim, _add_crds, _add_validate, _add_sync, _add_watcher, _add_worker, _add_beat,
+               _add_flower, _add_probe)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -75,6 +75,13 @@ def _choice(options: tuple[str, ...], upper: bool = False) -> Callable[[str], st
     return parse
 
 
+def _queues(value: str) -> tuple[str, ...]:
+    names = tuple(q.strip() for q in value.split(",") if q.strip())
+    if not names:
+        raise ValueError("must name at least one queue")
+    return names
+
+
 def _redis_url(value: str) -> str:
     text = value.strip()
     scheme = urlsplit(text).scheme
@@ -93,6 +100,7 @@ class Setting:
     help: str
     parse: Callable[[str], Any] = _text
     secret_url: bool = False  # shown redacted in docs, logs and `repr`
+    secret: bool = False  # never shown at all (credentials)
 
     @property
     def flag(self) -> str:
@@ -138,8 +146,45 @@ SETTINGS: tuple[Setting, ...] = (
             "`namespaceSelector`, even when no change was seen.", _seconds),
     Setting("health_check_interval", "DRSYNCER_HEALTH_CHECK_INTERVAL", "1m",
             "How often the watcher checks each RemoteCluster and writes its status.", _seconds),
+    Setting("queues", "DRSYNCER_QUEUES", "sync,health",
+            "Celery queues a worker consumes, comma-separated: `sync` (namespace syncs and cleanups) and "
+            "`health` (RemoteCluster checks). Run a separate worker Deployment per queue to keep health "
+            "checks from waiting behind large syncs.", _queues),
+    Setting("worker_name", "DRSYNCER_WORKER_NAME", "",
+            "Celery node name of a worker (`name@host`). Empty: `drsyncer@<host name>`.", _text),
+    Setting("task_time_limit", "DRSYNCER_TASK_TIME_LIMIT", "30m",
+            "Hard time limit of one namespace sync; the task is asked to stop (soft limit) at 90% of "
+            "it. Must be shorter than `DRSYNCER_VISIBILITY_TIMEOUT`.", _seconds),
+    Setting("visibility_timeout", "DRSYNCER_VISIBILITY_TIMEOUT", "1h",
+            "Redis visibility timeout: a task taken by a worker that vanished without a trace is "
+            "delivered again after this long (a worker process that dies is noticed at once).",
+            _seconds),
+    Setting("heartbeat_file", "DRSYNCER_HEARTBEAT_FILE", "",
+            "File the worker (while its consumer runs) or beat (every tick) touches, for "
+            "`drsyncer probe`. Empty: `/tmp/drsyncer-worker.heartbeat` or `/tmp/drsyncer-beat.heartbeat`."),
+    Setting("metrics_dir", "DRSYNCER_METRICS_DIR", "",
+            "Directory the worker processes share their metrics through (prometheus-client "
+            "multiprocess mode); wiped when the worker starts. Empty: a directory under /tmp.", _text),
+    Setting("beat_max_interval", "DRSYNCER_BEAT_MAX_INTERVAL", "5s",
+            "Longest sleep of beat between two looks at the schedule; new entries start at most this "
+            "late.", _seconds),
+    Setting("beat_lock_timeout", "DRSYNCER_BEAT_LOCK_TIMEOUT", "60s",
+            "How long beat's lock in Redis outlives a beat that stopped renewing it; a replacement "
+            "beat waits at most this long. Keep it a few times `DRSYNCER_BEAT_MAX_INTERVAL`.", _seconds),
+    Setting("flower_port", "DRSYNCER_FLOWER_PORT", "5555", "Port of Flower's web interface and API.", _int),
+    Setting("flower_basic_auth", "DRSYNCER_FLOWER_BASIC_AUTH", "",
+            "Flower's HTTP basic auth credentials, `user:password[,user2:password2]`. Required unless "
+            "`--insecure-no-auth` is given; never logged.", _text, secret=True),
 )
 _BY_ATTR = {s.attr: s for s in SETTINGS}
+
+_COMMON = ("redis_url", "kubeconfig", "kube_context", "watch_namespace", "log_format", "log_level")
+WORKER_SETTINGS = (*_COMMON, "concurrency", "metrics_port", "queues", "worker_name", "task_time_limit",
+                   "visibility_timeout", "heartbeat_file", "metrics_dir")
+BEAT_SETTINGS = ("redis_url", "log_format", "log_level", "redbeat_key_prefix", "heartbeat_file",
+                 "beat_max_interval", "beat_lock_timeout", "task_time_limit", "visibility_timeout")
+FLOWER_SETTINGS = ("redis_url", "log_format", "log_level", "flower_port", "flower_basic_auth",
+                   "task_time_limit", "visibility_timeout")
 
 WATCHER_SETTINGS = ("redis_url", "kubeconfig", "kube_context", "watch_namespace", "log_format", "log_level",
                     "metrics_port", "probe_port", "redbeat_key_prefix", "lease_name", "lease_namespace",
@@ -168,6 +213,16 @@ class Settings:
     identity: str
     resync_interval: float
     health_check_interval: float
+    queues: tuple[str, ...] = ("sync", "health")
+    worker_name: str = ""
+    task_time_limit: float = 1800.0
+    visibility_timeout: float = 3600.0
+    heartbeat_file: str = ""
+    metrics_dir: str = ""
+    beat_max_interval: float = 5.0
+    beat_lock_timeout: float = 60.0
+    flower_port: int = 5555
+    flower_basic_auth: str = field(default="", repr=False)
 
     @property
     def redacted_redis_url(self) -> str:
@@ -182,6 +237,8 @@ class Settings:
         out: dict[str, Any] = {}
         for setting in SETTINGS:
             value = getattr(self, setting.attr)
+            if setting.secret:
+                value = _MASK if value else ""
             out[setting.env] = redact_url(value) if setting.secret_url else value
         return out
 
@@ -212,6 +269,10 @@ def load_settings(environ: Mapping[str, str] | None = None,
             values[setting.attr] = setting.parse(str(raw))
         except ValueError as exc:
             problems.append(f"{setting.env} ({setting.flag}, from {origin}): {exc}")
+    if not problems and values["task_time_limit"] >= values["visibility_timeout"]:
+        # a task still running when the visibility timeout passes is delivered to a second worker
+        problems.append("DRSYNCER_TASK_TIME_LIMIT (--task-time-limit) must be shorter than "
+                        "DRSYNCER_VISIBILITY_TIMEOUT (--visibility-timeout)")
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))
     if not values["identity"]:

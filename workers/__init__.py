@@ -1,1 +1,1 @@
-"""The Celery app and its thin sync, health-check and reporting tasks."""
+"""The Celery app, its thin tasks, and the worker and beat processes (probes, metrics, entry points)."""

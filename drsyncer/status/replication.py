@@ -1,0 +1,215 @@
+"""A Replication's `/status` from the results of its namespace tasks. Pure: records in, the status
+merge patch out.
+
+A run's status sums the latest result of every source namespace of the Replication, so tasks that
+finish in any order on any worker add up to the same status (nothing is lost or counted twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from drsyncer.api import keys
+from drsyncer.api.durations import format_duration
+from drsyncer.api.meta import set_condition
+from drsyncer.api.replication import (
+    DeploymentScale,
+    ErrorCategoryCount,
+    Phase,
+    ResourceGroupStatus,
+    SyncCounts,
+    SyncError,
+    TargetStatus,
+)
+from drsyncer.errors import Category
+from drsyncer.status.remote_cluster import current_conditions, timestamp
+from drsyncer.sync.result import KindCounts, RunSummary, TargetResult
+from drsyncer.sync.result import Phase as ResultPhase
+
+REASON_COMPLETED = "SyncCompleted"
+REASON_PARTIALLY_FAILED = "SyncPartiallyFailed"
+REASON_FAILED = "SyncFailed"
+REASON_RUNNING = "SyncRunning"
+
+
+@dataclass
+class NamespaceRecord:
+    """What one namespace task did: the result per destination, and when, where and for which run."""
+
+    source_namespace: str
+    targets: list[TargetResult]
+    started_at: float  # UNIX seconds
+    finished_at: float
+    worker: str = ""  # the Celery node that ran it
+    task_id: str = ""
+    run_id: str = ""
+    trigger: str = ""
+    generation: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source_namespace": self.source_namespace,
+            "targets": [t.to_dict() for t in self.targets],
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "worker": self.worker,
+            "task_id": self.task_id,
+            "run_id": self.run_id,
+            "trigger": self.trigger,
+            "generation": self.generation,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NamespaceRecord:
+        return cls(
+            source_namespace=str(data["source_namespace"]),
+            targets=[TargetResult.from_dict(t) for t in data.get("targets") or ()],
+            started_at=float(data.get("started_at", 0.0)),
+            finished_at=float(data.get("finished_at", 0.0)),
+            worker=str(data.get("worker", "")),
+            task_id=str(data.get("task_id", "")),
+            run_id=str(data.get("run_id", "")),
+            trigger=str(data.get("trigger", "")),
+            generation=int(data.get("generation", 0)),
+            extra=dict(data.get("extra") or {}),
+        )
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _counts(c: KindCounts) -> SyncCounts:
+    return SyncCounts(total=c.total, created=c.created, updated=c.updated, unchanged=c.unchanged,
+                      pruned=c.pruned, skipped=c.skipped, failed=c.failed)
+
+
+def summary_of(replication: str, records: Iterable[NamespaceRecord], run_id: str = "") -> RunSummary:
+    return RunSummary(replication, [t for r in sorted(records, key=lambda r: r.source_namespace)
+                                    for t in r.targets], run_id)
+
+
+def _target_error(target: TargetResult, when: datetime) -> SyncError | None:
+    if target.error:
+        return SyncError(message=target.error, category=target.error_category, time=when,
+                         cluster=target.destination_cluster)
+    if target.errors:
+        first = target.errors[0]
+        where = f"{first.namespace}/{first.name}" if first.namespace else first.name
+        return SyncError(message=first.message, category=first.category, time=when,
+                         cluster=target.destination_cluster, resource=f"{first.kind}/{where}")
+    return None
+
+
+def _phase(summary: RunSummary) -> Phase:
+    return {ResultPhase.COMPLETED: Phase.COMPLETED, ResultPhase.PARTIALLY_FAILED: Phase.PARTIALLY_FAILED,
+            ResultPhase.FAILED: Phase.FAILED}[summary.phase]
+
+
+def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous: Mapping[str, Any],
+               generation: int, now: datetime, started_at: float | None = None,
+               next_sync: datetime | None = None) -> dict[str, Any]:
+    """The `status` merge patch after a run: `records` hold the latest result of each source namespace
+    of the Replication; `previous` is the status as read (conditions and lastSuccessfulSyncTime carry
+    over); `started_at` is when the run's first task started."""
+    summary = summary_of(replication, records)
+    phase = _phase(summary)
+    first_start = min([r.started_at for r in records] + ([started_at] if started_at else []),
+                      default=now.timestamp())
+    duration = max(0.0, now.timestamp() - first_start)
+    ended = {r.source_namespace: _at(r.finished_at) for r in records}
+
+    targets = []
+    errors: list[SyncError] = []
+    categories: dict[Category, ErrorCategoryCount] = {}
+    scales = []
+    for record in sorted(records, key=lambda r: r.source_namespace):
+        when = ended[record.source_namespace]
+        for t in record.targets:
+            error = _target_error(t, when)
+            if error is not None:
+                errors.append(error)
+            targets.append(TargetStatus(
+                cluster=t.destination_cluster, source_namespace=t.source_namespace,
+                destination_namespace=t.destination_namespace, phase=Phase(t.phase.value),
+                last_sync_time=when, last_sync_duration=format_duration(t.duration_s),
+                sync_stats=_counts(t.totals), last_error=error))
+            found = [e.category for e in t.errors] + ([t.error_category] if t.error_category else [])
+            for category in found:
+                entry = categories.setdefault(category, ErrorCategoryCount(category=category))
+                entry.count += 1
+                entry.last_occurred = when
+            scales += [DeploymentScale(cluster=t.destination_cluster, namespace=s.namespace, kind=s.kind,
+                                       name=s.name, original_replicas=s.original_replicas,
+                                       last_synced_at=when)
+                       for s in t.deployment_scales]
+
+    groups = [ResourceGroupStatus(group_kind=kind, **_counts(c).model_dump(exclude={"synced"}))
+              for kind, c in sorted(summary.counts.items())]
+    synced_reason, synced_message = _synced(summary, phase, len(records))
+    conditions = current_conditions(previous)
+    conditions = set_condition(conditions, keys.CONDITION_SYNCED, phase is Phase.COMPLETED, synced_reason,
+                               synced_message, now, generation)
+    conditions = set_condition(conditions, keys.CONDITION_READY, phase is Phase.COMPLETED, synced_reason,
+                               synced_message, now, generation)
+    last_success = previous.get("lastSuccessfulSyncTime")
+    if phase is Phase.COMPLETED:
+        last_success = timestamp(now)
+
+    def dump(model: Any) -> Any:
+        return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    patch: dict[str, Any] = {
+        "observedGeneration": generation,
+        "phase": phase.value,
+        "lastSyncTime": timestamp(now),
+        "lastSuccessfulSyncTime": last_success,
+        "nextSyncTime": timestamp(next_sync) if next_sync else None,
+        "lastSyncDuration": format_duration(duration),
+        "syncStats": dump(_counts(summary.totals)),
+        "targets": [dump(t) for t in targets],
+        "resourceGroups": [dump(g) for g in groups],
+        "errorCategories": [dump(c) for c in categories.values()],
+        # the most recent error; null clears the one of an earlier run
+        "lastError": dump(errors[0]) if errors else None,
+        "retryStatus": None,
+        "deploymentScales": [dump(s) for s in scales],
+        "conditions": [dump(c) for c in conditions],
+    }
+    return patch
+
+
+def _synced(summary: RunSummary, phase: Phase, namespaces: int) -> tuple[str, str]:
+    totals = summary.totals
+    counts = (f"{namespaces} namespace(s) into {len(summary.targets)} target(s): {totals.created} created, "
+              f"{totals.updated} updated, {totals.unchanged} unchanged, {totals.pruned} pruned, "
+              f"{totals.skipped} skipped, {totals.failed} failed")
+    if phase is Phase.COMPLETED:
+        return REASON_COMPLETED, counts
+    failed = [t for t in summary.targets if t.phase is not ResultPhase.COMPLETED]
+    names = ", ".join(f"{t.destination_cluster}/{t.destination_namespace}" for t in failed[:5])
+    reason = REASON_FAILED if phase is Phase.FAILED else REASON_PARTIALLY_FAILED
+    return reason, f"{counts}; not completed: {names}"
+
+
+def running_status(previous: Mapping[str, Any], generation: int) -> dict[str, Any] | None:
+    """The patch that marks a run as started (phase Running), or None when already so."""
+    if previous.get("phase") == Phase.RUNNING.value:
+        return None
+    return {"phase": Phase.RUNNING.value, "observedGeneration": generation}
+
+
+def event_for(summary: RunSummary, phase: Phase) -> tuple[str, str, str]:
+    """(reason, type, message) of the Event that reports a finished run."""
+    _, message = _synced(summary, phase, len({t.source_namespace for t in summary.targets}))
+    if phase is Phase.COMPLETED:
+        return REASON_COMPLETED, "Normal", message
+    errors = [t.error for t in summary.targets if t.error] + [str(e) for e in summary.errors]
+    if errors:
+        message += f"; first error: {errors[0]}"
+    return REASON_FAILED, "Warning", message

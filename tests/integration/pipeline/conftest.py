@@ -1,0 +1,361 @@
+"""The whole pipeline with real processes: simulated controller, source and two DR clusters (in this
+process), a private redis-server, and `drsyncer watcher`, `drsyncer beat` and two `drsyncer worker`
+processes (Flower when a test asks for it).
+
+The processes serve the whole module; each test works in its own Replications and namespaces and
+deletes its Replications when it ends. Process logs go to files, printed when a test fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import redis
+import requests
+import yaml
+from celery import Celery
+
+from drsyncer.api.crds import all_crds
+from drsyncer.kube import ClusterClient, client_from_kubeconfig
+from drsyncer.kube.discovery import ResourceRef, offline_ref
+from drsyncer.sim import SimCluster, SimFleet
+from tests.fixtures.ports import free_port
+from tests.fixtures.redis_server import RedisServer
+
+NS = "dr-system"
+DB = 7  # a database of its own on the session's redis-server (other tests flush database 0)
+T = TypeVar("T")
+# short limits so that a worker that vanished hands its task back within a test's patience
+TASK_TIME_LIMIT_S = 25
+VISIBILITY_TIMEOUT_S = 30
+FLOWER_AUTH = ("ops", "pipeline-pass")
+
+
+def _ref(name: str) -> ResourceRef:
+    ref = offline_ref(name)
+    assert ref is not None
+    return ref
+
+
+NAMESPACES = _ref("namespaces")
+SECRETS = _ref("secrets")
+CRDS = _ref("customresourcedefinitions")
+CONFIGMAPS = _ref("configmaps")
+EVENTS = _ref("events")
+
+
+def eventually(check: Callable[[], T], timeout_s: float = 30.0, what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy; fail naming `what` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (AssertionError, requests.RequestException, redis.RedisError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.2)  # poll interval, not synchronisation
+    pytest.fail(f"timed out after {timeout_s}s waiting for {what} (last: {last!r})")
+
+
+@dataclass
+class Proc:
+    """One drsyncer process, its own process group, output in a log file."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Proc:
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        log.close()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(10)
+        # pool processes left behind by a parent that did not stop them
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (the worker and its pool processes), as a crashed pod."""
+        assert self.popen is not None
+        os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(10)
+
+    def tail(self, lines: int = 80) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(text[-lines:])
+
+
+@dataclass
+class Pipeline:
+    fleet: SimFleet
+    controller: ClusterClient
+    source: ClusterClient
+    redis_url: str
+    app: Celery
+    workdir: Path
+    kubeconfig: Path
+    procs: dict[str, Proc] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
+    flower_port: int = 0
+    created: list[str] = field(default_factory=list)
+
+    # -- processes ----------------------------------------------------------------------------------
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("DRSYNCER_", "PROMETHEUS_", "FLOWER_"))}
+        env.update({
+            "DRSYNCER_REDIS_URL": self.redis_url,
+            "DRSYNCER_KUBECONFIG": str(self.kubeconfig),
+            "DRSYNCER_KUBE_CONTEXT": "controller",
+            "DRSYNCER_WATCH_NAMESPACE": NS,
+            "DRSYNCER_LOG_LEVEL": "INFO",
+            "DRSYNCER_TASK_TIME_LIMIT": str(TASK_TIME_LIMIT_S),
+            "DRSYNCER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_S),
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.update(extra)
+        return env
+
+    def start(self, name: str, command: str, **env: str) -> Proc:
+        proc = Proc(name, [sys.executable, "-m", "drsyncer.cli", command],
+                    self.env(**env), self.workdir / f"{name}.log").start()
+        self.procs[name] = proc
+        return proc
+
+    def start_worker(self, name: str) -> Proc:
+        port = self.metrics_ports.setdefault(name, free_port())
+        return self.start(name, "worker", DRSYNCER_WORKER_NAME=f"{name}@pipeline", DRSYNCER_CONCURRENCY="2",
+                          DRSYNCER_METRICS_PORT=str(port),
+                          DRSYNCER_HEARTBEAT_FILE=str(self.workdir / f"{name}.heartbeat"),
+                          DRSYNCER_METRICS_DIR=str(self.workdir / f"{name}-metrics"))
+
+    def start_flower(self) -> Proc:
+        self.flower_port = free_port()
+        proc = self.start("flower", "flower", DRSYNCER_FLOWER_PORT=str(self.flower_port),
+                          DRSYNCER_FLOWER_BASIC_AUTH=":".join(FLOWER_AUTH))
+        eventually(lambda: requests.get(f"http://127.0.0.1:{self.flower_port}/healthcheck", timeout=2).ok,
+                   what="Flower to answer")
+        return proc
+
+    def wait_workers_ready(self, *names: str) -> None:
+        for name in names or ("worker-1", "worker-2"):
+            eventually(lambda n=name: (self.workdir / f"{n}.heartbeat").exists(), timeout_s=60,
+                       what=f"{name} to start consuming")
+
+    def logs(self) -> str:
+        return "\n\n".join(f"===== {p.name} ({p.log_path}) =====\n{p.tail()}" for p in self.procs.values())
+
+    # -- the controller cluster -------------------------------------------------------------------
+
+    def resolve(self, name: str) -> ResourceRef:
+        return self.controller.resolve(name)
+
+    def apply_replication(self, name: str, **spec: Any) -> dict[str, Any]:
+        body = {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": {"sourceCluster": "source", "destinationClusters": ["dr1", "dr2"], **spec}}
+        self.created.append(name)
+        return self.controller.create(self.resolve("replications.dr-syncer.io"), NS, body)
+
+    def replication(self, name: str) -> dict[str, Any]:
+        obj = self.controller.get(self.resolve("replications.dr-syncer.io"), NS, name)
+        assert obj is not None
+        return obj
+
+    def status(self, name: str) -> dict[str, Any]:
+        return dict(self.replication(name).get("status") or {})
+
+    def condition(self, name: str, type_: str) -> dict[str, Any]:
+        return next((c for c in self.status(name).get("conditions", []) if c["type"] == type_), {})
+
+    def annotate(self, name: str, annotations: dict[str, str | None]) -> None:
+        self.controller.patch(self.resolve("replications.dr-syncer.io"), NS, name,
+                              {"metadata": {"annotations": annotations}})
+
+    def delete_replication(self, name: str) -> None:
+        self.controller.delete(self.resolve("replications.dr-syncer.io"), NS, name)
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in self.controller.list(EVENTS, NS)
+                if (e.get("involvedObject") or {}).get("name") == name]
+
+    def remote_cluster(self, name: str) -> dict[str, Any]:
+        obj = self.controller.get(self.resolve("remoteclusters.dr-syncer.io"), NS, name)
+        assert obj is not None
+        return obj
+
+    # -- the clusters -----------------------------------------------------------------------------
+
+    def sim(self, name: str) -> SimCluster:
+        return self.fleet[name]
+
+    def seed(self, namespace: str, count: int, *, prefix: str = "cm", labels: dict[str, str] | None = None,
+             data_size: int = 16) -> None:
+        """A source namespace with `count` ConfigMaps, written straight into the simulator's store."""
+        store = self.sim("source").store
+        store.put({"apiVersion": "v1", "kind": "Namespace",
+                   "metadata": {"name": namespace, "labels": labels or {}}})
+        for i in range(count):
+            store.put({"apiVersion": "v1", "kind": "ConfigMap",
+                       "metadata": {"name": f"{prefix}-{i:05d}", "namespace": namespace},
+                       "data": {"value": f"{i}".rjust(data_size, "x")}})
+
+    def configmaps(self, cluster: str, namespace: str) -> dict[str, dict[str, Any]]:
+        store = self.sim(cluster).store
+        key = store.resource_for("v1", "ConfigMap").key
+        return {o["metadata"]["name"]: o for o in store.iter_objects(key, namespace)}
+
+    # -- Redis and the run records ----------------------------------------------------------------
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis_url)
+
+    def run_records(self, name: str) -> dict[str, dict[str, Any]]:
+        """The latest record of each source namespace of a Replication, as the workers stored them."""
+        uid = self.replication(name)["metadata"]["uid"]
+        raw = self.redis().hgetall(f"drsyncer:runs:Replication/{NS}/{name}/{uid}:results")
+        return {k.decode(): json.loads(v) for k, v in raw.items()}
+
+    def send_sync(self, name: str, source_namespaces: list[str], *, run_id: str | None = None,
+                  trigger: str = "sync-now") -> tuple[str, list[str]]:
+        """Send the tasks of one run as the watcher does for sync-now; returns (run id, task ids)."""
+        obj = self.replication(name)
+        meta = obj["metadata"]
+        run_id = run_id or uuid.uuid4().hex
+        spec = obj["spec"]
+        ids = []
+        for source_ns in source_namespaces:
+            kwargs = {"replication": {"kind": "Replication", "namespace": NS, "name": name,
+                                      "uid": meta["uid"], "generation": meta["generation"]},
+                      "source_cluster": spec["sourceCluster"], "source_namespace": source_ns,
+                      "targets": [{"cluster": c, "namespace": source_ns}
+                                  for c in spec["destinationClusters"]],
+                      "mode": spec.get("replicationMode", "Scheduled"), "run_id": run_id, "trigger": trigger}
+            ids.append(str(self.app.send_task("drsyncer.sync_namespace", kwargs=kwargs, queue="sync").id))
+        return run_id, ids
+
+    def metrics(self, worker: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = requests.get(f"http://127.0.0.1:{self.metrics_ports[worker]}/metrics", timeout=5).text
+        out = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                out[(sample.name, frozenset(sample.labels.items()))] = sample.value
+        return out
+
+
+def _kubeconfig_secret(name: str, cluster: SimCluster) -> dict[str, Any]:
+    data = yaml.safe_dump(cluster.kubeconfig_dict()).encode()
+    return {"metadata": {"name": f"{name}-kubeconfig"},
+            "data": {"kubeconfig": base64.b64encode(data).decode()}}
+
+
+@pytest.fixture(scope="module")
+def pipeline(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    workdir = tmp_path_factory.mktemp("pipeline")
+    redis_url = f"redis://{redis_server.host}:{redis_server.port}/{DB}"
+    redis.Redis.from_url(redis_url).flushdb()
+    fleet = SimFleet(["controller", "source", "dr1", "dr2"]).start()
+    kubeconfig = fleet.write_kubeconfig(workdir / "controller.kubeconfig")
+    controller = client_from_kubeconfig(fleet["controller"].kubeconfig_dict(), name="controller")
+    source = client_from_kubeconfig(fleet["source"].kubeconfig_dict(), name="source")
+    controller.create(NAMESPACES, None, {"metadata": {"name": NS}})
+    for crd in all_crds():
+        controller.create(CRDS, None, crd)
+    eventually(lambda: controller.resolve("remoteclusters.dr-syncer.io"), what="the CRDs to be served")
+    remote_clusters = controller.resolve("remoteclusters.dr-syncer.io")
+    for name in ("source", "dr1", "dr2"):
+        controller.create(SECRETS, NS, _kubeconfig_secret(name, fleet[name]))
+        controller.create(remote_clusters, NS, {
+            "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
+            "metadata": {"name": name, "namespace": NS},
+            # a budget far above what the tests send: the shared limiter is tested elsewhere
+            "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"},
+                     "rateLimit": {"qps": 5000, "burst": 5000}}})
+    from scheduler.celery_app import make_app
+
+    app = make_app(redis_url)
+    p = Pipeline(fleet, controller, source, redis_url, app, workdir, kubeconfig)
+    try:
+        p.start("watcher", "watcher", DRSYNCER_METRICS_PORT=str(free_port()),
+                DRSYNCER_PROBE_PORT=str(free_port()), DRSYNCER_LEASE_DURATION="3",
+                DRSYNCER_RESYNC_INTERVAL="5",
+                DRSYNCER_HEALTH_CHECK_INTERVAL="2")
+        p.start("beat", "beat", DRSYNCER_BEAT_MAX_INTERVAL="1",
+                DRSYNCER_HEARTBEAT_FILE=str(workdir / "beat.heartbeat"))
+        p.start_worker("worker-1")
+        p.start_worker("worker-2")
+        p.wait_workers_ready()
+        yield p
+    finally:
+        for proc in reversed(list(p.procs.values())):
+            proc.stop()
+        controller.close()
+        source.close()
+        fleet.stop()
+
+
+@pytest.fixture
+def pipe(pipeline: Pipeline, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
+    """The module's pipeline for one test: its Replications are deleted afterwards, and the process
+    logs are printed if the test failed."""
+    yield pipeline
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(pipeline.logs())
+    for name in pipeline.created:
+        try:
+            pipeline.delete_replication(name)
+        except Exception as exc:  # already deleted by the test
+            print(f"deleting Replication {name}: {exc}")
+    pipeline.created.clear()
+    for proc in ("worker-1", "worker-2"):
+        if not pipeline.procs[proc].alive:
+            pipeline.start_worker(proc)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.rep_call = report  # type: ignore[attr-defined]

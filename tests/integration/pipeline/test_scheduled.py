@@ -1,0 +1,54 @@
+"""A scheduled Replication through the whole pipeline: watcher → redbeat → beat → workers → status."""
+
+from __future__ import annotations
+
+from drsyncer.api import keys
+from tests.integration.pipeline.conftest import Pipeline, eventually
+
+
+def test_scheduled_replication_copies_to_both_destinations_and_reports_completed(pipe: Pipeline) -> None:
+    pipe.seed("web", 5)
+    pipe.source.create(pipe.resolve("deployments"), "web", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "web"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "api"}},
+                 "template": {"metadata": {"labels": {"app": "api"}},
+                              "spec": {"containers": [{"name": "api", "image": "nginx"}]}}}})
+    pipe.apply_replication("web", sourceNamespace="web", schedule="@every 10s")
+
+    status = eventually(lambda: (s := pipe.status("web")).get("phase") == "Completed" and s, timeout_s=60,
+                        what="phase Completed")
+    for cluster in ("dr1", "dr2"):
+        copies = pipe.configmaps(cluster, "web")
+        assert {f"cm-{i:05d}" for i in range(5)} <= set(copies)
+        assert copies["cm-00000"]["metadata"]["annotations"][keys.ANNOTATION_REPLICATION] == "dr-system/web"
+        store = pipe.sim(cluster).store
+        deployment = store.find(store.resource_for("apps/v1", "Deployment"), "web", "api")
+        assert deployment is not None and deployment["spec"]["replicas"] == 0  # scaled to zero in DR
+    assert status["lastSyncTime"] and status["nextSyncTime"] and status["lastSuccessfulSyncTime"]
+    assert status["observedGeneration"] == 1
+    stats = status["syncStats"]
+    assert stats["failed"] == 0
+    assert stats["total"] == sum(stats[k] for k in ("created", "updated", "unchanged", "skipped", "pruned"))
+    assert stats["total"] >= 12  # 5 ConfigMaps and a Deployment, into two destinations
+    targets = {(t["cluster"], t["sourceNamespace"], t["destinationNamespace"]): t for t in status["targets"]}
+    assert set(targets) == {("dr1", "web", "web"), ("dr2", "web", "web")}
+    assert all(t["phase"] == "Completed" for t in targets.values())
+    assert status["deploymentScales"][0]["originalReplicas"] == 3
+    synced = pipe.condition("web", "Synced")
+    assert synced["status"] == "True" and synced["reason"] == "SyncCompleted"
+    assert pipe.condition("web", "InvalidSpec")["status"] == "False"  # the watcher's condition is kept
+
+    for name in ("source", "dr1", "dr2"):
+        eventually(lambda n=name: (pipe.remote_cluster(n).get("status") or {}).get("health") == "Healthy",
+                   what=f"RemoteCluster {name} Healthy")
+    reasons = {e["reason"] for e in pipe.events("web")}
+    assert {"SyncStarted", "SyncCompleted"} <= reasons
+
+    # the next tick finds everything in step: the second run writes nothing
+    first = status["lastSyncTime"]
+    writes = pipe.sim("dr1").writes()
+    again = eventually(lambda: (s := pipe.status("web")).get("lastSyncTime") != first and s, timeout_s=40,
+                       what="a second scheduled run")
+    assert again["phase"] == "Completed" and again["syncStats"]["created"] == 0
+    assert again["syncStats"]["unchanged"] == stats["created"]
+    assert pipe.sim("dr1").writes() == writes

@@ -1,0 +1,98 @@
+"""The Celery app shared by workers, beat and Flower, configured from drsyncer's settings.
+
+Delivery is at least once and tasks are idempotent (DESIGN.md §1): a task is acknowledged only
+after it returned (`acks_late`), a worker process that dies hands its task back
+(`task_reject_on_worker_lost`), each process holds one task at a time (prefetch 1), and a task is
+killed (hard time limit) before Redis would deliver it to a second worker (visibility timeout).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from drsyncer.config import Settings, load_settings
+
+TASK_SYNC_NAMESPACE = "drsyncer.sync_namespace"
+TASK_CLEANUP_NAMESPACE = "drsyncer.cleanup_namespace"
+TASK_CHECK_REMOTE_CLUSTER = "drsyncer.check_remote_cluster"
+SYNC_QUEUE = "sync"
+HEALTH_QUEUE = "health"
+QUEUES = (SYNC_QUEUE, HEALTH_QUEUE)
+ROUTES = {
+    TASK_SYNC_NAMESPACE: {"queue": SYNC_QUEUE},
+    TASK_CLEANUP_NAMESPACE: {"queue": SYNC_QUEUE},
+    TASK_CHECK_REMOTE_CLUSTER: {"queue": HEALTH_QUEUE},
+}
+# how much earlier than the hard limit a task is asked to stop (SoftTimeLimitExceeded)
+SOFT_LIMIT_FRACTION = 0.9
+# a worker told to stop (SIGTERM) finishes or hands back its tasks within this window
+SOFT_SHUTDOWN_S = 30.0
+HEARTBEAT_SCHEDULER = "workers.beat:HeartbeatRedBeatScheduler"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Every Celery setting drsyncer relies on, from its own settings."""
+    transport = {"visibility_timeout": int(settings.visibility_timeout)}
+    # tasks of a worker that vanished go back to the queue at the first sweep after the visibility
+    # timeout; sweep often enough that this is not much later (one cheap Redis query per sweep)
+    sweeps = {"unacked_restore_interval": max(1, min(10, int(settings.visibility_timeout) // 6)),
+              "unacked_restore_throttle": 1}
+    return {
+        "broker_url": settings.redis_url,
+        "result_backend": settings.redis_url,
+        "broker_transport_options": {**transport, **sweeps},
+        "result_backend_transport_options": dict(transport),
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": int(settings.task_time_limit),
+        "task_soft_time_limit": int(settings.task_time_limit * SOFT_LIMIT_FRACTION),
+        # a late-ack task whose ack can no longer be sent would run a second time elsewhere anyway
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_S,
+        "worker_enable_soft_shutdown_on_idle": True,
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_default_queue": SYNC_QUEUE,
+        "task_routes": dict(ROUTES),
+        "task_track_started": True,
+        "result_expires": 24 * 3600,
+        "result_extended": True,  # task name and arguments with each result, for Flower and tests
+        "worker_send_task_events": True,  # Flower
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,  # drsyncer.logs formats and masks every line
+        "worker_redirect_stdouts": False,
+        # beat: RedBeat with a short lock, so a replacement beat takes over within a minute
+        "beat_scheduler": HEARTBEAT_SCHEDULER,
+        "beat_max_loop_interval": int(settings.beat_max_interval),
+        "redbeat_redis_url": settings.redis_url,
+        "redbeat_key_prefix": settings.redbeat_key_prefix,
+        "redbeat_lock_timeout": int(settings.beat_lock_timeout),
+        "redbeat_redis_options": {},
+    }
+
+
+class DrsyncerCelery(Celery):
+    """The app, with the settings it was configured from (tasks read the controller and Redis from them)."""
+
+    settings: Settings
+
+    def configure(self, settings: Settings) -> DrsyncerCelery:
+        self.settings = settings
+        self.conf.update(celery_config(settings))
+        return self
+
+
+app = DrsyncerCelery("drsyncer", include=["workers.tasks"])
+# from the environment at import (how `celery -A workers.app` and the child processes see it); the
+# entry points configure it again with their flags before starting anything
+app.configure(load_settings())

@@ -1,0 +1,110 @@
+"""`drsyncer worker`, `drsyncer beat` and `drsyncer flower`.
+
+Each reads its settings (flags over environment, drsyncer/config.py), sets up masked logging,
+configures the one Celery app and runs Celery's own command in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from drsyncer.config import ConfigError, Settings, load_settings
+from drsyncer.logs import setup_logging
+from workers import probes
+
+log = logging.getLogger(__name__)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+FLOWER_AUTH_ENV = "FLOWER_BASIC_AUTH"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(flags=args)
+    setup_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def prepare_metrics_dir(settings: Settings) -> Path:
+    """An empty multiprocess directory, named in the environment before prometheus-client is imported
+    (it picks its storage when first imported; files of an earlier run would be added in)."""
+    default = os.path.join(tempfile.gettempdir(), f"drsyncer-metrics-{os.getpid()}")
+    path = Path(settings.metrics_dir or default)
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(path)
+    return path
+
+
+def worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    metrics_dir = prepare_metrics_dir(settings)
+    from celery.signals import worker_process_shutdown
+
+    from workers import metrics
+    from workers.app import app
+    from workers.heartbeat import Heartbeat
+
+    app.configure(settings)
+    Heartbeat.path = probes.heartbeat_file("worker", settings.heartbeat_file)
+    app.steps["consumer"].add(Heartbeat)
+
+    def on_child_exit(pid: int | None = None, **_: Any) -> None:
+        metrics.process_exited(pid)
+
+    worker_process_shutdown.connect(on_child_exit, weak=False)
+    name = settings.worker_name or f"drsyncer@{socket.gethostname()}"
+    log.info("starting worker %s on queues %s with %s", name, ",".join(settings.queues), settings.describe())
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port, settings.redis_url, settings.queues)
+        log.info("metrics on :%d/metrics (processes share %s)", settings.metrics_port, metrics_dir)
+    app.worker_main(["worker", "--queues", ",".join(settings.queues),
+                     "--concurrency", str(settings.concurrency), "--hostname", name,
+                     "--loglevel", settings.log_level, "--pool", "prefork",
+                     "--task-events", "--without-mingle"])
+    return 0
+
+
+def beat(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from workers.app import HEARTBEAT_SCHEDULER, app
+    from workers.beat import HeartbeatRedBeatScheduler
+
+    app.configure(settings)
+    HeartbeatRedBeatScheduler.heartbeat_path = probes.heartbeat_file("beat", settings.heartbeat_file)
+    log.info("starting beat (RedBeat, lock timeout %ds, max interval %ds) with %s",
+             settings.beat_lock_timeout, settings.beat_max_interval, settings.describe())
+    app.start(["beat", "--scheduler", HEARTBEAT_SCHEDULER, "--loglevel", settings.log_level,
+               "--max-interval", str(int(settings.beat_max_interval))])
+    return 0
+
+
+def flower(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.flower_basic_auth and not args.insecure_no_auth:
+        raise ConfigError("Flower needs credentials: set DRSYNCER_FLOWER_BASIC_AUTH (user:password), or "
+                          "pass --insecure-no-auth for local development")
+    if settings.flower_basic_auth and ":" not in settings.flower_basic_auth.split(",")[0]:
+        raise ConfigError("DRSYNCER_FLOWER_BASIC_AUTH must be user:password[,user2:password2]")
+    from workers.app import app
+
+    app.configure(settings)
+    # through Flower's environment variable, never the command line (visible to every local user)
+    if settings.flower_basic_auth:
+        os.environ[FLOWER_AUTH_ENV] = settings.flower_basic_auth
+    else:
+        os.environ.pop(FLOWER_AUTH_ENV, None)
+        log.warning("Flower is running WITHOUT authentication (--insecure-no-auth)")
+    log.info("starting Flower on :%d with %s", settings.flower_port, settings.describe())
+    argv = ["flower", f"--port={settings.flower_port}"]
+    if not settings.flower_basic_auth:
+        # Flower 2 refuses its API without auth unless told; only ever with --insecure-no-auth
+        os.environ["FLOWER_UNAUTHENTICATED_API"] = "true"
+    app.start(argv)
+    return 0

@@ -1,0 +1,130 @@
+"""What every task checks before it touches a cluster, in one place: is the job still wanted (the
+object exists with the same uid, its generation is not newer, it is not paused), and is nobody else
+syncing the same target right now (a lock in Redis).
+
+The lock covers one (Replication, source namespace): the task that holds it syncs that namespace
+into every destination, so no destination namespace is ever written by two tasks at once (two
+source namespaces of one Replication cannot share a destination namespace; validation refuses it).
+The lock holds the task id and outlives the hard time limit. A task that finds its own id in the
+lock is a redelivery of a task whose worker died mid-way: it takes the lock over instead of waiting
+for it to expire.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import redis
+
+from drsyncer.api import keys
+
+log = logging.getLogger(__name__)
+
+LOCK_PREFIX = "drsyncer:lock:"
+LOCK_MARGIN_S = 60  # the lock outlives the hard time limit by this much
+
+_TAKE_LUA = """
+local held = redis.call('GET', KEYS[1])
+if held == false or held == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  if held == false then return 1 end
+  return 2
+end
+return 0
+"""
+_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class Drop(StrEnum):
+    """Why a task is dropped without syncing."""
+
+    DELETED = "deleted"  # the object is gone, or another object has its name (different uid)
+    STALE = "stale"  # planned from an older generation; the watcher has rewritten the entry
+    PAUSED = "paused"
+    INVALID = "invalid"  # the watcher reports the spec errors
+    BUSY = "busy"  # another task syncs the same namespace right now
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """`replication` of the task contract (docs/architecture.md)."""
+
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ObjectRef:
+        return cls(str(data.get("kind") or keys.KIND_REPLICATION), str(data["namespace"]), str(data["name"]),
+                   str(data.get("uid") or ""), int(data.get("generation") or 0))
+
+    @property
+    def resource(self) -> str:
+        plural = "namespacemappings" if self.kind == keys.KIND_NAMESPACE_MAPPING else "replications"
+        return f"{plural}.{keys.GROUP}"
+
+    @property
+    def label(self) -> str:
+        """`namespace/name`: the `replication` label of metrics and the ownership annotation value."""
+        return f"{self.namespace}/{self.name}"
+
+
+def drop_reason(live: Mapping[str, Any] | None, ref: ObjectRef) -> Drop | None:
+    """Why a sync task for `ref` must not run against the live object, or None when it should."""
+    if live is None:
+        return Drop.DELETED
+    meta = live.get("metadata") or {}
+    if ref.uid and meta.get("uid") != ref.uid:
+        return Drop.DELETED
+    if meta.get("deletionTimestamp"):
+        return Drop.DELETED
+    if int(meta.get("generation") or 0) > ref.generation:
+        return Drop.STALE
+    spec = live.get("spec") or {}
+    if spec.get("paused") is True or str(spec.get("paused")).lower() == "true":
+        return Drop.PAUSED
+    return None
+
+
+def lock_key(ref: ObjectRef, source_namespace: str) -> str:
+    return f"{LOCK_PREFIX}{ref.kind}/{ref.namespace}/{ref.name}:{source_namespace}"
+
+
+class NamespaceLock:
+    """The Redis lock of one (Replication, source namespace), owned by a task id."""
+
+    def __init__(self, client: redis.Redis, ttl_s: float) -> None:
+        self.redis = client
+        self.ttl_s = int(ttl_s) + LOCK_MARGIN_S
+        self._take = client.register_script(_TAKE_LUA)
+        self._release = client.register_script(_RELEASE_LUA)
+
+    def take(self, key: str, owner: str) -> bool:
+        """True when `owner` now holds the lock (it was free, or already `owner`'s: a redelivery)."""
+        taken = int(self._take(keys=[key], args=[owner, self.ttl_s]))
+        if taken == 2:
+            log.info("lock %s: taken over from an earlier delivery of task %s", key, owner)
+        return taken > 0
+
+    def release(self, key: str, owner: str) -> None:
+        self._release(keys=[key], args=[owner])
+
+    @contextmanager
+    def held(self, key: str, owner: str) -> Iterator[bool]:
+        """`with lock.held(key, task_id) as ok:` — ok False when someone else holds it."""
+        ok = self.take(key, owner)
+        try:
+            yield ok
+        finally:
+            if ok:
+                self.release(key, owner)

@@ -1,0 +1,365 @@
+"""The work behind each task: unpack the job, check it is still wanted, call the drsyncer library,
+record and report. One `Context` per worker process holds the clients (built after the fork)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from drsyncer.api import keys
+from drsyncer.api.namespacemapping import parse_namespace_mapping
+from drsyncer.api.parse import InvalidSpec, parse_remote_cluster, parse_replication
+from drsyncer.api.remotecluster import RemoteCluster
+from drsyncer.api.replication import Phase, Replication, ReplicationMode
+from drsyncer.api.schedule import next_run
+from drsyncer.config import Settings
+from drsyncer.errors import CategorisedError, Category
+from drsyncer.kube import ClusterClient, ClusterClients, RequestCounters
+from drsyncer.kube.client import NAMESPACES
+from drsyncer.kube.health import check_cluster
+from drsyncer.kube.kubeconfig import controller_client
+from drsyncer.status import events
+from drsyncer.status.remote_cluster import health_status
+from drsyncer.status.replication import NamespaceRecord, event_for, run_status, running_status, summary_of
+from drsyncer.status.runs import RunStore, owner_key
+from drsyncer.status.writer import patch_status, post_event
+from drsyncer.sync.cleanup import cleanup_destination
+from drsyncer.sync.namespace_sync import Destination, sync_namespace
+from drsyncer.sync.result import TargetResult
+from drsyncer.sync.rules import Rules
+from workers import metrics
+from workers.guards import Drop, NamespaceLock, ObjectRef, drop_reason, lock_key
+
+log = logging.getLogger(__name__)
+
+REMOTE_CLUSTERS = f"remoteclusters.{keys.GROUP}"
+# runs beat starts carry no run id; every entry of a Replication fires on the same tick
+SCHEDULED_RUN = "schedule"
+TRIGGER_CHANGE = "change"
+PERIODIC_TRIGGERS = frozenset({"schedule", "background"})
+
+
+@dataclass(frozen=True)
+class Target:
+    cluster: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class SyncJob:
+    """The keyword arguments of `drsyncer.sync_namespace` and `drsyncer.cleanup_namespace`."""
+
+    replication: ObjectRef
+    source_cluster: str
+    source_namespace: str
+    targets: tuple[Target, ...]
+    mode: str = ReplicationMode.SCHEDULED.value
+    run_id: str | None = None
+    trigger: str = "schedule"
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> SyncJob:
+        # keys added to the contract later are ignored rather than refused
+        return cls(ObjectRef.from_dict(kwargs["replication"]), str(kwargs["source_cluster"]),
+                   str(kwargs["source_namespace"]),
+                   tuple(Target(str(t["cluster"]), str(t["namespace"])) for t in kwargs.get("targets") or ()),
+                   str(kwargs.get("mode") or ReplicationMode.SCHEDULED.value), kwargs.get("run_id") or None,
+                   str(kwargs.get("trigger") or "schedule"))
+
+    @property
+    def run_key(self) -> str:
+        return self.run_id or SCHEDULED_RUN
+
+
+@dataclass
+class Context:
+    """Per-process clients: the controller cluster, RemoteCluster clients, Redis."""
+
+    settings: Settings
+    controller: ClusterClient
+    clients: ClusterClients
+    redis: redis.Redis
+    runs: RunStore
+    lock: NamespaceLock
+    worker: str = ""
+    pid: int = field(default_factory=os.getpid)
+
+    @classmethod
+    def build(cls, settings: Settings, worker: str = "") -> Context:
+        counters = RequestCounters()
+        metrics.observe_requests(counters)
+        controller = controller_client(settings.kubeconfig or None, settings.kube_context or None,
+                                       counters=counters)
+        clients = ClusterClients(controller, redis_url=settings.redis_url, counters=counters)
+        client = redis.Redis.from_url(settings.redis_url)
+        return cls(settings, controller, clients, client, RunStore(client),
+                   NamespaceLock(client, settings.task_time_limit), worker)
+
+    def close(self) -> None:
+        self.clients.close()
+        self.controller.close()
+        self.redis.close()
+
+
+_context: Context | None = None
+_context_lock = threading.Lock()
+
+
+def context(settings: Settings, worker: str = "") -> Context:
+    """This process's context; built on first use after a fork, never shared across one."""
+    global _context
+    with _context_lock:
+        if _context is None or _context.pid != os.getpid():
+            _context = Context.build(settings, worker)
+        return _context
+
+
+# -- reading the controller cluster ----------------------------------------------------------------
+
+def read_object(ctx: Context, ref: ObjectRef) -> dict[str, Any] | None:
+    return ctx.controller.get(ctx.controller.resolve(ref.resource), ref.namespace, ref.name)
+
+
+def parse_object(obj: Mapping[str, Any]) -> Replication:
+    if obj.get("kind") == keys.KIND_NAMESPACE_MAPPING:
+        return parse_namespace_mapping(obj)
+    return parse_replication(obj)
+
+
+def read_remote_cluster(ctx: Context, namespace: str, name: str) -> dict[str, Any]:
+    obj = ctx.controller.get(ctx.controller.resolve(REMOTE_CLUSTERS), namespace, name)
+    if obj is None:
+        raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, f"RemoteCluster {namespace}/{name} not found")
+    return obj
+
+
+# -- sync ------------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    """What a task did, as its (JSON) return value."""
+
+    dropped: Drop | None = None
+    record: NamespaceRecord | None = None
+    reported: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A short summary (the full record is in Redis): Celery logs and stores the return value."""
+        out: dict[str, Any] = {"dropped": self.dropped.value if self.dropped else None,
+                               "reported": self.reported}
+        if self.record is not None:
+            summary = summary_of("", [self.record])
+            out.update(source_namespace=self.record.source_namespace, worker=self.record.worker,
+                       phase=summary.phase.value, totals=summary.totals.to_dict())
+        return out
+
+
+def _failed(target: Target, source_namespace: str, exc: CategorisedError) -> TargetResult:
+    result = TargetResult(target.cluster, source_namespace, target.namespace,
+                          error=f"destination cluster {target.cluster}: {exc.message}",
+                          error_category=exc.category)
+    return result.finish(0.0)
+
+
+def check_job(ctx: Context, job: SyncJob) -> tuple[dict[str, Any] | None, Replication | None, Drop | None]:
+    live = read_object(ctx, job.replication)
+    reason = drop_reason(live, job.replication)
+    if reason is not None or live is None:
+        return live, None, reason
+    try:
+        return live, parse_object(live), None
+    except InvalidSpec:
+        return live, None, Drop.INVALID
+
+
+def run_sync(ctx: Context, job: SyncJob, task_id: str) -> Outcome:
+    """One source namespace into every destination, then the run's status when this was its last task."""
+    ref = job.replication
+    live, model, reason = check_job(ctx, job)
+    if reason is not None or model is None or live is None:
+        drop = reason or Drop.INVALID
+        log.info("%s %s, %s: dropped (%s)", ref.kind, ref.label, job.source_namespace, drop.value)
+        metrics.TASKS_DROPPED.labels(drop.value).inc()
+        return Outcome(dropped=drop)
+    key = lock_key(ref, job.source_namespace)
+    with ctx.lock.held(key, task_id) as held:
+        if not held:
+            metrics.TASKS_DROPPED.labels(Drop.BUSY.value).inc()
+            return Outcome(dropped=Drop.BUSY)
+        return _sync_locked(ctx, job, task_id, live, model)
+
+
+def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, Any],
+                 model: Replication) -> Outcome:
+    ref = job.replication
+    owner = owner_key(ref.kind, ref.namespace, ref.name, ref.uid)
+    started = time.time()
+    if ctx.runs.begin(owner, job.run_key, started):
+        _report_started(ctx, job, live)
+    source_rc: RemoteCluster | None = None
+    results: list[TargetResult] = []
+    source: ClusterClient | None = None
+    try:
+        source_obj = read_remote_cluster(ctx, ref.namespace, job.source_cluster)
+        source_rc = parse_remote_cluster(source_obj)
+        source = ctx.clients.get(source_obj)
+    except (CategorisedError, InvalidSpec) as exc:
+        error = exc if isinstance(exc, CategorisedError) else CategorisedError(Category.NON_RETRYABLE,
+                                                                                 str(exc))
+        message = CategorisedError(error.category, f"source cluster {job.source_cluster}: {error.message}")
+        results = [_failed(t, job.source_namespace, message) for t in job.targets]
+    if source is not None:
+        destinations: list[Destination] = []
+        failed: dict[Target, TargetResult] = {}
+        for target in job.targets:
+            try:
+                destinations.append(Destination(ctx.clients.get(read_remote_cluster(ctx, ref.namespace,
+                                                                                      target.cluster)),
+                                                target.namespace))
+            except CategorisedError as exc:
+                failed[target] = _failed(target, job.source_namespace, exc)
+        rules = Rules.from_spec(model.spec_dict(source_rc), replication=model.ref,
+                                source_cluster=job.source_cluster)
+        synced = iter(sync_namespace(source, destinations, rules, source_namespace=job.source_namespace))
+        results = [failed[t] if t in failed else next(synced) for t in job.targets]
+    finished = time.time()
+    metrics.record_targets(results)
+    metrics.SYNC_DURATION.labels(ref.label).observe(finished - started)
+    record = NamespaceRecord(job.source_namespace, results, started, finished, worker=ctx.worker,
+                             task_id=task_id, run_id=job.run_key, trigger=job.trigger,
+                             generation=ref.generation)
+    expected = ([job.source_namespace] if job.trigger == TRIGGER_CHANGE
+                else _source_namespaces(model, source))
+    claim = ctx.runs.finish(owner, job.run_key, record, expected)
+    outcome = Outcome(record=record)
+    if claim is not None:
+        everything = _source_namespaces(model, source)
+        ctx.runs.forget(owner, [r.source_namespace for r in ctx.runs.records(owner)
+                                if r.source_namespace not in everything])
+        outcome.reported = _report_finished(ctx, job, model, source_rc, ctx.runs.records(owner, everything),
+                                            claim.started_at)
+    return outcome
+
+
+def _source_namespaces(model: Replication, source: ClusterClient | None) -> list[str]:
+    """The source namespaces the Replication syncs now (a selector is resolved on the source)."""
+    known: dict[str, Mapping[str, str] | None] | None = None
+    if model.namespace_selector is not None and source is not None:
+        try:
+            known = {str(ns["metadata"]["name"]): dict(ns["metadata"].get("labels") or {})
+                     for ns in source.list(NAMESPACES)}
+        except CategorisedError as exc:
+            log.warning("listing the namespaces of %s failed: %s", source.name, exc)
+    return [src for src, _ in model.namespace_pairs(known)]
+
+
+def _report_started(ctx: Context, job: SyncJob, live: Mapping[str, Any]) -> None:
+    ref = job.replication
+    api_ref = ctx.controller.resolve(ref.resource)
+    try:
+        patch_status(ctx.controller, api_ref, ref.namespace, ref.name,
+                     lambda obj: running_status(obj.get("status") or {}, ref.generation), uid=ref.uid)
+    except CategorisedError as exc:
+        log.warning("%s %s: writing phase Running failed: %s", ref.kind, ref.label, exc)
+    post_event(ctx.controller, events.event(_involved(live), events.REASON_STARTED,
+                                            f"sync started ({job.trigger})", now=datetime.now(UTC),
+                                            instance=ctx.worker))
+
+
+def _involved(live: Mapping[str, Any]) -> dict[str, Any]:
+    meta = live.get("metadata") or {}
+    return {"apiVersion": live.get("apiVersion") or keys.API_VERSION, "kind": live.get("kind"),
+            "namespace": meta.get("namespace"), "name": meta.get("name"), "uid": meta.get("uid")}
+
+
+def next_sync_time(model: Replication, source: RemoteCluster | None, now: datetime) -> datetime | None:
+    schedule = model.schedule(source)
+    if schedule is not None:
+        return next_run(schedule, now)
+    interval = model.background_sync_interval()
+    return now + interval if interval is not None else None
+
+
+def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: RemoteCluster | None,
+                     records: Sequence[NamespaceRecord], started_at: float | None) -> bool:
+    """Write the run's status once and post its Event; True when the status was written."""
+    ref = job.replication
+    now = datetime.now(UTC)
+    api_ref = ctx.controller.resolve(ref.resource)
+    next_sync = next_sync_time(model, source, now)
+
+    def build(obj: Mapping[str, Any]) -> dict[str, Any]:
+        return run_status(records, replication=ref.label, previous=obj.get("status") or {},
+                          generation=ref.generation, now=now, started_at=started_at, next_sync=next_sync)
+
+    try:
+        written = patch_status(ctx.controller, api_ref, ref.namespace, ref.name, build, uid=ref.uid)
+    except CategorisedError as exc:
+        log.warning("%s %s: writing the run's status failed: %s", ref.kind, ref.label, exc)
+        written = None
+    summary = summary_of(ref.label, records, job.run_key)
+    phase = Phase(summary.phase.value)
+    metrics.RUNS.labels(ref.label, phase.value).inc()
+    if phase is Phase.COMPLETED:
+        metrics.LAST_SUCCESS.labels(ref.label).set(now.timestamp())
+    if written is not None:
+        reason, type_, message = event_for(summary, phase)
+        post_event(ctx.controller, events.event(_involved(written), reason, message, type_=type_, now=now,
+                                                instance=ctx.worker))
+    log.info("%s %s: run %s %s (%d namespace(s))", ref.kind, ref.label, job.run_key, phase.value,
+             len(records))
+    return written is not None
+
+
+# -- cleanup ---------------------------------------------------------------------------------------
+
+def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
+    """Delete the copies of a deleted Replication's source namespace from every destination."""
+    ref = job.replication
+    live = read_object(ctx, ref)
+    live_uid = ((live or {}).get("metadata") or {}).get("uid")
+    if live is not None and live_uid != ref.uid:
+        # a new object took the name: the copies carry its name in their marks and are now its own
+        metrics.TASKS_DROPPED.labels(Drop.DELETED.value).inc()
+        return {"dropped": Drop.DELETED.value}
+    results: list[TargetResult] = []
+    with ctx.lock.held(lock_key(ref, job.source_namespace), task_id) as held:
+        if not held:
+            metrics.TASKS_DROPPED.labels(Drop.BUSY.value).inc()
+            return {"dropped": Drop.BUSY.value}
+        for target in job.targets:
+            try:
+                client = ctx.clients.get(read_remote_cluster(ctx, ref.namespace, target.cluster))
+            except CategorisedError as exc:
+                results.append(_failed(target, job.source_namespace, exc))
+                continue
+            results.append(cleanup_destination(client, target.namespace, replication=ref.label,
+                                               source_namespace=job.source_namespace))
+    metrics.record_targets(results)
+    for result in results:
+        log.info("cleanup of %s %s, %s in %s/%s: %s, %d deleted%s", ref.kind, ref.label, job.source_namespace,
+                 result.destination_cluster, result.destination_namespace, result.phase.value,
+                 result.totals.pruned, f" ({result.error})" if result.error else "")
+    return {"dropped": None, "targets": [r.to_dict() for r in results], "worker": ctx.worker}
+
+
+# -- RemoteCluster health --------------------------------------------------------------------------
+
+def run_check(ctx: Context, namespace: str, name: str) -> dict[str, Any]:
+    api_ref = ctx.controller.resolve(REMOTE_CLUSTERS)
+    obj = ctx.controller.get(api_ref, namespace, name)
+    if obj is None:
+        return {"health": None}
+    check = check_cluster(ctx.clients, obj)
+    now = datetime.now(UTC)
+    metrics.CLUSTER_HEALTHY.labels(f"{namespace}/{name}").set(1 if check.healthy else 0)
+    patch_status(ctx.controller, api_ref, namespace, name, lambda current: health_status(current, check, now))
+    return {"health": check.health, "message": check.message}

@@ -1,0 +1,95 @@
+"""The workers' Prometheus metrics (prefix `dr_syncer_`), documented in docs/metrics.md.
+
+Worker processes are forked by Celery's prefork pool, so these are multiprocess metrics: the
+entry point sets `PROMETHEUS_MULTIPROC_DIR` before this module is imported, each process writes its
+own files there, and the one HTTP server in the parent process adds them up (`serve`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+
+import redis
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from drsyncer.kube import RequestCounters
+from drsyncer.sync.result import Outcome, TargetResult
+
+log = logging.getLogger(__name__)
+
+OBJECTS = Counter("dr_syncer_objects", "Objects handled by namespace syncs, by destination cluster, kind and "
+                  "outcome (created, updated, unchanged, pruned, skipped, failed)",
+                  ["cluster", "kind", "outcome"])
+SYNC_DURATION = Histogram("dr_syncer_sync_duration_seconds",
+                          "Duration of one namespace sync task (all its destinations)", ["replication"],
+                          buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800))
+RUNS = Counter("dr_syncer_sync_runs", "Finished runs of a Replication (every namespace reported), by phase",
+               ["replication", "phase"])
+API_REQUESTS = Counter("dr_syncer_api_requests", "Kubernetes API requests sent by workers, by cluster",
+                       ["cluster"])
+API_THROTTLED = Counter("dr_syncer_api_throttled", "Kubernetes API answers 429 Too Many Requests, by cluster",
+                        ["cluster"])
+LAST_SUCCESS = Gauge("dr_syncer_last_success_timestamp_seconds",
+                     "UNIX time of the end of the last run of a Replication that completed without failures",
+                     ["replication"], multiprocess_mode="max")
+CLUSTER_HEALTHY = Gauge("dr_syncer_remote_cluster_healthy",
+                        "1 when the last check of a RemoteCluster (namespace/name) found it healthy, else 0",
+                        ["cluster"], multiprocess_mode="mostrecent")
+TASKS_DROPPED = Counter("dr_syncer_tasks_dropped", "Sync tasks dropped without syncing, by reason "
+                        "(deleted, stale, paused, invalid, busy)", ["reason"])
+QUEUE_METRIC = "dr_syncer_tasks_queued"
+
+
+def record_targets(results: Iterable[TargetResult]) -> None:
+    for target in results:
+        for kind, counts in target.counts.items():
+            for outcome in Outcome:
+                n = getattr(counts, outcome.value)
+                if n:
+                    OBJECTS.labels(target.destination_cluster, kind, outcome.value).inc(n)
+
+
+def observe_requests(counters: RequestCounters) -> None:
+    """Count every API request of the clients sharing `counters`."""
+    def observe(cluster: str, _verb: str, status: int) -> None:
+        API_REQUESTS.labels(cluster).inc()
+        if status == 429:
+            API_THROTTLED.labels(cluster).inc()
+    counters.observers.append(observe)
+
+
+class QueueDepth(Collector):
+    """`dr_syncer_tasks_queued{queue}`: tasks waiting in each Celery queue (a Redis list), read when
+    scraped. Tasks taken by a worker but not finished are not counted."""
+
+    def __init__(self, redis_url: str, queues: Sequence[str]) -> None:
+        self.client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self.queues = tuple(queues)
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(QUEUE_METRIC, "Tasks waiting in a Celery queue", labels=["queue"])
+        for queue in self.queues:
+            try:
+                family.add_metric([queue], float(self.client.llen(queue)))
+            except redis.RedisError as exc:  # a scrape while Redis is away shows no value, not an error
+                log.debug("reading the length of queue %s failed: %s", queue, exc)
+        yield family
+
+
+def serve(port: int, redis_url: str, queues: Sequence[str]) -> None:
+    """Serve `/metrics` on `port` from this (parent) process: every process's multiprocess files,
+    plus the queue depths."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(QueueDepth(redis_url, queues))
+    start_http_server(port, registry=registry)
+
+
+def process_exited(pid: int | None = None) -> None:
+    """Drop the live-gauge files of a pool process that ended."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(pid or os.getpid())
