@@ -96,6 +96,10 @@ app.kubernetes.io/part-of: drsyncer
   value: {{ .Values.config.logLevel | quote }}
 - name: DRSYNCER_REDBEAT_KEY_PREFIX
   value: {{ .Values.config.redbeatKeyPrefix | quote }}
+- name: DRSYNCER_TASK_TIME_LIMIT
+  value: {{ .Values.config.taskTimeLimitSeconds | quote }}
+- name: DRSYNCER_VISIBILITY_TIMEOUT
+  value: {{ .Values.config.visibilityTimeoutSeconds | quote }}
 - name: POD_NAMESPACE
   valueFrom:
     fieldRef:
@@ -162,10 +166,11 @@ remove its cleanup finalizer, drop the sync-now annotation; and record Events on
 {{- define "drsyncer.crRules" -}}
 - apiGroups: ["dr-syncer.io"]
   resources: ["remoteclusters", "replications", "namespacemappings"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["dr-syncer.io"]
   resources: ["remoteclusters/status", "replications/status", "namespacemappings/status"]
   verbs: ["get", "patch", "update"]
+# the cleanup finalizer, for servers that authorize finalizer changes on this subresource
 - apiGroups: ["dr-syncer.io"]
   resources: ["remoteclusters/finalizers", "replications/finalizers", "namespacemappings/finalizers"]
   verbs: ["update"]
