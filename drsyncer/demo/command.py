@@ -1,0 +1,228 @@
+"""`drsyncer demo`: the whole system on one machine, from nothing to a first sync you can look at.
+
+Simulated clusters (controller, source, dr1, dr2), a Redis, the watcher, beat, a small worker pool
+and Flower run as child processes of this one; a sample application is seeded in the source and a
+Replication copies it to both DR clusters. The first run is followed live, summarised per
+destination (and checked against the clusters), and everything keeps running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import signal
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from drsyncer.api.crds import all_crds
+from drsyncer.demo import sample
+from drsyncer.demo.children import Children, drsyncer_argv
+from drsyncer.demo.progress import count_copies, follow_first_run
+from drsyncer.demo.redis_choice import EMBEDDED, plan_redis, start_redis
+from drsyncer.demo.summary import print_summary, summarize, verify
+from drsyncer.errors import CategorisedError, DrsyncerError
+from drsyncer.kube import ClusterClient, RetryPolicy, client_from_kubeconfig_file
+from drsyncer.kube.discovery import ResourceRef
+
+CLUSTERS = (sample.CONTROLLER, sample.SOURCE, *sample.DESTINATIONS)
+FLOWER_USER = "demo"
+_STARTUP_S = 60.0
+_QUICK_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.2, max_delay_s=1.0)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.workers < 1 or args.concurrency < 1:
+        raise DrsyncerError("--workers and --concurrency must be at least 1")
+    console = Console(highlight=False, soft_wrap=True)
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="drsyncer-demo-")).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    children = Children(workdir)
+    # SIGTERM (from a service manager, a test) shuts the children down like Ctrl-C does
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    clients: dict[str, ClusterClient] = {}
+    try:
+        return _demo(args, console, workdir, children, clients)
+    except KeyboardInterrupt:
+        console.print("\nstopping…")
+        return 0 if not args.once else 130
+    finally:
+        for client in clients.values():
+            client.close()
+        killed = children.stop()
+        if killed:
+            console.print(f"had to kill: {', '.join(killed)}")
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _demo(args: argparse.Namespace, console: Console, workdir: Path, children: Children,
+          clients: dict[str, ClusterClient]) -> int:
+    started = time.monotonic()
+    kubeconfig = workdir / "kubeconfig"
+    kubeconfig.unlink(missing_ok=True)
+    console.print(f"[bold]drsyncer demo[/] — work directory {workdir}")
+
+    sim = children.start("sim", drsyncer_argv("sim", "--clusters", ",".join(CLUSTERS),
+                                              "--kubeconfig", str(kubeconfig)))
+    redis_plan = plan_redis(args.redis, free_port(), workdir)
+    if redis_plan.kind == EMBEDDED:
+        console.print("[yellow]no redis-server on PATH: using the embedded pure-Python Redis, which is "
+                      "slower (install redis-server for a snappier demo)[/]")
+    start_redis(children, redis_plan)
+    console.print(f"  Redis: {redis_plan.description}")
+    _wait_for(lambda: "serving" in sim.tail(), children.check, "the simulated clusters to start")
+    for name in CLUSTERS:
+        clients[name] = client_from_kubeconfig_file(kubeconfig, context=name, name=name, retry=_QUICK_RETRY)
+    console.print(f"  simulated clusters {', '.join(CLUSTERS)}: kubeconfig {kubeconfig}")
+
+    controller = clients[sample.CONTROLLER]
+    for crd in all_crds():
+        _create(controller, crd)
+    _create(controller, {"apiVersion": "v1", "kind": "Namespace",
+                         "metadata": {"name": sample.CONTROL_NAMESPACE}})
+    _wait_for(lambda: _served(controller, "replications.dr-syncer.io"), children.check,
+              "the dr-syncer.io CRDs to be served")
+
+    flower_auth = f"{FLOWER_USER}:{secrets.token_urlsafe(12)}" if args.flower else ""
+    flower_port = free_port() if args.flower else 0
+    _start_components(args, children, workdir, kubeconfig, redis_plan.url, flower_auth, flower_port)
+    console.print(f"  started: watcher, beat, {args.workers} worker(s) of {args.concurrency} processes"
+                  + (", flower" if args.flower else "") + f" (logs in {workdir / 'logs'})")
+
+    source = clients[sample.SOURCE]
+    _create(source, sample.feature_flag_crd())
+    _wait_for(lambda: _served(source, sample.CR_TYPE), children.check, "the sample CRD to be served")
+    for obj in [*sample.source_namespaces(), *sample.application()]:
+        _create(source, obj)
+    merged = yaml.safe_load(kubeconfig.read_text())
+    for name in (sample.SOURCE, *sample.DESTINATIONS):
+        _create(controller, sample.kubeconfig_secret(name, sample.single_context_kubeconfig(merged, name)))
+        _create(controller, sample.remote_cluster(name))
+    replications = controller.resolve("replications.dr-syncer.io")
+    _create(controller, sample.replication())
+    app = sample.application()
+    console.print(f"  seeded {len(app)} objects in {len(sample.NAMESPACES)} source namespaces "
+                  f"({', '.join(sample.NAMESPACES)}); Replication {sample.CONTROL_NAMESPACE}/"
+                  f"{sample.REPLICATION_NAME} → {', '.join(sample.DESTINATIONS)} ({sample.SCHEDULE})")
+
+    destinations = [clients[d] for d in sample.DESTINATIONS]
+    obj = follow_first_run(
+        console,
+        read=lambda: controller.get(replications, sample.CONTROL_NAMESPACE, sample.REPLICATION_NAME),
+        copies=lambda: count_copies(destinations, sample.RESOURCE_TYPES, sample.NAMESPACES),
+        expected_copies=len(app) * len(destinations), check_alive=children.check, timeout_s=args.timeout)
+
+    summaries = summarize(obj.get("status") or {}, sample.DESTINATIONS)
+    for name, summary in summaries.items():
+        verify(summary, clients[name], source, sample.RESOURCE_TYPES, sample.NAMESPACES)
+    status = obj.get("status") or {}
+    console.print(f"\nReplication {sample.CONTROL_NAMESPACE}/{sample.REPLICATION_NAME}: phase "
+                  f"{status.get('phase')}, {time.monotonic() - started:.1f}s after the demo started")
+    print_summary(console, summaries)
+    ok = status.get("phase") == "Completed" and all(s.ok for s in summaries.values())
+    _print_look_around(console, kubeconfig, workdir, flower_port, flower_auth)
+    if args.once:
+        if not ok:
+            raise DrsyncerError("the first sync did not complete everywhere (see the summary above)")
+        console.print("[green]everything synced[/]; stopping (--once)")
+        return 0
+    console.print("\nrunning; the Replication syncs again every 30s. Ctrl-C to stop.")
+    while True:
+        children.check()
+        time.sleep(1.0)  # poll interval
+
+
+def _start_components(args: argparse.Namespace, children: Children, workdir: Path, kubeconfig: Path,
+                      redis_url: str, flower_auth: str, flower_port: int) -> None:
+    common = {
+        "DRSYNCER_REDIS_URL": redis_url,
+        "DRSYNCER_KUBECONFIG": str(kubeconfig),
+        "DRSYNCER_KUBE_CONTEXT": sample.CONTROLLER,
+        "DRSYNCER_WATCH_NAMESPACE": sample.CONTROL_NAMESPACE,
+        "DRSYNCER_LOG_FORMAT": "text",
+        "DRSYNCER_LOG_LEVEL": "INFO",
+    }
+    children.start("watcher", drsyncer_argv("watcher"), {
+        **common, "DRSYNCER_METRICS_PORT": str(free_port()), "DRSYNCER_PROBE_PORT": str(free_port()),
+        "DRSYNCER_LEASE_DURATION": "6s", "DRSYNCER_HEALTH_CHECK_INTERVAL": "30s",
+        "DRSYNCER_IDENTITY": "demo-watcher"})
+    children.start("beat", drsyncer_argv("beat"), {
+        **common, "DRSYNCER_HEARTBEAT_FILE": str(workdir / "beat.heartbeat"),
+        "DRSYNCER_BEAT_MAX_INTERVAL": "1s", "DRSYNCER_BEAT_LOCK_TIMEOUT": "10s"})
+    for i in range(1, args.workers + 1):
+        children.start(f"worker-{i}", drsyncer_argv("worker"), {
+            **common, "DRSYNCER_CONCURRENCY": str(args.concurrency),
+            "DRSYNCER_METRICS_PORT": str(free_port()), "DRSYNCER_WORKER_NAME": f"worker-{i}@demo",
+            "DRSYNCER_HEARTBEAT_FILE": str(workdir / f"worker-{i}.heartbeat"),
+            "DRSYNCER_METRICS_DIR": str(workdir / f"metrics-worker-{i}")})
+    if flower_port:
+        # credentials through the environment: a command line is visible to every local user
+        children.start("flower", drsyncer_argv("flower"), {
+            **common, "DRSYNCER_FLOWER_PORT": str(flower_port), "DRSYNCER_FLOWER_BASIC_AUTH": flower_auth})
+
+
+def _print_look_around(console: Console, kubeconfig: Path, workdir: Path, flower_port: int,
+                       flower_auth: str) -> None:
+    def say(text: str) -> None:
+        console.print(text, markup=False, soft_wrap=True)  # whole lines, to copy and paste
+
+    kc = f"kubectl --kubeconfig {kubeconfig}"
+    console.print("\n[bold]Look around[/]")
+    say(f"  kubeconfig {kubeconfig}, contexts: {', '.join(CLUSTERS)}")
+    say(f"  {kc} --context controller -n {sample.CONTROL_NAMESPACE} get repl,rc")
+    say(f"  {kc} --context dr1 -n shop-frontend get deploy,svc,cm,secret,ingress,featureflags")
+    say(f"  drsyncer status --kubeconfig {kubeconfig} --context controller -n {sample.CONTROL_NAMESPACE} "
+        f"{sample.REPLICATION_NAME}")
+    say(f"  logs: {workdir / 'logs'}")
+    if flower_port:
+        user, _, password = flower_auth.partition(":")
+        # generated for this local demo only, and shown once so that Flower can be opened
+        say(f"  Flower: http://127.0.0.1:{flower_port}/  user {user}  password {password}")
+
+
+def _create(client: ClusterClient, obj: dict[str, Any]) -> None:
+    ref: ResourceRef = client.ref_for(obj)
+    namespace = obj["metadata"].get("namespace") if ref.namespaced else None
+    try:
+        client.create(ref, namespace, obj)
+    except CategorisedError as exc:
+        raise DrsyncerError(f"creating {obj['kind']} {obj['metadata']['name']} in {client.name} failed: "
+                            f"{exc.message}") from None
+
+
+def _served(client: ClusterClient, name: str) -> bool:
+    try:
+        client.resolve(name)
+    except CategorisedError:
+        return False
+    return True
+
+
+def _wait_for(check: Callable[[], bool], alive: Callable[[], None], what: str,
+              timeout_s: float = _STARTUP_S) -> None:
+    end = time.monotonic() + timeout_s
+    while True:
+        alive()
+        if check():
+            return
+        if time.monotonic() > end:
+            raise DrsyncerError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+        time.sleep(0.1)  # poll interval
