@@ -1,0 +1,81 @@
+"""Failures: a destination down, and a worker killed in the middle of a large namespace."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.integration.pipeline.conftest import Pipeline, eventually
+
+
+def _target(status: dict[str, Any], cluster: str) -> dict[str, Any]:
+    return next(t for t in status.get("targets", []) if t["cluster"] == cluster)
+
+
+def test_destination_down_fails_its_targets_and_the_next_run_after_it_returns_succeeds(
+        pipe: Pipeline) -> None:
+    pipe.seed("outage", 4)
+    pipe.sim("dr2").down()
+    try:
+        pipe.apply_replication("outage", sourceNamespace="outage", schedule="@every 10s")
+        status = eventually(lambda: (s := pipe.status("outage")).get("phase") == "PartiallyFailed" and s,
+                            timeout_s=60, what="a run with dr2 down")
+    finally:
+        pipe.sim("dr2").up()
+    dr1, dr2 = _target(status, "dr1"), _target(status, "dr2")
+    assert dr1["phase"] == "Completed" and dr1["syncStats"]["created"] == 4
+    assert dr2["phase"] == "Failed"
+    assert "dr2" in dr2["lastError"]["message"] and "connect" in dr2["lastError"]["message"]
+    assert status["lastError"]["cluster"] == "dr2"
+    assert {c["category"] for c in status["errorCategories"]} == {"Retryable"}
+    assert pipe.condition("outage", "Synced")["status"] == "False"
+    assert set(pipe.configmaps("dr1", "outage")) >= {f"cm-{i:05d}" for i in range(4)}
+    assert "SyncFailed" in {e["reason"] for e in pipe.events("outage")}
+
+    status = eventually(lambda: (s := pipe.status("outage")).get("phase") == "Completed" and s, timeout_s=60,
+                        what="the next run after dr2 came back")
+    assert _target(status, "dr2")["syncStats"]["created"] == 4
+    assert "lastError" not in status or status["lastError"] is None
+    assert pipe.condition("outage", "Synced")["status"] == "True"
+    assert set(pipe.configmaps("dr2", "outage")) >= {f"cm-{i:05d}" for i in range(4)}
+
+
+def _started_on(pipe: Pipeline, task_id: str) -> str | None:
+    raw = pipe.redis().get(f"celery-task-meta-{task_id}")
+    if not raw:
+        return None
+    meta = json.loads(raw)
+    return str(meta["result"]["hostname"]) if meta.get("status") == "STARTED" else None
+
+
+def test_worker_killed_mid_sync_of_a_large_namespace_is_redelivered_and_completes(pipe: Pipeline) -> None:
+    count = 2000
+    pipe.seed("big", count, data_size=64)
+    pipe.apply_replication("big", sourceNamespace="big", replicationMode="Manual")
+    eventually(lambda: pipe.status("big").get("phase") == "Pending", what="the watcher to see it")
+    for cluster in ("dr1", "dr2"):
+        pipe.sim(cluster).faults.set(latency_ms=15)  # a window to kill the worker in
+    try:
+        _run_id, (task_id,) = pipe.send_sync("big", ["big"])
+        hostname = eventually(lambda: _started_on(pipe, task_id), what="the task to start")
+        eventually(lambda: len(pipe.configmaps("dr1", "big")) >= 100, what="the first writes")
+        victim = hostname.partition("@")[0]
+        written_at_kill = len(pipe.configmaps("dr1", "big"))
+        pipe.procs[victim].kill()
+        assert written_at_kill < count, "the sync finished before the worker could be killed"
+        status = eventually(lambda: (s := pipe.status("big")).get("phase") == "Completed" and s,
+                            timeout_s=120, what="the redelivered task to complete the run")
+    finally:
+        for cluster in ("dr1", "dr2"):
+            pipe.sim(cluster).faults.clear()
+
+    record = pipe.run_records("big")["big"]
+    assert record["task_id"] == task_id and record["worker"] != hostname
+    for cluster in ("dr1", "dr2"):
+        copies = pipe.configmaps(cluster, "big")
+        assert len(copies) == count
+        assert copies["cm-01999"]["data"]["value"] == "1999".rjust(64, "x")
+    totals = status["syncStats"]
+    assert totals["failed"] == 0 and totals["total"] == 2 * count
+    # what the killed worker wrote is found in step (or adopted), the rest created
+    assert totals["created"] + totals["unchanged"] + totals["updated"] == 2 * count

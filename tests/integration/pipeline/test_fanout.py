@@ -1,0 +1,59 @@
+"""Many namespaces: spread over both workers, and every result lands in the status exactly once."""
+
+from __future__ import annotations
+
+from tests.integration.pipeline.conftest import Pipeline, eventually
+
+
+def test_twenty_namespace_replication_runs_on_both_workers_and_syncs_every_namespace(pipe: Pipeline) -> None:
+    namespaces = [f"fan-{i:02d}" for i in range(20)]
+    for ns in namespaces:
+        pipe.seed(ns, 3, labels={"team": "fanout"})
+    for cluster in ("dr1", "dr2"):
+        # each task takes long enough that one worker cannot take them all before the other
+        pipe.sim(cluster).faults.set(latency_ms=20)
+    try:
+        pipe.apply_replication("fanout", namespaceSelector={"matchLabels": {"team": "fanout"}},
+                               schedule="@every 10s")
+        status = eventually(lambda: (s := pipe.status("fanout")).get("phase") == "Completed" and s,
+                            timeout_s=90, what="the 20-namespace run to complete")
+    finally:
+        for cluster in ("dr1", "dr2"):
+            pipe.sim(cluster).faults.clear()
+
+    records = pipe.run_records("fanout")
+    assert set(records) == set(namespaces)
+    assert {r["worker"] for r in records.values()} == {"worker-1@pipeline", "worker-2@pipeline"}
+    for ns in namespaces:
+        for cluster in ("dr1", "dr2"):
+            assert set(pipe.configmaps(cluster, ns)) >= {"cm-00000", "cm-00001", "cm-00002"}, (cluster, ns)
+    assert {(t["cluster"], t["sourceNamespace"]) for t in status["targets"]} == {
+        (c, ns) for c in ("dr1", "dr2") for ns in namespaces}
+    assert status["syncStats"]["failed"] == 0
+
+
+def test_sync_now_of_many_concurrent_namespaces_loses_no_result_and_reports_once(pipe: Pipeline) -> None:
+    namespaces = [f"burst-{i:02d}" for i in range(24)]
+    for i, ns in enumerate(namespaces):
+        pipe.seed(ns, i + 1, labels={"team": "burst"})  # a different count per namespace
+    pipe.apply_replication("burst", namespaceSelector={"matchLabels": {"team": "burst"}},
+                           replicationMode="Manual")
+    eventually(lambda: pipe.status("burst").get("phase") == "Pending", what="the watcher to see it")
+    pipe.annotate("burst", {"dr-syncer.io/sync-now": "now"})
+
+    status = eventually(lambda: (s := pipe.status("burst")).get("phase") == "Completed" and s, timeout_s=90,
+                        what="the sync-now run to complete")
+    assert "dr-syncer.io/sync-now" not in (pipe.replication("burst")["metadata"].get("annotations") or {})
+    records = pipe.run_records("burst")
+    assert set(records) == set(namespaces)
+    assert len({r["run_id"] for r in records.values()}) == 1  # one run, sent by the watcher
+    per_namespace = sum(t["totals"]["created"] for r in records.values() for t in r["targets"])
+    expected = 2 * sum(range(1, len(namespaces) + 1))  # every ConfigMap into two destinations
+    assert per_namespace == expected
+    assert status["syncStats"]["created"] == expected
+    assert status["syncStats"]["total"] == expected
+    assert sum(t["syncStats"]["created"] for t in status["targets"]) == expected
+    assert len(status["targets"]) == 2 * len(namespaces)
+    # the status was written once for the run: one Event of each kind
+    reasons = [e["reason"] for e in pipe.events("burst")]
+    assert reasons.count("SyncStarted") == 1 and reasons.count("SyncCompleted") == 1, reasons
