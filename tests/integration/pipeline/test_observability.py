@@ -69,7 +69,8 @@ def test_probes_read_the_heartbeat_files_of_worker_and_beat(pipe: Pipeline) -> N
         path = pipe.workdir / f"{name}.heartbeat"
         eventually(path.exists, what=f"the {role} heartbeat file")
         ok = subprocess.run([sys.executable, "-m", "drsyncer.cli", "probe", role,
-                             "--heartbeat-file", str(path), "--max-age", "30"], capture_output=True, text=True)
+                             "--heartbeat-file", str(path), "--max-age", "30"],
+                            capture_output=True, text=True)
         assert ok.returncode == 0, ok.stderr
     missing = subprocess.run([sys.executable, "-m", "drsyncer.cli", "probe", "worker", "--heartbeat-file",
                               str(pipe.workdir / "nothing.heartbeat")], capture_output=True, text=True)
