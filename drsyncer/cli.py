@@ -143,8 +143,84 @@ def _add_probe(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler="workers.probes:run")
 
 
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run everything on this machine against simulated clusters and show a first sync",
+        description="Start simulated clusters (controller, source, dr1, dr2), a Redis (redis-server "
+        "from PATH, else an embedded one), the watcher, beat, workers and Flower as child processes; seed a "
+        "sample application, replicate it to both DR clusters, follow the first sync and summarise it. "
+        "Runs until Ctrl-C.",
+    )
+    p.add_argument("--once", action="store_true",
+                   help="stop after the first sync; exit 0 only if everything synced")
+    p.add_argument("--workdir",
+                   help="directory for the kubeconfig and the logs (default: a new temporary one)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default: %(default)s)")
+    p.add_argument("--concurrency", type=int, default=2,
+                   help="pool processes per worker (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=240.0,
+                   help="seconds to wait for the first sync (default: %(default)s)")
+    p.add_argument("--redis", choices=("auto", "server", "embedded"), default="auto",
+                   help="auto: redis-server from PATH if there, else embedded; server; embedded "
+                   "(default: %(default)s)")
+    p.add_argument("--no-flower", dest="flower", action="store_false", help="do not start Flower")
+    p.set_defaults(handler="drsyncer.demo.command:run")
+
+
+def _add_controller_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kubeconfig", default=None,
+                   help="kubeconfig of the controller cluster [env DRSYNCER_KUBECONFIG; default: in-cluster]")
+    p.add_argument("--context", default=None,
+                   help="context in it [env DRSYNCER_KUBE_CONTEXT; default: its current-context]")
+    p.add_argument("-n", "--namespace", default=None,
+                   help="namespace of the Replications [env DRSYNCER_WATCH_NAMESPACE; default: all for "
+                   "status, else default]")
+
+
+def _add_status(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="show Replications and how their last sync went",
+                       description="A table of the Replications in the controller cluster (mode, phase, "
+                       "last and next sync, synced and failed counts); with NAME, its per-target detail "
+                       "and last error.")
+    p.add_argument("name", nargs="?", help="one Replication")
+    _add_controller_flags(p)
+    p.set_defaults(handler="drsyncer.ops.status:run")
+
+
+def _add_sync_now(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sync-now", help="ask for a sync of a Replication now (dr-syncer.io/sync-now)",
+                       description="Set the dr-syncer.io/sync-now annotation; the watcher sends the run "
+                       "and removes it. With --wait, follow the run until its status shows it finished.")
+    p.add_argument("name", help="the Replication")
+    p.add_argument("--wait", action="store_true", help="follow the run until it finishes")
+    p.add_argument("--timeout", type=float, default=600.0,
+                   help="seconds to wait with --wait (default: %(default)s)")
+    _add_controller_flags(p)
+    p.set_defaults(handler="drsyncer.ops.sync_now:run")
+
+
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plan", help="dry run of a Replication: what would be created, updated, pruned",
+                       description="Read the Replication, its RemoteClusters and their kubeconfig Secrets "
+                       "from the controller cluster and plan every source namespace against every "
+                       "destination without writing anything anywhere.")
+    p.add_argument("name", help="the Replication")
+    _add_controller_flags(p)
+    p.set_defaults(handler="drsyncer.ops.plan:run")
+
+
+def _add_migrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("migrate", help="convert legacy NamespaceMapping YAML to Replication YAML",
+                       description="Print the file with every NamespaceMapping rewritten as a Replication "
+                       "(other documents unchanged); warnings about dropped fields go to standard error.")
+    p.add_argument("file", help="YAML file, or - for standard input")
+    p.set_defaults(handler="drsyncer.ops.migrate:run")
+
+
 SUBCOMMANDS = (_add_sim, _add_crds, _add_validate, _add_sync, _add_watcher, _add_worker, _add_beat,
-               _add_flower, _add_probe)
+               _add_flower, _add_probe, _add_demo, _add_status, _add_sync_now, _add_plan,
+               _add_migrate)
 
 
 def build_parser() -> argparse.ArgumentParser:

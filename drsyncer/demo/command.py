@@ -12,9 +12,11 @@ import argparse
 import secrets
 import signal
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -52,12 +54,14 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.concurrency < 1:
         raise DrsyncerError("--workers and --concurrency must be at least 1")
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="drsyncer-demo-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     children = Children(workdir)
     # SIGTERM (from a service manager, a test) shuts the children down like Ctrl-C does
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C must stop the children even when this process was started with SIGINT ignored
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     clients: dict[str, ClusterClient] = {}
     try:
         return _demo(args, console, workdir, children, clients)
@@ -71,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         if killed:
             console.print(f"had to kill: {', '.join(killed)}")
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _demo(args: argparse.Namespace, console: Console, workdir: Path, children: Children,
@@ -108,8 +113,15 @@ def _demo(args: argparse.Namespace, console: Console, workdir: Path, children: C
                   + (", flower" if args.flower else "") + f" (logs in {workdir / 'logs'})")
 
     source = clients[sample.SOURCE]
-    _create(source, sample.feature_flag_crd())
-    _wait_for(lambda: _served(source, sample.CR_TYPE), children.check, "the sample CRD to be served")
+    # The DR clusters get the CRD up front too, as a platform team would install it (the first run
+    # adopts it through syncCRDs): when several namespace tasks copy a new CRD at once, one of them can
+    # find the CRD already written yet not in its cached discovery and fail its custom resources.
+    for name in (sample.SOURCE, *sample.DESTINATIONS):
+        _create(clients[name], sample.feature_flag_crd())
+    for name in (sample.SOURCE, *sample.DESTINATIONS):
+        client = clients[name]
+        _wait_for(partial(_served, client, sample.CR_TYPE), children.check,
+                  f"the sample CRD to be served by {name}")
     for obj in [*sample.source_namespaces(), *sample.application()]:
         _create(source, obj)
     merged = yaml.safe_load(kubeconfig.read_text())

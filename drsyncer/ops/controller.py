@@ -1,0 +1,90 @@
+"""The controller cluster as the operator commands reach it: flags over environment, checked once."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+
+from drsyncer.api import keys
+from drsyncer.errors import CategorisedError, DrsyncerError
+from drsyncer.kube import ClusterClient, ResourceRef, RetryPolicy
+from drsyncer.kube.kubeconfig import controller_client
+
+REPLICATIONS = f"replications.{keys.GROUP}"
+REMOTE_CLUSTERS = f"remoteclusters.{keys.GROUP}"
+DEFAULT_NAMESPACE = "default"
+# an operator at a terminal wants to hear quickly that the cluster does not answer
+QUICK_RETRY = RetryPolicy(max_attempts=2, base_delay_s=0.2, max_delay_s=0.5)
+PIPE_WIDTH = 200
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the command looks: a kubeconfig and context (empty: in-cluster) and a namespace."""
+
+    kubeconfig: str
+    context: str
+    namespace: str | None  # None: every namespace
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Target:
+        env = os.environ if environ is None else environ
+        namespace = args.namespace or env.get("DRSYNCER_WATCH_NAMESPACE") or None
+        return cls(args.kubeconfig or env.get("DRSYNCER_KUBECONFIG", ""),
+                   args.context or env.get("DRSYNCER_KUBE_CONTEXT", ""), namespace)
+
+    @property
+    def label(self) -> str:
+        if not self.kubeconfig:
+            return "controller cluster (in-cluster service account)"
+        return f"controller cluster ({self.kubeconfig}{', context ' + self.context if self.context else ''})"
+
+
+def connect(target: Target) -> ClusterClient:
+    """A client for the controller cluster that has answered, serving the dr-syncer.io CRDs."""
+    client = controller_client(target.kubeconfig or None, target.context or None, retry=QUICK_RETRY)
+    try:
+        client.server_version()
+    except CategorisedError as exc:
+        client.close()
+        raise DrsyncerError(f"{target.label} is unreachable: {exc.message}") from None
+    try:
+        client.resolve(REPLICATIONS)
+    except CategorisedError:
+        client.close()
+        raise DrsyncerError(f"{target.label} does not serve {REPLICATIONS}: install the CRDs "
+                            "(drsyncer crds | kubectl apply --server-side -f -)") from None
+    return client
+
+
+def replications_ref(client: ClusterClient) -> ResourceRef:
+    return client.resolve(REPLICATIONS)
+
+
+def get_replication(client: ClusterClient, namespace: str, name: str) -> dict[str, Any]:
+    """The Replication, or DrsyncerError naming it when there is none."""
+    try:
+        obj = client.get(replications_ref(client), namespace, name)
+    except CategorisedError as exc:
+        raise DrsyncerError(f"reading Replication {namespace}/{name} failed: {exc.message}") from None
+    if obj is None:
+        raise DrsyncerError(f"Replication {namespace}/{name} not found")
+    return obj
+
+
+def list_replications(client: ClusterClient, namespace: str | None) -> list[dict[str, Any]]:
+    try:
+        return list(client.list(replications_ref(client), namespace))
+    except CategorisedError as exc:
+        raise DrsyncerError(f"listing Replications failed: {exc.message}") from None
+
+
+def make_console() -> Console:
+    """A console for tables: the terminal's width, or wide enough not to cut columns when piped."""
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else PIPE_WIDTH)

@@ -1,0 +1,30 @@
+"""`drsyncer migrate FILE`: legacy NamespaceMapping YAML → Replication YAML (warnings on stderr)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from drsyncer.api.migrate import migrate_text
+from drsyncer.errors import DrsyncerError
+
+
+def run(args: argparse.Namespace) -> int:
+    name = "standard input" if args.file == "-" else args.file
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DrsyncerError(f"{name}: not a text file") from None
+    except OSError as exc:
+        raise DrsyncerError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        out = migrate_text(text, name, sys.stderr)
+    except yaml.YAMLError as exc:
+        raise DrsyncerError(f"{name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not out.strip():
+        raise DrsyncerError(f"{name}: no documents")
+    sys.stdout.write(out)
+    return 0

@@ -1,0 +1,142 @@
+"""`drsyncer plan NAME`: what the next run of a Replication would do, per destination, writing nothing.
+
+The Replication, its RemoteClusters and their kubeconfig Secrets are read from the controller
+cluster; each source namespace is read once and planned against each destination with the same
+functions a worker runs (`drsyncer.sync`). Only reads are sent, to every cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from drsyncer.api.parse import InvalidSpec, parse_remote_cluster, parse_replication
+from drsyncer.api.remotecluster import RemoteCluster
+from drsyncer.api.replication import Replication
+from drsyncer.errors import CategorisedError, DrsyncerError
+from drsyncer.kube import ClusterClient, ClusterClients
+from drsyncer.kube.client import NAMESPACES
+from drsyncer.ops.controller import (
+    DEFAULT_NAMESPACE,
+    REMOTE_CLUSTERS,
+    Target,
+    connect,
+    get_replication,
+    make_console,
+)
+from drsyncer.sync.namespace_sync import read_destination, read_source
+from drsyncer.sync.plan import Op, Plan, plan
+from drsyncer.sync.result import Outcome
+from drsyncer.sync.rules import Rules
+
+MAX_LISTED = 50
+_MARK = {Op.CREATE: "+ create", Op.UPDATE: "~ update", Op.PRUNE: "- prune"}
+
+
+def run(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    namespace = target.namespace or DEFAULT_NAMESPACE
+    console = make_console()
+    controller = connect(target)
+    clients = ClusterClients(controller)
+    try:
+        obj = get_replication(controller, namespace, args.name)
+        try:
+            model = parse_replication(obj)
+        except InvalidSpec as exc:
+            raise DrsyncerError(f"Replication {namespace}/{args.name} is invalid: {exc.summary}") from None
+        source_rc = _remote_cluster(controller, namespace, model.spec.source_cluster)
+        source = _client(clients, controller, namespace, model.spec.source_cluster)
+        rules = Rules.from_spec(model.spec_dict(source_rc), replication=model.ref,
+                                source_cluster=model.spec.source_cluster)
+        failures = 0
+        by_source: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for t in model.targets(_source_namespaces(model, source)):
+            by_source[t.source_namespace].append((t.cluster, t.destination_namespace))
+        if not by_source:
+            console.print(f"Replication {model.ref}: no source namespace selected; nothing to plan")
+            return 0
+        console.print(f"Replication {model.ref}: plan (dry run, nothing is written)\n")
+        for source_ns, dests in by_source.items():
+            try:
+                snapshot = read_source(source, rules, source_ns)
+            except CategorisedError as exc:
+                console.print(f"{source_ns}: source cluster {source.name}: {exc}", markup=False)
+                failures += len(dests)
+                continue
+            for cluster, dest_ns in dests:
+                header = f"{source_ns} → {cluster}/{dest_ns}"
+                try:
+                    client = _client(clients, controller, namespace, cluster)
+                    existing = read_destination(client, snapshot, dest_ns)
+                except (CategorisedError, DrsyncerError) as exc:
+                    console.print(f"{header}: cannot plan: {exc}\n", markup=False)
+                    failures += 1
+                    continue
+                the_plan = plan([*snapshot.crds, *snapshot.objects], existing, rules,
+                                source_namespace=source_ns, destination_namespace=dest_ns,
+                                prune=rules.prune_deleted)
+                print_plan(console, header, the_plan)
+        return 1 if failures else 0
+    finally:
+        clients.close()
+        controller.close()
+
+
+def _remote_cluster(controller: ClusterClient, namespace: str, name: str) -> RemoteCluster:
+    try:
+        obj = controller.get(controller.resolve(REMOTE_CLUSTERS), namespace, name)
+    except CategorisedError as exc:
+        raise DrsyncerError(f"reading RemoteCluster {namespace}/{name} failed: {exc.message}") from None
+    if obj is None:
+        raise DrsyncerError(f"RemoteCluster {namespace}/{name} not found")
+    try:
+        return parse_remote_cluster(obj)
+    except InvalidSpec as exc:
+        raise DrsyncerError(f"RemoteCluster {namespace}/{name} is invalid: {exc.summary}") from None
+
+
+def _client(clients: ClusterClients, controller: ClusterClient, namespace: str, name: str) -> ClusterClient:
+    rc = _remote_cluster(controller, namespace, name)
+    try:
+        return clients.get(rc)
+    except CategorisedError as exc:
+        raise DrsyncerError(exc.message) from None
+
+
+def _source_namespaces(model: Replication, source: ClusterClient) -> dict[str, Any] | None:
+    if model.namespace_selector is None:
+        return None
+    try:
+        return {str(ns["metadata"]["name"]): dict(ns["metadata"].get("labels") or {})
+                for ns in source.list(NAMESPACES)}
+    except CategorisedError as exc:
+        raise DrsyncerError(f"listing the namespaces of source cluster {source.name} failed: "
+                            f"{exc.message}") from None
+
+
+def print_plan(console: Console, header: str, the_plan: Plan) -> None:
+    writes = [a for a in the_plan if a.op in _MARK and a.outcome is not Outcome.SKIPPED]
+    console.print(f"{header}: {len(writes)} write(s)", markup=False)
+    counts = the_plan.counts()
+    if counts:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        table.add_column("kind")
+        for outcome in Outcome:
+            table.add_column(outcome.value, justify="right")
+        for kind, c in sorted(counts.items()):
+            table.add_row(kind, *(str(getattr(c, o.value)) for o in Outcome))
+        console.print(table)
+    for action in writes[:MAX_LISTED]:
+        reason = f" ({action.reason})" if action.reason else ""
+        console.print(f"  {_MARK[action.op]} {action.key}{reason}", markup=False)
+    if len(writes) > MAX_LISTED:
+        console.print(f"  … and {len(writes) - MAX_LISTED} more")
+    for warning in the_plan.warnings[:MAX_LISTED]:
+        console.print(f"  warning: {warning}", markup=False)
+    console.print()

@@ -1,0 +1,98 @@
+"""`drsyncer sync-now NAME [--wait]`: ask the watcher for a run now, and optionally follow it."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from drsyncer.api import keys
+from drsyncer.errors import CategorisedError, DrsyncerError
+from drsyncer.ops.controller import (
+    DEFAULT_NAMESPACE,
+    Target,
+    connect,
+    get_replication,
+    make_console,
+    replications_ref,
+)
+from drsyncer.ops.status import print_detail
+
+FINISHED = frozenset({"Completed", "PartiallyFailed", "Failed"})
+POLL_S = 0.5
+
+
+def trigger_value(now: datetime) -> str:
+    """The annotation's value: when it was asked for, which also makes a repeated request a change."""
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def finished_after(obj: Mapping[str, Any], asked: datetime, previous_sync: str | None) -> bool:
+    """True when the status shows a run that ended at or after `asked` (whole seconds, as status is
+    written) and is not the run that was already there."""
+    status = obj.get("status") or {}
+    last = status.get("lastSyncTime")
+    if status.get("phase") not in FINISHED or not last or last == previous_sync:
+        return False
+    return str(last) >= trigger_value(asked)
+
+
+def stage(obj: Mapping[str, Any]) -> str:
+    annotations = obj["metadata"].get("annotations") or {}
+    if keys.ANNOTATION_SYNC_NOW in annotations:
+        if (obj.get("spec") or {}).get("paused"):
+            return "waiting: the Replication is paused; the run starts when it is resumed"
+        return "waiting for the watcher to send the run"
+    phase = (obj.get("status") or {}).get("phase")
+    return "running" if phase == "Running" else "sent; waiting for a worker"
+
+
+def run(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    namespace = target.namespace or DEFAULT_NAMESPACE
+    console = make_console()
+    client = connect(target)
+    try:
+        before = get_replication(client, namespace, args.name)
+        previous_sync = (before.get("status") or {}).get("lastSyncTime")
+        asked = datetime.now(UTC).replace(microsecond=0)
+        ref = replications_ref(client)
+        try:
+            client.patch(ref, namespace, args.name,
+                         {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: trigger_value(asked)}}})
+        except CategorisedError as exc:
+            raise DrsyncerError(f"setting {keys.ANNOTATION_SYNC_NOW} on Replication {namespace}/{args.name} "
+                                f"failed: {exc.message}") from None
+        console.print(f"Replication {namespace}/{args.name}: sync requested ({keys.ANNOTATION_SYNC_NOW})")
+        if not args.wait:
+            return 0
+        obj = _follow(console, client_get=lambda: get_replication(client, namespace, args.name),
+                      asked=asked, previous_sync=previous_sync, timeout_s=args.timeout)
+        print_detail(console, obj, now=datetime.now(UTC))
+        return 0 if (obj.get("status") or {}).get("phase") == "Completed" else 1
+    finally:
+        client.close()
+
+
+def _follow(console: Console, client_get: Any, asked: datetime, previous_sync: str | None,
+            timeout_s: float) -> dict[str, Any]:
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TimeElapsedColumn(), console=console)
+    deadline = time.monotonic() + timeout_s
+    with progress:
+        task = progress.add_task("waiting for the watcher to send the run", total=None)
+        while True:
+            obj: dict[str, Any] = client_get()
+            if finished_after(obj, asked, previous_sync):
+                progress.update(task, description=f"finished: {obj['status']['phase']}", total=1, completed=1)
+                return obj
+            progress.update(task, description=stage(obj))
+            if time.monotonic() > deadline:
+                raise DrsyncerError(f"no run finished within {timeout_s:.0f}s of the request "
+                                    f"(last: {stage(obj)})")
+            time.sleep(POLL_S)  # poll interval

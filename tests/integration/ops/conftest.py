@@ -1,0 +1,114 @@
+"""A simulated controller cluster holding RemoteClusters and Replications, a source and a DR cluster,
+and a kubeconfig file for them: what the operator commands are pointed at."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from drsyncer.api.crds import all_crds
+from drsyncer.demo.sample import single_context_kubeconfig
+from drsyncer.kube import ClusterClient, client_from_kubeconfig_file
+from drsyncer.kube.discovery import ResourceRef, offline_ref
+from drsyncer.sim import SimFleet
+
+NS = "dr-system"
+
+
+def _ref(name: str) -> ResourceRef:
+    ref = offline_ref(name)
+    assert ref is not None
+    return ref
+
+
+NAMESPACES = _ref("namespaces")
+SECRETS = _ref("secrets")
+CRDS = _ref("customresourcedefinitions")
+CONFIGMAPS = _ref("configmaps")
+DEPLOYMENTS = _ref("deployments")
+
+
+def replication(name: str, **spec: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"sourceCluster": "source", "destinationCluster": "dr1", "sourceNamespace": "shop",
+                            "schedule": "*/5 * * * *"}
+    base.update(spec)
+    return {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
+            "metadata": {"name": name, "namespace": NS}, "spec": base}
+
+
+@dataclass
+class Controller:
+    fleet: SimFleet
+    kubeconfig: Path
+    clients: dict[str, ClusterClient]
+
+    @property
+    def flags(self) -> list[str]:
+        return ["--kubeconfig", str(self.kubeconfig), "--context", "controller", "-n", NS]
+
+    def client(self, name: str = "controller") -> ClusterClient:
+        return self.clients[name]
+
+    @property
+    def replications(self) -> ResourceRef:
+        return self.clients["controller"].resolve("replications.dr-syncer.io")
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        client = self.clients["controller"]
+        return client.create(client.ref_for(obj), obj["metadata"].get("namespace"), obj)
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        return self.clients["controller"].get(self.replications, NS, name)
+
+    def write_status(self, name: str, status: dict[str, Any]) -> None:
+        self.clients["controller"].patch(self.replications, NS, name, {"status": status},
+                                         subresource="status")
+
+
+@pytest.fixture
+def controller(sim_fleet: Callable[..., SimFleet], tmp_path: Path) -> Iterator[Controller]:
+    fleet = sim_fleet(["controller", "source", "dr1"])
+    kubeconfig = fleet.write_kubeconfig(tmp_path / "kubeconfig")
+    clients = {name: client_from_kubeconfig_file(kubeconfig, context=name, name=name)
+               for name in ("controller", "source", "dr1")}
+    ctl = clients["controller"]
+    for crd in all_crds():
+        ctl.create(CRDS, None, crd)
+    ctl.create(NAMESPACES, None, {"metadata": {"name": NS}})
+    deadline = time.monotonic() + 10
+    while True:  # the CRDs are served at once by the simulator; discovery is read on first use
+        try:
+            ctl.resolve("remoteclusters.dr-syncer.io")
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)  # poll interval
+    merged = yaml.safe_load(kubeconfig.read_text())
+    for name in ("source", "dr1"):
+        text = yaml.safe_dump(single_context_kubeconfig(merged, name)).encode()
+        ctl.create(SECRETS, NS, {"metadata": {"name": f"{name}-kubeconfig"},
+                                 "data": {"kubeconfig": base64.b64encode(text).decode()}})
+        ctl.create(ctl.resolve("remoteclusters.dr-syncer.io"), NS, {
+            "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}}})
+    source = clients["source"]
+    source.create(NAMESPACES, None, {"metadata": {"name": "shop"}})
+    for i in range(3):
+        source.create(CONFIGMAPS, "shop", {"metadata": {"name": f"settings-{i}"}, "data": {"i": str(i)}})
+    source.create(DEPLOYMENTS, "shop", {
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}})
+    yield Controller(fleet, kubeconfig, clients)
+    for client in clients.values():
+        client.close()

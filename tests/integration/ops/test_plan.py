@@ -1,0 +1,93 @@
+"""`drsyncer plan` against simulated clusters: what would be written, and nothing written."""
+
+from __future__ import annotations
+
+from drsyncer.cli import main
+from tests.integration.ops.conftest import CONFIGMAPS, NAMESPACES, Controller, replication
+
+
+def _writes(controller: Controller) -> dict[str, int]:
+    return {c.name: c.writes() for c in controller.fleet}
+
+
+def test_plan_lists_what_would_be_created_and_writes_nothing(controller: Controller, capsys) -> None:
+    controller.apply(replication("web"))
+    before = _writes(controller)
+
+    assert main(["plan", *controller.flags, "web"]) == 0
+
+    assert _writes(controller) == before
+    out = capsys.readouterr().out
+    assert "shop → dr1/shop: 4 write(s)" in out
+    assert "+ create ConfigMap shop/settings-0 (not in the destination)" in out
+    assert "+ create Deployment shop/web" in out
+    assert controller.client("dr1").get(CONFIGMAPS, "shop", "settings-0") is None
+
+
+def test_plan_leaves_copies_of_another_owner_alone(controller: Controller, capsys) -> None:
+    controller.apply(replication("web", pruneDeleted=True, destinationNamespace="shop-dr"))
+    # copies written by `drsyncer sync` belong to it, not to this Replication
+    assert main(["sync", "--kubeconfig", str(controller.kubeconfig), "--source-context", "source",
+                 "--dest-context", "dr1", "--namespace", "shop:shop-dr"]) == 0
+    capsys.readouterr()
+
+    assert main(["plan", *controller.flags, "web"]) == 0
+
+    out = capsys.readouterr().out
+    assert "shop → dr1/shop-dr: 0 write(s)" in out
+    assert "+ create" not in out and "- prune" not in out
+
+
+def _owned_copy(name: str, source_hash: str) -> dict:
+    return {"metadata": {
+        "name": name, "labels": {"dr-syncer.io/managed-by": "drsyncer"},
+        "annotations": {"dr-syncer.io/replication": "dr-system/web", "dr-syncer.io/source-cluster": "source",
+                        "dr-syncer.io/source-namespace": "shop", "dr-syncer.io/source-hash": source_hash}},
+        "data": {}}
+
+
+def test_plan_shows_updates_and_prunes_of_copies_this_replication_owns(controller: Controller,
+                                                                        capsys) -> None:
+    controller.apply(replication("web", pruneDeleted=True))
+    dr1 = controller.client("dr1")
+    dr1.create(NAMESPACES, None, {"metadata": {"name": "shop"}})
+    dr1.create(CONFIGMAPS, "shop", _owned_copy("settings-0", "stale"))
+    dr1.create(CONFIGMAPS, "shop", _owned_copy("old", "stale"))
+    before = _writes(controller)
+
+    assert main(["plan", *controller.flags, "web"]) == 0
+
+    out = capsys.readouterr().out
+    assert "~ update ConfigMap shop/settings-0 (source changed)" in out
+    assert "- prune ConfigMap shop/old (deleted in the source)" in out
+    assert _writes(controller) == before
+    assert dr1.get(CONFIGMAPS, "shop", "old") is not None
+
+
+def test_plan_of_an_unknown_replication_is_one_line_and_exit_1(controller: Controller, capsys) -> None:
+    assert main(["plan", *controller.flags, "missing"]) == 1
+    assert capsys.readouterr().err.strip() == "drsyncer plan: Replication dr-system/missing not found"
+
+
+def test_plan_of_an_invalid_replication_names_the_field(controller: Controller, capsys) -> None:
+    controller.apply(replication("web", schedule="every tuesday"))
+
+    assert main(["plan", *controller.flags, "web"]) == 1
+
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("drsyncer plan: Replication dr-system/web is invalid: spec.schedule")
+
+
+def test_plan_with_a_missing_remote_cluster_says_which(controller: Controller, capsys) -> None:
+    controller.apply(replication("web", destinationCluster="dr9"))
+
+    assert main(["plan", *controller.flags, "web"]) == 1
+    assert "RemoteCluster dr-system/dr9 not found" in capsys.readouterr().out
+
+
+def test_plan_with_a_destination_down_reports_it_and_exits_1(controller: Controller, capsys) -> None:
+    controller.apply(replication("web"))
+    controller.fleet["dr1"].down()
+
+    assert main(["plan", *controller.flags, "web"]) == 1
+    assert "shop → dr1/shop: cannot plan" in capsys.readouterr().out

@@ -1,0 +1,111 @@
+"""`drsyncer sync-now` against a simulated controller cluster. The watcher and a worker are stood in
+for by a thread that answers the annotation the way they do: remove it, phase Running, then the
+run's status."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from drsyncer.api import keys
+from drsyncer.cli import main
+from tests.integration.ops.conftest import NS, Controller, replication
+
+
+class StandIn:
+    """Answers one sync-now request with a run of the given phase."""
+
+    def __init__(self, controller: Controller, name: str, phase: str) -> None:
+        self.controller, self.name, self.phase = controller, name, phase
+        self.stop = threading.Event()
+        self.answered = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        client = self.controller.client()
+        while not self.stop.wait(0.05):  # poll interval
+            obj = self.controller.get(self.name) or {}
+            if keys.ANNOTATION_SYNC_NOW not in (obj["metadata"].get("annotations") or {}):
+                continue
+            client.patch(self.controller.replications, NS, self.name,
+                         {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: None}}})
+            self.controller.write_status(self.name, {"phase": "Running"})
+            time.sleep(0.3)  # a run takes a moment
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.controller.write_status(self.name, {
+                "phase": self.phase, "lastSyncTime": now, "lastSyncDuration": "0s",
+                "syncStats": {"created": 4, "failed": 0 if self.phase == "Completed" else 1},
+                "targets": [{"cluster": "dr1", "sourceNamespace": "shop", "destinationNamespace": "shop",
+                             "phase": self.phase, "syncStats": {"created": 4}}]})
+            self.answered.set()
+            return
+
+
+@pytest.fixture
+def stand_in(controller: Controller) -> Iterator[type[StandIn]]:
+    started: list[StandIn] = []
+
+    def start(name: str, phase: str = "Completed") -> StandIn:
+        s = StandIn(controller, name, phase)
+        s.thread.start()
+        started.append(s)
+        return s
+
+    yield start  # type: ignore[misc]
+    for s in started:
+        s.stop.set()
+        s.thread.join(5)
+
+
+def test_sync_now_sets_the_annotation_and_returns(controller: Controller, capsys) -> None:
+    controller.apply(replication("web"))
+
+    assert main(["sync-now", *controller.flags, "web"]) == 0
+
+    annotations = controller.get("web")["metadata"]["annotations"]
+    assert annotations[keys.ANNOTATION_SYNC_NOW].endswith("Z")
+    assert "sync requested" in capsys.readouterr().out
+
+
+def test_sync_now_wait_follows_the_run_until_its_status_shows_it_finished(controller: Controller, stand_in,
+                                                                           capsys) -> None:
+    # a finished run from before the request must not count as the answer
+    controller.apply(replication("web"))
+    controller.write_status("web", {"phase": "Completed", "lastSyncTime": "2020-01-01T00:00:00Z"})
+    fake = stand_in("web")
+
+    assert main(["sync-now", *controller.flags, "web", "--wait", "--timeout", "20"]) == 0
+
+    assert fake.answered.is_set()
+    out = capsys.readouterr().out
+    assert "phase           Completed" in out
+
+
+def test_sync_now_wait_exits_1_when_the_run_did_not_complete(controller: Controller, stand_in,
+                                                             capsys) -> None:
+    controller.apply(replication("web"))
+    stand_in("web", phase="PartiallyFailed")
+
+    assert main(["sync-now", *controller.flags, "web", "--wait", "--timeout", "20"]) == 1
+    assert "PartiallyFailed" in capsys.readouterr().out
+
+
+def test_sync_now_wait_gives_up_after_the_timeout(controller: Controller, capsys) -> None:
+    controller.apply(replication("web"))
+
+    started = time.monotonic()
+    assert main(["sync-now", *controller.flags, "web", "--wait", "--timeout", "1"]) == 1
+
+    assert time.monotonic() - started < 10
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("drsyncer sync-now: no run finished within 1s")
+    assert "waiting for the watcher" in err
+
+
+def test_sync_now_of_an_unknown_replication_is_one_line_and_exit_1(controller: Controller, capsys) -> None:
+    assert main(["sync-now", *controller.flags, "missing"]) == 1
+    assert capsys.readouterr().err.strip() == "drsyncer sync-now: Replication dr-system/missing not found"
