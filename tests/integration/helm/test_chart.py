@@ -10,6 +10,8 @@ import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import SchemaNotFoundError
 
+from drsyncer.cli import build_parser
+from drsyncer.config import SETTINGS
 from drsyncer.sim import SimCluster
 from tests.fixtures.helm import CHART, THIRD_PARTY_KINDS, Helm, HelmError, Release
 from tests.integration.helm.conftest import (
@@ -317,3 +319,21 @@ def test_external_redis_values_reach_keda(releases: dict[str, Release]) -> None:
     auth = releases["external-redis"].one("TriggerAuthentication")
     assert auth["spec"]["secretTargetRef"] == [{"parameter": "password", "name": "redis-credentials",
                                                 "key": "password"}]
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_containers_run_real_subcommands_with_known_settings(releases: dict[str, Release], name: str) -> None:
+    known = {setting.env for setting in SETTINGS}
+    parser = build_parser()
+    for workload in _workloads(releases[name]):
+        for container in _containers(workload):
+            if container["name"] in ("redis", "check"):
+                continue
+            parser.parse_args(container["args"])
+            for probe in ("startupProbe", "livenessProbe"):
+                command = (container.get(probe) or {}).get("exec", {}).get("command")
+                if command:
+                    assert command[0] == "drsyncer"
+                    parser.parse_args(command[1:])
+            names = {n for n in _env(container) if n.startswith("DRSYNCER_")}
+            assert names <= known, sorted(names - known)
