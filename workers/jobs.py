@@ -311,7 +311,7 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
     if phase is Phase.COMPLETED:
         metrics.LAST_SUCCESS.labels(ref.label).set(now.timestamp())
     if written is not None:
-        reason, type_, message = event_for(summary, phase)
+        reason, type_, message = event_for(summary)
         post_event(ctx.controller, events.event(_involved(written), reason, message, type_=type_, now=now,
                                                 instance=ctx.worker))
     log.info("%s %s: run %s %s (%d namespace(s))", ref.kind, ref.label, job.run_key, phase.value,

@@ -119,8 +119,8 @@ def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous
     over); `started_at` is when the run's first task started."""
     summary = summary_of(replication, records)
     phase = _phase(summary)
-    first_start = min([r.started_at for r in records] + ([started_at] if started_at else []),
-                      default=now.timestamp())
+    # the run began with its first task; without that mark, with the earliest of the records
+    first_start = started_at or min((r.started_at for r in records), default=now.timestamp())
     duration = max(0.0, now.timestamp() - first_start)
     ended = {r.source_namespace: _at(r.finished_at) for r in records}
 
@@ -204,8 +204,9 @@ def running_status(previous: Mapping[str, Any], generation: int) -> dict[str, An
     return {"phase": Phase.RUNNING.value, "observedGeneration": generation}
 
 
-def event_for(summary: RunSummary, phase: Phase) -> tuple[str, str, str]:
+def event_for(summary: RunSummary) -> tuple[str, str, str]:
     """(reason, type, message) of the Event that reports a finished run."""
+    phase = _phase(summary)
     _, message = _synced(summary, phase, len({t.source_namespace for t in summary.targets}))
     if phase is Phase.COMPLETED:
         return REASON_COMPLETED, "Normal", message

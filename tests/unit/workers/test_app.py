@@ -1,0 +1,57 @@
+"""The Celery settings drsyncer's delivery guarantees depend on, and the task contract's parsing."""
+
+from __future__ import annotations
+
+import pytest
+
+from drsyncer.config import ConfigError, load_settings
+from workers.app import ROUTES, celery_config
+from workers.jobs import SCHEDULED_RUN, SyncJob
+
+
+def _settings(**flags: str):  # type: ignore[no-untyped-def]
+    return load_settings({}, {"redis_url": "redis://:hunter2@redis:6379/0", **flags},
+                         in_cluster_namespace=lambda: None)
+
+
+def test_reliability_settings() -> None:
+    conf = celery_config(_settings(task_time_limit="10m", visibility_timeout="1h"))
+    assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
+    assert conf["worker_prefetch_multiplier"] == 1
+    assert conf["task_time_limit"] == 600 and conf["task_soft_time_limit"] == 540
+    for options in (conf["broker_transport_options"], conf["result_backend_transport_options"]):
+        assert options["visibility_timeout"] == 3600
+    assert conf["accept_content"] == ["json"] and conf["task_serializer"] == "json"
+    assert conf["worker_send_task_events"]
+    assert conf["beat_scheduler"].endswith("HeartbeatRedBeatScheduler")
+    assert conf["redbeat_lock_timeout"] == 60 and conf["beat_max_loop_interval"] == 5
+
+
+def test_health_checks_have_a_queue_of_their_own() -> None:
+    assert ROUTES["drsyncer.sync_namespace"] == ROUTES["drsyncer.cleanup_namespace"] == {"queue": "sync"}
+    assert ROUTES["drsyncer.check_remote_cluster"] == {"queue": "health"}
+    assert {q.name for q in celery_config(_settings())["task_queues"]} == {"sync", "health"}
+
+
+def test_time_limit_must_be_shorter_than_the_visibility_timeout() -> None:
+    with pytest.raises(ConfigError, match="DRSYNCER_TASK_TIME_LIMIT"):
+        _settings(task_time_limit="2h", visibility_timeout="1h")
+
+
+def test_flower_credentials_are_never_shown() -> None:
+    settings = _settings(flower_basic_auth="ops:secret")
+    assert "secret" not in repr(settings) and "secret" not in str(settings.describe())
+    assert settings.describe()["DRSYNCER_FLOWER_BASIC_AUTH"] == "***"
+
+
+def test_task_keyword_arguments_of_the_contract() -> None:
+    job = SyncJob.from_kwargs({
+        "replication": {"kind": "Replication", "namespace": "dr-system", "name": "web", "uid": "u",
+                        "generation": 4},
+        "source_cluster": "prod", "source_namespace": "shop",
+        "targets": [{"cluster": "dr1", "namespace": "shop"}, {"cluster": "dr2", "namespace": "shop-dr"}],
+        "mode": "Scheduled", "run_id": None, "trigger": "schedule", "added_later": 1})
+    assert job.replication.generation == 4 and [t.cluster for t in job.targets] == ["dr1", "dr2"]
+    assert job.run_key == SCHEDULED_RUN
+    assert SyncJob.from_kwargs({**{"replication": {"namespace": "a", "name": "b"}, "source_cluster": "s",
+                                   "source_namespace": "n"}, "run_id": "abc"}).run_key == "abc"
