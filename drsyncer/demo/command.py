@@ -82,7 +82,10 @@ def _demo(args: argparse.Namespace, console: Console, workdir: Path, children: C
           clients: dict[str, ClusterClient]) -> int:
     started = time.monotonic()
     kubeconfig = workdir / "kubeconfig"
-    kubeconfig.unlink(missing_ok=True)
+    try:
+        kubeconfig.unlink(missing_ok=True)  # a stale one would be taken for the new clusters' too early
+    except OSError as exc:
+        raise DrsyncerError(f"cannot use {kubeconfig}: {exc.strerror or exc}") from None
     console.print(f"[bold]drsyncer demo[/] — work directory {workdir}")
 
     sim = children.start("sim", drsyncer_argv("sim", "--clusters", ",".join(CLUSTERS),
