@@ -337,3 +337,11 @@ def test_containers_run_real_subcommands_with_known_settings(releases: dict[str,
                     parser.parse_args(command[1:])
             names = {n for n in _env(container) if n.startswith("DRSYNCER_")}
             assert names <= known, sorted(names - known)
+
+
+def test_notes_tell_how_to_check_the_install_and_upgrade_the_crds(releases: dict[str, Release]) -> None:
+    notes = releases["defaults"].notes
+    assert "helm test dr -n drsyncer" in notes
+    assert "drsyncer crds | kubectl apply --server-side -f -" in notes
+    assert "kubectl -n drsyncer port-forward svc/dr-drsyncer-flower 5555" in notes
+    assert "Secrets of RemoteClusters in: drsyncer, apps, kubeconfigs." in releases["everything"].notes
