@@ -15,29 +15,22 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import yaml
 from rich.console import Console
 
-from drsyncer.api.crds import all_crds
 from drsyncer.demo import sample
 from drsyncer.demo.children import Children, drsyncer_argv
 from drsyncer.demo.progress import count_copies, follow_first_run
 from drsyncer.demo.redis_choice import EMBEDDED, plan_redis, start_redis
+from drsyncer.demo.seed import CLUSTERS, REPLICATIONS, connect, install_crds, seed_sample, wait_for
 from drsyncer.demo.summary import print_summary, summarize, verify
-from drsyncer.errors import CategorisedError, DrsyncerError
-from drsyncer.kube import ClusterClient, RetryPolicy, client_from_kubeconfig_file
-from drsyncer.kube.discovery import ResourceRef
+from drsyncer.errors import DrsyncerError
+from drsyncer.kube import ClusterClient
 
-CLUSTERS = (sample.CONTROLLER, sample.SOURCE, *sample.DESTINATIONS)
 FLOWER_USER = "demo"
-_STARTUP_S = 60.0
-_QUICK_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.2, max_delay_s=1.0)
 
 
 def free_port() -> int:
@@ -96,43 +89,19 @@ def _demo(args: argparse.Namespace, console: Console, workdir: Path, children: C
                       "slower (install redis-server for a snappier demo)[/]")
     start_redis(children, redis_plan)
     console.print(f"  Redis: {redis_plan.description}")
-    _wait_for(lambda: "serving" in sim.tail(), children.check, "the simulated clusters to start")
-    for name in CLUSTERS:
-        clients[name] = client_from_kubeconfig_file(kubeconfig, context=name, name=name, retry=_QUICK_RETRY)
+    wait_for(lambda: "serving" in sim.tail(), "the simulated clusters to start", children.check)
+    clients.update(connect(kubeconfig))
     console.print(f"  simulated clusters {', '.join(CLUSTERS)}: kubeconfig {kubeconfig}")
-
-    controller = clients[sample.CONTROLLER]
-    for crd in all_crds():
-        _create(controller, crd)
-    _create(controller, {"apiVersion": "v1", "kind": "Namespace",
-                         "metadata": {"name": sample.CONTROL_NAMESPACE}})
-    _wait_for(lambda: _served(controller, "replications.dr-syncer.io"), children.check,
-              "the dr-syncer.io CRDs to be served")
+    controller, source = clients[sample.CONTROLLER], clients[sample.SOURCE]
+    install_crds(controller, children.check)
 
     flower_auth = f"{FLOWER_USER}:{secrets.token_urlsafe(12)}" if args.flower else ""
     flower_port = free_port() if args.flower else 0
     _start_components(args, children, workdir, kubeconfig, redis_plan.url, flower_auth, flower_port)
     console.print(f"  started: watcher, beat, {args.workers} worker(s) of {args.concurrency} processes"
                   + (", flower" if args.flower else "") + f" (logs in {workdir / 'logs'})")
-
-    source = clients[sample.SOURCE]
-    # The DR clusters get the CRD up front too, as a platform team would install it (the first run
-    # adopts it through syncCRDs): when several namespace tasks copy a new CRD at once, one of them can
-    # find the CRD already written yet not in its cached discovery and fail its custom resources.
-    for name in (sample.SOURCE, *sample.DESTINATIONS):
-        _create(clients[name], sample.feature_flag_crd())
-    for name in (sample.SOURCE, *sample.DESTINATIONS):
-        client = clients[name]
-        _wait_for(partial(_served, client, sample.CR_TYPE), children.check,
-                  f"the sample CRD to be served by {name}")
-    for obj in [*sample.source_namespaces(), *sample.application()]:
-        _create(source, obj)
-    merged = yaml.safe_load(kubeconfig.read_text())
-    for name in (sample.SOURCE, *sample.DESTINATIONS):
-        _create(controller, sample.kubeconfig_secret(name, sample.single_context_kubeconfig(merged, name)))
-        _create(controller, sample.remote_cluster(name))
-    replications = controller.resolve("replications.dr-syncer.io")
-    _create(controller, sample.replication())
+    seed_sample(clients, yaml.safe_load(kubeconfig.read_text()), children.check)
+    replications = controller.resolve(REPLICATIONS)
     app = sample.application()
     console.print(f"  seeded {len(app)} objects in {len(sample.NAMESPACES)} source namespaces "
                   f"({', '.join(sample.NAMESPACES)}); Replication {sample.CONTROL_NAMESPACE}/"
@@ -211,33 +180,3 @@ def _print_look_around(console: Console, kubeconfig: Path, workdir: Path, flower
         user, _, password = flower_auth.partition(":")
         # generated for this local demo only, and shown once so that Flower can be opened
         say(f"  Flower: http://127.0.0.1:{flower_port}/  user {user}  password {password}")
-
-
-def _create(client: ClusterClient, obj: dict[str, Any]) -> None:
-    ref: ResourceRef = client.ref_for(obj)
-    namespace = obj["metadata"].get("namespace") if ref.namespaced else None
-    try:
-        client.create(ref, namespace, obj)
-    except CategorisedError as exc:
-        raise DrsyncerError(f"creating {obj['kind']} {obj['metadata']['name']} in {client.name} failed: "
-                            f"{exc.message}") from None
-
-
-def _served(client: ClusterClient, name: str) -> bool:
-    try:
-        client.resolve(name)
-    except CategorisedError:
-        return False
-    return True
-
-
-def _wait_for(check: Callable[[], bool], alive: Callable[[], None], what: str,
-              timeout_s: float = _STARTUP_S) -> None:
-    end = time.monotonic() + timeout_s
-    while True:
-        alive()
-        if check():
-            return
-        if time.monotonic() > end:
-            raise DrsyncerError(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        time.sleep(0.1)  # poll interval

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -132,7 +133,7 @@ def application() -> list[Obj]:
     ]
 
 
-def single_context_kubeconfig(merged: Obj, context: str) -> Obj:
+def single_context_kubeconfig(merged: Mapping[str, Any], context: str) -> Obj:
     """The part of a kubeconfig that reaches one context, with that context current."""
     ctx = next(c for c in merged["contexts"] if c["name"] == context)
     cluster = next(c for c in merged["clusters"] if c["name"] == ctx["context"]["cluster"])

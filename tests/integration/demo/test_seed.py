@@ -1,0 +1,38 @@
+"""`python -m drsyncer.demo.seed`: what the docker-compose trial runs against `drsyncer sim`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from drsyncer.demo import sample
+from drsyncer.demo.seed import CLUSTERS, main
+from drsyncer.kube import client_from_kubeconfig_file
+
+
+def test_seed_installs_the_crds_the_sample_and_the_replication_once(sim_fleet, tmp_path: Path,
+                                                                    capsys) -> None:
+    kubeconfig = sim_fleet(list(CLUSTERS)).write_kubeconfig(tmp_path / "kubeconfig")
+
+    assert main(["--kubeconfig", str(kubeconfig)]) == 0
+    assert "seeded: Replication dr-system/shop" in capsys.readouterr().out
+
+    controller = client_from_kubeconfig_file(kubeconfig, context="controller")
+    source = client_from_kubeconfig_file(kubeconfig, context="source")
+    try:
+        repl = controller.get(controller.resolve("replications.dr-syncer.io"), sample.CONTROL_NAMESPACE,
+                              sample.REPLICATION_NAME)
+        assert repl is not None and repl["spec"]["destinationClusters"] == list(sample.DESTINATIONS)
+        rcs = controller.list(controller.resolve("remoteclusters.dr-syncer.io"), sample.CONTROL_NAMESPACE)
+        assert sorted(rc["metadata"]["name"] for rc in rcs) == ["dr1", "dr2", "source"]
+        assert len(list(source.list(source.resolve("configmaps"), "shop-frontend"))) == 1
+    finally:
+        controller.close()
+        source.close()
+
+    assert main(["--kubeconfig", str(kubeconfig)]) == 0
+    assert "already seeded" in capsys.readouterr().out
+
+
+def test_seed_gives_up_when_the_kubeconfig_never_appears(tmp_path: Path, capsys) -> None:
+    assert main(["--kubeconfig", str(tmp_path / "never"), "--wait", "0.3"]) == 1
+    assert "seed: timed out" in capsys.readouterr().err
