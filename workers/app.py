@@ -28,7 +28,7 @@ ROUTES = {
 }
 # how much earlier than the hard limit a task is asked to stop (SoftTimeLimitExceeded)
 SOFT_LIMIT_FRACTION = 0.9
-# a worker told to stop (SIGTERM) finishes or hands back its tasks within this window
+# a worker told to stop (SIGTERM) lets its running tasks finish for this long, then hands them back
 SOFT_SHUTDOWN_S = 30.0
 HEARTBEAT_SCHEDULER = "workers.beat:HeartbeatRedBeatScheduler"
 
@@ -60,7 +60,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # a late-ack task whose ack can no longer be sent would run a second time elsewhere anyway
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_S,
-        "worker_enable_soft_shutdown_on_idle": True,
         "task_queues": [Queue(name) for name in QUEUES],
         "task_default_queue": SYNC_QUEUE,
         "task_routes": dict(ROUTES),

@@ -45,6 +45,10 @@ def prepare_metrics_dir(settings: Settings) -> Path:
 def worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     metrics_dir = prepare_metrics_dir(settings)
+    # SIGTERM (what Kubernetes sends) starts Celery's soft shutdown: running tasks get
+    # worker_soft_shutdown_timeout to finish, then go back to the queue at once instead of after the
+    # visibility timeout; read by billiard when first imported, so before Celery is
+    os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
     from celery.signals import worker_process_shutdown
 
     from workers import metrics

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 
 from drsyncer.api import keys
 from drsyncer.api.namespacemapping import parse_namespace_mapping
@@ -228,7 +229,14 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
                 failed[target] = _failed(target, job.source_namespace, exc)
         rules = Rules.from_spec(model.spec_dict(source_rc), replication=model.ref,
                                 source_cluster=job.source_cluster)
-        synced = iter(sync_namespace(source, destinations, rules, source_namespace=job.source_namespace))
+        try:
+            synced = iter(sync_namespace(source, destinations, rules, source_namespace=job.source_namespace))
+        except SoftTimeLimitExceeded:
+            # reported like any failure, so the run still completes; the next run continues the work
+            late = CategorisedError(Category.RETRYABLE, "the sync did not finish within the task time limit "
+                                    "(DRSYNCER_TASK_TIME_LIMIT); the next run continues where it stopped")
+            synced = iter([_failed(Target(d.client.name, d.namespace), job.source_namespace, late)
+                           for d in destinations])
         results = [failed[t] if t in failed else next(synced) for t in job.targets]
     finished = time.time()
     metrics.record_targets(results)
@@ -348,7 +356,9 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
         log.info("cleanup of %s %s, %s in %s/%s: %s, %d deleted%s", ref.kind, ref.label, job.source_namespace,
                  result.destination_cluster, result.destination_namespace, result.phase.value,
                  result.totals.pruned, f" ({result.error})" if result.error else "")
-    return {"dropped": None, "targets": [r.to_dict() for r in results], "worker": ctx.worker}
+    return {"dropped": None, "worker": ctx.worker,
+            "targets": [{"cluster": r.destination_cluster, "namespace": r.destination_namespace,
+                         "phase": r.phase.value, "deleted": r.totals.pruned, "error": r.error} for r in results]}
 
 
 # -- RemoteCluster health --------------------------------------------------------------------------

@@ -55,3 +55,14 @@ def test_task_keyword_arguments_of_the_contract() -> None:
     assert job.run_key == SCHEDULED_RUN
     assert SyncJob.from_kwargs({**{"replication": {"namespace": "a", "name": "b"}, "source_cluster": "s",
                                    "source_namespace": "n"}, "run_id": "abc"}).run_key == "abc"
+
+
+def test_flower_refuses_to_start_without_credentials(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from drsyncer.cli import main
+
+    monkeypatch.delenv("DRSYNCER_FLOWER_BASIC_AUTH", raising=False)
+    # the handler would replace the root logger's handlers, pytest's among them
+    monkeypatch.setattr("workers.command.setup_logging", lambda *_a, **_k: None)
+    assert main(["flower"]) == 1
+    assert "DRSYNCER_FLOWER_BASIC_AUTH" in capsys.readouterr().err
