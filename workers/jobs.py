@@ -358,7 +358,8 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
                  result.totals.pruned, f" ({result.error})" if result.error else "")
     return {"dropped": None, "worker": ctx.worker,
             "targets": [{"cluster": r.destination_cluster, "namespace": r.destination_namespace,
-                         "phase": r.phase.value, "deleted": r.totals.pruned, "error": r.error} for r in results]}
+                         "phase": r.phase.value, "deleted": r.totals.pruned, "error": r.error}
+                        for r in results]}
 
 
 # -- RemoteCluster health --------------------------------------------------------------------------
