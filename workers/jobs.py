@@ -29,7 +29,16 @@ from drsyncer.kube.health import check_cluster
 from drsyncer.kube.kubeconfig import controller_client
 from drsyncer.status import events
 from drsyncer.status.remote_cluster import health_status
-from drsyncer.status.replication import NamespaceRecord, event_for, run_status, running_status, summary_of
+from drsyncer.status.replication import (
+    RETRY_KEY,
+    NamespaceRecord,
+    RetryPlan,
+    event_for,
+    plan_retry,
+    run_status,
+    running_status,
+    summary_of,
+)
 from drsyncer.status.runs import RunStore, owner_key
 from drsyncer.status.writer import patch_status, post_event
 from drsyncer.sync.cleanup import cleanup_destination
@@ -45,7 +54,10 @@ REMOTE_CLUSTERS = f"remoteclusters.{keys.GROUP}"
 # runs beat starts carry no run id; every entry of a Replication fires on the same tick
 SCHEDULED_RUN = "schedule"
 TRIGGER_CHANGE = "change"
+TRIGGER_RETRY = "retry"  # a failed namespace tried again (retryConfig)
 PERIODIC_TRIGGERS = frozenset({"schedule", "background"})
+# runs of one namespace alone: a change in Continuous mode, a retry
+SINGLE_NAMESPACE_TRIGGERS = frozenset({TRIGGER_CHANGE, TRIGGER_RETRY})
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class SyncJob:
     mode: str = ReplicationMode.SCHEDULED.value
     run_id: str | None = None
     trigger: str = "schedule"
+    attempt: int = 0  # retries made so far; only the workers' own retries carry it
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> SyncJob:
@@ -73,11 +86,21 @@ class SyncJob:
                    str(kwargs["source_namespace"]),
                    tuple(Target(str(t["cluster"]), str(t["namespace"])) for t in kwargs.get("targets") or ()),
                    str(kwargs.get("mode") or ReplicationMode.SCHEDULED.value), kwargs.get("run_id") or None,
-                   str(kwargs.get("trigger") or "schedule"))
+                   str(kwargs.get("trigger") or "schedule"), int(kwargs.get("attempt") or 0))
 
     @property
     def run_key(self) -> str:
         return self.run_id or SCHEDULED_RUN
+
+    def retried(self, task_id: str, plan: RetryPlan) -> dict[str, Any]:
+        """The keyword arguments of the retry: a run of this namespace alone."""
+        return {"replication": {"kind": self.replication.kind, "namespace": self.replication.namespace,
+                                "name": self.replication.name, "uid": self.replication.uid,
+                                "generation": self.replication.generation},
+                "source_cluster": self.source_cluster, "source_namespace": self.source_namespace,
+                "targets": [{"cluster": t.cluster, "namespace": t.namespace} for t in self.targets],
+                "mode": self.mode, "run_id": f"{TRIGGER_RETRY}-{task_id}-{plan.attempt}",
+                "trigger": TRIGGER_RETRY, "attempt": plan.attempt}
 
 
 @dataclass
@@ -151,11 +174,13 @@ class Outcome:
     dropped: Drop | None = None
     record: NamespaceRecord | None = None
     reported: bool = False
+    retry: RetryPlan | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A short summary (the full record is in Redis): Celery logs and stores the return value."""
         out: dict[str, Any] = {"dropped": self.dropped.value if self.dropped else None,
-                               "reported": self.reported}
+                               "reported": self.reported,
+                               "retry_in_s": self.retry.delay_s if self.retry else None}
         if self.record is not None:
             summary = summary_of("", [self.record])
             out.update(source_namespace=self.record.source_namespace, worker=self.record.worker,
@@ -244,10 +269,14 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
     record = NamespaceRecord(job.source_namespace, results, started, finished, worker=ctx.worker,
                              task_id=task_id, run_id=job.run_key, trigger=job.trigger,
                              generation=ref.generation)
-    expected = ([job.source_namespace] if job.trigger == TRIGGER_CHANGE
+    retry = plan_retry(model.spec.retry_config, results, job.attempt, finished,
+                       max_delay_s=ctx.settings.visibility_timeout / 2)
+    if retry is not None:
+        record.extra[RETRY_KEY] = retry.to_dict()
+    expected = ([job.source_namespace] if job.trigger in SINGLE_NAMESPACE_TRIGGERS
                 else _source_namespaces(model, source))
     claim = ctx.runs.finish(owner, job.run_key, record, expected)
-    outcome = Outcome(record=record)
+    outcome = Outcome(record=record, retry=retry)
     if claim is not None:
         everything = _source_namespaces(model, source)
         ctx.runs.forget(owner, [r.source_namespace for r in ctx.runs.records(owner)

@@ -23,12 +23,17 @@ def _context(task: Task) -> jobs.Context:
     return jobs.context(app.settings, str(task.request.hostname or ""))
 
 
-@app.task(name=TASK_SYNC_NAMESPACE, bind=True)
+# max_retries None: the retries of a failed sync are counted by retryConfig, not by Celery
+@app.task(name=TASK_SYNC_NAMESPACE, bind=True, max_retries=None)
 def sync_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
     job = jobs.SyncJob.from_kwargs(kwargs)
     outcome = jobs.run_sync(_context(self), job, str(self.request.id))
     if outcome.dropped is Drop.BUSY and job.trigger not in jobs.PERIODIC_TRIGGERS:
         raise self.retry(countdown=BUSY_RETRY_S, max_retries=BUSY_RETRIES)
+    if outcome.retry is not None:
+        # retryConfig counts the attempts (`attempt`), not Celery's retry counter
+        raise self.retry(kwargs=job.retried(str(self.request.id), outcome.retry),
+                         countdown=outcome.retry.delay_s, max_retries=None)
     return outcome.to_dict()
 
 

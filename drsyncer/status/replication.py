@@ -20,6 +20,8 @@ from drsyncer.api.replication import (
     ErrorCategoryCount,
     Phase,
     ResourceGroupStatus,
+    RetryConfig,
+    RetryStatus,
     SyncCounts,
     SyncError,
     TargetStatus,
@@ -33,6 +35,52 @@ REASON_COMPLETED = "SyncCompleted"
 REASON_PARTIALLY_FAILED = "SyncPartiallyFailed"
 REASON_FAILED = "SyncFailed"
 REASON_RUNNING = "SyncRunning"
+RETRY_KEY = "retry"  # in `NamespaceRecord.extra`: the retry planned after this result
+
+
+@dataclass(frozen=True)
+class RetryPlan:
+    """Another attempt at a namespace whose sync failed for a reason that may pass (`retryConfig`)."""
+
+    attempt: int  # the attempt it will be: 1 for the first retry
+    delay_s: float
+    remaining: int  # retries left after this one
+    at: float  # UNIX time it is due
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"attempt": self.attempt, "delay_s": self.delay_s, "remaining": self.remaining, "at": self.at}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RetryPlan:
+        return cls(int(data["attempt"]), float(data["delay_s"]), int(data["remaining"]), float(data["at"]))
+
+
+def retryable(targets: Iterable[TargetResult]) -> bool:
+    """Something failed that trying again soon may fix (throttling, a cluster briefly away, 5xx)."""
+    return any(t.error_category is Category.RETRYABLE
+               or any(e.category is Category.RETRYABLE for e in t.errors) for t in targets)
+
+
+def plan_retry(config: RetryConfig, targets: Sequence[TargetResult], attempts_made: int, now: float, *,
+               max_delay_s: float | None = None) -> RetryPlan | None:
+    """The next attempt after attempt number `attempts_made` (0: the first run) failed, or None when
+    nothing retryable failed or `maxRetries` are used up. `max_delay_s` caps the wait."""
+    if not retryable(targets) or attempts_made >= config.max_retries:
+        return None
+    attempt = attempts_made + 1
+    delay = config.backoff(attempt).total_seconds()
+    if max_delay_s is not None:
+        delay = min(delay, max_delay_s)
+    return RetryPlan(attempt, delay, config.max_retries - attempt, now + delay)
+
+
+def _retry_status(records: Iterable[NamespaceRecord]) -> RetryStatus | None:
+    plans = [RetryPlan.from_dict(r.extra[RETRY_KEY]) for r in records if r.extra.get(RETRY_KEY)]
+    if not plans:
+        return None
+    soonest = min(plans, key=lambda p: p.at)
+    return RetryStatus(next_retry_time=_at(soonest.at), retries_remaining=soonest.remaining,
+                       backoff_duration=format_duration(soonest.delay_s))
 
 
 @dataclass
@@ -177,7 +225,8 @@ def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous
         "errorCategories": [dump(c) for c in categories.values()],
         # the most recent error; null clears the one of an earlier run
         "lastError": dump(errors[0]) if errors else None,
-        "retryStatus": None,
+        # a retry still ahead of a namespace's latest result; null once none is
+        "retryStatus": dump(retry) if (retry := _retry_status(records)) else None,
         "deploymentScales": [dump(s) for s in scales],
         "conditions": [dump(c) for c in conditions],
     }

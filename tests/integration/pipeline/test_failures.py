@@ -79,3 +79,24 @@ def test_worker_killed_mid_sync_of_a_large_namespace_is_redelivered_and_complete
     assert totals["failed"] == 0 and totals["total"] == 2 * count
     # what the killed worker wrote is found in step (or adopted), the rest created
     assert totals["created"] + totals["unchanged"] + totals["updated"] == 2 * count
+
+
+def test_failed_sync_is_retried_per_retry_config_until_the_destination_is_back(pipe: Pipeline) -> None:
+    pipe.seed("flaky", 3)
+    pipe.apply_replication("flaky", sourceNamespace="flaky", replicationMode="Manual",
+                           retryConfig={"maxRetries": 5, "initialBackoff": "1s", "maxBackoff": "2s"})
+    eventually(lambda: pipe.status("flaky").get("phase") == "Pending", what="the watcher to see it")
+    pipe.sim("dr2").down()
+    try:
+        pipe.send_sync("flaky", ["flaky"])
+        status = eventually(lambda: (s := pipe.status("flaky")).get("phase") == "PartiallyFailed" and s,
+                            timeout_s=60, what="the failed first attempt")
+        assert status["retryStatus"]["retriesRemaining"] >= 0 and status["retryStatus"]["nextRetryTime"]
+    finally:
+        pipe.sim("dr2").up()
+    status = eventually(lambda: (s := pipe.status("flaky")).get("phase") == "Completed" and s, timeout_s=60,
+                        what="a retry to complete the sync without another trigger")
+    assert status.get("retryStatus") is None
+    assert _target(status, "dr2")["phase"] == "Completed"
+    assert set(pipe.configmaps("dr2", "flaky")) >= {"cm-00000", "cm-00001", "cm-00002"}
+    assert pipe.run_records("flaky")["flaky"]["trigger"] == "retry"

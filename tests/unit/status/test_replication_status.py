@@ -5,9 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from drsyncer.api.replication import ReplicationStatus
+from drsyncer.api.replication import ReplicationStatus, RetryConfig
 from drsyncer.errors import Category
-from drsyncer.status.replication import NamespaceRecord, event_for, run_status, running_status, summary_of
+from drsyncer.status.replication import (
+    RETRY_KEY,
+    NamespaceRecord,
+    RetryPlan,
+    event_for,
+    plan_retry,
+    run_status,
+    running_status,
+    summary_of,
+)
 from drsyncer.sync.result import DeploymentScale, ObjectError, Outcome, Phase, TargetResult
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -112,3 +121,23 @@ def test_events_say_completed_or_failed_with_the_first_error() -> None:
     reason, type_, message = event_for(bad)
     assert (reason, type_) == ("SyncFailed", "Warning") and "cannot connect" in message
     assert bad.phase is Phase.FAILED
+
+
+def test_retries_follow_retry_config_for_retryable_failures_only() -> None:
+    config = RetryConfig(maxRetries=2, initialBackoff="5s", maxBackoff="8s")
+    down = [_target("dr1", "web", error="dr1: cannot connect")]
+    first = plan_retry(config, down, 0, 1000.0)
+    assert first == RetryPlan(attempt=1, delay_s=5.0, remaining=1, at=1005.0)
+    assert plan_retry(config, down, 1, 1000.0) == RetryPlan(2, 8.0, 0, 1008.0)  # capped at maxBackoff
+    assert plan_retry(config, down, 2, 1000.0) is None  # used up
+    assert plan_retry(config, [_target("dr1", "web", failed=1)], 0, 1000.0) is None  # NonRetryable
+    assert plan_retry(config, down, 0, 1000.0, max_delay_s=2) == RetryPlan(1, 2.0, 1, 1002.0)
+
+
+def test_status_shows_the_retry_still_ahead_and_clears_it_after() -> None:
+    record = _record("web", _target("dr1", "web", error="dr1: cannot connect"))
+    record.extra[RETRY_KEY] = RetryPlan(1, 5.0, 4, NOW.timestamp() + 5).to_dict()
+    status = _status([record])
+    assert status["retryStatus"] == {"nextRetryTime": "2026-01-02T03:04:10Z", "retriesRemaining": 4,
+                                     "backoffDuration": "5s"}
+    assert _status([_record("web", _target("dr1", "web", created=1))])["retryStatus"] is None
