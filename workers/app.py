@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from drsyncer.config import Settings, load_settings
 
@@ -60,7 +60,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # a late-ack task whose ack can no longer be sent would run a second time elsewhere anyway
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_S,
-        "task_queues": [Queue(name) for name in QUEUES],
+        # each queue its own exchange and key, as the watcher's app names them when it sends by queue
+        "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         "task_default_queue": SYNC_QUEUE,
         "task_routes": dict(ROUTES),
         "task_track_started": True,

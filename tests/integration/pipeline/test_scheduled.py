@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drsyncer.api import keys
 from tests.integration.pipeline.conftest import Pipeline, eventually
 
@@ -52,3 +54,25 @@ def test_scheduled_replication_copies_to_both_destinations_and_reports_completed
     assert again["phase"] == "Completed" and again["syncStats"]["created"] == 0
     assert again["syncStats"]["unchanged"] == stats["created"]
     assert pipe.sim("dr1").writes() == writes
+
+
+def test_legacy_namespace_mapping_is_synced_and_its_own_status_written(pipe: Pipeline) -> None:
+    pipe.seed("legacy", 2)
+    mappings = pipe.resolve("namespacemappings.dr-syncer.io")
+    pipe.controller.create(mappings, "dr-system", {
+        "apiVersion": "dr-syncer.io/v1alpha1", "kind": "NamespaceMapping",
+        "metadata": {"name": "legacy", "namespace": "dr-system"},
+        "spec": {"sourceCluster": "source", "destinationCluster": "dr1", "sourceNamespace": "legacy",
+                 "destinationNamespace": "legacy-dr", "schedule": "@every 10s"}})
+    try:
+        def completed() -> dict[str, Any] | None:
+            status = (pipe.controller.get(mappings, "dr-system", "legacy") or {}).get("status") or {}
+            return status if status.get("phase") == "Completed" else None
+
+        status = eventually(completed, timeout_s=60, what="the NamespaceMapping's status Completed")
+        assert status["syncStats"]["created"] == 2
+        targets = [(t["cluster"], t["destinationNamespace"]) for t in status["targets"]]
+        assert targets == [("dr1", "legacy-dr")]
+        assert set(pipe.configmaps("dr1", "legacy-dr")) >= {"cm-00000", "cm-00001"}
+    finally:
+        pipe.controller.delete(mappings, "dr-system", "legacy")
