@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drsyncer.api import keys
+from drsyncer.api.builtin_kinds import find_builtin
 from drsyncer.api.durations import format_duration
 from drsyncer.api.meta import set_condition
 from drsyncer.api.replication import (
@@ -197,7 +198,7 @@ def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous
                                        last_synced_at=when)
                        for s in t.deployment_scales]
 
-    groups = [ResourceGroupStatus(group_kind=kind, **_counts(c).model_dump(exclude={"synced"}))
+    groups = [ResourceGroupStatus(group_kind=group_kind(kind), **_counts(c).model_dump(exclude={"synced"}))
               for kind, c in sorted(summary.counts.items())]
     synced_reason, synced_message = _synced(summary, phase, len(records))
     conditions = current_conditions(previous)
@@ -231,6 +232,15 @@ def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous
         "conditions": [dump(c) for c in conditions],
     }
     return patch
+
+
+def group_kind(count_key: str) -> str:
+    """`Deployment` (a per-kind count key) → `Deployment.apps`; core kinds and custom resources
+    (already `Kind.group`) stay as they are."""
+    if "." in count_key:
+        return count_key
+    builtin = find_builtin(count_key)
+    return f"{count_key}.{builtin.group}" if builtin is not None and builtin.group else count_key
 
 
 def _synced(summary: RunSummary, phase: Phase, namespaces: int) -> tuple[str, str]:

@@ -141,3 +141,11 @@ def test_status_shows_the_retry_still_ahead_and_clears_it_after() -> None:
     assert status["retryStatus"] == {"nextRetryTime": "2026-01-02T03:04:10Z", "retriesRemaining": 4,
                                      "backoffDuration": "5s"}
     assert _status([_record("web", _target("dr1", "web", created=1))])["retryStatus"] is None
+
+
+def test_resource_groups_are_named_kind_and_group() -> None:
+    target = _target("dr1", "web", created=1)
+    target.record("Deployment", Outcome.UPDATED)
+    target.record("Widget.example.com", Outcome.CREATED)
+    groups = {g["groupKind"] for g in _status([_record("web", target)])["resourceGroups"]}
+    assert groups == {"ConfigMap", "Deployment.apps", "Widget.example.com"}
