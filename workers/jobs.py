@@ -252,10 +252,13 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
                                                 target.namespace))
             except CategorisedError as exc:
                 failed[target] = _failed(target, job.source_namespace, exc)
-        rules = Rules.from_spec(model.spec_dict(source_rc), replication=model.ref,
-                                source_cluster=job.source_cluster)
         try:
+            rules = Rules.from_spec(model.spec_dict(source_rc), replication=model.ref,
+                                    source_cluster=job.source_cluster)
             synced = iter(sync_namespace(source, destinations, rules, source_namespace=job.source_namespace))
+        except CategorisedError as exc:  # a spec value the rules cannot use: every target says which
+            synced = iter([_failed(Target(d.client.name, d.namespace), job.source_namespace, exc)
+                           for d in destinations])
         except SoftTimeLimitExceeded:
             # reported like any failure, so the run still completes; the next run continues the work
             late = CategorisedError(Category.RETRYABLE, "the sync did not finish within the task time limit "
