@@ -178,9 +178,9 @@ SETTINGS: tuple[Setting, ...] = (
 )
 _BY_ATTR = {s.attr: s for s in SETTINGS}
 
-_COMMON = ("redis_url", "kubeconfig", "kube_context", "watch_namespace", "log_format", "log_level")
-WORKER_SETTINGS = (*_COMMON, "concurrency", "metrics_port", "queues", "worker_name", "task_time_limit",
-                   "visibility_timeout", "heartbeat_file", "metrics_dir")
+WORKER_SETTINGS = ("redis_url", "kubeconfig", "kube_context", "log_format", "log_level", "concurrency",
+                   "metrics_port", "queues", "worker_name", "task_time_limit", "visibility_timeout",
+                   "heartbeat_file", "metrics_dir")
 BEAT_SETTINGS = ("redis_url", "log_format", "log_level", "redbeat_key_prefix", "heartbeat_file",
                  "beat_max_interval", "beat_lock_timeout", "task_time_limit", "visibility_timeout")
 FLOWER_SETTINGS = ("redis_url", "log_format", "log_level", "flower_port", "flower_basic_auth",
