@@ -1,14 +1,16 @@
-"""The PrometheusRule and the Grafana dashboard of the chart: `promtool check rules` accepts the
-rules, and every metric name in an alert or a dashboard query is one drsyncer really exports, read
-from the `/metrics` endpoints of running `drsyncer worker` and `drsyncer watcher` processes after a
-real sync run."""
+"""The chart against running drsyncer processes (watcher, beat, two workers, a real Redis):
+`promtool check rules` accepts the PrometheusRule, every metric name in an alert or a dashboard
+query is one drsyncer really exports (read from the `/metrics` endpoints of the workers and the
+watcher after a real sync run), and the `helm test` pod's check passes against them."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -170,3 +172,29 @@ def test_dashboard_parses_and_queries_exported_metrics(releases: dict[str, Relea
                     "dr_syncer_last_success_timestamp_seconds"}
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
+
+
+def _hook_check(release: Release) -> tuple[str, dict[str, dict[str, Any]]]:
+    container = release.one("Pod")["spec"]["containers"][0]
+    return container["command"][-1], {e["name"]: e for e in container["env"]}
+
+
+def test_helm_test_pod_check_passes_against_a_running_watcher_and_redis(releases: dict[str, Release],
+                                                                        pipeline: Pipeline,  # noqa: F811
+                                                                        ) -> None:
+    script, env = _hook_check(releases["defaults"])
+    assert "secretKeyRef" in env["DRSYNCER_REDIS_URL"]["valueFrom"]
+    probe_port = pipeline.procs["watcher"].env["DRSYNCER_PROBE_PORT"]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DRSYNCER_")}
+    # the same script, with the Secret's value and the Service's address of this machine
+    healthy = {**base, "DRSYNCER_REDIS_URL": pipeline.redis_url,
+               "WATCHER_HEALTHZ": f"http://127.0.0.1:{probe_port}/healthz"}
+    done = subprocess.run([sys.executable, "-c", script], env=healthy, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "redis: PONG" in done.stdout and "/healthz: 200" in done.stdout
+    # and it fails when the watcher does not answer
+    broken = {**healthy, "WATCHER_HEALTHZ": "http://127.0.0.1:9/healthz"}
+    done = subprocess.run([sys.executable, "-c", script], env=broken, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
