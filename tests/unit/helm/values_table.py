@@ -41,6 +41,13 @@ def leaves(schema: dict[str, Any], values: Any, prefix: str = "") -> Iterator[Le
             yield path, node, default
 
 
+def _node_at(schema: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    node = schema
+    for key in keys:
+        node = node["properties"][key]
+    return node
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -56,9 +63,18 @@ def _default(value: Any) -> str:
 def table() -> str:
     schema, values = load()
     rows = ["| Value | Type | Default | Meaning |", "|---|---|---|---|"]
+    shown: set[str] = set()
     for path, node, default in leaves(schema, values):
         if path == "global":  # Helm's own, for subcharts
             continue
+        # a heading row for each group of values, with what the group is about
+        parts = path.split(".")
+        for depth in range(1, len(parts)):
+            group = ".".join(parts[:depth])
+            if group not in shown:
+                shown.add(group)
+                about = _node_at(schema, parts[:depth]).get("description", "")
+                rows.append(f"| **`{group}`** | | | {_cell(about)} |")
         kind = node.get("type", "")
         if "enum" in node:
             kind += " (" + ", ".join(f"`{v}`" for v in node["enum"]) + ")"
