@@ -66,3 +66,25 @@ def test_flower_refuses_to_start_without_credentials(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("workers.command.setup_logging", lambda *_a, **_k: None)
     assert main(["flower"]) == 1
     assert "DRSYNCER_FLOWER_BASIC_AUTH" in capsys.readouterr().err
+
+
+def test_next_sync_time_follows_the_mode() -> None:
+    from datetime import UTC, datetime
+
+    from drsyncer.api.parse import parse_replication
+    from workers.jobs import next_sync_time
+
+    now = datetime(2026, 1, 1, 10, 2, 30, tzinfo=UTC)
+
+    def model(**spec: object):  # type: ignore[no-untyped-def]
+        return parse_replication({"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
+                                  "metadata": {"name": "web", "namespace": "dr-system"},
+                                  "spec": {"sourceCluster": "src", "destinationCluster": "dr1",
+                                           "sourceNamespace": "web", **spec}})
+
+    assert next_sync_time(model(schedule="*/5 * * * *"), None, now) == datetime(2026, 1, 1, 10, 5, tzinfo=UTC)
+    every = next_sync_time(model(schedule="@every 10s"), None, now)
+    assert every == datetime(2026, 1, 1, 10, 2, 40, tzinfo=UTC)
+    continuous = model(replicationMode="Continuous", continuous={"backgroundSyncInterval": "30m"})
+    assert next_sync_time(continuous, None, now) == datetime(2026, 1, 1, 10, 32, 30, tzinfo=UTC)
+    assert next_sync_time(model(replicationMode="Manual"), None, now) is None
