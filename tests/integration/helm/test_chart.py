@@ -345,3 +345,14 @@ def test_notes_tell_how_to_check_the_install_and_upgrade_the_crds(releases: dict
     assert "drsyncer crds | kubectl apply --server-side -f -" in notes
     assert "kubectl -n drsyncer port-forward svc/dr-drsyncer-flower 5555" in notes
     assert "Secrets of RemoteClusters in: drsyncer, apps, kubeconfigs." in releases["everything"].notes
+
+
+def test_watching_the_release_namespace_grants_each_namespace_once(helm: Helm) -> None:
+    for name in (WATCH_NAMESPACE, SECRETS_NAMESPACE):
+        helm.cluster.store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    repeated = ["drsyncer", WATCH_NAMESPACE, WATCH_NAMESPACE]
+    release = helm.install({"config": {"watchNamespace": "drsyncer"},
+                            "rbac": {"extraSecretNamespaces": repeated}})
+    assert release.one("Role", "-resources")["metadata"]["namespace"] == "drsyncer"
+    assert [r["metadata"]["namespace"] for r in release.find("Role", "-secrets")] == [WATCH_NAMESPACE]
+    assert not release.find("ClusterRole")
