@@ -4,10 +4,13 @@ simulated cluster, and what the rendered objects promise (Secrets, RBAC, probes,
 from __future__ import annotations
 
 import base64
+import shutil
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 from kubernetes_validate.utils import SchemaNotFoundError
 
 from drsyncer.cli import build_parser
@@ -45,6 +48,26 @@ def _workloads(release: Release) -> list[dict[str, Any]]:
 def test_lint_reports_no_errors_or_warnings(helm: Helm) -> None:
     result = helm.lint(CHART)
     assert result["TotalChartsLinted"] == 1
+    assert not result["Errors"]
+    assert [m for m in result["Messages"] if m["Severity"] >= LINT_WARNING] == []
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        both_maps = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merged(out[key], value) if both_maps else value
+    return out
+
+
+@pytest.mark.parametrize("name", ["everything", "external-redis"])
+def test_lint_with_optional_features_on_reports_no_errors(helm: Helm, tmp_path: Path, name: str) -> None:
+    # the lint entry point takes no values: lint a copy whose values.yaml switches the features on
+    chart = tmp_path / "drsyncer"
+    shutil.copytree(CHART, chart)
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    (chart / "values.yaml").write_text(yaml.safe_dump(_merged(defaults, VALUE_SETS[name])))
+    result = helm.lint(chart)
     assert not result["Errors"]
     assert [m for m in result["Messages"] if m["Severity"] >= LINT_WARNING] == []
 
