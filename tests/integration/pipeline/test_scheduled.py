@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from drsyncer.api import keys
 from tests.integration.pipeline.conftest import Pipeline, eventually
+
+SECRET_VALUE = "s3cr3t-db-password"
 
 
 def test_scheduled_replication_copies_to_both_destinations_and_reports_completed(pipe: Pipeline) -> None:
@@ -15,6 +19,9 @@ def test_scheduled_replication_copies_to_both_destinations_and_reports_completed
         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "api"}},
                  "template": {"metadata": {"labels": {"app": "api"}},
                               "spec": {"containers": [{"name": "api", "image": "nginx"}]}}}})
+    pipe.sim("source").store.put({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                                  "metadata": {"name": "db", "namespace": "web"},
+                                  "data": {"password": base64.b64encode(SECRET_VALUE.encode()).decode()}})
     pipe.apply_replication("web", sourceNamespace="web", schedule="@every 10s")
 
     status = eventually(lambda: (s := pipe.status("web")).get("phase") == "Completed" and s, timeout_s=60,
@@ -45,6 +52,12 @@ def test_scheduled_replication_copies_to_both_destinations_and_reports_completed
                    what=f"RemoteCluster {name} Healthy")
     reasons = {e["reason"] for e in pipe.events("web")}
     assert {"SyncStarted", "SyncCompleted"} <= reasons
+    assert pipe.sim("dr1").store.find(pipe.sim("dr1").store.resource_for("v1", "Secret"), "web", "db")
+    # the Secret was copied, and its data appears nowhere else
+    logs = "".join(proc.log_path.read_text(errors="replace") for proc in pipe.procs.values())
+    seen = json.dumps([status, pipe.events("web"), pipe.run_records("web")]) + logs
+    for text in (SECRET_VALUE, base64.b64encode(SECRET_VALUE.encode()).decode()):
+        assert text not in seen
 
     # the next tick finds everything in step: the second run writes nothing
     first = status["lastSyncTime"]
