@@ -34,6 +34,7 @@ class Child:
     argv: list[str]
     log_path: Path
     process: subprocess.Popen[bytes]
+    tier: int = 0  # stopped after every child of a higher tier has gone
     started_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -72,17 +73,18 @@ class Children:
         self.environ = dict(os.environ if environ is None else environ)
         self.started: list[Child] = []
 
-    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> Child:
+    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None, *,
+              tier: int = 0) -> Child:
         log_path = self.workdir / "logs" / f"{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as log:
+        with open(log_path, "wb") as log:  # a fresh log: a reused work directory holds the last run's
             try:
                 process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log,
                                            stderr=subprocess.STDOUT, cwd=self.workdir,
                                            env={**self.environ, **(env or {})}, start_new_session=True)
             except OSError as exc:
                 raise DrsyncerError(f"cannot start {name} ({argv[0]}): {exc.strerror or exc}") from None
-        child = Child(name, list(argv), log_path, process)
+        child = Child(name, list(argv), log_path, process, tier)
         self.started.append(child)
         return child
 
@@ -91,25 +93,34 @@ class Children:
             child.check()
 
     def stop(self, deadline_s: float = 15.0) -> list[str]:
-        """SIGTERM every child (newest first), wait up to `deadline_s`, then SIGKILL what is left with
-        its process group. Returns the names of the children that had to be killed."""
-        for child in reversed(self.started):
-            if child.alive():
-                _signal(child.pid, signal.SIGTERM)
-        end = time.monotonic() + deadline_s
-        for child in reversed(self.started):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.process.wait(timeout=max(0.0, end - time.monotonic()))
+        """Stop the children tier by tier, highest first (the components before the Redis and the
+        clusters they would otherwise keep reconnecting to): SIGTERM, up to `deadline_s` to exit, then
+        SIGKILL to what is left with its process group. Returns the names of those that had to be
+        killed."""
         killed: list[str] = []
-        for child in self.started:
-            if child.alive():
-                killed.append(child.name)
-            # the group also holds what the child forked (pool processes) if the child left them behind
-            _signal_group(child.pid, signal.SIGKILL)
-            if child.alive():
-                child.process.wait()
+        for tier in sorted({c.tier for c in self.started}, reverse=True):
+            killed += _stop_all([c for c in reversed(self.started) if c.tier == tier], deadline_s)
         self.started = []
         return killed
+
+
+def _stop_all(children: list[Child], deadline_s: float) -> list[str]:
+    for child in children:
+        if child.alive():
+            _signal(child.pid, signal.SIGTERM)
+    end = time.monotonic() + deadline_s
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.process.wait(timeout=max(0.0, end - time.monotonic()))
+    killed: list[str] = []
+    for child in children:
+        if child.alive():
+            killed.append(child.name)
+        # the group also holds what the child forked (pool processes) if the child left them behind
+        _signal_group(child.pid, signal.SIGKILL)
+        if child.alive():
+            child.process.wait()
+    return killed
 
 
 def _signal(pid: int, signum: int) -> None:

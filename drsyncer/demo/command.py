@@ -89,7 +89,8 @@ def _demo(args: argparse.Namespace, console: Console, workdir: Path, children: C
                       "slower (install redis-server for a snappier demo)[/]")
     start_redis(children, redis_plan)
     console.print(f"  Redis: {redis_plan.description}")
-    wait_for(lambda: "serving" in sim.tail(), "the simulated clusters to start", children.check)
+    wait_for(lambda: "serving" in sim.tail() and kubeconfig.exists(), "the simulated clusters to start",
+             children.check)
     clients.update(connect(kubeconfig))
     console.print(f"  simulated clusters {', '.join(CLUSTERS)}: kubeconfig {kubeconfig}")
     controller, source = clients[sample.CONTROLLER], clients[sample.SOURCE]
@@ -144,22 +145,23 @@ def _start_components(args: argparse.Namespace, children: Children, workdir: Pat
         "DRSYNCER_LOG_FORMAT": "text",
         "DRSYNCER_LOG_LEVEL": "INFO",
     }
-    children.start("watcher", drsyncer_argv("watcher"), {
+    # tier 1: stopped before the Redis and the clusters (tier 0) they talk to
+    children.start("watcher", drsyncer_argv("watcher"), tier=1, env={
         **common, "DRSYNCER_METRICS_PORT": str(free_port()), "DRSYNCER_PROBE_PORT": str(free_port()),
         "DRSYNCER_LEASE_DURATION": "6s", "DRSYNCER_HEALTH_CHECK_INTERVAL": "30s",
         "DRSYNCER_IDENTITY": "demo-watcher"})
-    children.start("beat", drsyncer_argv("beat"), {
+    children.start("beat", drsyncer_argv("beat"), tier=1, env={
         **common, "DRSYNCER_HEARTBEAT_FILE": str(workdir / "beat.heartbeat"),
         "DRSYNCER_BEAT_MAX_INTERVAL": "1s", "DRSYNCER_BEAT_LOCK_TIMEOUT": "10s"})
     for i in range(1, args.workers + 1):
-        children.start(f"worker-{i}", drsyncer_argv("worker"), {
+        children.start(f"worker-{i}", drsyncer_argv("worker"), tier=1, env={
             **common, "DRSYNCER_CONCURRENCY": str(args.concurrency),
             "DRSYNCER_METRICS_PORT": str(free_port()), "DRSYNCER_WORKER_NAME": f"worker-{i}@demo",
             "DRSYNCER_HEARTBEAT_FILE": str(workdir / f"worker-{i}.heartbeat"),
             "DRSYNCER_METRICS_DIR": str(workdir / f"metrics-worker-{i}")})
     if flower_port:
         # credentials through the environment: a command line is visible to every local user
-        children.start("flower", drsyncer_argv("flower"), {
+        children.start("flower", drsyncer_argv("flower"), tier=1, env={
             **common, "DRSYNCER_FLOWER_PORT": str(flower_port), "DRSYNCER_FLOWER_BASIC_AUTH": flower_auth})
 
 
