@@ -12,10 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from drsyncer.api import keys
-from drsyncer.api.meta import Condition, ConditionStatus, find_condition, set_condition
+from drsyncer.api.meta import Condition, ConditionStatus, current_conditions, find_condition, set_condition
 from drsyncer.api.replication import Phase
 from scheduler.entries import ReplicationRead
 
@@ -23,16 +21,6 @@ REASON_INVALID = "InvalidSpec"
 REASON_VALID = "SpecValid"
 REASON_PAUSED = "Paused"
 REASON_PENDING = "Pending"
-
-
-def current_conditions(status: Mapping[str, Any]) -> list[Condition]:
-    out = []
-    for raw in status.get("conditions") or []:
-        try:
-            out.append(Condition.model_validate(raw))
-        except ValidationError:
-            continue  # an unreadable condition is replaced rather than kept
-    return out
 
 
 def _same(a: Condition | None, b: Condition | None) -> bool:

@@ -41,7 +41,7 @@ from scheduler.entries import (
     read_replication,
     source_key,
 )
-from scheduler.health import check_remote_clusters
+from scheduler.health import send_health_checks
 from scheduler.informer import Informer, backoff_delay
 from scheduler.status import status_patch
 from scheduler.store import ScheduleStore, StoreChanges
@@ -211,15 +211,7 @@ class Watcher:
 
     def _check_health(self) -> None:
         try:
-            ref = self._refs.get(REMOTE_CLUSTERS)
-            informer = self._informers.get(REMOTE_CLUSTERS)
-            if ref is None:
-                return
-            written = check_remote_clusters(self.controller, self.clients, ref,
-                                            self._objects(REMOTE_CLUSTERS), self._clock())
-            for obj in written:
-                if informer is not None:
-                    informer.put(obj)
+            send_health_checks(self.app, self._objects(REMOTE_CLUSTERS))
         finally:
             self._health_running.clear()
 

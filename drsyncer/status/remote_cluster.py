@@ -6,21 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
-from drsyncer.api.meta import Condition, ConditionStatus, set_condition
+from drsyncer.api.meta import ConditionStatus, current_conditions, set_condition
 from drsyncer.kube.health import ClusterCheck
-
-
-def current_conditions(status: Mapping[str, Any]) -> list[Condition]:
-    """The conditions of a status as models; an unreadable one is dropped (and so replaced)."""
-    out = []
-    for raw in status.get("conditions") or []:
-        try:
-            out.append(Condition.model_validate(raw))
-        except ValidationError:
-            continue
-    return out
 
 
 def timestamp(now: datetime) -> str:

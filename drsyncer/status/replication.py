@@ -15,7 +15,7 @@ from typing import Any
 from drsyncer.api import keys
 from drsyncer.api.builtin_kinds import find_builtin
 from drsyncer.api.durations import format_duration
-from drsyncer.api.meta import set_condition
+from drsyncer.api.meta import current_conditions, set_condition
 from drsyncer.api.replication import (
     DeploymentScale,
     ErrorCategoryCount,
@@ -28,7 +28,7 @@ from drsyncer.api.replication import (
     TargetStatus,
 )
 from drsyncer.errors import Category
-from drsyncer.status.remote_cluster import current_conditions, timestamp
+from drsyncer.status.remote_cluster import timestamp
 from drsyncer.sync.result import KindCounts, RunSummary, TargetResult
 from drsyncer.sync.result import Phase as ResultPhase
 

@@ -191,17 +191,18 @@ def test_a_second_reconcile_of_a_settled_state_changes_nothing(
     assert report.schedule.empty and report.status_written == [] and report.triggered == []
 
 
-def test_remote_cluster_health_is_checked_and_written(world: World, start_watcher: StartWatcher) -> None:
+def test_remote_cluster_health_checks_are_sent_to_the_health_queue(
+        world: World, start_watcher: StartWatcher) -> None:
     start_watcher(health_check_interval="1")
-    ref = world.controller.resolve("remoteclusters.dr-syncer.io")
+    def checked() -> set[str]:
+        return {f"{m['kwargs']['namespace']}/{m['kwargs']['name']}" for m in world.queued("health")
+                if m["task"] == "drsyncer.check_remote_cluster"}
 
-    def status() -> dict[str, Any]:
-        return dict((world.controller.get(ref, NS, "source") or {}).get("status") or {})
-
-    eventually(lambda: status().get("health") == "Healthy", what="health Healthy")
-    conditions = {c["type"]: c["status"] for c in status()["conditions"]}
-    assert conditions == dict.fromkeys(("KubeconfigAvailable", "KubeconfigValid", "ClusterAvailable"), "True")
-    assert status()["serverVersion"] and status()["lastCheckTime"]
+    # the world holds one RemoteCluster, "source"; a check is sent for it every interval
+    eventually(lambda: len(world.queued("health")) >= 2, what="repeated check tasks")
+    assert checked() == {f"{NS}/source"}
+    # health checks never wait behind syncs: nothing about them is in the sync queue
+    assert not [m for m in world.queued() if m["task"] == "drsyncer.check_remote_cluster"]
 
 
 def test_legacy_namespace_mapping_is_scheduled_and_its_status_written(
