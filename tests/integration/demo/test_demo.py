@@ -76,6 +76,11 @@ def test_demo_once_with_redis_server_syncs_everything_and_exits_0(tmp_path: Path
     assert (workdir / "kubeconfig").exists()
     for name in ("sim", "redis", "watcher", "beat", "worker-1", "worker-2", "flower"):
         assert (workdir / "logs" / f"{name}.log").exists(), name
+    assert "had to kill" not in out
+
+    # the same work directory again: old logs and kubeconfig must not be taken for the new run's
+    again = run_demo(tmp_path, "--once", "--workdir", str(workdir), "--redis", "server", "--no-flower")
+    assert again.returncode == 0, again.stdout + again.stderr
 
 
 def test_demo_with_the_embedded_redis_summary_matches_the_dr_clusters_and_ctrl_c_stops_everything(
