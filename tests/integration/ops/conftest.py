@@ -72,6 +72,13 @@ class Controller:
                                          subresource="status")
 
 
+@pytest.fixture(autouse=True)
+def _no_controller_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the commands default to these; a developer's shell must not change what a test reads
+    for name in ("DRSYNCER_KUBECONFIG", "DRSYNCER_KUBE_CONTEXT", "DRSYNCER_WATCH_NAMESPACE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def controller(sim_fleet: Callable[..., SimFleet], tmp_path: Path) -> Iterator[Controller]:
     fleet = sim_fleet(["controller", "source", "dr1"])
