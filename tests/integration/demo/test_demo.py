@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -104,6 +105,12 @@ def test_demo_with_the_embedded_redis_summary_matches_the_dr_clusters_and_ctrl_c
         assert "running;" in output, output
         assert "embedded pure-Python Redis" in output
         _check_summary_against_clusters(output, workdir / "kubeconfig")
+        # the operator commands against the running pipeline: a sync-now run is followed to its end
+        flags = ["--kubeconfig", str(workdir / "kubeconfig"), "--context", "controller", "-n", "dr-system"]
+        now = subprocess.run([sys.executable, "-m", "drsyncer.cli", "sync-now", *flags, "shop", "--wait",
+                              "--timeout", "90"], capture_output=True, text=True, timeout=120)
+        assert now.returncode == 0, now.stdout + now.stderr
+        assert "phase           Completed" in now.stdout
         below = descendants(proc.pid)
         assert len(below) >= 5  # sim, redis, watcher, beat, worker (and its pool)
     finally:
