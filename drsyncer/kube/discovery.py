@@ -191,7 +191,9 @@ class Discovery:
         found = self._lookup(lambda s: s.candidates(name))
         if not found:
             where = f" by cluster {self._cluster}" if self._cluster else ""
-            raise CategorisedError(Category.NON_RETRYABLE, f"resource type {name!r} is not served{where}")
+            # a type can start being served at any time (a CRD being installed): the next run may succeed
+            raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC,
+                                   f"resource type {name!r} is not served{where}")
         return found[0]
 
     def resolve_many(self, names: Iterable[str]) -> list[ResourceRef]:
@@ -208,7 +210,8 @@ class Discovery:
         found = self._lookup(lambda s: [r] if (r := s.for_kind(api_version, kind)) else [])
         if not found:
             where = f" by cluster {self._cluster}" if self._cluster else ""
-            raise CategorisedError(Category.NON_RETRYABLE, f"{kind} ({api_version}) is not served{where}")
+            raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC,
+                                   f"{kind} ({api_version}) is not served{where}")
         return found[0]
 
 

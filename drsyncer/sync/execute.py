@@ -292,14 +292,25 @@ class _Runner:
             return cached
         with self._refs_lock:
             try:
-                ref = self.client.ref_for(body) if body is not None else self._ref_by_group_kind(*gk)
+                ref = self._lookup(body, gk)
             except ApiError:
                 raise  # the lookup itself failed (connection, throttling): the next object tries again
-            except CategorisedError as exc:
-                self._refs[gk] = exc
-                raise
+            except CategorisedError:
+                # the cached discovery may predate a CRD another task (or another Replication) has just
+                # installed here: look once more with fresh discovery before failing the whole type
+                self.client.discovery.invalidate()
+                try:
+                    ref = self._lookup(body, gk)
+                except ApiError:
+                    raise
+                except CategorisedError as exc:
+                    self._refs[gk] = exc
+                    raise
             self._refs[gk] = ref
             return ref
+
+    def _lookup(self, body: dict[str, Any] | None, gk: tuple[str, str]) -> ResourceRef:
+        return self.client.ref_for(body) if body is not None else self._ref_by_group_kind(*gk)
 
     def _ref_by_group_kind(self, group: str, kind: str) -> ResourceRef:
         served = self.client.discovery.served()
@@ -307,7 +318,7 @@ class _Runner:
         found.sort(key=lambda r: r.api_version not in served.preferred)
         if not found:
             what = f"{kind}.{group}" if group else kind
-            raise CategorisedError(Category.NON_RETRYABLE,
+            raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC,
                                    f"{what} is not served by cluster {self.client.name}")
         return found[0]
 

@@ -92,8 +92,8 @@ def test_failed_objects_are_listed_with_category_and_message_and_exit_non_zero(w
     assert run.returncode == 1
     assert f"{SOURCE_NS} → dr1/{SOURCE_NS}: PartiallyFailed" in run.stdout
     assert table_row(run.stdout, "Widget.example.com") == ["0", "0", "0", "0", "0", "1"]
-    assert f"NonRetryable: Widget.example.com {SOURCE_NS}/blue: Widget (example.com/v1) is not served by " \
-           "cluster dr1" in run.stdout
+    assert (f"WaitForNextSync: Widget.example.com {SOURCE_NS}/blue: Widget (example.com/v1) is not "
+            "served by cluster dr1") in run.stdout
     assert "Traceback" not in run.stderr
 
 

@@ -238,3 +238,17 @@ def test_a_missing_source_namespace_fails_the_targets_and_prunes_nothing(world: 
     assert world.writes() == 0
     for template in source_objects():
         assert read(world, "dr1", template) is not None and read(world, "dr2", template) is not None
+
+
+def test_a_crd_installed_in_the_destination_after_discovery_was_cached_is_found(world: World) -> None:
+    # another task (or the cluster's owner) installs the CRD after this client cached discovery:
+    # the custom resources must still be copied, not failed as "not served"
+    widget = next(o for o in source_objects() if o["kind"] == "Widget")
+    seed(world, [widget])
+    assert world.clients["dr1"].discovery.served().for_kind("example.com/v1", "Widget") is None
+    create(world, "dr1", WIDGET_CRD, namespace="")
+    [result] = world.sync(rules(resourceTypes=["widgets.example.com"], syncCRDs=False),
+                          destinations=("dr1",))
+    assert result.phase.value == "Completed", result.errors
+    assert result.counts["Widget.example.com"].created == 1
+    assert read(world, "dr1", widget) is not None
