@@ -60,7 +60,12 @@ def count_copies(clients: Sequence[ClusterClient], types: Sequence[str], namespa
             try:
                 ref = client.resolve(name)
             except CategorisedError:
-                continue  # a custom type not served until its CRD has been copied
+                # not served until its CRD has been copied; cached discovery may predate the copy
+                client.discovery.invalidate()
+                try:
+                    ref = client.resolve(name)
+                except CategorisedError:
+                    continue
             found += sum(1 for obj in client.list(ref, label_selector=selector)
                          if obj["metadata"].get("namespace") in namespaces)
     return found

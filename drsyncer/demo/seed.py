@@ -81,14 +81,10 @@ def install_crds(controller: ClusterClient, alive: Callable[[], None] = _nothing
 def seed_sample(clients: Mapping[str, ClusterClient], kubeconfig: Mapping[str, Any],
                 alive: Callable[[], None] = _nothing) -> None:
     """The sample application in the source, and what replicates it in the controller."""
-    # The DR clusters get the CRD up front too, as a platform team would install it (the first run
-    # adopts it through syncCRDs): when several namespace tasks copy a new CRD at once, one of them can
-    # find the CRD already written yet not in its cached discovery and fail its custom resources.
-    for name in (sample.SOURCE, *sample.DESTINATIONS):
-        create(clients[name], sample.feature_flag_crd())
-    for name in (sample.SOURCE, *sample.DESTINATIONS):
-        wait_for(partial(served, clients[name], sample.CR_TYPE), f"the sample CRD to be served by {name}",
-                 alive)
+    # only the source has the sample CRD: the Replication's syncCRDs copies it to the DR clusters
+    create(clients[sample.SOURCE], sample.feature_flag_crd())
+    wait_for(partial(served, clients[sample.SOURCE], sample.CR_TYPE),
+             "the sample CRD to be served by the source", alive)
     source, controller = clients[sample.SOURCE], clients[sample.CONTROLLER]
     for obj in [*sample.source_namespaces(), *sample.application()]:
         create(source, obj)
