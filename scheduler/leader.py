@@ -1,8 +1,11 @@
 """Leader election with a `coordination.k8s.io/v1` Lease, so one watcher replica of several is active.
 
-`decide` is the whole policy as a pure function. Like client-go, a Lease held by someone else counts
-as expired only when this replica has seen no renewal of it for the lease duration on its own
-monotonic clock, so clock skew between nodes cannot cut a leader short.
+`decide` is the whole policy as a pure function. A Lease held by someone else counts as expired when
+its own `renewTime` is a lease duration old, or (as client-go does, immune to clock skew) when this
+replica has seen no renewal of it for a lease duration on its own monotonic clock. Reading
+`renewTime` lets a standby take over within a lease duration of the leader's death; it is safe
+against clock skew up to a third of the duration, because a leader that cannot renew steps down
+after two thirds of it (`LeaseElector.is_leader`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -57,6 +60,17 @@ class Record:
                    transitions=int(spec.get("leaseTransitions") or 0))
 
 
+    def expiry(self) -> datetime | None:
+        """When the holder's last renewal runs out, by the Lease's own `renewTime`."""
+        try:
+            renewed = datetime.fromisoformat(self.renew_time.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if renewed.tzinfo is None:
+            renewed = renewed.replace(tzinfo=UTC)
+        return renewed + timedelta(seconds=self.duration_s)
+
+
 @dataclass(frozen=True)
 class Observed:
     """A record and when (monotonic seconds) this replica first saw it."""
@@ -65,14 +79,19 @@ class Observed:
     at: float
 
 
-def decide(current: Record | None, me: str, observed: Observed | None, now: float) -> Action:
-    """What to do with the Lease as read now. `observed` is the record as last seen and since when."""
+def decide(current: Record | None, me: str, observed: Observed | None, now: float,
+           wall: datetime | None = None) -> Action:
+    """What to do with the Lease as read now. `observed` is the record as last seen and since when
+    (monotonic `now`); `wall` is the current time, compared with the Lease's `renewTime`."""
     if current is None:
         return Action.CREATE
     if current.holder == me:
         return Action.RENEW
     if not current.holder:
         return Action.TAKE_OVER  # released by its last holder
+    expiry = current.expiry()
+    if wall is not None and expiry is not None and wall >= expiry:
+        return Action.TAKE_OVER
     if observed is None or observed.record != current:
         return Action.WAIT  # it changed (or is new to us): the holder is alive as of now
     if now - observed.at >= current.duration_s:
@@ -134,7 +153,7 @@ class LeaseElector:
         if current is not None and (self._observed is None or self._observed.record != current):
             self._observed = Observed(current, now)
         self.holder = current.holder if current is not None else ""
-        action = decide(current, self.identity, self._observed, now)
+        action = decide(current, self.identity, self._observed, now, self._wall())
         if action is Action.WAIT:
             self._renewed_at = None
             return
@@ -161,6 +180,15 @@ class LeaseElector:
         self._renewed_at = now
         self.holder = self.identity
         self._observed = Observed(Record.from_lease(written), now)
+
+    def seconds_to_expiry(self) -> float | None:
+        """For a standby: seconds until the held Lease runs out by its `renewTime`, else None."""
+        if self.is_leader or self._observed is None or not self._observed.record.holder:
+            return None
+        expiry = self._observed.record.expiry()
+        if expiry is None:
+            return None
+        return max(0.0, (expiry - self._wall()).total_seconds())
 
     def release(self) -> None:
         """Give the Lease up (on shutdown) so a standby takes over at once instead of after expiry."""

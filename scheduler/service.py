@@ -64,7 +64,12 @@ class WatcherService:
                     log.warning("watcher %s: lost the Lease; standing by", self.settings.identity)
                     self._stop_watcher()
                 metrics.LEADER.set(1 if self.is_leader else 0)
-                stop.wait(self.settings.lease_renew_interval)
+                wait = self.settings.lease_renew_interval
+                expiry = self.elector.seconds_to_expiry()
+                if expiry is not None:
+                    # a standby steps right when the leader's Lease runs out, not up to a tick later
+                    wait = min(wait, expiry + 0.01)
+                stop.wait(wait)
         finally:
             self._stop_watcher()
             self.elector.release()

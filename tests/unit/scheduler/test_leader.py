@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from scheduler.leader import Action, Observed, Record, decide
@@ -31,3 +33,24 @@ def test_record_reads_a_lease() -> None:
                       "leaseTransitions": 2}}
     assert Record.from_lease(lease) == Record("x", 15.0, "r", 2)
     assert Record.from_lease({}) == Record("", 0.0, "", 0)
+
+
+RENEWED = Record(holder="b", duration_s=15, renew_time="2026-01-01T10:00:00.000000Z", transitions=0)
+
+
+@pytest.mark.parametrize(("wall", "observed", "action"), [
+    # first sight, and the Lease's own renewTime is a whole duration old: the holder is gone
+    ("2026-01-01T10:00:15Z", None, Action.TAKE_OVER),
+    ("2026-01-01T10:00:14.9Z", None, Action.WAIT),
+    # just renewed by its clock, even if we saw this record long ago: keep waiting on renewTime
+    ("2026-01-01T10:00:05Z", Observed(RENEWED, 0.0), Action.WAIT),
+])
+def test_decide_by_the_lease_renew_time(wall: str, observed: Observed | None, action: Action) -> None:
+    now = datetime.fromisoformat(wall.replace("Z", "+00:00"))
+    assert decide(RENEWED, "a", observed, 10.0, now) is action
+
+
+def test_a_renew_time_that_cannot_be_read_falls_back_to_observed_time() -> None:
+    wall = datetime(2030, 1, 1, tzinfo=UTC)
+    assert decide(HELD, "a", Observed(HELD, 90.0), 95.0, wall) is Action.WAIT
+    assert decide(HELD, "a", Observed(HELD, 90.0), 105.0, wall) is Action.TAKE_OVER
