@@ -4,7 +4,6 @@ and a kubeconfig file for them: what the operator commands are pointed at."""
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,24 +14,21 @@ import yaml
 
 from drsyncer.api.crds import all_crds
 from drsyncer.demo.sample import single_context_kubeconfig
+from drsyncer.errors import CategorisedError
 from drsyncer.kube import ClusterClient, client_from_kubeconfig_file
-from drsyncer.kube.discovery import ResourceRef, offline_ref
+from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sim import SimFleet
+from tests.fixtures.polling import builtin_ref, eventually
 
 NS = "dr-system"
 
 
-def _ref(name: str) -> ResourceRef:
-    ref = offline_ref(name)
-    assert ref is not None
-    return ref
 
-
-NAMESPACES = _ref("namespaces")
-SECRETS = _ref("secrets")
-CRDS = _ref("customresourcedefinitions")
-CONFIGMAPS = _ref("configmaps")
-DEPLOYMENTS = _ref("deployments")
+NAMESPACES = builtin_ref("namespaces")
+SECRETS = builtin_ref("secrets")
+CRDS = builtin_ref("customresourcedefinitions")
+CONFIGMAPS = builtin_ref("configmaps")
+DEPLOYMENTS = builtin_ref("deployments")
 
 
 def replication(name: str, **spec: Any) -> dict[str, Any]:
@@ -89,15 +85,8 @@ def controller(sim_fleet: Callable[..., SimFleet], tmp_path: Path) -> Iterator[C
     for crd in all_crds():
         ctl.create(CRDS, None, crd)
     ctl.create(NAMESPACES, None, {"metadata": {"name": NS}})
-    deadline = time.monotonic() + 10
-    while True:  # the CRDs are served at once by the simulator; discovery is read on first use
-        try:
-            ctl.resolve("remoteclusters.dr-syncer.io")
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)  # poll interval
+    eventually(lambda: ctl.resolve("remoteclusters.dr-syncer.io"), what="the dr-syncer.io CRDs to be served",
+               tolerate=(AssertionError, CategorisedError))
     merged = yaml.safe_load(kubeconfig.read_text())
     for name in ("source", "dr1"):
         text = yaml.safe_dump(single_context_kubeconfig(merged, name)).encode()

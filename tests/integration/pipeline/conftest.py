@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,8 +29,10 @@ from celery import Celery
 
 from drsyncer.api.crds import all_crds
 from drsyncer.kube import ClusterClient, client_from_kubeconfig
-from drsyncer.kube.discovery import ResourceRef, offline_ref
+from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sim import SimCluster, SimFleet
+from tests.fixtures import polling as poll
+from tests.fixtures.polling import builtin_ref
 from tests.fixtures.ports import free_port
 from tests.fixtures.redis_server import RedisServer
 
@@ -44,33 +45,19 @@ VISIBILITY_TIMEOUT_S = 30
 FLOWER_AUTH = ("ops", "pipeline-pass")
 
 
-def _ref(name: str) -> ResourceRef:
-    ref = offline_ref(name)
-    assert ref is not None
-    return ref
 
-
-NAMESPACES = _ref("namespaces")
-SECRETS = _ref("secrets")
-CRDS = _ref("customresourcedefinitions")
-CONFIGMAPS = _ref("configmaps")
-EVENTS = _ref("events")
+NAMESPACES = builtin_ref("namespaces")
+SECRETS = builtin_ref("secrets")
+CRDS = builtin_ref("customresourcedefinitions")
+CONFIGMAPS = builtin_ref("configmaps")
+EVENTS = builtin_ref("events")
 
 
 def eventually(check: Callable[[], T], timeout_s: float = 30.0, what: str = "condition") -> T:
-    """Poll `check` until it returns something truthy; fail naming `what` after the deadline."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (AssertionError, requests.RequestException, redis.RedisError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.2)  # poll interval, not synchronisation
-    pytest.fail(f"timed out after {timeout_s}s waiting for {what} (last: {last!r})")
+    """Poll `check` until it returns something truthy; processes may be starting, so HTTP and Redis
+    errors count as "not yet" too."""
+    return poll.eventually(check, timeout_s, what, interval_s=0.2,
+                           tolerate=(AssertionError, requests.RequestException, redis.RedisError))
 
 
 @dataclass

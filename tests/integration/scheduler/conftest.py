@@ -5,10 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import redis
@@ -19,44 +18,25 @@ from redbeat import RedBeatSchedulerEntry
 from drsyncer.api.crds import all_crds
 from drsyncer.config import Settings, load_settings
 from drsyncer.kube import ClusterClient, client_from_kubeconfig
-from drsyncer.kube.discovery import ResourceRef, offline_ref
+from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sim import SimFleet
 from scheduler.celery_app import make_app
 from scheduler.entries import SYNC_QUEUE
 from scheduler.service import WatcherService
 from scheduler.store import ScheduleStore
+from tests.fixtures.polling import builtin_ref, eventually
 
 NS = "dr-system"
-T = TypeVar("T")
 
 
-def _ref(name: str) -> ResourceRef:
-    ref = offline_ref(name)
-    assert ref is not None
-    return ref
+
+NAMESPACES = builtin_ref("namespaces")
+SECRETS = builtin_ref("secrets")
+CRDS = builtin_ref("customresourcedefinitions")
+LEASES = builtin_ref("leases")
+CONFIGMAPS = builtin_ref("configmaps")
 
 
-NAMESPACES = _ref("namespaces")
-SECRETS = _ref("secrets")
-CRDS = _ref("customresourcedefinitions")
-LEASES = _ref("leases")
-CONFIGMAPS = _ref("configmaps")
-
-
-def eventually(check: Callable[[], T], timeout_s: float = 10.0, what: str = "condition") -> T:
-    """Poll `check` until it returns something truthy; fail with `what` after the deadline."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except AssertionError as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.05)  # poll interval, not synchronisation
-    pytest.fail(f"timed out after {timeout_s}s waiting for {what} (last: {last!r})")
 
 
 def replication(name: str, **spec: Any) -> dict[str, Any]:
