@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from drsyncer.api.camel import StatusModel
@@ -91,3 +98,16 @@ def current_conditions(status: Mapping[str, Any]) -> list[Condition]:
         except ValidationError:
             continue
     return out
+
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def status_or_empty(value: Any, handler: ValidatorFunctionWrapHandler, empty: type[S]) -> S:
+    """A status model from `value`, or an empty one if it cannot be read: a status written by another
+    version of drsyncer must never make the object itself invalid."""
+    try:
+        status: S = handler(value)
+    except ValidationError:
+        return empty()
+    return status

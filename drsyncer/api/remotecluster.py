@@ -10,7 +10,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
@@ -18,7 +17,7 @@ from pydantic import (
 
 from drsyncer.api.camel import Problem, SpecModel, StatusModel
 from drsyncer.api.fieldtypes import Bool, Int, NonEmpty, Number, ObjectName, ResourceType, Schedule
-from drsyncer.api.meta import Conditions, ObjectMeta
+from drsyncer.api.meta import Conditions, ObjectMeta, status_or_empty
 from drsyncer.api.names import normalize_resource_type, unique_in_order
 
 DEFAULT_KUBECONFIG_KEY = "kubeconfig"
@@ -95,12 +94,7 @@ class RemoteCluster(BaseModel):
     @classmethod
     def _unreadable_status_is_no_status(
             cls, value: Any, handler: ValidatorFunctionWrapHandler) -> RemoteClusterStatus:
-        # a status written by another version must never make the object itself invalid
-        try:
-            status: RemoteClusterStatus = handler(value)
-        except ValidationError:
-            return RemoteClusterStatus()
-        return status
+        return status_or_empty(value, handler, RemoteClusterStatus)
 
     @model_validator(mode="after")
     def _secret_in_own_namespace(self) -> RemoteCluster:

@@ -11,7 +11,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
@@ -30,7 +29,7 @@ from drsyncer.api.fieldtypes import (
     ResourceType,
     Schedule,
 )
-from drsyncer.api.meta import Conditions, ObjectMeta
+from drsyncer.api.meta import Conditions, ObjectMeta, status_or_empty
 from drsyncer.api.names import ALL_TYPES, normalize_resource_type, unique_in_order
 from drsyncer.api.remotecluster import DEFAULT_NAMESPACE, RemoteCluster
 from drsyncer.api.schedule import DEFAULT_SCHEDULE
@@ -412,12 +411,7 @@ class Replication(BaseModel):
     @classmethod
     def _unreadable_status_is_no_status(
             cls, value: Any, handler: ValidatorFunctionWrapHandler) -> ReplicationStatus:
-        # a status written by another version must never make the object itself invalid
-        try:
-            status: ReplicationStatus = handler(value)
-        except ValidationError:
-            return ReplicationStatus()
-        return status
+        return status_or_empty(value, handler, ReplicationStatus)
 
     @property
     def name(self) -> str:
