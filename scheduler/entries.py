@@ -19,6 +19,7 @@ from drsyncer.api.namespacemapping import parse_namespace_mapping
 from drsyncer.api.parse import InvalidSpec, object_ref, parse_remote_cluster, parse_replication
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import CleanupPolicy, Replication, ReplicationMode
+from drsyncer.sync.job import ReplicationRef, SyncJob, Target
 from scheduler.schedules import celery_schedule
 
 TASK_SYNC_NAMESPACE = "drsyncer.sync_namespace"
@@ -36,25 +37,6 @@ class Trigger(StrEnum):
     SYNC_NOW = "sync-now"  # the dr-syncer.io/sync-now annotation
     CHANGE = "change"  # Continuous mode: an object changed in the source namespace
     CLEANUP = "cleanup"  # the Replication was deleted with cleanupOnDelete: Delete
-
-
-@dataclass(frozen=True)
-class ReplicationRef:
-    kind: str
-    namespace: str
-    name: str
-    uid: str
-    generation: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "namespace": self.namespace, "name": self.name, "uid": self.uid,
-                "generation": self.generation}
-
-
-@dataclass(frozen=True)
-class Destination:
-    cluster: str
-    namespace: str
 
 
 def entry_name(kind: str, namespace: str, name: str, source_namespace: str) -> str:
@@ -76,7 +58,7 @@ class Job:
     replication: ReplicationRef
     source_cluster: str
     source_namespace: str
-    targets: tuple[Destination, ...]
+    targets: tuple[Target, ...]
     mode: str
     schedule: str | None  # None: run only when asked (Manual mode)
     trigger: Trigger = Trigger.SCHEDULE  # what starts it when periodic
@@ -88,15 +70,8 @@ class Job:
 
     def task_kwargs(self, trigger: Trigger | None = None, run_id: str | None = None) -> dict[str, Any]:
         """The task's keyword arguments (JSON). `run_id` None: the task uses its own task id."""
-        return {
-            "replication": self.replication.as_dict(),
-            "source_cluster": self.source_cluster,
-            "source_namespace": self.source_namespace,
-            "targets": [{"cluster": t.cluster, "namespace": t.namespace} for t in self.targets],
-            "mode": self.mode,
-            "run_id": run_id,
-            "trigger": (trigger or self.trigger).value,
-        }
+        return SyncJob(self.replication, self.source_cluster, self.source_namespace, self.targets, self.mode,
+                       run_id, (trigger or self.trigger).value).to_kwargs()
 
 
 @dataclass(frozen=True)
@@ -216,9 +191,9 @@ def jobs_for(model: Replication, remote_clusters: Mapping[str, RemoteCluster],
         trigger = Trigger.BACKGROUND
     destinations = model.destinations()
     # one job per source namespace: a namespace copied under two names is read once, written twice
-    by_source: dict[str, list[Destination]] = {}
+    by_source: dict[str, list[Target]] = {}
     for source_ns, destination_ns in pairs:
-        by_source.setdefault(source_ns, []).extend(Destination(c, destination_ns) for c in destinations)
+        by_source.setdefault(source_ns, []).extend(Target(c, destination_ns) for c in destinations)
     return [Job(ref, model.spec.source_cluster, source_ns, tuple(targets), mode.value, schedule, trigger)
             for source_ns, targets in by_source.items()]
 

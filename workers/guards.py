@@ -15,13 +15,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import redis
 
-from drsyncer.api import keys
+from drsyncer.sync.job import ReplicationRef
 
 log = logging.getLogger(__name__)
 
@@ -53,33 +52,7 @@ class Drop(StrEnum):
     BUSY = "busy"  # another task syncs the same namespace right now
 
 
-@dataclass(frozen=True)
-class ObjectRef:
-    """`replication` of the task contract (docs/architecture.md)."""
-
-    kind: str
-    namespace: str
-    name: str
-    uid: str
-    generation: int
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ObjectRef:
-        return cls(str(data.get("kind") or keys.KIND_REPLICATION), str(data["namespace"]), str(data["name"]),
-                   str(data.get("uid") or ""), int(data.get("generation") or 0))
-
-    @property
-    def resource(self) -> str:
-        plural = "namespacemappings" if self.kind == keys.KIND_NAMESPACE_MAPPING else "replications"
-        return f"{plural}.{keys.GROUP}"
-
-    @property
-    def label(self) -> str:
-        """`namespace/name`: the `replication` label of metrics and the ownership annotation value."""
-        return f"{self.namespace}/{self.name}"
-
-
-def drop_reason(live: Mapping[str, Any] | None, ref: ObjectRef) -> Drop | None:
+def drop_reason(live: Mapping[str, Any] | None, ref: ReplicationRef) -> Drop | None:
     """Why a sync task for `ref` must not run against the live object, or None when it should."""
     if live is None:
         return Drop.DELETED
@@ -96,7 +69,7 @@ def drop_reason(live: Mapping[str, Any] | None, ref: ObjectRef) -> Drop | None:
     return None
 
 
-def lock_key(ref: ObjectRef, source_namespace: str) -> str:
+def lock_key(ref: ReplicationRef, source_namespace: str) -> str:
     return f"{LOCK_PREFIX}{ref.kind}/{ref.namespace}/{ref.name}:{source_namespace}"
 
 

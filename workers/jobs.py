@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from drsyncer.api import keys
 from drsyncer.api.namespacemapping import parse_namespace_mapping
 from drsyncer.api.parse import InvalidSpec, parse_remote_cluster, parse_replication
 from drsyncer.api.remotecluster import RemoteCluster
-from drsyncer.api.replication import Phase, Replication, ReplicationMode
+from drsyncer.api.replication import Phase, Replication
 from drsyncer.api.schedule import next_run
 from drsyncer.config import Settings
 from drsyncer.errors import CategorisedError, Category
@@ -41,12 +41,14 @@ from drsyncer.status.replication import (
 )
 from drsyncer.status.runs import RunStore, owner_key
 from drsyncer.status.writer import patch_status, post_event
+from drsyncer.sync import job as job_contract
 from drsyncer.sync.cleanup import cleanup_destination
+from drsyncer.sync.job import ReplicationRef, Target
 from drsyncer.sync.namespace_sync import Destination, sync_namespace
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from workers import metrics
-from workers.guards import Drop, NamespaceLock, ObjectRef, drop_reason, lock_key
+from workers.guards import Drop, NamespaceLock, drop_reason, lock_key
 
 log = logging.getLogger(__name__)
 
@@ -61,32 +63,8 @@ SINGLE_NAMESPACE_TRIGGERS = frozenset({TRIGGER_CHANGE, TRIGGER_RETRY})
 
 
 @dataclass(frozen=True)
-class Target:
-    cluster: str
-    namespace: str
-
-
-@dataclass(frozen=True)
-class SyncJob:
-    """The keyword arguments of `drsyncer.sync_namespace` and `drsyncer.cleanup_namespace`."""
-
-    replication: ObjectRef
-    source_cluster: str
-    source_namespace: str
-    targets: tuple[Target, ...]
-    mode: str = ReplicationMode.SCHEDULED.value
-    run_id: str | None = None
-    trigger: str = "schedule"
-    attempt: int = 0  # retries made so far; only the workers' own retries carry it
-
-    @classmethod
-    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> SyncJob:
-        # keys added to the contract later are ignored rather than refused
-        return cls(ObjectRef.from_dict(kwargs["replication"]), str(kwargs["source_cluster"]),
-                   str(kwargs["source_namespace"]),
-                   tuple(Target(str(t["cluster"]), str(t["namespace"])) for t in kwargs.get("targets") or ()),
-                   str(kwargs.get("mode") or ReplicationMode.SCHEDULED.value), kwargs.get("run_id") or None,
-                   str(kwargs.get("trigger") or "schedule"), int(kwargs.get("attempt") or 0))
+class SyncJob(job_contract.SyncJob):
+    """The task contract plus what the workers derive from it."""
 
     @property
     def run_key(self) -> str:
@@ -94,13 +72,8 @@ class SyncJob:
 
     def retried(self, task_id: str, plan: RetryPlan) -> dict[str, Any]:
         """The keyword arguments of the retry: a run of this namespace alone."""
-        return {"replication": {"kind": self.replication.kind, "namespace": self.replication.namespace,
-                                "name": self.replication.name, "uid": self.replication.uid,
-                                "generation": self.replication.generation},
-                "source_cluster": self.source_cluster, "source_namespace": self.source_namespace,
-                "targets": [{"cluster": t.cluster, "namespace": t.namespace} for t in self.targets],
-                "mode": self.mode, "run_id": f"{TRIGGER_RETRY}-{task_id}-{plan.attempt}",
-                "trigger": TRIGGER_RETRY, "attempt": plan.attempt}
+        return replace(self, run_id=f"{TRIGGER_RETRY}-{task_id}-{plan.attempt}", trigger=TRIGGER_RETRY,
+                       attempt=plan.attempt).to_kwargs()
 
 
 @dataclass
@@ -148,7 +121,7 @@ def context(settings: Settings, worker: str = "") -> Context:
 
 # -- reading the controller cluster ----------------------------------------------------------------
 
-def read_object(ctx: Context, ref: ObjectRef) -> dict[str, Any] | None:
+def read_object(ctx: Context, ref: ReplicationRef) -> dict[str, Any] | None:
     return ctx.controller.get(ctx.controller.resolve(ref.resource), ref.namespace, ref.name)
 
 

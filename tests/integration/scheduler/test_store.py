@@ -8,13 +8,13 @@ from redbeat import RedBeatSchedulerEntry
 from redbeat.schedulers import get_redis
 
 from scheduler.celery_app import make_app
-from scheduler.entries import Destination, Job, ReplicationRef
+from scheduler.entries import Job, ReplicationRef, Target
 from scheduler.store import ScheduleStore
 
 
 def _job(namespace: str, name: str, source_ns: str, generation: int = 1, schedule: str = "@every 10s") -> Job:
     return Job(ReplicationRef("Replication", namespace, name, "uid", generation), "prod", source_ns,
-               (Destination("dr1", source_ns),), "Scheduled", schedule)
+               (Target("dr1", source_ns),), "Scheduled", schedule)
 
 
 def _desired(*jobs: Job) -> dict[str, Job]:

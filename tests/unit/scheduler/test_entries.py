@@ -8,7 +8,7 @@ import pytest
 
 from drsyncer.api.remotecluster import RemoteCluster
 from scheduler.entries import (
-    Destination,
+    Target,
     Trigger,
     entry_name,
     jobs_for,
@@ -67,7 +67,7 @@ def test_entry_carries_generation_uid_targets_mode_and_schedule() -> None:
         "mode": "Scheduled", "run_id": None, "trigger": "schedule",
     }
     assert job.schedule == "@every 10s"
-    assert job.targets == (Destination("dr1", "web-dr"), Destination("dr2", "web-dr"))
+    assert job.targets == (Target("dr1", "web-dr"), Target("dr2", "web-dr"))
 
 
 @pytest.mark.parametrize(("spec", "remote_spec", "schedule"), [
@@ -148,5 +148,5 @@ def test_jobs_for_uses_the_source_clusters_namespaces() -> None:
 def test_a_namespace_copied_under_two_names_is_one_entry_writing_both() -> None:
     obj = _obj(destinationClusters=["dr2"], namespaceMappings=[{"source": "web", "destination": "web-copy"}])
     (job,) = _entries(obj).values()
-    assert job.targets == (Destination("dr1", "web"), Destination("dr2", "web"),
-                           Destination("dr1", "web-copy"), Destination("dr2", "web-copy"))
+    assert job.targets == (Target("dr1", "web"), Target("dr2", "web"),
+                           Target("dr1", "web-copy"), Target("dr2", "web-copy"))

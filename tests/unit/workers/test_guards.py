@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from workers.guards import Drop, ObjectRef, drop_reason, lock_key
+from drsyncer.sync.job import ReplicationRef
+from workers.guards import Drop, drop_reason, lock_key
 
-REF = ObjectRef("Replication", "dr-system", "web", "u1", 4)
+REF = ReplicationRef("Replication", "dr-system", "web", "u1", 4)
 
 
 def _live(uid: str = "u1", generation: int = 4, **spec: Any) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def test_drop_reason(live: dict[str, Any] | None, reason: Drop | None) -> None:
 
 
 def test_refs_name_the_resource_and_the_lock() -> None:
-    legacy = ObjectRef.from_dict({"kind": "NamespaceMapping", "namespace": "ns", "name": "m", "uid": "u",
+    legacy = ReplicationRef.from_dict({"kind": "NamespaceMapping", "namespace": "ns", "name": "m", "uid": "u",
                                   "generation": 1})
     assert legacy.resource == "namespacemappings.dr-syncer.io" and REF.resource == "replications.dr-syncer.io"
     assert lock_key(REF, "shop") == "drsyncer:lock:Replication/dr-system/web:shop"
