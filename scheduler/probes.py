@@ -36,7 +36,7 @@ class ProbeServer:
                 self.wfile.write(data)
 
             def log_message(self, format: str, *args: object) -> None:
-                pass  # the kubelet polls every few seconds; one line per probe would drown the rest
+                """Silent: the kubelet polls every few seconds; a line per probe would drown the rest."""
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
