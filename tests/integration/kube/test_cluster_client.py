@@ -201,7 +201,7 @@ def test_a_cluster_that_is_down_gives_a_retryable_connection_error(sim: SimClust
             except ApiError:
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(0.05)
+                time.sleep(0.05)  # poll interval, bounded by the deadline above
 
 
 def test_one_client_serves_many_threads(client: ClusterClient, sim: SimCluster) -> None:

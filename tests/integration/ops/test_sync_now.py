@@ -34,7 +34,9 @@ class StandIn:
             client.patch(self.controller.replications, NS, self.name,
                          {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: None}}})
             self.controller.write_status(self.name, {"phase": "Running"})
-            time.sleep(0.3)  # a run takes a moment
+            # the stand-in's run lasts a moment, so the command sees it Running before it ends
+            if self.stop.wait(0.3):
+                return
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             self.controller.write_status(self.name, {
                 "phase": self.phase, "lastSyncTime": now, "lastSyncDuration": "0s",

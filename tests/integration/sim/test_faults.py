@@ -145,10 +145,10 @@ def test_admin_endpoint_takes_the_cluster_down_for_a_while(sim_cluster: SimClust
     assert _admin(sim_cluster, "POST", "down?seconds=0.5")[0] == 200
     deadline = time.monotonic() + 5
     while sim_cluster.is_up and time.monotonic() < deadline:
-        time.sleep(0.01)
+        time.sleep(0.01)  # poll interval, bounded by the deadline above
     assert not sim_cluster.is_up
     while not sim_cluster.is_up and time.monotonic() < deadline:
-        time.sleep(0.01)
+        time.sleep(0.01)  # poll interval, bounded by the deadline above
     assert _admin(sim_cluster, "GET", "healthz")[0] == 200
 
 
