@@ -45,6 +45,7 @@ BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
     _k("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ("pvc",), status=True),
     _k("", "v1", "PersistentVolume", "persistentvolumes", False, ("pv",), status=True),
     _k("", "v1", "Event", "events", True, ("ev",)),
+    _k("", "v1", "Pod", "pods", True, ("po",), status=True),
     _k("apps", "v1", "Deployment", "deployments", True, ("deploy",), status=True, scale=True),
     _k("apps", "v1", "StatefulSet", "statefulsets", True, ("sts",), status=True, scale=True),
     _k("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), status=True),

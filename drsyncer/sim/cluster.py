@@ -17,7 +17,7 @@ from drsyncer.sim import tls as tls_certs
 from drsyncer.sim.faults import Counters, Faults
 from drsyncer.sim.loop import run_on_loop, shared_loop
 from drsyncer.sim.server import ApiServer
-from drsyncer.sim.store import Store
+from drsyncer.sim.store import CRD_ESTABLISHED_DELAY_S, Store
 from drsyncer.sim.watch import WatchHub
 
 _BACKLOG = 4096
@@ -31,6 +31,8 @@ class SimCluster:
     `token=True` generates a bearer token; a string uses that token; None serves without authentication.
     `namespace_defaults=True` gives every new namespace the `default` ServiceAccount and the
     `kube-root-ca.crt` ConfigMap, as kube-controller-manager does on a real cluster.
+    `crd_established_delay_s`: how long after a CRD create it becomes Established and served
+    (0: within the create).
     """
 
     def __init__(
@@ -42,13 +44,15 @@ class SimCluster:
         host: str = "127.0.0.1",
         bookmark_interval_s: float = 60.0,
         namespace_defaults: bool = False,
+        crd_established_delay_s: float = CRD_ESTABLISHED_DELAY_S,
     ) -> None:
         self.name = name
         self.host = host
         self.port = port
         self.tls = tls
         self.token: str | None = secrets.token_urlsafe(24) if token is True else (token or None)
-        self.store = Store(namespace_defaults=namespace_defaults)
+        self.store = Store(namespace_defaults=namespace_defaults,
+                           crd_established_delay_s=crd_established_delay_s)
         self.faults = Faults()
         self._counters = Counters()
         self._loop, thread = shared_loop()
@@ -222,6 +226,7 @@ class SimFleet:
         base_port: int = 0,
         bookmark_interval_s: float = 60.0,
         namespace_defaults: bool = False,
+        crd_established_delay_s: float = CRD_ESTABLISHED_DELAY_S,
     ) -> None:
         names = list(names)
         if len(set(names)) != len(names) or not names:
@@ -235,6 +240,7 @@ class SimFleet:
                 port=base_port + i if base_port else 0,
                 bookmark_interval_s=bookmark_interval_s,
                 namespace_defaults=namespace_defaults,
+                crd_established_delay_s=crd_established_delay_s,
             )
             for i, name in enumerate(names)
         }

@@ -379,33 +379,97 @@ def _crd(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> d
             causes.append(("spec.scope", "Invalid value: field is immutable"))
     if causes:
         raise invalid(*_kind_of(rt), name, causes)
-    accepted = {
+    spec = {**spec, "names": accepted_names(names)}
+    if old is not None and old.get("status"):
+        # the status belongs to the API server's controllers (and the status subresource)
+        return {**obj, "spec": spec, "status": old["status"]}
+    status = {
+        "conditions": [],
+        "acceptedNames": {"plural": "", "kind": ""},
+        "storedVersions": [v.get("name") for v in versions if v.get("storage")],
+    }
+    return {**obj, "spec": spec, "status": status}
+
+
+def accepted_names(names: dict[str, Any]) -> dict[str, Any]:
+    return {
         **names,
         "singular": names.get("singular") or names["kind"].lower(),
         "listKind": names.get("listKind") or f"{names['kind']}List",
     }
+
+
+def terminating(crd: dict[str, Any], timestamp: str) -> dict[str, Any]:
+    """A CRD as the delete answers it: marked, with the cleanup finalizer and `Terminating` True."""
+    conditions = [c for c in (crd.get("status") or {}).get("conditions") or [] if c.get("type") != "Terminating"]
+    conditions.append({"type": "Terminating", "status": "True", "reason": "InstanceDeletionPending",
+                       "message": "CustomResourceDefinition marked for deletion; instance deletion pending",
+                       "lastTransitionTime": timestamp})
+    meta = {**crd["metadata"], "deletionTimestamp": timestamp,
+            "finalizers": ["customresourcecleanup.apiextensions.k8s.io"]}
+    return {**crd, "metadata": meta, "status": {**(crd.get("status") or {}), "conditions": conditions}}
+
+
+def is_established(crd: dict[str, Any]) -> bool:
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+
+def establish(crd: dict[str, Any], timestamp: str) -> dict[str, Any]:
+    """The CRD as the API server's naming and establishing controllers leave it a moment after create:
+    names accepted (defaults filled), `NamesAccepted` and `Established` True."""
+    accepted = accepted_names((crd.get("spec") or {}).get("names") or {})
     conditions = [
         {
             "type": "NamesAccepted",
             "status": "True",
             "reason": "NoConflicts",
             "message": "no conflicts found",
-            "lastTransitionTime": obj["metadata"].get("creationTimestamp", ""),
+            "lastTransitionTime": timestamp,
         },
         {
             "type": "Established",
             "status": "True",
             "reason": "InitialNamesAccepted",
             "message": "the initial names have been accepted",
-            "lastTransitionTime": obj["metadata"].get("creationTimestamp", ""),
+            "lastTransitionTime": timestamp,
         },
     ]
-    status = {
-        "conditions": conditions,
-        "acceptedNames": accepted,
-        "storedVersions": [v.get("name") for v in versions if v.get("storage")],
-    }
-    return {**obj, "spec": {**spec, "names": accepted}, "status": status}
+    return {**crd, "status": {**(crd.get("status") or {}), "conditions": conditions, "acceptedNames": accepted}}
+
+
+# added at create by kube-apiserver's StorageObjectInUseProtection admission plugin; removed by
+# kube-controller-manager's pvc-protection and pv-protection controllers once nothing uses the object
+PROTECTION_FINALIZERS: dict[tuple[str, str], str] = {
+    ("", "persistentvolumeclaims"): "kubernetes.io/pvc-protection",
+    ("", "persistentvolumes"): "kubernetes.io/pv-protection",
+}
+
+
+def _protected(obj: dict[str, Any], finalizer: str) -> dict[str, Any]:
+    finalizers = list(obj["metadata"].get("finalizers") or [])
+    if finalizer in finalizers:
+        return obj
+    return {**obj, "metadata": {**obj["metadata"], "finalizers": [*finalizers, finalizer]}}
+
+
+def _claim(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    if old is not None:
+        return obj
+    return {**_protected(obj, PROTECTION_FINALIZERS[rt.key]), "status": {"phase": "Pending"}}
+
+
+def _volume(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    if old is not None:
+        return obj
+    return {**_protected(obj, PROTECTION_FINALIZERS[rt.key]), "status": {"phase": "Pending"}}
+
+
+def _pod(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    if old is not None:
+        return obj
+    # no scheduler and no kubelet: a Pod stays Pending, as on a control plane without nodes
+    return {**obj, "status": {"phase": "Pending", "qosClass": "BestEffort"}}
 
 
 Prepare = Callable[[ResourceType, dict[str, Any], "dict[str, Any] | None"], dict[str, Any]]
@@ -415,6 +479,9 @@ PREPARE: dict[tuple[str, str], Prepare] = {
     ("", "configmaps"): _configmap,
     ("", "namespaces"): _namespace,
     ("apiextensions.k8s.io", "customresourcedefinitions"): _crd,
+    ("", "persistentvolumeclaims"): _claim,
+    ("", "persistentvolumes"): _volume,
+    ("", "pods"): _pod,
 }
 
 

@@ -209,18 +209,32 @@ def _merge_list(current: Any, patch: list[Any], field: str) -> list[Any]:
     key = merge_key(field, patch or existing)
     if key is None or not all(isinstance(i, dict) for i in patch):
         return list(patch)
-    result = list(existing)
     for item in patch:
         if key not in item:
             raise bad_request(f"map: {item} does not contain declared merge key: {key}")
-        position = next(
-            (n for n, old in enumerate(result) if isinstance(old, dict) and old.get(key) == item[key]), None
-        )
+    server_index = {old.get(key): n for n, old in enumerate(existing) if isinstance(old, dict)}
+    patched_keys = {item[key] for item in patch}
+    from_patch = []
+    for item in patch:
         if item.get("$patch") == "delete":
-            if position is not None:
-                del result[position]
-        elif position is None:
-            result.append({k: v for k, v in item.items() if k != "$patch"})
+            continue
+        position = server_index.get(item[key])
+        if position is None:
+            from_patch.append({k: v for k, v in item.items() if k != "$patch"})
         else:
-            result[position] = strategic_merge_patch(result[position], item, field)
-    return result
+            from_patch.append(strategic_merge_patch(existing[position], item, field))
+    server_only = [old for old in existing if not (isinstance(old, dict) and old.get(key) in patched_keys)]
+    # kube's normalizeElementOrder without $setElementOrder: the patch's items in patch order and the
+    # server-only items in server order, interleaved by server position (a new item counts as -1)
+    result: list[Any] = []
+    i = j = 0
+    while i < len(from_patch) and j < len(server_only):
+        left = server_index.get(from_patch[i].get(key), -1)
+        right = server_index.get(server_only[j].get(key) if isinstance(server_only[j], dict) else None, -1)
+        if left < right:
+            result.append(from_patch[i])
+            i += 1
+        else:
+            result.append(server_only[j])
+            j += 1
+    return result + from_patch[i:] + server_only[j:]

@@ -13,6 +13,7 @@ from drsyncer.api.builtin_kinds import BUILTIN_KINDS, BuiltinKind
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 # Kinds `kubectl get all` shows, as on a real server.
 IN_CATEGORY_ALL = {
+    "pods",
     "services",
     "deployments",
     "statefulsets",
@@ -40,6 +41,22 @@ class ScaleSpec:
     status_replicas_path: str = ".status.replicas"
     label_selector_path: str | None = None
 
+# Built-in kinds whose registry keeps metadata.generation (kube-apiserver 1.34, checked against it);
+# the others (ConfigMaps, Services, RBAC, ...) have none. Custom resources always have one.
+WITH_GENERATION = frozenset({
+    ("", "pods"),
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("apps", "replicasets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    ("networking.k8s.io", "ingresses"),
+    ("networking.k8s.io", "networkpolicies"),
+    ("policy", "poddisruptionbudgets"),
+    ("apiextensions.k8s.io", "customresourcedefinitions"),
+})
+
 
 @dataclass(frozen=True)
 class ResourceType:
@@ -64,6 +81,10 @@ class ResourceType:
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def has_generation(self) -> bool:
+        return self.custom or self.key in WITH_GENERATION
 
     @property
     def key(self) -> tuple[str, str]:
@@ -95,6 +116,18 @@ class ResourceType:
                     "namespaced": self.namespaced,
                     "kind": self.kind,
                     "verbs": ["get", "patch", "update"],
+                }
+            )
+        if self.key == ("", "pods"):
+            entries.append(
+                {
+                    "name": "pods/eviction",
+                    "singularName": "",
+                    "namespaced": True,
+                    "group": "policy",
+                    "version": "v1",
+                    "kind": "Eviction",
+                    "verbs": ["create"],
                 }
             )
         if self.scale:

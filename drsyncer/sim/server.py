@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from drsyncer.sim import discovery, openapi, protobuf, tables
+from drsyncer.sim import discovery, eviction, kinds, openapi, protobuf, tables
 from drsyncer.sim.errors import ApiError, bad_request, method_not_allowed, unknown_resource
 from drsyncer.sim.faults import Counters, Faults
 from drsyncer.sim.patching import json_merge_patch, json_patch
@@ -24,7 +24,7 @@ from drsyncer.sim.selectors import (
     parse_label_selector,
     selector_from_label_selector,
 )
-from drsyncer.sim.store import APPLY_PATCH, JSON_PATCH, PATCH_TYPES, STRATEGIC_PATCH, Obj, Store
+from drsyncer.sim.store import APPLY_PATCH, CRDS, JSON_PATCH, PATCH_TYPES, STRATEGIC_PATCH, Obj, Store, now
 from drsyncer.sim.watch import WatchHub, bookmark, visible
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,22 @@ log = logging.getLogger(__name__)
 JSON = "application/json"
 DEFAULT_WATCH_TIMEOUT_S = 1800.0
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+# kinds whose registry answers a DELETE with the deleted object rather than a Status (kube-apiserver
+# 1.34, checked against it); every kind answers with the object while finalizers hold it
+RETURNS_DELETED_OBJECT = frozenset({
+    ("", "namespaces"),
+    ("", "pods"),
+    ("", "services"),
+    ("", "serviceaccounts"),
+    ("storage.k8s.io", "storageclasses"),
+    ("apiextensions.k8s.io", "customresourcedefinitions"),
+})
+
+
+def _page_not_found() -> web.Response:
+    """What kube-apiserver's HTTP mux answers for a path no API handler owns: plain text, no Status."""
+    return web.Response(status=404, text="404 page not found\n", content_type="text/plain")
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -124,6 +140,8 @@ class ApiServer:
         if head == "apis":
             if len(parts) == 1:
                 return self._get_only(request, discovery.group_list(self.store.registry))
+            if parts[1] not in self.store.registry.groups():
+                return _page_not_found()  # kube-aggregator has no APIService for the group
             if len(parts) == 2:
                 return self._get_only(request, discovery.group(self.store.registry, parts[1]))
             if len(parts) == 3:
@@ -143,6 +161,8 @@ class ApiServer:
                 return self._get_only(request, openapi.group_version(self.store.registry, "", rest[1]))
             if rest[0] == "apis" and len(rest) == 3:
                 return self._get_only(request, openapi.group_version(self.store.registry, rest[1], rest[2]))
+        if head not in ("api", "apis", "version", "openapi"):
+            return _page_not_found()
         raise unknown_resource()
 
     @staticmethod
@@ -184,6 +204,7 @@ class ApiServer:
             (sub == "status" and rt.status)
             or (sub == "scale" and rt.scale is not None)
             or (sub == "finalize" and rt.key == ("", "namespaces"))
+            or (sub == "eviction" and rt.key == ("", "pods"))
         )
         if sub is not None and not served_sub:
             raise unknown_resource()
@@ -201,6 +222,10 @@ class ApiServer:
                 raise method_not_allowed()
             if verb in ("create", "deletecollection") and rt.namespaced and target.namespace is None:
                 raise method_not_allowed()
+        elif sub == "eviction":
+            if method != "POST":
+                raise method_not_allowed()
+            verb = "create"
         else:
             verb = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "")
             if legacy_watch and verb == "get":
@@ -219,6 +244,8 @@ class ApiServer:
             return self._list(request, target)
         if verb == "watch":
             return await self._watch(request, target)
+        if verb == "create" and sub == "eviction":
+            return await self._evict(request, target)
         if verb == "create":
             return await self._create(request, target)
         if verb == "update":
@@ -338,7 +365,12 @@ class ApiServer:
                 ]
                 initial.sort(key=lambda o: int(o["metadata"]["resourceVersion"]))
             else:
-                start = _rv_param(rv_param)
+                try:
+                    start = int(rv_param)
+                except ValueError:
+                    # kube-apiserver 1.34 answers a watch from an unparsable version with a bare 500
+                    raise ApiError(500, f'resourceVersion: Invalid value: "{rv_param}": strconv.ParseUint: '
+                                        f'parsing "{rv_param}": invalid syntax', "") from None
                 try:
                     replay = self.store.events_since(rt.key, start)
                 except ApiError as exc:
@@ -492,10 +524,15 @@ class ApiServer:
         rt = target.rt
         assert target.name is not None
         options = await _delete_options(request)
+        grace = options.get("gracePeriodSeconds", request.query.get("gracePeriodSeconds"))
         obj, gone = self.store.delete(
-            rt, target.namespace, target.name, _dry_run(request, options), options.get("preconditions")
+            rt, target.namespace, target.name, _dry_run(request, options), options.get("preconditions"),
+            int(grace) if grace is not None else None,
+            request.query.get("propagationPolicy") or options.get("propagationPolicy"),
         )
-        if gone and not rt.custom and rt.key != ("", "namespaces"):
+        if rt.key == CRDS:
+            obj = kinds.terminating(obj, now())
+        elif gone and rt.key not in RETURNS_DELETED_OBJECT and not obj["metadata"].get("finalizers"):
             details: Obj = {"name": target.name, "kind": rt.plural, "uid": obj["metadata"].get("uid", "")}
             if rt.group:
                 details["group"] = rt.group
@@ -508,7 +545,28 @@ class ApiServer:
                     "details": details,
                 }
             )
-        return _json(self._out(rt, obj), 200 if gone else 202)
+        # kube-apiserver answers 200 with the object whether it is gone or only marked for deletion
+        return _json(self._out(rt, obj))
+
+    async def _evict(self, request: web.BaseRequest, target: Target) -> web.Response:
+        assert target.name is not None and target.namespace is not None
+        body = await _read_object(request, target.rt)
+        if not isinstance(body, dict) or body.get("kind") != "Eviction":
+            raise bad_request("the body of an eviction must be a policy/v1 Eviction")
+        name = (body.get("metadata") or {}).get("name")
+        if name != target.name:
+            raise bad_request(f"name in URL does not match name in Eviction object: {name} != {target.name}")
+        dry_run = _dry_run(request, body.get("deleteOptions") or {})
+        with self.store.lock:
+            pod = self.store.get(target.rt, target.namespace, target.name)
+            budgets_rt = self.store.registry.lookup("policy", "v1", "poddisruptionbudgets")
+            assert budgets_rt is not None
+            budgets = list(self.store.iter_objects(budgets_rt.key, target.namespace))
+            eviction.check_eviction(pod, budgets, self.store.iter_objects(target.rt.key, target.namespace))
+            self.store.delete(target.rt, target.namespace, target.name, dry_run,
+                              (body.get("deleteOptions") or {}).get("preconditions"))
+        return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
+                     201)
 
     async def _delete_collection(self, request: web.BaseRequest, target: Target) -> web.Response:
         rt = target.rt

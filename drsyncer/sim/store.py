@@ -39,6 +39,13 @@ Key = tuple[str, str]
 
 NAMESPACES = ("", "namespaces")
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
+PODS = ("", "pods")
+JOBS = ("batch", "jobs")
+# the finalizer the garbage collector holds an owner with while it deletes or orphans its dependents
+GC_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
+PVCS = ("", "persistentvolumeclaims")
+# kube-apiserver 1.34 on loopback marks a new CRD Established about 25 ms after answering the create
+CRD_ESTABLISHED_DELAY_S = 0.05
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _ROOT_CA_DESCRIPTION = (
     "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such "
@@ -128,8 +135,12 @@ def _check_metadata_types(rt: ResourceType, metadata: dict[str, Any]) -> None:
 class Store:
     """Objects of one cluster, keyed (group, plural) → namespace → name, and the event history."""
 
-    def __init__(self, history: int = 100_000, namespace_defaults: bool = False) -> None:
+    def __init__(self, history: int = 100_000, namespace_defaults: bool = False,
+                 crd_established_delay_s: float = CRD_ESTABLISHED_DELAY_S) -> None:
         self.registry = Registry()
+        # kube-apiserver answers a CRD create before its controllers accept the names and mark it
+        # Established; its resources are served from then on. 0 establishes within the create.
+        self.crd_established_delay_s = crd_established_delay_s
         # What kube-controller-manager adds to every new namespace, for tests that want it.
         self.namespace_defaults = namespace_defaults
         self._objects: dict[Key, dict[str, dict[str, Obj]]] = {}
@@ -345,7 +356,10 @@ class Store:
                 metadata.pop("namespace", None)
             metadata["uid"] = str(uuid.uuid4())
             metadata["creationTimestamp"] = timestamp
-            metadata["generation"] = 1
+            if rt.has_generation:
+                metadata["generation"] = 1
+            else:
+                metadata.pop("generation", None)
             obj = {**obj, "metadata": metadata}
             if rt.status:
                 obj.pop("status", None)
@@ -373,10 +387,15 @@ class Store:
                     obj["metadata"] = {**obj["metadata"], "managedFields": fields}
             if dry_run:
                 return obj
+            if rt.key == CRDS and self.crd_established_delay_s <= 0:
+                obj = kinds.establish(obj, timestamp)
             obj["metadata"]["resourceVersion"] = str(self._next_rv())
             bucket[name] = obj
             if rt.key == CRDS:
-                self.registry.serve_crd(obj)
+                if kinds.is_established(obj):
+                    self.registry.serve_crd(obj)
+                else:
+                    self._establish_later(name, metadata["uid"])
             self._emit("ADDED", rt.key, obj, None)
             if rt.key == NAMESPACES and self.namespace_defaults:
                 self._add_namespace_defaults(name)
@@ -529,9 +548,14 @@ class Store:
         subresource: str | None,
     ) -> Obj:
         if not manager:
-            raise bad_request(
+            raise ApiError(
+                422,
                 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
-                "required for apply patch"
+                "required for apply patch",
+                "Invalid",
+                {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [
+                    {"reason": "FieldValueRequired", "message": "Required value: is required for apply patch",
+                     "field": "fieldManager"}]},
             )
         if not isinstance(applied, dict):
             raise bad_request("error decoding YAML: the applied configuration must be an object")
@@ -639,7 +663,7 @@ class Store:
                 )
         new = {**new, "metadata": metadata}
         new = kinds.prepare(rt, new, old, self._ips)
-        if _desired_state(new, rt) != _desired_state(old, rt):
+        if rt.has_generation and _desired_state(new, rt) != _desired_state(old, rt):
             new["metadata"] = {**new["metadata"], "generation": int(old_meta.get("generation", 1)) + 1}
         if not applied_fields and manager:
             fields = apply.record_update(
@@ -667,10 +691,32 @@ class Store:
             return self._remove(rt, old, new)
         new["metadata"]["resourceVersion"] = str(self._next_rv())
         self._bucket(rt.key, old_meta.get("namespace", ""))[name] = new
-        if rt.key == CRDS:
+        if rt.key == CRDS and kinds.is_established(new):
             self.registry.serve_crd(new)
         self._emit("MODIFIED", rt.key, new, old)
         return new
+
+    def _establish_later(self, name: str, uid: str) -> None:
+        timer = threading.Timer(self.crd_established_delay_s, self.establish_crd, (name, uid))
+        timer.daemon = True
+        timer.start()
+
+    def establish_crd(self, name: str, uid: str | None = None) -> Obj | None:
+        """Accept a CRD's names, mark it Established and serve its resources (once; `uid` guards
+        against a CRD deleted and created again meanwhile). Returns the CRD, or None if it is gone."""
+        with self._lock:
+            rt = self._rt(CRDS)
+            crd = self.find(rt, None, name)
+            if crd is None or (uid and crd["metadata"].get("uid") != uid):
+                return None
+            if kinds.is_established(crd):
+                return crd
+            done = kinds.establish(crd, now())
+            done["metadata"] = {**done["metadata"], "resourceVersion": str(self._next_rv())}
+            self._bucket(CRDS, "")[name] = done
+            self.registry.serve_crd(done)
+            self._emit("MODIFIED", CRDS, done, crd)
+            return done
 
     @staticmethod
     def _unchanged(old: Obj, new: Obj) -> bool:
@@ -696,8 +742,16 @@ class Store:
         name: str,
         dry_run: bool = False,
         preconditions: Mapping[str, Any] | None = None,
+        grace_period_s: int | None = None,
+        propagation: str | None = None,
     ) -> tuple[Obj, bool]:
-        """Delete or start deleting; returns (object, True if it is gone now)."""
+        """Delete or start deleting; returns (object, True if it is gone now).
+
+        `propagation` is DeleteOptions' propagationPolicy (Background by default; Orphan for batch/v1
+        Jobs, as kube-apiserver keeps for them). Its dependents (objects whose ownerReferences name
+        it) are then deleted or orphaned at once, as kube-controller-manager's garbage collector does.
+        Foreground and Orphan answer with the object marked and the GC's finalizer on it.
+        """
         with self._lock:
             obj = self.get(rt, namespace, name)
             meta = obj["metadata"]
@@ -724,25 +778,94 @@ class Store:
                 return self._delete_namespace(obj, dry_run)
             if meta.get("deletionTimestamp"):
                 return obj, False
-            if meta.get("finalizers"):
-                marked = {
-                    **obj,
-                    "metadata": {
-                        **meta,
-                        "deletionTimestamp": now(),
-                        "deletionGracePeriodSeconds": 0,
-                        "generation": int(meta.get("generation", 1)) + 1,
-                    },
-                }
+            policy = propagation or ("Orphan" if rt.key == JOBS else "Background")
+            if policy in GC_FINALIZERS and not dry_run:
+                answer = self._mark_deleted(rt, obj, grace_period_s)
+                answer["metadata"]["finalizers"] = [*(meta.get("finalizers") or []), GC_FINALIZERS[policy]]
+                self._collect_dependents(meta, orphan=policy == "Orphan")
+                result, gone = self.delete(rt, namespace, name, dry_run, None, grace_period_s, "Background")
+                return (answer, gone) if gone else (result, gone)
+            scheduled_pod = rt.key == PODS and (obj.get("spec") or {}).get("nodeName")
+            if meta.get("finalizers") or scheduled_pod:
+                marked = self._mark_deleted(rt, obj, grace_period_s)
                 if dry_run:
                     return marked, False
                 marked["metadata"]["resourceVersion"] = str(self._next_rv())
                 self._bucket(rt.key, meta.get("namespace", ""))[name] = marked
                 self._emit("MODIFIED", rt.key, marked, obj)
+                if self._release_protection(rt, marked):
+                    return marked, True
                 return marked, False
             if dry_run:
                 return obj, True
-            return self._remove(rt, obj, obj), True
+            if rt.key == PODS:
+                # a Pod no node runs goes at once; the answer still shows it marked
+                gone_obj = self._remove(rt, obj, self._mark_deleted(rt, obj, 0))
+            else:
+                gone_obj = self._remove(rt, obj, obj)
+            self._collect_dependents(meta, orphan=False)
+            return gone_obj, True
+
+    def _collect_dependents(self, owner_meta: Mapping[str, Any], orphan: bool) -> None:
+        """Delete (or, with `orphan`, release) the objects whose ownerReferences name this owner."""
+        uid = owner_meta.get("uid")
+        namespace = owner_meta.get("namespace", "")
+        for key, buckets in list(self._objects.items()):
+            for obj in list(buckets.get(namespace, {}).values()):
+                refs = obj["metadata"].get("ownerReferences") or []
+                if not any(r.get("uid") == uid for r in refs):
+                    continue
+                dep_rt, dep_name = self._rt(key), obj["metadata"]["name"]
+                if not orphan:
+                    self.delete(dep_rt, namespace or None, dep_name)
+                    continue
+                rest = [r for r in refs if r.get("uid") != uid]
+                released = {**obj, "metadata": {**obj["metadata"], "ownerReferences": rest,
+                                                "resourceVersion": str(self._next_rv())}}
+                if not rest:
+                    released["metadata"].pop("ownerReferences")
+                buckets[namespace][dep_name] = released
+                self._emit("MODIFIED", key, released, obj)
+
+    def _mark_deleted(self, rt: ResourceType, obj: Obj, grace_period_s: int | None) -> Obj:
+        meta = obj["metadata"]
+        grace = 0
+        if rt.key == PODS and (obj.get("spec") or {}).get("nodeName"):
+            grace = grace_period_s if grace_period_s is not None else int(
+                (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+        marked_meta = {**meta, "deletionTimestamp": now(), "deletionGracePeriodSeconds": grace}
+        if rt.has_generation:
+            marked_meta["generation"] = int(meta.get("generation", 1)) + 1
+        return {**obj, "metadata": marked_meta}
+
+    def _release_protection(self, rt: ResourceType, marked: Obj) -> bool:
+        """What kube-controller-manager's pvc- and pv-protection controllers do once a claim or volume
+        being deleted is not in use: drop their finalizer. True if the object is gone now."""
+        finalizer = kinds.PROTECTION_FINALIZERS.get(rt.key)
+        meta = marked["metadata"]
+        if finalizer is None or finalizer not in (meta.get("finalizers") or []):
+            return False
+        if rt.key == PVCS and self._claim_in_use(meta.get("namespace", ""), meta["name"]):
+            return False
+        rest = [f for f in meta["finalizers"] if f != finalizer]
+        released = {**marked, "metadata": {**meta, "finalizers": rest}}
+        if not rest:
+            released["metadata"].pop("finalizers")
+            self._remove(rt, marked, released)
+            return True
+        released["metadata"]["resourceVersion"] = str(self._next_rv())
+        self._bucket(rt.key, meta.get("namespace", ""))[meta["name"]] = released
+        self._emit("MODIFIED", rt.key, released, marked)
+        return False
+
+    def _claim_in_use(self, namespace: str, claim: str) -> bool:
+        for pod in self.iter_objects(PODS, namespace):
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            for volume in (pod.get("spec") or {}).get("volumes") or []:
+                if ((volume.get("persistentVolumeClaim") or {}).get("claimName")) == claim:
+                    return True
+        return False
 
     def _remove(self, rt: ResourceType, old: Obj, last: Obj) -> Obj:
         meta = last["metadata"]
@@ -843,7 +966,10 @@ class Store:
                 self.create(self._rt(NAMESPACES), None, {"metadata": {"name": namespace}})
             existing = self.find(rt, namespace, (obj.get("metadata") or {}).get("name", ""))
             if existing is None:
-                return self.create(rt, namespace, obj)
+                created = self.create(rt, namespace, obj)
+                if rt.key == CRDS:  # seeded as if it had been there a while
+                    return self.establish_crd(created["metadata"]["name"]) or created
+                return created
             body = {
                 **obj,
                 "metadata": {

@@ -70,6 +70,11 @@ def names(items: Any) -> list[str]:
     return [i.metadata.name for i in items if i.metadata.name != ROOT_CA]
 
 
+def auth_headers(api: client.ApiClient) -> dict[str, str]:
+    """The credentials headers of `api`, for requests sent around its generated methods."""
+    return {auth["key"]: auth["value"] for auth in api.configuration.auth_settings().values()}
+
+
 def status_of(exc: ApiException) -> dict[str, Any]:
     """The Kubernetes Status body of a failed call."""
     body: dict[str, Any] = json.loads(exc.body)

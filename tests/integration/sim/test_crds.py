@@ -8,6 +8,9 @@ import pytest
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
+from tests.fixtures.polling import eventually
+from tests.integration.sim.conftest import auth_headers
+
 WIDGET_CRD: dict[str, Any] = {
     "apiVersion": "apiextensions.k8s.io/v1",
     "kind": "CustomResourceDefinition",
@@ -53,16 +56,49 @@ def crds(api: client.ApiClient) -> client.ApiextensionsV1Api:
     return client.ApiextensionsV1Api(api)
 
 
+def await_established(api: client.ApiClient, name: str) -> dict[str, Any]:
+    """Wait until CRD `name` is Established and its resources answer a list (kube-apiserver serves a
+    new group a moment after Established); returns the CRD."""
+    ext, custom = client.ApiextensionsV1Api(api), client.CustomObjectsApi(api)
+
+    def served() -> dict[str, Any] | None:
+        crd = ext.read_custom_resource_definition(name).to_dict()
+        if not any(c["type"] == "Established" and c["status"] == "True"
+                   for c in (crd["status"] or {}).get("conditions") or []):
+            return None
+        spec = crd["spec"]
+        version = next(v["name"] for v in spec["versions"] if v["served"])
+        try:
+            custom.list_cluster_custom_object(spec["group"], version, spec["names"]["plural"], limit=1)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return crd
+
+    return eventually(served, timeout_s=30, what=f"CRD {name} to be Established and served")
+
+
+def create_crd(api: client.ApiClient, crd: dict[str, Any]) -> dict[str, Any]:
+    client.ApiextensionsV1Api(api).create_custom_resource_definition(crd)
+    return await_established(api, crd["metadata"]["name"])
+
+
 def _widget(name: str, **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name}, "spec": spec}
 
 
-def test_created_crd_is_established_and_discoverable(
-    crds: client.ApiextensionsV1Api, dyn: dynamic.DynamicClient
+def test_created_crd_is_established_and_discoverable_a_moment_later(
+    crds: client.ApiextensionsV1Api, api: client.ApiClient, dyn: dynamic.DynamicClient
 ) -> None:
-    crd = crds.create_custom_resource_definition(WIDGET_CRD)
-    conditions = {c.type: c.status for c in crd.status.conditions}
+    created = crds.create_custom_resource_definition(WIDGET_CRD)
+    # the create is answered before the names are accepted: a client must wait for Established
+    assert not created.status.conditions
+    assert (created.spec.names.singular, created.spec.names.list_kind) == ("widget", "WidgetList")
+    crd = await_established(api, "widgets.example.com")
+    conditions = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
     assert conditions["Established"] == "True" and conditions["NamesAccepted"] == "True"
+    assert crd["status"]["accepted_names"]["list_kind"] == "WidgetList"
     dyn.resources.invalidate_cache()
     widgets = dyn.resources.get(api_version="example.com/v1", kind="Widget")
     assert widgets.namespaced and widgets.short_names == ["wd"]
@@ -71,7 +107,7 @@ def test_created_crd_is_established_and_discoverable(
 def test_custom_objects_crud_with_status_and_scale(
     crds: client.ApiextensionsV1Api, api: client.ApiClient, ns: str
 ) -> None:
-    crds.create_custom_resource_definition(WIDGET_CRD)
+    create_crd(api, WIDGET_CRD)
     custom = client.CustomObjectsApi(api)
     body = _widget("w1", color="blue", replicas=1)
     body["status"] = {"ready": True}
@@ -94,7 +130,7 @@ def test_custom_objects_crud_with_status_and_scale(
 def test_cluster_scoped_crd_serves_cluster_scoped_objects(
     crds: client.ApiextensionsV1Api, api: client.ApiClient
 ) -> None:
-    crds.create_custom_resource_definition(GADGET_CRD)
+    create_crd(api, GADGET_CRD)
     custom = client.CustomObjectsApi(api)
     custom.create_cluster_custom_object(
         "example.com",
@@ -111,15 +147,32 @@ def test_cluster_scoped_crd_serves_cluster_scoped_objects(
 def test_deleting_a_crd_stops_serving_and_removes_its_objects(
     crds: client.ApiextensionsV1Api, api: client.ApiClient, ns: str
 ) -> None:
-    crds.create_custom_resource_definition(WIDGET_CRD)
+    create_crd(api, WIDGET_CRD)
     custom = client.CustomObjectsApi(api)
     custom.create_namespaced_custom_object("example.com", "v1", ns, "widgets", _widget("w1"))
-    crds.delete_custom_resource_definition("widgets.example.com")
-    with pytest.raises(ApiException) as err:
-        custom.list_namespaced_custom_object("example.com", "v1", ns, "widgets")
-    assert err.value.status == 404
-    crds.create_custom_resource_definition(WIDGET_CRD)
+    deleting = crds.delete_custom_resource_definition("widgets.example.com")
+    # the answer is the CRD being deleted: its objects go first, then the CRD and its serving
+    assert deleting["kind"] == "CustomResourceDefinition" and deleting["metadata"]["deletionTimestamp"]
+
+    def stopped() -> bool:
+        try:
+            custom.list_namespaced_custom_object("example.com", "v1", ns, "widgets")
+        except ApiException as exc:
+            return exc.status == 404
+        return False
+
+    eventually(stopped, what="widgets to stop being served")
+    eventually(lambda: _gone(crds, "widgets.example.com"), what="the CRD to be gone")
+    create_crd(api, WIDGET_CRD)
     assert custom.list_namespaced_custom_object("example.com", "v1", ns, "widgets")["items"] == []
+
+
+def _gone(crds: client.ApiextensionsV1Api, name: str) -> bool:
+    try:
+        crds.read_custom_resource_definition(name)
+    except ApiException as exc:
+        return exc.status == 404
+    return False
 
 
 def test_crd_name_must_be_plural_dot_group(crds: client.ApiextensionsV1Api) -> None:
@@ -132,14 +185,14 @@ def test_crd_name_must_be_plural_dot_group(crds: client.ApiextensionsV1Api) -> N
 def test_table_output_uses_the_printer_columns(
     crds: client.ApiextensionsV1Api, api: client.ApiClient, ns: str
 ) -> None:
-    crds.create_custom_resource_definition(WIDGET_CRD)
+    create_crd(api, WIDGET_CRD)
     client.CustomObjectsApi(api).create_namespaced_custom_object(
         "example.com", "v1", ns, "widgets", _widget("w1", color="red")
     )
     response = api.call_api(
         "GET",
         f"{api.configuration.host}/apis/example.com/v1/namespaces/{ns}/widgets",
-        header_params={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
+        header_params={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io", **auth_headers(api)},
     )
     response.read()
     import json

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+from typing import Any
+
 import pytest
-from kubernetes import client
+from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
 from drsyncer.sim import SimCluster
@@ -18,7 +21,7 @@ def test_create_sets_uid_timestamp_generation_and_increasing_resource_version(
     b = core.create_namespaced_config_map(ns, {"metadata": {"name": "b"}})
     assert a.metadata.uid and a.metadata.uid != b.metadata.uid
     assert a.metadata.creation_timestamp is not None
-    assert a.metadata.generation == 1
+    assert a.metadata.generation is None  # ConfigMaps have none; see the generation test below
     assert int(b.metadata.resource_version) > int(a.metadata.resource_version)
     got = core.read_namespaced_config_map("a", ns)
     assert got.data == {"k": "v"} and got.metadata.resource_version == a.metadata.resource_version
@@ -116,13 +119,33 @@ def test_generation_moves_on_spec_change_only(apps: client.AppsV1Api, ns: str) -
     assert scaled.metadata.generation == 2
 
 
-def test_generation_of_a_kind_without_spec_moves_on_data_change(core: client.CoreV1Api, ns: str) -> None:
-    core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}, "data": {"k": "1"}})
-    assert (
-        core.patch_namespaced_config_map("a", ns, {"metadata": {"labels": {"x": "y"}}}).metadata.generation
-        == 1
-    )
-    assert core.patch_namespaced_config_map("a", ns, {"data": {"k": "2"}}).metadata.generation == 2
+@pytest.mark.parametrize(
+    ("api_version", "plural", "body", "change", "generation"),
+    [
+        ("v1", "configmaps", {"data": {"k": "1"}}, {"data": {"k": "2"}}, None),
+        ("v1", "services", {"spec": {"ports": [{"port": 80}]}}, {"spec": {"ports": [{"port": 81}]}}, None),
+        ("rbac.authorization.k8s.io/v1", "roles", {"rules": []},
+         {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}, None),
+        ("networking.k8s.io/v1", "networkpolicies", {"spec": {"podSelector": {}}},
+         {"spec": {"podSelector": {"matchLabels": {"a": "b"}}}}, 2),
+        ("policy/v1", "poddisruptionbudgets", {"spec": {"minAvailable": 1}}, {"spec": {"minAvailable": 2}}, 2),
+        ("batch/v1", "cronjobs", {"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}}}},
+         {"spec": {"schedule": "*/2 * * * *"}}, 2),
+    ],
+)
+def test_only_kinds_whose_registry_keeps_a_generation_have_one(
+    dyn: dynamic.DynamicClient, ns: str, api_version: str, plural: str, body: dict[str, Any],
+    change: dict[str, Any], generation: int | None,
+) -> None:
+    resource = dyn.resources.get(api_version=api_version, name=plural)
+    created = resource.create(namespace=ns, body={"metadata": {"name": "a"}, **body})
+    assert created.metadata.generation == (1 if generation else None)
+    labelled = resource.patch(name="a", namespace=ns, body={"metadata": {"labels": {"x": "y"}}},
+                              content_type="application/merge-patch+json")
+    assert labelled.metadata.generation == created.metadata.generation
+    changed = resource.patch(name="a", namespace=ns, body=change, content_type="application/merge-patch+json")
+    assert changed.metadata.generation == generation
 
 
 def test_status_is_ignored_on_main_resource_and_only_status_changes_on_status(
@@ -159,11 +182,130 @@ def test_delete_returns_success_status_and_accepts_propagation_policy(
     core: client.CoreV1Api, ns: str
 ) -> None:
     core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
-    result = core.delete_namespaced_config_map("a", ns, propagation_policy="Foreground")
+    result = core.delete_namespaced_config_map("a", ns, propagation_policy="Background")
     assert result["status"] == "Success" and result["details"]["name"] == "a"
     with pytest.raises(ApiException) as err:
         core.delete_namespaced_config_map("a", ns)
     assert err.value.status == 404
+
+
+POD: dict[str, Any] = {"spec": {"containers": [{"name": "c", "image": "x"}]}}
+
+
+@pytest.mark.parametrize(
+    ("api_version", "plural", "body", "answer"),
+    [
+        ("v1", "configmaps", {}, "Status"),
+        ("v1", "secrets", {}, "Status"),
+        ("apps/v1", "deployments", {"spec": deployment("d")["spec"]}, "Status"),
+        ("rbac.authorization.k8s.io/v1", "roles", {"rules": []}, "Status"),
+        ("v1", "services", {"spec": {"ports": [{"port": 80}]}}, "Service"),
+        ("v1", "serviceaccounts", {}, "ServiceAccount"),
+        ("v1", "pods", POD, "Pod"),
+        ("v1", "persistentvolumeclaims", {"spec": {"accessModes": ["ReadWriteOnce"],
+                                                   "resources": {"requests": {"storage": "1Gi"}}}},
+         "PersistentVolumeClaim"),
+    ],
+)
+def test_delete_answers_as_each_kind_registry_does(
+    dyn: dynamic.DynamicClient, ns: str, api_version: str, plural: str, body: dict[str, Any], answer: str
+) -> None:
+    resource = dyn.resources.get(api_version=api_version, name=plural)
+    resource.create(namespace=ns, body={"metadata": {"name": "a"}, **body})
+    result = resource.delete(name="a", namespace=ns).to_dict()
+    assert result["kind"] == answer
+    if answer == "Status":
+        assert result["status"] == "Success" and result["details"]["name"] == "a"
+    else:
+        assert result["metadata"]["name"] == "a"
+
+
+def test_a_claim_is_protected_by_a_finalizer_released_once_no_pod_uses_it(
+    core: client.CoreV1Api, ns: str
+) -> None:
+    claim = {"metadata": {"name": "data"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+    created = core.create_namespaced_persistent_volume_claim(ns, claim)
+    assert created.metadata.finalizers == ["kubernetes.io/pvc-protection"]
+    assert created.status.phase == "Pending"
+    answer = core.delete_namespaced_persistent_volume_claim("data", ns)
+    assert answer.metadata.deletion_timestamp is not None
+
+    def gone() -> bool:
+        try:
+            core.read_namespaced_persistent_volume_claim("data", ns)
+        except ApiException as exc:
+            return exc.status == 404
+        return False
+
+    eventually(gone, timeout_s=30, what="the unused claim to be deleted")
+
+
+def test_orphan_and_foreground_deletion_answer_the_owner_held_by_the_collector(
+    core: client.CoreV1Api, ns: str
+) -> None:
+    for policy, finalizer in (("Orphan", "orphan"), ("Foreground", "foregroundDeletion")):
+        owner = core.create_namespaced_config_map(ns, {"metadata": {"name": f"owner-{finalizer.lower()}"}})
+        ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": owner.metadata.name, "uid": owner.metadata.uid}
+        core.create_namespaced_config_map(
+            ns, {"metadata": {"name": f"dep-{finalizer.lower()}", "ownerReferences": [ref]}})
+        answer = core.delete_namespaced_config_map(owner.metadata.name, ns, propagation_policy=policy)
+        assert answer["kind"] == "ConfigMap" and answer["metadata"]["finalizers"] == [finalizer]
+
+    def dependents() -> tuple[bool, bool] | None:
+        names = {c.metadata.name: c for c in core.list_namespaced_config_map(ns).items}
+        if "owner-orphan" in names or "owner-foregrounddeletion" in names:
+            return None  # the collector has not finished
+        orphaned = names.get("dep-orphan")
+        return (orphaned is not None and not orphaned.metadata.owner_references,
+                "dep-foregrounddeletion" not in names)
+
+    assert eventually(dependents, timeout_s=30, what="the garbage collector") == (True, True)
+
+
+def test_background_deletion_removes_dependents(core: client.CoreV1Api, ns: str) -> None:
+    owner = core.create_namespaced_config_map(ns, {"metadata": {"name": "owner"}})
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.metadata.uid}
+    core.create_namespaced_secret(ns, {"metadata": {"name": "dep", "ownerReferences": [ref]}})
+    core.delete_namespaced_config_map("owner", ns)
+
+    def collected() -> bool:
+        return "dep" not in {s.metadata.name for s in core.list_namespaced_secret(ns).items}
+
+    eventually(collected, timeout_s=30, what="the dependent Secret to be collected")
+
+
+def test_eviction_deletes_a_pod_unless_a_disruption_budget_forbids(
+    core: client.CoreV1Api, api: client.ApiClient, ns: str
+) -> None:
+    labels = {"app": "web"}
+    for name in ("p1", "p2"):
+        core.create_namespaced_pod(ns, {"metadata": {"name": name, "labels": labels}, **POD})
+    client.PolicyV1Api(api).create_namespaced_pod_disruption_budget(
+        ns, {"metadata": {"name": "web"}, "spec": {"minAvailable": 2, "selector": {"matchLabels": labels}}})
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p1", "namespace": ns}}
+    # a Pending Pod (nothing schedules one here) may always go
+    core.create_namespaced_pod_eviction("p1", ns, eviction)
+    with pytest.raises(ApiException) as err:
+        core.read_namespaced_pod("p1", ns)
+    assert err.value.status == 404
+    # a Ready Pod under a budget that needs it stays
+    ready = {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+    core.patch_namespaced_pod_status("p2", ns, ready)
+    refused = {**eviction, "metadata": {"name": "p2", "namespace": ns}}
+
+    def refused_by_budget() -> bool:
+        try:
+            core.create_namespaced_pod_eviction("p2", ns, refused)
+        except ApiException as exc:
+            body = status_of(exc)
+            assert exc.status == 429 and body["reason"] == "TooManyRequests", body
+            return True
+        return False
+
+    # the disruption controller takes a moment to count the Pod as healthy on a real cluster
+    assert eventually(refused_by_budget, timeout_s=30, what="the budget to refuse the eviction")
+    assert core.read_namespaced_pod("p2", ns).metadata.deletion_timestamp is None
 
 
 def test_namespace_deletion_removes_its_objects(
@@ -230,9 +372,11 @@ def test_dry_run_writes_nothing(core: client.CoreV1Api, ns: str, sim_cluster: Si
 
 def test_cluster_scoped_objects_have_no_namespace(api: client.ApiClient) -> None:
     rbac = client.RbacAuthorizationV1Api(api)
-    role = rbac.create_cluster_role({"metadata": {"name": "system:reader"}, "rules": []})
+    name = f"reader-{secrets.token_hex(3)}"
+    role = rbac.create_cluster_role({"metadata": {"name": name}, "rules": []})
     assert role.metadata.namespace is None
-    assert [r.metadata.name for r in rbac.list_cluster_role().items] == ["system:reader"]
+    listed = {r.metadata.name: r for r in rbac.list_cluster_role().items}
+    assert listed[name].metadata.namespace is None
 
 
 def test_configmaps_and_secrets_hold_at_most_one_mebibyte(core: client.CoreV1Api, ns: str) -> None:

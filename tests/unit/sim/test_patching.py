@@ -79,6 +79,17 @@ POD_SPEC = {
 }
 
 
+def test_strategic_merge_patch_interleaves_patch_and_server_items_as_kube_does() -> None:
+    # checked against kube-apiserver 1.34: patch items in patch order, server-only items in server
+    # order, merged by position in the server's list
+    current = {"containers": [{"name": "main"}, {"name": "sidecar"}]}
+    patch = {"containers": [{"name": "main", "image": "x"}, {"name": "third"}]}
+    merged = strategic_merge_patch(current, patch)
+    assert [c["name"] for c in merged["containers"]] == ["main", "third", "sidecar"]
+    env = strategic_merge_patch({"env": [{"name": "A"}, {"name": "C"}]}, {"env": [{"name": "B"}, {"name": "C"}]})
+    assert [e["name"] for e in env["env"]] == ["B", "A", "C"]
+
+
 @pytest.mark.parametrize(
     ("patch", "check"),
     [
@@ -88,7 +99,8 @@ POD_SPEC = {
         ),
         (
             {"containers": [{"name": "new", "image": "c"}]},
-            lambda r: [c["name"] for c in r["containers"]] == ["main", "side", "new"],
+            # kube's order: a new item goes before the server's items the patch does not name
+            lambda r: [c["name"] for c in r["containers"]] == ["new", "main", "side"],
         ),
         (
             {"containers": [{"name": "side", "$patch": "delete"}]},
@@ -96,7 +108,7 @@ POD_SPEC = {
         ),
         (
             {"containers": [{"name": "main", "env": [{"name": "Y", "value": "2"}]}]},
-            lambda r: [e["name"] for e in r["containers"][0]["env"]] == ["X", "Y"],
+            lambda r: [e["name"] for e in r["containers"][0]["env"]] == ["Y", "X"],
         ),
         (
             {"containers": [{"name": "main", "ports": [{"containerPort": 80, "name": "http"}]}]},
@@ -104,7 +116,7 @@ POD_SPEC = {
         ),
         (
             {"volumes": [{"name": "e", "emptyDir": {}}]},
-            lambda r: [v["name"] for v in r["volumes"]] == ["d", "e"],
+            lambda r: [v["name"] for v in r["volumes"]] == ["e", "d"],
         ),
         ({"tolerations": [{"key": "other"}]}, lambda r: r["tolerations"] == [{"key": "other"}]),
         (

@@ -13,7 +13,7 @@ from drsyncer.sim.store import MERGE_PATCH, Store
 
 @pytest.fixture
 def store() -> Store:
-    s = Store()
+    s = Store(crd_established_delay_s=0)
     s.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"}})
     return s
 
@@ -148,3 +148,43 @@ def test_namespace_defaults_add_the_default_service_account_and_root_ca() -> Non
     assert store.find(_rt(store, "", "serviceaccounts"), "team", "default") is not None
     assert store.find(_rt(store, "", "configmaps"), "team", "kube-root-ca.crt") is not None
     assert store.find(_rt(store, "", "configmaps"), "ns", "kube-root-ca.crt") is None
+
+
+WIDGETS: dict[str, Any] = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "widgets", "kind": "Widget"},
+             "versions": [{"name": "v1", "served": True, "storage": True}]},
+}
+
+
+def test_a_created_crd_is_served_only_once_established() -> None:
+    store = Store(crd_established_delay_s=60)  # established by hand below, not by the timer
+    crds = _rt(store, "apiextensions.k8s.io", "customresourcedefinitions")
+    created = store.create(crds, None, WIDGETS)
+    assert created["status"]["conditions"] == [] and created["spec"]["names"]["singular"] == "widget"
+    assert store.registry.lookup("example.com", "v1", "widgets") is None
+    done = store.establish_crd("widgets.example.com", created["metadata"]["uid"])
+    assert done is not None
+    assert {c["type"]: c["status"] for c in done["status"]["conditions"]} == {
+        "NamesAccepted": "True", "Established": "True"}
+    assert done["status"]["acceptedNames"]["listKind"] == "WidgetList"
+    assert int(done["metadata"]["resourceVersion"]) > int(created["metadata"]["resourceVersion"])
+    assert store.registry.lookup("example.com", "v1", "widgets") is not None
+
+
+def test_establishing_a_crd_recreated_meanwhile_waits_for_its_own_turn() -> None:
+    store = Store(crd_established_delay_s=60)
+    crds = _rt(store, "apiextensions.k8s.io", "customresourcedefinitions")
+    first = store.create(crds, None, WIDGETS)
+    store.delete(crds, None, "widgets.example.com")
+    store.create(crds, None, WIDGETS)
+    assert store.establish_crd("widgets.example.com", first["metadata"]["uid"]) is None
+    assert store.registry.lookup("example.com", "v1", "widgets") is None
+
+
+def test_seeding_a_crd_from_python_serves_it_at_once() -> None:
+    store = Store(crd_established_delay_s=60)
+    store.put(WIDGETS)
+    assert store.registry.lookup("example.com", "v1", "widgets") is not None
