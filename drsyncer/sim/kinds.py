@@ -9,11 +9,11 @@ import base64
 import binascii
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from drsyncer.sim import defaulting
-from drsyncer.sim.errors import bad_request, invalid
+from drsyncer.sim.errors import ApiError, bad_request, invalid
 from drsyncer.sim.resources import ResourceType
 from drsyncer.sim.selectors import LABEL_KEY, LABEL_VALUE
 
@@ -254,6 +254,75 @@ class IPAllocator:
         self._ports.add(self._next_port)
         return self._next_port
 
+    def port_free(self, port: int) -> bool:
+        return port not in self._ports
+
+    def claim_port(self, port: int) -> None:
+        self._ports.add(port)
+
+    def release_ports(self, ports: Iterable[int]) -> None:
+        self._ports.difference_update(ports)
+
+
+def node_ports(spec: Mapping[str, Any] | None) -> set[int]:
+    """The node ports a Service holds: each port's nodePort and the healthCheckNodePort."""
+    spec = spec or {}
+    held = {p["nodePort"] for p in spec.get("ports") or [] if isinstance(p.get("nodePort"), int)}
+    if isinstance(spec.get("healthCheckNodePort"), int):
+        held.add(spec["healthCheckNodePort"])
+    return held
+
+
+def _node_ports(name: str, rt: ResourceType, spec: dict[str, Any], old: dict[str, Any] | None,
+                allocator: IPAllocator) -> None:
+    """Allocate node ports as kube-apiserver's Service REST storage does: requested ports must be free
+    (422, or 500 for the health-check port), missing ones are kept from the old object or allocated,
+    and a type without node ports drops them. Ports given up are released; claims are made only
+    once every check has passed."""
+    svc_type = spec.get("type")
+    old_spec = (old or {}).get("spec") or {}
+    held_before = node_ports(old_spec)
+    with_node_ports = svc_type in ("NodePort", "LoadBalancer") and not (
+        svc_type == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is False)
+    causes: list[tuple[str, str]] = []
+    ports = spec.get("ports") or []
+    if not with_node_ports:
+        for i, port in enumerate(ports):
+            if "nodePort" in port and old is None and svc_type == "ClusterIP":
+                causes.append((f"spec.ports[{i}].nodePort",
+                               "Forbidden: may not be used when `type` is 'ClusterIP'"))
+            port.pop("nodePort", None)
+    else:
+        for i, port in enumerate(ports):
+            wanted = port.get("nodePort")
+            if isinstance(wanted, int) and wanted not in held_before and not allocator.port_free(wanted):
+                causes.append((f"spec.ports[{i}].nodePort",
+                               f"Invalid value: {wanted}: provided port is already allocated"))
+    if causes:
+        raise invalid(*_kind_of(rt), name, causes)
+    health = spec.get("healthCheckNodePort")
+    wants_health = svc_type == "LoadBalancer" and spec.get("externalTrafficPolicy") == "Local"
+    if not wants_health:
+        spec.pop("healthCheckNodePort", None)
+    elif isinstance(health, int) and health != old_spec.get("healthCheckNodePort") and not allocator.port_free(
+            health):
+        raise ApiError(500, f"Internal error occurred: failed to allocate requested HealthCheck NodePort "
+                            f"{health}: provided port is already allocated", "InternalError",
+                       {"causes": [{"message": f"failed to allocate requested HealthCheck NodePort {health}: "
+                                               "provided port is already allocated"}]})
+    old_by_port = {p.get("port"): p.get("nodePort") for p in old_spec.get("ports") or []}
+    for port in ports if with_node_ports else ():
+        if "nodePort" not in port:
+            kept = old_by_port.get(port.get("port"))
+            port["nodePort"] = kept if isinstance(kept, int) else allocator.allocate_port()
+        allocator.claim_port(port["nodePort"])
+    if wants_health:
+        if not isinstance(spec.get("healthCheckNodePort"), int):
+            kept = old_spec.get("healthCheckNodePort")
+            spec["healthCheckNodePort"] = kept if isinstance(kept, int) else allocator.allocate_port()
+        allocator.claim_port(spec["healthCheckNodePort"])
+    allocator.release_ports(held_before - node_ports(spec))
+
 
 def _service(
     rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, allocator: IPAllocator
@@ -268,21 +337,13 @@ def _service(
         port.setdefault("protocol", "TCP")
         if "port" in port:
             port.setdefault("targetPort", port["port"])
-        if svc_type in ("NodePort", "LoadBalancer") and "nodePort" not in port:
-            old_port = next(
-                (
-                    p
-                    for p in ((old or {}).get("spec") or {}).get("ports") or []
-                    if p.get("port") == port.get("port")
-                ),
-                None,
-            )
-            port["nodePort"] = (
-                old_port["nodePort"] if old_port and "nodePort" in old_port else allocator.allocate_port()
-            )
         ports.append(port)
     if "ports" in spec:
         spec["ports"] = ports
+    if svc_type in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    if svc_type == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
     causes: list[tuple[str, str]] = []
     if svc_type != "ExternalName" and not ports and spec.get("clusterIP") != "None":
         causes.append(("spec.ports", "Required value"))
@@ -295,6 +356,7 @@ def _service(
             causes.append(("spec.clusterIPs[0]", f'Invalid value: ["{requested}"]: may not change once set'))
     if causes:
         raise invalid(*_kind_of(rt), name, causes)
+    _node_ports(name, rt, spec, old, allocator)
     if svc_type == "ExternalName" and not requested:
         spec.pop("clusterIP", None)
         spec.pop("clusterIPs", None)

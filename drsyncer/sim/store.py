@@ -7,6 +7,7 @@ history watches replay from) can hold references without copying.
 from __future__ import annotations
 
 import base64
+import copy
 import bisect
 import builtins
 import json
@@ -380,7 +381,8 @@ class Store:
                     **{k: v for k, v in obj["metadata"].items() if k in apply.OWNABLE_METADATA},
                 }
                 obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
-            obj = kinds.prepare(rt, obj, None, self._ips)
+            # a dry run allocates from a copy: it must not hold what a real request would get
+            obj = kinds.prepare(rt, obj, None, copy.deepcopy(self._ips) if dry_run else self._ips)
             if manager and applied is None:
                 fields = apply.record_update(None, obj, manager, rt.api_version, timestamp, not rt.status)
                 if fields:
@@ -662,7 +664,7 @@ class Store:
                     ],
                 )
         new = {**new, "metadata": metadata}
-        new = kinds.prepare(rt, new, old, self._ips)
+        new = kinds.prepare(rt, new, old, copy.deepcopy(self._ips) if dry_run else self._ips)
         if rt.has_generation and _desired_state(new, rt) != _desired_state(old, rt):
             new["metadata"] = {**new["metadata"], "generation": int(old_meta.get("generation", 1)) + 1}
         if not applied_fields and manager:
@@ -874,6 +876,7 @@ class Store:
         self._bucket(rt.key, namespace).pop(meta["name"], None)
         if rt.key == ("", "services"):
             self._ips.release_ip((last.get("spec") or {}).get("clusterIP"))
+            self._ips.release_ports(kinds.node_ports(last.get("spec")))
         if rt.key == CRDS:
             self._drop_custom_resources(last)
         self._emit("DELETED", rt.key, gone_obj, old)

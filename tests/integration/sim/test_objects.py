@@ -393,3 +393,48 @@ def test_request_bodies_over_three_mebibytes_are_refused(core: client.CoreV1Api,
     with pytest.raises(ApiException) as err:
         core.create_namespaced_config_map(ns, {"metadata": {"name": "huge"}, "data": {"k": "x" * 4_000_000}})
     assert err.value.status == 413
+
+
+def test_a_node_port_another_service_holds_is_refused(core: client.CoreV1Api, ns: str) -> None:
+    first = core.create_namespaced_service(
+        ns, {"metadata": {"name": "a"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}})
+    held = first.spec.ports[0].node_port
+    assert 30000 <= held <= 32767 and first.spec.external_traffic_policy == "Cluster"
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_service(
+            ns, {"metadata": {"name": "b"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": held}]}})
+    body = status_of(err.value)
+    assert (err.value.status, body["reason"]) == (422, "Invalid")
+    assert body["details"]["causes"][0]["field"] == "spec.ports[0].nodePort"
+    assert "provided port is already allocated" in body["message"]
+    # a Service that gives its node port up releases it
+    core.patch_namespaced_service("a", ns, {"spec": {"type": "ClusterIP"}})
+    assert core.read_namespaced_service("a", ns).spec.ports[0].node_port is None
+    taken = core.create_namespaced_service(
+        ns, {"metadata": {"name": "b"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": held}]}})
+    assert taken.spec.ports[0].node_port == held
+    core.delete_namespaced_service("b", ns)
+    again = core.create_namespaced_service(
+        ns, {"metadata": {"name": "c"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": held}]}})
+    assert again.spec.ports[0].node_port == held
+
+
+def test_a_local_load_balancer_gets_a_health_check_node_port_of_its_own(
+    core: client.CoreV1Api, ns: str
+) -> None:
+    spec = {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "ports": [{"port": 80}]}
+    lb = core.create_namespaced_service(ns, {"metadata": {"name": "lb"}, "spec": spec})
+    health = lb.spec.health_check_node_port
+    assert health and health != lb.spec.ports[0].node_port
+    assert lb.spec.allocate_load_balancer_node_ports is True
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_service(
+            ns, {"metadata": {"name": "lb2"}, "spec": {**spec, "healthCheckNodePort": health}})
+    assert err.value.status == 500
+    assert "provided port is already allocated" in status_of(err.value)["message"]
+
+
+def test_a_dry_run_holds_no_node_port(core: client.CoreV1Api, ns: str) -> None:
+    body = {"metadata": {"name": "a"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 31999}]}}
+    core.create_namespaced_service(ns, body, dry_run="All")
+    assert core.create_namespaced_service(ns, body).spec.ports[0].node_port == 31999
