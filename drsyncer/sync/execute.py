@@ -223,7 +223,7 @@ class _Runner:
         self.breaker = _Breaker(limits.unreachable_after)
         self._pool: ThreadPoolExecutor | None = None
         self._refs: dict[tuple[str, str], ResourceRef | CategorisedError] = {}
-        self._refs_lock = threading.Lock()
+        self._refs_lock = threading.RLock()  # ref() may wait for a CRD, which forgets the refs
 
     def close(self) -> None:
         if self._pool is not None:
@@ -304,10 +304,29 @@ class _Runner:
                 except ApiError:
                     raise
                 except CategorisedError as exc:
-                    self._refs[gk] = exc
-                    raise
+                    # a CRD installed a moment ago (by this run in another namespace's task, or anyone)
+                    # is served only once Established, and a new group a moment after that
+                    installed = self._installed_crd(*gk)
+                    if installed is None or self.wait_established([installed]):
+                        self._refs[gk] = exc
+                        raise
+                    ref = self._lookup(body, gk)
             self._refs[gk] = ref
             return ref
+
+    def _installed_crd(self, group: str, kind: str) -> str | None:
+        """The name of the destination's CRD that defines `kind` in `group`, if there is one."""
+        if not group or group == CRD_GROUP:
+            return None
+        try:
+            crds = self.client.list(self._ref_by_group_kind(CRD_GROUP, CRD_KIND))
+        except (ApiError, CategorisedError):
+            return None
+        for crd in crds:
+            spec = crd.get("spec") or {}
+            if spec.get("group") == group and (spec.get("names") or {}).get("kind") == kind:
+                return str(crd["metadata"]["name"])
+        return None
 
     def _lookup(self, body: dict[str, Any] | None, gk: tuple[str, str]) -> ResourceRef:
         return self.client.ref_for(body) if body is not None else self._ref_by_group_kind(*gk)
