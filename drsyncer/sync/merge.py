@@ -4,7 +4,8 @@ An update replaces the destination object, so anything the destination allocated
 controllers maintain has to be carried over from the existing copy, or the update would either be
 rejected or undo the destination's work: a Service's cluster IPs and node ports, a PVC's binding
 and every PVC field but its size request, a Job's generated selector, the token issued into a
-ServiceAccount token Secret, finalizers, and the annotations other controllers keep. The result carries the existing `resourceVersion`, so a
+ServiceAccount token Secret, finalizers, and the annotations other controllers keep. The result
+carries the existing `resourceVersion`, so a
 replace is refused (409) if the object changed since it was read.
 """
 

@@ -155,7 +155,8 @@ def _pod_affinity(pod: Obj, names: NamespaceMap) -> Obj:
         preferred = terms.get("preferredDuringSchedulingIgnoredDuringExecution")
         if preferred:
             rewritten["preferredDuringSchedulingIgnoredDuringExecution"] = [
-                {**w, "podAffinityTerm": _term(w["podAffinityTerm"], names)} if w.get("podAffinityTerm") else w
+                {**w, "podAffinityTerm": _term(w["podAffinityTerm"], names)}
+                if w.get("podAffinityTerm") else w
                 for w in preferred
             ]
         out_affinity[which] = rewritten
@@ -175,7 +176,7 @@ def _conversion_webhook(body: Obj, names: NamespaceMap) -> None:
     path = ("spec", "conversion", "webhook", "clientConfig", "service")
 
     def service(svc: Obj) -> Obj:
-        namespace = svc.get("namespace")
+        namespace = str(svc.get("namespace") or "")
         return {**svc, "namespace": names[namespace]} if namespace in names else svc
     _update_path(body, path, service)
 

@@ -24,7 +24,8 @@ from drsyncer.sync.objects import Obj
 def suspend(body: Obj) -> None:
     """A CronJob or Job copy that does not run; `body` owns its metadata (the spec is copied)."""
     spec: Obj = dict(body.get("spec") or {})
-    body["metadata"]["annotations"][keys.ANNOTATION_ORIGINAL_SUSPEND] = "true" if spec.get("suspend") else "false"
+    original = "true" if spec.get("suspend") else "false"
+    body["metadata"]["annotations"][keys.ANNOTATION_ORIGINAL_SUSPEND] = original
     spec["suspend"] = True
     body["spec"] = spec
 

@@ -201,7 +201,8 @@ def _claim(source: Obj, labels: dict[str, str], annotations: dict[str, str], rul
             spec["storageClassName"] = target
     if keys.ANNOTATION_BETA_STORAGE_CLASS in annotations:
         beta = map_storage_class(annotations[keys.ANNOTATION_BETA_STORAGE_CLASS], labels, rules)
-        annotations[keys.ANNOTATION_BETA_STORAGE_CLASS] = beta
+        if beta is not None:
+            annotations[keys.ANNOTATION_BETA_STORAGE_CLASS] = beta
     if rules.access_mode_mappings and spec.get("accessModes"):
         spec["accessModes"] = map_access_modes(spec["accessModes"], rules)
     # written by the source's binder and provisioner about the source's volume and node

@@ -54,7 +54,8 @@ def test_generated_names_are_the_token_controllers(account_name: str, name: str,
     (token_secret("app-user-token"), ["app-user-token"], False),
     (token_secret("ci-token-x7k2p", account="app"), None, False),  # named for another account
 ])
-def test_only_generated_token_secrets_are_skipped(secret: Obj, listed: list[str] | None, skipped: bool) -> None:
+def test_only_generated_token_secrets_are_skipped(secret: Obj, listed: list[str] | None,
+                                                  skipped: bool) -> None:
     reason = skip_reason(secret, rules(), token_secrets=None if listed is None else frozenset(listed))
     assert (reason is not None) is skipped, reason
 
@@ -80,7 +81,8 @@ def test_service_account_copy_lists_no_generated_token_secret() -> None:
     src = account("app", ["app-token-x7k2p", "app-user-token"])
     out = for_destination(src, rules(), destination_namespace=DEST_NS)
     assert out["secrets"] == [{"name": "app-user-token"}]
-    only_generated = for_destination(account("app", ["app-token-x7k2p"]), rules(), destination_namespace=DEST_NS)
+    only_generated = for_destination(account("app", ["app-token-x7k2p"]), rules(),
+                                     destination_namespace=DEST_NS)
     assert "secrets" not in only_generated
 
 
@@ -97,9 +99,10 @@ def test_plan_copies_the_hand_made_token_and_skips_the_generated_one() -> None:
 def test_an_update_keeps_the_token_the_destination_issued() -> None:
     desired = for_destination(token_secret("app-user-token", labels={"v": "2"}), rules(),
                               destination_namespace=DEST_NS)
-    existing = token_secret("app-user-token", data={"token": "ZGVzdA==", "ca.crt": "ZGNh", "namespace": "ZHI="},
+    issued = {"token": "ZGVzdA==", "ca.crt": "ZGNh", "namespace": "ZHI="}
+    existing = token_secret("app-user-token", data=issued,
                             annotations={keys.ANNOTATION_SA_UID: "dest-uid"})
     body = update_body(desired, existing)
-    assert body["data"] == {"token": "ZGVzdA==", "ca.crt": "ZGNh", "namespace": "ZHI="}
+    assert body["data"] == issued
     assert body["metadata"]["annotations"][keys.ANNOTATION_SA_UID] == "dest-uid"
     assert body["metadata"]["labels"]["v"] == "2"
