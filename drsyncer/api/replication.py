@@ -107,7 +107,8 @@ class PVCConfig(SpecModel):
         default_factory=list, description="Access mode renames for PVCs; one entry per source mode.")
     preserve_volume_attributes: Bool = Field(
         default=False,
-        description="Keep volumeMode, selector, dataSource and dataSourceRef on created PVCs.")
+        description="Keep selector, dataSource and dataSourceRef on created PVCs and claim templates "
+        "(volumeMode is always kept).")
     sync_persistent_volumes: Bool = Field(
         default=False,
         description="Keep `spec.volumeName` on created PVCs, for storage that every cluster can attach. "
@@ -203,8 +204,9 @@ class ReplicationSpec(SpecModel):
         "they are Established.")
     scale_to_zero: Bool = Field(
         default=True,
-        description="Set Deployment and StatefulSet replicas to 0 in the destinations (unless the "
-        "object has a `dr-syncer.io/scale-override` label).")
+        description="Keep the copies from running in the destinations: Deployment, StatefulSet and "
+        "ReplicaSet replicas 0, CronJobs and Jobs suspended, DaemonSets held off every node (unless the "
+        "object has a `dr-syncer.io/scale-override` label); the source's values are recorded on the copies.")
     preserve_node_ports: Bool = Field(
         default=False,
         description="Keep Service node ports (and `healthCheckNodePort`) in the copies instead of "
