@@ -6,7 +6,10 @@ through the Replication's namespace mapping (the object's own namespace to its d
 every other mapped source namespace of the Replication to its destination); names of namespaces
 that are not mapped are left as they are:
 
-- RoleBinding `subjects[].namespace` of ServiceAccount subjects;
+- RoleBinding subjects: the `namespace` of ServiceAccount subjects, and the names Kubernetes gives
+  service accounts as users and groups (`system:serviceaccount:<namespace>:<name>`,
+  `system:serviceaccounts:<namespace>`; k8s.io/apiserver pkg/authentication/serviceaccount);
+- PersistentVolumeClaim `spec.dataSourceRef.namespace` (kept only with `preserveVolumeAttributes`);
 - Service `spec.externalName` of the in-cluster form `<service>.<namespace>.svc[.<cluster domain>]`;
 - NetworkPolicy peers' `namespaceSelector` on the label `kubernetes.io/metadata.name` (which the API
   server sets to every namespace's name), in `matchLabels` and `In`/`NotIn` expressions;
@@ -63,6 +66,8 @@ def rewrite(body: Obj, group: str, kind: str, names: NamespaceMap) -> None:
     gk = (group, kind)
     if gk == ("rbac.authorization.k8s.io", "RoleBinding"):
         _subjects(body, names)
+    elif gk == ("", "PersistentVolumeClaim"):
+        _update_path(body, ("spec", "dataSourceRef"), lambda ref: _namespaced(ref, names))
     elif gk == ("", "Service"):
         _external_name(body, names)
     elif gk == ("networking.k8s.io", "NetworkPolicy"):
@@ -83,13 +88,28 @@ def service_dns_name(name: str, names: NamespaceMap) -> str:
 
 def _subjects(body: Obj, names: NamespaceMap) -> None:
     subjects = body.get("subjects")
-    if not subjects:
-        return
-    body["subjects"] = [
-        {**s, "namespace": names[s["namespace"]]}
-        if s.get("kind") == "ServiceAccount" and s.get("namespace") in names else s
-        for s in subjects
-    ]
+    if subjects:
+        body["subjects"] = [_subject(s, names) for s in subjects]
+
+
+def _subject(subject: Mapping[str, Any], names: NamespaceMap) -> Mapping[str, Any]:
+    kind, name = subject.get("kind"), str(subject.get("name") or "")
+    if kind == "ServiceAccount":
+        return _namespaced(subject, names)
+    parts = name.split(":")
+    if kind == "User" and len(parts) == 4 and parts[:2] == ["system", "serviceaccount"] \
+            and parts[2] in names:
+        return {**subject, "name": ":".join([*parts[:2], names[parts[2]], parts[3]])}
+    if kind == "Group" and len(parts) == 3 and parts[:2] == ["system", "serviceaccounts"] \
+            and parts[2] in names:
+        return {**subject, "name": ":".join([*parts[:2], names[parts[2]]])}
+    return subject
+
+
+def _namespaced(ref: Mapping[str, Any], names: NamespaceMap) -> Mapping[str, Any]:
+    """`ref` with its `namespace` field mapped (the same dict when there is nothing to map)."""
+    namespace = str(ref.get("namespace") or "")
+    return {**ref, "namespace": names[namespace]} if namespace in names else ref
 
 
 def _external_name(body: Obj, names: NamespaceMap) -> None:
@@ -175,13 +195,10 @@ def _term(term: Mapping[str, Any], names: NamespaceMap) -> Mapping[str, Any]:
 def _conversion_webhook(body: Obj, names: NamespaceMap) -> None:
     path = ("spec", "conversion", "webhook", "clientConfig", "service")
 
-    def service(svc: Obj) -> Obj:
-        namespace = str(svc.get("namespace") or "")
-        return {**svc, "namespace": names[namespace]} if namespace in names else svc
-    _update_path(body, path, service)
+    _update_path(body, path, lambda service: _namespaced(service, names))
 
 
-def _update_path(body: Obj, path: tuple[str, ...], change: Callable[[Obj], Obj]) -> None:
+def _update_path(body: Obj, path: tuple[str, ...], change: Callable[[Obj], Mapping[str, Any]]) -> None:
     """Replace the dict at `path` with `change(it)`, copying every dict on the way; nothing when absent."""
     chain: list[Obj] = [body]
     for part in path:
@@ -189,7 +206,7 @@ def _update_path(body: Obj, path: tuple[str, ...], change: Callable[[Obj], Obj])
         if not isinstance(child, Mapping):
             return
         chain.append(child)  # type: ignore[arg-type]
-    new = change(chain[-1])
+    new: Any = change(chain[-1])
     if new is chain[-1]:
         return
     for depth in range(len(path) - 1, -1, -1):

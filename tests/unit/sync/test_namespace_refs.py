@@ -46,6 +46,30 @@ def test_rolebinding_service_account_subjects_follow_the_mapping(subject: dict[s
     assert source["subjects"][0] == subject  # the source object is untouched
 
 
+@pytest.mark.parametrize(("kind", "name", "expected"), [
+    ("User", "system:serviceaccount:shop:worker", "system:serviceaccount:shop-dr:worker"),
+    ("User", "system:serviceaccount:tools:auditor", "system:serviceaccount:tools:auditor"),
+    ("User", "system:serviceaccount:shop", "system:serviceaccount:shop"),  # not an account's name
+    ("User", "shop", "shop"),
+    ("Group", "system:serviceaccounts:billing", "system:serviceaccounts:billing-dr"),
+    ("Group", "system:serviceaccounts", "system:serviceaccounts"),  # every account of the cluster
+    ("Group", "shop", "shop"),
+])
+def test_service_account_user_and_group_names_follow_the_mapping(kind: str, name: str,
+                                                                  expected: str) -> None:
+    subject = {"kind": kind, "name": name, "apiGroup": "rbac.authorization.k8s.io"}
+    assert _copy(_rolebinding(subject))["subjects"][0]["name"] == expected
+
+
+def test_claim_data_source_ref_namespace_follows_the_mapping() -> None:
+    ref = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "n1",
+           "namespace": "billing"}
+    source = obj("v1", "PersistentVolumeClaim", "data", spec={"dataSourceRef": ref})
+    spec = {**SPEC, "pvcConfig": {"preserveVolumeAttributes": True}}
+    assert _copy(source, spec)["spec"]["dataSourceRef"]["namespace"] == "billing-dr"
+    assert ref["namespace"] == "billing"
+
+
 def test_without_a_mapping_nothing_is_rewritten() -> None:
     source = _rolebinding(_sa("worker", "shop"))
     rules = Rules.from_spec({"sourceNamespace": "shop"}, replication="dr-system/r", source_cluster="prod")
