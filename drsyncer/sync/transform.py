@@ -191,7 +191,7 @@ def _pvc(body: Obj, rules: Rules) -> None:
     body["spec"] = _claim(body.get("spec") or {}, meta["labels"], meta["annotations"], rules)
 
 
-def _claim(source: Obj, labels: dict[str, str], annotations: dict[str, str], rules: Rules) -> Obj:
+def _claim(source: Obj, labels: Mapping[str, str], annotations: dict[str, str], rules: Rules) -> Obj:
     """A claim's spec for the destination (a copy), the claim's own `annotations` changed in place:
     classes and access modes mapped, the ties to the source's volumes and binding dropped."""
     spec: Obj = dict(source)
@@ -223,13 +223,16 @@ def _claim_templates(spec: Obj, rules: Rules) -> None:
         return
     mapped = []
     for template in templates:
-        template_meta = dict(template.get("metadata") or {})
-        labels = dict(template_meta.get("labels") or {})
+        template_meta = template.get("metadata") or {}
         annotations = dict(template_meta.get("annotations") or {})
-        claim = _claim(template.get("spec") or {}, labels, annotations, rules)
-        if "annotations" in template_meta or annotations:
-            template_meta["annotations"] = annotations
-        mapped.append({**template, "metadata": template_meta, "spec": claim})
+        claim = _claim(template.get("spec") or {}, template_meta.get("labels") or {}, annotations, rules)
+        copied = {**template, "spec": claim}
+        if annotations != (template_meta.get("annotations") or {}):
+            # an emptied map is left out, as the API server leaves it out of what it returns
+            copied["metadata"] = {k: v for k, v in template_meta.items() if k != "annotations"}
+            if annotations:
+                copied["metadata"]["annotations"] = annotations
+        mapped.append(copied)
     spec["volumeClaimTemplates"] = mapped
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from drsyncer.api import keys
 from drsyncer.sync.objects import Obj
 from drsyncer.sync.transform import for_destination
 from tests.unit.sync.factories import DEST_NS, obj, rules
@@ -89,9 +88,26 @@ def test_claims_get_the_mapped_class_and_access_modes(make: Any) -> None:
     assert spec["accessModes"] == ["ReadWriteMany"]
 
 
-def test_claim_template_without_annotations_gets_none() -> None:
+@pytest.mark.parametrize(("annotations", "written"), [
+    (None, None),  # none before, none after
+    (BINDING, None),  # only binding annotations: the emptied map is left out
+    ({**BINDING, "team": "storage"}, {"team": "storage"}),
+])
+def test_claim_template_annotations_are_left_out_when_nothing_remains(
+        annotations: dict[str, str] | None, written: dict[str, str] | None) -> None:
     source = claim_template()
-    del source["spec"]["volumeClaimTemplates"][0]["metadata"]["annotations"]
+    template = source["spec"]["volumeClaimTemplates"][0]
+    if annotations is None:
+        del template["metadata"]["annotations"]
+    else:
+        template["metadata"]["annotations"] = dict(annotations)
     meta, _ = _written_claim(source, {})
-    assert "annotations" not in meta
-    assert keys.LABEL_STORAGE_CLASS not in meta["labels"]
+    assert meta.get("annotations") == written
+    assert meta["name"] == "data" and meta["labels"] == {"app": "db"}
+
+
+def test_claim_template_without_metadata_gets_none() -> None:
+    source = claim_template()
+    del source["spec"]["volumeClaimTemplates"][0]["metadata"]
+    out = for_destination(source, rules(), destination_namespace=DEST_NS)
+    assert "metadata" not in out["spec"]["volumeClaimTemplates"][0]
