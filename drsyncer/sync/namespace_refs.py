@@ -14,7 +14,8 @@ that are not mapped are left as they are:
 - NetworkPolicy peers' `namespaceSelector` on the label `kubernetes.io/metadata.name` (which the API
   server sets to every namespace's name), in `matchLabels` and `In`/`NotIn` expressions;
 - pod (anti-)affinity terms' `namespaces` and `namespaceSelector` (same label) in every pod template
-  (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod);
+  (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, ReplicationController,
+  PodTemplate);
 - CustomResourceDefinition `spec.conversion.webhook.clientConfig.service.namespace`.
 
 docs/sync-semantics.md lists the references that are not rewritten, and why.
@@ -42,6 +43,8 @@ _POD_TEMPLATE_PATHS: dict[tuple[str, str], tuple[str, ...]] = {
     ("batch", "Job"): ("spec", "template", "spec"),
     ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template", "spec"),
     ("", "Pod"): ("spec",),
+    ("", "ReplicationController"): ("spec", "template", "spec"),
+    ("", "PodTemplate"): ("template", "spec"),
 }
 _AFFINITIES = ("podAffinity", "podAntiAffinity")
 

@@ -31,8 +31,9 @@ STRIPPED_METADATA: tuple[str, ...] = (
     "deletionGracePeriodSeconds",
 )
 STRIPPED_ANNOTATIONS: frozenset[str] = frozenset({keys.ANNOTATION_LAST_APPLIED})
+# ReplicationControllers come with `"*"`, which copies every type the source serves
 SCALED_KINDS: frozenset[tuple[str, str]] = frozenset(
-    {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet")})
+    {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet"), ("", "ReplicationController")})
 # PVC fields that tie a claim to particular volumes or contents of the source cluster; dropped unless
 # `preserveVolumeAttributes` (or `syncPersistentVolumes`) keeps them. `volumeMode` is not among them:
 # it is the kind of volume the workload needs (a Block claim mounted through volumeDevices), kept always.

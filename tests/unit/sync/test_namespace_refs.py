@@ -132,6 +132,8 @@ def test_network_policy_namespace_selectors_follow_the_mapping() -> None:
     ("batch/v1", "Job", ("spec", "template", "spec")),
     ("batch/v1", "CronJob", ("spec", "jobTemplate", "spec", "template", "spec")),
     ("v1", "Pod", ("spec",)),
+    ("v1", "ReplicationController", ("spec", "template", "spec")),
+    ("v1", "PodTemplate", ("template", "spec")),
 ])
 def test_pod_affinity_namespaces_follow_the_mapping(api_version: str, kind: str,
                                                     path: tuple[str, ...]) -> None:

@@ -29,6 +29,10 @@ def replicaset() -> Obj:
     return obj("apps/v1", "ReplicaSet", "standalone", spec={"replicas": 2, "template": {"spec": POD}})
 
 
+def replicationcontroller() -> Obj:
+    return obj("v1", "ReplicationController", "legacy", spec={"replicas": 1, "template": {"spec": POD}})
+
+
 def cronjob() -> Obj:
     return obj("batch/v1", "CronJob", "report", spec={"schedule": "0 * * * *", "jobTemplate": {"spec": {}}})
 
@@ -37,7 +41,7 @@ def _runs(out: Obj) -> bool:
     """Would the destination start Pods for this copy?"""
     spec = out.get("spec") or {}
     kind = out["kind"]
-    if kind in ("Deployment", "StatefulSet", "ReplicaSet"):
+    if kind in ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"):
         return bool(spec.get("replicas"))
     if kind in ("Job", "CronJob"):
         return not spec.get("suspend")
@@ -47,8 +51,8 @@ def _runs(out: Obj) -> bool:
     raise AssertionError(kind)
 
 
-WORKLOADS = [deployment(), statefulset(), replicaset(), daemonset(), daemonset({"disk": "ssd"}), job(),
-             cronjob()]
+WORKLOADS = [deployment(), statefulset(), replicaset(), replicationcontroller(), daemonset(),
+             daemonset({"disk": "ssd"}), job(), cronjob()]
 
 
 @pytest.mark.parametrize("source", WORKLOADS, ids=lambda o: f"{o['kind']}")
