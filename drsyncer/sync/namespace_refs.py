@@ -13,9 +13,9 @@ that are not mapped are left as they are:
 - Service `spec.externalName` of the in-cluster form `<service>.<namespace>.svc[.<cluster domain>]`;
 - NetworkPolicy peers' `namespaceSelector` on the label `kubernetes.io/metadata.name` (which the API
   server sets to every namespace's name), in `matchLabels` and `In`/`NotIn` expressions;
-- pod (anti-)affinity terms' `namespaces` and `namespaceSelector` (same label) in every pod template
-  (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, ReplicationController,
-  PodTemplate);
+- in every pod template (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod,
+  ReplicationController, PodTemplate): pod (anti-)affinity terms' `namespaces` and
+  `namespaceSelector` (same label), and `dnsConfig.searches` entries `<namespace>.svc[.<domain>]`;
 - CustomResourceDefinition `spec.conversion.webhook.clientConfig.service.namespace`.
 
 docs/sync-semantics.md lists the references that are not rewritten, and why.
@@ -32,9 +32,11 @@ from drsyncer.sync.objects import Obj
 NamespaceMap = Mapping[str, str]  # source namespace → destination namespace, only names that change
 
 NAME_LABEL = "kubernetes.io/metadata.name"  # set on every namespace by kube-apiserver since 1.21
-# <service>.<namespace>.svc, optionally followed by the cluster domain (cluster.local by default)
-_SERVICE_DNS = re.compile(r"^(?P<service>[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(?P<namespace>[a-z0-9]([-a-z0-9]*"
-                          r"[a-z0-9])?)\.svc(?P<rest>(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?)$")
+_DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
+# <namespace>.svc, optionally followed by the cluster domain (cluster.local by default): the DNS domain
+# of a namespace's Services, and a Pod's search domain
+_NAMESPACE_DOMAIN = re.compile(rf"^(?P<namespace>{_DNS_LABEL})\.svc(?P<rest>(?:\.{_DNS_LABEL})*\.?)$")
+_SERVICE_NAME = re.compile(_DNS_LABEL)
 _POD_TEMPLATE_PATHS: dict[tuple[str, str], tuple[str, ...]] = {
     ("apps", "Deployment"): ("spec", "template", "spec"),
     ("apps", "StatefulSet"): ("spec", "template", "spec"),
@@ -78,15 +80,25 @@ def rewrite(body: Obj, group: str, kind: str, names: NamespaceMap) -> None:
     elif gk == ("apiextensions.k8s.io", "CustomResourceDefinition"):
         _conversion_webhook(body, names)
     elif gk in _POD_TEMPLATE_PATHS:
-        _update_path(body, _POD_TEMPLATE_PATHS[gk], lambda pod: _pod_affinity(pod, names))
+        _update_path(body, _POD_TEMPLATE_PATHS[gk], lambda pod: _pod_dns(_pod_affinity(pod, names), names))
+
+
+def namespace_dns_domain(name: str, names: NamespaceMap) -> str:
+    """`name` with its namespace rewritten when it is a mapped namespace's domain, `<ns>.svc[.<domain>]`."""
+    match = _NAMESPACE_DOMAIN.match(name)
+    if match is None or match["namespace"] not in names:
+        return name
+    return f"{names[match['namespace']]}.svc{match['rest']}"
 
 
 def service_dns_name(name: str, names: NamespaceMap) -> str:
-    """`name` with its namespace rewritten when it is the in-cluster DNS name of a mapped Service."""
-    match = _SERVICE_DNS.match(name)
-    if match is None or match["namespace"] not in names:
+    """`name` with its namespace rewritten when it is the in-cluster DNS name of a Service of a mapped
+    namespace, `<service>.<ns>.svc[.<domain>]`."""
+    service, _, domain = name.partition(".")
+    if not domain or _SERVICE_NAME.fullmatch(service) is None:
         return name
-    return f"{match['service']}.{names[match['namespace']]}.svc{match['rest']}"
+    rewritten = namespace_dns_domain(domain, names)
+    return name if rewritten == domain else f"{service}.{rewritten}"
 
 
 def _subjects(body: Obj, names: NamespaceMap) -> None:
@@ -160,6 +172,17 @@ def _peer(peer: Mapping[str, Any], names: NamespaceMap) -> Mapping[str, Any]:
     if "namespaceSelector" not in peer:
         return peer
     return {**peer, "namespaceSelector": _selector(peer["namespaceSelector"], names)}
+
+
+def _pod_dns(pod: Obj, names: NamespaceMap) -> Obj:
+    dns = pod.get("dnsConfig") or {}
+    searches = dns.get("searches")
+    if not searches:
+        return pod
+    rewritten = [namespace_dns_domain(str(s), names) for s in searches]
+    if rewritten == searches:
+        return pod
+    return {**pod, "dnsConfig": {**dns, "searches": rewritten}}
 
 
 def _pod_affinity(pod: Obj, names: NamespaceMap) -> Obj:

@@ -125,6 +125,9 @@ def test_network_policy_namespace_selectors_follow_the_mapping() -> None:
     assert source == before
 
 
+SEARCHES = ["billing.svc.cluster.local", "tools.svc.cluster.local", "example.com"]
+
+
 @pytest.mark.parametrize(("api_version", "kind", "path"), [
     ("apps/v1", "Deployment", ("spec", "template", "spec")),
     ("apps/v1", "StatefulSet", ("spec", "template", "spec")),
@@ -135,11 +138,11 @@ def test_network_policy_namespace_selectors_follow_the_mapping() -> None:
     ("v1", "ReplicationController", ("spec", "template", "spec")),
     ("v1", "PodTemplate", ("template", "spec")),
 ])
-def test_pod_affinity_namespaces_follow_the_mapping(api_version: str, kind: str,
-                                                    path: tuple[str, ...]) -> None:
+def test_pod_template_namespace_references_follow_the_mapping(api_version: str, kind: str,
+                                                             path: tuple[str, ...]) -> None:
     term = {"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "zone",
             "namespaces": ["billing", "tools"], "namespaceSelector": _by_name("shop")}
-    pod: dict[str, Any] = {"containers": [], "affinity": {
+    pod: dict[str, Any] = {"containers": [], "dnsConfig": {"searches": SEARCHES}, "affinity": {
         "podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]},
         "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
             {"weight": 1, "podAffinityTerm": term}]}}}
@@ -156,6 +159,8 @@ def test_pod_affinity_namespaces_follow_the_mapping(api_version: str, kind: str,
     for rewritten in (required, preferred["podAffinityTerm"]):
         assert rewritten["namespaces"] == ["billing-dr", "tools"]
         assert rewritten["namespaceSelector"] == _by_name("shop-dr")
+    assert out["dnsConfig"]["searches"] == ["billing-dr.svc.cluster.local", "tools.svc.cluster.local",
+                                            "example.com"]
     assert source == before
 
 
