@@ -7,7 +7,8 @@ Secret of type `kubernetes.io/service-account-token` that names an existing Serv
 `kubernetes.io/service-account.name` annotation, and records the account's uid in the
 `kubernetes.io/service-account.uid` annotation. Before 1.24 the same controller also created one
 such Secret per ServiceAccount, named `<account>-token-<5 random characters>` (apiserver
-storage/names SimpleNameGenerator) and listed in the account's `secrets`.
+storage/names SimpleNameGenerator) and listed in the account's `secrets`. A token Secret whose
+account does not exist is deleted by the same controller as soon as it sees it.
 """
 
 from __future__ import annotations
