@@ -66,7 +66,9 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="plan and report, write nothing")
     p.add_argument("--prune", action="store_true",
                    help="delete destination objects this sync owns whose source is gone")
-    p.add_argument("--no-scale-to-zero", action="store_true", help="keep Deployment replica counts")
+    p.add_argument("--no-scale-to-zero", action="store_true",
+                   help="let the copies run: keep replica counts, do not suspend Jobs and CronJobs or hold "
+                   "DaemonSets off their nodes")
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight per destination")
     p.set_defaults(handler="drsyncer.sync.command:run")
 

@@ -31,7 +31,12 @@ LABEL_SCALE_OVERRIDE: Final = "dr-syncer.io/scale-override"
 LABEL_IMMUTABLE_HANDLING: Final = "dr-syncer.io/immutable-handling"
 LABEL_STORAGE_CLASS: Final = "dr-syncer.io/storage-class"
 ANNOTATION_ORIGINAL_REPLICAS: Final = "dr-syncer.io/original-replicas"
-ANNOTATION_ORIGINAL_SUSPEND: Final = "dr-syncer.io/original-suspend"  # CronJobs, like replicas
+ANNOTATION_ORIGINAL_SUSPEND: Final = "dr-syncer.io/original-suspend"  # CronJobs and Jobs, like replicas
+# DaemonSets held in standby: the source's pod-template nodeSelector (JSON), and the node label the
+# copy's nodeSelector requires, which no node carries
+ANNOTATION_ORIGINAL_NODE_SELECTOR: Final = "dr-syncer.io/original-node-selector"
+LABEL_STANDBY_NODE: Final = "dr-syncer.io/standby-node"
+STANDBY_NODE_VALUE: Final = "none"
 
 # triggers on Replication objects
 ANNOTATION_SYNC_NOW: Final = "dr-syncer.io/sync-now"
@@ -42,6 +47,9 @@ FINALIZER_CLEANUP: Final = "dr-syncer.io/cleanup"
 # Kubernetes keys drsyncer strips or reads
 ANNOTATION_LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
 ANNOTATION_SA_NAME: Final = "kubernetes.io/service-account.name"
+ANNOTATION_SA_UID: Final = "kubernetes.io/service-account.uid"
+LABEL_LEGACY_TOKEN_LAST_USED: Final = "kubernetes.io/legacy-token-last-used"
+LABEL_LEGACY_TOKEN_INVALID_SINCE: Final = "kubernetes.io/legacy-token-invalid-since"
 SECRET_TYPE_SA_TOKEN: Final = "kubernetes.io/service-account-token"
 ROOT_CA_CONFIGMAP: Final = "kube-root-ca.crt"
 PVC_BINDING_ANNOTATIONS: Final = (

@@ -107,7 +107,8 @@ class PVCConfig(SpecModel):
         default_factory=list, description="Access mode renames for PVCs; one entry per source mode.")
     preserve_volume_attributes: Bool = Field(
         default=False,
-        description="Keep volumeMode, selector, dataSource and dataSourceRef on created PVCs.")
+        description="Keep selector, dataSource and dataSourceRef on created PVCs and claim templates "
+        "(volumeMode is always kept).")
     sync_persistent_volumes: Bool = Field(
         default=False,
         description="Keep `spec.volumeName` on created PVCs, for storage that every cluster can attach. "
@@ -179,9 +180,11 @@ class ReplicationSpec(SpecModel):
         "is set.")
     schedule: Schedule | None = Field(
         default=None,
-        description="5-field cron or `@every <duration>` (Scheduled mode only). Default: the source "
-        f"RemoteCluster's `defaultSchedule`, else `{DEFAULT_SCHEDULE}`.")
-    continuous: ContinuousConfig | None = Field(default=None, description="Continuous mode settings.")
+        description="5-field cron or `@every <duration>`, used in Scheduled mode (kept but unused in the "
+        "other modes, so switching modes needs no other edit). Default: the source RemoteCluster's "
+        f"`defaultSchedule`, else `{DEFAULT_SCHEDULE}`.")
+    continuous: ContinuousConfig | None = Field(
+        default=None, description="Continuous mode settings (kept but unused in the other modes).")
     paused: Bool = Field(default=False, description="Stop syncing until set back to false.")
     resource_types: list[ResourceType] | None = Field(
         default=None,
@@ -201,8 +204,9 @@ class ReplicationSpec(SpecModel):
         "they are Established.")
     scale_to_zero: Bool = Field(
         default=True,
-        description="Set Deployment and StatefulSet replicas to 0 in the destinations (unless the "
-        "object has a `dr-syncer.io/scale-override` label).")
+        description="Keep the copies from running in the destinations: Deployment, StatefulSet and "
+        "ReplicaSet replicas 0, CronJobs and Jobs suspended, DaemonSets held off every node (unless the "
+        "object has a `dr-syncer.io/scale-override` label); the source's values are recorded on the copies.")
     preserve_node_ports: Bool = Field(
         default=False,
         description="Keep Service node ports (and `healthCheckNodePort`) in the copies instead of "
@@ -230,7 +234,7 @@ class ReplicationSpec(SpecModel):
         return selector
 
     def problems(self) -> list[Problem]:
-        found = self._namespace_problems() + self._cluster_problems() + self._mode_problems()
+        found = self._namespace_problems() + self._cluster_problems()
         if self.resource_types == [] and not self.namespace_scoped_resources:
             found.append(("resourceTypes", "must list at least one type (leave it out for the defaults)"))
         return found
@@ -267,16 +271,6 @@ class ReplicationSpec(SpecModel):
                 found.append((path, f'"{cluster}" is listed more than once'))
             seen.add(cluster)
         return found
-
-    def _mode_problems(self) -> list[Problem]:
-        found: list[Problem] = []
-        mode = self.replication_mode
-        if self.schedule is not None and mode is not ReplicationMode.SCHEDULED:
-            found.append(("schedule", f"only used when replicationMode is Scheduled (it is {mode.value})"))
-        if self.continuous is not None and mode is not ReplicationMode.CONTINUOUS:
-            found.append(("continuous", f"only used when replicationMode is Continuous (it is {mode.value})"))
-        return found
-
 
 def _repeats(field: str, key: str, values: list[str]) -> list[Problem]:
     seen: set[str] = set()
@@ -517,6 +511,8 @@ class Replication(BaseModel):
         out["resourceTypes"] = self.resource_types(source)
         out["namespaceScopedResources"] = []
         out["schedule"] = self.schedule(source)
-        if self.spec.replication_mode is ReplicationMode.CONTINUOUS and out["continuous"] is None:
+        if self.spec.replication_mode is not ReplicationMode.CONTINUOUS:
+            out["continuous"] = None
+        elif out["continuous"] is None:
             out["continuous"] = ContinuousConfig().model_dump(mode="json", by_alias=True)
         return out

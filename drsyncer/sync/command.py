@@ -85,6 +85,9 @@ def rules_from_args(args: argparse.Namespace, source_context: str) -> Rules:
         "scaleToZero": not args.no_scale_to_zero,
         "pruneDeleted": bool(args.prune),
         "dryRun": bool(args.dry_run),
+        # references to one copied namespace from another follow its new name too
+        "namespaceMappings": [{"source": source, "destination": dest}
+                              for source, dest in namespace_pairs(args.namespace or ())],
     }
     if args.types:
         types = [t.strip() for t in args.types.split(",") if t.strip()]

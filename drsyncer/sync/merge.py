@@ -3,8 +3,9 @@
 An update replaces the destination object, so anything the destination allocated or its own
 controllers maintain has to be carried over from the existing copy, or the update would either be
 rejected or undo the destination's work: a Service's cluster IPs and node ports, a PVC's binding
-and every PVC field but its size request, a Job's generated selector, finalizers, and the
-annotations other controllers keep. The result carries the existing `resourceVersion`, so a
+and every PVC field but its size request, a Job's generated selector, the token issued into a
+ServiceAccount token Secret, finalizers, and the annotations other controllers keep. The result
+carries the existing `resourceVersion`, so a
 replace is refused (409) if the object changed since it was read.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from drsyncer.api import keys
 from drsyncer.sync.objects import Obj, group_of
+from drsyncer.sync.tokens import is_token_secret, keep_issued
 from drsyncer.sync.transform import HEADLESS
 
 _SERVER_METADATA_KEPT = ("resourceVersion", "finalizers", "ownerReferences")
@@ -31,6 +33,8 @@ def update_body(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:
         body["spec"] = _service_spec(desired.get("spec") or {}, existing.get("spec") or {})
     elif gk == ("batch", "Job"):
         body["spec"] = _job_spec(desired.get("spec") or {}, existing.get("spec") or {})
+    elif is_token_secret(desired):
+        body = keep_issued(body, existing)
     return body
 
 

@@ -13,11 +13,12 @@ from drsyncer.sync.objects import Key, is_builtin_group
 _TIERS: tuple[tuple[tuple[str, str], ...], ...] = (
     (("apiextensions.k8s.io", "CustomResourceDefinition"),),
     (("", "Namespace"),),
+    # before their token Secrets: a token controller deletes a token Secret whose account is missing
+    (("", "ServiceAccount"),),
     (
         ("", "ResourceQuota"),
         ("", "LimitRange"),
         ("storage.k8s.io", "StorageClass"),
-        ("", "ServiceAccount"),
         ("", "Secret"),
         ("", "ConfigMap"),
         ("", "PersistentVolume"),

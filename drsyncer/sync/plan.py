@@ -32,6 +32,7 @@ from drsyncer.sync.ownership import mark, owner_of, source_hash_of, source_names
 from drsyncer.sync.result import DeploymentScale, KindCounts, Outcome, count_key
 from drsyncer.sync.rules import ImmutableHandling, Rules
 from drsyncer.sync.select import skip_reason
+from drsyncer.sync.tokens import accounts_of, is_service_account
 from drsyncer.sync.transform import Scale, transform
 
 
@@ -183,13 +184,16 @@ def plan(
     """
     actions: list[Action] = []
     present: set[Key] = set()
+    source = source if isinstance(source, list) else list(source)
+    # token Secrets are copied or not by the ServiceAccounts copied with them
+    accounts = accounts_of(o for o in source if is_service_account(o) and skip_reason(o, rules) is None)
     for obj in source:
         key = key_of(obj, destination_namespace)
         if key in present:
             actions.append(Action(Op.SKIP, key, reason="listed twice in the source; the first copy is used"))
             continue
         present.add(key)
-        reason = skip_reason(obj, rules)
+        reason = skip_reason(obj, rules, service_accounts=accounts)
         if reason is not None:
             actions.append(Action(Op.SKIP, key, reason=reason))
             continue

@@ -101,6 +101,9 @@ class Rules:
     access_mode_mappings: tuple[tuple[str, str], ...] = ()
     preserve_volume_attributes: bool = False
     sync_persistent_volumes: bool = False
+    # (source, destination) namespaces of the Replication whose names differ, for rewriting the
+    # namespace references inside objects (namespace_refs.py); a source mapped twice is left out
+    namespace_mappings: tuple[tuple[str, str], ...] = ()
     default_immutable_handling: ImmutableHandling = ImmutableHandling.NO_CHANGE
     # normalised `resourceOverrides`: ((group, lowercase kind or resource name), handling)
     immutable_overrides: tuple[tuple[tuple[str, str], ImmutableHandling], ...] = ()
@@ -159,6 +162,7 @@ class Rules:
             access_mode_mappings=_mappings(pvc, "accessModeMappings"),
             preserve_volume_attributes=bool(pvc.get("preserveVolumeAttributes", False)),
             sync_persistent_volumes=bool(pvc.get("syncPersistentVolumes", False)),
+            namespace_mappings=_namespace_mappings(spec),
             default_immutable_handling=_handling(
                 immutable.get("defaultHandling") or ImmutableHandling.NO_CHANGE.value,
                 "spec.immutableResourceConfig.defaultHandling",
@@ -187,6 +191,23 @@ def _mappings(pvc: Mapping[str, Any], name: str) -> tuple[tuple[str, str], ...]:
             raise _invalid(f"{path}[{i}]", "needs both 'from' and 'to'")
         result.append((str(source), str(target)))
     return tuple(result)
+
+
+def _namespace_mappings(spec: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    if spec.get("sourceNamespace"):
+        source = str(spec["sourceNamespace"])
+        pairs.append((source, str(spec.get("destinationNamespace") or source)))
+    for item in spec.get("namespaceMappings") or ():
+        source = str(item.get("source") or "")
+        if source:
+            pairs.append((source, str(item.get("destination") or source)))
+    targets: dict[str, set[str]] = {}
+    for source, target in pairs:
+        targets.setdefault(source, set()).add(target)
+    # a namespace copied under two names has no one name for references from other namespaces
+    return tuple(sorted((source, next(iter(t))) for source, t in targets.items()
+                        if len(t) == 1 and source not in t))
 
 
 def _handling(value: str, path: str) -> ImmutableHandling:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drsyncer.api import keys
+from drsyncer.sync import tokens
 from drsyncer.sync.objects import group_of, labels_of
 from drsyncer.sync.rules import Rules
 
@@ -24,8 +25,13 @@ RECREATING_OWNERS: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-def skip_reason(obj: Mapping[str, Any], rules: Rules) -> str | None:
-    """None when the object is copied, otherwise why it is not. The first rule that applies wins."""
+def skip_reason(obj: Mapping[str, Any], rules: Rules, *,
+                service_accounts: tokens.Accounts | None = None) -> str | None:
+    """None when the object is copied, otherwise why it is not. The first rule that applies wins.
+
+    `service_accounts`: the ServiceAccounts copied with the object (tokens.accounts_of), None when
+    none is; token Secrets depend on them.
+    """
     meta = obj.get("metadata") or {}
     kind = obj.get("kind") or ""
     name = meta.get("name") or ""
@@ -34,8 +40,8 @@ def skip_reason(obj: Mapping[str, Any], rules: Rules) -> str | None:
         return f"labelled {keys.LABEL_IGNORE}=true"
     if kind == "ConfigMap" and name == keys.ROOT_CA_CONFIGMAP and not group_of(obj):
         return f"{keys.ROOT_CA_CONFIGMAP} is created in every namespace by the destination cluster"
-    if kind == "Secret" and obj.get("type") == keys.SECRET_TYPE_SA_TOKEN:
-        return "service-account token Secrets are issued by the destination cluster"
+    if kind == "Secret" and (token := tokens.skip_reason(obj, service_accounts)) is not None:
+        return token
     if meta.get("deletionTimestamp"):
         return "being deleted in the source"
     owner = _recreating_owner(meta)

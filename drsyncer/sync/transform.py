@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drsyncer.api import keys
+from drsyncer.sync import namespace_refs, standby, tokens
 from drsyncer.sync.objects import Obj, group_of
 from drsyncer.sync.rules import Rules
 
@@ -30,9 +31,13 @@ STRIPPED_METADATA: tuple[str, ...] = (
     "deletionGracePeriodSeconds",
 )
 STRIPPED_ANNOTATIONS: frozenset[str] = frozenset({keys.ANNOTATION_LAST_APPLIED})
-SCALED_KINDS: frozenset[tuple[str, str]] = frozenset({("apps", "Deployment"), ("apps", "StatefulSet")})
-# PVC fields that pin a claim to particular storage; dropped unless the Replication asks to keep them
-PVC_VOLUME_ATTRIBUTES: tuple[str, ...] = ("volumeMode", "selector", "dataSource", "dataSourceRef")
+# ReplicationControllers come with `"*"`, which copies every type the source serves
+SCALED_KINDS: frozenset[tuple[str, str]] = frozenset(
+    {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet"), ("", "ReplicationController")})
+# PVC fields that tie a claim to particular volumes or contents of the source cluster; dropped unless
+# `preserveVolumeAttributes` (or `syncPersistentVolumes`) keeps them. `volumeMode` is not among them:
+# it is the kind of volume the workload needs (a Block claim mounted through volumeDevices), kept always.
+PVC_VOLUME_ATTRIBUTES: tuple[str, ...] = ("selector", "dataSource", "dataSourceRef")
 HEADLESS = "None"
 _INT32_MAX = 2**31 - 1
 _DIGITS = re.compile(r"[0-9]+")
@@ -62,11 +67,16 @@ def for_destination(obj: Mapping[str, Any], rules: Rules, *, destination_namespa
 def transform(obj: Mapping[str, Any], rules: Rules, *, destination_namespace: str) -> Transformed:
     """Like `for_destination`, also returning the replica decision and any warnings about the object."""
     body: Obj = {k: v for k, v in obj.items() if k != "status"}
-    body["metadata"] = _metadata(obj.get("metadata") or {}, destination_namespace)
+    meta = obj.get("metadata") or {}
+    body["metadata"] = _metadata(meta, destination_namespace)
     gk = (group_of(obj), obj.get("kind") or "")
+    own = meta.get("namespace") or ""
+    if rules.namespace_mappings or (own and own != destination_namespace):
+        names = namespace_refs.namespace_map(rules.namespace_mappings, own, destination_namespace)
+        namespace_refs.rewrite(body, gk[0], gk[1], names)
     if gk in SCALED_KINDS:
         scale = scale_for(obj, rules)
-        body["spec"] = {**(obj.get("spec") or {}), "replicas": scale.replicas}
+        body["spec"] = {**(body.get("spec") or {}), "replicas": scale.replicas}
         _annotations(body)[keys.ANNOTATION_ORIGINAL_REPLICAS] = str(scale.original)
         if gk[1] == "StatefulSet":
             _claim_templates(body["spec"], rules)
@@ -75,10 +85,22 @@ def transform(obj: Mapping[str, Any], rules: Rules, *, destination_namespace: st
         _service(body, rules)
     elif gk == ("", "PersistentVolumeClaim"):
         _pvc(body, rules)
+    elif gk == ("", "Secret") and obj.get("type") == keys.SECRET_TYPE_SA_TOKEN:
+        tokens.token_secret(body)
+    elif gk == ("", "ServiceAccount"):
+        tokens.service_account(body)
     elif gk == ("batch", "Job"):
         _job(body)
+        if rules.scale_to_zero:
+            standby.suspend(body)
     elif gk == ("batch", "CronJob") and rules.scale_to_zero:
-        _suspend_cronjob(body)
+        standby.suspend(body)
+    elif gk == ("apps", "DaemonSet"):
+        # no replica count to set: held off every node instead, by the same rule as replicas
+        scale = scale_for(obj, rules)
+        if scale.replicas == 0:
+            standby.hold_daemonset(body)
+        return Transformed(body, None, (scale.warning,) if scale.warning else ())
     return Transformed(body)
 
 
@@ -166,20 +188,25 @@ def map_access_modes(modes: list[str], rules: Rules) -> list[str]:
 
 
 def _pvc(body: Obj, rules: Rules) -> None:
-    spec: Obj = dict(body.get("spec") or {})
-    body["spec"] = spec
     meta = body["metadata"]
-    labels = meta["labels"]
-    annotations = meta["annotations"]
-    if "storageClassName" in spec or keys.LABEL_STORAGE_CLASS in labels:
+    body["spec"] = _claim(body.get("spec") or {}, meta["labels"], meta["annotations"], rules)
+
+
+def _claim(source: Obj, labels: Mapping[str, str], annotations: dict[str, str], rules: Rules) -> Obj:
+    """A claim's spec for the destination (a copy), the claim's own `annotations` changed in place:
+    classes and access modes mapped, the ties to the source's volumes and binding dropped."""
+    spec: Obj = dict(source)
+    if spec.get("storageClassName") is not None or keys.LABEL_STORAGE_CLASS in labels:
         target = map_storage_class(spec.get("storageClassName"), labels, rules)
         if target is not None:
             spec["storageClassName"] = target
     if keys.ANNOTATION_BETA_STORAGE_CLASS in annotations:
         beta = map_storage_class(annotations[keys.ANNOTATION_BETA_STORAGE_CLASS], labels, rules)
-        annotations[keys.ANNOTATION_BETA_STORAGE_CLASS] = beta
+        if beta is not None:
+            annotations[keys.ANNOTATION_BETA_STORAGE_CLASS] = beta
     if rules.access_mode_mappings and spec.get("accessModes"):
         spec["accessModes"] = map_access_modes(spec["accessModes"], rules)
+    # written by the source's binder and provisioner about the source's volume and node
     for binding in keys.PVC_BINDING_ANNOTATIONS:
         annotations.pop(binding, None)
     if not rules.sync_persistent_volumes:
@@ -187,34 +214,27 @@ def _pvc(body: Obj, rules: Rules) -> None:
         if not rules.preserve_volume_attributes:
             for attr in PVC_VOLUME_ATTRIBUTES:
                 spec.pop(attr, None)
+    return spec
 
 
 def _claim_templates(spec: Obj, rules: Rules) -> None:
-    # the claims a StatefulSet creates in the DR cluster need the DR cluster's classes and modes too
+    # the claims a StatefulSet creates in the DR cluster are claims like any other: same treatment
     templates = spec.get("volumeClaimTemplates")
-    if not templates or not (rules.storage_class_mappings or rules.access_mode_mappings):
+    if not templates:
         return
     mapped = []
     for template in templates:
-        claim = dict(template.get("spec") or {})
-        labels = (template.get("metadata") or {}).get("labels") or {}
-        if claim.get("storageClassName") is not None or keys.LABEL_STORAGE_CLASS in labels:
-            target = map_storage_class(claim.get("storageClassName"), labels, rules)
-            if target is not None:
-                claim["storageClassName"] = target
-        if rules.access_mode_mappings and claim.get("accessModes"):
-            claim["accessModes"] = map_access_modes(claim["accessModes"], rules)
-        mapped.append({**template, "spec": claim})
+        template_meta = template.get("metadata") or {}
+        annotations = dict(template_meta.get("annotations") or {})
+        claim = _claim(template.get("spec") or {}, template_meta.get("labels") or {}, annotations, rules)
+        copied = {**template, "spec": claim}
+        if annotations != (template_meta.get("annotations") or {}):
+            # an emptied map is left out, as the API server leaves it out of what it returns
+            copied["metadata"] = {k: v for k, v in template_meta.items() if k != "annotations"}
+            if annotations:
+                copied["metadata"]["annotations"] = annotations
+        mapped.append(copied)
     spec["volumeClaimTemplates"] = mapped
-
-
-def _suspend_cronjob(body: Obj) -> None:
-    # a standby copy must not run scheduled work twice (once in the source, once in DR); scaleToZero
-    # is the switch for "nothing runs in DR", so it covers CronJobs as it covers replicas
-    spec: Obj = dict(body.get("spec") or {})
-    _annotations(body)[keys.ANNOTATION_ORIGINAL_SUSPEND] = "true" if spec.get("suspend") else "false"
-    spec["suspend"] = True
-    body["spec"] = spec
 
 
 def _job(body: Obj) -> None:

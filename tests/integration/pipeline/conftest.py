@@ -259,10 +259,11 @@ class Pipeline:
             ids.append(str(self.app.send_task("drsyncer.sync_namespace", kwargs=kwargs, queue="sync").id))
         return run_id, ids
 
-    def metrics(self, worker: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    def metrics(self, process: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        """The samples a worker's (or the watcher's) metrics endpoint serves."""
         from prometheus_client.parser import text_string_to_metric_families
 
-        text = requests.get(f"http://127.0.0.1:{self.metrics_ports[worker]}/metrics", timeout=5).text
+        text = requests.get(f"http://127.0.0.1:{self.metrics_ports[process]}/metrics", timeout=5).text
         out = {}
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
@@ -303,7 +304,8 @@ def pipeline(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
     app = make_app(redis_url)
     p = Pipeline(fleet, controller, source, redis_url, app, workdir, kubeconfig)
     try:
-        p.start("watcher", "watcher", DRSYNCER_METRICS_PORT=str(free_port()),
+        p.metrics_ports["watcher"] = free_port()
+        p.start("watcher", "watcher", DRSYNCER_METRICS_PORT=str(p.metrics_ports["watcher"]),
                 DRSYNCER_PROBE_PORT=str(free_port()), DRSYNCER_LEASE_DURATION="3",
                 DRSYNCER_RESYNC_INTERVAL="5",
                 DRSYNCER_HEALTH_CHECK_INTERVAL="2")

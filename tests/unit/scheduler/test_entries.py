@@ -121,6 +121,25 @@ def test_manual_mode_still_has_jobs_to_send_on_request() -> None:
     assert job.schedule is None and job.task_kwargs(Trigger.SYNC_NOW, "r1")["trigger"] == "sync-now"
 
 
+@pytest.mark.parametrize(("spec", "trigger"), [
+    # a switch of mode by a patch of replicationMode alone leaves the other mode's settings behind
+    ({"replicationMode": "Manual", "schedule": "*/5 * * * *"}, None),
+    ({"replicationMode": "Manual", "continuous": {"backgroundSyncInterval": "2h"}}, None),
+    ({"replicationMode": "Continuous", "schedule": "*/5 * * * *"}, Trigger.BACKGROUND),
+    ({"replicationMode": "Scheduled", "continuous": {"backgroundSyncInterval": "2h"}}, Trigger.SCHEDULE),
+])
+def test_settings_left_from_another_mode_do_not_stop_the_replication(spec: dict[str, Any],
+                                                                      trigger: Trigger | None) -> None:
+    read = read_replication(_obj(**spec), {})
+    assert read.model is not None, read.errors
+    result = plan([read], {}, {})
+    (job,) = result.jobs[("Replication", "dr-system", "web")]
+    if trigger is None:
+        assert result.entries == {} and job.schedule is None
+    else:
+        assert [e.trigger for e in result.entries.values()] == [trigger]
+
+
 def test_selector_without_known_namespaces_plans_only_explicit_ones() -> None:
     obj = _obj(namespaceSelector={"matchLabels": {"team": "a"}}, sourceNamespace="ops")
     result = plan([read_replication(obj, {})], {}, {})

@@ -53,6 +53,10 @@ def test_custom_resources_come_after_every_built_in_kind() -> None:
 
 def test_secrets_and_configmaps_share_a_tier() -> None:
     assert tier("", "Secret") == tier("", "ConfigMap") == tier("", "PersistentVolumeClaim")
+
+
+def test_service_accounts_are_written_before_their_token_secrets() -> None:
+    assert tier("", "ServiceAccount") < tier("", "Secret")
     assert tier("", "Service") < tier("apps", "Deployment") < tier("networking.k8s.io", "Ingress")
 
 

@@ -119,3 +119,20 @@ def test_rules_are_hashable_and_comparable() -> None:
 def test_preserve_node_ports_in_the_spec_keeps_node_ports() -> None:
     assert _rules({"preserveNodePorts": True}).keep_node_ports
     assert not _rules({}).keep_node_ports
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ({}, ()),
+    ({"sourceNamespace": "shop"}, ()),
+    ({"sourceNamespace": "shop", "destinationNamespace": "shop"}, ()),
+    ({"sourceNamespace": "shop", "destinationNamespace": "shop-dr"}, (("shop", "shop-dr"),)),
+    ({"sourceNamespace": "shop", "destinationNamespace": "shop-dr",
+      "namespaceMappings": [{"source": "billing", "destination": "billing-dr"}, {"source": "ops"}]},
+     (("billing", "billing-dr"), ("shop", "shop-dr"))),
+    # copied under two names: no one name to rewrite references from other namespaces to
+    ({"namespaceMappings": [{"source": "billing", "destination": "b1"},
+                            {"source": "billing", "destination": "b2"}]}, ()),
+])
+def test_namespace_mappings_that_rename_are_read(spec: dict[str, Any],
+                                                 expected: tuple[tuple[str, str], ...]) -> None:
+    assert Rules.from_spec(spec, replication="ns/r", source_cluster="prod").namespace_mappings == expected

@@ -132,9 +132,9 @@ def test_unset_replicas_count_as_one_like_kubernetes() -> None:
     assert out["metadata"]["annotations"][keys.ANNOTATION_ORIGINAL_REPLICAS] == "1"
 
 
-def test_daemonsets_keep_their_spec() -> None:
+def test_daemonsets_keep_their_spec_without_scale_to_zero() -> None:
     ds = obj("apps/v1", "DaemonSet", "agent", spec={"selector": {"matchLabels": {"a": "b"}}})
-    assert _dest(ds)["spec"] == ds["spec"]
+    assert _dest(ds, scaleToZero=False)["spec"] == ds["spec"]
 
 
 # ---------------------------------------------------------------- services
@@ -246,7 +246,7 @@ def test_beta_storage_class_annotation_is_mapped_too() -> None:
     assert out["metadata"]["annotations"][keys.ANNOTATION_BETA_STORAGE_CLASS] == "dr-fast"
 
 
-ATTRS = {"volumeMode": "Block", "selector": {"matchLabels": {"a": "b"}},
+ATTRS = {"selector": {"matchLabels": {"a": "b"}},
          "dataSource": {"kind": "VolumeSnapshot", "name": "s"},
          "dataSourceRef": {"kind": "VolumeSnapshot", "name": "s"}}
 
@@ -266,6 +266,7 @@ def test_pvc_binding_fields(pvc_config: dict[str, Any], volume_kept: bool, attrs
     src["metadata"]["annotations"]["team"] = "storage"
     out = _dest(src, pvcConfig=pvc_config)
     assert ("volumeName" in out["spec"]) == volume_kept
+    assert out["spec"]["volumeMode"] == "Filesystem"  # the kind of volume, never a tie: always kept
     for attr, value in ATTRS.items():
         assert out["spec"].get(attr) == (value if attrs_kept else None), attr
     assert out["metadata"]["annotations"] == {"team": "storage"}  # binding annotations always dropped
