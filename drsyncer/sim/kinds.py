@@ -304,8 +304,8 @@ def _node_ports(name: str, rt: ResourceType, spec: dict[str, Any], old: dict[str
     wants_health = svc_type == "LoadBalancer" and spec.get("externalTrafficPolicy") == "Local"
     if not wants_health:
         spec.pop("healthCheckNodePort", None)
-    elif isinstance(health, int) and health != old_spec.get("healthCheckNodePort") and not allocator.port_free(
-            health):
+    elif (isinstance(health, int) and health != old_spec.get("healthCheckNodePort")
+          and not allocator.port_free(health)):
         raise ApiError(500, f"Internal error occurred: failed to allocate requested HealthCheck NodePort "
                             f"{health}: provided port is already allocated", "InternalError",
                        {"causes": [{"message": f"failed to allocate requested HealthCheck NodePort {health}: "
@@ -463,7 +463,8 @@ def accepted_names(names: dict[str, Any]) -> dict[str, Any]:
 
 def terminating(crd: dict[str, Any], timestamp: str) -> dict[str, Any]:
     """A CRD as the delete answers it: marked, with the cleanup finalizer and `Terminating` True."""
-    conditions = [c for c in (crd.get("status") or {}).get("conditions") or [] if c.get("type") != "Terminating"]
+    conditions = [c for c in (crd.get("status") or {}).get("conditions") or []
+                  if c.get("type") != "Terminating"]
     conditions.append({"type": "Terminating", "status": "True", "reason": "InstanceDeletionPending",
                        "message": "CustomResourceDefinition marked for deletion; instance deletion pending",
                        "lastTransitionTime": timestamp})
@@ -497,7 +498,8 @@ def establish(crd: dict[str, Any], timestamp: str) -> dict[str, Any]:
             "lastTransitionTime": timestamp,
         },
     ]
-    return {**crd, "status": {**(crd.get("status") or {}), "conditions": conditions, "acceptedNames": accepted}}
+    status = {**(crd.get("status") or {}), "conditions": conditions, "acceptedNames": accepted}
+    return {**crd, "status": status}
 
 
 # added at create by kube-apiserver's StorageObjectInUseProtection admission plugin; removed by

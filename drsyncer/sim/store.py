@@ -7,9 +7,9 @@ history watches replay from) can hold references without copying.
 from __future__ import annotations
 
 import base64
-import copy
 import bisect
 import builtins
+import copy
 import json
 import random
 import threading

@@ -51,7 +51,8 @@ def test_copies_get_node_ports_of_the_dr_cluster_where_the_source_s_are_taken(ku
 
     # what drsyncer avoids is what the API server refuses, on the simulator as on kube-apiserver
     duplicate = {"metadata": {"name": "dup-port"},
-                 "spec": {"type": "NodePort", "selector": {"app": "x"}, "ports": [{"port": 80, "nodePort": 30080}]}}
+                 "spec": {"type": "NodePort", "selector": {"app": "x"},
+                          "ports": [{"port": 80, "nodePort": 30080}]}}
     with pytest.raises(ApiException) as err:
         core.create_namespaced_service("c01-squat", duplicate)
     assert err.value.status == 422 and "provided port is already allocated" in err.value.body

@@ -128,7 +128,8 @@ def test_generation_moves_on_spec_change_only(apps: client.AppsV1Api, ns: str) -
          {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}, None),
         ("networking.k8s.io/v1", "networkpolicies", {"spec": {"podSelector": {}}},
          {"spec": {"podSelector": {"matchLabels": {"a": "b"}}}}, 2),
-        ("policy/v1", "poddisruptionbudgets", {"spec": {"minAvailable": 1}}, {"spec": {"minAvailable": 2}}, 2),
+        ("policy/v1", "poddisruptionbudgets", {"spec": {"minAvailable": 1}}, {"spec": {"minAvailable": 2}},
+         2),
         ("batch/v1", "cronjobs", {"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {
             "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}}}},
          {"spec": {"schedule": "*/2 * * * *"}}, 2),
@@ -246,7 +247,8 @@ def test_orphan_and_foreground_deletion_answer_the_owner_held_by_the_collector(
 ) -> None:
     for policy, finalizer in (("Orphan", "orphan"), ("Foreground", "foregroundDeletion")):
         owner = core.create_namespaced_config_map(ns, {"metadata": {"name": f"owner-{finalizer.lower()}"}})
-        ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": owner.metadata.name, "uid": owner.metadata.uid}
+        ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": owner.metadata.name,
+               "uid": owner.metadata.uid}
         core.create_namespaced_config_map(
             ns, {"metadata": {"name": f"dep-{finalizer.lower()}", "ownerReferences": [ref]}})
         answer = core.delete_namespaced_config_map(owner.metadata.name, ns, propagation_policy=policy)
@@ -395,6 +397,11 @@ def test_request_bodies_over_three_mebibytes_are_refused(core: client.CoreV1Api,
     assert err.value.status == 413
 
 
+def _node_port_service(name: str, node_port: int) -> dict[str, Any]:
+    return {"metadata": {"name": name},
+            "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": node_port}]}}
+
+
 def test_a_node_port_another_service_holds_is_refused(core: client.CoreV1Api, ns: str) -> None:
     first = core.create_namespaced_service(
         ns, {"metadata": {"name": "a"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}})
@@ -402,7 +409,7 @@ def test_a_node_port_another_service_holds_is_refused(core: client.CoreV1Api, ns
     assert 30000 <= held <= 32767 and first.spec.external_traffic_policy == "Cluster"
     with pytest.raises(ApiException) as err:
         core.create_namespaced_service(
-            ns, {"metadata": {"name": "b"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": held}]}})
+            ns, _node_port_service("b", held))
     body = status_of(err.value)
     assert (err.value.status, body["reason"]) == (422, "Invalid")
     assert body["details"]["causes"][0]["field"] == "spec.ports[0].nodePort"
@@ -411,11 +418,11 @@ def test_a_node_port_another_service_holds_is_refused(core: client.CoreV1Api, ns
     core.patch_namespaced_service("a", ns, {"spec": {"type": "ClusterIP"}})
     assert core.read_namespaced_service("a", ns).spec.ports[0].node_port is None
     taken = core.create_namespaced_service(
-        ns, {"metadata": {"name": "b"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": held}]}})
+        ns, _node_port_service("b", held))
     assert taken.spec.ports[0].node_port == held
     core.delete_namespaced_service("b", ns)
     again = core.create_namespaced_service(
-        ns, {"metadata": {"name": "c"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": held}]}})
+        ns, _node_port_service("c", held))
     assert again.spec.ports[0].node_port == held
 
 
@@ -435,6 +442,6 @@ def test_a_local_load_balancer_gets_a_health_check_node_port_of_its_own(
 
 
 def test_a_dry_run_holds_no_node_port(core: client.CoreV1Api, ns: str) -> None:
-    body = {"metadata": {"name": "a"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 31999}]}}
+    body = _node_port_service("a", 31999)
     core.create_namespaced_service(ns, body, dry_run="All")
     assert core.create_namespaced_service(ns, body).spec.ports[0].node_port == 31999
