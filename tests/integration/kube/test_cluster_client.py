@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from drsyncer.errors import Category
+from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, RateBudget, RetryPolicy, client_from_kubeconfig
 from drsyncer.kube.ratelimit import rate_limiter_for
 from drsyncer.sim import SimCluster
+from tests.fixtures.polling import eventually
 
 # enough attempts that a 30 % fault rate never exhausts them in practice (0.3**12 per request)
 PATIENT = RetryPolicy(max_attempts=12, base_delay_s=0.01, max_delay_s=0.05)
@@ -175,8 +176,9 @@ def test_a_new_crd_resolves_after_invalidation(client: ClusterClient) -> None:
                                "schema": {"openAPIV3Schema": {"type": "object",
                                                               "x-kubernetes-preserve-unknown-fields": True}},
                                "subresources": {"status": {}}}]}})
-    client.discovery.invalidate()
-    widgets = client.resolve("wg")
+    # served a moment after the create, once Established
+    widgets = eventually(lambda: client.discovery.invalidate() or client.resolve("wg"),
+                         what="widgets to be served", tolerate=(CategorisedError,))
     assert (widgets.api_version, widgets.plural, widgets.namespaced) == ("example.com/v1", "widgets", True)
     assert client.resolve("widgets.example.com") == widgets
     client.create(widgets, "app", {"apiVersion": "example.com/v1", "kind": "Widget",

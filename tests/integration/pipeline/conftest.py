@@ -28,6 +28,7 @@ import yaml
 from celery import Celery
 
 from drsyncer.api.crds import all_crds
+from drsyncer.errors import CategorisedError
 from drsyncer.kube import ClusterClient, client_from_kubeconfig
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sim import SimCluster, SimFleet
@@ -289,7 +290,10 @@ def pipeline(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
     controller.create(NAMESPACES, None, {"metadata": {"name": NS}})
     for crd in all_crds():
         controller.create(CRDS, None, crd)
-    eventually(lambda: controller.resolve("remoteclusters.dr-syncer.io"), what="the CRDs to be served")
+    # a CRD is served a moment after its create, as on kube-apiserver
+    poll.eventually(lambda: [controller.discovery.invalidate(),
+                             *(controller.resolve(c["metadata"]["name"]) for c in all_crds())],
+                    30, "the CRDs to be served", tolerate=(AssertionError, CategorisedError))
     remote_clusters = controller.resolve("remoteclusters.dr-syncer.io")
     for name in ("source", "dr1", "dr2"):
         controller.create(SECRETS, NS, _kubeconfig_secret(name, fleet[name]))

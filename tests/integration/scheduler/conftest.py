@@ -17,6 +17,7 @@ from redbeat import RedBeatSchedulerEntry
 
 from drsyncer.api.crds import all_crds
 from drsyncer.config import Settings, load_settings
+from drsyncer.errors import CategorisedError
 from drsyncer.kube import ClusterClient, client_from_kubeconfig
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sim import SimFleet
@@ -33,6 +34,7 @@ NS = "dr-system"
 NAMESPACES = builtin_ref("namespaces")
 SECRETS = builtin_ref("secrets")
 CRDS = builtin_ref("customresourcedefinitions")
+SERVED = [c["metadata"]["name"] for c in all_crds()]  # plural.group, what the CRDs serve
 LEASES = builtin_ref("leases")
 CONFIGMAPS = builtin_ref("configmaps")
 
@@ -111,7 +113,9 @@ def world(sim_fleet: Callable[..., SimFleet], redis_url: str) -> Iterator[World]
     kubeconfig = yaml.safe_dump(fleet["source"].kubeconfig_dict()).encode()
     controller.create(SECRETS, NS, {"metadata": {"name": "source-kubeconfig"},
                                     "data": {"kubeconfig": base64.b64encode(kubeconfig).decode()}})
-    eventually(lambda: controller.resolve("remoteclusters.dr-syncer.io"), what="the CRDs to be served")
+    # a CRD is served a moment after its create, as on kube-apiserver
+    eventually(lambda: [controller.discovery.invalidate(), *map(controller.resolve, SERVED)],
+               what="the CRDs to be served", tolerate=(AssertionError, CategorisedError))
     controller.create(controller.resolve("remoteclusters.dr-syncer.io"), NS, {
         "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
         "metadata": {"name": "source", "namespace": NS},

@@ -3,10 +3,12 @@ on PATH (issue 3, acceptance 4)."""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,6 +17,7 @@ from kubernetes import client as k8s
 from drsyncer.api import keys
 from drsyncer.api.crds import all_crds
 from drsyncer.sim import SimCluster
+from tests.integration.sim.test_crds import await_established
 
 KUBECTL = shutil.which("kubectl")
 
@@ -25,20 +28,24 @@ REPLICATION = {
 }
 
 
-def test_generated_crds_are_established_by_the_simulator_and_serve_their_kinds(
-        sim_cluster: SimCluster) -> None:
-    with sim_cluster.api_client() as api:
-        extensions = k8s.ApiextensionsV1Api(api)
-        for crd in all_crds():
-            created = extensions.create_custom_resource_definition(crd)
-            conditions = {c.type: c.status for c in created.status.conditions}
-            assert conditions["Established"] == "True", crd["metadata"]["name"]
-        k8s.CoreV1Api(api).create_namespace({"metadata": {"name": "dr-system"}})
-        custom = k8s.CustomObjectsApi(api)
-        where = (keys.GROUP, keys.VERSION, "dr-system", "replications")
-        custom.create_namespaced_custom_object(*where, REPLICATION)
-        got = custom.get_namespaced_custom_object(*where, "shop")
-        assert got["spec"]["destinationClusters"] == ["dr1", "dr2"]
+def test_generated_crds_are_accepted_established_and_serve_their_kinds(kube: Any) -> None:
+    world = kube(["controller"])
+    api = world.api("controller")
+    extensions = k8s.ApiextensionsV1Api(api)
+    existing = {c.metadata.name for c in extensions.list_custom_resource_definition().items}
+    for crd in all_crds():
+        if crd["metadata"]["name"] not in existing:  # the session's real cluster may hold them already
+            extensions.create_custom_resource_definition(crd)
+        established = await_established(api, crd["metadata"]["name"])
+        conditions = {c["type"]: c["status"] for c in established["status"]["conditions"]}
+        assert conditions["Established"] == "True", crd["metadata"]["name"]
+    namespace = f"dr-system-{secrets.token_hex(3)}"
+    k8s.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
+    custom = k8s.CustomObjectsApi(api)
+    where = (keys.GROUP, keys.VERSION, namespace, "replications")
+    custom.create_namespaced_custom_object(*where, {**REPLICATION, "metadata": {"name": "shop"}})
+    got = custom.get_namespaced_custom_object(*where, "shop")
+    assert got["spec"]["destinationClusters"] == ["dr1", "dr2"]
 
 
 @pytest.mark.kubectl
