@@ -29,7 +29,7 @@ from drsyncer.ops.controller import (
     get_replication,
     make_console,
 )
-from drsyncer.sync.namespace_sync import read_destination, read_source
+from drsyncer.sync.namespace_sync import destination_version, read_destination, read_source
 from drsyncer.sync.plan import Op, Plan, plan
 from drsyncer.sync.result import Outcome
 from drsyncer.sync.rules import Rules
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 the_plan = plan([*snapshot.crds, *snapshot.objects], existing, rules,
                                 source_namespace=source_ns, destination_namespace=dest_ns,
-                                prune=rules.prune_deleted)
+                                prune=rules.prune_deleted, server_version=destination_version(client))
                 print_plan(console, header, the_plan)
         return 1 if failures else 0
     finally:
