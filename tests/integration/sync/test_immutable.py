@@ -14,7 +14,7 @@ from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
 from drsyncer.sync.result import Phase, TargetResult
 from drsyncer.sync.rules import Rules
-from tests.integration.sync.conftest import SOURCE_NS, Obj, World, counts_of, modify, read, rules, seed
+from tests.integration.sync.conftest import SOURCE_NS, Obj, World, counts_of, read, recreate, rules, seed
 
 DEPLOYMENT: Obj = {
     "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
@@ -44,8 +44,8 @@ class Change:
 
 def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, template: Obj = DEPLOYMENT,
                     labels: dict[str, str] | None = None) -> Change:
-    """Copy `template` to dr1, change it in the source with `change(obj)`, and sync again with
-    `handling_spec` as the `immutableResourceConfig`."""
+    """Copy `template` to dr1, change it in the source with `change(obj)` (deleting and creating it
+    again), and sync again with `handling_spec` as the `immutableResourceConfig`."""
     obj = {**template, "metadata": {**template["metadata"],
                                     "labels": {**template["metadata"].get("labels", {}), **(labels or {})}}}
     seed(world, [obj])
@@ -53,7 +53,7 @@ def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, te
     sync_rules = rules(resourceTypes=types, syncCRDs=False, immutableResourceConfig=handling_spec)
     world.sync(sync_rules, destinations=("dr1",))
     before = read(world, "dr1", template)
-    modify(world, "source", template, change)
+    recreate(world, "source", template, change)  # the source refuses the change in place, as kube does
     world.reset_counters()
     result = world.sync(sync_rules, destinations=("dr1",))[0]
     after = read(world, "dr1", template)
@@ -64,7 +64,9 @@ def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, te
 def test_no_change_reports_the_selector_change_and_writes_nothing(world: World) -> None:
     c = change_and_sync(world, {}, new_selector)
 
-    assert c.result.phase == Phase.COMPLETED and counts_of(c.result) == {"skipped": 1}
+    assert c.result.phase == Phase.COMPLETED and counts_of(c.result) == {"skipped": 1, "held_back": 1}
+    (held,) = c.result.skips
+    assert held.held_back and held.fields == ("spec.selector",) and held.name == "web"
     assert any("immutable field(s) spec.selector changed; handling NoChange (from defaultHandling)" in w
                for w in c.result.warnings), c.result.warnings
     assert world.writes("dr1") == 0
@@ -125,7 +127,7 @@ def change_class(claim: Obj) -> None:
 def test_pvc_storage_class_change_is_reported_under_no_change(world: World) -> None:
     c = change_and_sync(world, {"defaultHandling": "NoChange"}, change_class, CLAIM)
 
-    assert counts_of(c.result) == {"skipped": 1}
+    assert counts_of(c.result) == {"skipped": 1, "held_back": 1}
     assert any("spec.storageClassName" in w for w in c.result.warnings)
     assert c.after["spec"]["storageClassName"] == "standard"  # "fast" was mapped to "standard" when copied
     assert world.writes("dr1") == 0
@@ -173,7 +175,8 @@ def test_an_immutable_rejection_the_plan_did_not_foresee_gets_the_same_handling(
     assert after is not None
     assert any("the API server refused the update" in w and "immutable" in w for w in result.warnings)
     if handling == "NoChange":
-        assert counts_of(result) == {"skipped": 1}
+        assert counts_of(result) == {"skipped": 1, "held_back": 1}
+        assert result.skips[0].fields == ("data",)
         assert after["data"] == {"a": "1"} and after["metadata"]["uid"] == before["metadata"]["uid"]
     else:
         assert counts_of(result) == {"updated": 1}
