@@ -68,6 +68,8 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
                    help="delete destination objects this sync owns whose source is gone")
     p.add_argument("--no-scale-to-zero", action="store_true", help="keep Deployment replica counts")
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight per destination")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="list every skipped object with its reason (default: grouped by reason)")
     p.set_defaults(handler="drsyncer.sync.command:run")
 
 

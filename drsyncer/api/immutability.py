@@ -104,7 +104,8 @@ def _go_value(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _immutable(path: str, value: Any, field: str | None = None, detail: str = "field is immutable") -> Refusal:
+def _immutable(path: str, value: Any, field: str | None = None,
+               detail: str = "field is immutable") -> Refusal:
     return Refusal(path, field or path, f"Invalid value: {_go_value(value)}: {detail}")
 
 
@@ -204,7 +205,8 @@ def _statefulset(updatable: tuple[str, ...]) -> Check:
     def check(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
         want, have = desired.get("spec") or {}, existing.get("spec") or {}
         keys = sorted((set(want) | set(have)) - set(updatable))
-        return [_forbidden(f"spec.{k}", detail, "spec") for k in keys if _sts_value(want, k) != _sts_value(have, k)]
+        return [_forbidden(f"spec.{k}", detail, "spec") for k in keys
+                if _sts_value(want, k) != _sts_value(have, k)]
 
     return check
 
@@ -285,8 +287,8 @@ def _pvc(version: Version, desired: Obj, existing: Obj) -> list[Refusal]:
         want[_VAC] = have.get(_VAC)
     elif want.get(_VAC) != have.get(_VAC):
         if version < (1, 34):  # VolumeAttributesClass is beta and off by default before 1.34
-            refusals.append(_forbidden(f"spec.{_VAC}",
-                                       "update is forbidden when the VolumeAttributesClass feature gate is disabled"))
+            refusals.append(_forbidden(f"spec.{_VAC}", "update is forbidden when the VolumeAttributesClass "
+                                       "feature gate is disabled"))
             want[_VAC] = have.get(_VAC)
         elif bound:
             want[_VAC] = have.get(_VAC)
@@ -340,8 +342,8 @@ def _pv(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
     refusals: list[Refusal] = []
     for key in sorted((set(want) | set(have)) - _PV_NOT_SOURCE):
         if want.get(key) != have.get(key):
-            refusals.append(_forbidden(f"spec.{key}", "spec.persistentvolumesource is immutable after creation",
-                                       "spec.persistentvolumesource"))
+            refusals.append(_forbidden(f"spec.{key}", "spec.persistentvolumesource is immutable after "
+                                       "creation", "spec.persistentvolumesource"))
     if want.get("volumeMode", "Filesystem") != have.get("volumeMode", "Filesystem"):
         refusals.append(_immutable("spec.volumeMode", want.get("volumeMode", "Filesystem"), "volumeMode"))
     if have.get("nodeAffinity") is not None and want.get("nodeAffinity") != have.get("nodeAffinity"):
@@ -363,14 +365,18 @@ def _service(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
         if _headless(want) != _headless(have) and have.get("clusterIP"):
             ips = want.get("clusterIPs") or ([want["clusterIP"]] if want.get("clusterIP") else [])
             message = f"Invalid value: {_go_value(ips)}: may not change once set"
-            refusals += [Refusal(p, "spec.clusterIPs[0]", message) for p in ("spec.clusterIP", "spec.clusterIPs")]
+            refusals += [Refusal(p, "spec.clusterIPs[0]", message)
+                         for p in ("spec.clusterIP", "spec.clusterIPs")]
         elif want.get("clusterIP") and have.get("clusterIP") and want["clusterIP"] != have["clusterIP"]:
+            shown = _go_value([want["clusterIP"]])
             refusals.append(Refusal("spec.clusterIP", "spec.clusterIPs[0]",
-                                    f"Invalid value: {_go_value([want['clusterIP']])}: may not change once set"))
-    if kinds == ("LoadBalancer", "LoadBalancer") and want.get("loadBalancerClass") != have.get("loadBalancerClass"):
+                                    f"Invalid value: {shown}: may not change once set"))
+    lb_class = want.get("loadBalancerClass"), have.get("loadBalancerClass")
+    if kinds == ("LoadBalancer", "LoadBalancer") and lb_class[0] != lb_class[1]:
         refusals.append(_immutable("spec.loadBalancerClass", want.get("loadBalancerClass"),
                                    detail="may not change once set"))
-    health = [s.get("type") == "LoadBalancer" and s.get("externalTrafficPolicy") == "Local" for s in (want, have)]
+    health = [s.get("type") == "LoadBalancer" and s.get("externalTrafficPolicy") == "Local"
+              for s in (want, have)]
     if all(health) and want.get("healthCheckNodePort") not in (None, have.get("healthCheckNodePort")):
         refusals.append(_forbidden("spec.healthCheckNodePort", "field is immutable"))
     return refusals
@@ -384,7 +390,8 @@ def _frozen_data(fields: tuple[str, ...]) -> Check:
             return []
         detail = "field is immutable when `immutable` is set"
         refusals = [] if desired.get("immutable") else [_forbidden("immutable", detail)]
-        refusals += [_forbidden(f, detail) for f in fields if (desired.get(f) or {}) != (existing.get(f) or {})]
+        refusals += [_forbidden(f, detail) for f in fields
+                     if (desired.get(f) or {}) != (existing.get(f) or {})]
         return refusals
 
     return check
@@ -451,8 +458,8 @@ TABLE: tuple[Row, ...] = (
     Row("apps", "StatefulSet", "spec except replicas, ordinals, template, updateStrategy, "
         "persistentVolumeClaimRetentionPolicy, minReadySeconds",
         _statefulset(_STS_UPDATABLE_TO_1_32), f"{_APPS} ValidateStatefulSetUpdate", until=(1, 33)),
-    Row("apps", "StatefulSet", "spec except replicas, ordinals, template, updateStrategy, revisionHistoryLimit, "
-        "persistentVolumeClaimRetentionPolicy, minReadySeconds",
+    Row("apps", "StatefulSet", "spec except replicas, ordinals, template, updateStrategy, "
+        "revisionHistoryLimit, persistentVolumeClaimRetentionPolicy, minReadySeconds",
         _statefulset(_STS_UPDATABLE_1_33), f"{_APPS} ValidateStatefulSetUpdate", (1, 33)),
     Row("apps", "Deployment", "spec.selector", _SELECTOR, f"{_APPS} ValidateDeploymentUpdate"),
     Row("apps", "DaemonSet", "spec.selector", _SELECTOR, f"{_APPS} ValidateDaemonSetSpecUpdate"),
@@ -490,14 +497,16 @@ TABLE: tuple[Row, ...] = (
     Row("apiextensions.k8s.io", "CustomResourceDefinition", "spec.group, spec.names.plural; spec.scope and "
         "spec.names.kind once Established; removing a version listed in status.storedVersions", _crd,
         "apiextensions-apiserver validateCustomResourceDefinitionSpecUpdate"),
-    Row("networking.k8s.io", "Ingress", "nothing", _none, "pkg/apis/networking/validation ValidateIngressUpdate"),
+    Row("networking.k8s.io", "Ingress", "nothing", _none,
+        "pkg/apis/networking/validation ValidateIngressUpdate"),
     Row("networking.k8s.io", "NetworkPolicy", "nothing", _none,
         "pkg/apis/networking/validation ValidateNetworkPolicyUpdate"),
     Row("autoscaling", "HorizontalPodAutoscaler", "nothing", _none,
         "pkg/apis/autoscaling/validation ValidateHorizontalPodAutoscalerUpdate"),
     Row("policy", "PodDisruptionBudget", "nothing (the spec is mutable since 1.15)", _none,
         "pkg/apis/policy/validation ValidatePodDisruptionBudget"),
-    Row("coordination.k8s.io", "Lease", "nothing", _none, "pkg/apis/coordination/validation ValidateLeaseUpdate"),
+    Row("coordination.k8s.io", "Lease", "nothing", _none,
+        "pkg/apis/coordination/validation ValidateLeaseUpdate"),
 )
 
 _BY_KIND: dict[tuple[str, str], tuple[Row, ...]] = {}
@@ -511,7 +520,8 @@ def rows_for(group: str, kind: str, version: Version | None = None) -> tuple[Row
     return tuple(r for r in _BY_KIND.get((group, kind), ()) if r.applies(at))
 
 
-def refused(group: str, kind: str, version: Version | None, desired: Obj, existing: Obj) -> tuple[Refusal, ...]:
+def refused(group: str, kind: str, version: Version | None, desired: Obj,
+            existing: Obj) -> tuple[Refusal, ...]:
     """Every change from `existing` to `desired` that kube-apiserver `version` refuses in place.
 
     `group`/`kind`: the object's API group ("" for core) and kind; `version`: the destination's
@@ -524,7 +534,8 @@ def refused(group: str, kind: str, version: Version | None, desired: Obj, existi
     return tuple(found)
 
 
-def refused_paths(group: str, kind: str, version: Version | None, desired: Obj, existing: Obj) -> tuple[str, ...]:
+def refused_paths(group: str, kind: str, version: Version | None, desired: Obj,
+                  existing: Obj) -> tuple[str, ...]:
     """The dotted paths of `refused(...)`, each once, in table order."""
     return tuple(dict.fromkeys(r.path for r in refused(group, kind, version, desired, existing)))
 

@@ -29,6 +29,7 @@ from drsyncer.ops.controller import (
     get_replication,
     make_console,
 )
+from drsyncer.sync.command import print_skips
 from drsyncer.sync.namespace_sync import destination_version, read_destination, read_source
 from drsyncer.sync.plan import Op, Plan, plan
 from drsyncer.sync.result import Outcome
@@ -137,6 +138,8 @@ def print_plan(console: Console, header: str, the_plan: Plan) -> None:
         console.print(f"  {_MARK[action.op]} {action.key}{reason}", markup=False)
     if len(writes) > MAX_LISTED:
         console.print(f"  … and {len(writes) - MAX_LISTED} more")
+    # why each object would be left alone; held-back copies (stale in the destination) first
+    print_skips(console, [a.skip_record() for a in the_plan if a.outcome is Outcome.SKIPPED])
     for warning in the_plan.warnings[:MAX_LISTED]:
         console.print(f"  warning: {warning}", markup=False)
     console.print()

@@ -327,7 +327,8 @@ class Store:
                 if applied is None:
                     # kube-apiserver validates before it finds the name taken: an invalid object is a
                     # 422 even then (a dry-run create is a way to ask whether an object would be taken)
-                    kinds.prepare(rt, {**obj, "metadata": {**metadata, "name": name}}, None, kinds.IPAllocator())
+                    candidate = {**obj, "metadata": {**metadata, "name": name}}
+                    kinds.prepare(rt, candidate, None, kinds.IPAllocator())
                 raise already_exists(rt.plural, rt.group, name)
             timestamp = now()
             metadata = {

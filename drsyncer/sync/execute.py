@@ -44,7 +44,15 @@ from drsyncer.sync.merge import partial_body, update_body
 from drsyncer.sync.objects import Key, Obj
 from drsyncer.sync.ownership import destination_namespace, owner_of, source_hash_of
 from drsyncer.sync.plan import Action, Op, Plan
-from drsyncer.sync.result import DeploymentScale, KindCounts, ObjectError, Outcome, Skip, TargetResult, count_key
+from drsyncer.sync.result import (
+    DeploymentScale,
+    KindCounts,
+    ObjectError,
+    Outcome,
+    Skip,
+    TargetResult,
+    count_key,
+)
 from drsyncer.sync.rules import ImmutableHandling, Rules
 
 log = logging.getLogger(__name__)
@@ -701,7 +709,8 @@ def refused_fields(exc: ApiError) -> tuple[str, ...] | None:
     causes = [c for c in exc.details.get("causes") or () if isinstance(c, Mapping)]
     if exc.status == 422:
         return tuple(dict.fromkeys(str(c["field"]) for c in causes if c.get("field")))
-    if exc.status == 403 and causes and all(str(c.get("reason", "")).startswith("FieldValue") for c in causes):
+    field_errors = causes and all(str(c.get("reason", "")).startswith("FieldValue") for c in causes)
+    if exc.status == 403 and field_errors:
         return tuple(dict.fromkeys(str(c["field"]) for c in causes if c.get("field")))
     return None
 
