@@ -1,21 +1,40 @@
-"""Clients of the stock `kubernetes` package pointed at a fresh simulated cluster."""
+"""Conformance: clients of the stock `kubernetes` package pointed at the simulator and at a real API server.
+
+Every test here runs as `[sim]` and `[real]` (see tests/fixtures/backends.py): the real control plane
+is the reference the simulator is held to. A test that also takes `sim_cluster` reads or drives the
+simulator's internals (its store, its fault injection); it runs on the simulator only.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
-from drsyncer.sim import SimCluster
+from tests.fixtures.backends import World
 
 
 @pytest.fixture
-def api(sim_cluster: SimCluster) -> Iterator[client.ApiClient]:
-    with sim_cluster.api_client() as api_client:
+def world(kube: Callable[..., World], backend: str, request: pytest.FixtureRequest) -> World:
+    """One cluster of this test's backend, named "src" (on the simulator, the test's `sim_cluster`)."""
+    if backend == "real" and "sim_cluster" in request.fixturenames:
+        pytest.skip("reads or drives the simulator's internals")
+    return kube(["src"])
+
+
+@pytest.fixture
+def api(world: World, request: pytest.FixtureRequest) -> Iterator[client.ApiClient]:
+    if world.backend == "sim" and "sim_cluster" in request.fixturenames:
+        # the test inspects this very cluster's store or faults
+        with request.getfixturevalue("sim_cluster").api_client() as api_client:
+            yield api_client
+        return
+    with world["src"].api_client() as api_client:
         yield api_client
 
 
@@ -36,8 +55,19 @@ def dyn(api: client.ApiClient) -> dynamic.DynamicClient:
 
 @pytest.fixture
 def ns(core: client.CoreV1Api) -> str:
-    core.create_namespace({"metadata": {"name": "app"}})
-    return "app"
+    """A namespace of the test's own (the real clusters are shared by the whole session)."""
+    name = f"app-{secrets.token_hex(3)}"
+    core.create_namespace({"metadata": {"name": name}})
+    return name
+
+
+# kube-controller-manager publishes this ConfigMap into every namespace (the simulator does the same)
+ROOT_CA = "kube-root-ca.crt"
+
+
+def names(items: Any) -> list[str]:
+    """Names of listed objects, without the ConfigMap every namespace is given."""
+    return [i.metadata.name for i in items if i.metadata.name != ROOT_CA]
 
 
 def status_of(exc: ApiException) -> dict[str, Any]:

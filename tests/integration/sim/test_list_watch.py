@@ -12,7 +12,7 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from drsyncer.sim import SimCluster
-from tests.integration.sim.conftest import status_of
+from tests.integration.sim.conftest import ROOT_CA, names, status_of
 
 
 @pytest.fixture
@@ -43,8 +43,7 @@ def labelled(core: client.CoreV1Api, ns: str) -> str:
 def test_label_selectors_pick_the_same_objects_as_kube(
     core: client.CoreV1Api, labelled: str, selector: str, expected: list[str]
 ) -> None:
-    items = core.list_namespaced_config_map(labelled, label_selector=selector).items
-    assert [i.metadata.name for i in items] == expected
+    assert names(core.list_namespaced_config_map(labelled, label_selector=selector).items) == expected
 
 
 def test_malformed_label_selector_is_bad_request(core: client.CoreV1Api, labelled: str) -> None:
@@ -54,14 +53,16 @@ def test_malformed_label_selector_is_bad_request(core: client.CoreV1Api, labelle
 
 
 def test_field_selectors_on_name_and_namespace(core: client.CoreV1Api, labelled: str) -> None:
-    core.create_namespace({"metadata": {"name": "other"}})
-    core.create_namespaced_config_map("other", {"metadata": {"name": "a"}})
+    other = f"{labelled}-other"
+    core.create_namespace({"metadata": {"name": other}})
+    core.create_namespaced_config_map(other, {"metadata": {"name": "a"}})
     by_name = core.list_config_map_for_all_namespaces(field_selector="metadata.name=a").items
-    assert sorted(i.metadata.namespace for i in by_name) == [labelled, "other"]
-    by_ns = core.list_config_map_for_all_namespaces(field_selector="metadata.namespace=other").items
-    assert [i.metadata.name for i in by_ns] == ["a"]
+    assert {labelled, other} <= {i.metadata.namespace for i in by_name}
+    assert {i.metadata.name for i in by_name} == {"a"}
+    by_ns = core.list_config_map_for_all_namespaces(field_selector=f"metadata.namespace={other}").items
+    assert names(by_ns) == ["a"]
     not_a = core.list_namespaced_config_map(labelled, field_selector="metadata.name!=a").items
-    assert [i.metadata.name for i in not_a] == ["b", "c", "d"]
+    assert names(not_a) == ["b", "c", "d"]
     with pytest.raises(ApiException) as err:
         core.list_namespaced_config_map(labelled, field_selector="spec.foo=bar")
     assert err.value.status == 400
@@ -73,6 +74,7 @@ def test_limit_and_continue_page_through_everything_once(core: client.CoreV1Api,
     seen: list[str] = []
     token = None
     pages = 0
+    # the namespace also holds kube-root-ca.crt, which sorts last: 8 objects, 3 pages
     while True:
         page = core.list_namespaced_config_map(ns, limit=3, _continue=token)
         pages += 1
@@ -80,8 +82,8 @@ def test_limit_and_continue_page_through_everything_once(core: client.CoreV1Api,
         token = page.metadata._continue
         if not token:
             break
-        assert page.metadata.remaining_item_count == 7 - len(seen)
-    assert pages == 3 and seen == [f"cm-{n}" for n in range(7)]
+        assert page.metadata.remaining_item_count == 8 - len(seen)
+    assert pages == 3 and seen == [*(f"cm-{n}" for n in range(7)), ROOT_CA]
 
 
 def test_continue_token_from_before_compaction_is_gone(
@@ -126,12 +128,12 @@ def test_watch_from_a_resource_version_streams_later_changes_in_order(
 def test_watch_without_resource_version_starts_with_current_objects_then_follows(
     core: client.CoreV1Api, ns: str
 ) -> None:
-    core.create_namespaced_config_map(ns, {"metadata": {"name": "old"}})
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "old", "labels": {"t": "w"}}})
     w = watch.Watch()
-    stream = w.stream(core.list_namespaced_config_map, ns, timeout_seconds=5)
+    stream = w.stream(core.list_namespaced_config_map, ns, label_selector="t", timeout_seconds=5)
     first = next(stream)
     assert (first["type"], first["object"].metadata.name) == ("ADDED", "old")
-    core.create_namespaced_config_map(ns, {"metadata": {"name": "new"}})
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "new", "labels": {"t": "w"}}})
     assert _collect(stream, 1) == [("ADDED", "new")]
     w.stop()
 
@@ -209,9 +211,10 @@ def test_watch_list_sends_initial_events_then_the_end_bookmark(
     core: client.CoreV1Api, api: client.ApiClient, ns: str
 ) -> None:
     for name in ("a", "b"):
-        core.create_namespaced_config_map(ns, {"metadata": {"name": name}})
+        core.create_namespaced_config_map(ns, {"metadata": {"name": name, "labels": {"t": "w"}}})
     raw = core.list_namespaced_config_map(
         ns,
+        label_selector="t",
         watch=True,
         send_initial_events=True,
         allow_watch_bookmarks=True,
@@ -247,4 +250,4 @@ def test_watch_sees_writes_made_from_python(core: client.CoreV1Api, ns: str, sim
 
 def test_deletecollection_removes_only_selected_objects(core: client.CoreV1Api, labelled: str) -> None:
     core.delete_collection_namespaced_config_map(labelled, label_selector="env=prod")
-    assert [i.metadata.name for i in core.list_namespaced_config_map(labelled).items] == ["b", "d"]
+    assert names(core.list_namespaced_config_map(labelled).items) == ["b", "d"]

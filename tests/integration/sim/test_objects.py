@@ -7,6 +7,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from drsyncer.sim import SimCluster
+from tests.fixtures.polling import eventually
 from tests.integration.sim.conftest import deployment, status_of
 
 
@@ -171,10 +172,18 @@ def test_namespace_deletion_removes_its_objects(
     core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
     apps.create_namespaced_deployment(ns, deployment("web"))
     core.delete_namespace(ns)
-    with pytest.raises(ApiException):
-        core.read_namespace(ns)
-    assert core.list_config_map_for_all_namespaces().items == []
-    assert apps.list_deployment_for_all_namespaces().items == []
+
+    def gone() -> bool:
+        try:
+            core.read_namespace(ns)
+        except ApiException as exc:
+            return exc.status == 404
+        return False
+
+    # kube-apiserver marks the namespace Terminating; its controller empties and removes it
+    eventually(gone, timeout_s=60, what=f"namespace {ns} to be deleted")
+    assert core.list_namespaced_config_map(ns).items == []
+    assert apps.list_namespaced_deployment(ns).items == []
 
 
 def test_service_gets_a_cluster_ip_that_cannot_change(core: client.CoreV1Api, ns: str) -> None:
