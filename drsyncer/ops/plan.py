@@ -127,7 +127,7 @@ def print_plan(console: Console, header: str, the_plan: Plan) -> None:
     counts = the_plan.counts()
     if counts:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        table.add_column("kind")
+        table.add_column("kind", no_wrap=True, min_width=max(len(k) for k in counts))
         for outcome in Outcome:
             table.add_column(outcome.value, justify="right")
         for kind, c in sorted(counts.items()):

@@ -28,6 +28,7 @@ would be written.)
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -701,6 +702,10 @@ def _condition_true(obj: Mapping[str, Any], kind: str) -> bool:
     return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
 
 
+# how authorization words a denial (`User "x" cannot update resource "y" ...`): not a refusal of the change
+_RBAC_DENIAL = re.compile(r'User ".*" cannot ')
+
+
 def refused_fields(exc: ApiError) -> tuple[str, ...] | None:
     """The fields an update was refused for, when `exc` is such a refusal: 422 Invalid (whatever its
     wording: "field is immutable", "cannot change roleRef", "updates to statefulset spec ... are
@@ -712,6 +717,11 @@ def refused_fields(exc: ApiError) -> tuple[str, ...] | None:
     field_errors = causes and all(str(c.get("reason", "")).startswith("FieldValue") for c in causes)
     if exc.status == 403 and field_errors:
         return tuple(dict.fromkeys(str(c["field"]) for c in causes if c.get("field")))
+    if exc.status == 403 and not causes and not _RBAC_DENIAL.search(exc.api_message):
+        # an admission plugin's refusal of this change (PersistentVolumeClaimResize: "only dynamically
+        # provisioned pvc can be resized and the storageclass that provisions the pvc must support
+        # resize"); it names no field
+        return ()
     return None
 
 
