@@ -38,7 +38,8 @@ def apply(world: World, cluster: str, objects: list[Obj]) -> None:
     """Create each object (what `kubectl apply -f` does for objects that do not exist yet)."""
     for obj in objects:
         meta = obj["metadata"]
-        resource(world, cluster, obj["apiVersion"], obj["kind"]).create(body=obj, namespace=meta.get("namespace"))
+        kind = resource(world, cluster, obj["apiVersion"], obj["kind"])
+        kind.create(body=obj, namespace=meta.get("namespace"))
 
 
 def get(world: World, cluster: str, api_version: str, kind: str, namespace: str, name: str) -> Obj | None:

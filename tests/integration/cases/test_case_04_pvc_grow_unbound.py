@@ -31,14 +31,16 @@ def grow_source_claim(world: Any) -> None:
     k8s.StorageV1Api(world.api("src")).create_storage_class({
         "metadata": {"name": "standard"}, "provisioner": "example.com/none", "allowVolumeExpansion": True})
     k8s.CoreV1Api(world.api("src")).patch_namespaced_persistent_volume_claim_status(
-        "logs", NS, {"status": {"phase": "Bound", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"]}})
+        "logs", NS, {"status": {"phase": "Bound", "capacity": {"storage": "1Gi"},
+                                "accessModes": ["ReadWriteOnce"]}})
     # the resize admission reads the class from its informer: it may take a moment to see it
     eventually(lambda: patch(world, "src", *PVC, NS, "logs",
                              {"spec": {"resources": {"requests": {"storage": "2Gi"}}}}),
                timeout_s=20, what="the source claim grown", tolerate=(ApiException,))
 
 
-def test_case_04_a_grown_claim_is_held_back_while_its_copy_is_unbound_or_recreated_by_handling(kube: Any) -> None:
+def test_case_04_a_grown_claim_is_held_back_while_its_copy_is_unbound_or_recreated_by_handling(
+        kube: Any) -> None:
     world = kube(["src", "dst"])
     apply(world, "src", load(CASE, "source.yaml"))
 

@@ -11,7 +11,17 @@ import pytest
 from kubernetes.client.rest import ApiException
 
 from drsyncer.api import keys
-from tests.integration.cases.sync_driver import Writes, apply, delete, get, label, load, patch, sync, table_row
+from tests.integration.cases.sync_driver import (
+    Writes,
+    apply,
+    delete,
+    get,
+    label,
+    load,
+    patch,
+    sync,
+    table_row,
+)
 
 CASE = "10-rolebinding-roleref-change"
 NS = "c10"

@@ -42,7 +42,8 @@ def recreate_source(world: Any, change: Any) -> None:
     apply(world, "src", [obj])
 
 
-def test_case_11_forbidden_statefulset_changes_follow_the_destination_version_and_the_handling(kube: Any) -> None:
+def test_case_11_forbidden_statefulset_changes_follow_the_destination_version_and_the_handling(
+        kube: Any) -> None:
     world = kube(["src", "dst"])
     apply(world, "src", load(CASE, "source.yaml"))
     first = sync(world, NS, *TYPES)
@@ -74,8 +75,11 @@ def test_case_11_forbidden_statefulset_changes_follow_the_destination_version_an
 
     # ... and recreated with the handling label
     before = queue(world, "dst")["metadata"]["uid"]
-    recreate_source(world, lambda obj: (obj["spec"].update(serviceName="queue-v2"),
-                                        obj["metadata"].update(labels={keys.LABEL_IMMUTABLE_HANDLING: "recreate"})))
+    def renamed_with_recreate(obj: dict[str, Any]) -> None:
+        obj["spec"]["serviceName"] = "queue-v2"
+        obj["metadata"]["labels"] = {keys.LABEL_IMMUTABLE_HANDLING: "recreate"}
+
+    recreate_source(world, renamed_with_recreate)
     recreated = sync(world, NS, *TYPES)
     assert recreated.returncode == 0, recreated.stdout + recreated.stderr
     after = queue(world, "dst")
