@@ -181,3 +181,78 @@ def test_an_immutable_rejection_the_plan_did_not_foresee_gets_the_same_handling(
     else:
         assert counts_of(result) == {"updated": 1}
         assert after["data"] == {"a": "2"} and after["metadata"]["uid"] != before["metadata"]["uid"]
+
+
+def _blind_update(world: World, sync_rules: Rules) -> Any:
+    """The plan of the next run with its immutable flag hidden, so the API server's refusal is what
+    the executor meets (as with a rule the table does not know)."""
+    snapshot = read_source(world.clients["source"], sync_rules, SOURCE_NS)
+    planned = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, SOURCE_NS), sync_rules,
+                   source_namespace=SOURCE_NS, destination_namespace=SOURCE_NS, prune=False)
+    (update,) = planned.by_op(Op.UPDATE)
+    blind = dataclasses.replace(update, immutable=None, partial_body=None)
+    return dataclasses.replace(planned, actions=(blind,))
+
+
+STATEFUL: Obj = {
+    "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "queue"},
+    "spec": {"replicas": 1, "serviceName": "queue", "selector": {"matchLabels": {"app": "q"}},
+             "template": {"metadata": {"labels": {"app": "q"}},
+                          "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]}}},
+}
+
+
+@pytest.mark.parametrize("handling", ["NoChange", "Recreate", "PartialUpdate"])
+def test_a_refusal_worded_without_immutable_is_handled_like_an_immutable_change(world: World,
+                                                                                handling: str) -> None:
+    # "updates to statefulset spec for fields other than ... are forbidden": a 422 whose words never say
+    # "immutable"; it is handled by the configured handling, never a failure on every run
+    seed(world, [STATEFUL])
+    sync_rules = rules(resourceTypes=["statefulsets"], syncCRDs=False,
+                       immutableResourceConfig={"defaultHandling": handling})
+    world.sync(sync_rules, destinations=("dr1",))
+    before = read(world, "dr1", STATEFUL)
+    recreate(world, "source", STATEFUL, lambda sts: sts["spec"].update(serviceName="queue-v2"))
+
+    result = execute(_blind_update(world, sync_rules), world.clients["dr1"], sync_rules)
+
+    after = read(world, "dr1", STATEFUL)
+    assert before is not None and after is not None
+    assert result.phase == Phase.COMPLETED and not result.errors
+    assert any("refused the update of field(s) spec" in w and "statefulset spec" in w
+               for w in result.warnings)
+    if handling == "NoChange":
+        assert counts_of(result) == {"skipped": 1, "held_back": 1}
+        assert result.skips[0].held_back and result.skips[0].fields == ("spec",)
+        assert after["spec"]["serviceName"] == "queue"
+    elif handling == "Recreate":
+        assert counts_of(result) == {"updated": 1}
+        assert after["spec"]["serviceName"] == "queue-v2"
+        assert after["metadata"]["uid"] != before["metadata"]["uid"]
+    else:  # the server named only "spec": the partial update leaves the whole spec as it is
+        assert counts_of(result) == {"updated": 1}
+        assert after["spec"]["serviceName"] == "queue"
+        assert after["metadata"]["uid"] == before["metadata"]["uid"]
+
+
+def test_an_object_the_destination_would_not_create_either_is_not_deleted_for_a_recreate(
+        world: World) -> None:
+    seed(world, [FROZEN])
+    sync_rules = rules(resourceTypes=["configmaps"], syncCRDs=False,
+                       immutableResourceConfig={"defaultHandling": "Recreate"})
+    world.sync(sync_rules, destinations=("dr1",))
+    before = read(world, "dr1", FROZEN)
+    recreate(world, "source", FROZEN, lambda cm: cm.update(data={"a": "2"}))
+    blind = _blind_update(world, sync_rules)
+    (update,) = blind.actions
+    assert update.desired is not None and update.body is not None
+    # a key the destination refuses: the update is refused, and so would a create be
+    bad = {**update.desired, "data": {"not a key!": "x"}}
+    broken = dataclasses.replace(update, desired=bad, body={**update.body, "data": bad["data"]})
+
+    result = execute(dataclasses.replace(blind, actions=(broken,)), world.clients["dr1"], sync_rules)
+
+    after = read(world, "dr1", FROZEN)
+    assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]  # still there
+    assert counts_of(result) == {"failed": 1}
+    assert "not recreated: the destination would not create it either" in result.errors[0].message
