@@ -9,11 +9,11 @@ from drsyncer.api.replication import ReplicationStatus, RetryConfig
 from drsyncer.errors import Category
 from drsyncer.status.replication import (
     REASON_HELD_BACK,
-    held_back_event,
     RETRY_KEY,
     NamespaceRecord,
     RetryPlan,
     event_for,
+    held_back_event,
     plan_retry,
     run_status,
     running_status,
