@@ -267,10 +267,11 @@ def _pvc(version: Version, desired: Obj, existing: Obj) -> list[Refusal]:
             want[key] = have.get(key)
         elif have.get(key) is None:
             have[key] = want[key]  # set once: a claim without a volume (or a class) may be given one
-    mode = want.get("volumeMode") or "Filesystem"
-    if mode != (have.get("volumeMode") or "Filesystem"):
-        refusals.append(_immutable("spec.volumeMode", mode, "volumeMode"))
-    want["volumeMode"] = have["volumeMode"] = have.get("volumeMode") or "Filesystem"
+    # kube-apiserver names a volumeMode change twice: as such, and within the whole spec
+    want["volumeMode"] = want.get("volumeMode") or "Filesystem"
+    have["volumeMode"] = have.get("volumeMode") or "Filesystem"
+    if want["volumeMode"] != have["volumeMode"]:
+        refusals.append(_immutable("spec.volumeMode", want["volumeMode"], "volumeMode"))
     want_size, have_size = _get(want, "resources.requests.storage"), _get(have, "resources.requests.storage")
     wanted, held = parse_quantity(want_size), parse_quantity(have_size)
     if wanted is not None and held is not None and wanted < held:
