@@ -23,8 +23,8 @@ def test_a_held_back_copy_is_counted_in_status_with_up_to_date_false_and_a_warni
     assert first["syncStats"]["heldBack"] == 0
     assert pipe.condition("held", "UpToDate")["status"] == "True"
 
-    # the source owner points the binding at another Role (written straight into the store, as a
-    # delete and create would leave it)
+    # the source owner points the binding at another Role: delete and create, as kube requires
+    store.delete(store.resource_for(BINDING["apiVersion"], BINDING["kind"]), "held", "app-access")
     store.put({**BINDING, "roleRef": {**BINDING["roleRef"], "name": "editor"}})
 
     held = eventually(lambda: (s := pipe.status("held")).get("syncStats", {}).get("heldBack") and s,
