@@ -14,9 +14,10 @@ How each action runs (docs/sync-semantics.md):
   PartialUpdate → PUT the body with the immutable fields left as they are; Recreate,
   RecreateWithPodDrain, ForceUpdate → delete (RecreateWithPodDrain evicts the Pods using the object
   first; ForceUpdate deletes in the foreground), wait until the object is gone, create the desired
-  object. An update the API refuses (422 Invalid, or a 403 naming Forbidden fields) although the
-  planner saw no such change gets the same treatment, the refused fields taken from the Status
-  causes; before deleting for it, a dry-run create checks that the server would take the new object;
+  object. An update the API refuses (422 Invalid, a 403 naming Forbidden fields, or an admission
+  plugin's 403) although the planner saw no such change gets the same treatment, the refused fields
+  taken from the Status causes; before deleting for it, a dry-run create checks that the server
+  would take the new object;
 - prune: DELETE with the destination uid as a precondition.
 
 Dry run: the plan is reported as it stands and nothing is sent but reads (the namespace check),
