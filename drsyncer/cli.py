@@ -70,6 +70,8 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
                    help="let the copies run: keep replica counts, do not suspend Jobs and CronJobs or hold "
                    "DaemonSets off their nodes")
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight per destination")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="list every skipped object with its reason (default: grouped by reason)")
     p.set_defaults(handler="drsyncer.sync.command:run")
 
 

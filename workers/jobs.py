@@ -34,6 +34,7 @@ from drsyncer.status.replication import (
     NamespaceRecord,
     RetryPlan,
     event_for,
+    held_back_event,
     plan_retry,
     run_status,
     running_status,
@@ -327,6 +328,10 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
         reason, type_, message = event_for(summary)
         post_event(ctx.controller, events.event(_involved(written), reason, message, type_=type_, now=now,
                                                 instance=ctx.worker))
+        held = held_back_event(summary)
+        if held is not None:  # a stale copy must be noticed even though the run Completed
+            post_event(ctx.controller, events.event(_involved(written), held[0], held[2], type_=held[1],
+                                                    now=now, instance=ctx.worker))
     log.info("%s %s: run %s %s (%d namespace(s))", ref.kind, ref.label, job.run_key, phase.value,
              len(records))
     return written is not None

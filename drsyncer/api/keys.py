@@ -77,6 +77,8 @@ DESTINATION_OWNED_ANNOTATIONS: Final = (ANNOTATION_DEPLOYMENT_REVISION, *PVC_BIN
 # status condition types on Replication and RemoteCluster objects
 CONDITION_READY: Final = "Ready"
 CONDITION_SYNCED: Final = "Synced"
+# False while a destination copy is held back (an immutable change left unapplied under NoChange)
+CONDITION_UP_TO_DATE: Final = "UpToDate"
 CONDITION_INVALID_SPEC: Final = "InvalidSpec"
 CONDITION_KUBECONFIG_AVAILABLE: Final = "KubeconfigAvailable"
 CONDITION_KUBECONFIG_VALID: Final = "KubeconfigValid"

@@ -301,6 +301,9 @@ class SyncCounts(StatusModel):
     pruned: int = Field(default=0, description="Objects deleted because their source is gone.")
     skipped: int = Field(default=0, description="Objects left out on purpose (excluded, ignored, ...).")
     failed: int = Field(default=0, description="Objects that could not be written.")
+    held_back: int = Field(default=0, description="Of the skipped: copies left stale because the source "
+                           "changed a field the destination will not change in place and the immutable "
+                           "handling is NoChange (see the condition UpToDate).")
     synced: int = Field(default=0, description="created + updated + unchanged: objects in step after the run "
                         "(computed).")
 

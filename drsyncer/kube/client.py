@@ -102,6 +102,7 @@ class ClusterClient:
         self._pool: urllib3.PoolManager = api_client.rest_client.pool_manager
         self._discovery: Discovery | None = None
         self._discovery_lock = threading.Lock()
+        self._version: str | None = None  # gitVersion, as /version last answered
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -206,7 +207,15 @@ class ClusterClient:
         return self.discovery.for_object(obj)
 
     def server_version(self) -> str:
-        return str(self.request("GET", "/version", operation="get server version").get("gitVersion", ""))
+        """The cluster's `gitVersion` (`v1.34.4`), read from /version now; kept for `known_version`."""
+        version = str(self.request("GET", "/version", operation="get server version").get("gitVersion", ""))
+        self._version = version
+        return version
+
+    def known_version(self) -> str:
+        """The `gitVersion` /version answered last (a reachability or health check reads it), else read
+        now: what the cluster refuses to change in place depends on it."""
+        return self._version if self._version is not None else self.server_version()
 
     # -- objects ----------------------------------------------------------------------------------
 

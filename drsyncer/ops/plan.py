@@ -29,7 +29,8 @@ from drsyncer.ops.controller import (
     get_replication,
     make_console,
 )
-from drsyncer.sync.namespace_sync import read_destination, read_source
+from drsyncer.sync.command import print_skips
+from drsyncer.sync.namespace_sync import destination_version, read_destination, read_source
 from drsyncer.sync.plan import Op, Plan, plan
 from drsyncer.sync.result import Outcome
 from drsyncer.sync.rules import Rules
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 the_plan = plan([*snapshot.crds, *snapshot.objects], existing, rules,
                                 source_namespace=source_ns, destination_namespace=dest_ns,
-                                prune=rules.prune_deleted)
+                                prune=rules.prune_deleted, server_version=destination_version(client))
                 print_plan(console, header, the_plan)
         return 1 if failures else 0
     finally:
@@ -126,7 +127,7 @@ def print_plan(console: Console, header: str, the_plan: Plan) -> None:
     counts = the_plan.counts()
     if counts:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        table.add_column("kind")
+        table.add_column("kind", no_wrap=True, min_width=max(len(k) for k in counts))
         for outcome in Outcome:
             table.add_column(outcome.value, justify="right")
         for kind, c in sorted(counts.items()):
@@ -137,6 +138,8 @@ def print_plan(console: Console, header: str, the_plan: Plan) -> None:
         console.print(f"  {_MARK[action.op]} {action.key}{reason}", markup=False)
     if len(writes) > MAX_LISTED:
         console.print(f"  … and {len(writes) - MAX_LISTED} more")
+    # why each object would be left alone; held-back copies (stale in the destination) first
+    print_skips(console, [a.skip_record() for a in the_plan if a.outcome is Outcome.SKIPPED])
     for warning in the_plan.warnings[:MAX_LISTED]:
         console.print(f"  warning: {warning}", markup=False)
     console.print()

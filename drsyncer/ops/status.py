@@ -131,11 +131,13 @@ def print_detail(console: Console, obj: Mapping[str, Any], *, now: datetime) -> 
     line("last success", ago(status.get("lastSuccessfulSyncTime"), now))
     line("next sync", due(status.get("nextSyncTime"), now))
     line("objects", ", ".join(f"{k} {stats.get(k, 0)}" for k in
-                              ("synced", "created", "updated", "unchanged", "pruned", "skipped", "failed")))
+                              ("synced", "created", "updated", "unchanged", "pruned", "skipped", "failed"))
+         + (f" (held back {stats['heldBack']})" if stats.get("heldBack") else ""))
     for condition in status.get("conditions") or []:
         text = f"{condition.get('status')}" + (f" ({condition['reason']})" if condition.get("reason") else "")
-        if condition.get("message") and condition.get("type") == keys.CONDITION_INVALID_SPEC \
-                and condition.get("status") == "True":
+        # what an operator has to act on: an invalid spec, copies left stale
+        shown = ((keys.CONDITION_INVALID_SPEC, "True"), (keys.CONDITION_UP_TO_DATE, "False"))
+        if condition.get("message") and (condition.get("type"), condition.get("status")) in shown:
             text += f": {condition['message']}"
         line(f"{condition.get('type')}", text)
     targets = status.get("targets") or []

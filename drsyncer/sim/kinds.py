@@ -1,6 +1,8 @@
 """What kube-apiserver does to particular kinds on create and update: defaults, validation, immutability.
 
-Pure functions over plain dicts; each returns the object to store or raises the API's error.
+Pure functions over plain dicts; each returns the object to store or raises the API's error. What an
+update may not change comes from the table in `drsyncer.api.immutability`, read at the version the
+simulator reports on /version, and is refused with kube-apiserver's 422 and wording.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from drsyncer.api.immutability import parse_version, refused
 from drsyncer.sim import defaulting
+from drsyncer.sim.discovery import KUBE_VERSION
 from drsyncer.sim.errors import ApiError, bad_request, invalid
 from drsyncer.sim.resources import ResourceType
 from drsyncer.sim.selectors import LABEL_KEY, LABEL_VALUE
@@ -159,27 +163,9 @@ def _secret(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -
     size = sum(len(k) + len(base64.b64decode(v)) for k, v in (result.get("data") or {}).items())
     if size > MAX_DATA_BYTES:
         causes.append(("data", f"Too long: may not be more than {MAX_DATA_BYTES} bytes"))
-    if old is not None:
-        if result.get("type") != old.get("type", "Opaque"):
-            causes.append(("type", f'Invalid value: "{result.get("type")}": field is immutable'))
-        causes += _immutable_data(old, result, ("data",))
     if causes:
         raise invalid(*_kind_of(rt), name, causes)
     return result
-
-
-def _immutable_data(
-    old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...]
-) -> list[tuple[str, str]]:
-    if not old.get("immutable"):
-        return []
-    causes = []
-    if not new.get("immutable"):
-        causes.append(("immutable", "Forbidden: field is immutable when `immutable` is set"))
-    for field in fields:
-        if (old.get(field) or {}) != (new.get(field) or {}):
-            causes.append((field, "Forbidden: field is immutable when `immutable` is set"))
-    return causes
 
 
 def _configmap(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
@@ -210,8 +196,6 @@ def _configmap(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None
     size += sum(len(k) + len(v) * 3 // 4 for k, v in (obj.get("binaryData") or {}).items())
     if size > MAX_DATA_BYTES:
         causes.append(("[]", f"Too long: may not be more than {MAX_DATA_BYTES} bytes"))
-    if old is not None:
-        causes += _immutable_data(old, obj, ("data", "binaryData"))
     if causes:
         raise invalid(*_kind_of(rt), obj["metadata"].get("name", ""), causes)
     return obj
@@ -433,12 +417,6 @@ def _crd(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> d
         causes.append(
             ("spec.versions", "Invalid value: must have exactly one version marked as storage version")
         )
-    if old is not None:
-        old_spec = old.get("spec") or {}
-        if old_spec.get("group") != group:
-            causes.append(("spec.group", "Invalid value: field is immutable"))
-        if old_spec.get("scope") != spec.get("scope"):
-            causes.append(("spec.scope", "Invalid value: field is immutable"))
     if causes:
         raise invalid(*_kind_of(rt), name, causes)
     spec = {**spec, "names": accepted_names(names)}
@@ -549,13 +527,31 @@ PREPARE: dict[tuple[str, str], Prepare] = {
 }
 
 
+# the Kubernetes version this simulator answers for, which decides what it refuses to change in place
+SIM_VERSION = parse_version(str(KUBE_VERSION["gitVersion"]))
+
+
 def prepare(
     rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, allocator: IPAllocator
 ) -> dict[str, Any]:
     """Defaults and validation kube-apiserver applies to this kind; `old` is None on create."""
     if rt.key == ("", "services"):
-        return _service(rt, obj, old, allocator)
-    if rt.schema:
+        new = _service(rt, obj, old, allocator)
+    elif rt.schema:
         return defaulting.apply_defaults(obj, rt.schema)
-    hook = PREPARE.get(rt.key)
-    return hook(rt, obj, old) if hook else obj
+    else:
+        hook = PREPARE.get(rt.key)
+        new = hook(rt, obj, old) if hook else obj
+    if old is not None:
+        refuse_in_place(rt, new, old)
+    return new
+
+
+def refuse_in_place(rt: ResourceType, new: dict[str, Any], old: dict[str, Any]) -> None:
+    """Raise the 422 kube-apiserver answers an update that changes what it keeps fixed (one cause per
+    field it names, in its words: `spec: Forbidden: updates to statefulset spec for fields other
+    than ...`, `roleRef: Invalid value: ...: cannot change roleRef`)."""
+    found = refused(rt.group, rt.kind, SIM_VERSION, new, old)
+    if found:
+        causes = list(dict.fromkeys((r.field, r.message) for r in found))
+        raise invalid(*_kind_of(rt), new["metadata"].get("name", ""), causes)

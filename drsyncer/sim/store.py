@@ -336,6 +336,11 @@ class Store:
                 self._require_active_namespace(ns)
             bucket = self._bucket(rt.key, ns or "")
             if name in bucket:
+                if applied is None:
+                    # kube-apiserver validates before it finds the name taken: an invalid object is a
+                    # 422 even then (a dry-run create is a way to ask whether an object would be taken)
+                    candidate = {**obj, "metadata": {**metadata, "name": name}}
+                    kinds.prepare(rt, candidate, None, kinds.IPAllocator())
                 raise already_exists(rt.plural, rt.group, name)
             timestamp = now()
             metadata = {

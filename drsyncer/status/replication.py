@@ -36,6 +36,9 @@ REASON_COMPLETED = "SyncCompleted"
 REASON_PARTIALLY_FAILED = "SyncPartiallyFailed"
 REASON_FAILED = "SyncFailed"
 REASON_RUNNING = "SyncRunning"
+REASON_HELD_BACK = "ImmutableChangesHeldBack"
+REASON_UP_TO_DATE = "NothingHeldBack"
+_HELD_BACK_NAMED = 5  # held-back copies named in the condition and the Event
 RETRY_KEY = "retry"  # in `NamespaceRecord.extra`: the retry planned after this result
 
 
@@ -135,7 +138,7 @@ def _at(seconds: float) -> datetime:
 
 def _counts(c: KindCounts) -> SyncCounts:
     return SyncCounts(total=c.total, created=c.created, updated=c.updated, unchanged=c.unchanged,
-                      pruned=c.pruned, skipped=c.skipped, failed=c.failed)
+                      pruned=c.pruned, skipped=c.skipped, failed=c.failed, held_back=c.held_back)
 
 
 def summary_of(replication: str, records: Iterable[NamespaceRecord], run_id: str = "") -> RunSummary:
@@ -206,6 +209,10 @@ def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous
                                synced_message, now, generation)
     conditions = set_condition(conditions, keys.CONDITION_READY, phase is Phase.COMPLETED, synced_reason,
                                synced_message, now, generation)
+    held = held_back_message(summary)
+    conditions = set_condition(conditions, keys.CONDITION_UP_TO_DATE, held is None,
+                               REASON_UP_TO_DATE if held is None else REASON_HELD_BACK,
+                               held or "every copy matches its source (nothing held back)", now, generation)
     last_success = previous.get("lastSuccessfulSyncTime")
     if phase is Phase.COMPLETED:
         last_success = timestamp(now)
@@ -254,6 +261,28 @@ def _synced(summary: RunSummary, phase: Phase, namespaces: int) -> tuple[str, st
     names = ", ".join(f"{t.destination_cluster}/{t.destination_namespace}" for t in failed[:5])
     reason = REASON_FAILED if phase is Phase.FAILED else REASON_PARTIALLY_FAILED
     return reason, f"{counts}; not completed: {names}"
+
+
+def held_back_message(summary: RunSummary) -> str | None:
+    """What the condition UpToDate=False and the Warning Event say when copies are held back: how
+    many, and the first of them with the fields that differ; None when nothing is held back."""
+    held = [(t, s) for t in summary.targets for s in t.skips if s.held_back]
+    count = summary.totals.held_back
+    if not count:
+        return None
+    named = "; ".join(f"{t.destination_cluster}: {s.kind} {s.namespace}/{s.name} "
+                      f"({', '.join(s.fields) or 'fields not named'})" for t, s in held[:_HELD_BACK_NAMED])
+    more = f"; and {count - _HELD_BACK_NAMED} more" if count > _HELD_BACK_NAMED else ""
+    return (f"{count} destination cop{'y is' if count == 1 else 'ies are'} stale: the source changed "
+            f"fields the destination will not change in place and the immutable handling is NoChange: "
+            f"{named}{more}. Change the handling (label dr-syncer.io/immutable-handling or "
+            "immutableResourceConfig) or recreate the copy")
+
+
+def held_back_event(summary: RunSummary) -> tuple[str, str, str] | None:
+    """(reason, type, message) of the Warning Event for copies held back by a run, or None."""
+    message = held_back_message(summary)
+    return None if message is None else (REASON_HELD_BACK, "Warning", message)
 
 
 def running_status(previous: Mapping[str, Any], generation: int) -> dict[str, Any] | None:

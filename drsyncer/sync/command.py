@@ -10,6 +10,7 @@ managed by a real Replication are left alone (reported as conflicts).
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from rich import box
@@ -21,7 +22,7 @@ from drsyncer.kube import ClusterClient, RetryPolicy, client_from_kubeconfig_fil
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.sync.execute import Limits
 from drsyncer.sync.namespace_sync import Destination, resolve_types, sync_namespace
-from drsyncer.sync.result import Outcome, Phase, TargetResult, total_counts
+from drsyncer.sync.result import Outcome, Phase, Skip, TargetResult, total_counts
 from drsyncer.sync.rules import Rules
 
 # the namespace part of the Replication name written into the ownership marks of CLI copies
@@ -29,11 +30,14 @@ CLI_REPLICATION_NAMESPACE = "drsyncer-sync"
 # a cluster that does not answer /version after this is reported unreachable before anything runs
 _PREFLIGHT_RETRY = RetryPolicy(max_attempts=2, base_delay_s=0.2, max_delay_s=0.5)
 _MAX_WARNINGS = 20
+_PIPE_WIDTH = 200  # columns when the output is not a terminal
+_NAMES_PER_REASON = 3  # objects named per skip reason when they are grouped
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the sync; 0 when every destination of every namespace Completed, 1 otherwise."""
-    console = Console(soft_wrap=True, highlight=False)
+    # piped output (a log, a test) is not cut at 80 columns: long kind names stay whole
+    console = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else _PIPE_WIDTH)
     pairs = namespace_pairs(args.namespace)
     source_context = args.source_context.strip()
     dest_contexts = [c.strip() for c in args.dest_context.split(",") if c.strip()]
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         for client in clients.values():
             client.close()
     for result in results:
-        print_result(console, result)
+        print_result(console, result, verbose=bool(getattr(args, "verbose", False)))
     return 0 if all(r.phase == Phase.COMPLETED for r in results) else 1
 
 
@@ -121,14 +125,15 @@ def _check_source(source: ClusterClient, rules: Rules, namespaces: list[str]) ->
         raise DrsyncerError(f"context {source.name}: no namespace {', '.join(missing)}")
 
 
-def print_result(console: Console, result: TargetResult) -> None:
-    """One destination's outcome: a per-kind table, then errors, replica changes and warnings."""
+def print_result(console: Console, result: TargetResult, *, verbose: bool = False) -> None:
+    """One destination's outcome: a per-kind table, then copies held back, why objects were skipped
+    (grouped by reason, or one line each with `verbose`), errors, replica changes and warnings."""
     dry = " (dry run: counts show what would be written; nothing was)" if result.dry_run else ""
     console.print(f"{result.source_namespace} → {result.destination_cluster}/{result.destination_namespace}: "
                   f"{result.phase.value} in {result.duration_s:.2f}s{dry}", markup=False)
     if result.counts:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        table.add_column("kind")
+        table.add_column("kind", no_wrap=True, min_width=max(len(k) for k in result.counts))
         for outcome in Outcome:
             table.add_column(outcome.value, justify="right")
         for kind, counts in sorted(result.counts.items()):
@@ -136,6 +141,7 @@ def print_result(console: Console, result: TargetResult) -> None:
         total = total_counts(result.counts.values())
         table.add_row("total", *(str(getattr(total, o.value)) for o in Outcome), style="bold")
         console.print(table)
+    print_skips(console, result.skips, verbose=verbose)
     if result.error:
         category = result.error_category.value if result.error_category else "Error"
         console.print(f"  {category}: {result.error}", markup=False)
@@ -154,3 +160,29 @@ def print_result(console: Console, result: TargetResult) -> None:
         if len(result.warnings) > _MAX_WARNINGS:
             console.print(f"    … and {len(result.warnings) - _MAX_WARNINGS} more")
     console.print()
+
+
+def print_skips(console: Console, skips: list[Skip], *, verbose: bool = False, indent: str = "  ") -> None:
+    """Held-back copies one per line (each is a stale copy someone has to resolve), then the other
+    skips: one per line with `verbose`, else one line per reason naming the first objects."""
+    held = [s for s in skips if s.held_back]
+    if held:
+        console.print(f"{indent}held back (the DR copy keeps its old state until resolved):")
+        for skip in held:
+            console.print(f"{indent}  {skip}", markup=False)
+    others = [s for s in skips if not s.held_back]
+    if not others:
+        return
+    console.print(f"{indent}skipped:")
+    if verbose:
+        for skip in others:
+            console.print(f"{indent}  {skip}", markup=False)
+        return
+    by_reason: dict[str, list[Skip]] = {}
+    for skip in others:
+        by_reason.setdefault(skip.reason, []).append(skip)
+    for reason, group in by_reason.items():
+        names = ", ".join(f"{s.kind} {s.namespace}/{s.name}" if s.namespace else f"{s.kind} {s.name}"
+                          for s in group[:_NAMES_PER_REASON])
+        more = f" and {len(group) - _NAMES_PER_REASON} more" if len(group) > _NAMES_PER_REASON else ""
+        console.print(f"{indent}  {reason} ({len(group)}): {names}{more}", markup=False)

@@ -10,11 +10,14 @@ How each action runs (docs/sync-semantics.md):
 - create: POST the desired object; AlreadyExists → read it again and treat it as an update;
 - update: PUT the planned body (it carries the resourceVersion read while planning); 409 → read
   again, rebuild with `merge.update_body` and retry;
-- an immutable change, by its handling: NoChange → nothing written, reported; PartialUpdate → PUT
-  the body with the immutable fields left as they are; Recreate, RecreateWithPodDrain, ForceUpdate
-  → delete (RecreateWithPodDrain evicts the Pods using the object first; ForceUpdate deletes in
-  the foreground), wait until the object is gone, create the desired object. An update the API rejects
-  as immutable although the planner saw no such change gets the same treatment;
+- an immutable change, by its handling: NoChange → nothing written, reported as held back;
+  PartialUpdate → PUT the body with the immutable fields left as they are; Recreate,
+  RecreateWithPodDrain, ForceUpdate → delete (RecreateWithPodDrain evicts the Pods using the object
+  first; ForceUpdate deletes in the foreground), wait until the object is gone, create the desired
+  object. An update the API refuses (422 Invalid, a 403 naming Forbidden fields, or an admission
+  plugin's 403) although the planner saw no such change gets the same treatment, the refused fields
+  taken from the Status causes; before deleting for it, a dry-run create checks that the server
+  would take the new object;
 - prune: DELETE with the destination uid as a precondition.
 
 Dry run: the plan is reported as it stands and nothing is sent but reads (the namespace check),
@@ -26,6 +29,7 @@ would be written.)
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -42,7 +46,15 @@ from drsyncer.sync.merge import partial_body, update_body
 from drsyncer.sync.objects import Key, Obj
 from drsyncer.sync.ownership import destination_namespace, owner_of, source_hash_of
 from drsyncer.sync.plan import Action, Op, Plan
-from drsyncer.sync.result import DeploymentScale, KindCounts, ObjectError, Outcome, TargetResult, count_key
+from drsyncer.sync.result import (
+    DeploymentScale,
+    KindCounts,
+    ObjectError,
+    Outcome,
+    Skip,
+    TargetResult,
+    count_key,
+)
 from drsyncer.sync.rules import ImmutableHandling, Rules
 
 log = logging.getLogger(__name__)
@@ -78,6 +90,7 @@ class _Done:
     error: ObjectError | None = None
     warning: str | None = None
     attempted: bool = True
+    skip: Skip | None = None  # why nothing was written, for a skipped outcome
 
 
 @dataclass
@@ -138,6 +151,8 @@ def _report_plan(plan: Plan, runner: _Runner, result: TargetResult) -> None:
         result.counts.setdefault(kind, KindCounts()).merge(counts)
     result.deployment_scales.extend(plan.deployment_scales())
     for action in plan:
+        if action.outcome == Outcome.SKIPPED:
+            result.note_skip(action.skip_record())
         note = _planned_note(action)
         if note:
             result.warnings.append(note)
@@ -162,7 +177,10 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
     scales: dict[Key, DeploymentScale] = {}
     for action in plan:
         if not action.writes:
-            result.record(action.count_key, action.outcome)
+            if action.outcome == Outcome.SKIPPED:
+                result.skip(action.skip_record())
+            else:
+                result.record(action.count_key, action.outcome)
             note = _planned_note(action)
             if note:
                 result.warnings.append(note)
@@ -194,6 +212,9 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
             not_attempted += not done.attempted
             if done.error is not None:
                 result.fail(action.count_key, done.error)
+            elif done.outcome == Outcome.SKIPPED:
+                result.skip(done.skip or Skip(action.count_key, action.key.namespace, action.key.name,
+                                              done.warning or "not written"))
             else:
                 result.record(action.count_key, done.outcome)
             if done.warning:
@@ -220,6 +241,7 @@ class _Runner:
         self.namespace = plan.destination_namespace
         self.source_namespace = plan.source_namespace
         self.limits = limits
+        self.version = plan.server_version
         self.breaker = _Breaker(limits.unreachable_after)
         self._pool: ThreadPoolExecutor | None = None
         self._refs: dict[tuple[str, str], ResourceRef | CategorisedError] = {}
@@ -450,7 +472,7 @@ class _Runner:
                 self.client.replace(ref, key.namespace or None, body)
                 return _Done(Outcome.UPDATED)
             except ApiError as exc:
-                if exc.invalid and _says_immutable(exc):
+                if refused_fields(exc) is not None:
                     return self._unforeseen_immutable(action, ref, exc)
                 if not exc.conflict:
                     raise
@@ -463,7 +485,7 @@ class _Runner:
             if decided is not None:
                 return decided
             assert action.desired is not None
-            changed = immutable_changes(action.desired, fresh)
+            changed = immutable_changes(action.desired, fresh, self.version)
             body = update_body(action.desired, fresh)
             if changed:
                 handling, decided_by, _ = resolve_handling(action.desired, self.rules)
@@ -479,7 +501,7 @@ class _Runner:
         if decided is not None:
             return decided
         assert action.desired is not None
-        changed = immutable_changes(action.desired, fresh)
+        changed = immutable_changes(action.desired, fresh, self.version)
         body = update_body(action.desired, fresh)
         if changed:
             handling, decided_by, _ = resolve_handling(action.desired, self.rules)
@@ -490,12 +512,13 @@ class _Runner:
     def _decide(self, action: Action, fresh: Mapping[str, Any]) -> _Done | None:
         """What the plan would say about an object read again: unchanged, a conflict, or None (write)."""
         owner = owner_of(fresh)
+        why = None
         if owner is not None and owner != self.rules.replication:
-            return _Done(Outcome.SKIPPED, warning=f"{action.key}: skipped, conflict: the destination object "
-                         f"is now managed by Replication {owner}")
-        if owner is None and not self.rules.adopt_unowned:
-            return _Done(Outcome.SKIPPED, warning=f"{action.key}: skipped, conflict: an object of this name "
-                         "exists without drsyncer ownership marks")
+            why = f"conflict: the destination object is now managed by Replication {owner}"
+        elif owner is None and not self.rules.adopt_unowned:
+            why = "conflict: an object of this name exists without drsyncer ownership marks"
+        if why is not None:
+            return _Done(Outcome.SKIPPED, warning=f"{action.key}: skipped, {why}", skip=_skip(action, why))
         if owner is not None and source_hash_of(fresh) == action.source_hash:
             return _Done(Outcome.UNCHANGED)
         return None
@@ -505,7 +528,8 @@ class _Runner:
                    uid: str) -> _Done:
         key = action.key
         if handling == ImmutableHandling.NO_CHANGE:
-            return _Done(Outcome.SKIPPED, warning=f"{key}: {describe}; not written")
+            return _Done(Outcome.SKIPPED, warning=f"{key}: {describe}; not written",
+                         skip=_skip(action, f"held back: {describe}", fields))
         if handling == ImmutableHandling.PARTIAL_UPDATE:
             assert partial is not None
             done = self._partial_loop(action, ref, partial)
@@ -533,20 +557,24 @@ class _Runner:
             if decided is not None:
                 return decided
             partial = partial_body(update_body(action.desired, fresh), fresh,
-                                   immutable_changes(action.desired, fresh))
+                                   immutable_changes(action.desired, fresh, self.version))
         raise CategorisedError(Category.RETRYABLE, f"{key} kept changing while being updated; the next sync "
                                "retries")
 
     def _unforeseen_immutable(self, action: Action, ref: ResourceRef, exc: ApiError) -> _Done:
-        """The API refused an update as changing an immutable field the planner did not know about."""
+        """The API refused an update for a field the planner did not know to be unchangeable (a newer
+        server, a rule not in the table): handled like a planned immutable change, never retried as
+        a failure on every run."""
         assert action.desired is not None
         key = action.key
         handling, decided_by, _ = resolve_handling(action.desired, self.rules)
-        fields = tuple(str(c["field"]) for c in exc.details.get("causes") or () if c.get("field"))
-        describe = (f"the API server refused the update ({exc.api_message}); "
+        fields = refused_fields(exc) or ()
+        named = f" field(s) {', '.join(fields)}" if fields else ""
+        describe = (f"the API server refused the update of{named} ({exc.api_message}); "
                     f"handling {handling.value} (from {decided_by})")
         if handling == ImmutableHandling.NO_CHANGE:
-            return _Done(Outcome.SKIPPED, warning=f"{key}: {describe}; not written")
+            return _Done(Outcome.SKIPPED, warning=f"{key}: {describe}; not written",
+                         skip=_skip(action, f"held back: {describe}", fields))
         fresh = self.client.get(ref, key.namespace or None, key.name)
         if fresh is None:
             self.client.create(ref, key.namespace or None, action.desired)
@@ -558,8 +586,25 @@ class _Runner:
             partial = partial_body(update_body(action.desired, fresh), fresh, fields)
             self.client.replace(ref, key.namespace or None, partial)
             return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; the other fields were updated")
+        self._check_creatable(action, ref, describe)
         self._recreate(action, ref, handling, _uid(fresh))
         return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; recreated")
+
+    def _check_creatable(self, action: Action, ref: ResourceRef, describe: str) -> None:
+        """Before deleting for a refusal the plan did not foresee: would the server create the new
+        object? A dry-run create answers 409 AlreadyExists only after the object passed validation,
+        so a 422 here means the object itself is invalid there, and deleting would lose the copy."""
+        assert action.desired is not None
+        try:
+            self.client.create(ref, action.key.namespace or None, action.desired, dry_run=True)
+        except ApiError as exc:
+            if exc.already_exists:
+                return
+            if exc.invalid or exc.status == 403:
+                raise CategorisedError(Category.NON_RETRYABLE, (
+                    f"{describe}; not recreated: the destination would not create it either "
+                    f"({exc.api_message})")) from None
+            raise
 
     def _recreate(self, action: Action, ref: ResourceRef, handling: ImmutableHandling, uid: str) -> None:
         key = action.key
@@ -633,7 +678,8 @@ class _Runner:
         except ApiError as exc:
             if exc.status == 409:
                 # the uid precondition failed: the object was replaced after planning, not ours to delete
-                return _Done(Outcome.SKIPPED, warning=f"{key}: not pruned, replaced since it was read")
+                why = "not pruned, replaced since it was read"
+                return _Done(Outcome.SKIPPED, warning=f"{key}: {why}", skip=_skip(action, why))
             raise
         return _Done(Outcome.PRUNED)
 
@@ -676,10 +722,32 @@ def _condition_true(obj: Mapping[str, Any], kind: str) -> bool:
     return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
 
 
-def _says_immutable(exc: ApiError) -> bool:
-    # the API server's wording for fields that cannot change ("field is immutable"); other 422s are
-    # genuinely invalid objects, which a delete-and-create would only make worse
-    return "immutable" in exc.api_message.lower()
+# how authorization words a denial (`User "x" cannot update resource "y" ...`): not a refusal of the change
+_RBAC_DENIAL = re.compile(r'User ".*" cannot ')
+
+
+def refused_fields(exc: ApiError) -> tuple[str, ...] | None:
+    """The fields an update was refused for, when `exc` is such a refusal: 422 Invalid (whatever its
+    wording: "field is immutable", "cannot change roleRef", "updates to statefulset spec ... are
+    forbidden"), or a 403 whose Status causes are field errors (`FieldValueForbidden`). None for
+    anything else (a 403 of authorization, a namespace being terminated, a conflict)."""
+    causes = [c for c in exc.details.get("causes") or () if isinstance(c, Mapping)]
+    if exc.status == 422:
+        return tuple(dict.fromkeys(str(c["field"]) for c in causes if c.get("field")))
+    field_errors = causes and all(str(c.get("reason", "")).startswith("FieldValue") for c in causes)
+    if exc.status == 403 and field_errors:
+        return tuple(dict.fromkeys(str(c["field"]) for c in causes if c.get("field")))
+    if exc.status == 403 and not causes and not _RBAC_DENIAL.search(exc.api_message):
+        # an admission plugin's refusal of this change (PersistentVolumeClaimResize: "only dynamically
+        # provisioned pvc can be resized and the storageclass that provisions the pvc must support
+        # resize"); it names no field
+        return ()
+    return None
+
+
+def _skip(action: Action, reason: str, fields: tuple[str, ...] = ()) -> Skip:
+    key = action.key
+    return Skip(action.count_key, key.namespace, key.name, reason, reason.startswith("held back"), fields)
 
 
 def _describe(fields: tuple[str, ...], handling: ImmutableHandling, decided_by: str) -> str:
@@ -690,4 +758,4 @@ def _uid(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("uid") or "")
 
 
-__all__ = ["Limits", "execute", "label_selector_string"]
+__all__ = ["Limits", "execute", "label_selector_string", "refused_fields"]

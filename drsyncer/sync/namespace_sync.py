@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from drsyncer.api.immutability import Version, parse_version
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
 from drsyncer.kube.client import NAMESPACES
@@ -132,6 +133,16 @@ def read_destination(client: ClusterClient, snapshot: SourceSnapshot, namespace:
     return existing
 
 
+def destination_version(client: ClusterClient) -> Version | None:
+    """The destination's Kubernetes (major, minor), from the /version its client has read (or reads
+    now); None when it cannot be told, and then the newest known rules of immutability apply."""
+    try:
+        return parse_version(client.known_version())
+    except CategorisedError as exc:
+        log.warning("reading the version of %s failed: %s", client.name, exc)
+        return None
+
+
 def _lean(obj: Obj) -> Obj:
     # managedFields is often the largest part of an object and nothing in planning reads it; at 10k
     # objects per namespace dropping it as each object arrives saves tens of megabytes
@@ -182,7 +193,7 @@ def _sync_destination(snapshot: SourceSnapshot, destination: Destination, rules:
         existing = read_destination(client, snapshot, destination.namespace)
         the_plan = plan([*snapshot.crds, *snapshot.objects], existing, rules,
                         source_namespace=snapshot.namespace, destination_namespace=destination.namespace,
-                        prune=prune)
+                        prune=prune, server_version=destination_version(client))
         del existing  # the plan holds what it needs; the rest of the listing can go
         result = TargetResult(client.name, snapshot.namespace, destination.namespace)
         return execute(the_plan, client, rules, dry_run=dry_run, limits=limits, result=result)
@@ -207,5 +218,5 @@ def summarise(replication: str, results: Sequence[TargetResult], run_id: str = "
     return RunSummary(replication, list(results), run_id)
 
 
-__all__ = ["WILDCARD_EXCLUDED", "Destination", "SourceSnapshot", "read_destination", "read_source",
-           "resolve_types", "summarise", "sync_namespace"]
+__all__ = ["WILDCARD_EXCLUDED", "Destination", "SourceSnapshot", "destination_version", "read_destination",
+           "read_source", "resolve_types", "summarise", "sync_namespace"]

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from drsyncer.api.immutability import Version
 from drsyncer.sync.hashing import stamp
 from drsyncer.sync.immutable import ImmutableChange, immutable_changes, resolve_handling
 from drsyncer.sync.merge import partial_body, update_body
 from drsyncer.sync.objects import Key, Obj, key_of
 from drsyncer.sync.ordering import delete_order, tier, write_order
 from drsyncer.sync.ownership import mark, owner_of, source_hash_of, source_namespace_of
-from drsyncer.sync.result import DeploymentScale, KindCounts, Outcome, count_key
+from drsyncer.sync.result import DeploymentScale, KindCounts, Outcome, Skip, count_key
 from drsyncer.sync.rules import ImmutableHandling, Rules
 from drsyncer.sync.select import skip_reason
 from drsyncer.sync.tokens import accounts_of, is_service_account
@@ -88,9 +89,21 @@ class Action:
 
         An update held back by immutable handling NoChange writes nothing: it counts as skipped.
         """
-        if self.immutable is not None and self.immutable.handling == ImmutableHandling.NO_CHANGE:
+        if self.held_back:
             return Outcome.SKIPPED
         return _OUTCOME[self.op]
+
+    @property
+    def held_back(self) -> bool:
+        """An update with an immutable change that the handling NoChange leaves unapplied."""
+        return self.immutable is not None and self.immutable.handling == ImmutableHandling.NO_CHANGE
+
+    def skip_record(self) -> Skip:
+        """Why this action writes nothing, as the result lists it."""
+        if self.immutable is not None and self.held_back:
+            return Skip(self.count_key, self.key.namespace, self.key.name,
+                        f"held back: {self.immutable.describe()}", True, self.immutable.fields)
+        return Skip(self.count_key, self.key.namespace, self.key.name, self.reason)
 
     @property
     def writes(self) -> bool:
@@ -106,6 +119,8 @@ class Plan:
     source_namespace: str = ""
     destination_namespace: str = ""
     warnings: tuple[str, ...] = field(default=())
+    # the destination's Kubernetes (major, minor), which decides what it refuses to change in place
+    server_version: Version | None = None
 
     def __iter__(self) -> Iterator[Action]:
         return iter(self.actions)
@@ -139,7 +154,9 @@ class Plan:
         """Per-kind counts if every action succeeds: what a dry run reports."""
         counts: dict[str, KindCounts] = {}
         for action in self.actions:
-            counts.setdefault(action.count_key, KindCounts()).add(action.outcome)
+            kind = counts.setdefault(action.count_key, KindCounts())
+            kind.add(action.outcome)
+            kind.held_back += action.held_back
         return counts
 
     def deployment_scales(self) -> list[DeploymentScale]:
@@ -175,12 +192,14 @@ def plan(
     source_namespace: str,
     destination_namespace: str,
     prune: bool,
+    server_version: Version | None = None,
 ) -> Plan:
     """Plan one source namespace into one destination namespace.
 
     `source`: the objects read from the source namespace (every type being synced).
     `destination`: the objects of the same types in the destination namespace, keyed by `key_of`.
     `prune`: delete owned copies whose source is gone (normally `rules.prune_deleted`).
+    `server_version`: the destination's (major, minor) from its /version; None when unknown.
     """
     actions: list[Action] = []
     present: set[Key] = set()
@@ -200,7 +219,7 @@ def plan(
         wanted = create_action(obj, rules, destination_namespace=destination_namespace)
         existing = destination.get(key)
         if existing is not None:
-            wanted = _against(wanted, obj, existing, rules, source_namespace)
+            wanted = _against(wanted, obj, existing, rules, source_namespace, server_version)
         actions.append(wanted)
 
     actions.sort(key=lambda a: write_order(a.key))
@@ -213,7 +232,7 @@ def plan(
         prunes.sort(key=lambda a: delete_order(a.key))
         actions.extend(prunes)
     warnings = tuple(f"{a.key}: {w}" for a in actions for w in a.warnings)
-    return Plan(tuple(actions), source_namespace, destination_namespace, warnings)
+    return Plan(tuple(actions), source_namespace, destination_namespace, warnings, server_version)
 
 
 def _against(
@@ -222,6 +241,7 @@ def _against(
     existing: Mapping[str, Any],
     rules: Rules,
     source_namespace: str,
+    server_version: Version | None,
 ) -> Action:
     """Decide between update, unchanged and conflict for a source object whose key exists already."""
     key = wanted.key
@@ -240,7 +260,7 @@ def _against(
     if owner is not None and source_hash_of(existing) == wanted.source_hash:
         return replace(wanted, op=Op.UNCHANGED, body=None, reason="the destination copy has this source hash")
     body = update_body(wanted.desired, existing)
-    changed = immutable_changes(wanted.desired, existing)
+    changed = immutable_changes(wanted.desired, existing, server_version)
     immutable = partial = None
     warnings = wanted.warnings
     if changed:

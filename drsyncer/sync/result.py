@@ -44,6 +44,9 @@ class KindCounts:
     pruned: int = 0
     skipped: int = 0
     failed: int = 0
+    # of the skipped: copies left stale because the source changed a field the destination will not
+    # change in place and the handling is NoChange
+    held_back: int = 0
 
     def add(self, outcome: Outcome, n: int = 1) -> None:
         setattr(self, outcome.value, getattr(self, outcome.value) + n)
@@ -51,6 +54,7 @@ class KindCounts:
     def merge(self, other: KindCounts) -> None:
         for outcome in Outcome:
             self.add(outcome, getattr(other, outcome.value))
+        self.held_back += other.held_back
 
     @property
     def total(self) -> int:
@@ -62,11 +66,12 @@ class KindCounts:
         return self.created + self.updated + self.unchanged + self.pruned
 
     def to_dict(self) -> dict[str, int]:
-        return {o.value: getattr(self, o.value) for o in Outcome}
+        return {**{o.value: getattr(self, o.value) for o in Outcome}, "held_back": self.held_back}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KindCounts:
-        return cls(**{o.value: int(data.get(o.value, 0)) for o in Outcome})
+        return cls(**{o.value: int(data.get(o.value, 0)) for o in Outcome},
+                   held_back=int(data.get("held_back", 0)))
 
 
 def total_counts(counts: Iterable[KindCounts]) -> KindCounts:
@@ -103,6 +108,36 @@ class ObjectError:
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectError:
         category = Category(data["category"])
         return cls(data["kind"], data.get("namespace", ""), data["name"], category, data["message"])
+
+
+@dataclass(frozen=True)
+class Skip:
+    """One object not written, and why; `held_back`: the copy is stale (an immutable change that
+    the handling NoChange leaves unapplied), `fields` then names what differs."""
+
+    kind: str
+    namespace: str  # in the destination
+    name: str
+    reason: str
+    held_back: bool = False
+    fields: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{self.kind} {where}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name, "reason": self.reason,
+                "held_back": self.held_back, "fields": list(self.fields)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Skip:
+        return cls(data["kind"], data.get("namespace", ""), data["name"], data.get("reason", ""),
+                   bool(data.get("held_back", False)), tuple(data.get("fields") or ()))
+
+
+# skips listed per target (all are counted); a label selector may leave out thousands of objects
+MAX_LISTED_SKIPS = 200
 
 
 @dataclass(frozen=True)
@@ -152,10 +187,29 @@ class TargetResult:
     error: str = ""  # why the whole target failed (destination unreachable...), empty otherwise
     error_category: Category | None = None  # the category of `error`
     warnings: list[str] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)  # why each skipped object was skipped (the first ones)
 
     def record(self, kind: str, outcome: Outcome, n: int = 1) -> None:
         """Count `n` objects of `kind` (a `count_key`) with this outcome."""
         self.counts.setdefault(kind, KindCounts()).add(outcome, n)
+
+    def skip(self, skip: Skip) -> None:
+        """Count one skipped object of `skip.kind` (a `count_key`) and keep why: the first
+        `MAX_LISTED_SKIPS` skips, and every held-back copy."""
+        counts = self.counts.setdefault(skip.kind, KindCounts())
+        counts.add(Outcome.SKIPPED)
+        if skip.held_back:
+            counts.held_back += 1
+        self.note_skip(skip)
+
+    def note_skip(self, skip: Skip) -> None:
+        """Keep why an object (already counted) was skipped."""
+        if skip.held_back or len(self.skips) < MAX_LISTED_SKIPS:
+            self.skips.append(skip)
+
+    @property
+    def held_back(self) -> list[Skip]:
+        return [s for s in self.skips if s.held_back]
 
     def fail(self, kind: str, error: ObjectError) -> None:
         self.record(kind, Outcome.FAILED)
@@ -186,6 +240,7 @@ class TargetResult:
             "error": self.error,
             "error_category": self.error_category.value if self.error_category else None,
             "warnings": list(self.warnings),
+            "skips": [s.to_dict() for s in self.skips],
         }
 
     @classmethod
@@ -203,6 +258,7 @@ class TargetResult:
             error=data.get("error", ""),
             error_category=Category(data["error_category"]) if data.get("error_category") else None,
             warnings=list(data.get("warnings") or ()),
+            skips=[Skip.from_dict(s) for s in data.get("skips") or ()],
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drsyncer.cli import main
-from tests.integration.ops.conftest import CONFIGMAPS, NAMESPACES, Controller, replication
+from tests.integration.ops.conftest import CONFIGMAPS, DEPLOYMENTS, NAMESPACES, Controller, replication
 
 
 def _writes(controller: Controller) -> dict[str, int]:
@@ -91,3 +91,28 @@ def test_plan_with_a_destination_down_reports_it_and_exits_1(controller: Control
 
     assert main(["plan", *controller.flags, "web"]) == 1
     assert "shop → dr1/shop: cannot plan" in capsys.readouterr().out
+
+
+
+def test_plan_lists_copies_held_back_by_an_immutable_change_with_the_fields(controller: Controller,
+                                                                            capsys) -> None:
+    controller.apply(replication("web", resourceTypes=["configmaps", "deployments"]))
+    dr1 = controller.client("dr1")
+    dr1.create(NAMESPACES, None, {"metadata": {"name": "shop"}})
+    # this Replication's copy of web, made when the source's selector was another one
+    old = {**_owned_copy("web", "stale"), "spec": {
+        "replicas": 0, "selector": {"matchLabels": {"app": "old"}},
+        "template": {"metadata": {"labels": {"app": "old"}},
+                     "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}}
+    del old["data"]
+    dr1.create(DEPLOYMENTS, "shop", old)
+    before = _writes(controller)
+
+    assert main(["plan", *controller.flags, "web"]) == 0
+
+    out = capsys.readouterr().out
+    assert "held back (the DR copy keeps its old state until resolved):" in out
+    assert ("Deployment shop/web: held back: immutable field(s) spec.selector changed; handling NoChange "
+            "(from defaultHandling)") in out
+    assert "~ update Deployment shop/web" not in out
+    assert _writes(controller) == before

@@ -227,6 +227,20 @@ def modify(world: World, cluster: str, template: Obj, change: Any, namespace: st
     return replace(world, cluster, current)
 
 
+def recreate(world: World, cluster: str, template: Obj, change: Any, namespace: str = SOURCE_NS) -> Obj:
+    """Read the object, let `change(obj)` edit it, then delete it and create it again: how an owner
+    changes a field the API server keeps fixed (it refuses the change in place)."""
+    current = read(world, cluster, template, namespace)
+    assert current is not None
+    change(current)
+    current.pop("status", None)
+    current["metadata"] = {k: v for k, v in current["metadata"].items()
+                           if k not in ("uid", "resourceVersion", "creationTimestamp", "generation",
+                                        "managedFields")}
+    delete(world, cluster, template, namespace)
+    return create(world, cluster, current, namespace)
+
+
 def counts_of(result: TargetResult) -> dict[str, int]:
     """Totals by outcome, zeros left out."""
     return {k: v for k, v in result.totals.to_dict().items() if v}

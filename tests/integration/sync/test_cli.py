@@ -133,3 +133,26 @@ def test_unreadable_kubeconfig_and_unreachable_cluster_fail_in_one_line(world: W
     (line,) = down.stderr.strip().splitlines()
     assert line.startswith("drsyncer sync: context dr2: cluster unreachable:") and "cannot connect" in line
     assert world.writes("dr1") == 0  # nothing ran
+
+
+def test_skipped_objects_are_listed_with_their_reason_grouped_or_one_per_line(world: World,
+                                                                              kubeconfig: Path) -> None:
+    ignored = [{"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": f"local-{i}", "labels": {keys.LABEL_IGNORE: "true"}}, "data": {}}
+               for i in range(5)]
+    seed(world, [*source_objects()[:1], *ignored])
+    args = ("--source-context", "source", "--dest-context", "dr1", "--namespace", SOURCE_NS,
+            "--types", "configmaps")
+
+    grouped = drsyncer_sync(kubeconfig, *args)
+
+    assert grouped.returncode == 0, grouped.stdout + grouped.stderr
+    assert table_row(grouped.stdout, "ConfigMap") == ["1", "0", "0", "0", "5", "0"]
+    assert (f"labelled {keys.LABEL_IGNORE}=true (5): ConfigMap {SOURCE_NS}/local-0, "
+            f"ConfigMap {SOURCE_NS}/local-1, ConfigMap {SOURCE_NS}/local-2 and 2 more") in grouped.stdout
+
+    verbose = drsyncer_sync(kubeconfig, *args, "--verbose")
+
+    assert verbose.returncode == 0
+    for i in range(5):
+        assert f"ConfigMap {SOURCE_NS}/local-{i}: labelled {keys.LABEL_IGNORE}=true" in verbose.stdout

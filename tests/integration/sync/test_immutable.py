@@ -14,7 +14,7 @@ from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
 from drsyncer.sync.result import Phase, TargetResult
 from drsyncer.sync.rules import Rules
-from tests.integration.sync.conftest import SOURCE_NS, Obj, World, counts_of, modify, read, rules, seed
+from tests.integration.sync.conftest import SOURCE_NS, Obj, World, counts_of, read, recreate, rules, seed
 
 DEPLOYMENT: Obj = {
     "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
@@ -44,8 +44,8 @@ class Change:
 
 def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, template: Obj = DEPLOYMENT,
                     labels: dict[str, str] | None = None) -> Change:
-    """Copy `template` to dr1, change it in the source with `change(obj)`, and sync again with
-    `handling_spec` as the `immutableResourceConfig`."""
+    """Copy `template` to dr1, change it in the source with `change(obj)` (deleting and creating it
+    again), and sync again with `handling_spec` as the `immutableResourceConfig`."""
     obj = {**template, "metadata": {**template["metadata"],
                                     "labels": {**template["metadata"].get("labels", {}), **(labels or {})}}}
     seed(world, [obj])
@@ -53,7 +53,7 @@ def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, te
     sync_rules = rules(resourceTypes=types, syncCRDs=False, immutableResourceConfig=handling_spec)
     world.sync(sync_rules, destinations=("dr1",))
     before = read(world, "dr1", template)
-    modify(world, "source", template, change)
+    recreate(world, "source", template, change)  # the source refuses the change in place, as kube does
     world.reset_counters()
     result = world.sync(sync_rules, destinations=("dr1",))[0]
     after = read(world, "dr1", template)
@@ -64,7 +64,9 @@ def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, te
 def test_no_change_reports_the_selector_change_and_writes_nothing(world: World) -> None:
     c = change_and_sync(world, {}, new_selector)
 
-    assert c.result.phase == Phase.COMPLETED and counts_of(c.result) == {"skipped": 1}
+    assert c.result.phase == Phase.COMPLETED and counts_of(c.result) == {"skipped": 1, "held_back": 1}
+    (held,) = c.result.skips
+    assert held.held_back and held.fields == ("spec.selector",) and held.name == "web"
     assert any("immutable field(s) spec.selector changed; handling NoChange (from defaultHandling)" in w
                for w in c.result.warnings), c.result.warnings
     assert world.writes("dr1") == 0
@@ -125,7 +127,7 @@ def change_class(claim: Obj) -> None:
 def test_pvc_storage_class_change_is_reported_under_no_change(world: World) -> None:
     c = change_and_sync(world, {"defaultHandling": "NoChange"}, change_class, CLAIM)
 
-    assert counts_of(c.result) == {"skipped": 1}
+    assert counts_of(c.result) == {"skipped": 1, "held_back": 1}
     assert any("spec.storageClassName" in w for w in c.result.warnings)
     assert c.after["spec"]["storageClassName"] == "standard"  # "fast" was mapped to "standard" when copied
     assert world.writes("dr1") == 0
@@ -173,8 +175,84 @@ def test_an_immutable_rejection_the_plan_did_not_foresee_gets_the_same_handling(
     assert after is not None
     assert any("the API server refused the update" in w and "immutable" in w for w in result.warnings)
     if handling == "NoChange":
-        assert counts_of(result) == {"skipped": 1}
+        assert counts_of(result) == {"skipped": 1, "held_back": 1}
+        assert result.skips[0].fields == ("data",)
         assert after["data"] == {"a": "1"} and after["metadata"]["uid"] == before["metadata"]["uid"]
     else:
         assert counts_of(result) == {"updated": 1}
         assert after["data"] == {"a": "2"} and after["metadata"]["uid"] != before["metadata"]["uid"]
+
+
+def _blind_update(world: World, sync_rules: Rules) -> Any:
+    """The plan of the next run with its immutable flag hidden, so the API server's refusal is what
+    the executor meets (as with a rule the table does not know)."""
+    snapshot = read_source(world.clients["source"], sync_rules, SOURCE_NS)
+    planned = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, SOURCE_NS), sync_rules,
+                   source_namespace=SOURCE_NS, destination_namespace=SOURCE_NS, prune=False)
+    (update,) = planned.by_op(Op.UPDATE)
+    blind = dataclasses.replace(update, immutable=None, partial_body=None)
+    return dataclasses.replace(planned, actions=(blind,))
+
+
+STATEFUL: Obj = {
+    "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "queue"},
+    "spec": {"replicas": 1, "serviceName": "queue", "selector": {"matchLabels": {"app": "q"}},
+             "template": {"metadata": {"labels": {"app": "q"}},
+                          "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]}}},
+}
+
+
+@pytest.mark.parametrize("handling", ["NoChange", "Recreate", "PartialUpdate"])
+def test_a_refusal_worded_without_immutable_is_handled_like_an_immutable_change(world: World,
+                                                                                handling: str) -> None:
+    # "updates to statefulset spec for fields other than ... are forbidden": a 422 whose words never say
+    # "immutable"; it is handled by the configured handling, never a failure on every run
+    seed(world, [STATEFUL])
+    sync_rules = rules(resourceTypes=["statefulsets"], syncCRDs=False,
+                       immutableResourceConfig={"defaultHandling": handling})
+    world.sync(sync_rules, destinations=("dr1",))
+    before = read(world, "dr1", STATEFUL)
+    recreate(world, "source", STATEFUL, lambda sts: sts["spec"].update(serviceName="queue-v2"))
+
+    result = execute(_blind_update(world, sync_rules), world.clients["dr1"], sync_rules)
+
+    after = read(world, "dr1", STATEFUL)
+    assert before is not None and after is not None
+    assert result.phase == Phase.COMPLETED and not result.errors
+    assert any("refused the update of field(s) spec" in w and "statefulset spec" in w
+               for w in result.warnings)
+    if handling == "NoChange":
+        assert counts_of(result) == {"skipped": 1, "held_back": 1}
+        assert result.skips[0].held_back and result.skips[0].fields == ("spec",)
+        assert after["spec"]["serviceName"] == "queue"
+    elif handling == "Recreate":
+        assert counts_of(result) == {"updated": 1}
+        assert after["spec"]["serviceName"] == "queue-v2"
+        assert after["metadata"]["uid"] != before["metadata"]["uid"]
+    else:  # the server named only "spec": the partial update leaves the whole spec as it is
+        assert counts_of(result) == {"updated": 1}
+        assert after["spec"]["serviceName"] == "queue"
+        assert after["metadata"]["uid"] == before["metadata"]["uid"]
+
+
+def test_an_object_the_destination_would_not_create_either_is_not_deleted_for_a_recreate(
+        world: World) -> None:
+    seed(world, [FROZEN])
+    sync_rules = rules(resourceTypes=["configmaps"], syncCRDs=False,
+                       immutableResourceConfig={"defaultHandling": "Recreate"})
+    world.sync(sync_rules, destinations=("dr1",))
+    before = read(world, "dr1", FROZEN)
+    recreate(world, "source", FROZEN, lambda cm: cm.update(data={"a": "2"}))
+    blind = _blind_update(world, sync_rules)
+    (update,) = blind.actions
+    assert update.desired is not None and update.body is not None
+    # a key the destination refuses: the update is refused, and so would a create be
+    bad = {**update.desired, "data": {"not a key!": "x"}}
+    broken = dataclasses.replace(update, desired=bad, body={**update.body, "data": bad["data"]})
+
+    result = execute(dataclasses.replace(blind, actions=(broken,)), world.clients["dr1"], sync_rules)
+
+    after = read(world, "dr1", FROZEN)
+    assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]  # still there
+    assert counts_of(result) == {"failed": 1}
+    assert "not recreated: the destination would not create it either" in result.errors[0].message

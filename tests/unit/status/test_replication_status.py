@@ -8,16 +8,18 @@ from typing import Any
 from drsyncer.api.replication import ReplicationStatus, RetryConfig
 from drsyncer.errors import Category
 from drsyncer.status.replication import (
+    REASON_HELD_BACK,
     RETRY_KEY,
     NamespaceRecord,
     RetryPlan,
     event_for,
+    held_back_event,
     plan_retry,
     run_status,
     running_status,
     summary_of,
 )
-from drsyncer.sync.result import DeploymentScale, ObjectError, Outcome, Phase, TargetResult
+from drsyncer.sync.result import DeploymentScale, ObjectError, Outcome, Phase, Skip, TargetResult
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -149,3 +151,31 @@ def test_resource_groups_are_named_kind_and_group() -> None:
     target.record("Widget.example.com", Outcome.CREATED)
     groups = {g["groupKind"] for g in _status([_record("web", target)])["resourceGroups"]}
     assert groups == {"ConfigMap", "Deployment.apps", "Widget.example.com"}
+
+
+def test_held_back_copies_are_counted_and_turn_up_to_date_false_while_the_run_completes() -> None:
+    held = TargetResult("dr1", "shop", "shop")
+    held.record("ConfigMap", Outcome.UNCHANGED)
+    held.skip(Skip("RoleBinding", "shop", "app-access", "held back: immutable field(s) roleRef changed", True,
+                   ("roleRef",)))
+    held.skip(Skip("ConfigMap", "shop", "kube-root-ca.crt", "created by every cluster"))
+    records = [_record("shop", held.finish(1.0))]
+
+    status = _status(records)
+
+    assert status["phase"] == "Completed"
+    assert status["syncStats"]["heldBack"] == 1 and status["syncStats"]["skipped"] == 2
+    assert status["targets"][0]["syncStats"]["heldBack"] == 1
+    up_to_date = _condition(status, "UpToDate")
+    assert up_to_date["status"] == "False" and up_to_date["reason"] == REASON_HELD_BACK
+    assert "dr1: RoleBinding shop/app-access (roleRef)" in up_to_date["message"]
+    assert ReplicationStatus.model_validate(status).sync_stats.held_back == 1
+    event = held_back_event(summary_of("dr-system/web", records))
+    assert event is not None and event[:2] == (REASON_HELD_BACK, "Warning")
+    # records travel through Redis as JSON: the reasons survive
+    (again,) = NamespaceRecord.from_dict(records[0].to_dict()).targets
+    assert again.skips == held.skips and again.totals.held_back == 1
+
+    clean = _status([_record("shop", _target("dr1", "shop", unchanged=1))], previous=status)
+    assert _condition(clean, "UpToDate")["status"] == "True" and clean["syncStats"]["heldBack"] == 0
+    assert held_back_event(summary_of("dr-system/web", [_record("shop", _target("dr1", "shop"))])) is None

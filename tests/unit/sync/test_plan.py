@@ -82,7 +82,9 @@ def _apply(p: Plan, destination: dict[Key, Obj]) -> dict[Key, Obj]:
                 stored["spec"].setdefault("volumeName", "pvc-dest-1")
                 stored["spec"].setdefault("storageClassName", "dest-default")
                 meta["annotations"]["pv.kubernetes.io/bind-completed"] = "yes"
-                stored["status"] = {"phase": "Bound"}
+                # bound, with the capacity of its volume (what a shrink is measured against)
+                size = stored["spec"]["resources"]["requests"]["storage"]
+                stored["status"] = {"phase": "Bound", "capacity": {"storage": size}}
             result[action.key] = stored
     return result
 
