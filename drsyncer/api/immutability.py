@@ -447,6 +447,31 @@ def _crd(version: Version, desired: Obj, existing: Obj) -> list[Refusal]:
     return refusals
 
 
+_POD_MESSAGE = ("pod updates may not change fields other than `spec.containers[*].image`,"
+                "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only "
+                "additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be "
+                "set to 1 if it was previously negative)")
+
+
+def _pod_fixed(spec: Obj) -> dict[str, Any]:
+    """A Pod spec without what an update may change; tolerations only grow, so those kept must stay."""
+    fixed = {k: v for k, v in spec.items()
+             if k not in ("activeDeadlineSeconds", "terminationGracePeriodSeconds", "tolerations",
+                          "schedulingGates")}
+    for key in ("containers", "initContainers"):
+        if key in fixed:
+            fixed[key] = [{k: v for k, v in c.items() if k != "image"} for c in fixed[key] or []]
+    return fixed
+
+
+def _pod(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
+    want, have = desired.get("spec") or {}, existing.get("spec") or {}
+    kept = all(t in (want.get("tolerations") or []) for t in have.get("tolerations") or [])
+    if _pod_fixed(want) == _pod_fixed(have) and kept:
+        return []
+    return [_forbidden("spec", _POD_MESSAGE)]
+
+
 def _none(_: Version, __: Obj, ___: Obj) -> list[Refusal]:
     return []
 
@@ -478,6 +503,8 @@ TABLE: tuple[Row, ...] = (
     Row("", "Service", "switching between headless and an allocated clusterIP, a set clusterIP; "
         "loadBalancerClass while LoadBalancer; healthCheckNodePort while it is needed",
         _service, f"{_CORE} ValidateServiceUpdate"),
+    Row("", "Pod", "spec, except container and init container images, activeDeadlineSeconds, "
+        "terminationGracePeriodSeconds and added tolerations", _pod, f"{_CORE} ValidatePodUpdate"),
     Row("", "Secret", "type", _field_check("type", default="Opaque"), f"{_CORE} ValidateSecretUpdate"),
     Row("", "Secret", "data and immutable, once immutable is true", _frozen_data(("data",)),
         f"{_CORE} ValidateSecretUpdate"),

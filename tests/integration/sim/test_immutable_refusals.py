@@ -5,6 +5,7 @@ drsyncer.api.immutability at the version it reports) and on a real kube-apiserve
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 import pytest
@@ -30,6 +31,9 @@ REFUSALS: list[tuple[str, Obj, Obj, str, str]] = [
       "metadata": _meta("refusals-crb", None), "subjects": [{"kind": "Group", "name": "g"}],
       "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}},
      {"roleRef": {"name": "edit"}}, "roleRef", "cannot change roleRef"),
+    ("Pod spec",
+     {"apiVersion": "v1", "kind": "Pod", "metadata": {**_meta("pod"), **POD["metadata"]}, "spec": POD["spec"]},
+     {"spec": {"hostname": "other"}}, "spec", "Forbidden: pod updates may not change fields other than"),
     ("DaemonSet selector",
      {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": _meta("agent"),
       "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": POD}},
@@ -84,10 +88,14 @@ REFUSALS: list[tuple[str, Obj, Obj, str, str]] = [
 def test_an_in_place_change_of_a_fixed_field_is_refused_with_422_naming_it(kube: Any, obj: Obj, change: Obj,
                                                                            field: str, words: str) -> None:
     world = kube(["c1"])
-    k8s.CoreV1Api(world.api("c1")).create_namespace({"metadata": {"name": "refusals"}})
+    if obj["metadata"].get("namespace"):  # a namespace of the test's own: real clusters are shared
+        namespace = f"refusals-{secrets.token_hex(3)}"
+        obj = {**obj, "metadata": {**obj["metadata"], "namespace": namespace}}
+        k8s.CoreV1Api(world.api("c1")).create_namespace({"metadata": {"name": namespace}})
+    else:
+        namespace = None
     kinds = dynamic.DynamicClient(world.api("c1")).resources
     kind = kinds.get(api_version=obj["apiVersion"], kind=obj["kind"])
-    namespace = obj["metadata"].get("namespace")
     kind.create(body=obj, namespace=namespace)
     if obj["kind"] == "CustomResourceDefinition":  # its scope is fixed once it is Established
         def established() -> bool:
