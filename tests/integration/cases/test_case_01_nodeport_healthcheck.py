@@ -8,23 +8,28 @@ kube-apiserver does.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client as k8s
 from kubernetes import utils
 from kubernetes.client.rest import ApiException
 
-from tests.integration.cases.conftest import DATA, drsyncer_sync, seed, writes_nothing
+from tests.integration.cases.sync_driver import (
+    await_namespaces_free,
+    drsyncer_sync,
+    load,
+    seed,
+    writes_nothing,
+)
 
 CASE = "01-nodeport-healthcheck"
 SOURCE_PORTS = {30080, 30081, 30082}
 
 
 def _seed_destination(world: Any) -> None:
-    docs = [d for d in yaml.safe_load_all(Path(DATA / CASE / "dest-pre.yaml").read_text()) if d]
+    docs = load(CASE, "dest-pre.yaml")
+    await_namespaces_free(world, "dst", docs)
     utils.create_from_yaml(world.api("dst"), yaml_objects=docs)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from kubernetes import client as k8s
 
 from tests.fixtures.backends import World
-from tests.integration.cases.conftest import drsyncer_sync, seed, writes_nothing
+from tests.integration.cases.sync_driver import drsyncer_sync, seed, writes_nothing
 
 CASE = "03-pvc-bound-block"
 NS = "c03"

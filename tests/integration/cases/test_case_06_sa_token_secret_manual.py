@@ -15,7 +15,7 @@ from kubernetes import client as k8s
 from drsyncer.api import keys
 from tests.fixtures.backends import World
 from tests.fixtures.polling import eventually
-from tests.integration.cases.conftest import drsyncer_sync, seed, writes_nothing
+from tests.integration.cases.sync_driver import drsyncer_sync, seed, writes_nothing
 
 CASE = "06-sa-token-secret-manual"
 NS = "c06"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from kubernetes import client as k8s
 
-from tests.integration.cases.conftest import drsyncer_sync, seed, writes_nothing
+from tests.integration.cases.sync_driver import drsyncer_sync, seed, writes_nothing
 
 CASE = "09-rolebinding-ns-mapping"
 ARGS = ("--namespace", "c09:c09-dr", "--types", "serviceaccounts,roles,rolebindings")
