@@ -48,6 +48,7 @@ from drsyncer.sync.namespace_sync import Destination, sync_namespace
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from workers import metrics
+from workers.failures import SyncFailed, failure_of, first_error
 from workers.guards import Drop, NamespaceLock, drop_reason, lock_key
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ class Outcome:
     record: NamespaceRecord | None = None
     reported: bool = False
     retry: RetryPlan | None = None
+    failure: SyncFailed | None = None  # what ends the task when the namespace did not sync completely
 
     def to_dict(self) -> dict[str, Any]:
         """A short summary (the full record is in Redis): Celery logs and stores the return value."""
@@ -252,7 +254,10 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
     expected = ([job.source_namespace] if job.trigger in SINGLE_NAMESPACE_TRIGGERS
                 else _source_namespaces(model, source))
     claim = ctx.runs.finish(owner, job.run_key, record, expected)
-    outcome = Outcome(record=record, retry=retry)
+    outcome = Outcome(record=record, retry=retry, failure=failure_of(job, record, retry))
+    if outcome.failure is not None:
+        log.warning("%s %s, %s: %s: %s", ref.kind, ref.label, job.source_namespace,
+                    type(outcome.failure).__name__, outcome.failure)
     if claim is not None:
         everything = _source_namespaces(model, source)
         ctx.runs.forget(owner, [r.source_namespace for r in ctx.runs.records(owner)
@@ -327,8 +332,12 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
         reason, type_, message = event_for(summary)
         post_event(ctx.controller, events.event(_involved(written), reason, message, type_=type_, now=now,
                                                 instance=ctx.worker))
-    log.info("%s %s: run %s %s (%d namespace(s))", ref.kind, ref.label, job.run_key, phase.value,
-             len(records))
+    if phase is Phase.COMPLETED:
+        log.info("%s %s: run %s %s (%d namespace(s))", ref.kind, ref.label, job.run_key, phase.value,
+                 len(records))
+    else:
+        log.warning("%s %s: run %s %s (%d namespace(s)): %s", ref.kind, ref.label, job.run_key, phase.value,
+                    len(records), first_error(summary.targets))
     return written is not None
 
 

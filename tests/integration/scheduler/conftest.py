@@ -35,6 +35,7 @@ SECRETS = builtin_ref("secrets")
 CRDS = builtin_ref("customresourcedefinitions")
 LEASES = builtin_ref("leases")
 CONFIGMAPS = builtin_ref("configmaps")
+EVENTS = builtin_ref("events")
 
 
 
