@@ -178,13 +178,22 @@ def _add_controller_flags(p: argparse.ArgumentParser) -> None:
                    "status, else default]")
 
 
+def _add_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", choices=("json", "yaml"), default=None,
+                   help="print a JSON or YAML document instead of the table")
+
+
 def _add_status(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="show Replications and how their last sync went",
                        description="A table of the Replications in the controller cluster (mode, phase, "
-                       "last and next sync, synced and failed counts); with NAME, its per-target detail "
-                       "and last error.")
+                       "last and next sync, synced and failed counts, and the reason of a failed or waiting "
+                       "one); with NAME, its per-target detail and last error.",
+                       epilog="exit status: 0 when no Replication shown failed; 3 when one is Failed or "
+                       "PartiallyFailed or has an invalid spec; 1 when the command itself failed (controller "
+                       "unreachable, Replication not found); 2 for a usage error.")
     p.add_argument("name", nargs="?", help="one Replication")
     _add_controller_flags(p)
+    _add_output(p)
     p.set_defaults(handler="drsyncer.ops.status:run")
 
 
@@ -207,6 +216,7 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
                        "destination without writing anything anywhere.")
     p.add_argument("name", help="the Replication")
     _add_controller_flags(p)
+    _add_output(p)
     p.set_defaults(handler="drsyncer.ops.plan:run")
 
 

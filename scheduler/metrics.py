@@ -23,7 +23,8 @@ REPLICATION_PHASE = Gauge("dr_syncer_replication_phase",
 REPLICATION_READY = Gauge("dr_syncer_replication_ready", "1 while the Replication's Ready condition is True",
                           ["replication"])
 REPLICATION_INVALID = Gauge("dr_syncer_replication_invalid",
-                            "1 while the Replication's spec is invalid (condition InvalidSpec)", ["replication"])
+                            "1 while the Replication's spec is invalid (condition InvalidSpec)",
+                            ["replication"])
 REPLICATION_AWAITING_FIRST_SYNC = Gauge(
     "dr_syncer_replication_awaiting_first_sync",
     "1 while a valid, unpaused, non-Manual Replication has no finished run (no status.lastSyncTime)",

@@ -28,12 +28,12 @@ class ReplicationState:
     last_success: float | None = None  # status.lastSuccessfulSyncTime, UNIX seconds
 
 
-def state_of(read: ReplicationRead, now: datetime) -> ReplicationState:
+def state_of(read: ReplicationRead, now: datetime, matched: bool | None = None) -> ReplicationState:
     """The exported state of one Replication or NamespaceMapping as the watcher read it, with the
     status the watcher writes for it in the same reconcile (InvalidSpec, Paused, Pending) applied."""
     raw = read.obj.get("status")
     status: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {}
-    status.update(status_patch(read, now) or {})
+    status.update(status_patch(read, now, matched) or {})
     ready = find_condition(current_conditions(status), keys.CONDITION_READY)
     model = read.model
     runs_by_itself = model is not None and not read.paused and \

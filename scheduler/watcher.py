@@ -261,7 +261,7 @@ class Watcher:
             try:
                 if self._sync_now(read, desired, unresolved):
                     report.triggered.append(label)
-                if self._write_status(read, remote):
+                if self._write_status(read, remote, self._matched(read, desired, unresolved)):
                     report.status_written.append(label)
                     if read.model is None:
                         self._post_invalid(read)
@@ -272,8 +272,10 @@ class Watcher:
         for error in report.errors:
             log.warning("reconcile: %s", error)
         invalid = self._log_invalid(reads)
-        metrics.export_replications({f"{r.namespace}/{r.name}": state_of(r, self._clock())
-                                    for r in reads if not r.deleting})
+        now = self._clock()
+        metrics.export_replications({
+            f"{r.namespace}/{r.name}": state_of(r, now, self._matched(r, desired, unresolved))
+            for r in reads if not r.deleting})
         metrics.RECONCILES.inc()
         metrics.RECONCILE_ERRORS.inc(len(report.errors) + invalid)
         metrics.ENTRIES.set(len(desired.entries))
@@ -306,8 +308,9 @@ class Watcher:
         involved = {"apiVersion": read.obj.get("apiVersion") or keys.API_VERSION, "kind": read.kind,
                     "namespace": read.namespace, "name": read.name, "uid": read.metadata.get("uid")}
         message = "spec is invalid, nothing is scheduled until it is fixed: " + "; ".join(read.errors)
-        post_event(self.controller, events.event(involved, events.REASON_INVALID_SPEC, message, type_="Warning",
-                                                 now=self._clock(), component=events.WATCHER_COMPONENT))
+        post_event(self.controller, events.event(involved, events.REASON_INVALID_SPEC, message,
+                                                 type_="Warning", now=self._clock(),
+                                                 component=events.WATCHER_COMPONENT))
 
     def _followed(self, reads: Iterable[ReplicationRead], remote: Mapping[str, RemoteCluster],
                   desired: Plan) -> list[Followed]:
@@ -373,9 +376,17 @@ class Watcher:
             return True
         return False
 
-    def _write_status(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster]) -> bool:
+    @staticmethod
+    def _matched(read: ReplicationRead, desired: Plan, unresolved: set[str]) -> bool | None:
+        """Whether the Replication selects any source namespace; None while its selector's are unknown."""
+        if read.model is None or entry_name(read.kind, read.namespace, read.name, "") in unresolved:
+            return None
+        return bool(desired.jobs.get((read.kind, read.namespace, read.name)))
+
+    def _write_status(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster],
+                      matched: bool | None = None) -> bool:
         def build(current: ReplicationRead) -> dict[str, Any] | None:
-            status = status_patch(current, self._clock())
+            status = status_patch(current, self._clock(), matched)
             return None if status is None else {"status": status}
         return self._patch(read, remote, build, subresource="status")
 

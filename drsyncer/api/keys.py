@@ -73,3 +73,5 @@ CONDITION_INVALID_SPEC: Final = "InvalidSpec"
 CONDITION_KUBECONFIG_AVAILABLE: Final = "KubeconfigAvailable"
 CONDITION_KUBECONFIG_VALID: Final = "KubeconfigValid"
 CONDITION_CLUSTER_AVAILABLE: Final = "ClusterAvailable"
+# Ready=False while a namespaceSelector matches no source namespace: no run can start
+REASON_NO_SOURCE_NAMESPACES: Final = "NoSourceNamespaces"

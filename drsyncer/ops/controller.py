@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from rich.console import Console
 
 from drsyncer.api import keys
@@ -88,3 +90,11 @@ def list_replications(client: ClusterClient, namespace: str | None) -> list[dict
 def make_console() -> Console:
     """A console for tables: the terminal's width, or wide enough not to cut columns when piped."""
     return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+
+
+def print_document(document: Any, output: str) -> None:
+    """`-o json` or `-o yaml` of a command's result on standard output."""
+    if output == "json":
+        print(json.dumps(document, indent=2, sort_keys=False))
+    else:
+        print(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), end="")

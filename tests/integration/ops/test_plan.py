@@ -91,3 +91,19 @@ def test_plan_with_a_destination_down_reports_it_and_exits_1(controller: Control
 
     assert main(["plan", *controller.flags, "web"]) == 1
     assert "shop → dr1/shop: cannot plan" in capsys.readouterr().out
+
+
+def test_plan_prints_a_json_document(controller: Controller, capsys) -> None:
+    import json
+
+    controller.apply(replication("web"))
+
+    assert main(["plan", *controller.flags, "web", "-o", "json"]) == 0
+
+    document = json.loads(capsys.readouterr().out)
+    assert document["replication"] == "dr-system/web"
+    (target,) = document["targets"]
+    assert (target["sourceNamespace"], target["cluster"], target["namespace"]) == ("shop", "dr1", "shop")
+    assert {"op": "create", "object": "ConfigMap shop/settings-0", "reason": "not in the destination"} \
+        in target["writes"]
+    assert target["counts"]["ConfigMap"]["created"] >= 1

@@ -186,6 +186,26 @@ def test_namespace_added_to_source_that_matches_the_selector_gets_an_entry(
                what="the relabelled namespace's entry to go")
 
 
+def test_selector_matching_no_namespace_says_so_in_ready_until_one_matches(
+        world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    world.apply(replication("nobody", sourceNamespace=None, namespaceSelector={"matchLabels": {"team": "z"}}))
+    ready = eventually(lambda: (c := _condition(world, "nobody", "Ready"))
+                       .get("reason") == "NoSourceNamespaces" and c, what="Ready to say no namespace matches")
+    assert ready["status"] == "False"
+    assert ready["message"] == ("spec.namespaceSelector matches no namespace of source cluster source; "
+                                "nothing is synced until one does")
+    assert _status(world, "nobody")["phase"] == "Pending"
+    assert _gauge("dr_syncer_replication_awaiting_first_sync", replication=f"{NS}/nobody") == 1
+
+    world.source.create(NAMESPACES, None, {"metadata": {"name": "zeta", "labels": {"team": "z"}}})
+    eventually(lambda: world.entries() == _entry_names("nobody", "zeta"),
+               what="the matching namespace's entry")
+    ready = eventually(lambda: (c := _condition(world, "nobody", "Ready")).get("reason") == "Pending" and c,
+                       what="Ready back to waiting")
+    assert ready["message"] == "waiting for the first sync"
+
+
 def test_sync_now_annotation_sends_every_namespace_with_the_documented_kwargs_and_disappears(
         world: World, start_watcher: StartWatcher) -> None:
     start_watcher()
