@@ -7,12 +7,13 @@ imported only when that subcommand runs, so `drsyncer --help` stays fast and lig
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Callable, Sequence
 
 from drsyncer import __version__
-from drsyncer.errors import DrsyncerError
+from drsyncer.errors import CategorisedError, DrsyncerError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -57,10 +58,11 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
         description="One-shot sync between kubeconfig contexts, without Redis or Celery: plans and "
         "applies, then prints a per-kind table of the result.",
     )
-    p.add_argument("--kubeconfig", required=True, help="kubeconfig holding the contexts")
+    p.add_argument("--kubeconfig", default=None,
+                   help="kubeconfig holding the contexts [env DRSYNCER_KUBECONFIG]")
     p.add_argument("--source-context", required=True, help="context of the source cluster")
     p.add_argument("--dest-context", required=True, help="destination context(s), comma-separated")
-    p.add_argument("--namespace", action="append", required=True, metavar="NS[:DEST]",
+    p.add_argument("-n", "--namespace", action="append", required=True, metavar="NS[:DEST]",
                    help="source namespace, optionally mapped to another destination name; repeatable")
     p.add_argument("--types", help="comma-separated resource types (default: the Replication defaults)")
     p.add_argument("--dry-run", action="store_true", help="plan and report, write nothing")
@@ -228,9 +230,20 @@ def _add_migrate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler="drsyncer.ops.migrate:run")
 
 
+def _add_version(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("version", help="print drsyncer's version",
+                       description="Print the version of drsyncer (the same as drsyncer --version).")
+    p.set_defaults(handler="drsyncer.cli:print_version")
+
+
+def print_version(args: argparse.Namespace) -> int:
+    print(f"drsyncer {__version__}")
+    return 0
+
+
 SUBCOMMANDS = (_add_sim, _add_crds, _add_validate, _add_sync, _add_watcher, _add_worker, _add_beat,
                _add_flower, _add_probe, _add_demo, _add_status, _add_sync_now, _add_plan,
-               _add_migrate)
+               _add_migrate, _add_version)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,14 +264,40 @@ def _load(target: str) -> Handler:
     return handler
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def _check_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """An unknown subcommand fails with the closest known ones, before argparse lists them all."""
+    commands = _subparsers(parser)
+    if not argv or argv[0].startswith("-") or argv[0] in commands:
+        return
+    word = argv[0]
+    close = difflib.get_close_matches(word, list(commands), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    parser.error(f"unknown command {word!r}{hint} (drsyncer --help lists them)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _check_command(parser, argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # the subcommand's own usage, not the top-level one, names the options it takes
+        command = _subparsers(parser).get(getattr(args, "command", None) or "", parser)
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
     try:
         return _load(args.handler)(args)
+    except CategorisedError as exc:
+        # the category is for status and metrics; at a terminal the message is what to act on
+        print(f"drsyncer {args.command}: {exc.message}", file=sys.stderr)
+        return 1
     except DrsyncerError as exc:
         print(f"drsyncer {args.command}: {exc}", file=sys.stderr)
         return 1

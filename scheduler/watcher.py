@@ -118,9 +118,11 @@ class Watcher:
             except DrsyncerError as exc:
                 if resource != NAMESPACE_MAPPINGS and self._warned.get(resource) != str(exc):
                     self._warned[resource] = str(exc)  # once per distinct problem, not every second
-                    log.warning("cannot watch %s yet: %s", resource, exc)
+                    log.warning("cannot watch %s yet: %s", resource, getattr(exc, "message", exc))
                 continue
             self._refs[resource] = ref
+            if self._warned.pop(resource, None) is not None:
+                log.info("%s served now; watching it", resource)
             informer = Informer(lambda: self.controller, ref, self.namespace, self._changed,
                                 name=resource.partition(".")[0], watch_timeout_s=self.watch_timeout_s,
                                 relist_s=self.resync_s)

@@ -14,6 +14,7 @@ import yaml
 from rich.console import Console
 
 from drsyncer.api import keys
+from drsyncer.api.keys import INSTALL_CRDS
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, ResourceRef, RetryPolicy
 from drsyncer.kube.kubeconfig import controller_client
@@ -61,7 +62,7 @@ def connect(target: Target) -> ClusterClient:
     except CategorisedError:
         client.close()
         raise DrsyncerError(f"{target.label} does not serve {REPLICATIONS}: install the CRDs "
-                            "(drsyncer crds | kubectl apply --server-side -f -)") from None
+                            f"({INSTALL_CRDS})") from None
     return client
 
 
