@@ -81,7 +81,10 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
                 conditions = set_condition(conditions, keys.CONDITION_READY, ConditionStatus.UNKNOWN,
                                            REASON_PENDING, waiting, now, generation)
 
-    changed = new_phase != phase or any(
+    # one string for kubectl's Destinations column (a list prints as JSON there)
+    destinations = (",".join(read.model.destinations()) if read.model is not None
+                    else status.get("destinations"))
+    changed = new_phase != phase or destinations != status.get("destinations") or any(
         not _same(find_condition(before, c.type), c) for c in conditions)
     if not changed:
         return None
@@ -91,4 +94,6 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
     }
     if new_phase != phase:
         patch["phase"] = new_phase
+    if destinations != status.get("destinations"):
+        patch["destinations"] = destinations
     return patch

@@ -77,7 +77,7 @@ def test_unpausing_goes_back_to_pending_and_fixing_clears_invalid_spec() -> None
 
 
 def test_run_outcome_of_the_workers_is_left_alone() -> None:
-    obj = _obj({"phase": "Completed", "observedGeneration": 2, "conditions": [
+    obj = _obj({"phase": "Completed", "observedGeneration": 2, "destinations": "dr1", "conditions": [
         {"type": "InvalidSpec", "status": "False", "reason": "SpecValid", "observedGeneration": 2,
          "lastTransitionTime": "2026-01-01T10:00:00Z"},
         {"type": "Synced", "status": "True", "reason": "Completed",
@@ -122,3 +122,13 @@ def test_manual_mode_says_what_starts_it() -> None:
     assert patch is not None
     assert _conditions(patch)["Ready"]["message"] == ("waiting for the first sync (Manual mode: runs only "
                                                       "when dr-syncer.io/sync-now is set)")
+
+
+def test_destinations_are_written_as_one_readable_string_for_kubectl() -> None:
+    obj = _obj(destinationCluster=DROP, destinationClusters=["dr1", "dr2", "dr3"])
+    patch = status_patch(read_replication(obj, {}), NOW)
+    assert patch is not None and patch["destinations"] == "dr1,dr2,dr3"
+    again = _applied(obj, patch)
+    assert status_patch(read_replication(again, {}), LATER) is None
+    moved = {**again, "spec": {**again["spec"], "destinationClusters": ["dr4"]}}
+    assert (status_patch(read_replication(moved, {}), LATER) or {})["destinations"] == "dr4"
