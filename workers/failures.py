@@ -25,7 +25,11 @@ class SyncPartiallyFailed(SyncFailed):
     """Some objects or destinations were synced, some failed."""
 
 
-EXPECTED = (SyncFailed, SyncPartiallyFailed)
+class CleanupFailed(Exception):
+    """Copies of a deleted Replication could not be deleted from some destinations."""
+
+
+EXPECTED = (SyncFailed, SyncPartiallyFailed, CleanupFailed)
 
 
 def first_error(targets: Sequence[TargetResult]) -> str:
@@ -54,3 +58,15 @@ def failure_of(job: SyncJob, record: NamespaceRecord, retry: RetryPlan | None) -
     message += f"; retry {retry.attempt} in {retry.delay_s:g}s)" if retry is not None else ")"
     cls = SyncFailed if summary.phase is Phase.FAILED else SyncPartiallyFailed
     return cls(message)
+
+
+def cleanup_failure(job: SyncJob, targets: Sequence[TargetResult]) -> CleanupFailed | None:
+    """The exception that ends a cleanup task that left copies behind in some destination, or None."""
+    failed = [t for t in targets if t.phase is not Phase.COMPLETED]
+    if not failed:
+        return None
+    where = ", ".join(f"{t.destination_cluster}/{t.destination_namespace}" for t in failed)
+    ref = job.replication
+    return CleanupFailed(f"{first_error(failed)} (cleanup of {ref.kind} {ref.label}, namespace "
+                         f"{job.source_namespace}: {len(failed)} of {len(targets)} target(s) not cleaned up: "
+                         f"{where})")

@@ -45,10 +45,11 @@ from drsyncer.sync import job as job_contract
 from drsyncer.sync.cleanup import cleanup_destination
 from drsyncer.sync.job import ReplicationRef, Target
 from drsyncer.sync.namespace_sync import Destination, sync_namespace
+from drsyncer.sync.result import Phase as ResultPhase
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from workers import metrics
-from workers.failures import SyncFailed, failure_of, first_error
+from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
 from workers.guards import Drop, NamespaceLock, drop_reason, lock_key
 
 log = logging.getLogger(__name__)
@@ -344,7 +345,8 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
 # -- cleanup ---------------------------------------------------------------------------------------
 
 def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
-    """Delete the copies of a deleted Replication's source namespace from every destination."""
+    """Delete the copies of a deleted Replication's source namespace from every destination; raises
+    `CleanupFailed` (the task's FAILURE) when a destination could not be cleaned up."""
     ref = job.replication
     live = read_object(ctx, ref)
     live_uid = ((live or {}).get("metadata") or {}).get("uid")
@@ -367,9 +369,14 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
                                                source_namespace=job.source_namespace))
     metrics.record_targets(results)
     for result in results:
-        log.info("cleanup of %s %s, %s in %s/%s: %s, %d deleted%s", ref.kind, ref.label, job.source_namespace,
-                 result.destination_cluster, result.destination_namespace, result.phase.value,
-                 result.totals.pruned, f" ({result.error})" if result.error else "")
+        failed = result.phase is not ResultPhase.COMPLETED
+        log.log(logging.WARNING if failed else logging.INFO,
+                "cleanup of %s %s, %s in %s/%s: %s, %d deleted%s", ref.kind, ref.label, job.source_namespace,
+                result.destination_cluster, result.destination_namespace, result.phase.value,
+                result.totals.pruned, f" ({first_error([result])})" if failed else "")
+    failure = cleanup_failure(job, results)
+    if failure is not None:
+        raise failure
     return {"dropped": None, "worker": ctx.worker,
             "targets": [{"cluster": r.destination_cluster, "namespace": r.destination_namespace,
                          "phase": r.phase.value, "deleted": r.totals.pruned, "error": r.error}

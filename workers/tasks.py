@@ -41,7 +41,7 @@ def sync_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
     return outcome.to_dict()
 
 
-@app.task(name=TASK_CLEANUP_NAMESPACE, bind=True)
+@app.task(name=TASK_CLEANUP_NAMESPACE, bind=True, throws=failures.EXPECTED)
 def cleanup_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
     job = jobs.SyncJob.from_kwargs(kwargs)
     return jobs.run_cleanup(_context(self), job, str(self.request.id))

@@ -93,3 +93,44 @@ def test_flower_shows_failed_and_partially_failed_syncs_as_failures_and_keeps_th
     for secret in pipe.controller.list(SECRETS, NS):
         for value in (secret.get("data") or {}).values():
             assert value not in shown and base64.b64decode(value).decode() not in shown
+
+
+def _task_results(pipe: Pipeline, name: str) -> list[dict[str, Any]]:
+    """The stored results (result_extended: with name and arguments) of tasks called `name`."""
+    client = pipe.redis()
+    found = []
+    for key in client.scan_iter(match="celery-task-meta-*", count=500):
+        raw = client.get(key)
+        meta = json.loads(raw) if raw else {}
+        if meta.get("name") == name:
+            found.append(meta)
+    return found
+
+
+def test_a_cleanup_that_cannot_reach_a_destination_ends_its_task_in_failure(pipe: Pipeline) -> None:
+    pipe.seed("leftover", 2)
+    pipe.apply_replication("leftover", sourceNamespace="leftover", replicationMode="Manual",
+                           cleanupOnDelete="Delete")
+    eventually(lambda: pipe.status("leftover").get("phase") == "Pending", what="the watcher to see it")
+    pipe.annotate("leftover", {"dr-syncer.io/sync-now": "now"})
+    eventually(lambda: pipe.status("leftover").get("phase") == "Completed", timeout_s=60, what="the sync")
+    eventually(lambda: "dr-syncer.io/cleanup" in
+               pipe.replication("leftover")["metadata"].get("finalizers", []), what="the cleanup finalizer")
+
+    def failed_cleanup() -> dict[str, Any] | None:
+        return next((m for m in _task_results(pipe, "drsyncer.cleanup_namespace")
+                     if (m.get("kwargs") or {}).get("replication", {}).get("name") == "leftover"
+                     and m.get("status") == "FAILURE"), None)
+
+    pipe.sim("dr2").down()
+    try:
+        pipe.delete_replication("leftover")
+        pipe.created.remove("leftover")
+        meta = eventually(failed_cleanup, timeout_s=90, what="the cleanup task to fail")
+    finally:
+        pipe.sim("dr2").up()
+    assert meta["result"]["exc_type"] == "CleanupFailed"
+    message = str(meta["result"]["exc_message"])
+    assert "destination cluster dr2" in message and "1 of 2 target(s) not cleaned up: dr2/leftover" in message
+    # dr1 was cleaned up all the same
+    assert set(pipe.configmaps("dr1", "leftover")) == set()

@@ -6,7 +6,7 @@ from drsyncer.errors import Category
 from drsyncer.status.replication import NamespaceRecord, RetryPlan
 from drsyncer.sync.job import ReplicationRef, SyncJob, Target
 from drsyncer.sync.result import ObjectError, Outcome, TargetResult
-from workers.failures import SyncFailed, SyncPartiallyFailed, failure_of
+from workers.failures import CleanupFailed, SyncFailed, SyncPartiallyFailed, cleanup_failure, failure_of
 
 JOB = SyncJob(ReplicationRef("Replication", "dr-system", "shop", "uid-1", 3), "prod", "shop",
               (Target("dr1", "shop"), Target("dr2", "shop-dr")), trigger="sync-now")
@@ -64,3 +64,11 @@ def test_task_arguments_show_as_replication_namespace_and_destinations_without_u
     assert shown == repr({"replication": "dr-system/shop", "source": "prod/shop",
                           "destinations": "dr1/shop, dr2/shop-dr", "trigger": "sync-now"})
     assert "uid-1" not in shown
+
+
+def test_a_cleanup_that_left_copies_behind_is_a_failure_naming_the_destination() -> None:
+    assert cleanup_failure(JOB, [_ok("dr1", "shop"), _ok("dr2", "shop-dr")]) is None
+    failure = cleanup_failure(JOB, [_ok("dr1", "shop"), _down("dr2", "shop-dr")])
+    assert type(failure) is CleanupFailed
+    assert str(failure) == ("Retryable: destination cluster dr2: cannot connect (cleanup of Replication "
+                            "dr-system/shop, namespace shop: 1 of 2 target(s) not cleaned up: dr2/shop-dr)")
