@@ -7,12 +7,13 @@ imported only when that subcommand runs, so `drsyncer --help` stays fast and lig
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Callable, Sequence
 
 from drsyncer import __version__
-from drsyncer.errors import DrsyncerError
+from drsyncer.errors import CategorisedError, DrsyncerError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -57,10 +58,11 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
         description="One-shot sync between kubeconfig contexts, without Redis or Celery: plans and "
         "applies, then prints a per-kind table of the result.",
     )
-    p.add_argument("--kubeconfig", required=True, help="kubeconfig holding the contexts")
+    p.add_argument("--kubeconfig", default=None,
+                   help="kubeconfig holding the contexts [env DRSYNCER_KUBECONFIG]")
     p.add_argument("--source-context", required=True, help="context of the source cluster")
     p.add_argument("--dest-context", required=True, help="destination context(s), comma-separated")
-    p.add_argument("--namespace", action="append", required=True, metavar="NS[:DEST]",
+    p.add_argument("-n", "--namespace", action="append", required=True, metavar="NS[:DEST]",
                    help="source namespace, optionally mapped to another destination name; repeatable")
     p.add_argument("--types", help="comma-separated resource types (default: the Replication defaults)")
     p.add_argument("--dry-run", action="store_true", help="plan and report, write nothing")
@@ -182,13 +184,22 @@ def _add_controller_flags(p: argparse.ArgumentParser) -> None:
                    "status, else default]")
 
 
+def _add_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", choices=("json", "yaml"), default=None,
+                   help="print a JSON or YAML document instead of the table")
+
+
 def _add_status(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="show Replications and how their last sync went",
                        description="A table of the Replications in the controller cluster (mode, phase, "
-                       "last and next sync, synced and failed counts); with NAME, its per-target detail "
-                       "and last error.")
+                       "last and next sync, synced and failed counts, and the reason of a failed or waiting "
+                       "one); with NAME, its per-target detail and last error.",
+                       epilog="exit status: 0 when no Replication shown failed; 3 when one is Failed or "
+                       "PartiallyFailed or has an invalid spec; 1 when the command itself failed (controller "
+                       "unreachable, Replication not found); 2 for a usage error.")
     p.add_argument("name", nargs="?", help="one Replication")
     _add_controller_flags(p)
+    _add_output(p)
     p.set_defaults(handler="drsyncer.ops.status:run")
 
 
@@ -211,6 +222,7 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
                        "destination without writing anything anywhere.")
     p.add_argument("name", help="the Replication")
     _add_controller_flags(p)
+    _add_output(p)
     p.set_defaults(handler="drsyncer.ops.plan:run")
 
 
@@ -222,9 +234,20 @@ def _add_migrate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler="drsyncer.ops.migrate:run")
 
 
+def _add_version(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("version", help="print drsyncer's version",
+                       description="Print the version of drsyncer (the same as drsyncer --version).")
+    p.set_defaults(handler="drsyncer.cli:print_version")
+
+
+def print_version(args: argparse.Namespace) -> int:
+    print(f"drsyncer {__version__}")
+    return 0
+
+
 SUBCOMMANDS = (_add_sim, _add_crds, _add_validate, _add_sync, _add_watcher, _add_worker, _add_beat,
                _add_flower, _add_probe, _add_demo, _add_status, _add_sync_now, _add_plan,
-               _add_migrate)
+               _add_migrate, _add_version)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,14 +268,40 @@ def _load(target: str) -> Handler:
     return handler
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def _check_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """An unknown subcommand fails with the closest known ones, before argparse lists them all."""
+    commands = _subparsers(parser)
+    if not argv or argv[0].startswith("-") or argv[0] in commands:
+        return
+    word = argv[0]
+    close = difflib.get_close_matches(word, list(commands), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    parser.error(f"unknown command {word!r}{hint} (drsyncer --help lists them)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _check_command(parser, argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # the subcommand's own usage, not the top-level one, names the options it takes
+        command = _subparsers(parser).get(getattr(args, "command", None) or "", parser)
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
     try:
         return _load(args.handler)(args)
+    except CategorisedError as exc:
+        # the category is for status and metrics; at a terminal the message is what to act on
+        print(f"drsyncer {args.command}: {exc.message}", file=sys.stderr)
+        return 1
     except DrsyncerError as exc:
         print(f"drsyncer {args.command}: {exc}", file=sys.stderr)
         return 1

@@ -101,9 +101,17 @@ class Setting:
     parse: Callable[[str], Any] = _text
     secret_url: bool = False  # shown redacted in docs, logs and `repr`
     secret: bool = False  # never shown at all (credentials)
+    # the flag when it differs from the variable's name: one spelling across every subcommand
+    flag_name: str = ""
+    short: str = ""  # e.g. "-n"
 
     @property
     def flag(self) -> str:
+        return self.flag_name or self.legacy_flag
+
+    @property
+    def legacy_flag(self) -> str:
+        """The flag named after the variable; still accepted (hidden) where `flag_name` replaced it."""
         return "--" + self.env.removeprefix("DRSYNCER_").lower().replace("_", "-")
 
 
@@ -116,9 +124,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Kubeconfig file for the controller cluster (where the RemoteCluster and Replication objects "
             "live). Empty: the in-cluster service account."),
     Setting("kube_context", "DRSYNCER_KUBE_CONTEXT", "",
-            "Context in that kubeconfig. Empty: its current-context."),
+            "Context in that kubeconfig. Empty: its current-context.", flag_name="--context"),
     Setting("watch_namespace", "DRSYNCER_WATCH_NAMESPACE", "",
-            "Namespace whose Replications, NamespaceMappings and RemoteClusters are served. Empty: all."),
+            "Namespace whose Replications, NamespaceMappings and RemoteClusters are served. Empty: all.",
+            flag_name="--namespace", short="-n"),
     Setting("concurrency", "DRSYNCER_CONCURRENCY", "4",
             "Worker processes per worker pod.", _positive_int),
     Setting("log_format", "DRSYNCER_LOG_FORMAT", "text",
@@ -126,7 +135,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", "DRSYNCER_LOG_LEVEL", "INFO",
             "DEBUG, INFO, WARNING or ERROR.", _choice(LOG_LEVELS, upper=True)),
     Setting("metrics_port", "DRSYNCER_METRICS_PORT", "9090",
-            "Port of the Prometheus `/metrics` endpoint. 0: not served.", _int),
+            "Port of the Prometheus `/metrics` endpoint. 0: not served. The default is 9090 for the "
+            "watcher and 9091 for a worker, so both run on one host as they are.", _int),
     Setting("probe_port", "DRSYNCER_PROBE_PORT", "8081",
             "Port of the watcher's `/healthz` and `/readyz`. 0: any free port.", _int),
     Setting("redbeat_key_prefix", "DRSYNCER_REDBEAT_KEY_PREFIX", "redbeat:",
@@ -247,9 +257,21 @@ class Settings:
         return f"Settings(redis_url={self.redacted_redis_url!r}, {shown})"
 
 
+# a component's own defaults where they differ from the table's (distinct ports on one host)
+WORKER_DEFAULTS: Mapping[str, str] = {"metrics_port": "9091"}
+
+
+def port_in_use(attr: str, port: int, exc: OSError) -> ConfigError:
+    """The one-line error for a port a setting names that cannot be listened on."""
+    setting = _BY_ATTR[attr]
+    return ConfigError(f"cannot listen on port {port} ({exc.strerror or exc}): another process uses it; set "
+                       f"{setting.env} ({setting.flag}) to a free port")
+
+
 def load_settings(environ: Mapping[str, str] | None = None,
                   flags: argparse.Namespace | Mapping[str, Any] | None = None,
-                  *, hostname: Callable[[], str] = socket.gethostname,
+                  *, defaults: Mapping[str, str] | None = None,
+                  hostname: Callable[[], str] = socket.gethostname,
                   pid: Callable[[], int] = os.getpid,
                   in_cluster_namespace: Callable[[], str | None] | None = None) -> Settings:
     """Settings from flags (set ones win), then `environ`, then the defaults; `ConfigError` lists
@@ -264,7 +286,7 @@ def load_settings(environ: Mapping[str, str] | None = None,
         if raw is None:
             raw, origin = env.get(setting.env), setting.env
         if raw is None:
-            raw, origin = setting.default, "default"
+            raw, origin = (defaults or {}).get(setting.attr, setting.default), "default"
         try:
             values[setting.attr] = setting.parse(str(raw))
         except ValueError as exc:
@@ -296,8 +318,11 @@ def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str]) -> None
     for name in names:
         setting = _BY_ATTR[name]
         shown = redact_url(setting.default) if setting.secret_url else setting.default
-        parser.add_argument(setting.flag, dest=setting.attr, default=None, metavar=setting.attr.upper(),
+        flags = [f for f in (setting.short, setting.flag) if f]
+        parser.add_argument(*flags, dest=setting.attr, default=None, metavar=setting.attr.upper(),
                             help=f"{_plain(setting.help)} [env {setting.env}; default {shown or 'empty'}]")
+        if setting.legacy_flag != setting.flag:
+            parser.add_argument(setting.legacy_flag, dest=setting.attr, default=None, help=argparse.SUPPRESS)
 
 
 def _plain(text: str) -> str:
@@ -330,6 +355,7 @@ def configuration_table() -> str:
     rows = ["| Environment variable | Flag | Default | Meaning |", "|---|---|---|---|"]
     for s in SETTINGS:
         default = f"`{s.default}`" if s.default else "(empty)"
-        rows.append(f"| `{s.env}` | `{s.flag}` | {default} | {s.help} |")
+        flags = ", ".join(f"`{f}`" for f in (s.short, s.flag) if f)
+        rows.append(f"| `{s.env}` | {flags} | {default} | {s.help} |")
     return "\n".join(rows) + "\n"
 

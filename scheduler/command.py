@@ -10,7 +10,7 @@ from types import FrameType
 
 from prometheus_client import start_http_server
 
-from drsyncer.config import load_settings
+from drsyncer.config import load_settings, port_in_use
 from drsyncer.kube.kubeconfig import controller_client
 from drsyncer.logs import setup_logging
 from scheduler.celery_app import app_from_settings
@@ -35,10 +35,20 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    probes = ProbeServer("0.0.0.0", settings.probe_port, healthy=service.healthy, ready=service.ready).start()
+    try:
+        probes = ProbeServer("0.0.0.0", settings.probe_port, healthy=service.healthy,
+                             ready=service.ready).start()
+    except OSError as exc:
+        controller.close()
+        raise port_in_use("probe_port", settings.probe_port, exc) from None
     log.info("probes on :%d (/healthz, /readyz)", probes.port)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port)
+        try:
+            start_http_server(settings.metrics_port)
+        except OSError as exc:
+            probes.stop()
+            controller.close()
+            raise port_in_use("metrics_port", settings.metrics_port, exc) from None
         log.info("metrics on :%d/metrics", settings.metrics_port)
     try:
         service.run(stop)

@@ -68,10 +68,18 @@ class Job:
         ref = self.replication
         return entry_name(ref.kind, ref.namespace, ref.name, self.source_namespace)
 
+    def task_job(self, trigger: Trigger | None = None, run_id: str | None = None) -> SyncJob:
+        """The task contract of this job. `run_id` None: the task uses its own task id."""
+        return SyncJob(self.replication, self.source_cluster, self.source_namespace, self.targets, self.mode,
+                       run_id, (trigger or self.trigger).value)
+
     def task_kwargs(self, trigger: Trigger | None = None, run_id: str | None = None) -> dict[str, Any]:
         """The task's keyword arguments (JSON). `run_id` None: the task uses its own task id."""
-        return SyncJob(self.replication, self.source_cluster, self.source_namespace, self.targets, self.mode,
-                       run_id, (trigger or self.trigger).value).to_kwargs()
+        return self.task_job(trigger, run_id).to_kwargs()
+
+    def task_options(self, trigger: Trigger | None = None) -> dict[str, Any]:
+        """Options sent with the task: its queue, and its arguments as Flower and logs show them."""
+        return {"queue": SYNC_QUEUE, "kwargsrepr": self.task_job(trigger).kwargsrepr()}
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,20 @@ from collections.abc import Callable
 
 from celery import Celery
 
+from drsyncer.api.keys import INSTALL_CRDS
 from drsyncer.config import Settings
+from drsyncer.errors import DrsyncerError
 from drsyncer.kube.client import ClusterClient
+from drsyncer.kube.errors import ApiError
 from drsyncer.kube.retry import RetryPolicy
 from scheduler import metrics
 from scheduler.continuous import DEFAULT_DEBOUNCE_S
 from scheduler.leader import LeaseElector
-from scheduler.watcher import Watcher
+from scheduler.watcher import REMOTE_CLUSTERS, REPLICATIONS, Watcher
 
 log = logging.getLogger(__name__)
+
+REQUIRED_RESOURCES = (REMOTE_CLUSTERS, REPLICATIONS)
 
 
 class WatcherService:
@@ -45,6 +50,8 @@ class WatcherService:
         self._watcher_thread: threading.Thread | None = None
         self._last_step: float | None = None
         self.running = False
+        # dr-syncer.io kinds the controller does not serve; None until first asked
+        self.missing_crds: tuple[str, ...] | None = None
 
     @property
     def is_leader(self) -> bool:
@@ -58,6 +65,8 @@ class WatcherService:
             while not stop.is_set():
                 leading = self.elector.step()
                 self._last_step = self._clock()
+                if self.missing_crds != ():
+                    self._check_crds()
                 if leading and self.watcher is None:
                     self._start_watcher()
                 elif not leading and self.watcher is not None:
@@ -97,6 +106,25 @@ class WatcherService:
         self._watcher_stop = None
         self._watcher_thread = None
 
+    def _check_crds(self) -> None:
+        """Ask discovery whether the CRDs the watcher needs are served; say once what to run while
+        they are not, and once when they appear."""
+        missing = []
+        for resource in REQUIRED_RESOURCES:
+            try:
+                self.controller.resolve(resource)
+            except ApiError:
+                return  # the controller did not answer: nothing learnt
+            except DrsyncerError:
+                missing.append(resource)
+        found = tuple(missing)
+        if found and found != self.missing_crds:
+            log.warning("the controller cluster does not serve %s: install the CRDs with `%s`; the watcher "
+                        "waits for them (not ready meanwhile)", ", ".join(found), INSTALL_CRDS)
+        elif not found and self.missing_crds:
+            log.info("the controller cluster serves %s now; watching them", ", ".join(self.missing_crds))
+        self.missing_crds = found
+
     # -- probes -------------------------------------------------------------------------------------
 
     def healthy(self) -> tuple[bool, str]:
@@ -119,4 +147,6 @@ class WatcherService:
         silent = self._clock() - contact
         if silent > max(3 * self.settings.lease_renew_interval, 10.0):
             return False, f"no answer from the controller cluster for {silent:.0f}s"
+        if self.missing_crds:
+            return False, f"the CRDs are not installed ({', '.join(self.missing_crds)}): run {INSTALL_CRDS}"
         return True, "leader" if self.is_leader else f"standby (leader: {self.elector.holder or 'none'})"

@@ -14,13 +14,14 @@ from typing import Any
 
 from drsyncer.api import keys
 from drsyncer.api.meta import Condition, ConditionStatus, current_conditions, find_condition, set_condition
-from drsyncer.api.replication import Phase
+from drsyncer.api.replication import Phase, ReplicationMode
 from scheduler.entries import ReplicationRead
 
 REASON_INVALID = "InvalidSpec"
 REASON_VALID = "SpecValid"
 REASON_PAUSED = "Paused"
 REASON_PENDING = "Pending"
+REASON_NO_NAMESPACES = keys.REASON_NO_SOURCE_NAMESPACES
 
 
 def _same(a: Condition | None, b: Condition | None) -> bool:
@@ -30,8 +31,16 @@ def _same(a: Condition | None, b: Condition | None) -> bool:
         b.status, b.reason, b.message, b.observed_generation)
 
 
-def status_patch(read: ReplicationRead, now: datetime) -> dict[str, Any] | None:
-    """The `status` part of a merge patch for what the watcher knows, or None if already so."""
+def _reason(conditions: list[Condition], type_: str) -> str | None:
+    found = find_condition(conditions, type_)
+    return found.reason if found is not None else None
+
+
+def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = None) -> dict[str, Any] | None:
+    """The `status` part of a merge patch for what the watcher knows, or None if already so.
+
+    `matched` False: the Replication selects no source namespace (a `namespaceSelector` matching
+    none), so no run will ever start; `Ready` says so until one matches. None: not known yet."""
     status = read.obj.get("status")
     status = status if isinstance(status, Mapping) else {}
     before = current_conditions(status)
@@ -56,12 +65,26 @@ def status_patch(read: ReplicationRead, now: datetime) -> dict[str, Any] | None:
             new_phase = Phase.PAUSED.value
             conditions = set_condition(conditions, keys.CONDITION_READY, False, REASON_PAUSED,
                                        "spec.paused is true", now, generation)
-        elif phase is None or phase == Phase.PAUSED.value or was_invalid:
-            new_phase = Phase.PENDING.value
-            conditions = set_condition(conditions, keys.CONDITION_READY, ConditionStatus.UNKNOWN,
-                                       REASON_PENDING, "waiting for the first sync", now, generation)
+        else:
+            back = phase is None or phase == Phase.PAUSED.value or was_invalid
+            if back:
+                new_phase = Phase.PENDING.value
+            if matched is False:
+                source = read.model.spec.source_cluster
+                conditions = set_condition(conditions, keys.CONDITION_READY, False, REASON_NO_NAMESPACES,
+                                           f"spec.namespaceSelector matches no namespace of source cluster "
+                                           f"{source}; nothing is synced until one does", now, generation)
+            elif back or _reason(before, keys.CONDITION_READY) == REASON_NO_NAMESPACES:
+                waiting = f"waiting for the {'next' if status.get('lastSyncTime') else 'first'} sync"
+                if read.model.spec.replication_mode is ReplicationMode.MANUAL:
+                    waiting += f" (Manual mode: runs only when {keys.ANNOTATION_SYNC_NOW} is set)"
+                conditions = set_condition(conditions, keys.CONDITION_READY, ConditionStatus.UNKNOWN,
+                                           REASON_PENDING, waiting, now, generation)
 
-    changed = new_phase != phase or any(
+    # one string for kubectl's Destinations column (a list prints as JSON there)
+    destinations = (",".join(read.model.destinations()) if read.model is not None
+                    else status.get("destinations"))
+    changed = new_phase != phase or destinations != status.get("destinations") or any(
         not _same(find_condition(before, c.type), c) for c in conditions)
     if not changed:
         return None
@@ -71,4 +94,6 @@ def status_patch(read: ReplicationRead, now: datetime) -> dict[str, Any] | None:
     }
     if new_phase != phase:
         patch["phase"] = new_phase
+    if destinations != status.get("destinations"):
+        patch["destinations"] = destinations
     return patch

@@ -17,7 +17,7 @@ from redbeat import RedBeatSchedulerEntry
 from redbeat.decoder import RedBeatJSONEncoder
 from redbeat.schedulers import ensure_conf, get_redis
 
-from scheduler.entries import SYNC_QUEUE, TASK_SYNC_NAMESPACE, Job, entry_scope
+from scheduler.entries import TASK_SYNC_NAMESPACE, Job, entry_scope
 from scheduler.schedules import celery_schedule
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class ScheduleStore:
 
     def _entry(self, job: Job) -> RedBeatSchedulerEntry:
         return RedBeatSchedulerEntry(job.name, TASK_SYNC_NAMESPACE, celery_schedule(job.schedule or ""),
-                                     kwargs=job.task_kwargs(), options={"queue": SYNC_QUEUE}, app=self.app)
+                                     kwargs=job.task_kwargs(), options=job.task_options(), app=self.app)
 
     def stored_definitions(self, names: Iterable[str]) -> dict[str, Any]:
         """The stored definitions of several entries in one round trip (a selector may match hundreds)."""

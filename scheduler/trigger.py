@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from celery import Celery
 
 from scheduler import metrics
-from scheduler.entries import SYNC_QUEUE, TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE, Job, Trigger
+from scheduler.entries import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE, Job, Trigger
 
 
 def send_now(app: Celery, jobs: Iterable[Job], trigger: Trigger) -> list[str]:
@@ -18,7 +18,7 @@ def send_now(app: Celery, jobs: Iterable[Job], trigger: Trigger) -> list[str]:
     task = TASK_CLEANUP_NAMESPACE if trigger is Trigger.CLEANUP else TASK_SYNC_NAMESPACE
     sent = []
     for job in jobs:
-        result = app.send_task(task, kwargs=job.task_kwargs(trigger, run_id), queue=SYNC_QUEUE)
+        result = app.send_task(task, kwargs=job.task_kwargs(trigger, run_id), **job.task_options(trigger))
         sent.append(str(result.id))
     metrics.TRIGGERED.labels(trigger.value).inc(len(sent))
     return sent

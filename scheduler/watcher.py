@@ -28,6 +28,8 @@ from drsyncer.kube.discovery import ResourceRef
 from drsyncer.kube.errors import ApiError
 from drsyncer.kube.remote_clusters import ClusterClients
 from drsyncer.kube.retry import RetryPolicy
+from drsyncer.status import events
+from drsyncer.status.writer import post_event
 from scheduler import metrics
 from scheduler.continuous import DEFAULT_DEBOUNCE_S, ChangeTrigger, Followed
 from scheduler.entries import (
@@ -43,6 +45,7 @@ from scheduler.entries import (
 )
 from scheduler.health import send_health_checks
 from scheduler.informer import Informer, backoff_delay
+from scheduler.replication_state import state_of
 from scheduler.status import status_patch
 from scheduler.store import ScheduleStore, StoreChanges
 from scheduler.trigger import send_now
@@ -88,6 +91,7 @@ class Watcher:
         self._leading = leading
         self._dirty = threading.Event()
         self._warned: dict[str, str] = {}
+        self._invalid: dict[tuple[str, str, str], frozenset[str]] = {}  # spec errors already logged
         self.changes = ChangeTrigger(app, self.clients, debounce_s=debounce_s,
                                      watch_timeout_s=watch_timeout_s, relist_s=resync_s, leading=leading)
         self._informers: dict[str, Informer] = {}  # by resource name
@@ -114,9 +118,11 @@ class Watcher:
             except DrsyncerError as exc:
                 if resource != NAMESPACE_MAPPINGS and self._warned.get(resource) != str(exc):
                     self._warned[resource] = str(exc)  # once per distinct problem, not every second
-                    log.warning("cannot watch %s yet: %s", resource, exc)
+                    log.warning("cannot watch %s yet: %s", resource, getattr(exc, "message", exc))
                 continue
             self._refs[resource] = ref
+            if self._warned.pop(resource, None) is not None:
+                log.info("%s served now; watching it", resource)
             informer = Informer(lambda: self.controller, ref, self.namespace, self._changed,
                                 name=resource.partition(".")[0], watch_timeout_s=self.watch_timeout_s,
                                 relist_s=self.resync_s)
@@ -208,6 +214,7 @@ class Watcher:
             changes_stop.set()
             self.running.clear()
             self.stop_informers()
+            metrics.export_replications({})  # the next leader exports them
 
     def _check_health(self) -> None:
         try:
@@ -256,20 +263,56 @@ class Watcher:
             try:
                 if self._sync_now(read, desired, unresolved):
                     report.triggered.append(label)
-                if self._write_status(read, remote):
+                if self._write_status(read, remote, self._matched(read, desired, unresolved)):
                     report.status_written.append(label)
+                    if read.model is None:
+                        self._post_invalid(read)
             except ApiError as exc:
                 report.errors.append(f"{label}: {exc}")
             except Exception as exc:  # a send to Redis failed; the annotation stays for the next try
                 report.errors.append(f"{label}: {type(exc).__name__}: {exc}")
         for error in report.errors:
             log.warning("reconcile: %s", error)
+        invalid = self._log_invalid(reads)
+        now = self._clock()
+        metrics.export_replications({
+            f"{r.namespace}/{r.name}": state_of(r, now, self._matched(r, desired, unresolved))
+            for r in reads if not r.deleting})
         metrics.RECONCILES.inc()
-        metrics.RECONCILE_ERRORS.inc(len(report.errors))
+        metrics.RECONCILE_ERRORS.inc(len(report.errors) + invalid)
         metrics.ENTRIES.set(len(desired.entries))
         self.reconciles += 1
         self.last_report = report
         return report
+
+    def _log_invalid(self, reads: Iterable[ReplicationRead]) -> int:
+        """One WARNING line per spec error not logged before (an unchanged invalid object says nothing
+        at the next reconcile); returns how many were new."""
+        seen: dict[tuple[str, str, str], frozenset[str]] = {}
+        new = 0
+        for read in reads:
+            if read.model is not None or read.deleting:
+                continue
+            key = (read.kind, read.namespace, read.name)
+            seen[key] = frozenset(read.errors)
+            for error in read.errors:
+                if error not in self._invalid.get(key, frozenset()):
+                    log.warning("%s %s/%s: invalid spec, not scheduled: %s", read.kind, read.namespace,
+                                read.name, error)
+                    new += 1
+        for key in self._invalid.keys() - seen.keys():
+            log.info("%s %s/%s: spec valid again (or deleted)", *key)
+        self._invalid = seen
+        return new
+
+    def _post_invalid(self, read: ReplicationRead) -> None:
+        """A Warning Event with every spec error, when the watcher has just written InvalidSpec."""
+        involved = {"apiVersion": read.obj.get("apiVersion") or keys.API_VERSION, "kind": read.kind,
+                    "namespace": read.namespace, "name": read.name, "uid": read.metadata.get("uid")}
+        message = "spec is invalid, nothing is scheduled until it is fixed: " + "; ".join(read.errors)
+        post_event(self.controller, events.event(involved, events.REASON_INVALID_SPEC, message,
+                                                 type_="Warning", now=self._clock(),
+                                                 component=events.WATCHER_COMPONENT))
 
     def _followed(self, reads: Iterable[ReplicationRead], remote: Mapping[str, RemoteCluster],
                   desired: Plan) -> list[Followed]:
@@ -335,9 +378,17 @@ class Watcher:
             return True
         return False
 
-    def _write_status(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster]) -> bool:
+    @staticmethod
+    def _matched(read: ReplicationRead, desired: Plan, unresolved: set[str]) -> bool | None:
+        """Whether the Replication selects any source namespace; None while its selector's are unknown."""
+        if read.model is None or entry_name(read.kind, read.namespace, read.name, "") in unresolved:
+            return None
+        return bool(desired.jobs.get((read.kind, read.namespace, read.name)))
+
+    def _write_status(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster],
+                      matched: bool | None = None) -> bool:
         def build(current: ReplicationRead) -> dict[str, Any] | None:
-            status = status_patch(current, self._clock())
+            status = status_patch(current, self._clock(), matched)
             return None if status is None else {"status": status}
         return self._patch(read, remote, build, subresource="status")
 

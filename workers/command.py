@@ -12,10 +12,11 @@ import os
 import shutil
 import socket
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from drsyncer.config import ConfigError, Settings, load_settings
+from drsyncer.config import WORKER_DEFAULTS, ConfigError, Settings, load_settings, port_in_use
 from drsyncer.logs import setup_logging
 from workers import probes
 
@@ -25,8 +26,8 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 FLOWER_AUTH_ENV = "FLOWER_BASIC_AUTH"
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(flags=args)
+def _settings(args: argparse.Namespace, defaults: Mapping[str, str] | None = None) -> Settings:
+    settings = load_settings(flags=args, defaults=defaults)
     setup_logging(settings.log_format, settings.log_level)
     return settings
 
@@ -43,8 +44,19 @@ def prepare_metrics_dir(settings: Settings) -> Path:
 
 
 def worker(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = _settings(args, WORKER_DEFAULTS)
     metrics_dir = prepare_metrics_dir(settings)
+    parent = os.getpid()
+    try:
+        return _run_worker(settings, metrics_dir)
+    finally:
+        # a directory of its own making is removed (a named one is kept), by the parent only: pool
+        # processes are forks of this frame
+        if not settings.metrics_dir and os.getpid() == parent:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_worker(settings: Settings, metrics_dir: Path) -> int:
     # SIGTERM (what Kubernetes sends) starts Celery's soft shutdown: running tasks get
     # worker_soft_shutdown_timeout to finish, then go back to the queue at once instead of after the
     # visibility timeout; read by billiard when first imported, so before Celery is
@@ -66,7 +78,10 @@ def worker(args: argparse.Namespace) -> int:
     name = settings.worker_name or f"drsyncer@{socket.gethostname()}"
     log.info("starting worker %s on queues %s with %s", name, ",".join(settings.queues), settings.describe())
     if settings.metrics_port:
-        metrics.serve(settings.metrics_port, settings.redis_url, settings.queues)
+        try:
+            metrics.serve(settings.metrics_port, settings.redis_url, settings.queues)
+        except OSError as exc:
+            raise port_in_use("metrics_port", settings.metrics_port, exc) from None
         log.info("metrics on :%d/metrics (processes share %s)", settings.metrics_port, metrics_dir)
     app.worker_main(["worker", "--queues", ",".join(settings.queues),
                      "--concurrency", str(settings.concurrency), "--hostname", name,

@@ -46,9 +46,11 @@ from drsyncer.sync import job as job_contract
 from drsyncer.sync.cleanup import cleanup_destination
 from drsyncer.sync.job import ReplicationRef, Target
 from drsyncer.sync.namespace_sync import Destination, sync_namespace
+from drsyncer.sync.result import Phase as ResultPhase
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from workers import metrics
+from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
 from workers.guards import Drop, NamespaceLock, drop_reason, lock_key
 
 log = logging.getLogger(__name__)
@@ -149,6 +151,7 @@ class Outcome:
     record: NamespaceRecord | None = None
     reported: bool = False
     retry: RetryPlan | None = None
+    failure: SyncFailed | None = None  # what ends the task when the namespace did not sync completely
 
     def to_dict(self) -> dict[str, Any]:
         """A short summary (the full record is in Redis): Celery logs and stores the return value."""
@@ -253,7 +256,10 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
     expected = ([job.source_namespace] if job.trigger in SINGLE_NAMESPACE_TRIGGERS
                 else _source_namespaces(model, source))
     claim = ctx.runs.finish(owner, job.run_key, record, expected)
-    outcome = Outcome(record=record, retry=retry)
+    outcome = Outcome(record=record, retry=retry, failure=failure_of(job, record, retry))
+    if outcome.failure is not None:
+        log.warning("%s %s, %s: %s: %s", ref.kind, ref.label, job.source_namespace,
+                    type(outcome.failure).__name__, outcome.failure)
     if claim is not None:
         everything = _source_namespaces(model, source)
         ctx.runs.forget(owner, [r.source_namespace for r in ctx.runs.records(owner)
@@ -332,15 +338,20 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
         if held is not None:  # a stale copy must be noticed even though the run Completed
             post_event(ctx.controller, events.event(_involved(written), held[0], held[2], type_=held[1],
                                                     now=now, instance=ctx.worker))
-    log.info("%s %s: run %s %s (%d namespace(s))", ref.kind, ref.label, job.run_key, phase.value,
-             len(records))
+    if phase is Phase.COMPLETED:
+        log.info("%s %s: run %s %s (%d namespace(s))", ref.kind, ref.label, job.run_key, phase.value,
+                 len(records))
+    else:
+        log.warning("%s %s: run %s %s (%d namespace(s)): %s", ref.kind, ref.label, job.run_key, phase.value,
+                    len(records), first_error(summary.targets))
     return written is not None
 
 
 # -- cleanup ---------------------------------------------------------------------------------------
 
 def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
-    """Delete the copies of a deleted Replication's source namespace from every destination."""
+    """Delete the copies of a deleted Replication's source namespace from every destination; raises
+    `CleanupFailed` (the task's FAILURE) when a destination could not be cleaned up."""
     ref = job.replication
     live = read_object(ctx, ref)
     live_uid = ((live or {}).get("metadata") or {}).get("uid")
@@ -363,9 +374,14 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
                                                source_namespace=job.source_namespace))
     metrics.record_targets(results)
     for result in results:
-        log.info("cleanup of %s %s, %s in %s/%s: %s, %d deleted%s", ref.kind, ref.label, job.source_namespace,
-                 result.destination_cluster, result.destination_namespace, result.phase.value,
-                 result.totals.pruned, f" ({result.error})" if result.error else "")
+        failed = result.phase is not ResultPhase.COMPLETED
+        log.log(logging.WARNING if failed else logging.INFO,
+                "cleanup of %s %s, %s in %s/%s: %s, %d deleted%s", ref.kind, ref.label, job.source_namespace,
+                result.destination_cluster, result.destination_namespace, result.phase.value,
+                result.totals.pruned, f" ({first_error([result])})" if failed else "")
+    failure = cleanup_failure(job, results)
+    if failure is not None:
+        raise failure
     return {"dropped": None, "worker": ctx.worker,
             "targets": [{"cluster": r.destination_cluster, "namespace": r.destination_namespace,
                          "phase": r.phase.value, "deleted": r.totals.pruned, "error": r.error}

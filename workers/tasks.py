@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import Task
 
-from workers import jobs
+from workers import failures, jobs
 from workers.app import TASK_CHECK_REMOTE_CLUSTER, TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE, app
 from workers.guards import Drop
 
@@ -23,21 +23,25 @@ def _context(task: Task) -> jobs.Context:
     return jobs.context(app.settings, str(task.request.hostname or ""))
 
 
-# max_retries None: the retries of a failed sync are counted by retryConfig, not by Celery
-@app.task(name=TASK_SYNC_NAMESPACE, bind=True, max_retries=None)
+# a namespace that did not sync completely ends the task in FAILURE (workers/failures.py); `throws`
+# keeps that from being logged as a crash, and nothing here uses Celery's retries for it
+@app.task(name=TASK_SYNC_NAMESPACE, bind=True, max_retries=None, throws=failures.EXPECTED)
 def sync_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
     job = jobs.SyncJob.from_kwargs(kwargs)
     outcome = jobs.run_sync(_context(self), job, str(self.request.id))
     if outcome.dropped is Drop.BUSY and job.trigger not in jobs.PERIODIC_TRIGGERS:
         raise self.retry(countdown=BUSY_RETRY_S, max_retries=BUSY_RETRIES)
     if outcome.retry is not None:
-        # retryConfig counts the attempts (`attempt`), not Celery's retry counter
-        raise self.retry(kwargs=job.retried(str(self.request.id), outcome.retry),
-                         countdown=outcome.retry.delay_s, max_retries=None)
+        # retryConfig's next attempt is a task of its own, so this attempt can end as the failure it is
+        retried = jobs.SyncJob.from_kwargs(job.retried(str(self.request.id), outcome.retry))
+        self.apply_async(kwargs=retried.to_kwargs(), countdown=outcome.retry.delay_s,
+                         kwargsrepr=retried.kwargsrepr())
+    if outcome.failure is not None:
+        raise outcome.failure
     return outcome.to_dict()
 
 
-@app.task(name=TASK_CLEANUP_NAMESPACE, bind=True)
+@app.task(name=TASK_CLEANUP_NAMESPACE, bind=True, throws=failures.EXPECTED)
 def cleanup_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
     job = jobs.SyncJob.from_kwargs(kwargs)
     return jobs.run_cleanup(_context(self), job, str(self.request.id))

@@ -144,6 +144,7 @@ def _column(name: str, json_path: str, kind: str = "string", priority: int = 0,
 
 
 _AGE = _column("Age", ".metadata.creationTimestamp", "date")
+_READY = f'.status.conditions[?(@.type=="{keys.CONDITION_READY}")]'
 
 
 def _crd(kind: str, plural: str, short_names: list[str], description: str, spec: Schema, status: Schema,
@@ -204,17 +205,23 @@ def replication_crd() -> Schema:
         keys.KIND_REPLICATION, "replications", ["repl"],
         "What to copy from a source cluster to DR clusters, when, and how the last runs went.",
         model_schema(ReplicationSpec), model_schema(ReplicationStatus, defaults=False),
+        # a `date` column is an age, so a future time (the next sync) is a plain string; a list would
+        # print as JSON, so the destinations are a string the watcher writes into status
         [
             _column("Source", ".spec.sourceCluster"),
-            _column("Destination", ".spec.destinationCluster"),
-            _column("Destinations", ".spec.destinationClusters", description="Fan-out destinations."),
+            _column("Destinations", ".status.destinations",
+                    description="Destination clusters (destinationCluster and destinationClusters)."),
             _column("Mode", ".spec.replicationMode"),
             _column("Phase", ".status.phase"),
+            _column("Reason", f"{_READY}.reason",
+                    description="Why it is (not) ready: SyncCompleted, SyncFailed, InvalidSpec, Paused, ..."),
             _column("Last Sync", ".status.lastSyncTime", "date"),
             _column("Synced", ".status.syncStats.synced", "integer"),
             _column("Failed", ".status.syncStats.failed", "integer"),
             _column("Namespace", ".spec.sourceNamespace", priority=1),
-            _column("Next Sync", ".status.nextSyncTime", "date", priority=1),
+            _column("Next Sync", ".status.nextSyncTime", priority=1,
+                    description="When the next run is due (UTC)."),
+            _column("Message", f"{_READY}.message", priority=1),
             _AGE,
         ],
     )

@@ -74,6 +74,9 @@ JOB_CONTROLLER_LABELS: Final = (
 # annotations a destination's own controllers keep on our copies; updates carry them over
 DESTINATION_OWNED_ANNOTATIONS: Final = (ANNOTATION_DEPLOYMENT_REVISION, *PVC_BINDING_ANNOTATIONS)
 
+# what to run when a cluster does not serve the dr-syncer.io kinds (messages of the commands and the watcher)
+INSTALL_CRDS: Final = "drsyncer crds | kubectl apply --server-side -f -"
+
 # status condition types on Replication and RemoteCluster objects
 CONDITION_READY: Final = "Ready"
 CONDITION_SYNCED: Final = "Synced"
@@ -83,3 +86,5 @@ CONDITION_INVALID_SPEC: Final = "InvalidSpec"
 CONDITION_KUBECONFIG_AVAILABLE: Final = "KubeconfigAvailable"
 CONDITION_KUBECONFIG_VALID: Final = "KubeconfigValid"
 CONDITION_CLUSTER_AVAILABLE: Final = "ClusterAvailable"
+# Ready=False while a namespaceSelector matches no source namespace: no run can start
+REASON_NO_SOURCE_NAMESPACES: Final = "NoSourceNamespaces"

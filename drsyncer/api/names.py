@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 
@@ -14,6 +15,9 @@ _LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _RESOURCE_NAME = re.compile(r"[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?")
 
 ALL_TYPES = "*"
+# every spelling of a namespaced built-in, for suggestions after a typo (`deploymnets`)
+_BUILTIN_SPELLINGS = sorted({name for kind in BUILTIN_KINDS if kind.namespaced
+                             for name in (kind.plural, kind.singular, *kind.short_names)})
 BUILTIN_GROUPS = frozenset(kind.group for kind in BUILTIN_KINDS if kind.group)
 
 
@@ -78,7 +82,9 @@ def normalize_resource_type(name: str, allow_all: bool = True) -> str:
         return builtin.group_resource
     resource, dot, group = text.partition(".")
     if not dot:
-        raise ValueError(f'"{name}" is not a known built-in resource; write custom resources as '
+        close = difflib.get_close_matches(text.lower(), _BUILTIN_SPELLINGS, n=1, cutoff=0.75)
+        hint = f'did you mean "{close[0]}"? ' if close else ""
+        raise ValueError(f'"{name}" is not a known built-in resource; {hint}write custom resources as '
                          '"resource.group" (e.g. "certificates.cert-manager.io")')
     if not _RESOURCE_NAME.fullmatch(resource) or not _DNS1123_SUBDOMAIN.fullmatch(group.lower()):
         raise ValueError(f'"{name}" is not a valid "resource.group" name')

@@ -381,6 +381,9 @@ class ReplicationStatus(StatusModel):
     deployment_scales: list[DeploymentScale] = Field(
         default_factory=list, description="Replica counts recorded when scaling copies to zero.")
     conditions: Conditions = Field(default_factory=list, description="Ready, Synced and InvalidSpec.")
+    destinations: str | None = Field(
+        default=None, description="The destination clusters, comma-separated (`destinationCluster` and "
+        "`destinationClusters`), for `kubectl get`; written by the watcher.")
 
 
 # ---- the object -----------------------------------------------------------------------------------

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from rich.console import Console
 
 from drsyncer.api import keys
+from drsyncer.api.keys import INSTALL_CRDS
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, ResourceRef, RetryPolicy
 from drsyncer.kube.kubeconfig import controller_client
@@ -59,7 +62,7 @@ def connect(target: Target) -> ClusterClient:
     except CategorisedError:
         client.close()
         raise DrsyncerError(f"{target.label} does not serve {REPLICATIONS}: install the CRDs "
-                            "(drsyncer crds | kubectl apply --server-side -f -)") from None
+                            f"({INSTALL_CRDS})") from None
     return client
 
 
@@ -88,3 +91,11 @@ def list_replications(client: ClusterClient, namespace: str | None) -> list[dict
 def make_console() -> Console:
     """A console for tables: the terminal's width, or wide enough not to cut columns when piped."""
     return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+
+
+def print_document(document: Any, output: str) -> None:
+    """`-o json` or `-o yaml` of a command's result on standard output."""
+    if output == "json":
+        print(json.dumps(document, indent=2, sort_keys=False))
+    else:
+        print(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), end="")

@@ -28,10 +28,11 @@ from drsyncer.ops.controller import (
     connect,
     get_replication,
     make_console,
+    print_document,
 )
 from drsyncer.sync.command import print_skips
 from drsyncer.sync.namespace_sync import destination_version, read_destination, read_source
-from drsyncer.sync.plan import Op, Plan, plan
+from drsyncer.sync.plan import Action, Op, Plan, plan
 from drsyncer.sync.result import Outcome
 from drsyncer.sync.rules import Rules
 
@@ -42,7 +43,9 @@ _MARK = {Op.CREATE: "+ create", Op.UPDATE: "~ update", Op.PRUNE: "- prune"}
 def run(args: argparse.Namespace) -> int:
     target = Target.from_args(args)
     namespace = target.namespace or DEFAULT_NAMESPACE
-    console = make_console()
+    output = getattr(args, "output", None)
+    # with -o the document is the whole output; the human one is still built, then dropped
+    console = Console(quiet=True) if output else make_console()
     controller = connect(target)
     clients = ClusterClients(controller)
     try:
@@ -59,8 +62,12 @@ def run(args: argparse.Namespace) -> int:
         by_source: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for t in model.targets(_source_namespaces(model, source)):
             by_source[t.source_namespace].append((t.cluster, t.destination_namespace))
+        document: dict[str, Any] = {"replication": model.ref, "targets": []}
+        targets: list[dict[str, Any]] = document["targets"]
         if not by_source:
             console.print(f"Replication {model.ref}: no source namespace selected; nothing to plan")
+            if output:
+                print_document(document, output)
             return 0
         console.print(f"Replication {model.ref}: plan (dry run, nothing is written)\n")
         for source_ns, dests in by_source.items():
@@ -69,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
             except CategorisedError as exc:
                 console.print(f"{source_ns}: source cluster {source.name}: {exc}", markup=False)
                 failures += len(dests)
+                targets += [{"sourceNamespace": source_ns, "cluster": c, "namespace": d,
+                             "error": f"source cluster {source.name}: {exc}"} for c, d in dests]
                 continue
             for cluster, dest_ns in dests:
                 header = f"{source_ns} → {cluster}/{dest_ns}"
@@ -78,11 +87,17 @@ def run(args: argparse.Namespace) -> int:
                 except (CategorisedError, DrsyncerError) as exc:
                     console.print(f"{header}: cannot plan: {exc}\n", markup=False)
                     failures += 1
+                    targets.append({"sourceNamespace": source_ns, "cluster": cluster, "namespace": dest_ns,
+                                    "error": str(exc)})
                     continue
                 the_plan = plan([*snapshot.crds, *snapshot.objects], existing, rules,
                                 source_namespace=source_ns, destination_namespace=dest_ns,
                                 prune=rules.prune_deleted, server_version=destination_version(client))
                 print_plan(console, header, the_plan)
+                targets.append({"sourceNamespace": source_ns, "cluster": cluster, "namespace": dest_ns,
+                                **plan_document(the_plan)})
+        if output:
+            print_document(document, output)
         return 1 if failures else 0
     finally:
         clients.close()
@@ -121,8 +136,20 @@ def _source_namespaces(model: Replication, source: ClusterClient) -> dict[str, A
                             f"{exc.message}") from None
 
 
+def _writes(the_plan: Plan) -> list[Action]:
+    return [a for a in the_plan if a.op in _MARK and a.outcome is not Outcome.SKIPPED]
+
+
+def plan_document(the_plan: Plan) -> dict[str, Any]:
+    """One destination's plan for `-o json|yaml`: counts per kind, every write, the warnings."""
+    return {"counts": {kind: c.to_dict() for kind, c in sorted(the_plan.counts().items())},
+            "writes": [{"op": a.op.value, "object": str(a.key), "reason": a.reason}
+                       for a in _writes(the_plan)],
+            "warnings": list(the_plan.warnings)}
+
+
 def print_plan(console: Console, header: str, the_plan: Plan) -> None:
-    writes = [a for a in the_plan if a.op in _MARK and a.outcome is not Outcome.SKIPPED]
+    writes = _writes(the_plan)
     console.print(f"{header}: {len(writes)} write(s)", markup=False)
     counts = the_plan.counts()
     if counts:

@@ -20,27 +20,42 @@ from drsyncer.ops.controller import (
     get_replication,
     list_replications,
     make_console,
+    print_document,
 )
+
+# exit codes of `drsyncer status` (docs/operations.md): 1 is any error of the command itself
+EXIT_OK = 0
+EXIT_PROBLEM = 3  # a Replication shown is Failed, PartiallyFailed or has an invalid spec
+PROBLEM_PHASES = frozenset({"Failed", "PartiallyFailed"})
+REASON_WIDTH = 80  # characters of the reason in the table; the detail, JSON and YAML have it whole
 
 
 def run(args: argparse.Namespace) -> int:
     target = Target.from_args(args)
     console = make_console()
     client = connect(target)
+    output = getattr(args, "output", None)
     try:
         if args.name:
             obj = get_replication(client, target.namespace or DEFAULT_NAMESPACE, args.name)
-            print_detail(console, obj, now=datetime.now(UTC))
+            objs = [obj]
+            if output:
+                print_document(summary(obj, now=datetime.now(UTC)), output)
+            else:
+                print_detail(console, obj, now=datetime.now(UTC))
         else:
             objs = list_replications(client, target.namespace)
-            if not objs:
+            if output:
+                now = datetime.now(UTC)
+                print_document({"items": [summary(o, now=now) for o in _sorted(objs)]}, output)
+            elif not objs:
                 where = f"namespace {target.namespace}" if target.namespace else "any namespace"
                 console.print(f"no Replications in {where}")
-                return 0
-            console.print(overview(objs, now=datetime.now(UTC), all_namespaces=target.namespace is None))
+            else:
+                console.print(overview(objs, now=datetime.now(UTC), all_namespaces=target.namespace is None))
     finally:
         client.close()
-    return 0
+    return EXIT_PROBLEM if any(has_problem(o) for o in objs) else EXIT_OK
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -86,10 +101,90 @@ def phase_of(obj: Mapping[str, Any]) -> str:
     return str(status.get("phase") or "Pending")
 
 
+def _condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c.get("type") == type_), {})
+
+
+def invalid(obj: Mapping[str, Any]) -> bool:
+    return _condition(obj, keys.CONDITION_INVALID_SPEC).get("status") == "True"
+
+
+def has_problem(obj: Mapping[str, Any]) -> bool:
+    """What makes `drsyncer status` exit EXIT_PROBLEM: a failed last run or an invalid spec."""
+    return invalid(obj) or phase_of(obj) in PROBLEM_PHASES
+
+
+def _paused(obj: Mapping[str, Any]) -> bool:
+    return bool((obj.get("spec") or {}).get("paused"))
+
+
+def reason(obj: Mapping[str, Any]) -> str:
+    """Why the Replication is in its phase, in a line: the spec errors, the last error of a failed
+    run, what a waiting one waits for; "" when it completed."""
+    status = obj.get("status") or {}
+    if invalid(obj):
+        return f"invalid spec: {_condition(obj, keys.CONDITION_INVALID_SPEC).get('message') or '?'}"
+    if _paused(obj):
+        return "paused (spec.paused is true)"
+    phase = phase_of(obj)
+    if phase in PROBLEM_PHASES:
+        error = status.get("lastError") or {}
+        if error.get("message"):
+            category = f"{error['category']}: " if error.get("category") else ""
+            return f"{category}{error['message']}"
+    ready = _condition(obj, keys.CONDITION_READY)
+    if ready.get("status") != "True" and ready.get("message"):
+        return str(ready["message"])
+    if phase == "Running":
+        return "a run is in progress"
+    return ""
+
+
 def _destinations(spec: Mapping[str, Any]) -> str:
     names = [spec["destinationCluster"]] if spec.get("destinationCluster") else []
     names += [n for n in spec.get("destinationClusters") or [] if n not in names]
     return ",".join(names) or "-"
+
+
+def next_sync(obj: Mapping[str, Any], now: datetime) -> str:
+    """NEXT SYNC as shown: none for a paused or invalid Replication (nothing is scheduled)."""
+    if _paused(obj) or invalid(obj):
+        return "-"
+    return due((obj.get("status") or {}).get("nextSyncTime"), now)
+
+
+def summary(obj: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+    """One Replication for `-o json|yaml`: what the table shows, whole, plus the per-target results."""
+    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    ready = _condition(obj, keys.CONDITION_READY).get("status")
+    return {
+        "namespace": meta.get("namespace"),
+        "name": meta.get("name"),
+        "source": spec.get("sourceCluster"),
+        "destinations": [d for d in _destinations(spec).split(",") if d != "-"],
+        "mode": str(spec.get("replicationMode") or "Scheduled"),
+        "paused": _paused(obj),
+        "phase": phase_of(obj),
+        "ready": {"True": True, "False": False}.get(str(ready)),
+        "invalidSpec": invalid(obj),
+        "problem": has_problem(obj),
+        "reason": reason(obj),
+        "lastSyncTime": status.get("lastSyncTime"),
+        "lastSuccessfulSyncTime": status.get("lastSuccessfulSyncTime"),
+        "nextSyncTime": None if next_sync(obj, now) == "-" else status.get("nextSyncTime"),
+        "syncStats": dict(status.get("syncStats") or {}),
+        "lastError": status.get("lastError"),
+        "targets": list(status.get("targets") or []),
+    }
+
+
+def _sorted(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(objs, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+
+def _short(text: str, width: int = REASON_WIDTH) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def overview(objs: list[dict[str, Any]], *, now: datetime, all_namespaces: bool) -> Table:
@@ -100,16 +195,18 @@ def overview(objs: list[dict[str, Any]], *, now: datetime, all_namespaces: bool)
         table.add_column(column)
     table.add_column("SYNCED", justify="right")
     table.add_column("FAILED", justify="right")
-    for obj in sorted(objs, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])):
+    table.add_column("REASON", overflow="fold")
+    for obj in _sorted(objs):
         spec, status = obj.get("spec") or {}, obj.get("status") or {}
         stats = status.get("syncStats") or {}
+        ran = bool(status.get("lastSyncTime"))
         row = [obj["metadata"]["name"], str(spec.get("sourceCluster", "-")), _destinations(spec),
                str(spec.get("replicationMode") or "Scheduled"), phase_of(obj),
-               ago(status.get("lastSyncTime"), now), due(status.get("nextSyncTime"), now),
-               str(stats.get("synced", 0)), str(stats.get("failed", 0))]
+               ago(status.get("lastSyncTime"), now), next_sync(obj, now),
+               str(stats.get("synced", 0)) if ran else "-", str(stats.get("failed", 0)) if ran else "-"]
         if all_namespaces:
             row.insert(0, obj["metadata"].get("namespace", ""))
-        table.add_row(*row)
+        table.add_row(*row, Text(_short(reason(obj))))
     return table
 
 
@@ -129,7 +226,9 @@ def print_detail(console: Console, obj: Mapping[str, Any], *, now: datetime) -> 
     line("phase", phase_of(obj))
     line("last sync", f"{ago(status.get('lastSyncTime'), now)} ({status.get('lastSyncDuration') or '-'})")
     line("last success", ago(status.get("lastSuccessfulSyncTime"), now))
-    line("next sync", due(status.get("nextSyncTime"), now))
+    line("next sync", next_sync(obj, now))
+    if reason(obj):
+        line("reason", reason(obj))
     line("objects", ", ".join(f"{k} {stats.get(k, 0)}" for k in
                               ("synced", "created", "updated", "unchanged", "pruned", "skipped", "failed"))
          + (f" (held back {stats['heldBack']})" if stats.get("heldBack") else ""))

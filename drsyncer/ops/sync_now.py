@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from drsyncer.api import keys
+from drsyncer.api.parse import InvalidSpec, parse_replication
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.ops.controller import (
     DEFAULT_NAMESPACE,
@@ -52,6 +53,25 @@ def stage(obj: Mapping[str, Any]) -> str:
     return "running" if phase == "Running" else "sent; waiting for a worker"
 
 
+def refusal(obj: Mapping[str, Any]) -> str | None:
+    """Why a run asked for now would never start (an invalid spec, a selector matching no source
+    namespace, as the spec reads and as the watcher last reported it), or None."""
+    try:
+        parse_replication(obj)
+    except InvalidSpec as exc:
+        return "its spec is invalid: " + "; ".join(exc.errors)
+    meta = obj.get("metadata") or {}
+    current = [c for c in (obj.get("status") or {}).get("conditions") or []
+               if c.get("observedGeneration") in (None, meta.get("generation"))]
+    for condition in current:
+        if condition.get("type") == keys.CONDITION_INVALID_SPEC and condition.get("status") == "True":
+            return f"its spec is invalid: {condition.get('message')}"
+        if condition.get("type") == keys.CONDITION_READY and \
+                condition.get("reason") == keys.REASON_NO_SOURCE_NAMESPACES:
+            return str(condition.get("message"))
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     target = Target.from_args(args)
     namespace = target.namespace or DEFAULT_NAMESPACE
@@ -59,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
     client = connect(target)
     try:
         before = get_replication(client, namespace, args.name)
+        refused = refusal(before)
+        if refused is not None and args.wait:
+            raise DrsyncerError(f"Replication {namespace}/{args.name} would never run: {refused}")
         previous_sync = (before.get("status") or {}).get("lastSyncTime")
         asked = datetime.now(UTC).replace(microsecond=0)
         ref = replications_ref(client)
@@ -69,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
             raise DrsyncerError(f"setting {keys.ANNOTATION_SYNC_NOW} on Replication {namespace}/{args.name} "
                                 f"failed: {exc.message}") from None
         console.print(f"Replication {namespace}/{args.name}: sync requested ({keys.ANNOTATION_SYNC_NOW})")
+        if refused is not None:
+            console.print(f"warning: it runs only once this is fixed: {refused}", markup=False)
         if not args.wait:
             return 0
         obj = _follow(console, client_get=lambda: get_replication(client, namespace, args.name),

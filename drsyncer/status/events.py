@@ -11,13 +11,15 @@ from drsyncer.status.remote_cluster import timestamp
 
 REASON_STARTED = "SyncStarted"
 COMPONENT = "drsyncer-worker"
+WATCHER_COMPONENT = "drsyncer-watcher"
+REASON_INVALID_SPEC = "InvalidSpec"
 _MAX_MESSAGE = 1024  # the API server refuses longer Event messages
 
 
 def event(involved: Mapping[str, Any], reason: str, message: str, *, type_: str = "Normal",
-          now: datetime, instance: str = "") -> dict[str, Any]:
-    """An Event on `involved` (`apiVersion`, `kind`, `namespace`, `name`, `uid`); a fresh name each
-    time, so two workers never collide on one."""
+          now: datetime, instance: str = "", component: str = COMPONENT) -> dict[str, Any]:
+    """An Event on `involved` (`apiVersion`, `kind`, `namespace`, `name`, `uid`) reported by
+    `component`; a fresh name each time, so two workers never collide on one."""
     namespace = str(involved.get("namespace") or "default")
     name = str(involved.get("name") or "")
     return {
@@ -32,7 +34,7 @@ def event(involved: Mapping[str, Any], reason: str, message: str, *, type_: str 
         "count": 1,
         "firstTimestamp": timestamp(now),
         "lastTimestamp": timestamp(now),
-        "source": {"component": COMPONENT, **({"host": instance} if instance else {})},
-        "reportingComponent": COMPONENT,
-        "reportingInstance": instance or COMPONENT,
+        "source": {"component": component, **({"host": instance} if instance else {})},
+        "reportingComponent": component,
+        "reportingInstance": instance or component,
     }

@@ -10,6 +10,7 @@ managed by a real Replication are left alone (reported as conflicts).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -32,6 +33,7 @@ _PREFLIGHT_RETRY = RetryPolicy(max_attempts=2, base_delay_s=0.2, max_delay_s=0.5
 _MAX_WARNINGS = 20
 _PIPE_WIDTH = 200  # columns when the output is not a terminal
 _NAMES_PER_REASON = 3  # objects named per skip reason when they are grouped
+KUBECONFIG_ENV = "DRSYNCER_KUBECONFIG"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,11 +52,14 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise DrsyncerError("--concurrency must be at least 1")
     rules = rules_from_args(args, source_context)
+    kubeconfig = args.kubeconfig or os.environ.get(KUBECONFIG_ENV, "")
+    if not kubeconfig:
+        raise DrsyncerError(f"no kubeconfig: pass --kubeconfig or set {KUBECONFIG_ENV}")
 
     clients: dict[str, ClusterClient] = {}
     try:
         for context in (source_context, *dest_contexts):
-            clients[context] = client_from_kubeconfig_file(args.kubeconfig, context=context, name=context,
+            clients[context] = client_from_kubeconfig_file(kubeconfig, context=context, name=context,
                                                            max_connections=max(args.concurrency, 4))
         for context, client in clients.items():
             _check_reachable(client, context)

@@ -80,6 +80,19 @@ class SyncJob:
             kwargs["attempt"] = self.attempt
         return kwargs
 
+    def kwargsrepr(self) -> str:
+        """How the task's arguments show in Flower and in Celery's log lines (its `kwargsrepr`): the
+        Replication, the source namespace, the destinations and what started it; never a uid."""
+        shown: dict[str, Any] = {
+            self.replication.kind.lower(): self.replication.label,
+            "source": f"{self.source_cluster}/{self.source_namespace}",
+            "destinations": ", ".join(f"{t.cluster}/{t.namespace}" for t in self.targets),
+            "trigger": self.trigger,
+        }
+        if self.attempt:
+            shown["attempt"] = self.attempt
+        return repr(shown)
+
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Self:
         return cls(ReplicationRef.from_dict(kwargs["replication"]), str(kwargs["source_cluster"]),

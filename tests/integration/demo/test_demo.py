@@ -30,6 +30,7 @@ from tests.integration.demo.conftest import (
 pytestmark = pytest.mark.slow
 
 DEPLOYMENTS = offline_ref("deployments")
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _check_summary_against_clusters(output: str, kubeconfig: Path) -> None:
@@ -73,6 +74,9 @@ def test_demo_once_with_redis_server_syncs_everything_and_exits_0(tmp_path: Path
     assert "Completed" in out and "everything synced" in out
     summary = parse_summary(out)
     assert all(row.check == "ok" and row.failed == 0 for row in summary.values()), out
+    # docs/demo.md shows this summary: its numbers are the real ones
+    documented = parse_summary((ROOT / "docs" / "demo.md").read_text())
+    assert documented == summary, f"update the summary in docs/demo.md to:\n{out}"
     assert "Flower: http://127.0.0.1:" in out
     assert (workdir / "kubeconfig").exists()
     for name in ("sim", "redis", "watcher", "beat", "worker-1", "worker-2", "flower"):

@@ -96,9 +96,12 @@ def exported(pipeline: Pipeline) -> Iterator[set[str]]:  # noqa: F811
         for worker in ("worker-1", "worker-2"):
             names |= _scrape(pipeline.metrics_ports[worker])
         names |= _scrape(int(pipeline.procs["watcher"].env["DRSYNCER_METRICS_PORT"]))
-        return names if "dr_syncer_remote_cluster_healthy" in names else None
+        # and the watcher's copy of the run's lastSuccessfulSyncTime, set at its next reconcile
+        wanted = {"dr_syncer_remote_cluster_healthy", "dr_syncer_replication_last_success_timestamp_seconds"}
+        return names if wanted <= names else None
 
-    names = eventually(scrape_all, timeout_s=30, what="a RemoteCluster check on a worker")
+    names = eventually(scrape_all, timeout_s=30,
+                       what="a RemoteCluster check on a worker and the watcher's per-Replication gauges")
     assert names is not None
     print("exported:", " ".join(sorted(names)))
     yield names

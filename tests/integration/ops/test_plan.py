@@ -116,3 +116,19 @@ def test_plan_lists_copies_held_back_by_an_immutable_change_with_the_fields(cont
             "(from defaultHandling)") in out
     assert "~ update Deployment shop/web" not in out
     assert _writes(controller) == before
+
+
+def test_plan_prints_a_json_document(controller: Controller, capsys) -> None:
+    import json
+
+    controller.apply(replication("web"))
+
+    assert main(["plan", *controller.flags, "web", "-o", "json"]) == 0
+
+    document = json.loads(capsys.readouterr().out)
+    assert document["replication"] == "dr-system/web"
+    (target,) = document["targets"]
+    assert (target["sourceNamespace"], target["cluster"], target["namespace"]) == ("shop", "dr1", "shop")
+    assert {"op": "create", "object": "ConfigMap shop/settings-0", "reason": "not in the destination"} \
+        in target["writes"]
+    assert target["counts"]["ConfigMap"]["created"] >= 1

@@ -37,14 +37,16 @@ def test_status_lists_every_replication_with_phase_and_counts(controller: Contro
     controller.apply(replication("nightly", replicationMode="Manual", schedule=None))
     controller.write_status("web", _finished_status(datetime.now(UTC)))
 
-    assert main(["status", *controller.flags]) == 0
+    # a PartiallyFailed Replication makes the exit code say so (3), for scripts
+    assert main(["status", *controller.flags]) == 3
 
     out = capsys.readouterr().out
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()[:1].islower()}
     assert rows["web"][1:4] == ["source", "dr1,dr2", "Scheduled"]
     assert rows["web"][4] == "PartiallyFailed"
     assert rows["web"][5:9] == ["3m", "ago", "in", "10m"]
-    assert rows["web"][-2:] == ["7", "2"]
+    assert rows["web"][9:11] == ["7", "2"]
+    assert " ".join(rows["web"][11:]).startswith("Retryable: destination cluster dr2: cluster unreachable")
     assert rows["nightly"][3:5] == ["Manual", "Pending"]
 
 
@@ -63,7 +65,7 @@ def test_status_of_one_replication_shows_each_target_and_the_last_error(controll
     controller.apply(replication("web", destinationClusters=["dr2"]))
     controller.write_status("web", _finished_status(datetime.now(UTC)))
 
-    assert main(["status", *controller.flags, "web"]) == 0
+    assert main(["status", *controller.flags, "web"]) == 3
 
     out = capsys.readouterr().out
     assert "Replication     dr-system/web" in out
@@ -121,3 +123,91 @@ def test_status_reads_the_controller_from_the_environment(controller: Controller
 
     assert main(["status", "web"]) == 0
     assert "dr-system/web" in capsys.readouterr().out
+
+
+def _invalid_status() -> dict:
+    message = 'spec.schedule: "every tuesday" is not a 5-field cron expression'
+    return {"phase": "Failed", "observedGeneration": 1, "conditions": [
+        {"type": "InvalidSpec", "status": "True", "reason": "InvalidSpec", "message": message,
+         "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1},
+        {"type": "Ready", "status": "False", "reason": "InvalidSpec", "message": message,
+         "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}]}
+
+
+def _waiting_status(reason: str, message: str, status: str = "Unknown") -> dict:
+    return {"phase": "Pending", "observedGeneration": 1, "conditions": [
+        {"type": "Ready", "status": status, "reason": reason, "message": message,
+         "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}]}
+
+
+def test_status_exits_0_when_nothing_failed_and_3_when_anything_is_failed_or_invalid(
+        controller: Controller, capsys) -> None:
+    now = datetime.now(UTC)
+    controller.apply(replication("good"))
+    controller.write_status("good", {"phase": "Completed", "lastSyncTime": _rfc3339(now),
+                                     "syncStats": {"synced": 3, "failed": 0}})
+    controller.apply(replication("waiting"))
+    controller.write_status("waiting", _waiting_status("Pending", "waiting for the first sync"))
+    assert main(["status", *controller.flags]) == 0
+
+    controller.apply(replication("typo"))
+    controller.write_status("typo", _invalid_status())
+    assert main(["status", *controller.flags]) == 3
+    assert main(["status", *controller.flags, "good"]) == 0
+    assert main(["status", *controller.flags, "typo"]) == 3
+    out = capsys.readouterr().out
+    assert "invalid spec: spec.schedule" in out
+
+
+def test_status_gives_the_reason_of_failed_and_waiting_replications_and_no_next_sync_when_paused(
+        controller: Controller, capsys) -> None:
+    now = datetime.now(UTC)
+    controller.apply(replication("typo"))
+    controller.write_status("typo", _invalid_status())
+    controller.apply(_selector_replication("empty"))
+    controller.write_status("empty", _waiting_status(
+        "NoSourceNamespaces", "spec.namespaceSelector matches no namespace of source cluster source; nothing "
+        "is synced until one does", status="False"))
+    controller.apply(replication("held", paused=True))
+    controller.write_status("held", {"phase": "Paused", "lastSyncTime": _rfc3339(now - timedelta(hours=1)),
+                                     "nextSyncTime": _rfc3339(now + timedelta(minutes=13))})
+
+    assert main(["status", *controller.flags]) == 3
+
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()[:1].islower()}
+    assert "Failed" in rows["typo"] and "invalid spec: spec.schedule" in rows["typo"]
+    # an invalid Replication never ran: no counts rather than a misleading 0
+    assert rows["typo"].split()[7:9] == ["-", "-"]
+    assert "matches no namespace of source cluster source" in out
+    assert "Paused" in rows["held"] and "in 13m" not in rows["held"] and "paused" in rows["held"]
+
+
+def test_status_prints_json_and_yaml_documents(controller: Controller, capsys) -> None:
+    import json
+
+    import yaml
+
+    controller.apply(replication("web", destinationClusters=["dr2"]))
+    controller.write_status("web", _finished_status(datetime.now(UTC)))
+    controller.apply(replication("typo"))
+    controller.write_status("typo", _invalid_status())
+
+    assert main(["status", *controller.flags, "-o", "json"]) == 3
+    items = {i["name"]: i for i in json.loads(capsys.readouterr().out)["items"]}
+    assert items["web"]["phase"] == "PartiallyFailed" and items["web"]["problem"] is True
+    assert items["web"]["destinations"] == ["dr1", "dr2"]
+    assert items["web"]["syncStats"]["failed"] == 2
+    assert items["web"]["reason"].startswith("Retryable: destination cluster dr2")
+    assert items["typo"]["invalidSpec"] is True and items["typo"]["nextSyncTime"] is None
+
+    assert main(["status", *controller.flags, "web", "--output", "yaml"]) == 3
+    one = yaml.safe_load(capsys.readouterr().out)
+    assert one["name"] == "web" and [t["cluster"] for t in one["targets"]] == ["dr1", "dr2"]
+
+
+def _selector_replication(name: str) -> dict:
+    """A Replication whose namespaceSelector matches no namespace of the source."""
+    obj = replication(name, namespaceSelector={"matchLabels": {"dr": "nothing-has-this"}})
+    del obj["spec"]["sourceNamespace"]
+    return obj

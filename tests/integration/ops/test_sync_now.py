@@ -111,3 +111,46 @@ def test_sync_now_wait_gives_up_after_the_timeout(controller: Controller, capsys
 def test_sync_now_of_an_unknown_replication_is_one_line_and_exit_1(controller: Controller, capsys) -> None:
     assert main(["sync-now", *controller.flags, "missing"]) == 1
     assert capsys.readouterr().err.strip() == "drsyncer sync-now: Replication dr-system/missing not found"
+
+
+def test_sync_now_wait_refuses_an_invalid_replication_at_once(controller: Controller, capsys) -> None:
+    controller.apply(replication("typo", schedule="every tuesday"))
+
+    started = time.monotonic()
+    assert main(["sync-now", *controller.flags, "typo", "--wait", "--timeout", "60"]) == 1
+
+    assert time.monotonic() - started < 10
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("drsyncer sync-now: Replication dr-system/typo would never run: "
+                          "its spec is invalid: spec.schedule:")
+    assert keys.ANNOTATION_SYNC_NOW not in (controller.get("typo")["metadata"].get("annotations") or {})
+
+
+def test_sync_now_wait_refuses_a_selector_that_matches_no_namespace(controller: Controller, capsys) -> None:
+    controller.apply(_selector_replication("empty"))
+    message = ("spec.namespaceSelector matches no namespace of source cluster source; "
+               "nothing is synced until one does")
+    controller.write_status("empty", {"phase": "Pending", "conditions": [
+        {"type": "Ready", "status": "False", "reason": "NoSourceNamespaces", "message": message,
+         "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}]})
+
+    assert main(["sync-now", *controller.flags, "empty", "--wait", "--timeout", "60"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"drsyncer sync-now: Replication dr-system/empty would never run: {message}"
+
+
+def test_sync_now_without_wait_on_an_invalid_replication_sets_the_annotation_and_warns(
+        controller: Controller, capsys) -> None:
+    controller.apply(replication("typo", schedule="every tuesday"))
+
+    assert main(["sync-now", *controller.flags, "typo"]) == 0
+
+    assert keys.ANNOTATION_SYNC_NOW in controller.get("typo")["metadata"]["annotations"]
+    assert "warning: it runs only once this is fixed: its spec is invalid" in capsys.readouterr().out
+
+
+def _selector_replication(name: str) -> dict:
+    """A Replication whose namespaceSelector matches no namespace of the source."""
+    obj = replication(name, namespaceSelector={"matchLabels": {"dr": "nothing-has-this"}})
+    del obj["spec"]["sourceNamespace"]
+    return obj

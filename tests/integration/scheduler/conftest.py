@@ -37,6 +37,7 @@ CRDS = builtin_ref("customresourcedefinitions")
 SERVED = [c["metadata"]["name"] for c in all_crds()]  # plural.group, what the CRDs serve
 LEASES = builtin_ref("leases")
 CONFIGMAPS = builtin_ref("configmaps")
+EVENTS = builtin_ref("events")
 
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from celery.schedules import crontab, schedule
+from prometheus_client import REGISTRY
 
 from drsyncer.api import keys
 from scheduler.entries import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE
 from scheduler.store import ScheduleStore
 from tests.integration.scheduler.conftest import (
     CONFIGMAPS,
+    EVENTS,
     NAMESPACES,
     NS,
     RunningWatcher,
@@ -52,7 +56,9 @@ def test_replication_every_10s_gets_exactly_its_entries_as_beat_loads_them(
     entry = world.entry(f"drsyncer:{NS}/web:shop")
     assert entry.task == TASK_SYNC_NAMESPACE
     assert isinstance(entry.schedule, schedule) and entry.schedule.run_every == timedelta(seconds=10)
-    assert entry.options == {"queue": "sync"}
+    assert entry.options == {"queue": "sync", "kwargsrepr": repr({
+        "replication": f"{NS}/web", "source": "source/shop", "destinations": "dr1/shop-dr, dr2/shop-dr",
+        "trigger": "schedule"})}
     uid = (world.get("web") or {})["metadata"]["uid"]
     assert entry.kwargs == {
         "replication": {"kind": "Replication", "namespace": NS, "name": "web", "uid": uid, "generation": 1},
@@ -118,6 +124,53 @@ def test_invalid_cron_yields_invalid_spec_and_no_entries(world: World, start_wat
                what="InvalidSpec False")
 
 
+def _gauge(name: str, **labels: str) -> float | None:
+    return REGISTRY.get_sample_value(name, labels)
+
+
+def test_invalid_spec_is_told_by_a_warning_event_a_log_line_per_problem_and_gauges(
+        world: World, start_watcher: StartWatcher, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="scheduler.watcher")
+    errors_before = _gauge("dr_syncer_watcher_reconcile_errors_total") or 0.0
+    start_watcher()
+    world.apply(replication("typos", schedule="every tuesday", resourceTypes=["deploymnets"],
+                            destinationNamespace="Bad_Name"))
+    world.apply(replication("fine", sourceNamespace="ops", replicationMode="Manual", schedule=None))
+    label = f"{NS}/typos"
+    eventually(lambda: _gauge("dr_syncer_replication_invalid", replication=label) == 1,
+               what="the invalid gauge")
+    warnings = eventually(lambda: [e for e in world.controller.list(EVENTS, NS)
+                                   if e["involvedObject"]["name"] == "typos" and e["type"] == "Warning"],
+                          what="a Warning Event")
+    assert [e["reason"] for e in warnings] == ["InvalidSpec"]
+    assert warnings[0]["involvedObject"]["kind"] == "Replication" and warnings[0]["involvedObject"]["uid"]
+    for field in ("spec.schedule", "spec.resourceTypes[0]", "spec.destinationNamespace"):
+        assert field in warnings[0]["message"], field
+    assert warnings[0]["source"]["component"] == "drsyncer-watcher"
+
+    lines = [r.getMessage() for r in caplog.records if "typos" in r.getMessage()]
+    assert len(lines) == 3 and all("invalid spec" in line for line in lines), lines
+    assert (_gauge("dr_syncer_watcher_reconcile_errors_total") or 0) - errors_before == 3
+    assert _gauge("dr_syncer_replication_phase", replication=label, phase="Failed") == 1
+    assert _gauge("dr_syncer_replication_phase", replication=label, phase="Pending") == 0
+    assert _gauge("dr_syncer_replication_ready", replication=label) == 0
+    assert _gauge("dr_syncer_replication_invalid", replication=f"{NS}/fine") == 0
+    # Manual mode waits for nobody; the valid scheduled one would
+    assert _gauge("dr_syncer_replication_awaiting_first_sync", replication=f"{NS}/fine") == 0
+
+    # later reconciles (another object changing) repeat neither the lines nor the Event
+    world.patch("fine", {"metadata": {"labels": {"touched": "yes"}}})
+    world.apply(replication("later"))
+    eventually(lambda: _gauge("dr_syncer_replication_awaiting_first_sync", replication=f"{NS}/later") == 1,
+               what="the new Replication's gauges")
+    assert len([r for r in caplog.records if "typos" in r.getMessage()]) == 3
+    assert len([e for e in world.controller.list(EVENTS, NS) if e["involvedObject"]["name"] == "typos"]) == 1
+
+    world.delete("typos")
+    eventually(lambda: _gauge("dr_syncer_replication_invalid", replication=label) is None,
+               what="the deleted Replication's series to go")
+
+
 def test_namespace_added_to_source_that_matches_the_selector_gets_an_entry(
         world: World, start_watcher: StartWatcher) -> None:
     start_watcher()
@@ -131,6 +184,26 @@ def test_namespace_added_to_source_that_matches_the_selector_gets_an_entry(
     world.source.patch(NAMESPACES, None, "shop", {"metadata": {"labels": {"team": "c"}}})
     eventually(lambda: world.entries() == _entry_names("team-a", "web", "billing"),
                what="the relabelled namespace's entry to go")
+
+
+def test_selector_matching_no_namespace_says_so_in_ready_until_one_matches(
+        world: World, start_watcher: StartWatcher) -> None:
+    start_watcher()
+    world.apply(replication("nobody", sourceNamespace=None, namespaceSelector={"matchLabels": {"team": "z"}}))
+    ready = eventually(lambda: (c := _condition(world, "nobody", "Ready"))
+                       .get("reason") == "NoSourceNamespaces" and c, what="Ready to say no namespace matches")
+    assert ready["status"] == "False"
+    assert ready["message"] == ("spec.namespaceSelector matches no namespace of source cluster source; "
+                                "nothing is synced until one does")
+    assert _status(world, "nobody")["phase"] == "Pending"
+    assert _gauge("dr_syncer_replication_awaiting_first_sync", replication=f"{NS}/nobody") == 1
+
+    world.source.create(NAMESPACES, None, {"metadata": {"name": "zeta", "labels": {"team": "z"}}})
+    eventually(lambda: world.entries() == _entry_names("nobody", "zeta"),
+               what="the matching namespace's entry")
+    ready = eventually(lambda: (c := _condition(world, "nobody", "Ready")).get("reason") == "Pending" and c,
+                       what="Ready back to waiting")
+    assert ready["message"] == "waiting for the first sync"
 
 
 def test_sync_now_annotation_sends_every_namespace_with_the_documented_kwargs_and_disappears(

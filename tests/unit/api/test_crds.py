@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,20 @@ def _nodes(schema: dict[str, Any], path: str = "") -> list[tuple[str, dict[str, 
 
 
 def _resolves(schema: dict[str, Any], json_path: str) -> bool:
+    """Whether a printer column's JSONPath names schema fields; `[?(...)]` steps into an array's items."""
     node = schema
-    for part in json_path.strip(".").split("."):
+    for part in re.sub(r"\[\?\(.*?\)\]", "[]", json_path).strip(".").split("."):
         if node.get("x-kubernetes-preserve-unknown-fields"):
             return True
+        name, items = (part[:-2], True) if part.endswith("[]") else (part, False)
         properties = node.get("properties") or {}
-        if part not in properties:
+        if name not in properties:
             return False
-        node = properties[part]
+        node = properties[name]
+        if items:
+            if node.get("type") != "array":
+                return False
+            node = node["items"]
     return True
 
 
@@ -97,8 +104,8 @@ def test_printer_columns_point_at_schema_fields(kind: str) -> None:
 
 
 @pytest.mark.parametrize(("kind", "names"), [
-    ("Replication", ["Source", "Destination", "Destinations", "Mode", "Phase", "Last Sync", "Synced",
-                     "Failed", "Age"]),
+    ("Replication", ["Source", "Destinations", "Mode", "Phase", "Reason", "Last Sync", "Synced", "Failed",
+                     "Age"]),
     ("RemoteCluster", ["Health", "Version", "Last Check", "Age"]),
 ])
 def test_default_printer_columns(kind: str, names: list[str]) -> None:

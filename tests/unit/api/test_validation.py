@@ -90,6 +90,9 @@ REPLICATION_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("unknown built-in type", {"resourceTypes": ["configmaps", "foos"]},
      'spec.resourceTypes[1]: "foos" is not a known built-in resource; write custom resources as '
      '"resource.group" (e.g. "certificates.cert-manager.io")'),
+    ("misspelt built-in type", {"resourceTypes": ["deploymnets"]},
+     'spec.resourceTypes[0]: "deploymnets" is not a known built-in resource; did you mean "deployments"? '
+     'write custom resources as "resource.group" (e.g. "certificates.cert-manager.io")'),
     ("cluster-scoped type", {"resourceTypes": ["clusterroles"]},
      'spec.resourceTypes[0]: "clusterroles" (ClusterRole) is cluster-scoped; a Replication copies '
      "namespaced resources"),

@@ -63,12 +63,22 @@ def test_every_bad_value_is_reported_by_variable_and_flag() -> None:
 def test_flags_come_from_the_same_table() -> None:
     parser = argparse.ArgumentParser()
     config.add_arguments(parser, config.WATCHER_SETTINGS)
-    args = parser.parse_args(["--watch-namespace", "apps", "--lease-duration", "9s"])
+    args = parser.parse_args(["-n", "apps", "--context", "prod", "--lease-duration", "9s"])
     s = load_settings({}, args, in_cluster_namespace=lambda: None)
-    assert s.watch_namespace == "apps" and s.lease_duration == 9.0
-    assert {s.flag for s in config.SETTINGS} >= {"--redis-url", "--kubeconfig", "--kube-context",
-                                                 "--watch-namespace", "--concurrency", "--log-format",
+    assert s.watch_namespace == "apps" and s.kube_context == "prod" and s.lease_duration == 9.0
+    assert {s.flag for s in config.SETTINGS} >= {"--redis-url", "--kubeconfig", "--context",
+                                                 "--namespace", "--concurrency", "--log-format",
                                                  "--metrics-port"}
+
+
+def test_the_old_flag_spellings_still_work_but_are_not_shown() -> None:
+    parser = argparse.ArgumentParser()
+    config.add_arguments(parser, config.WATCHER_SETTINGS)
+    args = parser.parse_args(["--watch-namespace", "apps", "--kube-context", "prod"])
+    assert (args.watch_namespace, args.kube_context) == ("apps", "prod")
+    shown = parser.format_help()
+    assert "--watch-namespace" not in shown and "--kube-context" not in shown
+    assert "-n WATCH_NAMESPACE, --namespace WATCH_NAMESPACE" in shown
 
 
 @pytest.mark.parametrize(("url", "shown"), [

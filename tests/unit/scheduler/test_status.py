@@ -7,7 +7,7 @@ from typing import Any
 
 from scheduler.entries import read_replication
 from scheduler.status import status_patch
-from tests.unit.api.builders import replication_dict
+from tests.unit.api.builders import DROP, replication_dict
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 1, 1, 13, 0, tzinfo=UTC)
@@ -77,7 +77,7 @@ def test_unpausing_goes_back_to_pending_and_fixing_clears_invalid_spec() -> None
 
 
 def test_run_outcome_of_the_workers_is_left_alone() -> None:
-    obj = _obj({"phase": "Completed", "observedGeneration": 2, "conditions": [
+    obj = _obj({"phase": "Completed", "observedGeneration": 2, "destinations": "dr1", "conditions": [
         {"type": "InvalidSpec", "status": "False", "reason": "SpecValid", "observedGeneration": 2,
          "lastTransitionTime": "2026-01-01T10:00:00Z"},
         {"type": "Synced", "status": "True", "reason": "Completed",
@@ -88,3 +88,47 @@ def test_run_outcome_of_the_workers_is_left_alone() -> None:
     patch = status_patch(read_replication(newer, {}), NOW)
     assert patch is not None and "phase" not in patch
     assert _conditions(patch)["Synced"]["status"] == "True"
+
+
+def _selector(**status: Any) -> dict[str, Any]:
+    return _obj(status or None, sourceNamespace=DROP, namespaceSelector={"matchLabels": {"dr": "true"}})
+
+
+def test_a_selector_matching_no_namespace_says_so_in_ready_instead_of_waiting_forever() -> None:
+    patch = status_patch(read_replication(_selector(), {}), NOW, matched=False)
+    assert patch is not None and patch["phase"] == "Pending"
+    ready = _conditions(patch)["Ready"]
+    assert ready["status"] == "False" and ready["reason"] == "NoSourceNamespaces"
+    assert ready["message"] == ("spec.namespaceSelector matches no namespace of source cluster prod; "
+                                "nothing is synced until one does")
+    obj = _applied(_selector(), patch)
+    assert status_patch(read_replication(obj, {}), LATER, matched=False) is None
+
+    # a namespace appears: back to waiting, for the first sync
+    back = status_patch(read_replication(obj, {}), LATER, matched=True)
+    assert back is not None
+    assert _conditions(back)["Ready"]["reason"] == "Pending"
+    assert _conditions(back)["Ready"]["message"] == "waiting for the first sync"
+
+
+def test_unknown_selector_namespaces_change_nothing_of_ready() -> None:
+    obj = _applied(_selector(), status_patch(read_replication(_selector(), {}), NOW) or {})
+    assert _conditions(obj["status"])["Ready"]["reason"] == "Pending"
+    assert status_patch(read_replication(obj, {}), LATER, matched=None) is None
+
+
+def test_manual_mode_says_what_starts_it() -> None:
+    patch = status_patch(read_replication(_obj(replicationMode="Manual"), {}), NOW, matched=True)
+    assert patch is not None
+    assert _conditions(patch)["Ready"]["message"] == ("waiting for the first sync (Manual mode: runs only "
+                                                      "when dr-syncer.io/sync-now is set)")
+
+
+def test_destinations_are_written_as_one_readable_string_for_kubectl() -> None:
+    obj = _obj(destinationCluster=DROP, destinationClusters=["dr1", "dr2", "dr3"])
+    patch = status_patch(read_replication(obj, {}), NOW)
+    assert patch is not None and patch["destinations"] == "dr1,dr2,dr3"
+    again = _applied(obj, patch)
+    assert status_patch(read_replication(again, {}), LATER) is None
+    moved = {**again, "spec": {**again["spec"], "destinationClusters": ["dr4"]}}
+    assert (status_patch(read_replication(moved, {}), LATER) or {})["destinations"] == "dr4"

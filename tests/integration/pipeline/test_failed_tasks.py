@@ -1,0 +1,136 @@
+"""A namespace sync that did not complete is a failed Celery task: Flower's API (a real `drsyncer
+flower` process reading the workers' task events) shows it as FAILURE with the error, tells a partial
+failure from a total one, keeps drsyncer's own retry, and shows readable arguments without secrets."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+from typing import Any
+
+import requests
+
+from tests.integration.pipeline.conftest import FLOWER_AUTH, NS, SECRETS, Pipeline, eventually
+
+
+def _flower_tasks(pipe: Pipeline, **params: str) -> dict[str, dict[str, Any]]:
+    response = requests.get(f"http://127.0.0.1:{pipe.flower_port}/api/tasks", params=params,
+                            auth=FLOWER_AUTH, timeout=5)
+    response.raise_for_status()
+    tasks: dict[str, dict[str, Any]] = response.json()
+    return tasks
+
+
+def _tasks_of(pipe: Pipeline, replication: str, **params: str) -> list[dict[str, Any]]:
+    """Flower's sync tasks of one Replication, oldest first (found by their readable arguments)."""
+    shown = f"'{NS}/{replication}'"
+    tasks = [t for t in _flower_tasks(pipe, **params).values()
+             if t.get("name") == "drsyncer.sync_namespace" and shown in str(t.get("kwargs"))]
+    return sorted(tasks, key=lambda t: t.get("received") or t.get("timestamp") or 0)
+
+
+def _finished(pipe: Pipeline, replication: str, count: int) -> list[dict[str, Any]] | None:
+    tasks = [t for t in _tasks_of(pipe, replication) if t["state"] in ("SUCCESS", "FAILURE")]
+    return tasks if len(tasks) >= count else None
+
+
+def test_flower_shows_failed_and_partially_failed_syncs_as_failures_and_keeps_the_retry(
+        pipe: Pipeline) -> None:
+    pipe.start_flower()
+    pipe.seed("shown", 3)
+    pipe.apply_replication("shown", sourceNamespace="shown", replicationMode="Manual",
+                           retryConfig={"maxRetries": 1, "initialBackoff": "1s", "maxBackoff": "1s"})
+    eventually(lambda: pipe.status("shown").get("phase") == "Pending", what="the watcher to see it")
+
+    # dr2 away: dr1 gets its copies, dr2 does not; retryConfig tries once more, dr2 still away
+    pipe.sim("dr2").down()
+    try:
+        pipe.annotate("shown", {"dr-syncer.io/sync-now": "1"})
+        first, retried = eventually(lambda: _finished(pipe, "shown", 2), timeout_s=60,
+                                    what="the run and its retry to finish in Flower")
+    finally:
+        pipe.sim("dr2").up()
+    for task in (first, retried):
+        assert task["state"] == "FAILURE", task
+        assert task["exception"].startswith("SyncPartiallyFailed(")
+        assert "Retryable: destination cluster dr2" in task["exception"]
+    # the first attempt says a retry follows; the retry, the last allowed, does not
+    assert "; retry 1 in 1s)" in first["exception"] and "; retry" not in retried["exception"]
+    # the arguments read as what the task does, not as the task contract's dict
+    assert first["kwargs"] == repr({"replication": f"{NS}/shown", "source": "source/shown",
+                                    "destinations": "dr1/shown, dr2/shown", "trigger": "sync-now"})
+    assert "'trigger': 'retry'" in retried["kwargs"] and "'attempt': 1" in retried["kwargs"]
+    failed_ids = {t["uuid"] for t in _tasks_of(pipe, "shown", state="FAILURE")}
+    assert {first["uuid"], retried["uuid"]} <= failed_ids  # Flower's "Failed" filter lists them
+    assert pipe.status("shown")["phase"] == "PartiallyFailed"
+
+    # both destinations away: nothing synced at all
+    pipe.sim("dr1").down()
+    pipe.sim("dr2").down()
+    try:
+        pipe.annotate("shown", {"dr-syncer.io/sync-now": "2"})
+        failed = eventually(lambda: _finished(pipe, "shown", 4), timeout_s=60,
+                            what="the run with both destinations down, and its retry")[2]
+    finally:
+        pipe.sim("dr1").up()
+        pipe.sim("dr2").up()
+    assert failed["state"] == "FAILURE" and failed["exception"].startswith("SyncFailed(")
+    assert "2 of 2 target(s) not completed" in failed["exception"]
+
+    # with both back the next run succeeds and Flower says so
+    pipe.annotate("shown", {"dr-syncer.io/sync-now": "3"})
+    done = eventually(lambda: (t := _finished(pipe, "shown", 5)) and t[-1]["state"] == "SUCCESS" and t[-1],
+                      timeout_s=60, what="a successful run")
+    assert ast.literal_eval(done["result"])["phase"] == "Completed"  # Flower holds the result's repr
+
+    # the worker said what failed, at WARNING, with the error text
+    logs = pipe.procs["worker-1"].tail(2000) + pipe.procs["worker-2"].tail(2000)
+    assert any("WARNING" in line and "SyncPartiallyFailed" in line and "destination cluster dr2" in line
+               for line in logs.splitlines()), logs[-3000:]
+    # no secret material anywhere in what Flower holds about these tasks
+    shown = json.dumps(_tasks_of(pipe, "shown"))
+    for secret in pipe.controller.list(SECRETS, NS):
+        for value in (secret.get("data") or {}).values():
+            assert value not in shown and base64.b64decode(value).decode() not in shown
+
+
+def _task_results(pipe: Pipeline, name: str) -> list[dict[str, Any]]:
+    """The stored results (result_extended: with name and arguments) of tasks called `name`."""
+    client = pipe.redis()
+    found = []
+    for key in client.scan_iter(match="celery-task-meta-*", count=500):
+        raw = client.get(key)
+        meta = json.loads(raw) if raw else {}
+        if meta.get("name") == name:
+            found.append(meta)
+    return found
+
+
+def test_a_cleanup_that_cannot_reach_a_destination_ends_its_task_in_failure(pipe: Pipeline) -> None:
+    pipe.seed("leftover", 2)
+    pipe.apply_replication("leftover", sourceNamespace="leftover", replicationMode="Manual",
+                           cleanupOnDelete="Delete")
+    eventually(lambda: pipe.status("leftover").get("phase") == "Pending", what="the watcher to see it")
+    pipe.annotate("leftover", {"dr-syncer.io/sync-now": "now"})
+    eventually(lambda: pipe.status("leftover").get("phase") == "Completed", timeout_s=60, what="the sync")
+    eventually(lambda: "dr-syncer.io/cleanup" in
+               pipe.replication("leftover")["metadata"].get("finalizers", []), what="the cleanup finalizer")
+
+    def failed_cleanup() -> dict[str, Any] | None:
+        return next((m for m in _task_results(pipe, "drsyncer.cleanup_namespace")
+                     if (m.get("kwargs") or {}).get("replication", {}).get("name") == "leftover"
+                     and m.get("status") == "FAILURE"), None)
+
+    pipe.sim("dr2").down()
+    try:
+        pipe.delete_replication("leftover")
+        pipe.created.remove("leftover")
+        meta = eventually(failed_cleanup, timeout_s=90, what="the cleanup task to fail")
+    finally:
+        pipe.sim("dr2").up()
+    assert meta["result"]["exc_type"] == "CleanupFailed"
+    message = str(meta["result"]["exc_message"])
+    assert "destination cluster dr2" in message and "1 of 2 target(s) not cleaned up: dr2/leftover" in message
+    # dr1 was cleaned up all the same
+    assert set(pipe.configmaps("dr1", "leftover")) == set()
