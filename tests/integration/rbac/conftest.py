@@ -24,10 +24,18 @@ from tests.fixtures.controlplane import ControlPlane, ControlPlaneFleet
 from tests.fixtures.polling import builtin_ref, eventually
 
 ROLE_KINDS = ("Role", "ClusterRole")
-REFS = {kind: builtin_ref(plural) for kind, plural in (
-    ("Namespace", "namespaces"), ("ServiceAccount", "serviceaccounts"), ("Role", "roles"),
-    ("ClusterRole", "clusterroles"), ("RoleBinding", "rolebindings"),
-    ("ClusterRoleBinding", "clusterrolebindings"), ("CustomResourceDefinition", "customresourcedefinitions"))}
+REFS = {
+    kind: builtin_ref(plural)
+    for kind, plural in (
+        ("Namespace", "namespaces"),
+        ("ServiceAccount", "serviceaccounts"),
+        ("Role", "roles"),
+        ("ClusterRole", "clusterroles"),
+        ("RoleBinding", "rolebindings"),
+        ("ClusterRoleBinding", "clusterrolebindings"),
+        ("CustomResourceDefinition", "customresourcedefinitions"),
+    )
+}
 SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 
 
@@ -56,8 +64,11 @@ class Atom(NamedTuple):
 
 def role_label(obj: dict[str, Any]) -> str:
     meta = obj["metadata"]
-    return f"{obj['kind']} {meta['namespace']}/{meta['name']}" if meta.get("namespace") else \
-        f"{obj['kind']} {meta['name']}"
+    return (
+        f"{obj['kind']} {meta['namespace']}/{meta['name']}"
+        if meta.get("namespace")
+        else f"{obj['kind']} {meta['name']}"
+    )
 
 
 def atoms_of(objects: Iterable[dict[str, Any]]) -> list[Atom]:
@@ -68,8 +79,9 @@ def atoms_of(objects: Iterable[dict[str, Any]]) -> list[Atom]:
             continue
         namespace = obj["metadata"].get("namespace") if obj["kind"] == "Role" else None
         for rule in obj.get("rules") or []:
-            assert not rule.get("resourceNames") and not rule.get("nonResourceURLs"), \
+            assert not rule.get("resourceNames") and not rule.get("nonResourceURLs"), (
                 f"{role_label(obj)}: only plain resource rules are checked here: {rule}"
+            )
             for group in rule.get("apiGroups") or [""]:
                 for resource in rule["resources"]:
                     for verb in rule["verbs"]:
@@ -89,8 +101,9 @@ def without(objects: Iterable[dict[str, Any]], removed: Atom) -> list[dict[str, 
             for atom in atoms_of([obj]):
                 if atom != removed:
                     kept.setdefault((atom.group, atom.resource), []).append(atom.verb)
-            obj["rules"] = [{"apiGroups": [g], "resources": [r], "verbs": verbs}
-                            for (g, r), verbs in kept.items()]
+            obj["rules"] = [
+                {"apiGroups": [g], "resources": [r], "verbs": verbs} for (g, r), verbs in kept.items()
+            ]
         out.append(obj)
     return out
 
@@ -128,8 +141,11 @@ class RealCluster:
         ref = REFS[obj["kind"]]
         namespace = obj["metadata"].get("namespace") if ref.namespaced else None
         name = obj["metadata"]["name"]
-        if not ref.namespaced and (obj["kind"], name) not in self.created and \
-                self.admin.get(ref, None, name) is None:
+        if (
+            not ref.namespaced
+            and (obj["kind"], name) not in self.created
+            and self.admin.get(ref, None, name) is None
+        ):
             self.created.append((obj["kind"], name))
         written = self.admin.update(ref, namespace, name, lambda _current: obj)
         assert written is not None
@@ -151,8 +167,9 @@ class RealCluster:
         """A token of the ServiceAccount from the TokenRequest API (as `kubectl create token`)."""
         core = k8s.CoreV1Api(self.plane.api_client())
         try:
-            request = k8s.AuthenticationV1TokenRequest(spec=k8s.V1TokenRequestSpec(
-                audiences=[], expiration_seconds=seconds))
+            request = k8s.AuthenticationV1TokenRequest(
+                spec=k8s.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)
+            )
             answer = core.create_namespaced_service_account_token(subject.name, subject.namespace, request)
             return str(answer.status.token)
         finally:
@@ -167,11 +184,22 @@ class RealCluster:
 
     def allowed(self, subject: Subject, atom: Atom) -> bool:
         resource, _, subresource = atom.resource.partition("/")
-        attributes = {"verb": atom.verb, "group": atom.group, "resource": resource,
-                      "subresource": subresource, **({"namespace": atom.namespace} if atom.namespace else {})}
-        review = self.admin.request("POST", SAR_PATH, body={
-            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-            "spec": {"user": subject.user, "groups": subject.groups, "resourceAttributes": attributes}})
+        attributes = {
+            "verb": atom.verb,
+            "group": atom.group,
+            "resource": resource,
+            "subresource": subresource,
+            **({"namespace": atom.namespace} if atom.namespace else {}),
+        }
+        review = self.admin.request(
+            "POST",
+            SAR_PATH,
+            body={
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SubjectAccessReview",
+                "spec": {"user": subject.user, "groups": subject.groups, "resourceAttributes": attributes},
+            },
+        )
         return bool((review.get("status") or {}).get("allowed"))
 
     def await_in_force(self, subject: Subject, granted: Iterable[Atom], removed: Atom | None = None) -> None:
@@ -183,8 +211,13 @@ class RealCluster:
             if removed is not None and self.allowed(subject, removed):
                 return False
             return all(self.allowed(subject, a) for a in granted if a != removed)
-        eventually(in_force, timeout_s=15, what=f"RBAC for {subject.user} on {self.name} to be in force",
-                   interval_s=0.1)
+
+        eventually(
+            in_force,
+            timeout_s=15,
+            what=f"RBAC for {subject.user} on {self.name} to be in force",
+            interval_s=0.1,
+        )
 
     def cleanup(self) -> None:
         for kind, name in reversed(self.created):
@@ -223,8 +256,11 @@ def install_crds(cluster: RealCluster) -> None:
             if not exc.already_exists:
                 raise
     for name in ("remoteclusters", "replications", "namespacemappings"):
-        eventually(lambda n=name: _served(cluster.admin, f"{n}.dr-syncer.io"), timeout_s=30,
-                   what=f"{name}.dr-syncer.io to be served on {cluster.name}")
+        eventually(
+            lambda n=name: _served(cluster.admin, f"{n}.dr-syncer.io"),
+            timeout_s=30,
+            what=f"{name}.dr-syncer.io to be served on {cluster.name}",
+        )
 
 
 def _served(client: ClusterClient, name: str) -> bool:

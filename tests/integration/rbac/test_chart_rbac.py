@@ -64,18 +64,39 @@ NEEDED: dict[tuple[str, str, str, str], str] = {
     ("resources", "dr-syncer.io", "replications", "get"): "a worker checks the Replication of a job",
     ("resources", "dr-syncer.io", "replications", "list"): "the watcher's Replication informer",
     ("resources", "dr-syncer.io", "replications", "watch"): "the watcher's Replication informer",
-    ("resources", "dr-syncer.io", "replications", "patch"):
-        "the watcher adds and removes the cleanup finalizer and removes the sync-now annotation",
-    ("resources", "dr-syncer.io", "namespacemappings", "get"): "a worker checks the NamespaceMapping of a job",
+    (
+        "resources",
+        "dr-syncer.io",
+        "replications",
+        "patch",
+    ): "the watcher adds and removes the cleanup finalizer and removes the sync-now annotation",
+    (
+        "resources",
+        "dr-syncer.io",
+        "namespacemappings",
+        "get",
+    ): "a worker checks the NamespaceMapping of a job",
     ("resources", "dr-syncer.io", "namespacemappings", "list"): "the watcher's NamespaceMapping informer",
     ("resources", "dr-syncer.io", "namespacemappings", "watch"): "the watcher's NamespaceMapping informer",
-    ("resources", "dr-syncer.io", "namespacemappings", "patch"):
-        "the watcher adds and removes the cleanup finalizer and removes the sync-now annotation",
+    (
+        "resources",
+        "dr-syncer.io",
+        "namespacemappings",
+        "patch",
+    ): "the watcher adds and removes the cleanup finalizer and removes the sync-now annotation",
     ("resources", "dr-syncer.io", "remoteclusters/status", "patch"): "a worker writes a health check",
-    ("resources", "dr-syncer.io", "replications/status", "patch"):
-        "the watcher writes Pending/InvalidSpec, a worker writes a run's outcome",
-    ("resources", "dr-syncer.io", "namespacemappings/status", "patch"):
-        "the watcher writes Pending/InvalidSpec, a worker writes a run's outcome",
+    (
+        "resources",
+        "dr-syncer.io",
+        "replications/status",
+        "patch",
+    ): "the watcher writes Pending/InvalidSpec, a worker writes a run's outcome",
+    (
+        "resources",
+        "dr-syncer.io",
+        "namespacemappings/status",
+        "patch",
+    ): "the watcher writes Pending/InvalidSpec, a worker writes a run's outcome",
     ("resources", "", "events", "create"): "a worker posts SyncStarted and SyncCompleted Events",
     ("release", "coordination.k8s.io", "leases", "get"): "the watcher's leader election",
     ("release", "coordination.k8s.io", "leases", "create"): "the watcher's leader election",
@@ -86,15 +107,18 @@ NEEDED: dict[tuple[str, str, str, str], str] = {
 
 def role_key(atom: Atom) -> str:
     name = atom.role.rsplit("/", 1)[-1].rsplit(" ", 1)[-1]
-    return "resources" if name.endswith("-resources") else "secrets" if name.endswith("-secrets") else "release"
+    return (
+        "resources" if name.endswith("-resources") else "secrets" if name.endswith("-secrets") else "release"
+    )
 
 
 def key_of(atom: Atom) -> tuple[str, str, str, str]:
     return (role_key(atom), atom.group, atom.resource, atom.verb)
 
 
-def rbac_objects(values: dict[str, Any], release_namespace: str,
-                 namespaces: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def rbac_objects(
+    values: dict[str, Any], release_namespace: str, namespaces: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """The chart's ServiceAccount and RBAC objects, rendered by Helm for `values`."""
     rendered = render(values, release="dr", namespace=release_namespace, namespaces=namespaces)
     return [o for o in rendered.objects if o["kind"] in RBAC_KINDS]
@@ -106,8 +130,12 @@ def service_account(objects: list[dict[str, Any]]) -> Subject:
 
 
 def kubeconfig_secret(name: str, kubeconfig: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
-            "data": {"kubeconfig": base64.b64encode(yaml.safe_dump(kubeconfig).encode()).decode()}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name},
+        "data": {"kubeconfig": base64.b64encode(yaml.safe_dump(kubeconfig).encode()).decode()},
+    }
 
 
 def poll_until(check: Callable[[], bool], timeout_s: float, give_up: Callable[[], bool]) -> bool:
@@ -152,14 +180,25 @@ class Setup:
         return self.subject.namespace
 
     def custom(self, kind: str, name: str) -> dict[str, Any]:
-        spec: dict[str, Any] = {"sourceCluster": "source", "destinationCluster": "dr1",
-                                "sourceNamespace": self.source_namespace, "destinationNamespace": f"{name}-copy",
-                                "resourceTypes": ["configmaps"], "cleanupOnDelete": "Delete",
-                                "replicationMode": "Manual"}
-        return {"apiVersion": keys.API_VERSION, "kind": kind,
-                "metadata": {"name": name, "namespace": self.namespace,
-                             "annotations": {keys.ANNOTATION_SYNC_NOW: "now"}},
-                "spec": spec}
+        spec: dict[str, Any] = {
+            "sourceCluster": "source",
+            "destinationCluster": "dr1",
+            "sourceNamespace": self.source_namespace,
+            "destinationNamespace": f"{name}-copy",
+            "resourceTypes": ["configmaps"],
+            "cleanupOnDelete": "Delete",
+            "replicationMode": "Manual",
+        }
+        return {
+            "apiVersion": keys.API_VERSION,
+            "kind": kind,
+            "metadata": {
+                "name": name,
+                "namespace": self.namespace,
+                "annotations": {keys.ANNOTATION_SYNC_NOW: "now"},
+            },
+            "spec": spec,
+        }
 
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         admin = self.controller.admin
@@ -167,7 +206,9 @@ class Setup:
 
 
 @pytest.fixture(scope="module")
-def setup(real: Callable[[str], RealCluster], redis_server: RedisServer, helm_library: None) -> Iterator[Setup]:
+def setup(
+    real: Callable[[str], RealCluster], redis_server: RedisServer, helm_library: None
+) -> Iterator[Setup]:
     controller, source, dr1 = real("controller"), real("source"), real("dr1")
     install_crds(controller)
     release_namespace = unique("drs-chart")
@@ -177,15 +218,26 @@ def setup(real: Callable[[str], RealCluster], redis_server: RedisServer, helm_li
     controller.apply(objects)
     source_namespace = source.namespace(unique("drs-chart-src"))
     for i in range(3):
-        source.admin.create(CONFIGMAPS, source_namespace, {"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}})
+        source.admin.create(
+            CONFIGMAPS, source_namespace, {"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}}
+        )
     remote_clusters = controller.admin.resolve("remoteclusters.dr-syncer.io")
     for cluster in (source, dr1):
-        controller.admin.create(SECRETS, release_namespace,
-                                kubeconfig_secret(f"{cluster.name}-kubeconfig", cluster.plane.kubeconfig_dict()))
-        controller.admin.create(remote_clusters, release_namespace, {
-            "apiVersion": keys.API_VERSION, "kind": "RemoteCluster",
-            "metadata": {"name": cluster.name, "namespace": release_namespace},
-            "spec": {"kubeconfigSecretRef": {"name": f"{cluster.name}-kubeconfig"}}})
+        controller.admin.create(
+            SECRETS,
+            release_namespace,
+            kubeconfig_secret(f"{cluster.name}-kubeconfig", cluster.plane.kubeconfig_dict()),
+        )
+        controller.admin.create(
+            remote_clusters,
+            release_namespace,
+            {
+                "apiVersion": keys.API_VERSION,
+                "kind": "RemoteCluster",
+                "metadata": {"name": cluster.name, "namespace": release_namespace},
+                "spec": {"kubeconfigSecretRef": {"name": f"{cluster.name}-kubeconfig"}},
+            },
+        )
     redis_url = f"redis://{redis_server.host}:{redis_server.port}/{REDIS_DB}"
     redis.Redis.from_url(redis_url).flushdb()
     yield Setup(controller, source, dr1, objects, subject, source_namespace, redis_url, make_app(redis_url))
@@ -197,10 +249,18 @@ def setup(real: Callable[[str], RealCluster], redis_server: RedisServer, helm_li
 def journey(setup: Setup, client: ClusterClient) -> Evidence:
     """The controller-side work of one Replication and one NamespaceMapping, start to end."""
     seen = Evidence()
-    settings = load_settings({"DRSYNCER_REDIS_URL": setup.redis_url, "DRSYNCER_WATCH_NAMESPACE": setup.namespace,
-                              "DRSYNCER_LEASE_NAMESPACE": setup.namespace, "DRSYNCER_LEASE_NAME": unique("lease"),
-                              "DRSYNCER_LEASE_DURATION": "3", "DRSYNCER_RESYNC_INTERVAL": "3600",
-                              "DRSYNCER_HEALTH_CHECK_INTERVAL": "3600", "DRSYNCER_IDENTITY": "rbac-check"})
+    settings = load_settings(
+        {
+            "DRSYNCER_REDIS_URL": setup.redis_url,
+            "DRSYNCER_WATCH_NAMESPACE": setup.namespace,
+            "DRSYNCER_LEASE_NAMESPACE": setup.namespace,
+            "DRSYNCER_LEASE_NAME": unique("lease"),
+            "DRSYNCER_LEASE_DURATION": "3",
+            "DRSYNCER_RESYNC_INTERVAL": "3600",
+            "DRSYNCER_HEALTH_CHECK_INTERVAL": "3600",
+            "DRSYNCER_IDENTITY": "rbac-check",
+        }
+    )
     names = {"Replication": unique("rep"), "NamespaceMapping": unique("map")}
     admin = setup.controller.admin
     for kind, name in names.items():
@@ -219,9 +279,12 @@ def journey(setup: Setup, client: ClusterClient) -> Evidence:
             def reconciled(kind: str, name: str) -> bool:
                 obj = setup.get(kind, name) or {}
                 meta = obj.get("metadata") or {}
-                return keys.FINALIZER_CLEANUP in (meta.get("finalizers") or []) and \
-                    keys.ANNOTATION_SYNC_NOW not in (meta.get("annotations") or {}) and \
-                    (obj.get("status") or {}).get("phase") is not None
+                return (
+                    keys.FINALIZER_CLEANUP in (meta.get("finalizers") or [])
+                    and keys.ANNOTATION_SYNC_NOW not in (meta.get("annotations") or {})
+                    and (obj.get("status") or {}).get("phase") is not None
+                )
+
             for kind, name in names.items():
                 if not poll_until(lambda k=kind, n=name: reconciled(k, n), 15, failed):
                     seen.missing.append(f"the watcher did not reconcile {kind} {name}")
@@ -241,8 +304,9 @@ def journey(setup: Setup, client: ClusterClient) -> Evidence:
             assert not thread.is_alive(), "the watcher did not stop"
             for kind, name in names.items():  # whatever a failed run left: no finalizer holds it
                 if setup.get(kind, name) is not None:
-                    admin.patch(admin.resolve(KINDS[kind]), setup.namespace, name,
-                                {"metadata": {"finalizers": None}})
+                    admin.patch(
+                        admin.resolve(KINDS[kind]), setup.namespace, name, {"metadata": {"finalizers": None}}
+                    )
                     admin.delete(admin.resolve(KINDS[kind]), setup.namespace, name)
                 setup.dr1.delete_namespace(f"{name}-copy")
     return seen
@@ -251,8 +315,15 @@ def journey(setup: Setup, client: ClusterClient) -> Evidence:
 def _work(setup: Setup, client: ClusterClient, settings: Any, names: dict[str, str], seen: Evidence) -> None:
     """What the workers do for a sync-now run of each object, then a health check."""
     connection = redis.Redis.from_url(setup.redis_url)
-    ctx = Context(settings, client, ClusterClients(client, redis_url=setup.redis_url), connection,
-                  RunStore(connection), NamespaceLock(connection, settings.task_time_limit), worker="rbac-check")
+    ctx = Context(
+        settings,
+        client,
+        ClusterClients(client, redis_url=setup.redis_url),
+        connection,
+        RunStore(connection),
+        NamespaceLock(connection, settings.task_time_limit),
+        worker="rbac-check",
+    )
     try:
         for kind, name in names.items():
             live = setup.get(kind, name)
@@ -260,9 +331,15 @@ def _work(setup: Setup, client: ClusterClient, settings: Any, names: dict[str, s
                 seen.missing.append(f"{kind} {name} vanished before its sync")
                 continue
             meta = live["metadata"]
-            job = SyncJob(ReplicationRef(kind, setup.namespace, name, meta["uid"], meta["generation"]),
-                          "source", setup.source_namespace, (Target("dr1", f"{name}-copy"),),
-                          mode="Manual", run_id=uuid.uuid4().hex, trigger="sync-now")
+            job = SyncJob(
+                ReplicationRef(kind, setup.namespace, name, meta["uid"], meta["generation"]),
+                "source",
+                setup.source_namespace,
+                (Target("dr1", f"{name}-copy"),),
+                mode="Manual",
+                run_id=uuid.uuid4().hex,
+                trigger="sync-now",
+            )
             try:
                 outcome = run_sync(ctx, job, uuid.uuid4().hex)
             except Exception as exc:  # what a task failing would log
@@ -274,12 +351,17 @@ def _work(setup: Setup, client: ClusterClient, settings: Any, names: dict[str, s
             seen.messages += [r.error for r in results if r.error]
             seen.messages += [str(e) for r in results for e in r.errors]
             if outcome.to_dict().get("phase") != "Completed" or not outcome.reported:
-                seen.missing.append(f"the run of {kind} {name} was not Completed and reported: {outcome.to_dict()}")
+                seen.missing.append(
+                    f"the run of {kind} {name} was not Completed and reported: {outcome.to_dict()}"
+                )
             status = (setup.get(kind, name) or {}).get("status") or {}
             if status.get("phase") != "Completed":
                 seen.missing.append(f"{kind} {name} status.phase is {status.get('phase')!r}")
-            events = [e for e in setup.controller.admin.list(EVENTS, setup.namespace)
-                      if (e.get("involvedObject") or {}).get("name") == name]
+            events = [
+                e
+                for e in setup.controller.admin.list(EVENTS, setup.namespace)
+                if (e.get("involvedObject") or {}).get("name") == name
+            ]
             if {"SyncStarted", "SyncCompleted"} - {e.get("reason") for e in events}:
                 seen.missing.append(f"Events of {kind} {name}: {sorted(e.get('reason') for e in events)}")
         try:
@@ -319,7 +401,8 @@ def test_watcher_and_worker_do_their_whole_job_with_the_chart_rbac_and_no_403(se
 
 @pytest.mark.parametrize("key", list(NEEDED), ids=lambda k: f"{k[0]}:{k[2]}:{k[3]}")
 def test_without_one_chart_permission_something_fails_naming_verb_and_resource(
-        setup: Setup, key: tuple[str, str, str, str]) -> None:
+    setup: Setup, key: tuple[str, str, str, str]
+) -> None:
     (atom,) = [a for a in atoms_of(setup.objects) if key_of(a) == key]
     apply_grants(setup, without(setup.objects, atom), removed=atom)
     client = setup.controller.client(setup.subject)

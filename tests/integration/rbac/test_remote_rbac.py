@@ -46,74 +46,142 @@ DEST_NEEDED = {
     ("", "configmaps", "create"): "copying a new ConfigMap",
     ("", "configmaps", "update"): "copying a changed ConfigMap",
     ("", "configmaps", "delete"): "pruning a ConfigMap whose source is gone",
-    ("apps", "deployments", "get"): "RecreateWithPodDrain reads the workload's selector, waits for the delete",
+    (
+        "apps",
+        "deployments",
+        "get",
+    ): "RecreateWithPodDrain reads the workload's selector, waits for the delete",
     ("apps", "deployments", "list"): "reading the destination to compare",
     ("apps", "deployments", "create"): "copying a new Deployment",
     ("apps", "deployments", "update"): "copying a changed Deployment",
     ("apps", "deployments", "delete"): "recreating a Deployment whose selector changed",
     ("", "pods", "list"): "RecreateWithPodDrain finds the workload's Pods",
     ("", "pods/eviction", "create"): "RecreateWithPodDrain evicts them",
-    ("apiextensions.k8s.io", "customresourcedefinitions", "get"): "waiting until the copied CRD is Established",
+    (
+        "apiextensions.k8s.io",
+        "customresourcedefinitions",
+        "get",
+    ): "waiting until the copied CRD is Established",
     ("apiextensions.k8s.io", "customresourcedefinitions", "create"): "copying the CRD",
     ("apiextensions.k8s.io", "customresourcedefinitions", "update"): "copying a changed CRD",
 }
 _OTHER_TYPES = ("secrets", "services", "persistentvolumeclaims", "ingresses")
 NOT_EXERCISED: dict[tuple[str, str, str], str] = {
-    **{("source", "", "namespaces", v): why for v, why in (
-        ("get", "optional: a 403 skips the check that the source namespace exists"),
-        ("list", "namespaceSelector and the watcher, not the sync engine"),
-        ("watch", "the watcher, not the sync engine"))},
-    **{("source", g, r, "watch"): "replicationMode Continuous (the watcher), not the sync engine"
-       for g, r in (("", "configmaps"), ("apps", "deployments"))},
-    ("destination", "", "namespaces", "get"):
-        "optional: on a 403 the namespace is created and AlreadyExists taken as present",
-    ("destination", "", "configmaps", "get"): "only when a write meets a conflict (409), a race not staged here",
-    **{(role, g, r, v): "the same code path as configmaps, which is checked"
-       for role, verbs in (("source", ("list", "watch")), ("destination", ("get", "list", "create", "update",
-                                                                           "delete")))
-       for g, r in [("", t) for t in _OTHER_TYPES[:3]] + [("networking.k8s.io", "ingresses")] for v in verbs},
+    **{
+        ("source", "", "namespaces", v): why
+        for v, why in (
+            ("get", "optional: a 403 skips the check that the source namespace exists"),
+            ("list", "namespaceSelector and the watcher, not the sync engine"),
+            ("watch", "the watcher, not the sync engine"),
+        )
+    },
+    **{
+        ("source", g, r, "watch"): "replicationMode Continuous (the watcher), not the sync engine"
+        for g, r in (("", "configmaps"), ("apps", "deployments"))
+    },
+    (
+        "destination",
+        "",
+        "namespaces",
+        "get",
+    ): "optional: on a 403 the namespace is created and AlreadyExists taken as present",
+    (
+        "destination",
+        "",
+        "configmaps",
+        "get",
+    ): "only when a write meets a conflict (409), a race not staged here",
+    **{
+        (role, g, r, v): "the same code path as configmaps, which is checked"
+        for role, verbs in (
+            ("source", ("list", "watch")),
+            ("destination", ("get", "list", "create", "update", "delete")),
+        )
+        for g, r in [("", t) for t in _OTHER_TYPES[:3]] + [("networking.k8s.io", "ingresses")]
+        for v in verbs
+    },
 }
 
 
 def documented_roles() -> dict[str, dict[str, Any]]:
     """The ClusterRoles in the YAML blocks of docs/cluster-access.md, by name."""
     blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S)
-    roles = [doc for block in blocks for doc in yaml.safe_load_all(block)
-             if isinstance(doc, dict) and doc.get("kind") == "ClusterRole"]
+    roles = [
+        doc
+        for block in blocks
+        for doc in yaml.safe_load_all(block)
+        if isinstance(doc, dict) and doc.get("kind") == "ClusterRole"
+    ]
     return {r["metadata"]["name"]: r for r in roles}
 
 
-def grant(role: dict[str, Any], subject: Subject, custom_group: str, custom_verbs: list[str]) -> list[dict[str, Any]]:
+def grant(
+    role: dict[str, Any], subject: Subject, custom_group: str, custom_verbs: list[str]
+) -> list[dict[str, Any]]:
     """The documented role (uniquely named, plus the rule for the test's custom type, as the page says
     to add), bound to `subject`."""
     name = f"{role['metadata']['name']}-{subject.namespace}"
     rules = [*role["rules"], {"apiGroups": [custom_group], "resources": ["widgets"], "verbs": custom_verbs}]
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": subject.namespace}},
-        {"apiVersion": "v1", "kind": "ServiceAccount",
-         "metadata": {"name": subject.name, "namespace": subject.namespace}},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": name},
-         "rules": rules},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": name},
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-         "subjects": [{"kind": "ServiceAccount", "name": subject.name, "namespace": subject.namespace}]},
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": subject.name, "namespace": subject.namespace},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": name},
+            "rules": rules,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": subject.name, "namespace": subject.namespace}],
+        },
     ]
 
 
 def crd(group: str, *, label: str) -> dict[str, Any]:
-    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"widgets.{group}", "labels": {"revision": label}},
-            "spec": {"group": group, "scope": "Namespaced",
-                     "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-                     "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                         "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"widgets.{group}", "labels": {"revision": label}},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                    },
+                }
+            ],
+        },
+    }
 
 
 def deployment(name: str, app: str) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": app}},
-                     "template": {"metadata": {"labels": {"app": app}},
-                                  "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": app}},
+            "template": {
+                "metadata": {"labels": {"app": app}},
+                "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]},
+            },
+        },
+    }
 
 
 @dataclass
@@ -136,8 +204,9 @@ def remote(real: Callable[[str], RealCluster]) -> Iterator[Remote]:
     source_subject = Subject(f"drs-src-sa-{tag}", "drsyncer")
     dest_subject = Subject(f"drs-dst-sa-{tag}", "drsyncer")
     source_objects = grant(roles["drsyncer-source"], source_subject, group, ["list", "watch"])
-    dest_objects = grant(roles["drsyncer-destination"], dest_subject, group,
-                         ["get", "list", "create", "update", "delete"])
+    dest_objects = grant(
+        roles["drsyncer-destination"], dest_subject, group, ["get", "list", "create", "update", "delete"]
+    )
     source.apply(source_objects)
     dest.apply(dest_objects)
     source.admin.create(CRDS, None, crd(group, label="1"))
@@ -159,7 +228,9 @@ def _served(client: ClusterClient, name: str) -> bool:
 
 
 def _messages(results: list[Any]) -> list[str]:
-    return [m for r in results for m in ([r.error] if r.error else []) + [str(e) for e in r.errors] + r.warnings]
+    return [
+        m for r in results for m in ([r.error] if r.error else []) + [str(e) for e in r.errors] + r.warnings
+    ]
 
 
 def journey(remote: Remote) -> tuple[list[str], list[str]]:
@@ -171,19 +242,34 @@ def journey(remote: Remote) -> tuple[list[str], list[str]]:
         src_admin.create(CONFIGMAPS, namespace, {"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}})
     src_admin.create(DEPLOYMENTS, namespace, deployment("web", "web"))
     src_admin.create(DEPLOYMENTS, namespace, deployment("api", "api"))
-    src_admin.create(widgets, namespace, {"apiVersion": f"{remote.group}/v1", "kind": "Widget",
-                                          "metadata": {"name": "w1"}, "spec": {"size": 1}})
-    spec = {"resourceTypes": ["configmaps", "deployments", f"widgets.{remote.group}"], "syncCRDs": True,
-            "pruneDeleted": True, "immutableResourceConfig": {"defaultHandling": "RecreateWithPodDrain"}}
+    src_admin.create(
+        widgets,
+        namespace,
+        {
+            "apiVersion": f"{remote.group}/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w1"},
+            "spec": {"size": 1},
+        },
+    )
+    spec = {
+        "resourceTypes": ["configmaps", "deployments", f"widgets.{remote.group}"],
+        "syncCRDs": True,
+        "pruneDeleted": True,
+        "immutableResourceConfig": {"defaultHandling": "RecreateWithPodDrain"},
+    }
     rules = Rules.from_spec(spec, replication="rbac/remote", source_cluster="source")
     messages: list[str] = []
     failed: list[str] = []
     source = remote.source.client(remote.source_subject)
     dest = remote.dest.client(remote.dest_subject)
     try:
+
         def run(label: str) -> None:
             try:
-                results = sync_namespace(source, [Destination(dest, namespace)], rules, source_namespace=namespace)
+                results = sync_namespace(
+                    source, [Destination(dest, namespace)], rules, source_namespace=namespace
+                )
             except ApiError as exc:
                 messages.append(str(exc))
                 failed.append(f"{label}: {exc}")
@@ -199,25 +285,40 @@ def journey(remote: Remote) -> tuple[list[str], list[str]]:
         src_admin.delete(CONFIGMAPS, namespace, "cm-2")
         src_admin.patch(DEPLOYMENTS, namespace, "api", {"metadata": {"labels": {"tier": "backend"}}})
         src_admin.delete(DEPLOYMENTS, namespace, "web")
-        eventually(lambda: src_admin.get(DEPLOYMENTS, namespace, "web") is None, what="web deleted on the source")
+        eventually(
+            lambda: src_admin.get(DEPLOYMENTS, namespace, "web") is None, what="web deleted on the source"
+        )
         src_admin.create(DEPLOYMENTS, namespace, deployment("web", "web-v2"))
         src_admin.patch(CRDS, None, f"widgets.{remote.group}", {"metadata": {"labels": {"revision": "2"}}})
         pods = dst_admin.resolve("pods")
         if dst_admin.get(NAMESPACES, None, namespace) is not None:
-            dst_admin.create(pods, namespace, {"metadata": {"name": "web-0", "labels": {"app": "web"}},
-                                               "spec": {"containers": [{"name": "c", "image": "pause"}]}})
+            dst_admin.create(
+                pods,
+                namespace,
+                {
+                    "metadata": {"name": "web-0", "labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "c", "image": "pause"}]},
+                },
+            )
         run("second sync")
         if not failed:
             copy = dst_admin.get(DEPLOYMENTS, namespace, "web") or {}
             checks = {
-                "web recreated with the new selector": (copy.get("spec") or {}).get("selector") ==
-                {"matchLabels": {"app": "web-v2"}},
+                "web recreated with the new selector": (copy.get("spec") or {}).get("selector")
+                == {"matchLabels": {"app": "web-v2"}},
                 "the Pod of the old web evicted": dst_admin.get(pods, namespace, "web-0") is None,
                 "cm-2 pruned": dst_admin.get(CONFIGMAPS, namespace, "cm-2") is None,
-                "cm-0 updated": ((dst_admin.get(CONFIGMAPS, namespace, "cm-0") or {}).get("data") or {}).get("i")
+                "cm-0 updated": ((dst_admin.get(CONFIGMAPS, namespace, "cm-0") or {}).get("data") or {}).get(
+                    "i"
+                )
                 == "changed",
-                "the CRD updated": (((dst_admin.get(CRDS, None, f"widgets.{remote.group}") or {}).get("metadata")
-                                     or {}).get("labels") or {}).get("revision") == "2",
+                "the CRD updated": (
+                    ((dst_admin.get(CRDS, None, f"widgets.{remote.group}") or {}).get("metadata") or {}).get(
+                        "labels"
+                    )
+                    or {}
+                ).get("revision")
+                == "2",
             }
             failed += [what for what, ok in checks.items() if not ok]
     finally:
@@ -228,8 +329,11 @@ def journey(remote: Remote) -> tuple[list[str], list[str]]:
         # the copied CRD: the next journey copies it afresh
         dst_admin.delete(CRDS, None, f"widgets.{remote.group}")
         src_admin.patch(CRDS, None, f"widgets.{remote.group}", {"metadata": {"labels": {"revision": "1"}}})
-        eventually(lambda: dst_admin.get(CRDS, None, f"widgets.{remote.group}") is None, timeout_s=30,
-                   what="the copied CRD deleted")
+        eventually(
+            lambda: dst_admin.get(CRDS, None, f"widgets.{remote.group}") is None,
+            timeout_s=30,
+            what="the copied CRD deleted",
+        )
     return messages, failed
 
 
@@ -248,7 +352,8 @@ def test_documented_roles_are_all_accounted_for() -> None:
 
 
 def test_a_sync_with_crds_prune_and_drained_recreate_works_with_exactly_the_documented_roles(
-        remote: Remote) -> None:
+    remote: Remote,
+) -> None:
     remote.source.await_in_force(remote.source_subject, atoms_of(remote.source_objects))
     remote.dest.await_in_force(remote.dest_subject, atoms_of(remote.dest_objects))
     messages, failed = journey(remote)
@@ -256,12 +361,19 @@ def test_a_sync_with_crds_prune_and_drained_recreate_works_with_exactly_the_docu
     assert not [m for m in messages if "forbidden" in m.lower()], messages
 
 
-@pytest.mark.parametrize("side,key", [("source", k) for k in SOURCE_NEEDED] + [("destination", k) for k in DEST_NEEDED],
-                         ids=lambda v: v if isinstance(v, str) else f"{v[1]}:{v[2]}")
+@pytest.mark.parametrize(
+    "side,key",
+    [("source", k) for k in SOURCE_NEEDED] + [("destination", k) for k in DEST_NEEDED],
+    ids=lambda v: v if isinstance(v, str) else f"{v[1]}:{v[2]}",
+)
 def test_without_one_documented_rule_the_sync_names_the_missing_permission(
-        remote: Remote, side: str, key: tuple[str, str, str]) -> None:
-    cluster, objects, subject = ((remote.source, remote.source_objects, remote.source_subject) if side == "source"
-                                 else (remote.dest, remote.dest_objects, remote.dest_subject))
+    remote: Remote, side: str, key: tuple[str, str, str]
+) -> None:
+    cluster, objects, subject = (
+        (remote.source, remote.source_objects, remote.source_subject)
+        if side == "source"
+        else (remote.dest, remote.dest_objects, remote.dest_subject)
+    )
     atom = _atom(objects, key)
     cluster.apply(without(objects, atom))
     cluster.await_in_force(subject, atoms_of(objects), removed=atom)
