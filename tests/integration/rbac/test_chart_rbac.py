@@ -51,6 +51,7 @@ REDIS_DB = 11
 CONFIGMAPS = builtin_ref("configmaps")
 SECRETS = builtin_ref("secrets")
 EVENTS = builtin_ref("events")
+LEASES = builtin_ref("leases")
 RBAC_KINDS = ("ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 KINDS = {"Replication": "replications.dr-syncer.io", "NamespaceMapping": "namespacemappings.dr-syncer.io"}
 
@@ -275,6 +276,14 @@ def journey(setup: Setup, client: ClusterClient) -> Evidence:
         try:
             if not poll_until(lambda: service.is_leader, 10, failed):
                 seen.missing.append("the watcher did not lead")
+
+            def renewed() -> bool:
+                lease = admin.get(LEASES, settings.lease_namespace, settings.lease_name) or {}
+                spec = lease.get("spec") or {}
+                return spec.get("holderIdentity") == settings.identity and \
+                    spec.get("renewTime") != spec.get("acquireTime")
+            if not poll_until(renewed, 10, failed):
+                seen.missing.append("the watcher did not renew its Lease")
 
             def reconciled(kind: str, name: str) -> bool:
                 obj = setup.get(kind, name) or {}
