@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -288,3 +289,15 @@ class LogCollector(logging.Handler):
 
     def __exit__(self, *_exc: object) -> None:
         logging.getLogger().removeHandler(self)
+
+
+def poll_until(check: Callable[[], bool], timeout_s: float, give_up: Callable[[], bool]) -> bool:
+    """Poll `check` until true, `give_up` says a failure was already seen, or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        if give_up():
+            return False
+        time.sleep(0.1)  # poll interval, bounded by the deadline
+    return False

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from tests.integration.rbac.conftest import (
     Subject,
     atoms_of,
     install_crds,
+    poll_until,
     unique,
     without,
 )
@@ -137,18 +137,6 @@ def kubeconfig_secret(name: str, kubeconfig: dict[str, Any]) -> dict[str, Any]:
         "metadata": {"name": name},
         "data": {"kubeconfig": base64.b64encode(yaml.safe_dump(kubeconfig).encode()).decode()},
     }
-
-
-def poll_until(check: Callable[[], bool], timeout_s: float, give_up: Callable[[], bool]) -> bool:
-    """Poll `check` until true, `give_up` says a failure was already seen, or the deadline passes."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        if give_up():
-            return False
-        time.sleep(0.1)  # poll interval, bounded by the deadline
-    return False
 
 
 @dataclass
@@ -280,8 +268,10 @@ def journey(setup: Setup, client: ClusterClient) -> Evidence:
             def renewed() -> bool:
                 lease = admin.get(LEASES, settings.lease_namespace, settings.lease_name) or {}
                 spec = lease.get("spec") or {}
-                return spec.get("holderIdentity") == settings.identity and \
-                    spec.get("renewTime") != spec.get("acquireTime")
+                return spec.get("holderIdentity") == settings.identity and spec.get("renewTime") != spec.get(
+                    "acquireTime"
+                )
+
             if not poll_until(renewed, 10, failed):
                 seen.missing.append("the watcher did not renew its Lease")
 

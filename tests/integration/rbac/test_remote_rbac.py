@@ -24,8 +24,18 @@ import yaml
 from drsyncer.kube import ApiError, ClusterClient
 from drsyncer.sync.namespace_sync import Destination, sync_namespace
 from drsyncer.sync.rules import Rules
+from scheduler.informer import Informer
 from tests.fixtures.polling import builtin_ref, eventually
-from tests.integration.rbac.conftest import Atom, RealCluster, Subject, atoms_of, unique, without
+from tests.integration.rbac.conftest import (
+    Atom,
+    LogCollector,
+    RealCluster,
+    Subject,
+    atoms_of,
+    poll_until,
+    unique,
+    without,
+)
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "cluster-access.md"
 CONFIGMAPS = builtin_ref("configmaps")
@@ -33,12 +43,23 @@ DEPLOYMENTS = builtin_ref("deployments")
 CRDS = builtin_ref("customresourcedefinitions")
 NAMESPACES = builtin_ref("namespaces")
 
-# (role, group, resource, verb) → what fails without it. Atoms of the documented roles not listed
-# here are in NOT_EXERCISED, with why; a test holds the two tables to the page.
+# (group, resource, verb) → what fails without it. Atoms of the documented roles not listed here
+# are in NOT_EXERCISED, with why; a test holds the tables to the page.
 SOURCE_NEEDED = {
     ("", "configmaps", "list"): "reading the source namespace",
     ("apps", "deployments", "list"): "reading the source namespace",
     ("apiextensions.k8s.io", "customresourcedefinitions", "get"): "syncCRDs reads the custom type's CRD",
+    ("", "namespaces", "list"): "namespaceSelector: the watcher follows the source's namespaces",
+    ("", "namespaces", "watch"): "namespaceSelector: the watcher follows the source's namespaces",
+    ("", "configmaps", "watch"): "replicationMode Continuous: the watcher follows the synced types",
+    ("apps", "deployments", "watch"): "replicationMode Continuous: the watcher follows the synced types",
+}
+# the atoms the watcher's informers use, not the sync engine
+WATCHER_SIDE = {
+    ("", "namespaces", "list"),
+    ("", "namespaces", "watch"),
+    ("", "configmaps", "watch"),
+    ("apps", "deployments", "watch"),
 }
 DEST_NEEDED = {
     ("", "namespaces", "create"): "the destination namespace is created",
@@ -46,11 +67,7 @@ DEST_NEEDED = {
     ("", "configmaps", "create"): "copying a new ConfigMap",
     ("", "configmaps", "update"): "copying a changed ConfigMap",
     ("", "configmaps", "delete"): "pruning a ConfigMap whose source is gone",
-    (
-        "apps",
-        "deployments",
-        "get",
-    ): "RecreateWithPodDrain reads the workload's selector, waits for the delete",
+    ("apps", "deployments", "get"): "RecreateWithPodDrain reads the selector, then waits for the delete",
     ("apps", "deployments", "list"): "reading the destination to compare",
     ("apps", "deployments", "create"): "copying a new Deployment",
     ("apps", "deployments", "update"): "copying a changed Deployment",
@@ -65,20 +82,14 @@ DEST_NEEDED = {
     ("apiextensions.k8s.io", "customresourcedefinitions", "create"): "copying the CRD",
     ("apiextensions.k8s.io", "customresourcedefinitions", "update"): "copying a changed CRD",
 }
-_OTHER_TYPES = ("secrets", "services", "persistentvolumeclaims", "ingresses")
-NOT_EXERCISED: dict[tuple[str, str, str], str] = {
-    **{
-        ("source", "", "namespaces", v): why
-        for v, why in (
-            ("get", "optional: a 403 skips the check that the source namespace exists"),
-            ("list", "namespaceSelector and the watcher, not the sync engine"),
-            ("watch", "the watcher, not the sync engine"),
-        )
-    },
-    **{
-        ("source", g, r, "watch"): "replicationMode Continuous (the watcher), not the sync engine"
-        for g, r in (("", "configmaps"), ("apps", "deployments"))
-    },
+_OTHER_TYPES = [
+    ("", "secrets"),
+    ("", "services"),
+    ("", "persistentvolumeclaims"),
+    ("networking.k8s.io", "ingresses"),
+]
+NOT_EXERCISED: dict[tuple[str, str, str, str], str] = {
+    ("source", "", "namespaces", "get"): "optional: a 403 skips the check that the source namespace exists",
     (
         "destination",
         "",
@@ -92,12 +103,12 @@ NOT_EXERCISED: dict[tuple[str, str, str], str] = {
         "get",
     ): "only when a write meets a conflict (409), a race not staged here",
     **{
-        (role, g, r, v): "the same code path as configmaps, which is checked"
+        (role, g, r, v): "the same code path as for configmaps, which is checked"
         for role, verbs in (
             ("source", ("list", "watch")),
             ("destination", ("get", "list", "create", "update", "delete")),
         )
-        for g, r in [("", t) for t in _OTHER_TYPES[:3]] + [("networking.k8s.io", "ingresses")]
+        for g, r in _OTHER_TYPES
         for v in verbs
     },
 }
@@ -337,6 +348,71 @@ def journey(remote: Remote) -> tuple[list[str], list[str]]:
     return messages, failed
 
 
+def follow(remote: Remote) -> tuple[list[str], list[str]]:
+    """The watcher's informers on the source with its ServiceAccount's token: the source's namespaces
+    (what `namespaceSelector` follows) and the synced types cluster-wide (what Continuous mode follows,
+    events only); each must see a change made after it listed. (messages, what failed)"""
+    source = remote.source.client(remote.source_subject)
+    seen: dict[str, set[str]] = {}
+
+    def recorder(label: str) -> Callable[[str, dict[str, Any]], None]:
+        def on_event(_kind: str, obj: dict[str, Any]) -> None:
+            meta = obj.get("metadata") or {}
+            seen.setdefault(label, set()).add(str(meta.get("namespace") or meta.get("name")))
+
+        return on_event
+
+    informers = [
+        Informer(
+            lambda: source,
+            NAMESPACES,
+            None,
+            lambda: None,
+            name="namespaces of source",
+            watch_timeout_s=2,
+            on_event=recorder("namespaces"),
+        ),
+        *(
+            Informer(
+                lambda: source,
+                ref,
+                None,
+                lambda: None,
+                name=f"{ref.plural} of source",
+                watch_timeout_s=2,
+                on_event=recorder(ref.plural),
+                cache=False,
+            )
+            for ref in (CONFIGMAPS, DEPLOYMENTS)
+        ),
+    ]
+    failed: list[str] = []
+    namespace = unique("drs-follow")
+    with LogCollector() as logs:
+        try:
+            for informer in informers:
+                informer.start()
+            for informer in informers:
+                if not poll_until(informer.synced.is_set, 10, lambda: bool(logs.messages)):
+                    failed.append(f"{informer.name}: never listed")
+            remote.source.namespace(namespace)
+            remote.source.admin.create(CONFIGMAPS, namespace, {"metadata": {"name": "cm"}})
+            remote.source.admin.create(DEPLOYMENTS, namespace, deployment("web", "web"))
+            for label in ("namespaces", "configmaps", "deployments"):
+                if not poll_until(
+                    lambda lb=label: namespace in seen.get(lb, set()),
+                    10,
+                    lambda: any("forbidden" in m.lower() for m in logs.messages),
+                ):
+                    failed.append(f"no watch event of {label} in {namespace}")
+        finally:
+            for informer in informers:
+                informer.stop(wait_s=5)
+            source.close()
+            remote.source.delete_namespace(namespace)
+        return list(logs.messages), failed
+
+
 def _atom(objects: list[dict[str, Any]], key: tuple[str, str, str]) -> Atom:
     (atom,) = [a for a in atoms_of(objects) if (a.group, a.resource, a.verb) == key]
     return atom
@@ -357,8 +433,9 @@ def test_a_sync_with_crds_prune_and_drained_recreate_works_with_exactly_the_docu
     remote.source.await_in_force(remote.source_subject, atoms_of(remote.source_objects))
     remote.dest.await_in_force(remote.dest_subject, atoms_of(remote.dest_objects))
     messages, failed = journey(remote)
-    assert not failed, f"{failed}\n{messages}"
-    assert not [m for m in messages if "forbidden" in m.lower()], messages
+    followed, not_followed = follow(remote)
+    assert not failed + not_followed, f"{failed + not_followed}\n{messages + followed}"
+    assert not [m for m in messages + followed if "forbidden" in m.lower()], messages + followed
 
 
 @pytest.mark.parametrize(
@@ -378,7 +455,7 @@ def test_without_one_documented_rule_the_sync_names_the_missing_permission(
     cluster.apply(without(objects, atom))
     cluster.await_in_force(subject, atoms_of(objects), removed=atom)
     try:
-        messages, failed = journey(remote)
+        messages, failed = follow(remote) if side == "source" and key in WATCHER_SIDE else journey(remote)
     finally:
         cluster.apply(objects)
         cluster.await_in_force(subject, atoms_of(objects))
