@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+import yaml
 from kubernetes import client as k8s
 
 from drsyncer.api.crds import all_crds
@@ -37,6 +40,7 @@ REFS = {
         ("CustomResourceDefinition", "customresourcedefinitions"),
     )
 }
+ACCESS_DOC = Path(__file__).resolve().parents[3] / "docs" / "cluster-access.md"
 SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 
 
@@ -258,13 +262,13 @@ def install_crds(cluster: RealCluster) -> None:
                 raise
     for name in ("remoteclusters", "replications", "namespacemappings"):
         eventually(
-            lambda n=name: _served(cluster.admin, f"{n}.dr-syncer.io"),
+            lambda n=name: served(cluster.admin, f"{n}.dr-syncer.io"),
             timeout_s=30,
             what=f"{name}.dr-syncer.io to be served on {cluster.name}",
         )
 
 
-def _served(client: ClusterClient, name: str) -> bool:
+def served(client: ClusterClient, name: str) -> bool:
     client.discovery.invalidate()
     try:
         client.resolve(name)
@@ -301,3 +305,49 @@ def poll_until(check: Callable[[], bool], timeout_s: float, give_up: Callable[[]
             return False
         time.sleep(0.1)  # poll interval, bounded by the deadline
     return False
+
+
+def documented_roles() -> dict[str, dict[str, Any]]:
+    """The ClusterRoles in the YAML blocks of docs/cluster-access.md, by name."""
+    blocks = re.findall(r"```yaml\n(.*?)```", ACCESS_DOC.read_text(), re.S)
+    roles = [
+        doc
+        for block in blocks
+        for doc in yaml.safe_load_all(block)
+        if isinstance(doc, dict) and doc.get("kind") == "ClusterRole"
+    ]
+    return {r["metadata"]["name"]: r for r in roles}
+
+
+def grant(
+    role: dict[str, Any],
+    subject: Subject,
+    custom_group: str | None = None,
+    custom_verbs: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """A documented role, uniquely named, bound to `subject` (with its namespace and ServiceAccount);
+    with `custom_group`, plus the rule for a custom type `widgets` the page says to add."""
+    name = f"{role['metadata']['name']}-{subject.namespace}"
+    custom = [{"apiGroups": [custom_group], "resources": ["widgets"], "verbs": list(custom_verbs)}]
+    rules = [*role["rules"], *(custom if custom_group else [])]
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": subject.namespace}},
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": subject.name, "namespace": subject.namespace},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": name},
+            "rules": rules,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": subject.name, "namespace": subject.namespace}],
+        },
+    ]

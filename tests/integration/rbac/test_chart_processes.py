@@ -1,6 +1,7 @@
 """`drsyncer watcher` and `drsyncer worker` processes on the chart's ServiceAccount token, against a
-real controller cluster: a whole run, its status and Events, a health check, the Lease and a
-deletion with cleanup, with no 403 anywhere.
+real controller cluster, copying between real source and destination clusters reached with the
+minimal roles of docs/cluster-access.md: a whole run, its status and Events, a health check, the
+Lease and a deletion with cleanup, with no 403 anywhere.
 
 The chart is rendered with `config.watchNamespace` set (its custom-resource rules in a Role there,
 the kubeconfig Secrets read there); the processes get the watcher Deployment's namespace and Lease
@@ -27,7 +28,15 @@ from tests.fixtures.polling import builtin_ref
 from tests.fixtures.ports import free_port
 from tests.fixtures.redis_server import RedisServer
 from tests.integration.pipeline.conftest import Pipeline, eventually
-from tests.integration.rbac.conftest import RealCluster, Subject, install_crds, unique
+from tests.integration.rbac.conftest import (
+    RealCluster,
+    Subject,
+    atoms_of,
+    documented_roles,
+    grant,
+    install_crds,
+    unique,
+)
 
 REDIS_DB = 12
 CONFIGMAPS = builtin_ref("configmaps")
@@ -100,8 +109,16 @@ def chart(
             CONFIGMAPS, source_namespace, {"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}}
         )
     remote_clusters = controller.admin.resolve("remoteclusters.dr-syncer.io")
-    for cluster in (source, dr1):
-        kubeconfig = yaml.safe_dump(cluster.plane.kubeconfig_dict()).encode()
+    # the remote clusters are reached with the minimal roles of docs/cluster-access.md
+    roles = documented_roles()
+    remote_subjects = {}
+    for cluster, role in ((source, "drsyncer-source"), (dr1, "drsyncer-destination")):
+        remote_subject = Subject(unique(f"drs-proc-{cluster.name}-sa"), "drsyncer")
+        granted = grant(roles[role], remote_subject)
+        cluster.apply(granted)
+        cluster.await_in_force(remote_subject, atoms_of(granted))
+        remote_subjects[cluster.name] = remote_subject
+        kubeconfig = yaml.safe_dump(cluster.kubeconfig(remote_subject)).encode()
         controller.admin.create(
             SECRETS,
             watch_namespace,
@@ -165,6 +182,8 @@ def chart(
         controller.delete_namespace(watch_namespace)
         controller.delete_namespace(release_namespace)
         source.delete_namespace(source_namespace)
+        for cluster in (source, dr1):
+            cluster.delete_namespace(remote_subjects[cluster.name].namespace)
 
 
 def test_watcher_and_worker_processes_run_a_replication_on_the_chart_token_without_a_403(

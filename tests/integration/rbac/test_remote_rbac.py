@@ -11,17 +11,14 @@ uses the result names the missing verb and resource.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from drsyncer.kube import ApiError, ClusterClient
+from drsyncer.kube import ApiError
 from drsyncer.sync.namespace_sync import Destination, sync_namespace
 from drsyncer.sync.rules import Rules
 from scheduler.informer import Informer
@@ -32,12 +29,14 @@ from tests.integration.rbac.conftest import (
     RealCluster,
     Subject,
     atoms_of,
+    documented_roles,
+    grant,
     poll_until,
+    served,
     unique,
     without,
 )
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "cluster-access.md"
 CONFIGMAPS = builtin_ref("configmaps")
 DEPLOYMENTS = builtin_ref("deployments")
 CRDS = builtin_ref("customresourcedefinitions")
@@ -114,48 +113,6 @@ NOT_EXERCISED: dict[tuple[str, str, str, str], str] = {
 }
 
 
-def documented_roles() -> dict[str, dict[str, Any]]:
-    """The ClusterRoles in the YAML blocks of docs/cluster-access.md, by name."""
-    blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S)
-    roles = [
-        doc
-        for block in blocks
-        for doc in yaml.safe_load_all(block)
-        if isinstance(doc, dict) and doc.get("kind") == "ClusterRole"
-    ]
-    return {r["metadata"]["name"]: r for r in roles}
-
-
-def grant(
-    role: dict[str, Any], subject: Subject, custom_group: str, custom_verbs: list[str]
-) -> list[dict[str, Any]]:
-    """The documented role (uniquely named, plus the rule for the test's custom type, as the page says
-    to add), bound to `subject`."""
-    name = f"{role['metadata']['name']}-{subject.namespace}"
-    rules = [*role["rules"], {"apiGroups": [custom_group], "resources": ["widgets"], "verbs": custom_verbs}]
-    return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": subject.namespace}},
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": subject.name, "namespace": subject.namespace},
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": name},
-            "rules": rules,
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": name},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-            "subjects": [{"kind": "ServiceAccount", "name": subject.name, "namespace": subject.namespace}],
-        },
-    ]
-
-
 def crd(group: str, *, label: str) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -214,28 +171,19 @@ def remote(real: Callable[[str], RealCluster]) -> Iterator[Remote]:
     group = f"rbac{tag}.example.com"
     source_subject = Subject(f"drs-src-sa-{tag}", "drsyncer")
     dest_subject = Subject(f"drs-dst-sa-{tag}", "drsyncer")
-    source_objects = grant(roles["drsyncer-source"], source_subject, group, ["list", "watch"])
+    source_objects = grant(roles["drsyncer-source"], source_subject, group, ("list", "watch"))
     dest_objects = grant(
-        roles["drsyncer-destination"], dest_subject, group, ["get", "list", "create", "update", "delete"]
+        roles["drsyncer-destination"], dest_subject, group, ("get", "list", "create", "update", "delete")
     )
     source.apply(source_objects)
     dest.apply(dest_objects)
     source.admin.create(CRDS, None, crd(group, label="1"))
     source.created.append(("CustomResourceDefinition", f"widgets.{group}"))
     dest.created.append(("CustomResourceDefinition", f"widgets.{group}"))  # the copy, made by the sync
-    eventually(lambda: _served(source.admin, f"widgets.{group}"), timeout_s=30, what="the test CRD served")
+    eventually(lambda: served(source.admin, f"widgets.{group}"), timeout_s=30, what="the test CRD served")
     yield Remote(source, dest, source_objects, dest_objects, source_subject, dest_subject, group)
     for cluster, subject in ((source, source_subject), (dest, dest_subject)):
         cluster.delete_namespace(subject.namespace)
-
-
-def _served(client: ClusterClient, name: str) -> bool:
-    client.discovery.invalidate()
-    try:
-        client.resolve(name)
-    except Exception:
-        return False
-    return True
 
 
 def _messages(results: list[Any]) -> list[str]:
