@@ -390,12 +390,16 @@ def test_chart_grants_exactly_the_permissions_the_components_use(setup: Setup) -
 def test_watcher_and_worker_do_their_whole_job_with_the_chart_rbac_and_no_403(setup: Setup) -> None:
     apply_grants(setup, setup.objects)
     client = setup.controller.client(setup.subject)
+    # every answer the controller cluster gave (the Lease has a client of its own; its failures are logged)
+    statuses: list[int] = []
+    client.counters.observers.append(lambda _cluster, _verb, status: statuses.append(status))
     try:
         seen = journey(setup, client)
     finally:
         client.close()
     assert not seen.missing, f"{seen.missing}\nmessages: {seen.messages}"
     assert not seen.forbidden(), seen.forbidden()
+    assert len(statuses) > 20 and 403 not in statuses, statuses
 
 
 @pytest.mark.parametrize("key", list(NEEDED), ids=lambda k: f"{k[0]}:{k[2]}:{k[3]}")
