@@ -55,10 +55,10 @@ LEASES = builtin_ref("leases")
 RBAC_KINDS = ("ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 KINDS = {"Replication": "replications.dr-syncer.io", "NamespaceMapping": "namespacemappings.dr-syncer.io"}
 
-# Every permission the chart grants (default values), and what fails without it. "resources" is the
-# role holding the custom-resource rules (a ClusterRole, or a Role in config.watchNamespace);
-# "release" is the Role in the release namespace.
-NEEDED: dict[tuple[str, str, str, str], str] = {
+# Every permission the chart grants, and what fails without it. "resources" is the role holding the
+# custom-resource rules (a ClusterRole, or a Role in config.watchNamespace); "release" is the Role in
+# the release namespace; "secrets" the Role for kubeconfig Secrets in config.watchNamespace.
+DEFAULT_NEEDED: dict[tuple[str, str, str, str], str] = {
     ("resources", "dr-syncer.io", "remoteclusters", "get"): "a worker reads the RemoteClusters of a job",
     ("resources", "dr-syncer.io", "remoteclusters", "list"): "the watcher's RemoteCluster informer",
     ("resources", "dr-syncer.io", "remoteclusters", "watch"): "the watcher's RemoteCluster informer",
@@ -103,6 +103,13 @@ NEEDED: dict[tuple[str, str, str, str], str] = {
     ("release", "coordination.k8s.io", "leases", "create"): "the watcher's leader election",
     ("release", "coordination.k8s.io", "leases", "update"): "the watcher's leader election",
     ("release", "", "secrets", "get"): "a worker reads the kubeconfig Secret of a RemoteCluster",
+}
+NEEDED = {
+    "defaults": DEFAULT_NEEDED,
+    "watchNamespace": {
+        **DEFAULT_NEEDED,
+        ("secrets", "", "secrets", "get"): "a worker reads a kubeconfig Secret in config.watchNamespace",
+    },
 }
 
 
@@ -163,10 +170,7 @@ class Setup:
     source_namespace: str
     redis_url: str
     app: Celery
-
-    @property
-    def namespace(self) -> str:
-        return self.subject.namespace
+    namespace: str  # of the Replications, RemoteClusters and Events; the Lease is in the release namespace
 
     def custom(self, kind: str, name: str) -> dict[str, Any]:
         spec: dict[str, Any] = {
@@ -194,16 +198,23 @@ class Setup:
         return admin.get(admin.resolve(KINDS[kind]), self.namespace, name)
 
 
-@pytest.fixture(scope="module")
-def setup(
-    real: Callable[[str], RealCluster], redis_server: RedisServer, helm_library: None
-) -> Iterator[Setup]:
-    controller, source, dr1 = real("controller"), real("source"), real("dr1")
+# the value sets checked: the defaults (custom-resource rules in a ClusterRole; everything in the
+# release namespace) and config.watchNamespace (a Role there, with the kubeconfig Secrets it reads:
+# the source's Secret is in the release namespace, dr1's in the watch namespace)
+VARIANTS = ("defaults", "watchNamespace")
+
+
+def make_setup(
+    variant: str, controller: RealCluster, source: RealCluster, dr1: RealCluster, redis_url: str
+) -> Setup:
     install_crds(controller)
     release_namespace = unique("drs-chart")
-    objects = rbac_objects({}, release_namespace)
+    namespace = release_namespace if variant == "defaults" else unique("drs-chart-apps")
+    values = {} if variant == "defaults" else {"config": {"watchNamespace": namespace}}
+    objects = rbac_objects(values, release_namespace, namespaces=(namespace,))
     subject = service_account(objects)
     controller.namespace(release_namespace)
+    controller.namespace(namespace)
     controller.apply(objects)
     source_namespace = source.namespace(unique("drs-chart-src"))
     for i in range(3):
@@ -211,28 +222,52 @@ def setup(
             CONFIGMAPS, source_namespace, {"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}}
         )
     remote_clusters = controller.admin.resolve("remoteclusters.dr-syncer.io")
-    for cluster in (source, dr1):
+    for cluster, secret_namespace in ((source, release_namespace), (dr1, namespace)):
         controller.admin.create(
             SECRETS,
-            release_namespace,
+            secret_namespace,
             kubeconfig_secret(f"{cluster.name}-kubeconfig", cluster.plane.kubeconfig_dict()),
         )
         controller.admin.create(
             remote_clusters,
-            release_namespace,
+            namespace,
             {
                 "apiVersion": keys.API_VERSION,
                 "kind": "RemoteCluster",
-                "metadata": {"name": cluster.name, "namespace": release_namespace},
-                "spec": {"kubeconfigSecretRef": {"name": f"{cluster.name}-kubeconfig"}},
+                "metadata": {"name": cluster.name, "namespace": namespace},
+                "spec": {
+                    "kubeconfigSecretRef": {
+                        "name": f"{cluster.name}-kubeconfig",
+                        "namespace": secret_namespace,
+                    }
+                },
             },
         )
+    return Setup(
+        controller, source, dr1, objects, subject, source_namespace, redis_url, make_app(redis_url), namespace
+    )
+
+
+@pytest.fixture(scope="module")
+def setups(
+    real: Callable[[str], RealCluster], redis_server: RedisServer, helm_library: None
+) -> Iterator[Callable[[str], Setup]]:
+    """`setups(variant)`: the chart's RBAC of that value set applied to the controller cluster, once."""
     redis_url = f"redis://{redis_server.host}:{redis_server.port}/{REDIS_DB}"
     redis.Redis.from_url(redis_url).flushdb()
-    yield Setup(controller, source, dr1, objects, subject, source_namespace, redis_url, make_app(redis_url))
+    made: dict[str, Setup] = {}
+
+    def get(variant: str) -> Setup:
+        if variant not in made:
+            made[variant] = make_setup(variant, real("controller"), real("source"), real("dr1"), redis_url)
+        return made[variant]
+
+    yield get
     redis.Redis.from_url(redis_url).flushdb()
-    controller.delete_namespace(release_namespace)
-    source.delete_namespace(source_namespace)
+    for setup in made.values():
+        setup.controller.delete_namespace(setup.namespace)
+        setup.controller.delete_namespace(setup.subject.namespace)
+        setup.source.delete_namespace(setup.source_namespace)
 
 
 def journey(setup: Setup, client: ClusterClient) -> Evidence:
@@ -242,7 +277,7 @@ def journey(setup: Setup, client: ClusterClient) -> Evidence:
         {
             "DRSYNCER_REDIS_URL": setup.redis_url,
             "DRSYNCER_WATCH_NAMESPACE": setup.namespace,
-            "DRSYNCER_LEASE_NAMESPACE": setup.namespace,
+            "DRSYNCER_LEASE_NAMESPACE": setup.subject.namespace,
             "DRSYNCER_LEASE_NAME": unique("lease"),
             "DRSYNCER_LEASE_DURATION": "3",
             "DRSYNCER_RESYNC_INTERVAL": "3600",
@@ -380,14 +415,22 @@ def apply_grants(setup: Setup, objects: list[dict[str, Any]], removed: Atom | No
     setup.controller.await_in_force(setup.subject, atoms_of(setup.objects), removed)
 
 
-def test_chart_grants_exactly_the_permissions_the_components_use(setup: Setup) -> None:
-    granted = {key_of(a) for a in atoms_of(setup.objects)}
-    unused = sorted(granted - set(NEEDED))
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_chart_grants_exactly_the_permissions_the_components_use(
+    setups: Callable[[str], Setup], variant: str
+) -> None:
+    needed = NEEDED[variant]
+    granted = {key_of(a) for a in atoms_of(setups(variant).objects)}
+    unused = sorted(granted - set(needed))
     assert not unused, f"the chart grants permissions no drsyncer code path needs: {unused}"
-    assert not set(NEEDED) - granted, f"the chart lacks: {sorted(set(NEEDED) - granted)}"
+    assert not set(needed) - granted, f"the chart lacks: {sorted(set(needed) - granted)}"
 
 
-def test_watcher_and_worker_do_their_whole_job_with_the_chart_rbac_and_no_403(setup: Setup) -> None:
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_watcher_and_worker_do_their_whole_job_with_the_chart_rbac_and_no_403(
+    setups: Callable[[str], Setup], variant: str
+) -> None:
+    setup = setups(variant)
     apply_grants(setup, setup.objects)
     client = setup.controller.client(setup.subject)
     # every answer the controller cluster gave (the Lease has a client of its own; its failures are logged)
@@ -402,10 +445,16 @@ def test_watcher_and_worker_do_their_whole_job_with_the_chart_rbac_and_no_403(se
     assert len(statuses) > 20 and 403 not in statuses, statuses
 
 
-@pytest.mark.parametrize("key", list(NEEDED), ids=lambda k: f"{k[0]}:{k[2]}:{k[3]}")
+@pytest.mark.parametrize(
+    "variant,key",
+    # the watchNamespace variant differs from the defaults in where Secrets are read; the rest is the same
+    [(v, k) for v in VARIANTS for k in NEEDED[v] if v == "defaults" or k[2] == "secrets"],
+    ids=lambda v: v if isinstance(v, str) else f"{v[0]}:{v[2]}:{v[3]}",
+)
 def test_without_one_chart_permission_something_fails_naming_verb_and_resource(
-    setup: Setup, key: tuple[str, str, str, str]
+    setups: Callable[[str], Setup], variant: str, key: tuple[str, str, str, str]
 ) -> None:
+    setup = setups(variant)
     (atom,) = [a for a in atoms_of(setup.objects) if key_of(a) == key]
     apply_grants(setup, without(setup.objects, atom), removed=atom)
     client = setup.controller.client(setup.subject)
@@ -414,5 +463,5 @@ def test_without_one_chart_permission_something_fails_naming_verb_and_resource(
     finally:
         client.close()
         apply_grants(setup, setup.objects)
-    assert seen.missing, f"nothing failed without {atom} ({NEEDED[key]})"
+    assert seen.missing, f"nothing failed without {atom} ({NEEDED[variant][key]})"
     assert seen.denied(atom), f"no message names {atom.denial!r}; messages: {seen.messages}"
