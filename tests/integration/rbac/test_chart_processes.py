@@ -146,15 +146,9 @@ def chart(
     redis_url = f"redis://{redis_server.host}:{redis_server.port}/{REDIS_DB}"
     redis.Redis.from_url(redis_url).flushdb()
     sa_client = client_from_kubeconfig(yaml.safe_load(kubeconfig_path.read_text()), name="controller")
-    pipeline = Pipeline(
-        None,
-        sa_client,
-        sa_client,
-        redis_url,
-        make_app(redis_url),
-        workdir,  # type: ignore[arg-type]
-        kubeconfig_path,
-    )
+    # the pipeline tests' process plumbing (start, start_worker, logs); its simulated fleet is not used
+    pipeline = Pipeline(None, sa_client, sa_client, redis_url, make_app(redis_url), workdir,  # type: ignore[arg-type]
+                        kubeconfig_path)
     env = chart_env(rendered.one("Deployment", "-watcher"))
     assert env["DRSYNCER_WATCH_NAMESPACE"] == watch_namespace
     assert env["DRSYNCER_LEASE_NAMESPACE"] == release_namespace
