@@ -147,8 +147,15 @@ def chart(
     redis.Redis.from_url(redis_url).flushdb()
     sa_client = client_from_kubeconfig(yaml.safe_load(kubeconfig_path.read_text()), name="controller")
     # the pipeline tests' process plumbing (start, start_worker, logs); its simulated fleet is not used
-    pipeline = Pipeline(None, sa_client, sa_client, redis_url, make_app(redis_url), workdir,  # type: ignore[arg-type]
-                        kubeconfig_path)
+    pipeline = Pipeline(
+        None,
+        sa_client,
+        sa_client,
+        redis_url,
+        make_app(redis_url),
+        workdir,
+        kubeconfig_path,
+    )
     env = chart_env(rendered.one("Deployment", "-watcher"))
     assert env["DRSYNCER_WATCH_NAMESPACE"] == watch_namespace
     assert env["DRSYNCER_LEASE_NAMESPACE"] == release_namespace

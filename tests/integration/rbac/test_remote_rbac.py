@@ -438,3 +438,42 @@ def test_without_one_documented_rule_the_sync_names_the_missing_permission(
         cluster.await_in_force(subject, atoms_of(objects))
     assert failed, f"nothing failed without {atom}"
     assert any(atom.denial in m for m in messages), f"no message names {atom.denial!r}: {messages}"
+
+
+def test_without_get_on_source_namespaces_a_vanished_namespace_prunes_nothing(remote: Remote) -> None:
+    src_admin, dst_admin = remote.source.admin, remote.dest.admin
+    namespace = remote.source.namespace(unique("drs-vanish"))
+    src_admin.create(CONFIGMAPS, namespace, {"metadata": {"name": "settings"}, "data": {"a": "1"}})
+    rules = Rules.from_spec(
+        {"resourceTypes": ["configmaps"], "pruneDeleted": True},
+        replication="rbac/vanish",
+        source_cluster="source",
+    )
+    source = remote.source.client(remote.source_subject)
+    dest = remote.dest.client(remote.dest_subject)
+    try:
+        (first,) = sync_namespace(source, [Destination(dest, namespace)], rules, source_namespace=namespace)
+        assert first.phase.value == "Completed", _messages([first])
+        remote.source.delete_namespace(namespace)
+        eventually(
+            lambda: src_admin.get(NAMESPACES, None, namespace) is None,
+            timeout_s=60,
+            what="the source namespace gone",
+        )
+        cluster, objects, subject, _atom_removed = _reduced(remote, "source", ("", "namespaces", "get"))
+        try:
+            (second,) = sync_namespace(
+                source, [Destination(dest, namespace)], rules, source_namespace=namespace
+            )
+        finally:
+            cluster.apply(objects)
+            cluster.await_in_force(subject, atoms_of(objects))
+        assert second.phase.value == "Failed" and second.error_category is not None
+        assert second.error_category.value == "WaitForNextSync"
+        assert "may not get Namespaces" in second.error and "nothing is pruned" in second.error
+        assert dst_admin.get(CONFIGMAPS, namespace, "settings") is not None  # the DR copy is kept
+    finally:
+        source.close()
+        dest.close()
+        remote.source.delete_namespace(namespace)
+        remote.dest.delete_namespace(namespace)
