@@ -2,7 +2,8 @@
 namespace, the objects whose ownership marks name that Replication and source namespace.
 
 The Replication is gone when this runs, so its resource types are unknown: every namespaced type
-the destination serves is listed, filtered server-side by the managed-by label. Selection is pure
+the destination serves is listed, filtered server-side by the managed-by label; types the identity
+may not list are passed over (it cannot have synced them). Selection is pure
 (`select_owned`); `cleanup_destination` only lists and deletes, in reverse dependency order, each
 delete conditional on the uid that was seen.
 """
@@ -53,7 +54,15 @@ def _owned_candidates(client: ClusterClient, namespace: str) -> Iterable[tuple[R
     for ref in client.discovery.served().all_namespaced():
         if (ref.group, ref.plural) in WILDCARD_EXCLUDED or not {"list", "delete"} <= ref.verbs:
             continue
-        for obj in client.list(ref, namespace, label_selector=selector):
+        try:
+            objects = client.list(ref, namespace, label_selector=selector)  # reads the first page
+        except ApiError as exc:
+            if exc.status == 403:
+                # a sync lists every type it writes, so an identity that may not list a type (the
+                # minimal roles of docs/cluster-access.md) has copied nothing of it
+                continue
+            raise
+        for obj in objects:
             yield ref, obj
 
 

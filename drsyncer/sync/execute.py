@@ -373,17 +373,20 @@ class _Runner:
         return self.client.get(NAMESPACES, None, self.namespace) is not None
 
     def ensure_namespace(self) -> CategorisedError | None:
-        """Create the destination namespace if it is missing (read first, so a resync writes nothing).
+        """Create the destination namespace if it is missing (read first, so a resync writes nothing;
+        an identity without `get` on Namespaces tries the create and takes AlreadyExists as present).
 
         Returns why the namespace cannot take objects, or None.
         """
+        readable = True
         try:
             existing = self.client.get(NAMESPACES, None, self.namespace)
         except ApiError as exc:
-            if exc.status == 403:
-                return None  # may write into the namespace without reading Namespaces: let the writes say
-            self.breaker.record(exc)
-            return exc
+            if exc.status != 403:
+                self.breaker.record(exc)
+                return exc
+            # not allowed to read Namespaces: creating one answers AlreadyExists when it is there
+            existing, readable = None, False
         if existing is not None:
             if (existing.get("metadata") or {}).get("deletionTimestamp"):
                 return CategorisedError(Category.WAIT_FOR_NEXT_SYNC, "is being deleted in the destination; "
@@ -396,6 +399,8 @@ class _Runner:
         except ApiError as exc:
             if exc.already_exists:
                 return None
+            if exc.status == 403 and not readable:
+                return None  # may write into the namespace without reading or creating it: let the writes say
             self.breaker.record(exc)
             return exc
         except CategorisedError as exc:

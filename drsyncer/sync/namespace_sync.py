@@ -59,6 +59,7 @@ class SourceSnapshot:
     refs: list[ResourceRef]
     objects: list[Obj] = field(default_factory=list)
     crds: list[Obj] = field(default_factory=list)  # the definitions of the custom types, if synced
+    checked: bool = True  # False: the identity may not get Namespaces, so existence was not checked
 
 
 def resolve_types(client: ClusterClient, rules: Rules) -> list[ResourceRef]:
@@ -78,9 +79,9 @@ def resolve_types(client: ClusterClient, rules: Rules) -> list[ResourceRef]:
 def read_source(client: ClusterClient, rules: Rules, namespace: str) -> SourceSnapshot:
     """List every synced type in the source namespace (paged), plus the CRDs of custom types when
     `syncCRDs` is on."""
-    _require_namespace(client, namespace)
+    checked = _require_namespace(client, namespace)
     refs = resolve_types(client, rules)
-    snapshot = SourceSnapshot(namespace, refs)
+    snapshot = SourceSnapshot(namespace, refs, checked=checked)
     for ref in refs:
         snapshot.objects.extend(_lean(obj) for obj in client.list(ref, namespace))
     if rules.sync_crds:
@@ -94,18 +95,20 @@ def read_source(client: ClusterClient, rules: Rules, namespace: str) -> SourceSn
     return snapshot
 
 
-def _require_namespace(client: ClusterClient, namespace: str) -> None:
+def _require_namespace(client: ClusterClient, namespace: str) -> bool:
+    """Raise when the namespace is absent; False when the identity may not get Namespaces."""
     # An absent source namespace must not read as "every object was deleted": with pruning on, that
     # would empty the DR copies exactly when the source cluster came back blank after a disaster.
     try:
         found = client.get(NAMESPACES, None, namespace)
     except ApiError as exc:
         if exc.status == 403:
-            return  # allowed to read the namespace's objects but not Namespaces: nothing to check with
+            return False  # allowed to read the namespace's objects but not Namespaces
         raise
     if found is None:
         raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, "the namespace does not exist; nothing is "
                                "copied or pruned until it does")
+    return True
 
 
 def read_destination(client: ClusterClient, snapshot: SourceSnapshot, namespace: str) -> dict[Key, Obj]:
@@ -189,6 +192,12 @@ def _sync_destination(snapshot: SourceSnapshot, destination: Destination, rules:
                       prune: bool, limits: Limits | None) -> TargetResult:
     started = time.monotonic()
     client = destination.client
+    if prune and not snapshot.checked and not snapshot.objects:
+        # objects prove the namespace exists; none, unchecked, may be a namespace that is gone
+        return _failed(destination, snapshot.namespace,
+                       "the source namespace lists no objects and the source identity may not get "
+                       "Namespaces to tell an empty namespace from an absent one; nothing is pruned",
+                       Category.WAIT_FOR_NEXT_SYNC, dry_run, started)
     try:
         existing = read_destination(client, snapshot, destination.namespace)
         the_plan = plan([*snapshot.crds, *snapshot.objects], existing, rules,

@@ -225,11 +225,10 @@ def test_rbac_grants_nothing_broad(releases: dict[str, Release], name: str) -> N
         if "leases" in rule["resources"]:
             assert kind == "Role" and namespace == "drsyncer"
         if kind == "ClusterRole":  # only the dr-syncer.io kinds and Events on them
-            assert set(rule["apiGroups"]) <= {"dr-syncer.io", "", "events.k8s.io"}
+            assert set(rule["apiGroups"]) <= {"dr-syncer.io", ""}
             assert set(rule["resources"]) <= {
                 "remoteclusters", "replications", "namespacemappings", "events",
-                *(f"{r}/{sub}" for r in ("remoteclusters", "replications", "namespacemappings")
-                  for sub in ("status", "finalizers"))}
+                *(f"{r}/status" for r in ("remoteclusters", "replications", "namespacemappings"))}
 
 
 def test_cluster_wide_read_only_when_every_namespace_is_served(releases: dict[str, Release]) -> None:
