@@ -7,6 +7,7 @@ listable resource. A miss refreshes the cache (rate-limited), so a CRD created a
 
 from __future__ import annotations
 
+import difflib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -110,6 +111,13 @@ class ServedResources:
                            if r.group == group and r.version == version and head in r.names()]
         return sorted(matches, key=lambda r: (r.api_version not in self.preferred, self._group_rank(r)))
 
+    def close_names(self, name: str) -> list[str]:
+        """Served names spelled like `name` (a typo's likely meaning), plural or `plural.group`."""
+        spellings = {(r.plural if not r.group or r.group in _BUILTIN_GROUPS else r.group_resource): r
+                     for r in self.refs}
+        spellings.update({r.group_resource: r for r in self.refs if r.group})
+        return difflib.get_close_matches(name.strip().lower(), list(spellings), n=2, cutoff=0.75)
+
     def for_kind(self, api_version: str, kind: str) -> ResourceRef | None:
         for ref in self.refs:
             if ref.api_version == api_version and ref.kind == kind:
@@ -191,9 +199,11 @@ class Discovery:
         found = self._lookup(lambda s: s.candidates(name))
         if not found:
             where = f" by cluster {self._cluster}" if self._cluster else ""
+            close = self.served().close_names(name)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             # a type can start being served at any time (a CRD being installed): the next run may succeed
             raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC,
-                                   f"resource type {name!r} is not served{where}")
+                                   f"resource type {name!r} is not served{where}{hint}")
         return found[0]
 
     def resolve_many(self, names: Iterable[str]) -> list[ResourceRef]:

@@ -115,6 +115,17 @@ def test_unknown_names_are_a_categorised_error() -> None:
         Discovery(FakeServer(server()), cluster="dr1").resolve("widgets")
 
 
+@pytest.mark.parametrize(("typo", "meant"), [("deploymnets", "'deployments'"), ("configmap", None),
+                                             ("confgmaps", "'configmaps'")])
+def test_a_mistyped_resource_type_gets_a_did_you_mean(typo: str, meant: str | None) -> None:
+    discovery = Discovery(FakeServer(server()), cluster="dr1")
+    if meant is None:  # a singular is a name kubectl knows too: no error at all
+        assert discovery.resolve(typo).plural == "configmaps"
+        return
+    with pytest.raises(CategorisedError, match=f"did you mean {meant}"):
+        discovery.resolve(typo)
+
+
 def test_a_new_crd_resolves_on_a_cache_miss_after_the_refresh_interval() -> None:
     docs = server()
     fake, clock = FakeServer(docs), Clock()
