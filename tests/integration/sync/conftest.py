@@ -10,6 +10,7 @@ so each test works in a namespace of its own (`world.ns`).
 from __future__ import annotations
 
 import copy
+import random
 import json
 import threading
 import uuid
@@ -189,7 +190,10 @@ def pod_template(app: str) -> Obj:
 
 
 def source_objects() -> list[Obj]:
-    """A namespace with every default kind, a StatefulSet and a custom resource (the CRD is separate)."""
+    """A namespace with every default kind, a StatefulSet and a custom resource (the CRD is separate).
+    The Service `web` asks for a cluster IP of its own, drawn at random: real source clusters live for
+    the session, and each IP can be held by one Service only."""
+    cluster_ip = f"10.96.{random.randint(128, 254)}.{random.randint(1, 254)}"
     return [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "labels": {"app": "web"}},
          "data": {"mode": "dr", "level": "3"}},
@@ -205,7 +209,7 @@ def source_objects() -> list[Obj]:
                       "accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
                       "resources": {"requests": {"storage": "1Gi"}}}}]}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-         "spec": {"clusterIP": "10.96.77.7", "selector": {"app": "web"},
+         "spec": {"clusterIP": cluster_ip, "selector": {"app": "web"},
                   "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
          "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"port": 5432}]}},
@@ -302,6 +306,22 @@ def modify(world: World, cluster: str, template: Obj, change: Any, namespace: st
     assert current is not None
     change(current)
     return replace(world, cluster, current)
+
+
+def recreate(world: World, cluster: str, template: Obj, change: Any, namespace: str | None = None) -> Obj:
+    """Change a field the API server keeps immutable, as a user must: read the object, delete it, and
+    create it again with `change(obj)` applied."""
+    current = read(world, cluster, template, namespace)
+    assert current is not None
+    delete(world, cluster, template, namespace)
+    eventually(lambda: read(world, cluster, template, namespace) is None, timeout_s=30,
+               what=f"{template['kind']} {template['metadata']['name']} deleted in {cluster}")
+    server_owned = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
+    for field_name in server_owned:
+        current["metadata"].pop(field_name, None)
+    current.pop("status", None)
+    change(current)
+    return create(world, cluster, current, namespace)
 
 
 def counts_of(result: TargetResult) -> dict[str, int]:

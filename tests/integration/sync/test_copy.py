@@ -11,6 +11,7 @@ from drsyncer.sync.ownership import mark
 from drsyncer.sync.result import Phase
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.transform import for_destination
+from tests.fixtures.polling import eventually
 from tests.integration.sync.conftest import (
     WIDGET_CRD,
     Obj,
@@ -20,6 +21,7 @@ from tests.integration.sync.conftest import (
     delete,
     modify,
     read,
+    recreate,
     rules,
     seed,
     source_objects,
@@ -70,7 +72,7 @@ def assert_copied(world: World, cluster: str, sync_rules: Rules) -> None:
 def test_namespace_with_every_default_kind_is_copied_to_both_destinations(world: World) -> None:
     seed(world)
     source_web = read(world, "source", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}})
-    assert source_web is not None and source_web["spec"]["clusterIP"] == "10.96.77.7"
+    assert source_web is not None and source_web["spec"]["clusterIP"].startswith("10.96.")
     sync_rules = rules()
 
     results = world.sync(sync_rules)
@@ -193,8 +195,12 @@ def test_dry_run_writes_nothing_and_reports_the_plan(world: World) -> None:
     # after a real run, a dry run reports a pending update and an immutable change without writing them
     world.sync(rules())
     modify(world, "source", source_objects()[0], lambda cm: cm["data"].update(level="9"))
-    modify(world, "source", source_objects()[2],
-           lambda d: d["spec"].update(selector={"matchLabels": {"app": "web", "v": "2"}}))
+
+    def new_selector(deployment: Obj) -> None:
+        deployment["spec"]["selector"] = {"matchLabels": {"app": "web", "v": "2"}}
+        deployment["spec"]["template"]["metadata"]["labels"]["v"] = "2"
+
+    recreate(world, "source", source_objects()[2], new_selector)
     world.reset_counters()
     results = world.sync(sync_rules)
     assert world.writes() == 0
@@ -207,7 +213,8 @@ def test_dry_run_writes_nothing_and_reports_the_plan(world: World) -> None:
 
 def test_wildcard_types_copy_every_namespaced_kind_but_what_the_cluster_writes_itself(world: World) -> None:
     event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web.1"},
-             "involvedObject": {"kind": "Deployment", "name": "web"}, "reason": "ScalingReplicaSet"}
+             "involvedObject": {"kind": "Deployment", "name": "web", "namespace": world.ns},
+             "reason": "ScalingReplicaSet"}
     lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "leader"},
              "spec": {"holderIdentity": "pod-a"}}
     seed(world)
@@ -230,17 +237,30 @@ def test_wildcard_types_copy_every_namespaced_kind_but_what_the_cluster_writes_i
     assert world.get("dr1", f"/api/v1/namespaces/{world.ns}/events/web.1") is None
 
 
-def test_a_missing_source_namespace_fails_the_targets_and_prunes_nothing(world: World) -> None:
-    seed(world)
+def test_a_source_namespace_being_deleted_or_gone_fails_the_targets_and_prunes_nothing(world: World) -> None:
+    # "held" keeps the namespace Terminating (its finalizer is removed by hand below), as any
+    # finalizer does on a real cluster while the namespace controller empties it
+    held = {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
+    seed(world, [*source_objects(), held])
     world.sync(rules())
     world.call("source", "DELETE", f"/api/v1/namespaces/{world.ns}")
     world.reset_counters()
 
-    results = world.sync(rules(), prune=True)
+    terminating = world.sync(rules(), prune=True)
 
-    assert [r.phase for r in results] == [Phase.FAILED, Phase.FAILED]
-    assert results[0].error == (f"source cluster source, namespace {world.ns}: the namespace does not "
-                                "exist; nothing is copied or pruned until it does")
+    assert [r.phase for r in terminating] == [Phase.FAILED, Phase.FAILED]
+    assert terminating[0].error == (f"source cluster source, namespace {world.ns}: the namespace is being "
+                                    "deleted; nothing is copied or pruned while it is")
+
+    world.core("source").patch_namespaced_config_map("held", world.ns, {"metadata": {"finalizers": None}})
+    eventually(lambda: world.get("source", f"/api/v1/namespaces/{world.ns}") is None, timeout_s=60,
+               what=f"namespace {world.ns} gone from the source")
+    gone = world.sync(rules(), prune=True)
+
+    assert [r.phase for r in gone] == [Phase.FAILED, Phase.FAILED]
+    assert gone[0].error == (f"source cluster source, namespace {world.ns}: the namespace does not "
+                             "exist; nothing is copied or pruned until it does")
     assert world.writes() == 0
     for template in source_objects():
         assert read(world, "dr1", template) is not None and read(world, "dr2", template) is not None

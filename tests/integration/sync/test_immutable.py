@@ -14,7 +14,7 @@ from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
 from drsyncer.sync.result import Phase, TargetResult
 from drsyncer.sync.rules import Rules
-from tests.integration.sync.conftest import Obj, World, counts_of, modify, read, rules, seed
+from tests.integration.sync.conftest import Obj, World, counts_of, read, recreate, rules, seed
 
 DEPLOYMENT: Obj = {
     "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
@@ -44,8 +44,9 @@ class Change:
 
 def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, template: Obj = DEPLOYMENT,
                     labels: dict[str, str] | None = None) -> Change:
-    """Copy `template` to dr1, change it in the source with `change(obj)`, and sync again with
-    `handling_spec` as the `immutableResourceConfig`."""
+    """Copy `template` to dr1, change it in the source with `change(obj)` (deleting and recreating it,
+    as the changes are to immutable fields), and sync again with `handling_spec` as the
+    `immutableResourceConfig`."""
     obj = {**template, "metadata": {**template["metadata"],
                                     "labels": {**template["metadata"].get("labels", {}), **(labels or {})}}}
     seed(world, [obj])
@@ -53,7 +54,7 @@ def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, te
     sync_rules = rules(resourceTypes=types, syncCRDs=False, immutableResourceConfig=handling_spec)
     world.sync(sync_rules, destinations=("dr1",))
     before = read(world, "dr1", template)
-    modify(world, "source", template, change)
+    recreate(world, "source", template, change)
     world.reset_counters()
     result = world.sync(sync_rules, destinations=("dr1",))[0]
     after = read(world, "dr1", template)
