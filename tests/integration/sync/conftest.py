@@ -106,10 +106,12 @@ class World:
         self.clients[name] = client
         return client
 
-    def _observe(self, cluster: str, verb: str, _status: int) -> None:
+    def _observe(self, cluster: str, verb: str, status: int) -> None:
         if verb in WRITE_VERBS:
             with self._lock:
                 self._writes[(cluster, verb)] += 1
+                if status == 409:
+                    self._writes[(cluster, "409")] += 1
 
     def sync(self, sync_rules: Rules, *, destinations: tuple[str, ...] = ("dr1", "dr2"),
              dest_ns: str | None = None, **options: Any) -> list[TargetResult]:
@@ -121,12 +123,19 @@ class World:
         """Write requests (answered or not) drsyncer's clients sent to `names` (default dr1 and dr2)."""
         clusters = names or ("dr1", "dr2")
         with self._lock:
-            return sum(n for (cluster, _verb), n in self._writes.items() if cluster in clusters)
+            return sum(n for (cluster, verb), n in self._writes.items()
+                       if cluster in clusters and verb in WRITE_VERBS)
 
     def verbs(self, name: str) -> dict[str, int]:
         """drsyncer's write requests to cluster `name` by verb, e.g. {"PUT": 1}."""
         with self._lock:
-            return {verb: n for (cluster, verb), n in self._writes.items() if cluster == name and n}
+            return {verb: n for (cluster, verb), n in self._writes.items()
+                    if cluster == name and verb in WRITE_VERBS and n}
+
+    def conflicts(self, name: str) -> int:
+        """Writes to cluster `name` answered 409 Conflict."""
+        with self._lock:
+            return self._writes[(name, "409")]
 
     def reset_counters(self) -> None:
         with self._lock:

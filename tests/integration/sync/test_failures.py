@@ -121,6 +121,40 @@ def test_injected_throttling_server_errors_and_conflicts_converge_in_one_run(wor
     assert world.writes("dr1") == 0
 
 
+def test_updates_that_meet_a_conflict_are_read_again_and_rewritten(world: World) -> None:
+    extra = many_configmaps(6)
+    seed(world, extra)
+    sync_rules = rules(resourceTypes=["configmaps"])
+    world.sync(sync_rules, destinations=("dr1",))
+    for obj in extra:
+        modify(world, "source", obj, lambda cm: cm["data"].update(changed="yes"))
+    dr1 = world.clients["dr1"]
+    snapshot = read_source(world.clients["source"], sync_rules, world.ns)
+    the_plan = plan(snapshot.objects, read_destination(dr1, snapshot, world.ns), sync_rules,
+                    source_namespace=world.ns, destination_namespace=world.ns, prune=False)
+    assert len(the_plan.by_op(Op.UPDATE)) == len(extra)
+    # another writer touches every copy after it was read: each planned update carries a stale
+    # resourceVersion
+    for obj in extra:
+        modify(world, "dr1", obj, lambda cm: cm["metadata"]["labels"].update(touched="by-someone-else"))
+    world.reset_counters()
+
+    result = execute(the_plan, dr1, sync_rules, concurrency=3)
+
+    assert result.phase == Phase.COMPLETED, result.errors
+    assert result.totals.updated == len(extra)
+    assert world.conflicts("dr1") == len(extra)  # one 409 each, then a rewrite from a fresh read
+    assert world.verbs("dr1") == {"PUT": 2 * len(extra)}
+    for obj in extra:
+        copied = read(world, "dr1", obj)
+        assert copied is not None and copied["data"]["changed"] == "yes"
+        assert "touched" not in copied["metadata"]["labels"]  # the copy follows its source, not the toucher
+    world.reset_counters()
+    assert counts_of(world.sync(sync_rules, destinations=("dr1",))[0]) == {
+        "unchanged": len(extra), **ROOT_CA_SKIPPED}
+    assert world.writes("dr1") == 0
+
+
 def test_a_destination_that_goes_away_mid_run_is_given_up_on(world: World) -> None:
     world.require_sim("takes the destination down in the middle of a run")
     seed(world, many_configmaps(40))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
 from drsyncer.sync.result import Phase, TargetResult
 from drsyncer.sync.rules import Rules
-from tests.integration.sync.conftest import Obj, World, counts_of, read, recreate, rules, seed
+from tests.integration.sync.conftest import Obj, World, counts_of, create, read, recreate, rules, seed
 
 DEPLOYMENT: Obj = {
     "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
@@ -43,10 +44,10 @@ class Change:
 
 
 def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, template: Obj = DEPLOYMENT,
-                    labels: dict[str, str] | None = None) -> Change:
+                    labels: dict[str, str] | None = None, between: Callable[[], None] | None = None) -> Change:
     """Copy `template` to dr1, change it in the source with `change(obj)` (deleting and recreating it,
     as the changes are to immutable fields), and sync again with `handling_spec` as the
-    `immutableResourceConfig`."""
+    `immutableResourceConfig`. `between()` runs after the first sync."""
     obj = {**template, "metadata": {**template["metadata"],
                                     "labels": {**template["metadata"].get("labels", {}), **(labels or {})}}}
     seed(world, [obj])
@@ -54,6 +55,8 @@ def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, te
     sync_rules = rules(resourceTypes=types, syncCRDs=False, immutableResourceConfig=handling_spec)
     world.sync(sync_rules, destinations=("dr1",))
     before = read(world, "dr1", template)
+    if between is not None:
+        between()
     recreate(world, "source", template, change)
     world.reset_counters()
     result = world.sync(sync_rules, destinations=("dr1",))[0]
@@ -90,6 +93,36 @@ def test_force_update_and_recreate_with_drain_replace_the_deployment(world: Worl
     assert counts_of(c.result) == {"updated": 1}
     assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
     assert c.after["spec"]["selector"]["matchLabels"]["track"] == "blue"
+
+
+def pod(name: str, app: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": app}},
+            "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]}}
+
+
+@pytest.mark.parametrize(("handling", "evicted"), [("Recreate", False), ("RecreateWithPodDrain", True)])
+def test_recreate_with_pod_drain_evicts_the_old_workloads_pods_first(world: World, handling: str,
+                                                                     evicted: bool) -> None:
+    pods = [pod("web-1", "web"), pod("web-2", "web"), pod("other", "other")]
+
+    def pods_in_dr1() -> None:
+        if world.get("dr1", f"/api/v1/namespaces/{world.ns}/pods") is None:
+            pytest.skip("this cluster serves no Pods")
+        # nothing here runs a ReplicaSet: the copy's Pods are made by hand, with its labels
+        for p in pods:
+            create(world, "dr1", p)
+
+    c = change_and_sync(world, {"defaultHandling": handling}, new_selector, between=pods_in_dr1)
+
+    assert counts_of(c.result) == {"updated": 1}
+    assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
+    left = {p["metadata"]["name"] for p in pods if read(world, "dr1", p) is not None}
+    if evicted:  # an eviction of a Pod that is on no node deletes it at once
+        assert left == {"other"}
+        assert world.verbs("dr1") == {"POST": 3, "DELETE": 1}  # two evictions, the delete, the create
+    else:
+        assert left == {"web-1", "web-2", "other"}
+        assert world.verbs("dr1") == {"POST": 1, "DELETE": 1}
 
 
 def test_partial_update_keeps_the_selector_and_updates_the_rest(world: World) -> None:
