@@ -1,5 +1,5 @@
-"""The generated dr-syncer.io CRDs are accepted by the simulator, and by `kubectl apply` where kubectl is
-on PATH (issue 3, acceptance 4)."""
+"""The generated dr-syncer.io CRDs are accepted by the simulator and by a real kube-apiserver (which
+validates their schemas strictly), and by `kubectl apply` where kubectl is on PATH (issue 3, acceptance 4)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import uuid
+from collections.abc import Callable
+
 import pytest
-import yaml
 from kubernetes import client as k8s
+from kubernetes.client.rest import ApiException
 
 from drsyncer.api import keys
 from drsyncer.api.crds import all_crds
-from drsyncer.sim import SimCluster
+from tests.fixtures.backends import World
+from tests.fixtures.polling import eventually
 
 KUBECTL = shutil.which("kubectl")
 
@@ -25,30 +29,37 @@ REPLICATION = {
 }
 
 
-def test_generated_crds_are_established_by_the_simulator_and_serve_their_kinds(
-        sim_cluster: SimCluster) -> None:
-    with sim_cluster.api_client() as api:
-        extensions = k8s.ApiextensionsV1Api(api)
-        for crd in all_crds():
-            created = extensions.create_custom_resource_definition(crd)
-            conditions = {c.type: c.status for c in created.status.conditions}
-            assert conditions["Established"] == "True", crd["metadata"]["name"]
-        k8s.CoreV1Api(api).create_namespace({"metadata": {"name": "dr-system"}})
-        custom = k8s.CustomObjectsApi(api)
-        where = (keys.GROUP, keys.VERSION, "dr-system", "replications")
-        custom.create_namespaced_custom_object(*where, REPLICATION)
-        got = custom.get_namespaced_custom_object(*where, "shop")
-        assert got["spec"]["destinationClusters"] == ["dr1", "dr2"]
+def test_generated_crds_are_established_and_serve_their_kinds(kube: Callable[..., World]) -> None:
+    world = kube(["controller"])
+    api = world.api("controller")
+    extensions = k8s.ApiextensionsV1Api(api)
+    for crd in all_crds():
+        extensions.create_custom_resource_definition(crd)
+
+    def established(name: str) -> bool:
+        conditions = extensions.read_custom_resource_definition(name).status.conditions or ()
+        return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+    for crd in all_crds():
+        eventually(lambda n=crd["metadata"]["name"]: established(n), timeout_s=30, what=f"{crd['metadata']['name']} Established")
+    namespace = f"dr-system-{uuid.uuid4().hex[:8]}"
+    k8s.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
+    custom = k8s.CustomObjectsApi(api)
+    where = (keys.GROUP, keys.VERSION, namespace, "replications")
+    body = {**REPLICATION, "metadata": {"name": "shop", "namespace": namespace}}
+    eventually(lambda: custom.create_namespaced_custom_object(*where, body), timeout_s=30,
+               what="the first Replication accepted", tolerate=(ApiException,))
+    got = custom.get_namespaced_custom_object(*where, "shop")
+    assert got["spec"]["destinationClusters"] == ["dr1", "dr2"]
 
 
 @pytest.mark.kubectl
 @pytest.mark.skipif(KUBECTL is None,
                     reason="kubectl is not on PATH; this test drives the real kubectl binary")
-def test_kubectl_applies_the_output_of_drsyncer_crds(sim_cluster: SimCluster, tmp_path: Path) -> None:
+def test_kubectl_applies_the_output_of_drsyncer_crds(kube: Callable[..., World], tmp_path: Path) -> None:
     assert KUBECTL is not None
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump(sim_cluster.kubeconfig_dict()))
-    kubectl = [KUBECTL, "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache")]
+    world = kube(["controller"])
+    kubectl = [KUBECTL, "--kubeconfig", str(world.kubeconfig), "--cache-dir", str(tmp_path / "cache")]
     crds = subprocess.run([sys.executable, "-m", "drsyncer.cli", "crds"], capture_output=True, text=True,
                           check=True, timeout=60).stdout
 
@@ -63,5 +74,5 @@ def test_kubectl_applies_the_output_of_drsyncer_crds(sim_cluster: SimCluster, tm
         assert f"customresourcedefinition.apiextensions.k8s.io/{name} created" in applied.stdout
     again = run("apply", "-f", "-", stdin=crds)
     assert again.returncode == 0 and "unchanged" in again.stdout, again.stderr
-    listed = run("get", "repl", "-A")
-    assert listed.returncode == 0, listed.stderr
+    # a real server serves the kinds a moment after the CRDs are created
+    eventually(lambda: run("get", "repl", "-A").returncode == 0, timeout_s=30, what="kubectl get repl")
