@@ -80,6 +80,7 @@ def test_scheduled_replication_copies_to_both_destinations_and_reports_completed
     # server filled in defaults the source never stated
     first = status["lastSyncTime"]
     writes = pipe.writes("dr1")
+    assert writes >= 7  # the first run's creates were counted: 5 ConfigMaps, the Deployment, the Secret
     versions = {n: o["metadata"]["resourceVersion"] for n, o in pipe.configmaps("dr1", web).items()}
     again = eventually(lambda: (s := pipe.status("web")).get("lastSyncTime") != first and s, timeout_s=40,
                        what="a second scheduled run")
