@@ -67,7 +67,8 @@ def test_a_service_account_token_reaches_the_cluster_and_once_revoked_is_named_n
 
     error = eventually(rejected, what="the token to be rejected")
     assert error.status == 401 and error.category is Category.NON_RETRYABLE
-    assert f"credentials from kubeconfig Secret {ns}/dr1-kubeconfig key 'kubeconfig' were rejected" in str(error)
+    named = f"credentials from kubeconfig Secret {ns}/dr1-kubeconfig key 'kubeconfig' were rejected"
+    assert named in str(error)
     assert token not in str(error) and token not in caplog.text
     clients.close()
     controller.close()

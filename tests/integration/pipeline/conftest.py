@@ -231,29 +231,9 @@ class Pipeline:
         return base if self.backend == "sim" else f"{base}-{self.ns.rsplit('-', 1)[1]}"
 
     def writes(self, cluster: str) -> int:
-        """Creates and updates a cluster has served: the simulator's request counters, or a real
-        kube-apiserver's `apiserver_request_total` (POST, PUT, PATCH and APPLY of ConfigMaps, Secrets,
-        Deployments and Services; the session's other writers, the control plane itself, write none
-        of those while a test waits)."""
-        if self.backend == "sim":
-            return self.sim(cluster).writes()
-        from prometheus_client.parser import text_string_to_metric_families
-
-        plane = self.clusters[cluster]
-        text = requests.get(f"{plane.url}/metrics", headers={"Authorization": f"Bearer {plane.token}"},
-                            verify=str(plane.directory / "ca.crt"), timeout=10).text
-        total = 0.0
-        for family in text_string_to_metric_families(text):
-            if family.name != "apiserver_request":  # the parser drops the counter's _total
-                continue
-            for sample in family.samples:
-                labels = sample.labels
-                if (sample.name == "apiserver_request_total"
-                        and labels.get("verb") in ("POST", "PUT", "PATCH", "APPLY")
-                        and labels.get("resource") in ("configmaps", "secrets", "deployments", "services")
-                        and not labels.get("subresource")):
-                    total += sample.value
-        return int(total)
+        """Writes a cluster has served: the simulator's request counters, or a real kube-apiserver's
+        creates and updates of the kinds drsyncer copies (`ControlPlane.writes`)."""
+        return int(self.clusters[cluster].writes())
 
     def client(self, name: str) -> ClusterClient:
         """An admin drsyncer client of cluster `name`, kept for the module."""
@@ -270,8 +250,8 @@ class Pipeline:
             if source.get(NAMESPACES, None, namespace) is None:
                 source.create(NAMESPACES, None, {"metadata": {"name": namespace, "labels": labels or {}}})
             for i in range(count):
-                source.create(CONFIGMAPS, namespace, {
-                    "metadata": {"name": f"{prefix}-{i:05d}"}, "data": {"value": f"{i}".rjust(data_size, "x")}})
+                source.create(CONFIGMAPS, namespace, {"metadata": {"name": f"{prefix}-{i:05d}"},
+                                                      "data": {"value": f"{i}".rjust(data_size, "x")}})
             return
         store = self.sim("source").store
         store.put({"apiVersion": "v1", "kind": "Namespace",

@@ -10,8 +10,8 @@ so each test works in a namespace of its own (`world.ns`).
 from __future__ import annotations
 
 import copy
-import random
 import json
+import random
 import threading
 import uuid
 from collections import Counter

@@ -6,10 +6,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from pathlib import Path
-
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
@@ -41,7 +40,8 @@ def test_generated_crds_are_established_and_serve_their_kinds(kube: Callable[...
         return any(c.type == "Established" and c.status == "True" for c in conditions)
 
     for crd in all_crds():
-        eventually(lambda n=crd["metadata"]["name"]: established(n), timeout_s=30, what=f"{crd['metadata']['name']} Established")
+        name = crd["metadata"]["name"]
+        eventually(lambda n=name: established(n), timeout_s=30, what=f"{name} Established")
     namespace = f"dr-system-{uuid.uuid4().hex[:8]}"
     k8s.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
     custom = k8s.CustomObjectsApi(api)

@@ -44,7 +44,8 @@ class Change:
 
 
 def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, template: Obj = DEPLOYMENT,
-                    labels: dict[str, str] | None = None, between: Callable[[], None] | None = None) -> Change:
+                    labels: dict[str, str] | None = None,
+                    between: Callable[[], None] | None = None) -> Change:
     """Copy `template` to dr1, change it in the source with `change(obj)` (deleting and recreating it,
     as the changes are to immutable fields), and sync again with `handling_spec` as the
     `immutableResourceConfig`. `between()` runs after the first sync."""
