@@ -156,6 +156,26 @@ def change_class(claim: Obj) -> None:
     claim["spec"]["storageClassName"] = "slow"
 
 
+def test_recreate_with_pod_drain_evicts_the_pods_mounting_a_claim_before_replacing_it(world: World) -> None:
+    mounting = pod("uses-data", "db")
+    mounting["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
+    bystander = pod("bystander", "db")
+    spec = {"defaultHandling": "NoChange", "resourceOverrides": {"persistentvolumeclaims": "RecreateWithPodDrain"}}
+
+    def pods_in_dr1() -> None:
+        if world.get("dr1", f"/api/v1/namespaces/{world.ns}/pods") is None:
+            pytest.skip("this cluster serves no Pods")
+        for p in (mounting, bystander):
+            create(world, "dr1", p)
+
+    c = change_and_sync(world, spec, change_class, CLAIM, between=pods_in_dr1)
+
+    assert counts_of(c.result) == {"updated": 1}, c.result.errors
+    assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
+    assert c.after["spec"]["storageClassName"] == "slow"
+    assert read(world, "dr1", mounting) is None and read(world, "dr1", bystander) is not None
+
+
 def test_pvc_storage_class_change_is_reported_under_no_change(world: World) -> None:
     c = change_and_sync(world, {"defaultHandling": "NoChange"}, change_class, CLAIM)
 
