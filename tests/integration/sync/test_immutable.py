@@ -160,7 +160,8 @@ def test_recreate_with_pod_drain_evicts_the_pods_mounting_a_claim_before_replaci
     mounting = pod("uses-data", "db")
     mounting["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
     bystander = pod("bystander", "db")
-    spec = {"defaultHandling": "NoChange", "resourceOverrides": {"persistentvolumeclaims": "RecreateWithPodDrain"}}
+    spec = {"defaultHandling": "NoChange",
+            "resourceOverrides": {"persistentvolumeclaims": "RecreateWithPodDrain"}}
 
     def pods_in_dr1() -> None:
         if world.get("dr1", f"/api/v1/namespaces/{world.ns}/pods") is None:
