@@ -383,6 +383,10 @@ def pipeline(pipeline_backend: str, redis_server: RedisServer, tmp_path_factory:
             controller.delete(NAMESPACES, None, ns)
             for name in installed:
                 controller.delete(CRDS, None, name)
+            # a later test may create the same CRDs: wait until they are gone, not merely deleting
+            for name in installed:
+                eventually(lambda n=name: controller.get(CRDS, None, n) is None, timeout_s=60,
+                           what=f"CRD {name} gone from the controller cluster")
         for client in [controller, source, *p._clients.values()]:
             client.close()
 
