@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from kubernetes import client as k8s
 
 from drsyncer.api import keys
 from drsyncer.sync.execute import execute
@@ -154,6 +155,36 @@ def test_the_immutable_handling_label_overrides_the_default(world: World) -> Non
 
 def change_class(claim: Obj) -> None:
     claim["spec"]["storageClassName"] = "slow"
+
+
+def test_an_eviction_a_disruption_budget_refuses_leaves_the_workload_in_place(world: World) -> None:
+    web = pod("web-1", "web")
+
+    def guarded_pod_in_dr1() -> None:
+        if world.get("dr1", f"/api/v1/namespaces/{world.ns}/pods") is None:
+            pytest.skip("this cluster serves no Pods")
+        create(world, "dr1", web)
+        # a Pending Pod may always be evicted: this one reports Running and Ready, as a kubelet would,
+        # and the budget reports what the disruption controller would (no disruption allowed)
+        world.core("dr1").patch_namespaced_pod_status("web-1", world.ns, {"status": {
+            "phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}})
+        policy = k8s.PolicyV1Api(world.stock["dr1"])
+        policy.create_namespaced_pod_disruption_budget(world.ns, {
+            "metadata": {"name": "keep-one"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+        policy.patch_namespaced_pod_disruption_budget_status("keep-one", world.ns, {"status": {
+            "observedGeneration": 1, "disruptionsAllowed": 0, "currentHealthy": 1, "desiredHealthy": 1,
+            "expectedPods": 1}})
+
+    c = change_and_sync(world, {"defaultHandling": "RecreateWithPodDrain"}, new_selector,
+                        between=guarded_pod_in_dr1)
+
+    assert counts_of(c.result) == {"failed": 1}, c.result.to_dict()
+    assert c.after["metadata"]["uid"] == c.before["metadata"]["uid"]  # not deleted
+    assert read(world, "dr1", web) is not None
+    (error,) = c.result.errors
+    assert f"evict pod {world.ns}/web-1 on dr1" in error.message
+    assert "would violate the pod's disruption budget" in error.message, error.message
 
 
 def test_recreate_with_pod_drain_evicts_the_pods_mounting_a_claim_before_replacing_it(world: World) -> None:
