@@ -108,6 +108,10 @@ def _require_namespace(client: ClusterClient, namespace: str) -> bool:
     if found is None:
         raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, "the namespace does not exist; nothing is "
                                "copied or pruned until it does")
+    # A namespace being deleted loses its objects one by one over seconds: the same danger
+    if (found.get("metadata") or {}).get("deletionTimestamp"):
+        raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, "the namespace is being deleted; nothing is "
+                               "copied or pruned while it is")
     return True
 
 

@@ -40,17 +40,18 @@ def kubeconfig_text(config: dict[str, Any]) -> str:
     return yaml.safe_dump(config)
 
 
-def put_secret(controller: ClusterClient, name: str, data: dict[str, str | bytes]) -> None:
+def put_secret(controller: ClusterClient, name: str, data: dict[str, str | bytes],
+               namespace: str = CONTROLLER_NAMESPACE) -> None:
     """Create or replace a Secret in the controller namespace."""
     encoded = {k: base64.b64encode(v if isinstance(v, bytes) else v.encode()).decode()
                for k, v in data.items()}
     body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "data": encoded}
-    existing = controller.get(SECRETS, CONTROLLER_NAMESPACE, name)
+    existing = controller.get(SECRETS, namespace, name)
     if existing is None:
-        controller.create(SECRETS, CONTROLLER_NAMESPACE, body)
+        controller.create(SECRETS, namespace, body)
     else:
         body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
-        controller.replace(SECRETS, CONTROLLER_NAMESPACE, body)
+        controller.replace(SECRETS, namespace, body)
 
 
 def remote_cluster(name: str, secret: str, key: str | None = None, **spec: Any) -> dict[str, Any]:

@@ -1,6 +1,11 @@
-"""The whole pipeline with real processes: simulated controller, source and two DR clusters (in this
-process), a private redis-server, and `drsyncer watcher`, `drsyncer beat` and two `drsyncer worker`
-processes (Flower when a test asks for it).
+"""The whole pipeline with real processes: controller, source and two DR clusters, a private
+redis-server, and `drsyncer watcher`, `drsyncer beat` and two `drsyncer worker` processes (Flower when a
+test asks for it).
+
+The clusters are simulated (in this process) unless a module asks for real control planes by
+overriding the `pipeline_backend` fixture (params "sim" and "real" run it on both). Real clusters are
+the session's, shared with other tests: the pipeline then works in a controller namespace of its own
+and deletes it, and the CRDs, when the module ends.
 
 The processes serve the whole module; each test works in its own Replications and namespaces and
 deletes its Replications when it ends. Process logs go to files, printed when a test fails.
@@ -33,6 +38,7 @@ from drsyncer.kube import ClusterClient, client_from_kubeconfig
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sim import SimCluster, SimFleet
 from tests.fixtures import polling as poll
+from tests.fixtures.controlplane import ControlPlaneFleet, kubeconfig_of
 from tests.fixtures.polling import builtin_ref
 from tests.fixtures.ports import free_port
 from tests.fixtures.redis_server import RedisServer
@@ -112,7 +118,9 @@ class Proc:
 
 @dataclass
 class Pipeline:
-    fleet: SimFleet
+    backend: str  # "sim" or "real"
+    clusters: dict[str, Any]  # by name: SimCluster or ControlPlane
+    ns: str  # the controller namespace: RemoteClusters, Replications, the Lease
     controller: ClusterClient
     source: ClusterClient
     redis_url: str
@@ -123,6 +131,7 @@ class Pipeline:
     metrics_ports: dict[str, int] = field(default_factory=dict)
     flower_port: int = 0
     created: list[str] = field(default_factory=list)
+    _clients: dict[str, ClusterClient] = field(default_factory=dict)
 
     # -- processes ----------------------------------------------------------------------------------
 
@@ -133,7 +142,7 @@ class Pipeline:
             "DRSYNCER_REDIS_URL": self.redis_url,
             "DRSYNCER_KUBECONFIG": str(self.kubeconfig),
             "DRSYNCER_KUBE_CONTEXT": "controller",
-            "DRSYNCER_WATCH_NAMESPACE": NS,
+            "DRSYNCER_WATCH_NAMESPACE": self.ns,
             "DRSYNCER_LOG_LEVEL": "INFO",
             "DRSYNCER_TASK_TIME_LIMIT": str(TASK_TIME_LIMIT_S),
             "DRSYNCER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_S),
@@ -178,13 +187,13 @@ class Pipeline:
 
     def apply_replication(self, name: str, **spec: Any) -> dict[str, Any]:
         body = {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
-                "metadata": {"name": name, "namespace": NS},
+                "metadata": {"name": name, "namespace": self.ns},
                 "spec": {"sourceCluster": "source", "destinationClusters": ["dr1", "dr2"], **spec}}
         self.created.append(name)
-        return self.controller.create(self.resolve("replications.dr-syncer.io"), NS, body)
+        return self.controller.create(self.resolve("replications.dr-syncer.io"), self.ns, body)
 
     def replication(self, name: str) -> dict[str, Any]:
-        obj = self.controller.get(self.resolve("replications.dr-syncer.io"), NS, name)
+        obj = self.controller.get(self.resolve("replications.dr-syncer.io"), self.ns, name)
         assert obj is not None
         return obj
 
@@ -195,29 +204,56 @@ class Pipeline:
         return next((c for c in self.status(name).get("conditions", []) if c["type"] == type_), {})
 
     def annotate(self, name: str, annotations: dict[str, str | None]) -> None:
-        self.controller.patch(self.resolve("replications.dr-syncer.io"), NS, name,
+        self.controller.patch(self.resolve("replications.dr-syncer.io"), self.ns, name,
                               {"metadata": {"annotations": annotations}})
 
     def delete_replication(self, name: str) -> None:
-        self.controller.delete(self.resolve("replications.dr-syncer.io"), NS, name)
+        self.controller.delete(self.resolve("replications.dr-syncer.io"), self.ns, name)
 
     def events(self, name: str) -> list[dict[str, Any]]:
-        return [e for e in self.controller.list(EVENTS, NS)
+        return [e for e in self.controller.list(EVENTS, self.ns)
                 if (e.get("involvedObject") or {}).get("name") == name]
 
     def remote_cluster(self, name: str) -> dict[str, Any]:
-        obj = self.controller.get(self.resolve("remoteclusters.dr-syncer.io"), NS, name)
+        obj = self.controller.get(self.resolve("remoteclusters.dr-syncer.io"), self.ns, name)
         assert obj is not None
         return obj
 
     # -- the clusters -----------------------------------------------------------------------------
 
     def sim(self, name: str) -> SimCluster:
-        return self.fleet[name]
+        assert self.backend == "sim", f"{name} is a real cluster: no simulator controls"
+        cluster: SimCluster = self.clusters[name]
+        return cluster
+
+    def unique(self, base: str) -> str:
+        """A namespace name for a test: `base` on the simulator, `base` and this pipeline's suffix on
+        the session's shared real clusters."""
+        return base if self.backend == "sim" else f"{base}-{self.ns.rsplit('-', 1)[1]}"
+
+    def writes(self, cluster: str) -> int:
+        """Writes a cluster has served: the simulator's request counters, or a real kube-apiserver's
+        creates and updates of the kinds drsyncer copies (`ControlPlane.writes`)."""
+        return int(self.clusters[cluster].writes())
+
+    def client(self, name: str) -> ClusterClient:
+        """An admin drsyncer client of cluster `name`, kept for the module."""
+        if name not in self._clients:
+            self._clients[name] = client_from_kubeconfig(self.clusters[name].kubeconfig_dict(), name=name)
+        return self._clients[name]
 
     def seed(self, namespace: str, count: int, *, prefix: str = "cm", labels: dict[str, str] | None = None,
              data_size: int = 16) -> None:
-        """A source namespace with `count` ConfigMaps, written straight into the simulator's store."""
+        """A source namespace with `count` ConfigMaps, written straight into the simulator's store (through
+        the API on a real cluster)."""
+        if self.backend != "sim":
+            source = self.client("source")
+            if source.get(NAMESPACES, None, namespace) is None:
+                source.create(NAMESPACES, None, {"metadata": {"name": namespace, "labels": labels or {}}})
+            for i in range(count):
+                source.create(CONFIGMAPS, namespace, {"metadata": {"name": f"{prefix}-{i:05d}"},
+                                                      "data": {"value": f"{i}".rjust(data_size, "x")}})
+            return
         store = self.sim("source").store
         store.put({"apiVersion": "v1", "kind": "Namespace",
                    "metadata": {"name": namespace, "labels": labels or {}}})
@@ -227,6 +263,8 @@ class Pipeline:
                        "data": {"value": f"{i}".rjust(data_size, "x")}})
 
     def configmaps(self, cluster: str, namespace: str) -> dict[str, dict[str, Any]]:
+        if self.backend != "sim":
+            return {o["metadata"]["name"]: o for o in self.client(cluster).list(CONFIGMAPS, namespace)}
         store = self.sim(cluster).store
         key = store.resource_for("v1", "ConfigMap").key
         return {o["metadata"]["name"]: o for o in store.iter_objects(key, namespace)}
@@ -239,7 +277,7 @@ class Pipeline:
     def run_records(self, name: str) -> dict[str, dict[str, Any]]:
         """The latest record of each source namespace of a Replication, as the workers stored them."""
         uid = self.replication(name)["metadata"]["uid"]
-        raw = self.redis().hgetall(f"drsyncer:runs:Replication/{NS}/{name}/{uid}:results")
+        raw = self.redis().hgetall(f"drsyncer:runs:Replication/{self.ns}/{name}/{uid}:results")
         return {k.decode(): json.loads(v) for k, v in raw.items()}
 
     def send_sync(self, name: str, source_namespaces: list[str], *, run_id: str | None = None,
@@ -251,7 +289,7 @@ class Pipeline:
         spec = obj["spec"]
         ids = []
         for source_ns in source_namespaces:
-            kwargs = {"replication": {"kind": "Replication", "namespace": NS, "name": name,
+            kwargs = {"replication": {"kind": "Replication", "namespace": self.ns, "name": name,
                                       "uid": meta["uid"], "generation": meta["generation"]},
                       "source_cluster": spec["sourceCluster"], "source_namespace": source_ns,
                       "targets": [{"cluster": c, "namespace": source_ns}
@@ -272,41 +310,64 @@ class Pipeline:
         return out
 
 
-def _kubeconfig_secret(name: str, cluster: SimCluster) -> dict[str, Any]:
+def _kubeconfig_secret(name: str, cluster: Any) -> dict[str, Any]:
     data = yaml.safe_dump(cluster.kubeconfig_dict()).encode()
     return {"metadata": {"name": f"{name}-kubeconfig"},
             "data": {"kubeconfig": base64.b64encode(data).decode()}}
 
 
 @pytest.fixture(scope="module")
-def pipeline(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+def pipeline_backend() -> str:
+    """The clusters the module's pipeline runs on; a module overrides this to run on real ones too."""
+    return "sim"
+
+
+@pytest.fixture(scope="module")
+def pipeline(pipeline_backend: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory,
+             request: pytest.FixtureRequest) -> Iterator[Pipeline]:
     workdir = tmp_path_factory.mktemp("pipeline")
     redis_url = f"redis://{redis_server.host}:{redis_server.port}/{DB}"
     redis.Redis.from_url(redis_url).flushdb()
-    fleet = SimFleet(["controller", "source", "dr1", "dr2"]).start()
-    kubeconfig = fleet.write_kubeconfig(workdir / "controller.kubeconfig")
-    controller = client_from_kubeconfig(fleet["controller"].kubeconfig_dict(), name="controller")
-    source = client_from_kubeconfig(fleet["source"].kubeconfig_dict(), name="source")
-    controller.create(NAMESPACES, None, {"metadata": {"name": NS}})
+    names = ["controller", "source", "dr1", "dr2"]
+    fleet: SimFleet | None = None
+    if pipeline_backend == "sim":
+        fleet = SimFleet(names).start()
+        clusters: dict[str, Any] = {c.name: c for c in fleet}
+        ns = NS
+    else:
+        planes: ControlPlaneFleet = request.getfixturevalue("control_planes")
+        clusters = {c.name: c for c in planes.ensure(names)}
+        ns = f"{NS}-{uuid.uuid4().hex[:8]}"  # the session's controller cluster is shared
+    kubeconfig = workdir / "controller.kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(kubeconfig_of(list(clusters.values()), "controller")))
+    kubeconfig.chmod(0o600)
+    controller = client_from_kubeconfig(clusters["controller"].kubeconfig_dict(), name="controller")
+    source = client_from_kubeconfig(clusters["source"].kubeconfig_dict(), name="source")
+    controller.create(NAMESPACES, None, {"metadata": {"name": ns}})
+    installed = []
     for crd in all_crds():
-        controller.create(CRDS, None, crd)
+        if controller.get(CRDS, None, crd["metadata"]["name"]) is None:  # another module's may be there
+            controller.create(CRDS, None, crd)
+            installed.append(crd["metadata"]["name"])
     # a CRD is served a moment after its create, as on kube-apiserver
     poll.eventually(lambda: [controller.discovery.invalidate(),
                              *(controller.resolve(c["metadata"]["name"]) for c in all_crds())],
                     30, "the CRDs to be served", tolerate=(AssertionError, CategorisedError))
     remote_clusters = controller.resolve("remoteclusters.dr-syncer.io")
+    # a real server takes a moment from Established to accepting objects of the kind
+    eventually(lambda: list(controller.list(remote_clusters, ns)) == [], what="RemoteClusters to be listed")
     for name in ("source", "dr1", "dr2"):
-        controller.create(SECRETS, NS, _kubeconfig_secret(name, fleet[name]))
-        controller.create(remote_clusters, NS, {
+        controller.create(SECRETS, ns, _kubeconfig_secret(name, clusters[name]))
+        controller.create(remote_clusters, ns, {
             "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
-            "metadata": {"name": name, "namespace": NS},
+            "metadata": {"name": name, "namespace": ns},
             # a budget far above what the tests send: the shared limiter is tested elsewhere
             "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"},
                      "rateLimit": {"qps": 5000, "burst": 5000}}})
     from scheduler.celery_app import make_app
 
     app = make_app(redis_url)
-    p = Pipeline(fleet, controller, source, redis_url, app, workdir, kubeconfig)
+    p = Pipeline(pipeline_backend, clusters, ns, controller, source, redis_url, app, workdir, kubeconfig)
     try:
         p.metrics_ports["watcher"] = free_port()
         p.start("watcher", "watcher", DRSYNCER_METRICS_PORT=str(p.metrics_ports["watcher"]),
@@ -322,9 +383,18 @@ def pipeline(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
     finally:
         for proc in reversed(list(p.procs.values())):
             proc.stop()
-        controller.close()
-        source.close()
-        fleet.stop()
+        if fleet is not None:
+            fleet.stop()
+        else:  # the real clusters stay for the session: leave them as they were
+            controller.delete(NAMESPACES, None, ns)
+            for name in installed:
+                controller.delete(CRDS, None, name)
+            # a later test may create the same CRDs: wait until they are gone, not merely deleting
+            for name in installed:
+                eventually(lambda n=name: controller.get(CRDS, None, n) is None, timeout_s=60,
+                           what=f"CRD {name} gone from the controller cluster")
+        for client in [controller, source, *p._clients.values()]:
+            client.close()
 
 
 @pytest.fixture

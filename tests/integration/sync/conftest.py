@@ -1,31 +1,42 @@
 """One source and two destination clusters, drsyncer clients for syncing, stock clients for the rest.
 
-The stock `kubernetes` client seeds the source and inspects the destinations, so what the tests see
-is what any other Kubernetes tool would see.
+Each test runs on the simulator and on real control planes (the `kube` fixture). The stock
+`kubernetes` client seeds the source and inspects the destinations, so what the tests see is what
+any other Kubernetes tool would see. Writes are counted on drsyncer's own clients (every POST, PUT,
+PATCH and DELETE they send), which holds on both backends; real clusters are shared by the session,
+so each test works in a namespace of its own (`world.ns`).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+import random
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
+from drsyncer.api import keys
 from drsyncer.kube import ClusterClient, RetryPolicy, client_from_kubeconfig
-from drsyncer.sim import SimCluster, SimFleet
+from drsyncer.sim import SimCluster
 from drsyncer.sync.namespace_sync import Destination, sync_namespace
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
+from tests.fixtures.backends import World as Clusters
+from tests.fixtures.polling import eventually
 
-SOURCE_NS = "shop"
 REPLICATION = "dr-system/shop"
 # quick retries: a destination that is down is recognised in well under a second
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay_s=0.02, max_delay_s=0.1)
+ROOT_CA = keys.ROOT_CA_CONFIGMAP
+WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 Obj = dict[str, Any]
 
@@ -61,37 +72,88 @@ def rules(**spec: Any) -> Rules:
 
 @dataclass
 class World:
-    """The clusters, a drsyncer client per cluster, and a stock ApiClient per cluster."""
+    """The clusters of one backend, a drsyncer client per cluster, a stock ApiClient per cluster, and
+    the writes drsyncer's clients sent, by cluster and verb."""
 
-    fleet: SimFleet
+    clusters: Clusters
     clients: dict[str, ClusterClient]
     stock: dict[str, k8s.ApiClient]
+    ns: str  # the source namespace, and the destination namespace unless a test maps it
+    _writes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def backend(self) -> str:
+        return self.clusters.backend
+
+    def require_sim(self, why: str) -> None:
+        """Skip on the real backend: the test needs what only the simulator does (`why`)."""
+        if self.backend != "sim":
+            pytest.skip(f"simulator only: {why}")
 
     def sim(self, name: str) -> SimCluster:
-        return self.fleet[name]
+        assert self.backend == "sim", "call world.require_sim(...) first"
+        cluster: SimCluster = self.clusters[name]
+        return cluster
+
+    def client(self, name: str, retry: RetryPolicy = FAST_RETRY) -> ClusterClient:
+        """(Re)build drsyncer's client of cluster `name`, its writes counted."""
+        old = self.clients.pop(name, None)
+        if old is not None:
+            old.close()
+        client = client_from_kubeconfig(self.clusters[name].kubeconfig_dict(), name=name, retry=retry)
+        client.counters.observers.append(self._observe)
+        self.clients[name] = client
+        return client
+
+    def _observe(self, cluster: str, verb: str, status: int) -> None:
+        if verb in WRITE_VERBS:
+            with self._lock:
+                self._writes[(cluster, verb)] += 1
+                if status == 409:
+                    self._writes[(cluster, "409")] += 1
 
     def sync(self, sync_rules: Rules, *, destinations: tuple[str, ...] = ("dr1", "dr2"),
-             dest_ns: str = SOURCE_NS, **options: Any) -> list[TargetResult]:
-        targets = [Destination(self.clients[d], dest_ns) for d in destinations]
-        return sync_namespace(self.clients["source"], targets, sync_rules, source_namespace=SOURCE_NS,
+             dest_ns: str | None = None, **options: Any) -> list[TargetResult]:
+        targets = [Destination(self.clients[d], dest_ns or self.ns) for d in destinations]
+        return sync_namespace(self.clients["source"], targets, sync_rules, source_namespace=self.ns,
                               **options)
 
     def writes(self, *names: str) -> int:
-        return sum(self.fleet[n].writes() for n in names or ("dr1", "dr2"))
+        """Write requests (answered or not) drsyncer's clients sent to `names` (default dr1 and dr2)."""
+        clusters = names or ("dr1", "dr2")
+        with self._lock:
+            return sum(n for (cluster, verb), n in self._writes.items()
+                       if cluster in clusters and verb in WRITE_VERBS)
+
+    def verbs(self, name: str) -> dict[str, int]:
+        """drsyncer's write requests to cluster `name` by verb, e.g. {"PUT": 1}."""
+        with self._lock:
+            return {verb: n for (cluster, verb), n in self._writes.items()
+                    if cluster == name and verb in WRITE_VERBS and n}
+
+    def conflicts(self, name: str) -> int:
+        """Writes to cluster `name` answered 409 Conflict."""
+        with self._lock:
+            return self._writes[(name, "409")]
 
     def reset_counters(self) -> None:
-        for cluster in self.fleet:
-            cluster.reset_counters()
+        with self._lock:
+            self._writes.clear()
+        if self.backend == "sim":
+            for name in self.clients:
+                self.sim(name).reset_counters()
 
     # -- stock-client access ----------------------------------------------------------------------
 
     def call(self, cluster: str, method: str, path: str, body: Obj | None = None) -> Obj | None:
-        """One request through the stock client's REST layer, answered as raw JSON; None on 404.
-        (The simulated clusters serve without authentication.)"""
+        """One request through the stock client's REST layer, answered as raw JSON; None on 404."""
         api = self.stock[cluster]
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        method, url, headers, body, _ = api.param_serialize(method, path, header_params=headers, body=body,
+                                                            auth_settings=["BearerToken"])
         try:
-            response = api.call_api(method, api.configuration.host + path, header_params=headers, body=body)
+            response = api.call_api(method, url, header_params=headers, body=body)
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -118,16 +180,15 @@ class World:
 
 
 @pytest.fixture
-def world(sim_fleet: Any) -> Iterator[World]:
-    fleet: SimFleet = sim_fleet(["source", "dr1", "dr2"])
-    clients = {c.name: client_from_kubeconfig(c.kubeconfig_dict(), name=c.name, retry=FAST_RETRY)
-               for c in fleet}
-    stock = {c.name: c.api_client() for c in fleet}
-    yield World(fleet, clients, stock)
-    for c in clients.values():
+def world(kube: Callable[..., Clusters]) -> Iterator[World]:
+    clusters = kube(["source", "dr1", "dr2"])
+    w = World(clusters, {}, {name: clusters.api(name) for name in clusters.clusters},
+              f"shop-{uuid.uuid4().hex[:8]}")
+    for name in clusters.clusters:
+        w.client(name)
+    yield w
+    for c in w.clients.values():
         c.close()
-    for s in stock.values():
-        s.close()
 
 
 # -- the source namespace ---------------------------------------------------------------------------
@@ -138,7 +199,10 @@ def pod_template(app: str) -> Obj:
 
 
 def source_objects() -> list[Obj]:
-    """A namespace with every default kind, a StatefulSet and a custom resource (the CRD is separate)."""
+    """A namespace with every default kind, a StatefulSet and a custom resource (the CRD is separate).
+    The Service `web` asks for a cluster IP of its own, drawn at random: real source clusters live for
+    the session, and each IP can be held by one Service only."""
+    cluster_ip = f"10.96.{random.randint(128, 254)}.{random.randint(1, 254)}"
     return [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "labels": {"app": "web"}},
          "data": {"mode": "dr", "level": "3"}},
@@ -154,7 +218,7 @@ def source_objects() -> list[Obj]:
                       "accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
                       "resources": {"requests": {"storage": "1Gi"}}}}]}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-         "spec": {"clusterIP": "10.96.77.7", "selector": {"app": "web"},
+         "spec": {"clusterIP": cluster_ip, "selector": {"app": "web"},
                   "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
          "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"port": 5432}]}},
@@ -170,23 +234,41 @@ def source_objects() -> list[Obj]:
     ]
 
 
-def seed(world: World, objects: list[Obj] | None = None, namespace: str = SOURCE_NS) -> None:
-    """Create the namespace, the Widget CRD and the objects in the source with the stock client."""
+def seed(world: World, objects: list[Obj] | None = None, namespace: str | None = None) -> None:
+    """Create the namespace (default `world.ns`), the Widget CRD and the objects in the source with the
+    stock client."""
+    namespace = namespace or world.ns
     api = world.stock["source"]
     core = k8s.CoreV1Api(api)
     if world.get("source", f"/api/v1/namespaces/{namespace}") is None:
         core.create_namespace({"metadata": {"name": namespace}})
+        # every namespace of a real cluster gets it (kube-controller-manager's root-ca publisher), and
+        # drsyncer skips it; waiting makes the skipped count certain
+        eventually(lambda: world.get("source", f"/api/v1/namespaces/{namespace}/configmaps/{ROOT_CA}"),
+                   timeout_s=30, what=f"{ROOT_CA} in namespace {namespace}")
     if read(world, "source", WIDGET_CRD) is None:
         k8s.ApiextensionsV1Api(api).create_custom_resource_definition(copy.deepcopy(WIDGET_CRD))
+        await_established(world, "source", WIDGET_CRD["metadata"]["name"])
     for obj in objects if objects is not None else source_objects():
         create(world, "source", obj, namespace)
 
 
+def await_established(world: World, cluster: str, crd: str) -> None:
+    """Wait until the API server serves the CRD's kind (a real one takes a moment)."""
+    def established() -> bool:
+        found = world.get(cluster, f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}")
+        conditions = ((found or {}).get("status") or {}).get("conditions") or ()
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+    eventually(established, timeout_s=30, what=f"CRD {crd} Established in {cluster}")
+
+
 def path_of(obj: Obj, namespace: str | None, name: str | None = None) -> str:
-    """The REST path of an object's collection (or of the object, with `name`)."""
+    """The REST path of an object's collection (or of the object, with `name`); namespace "" or None
+    for a cluster-scoped one."""
     plural = {"ConfigMap": "configmaps", "Secret": "secrets", "Deployment": "deployments",
               "StatefulSet": "statefulsets", "Service": "services", "Ingress": "ingresses",
-              "PersistentVolumeClaim": "persistentvolumeclaims", "Widget": "widgets",
+              "PersistentVolumeClaim": "persistentvolumeclaims", "Widget": "widgets", "Pod": "pods",
               "CustomResourceDefinition": "customresourcedefinitions"}[obj["kind"]]
     api_version = obj["apiVersion"]
     base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
@@ -194,11 +276,20 @@ def path_of(obj: Obj, namespace: str | None, name: str | None = None) -> str:
     return f"{where}/{name}" if name else where
 
 
-def create(world: World, cluster: str, obj: Obj, namespace: str = SOURCE_NS) -> Obj:
+def _ns(world: World, obj: Obj, namespace: str | None) -> str:
+    """The namespace an object helper works in: `world.ns` unless given; none for a CRD."""
+    if obj["kind"] == "CustomResourceDefinition":
+        return ""
+    return world.ns if namespace is None else namespace
+
+
+def create(world: World, cluster: str, obj: Obj, namespace: str | None = None) -> Obj:
     """POST an object with the stock client."""
+    ns = _ns(world, obj, namespace)
     body = copy.deepcopy(obj)
-    body["metadata"]["namespace"] = namespace
-    created = world.call(cluster, "POST", path_of(obj, namespace), body)
+    if ns:
+        body["metadata"]["namespace"] = ns
+    created = world.call(cluster, "POST", path_of(obj, ns), body)
     assert created is not None
     return created
 
@@ -210,16 +301,15 @@ def replace(world: World, cluster: str, obj: Obj) -> Obj:
     return replaced
 
 
-def delete(world: World, cluster: str, obj: Obj, namespace: str = SOURCE_NS) -> None:
-    world.call(cluster, "DELETE", path_of(obj, namespace, obj["metadata"]["name"]))
+def delete(world: World, cluster: str, obj: Obj, namespace: str | None = None) -> None:
+    world.call(cluster, "DELETE", path_of(obj, _ns(world, obj, namespace), obj["metadata"]["name"]))
 
 
-def read(world: World, cluster: str, obj: Obj, namespace: str | None = SOURCE_NS) -> Obj | None:
-    ns = namespace if obj["kind"] != "CustomResourceDefinition" else None
-    return world.get(cluster, path_of(obj, ns, obj["metadata"]["name"]))
+def read(world: World, cluster: str, obj: Obj, namespace: str | None = None) -> Obj | None:
+    return world.get(cluster, path_of(obj, _ns(world, obj, namespace), obj["metadata"]["name"]))
 
 
-def modify(world: World, cluster: str, template: Obj, change: Any, namespace: str = SOURCE_NS) -> Obj:
+def modify(world: World, cluster: str, template: Obj, change: Any, namespace: str | None = None) -> Obj:
     """Read the object, let `change(obj)` edit it in place, write it back."""
     current = read(world, cluster, template, namespace)
     assert current is not None
@@ -227,17 +317,19 @@ def modify(world: World, cluster: str, template: Obj, change: Any, namespace: st
     return replace(world, cluster, current)
 
 
-def recreate(world: World, cluster: str, template: Obj, change: Any, namespace: str = SOURCE_NS) -> Obj:
-    """Read the object, let `change(obj)` edit it, then delete it and create it again: how an owner
-    changes a field the API server keeps fixed (it refuses the change in place)."""
+def recreate(world: World, cluster: str, template: Obj, change: Any, namespace: str | None = None) -> Obj:
+    """Change a field the API server keeps immutable, as a user must: read the object, delete it, and
+    create it again with `change(obj)` applied."""
     current = read(world, cluster, template, namespace)
     assert current is not None
-    change(current)
-    current.pop("status", None)
-    current["metadata"] = {k: v for k, v in current["metadata"].items()
-                           if k not in ("uid", "resourceVersion", "creationTimestamp", "generation",
-                                        "managedFields")}
     delete(world, cluster, template, namespace)
+    eventually(lambda: read(world, cluster, template, namespace) is None, timeout_s=30,
+               what=f"{template['kind']} {template['metadata']['name']} deleted in {cluster}")
+    server_owned = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
+    for field_name in server_owned:
+        current["metadata"].pop(field_name, None)
+    current.pop("status", None)
+    change(current)
     return create(world, cluster, current, namespace)
 
 

@@ -8,14 +8,13 @@ import time
 
 from drsyncer.api import keys
 from drsyncer.errors import Category
-from drsyncer.kube import RetryPolicy, client_from_kubeconfig
+from drsyncer.kube import RetryPolicy
 from drsyncer.sync.execute import execute
 from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
 from drsyncer.sync.result import Phase
 from tests.integration.sync.conftest import (
     REPLICATION,
-    SOURCE_NS,
     Obj,
     World,
     counts_of,
@@ -26,7 +25,7 @@ from tests.integration.sync.conftest import (
     seed,
     source_objects,
 )
-from tests.integration.sync.test_copy import OBJECTS_PER_COPY, assert_copied
+from tests.integration.sync.test_copy import OBJECTS_PER_COPY, ROOT_CA_SKIPPED, assert_copied
 
 # a throttled or failing write is tried this often before it counts as failed: with 20 % of writes
 # failing, a request fails for good with probability 0.2^10 (1e-7), so a run converges in one go
@@ -34,13 +33,14 @@ PATIENT_RETRY = RetryPolicy(max_attempts=10, base_delay_s=0.005, max_delay_s=0.0
 
 
 def test_one_destination_down_fails_alone_and_names_itself(world: World) -> None:
+    world.require_sim("takes a destination down and up again")
     seed(world)
     world.sim("dr2").down()
 
     results = world.sync(rules())
 
     dr1, dr2 = results
-    assert dr1.phase == Phase.COMPLETED and counts_of(dr1) == {"created": OBJECTS_PER_COPY}
+    assert dr1.phase == Phase.COMPLETED and counts_of(dr1) == {"created": OBJECTS_PER_COPY, **ROOT_CA_SKIPPED}
     assert dr2.phase == Phase.FAILED
     assert dr2.destination_cluster == "dr2"
     assert dr2.error.startswith("destination cluster dr2: ")
@@ -67,13 +67,11 @@ def fail_a_fifth_of_writes(world: World, cluster: str) -> None:
 
 
 def test_injected_throttling_server_errors_and_conflicts_converge_in_one_run(world: World) -> None:
+    world.require_sim("injects 429 and 500 answers into a fifth of the writes")
     extra = many_configmaps(40)
     seed(world, [*source_objects(), *extra])
     for name in ("dr1", "dr2"):
-        cluster = world.sim(name)
-        world.clients.pop(name).close()
-        world.clients[name] = client_from_kubeconfig(cluster.kubeconfig_dict(), name=name,
-                                                     retry=PATIENT_RETRY)
+        world.client(name, PATIENT_RETRY)
         fail_a_fifth_of_writes(world, name)
     sync_rules = rules()
 
@@ -93,9 +91,9 @@ def test_injected_throttling_server_errors_and_conflicts_converge_in_one_run(wor
         modify(world, "source", obj, lambda cm: cm["data"].update(changed="yes"))
     source = world.clients["source"]
     dr1 = world.clients["dr1"]
-    snapshot = read_source(source, sync_rules, SOURCE_NS)
-    the_plan = plan([*snapshot.crds, *snapshot.objects], read_destination(dr1, snapshot, SOURCE_NS),
-                    sync_rules, source_namespace=SOURCE_NS, destination_namespace=SOURCE_NS, prune=False)
+    snapshot = read_source(source, sync_rules, world.ns)
+    the_plan = plan([*snapshot.crds, *snapshot.objects], read_destination(dr1, snapshot, world.ns),
+                    sync_rules, source_namespace=world.ns, destination_namespace=world.ns, prune=False)
     updates = the_plan.by_op(Op.UPDATE)
     assert len(updates) == 20
     world.sim("dr1").faults.clear()
@@ -119,16 +117,51 @@ def test_injected_throttling_server_errors_and_conflicts_converge_in_one_run(wor
     # converged: with the faults still on, the next run has nothing to write
     world.reset_counters()
     again = world.sync(sync_rules, destinations=("dr1",))
-    assert counts_of(again[0]) == {"unchanged": OBJECTS_PER_COPY + len(extra)}
+    assert counts_of(again[0]) == {"unchanged": OBJECTS_PER_COPY + len(extra), **ROOT_CA_SKIPPED}
+    assert world.writes("dr1") == 0
+
+
+def test_updates_that_meet_a_conflict_are_read_again_and_rewritten(world: World) -> None:
+    extra = many_configmaps(6)
+    seed(world, extra)
+    sync_rules = rules(resourceTypes=["configmaps"])
+    world.sync(sync_rules, destinations=("dr1",))
+    for obj in extra:
+        modify(world, "source", obj, lambda cm: cm["data"].update(changed="yes"))
+    dr1 = world.clients["dr1"]
+    snapshot = read_source(world.clients["source"], sync_rules, world.ns)
+    the_plan = plan(snapshot.objects, read_destination(dr1, snapshot, world.ns), sync_rules,
+                    source_namespace=world.ns, destination_namespace=world.ns, prune=False)
+    assert len(the_plan.by_op(Op.UPDATE)) == len(extra)
+    # another writer touches every copy after it was read: each planned update carries a stale
+    # resourceVersion
+    for obj in extra:
+        modify(world, "dr1", obj, lambda cm: cm["metadata"]["labels"].update(touched="by-someone-else"))
+    world.reset_counters()
+
+    result = execute(the_plan, dr1, sync_rules, concurrency=3)
+
+    assert result.phase == Phase.COMPLETED, result.errors
+    assert result.totals.updated == len(extra)
+    assert world.conflicts("dr1") == len(extra)  # one 409 each, then a rewrite from a fresh read
+    assert world.verbs("dr1") == {"PUT": 2 * len(extra)}
+    for obj in extra:
+        copied = read(world, "dr1", obj)
+        assert copied is not None and copied["data"]["changed"] == "yes"
+        assert "touched" not in copied["metadata"]["labels"]  # the copy follows its source, not the toucher
+    world.reset_counters()
+    assert counts_of(world.sync(sync_rules, destinations=("dr1",))[0]) == {
+        "unchanged": len(extra), **ROOT_CA_SKIPPED}
     assert world.writes("dr1") == 0
 
 
 def test_a_destination_that_goes_away_mid_run_is_given_up_on(world: World) -> None:
+    world.require_sim("takes the destination down in the middle of a run")
     seed(world, many_configmaps(40))
     sync_rules = rules(resourceTypes=["configmaps"])
-    snapshot = read_source(world.clients["source"], sync_rules, SOURCE_NS)
-    the_plan = plan(snapshot.objects, {}, sync_rules, source_namespace=SOURCE_NS,
-                    destination_namespace=SOURCE_NS, prune=False)
+    snapshot = read_source(world.clients["source"], sync_rules, world.ns)
+    the_plan = plan(snapshot.objects, {}, sync_rules, source_namespace=world.ns,
+                    destination_namespace=world.ns, prune=False)
     dr1 = world.sim("dr1")
     dr1.faults.set(latency_ms=20)
 
@@ -156,15 +189,17 @@ def test_a_destination_namespace_being_deleted_waits_for_the_next_sync(world: Wo
     seed(world, many_configmaps(3))
     held = {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
-    world.core("dr1").create_namespace({"metadata": {"name": SOURCE_NS}})
+    world.core("dr1").create_namespace({"metadata": {"name": world.ns}})
     create(world, "dr1", held)
-    world.core("dr1").delete_namespace(SOURCE_NS)  # stays Terminating while "held" has its finalizer
+    world.core("dr1").delete_namespace(world.ns)  # stays Terminating while "held" has its finalizer
     world.reset_counters()
-
-    (result,) = world.sync(rules(resourceTypes=["configmaps"]), destinations=("dr1",))
+    try:
+        (result,) = world.sync(rules(resourceTypes=["configmaps"]), destinations=("dr1",))
+    finally:  # let the namespace go
+        world.core("dr1").patch_namespaced_config_map("held", world.ns, {"metadata": {"finalizers": None}})
 
     assert result.phase == Phase.FAILED
-    assert result.error == f"Namespace {SOURCE_NS}: is being deleted in the destination; the next sync " \
+    assert result.error == f"Namespace {world.ns}: is being deleted in the destination; the next sync " \
                            "recreates it"
     assert result.error_category == Category.WAIT_FOR_NEXT_SYNC
     assert result.totals.failed == 3 and world.writes("dr1") == 0
@@ -173,12 +208,12 @@ def test_a_destination_namespace_being_deleted_waits_for_the_next_sync(world: Wo
 def test_objects_created_by_someone_else_after_planning_are_updated_instead(world: World) -> None:
     seed(world, many_configmaps(4))
     sync_rules = rules(resourceTypes=["configmaps"])
-    snapshot = read_source(world.clients["source"], sync_rules, SOURCE_NS)
-    the_plan = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, SOURCE_NS), sync_rules,
-                    source_namespace=SOURCE_NS, destination_namespace=SOURCE_NS, prune=False)
-    assert [a.op for a in the_plan] == [Op.CREATE] * 4
+    snapshot = read_source(world.clients["source"], sync_rules, world.ns)
+    the_plan = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, world.ns), sync_rules,
+                    source_namespace=world.ns, destination_namespace=world.ns, prune=False)
+    assert [a.op for a in the_plan if a.op != Op.SKIP] == [Op.CREATE] * 4
     # between planning and writing: an unmarked cm-000 appears, and a duplicate run writes cm-001
-    world.core("dr1").create_namespace({"metadata": {"name": SOURCE_NS}})
+    world.core("dr1").create_namespace({"metadata": {"name": world.ns}})
     create(world, "dr1", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm-000"},
                           "data": {"i": "stale"}})
     execute(dataclasses.replace(the_plan, actions=the_plan.actions[1:2]), world.clients["dr1"], sync_rules)
@@ -187,9 +222,8 @@ def test_objects_created_by_someone_else_after_planning_are_updated_instead(worl
     result = execute(the_plan, world.clients["dr1"], sync_rules)
 
     assert result.phase == Phase.COMPLETED
-    assert counts_of(result) == {"created": 2, "updated": 1, "unchanged": 1}
-    assert world.sim("dr1").counters()["create"] == {"configmaps": 4}  # two of them met AlreadyExists
-    assert world.sim("dr1").counters()["update"] == {"configmaps": 1}
+    assert counts_of(result) == {"created": 2, "updated": 1, "unchanged": 1, **ROOT_CA_SKIPPED}
+    assert world.verbs("dr1") == {"POST": 4, "PUT": 1}  # two creates met AlreadyExists, one was updated
     assert_copied_configmaps(world, 4)
 
 
@@ -204,22 +238,22 @@ def test_a_prune_never_deletes_an_object_recreated_after_planning(world: World) 
     seed(world, many_configmaps(2))
     sync_rules = rules(resourceTypes=["configmaps"])
     world.sync(sync_rules, destinations=("dr1",))
-    world.call("source", "DELETE", f"/api/v1/namespaces/{SOURCE_NS}/configmaps/cm-001")
-    snapshot = read_source(world.clients["source"], sync_rules, SOURCE_NS)
-    the_plan = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, SOURCE_NS), sync_rules,
-                    source_namespace=SOURCE_NS, destination_namespace=SOURCE_NS, prune=True)
+    world.call("source", "DELETE", f"/api/v1/namespaces/{world.ns}/configmaps/cm-001")
+    snapshot = read_source(world.clients["source"], sync_rules, world.ns)
+    the_plan = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, world.ns), sync_rules,
+                    source_namespace=world.ns, destination_namespace=world.ns, prune=True)
     assert [a.key.name for a in the_plan.by_op(Op.PRUNE)] == ["cm-001"]
     # recreated in the destination (same marks, new uid) between planning and writing
     copy = read(world, "dr1", many_configmaps(2)[1])
     assert copy is not None
-    world.call("dr1", "DELETE", f"/api/v1/namespaces/{SOURCE_NS}/configmaps/cm-001")
+    world.call("dr1", "DELETE", f"/api/v1/namespaces/{world.ns}/configmaps/cm-001")
     marks = {k: copy["metadata"][k] for k in ("labels", "annotations")}
     recreated = create(world, "dr1", {"apiVersion": "v1", "kind": "ConfigMap",
                                       "metadata": {"name": "cm-001", **marks}})
 
     result = execute(the_plan, world.clients["dr1"], sync_rules)
 
-    assert counts_of(result) == {"unchanged": 1, "skipped": 1}
-    assert "ConfigMap shop/cm-001: not pruned, replaced since it was read" in result.warnings
+    assert counts_of(result) == {"unchanged": 1, "skipped": 2}  # kube-root-ca.crt and cm-001
+    assert f"ConfigMap {world.ns}/cm-001: not pruned, replaced since it was read" in result.warnings
     still = read(world, "dr1", recreated)
     assert still is not None and still["metadata"]["uid"] == recreated["metadata"]["uid"]

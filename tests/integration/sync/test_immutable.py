@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from kubernetes import client as k8s
 
 from drsyncer.api import keys
 from drsyncer.sync.execute import execute
@@ -14,7 +16,7 @@ from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
 from drsyncer.sync.result import Phase, TargetResult
 from drsyncer.sync.rules import Rules
-from tests.integration.sync.conftest import SOURCE_NS, Obj, World, counts_of, read, recreate, rules, seed
+from tests.integration.sync.conftest import Obj, World, counts_of, create, read, recreate, rules, seed
 
 DEPLOYMENT: Obj = {
     "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
@@ -43,9 +45,11 @@ class Change:
 
 
 def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, template: Obj = DEPLOYMENT,
-                    labels: dict[str, str] | None = None) -> Change:
-    """Copy `template` to dr1, change it in the source with `change(obj)` (deleting and creating it
-    again), and sync again with `handling_spec` as the `immutableResourceConfig`."""
+                    labels: dict[str, str] | None = None,
+                    between: Callable[[], None] | None = None) -> Change:
+    """Copy `template` to dr1, change it in the source with `change(obj)` (deleting and recreating it,
+    as the changes are to immutable fields), and sync again with `handling_spec` as the
+    `immutableResourceConfig`. `between()` runs after the first sync."""
     obj = {**template, "metadata": {**template["metadata"],
                                     "labels": {**template["metadata"].get("labels", {}), **(labels or {})}}}
     seed(world, [obj])
@@ -53,7 +57,9 @@ def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, te
     sync_rules = rules(resourceTypes=types, syncCRDs=False, immutableResourceConfig=handling_spec)
     world.sync(sync_rules, destinations=("dr1",))
     before = read(world, "dr1", template)
-    recreate(world, "source", template, change)  # the source refuses the change in place, as kube does
+    if between is not None:
+        between()
+    recreate(world, "source", template, change)
     world.reset_counters()
     result = world.sync(sync_rules, destinations=("dr1",))[0]
     after = read(world, "dr1", template)
@@ -80,8 +86,7 @@ def test_recreate_replaces_the_deployment(world: World) -> None:
     assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
     assert c.after["spec"]["selector"] == {"matchLabels": {"app": "web", "track": "blue"}}
     assert c.after["spec"]["replicas"] == 0
-    assert world.sim("dr1").counters()["delete"] == {"deployments": 1}
-    assert world.sim("dr1").counters()["create"] == {"deployments": 1}
+    assert world.verbs("dr1") == {"DELETE": 1, "POST": 1}
     assert any("Recreate" in w and "recreated" in w for w in c.result.warnings)
 
 
@@ -92,6 +97,36 @@ def test_force_update_and_recreate_with_drain_replace_the_deployment(world: Worl
     assert counts_of(c.result) == {"updated": 1}
     assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
     assert c.after["spec"]["selector"]["matchLabels"]["track"] == "blue"
+
+
+def pod(name: str, app: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": app}},
+            "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]}}
+
+
+@pytest.mark.parametrize(("handling", "evicted"), [("Recreate", False), ("RecreateWithPodDrain", True)])
+def test_recreate_with_pod_drain_evicts_the_old_workloads_pods_first(world: World, handling: str,
+                                                                     evicted: bool) -> None:
+    pods = [pod("web-1", "web"), pod("web-2", "web"), pod("other", "other")]
+
+    def pods_in_dr1() -> None:
+        if world.get("dr1", f"/api/v1/namespaces/{world.ns}/pods") is None:
+            pytest.skip("this cluster serves no Pods")
+        # nothing here runs a ReplicaSet: the copy's Pods are made by hand, with its labels
+        for p in pods:
+            create(world, "dr1", p)
+
+    c = change_and_sync(world, {"defaultHandling": handling}, new_selector, between=pods_in_dr1)
+
+    assert counts_of(c.result) == {"updated": 1}
+    assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
+    left = {p["metadata"]["name"] for p in pods if read(world, "dr1", p) is not None}
+    if evicted:  # an eviction of a Pod that is on no node deletes it at once
+        assert left == {"other"}
+        assert world.verbs("dr1") == {"POST": 3, "DELETE": 1}  # two evictions, the delete, the create
+    else:
+        assert left == {"web-1", "web-2", "other"}
+        assert world.verbs("dr1") == {"POST": 1, "DELETE": 1}
 
 
 def test_partial_update_keeps_the_selector_and_updates_the_rest(world: World) -> None:
@@ -122,6 +157,57 @@ def test_the_immutable_handling_label_overrides_the_default(world: World) -> Non
 
 def change_class(claim: Obj) -> None:
     claim["spec"]["storageClassName"] = "slow"
+
+
+def test_an_eviction_a_disruption_budget_refuses_leaves_the_workload_in_place(world: World) -> None:
+    web = pod("web-1", "web")
+
+    def guarded_pod_in_dr1() -> None:
+        if world.get("dr1", f"/api/v1/namespaces/{world.ns}/pods") is None:
+            pytest.skip("this cluster serves no Pods")
+        create(world, "dr1", web)
+        # a Pending Pod may always be evicted: this one reports Running and Ready, as a kubelet would,
+        # and the budget reports what the disruption controller would (no disruption allowed)
+        world.core("dr1").patch_namespaced_pod_status("web-1", world.ns, {"status": {
+            "phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}})
+        policy = k8s.PolicyV1Api(world.stock["dr1"])
+        policy.create_namespaced_pod_disruption_budget(world.ns, {
+            "metadata": {"name": "keep-one"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+        policy.patch_namespaced_pod_disruption_budget_status("keep-one", world.ns, {"status": {
+            "observedGeneration": 1, "disruptionsAllowed": 0, "currentHealthy": 1, "desiredHealthy": 1,
+            "expectedPods": 1}})
+
+    c = change_and_sync(world, {"defaultHandling": "RecreateWithPodDrain"}, new_selector,
+                        between=guarded_pod_in_dr1)
+
+    assert counts_of(c.result) == {"failed": 1}, c.result.to_dict()
+    assert c.after["metadata"]["uid"] == c.before["metadata"]["uid"]  # not deleted
+    assert read(world, "dr1", web) is not None
+    (error,) = c.result.errors
+    assert f"evict pod {world.ns}/web-1 on dr1" in error.message
+    assert "would violate the pod's disruption budget" in error.message, error.message
+
+
+def test_recreate_with_pod_drain_evicts_the_pods_mounting_a_claim_before_replacing_it(world: World) -> None:
+    mounting = pod("uses-data", "db")
+    mounting["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
+    bystander = pod("bystander", "db")
+    spec = {"defaultHandling": "NoChange",
+            "resourceOverrides": {"persistentvolumeclaims": "RecreateWithPodDrain"}}
+
+    def pods_in_dr1() -> None:
+        if world.get("dr1", f"/api/v1/namespaces/{world.ns}/pods") is None:
+            pytest.skip("this cluster serves no Pods")
+        for p in (mounting, bystander):
+            create(world, "dr1", p)
+
+    c = change_and_sync(world, spec, change_class, CLAIM, between=pods_in_dr1)
+
+    assert counts_of(c.result) == {"updated": 1}, c.result.errors
+    assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
+    assert c.after["spec"]["storageClassName"] == "slow"
+    assert read(world, "dr1", mounting) is None and read(world, "dr1", bystander) is not None
 
 
 def test_pvc_storage_class_change_is_reported_under_no_change(world: World) -> None:
@@ -159,11 +245,11 @@ def test_an_immutable_rejection_the_plan_did_not_foresee_gets_the_same_handling(
     assert before is not None and source_cm is not None
     # the source was recreated with new data; the plan flags it, and we hide that flag from the
     # executor so that the API server's 422 is what it meets
-    world.call("source", "DELETE", f"/api/v1/namespaces/{SOURCE_NS}/configmaps/frozen")
+    world.call("source", "DELETE", f"/api/v1/namespaces/{world.ns}/configmaps/frozen")
     seed(world, [{**FROZEN, "data": {"a": "2"}}])
-    snapshot = read_source(world.clients["source"], sync_rules, SOURCE_NS)
-    planned = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, SOURCE_NS), sync_rules,
-                   source_namespace=SOURCE_NS, destination_namespace=SOURCE_NS, prune=False)
+    snapshot = read_source(world.clients["source"], sync_rules, world.ns)
+    planned = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, world.ns), sync_rules,
+                   source_namespace=world.ns, destination_namespace=world.ns, prune=False)
     (update,) = planned.by_op(Op.UPDATE)
     assert update.immutable is not None
     unforeseen = dataclasses.replace(update, immutable=None, partial_body=None)
@@ -186,9 +272,9 @@ def test_an_immutable_rejection_the_plan_did_not_foresee_gets_the_same_handling(
 def _blind_update(world: World, sync_rules: Rules) -> Any:
     """The plan of the next run with its immutable flag hidden, so the API server's refusal is what
     the executor meets (as with a rule the table does not know)."""
-    snapshot = read_source(world.clients["source"], sync_rules, SOURCE_NS)
-    planned = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, SOURCE_NS), sync_rules,
-                   source_namespace=SOURCE_NS, destination_namespace=SOURCE_NS, prune=False)
+    snapshot = read_source(world.clients["source"], sync_rules, world.ns)
+    planned = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, world.ns), sync_rules,
+                   source_namespace=world.ns, destination_namespace=world.ns, prune=False)
     (update,) = planned.by_op(Op.UPDATE)
     blind = dataclasses.replace(update, immutable=None, partial_body=None)
     return dataclasses.replace(planned, actions=(blind,))
