@@ -158,12 +158,16 @@ def print_result(console: Console, result: TargetResult, *, verbose: bool = Fals
         if scale.replicas != scale.original_replicas:
             console.print(f"  {scale.kind} {scale.namespace}/{scale.name}: {scale.original_replicas} → "
                           f"{scale.replicas} replicas", markup=False)
-    if result.warnings:
+    # a held-back copy is listed once, above, though the executor also records it as a warning
+    held = tuple(f"{s.kind} {s.namespace}/{s.name}: " if s.namespace else f"{s.kind} {s.name}: "
+                 for s in result.skips if s.held_back)
+    warnings = [w for w in result.warnings if not (w.startswith(held) and w.endswith("; not written"))]
+    if warnings:
         console.print("  warnings:")
-        for warning in result.warnings[:_MAX_WARNINGS]:
+        for warning in warnings[:_MAX_WARNINGS]:
             console.print(f"    {warning}", markup=False)
-        if len(result.warnings) > _MAX_WARNINGS:
-            console.print(f"    … and {len(result.warnings) - _MAX_WARNINGS} more")
+        if len(warnings) > _MAX_WARNINGS:
+            console.print(f"    … and {len(warnings) - _MAX_WARNINGS} more")
     console.print()
 
 

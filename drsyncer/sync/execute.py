@@ -217,8 +217,8 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
                                               done.warning or "not written"))
             else:
                 result.record(action.count_key, done.outcome)
-            if done.warning and not (done.skip is not None and done.skip.held_back):
-                result.warnings.append(done.warning)  # a held-back copy is reported once, as held back
+            if done.warning:
+                result.warnings.append(done.warning)
             if done.outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED):
                 written.append(action.key.name)
             else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from kubernetes import client as k8s
 from kubernetes import utils
 
-from tests.integration.cases.conftest import drsyncer_sync, writes_nothing
+from tests.integration.cases.sync_driver import drsyncer_sync, writes_nothing
 
 NS = "claim-templates"
 BINDING = {"volume.kubernetes.io/selected-node": "node-a",

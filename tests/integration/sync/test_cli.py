@@ -184,7 +184,9 @@ def test_skipped_objects_are_listed_with_their_reason_grouped_or_one_per_line(wo
     grouped = drsyncer_sync(kubeconfig, *args)
 
     assert grouped.returncode == 0, grouped.stdout + grouped.stderr
-    assert table_row(grouped.stdout, "ConfigMap") == ["1", "0", "0", "0", "5", "0"]
+    # the five ignored, and the namespace's kube-root-ca.crt, which its own cluster publishes
+    assert table_row(grouped.stdout, "ConfigMap") == ["1", "0", "0", "0", "6", "0"]
+    assert f"ConfigMap {world.ns}/kube-root-ca.crt" in grouped.stdout
     assert (f"labelled {keys.LABEL_IGNORE}=true (5): ConfigMap {world.ns}/local-0, "
             f"ConfigMap {world.ns}/local-1, ConfigMap {world.ns}/local-2 and 2 more") in grouped.stdout
 

@@ -12,7 +12,7 @@ from kubernetes import utils
 
 from drsyncer.api import keys
 from tests.fixtures.backends import World
-from tests.integration.cases.conftest import drsyncer_sync, writes_nothing
+from tests.integration.cases.sync_driver import drsyncer_sync, writes_nothing
 
 POD = {"containers": [{"name": "c", "image": "registry.example/app:1"}]}
 WORKLOAD_TYPES = "daemonsets,jobs,cronjobs,deployments"
