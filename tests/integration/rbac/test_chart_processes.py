@@ -148,13 +148,15 @@ def chart(
     sa_client = client_from_kubeconfig(yaml.safe_load(kubeconfig_path.read_text()), name="controller")
     # the pipeline tests' process plumbing (start, start_worker, logs); its simulated fleet is not used
     pipeline = Pipeline(
-        None,
-        sa_client,
-        sa_client,
-        redis_url,
-        make_app(redis_url),
-        workdir,
-        kubeconfig_path,
+        backend="real",
+        clusters={},
+        ns=watch_namespace,
+        controller=sa_client,
+        source=sa_client,
+        redis_url=redis_url,
+        app=make_app(redis_url),
+        workdir=workdir,
+        kubeconfig=kubeconfig_path,
     )
     env = chart_env(rendered.one("Deployment", "-watcher"))
     assert env["DRSYNCER_WATCH_NAMESPACE"] == watch_namespace

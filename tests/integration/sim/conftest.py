@@ -17,6 +17,7 @@ from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
 from tests.fixtures.backends import World
+from tests.fixtures.polling import eventually
 
 
 @pytest.fixture
@@ -54,10 +55,24 @@ def dyn(api: client.ApiClient) -> dynamic.DynamicClient:
 
 
 @pytest.fixture
-def ns(core: client.CoreV1Api) -> str:
+def ns(core: client.CoreV1Api, world: World) -> str:
     """A namespace of the test's own (the real clusters are shared by the whole session)."""
     name = f"app-{secrets.token_hex(3)}"
     core.create_namespace({"metadata": {"name": name}})
+
+    def published() -> bool:
+        try:
+            core.read_namespaced_config_map(ROOT_CA, name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    # kube-controller-manager publishes it a moment after the namespace appears (the simulator within
+    # the create): wait, so no test sees it arrive in the middle of a watch or a list
+    if world.backend == "real":
+        eventually(published, what=f"{ROOT_CA} in {name}")
     return name
 
 
