@@ -14,6 +14,7 @@ import yaml
 from aiohttp import web
 
 from drsyncer.sim import tls as tls_certs
+from drsyncer.sim.discovery import KUBE_VERSION
 from drsyncer.sim.faults import Counters, Faults
 from drsyncer.sim.loop import run_on_loop, shared_loop
 from drsyncer.sim.server import ApiServer
@@ -32,7 +33,8 @@ class SimCluster:
     `namespace_defaults=True` gives every new namespace the `default` ServiceAccount and the
     `kube-root-ca.crt` ConfigMap, as kube-controller-manager does on a real cluster.
     `crd_established_delay_s`: how long after a CRD create it becomes Established and served
-    (0: within the create).
+    (0: within the create). `kube_version`: the gitVersion answered on /version (by default the
+    pinned reference control plane's); what updates may not change follows it.
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class SimCluster:
         bookmark_interval_s: float = 60.0,
         namespace_defaults: bool = False,
         crd_established_delay_s: float = CRD_ESTABLISHED_DELAY_S,
+        kube_version: str = KUBE_VERSION,
     ) -> None:
         self.name = name
         self.host = host
@@ -52,7 +55,7 @@ class SimCluster:
         self.tls = tls
         self.token: str | None = secrets.token_urlsafe(24) if token is True else (token or None)
         self.store = Store(namespace_defaults=namespace_defaults,
-                           crd_established_delay_s=crd_established_delay_s)
+                           crd_established_delay_s=crd_established_delay_s, kube_version=kube_version)
         self.faults = Faults()
         self._counters = Counters()
         self._loop, thread = shared_loop()
@@ -227,6 +230,7 @@ class SimFleet:
         bookmark_interval_s: float = 60.0,
         namespace_defaults: bool = False,
         crd_established_delay_s: float = CRD_ESTABLISHED_DELAY_S,
+        kube_version: str = KUBE_VERSION,
     ) -> None:
         names = list(names)
         if len(set(names)) != len(names) or not names:
@@ -241,6 +245,7 @@ class SimFleet:
                 bookmark_interval_s=bookmark_interval_s,
                 namespace_defaults=namespace_defaults,
                 crd_established_delay_s=crd_established_delay_s,
+                kube_version=kube_version,
             )
             for i, name in enumerate(names)
         }

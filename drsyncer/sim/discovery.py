@@ -9,10 +9,11 @@ from typing import Any
 
 from drsyncer.sim.resources import Registry
 
-KUBE_VERSION = {
-    "major": "1",
-    "minor": "32",
-    "gitVersion": "v1.32.0-drsyncer-sim",
+# the version the simulator answers for unless told otherwise: the reference control plane's
+# (hack/kube/go.mod), so a behaviour that changed between versions is the same on both
+KUBE_VERSION = "v1.34.4-drsyncer-sim"
+
+_VERSION_INFO = {
     "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean",
     "buildDate": "2026-01-01T00:00:00Z",
@@ -22,8 +23,10 @@ KUBE_VERSION = {
 }
 
 
-def version() -> dict[str, Any]:
-    return dict(KUBE_VERSION)
+def version(git_version: str = KUBE_VERSION) -> dict[str, Any]:
+    """`/version` for a server of `git_version` (`v1.32.0-...`)."""
+    major, minor = git_version.lstrip("v").split(".")[:2]
+    return {"major": major, "minor": minor, "gitVersion": git_version, **_VERSION_INFO}
 
 
 def core_versions(address: str) -> dict[str, Any]:

@@ -14,9 +14,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from drsyncer.api.immutability import parse_version, refused
+from drsyncer.api.immutability import Version, refused
 from drsyncer.sim import defaulting
-from drsyncer.sim.discovery import KUBE_VERSION
 from drsyncer.sim.errors import ApiError, bad_request, invalid
 from drsyncer.sim.resources import ResourceType
 from drsyncer.sim.selectors import LABEL_KEY, LABEL_VALUE
@@ -527,14 +526,12 @@ PREPARE: dict[tuple[str, str], Prepare] = {
 }
 
 
-# the Kubernetes version this simulator answers for, which decides what it refuses to change in place
-SIM_VERSION = parse_version(str(KUBE_VERSION["gitVersion"]))
-
-
 def prepare(
-    rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, allocator: IPAllocator
+    rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, allocator: IPAllocator,
+    version: Version | None = None,
 ) -> dict[str, Any]:
-    """Defaults and validation kube-apiserver applies to this kind; `old` is None on create."""
+    """Defaults and validation kube-apiserver applies to this kind; `old` is None on create.
+    `version` (major, minor) decides what an update may not change (the newest known when None)."""
     if rt.key == ("", "services"):
         new = _service(rt, obj, old, allocator)
     elif rt.schema:
@@ -543,15 +540,16 @@ def prepare(
         hook = PREPARE.get(rt.key)
         new = hook(rt, obj, old) if hook else obj
     if old is not None:
-        refuse_in_place(rt, new, old)
+        refuse_in_place(rt, new, old, version)
     return new
 
 
-def refuse_in_place(rt: ResourceType, new: dict[str, Any], old: dict[str, Any]) -> None:
+def refuse_in_place(rt: ResourceType, new: dict[str, Any], old: dict[str, Any],
+                    version: Version | None = None) -> None:
     """Raise the 422 kube-apiserver answers an update that changes what it keeps fixed (one cause per
     field it names, in its words: `spec: Forbidden: updates to statefulset spec for fields other
     than ...`, `roleRef: Invalid value: ...: cannot change roleRef`)."""
-    found = refused(rt.group, rt.kind, SIM_VERSION, new, old)
+    found = refused(rt.group, rt.kind, version, new, old)
     if found:
         causes = list(dict.fromkeys((r.field, r.message) for r in found))
         raise invalid(*_kind_of(rt), new["metadata"].get("name", ""), causes)

@@ -98,7 +98,7 @@ def group_version(registry: Registry, group: str, version: str) -> dict[str, Any
         }
     return {
         "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.32.0"},
+        "info": {"title": "Kubernetes", "version": "v1.34.4"},
         "paths": paths,
         "components": {"schemas": schemas},
     }

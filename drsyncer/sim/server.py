@@ -150,7 +150,7 @@ class ApiServer:
                 )
             return await self._resource(request, parts[1], parts[2], parts[3:])
         if head == "version" and len(parts) == 1:
-            return self._get_only(request, discovery.version())
+            return self._get_only(request, discovery.version(self.store.kube_version))
         if head in ("healthz", "livez", "readyz") and len(parts) == 1:
             return web.Response(text="ok", content_type="text/plain")
         if head == "openapi" and len(parts) >= 2 and parts[1] == "v3":

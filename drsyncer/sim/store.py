@@ -20,7 +20,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from drsyncer.api.immutability import parse_version
 from drsyncer.sim import apply, kinds
+from drsyncer.sim.discovery import KUBE_VERSION
 from drsyncer.sim.errors import (
     ApiError,
     already_exists,
@@ -137,8 +139,12 @@ class Store:
     """Objects of one cluster, keyed (group, plural) → namespace → name, and the event history."""
 
     def __init__(self, history: int = 100_000, namespace_defaults: bool = False,
-                 crd_established_delay_s: float = CRD_ESTABLISHED_DELAY_S) -> None:
+                 crd_established_delay_s: float = CRD_ESTABLISHED_DELAY_S,
+                 kube_version: str = KUBE_VERSION) -> None:
         self.registry = Registry()
+        # the Kubernetes version answered on /version; it decides what updates may not change
+        self.kube_version = kube_version
+        self._version = parse_version(kube_version)
         # kube-apiserver answers a CRD create before its controllers accept the names and mark it
         # Established; its resources are served from then on. 0 establishes within the create.
         self.crd_established_delay_s = crd_established_delay_s
@@ -387,7 +393,8 @@ class Store:
                 }
                 obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
             # a dry run allocates from a copy: it must not hold what a real request would get
-            obj = kinds.prepare(rt, obj, None, copy.deepcopy(self._ips) if dry_run else self._ips)
+            obj = kinds.prepare(rt, obj, None, copy.deepcopy(self._ips) if dry_run else self._ips,
+                                self._version)
             if manager and applied is None:
                 fields = apply.record_update(None, obj, manager, rt.api_version, timestamp, not rt.status)
                 if fields:
@@ -669,7 +676,8 @@ class Store:
                     ],
                 )
         new = {**new, "metadata": metadata}
-        new = kinds.prepare(rt, new, old, copy.deepcopy(self._ips) if dry_run else self._ips)
+        new = kinds.prepare(rt, new, old, copy.deepcopy(self._ips) if dry_run else self._ips,
+                            self._version)
         if rt.has_generation and _desired_state(new, rt) != _desired_state(old, rt):
             new["metadata"] = {**new["metadata"], "generation": int(old_meta.get("generation", 1)) + 1}
         if not applied_fields and manager:

@@ -1,11 +1,13 @@
 """Case 11: a StatefulSet field outside kube-apiserver's updatable list changed in the source
 (data/11-statefulset-forbidden-field/expect.md). What is updatable depends on the destination's
-version: `revisionHistoryLimit` became updatable in 1.33, so the simulator (which reports 1.32) holds
-the change back while a 1.34 control plane takes it in place; `serviceName` is fixed on every version
+version: `revisionHistoryLimit` became updatable in 1.33, so a 1.32 destination (the simulator told
+to answer as 1.32) holds the change back while 1.34 (the real control plane and the simulator by
+default) takes it in place; `serviceName` is fixed on every version
 and is held back, or recreated with the recreate handling. A second run writes nothing."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,8 @@ from kubernetes.client.rest import ApiException
 
 from drsyncer.api import keys
 from drsyncer.api.immutability import NEWEST_KNOWN, parse_version
+from drsyncer.sim import SimFleet
+from tests.fixtures.backends import World
 from tests.integration.cases.sync_driver import Writes, apply, delete, get, load, patch, sync, table_row
 
 CASE = "11-statefulset-forbidden-field"
@@ -44,7 +48,19 @@ def recreate_source(world: Any, change: Any) -> None:
 
 def test_case_11_forbidden_statefulset_changes_follow_the_destination_version_and_the_handling(
         kube: Any) -> None:
-    world = kube(["src", "dst"])
+    _forbidden_changes(kube(["src", "dst"]))
+
+
+def test_case_11_on_a_1_32_destination_revision_history_limit_is_held_back(tmp_path: Path) -> None:
+    # the simulator answering as kube-apiserver 1.32, before revisionHistoryLimit became updatable
+    with SimFleet(["src", "dst"], namespace_defaults=True, kube_version="v1.32.0-drsyncer-sim") as fleet:
+        world = World("sim", {"src": fleet["src"], "dst": fleet["dst"]},
+                      fleet.write_kubeconfig(tmp_path / "kubeconfig"))
+        assert server_version(world) == (1, 32)
+        _forbidden_changes(world)
+
+
+def _forbidden_changes(world: World) -> None:
     apply(world, "src", load(CASE, "source.yaml"))
     first = sync(world, NS, *TYPES)
     assert first.returncode == 0, first.stdout + first.stderr

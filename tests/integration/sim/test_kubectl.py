@@ -96,7 +96,7 @@ def kubectl(sim_cluster: SimCluster, tmp_path: Path) -> Kubectl:
 
 
 def test_kubectl_reports_the_server_version(kubectl: Kubectl) -> None:
-    assert "Server Version: v1.32" in kubectl("version").stdout
+    assert "Server Version: v1.34" in kubectl("version").stdout
 
 
 def test_kubectl_applies_a_crd_then_a_custom_resource_and_prints_its_columns(kubectl: Kubectl) -> None:
