@@ -48,9 +48,8 @@ def test_redis_restarted_without_data_is_ridden_out_by_every_process(
     pipe.seed("rr-sched-a", 3)
     pipe.seed("rr-sched-b", 3)
     pipe.seed("rr-inflight", 800, data_size=64)
-    pipe.apply_replication("rr-sched", namespaceMappings=[{"source": "rr-sched-a", "destination": "rr-sched-a"},
-                                                          {"source": "rr-sched-b", "destination": "rr-sched-b"}],
-                           schedule="@every 10s")
+    mappings = [{"source": ns, "destination": ns} for ns in ("rr-sched-a", "rr-sched-b")]
+    pipe.apply_replication("rr-sched", namespaceMappings=mappings, schedule="@every 10s")
     pipe.apply_replication("rr-inflight", sourceNamespace="rr-inflight", replicationMode="Manual")
     eventually(lambda: pipe.status("rr-sched").get("phase") == "Completed", timeout_s=60,
                what="the first scheduled run")
@@ -70,8 +69,8 @@ def test_redis_restarted_without_data_is_ridden_out_by_every_process(
         eventually(lambda: _entries(pipe) == before, timeout_s=SCHEDULE_BACK_S,
                    what="the watcher to write the schedule back")
         assert time.monotonic() - restarted <= SCHEDULE_BACK_S
-        inflight = eventually(lambda: (s := pipe.status("rr-inflight")).get("phase") in ("Completed", "Failed")
-                              and s, timeout_s=90, what="the run in flight to end")
+        inflight = eventually(lambda: (s := pipe.status("rr-inflight")).get("phase")
+                              in ("Completed", "Failed") and s, timeout_s=90, what="the run in flight to end")
     finally:
         for cluster in ("dr1", "dr2"):
             pipe.sim(cluster).faults.clear()

@@ -14,8 +14,8 @@ from tests.integration.scheduler.test_watcher import StartWatcher
 def test_schedule_flushed_from_redis_is_written_back_and_the_running_run_is_failed(
         world: World, start_watcher: StartWatcher) -> None:
     running = start_watcher(resync_interval="1h")
-    world.apply(replication("lost", sourceNamespace=None, namespaceMappings=[{"source": "shop", "destination": "shop"},
-                                                       {"source": "web", "destination": "web"}]))
+    mappings = [{"source": ns, "destination": ns} for ns in ("shop", "web")]
+    world.apply(replication("lost", sourceNamespace=None, namespaceMappings=mappings))
     expected = {f"drsyncer:{NS}/lost:shop", f"drsyncer:{NS}/lost:web"}
     eventually(lambda: world.entries() == expected, what="the entries")
     # a run in progress, as a worker's first task records it
