@@ -159,6 +159,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Redis visibility timeout: a task taken by a worker that vanished without a trace is "
             "delivered again after this long (a worker process that dies is noticed at once).",
             _seconds),
+    Setting("shutdown_timeout", "DRSYNCER_SHUTDOWN_TIMEOUT", "45s",
+            "Longest a worker takes to stop after SIGTERM. Running tasks get two thirds of it (at most "
+            "30 s) to finish, then are handed back; a worker whose stop hangs (Redis unreachable) exits "
+            "at this limit anyway. Keep the pod's termination grace period above it.", _seconds),
     Setting("heartbeat_file", "DRSYNCER_HEARTBEAT_FILE", "",
             "File the worker (while its consumer runs) or beat (every tick) touches, for "
             "`drsyncer probe`. Empty: `/tmp/drsyncer-worker.heartbeat` or `/tmp/drsyncer-beat.heartbeat`."),
@@ -180,7 +184,7 @@ _BY_ATTR = {s.attr: s for s in SETTINGS}
 
 WORKER_SETTINGS = ("redis_url", "kubeconfig", "kube_context", "log_format", "log_level", "concurrency",
                    "metrics_port", "queues", "worker_name", "task_time_limit", "visibility_timeout",
-                   "heartbeat_file", "metrics_dir")
+                   "shutdown_timeout", "heartbeat_file", "metrics_dir")
 BEAT_SETTINGS = ("redis_url", "log_format", "log_level", "redbeat_key_prefix", "heartbeat_file",
                  "beat_max_interval", "beat_lock_timeout", "task_time_limit", "visibility_timeout")
 FLOWER_SETTINGS = ("redis_url", "log_format", "log_level", "flower_port", "flower_basic_auth",
@@ -217,6 +221,7 @@ class Settings:
     worker_name: str = ""
     task_time_limit: float = 1800.0
     visibility_timeout: float = 3600.0
+    shutdown_timeout: float = 45.0
     heartbeat_file: str = ""
     metrics_dir: str = ""
     beat_max_interval: float = 5.0
