@@ -11,6 +11,7 @@ visibility timeout, as for a worker that vanished.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -47,9 +48,7 @@ class ShutdownDeadline:
                   "visibility timeout", self.timeout_s, len(children))
         for child in children:
             if child.pid:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(child.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         logging.shutdown()
         os._exit(EXIT_DEADLINE)
