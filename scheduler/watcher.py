@@ -23,6 +23,7 @@ from drsyncer.api import keys
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import ReplicationMode
 from drsyncer.errors import DrsyncerError
+from drsyncer.kube import audit
 from drsyncer.kube.client import NAMESPACES, ClusterClient
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.kube.errors import ApiError
@@ -258,11 +259,12 @@ class Watcher:
         for read in reads:
             label = f"{read.kind} {read.namespace}/{read.name}"
             try:
-                if read.deleting:
-                    if self._finish_deletion(read, remote, namespaces):
-                        report.cleaned_up.append(label)
-                    continue
-                self._sync_finalizer(read, remote)
+                with audit.acting_for(audit.Actor(replication=label, component="watcher")):
+                    if read.deleting:
+                        if self._finish_deletion(read, remote, namespaces):
+                            report.cleaned_up.append(label)
+                        continue
+                    self._sync_finalizer(read, remote)
             except ApiError as exc:
                 report.errors.append(f"{label}: {exc}")
             except Exception as exc:  # sending the cleanup failed (Redis away); the finalizer stays
@@ -281,12 +283,13 @@ class Watcher:
                 continue
             label = f"{read.kind} {read.namespace}/{read.name}"
             try:
-                if lost and self._fail_lost_run(read, remote):
-                    report.runs_lost.append(label)
-                if self._sync_now(read, desired, unresolved):
-                    report.triggered.append(label)
-                if self._write_status(read, remote):
-                    report.status_written.append(label)
+                with audit.acting_for(audit.Actor(replication=label, component="watcher")):
+                    if lost and self._fail_lost_run(read, remote):
+                        report.runs_lost.append(label)
+                    if self._sync_now(read, desired, unresolved):
+                        report.triggered.append(label)
+                    if self._write_status(read, remote):
+                        report.status_written.append(label)
             except ApiError as exc:
                 report.errors.append(f"{label}: {exc}")
             except Exception as exc:  # a send to Redis failed; the annotation stays for the next try
