@@ -18,11 +18,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from drsyncer.api.durations import parse_duration
 from drsyncer.errors import DrsyncerError
+from drsyncer.redis_target import SENTINEL_SCHEME, parse_sentinel_url
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # query parameters of a Redis URL that carry a secret
-_SECRET_PARAMS = frozenset({"password", "token", "secret", "auth"})
+_SECRET_PARAMS = frozenset({"password", "token", "secret", "auth", "sentinel_password"})
 _MASK = "***"
 
 
@@ -85,8 +86,14 @@ def _queues(value: str) -> tuple[str, ...]:
 def _redis_url(value: str) -> str:
     text = value.strip()
     scheme = urlsplit(text).scheme
+    if scheme == SENTINEL_SCHEME:
+        try:
+            parse_sentinel_url(text)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (got {redact_url(text)!r})") from None
+        return text
     if scheme not in ("redis", "rediss", "redis+socket", "unix"):
-        raise ValueError(f"must be a redis:// or rediss:// URL (got {redact_url(text)!r})")
+        raise ValueError(f"must be a redis://, rediss:// or sentinel:// URL (got {redact_url(text)!r})")
     return text
 
 
@@ -109,8 +116,12 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("redis_url", "DRSYNCER_REDIS_URL", "redis://localhost:6379/0",
-            "Redis for the Celery broker, results and the redbeat schedule. Password and TLS go in the "
-            "URL: `rediss://:PASSWORD@host:6380/0?ssl_cert_reqs=required`. Never logged with the password.",
+            "Redis for the Celery broker, results, the redbeat schedule and lock, run records and the rate "
+            "limiter. Password and TLS go in the URL: "
+            "`rediss://:PASSWORD@host:6380/0?ssl_cert_reqs=required`. "
+            "A Sentinel-managed primary: `sentinel://:PASSWORD@s1:26379,s2:26379,s3:26379/0?master=NAME` "
+            "(`&sentinel_password=`, `&tls=true`, `&ssl_ca_certs=`; see docs/configuration.md). Never "
+            "logged with a password.",
             _redis_url, secret_url=True),
     Setting("kubeconfig", "DRSYNCER_KUBECONFIG", "",
             "Kubeconfig file for the controller cluster (where the RemoteCluster and Replication objects "

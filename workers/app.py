@@ -14,6 +14,7 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from drsyncer.config import Settings, load_settings
+from drsyncer.redis_target import celery_settings
 
 TASK_SYNC_NAMESPACE = "drsyncer.sync_namespace"
 TASK_CLEANUP_NAMESPACE = "drsyncer.cleanup_namespace"
@@ -53,11 +54,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     # timeout; sweep often enough that this is not much later (one cheap Redis query per sweep)
     sweeps = {"unacked_restore_interval": max(1, min(10, int(settings.visibility_timeout) // 6)),
               "unacked_restore_throttle": 1}
+    redis = celery_settings(settings.redis_url)
+    sentinel = redis.pop("sentinel_transport_options")
     return {
-        "broker_url": settings.redis_url,
-        "result_backend": settings.redis_url,
-        "broker_transport_options": {**transport, **sweeps},
-        "result_backend_transport_options": dict(transport),
+        **redis,
+        "broker_transport_options": {**transport, **sweeps, **sentinel},
+        "result_backend_transport_options": {**transport, **sentinel},
         "redis_socket_timeout": REDIS_SOCKET_TIMEOUT_S,
         "redis_socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S,
         "broker_connection_retry_on_startup": True,
@@ -89,10 +91,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # beat: RedBeat with a short lock, so a replacement beat takes over within a minute
         "beat_scheduler": HEARTBEAT_SCHEDULER,
         "beat_max_loop_interval": int(settings.beat_max_interval),
-        "redbeat_redis_url": settings.redis_url,
         "redbeat_key_prefix": settings.redbeat_key_prefix,
         "redbeat_lock_timeout": int(settings.beat_lock_timeout),
-        "redbeat_redis_options": {},
     }
 
 

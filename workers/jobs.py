@@ -27,6 +27,7 @@ from drsyncer.kube import ClusterClient, ClusterClients, RequestCounters, audit
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.kube.health import check_cluster
 from drsyncer.kube.kubeconfig import controller_client
+from drsyncer.redis_target import client_from_url
 from drsyncer.status import events
 from drsyncer.status.remote_cluster import health_status
 from drsyncer.status.replication import (
@@ -96,7 +97,7 @@ class Context:
         controller = controller_client(settings.kubeconfig or None, settings.kube_context or None,
                                        counters=counters)
         clients = ClusterClients(controller, redis_url=settings.redis_url, counters=counters)
-        client = redis.Redis.from_url(settings.redis_url)
+        client = client_from_url(settings.redis_url)
         return cls(settings, controller, clients, client, RunStore(client),
                    NamespaceLock(client, settings.task_time_limit), worker)
 
