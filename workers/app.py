@@ -15,6 +15,7 @@ from kombu import Exchange, Queue
 
 from drsyncer.config import Settings, load_settings
 from drsyncer.redis_target import celery_settings
+from workers.sentinel_transport import TRANSPORT as SENTINEL_TRANSPORT
 
 TASK_SYNC_NAMESPACE = "drsyncer.sync_namespace"
 TASK_CLEANUP_NAMESPACE = "drsyncer.cleanup_namespace"
@@ -56,6 +57,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
               "unacked_restore_throttle": 1}
     redis = celery_settings(settings.redis_url)
     sentinel = redis.pop("sentinel_transport_options")
+    if sentinel:
+        redis["broker_transport"] = SENTINEL_TRANSPORT
     return {
         **redis,
         "broker_transport_options": {**transport, **sweeps, **sentinel},
