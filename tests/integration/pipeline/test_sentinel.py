@@ -10,6 +10,7 @@ no process exits.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,7 @@ from drsyncer.redis_target import client_from_url
 from drsyncer.sim import SimFleet
 from scheduler.celery_app import make_app
 from tests.fixtures import polling as poll
+from tests.fixtures import reliability
 from tests.fixtures.ports import free_port
 from tests.fixtures.redis_sentinel import SentinelRedis, sentinel_redis  # noqa: F401 (a fixture)
 from tests.integration.pipeline.conftest import (
@@ -109,6 +111,7 @@ def test_primary_killed_mid_run_the_pipeline_continues_on_the_promoted_replica(
             old = sentinel_redis.primary_port()
             assert old is not None
             sentinel_redis.data[old].kill()
+            killed_at = time.monotonic()
             assert len(pipe.configmaps("dr1", "sn-big")) < OBJECTS, "the run ended before the failover"
             eventually(lambda: sentinel_redis.primary_port() not in (None, old), timeout_s=30,
                        what="the sentinels to promote the replica")
@@ -119,6 +122,7 @@ def test_primary_killed_mid_run_the_pipeline_continues_on_the_promoted_replica(
         eventually(lambda: pipe.status("sn-big").get("phase") == "Completed"
                    and all(len(pipe.configmaps(c, "sn-big")) == OBJECTS for c in ("dr1", "dr2")),
                    timeout_s=180, what="the run to complete on the promoted replica")
+        recovered = time.monotonic()
         assert _entries(pipe) == before, "a schedule entry was lost in the failover"
         last = pipe.status("sn-sched").get("lastSyncTime")
         eventually(lambda: (s := pipe.status("sn-sched")).get("lastSyncTime") != last
@@ -127,6 +131,8 @@ def test_primary_killed_mid_run_the_pipeline_continues_on_the_promoted_replica(
             assert pipe.status(name).get("phase") != "Running"
         for name in ("watcher", "beat", "worker-1", "worker-2"):
             assert pipe.procs[name].alive, f"{name} exited:\n{pipe.procs[name].tail()}"
+        reliability.record("Sentinel: primary SIGKILLed mid-run", converged=True,
+                           recover_s=recovered - killed_at, objects=OBJECTS)
     except BaseException:
         print(pipe.logs())
         raise

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import reliability
 from tests.fixtures.polling import eventually
 from tests.fixtures.redis_server import RedisServer, start_redis, stop_redis
 
@@ -73,6 +74,8 @@ def test_worker_sigterm_while_redis_is_unreachable_exits_within_the_shutdown_tim
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
     assert took <= SHUTDOWN_TIMEOUT_S + SLACK_S
+    reliability.record(f"worker SIGTERM with Redis {outage} (shutdown timeout {SHUTDOWN_TIMEOUT_S} s)",
+                       converged=True, recover_s=took)
     # nothing of the worker (pool processes) is left behind
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)

@@ -1,0 +1,114 @@
+"""Fault campaigns on the whole pipeline (bounded, seeded, reproducible): one prefork pool process
+SIGKILLed at a random moment of a sync, and 20 % injected errors on every verb of every cluster at
+once. Every trial must converge: every source object in both destinations, with its data, nothing
+lost and nothing extra.
+
+Short by default; `DRSYNCER_RELIABILITY_LONG=1` runs 20 trials of 2,000 objects. The seed is
+`DRSYNCER_CAMPAIGN_SEED` (default 14), printed with every trial. Figures go to
+`DRSYNCER_RELIABILITY_RESULTS` (see tests/fixtures/reliability.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+from typing import Any
+
+import pytest
+
+from tests.fixtures import reliability
+from tests.integration.pipeline.conftest import Pipeline, eventually
+
+SEED = int(os.environ.get("DRSYNCER_CAMPAIGN_SEED", "14"))
+KILL_TRIALS = reliability.sized(3, 20)
+KILL_OBJECTS = reliability.sized(300, 2000)
+ERROR_OBJECTS = reliability.sized(200, 2000)
+ERROR_RATE = 0.2
+VERBS = ("get", "list", "create", "update", "patch", "delete")
+
+
+def _started(pipe: Pipeline, task_id: str) -> dict[str, Any] | None:
+    raw = pipe.redis().get(f"celery-task-meta-{task_id}")
+    meta = json.loads(raw) if raw else {}
+    return meta["result"] if meta.get("status") == "STARTED" else None
+
+
+def _converged(pipe: Pipeline, namespace: str, count: int) -> tuple[int, int]:
+    """(lost, extra) objects over both destinations, data compared with the source's."""
+    source = pipe.configmaps("source", namespace)
+    lost = extra = 0
+    for cluster in ("dr1", "dr2"):
+        copies = pipe.configmaps(cluster, namespace)
+        lost += sum(1 for name, obj in source.items()
+                    if name not in copies or copies[name].get("data") != obj.get("data"))
+        extra += len(set(copies) - set(source))
+    assert len(source) == count
+    return lost, extra
+
+
+@pytest.mark.parametrize("trial", range(KILL_TRIALS))
+def test_pool_process_killed_at_a_random_moment_of_a_sync_converges(pipe: Pipeline, trial: int) -> None:
+    rng = random.Random(SEED * 1000 + trial)
+    namespace = f"camp-kill-{trial}"
+    pipe.seed(namespace, KILL_OBJECTS, data_size=32)
+    pipe.apply_replication(namespace, sourceNamespace=namespace, replicationMode="Manual")
+    eventually(lambda: pipe.status(namespace).get("phase") == "Pending", what="the watcher to see it")
+    kill_after = rng.randint(1, int(KILL_OBJECTS * 0.9))
+    print(f"seed {SEED}, trial {trial}: SIGKILL the pool process after {kill_after} copies in dr1")
+    for cluster in ("dr1", "dr2"):
+        pipe.sim(cluster).faults.set(latency_ms=3)  # a window to kill in
+    try:
+        _run, (task_id,) = pipe.send_sync(namespace, [namespace])
+        started = eventually(lambda: _started(pipe, task_id), what="the task to start")
+        eventually(lambda: len(pipe.configmaps("dr1", namespace)) >= kill_after, timeout_s=60,
+                   what=f"{kill_after} copies")
+        os.kill(int(started["pid"]), signal.SIGKILL)
+        killed_at = time.monotonic()
+        assert pipe.status(namespace).get("phase") != "Completed", "the sync ended before the kill"
+        eventually(lambda: pipe.status(namespace).get("phase") == "Completed"
+                   and _converged(pipe, namespace, KILL_OBJECTS) == (0, 0),
+                   timeout_s=120, what="the run to complete after the pool process died")
+        recover_s = time.monotonic() - killed_at
+    except BaseException:
+        lost, extra = _converged(pipe, namespace, KILL_OBJECTS)
+        reliability.record("SIGKILL of one pool process mid-sync", converged=False, lost=lost,
+                           duplicated=extra, objects=KILL_OBJECTS, seed=SEED)
+        raise
+    finally:
+        for cluster in ("dr1", "dr2"):
+            pipe.sim(cluster).faults.clear()
+    assert all(pipe.procs[w].alive for w in ("worker-1", "worker-2")), "a worker died with its pool process"
+    reliability.record("SIGKILL of one pool process mid-sync", converged=True, recover_s=recover_s,
+                       objects=KILL_OBJECTS, seed=SEED)
+
+
+def test_twenty_percent_errors_on_every_verb_of_every_cluster_converge(pipe: Pipeline) -> None:
+    namespace = "camp-errors"
+    pipe.seed(namespace, ERROR_OBJECTS, data_size=32)
+    third = round(ERROR_RATE / 3, 4)
+    rates = {verb: {429: third, 500: third, 503: ERROR_RATE - 2 * third} for verb in VERBS}
+    clusters = ("controller", "source", "dr1", "dr2")
+    for cluster in clusters:
+        pipe.sim(cluster).faults.set(error_rates=rates, retry_after_s=1)
+    started = time.monotonic()
+    try:
+        pipe.apply_replication(namespace, sourceNamespace=namespace, schedule="@every 5s")
+        eventually(lambda: pipe.status(namespace).get("phase") == "Completed"
+                   and _converged(pipe, namespace, ERROR_OBJECTS) == (0, 0),
+                   timeout_s=180, what="a complete copy under 20 % errors")
+        recover_s = time.monotonic() - started
+    except BaseException:
+        lost, extra = _converged(pipe, namespace, ERROR_OBJECTS)
+        reliability.record("20 % 429/500/503 on every verb of every cluster", converged=False, lost=lost,
+                           duplicated=extra, objects=ERROR_OBJECTS)
+        raise
+    finally:
+        for cluster in clusters:
+            pipe.sim(cluster).faults.clear()
+    for name in ("watcher", "beat", "worker-1", "worker-2"):
+        assert pipe.procs[name].alive, f"{name} exited under injected errors"
+    reliability.record("20 % 429/500/503 on every verb of every cluster", converged=True,
+                       recover_s=recover_s, objects=ERROR_OBJECTS)
