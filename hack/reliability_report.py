@@ -40,7 +40,7 @@ TESTS = {
 
 def _seconds(values: list[float]) -> str:
     if not values:
-        return "–"
+        return "-"
     return f"{statistics.median(values):.1f} s / {max(values):.1f} s"
 
 
@@ -49,12 +49,12 @@ def render(lines: list[dict[str, Any]]) -> str:
     for line in lines:
         by_fault[line["fault"]].append(line)
     long_run = any(line.get("long") for line in lines)
-    rows = ["| Fault | Trials | Objects per trial | Converged | Lost | Duplicated | Recovery (median / worst) "
-            "| Test |", "|---|---|---|---|---|---|---|---|"]
+    rows = ["| Fault | Trials | Objects per trial | Converged | Lost | Duplicated "
+            "| Recovery (median / worst) | Test |", "|---|---|---|---|---|---|---|---|"]
     for fault, trials in sorted(by_fault.items()):
         objects = sorted({t["objects"] for t in trials if t.get("objects")})
         rows.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
-            fault, len(trials), ", ".join(map(str, objects)) or "–",
+            fault, len(trials), ", ".join(map(str, objects)) or "-",
             sum(1 for t in trials if t["converged"]), sum(t["lost"] for t in trials),
             sum(t["duplicated"] for t in trials),
             _seconds([t["recover_s"] for t in trials if t.get("recover_s") is not None]),
