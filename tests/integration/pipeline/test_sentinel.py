@@ -4,12 +4,11 @@ SIGKILLed in the middle of a large run, and the pipeline carries on against the 
 without an operator: the run completes, no Replication stays Running, no schedule entry is lost, and
 no process exits.
 
-`DRSYNCER_SENTINEL_OBJECTS` sets the size of the run (default 2000).
+The run has 600 objects in CI and 2,000 with `DRSYNCER_RELIABILITY_LONG=1` (tests/fixtures/reliability.py).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
@@ -36,7 +35,7 @@ from tests.integration.pipeline.conftest import (
     eventually,
 )
 
-OBJECTS = int(os.environ.get("DRSYNCER_SENTINEL_OBJECTS", "2000"))
+OBJECTS = reliability.sized(600, 2000)
 
 
 class SentinelPipeline(Pipeline):
