@@ -1,7 +1,7 @@
 """Fault campaigns on the whole pipeline (bounded, seeded, reproducible): one prefork pool process
-SIGKILLed at a random moment of a sync, and 20 % injected errors on every verb of every cluster at
-once. Every trial must converge: every source object in both destinations, with its data, nothing
-lost and nothing extra.
+SIGKILLed at a random moment of a sync, 20 % injected errors on every verb of every cluster at
+once, and a destination going down for 5 s and up for 5 s while runs go on. Every trial must
+converge: every source object in both destinations, with its data, nothing lost and nothing extra.
 
 Short by default; `DRSYNCER_RELIABILITY_LONG=1` runs 20 trials of 2,000 objects. The seed is
 `DRSYNCER_CAMPAIGN_SEED` (default 14), printed with every trial. Figures go to
@@ -14,6 +14,7 @@ import json
 import os
 import random
 import signal
+import threading
 import time
 from typing import Any
 
@@ -112,3 +113,37 @@ def test_twenty_percent_errors_on_every_verb_of_every_cluster_converge(pipe: Pip
         assert pipe.procs[name].alive, f"{name} exited under injected errors"
     reliability.record("20 % 429/500/503 on every verb of every cluster", converged=True,
                        recover_s=recover_s, objects=ERROR_OBJECTS)
+
+
+FLAP_CYCLES = reliability.sized(1, 3)
+FLAP_OBJECTS = reliability.sized(300, 2000)
+FLAP_S = 5.0
+
+
+def test_destination_flapping_during_runs_converges_once_it_stays_up(pipe: Pipeline) -> None:
+    namespace = "camp-flap"
+    pipe.seed(namespace, FLAP_OBJECTS, data_size=32)
+    dr2 = pipe.sim("dr2")
+    pipe.apply_replication(namespace, sourceNamespace=namespace, schedule="@every 5s")
+    eventually(lambda: len(pipe.configmaps("dr1", namespace)) > 0, timeout_s=60, what="the first run")
+    stop = threading.Event()
+    try:
+        for _ in range(FLAP_CYCLES):  # down 5 s, up 5 s, while runs go on
+            dr2.down()
+            stop.wait(FLAP_S)
+            dr2.up()
+            stop.wait(FLAP_S)
+    finally:
+        dr2.up()
+    flapped_until = time.monotonic()
+    try:
+        eventually(lambda: pipe.status(namespace).get("phase") == "Completed"
+                   and _converged(pipe, namespace, FLAP_OBJECTS) == (0, 0),
+                   timeout_s=120, what="a complete copy after the flapping")
+    except BaseException:
+        lost, extra = _converged(pipe, namespace, FLAP_OBJECTS)
+        reliability.record("destination flapping (down 5 s, up 5 s)", converged=False, lost=lost,
+                           duplicated=extra, objects=FLAP_OBJECTS)
+        raise
+    reliability.record("destination flapping (down 5 s, up 5 s)", converged=True,
+                       recover_s=time.monotonic() - flapped_until, objects=FLAP_OBJECTS)
