@@ -2,6 +2,8 @@
 SIGKILLed at a random moment of a sync, 20 % injected errors on every verb of every cluster at
 once, and a destination going down for 5 s and up for 5 s while runs go on. Every trial must
 converge: every source object in both destinations, with its data, nothing lost and nothing extra.
+Afterwards a copied Secret's value is looked for, and must not be found, in every process log, every
+Redis key and value (task arguments and results included), status, Events and metrics.
 
 Short by default; `DRSYNCER_RELIABILITY_LONG=1` runs 20 trials of 2,000 objects. The seed is
 `DRSYNCER_CAMPAIGN_SEED` (default 14), printed with every trial. Figures go to
@@ -10,6 +12,7 @@ Short by default; `DRSYNCER_RELIABILITY_LONG=1` runs 20 trials of 2,000 objects.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
@@ -19,6 +22,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 
 from tests.fixtures import reliability
 from tests.integration.pipeline.conftest import Pipeline, eventually
@@ -147,3 +151,55 @@ def test_destination_flapping_during_runs_converges_once_it_stays_up(pipe: Pipel
         raise
     reliability.record("destination flapping (down 5 s, up 5 s)", converged=True,
                        recover_s=time.monotonic() - flapped_until, objects=FLAP_OBJECTS)
+
+
+SECRET_VALUE = "campaign-secret-5d2e9a"
+
+
+def _redis_text(pipe: Pipeline) -> str:
+    """Every key and value of the pipeline's Redis database, as text."""
+    client = pipe.redis()
+    parts = []
+    for key in client.scan_iter(count=1000):
+        parts.append(key.decode(errors="replace"))
+        kind = client.type(key).decode()
+        if kind == "string":
+            parts.append((client.get(key) or b"").decode(errors="replace"))
+        elif kind == "hash":
+            parts += [f"{k!r}{v!r}" for k, v in client.hgetall(key).items()]
+        elif kind == "list":
+            parts += [v.decode(errors="replace") for v in client.lrange(key, 0, -1)]
+        elif kind == "set":
+            parts += [v.decode(errors="replace") for v in client.smembers(key)]
+        elif kind == "zset":
+            parts += [v.decode(errors="replace") for v in client.zrange(key, 0, -1)]
+    return "\n".join(parts)
+
+
+def test_after_the_campaigns_no_secret_value_is_in_logs_redis_status_events_or_metrics(
+        pipe: Pipeline) -> None:
+    namespace = "camp-secret"
+    encoded = base64.b64encode(SECRET_VALUE.encode()).decode()
+    store = pipe.sim("source").store
+    store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    store.put({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+               "metadata": {"name": "db-password", "namespace": namespace}, "data": {"password": encoded}})
+    pipe.apply_replication(namespace, sourceNamespace=namespace, replicationMode="Manual",
+                           resourceTypes=["secrets"])
+    eventually(lambda: pipe.status(namespace).get("phase") == "Pending", what="the watcher to see it")
+    pipe.send_sync(namespace, [namespace])
+    eventually(lambda: pipe.status(namespace).get("phase") == "Completed", timeout_s=60, what="the copy")
+    key = pipe.sim("dr1").store.resource_for("v1", "Secret").key
+    copied = {o["metadata"]["name"]: o for o in pipe.sim("dr1").store.iter_objects(key, namespace)}
+    assert copied["db-password"]["data"]["password"] == encoded  # the value did travel
+    places = {
+        "process logs": "\n".join(p.log_path.read_text(errors="replace") for p in pipe.procs.values()),
+        "Redis": _redis_text(pipe),
+        "status": json.dumps([pipe.status(n) for n in pipe.created]),
+        "Events": json.dumps([pipe.events(n) for n in pipe.created]),
+        "metrics": "\n".join(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+                             for port in pipe.metrics_ports.values()),
+    }
+    for where, text in places.items():
+        for secret in (SECRET_VALUE, encoded):
+            assert secret not in text, f"a copied Secret's value is in the {where}"
