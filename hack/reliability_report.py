@@ -34,7 +34,8 @@ page:
 ```
 DRSYNCER_RELIABILITY_LONG=1 DRSYNCER_RELIABILITY_RESULTS=/tmp/results.jsonl python -m pytest \
     tests/integration/pipeline/test_fault_campaigns.py tests/integration/pipeline/test_redis_restart.py \
-    tests/integration/pipeline/test_sentinel.py tests/integration/reliability
+    tests/integration/pipeline/test_sentinel.py tests/integration/pipeline/test_fuzzed_resources.py \
+    tests/integration/reliability
 python hack/reliability_report.py /tmp/results.jsonl > docs/reliability.md
 ```
 
@@ -46,6 +47,7 @@ TESTS = {
     "destination flapping (down 5 s, up 5 s)": "tests/integration/pipeline/test_fault_campaigns.py",
     "Redis without persistence SIGKILLed and restarted": "tests/integration/pipeline/test_redis_restart.py",
     "Sentinel: primary SIGKILLed mid-run": "tests/integration/pipeline/test_sentinel.py",
+    "generated Replications, valid and invalid": "tests/integration/pipeline/test_fuzzed_resources.py",
 }
 
 

@@ -57,3 +57,5 @@ def test_generated_replications_are_scheduled_or_marked_invalid_naming_the_field
     for name in ("watcher", "beat", "worker-1", "worker-2"):
         assert pipe.procs[name].alive, f"{name} exited:\n{pipe.procs[name].tail()}"
     print(f"seed {fuzz.SEED}: {len(valid)} valid, {len(invalid)} invalid, {refused} refused by the schema")
+    reliability.record("generated Replications, valid and invalid", converged=True, objects=COUNT,
+                       seed=fuzz.SEED)
