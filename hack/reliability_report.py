@@ -3,7 +3,7 @@
     DRSYNCER_RELIABILITY_LONG=1 DRSYNCER_RELIABILITY_RESULTS=/tmp/results.jsonl \\
         python -m pytest tests/integration/pipeline/test_fault_campaigns.py \\
         tests/integration/pipeline/test_redis_restart.py tests/integration/pipeline/test_sentinel.py \\
-        tests/integration/reliability
+        tests/integration/pipeline/test_fuzzed_resources.py tests/integration/reliability
     python hack/reliability_report.py /tmp/results.jsonl > docs/reliability.md
 
 Each line of the results file is one trial (tests/fixtures/reliability.py); the table has one row per
