@@ -36,11 +36,18 @@ from tests.integration.pipeline.conftest import (
 )
 
 OBJECTS = reliability.sized(600, 2000)
+TASK_TIME_LIMIT_S = reliability.sized(12, 25)
+VISIBILITY_TIMEOUT_S = reliability.sized(15, 30)
 
 
 class SentinelPipeline(Pipeline):
     def redis(self) -> redis.Redis:
         return client_from_url(self.redis_url, socket_timeout=5)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        # the task lost with the primary comes back after the visibility timeout: keep it short
+        return super().env(**{"DRSYNCER_TASK_TIME_LIMIT": str(TASK_TIME_LIMIT_S),
+                              "DRSYNCER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_S), **extra})
 
 
 @pytest.fixture(scope="module")
