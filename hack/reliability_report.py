@@ -45,6 +45,7 @@ TESTS = {
     "SIGKILL of one pool process mid-sync": "tests/integration/pipeline/test_fault_campaigns.py",
     "20 % 429/500/503 on every verb of every cluster": "tests/integration/pipeline/test_fault_campaigns.py",
     "destination flapping (down 5 s, up 5 s)": "tests/integration/pipeline/test_fault_campaigns.py",
+    "beat SIGKILLed and restarted": "tests/integration/pipeline/test_fault_campaigns.py",
     "Redis without persistence SIGKILLed and restarted": "tests/integration/pipeline/test_redis_restart.py",
     "Sentinel: primary SIGKILLed mid-run": "tests/integration/pipeline/test_sentinel.py",
     "generated Replications, valid and invalid": "tests/integration/pipeline/test_fuzzed_resources.py",

@@ -1,6 +1,7 @@
 """Fault campaigns on the whole pipeline (bounded, seeded, reproducible): one prefork pool process
 SIGKILLed at a random moment of a sync, 20 % injected errors on every verb of every cluster at
-once, and a destination going down for 5 s and up for 5 s while runs go on. Every trial must
+once, a destination going down for 5 s and up for 5 s while runs go on, and beat SIGKILLed and
+started again (no doubled run, no gap longer than a period plus the lock). Every trial must
 converge: every source object in both destinations, with its data, nothing lost and nothing extra.
 Afterwards a copied Secret's value is looked for, and must not be found, in every process log, every
 Redis key and value (task arguments and results included), status, Events and metrics.
@@ -13,12 +14,14 @@ Short by default; `DRSYNCER_RELIABILITY_LONG=1` runs 20 trials of 2,000 objects.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import random
 import signal
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -203,3 +206,47 @@ def test_after_the_campaigns_no_secret_value_is_in_logs_redis_status_events_or_m
     for where, text in places.items():
         for secret in (SECRET_VALUE, encoded):
             assert secret not in text, f"a copied Secret's value is in the {where}"
+
+
+BEAT_PERIOD_S = 4
+BEAT_LOCK_S = 4
+BEAT_KILLS = reliability.sized(1, 5)
+
+
+def _sends(pipe: Pipeline, name: str) -> list[float]:
+    """When each finished task of a Replication was done (epoch seconds), in order."""
+    client = pipe.redis()
+    out = []
+    for key in client.scan_iter(match="celery-task-meta-*", count=1000):
+        meta = json.loads(client.get(key) or b"{}")
+        kwargs = meta.get("kwargs") or {}
+        if (kwargs.get("replication") or {}).get("name") == name and meta.get("date_done"):
+            out.append(datetime.fromisoformat(meta["date_done"]).timestamp())
+    return sorted(out)
+
+
+def test_beat_killed_and_restarted_neither_doubles_nor_skips_scheduled_runs(pipe: Pipeline) -> None:
+    namespace = "camp-beat"
+    pipe.seed(namespace, 3)
+    heartbeat = str(pipe.workdir / "beat.heartbeat")
+    pipe.procs["beat"].stop()
+    pipe.start("beat", "beat", DRSYNCER_BEAT_MAX_INTERVAL="1", DRSYNCER_BEAT_LOCK_TIMEOUT=str(BEAT_LOCK_S),
+               DRSYNCER_HEARTBEAT_FILE=heartbeat)
+    pipe.apply_replication(namespace, sourceNamespace=namespace, schedule=f"@every {BEAT_PERIOD_S}s")
+    eventually(lambda: len(_sends(pipe, namespace)) >= 2, timeout_s=60, what="two scheduled runs")
+    for _ in range(BEAT_KILLS):
+        pipe.procs["beat"].kill()
+        killed_at = time.time()
+        pipe.start("beat", "beat", DRSYNCER_BEAT_MAX_INTERVAL="1",
+                   DRSYNCER_BEAT_LOCK_TIMEOUT=str(BEAT_LOCK_S), DRSYNCER_HEARTBEAT_FILE=heartbeat)
+        eventually(lambda k=killed_at: len([t for t in _sends(pipe, namespace) if t > k]) >= 2,
+                   timeout_s=60, what="scheduled runs from the new beat")
+    sends = _sends(pipe, namespace)
+    gaps = [b - a for a, b in itertools.pairwise(sends)]
+    # the new beat waits out the old one's lock: at most one period plus the lock is missed
+    longest = BEAT_PERIOD_S + BEAT_LOCK_S + 3
+    doubled = sum(1 for gap in gaps if gap < BEAT_PERIOD_S / 2)
+    reliability.record("beat SIGKILLed and restarted", converged=max(gaps) <= longest and doubled == 0,
+                       duplicated=doubled, recover_s=max(gaps))
+    assert doubled == 0, f"runs closer than half a period: {gaps}"
+    assert max(gaps) <= longest, f"a gap of {max(gaps):.1f} s between scheduled runs: {gaps}"
