@@ -76,8 +76,11 @@ def render(lines: list[dict[str, Any]]) -> str:
     seeds = sorted({t["seed"] for t in lines if t.get("seed") is not None})
     note = (f"\nRun: {'long (`DRSYNCER_RELIABILITY_LONG=1`)' if long_run else 'short (the CI default)'}"
             f"{'; campaign seed ' + ', '.join(map(str, seeds)) if seeds else ''}. Recovery is from the "
-            "fault to the run reported Completed with every object in both destinations (for a worker "
-            "shutdown: from SIGTERM to the process gone).\n")
+            "fault to the run reported Completed with every object in both destinations; for a worker "
+            "shutdown, from SIGTERM to the process gone; for beat, the gap between the scheduled runs "
+            "either side of the kill (schedule `@every 4s`, lock timeout 4 s; duplicated counts runs "
+            "less than half a period apart); for the generated Replications, converged means every "
+            "one was scheduled or marked InvalidSpec naming its field.\n")
     return HEADER + "\n".join(rows) + "\n" + note
 
 
