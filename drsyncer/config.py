@@ -18,11 +18,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from drsyncer.api.durations import parse_duration
 from drsyncer.errors import DrsyncerError
+from drsyncer.redis_target import SENTINEL_SCHEME, parse_sentinel_url
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # query parameters of a Redis URL that carry a secret
-_SECRET_PARAMS = frozenset({"password", "token", "secret", "auth"})
+_SECRET_PARAMS = frozenset({"password", "token", "secret", "auth", "sentinel_password"})
 _MASK = "***"
 
 
@@ -85,8 +86,14 @@ def _queues(value: str) -> tuple[str, ...]:
 def _redis_url(value: str) -> str:
     text = value.strip()
     scheme = urlsplit(text).scheme
+    if scheme == SENTINEL_SCHEME:
+        try:
+            parse_sentinel_url(text)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (got {redact_url(text)!r})") from None
+        return text
     if scheme not in ("redis", "rediss", "redis+socket", "unix"):
-        raise ValueError(f"must be a redis:// or rediss:// URL (got {redact_url(text)!r})")
+        raise ValueError(f"must be a redis://, rediss:// or sentinel:// URL (got {redact_url(text)!r})")
     return text
 
 
@@ -117,8 +124,12 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("redis_url", "DRSYNCER_REDIS_URL", "redis://localhost:6379/0",
-            "Redis for the Celery broker, results and the redbeat schedule. Password and TLS go in the "
-            "URL: `rediss://:PASSWORD@host:6380/0?ssl_cert_reqs=required`. Never logged with the password.",
+            "Redis for the Celery broker, results, the redbeat schedule and lock, run records and the rate "
+            "limiter. Password and TLS go in the URL: "
+            "`rediss://:PASSWORD@host:6380/0?ssl_cert_reqs=required`. "
+            "A Sentinel-managed primary: `sentinel://:PASSWORD@s1:26379,s2:26379,s3:26379/0?master=NAME` "
+            "(`&sentinel_password=`, `&tls=true`, `&ssl_ca_certs=`; see docs/configuration.md). Never "
+            "logged with a password.",
             _redis_url, secret_url=True),
     Setting("kubeconfig", "DRSYNCER_KUBECONFIG", "",
             "Kubeconfig file for the controller cluster (where the RemoteCluster and Replication objects "
@@ -169,6 +180,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Redis visibility timeout: a task taken by a worker that vanished without a trace is "
             "delivered again after this long (a worker process that dies is noticed at once).",
             _seconds),
+    Setting("shutdown_timeout", "DRSYNCER_SHUTDOWN_TIMEOUT", "45s",
+            "Longest a worker takes to stop after SIGTERM. Running tasks get two thirds of it (at most "
+            "30 s) to finish, then are handed back; a worker whose stop hangs (Redis unreachable) exits "
+            "at this limit anyway. Keep the pod's termination grace period above it.", _seconds),
     Setting("heartbeat_file", "DRSYNCER_HEARTBEAT_FILE", "",
             "File the worker (while its consumer runs) or beat (every tick) touches, for "
             "`drsyncer probe`. Empty: `/tmp/drsyncer-worker.heartbeat` or `/tmp/drsyncer-beat.heartbeat`."),
@@ -190,7 +205,7 @@ _BY_ATTR = {s.attr: s for s in SETTINGS}
 
 WORKER_SETTINGS = ("redis_url", "kubeconfig", "kube_context", "log_format", "log_level", "concurrency",
                    "metrics_port", "queues", "worker_name", "task_time_limit", "visibility_timeout",
-                   "heartbeat_file", "metrics_dir")
+                   "shutdown_timeout", "heartbeat_file", "metrics_dir")
 BEAT_SETTINGS = ("redis_url", "log_format", "log_level", "redbeat_key_prefix", "heartbeat_file",
                  "beat_max_interval", "beat_lock_timeout", "task_time_limit", "visibility_timeout")
 FLOWER_SETTINGS = ("redis_url", "log_format", "log_level", "flower_port", "flower_basic_auth",
@@ -227,6 +242,7 @@ class Settings:
     worker_name: str = ""
     task_time_limit: float = 1800.0
     visibility_timeout: float = 3600.0
+    shutdown_timeout: float = 45.0
     heartbeat_file: str = ""
     metrics_dir: str = ""
     beat_max_interval: float = 5.0

@@ -6,22 +6,25 @@ from __future__ import annotations
 from celery import Celery
 
 from drsyncer.config import Settings
+from drsyncer.redis_target import celery_settings
 
 
 def make_app(redis_url: str, key_prefix: str = "redbeat:", *, name: str = "drsyncer-watcher") -> Celery:
-    app = Celery(name, broker=redis_url, set_as_current=False)
+    redis = celery_settings(redis_url)
+    sentinel = redis.pop("sentinel_transport_options")
+    app = Celery(name, broker=redis.pop("broker_url"), set_as_current=False)
+    redis.pop("result_backend")  # the watcher reads no results
     app.conf.update(
-        redbeat_redis_url=redis_url,
+        **redis,
         redbeat_key_prefix=key_prefix,
         task_serializer="json",
         accept_content=["json"],
         timezone="UTC",
         enable_utc=True,
         broker_connection_retry_on_startup=True,
-        redbeat_redis_options={},
         # a send must not hang the reconcile loop for long while Redis is away
         broker_transport_options={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5,
-                                  "interval_max": 2.0},
+                                  "interval_max": 2.0, **sentinel},
     )
     return app
 

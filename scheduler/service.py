@@ -18,7 +18,7 @@ from drsyncer.kube.retry import RetryPolicy
 from scheduler import metrics
 from scheduler.continuous import DEFAULT_DEBOUNCE_S
 from scheduler.leader import LeaseElector
-from scheduler.watcher import REMOTE_CLUSTERS, REPLICATIONS, Watcher
+from scheduler.watcher import REMOTE_CLUSTERS, REPLICATIONS, SCHEDULE_CHECK_S, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,14 @@ class WatcherService:
 
     def __init__(self, settings: Settings, controller: ClusterClient, app: Celery, *,
                  watch_timeout_s: int = 30, debounce_s: float = DEFAULT_DEBOUNCE_S,
+                 schedule_check_s: float = SCHEDULE_CHECK_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.controller = controller
         self.app = app
         self.watch_timeout_s = watch_timeout_s
         self.debounce_s = debounce_s
+        self.schedule_check_s = schedule_check_s
         self._clock = clock
         # the election must answer within a renew interval: no retries, short timeouts, so a slow
         # controller makes this replica step down in time instead of blocking past its Lease
@@ -91,7 +93,8 @@ class WatcherService:
         self.watcher = Watcher(self.controller, self.app, namespace=s.watch_namespace or None,
                                redis_url=s.redis_url, resync_s=s.resync_interval,
                                watch_timeout_s=self.watch_timeout_s, health_check_s=s.health_check_interval,
-                               leading=lambda: self.elector.is_leader, debounce_s=self.debounce_s)
+                               leading=lambda: self.elector.is_leader, debounce_s=self.debounce_s,
+                               schedule_check_s=self.schedule_check_s)
         self._watcher_stop = threading.Event()
         self._watcher_thread = threading.Thread(target=self.watcher.run, args=(self._watcher_stop,),
                                                 name="watcher", daemon=True)

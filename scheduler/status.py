@@ -97,3 +97,22 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
     if destinations != status.get("destinations"):
         patch["destinations"] = destinations
     return patch
+
+
+REASON_RUN_LOST = "RunLost"
+RUN_LOST_MESSAGE = ("the run in progress was lost: Redis restarted without its data (or failed over to a "
+                    "replica that had not caught up) while it ran; the schedule was written again, so a "
+                    "scheduled Replication runs again at once; a Manual one needs the sync-now annotation")
+
+
+def lost_run_patch(read: ReplicationRead, now: datetime) -> dict[str, Any] | None:
+    """The `status` merge patch that ends a run Redis forgot: phase Running becomes Failed with
+    `Synced=False` (reason `RunLost`), so no Replication stays Running forever. None when not Running.
+    A worker that still finishes the run afterwards writes its outcome over this one."""
+    status = read.obj.get("status")
+    if not isinstance(status, Mapping) or status.get("phase") != Phase.RUNNING.value:
+        return None
+    conditions = set_condition(current_conditions(status), keys.CONDITION_SYNCED, False, REASON_RUN_LOST,
+                               RUN_LOST_MESSAGE, now, read.generation)
+    return {"phase": Phase.FAILED.value,
+            "conditions": [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in conditions]}

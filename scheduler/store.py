@@ -28,6 +28,8 @@ class StoreChanges:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    # the marker of an earlier reconcile was gone: Redis lost what was written before
+    marker_missing: bool = False
 
     @property
     def empty(self) -> bool:
@@ -56,6 +58,17 @@ class ScheduleStore:
     @property
     def _prefix(self) -> str:
         return str(self.app.redbeat_conf.key_prefix)
+
+    @property
+    def marker_key(self) -> str:
+        """A key written with every reconcile: gone means Redis lost the schedule (a restart without
+        persistence, a failover to a replica that had not caught up, a flush). Outside the scope's
+        key pattern, so it is never taken for an entry."""
+        return f"{self._prefix}:drsyncer-schedule-written:{self.scope}"
+
+    def intact(self) -> bool:
+        """False when the marker is gone, so the entries may be too (raises Redis errors)."""
+        return bool(get_redis(self.app).exists(self.marker_key))
 
     def key(self, name: str) -> str:
         return RedBeatSchedulerEntry.generate_key(self.app, name)
@@ -113,7 +126,7 @@ class ScheduleStore:
         """Add missing entries, rewrite changed ones (keeping when they last ran), remove the rest of
         the scope except names starting with one of `keep`. Running it twice changes nothing."""
         kept = tuple(keep)
-        changes = StoreChanges()
+        changes = StoreChanges(marker_missing=not self.intact())
         existing = self.names()
         stored_definitions = self.stored_definitions([n for n in desired if n in existing])
         for name, job in sorted(desired.items()):
@@ -131,6 +144,7 @@ class ScheduleStore:
                 continue
             self.delete(name)
             changes.removed.append(name)
+        get_redis(self.app).set(self.marker_key, "1")
         if not changes.empty:
             log.info("schedule entries: %d added, %d updated, %d removed", len(changes.added),
                      len(changes.updated), len(changes.removed))

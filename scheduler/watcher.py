@@ -23,6 +23,7 @@ from drsyncer.api import keys
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import ReplicationMode
 from drsyncer.errors import DrsyncerError
+from drsyncer.kube import audit
 from drsyncer.kube.client import NAMESPACES, ClusterClient
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.kube.errors import ApiError
@@ -46,7 +47,7 @@ from scheduler.entries import (
 from scheduler.health import send_health_checks
 from scheduler.informer import Informer, backoff_delay
 from scheduler.replication_state import state_of
-from scheduler.status import status_patch
+from scheduler.status import lost_run_patch, status_patch
 from scheduler.store import ScheduleStore, StoreChanges
 from scheduler.trigger import send_now
 
@@ -57,6 +58,8 @@ REMOTE_CLUSTERS = f"remoteclusters.{keys.GROUP}"
 NAMESPACE_MAPPINGS = f"namespacemappings.{keys.GROUP}"
 # requests of the watcher's own source-cluster clients: fail fast, the next resync tries again
 SOURCE_RETRY = RetryPolicy(max_attempts=2)
+# how often the watcher checks that Redis still holds the schedule (one EXISTS per check)
+SCHEDULE_CHECK_S = 5.0
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Report:
     triggered: list[str] = field(default_factory=list)  # Replications sent now (sync-now)
     cleaned_up: list[str] = field(default_factory=list)  # deleted Replications whose finalizer was removed
     status_written: list[str] = field(default_factory=list)
+    runs_lost: list[str] = field(default_factory=list)  # Running when Redis lost its data; now Failed
     errors: list[str] = field(default_factory=list)
 
 
@@ -77,7 +81,8 @@ class Watcher:
                  redis_url: str | None = None, resync_s: float = 300.0, watch_timeout_s: int = 30,
                  health_check_s: float = 60.0, clients: ClusterClients | None = None,
                  leading: Callable[[], bool] = lambda: True, debounce_s: float = DEFAULT_DEBOUNCE_S,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 schedule_check_s: float = SCHEDULE_CHECK_S) -> None:
         self.controller = controller
         self.app = app
         self.namespace = namespace or None
@@ -86,6 +91,8 @@ class Watcher:
         self.resync_s = resync_s
         self.watch_timeout_s = watch_timeout_s
         self.health_check_s = health_check_s
+        self.schedule_check_s = schedule_check_s
+        self._redis_lost = False  # set when the schedule marker vanished, until a reconcile handled it
         self._clock = clock
         # asked before every reconcile: a replica that could not renew its Lease writes nothing more
         self._leading = leading
@@ -176,6 +183,7 @@ class Watcher:
         self.running.set()
         last_full = 0.0
         last_health = 0.0
+        last_check = time.monotonic()
         failures = 0
         changes_stop = threading.Event()
         threading.Thread(target=self.changes.run, args=(changes_stop,), name="continuous-changes",
@@ -187,6 +195,9 @@ class Watcher:
                 if due_full or not self._ready():
                     # an optional kind whose CRD is installed later is picked up at the next resync
                     self._start_informers()
+                if self.reconciles and now - last_check >= self.schedule_check_s and self._leading():
+                    last_check = now
+                    self._check_schedule()
                 if self._ready() and (self._dirty.is_set() or due_full) and self._leading():
                     self._dirty.clear()
                     try:
@@ -216,6 +227,19 @@ class Watcher:
             self.stop_informers()
             metrics.export_replications({})  # the next leader exports them
 
+    def _check_schedule(self) -> None:
+        """Reconcile at once when Redis lost the schedule, rather than at the next resync."""
+        try:
+            intact = self.store.intact()
+        except Exception as exc:  # Redis away: its data may be gone when it returns; checked then
+            log.debug("checking the schedule marker failed: %s", exc)
+            return
+        if not intact and not self._redis_lost:
+            log.warning("the schedule in Redis is gone (Redis restarted without its data, or failed "
+                        "over); writing every entry again and failing the runs it lost")
+            self._redis_lost = True
+            self._dirty.set()
+
     def _check_health(self) -> None:
         try:
             send_health_checks(self.app, self._objects(REMOTE_CLUSTERS))
@@ -242,17 +266,22 @@ class Watcher:
         for read in reads:
             label = f"{read.kind} {read.namespace}/{read.name}"
             try:
-                if read.deleting:
-                    if self._finish_deletion(read, remote, namespaces):
-                        report.cleaned_up.append(label)
-                    continue
-                self._sync_finalizer(read, remote)
+                with audit.acting_for(audit.Actor(replication=label, component="watcher")):
+                    if read.deleting:
+                        if self._finish_deletion(read, remote, namespaces):
+                            report.cleaned_up.append(label)
+                        continue
+                    self._sync_finalizer(read, remote)
             except ApiError as exc:
                 report.errors.append(f"{label}: {exc}")
             except Exception as exc:  # sending the cleanup failed (Redis away); the finalizer stays
                 report.errors.append(f"{label}: {type(exc).__name__}: {exc}")
+        lost = False
         try:
             report.schedule = self.store.reconcile(desired.entries, keep=unresolved)
+            # a marker missing at this replica's first reconcile is a new Redis as often as a lost one
+            lost = self._redis_lost or (report.schedule.marker_missing and self.reconciles > 0)
+            self._redis_lost = False
         except Exception as exc:  # Redis away: keep watching, the next change or resync retries
             report.errors.append(f"schedule: {type(exc).__name__}: {exc}")
             log.warning("writing the schedule failed: %s", exc)
@@ -261,12 +290,15 @@ class Watcher:
                 continue
             label = f"{read.kind} {read.namespace}/{read.name}"
             try:
-                if self._sync_now(read, desired, unresolved):
-                    report.triggered.append(label)
-                if self._write_status(read, remote, self._matched(read, desired, unresolved)):
-                    report.status_written.append(label)
-                    if read.model is None:
-                        self._post_invalid(read)
+                with audit.acting_for(audit.Actor(replication=label, component="watcher")):
+                    if lost and self._fail_lost_run(read, remote):
+                        report.runs_lost.append(label)
+                    if self._sync_now(read, desired, unresolved):
+                        report.triggered.append(label)
+                    if self._write_status(read, remote, self._matched(read, desired, unresolved)):
+                        report.status_written.append(label)
+                        if read.model is None:
+                            self._post_invalid(read)
             except ApiError as exc:
                 report.errors.append(f"{label}: {exc}")
             except Exception as exc:  # a send to Redis failed; the annotation stays for the next try
@@ -391,6 +423,16 @@ class Watcher:
             status = status_patch(current, self._clock(), matched)
             return None if status is None else {"status": status}
         return self._patch(read, remote, build, subresource="status")
+
+    def _fail_lost_run(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster]) -> bool:
+        def build(current: ReplicationRead) -> dict[str, Any] | None:
+            status = lost_run_patch(current, self._clock())
+            return None if status is None else {"status": status}
+        if self._patch(read, remote, build, subresource="status"):
+            log.warning("%s %s/%s: its run was lost with Redis's data; marked Failed", read.kind,
+                        read.namespace, read.name)
+            return True
+        return False
 
     def _sync_finalizer(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster]) -> None:
         """`cleanupOnDelete: Delete` needs the finalizer so the cleanup runs before the object goes."""

@@ -14,6 +14,8 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from drsyncer.config import Settings, load_settings
+from drsyncer.redis_target import celery_settings
+from workers.sentinel_transport import TRANSPORT as SENTINEL_TRANSPORT
 
 TASK_SYNC_NAMESPACE = "drsyncer.sync_namespace"
 TASK_CLEANUP_NAMESPACE = "drsyncer.cleanup_namespace"
@@ -28,23 +30,41 @@ ROUTES = {
 }
 # how much earlier than the hard limit a task is asked to stop (SoftTimeLimitExceeded)
 SOFT_LIMIT_FRACTION = 0.9
-# a worker told to stop (SIGTERM) lets its running tasks finish for this long, then hands them back
+# a worker told to stop (SIGTERM) lets its running tasks finish for this long (or two thirds of
+# DRSYNCER_SHUTDOWN_TIMEOUT if less), then hands them back
 SOFT_SHUTDOWN_S = 30.0
+# a Redis that vanishes without closing its connections (a frozen or partitioned server, a failover)
+# must not hold any Redis call, and with it a worker's shutdown, forever: every call gives up after this
+REDIS_SOCKET_TIMEOUT_S = 10.0
+REDIS_CONNECT_TIMEOUT_S = 5.0
 HEARTBEAT_SCHEDULER = "workers.beat:HeartbeatRedBeatScheduler"
+
+
+def soft_shutdown_s(settings: Settings) -> float:
+    """The part of the shutdown timeout running tasks get to finish; the rest is for handing them back
+    and closing connections."""
+    return min(SOFT_SHUTDOWN_S, settings.shutdown_timeout * 2 / 3)
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Every Celery setting drsyncer relies on, from its own settings."""
-    transport = {"visibility_timeout": int(settings.visibility_timeout)}
+    transport: dict[str, Any] = {"visibility_timeout": int(settings.visibility_timeout),
+                                 "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+                                 "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S}
     # tasks of a worker that vanished go back to the queue at the first sweep after the visibility
     # timeout; sweep often enough that this is not much later (one cheap Redis query per sweep)
     sweeps = {"unacked_restore_interval": max(1, min(10, int(settings.visibility_timeout) // 6)),
               "unacked_restore_throttle": 1}
+    redis = celery_settings(settings.redis_url)
+    sentinel = redis.pop("sentinel_transport_options")
+    if sentinel:
+        redis["broker_transport"] = SENTINEL_TRANSPORT
     return {
-        "broker_url": settings.redis_url,
-        "result_backend": settings.redis_url,
-        "broker_transport_options": {**transport, **sweeps},
-        "result_backend_transport_options": dict(transport),
+        **redis,
+        "broker_transport_options": {**transport, **sweeps, **sentinel},
+        "result_backend_transport_options": {**transport, **sentinel},
+        "redis_socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+        "redis_socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S,
         "broker_connection_retry_on_startup": True,
         "task_serializer": "json",
         "result_serializer": "json",
@@ -59,7 +79,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_soft_time_limit": int(settings.task_time_limit * SOFT_LIMIT_FRACTION),
         # a late-ack task whose ack can no longer be sent would run a second time elsewhere anyway
         "worker_cancel_long_running_tasks_on_connection_loss": True,
-        "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_S,
+        "worker_soft_shutdown_timeout": soft_shutdown_s(settings),
         # each queue its own exchange and key, as the watcher's app names them when it sends by queue
         "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         "task_default_queue": SYNC_QUEUE,
@@ -74,10 +94,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # beat: RedBeat with a short lock, so a replacement beat takes over within a minute
         "beat_scheduler": HEARTBEAT_SCHEDULER,
         "beat_max_loop_interval": int(settings.beat_max_interval),
-        "redbeat_redis_url": settings.redis_url,
         "redbeat_key_prefix": settings.redbeat_key_prefix,
         "redbeat_lock_timeout": int(settings.beat_lock_timeout),
-        "redbeat_redis_options": {},
     }
 
 

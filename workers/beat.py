@@ -1,6 +1,16 @@
-"""Beat's scheduler: RedBeat as it is, plus a heartbeat file touched on every tick (for
-`drsyncer probe beat`). A beat waiting for RedBeat's lock does not tick and so does not touch it:
-the probe's limit must allow for `DRSYNCER_BEAT_LOCK_TIMEOUT`."""
+"""Beat's scheduler: RedBeat, plus a heartbeat file touched on every tick (for `drsyncer probe beat`),
+plus riding out a Redis outage or restart instead of exiting.
+
+RedBeat's own `tick` extends its lock and reads the schedule; an unreachable Redis raises
+`ConnectionError` from there, and a Redis restarted without persistence has forgotten the lock, so
+the extend raises `LockNotOwnedError` (celery-redbeat 2.4, `RedBeatScheduler.tick`). Either ends
+Celery's beat loop, and with it the process. Here a tick without Redis sends nothing and is tried
+again after `REDIS_RETRY_S`; a lost lock is taken again, without waiting, when nobody else holds it,
+and otherwise this beat stands by until it can take it (a second beat may have taken it meanwhile).
+
+A beat that does not hold the lock does not tick and so does not touch its heartbeat file: the
+probe's limit must allow for `DRSYNCER_BEAT_LOCK_TIMEOUT`.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +18,77 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import redis
 from redbeat import RedBeatScheduler
+from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, get_redis
+from redis.exceptions import LockError
 
 from workers import probes
 
 log = logging.getLogger(__name__)
 
+# how long a beat that cannot reach Redis waits before it tries again
+REDIS_RETRY_S = 1.0
+
 
 class HeartbeatRedBeatScheduler(RedBeatScheduler):
     heartbeat_path: Path = probes.heartbeat_file("beat")  # set by the entry point
+    _redis_away = False
+    _standing_by = False
 
     def tick(self, *args: Any, **kwargs: Any) -> Any:
-        interval = super().tick(*args, **kwargs)
+        try:
+            if self.lock_key and not self._hold_lock():
+                return self.max_interval
+            interval = super().tick(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if not self._redis_away:
+                log.warning("beat: Redis unreachable (%s); sending nothing until it is back", exc)
+            self._redis_away = True
+            return REDIS_RETRY_S
+        except LockError as exc:
+            # extended between _hold_lock and super().tick by a Redis that lost the lock meanwhile
+            log.warning("beat: lock lost (%s); taking it again", exc)
+            self.lock = None
+            return REDIS_RETRY_S
+        if self._redis_away:
+            log.info("beat: Redis is back")
+            self._redis_away = False
         try:
             probes.touch(self.heartbeat_path)
         except OSError as exc:
             log.warning("touching heartbeat file %s failed: %s", self.heartbeat_path, exc)
         return interval
+
+    def _hold_lock(self) -> bool:
+        """True when this beat holds RedBeat's lock, taking it (without waiting) if it was lost or never
+        taken: a Redis restarted without its data no longer has it, and RedBeat's start-up attempt
+        fails silently when Redis is away at start. Raises Redis connection errors."""
+        if self.lock is not None and self.lock.owned():
+            return True
+        lock = self.lock or self._new_lock()
+        if lock.acquire(blocking=False):
+            log.warning("beat: lock %s taken again (Redis lost it or was away when beat started)",
+                        self.lock_key)
+            self.lock = lock
+            self._standing_by = False
+            return True
+        if not self._standing_by:
+            log.warning("beat: lock %s is held by another beat; standing by", self.lock_key)
+        self._standing_by = True
+        self.lock = lock
+        return False
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            # the lock expires by itself; a beat told to stop must stop even without Redis
+            log.warning("beat: could not release the lock, Redis unreachable: %s", exc)
+
+    def _new_lock(self) -> Any:
+        # as RedBeat's beat_init handler builds it: a timeout-long lock, extended to a fixed expiry
+        client = get_redis(self.app)
+        lock = client.lock(self.lock_key, timeout=self.lock_timeout, sleep=self.max_interval)
+        lock.lua_extend = client.register_script(LUA_EXTEND_TO_SCRIPT)
+        return lock

@@ -61,11 +61,12 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
     # worker_soft_shutdown_timeout to finish, then go back to the queue at once instead of after the
     # visibility timeout; read by billiard when first imported, so before Celery is
     os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
-    from celery.signals import worker_process_shutdown
+    from celery.signals import worker_process_shutdown, worker_shutting_down
 
     from workers import metrics
     from workers.app import app
     from workers.heartbeat import Heartbeat
+    from workers.shutdown import ShutdownDeadline
 
     app.configure(settings)
     Heartbeat.path = probes.heartbeat_file("worker", settings.heartbeat_file)
@@ -75,6 +76,7 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
         metrics.process_exited(pid)
 
     worker_process_shutdown.connect(on_child_exit, weak=False)
+    worker_shutting_down.connect(ShutdownDeadline(settings.shutdown_timeout).arm, weak=False)
     name = settings.worker_name or f"drsyncer@{socket.gethostname()}"
     log.info("starting worker %s on queues %s with %s", name, ",".join(settings.queues), settings.describe())
     if settings.metrics_port:

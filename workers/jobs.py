@@ -23,10 +23,11 @@ from drsyncer.api.replication import Phase, Replication
 from drsyncer.api.schedule import next_run
 from drsyncer.config import Settings
 from drsyncer.errors import CategorisedError, Category
-from drsyncer.kube import ClusterClient, ClusterClients, RequestCounters
+from drsyncer.kube import ClusterClient, ClusterClients, RequestCounters, audit
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.kube.health import check_cluster
 from drsyncer.kube.kubeconfig import controller_client
+from drsyncer.redis_target import client_from_url
 from drsyncer.status import events
 from drsyncer.status.remote_cluster import health_status
 from drsyncer.status.replication import (
@@ -99,7 +100,7 @@ class Context:
         controller = controller_client(settings.kubeconfig or None, settings.kube_context or None,
                                        counters=counters)
         clients = ClusterClients(controller, redis_url=settings.redis_url, counters=counters)
-        client = redis.Redis.from_url(settings.redis_url)
+        client = client_from_url(settings.redis_url)
         return cls(settings, controller, clients, client, RunStore(client),
                    NamespaceLock(client, settings.task_time_limit), worker)
 
@@ -193,11 +194,18 @@ def run_sync(ctx: Context, job: SyncJob, task_id: str) -> Outcome:
         metrics.TASKS_DROPPED.labels(drop.value).inc()
         return Outcome(dropped=drop)
     key = lock_key(ref, job.source_namespace)
-    with ctx.lock.held(key, task_id) as held:
+    with ctx.lock.held(key, task_id) as held, audit.acting_for(_actor(job, task_id)):
         if not held:
             metrics.TASKS_DROPPED.labels(Drop.BUSY.value).inc()
             return Outcome(dropped=Drop.BUSY)
         return _sync_locked(ctx, job, task_id, live, model)
+
+
+def _actor(job: SyncJob, task_id: str) -> audit.Actor:
+    """Who the writes of a task are for, in the audit log."""
+    ref = job.replication
+    return audit.Actor(replication=f"{ref.kind} {ref.namespace}/{ref.name}", run=job.run_key, task=task_id,
+                       component="worker")
 
 
 def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, Any],
@@ -360,7 +368,8 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
         metrics.TASKS_DROPPED.labels(Drop.DELETED.value).inc()
         return {"dropped": Drop.DELETED.value}
     results: list[TargetResult] = []
-    with ctx.lock.held(lock_key(ref, job.source_namespace), task_id) as held:
+    with ctx.lock.held(lock_key(ref, job.source_namespace), task_id) as held, \
+            audit.acting_for(_actor(job, task_id)):
         if not held:
             metrics.TASKS_DROPPED.labels(Drop.BUSY.value).inc()
             return {"dropped": Drop.BUSY.value}

@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from drsyncer.kube import RequestCounters
+from drsyncer.redis_target import client_from_url
 from drsyncer.sync.result import Outcome, TargetResult
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class QueueDepth(Collector):
     scraped. Tasks taken by a worker but not finished are not counted."""
 
     def __init__(self, redis_url: str, queues: Sequence[str]) -> None:
-        self.client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self.client = client_from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         self.queues = tuple(queues)
 
     def collect(self) -> Iterator[Metric]:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import urllib3
 from kubernetes import client as k8s_client
 
+from drsyncer.kube import audit
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.discovery import Discovery, ResourceRef
 from drsyncer.kube.errors import ApiError, error_from_response
@@ -120,7 +121,8 @@ class ClusterClient:
         return headers
 
     def _send_once(self, method: str, path: str, body: Any, content_type: str | None,
-                   operation: str) -> dict[str, Any]:
+                   operation: str) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, parsed body) of one attempt; ApiError for a failure."""
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         waited = self.limiter.acquire()
         self.counters.record_wait(self.name, waited)
@@ -142,13 +144,13 @@ class ClusterClient:
         if response.status >= 400:
             raise self._api_error(response.status, data, response.headers, operation)
         if not data:
-            return {}
+            return response.status, {}
         try:
             parsed = json.loads(data)
         except ValueError:
             raise ApiError(response.status, "InvalidResponse", "the server's answer is not JSON",
                            cluster=self.name, operation=operation) from None
-        return parsed if isinstance(parsed, dict) else {"value": parsed}
+        return response.status, parsed if isinstance(parsed, dict) else {"value": parsed}
 
     def _api_error(self, status: int, data: bytes, headers: Mapping[str, str], operation: str) -> ApiError:
         error = error_from_response(status, data, headers, cluster=self.name, operation=operation)
@@ -179,12 +181,21 @@ class ClusterClient:
         log.debug("retrying %s after %.2fs (attempt %d): %s", error.operation, delay, attempt, error)
 
     def request(self, method: str, path: str, *, body: Any = None, content_type: str | None = None,
-                operation: str = "") -> dict[str, Any]:
-        """One API call with the rate limit and the retry policy (429, 5xx, timeouts; never 409)."""
+                operation: str = "", write: audit.Write | None = None) -> dict[str, Any]:
+        """One API call with the rate limit and the retry policy (429, 5xx, timeouts; never 409).
+        A `write` is recorded in the audit log with its outcome, once, after the retries."""
         op = operation or f"{method} {path}"
         ctype = content_type or ("application/json" if body is not None else None)
-        return call_with_retries(lambda: self._send_once(method, path, body, ctype, op), self.retry,
-                                 sleep=self.sleep, on_retry=self._on_retry)
+        try:
+            code, answer = call_with_retries(lambda: self._send_once(method, path, body, ctype, op),
+                                             self.retry, sleep=self.sleep, on_retry=self._on_retry)
+        except ApiError as exc:
+            if write is not None:
+                audit.record(self.name, write, audit.ERROR, exc.status, exc.reason)
+            raise
+        if write is not None:
+            audit.record(self.name, write, audit.SUCCESS, code)
+        return answer
 
     def get_json(self, path: str) -> dict[str, Any]:
         return self.request("GET", path)
@@ -308,8 +319,9 @@ class ClusterClient:
     def create(self, ref: ResourceRef, namespace: str | None, body: Mapping[str, Any], *,
                dry_run: bool = False, field_manager: str | None = DEFAULT_FIELD_MANAGER) -> dict[str, Any]:
         path = resource_path(ref, namespace) + query_string(write_params(dry_run, field_manager))
-        return self.request("POST", path, body=body,
-                            operation=_op("create", ref, namespace, _name_or_none(body)))
+        name = _name_or_none(body)
+        return self.request("POST", path, body=body, operation=_op("create", ref, namespace, name),
+                            write=_write("create", ref, namespace, name, None, dry_run))
 
     def replace(self, ref: ResourceRef, namespace: str | None, body: Mapping[str, Any], *,
                 dry_run: bool = False, subresource: str | None = None,
@@ -318,7 +330,8 @@ class ClusterClient:
         name = object_name(body)
         path = resource_path(ref, namespace, name, subresource) + query_string(
             write_params(dry_run, field_manager))
-        return self.request("PUT", path, body=body, operation=_op("replace", ref, namespace, name))
+        return self.request("PUT", path, body=body, operation=_op("replace", ref, namespace, name),
+                            write=_write("update", ref, namespace, name, subresource, dry_run))
 
     def patch(self, ref: ResourceRef, namespace: str | None, name: str, patch: Any, *,
               patch_type: PatchType = "merge", field_manager: str | None = DEFAULT_FIELD_MANAGER,
@@ -330,7 +343,8 @@ class ClusterClient:
             params["force"] = True
         path = resource_path(ref, namespace, name, subresource) + query_string(params)
         return self.request("PATCH", path, body=patch, content_type=PATCH_CONTENT_TYPES[patch_type],
-                            operation=_op("patch", ref, namespace, name))
+                            operation=_op("patch", ref, namespace, name),
+                            write=_write("patch", ref, namespace, name, subresource, dry_run))
 
     def delete(self, ref: ResourceRef, namespace: str | None, name: str, *,
                propagation: Propagation = "Background", dry_run: bool = False,
@@ -346,11 +360,20 @@ class ClusterClient:
             options["preconditions"] = preconditions
         try:
             return self.request("DELETE", resource_path(ref, namespace, name), body=options,
-                                operation=_op("delete", ref, namespace, name))
+                                operation=_op("delete", ref, namespace, name),
+                                write=_write("delete", ref, namespace, name, None, dry_run))
         except ApiError as exc:
             if exc.not_found:
                 return None
             raise
+
+    def evict(self, pods: ResourceRef, namespace: str, name: str) -> dict[str, Any]:
+        """POST an Eviction for a Pod (its `eviction` subresource), so PodDisruptionBudgets apply."""
+        eviction = {"apiVersion": "policy/v1", "kind": "Eviction",
+                    "metadata": {"name": name, "namespace": namespace}}
+        return self.request("POST", resource_path(pods, namespace, name, "eviction"), body=eviction,
+                            operation=f"evict pod {namespace}/{name}",
+                            write=_write("create", pods, namespace, name, "eviction", False))
 
     def update(self, ref: ResourceRef, namespace: str | None, name: str, mutate: Mutate, *,
                dry_run: bool = False, field_manager: str | None = DEFAULT_FIELD_MANAGER,
@@ -388,6 +411,12 @@ class ClusterClient:
 
     def __repr__(self) -> str:
         return f"ClusterClient({self.name!r}, {self._host})"
+
+
+def _write(verb: str, ref: ResourceRef, namespace: str | None, name: str | None, subresource: str | None,
+           dry_run: bool) -> audit.Write:
+    return audit.Write(verb, ref.group_resource, ref.kind, namespace if ref.namespaced else None, name,
+                       subresource, dry_run)
 
 
 def _op(verb: str, ref: ResourceRef, namespace: str | None, name: str | None) -> str:

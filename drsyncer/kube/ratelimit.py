@@ -19,6 +19,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from drsyncer.redis_target import client_from_url
+
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "drsyncer:ratelimit:"
@@ -152,8 +154,8 @@ def _redis_for(url: str) -> redis.Redis:
         client = _redis_clients.get(url)
         if client is None:
             # one quick retry, no backoff: a slow limiter would stall every request to the cluster
-            client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
-                                          retry=Retry(NoBackoff(), 1))
+            client = client_from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
+                                     retry=Retry(NoBackoff(), 1))
             _redis_clients[url] = client
         return client
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import redis
 
+from drsyncer.redis_target import client_from_url
 from drsyncer.status.replication import NamespaceRecord
 
 PREFIX = "drsyncer:runs:"
@@ -63,7 +64,7 @@ class RunStore:
 
     @classmethod
     def from_url(cls, url: str, **options: int | str) -> RunStore:
-        return cls(redis.Redis.from_url(url), **options)  # type: ignore[arg-type]
+        return cls(client_from_url(url), **options)  # type: ignore[arg-type]
 
     def _key(self, owner: str, *parts: str) -> str:
         return ":".join((f"{self.prefix}{owner}", *parts))

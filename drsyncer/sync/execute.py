@@ -34,13 +34,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextvars import copy_context
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
 from drsyncer.kube.client import NAMESPACES, Propagation
-from drsyncer.kube.requests import resource_path
 from drsyncer.sync.immutable import immutable_changes, resolve_handling
 from drsyncer.sync.merge import partial_body, update_body
 from drsyncer.sync.objects import Key, Obj
@@ -267,14 +267,14 @@ class _Runner:
         pending: dict[Future[_Done], Action] = {}
         actions = iter(stage)
         for action in actions:
-            pending[self._pool.submit(self._run, action)] = action
+            pending[self._pool.submit(copy_context().run, self._run, action)] = action
             if len(pending) >= window:
                 break
         while pending:
             finished = _first_completed(pending)
             yield pending.pop(finished), finished.result()
             for action in actions:
-                pending[self._pool.submit(self._run, action)] = action
+                pending[self._pool.submit(copy_context().run, self._run, action)] = action
                 break
 
     def _run(self, action: Action) -> _Done:
@@ -666,12 +666,8 @@ class _Runner:
             names = [p["metadata"]["name"] for p in self.client.list(pods, key.namespace,
                                                                      label_selector=selector)]
         for name in names:
-            eviction = {"apiVersion": "policy/v1", "kind": "Eviction",
-                        "metadata": {"name": name, "namespace": key.namespace}}
             try:
-                path = resource_path(pods, key.namespace, name, "eviction")
-                self.client.request("POST", path, body=eviction,
-                                    operation=f"evict pod {key.namespace}/{name}")
+                self.client.evict(pods, key.namespace, name)
             except ApiError as exc:
                 if not exc.not_found:
                     raise

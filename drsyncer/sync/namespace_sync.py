@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, field
 
 from drsyncer.api.immutability import Version, parse_version
@@ -189,7 +190,9 @@ def sync_namespace(source: ClusterClient, destinations: Sequence[Destination], r
     if len(destinations) == 1:
         return [one(destinations[0])]
     with ThreadPoolExecutor(len(destinations), thread_name_prefix="sync-destination") as pool:
-        return list(pool.map(one, destinations))
+        # each thread writes in a copy of this context: the audit log's actor goes with it
+        futures = [pool.submit(copy_context().run, one, d) for d in destinations]
+        return [f.result() for f in futures]
 
 
 def _sync_destination(snapshot: SourceSnapshot, destination: Destination, rules: Rules, *, dry_run: bool,

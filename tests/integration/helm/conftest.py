@@ -41,11 +41,15 @@ EXTERNAL_REDIS: dict[str, Any] = {
                                                      "passwordSecret": {"name": "redis-credentials"}}}},
     "flower": {"basicAuth": {"existingSecret": "flower-users", "existingSecretKey": "users"}},
 }
+SENTINEL_URL = ("sentinel://:data-pw@redis-sentinel-0.redis:26379,redis-sentinel-1.redis:26379,"
+                "redis-sentinel-2.redis:26379/0?master=drsyncer&sentinel_password=sentinel-pw")
+EXTERNAL_SENTINEL: dict[str, Any] = {"redis": {"bundled": False, "external": {"url": SENTINEL_URL}}}
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "everything": EVERYTHING,
     "hpa": WITH_HPA,
     "external-redis": EXTERNAL_REDIS,
+    "external-sentinel": EXTERNAL_SENTINEL,
 }
 
 

@@ -21,6 +21,7 @@ from tests.integration.helm.conftest import (
     EVERYTHING,
     EXTERNAL_REDIS,
     SECRETS_NAMESPACE,
+    SENTINEL_URL,
     VALUE_SETS,
     WATCH_NAMESPACE,
     prepare,
@@ -60,7 +61,7 @@ def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize("name", ["everything", "external-redis"])
+@pytest.mark.parametrize("name", ["everything", "external-redis", "external-sentinel"])
 def test_lint_with_optional_features_on_reports_no_errors(helm: Helm, tmp_path: Path, name: str) -> None:
     # the lint entry point takes no values: lint a copy whose values.yaml switches the features on
     chart = tmp_path / "drsyncer"
@@ -193,6 +194,17 @@ def test_external_redis_comes_from_the_existing_secret_with_its_ca(releases: dic
     ref = _env(_containers(flower)[0])["DRSYNCER_FLOWER_BASIC_AUTH"]["valueFrom"]["secretKeyRef"]
     assert ref == {"name": "flower-users", "key": "users"}
     assert not release.find("Secret")  # every credential is the operator's own
+
+
+def test_external_sentinel_url_reaches_every_component_through_a_secret(releases: dict[str, Release]) -> None:
+    release = releases["external-sentinel"]
+    assert not release.find("StatefulSet")
+    (secret,) = [s for s in release.find("Secret") if "url" in s.get("data", {})]
+    assert base64.b64decode(secret["data"]["url"]).decode() == SENTINEL_URL
+    for workload in _workloads(release):
+        ref = _env(_containers(workload)[0])["DRSYNCER_REDIS_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": secret["metadata"]["name"], "key": "url"}
+        assert "data-pw" not in yaml.safe_dump(workload)
 
 
 @pytest.mark.parametrize("values, message", [

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scheduler.entries import read_replication
-from scheduler.status import status_patch
+from scheduler.status import lost_run_patch, status_patch
 from tests.unit.api.builders import DROP, replication_dict
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -132,3 +132,17 @@ def test_destinations_are_written_as_one_readable_string_for_kubectl() -> None:
     assert status_patch(read_replication(again, {}), LATER) is None
     moved = {**again, "spec": {**again["spec"], "destinationClusters": ["dr4"]}}
     assert (status_patch(read_replication(moved, {}), LATER) or {})["destinations"] == "dr4"
+
+
+def test_run_lost_with_redis_turns_running_into_failed_with_reason() -> None:
+    read = read_replication(_obj({"phase": "Running", "observedGeneration": 2}), {})
+    patch = lost_run_patch(read, NOW)
+    assert patch is not None and patch["phase"] == "Failed"
+    synced = _conditions(patch)["Synced"]
+    assert synced["status"] == "False" and synced["reason"] == "RunLost" and "Redis" in synced["message"]
+
+
+def test_run_lost_with_redis_leaves_a_replication_not_running_alone() -> None:
+    for phase in ("Completed", "Failed", "Pending", "Paused"):
+        assert lost_run_patch(read_replication(_obj({"phase": phase}), {}), NOW) is None
+    assert lost_run_patch(read_replication(_obj(None), {}), NOW) is None

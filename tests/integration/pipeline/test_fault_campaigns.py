@@ -1,0 +1,257 @@
+"""Fault campaigns on the whole pipeline (bounded, seeded, reproducible): one prefork pool process
+SIGKILLed at a random moment of a sync, 20 % injected errors on every verb of every cluster at
+once, a destination going down for 5 s and up for 5 s while runs go on, and beat SIGKILLed and
+started again (no doubled run, no gap longer than a period plus the lock). Every trial must
+converge: every source object in both destinations, with its data, nothing lost and nothing extra.
+Afterwards a copied Secret's value is looked for, and must not be found, in every process log, every
+Redis key and value (task arguments and results included), status, Events and metrics.
+
+Short by default; `DRSYNCER_RELIABILITY_LONG=1` runs 20 trials of 2,000 objects. The seed is
+`DRSYNCER_CAMPAIGN_SEED` (default 14), printed with every trial. Figures go to
+`DRSYNCER_RELIABILITY_RESULTS` (see tests/fixtures/reliability.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import random
+import signal
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+import requests
+
+from tests.fixtures import reliability
+from tests.integration.pipeline.conftest import Pipeline, eventually
+
+SEED = int(os.environ.get("DRSYNCER_CAMPAIGN_SEED", "14"))
+KILL_TRIALS = reliability.sized(3, 20)
+KILL_OBJECTS = reliability.sized(300, 2000)
+ERROR_OBJECTS = reliability.sized(200, 2000)
+ERROR_RATE = 0.2
+VERBS = ("get", "list", "create", "update", "patch", "delete")
+
+
+def _started(pipe: Pipeline, task_id: str) -> dict[str, Any] | None:
+    raw = pipe.redis().get(f"celery-task-meta-{task_id}")
+    meta = json.loads(raw) if raw else {}
+    return meta["result"] if meta.get("status") == "STARTED" else None
+
+
+def _converged(pipe: Pipeline, namespace: str, count: int) -> tuple[int, int]:
+    """(lost, extra) objects over both destinations, data compared with the source's."""
+    source = pipe.configmaps("source", namespace)
+    lost = extra = 0
+    for cluster in ("dr1", "dr2"):
+        copies = pipe.configmaps(cluster, namespace)
+        lost += sum(1 for name, obj in source.items()
+                    if name not in copies or copies[name].get("data") != obj.get("data"))
+        extra += len(set(copies) - set(source))
+    assert len(source) == count
+    return lost, extra
+
+
+@pytest.mark.parametrize("trial", range(KILL_TRIALS))
+def test_pool_process_killed_at_a_random_moment_of_a_sync_converges(pipe: Pipeline, trial: int) -> None:
+    rng = random.Random(SEED * 1000 + trial)
+    namespace = f"camp-kill-{trial}"
+    pipe.seed(namespace, KILL_OBJECTS, data_size=32)
+    pipe.apply_replication(namespace, sourceNamespace=namespace, replicationMode="Manual")
+    eventually(lambda: pipe.status(namespace).get("phase") == "Pending", what="the watcher to see it")
+    kill_after = rng.randint(1, int(KILL_OBJECTS * 0.9))
+    print(f"seed {SEED}, trial {trial}: SIGKILL the pool process after {kill_after} copies in dr1")
+    for cluster in ("dr1", "dr2"):
+        pipe.sim(cluster).faults.set(latency_ms=3)  # a window to kill in
+    try:
+        _run, (task_id,) = pipe.send_sync(namespace, [namespace])
+        started = eventually(lambda: _started(pipe, task_id), what="the task to start")
+        eventually(lambda: len(pipe.configmaps("dr1", namespace)) >= kill_after, timeout_s=60,
+                   what=f"{kill_after} copies")
+        os.kill(int(started["pid"]), signal.SIGKILL)
+        killed_at = time.monotonic()
+        assert pipe.status(namespace).get("phase") != "Completed", "the sync ended before the kill"
+        eventually(lambda: pipe.status(namespace).get("phase") == "Completed"
+                   and _converged(pipe, namespace, KILL_OBJECTS) == (0, 0),
+                   timeout_s=120, what="the run to complete after the pool process died")
+        recover_s = time.monotonic() - killed_at
+    except BaseException:
+        lost, extra = _converged(pipe, namespace, KILL_OBJECTS)
+        reliability.record("SIGKILL of one pool process mid-sync", converged=False, lost=lost,
+                           duplicated=extra, objects=KILL_OBJECTS, seed=SEED)
+        raise
+    finally:
+        for cluster in ("dr1", "dr2"):
+            pipe.sim(cluster).faults.clear()
+    assert all(pipe.procs[w].alive for w in ("worker-1", "worker-2")), "a worker died with its pool process"
+    reliability.record("SIGKILL of one pool process mid-sync", converged=True, recover_s=recover_s,
+                       objects=KILL_OBJECTS, seed=SEED)
+
+
+def test_twenty_percent_errors_on_every_verb_of_every_cluster_converge(pipe: Pipeline) -> None:
+    namespace = "camp-errors"
+    pipe.seed(namespace, ERROR_OBJECTS, data_size=32)
+    third = round(ERROR_RATE / 3, 4)
+    rates = {verb: {429: third, 500: third, 503: ERROR_RATE - 2 * third} for verb in VERBS}
+    clusters = ("controller", "source", "dr1", "dr2")
+    for cluster in clusters:
+        pipe.sim(cluster).faults.set(error_rates=rates, retry_after_s=1)
+    started = time.monotonic()
+    try:
+        pipe.apply_replication(namespace, sourceNamespace=namespace, schedule="@every 5s")
+        eventually(lambda: pipe.status(namespace).get("phase") == "Completed"
+                   and _converged(pipe, namespace, ERROR_OBJECTS) == (0, 0),
+                   timeout_s=180, what="a complete copy under 20 % errors")
+        recover_s = time.monotonic() - started
+    except BaseException:
+        lost, extra = _converged(pipe, namespace, ERROR_OBJECTS)
+        reliability.record("20 % 429/500/503 on every verb of every cluster", converged=False, lost=lost,
+                           duplicated=extra, objects=ERROR_OBJECTS)
+        raise
+    finally:
+        for cluster in clusters:
+            pipe.sim(cluster).faults.clear()
+    for name in ("watcher", "beat", "worker-1", "worker-2"):
+        assert pipe.procs[name].alive, f"{name} exited under injected errors"
+    reliability.record("20 % 429/500/503 on every verb of every cluster", converged=True,
+                       recover_s=recover_s, objects=ERROR_OBJECTS)
+
+
+FLAP_CYCLES = reliability.sized(1, 3)
+FLAP_OBJECTS = reliability.sized(300, 2000)
+FLAP_S = 5.0
+
+
+def test_destination_flapping_during_runs_converges_once_it_stays_up(pipe: Pipeline) -> None:
+    namespace = "camp-flap"
+    pipe.seed(namespace, FLAP_OBJECTS, data_size=32)
+    dr2 = pipe.sim("dr2")
+    pipe.apply_replication(namespace, sourceNamespace=namespace, schedule="@every 5s")
+    eventually(lambda: len(pipe.configmaps("dr1", namespace)) > 0, timeout_s=60, what="the first run")
+    stop = threading.Event()
+    try:
+        for _ in range(FLAP_CYCLES):  # down 5 s, up 5 s, while runs go on
+            dr2.down()
+            stop.wait(FLAP_S)
+            dr2.up()
+            stop.wait(FLAP_S)
+    finally:
+        dr2.up()
+    flapped_until = time.monotonic()
+    try:
+        eventually(lambda: pipe.status(namespace).get("phase") == "Completed"
+                   and _converged(pipe, namespace, FLAP_OBJECTS) == (0, 0),
+                   timeout_s=120, what="a complete copy after the flapping")
+    except BaseException:
+        lost, extra = _converged(pipe, namespace, FLAP_OBJECTS)
+        reliability.record("destination flapping (down 5 s, up 5 s)", converged=False, lost=lost,
+                           duplicated=extra, objects=FLAP_OBJECTS)
+        raise
+    reliability.record("destination flapping (down 5 s, up 5 s)", converged=True,
+                       recover_s=time.monotonic() - flapped_until, objects=FLAP_OBJECTS)
+
+
+SECRET_VALUE = "campaign-secret-5d2e9a"
+
+
+def _redis_text(pipe: Pipeline) -> str:
+    """Every key and value of the pipeline's Redis database, as text."""
+    client = pipe.redis()
+    parts = []
+    for key in client.scan_iter(count=1000):
+        parts.append(key.decode(errors="replace"))
+        kind = client.type(key).decode()
+        if kind == "string":
+            parts.append((client.get(key) or b"").decode(errors="replace"))
+        elif kind == "hash":
+            parts += [f"{k!r}{v!r}" for k, v in client.hgetall(key).items()]
+        elif kind == "list":
+            parts += [v.decode(errors="replace") for v in client.lrange(key, 0, -1)]
+        elif kind == "set":
+            parts += [v.decode(errors="replace") for v in client.smembers(key)]
+        elif kind == "zset":
+            parts += [v.decode(errors="replace") for v in client.zrange(key, 0, -1)]
+    return "\n".join(parts)
+
+
+def test_after_the_campaigns_no_secret_value_is_in_logs_redis_status_events_or_metrics(
+        pipe: Pipeline) -> None:
+    namespace = "camp-secret"
+    encoded = base64.b64encode(SECRET_VALUE.encode()).decode()
+    store = pipe.sim("source").store
+    store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    store.put({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+               "metadata": {"name": "db-password", "namespace": namespace}, "data": {"password": encoded}})
+    pipe.apply_replication(namespace, sourceNamespace=namespace, replicationMode="Manual",
+                           resourceTypes=["secrets"])
+    eventually(lambda: pipe.status(namespace).get("phase") == "Pending", what="the watcher to see it")
+    pipe.send_sync(namespace, [namespace])
+    eventually(lambda: pipe.status(namespace).get("phase") == "Completed", timeout_s=60, what="the copy")
+    key = pipe.sim("dr1").store.resource_for("v1", "Secret").key
+    copied = {o["metadata"]["name"]: o for o in pipe.sim("dr1").store.iter_objects(key, namespace)}
+    assert copied["db-password"]["data"]["password"] == encoded  # the value did travel
+    places = {
+        "process logs": "\n".join(p.log_path.read_text(errors="replace") for p in pipe.procs.values()),
+        "Redis": _redis_text(pipe),
+        "status": json.dumps([pipe.status(n) for n in pipe.created]),
+        "Events": json.dumps([pipe.events(n) for n in pipe.created]),
+        "metrics": "\n".join(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+                             for port in pipe.metrics_ports.values()),
+    }
+    for where, text in places.items():
+        for secret in (SECRET_VALUE, encoded):
+            assert secret not in text, f"a copied Secret's value is in the {where}"
+
+
+BEAT_PERIOD_S = 4
+BEAT_LOCK_S = 4
+BEAT_KILLS = reliability.sized(1, 5)
+
+
+def _sends(pipe: Pipeline, name: str) -> list[float]:
+    """When each finished task of a Replication was done (epoch seconds), in order."""
+    client = pipe.redis()
+    out = []
+    for key in client.scan_iter(match="celery-task-meta-*", count=1000):
+        meta = json.loads(client.get(key) or b"{}")
+        kwargs = meta.get("kwargs") or {}
+        if (kwargs.get("replication") or {}).get("name") == name and meta.get("date_done"):
+            out.append(datetime.fromisoformat(meta["date_done"]).timestamp())
+    return sorted(out)
+
+
+def test_beat_killed_and_restarted_neither_doubles_nor_skips_scheduled_runs(pipe: Pipeline) -> None:
+    namespace = "camp-beat"
+    pipe.seed(namespace, 3)
+    heartbeat = str(pipe.workdir / "beat.heartbeat")
+    pipe.procs["beat"].stop()
+    pipe.start("beat", "beat", DRSYNCER_BEAT_MAX_INTERVAL="1", DRSYNCER_BEAT_LOCK_TIMEOUT=str(BEAT_LOCK_S),
+               DRSYNCER_HEARTBEAT_FILE=heartbeat)
+    pipe.apply_replication(namespace, sourceNamespace=namespace, schedule=f"@every {BEAT_PERIOD_S}s")
+    eventually(lambda: len(_sends(pipe, namespace)) >= 2, timeout_s=60, what="two scheduled runs")
+    kills = []
+    for _ in range(BEAT_KILLS):
+        pipe.procs["beat"].kill()
+        kills.append(time.time())
+        pipe.start("beat", "beat", DRSYNCER_BEAT_MAX_INTERVAL="1",
+                   DRSYNCER_BEAT_LOCK_TIMEOUT=str(BEAT_LOCK_S), DRSYNCER_HEARTBEAT_FILE=heartbeat)
+        eventually(lambda k=kills[-1]: len([t for t in _sends(pipe, namespace) if t > k]) >= 2,
+                   timeout_s=60, what="scheduled runs from the new beat")
+    sends = _sends(pipe, namespace)
+    # the new beat waits out the old one's lock: at most one period plus the lock is missed
+    longest = BEAT_PERIOD_S + BEAT_LOCK_S + 3
+    gaps = [b - a for a, b in itertools.pairwise(sends)]
+    for killed_at, until in zip(kills, [*kills[1:], float("inf")], strict=True):
+        before = max(t for t in sends if t <= killed_at)
+        after = [t for t in sends if killed_at < t <= until]
+        spanning = after[0] - before
+        doubled = sum(1 for a, b in itertools.pairwise(after) if b - a < BEAT_PERIOD_S / 2)
+        reliability.record("beat SIGKILLed and restarted", converged=spanning <= longest and doubled == 0,
+                           duplicated=doubled, recover_s=spanning)
+    assert all(gap >= BEAT_PERIOD_S / 2 for gap in gaps), f"runs closer than half a period: {gaps}"
+    assert max(gaps) <= longest, f"a gap of {max(gaps):.1f} s between scheduled runs: {gaps}"
