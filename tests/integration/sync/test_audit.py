@@ -6,18 +6,32 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from drsyncer.kube import audit, client_from_kubeconfig
+from drsyncer.kube import ClusterClient, audit, client_from_kubeconfig
 from drsyncer.kube.client import NAMESPACES
-from drsyncer.sim import SimFleet
+from drsyncer.sim import SimCluster, SimFleet
 from drsyncer.sync.namespace_sync import Destination, sync_namespace
-from tests.integration.sync.conftest import FAST_RETRY, SOURCE_NS, World, rules
+from tests.integration.sync.conftest import FAST_RETRY, rules
 
+SOURCE_NS = "shop"
 SECRET_VALUE = "s3cr3t-audit-value"
 ACTOR = audit.Actor(replication="Replication dr-system/shop", run="run-42", task="task-7", component="worker")
+
+
+@dataclass
+class World:
+    """Simulated clusters behind tokens, a drsyncer client and a stock client for each."""
+
+    fleet: SimFleet
+    clients: dict[str, ClusterClient]
+    stock: dict[str, Any]
+
+    def sim(self, name: str) -> SimCluster:
+        return self.fleet[name]
 
 
 @pytest.fixture
