@@ -73,7 +73,9 @@ def spipe(sentinel_redis: SentinelRedis,  # noqa: F811
             "metadata": {"name": name, "namespace": NS},
             "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"},
                      "rateLimit": {"qps": 5000, "burst": 5000}}})
-    p = SentinelPipeline(fleet, controller, source, url, make_app(url), workdir, kubeconfig)
+    p = SentinelPipeline(backend="sim", clusters={c.name: c for c in fleet}, ns=NS, controller=controller,
+                         source=source, redis_url=url, app=make_app(url), workdir=workdir,
+                         kubeconfig=kubeconfig)
     try:
         p.metrics_ports["watcher"] = free_port()
         p.start("watcher", "watcher", DRSYNCER_METRICS_PORT=str(p.metrics_ports["watcher"]),
