@@ -65,7 +65,9 @@ def test_a_service_account_token_reaches_the_cluster_and_once_revoked_is_named_n
             return exc
         return None
 
-    error = eventually(rejected, what="the token to be rejected")
+    # kube-apiserver keeps a token's successful authentication cached for 10 s, so the rejection can
+    # take a little longer than that
+    error = eventually(rejected, timeout_s=60, what="the token to be rejected")
     assert error.status == 401 and error.category is Category.NON_RETRYABLE
     named = f"credentials from kubeconfig Secret {ns}/dr1-kubeconfig key 'kubeconfig' were rejected"
     assert named in str(error)
