@@ -102,11 +102,13 @@ class Faults:
 
 
 class Counters:
-    """Requests received per verb and resource (faulted ones included: they reached the server)."""
+    """Requests received per verb and resource (faulted ones included: they reached the server), and
+    the body bytes of the answers (watch streams excepted), which is what a client reads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, dict[str, int]] = {}
+        self.bytes_sent = 0
 
     def count(self, verb: str, resource: str) -> None:
         by_resource = self._counts.get(verb)
@@ -114,6 +116,10 @@ class Counters:
             with self._lock:
                 by_resource = self._counts.setdefault(verb, {})
         by_resource[resource] = by_resource.get(resource, 0) + 1
+
+    def sent(self, size: int) -> None:
+        with self._lock:
+            self.bytes_sent += size
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:
@@ -126,3 +132,4 @@ class Counters:
     def reset(self) -> None:
         with self._lock:
             self._counts = {}
+            self.bytes_sent = 0

@@ -109,7 +109,10 @@ class ApiServer:
             delay = self.faults.delay_s()
             if delay:
                 await asyncio.sleep(delay)
-            return await self._route(request, path)
+            response = await self._route(request, path)
+            if isinstance(response, web.Response) and response.body is not None:
+                self.counters.sent(len(response.body))  # type: ignore[arg-type]
+            return response
         except ApiError as exc:
             return _error(
                 exc, {"Retry-After": str(self.faults.settings.retry_after_s)} if exc.code == 429 else None
@@ -658,10 +661,11 @@ class ApiServer:
                     return _json(self.faults.settings.as_dict())
             elif action == "counters":
                 if method == "GET":
-                    return _json({"counters": self.counters.snapshot(), "writes": self.counters.writes()})
+                    return _json({"counters": self.counters.snapshot(), "writes": self.counters.writes(),
+                                  "bytes_sent": self.counters.bytes_sent})
                 if method == "DELETE":
                     self.counters.reset()
-                    return _json({"counters": {}, "writes": 0})
+                    return _json({"counters": {}, "writes": 0, "bytes_sent": 0})
             elif action == "down" and method == "POST":
                 seconds = float(request.query.get("seconds", "1"))
                 if self.admin_down is None or not 0 < seconds <= 3600:

@@ -1,0 +1,999 @@
+"""The whole pipeline at fleet shape: cost per object, unchanged resync, rate budget, schedule
+entries, schedule lateness, Redis memory and a worker's peak memory.
+
+Runs a private redis-server (no persistence), the simulated clusters (controller, source, dr1, dr2,
+dr3) in a process of their own with latency on every destination request, and real
+`drsyncer watcher`, `drsyncer beat` and `drsyncer worker` processes (Flower off). Every figure is
+measured in this run; ratios compare figures of the same run.
+
+    python bench/fleet.py                    # defaults sized to finish in under 10 minutes on 2 cores
+    python bench/fleet.py --quick            # every phase, small, in about two minutes
+    python bench/fleet.py --json out.json    # the figures as JSON as well
+
+Phases (each prints its table):
+
+- cold: `--namespaces` x `--objects` ConfigMaps of `--size` bytes copied to dr1 and dr2 by 1, 2 and 4
+  workers (`--concurrency` each); wall time, objects/s and CPU-seconds per 1,000 objects copied (the
+  worker processes and their pool processes; the simulator is not counted);
+- resync: the same Replication synced again with nothing changed: time, requests and body bytes the
+  clusters sent, against the cold run of one worker;
+- rate budget: a copy into dr3 under a RemoteCluster `rateLimit` of `--qps`/`--burst`: requests per
+  second over qps (discovery included) and the most requests seen in any one second;
+- schedule: `--entries` schedule entries (Replications of 4 namespaces each, `@every 60s`): time
+  until all are in Redis, the watcher's and beat's CPU (% of one core) and RSS over `--steady-s`
+  seconds, and, where workers run (the first size), lateness: how much later than one period after
+  the previous run each run was sent (p50/p90). Sizes above the first run without workers: the
+  workers' status writes are replayed by this script at one per entry per period instead;
+- redis: memory in use and keys by kind after the run;
+- memory: one worker's peak RSS (per process) copying a namespace of `--big-objects` ConfigMaps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import itertools
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import redis
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from drsyncer.api.crds import all_crds  # noqa: E402
+from drsyncer.api.keys import ANNOTATION_SYNC_NOW  # noqa: E402
+from drsyncer.kube import ClusterClient, client_from_kubeconfig  # noqa: E402
+from drsyncer.kube.discovery import ResourceRef  # noqa: E402
+
+CLUSTERS = ("controller", "source", "dr1", "dr2", "dr3")
+DESTINATIONS = ("dr1", "dr2", "dr3")
+NS = "dr-system"
+SCHEDULE_NAMESPACES = 4  # source namespaces per schedule Replication
+
+
+# -- the simulated clusters, in a process of their own ----------------------------------------------
+
+
+def _serve(kubeconfig: str, seed: dict[str, Any]) -> None:
+    """The child process: start the clusters, seed the source store, say "ready", serve until stdin
+    closes."""
+    from drsyncer.sim import SimFleet
+
+    fleet = SimFleet(list(CLUSTERS)).start()
+    try:
+        store = fleet["source"].store
+        payload = "x" * int(seed["size"])
+        for namespace, count in seed["namespaces"]:
+            store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+            for i in range(count):
+                store.put(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": f"cm-{i:06d}", "namespace": namespace},
+                        "data": {"payload": payload},
+                    }
+                )
+        fleet.write_kubeconfig(kubeconfig)
+        print("ready", flush=True)
+        sys.stdin.read()
+    finally:
+        fleet.stop()
+
+
+class Sims:
+    """The simulator process and its admin endpoints (faults, counters)."""
+
+    def __init__(self, workdir: Path, seed: dict[str, Any]) -> None:
+        self.kubeconfig = workdir / "kubeconfig"
+        code = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import fleet; "
+            f"fleet._serve({str(self.kubeconfig)!r}, {seed!r})"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            self.stop()
+            raise SystemExit(f"the simulator process did not start (said {line!r})")
+        self.config = yaml.safe_load(self.kubeconfig.read_text())
+        self.urls = {c["name"]: c["cluster"]["server"] for c in self.config["clusters"]}
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def kubeconfig_of(self, cluster: str) -> dict[str, Any]:
+        """A kubeconfig with the one context `cluster`."""
+        config = self.config
+        context = next(c for c in config["contexts"] if c["name"] == cluster)
+        user = next(u for u in config["users"] if u["name"] == context["context"]["user"])
+        server = next(c for c in config["clusters"] if c["name"] == context["context"]["cluster"])
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [server],
+            "users": [user],
+            "contexts": [context],
+            "current-context": cluster,
+        }
+
+    def admin(self, cluster: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.urls[cluster] + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def counters(self, *clusters: str) -> tuple[int, int, int]:
+        """(requests, writes, body bytes sent) summed over `clusters` since the last reset."""
+        requests = writes = sent = 0
+        for cluster in clusters:
+            answer = self.admin(cluster, "GET", "/_sim/counters")
+            requests += sum(sum(by.values()) for by in answer["counters"].values())
+            writes += int(answer["writes"])
+            sent += int(answer["bytes_sent"])
+        return requests, writes, sent
+
+    def reset(self, *clusters: str) -> None:
+        for cluster in clusters:
+            self.admin(cluster, "DELETE", "/_sim/counters")
+
+
+# -- processes --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def tree(self) -> list[psutil.Process]:
+        try:
+            root = psutil.Process(self.popen.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def cpu_s(self) -> float:
+        """CPU-seconds (user + system) of the process, its live children and the children it reaped."""
+        total = 0.0
+        for i, proc in enumerate(self.tree):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = proc.cpu_times()
+                total += times.user + times.system
+                if i == 0:
+                    total += times.children_user + times.children_system
+        return total
+
+    def rss_mb(self) -> list[float]:
+        out = []
+        for proc in self.tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                out.append(proc.memory_info().rss / 2**20)
+        return out
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(10)
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class Fleet:
+    workdir: Path
+    sims: Sims
+    redis_url: str
+    controller: ClusterClient
+    procs: dict[str, Proc] = field(default_factory=dict)
+    refs: dict[str, ResourceRef] = field(default_factory=dict)
+    asked_at: float = 0.0  # time.monotonic() of the last sync-now
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DRSYNCER_", "PROMETHEUS_"))}
+        env.update(
+            {
+                "DRSYNCER_REDIS_URL": self.redis_url,
+                "DRSYNCER_KUBECONFIG": str(self.sims.kubeconfig),
+                "DRSYNCER_KUBE_CONTEXT": "controller",
+                "DRSYNCER_WATCH_NAMESPACE": NS,
+                "DRSYNCER_LOG_LEVEL": "WARNING",
+                "PYTHONPATH": str(REPO),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(extra)
+        return env
+
+    def start(self, name: str, command: str, **env: str) -> Proc:
+        log_path = self.workdir / f"{name}.log"
+        with log_path.open("ab") as log:
+            popen = subprocess.Popen(
+                [sys.executable, "-m", "drsyncer.cli", command],
+                env=self.env(**env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=REPO,
+            )
+        proc = self.procs[name] = Proc(name, popen, log_path)
+        return proc
+
+    def start_workers(self, count: int, concurrency: int, prefix: str) -> list[Proc]:
+        procs = []
+        for i in range(count):
+            name = f"{prefix}-{i}"
+            procs.append(
+                self.start(
+                    name,
+                    "worker",
+                    DRSYNCER_WORKER_NAME=f"{name}@fleet",
+                    DRSYNCER_CONCURRENCY=str(concurrency),
+                    DRSYNCER_METRICS_PORT=str(free_port()),
+                    DRSYNCER_HEARTBEAT_FILE=str(self.workdir / f"{name}.heartbeat"),
+                    DRSYNCER_METRICS_DIR=str(self.workdir / f"{name}-metrics"),
+                )
+            )
+        for proc in procs:
+            heartbeat = self.workdir / f"{proc.name}.heartbeat"
+            wait_for(heartbeat.exists, 90, f"{proc.name} to consume", proc)
+        return procs
+
+    def stop(self, procs: list[Proc]) -> None:
+        for proc in procs:
+            proc.stop()
+            self.procs.pop(proc.name, None)
+
+    def ref(self, name: str) -> ResourceRef:
+        if name not in self.refs:
+            self.refs[name] = self.controller.resolve(name)
+        return self.refs[name]
+
+    def replication(self, name: str, spec: dict[str, Any]) -> None:
+        self.controller.create(
+            self.ref("replications.dr-syncer.io"),
+            NS,
+            {
+                "apiVersion": "dr-syncer.io/v1alpha1",
+                "kind": "Replication",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": spec,
+            },
+        )
+
+    def status(self, name: str) -> dict[str, Any]:
+        obj = self.controller.get(self.ref("replications.dr-syncer.io"), NS, name) or {}
+        return dict(obj.get("status") or {})
+
+    def sync_now(self, name: str) -> str | None:
+        """Ask for a run as `drsyncer sync-now` does; returns the `lastSyncTime` before it, which
+        `wait_completed` waits to change. Status times are in whole seconds, so a run is asked no
+        sooner than the second after the last one ended."""
+        before = self.status(name).get("lastSyncTime")
+        if before:
+            ended = datetime.fromisoformat(before.replace("Z", "+00:00")).timestamp()
+            wait_for(lambda: time.time() >= ended + 1.05, 5, "the next second")
+        self.asked_at = time.monotonic()
+        self.controller.patch(
+            self.ref("replications.dr-syncer.io"),
+            NS,
+            name,
+            {"metadata": {"annotations": {ANNOTATION_SYNC_NOW: f"{time.time():.6f}"}}},
+        )
+        return before
+
+    def wait_completed(
+        self, name: str, before: str | None, timeout_s: float, watch: list[Proc]
+    ) -> dict[str, Any]:
+        """The Replication's status once a run that ended after `before` (a `lastSyncTime`) is there."""
+
+        def done() -> dict[str, Any] | None:
+            status = self.status(name)
+            if status.get("phase") in ("Completed", "PartiallyCompleted", "Failed") and status.get(
+                "lastSyncTime"
+            ) not in (None, before):
+                return status
+            return None
+
+        status = wait_for(done, timeout_s, f"Replication {name} to finish a run", *watch)
+        if status.get("phase") != "Completed":
+            raise SystemExit(f"Replication {name} ended {status.get('phase')}: {status.get('message')}")
+        return status
+
+
+def wait_for(check: Callable[[], Any], timeout_s: float, what: str, *watch: Proc) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for proc in watch:
+            if proc.popen.poll() is not None:
+                raise SystemExit(
+                    f"{proc.name} exited ({proc.popen.returncode}) waiting for {what}:\n{proc.tail()}"
+                )
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout_s:.0f}s waiting for {what}")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def redis_server(workdir: Path) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is not on PATH (Debian: apt-get install redis-server)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_for(lambda: _pings(url), 20, "redis-server")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _pings(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.RedisError:
+        return False
+
+
+def setup_controller(fleet: Fleet, qps: float, burst: int) -> None:
+    """CRDs, the controller namespace, a kubeconfig Secret and a RemoteCluster per cluster; dr3 under
+    the rate budget being measured, the others far above what is sent."""
+    c = fleet.controller
+    c.create(fleet.ref("namespaces"), None, {"metadata": {"name": NS}})
+    crds = fleet.ref("customresourcedefinitions")
+    for crd in all_crds():
+        c.create(crds, None, crd)
+    wait_for(lambda: _served(c), 30, "the CRDs to be served")
+    for name in CLUSTERS[1:]:
+        data = yaml.safe_dump(fleet.sims.kubeconfig_of(name)).encode()
+        c.create(
+            fleet.ref("secrets"),
+            NS,
+            {
+                "metadata": {"name": f"{name}-kubeconfig"},
+                "data": {"kubeconfig": base64.b64encode(data).decode()},
+            },
+        )
+        limit = {"qps": qps, "burst": burst} if name == "dr3" else {"qps": 5000, "burst": 5000}
+        c.create(
+            fleet.ref("remoteclusters.dr-syncer.io"),
+            NS,
+            {
+                "apiVersion": "dr-syncer.io/v1alpha1",
+                "kind": "RemoteCluster",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}, "rateLimit": limit},
+            },
+        )
+
+
+def _served(c: ClusterClient) -> bool:
+    c.discovery.invalidate()
+    try:
+        c.resolve("replications.dr-syncer.io")
+        c.resolve("remoteclusters.dr-syncer.io")
+    except Exception:
+        return False
+    return True
+
+
+# -- phases -----------------------------------------------------------------------------------------
+
+
+def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    objects = args.namespaces * args.objects * 2  # two destinations
+    rows = []
+    for workers in args.workers:
+        name = f"cold-w{workers}"
+        fleet.replication(
+            name,
+            {
+                "sourceCluster": "source",
+                "destinationClusters": ["dr1", "dr2"],
+                "replicationMode": "Manual",
+                "resourceTypes": ["configmaps"],
+                "namespaceMappings": [
+                    {"source": f"fleet-{i:03d}", "destination": f"w{workers}-fleet-{i:03d}"}
+                    for i in range(args.namespaces)
+                ],
+            },
+        )
+        procs = fleet.start_workers(workers, args.concurrency, f"cold{workers}")
+        fleet.sims.reset("source", "dr1", "dr2")
+        cpu0 = sum(p.cpu_s() for p in procs)
+        before = fleet.sync_now(name)
+        wait_for(
+            lambda: fleet.sims.counters("dr1", "dr2")[1] >= objects, args.timeout, f"{objects} copies", *procs
+        )
+        fleet.wait_completed(name, before, args.timeout, procs)
+        wall = time.monotonic() - fleet.asked_at
+        cpu = sum(p.cpu_s() for p in procs) - cpu0
+        requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
+        row = {
+            "workers": workers,
+            "objects": objects,
+            "seconds": wall,
+            "objects_per_s": objects / wall,
+            "cpu_s_per_1000": cpu / objects * 1000,
+            "requests": requests,
+            "writes": writes,
+            "bytes": sent,
+        }
+        rows.append(row)
+        if workers == args.workers[0]:
+            fleet.sims.reset("source", "dr1", "dr2")
+            cpu0 = sum(p.cpu_s() for p in procs)
+            before = fleet.sync_now(name)
+            fleet.wait_completed(name, before, args.timeout, procs)
+            wall = time.monotonic() - fleet.asked_at
+            cpu = sum(p.cpu_s() for p in procs) - cpu0
+            requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
+            figures["resync"] = {
+                "workers": workers,
+                "objects": objects,
+                "seconds": wall,
+                "requests": requests,
+                "writes": writes,
+                "bytes": sent,
+                "cpu_s": cpu,
+            }
+        fleet.stop(procs)
+    figures["cold"] = rows
+
+    table = Table(
+        title=f"cold sync: {args.namespaces} namespaces x {args.objects} ConfigMaps of {args.size} B "
+        f"to 2 destinations ({args.latency_ms:.0f} ms per destination request)"
+    )
+    for column in (
+        "workers",
+        "objects",
+        "seconds",
+        "objects/s",
+        "CPU s / 1,000 objects",
+        "vs 1 worker",
+        "requests",
+        "MiB sent",
+    ):
+        table.add_column(column, justify="right")
+    base = rows[0]["cpu_s_per_1000"]
+    for row in rows:
+        table.add_row(
+            f"{row['workers']} x {args.concurrency}",
+            str(row["objects"]),
+            f"{row['seconds']:.2f}",
+            f"{row['objects_per_s']:.0f}",
+            f"{row['cpu_s_per_1000']:.2f}",
+            f"{row['cpu_s_per_1000'] / base:.2f}x",
+            str(row["requests"]),
+            f"{row['bytes'] / 2**20:.1f}",
+        )
+    console.print(table)
+
+    resync, cold = figures["resync"], rows[0]
+    table = Table(title="unchanged resync against the cold sync (same Replication, same workers)")
+    for column in ("run", "seconds", "requests", "writes", "MiB sent"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        "cold",
+        f"{cold['seconds']:.2f}",
+        str(cold["requests"]),
+        str(cold["writes"]),
+        f"{cold['bytes'] / 2**20:.2f}",
+    )
+    table.add_row(
+        "resync",
+        f"{resync['seconds']:.2f}",
+        str(resync["requests"]),
+        str(resync["writes"]),
+        f"{resync['bytes'] / 2**20:.2f}",
+    )
+    console.print(table)
+    console.print(
+        f"resync: {cold['seconds'] / resync['seconds']:.1f}x faster than cold, "
+        f"{resync['bytes'] / cold['bytes'] * 100:.1f} % of its bytes, {resync['writes']} writes"
+    )
+
+
+def rate_budget(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    name = "budget"
+    namespaces = max(1, args.budget_writes // args.objects)
+    fleet.replication(
+        name,
+        {
+            "sourceCluster": "source",
+            "destinationClusters": ["dr3"],
+            "replicationMode": "Manual",
+            "resourceTypes": ["configmaps"],
+            "namespaceMappings": [{"source": f"fleet-{i:03d}"} for i in range(namespaces)],
+        },
+    )
+    procs = fleet.start_workers(2, args.concurrency, "budget")
+    fleet.sims.reset("dr3")
+    samples: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            samples.append((time.monotonic(), fleet.sims.counters("dr3")[0]))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    before = fleet.sync_now(name)
+    fleet.wait_completed(name, before, args.timeout, procs)
+    stop.set()
+    sampler.join()
+    fleet.stop(procs)
+    active = [(t, n) for t, n in samples if n > 0]
+    first_t = active[0][0]
+    last_t, total = next((t, n) for t, n in samples if n == samples[-1][1])
+    elapsed = max(last_t - first_t, 0.1)
+    # the most requests in any one second: the sample counts are cumulative
+    peak = 0
+    j = 0
+    for i in range(len(samples)):
+        while samples[i][0] - samples[j][0] > 1.0:
+            j += 1
+        peak = max(peak, samples[i][1] - samples[j][1])
+    attained = total / elapsed / args.qps
+    figures["rate_budget"] = {
+        "qps": args.qps,
+        "burst": args.burst,
+        "requests": total,
+        "seconds": elapsed,
+        "attainment": attained,
+        "peak_per_s": peak,
+    }
+    table = Table(
+        title=f"rate budget: a copy into dr3 under qps {args.qps:g} / burst {args.burst} (2 workers)"
+    )
+    for column in (
+        "requests (discovery included)",
+        "seconds",
+        "requests/s",
+        "attainment (÷ qps)",
+        "most in one second",
+        "ceiling qps + burst",
+    ):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(total),
+        f"{elapsed:.1f}",
+        f"{total / elapsed:.1f}",
+        f"{attained:.2f}",
+        str(peak),
+        f"{args.qps + args.burst:g}",
+    )
+    console.print(table)
+
+
+def schedule_phase(
+    fleet: Fleet, args: argparse.Namespace, entries: int, with_workers: bool, figures: dict[str, Any]
+) -> None:
+    replications = entries // SCHEDULE_NAMESPACES
+    prefix = f"e{entries}"
+    watcher, beat = fleet.procs["watcher"], fleet.procs["beat"]
+    r = redis.Redis.from_url(fleet.redis_url)
+    before = _entry_keys(r)
+    procs = fleet.start_workers(2, args.concurrency, f"sched{entries}") if with_workers else []
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(
+                lambda i: fleet.replication(
+                    f"{prefix}-{i:05d}",
+                    {
+                        "sourceCluster": "source",
+                        "destinationClusters": ["dr1"],
+                        "schedule": f"@every {args.period_s}s",
+                        "resourceTypes": ["configmaps"],
+                        "namespaceMappings": [
+                            {
+                                "source": f"s-{(i * SCHEDULE_NAMESPACES + j) % args.schedule_namespaces:05d}",
+                                "destination": f"{prefix}-{i:05d}-{j}",
+                            }
+                            for j in range(SCHEDULE_NAMESPACES)
+                        ],
+                    },
+                ),
+                range(replications),
+            )
+        )
+    applied = time.monotonic() - t0
+    wait_for(
+        lambda: len(_entry_keys(r) - before) >= entries,
+        args.timeout,
+        f"{entries} schedule entries",
+        watcher,
+        beat,
+    )
+    all_in = time.monotonic() - t0
+    keys = sorted(_entry_keys(r) - before)
+
+    stop = threading.Event()
+    replayer = None
+    if not with_workers:
+        replayer = threading.Thread(
+            target=_replay_status_writes,
+            args=(fleet, prefix, replications, entries / args.period_s, stop),
+            daemon=True,
+        )
+        replayer.start()
+    runs: dict[str, set[float]] = {k: set() for k in keys}
+    cpu0 = {p.name: p.cpu_s() for p in (watcher, beat)}
+    rss_peak = {p.name: 0.0 for p in (watcher, beat)}
+    started = time.monotonic()
+    while time.monotonic() - started < args.steady_s:
+        if with_workers:
+            pipe = r.pipeline(transaction=False)
+            for key in keys:
+                pipe.hget(key, "meta")
+            for key, meta in zip(keys, pipe.execute(), strict=True):
+                when = _last_run_at(meta)
+                if when is not None:
+                    runs[key].add(when)
+        for p in (watcher, beat):
+            rss_peak[p.name] = max(rss_peak[p.name], sum(p.rss_mb()))
+            if p.popen.poll() is not None:
+                raise SystemExit(f"{p.name} exited:\n{p.tail()}")
+        time.sleep(1.0)
+    steady = time.monotonic() - started
+    cpu = {p.name: (p.cpu_s() - cpu0[p.name]) / steady * 100 for p in (watcher, beat)}
+    stop.set()
+    if replayer is not None:
+        replayer.join()
+    lateness: list[float] = []
+    for times in runs.values():
+        ordered = sorted(times)
+        lateness.extend(b - a - args.period_s for a, b in itertools.pairwise(ordered))
+    figure: dict[str, Any] = {
+        "entries": entries,
+        "apply_s": applied,
+        "all_entries_s": all_in,
+        "watcher_cpu_pct": cpu["watcher"],
+        "beat_cpu_pct": cpu["beat"],
+        "watcher_rss_mb": rss_peak["watcher"],
+        "beat_rss_mb": rss_peak["beat"],
+        "steady_s": steady,
+        "workers": with_workers,
+    }
+    if lateness:
+        q = statistics.quantiles(lateness, n=10)
+        figure.update(
+            {
+                "lateness_p50_s": statistics.median(lateness),
+                "lateness_p90_s": q[8],
+                "lateness_samples": len(lateness),
+            }
+        )
+    figures.setdefault("schedule", []).append(figure)
+    fleet.stop(procs)
+    # leave the next size an idle pipeline: these Replications and their entries go
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(
+                lambda i: fleet.controller.delete(
+                    fleet.ref("replications.dr-syncer.io"), NS, f"{prefix}-{i:05d}"
+                ),
+                range(replications),
+            )
+        )
+    wait_for(lambda: not (_entry_keys(r) - before), args.timeout, f"the {entries} entries to go", watcher)
+    r.delete("celery")  # tasks sent while no worker ran
+
+
+def _entry_keys(r: redis.Redis) -> set[str]:
+    return {
+        k.decode()
+        for k in r.scan_iter("redbeat:*", count=5000)
+        if not k.decode().startswith(("redbeat::", "redbeat:lock"))
+    }
+
+
+def _last_run_at(meta: bytes | None) -> float | None:
+    if not meta:
+        return None
+    value = json.loads(meta).get("last_run_at")
+    if not isinstance(value, dict):
+        return None
+    fields = ("year", "month", "day", "hour", "minute", "second", "microsecond")
+    if not all(f in value for f in fields):
+        return None
+    year, month, day, hour, minute, second, micro = (int(value[f]) for f in fields)
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC).timestamp()
+
+
+def _replay_status_writes(
+    fleet: Fleet, prefix: str, replications: int, per_s: float, stop: threading.Event
+) -> None:
+    """What the workers' status writes look like to the watcher: one status patch per entry per period."""
+    ref = fleet.ref("replications.dr-syncer.io")
+    i = 0
+    start = time.monotonic()
+    while not stop.is_set():
+        due = start + i / per_s
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(min(delay, 0.5))
+            continue
+        name = f"{prefix}-{i % replications:05d}"
+        with contextlib.suppress(Exception):
+            fleet.controller.patch(
+                ref,
+                NS,
+                name,
+                {
+                    "status": {
+                        "lastSyncTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "phase": "Completed",
+                    }
+                },
+                subresource="status",
+            )
+        i += 1
+
+
+def schedule_table(figures: dict[str, Any], period_s: int) -> None:
+    table = Table(
+        title=f"schedule entries (@every {period_s}s, {SCHEDULE_NAMESPACES} namespaces per Replication)"
+    )
+    for column in (
+        "entries",
+        "workers",
+        "apply s",
+        "all in Redis s",
+        "watcher CPU %",
+        "watcher RSS MB",
+        "beat CPU %",
+        "beat RSS MB",
+        "lateness p50 s",
+        "lateness p90 s",
+    ):
+        table.add_column(column, justify="right")
+    for f in figures.get("schedule", []):
+        table.add_row(
+            str(f["entries"]),
+            "yes" if f["workers"] else "replayed",
+            f"{f['apply_s']:.1f}",
+            f"{f['all_entries_s']:.1f}",
+            f"{f['watcher_cpu_pct']:.1f}",
+            f"{f['watcher_rss_mb']:.0f}",
+            f"{f['beat_cpu_pct']:.1f}",
+            f"{f['beat_rss_mb']:.0f}",
+            f"{f['lateness_p50_s']:.1f}" if "lateness_p50_s" in f else "-",
+            f"{f['lateness_p90_s']:.1f}" if "lateness_p90_s" in f else "-",
+        )
+    console.print(table)
+
+
+def redis_memory(fleet: Fleet, figures: dict[str, Any]) -> None:
+    r = redis.Redis.from_url(fleet.redis_url)
+    kinds: dict[str, int] = {}
+    for key in r.scan_iter(count=5000):
+        text = key.decode(errors="replace")
+        kind = (
+            "celery-task-meta-*"
+            if text.startswith("celery-task-meta-")
+            else "redbeat:*"
+            if text.startswith("redbeat:")
+            else "drsyncer:*"
+            if text.startswith("drsyncer:")
+            else text.split(":")[0]
+        )
+        kinds[kind] = kinds.get(kind, 0) + 1
+    used = int(r.info("memory")["used_memory"])
+    figures["redis"] = {"used_memory": used, "keys": kinds}
+    table = Table(title="Redis after the run")
+    table.add_column("keys")
+    table.add_column("count", justify="right")
+    for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        table.add_row(kind, str(count))
+    table.add_row("used_memory", f"{used / 2**20:.1f} MiB")
+    console.print(table)
+
+
+def worker_memory(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    name = "big"
+    fleet.replication(
+        name,
+        {
+            "sourceCluster": "source",
+            "destinationClusters": ["dr2"],
+            "replicationMode": "Manual",
+            "resourceTypes": ["configmaps"],
+            "sourceNamespace": "big",
+        },
+    )
+    (proc,) = fleet.start_workers(1, args.concurrency, "big")
+    fleet.sims.reset("dr2")
+    peak: dict[int, float] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            for p in proc.tree:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    peak[p.pid] = max(peak.get(p.pid, 0.0), p.memory_info().rss / 2**20)
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    before = fleet.sync_now(name)
+    fleet.wait_completed(name, before, args.timeout * 4, [proc])
+    wall = time.monotonic() - fleet.asked_at
+    stop.set()
+    sampler.join()
+    fleet.stop([proc])
+    figures["memory"] = {
+        "objects": args.big_objects,
+        "seconds": wall,
+        "peak_rss_mb": max(peak.values()),
+        "processes": len(peak),
+    }
+    table = Table(title=f"one worker copying a namespace of {args.big_objects} ConfigMaps of {args.size} B")
+    for column in ("seconds", "objects/s", "peak RSS of any one process MB", "processes"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"{wall:.1f}", f"{args.big_objects / wall:.0f}", f"{max(peak.values()):.0f}", str(len(peak))
+    )
+    console.print(table)
+
+
+# -- main -------------------------------------------------------------------------------------------
+
+console = Console(highlight=False, width=140)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--namespaces", type=int, default=40)
+    parser.add_argument("--objects", type=int, default=100, help="ConfigMaps per cold namespace")
+    parser.add_argument("--size", type=int, default=1024, help="bytes of data per ConfigMap")
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="added to every destination request")
+    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
+    parser.add_argument("--concurrency", type=int, default=4, help="pool processes per worker")
+    parser.add_argument("--qps", type=float, default=100.0)
+    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument(
+        "--budget-writes", type=int, default=1500, help="objects copied under the rate budget"
+    )
+    parser.add_argument("--entries", type=lambda s: [int(x) for x in s.split(",")], default=[2000, 10000])
+    parser.add_argument("--period-s", type=int, default=60, help="the schedule entries' @every period")
+    parser.add_argument("--steady-s", type=float, default=120.0)
+    parser.add_argument("--big-objects", type=int, default=100_000)
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--quick", action="store_true", help="every phase, small")
+    parser.add_argument(
+        "--skip", default="", help="phases to leave out, comma separated: cold,budget,schedule,memory"
+    )
+    parser.add_argument("--json", type=Path, help="write the figures here too")
+    args = parser.parse_args()
+    if args.quick:
+        args.namespaces, args.objects, args.budget_writes = 8, 50, 300
+        args.entries, args.steady_s, args.big_objects, args.period_s = [200], 35.0, 5000, 10
+    skip = set(filter(None, args.skip.split(",")))
+    args.schedule_namespaces = max(args.entries) if "schedule" not in skip else 0
+
+    namespaces = [(f"fleet-{i:03d}", args.objects) for i in range(args.namespaces)]
+    namespaces += [(f"s-{i:05d}", 1) for i in range(args.schedule_namespaces)]
+    if "memory" not in skip:
+        namespaces.append(("big", args.big_objects))
+    figures: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k != "json"}}
+    with tempfile.TemporaryDirectory(prefix="drsyncer-fleet-") as tmp:
+        workdir = Path(tmp)
+        started = time.monotonic()
+        console.print(
+            f"seeding the source: {sum(c for _, c in namespaces)} ConfigMaps in {len(namespaces)} namespaces"
+        )
+        sims = Sims(workdir, {"size": args.size, "namespaces": namespaces})
+        try:
+            for name in DESTINATIONS:
+                sims.admin(name, "POST", "/_sim/faults", {"latency_ms": args.latency_ms})
+            controller = client_from_kubeconfig(sims.kubeconfig_of("controller"), name="controller")
+            with redis_server(workdir) as url:
+                fleet = Fleet(workdir, sims, url, controller)
+                setup_controller(fleet, args.qps, args.burst)
+                fleet.start(
+                    "watcher",
+                    "watcher",
+                    DRSYNCER_METRICS_PORT=str(free_port()),
+                    DRSYNCER_PROBE_PORT=str(free_port()),
+                )
+                fleet.start("beat", "beat", DRSYNCER_HEARTBEAT_FILE=str(workdir / "beat.heartbeat"))
+                try:
+                    if "cold" not in skip:
+                        cold_and_resync(fleet, args, figures)
+                    if "budget" not in skip:
+                        rate_budget(fleet, args, figures)
+                    if "schedule" not in skip:
+                        for i, entries in enumerate(args.entries):
+                            schedule_phase(fleet, args, entries, with_workers=i == 0, figures=figures)
+                        schedule_table(figures, args.period_s)
+                    if "memory" not in skip:
+                        worker_memory(fleet, args, figures)
+                    redis_memory(fleet, figures)
+                finally:
+                    fleet.stop(list(fleet.procs.values()))
+                    controller.close()
+        finally:
+            sims.stop()
+        console.print(f"whole run: {time.monotonic() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
