@@ -10,6 +10,9 @@ and otherwise this beat stands by until it can take it (a second beat may have t
 
 A beat that does not hold the lock does not tick and so does not touch its heartbeat file: the
 probe's limit must allow for `DRSYNCER_BEAT_LOCK_TIMEOUT`.
+
+Interval (`@every`) entries fire on their owner's grid (`GridEntry`), not one interval after the
+previous send.
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from redbeat import RedBeatScheduler
+from celery.schedules import schedule
+from redbeat import RedBeatScheduler, RedBeatSchedulerEntry
 from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, get_redis
 from redis.exceptions import LockError
 
+from drsyncer.api import keys
+from drsyncer.api.schedule import interval_run_slot, schedule_key
 from workers import probes
 
 log = logging.getLogger(__name__)
@@ -31,7 +37,49 @@ log = logging.getLogger(__name__)
 REDIS_RETRY_S = 1.0
 
 
+class GridEntry(RedBeatSchedulerEntry):
+    """A redbeat entry whose interval runs keep to a grid.
+
+    Celery counts an interval from the moment a run was sent (`ScheduleEntry._next_instance` stores
+    "now" as `last_run_at`), so a run sent late (a wave of entries due together, a busy or restarted
+    beat) pushes every later run back, and a fleet's entries drift later each period. Here the stored
+    `last_run_at` is the grid slot the run stands for (drsyncer.api.schedule.interval_run_slot, keyed
+    by the owning Replication, so that its entries stay together as one run), from which the workers
+    also compute `nextSyncTime`. Cron entries are left as they are: a cron is already a grid.
+    """
+
+    def _next_instance(self, last_run_at: Any = None, only_update_last_run_at: bool = False) -> Any:
+        # `schedule` is Celery's interval type; crontab and solar are not subclasses of it
+        if last_run_at is None and type(self.schedule) is schedule:
+            owner = (self.kwargs or {}).get("replication") or {}
+            if owner.get("namespace") and owner.get("name"):
+                kind = str(owner.get("kind") or keys.KIND_REPLICATION)
+                key = schedule_key(kind, owner["namespace"], owner["name"])
+                last_run_at = interval_run_slot(key, self.schedule.run_every, self._default_now())
+        return super()._next_instance(last_run_at=last_run_at,
+                                      only_update_last_run_at=only_update_last_run_at)
+
+    # redbeat binds these names to its own method; bind them to this one
+    __next__ = next = _next_instance
+
+    @property
+    def due_at(self) -> Any:
+        """When the entry falls due: its score in redbeat's schedule, by which beat picks what to load.
+        redbeat 2.4 adds the schedule's remaining time (which Celery counts from now) to
+        `last_run_at`, right only when `last_run_at` is now, which a grid slot usually is not."""
+        if self.last_run_at is None:
+            return self._default_now()
+        if type(self.schedule) is schedule:  # exact, and past when overdue: beat loads it at once
+            return self.schedule.maybe_make_aware(self.last_run_at) + self.schedule.run_every
+        delta = self.schedule.remaining_estimate(self.last_run_at)
+        if delta is None:  # no run after last_run_at (a schedule that ended)
+            return None
+        now = self._default_now()
+        return now if delta.total_seconds() < 0 else now + delta
+
+
 class HeartbeatRedBeatScheduler(RedBeatScheduler):
+    Entry = GridEntry
     heartbeat_path: Path = probes.heartbeat_file("beat")  # set by the entry point
     _redis_away = False
     _standing_by = False

@@ -20,7 +20,7 @@ from drsyncer.api.namespacemapping import parse_namespace_mapping
 from drsyncer.api.parse import InvalidSpec, parse_remote_cluster, parse_replication
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import Phase, Replication
-from drsyncer.api.schedule import next_run
+from drsyncer.api.schedule import every_interval, interval_run_slot, interval_slot, next_run, schedule_key
 from drsyncer.config import Settings
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ClusterClient, ClusterClients, RequestCounters, audit
@@ -308,12 +308,25 @@ def _involved(live: Mapping[str, Any]) -> dict[str, Any]:
             "namespace": meta.get("namespace"), "name": meta.get("name"), "uid": meta.get("uid")}
 
 
-def next_sync_time(model: Replication, source: RemoteCluster | None, now: datetime) -> datetime | None:
+def next_sync_time(model: Replication, source: RemoteCluster | None, now: datetime,
+                   scheduled_start: datetime | None = None) -> datetime | None:
+    """When beat sends the Replication's next scheduled run (or Continuous full resync), strictly after
+    `now`. Cron schedules fire on the cron. Interval schedules fire on the Replication's own grid, as
+    beat's entries do (workers/beat.GridEntry): one interval after the slot that a run beat sent at
+    `scheduled_start` stands for, or, for a run beat did not send, the next slot."""
     schedule = model.schedule(source)
-    if schedule is not None:
+    if schedule is not None and every_interval(schedule) is None:
         return next_run(schedule, now)
-    interval = model.background_sync_interval()
-    return now + interval if interval is not None else None
+    interval = every_interval(schedule) if schedule is not None else model.background_sync_interval()
+    if interval is None:
+        return None
+    key = schedule_key(model.kind, model.namespace, model.name)
+    if scheduled_start is None:
+        return interval_slot(key, interval, now) + interval
+    nxt = interval_run_slot(key, interval, scheduled_start) + interval
+    while nxt <= now:  # the run took longer than what was left of its interval
+        nxt += interval
+    return nxt
 
 
 def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: RemoteCluster | None,
@@ -322,7 +335,9 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
     ref = job.replication
     now = datetime.now(UTC)
     api_ref = ctx.controller.resolve(ref.resource)
-    next_sync = next_sync_time(model, source, now)
+    # runs beat sends share the run key SCHEDULED_RUN; their first task started as beat sent them
+    sent = datetime.fromtimestamp(started_at, UTC) if started_at and job.run_key == SCHEDULED_RUN else None
+    next_sync = next_sync_time(model, source, now, sent)
 
     def build(obj: Mapping[str, Any]) -> dict[str, Any]:
         return run_status(records, replication=ref.label, previous=obj.get("status") or {},

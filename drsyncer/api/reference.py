@@ -36,7 +36,12 @@ sets the `InvalidSpec` condition with the same messages. Install the CRDs from
 
 Durations are written the Go way: `30s`, `5m`, `1h30m`. Schedules are 5-field cron expressions
 (`*/5 * * * *`), the macros `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`, or
-`@every <duration>` (`@every 30s`).
+`@every <duration>` (`@every 30s`). An `@every` schedule (and a Continuous Replication's full
+resync) keeps to a grid of its own: every run of a Replication falls at the same point of its
+interval, a point drawn from the Replication's namespace and name, so Replications with the same
+interval are spread across it rather than due together. The first run starts when the Replication is
+created; the second comes at the next grid point at least half an interval later; a run sent late
+does not delay the ones after it. `status.nextSyncTime` is that grid point.
 """
 
 EXAMPLE = """\

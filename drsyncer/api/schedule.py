@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import hashlib
+from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
@@ -11,6 +12,7 @@ from drsyncer.api.durations import parse_duration
 DEFAULT_SCHEDULE = "*/5 * * * *"
 MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 _EVERY = "@every"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def every_interval(schedule: str) -> timedelta | None:
@@ -41,10 +43,51 @@ def check_schedule(schedule: str) -> str:
     return schedule
 
 
-def next_run(schedule: str, after: datetime) -> datetime:
-    """When a schedule fires next, strictly after `after` (keep `after` timezone-aware)."""
+def schedule_key(kind: str, namespace: str, name: str) -> str:
+    """What places an owner's interval schedule on its grid (see `interval_slot`): the Replication
+    (or legacy NamespaceMapping), not its schedule entries, so that all the entries of one owner,
+    one per source namespace, fall due together and make one run."""
+    return f"{kind}/{namespace}/{name}"
+
+
+def interval_offset(key: str, interval: timedelta) -> timedelta:
+    """Where in each interval an `@every` schedule fires: a fixed point in [0, interval) drawn from
+    `key` by a hash, the same in every process and across restarts."""
+    fraction = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
+    return timedelta(microseconds=int(fraction * (interval // timedelta(microseconds=1))))
+
+
+def interval_slot(key: str, interval: timedelta, at: datetime) -> datetime:
+    """The latest start of an `@every <interval>` schedule at or before `at`.
+
+    An interval schedule fires on a grid of its own: at `interval_offset(key)` past the Unix epoch and
+    every `interval` after that. Two things follow. A run sent late (beat busy, beat restarted) does
+    not push the runs after it, as counting each interval from the previous send would; and owners
+    with the same interval fall due spread across it, not in one wave. A naive `at` is read as UTC and
+    the result is naive too.
+    """
+    naive = at.tzinfo is None
+    aware = at.replace(tzinfo=UTC) if naive else at
+    anchor = _EPOCH + interval_offset(key, interval)
+    slot = anchor + ((aware - anchor) // interval) * interval
+    return slot.replace(tzinfo=None) if naive else slot
+
+
+def interval_run_slot(key: str, interval: timedelta, sent: datetime) -> datetime:
+    """The grid slot a run sent at `sent` stands for: the nearest one. A run sent less than half an
+    interval late (the usual case) stands for the slot it was due at; one sent later (beat was down)
+    for the next slot, so that the run after it never comes sooner than half an interval later."""
+    return interval_slot(key, interval, sent + interval / 2)
+
+
+def next_run(schedule: str, after: datetime, key: str | None = None) -> datetime:
+    """When a schedule fires next, strictly after `after` (keep `after` timezone-aware). With the
+    owner's `schedule_key`, an `@every` schedule fires on its grid (`interval_slot`); without it,
+    one interval after `after`."""
     interval = every_interval(schedule)
     if interval is not None:
-        return after + interval
+        if key is None:
+            return after + interval
+        return interval_slot(key, interval, after) + interval
     nxt: datetime = croniter(schedule.strip(), after).get_next(datetime)
     return nxt

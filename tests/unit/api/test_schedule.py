@@ -5,7 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from drsyncer.api.durations import format_duration, parse_duration
-from drsyncer.api.schedule import check_schedule, every_interval, next_run
+from drsyncer.api.schedule import (
+    check_schedule,
+    every_interval,
+    interval_offset,
+    interval_run_slot,
+    interval_slot,
+    next_run,
+)
 
 T0 = datetime(2026, 1, 1, 10, 2, 0, tzinfo=UTC)
 
@@ -54,3 +61,58 @@ def test_every_interval_is_none_for_cron() -> None:
 def test_invalid_schedules_are_rejected(schedule: str) -> None:
     with pytest.raises(ValueError):
         check_schedule(schedule)
+
+
+# -- interval schedules on a grid of their own ------------------------------------------------------
+
+MINUTE = timedelta(seconds=60)
+
+
+@pytest.mark.parametrize("key", ["Replication/dr-system/app", "NamespaceMapping/dr-system/legacy", "x"])
+def test_an_interval_slot_is_the_latest_grid_start_at_or_before_the_time(key: str) -> None:
+    slot = interval_slot(key, MINUTE, T0)
+    assert slot <= T0 < slot + MINUTE
+    # every moment of the same period maps to the same slot; the next period to the next one
+    assert interval_slot(key, MINUTE, slot) == slot
+    assert interval_slot(key, MINUTE, slot + MINUTE - timedelta(microseconds=1)) == slot
+    assert interval_slot(key, MINUTE, slot + MINUTE) == slot + MINUTE
+    assert interval_slot(key, MINUTE, slot - timedelta(microseconds=1)) == slot - MINUTE
+
+
+def test_a_run_sent_late_does_not_push_the_next_one() -> None:
+    key = "Replication/dr-system/app"
+    due = next_run("@every 60s", T0, key)
+    late = due + timedelta(seconds=9)  # beat sent it 9 s late
+    assert next_run("@every 60s", late, key) == due + MINUTE
+
+
+def test_owners_with_the_same_interval_fall_due_spread_across_it() -> None:
+    offsets = sorted(interval_offset(f"Replication/ns/app-{i}", MINUTE).total_seconds() for i in range(600))
+    assert all(0 <= o < 60 for o in offsets)
+    # ten equal buckets of 6 s hold 60 each on average; none is empty or holds a wave
+    buckets = [sum(1 for o in offsets if 6 * b <= o < 6 * (b + 1)) for b in range(10)]
+    assert min(buckets) > 30 and max(buckets) < 90, buckets
+
+
+def test_the_grid_is_the_same_for_every_process_and_naive_times_read_as_utc() -> None:
+    key = "Replication/dr-system/app"
+    assert interval_offset(key, MINUTE) == interval_offset(key, MINUTE)
+    naive = T0.replace(tzinfo=None)
+    assert interval_slot(key, MINUTE, naive) == interval_slot(key, MINUTE, T0).replace(tzinfo=None)
+
+
+def test_next_run_without_an_owner_counts_from_the_time_given() -> None:
+    assert next_run("@every 60s", T0) == T0 + MINUTE
+
+
+@pytest.mark.parametrize("late_s", [0, 5, 29, 31, 59])
+def test_runs_never_come_sooner_than_half_an_interval_apart(late_s: int) -> None:
+    key = "Replication/dr-system/app"
+    due = next_run("@every 60s", T0, key)
+    sent = due + timedelta(seconds=late_s)  # beat sent it this late (down, restarted)
+    following = interval_run_slot(key, MINUTE, sent) + MINUTE
+    assert following - sent >= MINUTE / 2
+    assert following - sent <= MINUTE * 1.5
+    # a run sent less than half an interval late stands for the slot it was due at
+    if late_s < 30:
+        assert following == due + MINUTE

@@ -69,9 +69,10 @@ def test_flower_refuses_to_start_without_credentials(monkeypatch: pytest.MonkeyP
 
 
 def test_next_sync_time_follows_the_mode() -> None:
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from drsyncer.api.parse import parse_replication
+    from drsyncer.api.schedule import interval_slot, schedule_key
     from workers.jobs import next_sync_time
 
     now = datetime(2026, 1, 1, 10, 2, 30, tzinfo=UTC)
@@ -83,8 +84,13 @@ def test_next_sync_time_follows_the_mode() -> None:
                                            "sourceNamespace": "web", **spec}})
 
     assert next_sync_time(model(schedule="*/5 * * * *"), None, now) == datetime(2026, 1, 1, 10, 5, tzinfo=UTC)
+    # interval schedules fire on the Replication's own grid, as beat sends them (workers/beat.GridEntry)
+    key = schedule_key("Replication", "dr-system", "web")
     every = next_sync_time(model(schedule="@every 10s"), None, now)
-    assert every == datetime(2026, 1, 1, 10, 2, 40, tzinfo=UTC)
+    assert every == interval_slot(key, timedelta(seconds=10), now) + timedelta(seconds=10)
+    assert now < every <= now + timedelta(seconds=10)
     continuous = model(replicationMode="Continuous", continuous={"backgroundSyncInterval": "30m"})
-    assert next_sync_time(continuous, None, now) == datetime(2026, 1, 1, 10, 32, 30, tzinfo=UTC)
+    resync = next_sync_time(continuous, None, now)
+    assert resync == interval_slot(key, timedelta(minutes=30), now) + timedelta(minutes=30)
+    assert now < resync <= now + timedelta(minutes=30)
     assert next_sync_time(model(replicationMode="Manual"), None, now) is None

@@ -1,0 +1,70 @@
+"""Beat's interval entries keep to their owner's grid in Redis (a real redis-server), so a late send
+does not push later runs back, and the workers' `nextSyncTime` names the time beat will send."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from celery.schedules import crontab, schedule
+from redbeat.decoder import RedBeatJSONDecoder
+from redbeat.schedulers import get_redis
+
+from drsyncer.api.parse import parse_replication
+from drsyncer.api.schedule import interval_run_slot, schedule_key
+from scheduler.celery_app import make_app
+from workers.beat import GridEntry
+from workers.jobs import next_sync_time
+
+HOUR = timedelta(hours=1)
+OWNER = {"kind": "Replication", "namespace": "dr-system", "name": "web", "uid": "u-1", "generation": 1}
+
+
+def _entry(app, every: timedelta) -> GridEntry:  # type: ignore[no-untyped-def]
+    return GridEntry(name="drsyncer:dr-system/web:web", task="drsyncer.sync_namespace",
+                     schedule=schedule(run_every=every), kwargs={"replication": OWNER}, app=app).save()
+
+
+def _stored_last_run_at(app, entry: GridEntry) -> datetime:  # type: ignore[no-untyped-def]
+    """What beat reads back from Redis on its next tick."""
+    raw = get_redis(app).hget(entry.key, "meta")
+    when: datetime = json.loads(raw, cls=RedBeatJSONDecoder)["last_run_at"]
+    return when
+
+
+def test_a_send_is_recorded_at_its_grid_slot_not_at_the_time_it_went_out(redis_url: str) -> None:
+    app = make_app(redis_url)
+    entry = _entry(app, HOUR)
+    # sending an hour-long entry now is, for its grid, a send up to an hour late
+    before = datetime.now(UTC)
+    sent = next(entry)
+    after = datetime.now(UTC)
+    key = schedule_key("Replication", "dr-system", "web")
+    slots = {interval_run_slot(key, HOUR, before), interval_run_slot(key, HOUR, after)}
+    stored = _stored_last_run_at(app, entry)
+    assert stored in slots and sent.last_run_at in slots
+    # so the next run is due one interval after the slot, not one interval after the send, and never
+    # sooner than half an interval after it
+    assert sent.due_at == stored + HOUR
+    assert before + HOUR / 2 <= sent.due_at <= after + HOUR * 1.5
+
+
+def test_the_workers_next_sync_time_is_when_beat_sends_next(redis_url: str) -> None:
+    app = make_app(redis_url)
+    started = datetime.now(UTC)
+    sent = next(_entry(app, HOUR))
+    model = parse_replication({"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
+                               "metadata": {"name": "web", "namespace": "dr-system"},
+                               "spec": {"sourceCluster": "src", "destinationCluster": "dr1",
+                                        "sourceNamespace": "web", "schedule": "@every 1h"}})
+    # a run beat sent, reported when it ends
+    assert next_sync_time(model, None, datetime.now(UTC), scheduled_start=started) == sent.due_at
+
+
+def test_cron_entries_are_left_to_the_cron(redis_url: str) -> None:
+    app = make_app(redis_url)
+    entry = GridEntry(name="drsyncer:dr-system/web:cron", task="drsyncer.sync_namespace",
+                      schedule=crontab(minute="*/5"), kwargs={"replication": OWNER}, app=app).save()
+    before = datetime.now(UTC)
+    sent = next(entry)
+    assert sent.last_run_at >= before - timedelta(seconds=1)
