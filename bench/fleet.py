@@ -75,9 +75,10 @@ SCHEDULE_NAMESPACES = 4  # source namespaces per schedule Replication
 # -- the simulated clusters, in a process of their own ----------------------------------------------
 
 
-def _serve(kubeconfig: str, seed: dict[str, Any]) -> None:
-    """The child process: start the clusters, seed the source store, say "ready", serve until stdin
-    closes."""
+def _serve(kubeconfig: str, seed_file: str) -> None:
+    """The child process: start the clusters, seed the source store as `seed_file` (JSON) says, say
+    "ready", serve until stdin closes."""
+    seed = json.loads(Path(seed_file).read_text())
     from drsyncer.sim import SimFleet
 
     fleet = SimFleet(list(CLUSTERS)).start()
@@ -107,9 +108,11 @@ class Sims:
 
     def __init__(self, workdir: Path, seed: dict[str, Any]) -> None:
         self.kubeconfig = workdir / "kubeconfig"
+        seed_file = workdir / "seed.json"
+        seed_file.write_text(json.dumps(seed))
         code = (
             f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import fleet; "
-            f"fleet._serve({str(self.kubeconfig)!r}, {seed!r})"
+            f"fleet._serve({str(self.kubeconfig)!r}, {str(seed_file)!r})"
         )
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO

@@ -56,13 +56,18 @@ class Informer:
     def __init__(self, client: Callable[[], ClusterClient], ref: ResourceRef, namespace: str | None,
                  on_change: Callable[[], None], *, name: str, watch_timeout_s: int = 60,
                  relist_s: float = 300.0,
-                 on_event: Callable[[str, dict[str, Any]], None] | None = None, cache: bool = True) -> None:
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None, cache: bool = True,
+                 significant: Callable[[dict[str, Any] | None, dict[str, Any] | None], bool] | None = None,
+                 ) -> None:
         self._client = client
         self.ref = ref
         self.namespace = namespace or None
         self._on_change = on_change
         self._on_event = on_event  # each watch event (ADDED, MODIFIED, DELETED), not lists
         self._cache = cache  # False: follow events only, hold no copies (large types, cluster-wide)
+        # (old, new) of a watch event → whether it calls on_change (None: every event does); new is
+        # None for a deletion, old None for an object not held before
+        self._significant = significant
         self.name = name
         self.watch_timeout_s = watch_timeout_s
         self.relist_s = relist_s
@@ -77,6 +82,11 @@ class Informer:
     def objects(self) -> dict[Key, dict[str, Any]]:
         with self._lock:
             return dict(self._objects)
+
+    def get(self, key: Key) -> dict[str, Any] | None:
+        """The copy of one object, None when not held."""
+        with self._lock:
+            return self._objects.get(key)
 
     def put(self, obj: dict[str, Any]) -> None:
         """Record an object just written, so the next reconcile does not act on the older copy."""
@@ -138,15 +148,18 @@ class Informer:
                     return
                 raise
 
-    def _record(self, kind: str, obj: dict[str, Any]) -> None:
+    def _record(self, kind: str, obj: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply one watch event to the copy; returns the copy held before it."""
         key = key_of(obj)
         with self._lock:
+            old = self._objects.get(key)
             if kind == "DELETED":
                 self._objects.pop(key, None)
-            elif newer_or_equal(obj, self._objects.get(key)):
+            elif newer_or_equal(obj, old):
                 obj.setdefault("apiVersion", self.ref.api_version)
                 obj.setdefault("kind", self.ref.kind)
                 self._objects[key] = obj
+            return old
 
     def _watch(self, client: ClusterClient, position: str) -> str:
         events = client.watch(self.ref, self.namespace, resource_version=position,
@@ -158,9 +171,9 @@ class Informer:
                 kind = event.get("type")
                 if kind == "BOOKMARK":
                     continue
-                if self._cache:
-                    self._record(str(kind), obj)
-                self._on_change()
+                old = self._record(str(kind), obj) if self._cache else None
+                if self._significant is None or self._significant(old, None if kind == "DELETED" else obj):
+                    self._on_change()
                 if self._on_event is not None:
                     self._on_event(str(kind), obj)
                 if self._stop.is_set():

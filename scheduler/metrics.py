@@ -40,19 +40,31 @@ _exported: set[str] = set()
 def export_replications(states: Mapping[str, ReplicationState]) -> None:
     """Set the per-Replication gauges to `states` (by `namespace/name`), dropping Replications gone."""
     for label in _exported - set(states):
-        for phase in PHASES:
-            REPLICATION_PHASE.remove(label, phase)
-        for gauge in (*_REPLICATION_GAUGES, REPLICATION_LAST_SUCCESS):
-            gauge.remove(label)  # a label set never set is no error
+        drop_replication(label)
     for label, state in states.items():
-        for phase in PHASES:
-            REPLICATION_PHASE.labels(label, phase).set(1 if state.phase == phase else 0)
-        REPLICATION_READY.labels(label).set(1 if state.ready else 0)
-        REPLICATION_INVALID.labels(label).set(1 if state.invalid else 0)
-        REPLICATION_AWAITING_FIRST_SYNC.labels(label).set(1 if state.awaiting_first_sync else 0)
-        if state.last_success is None:
-            REPLICATION_LAST_SUCCESS.remove(label)
-        else:
-            REPLICATION_LAST_SUCCESS.labels(label).set(state.last_success)
+        export_replication(label, state)
     _exported.clear()
     _exported.update(states)
+
+
+def drop_replication(label: str) -> None:
+    """Remove one Replication's gauges (it was deleted)."""
+    for phase in PHASES:
+        REPLICATION_PHASE.remove(label, phase)
+    for gauge in (*_REPLICATION_GAUGES, REPLICATION_LAST_SUCCESS):
+        gauge.remove(label)
+    _exported.discard(label)
+
+
+def export_replication(label: str, state: ReplicationState) -> None:
+    """Set one Replication's gauges (`label` is `namespace/name`)."""
+    for phase in PHASES:
+        REPLICATION_PHASE.labels(label, phase).set(1 if state.phase == phase else 0)
+    REPLICATION_READY.labels(label).set(1 if state.ready else 0)
+    REPLICATION_INVALID.labels(label).set(1 if state.invalid else 0)
+    REPLICATION_AWAITING_FIRST_SYNC.labels(label).set(1 if state.awaiting_first_sync else 0)
+    if state.last_success is None:
+        REPLICATION_LAST_SUCCESS.remove(label)
+    else:
+        REPLICATION_LAST_SUCCESS.labels(label).set(state.last_success)
+    _exported.add(label)

@@ -54,6 +54,8 @@ class ScheduleStore:
         self.app = app
         ensure_conf(app)
         self.scope = entry_scope(namespace or None)
+        # the entries in scope as the last reconcile left them in Redis; None: not known
+        self._known: dict[str, Job] | None = None
 
     @property
     def _prefix(self) -> str:
@@ -122,11 +124,44 @@ class ScheduleStore:
     def delete(self, name: str) -> None:
         RedBeatSchedulerEntry(name, app=self.app).delete()
 
-    def reconcile(self, desired: Mapping[str, Job], keep: Iterable[str] = ()) -> StoreChanges:
+    def reconcile(self, desired: Mapping[str, Job], keep: Iterable[str] = (), *,
+                  verify: bool = True) -> StoreChanges:
         """Add missing entries, rewrite changed ones (keeping when they last ran), remove the rest of
-        the scope except names starting with one of `keep`. Running it twice changes nothing."""
+        the scope except names starting with one of `keep`. Running it twice changes nothing.
+
+        `verify` True reads every entry of the scope back from Redis and compares definitions (what a
+        resync does). False compares `desired` with what the last reconcile left in Redis and
+        writes only the differences, so its cost follows what changed, not the size of the
+        schedule; it verifies anyway when nothing is known yet. Raises Redis errors (and then
+        verifies next time).
+        """
+        if verify or self._known is None:
+            return self._reconcile_verified(desired, tuple(keep))
         kept = tuple(keep)
+        known = self._known
+        self._known = None  # until this one has written everything
         changes = StoreChanges(marker_missing=not self.intact())
+        if changes.marker_missing:  # Redis lost what was written: what is known is wrong
+            return self._reconcile_verified(desired, kept, changes.marker_missing)
+        for name, job in sorted(desired.items()):
+            if not name.startswith(self.scope) or known.get(name) == job:
+                continue
+            self.save(job, keep_last_run=name in known)
+            (changes.updated if name in known else changes.added).append(name)
+        for name in sorted(known.keys() - desired.keys()):
+            if kept and name.startswith(kept):
+                continue
+            self.delete(name)
+            changes.removed.append(name)
+        self._known = {**{n: j for n, j in known.items() if kept and n.startswith(kept)},
+                       **{n: j for n, j in desired.items() if n.startswith(self.scope)}}
+        self._finish(changes)
+        return changes
+
+    def _reconcile_verified(self, desired: Mapping[str, Job], kept: tuple[str, ...],
+                            marker_missing: bool | None = None) -> StoreChanges:
+        self._known = None
+        changes = StoreChanges(marker_missing=not self.intact() if marker_missing is None else marker_missing)
         existing = self.names()
         stored_definitions = self.stored_definitions([n for n in desired if n in existing])
         for name, job in sorted(desired.items()):
@@ -139,16 +174,22 @@ class ScheduleStore:
             elif stored != _normalised(_definition(self._entry(job))):
                 self.save(job, keep_last_run=True)
                 changes.updated.append(name)
+        remaining: dict[str, Job] = {n: j for n, j in desired.items() if n.startswith(self.scope)}
         for name in sorted(existing - set(desired)):
             if name.startswith(kept) and kept:
                 continue
             self.delete(name)
             changes.removed.append(name)
+        self._finish(changes)
+        # kept names are in Redis but their jobs are not known: they are compared at the next verify
+        self._known = remaining if not kept else None
+        return changes
+
+    def _finish(self, changes: StoreChanges) -> None:
         get_redis(self.app).set(self.marker_key, "1")
         if not changes.empty:
             log.info("schedule entries: %d added, %d updated, %d removed", len(changes.added),
                      len(changes.updated), len(changes.removed))
-        return changes
 
 
 def _glob_escape(text: str) -> str:

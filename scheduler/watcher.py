@@ -62,6 +62,33 @@ SOURCE_RETRY = RetryPolicy(max_attempts=2)
 SCHEDULE_CHECK_S = 5.0
 
 
+# metadata every write moves, which says nothing about what the watcher acts on
+_BOOKKEEPING = frozenset({"resourceVersion", "managedFields"})
+
+
+def acted_on_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
+    """Whether a watch event changes what the watcher acts on: anything but `status` and the
+    metadata every write moves. The workers write a Replication's status after every run (and the
+    health checks a RemoteCluster's); at fleet size those writes are most events, and alone they
+    reconcile nothing (the per-Replication gauges they move are refreshed one by one instead)."""
+    if old is None or new is None:
+        return True
+    return _acted_on(old) != _acted_on(new)
+
+
+def _acted_on(obj: Mapping[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    meta = {k: v for k, v in meta.items() if k not in _BOOKKEEPING} if isinstance(meta, Mapping) else meta
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
+ReadKey = tuple[str, str, str]  # (kind, namespace, name) of a Replication or NamespaceMapping
+
+
+def _key(read: ReplicationRead) -> ReadKey:
+    return (read.kind, read.namespace, read.name)
+
+
 @dataclass
 class Report:
     """What one reconcile did, for logs and tests."""
@@ -72,6 +99,8 @@ class Report:
     status_written: list[str] = field(default_factory=list)
     runs_lost: list[str] = field(default_factory=list)  # Running when Redis lost its data; now Failed
     errors: list[str] = field(default_factory=list)
+    full: bool = True  # every object looked at and the schedule checked against Redis
+    looked_at: int = 0  # Replications and NamespaceMappings whose finalizer, trigger and status were handled
 
 
 class Watcher:
@@ -106,6 +135,15 @@ class Watcher:
         self._refs: dict[str, ResourceRef] = {}
         self.reconciles = 0
         self.last_report: Report | None = None
+        # what the last reconcile read, for the next one to redo only what changed:
+        # parsed objects by (uid, generation, RemoteCluster versions); resourceVersions handled
+        self._parsed: dict[ReadKey, tuple[tuple[str, int, int], ReplicationRead]] = {}
+        self._handled: dict[ReadKey, str] = {}
+        self._written: dict[ReadKey, str] = {}  # resourceVersions of this reconcile's own writes
+        self._matched_last: dict[ReadKey, bool | None] = {}
+        self._full_due = True  # the next reconcile looks at everything (first, resync, after errors)
+        self._status_seen: set[ReadKey] = set()  # status-only changes whose gauges are stale
+        self._status_lock = threading.Lock()
         self.running = threading.Event()  # set while the reconcile loop runs
         self._health_running = threading.Event()  # a slow check round is never started twice
 
@@ -113,6 +151,14 @@ class Watcher:
 
     def _changed(self) -> None:
         self._dirty.set()
+
+    def _status_event(self, kind: str, obj: dict[str, Any]) -> None:
+        """Every watch event of a Replication or NamespaceMapping: its gauges are refreshed after it
+        (a change beyond status also reconciles, which refreshes them too)."""
+        meta = obj.get("metadata") or {}
+        key = (str(obj.get("kind") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        with self._status_lock:
+            self._status_seen.add(key)
 
     def _start_informers(self) -> None:
         """Start an informer for every dr-syncer.io kind the controller serves (NamespaceMapping is
@@ -130,9 +176,10 @@ class Watcher:
             self._refs[resource] = ref
             if self._warned.pop(resource, None) is not None:
                 log.info("%s served now; watching it", resource)
+            on_event = self._status_event if resource != REMOTE_CLUSTERS else None
             informer = Informer(lambda: self.controller, ref, self.namespace, self._changed,
                                 name=resource.partition(".")[0], watch_timeout_s=self.watch_timeout_s,
-                                relist_s=self.resync_s)
+                                relist_s=self.resync_s, significant=acted_on_changed, on_event=on_event)
             self._informers[resource] = informer.start()
 
     def _ready(self) -> bool:
@@ -198,10 +245,14 @@ class Watcher:
                 if self.reconciles and now - last_check >= self.schedule_check_s and self._leading():
                     last_check = now
                     self._check_schedule()
-                if self._ready() and (self._dirty.is_set() or due_full) and self._leading():
+                leading = self._leading()
+                if not leading:
+                    # another replica may write the schedule meanwhile: what this one knows is stale
+                    self._full_due = True
+                if self._ready() and (self._dirty.is_set() or due_full) and leading:
                     self._dirty.clear()
                     try:
-                        failed = bool(self.reconcile().errors)
+                        failed = bool(self.reconcile(full=due_full).errors)
                     except Exception:  # a bug or an outage must not end the loop
                         log.exception("reconcile failed; trying again")
                         failed = True
@@ -212,6 +263,8 @@ class Watcher:
                         stop.wait(backoff_delay(failures, random.random()))
                     if due_full:
                         last_full = now
+                elif self.reconciles and leading:
+                    self._refresh_states()
                 if self.health_check_s > 0 and now - last_health >= self.health_check_s and self._ready() \
                         and not self._health_running.is_set():
                     last_health = now
@@ -248,22 +301,45 @@ class Watcher:
 
     # -- one reconcile ------------------------------------------------------------------------------
 
-    def reconcile(self) -> Report:
-        report = Report()
-        remote = read_remote_clusters(self._objects(REMOTE_CLUSTERS))
-        reads = [read_replication(obj, remote)
+    def reconcile(self, full: bool = True) -> Report:
+        """Make the schedule, finalizers, triggers and watcher-owned status match the objects.
+
+        `full` False (a change event): objects whose resourceVersion is the one the last reconcile
+        handled are not looked at again, unchanged objects are not parsed again, and the schedule is
+        diffed against what this watcher last wrote instead of read back from Redis. A full
+        reconcile (at start, every resync, after an error or when Redis lost the schedule) does it
+        all, so whatever an incremental one missed is repaired there.
+        """
+        full = full or self._full_due or self._redis_lost
+        self._full_due = True  # until this one ends without errors
+        self._written.clear()
+        report = Report(full=full)
+        remote_objs = self._objects(REMOTE_CLUSTERS)
+        remote = read_remote_clusters(remote_objs)
+        remote_version = hash(frozenset(((o.get("metadata") or {}).get("uid"),
+                                         (o.get("metadata") or {}).get("resourceVersion"))
+                                        for o in remote_objs))
+        reads = [self._read(obj, remote, remote_version)
                  for obj in [*self._objects(REPLICATIONS), *self._objects(NAMESPACE_MAPPINGS)]]
-        desired = plan(reads, remote, self._namespaces())
+        used = self._namespaces()
+        desired = plan(reads, remote, used)
         self._follow_namespaces(desired.selector_sources, remote)
         namespaces = self._namespaces()
-        desired = plan(reads, remote, namespaces)
+        if namespaces != used:  # a selector's source namespaces just became known
+            desired = plan(reads, remote, namespaces)
         unresolved = self._unresolved(reads, namespaces)
         try:
             self.changes.update(self._followed(reads, remote, desired))
         except Exception as exc:  # Continuous watches are an addition to the schedule, never a blocker
             report.errors.append(f"continuous watches: {type(exc).__name__}: {exc}")
 
-        for read in reads:
+        matched = {_key(r): self._matched(r, desired, unresolved) for r in reads}
+        # incremental: the objects that changed since handled, and those whose match changed (a
+        # selector's namespace came or went)
+        todo = [r for r in reads if full or self._handled.get(_key(r)) != r.metadata.get("resourceVersion")
+                or self._matched_last.get(_key(r)) != matched[_key(r)]]
+        report.looked_at = len(todo)
+        for read in todo:
             label = f"{read.kind} {read.namespace}/{read.name}"
             try:
                 with audit.acting_for(audit.Actor(replication=label, component="watcher")):
@@ -278,14 +354,17 @@ class Watcher:
                 report.errors.append(f"{label}: {type(exc).__name__}: {exc}")
         lost = False
         try:
-            report.schedule = self.store.reconcile(desired.entries, keep=unresolved)
+            report.schedule = self.store.reconcile(desired.entries, keep=unresolved, verify=full)
             # a marker missing at this replica's first reconcile is a new Redis as often as a lost one
             lost = self._redis_lost or (report.schedule.marker_missing and self.reconciles > 0)
             self._redis_lost = False
         except Exception as exc:  # Redis away: keep watching, the next change or resync retries
             report.errors.append(f"schedule: {type(exc).__name__}: {exc}")
             log.warning("writing the schedule failed: %s", exc)
-        for read in reads:
+        if lost and not full:
+            # Redis lost the schedule between two reconciles: every Running Replication's run with it
+            todo = list(reads)
+        for read in todo:
             if read.deleting:
                 continue
             label = f"{read.kind} {read.namespace}/{read.name}"
@@ -295,7 +374,7 @@ class Watcher:
                         report.runs_lost.append(label)
                     if self._sync_now(read, desired, unresolved):
                         report.triggered.append(label)
-                    if self._write_status(read, remote, self._matched(read, desired, unresolved)):
+                    if self._write_status(read, remote, matched[_key(read)]):
                         report.status_written.append(label)
                         if read.model is None:
                             self._post_invalid(read)
@@ -306,16 +385,78 @@ class Watcher:
         for error in report.errors:
             log.warning("reconcile: %s", error)
         invalid = self._log_invalid(reads)
-        now = self._clock()
-        metrics.export_replications({
-            f"{r.namespace}/{r.name}": state_of(r, now, self._matched(r, desired, unresolved))
-            for r in reads if not r.deleting})
+        self._export_states(reads, todo, matched, full)
+        self._handled = {_key(r): self._written.get(_key(r)) or str(r.metadata.get("resourceVersion"))
+                         for r in reads}
+        self._written.clear()
+        self._matched_last = matched
         metrics.RECONCILES.inc()
         metrics.RECONCILE_ERRORS.inc(len(report.errors) + invalid)
         metrics.ENTRIES.set(len(desired.entries))
         self.reconciles += 1
         self.last_report = report
+        self._full_due = bool(report.errors)
         return report
+
+    def _read(self, obj: Mapping[str, Any], remote: Mapping[str, RemoteCluster],
+              remote_version: int) -> ReplicationRead:
+        """The object parsed, reusing the last parse while its uid, generation (which the API server
+        moves on every spec change) and the RemoteClusters are what they were."""
+        meta = obj.get("metadata") or {}
+        key = (str(obj.get("kind") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        generation = meta.get("generation")
+        version = (str(meta.get("uid") or ""), generation if isinstance(generation, int) else -1,
+                   remote_version)
+        cached = self._parsed.get(key)
+        if cached is not None and cached[0] == version and version[1] >= 0:
+            return ReplicationRead(obj, cached[1].model, cached[1].errors)
+        read = read_replication(obj, remote)
+        self._parsed[key] = (version, read)
+        return read
+
+    def _export_states(self, reads: list[ReplicationRead], looked_at: list[ReplicationRead],
+                       matched: Mapping[ReadKey, bool | None], full: bool) -> None:
+        """The per-Replication gauges: all of them on a full reconcile, else those looked at (and the
+        gauges of objects gone removed)."""
+        now = self._clock()
+        live = [r for r in reads if not r.deleting]
+        if full:
+            metrics.export_replications({f"{r.namespace}/{r.name}": state_of(r, now, matched[_key(r)])
+                                         for r in live})
+        else:
+            labels = {f"{r.namespace}/{r.name}" for r in live}
+            for read in looked_at:
+                label = f"{read.namespace}/{read.name}"
+                if not read.deleting:
+                    metrics.export_replication(label, state_of(read, now, matched[_key(read)]))
+                elif label not in labels:
+                    metrics.drop_replication(label)
+            for _, namespace, name in self._handled.keys() - {_key(r) for r in reads}:
+                if f"{namespace}/{name}" not in labels:
+                    metrics.drop_replication(f"{namespace}/{name}")
+        for key in self._parsed.keys() - {_key(r) for r in reads}:
+            del self._parsed[key]
+        with self._status_lock:
+            self._status_seen.clear()
+
+    def _refresh_states(self) -> None:
+        """The gauges of Replications whose status alone changed since the last look (a worker wrote
+        a run's outcome): one object each, with the parse of the last reconcile."""
+        with self._status_lock:
+            seen, self._status_seen = self._status_seen, set()
+        if not seen:
+            return
+        now = self._clock()
+        for kind, namespace, name in seen:
+            resource = NAMESPACE_MAPPINGS if kind == keys.KIND_NAMESPACE_MAPPING else REPLICATIONS
+            informer = self._informers.get(resource)
+            obj = informer.get((namespace, name)) if informer is not None else None
+            cached = self._parsed.get((kind, namespace, name))
+            if obj is None or cached is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
+                continue  # gone or new: the reconcile its event asked for exports it
+            read = ReplicationRead(obj, cached[1].model, cached[1].errors)
+            metrics.export_replication(f"{namespace}/{name}",
+                                       state_of(read, now, self._matched_last.get((kind, namespace, name))))
 
     def _log_invalid(self, reads: Iterable[ReplicationRead]) -> int:
         """One WARNING line per spec error not logged before (an unchanged invalid object says nothing
@@ -404,9 +545,7 @@ class Watcher:
                     return False
                 read = read_replication(fresh, remote)
                 continue
-            informer = self._informer_for(read)
-            if informer is not None:
-                informer.put(written)
+            self._note_written(read, written)
             return True
         return False
 
@@ -494,7 +633,13 @@ class Watcher:
         # the patch names only the annotation, so it needs no resourceVersion and cannot conflict
         written = self.controller.patch(ref, read.namespace, read.name,
                                         {"metadata": {"annotations": {annotation: None}}})
+        self._note_written(read, written)
+        return True
+
+    def _note_written(self, read: ReplicationRead, written: dict[str, Any]) -> None:
+        """Keep what this watcher just wrote: in the informer's copy (so the next reconcile does not
+        act on the older one) and as handled (so it does not look at the object again for it)."""
         informer = self._informer_for(read)
         if informer is not None:
             informer.put(written)
-        return True
+        self._written[_key(read)] = str((written.get("metadata") or {}).get("resourceVersion"))

@@ -5,6 +5,7 @@ Redis forgot."""
 from __future__ import annotations
 
 import redis
+from prometheus_client import REGISTRY
 
 from scheduler.watcher import SCHEDULE_CHECK_S
 from tests.integration.scheduler.conftest import NS, World, eventually, replication
@@ -13,7 +14,7 @@ from tests.integration.scheduler.test_watcher import StartWatcher
 
 def test_schedule_flushed_from_redis_is_written_back_and_the_running_run_is_failed(
         world: World, start_watcher: StartWatcher) -> None:
-    running = start_watcher(resync_interval="1h")
+    start_watcher(resync_interval="1h")
     mappings = [{"source": ns, "destination": ns} for ns in ("shop", "web")]
     world.apply(replication("lost", sourceNamespace=None, namespaceMappings=mappings))
     expected = {f"drsyncer:{NS}/lost:shop", f"drsyncer:{NS}/lost:web"}
@@ -21,10 +22,10 @@ def test_schedule_flushed_from_redis_is_written_back_and_the_running_run_is_fail
     # a run in progress, as a worker's first task records it
     world.controller.patch(world.replications, NS, "lost", {"status": {"phase": "Running"}},
                            subresource="status")
-    watcher = running.service.watcher
-    assert watcher is not None
-    reconciles = watcher.reconciles
-    eventually(lambda: watcher.reconciles > reconciles, what="the watcher to see the run start")
+    # a status write reconciles nothing, but the watcher's copy and its phase gauge follow it
+    eventually(lambda: REGISTRY.get_sample_value("dr_syncer_replication_phase",
+                                                 {"replication": f"{NS}/lost", "phase": "Running"}) == 1,
+               what="the watcher to see the run start")
 
     redis.Redis.from_url(world.redis_url).flushdb()
     eventually(lambda: world.entries() == expected, timeout_s=SCHEDULE_CHECK_S + 10,
