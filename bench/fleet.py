@@ -21,8 +21,9 @@ Phases (each prints its table):
   second over qps (discovery included) and the most requests seen in any one second;
 - schedule: `--entries` schedule entries (Replications of 4 namespaces each, `@every 60s`): time
   until all are in Redis, the watcher's and beat's CPU (% of one core) and RSS over `--steady-s`
-  seconds, and, where workers run (the first size), lateness: how much later than one period after
-  the previous run each run was sent (p50/p90). Sizes above the first run without workers: the
+  seconds, and, where workers run (the first size), lateness: how much later than due each run was
+  sent (seen by polling every entry 4 times a second; due is one period after the previous run's
+  recorded time) (p50/p90). Sizes above the first run without workers: the
   workers' status writes are replayed by this script at one per entry per period instead;
 - redis: memory in use and keys by kind after the run;
 - memory: one worker's peak RSS (per process) copying a namespace of `--big-objects` ConfigMaps.
@@ -33,7 +34,6 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import itertools
 import json
 import os
 import shutil
@@ -692,33 +692,39 @@ def schedule_phase(
             daemon=True,
         )
         replayer.start()
-    runs: dict[str, set[float]] = {k: set() for k in keys}
+    # per entry: (total_run_count, last_run_at) as last polled. A send is seen as the count moving;
+    # it was due one period after the last_run_at stored by the send before (whether beat stores
+    # the send time or the slot the send stood for), so lateness is the time seen minus that
+    seen: dict[str, tuple[int, float | None]] = {}
+    lateness: list[float] = []
     cpu0 = {p.name: p.cpu_s() for p in (watcher, beat)}
     rss_peak = {p.name: 0.0 for p in (watcher, beat)}
     started = time.monotonic()
+    last_sample = 0.0
     while time.monotonic() - started < args.steady_s:
         if with_workers:
             pipe = r.pipeline(transaction=False)
             for key in keys:
                 pipe.hget(key, "meta")
+            polled = time.time()
             for key, meta in zip(keys, pipe.execute(), strict=True):
-                when = _last_run_at(meta)
-                if when is not None:
-                    runs[key].add(when)
-        for p in (watcher, beat):
-            rss_peak[p.name] = max(rss_peak[p.name], sum(p.rss_mb()))
-            if p.popen.poll() is not None:
-                raise SystemExit(f"{p.name} exited:\n{p.tail()}")
-        time.sleep(1.0)
+                count, when = _run_meta(meta)
+                previous = seen.get(key)
+                if previous is not None and count > previous[0] and previous[1] is not None:
+                    lateness.append(polled - (previous[1] + args.period_s))
+                seen[key] = (count, when)
+        if time.monotonic() - last_sample >= 1.0:
+            last_sample = time.monotonic()
+            for p in (watcher, beat):
+                rss_peak[p.name] = max(rss_peak[p.name], sum(p.rss_mb()))
+                if p.popen.poll() is not None:
+                    raise SystemExit(f"{p.name} exited:\n{p.tail()}")
+        time.sleep(0.25)
     steady = time.monotonic() - started
     cpu = {p.name: (p.cpu_s() - cpu0[p.name]) / steady * 100 for p in (watcher, beat)}
     stop.set()
     if replayer is not None:
         replayer.join()
-    lateness: list[float] = []
-    for times in runs.values():
-        ordered = sorted(times)
-        lateness.extend(b - a - args.period_s for a, b in itertools.pairwise(ordered))
     figure: dict[str, Any] = {
         "entries": entries,
         "apply_s": applied,
@@ -763,17 +769,18 @@ def _entry_keys(r: redis.Redis) -> set[str]:
     }
 
 
-def _last_run_at(meta: bytes | None) -> float | None:
+def _run_meta(meta: bytes | None) -> tuple[int, float | None]:
+    """(total_run_count, last_run_at as UNIX seconds) of a redbeat entry's meta."""
     if not meta:
-        return None
-    value = json.loads(meta).get("last_run_at")
-    if not isinstance(value, dict):
-        return None
+        return 0, None
+    decoded = json.loads(meta)
+    count = int(decoded.get("total_run_count") or 0)
+    value = decoded.get("last_run_at")
     fields = ("year", "month", "day", "hour", "minute", "second", "microsecond")
-    if not all(f in value for f in fields):
-        return None
+    if not isinstance(value, dict) or not all(f in value for f in fields):
+        return count, None
     year, month, day, hour, minute, second, micro = (int(value[f]) for f in fields)
-    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC).timestamp()
+    return count, datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC).timestamp()
 
 
 def _replay_status_writes(
