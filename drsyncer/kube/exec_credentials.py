@@ -45,8 +45,6 @@ CLUSTER_CONFIG_EXTENSION = "client.authentication.k8s.io/exec"
 DEFAULT_TIMEOUT_S = 30.0
 # a credential is renewed this long before it expires, or a fifth of its lifetime when shorter
 REFRESH_MARGIN_S = 60.0
-# a 401 within this long of the last run does not run the plugin again (concurrent requests)
-MIN_RENEW_INTERVAL_S = 1.0
 # variables of the drsyncer process that hold its own secrets; a plugin does not need them
 _PRIVATE_ENV_PREFIXES = ("DRSYNCER_",)
 ALLOW_LIST_HINT = "DRSYNCER_EXEC_PLUGINS (--exec-plugins; chart value execPlugins.allowed)"
@@ -258,12 +256,13 @@ class ExecCredentials:
                 self._current = self._run()
             return self._current
 
-    def renew(self) -> bool:
-        """Run the plugin again after the server rejected the credential; False when it gave the same
-        one (another try would be rejected too)."""
+    def renew(self, rejected_token: str | None = None) -> bool:
+        """Run the plugin again after the server rejected the credential (`rejected_token`, when the
+        request carried one); False when it gave the same one (another try would be rejected too)."""
         with self._lock:
-            if self._current is not None and self._clock() - self._obtained_at < MIN_RENEW_INTERVAL_S:
-                return True  # another thread just renewed it
+            current = self._current
+            if rejected_token and current is not None and current.token not in (None, rejected_token):
+                return True  # another request renewed it meanwhile
             previous, self._current = self._current, self._run()
             return self._current != previous
 

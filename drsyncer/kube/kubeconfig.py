@@ -322,7 +322,7 @@ def client_from_access(access: ClusterAccess, *, name: str, origin: str = "",
     cfg, key_dir = build_configuration(access, insecure_skip_tls_verify=insecure_skip_tls_verify,
                                        max_connections=max_connections)
     label = label or origin or name
-    renew: Callable[[], bool] | None = None
+    renew: Callable[[Mapping[str, str]], bool] | None = None
     plugin: _PluginCredentials | None = None
     if access.exec_config is not None:
         source = ExecCredentials(access.exec_config, exec_policy or ExecPolicy(), label=label,
@@ -343,7 +343,7 @@ def client_from_access(access: ClusterAccess, *, name: str, origin: str = "",
             config.api_key["BearerToken"] = f"Bearer {token_file.token()}"
 
         cfg.refresh_api_key_hook = reread  # type: ignore[assignment]  # stubs say None only
-        renew = token_file.renew
+        renew = lambda _headers: token_file.renew()  # noqa: E731
     if not cfg.verify_ssl:
         # said once here rather than by urllib3 on every request to this cluster
         log.warning("TLS verification is off for %s (%s)", name, origin or access.server)
@@ -396,8 +396,10 @@ class _PluginCredentials:
                 self.pool.clear()
             self._written = pair
 
-    def renew(self) -> bool:
-        return self.source.renew()
+    def renew(self, sent: Mapping[str, str]) -> bool:
+        """After a 401: the rejected credential is the one whose token the request carried (a
+        certificate cannot be told from the headers: the current one)."""
+        return self.source.renew(sent.get("authorization", "").removeprefix("Bearer ") or None)
 
 
 def _replace_private(path: Path, data: bytes) -> Path:
