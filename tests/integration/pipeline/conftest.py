@@ -131,6 +131,7 @@ class Pipeline:
     metrics_ports: dict[str, int] = field(default_factory=dict)
     flower_port: int = 0
     created: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)  # the module's `pipeline_env`
     _clients: dict[str, ClusterClient] = field(default_factory=dict)
 
     # -- processes ----------------------------------------------------------------------------------
@@ -148,6 +149,7 @@ class Pipeline:
             "DRSYNCER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_S),
             "PYTHONUNBUFFERED": "1",
         })
+        env.update(self.extra_env)
         env.update(extra)
         return env
 
@@ -323,8 +325,14 @@ def pipeline_backend() -> str:
 
 
 @pytest.fixture(scope="module")
+def pipeline_env() -> dict[str, str]:
+    """Environment every process of the module's pipeline gets in addition; a module overrides this."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def pipeline(pipeline_backend: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory,
-             request: pytest.FixtureRequest) -> Iterator[Pipeline]:
+             request: pytest.FixtureRequest, pipeline_env: dict[str, str]) -> Iterator[Pipeline]:
     workdir = tmp_path_factory.mktemp("pipeline")
     redis_url = f"redis://{redis_server.host}:{redis_server.port}/{DB}"
     redis.Redis.from_url(redis_url).flushdb()
@@ -367,7 +375,8 @@ def pipeline(pipeline_backend: str, redis_server: RedisServer, tmp_path_factory:
     from scheduler.celery_app import make_app
 
     app = make_app(redis_url)
-    p = Pipeline(pipeline_backend, clusters, ns, controller, source, redis_url, app, workdir, kubeconfig)
+    p = Pipeline(pipeline_backend, clusters, ns, controller, source, redis_url, app, workdir, kubeconfig,
+                 extra_env=dict(pipeline_env))
     try:
         p.metrics_ports["watcher"] = free_port()
         p.start("watcher", "watcher", DRSYNCER_METRICS_PORT=str(p.metrics_ports["watcher"]),
