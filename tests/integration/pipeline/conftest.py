@@ -332,7 +332,7 @@ def pipeline_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def pipeline(pipeline_backend: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory,
-             request: pytest.FixtureRequest, pipeline_env: dict[str, str]) -> Iterator[Pipeline]:
+             request: pytest.FixtureRequest) -> Iterator[Pipeline]:
     workdir = tmp_path_factory.mktemp("pipeline")
     redis_url = f"redis://{redis_server.host}:{redis_server.port}/{DB}"
     redis.Redis.from_url(redis_url).flushdb()
@@ -375,8 +375,12 @@ def pipeline(pipeline_backend: str, redis_server: RedisServer, tmp_path_factory:
     from scheduler.celery_app import make_app
 
     app = make_app(redis_url)
+    try:  # modules that import this fixture by name may not import `pipeline_env`
+        extra_env = dict(request.getfixturevalue("pipeline_env"))
+    except pytest.FixtureLookupError:
+        extra_env = {}
     p = Pipeline(pipeline_backend, clusters, ns, controller, source, redis_url, app, workdir, kubeconfig,
-                 extra_env=dict(pipeline_env))
+                 extra_env=extra_env)
     try:
         p.metrics_ports["watcher"] = free_port()
         p.start("watcher", "watcher", DRSYNCER_METRICS_PORT=str(p.metrics_ports["watcher"]),
