@@ -16,31 +16,33 @@ from tests.integration.pipeline.conftest import SECRETS, Pipeline, eventually
 
 @pytest.fixture(scope="module")
 def exec_plugins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Plugin]:
-    """`allowed` (tokens valid 4 s) is on the workers' allow-list, `locked` is not."""
+    """`allowed` (tokens valid 4 s) and `failing` are on the workers' allow-list, `locked` is not."""
     where = tmp_path_factory.mktemp("plugins")
     return {"allowed": Plugin.create(where, "allowed", token="issued-1", ttl=4),
+            "failing": Plugin.create(where, "failing", token="issued-3", mode="fail"),
             "locked": Plugin.create(where, "locked", token="issued-1")}
 
 
 @pytest.fixture(scope="module")
 def pipeline_env(exec_plugins: dict[str, Plugin]) -> dict[str, str]:
-    return {"DRSYNCER_EXEC_PLUGINS": f"aws,{exec_plugins['allowed'].command}",
-            "DRSYNCER_EXEC_PLUGIN_TIMEOUT": "5s"}
+    allowed = ["aws", exec_plugins["allowed"].command, exec_plugins["failing"].command]
+    return {"DRSYNCER_EXEC_PLUGINS": ",".join(allowed), "DRSYNCER_EXEC_PLUGIN_TIMEOUT": "5s"}
 
 
 @pytest.fixture(scope="module")
 def plugins(pipeline: Pipeline, exec_plugins: dict[str, Plugin]) -> Iterator[dict[str, Plugin]]:
-    """dr1's kubeconfig Secret runs the allowed plugin, and dr1 accepts only its tokens; RemoteCluster
-    `locked` (dr2 behind it) runs the other."""
+    """dr1's kubeconfig Secret runs the allowed plugin, and dr1 accepts only its tokens; RemoteClusters
+    `locked` and `failing` (dr2 behind both) run the others."""
     dr1 = pipeline.sim("dr1")
     dr1.api.token = "issued-1"
     _put_exec_secret(pipeline, "dr1-kubeconfig", dr1.kubeconfig_dict(), exec_plugins["allowed"])
-    _put_exec_secret(pipeline, "locked-kubeconfig", pipeline.sim("dr2").kubeconfig_dict(),
-                     exec_plugins["locked"])
-    pipeline.controller.create(pipeline.resolve("remoteclusters.dr-syncer.io"), pipeline.ns, {
-        "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
-        "metadata": {"name": "locked", "namespace": pipeline.ns},
-        "spec": {"kubeconfigSecretRef": {"name": "locked-kubeconfig"}}})
+    for name in ("locked", "failing"):
+        _put_exec_secret(pipeline, f"{name}-kubeconfig", pipeline.sim("dr2").kubeconfig_dict(),
+                         exec_plugins[name])
+        pipeline.controller.create(pipeline.resolve("remoteclusters.dr-syncer.io"), pipeline.ns, {
+            "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
+            "metadata": {"name": name, "namespace": pipeline.ns},
+            "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}}})
     yield exec_plugins
     dr1.api.token = None
 
@@ -61,13 +63,14 @@ def _target(status: dict[str, Any], cluster: str) -> dict[str, Any]:
     return next((t for t in status.get("targets", []) if t["cluster"] == cluster), {})
 
 
-def test_workers_sync_with_plugin_tokens_and_refuse_a_plugin_not_on_the_allow_list(
+def test_workers_sync_with_plugin_tokens_and_report_failing_and_forbidden_plugins(
         pipeline: Pipeline, plugins: dict[str, Plugin]) -> None:
     pipeline.seed("exec-app", 3)
     pipeline.apply_replication("exec-app", sourceNamespace="exec-app", schedule="@every 5s",
-                               destinationClusters=["dr1", "locked"])
+                               destinationClusters=["dr1", "locked", "failing"])
     status = eventually(lambda: (s := pipeline.status("exec-app")).get("phase") == "PartiallyFailed"
-                        and _target(s, "locked") and s, timeout_s=60, what="a run through the plugins")
+                        and _target(s, "locked") and _target(s, "failing") and s, timeout_s=60,
+                        what="a run through the plugins")
     assert _target(status, "dr1")["phase"] == "Completed"
     assert set(pipeline.configmaps("dr1", "exec-app")) == {f"cm-{i:05d}" for i in range(3)}
     locked = _target(status, "locked")["lastError"]
@@ -75,6 +78,10 @@ def test_workers_sync_with_plugin_tokens_and_refuse_a_plugin_not_on_the_allow_li
     assert f"RemoteCluster {pipeline.ns}/locked" in locked["message"]
     assert "exec plugin 'plugin'" in locked["message"] and "not on the allow-list" in locked["message"]
     assert plugins["locked"].runs() == []
+    failing = _target(status, "failing")["lastError"]
+    assert failing["category"] == "Retryable"
+    assert f"RemoteCluster {pipeline.ns}/failing" in failing["message"]
+    assert "exec plugin 'plugin' failed with exit status 3" in failing["message"]
     # the health check writes the same reason on the RemoteCluster
     eventually(lambda: "not on the allow-list" in str(pipeline.remote_cluster("locked").get("status")),
                timeout_s=30, what="the RemoteCluster's status")
@@ -88,4 +95,5 @@ def test_workers_sync_with_plugin_tokens_and_refuse_a_plugin_not_on_the_allow_li
                what="a run after the token was rotated")
     assert len(plugins["allowed"].runs()) >= 2
     logs = "\n".join(proc.log_path.read_text(errors="replace") for proc in pipeline.procs.values())
-    assert "issued-1" not in logs and "issued-2" not in logs
+    # neither the tokens nor what the failing plugin printed reach a log
+    assert not any(token in logs for token in ("issued-1", "issued-2", "issued-3"))
