@@ -236,7 +236,6 @@ class ExecCredentials:
         self._lock = threading.Lock()
         self._current: Credential | None = None
         self._obtained_at = 0.0
-        self.runs = 0  # how often the plugin ran
 
     def _error(self, category: Category, what: str, condition: str = "KubeconfigValid") -> KubeconfigError:
         return KubeconfigError(category, f"{self.label}: {self.path}: exec plugin "
@@ -295,7 +294,6 @@ class ExecCredentials:
             _kill_group(proc)
             raise self._error(Category.RETRYABLE, f"gave no credential within {self.policy.timeout_s:g}s "
                                                   "and was stopped") from None
-        self.runs += 1
         if proc.returncode != 0:
             # its output is not quoted: a plugin may print secrets while failing
             raise self._error(Category.RETRYABLE, f"failed with exit status {proc.returncode} (its output "

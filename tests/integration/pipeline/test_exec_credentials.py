@@ -44,6 +44,8 @@ def plugins(pipeline: Pipeline, exec_plugins: dict[str, Plugin]) -> Iterator[dic
             "metadata": {"name": name, "namespace": pipeline.ns},
             "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}}})
     yield exec_plugins
+    for name in ("locked", "failing"):
+        pipeline.controller.delete(pipeline.resolve("remoteclusters.dr-syncer.io"), pipeline.ns, name)
     dr1.api.token = None
 
 
@@ -64,7 +66,8 @@ def _target(status: dict[str, Any], cluster: str) -> dict[str, Any]:
 
 
 def test_workers_sync_with_plugin_tokens_and_report_failing_and_forbidden_plugins(
-        pipeline: Pipeline, plugins: dict[str, Plugin]) -> None:
+        plugins: dict[str, Plugin], pipe: Pipeline) -> None:
+    pipeline = pipe
     pipeline.seed("exec-app", 3)
     pipeline.apply_replication("exec-app", sourceNamespace="exec-app", schedule="@every 5s",
                                destinationClusters=["dr1", "locked", "failing"])
