@@ -6,7 +6,7 @@
 # unless a build argument asks for them:
 #   --build-arg AWS_CLI_VERSION=2.22.35          aws (EKS: aws eks get-token)
 #   --build-arg GKE_GCLOUD_AUTH_PLUGIN=true      gke-gcloud-auth-plugin (GKE)
-#   --build-arg KUBELOGIN_VERSION=0.1.9          kubelogin (AKS)
+#   --build-arg KUBELOGIN_VERSION=0.2.10          kubelogin (AKS)
 # They land in /opt/plugins/bin, which is on PATH; drsyncer runs them only when the chart value
 # execPlugins.allowed (DRSYNCER_EXEC_PLUGINS) names them.
 FROM python:3.11-slim AS plugins
