@@ -83,6 +83,10 @@ def _queues(value: str) -> tuple[str, ...]:
     return names
 
 
+def _commands(value: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in value.split(",") if c.strip())
+
+
 def _redis_url(value: str) -> str:
     text = value.strip()
     scheme = urlsplit(text).scheme
@@ -196,6 +200,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("beat_lock_timeout", "DRSYNCER_BEAT_LOCK_TIMEOUT", "60s",
             "How long beat's lock in Redis outlives a beat that stopped renewing it; a replacement "
             "beat waits at most this long. Keep it a few times `DRSYNCER_BEAT_MAX_INTERVAL`.", _seconds),
+    Setting("exec_plugins", "DRSYNCER_EXEC_PLUGINS", "",
+            "Credential plugin commands a kubeconfig Secret's `exec` user may run, comma-separated, each "
+            "exactly as kubeconfigs name it (`aws`, `gke-gcloud-auth-plugin`, `kubelogin`, or an absolute "
+            "path). Empty: no plugin runs. Whoever can write a kubeconfig Secret chooses the arguments; "
+            "see docs/cloud.md.", _commands),
+    Setting("exec_plugin_timeout", "DRSYNCER_EXEC_PLUGIN_TIMEOUT", "30s",
+            "Longest a credential plugin may run before it is stopped and the cluster's sync fails "
+            "(retryable).", _seconds),
     Setting("flower_port", "DRSYNCER_FLOWER_PORT", "5555", "Port of Flower's web interface and API.", _int),
     Setting("flower_basic_auth", "DRSYNCER_FLOWER_BASIC_AUTH", "",
             "Flower's HTTP basic auth credentials, `user:password[,user2:password2]`. Required unless "
@@ -205,7 +217,7 @@ _BY_ATTR = {s.attr: s for s in SETTINGS}
 
 WORKER_SETTINGS = ("redis_url", "kubeconfig", "kube_context", "log_format", "log_level", "concurrency",
                    "metrics_port", "queues", "worker_name", "task_time_limit", "visibility_timeout",
-                   "shutdown_timeout", "heartbeat_file", "metrics_dir")
+                   "shutdown_timeout", "heartbeat_file", "metrics_dir", "exec_plugins", "exec_plugin_timeout")
 BEAT_SETTINGS = ("redis_url", "log_format", "log_level", "redbeat_key_prefix", "heartbeat_file",
                  "beat_max_interval", "beat_lock_timeout", "task_time_limit", "visibility_timeout")
 FLOWER_SETTINGS = ("redis_url", "log_format", "log_level", "flower_port", "flower_basic_auth",
@@ -213,7 +225,8 @@ FLOWER_SETTINGS = ("redis_url", "log_format", "log_level", "flower_port", "flowe
 
 WATCHER_SETTINGS = ("redis_url", "kubeconfig", "kube_context", "watch_namespace", "log_format", "log_level",
                     "metrics_port", "probe_port", "redbeat_key_prefix", "lease_name", "lease_namespace",
-                    "lease_duration", "identity", "resync_interval", "health_check_interval")
+                    "lease_duration", "identity", "resync_interval", "health_check_interval", "exec_plugins",
+                    "exec_plugin_timeout")
 
 _IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -247,6 +260,8 @@ class Settings:
     metrics_dir: str = ""
     beat_max_interval: float = 5.0
     beat_lock_timeout: float = 60.0
+    exec_plugins: tuple[str, ...] = ()
+    exec_plugin_timeout: float = 30.0
     flower_port: int = 5555
     flower_basic_auth: str = field(default="", repr=False)
 

@@ -14,6 +14,7 @@ from drsyncer.config import Settings
 from drsyncer.errors import DrsyncerError
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.errors import ApiError
+from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.retry import RetryPolicy
 from scheduler import metrics
 from scheduler.continuous import DEFAULT_DEBOUNCE_S
@@ -94,7 +95,8 @@ class WatcherService:
                                redis_url=s.redis_url, resync_s=s.resync_interval,
                                watch_timeout_s=self.watch_timeout_s, health_check_s=s.health_check_interval,
                                leading=lambda: self.elector.is_leader, debounce_s=self.debounce_s,
-                               schedule_check_s=self.schedule_check_s)
+                               schedule_check_s=self.schedule_check_s,
+                               exec_policy=ExecPolicy.of(s.exec_plugins, s.exec_plugin_timeout))
         self._watcher_stop = threading.Event()
         self._watcher_thread = threading.Thread(target=self.watcher.run, args=(self._watcher_stop,),
                                                 name="watcher", daemon=True)

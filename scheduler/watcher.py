@@ -27,6 +27,7 @@ from drsyncer.kube import audit
 from drsyncer.kube.client import NAMESPACES, ClusterClient
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.kube.errors import ApiError
+from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.remote_clusters import ClusterClients
 from drsyncer.kube.retry import RetryPolicy
 from drsyncer.status import events
@@ -111,12 +112,13 @@ class Watcher:
                  health_check_s: float = 60.0, clients: ClusterClients | None = None,
                  leading: Callable[[], bool] = lambda: True, debounce_s: float = DEFAULT_DEBOUNCE_S,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 schedule_check_s: float = SCHEDULE_CHECK_S) -> None:
+                 schedule_check_s: float = SCHEDULE_CHECK_S, exec_policy: ExecPolicy | None = None) -> None:
         self.controller = controller
         self.app = app
         self.namespace = namespace or None
         self.store = ScheduleStore(app, self.namespace)
-        self.clients = clients or ClusterClients(controller, redis_url=redis_url, retry=SOURCE_RETRY)
+        self.clients = clients or ClusterClients(controller, redis_url=redis_url, retry=SOURCE_RETRY,
+                                                 exec_policy=exec_policy)
         self.resync_s = resync_s
         self.watch_timeout_s = watch_timeout_s
         self.health_check_s = health_check_s

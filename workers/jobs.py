@@ -25,6 +25,7 @@ from drsyncer.config import Settings
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ClusterClient, ClusterClients, RequestCounters, audit
 from drsyncer.kube.client import NAMESPACES
+from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.health import check_cluster
 from drsyncer.kube.kubeconfig import controller_client
 from drsyncer.redis_target import client_from_url
@@ -99,7 +100,9 @@ class Context:
         metrics.observe_requests(counters)
         controller = controller_client(settings.kubeconfig or None, settings.kube_context or None,
                                        counters=counters)
-        clients = ClusterClients(controller, redis_url=settings.redis_url, counters=counters)
+        plugins = ExecPolicy.of(settings.exec_plugins, settings.exec_plugin_timeout)
+        clients = ClusterClients(controller, redis_url=settings.redis_url, counters=counters,
+                                 exec_policy=plugins)
         client = client_from_url(settings.redis_url)
         return cls(settings, controller, clients, client, RunStore(client),
                    NamespaceLock(client, settings.task_time_limit), worker)

@@ -89,7 +89,8 @@ class ClusterClient:
                  counters: RequestCounters | None = None,
                  timeout: tuple[float, float] = (5.0, 60.0),
                  on_close: Callable[[], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 on_unauthorized: Callable[[Mapping[str, str]], bool] | None = None) -> None:
         self.api_client = api_client
         self.name = name
         self.origin = origin
@@ -99,6 +100,9 @@ class ClusterClient:
         self.sleep = sleep  # the wait between retries; replaceable to observe it
         self._timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
         self._on_close = on_close
+        # renews a plugin's or token file's credential after a 401 (given the rejected request's
+        # headers); True: worth one more try
+        self._on_unauthorized = on_unauthorized
         self._host = str(api_client.configuration.host).rstrip("/")
         self._pool: urllib3.PoolManager = api_client.rest_client.pool_manager
         self._discovery: Discovery | None = None
@@ -121,14 +125,15 @@ class ClusterClient:
         return headers
 
     def _send_once(self, method: str, path: str, body: Any, content_type: str | None,
-                   operation: str) -> tuple[int, dict[str, Any]]:
+                   operation: str, renewed: bool = False) -> tuple[int, dict[str, Any]]:
         """(HTTP status, parsed body) of one attempt; ApiError for a failure."""
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         waited = self.limiter.acquire()
         self.counters.record_wait(self.name, waited)
+        headers = self._headers(content_type)
         try:
             response = self._pool.request(
-                method, self._host + path, body=payload, headers=self._headers(content_type),
+                method, self._host + path, body=payload, headers=headers,
                 timeout=self._timeout, retries=False, preload_content=False)
         except urllib3.exceptions.HTTPError as exc:
             self.counters.record(self.name, method, 0)
@@ -141,6 +146,9 @@ class ClusterClient:
         finally:
             response.release_conn()
         self.counters.record(self.name, method, response.status)
+        renew = self._on_unauthorized
+        if response.status == 401 and not renewed and renew is not None and renew(headers):
+            return self._send_once(method, path, body, content_type, operation, renewed=True)
         if response.status >= 400:
             raise self._api_error(response.status, data, response.headers, operation)
         if not data:

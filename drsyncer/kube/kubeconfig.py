@@ -1,15 +1,17 @@
 """Reading a kubeconfig (text or dict) into what is needed to reach one cluster, and building a client.
 
 Parsing is pure and strict: every error names the field, never a value, because the kubeconfig holds
-credentials. A kubeconfig from a Secret may only carry inline data (token, `*-data` fields); file
-references and credential plugins are accepted only from a local file the user pointed at, since a
-Secret's author must not be able to read files or run commands in a worker.
+credentials. A kubeconfig from a Secret may only carry inline data (token, `*-data` fields) and exec
+credential plugins, which run only when an operator put their command on the allow-list
+(`ExecPolicy`); file references and `auth-provider` are accepted only from a local file the user
+pointed at, since a Secret's author must not be able to read files or run commands in a worker.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 import os
 import shutil
@@ -31,6 +33,14 @@ from drsyncer.errors import Category
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.errors import KubeconfigError
+from drsyncer.kube.exec_credentials import (
+    LOCAL_FILE_POLICY,
+    ExecConfig,
+    ExecCredentials,
+    ExecPolicy,
+    TokenFile,
+    parse_exec,
+)
 from drsyncer.kube.ratelimit import RateLimiter
 from drsyncer.kube.retry import RetryPolicy
 
@@ -57,8 +67,12 @@ class ClusterAccess:
     client_key_data: bytes | None = field(default=None, repr=False)
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
-    # "exec" or "auth-provider" when the user entry needs a credential plugin (local files only)
+    # "exec" or "auth-provider" when the user entry needs a credential plugin
     plugin: str | None = None
+    exec_config: ExecConfig | None = None
+    user_path: str = ""  # users[NAME].user, for messages about the credential
+    token_file: Path | None = None  # read again when it changes (local files only)
+    base_dir: Path | None = None  # the local kubeconfig file's directory; a plugin's working directory
 
     @property
     def auth_method(self) -> str:
@@ -78,8 +92,8 @@ def parse_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | 
     """Resolve one context of a kubeconfig; raise `KubeconfigError` naming `origin` and the field.
 
     `base_dir` is the directory of a local kubeconfig file: only then are file references
-    (`certificate-authority`, `client-certificate`, `client-key`, `tokenFile`) read and credential
-    plugins accepted.
+    (`certificate-authority`, `client-certificate`, `client-key`, `tokenFile`) read and
+    `auth-provider` accepted. An `exec` plugin is checked here and run by the client, if allowed.
     """
     doc = _load_document(source, origin)
     ctx_name = context or _optional_str(doc, "current-context", origin, "current-context")
@@ -108,10 +122,27 @@ def parse_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | 
 
     upath = f"users[{user_name}].user"
     plugin = next((key for key in ("exec", "auth-provider") if user.get(key)), None)
-    if plugin and base_dir is None:
-        raise _invalid(origin, f"{upath}.{plugin}: credential plugins are not supported in a kubeconfig "
-                               "Secret; use a token or a client certificate")
+    if plugin == "auth-provider" and base_dir is None:
+        raise _invalid(origin, f"{upath}.auth-provider: auth-provider plugins are not supported in a "
+                               "kubeconfig Secret; use an exec plugin, a token or a client certificate")
+    exec_config: ExecConfig | None = None
+    if plugin == "exec":
+        exec_config = parse_exec(user["exec"], cluster, path=f"{upath}.exec",
+                                 invalid=lambda what: _invalid(origin, what))
+        others = [k for k in ("token", "tokenFile", "client-certificate-data", "client-certificate",
+                              "auth-provider") if user.get(k)]
+        if others:
+            raise _invalid(origin, f"{upath}: exec cannot be combined with {', '.join(others)}")
+        command = exec_config.command
+        if base_dir is None and "/" in command and not os.path.isabs(command):
+            raise _invalid(origin, f"{upath}.exec.command: a relative path has nothing to be relative to "
+                                   "in a kubeconfig Secret; give a name found on PATH or an absolute path")
     token = _token(user, origin, upath, base_dir)
+    token_file_ref = None if user.get("token") else _optional_str(user, "tokenFile", origin,
+                                                                  f"{upath}.tokenFile")
+    token_file = None
+    if token_file_ref is not None and base_dir is not None:
+        token_file = Path(token_file_ref) if os.path.isabs(token_file_ref) else base_dir / token_file_ref
     cert = _data_or_file(user, "client-certificate-data", "client-certificate", origin, upath, base_dir)
     key = _data_or_file(user, "client-key-data", "client-key", origin, upath, base_dir)
     if (cert is None) != (key is None):
@@ -134,7 +165,7 @@ def parse_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | 
         tls_server_name=_optional_str(cluster, "tls-server-name", origin, f"{cpath}.tls-server-name"),
         proxy_url=_optional_str(cluster, "proxy-url", origin, f"{cpath}.proxy-url"),
         token=token, client_cert_data=cert, client_key_data=key, username=username, password=password,
-        plugin=plugin,
+        plugin=plugin, exec_config=exec_config, user_path=upath, token_file=token_file, base_dir=base_dir,
     )
 
 
@@ -276,26 +307,108 @@ def client_from_access(access: ClusterAccess, *, name: str, origin: str = "",
                        insecure_skip_tls_verify: bool | None = None,
                        limiter: RateLimiter | None = None, retry: RetryPolicy | None = None,
                        counters: RequestCounters | None = None,
-                       max_connections: int = DEFAULT_MAX_CONNECTIONS) -> ClusterClient:
-    """A `ClusterClient` for one resolved kubeconfig context; closing it removes any key files."""
-    if access.plugin:
+                       max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                       exec_policy: ExecPolicy | None = None, label: str = "") -> ClusterClient:
+    """A `ClusterClient` for one resolved kubeconfig context; closing it removes any key files.
+
+    An exec plugin runs now (so a plugin that is not allowed, fails or hangs fails here, as a bad
+    kubeconfig does) and again when its credential is about to expire or is rejected; `exec_policy`
+    says which commands may run (None: none). `label` names the cluster in errors (default `origin`).
+    """
+    if access.plugin == "auth-provider":
         raise KubeconfigError(Category.NON_RETRYABLE,
-                              f"{origin or name}: {access.plugin} credentials need the stock loader; "
+                              f"{origin or name}: auth-provider credentials need the stock loader; "
                               "use client_from_kubeconfig_file")
     cfg, key_dir = build_configuration(access, insecure_skip_tls_verify=insecure_skip_tls_verify,
                                        max_connections=max_connections)
+    label = label or origin or name
+    renew: Callable[[Mapping[str, str]], bool] | None = None
+    plugin: _PluginCredentials | None = None
+    if access.exec_config is not None:
+        source = ExecCredentials(access.exec_config, exec_policy or ExecPolicy(), label=label,
+                                 path=f"{access.user_path}.exec", cwd=access.base_dir)
+        key_dir = key_dir or _private_dir()
+        plugin = _PluginCredentials(source, key_dir)
+        try:
+            plugin.refresh(cfg)
+        except KubeconfigError:
+            shutil.rmtree(key_dir, ignore_errors=True)
+            raise
+        cfg.refresh_api_key_hook = plugin.refresh  # type: ignore[assignment]  # stubs say None only
+        renew = plugin.renew
+    elif access.token_file is not None:
+        token_file = TokenFile(access.token_file, label=label, field_path=f"{access.user_path}.tokenFile")
+
+        def reread(config: k8s_client.Configuration) -> None:
+            config.api_key["BearerToken"] = f"Bearer {token_file.token()}"
+
+        cfg.refresh_api_key_hook = reread  # type: ignore[assignment]  # stubs say None only
+        renew = lambda _headers: token_file.renew()  # noqa: E731
     if not cfg.verify_ssl:
         # said once here rather than by urllib3 on every request to this cluster
         log.warning("TLS verification is off for %s (%s)", name, origin or access.server)
         warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     api = k8s_client.ApiClient(configuration=cfg)
+    if plugin is not None:
+        plugin.pool = api.rest_client.pool_manager
     cleanup = _cleanup_for(key_dir)
     result = ClusterClient(api, name=name, origin=origin, limiter=limiter, retry=retry,
-                           counters=counters, on_close=cleanup)
+                           counters=counters, on_close=cleanup, on_unauthorized=renew)
     if key_dir is not None:
         # a client dropped without close() still removes its key files
         weakref.finalize(result, shutil.rmtree, key_dir, True)
     return result
+
+
+def _private_dir() -> Path:
+    key_dir = Path(tempfile.mkdtemp(prefix="drsyncer-kube-"))
+    os.chmod(key_dir, 0o700)
+    return key_dir
+
+
+class _PluginCredentials:
+    """Puts an exec plugin's current credential into a client `Configuration` before each request.
+
+    The stock configuration runs `refresh_api_key_hook` whenever it reads the bearer token, and only
+    when a `BearerToken` key exists: a client-certificate credential keeps an empty one so that the
+    hook still runs (an empty value sends no header). Certificates go to files (urllib3 loads them
+    per new connection), replaced whole; pooled connections made with the old pair are dropped.
+    """
+
+    def __init__(self, source: ExecCredentials, key_dir: Path) -> None:
+        self.source = source
+        self.key_dir = key_dir
+        self.pool: urllib3.PoolManager | None = None
+        self._written: tuple[bytes, bytes] | None = None
+
+    def refresh(self, cfg: k8s_client.Configuration) -> None:
+        credential = self.source.credential()
+        if credential.token is not None:
+            cfg.api_key["BearerToken"] = f"Bearer {credential.token}"
+            return
+        cfg.api_key["BearerToken"] = ""
+        assert credential.client_cert_data is not None and credential.client_key_data is not None
+        pair = (credential.client_cert_data, credential.client_key_data)
+        if pair != self._written:
+            cfg.cert_file = str(_replace_private(self.key_dir / "client.crt", pair[0]))
+            cfg.key_file = str(_replace_private(self.key_dir / "client.key", pair[1]))
+            if self._written is not None and self.pool is not None:
+                self.pool.clear()
+            self._written = pair
+
+    def renew(self, sent: Mapping[str, str]) -> bool:
+        """After a 401: the rejected credential is the one whose token the request carried (a
+        certificate cannot be told from the headers: the current one)."""
+        return self.source.renew(sent.get("authorization", "").removeprefix("Bearer ") or None)
+
+
+def _replace_private(path: Path, data: bytes) -> Path:
+    fresh = path.with_name(path.name + ".new")
+    with contextlib.suppress(FileNotFoundError):
+        fresh.unlink()
+    _write_private(fresh, data)
+    os.replace(fresh, path)
+    return path
 
 
 def _cleanup_for(key_dir: Path | None) -> Callable[[], None] | None:
@@ -331,10 +444,12 @@ def client_from_kubeconfig_file(path: str | Path, *, context: str | None = None,
         raise KubeconfigError(Category.NON_RETRYABLE, f"{origin}: cannot read ({exc.strerror})",
                               condition="KubeconfigAvailable") from None
     access = parse_kubeconfig(text, context=context, origin=origin, base_dir=file.parent.resolve())
-    if not access.plugin:
+    if access.plugin != "auth-provider":
+        # the user chose this file: its exec plugin runs as kubectl would run it (no allow-list)
         return client_from_access(access, name=name or access.context, origin=origin, limiter=limiter,
-                                  retry=retry, counters=counters, max_connections=max_connections)
-    # exec / auth-provider: the stock loader runs the plugin and refreshes the token when it expires
+                                  retry=retry, counters=counters, max_connections=max_connections,
+                                  exec_policy=LOCAL_FILE_POLICY)
+    # auth-provider (gcp, azure, oidc; removed from kubectl): the stock loader handles what it still can
     cfg = k8s_client.Configuration()
     cfg.connection_pool_maxsize = max_connections
     cfg.retries = False
@@ -343,7 +458,7 @@ def client_from_kubeconfig_file(path: str | Path, *, context: str | None = None,
                                     persist_config=False)
     except (k8s_config.ConfigException, OSError) as exc:
         raise KubeconfigError(Category.NON_RETRYABLE,
-                              f"{origin}: the {access.plugin} credential plugin failed ({type(exc).__name__})"
+                              f"{origin}: the auth-provider credential plugin failed ({type(exc).__name__})"
                               ) from None
     return ClusterClient(k8s_client.ApiClient(configuration=cfg), name=name or access.context,
                          origin=origin, limiter=limiter, retry=retry, counters=counters)

@@ -23,6 +23,7 @@ from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.kube.errors import ApiError, KubeconfigError
+from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.kubeconfig import DEFAULT_MAX_CONNECTIONS, client_from_access, parse_kubeconfig
 from drsyncer.kube.ratelimit import RateBudget, rate_limiter_for
 from drsyncer.kube.retry import RetryPolicy
@@ -123,13 +124,16 @@ class ClusterClients:
     """`ClusterClient`s per RemoteCluster, kept while their kubeconfig Secret is unchanged.
 
     `redis_url` set: each cluster's `spec.rateLimit` is shared by every process using that Redis.
+    `exec_policy`: the credential plugins a kubeconfig Secret's exec user may run (None: none).
     """
 
     def __init__(self, controller: ClusterClient, *, redis_url: str | None = None,
                  max_connections: int = DEFAULT_MAX_CONNECTIONS, retry: RetryPolicy | None = None,
                  counters: RequestCounters | None = None, recheck_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 exec_policy: ExecPolicy | None = None) -> None:
         self.controller = controller
+        self.exec_policy = exec_policy
         self.counters = counters or RequestCounters()
         self._redis_url = redis_url
         self._max_connections = max_connections
@@ -171,13 +175,14 @@ class ClusterClients:
 
     def _build(self, access: RemoteClusterAccess, content: bytes) -> ClusterClient:
         origin = access.secret_label
-        parsed = parse_kubeconfig(content, context=access.context,
-                                  origin=f"{KIND_REMOTE_CLUSTER} {access.key}: {origin}")
+        label = f"{KIND_REMOTE_CLUSTER} {access.key}: {origin}"
+        parsed = parse_kubeconfig(content, context=access.context, origin=label)
         limiter = rate_limiter_for(access.key, access.rate, self._redis_url)
         return client_from_access(parsed, name=access.name, origin=origin,
                                   insecure_skip_tls_verify=access.insecure_skip_tls_verify,
                                   limiter=limiter, retry=self._retry, counters=self.counters,
-                                  max_connections=self._max_connections)
+                                  max_connections=self._max_connections, exec_policy=self.exec_policy,
+                                  label=label)
 
     def invalidate(self, key: str) -> None:
         """Forget the client of RemoteCluster `namespace/name` (deleted, or known to be stale)."""

@@ -15,8 +15,10 @@ from rich.console import Console
 
 from drsyncer.api import keys
 from drsyncer.api.keys import INSTALL_CRDS
+from drsyncer.config import ConfigError, load_settings
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, ResourceRef, RetryPolicy
+from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.kubeconfig import controller_client
 
 REPLICATIONS = f"replications.{keys.GROUP}"
@@ -47,6 +49,18 @@ class Target:
         if not self.kubeconfig:
             return "controller cluster (in-cluster service account)"
         return f"controller cluster ({self.kubeconfig}{', context ' + self.context if self.context else ''})"
+
+
+def exec_policy(environ: Mapping[str, str] | None = None) -> ExecPolicy:
+    """The credential plugins RemoteCluster Secrets may run on this machine: `DRSYNCER_EXEC_PLUGINS`
+    and `DRSYNCER_EXEC_PLUGIN_TIMEOUT`, as the workers read them (none when unset)."""
+    env = os.environ if environ is None else environ
+    wanted = {k: v for k, v in env.items() if k in ("DRSYNCER_EXEC_PLUGINS", "DRSYNCER_EXEC_PLUGIN_TIMEOUT")}
+    try:
+        settings = load_settings(wanted)
+    except ConfigError as exc:
+        raise DrsyncerError(str(exc)) from None
+    return ExecPolicy.of(settings.exec_plugins, settings.exec_plugin_timeout)
 
 
 def connect(target: Target) -> ClusterClient:

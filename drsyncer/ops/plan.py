@@ -26,6 +26,7 @@ from drsyncer.ops.controller import (
     REMOTE_CLUSTERS,
     Target,
     connect,
+    exec_policy,
     get_replication,
     make_console,
     print_document,
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     # with -o the document is the whole output; the human one is still built, then dropped
     console = Console(quiet=True) if output else make_console()
     controller = connect(target)
-    clients = ClusterClients(controller)
+    clients = ClusterClients(controller, exec_policy=exec_policy())
     try:
         obj = get_replication(controller, namespace, args.name)
         try:

@@ -104,6 +104,15 @@ app.kubernetes.io/part-of: drsyncer
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
+{{- with .Values.execPlugins.allowed }}
+- name: DRSYNCER_EXEC_PLUGINS
+  value: {{ join "," . | quote }}
+- name: DRSYNCER_EXEC_PLUGIN_TIMEOUT
+  value: {{ $.Values.execPlugins.timeoutSeconds | quote }}
+{{- /* plugins keep caches under HOME (gke-gcloud-auth-plugin, kubelogin); the root filesystem is read-only */}}
+- name: HOME
+  value: /tmp
+{{- end }}
 {{- with .Values.config.extraEnv }}
 {{ toYaml . }}
 {{- end }}

@@ -390,3 +390,20 @@ def test_watching_the_release_namespace_grants_each_namespace_once(helm: Helm) -
     assert release.one("Role", "-resources")["metadata"]["namespace"] == "drsyncer"
     assert [r["metadata"]["namespace"] for r in release.find("Role", "-secrets")] == [WATCH_NAMESPACE]
     assert not release.find("ClusterRole")
+
+
+def test_exec_plugins_and_workload_identity_reach_the_pods(releases: dict[str, Release]) -> None:
+    everything = releases["everything"]
+    annotations = everything.one("ServiceAccount")["metadata"]["annotations"]
+    assert annotations["eks.amazonaws.com/role-arn"] == "arn:aws:iam::1111:role/drsyncer"
+    for suffix in ("drsyncer-watcher", "drsyncer-worker"):
+        deployment = everything.one("Deployment", suffix)
+        assert deployment["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+        env = _env(_containers(deployment)[0])
+        assert env["DRSYNCER_EXEC_PLUGINS"]["value"] == "aws,kubelogin"
+        assert env["DRSYNCER_EXEC_PLUGIN_TIMEOUT"]["value"] == "20"
+        assert env["HOME"]["value"] == "/tmp"  # the only writable place for a plugin's cache
+    # nothing runs by default
+    for workload in _workloads(releases["defaults"]):
+        for container in _containers(workload):
+            assert "DRSYNCER_EXEC_PLUGINS" not in _env(container)

@@ -131,6 +131,7 @@ class Pipeline:
     metrics_ports: dict[str, int] = field(default_factory=dict)
     flower_port: int = 0
     created: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)  # the module's `pipeline_env`
     _clients: dict[str, ClusterClient] = field(default_factory=dict)
 
     # -- processes ----------------------------------------------------------------------------------
@@ -148,6 +149,7 @@ class Pipeline:
             "DRSYNCER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_S),
             "PYTHONUNBUFFERED": "1",
         })
+        env.update(self.extra_env)
         env.update(extra)
         return env
 
@@ -323,6 +325,12 @@ def pipeline_backend() -> str:
 
 
 @pytest.fixture(scope="module")
+def pipeline_env() -> dict[str, str]:
+    """Environment every process of the module's pipeline gets in addition; a module overrides this."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def pipeline(pipeline_backend: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory,
              request: pytest.FixtureRequest) -> Iterator[Pipeline]:
     workdir = tmp_path_factory.mktemp("pipeline")
@@ -367,7 +375,12 @@ def pipeline(pipeline_backend: str, redis_server: RedisServer, tmp_path_factory:
     from scheduler.celery_app import make_app
 
     app = make_app(redis_url)
-    p = Pipeline(pipeline_backend, clusters, ns, controller, source, redis_url, app, workdir, kubeconfig)
+    try:  # modules that import this fixture by name may not import `pipeline_env`
+        extra_env = dict(request.getfixturevalue("pipeline_env"))
+    except pytest.FixtureLookupError:
+        extra_env = {}
+    p = Pipeline(pipeline_backend, clusters, ns, controller, source, redis_url, app, workdir, kubeconfig,
+                 extra_env=extra_env)
     try:
         p.metrics_ports["watcher"] = free_port()
         p.start("watcher", "watcher", DRSYNCER_METRICS_PORT=str(p.metrics_ports["watcher"]),

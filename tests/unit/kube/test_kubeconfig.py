@@ -84,8 +84,30 @@ def _broken(change: str) -> Any:
     elif change == "key-not-pem":
         cfg["users"][0]["user"] = {"client-certificate-data": b64(CERT),
                                    "client-key-data": b64(TOKEN.encode())}
-    elif change == "exec-plugin":
-        cfg["users"][0]["user"] = {"exec": {"command": "aws", "args": ["eks", "get-token"]}, "token": TOKEN}
+    elif change == "auth-provider":
+        cfg["users"][0]["user"] = {"auth-provider": {"name": "oidc", "config": {"id-token": TOKEN}}}
+    elif change.startswith("exec-"):
+        exec_user: dict[str, Any] = {"apiVersion": "client.authentication.k8s.io/v1", "command": "aws",
+                                     "args": ["eks", "get-token", "--cluster-name", TOKEN],
+                                     "interactiveMode": "Never"}
+        user: dict[str, Any] = {"exec": exec_user}
+        if change == "exec-no-api-version":
+            del exec_user["apiVersion"]
+        elif change == "exec-old-api-version":
+            exec_user["apiVersion"] = "client.authentication.k8s.io/v1alpha1"
+        elif change == "exec-no-command":
+            del exec_user["command"]
+        elif change == "exec-v1-no-interactive-mode":
+            del exec_user["interactiveMode"]
+        elif change == "exec-interactive-always":
+            exec_user["interactiveMode"] = "Always"
+        elif change == "exec-with-token":
+            user["token"] = TOKEN
+        elif change == "exec-relative-command":
+            exec_user["command"] = "./bin/aws"
+        elif change == "exec-bad-env":
+            exec_user["env"] = [{"name": "AWS_PROFILE"}]
+        cfg["users"][0]["user"] = user
     elif change == "token-file":
         cfg["users"][0]["user"] = {"tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"}
     elif change == "ca-file":
@@ -112,7 +134,15 @@ def _broken(change: str) -> Any:
         ("no-current-context", "no context given and current-context is not set"),
         ("cert-without-key", "must be given together"),
         ("key-not-pem", "client-key-data is not a PEM key"),
-        ("exec-plugin", "users[admin].user.exec: credential plugins are not supported"),
+        ("auth-provider", "users[admin].user.auth-provider: auth-provider plugins are not supported"),
+        ("exec-no-api-version", "users[admin].user.exec.apiVersion is missing"),
+        ("exec-old-api-version", "users[admin].user.exec.apiVersion must be one of"),
+        ("exec-no-command", "users[admin].user.exec.command is missing"),
+        ("exec-v1-no-interactive-mode", "users[admin].user.exec.interactiveMode is required"),
+        ("exec-interactive-always", "users[admin].user.exec.interactiveMode: Always needs a terminal"),
+        ("exec-with-token", "users[admin].user: exec cannot be combined with token"),
+        ("exec-relative-command", "users[admin].user.exec.command: a relative path"),
+        ("exec-bad-env", "users[admin].user.exec.env[0] needs a name and a string value"),
         ("token-file", "users[admin].user.tokenFile: file references are not supported"),
         ("ca-file", "certificate-authority: file references are not supported"),
         ("token-over-http", "credentials are only sent over https"),
@@ -145,8 +175,16 @@ def test_local_files_may_reference_files_next_to_them(tmp_path: Path) -> None:
 
 
 def test_local_files_may_use_credential_plugins(tmp_path: Path) -> None:
-    access = parse_kubeconfig(_broken("exec-plugin"), base_dir=tmp_path)
-    assert access.plugin == "exec"
+    assert parse_kubeconfig(_broken("auth-provider"), base_dir=tmp_path).plugin == "auth-provider"
+    access = parse_kubeconfig(_broken("exec-relative-command"), base_dir=tmp_path)
+    assert access.exec_config is not None and access.exec_config.command == "./bin/aws"
+
+
+def test_a_secret_may_name_an_exec_plugin_whose_arguments_stay_out_of_repr() -> None:
+    access = parse_kubeconfig(_broken("exec-valid"))
+    assert access.plugin == "exec" and access.exec_config is not None
+    assert (access.exec_config.command, access.exec_config.plugin_name) == ("aws", "aws")
+    assert TOKEN not in repr(access)
 
 
 def test_remote_cluster_setting_overrides_the_kubeconfig_tls_flag() -> None:

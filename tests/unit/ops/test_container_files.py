@@ -43,7 +43,7 @@ def _exec_form(value: str) -> list[str]:
 
 def test_dockerfile_builds_one_non_root_image_whose_entry_point_is_drsyncer() -> None:
     steps = _instructions()
-    assert steps[0] == ("FROM", "python:3.11-slim")
+    assert [arg for op, arg in steps if op == "FROM"][-1] == "python:3.11-slim"
     assert any(op == "RUN" and "pip install ." in arg for op, arg in steps)
     user = [arg for op, arg in steps if op == "USER"][-1]
     assert user.split(":")[0] not in ("0", "root")
@@ -52,12 +52,27 @@ def test_dockerfile_builds_one_non_root_image_whose_entry_point_is_drsyncer() ->
 
 
 def test_dockerfile_copies_what_pip_install_needs_and_dockerignore_lets_it_through() -> None:
-    copied = {source for op, arg in _instructions() if op == "COPY" for source in arg.split()[:-1]}
+    copied = {source for op, arg in _instructions() if op == "COPY" and not arg.startswith("--from=")
+              for source in arg.split()[:-1]}
     assert copied == {"pyproject.toml", "README.md", "drsyncer", "scheduler", "workers"}
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
     for source in sorted(copied):
         assert (ROOT / source).exists()
         assert f"!{source}/" in ignore or f"!{source}" in ignore
+
+
+def test_cloud_credential_plugins_are_build_arguments_that_default_to_none() -> None:
+    steps = _instructions()
+    args = dict(arg.split("=", 1) for op, arg in steps if op == "ARG" and "=" in arg)
+    assert {k: v.strip('"') for k, v in args.items() if k != "TARGETARCH"} == {
+        "AWS_CLI_VERSION": "", "GKE_GCLOUD_AUTH_PLUGIN": "false", "KUBELOGIN_VERSION": ""}
+    assert ("COPY", "--from=plugins /opt/plugins /opt/plugins") in steps
+    env = " ".join(arg for op, arg in steps if op == "ENV")
+    assert "PATH=/opt/plugins/bin:$PATH" in env
+    plugins_stage = next(arg for op, arg in steps if op == "RUN" and "/opt/plugins/bin" in arg)
+    assert "--bin-dir /opt/plugins/bin" in plugins_stage  # aws
+    assert "/opt/plugins/bin/gke-gcloud-auth-plugin" in plugins_stage
+    assert "/opt/plugins/bin/kubelogin" in plugins_stage
 
 
 def test_every_compose_service_uses_the_dockerfile_image_or_a_named_public_one() -> None:
