@@ -31,6 +31,15 @@ def key_of(obj: dict[str, Any]) -> Key:
     return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
 
 
+def without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object as the informer keeps it: without `metadata.managedFields`, which nothing here
+    reads and which can be most of an object's size (every writer's field set)."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        obj["metadata"] = {k: v for k, v in meta.items() if k != "managedFields"}
+    return obj
+
+
 def newer_or_equal(candidate: dict[str, Any], current: dict[str, Any] | None) -> bool:
     """Whether `candidate` is not older than `current` (resourceVersions compared as numbers when both
     are, as every API server in practice writes them; otherwise the later arrival wins)."""
@@ -93,7 +102,7 @@ class Informer:
         key = key_of(obj)
         with self._lock:
             if newer_or_equal(obj, self._objects.get(key)):
-                self._objects[key] = obj
+                self._objects[key] = without_managed_fields(obj)
 
     def start(self) -> Informer:
         self._thread = threading.Thread(target=self.run, name=f"informer-{self.name}", daemon=True)
@@ -128,7 +137,7 @@ class Informer:
         client = self._client()
         # without a cache only the list's resourceVersion is needed, and the first page carries it
         listing = client.list(self.ref, self.namespace, page_size=500 if self._cache else 1)
-        fresh = {key_of(obj): obj for obj in listing} if self._cache else {}
+        fresh = {key_of(obj): without_managed_fields(obj) for obj in listing} if self._cache else {}
         self.lists += 1
         with self._lock:
             changed = fresh != self._objects
@@ -156,6 +165,7 @@ class Informer:
             if kind == "DELETED":
                 self._objects.pop(key, None)
             elif newer_or_equal(obj, old):
+                without_managed_fields(obj)
                 obj.setdefault("apiVersion", self.ref.api_version)
                 obj.setdefault("kind", self.ref.kind)
                 self._objects[key] = obj

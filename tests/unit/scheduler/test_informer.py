@@ -11,7 +11,14 @@ import pytest
 from drsyncer.kube import ClusterClient
 from drsyncer.kube.discovery import ResourceRef, offline_ref
 from drsyncer.kube.errors import ApiError
-from scheduler.informer import MAX_BACKOFF_S, MIN_BACKOFF_S, Informer, backoff_delay, newer_or_equal
+from scheduler.informer import (
+    MAX_BACKOFF_S,
+    MIN_BACKOFF_S,
+    Informer,
+    backoff_delay,
+    newer_or_equal,
+    without_managed_fields,
+)
 
 
 @pytest.mark.parametrize(("failures", "low", "high"), [
@@ -93,3 +100,12 @@ def _ref() -> ResourceRef:
     ref = offline_ref("configmaps")
     assert ref is not None
     return ref
+
+
+def test_copies_are_kept_without_managed_fields() -> None:
+    managed = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
+    obj: dict[str, Any] = {"metadata": {"name": "a", "resourceVersion": "3", "managedFields": managed},
+                           "spec": {"x": 1}}
+    kept = without_managed_fields(obj)
+    assert kept == {"metadata": {"name": "a", "resourceVersion": "3"}, "spec": {"x": 1}}
+    assert without_managed_fields({"metadata": {"name": "b"}}) == {"metadata": {"name": "b"}}
