@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from drsyncer.api import keys
-from drsyncer.api.names import ALL_TYPES
 from drsyncer.api.parse import InvalidSpec, field_errors, object_ref
 from drsyncer.api.replication import DEFAULT_RESOURCE_TYPES, Replication, ReplicationMode
+from drsyncer.api.resource_types import ALL_TYPES
 
 # spec fields of the Go NamespaceMapping that drsyncer drops, and why (also listed in docs/migration.md)
 DROPPED_FIELDS: dict[str, str] = {

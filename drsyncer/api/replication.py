@@ -30,8 +30,9 @@ from drsyncer.api.fieldtypes import (
     Schedule,
 )
 from drsyncer.api.meta import Conditions, ObjectMeta, status_or_empty
-from drsyncer.api.names import ALL_TYPES, normalize_resource_type, unique_in_order
+from drsyncer.api.names import unique_in_order
 from drsyncer.api.remotecluster import DEFAULT_NAMESPACE, RemoteCluster
+from drsyncer.api.resource_types import ALL_TYPES, normalize_resource_type
 from drsyncer.api.schedule import DEFAULT_SCHEDULE
 from drsyncer.api.selectors import LabelSelector
 from drsyncer.errors import Category

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drsyncer.api import keys
-from drsyncer.api.builtin_kinds import find_builtin
 from drsyncer.api.durations import format_duration
 from drsyncer.api.meta import current_conditions, set_condition
 from drsyncer.api.replication import (
@@ -27,6 +26,7 @@ from drsyncer.api.replication import (
     SyncError,
     TargetStatus,
 )
+from drsyncer.api.resource_types import find_builtin
 from drsyncer.errors import Category
 from drsyncer.status.remote_cluster import timestamp
 from drsyncer.sync.result import KindCounts, RunSummary, TargetResult

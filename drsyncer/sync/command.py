@@ -22,7 +22,7 @@ from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, RetryPolicy, client_from_kubeconfig_file
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.sync.execute import Limits
-from drsyncer.sync.namespace_sync import Destination, resolve_types, sync_namespace
+from drsyncer.sync.namespace_sync import Destination, sync_namespace
 from drsyncer.sync.result import Outcome, Phase, Skip, TargetResult, total_counts
 from drsyncer.sync.rules import Rules
 
@@ -122,7 +122,7 @@ def _check_source(source: ClusterClient, rules: Rules, namespaces: list[str]) ->
     """Types and namespaces that the source does not have are a typo until proven otherwise: say so
     in one line before anything is written."""
     try:
-        resolve_types(source, rules)
+        source.discovery.resolve_many(rules.resource_types)
         missing = [ns for ns in namespaces if source.get(NAMESPACES, None, ns) is None]
     except CategorisedError as exc:
         raise DrsyncerError(f"context {source.name}: {exc.message}") from None

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drsyncer.api.builtin_kinds import find_builtin
 from drsyncer.api.replication import DEFAULT_RESOURCE_TYPES, ImmutableHandling
+from drsyncer.api.resource_types import kind_names, kind_pattern
 from drsyncer.errors import CategorisedError, Category
 
 # the `dr-syncer.io/immutable-handling` label's spellings (the Go operator's), per strategy
@@ -125,7 +125,7 @@ class Rules:
         """The `resourceOverrides` entry for this kind, matched as `kind.group` or `resource.group`."""
         if not self._overrides:
             return None
-        for name in _kind_names(kind):
+        for name in kind_names(kind):
             handling = self._overrides.get((group, name))
             if handling is not None:
                 return handling
@@ -135,7 +135,7 @@ class Rules:
         """Listed in `excludeResources` (by kind or resource name, with the group for custom resources)."""
         if not self.exclude:
             return False
-        return any((group, k, name) in self.exclude for k in _kind_names(kind))
+        return any((group, k, name) in self.exclude for k in kind_names(kind))
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any], *, replication: str, source_cluster: str) -> Rules:
@@ -169,7 +169,7 @@ class Rules:
             ),
             immutable_overrides=_overrides(immutable.get("resourceOverrides") or {}),
             exclude=frozenset(
-                (*_kind_pattern(str(item.get("kind", ""))), str(item.get("name", "")))
+                (*kind_pattern(str(item.get("kind", ""))), str(item.get("name", "")))
                 for item in spec.get("excludeResources") or ()
             ),
             label_selector=LabelSelector.from_spec(selector, "spec.labelSelector") if selector else None,
@@ -226,30 +226,6 @@ def _overrides(items: Mapping[str, str]) -> tuple[tuple[tuple[str, str], Immutab
     result: list[tuple[tuple[str, str], ImmutableHandling]] = []
     for name, value in sorted(items.items()):
         handling = _handling(value, f"spec.immutableResourceConfig.resourceOverrides[{name}]")
-        result.append((_kind_pattern(name), handling))
+        result.append((kind_pattern(name), handling))
     return tuple(result)
-
-
-def _kind_pattern(name: str) -> tuple[str, str]:
-    """(group, lowercase kind or resource name) for any `resourceTypes` spelling of a type."""
-    builtin = find_builtin(name)
-    if builtin is not None:
-        return builtin.group, builtin.kind.lower()
-    resource, _, group = name.strip().lower().partition(".")
-    return group, resource
-
-
-def _kind_names(kind: str) -> tuple[str, ...]:
-    """Names a pattern may use for a kind: the kind itself, or its resource (plural) name."""
-    return (kind.lower(), *_plural_guesses(kind))
-
-
-def _plural_guesses(kind: str) -> tuple[str, ...]:
-    """Resource names a `resource.group` override may use for a kind not in the built-in table."""
-    lowered = kind.lower()
-    if lowered.endswith("y") and lowered[-2:-1] not in "aeiou":
-        return (lowered[:-1] + "ies",)
-    if lowered.endswith(("s", "x", "z", "ch", "sh")):
-        return (lowered + "es",)
-    return (lowered + "s",)
 

@@ -38,6 +38,7 @@ SERVED = [c["metadata"]["name"] for c in all_crds()]  # plural.group, what the C
 LEASES = builtin_ref("leases")
 CONFIGMAPS = builtin_ref("configmaps")
 EVENTS = builtin_ref("events")
+REPLICASETS = builtin_ref("replicasets")
 
 
 
