@@ -17,7 +17,8 @@ from redbeat import RedBeatSchedulerEntry
 from redbeat.decoder import RedBeatJSONEncoder
 from redbeat.schedulers import ensure_conf, get_redis
 
-from scheduler.entries import TASK_SYNC_NAMESPACE, Job, entry_scope
+from drsyncer.task_contract import TASK_SYNC_NAMESPACE
+from scheduler.entries import Job, entry_scope
 from scheduler.schedules import celery_schedule
 
 log = logging.getLogger(__name__)

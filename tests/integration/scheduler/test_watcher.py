@@ -12,7 +12,7 @@ from celery.schedules import crontab, schedule
 from prometheus_client import REGISTRY
 
 from drsyncer.api import keys
-from scheduler.entries import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE
+from drsyncer.task_contract import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE
 from scheduler.store import ScheduleStore
 from tests.integration.scheduler.conftest import (
     CONFIGMAPS,
