@@ -43,7 +43,6 @@ from drsyncer.status.replication import (
 from drsyncer.status.runs import RunStore, owner_key
 from drsyncer.status.writer import patch_status, post_event
 from drsyncer.sync.cleanup import cleanup_destination
-from drsyncer.sync.result import Phase as ResultPhase
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.run import prepare_run, source_namespaces
@@ -297,7 +296,7 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
         log.warning("%s %s: writing the run's status failed: %s", ref.kind, ref.label, exc)
         written = None
     summary = summary_of(ref.label, records, job.run_key)
-    phase = Phase(summary.phase.value)
+    phase = summary.phase
     metrics.RUNS.labels(ref.label, phase.value).inc()
     if phase is Phase.COMPLETED:
         metrics.LAST_SUCCESS.labels(ref.label).set(now.timestamp())
@@ -346,7 +345,7 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
                                                source_namespace=job.source_namespace))
     metrics.record_targets(results)
     for result in results:
-        failed = result.phase is not ResultPhase.COMPLETED
+        failed = result.phase is not Phase.COMPLETED
         log.log(logging.WARNING if failed else logging.INFO,
                 "cleanup of %s %s, %s in %s/%s: %s, %d deleted%s", ref.kind, ref.label, job.source_namespace,
                 result.destination_cluster, result.destination_namespace, result.phase.value,

@@ -27,6 +27,7 @@ import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
+from drsyncer.api import keys
 from drsyncer.errors import Category
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.counters import RequestCounters
@@ -139,7 +140,8 @@ def parse_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | 
 
 
 def _invalid(origin: str, what: str) -> KubeconfigError:
-    return KubeconfigError(Category.NON_RETRYABLE, f"{origin}: {what}", condition="KubeconfigValid")
+    return KubeconfigError(Category.NON_RETRYABLE, f"{origin}: {what}",
+                           condition=keys.CONDITION_KUBECONFIG_VALID)
 
 
 def _load_document(source: str | bytes | Mapping[str, Any], origin: str) -> Mapping[str, Any]:
@@ -329,7 +331,7 @@ def client_from_kubeconfig_file(path: str | Path, *, context: str | None = None,
         text = file.read_text()
     except OSError as exc:
         raise KubeconfigError(Category.NON_RETRYABLE, f"{origin}: cannot read ({exc.strerror})",
-                              condition="KubeconfigAvailable") from None
+                              condition=keys.CONDITION_KUBECONFIG_AVAILABLE) from None
     access = parse_kubeconfig(text, context=context, origin=origin, base_dir=file.parent.resolve())
     if not access.plugin:
         return client_from_access(access, name=name or access.context, origin=origin, limiter=limiter,
@@ -371,7 +373,7 @@ def client_in_cluster(*, name: str = "controller", limiter: RateLimiter | None =
     except k8s_config.ConfigException as exc:
         raise KubeconfigError(Category.NON_RETRYABLE,
                               f"no kubeconfig given and not running in a cluster ({exc})",
-                              condition="KubeconfigAvailable") from None
+                              condition=keys.CONDITION_KUBECONFIG_AVAILABLE) from None
     return ClusterClient(k8s_client.ApiClient(configuration=cfg), name=name,
                          origin="in-cluster service account", limiter=limiter, retry=retry, counters=counters)
 
