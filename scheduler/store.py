@@ -88,10 +88,6 @@ class ScheduleStore:
         """The entry as beat would load it (KeyError when absent)."""
         return RedBeatSchedulerEntry.from_key(self.key(name), app=self.app)
 
-    def stored_definition(self, name: str) -> Any:
-        raw = get_redis(self.app).hget(self.key(name), "definition")
-        return json.loads(raw) if raw else None
-
     def _entry(self, job: Job) -> RedBeatSchedulerEntry:
         return RedBeatSchedulerEntry(job.name, TASK_SYNC_NAMESPACE, celery_schedule(job.schedule or ""),
                                      kwargs=job.task_kwargs(), options=job.task_options(), app=self.app)

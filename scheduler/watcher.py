@@ -105,7 +105,6 @@ class Watcher:
         self._namespace_informers: dict[str, Informer] = {}  # by source RemoteCluster namespace/name
         self._refs: dict[str, ResourceRef] = {}
         self.reconciles = 0
-        self.last_report: Report | None = None
         self.running = threading.Event()  # set while the reconcile loop runs
         self._health_running = threading.Event()  # a slow check round is never started twice
 
@@ -314,7 +313,6 @@ class Watcher:
         metrics.RECONCILE_ERRORS.inc(len(report.errors) + invalid)
         metrics.ENTRIES.set(len(desired.entries))
         self.reconciles += 1
-        self.last_report = report
         return report
 
     def _log_invalid(self, reads: Iterable[ReplicationRead]) -> int:

@@ -93,11 +93,6 @@ def convert_namespace_mapping(obj: Mapping[str, Any]) -> Conversion:
     return Conversion(replication, warnings)
 
 
-def namespace_mapping_to_replication(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The Replication dict a NamespaceMapping migrates to (see docs/migration.md)."""
-    return convert_namespace_mapping(obj).replication
-
-
 def parse_namespace_mapping(obj: Mapping[str, Any]) -> Replication:
     """A live NamespaceMapping → a Replication model that keeps `kind: NamespaceMapping` and the
     original metadata (uid, generation), so status is written back to the NamespaceMapping."""

@@ -130,14 +130,6 @@ class ImmutableResourceConfig(SpecModel):
         default_factory=dict,
         description="Per resource type (any `resourceTypes` spelling) handling that replaces the default.")
 
-    def handling_for(self, resource_type: str) -> ImmutableHandling:
-        """The handling for one resource type, matching overrides by canonical name."""
-        wanted = normalize_resource_type(resource_type, allow_all=False)
-        for name, handling in self.resource_overrides.items():
-            if normalize_resource_type(name, allow_all=False) == wanted:
-                return handling
-        return self.default_handling
-
 
 class RetryConfig(SpecModel):
     max_retries: Int = Field(default=5, ge=0, description="Retries of a failed sync before waiting for the "

@@ -61,10 +61,6 @@ class LabelSelector(SpecModel):
         return all(labels.get(k) == v for k, v in self.match_labels.items()) and all(
             requirement.matches(labels) for requirement in self.match_expressions)
 
-    def to_query(self) -> str:
-        """The `labelSelector=` query parameter form, for listing with a server-side filter."""
-        return selector_string(self.model_dump(mode="json", by_alias=True))
-
 
 def selector_string(selector: Mapping[str, Any] | None) -> str:
     """A `metav1.LabelSelector` dict (matchLabels/matchExpressions) in its string form, the

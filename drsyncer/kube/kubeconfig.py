@@ -351,15 +351,6 @@ def client_from_kubeconfig_file(path: str | Path, *, context: str | None = None,
                          origin=origin, limiter=limiter, retry=retry, counters=counters)
 
 
-def list_contexts(source: str | bytes | Mapping[str, Any], origin: str = "kubeconfig") -> list[str]:
-    """The context names of a kubeconfig, for the CLI's messages."""
-    doc = _load_document(source, origin)
-    contexts = doc.get("contexts")
-    if not isinstance(contexts, list):
-        return []
-    return [str(c["name"]) for c in contexts if isinstance(c, Mapping) and "name" in c]
-
-
 def client_in_cluster(*, name: str = "controller", limiter: RateLimiter | None = None,
                       retry: RetryPolicy | None = None, counters: RequestCounters | None = None,
                       max_connections: int = DEFAULT_MAX_CONNECTIONS) -> ClusterClient:

@@ -34,7 +34,6 @@ from drsyncer.sync.result import KindCounts, RunSummary, TargetResult
 REASON_COMPLETED = "SyncCompleted"
 REASON_PARTIALLY_FAILED = "SyncPartiallyFailed"
 REASON_FAILED = "SyncFailed"
-REASON_RUNNING = "SyncRunning"
 REASON_HELD_BACK = "ImmutableChangesHeldBack"
 REASON_UP_TO_DATE = "NothingHeldBack"
 _HELD_BACK_NAMED = 5  # held-back copies named in the condition and the Event
