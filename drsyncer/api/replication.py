@@ -182,7 +182,9 @@ class ReplicationSpec(SpecModel):
     resource_types: list[ResourceType] | None = Field(
         default=None,
         description="Types to copy: plural, singular, kind or short names of built-ins, `resource.group` "
-        "for custom resources, `*` for every namespaced type. Default: the source RemoteCluster's "
+        "for custom resources, `*` for every namespaced type except those the cluster writes itself "
+        "(events, pods, endpoints, endpointslices, replicasets, controllerrevisions, leases). "
+        "Default: the source RemoteCluster's "
         f"`defaultResourceTypes`, else {', '.join(DEFAULT_RESOURCE_TYPES)}.")
     namespace_scoped_resources: list[ResourceType] = Field(
         default_factory=list,
