@@ -45,8 +45,8 @@ from drsyncer.status.writer import patch_status, post_event
 from drsyncer.sync.cleanup import cleanup_destination
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
-from drsyncer.sync.run import prepare_run, source_namespaces
-from drsyncer.task_contract import SINGLE_NAMESPACE_TRIGGERS, ReplicationRef, SyncJob, Target
+from drsyncer.sync.run import not_synced, prepare_run, source_namespaces
+from drsyncer.task_contract import SINGLE_NAMESPACE_TRIGGERS, ReplicationRef, SyncJob
 from workers import metrics
 from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
 from workers.guards import Drop, NamespaceLock, drop_reason, lock_key
@@ -140,13 +140,6 @@ class Outcome:
         return out
 
 
-def _failed(target: Target, source_namespace: str, exc: CategorisedError) -> TargetResult:
-    result = TargetResult(target.cluster, source_namespace, target.namespace,
-                          error=f"destination cluster {target.cluster}: {exc.message}",
-                          error_category=exc.category)
-    return result.finish(0.0)
-
-
 def check_job(ctx: Context, job: SyncJob) -> tuple[dict[str, Any] | None, Replication | None, Drop | None]:
     live = read_object(ctx, job.replication)
     reason = drop_reason(live, job.replication)
@@ -200,7 +193,7 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
         error = exc if isinstance(exc, CategorisedError) else CategorisedError(Category.NON_RETRYABLE,
                                                                                  str(exc))
         message = CategorisedError(error.category, f"source cluster {job.source_cluster}: {error.message}")
-        results = [_failed(t, job.source_namespace, message) for t in job.targets]
+        results = [not_synced(t.cluster, job.source_namespace, t.namespace, message) for t in job.targets]
     if source is not None:
         def connect(cluster: str) -> ClusterClient:
             return ctx.clients.get(read_remote_cluster(ctx, ref.namespace, cluster))
@@ -339,7 +332,7 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
             try:
                 client = ctx.clients.get(read_remote_cluster(ctx, ref.namespace, target.cluster))
             except CategorisedError as exc:
-                results.append(_failed(target, job.source_namespace, exc))
+                results.append(not_synced(target.cluster, job.source_namespace, target.namespace, exc))
                 continue
             results.append(cleanup_destination(client, target.namespace, replication=ref.label,
                                                source_namespace=job.source_namespace))

@@ -45,11 +45,7 @@ class NamespaceWork:
 
     def failed(self, target: TargetKey, error: DrsyncerError) -> TargetResult:
         """The result of a target that was not synced because of `error`."""
-        message = error.message if isinstance(error, CategorisedError) else str(error)
-        category = error.category if isinstance(error, CategorisedError) else Category.NON_RETRYABLE
-        result = TargetResult(target[0], self.source_namespace, target[1],
-                              error=f"destination cluster {target[0]}: {message}", error_category=category)
-        return result.finish(0.0)
+        return not_synced(target[0], self.source_namespace, target[1], error)
 
 
 @dataclass(frozen=True)
@@ -73,6 +69,16 @@ class PreparedRun:
         """Every target's result when the run as a whole stopped with `error` (a time limit)."""
         return [work.failed(t, c if isinstance(c := work.clients[t], DrsyncerError) else error)
                 for work in self.work for t in work.targets]
+
+
+def not_synced(cluster: str, source_namespace: str, namespace: str, error: DrsyncerError) -> TargetResult:
+    """The Failed result of a destination that was not reached or not run, saying why; a
+    `CategorisedError` keeps its category (else NonRetryable)."""
+    message = error.message if isinstance(error, CategorisedError) else str(error)
+    category = error.category if isinstance(error, CategorisedError) else Category.NON_RETRYABLE
+    result = TargetResult(cluster, source_namespace, namespace,
+                          error=f"destination cluster {cluster}: {message}", error_category=category)
+    return result.finish(0.0)
 
 
 def prepare_run(rules: Rules, source: ClusterClient, targets: Iterable[tuple[str, str, str]],
