@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 
 
@@ -27,7 +27,7 @@ def check_dns_subdomain(value: str) -> str:
     """An object name (RemoteCluster, Secret): lower-case DNS-1123 subdomain, at most 253 characters."""
     if not value:
         raise ValueError("must not be empty")
-    if len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
+    if len(value) > 253 or not DNS1123_SUBDOMAIN.fullmatch(value):
         raise ValueError(f'"{value}" is not a valid name: lower-case letters, digits, "-" and ".", '
                          "starting and ending with a letter or digit, at most 253 characters")
     return value
@@ -36,7 +36,7 @@ def check_dns_subdomain(value: str) -> str:
 def check_label_key(key: str) -> str:
     """`[prefix/]name` where prefix is a DNS subdomain and name at most 63 characters."""
     prefix, slash, name = key.rpartition("/")
-    if slash and (not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(prefix)):
+    if slash and (not prefix or len(prefix) > 253 or not DNS1123_SUBDOMAIN.fullmatch(prefix)):
         raise ValueError(f'label key "{key}" has an invalid prefix: it must be a DNS subdomain')
     if not name or len(name) > 63 or not _LABEL_NAME.fullmatch(name):
         raise ValueError(f'label key "{key}" is invalid: at most 63 letters, digits, "-", "_" or ".", '

@@ -13,6 +13,7 @@ import difflib
 import re
 
 from drsyncer.api.builtin_kinds import BUILTIN_KINDS, BuiltinKind
+from drsyncer.api.names import DNS1123_SUBDOMAIN
 
 ALL_TYPES = "*"
 
@@ -39,7 +40,6 @@ BUILTIN_GROUPS = frozenset(kind.group for kind in BUILTIN_KINDS if kind.group)
 
 # a resource or kind name as written before `.group`: `certificates`, `Certificate`
 _RESOURCE_NAME = re.compile(r"[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?")
-_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 # every spelling of a namespaced built-in, for suggestions after a typo (`deploymnets`)
 _BUILTIN_SPELLINGS = sorted({name for kind in BUILTIN_KINDS if kind.namespaced
                              for name in (kind.plural, kind.singular, *kind.short_names)})
@@ -94,7 +94,7 @@ def normalize_resource_type(name: str, allow_all: bool = True) -> str:
         hint = f'did you mean "{close[0]}"? ' if close else ""
         raise ValueError(f'"{name}" is not a known built-in resource; {hint}write custom resources as '
                          '"resource.group" (e.g. "certificates.cert-manager.io")')
-    if not _RESOURCE_NAME.fullmatch(resource) or not _DNS1123_SUBDOMAIN.fullmatch(group.lower()):
+    if not _RESOURCE_NAME.fullmatch(resource) or not DNS1123_SUBDOMAIN.fullmatch(group.lower()):
         raise ValueError(f'"{name}" is not a valid "resource.group" name')
     if group.lower() in BUILTIN_GROUPS:
         raise ValueError(f'"{name}": the {group.lower()} group has no resource "{resource}"')
