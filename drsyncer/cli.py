@@ -1,14 +1,15 @@
 """The `drsyncer` command.
 
 Each subcommand's options are declared here; its handler lives in the room that owns the work and is
-imported only when that subcommand runs, so `drsyncer --help` stays fast and light.
+imported (by a function-level import below) only when that subcommand runs, so `drsyncer --help`
+stays fast and light. The CLI is every process's entry point, so it alone may import the scheduler
+and the workers (pyproject.toml's import-linter contracts name these imports).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -16,6 +17,78 @@ from drsyncer import __version__
 from drsyncer.errors import CategorisedError, DrsyncerError
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+# -- handlers: each imports its room only when its subcommand runs, so `drsyncer --help` stays light
+
+def run_sim(args: argparse.Namespace) -> int:
+    from drsyncer.sim.command import run
+    return run(args)
+
+
+def run_crds(args: argparse.Namespace) -> int:
+    from drsyncer.api.command import crds
+    return crds(args)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from drsyncer.api.command import validate
+    return validate(args)
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    from drsyncer.sync.command import run
+    return run(args)
+
+
+def run_watcher(args: argparse.Namespace) -> int:
+    from scheduler.command import run
+    return run(args)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from workers.command import worker
+    return worker(args)
+
+
+def run_beat(args: argparse.Namespace) -> int:
+    from workers.command import beat
+    return beat(args)
+
+
+def run_flower(args: argparse.Namespace) -> int:
+    from workers.command import flower
+    return flower(args)
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    from workers.probes import run
+    return run(args)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from drsyncer.demo.command import run
+    return run(args)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from drsyncer.ops.status import run
+    return run(args)
+
+
+def run_sync_now(args: argparse.Namespace) -> int:
+    from drsyncer.ops.sync_now import run
+    return run(args)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from drsyncer.ops.plan import run
+    return run(args)
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from drsyncer.ops.migrate import run
+    return run(args)
 
 
 def _add_sim(sub: argparse._SubParsersAction) -> None:
@@ -33,14 +106,14 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
                    help="first port; clusters take consecutive ports (default: free ports)")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA")
     p.add_argument("--token", action="store_true", help="require a generated bearer token per cluster")
-    p.set_defaults(handler="drsyncer.sim.command:run")
+    p.set_defaults(handler=run_sim)
 
 
 def _add_crds(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("crds", help="print the CustomResourceDefinitions as YAML",
                        description="Print the dr-syncer.io CRDs generated from drsyncer's API models.")
     p.add_argument("--output-dir", help="write one file per CRD into this directory instead")
-    p.set_defaults(handler="drsyncer.api.command:crds")
+    p.set_defaults(handler=run_crds)
 
 
 def _add_validate(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +121,7 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
                        description="Validate custom resources in a YAML file (or - for stdin) without "
                        "a cluster; prints field-level errors and exits non-zero if any.")
     p.add_argument("file", help="YAML file with one or more documents, or - for standard input")
-    p.set_defaults(handler="drsyncer.api.command:validate")
+    p.set_defaults(handler=run_validate)
 
 
 def _add_sync(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +147,7 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight per destination")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="list every skipped object with its reason (default: grouped by reason)")
-    p.set_defaults(handler="drsyncer.sync.command:run")
+    p.set_defaults(handler=run_sync)
 
 
 def _add_watcher(sub: argparse._SubParsersAction) -> None:
@@ -89,7 +162,7 @@ def _add_watcher(sub: argparse._SubParsersAction) -> None:
         "environment variable (see docs/configuration.md); the flag wins.",
     )
     config.add_arguments(p, config.WATCHER_SETTINGS)
-    p.set_defaults(handler="scheduler.command:run")
+    p.set_defaults(handler=run_watcher)
 
 
 def _add_worker(sub: argparse._SubParsersAction) -> None:
@@ -103,7 +176,7 @@ def _add_worker(sub: argparse._SubParsersAction) -> None:
         "probe worker`. Every flag has an environment variable (see docs/configuration.md); the flag wins.",
     )
     config.add_arguments(p, config.WORKER_SETTINGS)
-    p.set_defaults(handler="workers.command:worker")
+    p.set_defaults(handler=run_worker)
 
 
 def _add_beat(sub: argparse._SubParsersAction) -> None:
@@ -116,7 +189,7 @@ def _add_beat(sub: argparse._SubParsersAction) -> None:
         "tasks. Its lock in Redis keeps a second beat idle. Every flag has an environment variable.",
     )
     config.add_arguments(p, config.BEAT_SETTINGS)
-    p.set_defaults(handler="workers.command:beat")
+    p.set_defaults(handler=run_beat)
 
 
 def _add_flower(sub: argparse._SubParsersAction) -> None:
@@ -131,7 +204,7 @@ def _add_flower(sub: argparse._SubParsersAction) -> None:
     config.add_arguments(p, config.FLOWER_SETTINGS)
     p.add_argument("--insecure-no-auth", action="store_true",
                    help="serve Flower and its API without authentication (local development only)")
-    p.set_defaults(handler="workers.command:flower")
+    p.set_defaults(handler=run_flower)
 
 
 def _add_probe(sub: argparse._SubParsersAction) -> None:
@@ -146,7 +219,7 @@ def _add_probe(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--heartbeat-file", default=None,
                    help="heartbeat file [env DRSYNCER_HEARTBEAT_FILE; default "
                    "/tmp/drsyncer-<role>.heartbeat]")
-    p.set_defaults(handler="workers.probes:run")
+    p.set_defaults(handler=run_probe)
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
@@ -171,7 +244,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
                    help="auto: redis-server from PATH if there, else embedded; server; embedded "
                    "(default: %(default)s)")
     p.add_argument("--no-flower", dest="flower", action="store_false", help="do not start Flower")
-    p.set_defaults(handler="drsyncer.demo.command:run")
+    p.set_defaults(handler=run_demo)
 
 
 def _add_controller_flags(p: argparse.ArgumentParser) -> None:
@@ -200,7 +273,7 @@ def _add_status(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", nargs="?", help="one Replication")
     _add_controller_flags(p)
     _add_output(p)
-    p.set_defaults(handler="drsyncer.ops.status:run")
+    p.set_defaults(handler=run_status)
 
 
 def _add_sync_now(sub: argparse._SubParsersAction) -> None:
@@ -212,7 +285,7 @@ def _add_sync_now(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, default=600.0,
                    help="seconds to wait with --wait (default: %(default)s)")
     _add_controller_flags(p)
-    p.set_defaults(handler="drsyncer.ops.sync_now:run")
+    p.set_defaults(handler=run_sync_now)
 
 
 def _add_plan(sub: argparse._SubParsersAction) -> None:
@@ -223,7 +296,7 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", help="the Replication")
     _add_controller_flags(p)
     _add_output(p)
-    p.set_defaults(handler="drsyncer.ops.plan:run")
+    p.set_defaults(handler=run_plan)
 
 
 def _add_migrate(sub: argparse._SubParsersAction) -> None:
@@ -231,13 +304,13 @@ def _add_migrate(sub: argparse._SubParsersAction) -> None:
                        description="Print the file with every NamespaceMapping rewritten as a Replication "
                        "(other documents unchanged); warnings about dropped fields go to standard error.")
     p.add_argument("file", help="YAML file, or - for standard input")
-    p.set_defaults(handler="drsyncer.ops.migrate:run")
+    p.set_defaults(handler=run_migrate)
 
 
 def _add_version(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("version", help="print drsyncer's version",
                        description="Print the version of drsyncer (the same as drsyncer --version).")
-    p.set_defaults(handler="drsyncer.cli:print_version")
+    p.set_defaults(handler=print_version)
 
 
 def print_version(args: argparse.Namespace) -> int:
@@ -260,12 +333,6 @@ def build_parser() -> argparse.ArgumentParser:
     for add in SUBCOMMANDS:
         add(sub)
     return parser
-
-
-def _load(target: str) -> Handler:
-    module_name, _, func = target.partition(":")
-    handler: Handler = getattr(importlib.import_module(module_name), func)
-    return handler
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -297,7 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return _load(args.handler)(args)
+        handler: Handler = args.handler
+        return handler(args)
     except CategorisedError as exc:
         # the category is for status and metrics; at a terminal the message is what to act on
         print(f"drsyncer {args.command}: {exc.message}", file=sys.stderr)

@@ -23,7 +23,8 @@ from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.kube.errors import ApiError
 from drsyncer.kube.remote_clusters import ClusterClients
-from scheduler.entries import Job, Trigger
+from drsyncer.task_contract import Trigger
+from scheduler.entries import Job
 from scheduler.informer import Informer
 from scheduler.trigger import send_now
 

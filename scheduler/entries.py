@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from drsyncer.api import keys
@@ -19,24 +18,13 @@ from drsyncer.api.namespacemapping import parse_namespace_mapping
 from drsyncer.api.parse import InvalidSpec, object_ref, parse_remote_cluster, parse_replication
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import CleanupPolicy, Replication, ReplicationMode
-from drsyncer.sync.job import ReplicationRef, SyncJob, Target
+from drsyncer.task_contract import SYNC_QUEUE, ReplicationRef, SyncJob, Target, Trigger
 from scheduler.schedules import celery_schedule
 
-TASK_SYNC_NAMESPACE = "drsyncer.sync_namespace"
-TASK_CLEANUP_NAMESPACE = "drsyncer.cleanup_namespace"
-SYNC_QUEUE = "sync"
 ENTRY_PREFIX = "drsyncer:"
 
 # a source cluster's namespaces: name → labels
 Namespaces = Mapping[str, Mapping[str, str]]
-
-
-class Trigger(StrEnum):
-    SCHEDULE = "schedule"  # a Scheduled Replication's cron or @every
-    BACKGROUND = "background"  # a Continuous Replication's full resync interval
-    SYNC_NOW = "sync-now"  # the dr-syncer.io/sync-now annotation
-    CHANGE = "change"  # Continuous mode: an object changed in the source namespace
-    CLEANUP = "cleanup"  # the Replication was deleted with cleanupOnDelete: Delete
 
 
 def entry_name(kind: str, namespace: str, name: str, source_namespace: str) -> str:

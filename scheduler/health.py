@@ -13,10 +13,9 @@ from typing import Any
 
 from celery import Celery
 
-log = logging.getLogger(__name__)
+from drsyncer.task_contract import HEALTH_QUEUE, TASK_CHECK_REMOTE_CLUSTER, health_check_kwargs
 
-TASK_CHECK_REMOTE_CLUSTER = "drsyncer.check_remote_cluster"
-HEALTH_QUEUE = "health"
+log = logging.getLogger(__name__)
 
 
 def send_health_checks(app: Celery, objs: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -28,7 +27,7 @@ def send_health_checks(app: Celery, objs: Iterable[Mapping[str, Any]]) -> list[s
         if not name:
             continue
         try:
-            result = app.send_task(TASK_CHECK_REMOTE_CLUSTER, kwargs={"namespace": namespace, "name": name},
+            result = app.send_task(TASK_CHECK_REMOTE_CLUSTER, kwargs=health_check_kwargs(namespace, name),
                                    queue=HEALTH_QUEUE)
         except Exception as exc:  # Redis away: the next round sends again
             log.warning("RemoteCluster %s/%s: could not send the health check: %s", namespace, name, exc)

@@ -17,7 +17,8 @@ from redbeat import RedBeatSchedulerEntry
 from redbeat.decoder import RedBeatJSONEncoder
 from redbeat.schedulers import ensure_conf, get_redis
 
-from scheduler.entries import TASK_SYNC_NAMESPACE, Job, entry_scope
+from drsyncer.task_contract import TASK_SYNC_NAMESPACE
+from scheduler.entries import Job, entry_scope
 from scheduler.schedules import celery_schedule
 
 log = logging.getLogger(__name__)
@@ -88,10 +89,6 @@ class ScheduleStore:
     def load(self, name: str) -> RedBeatSchedulerEntry:
         """The entry as beat would load it (KeyError when absent)."""
         return RedBeatSchedulerEntry.from_key(self.key(name), app=self.app)
-
-    def stored_definition(self, name: str) -> Any:
-        raw = get_redis(self.app).hget(self.key(name), "definition")
-        return json.loads(raw) if raw else None
 
     def _entry(self, job: Job) -> RedBeatSchedulerEntry:
         return RedBeatSchedulerEntry(job.name, TASK_SYNC_NAMESPACE, celery_schedule(job.schedule or ""),

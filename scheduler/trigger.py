@@ -8,8 +8,9 @@ from collections.abc import Iterable
 
 from celery import Celery
 
+from drsyncer.task_contract import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE, Trigger
 from scheduler import metrics
-from scheduler.entries import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE, Job, Trigger
+from scheduler.entries import Job
 
 
 def send_now(app: Celery, jobs: Iterable[Job], trigger: Trigger) -> list[str]:

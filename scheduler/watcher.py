@@ -32,12 +32,12 @@ from drsyncer.kube.remote_clusters import ClusterClients
 from drsyncer.kube.retry import RetryPolicy
 from drsyncer.status import events
 from drsyncer.status.writer import post_event
+from drsyncer.task_contract import Trigger
 from scheduler import metrics
 from scheduler.continuous import DEFAULT_DEBOUNCE_S, ChangeTrigger, Followed
 from scheduler.entries import (
     Plan,
     ReplicationRead,
-    Trigger,
     entry_name,
     jobs_for,
     plan,

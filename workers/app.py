@@ -15,19 +15,9 @@ from kombu import Exchange, Queue
 
 from drsyncer.config import Settings, load_settings
 from drsyncer.redis_target import celery_settings
+from drsyncer.task_contract import QUEUES, ROUTES, SYNC_QUEUE
 from workers.sentinel_transport import TRANSPORT as SENTINEL_TRANSPORT
 
-TASK_SYNC_NAMESPACE = "drsyncer.sync_namespace"
-TASK_CLEANUP_NAMESPACE = "drsyncer.cleanup_namespace"
-TASK_CHECK_REMOTE_CLUSTER = "drsyncer.check_remote_cluster"
-SYNC_QUEUE = "sync"
-HEALTH_QUEUE = "health"
-QUEUES = (SYNC_QUEUE, HEALTH_QUEUE)
-ROUTES = {
-    TASK_SYNC_NAMESPACE: {"queue": SYNC_QUEUE},
-    TASK_CLEANUP_NAMESPACE: {"queue": SYNC_QUEUE},
-    TASK_CHECK_REMOTE_CLUSTER: {"queue": HEALTH_QUEUE},
-}
 # how much earlier than the hard limit a task is asked to stop (SoftTimeLimitExceeded)
 SOFT_LIMIT_FRACTION = 0.9
 # a worker told to stop (SIGTERM) lets its running tasks finish for this long (or two thirds of

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from drsyncer.status.replication import NamespaceRecord, RetryPlan
-from drsyncer.sync.job import SyncJob
 from drsyncer.sync.result import Phase, RunSummary, TargetResult
+from drsyncer.task_contract import SyncJob
 
 
 class SyncFailed(Exception):

@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from drsyncer.sync.job import ReplicationRef
+from drsyncer.task_contract import ReplicationRef
 
 log = logging.getLogger(__name__)
 

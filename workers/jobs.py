@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +24,6 @@ from drsyncer.api.schedule import every_interval, interval_run_slot, interval_sl
 from drsyncer.config import Settings
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ClusterClient, ClusterClients, RequestCounters, audit
-from drsyncer.kube.client import NAMESPACES
 from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.health import check_cluster
 from drsyncer.kube.kubeconfig import controller_client
@@ -44,13 +43,11 @@ from drsyncer.status.replication import (
 )
 from drsyncer.status.runs import RunStore, owner_key
 from drsyncer.status.writer import patch_status, post_event
-from drsyncer.sync import job as job_contract
 from drsyncer.sync.cleanup import cleanup_destination
-from drsyncer.sync.job import ReplicationRef, Target
-from drsyncer.sync.namespace_sync import Destination, sync_namespace
-from drsyncer.sync.result import Phase as ResultPhase
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
+from drsyncer.sync.run import not_synced, prepare_run, source_namespaces
+from drsyncer.task_contract import SCHEDULED_RUN, SINGLE_NAMESPACE_TRIGGERS, ReplicationRef, SyncJob
 from workers import metrics
 from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
 from workers.guards import Drop, NamespaceLock, drop_reason, lock_key
@@ -58,29 +55,6 @@ from workers.guards import Drop, NamespaceLock, drop_reason, lock_key
 log = logging.getLogger(__name__)
 
 REMOTE_CLUSTERS = f"remoteclusters.{keys.GROUP}"
-# runs beat starts carry no run id; every entry of a Replication fires on the same tick
-SCHEDULED_RUN = "schedule"
-TRIGGER_CHANGE = "change"
-TRIGGER_RETRY = "retry"  # a failed namespace tried again (retryConfig)
-PERIODIC_TRIGGERS = frozenset({"schedule", "background"})
-# runs of one namespace alone: a change in Continuous mode, a retry
-SINGLE_NAMESPACE_TRIGGERS = frozenset({TRIGGER_CHANGE, TRIGGER_RETRY})
-
-
-@dataclass(frozen=True)
-class SyncJob(job_contract.SyncJob):
-    """The task contract plus what the workers derive from it."""
-
-    @property
-    def run_key(self) -> str:
-        return self.run_id or SCHEDULED_RUN
-
-    def retried(self, task_id: str, plan: RetryPlan) -> dict[str, Any]:
-        """The keyword arguments of the retry: a run of this namespace alone."""
-        return replace(self, run_id=f"{TRIGGER_RETRY}-{task_id}-{plan.attempt}", trigger=TRIGGER_RETRY,
-                       attempt=plan.attempt).to_kwargs()
-
-
 @dataclass
 class Context:
     """Per-process clients: the controller cluster, RemoteCluster clients, Redis."""
@@ -169,13 +143,6 @@ class Outcome:
         return out
 
 
-def _failed(target: Target, source_namespace: str, exc: CategorisedError) -> TargetResult:
-    result = TargetResult(target.cluster, source_namespace, target.namespace,
-                          error=f"destination cluster {target.cluster}: {exc.message}",
-                          error_category=exc.category)
-    return result.finish(0.0)
-
-
 def check_job(ctx: Context, job: SyncJob) -> tuple[dict[str, Any] | None, Replication | None, Drop | None]:
     live = read_object(ctx, job.replication)
     reason = drop_reason(live, job.replication)
@@ -229,31 +196,20 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
         error = exc if isinstance(exc, CategorisedError) else CategorisedError(Category.NON_RETRYABLE,
                                                                                  str(exc))
         message = CategorisedError(error.category, f"source cluster {job.source_cluster}: {error.message}")
-        results = [_failed(t, job.source_namespace, message) for t in job.targets]
+        results = [not_synced(t.cluster, job.source_namespace, t.namespace, message) for t in job.targets]
     if source is not None:
-        destinations: list[Destination] = []
-        failed: dict[Target, TargetResult] = {}
-        for target in job.targets:
-            try:
-                destinations.append(Destination(ctx.clients.get(read_remote_cluster(ctx, ref.namespace,
-                                                                                      target.cluster)),
-                                                target.namespace))
-            except CategorisedError as exc:
-                failed[target] = _failed(target, job.source_namespace, exc)
+        def connect(cluster: str) -> ClusterClient:
+            return ctx.clients.get(read_remote_cluster(ctx, ref.namespace, cluster))
+
+        prepared = prepare_run(Rules.from_replication(model, source_rc), source,
+                               [(job.source_namespace, t.cluster, t.namespace) for t in job.targets], connect)
         try:
-            rules = Rules.from_spec(model.spec_dict(source_rc), replication=model.ref,
-                                    source_cluster=job.source_cluster)
-            synced = iter(sync_namespace(source, destinations, rules, source_namespace=job.source_namespace))
-        except CategorisedError as exc:  # a spec value the rules cannot use: every target says which
-            synced = iter([_failed(Target(d.client.name, d.namespace), job.source_namespace, exc)
-                           for d in destinations])
+            results = prepared.sync()
         except SoftTimeLimitExceeded:
             # reported like any failure, so the run still completes; the next run continues the work
-            late = CategorisedError(Category.RETRYABLE, "the sync did not finish within the task time limit "
-                                    "(DRSYNCER_TASK_TIME_LIMIT); the next run continues where it stopped")
-            synced = iter([_failed(Target(d.client.name, d.namespace), job.source_namespace, late)
-                           for d in destinations])
-        results = [failed[t] if t in failed else next(synced) for t in job.targets]
+            results = prepared.failed(CategorisedError(
+                Category.RETRYABLE, "the sync did not finish within the task time limit "
+                "(DRSYNCER_TASK_TIME_LIMIT); the next run continues where it stopped"))
     finished = time.time()
     metrics.record_targets(results)
     metrics.SYNC_DURATION.labels(ref.label).observe(finished - started)
@@ -282,11 +238,10 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
 
 def _source_namespaces(model: Replication, source: ClusterClient | None) -> list[str]:
     """The source namespaces the Replication syncs now (a selector is resolved on the source)."""
-    known: dict[str, Mapping[str, str] | None] | None = None
-    if model.namespace_selector is not None and source is not None:
+    known: dict[str, dict[str, str]] | None = None
+    if source is not None:
         try:
-            known = {str(ns["metadata"]["name"]): dict(ns["metadata"].get("labels") or {})
-                     for ns in source.list(NAMESPACES)}
+            known = source_namespaces(model, source)
         except CategorisedError as exc:
             log.warning("listing the namespaces of %s failed: %s", source.name, exc)
     return [src for src, _ in model.namespace_pairs(known)]
@@ -352,7 +307,7 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
         log.warning("%s %s: writing the run's status failed: %s", ref.kind, ref.label, exc)
         written = None
     summary = summary_of(ref.label, records, job.run_key)
-    phase = Phase(summary.phase.value)
+    phase = summary.phase
     metrics.RUNS.labels(ref.label, phase.value).inc()
     if phase is Phase.COMPLETED:
         metrics.LAST_SUCCESS.labels(ref.label).set(now.timestamp())
@@ -395,13 +350,13 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
             try:
                 client = ctx.clients.get(read_remote_cluster(ctx, ref.namespace, target.cluster))
             except CategorisedError as exc:
-                results.append(_failed(target, job.source_namespace, exc))
+                results.append(not_synced(target.cluster, job.source_namespace, target.namespace, exc))
                 continue
             results.append(cleanup_destination(client, target.namespace, replication=ref.label,
                                                source_namespace=job.source_namespace))
     metrics.record_targets(results)
     for result in results:
-        failed = result.phase is not ResultPhase.COMPLETED
+        failed = result.phase is not Phase.COMPLETED
         log.log(logging.WARNING if failed else logging.INFO,
                 "cleanup of %s %s, %s in %s/%s: %s, %d deleted%s", ref.kind, ref.label, job.source_namespace,
                 result.destination_cluster, result.destination_namespace, result.phase.value,

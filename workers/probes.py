@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 DEFAULT_FILES = {"worker": "/tmp/drsyncer-worker.heartbeat", "beat": "/tmp/drsyncer-beat.heartbeat"}
-DEFAULT_MAX_AGE_S = 60.0
 HEARTBEAT_INTERVAL_S = 10.0
 
 

@@ -10,8 +10,15 @@ from typing import Any
 
 from celery import Task
 
+from drsyncer.task_contract import (
+    PERIODIC_TRIGGERS,
+    TASK_CHECK_REMOTE_CLUSTER,
+    TASK_CLEANUP_NAMESPACE,
+    TASK_SYNC_NAMESPACE,
+    SyncJob,
+)
 from workers import failures, jobs
-from workers.app import TASK_CHECK_REMOTE_CLUSTER, TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE, app
+from workers.app import app
 from workers.guards import Drop
 
 # a run someone asked for (sync-now, a change) waits for a busy namespace; beat's next tick does not
@@ -27,13 +34,13 @@ def _context(task: Task) -> jobs.Context:
 # keeps that from being logged as a crash, and nothing here uses Celery's retries for it
 @app.task(name=TASK_SYNC_NAMESPACE, bind=True, max_retries=None, throws=failures.EXPECTED)
 def sync_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
-    job = jobs.SyncJob.from_kwargs(kwargs)
+    job = SyncJob.from_kwargs(kwargs)
     outcome = jobs.run_sync(_context(self), job, str(self.request.id))
-    if outcome.dropped is Drop.BUSY and job.trigger not in jobs.PERIODIC_TRIGGERS:
+    if outcome.dropped is Drop.BUSY and job.trigger not in PERIODIC_TRIGGERS:
         raise self.retry(countdown=BUSY_RETRY_S, max_retries=BUSY_RETRIES)
     if outcome.retry is not None:
         # retryConfig's next attempt is a task of its own, so this attempt can end as the failure it is
-        retried = jobs.SyncJob.from_kwargs(job.retried(str(self.request.id), outcome.retry))
+        retried = job.retried(str(self.request.id), outcome.retry.attempt)
         self.apply_async(kwargs=retried.to_kwargs(), countdown=outcome.retry.delay_s,
                          kwargsrepr=retried.kwargsrepr())
     if outcome.failure is not None:
@@ -43,7 +50,7 @@ def sync_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
 
 @app.task(name=TASK_CLEANUP_NAMESPACE, bind=True, throws=failures.EXPECTED)
 def cleanup_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
-    job = jobs.SyncJob.from_kwargs(kwargs)
+    job = SyncJob.from_kwargs(kwargs)
     return jobs.run_cleanup(_context(self), job, str(self.request.id))
 
 

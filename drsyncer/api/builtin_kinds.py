@@ -67,16 +67,3 @@ BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
        ("crd", "crds"), status=True),
 )
 
-
-def find_builtin(name: str) -> BuiltinKind | None:
-    """Resolve a plural, singular, kind or short name (any case), optionally `name.group`."""
-    wanted = name.strip().lower()
-    group: str | None = None
-    if "." in wanted:
-        wanted, group = wanted.split(".", 1)
-    for kind in BUILTIN_KINDS:
-        if group is not None and kind.group != group:
-            continue
-        if wanted in (kind.plural, kind.singular, kind.kind.lower(), *kind.short_names):
-            return kind
-    return None

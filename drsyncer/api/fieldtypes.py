@@ -12,8 +12,8 @@ from drsyncer.api.names import (
     check_dns_subdomain,
     check_label_key,
     check_label_value,
-    normalize_resource_type,
 )
+from drsyncer.api.resource_types import normalize_resource_type
 from drsyncer.api.schedule import check_schedule
 from drsyncer.api.schema_hints import OpenAPI
 

@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from drsyncer.api import keys
-from drsyncer.api.names import ALL_TYPES
 from drsyncer.api.parse import InvalidSpec, field_errors, object_ref
 from drsyncer.api.replication import DEFAULT_RESOURCE_TYPES, Replication, ReplicationMode
+from drsyncer.api.resource_types import ALL_TYPES
 
 # spec fields of the Go NamespaceMapping that drsyncer drops, and why (also listed in docs/migration.md)
 DROPPED_FIELDS: dict[str, str] = {
@@ -91,11 +91,6 @@ def convert_namespace_mapping(obj: Mapping[str, Any]) -> Conversion:
     replication = {"apiVersion": keys.API_VERSION, "kind": keys.KIND_REPLICATION,
                    "metadata": metadata, "spec": spec}
     return Conversion(replication, warnings)
-
-
-def namespace_mapping_to_replication(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The Replication dict a NamespaceMapping migrates to (see docs/migration.md)."""
-    return convert_namespace_mapping(obj).replication
 
 
 def parse_namespace_mapping(obj: Mapping[str, Any]) -> Replication:

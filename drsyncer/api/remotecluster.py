@@ -18,7 +18,8 @@ from pydantic import (
 from drsyncer.api.camel import Problem, SpecModel, StatusModel
 from drsyncer.api.fieldtypes import Bool, Int, NonEmpty, Number, ObjectName, ResourceType, Schedule
 from drsyncer.api.meta import Conditions, ObjectMeta, status_or_empty
-from drsyncer.api.names import normalize_resource_type, unique_in_order
+from drsyncer.api.names import unique_in_order
+from drsyncer.api.resource_types import normalize_resource_type
 
 DEFAULT_KUBECONFIG_KEY = "kubeconfig"
 DEFAULT_NAMESPACE = "default"

@@ -30,8 +30,9 @@ from drsyncer.api.fieldtypes import (
     Schedule,
 )
 from drsyncer.api.meta import Conditions, ObjectMeta, status_or_empty
-from drsyncer.api.names import ALL_TYPES, normalize_resource_type, unique_in_order
+from drsyncer.api.names import unique_in_order
 from drsyncer.api.remotecluster import DEFAULT_NAMESPACE, RemoteCluster
+from drsyncer.api.resource_types import ALL_TYPES, normalize_resource_type
 from drsyncer.api.schedule import DEFAULT_SCHEDULE
 from drsyncer.api.selectors import LabelSelector
 from drsyncer.errors import Category
@@ -129,14 +130,6 @@ class ImmutableResourceConfig(SpecModel):
         default_factory=dict,
         description="Per resource type (any `resourceTypes` spelling) handling that replaces the default.")
 
-    def handling_for(self, resource_type: str) -> ImmutableHandling:
-        """The handling for one resource type, matching overrides by canonical name."""
-        wanted = normalize_resource_type(resource_type, allow_all=False)
-        for name, handling in self.resource_overrides.items():
-            if normalize_resource_type(name, allow_all=False) == wanted:
-                return handling
-        return self.default_handling
-
 
 class RetryConfig(SpecModel):
     max_retries: Int = Field(default=5, ge=0, description="Retries of a failed sync before waiting for the "
@@ -189,7 +182,9 @@ class ReplicationSpec(SpecModel):
     resource_types: list[ResourceType] | None = Field(
         default=None,
         description="Types to copy: plural, singular, kind or short names of built-ins, `resource.group` "
-        "for custom resources, `*` for every namespaced type. Default: the source RemoteCluster's "
+        "for custom resources, `*` for every namespaced type except those the cluster writes itself "
+        "(events, pods, endpoints, endpointslices, replicasets, controllerrevisions, leases). "
+        "Default: the source RemoteCluster's "
         f"`defaultResourceTypes`, else {', '.join(DEFAULT_RESOURCE_TYPES)}.")
     namespace_scoped_resources: list[ResourceType] = Field(
         default_factory=list,

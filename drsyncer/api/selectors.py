@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -60,15 +61,18 @@ class LabelSelector(SpecModel):
         return all(labels.get(k) == v for k, v in self.match_labels.items()) and all(
             requirement.matches(labels) for requirement in self.match_expressions)
 
-    def to_query(self) -> str:
-        """The `labelSelector=` query parameter form, for listing with a server-side filter."""
-        parts = [f"{k}={v}" for k, v in sorted(self.match_labels.items())]
-        for req in self.match_expressions:
-            if req.operator is SelectorOperator.EXISTS:
-                parts.append(req.key)
-            elif req.operator is SelectorOperator.DOES_NOT_EXIST:
-                parts.append(f"!{req.key}")
-            else:
-                word = "in" if req.operator is SelectorOperator.IN else "notin"
-                parts.append(f"{req.key} {word} ({','.join(req.values)})")
-        return ",".join(parts)
+
+def selector_string(selector: Mapping[str, Any] | None) -> str:
+    """A `metav1.LabelSelector` dict (matchLabels/matchExpressions) in its string form, the
+    `labelSelector` query value and a /scale status's `selector`: `a=b,tier in (x,y),!legacy`.
+    An expression with an unknown operator is left out (the API server rejects such a selector)."""
+    if not selector:
+        return ""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or ():
+        key, values = expr.get("key", ""), ",".join(expr.get("values") or ())
+        form = {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": str(key),
+                "DoesNotExist": f"!{key}"}.get(str(expr.get("operator") or ""))
+        if form is not None:
+            parts.append(form)
+    return ",".join(parts)

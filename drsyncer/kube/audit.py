@@ -72,10 +72,6 @@ def acting_for(actor: Actor) -> Iterator[Actor]:
         _actor.reset(token)
 
 
-def current_actor() -> Actor | None:
-    return _actor.get()
-
-
 def record(cluster: str, write: Write, outcome: str, code: int, reason: str | None = None) -> None:
     """Log one write and its outcome on the audit logger."""
     if not log.isEnabledFor(logging.INFO):

@@ -43,10 +43,6 @@ class RequestCounters:
         with self._lock:
             return self._counts[(cluster, name)]
 
-    def waited_seconds(self, cluster: str) -> float:
-        with self._lock:
-            return self._waited_s.get(cluster, 0.0)
-
     def snapshot(self) -> dict[str, dict[str, float]]:
         with self._lock:
             out: dict[str, dict[str, float]] = {}

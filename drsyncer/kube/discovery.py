@@ -2,7 +2,8 @@
 
 Names resolve the way kubectl resolves them: plural, singular, kind or short name, any case, with an
 optional `.group` (`widgets.example.com`, `deployments.apps`), and `"*"` for every namespaced,
-listable resource. A miss refreshes the cache (rate-limited), so a CRD created a moment ago resolves.
+listable resource except those drsyncer/api/resource_types.py leaves out of it. A miss refreshes the
+cache (rate-limited), so a CRD created a moment ago resolves.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drsyncer.api.builtin_kinds import BUILTIN_KINDS, BuiltinKind, find_builtin
+from drsyncer.api.builtin_kinds import BuiltinKind
+from drsyncer.api.resource_types import BUILTIN_GROUPS, find_builtin, in_wildcard, is_wildcard
 from drsyncer.errors import CategorisedError, Category
-
-_BUILTIN_GROUPS = frozenset(k.group for k in BUILTIN_KINDS)
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class ServedResources:
         # kubectl's order for an ambiguous short name: core, then built-in groups, then the rest
         if ref.group == "":
             return 0
-        return 1 if ref.group in _BUILTIN_GROUPS else 2
+        return 1 if ref.group in BUILTIN_GROUPS else 2
 
     def candidates(self, name: str) -> list[ResourceRef]:
         wanted = name.strip()
@@ -113,7 +113,7 @@ class ServedResources:
 
     def close_names(self, name: str) -> list[str]:
         """Served names spelled like `name` (a typo's likely meaning), plural or `plural.group`."""
-        spellings = {(r.plural if not r.group or r.group in _BUILTIN_GROUPS else r.group_resource): r
+        spellings = {(r.plural if not r.group or r.group in BUILTIN_GROUPS else r.group_resource): r
                      for r in self.refs}
         spellings.update({r.group_resource: r for r in self.refs if r.group})
         return difflib.get_close_matches(name.strip().lower(), list(spellings), n=2, cutoff=0.75)
@@ -136,6 +136,10 @@ class ServedResources:
             seen.add((ref.group, ref.plural))
             out.append(ref)
         return out
+
+    def wildcard(self) -> list[ResourceRef]:
+        """What `"*"` stands for: `all_namespaced` less the types `in_wildcard` leaves out."""
+        return [r for r in self.all_namespaced() if in_wildcard(r.group, r.plural)]
 
 
 def read_served_resources(get_json: Callable[[str], Mapping[str, Any]]) -> ServedResources:
@@ -207,10 +211,14 @@ class Discovery:
         return found[0]
 
     def resolve_many(self, names: Iterable[str]) -> list[ResourceRef]:
-        """Resolve each name, `"*"` standing for every namespaced resource; duplicates dropped."""
+        """Resolve each name, `"*"` standing for `ServedResources.wildcard()`; duplicates dropped.
+
+        The one expansion of `resourceTypes`: the workers sync and Continuous mode watches exactly
+        these. Raises `CategorisedError` (WaitForNextSync) for a name not served.
+        """
         out: list[ResourceRef] = []
         for name in names:
-            refs = self.served().all_namespaced() if name.strip() == "*" else [self.resolve(name)]
+            refs = self.served().wildcard() if is_wildcard(name) else [self.resolve(name)]
             out.extend(r for r in refs if r not in out)
         return out
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drsyncer.api import keys
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube.errors import ApiError, KubeconfigError
 from drsyncer.kube.remote_clusters import ClusterClients, RemoteClusterAccess
 
-CONDITIONS = ("KubeconfigAvailable", "KubeconfigValid", "ClusterAvailable")
+CONDITIONS = (keys.CONDITION_KUBECONFIG_AVAILABLE, keys.CONDITION_KUBECONFIG_VALID,
+              keys.CONDITION_CLUSTER_AVAILABLE)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def check_cluster(clients: ClusterClients, remote: RemoteClusterAccess | Any) ->
     except KubeconfigError as exc:
         error, failed_at = exc, CONDITIONS.index(exc.condition)
     except ApiError as exc:
-        error, failed_at = exc, CONDITIONS.index("ClusterAvailable")
+        error, failed_at = exc, CONDITIONS.index(keys.CONDITION_CLUSTER_AVAILABLE)
     results = []
     for index, condition in enumerate(CONDITIONS):
         if index < failed_at:

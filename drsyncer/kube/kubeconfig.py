@@ -29,6 +29,7 @@ import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
+from drsyncer.api import keys
 from drsyncer.errors import Category
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.counters import RequestCounters
@@ -170,7 +171,8 @@ def parse_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | 
 
 
 def _invalid(origin: str, what: str) -> KubeconfigError:
-    return KubeconfigError(Category.NON_RETRYABLE, f"{origin}: {what}", condition="KubeconfigValid")
+    return KubeconfigError(Category.NON_RETRYABLE, f"{origin}: {what}",
+                           condition=keys.CONDITION_KUBECONFIG_VALID)
 
 
 def _load_document(source: str | bytes | Mapping[str, Any], origin: str) -> Mapping[str, Any]:
@@ -442,7 +444,7 @@ def client_from_kubeconfig_file(path: str | Path, *, context: str | None = None,
         text = file.read_text()
     except OSError as exc:
         raise KubeconfigError(Category.NON_RETRYABLE, f"{origin}: cannot read ({exc.strerror})",
-                              condition="KubeconfigAvailable") from None
+                              condition=keys.CONDITION_KUBECONFIG_AVAILABLE) from None
     access = parse_kubeconfig(text, context=context, origin=origin, base_dir=file.parent.resolve())
     if access.plugin != "auth-provider":
         # the user chose this file: its exec plugin runs as kubectl would run it (no allow-list)
@@ -464,15 +466,6 @@ def client_from_kubeconfig_file(path: str | Path, *, context: str | None = None,
                          origin=origin, limiter=limiter, retry=retry, counters=counters)
 
 
-def list_contexts(source: str | bytes | Mapping[str, Any], origin: str = "kubeconfig") -> list[str]:
-    """The context names of a kubeconfig, for the CLI's messages."""
-    doc = _load_document(source, origin)
-    contexts = doc.get("contexts")
-    if not isinstance(contexts, list):
-        return []
-    return [str(c["name"]) for c in contexts if isinstance(c, Mapping) and "name" in c]
-
-
 def client_in_cluster(*, name: str = "controller", limiter: RateLimiter | None = None,
                       retry: RetryPolicy | None = None, counters: RequestCounters | None = None,
                       max_connections: int = DEFAULT_MAX_CONNECTIONS) -> ClusterClient:
@@ -486,7 +479,7 @@ def client_in_cluster(*, name: str = "controller", limiter: RateLimiter | None =
     except k8s_config.ConfigException as exc:
         raise KubeconfigError(Category.NON_RETRYABLE,
                               f"no kubeconfig given and not running in a cluster ({exc})",
-                              condition="KubeconfigAvailable") from None
+                              condition=keys.CONDITION_KUBECONFIG_AVAILABLE) from None
     return ClusterClient(k8s_client.ApiClient(configuration=cfg), name=name,
                          origin="in-cluster service account", limiter=limiter, retry=retry, counters=counters)
 

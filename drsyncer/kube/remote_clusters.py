@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drsyncer.api.keys import KIND_REMOTE_CLUSTER
+from drsyncer.api.keys import CONDITION_KUBECONFIG_AVAILABLE, CONDITION_KUBECONFIG_VALID, KIND_REMOTE_CLUSTER
 from drsyncer.errors import Category
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.counters import RequestCounters
@@ -68,14 +68,14 @@ class RemoteClusterAccess:
         if not ref.get("name"):
             raise KubeconfigError(Category.NON_RETRYABLE,
                                   f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: spec.kubeconfigSecretRef.name "
-                                  "is missing", condition="KubeconfigAvailable")
+                                  "is missing", condition=CONDITION_KUBECONFIG_AVAILABLE)
         limits = spec.get("rateLimit") or {}
         try:
             rate = RateBudget(float(limits.get("qps", 50)), int(limits.get("burst", 100)))
         except (TypeError, ValueError) as exc:
             raise KubeconfigError(Category.NON_RETRYABLE,
                                   f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: spec.rateLimit: {exc}",
-                                  condition="KubeconfigValid") from None
+                                  condition=CONDITION_KUBECONFIG_VALID) from None
         return cls(name=name, namespace=namespace, secret_name=str(ref["name"]),
                    secret_namespace=str(ref.get("namespace") or namespace),
                    secret_key=str(ref.get("key") or DEFAULT_SECRET_KEY),
@@ -92,20 +92,20 @@ def read_kubeconfig_secret(controller: ClusterClient, access: RemoteClusterAcces
         if exc.status == 403:
             raise KubeconfigError(Category.NON_RETRYABLE,
                                   f"{owner}: not allowed to read kubeconfig {secret_ref} ({exc.api_message})",
-                                  condition="KubeconfigAvailable") from None
+                                  condition=CONDITION_KUBECONFIG_AVAILABLE) from None
         raise KubeconfigError(exc.category, f"{owner}: reading kubeconfig {secret_ref} failed: {exc.message}",
-                              condition="KubeconfigAvailable") from None
+                              condition=CONDITION_KUBECONFIG_AVAILABLE) from None
     if secret is None:
         raise KubeconfigError(Category.WAIT_FOR_NEXT_SYNC,
                               f"{owner}: kubeconfig {secret_ref} not found "
-                              "(spec.kubeconfigSecretRef)", condition="KubeconfigAvailable")
+                              "(spec.kubeconfigSecretRef)", condition=CONDITION_KUBECONFIG_AVAILABLE)
     data = secret.get("data") or {}
     if access.secret_key not in data:
         keys = ", ".join(sorted(str(k) for k in data)) or "none"
         raise KubeconfigError(Category.WAIT_FOR_NEXT_SYNC,
                               f"{owner}: kubeconfig {secret_ref} has no key {access.secret_key!r} "
                               f"(keys: {keys}; spec.kubeconfigSecretRef.key)",
-                              condition="KubeconfigAvailable")
+                              condition=CONDITION_KUBECONFIG_AVAILABLE)
     try:
         return base64.b64decode(str(data[access.secret_key]), validate=True)
     except (binascii.Error, ValueError):

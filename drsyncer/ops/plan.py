@@ -8,7 +8,6 @@ functions a worker runs (`drsyncer.sync`). Only reads are sent, to every cluster
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
 from typing import Any
 
 from rich import box
@@ -17,10 +16,8 @@ from rich.table import Table
 
 from drsyncer.api.parse import InvalidSpec, parse_remote_cluster, parse_replication
 from drsyncer.api.remotecluster import RemoteCluster
-from drsyncer.api.replication import Replication
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, ClusterClients
-from drsyncer.kube.client import NAMESPACES
 from drsyncer.ops.controller import (
     DEFAULT_NAMESPACE,
     REMOTE_CLUSTERS,
@@ -36,6 +33,7 @@ from drsyncer.sync.namespace_sync import destination_version, read_destination, 
 from drsyncer.sync.plan import Action, Op, Plan, plan
 from drsyncer.sync.result import Outcome
 from drsyncer.sync.rules import Rules
+from drsyncer.sync.run import prepare_run, source_namespaces
 
 MAX_LISTED = 50
 _MARK = {Op.CREATE: "+ create", Op.UPDATE: "~ update", Op.PRUNE: "- prune"}
@@ -57,33 +55,40 @@ def run(args: argparse.Namespace) -> int:
             raise DrsyncerError(f"Replication {namespace}/{args.name} is invalid: {exc.summary}") from None
         source_rc = _remote_cluster(controller, namespace, model.spec.source_cluster)
         source = _client(clients, controller, namespace, model.spec.source_cluster)
-        rules = Rules.from_spec(model.spec_dict(source_rc), replication=model.ref,
-                                source_cluster=model.spec.source_cluster)
+        try:
+            known = source_namespaces(model, source)
+        except CategorisedError as exc:
+            raise DrsyncerError(f"listing the namespaces of source cluster {source.name} failed: "
+                                f"{exc.message}") from None
+        wanted = [(t.source_namespace, t.cluster, t.destination_namespace) for t in model.targets(known)]
+        prepared = prepare_run(Rules.from_replication(model, source_rc), source, wanted,
+                               lambda cluster: _client(clients, controller, namespace, cluster))
+        rules = prepared.rules
         failures = 0
-        by_source: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for t in model.targets(_source_namespaces(model, source)):
-            by_source[t.source_namespace].append((t.cluster, t.destination_namespace))
         document: dict[str, Any] = {"replication": model.ref, "targets": []}
         targets: list[dict[str, Any]] = document["targets"]
-        if not by_source:
+        if not prepared.work:
             console.print(f"Replication {model.ref}: no source namespace selected; nothing to plan")
             if output:
                 print_document(document, output)
             return 0
         console.print(f"Replication {model.ref}: plan (dry run, nothing is written)\n")
-        for source_ns, dests in by_source.items():
+        for work in prepared.work:
+            source_ns = work.source_namespace
             try:
                 snapshot = read_source(source, rules, source_ns)
             except CategorisedError as exc:
                 console.print(f"{source_ns}: source cluster {source.name}: {exc}", markup=False)
-                failures += len(dests)
+                failures += len(work.targets)
                 targets += [{"sourceNamespace": source_ns, "cluster": c, "namespace": d,
-                             "error": f"source cluster {source.name}: {exc}"} for c, d in dests]
+                             "error": f"source cluster {source.name}: {exc}"} for c, d in work.targets]
                 continue
-            for cluster, dest_ns in dests:
+            for cluster, dest_ns in work.targets:
                 header = f"{source_ns} → {cluster}/{dest_ns}"
+                client = work.clients[(cluster, dest_ns)]
                 try:
-                    client = _client(clients, controller, namespace, cluster)
+                    if not isinstance(client, ClusterClient):
+                        raise client  # the destination cluster could not be reached
                     existing = read_destination(client, snapshot, dest_ns)
                 except (CategorisedError, DrsyncerError) as exc:
                     console.print(f"{header}: cannot plan: {exc}\n", markup=False)
@@ -124,17 +129,6 @@ def _client(clients: ClusterClients, controller: ClusterClient, namespace: str, 
         return clients.get(rc)
     except CategorisedError as exc:
         raise DrsyncerError(exc.message) from None
-
-
-def _source_namespaces(model: Replication, source: ClusterClient) -> dict[str, Any] | None:
-    if model.namespace_selector is None:
-        return None
-    try:
-        return {str(ns["metadata"]["name"]): dict(ns["metadata"].get("labels") or {})
-                for ns in source.list(NAMESPACES)}
-    except CategorisedError as exc:
-        raise DrsyncerError(f"listing the namespaces of source cluster {source.name} failed: "
-                            f"{exc.message}") from None
 
 
 def _writes(the_plan: Plan) -> list[Action]:

@@ -14,8 +14,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from drsyncer.api.selectors import selector_string
 from drsyncer.sim.errors import ApiError
-from drsyncer.sim.selectors import labels_match, parse_label_selector, selector_from_label_selector
+from drsyncer.sim.selectors import labels_match, parse_label_selector
 
 Obj = dict[str, Any]
 
@@ -35,7 +36,7 @@ def _selects(budget: Mapping[str, Any], pod: Mapping[str, Any]) -> bool:
     selector = (budget.get("spec") or {}).get("selector")
     if selector is None:
         return False  # policy/v1: a nil selector selects nothing
-    return labels_match(parse_label_selector(selector_from_label_selector(selector)), pod)
+    return labels_match(parse_label_selector(selector_string(selector)), pod)
 
 
 def _scaled(value: int | str, total: int, round_up: bool) -> int:

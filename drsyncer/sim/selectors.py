@@ -132,26 +132,6 @@ def labels_match(selector: LabelSelector, obj: Mapping[str, Any]) -> bool:
     return all(req.matches(labels) for req in selector)
 
 
-def selector_from_label_selector(spec: Mapping[str, Any] | None) -> str:
-    """A `metav1.LabelSelector` (matchLabels/matchExpressions) as the string form, e.g. for /scale."""
-    if not spec:
-        return ""
-    parts = [f"{k}={v}" for k, v in sorted((spec.get("matchLabels") or {}).items())]
-    for expr in spec.get("matchExpressions") or []:
-        op = expr.get("operator", "")
-        key = expr.get("key", "")
-        values = ",".join(expr.get("values") or [])
-        parts.append(
-            {
-                "In": f"{key} in ({values})",
-                "NotIn": f"{key} notin ({values})",
-                "Exists": key,
-                "DoesNotExist": f"!{key}",
-            }.get(op, key)
-        )
-    return ",".join(parts)
-
-
 @dataclass(frozen=True)
 class FieldRequirement:
     path: tuple[str, ...]

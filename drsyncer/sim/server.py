@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from drsyncer.api.selectors import selector_string
 from drsyncer.sim import discovery, eviction, kinds, openapi, protobuf, tables
 from drsyncer.sim.errors import ApiError, bad_request, method_not_allowed, unknown_resource
 from drsyncer.sim.faults import Counters, Faults
@@ -22,7 +23,6 @@ from drsyncer.sim.selectors import (
     matcher,
     parse_field_selector,
     parse_label_selector,
-    selector_from_label_selector,
 )
 from drsyncer.sim.store import APPLY_PATCH, CRDS, JSON_PATCH, PATCH_TYPES, STRATEGIC_PATCH, Obj, Store, now
 from drsyncer.sim.watch import WatchHub, bookmark, visible
@@ -597,7 +597,7 @@ class ApiServer:
             found = tables.lookup(obj, rt.scale.label_selector_path)
             if found:
                 status["selector"] = (
-                    found[0] if isinstance(found[0], str) else selector_from_label_selector(found[0])
+                    found[0] if isinstance(found[0], str) else selector_string(found[0])
                 )
         scale_meta = {
             k: meta[k]

@@ -28,10 +28,6 @@ _AGE = PrinterColumn(
 )
 
 
-def _count(path: str) -> Callable[[Obj], Any]:
-    return lambda obj: len(lookup(obj, path)[0] or {}) if lookup(obj, path) else 0
-
-
 def _ready(obj: Obj) -> str:
     status = obj.get("status") or {}
     return f"{status.get('readyReplicas', 0)}/{(obj.get('spec') or {}).get('replicas', 1)}"

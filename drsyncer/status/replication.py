@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drsyncer.api import keys
-from drsyncer.api.builtin_kinds import find_builtin
 from drsyncer.api.durations import format_duration
 from drsyncer.api.meta import current_conditions, set_condition
 from drsyncer.api.replication import (
@@ -27,15 +26,14 @@ from drsyncer.api.replication import (
     SyncError,
     TargetStatus,
 )
+from drsyncer.api.resource_types import find_builtin
 from drsyncer.errors import Category
 from drsyncer.status.remote_cluster import timestamp
 from drsyncer.sync.result import KindCounts, RunSummary, TargetResult
-from drsyncer.sync.result import Phase as ResultPhase
 
 REASON_COMPLETED = "SyncCompleted"
 REASON_PARTIALLY_FAILED = "SyncPartiallyFailed"
 REASON_FAILED = "SyncFailed"
-REASON_RUNNING = "SyncRunning"
 REASON_HELD_BACK = "ImmutableChangesHeldBack"
 REASON_UP_TO_DATE = "NothingHeldBack"
 _HELD_BACK_NAMED = 5  # held-back copies named in the condition and the Event
@@ -158,11 +156,6 @@ def _target_error(target: TargetResult, when: datetime) -> SyncError | None:
     return None
 
 
-def _phase(summary: RunSummary) -> Phase:
-    return {ResultPhase.COMPLETED: Phase.COMPLETED, ResultPhase.PARTIALLY_FAILED: Phase.PARTIALLY_FAILED,
-            ResultPhase.FAILED: Phase.FAILED}[summary.phase]
-
-
 def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous: Mapping[str, Any],
                generation: int, now: datetime, started_at: float | None = None,
                next_sync: datetime | None = None) -> dict[str, Any]:
@@ -170,7 +163,7 @@ def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous
     of the Replication; `previous` is the status as read (conditions and lastSuccessfulSyncTime carry
     over); `started_at` is when the run's first task started."""
     summary = summary_of(replication, records)
-    phase = _phase(summary)
+    phase = summary.phase
     # the run began with its first task; without that mark, with the earliest of the records
     first_start = started_at or min((r.started_at for r in records), default=now.timestamp())
     duration = max(0.0, now.timestamp() - first_start)
@@ -188,7 +181,7 @@ def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous
                 errors.append(error)
             targets.append(TargetStatus(
                 cluster=t.destination_cluster, source_namespace=t.source_namespace,
-                destination_namespace=t.destination_namespace, phase=Phase(t.phase.value),
+                destination_namespace=t.destination_namespace, phase=t.phase,
                 last_sync_time=when, last_sync_duration=format_duration(t.duration_s),
                 sync_stats=_counts(t.totals), last_error=error))
             found = [e.category for e in t.errors] + ([t.error_category] if t.error_category else [])
@@ -257,7 +250,7 @@ def _synced(summary: RunSummary, phase: Phase, namespaces: int) -> tuple[str, st
               f"{totals.skipped} skipped, {totals.failed} failed")
     if phase is Phase.COMPLETED:
         return REASON_COMPLETED, counts
-    failed = [t for t in summary.targets if t.phase is not ResultPhase.COMPLETED]
+    failed = [t for t in summary.targets if t.phase is not Phase.COMPLETED]
     names = ", ".join(f"{t.destination_cluster}/{t.destination_namespace}" for t in failed[:5])
     reason = REASON_FAILED if phase is Phase.FAILED else REASON_PARTIALLY_FAILED
     return reason, f"{counts}; not completed: {names}"
@@ -294,7 +287,7 @@ def running_status(previous: Mapping[str, Any], generation: int) -> dict[str, An
 
 def event_for(summary: RunSummary) -> tuple[str, str, str]:
     """(reason, type, message) of the Event that reports a finished run."""
-    phase = _phase(summary)
+    phase = summary.phase
     _, message = _synced(summary, phase, len({t.source_namespace for t in summary.targets}))
     if phase is Phase.COMPLETED:
         return REASON_COMPLETED, "Normal", message

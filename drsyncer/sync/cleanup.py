@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from drsyncer.api import keys
+from drsyncer.api.resource_types import WILDCARD_EXCLUDED
 from drsyncer.errors import CategorisedError
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
-from drsyncer.sync.namespace_sync import WILDCARD_EXCLUDED
 from drsyncer.sync.objects import Key, Obj, key_of
 from drsyncer.sync.ordering import delete_order
 from drsyncer.sync.ownership import is_owned_by, source_namespace_of

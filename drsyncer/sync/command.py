@@ -1,7 +1,8 @@
 """`drsyncer sync`: copy namespaces between kubeconfig contexts once, now, and print what happened.
 
 No Redis, no Celery, no Replication object: the options are turned into the same `Rules` a
-Replication spec gives, and each namespace runs through `sync_namespace` like a scheduled sync.
+Replication spec gives (`Rules.from_spec`), and the run is prepared and synced by `prepare_run` like
+a scheduled sync.
 Copies are marked as written by the Replication `drsyncer-sync/<source context>`, so a later run
 with `--prune` deletes only what an earlier `drsyncer sync` from the same source wrote, and objects
 managed by a real Replication are left alone (reported as conflicts).
@@ -22,9 +23,9 @@ from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, RetryPolicy, client_from_kubeconfig_file
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.sync.execute import Limits
-from drsyncer.sync.namespace_sync import Destination, resolve_types, sync_namespace
 from drsyncer.sync.result import Outcome, Phase, Skip, TargetResult, total_counts
 from drsyncer.sync.rules import Rules
+from drsyncer.sync.run import prepare_run
 
 # the namespace part of the Replication name written into the ownership marks of CLI copies
 CLI_REPLICATION_NAMESPACE = "drsyncer-sync"
@@ -64,11 +65,10 @@ def run(args: argparse.Namespace) -> int:
         for context, client in clients.items():
             _check_reachable(client, context)
         _check_source(clients[source_context], rules, [source for source, _ in pairs])
-        results: list[TargetResult] = []
-        for source_ns, dest_ns in pairs:
-            destinations = [Destination(clients[c], dest_ns) for c in dest_contexts]
-            results += sync_namespace(clients[source_context], destinations, rules,
-                                      source_namespace=source_ns, limits=Limits(concurrency=args.concurrency))
+        prepared = prepare_run(rules, clients[source_context],
+                               [(src, c, dst) for src, dst in pairs for c in dest_contexts],
+                               clients.__getitem__)
+        results = prepared.sync(limits=Limits(concurrency=args.concurrency))
     finally:
         for client in clients.values():
             client.close()
@@ -122,7 +122,7 @@ def _check_source(source: ClusterClient, rules: Rules, namespaces: list[str]) ->
     """Types and namespaces that the source does not have are a typo until proven otherwise: say so
     in one line before anything is written."""
     try:
-        resolve_types(source, rules)
+        source.discovery.resolve_many(rules.resource_types)
         missing = [ns for ns in namespaces if source.get(NAMESPACES, None, ns) is None]
     except CategorisedError as exc:
         raise DrsyncerError(f"context {source.name}: {exc.message}") from None

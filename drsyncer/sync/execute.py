@@ -38,6 +38,7 @@ from contextvars import copy_context
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from drsyncer.api.selectors import selector_string as label_selector_string
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
 from drsyncer.kube.client import NAMESPACES, Propagation
@@ -688,22 +689,6 @@ class _Runner:
 def _first_completed(pending: Mapping[Future[_Done], Action]) -> Future[_Done]:
     done, _ = wait(pending, return_when=FIRST_COMPLETED)
     return next(iter(done))
-
-
-def label_selector_string(selector: Mapping[str, Any]) -> str:
-    """A LabelSelector dict as the `labelSelector` query value (`a=b,tier in (x,y),!legacy`)."""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or ():
-        key, op, values = expr.get("key"), expr.get("operator"), ",".join(expr.get("values") or ())
-        if op == "In":
-            parts.append(f"{key} in ({values})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({values})")
-        elif op == "Exists":
-            parts.append(str(key))
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
 
 
 def _mounts_claim(pod: Mapping[str, Any], claim: str) -> bool:

@@ -28,22 +28,6 @@ from drsyncer.sync.rules import Rules
 
 log = logging.getLogger(__name__)
 
-# Resources `"*"` leaves out: written by the cluster itself or by controllers that recreate them
-# (copying them would duplicate or fight the destination's own), or meaningless elsewhere
-WILDCARD_EXCLUDED: frozenset[tuple[str, str]] = frozenset({
-    ("", "events"),
-    ("events.k8s.io", "events"),
-    ("", "pods"),
-    ("", "endpoints"),
-    ("discovery.k8s.io", "endpointslices"),
-    ("apps", "controllerrevisions"),
-    ("apps", "replicasets"),
-    ("coordination.k8s.io", "leases"),
-    ("authorization.k8s.io", "localsubjectaccessreviews"),
-    ("metrics.k8s.io", "pods"),
-})
-
-
 @dataclass(frozen=True)
 class Destination:
     """Where one source namespace goes: a cluster and the namespace name there."""
@@ -63,25 +47,11 @@ class SourceSnapshot:
     checked: bool = True  # False: the identity may not get Namespaces, so existence was not checked
 
 
-def resolve_types(client: ClusterClient, rules: Rules) -> list[ResourceRef]:
-    """The resource types `rules.resource_types` names on `client`'s cluster; `"*"` is every namespaced
-    listable type except `WILDCARD_EXCLUDED`. Raises `CategorisedError` for a name not served."""
-    refs: list[ResourceRef] = []
-    for name in rules.resource_types:
-        if name.strip() == "*":
-            found = [r for r in client.discovery.served().all_namespaced()
-                     if (r.group, r.plural) not in WILDCARD_EXCLUDED]
-        else:
-            found = [client.resolve(name)]
-        refs.extend(r for r in found if r not in refs)
-    return refs
-
-
 def read_source(client: ClusterClient, rules: Rules, namespace: str) -> SourceSnapshot:
     """List every synced type in the source namespace (paged), plus the CRDs of custom types when
     `syncCRDs` is on."""
     checked = _require_namespace(client, namespace)
-    refs = resolve_types(client, rules)
+    refs = client.discovery.resolve_many(rules.resource_types)
     snapshot = SourceSnapshot(namespace, refs, checked=checked)
     for ref in refs:
         snapshot.objects.extend(_lean(obj) for obj in client.list(ref, namespace))
@@ -234,5 +204,5 @@ def summarise(replication: str, results: Sequence[TargetResult], run_id: str = "
     return RunSummary(replication, list(results), run_id)
 
 
-__all__ = ["WILDCARD_EXCLUDED", "Destination", "SourceSnapshot", "destination_version", "read_destination",
-           "read_source", "resolve_types", "summarise", "sync_namespace"]
+__all__ = ["Destination", "SourceSnapshot", "destination_version", "read_destination",
+           "read_source", "summarise", "sync_namespace"]

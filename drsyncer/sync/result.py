@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+from drsyncer.api.replication import Phase  # a result is Completed, PartiallyFailed or Failed
 from drsyncer.errors import Category
 from drsyncer.sync.objects import is_builtin_group
 
@@ -23,12 +24,6 @@ class Outcome(StrEnum):
     PRUNED = "pruned"
     SKIPPED = "skipped"
     FAILED = "failed"
-
-
-class Phase(StrEnum):
-    COMPLETED = "Completed"
-    PARTIALLY_FAILED = "PartiallyFailed"
-    FAILED = "Failed"
 
 
 def count_key(group: str, kind: str) -> str:

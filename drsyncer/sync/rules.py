@@ -1,18 +1,25 @@
 """The sync rules of one Replication, read once from its spec and shared by every object of a run.
 
-`Rules.from_spec` takes the spec as the plain camelCase dict of DESIGN.md §3 (what the API server
-stores), fills the documented defaults, and normalises every lookup table so that the per-object
-code below it does dictionary lookups and nothing else.
+`Rules.from_replication` reads the typed, validated `Replication` model (the CR; its defaults are
+the model's). `Rules.from_spec` reads a plain camelCase spec dict of DESIGN.md §3 as `drsyncer sync`
+and tests write it: fields left out keep the `Rules` field defaults, which equal the model's (a unit
+test holds them together). Both normalise every lookup table so that the per-object code below
+them does dictionary lookups and nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drsyncer.api.builtin_kinds import find_builtin
-from drsyncer.api.replication import DEFAULT_RESOURCE_TYPES, ImmutableHandling
+from pydantic import ValidationError
+
+from drsyncer.api.camel import PROBLEMS_ERROR
+from drsyncer.api.remotecluster import RemoteCluster
+from drsyncer.api.replication import DEFAULT_RESOURCE_TYPES, ImmutableHandling, Replication
+from drsyncer.api.resource_types import kind_names, kind_pattern
+from drsyncer.api.selectors import LabelSelector
 from drsyncer.errors import CategorisedError, Category
 
 # the `dr-syncer.io/immutable-handling` label's spellings (the Go operator's), per strategy
@@ -28,61 +35,6 @@ _LABEL_HANDLING: dict[str, ImmutableHandling] = {
 def handling_from_label(value: str) -> ImmutableHandling | None:
     """The strategy a `dr-syncer.io/immutable-handling` label value names (`recreate-with-drain`...)."""
     return _LABEL_HANDLING.get(value.strip().lower())
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """One `matchExpressions` entry: operator is In, NotIn, Exists or DoesNotExist."""
-
-    key: str
-    operator: str
-    values: frozenset[str] = frozenset()
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if self.operator == "In":
-            return self.key in labels and labels[self.key] in self.values
-        if self.operator == "NotIn":
-            # Kubernetes semantics: an absent key satisfies NotIn
-            return self.key not in labels or labels[self.key] not in self.values
-        if self.operator == "Exists":
-            return self.key in labels
-        return self.key not in labels  # DoesNotExist
-
-
-_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
-
-
-@dataclass(frozen=True)
-class LabelSelector:
-    match_labels: tuple[tuple[str, str], ...] = ()
-    expressions: tuple[Requirement, ...] = ()
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        for key, value in self.match_labels:
-            if labels.get(key) != value:
-                return False
-        return all(req.matches(labels) for req in self.expressions)
-
-    @classmethod
-    def from_spec(cls, spec: Mapping[str, Any], path: str) -> LabelSelector:
-        match_labels = spec.get("matchLabels") or {}
-        if not isinstance(match_labels, Mapping):
-            raise _invalid(f"{path}.matchLabels", "must be a map of label keys to values")
-        expressions: list[Requirement] = []
-        for i, expr in enumerate(spec.get("matchExpressions") or ()):
-            where = f"{path}.matchExpressions[{i}]"
-            # str() turns an enum member from a model dump into its plain value
-            operator = str(expr.get("operator") or "")
-            if operator not in _OPERATORS:
-                allowed = ", ".join(_OPERATORS)
-                raise _invalid(f"{where}.operator", f"must be one of {allowed}, not {operator!r}")
-            values = frozenset(str(v) for v in expr.get("values") or ())
-            if operator in ("In", "NotIn") and not values:
-                raise _invalid(f"{where}.values", f"must not be empty for operator {operator}")
-            if operator in ("Exists", "DoesNotExist") and values:
-                raise _invalid(f"{where}.values", f"must be empty for operator {operator}")
-            expressions.append(Requirement(str(expr.get("key", "")), operator, values))
-        return cls(tuple(sorted((str(k), str(v)) for k, v in match_labels.items())), tuple(expressions))
 
 
 @dataclass(frozen=True)
@@ -109,7 +61,8 @@ class Rules:
     immutable_overrides: tuple[tuple[tuple[str, str], ImmutableHandling], ...] = ()
     # `excludeResources` as (group, lowercase kind or resource name, object name)
     exclude: frozenset[tuple[str, str, str]] = frozenset()
-    label_selector: LabelSelector | None = None
+    # the api model (one LabelSelector in drsyncer); not hashable, so left out of the hash
+    label_selector: LabelSelector | None = field(default=None, hash=False)
     prune_deleted: bool = False
     dry_run: bool = False
     # an existing destination object that carries no drsyncer marks is overwritten and adopted
@@ -125,7 +78,7 @@ class Rules:
         """The `resourceOverrides` entry for this kind, matched as `kind.group` or `resource.group`."""
         if not self._overrides:
             return None
-        for name in _kind_names(kind):
+        for name in kind_names(kind):
             handling = self._overrides.get((group, name))
             if handling is not None:
                 return handling
@@ -135,46 +88,76 @@ class Rules:
         """Listed in `excludeResources` (by kind or resource name, with the group for custom resources)."""
         if not self.exclude:
             return False
-        return any((group, k, name) in self.exclude for k in _kind_names(kind))
+        return any((group, k, name) in self.exclude for k in kind_names(kind))
+
+    @classmethod
+    def from_replication(cls, model: Replication, source: RemoteCluster | None = None) -> Rules:
+        """The rules of a parsed Replication (or NamespaceMapping); `source` is its source RemoteCluster,
+        whose `defaultResourceTypes` apply when the spec names none."""
+        spec = model.spec
+        pvc = spec.pvc_config
+        immutable = spec.immutable_resource_config
+        return cls(
+            replication=model.ref,
+            source_cluster=spec.source_cluster,
+            resource_types=tuple(model.resource_types(source)),
+            sync_crds=spec.sync_crds,
+            scale_to_zero=spec.scale_to_zero,
+            keep_node_ports=spec.preserve_node_ports,
+            storage_class_mappings=tuple((m.from_, m.to) for m in pvc.storage_class_mappings),
+            access_mode_mappings=tuple((m.from_.value, m.to.value) for m in pvc.access_mode_mappings),
+            preserve_volume_attributes=pvc.preserve_volume_attributes,
+            sync_persistent_volumes=pvc.sync_persistent_volumes,
+            namespace_mappings=_renamed(model.namespace_pairs()),
+            default_immutable_handling=immutable.default_handling,
+            immutable_overrides=tuple((kind_pattern(name), handling)
+                                      for name, handling in sorted(immutable.resource_overrides.items())),
+            exclude=frozenset((*kind_pattern(item.kind), item.name) for item in spec.exclude_resources),
+            label_selector=spec.label_selector,
+            prune_deleted=spec.prune_deleted,
+            dry_run=spec.dry_run,
+        )
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any], *, replication: str, source_cluster: str) -> Rules:
-        """Build the rules from a Replication spec dict (camelCase), filling defaults for absent fields.
+        """Build the rules from a spec dict (camelCase); absent fields keep the field defaults.
 
         Raises `CategorisedError(NonRetryable)` naming the field when a value cannot be used; the
-        API models normally reject such a spec first, this is the last line of defence.
+        API models reject such a spec of a CR first, this guards the dict callers.
         """
         pvc = spec.get("pvcConfig") or {}
         immutable = spec.get("immutableResourceConfig") or {}
-        types = list(spec.get("resourceTypes") or DEFAULT_RESOURCE_TYPES)
-        for extra in spec.get("namespaceScopedResources") or ():
-            if extra not in types:
-                types.append(extra)
+        given: dict[str, Any] = {}
+        if spec.get("resourceTypes") or spec.get("namespaceScopedResources"):
+            types = list(spec.get("resourceTypes") or DEFAULT_RESOURCE_TYPES)
+            types += [t for t in spec.get("namespaceScopedResources") or () if t not in types]
+            given["resource_types"] = tuple(types)
+        for key, name in (("syncCRDs", "sync_crds"), ("scaleToZero", "scale_to_zero"),
+                          ("preserveNodePorts", "keep_node_ports"), ("pruneDeleted", "prune_deleted"),
+                          ("dryRun", "dry_run")):
+            if key in spec:
+                given[name] = bool(spec[key])
+        for key, name in (("preserveVolumeAttributes", "preserve_volume_attributes"),
+                          ("syncPersistentVolumes", "sync_persistent_volumes")):
+            if key in pvc:
+                given[name] = bool(pvc[key])
+        if immutable.get("defaultHandling"):
+            given["default_immutable_handling"] = _handling(
+                immutable["defaultHandling"], "spec.immutableResourceConfig.defaultHandling")
         selector = spec.get("labelSelector")
         return cls(
             replication=replication,
             source_cluster=source_cluster,
-            resource_types=tuple(types),
-            sync_crds=bool(spec.get("syncCRDs", False)),
-            scale_to_zero=bool(spec.get("scaleToZero", True)),
-            keep_node_ports=bool(spec.get("preserveNodePorts", False)),
             storage_class_mappings=_mappings(pvc, "storageClassMappings"),
             access_mode_mappings=_mappings(pvc, "accessModeMappings"),
-            preserve_volume_attributes=bool(pvc.get("preserveVolumeAttributes", False)),
-            sync_persistent_volumes=bool(pvc.get("syncPersistentVolumes", False)),
             namespace_mappings=_namespace_mappings(spec),
-            default_immutable_handling=_handling(
-                immutable.get("defaultHandling") or ImmutableHandling.NO_CHANGE.value,
-                "spec.immutableResourceConfig.defaultHandling",
-            ),
             immutable_overrides=_overrides(immutable.get("resourceOverrides") or {}),
             exclude=frozenset(
-                (*_kind_pattern(str(item.get("kind", ""))), str(item.get("name", "")))
+                (*kind_pattern(str(item.get("kind", ""))), str(item.get("name", "")))
                 for item in spec.get("excludeResources") or ()
             ),
-            label_selector=LabelSelector.from_spec(selector, "spec.labelSelector") if selector else None,
-            prune_deleted=bool(spec.get("pruneDeleted", False)),
-            dry_run=bool(spec.get("dryRun", False)),
+            label_selector=_selector(selector, "spec.labelSelector") if selector else None,
+            **given,
         )
 
 
@@ -202,12 +185,31 @@ def _namespace_mappings(spec: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
         source = str(item.get("source") or "")
         if source:
             pairs.append((source, str(item.get("destination") or source)))
+    return _renamed(pairs)
+
+
+def _renamed(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The (source, destination) namespace pairs whose names differ, for rewriting references."""
     targets: dict[str, set[str]] = {}
     for source, target in pairs:
         targets.setdefault(source, set()).add(target)
     # a namespace copied under two names has no one name for references from other namespaces
     return tuple(sorted((source, next(iter(t))) for source, t in targets.items()
                         if len(t) == 1 and source not in t))
+
+
+def _selector(spec: Mapping[str, Any], path: str) -> LabelSelector:
+    """A `labelSelector` dict as the api model, or an error naming the field at fault."""
+    try:
+        return LabelSelector.model_validate(spec)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+        message = error["msg"]
+        if error["type"] == PROBLEMS_ERROR:  # a rule across fields names its own field
+            field_name, message = error["ctx"]["problems"][0]
+            where += f".{field_name}"
+        raise _invalid(f"{path}{where}", message) from None
 
 
 def _handling(value: str, path: str) -> ImmutableHandling:
@@ -226,30 +228,6 @@ def _overrides(items: Mapping[str, str]) -> tuple[tuple[tuple[str, str], Immutab
     result: list[tuple[tuple[str, str], ImmutableHandling]] = []
     for name, value in sorted(items.items()):
         handling = _handling(value, f"spec.immutableResourceConfig.resourceOverrides[{name}]")
-        result.append((_kind_pattern(name), handling))
+        result.append((kind_pattern(name), handling))
     return tuple(result)
-
-
-def _kind_pattern(name: str) -> tuple[str, str]:
-    """(group, lowercase kind or resource name) for any `resourceTypes` spelling of a type."""
-    builtin = find_builtin(name)
-    if builtin is not None:
-        return builtin.group, builtin.kind.lower()
-    resource, _, group = name.strip().lower().partition(".")
-    return group, resource
-
-
-def _kind_names(kind: str) -> tuple[str, ...]:
-    """Names a pattern may use for a kind: the kind itself, or its resource (plural) name."""
-    return (kind.lower(), *_plural_guesses(kind))
-
-
-def _plural_guesses(kind: str) -> tuple[str, ...]:
-    """Resource names a `resource.group` override may use for a kind not in the built-in table."""
-    lowered = kind.lower()
-    if lowered.endswith("y") and lowered[-2:-1] not in "aeiou":
-        return (lowered[:-1] + "ies",)
-    if lowered.endswith(("s", "x", "z", "ch", "sh")):
-        return (lowered + "es",)
-    return (lowered + "s",)
 

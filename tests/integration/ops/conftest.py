@@ -85,8 +85,10 @@ def controller(sim_fleet: Callable[..., SimFleet], tmp_path: Path) -> Iterator[C
     for crd in all_crds():
         ctl.create(CRDS, None, crd)
     ctl.create(NAMESPACES, None, {"metadata": {"name": NS}})
-    eventually(lambda: ctl.resolve("remoteclusters.dr-syncer.io"), what="the dr-syncer.io CRDs to be served",
-               tolerate=(AssertionError, CategorisedError))
+    # every CRD is served a moment after its create (as on kube-apiserver), each on its own
+    served = [c["metadata"]["name"] for c in all_crds()]
+    eventually(lambda: [ctl.discovery.invalidate(), *map(ctl.resolve, served)],
+               what="the dr-syncer.io CRDs to be served", tolerate=(AssertionError, CategorisedError))
     merged = yaml.safe_load(kubeconfig.read_text())
     for name in ("source", "dr1"):
         text = yaml.safe_dump(single_context_kubeconfig(merged, name)).encode()

@@ -27,7 +27,7 @@ from drsyncer.api import keys
 from drsyncer.config import load_settings
 from drsyncer.kube import ClusterClient, ClusterClients
 from drsyncer.status.runs import RunStore
-from drsyncer.sync.job import ReplicationRef, Target
+from drsyncer.task_contract import ReplicationRef, Target
 from scheduler.celery_app import make_app
 from scheduler.service import WatcherService
 from tests.fixtures.helm import render

@@ -21,8 +21,8 @@ from drsyncer.errors import CategorisedError
 from drsyncer.kube import ClusterClient, client_from_kubeconfig
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sim import SimFleet
+from drsyncer.task_contract import SYNC_QUEUE
 from scheduler.celery_app import make_app
-from scheduler.entries import SYNC_QUEUE
 from scheduler.service import WatcherService
 from scheduler.store import ScheduleStore
 from tests.fixtures.polling import builtin_ref, eventually
@@ -38,6 +38,7 @@ SERVED = [c["metadata"]["name"] for c in all_crds()]  # plural.group, what the C
 LEASES = builtin_ref("leases")
 CONFIGMAPS = builtin_ref("configmaps")
 EVENTS = builtin_ref("events")
+REPLICASETS = builtin_ref("replicasets")
 
 
 

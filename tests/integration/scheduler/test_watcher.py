@@ -12,13 +12,15 @@ from celery.schedules import crontab, schedule
 from prometheus_client import REGISTRY
 
 from drsyncer.api import keys
-from scheduler.entries import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE
+from drsyncer.task_contract import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE
 from scheduler.store import ScheduleStore
 from tests.integration.scheduler.conftest import (
     CONFIGMAPS,
     EVENTS,
+    LEASES,
     NAMESPACES,
     NS,
+    REPLICASETS,
     RunningWatcher,
     World,
     eventually,
@@ -333,6 +335,38 @@ def test_continuous_mode_sends_one_debounced_sync_per_burst_of_source_changes(
     world.source.patch(CONFIGMAPS, "web", "cm-0", {"data": {"i": "changed"}})
     sent = eventually(lambda: len(world.queued()) >= 2 and world.queued(), what="the second sync")
     assert [m["kwargs"]["source_namespace"] for m in sent] == ["web", "web"]
+
+
+def test_continuous_star_follows_exactly_the_types_a_worker_syncs(
+        world: World, start_watcher: StartWatcher) -> None:
+    service = start_watcher().service
+    world.apply(replication("all", replicationMode="Continuous", schedule=None, sourceNamespace=None,
+                            namespaceSelector={"matchLabels": {"team": "a"}},
+                            continuous={"backgroundSyncInterval": "1h"}, resourceTypes=["*"]))
+    synced = sorted(f"{r.group_resource} of {NS}/source"
+                    for r in world.source.discovery.resolve_many(["*"]))
+    eventually(lambda: service.watcher is not None and service.watcher.changes.watching() == synced,
+               what="the watches of every type a worker syncs")
+    watched = {name.split(" of ")[0] for name in service.watcher.changes.watching()}  # type: ignore[union-attr]
+    assert not watched & {"events", "events.events.k8s.io", "leases.coordination.k8s.io",
+                          "replicasets.apps", "pods"}
+    assert "configmaps" in watched
+
+    # objects the cluster and its controllers write change in a followed namespace: no sync for it;
+    # a ConfigMap created after them in the other followed namespace is the only sync sent
+    world.source.create(EVENTS, "web", {"metadata": {"name": "ev"}, "reason": "Tested",
+                                        "involvedObject": {"kind": "ConfigMap", "namespace": "web",
+                                                           "name": "x"}})
+    world.source.create(REPLICASETS, "web", {
+        "metadata": {"name": "rs"},
+        "spec": {"selector": {"matchLabels": {"app": "x"}},
+                 "template": {"metadata": {"labels": {"app": "x"}},
+                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+    world.source.create(LEASES, "web", {"metadata": {"name": "lease"}, "spec": {"holderIdentity": "me"}})
+    world.source.create(CONFIGMAPS, "shop", {"metadata": {"name": "cm"}, "data": {}})
+    sent = eventually(lambda: world.queued(), what="the sync for the ConfigMap")
+    assert [m["kwargs"]["source_namespace"] for m in sent] == ["shop"]
+    assert sent[0]["kwargs"]["trigger"] == "change"
 
 
 def test_sync_now_on_a_paused_replication_waits_until_it_is_resumed(

@@ -8,7 +8,6 @@ import pytest
 from drsyncer.api.namespacemapping import (
     DROPPED_FIELDS,
     convert_namespace_mapping,
-    namespace_mapping_to_replication,
     parse_namespace_mapping,
 )
 from drsyncer.api.parse import InvalidSpec, parse_replication
@@ -44,7 +43,7 @@ def mapping(**spec: Any) -> dict[str, Any]:
 
 
 def test_shared_fields_keep_their_names_and_values() -> None:
-    converted = namespace_mapping_to_replication(mapping())
+    converted = convert_namespace_mapping(mapping()).replication
     assert converted == {
         "apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
         "metadata": {"name": "web", "namespace": "dr-system", "labels": {"team": "a"},

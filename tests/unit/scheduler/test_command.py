@@ -8,14 +8,14 @@ import pytest
 import yaml
 
 from drsyncer import config
-from drsyncer.cli import build_parser
+from drsyncer.cli import build_parser, run_watcher
 from drsyncer.kube.errors import KubeconfigError
 from drsyncer.kube.kubeconfig import controller_client
 
 
 def test_watcher_subcommand_has_a_flag_per_setting_and_the_scheduler_handler() -> None:
     args = build_parser().parse_args(["watcher", "--watch-namespace", "dr-system", "--lease-duration", "10s"])
-    assert args.handler == "scheduler.command:run"
+    assert args.handler is run_watcher
     settings = config.load_settings({}, args, in_cluster_namespace=lambda: None)
     assert settings.watch_namespace == "dr-system" and settings.lease_duration == 10.0
     for name in config.WATCHER_SETTINGS:

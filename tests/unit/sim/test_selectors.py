@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
+from drsyncer.api.selectors import selector_string as selector_from_label_selector
 from drsyncer.sim.errors import ApiError
 from drsyncer.sim.selectors import (
     fields_match,
     labels_match,
     parse_field_selector,
     parse_label_selector,
-    selector_from_label_selector,
 )
 
 

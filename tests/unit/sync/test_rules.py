@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from drsyncer.api.parse import parse_remote_cluster, parse_replication
+from drsyncer.api.resource_types import find_builtin
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.sync.rules import DEFAULT_RESOURCE_TYPES, ImmutableHandling, LabelSelector, Rules
+from tests.unit.api.builders import remote_cluster_dict, replication_dict
 
 
 def _rules(spec: dict[str, Any]) -> Rules:
@@ -57,7 +61,7 @@ def test_every_spec_field_is_read() -> None:
     assert r.default_immutable_handling == ImmutableHandling.RECREATE
     assert r.override_for("", "PersistentVolumeClaim") == ImmutableHandling.NO_CHANGE
     assert r.exclude == frozenset({("", "secret", "x")})
-    assert r.label_selector == LabelSelector(match_labels=(("a", "b"),))
+    assert r.label_selector == LabelSelector(match_labels={"a": "b"})
 
 
 OVERRIDE_KEYS = [
@@ -136,3 +140,52 @@ def test_preserve_node_ports_in_the_spec_keeps_node_ports() -> None:
 def test_namespace_mappings_that_rename_are_read(spec: dict[str, Any],
                                                  expected: tuple[tuple[str, str], ...]) -> None:
     assert Rules.from_spec(spec, replication="ns/r", source_cluster="prod").namespace_mappings == expected
+
+
+def _from_model(**spec: Any) -> Rules:
+    rules = Rules.from_replication(parse_replication(replication_dict("shop", "dr-system", **spec)))
+    # the model stores types in canonical spelling (`deployments.apps`); from_spec keeps what it was given
+    return replace(rules, resource_types=tuple(_canonical(t) for t in rules.resource_types))
+
+
+def _canonical(name: str) -> str:
+    found = find_builtin(name)
+    return found.plural if found else name
+
+
+def test_rules_of_a_replication_with_no_optional_fields_are_the_rules_defaults() -> None:
+    # the CLI's rules (from_spec of a few flags) and a CR's must not drift apart in their defaults
+    assert _from_model() == _rules({"sourceNamespace": "web"})
+
+
+def test_rules_of_a_replication_read_every_field_from_the_typed_model() -> None:
+    spec = {
+        "resourceTypes": ["configmaps"],
+        "namespaceScopedResources": ["widgets.example.com", "configmaps"],
+        "syncCRDs": True,
+        "scaleToZero": False,
+        "preserveNodePorts": True,
+        "pvcConfig": {
+            "storageClassMappings": [{"from": "a", "to": "b"}],
+            "accessModeMappings": [{"from": "ReadWriteOnce", "to": "ReadWriteMany"}],
+            "preserveVolumeAttributes": True,
+            "syncPersistentVolumes": True,
+        },
+        "immutableResourceConfig": {"defaultHandling": "Recreate", "resourceOverrides": {"pvc": "NoChange"}},
+        "excludeResources": [{"kind": "Secret", "name": "x"}],
+        "labelSelector": {"matchExpressions": [{"key": "a", "operator": "In", "values": ["b"]}]},
+        "pruneDeleted": True,
+        "dryRun": True,
+        "sourceNamespace": "web",
+        "destinationNamespace": "web-dr",
+        "namespaceMappings": [{"source": "billing", "destination": "billing-dr"}],
+    }
+    assert _from_model(**spec) == _rules(spec)
+    assert _from_model(**spec).namespace_mappings == (("billing", "billing-dr"), ("web", "web-dr"))
+
+
+def test_rules_of_a_replication_take_the_source_clusters_default_types() -> None:
+    source = parse_remote_cluster(remote_cluster_dict(defaultResourceTypes=["svc", "cm"]))
+    rules = Rules.from_replication(parse_replication(replication_dict()), source)
+    assert rules.resource_types == ("services", "configmaps")
+    assert rules.replication == "dr-system/web" and rules.source_cluster == "prod"

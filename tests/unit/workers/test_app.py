@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from drsyncer.config import ConfigError, load_settings
+from drsyncer.task_contract import SCHEDULED_RUN, SyncJob
 from workers.app import ROUTES, celery_config
-from workers.jobs import SCHEDULED_RUN, SyncJob
 
 
 def _settings(**flags: str):  # type: ignore[no-untyped-def]

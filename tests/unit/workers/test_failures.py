@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from drsyncer.errors import Category
 from drsyncer.status.replication import NamespaceRecord, RetryPlan
-from drsyncer.sync.job import ReplicationRef, SyncJob, Target
 from drsyncer.sync.result import ObjectError, Outcome, TargetResult
+from drsyncer.task_contract import ReplicationRef, SyncJob, Target
 from workers.failures import CleanupFailed, SyncFailed, SyncPartiallyFailed, cleanup_failure, failure_of
 
 JOB = SyncJob(ReplicationRef("Replication", "dr-system", "shop", "uid-1", 3), "prod", "shop",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from drsyncer.sync.job import ReplicationRef
+from drsyncer.task_contract import ReplicationRef
 from workers.guards import Drop, drop_reason, lock_key
 
 REF = ReplicationRef("Replication", "dr-system", "web", "u1", 4)

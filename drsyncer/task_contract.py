@@ -1,17 +1,56 @@
-"""One namespace sync as a task carries it: the keyword arguments of `drsyncer.sync_namespace` and
-`drsyncer.cleanup_namespace`, written by the watcher and read by the workers (docs/architecture.md,
-"Task contract"). Plain JSON both ways, so either side can be upgraded first: keys it does not know
-are ignored, missing optional ones take their defaults.
+"""The watcher <-> worker contract: task names, queues, routes, triggers and the keyword arguments
+of each task with their (JSON) serialisation (docs/architecture.md, "Task contract").
+
+The watcher (scheduler/) writes tasks and the workers (workers/) run them; neither imports the other
+(an import-linter contract), both import this module. Plain JSON both ways, so either side can be
+upgraded first: keys one does not know are ignored, missing optional ones take their defaults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any, Self
 
 from drsyncer.api import keys
 from drsyncer.api.replication import ReplicationMode
+
+TASK_SYNC_NAMESPACE = "drsyncer.sync_namespace"
+TASK_CLEANUP_NAMESPACE = "drsyncer.cleanup_namespace"
+TASK_CHECK_REMOTE_CLUSTER = "drsyncer.check_remote_cluster"
+SYNC_QUEUE = "sync"
+# health checks have their own queue: a check never waits behind a large sync
+HEALTH_QUEUE = "health"
+QUEUES = (SYNC_QUEUE, HEALTH_QUEUE)
+ROUTES: Mapping[str, Mapping[str, str]] = {
+    TASK_SYNC_NAMESPACE: {"queue": SYNC_QUEUE},
+    TASK_CLEANUP_NAMESPACE: {"queue": SYNC_QUEUE},
+    TASK_CHECK_REMOTE_CLUSTER: {"queue": HEALTH_QUEUE},
+}
+
+
+class Trigger(StrEnum):
+    """What started a task (its `trigger` argument)."""
+
+    SCHEDULE = "schedule"  # a Scheduled Replication's cron or @every
+    BACKGROUND = "background"  # a Continuous Replication's full resync interval
+    SYNC_NOW = "sync-now"  # the dr-syncer.io/sync-now annotation
+    CHANGE = "change"  # Continuous mode: an object changed in the source namespace
+    CLEANUP = "cleanup"  # the Replication was deleted with cleanupOnDelete: Delete
+    RETRY = "retry"  # sent by a worker: a failed namespace tried again (retryConfig)
+
+
+PERIODIC_TRIGGERS = frozenset({Trigger.SCHEDULE.value, Trigger.BACKGROUND.value})
+# runs of one namespace alone: a change in Continuous mode, a retry
+SINGLE_NAMESPACE_TRIGGERS = frozenset({Trigger.CHANGE.value, Trigger.RETRY.value})
+# the run key of runs beat starts, which carry no run id: every entry of a Replication fires on one tick
+SCHEDULED_RUN = "schedule"
+
+
+def health_check_kwargs(namespace: str, name: str) -> dict[str, str]:
+    """The keyword arguments of `drsyncer.check_remote_cluster`: the RemoteCluster to check."""
+    return {"namespace": namespace, "name": name}
 
 
 @dataclass(frozen=True)
@@ -63,8 +102,18 @@ class SyncJob:
     targets: tuple[Target, ...]
     mode: str = ReplicationMode.SCHEDULED.value
     run_id: str | None = None  # None: started by beat; the workers group such runs by tick
-    trigger: str = "schedule"
+    trigger: str = Trigger.SCHEDULE.value
     attempt: int = 0  # retries made so far; only the workers' own retries carry it
+
+    @property
+    def run_key(self) -> str:
+        """The run this task belongs to: its run id, or the one scheduled run when beat started it."""
+        return self.run_id or SCHEDULED_RUN
+
+    def retried(self, task_id: str, attempt: int) -> SyncJob:
+        """The job of the `attempt`th retry of this one: a run of this namespace alone."""
+        return replace(self, run_id=f"{Trigger.RETRY.value}-{task_id}-{attempt}", trigger=Trigger.RETRY.value,
+                       attempt=attempt)
 
     def to_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {

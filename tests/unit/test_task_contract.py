@@ -2,7 +2,7 @@
 
 import json
 
-from drsyncer.sync.job import ReplicationRef, SyncJob, Target
+from drsyncer.task_contract import ReplicationRef, SyncJob, Target
 
 JOB = SyncJob(ReplicationRef("Replication", "dr-system", "web", "u1", 4), "prod", "shop",
               (Target("dr1", "shop"), Target("dr2", "shop-dr")))
