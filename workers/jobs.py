@@ -45,6 +45,7 @@ from drsyncer.status.runs import RunStore, owner_key
 from drsyncer.status.writer import patch_status, post_event
 from drsyncer.sync import job as job_contract
 from drsyncer.sync.cleanup import cleanup_destination
+from drsyncer.sync.execute import Limits
 from drsyncer.sync.job import ReplicationRef, Target
 from drsyncer.sync.namespace_sync import Destination, sync_namespace
 from drsyncer.sync.result import Phase as ResultPhase
@@ -99,7 +100,8 @@ class Context:
         metrics.observe_requests(counters)
         controller = controller_client(settings.kubeconfig or None, settings.kube_context or None,
                                        counters=counters)
-        clients = ClusterClients(controller, redis_url=settings.redis_url, counters=counters)
+        clients = ClusterClients(controller, redis_url=settings.redis_url, counters=counters,
+                                 max_connections=settings.write_concurrency)
         client = client_from_url(settings.redis_url)
         return cls(settings, controller, clients, client, RunStore(client),
                    NamespaceLock(client, settings.task_time_limit), worker)
@@ -240,7 +242,8 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
         try:
             rules = Rules.from_spec(model.spec_dict(source_rc), replication=model.ref,
                                     source_cluster=job.source_cluster)
-            synced = iter(sync_namespace(source, destinations, rules, source_namespace=job.source_namespace))
+            synced = iter(sync_namespace(source, destinations, rules, source_namespace=job.source_namespace,
+                                         limits=Limits(concurrency=ctx.settings.write_concurrency)))
         except CategorisedError as exc:  # a spec value the rules cannot use: every target says which
             synced = iter([_failed(Target(d.client.name, d.namespace), job.source_namespace, exc)
                            for d in destinations])
