@@ -447,6 +447,13 @@ class _Runner:
         current: list[Action | None] = [action]  # None: the last PUT conflicted, read again first
 
         def read_modify_write() -> _Done:
+            try:
+                return attempt()
+            except (Conflict, AlreadyExists):
+                current[0] = None  # whatever conflicted, the next round starts from a fresh read
+                raise
+
+        def attempt() -> _Done:
             decided = current[0]
             if decided is None:
                 fresh = self.client.get(ref, namespace, key.name)
@@ -462,9 +469,6 @@ class _Runner:
             assert body is not None
             try:
                 self.client.replace(ref, namespace, body)
-            except Conflict:
-                current[0] = None
-                raise
             except ApiError as exc:
                 if not partial and refused_fields(exc) is not None:
                     return self._unforeseen_immutable(planned, ref, exc)
