@@ -76,7 +76,7 @@ log = logging.getLogger(__name__)
 class Limits:
     """How hard and how long the executor works on one destination."""
 
-    concurrency: int = 16  # writes in flight at once
+    concurrency: int = 16  # writes in flight at once (a worker's: DRSYNCER_WRITE_CONCURRENCY)
     crd_established_timeout_s: float = 60.0
     deletion_timeout_s: float = 120.0  # a recreate waits this long for the old object to go
     # consecutive "cannot connect"/timeouts after which the destination counts as unreachable and the
