@@ -145,6 +145,10 @@ SETTINGS: tuple[Setting, ...] = (
             flag_name="--namespace", short="-n"),
     Setting("concurrency", "DRSYNCER_CONCURRENCY", "4",
             "Worker processes per worker pod.", _positive_int),
+    Setting("write_concurrency", "DRSYNCER_WRITE_CONCURRENCY", "16",
+            "Writes a worker process has in flight at once to one destination cluster during a namespace "
+            "sync (and connections it keeps open to each cluster); the RemoteCluster's rate limit still "
+            "applies.", _positive_int),
     Setting("log_format", "DRSYNCER_LOG_FORMAT", "text",
             "`text` or `json` (one JSON object per line).", _choice(LOG_FORMATS)),
     Setting("log_level", "DRSYNCER_LOG_LEVEL", "INFO",
@@ -216,8 +220,9 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_ATTR = {s.attr: s for s in SETTINGS}
 
 WORKER_SETTINGS = ("redis_url", "kubeconfig", "kube_context", "log_format", "log_level", "concurrency",
-                   "metrics_port", "queues", "worker_name", "task_time_limit", "visibility_timeout",
-                   "shutdown_timeout", "heartbeat_file", "metrics_dir", "exec_plugins", "exec_plugin_timeout")
+                   "write_concurrency", "metrics_port", "queues", "worker_name", "task_time_limit",
+                   "visibility_timeout", "shutdown_timeout", "heartbeat_file", "metrics_dir", "exec_plugins",
+                   "exec_plugin_timeout")
 BEAT_SETTINGS = ("redis_url", "log_format", "log_level", "redbeat_key_prefix", "heartbeat_file",
                  "beat_max_interval", "beat_lock_timeout", "task_time_limit", "visibility_timeout")
 FLOWER_SETTINGS = ("redis_url", "log_format", "log_level", "flower_port", "flower_basic_auth",
@@ -264,6 +269,7 @@ class Settings:
     exec_plugin_timeout: float = 30.0
     flower_port: int = 5555
     flower_basic_auth: str = field(default="", repr=False)
+    write_concurrency: int = 16
 
     @property
     def redacted_redis_url(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from drsyncer.errors import DrsyncerError
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.discovery import ResourceRef
-from drsyncer.kube.errors import ApiError
+from drsyncer.kube.errors import ApiError, Gone
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +151,9 @@ class Informer:
         while not self._stop.is_set() and time.monotonic() - listed_at < self.relist_s:
             try:
                 position = self._watch(client, position)
-            except ApiError as exc:
-                if exc.status == 410:
-                    log.info("%s: watch position expired; listing again", self.name)
-                    return
-                raise
+            except Gone:
+                log.info("%s: watch position expired; listing again", self.name)
+                return
 
     def _record(self, kind: str, obj: dict[str, Any]) -> dict[str, Any] | None:
         """Apply one watch event to the copy; returns the copy held before it."""

@@ -21,7 +21,7 @@ from typing import Any
 from drsyncer.errors import DrsyncerError
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.discovery import ResourceRef, offline_ref
-from drsyncer.kube.errors import ApiError
+from drsyncer.kube.errors import ApiError, Conflict
 
 log = logging.getLogger(__name__)
 
@@ -170,11 +170,9 @@ class LeaseElector:
                                 **self._spec(current, action is Action.TAKE_OVER)}
                 # resourceVersion from the read: a competing writer makes this a 409
                 written = self.client.replace(LEASES, self.namespace, body)
-        except ApiError as exc:
-            if exc.status == 409:
-                self._renewed_at = None  # another replica got there first
-                return
-            raise
+        except Conflict:
+            self._renewed_at = None  # another replica got there first
+            return
         if action is not Action.RENEW:
             log.info("leader election: %s now holds Lease %s/%s", self.identity, self.namespace, self.name)
         self._renewed_at = now

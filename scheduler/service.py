@@ -13,9 +13,9 @@ from drsyncer.api.keys import INSTALL_CRDS
 from drsyncer.config import Settings
 from drsyncer.errors import DrsyncerError
 from drsyncer.kube.client import ClusterClient
-from drsyncer.kube.errors import ApiError
+from drsyncer.kube.errors import ApiError, NotServed
 from drsyncer.kube.exec_credentials import ExecPolicy
-from drsyncer.kube.retry import RetryPolicy
+from drsyncer.kube.retry import NO_RETRY
 from scheduler import metrics
 from scheduler.continuous import DEFAULT_DEBOUNCE_S
 from scheduler.leader import LeaseElector
@@ -44,7 +44,7 @@ class WatcherService:
         # controller makes this replica step down in time instead of blocking past its Lease
         renew = settings.lease_renew_interval
         election_client = ClusterClient(controller.api_client, name=controller.name, origin=controller.origin,
-                                        retry=RetryPolicy(max_attempts=1, conflict_attempts=1),
+                                        retry=NO_RETRY,
                                         timeout=(min(2.0, renew), renew))
         self.elector = LeaseElector(election_client, settings.lease_namespace, settings.lease_name,
                                     settings.identity, duration_s=settings.lease_duration, clock=clock)
@@ -118,6 +118,8 @@ class WatcherService:
         for resource in REQUIRED_RESOURCES:
             try:
                 self.controller.resolve(resource)
+            except NotServed:
+                missing.append(resource)
             except ApiError:
                 return  # the controller did not answer: nothing learnt
             except DrsyncerError:

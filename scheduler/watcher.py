@@ -26,10 +26,10 @@ from drsyncer.errors import DrsyncerError
 from drsyncer.kube import audit
 from drsyncer.kube.client import NAMESPACES, ClusterClient
 from drsyncer.kube.discovery import ResourceRef
-from drsyncer.kube.errors import ApiError
+from drsyncer.kube.errors import ApiError, Conflict, NotFound
 from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.remote_clusters import ClusterClients
-from drsyncer.kube.retry import RetryPolicy
+from drsyncer.kube.retry import CR_PATCHES, RetryPolicy, retry_on_conflict
 from drsyncer.status import events
 from drsyncer.status.writer import post_event
 from drsyncer.task_contract import Trigger
@@ -525,31 +525,37 @@ class Watcher:
                                    else REPLICATIONS)
 
     def _patch(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster],
-               build: Callable[[ReplicationRead], dict[str, Any] | None], *, subresource: str | None = None,
-               attempts: int = 5) -> bool:
+               build: Callable[[ReplicationRead], dict[str, Any] | None], *,
+               subresource: str | None = None) -> bool:
         """Merge-patch the object with what `build` makes of it, conditional on its resourceVersion;
-        on 409 read it again and rebuild. False when there was nothing to write."""
+        on 409 read it again and rebuild (`retry_on_conflict`, policy `CR_PATCHES`). False when
+        there was nothing to write or the object is gone."""
         ref = self._ref_for(read)
-        for attempt in range(attempts):
-            body = build(read)
-            if body is None:
-                return False
-            body.setdefault("metadata", {})["resourceVersion"] = read.metadata.get("resourceVersion")
-            try:
-                written = self.controller.patch(ref, read.namespace, read.name, body, subresource=subresource)
-            except ApiError as exc:
-                if not exc.conflict or attempt == attempts - 1:
-                    if exc.not_found:
-                        return False
-                    raise
+        current: list[ReplicationRead | None] = [read]  # None: the last patch conflicted, read again
+
+        def read_modify_write() -> bool:
+            latest = current[0]
+            if latest is None:
                 fresh = self.controller.get(ref, read.namespace, read.name)
                 if fresh is None:
                     return False
-                read = read_replication(fresh, remote)
-                continue
-            self._note_written(read, written)
+                latest = read_replication(fresh, remote)
+            body = build(latest)
+            if body is None:
+                return False
+            body.setdefault("metadata", {})["resourceVersion"] = latest.metadata.get("resourceVersion")
+            try:
+                written = self.controller.patch(ref, latest.namespace, latest.name, body,
+                                                subresource=subresource)
+            except NotFound:
+                return False
+            except Conflict:
+                current[0] = None
+                raise
+            self._note_written(latest, written)
             return True
-        return False
+
+        return retry_on_conflict(read_modify_write, CR_PATCHES, sleep=self.controller.sleep)
 
     @staticmethod
     def _matched(read: ReplicationRead, desired: Plan, unresolved: set[str]) -> bool | None:

@@ -44,6 +44,7 @@ from drsyncer.status.replication import (
 from drsyncer.status.runs import RunStore, owner_key
 from drsyncer.status.writer import patch_status, post_event
 from drsyncer.sync.cleanup import cleanup_destination
+from drsyncer.sync.execute import Limits
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.run import not_synced, prepare_run, source_namespaces
@@ -76,7 +77,7 @@ class Context:
                                        counters=counters)
         plugins = ExecPolicy.of(settings.exec_plugins, settings.exec_plugin_timeout)
         clients = ClusterClients(controller, redis_url=settings.redis_url, counters=counters,
-                                 exec_policy=plugins)
+                                 exec_policy=plugins, max_connections=settings.write_concurrency)
         client = client_from_url(settings.redis_url)
         return cls(settings, controller, clients, client, RunStore(client),
                    NamespaceLock(client, settings.task_time_limit), worker)
@@ -204,7 +205,7 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
         prepared = prepare_run(Rules.from_replication(model, source_rc), source,
                                [(job.source_namespace, t.cluster, t.namespace) for t in job.targets], connect)
         try:
-            results = prepared.sync()
+            results = prepared.sync(limits=Limits(concurrency=ctx.settings.write_concurrency))
         except SoftTimeLimitExceeded:
             # reported like any failure, so the run still completes; the next run continues the work
             results = prepared.failed(CategorisedError(

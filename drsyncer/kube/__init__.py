@@ -7,7 +7,18 @@ Start from `ClusterClients` (RemoteClusters, from their kubeconfig Secrets) or
 from drsyncer.kube.client import ClusterClient, ObjectStream
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.discovery import Discovery, ResourceRef
-from drsyncer.kube.errors import ApiError, KubeconfigError
+from drsyncer.kube.errors import (
+    AlreadyExists,
+    ApiError,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    KubeconfigError,
+    NotFound,
+    NotServed,
+    Unreachable,
+)
 from drsyncer.kube.health import ClusterCheck, check_cluster
 from drsyncer.kube.kubeconfig import (
     ClusterAccess,
@@ -26,14 +37,21 @@ from drsyncer.kube.remote_clusters import ClusterClients, RemoteClusterAccess, r
 from drsyncer.kube.retry import RetryPolicy, call_with_retries, retry_delay, retry_on_conflict
 
 __all__ = [
+    "AlreadyExists",
     "ApiError",
     "ClusterAccess",
     "ClusterCheck",
     "ClusterClient",
     "ClusterClients",
+    "Conflict",
     "Discovery",
+    "Forbidden",
+    "Gone",
+    "Invalid",
     "KubeconfigError",
     "LocalRateLimiter",
+    "NotFound",
+    "NotServed",
     "ObjectStream",
     "RateBudget",
     "RateLimiter",
@@ -42,6 +60,7 @@ __all__ = [
     "RequestCounters",
     "ResourceRef",
     "RetryPolicy",
+    "Unreachable",
     "call_with_retries",
     "check_cluster",
     "client_from_kubeconfig",

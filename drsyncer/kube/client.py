@@ -21,7 +21,7 @@ from kubernetes import client as k8s_client
 from drsyncer.kube import audit
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.discovery import Discovery, ResourceRef
-from drsyncer.kube.errors import ApiError, error_from_response
+from drsyncer.kube.errors import ApiError, NotFound, error_from_response
 from drsyncer.kube.ratelimit import RateLimiter, Unlimited
 from drsyncer.kube.requests import (
     DEFAULT_FIELD_MANAGER,
@@ -244,10 +244,8 @@ class ClusterClient:
         try:
             return self.request("GET", resource_path(ref, namespace, name, subresource),
                                 operation=_op("get", ref, namespace, name))
-        except ApiError as exc:
-            if exc.not_found:
-                return None
-            raise
+        except NotFound:
+            return None
 
     def list(self, ref: ResourceRef, namespace: str | None = None, *, label_selector: str | None = None,
              field_selector: str | None = None, page_size: int = 500) -> ObjectStream:
@@ -370,10 +368,8 @@ class ClusterClient:
             return self.request("DELETE", resource_path(ref, namespace, name), body=options,
                                 operation=_op("delete", ref, namespace, name),
                                 write=_write("delete", ref, namespace, name, None, dry_run))
-        except ApiError as exc:
-            if exc.not_found:
-                return None
-            raise
+        except NotFound:
+            return None
 
     def evict(self, pods: ResourceRef, namespace: str, name: str) -> dict[str, Any]:
         """POST an Eviction for a Pod (its `eviction` subresource), so PodDisruptionBudgets apply."""

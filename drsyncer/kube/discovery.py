@@ -17,7 +17,7 @@ from typing import Any
 
 from drsyncer.api.builtin_kinds import BuiltinKind
 from drsyncer.api.resource_types import BUILTIN_GROUPS, find_builtin, in_wildcard, is_wildcard
-from drsyncer.errors import CategorisedError, Category
+from drsyncer.kube.errors import NotServed
 
 
 @dataclass(frozen=True)
@@ -206,8 +206,7 @@ class Discovery:
             close = self.served().close_names(name)
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             # a type can start being served at any time (a CRD being installed): the next run may succeed
-            raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC,
-                                   f"resource type {name!r} is not served{where}{hint}")
+            raise NotServed(f"resource type {name!r} is not served{where}{hint}", cluster=self._cluster)
         return found[0]
 
     def resolve_many(self, names: Iterable[str]) -> list[ResourceRef]:
@@ -228,8 +227,7 @@ class Discovery:
         found = self._lookup(lambda s: [r] if (r := s.for_kind(api_version, kind)) else [])
         if not found:
             where = f" by cluster {self._cluster}" if self._cluster else ""
-            raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC,
-                                   f"{kind} ({api_version}) is not served{where}")
+            raise NotServed(f"{kind} ({api_version}) is not served{where}", cluster=self._cluster)
         return found[0]
 
 

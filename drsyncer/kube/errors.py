@@ -34,7 +34,30 @@ def categorise(status: int, reason: str = "") -> Category:
 
 
 class ApiError(CategorisedError):
-    """A Kubernetes API request that failed, with the fields of the server's `Status` body."""
+    """A Kubernetes API request that failed, with the fields of the server's `Status` body.
+
+    Constructing one gives the subclass its status names (`ApiError(409, "AlreadyExists", ...)` is an
+    `AlreadyExists`), so callers catch what they mean (`except Conflict:`) instead of comparing codes:
+
+    ========================  ====================================================================
+    NotFound                  404: no such object (a missing collection is `NotServed`, from discovery)
+    Conflict                  409 other than AlreadyExists: the object changed since it was read, or a
+                              delete's uid/resourceVersion precondition failed
+    AlreadyExists             409 AlreadyExists on create
+    Forbidden                 403: authorization, admission, or a field the API refuses to change
+    Invalid                   422: validation failed (immutable fields included)
+    Gone                      410: a list or watch position the server no longer holds
+    Unreachable               no HTTP answer (status 0): connection refused or reset, timeout, TLS
+    NotServed                 the cluster's discovery does not serve the type (raised before any request)
+    ========================  ====================================================================
+
+    Other statuses (400, 401, 429, 5xx) stay plain `ApiError`; their category says what to do.
+    """
+
+    def __new__(cls, status: int, reason: str, *_args: Any, **_kwargs: Any) -> ApiError:
+        if cls is ApiError:
+            cls = _class_for(status, reason)
+        return super().__new__(cls)
 
     def __init__(self, status: int, reason: str, message: str, *, cluster: str = "",
                  operation: str = "", retry_after: float | None = None,
@@ -53,18 +76,20 @@ class ApiError(CategorisedError):
         text = f"{what}{code}" + (f": {message}" if message and message != reason else "")
         super().__init__(category or categorise(status, reason), text)
 
+    # the properties below read like the old status checks; new code catches the subclasses
+
     @property
     def not_found(self) -> bool:
-        return self.status == 404
+        return isinstance(self, NotFound)
 
     @property
     def conflict(self) -> bool:
         """An optimistic-concurrency failure: the object changed since it was read."""
-        return self.status == 409 and self.reason != "AlreadyExists"
+        return isinstance(self, Conflict)
 
     @property
     def already_exists(self) -> bool:
-        return self.status == 409 and self.reason == "AlreadyExists"
+        return isinstance(self, AlreadyExists)
 
     @property
     def throttled(self) -> bool:
@@ -72,13 +97,74 @@ class ApiError(CategorisedError):
 
     @property
     def invalid(self) -> bool:
-        return self.status == 422
+        return isinstance(self, Invalid)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # keyword-only fields would be lost by the default pickling (Celery results carry errors)
+        # keyword-only fields would be lost by the default pickling (Celery results carry errors);
+        # rebuilding through ApiError picks the same subclass again
         return (_rebuild_api_error, (self.status, self.reason, self.api_message, self.cluster,
                                      self.operation, self.retry_after, dict(self.details),
                                      self.category))
+
+
+class NotFound(ApiError):
+    """404: the object does not exist."""
+
+
+class Conflict(ApiError):
+    """409 (not AlreadyExists): a write's resourceVersion or a delete's precondition no longer holds;
+    read the object again before deciding anything."""
+
+
+class AlreadyExists(ApiError):
+    """409 AlreadyExists: a create met an object of that name."""
+
+
+class Forbidden(ApiError):
+    """403: refused by authorization or admission (see `Status.details.causes` for field refusals)."""
+
+
+class Invalid(ApiError):
+    """422: the object failed validation (an immutable field changed, a bad value)."""
+
+
+class Gone(ApiError):
+    """410: a list continue token or watch position has expired; list again."""
+
+
+class Unreachable(ApiError):
+    """No HTTP answer: connection refused or reset, timeout, or a TLS failure (status 0)."""
+
+
+class NotServed(ApiError):
+    """The cluster does not serve a resource type (by its discovery). Retried at the next sync: a CRD
+    can be installed at any time. The message is the one given, without a status code."""
+
+    def __new__(cls, message: str, *, cluster: str = "") -> NotServed:
+        return Exception.__new__(cls)
+
+    def __init__(self, message: str, *, cluster: str = "") -> None:
+        self.status = 404
+        self.reason = "NotServed"
+        self.api_message = message
+        self.cluster = cluster
+        self.operation = ""
+        self.retry_after = None
+        self.details = {}
+        CategorisedError.__init__(self, Category.WAIT_FOR_NEXT_SYNC, message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_not_served, (self.api_message, self.cluster))
+
+
+def _class_for(status: int, reason: str) -> type[ApiError]:
+    if status == 409:
+        return AlreadyExists if reason == "AlreadyExists" else Conflict
+    return _BY_STATUS.get(status, ApiError)
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {0: Unreachable, 403: Forbidden, 404: NotFound, 410: Gone,
+                                         422: Invalid}
 
 
 def _rebuild_api_error(status: int, reason: str, message: str, cluster: str, operation: str,
@@ -86,6 +172,10 @@ def _rebuild_api_error(status: int, reason: str, message: str, cluster: str, ope
                        category: Category) -> ApiError:
     return ApiError(status, reason, message, cluster=cluster, operation=operation,
                     retry_after=retry_after, details=details, category=category)
+
+
+def _rebuild_not_served(message: str, cluster: str) -> NotServed:
+    return NotServed(message, cluster=cluster)
 
 
 _REASONS = {

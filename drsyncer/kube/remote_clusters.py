@@ -22,7 +22,7 @@ from drsyncer.errors import Category
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.discovery import ResourceRef
-from drsyncer.kube.errors import ApiError, KubeconfigError
+from drsyncer.kube.errors import ApiError, Forbidden, KubeconfigError
 from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.kubeconfig import DEFAULT_MAX_CONNECTIONS, client_from_access, parse_kubeconfig
 from drsyncer.kube.ratelimit import RateBudget, rate_limiter_for
@@ -88,11 +88,11 @@ def read_kubeconfig_secret(controller: ClusterClient, access: RemoteClusterAcces
     secret_ref = f"Secret {access.secret_namespace}/{access.secret_name}"
     try:
         secret = controller.get(SECRETS, access.secret_namespace, access.secret_name)
+    except Forbidden as exc:
+        raise KubeconfigError(Category.NON_RETRYABLE,
+                              f"{owner}: not allowed to read kubeconfig {secret_ref} ({exc.api_message})",
+                              condition="KubeconfigAvailable") from None
     except ApiError as exc:
-        if exc.status == 403:
-            raise KubeconfigError(Category.NON_RETRYABLE,
-                                  f"{owner}: not allowed to read kubeconfig {secret_ref} ({exc.api_message})",
-                                  condition=CONDITION_KUBECONFIG_AVAILABLE) from None
         raise KubeconfigError(exc.category, f"{owner}: reading kubeconfig {secret_ref} failed: {exc.message}",
                               condition=CONDITION_KUBECONFIG_AVAILABLE) from None
     if secret is None:

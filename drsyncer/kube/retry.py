@@ -1,7 +1,16 @@
 """When to try a failed request again, and how long to wait first.
 
-`retry_delay` is the whole policy as a pure function of (attempt, error); the loops below only call
-it, sleep and repeat, so the policy is tested without a server or a clock.
+`retry_delay` is the whole policy as a pure function of (attempt, error); the two loops below only
+call it, sleep and repeat, so the policy is tested without a server or a clock:
+
+- `call_with_retries`: one request, resent on throttling, server errors and timeouts (the client
+  wraps every request in it);
+- `retry_on_conflict`: a read-modify-write, run again from the read on 409. Every conflict-retrying
+  writer of drsyncer goes through it: `ClusterClient.update`, the status writer, the watcher's
+  patches of Replications and the sync executor's updates.
+
+The policies drsyncer uses are named here (`DEFAULT_POLICY`, `NO_RETRY`, `STATUS_WRITES`,
+`CR_PATCHES`); a client carries its own for its requests and for the executor's updates.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from drsyncer.errors import Category
-from drsyncer.kube.errors import ApiError
+from drsyncer.kube.errors import AlreadyExists, ApiError, Conflict, Gone
 
 T = TypeVar("T")
 
@@ -30,6 +39,10 @@ class RetryPolicy:
 
 DEFAULT_POLICY = RetryPolicy()
 NO_RETRY = RetryPolicy(max_attempts=1, conflict_attempts=1)
+# status subresource writes of many workers and the watcher race on one object: short, spread pauses
+STATUS_WRITES = RetryPolicy(base_delay_s=0.05, conflict_attempts=8)
+# the watcher's merge patches of a Replication (finalizer, annotations, status)
+CR_PATCHES = RetryPolicy(base_delay_s=0.05, conflict_attempts=5)
 
 
 def retry_delay(policy: RetryPolicy, attempt: int, error: BaseException, rand: float) -> float | None:
@@ -40,9 +53,9 @@ def retry_delay(policy: RetryPolicy, attempt: int, error: BaseException, rand: f
     """
     if not isinstance(error, ApiError) or error.category is not Category.RETRYABLE:
         return None
-    if error.status == 410:
+    if isinstance(error, Gone):
         return None  # an expired list or watch position: the caller must start over, not resend
-    if error.conflict or error.already_exists:
+    if isinstance(error, Conflict | AlreadyExists):
         if attempt >= policy.conflict_attempts:
             return None
         return rand * policy.base_delay_s
@@ -68,9 +81,9 @@ def call_with_retries(operation: Callable[[], T], policy: RetryPolicy = DEFAULT_
         attempt += 1
         try:
             return operation()
+        except (Conflict, AlreadyExists):
+            raise  # the same body would conflict again; retry_on_conflict re-reads first
         except ApiError as exc:
-            if exc.status == 409:
-                raise  # the same body would conflict again; retry_on_conflict re-reads first
             delay = retry_delay(policy, attempt, exc, rand())
             if delay is None:
                 raise
@@ -82,19 +95,19 @@ def call_with_retries(operation: Callable[[], T], policy: RetryPolicy = DEFAULT_
 def retry_on_conflict(read_modify_write: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY, *,
                       sleep: Callable[[float], None] = time.sleep,
                       rand: Callable[[], float] = random.random) -> T:
-    """Run a read-modify-write again while it fails with 409, re-reading each time.
+    """Run a read-modify-write again while it fails with 409 (Conflict, or AlreadyExists from a create
+    of an object that appeared meanwhile), up to `policy.conflict_attempts` runs with a short random
+    pause between them; the last 409 is raised.
 
-    `read_modify_write` must read the object fresh, rebuild the body from it and write it;
-    `ClusterClient.update` is the usual one.
+    `read_modify_write` must read the object fresh (or know that its last write conflicted and read
+    first), rebuild the body from it and write it; `ClusterClient.update` is the usual one.
     """
     attempt = 0
     while True:
         attempt += 1
         try:
             return read_modify_write()
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
+        except (Conflict, AlreadyExists) as exc:
             delay = retry_delay(policy, attempt, exc, rand())
             if delay is None:
                 raise

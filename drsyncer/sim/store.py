@@ -219,9 +219,6 @@ class Store:
     def _bucket(self, key: Key, namespace: str) -> dict[str, Obj]:
         return self._objects.setdefault(key, {}).setdefault(namespace, {})
 
-    def _describe(self, rt: ResourceType) -> tuple[str, str]:
-        return rt.plural, rt.group
-
     # -- reads ------------------------------------------------------------------------------------
 
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:

@@ -8,13 +8,14 @@ watcher, other workers) never overwrite each other's conditions.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
 from drsyncer.kube.discovery import offline_ref
+from drsyncer.kube.errors import NotFound
+from drsyncer.kube.retry import STATUS_WRITES, RetryPolicy, retry_on_conflict
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +29,13 @@ def _events_ref() -> ResourceRef:
 
 
 def patch_status(controller: ClusterClient, ref: ResourceRef, namespace: str, name: str, build: Build, *,
-                 uid: str | None = None, attempts: int = 8,
+                 uid: str | None = None, policy: RetryPolicy = STATUS_WRITES,
                  sleep: Callable[[float], None] = time.sleep) -> dict[str, Any] | None:
-    """Read the object, `build` the status from it, patch it; again on conflict. None when the object
-    is gone (or another object now has the name and `uid` is given) or `build` has nothing to write."""
-    for attempt in range(attempts):
+    """Read the object, `build` the status from it, patch it; again on conflict (`retry_on_conflict`
+    with `policy`). None when the object is gone (or another object now has the name and `uid` is
+    given) or `build` has nothing to write."""
+
+    def read_modify_write() -> dict[str, Any] | None:
         obj = controller.get(ref, namespace, name)
         if obj is None:
             return None
@@ -45,13 +48,10 @@ def patch_status(controller: ClusterClient, ref: ResourceRef, namespace: str, na
         body = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": status}
         try:
             return controller.patch(ref, namespace, name, body, subresource="status")
-        except ApiError as exc:
-            if exc.not_found:
-                return None
-            if not exc.conflict or attempt == attempts - 1:
-                raise
-            sleep(random.uniform(0.01, 0.05 * (attempt + 1)))  # spread the retries of concurrent writers
-    return None
+        except NotFound:
+            return None
+
+    return retry_on_conflict(read_modify_write, policy, sleep=sleep)
 
 
 def post_event(controller: ClusterClient, body: Mapping[str, Any]) -> bool:

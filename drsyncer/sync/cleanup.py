@@ -5,7 +5,7 @@ The Replication is gone when this runs, so its resource types are unknown: every
 the destination serves is listed, filtered server-side by the managed-by label; types the identity
 may not list are passed over (it cannot have synced them). Selection is pure
 (`select_owned`); `cleanup_destination` only lists and deletes, in reverse dependency order, each
-delete conditional on the uid that was seen.
+delete conditional on the uid that was seen (`delete.delete_copy`, the delete path of pruning too).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from drsyncer.api import keys
 from drsyncer.api.resource_types import WILDCARD_EXCLUDED
 from drsyncer.errors import CategorisedError
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
+from drsyncer.kube.errors import Forbidden
+from drsyncer.sync.delete import delete_copy
 from drsyncer.sync.objects import Key, Obj, key_of
 from drsyncer.sync.ordering import delete_order
 from drsyncer.sync.ownership import is_owned_by, source_namespace_of
@@ -56,12 +58,10 @@ def _owned_candidates(client: ClusterClient, namespace: str) -> Iterable[tuple[R
             continue
         try:
             objects = client.list(ref, namespace, label_selector=selector)  # reads the first page
-        except ApiError as exc:
-            if exc.status == 403:
-                # a sync lists every type it writes, so an identity that may not list a type (the
-                # minimal roles of docs/cluster-access.md) has copied nothing of it
-                continue
-            raise
+        except Forbidden:
+            # a sync lists every type it writes, so an identity that may not list a type (the
+            # minimal roles of docs/cluster-access.md) has copied nothing of it
+            continue
         for obj in objects:
             yield ref, obj
 
@@ -81,15 +81,12 @@ def cleanup_destination(client: ClusterClient, namespace: str, *, replication: s
     for item in doomed:
         kind = count_key(item.key.group, item.key.kind)
         try:
-            client.delete(item.ref, namespace, item.key.name, dry_run=dry_run, uid=item.uid or None)
+            deleted = delete_copy(client, item.ref, namespace, item.key.name, uid=item.uid, dry_run=dry_run)
         except ApiError as exc:
-            if exc.conflict:
-                # recreated since it was listed: not the object this Replication wrote
-                result.record(kind, Outcome.SKIPPED)
-                continue
             result.fail(kind, ObjectError(item.key.kind, namespace, item.key.name, exc.category, exc.message))
             continue
-        result.record(kind, Outcome.PRUNED)
+        # not deleted: recreated since it was listed, not the object this Replication wrote
+        result.record(kind, Outcome.PRUNED if deleted else Outcome.SKIPPED)
     return result.finish(time.monotonic() - started)
 
 

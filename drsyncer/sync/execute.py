@@ -1,4 +1,4 @@
-"""Running a plan against one destination cluster: the only place in `drsyncer.sync` that writes.
+"""Carrying out a plan on one destination cluster: the only place in `drsyncer.sync` that writes.
 
 `execute` takes a `Plan` (pure, from `plan.plan`) and a `ClusterClient` and performs the plan's
 writes stage by stage (`Plan.stages()`): the actions of one stage overlap on a bounded thread
@@ -6,19 +6,26 @@ pool, inside the client's rate limit; a stage starts when the previous one has f
 an object refers to exists before it is written. Every outcome lands in a `TargetResult`; a failing
 object is recorded with its category and message and never stops the others.
 
-How each action runs (docs/sync-semantics.md):
-- create: POST the desired object; AlreadyExists → read it again and treat it as an update;
-- update: PUT the planned body (it carries the resourceVersion read while planning); 409 → read
-  again, rebuild with `merge.update_body` and retry;
+The executor decides nothing itself. When a write finds the object other than the plan saw it
+(409 Conflict on an update, AlreadyExists on a create, NotFound on a re-read), it reads the object
+again, asks `decide.decide` (the planner's own decision) what to do with it now, and carries that
+out: a copy deleted or re-owned meanwhile is skipped with the planner's reason, an unchanged one is
+left alone, a changed one is written with a body rebuilt from the fresh read. How each action runs
+(docs/sync-semantics.md):
+- create: POST the desired object;
+- update: PUT the planned body (it carries the resourceVersion read while planning); every conflict
+  round goes through one loop (`kube.retry.retry_on_conflict`, the client's policy);
 - an immutable change, by its handling: NoChange → nothing written, reported as held back;
-  PartialUpdate → PUT the body with the immutable fields left as they are; Recreate,
+  PartialUpdate → the same update loop with the immutable fields left as they are; Recreate,
   RecreateWithPodDrain, ForceUpdate → delete (RecreateWithPodDrain evicts the Pods using the object
-  first; ForceUpdate deletes in the foreground), wait until the object is gone, create the desired
-  object. An update the API refuses (422 Invalid, a 403 naming Forbidden fields, or an admission
-  plugin's 403) although the planner saw no such change gets the same treatment, the refused fields
-  taken from the Status causes; before deleting for it, a dry-run create checks that the server
-  would take the new object;
-- prune: DELETE with the destination uid as a precondition.
+  first, drsyncer.sync.drain; ForceUpdate deletes in the foreground), wait until the object is gone,
+  create the desired object. An update the API refuses (422 Invalid, a 403 naming Forbidden fields,
+  or an admission plugin's 403) although the planner saw no such change gets the same treatment,
+  the refused fields taken from the Status causes; before deleting for it, a dry-run create checks
+  that the server would take the new object;
+- prune: DELETE with the destination uid as a precondition (drsyncer.sync.delete, shared with cleanup).
+After a stage of CustomResourceDefinitions the executor waits for them to be served
+(drsyncer.sync.crd_wait) before the custom resources of the next stages are written.
 
 Dry run: the plan is reported as it stands and nothing is sent but reads (the namespace check),
 so a dry run works even with credentials that may only read. (A server-side `dryRun=All` would
@@ -36,17 +43,22 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextvars import copy_context
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from drsyncer.api.selectors import selector_string as label_selector_string
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
-from drsyncer.kube.client import NAMESPACES, Propagation
-from drsyncer.sync.immutable import immutable_changes, resolve_handling
+from drsyncer.kube.client import NAMESPACES
+from drsyncer.kube.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotServed, Unreachable
+from drsyncer.kube.retry import retry_on_conflict
+from drsyncer.sync.actions import Action, Op
+from drsyncer.sync.crd_wait import CRD_GROUP, CRD_KIND, installed_crd, wait_established
+from drsyncer.sync.decide import decide, wanted_again
+from drsyncer.sync.delete import delete_copy, wait_gone
+from drsyncer.sync.drain import drain
+from drsyncer.sync.immutable import resolve_handling
 from drsyncer.sync.merge import partial_body, update_body
 from drsyncer.sync.objects import Key, Obj
-from drsyncer.sync.ownership import destination_namespace, owner_of, source_hash_of
-from drsyncer.sync.plan import Action, Op, Plan
+from drsyncer.sync.ownership import destination_namespace
+from drsyncer.sync.plan import Plan
 from drsyncer.sync.result import (
     DeploymentScale,
     KindCounts,
@@ -60,18 +72,11 @@ from drsyncer.sync.rules import ImmutableHandling, Rules
 
 log = logging.getLogger(__name__)
 
-CRD_GROUP = "apiextensions.k8s.io"
-CRD_KIND = "CustomResourceDefinition"
-# kinds whose Pods are found through `spec.selector` when draining before a recreate
-_SELECTOR_WORKLOADS = frozenset({("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
-                                 ("apps", "ReplicaSet"), ("batch", "Job")})
-
-
 @dataclass(frozen=True)
 class Limits:
     """How hard and how long the executor works on one destination."""
 
-    concurrency: int = 16  # writes in flight at once
+    concurrency: int = 16  # writes in flight at once (a worker's: DRSYNCER_WRITE_CONCURRENCY)
     crd_established_timeout_s: float = 60.0
     deletion_timeout_s: float = 120.0  # a recreate waits this long for the old object to go
     # consecutive "cannot connect"/timeouts after which the destination counts as unreachable and the
@@ -110,7 +115,7 @@ class _Breaker:
 
     def record(self, error: BaseException | None) -> None:
         with self.lock:
-            if isinstance(error, ApiError) and error.status == 0:
+            if isinstance(error, Unreachable):
                 self.failures += 1
                 if self.failures >= self.limit and not self.reason:
                     self.reason = error.message
@@ -245,7 +250,7 @@ class _Runner:
         self.version = plan.server_version
         self.breaker = _Breaker(limits.unreachable_after)
         self._pool: ThreadPoolExecutor | None = None
-        self._refs: dict[tuple[str, str], ResourceRef | CategorisedError] = {}
+        self._refs: dict[tuple[str, str], ResourceRef | NotServed] = {}
         self._refs_lock = threading.RLock()  # ref() may wait for a CRD, which forgets the refs
 
     def close(self) -> None:
@@ -282,12 +287,10 @@ class _Runner:
         if self.breaker.open:
             return _Done(Outcome.FAILED, attempted=False)
         try:
-            if action.op == Op.CREATE:
-                done = self._create(action)
-            elif action.op == Op.UPDATE:
-                done = self._update(action)
-            else:
+            if action.op == Op.PRUNE:
                 done = self._prune(action)
+            else:
+                done = self._carry(action, self.ref(action), action)
         except CategorisedError as exc:
             self.breaker.record(exc)
             return _Done(Outcome.FAILED, self._error(action, exc))
@@ -309,27 +312,23 @@ class _Runner:
         gk = (action.key.group, action.key.kind)
         cached = self._refs.get(gk)
         if cached is not None:
-            if isinstance(cached, CategorisedError):
+            if isinstance(cached, NotServed):
                 # a type not served fails every object of it the same way, without new lookups
-                raise CategorisedError(cached.category, cached.message)
+                raise NotServed(cached.api_message, cluster=cached.cluster)
             return cached
         with self._refs_lock:
             try:
                 ref = self._lookup(body, gk)
-            except ApiError:
-                raise  # the lookup itself failed (connection, throttling): the next object tries again
-            except CategorisedError:
+            except NotServed:
                 # the cached discovery may predate a CRD another task (or another Replication) has just
                 # installed here: look once more with fresh discovery before failing the whole type
                 self.client.discovery.invalidate()
                 try:
                     ref = self._lookup(body, gk)
-                except ApiError:
-                    raise
-                except CategorisedError as exc:
+                except NotServed as exc:
                     # a CRD installed a moment ago (by this run in another namespace's task, or anyone)
                     # is served only once Established, and a new group a moment after that
-                    installed = self._installed_crd(*gk)
+                    installed = installed_crd(self.client, *gk)
                     if installed is None or self.wait_established([installed]):
                         self._refs[gk] = exc
                         raise
@@ -337,21 +336,7 @@ class _Runner:
             self._refs[gk] = ref
             return ref
 
-    def _installed_crd(self, group: str, kind: str) -> str | None:
-        """The name of the destination's CRD that defines `kind` in `group`, if there is one."""
-        if not group or group == CRD_GROUP:
-            return None
-        try:
-            crds = self.client.list(self._ref_by_group_kind(CRD_GROUP, CRD_KIND))
-        except (ApiError, CategorisedError):
-            return None
-        for crd in crds:
-            spec = crd.get("spec") or {}
-            if spec.get("group") == group and (spec.get("names") or {}).get("kind") == kind:
-                return str(crd["metadata"]["name"])
-        return None
-
-    def _lookup(self, body: dict[str, Any] | None, gk: tuple[str, str]) -> ResourceRef:
+    def _lookup(self, body: Obj | None, gk: tuple[str, str]) -> ResourceRef:
         return self.client.ref_for(body) if body is not None else self._ref_by_group_kind(*gk)
 
     def _ref_by_group_kind(self, group: str, kind: str) -> ResourceRef:
@@ -360,8 +345,7 @@ class _Runner:
         found.sort(key=lambda r: r.api_version not in served.preferred)
         if not found:
             what = f"{kind}.{group}" if group else kind
-            raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC,
-                                   f"{what} is not served by cluster {self.client.name}")
+            raise NotServed(f"{what} is not served by cluster {self.client.name}", cluster=self.client.name)
         return found[0]
 
     def forget_refs(self) -> None:
@@ -382,12 +366,12 @@ class _Runner:
         readable = True
         try:
             existing = self.client.get(NAMESPACES, None, self.namespace)
-        except ApiError as exc:
-            if exc.status != 403:
-                self.breaker.record(exc)
-                return exc
+        except Forbidden:
             # not allowed to read Namespaces: creating one answers AlreadyExists when it is there
             existing, readable = None, False
+        except ApiError as exc:
+            self.breaker.record(exc)
+            return exc
         if existing is not None:
             if (existing.get("metadata") or {}).get("deletionTimestamp"):
                 return CategorisedError(Category.WAIT_FOR_NEXT_SYNC, "is being deleted in the destination; "
@@ -397,10 +381,10 @@ class _Runner:
             body = destination_namespace(self.namespace, source_namespace=self.source_namespace,
                                         rules=self.rules)
             self.client.create(NAMESPACES, None, body)
+        except AlreadyExists:
+            return None
         except ApiError as exc:
-            if exc.already_exists:
-                return None
-            if exc.status == 403 and not readable:
+            if isinstance(exc, Forbidden) and not readable:
                 return None  # may write into the namespace without reading or creating it: let the writes say
             self.breaker.record(exc)
             return exc
@@ -411,189 +395,137 @@ class _Runner:
     # -- CRDs -------------------------------------------------------------------------------------
 
     def wait_established(self, names: list[str]) -> list[str]:
-        """Poll the written CRDs until each is Established and its kind is in discovery, or the deadline
-        passes; returns warnings. (An API server reports Established a moment before discovery lists
-        the new kind, and the custom resources of the next stages are looked up through discovery.)"""
-        deadline = time.monotonic() + self.limits.crd_established_timeout_s
-        waiting = set(names)
-        served: dict[str, tuple[set[str], str]] = {}  # established CRD → (its apiVersions, kind)
-        delay = 0.05
+        """Wait for the CRDs `names` to be served (`crd_wait.wait_established`); returns warnings."""
         try:
-            crd_ref = self._ref_by_group_kind(CRD_GROUP, CRD_KIND)
-            while waiting:
-                for name in sorted(waiting - set(served)):
-                    crd = self.client.get(crd_ref, None, name)
-                    if crd is not None and _condition_true(crd, "Established"):
-                        served[name] = _served_kind(crd)
-                if served:
-                    self.client.discovery.invalidate()
-                    discovered = self.client.discovery.served()
-                    for name, (versions, kind) in served.items():
-                        if any(discovered.for_kind(v, kind) for v in versions):
-                            waiting.discard(name)
-                if not waiting or time.monotonic() >= deadline:
-                    break
-                time.sleep(delay)  # polling the API server for a condition, bounded by the deadline
-                delay = min(delay * 2, 1.0)
-        except CategorisedError as exc:
-            return [f"waiting for CustomResourceDefinitions to be Established failed: {exc.message}"]
+            return wait_established(self.client, names, self.limits.crd_established_timeout_s)
         finally:
-            # the new custom resource types must be found by the next stages' lookups
-            self.client.discovery.invalidate()
-            self.forget_refs()
-        return [f"CustomResourceDefinition {n} not Established and served after "
-                f"{self.limits.crd_established_timeout_s:.0f}s; its custom resources may fail"
-                for n in sorted(waiting)]
+            self.forget_refs()  # the new custom resource types must be looked up afresh
 
-    # -- actions ----------------------------------------------------------------------------------
+    # -- carrying out actions ---------------------------------------------------------------------
 
-    def _create(self, action: Action) -> _Done:
-        ref, key = self.ref(action), action.key
-        assert action.desired is not None
+    def _carry(self, planned: Action, ref: ResourceRef, action: Action) -> _Done:
+        """Carry out `action`, decided for `planned`'s object by the planner or by `decide` again after
+        a re-read."""
+        if action.op == Op.SKIP:
+            return _Done(Outcome.SKIPPED, warning=_planned_note(action), skip=action.skip_record())
+        if action.op == Op.UNCHANGED:
+            return _Done(Outcome.UNCHANGED)
+        if action.op == Op.CREATE:
+            return self._create(planned, ref)
+        if _loops(action):
+            return self._update(planned, ref, action)
+        return self._immutable(planned, ref, action)
+
+    def _decide_again(self, planned: Action, fresh: Obj) -> Action:
+        """What the plan would say about the object as read now (never CREATE: it exists)."""
+        return decide(wanted_again(planned), fresh, self.rules, source_namespace=self.source_namespace,
+                      server_version=self.version)
+
+    def _create(self, planned: Action, ref: ResourceRef) -> _Done:
+        key = planned.key
+        assert planned.desired is not None
         try:
-            self.client.create(ref, key.namespace or None, action.desired)
+            self.client.create(ref, key.namespace or None, planned.desired)
             return _Done(Outcome.CREATED)
-        except ApiError as exc:
-            if not exc.already_exists:
-                raise
-        # created meanwhile (by a duplicate task, or a create whose answer was lost): update it instead
+        except AlreadyExists:
+            pass
+        # created meanwhile (by a duplicate task, a create whose answer was lost, anyone): decide again
         fresh = self.client.get(ref, key.namespace or None, key.name)
         if fresh is None:
-            self.client.create(ref, key.namespace or None, action.desired)
+            self.client.create(ref, key.namespace or None, planned.desired)
             return _Done(Outcome.CREATED)
-        return self._update_against(action, ref, fresh)
+        return self._carry(planned, ref, self._decide_again(planned, fresh))
 
-    def _update(self, action: Action) -> _Done:
-        ref, key = self.ref(action), action.key
-        if action.immutable is not None:
-            return self._immutable(action, ref, action.immutable.handling, action.immutable.fields,
-                                   action.immutable.describe(), action.body, action.partial_body,
-                                   action.destination_uid)
-        assert action.body is not None
-        return self._replace_loop(action, ref, action.body, key)
+    def _update(self, planned: Action, ref: ResourceRef, action: Action) -> _Done:
+        """The write loop of an update, whole or partial (immutable handling PartialUpdate): PUT the
+        body; on 409 read the object again, decide again, and PUT the body rebuilt from the fresh
+        read while the decision stays such an update (`retry_on_conflict`, the client's policy)."""
+        key = planned.key
+        namespace = key.namespace or None
+        assert planned.desired is not None
+        desired = planned.desired
+        current: list[Action | None] = [action]  # None: the last PUT conflicted, read again first
 
-    def _replace_loop(self, action: Action, ref: ResourceRef, body: Obj, key: Key) -> _Done:
-        for _ in range(max(1, self.client.retry.conflict_attempts)):
+        def read_modify_write() -> _Done:
             try:
-                self.client.replace(ref, key.namespace or None, body)
-                return _Done(Outcome.UPDATED)
+                return attempt()
+            except (Conflict, AlreadyExists):
+                current[0] = None  # whatever conflicted, the next round starts from a fresh read
+                raise
+
+        def attempt() -> _Done:
+            decided = current[0]
+            if decided is None:
+                fresh = self.client.get(ref, namespace, key.name)
+                if fresh is None:
+                    self.client.create(ref, namespace, desired)
+                    return _Done(Outcome.UPDATED)
+                decided = self._decide_again(planned, fresh)
+                if not _loops(decided):
+                    return self._carry(planned, ref, decided)
+                current[0] = decided
+            partial = decided.immutable is not None
+            body = decided.partial_body if partial else decided.body
+            assert body is not None
+            try:
+                self.client.replace(ref, namespace, body)
             except ApiError as exc:
-                if refused_fields(exc) is not None:
-                    return self._unforeseen_immutable(action, ref, exc)
-                if not exc.conflict:
-                    raise
-            fresh = self.client.get(ref, key.namespace or None, key.name)
-            if fresh is None:
-                assert action.desired is not None
-                self.client.create(ref, key.namespace or None, action.desired)
-                return _Done(Outcome.UPDATED)
-            decided = self._decide(action, fresh)
-            if decided is not None:
-                return decided
-            assert action.desired is not None
-            changed = immutable_changes(action.desired, fresh, self.version)
-            body = update_body(action.desired, fresh)
-            if changed:
-                handling, decided_by, _ = resolve_handling(action.desired, self.rules)
-                describe = _describe(changed, handling, decided_by)
-                return self._immutable(action, ref, handling, changed, describe, body,
-                                       partial_body(body, fresh, changed), _uid(fresh))
-        raise CategorisedError(Category.RETRYABLE,
-                               f"{key} kept changing while being updated (409 Conflict "
-                               f"{self.client.retry.conflict_attempts} times); the next sync retries")
+                if not partial and refused_fields(exc) is not None:
+                    return self._unforeseen_immutable(planned, ref, exc)
+                raise
+            if decided.immutable is not None:
+                return _Done(Outcome.UPDATED,
+                             warning=f"{key}: {decided.immutable.describe()}; the other fields were updated")
+            return _Done(Outcome.UPDATED)
 
-    def _update_against(self, action: Action, ref: ResourceRef, fresh: Mapping[str, Any]) -> _Done:
-        decided = self._decide(action, fresh)
-        if decided is not None:
-            return decided
-        assert action.desired is not None
-        changed = immutable_changes(action.desired, fresh, self.version)
-        body = update_body(action.desired, fresh)
-        if changed:
-            handling, decided_by, _ = resolve_handling(action.desired, self.rules)
-            return self._immutable(action, ref, handling, changed, _describe(changed, handling, decided_by),
-                                   body, partial_body(body, fresh, changed), _uid(fresh))
-        return self._replace_loop(action, ref, body, action.key)
+        try:
+            return retry_on_conflict(read_modify_write, self.client.retry, sleep=self.client.sleep)
+        except (Conflict, AlreadyExists):
+            raise CategorisedError(Category.RETRYABLE,
+                                   f"{key} kept changing while being updated (409 Conflict "
+                                   f"{self.client.retry.conflict_attempts} times); the next sync retries"
+                                   ) from None
 
-    def _decide(self, action: Action, fresh: Mapping[str, Any]) -> _Done | None:
-        """What the plan would say about an object read again: unchanged, a conflict, or None (write)."""
-        owner = owner_of(fresh)
-        why = None
-        if owner is not None and owner != self.rules.replication:
-            why = f"conflict: the destination object is now managed by Replication {owner}"
-        elif owner is None and not self.rules.adopt_unowned:
-            why = "conflict: an object of this name exists without drsyncer ownership marks"
-        if why is not None:
-            return _Done(Outcome.SKIPPED, warning=f"{action.key}: skipped, {why}", skip=_skip(action, why))
-        if owner is not None and source_hash_of(fresh) == action.source_hash:
-            return _Done(Outcome.UNCHANGED)
-        return None
-
-    def _immutable(self, action: Action, ref: ResourceRef, handling: ImmutableHandling,
-                   fields: tuple[str, ...], describe: str, body: Obj | None, partial: Obj | None,
-                   uid: str) -> _Done:
-        key = action.key
-        if handling == ImmutableHandling.NO_CHANGE:
+    def _immutable(self, planned: Action, ref: ResourceRef, action: Action) -> _Done:
+        """An update with an immutable change handled NoChange (held back) or by recreating."""
+        assert action.immutable is not None
+        key, describe = planned.key, action.immutable.describe()
+        if action.immutable.handling == ImmutableHandling.NO_CHANGE:
             return _Done(Outcome.SKIPPED, warning=f"{key}: {describe}; not written",
-                         skip=_skip(action, f"held back: {describe}", fields))
-        if handling == ImmutableHandling.PARTIAL_UPDATE:
-            assert partial is not None
-            done = self._partial_loop(action, ref, partial)
-            if done.warning is None and done.outcome == Outcome.UPDATED:
-                done.warning = f"{key}: {describe}; the other fields were updated"
-            return done
-        self._recreate(action, ref, handling, uid)
+                         skip=action.skip_record())
+        self._recreate(planned, ref, action.immutable.handling, action.destination_uid)
         return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; recreated")
 
-    def _partial_loop(self, action: Action, ref: ResourceRef, partial: Obj) -> _Done:
-        key = action.key
-        assert action.desired is not None
-        for _ in range(max(1, self.client.retry.conflict_attempts)):
-            try:
-                self.client.replace(ref, key.namespace or None, partial)
-                return _Done(Outcome.UPDATED)
-            except ApiError as exc:
-                if not exc.conflict:
-                    raise
-            fresh = self.client.get(ref, key.namespace or None, key.name)
-            if fresh is None:
-                self.client.create(ref, key.namespace or None, action.desired)
-                return _Done(Outcome.UPDATED)
-            decided = self._decide(action, fresh)
-            if decided is not None:
-                return decided
-            partial = partial_body(update_body(action.desired, fresh), fresh,
-                                   immutable_changes(action.desired, fresh, self.version))
-        raise CategorisedError(Category.RETRYABLE, f"{key} kept changing while being updated; the next sync "
-                               "retries")
-
-    def _unforeseen_immutable(self, action: Action, ref: ResourceRef, exc: ApiError) -> _Done:
+    def _unforeseen_immutable(self, planned: Action, ref: ResourceRef, exc: ApiError) -> _Done:
         """The API refused an update for a field the planner did not know to be unchangeable (a newer
         server, a rule not in the table): handled like a planned immutable change, never retried as
         a failure on every run."""
-        assert action.desired is not None
-        key = action.key
-        handling, decided_by, _ = resolve_handling(action.desired, self.rules)
+        assert planned.desired is not None
+        key = planned.key
+        handling, decided_by, _ = resolve_handling(planned.desired, self.rules)
         fields = refused_fields(exc) or ()
         named = f" field(s) {', '.join(fields)}" if fields else ""
         describe = (f"the API server refused the update of{named} ({exc.api_message}); "
                     f"handling {handling.value} (from {decided_by})")
         if handling == ImmutableHandling.NO_CHANGE:
             return _Done(Outcome.SKIPPED, warning=f"{key}: {describe}; not written",
-                         skip=_skip(action, f"held back: {describe}", fields))
+                         skip=_skip(planned, f"held back: {describe}", fields))
         fresh = self.client.get(ref, key.namespace or None, key.name)
         if fresh is None:
-            self.client.create(ref, key.namespace or None, action.desired)
+            self.client.create(ref, key.namespace or None, planned.desired)
             return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; created again")
+        decided = self._decide_again(planned, fresh)
+        if decided.op != Op.UPDATE:
+            return self._carry(planned, ref, decided)
         if handling == ImmutableHandling.PARTIAL_UPDATE:
             if not fields:
                 raise CategorisedError(Category.NON_RETRYABLE,
                                        f"{describe}; PartialUpdate impossible: the server named no field")
-            partial = partial_body(update_body(action.desired, fresh), fresh, fields)
+            partial = partial_body(update_body(planned.desired, fresh), fresh, fields)
             self.client.replace(ref, key.namespace or None, partial)
             return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; the other fields were updated")
-        self._check_creatable(action, ref, describe)
-        self._recreate(action, ref, handling, _uid(fresh))
+        self._check_creatable(planned, ref, describe)
+        self._recreate(planned, ref, handling, decided.destination_uid)
         return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; recreated")
 
     def _check_creatable(self, action: Action, ref: ResourceRef, describe: str) -> None:
@@ -603,109 +535,46 @@ class _Runner:
         assert action.desired is not None
         try:
             self.client.create(ref, action.key.namespace or None, action.desired, dry_run=True)
-        except ApiError as exc:
-            if exc.already_exists:
-                return
-            if exc.invalid or exc.status == 403:
-                raise CategorisedError(Category.NON_RETRYABLE, (
-                    f"{describe}; not recreated: the destination would not create it either "
-                    f"({exc.api_message})")) from None
-            raise
+        except AlreadyExists:
+            return
+        except (Invalid, Forbidden) as exc:
+            raise CategorisedError(Category.NON_RETRYABLE, (
+                f"{describe}; not recreated: the destination would not create it either "
+                f"({exc.api_message})")) from None
 
     def _recreate(self, action: Action, ref: ResourceRef, handling: ImmutableHandling, uid: str) -> None:
         key = action.key
         namespace = key.namespace or None
         assert action.desired is not None
         if handling == ImmutableHandling.RECREATE_WITH_POD_DRAIN:
-            self._drain(action, ref)
+            drain(self.client, key, ref)
         # ForceUpdate: the dependents go first and the delete completes only when they are gone
         force = handling == ImmutableHandling.FORCE_UPDATE
-        propagation: Propagation = "Foreground" if force else "Background"
-        self.client.delete(ref, namespace, key.name, propagation=propagation, uid=uid or None)
-        self._wait_gone(ref, namespace, key.name, uid)
+        if not delete_copy(self.client, ref, namespace, key.name, uid=uid,
+                           propagation="Foreground" if force else "Background"):
+            raise CategorisedError(Category.RETRYABLE, "not recreated: replaced since it was read; "
+                                   "the next sync retries")
+        wait_gone(self.client, ref, namespace, key.name, uid, self.limits.deletion_timeout_s)
         self.client.create(ref, namespace, action.desired)
-
-    def _wait_gone(self, ref: ResourceRef, namespace: str | None, name: str, uid: str) -> None:
-        deadline = time.monotonic() + self.limits.deletion_timeout_s
-        delay = 0.02
-        while True:
-            current = self.client.get(ref, namespace, name)
-            if current is None or (uid and _uid(current) != uid):
-                return
-            if time.monotonic() >= deadline:
-                raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, (
-                    f"deleted for a recreate but still present after {self.limits.deletion_timeout_s:.0f}s "
-                    f"(finalizers {(current.get('metadata') or {}).get('finalizers') or []}); "
-                    "the next sync creates it"))
-            time.sleep(delay)  # polling for the deletion to finish, bounded by the deadline
-            delay = min(delay * 2, 1.0)
-
-    def _drain(self, action: Action, ref: ResourceRef) -> None:
-        """Evict the Pods that use the object before it is deleted: a workload's Pods (by its selector)
-        or the Pods mounting a claim. Evictions honour PodDisruptionBudgets; one that stays refused
-        fails the recreate, leaving the object in place."""
-        key = action.key
-        gk = (key.group, key.kind)
-        if gk not in _SELECTOR_WORKLOADS and gk != ("", "PersistentVolumeClaim"):
-            return
-        try:
-            pods = self.client.resolve("pods")
-        except ApiError:
-            raise
-        except CategorisedError:
-            return  # a cluster that serves no Pods (the simulator) has nothing to drain
-        if gk == ("", "PersistentVolumeClaim"):
-            names = [p["metadata"]["name"] for p in self.client.list(pods, key.namespace)
-                     if _mounts_claim(p, key.name)]
-        else:
-            existing = self.client.get(ref, key.namespace, key.name)
-            if existing is None:
-                return
-            selector = label_selector_string((existing.get("spec") or {}).get("selector") or {})
-            if not selector:
-                return  # an empty selector would match every Pod of the namespace
-            names = [p["metadata"]["name"] for p in self.client.list(pods, key.namespace,
-                                                                     label_selector=selector)]
-        for name in names:
-            try:
-                self.client.evict(pods, key.namespace, name)
-            except ApiError as exc:
-                if not exc.not_found:
-                    raise
 
     def _prune(self, action: Action) -> _Done:
         ref, key = self.ref(action), action.key
-        try:
-            self.client.delete(ref, key.namespace or None, key.name, uid=action.destination_uid or None)
-        except ApiError as exc:
-            if exc.status == 409:
-                # the uid precondition failed: the object was replaced after planning, not ours to delete
-                why = "not pruned, replaced since it was read"
-                return _Done(Outcome.SKIPPED, warning=f"{key}: {why}", skip=_skip(action, why))
-            raise
+        if not delete_copy(self.client, ref, key.namespace or None, key.name, uid=action.destination_uid):
+            # the uid precondition failed: the object was replaced after planning, not ours to delete
+            why = "not pruned, replaced since it was read"
+            return _Done(Outcome.SKIPPED, warning=f"{key}: {why}", skip=_skip(action, why))
         return _Done(Outcome.PRUNED)
+
+
+def _loops(action: Action) -> bool:
+    """An update the write loop carries out: whole, or partial (immutable handling PartialUpdate)."""
+    return action.op == Op.UPDATE and (action.immutable is None
+                                       or action.immutable.handling == ImmutableHandling.PARTIAL_UPDATE)
 
 
 def _first_completed(pending: Mapping[Future[_Done], Action]) -> Future[_Done]:
     done, _ = wait(pending, return_when=FIRST_COMPLETED)
     return next(iter(done))
-
-
-def _mounts_claim(pod: Mapping[str, Any], claim: str) -> bool:
-    volumes = (pod.get("spec") or {}).get("volumes") or ()
-    return any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim for v in volumes)
-
-
-def _served_kind(crd: Mapping[str, Any]) -> tuple[set[str], str]:
-    spec = crd.get("spec") or {}
-    group = spec.get("group") or ""
-    versions = {f"{group}/{v.get('name')}" for v in spec.get("versions") or () if v.get("served", True)}
-    return versions, str((spec.get("names") or {}).get("kind") or "")
-
-
-def _condition_true(obj: Mapping[str, Any], kind: str) -> bool:
-    conditions = (obj.get("status") or {}).get("conditions") or ()
-    return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
 
 
 # how authorization words a denial (`User "x" cannot update resource "y" ...`): not a refusal of the change
@@ -718,12 +587,13 @@ def refused_fields(exc: ApiError) -> tuple[str, ...] | None:
     forbidden"), or a 403 whose Status causes are field errors (`FieldValueForbidden`). None for
     anything else (a 403 of authorization, a namespace being terminated, a conflict)."""
     causes = [c for c in exc.details.get("causes") or () if isinstance(c, Mapping)]
-    if exc.status == 422:
+    if isinstance(exc, Invalid):
         return tuple(dict.fromkeys(str(c["field"]) for c in causes if c.get("field")))
-    field_errors = causes and all(str(c.get("reason", "")).startswith("FieldValue") for c in causes)
-    if exc.status == 403 and field_errors:
+    if not isinstance(exc, Forbidden):
+        return None
+    if causes and all(str(c.get("reason", "")).startswith("FieldValue") for c in causes):
         return tuple(dict.fromkeys(str(c["field"]) for c in causes if c.get("field")))
-    if exc.status == 403 and not causes and not _RBAC_DENIAL.search(exc.api_message):
+    if not causes and not _RBAC_DENIAL.search(exc.api_message):
         # an admission plugin's refusal of this change (PersistentVolumeClaimResize: "only dynamically
         # provisioned pvc can be resized and the storageclass that provisions the pvc must support
         # resize"); it names no field
@@ -736,12 +606,4 @@ def _skip(action: Action, reason: str, fields: tuple[str, ...] = ()) -> Skip:
     return Skip(action.count_key, key.namespace, key.name, reason, reason.startswith("held back"), fields)
 
 
-def _describe(fields: tuple[str, ...], handling: ImmutableHandling, decided_by: str) -> str:
-    return (f"immutable field(s) {', '.join(fields)} changed; handling {handling.value} (from {decided_by})")
-
-
-def _uid(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("uid") or "")
-
-
-__all__ = ["Limits", "execute", "label_selector_string", "refused_fields"]
+__all__ = ["CRD_GROUP", "Limits", "execute", "refused_fields"]

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 from drsyncer.api.immutability import Version, parse_version
 from drsyncer.errors import CategorisedError, Category
-from drsyncer.kube import ApiError, ClusterClient, ResourceRef
+from drsyncer.kube import ClusterClient, ResourceRef
 from drsyncer.kube.client import NAMESPACES
+from drsyncer.kube.errors import Forbidden, NotServed
 from drsyncer.sync.execute import CRD_GROUP, Limits, execute
 from drsyncer.sync.objects import Key, Obj, is_builtin_group, key_of
 from drsyncer.sync.plan import plan
@@ -72,10 +73,8 @@ def _require_namespace(client: ClusterClient, namespace: str) -> bool:
     # would empty the DR copies exactly when the source cluster came back blank after a disaster.
     try:
         found = client.get(NAMESPACES, None, namespace)
-    except ApiError as exc:
-        if exc.status == 403:
-            return False  # allowed to read the namespace's objects but not Namespaces
-        raise
+    except Forbidden:
+        return False  # allowed to read the namespace's objects but not Namespaces
     if found is None:
         raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, "the namespace does not exist; nothing is "
                                "copied or pruned until it does")
@@ -96,10 +95,8 @@ def read_destination(client: ClusterClient, snapshot: SourceSnapshot, namespace:
     for ref in snapshot.refs:
         try:
             there = client.resolve(ref.group_resource)
-        except ApiError:
-            raise  # the destination failed to answer: not the same as "not served"
-        except CategorisedError:
-            continue
+        except NotServed:
+            continue  # (any other failure to answer is raised: not the same as "not served")
         for obj in client.list(there, namespace):
             existing[key_of(obj)] = _lean(obj)
     if snapshot.crds:

@@ -4,7 +4,20 @@ import pickle
 import pytest
 
 from drsyncer.errors import Category
-from drsyncer.kube.errors import ApiError, categorise, error_from_response, parse_retry_after
+from drsyncer.kube.errors import (
+    AlreadyExists,
+    ApiError,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotFound,
+    NotServed,
+    Unreachable,
+    categorise,
+    error_from_response,
+    parse_retry_after,
+)
 
 
 @pytest.mark.parametrize(
@@ -90,3 +103,37 @@ def test_api_errors_survive_pickling_for_task_results() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.status, copy.retry_after, str(copy), copy.category) == (
         429, 1.5, str(error), Category.RETRYABLE)
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "expected"),
+    [
+        (0, "ConnectionError", Unreachable),
+        (0, "TLSError", Unreachable),
+        (403, "Forbidden", Forbidden),
+        (404, "NotFound", NotFound),
+        (409, "Conflict", Conflict),
+        (409, "AlreadyExists", AlreadyExists),
+        (410, "Expired", Gone),
+        (422, "Invalid", Invalid),
+        (429, "TooManyRequests", ApiError),
+        (500, "InternalError", ApiError),
+    ],
+)
+def test_errors_are_of_the_type_their_status_names_and_stay_so_across_pickling(
+        status: int, reason: str, expected: type[ApiError]) -> None:
+    error = error_from_response(status, _status(status, reason, "the server says no"), {},
+                                cluster="dr1", operation="replace configmaps app/x")
+    assert type(error) is expected
+    copied = pickle.loads(pickle.dumps(error))
+    assert type(copied) is expected
+    assert (copied.status, copied.reason, str(copied)) == (error.status, error.reason, str(error))
+
+
+def test_a_type_the_cluster_does_not_serve_is_an_api_error_that_waits_for_the_next_sync() -> None:
+    error = NotServed("resource type 'widgets' is not served by cluster dr1", cluster="dr1")
+    assert isinstance(error, ApiError) and not isinstance(error, NotFound)
+    assert error.category is Category.WAIT_FOR_NEXT_SYNC
+    assert str(error) == "WaitForNextSync: resource type 'widgets' is not served by cluster dr1"
+    copied = pickle.loads(pickle.dumps(error))
+    assert type(copied) is NotServed and str(copied) == str(error) and copied.cluster == "dr1"
