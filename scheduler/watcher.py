@@ -29,7 +29,7 @@ from drsyncer.kube.discovery import ResourceRef
 from drsyncer.kube.errors import ApiError, Conflict, NotFound
 from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.remote_clusters import ClusterClients
-from drsyncer.kube.retry import CR_PATCHES, RetryPolicy, retry_on_conflict
+from drsyncer.kube.retry import CR_PATCHES, WATCHER_SOURCES, retry_on_conflict
 from drsyncer.status import events
 from drsyncer.status.writer import post_event
 from drsyncer.task_contract import Trigger
@@ -58,7 +58,6 @@ REPLICATIONS = f"replications.{keys.GROUP}"
 REMOTE_CLUSTERS = f"remoteclusters.{keys.GROUP}"
 NAMESPACE_MAPPINGS = f"namespacemappings.{keys.GROUP}"
 # requests of the watcher's own source-cluster clients: fail fast, the next resync tries again
-SOURCE_RETRY = RetryPolicy(max_attempts=2)
 # how often the watcher checks that Redis still holds the schedule (one EXISTS per check)
 SCHEDULE_CHECK_S = 5.0
 
@@ -117,7 +116,7 @@ class Watcher:
         self.app = app
         self.namespace = namespace or None
         self.store = ScheduleStore(app, self.namespace)
-        self.clients = clients or ClusterClients(controller, redis_url=redis_url, retry=SOURCE_RETRY,
+        self.clients = clients or ClusterClients(controller, redis_url=redis_url, retry=WATCHER_SOURCES,
                                                  exec_policy=exec_policy)
         self.resync_s = resync_s
         self.watch_timeout_s = watch_timeout_s

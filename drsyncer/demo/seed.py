@@ -20,13 +20,13 @@ import yaml
 from drsyncer.api.crds import all_crds
 from drsyncer.demo import sample
 from drsyncer.errors import CategorisedError, DrsyncerError
-from drsyncer.kube import ClusterClient, RetryPolicy, client_from_kubeconfig_file
+from drsyncer.kube import ClusterClient, client_from_kubeconfig_file
 from drsyncer.kube.discovery import ResourceRef
+from drsyncer.kube.retry import DEMO_SEEDING
 
 CLUSTERS = (sample.CONTROLLER, sample.SOURCE, *sample.DESTINATIONS)
 REPLICATIONS = "replications.dr-syncer.io"
 STARTUP_S = 60.0
-QUICK_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.2, max_delay_s=1.0)
 
 
 def _nothing() -> None:
@@ -65,7 +65,7 @@ def served(client: ClusterClient, name: str) -> bool:
 
 
 def connect(kubeconfig: Path) -> dict[str, ClusterClient]:
-    return {name: client_from_kubeconfig_file(kubeconfig, context=name, name=name, retry=QUICK_RETRY)
+    return {name: client_from_kubeconfig_file(kubeconfig, context=name, name=name, retry=DEMO_SEEDING)
             for name in CLUSTERS}
 
 

@@ -9,8 +9,9 @@ call it, sleep and repeat, so the policy is tested without a server or a clock:
   writer of drsyncer goes through it: `ClusterClient.update`, the status writer, the watcher's
   patches of Replications and the sync executor's updates.
 
-The policies drsyncer uses are named here (`DEFAULT_POLICY`, `NO_RETRY`, `STATUS_WRITES`,
-`CR_PATCHES`); a client carries its own for its requests and for the executor's updates.
+Every policy drsyncer uses is named here (`DEFAULT_POLICY`, `NO_RETRY`, `STATUS_WRITES`,
+`CR_PATCHES`, `INTERACTIVE`, `WATCHER_SOURCES`, `DEMO_SEEDING`); a client carries its own for its
+requests and for the executor's updates.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ NO_RETRY = RetryPolicy(max_attempts=1, conflict_attempts=1)
 STATUS_WRITES = RetryPolicy(base_delay_s=0.05, conflict_attempts=8)
 # the watcher's merge patches of a Replication (finalizer, annotations, status)
 CR_PATCHES = RetryPolicy(base_delay_s=0.05, conflict_attempts=5)
+# a person waiting at the command line (`drsyncer status|plan|sync-now|sync` checks): fail fast
+INTERACTIVE = RetryPolicy(max_attempts=2, base_delay_s=0.2, max_delay_s=0.5)
+# the watcher's source-cluster clients (namespaces, Continuous watches): the next resync tries again
+WATCHER_SOURCES = RetryPolicy(max_attempts=2)
+# the demo seeding simulated clusters that are still starting
+DEMO_SEEDING = RetryPolicy(max_attempts=3, base_delay_s=0.2, max_delay_s=1.0)
 
 
 def retry_delay(policy: RetryPolicy, attempt: int, error: BaseException, rand: float) -> float | None:

@@ -17,15 +17,15 @@ from drsyncer.api import keys
 from drsyncer.api.keys import INSTALL_CRDS
 from drsyncer.config import ConfigError, load_settings
 from drsyncer.errors import CategorisedError, DrsyncerError
-from drsyncer.kube import ClusterClient, ResourceRef, RetryPolicy
+from drsyncer.kube import ClusterClient, ResourceRef
 from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.kubeconfig import controller_client
+from drsyncer.kube.retry import INTERACTIVE
 
 REPLICATIONS = f"replications.{keys.GROUP}"
 REMOTE_CLUSTERS = f"remoteclusters.{keys.GROUP}"
 DEFAULT_NAMESPACE = "default"
 # an operator at a terminal wants to hear quickly that the cluster does not answer
-QUICK_RETRY = RetryPolicy(max_attempts=2, base_delay_s=0.2, max_delay_s=0.5)
 PIPE_WIDTH = 200
 
 
@@ -65,7 +65,7 @@ def exec_policy(environ: Mapping[str, str] | None = None) -> ExecPolicy:
 
 def connect(target: Target) -> ClusterClient:
     """A client for the controller cluster that has answered, serving the dr-syncer.io CRDs."""
-    client = controller_client(target.kubeconfig or None, target.context or None, retry=QUICK_RETRY)
+    client = controller_client(target.kubeconfig or None, target.context or None, retry=INTERACTIVE)
     try:
         client.server_version()
     except CategorisedError as exc:

@@ -20,8 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 from drsyncer.errors import CategorisedError, DrsyncerError
-from drsyncer.kube import ClusterClient, RetryPolicy, client_from_kubeconfig_file
+from drsyncer.kube import ClusterClient, client_from_kubeconfig_file
 from drsyncer.kube.client import NAMESPACES
+from drsyncer.kube.retry import INTERACTIVE
 from drsyncer.sync.execute import Limits
 from drsyncer.sync.result import Outcome, Phase, Skip, TargetResult, total_counts
 from drsyncer.sync.rules import Rules
@@ -30,7 +31,6 @@ from drsyncer.sync.run import prepare_run
 # the namespace part of the Replication name written into the ownership marks of CLI copies
 CLI_REPLICATION_NAMESPACE = "drsyncer-sync"
 # a cluster that does not answer /version after this is reported unreachable before anything runs
-_PREFLIGHT_RETRY = RetryPolicy(max_attempts=2, base_delay_s=0.2, max_delay_s=0.5)
 _MAX_WARNINGS = 20
 _PIPE_WIDTH = 200  # columns when the output is not a terminal
 _NAMES_PER_REASON = 3  # objects named per skip reason when they are grouped
@@ -109,7 +109,7 @@ def rules_from_args(args: argparse.Namespace, source_context: str) -> Rules:
 
 def _check_reachable(client: ClusterClient, context: str) -> None:
     policy = client.retry
-    client.retry = _PREFLIGHT_RETRY
+    client.retry = INTERACTIVE
     try:
         client.server_version()
     except CategorisedError as exc:
