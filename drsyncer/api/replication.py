@@ -359,6 +359,23 @@ class DeploymentScale(StatusModel):
     last_synced_at: datetime | None = Field(default=None, description="When it was last written.")
 
 
+class FailoverStatus(StatusModel):
+    cluster: str = Field(description="The DR cluster brought up (its kubeconfig context, or `--cluster`).")
+    active: bool = Field(default=True, description="True from the failover until `drsyncer failback`; "
+                         "while true the Replication is paused so no run puts the copies back in standby.")
+    started: datetime | None = Field(default=None, description="When the first failover run to this "
+                                     "cluster began.")
+    finished: datetime | None = Field(default=None, description="When the latest failover run ended.")
+    workloads: int = Field(default=0, description="Copies of this Replication the latest run looked at "
+                           "(Deployments, StatefulSets, ReplicaSets, ReplicationControllers, CronJobs, Jobs, "
+                           "DaemonSets).")
+    brought_up: int = Field(default=0, description="Of them, copies the latest run brought up.")
+    already_up: int = Field(default=0, description="Of them, copies already up (a repeated run).")
+    failed: int = Field(default=0, description="Of them, copies the latest run could not bring up.")
+    failed_back: datetime | None = Field(default=None, description="When `drsyncer failback` put the "
+                                         "copies back in standby and resumed the Replication.")
+
+
 class ReplicationStatus(StatusModel):
     observed_generation: int | None = Field(default=None,
                                             description="The generation the status was computed from.")
@@ -381,6 +398,8 @@ class ReplicationStatus(StatusModel):
     deployment_scales: list[DeploymentScale] = Field(
         default_factory=list, description="Replica counts recorded when scaling copies to zero.")
     conditions: Conditions = Field(default_factory=list, description="Ready, Synced and InvalidSpec.")
+    failover: FailoverStatus | None = Field(
+        default=None, description="The last failover of this Replication's copies (`drsyncer failover`).")
     destinations: str | None = Field(
         default=None, description="The destination clusters, comma-separated (`destinationCluster` and "
         "`destinationClusters`), for `kubectl get`; written by the watcher.")

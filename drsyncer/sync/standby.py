@@ -129,11 +129,11 @@ def release(copy: Mapping[str, Any]) -> Step:
             return Step(Outcome.INVALID, f"annotation {keys.ANNOTATION_ORIGINAL_SUSPEND}={recorded!r} "
                         "is neither true nor false")
         wanted = recorded == "true"
-        current = bool(spec.get("suspend"))
-        if current == wanted:
-            return Step(Outcome.DONE, f"suspend {str(current).lower()} (original {recorded})")
-        return Step(Outcome.CHANGE, f"suspend {str(current).lower()} -> {recorded}",
-                    _with_record(annotations, {"suspend": current}, {"spec": {"suspend": wanted}}))
+        suspended = bool(spec.get("suspend"))
+        if suspended == wanted:
+            return Step(Outcome.DONE, f"suspend {str(suspended).lower()} (original {recorded})")
+        return Step(Outcome.CHANGE, f"suspend {str(suspended).lower()} -> {recorded}",
+                    _with_record(annotations, {"suspend": suspended}, {"spec": {"suspend": wanted}}))
     if gk in HELD_KINDS:
         recorded = annotations.get(keys.ANNOTATION_ORIGINAL_NODE_SELECTOR)
         if recorded is None:
@@ -142,12 +142,13 @@ def release(copy: Mapping[str, Any]) -> Step:
         if original is None:
             return Step(Outcome.INVALID, f"annotation {keys.ANNOTATION_ORIGINAL_NODE_SELECTOR} is not "
                         "a JSON map of node labels")
-        current = _node_selector(copy)
-        if keys.LABEL_STANDBY_NODE not in current:
+        selector = _node_selector(copy)
+        if keys.LABEL_STANDBY_NODE not in selector:
             return Step(Outcome.DONE, "schedulable (no standby node label in its nodeSelector)")
-        wanted = {k: v for k, v in current.items() if k != keys.LABEL_STANDBY_NODE} | original
+        restored = {k: v for k, v in selector.items() if k != keys.LABEL_STANDBY_NODE} | original
+        patch = _selector_patch(selector, restored)
         return Step(Outcome.CHANGE, f"nodeSelector without {keys.LABEL_STANDBY_NODE}",
-                    _with_record(annotations, {"nodeSelector": current}, _selector_patch(current, wanted)))
+                    _with_record(annotations, {"nodeSelector": selector}, patch))
     return Step(Outcome.NOT_STANDBY, "not a kind the standby transform changes")
 
 
@@ -169,7 +170,8 @@ def restore(copy: Mapping[str, Any]) -> Step:
         changes.append(f"replicas {spec.get('replicas')} -> {record['replicas']}")
     if isinstance(record.get("suspend"), bool):
         spec_patch["suspend"] = record["suspend"]
-        changes.append(f"suspend {str(bool(spec.get('suspend'))).lower()} -> {str(record['suspend']).lower()}")
+        was, back = str(bool(spec.get("suspend"))).lower(), str(record["suspend"]).lower()
+        changes.append(f"suspend {was} -> {back}")
     patch: Obj = {"metadata": {"annotations": {keys.ANNOTATION_FAILOVER_STANDBY: None}}}
     if isinstance(record.get("nodeSelector"), dict):
         patch = _merge(patch, _selector_patch(_node_selector(copy), record["nodeSelector"]))

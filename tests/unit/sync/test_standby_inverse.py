@@ -112,14 +112,22 @@ def test_daemonset_keeps_node_labels_added_in_the_dr_cluster() -> None:
     assert up["spec"]["template"]["spec"]["nodeSelector"] == {"disk": "ssd", "zone": "b"}
 
 
-@pytest.mark.parametrize(("annotation", "value"), [
-    (keys.ANNOTATION_ORIGINAL_REPLICAS, "three"),
-    (keys.ANNOTATION_ORIGINAL_SUSPEND, "maybe"),
-    (keys.ANNOTATION_ORIGINAL_NODE_SELECTOR, "[1]"),
-])
-def test_unreadable_record_is_left_alone_with_a_reason_naming_the_annotation(annotation: str, value: str) -> None:
-    kind = {keys.ANNOTATION_ORIGINAL_REPLICAS: deployment, keys.ANNOTATION_ORIGINAL_SUSPEND: cronjob,
-            keys.ANNOTATION_ORIGINAL_NODE_SELECTOR: daemonset}[annotation]
+@pytest.mark.parametrize(
+    ("annotation", "value"),
+    [
+        (keys.ANNOTATION_ORIGINAL_REPLICAS, "three"),
+        (keys.ANNOTATION_ORIGINAL_SUSPEND, "maybe"),
+        (keys.ANNOTATION_ORIGINAL_NODE_SELECTOR, "[1]"),
+    ],
+)
+def test_unreadable_record_is_left_alone_with_a_reason_naming_the_annotation(
+    annotation: str, value: str
+) -> None:
+    kind = {
+        keys.ANNOTATION_ORIGINAL_REPLICAS: deployment,
+        keys.ANNOTATION_ORIGINAL_SUSPEND: cronjob,
+        keys.ANNOTATION_ORIGINAL_NODE_SELECTOR: daemonset,
+    }[annotation]
     held = standby_copy(kind())
     held["metadata"]["annotations"][annotation] = value
     step = release(held)
