@@ -1,0 +1,195 @@
+"""The day the source dies: `drsyncer failover` brings one DR cluster up with only that cluster
+answering, a repeat changes nothing, the controller records it once it is back and no run puts the
+copies back in standby; `drsyncer failback` restores the standby and syncing resumes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from drsyncer.api import keys
+from tests.fixtures.polling import builtin_ref
+from tests.integration.pipeline.conftest import Pipeline, eventually
+
+NAME = "failover-app"
+NS = "fo-app"
+DEPLOYMENTS = builtin_ref("deployments")
+CRONJOBS = builtin_ref("cronjobs")
+DAEMONSETS = builtin_ref("daemonsets")
+POD = {"containers": [{"name": "app", "image": "app:1"}]}
+ORIGINAL = {"web": 3, "api": 2}
+
+
+def seed_workloads(pipe: Pipeline) -> None:
+    store = pipe.sim("source").store
+    store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    for name, replicas in ORIGINAL.items():
+        store.put(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": {
+                    "replicas": replicas,
+                    "selector": {"matchLabels": {"app": name}},
+                    "template": {"metadata": {"labels": {"app": name}}, "spec": POD},
+                },
+            }
+        )
+    store.put(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": {"name": "report", "namespace": NS},
+            "spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": {"spec": POD}}}},
+        }
+    )
+    store.put(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": "agent", "namespace": NS},
+            "spec": {
+                "selector": {"matchLabels": {"app": "agent"}},
+                "template": {
+                    "metadata": {"labels": {"app": "agent"}},
+                    "spec": {**POD, "nodeSelector": {"disk": "ssd"}},
+                },
+            },
+        }
+    )
+
+
+def workloads(pipe: Pipeline, cluster: str) -> dict[str, Any]:
+    client = pipe.client(cluster)
+    out: dict[str, Any] = {
+        name: client.get(DEPLOYMENTS, NS, name)["spec"]["replicas"]  # type: ignore[index]
+        for name in ORIGINAL
+    }
+    out["report.suspend"] = client.get(CRONJOBS, NS, "report")["spec"].get("suspend")  # type: ignore[index]
+    agent = client.get(DAEMONSETS, NS, "agent")
+    out["agent.nodeSelector"] = agent["spec"]["template"]["spec"].get("nodeSelector")  # type: ignore[index]
+    return out
+
+
+STANDBY = {
+    "web": 0,
+    "api": 0,
+    "report.suspend": True,
+    "agent.nodeSelector": {"disk": "ssd", keys.LABEL_STANDBY_NODE: keys.STANDBY_NODE_VALUE},
+}
+UP = {"web": 3, "api": 2, "report.suspend": False, "agent.nodeSelector": {"disk": "ssd"}}
+
+
+def drsyncer(pipe: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command as an operator runs it, with the pipeline's kubeconfig (one context per cluster)."""
+    env = {k: v for k, v in pipe.env().items() if not k.startswith("DRSYNCER_")}
+    return subprocess.run(
+        [sys.executable, "-m", "drsyncer.cli", *args, "--kubeconfig", str(pipe.kubeconfig)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def table_row(output: str, namespace: str) -> list[str]:
+    line = next(line for line in output.splitlines() if line.startswith(namespace + " "))
+    return [cell.strip() for cell in line.replace("│", "|").split("|")]
+
+
+def dropped_paused(pipe: Pipeline) -> float:
+    return sum(
+        pipe.metrics(w).get(("dr_syncer_tasks_dropped_total", frozenset({("reason", "paused")})), 0.0)
+        for w in ("worker-1", "worker-2")
+    )
+
+
+def sync_now(pipe: Pipeline, value: str) -> dict[str, Any]:
+    before = pipe.status(NAME).get("lastSyncTime")
+    pipe.annotate(NAME, {keys.ANNOTATION_SYNC_NOW: value})
+    return eventually(
+        lambda: (
+            (s := pipe.status(NAME)).get("phase") == "Completed" and s.get("lastSyncTime") != before and s
+        ),
+        timeout_s=60,
+        what=f"run {value} to complete",
+    )
+
+
+def test_failover_with_only_dr1_reachable_then_failback_restores_standby_and_syncing(pipe: Pipeline) -> None:
+    seed_workloads(pipe)
+    pipe.apply_replication(
+        NAME,
+        sourceNamespace=NS,
+        replicationMode="Manual",
+        resourceTypes=["deployments", "cronjobs", "daemonsets"],
+    )
+    eventually(lambda: pipe.status(NAME).get("phase") == "Pending", what="the watcher to see it")
+    sync_now(pipe, "first")
+    assert workloads(pipe, "dr1") == workloads(pipe, "dr2") == STANDBY
+
+    # the source and the controller cluster are gone
+    pipe.sim("source").down()
+    pipe.sim("controller").down()
+    try:
+        dr2_writes = pipe.writes("dr2")
+        done = drsyncer(pipe, "failover", "--to", "dr1", "--controller", "controller")
+        assert done.returncode == 0, done.stderr + done.stdout
+        assert "controller cluster" in done.stderr and "unreachable" in done.stderr
+        # NAMESPACE, WORKLOADS, BROUGHT UP, ALREADY UP, NOT STANDBY, FAILED
+        assert table_row(done.stdout, NS) == [NS, "4", "4", "0", "0", "0"], done.stdout
+        assert "failover to dr1: 4 workloads brought up, 0 already up, 0 failed" in done.stdout
+        assert workloads(pipe, "dr1") == UP
+        assert workloads(pipe, "dr2") == STANDBY and pipe.writes("dr2") == dr2_writes
+
+        dr1_writes = pipe.writes("dr1")
+        again = drsyncer(pipe, "failover", "--to", "dr1")
+        assert again.returncode == 0, again.stderr + again.stdout
+        assert table_row(again.stdout, NS) == [NS, "4", "0", "4", "0", "0"], again.stdout
+        assert "nothing changed, all 4 standby workloads already up" in again.stdout
+        assert pipe.writes("dr1") == dr1_writes
+    finally:
+        pipe.sim("controller").up()
+
+    # the controller is back (the source still is not): the same command records the failover
+    recorded = drsyncer(pipe, "failover", "--to", "dr1", "--controller", "controller")
+    assert recorded.returncode == 0, recorded.stderr + recorded.stdout
+    assert f"controller: Replication {pipe.ns}/{NAME} paused" in recorded.stdout
+    repl = pipe.replication(NAME)
+    assert repl["spec"]["paused"] is True
+    failover = repl["status"]["failover"]
+    assert failover["cluster"] == "dr1" and failover["active"] is True and failover["alreadyUp"] == 4
+    assert failover["started"] <= failover["finished"]
+    reasons = {e["reason"] for e in pipe.events(NAME)}
+    assert {"FailoverStarted", "FailoverCompleted"} <= reasons
+
+    # the source returns with a change: a run sent now (as a scheduled one would be) is dropped
+    pipe.sim("source").up()
+    web = pipe.source.get(DEPLOYMENTS, NS, "web")
+    assert web is not None
+    web["spec"]["template"]["spec"]["containers"][0]["image"] = "app:2"
+    pipe.source.replace(DEPLOYMENTS, NS, web)
+    dropped = dropped_paused(pipe)
+    pipe.send_sync(NAME, [NS])
+    eventually(lambda: dropped_paused(pipe) > dropped, what="the run of the paused Replication to be dropped")
+    assert workloads(pipe, "dr1") == UP
+
+    back = drsyncer(pipe, "failback", "--from", "dr1", "--controller", "controller")
+    assert back.returncode == 0, back.stderr + back.stdout
+    assert table_row(back.stdout, NS) == [NS, "4", "4", "0", "0"], back.stdout
+    assert f"controller: Replication {pipe.ns}/{NAME} resumed" in back.stdout
+    assert workloads(pipe, "dr1") == STANDBY
+    repl = pipe.replication(NAME)
+    assert repl["spec"].get("paused") is False and repl["status"]["failover"]["active"] is False
+    assert "FailbackCompleted" in {e["reason"] for e in pipe.events(NAME)}
+
+    # syncing resumes: the change made during the outage reaches both DR clusters, still in standby
+    status = sync_now(pipe, "after-failback")
+    assert status["syncStats"]["failed"] == 0
+    for cluster in ("dr1", "dr2"):
+        copy = pipe.client(cluster).get(DEPLOYMENTS, NS, "web")
+        assert copy is not None
+        assert copy["spec"]["template"]["spec"]["containers"][0]["image"] == "app:2", cluster
+        assert workloads(pipe, cluster) == STANDBY, cluster
