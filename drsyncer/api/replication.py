@@ -328,6 +328,9 @@ class TargetStatus(StatusModel):
     destination_namespace: str = Field(description="Namespace in the destination cluster.")
     phase: Phase = Field(default=Phase.PENDING, description="Outcome of the last run for this target.")
     last_sync_time: datetime | None = Field(default=None, description="When the last run for it ended.")
+    last_successful_sync_time: datetime | None = Field(
+        default=None, description="When the last run that completed for it ended: its copies are at least "
+        "as recent as the source was then.")
     last_sync_duration: str | None = Field(default=None, description="How long it took, e.g. 1m30s.")
     sync_stats: SyncCounts = Field(default_factory=SyncCounts, description="Object counts of the last run.")
     last_error: SyncError | None = Field(default=None, description="Last error for this target.")
@@ -357,6 +360,19 @@ class DeploymentScale(StatusModel):
     name: str = Field(description="Object name.")
     original_replicas: int = Field(description="Replicas in the source, recorded before scaling to zero.")
     last_synced_at: datetime | None = Field(default=None, description="When it was last written.")
+
+
+class RecoveryPoint(StatusModel):
+    cluster: str = Field(description="Destination RemoteCluster.")
+    last_successful_sync_time: datetime | None = Field(
+        default=None, description="The recovery point: the oldest last successful sync over the "
+        "destination's namespaces (unset while one has never completed). A failover to it now loses the "
+        "changes made since.")
+    namespaces: int = Field(default=0, description="Destination namespaces of this Replication in it.")
+    not_completed: int = Field(default=0, description="Of them, namespaces whose last run did not complete.")
+    held_back: int = Field(default=0, description="Copies left stale by the last run (immutable changes held "
+                           "back under NoChange).")
+    failed: int = Field(default=0, description="Objects the last run could not write there.")
 
 
 class FailoverStatus(StatusModel):
@@ -398,6 +414,9 @@ class ReplicationStatus(StatusModel):
     deployment_scales: list[DeploymentScale] = Field(
         default_factory=list, description="Replica counts recorded when scaling copies to zero.")
     conditions: Conditions = Field(default_factory=list, description="Ready, Synced and InvalidSpec.")
+    recovery_points: list[RecoveryPoint] = Field(
+        default_factory=list, description="Per destination cluster: how recent its copies are and what "
+        "the last run left out (written after every run).")
     failover: FailoverStatus | None = Field(
         default=None, description="The last failover of this Replication's copies (`drsyncer failover`).")
     destinations: str | None = Field(
