@@ -229,23 +229,29 @@ def is_standby_kind(copy: Mapping[str, Any]) -> bool:
 
 
 def per_namespace_table(
-    report: Report, columns: Sequence[tuple[str, tuple[str, ...]]], *, title: str
+    report: Report,
+    columns: Sequence[tuple[str, tuple[str, ...]]],
+    *,
+    title: str,
+    extra: tuple[str, Mapping[str, int]] | None = None,
 ) -> Table:
-    """One row per namespace: the number of copies, then one column per (heading, outcomes counted)."""
+    """One row per namespace: the number of copies, then one column per (heading, outcomes counted),
+    then an `extra` column of (heading, count by namespace) if given."""
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("NAMESPACE")
     table.add_column("WORKLOADS", justify="right")
     for heading, _ in columns:
         table.add_column(heading, justify="right")
+    if extra is not None:
+        table.add_column(extra[0], justify="right")
     by_ns: dict[str, Counter[str]] = {}
     for r in report.results:
         by_ns.setdefault(r.namespace, Counter())[r.outcome] += 1
     for namespace, counts in sorted(by_ns.items()):
-        table.add_row(
-            namespace,
-            str(sum(counts.values())),
-            *(str(sum(counts[o] for o in outcomes)) for _, outcomes in columns),
-        )
+        cells = [str(sum(counts[o] for o in outcomes)) for _, outcomes in columns]
+        if extra is not None:
+            cells.append(str(extra[1].get(namespace, 0)))
+        table.add_row(namespace, str(sum(counts.values())), *cells)
     return table
 
 
