@@ -271,6 +271,9 @@ def _add_failover(sub: argparse._SubParsersAction) -> None:
         epilog="exit status: 0 when every copy is back in standby; 1 otherwise; 2 for a usage error.")
     p.add_argument("--from", dest="source", required=True, metavar="CONTEXT",
                    help="context of the DR cluster that was brought up")
+    p.add_argument("--copy-back-to", metavar="CONTEXT", default=None,
+                   help="first write what changed in the DR cluster since the failover into this (source) "
+                   "cluster, so resumed syncing does not overwrite it")
     common(p)
     p.set_defaults(handler="drsyncer.ops.failback:run")
 

@@ -20,7 +20,7 @@ from rich.table import Table
 from drsyncer.api import keys
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ApiError, ClusterClient, RetryPolicy, client_from_kubeconfig_file
-from drsyncer.sync.objects import Obj, group_of
+from drsyncer.sync.objects import Obj, annotations_of, group_of
 from drsyncer.sync.ownership import owner_of
 from drsyncer.sync.standby import STANDBY_KINDS, Outcome, Step
 
@@ -267,3 +267,40 @@ def print_changes(console: Console, report: Report, outcome: str) -> None:
     for r in report.results:
         if r.outcome == outcome:
             console.print(f"  {r.kind} {r.namespace}/{r.name}: {r.detail}", markup=False)
+
+
+def mark_namespaces(client: ClusterClient, namespaces: Iterable[str], *, concurrency: int) -> str:
+    """Record on each Namespace the cluster's resourceVersion now (a list's), unless a failover already
+    did: later writes are the changes failback may copy back. Returns the resourceVersion."""
+    ref = client.resolve("namespaces")
+    now = client.list(ref, page_size=1).resource_version
+
+    def one(namespace: str) -> None:
+        obj = client.get(ref, None, namespace)
+        if obj is None or keys.ANNOTATION_FAILOVER_RESOURCE_VERSION in annotations_of(obj):
+            return
+        client.patch(ref, None, namespace,
+                     {"metadata": {"annotations": {keys.ANNOTATION_FAILOVER_RESOURCE_VERSION: now}}})
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        list(pool.map(one, sorted(set(namespaces))))
+    return now
+
+
+def recorded_versions(client: ClusterClient, namespaces: Iterable[str]) -> dict[str, str]:
+    """Namespace → the resourceVersion its failover recorded, for those that carry one."""
+    ref = client.resolve("namespaces")
+    found = {}
+    for namespace in sorted(set(namespaces)):
+        obj = client.get(ref, None, namespace)
+        value = annotations_of(obj).get(keys.ANNOTATION_FAILOVER_RESOURCE_VERSION) if obj else None
+        if value is not None:
+            found[namespace] = value
+    return found
+
+
+def clear_namespace_marks(client: ClusterClient, namespaces: Iterable[str]) -> None:
+    ref = client.resolve("namespaces")
+    for namespace in sorted(set(namespaces)):
+        client.patch(ref, None, namespace,
+                     {"metadata": {"annotations": {keys.ANNOTATION_FAILOVER_RESOURCE_VERSION: None}}})

@@ -147,6 +147,11 @@ def run(args: argparse.Namespace) -> int:
         results = dr_copies.apply_plan(
             client, copies, release, dry_run=args.dry_run, concurrency=args.concurrency
         )
+        if not args.dry_run and copies:
+            # after the writes above: what is written later changed while dr served (failback --copy-back-to)
+            dr_copies.mark_namespaces(
+                client, {c["metadata"]["namespace"] for c in copies}, concurrency=args.concurrency
+            )
         report = Report(
             cluster,
             results,

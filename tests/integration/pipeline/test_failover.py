@@ -1,6 +1,7 @@
 """The day the source dies: `drsyncer failover` brings one DR cluster up with only that cluster
 answering, a repeat changes nothing, the controller records it once it is back and no run puts the
-copies back in standby; `drsyncer failback` restores the standby and syncing resumes."""
+copies back in standby; `drsyncer failback` copies back what changed in DR, restores the standby and
+syncing resumes."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ NAME = "failover-app"
 NS = "fo-app"
 DEPLOYMENTS = builtin_ref("deployments")
 CRONJOBS = builtin_ref("cronjobs")
+CONFIGMAPS = builtin_ref("configmaps")
 DAEMONSETS = builtin_ref("daemonsets")
 POD = {"containers": [{"name": "app", "image": "app:1"}]}
 ORIGINAL = {"web": 3, "api": 2}
@@ -37,6 +39,14 @@ def seed_workloads(pipe: Pipeline) -> None:
                 },
             }
         )
+    store.put(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": NS},
+            "data": {"mode": "normal"},
+        }
+    )
     store.put(
         {
             "apiVersion": "batch/v1",
@@ -124,7 +134,7 @@ def test_failover_with_only_dr1_reachable_then_failback_restores_standby_and_syn
         NAME,
         sourceNamespace=NS,
         replicationMode="Manual",
-        resourceTypes=["deployments", "cronjobs", "daemonsets"],
+        resourceTypes=["deployments", "cronjobs", "daemonsets", "configmaps"],
     )
     eventually(lambda: pipe.status(NAME).get("phase") == "Pending", what="the watcher to see it")
     sync_now(pipe, "first")
@@ -150,6 +160,8 @@ def test_failover_with_only_dr1_reachable_then_failback_restores_standby_and_syn
         assert table_row(again.stdout, NS) == [NS, "4", "0", "4", "0", "0"], again.stdout
         assert "nothing changed, all 4 standby workloads already up" in again.stdout
         assert pipe.writes("dr1") == dr1_writes
+        # while dr1 serves, its users change a setting there
+        pipe.client("dr1").patch(CONFIGMAPS, NS, "settings", {"data": {"mode": "changed-in-dr1"}})
     finally:
         pipe.sim("controller").up()
 
@@ -176,8 +188,15 @@ def test_failover_with_only_dr1_reachable_then_failback_restores_standby_and_syn
     eventually(lambda: dropped_paused(pipe) > dropped, what="the run of the paused Replication to be dropped")
     assert workloads(pipe, "dr1") == UP
 
-    back = drsyncer(pipe, "failback", "--from", "dr1", "--controller", "controller")
+    back = drsyncer(
+        pipe, "failback", "--from", "dr1", "--controller", "controller", "--copy-back-to", "source"
+    )
     assert back.returncode == 0, back.stderr + back.stdout
+    # only what changed in dr1 since the failover goes back: not the copies the failover itself wrote
+    assert [line for line in back.stdout.splitlines() if line.startswith("copy back")] == [
+        f"copy back to source: ConfigMap {NS}/settings: copied (to {NS})"
+    ], back.stdout
+    assert pipe.source.get(CONFIGMAPS, NS, "settings")["data"] == {"mode": "changed-in-dr1"}  # type: ignore[index]
     assert table_row(back.stdout, NS) == [NS, "4", "4", "0", "0"], back.stdout
     assert f"controller: Replication {pipe.ns}/{NAME} resumed" in back.stdout
     assert workloads(pipe, "dr1") == STANDBY
@@ -193,3 +212,4 @@ def test_failover_with_only_dr1_reachable_then_failback_restores_standby_and_syn
         assert copy is not None
         assert copy["spec"]["template"]["spec"]["containers"][0]["image"] == "app:2", cluster
         assert workloads(pipe, cluster) == STANDBY, cluster
+    assert pipe.client("dr2").get(CONFIGMAPS, NS, "settings")["data"] == {"mode": "changed-in-dr1"}  # type: ignore[index]
