@@ -20,13 +20,16 @@ from workers.sentinel_transport import TRANSPORT as SENTINEL_TRANSPORT
 TASK_SYNC_NAMESPACE = "drsyncer.sync_namespace"
 TASK_CLEANUP_NAMESPACE = "drsyncer.cleanup_namespace"
 TASK_CHECK_REMOTE_CLUSTER = "drsyncer.check_remote_cluster"
+TASK_DELIVER_WEBHOOK = "drsyncer.deliver_webhook"
 SYNC_QUEUE = "sync"
 HEALTH_QUEUE = "health"
-QUEUES = (SYNC_QUEUE, HEALTH_QUEUE)
+WEBHOOK_QUEUE = "webhooks"  # its own queue: a slow endpoint never delays a sync
+QUEUES = (SYNC_QUEUE, HEALTH_QUEUE, WEBHOOK_QUEUE)
 ROUTES = {
     TASK_SYNC_NAMESPACE: {"queue": SYNC_QUEUE},
     TASK_CLEANUP_NAMESPACE: {"queue": SYNC_QUEUE},
     TASK_CHECK_REMOTE_CLUSTER: {"queue": HEALTH_QUEUE},
+    TASK_DELIVER_WEBHOOK: {"queue": WEBHOOK_QUEUE},
 }
 # how much earlier than the hard limit a task is asked to stop (SoftTimeLimitExceeded)
 SOFT_LIMIT_FRACTION = 0.9
@@ -110,7 +113,7 @@ class DrsyncerCelery(Celery):
         return self
 
 
-app = DrsyncerCelery("drsyncer", include=["workers.tasks"])
+app = DrsyncerCelery("drsyncer", include=["workers.tasks", "workers.webhooks"])
 # from the environment at import (how `celery -A workers.app` and the child processes see it); the
 # entry points configure it again with their flags before starting anything
 app.configure(load_settings())

@@ -34,6 +34,7 @@ from drsyncer.api.names import ALL_TYPES, normalize_resource_type, unique_in_ord
 from drsyncer.api.remotecluster import DEFAULT_NAMESPACE, RemoteCluster
 from drsyncer.api.schedule import DEFAULT_SCHEDULE
 from drsyncer.api.selectors import LabelSelector
+from drsyncer.api.webhooks import Webhook
 from drsyncer.errors import Category
 
 DEFAULT_RESOURCE_TYPES: tuple[str, ...] = (
@@ -224,6 +225,9 @@ class ReplicationSpec(SpecModel):
     dry_run: Bool = Field(default=False, description="Plan and report in status; write nothing.")
     retry_config: RetryConfig = Field(default_factory=RetryConfig,
                                       description="Retries after a failed sync.")
+    webhooks: list[Webhook] = Field(
+        default_factory=list, description="Endpoints that receive CloudEvents about this Replication's "
+        "runs and failovers (docs/webhooks.md), besides the installation-wide ones.")
 
     @field_validator("namespace_selector")
     @classmethod
