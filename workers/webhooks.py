@@ -23,7 +23,9 @@ from workers.app import TASK_DELIVER_WEBHOOK, WEBHOOK_QUEUE, app
 
 log = logging.getLogger(__name__)
 
-MAX_RETRIES = 8  # with the backoff below: about ten minutes of trying
+# Celery's backoff waits a random time up to 1, 2, 4 ... 256, 300, 300 s (full jitter): about seven
+# minutes of trying on average, at most fourteen
+MAX_RETRIES = 10
 BACKOFF_MAX_S = 300
 
 
