@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
+from drsyncer.api.webhooks import WebhookEvent
 from drsyncer.errors import DrsyncerError
 from drsyncer.kube import ClusterClient
 from drsyncer.ops import dr_copies, failover_record
@@ -113,8 +114,10 @@ def summary_line(report: Report, *, dry_run: bool) -> str:
         return (
             f"failover to {report.cluster}: nothing changed, all {done} standby workloads already up {timing}"
         )
-    return f"failover to {report.cluster}: {up} workloads brought up, {done} already up, {failed} failed " \
+    return (
+        f"failover to {report.cluster}: {up} workloads brought up, {done} already up, {failed} failed "
         f"{timing}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -144,6 +147,16 @@ def run(args: argparse.Namespace) -> int:
                     controller, replication, started_at, cluster
                 )
                 console.print(f"controller: {message}", markup=False)
+                if paused[replication]:  # a failover this Replication had not seen yet
+                    _warn(
+                        failover_record.notify(
+                            controller,
+                            replication,
+                            WebhookEvent.FAILOVER_STARTED,
+                            cluster=cluster,
+                            now=started_at,
+                        )
+                    )
         results = dr_copies.apply_plan(
             client, copies, release, dry_run=args.dry_run, concurrency=args.concurrency
         )
@@ -172,10 +185,22 @@ def run(args: argparse.Namespace) -> int:
                 )
                 if problem:
                     print(f"warning: {problem}", file=sys.stderr)
-                else:
-                    console.print(
-                        f"controller: status.failover recorded on Replication {replication}", markup=False
+                    continue
+                if paused.get(replication):
+                    counts = {"broughtUp": report.counts_for(replication)[Outcome.CHANGE]}
+                    _warn(
+                        failover_record.notify(
+                            controller,
+                            replication,
+                            WebhookEvent.FAILOVER_ENDED,
+                            cluster=cluster,
+                            now=finished_at,
+                            counts=counts,
+                        )
                     )
+                console.print(
+                    f"controller: status.failover recorded on Replication {replication}", markup=False
+                )
         if args.output:
             print_document(dr_copies.document(report, command="failover", dry_run=args.dry_run), args.output)
             return 1 if report.failed else 0
@@ -188,6 +213,11 @@ def run(args: argparse.Namespace) -> int:
         client.close()
         if controller is not None:
             controller.close()
+
+
+def _warn(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
 
 
 def _print_report(console: Console, report: Report, *, dry_run: bool, verbose: bool) -> None:

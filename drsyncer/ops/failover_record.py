@@ -8,12 +8,14 @@ send them through the controller's client.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from drsyncer.api import keys
-from drsyncer.errors import CategorisedError
+from drsyncer.api.webhooks import WebhookEvent
+from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient
 from drsyncer.ops.controller import replications_ref
 from drsyncer.ops.dr_copies import Report
@@ -21,6 +23,8 @@ from drsyncer.status.events import event
 from drsyncer.status.remote_cluster import timestamp
 from drsyncer.status.writer import patch_status, post_event
 from drsyncer.sync.standby import Outcome
+from drsyncer.webhooks import delivery, endpoints
+from drsyncer.webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -193,3 +197,41 @@ def record_failback(
     if resumed:
         return f"Replication {replication} resumed"
     return f"Replication {replication} left paused (it was paused before the failover)"
+
+
+def notify(
+    controller: ClusterClient,
+    replication: str,
+    kind: WebhookEvent,
+    *,
+    cluster: str,
+    now: datetime,
+    counts: Mapping[str, int] | None = None,
+) -> list[str]:
+    """Send FailoverStarted or FailoverEnded to the Replication's and the installation's webhooks
+    (`DRSYNCER_WEBHOOKS` in this command's environment), once each and at once: the operator is
+    waiting, so there is no retry queue here. Returns a warning per endpoint that did not take it."""
+    namespace, name = split(replication)
+    try:
+        obj = controller.get(replications_ref(controller), namespace, name)
+        installation = endpoints.parse_global(os.environ.get("DRSYNCER_WEBHOOKS", ""))
+    except (CategorisedError, DrsyncerError) as exc:
+        return [f"webhooks of Replication {replication} not sent: {exc}"]
+    if obj is None:
+        return []
+    event = webhook_events.failover_event(
+        kind, obj.get("metadata") or {}, cluster=cluster, counts=counts, now=now
+    )
+    problems = []
+    for target in endpoints.targets(
+        kind.value, obj, installation, watch_namespace=os.environ.get("DRSYNCER_WATCH_NAMESPACE", "")
+    ):
+        try:
+            credentials = delivery.read_credentials(controller, target.get("secretRef"))
+            attempt = delivery.deliver(str(target["url"]), event, credentials)
+        except DrsyncerError as exc:
+            problems.append(f"webhook {target['url']}: {exc}")
+            continue
+        if attempt.outcome is not delivery.Outcome.DELIVERED:
+            problems.append(f"webhook {kind.value} not delivered: {attempt.message}")
+    return problems

@@ -81,8 +81,11 @@ def request_for(
     event: Mapping[str, Any], credentials: Credentials, *, now: float
 ) -> tuple[dict[str, str], bytes]:
     """Headers and body of the POST: the structured-mode CloudEvent, its signature and bearer token."""
-    from cloudevents.core.bindings.http import to_structured_event
-    from cloudevents.core.v1.event import CloudEvent
+    try:  # imported here: only a process that sends webhooks needs the SDK
+        from cloudevents.core.bindings.http import to_structured_event
+        from cloudevents.core.v1.event import CloudEvent
+    except ImportError:
+        raise DrsyncerError("the cloudevents package is not installed (pip install cloudevents)") from None
 
     attributes = {k: event[k] for k in ("id", "type", "source", "subject") if event.get(k)}
     attributes["time"] = datetime.fromisoformat(str(event["time"]))
@@ -100,7 +103,10 @@ def deliver(
     url: str, event: Mapping[str, Any], credentials: Credentials, *, session: requests.Session | None = None
 ) -> Attempt:
     """POST the event once; the outcome says whether to try again."""
-    headers, body = request_for(event, credentials, now=time.time())
+    try:
+        headers, body = request_for(event, credentials, now=time.time())
+    except DrsyncerError as exc:
+        return Attempt(Outcome.FAILED, None, str(exc))
     post = (session or requests).post
     try:
         response = post(url, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)

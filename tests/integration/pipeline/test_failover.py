@@ -5,12 +5,14 @@ syncing resumes."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import Any
 
 from drsyncer.api import keys
 from tests.fixtures.polling import builtin_ref
+from tests.fixtures.webhooks import Receiver
 from tests.integration.pipeline.conftest import Pipeline, eventually
 
 NAME = "failover-app"
@@ -128,13 +130,16 @@ def sync_now(pipe: Pipeline, value: str) -> dict[str, Any]:
     )
 
 
-def test_failover_with_only_dr1_reachable_then_failback_restores_standby_and_syncing(pipe: Pipeline) -> None:
+def test_failover_with_only_dr1_reachable_then_failback_restores_standby_and_syncing(
+    pipe: Pipeline, receiver: Receiver
+) -> None:
     seed_workloads(pipe)
     pipe.apply_replication(
         NAME,
         sourceNamespace=NS,
         replicationMode="Manual",
         resourceTypes=["deployments", "cronjobs", "daemonsets", "configmaps"],
+        webhooks=[{"url": receiver.url, "events": ["FailoverStarted", "FailoverEnded"]}],
     )
     eventually(lambda: pipe.status(NAME).get("phase") == "Pending", what="the watcher to see it")
     sync_now(pipe, "first")
@@ -176,6 +181,12 @@ def test_failover_with_only_dr1_reachable_then_failback_restores_standby_and_syn
     assert failover["started"] <= failover["finished"]
     reasons = {e["reason"] for e in pipe.events(NAME)}
     assert {"FailoverStarted", "FailoverCompleted"} <= reasons
+    # the Replication's webhooks heard of it, once each
+    assert [json.loads(r["body"])["type"] for r in receiver.requests] == [
+        "io.dr-syncer.replication.failover.started", "io.dr-syncer.replication.failover.ended"]
+    assert json.loads(receiver.requests[1]["body"])["data"] == {
+        "replication": {"namespace": pipe.ns, "name": NAME, "uid": repl["metadata"]["uid"]},
+        "cluster": "dr1", "counts": {"broughtUp": 0}}
 
     # the source returns with a change: a run sent now (as a scheduled one would be) is dropped
     pipe.sim("source").up()

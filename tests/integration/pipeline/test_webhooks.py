@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,6 +13,7 @@ import pytest
 from drsyncer.api import keys
 from drsyncer.webhooks.signing import HEADER, verify
 from tests.fixtures.ports import free_port
+from tests.fixtures.webhooks import Receiver
 from tests.integration.pipeline.conftest import SECRETS, Pipeline, eventually
 
 pytest.importorskip("cloudevents", reason="the cloudevents package (a dependency) is not installed")
@@ -23,46 +21,6 @@ pytest.importorskip("cloudevents", reason="the cloudevents package (a dependency
 SIGNING_KEY = b"webhook-signing-key"
 TOKEN = "receiver-token"
 SECRET_VALUE = "do-not-leak-this-value"
-
-
-class Receiver:
-    """An HTTP endpoint on loopback that records every request and answers the codes it is told to."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.answers: list[int] = []  # consumed one per request; 200 when empty
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                code = receiver.answers.pop(0) if receiver.answers else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def events(self, type_: str) -> list[dict[str, Any]]:
-        return [r for r in self.requests if json.loads(r["body"]).get("type") == type_]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def sync_now(pipe: Pipeline, name: str, namespace: str, value: str) -> dict[str, Any]:
