@@ -16,7 +16,10 @@ SECRETS_NAMESPACE = "kubeconfigs"
 # every optional feature switched on; KEDA and HPA exclude each other, so HPA gets its own set
 EVERYTHING: dict[str, Any] = {
     "config": {"watchNamespace": WATCH_NAMESPACE, "logFormat": "json",
-               "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}]},
+               "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
+               "webhooks": [{"url": "https://hooks.example.com/dr",
+                             "events": ["SyncFailed", "FailoverStarted"],
+                             "secretRef": {"name": "hook-credentials"}}]},
     "rbac": {"extraSecretNamespaces": [SECRETS_NAMESPACE]},
     "workers": {"keda": {"enabled": True}, "healthWorkers": {"enabled": True},
                 "podDisruptionBudget": {"enabled": True}},
