@@ -271,19 +271,17 @@ def print_changes(console: Console, report: Report, outcome: str) -> None:
 
 def mark_namespaces(client: ClusterClient, namespaces: Iterable[str], *, concurrency: int) -> str:
     """Record on each Namespace the cluster's resourceVersion now (a list's), unless a failover already
-    did: later writes are the changes failback may copy back. Returns the resourceVersion."""
+    did: later writes are the changes failback may copy back. One list, then one patch per namespace
+    not yet marked. Returns the resourceVersion."""
     ref = client.resolve("namespaces")
-    now = client.list(ref, page_size=1).resource_version
-
-    def one(namespace: str) -> None:
-        obj = client.get(ref, None, namespace)
-        if obj is None or keys.ANNOTATION_FAILOVER_RESOURCE_VERSION in annotations_of(obj):
-            return
-        client.patch(ref, None, namespace,
-                     {"metadata": {"annotations": {keys.ANNOTATION_FAILOVER_RESOURCE_VERSION: now}}})
-
+    listed = client.list(ref)
+    marked = {str(o["metadata"]["name"]) for o in listed
+              if keys.ANNOTATION_FAILOVER_RESOURCE_VERSION in annotations_of(o)}
+    now = listed.resource_version
+    patch = {"metadata": {"annotations": {keys.ANNOTATION_FAILOVER_RESOURCE_VERSION: now}}}
+    todo = sorted(set(namespaces) - marked)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        list(pool.map(one, sorted(set(namespaces))))
+        list(pool.map(lambda namespace: client.patch(ref, None, namespace, patch), todo))
     return now
 
 
