@@ -389,8 +389,10 @@ class FailoverStatus(StatusModel):
     workloads: int = Field(default=0, description="Copies of this Replication the latest run looked at "
                            "(Deployments, StatefulSets, ReplicaSets, ReplicationControllers, CronJobs, Jobs, "
                            "DaemonSets).")
-    brought_up: int = Field(default=0, description="Of them, copies the latest run brought up.")
-    already_up: int = Field(default=0, description="Of them, copies already up (a repeated run).")
+    brought_up: int = Field(default=0, description="Of them, copies up because of this failover (brought "
+                            "up by the latest run or an earlier one).")
+    already_up: int = Field(default=0, description="Of them, copies that were running without a failover "
+                            "(e.g. copied with scaleToZero false).")
     failed: int = Field(default=0, description="Of them, copies the latest run could not bring up.")
     failed_back: datetime | None = Field(default=None, description="When `drsyncer failback` put the "
                                          "copies back in standby and resumed the Replication.")

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -84,6 +85,7 @@ class CopyResult:
     replication: str
     outcome: str
     detail: str
+    failed_over: bool = False  # carries a failover's standby record (now, or after this write)
 
 
 @dataclass
@@ -108,6 +110,15 @@ class Report:
 
     def counts_for(self, replication: str) -> Counter[str]:
         return Counter(r.outcome for r in self.results if r.replication == replication)
+
+    def failover_counts(self, replication: str) -> dict[str, int]:
+        """For status.failover: the Replication's copies looked at, those up because of a failover
+        (this run or an earlier one), those up without one, and those that failed."""
+        mine = [r for r in self.results if r.replication == replication]
+        failed = sum(1 for r in mine if r.outcome in (FAILED, Outcome.INVALID))
+        brought_up = sum(1 for r in mine if r.failed_over and r.outcome not in (FAILED, Outcome.INVALID))
+        return {"workloads": len(mine), "broughtUp": brought_up, "alreadyUp": len(mine) - brought_up - failed,
+                "failed": failed}
 
 
 def kubeconfig_path(args: argparse.Namespace) -> str:
@@ -199,6 +210,7 @@ def _result(copy: Mapping[str, Any], outcome: str, detail: str) -> CopyResult:
         owner_of(copy) or "",
         str(outcome),
         detail,
+        keys.ANNOTATION_FAILOVER_STANDBY in annotations_of(copy) or outcome == Outcome.CHANGE,
     )
 
 
@@ -237,7 +249,7 @@ def per_namespace_table(
 ) -> Table:
     """One row per namespace: the number of copies, then one column per (heading, outcomes counted),
     then an `extra` column of (heading, count by namespace) if given."""
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("NAMESPACE")
     table.add_column("WORKLOADS", justify="right")
     for heading, _ in columns:

@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"warning: {problem}", file=sys.stderr)
                     continue
                 if paused.get(replication):
-                    counts = {"broughtUp": report.counts_for(replication)[Outcome.CHANGE]}
+                    counts = {"broughtUp": report.failover_counts(replication)["broughtUp"]}
                     _warn(
                         failover_record.notify(
                             controller,

@@ -22,7 +22,6 @@ from drsyncer.ops.dr_copies import Report
 from drsyncer.status.events import event
 from drsyncer.status.remote_cluster import timestamp
 from drsyncer.status.writer import patch_status, post_event
-from drsyncer.sync.standby import Outcome
 from drsyncer.webhooks import delivery, endpoints
 from drsyncer.webhooks import events as webhook_events
 
@@ -44,8 +43,9 @@ def failover_status(
     counts: Mapping[str, int],
     paused_by_failover: bool,
 ) -> dict[str, Any]:
-    """`status.failover` after a failover run. A repeated run to the same cluster (still active) keeps
-    the first run's start, and whether it was that run which paused the Replication."""
+    """`status.failover` after a failover run; `counts` as `Report.failover_counts`. A repeated run to
+    the same cluster (still active) keeps the first run's start, and whether it was that run which
+    paused the Replication."""
     previous = dict(existing or {})
     ongoing = previous.get("cluster") == cluster and previous.get("active") is True
     return {
@@ -53,10 +53,7 @@ def failover_status(
         "active": True,
         "started": previous.get("started") if ongoing and previous.get("started") else timestamp(started),
         "finished": timestamp(finished),
-        "workloads": sum(counts.values()),
-        "broughtUp": counts.get(Outcome.CHANGE, 0),
-        "alreadyUp": counts.get(Outcome.DONE, 0) + counts.get(Outcome.NOT_STANDBY, 0),
-        "failed": counts.get("failed", 0) + counts.get(Outcome.INVALID, 0),
+        **{key: int(counts.get(key, 0)) for key in ("workloads", "broughtUp", "alreadyUp", "failed")},
         "pausedByFailover": bool(previous.get("pausedByFailover")) if ongoing else paused_by_failover,
         "failedBack": None,
     }
@@ -118,7 +115,7 @@ def record_failover(
     """Write `status.failover` and post FailoverCompleted (FailoverFailed when a copy failed); an error
     message, or None."""
     namespace, name = split(replication)
-    counts = dict(report.counts_for(replication))
+    counts = report.failover_counts(replication)
 
     def build(obj: Mapping[str, Any]) -> dict[str, Any]:
         existing = (obj.get("status") or {}).get("failover")

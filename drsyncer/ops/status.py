@@ -231,8 +231,8 @@ def print_recovery(console: Console, status: Mapping[str, Any], *, now: datetime
     if failover.get("cluster"):
         state = "active (Replication paused)" if failover.get("active") else \
             f"failed back {ago(failover.get('failedBack'), now)}"
-        counts = (f"{failover.get('broughtUp', 0)} brought up, {failover.get('alreadyUp', 0)} already up, "
-                  f"{failover.get('failed', 0)} failed by the latest run")
+        counts = (f"{failover.get('broughtUp', 0)} of {failover.get('workloads', 0)} workloads up by the "
+                  f"failover, {failover.get('failed', 0)} failed in its latest run")
         console.print(f"{'failover':<16}to {failover['cluster']} {ago(failover.get('started'), now)}: "
                       f"{state}; {counts}", markup=False)
 

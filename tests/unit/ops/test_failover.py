@@ -61,8 +61,24 @@ def test_cli_takes_the_filters_as_a_user_types_them() -> None:
     assert back.source == "dr1" and back.handler == "drsyncer.ops.failback:run"
 
 
-def test_failover_status_counts_and_keeps_the_first_start_of_a_repeated_failover() -> None:
-    counts = {Outcome.CHANGE: 3, Outcome.DONE: 1, FAILED: 1}
+def test_failover_counts_copies_up_because_of_a_failover_whichever_run_brought_them_up() -> None:
+    report = Report(
+        "dr1",
+        [
+            CopyResult("shop", "Deployment", "web", "x/app", Outcome.CHANGE, "", failed_over=True),
+            CopyResult(
+                "shop", "Deployment", "api", "x/app", Outcome.DONE, "", failed_over=True
+            ),  # an earlier run
+            CopyResult("shop", "Deployment", "cache", "x/app", Outcome.DONE, "", failed_over=False),
+            CopyResult("shop", "CronJob", "report", "x/app", FAILED, "403"),
+            CopyResult("shop", "Deployment", "other", "x/other", Outcome.CHANGE, "", failed_over=True),
+        ],
+    )
+    assert report.failover_counts("x/app") == {"workloads": 4, "broughtUp": 2, "alreadyUp": 1, "failed": 1}
+
+
+def test_failover_status_keeps_the_first_start_of_a_repeated_failover() -> None:
+    counts = {"workloads": 5, "broughtUp": 3, "alreadyUp": 1, "failed": 1}
     first = failover_status(
         None, cluster="dr1", started=T0, finished=T0, counts=counts, paused_by_failover=True
     )
@@ -79,10 +95,10 @@ def test_failover_status_counts_and_keeps_the_first_start_of_a_repeated_failover
         "failedBack": None,
     }
     again = failover_status(
-        first, cluster="dr1", started=T1, finished=T1, counts={Outcome.DONE: 5}, paused_by_failover=False
+        first, cluster="dr1", started=T1, finished=T1, counts=counts, paused_by_failover=False
     )
     assert again["started"] == "2026-03-01T03:00:00Z" and again["finished"] == "2026-03-01T03:00:05Z"
-    assert again["pausedByFailover"] is True and again["broughtUp"] == 0 and again["alreadyUp"] == 5
+    assert again["pausedByFailover"] is True
     FailoverStatus.model_validate(again)  # every field is one the CRD declares
     other = failover_status(
         {**first, "active": False},
