@@ -38,6 +38,10 @@ def send_run_events(replication: Mapping[str, Any], summary: RunSummary,
     """Queue the run's events for every endpoint that wants them; the number queued. Never raises."""
     try:
         installation = endpoints.parse_global(app.settings.webhooks)
+    except DrsyncerError as exc:
+        log.warning("installation-wide webhooks not sent: %s", exc)
+        installation = []
+    try:
         found = events.run_events(replication.get("metadata") or {}, summary, previous_status,
                                   now=datetime.now(UTC))
         sent = 0
