@@ -227,7 +227,7 @@ def notify(
             credentials = delivery.read_credentials(controller, target.get("secretRef"))
             attempt = delivery.deliver(str(target["url"]), event, credentials)
         except DrsyncerError as exc:
-            problems.append(f"webhook {target['url']}: {exc}")
+            problems.append(f"webhook {delivery.shown(str(target['url']))}: {exc}")
             continue
         if attempt.outcome is not delivery.Outcome.DELIVERED:
             problems.append(f"webhook {kind.value} not delivered: {attempt.message}")

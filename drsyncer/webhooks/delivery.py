@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -46,6 +47,13 @@ class Credentials:
     def __repr__(self) -> str:  # never show the key or token in a log line or a traceback
         key, token = "set" if self.signing_key else None, "set" if self.token else None
         return f"Credentials(signing_key={key}, token={token})"
+
+
+def shown(url: str) -> str:
+    """The URL as logs and messages show it: scheme and host only, since chat services put their
+    credentials in the path."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}/..."
 
 
 def outcome_of(status: int) -> Outcome:
@@ -111,6 +119,6 @@ def deliver(
     try:
         response = post(url, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
     except requests.RequestException as exc:
-        return Attempt(Outcome.RETRY, None, f"POST {url}: {type(exc).__name__}")
+        return Attempt(Outcome.RETRY, None, f"POST {shown(url)}: {type(exc).__name__}")
     outcome = outcome_of(response.status_code)
-    return Attempt(outcome, response.status_code, f"POST {url}: {response.status_code}")
+    return Attempt(outcome, response.status_code, f"POST {shown(url)}: {response.status_code}")
