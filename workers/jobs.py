@@ -324,7 +324,7 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
     api_ref = ctx.controller.resolve(ref.resource)
     next_sync = next_sync_time(model, source, now)
 
-    previous: dict[str, Any] = {}
+    previous: dict[str, Any] = {}  # the status before this run: webhooks tell a recovery by it
 
     def build(obj: Mapping[str, Any]) -> dict[str, Any]:
         previous.clear()

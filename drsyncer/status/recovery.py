@@ -10,24 +10,26 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from drsyncer.api.replication import Phase, RecoveryPoint, TargetStatus
+
+_TIME: TypeAdapter[datetime | None] = TypeAdapter(datetime | None)
 
 
 def last_success(target: TargetStatus, previous_targets: Iterable[Mapping[str, Any]]) -> datetime | None:
     """A target's last successful sync: this run's end when it completed, else what the previous
-    status said for the same (cluster, source namespace, destination namespace)."""
+    status said for the same (cluster, source namespace, destination namespace); an unreadable
+    previous value counts as none."""
     if target.phase is Phase.COMPLETED:
         return target.last_sync_time
+    key = (target.cluster, target.source_namespace, target.destination_namespace)
     for old in previous_targets:
-        if (old.get("cluster"), old.get("sourceNamespace"), old.get("destinationNamespace")) == (
-            target.cluster,
-            target.source_namespace,
-            target.destination_namespace,
-        ):
-            value = old.get("lastSuccessfulSyncTime")
-            return TargetStatus.model_validate(
-                {**old, "lastSuccessfulSyncTime": value}
-            ).last_successful_sync_time
+        if (old.get("cluster"), old.get("sourceNamespace"), old.get("destinationNamespace")) == key:
+            try:
+                return _TIME.validate_python(old.get("lastSuccessfulSyncTime"))
+            except ValidationError:
+                return None
     return None
 
 

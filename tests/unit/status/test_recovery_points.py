@@ -44,3 +44,10 @@ def test_destination_never_completed_has_no_recovery_point() -> None:
     status = _status([_record("web", _target("dr1", "web", error="cannot connect"))])
     (point,) = status["recoveryPoints"]
     assert "lastSuccessfulSyncTime" not in point and point["notCompleted"] == 1
+
+
+def test_unreadable_previous_recovery_point_counts_as_none() -> None:
+    previous = {"targets": [{"cluster": "dr1", "sourceNamespace": "web", "destinationNamespace": "web",
+                             "phase": "Exploded", "lastSuccessfulSyncTime": "yesterday"}]}
+    status = _status([_record("web", _target("dr1", "web", error="cannot connect"))], previous=previous)
+    assert "lastSuccessfulSyncTime" not in status["recoveryPoints"][0]
