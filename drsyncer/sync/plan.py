@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from drsyncer.api.immutability import Version
+from drsyncer.sync import standby
 from drsyncer.sync.hashing import stamp
 from drsyncer.sync.immutable import ImmutableChange, immutable_changes, resolve_handling
 from drsyncer.sync.merge import partial_body, update_body
@@ -256,6 +257,8 @@ def _against(
         return _skip(wanted, f"conflict: the destination object was copied from namespace {copied_from}")
     if owner is None and not rules.adopt_unowned:
         return _skip(wanted, "conflict: an object of this name exists without drsyncer ownership marks")
+    if standby.failed_over(existing):
+        return _skip(wanted, standby.FAILED_OVER_REASON)
     assert wanted.desired is not None
     if owner is not None and source_hash_of(existing) == wanted.source_hash:
         return replace(wanted, op=Op.UNCHANGED, body=None, reason="the destination copy has this source hash")
@@ -294,7 +297,7 @@ def _prunable(key: Key, existing: Mapping[str, Any], rules: Rules, source_namesp
         return False
     if rules.is_excluded(key.group, key.kind, key.name):
         return False  # excludeResources: never copied, updated or pruned
-    if (existing.get("metadata") or {}).get("deletionTimestamp"):
+    if (existing.get("metadata") or {}).get("deletionTimestamp") or standby.failed_over(existing):
         return False
     return source_namespace_of(existing) == source_namespace
 

@@ -72,6 +72,16 @@ def hold_daemonset(body: Obj) -> None:
     body["spec"] = spec
 
 
+FAILED_OVER_REASON = ("brought up by drsyncer failover (dr-syncer.io/failover-standby): neither updated nor "
+                      "pruned until drsyncer failback")
+
+
+def failed_over(copy: Mapping[str, Any]) -> bool:
+    """A copy `release` brought up and `restore` has not put back: a sync leaves it alone (it must not
+    put it back in standby while the DR cluster serves; failback does)."""
+    return keys.ANNOTATION_FAILOVER_STANDBY in annotations_of(copy)
+
+
 class Outcome(StrEnum):
     """What `release` or `restore` found a copy to need."""
 

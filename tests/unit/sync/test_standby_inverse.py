@@ -12,7 +12,7 @@ from drsyncer.api import keys
 from drsyncer.sync.objects import Obj
 from drsyncer.sync.standby import Outcome, release, restore
 from drsyncer.sync.transform import for_destination
-from tests.unit.sync.factories import DEST_NS, deployment, job, obj, rules, statefulset
+from tests.unit.sync.factories import DEST_NS, SOURCE_NS, deployment, job, obj, rules, statefulset
 from tests.unit.sync.test_standby import cronjob, daemonset, replicaset, replicationcontroller
 
 
@@ -136,3 +136,42 @@ def test_unreadable_record_is_left_alone_with_a_reason_naming_the_annotation(
 
 def test_kinds_the_transform_does_not_hold_are_not_standby() -> None:
     assert release(standby_copy(obj("v1", "ConfigMap", "c", data={}))).outcome is Outcome.NOT_STANDBY
+
+
+def test_sync_leaves_a_failed_over_copy_running_and_never_prunes_it() -> None:
+    from drsyncer.sync.objects import key_of
+    from drsyncer.sync.ownership import mark
+    from drsyncer.sync.plan import Op, plan
+
+    source = deployment(replicas=3)
+    held = standby_copy(source)
+    mark(held, rules(), source)
+    up = released(held)
+    changed = copy.deepcopy(source)
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = "app:2"  # the source moved on
+    key = key_of(up)
+
+    def one(src: list, prune: bool) -> Op:
+        p = plan(
+            src, {key: up}, rules(), source_namespace=SOURCE_NS, destination_namespace=DEST_NS, prune=prune
+        )
+        (action,) = [a for a in p if a.key == key]
+        return action.op
+
+    assert one([changed], prune=False) is Op.SKIP  # not put back at 0 replicas
+    assert all(
+        a.op is not Op.PRUNE
+        for a in plan(
+            [], {key: up}, rules(), source_namespace=SOURCE_NS, destination_namespace=DEST_NS, prune=True
+        )
+    )
+    # after failback the same sync updates it again
+    back = merge_patch(up, restore(up).patch)
+    assert plan(
+        [changed],
+        {key: back},
+        rules(),
+        source_namespace=SOURCE_NS,
+        destination_namespace=DEST_NS,
+        prune=False,
+    ).writes
