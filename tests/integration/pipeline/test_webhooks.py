@@ -116,15 +116,15 @@ def test_completed_run_is_posted_signed_retried_after_a_500_and_without_secret_d
     )
 
 
-def test_dead_endpoint_delays_no_sync(pipe: Pipeline) -> None:
-    dead = f"http://127.0.0.1:{free_port()}/nobody-listens"
+def test_dead_endpoint_delays_no_sync_and_hears_the_events_once_it_is_back(pipe: Pipeline) -> None:
+    port = free_port()
     pipe.seed("deadhook", 3)
     pipe.apply_replication(
         "deadhook",
         sourceNamespace="deadhook",
         replicationMode="Manual",
         resourceTypes=["configmaps"],
-        webhooks=[{"url": dead, "events": ["SyncCompleted"]}],
+        webhooks=[{"url": f"http://127.0.0.1:{port}/hook", "events": ["SyncCompleted"]}],
     )
     eventually(lambda: pipe.status("deadhook").get("phase") == "Pending", what="the watcher to see it")
     retries = deliveries(pipe, "retry")
@@ -137,3 +137,14 @@ def test_dead_endpoint_delays_no_sync(pipe: Pipeline) -> None:
         lambda: deliveries(pipe, "retry") >= retries + 3, what="the dead endpoint's deliveries to fail"
     )
     assert time.monotonic() - started < 15
+    # the endpoint comes back: Celery's retries bring it every event, once each
+    back = Receiver(port)
+    try:
+        got = eventually(
+            lambda: len(r := back.events("io.dr-syncer.replication.sync.completed")) >= 3 and r,
+            timeout_s=60,
+            what="the retried events at the endpoint",
+        )
+        assert len({json.loads(r["body"])["id"] for r in got}) == 3
+    finally:
+        back.close()
