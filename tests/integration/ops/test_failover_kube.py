@@ -30,10 +30,11 @@ def test_failover_brings_a_synced_standby_up_and_failback_puts_it_back(
     assert _running(world, namespace) == dict.fromkeys(KINDS, False)
     command = ["--kubeconfig", str(world.kubeconfig), "-n", namespace]
 
-    assert main(["failover", "--to", "dst", *command]) == 0
-    row = next(
-        line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] == [namespace]
-    )
+    # no kubelet or workload controllers here: --wait says what never became ready, and fails
+    assert main(["failover", "--to", "dst", *command, "--wait", "--timeout", "1"]) == 1
+    out = capsys.readouterr().out
+    assert f"Deployment {namespace}/web" in out.split("still starting after 1s:")[1]
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == [namespace])
     assert row == [namespace, "4", "4", "0", "0", "0"]
     assert _running(world, namespace) == dict.fromkeys(KINDS, True)
     deployment = k8s.AppsV1Api(world.api("dst")).read_namespaced_deployment("web", namespace)
