@@ -58,17 +58,44 @@ def configmaps(count: int, size: int) -> list[dict[str, Any]]:
              "data": {"payload": payload}} for i in range(count)]
 
 
+def standby_copies(namespaces: int, per_namespace: int) -> list[dict[str, Any]]:
+    """What a sync leaves in a DR cluster: `namespaces` namespaces of `per_namespace` Deployments each, held
+    at 0 replicas by the standby transform and marked as drsyncer's copies (the failover benchmark's seed)."""
+    from drsyncer.sync.ownership import mark
+    from drsyncer.sync.rules import Rules
+    from drsyncer.sync.transform import for_destination
+
+    out: list[dict[str, Any]] = []
+    for n in range(namespaces):
+        ns = f"app-{n:03d}"
+        rules = Rules.from_spec({}, replication="dr-system/bench", source_cluster="source")
+        out.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        for i in range(per_namespace):
+            labels = {"app": f"svc-{i}"}
+            source = {"apiVersion": "apps/v1", "kind": "Deployment",
+                      "metadata": {"name": f"svc-{i}", "namespace": ns, "uid": f"u-{n}-{i}"},
+                      "spec": {"replicas": 3, "selector": {"matchLabels": labels},
+                               "template": {"metadata": {"labels": labels},
+                                            "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+            out.append(mark(for_destination(source, rules, destination_namespace=ns), rules, source))
+    return out
+
+
 def _serve(kubeconfig: str, seed: dict[str, Any]) -> None:
     """The child process: start the clusters, seed the source store, say "ready", serve until stdin closes."""
     from drsyncer.sim import SimFleet
 
     fleet = SimFleet(["source", "dr1"]).start()
     try:
-        make = mixed_objects if seed.get("kind") == "mixed" else configmaps
-        store = fleet["source"].store
-        for obj in make(int(seed.get("count", 0)), int(seed.get("size", 1024))):
-            obj["metadata"]["namespace"] = NAMESPACE
-            store.put(obj)
+        if seed.get("kind") == "standby":
+            for obj in standby_copies(int(seed["namespaces"]), int(seed["count"])):
+                fleet["dr1"].store.put(obj)
+        else:
+            make = mixed_objects if seed.get("kind") == "mixed" else configmaps
+            store = fleet["source"].store
+            for obj in make(int(seed.get("count", 0)), int(seed.get("size", 1024))):
+                obj["metadata"]["namespace"] = NAMESPACE
+                store.put(obj)
         fleet.write_kubeconfig(kubeconfig)
         print("ready", flush=True)
         sys.stdin.read()  # the parent closes stdin (or dies) to stop us

@@ -299,6 +299,58 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_plan)
 
 
+def _add_failover(sub: argparse._SubParsersAction) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--kubeconfig", default=None,
+                       help="kubeconfig holding the contexts [env DRSYNCER_KUBECONFIG, then KUBECONFIG]")
+        p.add_argument("--cluster", default=None,
+                       help="name of the DR cluster in status and Events (default: its context name)")
+        p.add_argument("--replication", action="append", metavar="[NS/]NAME",
+                       help="only copies made by this Replication; repeatable")
+        p.add_argument("-n", "--namespace", action="append", metavar="NS",
+                       help="only copies in this namespace of the DR cluster; repeatable")
+        p.add_argument("-l", "--selector", help="only copies matching this label selector")
+        p.add_argument("--dry-run", action="store_true", help="show the plan, write nothing anywhere")
+        p.add_argument("--controller", metavar="CONTEXT", default=None,
+                       help="context of the controller cluster, for pausing/resuming the Replications and "
+                       "recording status.failover and Events")
+        p.add_argument("--controller-kubeconfig", default=None,
+                       help="kubeconfig of --controller when it is not --kubeconfig")
+        p.add_argument("--concurrency", type=int, default=16, help="writes in flight (default: %(default)s)")
+        p.add_argument("-v", "--verbose", action="store_true", help="list every workload changed")
+        _add_output(p)
+
+    p = sub.add_parser(
+        "failover", help="bring the standby copies in a DR cluster up (only that cluster needs to answer)",
+        description="Undo what the standby transform did to drsyncer's copies in the DR cluster: replicas "
+        "back to the recorded original (a larger scale-override kept), CronJobs and Jobs resumed, "
+        "DaemonSets schedulable again. With --controller, the Replications are paused first and the "
+        "failover is recorded in their status. Running it again changes nothing. See docs/failover.md.",
+        epilog="exit status: 0 when every selected copy is up; 1 when one could not be brought up, --wait "
+        "timed out or the command failed; 2 for a usage error.")
+    p.add_argument("--to", required=True, metavar="CONTEXT", help="context of the DR cluster to bring up")
+    common(p)
+    p.add_argument("--check", action="store_true",
+                   help="say what a failover now would bring up and what would be missing; change nothing")
+    p.add_argument("--wait", action="store_true", help="wait until the workloads brought up are running")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds for --wait (default: %(default)s)")
+    p.set_defaults(handler="drsyncer.ops.failover:run")
+
+    p = sub.add_parser(
+        "failback", help="put the copies a failover brought up back in standby and resume syncing",
+        description="Write back the standby values the failover recorded on each copy it brought up in the "
+        "DR cluster and, with --controller, resume the Replications the failover paused. See "
+        "docs/failover.md.",
+        epilog="exit status: 0 when every copy is back in standby; 1 otherwise; 2 for a usage error.")
+    p.add_argument("--from", dest="source", required=True, metavar="CONTEXT",
+                   help="context of the DR cluster that was brought up")
+    p.add_argument("--copy-back-to", metavar="CONTEXT", default=None,
+                   help="first write what changed in the DR cluster since the failover into this (source) "
+                   "cluster, so resumed syncing does not overwrite it")
+    common(p)
+    p.set_defaults(handler="drsyncer.ops.failback:run")
+
+
 def _add_migrate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("migrate", help="convert legacy NamespaceMapping YAML to Replication YAML",
                        description="Print the file with every NamespaceMapping rewritten as a Replication "
@@ -320,7 +372,7 @@ def print_version(args: argparse.Namespace) -> int:
 
 SUBCOMMANDS = (_add_sim, _add_crds, _add_validate, _add_sync, _add_watcher, _add_worker, _add_beat,
                _add_flower, _add_probe, _add_demo, _add_status, _add_sync_now, _add_plan,
-               _add_migrate, _add_version)
+               _add_migrate, _add_failover, _add_version)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -175,10 +175,14 @@ SETTINGS: tuple[Setting, ...] = (
             "`namespaceSelector`, even when no change was seen.", _seconds),
     Setting("health_check_interval", "DRSYNCER_HEALTH_CHECK_INTERVAL", "1m",
             "How often the watcher checks each RemoteCluster and writes its status.", _seconds),
-    Setting("queues", "DRSYNCER_QUEUES", "sync,health",
-            "Celery queues a worker consumes, comma-separated: `sync` (namespace syncs and cleanups) and "
-            "`health` (RemoteCluster checks). Run a separate worker Deployment per queue to keep health "
-            "checks from waiting behind large syncs.", _queues),
+    Setting("queues", "DRSYNCER_QUEUES", "sync,health,webhooks",
+            "Celery queues a worker consumes, comma-separated: `sync` (namespace syncs and cleanups), "
+            "`health` (RemoteCluster checks) and `webhooks` (event webhook deliveries). Run a separate "
+            "worker Deployment per queue to keep health checks from waiting behind large syncs.", _queues),
+    Setting("webhooks", "DRSYNCER_WEBHOOKS", "",
+            "Installation-wide event webhooks: a JSON or YAML list shaped like a Replication's "
+            "`spec.webhooks` (`url`, `events`, `secretRef`), sent events of every Replication "
+            "(docs/webhooks.md). Empty: none.", _text),
     Setting("worker_name", "DRSYNCER_WORKER_NAME", "",
             "Celery node name of a worker (`name@host`). Empty: `drsyncer@<host name>`.", _text),
     Setting("task_time_limit", "DRSYNCER_TASK_TIME_LIMIT", "30m",
@@ -222,7 +226,7 @@ _BY_ATTR = {s.attr: s for s in SETTINGS}
 WORKER_SETTINGS = ("redis_url", "kubeconfig", "kube_context", "log_format", "log_level", "concurrency",
                    "write_concurrency", "metrics_port", "queues", "worker_name", "task_time_limit",
                    "visibility_timeout", "shutdown_timeout", "heartbeat_file", "metrics_dir", "exec_plugins",
-                   "exec_plugin_timeout")
+                   "exec_plugin_timeout", "webhooks")
 BEAT_SETTINGS = ("redis_url", "log_format", "log_level", "redbeat_key_prefix", "heartbeat_file",
                  "beat_max_interval", "beat_lock_timeout", "task_time_limit", "visibility_timeout")
 FLOWER_SETTINGS = ("redis_url", "log_format", "log_level", "flower_port", "flower_basic_auth",
@@ -256,7 +260,8 @@ class Settings:
     identity: str
     resync_interval: float
     health_check_interval: float
-    queues: tuple[str, ...] = ("sync", "health")
+    queues: tuple[str, ...] = ("sync", "health", "webhooks")
+    webhooks: str = ""
     worker_name: str = ""
     task_time_limit: float = 1800.0
     visibility_timeout: float = 3600.0

@@ -19,14 +19,18 @@ from drsyncer.api.replication import ReplicationMode
 TASK_SYNC_NAMESPACE = "drsyncer.sync_namespace"
 TASK_CLEANUP_NAMESPACE = "drsyncer.cleanup_namespace"
 TASK_CHECK_REMOTE_CLUSTER = "drsyncer.check_remote_cluster"
+TASK_DELIVER_WEBHOOK = "drsyncer.deliver_webhook"
 SYNC_QUEUE = "sync"
 # health checks have their own queue: a check never waits behind a large sync
 HEALTH_QUEUE = "health"
-QUEUES = (SYNC_QUEUE, HEALTH_QUEUE)
+# webhook deliveries too: a slow endpoint never delays a sync
+WEBHOOK_QUEUE = "webhooks"
+QUEUES = (SYNC_QUEUE, HEALTH_QUEUE, WEBHOOK_QUEUE)
 ROUTES: Mapping[str, Mapping[str, str]] = {
     TASK_SYNC_NAMESPACE: {"queue": SYNC_QUEUE},
     TASK_CLEANUP_NAMESPACE: {"queue": SYNC_QUEUE},
     TASK_CHECK_REMOTE_CLUSTER: {"queue": HEALTH_QUEUE},
+    TASK_DELIVER_WEBHOOK: {"queue": WEBHOOK_QUEUE},
 }
 
 

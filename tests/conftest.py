@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.helm",
     "tests.fixtures.redis_server",
     "tests.fixtures.sim",
+    "tests.fixtures.webhooks",
 ]

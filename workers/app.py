@@ -100,7 +100,7 @@ class DrsyncerCelery(Celery):
         return self
 
 
-app = DrsyncerCelery("drsyncer", include=["workers.tasks"])
+app = DrsyncerCelery("drsyncer", include=["workers.tasks", "workers.webhooks"])
 # from the environment at import (how `celery -A workers.app` and the child processes see it); the
 # entry points configure it again with their flags before starting anything
 app.configure(load_settings())

@@ -49,7 +49,7 @@ from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.run import not_synced, prepare_run, source_namespaces
 from drsyncer.task_contract import SCHEDULED_RUN, SINGLE_NAMESPACE_TRIGGERS, ReplicationRef, SyncJob
-from workers import metrics
+from workers import metrics, webhooks
 from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
 from workers.guards import Drop, NamespaceLock, drop_reason, lock_key
 
@@ -298,7 +298,11 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
     sent = datetime.fromtimestamp(started_at, UTC) if started_at and job.run_key == SCHEDULED_RUN else None
     next_sync = next_sync_time(model, source, now, sent)
 
+    previous: dict[str, Any] = {}  # the status before this run: webhooks tell a recovery by it
+
     def build(obj: Mapping[str, Any]) -> dict[str, Any]:
+        previous.clear()
+        previous.update(obj.get("status") or {})
         return run_status(records, replication=ref.label, previous=obj.get("status") or {},
                           generation=ref.generation, now=now, started_at=started_at, next_sync=next_sync)
 
@@ -316,6 +320,7 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
         reason, type_, message = event_for(summary)
         post_event(ctx.controller, events.event(_involved(written), reason, message, type_=type_, now=now,
                                                 instance=ctx.worker))
+        webhooks.send_run_events(written, summary, previous)
         held = held_back_event(summary)
         if held is not None:  # a stale copy must be noticed even though the run Completed
             post_event(ctx.controller, events.event(_involved(written), held[0], held[2], type_=held[1],

@@ -40,6 +40,10 @@ LAST_SUCCESS = Gauge("dr_syncer_last_success_timestamp_seconds",
 CLUSTER_HEALTHY = Gauge("dr_syncer_remote_cluster_healthy",
                         "1 when the last check of a RemoteCluster (namespace/name) found it healthy, else 0",
                         ["cluster"], multiprocess_mode="mostrecent")
+WEBHOOK_DELIVERIES = Counter(
+    "dr_syncer_webhook_deliveries", "Webhook delivery attempts, by outcome (delivered; retry: no answer, "
+    "408, 425, 429 or 5xx, tried again later; failed: refused, or out of retries; error: the endpoint's "
+    "Secret could not be used)", ["outcome"])
 TASKS_DROPPED = Counter("dr_syncer_tasks_dropped", "Sync tasks dropped without syncing, by reason "
                         "(deleted, stale, paused, invalid, busy)", ["reason"])
 QUEUE_METRIC = "dr_syncer_tasks_queued"

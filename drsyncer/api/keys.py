@@ -37,6 +37,12 @@ ANNOTATION_ORIGINAL_SUSPEND: Final = "dr-syncer.io/original-suspend"  # CronJobs
 ANNOTATION_ORIGINAL_NODE_SELECTOR: Final = "dr-syncer.io/original-node-selector"
 LABEL_STANDBY_NODE: Final = "dr-syncer.io/standby-node"
 STANDBY_NODE_VALUE: Final = "none"
+# on a copy `drsyncer failover` brought up: the standby values it replaced (JSON), so `drsyncer failback`
+# puts back exactly those and a second failover knows the copy is already up
+ANNOTATION_FAILOVER_STANDBY: Final = "dr-syncer.io/failover-standby"
+# on each DR Namespace a failover brought up: the cluster's resourceVersion after the failover's writes;
+# objects written later changed while the DR cluster served (what failback can copy back)
+ANNOTATION_FAILOVER_RESOURCE_VERSION: Final = "dr-syncer.io/failover-resource-version"
 
 # triggers on Replication objects
 ANNOTATION_SYNC_NOW: Final = "dr-syncer.io/sync-now"

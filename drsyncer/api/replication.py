@@ -35,6 +35,7 @@ from drsyncer.api.remotecluster import DEFAULT_NAMESPACE, RemoteCluster
 from drsyncer.api.resource_types import ALL_TYPES, normalize_resource_type
 from drsyncer.api.schedule import DEFAULT_SCHEDULE
 from drsyncer.api.selectors import LabelSelector
+from drsyncer.api.webhooks import Webhook
 from drsyncer.errors import Category
 
 DEFAULT_RESOURCE_TYPES: tuple[str, ...] = (
@@ -219,6 +220,9 @@ class ReplicationSpec(SpecModel):
     dry_run: Bool = Field(default=False, description="Plan and report in status; write nothing.")
     retry_config: RetryConfig = Field(default_factory=RetryConfig,
                                       description="Retries after a failed sync.")
+    webhooks: list[Webhook] = Field(
+        default_factory=list, description="Endpoints that receive CloudEvents about this Replication's "
+        "runs and failovers (docs/webhooks.md), besides the installation-wide ones.")
 
     @field_validator("namespace_selector")
     @classmethod
@@ -323,6 +327,9 @@ class TargetStatus(StatusModel):
     destination_namespace: str = Field(description="Namespace in the destination cluster.")
     phase: Phase = Field(default=Phase.PENDING, description="Outcome of the last run for this target.")
     last_sync_time: datetime | None = Field(default=None, description="When the last run for it ended.")
+    last_successful_sync_time: datetime | None = Field(
+        default=None, description="When the last run that completed for it ended: its copies are at least "
+        "as recent as the source was then.")
     last_sync_duration: str | None = Field(default=None, description="How long it took, e.g. 1m30s.")
     sync_stats: SyncCounts = Field(default_factory=SyncCounts, description="Object counts of the last run.")
     last_error: SyncError | None = Field(default=None, description="Last error for this target.")
@@ -354,6 +361,38 @@ class DeploymentScale(StatusModel):
     last_synced_at: datetime | None = Field(default=None, description="When it was last written.")
 
 
+class RecoveryPoint(StatusModel):
+    cluster: str = Field(description="Destination RemoteCluster.")
+    last_successful_sync_time: datetime | None = Field(
+        default=None, description="The recovery point: the oldest last successful sync over the "
+        "destination's namespaces (unset while one has never completed). A failover to it now loses the "
+        "changes made since.")
+    namespaces: int = Field(default=0, description="Destination namespaces of this Replication in it.")
+    not_completed: int = Field(default=0, description="Of them, namespaces whose last run did not complete.")
+    held_back: int = Field(default=0, description="Copies left stale by the last run (immutable changes held "
+                           "back under NoChange).")
+    failed: int = Field(default=0, description="Objects the last run could not write there.")
+
+
+class FailoverStatus(StatusModel):
+    cluster: str = Field(description="The DR cluster brought up (its kubeconfig context, or `--cluster`).")
+    active: bool = Field(default=True, description="True from the failover until `drsyncer failback`; "
+                         "while true the Replication is paused so no run puts the copies back in standby.")
+    started: datetime | None = Field(default=None, description="When the first failover run to this "
+                                     "cluster began.")
+    finished: datetime | None = Field(default=None, description="When the latest failover run ended.")
+    workloads: int = Field(default=0, description="Copies of this Replication the latest run looked at "
+                           "(Deployments, StatefulSets, ReplicaSets, ReplicationControllers, CronJobs, Jobs, "
+                           "DaemonSets).")
+    brought_up: int = Field(default=0, description="Of them, copies up because of this failover (brought "
+                            "up by the latest run or an earlier one).")
+    already_up: int = Field(default=0, description="Of them, copies that were running without a failover "
+                            "(e.g. copied with scaleToZero false).")
+    failed: int = Field(default=0, description="Of them, copies the latest run could not bring up.")
+    failed_back: datetime | None = Field(default=None, description="When `drsyncer failback` put the "
+                                         "copies back in standby and resumed the Replication.")
+
+
 class ReplicationStatus(StatusModel):
     observed_generation: int | None = Field(default=None,
                                             description="The generation the status was computed from.")
@@ -376,6 +415,11 @@ class ReplicationStatus(StatusModel):
     deployment_scales: list[DeploymentScale] = Field(
         default_factory=list, description="Replica counts recorded when scaling copies to zero.")
     conditions: Conditions = Field(default_factory=list, description="Ready, Synced and InvalidSpec.")
+    recovery_points: list[RecoveryPoint] = Field(
+        default_factory=list, description="Per destination cluster: how recent its copies are and what "
+        "the last run left out (written after every run).")
+    failover: FailoverStatus | None = Field(
+        default=None, description="The last failover of this Replication's copies (`drsyncer failover`).")
     destinations: str | None = Field(
         default=None, description="The destination clusters, comma-separated (`destinationCluster` and "
         "`destinationClusters`), for `kubectl get`; written by the watcher.")

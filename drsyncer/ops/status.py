@@ -176,6 +176,8 @@ def summary(obj: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
         "syncStats": dict(status.get("syncStats") or {}),
         "lastError": status.get("lastError"),
         "targets": list(status.get("targets") or []),
+        "recoveryPoints": list(status.get("recoveryPoints") or []),
+        "failover": status.get("failover"),
     }
 
 
@@ -208,6 +210,31 @@ def overview(objs: list[dict[str, Any]], *, now: datetime, all_namespaces: bool)
             row.insert(0, obj["metadata"].get("namespace", ""))
         table.add_row(*row, Text(_short(reason(obj))))
     return table
+
+
+def print_recovery(console: Console, status: Mapping[str, Any], *, now: datetime) -> None:
+    """Per destination, the recovery point (the age of its copies) and what the last run left out;
+    then the last failover, if any."""
+    points = status.get("recoveryPoints") or []
+    if points:
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="recovery points", title_justify="left")
+        table.add_column("DESTINATION")
+        table.add_column("RECOVERY POINT")
+        for column in ("NAMESPACES", "NOT COMPLETED", "HELD BACK", "FAILED"):
+            table.add_column(column, justify="right")
+        for p in points:
+            point = p.get("lastSuccessfulSyncTime")
+            table.add_row(str(p.get("cluster", "")), ago(point, now) if point else "none (never completed)",
+                          *(str(p.get(k, 0)) for k in ("namespaces", "notCompleted", "heldBack", "failed")))
+        console.print(table)
+    failover = status.get("failover") or {}
+    if failover.get("cluster"):
+        state = "active (Replication paused)" if failover.get("active") else \
+            f"failed back {ago(failover.get('failedBack'), now)}"
+        counts = (f"{failover.get('broughtUp', 0)} of {failover.get('workloads', 0)} workloads up by the "
+                  f"failover, {failover.get('failed', 0)} failed in its latest run")
+        console.print(f"{'failover':<16}to {failover['cluster']} {ago(failover.get('started'), now)}: "
+                      f"{state}; {counts}", markup=False)
 
 
 def print_detail(console: Console, obj: Mapping[str, Any], *, now: datetime) -> None:
@@ -255,6 +282,7 @@ def print_detail(console: Console, obj: Mapping[str, Any], *, now: datetime) -> 
                           *(str(s.get(k, 0)) for k in ("created", "updated", "unchanged", "failed")),
                           Text(str((t.get("lastError") or {}).get("message", ""))))
         console.print(table)
+    print_recovery(console, status, now=now)
     last_error = status.get("lastError") or {}
     if last_error.get("message"):
         category = f"{last_error['category']}: " if last_error.get("category") else ""

@@ -28,6 +28,7 @@ from drsyncer.api.replication import (
 )
 from drsyncer.api.resource_types import find_builtin
 from drsyncer.errors import Category
+from drsyncer.status import recovery
 from drsyncer.status.remote_cluster import timestamp
 from drsyncer.sync.result import KindCounts, RunSummary, TargetResult
 
@@ -179,11 +180,13 @@ def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous
             error = _target_error(t, when)
             if error is not None:
                 errors.append(error)
-            targets.append(TargetStatus(
+            target = TargetStatus(
                 cluster=t.destination_cluster, source_namespace=t.source_namespace,
                 destination_namespace=t.destination_namespace, phase=t.phase,
                 last_sync_time=when, last_sync_duration=format_duration(t.duration_s),
-                sync_stats=_counts(t.totals), last_error=error))
+                sync_stats=_counts(t.totals), last_error=error)
+            target.last_successful_sync_time = recovery.last_success(target, previous.get("targets") or ())
+            targets.append(target)
             found = [e.category for e in t.errors] + ([t.error_category] if t.error_category else [])
             for category in found:
                 entry = categories.setdefault(category, ErrorCategoryCount(category=category))
@@ -229,6 +232,7 @@ def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous
         # a retry still ahead of a namespace's latest result; null once none is
         "retryStatus": dump(retry) if (retry := _retry_status(records)) else None,
         "deploymentScales": [dump(s) for s in scales],
+        "recoveryPoints": [dump(p) for p in recovery.recovery_points(targets)],
         "conditions": [dump(c) for c in conditions],
     }
     return patch

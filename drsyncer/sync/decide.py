@@ -12,8 +12,10 @@ The checks, in order, for a destination object that exists (docs/sync-semantics.
 2. its marks name another Replication → skip (conflict);
 3. it is namespaced and its marks name another source namespace → skip (conflict);
 4. it carries no marks and adopting unmarked objects is off → skip (conflict);
-5. its marks carry the wanted source hash → unchanged;
-6. otherwise → update (the body keeps what the destination allocated), flagged with the immutable
+5. it was brought up by `drsyncer failover` → skip: a sync never scales a failed-over copy back
+   down (`drsyncer failback` returns it to standby);
+6. its marks carry the wanted source hash → unchanged;
+7. otherwise → update (the body keeps what the destination allocated), flagged with the immutable
    fields it changes and their handling.
 """
 
@@ -24,6 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from drsyncer.api.immutability import Version
+from drsyncer.sync import standby
 from drsyncer.sync.actions import REASON_ADOPT, REASON_CREATE, REASON_SOURCE_CHANGED, Action, Op
 from drsyncer.sync.immutable import ImmutableChange, immutable_changes, resolve_handling
 from drsyncer.sync.merge import partial_body, update_body
@@ -61,6 +64,8 @@ def decide(wanted: Action, existing: Mapping[str, Any] | None, rules: Rules, *, 
         return _skip(wanted, f"conflict: the destination object was copied from namespace {copied_from}")
     if owner is None and not rules.adopt_unowned:
         return _skip(wanted, REASON_UNMARKED)
+    if standby.failed_over(existing):
+        return _skip(wanted, standby.FAILED_OVER_REASON)
     assert wanted.desired is not None
     if owner is not None and source_hash_of(existing) == wanted.source_hash:
         return replace(wanted, op=Op.UNCHANGED, body=None, reason=REASON_UNCHANGED)
@@ -105,8 +110,8 @@ def prunable(key: Key, existing: Mapping[str, Any], rules: Rules, source_namespa
         return False
     if rules.is_excluded(key.group, key.kind, key.name):
         return False  # excludeResources: never copied, updated or pruned
-    if (existing.get("metadata") or {}).get("deletionTimestamp"):
-        return False
+    if (existing.get("metadata") or {}).get("deletionTimestamp") or standby.failed_over(existing):
+        return False  # being deleted anyway, or brought up by a failover: the DR side owns it now
     return source_namespace_of(existing) == source_namespace
 
 

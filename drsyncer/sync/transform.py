@@ -7,7 +7,6 @@ source object, so callers must treat the result as read-only or copy what they c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,15 +31,12 @@ STRIPPED_METADATA: tuple[str, ...] = (
 )
 STRIPPED_ANNOTATIONS: frozenset[str] = frozenset({keys.ANNOTATION_LAST_APPLIED})
 # ReplicationControllers come with `"*"`, which copies every type the source serves
-SCALED_KINDS: frozenset[tuple[str, str]] = frozenset(
-    {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet"), ("", "ReplicationController")})
+SCALED_KINDS: frozenset[tuple[str, str]] = standby.REPLICATED_KINDS
 # PVC fields that tie a claim to particular volumes or contents of the source cluster; dropped unless
 # `preserveVolumeAttributes` (or `syncPersistentVolumes`) keeps them. `volumeMode` is not among them:
 # it is the kind of volume the workload needs (a Block claim mounted through volumeDevices), kept always.
 PVC_VOLUME_ATTRIBUTES: tuple[str, ...] = ("selector", "dataSource", "dataSourceRef")
 HEADLESS = "None"
-_INT32_MAX = 2**31 - 1
-_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -118,8 +114,9 @@ def scale_for(obj: Mapping[str, Any], rules: Rules) -> Scale:
     override = ((obj.get("metadata") or {}).get("labels") or {}).get(keys.LABEL_SCALE_OVERRIDE)
     if override is None:
         return Scale(original, default)
-    if _DIGITS.fullmatch(override) and int(override) <= _INT32_MAX:
-        return Scale(original, int(override))
+    replicas = standby.override_replicas({keys.LABEL_SCALE_OVERRIDE: override})
+    if replicas is not None:
+        return Scale(original, replicas)
     applied = "scaleToZero" if rules.scale_to_zero else "the source count"
     warning = (
         f"label {keys.LABEL_SCALE_OVERRIDE}={override!r} is not a whole number of replicas; "

@@ -100,6 +100,10 @@ app.kubernetes.io/part-of: drsyncer
   value: {{ .Values.config.taskTimeLimitSeconds | quote }}
 - name: DRSYNCER_VISIBILITY_TIMEOUT
   value: {{ .Values.config.visibilityTimeoutSeconds | quote }}
+{{- with .Values.config.webhooks }}
+- name: DRSYNCER_WEBHOOKS
+  value: {{ toJson . | quote }}
+{{- end }}
 - name: POD_NAMESPACE
   valueFrom:
     fieldRef:

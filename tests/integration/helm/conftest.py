@@ -16,7 +16,10 @@ SECRETS_NAMESPACE = "kubeconfigs"
 # every optional feature switched on; KEDA and HPA exclude each other, so HPA gets its own set
 EVERYTHING: dict[str, Any] = {
     "config": {"watchNamespace": WATCH_NAMESPACE, "logFormat": "json",
-               "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}]},
+               "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
+               "webhooks": [{"url": "https://hooks.example.com/dr",
+                             "events": ["SyncFailed", "FailoverStarted"],
+                             "secretRef": {"name": "hook-credentials"}}]},
     "rbac": {"extraSecretNamespaces": [SECRETS_NAMESPACE]},
     "execPlugins": {"allowed": ["aws", "kubelogin"], "timeoutSeconds": 20},
     "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1111:role/drsyncer",

@@ -277,7 +277,7 @@ def test_components_have_their_replicas_strategy_and_probes(releases: dict[str, 
     assert worker_container["livenessProbe"]["exec"]["command"] == ["drsyncer", "probe", "worker"]
     env = _env(worker_container)
     assert env["DRSYNCER_CONCURRENCY"]["value"] == "4"
-    assert env["DRSYNCER_QUEUES"]["value"] == "sync,health"
+    assert env["DRSYNCER_QUEUES"]["value"] == "sync,health,webhooks"
     grace = worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     assert grace > int(env["DRSYNCER_TASK_TIME_LIMIT"]["value"])
     assert int(env["DRSYNCER_VISIBILITY_TIMEOUT"]["value"]) > int(env["DRSYNCER_TASK_TIME_LIMIT"]["value"])
@@ -294,7 +294,17 @@ def test_autoscaled_workers_leave_replicas_to_the_autoscaler(releases: dict[str,
     health = releases["everything"].one("Deployment", "-health-worker")
     assert _env(_containers(health)[0])["DRSYNCER_QUEUES"]["value"] == "health"
     sync = releases["everything"].one("Deployment", "-drsyncer-worker")
-    assert _env(_containers(sync)[0])["DRSYNCER_QUEUES"]["value"] == "sync"
+    assert _env(_containers(sync)[0])["DRSYNCER_QUEUES"]["value"] == "sync,webhooks"
+
+
+def test_installation_webhooks_reach_the_workers_as_settings(releases: dict[str, Release]) -> None:
+    from drsyncer.webhooks.endpoints import parse_global
+
+    worker = releases["everything"].one("Deployment", "-drsyncer-worker")
+    (hook,) = parse_global(_env(_containers(worker)[0])["DRSYNCER_WEBHOOKS"]["value"])
+    assert hook.url == "https://hooks.example.com/dr" and hook.secret_ref is not None
+    plain = releases["hpa"].one("Deployment", "-drsyncer-worker")
+    assert "DRSYNCER_WEBHOOKS" not in _env(_containers(plain)[0])
 
 
 def test_bundled_redis_never_evicts_and_keeps_its_data_when_asked(releases: dict[str, Release]) -> None:

@@ -30,7 +30,8 @@ def test_reliability_settings() -> None:
 def test_health_checks_have_a_queue_of_their_own() -> None:
     assert ROUTES["drsyncer.sync_namespace"] == ROUTES["drsyncer.cleanup_namespace"] == {"queue": "sync"}
     assert ROUTES["drsyncer.check_remote_cluster"] == {"queue": "health"}
-    assert {q.name for q in celery_config(_settings())["task_queues"]} == {"sync", "health"}
+    assert ROUTES["drsyncer.deliver_webhook"] == {"queue": "webhooks"}
+    assert {q.name for q in celery_config(_settings())["task_queues"]} == {"sync", "health", "webhooks"}
 
 
 def test_time_limit_must_be_shorter_than_the_visibility_timeout() -> None:

@@ -1,0 +1,192 @@
+"""`drsyncer failover --check --to CONTEXT`: what a failover now would bring up, and what would be
+missing. Writes nothing.
+
+From the DR cluster alone: the standby copies and what bringing each up would do (the plan of
+`drsyncer failover --dry-run`), and what their pod templates and claims need that the cluster lacks
+(`drsyncer.sync.readiness`). With `--controller`: per Replication, the recovery point of this
+destination and what its last run failed to copy or held back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+
+from drsyncer.errors import CategorisedError, DrsyncerError
+from drsyncer.kube import ClusterClient
+from drsyncer.ops import dr_copies
+from drsyncer.ops.controller import Target, connect, make_console, print_document
+from drsyncer.ops.dr_copies import Report, Selection
+from drsyncer.ops.failover import DRY_RUN_COLUMNS
+from drsyncer.ops.failover_record import split
+from drsyncer.ops.status import ago
+from drsyncer.sync import readiness
+from drsyncer.sync.ownership import owner_of
+from drsyncer.sync.standby import Outcome, release
+
+EXIT_READY = 0
+EXIT_GAPS = 3  # as `drsyncer status`: the command worked and found something to act on
+NEEDED = ("configmaps", "secrets", "persistentvolumeclaims", "serviceaccounts")
+
+
+def present_objects(client: ClusterClient, namespaces: Iterable[str]) -> set[tuple[str, str, str]]:
+    """(kind, namespace, name) of what pod templates may need, in the given namespaces."""
+    found: set[tuple[str, str, str]] = set()
+    for resource in NEEDED:
+        ref = client.resolve(resource)
+        for namespace in sorted(set(namespaces)):
+            found |= {(ref.kind, namespace, o["metadata"]["name"]) for o in client.list(ref, namespace)}
+    return found
+
+
+def storage_class_names(client: ClusterClient) -> set[str] | None:
+    try:
+        return {o["metadata"]["name"] for o in client.list(client.resolve("storageclasses.storage.k8s.io"))}
+    except CategorisedError:
+        return None  # not served (or not readable): classes are not checked, and the output says so
+
+
+def claims(client: ClusterClient, selection: Selection) -> list[dict[str, Any]]:
+    ref = client.resolve("persistentvolumeclaims")
+    namespaces: list[str | None] = [*sorted(selection.namespaces)] or [None]
+    return [
+        c
+        for ns in namespaces
+        for c in client.list(ref, ns, label_selector=selection.server_selector())
+        if selection.wants(c)
+    ]
+
+
+def controller_lines(
+    controller: ClusterClient, replications: Iterable[str], cluster: str, now: datetime
+) -> list[str]:
+    """Per Replication: the recovery point of `cluster` and what its last run left out there."""
+    from drsyncer.ops.controller import get_replication
+
+    lines = []
+    for replication in sorted(replications):
+        namespace, name = split(replication)
+        try:
+            obj = get_replication(controller, namespace, name)
+        except DrsyncerError as exc:
+            lines.append(f"Replication {replication}: {exc}")
+            continue
+        status: Mapping[str, Any] = obj.get("status") or {}
+        point = next((p for p in status.get("recoveryPoints") or () if p.get("cluster") == cluster), None)
+        if point is None:
+            lines.append(
+                f"Replication {replication} -> {cluster}: no recovery point recorded (no run has "
+                f"reported for {cluster} yet, or --cluster is not its RemoteCluster name)"
+            )
+            continue
+        when = point.get("lastSuccessfulSyncTime")
+        lines.append(
+            f"Replication {replication} -> {cluster}: recovery point "
+            f"{ago(when, now) if when else 'none (never completed)'}; "
+            f"{point.get('notCompleted', 0)} of {point.get('namespaces', 0)} namespaces not completed, "
+            f"{point.get('heldBack', 0)} held back, {point.get('failed', 0)} failed"
+        )
+        for target in status.get("targets") or ():
+            error = (target.get("lastError") or {}).get("message")
+            if target.get("cluster") == cluster and error:
+                lines.append(f"  {target.get('destinationNamespace')}: {error}")
+        if (status.get("failover") or {}).get("active"):
+            lines.append(f"  failover to {status['failover'].get('cluster')} already active")
+    return lines
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """0 when a failover now would bring every copy up with nothing missing; 3 when something is."""
+    kubeconfig = dr_copies.kubeconfig_path(args)
+    selection = Selection.from_args(args)
+    cluster = args.cluster or args.to
+    console = make_console()
+    client = dr_copies.connect_cluster(kubeconfig, args.to, concurrency=args.concurrency)
+    controller = None
+    try:
+        started = time.monotonic()
+        copies = dr_copies.list_copies(client, selection)
+        results = dr_copies.apply_plan(client, copies, release, dry_run=True, concurrency=args.concurrency)
+        report = Report(cluster, results, time.monotonic() - started)
+        namespaces = {c["metadata"]["namespace"] for c in copies}
+        classes = storage_class_names(client)
+        gaps = readiness.gaps(
+            [*copies, *claims(client, selection)],
+            present_objects(client, namespaces),
+            classes,
+            cluster=cluster,
+        )
+        notes = (
+            [] if classes is not None else [f"storage classes of {cluster} could not be read: not checked"]
+        )
+        if args.controller:
+            try:
+                controller = connect(Target(args.controller_kubeconfig or kubeconfig, args.controller, None))
+            except DrsyncerError as exc:
+                print(f"warning: {exc}; recovery points not shown", file=sys.stderr)
+        lines = (
+            controller_lines(
+                controller, {owner_of(c) or "" for c in copies} - {""}, cluster, datetime.now(UTC)
+            )
+            if controller is not None
+            else []
+        )
+        if args.output:
+            doc = dr_copies.document(report, command="failover --check", dry_run=True)
+            doc["missing"] = [
+                {"namespace": g.namespace, "kind": g.kind, "name": g.name, "message": g.message} for g in gaps
+            ]
+            doc["controller"] = lines
+            print_document(doc, args.output)
+        else:
+            _print(console, report, gaps, notes, lines)
+        return EXIT_GAPS if gaps or report.failed else EXIT_READY
+    finally:
+        client.close()
+        if controller is not None:
+            controller.close()
+
+
+def _print(
+    console: Console, report: Report, gaps: list[readiness.Gap], notes: list[str], lines: list[str]
+) -> None:
+    if report.results:
+        missing = Counter(g.namespace for g in gaps)
+        console.print(
+            dr_copies.per_namespace_table(
+                report,
+                DRY_RUN_COLUMNS,
+                extra=("MISSING", missing),
+                title=f"failover check for {report.cluster}",
+            )
+        )
+    else:
+        console.print(
+            f"no standby copies made by drsyncer in {report.cluster} match the selection", markup=False
+        )
+    if gaps:
+        console.print("missing in " + report.cluster + ":", markup=False)
+        for gap in gaps:
+            console.print(f"  {gap.kind} {gap.namespace}/{gap.name}: {gap.message}", markup=False)
+    if report.failed:
+        console.print("could not be brought up:", markup=False)
+        dr_copies.print_problems(console, report)
+    for note in notes:
+        console.print(f"note: {note}", markup=False)
+    for line in lines:
+        console.print(f"controller: {line}", markup=False)
+    up = report.count(Outcome.CHANGE)
+    verdict = "ready" if not gaps and not report.failed else "NOT ready"
+    console.print(
+        f"{verdict}: a failover to {report.cluster} now would bring up {up} workloads "
+        f"({report.count(Outcome.DONE)} already up); {len(gaps)} missing, {report.failed} "
+        "unreadable",
+        markup=False,
+    )
