@@ -86,6 +86,16 @@ def run_plan(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def run_failover(args: argparse.Namespace) -> int:
+    from drsyncer.ops.failover import run
+    return run(args)
+
+
+def run_failback(args: argparse.Namespace) -> int:
+    from drsyncer.ops.failback import run
+    return run(args)
+
+
 def run_migrate(args: argparse.Namespace) -> int:
     from drsyncer.ops.migrate import run
     return run(args)
@@ -334,7 +344,7 @@ def _add_failover(sub: argparse._SubParsersAction) -> None:
                    help="say what a failover now would bring up and what would be missing; change nothing")
     p.add_argument("--wait", action="store_true", help="wait until the workloads brought up are running")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds for --wait (default: %(default)s)")
-    p.set_defaults(handler="drsyncer.ops.failover:run")
+    p.set_defaults(handler=run_failover)
 
     p = sub.add_parser(
         "failback", help="put the copies a failover brought up back in standby and resume syncing",
@@ -348,7 +358,7 @@ def _add_failover(sub: argparse._SubParsersAction) -> None:
                    help="first write what changed in the DR cluster since the failover into this (source) "
                    "cluster, so resumed syncing does not overwrite it")
     common(p)
-    p.set_defaults(handler="drsyncer.ops.failback:run")
+    p.set_defaults(handler=run_failback)
 
 
 def _add_migrate(sub: argparse._SubParsersAction) -> None:

@@ -77,3 +77,13 @@ def test_sync_reads_the_kubeconfig_from_the_environment(tmp_path, capsys, monkey
     assert main(["sync", "--source-context", "a", "--dest-context", "b", "-n", "shop"]) == 1
     err = capsys.readouterr().err
     assert "from-env" in err and "no kubeconfig" not in err
+
+
+def test_every_subcommand_runs_a_function_of_its_own() -> None:
+    import argparse
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        handler = sub.get_default("handler")
+        assert callable(handler), f"drsyncer {name}: handler {handler!r} is not a function"
