@@ -52,7 +52,7 @@ from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from workers import metrics
 from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
-from workers.guards import Drop, NamespaceLock, drop_reason, lock_key
+from workers.guards import Drop, NamespaceLock, drop_reason, lock_key, superseded
 
 log = logging.getLogger(__name__)
 
@@ -251,6 +251,13 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
             synced = iter([_failed(Target(d.client.name, d.namespace), job.source_namespace, late)
                            for d in destinations])
         results = [failed[t] if t in failed else next(synced) for t in job.targets]
+    latest = next(iter(ctx.runs.records(owner, [job.source_namespace])), None)
+    if superseded(latest, task_id, job.run_key, started):
+        log.warning("%s %s, %s: task %s was delivered again while this worker was stopped, and that "
+                    "delivery finished the work; this one's result is not reported", ref.kind, ref.label,
+                    job.source_namespace, task_id)
+        metrics.TASKS_DROPPED.labels(Drop.SUPERSEDED.value).inc()
+        return Outcome(dropped=Drop.SUPERSEDED)
     finished = time.time()
     metrics.record_targets(results)
     metrics.SYNC_DURATION.labels(ref.label).observe(finished - started)

@@ -41,7 +41,7 @@ CLUSTER_HEALTHY = Gauge("dr_syncer_remote_cluster_healthy",
                         "1 when the last check of a RemoteCluster (namespace/name) found it healthy, else 0",
                         ["cluster"], multiprocess_mode="mostrecent")
 TASKS_DROPPED = Counter("dr_syncer_tasks_dropped", "Sync tasks dropped without syncing, by reason "
-                        "(deleted, stale, paused, invalid, busy)", ["reason"])
+                        "(deleted, stale, paused, invalid, busy, superseded)", ["reason"])
 QUEUE_METRIC = "dr_syncer_tasks_queued"
 
 
