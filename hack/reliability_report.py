@@ -48,7 +48,11 @@ TESTS = {
     "beat SIGKILLed and restarted": "tests/integration/pipeline/test_fault_campaigns.py",
     "Redis without persistence SIGKILLed and restarted": "tests/integration/pipeline/test_redis_restart.py",
     "Sentinel: primary SIGKILLed mid-run": "tests/integration/pipeline/test_sentinel.py",
-    "generated Replications, valid and invalid": "tests/integration/pipeline/test_fuzzed_resources.py",
+    "SIGSTOP of a worker past the task time limit, then SIGCONT":
+        "tests/integration/pipeline/test_fault_campaigns.py",
+    "controller-cluster watch cut mid-stream": "tests/integration/pipeline/test_fault_campaigns.py",
+    "generated Replications, NamespaceMappings and RemoteClusters, valid and invalid":
+        "tests/integration/pipeline/test_fuzzed_resources.py",
 }
 
 

@@ -394,5 +394,5 @@ def test_after_the_campaigns_no_secret_or_credential_is_anywhere_an_operator_can
     assert len(pipe.credentials) >= 4, "no kubeconfig token or client key to look for"
     searched = assert_no_secret_leaks(pipe, [SECRET_VALUE])
     logs = "\n".join(text for where, text in searched.items() if where.endswith(" log"))
-    assert 'drsyncer.audit: {' in logs and '"verb":"create"' in logs, "no audit line was among the logs searched"
+    assert 'drsyncer.audit: {' in logs and '"verb":"create"' in logs, "no audit line among the logs searched"
     assert "drsyncer.sync_namespace" in searched["Flower task arguments and results"]
