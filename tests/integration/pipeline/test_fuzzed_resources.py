@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from drsyncer.api import keys
 from drsyncer.kube.errors import ApiError
 from scheduler.entries import entry_name
@@ -58,6 +60,7 @@ def _apply(pipe: Pipeline, generated: fuzz.Generated) -> fuzz.Generated | None:
     return generated
 
 
+@pytest.mark.timeout(1200 if reliability.long_run() else 300)  # the long run applies 1,500 objects
 def test_generated_resources_are_scheduled_or_marked_invalid_naming_the_field(pipe: Pipeline) -> None:
     generated = [
         *fuzz.draw_many(fuzz.remote_clusters(pipe.ns), OTHERS, "fuzz-rc", salt=1),
