@@ -322,7 +322,9 @@ class Watcher:
         """`InvalidSpec` (condition and Warning Event) on each RemoteCluster whose spec cannot be used,
         cleared once fixed. Decided on the informer's copy, so an unchanged cluster costs no request."""
         ref = self._refs.get(REMOTE_CLUSTERS)
-        for obj in self._objects(REMOTE_CLUSTERS) if ref is not None else []:
+        if ref is None:  # the CRD is not served yet
+            return
+        for obj in self._objects(REMOTE_CLUSTERS):
             errors = remote_cluster_spec.spec_errors(obj)
             if remote_cluster_spec.spec_patch(obj, errors, self._clock()) is None:
                 continue

@@ -22,7 +22,7 @@ class WatchHub:
         self._subscribers: dict[Key, set[asyncio.Queue[Event]]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         # the connections of open watch streams, for `cut`; and until when new ones are cut at once
-        self.transports: set[asyncio.BaseTransport] = set()
+        self.transports: set[asyncio.Transport] = set()
         self.cut_until = 0.0
 
     def subscribe(self, key: Key) -> asyncio.Queue[Event]:

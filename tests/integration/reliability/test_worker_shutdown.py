@@ -1,6 +1,7 @@
 """A worker told to stop (SIGTERM, as Kubernetes does) while Redis is unreachable exits within
-`DRSYNCER_SHUTDOWN_TIMEOUT` of the signal (and a second for the exit itself): Redis frozen (connections neither answered nor refused, as in a network
-partition) or gone (connections refused)."""
+`DRSYNCER_SHUTDOWN_TIMEOUT` of the signal (and a second for the exit itself): Redis frozen
+(connections neither answered nor refused, as in a network partition) or gone (connections
+refused)."""
 
 from __future__ import annotations
 
