@@ -313,10 +313,11 @@ class Pipeline:
         return out
 
 
-def _kubeconfig_secret(name: str, cluster: Any, client_key: bool) -> tuple[dict[str, Any], list[str]]:
-    """The RemoteCluster's kubeconfig Secret, and the credential values in it. With `client_key` the
-    user also carries a client certificate and key (a generated pair; a plain-HTTP simulator never
-    asks for it, but drsyncer reads and holds it like any other)."""
+def _kubeconfig_secret(name: str, cluster: Any, client_key: bool = False,
+                       credentials: list[str] | None = None) -> dict[str, Any]:
+    """The RemoteCluster's kubeconfig Secret; the credential values in it are added to `credentials`.
+    With `client_key` the user also carries a client certificate and key (a generated pair; a
+    plain-HTTP simulator never asks for it, but drsyncer reads and holds it like any other)."""
     config = cluster.kubeconfig_dict()
     user = config["users"][0]["user"]
     if client_key:
@@ -326,9 +327,11 @@ def _kubeconfig_secret(name: str, cluster: Any, client_key: bool) -> tuple[dict[
     values = [v for v in (user.get("token"), user.get("client-key-data")) if v]
     if client_key:  # the key's PEM body, line by line, as it would show if printed decoded
         values += [line for line in pair.key_pem.decode().splitlines() if not line.startswith("-----")]
+    if credentials is not None:
+        credentials += values
     data = yaml.safe_dump(config).encode()
-    return ({"metadata": {"name": f"{name}-kubeconfig"},
-             "data": {"kubeconfig": base64.b64encode(data).decode()}}, values)
+    return {"metadata": {"name": f"{name}-kubeconfig"},
+            "data": {"kubeconfig": base64.b64encode(data).decode()}}
 
 
 @pytest.fixture(scope="module")
@@ -381,8 +384,7 @@ def pipeline(pipeline_backend: str, pipeline_credentials: bool, redis_server: Re
     # the processes' own kubeconfig holds the controller cluster's token
     credentials = [t for t in [getattr(clusters["controller"], "token", None)] if t]
     for name in ("source", "dr1", "dr2"):
-        secret, values = _kubeconfig_secret(name, clusters[name], pipeline_credentials)
-        credentials += values
+        secret = _kubeconfig_secret(name, clusters[name], pipeline_credentials, credentials)
         controller.create(SECRETS, ns, secret)
         controller.create(remote_clusters, ns, {
             "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
