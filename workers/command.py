@@ -10,7 +10,6 @@ import argparse
 import logging
 import os
 import shutil
-import signal
 import socket
 import tempfile
 from collections.abc import Mapping
@@ -62,12 +61,12 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
     # worker_soft_shutdown_timeout to finish, then go back to the queue at once instead of after the
     # visibility timeout; read by billiard when first imported, so before Celery is
     os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
-    from celery.signals import worker_process_shutdown, worker_ready, worker_shutting_down
+    from celery.signals import worker_process_shutdown, worker_shutting_down
 
     from workers import metrics
     from workers.app import app
     from workers.heartbeat import Heartbeat
-    from workers.shutdown import ShutdownDeadline
+    from workers.shutdown import ArmOnSignals, ShutdownDeadline
 
     app.configure(settings)
     Heartbeat.path = probes.heartbeat_file("worker", settings.heartbeat_file)
@@ -79,11 +78,8 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
     worker_process_shutdown.connect(on_child_exit, weak=False)
     deadline = ShutdownDeadline(settings.shutdown_timeout)
     worker_shutting_down.connect(deadline.arm, weak=False)
-
-    def on_ready(**_: Any) -> None:
-        deadline.arm_on_signals(signal.SIGTERM, signal.SIGQUIT, signal.SIGINT)
-
-    worker_ready.connect(on_ready, weak=False)
+    ArmOnSignals.deadline = deadline
+    app.steps["worker"].add(ArmOnSignals)
     name = settings.worker_name or f"drsyncer@{socket.gethostname()}"
     log.info("starting worker %s on queues %s with %s", name, ",".join(settings.queues), settings.describe())
     if settings.metrics_port:
