@@ -139,6 +139,11 @@ def read_remote_cluster(ctx: Context, namespace: str, name: str) -> dict[str, An
     obj = ctx.controller.get(ctx.controller.resolve(REMOTE_CLUSTERS), namespace, name)
     if obj is None:
         raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, f"RemoteCluster {namespace}/{name} not found")
+    try:  # the watcher marks it InvalidSpec too; the target says why it is not used
+        parse_remote_cluster(obj)
+    except InvalidSpec as exc:
+        raise CategorisedError(Category.NON_RETRYABLE, f"RemoteCluster {namespace}/{name}: "
+                               f"{'; '.join(exc.errors)}") from None
     return obj
 
 
