@@ -13,7 +13,7 @@ from drsyncer.api.parse import InvalidSpec
 from tests.fixtures import fuzz
 from tests.unit.api.builders import remote_cluster_errors, replication_errors
 
-EXAMPLES = 300
+EXAMPLES = 100
 
 
 def _namespace_mapping_errors(obj: dict) -> list[str]:
