@@ -195,7 +195,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shutdown_timeout", "DRSYNCER_SHUTDOWN_TIMEOUT", "45s",
             "Longest a worker takes to stop after SIGTERM. Running tasks get two thirds of it (at most "
             "30 s) to finish, then are handed back; a worker whose stop hangs (Redis unreachable) exits "
-            "at this limit anyway. Keep the pod's termination grace period above it.", _seconds),
+            "at this limit anyway, counted from the signal (plus under a second to exit). Keep the "
+            "pod's termination grace period at least 5 s above it.", _seconds),
     Setting("heartbeat_file", "DRSYNCER_HEARTBEAT_FILE", "",
             "File the worker (while its consumer runs) or beat (every tick) touches, for "
             "`drsyncer probe`. Empty: `/tmp/drsyncer-worker.heartbeat` or `/tmp/drsyncer-beat.heartbeat`."),

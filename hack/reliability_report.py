@@ -48,7 +48,11 @@ TESTS = {
     "beat SIGKILLed and restarted": "tests/integration/pipeline/test_fault_campaigns.py",
     "Redis without persistence SIGKILLed and restarted": "tests/integration/pipeline/test_redis_restart.py",
     "Sentinel: primary SIGKILLed mid-run": "tests/integration/pipeline/test_sentinel.py",
-    "generated Replications, valid and invalid": "tests/integration/pipeline/test_fuzzed_resources.py",
+    "SIGSTOP of a worker past the task time limit, then SIGCONT":
+        "tests/integration/pipeline/test_fault_campaigns.py",
+    "controller-cluster watch cut mid-stream": "tests/integration/pipeline/test_fault_campaigns.py",
+    "generated Replications, NamespaceMappings and RemoteClusters, valid and invalid":
+        "tests/integration/pipeline/test_fuzzed_resources.py",
 }
 
 
@@ -79,8 +83,12 @@ def render(lines: list[dict[str, Any]]) -> str:
             "fault to the run reported Completed with every object in both destinations; for a worker "
             "shutdown, from SIGTERM to the process gone; for beat, the gap between the scheduled runs "
             "either side of the kill (schedule `@every 4s`, lock timeout 4 s; duplicated counts runs "
-            "less than half a period apart); for the generated Replications, converged means every "
-            "one was scheduled or marked InvalidSpec naming its field.\n")
+            "less than half a period apart); for a frozen worker, from SIGSTOP (held past the task time "
+            "limit and the visibility timeout) to the run Completed with every object in both "
+            "destinations; for the cut watch, from the last change made during the cut to the schedule "
+            "in Redis holding every change (entries added, rewritten, removed); for the generated "
+            "objects, converged means every one was scheduled or marked InvalidSpec naming its field "
+            "(condition and Event), or refused by the API server naming it.\n")
     return HEADER + "\n".join(rows) + "\n" + note
 
 

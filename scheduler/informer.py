@@ -2,7 +2,9 @@
 
 List, then watch from the list's resourceVersion; a watch the server ends is resumed from the last
 event; 410 Gone (the position is too old) lists again; any other failure lists again after a
-bounded, growing pause. A full relist also happens every `relist_s`, so a missed event is repaired.
+bounded, growing pause. The pause starts over once a watch has worked for `healthy_s`, so a cut
+days after the last one is not met with the longest pause. A full relist also happens every
+`relist_s`, so a missed event is repaired.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (namespace or "", name)
 MIN_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
+HEALTHY_WATCH_S = 10.0  # a watch open this long worked: the next failure starts the backoff over
 
 
 def key_of(obj: dict[str, Any]) -> Key:
@@ -67,7 +70,7 @@ class Informer:
                  relist_s: float = 300.0,
                  on_event: Callable[[str, dict[str, Any]], None] | None = None, cache: bool = True,
                  significant: Callable[[dict[str, Any] | None, dict[str, Any] | None], bool] | None = None,
-                 ) -> None:
+                 healthy_s: float = HEALTHY_WATCH_S) -> None:
         self._client = client
         self.ref = ref
         self.namespace = namespace or None
@@ -80,6 +83,8 @@ class Informer:
         self.name = name
         self.watch_timeout_s = watch_timeout_s
         self.relist_s = relist_s
+        self.healthy_s = healthy_s
+        self._watching_since: float | None = None  # when the current watch was opened
         self._lock = threading.Lock()
         self._objects: dict[Key, dict[str, Any]] = {}
         self._stop = threading.Event()
@@ -116,6 +121,12 @@ class Informer:
             self._thread.join(wait_s)
 
     @property
+    def watching_for_s(self) -> float:
+        """Seconds since the current watch was opened after a list; 0 while listing or reconnecting."""
+        since = self._watching_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    @property
     def stopped(self) -> bool:
         return self._stop.is_set()
 
@@ -126,6 +137,9 @@ class Informer:
                 self._list_and_watch()
                 failures = 0
             except Exception as exc:  # whatever went wrong, the copy is rebuilt by listing again
+                since = self._watching_since
+                if since is not None and time.monotonic() - since >= self.healthy_s:
+                    failures = 0  # the watch had been working: a new fault, not the same one again
                 failures += 1
                 self.last_error = str(exc) or type(exc).__name__
                 delay = backoff_delay(failures, random.random())
@@ -134,6 +148,7 @@ class Informer:
                 self._stop.wait(delay)
 
     def _list_and_watch(self) -> None:
+        self._watching_since = None
         client = self._client()
         # without a cache only the list's resourceVersion is needed, and the first page carries it
         listing = client.list(self.ref, self.namespace, page_size=500 if self._cache else 1)
@@ -172,6 +187,8 @@ class Informer:
     def _watch(self, client: ClusterClient, position: str) -> str:
         events = client.watch(self.ref, self.namespace, resource_version=position,
                               timeout_s=self.watch_timeout_s)
+        if self._watching_since is None:
+            self._watching_since = time.monotonic()
         try:
             for event in events:
                 obj = event.get("object") or {}

@@ -31,9 +31,9 @@ from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.remote_clusters import ClusterClients
 from drsyncer.kube.retry import CR_PATCHES, WATCHER_SOURCES, retry_on_conflict
 from drsyncer.status import events
-from drsyncer.status.writer import post_event
+from drsyncer.status.writer import patch_status, post_event
 from drsyncer.task_contract import Trigger
-from scheduler import metrics
+from scheduler import metrics, remote_cluster_spec
 from scheduler.continuous import DEFAULT_DEBOUNCE_S, ChangeTrigger, Followed
 from scheduler.entries import (
     Plan,
@@ -383,6 +383,7 @@ class Watcher:
                 report.errors.append(f"{label}: {exc}")
             except Exception as exc:  # a send to Redis failed; the annotation stays for the next try
                 report.errors.append(f"{label}: {type(exc).__name__}: {exc}")
+        self._check_remote_cluster_specs(report)
         for error in report.errors:
             log.warning("reconcile: %s", error)
         invalid = self._log_invalid(reads)
@@ -458,6 +459,35 @@ class Watcher:
             read = ReplicationRead(obj, cached[1].model, cached[1].errors)
             metrics.export_replication(f"{namespace}/{name}",
                                        state_of(read, now, self._matched_last.get((kind, namespace, name))))
+
+    def _check_remote_cluster_specs(self, report: Report) -> None:
+        """`InvalidSpec` (condition and Warning Event) on each RemoteCluster whose spec cannot be used,
+        cleared once fixed. Decided on the informer's copy, so an unchanged cluster costs no request."""
+        ref = self._refs.get(REMOTE_CLUSTERS)
+        if ref is None:  # the CRD is not served yet
+            return
+        for obj in self._objects(REMOTE_CLUSTERS):
+            errors = remote_cluster_spec.spec_errors(obj)
+            if remote_cluster_spec.spec_patch(obj, errors, self._clock()) is None:
+                continue
+            meta = obj.get("metadata") or {}
+            namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+            label = f"RemoteCluster {namespace}/{name}"
+            try:
+                with audit.acting_for(audit.Actor(component="watcher")):
+                    written = patch_status(self.controller, ref, namespace, name, lambda current: (
+                        remote_cluster_spec.spec_patch(current, remote_cluster_spec.spec_errors(current),
+                                                       self._clock())), uid=meta.get("uid"))
+                    if written is None or not errors:
+                        continue
+                    log.warning("%s: invalid spec: %s", label, "; ".join(errors))
+                    involved = {"apiVersion": keys.API_VERSION, "kind": "RemoteCluster",
+                                "namespace": namespace, "name": name, "uid": meta.get("uid")}
+                    post_event(self.controller, events.event(
+                        involved, events.REASON_INVALID_SPEC, remote_cluster_spec.message_of(errors),
+                        type_="Warning", now=self._clock(), component=events.WATCHER_COMPONENT))
+            except ApiError as exc:
+                report.errors.append(f"{label}: {exc}")
 
     def _log_invalid(self, reads: Iterable[ReplicationRead]) -> int:
         """One WARNING line per spec error not logged before (an unchanged invalid object says nothing

@@ -66,7 +66,7 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
     from workers import metrics
     from workers.app import app
     from workers.heartbeat import Heartbeat
-    from workers.shutdown import ShutdownDeadline
+    from workers.shutdown import ArmOnSignals, ShutdownDeadline
 
     app.configure(settings)
     Heartbeat.path = probes.heartbeat_file("worker", settings.heartbeat_file)
@@ -76,7 +76,10 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
         metrics.process_exited(pid)
 
     worker_process_shutdown.connect(on_child_exit, weak=False)
-    worker_shutting_down.connect(ShutdownDeadline(settings.shutdown_timeout).arm, weak=False)
+    deadline = ShutdownDeadline(settings.shutdown_timeout)
+    worker_shutting_down.connect(deadline.arm, weak=False)
+    ArmOnSignals.deadline = deadline
+    app.steps["worker"].add(ArmOnSignals)
     name = settings.worker_name or f"drsyncer@{socket.gethostname()}"
     log.info("starting worker %s on queues %s with %s", name, ",".join(settings.queues), settings.describe())
     if settings.metrics_port:

@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 
+from drsyncer.status.replication import NamespaceRecord
 from drsyncer.task_contract import ReplicationRef
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class Drop(StrEnum):
     PAUSED = "paused"
     INVALID = "invalid"  # the watcher reports the spec errors
     BUSY = "busy"  # another task syncs the same namespace right now
+    # a delivery that was frozen past the time limit while a redelivery of it finished the work
+    SUPERSEDED = "superseded"
 
 
 def drop_reason(live: Mapping[str, Any] | None, ref: ReplicationRef) -> Drop | None:
@@ -67,6 +70,16 @@ def drop_reason(live: Mapping[str, Any] | None, ref: ReplicationRef) -> Drop | N
     if spec.get("paused") is True or str(spec.get("paused")).lower() == "true":
         return Drop.PAUSED
     return None
+
+
+def superseded(latest: NamespaceRecord | None, task_id: str, run_key: str, started_at: float) -> bool:
+    """Whether a delivery of `task_id` that started at `started_at` (UNIX seconds) has been overtaken:
+    the namespace's latest record is of a later delivery of the same task and run. That happens when a
+    worker is frozen (SIGSTOP, a paused VM) past the visibility timeout, the task is delivered again and
+    finishes, and the frozen worker then continues: its result is out of date and must not be
+    reported over the newer one."""
+    return (latest is not None and latest.task_id == task_id and latest.run_id == run_key
+            and latest.started_at > started_at)
 
 
 def lock_key(ref: ReplicationRef, source_namespace: str) -> str:

@@ -51,7 +51,7 @@ from drsyncer.sync.run import not_synced, prepare_run, source_namespaces
 from drsyncer.task_contract import SCHEDULED_RUN, SINGLE_NAMESPACE_TRIGGERS, ReplicationRef, SyncJob
 from workers import metrics, webhooks
 from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
-from workers.guards import Drop, NamespaceLock, drop_reason, lock_key
+from workers.guards import Drop, NamespaceLock, drop_reason, lock_key, superseded
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,11 @@ def read_remote_cluster(ctx: Context, namespace: str, name: str) -> dict[str, An
     obj = ctx.controller.get(ctx.controller.resolve(REMOTE_CLUSTERS), namespace, name)
     if obj is None:
         raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, f"RemoteCluster {namespace}/{name} not found")
+    try:  # the watcher marks it InvalidSpec too; the target says why it is not used
+        parse_remote_cluster(obj)
+    except InvalidSpec as exc:
+        raise CategorisedError(Category.NON_RETRYABLE, f"RemoteCluster {namespace}/{name}: "
+                               f"{'; '.join(exc.errors)}") from None
     return obj
 
 
@@ -211,6 +216,13 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
             results = prepared.failed(CategorisedError(
                 Category.RETRYABLE, "the sync did not finish within the task time limit "
                 "(DRSYNCER_TASK_TIME_LIMIT); the next run continues where it stopped"))
+    latest = next(iter(ctx.runs.records(owner, [job.source_namespace])), None)
+    if superseded(latest, task_id, job.run_key, started):
+        log.warning("%s %s, %s: task %s was delivered again while this worker was stopped, and that "
+                    "delivery finished the work; this one's result is not reported", ref.kind, ref.label,
+                    job.source_namespace, task_id)
+        metrics.TASKS_DROPPED.labels(Drop.SUPERSEDED.value).inc()
+        return Outcome(dropped=Drop.SUPERSEDED)
     finished = time.time()
     metrics.record_targets(results)
     metrics.SYNC_DURATION.labels(ref.label).observe(finished - started)

@@ -45,7 +45,7 @@ WEBHOOK_DELIVERIES = Counter(
     "408, 425, 429 or 5xx, tried again later; failed: refused, or out of retries; error: the endpoint's "
     "Secret could not be used)", ["outcome"])
 TASKS_DROPPED = Counter("dr_syncer_tasks_dropped", "Sync tasks dropped without syncing, by reason "
-                        "(deleted, stale, paused, invalid, busy)", ["reason"])
+                        "(deleted, stale, paused, invalid, busy, superseded)", ["reason"])
 QUEUE_METRIC = "dr_syncer_tasks_queued"
 
 

@@ -3,10 +3,16 @@
 Celery's stop sequence talks to Redis (closing the control-command queue, sending the worker-offline
 event, acknowledging) and each call waits for its socket timeout and retries; with Redis frozen or
 partitioned (connections neither answered nor refused) the whole stop took minutes. From the
-moment Celery starts shutting down (SIGTERM, SIGQUIT or SIGINT), the worker gets
+moment the stop signal arrives (SIGTERM, SIGQUIT or SIGINT), the worker gets
 `DRSYNCER_SHUTDOWN_TIMEOUT`; past it, the pool processes are killed and the worker exits. Tasks it
 had not acknowledged stay in Redis's unacknowledged set and are delivered again after the
 visibility timeout, as for a worker that vanished.
+
+The clock starts in a handler placed in front of Celery's own (`arm_on_signals`, from the worker
+bootstep `ArmOnSignals`, which starts right after Celery installed its handlers), not at Celery's
+`worker_shutting_down`: Celery sends that only after its cold-shutdown callback, which first waits
+out the soft shutdown, so a deadline armed there ran late by that much. `worker_shutting_down`
+still arms it for a signal that comes before the bootstep ran.
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
+
+from celery import bootsteps
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,24 @@ class ShutdownDeadline:
         timer.name = "shutdown-deadline"
         timer.start()
 
+    def arm_on_signals(self, *signums: int) -> None:
+        """Arm the deadline first when one of `signums` arrives, then run the handler that was there
+        (Celery's). Call from the main thread after Celery installed its handlers (`ArmOnSignals`)."""
+        if threading.current_thread() is not threading.main_thread():
+            log.warning("worker started outside the main thread: the shutdown deadline starts when "
+                        "Celery begins its shutdown, not at the signal")
+            return
+        for signum in signums:
+            previous = signal.getsignal(signum)
+            if not callable(previous):
+                continue  # not a signal Celery handles: leave its default action alone
+
+            def handler(num: int, frame: Any, previous: Callable[[int, Any], Any] = previous) -> None:
+                self.arm()
+                previous(num, frame)
+
+            signal.signal(signum, handler)
+
     def _expire(self) -> None:
         from billiard.process import active_children
 
@@ -52,3 +79,14 @@ class ShutdownDeadline:
                     os.kill(child.pid, signal.SIGKILL)
         logging.shutdown()
         os._exit(EXIT_DEADLINE)
+
+
+class ArmOnSignals(bootsteps.StartStopStep):
+    """Worker bootstep: Celery's blueprint starts it after `Worker.on_start` installed Celery's signal
+    handlers and before the consumer connects, so the deadline counts from the signal from then on."""
+
+    deadline: ShutdownDeadline | None = None  # set by the entry point before the worker starts
+
+    def start(self, parent: Any) -> None:
+        if self.deadline is not None:
+            self.deadline.arm_on_signals(signal.SIGTERM, signal.SIGQUIT, signal.SIGINT)

@@ -75,7 +75,9 @@ spec:
 """
 
 _NOTES = {
-    keys.KIND_REMOTE_CLUSTER: "Conditions: `KubeconfigAvailable`, `KubeconfigValid`, `ClusterAvailable`.",
+    keys.KIND_REMOTE_CLUSTER: "Conditions: `KubeconfigAvailable`, `KubeconfigValid`, `ClusterAvailable` "
+                              "(from the health check), and `InvalidSpec` (from the watcher; its message "
+                              "lists the invalid fields).",
     keys.KIND_REPLICATION: "Conditions: `Ready`, `Synced`, `InvalidSpec` (its message lists the invalid "
                            "fields). Namespaces are chosen by `sourceNamespace`, `namespaceMappings` and "
                            "`namespaceSelector` together (at least one of them); every chosen namespace is "

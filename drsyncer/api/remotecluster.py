@@ -77,7 +77,7 @@ class RemoteClusterStatus(StatusModel):
     message: str | None = Field(default=None, description="Why the cluster is not healthy, if it is not.")
     conditions: Conditions = Field(
         default_factory=list,
-        description="KubeconfigAvailable, KubeconfigValid and ClusterAvailable.")
+        description="KubeconfigAvailable, KubeconfigValid, ClusterAvailable and InvalidSpec.")
 
 
 class RemoteCluster(BaseModel):

@@ -96,6 +96,15 @@ class SimCluster:
         if self._server is None:
             run_on_loop(self._listen())
 
+    def cut_watches(self, refuse_s: float = 0.0) -> int:
+        """Drop every open watch connection mid-stream and cut new watches for `refuse_s` seconds,
+        while every other request is served as usual; returns how many were dropped."""
+
+        async def cut() -> int:
+            return self.hub.cut(refuse_s)
+
+        return int(run_on_loop(cut()))
+
     @property
     def is_up(self) -> bool:
         return self._server is not None

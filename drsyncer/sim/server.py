@@ -384,6 +384,9 @@ class ApiServer:
         task = asyncio.current_task()
         if task is not None:
             self.hub.tasks.add(task)
+        transport = request.transport
+        if transport is not None:
+            self.hub.transports.add(transport)
         response = web.StreamResponse(
             status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache, private"}
         )
@@ -407,6 +410,9 @@ class ApiServer:
 
         try:
             await response.prepare(request)
+            if transport is not None and self.hub.cutting():
+                transport.abort()  # a watch cut (WatchHub.cut) refuses streams for a while
+                return response
             if error is not None:
                 await response.write(encode("ERROR", error.status()))
                 return response
@@ -445,6 +451,8 @@ class ApiServer:
             self.hub.unsubscribe(rt.key, queue)
             if task is not None:
                 self.hub.tasks.discard(task)
+            if transport is not None:
+                self.hub.transports.discard(transport)
         return response
 
     # -- writes -----------------------------------------------------------------------------------

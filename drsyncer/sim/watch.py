@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,6 +21,9 @@ class WatchHub:
         self._loop_thread = loop_thread
         self._subscribers: dict[Key, set[asyncio.Queue[Event]]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
+        # the connections of open watch streams, for `cut`; and until when new ones are cut at once
+        self.transports: set[asyncio.Transport] = set()
+        self.cut_until = 0.0
 
     def subscribe(self, key: Key) -> asyncio.Queue[Event]:
         queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -40,6 +44,19 @@ class WatchHub:
             # A write from Python (seeding a test) reaches the watches through the loop's own thread.
             for queue in list(queues):
                 self._loop.call_soon_threadsafe(queue.put_nowait, event)
+
+    def cut(self, refuse_s: float = 0.0) -> int:
+        """Drop every open watch connection mid-stream (no closing chunk, as a proxy or a network cut
+        does), and for `refuse_s` seconds cut each new watch as soon as it starts; returns how many
+        were dropped. Call on the loop's thread."""
+        self.cut_until = time.monotonic() + refuse_s
+        dropped = list(self.transports)
+        for transport in dropped:
+            transport.abort()
+        return len(dropped)
+
+    def cutting(self) -> bool:
+        return time.monotonic() < self.cut_until
 
     def cancel_all(self) -> None:
         for task in list(self.tasks):

@@ -21,7 +21,14 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fixtures.helm import Release
-from tests.integration.pipeline.conftest import NS, Pipeline, eventually, pipeline, pipeline_backend  # noqa: F401
+from tests.integration.pipeline.conftest import (  # noqa: F401
+    NS,
+    Pipeline,
+    eventually,
+    pipeline,
+    pipeline_backend,
+    pipeline_credentials,
+)
 
 # PromQL words that are neither metric names nor functions (those are followed by a parenthesis)
 PROMQL_KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left",

@@ -37,6 +37,7 @@ from drsyncer.errors import CategorisedError
 from drsyncer.kube import ClusterClient, client_from_kubeconfig
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sim import SimCluster, SimFleet
+from drsyncer.sim import tls as tls_certs
 from tests.fixtures import polling as poll
 from tests.fixtures.controlplane import ControlPlaneFleet, kubeconfig_of
 from tests.fixtures.polling import builtin_ref
@@ -132,6 +133,8 @@ class Pipeline:
     flower_port: int = 0
     created: list[str] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)  # the module's `pipeline_env`
+    # credential values in the RemoteClusters' kubeconfig Secrets (tokens, client keys): must never leak
+    credentials: list[str] = field(default_factory=list)
     _clients: dict[str, ClusterClient] = field(default_factory=dict)
 
     # -- processes ----------------------------------------------------------------------------------
@@ -312,8 +315,23 @@ class Pipeline:
         return out
 
 
-def _kubeconfig_secret(name: str, cluster: Any) -> dict[str, Any]:
-    data = yaml.safe_dump(cluster.kubeconfig_dict()).encode()
+def _kubeconfig_secret(name: str, cluster: Any, client_key: bool = False,
+                       credentials: list[str] | None = None) -> dict[str, Any]:
+    """The RemoteCluster's kubeconfig Secret; the credential values in it are added to `credentials`.
+    With `client_key` the user also carries a client certificate and key (a generated pair; a
+    plain-HTTP simulator never asks for it, but drsyncer reads and holds it like any other)."""
+    config = cluster.kubeconfig_dict()
+    user = config["users"][0]["user"]
+    if client_key:
+        pair = tls_certs.server_certificate("127.0.0.1", f"{name}-client")
+        user["client-certificate-data"] = base64.b64encode(pair.cert_pem).decode()
+        user["client-key-data"] = base64.b64encode(pair.key_pem).decode()
+    values = [v for v in (user.get("token"), user.get("client-key-data")) if v]
+    if client_key:  # the key's PEM body, line by line, as it would show if printed decoded
+        values += [line for line in pair.key_pem.decode().splitlines() if not line.startswith("-----")]
+    if credentials is not None:
+        credentials += values
+    data = yaml.safe_dump(config).encode()
     return {"metadata": {"name": f"{name}-kubeconfig"},
             "data": {"kubeconfig": base64.b64encode(data).decode()}}
 
@@ -331,15 +349,22 @@ def pipeline_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(pipeline_backend: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory,
-             request: pytest.FixtureRequest) -> Iterator[Pipeline]:
+def pipeline_credentials() -> bool:
+    """Whether the simulated clusters ask for bearer tokens and the kubeconfig Secrets carry client keys
+    too (a module that checks no credential leaks overrides this with True)."""
+    return False
+
+
+@pytest.fixture(scope="module")
+def pipeline(pipeline_backend: str, pipeline_credentials: bool, redis_server: RedisServer,
+             tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
     workdir = tmp_path_factory.mktemp("pipeline")
     redis_url = f"redis://{redis_server.host}:{redis_server.port}/{DB}"
     redis.Redis.from_url(redis_url).flushdb()
     names = ["controller", "source", "dr1", "dr2"]
     fleet: SimFleet | None = None
     if pipeline_backend == "sim":
-        fleet = SimFleet(names).start()
+        fleet = SimFleet(names, token=True if pipeline_credentials else None).start()
         clusters: dict[str, Any] = {c.name: c for c in fleet}
         ns = NS
     else:
@@ -364,8 +389,11 @@ def pipeline(pipeline_backend: str, redis_server: RedisServer, tmp_path_factory:
     remote_clusters = controller.resolve("remoteclusters.dr-syncer.io")
     # a real server takes a moment from Established to accepting objects of the kind
     eventually(lambda: list(controller.list(remote_clusters, ns)) == [], what="RemoteClusters to be listed")
+    # the processes' own kubeconfig holds the controller cluster's token
+    credentials = [t for t in [getattr(clusters["controller"], "token", None)] if t]
     for name in ("source", "dr1", "dr2"):
-        controller.create(SECRETS, ns, _kubeconfig_secret(name, clusters[name]))
+        secret = _kubeconfig_secret(name, clusters[name], pipeline_credentials, credentials)
+        controller.create(SECRETS, ns, secret)
         controller.create(remote_clusters, ns, {
             "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
             "metadata": {"name": name, "namespace": ns},
@@ -380,7 +408,7 @@ def pipeline(pipeline_backend: str, redis_server: RedisServer, tmp_path_factory:
     except pytest.FixtureLookupError:
         extra_env = {}
     p = Pipeline(pipeline_backend, clusters, ns, controller, source, redis_url, app, workdir, kubeconfig,
-                 extra_env=extra_env)
+                 extra_env=extra_env, credentials=credentials)
     try:
         p.metrics_ports["watcher"] = free_port()
         p.start("watcher", "watcher", DRSYNCER_METRICS_PORT=str(p.metrics_ports["watcher"]),

@@ -25,10 +25,18 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-import requests
 
+from scheduler.entries import entry_name
+from scheduler.store import ScheduleStore
 from tests.fixtures import reliability
-from tests.integration.pipeline.conftest import Pipeline, eventually
+from tests.integration.pipeline.conftest import (
+    TASK_TIME_LIMIT_S,
+    VISIBILITY_TIMEOUT_S,
+    Pipeline,
+    Proc,
+    eventually,
+)
+from tests.integration.pipeline.secret_check import assert_no_secret_leaks
 
 SEED = int(os.environ.get("DRSYNCER_CAMPAIGN_SEED", "14"))
 KILL_TRIALS = reliability.sized(3, 20)
@@ -36,6 +44,18 @@ KILL_OBJECTS = reliability.sized(300, 2000)
 ERROR_OBJECTS = reliability.sized(200, 2000)
 ERROR_RATE = 0.2
 VERBS = ("get", "list", "create", "update", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def pipeline_credentials() -> bool:
+    """Clusters behind tokens and kubeconfig Secrets with client keys, for the secret check at the end."""
+    return True
+
+
+@pytest.fixture(scope="module", autouse=True)
+def flower(pipeline: Pipeline) -> None:
+    """Flower from the start, so that the secret check reads every campaign's tasks in it."""
+    pipeline.start_flower()
 
 
 def _started(pipe: Pipeline, task_id: str) -> dict[str, Any] | None:
@@ -156,58 +176,6 @@ def test_destination_flapping_during_runs_converges_once_it_stays_up(pipe: Pipel
                        recover_s=time.monotonic() - flapped_until, objects=FLAP_OBJECTS)
 
 
-SECRET_VALUE = "campaign-secret-5d2e9a"
-
-
-def _redis_text(pipe: Pipeline) -> str:
-    """Every key and value of the pipeline's Redis database, as text."""
-    client = pipe.redis()
-    parts = []
-    for key in client.scan_iter(count=1000):
-        parts.append(key.decode(errors="replace"))
-        kind = client.type(key).decode()
-        if kind == "string":
-            parts.append((client.get(key) or b"").decode(errors="replace"))
-        elif kind == "hash":
-            parts += [f"{k!r}{v!r}" for k, v in client.hgetall(key).items()]
-        elif kind == "list":
-            parts += [v.decode(errors="replace") for v in client.lrange(key, 0, -1)]
-        elif kind == "set":
-            parts += [v.decode(errors="replace") for v in client.smembers(key)]
-        elif kind == "zset":
-            parts += [v.decode(errors="replace") for v in client.zrange(key, 0, -1)]
-    return "\n".join(parts)
-
-
-def test_after_the_campaigns_no_secret_value_is_in_logs_redis_status_events_or_metrics(
-        pipe: Pipeline) -> None:
-    namespace = "camp-secret"
-    encoded = base64.b64encode(SECRET_VALUE.encode()).decode()
-    store = pipe.sim("source").store
-    store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    store.put({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-               "metadata": {"name": "db-password", "namespace": namespace}, "data": {"password": encoded}})
-    pipe.apply_replication(namespace, sourceNamespace=namespace, replicationMode="Manual",
-                           resourceTypes=["secrets"])
-    eventually(lambda: pipe.status(namespace).get("phase") == "Pending", what="the watcher to see it")
-    pipe.send_sync(namespace, [namespace])
-    eventually(lambda: pipe.status(namespace).get("phase") == "Completed", timeout_s=60, what="the copy")
-    key = pipe.sim("dr1").store.resource_for("v1", "Secret").key
-    copied = {o["metadata"]["name"]: o for o in pipe.sim("dr1").store.iter_objects(key, namespace)}
-    assert copied["db-password"]["data"]["password"] == encoded  # the value did travel
-    places = {
-        "process logs": "\n".join(p.log_path.read_text(errors="replace") for p in pipe.procs.values()),
-        "Redis": _redis_text(pipe),
-        "status": json.dumps([pipe.status(n) for n in pipe.created]),
-        "Events": json.dumps([pipe.events(n) for n in pipe.created]),
-        "metrics": "\n".join(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-                             for port in pipe.metrics_ports.values()),
-    }
-    for where, text in places.items():
-        for secret in (SECRET_VALUE, encoded):
-            assert secret not in text, f"a copied Secret's value is in the {where}"
-
-
 BEAT_PERIOD_S = 4
 BEAT_LOCK_S = 4
 BEAT_KILLS = reliability.sized(1, 5)
@@ -255,3 +223,176 @@ def test_beat_killed_and_restarted_neither_doubles_nor_skips_scheduled_runs(pipe
                            duplicated=doubled, recover_s=spanning)
     assert all(gap >= BEAT_PERIOD_S / 2 for gap in gaps), f"runs closer than half a period: {gaps}"
     assert max(gaps) <= longest, f"a gap of {max(gaps):.1f} s between scheduled runs: {gaps}"
+
+
+STOP_TRIALS = reliability.sized(1, 5)
+STOP_OBJECTS = reliability.sized(200, 2000)
+# past the hard time limit and past Redis's visibility timeout, so the task is handed to another worker
+STOP_S = max(TASK_TIME_LIMIT_S, VISIBILITY_TIMEOUT_S) + 5
+
+
+def _busy_with(pipe: Pipeline, hostname: str, task_id: str) -> bool:
+    replies = pipe.app.control.inspect(destination=[hostname], timeout=2).active()
+    assert replies and hostname in replies, f"{hostname} did not answer"
+    return any(task["id"] == task_id for task in replies[hostname])
+
+
+@pytest.mark.parametrize("trial", range(STOP_TRIALS))
+def test_worker_stopped_past_the_task_time_limit_then_continued_converges(pipe: Pipeline, trial: int) -> None:
+    rng = random.Random(SEED * 1000 + 500 + trial)
+    namespace = f"camp-stop-{trial}"
+    pipe.seed(namespace, STOP_OBJECTS, data_size=32)
+    pipe.apply_replication(namespace, sourceNamespace=namespace, replicationMode="Manual")
+    eventually(lambda: pipe.status(namespace).get("phase") == "Pending", what="the watcher to see it")
+    stop_after = rng.randint(1, int(STOP_OBJECTS * 0.9))
+    stop_s = STOP_S + (rng.uniform(0, 10) if reliability.long_run() else 0.0)
+    print(f"seed {SEED}, trial {trial}: SIGSTOP the worker after {stop_after} copies for {stop_s:.1f} s")
+    for cluster in ("dr1", "dr2"):
+        pipe.sim(cluster).faults.set(latency_ms=3)  # a window to stop in
+    worker: Proc | None = None
+    meanwhile: list[str] = []
+    try:
+        _run, (task_id,) = pipe.send_sync(namespace, [namespace])
+        started = eventually(lambda: _started(pipe, task_id), what="the task to start")
+        worker = pipe.procs[str(started["hostname"]).split("@", 1)[0]]
+        assert worker.popen is not None
+        eventually(lambda: len(pipe.configmaps("dr1", namespace)) >= stop_after, timeout_s=60,
+                   what=f"{stop_after} copies")
+        os.killpg(worker.popen.pid, signal.SIGSTOP)  # the whole pod frozen: worker and pool processes
+        stopped_at = time.monotonic()
+        held = threading.Event()
+        while time.monotonic() - stopped_at < stop_s:  # what status says while the worker is frozen
+            meanwhile.append(str(pipe.status(namespace).get("phase")))
+            held.wait(1)
+        os.killpg(worker.popen.pid, signal.SIGCONT)
+        eventually(lambda: pipe.status(namespace).get("phase") == "Completed"
+                   and _converged(pipe, namespace, STOP_OBJECTS) == (0, 0),
+                   timeout_s=120, what="the run to complete after the worker was continued")
+        recover_s = time.monotonic() - stopped_at
+        # the continued worker finds its task past the time limit; what it reports must not undo the run
+        eventually(lambda: not _busy_with(pipe, str(started["hostname"]), task_id), timeout_s=60,
+                   what="the continued worker to finish its delivery")
+        final = pipe.status(namespace)
+        assert final.get("phase") == "Completed", final
+        assert _converged(pipe, namespace, STOP_OBJECTS) == (0, 0)
+    except BaseException:
+        lost, extra = _converged(pipe, namespace, STOP_OBJECTS)
+        reliability.record("SIGSTOP of a worker past the task time limit, then SIGCONT", converged=False,
+                           lost=lost, duplicated=extra, objects=STOP_OBJECTS, seed=SEED)
+        raise
+    finally:
+        if worker is not None and worker.alive and worker.popen is not None:
+            os.killpg(worker.popen.pid, signal.SIGCONT)
+        for cluster in ("dr1", "dr2"):
+            pipe.sim(cluster).faults.clear()
+    print(f"status while the worker was stopped: {sorted(set(meanwhile))}; after: {final.get('phase')}")
+    assert all(pipe.procs[w].alive for w in ("worker-1", "worker-2")), "a worker died after SIGCONT"
+    reliability.record("SIGSTOP of a worker past the task time limit, then SIGCONT", converged=True,
+                       recover_s=recover_s, objects=STOP_OBJECTS, seed=SEED)
+
+
+CUT_TRIALS = reliability.sized(1, 5)
+
+
+def _entries(pipe: Pipeline) -> dict[str, Any]:
+    """The controller namespace's schedule entries in Redis: name → stored definition."""
+    store = ScheduleStore(pipe.app, pipe.ns)
+    return {name: store.stored_definition(name) for name in store.names()}
+
+
+def _entry(pipe: Pipeline, name: str) -> str:
+    return entry_name("Replication", pipe.ns, name, name)
+
+
+def _cut_trial(pipe: Pipeline, rng: random.Random, trial: int) -> float:
+    """One cut with Replications created, updated and deleted during it; seconds from the last change
+    to the schedule holding all of them."""
+    controller = pipe.sim("controller")
+    count = rng.randint(1, 3) if reliability.long_run() else 1
+    cut_s = rng.uniform(3, 10) if reliability.long_run() else 4.0
+    new = [_entry(pipe, f"camp-cut-{trial}-new-{i}") for i in range(count)]
+    updated = [_entry(pipe, f"camp-cut-{trial}-upd-{i}") for i in range(count)]
+    removed = [_entry(pipe, f"camp-cut-{trial}-del-{i}") for i in range(count)]
+    name_of = {entry: entry.rsplit(":", 1)[1] for entry in new + updated + removed}
+    for entry in updated + removed:
+        pipe.apply_replication(name_of[entry], sourceNamespace=name_of[entry], schedule="@every 1h")
+    eventually(lambda: set(updated + removed) <= set(_entries(pipe)), timeout_s=60,
+               what="the entries before the cut")
+    before = _entries(pipe)
+    print(f"seed {SEED}, trial {trial}: watches cut for {cut_s:.1f} s; {count} of each change")
+    assert controller.cut_watches(refuse_s=cut_s) >= 1, "the watcher had no open watch to cut"
+    for entry in new:
+        pipe.apply_replication(name_of[entry], sourceNamespace=name_of[entry], schedule="@every 1h")
+    for entry in updated:
+        pipe.controller.patch(pipe.resolve("replications.dr-syncer.io"), pipe.ns, name_of[entry],
+                              {"spec": {"schedule": "@every 2h"}})
+    for entry in removed:
+        pipe.delete_replication(name_of[entry])
+        pipe.created.remove(name_of[entry])
+    changed_at = time.monotonic()
+
+    def picked_up(expected: dict[str, Any]) -> bool:
+        entries = _entries(pipe)
+        assert set(new) <= set(entries), "a Replication created during the cut has no entry"
+        assert not set(removed) & set(entries), "a Replication deleted during the cut still has an entry"
+        return all(entries.get(e) not in (None, expected[e]) for e in updated)
+
+    eventually(lambda: picked_up(before), timeout_s=60, what="the changes made in the cut")
+    recover_s = time.monotonic() - changed_at
+    eventually(lambda: not controller.hub.cutting(), timeout_s=15, what="the cut to end")
+    # and the watches are back: a change made after the cut is picked up too
+    during = _entries(pipe)
+    for entry in updated:
+        pipe.controller.patch(pipe.resolve("replications.dr-syncer.io"), pipe.ns, name_of[entry],
+                              {"spec": {"schedule": "@every 3h"}})
+    eventually(lambda: picked_up(during), timeout_s=60, what="a change made after the cut in the schedule")
+    return recover_s
+
+
+def test_controller_watch_cut_mid_stream_picks_up_changes_made_during_the_cut(pipe: Pipeline) -> None:
+    rng = random.Random(SEED * 1000 + 700)
+    original = pipe.procs["watcher"]
+    original.stop()
+    # the watcher's periodic relist would repair a missed change by itself: make it rare, so that what
+    # is measured is how the watcher handles its watches being cut
+    watcher = Proc("watcher", original.argv, {**original.env, "DRSYNCER_RESYNC_INTERVAL": "600"},
+                   original.log_path).start()
+    pipe.procs["watcher"] = watcher
+    try:
+        for trial in range(CUT_TRIALS):
+            try:
+                recover_s = _cut_trial(pipe, rng, trial)
+            except BaseException:
+                reliability.record("controller-cluster watch cut mid-stream", converged=False, seed=SEED)
+                raise
+            assert watcher.alive and pipe.procs["watcher"] is watcher, "the watcher exited after the cut"
+            reliability.record("controller-cluster watch cut mid-stream", converged=True, recover_s=recover_s,
+                               seed=SEED)
+    finally:
+        watcher.stop()
+        pipe.procs["watcher"] = Proc("watcher", original.argv, original.env, original.log_path).start()
+
+
+SECRET_VALUE = "campaign-secret-5d2e9a"
+
+
+def test_after_the_campaigns_no_secret_or_credential_is_anywhere_an_operator_can_read(pipe: Pipeline) -> None:
+    namespace = "camp-secret"
+    encoded = base64.b64encode(SECRET_VALUE.encode()).decode()
+    store = pipe.sim("source").store
+    store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    store.put({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+               "metadata": {"name": "db-password", "namespace": namespace}, "data": {"password": encoded}})
+    pipe.apply_replication(namespace, sourceNamespace=namespace, replicationMode="Manual",
+                           resourceTypes=["secrets"])
+    eventually(lambda: pipe.status(namespace).get("phase") == "Pending", what="the watcher to see it")
+    pipe.send_sync(namespace, [namespace])
+    eventually(lambda: pipe.status(namespace).get("phase") == "Completed", timeout_s=60, what="the copy")
+    key = pipe.sim("dr1").store.resource_for("v1", "Secret").key
+    copied = {o["metadata"]["name"]: o for o in pipe.sim("dr1").store.iter_objects(key, namespace)}
+    assert copied["db-password"]["data"]["password"] == encoded  # the value did travel
+    assert len(pipe.credentials) >= 4, "no kubeconfig token or client key to look for"
+    searched = assert_no_secret_leaks(pipe, [SECRET_VALUE])
+    logs = "\n".join(text for where, text in searched.items() if where.endswith(" log"))
+    assert 'drsyncer.audit: {' in logs and '"verb":"create"' in logs, "no audit line among the logs searched"
+    assert "drsyncer.sync_namespace" in searched["Flower task arguments and results"]

@@ -46,3 +46,20 @@ def test_outage_is_survived_with_backoff_and_reconnect(
     client.create(CONFIGMAPS, "a", _configmap("after"))
     eventually(lambda: _names(informer) == {"after"}, timeout_s=15, what="the object made after the outage")
     assert informer.last_error == ""
+
+
+def test_watch_cut_again_and_again_is_reconnected_quickly_each_time(sim_cluster: SimCluster,
+                                                                     client: ClusterClient) -> None:
+    informer = Informer(lambda: client, CONFIGMAPS, "b", lambda: None, name="configmaps", watch_timeout_s=2,
+                        healthy_s=0.5)
+    informer.start()
+    try:
+        eventually(informer.synced.is_set, what="the first list")
+        for cut in range(5):  # without the backoff starting over, the fifth pause would be 4-8 s
+            eventually(lambda: informer.watching_for_s >= 0.5, timeout_s=5, what="a watch that works")
+            assert sim_cluster.cut_watches() == 1
+            client.create(CONFIGMAPS, "b", _configmap(f"after-cut-{cut}"))
+            eventually(lambda c=cut: f"after-cut-{c}" in _names(informer), timeout_s=3,
+                       what=f"the object made after cut {cut}")
+    finally:
+        informer.stop(wait_s=10)

@@ -13,6 +13,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from drsyncer.sim import SimCluster, SimFleet
+from tests.fixtures.polling import eventually
 
 
 def _no_retries(cluster: SimCluster) -> client.ApiClient:
@@ -79,6 +80,28 @@ def test_down_refuses_connections_and_up_serves_again_on_the_same_port(sim_clust
         sim_cluster.up()
         assert sim_cluster.port == port
         assert core.list_namespace().items
+
+
+def test_cut_watches_drops_open_streams_mid_stream_and_cuts_new_ones_for_a_while(
+        sim_cluster: SimCluster) -> None:
+    with _no_retries(sim_cluster) as api:
+        core = client.CoreV1Api(api)
+        stream = core.list_namespaced_config_map("default", watch=True, timeout_seconds=30,
+                                                 _preload_content=False)
+        deadline = time.monotonic() + 5
+        while sim_cluster.cut_watches(refuse_s=2) != 1:  # the stream registers once it is served
+            assert time.monotonic() < deadline, "the watch never opened"
+        with pytest.raises(urllib3.exceptions.HTTPError):  # no closing chunk: a cut, not an end
+            stream.read()
+        again = core.list_namespaced_config_map("default", watch=True, timeout_seconds=30,
+                                                _preload_content=False)
+        with pytest.raises(urllib3.exceptions.HTTPError):
+            again.read()
+        assert core.list_namespaced_config_map("default").items == []  # other requests are served
+        eventually(lambda: not sim_cluster.hub.cutting(), 5, "the cut to end")
+        served = core.list_namespaced_config_map("default", watch=True, timeout_seconds=1,
+                                                 _preload_content=False)
+        assert served.read() == b""  # a watch that ended on its own: the window is over
 
 
 def test_counters_count_requests_per_verb_and_resource(

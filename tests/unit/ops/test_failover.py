@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from drsyncer.api import keys
 from drsyncer.api.replication import FailoverStatus
-from drsyncer.cli import build_parser
+from drsyncer.cli import build_parser, run_failback, run_failover
 from drsyncer.ops.dr_copies import FAILED, CopyResult, Report, Selection
 from drsyncer.ops.failover import is_running, summary_line
 from drsyncer.ops.failover_record import failover_status
@@ -56,9 +56,9 @@ def test_cli_takes_the_filters_as_a_user_types_them() -> None:
         ]
     )
     assert Selection.from_args(args) == Selection(frozenset({"app"}), frozenset({"shop", "web"}), "tier=web")
-    assert args.handler == "drsyncer.ops.failover:run" and args.dry_run and args.controller == "controller"
+    assert args.handler is run_failover and args.dry_run and args.controller == "controller"
     back = build_parser().parse_args(["failback", "--from", "dr1"])
-    assert back.source == "dr1" and back.handler == "drsyncer.ops.failback:run"
+    assert back.source == "dr1" and back.handler is run_failback
 
 
 def test_failover_counts_copies_up_because_of_a_failover_whichever_run_brought_them_up() -> None:
