@@ -41,11 +41,17 @@ def current_mb() -> float:
 def one_sync(kubeconfig: Path, concurrency: int) -> tuple[float, TargetResult]:
     source = client_from_kubeconfig_file(kubeconfig, context="source", max_connections=concurrency)
     dest = client_from_kubeconfig_file(kubeconfig, context="dr1", max_connections=concurrency)
-    rules = Rules.from_spec({"resourceTypes": ["configmaps"]}, replication="bench/memory",
-                            source_cluster="source")
+    rules = Rules.from_spec(
+        {"resourceTypes": ["configmaps"]}, replication="bench/memory", source_cluster="source"
+    )
     started = time.monotonic()
-    (result,) = sync_namespace(source, [Destination(dest, NAMESPACE)], rules, source_namespace=NAMESPACE,
-                               limits=Limits(concurrency=concurrency))
+    (result,) = sync_namespace(
+        source,
+        [Destination(dest, NAMESPACE)],
+        rules,
+        source_namespace=NAMESPACE,
+        limits=Limits(concurrency=concurrency),
+    )
     elapsed = time.monotonic() - started
     source.close()
     dest.close()
@@ -55,8 +61,9 @@ def one_sync(kubeconfig: Path, concurrency: int) -> tuple[float, TargetResult]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--size", type=int, default=1024, help="bytes of data per ConfigMap")
     parser.add_argument("--concurrency", type=int, default=16)
@@ -68,13 +75,17 @@ def main() -> int:
         print(f"peak RSS after imports and setup: {baseline:.0f} MB")
         copy_s, copied = one_sync(sims.kubeconfig, args.concurrency)
         after_copy = peak_mb()
-        print(f"copy:   {copied.totals.created} created in {copy_s:.1f}s, peak RSS {after_copy:.0f} MB "
-              f"(now {current_mb():.0f} MB)")
+        print(
+            f"copy:   {copied.totals.created} created in {copy_s:.1f}s, peak RSS {after_copy:.0f} MB "
+            f"(now {current_mb():.0f} MB)"
+        )
         sims.reset_counters("dr1")
         resync_s, resynced = one_sync(sims.kubeconfig, args.concurrency)
         after_resync = peak_mb()
-        print(f"resync: {resynced.totals.unchanged} unchanged in {resync_s:.1f}s, "
-              f"peak RSS {after_resync:.0f} MB, destination writes {sims.writes('dr1')}")
+        print(
+            f"resync: {resynced.totals.unchanged} unchanged in {resync_s:.1f}s, "
+            f"peak RSS {after_resync:.0f} MB, destination writes {sims.writes('dr1')}"
+        )
     verdict = "meets" if after_resync < TARGET_MB else "MISSES"
     print(f"peak RSS over both syncs: {after_resync:.0f} MB ({verdict} the {TARGET_MB:.0f} MB target)")
     return 0 if after_resync < TARGET_MB else 1

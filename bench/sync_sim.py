@@ -35,27 +35,64 @@ def mixed_objects(count: int, size: int = 256) -> list[dict[str, Any]]:
         name = f"obj-{i:05d}"
         slot = i % 10
         if slot < 6:
-            out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
-                        "data": {"payload": payload, "index": str(i)}})
+            out.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": name},
+                    "data": {"payload": payload, "index": str(i)},
+                }
+            )
         elif slot < 8:
-            out.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "type": "Opaque",
-                        "stringData": {"token": payload[:64]}})
+            out.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": name},
+                    "type": "Opaque",
+                    "stringData": {"token": payload[:64]},
+                }
+            )
         elif slot < 9:
-            out.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
-                        "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]}})
+            out.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": name},
+                    "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
+                }
+            )
         else:
             labels = {"app": name}
-            out.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-                        "spec": {"replicas": 2, "selector": {"matchLabels": labels},
-                                 "template": {"metadata": {"labels": labels},
-                                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+            out.append(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": name},
+                    "spec": {
+                        "replicas": 2,
+                        "selector": {"matchLabels": labels},
+                        "template": {
+                            "metadata": {"labels": labels},
+                            "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+                        },
+                    },
+                }
+            )
     return out
 
 
 def configmaps(count: int, size: int) -> list[dict[str, Any]]:
     payload = "x" * size
-    return [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i:05d}"},
-             "data": {"payload": payload}} for i in range(count)]
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"cm-{i:05d}"},
+            "data": {"payload": payload},
+        }
+        for i in range(count)
+    ]
 
 
 def standby_copies(namespaces: int, per_namespace: int) -> list[dict[str, Any]]:
@@ -72,11 +109,19 @@ def standby_copies(namespaces: int, per_namespace: int) -> list[dict[str, Any]]:
         out.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         for i in range(per_namespace):
             labels = {"app": f"svc-{i}"}
-            source = {"apiVersion": "apps/v1", "kind": "Deployment",
-                      "metadata": {"name": f"svc-{i}", "namespace": ns, "uid": f"u-{n}-{i}"},
-                      "spec": {"replicas": 3, "selector": {"matchLabels": labels},
-                               "template": {"metadata": {"labels": labels},
-                                            "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+            source = {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": f"svc-{i}", "namespace": ns, "uid": f"u-{n}-{i}"},
+                "spec": {
+                    "replicas": 3,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+                    },
+                },
+            }
             out.append(mark(for_destination(source, rules, destination_namespace=ns), rules, source))
     return out
 
@@ -112,10 +157,13 @@ class SimProcess:
         self.urls: dict[str, str] = {}
 
     def __enter__(self) -> SimProcess:
-        code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import sync_sim; " \
-               f"sync_sim._serve({str(self.kubeconfig)!r}, {self._seed!r})"
-        self._proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, text=True)
+        code = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import sync_sim; "
+            f"sync_sim._serve({str(self.kubeconfig)!r}, {self._seed!r})"
+        )
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline().strip()
         if line != "ready":
@@ -125,8 +173,9 @@ class SimProcess:
         self.urls = {c["name"]: c["cluster"]["server"] for c in config["clusters"]}
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._proc is not None:
             assert self._proc.stdin is not None
             self._proc.stdin.close()
@@ -139,8 +188,9 @@ class SimProcess:
 
     def _admin(self, cluster: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.urls[cluster] + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.urls[cluster] + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             text = response.read()
         return json.loads(text) if text else None

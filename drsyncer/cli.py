@@ -21,83 +21,100 @@ Handler = Callable[[argparse.Namespace], int]
 
 # -- handlers: each imports its room only when its subcommand runs, so `drsyncer --help` stays light
 
+
 def run_sim(args: argparse.Namespace) -> int:
     from drsyncer.sim.command import run
+
     return run(args)
 
 
 def run_crds(args: argparse.Namespace) -> int:
     from drsyncer.api.command import crds
+
     return crds(args)
 
 
 def run_validate(args: argparse.Namespace) -> int:
     from drsyncer.api.command import validate
+
     return validate(args)
 
 
 def run_sync(args: argparse.Namespace) -> int:
     from drsyncer.sync.command import run
+
     return run(args)
 
 
 def run_watcher(args: argparse.Namespace) -> int:
     from scheduler.command import run
+
     return run(args)
 
 
 def run_worker(args: argparse.Namespace) -> int:
     from workers.command import worker
+
     return worker(args)
 
 
 def run_beat(args: argparse.Namespace) -> int:
     from workers.command import beat
+
     return beat(args)
 
 
 def run_flower(args: argparse.Namespace) -> int:
     from workers.command import flower
+
     return flower(args)
 
 
 def run_probe(args: argparse.Namespace) -> int:
     from workers.probes import run
+
     return run(args)
 
 
 def run_demo(args: argparse.Namespace) -> int:
     from drsyncer.demo.command import run
+
     return run(args)
 
 
 def run_status(args: argparse.Namespace) -> int:
     from drsyncer.ops.status import run
+
     return run(args)
 
 
 def run_sync_now(args: argparse.Namespace) -> int:
     from drsyncer.ops.sync_now import run
+
     return run(args)
 
 
 def run_plan(args: argparse.Namespace) -> int:
     from drsyncer.ops.plan import run
+
     return run(args)
 
 
 def run_failover(args: argparse.Namespace) -> int:
     from drsyncer.ops.failover import run
+
     return run(args)
 
 
 def run_failback(args: argparse.Namespace) -> int:
     from drsyncer.ops.failback import run
+
     return run(args)
 
 
 def run_migrate(args: argparse.Namespace) -> int:
     from drsyncer.ops.migrate import run
+
     return run(args)
 
 
@@ -108,28 +125,41 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
         description="Start one simulated Kubernetes API server per cluster name, write a kubeconfig "
         "with one context per cluster (named after it) and serve until Ctrl-C.",
     )
-    p.add_argument("--clusters", default="controller,source,dr1,dr2",
-                   help="comma-separated cluster names (default: %(default)s)")
+    p.add_argument(
+        "--clusters",
+        default="controller,source,dr1,dr2",
+        help="comma-separated cluster names (default: %(default)s)",
+    )
     p.add_argument("--kubeconfig", required=True, help="path of the kubeconfig file to write")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    p.add_argument("--base-port", type=int, default=0,
-                   help="first port; clusters take consecutive ports (default: free ports)")
+    p.add_argument(
+        "--base-port",
+        type=int,
+        default=0,
+        help="first port; clusters take consecutive ports (default: free ports)",
+    )
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA")
     p.add_argument("--token", action="store_true", help="require a generated bearer token per cluster")
     p.set_defaults(handler=run_sim)
 
 
 def _add_crds(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("crds", help="print the CustomResourceDefinitions as YAML",
-                       description="Print the dr-syncer.io CRDs generated from drsyncer's API models.")
+    p = sub.add_parser(
+        "crds",
+        help="print the CustomResourceDefinitions as YAML",
+        description="Print the dr-syncer.io CRDs generated from drsyncer's API models.",
+    )
     p.add_argument("--output-dir", help="write one file per CRD into this directory instead")
     p.set_defaults(handler=run_crds)
 
 
 def _add_validate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="check RemoteCluster/Replication/NamespaceMapping YAML offline",
-                       description="Validate custom resources in a YAML file (or - for stdin) without "
-                       "a cluster; prints field-level errors and exits non-zero if any.")
+    p = sub.add_parser(
+        "validate",
+        help="check RemoteCluster/Replication/NamespaceMapping YAML offline",
+        description="Validate custom resources in a YAML file (or - for stdin) without "
+        "a cluster; prints field-level errors and exits non-zero if any.",
+    )
     p.add_argument("file", help="YAML file with one or more documents, or - for standard input")
     p.set_defaults(handler=run_validate)
 
@@ -141,22 +171,37 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
         description="One-shot sync between kubeconfig contexts, without Redis or Celery: plans and "
         "applies, then prints a per-kind table of the result.",
     )
-    p.add_argument("--kubeconfig", default=None,
-                   help="kubeconfig holding the contexts [env DRSYNCER_KUBECONFIG]")
+    p.add_argument(
+        "--kubeconfig", default=None, help="kubeconfig holding the contexts [env DRSYNCER_KUBECONFIG]"
+    )
     p.add_argument("--source-context", required=True, help="context of the source cluster")
     p.add_argument("--dest-context", required=True, help="destination context(s), comma-separated")
-    p.add_argument("-n", "--namespace", action="append", required=True, metavar="NS[:DEST]",
-                   help="source namespace, optionally mapped to another destination name; repeatable")
+    p.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        required=True,
+        metavar="NS[:DEST]",
+        help="source namespace, optionally mapped to another destination name; repeatable",
+    )
     p.add_argument("--types", help="comma-separated resource types (default: the Replication defaults)")
     p.add_argument("--dry-run", action="store_true", help="plan and report, write nothing")
-    p.add_argument("--prune", action="store_true",
-                   help="delete destination objects this sync owns whose source is gone")
-    p.add_argument("--no-scale-to-zero", action="store_true",
-                   help="let the copies run: keep replica counts, do not suspend Jobs and CronJobs or hold "
-                   "DaemonSets off their nodes")
+    p.add_argument(
+        "--prune", action="store_true", help="delete destination objects this sync owns whose source is gone"
+    )
+    p.add_argument(
+        "--no-scale-to-zero",
+        action="store_true",
+        help="let the copies run: keep replica counts, do not suspend Jobs and CronJobs or hold "
+        "DaemonSets off their nodes",
+    )
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight per destination")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="list every skipped object with its reason (default: grouped by reason)")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="list every skipped object with its reason (default: grouped by reason)",
+    )
     p.set_defaults(handler=run_sync)
 
 
@@ -212,8 +257,11 @@ def _add_flower(sub: argparse._SubParsersAction) -> None:
         "unless --insecure-no-auth is given.",
     )
     config.add_arguments(p, config.FLOWER_SETTINGS)
-    p.add_argument("--insecure-no-auth", action="store_true",
-                   help="serve Flower and its API without authentication (local development only)")
+    p.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="serve Flower and its API without authentication (local development only)",
+    )
     p.set_defaults(handler=run_flower)
 
 
@@ -226,9 +274,11 @@ def _add_probe(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("role", choices=("worker", "beat"))
     p.add_argument("--max-age", type=float, default=60.0, help="seconds (default: %(default)s)")
-    p.add_argument("--heartbeat-file", default=None,
-                   help="heartbeat file [env DRSYNCER_HEARTBEAT_FILE; default "
-                   "/tmp/drsyncer-<role>.heartbeat]")
+    p.add_argument(
+        "--heartbeat-file",
+        default=None,
+        help="heartbeat file [env DRSYNCER_HEARTBEAT_FILE; default /tmp/drsyncer-<role>.heartbeat]",
+    )
     p.set_defaults(handler=run_probe)
 
 
@@ -241,45 +291,73 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "sample application, replicate it to both DR clusters, follow the first sync and summarise it. "
         "Runs until Ctrl-C.",
     )
-    p.add_argument("--once", action="store_true",
-                   help="stop after the first sync; exit 0 only if everything synced")
-    p.add_argument("--workdir",
-                   help="directory for the kubeconfig and the logs (default: a new temporary one)")
+    p.add_argument(
+        "--once", action="store_true", help="stop after the first sync; exit 0 only if everything synced"
+    )
+    p.add_argument(
+        "--workdir", help="directory for the kubeconfig and the logs (default: a new temporary one)"
+    )
     p.add_argument("--workers", type=int, default=2, help="worker processes (default: %(default)s)")
-    p.add_argument("--concurrency", type=int, default=2,
-                   help="pool processes per worker (default: %(default)s)")
-    p.add_argument("--timeout", type=float, default=240.0,
-                   help="seconds to wait for the first sync (default: %(default)s)")
-    p.add_argument("--redis", choices=("auto", "server", "embedded"), default="auto",
-                   help="auto: redis-server from PATH if there, else embedded; server; embedded "
-                   "(default: %(default)s)")
+    p.add_argument(
+        "--concurrency", type=int, default=2, help="pool processes per worker (default: %(default)s)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=240.0,
+        help="seconds to wait for the first sync (default: %(default)s)",
+    )
+    p.add_argument(
+        "--redis",
+        choices=("auto", "server", "embedded"),
+        default="auto",
+        help="auto: redis-server from PATH if there, else embedded; server; embedded (default: %(default)s)",
+    )
     p.add_argument("--no-flower", dest="flower", action="store_false", help="do not start Flower")
     p.set_defaults(handler=run_demo)
 
 
 def _add_controller_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--kubeconfig", default=None,
-                   help="kubeconfig of the controller cluster [env DRSYNCER_KUBECONFIG; default: in-cluster]")
-    p.add_argument("--context", default=None,
-                   help="context in it [env DRSYNCER_KUBE_CONTEXT; default: its current-context]")
-    p.add_argument("-n", "--namespace", default=None,
-                   help="namespace of the Replications [env DRSYNCER_WATCH_NAMESPACE; default: all for "
-                   "status, else default]")
+    p.add_argument(
+        "--kubeconfig",
+        default=None,
+        help="kubeconfig of the controller cluster [env DRSYNCER_KUBECONFIG; default: in-cluster]",
+    )
+    p.add_argument(
+        "--context",
+        default=None,
+        help="context in it [env DRSYNCER_KUBE_CONTEXT; default: its current-context]",
+    )
+    p.add_argument(
+        "-n",
+        "--namespace",
+        default=None,
+        help="namespace of the Replications [env DRSYNCER_WATCH_NAMESPACE; default: all for "
+        "status, else default]",
+    )
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", choices=("json", "yaml"), default=None,
-                   help="print a JSON or YAML document instead of the table")
+    p.add_argument(
+        "-o",
+        "--output",
+        choices=("json", "yaml"),
+        default=None,
+        help="print a JSON or YAML document instead of the table",
+    )
 
 
 def _add_status(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("status", help="show Replications and how their last sync went",
-                       description="A table of the Replications in the controller cluster (mode, phase, "
-                       "last and next sync, synced and failed counts, and the reason of a failed or waiting "
-                       "one); with NAME, its per-target detail and last error.",
-                       epilog="exit status: 0 when no Replication shown failed; 3 when one is Failed or "
-                       "PartiallyFailed or has an invalid spec; 1 when the command itself failed (controller "
-                       "unreachable, Replication not found); 2 for a usage error.")
+    p = sub.add_parser(
+        "status",
+        help="show Replications and how their last sync went",
+        description="A table of the Replications in the controller cluster (mode, phase, "
+        "last and next sync, synced and failed counts, and the reason of a failed or waiting "
+        "one); with NAME, its per-target detail and last error.",
+        epilog="exit status: 0 when no Replication shown failed; 3 when one is Failed or "
+        "PartiallyFailed or has an invalid spec; 1 when the command itself failed (controller "
+        "unreachable, Replication not found); 2 for a usage error.",
+    )
     p.add_argument("name", nargs="?", help="one Replication")
     _add_controller_flags(p)
     _add_output(p)
@@ -287,22 +365,29 @@ def _add_status(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_sync_now(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sync-now", help="ask for a sync of a Replication now (dr-syncer.io/sync-now)",
-                       description="Set the dr-syncer.io/sync-now annotation; the watcher sends the run "
-                       "and removes it. With --wait, follow the run until its status shows it finished.")
+    p = sub.add_parser(
+        "sync-now",
+        help="ask for a sync of a Replication now (dr-syncer.io/sync-now)",
+        description="Set the dr-syncer.io/sync-now annotation; the watcher sends the run "
+        "and removes it. With --wait, follow the run until its status shows it finished.",
+    )
     p.add_argument("name", help="the Replication")
     p.add_argument("--wait", action="store_true", help="follow the run until it finishes")
-    p.add_argument("--timeout", type=float, default=600.0,
-                   help="seconds to wait with --wait (default: %(default)s)")
+    p.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds to wait with --wait (default: %(default)s)"
+    )
     _add_controller_flags(p)
     p.set_defaults(handler=run_sync_now)
 
 
 def _add_plan(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("plan", help="dry run of a Replication: what would be created, updated, pruned",
-                       description="Read the Replication, its RemoteClusters and their kubeconfig Secrets "
-                       "from the controller cluster and plan every source namespace against every "
-                       "destination without writing anything anywhere.")
+    p = sub.add_parser(
+        "plan",
+        help="dry run of a Replication: what would be created, updated, pruned",
+        description="Read the Replication, its RemoteClusters and their kubeconfig Secrets "
+        "from the controller cluster and plan every source namespace against every "
+        "destination without writing anything anywhere.",
+    )
     p.add_argument("name", help="the Replication")
     _add_controller_flags(p)
     _add_output(p)
@@ -311,67 +396,111 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
 
 def _add_failover(sub: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--kubeconfig", default=None,
-                       help="kubeconfig holding the contexts [env DRSYNCER_KUBECONFIG, then KUBECONFIG]")
-        p.add_argument("--cluster", default=None,
-                       help="name of the DR cluster in status and Events (default: its context name)")
-        p.add_argument("--replication", action="append", metavar="[NS/]NAME",
-                       help="only copies made by this Replication; repeatable")
-        p.add_argument("-n", "--namespace", action="append", metavar="NS",
-                       help="only copies in this namespace of the DR cluster; repeatable")
+        p.add_argument(
+            "--kubeconfig",
+            default=None,
+            help="kubeconfig holding the contexts [env DRSYNCER_KUBECONFIG, then KUBECONFIG]",
+        )
+        p.add_argument(
+            "--cluster",
+            default=None,
+            help="name of the DR cluster in status and Events (default: its context name)",
+        )
+        p.add_argument(
+            "--replication",
+            action="append",
+            metavar="[NS/]NAME",
+            help="only copies made by this Replication; repeatable",
+        )
+        p.add_argument(
+            "-n",
+            "--namespace",
+            action="append",
+            metavar="NS",
+            help="only copies in this namespace of the DR cluster; repeatable",
+        )
         p.add_argument("-l", "--selector", help="only copies matching this label selector")
         p.add_argument("--dry-run", action="store_true", help="show the plan, write nothing anywhere")
-        p.add_argument("--controller", metavar="CONTEXT", default=None,
-                       help="context of the controller cluster, for pausing/resuming the Replications and "
-                       "recording status.failover and Events")
-        p.add_argument("--controller-kubeconfig", default=None,
-                       help="kubeconfig of --controller when it is not --kubeconfig")
+        p.add_argument(
+            "--controller",
+            metavar="CONTEXT",
+            default=None,
+            help="context of the controller cluster, for pausing/resuming the Replications and "
+            "recording status.failover and Events",
+        )
+        p.add_argument(
+            "--controller-kubeconfig",
+            default=None,
+            help="kubeconfig of --controller when it is not --kubeconfig",
+        )
         p.add_argument("--concurrency", type=int, default=16, help="writes in flight (default: %(default)s)")
         p.add_argument("-v", "--verbose", action="store_true", help="list every workload changed")
         _add_output(p)
 
     p = sub.add_parser(
-        "failover", help="bring the standby copies in a DR cluster up (only that cluster needs to answer)",
+        "failover",
+        help="bring the standby copies in a DR cluster up (only that cluster needs to answer)",
         description="Undo what the standby transform did to drsyncer's copies in the DR cluster: replicas "
         "back to the recorded original (a larger scale-override kept), CronJobs and Jobs resumed, "
         "DaemonSets schedulable again. With --controller, the Replications are paused first and the "
         "failover is recorded in their status. Running it again changes nothing. See docs/failover.md.",
         epilog="exit status: 0 when every selected copy is up; 1 when one could not be brought up, --wait "
-        "timed out or the command failed; 2 for a usage error.")
+        "timed out or the command failed; 2 for a usage error.",
+    )
     p.add_argument("--to", required=True, metavar="CONTEXT", help="context of the DR cluster to bring up")
     common(p)
-    p.add_argument("--check", action="store_true",
-                   help="say what a failover now would bring up and what would be missing; change nothing")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="say what a failover now would bring up and what would be missing; change nothing",
+    )
     p.add_argument("--wait", action="store_true", help="wait until the workloads brought up are running")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds for --wait (default: %(default)s)")
     p.set_defaults(handler=run_failover)
 
     p = sub.add_parser(
-        "failback", help="put the copies a failover brought up back in standby and resume syncing",
+        "failback",
+        help="put the copies a failover brought up back in standby and resume syncing",
         description="Write back the standby values the failover recorded on each copy it brought up in the "
         "DR cluster and, with --controller, resume the Replications the failover paused. See "
         "docs/failover.md.",
-        epilog="exit status: 0 when every copy is back in standby; 1 otherwise; 2 for a usage error.")
-    p.add_argument("--from", dest="source", required=True, metavar="CONTEXT",
-                   help="context of the DR cluster that was brought up")
-    p.add_argument("--copy-back-to", metavar="CONTEXT", default=None,
-                   help="first write what changed in the DR cluster since the failover into this (source) "
-                   "cluster, so resumed syncing does not overwrite it")
+        epilog="exit status: 0 when every copy is back in standby; 1 otherwise; 2 for a usage error.",
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="CONTEXT",
+        help="context of the DR cluster that was brought up",
+    )
+    p.add_argument(
+        "--copy-back-to",
+        metavar="CONTEXT",
+        default=None,
+        help="first write what changed in the DR cluster since the failover into this (source) "
+        "cluster, so resumed syncing does not overwrite it",
+    )
     common(p)
     p.set_defaults(handler=run_failback)
 
 
 def _add_migrate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("migrate", help="convert legacy NamespaceMapping YAML to Replication YAML",
-                       description="Print the file with every NamespaceMapping rewritten as a Replication "
-                       "(other documents unchanged); warnings about dropped fields go to standard error.")
+    p = sub.add_parser(
+        "migrate",
+        help="convert legacy NamespaceMapping YAML to Replication YAML",
+        description="Print the file with every NamespaceMapping rewritten as a Replication "
+        "(other documents unchanged); warnings about dropped fields go to standard error.",
+    )
     p.add_argument("file", help="YAML file, or - for standard input")
     p.set_defaults(handler=run_migrate)
 
 
 def _add_version(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("version", help="print drsyncer's version",
-                       description="Print the version of drsyncer (the same as drsyncer --version).")
+    p = sub.add_parser(
+        "version",
+        help="print drsyncer's version",
+        description="Print the version of drsyncer (the same as drsyncer --version).",
+    )
     p.set_defaults(handler=print_version)
 
 
@@ -380,9 +509,24 @@ def print_version(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS = (_add_sim, _add_crds, _add_validate, _add_sync, _add_watcher, _add_worker, _add_beat,
-               _add_flower, _add_probe, _add_demo, _add_status, _add_sync_now, _add_plan,
-               _add_migrate, _add_failover, _add_version)
+SUBCOMMANDS = (
+    _add_sim,
+    _add_crds,
+    _add_validate,
+    _add_sync,
+    _add_watcher,
+    _add_worker,
+    _add_beat,
+    _add_flower,
+    _add_probe,
+    _add_demo,
+    _add_status,
+    _add_sync_now,
+    _add_plan,
+    _add_migrate,
+    _add_failover,
+    _add_version,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -73,6 +73,7 @@ def _choice(options: tuple[str, ...], upper: bool = False) -> Callable[[str], st
         if text not in options:
             raise ValueError(f"must be one of {', '.join(options)} (got {value!r})")
         return text
+
     return parse
 
 
@@ -127,116 +128,298 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("redis_url", "DRSYNCER_REDIS_URL", "redis://localhost:6379/0",
-            "Redis for the Celery broker, results, the redbeat schedule and lock, run records and the rate "
-            "limiter. Password and TLS go in the URL: "
-            "`rediss://:PASSWORD@host:6380/0?ssl_cert_reqs=required`. "
-            "A Sentinel-managed primary: `sentinel://:PASSWORD@s1:26379,s2:26379,s3:26379/0?master=NAME` "
-            "(`&sentinel_password=`, `&tls=true`, `&ssl_ca_certs=`; see docs/configuration.md). Never "
-            "logged with a password.",
-            _redis_url, secret_url=True),
-    Setting("kubeconfig", "DRSYNCER_KUBECONFIG", "",
-            "Kubeconfig file for the controller cluster (where the RemoteCluster and Replication objects "
-            "live). Empty: the in-cluster service account."),
-    Setting("kube_context", "DRSYNCER_KUBE_CONTEXT", "",
-            "Context in that kubeconfig. Empty: its current-context.", flag_name="--context"),
-    Setting("watch_namespace", "DRSYNCER_WATCH_NAMESPACE", "",
-            "Namespace whose Replications, NamespaceMappings and RemoteClusters are served. Empty: all.",
-            flag_name="--namespace", short="-n"),
-    Setting("concurrency", "DRSYNCER_CONCURRENCY", "4",
-            "Worker processes per worker pod.", _positive_int),
-    Setting("write_concurrency", "DRSYNCER_WRITE_CONCURRENCY", "16",
-            "Writes a worker process has in flight at once to one destination cluster during a namespace "
-            "sync (and connections it keeps open to each cluster); the RemoteCluster's rate limit still "
-            "applies.", _positive_int),
-    Setting("log_format", "DRSYNCER_LOG_FORMAT", "text",
-            "`text` or `json` (one JSON object per line).", _choice(LOG_FORMATS)),
-    Setting("log_level", "DRSYNCER_LOG_LEVEL", "INFO",
-            "DEBUG, INFO, WARNING or ERROR.", _choice(LOG_LEVELS, upper=True)),
-    Setting("metrics_port", "DRSYNCER_METRICS_PORT", "9090",
-            "Port of the Prometheus `/metrics` endpoint. 0: not served. The default is 9090 for the "
-            "watcher and 9091 for a worker, so both run on one host as they are.", _int),
-    Setting("probe_port", "DRSYNCER_PROBE_PORT", "8081",
-            "Port of the watcher's `/healthz` and `/readyz`. 0: any free port.", _int),
-    Setting("redbeat_key_prefix", "DRSYNCER_REDBEAT_KEY_PREFIX", "redbeat:",
-            "Key prefix of the redbeat schedule in Redis; the watcher and beat must agree."),
-    Setting("lease_name", "DRSYNCER_LEASE_NAME", "drsyncer-watcher",
-            "Name of the `coordination.k8s.io/v1` Lease the watcher replicas elect a leader with."),
-    Setting("lease_namespace", "DRSYNCER_LEASE_NAMESPACE", "",
-            "Namespace of that Lease. Empty: the watch namespace, else the pod's own namespace, else "
-            "`default`."),
-    Setting("lease_duration", "DRSYNCER_LEASE_DURATION", "15s",
-            "How long a leader's Lease holds without renewal; a standby takes over after it. The leader "
-            "renews every third of it.", _seconds),
-    Setting("identity", "DRSYNCER_IDENTITY", "",
-            "This replica's name in the Lease. Empty: the host name (the pod name) and process id."),
-    Setting("resync_interval", "DRSYNCER_RESYNC_INTERVAL", "5m",
-            "Full reconcile of the schedule, including re-listing every source cluster's namespaces for "
-            "`namespaceSelector`, even when no change was seen.", _seconds),
-    Setting("health_check_interval", "DRSYNCER_HEALTH_CHECK_INTERVAL", "1m",
-            "How often the watcher checks each RemoteCluster and writes its status.", _seconds),
-    Setting("queues", "DRSYNCER_QUEUES", "sync,health,webhooks",
-            "Celery queues a worker consumes, comma-separated: `sync` (namespace syncs and cleanups), "
-            "`health` (RemoteCluster checks) and `webhooks` (event webhook deliveries). Run a separate "
-            "worker Deployment per queue to keep health checks from waiting behind large syncs.", _queues),
-    Setting("webhooks", "DRSYNCER_WEBHOOKS", "",
-            "Installation-wide event webhooks: a JSON or YAML list shaped like a Replication's "
-            "`spec.webhooks` (`url`, `events`, `secretRef`), sent events of every Replication "
-            "(docs/webhooks.md). Empty: none.", _text),
-    Setting("worker_name", "DRSYNCER_WORKER_NAME", "",
-            "Celery node name of a worker (`name@host`). Empty: `drsyncer@<host name>`.", _text),
-    Setting("task_time_limit", "DRSYNCER_TASK_TIME_LIMIT", "30m",
-            "Hard time limit of one namespace sync; the task is asked to stop (soft limit) at 90% of "
-            "it. Must be shorter than `DRSYNCER_VISIBILITY_TIMEOUT`.", _seconds),
-    Setting("visibility_timeout", "DRSYNCER_VISIBILITY_TIMEOUT", "1h",
-            "Redis visibility timeout: a task taken by a worker that vanished without a trace is "
-            "delivered again after this long (a worker process that dies is noticed at once).",
-            _seconds),
-    Setting("shutdown_timeout", "DRSYNCER_SHUTDOWN_TIMEOUT", "45s",
-            "Longest a worker takes to stop after SIGTERM. Running tasks get two thirds of it (at most "
-            "30 s) to finish, then are handed back; a worker whose stop hangs (Redis unreachable) exits "
-            "at this limit anyway, counted from the signal (plus under a second to exit). Keep the "
-            "pod's termination grace period at least 5 s above it.", _seconds),
-    Setting("heartbeat_file", "DRSYNCER_HEARTBEAT_FILE", "",
-            "File the worker (while its consumer runs) or beat (every tick) touches, for "
-            "`drsyncer probe`. Empty: `/tmp/drsyncer-worker.heartbeat` or `/tmp/drsyncer-beat.heartbeat`."),
-    Setting("metrics_dir", "DRSYNCER_METRICS_DIR", "",
-            "Directory the worker processes share their metrics through (prometheus-client "
-            "multiprocess mode); wiped when the worker starts. Empty: a directory under /tmp.", _text),
-    Setting("beat_max_interval", "DRSYNCER_BEAT_MAX_INTERVAL", "5s",
-            "Longest sleep of beat between two looks at the schedule; new entries start at most this "
-            "late.", _seconds),
-    Setting("beat_lock_timeout", "DRSYNCER_BEAT_LOCK_TIMEOUT", "60s",
-            "How long beat's lock in Redis outlives a beat that stopped renewing it; a replacement "
-            "beat waits at most this long. Keep it a few times `DRSYNCER_BEAT_MAX_INTERVAL`.", _seconds),
-    Setting("exec_plugins", "DRSYNCER_EXEC_PLUGINS", "",
-            "Credential plugin commands a kubeconfig Secret's `exec` user may run, comma-separated, each "
-            "exactly as kubeconfigs name it (`aws`, `gke-gcloud-auth-plugin`, `kubelogin`, or an absolute "
-            "path). Empty: no plugin runs. Whoever can write a kubeconfig Secret chooses the arguments; "
-            "see docs/cloud.md.", _commands),
-    Setting("exec_plugin_timeout", "DRSYNCER_EXEC_PLUGIN_TIMEOUT", "30s",
-            "Longest a credential plugin may run before it is stopped and the cluster's sync fails "
-            "(retryable).", _seconds),
+    Setting(
+        "redis_url",
+        "DRSYNCER_REDIS_URL",
+        "redis://localhost:6379/0",
+        "Redis for the Celery broker, results, the redbeat schedule and lock, run records and the rate "
+        "limiter. Password and TLS go in the URL: "
+        "`rediss://:PASSWORD@host:6380/0?ssl_cert_reqs=required`. "
+        "A Sentinel-managed primary: `sentinel://:PASSWORD@s1:26379,s2:26379,s3:26379/0?master=NAME` "
+        "(`&sentinel_password=`, `&tls=true`, `&ssl_ca_certs=`; see docs/configuration.md). Never "
+        "logged with a password.",
+        _redis_url,
+        secret_url=True,
+    ),
+    Setting(
+        "kubeconfig",
+        "DRSYNCER_KUBECONFIG",
+        "",
+        "Kubeconfig file for the controller cluster (where the RemoteCluster and Replication objects "
+        "live). Empty: the in-cluster service account.",
+    ),
+    Setting(
+        "kube_context",
+        "DRSYNCER_KUBE_CONTEXT",
+        "",
+        "Context in that kubeconfig. Empty: its current-context.",
+        flag_name="--context",
+    ),
+    Setting(
+        "watch_namespace",
+        "DRSYNCER_WATCH_NAMESPACE",
+        "",
+        "Namespace whose Replications, NamespaceMappings and RemoteClusters are served. Empty: all.",
+        flag_name="--namespace",
+        short="-n",
+    ),
+    Setting("concurrency", "DRSYNCER_CONCURRENCY", "4", "Worker processes per worker pod.", _positive_int),
+    Setting(
+        "write_concurrency",
+        "DRSYNCER_WRITE_CONCURRENCY",
+        "16",
+        "Writes a worker process has in flight at once to one destination cluster during a namespace "
+        "sync (and connections it keeps open to each cluster); the RemoteCluster's rate limit still "
+        "applies.",
+        _positive_int,
+    ),
+    Setting(
+        "log_format",
+        "DRSYNCER_LOG_FORMAT",
+        "text",
+        "`text` or `json` (one JSON object per line).",
+        _choice(LOG_FORMATS),
+    ),
+    Setting(
+        "log_level",
+        "DRSYNCER_LOG_LEVEL",
+        "INFO",
+        "DEBUG, INFO, WARNING or ERROR.",
+        _choice(LOG_LEVELS, upper=True),
+    ),
+    Setting(
+        "metrics_port",
+        "DRSYNCER_METRICS_PORT",
+        "9090",
+        "Port of the Prometheus `/metrics` endpoint. 0: not served. The default is 9090 for the "
+        "watcher and 9091 for a worker, so both run on one host as they are.",
+        _int,
+    ),
+    Setting(
+        "probe_port",
+        "DRSYNCER_PROBE_PORT",
+        "8081",
+        "Port of the watcher's `/healthz` and `/readyz`. 0: any free port.",
+        _int,
+    ),
+    Setting(
+        "redbeat_key_prefix",
+        "DRSYNCER_REDBEAT_KEY_PREFIX",
+        "redbeat:",
+        "Key prefix of the redbeat schedule in Redis; the watcher and beat must agree.",
+    ),
+    Setting(
+        "lease_name",
+        "DRSYNCER_LEASE_NAME",
+        "drsyncer-watcher",
+        "Name of the `coordination.k8s.io/v1` Lease the watcher replicas elect a leader with.",
+    ),
+    Setting(
+        "lease_namespace",
+        "DRSYNCER_LEASE_NAMESPACE",
+        "",
+        "Namespace of that Lease. Empty: the watch namespace, else the pod's own namespace, else `default`.",
+    ),
+    Setting(
+        "lease_duration",
+        "DRSYNCER_LEASE_DURATION",
+        "15s",
+        "How long a leader's Lease holds without renewal; a standby takes over after it. The leader "
+        "renews every third of it.",
+        _seconds,
+    ),
+    Setting(
+        "identity",
+        "DRSYNCER_IDENTITY",
+        "",
+        "This replica's name in the Lease. Empty: the host name (the pod name) and process id.",
+    ),
+    Setting(
+        "resync_interval",
+        "DRSYNCER_RESYNC_INTERVAL",
+        "5m",
+        "Full reconcile of the schedule, including re-listing every source cluster's namespaces for "
+        "`namespaceSelector`, even when no change was seen.",
+        _seconds,
+    ),
+    Setting(
+        "health_check_interval",
+        "DRSYNCER_HEALTH_CHECK_INTERVAL",
+        "1m",
+        "How often the watcher checks each RemoteCluster and writes its status.",
+        _seconds,
+    ),
+    Setting(
+        "queues",
+        "DRSYNCER_QUEUES",
+        "sync,health,webhooks",
+        "Celery queues a worker consumes, comma-separated: `sync` (namespace syncs and cleanups), "
+        "`health` (RemoteCluster checks) and `webhooks` (event webhook deliveries). Run a separate "
+        "worker Deployment per queue to keep health checks from waiting behind large syncs.",
+        _queues,
+    ),
+    Setting(
+        "webhooks",
+        "DRSYNCER_WEBHOOKS",
+        "",
+        "Installation-wide event webhooks: a JSON or YAML list shaped like a Replication's "
+        "`spec.webhooks` (`url`, `events`, `secretRef`), sent events of every Replication "
+        "(docs/webhooks.md). Empty: none.",
+        _text,
+    ),
+    Setting(
+        "worker_name",
+        "DRSYNCER_WORKER_NAME",
+        "",
+        "Celery node name of a worker (`name@host`). Empty: `drsyncer@<host name>`.",
+        _text,
+    ),
+    Setting(
+        "task_time_limit",
+        "DRSYNCER_TASK_TIME_LIMIT",
+        "30m",
+        "Hard time limit of one namespace sync; the task is asked to stop (soft limit) at 90% of "
+        "it. Must be shorter than `DRSYNCER_VISIBILITY_TIMEOUT`.",
+        _seconds,
+    ),
+    Setting(
+        "visibility_timeout",
+        "DRSYNCER_VISIBILITY_TIMEOUT",
+        "1h",
+        "Redis visibility timeout: a task taken by a worker that vanished without a trace is "
+        "delivered again after this long (a worker process that dies is noticed at once).",
+        _seconds,
+    ),
+    Setting(
+        "shutdown_timeout",
+        "DRSYNCER_SHUTDOWN_TIMEOUT",
+        "45s",
+        "Longest a worker takes to stop after SIGTERM. Running tasks get two thirds of it (at most "
+        "30 s) to finish, then are handed back; a worker whose stop hangs (Redis unreachable) exits "
+        "at this limit anyway, counted from the signal (plus under a second to exit). Keep the "
+        "pod's termination grace period at least 5 s above it.",
+        _seconds,
+    ),
+    Setting(
+        "heartbeat_file",
+        "DRSYNCER_HEARTBEAT_FILE",
+        "",
+        "File the worker (while its consumer runs) or beat (every tick) touches, for "
+        "`drsyncer probe`. Empty: `/tmp/drsyncer-worker.heartbeat` or `/tmp/drsyncer-beat.heartbeat`.",
+    ),
+    Setting(
+        "metrics_dir",
+        "DRSYNCER_METRICS_DIR",
+        "",
+        "Directory the worker processes share their metrics through (prometheus-client "
+        "multiprocess mode); wiped when the worker starts. Empty: a directory under /tmp.",
+        _text,
+    ),
+    Setting(
+        "beat_max_interval",
+        "DRSYNCER_BEAT_MAX_INTERVAL",
+        "5s",
+        "Longest sleep of beat between two looks at the schedule; new entries start at most this late.",
+        _seconds,
+    ),
+    Setting(
+        "beat_lock_timeout",
+        "DRSYNCER_BEAT_LOCK_TIMEOUT",
+        "60s",
+        "How long beat's lock in Redis outlives a beat that stopped renewing it; a replacement "
+        "beat waits at most this long. Keep it a few times `DRSYNCER_BEAT_MAX_INTERVAL`.",
+        _seconds,
+    ),
+    Setting(
+        "exec_plugins",
+        "DRSYNCER_EXEC_PLUGINS",
+        "",
+        "Credential plugin commands a kubeconfig Secret's `exec` user may run, comma-separated, each "
+        "exactly as kubeconfigs name it (`aws`, `gke-gcloud-auth-plugin`, `kubelogin`, or an absolute "
+        "path). Empty: no plugin runs. Whoever can write a kubeconfig Secret chooses the arguments; "
+        "see docs/cloud.md.",
+        _commands,
+    ),
+    Setting(
+        "exec_plugin_timeout",
+        "DRSYNCER_EXEC_PLUGIN_TIMEOUT",
+        "30s",
+        "Longest a credential plugin may run before it is stopped and the cluster's sync fails (retryable).",
+        _seconds,
+    ),
     Setting("flower_port", "DRSYNCER_FLOWER_PORT", "5555", "Port of Flower's web interface and API.", _int),
-    Setting("flower_basic_auth", "DRSYNCER_FLOWER_BASIC_AUTH", "",
-            "Flower's HTTP basic auth credentials, `user:password[,user2:password2]`. Required unless "
-            "`--insecure-no-auth` is given; never logged.", _text, secret=True),
+    Setting(
+        "flower_basic_auth",
+        "DRSYNCER_FLOWER_BASIC_AUTH",
+        "",
+        "Flower's HTTP basic auth credentials, `user:password[,user2:password2]`. Required unless "
+        "`--insecure-no-auth` is given; never logged.",
+        _text,
+        secret=True,
+    ),
 )
 _BY_ATTR = {s.attr: s for s in SETTINGS}
 
-WORKER_SETTINGS = ("redis_url", "kubeconfig", "kube_context", "log_format", "log_level", "concurrency",
-                   "write_concurrency", "metrics_port", "queues", "worker_name", "task_time_limit",
-                   "visibility_timeout", "shutdown_timeout", "heartbeat_file", "metrics_dir", "exec_plugins",
-                   "exec_plugin_timeout", "webhooks")
-BEAT_SETTINGS = ("redis_url", "log_format", "log_level", "redbeat_key_prefix", "heartbeat_file",
-                 "beat_max_interval", "beat_lock_timeout", "task_time_limit", "visibility_timeout")
-FLOWER_SETTINGS = ("redis_url", "log_format", "log_level", "flower_port", "flower_basic_auth",
-                   "task_time_limit", "visibility_timeout")
+WORKER_SETTINGS = (
+    "redis_url",
+    "kubeconfig",
+    "kube_context",
+    "log_format",
+    "log_level",
+    "concurrency",
+    "write_concurrency",
+    "metrics_port",
+    "queues",
+    "worker_name",
+    "task_time_limit",
+    "visibility_timeout",
+    "shutdown_timeout",
+    "heartbeat_file",
+    "metrics_dir",
+    "exec_plugins",
+    "exec_plugin_timeout",
+    "webhooks",
+)
+BEAT_SETTINGS = (
+    "redis_url",
+    "log_format",
+    "log_level",
+    "redbeat_key_prefix",
+    "heartbeat_file",
+    "beat_max_interval",
+    "beat_lock_timeout",
+    "task_time_limit",
+    "visibility_timeout",
+)
+FLOWER_SETTINGS = (
+    "redis_url",
+    "log_format",
+    "log_level",
+    "flower_port",
+    "flower_basic_auth",
+    "task_time_limit",
+    "visibility_timeout",
+)
 
-WATCHER_SETTINGS = ("redis_url", "kubeconfig", "kube_context", "watch_namespace", "log_format", "log_level",
-                    "metrics_port", "probe_port", "redbeat_key_prefix", "lease_name", "lease_namespace",
-                    "lease_duration", "identity", "resync_interval", "health_check_interval", "exec_plugins",
-                    "exec_plugin_timeout")
+WATCHER_SETTINGS = (
+    "redis_url",
+    "kubeconfig",
+    "kube_context",
+    "watch_namespace",
+    "log_format",
+    "log_level",
+    "metrics_port",
+    "probe_port",
+    "redbeat_key_prefix",
+    "lease_name",
+    "lease_namespace",
+    "lease_duration",
+    "identity",
+    "resync_interval",
+    "health_check_interval",
+    "exec_plugins",
+    "exec_plugin_timeout",
+)
 
 _IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -307,16 +490,21 @@ WORKER_DEFAULTS: Mapping[str, str] = {"metrics_port": "9091"}
 def port_in_use(attr: str, port: int, exc: OSError) -> ConfigError:
     """The one-line error for a port a setting names that cannot be listened on."""
     setting = _BY_ATTR[attr]
-    return ConfigError(f"cannot listen on port {port} ({exc.strerror or exc}): another process uses it; set "
-                       f"{setting.env} ({setting.flag}) to a free port")
+    return ConfigError(
+        f"cannot listen on port {port} ({exc.strerror or exc}): another process uses it; set "
+        f"{setting.env} ({setting.flag}) to a free port"
+    )
 
 
-def load_settings(environ: Mapping[str, str] | None = None,
-                  flags: argparse.Namespace | Mapping[str, Any] | None = None,
-                  *, defaults: Mapping[str, str] | None = None,
-                  hostname: Callable[[], str] = socket.gethostname,
-                  pid: Callable[[], int] = os.getpid,
-                  in_cluster_namespace: Callable[[], str | None] | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    flags: argparse.Namespace | Mapping[str, Any] | None = None,
+    *,
+    defaults: Mapping[str, str] | None = None,
+    hostname: Callable[[], str] = socket.gethostname,
+    pid: Callable[[], int] = os.getpid,
+    in_cluster_namespace: Callable[[], str | None] | None = None,
+) -> Settings:
     """Settings from flags (set ones win), then `environ`, then the defaults; `ConfigError` lists
     every bad value at once, each by its variable and flag."""
     env = os.environ if environ is None else environ
@@ -336,15 +524,21 @@ def load_settings(environ: Mapping[str, str] | None = None,
             problems.append(f"{setting.env} ({setting.flag}, from {origin}): {exc}")
     if not problems and values["task_time_limit"] >= values["visibility_timeout"]:
         # a task still running when the visibility timeout passes is delivered to a second worker
-        problems.append("DRSYNCER_TASK_TIME_LIMIT (--task-time-limit) must be shorter than "
-                        "DRSYNCER_VISIBILITY_TIMEOUT (--visibility-timeout)")
+        problems.append(
+            "DRSYNCER_TASK_TIME_LIMIT (--task-time-limit) must be shorter than "
+            "DRSYNCER_VISIBILITY_TIMEOUT (--visibility-timeout)"
+        )
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))
     if not values["identity"]:
         values["identity"] = f"{hostname()}-{pid()}"
     if not values["lease_namespace"]:
-        values["lease_namespace"] = (values["watch_namespace"] or env.get("POD_NAMESPACE")
-                                     or (in_cluster_namespace or _read_in_cluster_namespace)() or "default")
+        values["lease_namespace"] = (
+            values["watch_namespace"]
+            or env.get("POD_NAMESPACE")
+            or (in_cluster_namespace or _read_in_cluster_namespace)()
+            or "default"
+        )
     return Settings(**values)
 
 
@@ -362,8 +556,13 @@ def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str]) -> None
         setting = _BY_ATTR[name]
         shown = redact_url(setting.default) if setting.secret_url else setting.default
         flags = [f for f in (setting.short, setting.flag) if f]
-        parser.add_argument(*flags, dest=setting.attr, default=None, metavar=setting.attr.upper(),
-                            help=f"{_plain(setting.help)} [env {setting.env}; default {shown or 'empty'}]")
+        parser.add_argument(
+            *flags,
+            dest=setting.attr,
+            default=None,
+            metavar=setting.attr.upper(),
+            help=f"{_plain(setting.help)} [env {setting.env}; default {shown or 'empty'}]",
+        )
         if setting.legacy_flag != setting.flag:
             parser.add_argument(setting.legacy_flag, dest=setting.attr, default=None, help=argparse.SUPPRESS)
 
@@ -401,4 +600,3 @@ def configuration_table() -> str:
         flags = ", ".join(f"`{f}`" for f in (s.short, s.flag) if f)
         rows.append(f"| `{s.env}` | {flags} | {default} | {s.help} |")
     return "\n".join(rows) + "\n"
-

@@ -20,8 +20,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/@:]*:)[^\s/@]+(?=@)"), rf"\g<head>{MASK}"),
     (re.compile(r"(?P<head>\brediss?://)(?P<user>[^\s/@:]+)(?=@)"), rf"\g<head>{MASK}"),
     (re.compile(r"(?i)(?P<head>\bbearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\g<head>{MASK}"),
-    (re.compile(r"(?i)(?P<head>[\"']?\b(?:password|passwd|token|secret|client-key-data|"
-                r"client_key_data|api[_-]?key)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,;}]+"), rf"\g<head>{MASK}"),
+    (
+        re.compile(
+            r"(?i)(?P<head>[\"']?\b(?:password|passwd|token|secret|client-key-data|"
+            r"client_key_data|api[_-]?key)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,;}]+"
+        ),
+        rf"\g<head>{MASK}",
+    ),
 )
 
 # attributes every LogRecord has; anything else was passed with `extra=` and goes into JSON output
@@ -55,8 +60,9 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _RECORD_FIELDS and not key.startswith("_"):
-                out[key] = value if isinstance(value, int | float | bool) or value is None \
-                    else redact(str(value))
+                out[key] = (
+                    value if isinstance(value, int | float | bool) or value is None else redact(str(value))
+                )
         if record.exc_info:
             out["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(out, default=str)

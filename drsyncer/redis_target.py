@@ -83,8 +83,9 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
     if userinfo:
         user, sep, secret = userinfo.partition(":")
         # a lone userinfo is a password, as for redis:// URLs (servers with `requirepass`, no ACL users)
-        username, password = ((unquote(user) or None, unquote(secret) or None) if sep
-                              else (None, unquote(user)))
+        username, password = (
+            (unquote(user) or None, unquote(secret) or None) if sep else (None, unquote(user))
+        )
     sentinels = []
     for item in filter(None, (h.strip() for h in hosts.split(","))):
         host, sep, port = item.rpartition(":")
@@ -105,9 +106,17 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
     cert_reqs = query.get("ssl_cert_reqs", "required").lower()
     if cert_reqs not in _CERT_REQS:
         raise ValueError(f"ssl_cert_reqs must be one of {', '.join(_CERT_REQS)} (got {cert_reqs!r})")
-    return SentinelTarget(tuple(sentinels), master, int(path or 0), username, password,
-                          query.get("sentinel_password") or None, query.get("tls", "").lower() in _TRUE,
-                          query.get("ssl_ca_certs") or None, cert_reqs)
+    return SentinelTarget(
+        tuple(sentinels),
+        master,
+        int(path or 0),
+        username,
+        password,
+        query.get("sentinel_password") or None,
+        query.get("tls", "").lower() in _TRUE,
+        query.get("ssl_ca_certs") or None,
+        cert_reqs,
+    )
 
 
 def client_from_url(url: str, **options: Any) -> redis.Redis:
@@ -117,10 +126,14 @@ def client_from_url(url: str, **options: Any) -> redis.Redis:
     if not is_sentinel(url):
         return redis.Redis.from_url(url, **options)
     target = parse_sentinel_url(url)
-    timeouts: dict[str, Any] = {k: options[k] for k in ("socket_timeout", "socket_connect_timeout")
-                                if k in options}
-    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs={**timeouts, **target.sentinel_kwargs()},
-                        **target.ssl_options())
+    timeouts: dict[str, Any] = {
+        k: options[k] for k in ("socket_timeout", "socket_connect_timeout") if k in options
+    }
+    sentinel = Sentinel(
+        list(target.sentinels),
+        sentinel_kwargs={**timeouts, **target.sentinel_kwargs()},
+        **target.ssl_options(),
+    )
     client: redis.Redis = sentinel.master_for(target.master, db=target.db, **target.auth(), **options)
     return client
 
@@ -140,13 +153,22 @@ def celery_settings(url: str) -> dict[str, Any]:
     `sentinel_transport_options` (to merge into the broker's and the backend's transport options)
     and `broker_use_ssl`/`redis_backend_use_ssl`/`redbeat_redis_use_ssl` for TLS."""
     if not is_sentinel(url):
-        return {"broker_url": url, "result_backend": url, "redbeat_redis_url": url,
-                "redbeat_redis_options": {}, "sentinel_transport_options": {}}
+        return {
+            "broker_url": url,
+            "result_backend": url,
+            "redbeat_redis_url": url,
+            "redbeat_redis_options": {},
+            "sentinel_transport_options": {},
+        }
     target = parse_sentinel_url(url)
     transport: dict[str, Any] = {"master_name": target.master, "sentinel_kwargs": target.sentinel_kwargs()}
-    redbeat: dict[str, Any] = {"sentinels": [list(s) for s in target.sentinels],
-                               "service_name": target.master, "db": target.db,
-                               "sentinel_kwargs": target.sentinel_kwargs(), **target.auth()}
+    redbeat: dict[str, Any] = {
+        "sentinels": [list(s) for s in target.sentinels],
+        "service_name": target.master,
+        "db": target.db,
+        "sentinel_kwargs": target.sentinel_kwargs(),
+        **target.auth(),
+    }
     out: dict[str, Any] = {
         "broker_url": _kombu_url(target, with_db=True),
         "result_backend": _kombu_url(target, with_db=True),

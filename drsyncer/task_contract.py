@@ -68,13 +68,23 @@ class ReplicationRef:
     generation: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "namespace": self.namespace, "name": self.name, "uid": self.uid,
-                "generation": self.generation}
+        return {
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "uid": self.uid,
+            "generation": self.generation,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplicationRef:
-        return cls(str(data.get("kind") or keys.KIND_REPLICATION), str(data["namespace"]), str(data["name"]),
-                   str(data.get("uid") or ""), int(data.get("generation") or 0))
+        return cls(
+            str(data.get("kind") or keys.KIND_REPLICATION),
+            str(data["namespace"]),
+            str(data["name"]),
+            str(data.get("uid") or ""),
+            int(data.get("generation") or 0),
+        )
 
     @property
     def resource(self) -> str:
@@ -116,8 +126,12 @@ class SyncJob:
 
     def retried(self, task_id: str, attempt: int) -> SyncJob:
         """The job of the `attempt`th retry of this one: a run of this namespace alone."""
-        return replace(self, run_id=f"{Trigger.RETRY.value}-{task_id}-{attempt}", trigger=Trigger.RETRY.value,
-                       attempt=attempt)
+        return replace(
+            self,
+            run_id=f"{Trigger.RETRY.value}-{task_id}-{attempt}",
+            trigger=Trigger.RETRY.value,
+            attempt=attempt,
+        )
 
     def to_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -148,8 +162,13 @@ class SyncJob:
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Self:
-        return cls(ReplicationRef.from_dict(kwargs["replication"]), str(kwargs["source_cluster"]),
-                   str(kwargs["source_namespace"]),
-                   tuple(Target(str(t["cluster"]), str(t["namespace"])) for t in kwargs.get("targets") or ()),
-                   str(kwargs.get("mode") or ReplicationMode.SCHEDULED.value), kwargs.get("run_id") or None,
-                   str(kwargs.get("trigger") or "schedule"), int(kwargs.get("attempt") or 0))
+        return cls(
+            ReplicationRef.from_dict(kwargs["replication"]),
+            str(kwargs["source_cluster"]),
+            str(kwargs["source_namespace"]),
+            tuple(Target(str(t["cluster"]), str(t["namespace"])) for t in kwargs.get("targets") or ()),
+            str(kwargs.get("mode") or ReplicationMode.SCHEDULED.value),
+            kwargs.get("run_id") or None,
+            str(kwargs.get("trigger") or "schedule"),
+            int(kwargs.get("attempt") or 0),
+        )

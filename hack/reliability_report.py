@@ -43,16 +43,14 @@ python hack/reliability_report.py /tmp/results.jsonl > docs/reliability.md
 
 TESTS = {
     "SIGKILL of one pool process mid-sync": "tests/integration/pipeline/test_fault_campaigns.py",
-    "20 % 429/500/503 on every verb of every cluster": "tests/integration/pipeline/test_fault_campaigns.py",
+    "20 % 409/429/500/503 on every verb of every cluster (409 on writes)": "tests/integration/pipeline/test_fault_campaigns.py",
     "destination flapping (down 5 s, up 5 s)": "tests/integration/pipeline/test_fault_campaigns.py",
     "beat SIGKILLed and restarted": "tests/integration/pipeline/test_fault_campaigns.py",
     "Redis without persistence SIGKILLed and restarted": "tests/integration/pipeline/test_redis_restart.py",
     "Sentinel: primary SIGKILLed mid-run": "tests/integration/pipeline/test_sentinel.py",
-    "SIGSTOP of a worker past the task time limit, then SIGCONT":
-        "tests/integration/pipeline/test_fault_campaigns.py",
+    "SIGSTOP of a worker past the task time limit, then SIGCONT": "tests/integration/pipeline/test_fault_campaigns.py",
     "controller-cluster watch cut mid-stream": "tests/integration/pipeline/test_fault_campaigns.py",
-    "generated Replications, NamespaceMappings and RemoteClusters, valid and invalid":
-        "tests/integration/pipeline/test_fuzzed_resources.py",
+    "generated Replications, NamespaceMappings and RemoteClusters, valid and invalid": "tests/integration/pipeline/test_fuzzed_resources.py",
 }
 
 
@@ -67,28 +65,39 @@ def render(lines: list[dict[str, Any]]) -> str:
     for line in lines:
         by_fault[line["fault"]].append(line)
     long_run = any(line.get("long") for line in lines)
-    rows = ["| Fault | Trials | Objects per trial | Converged | Lost | Duplicated "
-            "| Recovery (median / worst) | Test |", "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| Fault | Trials | Objects per trial | Converged | Lost | Duplicated "
+        "| Recovery (median / worst) | Test |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for fault, trials in sorted(by_fault.items()):
         objects = sorted({t["objects"] for t in trials if t.get("objects")})
-        rows.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
-            fault, len(trials), ", ".join(map(str, objects)) or "-",
-            sum(1 for t in trials if t["converged"]), sum(t["lost"] for t in trials),
-            sum(t["duplicated"] for t in trials),
-            _seconds([t["recover_s"] for t in trials if t.get("recover_s") is not None]),
-            f"`{TESTS.get(fault, 'tests/integration/reliability/test_worker_shutdown.py')}`"))
+        rows.append(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                fault,
+                len(trials),
+                ", ".join(map(str, objects)) or "-",
+                sum(1 for t in trials if t["converged"]),
+                sum(t["lost"] for t in trials),
+                sum(t["duplicated"] for t in trials),
+                _seconds([t["recover_s"] for t in trials if t.get("recover_s") is not None]),
+                f"`{TESTS.get(fault, 'tests/integration/reliability/test_worker_shutdown.py')}`",
+            )
+        )
     seeds = sorted({t["seed"] for t in lines if t.get("seed") is not None})
-    note = (f"\nRun: {'long (`DRSYNCER_RELIABILITY_LONG=1`)' if long_run else 'short (the CI default)'}"
-            f"{'; campaign seed ' + ', '.join(map(str, seeds)) if seeds else ''}. Recovery is from the "
-            "fault to the run reported Completed with every object in both destinations; for a worker "
-            "shutdown, from SIGTERM to the process gone; for beat, the gap between the scheduled runs "
-            "either side of the kill (schedule `@every 4s`, lock timeout 4 s; duplicated counts runs "
-            "less than half a period apart); for a frozen worker, from SIGSTOP (held past the task time "
-            "limit and the visibility timeout) to the run Completed with every object in both "
-            "destinations; for the cut watch, from the last change made during the cut to the schedule "
-            "in Redis holding every change (entries added, rewritten, removed); for the generated "
-            "objects, converged means every one was scheduled or marked InvalidSpec naming its field "
-            "(condition and Event), or refused by the API server naming it.\n")
+    note = (
+        f"\nRun: {'long (`DRSYNCER_RELIABILITY_LONG=1`)' if long_run else 'short (the CI default)'}"
+        f"{'; campaign seed ' + ', '.join(map(str, seeds)) if seeds else ''}. Recovery is from the "
+        "fault to the run reported Completed with every object in both destinations; for a worker "
+        "shutdown, from SIGTERM to the process gone; for beat, the gap between the scheduled runs "
+        "either side of the kill (schedule `@every 4s`, lock timeout 4 s; duplicated counts runs "
+        "less than half a period apart); for a frozen worker, from SIGSTOP (held past the task time "
+        "limit and the visibility timeout) to the run Completed with every object in both "
+        "destinations; for the cut watch, from the last change made during the cut to the schedule "
+        "in Redis holding every change (entries added, rewritten, removed); for the generated "
+        "objects, converged means every one was scheduled or marked InvalidSpec naming its field "
+        "(condition and Event), or refused by the API server naming it.\n"
+    )
     return HEADER + "\n".join(rows) + "\n" + note
 
 

@@ -23,8 +23,13 @@ def make_app(redis_url: str, key_prefix: str = "redbeat:", *, name: str = "drsyn
         enable_utc=True,
         broker_connection_retry_on_startup=True,
         # a send must not hang the reconcile loop for long while Redis is away
-        broker_transport_options={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5,
-                                  "interval_max": 2.0, **sentinel},
+        broker_transport_options={
+            "max_retries": 3,
+            "interval_start": 0.2,
+            "interval_step": 0.5,
+            "interval_max": 2.0,
+            **sentinel,
+        },
     )
     return app
 

@@ -36,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        probes = ProbeServer("0.0.0.0", settings.probe_port, healthy=service.healthy,
-                             ready=service.ready).start()
+        probes = ProbeServer(
+            "0.0.0.0", settings.probe_port, healthy=service.healthy, ready=service.ready
+        ).start()
     except OSError as exc:
         controller.close()
         raise port_in_use("probe_port", settings.probe_port, exc) from None

@@ -49,10 +49,17 @@ class Followed:
 class ChangeTrigger:
     """`update(followed)` after each reconcile; `run(stop)` in a thread sends what is due."""
 
-    def __init__(self, app: Celery, clients: ClusterClients, *, debounce_s: float = DEFAULT_DEBOUNCE_S,
-                 watch_timeout_s: int = 30, relist_s: float = 300.0,
-                 leading: Callable[[], bool] = lambda: True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        app: Celery,
+        clients: ClusterClients,
+        *,
+        debounce_s: float = DEFAULT_DEBOUNCE_S,
+        watch_timeout_s: int = 30,
+        relist_s: float = 300.0,
+        leading: Callable[[], bool] = lambda: True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.app = app
         self.clients = clients
         self.debounce_s = debounce_s
@@ -84,10 +91,17 @@ class ChangeTrigger:
         for key, source in wanted.items():
             if key not in self._informers:
                 cluster_key, ref = key
-                informer = Informer(self._client_of(source), ref, None, lambda: None,
-                                    name=f"{ref.group_resource} of {cluster_key}",
-                                    watch_timeout_s=self.watch_timeout_s, relist_s=self.relist_s,
-                                    on_event=self._on_event_of(cluster_key), cache=False)
+                informer = Informer(
+                    self._client_of(source),
+                    ref,
+                    None,
+                    lambda: None,
+                    name=f"{ref.group_resource} of {cluster_key}",
+                    watch_timeout_s=self.watch_timeout_s,
+                    relist_s=self.relist_s,
+                    on_event=self._on_event_of(cluster_key),
+                    cache=False,
+                )
                 self._informers[key] = informer.start()
 
     def _client_of(self, source: RemoteCluster) -> Callable[[], ClusterClient]:
@@ -98,8 +112,13 @@ class ChangeTrigger:
             return self.clients.get(item.source).discovery.resolve_many(item.resource_types)
         except (ApiError, DrsyncerError) as exc:
             # the background resync still runs; the next reconcile tries again
-            log.warning("Continuous %s: cannot watch %s on %s: %s", item.job.replication.name,
-                        ", ".join(item.resource_types), item.cluster_key, exc)
+            log.warning(
+                "Continuous %s: cannot watch %s on %s: %s",
+                item.job.replication.name,
+                ", ".join(item.resource_types),
+                item.cluster_key,
+                exc,
+            )
             return []
 
     def _on_event_of(self, cluster_key: str) -> Callable[[str, Mapping[str, Any]], None]:
@@ -113,6 +132,7 @@ class ChangeTrigger:
                     self._pending.setdefault(job.name, (job, due))
             if jobs:
                 self._wake.set()
+
         return on_event
 
     def send_due(self) -> list[Job]:
@@ -128,8 +148,12 @@ class ChangeTrigger:
                 send_now(self.app, [job], Trigger.CHANGE)
                 self.sent += 1
             except Exception as exc:  # Redis away: the background resync catches up
-                log.warning("Continuous %s/%s: sending the sync failed: %s", job.replication.namespace,
-                            job.replication.name, exc)
+                log.warning(
+                    "Continuous %s/%s: sending the sync failed: %s",
+                    job.replication.namespace,
+                    job.replication.name,
+                    exc,
+                )
         return due
 
     def run(self, stop: threading.Event) -> None:

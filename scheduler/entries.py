@@ -58,8 +58,15 @@ class Job:
 
     def task_job(self, trigger: Trigger | None = None, run_id: str | None = None) -> SyncJob:
         """The task contract of this job. `run_id` None: the task uses its own task id."""
-        return SyncJob(self.replication, self.source_cluster, self.source_namespace, self.targets, self.mode,
-                       run_id, (trigger or self.trigger).value)
+        return SyncJob(
+            self.replication,
+            self.source_cluster,
+            self.source_namespace,
+            self.targets,
+            self.mode,
+            run_id,
+            (trigger or self.trigger).value,
+        )
 
     def task_kwargs(self, trigger: Trigger | None = None, run_id: str | None = None) -> dict[str, Any]:
         """The task's keyword arguments (JSON). `run_id` None: the task uses its own task id."""
@@ -115,8 +122,10 @@ class ReplicationRead:
     @property
     def sync_now_key(self) -> str | None:
         """The trigger annotation set on the object, if any (the legacy key is honoured too)."""
-        return next((k for k in (keys.ANNOTATION_SYNC_NOW, keys.ANNOTATION_SYNC_NOW_LEGACY)
-                     if k in self.annotations), None)
+        return next(
+            (k for k in (keys.ANNOTATION_SYNC_NOW, keys.ANNOTATION_SYNC_NOW_LEGACY) if k in self.annotations),
+            None,
+        )
 
     @property
     def paused(self) -> bool:
@@ -127,8 +136,10 @@ class ReplicationRead:
         return self.model is not None and self.model.spec.cleanup_on_delete is CleanupPolicy.DELETE
 
 
-def read_replication(obj: Mapping[str, Any], remote_clusters: Mapping[str, RemoteCluster] | None = None,
-                     ) -> ReplicationRead:
+def read_replication(
+    obj: Mapping[str, Any],
+    remote_clusters: Mapping[str, RemoteCluster] | None = None,
+) -> ReplicationRead:
     """Parse a Replication or NamespaceMapping; an invalid one carries its errors instead of a model.
 
     A schedule that passes the API's validation but that beat cannot run is an error here too, and
@@ -148,8 +159,11 @@ def read_replication(obj: Mapping[str, Any], remote_clusters: Mapping[str, Remot
             celery_schedule(schedule)
         except ValueError as exc:
             inherited = model.spec.schedule is None
-            path = (f"RemoteCluster {model.spec.source_cluster} spec.defaultSchedule" if inherited
-                    else "spec.schedule")
+            path = (
+                f"RemoteCluster {model.spec.source_cluster} spec.defaultSchedule"
+                if inherited
+                else "spec.schedule"
+            )
             return ReplicationRead(obj, None, (f"{path}: {exc}",))
     return ReplicationRead(obj, model)
 
@@ -171,8 +185,9 @@ def source_key(model: Replication) -> str:
     return f"{model.namespace}/{model.spec.source_cluster}"
 
 
-def jobs_for(model: Replication, remote_clusters: Mapping[str, RemoteCluster],
-             namespaces: Mapping[str, Namespaces]) -> list[Job]:
+def jobs_for(
+    model: Replication, remote_clusters: Mapping[str, RemoteCluster], namespaces: Mapping[str, Namespaces]
+) -> list[Job]:
     """Every job of one valid Replication, periodic or not; `namespaces` holds the namespaces of the
     source clusters (by `source_key`) that are known, for `namespaceSelector`."""
     source_namespaces = namespaces.get(source_key(model))
@@ -190,8 +205,10 @@ def jobs_for(model: Replication, remote_clusters: Mapping[str, RemoteCluster],
     by_source: dict[str, list[Target]] = {}
     for source_ns, destination_ns in pairs:
         by_source.setdefault(source_ns, []).extend(Target(c, destination_ns) for c in destinations)
-    return [Job(ref, model.spec.source_cluster, source_ns, tuple(targets), mode.value, schedule, trigger)
-            for source_ns, targets in by_source.items()]
+    return [
+        Job(ref, model.spec.source_cluster, source_ns, tuple(targets), mode.value, schedule, trigger)
+        for source_ns, targets in by_source.items()
+    ]
 
 
 @dataclass
@@ -203,8 +220,11 @@ class Plan:
     selector_sources: set[str] = field(default_factory=set)  # source clusters whose namespaces are needed
 
 
-def plan(reads: Iterable[ReplicationRead], remote_clusters: Mapping[str, RemoteCluster],
-         namespaces: Mapping[str, Namespaces]) -> Plan:
+def plan(
+    reads: Iterable[ReplicationRead],
+    remote_clusters: Mapping[str, RemoteCluster],
+    namespaces: Mapping[str, Namespaces],
+) -> Plan:
     """The desired schedule: no entries for invalid, paused, deleted or Manual-mode objects."""
     out = Plan()
     for read in reads:

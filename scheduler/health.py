@@ -27,8 +27,9 @@ def send_health_checks(app: Celery, objs: Iterable[Mapping[str, Any]]) -> list[s
         if not name:
             continue
         try:
-            result = app.send_task(TASK_CHECK_REMOTE_CLUSTER, kwargs=health_check_kwargs(namespace, name),
-                                   queue=HEALTH_QUEUE)
+            result = app.send_task(
+                TASK_CHECK_REMOTE_CLUSTER, kwargs=health_check_kwargs(namespace, name), queue=HEALTH_QUEUE
+            )
         except Exception as exc:  # Redis away: the next round sends again
             log.warning("RemoteCluster %s/%s: could not send the health check: %s", namespace, name, exc)
             continue

@@ -65,12 +65,21 @@ def backoff_delay(failures: int, rand: float) -> float:
 class Informer:
     """Runs in its own thread (`start`) until `stop`; `objects()` is a snapshot of the copy."""
 
-    def __init__(self, client: Callable[[], ClusterClient], ref: ResourceRef, namespace: str | None,
-                 on_change: Callable[[], None], *, name: str, watch_timeout_s: int = 60,
-                 relist_s: float = 300.0,
-                 on_event: Callable[[str, dict[str, Any]], None] | None = None, cache: bool = True,
-                 significant: Callable[[dict[str, Any] | None, dict[str, Any] | None], bool] | None = None,
-                 healthy_s: float = HEALTHY_WATCH_S) -> None:
+    def __init__(
+        self,
+        client: Callable[[], ClusterClient],
+        ref: ResourceRef,
+        namespace: str | None,
+        on_change: Callable[[], None],
+        *,
+        name: str,
+        watch_timeout_s: int = 60,
+        relist_s: float = 300.0,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        cache: bool = True,
+        significant: Callable[[dict[str, Any] | None, dict[str, Any] | None], bool] | None = None,
+        healthy_s: float = HEALTHY_WATCH_S,
+    ) -> None:
         self._client = client
         self.ref = ref
         self.namespace = namespace or None
@@ -185,8 +194,9 @@ class Informer:
             return old
 
     def _watch(self, client: ClusterClient, position: str) -> str:
-        events = client.watch(self.ref, self.namespace, resource_version=position,
-                              timeout_s=self.watch_timeout_s)
+        events = client.watch(
+            self.ref, self.namespace, resource_version=position, timeout_s=self.watch_timeout_s
+        )
         if self._watching_since is None:
             self._watching_since = time.monotonic()
         try:

@@ -54,11 +54,12 @@ class Record:
     @classmethod
     def from_lease(cls, lease: Mapping[str, Any]) -> Record:
         spec = lease.get("spec") or {}
-        return cls(holder=str(spec.get("holderIdentity") or ""),
-                   duration_s=float(spec.get("leaseDurationSeconds") or 0),
-                   renew_time=str(spec.get("renewTime") or ""),
-                   transitions=int(spec.get("leaseTransitions") or 0))
-
+        return cls(
+            holder=str(spec.get("holderIdentity") or ""),
+            duration_s=float(spec.get("leaseDurationSeconds") or 0),
+            renew_time=str(spec.get("renewTime") or ""),
+            transitions=int(spec.get("leaseTransitions") or 0),
+        )
 
     def expiry(self) -> datetime | None:
         """When the holder's last renewal runs out, by the Lease's own `renewTime`."""
@@ -79,8 +80,9 @@ class Observed:
     at: float
 
 
-def decide(current: Record | None, me: str, observed: Observed | None, now: float,
-           wall: datetime | None = None) -> Action:
+def decide(
+    current: Record | None, me: str, observed: Observed | None, now: float, wall: datetime | None = None
+) -> Action:
     """What to do with the Lease as read now. `observed` is the record as last seen and since when
     (monotonic `now`); `wall` is the current time, compared with the Lease's `renewTime`."""
     if current is None:
@@ -107,9 +109,17 @@ def micro_time(moment: datetime) -> str:
 class LeaseElector:
     """Tries once per call to `step()` to hold the Lease; `is_leader` says whether it does."""
 
-    def __init__(self, client: ClusterClient, namespace: str, name: str, identity: str, *,
-                 duration_s: float, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        client: ClusterClient,
+        namespace: str,
+        name: str,
+        identity: str,
+        *,
+        duration_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.client = client
         self.namespace = namespace
         self.name = name
@@ -138,8 +148,11 @@ class LeaseElector:
 
     def _spec(self, previous: Record | None, taking: bool) -> dict[str, Any]:
         now = micro_time(self._wall())
-        spec: dict[str, Any] = {"holderIdentity": self.identity,
-                                "leaseDurationSeconds": _seconds(self.duration_s), "renewTime": now}
+        spec: dict[str, Any] = {
+            "holderIdentity": self.identity,
+            "leaseDurationSeconds": _seconds(self.duration_s),
+            "renewTime": now,
+        }
         if previous is None or taking:
             spec["acquireTime"] = now
             spec["leaseTransitions"] = (previous.transitions + 1) if previous is not None else 0
@@ -159,15 +172,20 @@ class LeaseElector:
             return
         try:
             if action is Action.CREATE:
-                body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                        "metadata": {"name": self.name, "namespace": self.namespace},
-                        "spec": self._spec(None, True)}
+                body = {
+                    "apiVersion": "coordination.k8s.io/v1",
+                    "kind": "Lease",
+                    "metadata": {"name": self.name, "namespace": self.namespace},
+                    "spec": self._spec(None, True),
+                }
                 written = self.client.create(LEASES, self.namespace, body)
             else:
                 assert lease is not None and current is not None
                 body = dict(lease)
-                body["spec"] = {**(lease.get("spec") or {}),
-                                **self._spec(current, action is Action.TAKE_OVER)}
+                body["spec"] = {
+                    **(lease.get("spec") or {}),
+                    **self._spec(current, action is Action.TAKE_OVER),
+                }
                 # resourceVersion from the read: a competing writer makes this a 409
                 written = self.client.replace(LEASES, self.namespace, body)
         except Conflict:
@@ -198,8 +216,12 @@ class LeaseElector:
             if lease is None or Record.from_lease(lease).holder != self.identity:
                 return
             body = dict(lease)
-            body["spec"] = {**(lease.get("spec") or {}), "holderIdentity": None, "leaseDurationSeconds": 1,
-                            "renewTime": micro_time(self._wall())}
+            body["spec"] = {
+                **(lease.get("spec") or {}),
+                "holderIdentity": None,
+                "leaseDurationSeconds": 1,
+                "renewTime": micro_time(self._wall()),
+            }
             self.client.replace(LEASES, self.namespace, body)
             log.info("leader election: %s released Lease %s/%s", self.identity, self.namespace, self.name)
         except ApiError as exc:

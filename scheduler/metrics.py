@@ -11,28 +11,36 @@ from scheduler.replication_state import PHASES, ReplicationState
 LEADER = Gauge("dr_syncer_watcher_leader", "1 while this watcher replica holds the Lease, else 0")
 ENTRIES = Gauge("dr_syncer_schedule_entries", "Schedule entries (Replication, source namespace) in redbeat")
 RECONCILES = Counter("dr_syncer_watcher_reconciles", "Reconciles of the schedule with the Replications")
-RECONCILE_ERRORS = Counter("dr_syncer_watcher_reconcile_errors",
-                           "Objects or schedule writes a reconcile could not handle")
+RECONCILE_ERRORS = Counter(
+    "dr_syncer_watcher_reconcile_errors", "Objects or schedule writes a reconcile could not handle"
+)
 TRIGGERED = Counter("dr_syncer_watcher_triggered_runs", "Runs sent outside the schedule", ["trigger"])
 
 # one series per Replication (label `namespace/name`, as the workers' `replication` label), kept by the
 # leader from what it watches, for the chart's alerts (DrSyncerReplicationInvalid, ...NeverSynced)
-REPLICATION_PHASE = Gauge("dr_syncer_replication_phase",
-                          "1 for the Replication's current status.phase, 0 for the other phases",
-                          ["replication", "phase"])
-REPLICATION_READY = Gauge("dr_syncer_replication_ready", "1 while the Replication's Ready condition is True",
-                          ["replication"])
-REPLICATION_INVALID = Gauge("dr_syncer_replication_invalid",
-                            "1 while the Replication's spec is invalid (condition InvalidSpec)",
-                            ["replication"])
+REPLICATION_PHASE = Gauge(
+    "dr_syncer_replication_phase",
+    "1 for the Replication's current status.phase, 0 for the other phases",
+    ["replication", "phase"],
+)
+REPLICATION_READY = Gauge(
+    "dr_syncer_replication_ready", "1 while the Replication's Ready condition is True", ["replication"]
+)
+REPLICATION_INVALID = Gauge(
+    "dr_syncer_replication_invalid",
+    "1 while the Replication's spec is invalid (condition InvalidSpec)",
+    ["replication"],
+)
 REPLICATION_AWAITING_FIRST_SYNC = Gauge(
     "dr_syncer_replication_awaiting_first_sync",
     "1 while a valid, unpaused, non-Manual Replication has no finished run (no status.lastSyncTime)",
-    ["replication"])
+    ["replication"],
+)
 REPLICATION_LAST_SUCCESS = Gauge(
     "dr_syncer_replication_last_success_timestamp_seconds",
     "status.lastSuccessfulSyncTime of the Replication (UNIX seconds); absent before its first success",
-    ["replication"])
+    ["replication"],
+)
 _REPLICATION_GAUGES = (REPLICATION_READY, REPLICATION_INVALID, REPLICATION_AWAITING_FIRST_SYNC)
 _exported: set[str] = set()
 

@@ -30,8 +30,9 @@ def spec_errors(obj: Mapping[str, Any]) -> list[str]:
 
 
 def message_of(errors: Sequence[str]) -> str:
-    return "spec is invalid, Replications naming this cluster cannot use it until it is fixed: " + \
-        "; ".join(errors)
+    return "spec is invalid, Replications naming this cluster cannot use it until it is fixed: " + "; ".join(
+        errors
+    )
 
 
 def spec_patch(obj: Mapping[str, Any], errors: Sequence[str], now: datetime) -> dict[str, Any] | None:
@@ -46,14 +47,16 @@ def spec_patch(obj: Mapping[str, Any], errors: Sequence[str], now: datetime) -> 
         message = message_of(errors)
         if current is not None and current.status is ConditionStatus.TRUE and current.message == message:
             return None
-        conditions = set_condition(before, keys.CONDITION_INVALID_SPEC, True, REASON_INVALID, message, now,
-                                   generation)
+        conditions = set_condition(
+            before, keys.CONDITION_INVALID_SPEC, True, REASON_INVALID, message, now, generation
+        )
         patch: dict[str, Any] = {"health": "Unhealthy", "message": message}
     else:
         if current is None or current.status is not ConditionStatus.TRUE:
             return None
-        conditions = set_condition(before, keys.CONDITION_INVALID_SPEC, False, REASON_VALID, "", now,
-                                   generation)
+        conditions = set_condition(
+            before, keys.CONDITION_INVALID_SPEC, False, REASON_VALID, "", now, generation
+        )
         patch = {}
     patch["conditions"] = [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in conditions]
     return patch

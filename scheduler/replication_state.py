@@ -36,8 +36,9 @@ def state_of(read: ReplicationRead, now: datetime, matched: bool | None = None) 
     status.update(status_patch(read, now, matched) or {})
     ready = find_condition(current_conditions(status), keys.CONDITION_READY)
     model = read.model
-    runs_by_itself = model is not None and not read.paused and \
-        model.spec.replication_mode is not ReplicationMode.MANUAL
+    runs_by_itself = (
+        model is not None and not read.paused and model.spec.replication_mode is not ReplicationMode.MANUAL
+    )
     return ReplicationState(
         phase=str(status.get("phase") or ""),
         ready=ready is not None and ready.status is ConditionStatus.TRUE,

@@ -32,7 +32,8 @@ def celery_schedule(text: str) -> schedule:
     stripped = text.strip()
     minute, hour, day_of_month, month, day_of_week = _MACRO_FIELDS.get(stripped) or stripped.split()
     try:
-        return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month,
-                       day_of_week=day_of_week)
+        return crontab(
+            minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month, day_of_week=day_of_week
+        )
     except (ValueError, ParseException) as exc:
         raise ValueError(f'"{text}" cannot be scheduled: {exc}') from None

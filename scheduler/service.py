@@ -29,10 +29,17 @@ REQUIRED_RESOURCES = (REMOTE_CLUSTERS, REPLICATIONS)
 class WatcherService:
     """`run(stop)` until `stop` is set; `healthy()` and `ready()` answer the probes."""
 
-    def __init__(self, settings: Settings, controller: ClusterClient, app: Celery, *,
-                 watch_timeout_s: int = 30, debounce_s: float = DEFAULT_DEBOUNCE_S,
-                 schedule_check_s: float = SCHEDULE_CHECK_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        controller: ClusterClient,
+        app: Celery,
+        *,
+        watch_timeout_s: int = 30,
+        debounce_s: float = DEFAULT_DEBOUNCE_S,
+        schedule_check_s: float = SCHEDULE_CHECK_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.controller = controller
         self.app = app
@@ -43,11 +50,21 @@ class WatcherService:
         # the election must answer within a renew interval: no retries, short timeouts, so a slow
         # controller makes this replica step down in time instead of blocking past its Lease
         renew = settings.lease_renew_interval
-        election_client = ClusterClient(controller.api_client, name=controller.name, origin=controller.origin,
-                                        retry=NO_RETRY,
-                                        timeout=(min(2.0, renew), renew))
-        self.elector = LeaseElector(election_client, settings.lease_namespace, settings.lease_name,
-                                    settings.identity, duration_s=settings.lease_duration, clock=clock)
+        election_client = ClusterClient(
+            controller.api_client,
+            name=controller.name,
+            origin=controller.origin,
+            retry=NO_RETRY,
+            timeout=(min(2.0, renew), renew),
+        )
+        self.elector = LeaseElector(
+            election_client,
+            settings.lease_namespace,
+            settings.lease_name,
+            settings.identity,
+            duration_s=settings.lease_duration,
+            clock=clock,
+        )
         self.watcher: Watcher | None = None
         self._watcher_stop: threading.Event | None = None
         self._watcher_thread: threading.Thread | None = None
@@ -62,8 +79,12 @@ class WatcherService:
 
     def run(self, stop: threading.Event) -> None:
         self.running = True
-        log.info("watcher %s: electing a leader with Lease %s/%s", self.settings.identity,
-                 self.settings.lease_namespace, self.settings.lease_name)
+        log.info(
+            "watcher %s: electing a leader with Lease %s/%s",
+            self.settings.identity,
+            self.settings.lease_namespace,
+            self.settings.lease_name,
+        )
         try:
             while not stop.is_set():
                 leading = self.elector.step()
@@ -91,15 +112,23 @@ class WatcherService:
     def _start_watcher(self) -> None:
         s = self.settings
         log.info("watcher %s: leading; watching %s", s.identity, s.watch_namespace or "all namespaces")
-        self.watcher = Watcher(self.controller, self.app, namespace=s.watch_namespace or None,
-                               redis_url=s.redis_url, resync_s=s.resync_interval,
-                               watch_timeout_s=self.watch_timeout_s, health_check_s=s.health_check_interval,
-                               leading=lambda: self.elector.is_leader, debounce_s=self.debounce_s,
-                               schedule_check_s=self.schedule_check_s,
-                               exec_policy=ExecPolicy.of(s.exec_plugins, s.exec_plugin_timeout))
+        self.watcher = Watcher(
+            self.controller,
+            self.app,
+            namespace=s.watch_namespace or None,
+            redis_url=s.redis_url,
+            resync_s=s.resync_interval,
+            watch_timeout_s=self.watch_timeout_s,
+            health_check_s=s.health_check_interval,
+            leading=lambda: self.elector.is_leader,
+            debounce_s=self.debounce_s,
+            schedule_check_s=self.schedule_check_s,
+            exec_policy=ExecPolicy.of(s.exec_plugins, s.exec_plugin_timeout),
+        )
         self._watcher_stop = threading.Event()
-        self._watcher_thread = threading.Thread(target=self.watcher.run, args=(self._watcher_stop,),
-                                                name="watcher", daemon=True)
+        self._watcher_thread = threading.Thread(
+            target=self.watcher.run, args=(self._watcher_stop,), name="watcher", daemon=True
+        )
         self._watcher_thread.start()
 
     def _stop_watcher(self) -> None:
@@ -126,8 +155,12 @@ class WatcherService:
                 missing.append(resource)
         found = tuple(missing)
         if found and found != self.missing_crds:
-            log.warning("the controller cluster does not serve %s: install the CRDs with `%s`; the watcher "
-                        "waits for them (not ready meanwhile)", ", ".join(found), INSTALL_CRDS)
+            log.warning(
+                "the controller cluster does not serve %s: install the CRDs with `%s`; the watcher "
+                "waits for them (not ready meanwhile)",
+                ", ".join(found),
+                INSTALL_CRDS,
+            )
         elif not found and self.missing_crds:
             log.info("the controller cluster serves %s now; watching them", ", ".join(self.missing_crds))
         self.missing_crds = found

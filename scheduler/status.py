@@ -28,7 +28,11 @@ def _same(a: Condition | None, b: Condition | None) -> bool:
     if a is None or b is None:
         return a is b
     return (a.status, a.reason, a.message, a.observed_generation) == (
-        b.status, b.reason, b.message, b.observed_generation)
+        b.status,
+        b.reason,
+        b.message,
+        b.observed_generation,
+    )
 
 
 def _reason(conditions: list[Condition], type_: str) -> str | None:
@@ -46,46 +50,69 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
     before = current_conditions(status)
     generation = read.generation
     phase: str | None = status.get("phase")
-    was_invalid = (c := find_condition(before, keys.CONDITION_INVALID_SPEC)) is not None and \
-        c.status is ConditionStatus.TRUE
+    was_invalid = (
+        c := find_condition(before, keys.CONDITION_INVALID_SPEC)
+    ) is not None and c.status is ConditionStatus.TRUE
 
     conditions = before
     if read.model is None:
         message = "; ".join(read.errors)
-        conditions = set_condition(conditions, keys.CONDITION_INVALID_SPEC, True, REASON_INVALID, message,
-                                   now, generation)
-        conditions = set_condition(conditions, keys.CONDITION_READY, False, REASON_INVALID, message, now,
-                                   generation)
+        conditions = set_condition(
+            conditions, keys.CONDITION_INVALID_SPEC, True, REASON_INVALID, message, now, generation
+        )
+        conditions = set_condition(
+            conditions, keys.CONDITION_READY, False, REASON_INVALID, message, now, generation
+        )
         new_phase: str | None = Phase.FAILED.value
     else:
-        conditions = set_condition(conditions, keys.CONDITION_INVALID_SPEC, False, REASON_VALID, "", now,
-                                   generation)
+        conditions = set_condition(
+            conditions, keys.CONDITION_INVALID_SPEC, False, REASON_VALID, "", now, generation
+        )
         new_phase = phase
         if read.paused:
             new_phase = Phase.PAUSED.value
-            conditions = set_condition(conditions, keys.CONDITION_READY, False, REASON_PAUSED,
-                                       "spec.paused is true", now, generation)
+            conditions = set_condition(
+                conditions, keys.CONDITION_READY, False, REASON_PAUSED, "spec.paused is true", now, generation
+            )
         else:
             back = phase is None or phase == Phase.PAUSED.value or was_invalid
             if back:
                 new_phase = Phase.PENDING.value
             if matched is False:
                 source = read.model.spec.source_cluster
-                conditions = set_condition(conditions, keys.CONDITION_READY, False, REASON_NO_NAMESPACES,
-                                           f"spec.namespaceSelector matches no namespace of source cluster "
-                                           f"{source}; nothing is synced until one does", now, generation)
+                conditions = set_condition(
+                    conditions,
+                    keys.CONDITION_READY,
+                    False,
+                    REASON_NO_NAMESPACES,
+                    f"spec.namespaceSelector matches no namespace of source cluster "
+                    f"{source}; nothing is synced until one does",
+                    now,
+                    generation,
+                )
             elif back or _reason(before, keys.CONDITION_READY) == REASON_NO_NAMESPACES:
                 waiting = f"waiting for the {'next' if status.get('lastSyncTime') else 'first'} sync"
                 if read.model.spec.replication_mode is ReplicationMode.MANUAL:
                     waiting += f" (Manual mode: runs only when {keys.ANNOTATION_SYNC_NOW} is set)"
-                conditions = set_condition(conditions, keys.CONDITION_READY, ConditionStatus.UNKNOWN,
-                                           REASON_PENDING, waiting, now, generation)
+                conditions = set_condition(
+                    conditions,
+                    keys.CONDITION_READY,
+                    ConditionStatus.UNKNOWN,
+                    REASON_PENDING,
+                    waiting,
+                    now,
+                    generation,
+                )
 
     # one string for kubectl's Destinations column (a list prints as JSON there)
-    destinations = (",".join(read.model.destinations()) if read.model is not None
-                    else status.get("destinations"))
-    changed = new_phase != phase or destinations != status.get("destinations") or any(
-        not _same(find_condition(before, c.type), c) for c in conditions)
+    destinations = (
+        ",".join(read.model.destinations()) if read.model is not None else status.get("destinations")
+    )
+    changed = (
+        new_phase != phase
+        or destinations != status.get("destinations")
+        or any(not _same(find_condition(before, c.type), c) for c in conditions)
+    )
     if not changed:
         return None
     patch: dict[str, Any] = {
@@ -100,9 +127,11 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
 
 
 REASON_RUN_LOST = "RunLost"
-RUN_LOST_MESSAGE = ("the run in progress was lost: Redis restarted without its data (or failed over to a "
-                    "replica that had not caught up) while it ran; the schedule was written again, so a "
-                    "scheduled Replication runs again at once; a Manual one needs the sync-now annotation")
+RUN_LOST_MESSAGE = (
+    "the run in progress was lost: Redis restarted without its data (or failed over to a "
+    "replica that had not caught up) while it ran; the schedule was written again, so a "
+    "scheduled Replication runs again at once; a Manual one needs the sync-now annotation"
+)
 
 
 def lost_run_patch(read: ReplicationRead, now: datetime) -> dict[str, Any] | None:
@@ -112,7 +141,16 @@ def lost_run_patch(read: ReplicationRead, now: datetime) -> dict[str, Any] | Non
     status = read.obj.get("status")
     if not isinstance(status, Mapping) or status.get("phase") != Phase.RUNNING.value:
         return None
-    conditions = set_condition(current_conditions(status), keys.CONDITION_SYNCED, False, REASON_RUN_LOST,
-                               RUN_LOST_MESSAGE, now, read.generation)
-    return {"phase": Phase.FAILED.value,
-            "conditions": [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in conditions]}
+    conditions = set_condition(
+        current_conditions(status),
+        keys.CONDITION_SYNCED,
+        False,
+        REASON_RUN_LOST,
+        RUN_LOST_MESSAGE,
+        now,
+        read.generation,
+    )
+    return {
+        "phase": Phase.FAILED.value,
+        "conditions": [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in conditions],
+    }

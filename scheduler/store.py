@@ -39,8 +39,15 @@ class StoreChanges:
 
 def _definition(entry: RedBeatSchedulerEntry) -> dict[str, Any]:
     """What `RedBeatSchedulerEntry.save` stores as `definition`, to compare with the stored one."""
-    return {"name": entry.name, "task": entry.task, "args": entry.args, "kwargs": entry.kwargs,
-            "options": entry.options, "schedule": entry.schedule, "enabled": entry.enabled}
+    return {
+        "name": entry.name,
+        "task": entry.task,
+        "args": entry.args,
+        "kwargs": entry.kwargs,
+        "options": entry.options,
+        "schedule": entry.schedule,
+        "enabled": entry.enabled,
+    }
 
 
 def _normalised(definition: Mapping[str, Any]) -> Any:
@@ -82,17 +89,26 @@ class ScheduleStore:
         redis = get_redis(self.app)
         key_scope = self._prefix + self.scope
         found = {str(k) for k in redis.scan_iter(match=_glob_escape(key_scope) + "*", count=500)}
-        found |= {str(k) for k in redis.zrange(self.app.redbeat_conf.schedule_key, 0, -1)
-                  if str(k).startswith(key_scope)}
-        return {k[len(self._prefix):] for k in found}
+        found |= {
+            str(k)
+            for k in redis.zrange(self.app.redbeat_conf.schedule_key, 0, -1)
+            if str(k).startswith(key_scope)
+        }
+        return {k[len(self._prefix) :] for k in found}
 
     def load(self, name: str) -> RedBeatSchedulerEntry:
         """The entry as beat would load it (KeyError when absent)."""
         return RedBeatSchedulerEntry.from_key(self.key(name), app=self.app)
 
     def _entry(self, job: Job) -> RedBeatSchedulerEntry:
-        return RedBeatSchedulerEntry(job.name, TASK_SYNC_NAMESPACE, celery_schedule(job.schedule or ""),
-                                     kwargs=job.task_kwargs(), options=job.task_options(), app=self.app)
+        return RedBeatSchedulerEntry(
+            job.name,
+            TASK_SYNC_NAMESPACE,
+            celery_schedule(job.schedule or ""),
+            kwargs=job.task_kwargs(),
+            options=job.task_options(),
+            app=self.app,
+        )
 
     def stored_definitions(self, names: Iterable[str]) -> dict[str, Any]:
         """The stored definitions of several entries in one round trip (a selector may match hundreds)."""
@@ -121,8 +137,9 @@ class ScheduleStore:
     def delete(self, name: str) -> None:
         RedBeatSchedulerEntry(name, app=self.app).delete()
 
-    def reconcile(self, desired: Mapping[str, Job], keep: Iterable[str] = (), *,
-                  verify: bool = True) -> StoreChanges:
+    def reconcile(
+        self, desired: Mapping[str, Job], keep: Iterable[str] = (), *, verify: bool = True
+    ) -> StoreChanges:
         """Add missing entries, rewrite changed ones (keeping when they last ran), remove the rest of
         the scope except names starting with one of `keep`. Running it twice changes nothing.
 
@@ -150,13 +167,16 @@ class ScheduleStore:
                 continue
             self.delete(name)
             changes.removed.append(name)
-        self._known = {**{n: j for n, j in known.items() if kept and n.startswith(kept)},
-                       **{n: j for n, j in desired.items() if n.startswith(self.scope)}}
+        self._known = {
+            **{n: j for n, j in known.items() if kept and n.startswith(kept)},
+            **{n: j for n, j in desired.items() if n.startswith(self.scope)},
+        }
         self._finish(changes)
         return changes
 
-    def _reconcile_verified(self, desired: Mapping[str, Job], kept: tuple[str, ...],
-                            marker_missing: bool | None = None) -> StoreChanges:
+    def _reconcile_verified(
+        self, desired: Mapping[str, Job], kept: tuple[str, ...], marker_missing: bool | None = None
+    ) -> StoreChanges:
         self._known = None
         changes = StoreChanges(marker_missing=not self.intact() if marker_missing is None else marker_missing)
         existing = self.names()
@@ -185,8 +205,12 @@ class ScheduleStore:
     def _finish(self, changes: StoreChanges) -> None:
         get_redis(self.app).set(self.marker_key, "1")
         if not changes.empty:
-            log.info("schedule entries: %d added, %d updated, %d removed", len(changes.added),
-                     len(changes.updated), len(changes.removed))
+            log.info(
+                "schedule entries: %d added, %d updated, %d removed",
+                len(changes.added),
+                len(changes.updated),
+                len(changes.removed),
+            )
 
 
 def _glob_escape(text: str) -> str:

@@ -106,18 +106,30 @@ class Report:
 class Watcher:
     """Run with `run(stop)` in a thread of its own while this replica leads."""
 
-    def __init__(self, controller: ClusterClient, app: Celery, *, namespace: str | None = None,
-                 redis_url: str | None = None, resync_s: float = 300.0, watch_timeout_s: int = 30,
-                 health_check_s: float = 60.0, clients: ClusterClients | None = None,
-                 leading: Callable[[], bool] = lambda: True, debounce_s: float = DEFAULT_DEBOUNCE_S,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 schedule_check_s: float = SCHEDULE_CHECK_S, exec_policy: ExecPolicy | None = None) -> None:
+    def __init__(
+        self,
+        controller: ClusterClient,
+        app: Celery,
+        *,
+        namespace: str | None = None,
+        redis_url: str | None = None,
+        resync_s: float = 300.0,
+        watch_timeout_s: int = 30,
+        health_check_s: float = 60.0,
+        clients: ClusterClients | None = None,
+        leading: Callable[[], bool] = lambda: True,
+        debounce_s: float = DEFAULT_DEBOUNCE_S,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        schedule_check_s: float = SCHEDULE_CHECK_S,
+        exec_policy: ExecPolicy | None = None,
+    ) -> None:
         self.controller = controller
         self.app = app
         self.namespace = namespace or None
         self.store = ScheduleStore(app, self.namespace)
-        self.clients = clients or ClusterClients(controller, redis_url=redis_url, retry=WATCHER_SOURCES,
-                                                 exec_policy=exec_policy)
+        self.clients = clients or ClusterClients(
+            controller, redis_url=redis_url, retry=WATCHER_SOURCES, exec_policy=exec_policy
+        )
         self.resync_s = resync_s
         self.watch_timeout_s = watch_timeout_s
         self.health_check_s = health_check_s
@@ -129,8 +141,14 @@ class Watcher:
         self._dirty = threading.Event()
         self._warned: dict[str, str] = {}
         self._invalid: dict[tuple[str, str, str], frozenset[str]] = {}  # spec errors already logged
-        self.changes = ChangeTrigger(app, self.clients, debounce_s=debounce_s,
-                                     watch_timeout_s=watch_timeout_s, relist_s=resync_s, leading=leading)
+        self.changes = ChangeTrigger(
+            app,
+            self.clients,
+            debounce_s=debounce_s,
+            watch_timeout_s=watch_timeout_s,
+            relist_s=resync_s,
+            leading=leading,
+        )
         self._informers: dict[str, Informer] = {}  # by resource name
         self._namespace_informers: dict[str, Informer] = {}  # by source RemoteCluster namespace/name
         self._refs: dict[str, ResourceRef] = {}
@@ -178,15 +196,24 @@ class Watcher:
             if self._warned.pop(resource, None) is not None:
                 log.info("%s served now; watching it", resource)
             on_event = self._status_event if resource != REMOTE_CLUSTERS else None
-            informer = Informer(lambda: self.controller, ref, self.namespace, self._changed,
-                                name=resource.partition(".")[0], watch_timeout_s=self.watch_timeout_s,
-                                relist_s=self.resync_s, significant=acted_on_changed, on_event=on_event)
+            informer = Informer(
+                lambda: self.controller,
+                ref,
+                self.namespace,
+                self._changed,
+                name=resource.partition(".")[0],
+                watch_timeout_s=self.watch_timeout_s,
+                relist_s=self.resync_s,
+                significant=acted_on_changed,
+                on_event=on_event,
+            )
             self._informers[resource] = informer.start()
 
     def _ready(self) -> bool:
         required = (REMOTE_CLUSTERS, REPLICATIONS)
         return all(r in self._informers and self._informers[r].synced.is_set() for r in required) and all(
-            i.synced.is_set() for i in self._informers.values())
+            i.synced.is_set() for i in self._informers.values()
+        )
 
     def _objects(self, resource: str) -> list[dict[str, Any]]:
         informer = self._informers.get(resource)
@@ -200,9 +227,15 @@ class Watcher:
         for key in sorted(wanted):
             if key in self._namespace_informers or key not in remote:
                 continue
-            informer = Informer(self._client_of(remote[key]), NAMESPACES, None,
-                                self._changed, name=f"namespaces of {key}",
-                                watch_timeout_s=self.watch_timeout_s, relist_s=self.resync_s)
+            informer = Informer(
+                self._client_of(remote[key]),
+                NAMESPACES,
+                None,
+                self._changed,
+                name=f"namespaces of {key}",
+                watch_timeout_s=self.watch_timeout_s,
+                relist_s=self.resync_s,
+            )
             self._namespace_informers[key] = informer.start()
 
     def _client_of(self, cluster: RemoteCluster) -> Callable[[], ClusterClient]:
@@ -214,8 +247,10 @@ class Watcher:
         out: dict[str, dict[str, dict[str, str]]] = {}
         for key, informer in self._namespace_informers.items():
             if informer.synced.is_set():
-                out[key] = {name: dict((obj.get("metadata") or {}).get("labels") or {})
-                            for (_, name), obj in informer.objects().items()}
+                out[key] = {
+                    name: dict((obj.get("metadata") or {}).get("labels") or {})
+                    for (_, name), obj in informer.objects().items()
+                }
         return out
 
     def stop_informers(self) -> None:
@@ -234,8 +269,9 @@ class Watcher:
         last_check = time.monotonic()
         failures = 0
         changes_stop = threading.Event()
-        threading.Thread(target=self.changes.run, args=(changes_stop,), name="continuous-changes",
-                         daemon=True).start()
+        threading.Thread(
+            target=self.changes.run, args=(changes_stop,), name="continuous-changes", daemon=True
+        ).start()
         try:
             while not stop.is_set():
                 now = time.monotonic()
@@ -266,12 +302,17 @@ class Watcher:
                         last_full = now
                 elif self.reconciles and leading:
                     self._refresh_states()
-                if self.health_check_s > 0 and now - last_health >= self.health_check_s and self._ready() \
-                        and not self._health_running.is_set():
+                if (
+                    self.health_check_s > 0
+                    and now - last_health >= self.health_check_s
+                    and self._ready()
+                    and not self._health_running.is_set()
+                ):
                     last_health = now
                     self._health_running.set()
-                    threading.Thread(target=self._check_health, name="remotecluster-health",
-                                     daemon=True).start()
+                    threading.Thread(
+                        target=self._check_health, name="remotecluster-health", daemon=True
+                    ).start()
                 self._dirty.wait(1.0)
                 # let a burst of events (an apply of many objects) land before reconciling
                 stop.wait(0.05)
@@ -289,8 +330,10 @@ class Watcher:
             log.debug("checking the schedule marker failed: %s", exc)
             return
         if not intact and not self._redis_lost:
-            log.warning("the schedule in Redis is gone (Redis restarted without its data, or failed "
-                        "over); writing every entry again and failing the runs it lost")
+            log.warning(
+                "the schedule in Redis is gone (Redis restarted without its data, or failed "
+                "over); writing every entry again and failing the runs it lost"
+            )
             self._redis_lost = True
             self._dirty.set()
 
@@ -317,11 +360,16 @@ class Watcher:
         report = Report(full=full)
         remote_objs = self._objects(REMOTE_CLUSTERS)
         remote = read_remote_clusters(remote_objs)
-        remote_version = hash(frozenset(((o.get("metadata") or {}).get("uid"),
-                                         (o.get("metadata") or {}).get("resourceVersion"))
-                                        for o in remote_objs))
-        reads = [self._read(obj, remote, remote_version)
-                 for obj in [*self._objects(REPLICATIONS), *self._objects(NAMESPACE_MAPPINGS)]]
+        remote_version = hash(
+            frozenset(
+                ((o.get("metadata") or {}).get("uid"), (o.get("metadata") or {}).get("resourceVersion"))
+                for o in remote_objs
+            )
+        )
+        reads = [
+            self._read(obj, remote, remote_version)
+            for obj in [*self._objects(REPLICATIONS), *self._objects(NAMESPACE_MAPPINGS)]
+        ]
         used = self._namespaces()
         desired = plan(reads, remote, used)
         self._follow_namespaces(desired.selector_sources, remote)
@@ -337,8 +385,13 @@ class Watcher:
         matched = {_key(r): self._matched(r, desired, unresolved) for r in reads}
         # incremental: the objects that changed since handled, and those whose match changed (a
         # selector's namespace came or went)
-        todo = [r for r in reads if full or self._handled.get(_key(r)) != r.metadata.get("resourceVersion")
-                or self._matched_last.get(_key(r)) != matched[_key(r)]]
+        todo = [
+            r
+            for r in reads
+            if full
+            or self._handled.get(_key(r)) != r.metadata.get("resourceVersion")
+            or self._matched_last.get(_key(r)) != matched[_key(r)]
+        ]
         report.looked_at = len(todo)
         for read in todo:
             label = f"{read.kind} {read.namespace}/{read.name}"
@@ -388,8 +441,9 @@ class Watcher:
             log.warning("reconcile: %s", error)
         invalid = self._log_invalid(reads)
         self._export_states(reads, todo, matched, full)
-        self._handled = {_key(r): self._written.get(_key(r)) or str(r.metadata.get("resourceVersion"))
-                         for r in reads}
+        self._handled = {
+            _key(r): self._written.get(_key(r)) or str(r.metadata.get("resourceVersion")) for r in reads
+        }
         self._written.clear()
         self._matched_last = matched
         metrics.RECONCILES.inc()
@@ -400,15 +454,19 @@ class Watcher:
         self._full_due = bool(report.errors)
         return report
 
-    def _read(self, obj: Mapping[str, Any], remote: Mapping[str, RemoteCluster],
-              remote_version: int) -> ReplicationRead:
+    def _read(
+        self, obj: Mapping[str, Any], remote: Mapping[str, RemoteCluster], remote_version: int
+    ) -> ReplicationRead:
         """The object parsed, reusing the last parse while its uid, generation (which the API server
         moves on every spec change) and the RemoteClusters are what they were."""
         meta = obj.get("metadata") or {}
         key = (str(obj.get("kind") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         generation = meta.get("generation")
-        version = (str(meta.get("uid") or ""), generation if isinstance(generation, int) else -1,
-                   remote_version)
+        version = (
+            str(meta.get("uid") or ""),
+            generation if isinstance(generation, int) else -1,
+            remote_version,
+        )
         cached = self._parsed.get(key)
         if cached is not None and cached[0] == version and version[1] >= 0:
             return ReplicationRead(obj, cached[1].model, cached[1].errors)
@@ -416,15 +474,21 @@ class Watcher:
         self._parsed[key] = (version, read)
         return read
 
-    def _export_states(self, reads: list[ReplicationRead], looked_at: list[ReplicationRead],
-                       matched: Mapping[ReadKey, bool | None], full: bool) -> None:
+    def _export_states(
+        self,
+        reads: list[ReplicationRead],
+        looked_at: list[ReplicationRead],
+        matched: Mapping[ReadKey, bool | None],
+        full: bool,
+    ) -> None:
         """The per-Replication gauges: all of them on a full reconcile, else those looked at (and the
         gauges of objects gone removed)."""
         now = self._clock()
         live = [r for r in reads if not r.deleting]
         if full:
-            metrics.export_replications({f"{r.namespace}/{r.name}": state_of(r, now, matched[_key(r)])
-                                         for r in live})
+            metrics.export_replications(
+                {f"{r.namespace}/{r.name}": state_of(r, now, matched[_key(r)]) for r in live}
+            )
         else:
             labels = {f"{r.namespace}/{r.name}" for r in live}
             for read in looked_at:
@@ -457,8 +521,9 @@ class Watcher:
             if obj is None or cached is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
                 continue  # gone or new: the reconcile its event asked for exports it
             read = ReplicationRead(obj, cached[1].model, cached[1].errors)
-            metrics.export_replication(f"{namespace}/{name}",
-                                       state_of(read, now, self._matched_last.get((kind, namespace, name))))
+            metrics.export_replication(
+                f"{namespace}/{name}", state_of(read, now, self._matched_last.get((kind, namespace, name)))
+            )
 
     def _check_remote_cluster_specs(self, report: Report) -> None:
         """`InvalidSpec` (condition and Warning Event) on each RemoteCluster whose spec cannot be used,
@@ -475,17 +540,37 @@ class Watcher:
             label = f"RemoteCluster {namespace}/{name}"
             try:
                 with audit.acting_for(audit.Actor(component="watcher")):
-                    written = patch_status(self.controller, ref, namespace, name, lambda current: (
-                        remote_cluster_spec.spec_patch(current, remote_cluster_spec.spec_errors(current),
-                                                       self._clock())), uid=meta.get("uid"))
+                    written = patch_status(
+                        self.controller,
+                        ref,
+                        namespace,
+                        name,
+                        lambda current: remote_cluster_spec.spec_patch(
+                            current, remote_cluster_spec.spec_errors(current), self._clock()
+                        ),
+                        uid=meta.get("uid"),
+                    )
                     if written is None or not errors:
                         continue
                     log.warning("%s: invalid spec: %s", label, "; ".join(errors))
-                    involved = {"apiVersion": keys.API_VERSION, "kind": "RemoteCluster",
-                                "namespace": namespace, "name": name, "uid": meta.get("uid")}
-                    post_event(self.controller, events.event(
-                        involved, events.REASON_INVALID_SPEC, remote_cluster_spec.message_of(errors),
-                        type_="Warning", now=self._clock(), component=events.WATCHER_COMPONENT))
+                    involved = {
+                        "apiVersion": keys.API_VERSION,
+                        "kind": "RemoteCluster",
+                        "namespace": namespace,
+                        "name": name,
+                        "uid": meta.get("uid"),
+                    }
+                    post_event(
+                        self.controller,
+                        events.event(
+                            involved,
+                            events.REASON_INVALID_SPEC,
+                            remote_cluster_spec.message_of(errors),
+                            type_="Warning",
+                            now=self._clock(),
+                            component=events.WATCHER_COMPONENT,
+                        ),
+                    )
             except ApiError as exc:
                 report.errors.append(f"{label}: {exc}")
 
@@ -501,8 +586,13 @@ class Watcher:
             seen[key] = frozenset(read.errors)
             for error in read.errors:
                 if error not in self._invalid.get(key, frozenset()):
-                    log.warning("%s %s/%s: invalid spec, not scheduled: %s", read.kind, read.namespace,
-                                read.name, error)
+                    log.warning(
+                        "%s %s/%s: invalid spec, not scheduled: %s",
+                        read.kind,
+                        read.namespace,
+                        read.name,
+                        error,
+                    )
                     new += 1
         for key in self._invalid.keys() - seen.keys():
             log.info("%s %s/%s: spec valid again (or deleted)", *key)
@@ -511,28 +601,48 @@ class Watcher:
 
     def _post_invalid(self, read: ReplicationRead) -> None:
         """A Warning Event with every spec error, when the watcher has just written InvalidSpec."""
-        involved = {"apiVersion": read.obj.get("apiVersion") or keys.API_VERSION, "kind": read.kind,
-                    "namespace": read.namespace, "name": read.name, "uid": read.metadata.get("uid")}
+        involved = {
+            "apiVersion": read.obj.get("apiVersion") or keys.API_VERSION,
+            "kind": read.kind,
+            "namespace": read.namespace,
+            "name": read.name,
+            "uid": read.metadata.get("uid"),
+        }
         message = "spec is invalid, nothing is scheduled until it is fixed: " + "; ".join(read.errors)
-        post_event(self.controller, events.event(involved, events.REASON_INVALID_SPEC, message,
-                                                 type_="Warning", now=self._clock(),
-                                                 component=events.WATCHER_COMPONENT))
+        post_event(
+            self.controller,
+            events.event(
+                involved,
+                events.REASON_INVALID_SPEC,
+                message,
+                type_="Warning",
+                now=self._clock(),
+                component=events.WATCHER_COMPONENT,
+            ),
+        )
 
-    def _followed(self, reads: Iterable[ReplicationRead], remote: Mapping[str, RemoteCluster],
-                  desired: Plan) -> list[Followed]:
+    def _followed(
+        self, reads: Iterable[ReplicationRead], remote: Mapping[str, RemoteCluster], desired: Plan
+    ) -> list[Followed]:
         """The jobs of valid, running Continuous Replications, with what to watch for each."""
         out = []
         for read in reads:
             model = read.model
-            if model is None or read.deleting or read.paused or \
-                    model.spec.replication_mode is not ReplicationMode.CONTINUOUS:
+            if (
+                model is None
+                or read.deleting
+                or read.paused
+                or model.spec.replication_mode is not ReplicationMode.CONTINUOUS
+            ):
                 continue
             source = remote.get(source_key(model))
             if source is None:
                 continue
             types = tuple(model.resource_types(source))
-            out += [Followed(job, source, types) for job in desired.jobs.get((read.kind, read.namespace,
-                                                                              read.name), [])]
+            out += [
+                Followed(job, source, types)
+                for job in desired.jobs.get((read.kind, read.namespace, read.name), [])
+            ]
         return out
 
     def _unresolved(self, reads: Iterable[ReplicationRead], namespaces: Mapping[str, Any]) -> set[str]:
@@ -541,8 +651,12 @@ class Watcher:
         out = set()
         for read in reads:
             model = read.model
-            if model is not None and model.namespace_selector is not None and \
-                    source_key(model) not in namespaces and not read.deleting:
+            if (
+                model is not None
+                and model.namespace_selector is not None
+                and source_key(model) not in namespaces
+                and not read.deleting
+            ):
                 out.add(entry_name(read.kind, read.namespace, read.name, ""))
         return out
 
@@ -550,12 +664,18 @@ class Watcher:
         return self._refs[NAMESPACE_MAPPINGS if read.kind == keys.KIND_NAMESPACE_MAPPING else REPLICATIONS]
 
     def _informer_for(self, read: ReplicationRead) -> Informer | None:
-        return self._informers.get(NAMESPACE_MAPPINGS if read.kind == keys.KIND_NAMESPACE_MAPPING
-                                   else REPLICATIONS)
+        return self._informers.get(
+            NAMESPACE_MAPPINGS if read.kind == keys.KIND_NAMESPACE_MAPPING else REPLICATIONS
+        )
 
-    def _patch(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster],
-               build: Callable[[ReplicationRead], dict[str, Any] | None], *,
-               subresource: str | None = None) -> bool:
+    def _patch(
+        self,
+        read: ReplicationRead,
+        remote: Mapping[str, RemoteCluster],
+        build: Callable[[ReplicationRead], dict[str, Any] | None],
+        *,
+        subresource: str | None = None,
+    ) -> bool:
         """Merge-patch the object with what `build` makes of it, conditional on its resourceVersion;
         on 409 read it again and rebuild (`retry_on_conflict`, policy `CR_PATCHES`). False when
         there was nothing to write or the object is gone."""
@@ -574,8 +694,9 @@ class Watcher:
                 return False
             body.setdefault("metadata", {})["resourceVersion"] = latest.metadata.get("resourceVersion")
             try:
-                written = self.controller.patch(ref, latest.namespace, latest.name, body,
-                                                subresource=subresource)
+                written = self.controller.patch(
+                    ref, latest.namespace, latest.name, body, subresource=subresource
+                )
             except NotFound:
                 return False
             except Conflict:
@@ -593,20 +714,27 @@ class Watcher:
             return None
         return bool(desired.jobs.get((read.kind, read.namespace, read.name)))
 
-    def _write_status(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster],
-                      matched: bool | None = None) -> bool:
+    def _write_status(
+        self, read: ReplicationRead, remote: Mapping[str, RemoteCluster], matched: bool | None = None
+    ) -> bool:
         def build(current: ReplicationRead) -> dict[str, Any] | None:
             status = status_patch(current, self._clock(), matched)
             return None if status is None else {"status": status}
+
         return self._patch(read, remote, build, subresource="status")
 
     def _fail_lost_run(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster]) -> bool:
         def build(current: ReplicationRead) -> dict[str, Any] | None:
             status = lost_run_patch(current, self._clock())
             return None if status is None else {"status": status}
+
         if self._patch(read, remote, build, subresource="status"):
-            log.warning("%s %s/%s: its run was lost with Redis's data; marked Failed", read.kind,
-                        read.namespace, read.name)
+            log.warning(
+                "%s %s/%s: its run was lost with Redis's data; marked Failed",
+                read.kind,
+                read.namespace,
+                read.name,
+            )
             return True
         return False
 
@@ -628,27 +756,35 @@ class Watcher:
             if finalizers == current.finalizers:
                 return None
             return {"metadata": {"finalizers": finalizers}}
+
         self._patch(read, remote, build)
 
-    def _finish_deletion(self, read: ReplicationRead, remote: Mapping[str, RemoteCluster],
-                         namespaces: Mapping[str, Any]) -> bool:
+    def _finish_deletion(
+        self, read: ReplicationRead, remote: Mapping[str, RemoteCluster], namespaces: Mapping[str, Any]
+    ) -> bool:
         """Send the cleanup tasks of a deleted `cleanupOnDelete: Delete` Replication, then let it go."""
         if keys.FINALIZER_CLEANUP not in read.finalizers:
             return False
         if read.model is not None and read.wants_finalizer:
             if source_key(read.model) not in namespaces and read.model.namespace_selector is not None:
-                log.warning("%s %s/%s: source namespaces unknown; cleaning up the explicitly named ones "
-                            "only", read.kind, read.namespace, read.name)
+                log.warning(
+                    "%s %s/%s: source namespaces unknown; cleaning up the explicitly named ones only",
+                    read.kind,
+                    read.namespace,
+                    read.name,
+                )
             jobs = jobs_for(read.model, remote, namespaces)
             send_now(self.app, jobs, Trigger.CLEANUP)
-            log.info("%s %s/%s deleted: sent %d cleanup task(s)", read.kind, read.namespace, read.name,
-                     len(jobs))
+            log.info(
+                "%s %s/%s deleted: sent %d cleanup task(s)", read.kind, read.namespace, read.name, len(jobs)
+            )
 
         def build(current: ReplicationRead) -> dict[str, Any] | None:
             if keys.FINALIZER_CLEANUP not in current.finalizers:
                 return None
             kept = [f for f in current.finalizers if f != keys.FINALIZER_CLEANUP]
             return {"metadata": {"finalizers": kept}}
+
         return self._patch(read, remote, build)
 
     def _sync_now(self, read: ReplicationRead, desired: Plan, unresolved: set[str]) -> bool:
@@ -661,15 +797,22 @@ class Watcher:
             return False  # its selector's namespaces are not known yet; the next reconcile sends it
         jobs = desired.jobs.get((read.kind, read.namespace, read.name), [])
         if not jobs:
-            log.warning("%s %s/%s: %s set but no source namespace matches", read.kind, read.namespace,
-                        read.name, annotation)
+            log.warning(
+                "%s %s/%s: %s set but no source namespace matches",
+                read.kind,
+                read.namespace,
+                read.name,
+                annotation,
+            )
         send_now(self.app, jobs, Trigger.SYNC_NOW)
-        log.info("%s %s/%s: sent %d task(s) for %s", read.kind, read.namespace, read.name, len(jobs),
-                 annotation)
+        log.info(
+            "%s %s/%s: sent %d task(s) for %s", read.kind, read.namespace, read.name, len(jobs), annotation
+        )
         ref = self._ref_for(read)
         # the patch names only the annotation, so it needs no resourceVersion and cannot conflict
-        written = self.controller.patch(ref, read.namespace, read.name,
-                                        {"metadata": {"annotations": {annotation: None}}})
+        written = self.controller.patch(
+            ref, read.namespace, read.name, {"metadata": {"annotations": {annotation: None}}}
+        )
         self._note_written(read, written)
         return True
 

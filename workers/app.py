@@ -38,13 +38,17 @@ def soft_shutdown_s(settings: Settings) -> float:
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Every Celery setting drsyncer relies on, from its own settings."""
-    transport: dict[str, Any] = {"visibility_timeout": int(settings.visibility_timeout),
-                                 "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
-                                 "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S}
+    transport: dict[str, Any] = {
+        "visibility_timeout": int(settings.visibility_timeout),
+        "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S,
+    }
     # tasks of a worker that vanished go back to the queue at the first sweep after the visibility
     # timeout; sweep often enough that this is not much later (one cheap Redis query per sweep)
-    sweeps = {"unacked_restore_interval": max(1, min(10, int(settings.visibility_timeout) // 6)),
-              "unacked_restore_throttle": 1}
+    sweeps = {
+        "unacked_restore_interval": max(1, min(10, int(settings.visibility_timeout) // 6)),
+        "unacked_restore_throttle": 1,
+    }
     redis = celery_settings(settings.redis_url)
     sentinel = redis.pop("sentinel_transport_options")
     if sentinel:

@@ -56,8 +56,9 @@ class GridEntry(RedBeatSchedulerEntry):
                 kind = str(owner.get("kind") or keys.KIND_REPLICATION)
                 key = schedule_key(kind, owner["namespace"], owner["name"])
                 last_run_at = interval_run_slot(key, self.schedule.run_every, self._default_now())
-        return super()._next_instance(last_run_at=last_run_at,
-                                      only_update_last_run_at=only_update_last_run_at)
+        return super()._next_instance(
+            last_run_at=last_run_at, only_update_last_run_at=only_update_last_run_at
+        )
 
     # redbeat binds these names to its own method; bind them to this one
     __next__ = next = _next_instance
@@ -116,8 +117,9 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
             return True
         lock = self.lock or self._new_lock()
         if lock.acquire(blocking=False):
-            log.warning("beat: lock %s taken again (Redis lost it or was away when beat started)",
-                        self.lock_key)
+            log.warning(
+                "beat: lock %s taken again (Redis lost it or was away when beat started)", self.lock_key
+            )
             self.lock = lock
             self._standing_by = False
             return True

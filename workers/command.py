@@ -88,10 +88,23 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
         except OSError as exc:
             raise port_in_use("metrics_port", settings.metrics_port, exc) from None
         log.info("metrics on :%d/metrics (processes share %s)", settings.metrics_port, metrics_dir)
-    app.worker_main(["worker", "--queues", ",".join(settings.queues),
-                     "--concurrency", str(settings.concurrency), "--hostname", name,
-                     "--loglevel", settings.log_level, "--pool", "prefork",
-                     "--task-events", "--without-mingle"])
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            ",".join(settings.queues),
+            "--concurrency",
+            str(settings.concurrency),
+            "--hostname",
+            name,
+            "--loglevel",
+            settings.log_level,
+            "--pool",
+            "prefork",
+            "--task-events",
+            "--without-mingle",
+        ]
+    )
     return 0
 
 
@@ -102,18 +115,33 @@ def beat(args: argparse.Namespace) -> int:
 
     app.configure(settings)
     HeartbeatRedBeatScheduler.heartbeat_path = probes.heartbeat_file("beat", settings.heartbeat_file)
-    log.info("starting beat (RedBeat, lock timeout %ds, max interval %ds) with %s",
-             settings.beat_lock_timeout, settings.beat_max_interval, settings.describe())
-    app.start(["beat", "--scheduler", HEARTBEAT_SCHEDULER, "--loglevel", settings.log_level,
-               "--max-interval", str(int(settings.beat_max_interval))])
+    log.info(
+        "starting beat (RedBeat, lock timeout %ds, max interval %ds) with %s",
+        settings.beat_lock_timeout,
+        settings.beat_max_interval,
+        settings.describe(),
+    )
+    app.start(
+        [
+            "beat",
+            "--scheduler",
+            HEARTBEAT_SCHEDULER,
+            "--loglevel",
+            settings.log_level,
+            "--max-interval",
+            str(int(settings.beat_max_interval)),
+        ]
+    )
     return 0
 
 
 def flower(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.flower_basic_auth and not args.insecure_no_auth:
-        raise ConfigError("Flower needs credentials: set DRSYNCER_FLOWER_BASIC_AUTH (user:password), or "
-                          "pass --insecure-no-auth for local development")
+        raise ConfigError(
+            "Flower needs credentials: set DRSYNCER_FLOWER_BASIC_AUTH (user:password), or "
+            "pass --insecure-no-auth for local development"
+        )
     if settings.flower_basic_auth and ":" not in settings.flower_basic_auth.split(",")[0]:
         raise ConfigError("DRSYNCER_FLOWER_BASIC_AUTH must be user:password[,user2:password2]")
     from workers.app import app

@@ -52,9 +52,11 @@ def failure_of(job: SyncJob, record: NamespaceRecord, retry: RetryPlan | None) -
     failed = [t for t in record.targets if t.phase is not Phase.COMPLETED]
     where = ", ".join(f"{t.destination_cluster}/{t.destination_namespace}" for t in failed)
     ref = job.replication
-    message = (f"{first_error(record.targets)} ({ref.kind} {ref.label}, namespace {job.source_namespace}: "
-               f"{len(failed)} of {len(record.targets)} target(s) not completed: {where}; "
-               f"{summary.totals.failed} object(s) failed")
+    message = (
+        f"{first_error(record.targets)} ({ref.kind} {ref.label}, namespace {job.source_namespace}: "
+        f"{len(failed)} of {len(record.targets)} target(s) not completed: {where}; "
+        f"{summary.totals.failed} object(s) failed"
+    )
     message += f"; retry {retry.attempt} in {retry.delay_s:g}s)" if retry is not None else ")"
     cls = SyncFailed if summary.phase is Phase.FAILED else SyncPartiallyFailed
     return cls(message)
@@ -67,6 +69,8 @@ def cleanup_failure(job: SyncJob, targets: Sequence[TargetResult]) -> CleanupFai
         return None
     where = ", ".join(f"{t.destination_cluster}/{t.destination_namespace}" for t in failed)
     ref = job.replication
-    return CleanupFailed(f"{first_error(failed)} (cleanup of {ref.kind} {ref.label}, namespace "
-                         f"{job.source_namespace}: {len(failed)} of {len(targets)} target(s) not cleaned up: "
-                         f"{where})")
+    return CleanupFailed(
+        f"{first_error(failed)} (cleanup of {ref.kind} {ref.label}, namespace "
+        f"{job.source_namespace}: {len(failed)} of {len(targets)} target(s) not cleaned up: "
+        f"{where})"
+    )

@@ -78,8 +78,12 @@ def superseded(latest: NamespaceRecord | None, task_id: str, run_key: str, start
     worker is frozen (SIGSTOP, a paused VM) past the visibility timeout, the task is delivered again and
     finishes, and the frozen worker then continues: its result is out of date and must not be
     reported over the newer one."""
-    return (latest is not None and latest.task_id == task_id and latest.run_id == run_key
-            and latest.started_at > started_at)
+    return (
+        latest is not None
+        and latest.task_id == task_id
+        and latest.run_id == run_key
+        and latest.started_at > started_at
+    )
 
 
 def lock_key(ref: ReplicationRef, source_namespace: str) -> str:

@@ -56,6 +56,8 @@ from workers.guards import Drop, NamespaceLock, drop_reason, lock_key, supersede
 log = logging.getLogger(__name__)
 
 REMOTE_CLUSTERS = f"remoteclusters.{keys.GROUP}"
+
+
 @dataclass
 class Context:
     """Per-process clients: the controller cluster, RemoteCluster clients, Redis."""
@@ -73,14 +75,27 @@ class Context:
     def build(cls, settings: Settings, worker: str = "") -> Context:
         counters = RequestCounters()
         metrics.observe_requests(counters)
-        controller = controller_client(settings.kubeconfig or None, settings.kube_context or None,
-                                       counters=counters)
+        controller = controller_client(
+            settings.kubeconfig or None, settings.kube_context or None, counters=counters
+        )
         plugins = ExecPolicy.of(settings.exec_plugins, settings.exec_plugin_timeout)
-        clients = ClusterClients(controller, redis_url=settings.redis_url, counters=counters,
-                                 exec_policy=plugins, max_connections=settings.write_concurrency)
+        clients = ClusterClients(
+            controller,
+            redis_url=settings.redis_url,
+            counters=counters,
+            exec_policy=plugins,
+            max_connections=settings.write_concurrency,
+        )
         client = client_from_url(settings.redis_url)
-        return cls(settings, controller, clients, client, RunStore(client),
-                   NamespaceLock(client, settings.task_time_limit), worker)
+        return cls(
+            settings,
+            controller,
+            clients,
+            client,
+            RunStore(client),
+            NamespaceLock(client, settings.task_time_limit),
+            worker,
+        )
 
     def close(self) -> None:
         self.clients.close()
@@ -103,6 +118,7 @@ def context(settings: Settings, worker: str = "") -> Context:
 
 # -- reading the controller cluster ----------------------------------------------------------------
 
+
 def read_object(ctx: Context, ref: ReplicationRef) -> dict[str, Any] | None:
     return ctx.controller.get(ctx.controller.resolve(ref.resource), ref.namespace, ref.name)
 
@@ -120,12 +136,14 @@ def read_remote_cluster(ctx: Context, namespace: str, name: str) -> dict[str, An
     try:  # the watcher marks it InvalidSpec too; the target says why it is not used
         parse_remote_cluster(obj)
     except InvalidSpec as exc:
-        raise CategorisedError(Category.NON_RETRYABLE, f"RemoteCluster {namespace}/{name}: "
-                               f"{'; '.join(exc.errors)}") from None
+        raise CategorisedError(
+            Category.NON_RETRYABLE, f"RemoteCluster {namespace}/{name}: {'; '.join(exc.errors)}"
+        ) from None
     return obj
 
 
 # -- sync ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -139,13 +157,19 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         """A short summary (the full record is in Redis): Celery logs and stores the return value."""
-        out: dict[str, Any] = {"dropped": self.dropped.value if self.dropped else None,
-                               "reported": self.reported,
-                               "retry_in_s": self.retry.delay_s if self.retry else None}
+        out: dict[str, Any] = {
+            "dropped": self.dropped.value if self.dropped else None,
+            "reported": self.reported,
+            "retry_in_s": self.retry.delay_s if self.retry else None,
+        }
         if self.record is not None:
             summary = summary_of("", [self.record])
-            out.update(source_namespace=self.record.source_namespace, worker=self.record.worker,
-                       phase=summary.phase.value, totals=summary.totals.to_dict())
+            out.update(
+                source_namespace=self.record.source_namespace,
+                worker=self.record.worker,
+                phase=summary.phase.value,
+                totals=summary.totals.to_dict(),
+            )
         return out
 
 
@@ -180,12 +204,17 @@ def run_sync(ctx: Context, job: SyncJob, task_id: str) -> Outcome:
 def _actor(job: SyncJob, task_id: str) -> audit.Actor:
     """Who the writes of a task are for, in the audit log."""
     ref = job.replication
-    return audit.Actor(replication=f"{ref.kind} {ref.namespace}/{ref.name}", run=job.run_key, task=task_id,
-                       component="worker")
+    return audit.Actor(
+        replication=f"{ref.kind} {ref.namespace}/{ref.name}",
+        run=job.run_key,
+        task=task_id,
+        component="worker",
+    )
 
 
-def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, Any],
-                 model: Replication) -> Outcome:
+def _sync_locked(
+    ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, Any], model: Replication
+) -> Outcome:
     ref = job.replication
     owner = owner_key(ref.kind, ref.namespace, ref.name, ref.uid)
     started = time.time()
@@ -199,53 +228,93 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, An
         source_rc = parse_remote_cluster(source_obj)
         source = ctx.clients.get(source_obj)
     except (CategorisedError, InvalidSpec) as exc:
-        error = exc if isinstance(exc, CategorisedError) else CategorisedError(Category.NON_RETRYABLE,
-                                                                                 str(exc))
+        error = (
+            exc if isinstance(exc, CategorisedError) else CategorisedError(Category.NON_RETRYABLE, str(exc))
+        )
         message = CategorisedError(error.category, f"source cluster {job.source_cluster}: {error.message}")
         results = [not_synced(t.cluster, job.source_namespace, t.namespace, message) for t in job.targets]
     if source is not None:
+
         def connect(cluster: str) -> ClusterClient:
             return ctx.clients.get(read_remote_cluster(ctx, ref.namespace, cluster))
 
-        prepared = prepare_run(Rules.from_replication(model, source_rc), source,
-                               [(job.source_namespace, t.cluster, t.namespace) for t in job.targets], connect)
+        prepared = prepare_run(
+            Rules.from_replication(model, source_rc),
+            source,
+            [(job.source_namespace, t.cluster, t.namespace) for t in job.targets],
+            connect,
+        )
         try:
             results = prepared.sync(limits=Limits(concurrency=ctx.settings.write_concurrency))
         except SoftTimeLimitExceeded:
             # reported like any failure, so the run still completes; the next run continues the work
-            results = prepared.failed(CategorisedError(
-                Category.RETRYABLE, "the sync did not finish within the task time limit "
-                "(DRSYNCER_TASK_TIME_LIMIT); the next run continues where it stopped"))
+            results = prepared.failed(
+                CategorisedError(
+                    Category.RETRYABLE,
+                    "the sync did not finish within the task time limit "
+                    "(DRSYNCER_TASK_TIME_LIMIT); the next run continues where it stopped",
+                )
+            )
     latest = next(iter(ctx.runs.records(owner, [job.source_namespace])), None)
     if superseded(latest, task_id, job.run_key, started):
-        log.warning("%s %s, %s: task %s was delivered again while this worker was stopped, and that "
-                    "delivery finished the work; this one's result is not reported", ref.kind, ref.label,
-                    job.source_namespace, task_id)
+        log.warning(
+            "%s %s, %s: task %s was delivered again while this worker was stopped, and that "
+            "delivery finished the work; this one's result is not reported",
+            ref.kind,
+            ref.label,
+            job.source_namespace,
+            task_id,
+        )
         metrics.TASKS_DROPPED.labels(Drop.SUPERSEDED.value).inc()
         return Outcome(dropped=Drop.SUPERSEDED)
     finished = time.time()
     metrics.record_targets(results)
     metrics.SYNC_DURATION.labels(ref.label).observe(finished - started)
-    record = NamespaceRecord(job.source_namespace, results, started, finished, worker=ctx.worker,
-                             task_id=task_id, run_id=job.run_key, trigger=job.trigger,
-                             generation=ref.generation)
-    retry = plan_retry(model.spec.retry_config, results, job.attempt, finished,
-                       max_delay_s=ctx.settings.visibility_timeout / 2)
+    record = NamespaceRecord(
+        job.source_namespace,
+        results,
+        started,
+        finished,
+        worker=ctx.worker,
+        task_id=task_id,
+        run_id=job.run_key,
+        trigger=job.trigger,
+        generation=ref.generation,
+    )
+    retry = plan_retry(
+        model.spec.retry_config,
+        results,
+        job.attempt,
+        finished,
+        max_delay_s=ctx.settings.visibility_timeout / 2,
+    )
     if retry is not None:
         record.extra[RETRY_KEY] = retry.to_dict()
-    expected = ([job.source_namespace] if job.trigger in SINGLE_NAMESPACE_TRIGGERS
-                else _source_namespaces(model, source))
+    expected = (
+        [job.source_namespace]
+        if job.trigger in SINGLE_NAMESPACE_TRIGGERS
+        else _source_namespaces(model, source)
+    )
     claim = ctx.runs.finish(owner, job.run_key, record, expected)
     outcome = Outcome(record=record, retry=retry, failure=failure_of(job, record, retry))
     if outcome.failure is not None:
-        log.warning("%s %s, %s: %s: %s", ref.kind, ref.label, job.source_namespace,
-                    type(outcome.failure).__name__, outcome.failure)
+        log.warning(
+            "%s %s, %s: %s: %s",
+            ref.kind,
+            ref.label,
+            job.source_namespace,
+            type(outcome.failure).__name__,
+            outcome.failure,
+        )
     if claim is not None:
         everything = _source_namespaces(model, source)
-        ctx.runs.forget(owner, [r.source_namespace for r in ctx.runs.records(owner)
-                                if r.source_namespace not in everything])
-        outcome.reported = _report_finished(ctx, job, model, source_rc, ctx.runs.records(owner, everything),
-                                            claim.started_at)
+        ctx.runs.forget(
+            owner,
+            [r.source_namespace for r in ctx.runs.records(owner) if r.source_namespace not in everything],
+        )
+        outcome.reported = _report_finished(
+            ctx, job, model, source_rc, ctx.runs.records(owner, everything), claim.started_at
+        )
     return outcome
 
 
@@ -264,23 +333,42 @@ def _report_started(ctx: Context, job: SyncJob, live: Mapping[str, Any]) -> None
     ref = job.replication
     api_ref = ctx.controller.resolve(ref.resource)
     try:
-        patch_status(ctx.controller, api_ref, ref.namespace, ref.name,
-                     lambda obj: running_status(obj.get("status") or {}, ref.generation), uid=ref.uid)
+        patch_status(
+            ctx.controller,
+            api_ref,
+            ref.namespace,
+            ref.name,
+            lambda obj: running_status(obj.get("status") or {}, ref.generation),
+            uid=ref.uid,
+        )
     except CategorisedError as exc:
         log.warning("%s %s: writing phase Running failed: %s", ref.kind, ref.label, exc)
-    post_event(ctx.controller, events.event(_involved(live), events.REASON_STARTED,
-                                            f"sync started ({job.trigger})", now=datetime.now(UTC),
-                                            instance=ctx.worker))
+    post_event(
+        ctx.controller,
+        events.event(
+            _involved(live),
+            events.REASON_STARTED,
+            f"sync started ({job.trigger})",
+            now=datetime.now(UTC),
+            instance=ctx.worker,
+        ),
+    )
 
 
 def _involved(live: Mapping[str, Any]) -> dict[str, Any]:
     meta = live.get("metadata") or {}
-    return {"apiVersion": live.get("apiVersion") or keys.API_VERSION, "kind": live.get("kind"),
-            "namespace": meta.get("namespace"), "name": meta.get("name"), "uid": meta.get("uid")}
+    return {
+        "apiVersion": live.get("apiVersion") or keys.API_VERSION,
+        "kind": live.get("kind"),
+        "namespace": meta.get("namespace"),
+        "name": meta.get("name"),
+        "uid": meta.get("uid"),
+    }
 
 
-def next_sync_time(model: Replication, source: RemoteCluster | None, now: datetime,
-                   scheduled_start: datetime | None = None) -> datetime | None:
+def next_sync_time(
+    model: Replication, source: RemoteCluster | None, now: datetime, scheduled_start: datetime | None = None
+) -> datetime | None:
     """When beat sends the Replication's next scheduled run (or Continuous full resync), strictly after
     `now`. Cron schedules fire on the cron. Interval schedules fire on the Replication's own grid, as
     beat's entries do (workers/beat.GridEntry): one interval after the slot that a run beat sent at
@@ -300,8 +388,14 @@ def next_sync_time(model: Replication, source: RemoteCluster | None, now: dateti
     return nxt
 
 
-def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: RemoteCluster | None,
-                     records: Sequence[NamespaceRecord], started_at: float | None) -> bool:
+def _report_finished(
+    ctx: Context,
+    job: SyncJob,
+    model: Replication,
+    source: RemoteCluster | None,
+    records: Sequence[NamespaceRecord],
+    started_at: float | None,
+) -> bool:
     """Write the run's status once and post its Event; True when the status was written."""
     ref = job.replication
     now = datetime.now(UTC)
@@ -315,8 +409,15 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
     def build(obj: Mapping[str, Any]) -> dict[str, Any]:
         previous.clear()
         previous.update(obj.get("status") or {})
-        return run_status(records, replication=ref.label, previous=obj.get("status") or {},
-                          generation=ref.generation, now=now, started_at=started_at, next_sync=next_sync)
+        return run_status(
+            records,
+            replication=ref.label,
+            previous=obj.get("status") or {},
+            generation=ref.generation,
+            now=now,
+            started_at=started_at,
+            next_sync=next_sync,
+        )
 
     try:
         written = patch_status(ctx.controller, api_ref, ref.namespace, ref.name, build, uid=ref.uid)
@@ -330,23 +431,38 @@ def _report_finished(ctx: Context, job: SyncJob, model: Replication, source: Rem
         metrics.LAST_SUCCESS.labels(ref.label).set(now.timestamp())
     if written is not None:
         reason, type_, message = event_for(summary)
-        post_event(ctx.controller, events.event(_involved(written), reason, message, type_=type_, now=now,
-                                                instance=ctx.worker))
+        post_event(
+            ctx.controller,
+            events.event(_involved(written), reason, message, type_=type_, now=now, instance=ctx.worker),
+        )
         webhooks.send_run_events(written, summary, previous)
         held = held_back_event(summary)
         if held is not None:  # a stale copy must be noticed even though the run Completed
-            post_event(ctx.controller, events.event(_involved(written), held[0], held[2], type_=held[1],
-                                                    now=now, instance=ctx.worker))
+            post_event(
+                ctx.controller,
+                events.event(
+                    _involved(written), held[0], held[2], type_=held[1], now=now, instance=ctx.worker
+                ),
+            )
     if phase is Phase.COMPLETED:
-        log.info("%s %s: run %s %s (%d namespace(s))", ref.kind, ref.label, job.run_key, phase.value,
-                 len(records))
+        log.info(
+            "%s %s: run %s %s (%d namespace(s))", ref.kind, ref.label, job.run_key, phase.value, len(records)
+        )
     else:
-        log.warning("%s %s: run %s %s (%d namespace(s)): %s", ref.kind, ref.label, job.run_key, phase.value,
-                    len(records), first_error(summary.targets))
+        log.warning(
+            "%s %s: run %s %s (%d namespace(s)): %s",
+            ref.kind,
+            ref.label,
+            job.run_key,
+            phase.value,
+            len(records),
+            first_error(summary.targets),
+        )
     return written is not None
 
 
 # -- cleanup ---------------------------------------------------------------------------------------
+
 
 def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
     """Delete the copies of a deleted Replication's source namespace from every destination; raises
@@ -359,8 +475,10 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
         metrics.TASKS_DROPPED.labels(Drop.DELETED.value).inc()
         return {"dropped": Drop.DELETED.value}
     results: list[TargetResult] = []
-    with ctx.lock.held(lock_key(ref, job.source_namespace), task_id) as held, \
-            audit.acting_for(_actor(job, task_id)):
+    with (
+        ctx.lock.held(lock_key(ref, job.source_namespace), task_id) as held,
+        audit.acting_for(_actor(job, task_id)),
+    ):
         if not held:
             metrics.TASKS_DROPPED.labels(Drop.BUSY.value).inc()
             return {"dropped": Drop.BUSY.value}
@@ -370,25 +488,47 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
             except CategorisedError as exc:
                 results.append(not_synced(target.cluster, job.source_namespace, target.namespace, exc))
                 continue
-            results.append(cleanup_destination(client, target.namespace, replication=ref.label,
-                                               source_namespace=job.source_namespace))
+            results.append(
+                cleanup_destination(
+                    client, target.namespace, replication=ref.label, source_namespace=job.source_namespace
+                )
+            )
     metrics.record_targets(results)
     for result in results:
         failed = result.phase is not Phase.COMPLETED
-        log.log(logging.WARNING if failed else logging.INFO,
-                "cleanup of %s %s, %s in %s/%s: %s, %d deleted%s", ref.kind, ref.label, job.source_namespace,
-                result.destination_cluster, result.destination_namespace, result.phase.value,
-                result.totals.pruned, f" ({first_error([result])})" if failed else "")
+        log.log(
+            logging.WARNING if failed else logging.INFO,
+            "cleanup of %s %s, %s in %s/%s: %s, %d deleted%s",
+            ref.kind,
+            ref.label,
+            job.source_namespace,
+            result.destination_cluster,
+            result.destination_namespace,
+            result.phase.value,
+            result.totals.pruned,
+            f" ({first_error([result])})" if failed else "",
+        )
     failure = cleanup_failure(job, results)
     if failure is not None:
         raise failure
-    return {"dropped": None, "worker": ctx.worker,
-            "targets": [{"cluster": r.destination_cluster, "namespace": r.destination_namespace,
-                         "phase": r.phase.value, "deleted": r.totals.pruned, "error": r.error}
-                        for r in results]}
+    return {
+        "dropped": None,
+        "worker": ctx.worker,
+        "targets": [
+            {
+                "cluster": r.destination_cluster,
+                "namespace": r.destination_namespace,
+                "phase": r.phase.value,
+                "deleted": r.totals.pruned,
+                "error": r.error,
+            }
+            for r in results
+        ],
+    }
 
 
 # -- RemoteCluster health --------------------------------------------------------------------------
+
 
 def run_check(ctx: Context, namespace: str, name: str) -> dict[str, Any]:
     api_ref = ctx.controller.resolve(REMOTE_CLUSTERS)

@@ -22,30 +22,53 @@ from drsyncer.sync.result import Outcome, TargetResult
 
 log = logging.getLogger(__name__)
 
-OBJECTS = Counter("dr_syncer_objects", "Objects handled by namespace syncs, by destination cluster, kind and "
-                  "outcome (created, updated, unchanged, pruned, skipped, failed)",
-                  ["cluster", "kind", "outcome"])
-SYNC_DURATION = Histogram("dr_syncer_sync_duration_seconds",
-                          "Duration of one namespace sync task (all its destinations)", ["replication"],
-                          buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800))
-RUNS = Counter("dr_syncer_sync_runs", "Finished runs of a Replication (every namespace reported), by phase",
-               ["replication", "phase"])
-API_REQUESTS = Counter("dr_syncer_api_requests", "Kubernetes API requests sent by workers, by cluster",
-                       ["cluster"])
-API_THROTTLED = Counter("dr_syncer_api_throttled", "Kubernetes API answers 429 Too Many Requests, by cluster",
-                        ["cluster"])
-LAST_SUCCESS = Gauge("dr_syncer_last_success_timestamp_seconds",
-                     "UNIX time of the end of the last run of a Replication that completed without failures",
-                     ["replication"], multiprocess_mode="max")
-CLUSTER_HEALTHY = Gauge("dr_syncer_remote_cluster_healthy",
-                        "1 when the last check of a RemoteCluster (namespace/name) found it healthy, else 0",
-                        ["cluster"], multiprocess_mode="mostrecent")
+OBJECTS = Counter(
+    "dr_syncer_objects",
+    "Objects handled by namespace syncs, by destination cluster, kind and "
+    "outcome (created, updated, unchanged, pruned, skipped, failed)",
+    ["cluster", "kind", "outcome"],
+)
+SYNC_DURATION = Histogram(
+    "dr_syncer_sync_duration_seconds",
+    "Duration of one namespace sync task (all its destinations)",
+    ["replication"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
+)
+RUNS = Counter(
+    "dr_syncer_sync_runs",
+    "Finished runs of a Replication (every namespace reported), by phase",
+    ["replication", "phase"],
+)
+API_REQUESTS = Counter(
+    "dr_syncer_api_requests", "Kubernetes API requests sent by workers, by cluster", ["cluster"]
+)
+API_THROTTLED = Counter(
+    "dr_syncer_api_throttled", "Kubernetes API answers 429 Too Many Requests, by cluster", ["cluster"]
+)
+LAST_SUCCESS = Gauge(
+    "dr_syncer_last_success_timestamp_seconds",
+    "UNIX time of the end of the last run of a Replication that completed without failures",
+    ["replication"],
+    multiprocess_mode="max",
+)
+CLUSTER_HEALTHY = Gauge(
+    "dr_syncer_remote_cluster_healthy",
+    "1 when the last check of a RemoteCluster (namespace/name) found it healthy, else 0",
+    ["cluster"],
+    multiprocess_mode="mostrecent",
+)
 WEBHOOK_DELIVERIES = Counter(
-    "dr_syncer_webhook_deliveries", "Webhook delivery attempts, by outcome (delivered; retry: no answer, "
+    "dr_syncer_webhook_deliveries",
+    "Webhook delivery attempts, by outcome (delivered; retry: no answer, "
     "408, 425, 429 or 5xx, tried again later; failed: refused, or out of retries; error: the endpoint's "
-    "Secret could not be used)", ["outcome"])
-TASKS_DROPPED = Counter("dr_syncer_tasks_dropped", "Sync tasks dropped without syncing, by reason "
-                        "(deleted, stale, paused, invalid, busy, superseded)", ["reason"])
+    "Secret could not be used)",
+    ["outcome"],
+)
+TASKS_DROPPED = Counter(
+    "dr_syncer_tasks_dropped",
+    "Sync tasks dropped without syncing, by reason (deleted, stale, paused, invalid, busy, superseded)",
+    ["reason"],
+)
 QUEUE_METRIC = "dr_syncer_tasks_queued"
 
 
@@ -60,10 +83,12 @@ def record_targets(results: Iterable[TargetResult]) -> None:
 
 def observe_requests(counters: RequestCounters) -> None:
     """Count every API request of the clients sharing `counters`."""
+
     def observe(cluster: str, _verb: str, status: int) -> None:
         API_REQUESTS.labels(cluster).inc()
         if status == 429:
             API_THROTTLED.labels(cluster).inc()
+
     counters.observers.append(observe)
 
 

@@ -52,8 +52,10 @@ class ShutdownDeadline:
         """Arm the deadline first when one of `signums` arrives, then run the handler that was there
         (Celery's). Call from the main thread after Celery installed its handlers (`ArmOnSignals`)."""
         if threading.current_thread() is not threading.main_thread():
-            log.warning("worker started outside the main thread: the shutdown deadline starts when "
-                        "Celery begins its shutdown, not at the signal")
+            log.warning(
+                "worker started outside the main thread: the shutdown deadline starts when "
+                "Celery begins its shutdown, not at the signal"
+            )
             return
         for signum in signums:
             previous = signal.getsignal(signum)
@@ -70,9 +72,13 @@ class ShutdownDeadline:
         from billiard.process import active_children
 
         children = active_children()
-        log.error("worker did not stop within %.0f s of being told to (Redis unreachable?); killing %d "
-                  "pool process(es) and exiting; unacknowledged tasks are delivered again after the "
-                  "visibility timeout", self.timeout_s, len(children))
+        log.error(
+            "worker did not stop within %.0f s of being told to (Redis unreachable?); killing %d "
+            "pool process(es) and exiting; unacknowledged tasks are delivered again after the "
+            "visibility timeout",
+            self.timeout_s,
+            len(children),
+        )
         for child in children:
             if child.pid:
                 with contextlib.suppress(ProcessLookupError):

@@ -41,8 +41,9 @@ def sync_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
     if outcome.retry is not None:
         # retryConfig's next attempt is a task of its own, so this attempt can end as the failure it is
         retried = job.retried(str(self.request.id), outcome.retry.attempt)
-        self.apply_async(kwargs=retried.to_kwargs(), countdown=outcome.retry.delay_s,
-                         kwargsrepr=retried.kwargsrepr())
+        self.apply_async(
+            kwargs=retried.to_kwargs(), countdown=outcome.retry.delay_s, kwargsrepr=retried.kwargsrepr()
+        )
     if outcome.failure is not None:
         raise outcome.failure
     return outcome.to_dict()

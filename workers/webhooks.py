@@ -34,8 +34,9 @@ class RetryDelivery(Exception):
     """The endpoint did not take the event but may later (no answer, 408, 425, 429, 5xx)."""
 
 
-def send_run_events(replication: Mapping[str, Any], summary: RunSummary,
-                    previous_status: Mapping[str, Any]) -> int:
+def send_run_events(
+    replication: Mapping[str, Any], summary: RunSummary, previous_status: Mapping[str, Any]
+) -> int:
     """Queue the run's events for every endpoint that wants them; the number queued. Never raises."""
     try:
         installation = endpoints.parse_global(app.settings.webhooks)
@@ -43,12 +44,14 @@ def send_run_events(replication: Mapping[str, Any], summary: RunSummary,
         log.warning("installation-wide webhooks not sent: %s", exc)
         installation = []
     try:
-        found = events.run_events(replication.get("metadata") or {}, summary, previous_status,
-                                  now=datetime.now(UTC))
+        found = events.run_events(
+            replication.get("metadata") or {}, summary, previous_status, now=datetime.now(UTC)
+        )
         sent = 0
         for event in found:
-            for endpoint in endpoints.targets(event["event"], replication, installation,
-                                              watch_namespace=app.settings.watch_namespace):
+            for endpoint in endpoints.targets(
+                event["event"], replication, installation, watch_namespace=app.settings.watch_namespace
+            ):
                 kwargs = {"endpoint": endpoint, "event": event}
                 deliver_webhook.apply_async(kwargs=kwargs, queue=WEBHOOK_QUEUE)
                 sent += 1
@@ -58,8 +61,16 @@ def send_run_events(replication: Mapping[str, Any], summary: RunSummary,
         return 0
 
 
-@app.task(name=TASK_DELIVER_WEBHOOK, bind=True, autoretry_for=(RetryDelivery,), max_retries=MAX_RETRIES,
-          retry_backoff=True, retry_backoff_max=BACKOFF_MAX_S, retry_jitter=True, acks_late=True)
+@app.task(
+    name=TASK_DELIVER_WEBHOOK,
+    bind=True,
+    autoretry_for=(RetryDelivery,),
+    max_retries=MAX_RETRIES,
+    retry_backoff=True,
+    retry_backoff_max=BACKOFF_MAX_S,
+    retry_jitter=True,
+    acks_late=True,
+)
 def deliver_webhook(self: Task, endpoint: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     """POST `event` to `endpoint` (`url`, `secretRef`); RetryDelivery makes Celery try again later."""
     from workers import jobs  # jobs sends through this module: imported when a delivery runs

@@ -31,8 +31,16 @@ class BuiltinKind:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
-def _k(group: str, version: str, kind: str, plural: str, namespaced: bool, short: tuple[str, ...] = (),
-       status: bool = False, scale: bool = False) -> BuiltinKind:
+def _k(
+    group: str,
+    version: str,
+    kind: str,
+    plural: str,
+    namespaced: bool,
+    short: tuple[str, ...] = (),
+    status: bool = False,
+    scale: bool = False,
+) -> BuiltinKind:
     return BuiltinKind(group, version, kind, plural, kind.lower(), namespaced, short, status, scale)
 
 
@@ -58,12 +66,25 @@ BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
     _k("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
     _k("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),
     _k("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False),
-    _k("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True, ("hpa",),
-       status=True),
+    _k(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        True,
+        ("hpa",),
+        status=True,
+    ),
     _k("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ("pdb",), status=True),
     _k("coordination.k8s.io", "v1", "Lease", "leases", True),
     _k("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
-    _k("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False,
-       ("crd", "crds"), status=True),
+    _k(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        False,
+        ("crd", "crds"),
+        status=True,
+    ),
 )
-

@@ -29,11 +29,14 @@ Schema = dict[str, Any]
 
 CATEGORY = "dr-syncer"
 HEADER = "# Generated from drsyncer/api by `drsyncer crds`. Do not edit; regenerate.\n"
-DEPRECATION_WARNING = (f"{keys.API_VERSION} {keys.KIND_NAMESPACE_MAPPING} is deprecated; "
-                       f"use {keys.KIND_REPLICATION} (see docs/migration.md)")
+DEPRECATION_WARNING = (
+    f"{keys.API_VERSION} {keys.KIND_NAMESPACE_MAPPING} is deprecated; "
+    f"use {keys.KIND_REPLICATION} (see docs/migration.md)"
+)
 
 
 # ---- model → OpenAPI v3 ----------------------------------------------------------------------------
+
 
 def model_schema(model: type[BaseModel], defaults: bool = True) -> Schema:
     """The structural schema of a model; `defaults` adds field defaults (spec, not status)."""
@@ -133,8 +136,10 @@ def _default_of(info: FieldInfo) -> Any:
 
 # ---- the CRDs ------------------------------------------------------------------------------------
 
-def _column(name: str, json_path: str, kind: str = "string", priority: int = 0,
-            description: str = "") -> Schema:
+
+def _column(
+    name: str, json_path: str, kind: str = "string", priority: int = 0, description: str = ""
+) -> Schema:
     column: Schema = {"name": name, "type": kind, "jsonPath": json_path}
     if priority:
         column["priority"] = priority
@@ -147,8 +152,16 @@ _AGE = _column("Age", ".metadata.creationTimestamp", "date")
 _READY = f'.status.conditions[?(@.type=="{keys.CONDITION_READY}")]'
 
 
-def _crd(kind: str, plural: str, short_names: list[str], description: str, spec: Schema, status: Schema,
-         columns: list[Schema], deprecated: bool = False) -> Schema:
+def _crd(
+    kind: str,
+    plural: str,
+    short_names: list[str],
+    description: str,
+    spec: Schema,
+    status: Schema,
+    columns: list[Schema],
+    deprecated: bool = False,
+) -> Schema:
     version: Schema = {
         "name": keys.VERSION,
         "served": True,
@@ -157,22 +170,26 @@ def _crd(kind: str, plural: str, short_names: list[str], description: str, spec:
     if deprecated:
         version["deprecated"] = True
         version["deprecationWarning"] = DEPRECATION_WARNING
-    version.update({
-        "schema": {"openAPIV3Schema": {
-            "description": description,
-            "type": "object",
-            "properties": {
-                "apiVersion": {"type": "string"},
-                "kind": {"type": "string"},
-                "metadata": {"type": "object"},
-                "spec": spec,
-                "status": status,
+    version.update(
+        {
+            "schema": {
+                "openAPIV3Schema": {
+                    "description": description,
+                    "type": "object",
+                    "properties": {
+                        "apiVersion": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "metadata": {"type": "object"},
+                        "spec": spec,
+                        "status": status,
+                    },
+                    "required": ["spec"],
+                }
             },
-            "required": ["spec"],
-        }},
-        "subresources": {"status": {}},
-        "additionalPrinterColumns": columns,
-    })
+            "subresources": {"status": {}},
+            "additionalPrinterColumns": columns,
+        }
+    )
     names: Schema = {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": kind.lower()}
     if short_names:
         names["shortNames"] = short_names
@@ -187,9 +204,12 @@ def _crd(kind: str, plural: str, short_names: list[str], description: str, spec:
 
 def remote_cluster_crd() -> Schema:
     return _crd(
-        keys.KIND_REMOTE_CLUSTER, "remoteclusters", ["rc"],
+        keys.KIND_REMOTE_CLUSTER,
+        "remoteclusters",
+        ["rc"],
         "A cluster drsyncer reads from or writes to, reached through a kubeconfig stored in a Secret.",
-        model_schema(RemoteClusterSpec), model_schema(RemoteClusterStatus, defaults=False),
+        model_schema(RemoteClusterSpec),
+        model_schema(RemoteClusterStatus, defaults=False),
         [
             _column("Health", ".status.health"),
             _column("Version", ".status.serverVersion"),
@@ -202,25 +222,35 @@ def remote_cluster_crd() -> Schema:
 
 def replication_crd() -> Schema:
     return _crd(
-        keys.KIND_REPLICATION, "replications", ["repl"],
+        keys.KIND_REPLICATION,
+        "replications",
+        ["repl"],
         "What to copy from a source cluster to DR clusters, when, and how the last runs went.",
-        model_schema(ReplicationSpec), model_schema(ReplicationStatus, defaults=False),
+        model_schema(ReplicationSpec),
+        model_schema(ReplicationStatus, defaults=False),
         # a `date` column is an age, so a future time (the next sync) is a plain string; a list would
         # print as JSON, so the destinations are a string the watcher writes into status
         [
             _column("Source", ".spec.sourceCluster"),
-            _column("Destinations", ".status.destinations",
-                    description="Destination clusters (destinationCluster and destinationClusters)."),
+            _column(
+                "Destinations",
+                ".status.destinations",
+                description="Destination clusters (destinationCluster and destinationClusters).",
+            ),
             _column("Mode", ".spec.replicationMode"),
             _column("Phase", ".status.phase"),
-            _column("Reason", f"{_READY}.reason",
-                    description="Why it is (not) ready: SyncCompleted, SyncFailed, InvalidSpec, Paused, ..."),
+            _column(
+                "Reason",
+                f"{_READY}.reason",
+                description="Why it is (not) ready: SyncCompleted, SyncFailed, InvalidSpec, Paused, ...",
+            ),
             _column("Last Sync", ".status.lastSyncTime", "date"),
             _column("Synced", ".status.syncStats.synced", "integer"),
             _column("Failed", ".status.syncStats.failed", "integer"),
             _column("Namespace", ".spec.sourceNamespace", priority=1),
-            _column("Next Sync", ".status.nextSyncTime", priority=1,
-                    description="When the next run is due (UTC)."),
+            _column(
+                "Next Sync", ".status.nextSyncTime", priority=1, description="When the next run is due (UTC)."
+            ),
             _column("Message", f"{_READY}.message", priority=1),
             _AGE,
         ],
@@ -230,12 +260,18 @@ def replication_crd() -> Schema:
 def namespace_mapping_crd() -> Schema:
     # The spec is kept open on purpose: existing objects carry Go operator fields that the API server
     # must not reject or prune; drsyncer converts and validates them, reporting InvalidSpec in status.
-    spec = {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
-            "description": "The Go dr-syncer's NamespaceMapping spec; converted to a Replication spec."}
+    spec = {
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+        "description": "The Go dr-syncer's NamespaceMapping spec; converted to a Replication spec.",
+    }
     return _crd(
-        keys.KIND_NAMESPACE_MAPPING, "namespacemappings", [],
+        keys.KIND_NAMESPACE_MAPPING,
+        "namespacemappings",
+        [],
         "Deprecated: the Go dr-syncer's replication kind, accepted and converted to a Replication.",
-        spec, model_schema(ReplicationStatus, defaults=False),
+        spec,
+        model_schema(ReplicationStatus, defaults=False),
         [
             _column("Source", ".spec.sourceNamespace"),
             _column("Destination", ".spec.destinationNamespace"),

@@ -104,8 +104,9 @@ def _go_value(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _immutable(path: str, value: Any, field: str | None = None,
-               detail: str = "field is immutable") -> Refusal:
+def _immutable(
+    path: str, value: Any, field: str | None = None, detail: str = "field is immutable"
+) -> Refusal:
     return Refusal(path, field or path, f"Invalid value: {_go_value(value)}: {detail}")
 
 
@@ -113,8 +114,14 @@ def _forbidden(path: str, detail: str, field: str | None = None) -> Refusal:
     return Refusal(path, field or path, f"Forbidden: {detail}")
 
 
-def _field_check(path: str, *, default: Any = None, stated_only: bool = False, field: str | None = None,
-                 forbidden: str | None = None) -> Check:
+def _field_check(
+    path: str,
+    *,
+    default: Any = None,
+    stated_only: bool = False,
+    field: str | None = None,
+    forbidden: str | None = None,
+) -> Check:
     """A field that may never change: compared with `default` when left out; with `stated_only`,
     only when `desired` states it."""
 
@@ -171,13 +178,30 @@ def _same_quantity(a: Any, b: Any) -> bool:
 
 # -- apps -------------------------------------------------------------------------------------------
 
-_STS_UPDATABLE_TO_1_32 = ("replicas", "ordinals", "template", "updateStrategy",
-                       "persistentVolumeClaimRetentionPolicy", "minReadySeconds")
-_STS_UPDATABLE_1_33 = ("replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit",
-                       "persistentVolumeClaimRetentionPolicy", "minReadySeconds")
+_STS_UPDATABLE_TO_1_32 = (
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+)
+_STS_UPDATABLE_1_33 = (
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "revisionHistoryLimit",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+)
 # apps/v1 SetDefaults_StatefulSet: what a left-out field is compared as
-_STS_DEFAULTS: dict[str, Any] = {"podManagementPolicy": "OrderedReady", "revisionHistoryLimit": 10,
-                                 "serviceName": "", "volumeClaimTemplates": []}
+_STS_DEFAULTS: dict[str, Any] = {
+    "podManagementPolicy": "OrderedReady",
+    "revisionHistoryLimit": 10,
+    "serviceName": "",
+    "volumeClaimTemplates": [],
+}
 
 
 def _claim_template(template: Obj) -> dict[str, Any]:
@@ -185,8 +209,12 @@ def _claim_template(template: Obj) -> dict[str, Any]:
     meta = template.get("metadata") or {}
     spec = dict(template.get("spec") or {})
     spec.setdefault("volumeMode", "Filesystem")
-    return {"name": meta.get("name"), "labels": meta.get("labels") or {},
-            "annotations": meta.get("annotations") or {}, "spec": spec}
+    return {
+        "name": meta.get("name"),
+        "labels": meta.get("labels") or {},
+        "annotations": meta.get("annotations") or {},
+        "spec": spec,
+    }
 
 
 def _sts_value(spec: Obj, key: str) -> Any:
@@ -205,8 +233,11 @@ def _statefulset(updatable: tuple[str, ...]) -> Check:
     def check(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
         want, have = desired.get("spec") or {}, existing.get("spec") or {}
         keys = sorted((set(want) | set(have)) - set(updatable))
-        return [_forbidden(f"spec.{k}", detail, "spec") for k in keys
-                if _sts_value(want, k) != _sts_value(have, k)]
+        return [
+            _forbidden(f"spec.{k}", detail, "spec")
+            for k in keys
+            if _sts_value(want, k) != _sts_value(have, k)
+        ]
 
     return check
 
@@ -214,8 +245,9 @@ def _statefulset(updatable: tuple[str, ...]) -> Check:
 # -- batch ------------------------------------------------------------------------------------------
 
 # set by the Job controller from the Job's uid (batch/v1); a copy never states them
-_JOB_CONTROLLER_LABELS = frozenset({"controller-uid", "job-name", "batch.kubernetes.io/controller-uid",
-                                    "batch.kubernetes.io/job-name"})
+_JOB_CONTROLLER_LABELS = frozenset(
+    {"controller-uid", "job-name", "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name"}
+)
 _JOB_IMMUTABLE = ("completionMode", "podFailurePolicy", "backoffLimitPerIndex", "managedBy", "successPolicy")
 
 
@@ -250,8 +282,10 @@ def _job(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
 
 # -- core -------------------------------------------------------------------------------------------
 
-_PVC_DETAIL = ("spec is immutable after creation except resources.requests and volumeAttributesClassName "
-               "for bound claims")
+_PVC_DETAIL = (
+    "spec is immutable after creation except resources.requests and volumeAttributesClassName "
+    "for bound claims"
+)
 # the binding, and what admission or defaulting fills in: left out, the server keeps what it has
 _PVC_FILLED = ("volumeName", "storageClassName", "dataSourceRef")
 _VAC = "volumeAttributesClassName"
@@ -277,19 +311,25 @@ def _pvc(version: Version, desired: Obj, existing: Obj) -> list[Refusal]:
     if wanted is not None and held is not None and wanted < held:
         capacity = parse_quantity(_get(existing, "status.capacity.storage") or 0)
         if version < (1, 32):  # RecoverVolumeExpansionFailure is on by default from 1.32
-            refusals.append(_forbidden("spec.resources.requests.storage",
-                                       "field can not be less than previous value"))
+            refusals.append(
+                _forbidden("spec.resources.requests.storage", "field can not be less than previous value")
+            )
         elif capacity is not None and wanted <= capacity:
-            refusals.append(_forbidden("spec.resources.requests.storage",
-                                       "field can not be less than status.capacity"))
+            refusals.append(
+                _forbidden("spec.resources.requests.storage", "field can not be less than status.capacity")
+            )
     if want_size is None or bound or _same_quantity(want_size, have_size):
         _set_size(want, have_size)  # the size request may change on a Bound claim only
     if _VAC not in want:
         want[_VAC] = have.get(_VAC)
     elif want.get(_VAC) != have.get(_VAC):
         if version < (1, 34):  # VolumeAttributesClass is beta and off by default before 1.34
-            refusals.append(_forbidden(f"spec.{_VAC}", "update is forbidden when the VolumeAttributesClass "
-                                       "feature gate is disabled"))
+            refusals.append(
+                _forbidden(
+                    f"spec.{_VAC}",
+                    "update is forbidden when the VolumeAttributesClass feature gate is disabled",
+                )
+            )
             want[_VAC] = have.get(_VAC)
         elif bound:
             want[_VAC] = have.get(_VAC)
@@ -328,14 +368,27 @@ def _spec_paths(want: Obj, have: Obj) -> list[str]:
                     paths.append(f"spec.resources.{sub}")
                 continue
             ra, rb = a.get("requests") or {}, b.get("requests") or {}
-            paths += [f"spec.resources.requests.{n}" for n in sorted(set(ra) | set(rb))
-                      if not _same_quantity(ra.get(n), rb.get(n))]
+            paths += [
+                f"spec.resources.requests.{n}"
+                for n in sorted(set(ra) | set(rb))
+                if not _same_quantity(ra.get(n), rb.get(n))
+            ]
     return paths
 
 
-_PV_NOT_SOURCE = frozenset({"capacity", "accessModes", "claimRef", "persistentVolumeReclaimPolicy",
-                            "storageClassName", "mountOptions", "volumeMode", "nodeAffinity",
-                            "volumeAttributesClassName"})
+_PV_NOT_SOURCE = frozenset(
+    {
+        "capacity",
+        "accessModes",
+        "claimRef",
+        "persistentVolumeReclaimPolicy",
+        "storageClassName",
+        "mountOptions",
+        "volumeMode",
+        "nodeAffinity",
+        "volumeAttributesClassName",
+    }
+)
 
 
 def _pv(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
@@ -343,13 +396,24 @@ def _pv(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
     refusals: list[Refusal] = []
     for key in sorted((set(want) | set(have)) - _PV_NOT_SOURCE):
         if want.get(key) != have.get(key):
-            refusals.append(_forbidden(f"spec.{key}", "spec.persistentvolumesource is immutable after "
-                                       "creation", "spec.persistentvolumesource"))
+            refusals.append(
+                _forbidden(
+                    f"spec.{key}",
+                    "spec.persistentvolumesource is immutable after creation",
+                    "spec.persistentvolumesource",
+                )
+            )
     if want.get("volumeMode", "Filesystem") != have.get("volumeMode", "Filesystem"):
         refusals.append(_immutable("spec.volumeMode", want.get("volumeMode", "Filesystem"), "volumeMode"))
     if have.get("nodeAffinity") is not None and want.get("nodeAffinity") != have.get("nodeAffinity"):
-        refusals.append(_immutable("spec.nodeAffinity", want.get("nodeAffinity"), "nodeAffinity",
-                                   "field is immutable, except for updating from beta label to GA"))
+        refusals.append(
+            _immutable(
+                "spec.nodeAffinity",
+                want.get("nodeAffinity"),
+                "nodeAffinity",
+                "field is immutable, except for updating from beta label to GA",
+            )
+        )
     return refusals
 
 
@@ -366,18 +430,26 @@ def _service(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
         if _headless(want) != _headless(have) and have.get("clusterIP"):
             ips = want.get("clusterIPs") or ([want["clusterIP"]] if want.get("clusterIP") else [])
             message = f"Invalid value: {_go_value(ips)}: may not change once set"
-            refusals += [Refusal(p, "spec.clusterIPs[0]", message)
-                         for p in ("spec.clusterIP", "spec.clusterIPs")]
+            refusals += [
+                Refusal(p, "spec.clusterIPs[0]", message) for p in ("spec.clusterIP", "spec.clusterIPs")
+            ]
         elif want.get("clusterIP") and have.get("clusterIP") and want["clusterIP"] != have["clusterIP"]:
             shown = _go_value([want["clusterIP"]])
-            refusals.append(Refusal("spec.clusterIP", "spec.clusterIPs[0]",
-                                    f"Invalid value: {shown}: may not change once set"))
+            refusals.append(
+                Refusal(
+                    "spec.clusterIP", "spec.clusterIPs[0]", f"Invalid value: {shown}: may not change once set"
+                )
+            )
     lb_class = want.get("loadBalancerClass"), have.get("loadBalancerClass")
     if kinds == ("LoadBalancer", "LoadBalancer") and lb_class[0] != lb_class[1]:
-        refusals.append(_immutable("spec.loadBalancerClass", want.get("loadBalancerClass"),
-                                   detail="may not change once set"))
-    health = [s.get("type") == "LoadBalancer" and s.get("externalTrafficPolicy") == "Local"
-              for s in (want, have)]
+        refusals.append(
+            _immutable(
+                "spec.loadBalancerClass", want.get("loadBalancerClass"), detail="may not change once set"
+            )
+        )
+    health = [
+        s.get("type") == "LoadBalancer" and s.get("externalTrafficPolicy") == "Local" for s in (want, have)
+    ]
     if all(health) and want.get("healthCheckNodePort") not in (None, have.get("healthCheckNodePort")):
         refusals.append(_forbidden("spec.healthCheckNodePort", "field is immutable"))
     return refusals
@@ -391,8 +463,9 @@ def _frozen_data(fields: tuple[str, ...]) -> Check:
             return []
         detail = "field is immutable when `immutable` is set"
         refusals = [] if desired.get("immutable") else [_forbidden("immutable", detail)]
-        refusals += [_forbidden(f, detail) for f in fields
-                     if (desired.get(f) or {}) != (existing.get(f) or {})]
+        refusals += [
+            _forbidden(f, detail) for f in fields if (desired.get(f) or {}) != (existing.get(f) or {})
+        ]
         return refusals
 
     return check
@@ -407,12 +480,15 @@ def _resource_quota(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
 
 # -- rbac, storage, apiextensions -------------------------------------------------------------------
 
+
 def _role_ref(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
     want, have = desired.get("roleRef") or {}, existing.get("roleRef") or {}
     if all(want.get(k) == have.get(k) for k in ("apiGroup", "kind", "name")):
         return []
-    shown = (f'rbac.RoleRef{{APIGroup:"{want.get("apiGroup", "")}", Kind:"{want.get("kind", "")}", '
-             f'Name:"{want.get("name", "")}"}}')
+    shown = (
+        f'rbac.RoleRef{{APIGroup:"{want.get("apiGroup", "")}", Kind:"{want.get("kind", "")}", '
+        f'Name:"{want.get("name", "")}"}}'
+    )
     return [Refusal("roleRef", "roleRef", f"Invalid value: {shown}: cannot change roleRef")]
 
 
@@ -428,8 +504,10 @@ def _storage_class(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
 
 
 def _established(crd: Obj) -> bool:
-    return any(c.get("type") == "Established" and c.get("status") == "True"
-               for c in _get(crd, "status.conditions") or ())
+    return any(
+        c.get("type") == "Established" and c.get("status") == "True"
+        for c in _get(crd, "status.conditions") or ()
+    )
 
 
 def _crd(version: Version, desired: Obj, existing: Obj) -> list[Refusal]:
@@ -442,22 +520,32 @@ def _crd(version: Version, desired: Obj, existing: Obj) -> list[Refusal]:
     served = {v.get("name") for v in _get(desired, "spec.versions") or ()}
     for i, stored in enumerate(_get(existing, "status.storedVersions") or ()):
         if served and stored not in served:
-            refusals.append(Refusal("spec.versions", f"status.storedVersions[{i}]",
-                                    f"Invalid value: {_go_value(stored)}: must appear in spec.versions"))
+            refusals.append(
+                Refusal(
+                    "spec.versions",
+                    f"status.storedVersions[{i}]",
+                    f"Invalid value: {_go_value(stored)}: must appear in spec.versions",
+                )
+            )
     return refusals
 
 
-_POD_MESSAGE = ("pod updates may not change fields other than `spec.containers[*].image`,"
-                "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only "
-                "additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be "
-                "set to 1 if it was previously negative)")
+_POD_MESSAGE = (
+    "pod updates may not change fields other than `spec.containers[*].image`,"
+    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only "
+    "additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be "
+    "set to 1 if it was previously negative)"
+)
 
 
 def _pod_fixed(spec: Obj) -> dict[str, Any]:
     """A Pod spec without what an update may change; tolerations only grow, so those kept must stay."""
-    fixed = {k: v for k, v in spec.items()
-             if k not in ("activeDeadlineSeconds", "terminationGracePeriodSeconds", "tolerations",
-                          "schedulingGates")}
+    fixed = {
+        k: v
+        for k, v in spec.items()
+        if k
+        not in ("activeDeadlineSeconds", "terminationGracePeriodSeconds", "tolerations", "schedulingGates")
+    }
     for key in ("containers", "initContainers"):
         if key in fixed:
             fixed[key] = [{k: v for k, v in c.items() if k != "image"} for c in fixed[key] or []]
@@ -481,60 +569,158 @@ _APPS = "pkg/apis/apps/validation"
 _CORE = "pkg/apis/core/validation"
 
 TABLE: tuple[Row, ...] = (
-    Row("apps", "StatefulSet", "spec except replicas, ordinals, template, updateStrategy, "
+    Row(
+        "apps",
+        "StatefulSet",
+        "spec except replicas, ordinals, template, updateStrategy, "
         "persistentVolumeClaimRetentionPolicy, minReadySeconds",
-        _statefulset(_STS_UPDATABLE_TO_1_32), f"{_APPS} ValidateStatefulSetUpdate", until=(1, 33)),
-    Row("apps", "StatefulSet", "spec except replicas, ordinals, template, updateStrategy, "
+        _statefulset(_STS_UPDATABLE_TO_1_32),
+        f"{_APPS} ValidateStatefulSetUpdate",
+        until=(1, 33),
+    ),
+    Row(
+        "apps",
+        "StatefulSet",
+        "spec except replicas, ordinals, template, updateStrategy, "
         "revisionHistoryLimit, persistentVolumeClaimRetentionPolicy, minReadySeconds",
-        _statefulset(_STS_UPDATABLE_1_33), f"{_APPS} ValidateStatefulSetUpdate", (1, 33)),
+        _statefulset(_STS_UPDATABLE_1_33),
+        f"{_APPS} ValidateStatefulSetUpdate",
+        (1, 33),
+    ),
     Row("apps", "Deployment", "spec.selector", _SELECTOR, f"{_APPS} ValidateDeploymentUpdate"),
     Row("apps", "DaemonSet", "spec.selector", _SELECTOR, f"{_APPS} ValidateDaemonSetSpecUpdate"),
     Row("apps", "ReplicaSet", "spec.selector", _SELECTOR, f"{_APPS} ValidateReplicaSetUpdate"),
-    Row("batch", "Job", "spec.selector (a stated one), spec.template, spec.completions (unless Indexed), "
+    Row(
+        "batch",
+        "Job",
+        "spec.selector (a stated one), spec.template, spec.completions (unless Indexed), "
         "spec.completionMode, podFailurePolicy, backoffLimitPerIndex, managedBy, successPolicy",
-        _job, "pkg/apis/batch/validation ValidateJobSpecUpdate"),
+        _job,
+        "pkg/apis/batch/validation ValidateJobSpecUpdate",
+    ),
     Row("batch", "CronJob", "nothing", _none, "pkg/apis/batch/validation ValidateCronJobUpdate"),
-    Row("", "PersistentVolumeClaim", "spec, except resources.requests on a Bound claim (never below the "
+    Row(
+        "",
+        "PersistentVolumeClaim",
+        "spec, except resources.requests on a Bound claim (never below the "
         "previous request; from 1.32 never at or below status.capacity) and, from 1.34, "
         "volumeAttributesClassName on a Bound claim; volumeName and storageClassName may be set once",
-        _pvc, f"{_CORE} ValidatePersistentVolumeClaimUpdate"),
-    Row("", "PersistentVolume", "the volume source, volumeMode, nodeAffinity once set", _pv,
-        f"{_CORE} ValidatePersistentVolumeUpdate"),
-    Row("", "Service", "switching between headless and an allocated clusterIP, a set clusterIP; "
+        _pvc,
+        f"{_CORE} ValidatePersistentVolumeClaimUpdate",
+    ),
+    Row(
+        "",
+        "PersistentVolume",
+        "the volume source, volumeMode, nodeAffinity once set",
+        _pv,
+        f"{_CORE} ValidatePersistentVolumeUpdate",
+    ),
+    Row(
+        "",
+        "Service",
+        "switching between headless and an allocated clusterIP, a set clusterIP; "
         "loadBalancerClass while LoadBalancer; healthCheckNodePort while it is needed",
-        _service, f"{_CORE} ValidateServiceUpdate"),
-    Row("", "Pod", "spec, except container and init container images, activeDeadlineSeconds, "
-        "terminationGracePeriodSeconds and added tolerations", _pod, f"{_CORE} ValidatePodUpdate"),
+        _service,
+        f"{_CORE} ValidateServiceUpdate",
+    ),
+    Row(
+        "",
+        "Pod",
+        "spec, except container and init container images, activeDeadlineSeconds, "
+        "terminationGracePeriodSeconds and added tolerations",
+        _pod,
+        f"{_CORE} ValidatePodUpdate",
+    ),
     Row("", "Secret", "type", _field_check("type", default="Opaque"), f"{_CORE} ValidateSecretUpdate"),
-    Row("", "Secret", "data and immutable, once immutable is true", _frozen_data(("data",)),
-        f"{_CORE} ValidateSecretUpdate"),
-    Row("", "ConfigMap", "data, binaryData and immutable, once immutable is true",
-        _frozen_data(("data", "binaryData")), f"{_CORE} ValidateConfigMapUpdate"),
+    Row(
+        "",
+        "Secret",
+        "data and immutable, once immutable is true",
+        _frozen_data(("data",)),
+        f"{_CORE} ValidateSecretUpdate",
+    ),
+    Row(
+        "",
+        "ConfigMap",
+        "data, binaryData and immutable, once immutable is true",
+        _frozen_data(("data", "binaryData")),
+        f"{_CORE} ValidateConfigMapUpdate",
+    ),
     Row("", "ResourceQuota", "spec.scopes", _resource_quota, f"{_CORE} ValidateResourceQuotaUpdate"),
     Row("", "Namespace", "nothing", _none, f"{_CORE} ValidateNamespaceUpdate"),
     Row("", "ServiceAccount", "nothing", _none, f"{_CORE} ValidateServiceAccountUpdate"),
-    Row("rbac.authorization.k8s.io", "RoleBinding", "roleRef", _role_ref,
-        "pkg/apis/rbac/validation ValidateRoleBindingUpdate"),
-    Row("rbac.authorization.k8s.io", "ClusterRoleBinding", "roleRef", _role_ref,
-        "pkg/apis/rbac/validation ValidateClusterRoleBindingUpdate"),
+    Row(
+        "rbac.authorization.k8s.io",
+        "RoleBinding",
+        "roleRef",
+        _role_ref,
+        "pkg/apis/rbac/validation ValidateRoleBindingUpdate",
+    ),
+    Row(
+        "rbac.authorization.k8s.io",
+        "ClusterRoleBinding",
+        "roleRef",
+        _role_ref,
+        "pkg/apis/rbac/validation ValidateClusterRoleBindingUpdate",
+    ),
     Row("rbac.authorization.k8s.io", "Role", "nothing", _none, "pkg/apis/rbac/validation ValidateRoleUpdate"),
-    Row("rbac.authorization.k8s.io", "ClusterRole", "nothing", _none,
-        "pkg/apis/rbac/validation ValidateClusterRoleUpdate"),
-    Row("storage.k8s.io", "StorageClass", "parameters, provisioner, reclaimPolicy, volumeBindingMode",
-        _storage_class, "pkg/apis/storage/validation ValidateStorageClassUpdate"),
-    Row("apiextensions.k8s.io", "CustomResourceDefinition", "spec.group, spec.names.plural; spec.scope and "
-        "spec.names.kind once Established; removing a version listed in status.storedVersions", _crd,
-        "apiextensions-apiserver validateCustomResourceDefinitionSpecUpdate"),
-    Row("networking.k8s.io", "Ingress", "nothing", _none,
-        "pkg/apis/networking/validation ValidateIngressUpdate"),
-    Row("networking.k8s.io", "NetworkPolicy", "nothing", _none,
-        "pkg/apis/networking/validation ValidateNetworkPolicyUpdate"),
-    Row("autoscaling", "HorizontalPodAutoscaler", "nothing", _none,
-        "pkg/apis/autoscaling/validation ValidateHorizontalPodAutoscalerUpdate"),
-    Row("policy", "PodDisruptionBudget", "nothing (the spec is mutable since 1.15)", _none,
-        "pkg/apis/policy/validation ValidatePodDisruptionBudget"),
-    Row("coordination.k8s.io", "Lease", "nothing", _none,
-        "pkg/apis/coordination/validation ValidateLeaseUpdate"),
+    Row(
+        "rbac.authorization.k8s.io",
+        "ClusterRole",
+        "nothing",
+        _none,
+        "pkg/apis/rbac/validation ValidateClusterRoleUpdate",
+    ),
+    Row(
+        "storage.k8s.io",
+        "StorageClass",
+        "parameters, provisioner, reclaimPolicy, volumeBindingMode",
+        _storage_class,
+        "pkg/apis/storage/validation ValidateStorageClassUpdate",
+    ),
+    Row(
+        "apiextensions.k8s.io",
+        "CustomResourceDefinition",
+        "spec.group, spec.names.plural; spec.scope and "
+        "spec.names.kind once Established; removing a version listed in status.storedVersions",
+        _crd,
+        "apiextensions-apiserver validateCustomResourceDefinitionSpecUpdate",
+    ),
+    Row(
+        "networking.k8s.io",
+        "Ingress",
+        "nothing",
+        _none,
+        "pkg/apis/networking/validation ValidateIngressUpdate",
+    ),
+    Row(
+        "networking.k8s.io",
+        "NetworkPolicy",
+        "nothing",
+        _none,
+        "pkg/apis/networking/validation ValidateNetworkPolicyUpdate",
+    ),
+    Row(
+        "autoscaling",
+        "HorizontalPodAutoscaler",
+        "nothing",
+        _none,
+        "pkg/apis/autoscaling/validation ValidateHorizontalPodAutoscalerUpdate",
+    ),
+    Row(
+        "policy",
+        "PodDisruptionBudget",
+        "nothing (the spec is mutable since 1.15)",
+        _none,
+        "pkg/apis/policy/validation ValidatePodDisruptionBudget",
+    ),
+    Row(
+        "coordination.k8s.io",
+        "Lease",
+        "nothing",
+        _none,
+        "pkg/apis/coordination/validation ValidateLeaseUpdate",
+    ),
 )
 
 _BY_KIND: dict[tuple[str, str], tuple[Row, ...]] = {}
@@ -548,8 +734,9 @@ def rows_for(group: str, kind: str, version: Version | None = None) -> tuple[Row
     return tuple(r for r in _BY_KIND.get((group, kind), ()) if r.applies(at))
 
 
-def refused(group: str, kind: str, version: Version | None, desired: Obj,
-            existing: Obj) -> tuple[Refusal, ...]:
+def refused(
+    group: str, kind: str, version: Version | None, desired: Obj, existing: Obj
+) -> tuple[Refusal, ...]:
     """Every change from `existing` to `desired` that kube-apiserver `version` refuses in place.
 
     `group`/`kind`: the object's API group ("" for core) and kind; `version`: the destination's
@@ -562,11 +749,22 @@ def refused(group: str, kind: str, version: Version | None, desired: Obj,
     return tuple(found)
 
 
-def refused_paths(group: str, kind: str, version: Version | None, desired: Obj,
-                  existing: Obj) -> tuple[str, ...]:
+def refused_paths(
+    group: str, kind: str, version: Version | None, desired: Obj, existing: Obj
+) -> tuple[str, ...]:
     """The dotted paths of `refused(...)`, each once, in table order."""
     return tuple(dict.fromkeys(r.path for r in refused(group, kind, version, desired, existing)))
 
 
-__all__ = ["NEWEST_KNOWN", "TABLE", "Refusal", "Row", "Version", "parse_quantity", "parse_version", "refused",
-           "refused_paths", "rows_for"]
+__all__ = [
+    "NEWEST_KNOWN",
+    "TABLE",
+    "Refusal",
+    "Row",
+    "Version",
+    "parse_quantity",
+    "parse_version",
+    "refused",
+    "refused_paths",
+    "rows_for",
+]

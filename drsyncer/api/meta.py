@@ -56,19 +56,25 @@ class Condition(StatusModel):
     status: ConditionStatus = Field(description="True, False or Unknown.")
     reason: str = Field(default="", description="One CamelCase word saying why.")
     message: str = Field(default="", description="Human-readable detail.")
-    last_transition_time: datetime | None = Field(
-        default=None, description="When `status` last changed.")
+    last_transition_time: datetime | None = Field(default=None, description="When `status` last changed.")
     observed_generation: int | None = Field(
-        default=None, description="The `metadata.generation` the condition was computed from.")
+        default=None, description="The `metadata.generation` the condition was computed from."
+    )
 
 
 # merged by `type` under server-side apply, as Kubernetes' own condition lists are
 Conditions = Annotated[list[Condition], OpenAPI(list_map_keys=("type",))]
 
 
-def set_condition(conditions: list[Condition], type_: str, status: ConditionStatus | bool, reason: str,
-                  message: str = "", now: datetime | None = None,
-                  observed_generation: int | None = None) -> list[Condition]:
+def set_condition(
+    conditions: list[Condition],
+    type_: str,
+    status: ConditionStatus | bool,
+    reason: str,
+    message: str = "",
+    now: datetime | None = None,
+    observed_generation: int | None = None,
+) -> list[Condition]:
     """A copy of `conditions` with `type_` set; lastTransitionTime moves only when the status changes,
     as Kubernetes conventions require (so "since when" stays meaningful)."""
     if isinstance(status, bool):
@@ -78,8 +84,14 @@ def set_condition(conditions: list[Condition], type_: str, status: ConditionStat
     since = now
     if previous is not None and previous.status == status and previous.last_transition_time:
         since = previous.last_transition_time
-    updated = Condition(type=type_, status=status, reason=reason, message=message,
-                        last_transition_time=since, observed_generation=observed_generation)
+    updated = Condition(
+        type=type_,
+        status=status,
+        reason=reason,
+        message=message,
+        last_transition_time=since,
+        observed_generation=observed_generation,
+    )
     if previous is None:
         return [*conditions, updated]
     return [updated if c.type == type_ else c for c in conditions]

@@ -18,8 +18,10 @@ def check_dns_label(value: str) -> str:
     if not value:
         raise ValueError("must not be empty")
     if len(value) > 63 or not _DNS1123_LABEL.fullmatch(value):
-        raise ValueError(f'"{value}" is not a valid name: lower-case letters, digits and "-", '
-                         "starting and ending with a letter or digit, at most 63 characters")
+        raise ValueError(
+            f'"{value}" is not a valid name: lower-case letters, digits and "-", '
+            "starting and ending with a letter or digit, at most 63 characters"
+        )
     return value
 
 
@@ -28,8 +30,10 @@ def check_dns_subdomain(value: str) -> str:
     if not value:
         raise ValueError("must not be empty")
     if len(value) > 253 or not DNS1123_SUBDOMAIN.fullmatch(value):
-        raise ValueError(f'"{value}" is not a valid name: lower-case letters, digits, "-" and ".", '
-                         "starting and ending with a letter or digit, at most 253 characters")
+        raise ValueError(
+            f'"{value}" is not a valid name: lower-case letters, digits, "-" and ".", '
+            "starting and ending with a letter or digit, at most 253 characters"
+        )
     return value
 
 
@@ -39,16 +43,20 @@ def check_label_key(key: str) -> str:
     if slash and (not prefix or len(prefix) > 253 or not DNS1123_SUBDOMAIN.fullmatch(prefix)):
         raise ValueError(f'label key "{key}" has an invalid prefix: it must be a DNS subdomain')
     if not name or len(name) > 63 or not _LABEL_NAME.fullmatch(name):
-        raise ValueError(f'label key "{key}" is invalid: at most 63 letters, digits, "-", "_" or ".", '
-                         "starting and ending with a letter or digit")
+        raise ValueError(
+            f'label key "{key}" is invalid: at most 63 letters, digits, "-", "_" or ".", '
+            "starting and ending with a letter or digit"
+        )
     return key
 
 
 def check_label_value(value: str) -> str:
     """Empty, or at most 63 letters, digits, `-`, `_`, `.` starting and ending alphanumeric."""
     if value and (len(value) > 63 or not _LABEL_NAME.fullmatch(value)):
-        raise ValueError(f'label value "{value}" is invalid: at most 63 letters, digits, "-", "_" or ".", '
-                         "starting and ending with a letter or digit")
+        raise ValueError(
+            f'label value "{value}" is invalid: at most 63 letters, digits, "-", "_" or ".", '
+            "starting and ending with a letter or digit"
+        )
     return value
 
 

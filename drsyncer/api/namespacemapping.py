@@ -22,10 +22,10 @@ from drsyncer.api.resource_types import ALL_TYPES
 DROPPED_FIELDS: dict[str, str] = {
     "tempPodKeySecretRef": "PVC data replication is not part of drsyncer",
     "failureHandling": "errors are categorised (Retryable, NonRetryable, WaitForNextSync) by drsyncer "
-                       "itself; retries follow retryConfig",
+    "itself; retries follow retryConfig",
     "ingressConfig": "Ingresses are copied whole: annotations, TLS and backends are kept",
     "namespaceConfig": "destination namespaces are always created, labelled "
-                       f"{keys.LABEL_SOURCE_NAMESPACE} and {keys.LABEL_MANAGED_BY}",
+    f"{keys.LABEL_SOURCE_NAMESPACE} and {keys.LABEL_MANAGED_BY}",
     "continuous.watchResources": "Continuous mode always watches the source namespaces",
     "pvcConfig.syncData": "PVC data replication is not part of drsyncer; only PVC objects are copied",
     "pvcConfig.dataSyncConfig": "PVC data replication is not part of drsyncer",
@@ -61,8 +61,13 @@ def convert_namespace_mapping(obj: Mapping[str, Any]) -> Conversion:
 
     if "clusterMappingRef" in spec:
         if not (spec.get("sourceCluster") and spec.get("destinationCluster")):
-            raise InvalidSpec(ref, ["spec.clusterMappingRef: ClusterMapping is not supported; set "
-                                    "sourceCluster and destinationCluster to the RemoteClusters it names"])
+            raise InvalidSpec(
+                ref,
+                [
+                    "spec.clusterMappingRef: ClusterMapping is not supported; set "
+                    "sourceCluster and destinationCluster to the RemoteClusters it names"
+                ],
+            )
         del spec["clusterMappingRef"]
         warnings.append("spec.clusterMappingRef: dropped: sourceCluster and destinationCluster are used")
 
@@ -80,16 +85,22 @@ def convert_namespace_mapping(obj: Mapping[str, Any]) -> Conversion:
         spec["resourceTypes"] = [*DEFAULT_RESOURCE_TYPES, *(t for t in types if t != ALL_TYPES)]
         warnings.append('spec.resourceTypes: "*" replaced by the default types it meant in dr-syncer')
     if ALL_TYPES in (spec.get("namespaceScopedResources") or []):
-        warnings.append('spec.namespaceScopedResources: "*" now selects every namespaced type the '
-                        "source serves, built-in ones included")
+        warnings.append(
+            'spec.namespaceScopedResources: "*" now selects every namespaced type the '
+            "source serves, built-in ones included"
+        )
 
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else None
     metadata = {k: copy.deepcopy(meta[k]) for k in _KEPT_METADATA if meta and k in meta}
     annotations = metadata.get("annotations")
     if isinstance(annotations, dict):
         annotations.pop(keys.ANNOTATION_LAST_APPLIED, None)
-    replication = {"apiVersion": keys.API_VERSION, "kind": keys.KIND_REPLICATION,
-                   "metadata": metadata, "spec": spec}
+    replication = {
+        "apiVersion": keys.API_VERSION,
+        "kind": keys.KIND_REPLICATION,
+        "metadata": metadata,
+        "spec": spec,
+    }
     return Conversion(replication, warnings)
 
 

@@ -76,12 +76,12 @@ spec:
 
 _NOTES = {
     keys.KIND_REMOTE_CLUSTER: "Conditions: `KubeconfigAvailable`, `KubeconfigValid`, `ClusterAvailable` "
-                              "(from the health check), and `InvalidSpec` (from the watcher; its message "
-                              "lists the invalid fields).",
+    "(from the health check), and `InvalidSpec` (from the watcher; its message "
+    "lists the invalid fields).",
     keys.KIND_REPLICATION: "Conditions: `Ready`, `Synced`, `InvalidSpec` (its message lists the invalid "
-                           "fields). Namespaces are chosen by `sourceNamespace`, `namespaceMappings` and "
-                           "`namespaceSelector` together (at least one of them); every chosen namespace is "
-                           "copied to every destination cluster.",
+    "fields). Namespaces are chosen by `sourceNamespace`, `namespaceMappings` and "
+    "`namespaceSelector` together (at least one of them); every chosen namespace is "
+    "copied to every destination cluster.",
 }
 
 
@@ -123,16 +123,24 @@ def _rows(schema: Schema, prefix: str = "") -> list[str]:
     for name, child in (schema.get("properties") or {}).items():
         path = f"{prefix}{name}"
         description = str(child.get("description", "")).replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| `{path}` | {_type(child)}{_limits(child)} | {_default(child, name in required)} "
-                    f"| {description} |")
+        rows.append(
+            f"| `{path}` | {_type(child)}{_limits(child)} | {_default(child, name in required)} "
+            f"| {description} |"
+        )
         nested = child["items"] if child.get("type") == "array" else child
         rows += _rows(nested, f"{path}[]." if child.get("type") == "array" else f"{path}.")
     return rows
 
 
 def _section(title: str, schema: Schema) -> list[str]:
-    return [f"### {title}", "", "| Field | Type | Default | Description |", "|---|---|---|---|",
-            *_rows(schema), ""]
+    return [
+        f"### {title}",
+        "",
+        "| Field | Type | Default | Description |",
+        "|---|---|---|---|",
+        *_rows(schema),
+        "",
+    ]
 
 
 def _crd_section(crd: Schema) -> list[str]:
@@ -142,16 +150,21 @@ def _crd_section(crd: Schema) -> list[str]:
     short = f" (`{'`, `'.join(names['shortNames'])}`)" if names.get("shortNames") else ""
     lines = [f"## {names['kind']}{short}", "", schema["description"], ""]
     if version.get("deprecated"):
-        lines += [f"**Deprecated**: {version['deprecationWarning']}. Its spec is the Go operator's; "
-                  "drsyncer converts it (fields with no meaning in drsyncer are dropped with a warning) "
-                  "and validates the result as a Replication spec. Its status is a Replication status.",
-                  ""]
+        lines += [
+            f"**Deprecated**: {version['deprecationWarning']}. Its spec is the Go operator's; "
+            "drsyncer converts it (fields with no meaning in drsyncer are dropped with a warning) "
+            "and validates the result as a Replication spec. Its status is a Replication status.",
+            "",
+        ]
     else:
         lines += _section("spec", schema["properties"]["spec"])
     if names["kind"] in _NOTES:
         lines += [_NOTES[names["kind"]], ""]
-    columns = ", ".join(f"{c['name']} (`{c['jsonPath']}`)" for c in version["additionalPrinterColumns"]
-                        if not c.get("priority"))
+    columns = ", ".join(
+        f"{c['name']} (`{c['jsonPath']}`)"
+        for c in version["additionalPrinterColumns"]
+        if not c.get("priority")
+    )
     lines += [f"`kubectl get {names['plural']}` shows: {columns}.", ""]
     if not version.get("deprecated"):
         lines += _section("status", schema["properties"]["status"])

@@ -28,15 +28,20 @@ DEFAULT_NAMESPACE = "default"
 class SecretKeyRef(SpecModel):
     name: ObjectName = Field(description="Name of the Secret holding the kubeconfig.")
     namespace: ObjectName | None = Field(
-        default=None, description="Namespace of the Secret. Default: the RemoteCluster's own namespace.")
-    key: NonEmpty = Field(default=DEFAULT_KUBECONFIG_KEY,
-                          description="Data key of the kubeconfig in the Secret.")
+        default=None, description="Namespace of the Secret. Default: the RemoteCluster's own namespace."
+    )
+    key: NonEmpty = Field(
+        default=DEFAULT_KUBECONFIG_KEY, description="Data key of the kubeconfig in the Secret."
+    )
 
 
 class RateLimit(SpecModel):
-    qps: Number = Field(default=50, gt=0,
-                        description="Requests per second to this cluster, shared by the whole worker fleet "
-                        "(not per process).")
+    qps: Number = Field(
+        default=50,
+        gt=0,
+        description="Requests per second to this cluster, shared by the whole worker fleet "
+        "(not per process).",
+    )
     burst: Int = Field(default=100, ge=1, description="Requests that may be sent at once above `qps`.")
 
     def problems(self) -> list[Problem]:
@@ -47,18 +52,21 @@ class RateLimit(SpecModel):
 
 class RemoteClusterSpec(SpecModel):
     kubeconfig_secret_ref: SecretKeyRef = Field(
-        description="Secret in the controller cluster holding a kubeconfig for this cluster.")
-    rate_limit: RateLimit = Field(default_factory=RateLimit,
-                                  description="Request budget for this cluster.")
+        description="Secret in the controller cluster holding a kubeconfig for this cluster."
+    )
+    rate_limit: RateLimit = Field(default_factory=RateLimit, description="Request budget for this cluster.")
     insecure_skip_tls_verify: Bool = Field(
-        default=False, alias="insecureSkipTLSVerify",
-        description="Do not verify the cluster's TLS certificate. For test clusters only.")
+        default=False,
+        alias="insecureSkipTLSVerify",
+        description="Do not verify the cluster's TLS certificate. For test clusters only.",
+    )
     default_schedule: Schedule | None = Field(
-        default=None,
-        description="Schedule of Replications whose source is this cluster and that set none.")
+        default=None, description="Schedule of Replications whose source is this cluster and that set none."
+    )
     default_resource_types: list[ResourceType] | None = Field(
         default=None,
-        description="`resourceTypes` of Replications whose source is this cluster and that set none.")
+        description="`resourceTypes` of Replications whose source is this cluster and that set none.",
+    )
 
 
 class ClusterHealth(StrEnum):
@@ -68,16 +76,19 @@ class ClusterHealth(StrEnum):
 
 
 class RemoteClusterStatus(StatusModel):
-    observed_generation: int | None = Field(default=None,
-                                            description="The generation the status was computed from.")
-    health: ClusterHealth | None = Field(default=None,
-                                         description="Healthy, Unhealthy or Unknown, from the last check.")
+    observed_generation: int | None = Field(
+        default=None, description="The generation the status was computed from."
+    )
+    health: ClusterHealth | None = Field(
+        default=None, description="Healthy, Unhealthy or Unknown, from the last check."
+    )
     last_check_time: datetime | None = Field(default=None, description="When the cluster was last checked.")
     server_version: str | None = Field(default=None, description="The cluster's Kubernetes version.")
     message: str | None = Field(default=None, description="Why the cluster is not healthy, if it is not.")
     conditions: Conditions = Field(
         default_factory=list,
-        description="KubeconfigAvailable, KubeconfigValid, ClusterAvailable and InvalidSpec.")
+        description="KubeconfigAvailable, KubeconfigValid, ClusterAvailable and InvalidSpec.",
+    )
 
 
 class RemoteCluster(BaseModel):
@@ -94,7 +105,8 @@ class RemoteCluster(BaseModel):
     @field_validator("status", mode="wrap")
     @classmethod
     def _unreadable_status_is_no_status(
-            cls, value: Any, handler: ValidatorFunctionWrapHandler) -> RemoteClusterStatus:
+        cls, value: Any, handler: ValidatorFunctionWrapHandler
+    ) -> RemoteClusterStatus:
         return status_or_empty(value, handler, RemoteClusterStatus)
 
     @model_validator(mode="after")

@@ -39,7 +39,12 @@ from drsyncer.api.webhooks import Webhook
 from drsyncer.errors import Category
 
 DEFAULT_RESOURCE_TYPES: tuple[str, ...] = (
-    "configmaps", "secrets", "deployments", "services", "ingresses", "persistentvolumeclaims",
+    "configmaps",
+    "secrets",
+    "deployments",
+    "services",
+    "ingresses",
+    "persistentvolumeclaims",
 )
 DEFAULT_BACKGROUND_SYNC_INTERVAL = "1h"
 
@@ -73,7 +78,8 @@ class AccessMode(StrEnum):
 class NamespacePair(SpecModel):
     source: NamespaceName = Field(description="Namespace in the source cluster.")
     destination: NamespaceName | None = Field(
-        default=None, description="Namespace in the destination clusters. Default: the source name.")
+        default=None, description="Namespace in the destination clusters. Default: the source name."
+    )
 
     @property
     def destination_name(self) -> str:
@@ -83,12 +89,14 @@ class NamespacePair(SpecModel):
 class ContinuousConfig(SpecModel):
     background_sync_interval: Duration = Field(
         default=DEFAULT_BACKGROUND_SYNC_INTERVAL,
-        description="Full resync interval in Continuous mode, on top of syncing on every change.")
+        description="Full resync interval in Continuous mode, on top of syncing on every change.",
+    )
 
 
 class ExcludedResource(SpecModel):
-    kind: ResourceKind = Field(description="Kind or resource name, e.g. `Secret`, `configmaps`, "
-                               "`certificates.cert-manager.io`.")
+    kind: ResourceKind = Field(
+        description="Kind or resource name, e.g. `Secret`, `configmaps`, `certificates.cert-manager.io`."
+    )
     name: NonEmpty = Field(description="Object name; the object is never copied, updated or pruned.")
 
 
@@ -104,17 +112,21 @@ class AccessModeMapping(SpecModel):
 
 class PVCConfig(SpecModel):
     storage_class_mappings: list[StorageClassMapping] = Field(
-        default_factory=list, description="Storage class renames for PVCs; one entry per source class.")
+        default_factory=list, description="Storage class renames for PVCs; one entry per source class."
+    )
     access_mode_mappings: list[AccessModeMapping] = Field(
-        default_factory=list, description="Access mode renames for PVCs; one entry per source mode.")
+        default_factory=list, description="Access mode renames for PVCs; one entry per source mode."
+    )
     preserve_volume_attributes: Bool = Field(
         default=False,
         description="Keep selector, dataSource and dataSourceRef on created PVCs and claim templates "
-        "(volumeMode is always kept).")
+        "(volumeMode is always kept).",
+    )
     sync_persistent_volumes: Bool = Field(
         default=False,
         description="Keep `spec.volumeName` on created PVCs, for storage that every cluster can attach. "
-        "PersistentVolume objects themselves are not copied.")
+        "PersistentVolume objects themselves are not copied.",
+    )
 
     def problems(self) -> list[Problem]:
         classes = [m.from_ for m in self.storage_class_mappings]
@@ -126,19 +138,23 @@ class PVCConfig(SpecModel):
 class ImmutableResourceConfig(SpecModel):
     default_handling: ImmutableHandling = Field(
         default=ImmutableHandling.NO_CHANGE,
-        description="What to do when the destination rejects an update of an immutable field.")
+        description="What to do when the destination rejects an update of an immutable field.",
+    )
     resource_overrides: dict[ResourceKind, ImmutableHandling] = Field(
         default_factory=dict,
-        description="Per resource type (any `resourceTypes` spelling) handling that replaces the default.")
+        description="Per resource type (any `resourceTypes` spelling) handling that replaces the default.",
+    )
 
 
 class RetryConfig(SpecModel):
-    max_retries: Int = Field(default=5, ge=0, description="Retries of a failed sync before waiting for the "
-                             "next scheduled one.")
+    max_retries: Int = Field(
+        default=5, ge=0, description="Retries of a failed sync before waiting for the next scheduled one."
+    )
     initial_backoff: Duration = Field(default="5s", description="Wait before the first retry.")
     max_backoff: Duration = Field(default="5m", description="Longest wait between retries.")
-    backoff_multiplier: Int = Field(default=200, ge=100, le=1000,
-                                    description="Growth of the wait per retry, in percent (200 doubles it).")
+    backoff_multiplier: Int = Field(
+        default=200, ge=100, le=1000, description="Growth of the wait per retry, in percent (200 doubles it)."
+    )
 
     def problems(self) -> list[Problem]:
         if parse_duration(self.max_backoff) < parse_duration(self.initial_backoff):
@@ -154,31 +170,39 @@ class RetryConfig(SpecModel):
 class ReplicationSpec(SpecModel):
     source_cluster: ObjectName = Field(description="RemoteCluster (same namespace) to copy from.")
     destination_cluster: ObjectName | None = Field(
-        default=None, description="RemoteCluster to copy to. Set this and/or `destinationClusters`.")
+        default=None, description="RemoteCluster to copy to. Set this and/or `destinationClusters`."
+    )
     destination_clusters: list[ObjectName] = Field(
-        default_factory=list, description="More RemoteClusters to copy to (fan-out).")
+        default_factory=list, description="More RemoteClusters to copy to (fan-out)."
+    )
     source_namespace: NamespaceName | None = Field(default=None, description="Namespace to copy.")
     destination_namespace: NamespaceName | None = Field(
         default=None,
-        description="Name of the copy of `sourceNamespace` in the destinations. Default: the same name.")
+        description="Name of the copy of `sourceNamespace` in the destinations. Default: the same name.",
+    )
     namespace_mappings: list[NamespacePair] = Field(
-        default_factory=list, description="More namespaces to copy, each optionally renamed.")
+        default_factory=list, description="More namespaces to copy, each optionally renamed."
+    )
     namespace_selector: LabelSelector | None = Field(
         default=None,
         description="Copy every source namespace whose labels match, under the same name (a "
-        "`namespaceMappings` entry for the same source wins).")
+        "`namespaceMappings` entry for the same source wins).",
+    )
     replication_mode: ReplicationMode = Field(
         default=ReplicationMode.SCHEDULED,
         description="Scheduled: on `schedule`. Continuous: on every change, plus a full resync every "
         "`continuous.backgroundSyncInterval`. Manual: only when the `dr-syncer.io/sync-now` annotation "
-        "is set.")
+        "is set.",
+    )
     schedule: Schedule | None = Field(
         default=None,
         description="5-field cron or `@every <duration>`, used in Scheduled mode (kept but unused in the "
         "other modes, so switching modes needs no other edit). Default: the source RemoteCluster's "
-        f"`defaultSchedule`, else `{DEFAULT_SCHEDULE}`.")
+        f"`defaultSchedule`, else `{DEFAULT_SCHEDULE}`.",
+    )
     continuous: ContinuousConfig | None = Field(
-        default=None, description="Continuous mode settings (kept but unused in the other modes).")
+        default=None, description="Continuous mode settings (kept but unused in the other modes)."
+    )
     paused: Bool = Field(default=False, description="Stop syncing until set back to false.")
     resource_types: list[ResourceType] | None = Field(
         default=None,
@@ -186,50 +210,63 @@ class ReplicationSpec(SpecModel):
         "for custom resources, `*` for every namespaced type except those the cluster writes itself "
         "(events, pods, endpoints, endpointslices, replicasets, controllerrevisions, leases). "
         "Default: the source RemoteCluster's "
-        f"`defaultResourceTypes`, else {', '.join(DEFAULT_RESOURCE_TYPES)}.")
+        f"`defaultResourceTypes`, else {', '.join(DEFAULT_RESOURCE_TYPES)}.",
+    )
     namespace_scoped_resources: list[ResourceType] = Field(
         default_factory=list,
-        description="Legacy spelling for custom resource types; merged into `resourceTypes`.")
+        description="Legacy spelling for custom resource types; merged into `resourceTypes`.",
+    )
     exclude_resources: list[ExcludedResource] = Field(
-        default_factory=list, description="Objects never copied, updated or pruned.")
+        default_factory=list, description="Objects never copied, updated or pruned."
+    )
     label_selector: LabelSelector | None = Field(
-        default=None, description="Copy only objects whose labels match.")
+        default=None, description="Copy only objects whose labels match."
+    )
     sync_crds: Bool = Field(
-        default=False, alias="syncCRDs",
+        default=False,
+        alias="syncCRDs",
         description="Copy the CRDs of the custom resource types being copied first, and wait until "
-        "they are Established.")
+        "they are Established.",
+    )
     scale_to_zero: Bool = Field(
         default=True,
         description="Keep the copies from running in the destinations: Deployment, StatefulSet and "
         "ReplicaSet replicas 0, CronJobs and Jobs suspended, DaemonSets held off every node (unless the "
-        "object has a `dr-syncer.io/scale-override` label); the source's values are recorded on the copies.")
+        "object has a `dr-syncer.io/scale-override` label); the source's values are recorded on the copies.",
+    )
     preserve_node_ports: Bool = Field(
         default=False,
         description="Keep Service node ports (and `healthCheckNodePort`) in the copies instead of "
-        "letting each destination allocate its own; the ports must be free there.")
+        "letting each destination allocate its own; the ports must be free there.",
+    )
     pvc_config: PVCConfig = Field(default_factory=PVCConfig, description="How PVCs are copied.")
     immutable_resource_config: ImmutableResourceConfig = Field(
-        default_factory=ImmutableResourceConfig, description="Handling of immutable-field changes.")
+        default_factory=ImmutableResourceConfig, description="Handling of immutable-field changes."
+    )
     prune_deleted: Bool = Field(
         default=False,
-        description="Delete destination objects that this Replication created and whose source is gone.")
+        description="Delete destination objects that this Replication created and whose source is gone.",
+    )
     cleanup_on_delete: CleanupPolicy = Field(
         default=CleanupPolicy.ORPHAN,
         description="When the Replication is deleted: Orphan keeps the copies; Delete removes the "
-        "objects it created.")
+        "objects it created.",
+    )
     dry_run: Bool = Field(default=False, description="Plan and report in status; write nothing.")
-    retry_config: RetryConfig = Field(default_factory=RetryConfig,
-                                      description="Retries after a failed sync.")
+    retry_config: RetryConfig = Field(default_factory=RetryConfig, description="Retries after a failed sync.")
     webhooks: list[Webhook] = Field(
-        default_factory=list, description="Endpoints that receive CloudEvents about this Replication's "
-        "runs and failovers (docs/webhooks.md), besides the installation-wide ones.")
+        default_factory=list,
+        description="Endpoints that receive CloudEvents about this Replication's "
+        "runs and failovers (docs/webhooks.md), besides the installation-wide ones.",
+    )
 
     @field_validator("namespace_selector")
     @classmethod
     def _selector_not_empty(cls, selector: LabelSelector | None) -> LabelSelector | None:
         if selector is not None and selector.is_empty:
-            raise ValueError("must set matchLabels or matchExpressions "
-                             "(an empty selector would select every namespace)")
+            raise ValueError(
+                "must set matchLabels or matchExpressions (an empty selector would select every namespace)"
+            )
         return selector
 
     def problems(self) -> list[Problem]:
@@ -250,8 +287,12 @@ class ReplicationSpec(SpecModel):
         for i, pair in enumerate(self.namespace_mappings):
             name = pair.destination_name
             if name in taken:
-                found.append((f"namespaceMappings[{i}].destination",
-                              f'"{name}" is already the destination of {taken[name]}'))
+                found.append(
+                    (
+                        f"namespaceMappings[{i}].destination",
+                        f'"{name}" is already the destination of {taken[name]}',
+                    )
+                )
             else:
                 taken[name] = f"namespaceMappings[{i}]"
         return found
@@ -271,6 +312,7 @@ class ReplicationSpec(SpecModel):
             seen.add(cluster)
         return found
 
+
 def _repeats(field: str, key: str, values: list[str]) -> list[Problem]:
     seen: set[str] = set()
     found: list[Problem] = []
@@ -282,6 +324,7 @@ def _repeats(field: str, key: str, values: list[str]) -> list[Problem]:
 
 
 # ---- status -------------------------------------------------------------------------------------
+
 
 class Phase(StrEnum):
     PENDING = "Pending"
@@ -300,11 +343,15 @@ class SyncCounts(StatusModel):
     pruned: int = Field(default=0, description="Objects deleted because their source is gone.")
     skipped: int = Field(default=0, description="Objects left out on purpose (excluded, ignored, ...).")
     failed: int = Field(default=0, description="Objects that could not be written.")
-    held_back: int = Field(default=0, description="Of the skipped: copies left stale because the source "
-                           "changed a field the destination will not change in place and the immutable "
-                           "handling is NoChange (see the condition UpToDate).")
-    synced: int = Field(default=0, description="created + updated + unchanged: objects in step after the run "
-                        "(computed).")
+    held_back: int = Field(
+        default=0,
+        description="Of the skipped: copies left stale because the source "
+        "changed a field the destination will not change in place and the immutable "
+        "handling is NoChange (see the condition UpToDate).",
+    )
+    synced: int = Field(
+        default=0, description="created + updated + unchanged: objects in step after the run (computed)."
+    )
 
     @model_validator(mode="after")
     def _synced_is_derived(self) -> SyncCounts:
@@ -314,8 +361,7 @@ class SyncCounts(StatusModel):
 
 class SyncError(StatusModel):
     message: str = Field(description="What went wrong, for a person to act on.")
-    category: Category | None = Field(default=None,
-                                      description="Retryable, NonRetryable or WaitForNextSync.")
+    category: Category | None = Field(default=None, description="Retryable, NonRetryable or WaitForNextSync.")
     time: datetime | None = Field(default=None, description="When it happened.")
     cluster: str | None = Field(default=None, description="Cluster concerned.")
     resource: str | None = Field(default=None, description="Object concerned, as kind/namespace/name.")
@@ -328,8 +374,10 @@ class TargetStatus(StatusModel):
     phase: Phase = Field(default=Phase.PENDING, description="Outcome of the last run for this target.")
     last_sync_time: datetime | None = Field(default=None, description="When the last run for it ended.")
     last_successful_sync_time: datetime | None = Field(
-        default=None, description="When the last run that completed for it ended: its copies are at least "
-        "as recent as the source was then.")
+        default=None,
+        description="When the last run that completed for it ended: its copies are at least "
+        "as recent as the source was then.",
+    )
     last_sync_duration: str | None = Field(default=None, description="How long it took, e.g. 1m30s.")
     sync_stats: SyncCounts = Field(default_factory=SyncCounts, description="Object counts of the last run.")
     last_error: SyncError | None = Field(default=None, description="Last error for this target.")
@@ -347,8 +395,9 @@ class ErrorCategoryCount(StatusModel):
 
 class RetryStatus(StatusModel):
     next_retry_time: datetime | None = Field(default=None, description="When the failed sync is retried.")
-    retries_remaining: int | None = Field(default=None, description="Retries left before giving up "
-                                          "until the next scheduled sync.")
+    retries_remaining: int | None = Field(
+        default=None, description="Retries left before giving up until the next scheduled sync."
+    )
     backoff_duration: str | None = Field(default=None, description="Wait before that retry, e.g. 20s.")
 
 
@@ -364,68 +413,100 @@ class DeploymentScale(StatusModel):
 class RecoveryPoint(StatusModel):
     cluster: str = Field(description="Destination RemoteCluster.")
     last_successful_sync_time: datetime | None = Field(
-        default=None, description="The recovery point: the oldest last successful sync over the "
+        default=None,
+        description="The recovery point: the oldest last successful sync over the "
         "destination's namespaces (unset while one has never completed). A failover to it now loses the "
-        "changes made since.")
+        "changes made since.",
+    )
     namespaces: int = Field(default=0, description="Destination namespaces of this Replication in it.")
     not_completed: int = Field(default=0, description="Of them, namespaces whose last run did not complete.")
-    held_back: int = Field(default=0, description="Copies left stale by the last run (immutable changes held "
-                           "back under NoChange).")
+    held_back: int = Field(
+        default=0,
+        description="Copies left stale by the last run (immutable changes held back under NoChange).",
+    )
     failed: int = Field(default=0, description="Objects the last run could not write there.")
 
 
 class FailoverStatus(StatusModel):
     cluster: str = Field(description="The DR cluster brought up (its kubeconfig context, or `--cluster`).")
-    active: bool = Field(default=True, description="True from the failover until `drsyncer failback`; "
-                         "while true the Replication is paused so no run puts the copies back in standby.")
-    started: datetime | None = Field(default=None, description="When the first failover run to this "
-                                     "cluster began.")
+    active: bool = Field(
+        default=True,
+        description="True from the failover until `drsyncer failback`; "
+        "while true the Replication is paused so no run puts the copies back in standby.",
+    )
+    started: datetime | None = Field(
+        default=None, description="When the first failover run to this cluster began."
+    )
     finished: datetime | None = Field(default=None, description="When the latest failover run ended.")
-    workloads: int = Field(default=0, description="Copies of this Replication the latest run looked at "
-                           "(Deployments, StatefulSets, ReplicaSets, ReplicationControllers, CronJobs, Jobs, "
-                           "DaemonSets).")
-    brought_up: int = Field(default=0, description="Of them, copies up because of this failover (brought "
-                            "up by the latest run or an earlier one).")
-    already_up: int = Field(default=0, description="Of them, copies that were running without a failover "
-                            "(e.g. copied with scaleToZero false).")
+    workloads: int = Field(
+        default=0,
+        description="Copies of this Replication the latest run looked at "
+        "(Deployments, StatefulSets, ReplicaSets, ReplicationControllers, CronJobs, Jobs, "
+        "DaemonSets).",
+    )
+    brought_up: int = Field(
+        default=0,
+        description="Of them, copies up because of this failover (brought "
+        "up by the latest run or an earlier one).",
+    )
+    already_up: int = Field(
+        default=0,
+        description="Of them, copies that were running without a failover "
+        "(e.g. copied with scaleToZero false).",
+    )
     failed: int = Field(default=0, description="Of them, copies the latest run could not bring up.")
-    failed_back: datetime | None = Field(default=None, description="When `drsyncer failback` put the "
-                                         "copies back in standby and resumed the Replication.")
+    failed_back: datetime | None = Field(
+        default=None,
+        description="When `drsyncer failback` put the copies back in standby and resumed the Replication.",
+    )
 
 
 class ReplicationStatus(StatusModel):
-    observed_generation: int | None = Field(default=None,
-                                            description="The generation the status was computed from.")
+    observed_generation: int | None = Field(
+        default=None, description="The generation the status was computed from."
+    )
     phase: Phase | None = Field(default=None, description="Outcome of the last run as a whole.")
     last_sync_time: datetime | None = Field(default=None, description="When the last run ended.")
     last_successful_sync_time: datetime | None = Field(
-        default=None, description="When the last run without failures ended.")
+        default=None, description="When the last run without failures ended."
+    )
     next_sync_time: datetime | None = Field(default=None, description="When the next scheduled run starts.")
     last_sync_duration: str | None = Field(default=None, description="How long the last run took.")
-    sync_stats: SyncCounts = Field(default_factory=SyncCounts,
-                                   description="Object counts of the last run, over every target.")
-    targets: list[TargetStatus] = Field(default_factory=list,
-                                        description="Per destination cluster and namespace results.")
-    resource_groups: list[ResourceGroupStatus] = Field(default_factory=list,
-                                                       description="Per kind counts of the last run.")
-    error_categories: list[ErrorCategoryCount] = Field(default_factory=list,
-                                                       description="Errors of the last run by category.")
+    sync_stats: SyncCounts = Field(
+        default_factory=SyncCounts, description="Object counts of the last run, over every target."
+    )
+    targets: list[TargetStatus] = Field(
+        default_factory=list, description="Per destination cluster and namespace results."
+    )
+    resource_groups: list[ResourceGroupStatus] = Field(
+        default_factory=list, description="Per kind counts of the last run."
+    )
+    error_categories: list[ErrorCategoryCount] = Field(
+        default_factory=list, description="Errors of the last run by category."
+    )
     last_error: SyncError | None = Field(default=None, description="The most recent error.")
     retry_status: RetryStatus | None = Field(default=None, description="Pending retry of a failed run.")
     deployment_scales: list[DeploymentScale] = Field(
-        default_factory=list, description="Replica counts recorded when scaling copies to zero.")
+        default_factory=list, description="Replica counts recorded when scaling copies to zero."
+    )
     conditions: Conditions = Field(default_factory=list, description="Ready, Synced and InvalidSpec.")
     recovery_points: list[RecoveryPoint] = Field(
-        default_factory=list, description="Per destination cluster: how recent its copies are and what "
-        "the last run left out (written after every run).")
+        default_factory=list,
+        description="Per destination cluster: how recent its copies are and what "
+        "the last run left out (written after every run).",
+    )
     failover: FailoverStatus | None = Field(
-        default=None, description="The last failover of this Replication's copies (`drsyncer failover`).")
+        default=None, description="The last failover of this Replication's copies (`drsyncer failover`)."
+    )
     destinations: str | None = Field(
-        default=None, description="The destination clusters, comma-separated (`destinationCluster` and "
-        "`destinationClusters`), for `kubectl get`; written by the watcher.")
+        default=None,
+        description="The destination clusters, comma-separated (`destinationCluster` and "
+        "`destinationClusters`), for `kubectl get`; written by the watcher.",
+    )
 
 
 # ---- the object -----------------------------------------------------------------------------------
+
 
 class Target(NamedTuple):
     """One place a source namespace is copied to."""
@@ -449,7 +530,8 @@ class Replication(BaseModel):
     @field_validator("status", mode="wrap")
     @classmethod
     def _unreadable_status_is_no_status(
-            cls, value: Any, handler: ValidatorFunctionWrapHandler) -> ReplicationStatus:
+        cls, value: Any, handler: ValidatorFunctionWrapHandler
+    ) -> ReplicationStatus:
         return status_or_empty(value, handler, ReplicationStatus)
 
     @property
@@ -478,8 +560,10 @@ class Replication(BaseModel):
         first = [self.spec.destination_cluster] if self.spec.destination_cluster else []
         return unique_in_order([*first, *self.spec.destination_clusters])
 
-    def namespace_pairs(self, source_namespaces: Mapping[str, Mapping[str, str] | None] | None = None,
-                        ) -> list[tuple[str, str]]:
+    def namespace_pairs(
+        self,
+        source_namespaces: Mapping[str, Mapping[str, str] | None] | None = None,
+    ) -> list[tuple[str, str]]:
         """(source, destination) namespace pairs.
 
         Without `source_namespaces` only the explicit ones (sourceNamespace, namespaceMappings).
@@ -488,19 +572,25 @@ class Replication(BaseModel):
         """
         pairs: list[tuple[str, str]] = []
         if self.spec.source_namespace:
-            pairs.append((self.spec.source_namespace,
-                          self.spec.destination_namespace or self.spec.source_namespace))
+            pairs.append(
+                (self.spec.source_namespace, self.spec.destination_namespace or self.spec.source_namespace)
+            )
         pairs += [(p.source, p.destination_name) for p in self.spec.namespace_mappings]
         selector = self.spec.namespace_selector
         if selector is not None and source_namespaces is not None:
             sources = {s for s, _ in pairs}
             destinations = {d for _, d in pairs}
-            pairs += [(ns, ns) for ns, labels in sorted(source_namespaces.items())
-                      if ns not in sources and ns not in destinations and selector.matches(labels)]
+            pairs += [
+                (ns, ns)
+                for ns, labels in sorted(source_namespaces.items())
+                if ns not in sources and ns not in destinations and selector.matches(labels)
+            ]
         return pairs
 
-    def targets(self, source_namespaces: Mapping[str, Mapping[str, str] | None] | None = None,
-                ) -> list[Target]:
+    def targets(
+        self,
+        source_namespaces: Mapping[str, Mapping[str, str] | None] | None = None,
+    ) -> list[Target]:
         """Every (destination cluster, source namespace, destination namespace); see namespace_pairs."""
         pairs = self.namespace_pairs(source_namespaces)
         return [Target(cluster, src, dst) for cluster in self.destinations() for src, dst in pairs]
@@ -530,8 +620,9 @@ class Replication(BaseModel):
             chosen = source.default_resource_types()
         if chosen is None:
             chosen = DEFAULT_RESOURCE_TYPES
-        merged = unique_in_order(normalize_resource_type(t)
-                                 for t in [*chosen, *self.spec.namespace_scoped_resources])
+        merged = unique_in_order(
+            normalize_resource_type(t) for t in [*chosen, *self.spec.namespace_scoped_resources]
+        )
         return [ALL_TYPES] if ALL_TYPES in merged else merged
 
     def status_dict(self) -> dict:

@@ -21,18 +21,20 @@ ALL_TYPES = "*"
 # (copying them would duplicate or fight the destination's own), or meaningless elsewhere. The
 # watcher's Continuous mode and the workers both expand `"*"` through `in_wildcard`, so a change to
 # one of these never queues a sync.
-WILDCARD_EXCLUDED: frozenset[tuple[str, str]] = frozenset({
-    ("", "events"),
-    ("events.k8s.io", "events"),
-    ("", "pods"),
-    ("", "endpoints"),
-    ("discovery.k8s.io", "endpointslices"),
-    ("apps", "controllerrevisions"),
-    ("apps", "replicasets"),
-    ("coordination.k8s.io", "leases"),
-    ("authorization.k8s.io", "localsubjectaccessreviews"),
-    ("metrics.k8s.io", "pods"),
-})
+WILDCARD_EXCLUDED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("", "events"),
+        ("events.k8s.io", "events"),
+        ("", "pods"),
+        ("", "endpoints"),
+        ("discovery.k8s.io", "endpointslices"),
+        ("apps", "controllerrevisions"),
+        ("apps", "replicasets"),
+        ("coordination.k8s.io", "leases"),
+        ("authorization.k8s.io", "localsubjectaccessreviews"),
+        ("metrics.k8s.io", "pods"),
+    }
+)
 
 # the API groups of the built-in table (not the core group, ""): a `resource.group` name in one of
 # them must be a built-in, and kubectl ranks them before other groups for an ambiguous short name
@@ -41,8 +43,14 @@ BUILTIN_GROUPS = frozenset(kind.group for kind in BUILTIN_KINDS if kind.group)
 # a resource or kind name as written before `.group`: `certificates`, `Certificate`
 _RESOURCE_NAME = re.compile(r"[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?")
 # every spelling of a namespaced built-in, for suggestions after a typo (`deploymnets`)
-_BUILTIN_SPELLINGS = sorted({name for kind in BUILTIN_KINDS if kind.namespaced
-                             for name in (kind.plural, kind.singular, *kind.short_names)})
+_BUILTIN_SPELLINGS = sorted(
+    {
+        name
+        for kind in BUILTIN_KINDS
+        if kind.namespaced
+        for name in (kind.plural, kind.singular, *kind.short_names)
+    }
+)
 
 
 def is_wildcard(name: str) -> bool:
@@ -85,15 +93,19 @@ def normalize_resource_type(name: str, allow_all: bool = True) -> str:
     if builtin is not None:
         if not builtin.namespaced:
             hint = "; use syncCRDs to copy CRDs" if builtin.kind == "CustomResourceDefinition" else ""
-            raise ValueError(f'"{name}" ({builtin.kind}) is cluster-scoped; a Replication copies '
-                             f"namespaced resources{hint}")
+            raise ValueError(
+                f'"{name}" ({builtin.kind}) is cluster-scoped; a Replication copies '
+                f"namespaced resources{hint}"
+            )
         return builtin.group_resource
     resource, dot, group = text.partition(".")
     if not dot:
         close = difflib.get_close_matches(text.lower(), _BUILTIN_SPELLINGS, n=1, cutoff=0.75)
         hint = f'did you mean "{close[0]}"? ' if close else ""
-        raise ValueError(f'"{name}" is not a known built-in resource; {hint}write custom resources as '
-                         '"resource.group" (e.g. "certificates.cert-manager.io")')
+        raise ValueError(
+            f'"{name}" is not a known built-in resource; {hint}write custom resources as '
+            '"resource.group" (e.g. "certificates.cert-manager.io")'
+        )
     if not _RESOURCE_NAME.fullmatch(resource) or not DNS1123_SUBDOMAIN.fullmatch(group.lower()):
         raise ValueError(f'"{name}" is not a valid "resource.group" name')
     if group.lower() in BUILTIN_GROUPS:

@@ -38,8 +38,9 @@ def check_schedule(schedule: str) -> str:
         return schedule
     # croniter also takes a 6th (seconds) and 7th (year) field; Kubernetes and the Go operator do not
     if len(text.split()) != 5 or not croniter.is_valid(text):
-        raise ValueError(f'"{schedule}" is not a 5-field cron expression (e.g. "*/5 * * * *") '
-                         'or "@every <duration>"')
+        raise ValueError(
+            f'"{schedule}" is not a 5-field cron expression (e.g. "*/5 * * * *") or "@every <duration>"'
+        )
     return schedule
 
 

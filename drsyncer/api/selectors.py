@@ -47,9 +47,11 @@ class LabelSelectorRequirement(SpecModel):
 
 class LabelSelector(SpecModel):
     match_labels: dict[LabelKey, LabelValue] = Field(
-        default_factory=dict, description="Labels that must all be present with exactly these values.")
+        default_factory=dict, description="Labels that must all be present with exactly these values."
+    )
     match_expressions: list[LabelSelectorRequirement] = Field(
-        default_factory=list, description="Requirements that must all hold.")
+        default_factory=list, description="Requirements that must all hold."
+    )
 
     @property
     def is_empty(self) -> bool:
@@ -59,7 +61,8 @@ class LabelSelector(SpecModel):
     def matches(self, labels: Mapping[str, str] | None) -> bool:
         labels = labels or {}
         return all(labels.get(k) == v for k, v in self.match_labels.items()) and all(
-            requirement.matches(labels) for requirement in self.match_expressions)
+            requirement.matches(labels) for requirement in self.match_expressions
+        )
 
 
 def selector_string(selector: Mapping[str, Any] | None) -> str:
@@ -71,8 +74,12 @@ def selector_string(selector: Mapping[str, Any] | None) -> str:
     parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
     for expr in selector.get("matchExpressions") or ():
         key, values = expr.get("key", ""), ",".join(expr.get("values") or ())
-        form = {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": str(key),
-                "DoesNotExist": f"!{key}"}.get(str(expr.get("operator") or ""))
+        form = {
+            "In": f"{key} in ({values})",
+            "NotIn": f"{key} notin ({values})",
+            "Exists": str(key),
+            "DoesNotExist": f"!{key}",
+        }.get(str(expr.get("operator") or ""))
         if form is not None:
             parts.append(form)
     return ",".join(parts)

@@ -56,8 +56,10 @@ class Child:
         code = self.process.poll()
         if code is None:
             return
-        raise ChildDied(f"{self.name} (pid {self.pid}) exited with status {code}; "
-                        f"last lines of {self.log_path}:\n{self.tail()}")
+        raise ChildDied(
+            f"{self.name} (pid {self.pid}) exited with status {code}; "
+            f"last lines of {self.log_path}:\n{self.tail()}"
+        )
 
 
 def drsyncer_argv(*args: str) -> list[str]:
@@ -73,15 +75,22 @@ class Children:
         self.environ = dict(os.environ if environ is None else environ)
         self.started: list[Child] = []
 
-    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None, *,
-              tier: int = 0) -> Child:
+    def start(
+        self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None, *, tier: int = 0
+    ) -> Child:
         log_path = self.workdir / "logs" / f"{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "wb") as log:  # a fresh log: a reused work directory holds the last run's
             try:
-                process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log,
-                                           stderr=subprocess.STDOUT, cwd=self.workdir,
-                                           env={**self.environ, **(env or {})}, start_new_session=True)
+                process = subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.workdir,
+                    env={**self.environ, **(env or {})},
+                    start_new_session=True,
+                )
             except OSError as exc:
                 raise DrsyncerError(f"cannot start {name} ({argv[0]}): {exc.strerror or exc}") from None
         child = Child(name, list(argv), log_path, process, tier)

@@ -71,8 +71,13 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous_int)
 
 
-def _demo(args: argparse.Namespace, console: Console, workdir: Path, children: Children,
-          clients: dict[str, ClusterClient]) -> int:
+def _demo(
+    args: argparse.Namespace,
+    console: Console,
+    workdir: Path,
+    children: Children,
+    clients: dict[str, ClusterClient],
+) -> int:
     started = time.monotonic()
     kubeconfig = workdir / "kubeconfig"
     try:
@@ -81,16 +86,22 @@ def _demo(args: argparse.Namespace, console: Console, workdir: Path, children: C
         raise DrsyncerError(f"cannot use {kubeconfig}: {exc.strerror or exc}") from None
     console.print(f"[bold]drsyncer demo[/] — work directory {workdir}")
 
-    sim = children.start("sim", drsyncer_argv("sim", "--clusters", ",".join(CLUSTERS),
-                                              "--kubeconfig", str(kubeconfig)))
+    sim = children.start(
+        "sim", drsyncer_argv("sim", "--clusters", ",".join(CLUSTERS), "--kubeconfig", str(kubeconfig))
+    )
     redis_plan = plan_redis(args.redis, free_port(), workdir)
     if redis_plan.kind == EMBEDDED:
-        console.print("[yellow]no redis-server on PATH: using the embedded pure-Python Redis, which is "
-                      "slower (install redis-server for a snappier demo)[/]")
+        console.print(
+            "[yellow]no redis-server on PATH: using the embedded pure-Python Redis, which is "
+            "slower (install redis-server for a snappier demo)[/]"
+        )
     start_redis(children, redis_plan)
     console.print(f"  Redis: {redis_plan.description}")
-    wait_for(lambda: "serving" in sim.tail() and kubeconfig.exists(), "the simulated clusters to start",
-             children.check)
+    wait_for(
+        lambda: "serving" in sim.tail() and kubeconfig.exists(),
+        "the simulated clusters to start",
+        children.check,
+    )
     clients.update(connect(kubeconfig))
     console.print(f"  simulated clusters {', '.join(CLUSTERS)}: kubeconfig {kubeconfig}")
     controller, source = clients[sample.CONTROLLER], clients[sample.SOURCE]
@@ -99,28 +110,38 @@ def _demo(args: argparse.Namespace, console: Console, workdir: Path, children: C
     flower_auth = f"{FLOWER_USER}:{secrets.token_urlsafe(12)}" if args.flower else ""
     flower_port = free_port() if args.flower else 0
     _start_components(args, children, workdir, kubeconfig, redis_plan.url, flower_auth, flower_port)
-    console.print(f"  started: watcher, beat, {args.workers} worker(s) of {args.concurrency} processes"
-                  + (", flower" if args.flower else "") + f" (logs in {workdir / 'logs'})")
+    console.print(
+        f"  started: watcher, beat, {args.workers} worker(s) of {args.concurrency} processes"
+        + (", flower" if args.flower else "")
+        + f" (logs in {workdir / 'logs'})"
+    )
     seed_sample(clients, yaml.safe_load(kubeconfig.read_text()), children.check)
     replications = controller.resolve(REPLICATIONS)
     app = sample.application()
-    console.print(f"  seeded {len(app)} objects in {len(sample.NAMESPACES)} source namespaces "
-                  f"({', '.join(sample.NAMESPACES)}); Replication {sample.CONTROL_NAMESPACE}/"
-                  f"{sample.REPLICATION_NAME} → {', '.join(sample.DESTINATIONS)} ({sample.SCHEDULE})")
+    console.print(
+        f"  seeded {len(app)} objects in {len(sample.NAMESPACES)} source namespaces "
+        f"({', '.join(sample.NAMESPACES)}); Replication {sample.CONTROL_NAMESPACE}/"
+        f"{sample.REPLICATION_NAME} → {', '.join(sample.DESTINATIONS)} ({sample.SCHEDULE})"
+    )
 
     destinations = [clients[d] for d in sample.DESTINATIONS]
     obj = follow_first_run(
         console,
         read=lambda: controller.get(replications, sample.CONTROL_NAMESPACE, sample.REPLICATION_NAME),
         copies=lambda: count_copies(destinations, sample.RESOURCE_TYPES, sample.NAMESPACES),
-        expected_copies=len(app) * len(destinations), check_alive=children.check, timeout_s=args.timeout)
+        expected_copies=len(app) * len(destinations),
+        check_alive=children.check,
+        timeout_s=args.timeout,
+    )
 
     summaries = summarize(obj.get("status") or {}, sample.DESTINATIONS)
     for name, summary in summaries.items():
         verify(summary, clients[name], source, sample.RESOURCE_TYPES, sample.NAMESPACES)
     status = obj.get("status") or {}
-    console.print(f"\nReplication {sample.CONTROL_NAMESPACE}/{sample.REPLICATION_NAME}: phase "
-                  f"{status.get('phase')}, {time.monotonic() - started:.1f}s after the demo started")
+    console.print(
+        f"\nReplication {sample.CONTROL_NAMESPACE}/{sample.REPLICATION_NAME}: phase "
+        f"{status.get('phase')}, {time.monotonic() - started:.1f}s after the demo started"
+    )
     print_summary(console, summaries)
     ok = status.get("phase") == "Completed" and all(s.ok for s in summaries.values())
     _print_look_around(console, kubeconfig, workdir, flower_port, flower_auth)
@@ -135,8 +156,15 @@ def _demo(args: argparse.Namespace, console: Console, workdir: Path, children: C
         time.sleep(1.0)  # poll interval
 
 
-def _start_components(args: argparse.Namespace, children: Children, workdir: Path, kubeconfig: Path,
-                      redis_url: str, flower_auth: str, flower_port: int) -> None:
+def _start_components(
+    args: argparse.Namespace,
+    children: Children,
+    workdir: Path,
+    kubeconfig: Path,
+    redis_url: str,
+    flower_auth: str,
+    flower_port: int,
+) -> None:
     common = {
         "DRSYNCER_REDIS_URL": redis_url,
         "DRSYNCER_KUBECONFIG": str(kubeconfig),
@@ -146,27 +174,61 @@ def _start_components(args: argparse.Namespace, children: Children, workdir: Pat
         "DRSYNCER_LOG_LEVEL": "INFO",
     }
     # tier 1: stopped before the Redis and the clusters (tier 0) they talk to
-    children.start("watcher", drsyncer_argv("watcher"), tier=1, env={
-        **common, "DRSYNCER_METRICS_PORT": str(free_port()), "DRSYNCER_PROBE_PORT": str(free_port()),
-        "DRSYNCER_LEASE_DURATION": "6s", "DRSYNCER_HEALTH_CHECK_INTERVAL": "30s",
-        "DRSYNCER_IDENTITY": "demo-watcher"})
-    children.start("beat", drsyncer_argv("beat"), tier=1, env={
-        **common, "DRSYNCER_HEARTBEAT_FILE": str(workdir / "beat.heartbeat"),
-        "DRSYNCER_BEAT_MAX_INTERVAL": "1s", "DRSYNCER_BEAT_LOCK_TIMEOUT": "10s"})
+    children.start(
+        "watcher",
+        drsyncer_argv("watcher"),
+        tier=1,
+        env={
+            **common,
+            "DRSYNCER_METRICS_PORT": str(free_port()),
+            "DRSYNCER_PROBE_PORT": str(free_port()),
+            "DRSYNCER_LEASE_DURATION": "6s",
+            "DRSYNCER_HEALTH_CHECK_INTERVAL": "30s",
+            "DRSYNCER_IDENTITY": "demo-watcher",
+        },
+    )
+    children.start(
+        "beat",
+        drsyncer_argv("beat"),
+        tier=1,
+        env={
+            **common,
+            "DRSYNCER_HEARTBEAT_FILE": str(workdir / "beat.heartbeat"),
+            "DRSYNCER_BEAT_MAX_INTERVAL": "1s",
+            "DRSYNCER_BEAT_LOCK_TIMEOUT": "10s",
+        },
+    )
     for i in range(1, args.workers + 1):
-        children.start(f"worker-{i}", drsyncer_argv("worker"), tier=1, env={
-            **common, "DRSYNCER_CONCURRENCY": str(args.concurrency),
-            "DRSYNCER_METRICS_PORT": str(free_port()), "DRSYNCER_WORKER_NAME": f"worker-{i}@demo",
-            "DRSYNCER_HEARTBEAT_FILE": str(workdir / f"worker-{i}.heartbeat"),
-            "DRSYNCER_METRICS_DIR": str(workdir / f"metrics-worker-{i}")})
+        children.start(
+            f"worker-{i}",
+            drsyncer_argv("worker"),
+            tier=1,
+            env={
+                **common,
+                "DRSYNCER_CONCURRENCY": str(args.concurrency),
+                "DRSYNCER_METRICS_PORT": str(free_port()),
+                "DRSYNCER_WORKER_NAME": f"worker-{i}@demo",
+                "DRSYNCER_HEARTBEAT_FILE": str(workdir / f"worker-{i}.heartbeat"),
+                "DRSYNCER_METRICS_DIR": str(workdir / f"metrics-worker-{i}"),
+            },
+        )
     if flower_port:
         # credentials through the environment: a command line is visible to every local user
-        children.start("flower", drsyncer_argv("flower"), tier=1, env={
-            **common, "DRSYNCER_FLOWER_PORT": str(flower_port), "DRSYNCER_FLOWER_BASIC_AUTH": flower_auth})
+        children.start(
+            "flower",
+            drsyncer_argv("flower"),
+            tier=1,
+            env={
+                **common,
+                "DRSYNCER_FLOWER_PORT": str(flower_port),
+                "DRSYNCER_FLOWER_BASIC_AUTH": flower_auth,
+            },
+        )
 
 
-def _print_look_around(console: Console, kubeconfig: Path, workdir: Path, flower_port: int,
-                       flower_auth: str) -> None:
+def _print_look_around(
+    console: Console, kubeconfig: Path, workdir: Path, flower_port: int, flower_auth: str
+) -> None:
     def say(text: str) -> None:
         console.print(text, markup=False, soft_wrap=True)  # whole lines, to copy and paste
 
@@ -175,8 +237,10 @@ def _print_look_around(console: Console, kubeconfig: Path, workdir: Path, flower
     say(f"  kubeconfig {kubeconfig}, contexts: {', '.join(CLUSTERS)}")
     say(f"  {kc} --context controller -n {sample.CONTROL_NAMESPACE} get repl,rc")
     say(f"  {kc} --context dr1 -n shop-frontend get deploy,svc,cm,secret,ingress,featureflags")
-    say(f"  drsyncer status --kubeconfig {kubeconfig} --context controller -n {sample.CONTROL_NAMESPACE} "
-        f"{sample.REPLICATION_NAME}")
+    say(
+        f"  drsyncer status --kubeconfig {kubeconfig} --context controller -n {sample.CONTROL_NAMESPACE} "
+        f"{sample.REPLICATION_NAME}"
+    )
     say(f"  logs: {workdir / 'logs'}")
     if flower_port:
         user, _, password = flower_auth.partition(":")

@@ -66,21 +66,35 @@ def count_copies(clients: Sequence[ClusterClient], types: Sequence[str], namespa
                     ref = client.resolve(name)
                 except CategorisedError:
                     continue
-            found += sum(1 for obj in client.list(ref, label_selector=selector)
-                         if obj["metadata"].get("namespace") in namespaces)
+            found += sum(
+                1
+                for obj in client.list(ref, label_selector=selector)
+                if obj["metadata"].get("namespace") in namespaces
+            )
     return found
 
 
-def follow_first_run(console: Console, read: Callable[[], dict[str, Any] | None],
-                     copies: Callable[[], int], expected_copies: int, check_alive: Callable[[], None],
-                     timeout_s: float) -> dict[str, Any]:
+def follow_first_run(
+    console: Console,
+    read: Callable[[], dict[str, Any] | None],
+    copies: Callable[[], int],
+    expected_copies: int,
+    check_alive: Callable[[], None],
+    timeout_s: float,
+) -> dict[str, Any]:
     """Show progress until `read()` returns a Replication whose run has finished; return it.
 
     `copies()` counts the objects already in the destinations, out of `expected_copies`.
     Raises DrsyncerError on an invalid spec, a child that died, or the deadline.
     """
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, transient=False)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
     task = progress.add_task("objects in the DR clusters", total=expected_copies)
     stage = Text("waiting for the watcher to pick up the Replication")
     deadline = time.monotonic() + timeout_s
@@ -102,6 +116,8 @@ def follow_first_run(console: Console, read: Callable[[], dict[str, Any] | None]
                     progress.update(task, completed=min(copies(), expected_copies))
                     return obj
             if time.monotonic() > deadline:
-                raise DrsyncerError(f"no sync finished within {timeout_s:.0f}s (last stage: {stage.plain}); "
-                                    "see the logs in the work directory")
+                raise DrsyncerError(
+                    f"no sync finished within {timeout_s:.0f}s (last stage: {stage.plain}); "
+                    "see the logs in the work directory"
+                )
             time.sleep(POLL_S)  # poll interval

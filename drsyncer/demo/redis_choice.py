@@ -46,11 +46,27 @@ def plan_redis(choice: str, port: int, workdir: Path, which: str | None = None) 
         raise DrsyncerError("--redis server: no redis-server on PATH")
     if binary and choice in (AUTO, REAL):
         # private port, nothing on disk, and never evict: evicted keys would lose queued tasks
-        argv = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-                "--dir", str(workdir), "--maxmemory-policy", "noeviction", "--protected-mode", "no"]
+        argv = [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--maxmemory-policy",
+            "noeviction",
+            "--protected-mode",
+            "no",
+        ]
         return RedisPlan(REAL, argv, port)
-    return RedisPlan(EMBEDDED, [sys.executable, "-m", "drsyncer.demo.embedded_redis", "--port", str(port)],
-                     port)
+    return RedisPlan(
+        EMBEDDED, [sys.executable, "-m", "drsyncer.demo.embedded_redis", "--port", str(port)], port
+    )
 
 
 def start_redis(children: Children, plan: RedisPlan, deadline_s: float = 20.0) -> Child:
@@ -59,8 +75,10 @@ def start_redis(children: Children, plan: RedisPlan, deadline_s: float = 20.0) -
         try:
             import fakeredis  # noqa: F401
         except ImportError:
-            raise DrsyncerError("no redis-server on PATH and fakeredis is not installed: install "
-                                "redis-server, or pip install 'fakeredis[lua]'") from None
+            raise DrsyncerError(
+                "no redis-server on PATH and fakeredis is not installed: install "
+                "redis-server, or pip install 'fakeredis[lua]'"
+            ) from None
     child = children.start("redis", plan.argv)
     client = redis.Redis(host="127.0.0.1", port=plan.port, socket_connect_timeout=0.5)
     end = time.monotonic() + deadline_s
@@ -72,8 +90,10 @@ def start_redis(children: Children, plan: RedisPlan, deadline_s: float = 20.0) -
                 return child
             except redis.RedisError:
                 if time.monotonic() > end:
-                    raise DrsyncerError(f"Redis did not answer on port {plan.port} within {deadline_s:.0f}s; "
-                                        f"see {child.log_path}") from None
+                    raise DrsyncerError(
+                        f"Redis did not answer on port {plan.port} within {deadline_s:.0f}s; "
+                        f"see {child.log_path}"
+                    ) from None
                 time.sleep(0.1)  # poll interval
     finally:
         client.close()

@@ -33,8 +33,9 @@ def _nothing() -> None:
     return None
 
 
-def wait_for(check: Callable[[], bool], what: str, alive: Callable[[], None] = _nothing,
-             timeout_s: float = STARTUP_S) -> None:
+def wait_for(
+    check: Callable[[], bool], what: str, alive: Callable[[], None] = _nothing, timeout_s: float = STARTUP_S
+) -> None:
     """Poll `check` until true; `alive` raises when something the wait depends on has died."""
     end = time.monotonic() + timeout_s
     while True:
@@ -52,8 +53,9 @@ def create(client: ClusterClient, obj: Mapping[str, Any]) -> None:
     try:
         client.create(ref, namespace, obj)
     except CategorisedError as exc:
-        raise DrsyncerError(f"creating {obj['kind']} {obj['metadata']['name']} in {client.name} failed: "
-                            f"{exc.message}") from None
+        raise DrsyncerError(
+            f"creating {obj['kind']} {obj['metadata']['name']} in {client.name} failed: {exc.message}"
+        ) from None
 
 
 def served(client: ClusterClient, name: str) -> bool:
@@ -65,26 +67,33 @@ def served(client: ClusterClient, name: str) -> bool:
 
 
 def connect(kubeconfig: Path) -> dict[str, ClusterClient]:
-    return {name: client_from_kubeconfig_file(kubeconfig, context=name, name=name, retry=DEMO_SEEDING)
-            for name in CLUSTERS}
+    return {
+        name: client_from_kubeconfig_file(kubeconfig, context=name, name=name, retry=DEMO_SEEDING)
+        for name in CLUSTERS
+    }
 
 
 def install_crds(controller: ClusterClient, alive: Callable[[], None] = _nothing) -> None:
     """drsyncer's CRDs and the namespace of its objects, in the controller cluster."""
     for crd in all_crds():
         create(controller, crd)
-    create(controller, {"apiVersion": "v1", "kind": "Namespace",
-                        "metadata": {"name": sample.CONTROL_NAMESPACE}})
+    create(
+        controller, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": sample.CONTROL_NAMESPACE}}
+    )
     wait_for(partial(served, controller, REPLICATIONS), "the dr-syncer.io CRDs to be served", alive)
 
 
-def seed_sample(clients: Mapping[str, ClusterClient], kubeconfig: Mapping[str, Any],
-                alive: Callable[[], None] = _nothing) -> None:
+def seed_sample(
+    clients: Mapping[str, ClusterClient], kubeconfig: Mapping[str, Any], alive: Callable[[], None] = _nothing
+) -> None:
     """The sample application in the source, and what replicates it in the controller."""
     # only the source has the sample CRD: the Replication's syncCRDs copies it to the DR clusters
     create(clients[sample.SOURCE], sample.feature_flag_crd())
-    wait_for(partial(served, clients[sample.SOURCE], sample.CR_TYPE),
-             "the sample CRD to be served by the source", alive)
+    wait_for(
+        partial(served, clients[sample.SOURCE], sample.CR_TYPE),
+        "the sample CRD to be served by the source",
+        alive,
+    )
     source, controller = clients[sample.SOURCE], clients[sample.CONTROLLER]
     for obj in [*sample.source_namespaces(), *sample.application()]:
         create(source, obj)
@@ -95,13 +104,19 @@ def seed_sample(clients: Mapping[str, ClusterClient], kubeconfig: Mapping[str, A
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m drsyncer.demo.seed",
-                                     description="Install drsyncer's CRDs and the demo's sample application "
-                                     "and Replication into the clusters of a kubeconfig with the contexts "
-                                     f"{', '.join(CLUSTERS)} (as `drsyncer sim` writes it).")
+    parser = argparse.ArgumentParser(
+        prog="python -m drsyncer.demo.seed",
+        description="Install drsyncer's CRDs and the demo's sample application "
+        "and Replication into the clusters of a kubeconfig with the contexts "
+        f"{', '.join(CLUSTERS)} (as `drsyncer sim` writes it).",
+    )
     parser.add_argument("--kubeconfig", required=True)
-    parser.add_argument("--wait", type=float, default=STARTUP_S,
-                        help="seconds to wait for the kubeconfig and the clusters (default: %(default)s)")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=STARTUP_S,
+        help="seconds to wait for the kubeconfig and the clusters (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     path = Path(args.kubeconfig)
     clients: dict[str, ClusterClient] = {}
@@ -120,8 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for client in clients.values():
             client.close()
-    print(f"seeded: Replication {sample.CONTROL_NAMESPACE}/{sample.REPLICATION_NAME} copies "
-          f"{', '.join(sample.NAMESPACES)} from {sample.SOURCE} to {', '.join(sample.DESTINATIONS)}")
+    print(
+        f"seeded: Replication {sample.CONTROL_NAMESPACE}/{sample.REPLICATION_NAME} copies "
+        f"{', '.join(sample.NAMESPACES)} from {sample.SOURCE} to {', '.join(sample.DESTINATIONS)}"
+    )
     return 0
 
 

@@ -35,8 +35,12 @@ class DestinationSummary:
 
     @property
     def ok(self) -> bool:
-        return (not self.problems and self.counts["failed"] == 0 and bool(self.phases)
-                and all(p == "Completed" for p in self.phases))
+        return (
+            not self.problems
+            and self.counts["failed"] == 0
+            and bool(self.phases)
+            and all(p == "Completed" for p in self.phases)
+        )
 
 
 def summarize(status: Mapping[str, Any], destinations: Sequence[str]) -> dict[str, DestinationSummary]:
@@ -75,8 +79,13 @@ def _seconds(duration: str) -> float:
         return 0.0
 
 
-def verify(summary: DestinationSummary, client: ClusterClient, source: ClusterClient, types: Sequence[str],
-           namespaces: Sequence[str]) -> None:
+def verify(
+    summary: DestinationSummary,
+    client: ClusterClient,
+    source: ClusterClient,
+    types: Sequence[str],
+    namespaces: Sequence[str],
+) -> None:
     """Check the destination against the source: every source object of the synced types has a copy
     carrying drsyncer's ownership label, copies of Deployments run zero replicas with the source's
     count recorded, and the copies found match the status's count of objects in step."""
@@ -87,16 +96,21 @@ def verify(summary: DestinationSummary, client: ClusterClient, source: ClusterCl
     try:
         for name in types:
             ref = source.resolve(name)
-            wanted = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in source.list(ref)
-                      if o["metadata"].get("namespace") in namespaces}
+            wanted = {
+                (o["metadata"]["namespace"], o["metadata"]["name"])
+                for o in source.list(ref)
+                if o["metadata"].get("namespace") in namespaces
+            }
             try:
                 there = client.resolve(name)
             except CategorisedError:
                 summary.problems.append(f"{name} is not served in {summary.cluster}")
                 continue
-            copies = {(o["metadata"]["namespace"], o["metadata"]["name"]): o
-                      for o in client.list(there, label_selector=selector)
-                      if o["metadata"].get("namespace") in namespaces}
+            copies = {
+                (o["metadata"]["namespace"], o["metadata"]["name"]): o
+                for o in client.list(there, label_selector=selector)
+                if o["metadata"].get("namespace") in namespaces
+            }
             summary.found += len(copies)
             for ns, obj_name in sorted(wanted - set(copies)):
                 summary.problems.append(f"{there.kind} {ns}/{obj_name} has no copy")
@@ -109,20 +123,23 @@ def verify(summary: DestinationSummary, client: ClusterClient, source: ClusterCl
         return
     per_target_crds = copied_crds * len(summary.phases)
     if summary.found + per_target_crds != in_step:
-        summary.problems.append(f"status counts {in_step} objects in step, the cluster holds {summary.found} "
-                                f"copies (+{per_target_crds} CRD writes)")
+        summary.problems.append(
+            f"status counts {in_step} objects in step, the cluster holds {summary.found} "
+            f"copies (+{per_target_crds} CRD writes)"
+        )
 
 
 def _check_scaled(summary: DestinationSummary, copies: Mapping[tuple[str, str], Mapping[str, Any]]) -> None:
     for (ns, name), obj in sorted(copies.items()):
         replicas = (obj.get("spec") or {}).get("replicas")
-        original = ((obj["metadata"].get("annotations") or {}).get(keys.ANNOTATION_ORIGINAL_REPLICAS))
+        original = (obj["metadata"].get("annotations") or {}).get(keys.ANNOTATION_ORIGINAL_REPLICAS)
         recorded = summary.expected.get(f"{ns}/Deployment/{name}")
         if replicas != 0:
             summary.problems.append(f"Deployment {ns}/{name} runs {replicas} replicas, not 0")
         elif recorded is None or str(recorded) != str(original):
-            summary.problems.append(f"Deployment {ns}/{name}: original replicas {original} in the copy, "
-                                    f"{recorded} in the status")
+            summary.problems.append(
+                f"Deployment {ns}/{name}: original replicas {original} in the copy, {recorded} in the status"
+            )
         else:
             summary.scaled.append(f"{ns}/{name} {recorded}→0")
 
@@ -138,12 +155,16 @@ def print_summary(console: Console, summaries: Mapping[str, DestinationSummary])
     for summary in summaries.values():
         duration = summary.duration if summary.duration not in ("", "0s") else "<1s"
         check = "[green]ok[/]" if summary.ok else f"[red]{len(summary.problems) or 1} problem(s)[/]"
-        table.add_row(summary.cluster, *(str(summary.counts[k]) for k in COUNTED), duration,
-                      str(summary.found), check)
+        table.add_row(
+            summary.cluster, *(str(summary.counts[k]) for k in COUNTED), duration, str(summary.found), check
+        )
     console.print(table)
     for summary in summaries.values():
         if summary.scaled:
-            console.print(f"  {summary.cluster}: scaled to zero: {', '.join(summary.scaled)}", markup=False,
-                          soft_wrap=True)
+            console.print(
+                f"  {summary.cluster}: scaled to zero: {', '.join(summary.scaled)}",
+                markup=False,
+                soft_wrap=True,
+            )
         for problem in summary.problems:
             console.print(f"  {summary.cluster}: {problem}", markup=False, style="red", soft_wrap=True)

@@ -77,8 +77,18 @@ def record(cluster: str, write: Write, outcome: str, code: int, reason: str | No
     if not log.isEnabledFor(logging.INFO):
         return
     actor = _actor.get() or Actor()
-    line = {"actor": asdict(actor), "cluster": cluster, "verb": write.verb, "resource": write.resource,
-            "kind": write.kind, "namespace": write.namespace, "name": write.name,
-            "subresource": write.subresource, "dryRun": write.dry_run, "outcome": outcome, "code": code,
-            "reason": reason}
+    line = {
+        "actor": asdict(actor),
+        "cluster": cluster,
+        "verb": write.verb,
+        "resource": write.resource,
+        "kind": write.kind,
+        "namespace": write.namespace,
+        "name": write.name,
+        "subresource": write.subresource,
+        "dryRun": write.dry_run,
+        "outcome": outcome,
+        "code": code,
+        "reason": reason,
+    }
     log.info(json.dumps(line, separators=(",", ":")))

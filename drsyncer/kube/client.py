@@ -36,9 +36,17 @@ from drsyncer.kube.retry import DEFAULT_POLICY, RetryPolicy, call_with_retries, 
 
 log = logging.getLogger(__name__)
 
-NAMESPACES = ResourceRef("", "v1", "Namespace", "namespaces", False, "namespace", ("ns",),
-                         frozenset({"get", "list", "create", "update", "patch", "delete", "watch"}),
-                         frozenset({"status", "finalize"}))
+NAMESPACES = ResourceRef(
+    "",
+    "v1",
+    "Namespace",
+    "namespaces",
+    False,
+    "namespace",
+    ("ns",),
+    frozenset({"get", "list", "create", "update", "patch", "delete", "watch"}),
+    frozenset({"status", "finalize"}),
+)
 
 Propagation = Literal["Background", "Foreground", "Orphan"]
 Mutate = Callable[[dict[str, Any] | None], dict[str, Any] | None]
@@ -84,13 +92,20 @@ class ClusterClient:
     """Everything drsyncer does to one cluster. `name` appears in errors; `origin` says where the
     credentials came from (e.g. the kubeconfig Secret), for 401/403 and TLS messages."""
 
-    def __init__(self, api_client: k8s_client.ApiClient, *, name: str, origin: str = "",
-                 limiter: RateLimiter | None = None, retry: RetryPolicy | None = None,
-                 counters: RequestCounters | None = None,
-                 timeout: tuple[float, float] = (5.0, 60.0),
-                 on_close: Callable[[], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 on_unauthorized: Callable[[Mapping[str, str]], bool] | None = None) -> None:
+    def __init__(
+        self,
+        api_client: k8s_client.ApiClient,
+        *,
+        name: str,
+        origin: str = "",
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        counters: RequestCounters | None = None,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        on_close: Callable[[], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_unauthorized: Callable[[Mapping[str, str]], bool] | None = None,
+    ) -> None:
         self.api_client = api_client
         self.name = name
         self.origin = origin
@@ -124,8 +139,15 @@ class ClusterClient:
             headers["authorization"] = cfg.get_basic_auth_token()
         return headers
 
-    def _send_once(self, method: str, path: str, body: Any, content_type: str | None,
-                   operation: str, renewed: bool = False) -> tuple[int, dict[str, Any]]:
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        content_type: str | None,
+        operation: str,
+        renewed: bool = False,
+    ) -> tuple[int, dict[str, Any]]:
         """(HTTP status, parsed body) of one attempt; ApiError for a failure."""
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         waited = self.limiter.acquire()
@@ -133,8 +155,14 @@ class ClusterClient:
         headers = self._headers(content_type)
         try:
             response = self._pool.request(
-                method, self._host + path, body=payload, headers=headers,
-                timeout=self._timeout, retries=False, preload_content=False)
+                method,
+                self._host + path,
+                body=payload,
+                headers=headers,
+                timeout=self._timeout,
+                retries=False,
+                preload_content=False,
+            )
         except urllib3.exceptions.HTTPError as exc:
             self.counters.record(self.name, method, 0)
             raise self._transport_error(exc, operation) from None
@@ -156,47 +184,85 @@ class ClusterClient:
         try:
             parsed = json.loads(data)
         except ValueError:
-            raise ApiError(response.status, "InvalidResponse", "the server's answer is not JSON",
-                           cluster=self.name, operation=operation) from None
+            raise ApiError(
+                response.status,
+                "InvalidResponse",
+                "the server's answer is not JSON",
+                cluster=self.name,
+                operation=operation,
+            ) from None
         return response.status, parsed if isinstance(parsed, dict) else {"value": parsed}
 
     def _api_error(self, status: int, data: bytes, headers: Mapping[str, str], operation: str) -> ApiError:
         error = error_from_response(status, data, headers, cluster=self.name, operation=operation)
         if status == 401:
             source = f"the credentials from {self.origin}" if self.origin else "the credentials"
-            return ApiError(401, error.reason, f"{source} were rejected (expired or revoked token, or "
-                            "an untrusted client certificate)", cluster=self.name, operation=operation)
+            return ApiError(
+                401,
+                error.reason,
+                f"{source} were rejected (expired or revoked token, or an untrusted client certificate)",
+                cluster=self.name,
+                operation=operation,
+            )
         return error
 
     def _transport_error(self, exc: urllib3.exceptions.HTTPError, operation: str) -> ApiError:
         if isinstance(exc, urllib3.exceptions.SSLError):
             where = f" in {self.origin}" if self.origin else ""
             hint = f"check certificate-authority-data (and the client certificate, if any){where}"
-            return ApiError(0, "TLSError", f"TLS with {self._host} failed ({_short(exc)}); {hint}, or set "
-                            "spec.insecureSkipTLSVerify on the RemoteCluster", cluster=self.name,
-                            operation=operation)
+            return ApiError(
+                0,
+                "TLSError",
+                f"TLS with {self._host} failed ({_short(exc)}); {hint}, or set "
+                "spec.insecureSkipTLSVerify on the RemoteCluster",
+                cluster=self.name,
+                operation=operation,
+            )
         if isinstance(exc, urllib3.exceptions.NewConnectionError):
-            return ApiError(0, "ConnectionError", f"cannot connect to {self._host}", cluster=self.name,
-                            operation=operation)
+            return ApiError(
+                0,
+                "ConnectionError",
+                f"cannot connect to {self._host}",
+                cluster=self.name,
+                operation=operation,
+            )
         if isinstance(exc, urllib3.exceptions.TimeoutError):
-            return ApiError(0, "Timeout", f"no answer from {self._host} in time", cluster=self.name,
-                            operation=operation)
-        return ApiError(0, "ConnectionError", f"connection to {self._host} failed ({type(exc).__name__})",
-                        cluster=self.name, operation=operation)
+            return ApiError(
+                0, "Timeout", f"no answer from {self._host} in time", cluster=self.name, operation=operation
+            )
+        return ApiError(
+            0,
+            "ConnectionError",
+            f"connection to {self._host} failed ({type(exc).__name__})",
+            cluster=self.name,
+            operation=operation,
+        )
 
     def _on_retry(self, attempt: int, error: ApiError, delay: float) -> None:
         self.counters.record_retry(self.name)
         log.debug("retrying %s after %.2fs (attempt %d): %s", error.operation, delay, attempt, error)
 
-    def request(self, method: str, path: str, *, body: Any = None, content_type: str | None = None,
-                operation: str = "", write: audit.Write | None = None) -> dict[str, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        content_type: str | None = None,
+        operation: str = "",
+        write: audit.Write | None = None,
+    ) -> dict[str, Any]:
         """One API call with the rate limit and the retry policy (429, 5xx, timeouts; never 409).
         A `write` is recorded in the audit log with its outcome, once, after the retries."""
         op = operation or f"{method} {path}"
         ctype = content_type or ("application/json" if body is not None else None)
         try:
-            code, answer = call_with_retries(lambda: self._send_once(method, path, body, ctype, op),
-                                             self.retry, sleep=self.sleep, on_retry=self._on_retry)
+            code, answer = call_with_retries(
+                lambda: self._send_once(method, path, body, ctype, op),
+                self.retry,
+                sleep=self.sleep,
+                on_retry=self._on_retry,
+            )
         except ApiError as exc:
             if write is not None:
                 audit.record(self.name, write, audit.ERROR, exc.status, exc.reason)
@@ -238,31 +304,56 @@ class ClusterClient:
 
     # -- objects ----------------------------------------------------------------------------------
 
-    def get(self, ref: ResourceRef, namespace: str | None, name: str, *,
-            subresource: str | None = None) -> dict[str, Any] | None:
+    def get(
+        self, ref: ResourceRef, namespace: str | None, name: str, *, subresource: str | None = None
+    ) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
         try:
-            return self.request("GET", resource_path(ref, namespace, name, subresource),
-                                operation=_op("get", ref, namespace, name))
+            return self.request(
+                "GET",
+                resource_path(ref, namespace, name, subresource),
+                operation=_op("get", ref, namespace, name),
+            )
         except NotFound:
             return None
 
-    def list(self, ref: ResourceRef, namespace: str | None = None, *, label_selector: str | None = None,
-             field_selector: str | None = None, page_size: int = 500) -> ObjectStream:
+    def list(
+        self,
+        ref: ResourceRef,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        page_size: int = 500,
+    ) -> ObjectStream:
         """Every object of a type (in `namespace`, or in all namespaces), paged with limit/continue."""
         path = resource_path(ref, namespace)
         operation = _op("list", ref, namespace, None)
 
         def fetch(token: str | None) -> dict[str, Any]:
-            query = query_string({"limit": page_size, "continue": token, "labelSelector": label_selector,
-                                  "fieldSelector": field_selector})
+            query = query_string(
+                {
+                    "limit": page_size,
+                    "continue": token,
+                    "labelSelector": label_selector,
+                    "fieldSelector": field_selector,
+                }
+            )
             return self.request("GET", path + query, operation=operation)
 
         return ObjectStream(fetch, ref)
 
-    def watch(self, ref: ResourceRef, namespace: str | None = None, *, resource_version: str | None = None,
-              label_selector: str | None = None, field_selector: str | None = None,
-              timeout_s: int = 300, bookmarks: bool = True) -> Iterator[dict[str, Any]]:
+    def watch(
+        self,
+        ref: ResourceRef,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        timeout_s: int = 300,
+        bookmarks: bool = True,
+    ) -> Iterator[dict[str, Any]]:
         """Change events `{"type": ADDED|MODIFIED|DELETED|BOOKMARK, "object": {...}}` after
         `resource_version` (take it from `list(...).resource_version`), until the server ends the
         watch after `timeout_s`; then watch again from the last event's resourceVersion.
@@ -271,21 +362,37 @@ class ClusterClient:
         Closing the iterator closes the connection.
         """
         operation = _op("watch", ref, namespace, None)
-        path = resource_path(ref, namespace) + query_string({
-            "watch": True, "resourceVersion": resource_version, "labelSelector": label_selector,
-            "fieldSelector": field_selector, "timeoutSeconds": timeout_s,
-            "allowWatchBookmarks": True if bookmarks else None})
+        path = resource_path(ref, namespace) + query_string(
+            {
+                "watch": True,
+                "resourceVersion": resource_version,
+                "labelSelector": label_selector,
+                "fieldSelector": field_selector,
+                "timeoutSeconds": timeout_s,
+                "allowWatchBookmarks": True if bookmarks else None,
+            }
+        )
         # the read timeout outlasts the server's own end of the watch
         timeout = urllib3.Timeout(connect=self._timeout.connect_timeout, read=timeout_s + 30)
-        response = call_with_retries(lambda: self._open_stream(path, timeout, operation), self.retry,
-                                     sleep=self.sleep, on_retry=self._on_retry)
+        response = call_with_retries(
+            lambda: self._open_stream(path, timeout, operation),
+            self.retry,
+            sleep=self.sleep,
+            on_retry=self._on_retry,
+        )
         return self._events(response, operation)
 
     def _open_stream(self, path: str, timeout: urllib3.Timeout, operation: str) -> Any:
         self.counters.record_wait(self.name, self.limiter.acquire())
         try:
-            response = self._pool.request("GET", self._host + path, headers=self._headers(None),
-                                          timeout=timeout, retries=False, preload_content=False)
+            response = self._pool.request(
+                "GET",
+                self._host + path,
+                headers=self._headers(None),
+                timeout=timeout,
+                retries=False,
+                preload_content=False,
+            )
         except urllib3.exceptions.HTTPError as exc:
             self.counters.record(self.name, "WATCH", 0)
             raise self._transport_error(exc, operation) from None
@@ -322,66 +429,136 @@ class ClusterClient:
     def namespaces(self, label_selector: str | None = None) -> ObjectStream:
         return self.list(NAMESPACES, label_selector=label_selector)
 
-    def create(self, ref: ResourceRef, namespace: str | None, body: Mapping[str, Any], *,
-               dry_run: bool = False, field_manager: str | None = DEFAULT_FIELD_MANAGER) -> dict[str, Any]:
+    def create(
+        self,
+        ref: ResourceRef,
+        namespace: str | None,
+        body: Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        field_manager: str | None = DEFAULT_FIELD_MANAGER,
+    ) -> dict[str, Any]:
         path = resource_path(ref, namespace) + query_string(write_params(dry_run, field_manager))
         name = _name_or_none(body)
-        return self.request("POST", path, body=body, operation=_op("create", ref, namespace, name),
-                            write=_write("create", ref, namespace, name, None, dry_run))
+        return self.request(
+            "POST",
+            path,
+            body=body,
+            operation=_op("create", ref, namespace, name),
+            write=_write("create", ref, namespace, name, None, dry_run),
+        )
 
-    def replace(self, ref: ResourceRef, namespace: str | None, body: Mapping[str, Any], *,
-                dry_run: bool = False, subresource: str | None = None,
-                field_manager: str | None = DEFAULT_FIELD_MANAGER) -> dict[str, Any]:
+    def replace(
+        self,
+        ref: ResourceRef,
+        namespace: str | None,
+        body: Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        subresource: str | None = None,
+        field_manager: str | None = DEFAULT_FIELD_MANAGER,
+    ) -> dict[str, Any]:
         """PUT the whole object; `metadata.resourceVersion` in `body` makes it conditional (409)."""
         name = object_name(body)
         path = resource_path(ref, namespace, name, subresource) + query_string(
-            write_params(dry_run, field_manager))
-        return self.request("PUT", path, body=body, operation=_op("replace", ref, namespace, name),
-                            write=_write("update", ref, namespace, name, subresource, dry_run))
+            write_params(dry_run, field_manager)
+        )
+        return self.request(
+            "PUT",
+            path,
+            body=body,
+            operation=_op("replace", ref, namespace, name),
+            write=_write("update", ref, namespace, name, subresource, dry_run),
+        )
 
-    def patch(self, ref: ResourceRef, namespace: str | None, name: str, patch: Any, *,
-              patch_type: PatchType = "merge", field_manager: str | None = DEFAULT_FIELD_MANAGER,
-              force: bool = False, dry_run: bool = False, subresource: str | None = None) -> dict[str, Any]:
+    def patch(
+        self,
+        ref: ResourceRef,
+        namespace: str | None,
+        name: str,
+        patch: Any,
+        *,
+        patch_type: PatchType = "merge",
+        field_manager: str | None = DEFAULT_FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
         """Merge, JSON, strategic-merge or server-side-apply patch (`force` takes apply conflicts)."""
-        params = write_params(dry_run, field_manager or (DEFAULT_FIELD_MANAGER if patch_type == "apply"
-                                                         else None))
+        params = write_params(
+            dry_run, field_manager or (DEFAULT_FIELD_MANAGER if patch_type == "apply" else None)
+        )
         if patch_type == "apply" and force:
             params["force"] = True
         path = resource_path(ref, namespace, name, subresource) + query_string(params)
-        return self.request("PATCH", path, body=patch, content_type=PATCH_CONTENT_TYPES[patch_type],
-                            operation=_op("patch", ref, namespace, name),
-                            write=_write("patch", ref, namespace, name, subresource, dry_run))
+        return self.request(
+            "PATCH",
+            path,
+            body=patch,
+            content_type=PATCH_CONTENT_TYPES[patch_type],
+            operation=_op("patch", ref, namespace, name),
+            write=_write("patch", ref, namespace, name, subresource, dry_run),
+        )
 
-    def delete(self, ref: ResourceRef, namespace: str | None, name: str, *,
-               propagation: Propagation = "Background", dry_run: bool = False,
-               uid: str | None = None, resource_version: str | None = None) -> dict[str, Any] | None:
+    def delete(
+        self,
+        ref: ResourceRef,
+        namespace: str | None,
+        name: str,
+        *,
+        propagation: Propagation = "Background",
+        dry_run: bool = False,
+        uid: str | None = None,
+        resource_version: str | None = None,
+    ) -> dict[str, Any] | None:
         """Delete; None when it was already gone. `uid`/`resource_version` make it conditional, so a
         prune never removes an object that was replaced since it was checked."""
-        options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions",
-                                   "propagationPolicy": propagation}
+        options: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": propagation,
+        }
         if dry_run:
             options["dryRun"] = ["All"]
         preconditions = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version)) if v}
         if preconditions:
             options["preconditions"] = preconditions
         try:
-            return self.request("DELETE", resource_path(ref, namespace, name), body=options,
-                                operation=_op("delete", ref, namespace, name),
-                                write=_write("delete", ref, namespace, name, None, dry_run))
+            return self.request(
+                "DELETE",
+                resource_path(ref, namespace, name),
+                body=options,
+                operation=_op("delete", ref, namespace, name),
+                write=_write("delete", ref, namespace, name, None, dry_run),
+            )
         except NotFound:
             return None
 
     def evict(self, pods: ResourceRef, namespace: str, name: str) -> dict[str, Any]:
         """POST an Eviction for a Pod (its `eviction` subresource), so PodDisruptionBudgets apply."""
-        eviction = {"apiVersion": "policy/v1", "kind": "Eviction",
-                    "metadata": {"name": name, "namespace": namespace}}
-        return self.request("POST", resource_path(pods, namespace, name, "eviction"), body=eviction,
-                            operation=f"evict pod {namespace}/{name}",
-                            write=_write("create", pods, namespace, name, "eviction", False))
+        eviction = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": name, "namespace": namespace},
+        }
+        return self.request(
+            "POST",
+            resource_path(pods, namespace, name, "eviction"),
+            body=eviction,
+            operation=f"evict pod {namespace}/{name}",
+            write=_write("create", pods, namespace, name, "eviction", False),
+        )
 
-    def update(self, ref: ResourceRef, namespace: str | None, name: str, mutate: Mutate, *,
-               dry_run: bool = False, field_manager: str | None = DEFAULT_FIELD_MANAGER,
-               ) -> dict[str, Any] | None:
+    def update(
+        self,
+        ref: ResourceRef,
+        namespace: str | None,
+        name: str,
+        mutate: Mutate,
+        *,
+        dry_run: bool = False,
+        field_manager: str | None = DEFAULT_FIELD_MANAGER,
+    ) -> dict[str, Any] | None:
         """Read-modify-write that survives concurrent writers: read the object, let `mutate` build
         the body from it (`None` if absent → create; return None to write nothing), write it with
         the read resourceVersion, and start over on 409. Returns what the server answered."""
@@ -417,10 +594,17 @@ class ClusterClient:
         return f"ClusterClient({self.name!r}, {self._host})"
 
 
-def _write(verb: str, ref: ResourceRef, namespace: str | None, name: str | None, subresource: str | None,
-           dry_run: bool) -> audit.Write:
-    return audit.Write(verb, ref.group_resource, ref.kind, namespace if ref.namespaced else None, name,
-                       subresource, dry_run)
+def _write(
+    verb: str,
+    ref: ResourceRef,
+    namespace: str | None,
+    name: str | None,
+    subresource: str | None,
+    dry_run: bool,
+) -> audit.Write:
+    return audit.Write(
+        verb, ref.group_resource, ref.kind, namespace if ref.namespaced else None, name, subresource, dry_run
+    )
 
 
 def _op(verb: str, ref: ResourceRef, namespace: str | None, name: str | None) -> str:

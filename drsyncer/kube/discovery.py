@@ -54,9 +54,17 @@ class ResourceRef:
         subresources = {"status"} if kind.status_subresource else set()
         if kind.scale_subresource:
             subresources.add("scale")
-        return cls(kind.group, kind.version, kind.kind, kind.plural, kind.namespaced, kind.singular,
-                   kind.short_names, frozenset({"get", "list", "create", "update", "patch", "delete",
-                                                "watch"}), frozenset(subresources))
+        return cls(
+            kind.group,
+            kind.version,
+            kind.kind,
+            kind.plural,
+            kind.namespaced,
+            kind.singular,
+            kind.short_names,
+            frozenset({"get", "list", "create", "update", "patch", "delete", "watch"}),
+            frozenset(subresources),
+        )
 
 
 def parse_resource_list(group_version: str, body: Mapping[str, Any]) -> list[ResourceRef]:
@@ -74,13 +82,19 @@ def parse_resource_list(group_version: str, body: Mapping[str, Any]) -> list[Res
         name = str(res.get("name", ""))
         if not name or "/" in name:
             continue
-        refs.append(ResourceRef(
-            group=group, version=version, kind=str(res.get("kind", "")), plural=name,
-            namespaced=bool(res.get("namespaced")), singular=str(res.get("singularName") or ""),
-            short_names=tuple(str(s) for s in res.get("shortNames") or ()),
-            verbs=frozenset(str(v) for v in res.get("verbs") or ()),
-            subresources=frozenset(subresources.get(name, ())),
-        ))
+        refs.append(
+            ResourceRef(
+                group=group,
+                version=version,
+                kind=str(res.get("kind", "")),
+                plural=name,
+                namespaced=bool(res.get("namespaced")),
+                singular=str(res.get("singularName") or ""),
+                short_names=tuple(str(s) for s in res.get("shortNames") or ()),
+                verbs=frozenset(str(v) for v in res.get("verbs") or ()),
+                subresources=frozenset(subresources.get(name, ())),
+            )
+        )
     return refs
 
 
@@ -107,14 +121,16 @@ class ServedResources:
             matches = [r for r in self.refs if r.group == group and head in r.names()]
             if not matches and "." in group:
                 version, _, group = group.partition(".")
-                matches = [r for r in self.refs
-                           if r.group == group and r.version == version and head in r.names()]
+                matches = [
+                    r for r in self.refs if r.group == group and r.version == version and head in r.names()
+                ]
         return sorted(matches, key=lambda r: (r.api_version not in self.preferred, self._group_rank(r)))
 
     def close_names(self, name: str) -> list[str]:
         """Served names spelled like `name` (a typo's likely meaning), plural or `plural.group`."""
-        spellings = {(r.plural if not r.group or r.group in BUILTIN_GROUPS else r.group_resource): r
-                     for r in self.refs}
+        spellings = {
+            (r.plural if not r.group or r.group in BUILTIN_GROUPS else r.group_resource): r for r in self.refs
+        }
         spellings.update({r.group_resource: r for r in self.refs if r.group})
         return difflib.get_close_matches(name.strip().lower(), list(spellings), n=2, cutoff=0.75)
 
@@ -167,9 +183,15 @@ def read_served_resources(get_json: Callable[[str], Mapping[str, Any]]) -> Serve
 class Discovery:
     """The cached discovery of one cluster; thread-safe."""
 
-    def __init__(self, get_json: Callable[[str], Mapping[str, Any]], *, cluster: str = "",
-                 ttl_s: float = 300.0, miss_refresh_s: float = 2.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        get_json: Callable[[str], Mapping[str, Any]],
+        *,
+        cluster: str = "",
+        ttl_s: float = 300.0,
+        miss_refresh_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._get_json = get_json
         self._cluster = cluster
         self._ttl = ttl_s

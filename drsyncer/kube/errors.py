@@ -59,10 +59,18 @@ class ApiError(CategorisedError):
             cls = _class_for(status, reason)
         return super().__new__(cls)
 
-    def __init__(self, status: int, reason: str, message: str, *, cluster: str = "",
-                 operation: str = "", retry_after: float | None = None,
-                 details: Mapping[str, Any] | None = None,
-                 category: Category | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        *,
+        cluster: str = "",
+        operation: str = "",
+        retry_after: float | None = None,
+        details: Mapping[str, Any] | None = None,
+        category: Category | None = None,
+    ) -> None:
         self.status = status
         self.reason = reason
         self.api_message = message
@@ -102,9 +110,19 @@ class ApiError(CategorisedError):
     def __reduce__(self) -> tuple[Any, ...]:
         # keyword-only fields would be lost by the default pickling (Celery results carry errors);
         # rebuilding through ApiError picks the same subclass again
-        return (_rebuild_api_error, (self.status, self.reason, self.api_message, self.cluster,
-                                     self.operation, self.retry_after, dict(self.details),
-                                     self.category))
+        return (
+            _rebuild_api_error,
+            (
+                self.status,
+                self.reason,
+                self.api_message,
+                self.cluster,
+                self.operation,
+                self.retry_after,
+                dict(self.details),
+                self.category,
+            ),
+        )
 
 
 class NotFound(ApiError):
@@ -163,15 +181,35 @@ def _class_for(status: int, reason: str) -> type[ApiError]:
     return _BY_STATUS.get(status, ApiError)
 
 
-_BY_STATUS: dict[int, type[ApiError]] = {0: Unreachable, 403: Forbidden, 404: NotFound, 410: Gone,
-                                         422: Invalid}
+_BY_STATUS: dict[int, type[ApiError]] = {
+    0: Unreachable,
+    403: Forbidden,
+    404: NotFound,
+    410: Gone,
+    422: Invalid,
+}
 
 
-def _rebuild_api_error(status: int, reason: str, message: str, cluster: str, operation: str,
-                       retry_after: float | None, details: dict[str, Any],
-                       category: Category) -> ApiError:
-    return ApiError(status, reason, message, cluster=cluster, operation=operation,
-                    retry_after=retry_after, details=details, category=category)
+def _rebuild_api_error(
+    status: int,
+    reason: str,
+    message: str,
+    cluster: str,
+    operation: str,
+    retry_after: float | None,
+    details: dict[str, Any],
+    category: Category,
+) -> ApiError:
+    return ApiError(
+        status,
+        reason,
+        message,
+        cluster=cluster,
+        operation=operation,
+        retry_after=retry_after,
+        details=details,
+        category=category,
+    )
 
 
 def _rebuild_not_served(message: str, cluster: str) -> NotServed:
@@ -179,10 +217,21 @@ def _rebuild_not_served(message: str, cluster: str) -> NotServed:
 
 
 _REASONS = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-    405: "MethodNotAllowed", 409: "Conflict", 410: "Gone", 413: "RequestEntityTooLarge",
-    415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests", 500: "InternalError",
-    502: "BadGateway", 503: "ServiceUnavailable", 504: "Timeout",
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Gone",
+    413: "RequestEntityTooLarge",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "Timeout",
 }
 
 
@@ -197,8 +246,9 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
-def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *,
-                        cluster: str = "", operation: str = "") -> ApiError:
+def error_from_response(
+    status: int, body: bytes, headers: Mapping[str, str], *, cluster: str = "", operation: str = ""
+) -> ApiError:
     """An `ApiError` from a non-2xx response, reading the Kubernetes `Status` body when there is one."""
     reason = _REASONS.get(status, f"HTTP{status}")
     message = ""
@@ -220,8 +270,15 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *,
     retry_after = parse_retry_after(_header(headers, "Retry-After"))
     if retry_after is None and isinstance(details.get("retryAfterSeconds"), int | float):
         retry_after = float(details["retryAfterSeconds"])
-    return ApiError(status, reason, message, cluster=cluster, operation=operation,
-                    retry_after=retry_after, details=details)
+    return ApiError(
+        status,
+        reason,
+        message,
+        cluster=cluster,
+        operation=operation,
+        retry_after=retry_after,
+        details=details,
+    )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

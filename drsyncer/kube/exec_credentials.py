@@ -90,8 +90,9 @@ class ExecConfig:
         return os.path.basename(self.command) or self.command
 
 
-def parse_exec(raw: Any, cluster: Mapping[str, Any], *, path: str,
-               invalid: Callable[[str], KubeconfigError]) -> ExecConfig:
+def parse_exec(
+    raw: Any, cluster: Mapping[str, Any], *, path: str, invalid: Callable[[str], KubeconfigError]
+) -> ExecConfig:
     """Check `users[].user.exec` (at `path`); `invalid(what)` builds the error naming the field.
 
     Rules from client-go clientcmd validation (validateAuthInfo, 1.34): `command` and a known
@@ -112,8 +113,12 @@ def parse_exec(raw: Any, cluster: Mapping[str, Any], *, path: str,
         raise invalid(f"{path}.args must be a list of strings")
     env: list[tuple[str, str]] = []
     for i, item in enumerate(raw.get("env") or []):
-        if not (isinstance(item, Mapping) and isinstance(item.get("name"), str) and item["name"]
-                and isinstance(item.get("value"), str)):
+        if not (
+            isinstance(item, Mapping)
+            and isinstance(item.get("name"), str)
+            and item["name"]
+            and isinstance(item.get("value"), str)
+        ):
             raise invalid(f"{path}.env[{i}] needs a name and a string value")
         env.append((item["name"], item["value"]))
     mode = raw.get("interactiveMode")
@@ -125,22 +130,33 @@ def parse_exec(raw: Any, cluster: Mapping[str, Any], *, path: str,
         raise invalid(f"{path}.interactiveMode must be one of {', '.join(INTERACTIVE_MODES)}")
     if mode == "Always":
         # a worker has no terminal: a plugin that must ask a person can never succeed here
-        raise invalid(f"{path}.interactiveMode: Always needs a terminal, which drsyncer never has; "
-                      "use a plugin mode that needs no input (Never or IfAvailable)")
+        raise invalid(
+            f"{path}.interactiveMode: Always needs a terminal, which drsyncer never has; "
+            "use a plugin mode that needs no input (Never or IfAvailable)"
+        )
     provide = raw.get("provideClusterInfo", False)
     if not isinstance(provide, bool):
         raise invalid(f"{path}.provideClusterInfo must be true or false")
-    return ExecConfig(str(api_version), command.strip(), tuple(args), tuple(env), str(mode),
-                      _cluster_info(cluster) if provide else None)
+    return ExecConfig(
+        str(api_version),
+        command.strip(),
+        tuple(args),
+        tuple(env),
+        str(mode),
+        _cluster_info(cluster) if provide else None,
+    )
 
 
 def _cluster_info(cluster: Mapping[str, Any]) -> dict[str, Any]:
     """The kubeconfig cluster as ExecCredential's `spec.cluster` (client.authentication.k8s.io Cluster)."""
     info: dict[str, Any] = {"server": cluster.get("server")}
-    for kube_key, exec_key in (("certificate-authority-data", "certificateAuthorityData"),
-                               ("tls-server-name", "tlsServerName"),
-                               ("insecure-skip-tls-verify", "insecureSkipTLSVerify"),
-                               ("proxy-url", "proxyURL"), ("disable-compression", "disableCompression")):
+    for kube_key, exec_key in (
+        ("certificate-authority-data", "certificateAuthorityData"),
+        ("tls-server-name", "tlsServerName"),
+        ("insecure-skip-tls-verify", "insecureSkipTLSVerify"),
+        ("proxy-url", "proxyURL"),
+        ("disable-compression", "disableCompression"),
+    ):
         if cluster.get(kube_key) not in (None, ""):
             info[exec_key] = cluster[kube_key]
     for ext in cluster.get("extensions") or []:
@@ -168,8 +184,9 @@ class Credential:
     expires_at: float | None = None
 
 
-def parse_credential(stdout: bytes, api_version: str, *,
-                     fail: Callable[[str], KubeconfigError]) -> Credential:
+def parse_credential(
+    stdout: bytes, api_version: str, *, fail: Callable[[str], KubeconfigError]
+) -> Credential:
     """The `ExecCredential` a plugin printed; `fail(what)` builds the error (never quoting the output)."""
     try:
         doc = json.loads(stdout)
@@ -178,8 +195,10 @@ def parse_credential(stdout: bytes, api_version: str, *,
     if not isinstance(doc, Mapping) or doc.get("kind") != "ExecCredential":
         raise fail("printed JSON that is not an ExecCredential")
     if doc.get("apiVersion") != api_version:
-        raise fail(f"answered with apiVersion {str(doc.get('apiVersion'))[:60]!r}, not the {api_version} "
-                   "the kubeconfig asks for")
+        raise fail(
+            f"answered with apiVersion {str(doc.get('apiVersion'))[:60]!r}, not the {api_version} "
+            "the kubeconfig asks for"
+        )
     status = doc.get("status")
     if not isinstance(status, Mapping):
         raise fail("printed an ExecCredential without status")
@@ -187,8 +206,9 @@ def parse_credential(stdout: bytes, api_version: str, *,
     cert, key = status.get("clientCertificateData"), status.get("clientKeyData")
     if token and (cert or key):
         raise fail("gave both status.token and a client certificate; one of them is expected")
-    if (cert is None) != (key is None) or (cert is not None and not (isinstance(cert, str)
-                                                                      and isinstance(key, str))):
+    if (cert is None) != (key is None) or (
+        cert is not None and not (isinstance(cert, str) and isinstance(key, str))
+    ):
         raise fail("must give status.clientCertificateData and status.clientKeyData together")
     if not token and not cert:
         raise fail("gave neither status.token nor status.clientCertificateData")
@@ -225,8 +245,16 @@ class ExecCredentials:
     (`RemoteCluster dr-system/dr1: kubeconfig Secret dr-system/dr1-kc key 'kubeconfig'`).
     """
 
-    def __init__(self, config: ExecConfig, policy: ExecPolicy, *, label: str, path: str,
-                 cwd: Path | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: ExecConfig,
+        policy: ExecPolicy,
+        *,
+        label: str,
+        path: str,
+        cwd: Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.policy = policy
         self.label = label
@@ -238,15 +266,20 @@ class ExecCredentials:
         self._obtained_at = 0.0
 
     def _error(self, category: Category, what: str, condition: str = "KubeconfigValid") -> KubeconfigError:
-        return KubeconfigError(category, f"{self.label}: {self.path}: exec plugin "
-                                         f"{self.config.plugin_name!r} {what}", condition=condition)
+        return KubeconfigError(
+            category,
+            f"{self.label}: {self.path}: exec plugin {self.config.plugin_name!r} {what}",
+            condition=condition,
+        )
 
     def check_allowed(self) -> None:
         """Raise unless the policy lets this command run: nothing runs that is not on the allow-list."""
         if not self.policy.permits(self.config.command):
-            raise self._error(Category.NON_RETRYABLE,
-                              f"is not on the allow-list of credential plugins; it was not run. An operator "
-                              f"who trusts it adds {self.config.command!r} to {ALLOW_LIST_HINT}")
+            raise self._error(
+                Category.NON_RETRYABLE,
+                f"is not on the allow-list of credential plugins; it was not run. An operator "
+                f"who trusts it adds {self.config.command!r} to {ALLOW_LIST_HINT}",
+            )
 
     def credential(self) -> Credential:
         """The cached credential, or a new one when there is none or it is about to expire."""
@@ -278,12 +311,20 @@ class ExecCredentials:
         started = time.monotonic()
         try:
             # no stdin, a session of its own so that a timeout ends the plugin's children too
-            proc = subprocess.Popen([config.command, *config.args], stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                    cwd=self._cwd, start_new_session=True)
+            proc = subprocess.Popen(
+                [config.command, *config.args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=self._cwd,
+                start_new_session=True,
+            )
         except FileNotFoundError:
-            raise self._error(Category.NON_RETRYABLE, "was not found (not on PATH, or no such file); "
-                                                      "add it to the image (docs/cloud.md)") from None
+            raise self._error(
+                Category.NON_RETRYABLE,
+                "was not found (not on PATH, or no such file); add it to the image (docs/cloud.md)",
+            ) from None
         except PermissionError:
             raise self._error(Category.NON_RETRYABLE, "is not executable") from None
         except OSError as exc:
@@ -292,19 +333,30 @@ class ExecCredentials:
             stdout, _stderr = proc.communicate(timeout=self.policy.timeout_s)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            raise self._error(Category.RETRYABLE, f"gave no credential within {self.policy.timeout_s:g}s "
-                                                  "and was stopped") from None
+            raise self._error(
+                Category.RETRYABLE, f"gave no credential within {self.policy.timeout_s:g}s and was stopped"
+            ) from None
         if proc.returncode != 0:
             # its output is not quoted: a plugin may print secrets while failing
-            raise self._error(Category.RETRYABLE, f"failed with exit status {proc.returncode} (its output "
-                                                  "is not shown; run it by hand to see why)")
-        credential = parse_credential(stdout, config.api_version,
-                                      fail=lambda what: self._error(Category.NON_RETRYABLE, what))
+            raise self._error(
+                Category.RETRYABLE,
+                f"failed with exit status {proc.returncode} (its output "
+                "is not shown; run it by hand to see why)",
+            )
+        credential = parse_credential(
+            stdout, config.api_version, fail=lambda what: self._error(Category.NON_RETRYABLE, what)
+        )
         self._obtained_at = self._clock()
-        log.info("%s: exec plugin %r gave a %s credential in %.2fs%s", self.label, config.plugin_name,
-                 "token" if credential.token else "client-certificate", time.monotonic() - started,
-                 "" if credential.expires_at is None else
-                 f", valid for {max(0.0, credential.expires_at - self._obtained_at):.0f}s")
+        log.info(
+            "%s: exec plugin %r gave a %s credential in %.2fs%s",
+            self.label,
+            config.plugin_name,
+            "token" if credential.token else "client-certificate",
+            time.monotonic() - started,
+            ""
+            if credential.expires_at is None
+            else f", valid for {max(0.0, credential.expires_at - self._obtained_at):.0f}s",
+        )
         return credential
 
 
@@ -348,5 +400,7 @@ class TokenFile:
         try:
             return self.path.read_text(errors="replace").strip()
         except OSError as exc:
-            raise KubeconfigError(Category.RETRYABLE, f"{self.label}: {self.field_path}: cannot read "
-                                                      f"{self.path} ({exc.strerror})") from None
+            raise KubeconfigError(
+                Category.RETRYABLE,
+                f"{self.label}: {self.field_path}: cannot read {self.path} ({exc.strerror})",
+            ) from None

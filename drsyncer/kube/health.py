@@ -14,8 +14,11 @@ from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube.errors import ApiError, KubeconfigError
 from drsyncer.kube.remote_clusters import ClusterClients, RemoteClusterAccess
 
-CONDITIONS = (keys.CONDITION_KUBECONFIG_AVAILABLE, keys.CONDITION_KUBECONFIG_VALID,
-              keys.CONDITION_CLUSTER_AVAILABLE)
+CONDITIONS = (
+    keys.CONDITION_KUBECONFIG_AVAILABLE,
+    keys.CONDITION_KUBECONFIG_VALID,
+    keys.CONDITION_CLUSTER_AVAILABLE,
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ def check_cluster(clients: ClusterClients, remote: RemoteClusterAccess | Any) ->
             reason = error.reason if isinstance(error, ApiError) else "Failed"
             results.append(ConditionResult(condition, "False", reason, error.message))
         else:
-            results.append(ConditionResult(condition, "Unknown", "NotChecked",
-                                           f"{CONDITIONS[failed_at]} is False"))
+            results.append(
+                ConditionResult(condition, "Unknown", "NotChecked", f"{CONDITIONS[failed_at]} is False")
+            )
     message = error.message if error is not None else f"reachable, Kubernetes {version}"
     return ClusterCheck(tuple(results), version, message, error.category if error is not None else None)

@@ -88,8 +88,13 @@ class ClusterAccess:
         return "none"
 
 
-def parse_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | None = None,
-                     origin: str = "kubeconfig", base_dir: Path | None = None) -> ClusterAccess:
+def parse_kubeconfig(
+    source: str | bytes | Mapping[str, Any],
+    *,
+    context: str | None = None,
+    origin: str = "kubeconfig",
+    base_dir: Path | None = None,
+) -> ClusterAccess:
     """Resolve one context of a kubeconfig; raise `KubeconfigError` naming `origin` and the field.
 
     `base_dir` is the directory of a local kubeconfig file: only then are file references
@@ -113,8 +118,9 @@ def parse_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | 
     parsed = urlparse(server)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise _invalid(origin, f"{cpath}.server is not an http(s) URL")
-    ca_data = _data_or_file(cluster, "certificate-authority-data", "certificate-authority", origin,
-                            cpath, base_dir)
+    ca_data = _data_or_file(
+        cluster, "certificate-authority-data", "certificate-authority", origin, cpath, base_dir
+    )
     if ca_data is not None and b"-----BEGIN CERTIFICATE-----" not in ca_data:
         raise _invalid(origin, f"{cpath}.certificate-authority-data is not a PEM certificate")
     insecure = cluster.get("insecure-skip-tls-verify", False)
@@ -124,23 +130,34 @@ def parse_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | 
     upath = f"users[{user_name}].user"
     plugin = next((key for key in ("exec", "auth-provider") if user.get(key)), None)
     if plugin == "auth-provider" and base_dir is None:
-        raise _invalid(origin, f"{upath}.auth-provider: auth-provider plugins are not supported in a "
-                               "kubeconfig Secret; use an exec plugin, a token or a client certificate")
+        raise _invalid(
+            origin,
+            f"{upath}.auth-provider: auth-provider plugins are not supported in a "
+            "kubeconfig Secret; use an exec plugin, a token or a client certificate",
+        )
     exec_config: ExecConfig | None = None
     if plugin == "exec":
-        exec_config = parse_exec(user["exec"], cluster, path=f"{upath}.exec",
-                                 invalid=lambda what: _invalid(origin, what))
-        others = [k for k in ("token", "tokenFile", "client-certificate-data", "client-certificate",
-                              "auth-provider") if user.get(k)]
+        exec_config = parse_exec(
+            user["exec"], cluster, path=f"{upath}.exec", invalid=lambda what: _invalid(origin, what)
+        )
+        others = [
+            k
+            for k in ("token", "tokenFile", "client-certificate-data", "client-certificate", "auth-provider")
+            if user.get(k)
+        ]
         if others:
             raise _invalid(origin, f"{upath}: exec cannot be combined with {', '.join(others)}")
         command = exec_config.command
         if base_dir is None and "/" in command and not os.path.isabs(command):
-            raise _invalid(origin, f"{upath}.exec.command: a relative path has nothing to be relative to "
-                                   "in a kubeconfig Secret; give a name found on PATH or an absolute path")
+            raise _invalid(
+                origin,
+                f"{upath}.exec.command: a relative path has nothing to be relative to "
+                "in a kubeconfig Secret; give a name found on PATH or an absolute path",
+            )
     token = _token(user, origin, upath, base_dir)
-    token_file_ref = None if user.get("token") else _optional_str(user, "tokenFile", origin,
-                                                                  f"{upath}.tokenFile")
+    token_file_ref = (
+        None if user.get("token") else _optional_str(user, "tokenFile", origin, f"{upath}.tokenFile")
+    )
     token_file = None
     if token_file_ref is not None and base_dir is not None:
         token_file = Path(token_file_ref) if os.path.isabs(token_file_ref) else base_dir / token_file_ref
@@ -156,23 +173,38 @@ def parse_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | 
     password = _optional_str(user, "password", origin, f"{upath}.password")
     if (username is None) != (password is None):
         raise _invalid(origin, f"{upath}: username and password must be given together")
-    if (token or cert or username or plugin) and parsed.scheme != "https" and parsed.hostname not in (
-            "127.0.0.1", "localhost", "::1"):
+    if (
+        (token or cert or username or plugin)
+        and parsed.scheme != "https"
+        and parsed.hostname not in ("127.0.0.1", "localhost", "::1")
+    ):
         # credentials over plain HTTP to another host would be readable on the wire
         raise _invalid(origin, f"{cpath}.server: credentials are only sent over https")
 
     return ClusterAccess(
-        context=ctx_name, server=server.rstrip("/"), ca_data=ca_data, insecure_skip_tls_verify=insecure,
+        context=ctx_name,
+        server=server.rstrip("/"),
+        ca_data=ca_data,
+        insecure_skip_tls_verify=insecure,
         tls_server_name=_optional_str(cluster, "tls-server-name", origin, f"{cpath}.tls-server-name"),
         proxy_url=_optional_str(cluster, "proxy-url", origin, f"{cpath}.proxy-url"),
-        token=token, client_cert_data=cert, client_key_data=key, username=username, password=password,
-        plugin=plugin, exec_config=exec_config, user_path=upath, token_file=token_file, base_dir=base_dir,
+        token=token,
+        client_cert_data=cert,
+        client_key_data=key,
+        username=username,
+        password=password,
+        plugin=plugin,
+        exec_config=exec_config,
+        user_path=upath,
+        token_file=token_file,
+        base_dir=base_dir,
     )
 
 
 def _invalid(origin: str, what: str) -> KubeconfigError:
-    return KubeconfigError(Category.NON_RETRYABLE, f"{origin}: {what}",
-                           condition=keys.CONDITION_KUBECONFIG_VALID)
+    return KubeconfigError(
+        Category.NON_RETRYABLE, f"{origin}: {what}", condition=keys.CONDITION_KUBECONFIG_VALID
+    )
 
 
 def _load_document(source: str | bytes | Mapping[str, Any], origin: str) -> Mapping[str, Any]:
@@ -194,8 +226,9 @@ def _load_document(source: str | bytes | Mapping[str, Any], origin: str) -> Mapp
     return doc
 
 
-def _named_entry(doc: Mapping[str, Any], section: str, name: str, inner: str,
-                 origin: str) -> Mapping[str, Any]:
+def _named_entry(
+    doc: Mapping[str, Any], section: str, name: str, inner: str, origin: str
+) -> Mapping[str, Any]:
     entries = doc.get(section)
     if not isinstance(entries, list):
         raise _invalid(origin, f"{section} is missing or not a list")
@@ -228,8 +261,9 @@ def _required_str(obj: Mapping[str, Any], key: str, origin: str, path: str) -> s
     return value
 
 
-def _data_or_file(obj: Mapping[str, Any], data_key: str, file_key: str, origin: str, path: str,
-                  base_dir: Path | None) -> bytes | None:
+def _data_or_file(
+    obj: Mapping[str, Any], data_key: str, file_key: str, origin: str, path: str, base_dir: Path | None
+) -> bytes | None:
     data = _optional_str(obj, data_key, origin, f"{path}.{data_key}")
     if data is not None:
         try:
@@ -254,8 +288,11 @@ def _token(user: Mapping[str, Any], origin: str, path: str, base_dir: Path | Non
 
 def _read_local(ref: str, origin: str, path: str, base_dir: Path | None) -> bytes:
     if base_dir is None:
-        raise _invalid(origin, f"{path}: file references are not supported in a kubeconfig Secret; "
-                               "inline the content in the matching *-data field")
+        raise _invalid(
+            origin,
+            f"{path}: file references are not supported in a kubeconfig Secret; "
+            "inline the content in the matching *-data field",
+        )
     file = Path(ref) if os.path.isabs(ref) else base_dir / ref
     try:
         return file.read_bytes()
@@ -263,9 +300,12 @@ def _read_local(ref: str, origin: str, path: str, base_dir: Path | None) -> byte
         raise _invalid(origin, f"{path}: cannot read {file} ({exc.strerror})") from None
 
 
-def build_configuration(access: ClusterAccess, *, insecure_skip_tls_verify: bool | None = None,
-                        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                        ) -> tuple[k8s_client.Configuration, Path | None]:
+def build_configuration(
+    access: ClusterAccess,
+    *,
+    insecure_skip_tls_verify: bool | None = None,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+) -> tuple[k8s_client.Configuration, Path | None]:
     """A stock client `Configuration` for `access`, and the private directory holding its key files.
 
     `insecure_skip_tls_verify` None follows the kubeconfig; a bool overrides it (a RemoteCluster's
@@ -305,12 +345,19 @@ def _write_private(path: Path, data: bytes) -> Path:
     return path
 
 
-def client_from_access(access: ClusterAccess, *, name: str, origin: str = "",
-                       insecure_skip_tls_verify: bool | None = None,
-                       limiter: RateLimiter | None = None, retry: RetryPolicy | None = None,
-                       counters: RequestCounters | None = None,
-                       max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                       exec_policy: ExecPolicy | None = None, label: str = "") -> ClusterClient:
+def client_from_access(
+    access: ClusterAccess,
+    *,
+    name: str,
+    origin: str = "",
+    insecure_skip_tls_verify: bool | None = None,
+    limiter: RateLimiter | None = None,
+    retry: RetryPolicy | None = None,
+    counters: RequestCounters | None = None,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    exec_policy: ExecPolicy | None = None,
+    label: str = "",
+) -> ClusterClient:
     """A `ClusterClient` for one resolved kubeconfig context; closing it removes any key files.
 
     An exec plugin runs now (so a plugin that is not allowed, fails or hangs fails here, as a bad
@@ -318,17 +365,25 @@ def client_from_access(access: ClusterAccess, *, name: str, origin: str = "",
     says which commands may run (None: none). `label` names the cluster in errors (default `origin`).
     """
     if access.plugin == "auth-provider":
-        raise KubeconfigError(Category.NON_RETRYABLE,
-                              f"{origin or name}: auth-provider credentials need the stock loader; "
-                              "use client_from_kubeconfig_file")
-    cfg, key_dir = build_configuration(access, insecure_skip_tls_verify=insecure_skip_tls_verify,
-                                       max_connections=max_connections)
+        raise KubeconfigError(
+            Category.NON_RETRYABLE,
+            f"{origin or name}: auth-provider credentials need the stock loader; "
+            "use client_from_kubeconfig_file",
+        )
+    cfg, key_dir = build_configuration(
+        access, insecure_skip_tls_verify=insecure_skip_tls_verify, max_connections=max_connections
+    )
     label = label or origin or name
     renew: Callable[[Mapping[str, str]], bool] | None = None
     plugin: _PluginCredentials | None = None
     if access.exec_config is not None:
-        source = ExecCredentials(access.exec_config, exec_policy or ExecPolicy(), label=label,
-                                 path=f"{access.user_path}.exec", cwd=access.base_dir)
+        source = ExecCredentials(
+            access.exec_config,
+            exec_policy or ExecPolicy(),
+            label=label,
+            path=f"{access.user_path}.exec",
+            cwd=access.base_dir,
+        )
         key_dir = key_dir or _private_dir()
         plugin = _PluginCredentials(source, key_dir)
         try:
@@ -354,8 +409,16 @@ def client_from_access(access: ClusterAccess, *, name: str, origin: str = "",
     if plugin is not None:
         plugin.pool = api.rest_client.pool_manager
     cleanup = _cleanup_for(key_dir)
-    result = ClusterClient(api, name=name, origin=origin, limiter=limiter, retry=retry,
-                           counters=counters, on_close=cleanup, on_unauthorized=renew)
+    result = ClusterClient(
+        api,
+        name=name,
+        origin=origin,
+        limiter=limiter,
+        retry=retry,
+        counters=counters,
+        on_close=cleanup,
+        on_unauthorized=renew,
+    )
     if key_dir is not None:
         # a client dropped without close() still removes its key files
         weakref.finalize(result, shutil.rmtree, key_dir, True)
@@ -419,23 +482,42 @@ def _cleanup_for(key_dir: Path | None) -> Callable[[], None] | None:
     return lambda: shutil.rmtree(key_dir, ignore_errors=True)
 
 
-def client_from_kubeconfig(source: str | bytes | Mapping[str, Any], *, context: str | None = None,
-                           name: str | None = None, origin: str = "kubeconfig",
-                           insecure_skip_tls_verify: bool | None = None,
-                           limiter: RateLimiter | None = None, retry: RetryPolicy | None = None,
-                           counters: RequestCounters | None = None,
-                           max_connections: int = DEFAULT_MAX_CONNECTIONS) -> ClusterClient:
+def client_from_kubeconfig(
+    source: str | bytes | Mapping[str, Any],
+    *,
+    context: str | None = None,
+    name: str | None = None,
+    origin: str = "kubeconfig",
+    insecure_skip_tls_verify: bool | None = None,
+    limiter: RateLimiter | None = None,
+    retry: RetryPolicy | None = None,
+    counters: RequestCounters | None = None,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+) -> ClusterClient:
     """A `ClusterClient` from kubeconfig text or a dict holding inline credentials only."""
     access = parse_kubeconfig(source, context=context, origin=origin)
-    return client_from_access(access, name=name or access.context, origin=origin,
-                              insecure_skip_tls_verify=insecure_skip_tls_verify, limiter=limiter,
-                              retry=retry, counters=counters, max_connections=max_connections)
+    return client_from_access(
+        access,
+        name=name or access.context,
+        origin=origin,
+        insecure_skip_tls_verify=insecure_skip_tls_verify,
+        limiter=limiter,
+        retry=retry,
+        counters=counters,
+        max_connections=max_connections,
+    )
 
 
-def client_from_kubeconfig_file(path: str | Path, *, context: str | None = None, name: str | None = None,
-                                limiter: RateLimiter | None = None, retry: RetryPolicy | None = None,
-                                counters: RequestCounters | None = None,
-                                max_connections: int = DEFAULT_MAX_CONNECTIONS) -> ClusterClient:
+def client_from_kubeconfig_file(
+    path: str | Path,
+    *,
+    context: str | None = None,
+    name: str | None = None,
+    limiter: RateLimiter | None = None,
+    retry: RetryPolicy | None = None,
+    counters: RequestCounters | None = None,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+) -> ClusterClient:
     """A `ClusterClient` from a local kubeconfig file (the CLI's `--kubeconfig`): file references
     and credential plugins are allowed here, because the user chose this file."""
     file = Path(path).expanduser()
@@ -443,32 +525,55 @@ def client_from_kubeconfig_file(path: str | Path, *, context: str | None = None,
     try:
         text = file.read_text()
     except OSError as exc:
-        raise KubeconfigError(Category.NON_RETRYABLE, f"{origin}: cannot read ({exc.strerror})",
-                              condition=keys.CONDITION_KUBECONFIG_AVAILABLE) from None
+        raise KubeconfigError(
+            Category.NON_RETRYABLE,
+            f"{origin}: cannot read ({exc.strerror})",
+            condition=keys.CONDITION_KUBECONFIG_AVAILABLE,
+        ) from None
     access = parse_kubeconfig(text, context=context, origin=origin, base_dir=file.parent.resolve())
     if access.plugin != "auth-provider":
         # the user chose this file: its exec plugin runs as kubectl would run it (no allow-list)
-        return client_from_access(access, name=name or access.context, origin=origin, limiter=limiter,
-                                  retry=retry, counters=counters, max_connections=max_connections,
-                                  exec_policy=LOCAL_FILE_POLICY)
+        return client_from_access(
+            access,
+            name=name or access.context,
+            origin=origin,
+            limiter=limiter,
+            retry=retry,
+            counters=counters,
+            max_connections=max_connections,
+            exec_policy=LOCAL_FILE_POLICY,
+        )
     # auth-provider (gcp, azure, oidc; removed from kubectl): the stock loader handles what it still can
     cfg = k8s_client.Configuration()
     cfg.connection_pool_maxsize = max_connections
     cfg.retries = False
     try:
-        k8s_config.load_kube_config(config_file=str(file), context=access.context, client_configuration=cfg,
-                                    persist_config=False)
+        k8s_config.load_kube_config(
+            config_file=str(file), context=access.context, client_configuration=cfg, persist_config=False
+        )
     except (k8s_config.ConfigException, OSError) as exc:
-        raise KubeconfigError(Category.NON_RETRYABLE,
-                              f"{origin}: the auth-provider credential plugin failed ({type(exc).__name__})"
-                              ) from None
-    return ClusterClient(k8s_client.ApiClient(configuration=cfg), name=name or access.context,
-                         origin=origin, limiter=limiter, retry=retry, counters=counters)
+        raise KubeconfigError(
+            Category.NON_RETRYABLE,
+            f"{origin}: the auth-provider credential plugin failed ({type(exc).__name__})",
+        ) from None
+    return ClusterClient(
+        k8s_client.ApiClient(configuration=cfg),
+        name=name or access.context,
+        origin=origin,
+        limiter=limiter,
+        retry=retry,
+        counters=counters,
+    )
 
 
-def client_in_cluster(*, name: str = "controller", limiter: RateLimiter | None = None,
-                      retry: RetryPolicy | None = None, counters: RequestCounters | None = None,
-                      max_connections: int = DEFAULT_MAX_CONNECTIONS) -> ClusterClient:
+def client_in_cluster(
+    *,
+    name: str = "controller",
+    limiter: RateLimiter | None = None,
+    retry: RetryPolicy | None = None,
+    counters: RequestCounters | None = None,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+) -> ClusterClient:
     """A `ClusterClient` for the cluster this pod runs in, from its service account."""
     cfg = k8s_client.Configuration()
     cfg.connection_pool_maxsize = max_connections
@@ -477,18 +582,32 @@ def client_in_cluster(*, name: str = "controller", limiter: RateLimiter | None =
         # the stock loader re-reads the projected token file when it rotates
         k8s_config.load_incluster_config(client_configuration=cfg)
     except k8s_config.ConfigException as exc:
-        raise KubeconfigError(Category.NON_RETRYABLE,
-                              f"no kubeconfig given and not running in a cluster ({exc})",
-                              condition=keys.CONDITION_KUBECONFIG_AVAILABLE) from None
-    return ClusterClient(k8s_client.ApiClient(configuration=cfg), name=name,
-                         origin="in-cluster service account", limiter=limiter, retry=retry, counters=counters)
+        raise KubeconfigError(
+            Category.NON_RETRYABLE,
+            f"no kubeconfig given and not running in a cluster ({exc})",
+            condition=keys.CONDITION_KUBECONFIG_AVAILABLE,
+        ) from None
+    return ClusterClient(
+        k8s_client.ApiClient(configuration=cfg),
+        name=name,
+        origin="in-cluster service account",
+        limiter=limiter,
+        retry=retry,
+        counters=counters,
+    )
 
 
-def controller_client(kubeconfig: str | Path | None, context: str | None = None, *,
-                      name: str = "controller", retry: RetryPolicy | None = None,
-                      counters: RequestCounters | None = None) -> ClusterClient:
+def controller_client(
+    kubeconfig: str | Path | None,
+    context: str | None = None,
+    *,
+    name: str = "controller",
+    retry: RetryPolicy | None = None,
+    counters: RequestCounters | None = None,
+) -> ClusterClient:
     """The controller cluster's client: from `kubeconfig` when given, else in-cluster."""
     if kubeconfig:
-        return client_from_kubeconfig_file(kubeconfig, context=context or None, name=name, retry=retry,
-                                           counters=counters)
+        return client_from_kubeconfig_file(
+            kubeconfig, context=context or None, name=name, retry=retry, counters=counters
+        )
     return client_in_cluster(name=name, retry=retry, counters=counters)

@@ -36,8 +36,9 @@ class RateBudget:
             raise ValueError("rateLimit needs qps > 0 and burst >= 1")
 
 
-def reserve(tokens: float, last: float, now: float, budget: RateBudget, n: float = 1.0
-            ) -> tuple[float, float, float]:
+def reserve(
+    tokens: float, last: float, now: float, budget: RateBudget, n: float = 1.0
+) -> tuple[float, float, float]:
     """Take `n` tokens from a bucket last updated at `last`: (tokens left, new timestamp, wait seconds).
 
     The Lua script below is this function, line for line.
@@ -80,8 +81,13 @@ class RateLimiter(Protocol):
 class LocalRateLimiter:
     """A thread-safe token bucket in this process."""
 
-    def __init__(self, budget: RateBudget, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        budget: RateBudget,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.budget = budget
         self._clock = clock
         self._sleep = sleep
@@ -105,8 +111,15 @@ class LocalRateLimiter:
 class RedisRateLimiter:
     """A token bucket in Redis shared by every process that uses the same key and Redis."""
 
-    def __init__(self, client: redis.Redis, cluster_key: str, budget: RateBudget, *,
-                 sleep: Callable[[float], None] = time.sleep, retry_redis_after_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        cluster_key: str,
+        budget: RateBudget,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        retry_redis_after_s: float = 10.0,
+    ) -> None:
         self.budget = budget
         self.key = KEY_PREFIX + cluster_key
         self._client = client
@@ -125,8 +138,12 @@ class RedisRateLimiter:
             # an unreachable Redis must not stop syncs, nor slow every request with connect attempts:
             # keep a per-process budget for a while, then try Redis again
             self._redis_down_until = time.monotonic() + self._retry_redis_after
-            log.warning("rate limiter: Redis unavailable (%s); using a per-process budget for %s for %.0fs",
-                        type(exc).__name__, self.key, self._retry_redis_after)
+            log.warning(
+                "rate limiter: Redis unavailable (%s); using a per-process budget for %s for %.0fs",
+                type(exc).__name__,
+                self.key,
+                self._retry_redis_after,
+            )
             return self._fallback.reserve()
         return float(reply.decode() if isinstance(reply, bytes) else reply)
 
@@ -154,8 +171,9 @@ def _redis_for(url: str) -> redis.Redis:
         client = _redis_clients.get(url)
         if client is None:
             # one quick retry, no backoff: a slow limiter would stall every request to the cluster
-            client = client_from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
-                                     retry=Retry(NoBackoff(), 1))
+            client = client_from_url(
+                url, socket_timeout=2.0, socket_connect_timeout=2.0, retry=Retry(NoBackoff(), 1)
+            )
             _redis_clients[url] = client
         return client
 

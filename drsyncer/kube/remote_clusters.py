@@ -66,20 +66,29 @@ class RemoteClusterAccess:
         name, namespace = str(metadata.get("name", "")), str(metadata.get("namespace") or "default")
         ref = spec.get("kubeconfigSecretRef") or {}
         if not ref.get("name"):
-            raise KubeconfigError(Category.NON_RETRYABLE,
-                                  f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: spec.kubeconfigSecretRef.name "
-                                  "is missing", condition=CONDITION_KUBECONFIG_AVAILABLE)
+            raise KubeconfigError(
+                Category.NON_RETRYABLE,
+                f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: spec.kubeconfigSecretRef.name is missing",
+                condition=CONDITION_KUBECONFIG_AVAILABLE,
+            )
         limits = spec.get("rateLimit") or {}
         try:
             rate = RateBudget(float(limits.get("qps", 50)), int(limits.get("burst", 100)))
         except (TypeError, ValueError) as exc:
-            raise KubeconfigError(Category.NON_RETRYABLE,
-                                  f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: spec.rateLimit: {exc}",
-                                  condition=CONDITION_KUBECONFIG_VALID) from None
-        return cls(name=name, namespace=namespace, secret_name=str(ref["name"]),
-                   secret_namespace=str(ref.get("namespace") or namespace),
-                   secret_key=str(ref.get("key") or DEFAULT_SECRET_KEY),
-                   insecure_skip_tls_verify=bool(spec.get("insecureSkipTLSVerify", False)), rate=rate)
+            raise KubeconfigError(
+                Category.NON_RETRYABLE,
+                f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: spec.rateLimit: {exc}",
+                condition=CONDITION_KUBECONFIG_VALID,
+            ) from None
+        return cls(
+            name=name,
+            namespace=namespace,
+            secret_name=str(ref["name"]),
+            secret_namespace=str(ref.get("namespace") or namespace),
+            secret_key=str(ref.get("key") or DEFAULT_SECRET_KEY),
+            insecure_skip_tls_verify=bool(spec.get("insecureSkipTLSVerify", False)),
+            rate=rate,
+        )
 
 
 def read_kubeconfig_secret(controller: ClusterClient, access: RemoteClusterAccess) -> bytes:
@@ -89,28 +98,38 @@ def read_kubeconfig_secret(controller: ClusterClient, access: RemoteClusterAcces
     try:
         secret = controller.get(SECRETS, access.secret_namespace, access.secret_name)
     except Forbidden as exc:
-        raise KubeconfigError(Category.NON_RETRYABLE,
-                              f"{owner}: not allowed to read kubeconfig {secret_ref} ({exc.api_message})",
-                              condition="KubeconfigAvailable") from None
+        raise KubeconfigError(
+            Category.NON_RETRYABLE,
+            f"{owner}: not allowed to read kubeconfig {secret_ref} ({exc.api_message})",
+            condition="KubeconfigAvailable",
+        ) from None
     except ApiError as exc:
-        raise KubeconfigError(exc.category, f"{owner}: reading kubeconfig {secret_ref} failed: {exc.message}",
-                              condition=CONDITION_KUBECONFIG_AVAILABLE) from None
+        raise KubeconfigError(
+            exc.category,
+            f"{owner}: reading kubeconfig {secret_ref} failed: {exc.message}",
+            condition=CONDITION_KUBECONFIG_AVAILABLE,
+        ) from None
     if secret is None:
-        raise KubeconfigError(Category.WAIT_FOR_NEXT_SYNC,
-                              f"{owner}: kubeconfig {secret_ref} not found "
-                              "(spec.kubeconfigSecretRef)", condition=CONDITION_KUBECONFIG_AVAILABLE)
+        raise KubeconfigError(
+            Category.WAIT_FOR_NEXT_SYNC,
+            f"{owner}: kubeconfig {secret_ref} not found (spec.kubeconfigSecretRef)",
+            condition=CONDITION_KUBECONFIG_AVAILABLE,
+        )
     data = secret.get("data") or {}
     if access.secret_key not in data:
         keys = ", ".join(sorted(str(k) for k in data)) or "none"
-        raise KubeconfigError(Category.WAIT_FOR_NEXT_SYNC,
-                              f"{owner}: kubeconfig {secret_ref} has no key {access.secret_key!r} "
-                              f"(keys: {keys}; spec.kubeconfigSecretRef.key)",
-                              condition=CONDITION_KUBECONFIG_AVAILABLE)
+        raise KubeconfigError(
+            Category.WAIT_FOR_NEXT_SYNC,
+            f"{owner}: kubeconfig {secret_ref} has no key {access.secret_key!r} "
+            f"(keys: {keys}; spec.kubeconfigSecretRef.key)",
+            condition=CONDITION_KUBECONFIG_AVAILABLE,
+        )
     try:
         return base64.b64decode(str(data[access.secret_key]), validate=True)
     except (binascii.Error, ValueError):
-        raise KubeconfigError(Category.NON_RETRYABLE,
-                              f"{owner}: {access.secret_label} is not valid base64") from None
+        raise KubeconfigError(
+            Category.NON_RETRYABLE, f"{owner}: {access.secret_label} is not valid base64"
+        ) from None
 
 
 @dataclass
@@ -127,11 +146,18 @@ class ClusterClients:
     `exec_policy`: the credential plugins a kubeconfig Secret's exec user may run (None: none).
     """
 
-    def __init__(self, controller: ClusterClient, *, redis_url: str | None = None,
-                 max_connections: int = DEFAULT_MAX_CONNECTIONS, retry: RetryPolicy | None = None,
-                 counters: RequestCounters | None = None, recheck_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 exec_policy: ExecPolicy | None = None) -> None:
+    def __init__(
+        self,
+        controller: ClusterClient,
+        *,
+        redis_url: str | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        retry: RetryPolicy | None = None,
+        counters: RequestCounters | None = None,
+        recheck_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        exec_policy: ExecPolicy | None = None,
+    ) -> None:
         self.controller = controller
         self.exec_policy = exec_policy
         self.counters = counters or RequestCounters()
@@ -145,13 +171,20 @@ class ClusterClients:
 
     def get(self, remote: RemoteClusterAccess | Mapping[str, Any] | Any) -> ClusterClient:
         """The client for a RemoteCluster (a `RemoteClusterAccess`, a RemoteCluster dict or model)."""
-        access = (remote if isinstance(remote, RemoteClusterAccess)
-                  else RemoteClusterAccess.from_resource(remote))
+        access = (
+            remote if isinstance(remote, RemoteClusterAccess) else RemoteClusterAccess.from_resource(remote)
+        )
         now = self._clock()
         with self._lock:
             entry = self._entries.get(access.key)
-            settings = (access.secret_namespace, access.secret_name, access.secret_key,
-                        access.insecure_skip_tls_verify, access.rate, access.context)
+            settings = (
+                access.secret_namespace,
+                access.secret_name,
+                access.secret_key,
+                access.insecure_skip_tls_verify,
+                access.rate,
+                access.context,
+            )
             if entry and entry.fingerprint[:-1] == settings and now - entry.checked_at < self._recheck_s:
                 return entry.client
             try:
@@ -178,11 +211,18 @@ class ClusterClients:
         label = f"{KIND_REMOTE_CLUSTER} {access.key}: {origin}"
         parsed = parse_kubeconfig(content, context=access.context, origin=label)
         limiter = rate_limiter_for(access.key, access.rate, self._redis_url)
-        return client_from_access(parsed, name=access.name, origin=origin,
-                                  insecure_skip_tls_verify=access.insecure_skip_tls_verify,
-                                  limiter=limiter, retry=self._retry, counters=self.counters,
-                                  max_connections=self._max_connections, exec_policy=self.exec_policy,
-                                  label=label)
+        return client_from_access(
+            parsed,
+            name=access.name,
+            origin=origin,
+            insecure_skip_tls_verify=access.insecure_skip_tls_verify,
+            limiter=limiter,
+            retry=self._retry,
+            counters=self.counters,
+            max_connections=self._max_connections,
+            exec_policy=self.exec_policy,
+            label=label,
+        )
 
     def invalidate(self, key: str) -> None:
         """Forget the client of RemoteCluster `namespace/name` (deleted, or known to be stale)."""

@@ -20,8 +20,9 @@ PATCH_CONTENT_TYPES: Mapping[str, str] = {
 DEFAULT_FIELD_MANAGER = "drsyncer"
 
 
-def resource_path(ref: ResourceRef, namespace: str | None = None, name: str | None = None,
-                  subresource: str | None = None) -> str:
+def resource_path(
+    ref: ResourceRef, namespace: str | None = None, name: str | None = None, subresource: str | None = None
+) -> str:
     """`/apis/apps/v1/namespaces/ns/deployments/web/status`; the namespace is dropped for
     cluster-scoped resources and omitted for a list across all namespaces."""
     parts = [ref.base_path]
@@ -41,8 +42,11 @@ def resource_path(ref: ResourceRef, namespace: str | None = None, name: str | No
 
 def query_string(params: Mapping[str, str | int | bool | None]) -> str:
     """`?a=1&b=x` from the parameters that are set (booleans as `true`), or ""."""
-    pairs = [(k, ("true" if v else "false") if isinstance(v, bool) else str(v))
-             for k, v in params.items() if v is not None and v != ""]
+    pairs = [
+        (k, ("true" if v else "false") if isinstance(v, bool) else str(v))
+        for k, v in params.items()
+        if v is not None and v != ""
+    ]
     return "?" + urlencode(pairs) if pairs else ""
 
 

@@ -78,10 +78,14 @@ def retry_delay(policy: RetryPolicy, attempt: int, error: BaseException, rand: f
 OnRetry = Callable[[int, ApiError, float], None]
 
 
-def call_with_retries(operation: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY, *,
-                      sleep: Callable[[float], None] = time.sleep,
-                      rand: Callable[[], float] = random.random,
-                      on_retry: OnRetry | None = None) -> T:
+def call_with_retries(
+    operation: Callable[[], T],
+    policy: RetryPolicy = DEFAULT_POLICY,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+    on_retry: OnRetry | None = None,
+) -> T:
     """Run `operation`, retrying throttling, server errors and timeouts; never 409 (see below)."""
     attempt = 0
     while True:
@@ -99,9 +103,13 @@ def call_with_retries(operation: Callable[[], T], policy: RetryPolicy = DEFAULT_
             sleep(delay)
 
 
-def retry_on_conflict(read_modify_write: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY, *,
-                      sleep: Callable[[float], None] = time.sleep,
-                      rand: Callable[[], float] = random.random) -> T:
+def retry_on_conflict(
+    read_modify_write: Callable[[], T],
+    policy: RetryPolicy = DEFAULT_POLICY,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+) -> T:
     """Run a read-modify-write again while it fails with 409 (Conflict, or AlreadyExists from a create
     of an object that appeared meanwhile), up to `policy.conflict_attempts` runs with a short random
     pause between them; the last 409 is raised.

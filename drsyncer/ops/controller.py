@@ -41,8 +41,11 @@ class Target:
     def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Target:
         env = os.environ if environ is None else environ
         namespace = args.namespace or env.get("DRSYNCER_WATCH_NAMESPACE") or None
-        return cls(args.kubeconfig or env.get("DRSYNCER_KUBECONFIG", ""),
-                   args.context or env.get("DRSYNCER_KUBE_CONTEXT", ""), namespace)
+        return cls(
+            args.kubeconfig or env.get("DRSYNCER_KUBECONFIG", ""),
+            args.context or env.get("DRSYNCER_KUBE_CONTEXT", ""),
+            namespace,
+        )
 
     @property
     def label(self) -> str:
@@ -75,8 +78,9 @@ def connect(target: Target) -> ClusterClient:
         client.resolve(REPLICATIONS)
     except CategorisedError:
         client.close()
-        raise DrsyncerError(f"{target.label} does not serve {REPLICATIONS}: install the CRDs "
-                            f"({INSTALL_CRDS})") from None
+        raise DrsyncerError(
+            f"{target.label} does not serve {REPLICATIONS}: install the CRDs ({INSTALL_CRDS})"
+        ) from None
     return client
 
 

@@ -117,8 +117,12 @@ class Report:
         mine = [r for r in self.results if r.replication == replication]
         failed = sum(1 for r in mine if r.outcome in (FAILED, Outcome.INVALID))
         brought_up = sum(1 for r in mine if r.failed_over and r.outcome not in (FAILED, Outcome.INVALID))
-        return {"workloads": len(mine), "broughtUp": brought_up, "alreadyUp": len(mine) - brought_up - failed,
-                "failed": failed}
+        return {
+            "workloads": len(mine),
+            "broughtUp": brought_up,
+            "alreadyUp": len(mine) - brought_up - failed,
+            "failed": failed,
+        }
 
 
 def kubeconfig_path(args: argparse.Namespace) -> str:
@@ -283,8 +287,11 @@ def mark_namespaces(client: ClusterClient, namespaces: Iterable[str], *, concurr
     not yet marked. Returns the resourceVersion."""
     ref = client.resolve("namespaces")
     listed = client.list(ref)
-    marked = {str(o["metadata"]["name"]) for o in listed
-              if keys.ANNOTATION_FAILOVER_RESOURCE_VERSION in annotations_of(o)}
+    marked = {
+        str(o["metadata"]["name"])
+        for o in listed
+        if keys.ANNOTATION_FAILOVER_RESOURCE_VERSION in annotations_of(o)
+    }
     now = listed.resource_version
     patch = {"metadata": {"annotations": {keys.ANNOTATION_FAILOVER_RESOURCE_VERSION: now}}}
     todo = sorted(set(namespaces) - marked)
@@ -308,5 +315,9 @@ def recorded_versions(client: ClusterClient, namespaces: Iterable[str]) -> dict[
 def clear_namespace_marks(client: ClusterClient, namespaces: Iterable[str]) -> None:
     ref = client.resolve("namespaces")
     for namespace in sorted(set(namespaces)):
-        client.patch(ref, None, namespace,
-                     {"metadata": {"annotations": {keys.ANNOTATION_FAILOVER_RESOURCE_VERSION: None}}})
+        client.patch(
+            ref,
+            None,
+            namespace,
+            {"metadata": {"annotations": {keys.ANNOTATION_FAILOVER_RESOURCE_VERSION: None}}},
+        )

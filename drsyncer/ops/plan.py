@@ -58,11 +58,16 @@ def run(args: argparse.Namespace) -> int:
         try:
             known = source_namespaces(model, source)
         except CategorisedError as exc:
-            raise DrsyncerError(f"listing the namespaces of source cluster {source.name} failed: "
-                                f"{exc.message}") from None
+            raise DrsyncerError(
+                f"listing the namespaces of source cluster {source.name} failed: {exc.message}"
+            ) from None
         wanted = [(t.source_namespace, t.cluster, t.destination_namespace) for t in model.targets(known)]
-        prepared = prepare_run(Rules.from_replication(model, source_rc), source, wanted,
-                               lambda cluster: _client(clients, controller, namespace, cluster))
+        prepared = prepare_run(
+            Rules.from_replication(model, source_rc),
+            source,
+            wanted,
+            lambda cluster: _client(clients, controller, namespace, cluster),
+        )
         rules = prepared.rules
         failures = 0
         document: dict[str, Any] = {"replication": model.ref, "targets": []}
@@ -80,8 +85,15 @@ def run(args: argparse.Namespace) -> int:
             except CategorisedError as exc:
                 console.print(f"{source_ns}: source cluster {source.name}: {exc}", markup=False)
                 failures += len(work.targets)
-                targets += [{"sourceNamespace": source_ns, "cluster": c, "namespace": d,
-                             "error": f"source cluster {source.name}: {exc}"} for c, d in work.targets]
+                targets += [
+                    {
+                        "sourceNamespace": source_ns,
+                        "cluster": c,
+                        "namespace": d,
+                        "error": f"source cluster {source.name}: {exc}",
+                    }
+                    for c, d in work.targets
+                ]
                 continue
             for cluster, dest_ns in work.targets:
                 header = f"{source_ns} → {cluster}/{dest_ns}"
@@ -93,15 +105,33 @@ def run(args: argparse.Namespace) -> int:
                 except (CategorisedError, DrsyncerError) as exc:
                     console.print(f"{header}: cannot plan: {exc}\n", markup=False)
                     failures += 1
-                    targets.append({"sourceNamespace": source_ns, "cluster": cluster, "namespace": dest_ns,
-                                    "error": str(exc)})
+                    targets.append(
+                        {
+                            "sourceNamespace": source_ns,
+                            "cluster": cluster,
+                            "namespace": dest_ns,
+                            "error": str(exc),
+                        }
+                    )
                     continue
-                the_plan = plan([*snapshot.crds, *snapshot.objects], existing, rules,
-                                source_namespace=source_ns, destination_namespace=dest_ns,
-                                prune=rules.prune_deleted, server_version=destination_version(client))
+                the_plan = plan(
+                    [*snapshot.crds, *snapshot.objects],
+                    existing,
+                    rules,
+                    source_namespace=source_ns,
+                    destination_namespace=dest_ns,
+                    prune=rules.prune_deleted,
+                    server_version=destination_version(client),
+                )
                 print_plan(console, header, the_plan)
-                targets.append({"sourceNamespace": source_ns, "cluster": cluster, "namespace": dest_ns,
-                                **plan_document(the_plan)})
+                targets.append(
+                    {
+                        "sourceNamespace": source_ns,
+                        "cluster": cluster,
+                        "namespace": dest_ns,
+                        **plan_document(the_plan),
+                    }
+                )
         if output:
             print_document(document, output)
         return 1 if failures else 0
@@ -137,10 +167,11 @@ def _writes(the_plan: Plan) -> list[Action]:
 
 def plan_document(the_plan: Plan) -> dict[str, Any]:
     """One destination's plan for `-o json|yaml`: counts per kind, every write, the warnings."""
-    return {"counts": {kind: c.to_dict() for kind, c in sorted(the_plan.counts().items())},
-            "writes": [{"op": a.op.value, "object": str(a.key), "reason": a.reason}
-                       for a in _writes(the_plan)],
-            "warnings": list(the_plan.warnings)}
+    return {
+        "counts": {kind: c.to_dict() for kind, c in sorted(the_plan.counts().items())},
+        "writes": [{"op": a.op.value, "object": str(a.key), "reason": a.reason} for a in _writes(the_plan)],
+        "warnings": list(the_plan.warnings),
+    }
 
 
 def print_plan(console: Console, header: str, the_plan: Plan) -> None:

@@ -186,7 +186,7 @@ def _sorted(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _short(text: str, width: int = REASON_WIDTH) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def overview(objs: list[dict[str, Any]], *, now: datetime, all_namespaces: bool) -> Table:
@@ -202,10 +202,17 @@ def overview(objs: list[dict[str, Any]], *, now: datetime, all_namespaces: bool)
         spec, status = obj.get("spec") or {}, obj.get("status") or {}
         stats = status.get("syncStats") or {}
         ran = bool(status.get("lastSyncTime"))
-        row = [obj["metadata"]["name"], str(spec.get("sourceCluster", "-")), _destinations(spec),
-               str(spec.get("replicationMode") or "Scheduled"), phase_of(obj),
-               ago(status.get("lastSyncTime"), now), next_sync(obj, now),
-               str(stats.get("synced", 0)) if ran else "-", str(stats.get("failed", 0)) if ran else "-"]
+        row = [
+            obj["metadata"]["name"],
+            str(spec.get("sourceCluster", "-")),
+            _destinations(spec),
+            str(spec.get("replicationMode") or "Scheduled"),
+            phase_of(obj),
+            ago(status.get("lastSyncTime"), now),
+            next_sync(obj, now),
+            str(stats.get("synced", 0)) if ran else "-",
+            str(stats.get("failed", 0)) if ran else "-",
+        ]
         if all_namespaces:
             row.insert(0, obj["metadata"].get("namespace", ""))
         table.add_row(*row, Text(_short(reason(obj))))
@@ -224,17 +231,28 @@ def print_recovery(console: Console, status: Mapping[str, Any], *, now: datetime
             table.add_column(column, justify="right")
         for p in points:
             point = p.get("lastSuccessfulSyncTime")
-            table.add_row(str(p.get("cluster", "")), ago(point, now) if point else "none (never completed)",
-                          *(str(p.get(k, 0)) for k in ("namespaces", "notCompleted", "heldBack", "failed")))
+            table.add_row(
+                str(p.get("cluster", "")),
+                ago(point, now) if point else "none (never completed)",
+                *(str(p.get(k, 0)) for k in ("namespaces", "notCompleted", "heldBack", "failed")),
+            )
         console.print(table)
     failover = status.get("failover") or {}
     if failover.get("cluster"):
-        state = "active (Replication paused)" if failover.get("active") else \
-            f"failed back {ago(failover.get('failedBack'), now)}"
-        counts = (f"{failover.get('broughtUp', 0)} of {failover.get('workloads', 0)} workloads up by the "
-                  f"failover, {failover.get('failed', 0)} failed in its latest run")
-        console.print(f"{'failover':<16}to {failover['cluster']} {ago(failover.get('started'), now)}: "
-                      f"{state}; {counts}", markup=False)
+        state = (
+            "active (Replication paused)"
+            if failover.get("active")
+            else f"failed back {ago(failover.get('failedBack'), now)}"
+        )
+        counts = (
+            f"{failover.get('broughtUp', 0)} of {failover.get('workloads', 0)} workloads up by the "
+            f"failover, {failover.get('failed', 0)} failed in its latest run"
+        )
+        console.print(
+            f"{'failover':<16}to {failover['cluster']} {ago(failover.get('started'), now)}: "
+            f"{state}; {counts}",
+            markup=False,
+        )
 
 
 def print_detail(console: Console, obj: Mapping[str, Any], *, now: datetime) -> None:
@@ -248,17 +266,26 @@ def print_detail(console: Console, obj: Mapping[str, Any], *, now: datetime) -> 
     line("source", spec.get("sourceCluster", "-"))
     line("destinations", _destinations(spec))
     mode = str(spec.get("replicationMode") or "Scheduled")
-    line("mode", mode + (f" ({spec['schedule']})" if spec.get("schedule") and mode == "Scheduled" else "")
-         + (", paused" if spec.get("paused") else ""))
+    line(
+        "mode",
+        mode
+        + (f" ({spec['schedule']})" if spec.get("schedule") and mode == "Scheduled" else "")
+        + (", paused" if spec.get("paused") else ""),
+    )
     line("phase", phase_of(obj))
     line("last sync", f"{ago(status.get('lastSyncTime'), now)} ({status.get('lastSyncDuration') or '-'})")
     line("last success", ago(status.get("lastSuccessfulSyncTime"), now))
     line("next sync", next_sync(obj, now))
     if reason(obj):
         line("reason", reason(obj))
-    line("objects", ", ".join(f"{k} {stats.get(k, 0)}" for k in
-                              ("synced", "created", "updated", "unchanged", "pruned", "skipped", "failed"))
-         + (f" (held back {stats['heldBack']})" if stats.get("heldBack") else ""))
+    line(
+        "objects",
+        ", ".join(
+            f"{k} {stats.get(k, 0)}"
+            for k in ("synced", "created", "updated", "unchanged", "pruned", "skipped", "failed")
+        )
+        + (f" (held back {stats['heldBack']})" if stats.get("heldBack") else ""),
+    )
     for condition in status.get("conditions") or []:
         text = f"{condition.get('status')}" + (f" ({condition['reason']})" if condition.get("reason") else "")
         # what an operator has to act on: an invalid spec, copies left stale
@@ -277,10 +304,14 @@ def print_detail(console: Console, obj: Mapping[str, Any], *, now: datetime) -> 
         for t in targets:
             s = t.get("syncStats") or {}
             src, dst = t.get("sourceNamespace", ""), t.get("destinationNamespace", "")
-            table.add_row(str(t.get("cluster", "")), src if src == dst else f"{src} → {dst}",
-                          str(t.get("phase", "")), ago(t.get("lastSyncTime"), now),
-                          *(str(s.get(k, 0)) for k in ("created", "updated", "unchanged", "failed")),
-                          Text(str((t.get("lastError") or {}).get("message", ""))))
+            table.add_row(
+                str(t.get("cluster", "")),
+                src if src == dst else f"{src} → {dst}",
+                str(t.get("phase", "")),
+                ago(t.get("lastSyncTime"), now),
+                *(str(s.get(k, 0)) for k in ("created", "updated", "unchanged", "failed")),
+                Text(str((t.get("lastError") or {}).get("message", ""))),
+            )
         console.print(table)
     print_recovery(console, status, now=now)
     last_error = status.get("lastError") or {}

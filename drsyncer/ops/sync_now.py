@@ -61,13 +61,18 @@ def refusal(obj: Mapping[str, Any]) -> str | None:
     except InvalidSpec as exc:
         return "its spec is invalid: " + "; ".join(exc.errors)
     meta = obj.get("metadata") or {}
-    current = [c for c in (obj.get("status") or {}).get("conditions") or []
-               if c.get("observedGeneration") in (None, meta.get("generation"))]
+    current = [
+        c
+        for c in (obj.get("status") or {}).get("conditions") or []
+        if c.get("observedGeneration") in (None, meta.get("generation"))
+    ]
     for condition in current:
         if condition.get("type") == keys.CONDITION_INVALID_SPEC and condition.get("status") == "True":
             return f"its spec is invalid: {condition.get('message')}"
-        if condition.get("type") == keys.CONDITION_READY and \
-                condition.get("reason") == keys.REASON_NO_SOURCE_NAMESPACES:
+        if (
+            condition.get("type") == keys.CONDITION_READY
+            and condition.get("reason") == keys.REASON_NO_SOURCE_NAMESPACES
+        ):
             return str(condition.get("message"))
     return None
 
@@ -86,28 +91,41 @@ def run(args: argparse.Namespace) -> int:
         asked = datetime.now(UTC).replace(microsecond=0)
         ref = replications_ref(client)
         try:
-            client.patch(ref, namespace, args.name,
-                         {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: trigger_value(asked)}}})
+            client.patch(
+                ref,
+                namespace,
+                args.name,
+                {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: trigger_value(asked)}}},
+            )
         except CategorisedError as exc:
-            raise DrsyncerError(f"setting {keys.ANNOTATION_SYNC_NOW} on Replication {namespace}/{args.name} "
-                                f"failed: {exc.message}") from None
+            raise DrsyncerError(
+                f"setting {keys.ANNOTATION_SYNC_NOW} on Replication {namespace}/{args.name} "
+                f"failed: {exc.message}"
+            ) from None
         console.print(f"Replication {namespace}/{args.name}: sync requested ({keys.ANNOTATION_SYNC_NOW})")
         if refused is not None:
             console.print(f"warning: it runs only once this is fixed: {refused}", markup=False)
         if not args.wait:
             return 0
-        obj = _follow(console, client_get=lambda: get_replication(client, namespace, args.name),
-                      asked=asked, previous_sync=previous_sync, timeout_s=args.timeout)
+        obj = _follow(
+            console,
+            client_get=lambda: get_replication(client, namespace, args.name),
+            asked=asked,
+            previous_sync=previous_sync,
+            timeout_s=args.timeout,
+        )
         print_detail(console, obj, now=datetime.now(UTC))
         return 0 if (obj.get("status") or {}).get("phase") == "Completed" else 1
     finally:
         client.close()
 
 
-def _follow(console: Console, client_get: Any, asked: datetime, previous_sync: str | None,
-            timeout_s: float) -> dict[str, Any]:
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                        TimeElapsedColumn(), console=console)
+def _follow(
+    console: Console, client_get: Any, asked: datetime, previous_sync: str | None, timeout_s: float
+) -> dict[str, Any]:
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    )
     deadline = time.monotonic() + timeout_s
     with progress:
         task = progress.add_task("waiting for the watcher to send the run", total=None)
@@ -118,6 +136,7 @@ def _follow(console: Console, client_get: Any, asked: datetime, previous_sync: s
                 return obj
             progress.update(task, description=stage(obj))
             if time.monotonic() > deadline:
-                raise DrsyncerError(f"no run finished within {timeout_s:.0f}s of the request "
-                                    f"(last: {stage(obj)})")
+                raise DrsyncerError(
+                    f"no run finished within {timeout_s:.0f}s of the request (last: {stage(obj)})"
+                )
             time.sleep(POLL_S)  # poll interval

@@ -54,8 +54,11 @@ class SimCluster:
         self.port = port
         self.tls = tls
         self.token: str | None = secrets.token_urlsafe(24) if token is True else (token or None)
-        self.store = Store(namespace_defaults=namespace_defaults,
-                           crd_established_delay_s=crd_established_delay_s, kube_version=kube_version)
+        self.store = Store(
+            namespace_defaults=namespace_defaults,
+            crd_established_delay_s=crd_established_delay_s,
+            kube_version=kube_version,
+        )
         self.faults = Faults()
         self._counters = Counters()
         self._loop, thread = shared_loop()

@@ -59,15 +59,20 @@ def disruptions_allowed(budget: Mapping[str, Any], pods: Iterable[Mapping[str, A
     return max(0, healthy - desired), desired, healthy
 
 
-def check_eviction(pod: Mapping[str, Any], budgets: Iterable[Mapping[str, Any]],
-                   pods: Iterable[Mapping[str, Any]]) -> None:
+def check_eviction(
+    pod: Mapping[str, Any], budgets: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, Any]]
+) -> None:
     """Raise the ApiError kube-apiserver answers when `pod` may not be evicted now; return if it may."""
     if ignores_budgets(pod):
         return
     matching = [b for b in budgets if _selects(b, pod)]
     if len(matching) > 1:
-        raise ApiError(500, "This pod has more than one PodDisruptionBudget, which the eviction "
-                            "subresource does not support.", "InternalError")
+        raise ApiError(
+            500,
+            "This pod has more than one PodDisruptionBudget, which the eviction "
+            "subresource does not support.",
+            "InternalError",
+        )
     if not matching:
         return
     budget = matching[0]
@@ -82,7 +87,13 @@ def check_eviction(pod: Mapping[str, Any], budgets: Iterable[Mapping[str, Any]],
         429,
         "Cannot evict pod as it would violate the pod's disruption budget.",
         "TooManyRequests",
-        {"causes": [{"reason": "DisruptionBudget",
-                     "message": f"The disruption budget {name} needs {desired} healthy pods and has "
-                                f"{healthy} currently"}]},
+        {
+            "causes": [
+                {
+                    "reason": "DisruptionBudget",
+                    "message": f"The disruption budget {name} needs {desired} healthy pods and has "
+                    f"{healthy} currently",
+                }
+            ]
+        },
     )

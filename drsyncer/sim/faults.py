@@ -10,7 +10,10 @@ from typing import Any
 
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
-INJECTABLE_CODES = (429, 500, 503)
+# 409 only on writes, where kube-apiserver answers it (Conflict on update/patch/delete with a stale
+# resourceVersion or precondition, AlreadyExists on create)
+INJECTABLE_CODES = (409, 429, 500, 503)
+WRITE_ONLY_CODES = frozenset({409})
 
 
 @dataclass
@@ -43,6 +46,8 @@ def _normalise_rates(rates: Mapping[str, Mapping[Any, Any]]) -> dict[str, dict[i
             code_int, p = int(code), float(probability)
             if code_int not in INJECTABLE_CODES:
                 raise ValueError(f"error code {code_int} cannot be injected; use one of {INJECTABLE_CODES}")
+            if code_int in WRITE_ONLY_CODES and verb not in WRITE_VERBS:
+                raise ValueError(f"error code {code_int} is answered to writes only, not to {verb}")
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"error rate {p} for {target} {code_int} is not a probability")
             out[str(target)][code_int] = p

@@ -256,8 +256,9 @@ def node_ports(spec: Mapping[str, Any] | None) -> set[int]:
     return held
 
 
-def _node_ports(name: str, rt: ResourceType, spec: dict[str, Any], old: dict[str, Any] | None,
-                allocator: IPAllocator) -> None:
+def _node_ports(
+    name: str, rt: ResourceType, spec: dict[str, Any], old: dict[str, Any] | None, allocator: IPAllocator
+) -> None:
     """Allocate node ports as kube-apiserver's Service REST storage does: requested ports must be free
     (422, or 500 for the health-check port), missing ones are kept from the old object or allocated,
     and a type without node ports drops them. Ports given up are released; claims are made only
@@ -266,33 +267,52 @@ def _node_ports(name: str, rt: ResourceType, spec: dict[str, Any], old: dict[str
     old_spec = (old or {}).get("spec") or {}
     held_before = node_ports(old_spec)
     with_node_ports = svc_type in ("NodePort", "LoadBalancer") and not (
-        svc_type == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is False)
+        svc_type == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is False
+    )
     causes: list[tuple[str, str]] = []
     ports = spec.get("ports") or []
     if not with_node_ports:
         for i, port in enumerate(ports):
             if "nodePort" in port and old is None and svc_type == "ClusterIP":
-                causes.append((f"spec.ports[{i}].nodePort",
-                               "Forbidden: may not be used when `type` is 'ClusterIP'"))
+                causes.append(
+                    (f"spec.ports[{i}].nodePort", "Forbidden: may not be used when `type` is 'ClusterIP'")
+                )
             port.pop("nodePort", None)
     else:
         for i, port in enumerate(ports):
             wanted = port.get("nodePort")
             if isinstance(wanted, int) and wanted not in held_before and not allocator.port_free(wanted):
-                causes.append((f"spec.ports[{i}].nodePort",
-                               f"Invalid value: {wanted}: provided port is already allocated"))
+                causes.append(
+                    (
+                        f"spec.ports[{i}].nodePort",
+                        f"Invalid value: {wanted}: provided port is already allocated",
+                    )
+                )
     if causes:
         raise invalid(*_kind_of(rt), name, causes)
     health = spec.get("healthCheckNodePort")
     wants_health = svc_type == "LoadBalancer" and spec.get("externalTrafficPolicy") == "Local"
     if not wants_health:
         spec.pop("healthCheckNodePort", None)
-    elif (isinstance(health, int) and health != old_spec.get("healthCheckNodePort")
-          and not allocator.port_free(health)):
-        raise ApiError(500, f"Internal error occurred: failed to allocate requested HealthCheck NodePort "
-                            f"{health}: provided port is already allocated", "InternalError",
-                       {"causes": [{"message": f"failed to allocate requested HealthCheck NodePort {health}: "
-                                               "provided port is already allocated"}]})
+    elif (
+        isinstance(health, int)
+        and health != old_spec.get("healthCheckNodePort")
+        and not allocator.port_free(health)
+    ):
+        raise ApiError(
+            500,
+            f"Internal error occurred: failed to allocate requested HealthCheck NodePort "
+            f"{health}: provided port is already allocated",
+            "InternalError",
+            {
+                "causes": [
+                    {
+                        "message": f"failed to allocate requested HealthCheck NodePort {health}: "
+                        "provided port is already allocated"
+                    }
+                ]
+            },
+        )
     old_by_port = {p.get("port"): p.get("nodePort") for p in old_spec.get("ports") or []}
     for port in ports if with_node_ports else ():
         if "nodePort" not in port:
@@ -440,13 +460,23 @@ def accepted_names(names: dict[str, Any]) -> dict[str, Any]:
 
 def terminating(crd: dict[str, Any], timestamp: str) -> dict[str, Any]:
     """A CRD as the delete answers it: marked, with the cleanup finalizer and `Terminating` True."""
-    conditions = [c for c in (crd.get("status") or {}).get("conditions") or []
-                  if c.get("type") != "Terminating"]
-    conditions.append({"type": "Terminating", "status": "True", "reason": "InstanceDeletionPending",
-                       "message": "CustomResourceDefinition marked for deletion; instance deletion pending",
-                       "lastTransitionTime": timestamp})
-    meta = {**crd["metadata"], "deletionTimestamp": timestamp,
-            "finalizers": ["customresourcecleanup.apiextensions.k8s.io"]}
+    conditions = [
+        c for c in (crd.get("status") or {}).get("conditions") or [] if c.get("type") != "Terminating"
+    ]
+    conditions.append(
+        {
+            "type": "Terminating",
+            "status": "True",
+            "reason": "InstanceDeletionPending",
+            "message": "CustomResourceDefinition marked for deletion; instance deletion pending",
+            "lastTransitionTime": timestamp,
+        }
+    )
+    meta = {
+        **crd["metadata"],
+        "deletionTimestamp": timestamp,
+        "finalizers": ["customresourcecleanup.apiextensions.k8s.io"],
+    }
     return {**crd, "metadata": meta, "status": {**(crd.get("status") or {}), "conditions": conditions}}
 
 
@@ -527,7 +557,10 @@ PREPARE: dict[tuple[str, str], Prepare] = {
 
 
 def prepare(
-    rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, allocator: IPAllocator,
+    rt: ResourceType,
+    obj: dict[str, Any],
+    old: dict[str, Any] | None,
+    allocator: IPAllocator,
     version: Version | None = None,
 ) -> dict[str, Any]:
     """Defaults and validation kube-apiserver applies to this kind; `old` is None on create.
@@ -544,8 +577,9 @@ def prepare(
     return new
 
 
-def refuse_in_place(rt: ResourceType, new: dict[str, Any], old: dict[str, Any],
-                    version: Version | None = None) -> None:
+def refuse_in_place(
+    rt: ResourceType, new: dict[str, Any], old: dict[str, Any], version: Version | None = None
+) -> None:
     """Raise the 422 kube-apiserver answers an update that changes what it keeps fixed (one cause per
     field it names, in its words: `spec: Forbidden: updates to statefulset spec for fields other
     than ...`, `roleRef: Invalid value: ...: cannot change roleRef`)."""

@@ -41,21 +41,24 @@ class ScaleSpec:
     status_replicas_path: str = ".status.replicas"
     label_selector_path: str | None = None
 
+
 # Built-in kinds whose registry keeps metadata.generation (kube-apiserver 1.34, checked against it);
 # the others (ConfigMaps, Services, RBAC, ...) have none. Custom resources always have one.
-WITH_GENERATION = frozenset({
-    ("", "pods"),
-    ("apps", "deployments"),
-    ("apps", "statefulsets"),
-    ("apps", "daemonsets"),
-    ("apps", "replicasets"),
-    ("batch", "jobs"),
-    ("batch", "cronjobs"),
-    ("networking.k8s.io", "ingresses"),
-    ("networking.k8s.io", "networkpolicies"),
-    ("policy", "poddisruptionbudgets"),
-    ("apiextensions.k8s.io", "customresourcedefinitions"),
-})
+WITH_GENERATION = frozenset(
+    {
+        ("", "pods"),
+        ("apps", "deployments"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("apps", "replicasets"),
+        ("batch", "jobs"),
+        ("batch", "cronjobs"),
+        ("networking.k8s.io", "ingresses"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("policy", "poddisruptionbudgets"),
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -35,14 +35,16 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 # kinds whose registry answers a DELETE with the deleted object rather than a Status (kube-apiserver
 # 1.34, checked against it); every kind answers with the object while finalizers hold it
-RETURNS_DELETED_OBJECT = frozenset({
-    ("", "namespaces"),
-    ("", "pods"),
-    ("", "services"),
-    ("", "serviceaccounts"),
-    ("storage.k8s.io", "storageclasses"),
-    ("apiextensions.k8s.io", "customresourcedefinitions"),
-})
+RETURNS_DELETED_OBJECT = frozenset(
+    {
+        ("", "namespaces"),
+        ("", "pods"),
+        ("", "services"),
+        ("", "serviceaccounts"),
+        ("storage.k8s.io", "storageclasses"),
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+    }
+)
 
 
 def _page_not_found() -> web.Response:
@@ -240,7 +242,7 @@ class ApiServer:
         self.counters.count(verb, resource)
         code = self.faults.pick_error(verb, resource)
         if code is not None:
-            raise _injected(code, self.faults.settings.retry_after_s)
+            raise _injected(code, self.faults.settings.retry_after_s, verb, target.name or "")
         if verb == "get":
             return self._get(request, target)
         if verb == "list":
@@ -372,8 +374,12 @@ class ApiServer:
                     start = int(rv_param)
                 except ValueError:
                     # kube-apiserver 1.34 answers a watch from an unparsable version with a bare 500
-                    raise ApiError(500, f'resourceVersion: Invalid value: "{rv_param}": strconv.ParseUint: '
-                                        f'parsing "{rv_param}": invalid syntax', "") from None
+                    raise ApiError(
+                        500,
+                        f'resourceVersion: Invalid value: "{rv_param}": strconv.ParseUint: '
+                        f'parsing "{rv_param}": invalid syntax',
+                        "",
+                    ) from None
                 try:
                     replay = self.store.events_since(rt.key, start)
                 except ApiError as exc:
@@ -537,7 +543,11 @@ class ApiServer:
         options = await _delete_options(request)
         grace = options.get("gracePeriodSeconds", request.query.get("gracePeriodSeconds"))
         obj, gone = self.store.delete(
-            rt, target.namespace, target.name, _dry_run(request, options), options.get("preconditions"),
+            rt,
+            target.namespace,
+            target.name,
+            _dry_run(request, options),
+            options.get("preconditions"),
             int(grace) if grace is not None else None,
             request.query.get("propagationPolicy") or options.get("propagationPolicy"),
         )
@@ -574,10 +584,16 @@ class ApiServer:
             assert budgets_rt is not None
             budgets = list(self.store.iter_objects(budgets_rt.key, target.namespace))
             eviction.check_eviction(pod, budgets, self.store.iter_objects(target.rt.key, target.namespace))
-            self.store.delete(target.rt, target.namespace, target.name, dry_run,
-                              (body.get("deleteOptions") or {}).get("preconditions"))
-        return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
-                     201)
+            self.store.delete(
+                target.rt,
+                target.namespace,
+                target.name,
+                dry_run,
+                (body.get("deleteOptions") or {}).get("preconditions"),
+            )
+        return _json(
+            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
+        )
 
     async def _delete_collection(self, request: web.BaseRequest, target: Target) -> web.Response:
         rt = target.rt
@@ -604,9 +620,7 @@ class ApiServer:
         if rt.scale.label_selector_path:
             found = tables.lookup(obj, rt.scale.label_selector_path)
             if found:
-                status["selector"] = (
-                    found[0] if isinstance(found[0], str) else selector_string(found[0])
-                )
+                status["selector"] = found[0] if isinstance(found[0], str) else selector_string(found[0])
         scale_meta = {
             k: meta[k]
             for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
@@ -669,8 +683,13 @@ class ApiServer:
                     return _json(self.faults.settings.as_dict())
             elif action == "counters":
                 if method == "GET":
-                    return _json({"counters": self.counters.snapshot(), "writes": self.counters.writes(),
-                                  "bytes_sent": self.counters.bytes_sent})
+                    return _json(
+                        {
+                            "counters": self.counters.snapshot(),
+                            "writes": self.counters.writes(),
+                            "bytes_sent": self.counters.bytes_sent,
+                        }
+                    )
                 if method == "DELETE":
                     self.counters.reset()
                     return _json({"counters": {}, "writes": 0, "bytes_sent": 0})
@@ -695,7 +714,16 @@ class ApiServer:
 # -- request helpers ------------------------------------------------------------------------------------
 
 
-def _injected(code: int, retry_after_s: int) -> ApiError:
+def _injected(code: int, retry_after_s: int, verb: str = "", name: str = "") -> ApiError:
+    if code == 409:  # worded as kube-apiserver words them; the write did not happen
+        if verb == "create":
+            return ApiError(409, f'"{name}" already exists', "AlreadyExists")
+        return ApiError(
+            409,
+            f'Operation cannot be fulfilled on "{name}": the object has been modified; '
+            "please apply your changes to the latest version and try again",
+            "Conflict",
+        )
     if code == 429:
         return ApiError(
             429,

@@ -138,9 +138,13 @@ def _check_metadata_types(rt: ResourceType, metadata: dict[str, Any]) -> None:
 class Store:
     """Objects of one cluster, keyed (group, plural) → namespace → name, and the event history."""
 
-    def __init__(self, history: int = 100_000, namespace_defaults: bool = False,
-                 crd_established_delay_s: float = CRD_ESTABLISHED_DELAY_S,
-                 kube_version: str = KUBE_VERSION) -> None:
+    def __init__(
+        self,
+        history: int = 100_000,
+        namespace_defaults: bool = False,
+        crd_established_delay_s: float = CRD_ESTABLISHED_DELAY_S,
+        kube_version: str = KUBE_VERSION,
+    ) -> None:
         self.registry = Registry()
         # the Kubernetes version answered on /version; it decides what updates may not change
         self.kube_version = kube_version
@@ -390,8 +394,9 @@ class Store:
                 }
                 obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
             # a dry run allocates from a copy: it must not hold what a real request would get
-            obj = kinds.prepare(rt, obj, None, copy.deepcopy(self._ips) if dry_run else self._ips,
-                                self._version)
+            obj = kinds.prepare(
+                rt, obj, None, copy.deepcopy(self._ips) if dry_run else self._ips, self._version
+            )
             if manager and applied is None:
                 fields = apply.record_update(None, obj, manager, rt.api_version, timestamp, not rt.status)
                 if fields:
@@ -564,9 +569,17 @@ class Store:
                 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
                 "required for apply patch",
                 "Invalid",
-                {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [
-                    {"reason": "FieldValueRequired", "message": "Required value: is required for apply patch",
-                     "field": "fieldManager"}]},
+                {
+                    "group": "meta.k8s.io",
+                    "kind": "PatchOptions",
+                    "causes": [
+                        {
+                            "reason": "FieldValueRequired",
+                            "message": "Required value: is required for apply patch",
+                            "field": "fieldManager",
+                        }
+                    ],
+                },
             )
         if not isinstance(applied, dict):
             raise bad_request("error decoding YAML: the applied configuration must be an object")
@@ -673,8 +686,7 @@ class Store:
                     ],
                 )
         new = {**new, "metadata": metadata}
-        new = kinds.prepare(rt, new, old, copy.deepcopy(self._ips) if dry_run else self._ips,
-                            self._version)
+        new = kinds.prepare(rt, new, old, copy.deepcopy(self._ips) if dry_run else self._ips, self._version)
         if rt.has_generation and _desired_state(new, rt) != _desired_state(old, rt):
             new["metadata"] = {**new["metadata"], "generation": int(old_meta.get("generation", 1)) + 1}
         if not applied_fields and manager:
@@ -832,8 +844,14 @@ class Store:
                     self.delete(dep_rt, namespace or None, dep_name)
                     continue
                 rest = [r for r in refs if r.get("uid") != uid]
-                released = {**obj, "metadata": {**obj["metadata"], "ownerReferences": rest,
-                                                "resourceVersion": str(self._next_rv())}}
+                released = {
+                    **obj,
+                    "metadata": {
+                        **obj["metadata"],
+                        "ownerReferences": rest,
+                        "resourceVersion": str(self._next_rv()),
+                    },
+                }
                 if not rest:
                     released["metadata"].pop("ownerReferences")
                 buckets[namespace][dep_name] = released
@@ -843,8 +861,11 @@ class Store:
         meta = obj["metadata"]
         grace = 0
         if rt.key == PODS and (obj.get("spec") or {}).get("nodeName"):
-            grace = grace_period_s if grace_period_s is not None else int(
-                (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+            grace = (
+                grace_period_s
+                if grace_period_s is not None
+                else int((obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+            )
         marked_meta = {**meta, "deletionTimestamp": now(), "deletionGracePeriodSeconds": grace}
         if rt.has_generation:
             marked_meta["generation"] = int(meta.get("generation", 1)) + 1

@@ -16,8 +16,16 @@ REASON_INVALID_SPEC = "InvalidSpec"
 _MAX_MESSAGE = 1024  # the API server refuses longer Event messages
 
 
-def event(involved: Mapping[str, Any], reason: str, message: str, *, type_: str = "Normal",
-          now: datetime, instance: str = "", component: str = COMPONENT) -> dict[str, Any]:
+def event(
+    involved: Mapping[str, Any],
+    reason: str,
+    message: str,
+    *,
+    type_: str = "Normal",
+    now: datetime,
+    instance: str = "",
+    component: str = COMPONENT,
+) -> dict[str, Any]:
     """An Event on `involved` (`apiVersion`, `kind`, `namespace`, `name`, `uid`) reported by
     `component`; a fresh name each time, so two workers never collide on one."""
     namespace = str(involved.get("namespace") or "default")
@@ -26,8 +34,9 @@ def event(involved: Mapping[str, Any], reason: str, message: str, *, type_: str 
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"name": f"{name}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
-        "involvedObject": {k: involved[k] for k in ("apiVersion", "kind", "namespace", "name", "uid")
-                           if involved.get(k)},
+        "involvedObject": {
+            k: involved[k] for k in ("apiVersion", "kind", "namespace", "name", "uid") if involved.get(k)
+        },
         "reason": reason,
         "message": message[:_MAX_MESSAGE],
         "type": type_,

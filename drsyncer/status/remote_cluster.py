@@ -21,8 +21,15 @@ def health_status(obj: Mapping[str, Any], check: ClusterCheck, now: datetime) ->
     conditions = current_conditions(status)
     generation = (obj.get("metadata") or {}).get("generation")
     for result in check.conditions:
-        conditions = set_condition(conditions, result.type, ConditionStatus(result.status), result.reason,
-                                   result.message, now, generation)
+        conditions = set_condition(
+            conditions,
+            result.type,
+            ConditionStatus(result.status),
+            result.reason,
+            result.message,
+            now,
+            generation,
+        )
     out: dict[str, Any] = {
         "health": check.health,
         "lastCheckTime": timestamp(now),

@@ -60,12 +60,20 @@ class RetryPlan:
 
 def retryable(targets: Iterable[TargetResult]) -> bool:
     """Something failed that trying again soon may fix (throttling, a cluster briefly away, 5xx)."""
-    return any(t.error_category is Category.RETRYABLE
-               or any(e.category is Category.RETRYABLE for e in t.errors) for t in targets)
+    return any(
+        t.error_category is Category.RETRYABLE or any(e.category is Category.RETRYABLE for e in t.errors)
+        for t in targets
+    )
 
 
-def plan_retry(config: RetryConfig, targets: Sequence[TargetResult], attempts_made: int, now: float, *,
-               max_delay_s: float | None = None) -> RetryPlan | None:
+def plan_retry(
+    config: RetryConfig,
+    targets: Sequence[TargetResult],
+    attempts_made: int,
+    now: float,
+    *,
+    max_delay_s: float | None = None,
+) -> RetryPlan | None:
     """The next attempt after attempt number `attempts_made` (0: the first run) failed, or None when
     nothing retryable failed or `maxRetries` are used up. `max_delay_s` caps the wait."""
     if not retryable(targets) or attempts_made >= config.max_retries:
@@ -82,8 +90,11 @@ def _retry_status(records: Iterable[NamespaceRecord]) -> RetryStatus | None:
     if not plans:
         return None
     soonest = min(plans, key=lambda p: p.at)
-    return RetryStatus(next_retry_time=_at(soonest.at), retries_remaining=soonest.remaining,
-                       backoff_duration=format_duration(soonest.delay_s))
+    return RetryStatus(
+        next_retry_time=_at(soonest.at),
+        retries_remaining=soonest.remaining,
+        backoff_duration=format_duration(soonest.delay_s),
+    )
 
 
 @dataclass
@@ -136,30 +147,55 @@ def _at(seconds: float) -> datetime:
 
 
 def _counts(c: KindCounts) -> SyncCounts:
-    return SyncCounts(total=c.total, created=c.created, updated=c.updated, unchanged=c.unchanged,
-                      pruned=c.pruned, skipped=c.skipped, failed=c.failed, held_back=c.held_back)
+    return SyncCounts(
+        total=c.total,
+        created=c.created,
+        updated=c.updated,
+        unchanged=c.unchanged,
+        pruned=c.pruned,
+        skipped=c.skipped,
+        failed=c.failed,
+        held_back=c.held_back,
+    )
 
 
 def summary_of(replication: str, records: Iterable[NamespaceRecord], run_id: str = "") -> RunSummary:
-    return RunSummary(replication, [t for r in sorted(records, key=lambda r: r.source_namespace)
-                                    for t in r.targets], run_id)
+    return RunSummary(
+        replication, [t for r in sorted(records, key=lambda r: r.source_namespace) for t in r.targets], run_id
+    )
 
 
 def _target_error(target: TargetResult, when: datetime) -> SyncError | None:
     if target.error:
-        return SyncError(message=target.error, category=target.error_category, time=when,
-                         cluster=target.destination_cluster)
+        return SyncError(
+            message=target.error,
+            category=target.error_category,
+            time=when,
+            cluster=target.destination_cluster,
+        )
     if target.errors:
         first = target.errors[0]
         where = f"{first.namespace}/{first.name}" if first.namespace else first.name
-        return SyncError(message=first.message, category=first.category, time=when,
-                         cluster=target.destination_cluster, resource=f"{first.kind}/{where}")
+        return SyncError(
+            message=first.message,
+            category=first.category,
+            time=when,
+            cluster=target.destination_cluster,
+            resource=f"{first.kind}/{where}",
+        )
     return None
 
 
-def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous: Mapping[str, Any],
-               generation: int, now: datetime, started_at: float | None = None,
-               next_sync: datetime | None = None) -> dict[str, Any]:
+def run_status(
+    records: Sequence[NamespaceRecord],
+    *,
+    replication: str,
+    previous: Mapping[str, Any],
+    generation: int,
+    now: datetime,
+    started_at: float | None = None,
+    next_sync: datetime | None = None,
+) -> dict[str, Any]:
     """The `status` merge patch after a run: `records` hold the latest result of each source namespace
     of the Replication; `previous` is the status as read (conditions and lastSuccessfulSyncTime carry
     over); `started_at` is when the run's first task started."""
@@ -181,10 +217,15 @@ def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous
             if error is not None:
                 errors.append(error)
             target = TargetStatus(
-                cluster=t.destination_cluster, source_namespace=t.source_namespace,
-                destination_namespace=t.destination_namespace, phase=t.phase,
-                last_sync_time=when, last_sync_duration=format_duration(t.duration_s),
-                sync_stats=_counts(t.totals), last_error=error)
+                cluster=t.destination_cluster,
+                source_namespace=t.source_namespace,
+                destination_namespace=t.destination_namespace,
+                phase=t.phase,
+                last_sync_time=when,
+                last_sync_duration=format_duration(t.duration_s),
+                sync_stats=_counts(t.totals),
+                last_error=error,
+            )
             target.last_successful_sync_time = recovery.last_success(target, previous.get("targets") or ())
             targets.append(target)
             found = [e.category for e in t.errors] + ([t.error_category] if t.error_category else [])
@@ -192,23 +233,52 @@ def run_status(records: Sequence[NamespaceRecord], *, replication: str, previous
                 entry = categories.setdefault(category, ErrorCategoryCount(category=category))
                 entry.count += 1
                 entry.last_occurred = when
-            scales += [DeploymentScale(cluster=t.destination_cluster, namespace=s.namespace, kind=s.kind,
-                                       name=s.name, original_replicas=s.original_replicas,
-                                       last_synced_at=when)
-                       for s in t.deployment_scales]
+            scales += [
+                DeploymentScale(
+                    cluster=t.destination_cluster,
+                    namespace=s.namespace,
+                    kind=s.kind,
+                    name=s.name,
+                    original_replicas=s.original_replicas,
+                    last_synced_at=when,
+                )
+                for s in t.deployment_scales
+            ]
 
-    groups = [ResourceGroupStatus(group_kind=group_kind(kind), **_counts(c).model_dump(exclude={"synced"}))
-              for kind, c in sorted(summary.counts.items())]
+    groups = [
+        ResourceGroupStatus(group_kind=group_kind(kind), **_counts(c).model_dump(exclude={"synced"}))
+        for kind, c in sorted(summary.counts.items())
+    ]
     synced_reason, synced_message = _synced(summary, phase, len(records))
     conditions = current_conditions(previous)
-    conditions = set_condition(conditions, keys.CONDITION_SYNCED, phase is Phase.COMPLETED, synced_reason,
-                               synced_message, now, generation)
-    conditions = set_condition(conditions, keys.CONDITION_READY, phase is Phase.COMPLETED, synced_reason,
-                               synced_message, now, generation)
+    conditions = set_condition(
+        conditions,
+        keys.CONDITION_SYNCED,
+        phase is Phase.COMPLETED,
+        synced_reason,
+        synced_message,
+        now,
+        generation,
+    )
+    conditions = set_condition(
+        conditions,
+        keys.CONDITION_READY,
+        phase is Phase.COMPLETED,
+        synced_reason,
+        synced_message,
+        now,
+        generation,
+    )
     held = held_back_message(summary)
-    conditions = set_condition(conditions, keys.CONDITION_UP_TO_DATE, held is None,
-                               REASON_UP_TO_DATE if held is None else REASON_HELD_BACK,
-                               held or "every copy matches its source (nothing held back)", now, generation)
+    conditions = set_condition(
+        conditions,
+        keys.CONDITION_UP_TO_DATE,
+        held is None,
+        REASON_UP_TO_DATE if held is None else REASON_HELD_BACK,
+        held or "every copy matches its source (nothing held back)",
+        now,
+        generation,
+    )
     last_success = previous.get("lastSuccessfulSyncTime")
     if phase is Phase.COMPLETED:
         last_success = timestamp(now)
@@ -249,9 +319,11 @@ def group_kind(count_key: str) -> str:
 
 def _synced(summary: RunSummary, phase: Phase, namespaces: int) -> tuple[str, str]:
     totals = summary.totals
-    counts = (f"{namespaces} namespace(s) into {len(summary.targets)} target(s): {totals.created} created, "
-              f"{totals.updated} updated, {totals.unchanged} unchanged, {totals.pruned} pruned, "
-              f"{totals.skipped} skipped, {totals.failed} failed")
+    counts = (
+        f"{namespaces} namespace(s) into {len(summary.targets)} target(s): {totals.created} created, "
+        f"{totals.updated} updated, {totals.unchanged} unchanged, {totals.pruned} pruned, "
+        f"{totals.skipped} skipped, {totals.failed} failed"
+    )
     if phase is Phase.COMPLETED:
         return REASON_COMPLETED, counts
     failed = [t for t in summary.targets if t.phase is not Phase.COMPLETED]
@@ -267,13 +339,18 @@ def held_back_message(summary: RunSummary) -> str | None:
     count = summary.totals.held_back
     if not count:
         return None
-    named = "; ".join(f"{t.destination_cluster}: {s.kind} {s.namespace}/{s.name} "
-                      f"({', '.join(s.fields) or 'fields not named'})" for t, s in held[:_HELD_BACK_NAMED])
+    named = "; ".join(
+        f"{t.destination_cluster}: {s.kind} {s.namespace}/{s.name} "
+        f"({', '.join(s.fields) or 'fields not named'})"
+        for t, s in held[:_HELD_BACK_NAMED]
+    )
     more = f"; and {count - _HELD_BACK_NAMED} more" if count > _HELD_BACK_NAMED else ""
-    return (f"{count} destination cop{'y is' if count == 1 else 'ies are'} stale: the source changed "
-            f"fields the destination will not change in place and the immutable handling is NoChange: "
-            f"{named}{more}. Change the handling (label dr-syncer.io/immutable-handling or "
-            "immutableResourceConfig) or recreate the copy")
+    return (
+        f"{count} destination cop{'y is' if count == 1 else 'ies are'} stale: the source changed "
+        f"fields the destination will not change in place and the immutable handling is NoChange: "
+        f"{named}{more}. Change the handling (label dr-syncer.io/immutable-handling or "
+        "immutableResourceConfig) or recreate the copy"
+    )
 
 
 def held_back_event(summary: RunSummary) -> tuple[str, str, str] | None:

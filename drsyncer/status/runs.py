@@ -71,18 +71,24 @@ class RunStore:
 
     def begin(self, owner: str, run_key: str, started_at: float) -> bool:
         """Note that a task of the run started; True for the first one (the run starts now)."""
-        return bool(self.redis.set(self._key(owner, "run", run_key), repr(started_at), nx=True,
-                                   ex=self.ttl_s))
+        return bool(
+            self.redis.set(self._key(owner, "run", run_key), repr(started_at), nx=True, ex=self.ttl_s)
+        )
 
-    def finish(self, owner: str, run_key: str, record: NamespaceRecord,
-               expected: Iterable[str]) -> Claim | None:
+    def finish(
+        self, owner: str, run_key: str, record: NamespaceRecord, expected: Iterable[str]
+    ) -> Claim | None:
         """Store the namespace's record; a `Claim` when every `expected` namespace has now finished
         in this run (the run's marks are cleared, so only this caller gets it)."""
         wanted = sorted(set(expected) | {record.source_namespace})
-        keys = [self._key(owner, "results"), self._key(owner, "done", run_key),
-                self._key(owner, "run", run_key)]
-        found = self._finish(keys=keys, args=[record.source_namespace, json.dumps(record.to_dict()),
-                                              self.ttl_s, *wanted])
+        keys = [
+            self._key(owner, "results"),
+            self._key(owner, "done", run_key),
+            self._key(owner, "run", run_key),
+        ]
+        found = self._finish(
+            keys=keys, args=[record.source_namespace, json.dumps(record.to_dict()), self.ttl_s, *wanted]
+        )
         if found is None:
             return None
         text = found.decode() if isinstance(found, bytes) else str(found)

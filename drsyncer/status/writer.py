@@ -28,9 +28,17 @@ def _events_ref() -> ResourceRef:
     return ref
 
 
-def patch_status(controller: ClusterClient, ref: ResourceRef, namespace: str, name: str, build: Build, *,
-                 uid: str | None = None, policy: RetryPolicy = STATUS_WRITES,
-                 sleep: Callable[[float], None] = time.sleep) -> dict[str, Any] | None:
+def patch_status(
+    controller: ClusterClient,
+    ref: ResourceRef,
+    namespace: str,
+    name: str,
+    build: Build,
+    *,
+    uid: str | None = None,
+    policy: RetryPolicy = STATUS_WRITES,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any] | None:
     """Read the object, `build` the status from it, patch it; again on conflict (`retry_on_conflict`
     with `policy`). None when the object is gone (or another object now has the name and `uid` is
     given) or `build` has nothing to write."""
@@ -60,7 +68,11 @@ def post_event(controller: ClusterClient, body: Mapping[str, Any]) -> bool:
     try:
         controller.create(_events_ref(), namespace, body)
     except ApiError as exc:
-        log.warning("posting Event %s on %s failed: %s", body.get("reason"),
-                    (body.get("involvedObject") or {}).get("name"), exc)
+        log.warning(
+            "posting Event %s on %s failed: %s",
+            body.get("reason"),
+            (body.get("involvedObject") or {}).get("name"),
+            exc,
+        )
         return False
     return True

@@ -80,8 +80,14 @@ class Action:
     def skip_record(self) -> Skip:
         """Why this action writes nothing, as the result lists it."""
         if self.immutable is not None and self.held_back:
-            return Skip(self.count_key, self.key.namespace, self.key.name,
-                        f"held back: {self.immutable.describe()}", True, self.immutable.fields)
+            return Skip(
+                self.count_key,
+                self.key.namespace,
+                self.key.name,
+                f"held back: {self.immutable.describe()}",
+                True,
+                self.immutable.fields,
+            )
         return Skip(self.count_key, self.key.namespace, self.key.name, self.reason)
 
     @property

@@ -35,8 +35,9 @@ class Doomed:
     uid: str
 
 
-def select_owned(objects: Iterable[tuple[ResourceRef, Obj]], replication: str,
-                 source_namespace: str) -> list[Doomed]:
+def select_owned(
+    objects: Iterable[tuple[ResourceRef, Obj]], replication: str, source_namespace: str
+) -> list[Doomed]:
     """The objects owned by `replication` and copied from `source_namespace`, in delete order
     (dependents first). Objects already being deleted are left to finish."""
     found = []
@@ -66,8 +67,9 @@ def _owned_candidates(client: ClusterClient, namespace: str) -> Iterable[tuple[R
             yield ref, obj
 
 
-def cleanup_destination(client: ClusterClient, namespace: str, *, replication: str,
-                        source_namespace: str, dry_run: bool = False) -> TargetResult:
+def cleanup_destination(
+    client: ClusterClient, namespace: str, *, replication: str, source_namespace: str, dry_run: bool = False
+) -> TargetResult:
     """Delete what `replication` copied from `source_namespace` into `namespace` on `client`'s cluster;
     deleted objects count as pruned. The namespace itself is kept (other tools may use it)."""
     started = time.monotonic()

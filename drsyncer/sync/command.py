@@ -60,14 +60,18 @@ def run(args: argparse.Namespace) -> int:
     clients: dict[str, ClusterClient] = {}
     try:
         for context in (source_context, *dest_contexts):
-            clients[context] = client_from_kubeconfig_file(kubeconfig, context=context, name=context,
-                                                           max_connections=max(args.concurrency, 4))
+            clients[context] = client_from_kubeconfig_file(
+                kubeconfig, context=context, name=context, max_connections=max(args.concurrency, 4)
+            )
         for context, client in clients.items():
             _check_reachable(client, context)
         _check_source(clients[source_context], rules, [source for source, _ in pairs])
-        prepared = prepare_run(rules, clients[source_context],
-                               [(src, c, dst) for src, dst in pairs for c in dest_contexts],
-                               clients.__getitem__)
+        prepared = prepare_run(
+            rules,
+            clients[source_context],
+            [(src, c, dst) for src, dst in pairs for c in dest_contexts],
+            clients.__getitem__,
+        )
         results = prepared.sync(limits=Limits(concurrency=args.concurrency))
     finally:
         for client in clients.values():
@@ -95,16 +99,18 @@ def rules_from_args(args: argparse.Namespace, source_context: str) -> Rules:
         "pruneDeleted": bool(args.prune),
         "dryRun": bool(args.dry_run),
         # references to one copied namespace from another follow its new name too
-        "namespaceMappings": [{"source": source, "destination": dest}
-                              for source, dest in namespace_pairs(args.namespace or ())],
+        "namespaceMappings": [
+            {"source": source, "destination": dest} for source, dest in namespace_pairs(args.namespace or ())
+        ],
     }
     if args.types:
         types = [t.strip() for t in args.types.split(",") if t.strip()]
         if not types:
             raise DrsyncerError("--types names no resource type")
         spec["resourceTypes"] = types
-    return Rules.from_spec(spec, replication=f"{CLI_REPLICATION_NAMESPACE}/{source_context}",
-                           source_cluster=source_context)
+    return Rules.from_spec(
+        spec, replication=f"{CLI_REPLICATION_NAMESPACE}/{source_context}", source_cluster=source_context
+    )
 
 
 def _check_reachable(client: ClusterClient, context: str) -> None:
@@ -134,8 +140,11 @@ def print_result(console: Console, result: TargetResult, *, verbose: bool = Fals
     """One destination's outcome: a per-kind table, then copies held back, why objects were skipped
     (grouped by reason, or one line each with `verbose`), errors, replica changes and warnings."""
     dry = " (dry run: counts show what would be written; nothing was)" if result.dry_run else ""
-    console.print(f"{result.source_namespace} → {result.destination_cluster}/{result.destination_namespace}: "
-                  f"{result.phase.value} in {result.duration_s:.2f}s{dry}", markup=False)
+    console.print(
+        f"{result.source_namespace} → {result.destination_cluster}/{result.destination_namespace}: "
+        f"{result.phase.value} in {result.duration_s:.2f}s{dry}",
+        markup=False,
+    )
     if result.counts:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         table.add_column("kind", no_wrap=True, min_width=max(len(k) for k in result.counts))
@@ -156,11 +165,17 @@ def print_result(console: Console, result: TargetResult, *, verbose: bool = Fals
             console.print(f"    {error}", markup=False)
     for scale in result.deployment_scales:
         if scale.replicas != scale.original_replicas:
-            console.print(f"  {scale.kind} {scale.namespace}/{scale.name}: {scale.original_replicas} → "
-                          f"{scale.replicas} replicas", markup=False)
+            console.print(
+                f"  {scale.kind} {scale.namespace}/{scale.name}: {scale.original_replicas} → "
+                f"{scale.replicas} replicas",
+                markup=False,
+            )
     # a held-back copy is listed once, above, though the executor also records it as a warning
-    held = tuple(f"{s.kind} {s.namespace}/{s.name}: " if s.namespace else f"{s.kind} {s.name}: "
-                 for s in result.skips if s.held_back)
+    held = tuple(
+        f"{s.kind} {s.namespace}/{s.name}: " if s.namespace else f"{s.kind} {s.name}: "
+        for s in result.skips
+        if s.held_back
+    )
     warnings = [w for w in result.warnings if not (w.startswith(held) and w.endswith("; not written"))]
     if warnings:
         console.print("  warnings:")
@@ -191,7 +206,9 @@ def print_skips(console: Console, skips: list[Skip], *, verbose: bool = False, i
     for skip in others:
         by_reason.setdefault(skip.reason, []).append(skip)
     for reason, group in by_reason.items():
-        names = ", ".join(f"{s.kind} {s.namespace}/{s.name}" if s.namespace else f"{s.kind} {s.name}"
-                          for s in group[:_NAMES_PER_REASON])
+        names = ", ".join(
+            f"{s.kind} {s.namespace}/{s.name}" if s.namespace else f"{s.kind} {s.name}"
+            for s in group[:_NAMES_PER_REASON]
+        )
         more = f" and {len(group) - _NAMES_PER_REASON} more" if len(group) > _NAMES_PER_REASON else ""
         console.print(f"{indent}  {reason} ({len(group)}): {names}{more}", markup=False)

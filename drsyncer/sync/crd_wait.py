@@ -50,8 +50,11 @@ def wait_established(client: ClusterClient, names: list[str], timeout_s: float) 
     finally:
         # the new custom resource types must be found by the next stages' lookups
         client.discovery.invalidate()
-    return [f"CustomResourceDefinition {n} not Established and served after "
-            f"{timeout_s:.0f}s; its custom resources may fail" for n in sorted(waiting)]
+    return [
+        f"CustomResourceDefinition {n} not Established and served after "
+        f"{timeout_s:.0f}s; its custom resources may fail"
+        for n in sorted(waiting)
+    ]
 
 
 def installed_crd(client: ClusterClient, group: str, kind: str) -> str | None:

@@ -39,8 +39,15 @@ REASON_UNCHANGED = "the destination copy has this source hash"
 REASON_UNMARKED = "conflict: an object of this name exists without drsyncer ownership marks"
 
 
-def decide(wanted: Action, existing: Mapping[str, Any] | None, rules: Rules, *, source_namespace: str,
-           server_version: Version | None, source: Mapping[str, Any] | None = None) -> Action:
+def decide(
+    wanted: Action,
+    existing: Mapping[str, Any] | None,
+    rules: Rules,
+    *,
+    source_namespace: str,
+    server_version: Version | None,
+    source: Mapping[str, Any] | None = None,
+) -> Action:
     """The action for one object.
 
     `wanted`: the create action of the transformed, marked and hashed copy (`plan.create_action`, or
@@ -98,8 +105,16 @@ def wanted_again(action: Action) -> Action:
     """The create action a planned create or update was decided from, to decide again on a fresh read."""
     if action.op == Op.CREATE:
         return action
-    return Action(Op.CREATE, action.key, body=action.desired, reason=REASON_CREATE, desired=action.desired,
-                  source_hash=action.source_hash, scale=action.scale, warnings=action.warnings)
+    return Action(
+        Op.CREATE,
+        action.key,
+        body=action.desired,
+        reason=REASON_CREATE,
+        desired=action.desired,
+        source_hash=action.source_hash,
+        scale=action.scale,
+        warnings=action.warnings,
+    )
 
 
 def prunable(key: Key, existing: Mapping[str, Any], rules: Rules, source_namespace: str) -> bool:
@@ -123,5 +138,12 @@ def _skip(wanted: Action, reason: str) -> Action:
     return Action(Op.SKIP, wanted.key, reason=reason, warnings=wanted.warnings)
 
 
-__all__ = ["REASON_BEING_DELETED", "REASON_UNCHANGED", "REASON_UNMARKED", "decide", "prunable", "uid_of",
-           "wanted_again"]
+__all__ = [
+    "REASON_BEING_DELETED",
+    "REASON_UNCHANGED",
+    "REASON_UNMARKED",
+    "decide",
+    "prunable",
+    "uid_of",
+    "wanted_again",
+]

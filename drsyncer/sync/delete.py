@@ -16,8 +16,16 @@ from drsyncer.kube.errors import Conflict
 from drsyncer.sync.decide import uid_of
 
 
-def delete_copy(client: ClusterClient, ref: ResourceRef, namespace: str | None, name: str, *, uid: str,
-                propagation: Propagation = "Background", dry_run: bool = False) -> bool:
+def delete_copy(
+    client: ClusterClient,
+    ref: ResourceRef,
+    namespace: str | None,
+    name: str,
+    *,
+    uid: str,
+    propagation: Propagation = "Background",
+    dry_run: bool = False,
+) -> bool:
     """Delete the object if it still has `uid` (no precondition when `uid` is empty). True when it was
     deleted or was already gone; False when the uid precondition failed (409 Conflict: the object
     was replaced since it was read). Other failures raise their `ApiError`."""
@@ -28,8 +36,9 @@ def delete_copy(client: ClusterClient, ref: ResourceRef, namespace: str | None, 
     return True
 
 
-def wait_gone(client: ClusterClient, ref: ResourceRef, namespace: str | None, name: str, uid: str,
-              timeout_s: float) -> None:
+def wait_gone(
+    client: ClusterClient, ref: ResourceRef, namespace: str | None, name: str, uid: str, timeout_s: float
+) -> None:
     """Poll until the object with `uid` no longer exists (finalizers done), up to `timeout_s` seconds.
     Raises `CategorisedError` WaitForNextSync naming its finalizers when it is still there."""
     deadline = time.monotonic() + timeout_s
@@ -39,10 +48,14 @@ def wait_gone(client: ClusterClient, ref: ResourceRef, namespace: str | None, na
         if current is None or (uid and uid_of(current) != uid):
             return
         if time.monotonic() >= deadline:
-            raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, (
-                f"deleted for a recreate but still present after {timeout_s:.0f}s "
-                f"(finalizers {(current.get('metadata') or {}).get('finalizers') or []}); "
-                "the next sync creates it"))
+            raise CategorisedError(
+                Category.WAIT_FOR_NEXT_SYNC,
+                (
+                    f"deleted for a recreate but still present after {timeout_s:.0f}s "
+                    f"(finalizers {(current.get('metadata') or {}).get('finalizers') or []}); "
+                    "the next sync creates it"
+                ),
+            )
         time.sleep(delay)  # polling for the deletion to finish, bounded by the deadline
         delay = min(delay * 2, 1.0)
 

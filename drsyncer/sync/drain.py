@@ -18,8 +18,15 @@ from drsyncer.kube.errors import NotFound, NotServed
 from drsyncer.sync.objects import Key
 
 # kinds whose Pods are found through `spec.selector`
-SELECTOR_WORKLOADS = frozenset({("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
-                                ("apps", "ReplicaSet"), ("batch", "Job")})
+SELECTOR_WORKLOADS = frozenset(
+    {
+        ("apps", "Deployment"),
+        ("apps", "StatefulSet"),
+        ("apps", "DaemonSet"),
+        ("apps", "ReplicaSet"),
+        ("batch", "Job"),
+    }
+)
 CLAIM = ("", "PersistentVolumeClaim")
 
 
@@ -34,8 +41,9 @@ def drain(client: ClusterClient, key: Key, ref: ResourceRef) -> None:
     except NotServed:
         return  # a cluster that serves no Pods (the simulator) has nothing to drain
     if gk == CLAIM:
-        names = [p["metadata"]["name"] for p in client.list(pods, key.namespace)
-                 if _mounts_claim(p, key.name)]
+        names = [
+            p["metadata"]["name"] for p in client.list(pods, key.namespace) if _mounts_claim(p, key.name)
+        ]
     else:
         existing = client.get(ref, key.namespace, key.name)
         if existing is None:

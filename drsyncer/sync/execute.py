@@ -72,6 +72,7 @@ from drsyncer.sync.rules import ImmutableHandling, Rules
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Limits:
     """How hard and how long the executor works on one destination."""
@@ -124,9 +125,16 @@ class _Breaker:
                 self.failures = 0
 
 
-def execute(plan: Plan, target: ClusterClient, rules: Rules, *, concurrency: int | None = None,
-            dry_run: bool = False, limits: Limits | None = None,
-            result: TargetResult | None = None) -> TargetResult:
+def execute(
+    plan: Plan,
+    target: ClusterClient,
+    rules: Rules,
+    *,
+    concurrency: int | None = None,
+    dry_run: bool = False,
+    limits: Limits | None = None,
+    result: TargetResult | None = None,
+) -> TargetResult:
     """Apply `plan` to `target` (its destination namespace is `plan.destination_namespace`).
 
     Returns the `TargetResult` (`result`, if given, is filled in and returned), finished with its
@@ -166,7 +174,8 @@ def _report_plan(plan: Plan, runner: _Runner, result: TargetResult) -> None:
         try:
             if not runner.namespace_exists():
                 result.warnings.append(
-                    f"Namespace {plan.destination_namespace} does not exist and would be created")
+                    f"Namespace {plan.destination_namespace} does not exist and would be created"
+                )
         except CategorisedError as exc:
             result.warnings.append(f"could not check Namespace {plan.destination_namespace}: {exc.message}")
 
@@ -191,8 +200,13 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
             if note:
                 result.warnings.append(note)
         if action.scale is not None and action.op != Op.SKIP:
-            scales[action.key] = DeploymentScale(action.key.kind, action.key.namespace, action.key.name,
-                                                 action.scale.original, action.scale.replicas)
+            scales[action.key] = DeploymentScale(
+                action.key.kind,
+                action.key.namespace,
+                action.key.name,
+                action.scale.original,
+                action.scale.replicas,
+            )
     stages = plan.stages()
     namespace_error: CategorisedError | None = None
     namespace_checked = False
@@ -205,8 +219,15 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
             if namespace_error is not None:
                 result.error = f"Namespace {plan.destination_namespace}: {namespace_error.message}"
                 result.error_category = namespace_error.category
-                result.errors.append(ObjectError("Namespace", "", plan.destination_namespace,
-                                                 namespace_error.category, namespace_error.message))
+                result.errors.append(
+                    ObjectError(
+                        "Namespace",
+                        "",
+                        plan.destination_namespace,
+                        namespace_error.category,
+                        namespace_error.message,
+                    )
+                )
         if runner.breaker.open or (namespace_error is not None and namespaced):
             for action in stage:
                 result.record(action.count_key, Outcome.FAILED)
@@ -219,8 +240,12 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
             if done.error is not None:
                 result.fail(action.count_key, done.error)
             elif done.outcome == Outcome.SKIPPED:
-                result.skip(done.skip or Skip(action.count_key, action.key.namespace, action.key.name,
-                                              done.warning or "not written"))
+                result.skip(
+                    done.skip
+                    or Skip(
+                        action.count_key, action.key.namespace, action.key.name, done.warning or "not written"
+                    )
+                )
             else:
                 result.record(action.count_key, done.outcome)
             if done.warning:
@@ -232,8 +257,10 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
         if stage[0].key.group == CRD_GROUP and stage[0].key.kind == CRD_KIND:
             result.warnings.extend(runner.wait_established(written))
     if runner.breaker.open:
-        result.error = (f"destination cluster {runner.client.name} is unreachable "
-                        f"({runner.breaker.reason}); {not_attempted} write(s) not attempted")
+        result.error = (
+            f"destination cluster {runner.client.name} is unreachable "
+            f"({runner.breaker.reason}); {not_attempted} write(s) not attempted"
+        )
         result.error_category = runner.breaker.reason_category
     result.deployment_scales.extend(scales.values())
 
@@ -266,8 +293,9 @@ class _Runner:
                 yield action, self._run(action)
             return
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.limits.concurrency,
-                                            thread_name_prefix=f"sync-{self.client.name}")
+            self._pool = ThreadPoolExecutor(
+                self.limits.concurrency, thread_name_prefix=f"sync-{self.client.name}"
+            )
         # submit a bounded window rather than the whole stage, so 10k pending futures never pile up
         window = self.limits.concurrency * 2
         pending: dict[Future[_Done], Action] = {}
@@ -296,8 +324,13 @@ class _Runner:
             return _Done(Outcome.FAILED, self._error(action, exc))
         except Exception as exc:  # an unexpected failure of one object must not stop the others
             log.exception("syncing %s to %s failed", action.key, self.client.name)
-            return _Done(Outcome.FAILED, self._error(action, CategorisedError(
-                Category.NON_RETRYABLE, f"internal error: {type(exc).__name__}: {exc}")))
+            return _Done(
+                Outcome.FAILED,
+                self._error(
+                    action,
+                    CategorisedError(Category.NON_RETRYABLE, f"internal error: {type(exc).__name__}: {exc}"),
+                ),
+            )
         self.breaker.record(None)
         return done
 
@@ -374,12 +407,15 @@ class _Runner:
             return exc
         if existing is not None:
             if (existing.get("metadata") or {}).get("deletionTimestamp"):
-                return CategorisedError(Category.WAIT_FOR_NEXT_SYNC, "is being deleted in the destination; "
-                                        "the next sync recreates it")
+                return CategorisedError(
+                    Category.WAIT_FOR_NEXT_SYNC,
+                    "is being deleted in the destination; the next sync recreates it",
+                )
             return None
         try:
-            body = destination_namespace(self.namespace, source_namespace=self.source_namespace,
-                                        rules=self.rules)
+            body = destination_namespace(
+                self.namespace, source_namespace=self.source_namespace, rules=self.rules
+            )
             self.client.create(NAMESPACES, None, body)
         except AlreadyExists:
             return None
@@ -418,8 +454,13 @@ class _Runner:
 
     def _decide_again(self, planned: Action, fresh: Obj) -> Action:
         """What the plan would say about the object as read now (never CREATE: it exists)."""
-        return decide(wanted_again(planned), fresh, self.rules, source_namespace=self.source_namespace,
-                      server_version=self.version)
+        return decide(
+            wanted_again(planned),
+            fresh,
+            self.rules,
+            source_namespace=self.source_namespace,
+            server_version=self.version,
+        )
 
     def _create(self, planned: Action, ref: ResourceRef) -> _Done:
         key = planned.key
@@ -474,25 +515,29 @@ class _Runner:
                     return self._unforeseen_immutable(planned, ref, exc)
                 raise
             if decided.immutable is not None:
-                return _Done(Outcome.UPDATED,
-                             warning=f"{key}: {decided.immutable.describe()}; the other fields were updated")
+                return _Done(
+                    Outcome.UPDATED,
+                    warning=f"{key}: {decided.immutable.describe()}; the other fields were updated",
+                )
             return _Done(Outcome.UPDATED)
 
         try:
             return retry_on_conflict(read_modify_write, self.client.retry, sleep=self.client.sleep)
         except (Conflict, AlreadyExists):
-            raise CategorisedError(Category.RETRYABLE,
-                                   f"{key} kept changing while being updated (409 Conflict "
-                                   f"{self.client.retry.conflict_attempts} times); the next sync retries"
-                                   ) from None
+            raise CategorisedError(
+                Category.RETRYABLE,
+                f"{key} kept changing while being updated (409 Conflict "
+                f"{self.client.retry.conflict_attempts} times); the next sync retries",
+            ) from None
 
     def _immutable(self, planned: Action, ref: ResourceRef, action: Action) -> _Done:
         """An update with an immutable change handled NoChange (held back) or by recreating."""
         assert action.immutable is not None
         key, describe = planned.key, action.immutable.describe()
         if action.immutable.handling == ImmutableHandling.NO_CHANGE:
-            return _Done(Outcome.SKIPPED, warning=f"{key}: {describe}; not written",
-                         skip=action.skip_record())
+            return _Done(
+                Outcome.SKIPPED, warning=f"{key}: {describe}; not written", skip=action.skip_record()
+            )
         self._recreate(planned, ref, action.immutable.handling, action.destination_uid)
         return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; recreated")
 
@@ -505,11 +550,16 @@ class _Runner:
         handling, decided_by, _ = resolve_handling(planned.desired, self.rules)
         fields = refused_fields(exc) or ()
         named = f" field(s) {', '.join(fields)}" if fields else ""
-        describe = (f"the API server refused the update of{named} ({exc.api_message}); "
-                    f"handling {handling.value} (from {decided_by})")
+        describe = (
+            f"the API server refused the update of{named} ({exc.api_message}); "
+            f"handling {handling.value} (from {decided_by})"
+        )
         if handling == ImmutableHandling.NO_CHANGE:
-            return _Done(Outcome.SKIPPED, warning=f"{key}: {describe}; not written",
-                         skip=_skip(planned, f"held back: {describe}", fields))
+            return _Done(
+                Outcome.SKIPPED,
+                warning=f"{key}: {describe}; not written",
+                skip=_skip(planned, f"held back: {describe}", fields),
+            )
         fresh = self.client.get(ref, key.namespace or None, key.name)
         if fresh is None:
             self.client.create(ref, key.namespace or None, planned.desired)
@@ -519,8 +569,9 @@ class _Runner:
             return self._carry(planned, ref, decided)
         if handling == ImmutableHandling.PARTIAL_UPDATE:
             if not fields:
-                raise CategorisedError(Category.NON_RETRYABLE,
-                                       f"{describe}; PartialUpdate impossible: the server named no field")
+                raise CategorisedError(
+                    Category.NON_RETRYABLE, f"{describe}; PartialUpdate impossible: the server named no field"
+                )
             partial = partial_body(update_body(planned.desired, fresh), fresh, fields)
             self.client.replace(ref, key.namespace or None, partial)
             return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; the other fields were updated")
@@ -538,9 +589,13 @@ class _Runner:
         except AlreadyExists:
             return
         except (Invalid, Forbidden) as exc:
-            raise CategorisedError(Category.NON_RETRYABLE, (
-                f"{describe}; not recreated: the destination would not create it either "
-                f"({exc.api_message})")) from None
+            raise CategorisedError(
+                Category.NON_RETRYABLE,
+                (
+                    f"{describe}; not recreated: the destination would not create it either "
+                    f"({exc.api_message})"
+                ),
+            ) from None
 
     def _recreate(self, action: Action, ref: ResourceRef, handling: ImmutableHandling, uid: str) -> None:
         key = action.key
@@ -550,10 +605,17 @@ class _Runner:
             drain(self.client, key, ref)
         # ForceUpdate: the dependents go first and the delete completes only when they are gone
         force = handling == ImmutableHandling.FORCE_UPDATE
-        if not delete_copy(self.client, ref, namespace, key.name, uid=uid,
-                           propagation="Foreground" if force else "Background"):
-            raise CategorisedError(Category.RETRYABLE, "not recreated: replaced since it was read; "
-                                   "the next sync retries")
+        if not delete_copy(
+            self.client,
+            ref,
+            namespace,
+            key.name,
+            uid=uid,
+            propagation="Foreground" if force else "Background",
+        ):
+            raise CategorisedError(
+                Category.RETRYABLE, "not recreated: replaced since it was read; the next sync retries"
+            )
         wait_gone(self.client, ref, namespace, key.name, uid, self.limits.deletion_timeout_s)
         self.client.create(ref, namespace, action.desired)
 
@@ -568,8 +630,9 @@ class _Runner:
 
 def _loops(action: Action) -> bool:
     """An update the write loop carries out: whole, or partial (immutable handling PartialUpdate)."""
-    return action.op == Op.UPDATE and (action.immutable is None
-                                       or action.immutable.handling == ImmutableHandling.PARTIAL_UPDATE)
+    return action.op == Op.UPDATE and (
+        action.immutable is None or action.immutable.handling == ImmutableHandling.PARTIAL_UPDATE
+    )
 
 
 def _first_completed(pending: Mapping[Future[_Done], Action]) -> Future[_Done]:

@@ -59,8 +59,9 @@ def resolve_handling(source: Mapping[str, Any], rules: Rules) -> tuple[Immutable
     return rules.default_immutable_handling, "defaultHandling", warning
 
 
-def immutable_changes(desired: Mapping[str, Any], existing: Mapping[str, Any],
-                      version: Version | None = None) -> tuple[str, ...]:
+def immutable_changes(
+    desired: Mapping[str, Any], existing: Mapping[str, Any], version: Version | None = None
+) -> tuple[str, ...]:
     """Dotted paths of fields whose change an in-place update of `existing` would be refused for by
     a destination running Kubernetes `version` ((major, minor); None: unknown, the newest rules)."""
     return refused_paths(group_of(desired), str(desired.get("kind") or ""), version, desired, existing)

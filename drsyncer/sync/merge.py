@@ -86,7 +86,8 @@ def _service_spec(want: Mapping[str, Any], have: Mapping[str, Any]) -> Obj:
         node_ports = {_port_id(p): p["nodePort"] for p in have.get("ports") or () if p.get("nodePort")}
         if node_ports:
             spec["ports"] = [
-                p if p.get("nodePort") or _port_id(p) not in node_ports
+                p
+                if p.get("nodePort") or _port_id(p) not in node_ports
                 else {**p, "nodePort": node_ports[_port_id(p)]}
                 for p in spec["ports"]
             ]

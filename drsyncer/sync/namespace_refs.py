@@ -112,11 +112,14 @@ def _subject(subject: Mapping[str, Any], names: NamespaceMap) -> Mapping[str, An
     if kind == "ServiceAccount":
         return _namespaced(subject, names)
     parts = name.split(":")
-    if kind == "User" and len(parts) == 4 and parts[:2] == ["system", "serviceaccount"] \
-            and parts[2] in names:
+    if kind == "User" and len(parts) == 4 and parts[:2] == ["system", "serviceaccount"] and parts[2] in names:
         return {**subject, "name": ":".join([*parts[:2], names[parts[2]], parts[3]])}
-    if kind == "Group" and len(parts) == 3 and parts[:2] == ["system", "serviceaccounts"] \
-            and parts[2] in names:
+    if (
+        kind == "Group"
+        and len(parts) == 3
+        and parts[:2] == ["system", "serviceaccounts"]
+        and parts[2] in names
+    ):
         return {**subject, "name": ":".join([*parts[:2], names[parts[2]]])}
     return subject
 
@@ -149,7 +152,8 @@ def _selector(selector: Mapping[str, Any] | None, names: NamespaceMap) -> Mappin
     if expressions:
         out["matchExpressions"] = [
             {**e, "values": [names.get(v, v) for v in e.get("values") or ()]}
-            if e.get("key") == NAME_LABEL and e.get("values") else e
+            if e.get("key") == NAME_LABEL and e.get("values")
+            else e
             for e in expressions
         ]
     return out
@@ -202,7 +206,8 @@ def _pod_affinity(pod: Obj, names: NamespaceMap) -> Obj:
         if preferred:
             rewritten["preferredDuringSchedulingIgnoredDuringExecution"] = [
                 {**w, "podAffinityTerm": _term(w["podAffinityTerm"], names)}
-                if w.get("podAffinityTerm") else w
+                if w.get("podAffinityTerm")
+                else w
                 for w in preferred
             ]
         out_affinity[which] = rewritten

@@ -29,6 +29,7 @@ from drsyncer.sync.rules import Rules
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Destination:
     """Where one source namespace goes: a cluster and the namespace name there."""
@@ -76,12 +77,16 @@ def _require_namespace(client: ClusterClient, namespace: str) -> bool:
     except Forbidden:
         return False  # allowed to read the namespace's objects but not Namespaces
     if found is None:
-        raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, "the namespace does not exist; nothing is "
-                               "copied or pruned until it does")
+        raise CategorisedError(
+            Category.WAIT_FOR_NEXT_SYNC,
+            "the namespace does not exist; nothing is copied or pruned until it does",
+        )
     # A namespace being deleted loses its objects one by one over seconds: the same danger
     if (found.get("metadata") or {}).get("deletionTimestamp"):
-        raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, "the namespace is being deleted; nothing is "
-                               "copied or pruned while it is")
+        raise CategorisedError(
+            Category.WAIT_FOR_NEXT_SYNC,
+            "the namespace is being deleted; nothing is copied or pruned while it is",
+        )
     return True
 
 
@@ -127,9 +132,16 @@ def _lean(obj: Obj) -> Obj:
     return obj
 
 
-def sync_namespace(source: ClusterClient, destinations: Sequence[Destination], rules: Rules, *,
-                   source_namespace: str, dry_run: bool | None = None, prune: bool | None = None,
-                   limits: Limits | None = None) -> list[TargetResult]:
+def sync_namespace(
+    source: ClusterClient,
+    destinations: Sequence[Destination],
+    rules: Rules,
+    *,
+    source_namespace: str,
+    dry_run: bool | None = None,
+    prune: bool | None = None,
+    limits: Limits | None = None,
+) -> list[TargetResult]:
     """Sync `source_namespace` of the source cluster into every destination; one result per destination.
 
     `dry_run` and `prune` default to the Replication's `dryRun` and `pruneDeleted`.
@@ -146,10 +158,14 @@ def sync_namespace(source: ClusterClient, destinations: Sequence[Destination], r
         return [_failed(d, source_namespace, message, exc.category, dry_run, started) for d in destinations]
     except Exception as exc:  # reported on every target rather than lost in a worker's log
         log.exception("reading %s from %s failed", source_namespace, source.name)
-        message = (f"source cluster {source.name}, namespace {source_namespace}: internal error: "
-                   f"{type(exc).__name__}: {exc}")
-        return [_failed(d, source_namespace, message, Category.NON_RETRYABLE, dry_run, started)
-                for d in destinations]
+        message = (
+            f"source cluster {source.name}, namespace {source_namespace}: internal error: "
+            f"{type(exc).__name__}: {exc}"
+        )
+        return [
+            _failed(d, source_namespace, message, Category.NON_RETRYABLE, dry_run, started)
+            for d in destinations
+        ]
 
     def one(destination: Destination) -> TargetResult:
         return _sync_destination(snapshot, destination, rules, dry_run=dry_run, prune=prune, limits=limits)
@@ -162,38 +178,79 @@ def sync_namespace(source: ClusterClient, destinations: Sequence[Destination], r
         return [f.result() for f in futures]
 
 
-def _sync_destination(snapshot: SourceSnapshot, destination: Destination, rules: Rules, *, dry_run: bool,
-                      prune: bool, limits: Limits | None) -> TargetResult:
+def _sync_destination(
+    snapshot: SourceSnapshot,
+    destination: Destination,
+    rules: Rules,
+    *,
+    dry_run: bool,
+    prune: bool,
+    limits: Limits | None,
+) -> TargetResult:
     started = time.monotonic()
     client = destination.client
     if prune and not snapshot.checked and not snapshot.objects:
         # objects prove the namespace exists; none, unchecked, may be a namespace that is gone
-        return _failed(destination, snapshot.namespace,
-                       "the source namespace lists no objects and the source identity may not get "
-                       "Namespaces to tell an empty namespace from an absent one; nothing is pruned",
-                       Category.WAIT_FOR_NEXT_SYNC, dry_run, started)
+        return _failed(
+            destination,
+            snapshot.namespace,
+            "the source namespace lists no objects and the source identity may not get "
+            "Namespaces to tell an empty namespace from an absent one; nothing is pruned",
+            Category.WAIT_FOR_NEXT_SYNC,
+            dry_run,
+            started,
+        )
     try:
         existing = read_destination(client, snapshot, destination.namespace)
-        the_plan = plan([*snapshot.crds, *snapshot.objects], existing, rules,
-                        source_namespace=snapshot.namespace, destination_namespace=destination.namespace,
-                        prune=prune, server_version=destination_version(client))
+        the_plan = plan(
+            [*snapshot.crds, *snapshot.objects],
+            existing,
+            rules,
+            source_namespace=snapshot.namespace,
+            destination_namespace=destination.namespace,
+            prune=prune,
+            server_version=destination_version(client),
+        )
         del existing  # the plan holds what it needs; the rest of the listing can go
         result = TargetResult(client.name, snapshot.namespace, destination.namespace)
         return execute(the_plan, client, rules, dry_run=dry_run, limits=limits, result=result)
     except CategorisedError as exc:
-        return _failed(destination, snapshot.namespace, f"destination cluster {client.name}: {exc.message}",
-                       exc.category, dry_run, started)
+        return _failed(
+            destination,
+            snapshot.namespace,
+            f"destination cluster {client.name}: {exc.message}",
+            exc.category,
+            dry_run,
+            started,
+        )
     except Exception as exc:  # one destination's surprise must not take the others down
         log.exception("sync of %s into %s failed", snapshot.namespace, client.name)
-        return _failed(destination, snapshot.namespace,
-                       f"destination cluster {client.name}: internal error: {type(exc).__name__}: {exc}",
-                       Category.NON_RETRYABLE, dry_run, started)
+        return _failed(
+            destination,
+            snapshot.namespace,
+            f"destination cluster {client.name}: internal error: {type(exc).__name__}: {exc}",
+            Category.NON_RETRYABLE,
+            dry_run,
+            started,
+        )
 
 
-def _failed(destination: Destination, source_namespace: str, message: str, category: Category,
-            dry_run: bool, started: float) -> TargetResult:
-    result = TargetResult(destination.client.name, source_namespace, destination.namespace, dry_run=dry_run,
-                          error=message, error_category=category)
+def _failed(
+    destination: Destination,
+    source_namespace: str,
+    message: str,
+    category: Category,
+    dry_run: bool,
+    started: float,
+) -> TargetResult:
+    result = TargetResult(
+        destination.client.name,
+        source_namespace,
+        destination.namespace,
+        dry_run=dry_run,
+        error=message,
+        error_category=category,
+    )
     return result.finish(time.monotonic() - started)
 
 
@@ -201,5 +258,12 @@ def summarise(replication: str, results: Sequence[TargetResult], run_id: str = "
     return RunSummary(replication, list(results), run_id)
 
 
-__all__ = ["Destination", "SourceSnapshot", "destination_version", "read_destination",
-           "read_source", "summarise", "sync_namespace"]
+__all__ = [
+    "Destination",
+    "SourceSnapshot",
+    "destination_version",
+    "read_destination",
+    "read_source",
+    "summarise",
+    "sync_namespace",
+]

@@ -53,8 +53,15 @@ OTHER_BUILTIN_RANK = len(_TIERS) * _STEP  # built-in kinds not listed: after Ing
 CUSTOM_RESOURCE_RANK = OTHER_BUILTIN_RANK + _STEP  # custom resources come last
 
 
-__all__ = ["CUSTOM_RESOURCE_RANK", "OTHER_BUILTIN_RANK", "delete_order", "is_builtin_group", "rank", "tier",
-           "write_order"]
+__all__ = [
+    "CUSTOM_RESOURCE_RANK",
+    "OTHER_BUILTIN_RANK",
+    "delete_order",
+    "is_builtin_group",
+    "rank",
+    "tier",
+    "write_order",
+]
 
 
 def rank(group: str, kind: str) -> int:

@@ -145,8 +145,16 @@ def plan(
             actions.append(Action(Op.SKIP, key, reason=reason))
             continue
         wanted = create_action(obj, rules, destination_namespace=destination_namespace)
-        actions.append(decide(wanted, destination.get(key), rules, source_namespace=source_namespace,
-                              server_version=server_version, source=obj))
+        actions.append(
+            decide(
+                wanted,
+                destination.get(key),
+                rules,
+                source_namespace=source_namespace,
+                server_version=server_version,
+                source=obj,
+            )
+        )
 
     actions.sort(key=lambda a: write_order(a.key))
     if prune:
@@ -161,5 +169,14 @@ def plan(
     return Plan(tuple(actions), source_namespace, destination_namespace, warnings, server_version)
 
 
-__all__ = ["REASON_ADOPT", "REASON_CREATE", "REASON_PRUNE", "REASON_SOURCE_CHANGED", "Action", "Op", "Plan",
-           "create_action", "plan"]
+__all__ = [
+    "REASON_ADOPT",
+    "REASON_CREATE",
+    "REASON_PRUNE",
+    "REASON_SOURCE_CHANGED",
+    "Action",
+    "Op",
+    "Plan",
+    "create_action",
+    "plan",
+]

@@ -65,8 +65,9 @@ class KindCounts:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KindCounts:
-        return cls(**{o.value: int(data.get(o.value, 0)) for o in Outcome},
-                   held_back=int(data.get("held_back", 0)))
+        return cls(
+            **{o.value: int(data.get(o.value, 0)) for o in Outcome}, held_back=int(data.get("held_back", 0))
+        )
 
 
 def total_counts(counts: Iterable[KindCounts]) -> KindCounts:
@@ -122,13 +123,25 @@ class Skip:
         return f"{self.kind} {where}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "namespace": self.namespace, "name": self.name, "reason": self.reason,
-                "held_back": self.held_back, "fields": list(self.fields)}
+        return {
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "reason": self.reason,
+            "held_back": self.held_back,
+            "fields": list(self.fields),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Skip:
-        return cls(data["kind"], data.get("namespace", ""), data["name"], data.get("reason", ""),
-                   bool(data.get("held_back", False)), tuple(data.get("fields") or ()))
+        return cls(
+            data["kind"],
+            data.get("namespace", ""),
+            data["name"],
+            data.get("reason", ""),
+            bool(data.get("held_back", False)),
+            tuple(data.get("fields") or ()),
+        )
 
 
 # skips listed per target (all are counted); a label selector may leave out thousands of objects

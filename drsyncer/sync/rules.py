@@ -110,8 +110,10 @@ class Rules:
             sync_persistent_volumes=pvc.sync_persistent_volumes,
             namespace_mappings=_renamed(model.namespace_pairs()),
             default_immutable_handling=immutable.default_handling,
-            immutable_overrides=tuple((kind_pattern(name), handling)
-                                      for name, handling in sorted(immutable.resource_overrides.items())),
+            immutable_overrides=tuple(
+                (kind_pattern(name), handling)
+                for name, handling in sorted(immutable.resource_overrides.items())
+            ),
             exclude=frozenset((*kind_pattern(item.kind), item.name) for item in spec.exclude_resources),
             label_selector=spec.label_selector,
             prune_deleted=spec.prune_deleted,
@@ -132,18 +134,25 @@ class Rules:
             types = list(spec.get("resourceTypes") or DEFAULT_RESOURCE_TYPES)
             types += [t for t in spec.get("namespaceScopedResources") or () if t not in types]
             given["resource_types"] = tuple(types)
-        for key, name in (("syncCRDs", "sync_crds"), ("scaleToZero", "scale_to_zero"),
-                          ("preserveNodePorts", "keep_node_ports"), ("pruneDeleted", "prune_deleted"),
-                          ("dryRun", "dry_run")):
+        for key, name in (
+            ("syncCRDs", "sync_crds"),
+            ("scaleToZero", "scale_to_zero"),
+            ("preserveNodePorts", "keep_node_ports"),
+            ("pruneDeleted", "prune_deleted"),
+            ("dryRun", "dry_run"),
+        ):
             if key in spec:
                 given[name] = bool(spec[key])
-        for key, name in (("preserveVolumeAttributes", "preserve_volume_attributes"),
-                          ("syncPersistentVolumes", "sync_persistent_volumes")):
+        for key, name in (
+            ("preserveVolumeAttributes", "preserve_volume_attributes"),
+            ("syncPersistentVolumes", "sync_persistent_volumes"),
+        ):
             if key in pvc:
                 given[name] = bool(pvc[key])
         if immutable.get("defaultHandling"):
             given["default_immutable_handling"] = _handling(
-                immutable["defaultHandling"], "spec.immutableResourceConfig.defaultHandling")
+                immutable["defaultHandling"], "spec.immutableResourceConfig.defaultHandling"
+            )
         selector = spec.get("labelSelector")
         return cls(
             replication=replication,
@@ -194,8 +203,9 @@ def _renamed(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     for source, target in pairs:
         targets.setdefault(source, set()).add(target)
     # a namespace copied under two names has no one name for references from other namespaces
-    return tuple(sorted((source, next(iter(t))) for source, t in targets.items()
-                        if len(t) == 1 and source not in t))
+    return tuple(
+        sorted((source, next(iter(t))) for source, t in targets.items() if len(t) == 1 and source not in t)
+    )
 
 
 def _selector(spec: Mapping[str, Any], path: str) -> LabelSelector:
@@ -230,4 +240,3 @@ def _overrides(items: Mapping[str, str]) -> tuple[tuple[tuple[str, str], Immutab
         handling = _handling(value, f"spec.immutableResourceConfig.resourceOverrides[{name}]")
         result.append((kind_pattern(name), handling))
     return tuple(result)
-

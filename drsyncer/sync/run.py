@@ -59,16 +59,27 @@ class PreparedRun:
         results: list[TargetResult] = []
         for work in self.work:
             unreachable = work.unreachable
-            synced = iter(sync_namespace(self.source, work.destinations, self.rules,
-                                         source_namespace=work.source_namespace, limits=limits))
-            results += [work.failed(t, unreachable[t]) if t in unreachable else next(synced)
-                        for t in work.targets]
+            synced = iter(
+                sync_namespace(
+                    self.source,
+                    work.destinations,
+                    self.rules,
+                    source_namespace=work.source_namespace,
+                    limits=limits,
+                )
+            )
+            results += [
+                work.failed(t, unreachable[t]) if t in unreachable else next(synced) for t in work.targets
+            ]
         return results
 
     def failed(self, error: CategorisedError) -> list[TargetResult]:
         """Every target's result when the run as a whole stopped with `error` (a time limit)."""
-        return [work.failed(t, c if isinstance(c := work.clients[t], DrsyncerError) else error)
-                for work in self.work for t in work.targets]
+        return [
+            work.failed(t, c if isinstance(c := work.clients[t], DrsyncerError) else error)
+            for work in self.work
+            for t in work.targets
+        ]
 
 
 def not_synced(cluster: str, source_namespace: str, namespace: str, error: DrsyncerError) -> TargetResult:
@@ -76,13 +87,22 @@ def not_synced(cluster: str, source_namespace: str, namespace: str, error: Drsyn
     `CategorisedError` keeps its category (else NonRetryable)."""
     message = error.message if isinstance(error, CategorisedError) else str(error)
     category = error.category if isinstance(error, CategorisedError) else Category.NON_RETRYABLE
-    result = TargetResult(cluster, source_namespace, namespace,
-                          error=f"destination cluster {cluster}: {message}", error_category=category)
+    result = TargetResult(
+        cluster,
+        source_namespace,
+        namespace,
+        error=f"destination cluster {cluster}: {message}",
+        error_category=category,
+    )
     return result.finish(0.0)
 
 
-def prepare_run(rules: Rules, source: ClusterClient, targets: Iterable[tuple[str, str, str]],
-                connect: Callable[[str], ClusterClient]) -> PreparedRun:
+def prepare_run(
+    rules: Rules,
+    source: ClusterClient,
+    targets: Iterable[tuple[str, str, str]],
+    connect: Callable[[str], ClusterClient],
+) -> PreparedRun:
     """`targets` are (source namespace, destination cluster, destination namespace) triples, grouped
     here by source namespace in first-seen order; `connect(cluster)` returns the client of a
     destination cluster or raises `DrsyncerError` (a `CategorisedError` keeps its category in the
@@ -96,8 +116,10 @@ def prepare_run(rules: Rules, source: ClusterClient, targets: Iterable[tuple[str
                 clients[cluster] = connect(cluster)
             except DrsyncerError as exc:
                 clients[cluster] = exc
-    work = [NamespaceWork(source_namespace, tuple(keys), {k: clients[k[0]] for k in keys})
-            for source_namespace, keys in grouped.items()]
+    work = [
+        NamespaceWork(source_namespace, tuple(keys), {k: clients[k[0]] for k in keys})
+        for source_namespace, keys in grouped.items()
+    ]
     return PreparedRun(rules, source, tuple(work))
 
 
@@ -107,5 +129,7 @@ def source_namespaces(model: Replication, source: ClusterClient) -> dict[str, di
     namespaces cannot be listed."""
     if model.namespace_selector is None:
         return None
-    return {str(ns["metadata"]["name"]): dict(ns["metadata"].get("labels") or {})
-            for ns in source.list(NAMESPACES)}
+    return {
+        str(ns["metadata"]["name"]): dict(ns["metadata"].get("labels") or {})
+        for ns in source.list(NAMESPACES)
+    }

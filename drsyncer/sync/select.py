@@ -25,8 +25,9 @@ RECREATING_OWNERS: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-def skip_reason(obj: Mapping[str, Any], rules: Rules, *,
-                service_accounts: tokens.Accounts | None = None) -> str | None:
+def skip_reason(
+    obj: Mapping[str, Any], rules: Rules, *, service_accounts: tokens.Accounts | None = None
+) -> str | None:
     """None when the object is copied, otherwise why it is not. The first rule that applies wins.
 
     `service_accounts`: the ServiceAccounts copied with the object (tokens.accounts_of), None when

@@ -32,7 +32,8 @@ from drsyncer.sync.objects import Obj, annotations_of, group_of, labels_of
 
 # the kinds whose copies the standby transform changes (Deployments and the like by replicas)
 REPLICATED_KINDS: frozenset[tuple[str, str]] = frozenset(
-    {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet"), ("", "ReplicationController")})
+    {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet"), ("", "ReplicationController")}
+)
 SUSPENDED_KINDS: frozenset[tuple[str, str]] = frozenset({("batch", "CronJob"), ("batch", "Job")})
 HELD_KINDS: frozenset[tuple[str, str]] = frozenset({("apps", "DaemonSet")})
 STANDBY_KINDS: frozenset[tuple[str, str]] = REPLICATED_KINDS | SUSPENDED_KINDS | HELD_KINDS
@@ -65,15 +66,18 @@ def hold_daemonset(body: Obj) -> None:
     pod: Obj = dict(template.get("spec") or {})
     original = pod.get("nodeSelector") or {}
     body["metadata"]["annotations"][keys.ANNOTATION_ORIGINAL_NODE_SELECTOR] = json.dumps(
-        original, sort_keys=True, separators=(",", ":"))
+        original, sort_keys=True, separators=(",", ":")
+    )
     pod["nodeSelector"] = {**original, keys.LABEL_STANDBY_NODE: keys.STANDBY_NODE_VALUE}
     template["spec"] = pod
     spec["template"] = template
     body["spec"] = spec
 
 
-FAILED_OVER_REASON = ("brought up by drsyncer failover (dr-syncer.io/failover-standby): neither updated nor "
-                      "pruned until drsyncer failback")
+FAILED_OVER_REASON = (
+    "brought up by drsyncer failover (dr-syncer.io/failover-standby): neither updated nor "
+    "pruned until drsyncer failback"
+)
 
 
 def failed_over(copy: Mapping[str, Any]) -> bool:
@@ -123,42 +127,58 @@ def release(copy: Mapping[str, Any]) -> Step:
         if recorded is None:
             return Step(Outcome.NOT_STANDBY, f"no {keys.ANNOTATION_ORIGINAL_REPLICAS} annotation")
         if not _DIGITS.fullmatch(recorded) or int(recorded) > _INT32_MAX:
-            return Step(Outcome.INVALID, f"annotation {keys.ANNOTATION_ORIGINAL_REPLICAS}={recorded!r} "
-                        "is not a whole number of replicas")
+            return Step(
+                Outcome.INVALID,
+                f"annotation {keys.ANNOTATION_ORIGINAL_REPLICAS}={recorded!r} "
+                "is not a whole number of replicas",
+            )
         target = max(int(recorded), override_replicas(labels_of(copy)) or 0)
         current = 1 if spec.get("replicas") is None else int(spec["replicas"])
         if current >= target:
             return Step(Outcome.DONE, f"replicas {current} (original {recorded})")
-        return Step(Outcome.CHANGE, f"replicas {current} -> {target}",
-                    _with_record(annotations, {"replicas": current}, {"spec": {"replicas": target}}))
+        return Step(
+            Outcome.CHANGE,
+            f"replicas {current} -> {target}",
+            _with_record(annotations, {"replicas": current}, {"spec": {"replicas": target}}),
+        )
     if gk in SUSPENDED_KINDS:
         recorded = annotations.get(keys.ANNOTATION_ORIGINAL_SUSPEND)
         if recorded is None:
             return Step(Outcome.NOT_STANDBY, f"no {keys.ANNOTATION_ORIGINAL_SUSPEND} annotation")
         if recorded not in ("true", "false"):
-            return Step(Outcome.INVALID, f"annotation {keys.ANNOTATION_ORIGINAL_SUSPEND}={recorded!r} "
-                        "is neither true nor false")
+            return Step(
+                Outcome.INVALID,
+                f"annotation {keys.ANNOTATION_ORIGINAL_SUSPEND}={recorded!r} is neither true nor false",
+            )
         wanted = recorded == "true"
         suspended = bool(spec.get("suspend"))
         if suspended == wanted:
             return Step(Outcome.DONE, f"suspend {str(suspended).lower()} (original {recorded})")
-        return Step(Outcome.CHANGE, f"suspend {str(suspended).lower()} -> {recorded}",
-                    _with_record(annotations, {"suspend": suspended}, {"spec": {"suspend": wanted}}))
+        return Step(
+            Outcome.CHANGE,
+            f"suspend {str(suspended).lower()} -> {recorded}",
+            _with_record(annotations, {"suspend": suspended}, {"spec": {"suspend": wanted}}),
+        )
     if gk in HELD_KINDS:
         recorded = annotations.get(keys.ANNOTATION_ORIGINAL_NODE_SELECTOR)
         if recorded is None:
             return Step(Outcome.NOT_STANDBY, f"no {keys.ANNOTATION_ORIGINAL_NODE_SELECTOR} annotation")
         original = _json_map(recorded)
         if original is None:
-            return Step(Outcome.INVALID, f"annotation {keys.ANNOTATION_ORIGINAL_NODE_SELECTOR} is not "
-                        "a JSON map of node labels")
+            return Step(
+                Outcome.INVALID,
+                f"annotation {keys.ANNOTATION_ORIGINAL_NODE_SELECTOR} is not a JSON map of node labels",
+            )
         selector = _node_selector(copy)
         if keys.LABEL_STANDBY_NODE not in selector:
             return Step(Outcome.DONE, "schedulable (no standby node label in its nodeSelector)")
         restored = {k: v for k, v in selector.items() if k != keys.LABEL_STANDBY_NODE} | original
         patch = _selector_patch(selector, restored)
-        return Step(Outcome.CHANGE, f"nodeSelector without {keys.LABEL_STANDBY_NODE}",
-                    _with_record(annotations, {"nodeSelector": selector}, patch))
+        return Step(
+            Outcome.CHANGE,
+            f"nodeSelector without {keys.LABEL_STANDBY_NODE}",
+            _with_record(annotations, {"nodeSelector": selector}, patch),
+        )
     return Step(Outcome.NOT_STANDBY, "not a kind the standby transform changes")
 
 
@@ -199,7 +219,7 @@ def _with_record(annotations: Mapping[str, str], standby: Obj, patch: Obj) -> Ob
 
 
 def _node_selector(copy: Mapping[str, Any]) -> dict[str, str]:
-    pod = (((copy.get("spec") or {}).get("template") or {}).get("spec") or {})
+    pod = ((copy.get("spec") or {}).get("template") or {}).get("spec") or {}
     return dict(pod.get("nodeSelector") or {})
 
 
@@ -226,6 +246,7 @@ def _json_map(text: str, values: tuple[type, ...] = (str,)) -> dict[str, Any] | 
 def _merge(a: Obj, b: Obj) -> Obj:
     out = dict(a)
     for key, value in b.items():
-        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) \
-            else value
+        out[key] = (
+            _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+        )
     return out

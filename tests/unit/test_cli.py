@@ -18,8 +18,9 @@ def test_no_subcommand_prints_help_and_fails(capsys) -> None:
 
 
 def test_console_entry_point_reports_version() -> None:
-    out = subprocess.run([sys.executable, "-m", "drsyncer.cli", "--version"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "drsyncer.cli", "--version"], capture_output=True, text=True, check=True
+    ).stdout
     assert out.startswith("drsyncer ")
 
 
@@ -55,8 +56,11 @@ def test_every_subcommand_that_reaches_a_cluster_takes_kubeconfig_and_context(co
 
 @pytest.mark.parametrize("command", ["status", "sync-now", "plan", "watcher", "sync"])
 def test_dash_n_names_the_namespace_everywhere(command: str) -> None:
-    extra = {"sync-now": ["web"], "plan": ["web"],
-             "sync": ["--source-context", "a", "--dest-context", "b"]}.get(command, [])
+    extra = {
+        "sync-now": ["web"],
+        "plan": ["web"],
+        "sync": ["--source-context", "a", "--dest-context", "b"],
+    }.get(command, [])
     args = build_parser().parse_args([command, "-n", "shop", *extra])
     value = getattr(args, "namespace", None) or getattr(args, "watch_namespace", None)
     assert value in ("shop", ["shop"])
@@ -65,8 +69,19 @@ def test_dash_n_names_the_namespace_everywhere(command: str) -> None:
 def test_errors_of_a_category_are_shown_without_the_category_prefix(tmp_path, capsys) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
-    code = main(["sync", "--kubeconfig", str(kubeconfig), "--source-context", "a", "--dest-context", "b",
-                 "-n", "shop"])
+    code = main(
+        [
+            "sync",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--source-context",
+            "a",
+            "--dest-context",
+            "b",
+            "-n",
+            "shop",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 1 and err.startswith("drsyncer sync: ")
     assert not any(f": {c}:" in err for c in ("NonRetryable", "Retryable", "WaitForNextSync")), err

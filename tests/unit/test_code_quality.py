@@ -23,8 +23,13 @@ def _tool(name: str) -> str:
 
 
 def test_ruff_reports_nothing() -> None:
-    result = _run(_tool("ruff"), "check", "drsyncer", "scheduler", "workers", "tests", "bench")
+    result = _run(_tool("ruff"), "check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_tree_is_as_the_formatter_leaves_it() -> None:
+    result = _run(_tool("ruff"), "format", "--check", ".")
+    assert result.returncode == 0, "run `ruff format .`:\n" + result.stdout + result.stderr
 
 
 def test_mypy_is_clean() -> None:
@@ -48,23 +53,45 @@ def test_readme_test_command_is_what_ci_runs() -> None:
 
 # Names vulture cannot see used, each called by a library through a protocol
 DEAD_CODE_ALLOWED = {
-    "do_GET", "log_message",  # http.server.BaseHTTPRequestHandler (scheduler/probes.py)
+    "do_GET",
+    "log_message",  # http.server.BaseHTTPRequestHandler (scheduler/probes.py)
     "collect",  # a prometheus_client custom collector (workers/metrics.py)
 }
 # Fields, enum members and attributes other libraries read (pydantic, Celery, kombu, the kubernetes
 # client's Configuration) are not listed: only unused code is checked, not unused names
-DEAD_CODE_KINDS = ("unused function", "unused method", "unused class", "unused property", "unused import",
-                   "unreachable code", "redundant if-condition")
+DEAD_CODE_KINDS = (
+    "unused function",
+    "unused method",
+    "unused class",
+    "unused property",
+    "unused import",
+    "unreachable code",
+    "redundant if-condition",
+)
 
 
 def test_no_dead_code() -> None:
     if importlib.util.find_spec("vulture") is None:
         pytest.fail("vulture is not installed; it is part of the dev extra")
     # the tests count as users (the simulator's fault switches, test hooks); what nothing calls is dead
-    result = _run(sys.executable, "-m", "vulture", "drsyncer", "scheduler", "workers", "tests",
-                  "--min-confidence", "60",
-                  "--ignore-decorators", "@model_validator,@field_validator,@app.task",
-                  "--ignore-names", ",".join(sorted(DEAD_CODE_ALLOWED)))
-    dead = [line for line in result.stdout.splitlines()
-            if not line.startswith("tests/") and any(kind in line for kind in DEAD_CODE_KINDS)]
+    result = _run(
+        sys.executable,
+        "-m",
+        "vulture",
+        "drsyncer",
+        "scheduler",
+        "workers",
+        "tests",
+        "--min-confidence",
+        "60",
+        "--ignore-decorators",
+        "@model_validator,@field_validator,@app.task",
+        "--ignore-names",
+        ",".join(sorted(DEAD_CODE_ALLOWED)),
+    )
+    dead = [
+        line
+        for line in result.stdout.splitlines()
+        if not line.startswith("tests/") and any(kind in line for kind in DEAD_CODE_KINDS)
+    ]
     assert not dead, "\n".join(dead)

@@ -16,17 +16,24 @@ def test_sentinel_url_names_sentinels_primary_database_and_both_passwords() -> N
     target = parse_sentinel_url(URL)
     assert target.sentinels == (("10.0.0.1", 26379), ("10.0.0.2", 26380), ("s3", 26379))
     assert (target.master, target.db, target.password, target.sentinel_password) == (
-        "drsyncer", 2, "data-pw", "sent-pw")
+        "drsyncer",
+        2,
+        "data-pw",
+        "sent-pw",
+    )
     assert not target.tls
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("sentinel://h:26379/0", "?master=NAME"),
-    ("sentinel:///0?master=m", "at least one sentinel"),
-    ("sentinel://h:port/0?master=m", "HOST:PORT"),
-    ("sentinel://h:1/zero?master=m", "database"),
-    ("sentinel://h:1/0?master=m&tls=true&ssl_cert_reqs=maybe", "ssl_cert_reqs"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sentinel://h:26379/0", "?master=NAME"),
+        ("sentinel:///0?master=m", "at least one sentinel"),
+        ("sentinel://h:port/0?master=m", "HOST:PORT"),
+        ("sentinel://h:1/zero?master=m", "database"),
+        ("sentinel://h:1/0?master=m&tls=true&ssl_cert_reqs=maybe", "ssl_cert_reqs"),
+    ],
+)
 def test_bad_sentinel_url_is_refused_with_what_is_wrong(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("?", r"\?")):
         parse_sentinel_url(url)
@@ -41,14 +48,25 @@ def test_bad_sentinel_url_in_settings_names_the_variable_and_hides_the_password(
 
 def test_celery_broker_backend_and_redbeat_all_follow_the_same_primary() -> None:
     conf = celery_settings(URL)
-    assert conf["broker_url"] == conf["result_backend"] == (
-        "sentinel://:data-pw@10.0.0.1:26379/2;sentinel://:data-pw@10.0.0.2:26380/2;sentinel://:data-pw@s3:26379/2")
-    assert conf["sentinel_transport_options"] == {"master_name": "drsyncer",
-                                                  "sentinel_kwargs": {"password": "sent-pw"}}
+    assert (
+        conf["broker_url"]
+        == conf["result_backend"]
+        == (
+            "sentinel://:data-pw@10.0.0.1:26379/2;sentinel://:data-pw@10.0.0.2:26380/2;sentinel://:data-pw@s3:26379/2"
+        )
+    )
+    assert conf["sentinel_transport_options"] == {
+        "master_name": "drsyncer",
+        "sentinel_kwargs": {"password": "sent-pw"},
+    }
     assert conf["redbeat_redis_url"].startswith("redis-sentinel")
     assert conf["redbeat_redis_options"] == {
-        "sentinels": [["10.0.0.1", 26379], ["10.0.0.2", 26380], ["s3", 26379]], "service_name": "drsyncer",
-        "db": 2, "password": "data-pw", "sentinel_kwargs": {"password": "sent-pw"}}
+        "sentinels": [["10.0.0.1", 26379], ["10.0.0.2", 26380], ["s3", 26379]],
+        "service_name": "drsyncer",
+        "db": 2,
+        "password": "data-pw",
+        "sentinel_kwargs": {"password": "sent-pw"},
+    }
 
 
 def test_tls_sentinel_url_asks_every_library_for_verified_tls() -> None:
@@ -57,7 +75,10 @@ def test_tls_sentinel_url_asks_every_library_for_verified_tls() -> None:
     for key in ("broker_use_ssl", "redis_backend_use_ssl", "redbeat_redis_use_ssl"):
         assert conf[key] == expected
     assert conf["sentinel_transport_options"]["sentinel_kwargs"] == {
-        "ssl": True, "ssl_cert_reqs": "required", "ssl_ca_certs": "/etc/ca.pem"}
+        "ssl": True,
+        "ssl_cert_reqs": "required",
+        "ssl_ca_certs": "/etc/ca.pem",
+    }
 
 
 def test_plain_redis_url_is_used_as_it_is() -> None:

@@ -85,24 +85,38 @@ def delete(world: World, cluster: str, api_version: str, kind: str, namespace: s
     resource(world, cluster, api_version, kind).delete(name=name, namespace=namespace)
 
 
-def patch(world: World, cluster: str, api_version: str, kind: str, namespace: str, name: str,
-          body: Obj) -> Obj:
+def patch(
+    world: World, cluster: str, api_version: str, kind: str, namespace: str, name: str, body: Obj
+) -> Obj:
     """A JSON merge patch (`kubectl patch --type merge`); raises ApiException when refused."""
     found = resource(world, cluster, api_version, kind).patch(
-        name=name, namespace=namespace, body=body, content_type="application/merge-patch+json")
+        name=name, namespace=namespace, body=body, content_type="application/merge-patch+json"
+    )
     return dict(found.to_dict())
 
 
-def label(world: World, cluster: str, api_version: str, kind: str, namespace: str, name: str,
-          labels: dict[str, str]) -> None:
+def label(
+    world: World, cluster: str, api_version: str, kind: str, namespace: str, name: str, labels: dict[str, str]
+) -> None:
     patch(world, cluster, api_version, kind, namespace, name, {"metadata": {"labels": labels}})
 
 
 def run_sync(world: World, *args: str) -> subprocess.CompletedProcess[str]:
     """`drsyncer sync --kubeconfig <world> --source-context src --dest-context dst ARGS` in a process of
     its own, whatever its exit code."""
-    command = [sys.executable, "-m", "drsyncer.cli", "sync", "--kubeconfig", str(world.kubeconfig),
-               "--source-context", "src", "--dest-context", "dst", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "drsyncer.cli",
+        "sync",
+        "--kubeconfig",
+        str(world.kubeconfig),
+        "--source-context",
+        "src",
+        "--dest-context",
+        "dst",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=180)
 
 
@@ -156,12 +170,22 @@ def _versions(world: World, namespace: str, kinds: tuple[tuple[str, str], ...]) 
 
 
 # written by the API server and controllers as they go, not by a sync
-_NOT_SYNCED = ("events", "events.events.k8s.io", "leases.coordination.k8s.io",
-               "endpointslices.discovery.k8s.io", "endpoints")
+_NOT_SYNCED = (
+    "events",
+    "events.events.k8s.io",
+    "leases.coordination.k8s.io",
+    "endpointslices.discovery.k8s.io",
+    "endpoints",
+)
 
 
-def seed(world: World, case: str, *, edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-         name: str = "source.yaml") -> list[dict[str, Any]]:
+def seed(
+    world: World,
+    case: str,
+    *,
+    edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    name: str = "source.yaml",
+) -> list[dict[str, Any]]:
     """Create the objects of data/<case>/<name> in the source cluster `src` (each changed by `edit`)."""
     docs = load(case, name)
     if edit is not None:
@@ -183,11 +207,21 @@ def _resource_versions(world: World, namespace: str) -> dict[str, str]:
     if kubectl is None:
         pytest.skip("kubectl is not on PATH; it lists every type of the real cluster")
     base = [kubectl, "--kubeconfig", str(world.kubeconfig), "--context", "dst"]
-    listed = subprocess.run([*base, "api-resources", "--verbs=list", "--namespaced", "-o", "name"],
-                            capture_output=True, text=True, check=True, timeout=60).stdout.split()
+    listed = subprocess.run(
+        [*base, "api-resources", "--verbs=list", "--namespaced", "-o", "name"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
     types = ",".join(t for t in listed if t not in _NOT_SYNCED)
-    listing = subprocess.run([*base, "-n", namespace, "get", types, "-o", "json"], capture_output=True,
-                             text=True, check=True, timeout=60)
+    listing = subprocess.run(
+        [*base, "-n", namespace, "get", types, "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     items = json.loads(listing.stdout)["items"]
     return {f"{o['kind']}/{o['metadata']['name']}": o["metadata"]["resourceVersion"] for o in items}
 

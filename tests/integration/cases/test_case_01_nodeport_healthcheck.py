@@ -44,8 +44,11 @@ def test_copies_get_node_ports_of_the_dr_cluster_where_the_source_s_are_taken(ku
     node_port = core.read_namespaced_service("gateway-np", "c01")
     balancer = core.read_namespaced_service("gateway-lb", "c01")
     assert node_port.spec.type == "NodePort" and balancer.spec.type == "LoadBalancer"
-    chosen = {node_port.spec.ports[0].node_port, balancer.spec.ports[0].node_port,
-              balancer.spec.health_check_node_port}
+    chosen = {
+        node_port.spec.ports[0].node_port,
+        balancer.spec.ports[0].node_port,
+        balancer.spec.health_check_node_port,
+    }
     assert None not in chosen and not chosen & SOURCE_PORTS
     assert balancer.spec.external_traffic_policy == "Local"
     source = k8s.CoreV1Api(world.api("src")).read_namespaced_service("gateway-np", "c01")
@@ -55,13 +58,20 @@ def test_copies_get_node_ports_of_the_dr_cluster_where_the_source_s_are_taken(ku
         drsyncer_sync(world, "--namespace", "c01", "--types", "services")
 
     # what drsyncer avoids is what the API server refuses, on the simulator as on kube-apiserver
-    duplicate = {"metadata": {"name": "dup-port"},
-                 "spec": {"type": "NodePort", "selector": {"app": "x"},
-                          "ports": [{"port": 80, "nodePort": 30080}]}}
+    duplicate = {
+        "metadata": {"name": "dup-port"},
+        "spec": {"type": "NodePort", "selector": {"app": "x"}, "ports": [{"port": 80, "nodePort": 30080}]},
+    }
     with pytest.raises(ApiException) as err:
         core.create_namespaced_service("c01-squat", duplicate)
     assert err.value.status == 422 and "provided port is already allocated" in err.value.body
-    local = {"metadata": {"name": "lb-local"},
-             "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "selector": {"app": "x"},
-                      "ports": [{"port": 80}]}}
+    local = {
+        "metadata": {"name": "lb-local"},
+        "spec": {
+            "type": "LoadBalancer",
+            "externalTrafficPolicy": "Local",
+            "selector": {"app": "x"},
+            "ports": [{"port": 80}],
+        },
+    }
     assert core.create_namespaced_service("c01-squat", local).spec.health_check_node_port

@@ -16,9 +16,13 @@ from tests.integration.cases.sync_driver import drsyncer_sync, seed, writes_noth
 CASE = "03-pvc-bound-block"
 NS = "c03"
 TIES = ("volumeName", "selector", "dataSource", "dataSourceRef")
-BINDING = {"pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller",
-           "volume.beta.kubernetes.io/storage-provisioner", "volume.kubernetes.io/storage-provisioner",
-           "volume.kubernetes.io/selected-node"}
+BINDING = {
+    "pv.kubernetes.io/bind-completed",
+    "pv.kubernetes.io/bound-by-controller",
+    "volume.beta.kubernetes.io/storage-provisioner",
+    "volume.kubernetes.io/storage-provisioner",
+    "volume.kubernetes.io/selected-node",
+}
 
 
 def _claims(world: World, cluster: str) -> dict[str, dict]:

@@ -28,19 +28,28 @@ def claim(world: Any, cluster: str) -> dict[str, Any]:
 
 def grow_source_claim(world: Any) -> None:
     """The source claim is Bound there (its class allows expansion) and its owner grows it to 2Gi."""
-    k8s.StorageV1Api(world.api("src")).create_storage_class({
-        "metadata": {"name": "standard"}, "provisioner": "example.com/none", "allowVolumeExpansion": True})
+    k8s.StorageV1Api(world.api("src")).create_storage_class(
+        {"metadata": {"name": "standard"}, "provisioner": "example.com/none", "allowVolumeExpansion": True}
+    )
     k8s.CoreV1Api(world.api("src")).patch_namespaced_persistent_volume_claim_status(
-        "logs", NS, {"status": {"phase": "Bound", "capacity": {"storage": "1Gi"},
-                                "accessModes": ["ReadWriteOnce"]}})
+        "logs",
+        NS,
+        {"status": {"phase": "Bound", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"]}},
+    )
     # the resize admission reads the class from its informer: it may take a moment to see it
-    eventually(lambda: patch(world, "src", *PVC, NS, "logs",
-                             {"spec": {"resources": {"requests": {"storage": "2Gi"}}}}),
-               timeout_s=20, what="the source claim grown", tolerate=(ApiException,))
+    eventually(
+        lambda: patch(
+            world, "src", *PVC, NS, "logs", {"spec": {"resources": {"requests": {"storage": "2Gi"}}}}
+        ),
+        timeout_s=20,
+        what="the source claim grown",
+        tolerate=(ApiException,),
+    )
 
 
 def test_case_04_a_grown_claim_is_held_back_while_its_copy_is_unbound_or_recreated_by_handling(
-        kube: Any) -> None:
+    kube: Any,
+) -> None:
     world = kube(["src", "dst"])
     apply(world, "src", load(CASE, "source.yaml"))
 
@@ -87,13 +96,17 @@ def test_case_04_an_unbound_claim_refuses_a_resize_and_other_spec_changes_with_4
     world = kube(["src", "dst"])
     apply(world, "dst", load(CASE, "source.yaml"))
 
-    for change in ({"spec": {"resources": {"requests": {"storage": "3Gi"}}}},
-                   {"spec": {"storageClassName": "other", "accessModes": ["ReadWriteMany"]}}):
+    for change in (
+        {"spec": {"resources": {"requests": {"storage": "3Gi"}}}},
+        {"spec": {"storageClassName": "other", "accessModes": ["ReadWriteMany"]}},
+    ):
         with pytest.raises(ApiException) as refused:
             patch(world, "dst", *PVC, NS, "logs", change)
         assert refused.value.status == 422
-        assert ("spec: Forbidden: spec is immutable after creation except resources.requests and "
-                "volumeAttributesClassName for bound claims") in refused.value.body
+        assert (
+            "spec: Forbidden: spec is immutable after creation except resources.requests and "
+            "volumeAttributesClassName for bound claims"
+        ) in refused.value.body
     kept = claim(world, "dst")["spec"]
     assert kept["storageClassName"] == "standard" and kept["accessModes"] == ["ReadWriteOnce"]
     assert kept["resources"]["requests"]["storage"] == "1Gi"

@@ -38,8 +38,11 @@ def _secret(world: World, cluster: str) -> k8s.V1Secret:
 def test_hand_made_token_secret_is_copied_for_the_destination_to_fill(kube) -> None:
     world = kube(["src", "dst"])
     seed(world, CASE, edit=_as_created_by_hand if world.backend == "real" else None)
-    source = eventually(lambda: (s := _secret(world, "src")).data and "token" in s.data and s, 30,
-                        "the source's token in the Secret")
+    source = eventually(
+        lambda: (s := _secret(world, "src")).data and "token" in s.data and s,
+        30,
+        "the source's token in the Secret",
+    )
 
     drsyncer_sync(world, *TYPES)
 
@@ -58,8 +61,11 @@ def test_hand_made_token_secret_is_copied_for_the_destination_to_fill(kube) -> N
     else:
         # the destination's token controller issues its own token for its own account
         account_uid = core.read_namespaced_service_account("app-user", NS).metadata.uid
-        copy = eventually(lambda: (s := _secret(world, "dst")).data and "token" in s.data and s, 30,
-                          "the destination's token in the copy")
+        copy = eventually(
+            lambda: (s := _secret(world, "dst")).data and "token" in s.data and s,
+            30,
+            "the destination's token in the copy",
+        )
         assert copy.metadata.annotations[keys.ANNOTATION_SA_UID] == account_uid != source_uid
         assert copy.data["token"] != source.data["token"]
         assert base64.b64decode(copy.data["namespace"]).decode() == NS

@@ -47,15 +47,17 @@ def recreate_source(world: Any, change: Any) -> None:
 
 
 def test_case_11_forbidden_statefulset_changes_follow_the_destination_version_and_the_handling(
-        kube: Any) -> None:
+    kube: Any,
+) -> None:
     _forbidden_changes(kube(["src", "dst"]))
 
 
 def test_case_11_on_a_1_32_destination_revision_history_limit_is_held_back(tmp_path: Path) -> None:
     # the simulator answering as kube-apiserver 1.32, before revisionHistoryLimit became updatable
     with SimFleet(["src", "dst"], namespace_defaults=True, kube_version="v1.32.0-drsyncer-sim") as fleet:
-        world = World("sim", {"src": fleet["src"], "dst": fleet["dst"]},
-                      fleet.write_kubeconfig(tmp_path / "kubeconfig"))
+        world = World(
+            "sim", {"src": fleet["src"], "dst": fleet["dst"]}, fleet.write_kubeconfig(tmp_path / "kubeconfig")
+        )
         assert server_version(world) == (1, 32)
         _forbidden_changes(world)
 
@@ -91,6 +93,7 @@ def _forbidden_changes(world: World) -> None:
 
     # ... and recreated with the handling label
     before = queue(world, "dst")["metadata"]["uid"]
+
     def renamed_with_recreate(obj: dict[str, Any]) -> None:
         obj["spec"]["serviceName"] = "queue-v2"
         obj["metadata"]["labels"] = {keys.LABEL_IMMUTABLE_HANDLING: "recreate"}
@@ -117,7 +120,9 @@ def test_case_11_an_in_place_service_name_change_is_refused_with_422_forbidden(k
         patch(world, "dst", *STS, NS, "queue", {"spec": {"serviceName": "other", "revisionHistoryLimit": 1}})
 
     assert refused.value.status == 422
-    assert ("spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', "
-            "'template', 'updateStrategy', ") in refused.value.body
+    assert (
+        "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', "
+        "'template', 'updateStrategy', "
+    ) in refused.value.body
     kept = queue(world, "dst")["spec"]
     assert kept["serviceName"] == "queue" and kept["revisionHistoryLimit"] == 10

@@ -85,8 +85,12 @@ def test_case_13_an_in_place_selector_change_is_refused_with_422_field_is_immuta
     world = kube(["src", "dst"])
     apply(world, "dst", load(CASE, "source.yaml"))
 
-    change = {"spec": {"selector": {"matchLabels": {"app": "web", "x": "y"}},
-                       "template": {"metadata": {"labels": {"x": "y"}}}}}
+    change = {
+        "spec": {
+            "selector": {"matchLabels": {"app": "web", "x": "y"}},
+            "template": {"metadata": {"labels": {"x": "y"}}},
+        }
+    }
     with pytest.raises(ApiException) as refused:
         patch(world, "dst", *DEPLOY, NS, "web", change)
 

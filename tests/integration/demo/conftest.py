@@ -56,10 +56,17 @@ def demo_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "drsyncer.cli", "demo", *args]
 
 
-def run_demo(tmp_path: Path, *args: str, timeout_s: float = 240, path: str | None = None
-             ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(demo_argv(*args), capture_output=True, text=True, timeout=timeout_s,
-                          env=demo_env(tmp_path, path), stdin=subprocess.DEVNULL)
+def run_demo(
+    tmp_path: Path, *args: str, timeout_s: float = 240, path: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        demo_argv(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env=demo_env(tmp_path, path),
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def dr_client(kubeconfig: Path, context: str) -> ClusterClient:

@@ -46,8 +46,11 @@ def _check_summary_against_clusters(output: str, kubeconfig: Path) -> None:
             copies = 0
             for name in sample.RESOURCE_TYPES:
                 ref = client.resolve(name)
-                copies += sum(1 for o in client.list(ref, label_selector="dr-syncer.io/managed-by=drsyncer")
-                              if o["metadata"].get("namespace") in sample.NAMESPACES)
+                copies += sum(
+                    1
+                    for o in client.list(ref, label_selector="dr-syncer.io/managed-by=drsyncer")
+                    if o["metadata"].get("namespace") in sample.NAMESPACES
+                )
             assert copies == row.found == len(app)
             # one CRD write per target namespace on top of the copies
             assert row.created + row.updated + row.unchanged == copies + len(sample.NAMESPACES)
@@ -89,14 +92,20 @@ def test_demo_once_with_redis_server_syncs_everything_and_exits_0(tmp_path: Path
 
 
 def test_demo_with_the_embedded_redis_summary_matches_the_dr_clusters_and_ctrl_c_stops_everything(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     workdir = tmp_path / "work"
     # PATH without redis-server: the demo has to fall back to the embedded one by itself
     path = str(tmp_path / "empty-path")
     os.mkdir(path)
-    proc = subprocess.Popen(demo_argv("--workdir", str(workdir), "--no-flower", "--workers", "1"),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=demo_env(tmp_path, path), stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        demo_argv("--workdir", str(workdir), "--no-flower", "--workers", "1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=demo_env(tmp_path, path),
+        stdin=subprocess.DEVNULL,
+    )
     lines: list[str] = []
     try:
         assert proc.stdout is not None
@@ -111,8 +120,12 @@ def test_demo_with_the_embedded_redis_summary_matches_the_dr_clusters_and_ctrl_c
         _check_summary_against_clusters(output, workdir / "kubeconfig")
         # the operator commands against the running pipeline: a sync-now run is followed to its end
         flags = ["--kubeconfig", str(workdir / "kubeconfig"), "--context", "controller", "-n", "dr-system"]
-        now = subprocess.run([sys.executable, "-m", "drsyncer.cli", "sync-now", *flags, "shop", "--wait",
-                              "--timeout", "90"], capture_output=True, text=True, timeout=120)
+        now = subprocess.run(
+            [sys.executable, "-m", "drsyncer.cli", "sync-now", *flags, "shop", "--wait", "--timeout", "90"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert now.returncode == 0, now.stdout + now.stderr
         assert "phase           Completed" in now.stdout
         below = descendants(proc.pid)
@@ -135,8 +148,14 @@ def test_demo_once_fails_with_the_log_of_a_child_that_dies_at_start(tmp_path: Pa
     # a setting every component refuses: whichever is noticed first (watcher, beat, a worker) is reported
     env["DRSYNCER_TASK_TIME_LIMIT"] = "2h"
 
-    result = subprocess.run(demo_argv("--once", "--workdir", str(workdir), "--no-flower"),
-                            capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        demo_argv("--once", "--workdir", str(workdir), "--no-flower"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
     assert result.returncode == 1
     err = result.stderr

@@ -17,8 +17,18 @@ from drsyncer.cli import main
 
 ROOT = Path(__file__).resolve().parents[3]
 README = ROOT / "README.md"
-_NOT_COPIED = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "__pycache__",
-                                     ".mypy_cache", ".ruff_cache", ".pytest_cache", ".import_linter_cache")
+_NOT_COPIED = shutil.ignore_patterns(
+    ".venv",
+    ".git",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".import_linter_cache",
+)
 
 
 def command_under(marker: str) -> str:
@@ -52,16 +62,31 @@ def test_the_demo_command_works_as_written(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     # the dependencies come from this environment, so the test needs no downloads beyond pip's build
     # backend; drsyncer itself is installed into the new one from the copy, as the README says
-    site = subprocess.run([str(venv / "bin" / "python"), "-c",
-                           "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     Path(site, "deps-from-test-env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "TMPDIR": str(tmp_path),
-           "VIRTUAL_ENV": str(venv), "COLUMNS": "120"}
+    env = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "TMPDIR": str(tmp_path),
+        "VIRTUAL_ENV": str(venv),
+        "COLUMNS": "120",
+    }
     env.pop("PYTHONPATH", None)
 
-    result = subprocess.run(["bash", "-c", f"{command} --once"], cwd=checkout, env=env, capture_output=True,
-                            text=True, timeout=600, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        ["bash", "-c", f"{command} --once"],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # pip names what it installed in alphabetical order: a dependency missing here comes first

@@ -9,8 +9,9 @@ from drsyncer.demo.seed import CLUSTERS, main
 from drsyncer.kube import client_from_kubeconfig_file
 
 
-def test_seed_installs_the_crds_the_sample_and_the_replication_once(sim_fleet, tmp_path: Path,
-                                                                    capsys) -> None:
+def test_seed_installs_the_crds_the_sample_and_the_replication_once(
+    sim_fleet, tmp_path: Path, capsys
+) -> None:
     kubeconfig = sim_fleet(list(CLUSTERS)).write_kubeconfig(tmp_path / "kubeconfig")
 
     assert main(["--kubeconfig", str(kubeconfig)]) == 0
@@ -19,8 +20,9 @@ def test_seed_installs_the_crds_the_sample_and_the_replication_once(sim_fleet, t
     controller = client_from_kubeconfig_file(kubeconfig, context="controller")
     source = client_from_kubeconfig_file(kubeconfig, context="source")
     try:
-        repl = controller.get(controller.resolve("replications.dr-syncer.io"), sample.CONTROL_NAMESPACE,
-                              sample.REPLICATION_NAME)
+        repl = controller.get(
+            controller.resolve("replications.dr-syncer.io"), sample.CONTROL_NAMESPACE, sample.REPLICATION_NAME
+        )
         assert repl is not None and repl["spec"]["destinationClusters"] == list(sample.DESTINATIONS)
         rcs = controller.list(controller.resolve("remoteclusters.dr-syncer.io"), sample.CONTROL_NAMESPACE)
         assert sorted(rc["metadata"]["name"] for rc in rcs) == ["dr1", "dr2", "source"]

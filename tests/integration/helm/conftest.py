@@ -15,42 +15,82 @@ SECRETS_NAMESPACE = "kubeconfigs"
 
 # every optional feature switched on; KEDA and HPA exclude each other, so HPA gets its own set
 EVERYTHING: dict[str, Any] = {
-    "config": {"watchNamespace": WATCH_NAMESPACE, "logFormat": "json",
-               "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
-               "webhooks": [{"url": "https://hooks.example.com/dr",
-                             "events": ["SyncFailed", "FailoverStarted"],
-                             "secretRef": {"name": "hook-credentials"}}]},
+    "config": {
+        "watchNamespace": WATCH_NAMESPACE,
+        "logFormat": "json",
+        "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
+        "webhooks": [
+            {
+                "url": "https://hooks.example.com/dr",
+                "events": ["SyncFailed", "FailoverStarted"],
+                "secretRef": {"name": "hook-credentials"},
+            }
+        ],
+    },
     "rbac": {"extraSecretNamespaces": [SECRETS_NAMESPACE]},
     "execPlugins": {"allowed": ["aws", "kubelogin"], "timeoutSeconds": 20},
-    "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1111:role/drsyncer",
-                                       "azure.workload.identity/client-id": "0000-client-id"}},
-    "workers": {"keda": {"enabled": True}, "healthWorkers": {"enabled": True},
-                "podDisruptionBudget": {"enabled": True},
-                "podLabels": {"azure.workload.identity/use": "true"}},
-    "watcher": {"podDisruptionBudget": {"enabled": True},
-                "podLabels": {"azure.workload.identity/use": "true"}},
-    "flower": {"ingress": {"enabled": True, "className": "nginx",
-                           "tls": [{"hosts": ["flower.example.com"], "secretName": "flower-tls"}]}},
+    "serviceAccount": {
+        "annotations": {
+            "eks.amazonaws.com/role-arn": "arn:aws:iam::1111:role/drsyncer",
+            "azure.workload.identity/client-id": "0000-client-id",
+        }
+    },
+    "workers": {
+        "keda": {"enabled": True},
+        "healthWorkers": {"enabled": True},
+        "podDisruptionBudget": {"enabled": True},
+        "podLabels": {"azure.workload.identity/use": "true"},
+    },
+    "watcher": {
+        "podDisruptionBudget": {"enabled": True},
+        "podLabels": {"azure.workload.identity/use": "true"},
+    },
+    "flower": {
+        "ingress": {
+            "enabled": True,
+            "className": "nginx",
+            "tls": [{"hosts": ["flower.example.com"], "secretName": "flower-tls"}],
+        }
+    },
     "redis": {"persistence": {"enabled": True, "storageClass": "fast"}},
-    "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
-                "podMonitor": {"enabled": True},
-                "prometheusRule": {"enabled": True},
-                "grafanaDashboard": {"enabled": True}},
-    "networkPolicy": {"enabled": True,
-                      "metricsFrom": [{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}]},
+    "metrics": {
+        "serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
+        "podMonitor": {"enabled": True},
+        "prometheusRule": {"enabled": True},
+        "grafanaDashboard": {"enabled": True},
+    },
+    "networkPolicy": {
+        "enabled": True,
+        "metricsFrom": [{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}],
+    },
 }
 WITH_HPA: dict[str, Any] = {"workers": {"hpa": {"enabled": True}}}
 EXTERNAL_REDIS: dict[str, Any] = {
-    "redis": {"bundled": False,
-              "external": {"existingSecret": "redis-credentials", "existingSecretKey": "url",
-                           "caSecret": {"name": "redis-ca", "key": "ca.crt"}}},
-    "workers": {"keda": {"enabled": True, "redis": {"address": "redis.example.com:6380", "databaseIndex": 2,
-                                                     "enableTLS": True,
-                                                     "passwordSecret": {"name": "redis-credentials"}}}},
+    "redis": {
+        "bundled": False,
+        "external": {
+            "existingSecret": "redis-credentials",
+            "existingSecretKey": "url",
+            "caSecret": {"name": "redis-ca", "key": "ca.crt"},
+        },
+    },
+    "workers": {
+        "keda": {
+            "enabled": True,
+            "redis": {
+                "address": "redis.example.com:6380",
+                "databaseIndex": 2,
+                "enableTLS": True,
+                "passwordSecret": {"name": "redis-credentials"},
+            },
+        }
+    },
     "flower": {"basicAuth": {"existingSecret": "flower-users", "existingSecretKey": "users"}},
 }
-SENTINEL_URL = ("sentinel://:data-pw@redis-sentinel-0.redis:26379,redis-sentinel-1.redis:26379,"
-                "redis-sentinel-2.redis:26379/0?master=drsyncer&sentinel_password=sentinel-pw")
+SENTINEL_URL = (
+    "sentinel://:data-pw@redis-sentinel-0.redis:26379,redis-sentinel-1.redis:26379,"
+    "redis-sentinel-2.redis:26379/0?master=drsyncer&sentinel_password=sentinel-pw"
+)
 EXTERNAL_SENTINEL: dict[str, Any] = {"redis": {"bundled": False, "external": {"url": SENTINEL_URL}}}
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},

@@ -73,11 +73,15 @@ def test_lint_with_optional_features_on_reports_no_errors(helm: Helm, tmp_path: 
     assert [m for m in result["Messages"] if m["Severity"] >= LINT_WARNING] == []
 
 
-@pytest.mark.parametrize("values, words", [
-    ({"watcher": {"replicas": "two"}}, ["replicas", "integer"]),
-    ({"workers": {"concurrency": 0}}, ["concurrency"]),
-    ({"config": {"logFormat": "xml"}}, ["logFormat"]),
-], ids=["string-for-integer", "below-minimum", "not-in-enum"])
+@pytest.mark.parametrize(
+    "values, words",
+    [
+        ({"watcher": {"replicas": "two"}}, ["replicas", "integer"]),
+        ({"workers": {"concurrency": 0}}, ["concurrency"]),
+        ({"config": {"logFormat": "xml"}}, ["logFormat"]),
+    ],
+    ids=["string-for-integer", "below-minimum", "not-in-enum"],
+)
 def test_values_schema_rejects_a_wrong_value(helm: Helm, values: dict[str, Any], words: list[str]) -> None:
     with pytest.raises(HelmError, match="schema") as failure:
         helm.install(values)
@@ -85,11 +89,15 @@ def test_values_schema_rejects_a_wrong_value(helm: Helm, values: dict[str, Any],
         assert word in str(failure.value)
 
 
-@pytest.mark.parametrize("values, key", [
-    ({"watcher": {"replica": 3}}, "replica"),
-    ({"redisUrl": "redis://redis:6379/0"}, "redisUrl"),
-    ({"redis": {"external": {"password": "x"}}}, "password"),
-], ids=["nested", "top-level", "deep"])
+@pytest.mark.parametrize(
+    "values, key",
+    [
+        ({"watcher": {"replica": 3}}, "replica"),
+        ({"redisUrl": "redis://redis:6379/0"}, "redisUrl"),
+        ({"redis": {"external": {"password": "x"}}}, "password"),
+    ],
+    ids=["nested", "top-level", "deep"],
+)
 def test_values_schema_rejects_an_unknown_key(helm: Helm, values: dict[str, Any], key: str) -> None:
     with pytest.raises(HelmError, match="additional properties") as failure:
         helm.install(values)
@@ -99,10 +107,26 @@ def test_values_schema_rejects_an_unknown_key(helm: Helm, values: dict[str, Any]
 def test_every_value_set_installs(releases: dict[str, Release]) -> None:
     assert set(releases) == set(VALUE_SETS)
     kinds = {name: sorted({o["kind"] for o in r.objects}) for name, r in releases.items()}
-    assert kinds["everything"] == sorted([
-        "ConfigMap", "Deployment", "Ingress", "NetworkPolicy", "PodDisruptionBudget", "PodMonitor",
-        "PrometheusRule", "Role", "RoleBinding", "ScaledObject", "Secret", "Service", "ServiceAccount",
-        "ServiceMonitor", "StatefulSet", "TriggerAuthentication"])
+    assert kinds["everything"] == sorted(
+        [
+            "ConfigMap",
+            "Deployment",
+            "Ingress",
+            "NetworkPolicy",
+            "PodDisruptionBudget",
+            "PodMonitor",
+            "PrometheusRule",
+            "Role",
+            "RoleBinding",
+            "ScaledObject",
+            "Secret",
+            "Service",
+            "ServiceAccount",
+            "ServiceMonitor",
+            "StatefulSet",
+            "TriggerAuthentication",
+        ]
+    )
     assert "HorizontalPodAutoscaler" in kinds["hpa"]
     # defaults: nothing that needs the Prometheus Operator or KEDA
     assert not {"ServiceMonitor", "PodMonitor", "PrometheusRule", "ScaledObject"} & set(kinds["defaults"])
@@ -124,8 +148,9 @@ def test_builtin_objects_validate_against_kubernetes_1_30(releases: dict[str, Re
     assert checked >= 15
 
 
-def test_release_installs_into_a_simulated_cluster_with_its_crds(sim_cluster: SimCluster,
-                                                                 helm_library: None) -> None:
+def test_release_installs_into_a_simulated_cluster_with_its_crds(
+    sim_cluster: SimCluster, helm_library: None
+) -> None:
     prepare(sim_cluster)
     helm = Helm(sim_cluster)
     try:
@@ -188,8 +213,9 @@ def test_external_redis_comes_from_the_existing_secret_with_its_ca(releases: dic
         container = _containers(workload)[0]
         ref = _env(container)["DRSYNCER_REDIS_URL"]["valueFrom"]["secretKeyRef"]
         assert ref == {"name": "redis-credentials", "key": "url"}
-        assert {"name": "redis-ca", "mountPath": "/etc/drsyncer/redis-ca", "readOnly": True} in \
-            container["volumeMounts"]
+        assert {"name": "redis-ca", "mountPath": "/etc/drsyncer/redis-ca", "readOnly": True} in container[
+            "volumeMounts"
+        ]
     flower = release.one("Deployment", "-flower")
     ref = _env(_containers(flower)[0])["DRSYNCER_FLOWER_BASIC_AUTH"]["valueFrom"]["secretKeyRef"]
     assert ref == {"name": "flower-users", "key": "users"}
@@ -207,21 +233,34 @@ def test_external_sentinel_url_reaches_every_component_through_a_secret(releases
         assert "data-pw" not in yaml.safe_dump(workload)
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"workers": {"hpa": {"enabled": True}, "keda": {"enabled": True}}}, "mutually exclusive"),
-    ({"redis": {"bundled": False}}, "redis.external.url"),
-    ({"workers": {"terminationGracePeriodSeconds": 600}}, "terminationGracePeriodSeconds"),
-    ({"redis": {"bundled": False, "external": {"url": "redis://r:6379/0"}},
-      "workers": {"keda": {"enabled": True}}}, "workers.keda.redis.address"),
-], ids=["hpa-and-keda", "no-redis", "grace-below-time-limit", "keda-without-address"])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"workers": {"hpa": {"enabled": True}, "keda": {"enabled": True}}}, "mutually exclusive"),
+        ({"redis": {"bundled": False}}, "redis.external.url"),
+        ({"workers": {"terminationGracePeriodSeconds": 600}}, "terminationGracePeriodSeconds"),
+        (
+            {
+                "redis": {"bundled": False, "external": {"url": "redis://r:6379/0"}},
+                "workers": {"keda": {"enabled": True}},
+            },
+            "workers.keda.redis.address",
+        ),
+    ],
+    ids=["hpa-and-keda", "no-redis", "grace-below-time-limit", "keda-without-address"],
+)
 def test_contradicting_values_are_refused(helm: Helm, values: dict[str, Any], message: str) -> None:
     with pytest.raises(HelmError, match=message.replace(".", r"\.")):
         helm.install(values)
 
 
 def _rules(release: Release) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(o["kind"], o["metadata"].get("namespace", ""), rule)
-            for o in release.objects if o["kind"] in ("Role", "ClusterRole") for rule in o["rules"]]
+    return [
+        (o["kind"], o["metadata"].get("namespace", ""), rule)
+        for o in release.objects
+        if o["kind"] in ("Role", "ClusterRole")
+        for rule in o["rules"]
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
@@ -239,8 +278,12 @@ def test_rbac_grants_nothing_broad(releases: dict[str, Release], name: str) -> N
         if kind == "ClusterRole":  # only the dr-syncer.io kinds and Events on them
             assert set(rule["apiGroups"]) <= {"dr-syncer.io", ""}
             assert set(rule["resources"]) <= {
-                "remoteclusters", "replications", "namespacemappings", "events",
-                *(f"{r}/status" for r in ("remoteclusters", "replications", "namespacemappings"))}
+                "remoteclusters",
+                "replications",
+                "namespacemappings",
+                "events",
+                *(f"{r}/status" for r in ("remoteclusters", "replications", "namespacemappings")),
+            }
 
 
 def test_cluster_wide_read_only_when_every_namespace_is_served(releases: dict[str, Release]) -> None:
@@ -337,7 +380,9 @@ def test_helm_test_pod_checks_redis_and_the_watcher_health(releases: dict[str, R
     container = _containers(pod)[0]
     script = container["command"][-1]
     assert ".ping()" in script and "urlopen" in script
-    assert _env(container)["WATCHER_HEALTHZ"]["value"] == "http://dr-drsyncer-watcher.drsyncer.svc:8081/healthz"
+    assert (
+        _env(container)["WATCHER_HEALTHZ"]["value"] == "http://dr-drsyncer-watcher.drsyncer.svc:8081/healthz"
+    )
     service = releases["defaults"].one("Service", "-watcher")
     assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {"metrics": 9090, "probes": 8081}
 
@@ -351,8 +396,7 @@ def test_network_policies_admit_only_what_each_component_serves(releases: dict[s
     assert {"key": "app.kubernetes.io/instance", "operator": "In", "values": ["dr"]} in allowed
     watcher_ports = [rule["ports"][0]["port"] for rule in policies["dr-drsyncer-watcher"]["ingress"]]
     assert watcher_ports == ["metrics", "probes"]
-    assert policies["dr-drsyncer-watcher"]["ingress"][0]["from"] == \
-        EVERYTHING["networkPolicy"]["metricsFrom"]
+    assert policies["dr-drsyncer-watcher"]["ingress"][0]["from"] == EVERYTHING["networkPolicy"]["metricsFrom"]
 
 
 def test_external_redis_values_reach_keda(releases: dict[str, Release]) -> None:
@@ -361,8 +405,9 @@ def test_external_redis_values_reach_keda(releases: dict[str, Release]) -> None:
     assert trigger["metadata"]["address"] == keda["address"]
     assert trigger["metadata"]["databaseIndex"] == "2" and trigger["metadata"]["enableTLS"] == "true"
     auth = releases["external-redis"].one("TriggerAuthentication")
-    assert auth["spec"]["secretTargetRef"] == [{"parameter": "password", "name": "redis-credentials",
-                                                "key": "password"}]
+    assert auth["spec"]["secretTargetRef"] == [
+        {"parameter": "password", "name": "redis-credentials", "key": "password"}
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
@@ -395,8 +440,9 @@ def test_watching_the_release_namespace_grants_each_namespace_once(helm: Helm) -
     for name in (WATCH_NAMESPACE, SECRETS_NAMESPACE):
         helm.cluster.store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     repeated = ["drsyncer", WATCH_NAMESPACE, WATCH_NAMESPACE]
-    release = helm.install({"config": {"watchNamespace": "drsyncer"},
-                            "rbac": {"extraSecretNamespaces": repeated}})
+    release = helm.install(
+        {"config": {"watchNamespace": "drsyncer"}, "rbac": {"extraSecretNamespaces": repeated}}
+    )
     assert release.one("Role", "-resources")["metadata"]["namespace"] == "drsyncer"
     assert [r["metadata"]["namespace"] for r in release.find("Role", "-secrets")] == [WATCH_NAMESPACE]
     assert not release.find("ClusterRole")

@@ -40,12 +40,25 @@ def start_worker(redis_url: str, tmp_path: Path) -> Iterator[Callable[[], subpro
 
     def start() -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DRSYNCER_", "PROMETHEUS_"))}
-        env.update({"DRSYNCER_REDIS_URL": redis_url, "DRSYNCER_QUEUES": "sync", "DRSYNCER_CONCURRENCY": "1",
-                    "DRSYNCER_METRICS_PORT": "0", "DRSYNCER_HEARTBEAT_FILE": str(tmp_path / "heartbeat"),
-                    "DRSYNCER_METRICS_DIR": str(tmp_path / "metrics"), "PYTHONUNBUFFERED": "1"})
+        env.update(
+            {
+                "DRSYNCER_REDIS_URL": redis_url,
+                "DRSYNCER_QUEUES": "sync",
+                "DRSYNCER_CONCURRENCY": "1",
+                "DRSYNCER_METRICS_PORT": "0",
+                "DRSYNCER_HEARTBEAT_FILE": str(tmp_path / "heartbeat"),
+                "DRSYNCER_METRICS_DIR": str(tmp_path / "metrics"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         log = (tmp_path / f"worker-{len(started)}.log").open("ab")
-        proc = subprocess.Popen([sys.executable, "-m", "drsyncer.cli", "worker"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "drsyncer.cli", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         started.append(proc)
         return proc
@@ -77,8 +90,9 @@ def _trigger(release: Release) -> dict[str, str]:
 Starter = Callable[[], subprocess.Popen[bytes]]
 
 
-def test_keda_counts_the_redis_list_a_real_worker_consumes(releases: dict[str, Release], redis_url: str,
-                                                           start_worker: Starter) -> None:
+def test_keda_counts_the_redis_list_a_real_worker_consumes(
+    releases: dict[str, Release], redis_url: str, start_worker: Starter
+) -> None:
     trigger = _trigger(releases["everything"])
     list_name = trigger["listName"]
     client = redis.Redis.from_url(redis_url)
@@ -87,8 +101,9 @@ def test_keda_counts_the_redis_list_a_real_worker_consumes(releases: dict[str, R
     assert trigger["address"] == "dr-drsyncer-redis.drsyncer.svc:6379"
 
     worker = start_worker()
-    bindings = _until(lambda: client.smembers(f"_kombu.binding.{list_name}"),
-                      "the worker to declare its queue")
+    bindings = _until(
+        lambda: client.smembers(f"_kombu.binding.{list_name}"), "the worker to declare its queue"
+    )
     # kombu's binding entry: routing key, pattern, queue, separated by \x06\x16
     assert any(entry.split(b"\x06\x16")[-1] == list_name.encode() for entry in bindings)
     stop(worker)

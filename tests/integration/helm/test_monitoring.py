@@ -31,14 +31,39 @@ from tests.integration.pipeline.conftest import (  # noqa: F401
 )
 
 # PromQL words that are neither metric names nor functions (those are followed by a parenthesis)
-PROMQL_KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left",
-                   "group_right", "inf", "nan", "Inf", "NaN"}
+PROMQL_KEYWORDS = {
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "inf",
+    "nan",
+    "Inf",
+    "NaN",
+}
 # Prometheus's own series, present for every scrape target
 PROMETHEUS_SERIES = {"up"}
-REQUIRED_ALERTS = {"DrSyncerSyncFailing", "DrSyncerNoRecentSuccessfulSync", "DrSyncerRemoteClusterUnhealthy",
-                   "DrSyncerQueueBacklogGrowing", "DrSyncerWorkersDown"}
-THROTTLED_REQUESTS = ("list/configmaps", "get/configmaps", "create/configmaps", "patch/configmaps",
-                      "update/configmaps")
+REQUIRED_ALERTS = {
+    "DrSyncerSyncFailing",
+    "DrSyncerNoRecentSuccessfulSync",
+    "DrSyncerRemoteClusterUnhealthy",
+    "DrSyncerQueueBacklogGrowing",
+    "DrSyncerWorkersDown",
+}
+THROTTLED_REQUESTS = (
+    "list/configmaps",
+    "get/configmaps",
+    "create/configmaps",
+    "patch/configmaps",
+    "update/configmaps",
+)
 
 
 def metric_names(expr: str) -> set[str]:
@@ -50,20 +75,26 @@ def metric_names(expr: str) -> set[str]:
     names = set()
     for match in re.finditer(r"(?<![\w.$])[a-zA-Z_:][a-zA-Z0-9_:]*", text):
         word = match.group()
-        if word in PROMQL_KEYWORDS or text[match.end():].lstrip().startswith("("):
+        if word in PROMQL_KEYWORDS or text[match.end() :].lstrip().startswith("("):
             continue
         names.add(word)
     return names
 
 
 def test_metric_name_extraction() -> None:
-    expr = ('time() - max by (namespace, replication) (dr_syncer_last_success_timestamp_seconds'
-            '{namespace="x", replication=~"a.+"}) > 900 and on (namespace) '
-            'sum(rate(dr_syncer_objects_total[5m] offset 1h)) > 0.5 or absent(up{pod=~"w-.+"}) unless '
-            'histogram_quantile(0.95, sum by (le) '
-            '(rate(dr_syncer_sync_duration_seconds_bucket[$__rate_interval]))) > 1e3')
-    assert metric_names(expr) == {"dr_syncer_last_success_timestamp_seconds", "dr_syncer_objects_total", "up",
-                                  "dr_syncer_sync_duration_seconds_bucket"}
+    expr = (
+        "time() - max by (namespace, replication) (dr_syncer_last_success_timestamp_seconds"
+        '{namespace="x", replication=~"a.+"}) > 900 and on (namespace) '
+        'sum(rate(dr_syncer_objects_total[5m] offset 1h)) > 0.5 or absent(up{pod=~"w-.+"}) unless '
+        "histogram_quantile(0.95, sum by (le) "
+        "(rate(dr_syncer_sync_duration_seconds_bucket[$__rate_interval]))) > 1e3"
+    )
+    assert metric_names(expr) == {
+        "dr_syncer_last_success_timestamp_seconds",
+        "dr_syncer_objects_total",
+        "up",
+        "dr_syncer_sync_duration_seconds_bucket",
+    }
 
 
 def _scrape(port: int) -> set[str]:
@@ -87,16 +118,21 @@ def exported(pipeline: Pipeline) -> Iterator[set[str]]:  # noqa: F811
 
     try:
         pipeline.apply_replication("metrics", sourceNamespace="metrics", schedule="@every 10s")
-        eventually(lambda: configmap_requests(dr1.counters()) > configmap_requests(before), timeout_s=60,
-                   what="a request to dr1's ConfigMaps")
+        eventually(
+            lambda: configmap_requests(dr1.counters()) > configmap_requests(before),
+            timeout_s=60,
+            what="a request to dr1's ConfigMaps",
+        )
     finally:
         dr1.faults.clear()
-    eventually(lambda: pipeline.status("metrics").get("phase") == "Completed", timeout_s=60,
-               what="phase Completed")
+    eventually(
+        lambda: pipeline.status("metrics").get("phase") == "Completed", timeout_s=60, what="phase Completed"
+    )
     # the workers' RemoteCluster check (queue "health") is what sets dr_syncer_remote_cluster_healthy
     for cluster in ("source", "dr1"):
-        pipeline.app.send_task("drsyncer.check_remote_cluster", kwargs={"namespace": NS, "name": cluster},
-                               queue="health")
+        pipeline.app.send_task(
+            "drsyncer.check_remote_cluster", kwargs={"namespace": NS, "name": cluster}, queue="health"
+        )
 
     def scrape_all() -> set[str] | None:
         names: set[str] = set()
@@ -107,8 +143,11 @@ def exported(pipeline: Pipeline) -> Iterator[set[str]]:  # noqa: F811
         wanted = {"dr_syncer_remote_cluster_healthy", "dr_syncer_replication_last_success_timestamp_seconds"}
         return names if wanted <= names else None
 
-    names = eventually(scrape_all, timeout_s=30,
-                       what="a RemoteCluster check on a worker and the watcher's per-Replication gauges")
+    names = eventually(
+        scrape_all,
+        timeout_s=30,
+        what="a RemoteCluster check on a worker and the watcher's per-Replication gauges",
+    )
     assert names is not None
     print("exported:", " ".join(sorted(names)))
     yield names
@@ -137,8 +176,9 @@ def test_prometheus_rule_passes_promtool(releases: dict[str, Release], tmp_path:
         pytest.skip("promtool is not installed (Debian package prometheus; .ci/run installs it)")
     rules = tmp_path / "rules.yaml"
     rules.write_text(yaml.safe_dump(_rule_groups(releases["everything"])))
-    done = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [promtool, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"SUCCESS: {len(_alerts(releases['everything']))} rules found" in done.stdout
 
@@ -155,16 +195,18 @@ def test_alerts_cover_failing_stale_unhealthy_backlog_and_down(releases: dict[st
         assert 'namespace="drsyncer"' in alert["expr"]
 
 
-def test_alert_expressions_use_only_exported_metrics(releases: dict[str, Release],
-                                                     exported: set[str]) -> None:
+def test_alert_expressions_use_only_exported_metrics(
+    releases: dict[str, Release], exported: set[str]
+) -> None:
     for name, alert in _alerts(releases["everything"]).items():
         used = metric_names(alert["expr"])
         assert used, name
         assert used <= exported | PROMETHEUS_SERIES, (name, sorted(used - exported))
 
 
-def test_dashboard_parses_and_queries_exported_metrics(releases: dict[str, Release],
-                                                       exported: set[str]) -> None:
+def test_dashboard_parses_and_queries_exported_metrics(
+    releases: dict[str, Release], exported: set[str]
+) -> None:
     dashboard = _dashboard(releases["defaults"])
     assert dashboard["uid"] and dashboard["title"] == "drsyncer"
     assert {v["name"] for v in dashboard["templating"]["list"]} == {"datasource", "namespace"}
@@ -177,9 +219,14 @@ def test_dashboard_parses_and_queries_exported_metrics(releases: dict[str, Relea
         used |= names
     assert used <= exported | PROMETHEUS_SERIES, sorted(used - exported)
     # the metrics the issue names each have a panel
-    assert used >= {"dr_syncer_objects_total", "dr_syncer_sync_duration_seconds_bucket",
-                    "dr_syncer_api_requests_total", "dr_syncer_api_throttled_total", "dr_syncer_tasks_queued",
-                    "dr_syncer_last_success_timestamp_seconds"}
+    assert used >= {
+        "dr_syncer_objects_total",
+        "dr_syncer_sync_duration_seconds_bucket",
+        "dr_syncer_api_requests_total",
+        "dr_syncer_api_throttled_total",
+        "dr_syncer_tasks_queued",
+        "dr_syncer_last_success_timestamp_seconds",
+    }
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
 
@@ -189,22 +236,28 @@ def _hook_check(release: Release) -> tuple[str, dict[str, dict[str, Any]]]:
     return container["command"][-1], {e["name"]: e for e in container["env"]}
 
 
-def test_helm_test_pod_check_passes_against_a_running_watcher_and_redis(releases: dict[str, Release],
-                                                                        pipeline: Pipeline,  # noqa: F811
-                                                                        ) -> None:
+def test_helm_test_pod_check_passes_against_a_running_watcher_and_redis(
+    releases: dict[str, Release],
+    pipeline: Pipeline,  # noqa: F811
+) -> None:
     script, env = _hook_check(releases["defaults"])
     assert "secretKeyRef" in env["DRSYNCER_REDIS_URL"]["valueFrom"]
     probe_port = pipeline.procs["watcher"].env["DRSYNCER_PROBE_PORT"]
     base = {k: v for k, v in os.environ.items() if not k.startswith("DRSYNCER_")}
     # the same script, with the Secret's value and the Service's address of this machine
-    healthy = {**base, "DRSYNCER_REDIS_URL": pipeline.redis_url,
-               "WATCHER_HEALTHZ": f"http://127.0.0.1:{probe_port}/healthz"}
-    done = subprocess.run([sys.executable, "-c", script], env=healthy, capture_output=True, text=True,
-                          timeout=60)
+    healthy = {
+        **base,
+        "DRSYNCER_REDIS_URL": pipeline.redis_url,
+        "WATCHER_HEALTHZ": f"http://127.0.0.1:{probe_port}/healthz",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=healthy, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "redis: PONG" in done.stdout and "/healthz: 200" in done.stdout
     # and it fails when the watcher does not answer
     broken = {**healthy, "WATCHER_HEALTHZ": "http://127.0.0.1:9/healthz"}
-    done = subprocess.run([sys.executable, "-c", script], env=broken, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=broken, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0

@@ -11,12 +11,26 @@ import pytest
 from tests.fixtures.helm import Release
 from tests.integration.helm.conftest import VALUE_SETS
 
-ALLOWED_VOLUME_SOURCES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
-                          "projected", "secret"}
+ALLOWED_VOLUME_SOURCES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
 SAFE_SYSCTLS = {
-    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
     "net.ipv4.tcp_keepalive_probes",
 }
 SELINUX_TYPES = {None, "", "container_t", "container_init_t", "container_kvm_t"}
@@ -108,19 +122,38 @@ def test_the_check_catches_what_restricted_rejects() -> None:
         "hostNetwork": True,
         "securityContext": {"runAsUser": 0, "sysctls": [{"name": "kernel.msgmax", "value": "1"}]},
         "volumes": [{"name": "host", "hostPath": {"path": "/"}}],
-        "containers": [{"name": "c", "ports": [{"containerPort": 80, "hostPort": 80}],
-                        "securityContext": {"privileged": True, "capabilities": {"add": ["SYS_ADMIN"]},
-                                            "seccompProfile": {"type": "Unconfined"}}}],
+        "containers": [
+            {
+                "name": "c",
+                "ports": [{"containerPort": 80, "hostPort": 80}],
+                "securityContext": {
+                    "privileged": True,
+                    "capabilities": {"add": ["SYS_ADMIN"]},
+                    "seccompProfile": {"type": "Unconfined"},
+                },
+            }
+        ],
     }
     found = " | ".join(restricted_violations({}, bad_spec))
-    for control in ("host namespaces", "volume types", "sysctls", "non-root user", "privileged", "host ports",
-                    "privilege escalation", "running as non-root", "seccomp", "capabilities"):
+    for control in (
+        "host namespaces",
+        "volume types",
+        "sysctls",
+        "non-root user",
+        "privileged",
+        "host ports",
+        "privilege escalation",
+        "running as non-root",
+        "seccomp",
+        "capabilities",
+    ):
         assert control in found
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
-def test_every_pod_satisfies_the_restricted_pod_security_standard(releases: dict[str, Release],
-                                                                   name: str) -> None:
+def test_every_pod_satisfies_the_restricted_pod_security_standard(
+    releases: dict[str, Release], name: str
+) -> None:
     pods = _pods(releases[name])
     assert len(pods) >= 5  # watcher, beat, worker, flower, the test hook (and the bundled Redis)
     for pod_name, metadata, spec in pods:
@@ -128,8 +161,9 @@ def test_every_pod_satisfies_the_restricted_pod_security_standard(releases: dict
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
-def test_root_filesystems_are_read_only_with_tmp_on_an_empty_dir(releases: dict[str, Release],
-                                                                  name: str) -> None:
+def test_root_filesystems_are_read_only_with_tmp_on_an_empty_dir(
+    releases: dict[str, Release], name: str
+) -> None:
     for pod_name, _metadata, spec in _pods(releases[name]):
         empty_dirs = {v["name"] for v in spec.get("volumes", []) if "emptyDir" in v}
         for container in _containers(spec):

@@ -29,15 +29,17 @@ NEWER_VALUES = ("execPlugins", "serviceAccount")
 
 def _git(*args: str) -> bytes:
     try:
-        return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True,
-                              timeout=60).stdout
+        return subprocess.run(
+            ["git", "-C", str(ROOT), *args], check=True, capture_output=True, timeout=60
+        ).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"no git history to take the previous chart from ({exc})")
 
 
 def previous_ref() -> str:
-    tags = [t for t in _git("tag", "--list", "v*", "--sort=-v:refname").decode().split()
-            if t != f"v{__version__}"]
+    tags = [
+        t for t in _git("tag", "--list", "v*", "--sort=-v:refname").decode().split() if t != f"v{__version__}"
+    ]
     return tags[0] if tags else BEFORE_FIRST_RELEASE
 
 
@@ -56,8 +58,12 @@ def _keys(release: Release) -> set[tuple[str, str]]:
 
 
 def _crds(chart: Path) -> dict[str, dict[str, Any]]:
-    return {doc["metadata"]["name"]: doc for path in sorted((chart / "crds").glob("*.yaml"))
-            for doc in yaml.safe_load_all(path.read_text()) if doc}
+    return {
+        doc["metadata"]["name"]: doc
+        for path in sorted((chart / "crds").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    }
 
 
 def test_a_release_of_the_previous_chart_upgrades_to_this_one(helm: Helm, previous_chart: Path) -> None:

@@ -40,11 +40,13 @@ def kubeconfig_text(config: dict[str, Any]) -> str:
     return yaml.safe_dump(config)
 
 
-def put_secret(controller: ClusterClient, name: str, data: dict[str, str | bytes],
-               namespace: str = CONTROLLER_NAMESPACE) -> None:
+def put_secret(
+    controller: ClusterClient, name: str, data: dict[str, str | bytes], namespace: str = CONTROLLER_NAMESPACE
+) -> None:
     """Create or replace a Secret in the controller namespace."""
-    encoded = {k: base64.b64encode(v if isinstance(v, bytes) else v.encode()).decode()
-               for k, v in data.items()}
+    encoded = {
+        k: base64.b64encode(v if isinstance(v, bytes) else v.encode()).decode() for k, v in data.items()
+    }
     body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "data": encoded}
     existing = controller.get(SECRETS, namespace, name)
     if existing is None:
@@ -58,6 +60,9 @@ def remote_cluster(name: str, secret: str, key: str | None = None, **spec: Any) 
     ref: dict[str, Any] = {"name": secret}
     if key is not None:
         ref["key"] = key
-    return {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
-            "metadata": {"name": name, "namespace": CONTROLLER_NAMESPACE},
-            "spec": {"kubeconfigSecretRef": ref, **spec}}
+    return {
+        "apiVersion": "dr-syncer.io/v1alpha1",
+        "kind": "RemoteCluster",
+        "metadata": {"name": name, "namespace": CONTROLLER_NAMESPACE},
+        "spec": {"kubeconfigSecretRef": ref, **spec},
+    }

@@ -59,11 +59,14 @@ def test_label_selectors_filter_lists(client: ClusterClient) -> None:
         body["metadata"]["labels"] = {"tier": "a" if i % 2 else "b"}
         client.create(cm, "app", body)
     assert sorted(o["metadata"]["name"] for o in client.list(cm, "app", label_selector="tier=a")) == [
-        "cm-1", "cm-3"]
+        "cm-1",
+        "cm-3",
+    ]
 
 
 def test_throttling_is_waited_out_as_the_server_asks_and_retried_to_success(
-        client: ClusterClient, sim: SimCluster) -> None:
+    client: ClusterClient, sim: SimCluster
+) -> None:
     cm = client.resolve("configmaps")
     waits: list[float] = []
     client.sleep = waits.append  # record the waits instead of spending them
@@ -153,11 +156,22 @@ def test_patches_and_the_status_subresource(client: ClusterClient) -> None:
     assert obj is not None and obj["data"] == {"two": "2"}
     deploy = client.resolve("deploy")
     assert "status" in deploy.subresources
-    client.create(deploy, "app", {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+    client.create(
+        deploy,
+        "app",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+                },
+            },
+        },
+    )
     client.patch(deploy, "app", "web", {"status": {"observedGeneration": 7}}, subresource="status")
     web = client.get(deploy, "app", "web", subresource="status")
     assert web is not None and web["status"]["observedGeneration"] == 7
@@ -167,29 +181,55 @@ def test_a_new_crd_resolves_after_invalidation(client: ClusterClient) -> None:
     with pytest.raises(Exception, match="'widgets' is not served"):
         client.resolve("widgets")
     crd = client.resolve("customresourcedefinitions.apiextensions.k8s.io")
-    client.create(crd, None, {
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {"group": "example.com", "scope": "Namespaced",
-                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wg"]},
-                 "versions": [{"name": "v1", "served": True, "storage": True,
-                               "schema": {"openAPIV3Schema": {"type": "object",
-                                                              "x-kubernetes-preserve-unknown-fields": True}},
-                               "subresources": {"status": {}}}]}})
+    client.create(
+        crd,
+        None,
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {
+                "group": "example.com",
+                "scope": "Namespaced",
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wg"]},
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {
+                            "openAPIV3Schema": {
+                                "type": "object",
+                                "x-kubernetes-preserve-unknown-fields": True,
+                            }
+                        },
+                        "subresources": {"status": {}},
+                    }
+                ],
+            },
+        },
+    )
     # served a moment after the create, once Established
-    widgets = eventually(lambda: client.discovery.invalidate() or client.resolve("wg"),
-                         what="widgets to be served", tolerate=(CategorisedError,))
+    widgets = eventually(
+        lambda: client.discovery.invalidate() or client.resolve("wg"),
+        what="widgets to be served",
+        tolerate=(CategorisedError,),
+    )
     assert (widgets.api_version, widgets.plural, widgets.namespaced) == ("example.com/v1", "widgets", True)
     assert client.resolve("widgets.example.com") == widgets
-    client.create(widgets, "app", {"apiVersion": "example.com/v1", "kind": "Widget",
-                                   "metadata": {"name": "w"}, "spec": {"size": 1}})
+    client.create(
+        widgets,
+        "app",
+        {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}},
+    )
     assert [w["metadata"]["name"] for w in client.list(widgets, "app")] == ["w"]
     assert widgets in client.discovery.resolve_many(["*"])
 
 
 def test_a_cluster_that_is_down_gives_a_retryable_connection_error(sim: SimCluster) -> None:
-    with client_from_kubeconfig(sim.kubeconfig_dict(),
-                                retry=RetryPolicy(max_attempts=2, base_delay_s=0.01)) as client:
+    with client_from_kubeconfig(
+        sim.kubeconfig_dict(), retry=RetryPolicy(max_attempts=2, base_delay_s=0.01)
+    ) as client:
         sim.down()
         with pytest.raises(ApiError) as raised:
             client.server_version()
@@ -218,9 +258,12 @@ def test_one_client_serves_many_threads(client: ClusterClient, sim: SimCluster) 
 def test_two_clients_sharing_a_redis_budget_stay_within_it(sim: SimCluster, redis_url: str) -> None:
     budget = RateBudget(qps=20, burst=5)
     # two clients with their own connections to Redis and to the cluster, as two workers would have
-    clients = [client_from_kubeconfig(sim.kubeconfig_dict(), limiter=rate_limiter_for("dr-system/dr1", budget,
-                                                                                     redis_url))
-               for _ in range(2)]
+    clients = [
+        client_from_kubeconfig(
+            sim.kubeconfig_dict(), limiter=rate_limiter_for("dr-system/dr1", budget, redis_url)
+        )
+        for _ in range(2)
+    ]
     sim.reset_counters()
     start = time.monotonic()
     deadline = start + 1.5

@@ -22,8 +22,15 @@ V1 = "client.authentication.k8s.io/v1"
 V1BETA1 = "client.authentication.k8s.io/v1beta1"
 
 
-def _clients_for(controller: ClusterClient, dr1: SimCluster, plugin: Plugin, *, allowed: bool = True,
-                 timeout_s: float = 10.0, api_version: str = V1) -> tuple[ClusterClients, dict]:
+def _clients_for(
+    controller: ClusterClient,
+    dr1: SimCluster,
+    plugin: Plugin,
+    *,
+    allowed: bool = True,
+    timeout_s: float = 10.0,
+    api_version: str = V1,
+) -> tuple[ClusterClients, dict]:
     config = dr1.kubeconfig_dict()
     config["users"][0]["user"] = plugin.exec_user(api_version, provideClusterInfo=True)
     put_secret(controller, "dr1-exec", {"kubeconfig": kubeconfig_text(config)})
@@ -33,8 +40,12 @@ def _clients_for(controller: ClusterClient, dr1: SimCluster, plugin: Plugin, *, 
 
 @pytest.mark.parametrize("api_version", [V1, V1BETA1])
 def test_a_plugin_on_the_allow_list_gives_the_token_the_cluster_accepts(
-        controller: ClusterClient, dr1: SimCluster, tmp_path: Path, api_version: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    controller: ClusterClient,
+    dr1: SimCluster,
+    tmp_path: Path,
+    api_version: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     dr1.api.token = "issued-1"
     plugin = Plugin.create(tmp_path, token="issued-1")
     monkeypatch.setenv("DRSYNCER_REDIS_URL", "redis://:not-for-plugins@localhost:6379/0")
@@ -50,14 +61,18 @@ def test_a_plugin_on_the_allow_list_gives_the_token_the_cluster_accepts(
 
 
 def test_an_expiring_token_is_renewed_before_it_expires_and_a_rejected_one_at_once(
-        controller: ClusterClient, dr1: SimCluster, tmp_path: Path) -> None:
+    controller: ClusterClient, dr1: SimCluster, tmp_path: Path
+) -> None:
     dr1.api.token = "issued-1"
     plugin = Plugin.create(tmp_path, token="issued-1", ttl=1.5)
     clients, rc = _clients_for(controller, dr1, plugin)
     client = clients.get(rc)
     # requests keep succeeding while the plugin runs again shortly before each expiry
-    eventually(lambda: client.server_version() and len(plugin.runs()) >= 2, timeout_s=15,
-               what="the plugin to renew the token")
+    eventually(
+        lambda: client.server_version() and len(plugin.runs()) >= 2,
+        timeout_s=15,
+        what="the plugin to renew the token",
+    )
     # the cluster revokes the token: the next request is rejected once, renewed, and sent again
     plugin.set(token="issued-2", ttl=3600)
     dr1.api.token = "issued-2"
@@ -67,8 +82,9 @@ def test_an_expiring_token_is_renewed_before_it_expires_and_a_rejected_one_at_on
     clients.close()
 
 
-def test_a_plugin_not_on_the_allow_list_never_runs(controller: ClusterClient, dr1: SimCluster,
-                                                    tmp_path: Path) -> None:
+def test_a_plugin_not_on_the_allow_list_never_runs(
+    controller: ClusterClient, dr1: SimCluster, tmp_path: Path
+) -> None:
     plugin = Plugin.create(tmp_path, token="issued-1")
     clients, rc = _clients_for(controller, dr1, plugin, allowed=False)
     with pytest.raises(KubeconfigError) as raised:
@@ -81,7 +97,8 @@ def test_a_plugin_not_on_the_allow_list_never_runs(controller: ClusterClient, dr
 
 
 def test_a_failing_plugin_is_retryable_and_its_output_is_not_shown(
-        controller: ClusterClient, dr1: SimCluster, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    controller: ClusterClient, dr1: SimCluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     plugin = Plugin.create(tmp_path, token="issued-1", mode="fail")
     clients, rc = _clients_for(controller, dr1, plugin)
     with pytest.raises(KubeconfigError) as raised:
@@ -92,8 +109,9 @@ def test_a_failing_plugin_is_retryable_and_its_output_is_not_shown(
     assert "issued-1" not in message and "issued-1" not in caplog.text
 
 
-def test_a_hanging_plugin_is_stopped_at_the_timeout(controller: ClusterClient, dr1: SimCluster,
-                                                     tmp_path: Path) -> None:
+def test_a_hanging_plugin_is_stopped_at_the_timeout(
+    controller: ClusterClient, dr1: SimCluster, tmp_path: Path
+) -> None:
     plugin = Plugin.create(tmp_path, mode="hang")
     clients, rc = _clients_for(controller, dr1, plugin, timeout_s=1)
     started = time.monotonic()
@@ -131,12 +149,14 @@ def test_a_token_file_is_read_again_when_it_changes(dr1: SimCluster, tmp_path: P
         assert client.server_version()
 
 
-def test_a_command_that_only_ends_in_an_allowed_name_is_refused(controller: ClusterClient,
-                                                                dr1: SimCluster) -> None:
+def test_a_command_that_only_ends_in_an_allowed_name_is_refused(
+    controller: ClusterClient, dr1: SimCluster
+) -> None:
     # the allow-list compares the command as written, so a Secret cannot point at another file
     config = dr1.kubeconfig_dict()
-    config["users"][0]["user"] = {"exec": {"apiVersion": V1, "command": "/tmp/evil/aws",
-                                           "interactiveMode": "Never"}}
+    config["users"][0]["user"] = {
+        "exec": {"apiVersion": V1, "command": "/tmp/evil/aws", "interactiveMode": "Never"}
+    }
     put_secret(controller, "dr1-exec", {"kubeconfig": kubeconfig_text(config)})
     clients = ClusterClients(controller, exec_policy=ExecPolicy.of(["aws"]))
     with pytest.raises(KubeconfigError, match="exec plugin 'aws' is not on the allow-list"):

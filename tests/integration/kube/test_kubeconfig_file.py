@@ -35,12 +35,20 @@ def test_a_kubeconfig_file_may_point_at_files_next_to_it(tmp_path: Path, sim: Si
 
 
 def test_a_kubeconfig_file_may_use_an_exec_credential_plugin(tmp_path: Path, sim: SimCluster) -> None:
-    credential = {"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
-                  "status": {"token": "file-token"}}
+    credential = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "kind": "ExecCredential",
+        "status": {"token": "file-token"},
+    }
     config = sim.kubeconfig_dict()
-    config["users"][0]["user"] = {"exec": {
-        "apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable,
-        "args": ["-c", f"print({json.dumps(json.dumps(credential))})"], "interactiveMode": "Never"}}
+    config["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": sys.executable,
+            "args": ["-c", f"print({json.dumps(json.dumps(credential))})"],
+            "interactiveMode": "Never",
+        }
+    }
     path = tmp_path / "config"
     path.write_text(yaml.safe_dump(config))
     with client_from_kubeconfig_file(path) as client:

@@ -28,7 +28,8 @@ def _no_secret_in(text: str) -> None:
 
 
 def test_a_secret_kubeconfig_reaches_a_tls_cluster_with_a_bearer_token(
-        controller: ClusterClient, dr1: SimCluster) -> None:
+    controller: ClusterClient, dr1: SimCluster
+) -> None:
     put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
     clients = ClusterClients(controller)
     client = clients.get(remote_cluster("dr1", "dr1-kubeconfig"))
@@ -43,18 +44,22 @@ def test_a_missing_secret_is_named_and_waits_for_the_next_sync(controller: Clust
         ClusterClients(controller).get(remote_cluster("dr1", "nowhere"))
     assert raised.value.category is Category.WAIT_FOR_NEXT_SYNC
     assert raised.value.condition == "KubeconfigAvailable"
-    assert str(raised.value) == ("WaitForNextSync: RemoteCluster dr-system/dr1: kubeconfig Secret "
-                                 "dr-system/nowhere not found (spec.kubeconfigSecretRef)")
+    assert str(raised.value) == (
+        "WaitForNextSync: RemoteCluster dr-system/dr1: kubeconfig Secret "
+        "dr-system/nowhere not found (spec.kubeconfigSecretRef)"
+    )
 
 
 def test_a_missing_key_names_the_secret_the_key_and_the_keys_there_are(
-        controller: ClusterClient, dr1: SimCluster) -> None:
+    controller: ClusterClient, dr1: SimCluster
+) -> None:
     put_secret(controller, "dr1-kubeconfig", {"config": kubeconfig_text(dr1.kubeconfig_dict())})
     with pytest.raises(KubeconfigError) as raised:
         ClusterClients(controller).get(remote_cluster("dr1", "dr1-kubeconfig"))
     assert str(raised.value) == (
         "WaitForNextSync: RemoteCluster dr-system/dr1: kubeconfig Secret dr-system/dr1-kubeconfig has no "
-        "key 'kubeconfig' (keys: config; spec.kubeconfigSecretRef.key)")
+        "key 'kubeconfig' (keys: config; spec.kubeconfigSecretRef.key)"
+    )
     # the key named in the RemoteCluster is used
     client = ClusterClients(controller).get(remote_cluster("dr1", "dr1-kubeconfig", key="config"))
     assert client.server_version()
@@ -69,14 +74,17 @@ def test_a_missing_key_names_the_secret_the_key_and_the_keys_there_are(
     ],
 )
 def test_a_garbage_kubeconfig_is_a_clear_error_without_its_content(
-        controller: ClusterClient, content: str, says: str, caplog: pytest.LogCaptureFixture) -> None:
+    controller: ClusterClient, content: str, says: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     put_secret(controller, "dr1-kubeconfig", {"kubeconfig": content})
     with pytest.raises(KubeconfigError) as raised:
         ClusterClients(controller).get(remote_cluster("dr1", "dr1-kubeconfig"))
     message = str(raised.value)
-    assert message.startswith("NonRetryable: RemoteCluster dr-system/dr1: kubeconfig Secret "
-                              "dr-system/dr1-kubeconfig key 'kubeconfig': ")
+    assert message.startswith(
+        "NonRetryable: RemoteCluster dr-system/dr1: kubeconfig Secret "
+        "dr-system/dr1-kubeconfig key 'kubeconfig': "
+    )
     assert says in message
     assert raised.value.condition == "KubeconfigValid"
     _no_secret_in(message)
@@ -84,7 +92,8 @@ def test_a_garbage_kubeconfig_is_a_clear_error_without_its_content(
 
 
 def test_a_rejected_token_names_the_secret_and_never_the_token(
-        controller: ClusterClient, dr1: SimCluster, caplog: pytest.LogCaptureFixture) -> None:
+    controller: ClusterClient, dr1: SimCluster, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     config = dr1.kubeconfig_dict()
     config["users"][0]["user"]["token"] = "wrong-" + TOKEN
@@ -97,12 +106,14 @@ def test_a_rejected_token_names_the_secret_and_never_the_token(
     assert str(raised.value) == (
         "NonRetryable: get server version on dr1: 401 Unauthorized: the credentials from kubeconfig Secret "
         "dr-system/dr1-kubeconfig key 'kubeconfig' were rejected (expired or revoked token, or an "
-        "untrusted client certificate)")
+        "untrusted client certificate)"
+    )
     _no_secret_in(caplog.text)
 
 
 def test_an_unknown_certificate_authority_fails_tls_unless_the_remote_cluster_skips_verification(
-        controller: ClusterClient, dr1: SimCluster) -> None:
+    controller: ClusterClient, dr1: SimCluster
+) -> None:
     config = dr1.kubeconfig_dict()
     del config["clusters"][0]["cluster"]["certificate-authority-data"]
     # the kubeconfig's own flag does not turn verification off: only the RemoteCluster does
@@ -138,7 +149,8 @@ def test_a_rotated_token_is_used_at_the_next_lookup(controller: ClusterClient, d
 
 
 def test_lookups_within_the_recheck_interval_do_not_reread_the_secret(
-        controller: ClusterClient, dr1: SimCluster) -> None:
+    controller: ClusterClient, dr1: SimCluster
+) -> None:
     put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
     clients = ClusterClients(controller, recheck_s=3600)
     rc = remote_cluster("dr1", "dr1-kubeconfig")
@@ -150,8 +162,9 @@ def test_lookups_within_the_recheck_interval_do_not_reread_the_secret(
 
 def test_the_last_good_client_is_kept_while_the_controller_is_unreachable(dr1: SimCluster) -> None:
     with SimCluster("controller", tls=True, token=True) as controller_sim:
-        controller = client_from_kubeconfig(controller_sim.kubeconfig_dict(), name="controller",
-                                            retry=RetryPolicy(max_attempts=1))
+        controller = client_from_kubeconfig(
+            controller_sim.kubeconfig_dict(), name="controller", retry=RetryPolicy(max_attempts=1)
+        )
         controller.create(controller.resolve("ns"), None, {"metadata": {"name": "dr-system"}})
         put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
         clients = ClusterClients(controller, recheck_s=0)
@@ -173,7 +186,10 @@ def test_a_health_check_reports_each_condition(controller: ClusterClient, dr1: S
     missing = check_cluster(clients, rc)
     assert missing.health == "Unhealthy"
     assert [(c.type, c.status) for c in missing.conditions] == [
-        ("KubeconfigAvailable", "False"), ("KubeconfigValid", "Unknown"), ("ClusterAvailable", "Unknown")]
+        ("KubeconfigAvailable", "False"),
+        ("KubeconfigValid", "Unknown"),
+        ("ClusterAvailable", "Unknown"),
+    ]
     assert "not found" in missing.message and missing.category is Category.WAIT_FOR_NEXT_SYNC
 
     put_secret(controller, "dr1-kubeconfig", {"kubeconfig": "clusters: []"})

@@ -41,14 +41,18 @@ def _install_crd(api: k8s.ApiClient) -> None:
         except ApiException:
             return False
         return True
+
     eventually(served, timeout_s=30, what="the Replication CRD to be served")
 
 
 def _table(api: k8s.ApiClient, namespace: str) -> dict[str, Any]:
     """The list as the server renders it for kubectl (a meta.k8s.io Table)."""
     method, url, headers, body, post = api.param_serialize(
-        "GET", f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}", header_params={"Accept": TABLE},
-        auth_settings=["BearerToken"])
+        "GET",
+        f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}",
+        header_params={"Accept": TABLE},
+        auth_settings=["BearerToken"],
+    )
     response = api.call_api(method, url, headers, body, post)
     response.read()
     table: dict[str, Any] = json.loads(response.data)
@@ -62,27 +66,53 @@ def test_replication_columns_show_ages_readable_destinations_and_a_reason(kube: 
     namespace = f"columns-{uuid.uuid4().hex[:6]}"
     k8s.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
     custom = k8s.CustomObjectsApi(api)
-    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Replication",
-            "metadata": {"name": "fanout", "namespace": namespace},
-            "spec": {"sourceCluster": "prod", "destinationClusters": ["dr1", "dr2"],
-                     "sourceNamespace": "shop"}}
-    eventually(lambda: custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body),
-               timeout_s=30, what="the Replication to be created", tolerate=(ApiException,))
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Replication",
+        "metadata": {"name": "fanout", "namespace": namespace},
+        "spec": {"sourceCluster": "prod", "destinationClusters": ["dr1", "dr2"], "sourceNamespace": "shop"},
+    }
+    eventually(
+        lambda: custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body),
+        timeout_s=30,
+        what="the Replication to be created",
+        tolerate=(ApiException,),
+    )
     now = datetime.now(UTC).replace(microsecond=0)
-    status = {"phase": "Failed", "destinations": "dr1,dr2",
-              "lastSyncTime": _rfc3339(now - timedelta(minutes=3)),
-              "nextSyncTime": _rfc3339(now + timedelta(minutes=12)),
-              "syncStats": {"synced": 0, "failed": 4},
-              "conditions": [{"type": "Ready", "status": "False", "reason": "SyncFailed",
-                              "message": "destination cluster dr2: cannot connect",
-                              "lastTransitionTime": _rfc3339(now)}]}
-    custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, "fanout",
-                                                 {"status": status})
+    status = {
+        "phase": "Failed",
+        "destinations": "dr1,dr2",
+        "lastSyncTime": _rfc3339(now - timedelta(minutes=3)),
+        "nextSyncTime": _rfc3339(now + timedelta(minutes=12)),
+        "syncStats": {"synced": 0, "failed": 4},
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "SyncFailed",
+                "message": "destination cluster dr2: cannot connect",
+                "lastTransitionTime": _rfc3339(now),
+            }
+        ],
+    }
+    custom.patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, PLURAL, "fanout", {"status": status}
+    )
 
     table = _table(api, namespace)
     columns = [c["name"] for c in table["columnDefinitions"]]
-    assert columns[:10] == ["Name", "Source", "Destinations", "Mode", "Phase", "Reason", "Last Sync",
-                            "Synced", "Failed", "Namespace"]
+    assert columns[:10] == [
+        "Name",
+        "Source",
+        "Destinations",
+        "Mode",
+        "Phase",
+        "Reason",
+        "Last Sync",
+        "Synced",
+        "Failed",
+        "Namespace",
+    ]
     types = {c["name"]: c["type"] for c in table["columnDefinitions"]}
     assert types["Next Sync"] == "string", "a future time in a date column prints as <invalid>"
     (row,) = table["rows"]
@@ -95,9 +125,25 @@ def test_replication_columns_show_ages_readable_destinations_and_a_reason(kube: 
 
     if shutil.which("kubectl") is None:
         pytest.skip("kubectl is not installed; the Table response was checked")
-    out = subprocess.run(["kubectl", "--kubeconfig", str(world.kubeconfig), "--context", "controller",
-                          "get", "repl", "-n", namespace, "-o", "wide"],
-                         capture_output=True, text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [
+            "kubectl",
+            "--kubeconfig",
+            str(world.kubeconfig),
+            "--context",
+            "controller",
+            "get",
+            "repl",
+            "-n",
+            namespace,
+            "-o",
+            "wide",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     header, line = out.splitlines()
     assert "<invalid>" not in out
     assert header.split()[:6] == ["NAME", "SOURCE", "DESTINATIONS", "MODE", "PHASE", "REASON"]

@@ -34,8 +34,10 @@ def test_clusters_have_separate_buckets(redis_url: str) -> None:
 def test_two_clients_together_stay_within_the_budget(redis_url: str) -> None:
     budget = RateBudget(qps=20, burst=5)
     # two independent Redis connections stand for two worker processes
-    limiters = [rate_limiter_for("ns/shared", budget, redis_url),
-                RedisRateLimiter(redis.Redis.from_url(redis_url), "ns/shared", budget)]
+    limiters = [
+        rate_limiter_for("ns/shared", budget, redis_url),
+        RedisRateLimiter(redis.Redis.from_url(redis_url), "ns/shared", budget),
+    ]
     counts = [0, 0]
     start = time.monotonic()
     window = 1.5
@@ -63,8 +65,13 @@ def test_two_clients_together_stay_within_the_budget(redis_url: str) -> None:
 
 
 def test_an_unreachable_redis_falls_back_to_a_per_process_budget() -> None:
-    dead = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2,
-                       retry=Retry(NoBackoff(), 0))
+    dead = redis.Redis(
+        host="127.0.0.1",
+        port=free_port(),
+        socket_connect_timeout=0.2,
+        socket_timeout=0.2,
+        retry=Retry(NoBackoff(), 0),
+    )
     limiter = RedisRateLimiter(dead, "ns/dr1", RateBudget(qps=1, burst=2))
     assert [limiter.reserve(), limiter.reserve()] == [0.0, 0.0]
     assert limiter.reserve() > 0.5

@@ -23,7 +23,6 @@ from tests.fixtures.polling import builtin_ref, eventually
 NS = "dr-system"
 
 
-
 NAMESPACES = builtin_ref("namespaces")
 SECRETS = builtin_ref("secrets")
 CRDS = builtin_ref("customresourcedefinitions")
@@ -32,11 +31,19 @@ DEPLOYMENTS = builtin_ref("deployments")
 
 
 def replication(name: str, **spec: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"sourceCluster": "source", "destinationCluster": "dr1", "sourceNamespace": "shop",
-                            "schedule": "*/5 * * * *"}
+    base: dict[str, Any] = {
+        "sourceCluster": "source",
+        "destinationCluster": "dr1",
+        "sourceNamespace": "shop",
+        "schedule": "*/5 * * * *",
+    }
     base.update(spec)
-    return {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
-            "metadata": {"name": name, "namespace": NS}, "spec": base}
+    return {
+        "apiVersion": "dr-syncer.io/v1alpha1",
+        "kind": "Replication",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": base,
+    }
 
 
 @dataclass
@@ -64,8 +71,9 @@ class Controller:
         return self.clients["controller"].get(self.replications, NS, name)
 
     def write_status(self, name: str, status: dict[str, Any]) -> None:
-        self.clients["controller"].patch(self.replications, NS, name, {"status": status},
-                                         subresource="status")
+        self.clients["controller"].patch(
+            self.replications, NS, name, {"status": status}, subresource="status"
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -79,34 +87,61 @@ def _no_controller_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> Non
 def controller(sim_fleet: Callable[..., SimFleet], tmp_path: Path) -> Iterator[Controller]:
     fleet = sim_fleet(["controller", "source", "dr1"])
     kubeconfig = fleet.write_kubeconfig(tmp_path / "kubeconfig")
-    clients = {name: client_from_kubeconfig_file(kubeconfig, context=name, name=name)
-               for name in ("controller", "source", "dr1")}
+    clients = {
+        name: client_from_kubeconfig_file(kubeconfig, context=name, name=name)
+        for name in ("controller", "source", "dr1")
+    }
     ctl = clients["controller"]
     for crd in all_crds():
         ctl.create(CRDS, None, crd)
     ctl.create(NAMESPACES, None, {"metadata": {"name": NS}})
     # every CRD is served a moment after its create (as on kube-apiserver), each on its own
     served = [c["metadata"]["name"] for c in all_crds()]
-    eventually(lambda: [ctl.discovery.invalidate(), *map(ctl.resolve, served)],
-               what="the dr-syncer.io CRDs to be served", tolerate=(AssertionError, CategorisedError))
+    eventually(
+        lambda: [ctl.discovery.invalidate(), *map(ctl.resolve, served)],
+        what="the dr-syncer.io CRDs to be served",
+        tolerate=(AssertionError, CategorisedError),
+    )
     merged = yaml.safe_load(kubeconfig.read_text())
     for name in ("source", "dr1"):
         text = yaml.safe_dump(single_context_kubeconfig(merged, name)).encode()
-        ctl.create(SECRETS, NS, {"metadata": {"name": f"{name}-kubeconfig"},
-                                 "data": {"kubeconfig": base64.b64encode(text).decode()}})
-        ctl.create(ctl.resolve("remoteclusters.dr-syncer.io"), NS, {
-            "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
-            "metadata": {"name": name, "namespace": NS},
-            "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}}})
+        ctl.create(
+            SECRETS,
+            NS,
+            {
+                "metadata": {"name": f"{name}-kubeconfig"},
+                "data": {"kubeconfig": base64.b64encode(text).decode()},
+            },
+        )
+        ctl.create(
+            ctl.resolve("remoteclusters.dr-syncer.io"),
+            NS,
+            {
+                "apiVersion": "dr-syncer.io/v1alpha1",
+                "kind": "RemoteCluster",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}},
+            },
+        )
     source = clients["source"]
     source.create(NAMESPACES, None, {"metadata": {"name": "shop"}})
     for i in range(3):
         source.create(CONFIGMAPS, "shop", {"metadata": {"name": f"settings-{i}"}, "data": {"i": str(i)}})
-    source.create(DEPLOYMENTS, "shop", {
-        "metadata": {"name": "web"},
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}})
+    source.create(
+        DEPLOYMENTS,
+        "shop",
+        {
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+                },
+            },
+        },
+    )
     yield Controller(fleet, kubeconfig, clients)
     for client in clients.values():
         client.close()

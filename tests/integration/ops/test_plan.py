@@ -27,8 +27,22 @@ def test_plan_lists_what_would_be_created_and_writes_nothing(controller: Control
 def test_plan_leaves_copies_of_another_owner_alone(controller: Controller, capsys) -> None:
     controller.apply(replication("web", pruneDeleted=True, destinationNamespace="shop-dr"))
     # copies written by `drsyncer sync` belong to it, not to this Replication
-    assert main(["sync", "--kubeconfig", str(controller.kubeconfig), "--source-context", "source",
-                 "--dest-context", "dr1", "--namespace", "shop:shop-dr"]) == 0
+    assert (
+        main(
+            [
+                "sync",
+                "--kubeconfig",
+                str(controller.kubeconfig),
+                "--source-context",
+                "source",
+                "--dest-context",
+                "dr1",
+                "--namespace",
+                "shop:shop-dr",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
 
     assert main(["plan", *controller.flags, "web"]) == 0
@@ -39,15 +53,24 @@ def test_plan_leaves_copies_of_another_owner_alone(controller: Controller, capsy
 
 
 def _owned_copy(name: str, source_hash: str) -> dict:
-    return {"metadata": {
-        "name": name, "labels": {"dr-syncer.io/managed-by": "drsyncer"},
-        "annotations": {"dr-syncer.io/replication": "dr-system/web", "dr-syncer.io/source-cluster": "source",
-                        "dr-syncer.io/source-namespace": "shop", "dr-syncer.io/source-hash": source_hash}},
-        "data": {}}
+    return {
+        "metadata": {
+            "name": name,
+            "labels": {"dr-syncer.io/managed-by": "drsyncer"},
+            "annotations": {
+                "dr-syncer.io/replication": "dr-system/web",
+                "dr-syncer.io/source-cluster": "source",
+                "dr-syncer.io/source-namespace": "shop",
+                "dr-syncer.io/source-hash": source_hash,
+            },
+        },
+        "data": {},
+    }
 
 
-def test_plan_shows_updates_and_prunes_of_copies_this_replication_owns(controller: Controller,
-                                                                        capsys) -> None:
+def test_plan_shows_updates_and_prunes_of_copies_this_replication_owns(
+    controller: Controller, capsys
+) -> None:
     controller.apply(replication("web", pruneDeleted=True))
     dr1 = controller.client("dr1")
     dr1.create(NAMESPACES, None, {"metadata": {"name": "shop"}})
@@ -93,17 +116,24 @@ def test_plan_with_a_destination_down_reports_it_and_exits_1(controller: Control
     assert "shop → dr1/shop: cannot plan" in capsys.readouterr().out
 
 
-
-def test_plan_lists_copies_held_back_by_an_immutable_change_with_the_fields(controller: Controller,
-                                                                            capsys) -> None:
+def test_plan_lists_copies_held_back_by_an_immutable_change_with_the_fields(
+    controller: Controller, capsys
+) -> None:
     controller.apply(replication("web", resourceTypes=["configmaps", "deployments"]))
     dr1 = controller.client("dr1")
     dr1.create(NAMESPACES, None, {"metadata": {"name": "shop"}})
     # this Replication's copy of web, made when the source's selector was another one
-    old = {**_owned_copy("web", "stale"), "spec": {
-        "replicas": 0, "selector": {"matchLabels": {"app": "old"}},
-        "template": {"metadata": {"labels": {"app": "old"}},
-                     "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}}
+    old = {
+        **_owned_copy("web", "stale"),
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "old"}},
+            "template": {
+                "metadata": {"labels": {"app": "old"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+            },
+        },
+    }
     del old["data"]
     dr1.create(DEPLOYMENTS, "shop", old)
     before = _writes(controller)
@@ -112,8 +142,10 @@ def test_plan_lists_copies_held_back_by_an_immutable_change_with_the_fields(cont
 
     out = capsys.readouterr().out
     assert "held back (the DR copy keeps its old state until resolved):" in out
-    assert ("Deployment shop/web: held back: immutable field(s) spec.selector changed; handling NoChange "
-            "(from defaultHandling)") in out
+    assert (
+        "Deployment shop/web: held back: immutable field(s) spec.selector changed; handling NoChange "
+        "(from defaultHandling)"
+    ) in out
     assert "~ update Deployment shop/web" not in out
     assert _writes(controller) == before
 
@@ -129,6 +161,9 @@ def test_plan_prints_a_json_document(controller: Controller, capsys) -> None:
     assert document["replication"] == "dr-system/web"
     (target,) = document["targets"]
     assert (target["sourceNamespace"], target["cluster"], target["namespace"]) == ("shop", "dr1", "shop")
-    assert {"op": "create", "object": "ConfigMap shop/settings-0", "reason": "not in the destination"} \
-        in target["writes"]
+    assert {
+        "op": "create",
+        "object": "ConfigMap shop/settings-0",
+        "reason": "not in the destination",
+    } in target["writes"]
     assert target["counts"]["ConfigMap"]["created"] >= 1

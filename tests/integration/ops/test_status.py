@@ -17,18 +17,35 @@ def _rfc3339(when: datetime) -> str:
 
 def _finished_status(now: datetime) -> dict:
     return {
-        "phase": "PartiallyFailed", "lastSyncTime": _rfc3339(now - timedelta(minutes=3)),
-        "nextSyncTime": _rfc3339(now + timedelta(minutes=10, seconds=30)), "lastSyncDuration": "4s",
+        "phase": "PartiallyFailed",
+        "lastSyncTime": _rfc3339(now - timedelta(minutes=3)),
+        "nextSyncTime": _rfc3339(now + timedelta(minutes=10, seconds=30)),
+        "lastSyncDuration": "4s",
         "syncStats": {"total": 9, "created": 5, "updated": 1, "unchanged": 1, "failed": 2, "synced": 7},
         "targets": [
-            {"cluster": "dr1", "sourceNamespace": "shop", "destinationNamespace": "shop",
-             "phase": "Completed", "syncStats": {"created": 5, "updated": 1, "unchanged": 1}},
-            {"cluster": "dr2", "sourceNamespace": "shop", "destinationNamespace": "shop-dr",
-             "phase": "Failed", "syncStats": {"failed": 2},
-             "lastError": {"message": "destination cluster dr2: cluster unreachable [connection refused]",
-                           "category": "Retryable"}}],
-        "lastError": {"message": "destination cluster dr2: cluster unreachable [connection refused]",
-                      "category": "Retryable"},
+            {
+                "cluster": "dr1",
+                "sourceNamespace": "shop",
+                "destinationNamespace": "shop",
+                "phase": "Completed",
+                "syncStats": {"created": 5, "updated": 1, "unchanged": 1},
+            },
+            {
+                "cluster": "dr2",
+                "sourceNamespace": "shop",
+                "destinationNamespace": "shop-dr",
+                "phase": "Failed",
+                "syncStats": {"failed": 2},
+                "lastError": {
+                    "message": "destination cluster dr2: cluster unreachable [connection refused]",
+                    "category": "Retryable",
+                },
+            },
+        ],
+        "lastError": {
+            "message": "destination cluster dr2: cluster unreachable [connection refused]",
+            "category": "Retryable",
+        },
     }
 
 
@@ -60,8 +77,9 @@ def test_status_of_all_namespaces_shows_the_namespace_column(controller: Control
     assert "NAMESPACE" in out and "dr-system" in out and "web" in out
 
 
-def test_status_of_one_replication_shows_each_target_and_the_last_error(controller: Controller,
-                                                                        capsys) -> None:
+def test_status_of_one_replication_shows_each_target_and_the_last_error(
+    controller: Controller, capsys
+) -> None:
     controller.apply(replication("web", destinationClusters=["dr2"]))
     controller.write_status("web", _finished_status(datetime.now(UTC)))
 
@@ -90,7 +108,8 @@ def test_status_against_an_unreachable_controller_is_one_line_and_exit_1(tmp_pat
         "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
         f"clusters: [{{name: gone, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
         "users: [{name: gone, user: {}}]\n"
-        "contexts: [{name: gone, context: {cluster: gone, user: gone}}]\n")
+        "contexts: [{name: gone, context: {cluster: gone, user: gone}}]\n"
+    )
 
     assert main(["status", "--kubeconfig", str(kubeconfig)]) == 1
 
@@ -114,8 +133,9 @@ def test_status_without_the_crds_says_how_to_install_them(sim_fleet, tmp_path, c
     assert "drsyncer crds | kubectl apply" in capsys.readouterr().err
 
 
-def test_status_reads_the_controller_from_the_environment(controller: Controller, capsys,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_reads_the_controller_from_the_environment(
+    controller: Controller, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     controller.apply(replication("web"))
     monkeypatch.setenv("DRSYNCER_KUBECONFIG", str(controller.kubeconfig))
     monkeypatch.setenv("DRSYNCER_KUBE_CONTEXT", "controller")
@@ -127,25 +147,55 @@ def test_status_reads_the_controller_from_the_environment(controller: Controller
 
 def _invalid_status() -> dict:
     message = 'spec.schedule: "every tuesday" is not a 5-field cron expression'
-    return {"phase": "Failed", "observedGeneration": 1, "conditions": [
-        {"type": "InvalidSpec", "status": "True", "reason": "InvalidSpec", "message": message,
-         "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1},
-        {"type": "Ready", "status": "False", "reason": "InvalidSpec", "message": message,
-         "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}]}
+    return {
+        "phase": "Failed",
+        "observedGeneration": 1,
+        "conditions": [
+            {
+                "type": "InvalidSpec",
+                "status": "True",
+                "reason": "InvalidSpec",
+                "message": message,
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+                "observedGeneration": 1,
+            },
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "InvalidSpec",
+                "message": message,
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+                "observedGeneration": 1,
+            },
+        ],
+    }
 
 
 def _waiting_status(reason: str, message: str, status: str = "Unknown") -> dict:
-    return {"phase": "Pending", "observedGeneration": 1, "conditions": [
-        {"type": "Ready", "status": status, "reason": reason, "message": message,
-         "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}]}
+    return {
+        "phase": "Pending",
+        "observedGeneration": 1,
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+                "observedGeneration": 1,
+            }
+        ],
+    }
 
 
 def test_status_exits_0_when_nothing_failed_and_3_when_anything_is_failed_or_invalid(
-        controller: Controller, capsys) -> None:
+    controller: Controller, capsys
+) -> None:
     now = datetime.now(UTC)
     controller.apply(replication("good"))
-    controller.write_status("good", {"phase": "Completed", "lastSyncTime": _rfc3339(now),
-                                     "syncStats": {"synced": 3, "failed": 0}})
+    controller.write_status(
+        "good", {"phase": "Completed", "lastSyncTime": _rfc3339(now), "syncStats": {"synced": 3, "failed": 0}}
+    )
     controller.apply(replication("waiting"))
     controller.write_status("waiting", _waiting_status("Pending", "waiting for the first sync"))
     assert main(["status", *controller.flags]) == 0
@@ -160,17 +210,30 @@ def test_status_exits_0_when_nothing_failed_and_3_when_anything_is_failed_or_inv
 
 
 def test_status_gives_the_reason_of_failed_and_waiting_replications_and_no_next_sync_when_paused(
-        controller: Controller, capsys) -> None:
+    controller: Controller, capsys
+) -> None:
     now = datetime.now(UTC)
     controller.apply(replication("typo"))
     controller.write_status("typo", _invalid_status())
     controller.apply(_selector_replication("empty"))
-    controller.write_status("empty", _waiting_status(
-        "NoSourceNamespaces", "spec.namespaceSelector matches no namespace of source cluster source; nothing "
-        "is synced until one does", status="False"))
+    controller.write_status(
+        "empty",
+        _waiting_status(
+            "NoSourceNamespaces",
+            "spec.namespaceSelector matches no namespace of source cluster source; nothing "
+            "is synced until one does",
+            status="False",
+        ),
+    )
     controller.apply(replication("held", paused=True))
-    controller.write_status("held", {"phase": "Paused", "lastSyncTime": _rfc3339(now - timedelta(hours=1)),
-                                     "nextSyncTime": _rfc3339(now + timedelta(minutes=13))})
+    controller.write_status(
+        "held",
+        {
+            "phase": "Paused",
+            "lastSyncTime": _rfc3339(now - timedelta(hours=1)),
+            "nextSyncTime": _rfc3339(now + timedelta(minutes=13)),
+        },
+    )
 
     assert main(["status", *controller.flags]) == 3
 

@@ -31,18 +31,35 @@ class StandIn:
             obj = self.controller.get(self.name) or {}
             if keys.ANNOTATION_SYNC_NOW not in (obj["metadata"].get("annotations") or {}):
                 continue
-            client.patch(self.controller.replications, NS, self.name,
-                         {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: None}}})
+            client.patch(
+                self.controller.replications,
+                NS,
+                self.name,
+                {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: None}}},
+            )
             self.controller.write_status(self.name, {"phase": "Running"})
             # the stand-in's run lasts a moment, so the command sees it Running before it ends
             if self.stop.wait(0.3):
                 return
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            self.controller.write_status(self.name, {
-                "phase": self.phase, "lastSyncTime": now, "lastSyncDuration": "0s",
-                "syncStats": {"created": 4, "failed": 0 if self.phase == "Completed" else 1},
-                "targets": [{"cluster": "dr1", "sourceNamespace": "shop", "destinationNamespace": "shop",
-                             "phase": self.phase, "syncStats": {"created": 4}}]})
+            self.controller.write_status(
+                self.name,
+                {
+                    "phase": self.phase,
+                    "lastSyncTime": now,
+                    "lastSyncDuration": "0s",
+                    "syncStats": {"created": 4, "failed": 0 if self.phase == "Completed" else 1},
+                    "targets": [
+                        {
+                            "cluster": "dr1",
+                            "sourceNamespace": "shop",
+                            "destinationNamespace": "shop",
+                            "phase": self.phase,
+                            "syncStats": {"created": 4},
+                        }
+                    ],
+                },
+            )
             self.answered.set()
             return
 
@@ -73,8 +90,9 @@ def test_sync_now_sets_the_annotation_and_returns(controller: Controller, capsys
     assert "sync requested" in capsys.readouterr().out
 
 
-def test_sync_now_wait_follows_the_run_until_its_status_shows_it_finished(controller: Controller, stand_in,
-                                                                           capsys) -> None:
+def test_sync_now_wait_follows_the_run_until_its_status_shows_it_finished(
+    controller: Controller, stand_in, capsys
+) -> None:
     # a finished run from before the request must not count as the answer
     controller.apply(replication("web"))
     controller.write_status("web", {"phase": "Completed", "lastSyncTime": "2020-01-01T00:00:00Z"})
@@ -87,8 +105,9 @@ def test_sync_now_wait_follows_the_run_until_its_status_shows_it_finished(contro
     assert "phase           Completed" in out
 
 
-def test_sync_now_wait_exits_1_when_the_run_did_not_complete(controller: Controller, stand_in,
-                                                             capsys) -> None:
+def test_sync_now_wait_exits_1_when_the_run_did_not_complete(
+    controller: Controller, stand_in, capsys
+) -> None:
     controller.apply(replication("web"))
     stand_in("web", phase="PartiallyFailed")
 
@@ -121,18 +140,34 @@ def test_sync_now_wait_refuses_an_invalid_replication_at_once(controller: Contro
 
     assert time.monotonic() - started < 10
     err = capsys.readouterr().err.strip()
-    assert err.startswith("drsyncer sync-now: Replication dr-system/typo would never run: "
-                          "its spec is invalid: spec.schedule:")
+    assert err.startswith(
+        "drsyncer sync-now: Replication dr-system/typo would never run: its spec is invalid: spec.schedule:"
+    )
     assert keys.ANNOTATION_SYNC_NOW not in (controller.get("typo")["metadata"].get("annotations") or {})
 
 
 def test_sync_now_wait_refuses_a_selector_that_matches_no_namespace(controller: Controller, capsys) -> None:
     controller.apply(_selector_replication("empty"))
-    message = ("spec.namespaceSelector matches no namespace of source cluster source; "
-               "nothing is synced until one does")
-    controller.write_status("empty", {"phase": "Pending", "conditions": [
-        {"type": "Ready", "status": "False", "reason": "NoSourceNamespaces", "message": message,
-         "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}]})
+    message = (
+        "spec.namespaceSelector matches no namespace of source cluster source; "
+        "nothing is synced until one does"
+    )
+    controller.write_status(
+        "empty",
+        {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "False",
+                    "reason": "NoSourceNamespaces",
+                    "message": message,
+                    "lastTransitionTime": "2026-01-01T00:00:00Z",
+                    "observedGeneration": 1,
+                }
+            ],
+        },
+    )
 
     assert main(["sync-now", *controller.flags, "empty", "--wait", "--timeout", "60"]) == 1
     err = capsys.readouterr().err.strip()
@@ -140,7 +175,8 @@ def test_sync_now_wait_refuses_a_selector_that_matches_no_namespace(controller: 
 
 
 def test_sync_now_without_wait_on_an_invalid_replication_sets_the_annotation_and_warns(
-        controller: Controller, capsys) -> None:
+    controller: Controller, capsys
+) -> None:
     controller.apply(replication("typo", schedule="every tuesday"))
 
     assert main(["sync-now", *controller.flags, "typo"]) == 0

@@ -53,7 +53,6 @@ VISIBILITY_TIMEOUT_S = 30
 FLOWER_AUTH = ("ops", "pipeline-pass")
 
 
-
 NAMESPACES = builtin_ref("namespaces")
 SECRETS = builtin_ref("secrets")
 CRDS = builtin_ref("customresourcedefinitions")
@@ -64,8 +63,13 @@ EVENTS = builtin_ref("events")
 def eventually(check: Callable[[], T], timeout_s: float = 30.0, what: str = "condition") -> T:
     """Poll `check` until it returns something truthy; processes may be starting, so HTTP and Redis
     errors count as "not yet" too."""
-    return poll.eventually(check, timeout_s, what, interval_s=0.2,
-                           tolerate=(AssertionError, requests.RequestException, redis.RedisError))
+    return poll.eventually(
+        check,
+        timeout_s,
+        what,
+        interval_s=0.2,
+        tolerate=(AssertionError, requests.RequestException, redis.RedisError),
+    )
 
 
 @dataclass
@@ -80,8 +84,9 @@ class Proc:
 
     def start(self) -> Proc:
         log = self.log_path.open("ab")
-        self.popen = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         return self
 
@@ -140,47 +145,68 @@ class Pipeline:
     # -- processes ----------------------------------------------------------------------------------
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("DRSYNCER_", "PROMETHEUS_", "FLOWER_"))}
-        env.update({
-            "DRSYNCER_REDIS_URL": self.redis_url,
-            "DRSYNCER_KUBECONFIG": str(self.kubeconfig),
-            "DRSYNCER_KUBE_CONTEXT": "controller",
-            "DRSYNCER_WATCH_NAMESPACE": self.ns,
-            "DRSYNCER_LOG_LEVEL": "INFO",
-            "DRSYNCER_TASK_TIME_LIMIT": str(TASK_TIME_LIMIT_S),
-            "DRSYNCER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_S),
-            "PYTHONUNBUFFERED": "1",
-        })
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("DRSYNCER_", "PROMETHEUS_", "FLOWER_"))
+        }
+        env.update(
+            {
+                "DRSYNCER_REDIS_URL": self.redis_url,
+                "DRSYNCER_KUBECONFIG": str(self.kubeconfig),
+                "DRSYNCER_KUBE_CONTEXT": "controller",
+                "DRSYNCER_WATCH_NAMESPACE": self.ns,
+                "DRSYNCER_LOG_LEVEL": "INFO",
+                "DRSYNCER_TASK_TIME_LIMIT": str(TASK_TIME_LIMIT_S),
+                "DRSYNCER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_S),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         env.update(self.extra_env)
         env.update(extra)
         return env
 
     def start(self, name: str, command: str, **env: str) -> Proc:
-        proc = Proc(name, [sys.executable, "-m", "drsyncer.cli", command],
-                    self.env(**env), self.workdir / f"{name}.log").start()
+        proc = Proc(
+            name,
+            [sys.executable, "-m", "drsyncer.cli", command],
+            self.env(**env),
+            self.workdir / f"{name}.log",
+        ).start()
         self.procs[name] = proc
         return proc
 
     def start_worker(self, name: str) -> Proc:
         port = self.metrics_ports.setdefault(name, free_port())
-        return self.start(name, "worker", DRSYNCER_WORKER_NAME=f"{name}@pipeline", DRSYNCER_CONCURRENCY="2",
-                          DRSYNCER_METRICS_PORT=str(port),
-                          DRSYNCER_HEARTBEAT_FILE=str(self.workdir / f"{name}.heartbeat"),
-                          DRSYNCER_METRICS_DIR=str(self.workdir / f"{name}-metrics"))
+        return self.start(
+            name,
+            "worker",
+            DRSYNCER_WORKER_NAME=f"{name}@pipeline",
+            DRSYNCER_CONCURRENCY="2",
+            DRSYNCER_METRICS_PORT=str(port),
+            DRSYNCER_HEARTBEAT_FILE=str(self.workdir / f"{name}.heartbeat"),
+            DRSYNCER_METRICS_DIR=str(self.workdir / f"{name}-metrics"),
+        )
 
     def start_flower(self) -> Proc:
         self.flower_port = free_port()
-        proc = self.start("flower", "flower", DRSYNCER_FLOWER_PORT=str(self.flower_port),
-                          DRSYNCER_FLOWER_BASIC_AUTH=":".join(FLOWER_AUTH))
-        eventually(lambda: requests.get(f"http://127.0.0.1:{self.flower_port}/healthcheck", timeout=2).ok,
-                   what="Flower to answer")
+        proc = self.start(
+            "flower",
+            "flower",
+            DRSYNCER_FLOWER_PORT=str(self.flower_port),
+            DRSYNCER_FLOWER_BASIC_AUTH=":".join(FLOWER_AUTH),
+        )
+        eventually(
+            lambda: requests.get(f"http://127.0.0.1:{self.flower_port}/healthcheck", timeout=2).ok,
+            what="Flower to answer",
+        )
         return proc
 
     def wait_workers_ready(self, *names: str) -> None:
         for name in names or ("worker-1", "worker-2"):
-            eventually(lambda n=name: (self.workdir / f"{n}.heartbeat").exists(), timeout_s=60,
-                       what=f"{name} to start consuming")
+            eventually(
+                lambda n=name: (self.workdir / f"{n}.heartbeat").exists(),
+                timeout_s=60,
+                what=f"{name} to start consuming",
+            )
 
     def logs(self) -> str:
         return "\n\n".join(f"===== {p.name} ({p.log_path}) =====\n{p.tail()}" for p in self.procs.values())
@@ -191,9 +217,12 @@ class Pipeline:
         return self.controller.resolve(name)
 
     def apply_replication(self, name: str, **spec: Any) -> dict[str, Any]:
-        body = {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
-                "metadata": {"name": name, "namespace": self.ns},
-                "spec": {"sourceCluster": "source", "destinationClusters": ["dr1", "dr2"], **spec}}
+        body = {
+            "apiVersion": "dr-syncer.io/v1alpha1",
+            "kind": "Replication",
+            "metadata": {"name": name, "namespace": self.ns},
+            "spec": {"sourceCluster": "source", "destinationClusters": ["dr1", "dr2"], **spec},
+        }
         self.created.append(name)
         return self.controller.create(self.resolve("replications.dr-syncer.io"), self.ns, body)
 
@@ -209,15 +238,22 @@ class Pipeline:
         return next((c for c in self.status(name).get("conditions", []) if c["type"] == type_), {})
 
     def annotate(self, name: str, annotations: dict[str, str | None]) -> None:
-        self.controller.patch(self.resolve("replications.dr-syncer.io"), self.ns, name,
-                              {"metadata": {"annotations": annotations}})
+        self.controller.patch(
+            self.resolve("replications.dr-syncer.io"),
+            self.ns,
+            name,
+            {"metadata": {"annotations": annotations}},
+        )
 
     def delete_replication(self, name: str) -> None:
         self.controller.delete(self.resolve("replications.dr-syncer.io"), self.ns, name)
 
     def events(self, name: str) -> list[dict[str, Any]]:
-        return [e for e in self.controller.list(EVENTS, self.ns)
-                if (e.get("involvedObject") or {}).get("name") == name]
+        return [
+            e
+            for e in self.controller.list(EVENTS, self.ns)
+            if (e.get("involvedObject") or {}).get("name") == name
+        ]
 
     def remote_cluster(self, name: str) -> dict[str, Any]:
         obj = self.controller.get(self.resolve("remoteclusters.dr-syncer.io"), self.ns, name)
@@ -247,8 +283,15 @@ class Pipeline:
             self._clients[name] = client_from_kubeconfig(self.clusters[name].kubeconfig_dict(), name=name)
         return self._clients[name]
 
-    def seed(self, namespace: str, count: int, *, prefix: str = "cm", labels: dict[str, str] | None = None,
-             data_size: int = 16) -> None:
+    def seed(
+        self,
+        namespace: str,
+        count: int,
+        *,
+        prefix: str = "cm",
+        labels: dict[str, str] | None = None,
+        data_size: int = 16,
+    ) -> None:
         """A source namespace with `count` ConfigMaps, written straight into the simulator's store (through
         the API on a real cluster)."""
         if self.backend != "sim":
@@ -256,16 +299,28 @@ class Pipeline:
             if source.get(NAMESPACES, None, namespace) is None:
                 source.create(NAMESPACES, None, {"metadata": {"name": namespace, "labels": labels or {}}})
             for i in range(count):
-                source.create(CONFIGMAPS, namespace, {"metadata": {"name": f"{prefix}-{i:05d}"},
-                                                      "data": {"value": f"{i}".rjust(data_size, "x")}})
+                source.create(
+                    CONFIGMAPS,
+                    namespace,
+                    {
+                        "metadata": {"name": f"{prefix}-{i:05d}"},
+                        "data": {"value": f"{i}".rjust(data_size, "x")},
+                    },
+                )
             return
         store = self.sim("source").store
-        store.put({"apiVersion": "v1", "kind": "Namespace",
-                   "metadata": {"name": namespace, "labels": labels or {}}})
+        store.put(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels or {}}}
+        )
         for i in range(count):
-            store.put({"apiVersion": "v1", "kind": "ConfigMap",
-                       "metadata": {"name": f"{prefix}-{i:05d}", "namespace": namespace},
-                       "data": {"value": f"{i}".rjust(data_size, "x")}})
+            store.put(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": f"{prefix}-{i:05d}", "namespace": namespace},
+                    "data": {"value": f"{i}".rjust(data_size, "x")},
+                }
+            )
 
     def configmaps(self, cluster: str, namespace: str) -> dict[str, dict[str, Any]]:
         if self.backend != "sim":
@@ -285,8 +340,9 @@ class Pipeline:
         raw = self.redis().hgetall(f"drsyncer:runs:Replication/{self.ns}/{name}/{uid}:results")
         return {k.decode(): json.loads(v) for k, v in raw.items()}
 
-    def send_sync(self, name: str, source_namespaces: list[str], *, run_id: str | None = None,
-                  trigger: str = "sync-now") -> tuple[str, list[str]]:
+    def send_sync(
+        self, name: str, source_namespaces: list[str], *, run_id: str | None = None, trigger: str = "sync-now"
+    ) -> tuple[str, list[str]]:
         """Send the tasks of one run as the watcher does for sync-now; returns (run id, task ids)."""
         obj = self.replication(name)
         meta = obj["metadata"]
@@ -294,12 +350,21 @@ class Pipeline:
         spec = obj["spec"]
         ids = []
         for source_ns in source_namespaces:
-            kwargs = {"replication": {"kind": "Replication", "namespace": self.ns, "name": name,
-                                      "uid": meta["uid"], "generation": meta["generation"]},
-                      "source_cluster": spec["sourceCluster"], "source_namespace": source_ns,
-                      "targets": [{"cluster": c, "namespace": source_ns}
-                                  for c in spec["destinationClusters"]],
-                      "mode": spec.get("replicationMode", "Scheduled"), "run_id": run_id, "trigger": trigger}
+            kwargs = {
+                "replication": {
+                    "kind": "Replication",
+                    "namespace": self.ns,
+                    "name": name,
+                    "uid": meta["uid"],
+                    "generation": meta["generation"],
+                },
+                "source_cluster": spec["sourceCluster"],
+                "source_namespace": source_ns,
+                "targets": [{"cluster": c, "namespace": source_ns} for c in spec["destinationClusters"]],
+                "mode": spec.get("replicationMode", "Scheduled"),
+                "run_id": run_id,
+                "trigger": trigger,
+            }
             ids.append(str(self.app.send_task("drsyncer.sync_namespace", kwargs=kwargs, queue="sync").id))
         return run_id, ids
 
@@ -315,8 +380,9 @@ class Pipeline:
         return out
 
 
-def _kubeconfig_secret(name: str, cluster: Any, client_key: bool = False,
-                       credentials: list[str] | None = None) -> dict[str, Any]:
+def _kubeconfig_secret(
+    name: str, cluster: Any, client_key: bool = False, credentials: list[str] | None = None
+) -> dict[str, Any]:
     """The RemoteCluster's kubeconfig Secret; the credential values in it are added to `credentials`.
     With `client_key` the user also carries a client certificate and key (a generated pair; a
     plain-HTTP simulator never asks for it, but drsyncer reads and holds it like any other)."""
@@ -332,8 +398,10 @@ def _kubeconfig_secret(name: str, cluster: Any, client_key: bool = False,
     if credentials is not None:
         credentials += values
     data = yaml.safe_dump(config).encode()
-    return {"metadata": {"name": f"{name}-kubeconfig"},
-            "data": {"kubeconfig": base64.b64encode(data).decode()}}
+    return {
+        "metadata": {"name": f"{name}-kubeconfig"},
+        "data": {"kubeconfig": base64.b64encode(data).decode()},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -356,8 +424,13 @@ def pipeline_credentials() -> bool:
 
 
 @pytest.fixture(scope="module")
-def pipeline(pipeline_backend: str, pipeline_credentials: bool, redis_server: RedisServer,
-             tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
+def pipeline(
+    pipeline_backend: str,
+    pipeline_credentials: bool,
+    redis_server: RedisServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[Pipeline]:
     workdir = tmp_path_factory.mktemp("pipeline")
     redis_url = f"redis://{redis_server.host}:{redis_server.port}/{DB}"
     redis.Redis.from_url(redis_url).flushdb()
@@ -383,9 +456,15 @@ def pipeline(pipeline_backend: str, pipeline_credentials: bool, redis_server: Re
             controller.create(CRDS, None, crd)
             installed.append(crd["metadata"]["name"])
     # a CRD is served a moment after its create, as on kube-apiserver
-    poll.eventually(lambda: [controller.discovery.invalidate(),
-                             *(controller.resolve(c["metadata"]["name"]) for c in all_crds())],
-                    30, "the CRDs to be served", tolerate=(AssertionError, CategorisedError))
+    poll.eventually(
+        lambda: [
+            controller.discovery.invalidate(),
+            *(controller.resolve(c["metadata"]["name"]) for c in all_crds()),
+        ],
+        30,
+        "the CRDs to be served",
+        tolerate=(AssertionError, CategorisedError),
+    )
     remote_clusters = controller.resolve("remoteclusters.dr-syncer.io")
     # a real server takes a moment from Established to accepting objects of the kind
     eventually(lambda: list(controller.list(remote_clusters, ns)) == [], what="RemoteClusters to be listed")
@@ -394,12 +473,20 @@ def pipeline(pipeline_backend: str, pipeline_credentials: bool, redis_server: Re
     for name in ("source", "dr1", "dr2"):
         secret = _kubeconfig_secret(name, clusters[name], pipeline_credentials, credentials)
         controller.create(SECRETS, ns, secret)
-        controller.create(remote_clusters, ns, {
-            "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
-            "metadata": {"name": name, "namespace": ns},
-            # a budget far above what the tests send: the shared limiter is tested elsewhere
-            "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"},
-                     "rateLimit": {"qps": 5000, "burst": 5000}}})
+        controller.create(
+            remote_clusters,
+            ns,
+            {
+                "apiVersion": "dr-syncer.io/v1alpha1",
+                "kind": "RemoteCluster",
+                "metadata": {"name": name, "namespace": ns},
+                # a budget far above what the tests send: the shared limiter is tested elsewhere
+                "spec": {
+                    "kubeconfigSecretRef": {"name": f"{name}-kubeconfig"},
+                    "rateLimit": {"qps": 5000, "burst": 5000},
+                },
+            },
+        )
     from scheduler.celery_app import make_app
 
     app = make_app(redis_url)
@@ -407,16 +494,36 @@ def pipeline(pipeline_backend: str, pipeline_credentials: bool, redis_server: Re
         extra_env = dict(request.getfixturevalue("pipeline_env"))
     except pytest.FixtureLookupError:
         extra_env = {}
-    p = Pipeline(pipeline_backend, clusters, ns, controller, source, redis_url, app, workdir, kubeconfig,
-                 extra_env=extra_env, credentials=credentials)
+    p = Pipeline(
+        pipeline_backend,
+        clusters,
+        ns,
+        controller,
+        source,
+        redis_url,
+        app,
+        workdir,
+        kubeconfig,
+        extra_env=extra_env,
+        credentials=credentials,
+    )
     try:
         p.metrics_ports["watcher"] = free_port()
-        p.start("watcher", "watcher", DRSYNCER_METRICS_PORT=str(p.metrics_ports["watcher"]),
-                DRSYNCER_PROBE_PORT=str(free_port()), DRSYNCER_LEASE_DURATION="3",
-                DRSYNCER_RESYNC_INTERVAL="5",
-                DRSYNCER_HEALTH_CHECK_INTERVAL="2")
-        p.start("beat", "beat", DRSYNCER_BEAT_MAX_INTERVAL="1",
-                DRSYNCER_HEARTBEAT_FILE=str(workdir / "beat.heartbeat"))
+        p.start(
+            "watcher",
+            "watcher",
+            DRSYNCER_METRICS_PORT=str(p.metrics_ports["watcher"]),
+            DRSYNCER_PROBE_PORT=str(free_port()),
+            DRSYNCER_LEASE_DURATION="3",
+            DRSYNCER_RESYNC_INTERVAL="5",
+            DRSYNCER_HEALTH_CHECK_INTERVAL="2",
+        )
+        p.start(
+            "beat",
+            "beat",
+            DRSYNCER_BEAT_MAX_INTERVAL="1",
+            DRSYNCER_HEARTBEAT_FILE=str(workdir / "beat.heartbeat"),
+        )
         p.start_worker("worker-1")
         p.start_worker("worker-2")
         p.wait_workers_ready()
@@ -432,8 +539,11 @@ def pipeline(pipeline_backend: str, pipeline_credentials: bool, redis_server: Re
                 controller.delete(CRDS, None, name)
             # a later test may create the same CRDs: wait until they are gone, not merely deleting
             for name in installed:
-                eventually(lambda n=name: controller.get(CRDS, None, n) is None, timeout_s=60,
-                           what=f"CRD {name} gone from the controller cluster")
+                eventually(
+                    lambda n=name: controller.get(CRDS, None, n) is None,
+                    timeout_s=60,
+                    what=f"CRD {name} gone from the controller cluster",
+                )
         for client in [controller, source, *p._clients.values()]:
             client.close()
 

@@ -37,8 +37,10 @@ def redis_text(pipe: Pipeline) -> str:
         elif kind == "zset":
             values = client.zrange(key, 0, -1)
         elif kind == "stream":
-            values = [json.dumps({k.decode(): v.decode(errors="replace") for k, v in fields.items()}).encode()
-                      for _id, fields in client.xrange(key)]
+            values = [
+                json.dumps({k.decode(): v.decode(errors="replace") for k, v in fields.items()}).encode()
+                for _id, fields in client.xrange(key)
+            ]
         elif kind == "none":  # expired between SCAN and TYPE
             values = []
         else:
@@ -53,8 +55,9 @@ def places(pipe: Pipeline) -> dict[str, str]:
     for name, port in pipe.metrics_ports.items():
         out[f"{name} metrics"] = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     kinds = ("replications.dr-syncer.io", "remoteclusters.dr-syncer.io", "namespacemappings.dr-syncer.io")
-    out["status"] = json.dumps([obj.get("status") for kind in kinds
-                                for obj in pipe.controller.list(pipe.resolve(kind), pipe.ns)])
+    out["status"] = json.dumps(
+        [obj.get("status") for kind in kinds for obj in pipe.controller.list(pipe.resolve(kind), pipe.ns)]
+    )
     out["Events"] = json.dumps(list(pipe.controller.list(EVENTS, pipe.ns)))
     if pipe.flower_port and pipe.procs["flower"].alive:
         flower = f"http://127.0.0.1:{pipe.flower_port}"

@@ -13,18 +13,31 @@ def test_deleting_a_replication_with_cleanup_removes_only_its_copies(pipe: Pipel
     eventually(lambda: pipe.status("gone").get("phase") == "Completed", timeout_s=60, what="the sync")
     for cluster in ("dr1", "dr2"):
         # an object made by hand in the destination namespace is not the Replication's
-        pipe.sim(cluster).store.put({"apiVersion": "v1", "kind": "ConfigMap",
-                                     "metadata": {"name": "by-hand", "namespace": "gone"}, "data": {}})
-    eventually(lambda: "dr-syncer.io/cleanup" in pipe.replication("gone")["metadata"].get("finalizers", []),
-               what="the cleanup finalizer")
+        pipe.sim(cluster).store.put(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "by-hand", "namespace": "gone"},
+                "data": {},
+            }
+        )
+    eventually(
+        lambda: "dr-syncer.io/cleanup" in pipe.replication("gone")["metadata"].get("finalizers", []),
+        what="the cleanup finalizer",
+    )
 
     pipe.delete_replication("gone")
     pipe.created.remove("gone")
     for cluster in ("dr1", "dr2"):
-        eventually(lambda c=cluster: set(pipe.configmaps(c, "gone")) == {"by-hand"}, timeout_s=60,
-                   what=f"the copies in {cluster} to be deleted")
-    eventually(lambda: pipe.controller.get(pipe.resolve("replications.dr-syncer.io"), NS, "gone") is None,
-               what="the Replication to go")
+        eventually(
+            lambda c=cluster: set(pipe.configmaps(c, "gone")) == {"by-hand"},
+            timeout_s=60,
+            what=f"the copies in {cluster} to be deleted",
+        )
+    eventually(
+        lambda: pipe.controller.get(pipe.resolve("replications.dr-syncer.io"), NS, "gone") is None,
+        what="the Replication to go",
+    )
     assert pipe.source.get(CONFIGMAPS, "gone", "cm-00000") is not None  # the source is never touched
 
 
@@ -32,15 +45,23 @@ def test_check_task_writes_remote_cluster_health_and_the_metric(pipe: Pipeline) 
     pipe.sim("dr2").down()
     try:
         result = pipe.app.send_task("drsyncer.check_remote_cluster", args=[NS, "dr2"], queue="health")
-        eventually(lambda: (pipe.remote_cluster("dr2").get("status") or {}).get("health") == "Unhealthy",
-                   what="dr2 Unhealthy")
-        eventually(lambda: any(v == 0 for (n, ls), v in
-                               {**pipe.metrics("worker-1"), **pipe.metrics("worker-2")}.items()
-                               if n == "dr_syncer_remote_cluster_healthy" and ("cluster", f"{NS}/dr2") in ls),
-                   what="the health metric of dr2 at 0")
+        eventually(
+            lambda: (pipe.remote_cluster("dr2").get("status") or {}).get("health") == "Unhealthy",
+            what="dr2 Unhealthy",
+        )
+        eventually(
+            lambda: any(
+                v == 0
+                for (n, ls), v in {**pipe.metrics("worker-1"), **pipe.metrics("worker-2")}.items()
+                if n == "dr_syncer_remote_cluster_healthy" and ("cluster", f"{NS}/dr2") in ls
+            ),
+            what="the health metric of dr2 at 0",
+        )
     finally:
         pipe.sim("dr2").up()
     assert result.id
     pipe.app.send_task("drsyncer.check_remote_cluster", args=[NS, "dr2"], queue="health")
-    eventually(lambda: (pipe.remote_cluster("dr2").get("status") or {}).get("health") == "Healthy",
-               what="dr2 Healthy again")
+    eventually(
+        lambda: (pipe.remote_cluster("dr2").get("status") or {}).get("health") == "Healthy",
+        what="dr2 Healthy again",
+    )

@@ -15,8 +15,9 @@ from tests.integration.pipeline.conftest import FLOWER_AUTH, NS, SECRETS, Pipeli
 
 
 def _flower_tasks(pipe: Pipeline, **params: str) -> dict[str, dict[str, Any]]:
-    response = requests.get(f"http://127.0.0.1:{pipe.flower_port}/api/tasks", params=params,
-                            auth=FLOWER_AUTH, timeout=5)
+    response = requests.get(
+        f"http://127.0.0.1:{pipe.flower_port}/api/tasks", params=params, auth=FLOWER_AUTH, timeout=5
+    )
     response.raise_for_status()
     tasks: dict[str, dict[str, Any]] = response.json()
     return tasks
@@ -25,8 +26,11 @@ def _flower_tasks(pipe: Pipeline, **params: str) -> dict[str, dict[str, Any]]:
 def _tasks_of(pipe: Pipeline, replication: str, **params: str) -> list[dict[str, Any]]:
     """Flower's sync tasks of one Replication, oldest first (found by their readable arguments)."""
     shown = f"'{NS}/{replication}'"
-    tasks = [t for t in _flower_tasks(pipe, **params).values()
-             if t.get("name") == "drsyncer.sync_namespace" and shown in str(t.get("kwargs"))]
+    tasks = [
+        t
+        for t in _flower_tasks(pipe, **params).values()
+        if t.get("name") == "drsyncer.sync_namespace" and shown in str(t.get("kwargs"))
+    ]
     return sorted(tasks, key=lambda t: t.get("received") or t.get("timestamp") or 0)
 
 
@@ -36,19 +40,27 @@ def _finished(pipe: Pipeline, replication: str, count: int) -> list[dict[str, An
 
 
 def test_flower_shows_failed_and_partially_failed_syncs_as_failures_and_keeps_the_retry(
-        pipe: Pipeline) -> None:
+    pipe: Pipeline,
+) -> None:
     pipe.start_flower()
     pipe.seed("shown", 3)
-    pipe.apply_replication("shown", sourceNamespace="shown", replicationMode="Manual",
-                           retryConfig={"maxRetries": 1, "initialBackoff": "1s", "maxBackoff": "1s"})
+    pipe.apply_replication(
+        "shown",
+        sourceNamespace="shown",
+        replicationMode="Manual",
+        retryConfig={"maxRetries": 1, "initialBackoff": "1s", "maxBackoff": "1s"},
+    )
     eventually(lambda: pipe.status("shown").get("phase") == "Pending", what="the watcher to see it")
 
     # dr2 away: dr1 gets its copies, dr2 does not; retryConfig tries once more, dr2 still away
     pipe.sim("dr2").down()
     try:
         pipe.annotate("shown", {"dr-syncer.io/sync-now": "1"})
-        first, retried = eventually(lambda: _finished(pipe, "shown", 2), timeout_s=60,
-                                    what="the run and its retry to finish in Flower")
+        first, retried = eventually(
+            lambda: _finished(pipe, "shown", 2),
+            timeout_s=60,
+            what="the run and its retry to finish in Flower",
+        )
     finally:
         pipe.sim("dr2").up()
     for task in (first, retried):
@@ -58,8 +70,14 @@ def test_flower_shows_failed_and_partially_failed_syncs_as_failures_and_keeps_th
     # the first attempt says a retry follows; the retry, the last allowed, does not
     assert "; retry 1 in 1s)" in first["exception"] and "; retry" not in retried["exception"]
     # the arguments read as what the task does, not as the task contract's dict
-    assert first["kwargs"] == repr({"replication": f"{NS}/shown", "source": "source/shown",
-                                    "destinations": "dr1/shown, dr2/shown", "trigger": "sync-now"})
+    assert first["kwargs"] == repr(
+        {
+            "replication": f"{NS}/shown",
+            "source": "source/shown",
+            "destinations": "dr1/shown, dr2/shown",
+            "trigger": "sync-now",
+        }
+    )
     assert "'trigger': 'retry'" in retried["kwargs"] and "'attempt': 1" in retried["kwargs"]
     failed_ids = {t["uuid"] for t in _tasks_of(pipe, "shown", state="FAILURE")}
     assert {first["uuid"], retried["uuid"]} <= failed_ids  # Flower's "Failed" filter lists them
@@ -70,8 +88,11 @@ def test_flower_shows_failed_and_partially_failed_syncs_as_failures_and_keeps_th
     pipe.sim("dr2").down()
     try:
         pipe.annotate("shown", {"dr-syncer.io/sync-now": "2"})
-        failed = eventually(lambda: _finished(pipe, "shown", 4), timeout_s=60,
-                            what="the run with both destinations down, and its retry")[2]
+        failed = eventually(
+            lambda: _finished(pipe, "shown", 4),
+            timeout_s=60,
+            what="the run with both destinations down, and its retry",
+        )[2]
     finally:
         pipe.sim("dr1").up()
         pipe.sim("dr2").up()
@@ -80,14 +101,19 @@ def test_flower_shows_failed_and_partially_failed_syncs_as_failures_and_keeps_th
 
     # with both back the next run succeeds and Flower says so
     pipe.annotate("shown", {"dr-syncer.io/sync-now": "3"})
-    done = eventually(lambda: (t := _finished(pipe, "shown", 5)) and t[-1]["state"] == "SUCCESS" and t[-1],
-                      timeout_s=60, what="a successful run")
+    done = eventually(
+        lambda: (t := _finished(pipe, "shown", 5)) and t[-1]["state"] == "SUCCESS" and t[-1],
+        timeout_s=60,
+        what="a successful run",
+    )
     assert ast.literal_eval(done["result"])["phase"] == "Completed"  # Flower holds the result's repr
 
     # the worker said what failed, at WARNING, with the error text
     logs = pipe.procs["worker-1"].tail(2000) + pipe.procs["worker-2"].tail(2000)
-    assert any("WARNING" in line and "SyncPartiallyFailed" in line and "destination cluster dr2" in line
-               for line in logs.splitlines()), logs[-3000:]
+    assert any(
+        "WARNING" in line and "SyncPartiallyFailed" in line and "destination cluster dr2" in line
+        for line in logs.splitlines()
+    ), logs[-3000:]
     # no secret material anywhere in what Flower holds about these tasks
     shown = json.dumps(_tasks_of(pipe, "shown"))
     for secret in pipe.controller.list(SECRETS, NS):
@@ -109,18 +135,27 @@ def _task_results(pipe: Pipeline, name: str) -> list[dict[str, Any]]:
 
 def test_a_cleanup_that_cannot_reach_a_destination_ends_its_task_in_failure(pipe: Pipeline) -> None:
     pipe.seed("leftover", 2)
-    pipe.apply_replication("leftover", sourceNamespace="leftover", replicationMode="Manual",
-                           cleanupOnDelete="Delete")
+    pipe.apply_replication(
+        "leftover", sourceNamespace="leftover", replicationMode="Manual", cleanupOnDelete="Delete"
+    )
     eventually(lambda: pipe.status("leftover").get("phase") == "Pending", what="the watcher to see it")
     pipe.annotate("leftover", {"dr-syncer.io/sync-now": "now"})
     eventually(lambda: pipe.status("leftover").get("phase") == "Completed", timeout_s=60, what="the sync")
-    eventually(lambda: "dr-syncer.io/cleanup" in
-               pipe.replication("leftover")["metadata"].get("finalizers", []), what="the cleanup finalizer")
+    eventually(
+        lambda: "dr-syncer.io/cleanup" in pipe.replication("leftover")["metadata"].get("finalizers", []),
+        what="the cleanup finalizer",
+    )
 
     def failed_cleanup() -> dict[str, Any] | None:
-        return next((m for m in _task_results(pipe, "drsyncer.cleanup_namespace")
-                     if (m.get("kwargs") or {}).get("replication", {}).get("name") == "leftover"
-                     and m.get("status") == "FAILURE"), None)
+        return next(
+            (
+                m
+                for m in _task_results(pipe, "drsyncer.cleanup_namespace")
+                if (m.get("kwargs") or {}).get("replication", {}).get("name") == "leftover"
+                and m.get("status") == "FAILURE"
+            ),
+            None,
+        )
 
     pipe.sim("dr2").down()
     try:

@@ -13,13 +13,17 @@ def _target(status: dict[str, Any], cluster: str) -> dict[str, Any]:
 
 
 def test_destination_down_fails_its_targets_and_the_next_run_after_it_returns_succeeds(
-        pipe: Pipeline) -> None:
+    pipe: Pipeline,
+) -> None:
     pipe.seed("outage", 4)
     pipe.sim("dr2").down()
     try:
         pipe.apply_replication("outage", sourceNamespace="outage", schedule="@every 10s")
-        status = eventually(lambda: (s := pipe.status("outage")).get("phase") == "PartiallyFailed" and s,
-                            timeout_s=60, what="a run with dr2 down")
+        status = eventually(
+            lambda: (s := pipe.status("outage")).get("phase") == "PartiallyFailed" and s,
+            timeout_s=60,
+            what="a run with dr2 down",
+        )
     finally:
         pipe.sim("dr2").up()
     dr1, dr2 = _target(status, "dr1"), _target(status, "dr2")
@@ -32,8 +36,11 @@ def test_destination_down_fails_its_targets_and_the_next_run_after_it_returns_su
     assert set(pipe.configmaps("dr1", "outage")) >= {f"cm-{i:05d}" for i in range(4)}
     assert "SyncFailed" in {e["reason"] for e in pipe.events("outage")}
 
-    status = eventually(lambda: (s := pipe.status("outage")).get("phase") == "Completed" and s, timeout_s=60,
-                        what="the next run after dr2 came back")
+    status = eventually(
+        lambda: (s := pipe.status("outage")).get("phase") == "Completed" and s,
+        timeout_s=60,
+        what="the next run after dr2 came back",
+    )
     # the run that copied to dr2 may already be followed by a scheduled one that found it unchanged
     # (a retry run and a tick can finish moments apart), so either count proves the copy happened
     dr2_stats = _target(status, "dr2")["syncStats"]
@@ -67,8 +74,11 @@ def test_worker_killed_mid_sync_of_a_large_namespace_is_redelivered_and_complete
         written_at_kill = len(pipe.configmaps("dr1", "big"))
         pipe.procs[victim].kill()
         assert written_at_kill < count, "the sync finished before the worker could be killed"
-        status = eventually(lambda: (s := pipe.status("big")).get("phase") == "Completed" and s,
-                            timeout_s=120, what="the redelivered task to complete the run")
+        status = eventually(
+            lambda: (s := pipe.status("big")).get("phase") == "Completed" and s,
+            timeout_s=120,
+            what="the redelivered task to complete the run",
+        )
     finally:
         for cluster in ("dr1", "dr2"):
             pipe.sim(cluster).faults.clear()
@@ -90,19 +100,29 @@ def test_worker_killed_mid_sync_of_a_large_namespace_is_redelivered_and_complete
 
 def test_failed_sync_is_retried_per_retry_config_until_the_destination_is_back(pipe: Pipeline) -> None:
     pipe.seed("flaky", 3)
-    pipe.apply_replication("flaky", sourceNamespace="flaky", replicationMode="Manual",
-                           retryConfig={"maxRetries": 5, "initialBackoff": "1s", "maxBackoff": "2s"})
+    pipe.apply_replication(
+        "flaky",
+        sourceNamespace="flaky",
+        replicationMode="Manual",
+        retryConfig={"maxRetries": 5, "initialBackoff": "1s", "maxBackoff": "2s"},
+    )
     eventually(lambda: pipe.status("flaky").get("phase") == "Pending", what="the watcher to see it")
     pipe.sim("dr2").down()
     try:
         pipe.send_sync("flaky", ["flaky"])
-        status = eventually(lambda: (s := pipe.status("flaky")).get("phase") == "PartiallyFailed" and s,
-                            timeout_s=60, what="the failed first attempt")
+        status = eventually(
+            lambda: (s := pipe.status("flaky")).get("phase") == "PartiallyFailed" and s,
+            timeout_s=60,
+            what="the failed first attempt",
+        )
         assert status["retryStatus"]["retriesRemaining"] >= 0 and status["retryStatus"]["nextRetryTime"]
     finally:
         pipe.sim("dr2").up()
-    status = eventually(lambda: (s := pipe.status("flaky")).get("phase") == "Completed" and s, timeout_s=60,
-                        what="a retry to complete the sync without another trigger")
+    status = eventually(
+        lambda: (s := pipe.status("flaky")).get("phase") == "Completed" and s,
+        timeout_s=60,
+        what="a retry to complete the sync without another trigger",
+    )
     assert status.get("retryStatus") is None
     assert _target(status, "dr2")["phase"] == "Completed"
     assert set(pipe.configmaps("dr2", "flaky")) >= {"cm-00000", "cm-00001", "cm-00002"}

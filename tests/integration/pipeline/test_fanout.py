@@ -13,10 +13,14 @@ def test_twenty_namespace_replication_runs_on_both_workers_and_syncs_every_names
         # each task takes long enough that one worker cannot take them all before the other
         pipe.sim(cluster).faults.set(latency_ms=20)
     try:
-        pipe.apply_replication("fanout", namespaceSelector={"matchLabels": {"team": "fanout"}},
-                               schedule="@every 10s")
-        status = eventually(lambda: (s := pipe.status("fanout")).get("phase") == "Completed" and s,
-                            timeout_s=90, what="the 20-namespace run to complete")
+        pipe.apply_replication(
+            "fanout", namespaceSelector={"matchLabels": {"team": "fanout"}}, schedule="@every 10s"
+        )
+        status = eventually(
+            lambda: (s := pipe.status("fanout")).get("phase") == "Completed" and s,
+            timeout_s=90,
+            what="the 20-namespace run to complete",
+        )
     finally:
         for cluster in ("dr1", "dr2"):
             pipe.sim(cluster).faults.clear()
@@ -28,7 +32,8 @@ def test_twenty_namespace_replication_runs_on_both_workers_and_syncs_every_names
         for cluster in ("dr1", "dr2"):
             assert set(pipe.configmaps(cluster, ns)) >= {"cm-00000", "cm-00001", "cm-00002"}, (cluster, ns)
     assert {(t["cluster"], t["sourceNamespace"]) for t in status["targets"]} == {
-        (c, ns) for c in ("dr1", "dr2") for ns in namespaces}
+        (c, ns) for c in ("dr1", "dr2") for ns in namespaces
+    }
     assert status["syncStats"]["failed"] == 0
 
 
@@ -36,13 +41,17 @@ def test_sync_now_of_many_concurrent_namespaces_loses_no_result_and_reports_once
     namespaces = [f"burst-{i:02d}" for i in range(24)]
     for i, ns in enumerate(namespaces):
         pipe.seed(ns, i + 1, labels={"team": "burst"})  # a different count per namespace
-    pipe.apply_replication("burst", namespaceSelector={"matchLabels": {"team": "burst"}},
-                           replicationMode="Manual")
+    pipe.apply_replication(
+        "burst", namespaceSelector={"matchLabels": {"team": "burst"}}, replicationMode="Manual"
+    )
     eventually(lambda: pipe.status("burst").get("phase") == "Pending", what="the watcher to see it")
     pipe.annotate("burst", {"dr-syncer.io/sync-now": "now"})
 
-    status = eventually(lambda: (s := pipe.status("burst")).get("phase") == "Completed" and s, timeout_s=90,
-                        what="the sync-now run to complete")
+    status = eventually(
+        lambda: (s := pipe.status("burst")).get("phase") == "Completed" and s,
+        timeout_s=90,
+        what="the sync-now run to complete",
+    )
     assert "dr-syncer.io/sync-now" not in (pipe.replication("burst")["metadata"].get("annotations") or {})
     records = pipe.run_records("burst")
     assert set(records) == set(namespaces)

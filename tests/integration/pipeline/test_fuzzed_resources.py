@@ -26,8 +26,11 @@ from tests.integration.pipeline.conftest import EVENTS, Pipeline, eventually
 REPLICATIONS = reliability.sized(30, fuzz.OBJECTS)
 OTHERS = reliability.sized(10, fuzz.OBJECTS // 4)  # NamespaceMappings, and RemoteClusters
 REFERRING = reliability.sized(3, 20)  # Replications naming a malformed RemoteCluster
-RESOURCE = {"Replication": "replications.dr-syncer.io", "NamespaceMapping": "namespacemappings.dr-syncer.io",
-            "RemoteCluster": "remoteclusters.dr-syncer.io"}
+RESOURCE = {
+    "Replication": "replications.dr-syncer.io",
+    "NamespaceMapping": "namespacemappings.dr-syncer.io",
+    "RemoteCluster": "remoteclusters.dr-syncer.io",
+}
 
 
 def _source_namespaces(spec: dict[str, Any]) -> list[str]:
@@ -73,8 +76,9 @@ def test_generated_resources_are_scheduled_or_marked_invalid_naming_the_field(pi
     for i, cluster in enumerate(bad_clusters[:REFERRING]):
         name = f"fuzz-ref-{i}"
         pipe.seed(name, 1)
-        pipe.apply_replication(name, sourceNamespace=name, schedule="@every 1h",
-                               destinationClusters=["dr1", cluster])
+        pipe.apply_replication(
+            name, sourceNamespace=name, schedule="@every 1h", destinationClusters=["dr1", cluster]
+        )
         referring[name] = cluster
     invalid = [g for g in applied if g.broken is not None]
     valid = [g for g in applied if g.broken is None and g.kind != "RemoteCluster"]
@@ -90,14 +94,21 @@ def test_generated_resources_are_scheduled_or_marked_invalid_naming_the_field(pi
     eventually(invalid_marked, timeout_s=180, what="InvalidSpec on every invalid object")
     events = [e for e in pipe.controller.list(EVENTS, pipe.ns) if e.get("reason") == "InvalidSpec"]
     for g in invalid:
-        assert any((e.get("involvedObject") or {}).get("name") == g.name
-                   and str(g.broken) in e.get("message", "") for e in events), \
-            f"no InvalidSpec Event naming {g.broken} for {g.kind} {g.name}"
+        assert any(
+            (e.get("involvedObject") or {}).get("name") == g.name and str(g.broken) in e.get("message", "")
+            for e in events
+        ), f"no InvalidSpec Event naming {g.broken} for {g.kind} {g.name}"
 
-    wanted = {entry_name(g.kind, pipe.ns, g.name, source) for g in valid
-              for source in _source_namespaces(g.obj["spec"])}
-    eventually(lambda: wanted <= store.names(), timeout_s=180,
-               what="a schedule entry for every valid Replication and NamespaceMapping")
+    wanted = {
+        entry_name(g.kind, pipe.ns, g.name, source)
+        for g in valid
+        for source in _source_namespaces(g.obj["spec"])
+    }
+    eventually(
+        lambda: wanted <= store.names(),
+        timeout_s=180,
+        what="a schedule entry for every valid Replication and NamespaceMapping",
+    )
     for g in valid:
         assert _invalid_spec(pipe, g.kind, g.name).get("status") != "True", (g.kind, g.name)
     # a run of a Replication that names a malformed RemoteCluster ends saying which cluster and why
@@ -115,14 +126,27 @@ def test_generated_resources_are_scheduled_or_marked_invalid_naming_the_field(pi
     eventually(referring_reported, timeout_s=120, what="the runs naming a malformed RemoteCluster to fail")
     # still reconciling after all of it: a new Replication is scheduled
     pipe.apply_replication("fuzz-after", sourceNamespace="fuzz-after", schedule="@every 1h")
-    eventually(lambda: entry_name("Replication", pipe.ns, "fuzz-after", "fuzz-after") in store.names(),
-               timeout_s=60, what="the watcher to schedule a Replication made after the generated ones")
+    eventually(
+        lambda: entry_name("Replication", pipe.ns, "fuzz-after", "fuzz-after") in store.names(),
+        timeout_s=60,
+        what="the watcher to schedule a Replication made after the generated ones",
+    )
     for name in ("watcher", "beat", "worker-1", "worker-2"):
         assert pipe.procs[name].alive, f"{name} exited:\n{pipe.procs[name].tail()}"
-    by_kind = {kind: (sum(1 for g in applied if g.kind == kind and g.broken is None),
-                      sum(1 for g in applied if g.kind == kind and g.broken is not None))
-               for kind in RESOURCE}
-    print(f"seed {fuzz.SEED}: (valid, invalid) by kind {by_kind}, {len(generated) - len(applied)} refused by "
-          f"the schema, {len(referring)} Replications naming a malformed RemoteCluster")
-    reliability.record("generated Replications, NamespaceMappings and RemoteClusters, valid and invalid",
-                       converged=True, objects=len(generated), seed=fuzz.SEED)
+    by_kind = {
+        kind: (
+            sum(1 for g in applied if g.kind == kind and g.broken is None),
+            sum(1 for g in applied if g.kind == kind and g.broken is not None),
+        )
+        for kind in RESOURCE
+    }
+    print(
+        f"seed {fuzz.SEED}: (valid, invalid) by kind {by_kind}, {len(generated) - len(applied)} refused by "
+        f"the schema, {len(referring)} Replications naming a malformed RemoteCluster"
+    )
+    reliability.record(
+        "generated Replications, NamespaceMappings and RemoteClusters, valid and invalid",
+        converged=True,
+        objects=len(generated),
+        seed=fuzz.SEED,
+    )

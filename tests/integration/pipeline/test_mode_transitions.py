@@ -25,8 +25,11 @@ def _patch_spec(pipe: Pipeline, spec: dict[str, Any]) -> None:
 def _sync_now_runs(pipe: Pipeline) -> int:
     """Runs started by sync-now: each posts one SyncStarted Event naming its trigger (scheduled,
     background and change runs name theirs, so they are not counted)."""
-    return sum(1 for e in pipe.events(NAME)
-               if e.get("reason") == "SyncStarted" and "(sync-now)" in (e.get("message") or ""))
+    return sum(
+        1
+        for e in pipe.events(NAME)
+        if e.get("reason") == "SyncStarted" and "(sync-now)" in (e.get("message") or "")
+    )
 
 
 def _request_and_expect_a_run(pipe: Pipeline, runs: int, step: str) -> int:
@@ -44,8 +47,10 @@ def _reconciles(pipe: Pipeline) -> float:
 def test_sync_now_runs_after_every_change_of_mode_and_waits_while_paused(pipe: Pipeline) -> None:
     pipe.seed("modes", 1)
     pipe.apply_replication(NAME, sourceNamespace="modes", schedule=YEARLY)
-    eventually(lambda: pipe.condition(NAME, "InvalidSpec").get("status") == "False",
-               what="the watcher to see the Replication")
+    eventually(
+        lambda: pipe.condition(NAME, "InvalidSpec").get("status") == "False",
+        what="the watcher to see the Replication",
+    )
     runs = _request_and_expect_a_run(pipe, 0, "created Scheduled")
 
     for mode in ("Manual", "Scheduled", "Continuous", "Manual", "Continuous", "Scheduled", "Manual"):
@@ -59,17 +64,26 @@ def test_sync_now_runs_after_every_change_of_mode_and_waits_while_paused(pipe: P
         before = _reconciles(pipe)
         pipe.annotate(NAME, {keys.ANNOTATION_SYNC_NOW: f"paused {mode}"})
         # two reconciles after the annotation was written: the watcher has seen it at least once
-        eventually(lambda b=before: _reconciles(pipe) >= b + 2, timeout_s=20,
-                   what="the watcher to reconcile the annotated Replication")
+        eventually(
+            lambda b=before: _reconciles(pipe) >= b + 2,
+            timeout_s=20,
+            what="the watcher to reconcile the annotated Replication",
+        )
         annotations = pipe.replication(NAME)["metadata"].get("annotations") or {}
         assert keys.ANNOTATION_SYNC_NOW in annotations, f"paused {mode}: the request was not kept"
         assert _sync_now_runs(pipe) == runs, f"paused {mode}: a run started"
 
         _patch_spec(pipe, {"paused": False})
-        eventually(lambda r=runs: _sync_now_runs(pipe) == r + 1, timeout_s=30,
-                   what=f"the kept request to run once {mode} is unpaused")
+        eventually(
+            lambda r=runs: _sync_now_runs(pipe) == r + 1,
+            timeout_s=30,
+            what=f"the kept request to run once {mode} is unpaused",
+        )
         runs += 1
-        eventually(lambda: keys.ANNOTATION_SYNC_NOW not in
-                   (pipe.replication(NAME)["metadata"].get("annotations") or {}),
-                   what="the annotation to be removed")
+        eventually(
+            lambda: (
+                keys.ANNOTATION_SYNC_NOW not in (pipe.replication(NAME)["metadata"].get("annotations") or {})
+            ),
+            what="the annotation to be removed",
+        )
     assert runs == 11  # one after creation, seven switches of mode, three unpauses

@@ -32,33 +32,56 @@ def test_worker_metrics_add_up_to_the_run_in_status_and_flower_lists_its_tasks(p
     pipe.start_flower()
     pipe.seed("metered-a", 7)
     pipe.seed("metered-b", 5)
-    pipe.apply_replication("metered", namespaceMappings=[{"source": "metered-a"}, {"source": "metered-b"}],
-                           replicationMode="Manual")
+    pipe.apply_replication(
+        "metered",
+        namespaceMappings=[{"source": "metered-a"}, {"source": "metered-b"}],
+        replicationMode="Manual",
+    )
     eventually(lambda: pipe.status("metered").get("phase") == "Pending", what="the watcher to see it")
     before = _objects(pipe)
     _run_id, task_ids = pipe.send_sync("metered", ["metered-a", "metered-b"])
-    status = eventually(lambda: (s := pipe.status("metered")).get("phase") == "Completed" and s,
-                        timeout_s=60, what="the run to complete")
-    after = eventually(lambda: (a := _objects(pipe)) and a["created"] - before["created"] >= 24 and a,
-                       what="the metrics to show the run")
+    status = eventually(
+        lambda: (s := pipe.status("metered")).get("phase") == "Completed" and s,
+        timeout_s=60,
+        what="the run to complete",
+    )
+    after = eventually(
+        lambda: (a := _objects(pipe)) and a["created"] - before["created"] >= 24 and a,
+        what="the metrics to show the run",
+    )
     for outcome in OUTCOMES:
         assert after[outcome] - before[outcome] == status["syncStats"][outcome], outcome
     label = f"{NS}/metered"
     workers = ("worker-1", "worker-2")
-    assert sum(_sample(pipe, w, "dr_syncer_sync_runs_total", replication=label, phase="Completed")
-               for w in workers) == 1
-    assert sum(_sample(pipe, w, "dr_syncer_sync_duration_seconds_count", replication=label)
-               for w in workers) == 2
-    assert max(_sample(pipe, w, "dr_syncer_last_success_timestamp_seconds", replication=label)
-               for w in workers) > 0
+    assert (
+        sum(
+            _sample(pipe, w, "dr_syncer_sync_runs_total", replication=label, phase="Completed")
+            for w in workers
+        )
+        == 1
+    )
+    assert (
+        sum(_sample(pipe, w, "dr_syncer_sync_duration_seconds_count", replication=label) for w in workers)
+        == 2
+    )
+    assert (
+        max(_sample(pipe, w, "dr_syncer_last_success_timestamp_seconds", replication=label) for w in workers)
+        > 0
+    )
     assert sum(_sample(pipe, w, "dr_syncer_api_requests_total", cluster="dr1") for w in workers) > 0
     assert ("dr_syncer_tasks_queued", frozenset({("queue", "sync")})) in pipe.metrics("worker-1")
 
     flower = f"http://127.0.0.1:{pipe.flower_port}"
     assert requests.get(f"{flower}/api/tasks", timeout=5).status_code == 401
     assert requests.get(f"{flower}/api/tasks", auth=("ops", "wrong"), timeout=5).status_code == 401
-    tasks = eventually(lambda: (r := requests.get(f"{flower}/api/tasks", auth=FLOWER_AUTH, timeout=5).json())
-                       and set(task_ids) <= set(r) and r, what="Flower to list the run's tasks")
+    tasks = eventually(
+        lambda: (
+            (r := requests.get(f"{flower}/api/tasks", auth=FLOWER_AUTH, timeout=5).json())
+            and set(task_ids) <= set(r)
+            and r
+        ),
+        what="Flower to list the run's tasks",
+    )
     assert {tasks[t]["name"] for t in task_ids} == {"drsyncer.sync_namespace"}
     assert {tasks[t]["state"] for t in task_ids} == {"SUCCESS"}
     assert FLOWER_AUTH[1] not in pipe.procs["flower"].tail(500)
@@ -68,10 +91,33 @@ def test_probes_read_the_heartbeat_files_of_worker_and_beat(pipe: Pipeline) -> N
     for role, name in (("worker", "worker-1"), ("beat", "beat")):
         path = pipe.workdir / f"{name}.heartbeat"
         eventually(path.exists, what=f"the {role} heartbeat file")
-        ok = subprocess.run([sys.executable, "-m", "drsyncer.cli", "probe", role,
-                             "--heartbeat-file", str(path), "--max-age", "30"],
-                            capture_output=True, text=True)
+        ok = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "drsyncer.cli",
+                "probe",
+                role,
+                "--heartbeat-file",
+                str(path),
+                "--max-age",
+                "30",
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert ok.returncode == 0, ok.stderr
-    missing = subprocess.run([sys.executable, "-m", "drsyncer.cli", "probe", "worker", "--heartbeat-file",
-                              str(pipe.workdir / "nothing.heartbeat")], capture_output=True, text=True)
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "drsyncer.cli",
+            "probe",
+            "worker",
+            "--heartbeat-file",
+            str(pipe.workdir / "nothing.heartbeat"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert missing.returncode == 1 and "does not exist" in missing.stderr

@@ -32,18 +32,41 @@ def pipeline_backend(request: pytest.FixtureRequest) -> str:
 def test_scheduled_replication_copies_to_both_destinations_and_reports_completed(pipe: Pipeline) -> None:
     web = pipe.unique("web")
     pipe.seed(web, 5)
-    pipe.source.create(DEPLOYMENTS, web, {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": web},
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "api"}},
-                 "template": {"metadata": {"labels": {"app": "api"}},
-                              "spec": {"containers": [{"name": "api", "image": "nginx"}]}}}})
-    pipe.source.create(SECRETS, web, {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                                      "metadata": {"name": "db", "namespace": web},
-                                      "data": {"password": base64.b64encode(SECRET_VALUE.encode()).decode()}})
+    pipe.source.create(
+        DEPLOYMENTS,
+        web,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "api", "namespace": web},
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": {"app": "api"}},
+                "template": {
+                    "metadata": {"labels": {"app": "api"}},
+                    "spec": {"containers": [{"name": "api", "image": "nginx"}]},
+                },
+            },
+        },
+    )
+    pipe.source.create(
+        SECRETS,
+        web,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {"name": "db", "namespace": web},
+            "data": {"password": base64.b64encode(SECRET_VALUE.encode()).decode()},
+        },
+    )
     pipe.apply_replication("web", sourceNamespace=web, schedule="@every 10s")
 
-    status = eventually(lambda: (s := pipe.status("web")).get("phase") == "Completed" and s, timeout_s=60,
-                        what="phase Completed")
+    status = eventually(
+        lambda: (s := pipe.status("web")).get("phase") == "Completed" and s,
+        timeout_s=60,
+        what="phase Completed",
+    )
     for cluster in ("dr1", "dr2"):
         copies = pipe.configmaps(cluster, web)
         assert {f"cm-{i:05d}" for i in range(5)} <= set(copies)
@@ -65,8 +88,10 @@ def test_scheduled_replication_copies_to_both_destinations_and_reports_completed
     assert pipe.condition("web", "InvalidSpec")["status"] == "False"  # the watcher's condition is kept
 
     for name in ("source", "dr1", "dr2"):
-        eventually(lambda n=name: (pipe.remote_cluster(n).get("status") or {}).get("health") == "Healthy",
-                   what=f"RemoteCluster {name} Healthy")
+        eventually(
+            lambda n=name: (pipe.remote_cluster(n).get("status") or {}).get("health") == "Healthy",
+            what=f"RemoteCluster {name} Healthy",
+        )
     reasons = {e["reason"] for e in pipe.events("web")}
     assert {"SyncStarted", "SyncCompleted"} <= reasons
     assert pipe.client("dr1").get(SECRETS, web, "db") is not None
@@ -82,8 +107,11 @@ def test_scheduled_replication_copies_to_both_destinations_and_reports_completed
     writes = pipe.writes("dr1")
     assert writes >= 7  # the first run's creates were counted: 5 ConfigMaps, the Deployment, the Secret
     versions = {n: o["metadata"]["resourceVersion"] for n, o in pipe.configmaps("dr1", web).items()}
-    again = eventually(lambda: (s := pipe.status("web")).get("lastSyncTime") != first and s, timeout_s=40,
-                       what="a second scheduled run")
+    again = eventually(
+        lambda: (s := pipe.status("web")).get("lastSyncTime") != first and s,
+        timeout_s=40,
+        what="a second scheduled run",
+    )
     assert again["phase"] == "Completed" and again["syncStats"]["created"] == 0
     assert again["syncStats"]["unchanged"] == stats["created"]
     assert pipe.writes("dr1") == writes
@@ -94,12 +122,24 @@ def test_legacy_namespace_mapping_is_synced_and_its_own_status_written(pipe: Pip
     legacy = pipe.unique("legacy")
     pipe.seed(legacy, 2)
     mappings = pipe.resolve("namespacemappings.dr-syncer.io")
-    pipe.controller.create(mappings, pipe.ns, {
-        "apiVersion": "dr-syncer.io/v1alpha1", "kind": "NamespaceMapping",
-        "metadata": {"name": "legacy", "namespace": pipe.ns},
-        "spec": {"sourceCluster": "source", "destinationCluster": "dr1", "sourceNamespace": legacy,
-                 "destinationNamespace": f"{legacy}-dr", "schedule": "@every 10s"}})
+    pipe.controller.create(
+        mappings,
+        pipe.ns,
+        {
+            "apiVersion": "dr-syncer.io/v1alpha1",
+            "kind": "NamespaceMapping",
+            "metadata": {"name": "legacy", "namespace": pipe.ns},
+            "spec": {
+                "sourceCluster": "source",
+                "destinationCluster": "dr1",
+                "sourceNamespace": legacy,
+                "destinationNamespace": f"{legacy}-dr",
+                "schedule": "@every 10s",
+            },
+        },
+    )
     try:
+
         def completed() -> dict[str, Any] | None:
             status = (pipe.controller.get(mappings, pipe.ns, "legacy") or {}).get("status") or {}
             return status if status.get("phase") == "Completed" else None
@@ -116,8 +156,13 @@ def test_legacy_namespace_mapping_is_synced_and_its_own_status_written(pipe: Pip
 def drsyncer(pipe: Pipeline, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
     """The `drsyncer` command as an operator runs it, configured like the watcher (kubeconfig, context,
     namespace)."""
-    return subprocess.run([sys.executable, "-m", "drsyncer.cli", *args], env=pipe.env(), capture_output=True,
-                          text=True, timeout=timeout_s)
+    return subprocess.run(
+        [sys.executable, "-m", "drsyncer.cli", *args],
+        env=pipe.env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
 
 
 def test_sync_now_wait_runs_a_manual_replication_and_reports_it(pipe: Pipeline) -> None:
@@ -148,16 +193,28 @@ def test_a_second_watcher_waits_on_the_lease_and_takes_over_when_the_leader_stop
     lease = pipe.controller.get(LEASES, pipe.ns, "drsyncer-watcher")
     assert lease is not None and lease["spec"]["leaseDurationSeconds"] == 3
     renewed = lease["spec"]["renewTime"]
-    eventually(lambda: (pipe.controller.get(LEASES, pipe.ns, "drsyncer-watcher") or {})["spec"]["renewTime"]
-               != renewed, what="the leader to renew the Lease")
-    standby = pipe.start("watcher-2", "watcher", DRSYNCER_LEASE_DURATION="3", DRSYNCER_RESYNC_INTERVAL="5",
-                         DRSYNCER_IDENTITY="watcher-2", DRSYNCER_METRICS_PORT="0", DRSYNCER_PROBE_PORT="0")
+    eventually(
+        lambda: (
+            (pipe.controller.get(LEASES, pipe.ns, "drsyncer-watcher") or {})["spec"]["renewTime"] != renewed
+        ),
+        what="the leader to renew the Lease",
+    )
+    standby = pipe.start(
+        "watcher-2",
+        "watcher",
+        DRSYNCER_LEASE_DURATION="3",
+        DRSYNCER_RESYNC_INTERVAL="5",
+        DRSYNCER_IDENTITY="watcher-2",
+        DRSYNCER_METRICS_PORT="0",
+        DRSYNCER_PROBE_PORT="0",
+    )
     try:
         leader = pipe.procs["watcher"]
         leader.stop()  # releases the Lease on SIGTERM
 
-        assert eventually(lambda: lease_holder(pipe) == "watcher-2", timeout_s=30,
-                          what="watcher-2 to take the Lease")
+        assert eventually(
+            lambda: lease_holder(pipe) == "watcher-2", timeout_s=30, what="watcher-2 to take the Lease"
+        )
         assert first != "watcher-2"
         # the new leader serves the operator: a sync-now is answered
         takeover = pipe.unique("takeover")

@@ -34,9 +34,15 @@ def slow_resync(pipeline: Pipeline) -> Pipeline:
     """The module's pipeline with a watcher that resyncs rarely (a full reconcile cannot mask a lost
     schedule)."""
     pipeline.procs["watcher"].stop()
-    pipeline.start("watcher", "watcher", DRSYNCER_METRICS_PORT=str(pipeline.metrics_ports["watcher"]),
-                   DRSYNCER_PROBE_PORT=str(free_port()), DRSYNCER_LEASE_DURATION="3",
-                   DRSYNCER_RESYNC_INTERVAL="300", DRSYNCER_HEALTH_CHECK_INTERVAL="300")
+    pipeline.start(
+        "watcher",
+        "watcher",
+        DRSYNCER_METRICS_PORT=str(pipeline.metrics_ports["watcher"]),
+        DRSYNCER_PROBE_PORT=str(free_port()),
+        DRSYNCER_LEASE_DURATION="3",
+        DRSYNCER_RESYNC_INTERVAL="300",
+        DRSYNCER_HEALTH_CHECK_INTERVAL="300",
+    )
     return pipeline
 
 
@@ -45,15 +51,19 @@ def _entries(pipe: Pipeline) -> set[str]:
 
 
 def test_redis_restarted_without_data_is_ridden_out_by_every_process(
-        slow_resync: Pipeline, pipe: Pipeline, redis_server: RedisServer) -> None:
+    slow_resync: Pipeline, pipe: Pipeline, redis_server: RedisServer
+) -> None:
     pipe.seed("rr-sched-a", 3)
     pipe.seed("rr-sched-b", 3)
     pipe.seed("rr-inflight", 800, data_size=64)
     mappings = [{"source": ns, "destination": ns} for ns in ("rr-sched-a", "rr-sched-b")]
     pipe.apply_replication("rr-sched", namespaceMappings=mappings, schedule="@every 10s")
     pipe.apply_replication("rr-inflight", sourceNamespace="rr-inflight", replicationMode="Manual")
-    eventually(lambda: pipe.status("rr-sched").get("phase") == "Completed", timeout_s=60,
-               what="the first scheduled run")
+    eventually(
+        lambda: pipe.status("rr-sched").get("phase") == "Completed",
+        timeout_s=60,
+        what="the first scheduled run",
+    )
     before = eventually(lambda: len(e := _entries(pipe)) == 2 and e, what="two schedule entries")
     eventually(lambda: pipe.status("rr-inflight").get("phase") == "Pending", what="the watcher to see it")
     for cluster in ("dr1", "dr2"):
@@ -67,11 +77,17 @@ def test_redis_restarted_without_data_is_ridden_out_by_every_process(
         restarted = time.monotonic()
         assert _entries(pipe) == set(), "the restarted Redis still holds the schedule"
 
-        eventually(lambda: _entries(pipe) == before, timeout_s=SCHEDULE_BACK_S,
-                   what="the watcher to write the schedule back")
+        eventually(
+            lambda: _entries(pipe) == before,
+            timeout_s=SCHEDULE_BACK_S,
+            what="the watcher to write the schedule back",
+        )
         assert time.monotonic() - restarted <= SCHEDULE_BACK_S
-        inflight = eventually(lambda: (s := pipe.status("rr-inflight")).get("phase")
-                              in ("Completed", "Failed") and s, timeout_s=90, what="the run in flight to end")
+        inflight = eventually(
+            lambda: (s := pipe.status("rr-inflight")).get("phase") in ("Completed", "Failed") and s,
+            timeout_s=90,
+            what="the run in flight to end",
+        )
     finally:
         for cluster in ("dr1", "dr2"):
             pipe.sim(cluster).faults.clear()
@@ -82,16 +98,31 @@ def test_redis_restarted_without_data_is_ridden_out_by_every_process(
 
     # beat took its lock again and sends the scheduled runs; workers took them from the new Redis
     after_restart = pipe.status("rr-sched").get("lastSyncTime")
-    eventually(lambda: (s := pipe.status("rr-sched")).get("lastSyncTime") != after_restart
-               and s.get("phase") == "Completed", timeout_s=60, what="a scheduled run after the restart")
+    eventually(
+        lambda: (
+            (s := pipe.status("rr-sched")).get("lastSyncTime") != after_restart
+            and s.get("phase") == "Completed"
+        ),
+        timeout_s=60,
+        what="a scheduled run after the restart",
+    )
     assert pipe.redis().exists("redbeat::lock")
     for name in ("watcher", "beat", "worker-1", "worker-2"):
         assert pipe.procs[name].alive, f"{name} exited:\n{pipe.procs[name].tail()}"
 
     # a Manual run asked for after the restart completes too: nothing is left broken
     pipe.send_sync("rr-inflight", ["rr-inflight"])
-    eventually(lambda: pipe.status("rr-inflight").get("phase") == "Completed"
-               and len(pipe.configmaps("dr2", "rr-inflight")) == 800, timeout_s=120,
-               what="a run of the Manual Replication after the restart")
-    reliability.record("Redis without persistence SIGKILLed and restarted", converged=True,
-                       recover_s=time.monotonic() - restarted, objects=800)
+    eventually(
+        lambda: (
+            pipe.status("rr-inflight").get("phase") == "Completed"
+            and len(pipe.configmaps("dr2", "rr-inflight")) == 800
+        ),
+        timeout_s=120,
+        what="a run of the Manual Replication after the restart",
+    )
+    reliability.record(
+        "Redis without persistence SIGKILLed and restarted",
+        converged=True,
+        recover_s=time.monotonic() - restarted,
+        objects=800,
+    )

@@ -46,7 +46,8 @@ def test_concurrent_finishes_store_every_record_and_exactly_one_claims_the_run(r
 
 
 def test_a_change_run_of_one_namespace_reports_alone_and_removed_namespaces_are_forgotten(
-        redis_url: str) -> None:
+    redis_url: str,
+) -> None:
     store = RunStore(redis.Redis.from_url(redis_url))
     assert store.finish(OWNER, "schedule", _record("a", 1), ["a", "b"]) is None
     assert store.finish(OWNER, "change-1", _record("a", 2), ["a"]) is not None

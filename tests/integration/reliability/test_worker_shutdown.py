@@ -35,13 +35,25 @@ def own_redis() -> Iterator[RedisServer]:
 
 def _start_worker(redis: RedisServer, workdir: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DRSYNCER_", "PROMETHEUS_"))}
-    env.update({"DRSYNCER_REDIS_URL": redis.url, "DRSYNCER_SHUTDOWN_TIMEOUT": str(SHUTDOWN_TIMEOUT_S),
-                "DRSYNCER_HEARTBEAT_FILE": str(workdir / "worker.heartbeat"), "DRSYNCER_METRICS_PORT": "0",
-                "DRSYNCER_METRICS_DIR": str(workdir / "metrics"), "DRSYNCER_CONCURRENCY": "2",
-                "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "DRSYNCER_REDIS_URL": redis.url,
+            "DRSYNCER_SHUTDOWN_TIMEOUT": str(SHUTDOWN_TIMEOUT_S),
+            "DRSYNCER_HEARTBEAT_FILE": str(workdir / "worker.heartbeat"),
+            "DRSYNCER_METRICS_PORT": "0",
+            "DRSYNCER_METRICS_DIR": str(workdir / "metrics"),
+            "DRSYNCER_CONCURRENCY": "2",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     with (workdir / "worker.log").open("ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "drsyncer.cli", "worker"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "drsyncer.cli", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     eventually(lambda: (workdir / "worker.heartbeat").exists(), 60, "the worker to start consuming")
     return proc
 
@@ -54,14 +66,17 @@ def _stopped_within(proc: subprocess.Popen[bytes], workdir: Path) -> float:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        pytest.fail(f"the worker was still running {SHUTDOWN_TIMEOUT_S + SLACK_S} s after SIGTERM:\n"
-                    + (workdir / "worker.log").read_text(errors="replace")[-3000:])
+        pytest.fail(
+            f"the worker was still running {SHUTDOWN_TIMEOUT_S + SLACK_S} s after SIGTERM:\n"
+            + (workdir / "worker.log").read_text(errors="replace")[-3000:]
+        )
     return time.monotonic() - started
 
 
 @pytest.mark.parametrize("outage", ["frozen", "gone"])
 def test_worker_sigterm_while_redis_is_unreachable_exits_within_the_shutdown_timeout(
-        own_redis: RedisServer, tmp_path: Path, outage: str) -> None:
+    own_redis: RedisServer, tmp_path: Path, outage: str
+) -> None:
     proc = _start_worker(own_redis, tmp_path)
     try:
         if outage == "frozen":
@@ -75,8 +90,11 @@ def test_worker_sigterm_while_redis_is_unreachable_exits_within_the_shutdown_tim
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
     assert took <= SHUTDOWN_TIMEOUT_S + SLACK_S
-    reliability.record(f"worker SIGTERM with Redis {outage} (shutdown timeout {SHUTDOWN_TIMEOUT_S} s)",
-                       converged=True, recover_s=took)
+    reliability.record(
+        f"worker SIGTERM with Redis {outage} (shutdown timeout {SHUTDOWN_TIMEOUT_S} s)",
+        converged=True,
+        recover_s=took,
+    )
     # nothing of the worker (pool processes) is left behind
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)

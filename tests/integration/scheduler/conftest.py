@@ -30,7 +30,6 @@ from tests.fixtures.polling import builtin_ref, eventually
 NS = "dr-system"
 
 
-
 NAMESPACES = builtin_ref("namespaces")
 SECRETS = builtin_ref("secrets")
 CRDS = builtin_ref("customresourcedefinitions")
@@ -41,15 +40,20 @@ EVENTS = builtin_ref("events")
 REPLICASETS = builtin_ref("replicasets")
 
 
-
-
 def replication(name: str, **spec: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"sourceCluster": "source", "destinationCluster": "dr1", "sourceNamespace": "web",
-                            "schedule": "@every 10s"}
+    base: dict[str, Any] = {
+        "sourceCluster": "source",
+        "destinationCluster": "dr1",
+        "sourceNamespace": "web",
+        "schedule": "@every 10s",
+    }
     base.update(spec)
-    return {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
-            "metadata": {"name": name, "namespace": NS},
-            "spec": {k: v for k, v in base.items() if v is not None}}
+    return {
+        "apiVersion": "dr-syncer.io/v1alpha1",
+        "kind": "Replication",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {k: v for k, v in base.items() if v is not None},
+    }
 
 
 @dataclass
@@ -95,9 +99,15 @@ class World:
         return out
 
     def settings(self, **overrides: str) -> Settings:
-        flags = {"redis_url": self.redis_url, "watch_namespace": NS, "lease_duration": "3",
-                 "resync_interval": "5", "health_check_interval": "1h", "identity": "watcher-a",
-                 **overrides}
+        flags = {
+            "redis_url": self.redis_url,
+            "watch_namespace": NS,
+            "lease_duration": "3",
+            "resync_interval": "5",
+            "health_check_interval": "1h",
+            "identity": "watcher-a",
+            **overrides,
+        }
         return load_settings({}, flags, in_cluster_namespace=lambda: None)
 
     def client(self, name: str = "controller") -> ClusterClient:
@@ -113,15 +123,30 @@ def world(sim_fleet: Callable[..., SimFleet], redis_url: str) -> Iterator[World]
     for crd in all_crds():
         controller.create(CRDS, None, crd)
     kubeconfig = yaml.safe_dump(fleet["source"].kubeconfig_dict()).encode()
-    controller.create(SECRETS, NS, {"metadata": {"name": "source-kubeconfig"},
-                                    "data": {"kubeconfig": base64.b64encode(kubeconfig).decode()}})
+    controller.create(
+        SECRETS,
+        NS,
+        {
+            "metadata": {"name": "source-kubeconfig"},
+            "data": {"kubeconfig": base64.b64encode(kubeconfig).decode()},
+        },
+    )
     # a CRD is served a moment after its create, as on kube-apiserver
-    eventually(lambda: [controller.discovery.invalidate(), *map(controller.resolve, SERVED)],
-               what="the CRDs to be served", tolerate=(AssertionError, CategorisedError))
-    controller.create(controller.resolve("remoteclusters.dr-syncer.io"), NS, {
-        "apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
-        "metadata": {"name": "source", "namespace": NS},
-        "spec": {"kubeconfigSecretRef": {"name": "source-kubeconfig"}}})
+    eventually(
+        lambda: [controller.discovery.invalidate(), *map(controller.resolve, SERVED)],
+        what="the CRDs to be served",
+        tolerate=(AssertionError, CategorisedError),
+    )
+    controller.create(
+        controller.resolve("remoteclusters.dr-syncer.io"),
+        NS,
+        {
+            "apiVersion": "dr-syncer.io/v1alpha1",
+            "kind": "RemoteCluster",
+            "metadata": {"name": "source", "namespace": NS},
+            "spec": {"kubeconfigSecretRef": {"name": "source-kubeconfig"}},
+        },
+    )
     for name, labels in (("web", {"team": "a"}), ("shop", {"team": "a"}), ("ops", {"team": "b"})):
         source.create(NAMESPACES, None, {"metadata": {"name": name, "labels": labels}})
     app = make_app(redis_url)
@@ -152,11 +177,13 @@ def start_watcher(world: World) -> Iterator[Callable[..., RunningWatcher]]:
 
     def start(**overrides: str) -> RunningWatcher:
         settings = world.settings(**overrides)
-        service = WatcherService(settings, world.client(settings.identity), world.app, watch_timeout_s=1,
-                                 debounce_s=1.0)
+        service = WatcherService(
+            settings, world.client(settings.identity), world.app, watch_timeout_s=1, debounce_s=1.0
+        )
         stop = threading.Event()
-        thread = threading.Thread(target=service.run, args=(stop,), name=f"service-{settings.identity}",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=service.run, args=(stop,), name=f"service-{settings.identity}", daemon=True
+        )
         thread.start()
         running.append(RunningWatcher(service, stop, thread))
         return running[-1]
@@ -167,7 +194,10 @@ def start_watcher(world: World) -> Iterator[Callable[..., RunningWatcher]]:
     for item in running:
         item.stop()
     # informers end with their current watch request (watch_timeout_s); nothing may outlive the test
-    eventually(lambda: not [t for t in threading.enumerate() if t.name.startswith("informer-")],
-               timeout_s=10, what="the informer threads to end")
+    eventually(
+        lambda: not [t for t in threading.enumerate() if t.name.startswith("informer-")],
+        timeout_s=10,
+        what="the informer threads to end",
+    )
     for item in running:
         item.service.controller.close()

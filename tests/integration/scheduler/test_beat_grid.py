@@ -21,8 +21,13 @@ OWNER = {"kind": "Replication", "namespace": "dr-system", "name": "web", "uid": 
 
 
 def _entry(app, every: timedelta) -> GridEntry:  # type: ignore[no-untyped-def]
-    return GridEntry(name="drsyncer:dr-system/web:web", task="drsyncer.sync_namespace",
-                     schedule=schedule(run_every=every), kwargs={"replication": OWNER}, app=app).save()
+    return GridEntry(
+        name="drsyncer:dr-system/web:web",
+        task="drsyncer.sync_namespace",
+        schedule=schedule(run_every=every),
+        kwargs={"replication": OWNER},
+        app=app,
+    ).save()
 
 
 def _stored_last_run_at(app, entry: GridEntry) -> datetime:  # type: ignore[no-untyped-def]
@@ -53,18 +58,32 @@ def test_the_workers_next_sync_time_is_when_beat_sends_next(redis_url: str) -> N
     app = make_app(redis_url)
     started = datetime.now(UTC)
     sent = next(_entry(app, HOUR))
-    model = parse_replication({"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
-                               "metadata": {"name": "web", "namespace": "dr-system"},
-                               "spec": {"sourceCluster": "src", "destinationCluster": "dr1",
-                                        "sourceNamespace": "web", "schedule": "@every 1h"}})
+    model = parse_replication(
+        {
+            "apiVersion": "dr-syncer.io/v1alpha1",
+            "kind": "Replication",
+            "metadata": {"name": "web", "namespace": "dr-system"},
+            "spec": {
+                "sourceCluster": "src",
+                "destinationCluster": "dr1",
+                "sourceNamespace": "web",
+                "schedule": "@every 1h",
+            },
+        }
+    )
     # a run beat sent, reported when it ends
     assert next_sync_time(model, None, datetime.now(UTC), scheduled_start=started) == sent.due_at
 
 
 def test_cron_entries_are_left_to_the_cron(redis_url: str) -> None:
     app = make_app(redis_url)
-    entry = GridEntry(name="drsyncer:dr-system/web:cron", task="drsyncer.sync_namespace",
-                      schedule=crontab(minute="*/5"), kwargs={"replication": OWNER}, app=app).save()
+    entry = GridEntry(
+        name="drsyncer:dr-system/web:cron",
+        task="drsyncer.sync_namespace",
+        schedule=crontab(minute="*/5"),
+        kwargs={"replication": OWNER},
+        app=app,
+    ).save()
     before = datetime.now(UTC)
     sent = next(entry)
     assert sent.last_run_at >= before - timedelta(seconds=1)

@@ -21,28 +21,47 @@ CRDS = builtin_ref("customresourcedefinitions")
 
 
 def test_watcher_is_not_ready_without_the_crds_says_what_to_run_and_picks_them_up(
-        sim_fleet: Callable[..., SimFleet], redis_url: str, tmp_path: Path) -> None:
+    sim_fleet: Callable[..., SimFleet], redis_url: str, tmp_path: Path
+) -> None:
     fleet = sim_fleet(["controller"])
     kubeconfig = fleet.write_kubeconfig(tmp_path / "kubeconfig")
     probe_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRSYNCER_")}
-    env.update(DRSYNCER_KUBECONFIG=str(kubeconfig), DRSYNCER_KUBE_CONTEXT="controller",
-               DRSYNCER_REDIS_URL=redis_url, DRSYNCER_PROBE_PORT=str(probe_port), DRSYNCER_METRICS_PORT="0",
-               DRSYNCER_LEASE_DURATION="3", PYTHONUNBUFFERED="1")
+    env.update(
+        DRSYNCER_KUBECONFIG=str(kubeconfig),
+        DRSYNCER_KUBE_CONTEXT="controller",
+        DRSYNCER_REDIS_URL=redis_url,
+        DRSYNCER_PROBE_PORT=str(probe_port),
+        DRSYNCER_METRICS_PORT="0",
+        DRSYNCER_LEASE_DURATION="3",
+        PYTHONUNBUFFERED="1",
+    )
     log_path = tmp_path / "watcher.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "drsyncer.cli", "watcher"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "drsyncer.cli", "watcher"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     readyz = f"http://127.0.0.1:{probe_port}/readyz"
     try:
         # (a Response is falsy when not ok, so the check returns its text)
-        not_ready = eventually(lambda: (r := requests.get(readyz, timeout=2)).status_code == 503 and
-                               "CRDs are not installed" in r.text and r.text, timeout_s=30,
-                               what="/readyz to say the CRDs are missing",
-                               tolerate=(requests.RequestException,))
+        not_ready = eventually(
+            lambda: (
+                (r := requests.get(readyz, timeout=2)).status_code == 503
+                and "CRDs are not installed" in r.text
+                and r.text
+            ),
+            timeout_s=30,
+            what="/readyz to say the CRDs are missing",
+            tolerate=(requests.RequestException,),
+        )
         assert "drsyncer crds | kubectl apply --server-side -f -" in not_ready
-        eventually(lambda: "install the CRDs with `drsyncer crds | kubectl apply --server-side -f -`"
-                   in log_path.read_text(), what="the log to say what to run")
+        eventually(
+            lambda: (
+                "install the CRDs with `drsyncer crds | kubectl apply --server-side -f -`"
+                in log_path.read_text()
+            ),
+            what="the log to say what to run",
+        )
 
         controller = client_from_kubeconfig(fleet["controller"].kubeconfig_dict(), name="controller")
         try:
@@ -50,8 +69,12 @@ def test_watcher_is_not_ready_without_the_crds_says_what_to_run_and_picks_them_u
                 controller.create(CRDS, None, crd)
         finally:
             controller.close()
-        eventually(lambda: requests.get(readyz, timeout=2).status_code == 200, timeout_s=30,
-                   what="/readyz to turn ready", tolerate=(requests.RequestException,))
+        eventually(
+            lambda: requests.get(readyz, timeout=2).status_code == 200,
+            timeout_s=30,
+            what="/readyz to turn ready",
+            tolerate=(requests.RequestException,),
+        )
         text = log_path.read_text()
         assert "serves remoteclusters.dr-syncer.io, replications.dr-syncer.io now" in text
         # said once while waiting, not once per loop

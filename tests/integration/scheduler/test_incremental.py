@@ -14,8 +14,9 @@ NAMES = [f"app-{i}" for i in range(6)]
 
 
 def _phase_gauge(name: str, phase: str) -> float | None:
-    return REGISTRY.get_sample_value("dr_syncer_replication_phase",
-                                     {"replication": f"{NS}/{name}", "phase": phase})
+    return REGISTRY.get_sample_value(
+        "dr_syncer_replication_phase", {"replication": f"{NS}/{name}", "phase": phase}
+    )
 
 
 def _calls(redis_url: str, command: str) -> int:
@@ -26,8 +27,11 @@ def _calls(redis_url: str, command: str) -> int:
 def _fleet(world: World, start_watcher: StartWatcher, **overrides: str):  # type: ignore[no-untyped-def]
     running = start_watcher(**overrides)
     for name in NAMES:
-        world.apply(replication(name, sourceNamespace=None,
-                                namespaceMappings=[{"source": "web", "destination": name}]))
+        world.apply(
+            replication(
+                name, sourceNamespace=None, namespaceMappings=[{"source": "web", "destination": name}]
+            )
+        )
     expected = {f"drsyncer:{NS}/{name}:web" for name in NAMES}
     eventually(lambda: world.entries() == expected, what="every entry")
     watcher = running.service.watcher
@@ -38,25 +42,36 @@ def _fleet(world: World, start_watcher: StartWatcher, **overrides: str):  # type
 
 
 def test_status_writes_reconcile_nothing_but_move_the_gauges(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     watcher = _fleet(world, start_watcher, resync_interval="1h")
     reconciles = watcher.reconciles
     for name in NAMES:  # what the workers write when a run ends
-        world.controller.patch(world.replications, NS, name, {"status": {"phase": "Completed"}},
-                               subresource="status")
-    eventually(lambda: all(_phase_gauge(n, "Completed") == 1 for n in NAMES),
-               what="the gauges to follow the status writes")
+        world.controller.patch(
+            world.replications, NS, name, {"status": {"phase": "Completed"}}, subresource="status"
+        )
+    eventually(
+        lambda: all(_phase_gauge(n, "Completed") == 1 for n in NAMES),
+        what="the gauges to follow the status writes",
+    )
     assert watcher.reconciles == reconciles
 
 
 def test_a_spec_change_looks_at_its_object_and_writes_only_its_entries(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     watcher = _fleet(world, start_watcher, resync_interval="1h")
     scans, hgets = _calls(world.redis_url, "scan"), _calls(world.redis_url, "hget")
     reconciles = watcher.reconciles
     world.patch("app-3", {"spec": {"schedule": "@every 20s"}})
-    eventually(lambda: watcher.reconciles > reconciles and watcher.last_report is not None
-               and watcher.last_report.schedule.updated, what="the change to be reconciled")
+    eventually(
+        lambda: (
+            watcher.reconciles > reconciles
+            and watcher.last_report is not None
+            and watcher.last_report.schedule.updated
+        ),
+        what="the change to be reconciled",
+    )
     report = watcher.last_report
     assert report is not None and not report.full
     assert report.schedule.updated == [f"drsyncer:{NS}/app-3:web"]
@@ -69,7 +84,8 @@ def test_a_spec_change_looks_at_its_object_and_writes_only_its_entries(
 
 
 def test_the_resync_repairs_an_entry_removed_behind_the_watchers_back(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     watcher = _fleet(world, start_watcher, resync_interval="2")
     lost = f"drsyncer:{NS}/app-1:web"
     world.store.delete(lost)

@@ -39,7 +39,8 @@ def _configmap(name: str) -> dict[str, object]:
 
 
 def test_outage_is_survived_with_backoff_and_reconnect(
-        sim_cluster: SimCluster, client: ClusterClient, informer: Informer) -> None:
+    sim_cluster: SimCluster, client: ClusterClient, informer: Informer
+) -> None:
     sim_cluster.down()
     eventually(lambda: informer.last_error, what="the outage to be noticed")
     sim_cluster.up()
@@ -48,10 +49,12 @@ def test_outage_is_survived_with_backoff_and_reconnect(
     assert informer.last_error == ""
 
 
-def test_watch_cut_again_and_again_is_reconnected_quickly_each_time(sim_cluster: SimCluster,
-                                                                     client: ClusterClient) -> None:
-    informer = Informer(lambda: client, CONFIGMAPS, "b", lambda: None, name="configmaps", watch_timeout_s=2,
-                        healthy_s=0.5)
+def test_watch_cut_again_and_again_is_reconnected_quickly_each_time(
+    sim_cluster: SimCluster, client: ClusterClient
+) -> None:
+    informer = Informer(
+        lambda: client, CONFIGMAPS, "b", lambda: None, name="configmaps", watch_timeout_s=2, healthy_s=0.5
+    )
     informer.start()
     try:
         eventually(informer.synced.is_set, what="the first list")
@@ -59,7 +62,10 @@ def test_watch_cut_again_and_again_is_reconnected_quickly_each_time(sim_cluster:
             eventually(lambda: informer.watching_for_s >= 0.5, timeout_s=5, what="a watch that works")
             assert sim_cluster.cut_watches() == 1
             client.create(CONFIGMAPS, "b", _configmap(f"after-cut-{cut}"))
-            eventually(lambda c=cut: f"after-cut-{c}" in _names(informer), timeout_s=3,
-                       what=f"the object made after cut {cut}")
+            eventually(
+                lambda c=cut: f"after-cut-{c}" in _names(informer),
+                timeout_s=3,
+                what=f"the object made after cut {cut}",
+            )
     finally:
         informer.stop(wait_s=10)

@@ -32,17 +32,23 @@ def _holder(world: World) -> str:
 
 
 def test_two_watchers_elect_one_leader_and_a_stopped_leader_hands_over(
-        world: World, start_watcher: StartWatcher) -> None:
-    replicas = {r.service.settings.identity: r for r in (start_watcher(identity="watcher-a"),
-                                                           start_watcher(identity="watcher-b"))}
+    world: World, start_watcher: StartWatcher
+) -> None:
+    replicas = {
+        r.service.settings.identity: r
+        for r in (start_watcher(identity="watcher-a"), start_watcher(identity="watcher-b"))
+    }
     leader_id = eventually(lambda: _holder(world), what="a Lease holder")
-    eventually(lambda: sum(r.service.is_leader for r in replicas.values()) == 1,
-               what="exactly one active watcher")
+    eventually(
+        lambda: sum(r.service.is_leader for r in replicas.values()) == 1, what="exactly one active watcher"
+    )
     leader = replicas[leader_id].service
     standby = next(r.service for i, r in replicas.items() if i != leader_id)
     assert leader.is_leader and leader.watcher is not None and standby.watcher is None
-    eventually(lambda: standby.ready() == (True, f"standby (leader: {leader_id})"),
-               what="the standby to be ready and know the leader")
+    eventually(
+        lambda: standby.ready() == (True, f"standby (leader: {leader_id})"),
+        what="the standby to be ready and know the leader",
+    )
 
     world.apply(replication("web"))
     eventually(lambda: world.entries() == {f"drsyncer:{NS}/web:web"}, what="the entry from the leader")
@@ -56,11 +62,14 @@ def test_two_watchers_elect_one_leader_and_a_stopped_leader_hands_over(
     assert _holder(world) == standby.settings.identity
 
     world.patch("web", {"spec": {"schedule": "@every 1m"}})
-    eventually(lambda: world.entry(f"drsyncer:{NS}/web:web").schedule.run_every.total_seconds() == 60,
-               what="the new leader to update the entry")
+    eventually(
+        lambda: world.entry(f"drsyncer:{NS}/web:web").schedule.run_every.total_seconds() == 60,
+        what="the new leader to update the entry",
+    )
 
 
 # -- separate processes ------------------------------------------------------------------------------
+
 
 class WatcherProcess:
     def __init__(self, identity: str, kubeconfig: Path, redis_url: str, log: Path) -> None:
@@ -68,11 +77,34 @@ class WatcherProcess:
         self.probe_port = free_port()
         self.metrics_port = free_port()
         self.log = log
-        command = [sys.executable, "-m", "drsyncer.cli", "watcher", "--kubeconfig", str(kubeconfig),
-                   "--kube-context", "controller", "--redis-url", redis_url, "--watch-namespace", NS,
-                   "--identity", identity, "--lease-duration", str(int(LEASE_S)), "--resync-interval", "5",
-                   "--health-check-interval", "1h", "--metrics-port", str(self.metrics_port),
-                   "--probe-port", str(self.probe_port), "--log-format", "json"]
+        command = [
+            sys.executable,
+            "-m",
+            "drsyncer.cli",
+            "watcher",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--kube-context",
+            "controller",
+            "--redis-url",
+            redis_url,
+            "--watch-namespace",
+            NS,
+            "--identity",
+            identity,
+            "--lease-duration",
+            str(int(LEASE_S)),
+            "--resync-interval",
+            "5",
+            "--health-check-interval",
+            "1h",
+            "--metrics-port",
+            str(self.metrics_port),
+            "--probe-port",
+            str(self.probe_port),
+            "--log-format",
+            "json",
+        ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("DRSYNCER_")}
         self._out = log.open("wb")
         self.process = subprocess.Popen(command, stdout=self._out, stderr=subprocess.STDOUT, env=env)
@@ -129,17 +161,22 @@ def watcher_processes(world: World, tmp_path: Path) -> Iterator[Callable[[str], 
 
 
 def test_killed_leader_process_is_replaced_within_the_lease_duration(
-        world: World, watcher_processes: Callable[[str], WatcherProcess]) -> None:
+    world: World, watcher_processes: Callable[[str], WatcherProcess]
+) -> None:
     processes = {p.identity: p for p in (watcher_processes("proc-a"), watcher_processes("proc-b"))}
     leader_id = eventually(lambda: _holder(world), timeout_s=20, what="a Lease holder")
     for process in processes.values():
-        eventually(lambda p=process: p.probe("/readyz")[0] == 200, timeout_s=20,  # type: ignore[misc]
-                   what=f"{process.identity} to be ready")
+        eventually(
+            lambda p=process: p.probe("/readyz")[0] == 200,
+            timeout_s=20,  # type: ignore[misc]
+            what=f"{process.identity} to be ready",
+        )
         assert process.probe("/healthz")[0] == 200
     standby_id = next(i for i in processes if i != leader_id)
     assert processes[standby_id].probe("/readyz")[1]["message"].startswith("standby")
-    eventually(lambda: processes[leader_id].metric("dr_syncer_watcher_leader") == 1.0,
-               what="the leader's metric")
+    eventually(
+        lambda: processes[leader_id].metric("dr_syncer_watcher_leader") == 1.0, what="the leader's metric"
+    )
     assert processes[standby_id].metric("dr_syncer_watcher_leader") == 0.0
 
     world.apply(replication("web"))
@@ -149,8 +186,11 @@ def test_killed_leader_process_is_replaced_within_the_lease_duration(
     killed_at = time.monotonic()
     # the Lease runs out a lease duration after its last renewal, which came before the kill; the
     # standby steps at that moment (TAKE_SLACK_S: one election round trip and process scheduling)
-    eventually(lambda: _holder(world) == standby_id, timeout_s=LEASE_S + TAKE_SLACK_S,
-               what="the standby to take the Lease")
+    eventually(
+        lambda: _holder(world) == standby_id,
+        timeout_s=LEASE_S + TAKE_SLACK_S,
+        what="the standby to take the Lease",
+    )
     took = time.monotonic() - killed_at
     assert took <= LEASE_S + TAKE_SLACK_S, f"took over {took:.2f}s after the kill"
 
@@ -161,14 +201,18 @@ def test_killed_leader_process_is_replaced_within_the_lease_duration(
 
 
 def test_a_leader_that_cannot_renew_steps_down_and_writes_nothing_until_it_can(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     service = start_watcher(identity="watcher-a").service
     eventually(lambda: service.is_leader, what="the only replica to lead")
     world.fleet["controller"].faults.set(error_rates={"get/leases": {503: 1.0}})
     # is_leader turns False two thirds of a duration after the last renewal; the watcher stops at the
     # election loop's next step
-    eventually(lambda: not service.is_leader and service.watcher is None, timeout_s=LEASE_S + RENEW_S,
-               what="the leader to step down before its Lease expires for the others")
+    eventually(
+        lambda: not service.is_leader and service.watcher is None,
+        timeout_s=LEASE_S + RENEW_S,
+        what="the leader to step down before its Lease expires for the others",
+    )
 
     world.apply(replication("web"))
     world.fleet["controller"].faults.clear()

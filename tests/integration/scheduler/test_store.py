@@ -13,8 +13,14 @@ from scheduler.store import ScheduleStore
 
 
 def _job(namespace: str, name: str, source_ns: str, generation: int = 1, schedule: str = "@every 10s") -> Job:
-    return Job(ReplicationRef("Replication", namespace, name, "uid", generation), "prod", source_ns,
-               (Target("dr1", source_ns),), "Scheduled", schedule)
+    return Job(
+        ReplicationRef("Replication", namespace, name, "uid", generation),
+        "prod",
+        source_ns,
+        (Target("dr1", source_ns),),
+        "Scheduled",
+        schedule,
+    )
 
 
 def _desired(*jobs: Job) -> dict[str, Job]:

@@ -48,25 +48,42 @@ def _condition(world: World, name: str, type_: str) -> dict[str, Any]:
 
 
 def test_replication_every_10s_gets_exactly_its_entries_as_beat_loads_them(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     start_watcher()
-    world.apply(replication("web", namespaceMappings=[{"source": "shop", "destination": "shop-dr"}],
-                            destinationClusters=["dr2"]))
+    world.apply(
+        replication(
+            "web",
+            namespaceMappings=[{"source": "shop", "destination": "shop-dr"}],
+            destinationClusters=["dr2"],
+        )
+    )
     expected = _entry_names("web", "web", "shop")
     eventually(lambda: world.entries() == expected, what="the two entries")
 
     entry = world.entry(f"drsyncer:{NS}/web:shop")
     assert entry.task == TASK_SYNC_NAMESPACE
     assert isinstance(entry.schedule, schedule) and entry.schedule.run_every == timedelta(seconds=10)
-    assert entry.options == {"queue": "sync", "kwargsrepr": repr({
-        "replication": f"{NS}/web", "source": "source/shop", "destinations": "dr1/shop-dr, dr2/shop-dr",
-        "trigger": "schedule"})}
+    assert entry.options == {
+        "queue": "sync",
+        "kwargsrepr": repr(
+            {
+                "replication": f"{NS}/web",
+                "source": "source/shop",
+                "destinations": "dr1/shop-dr, dr2/shop-dr",
+                "trigger": "schedule",
+            }
+        ),
+    }
     uid = (world.get("web") or {})["metadata"]["uid"]
     assert entry.kwargs == {
         "replication": {"kind": "Replication", "namespace": NS, "name": "web", "uid": uid, "generation": 1},
-        "source_cluster": "source", "source_namespace": "shop",
+        "source_cluster": "source",
+        "source_namespace": "shop",
         "targets": [{"cluster": "dr1", "namespace": "shop-dr"}, {"cluster": "dr2", "namespace": "shop-dr"}],
-        "mode": "Scheduled", "run_id": None, "trigger": "schedule",
+        "mode": "Scheduled",
+        "run_id": None,
+        "trigger": "schedule",
     }
     assert entry.is_due()[0], "a new entry runs at beat's next tick"
     eventually(lambda: _status(world, "web").get("phase") == "Pending", what="phase Pending")
@@ -74,15 +91,18 @@ def test_replication_every_10s_gets_exactly_its_entries_as_beat_loads_them(
 
 
 def test_editing_types_and_schedule_updates_entries_and_deleting_removes_them(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     start_watcher()
     world.apply(replication("web"))
     name = f"drsyncer:{NS}/web:web"
     eventually(lambda: world.entries() == {name}, what="the entry")
 
     world.patch("web", {"spec": {"resourceTypes": ["configmaps"]}})
-    eventually(lambda: world.entry(name).kwargs["replication"]["generation"] == 2,
-               what="the entry to carry generation 2")
+    eventually(
+        lambda: world.entry(name).kwargs["replication"]["generation"] == 2,
+        what="the entry to carry generation 2",
+    )
 
     world.patch("web", {"spec": {"schedule": "*/2 * * * *"}})
     eventually(lambda: isinstance(world.entry(name).schedule, crontab), what="the cron schedule")
@@ -120,10 +140,13 @@ def test_invalid_cron_yields_invalid_spec_and_no_entries(world: World, start_wat
     assert _status(world, "broken")["phase"] == "Failed"
 
     world.patch("broken", {"spec": {"schedule": "@every 1m"}})
-    eventually(lambda: world.entries() == _entry_names("fine", "ops") | _entry_names("broken", "web"),
-               what="the fixed one's entry")
-    eventually(lambda: _condition(world, "broken", "InvalidSpec").get("status") == "False",
-               what="InvalidSpec False")
+    eventually(
+        lambda: world.entries() == _entry_names("fine", "ops") | _entry_names("broken", "web"),
+        what="the fixed one's entry",
+    )
+    eventually(
+        lambda: _condition(world, "broken", "InvalidSpec").get("status") == "False", what="InvalidSpec False"
+    )
 
 
 def _gauge(name: str, **labels: str) -> float | None:
@@ -131,19 +154,29 @@ def _gauge(name: str, **labels: str) -> float | None:
 
 
 def test_invalid_spec_is_told_by_a_warning_event_a_log_line_per_problem_and_gauges(
-        world: World, start_watcher: StartWatcher, caplog: pytest.LogCaptureFixture) -> None:
+    world: World, start_watcher: StartWatcher, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="scheduler.watcher")
     errors_before = _gauge("dr_syncer_watcher_reconcile_errors_total") or 0.0
     start_watcher()
-    world.apply(replication("typos", schedule="every tuesday", resourceTypes=["deploymnets"],
-                            destinationNamespace="Bad_Name"))
+    world.apply(
+        replication(
+            "typos", schedule="every tuesday", resourceTypes=["deploymnets"], destinationNamespace="Bad_Name"
+        )
+    )
     world.apply(replication("fine", sourceNamespace="ops", replicationMode="Manual", schedule=None))
     label = f"{NS}/typos"
-    eventually(lambda: _gauge("dr_syncer_replication_invalid", replication=label) == 1,
-               what="the invalid gauge")
-    warnings = eventually(lambda: [e for e in world.controller.list(EVENTS, NS)
-                                   if e["involvedObject"]["name"] == "typos" and e["type"] == "Warning"],
-                          what="a Warning Event")
+    eventually(
+        lambda: _gauge("dr_syncer_replication_invalid", replication=label) == 1, what="the invalid gauge"
+    )
+    warnings = eventually(
+        lambda: [
+            e
+            for e in world.controller.list(EVENTS, NS)
+            if e["involvedObject"]["name"] == "typos" and e["type"] == "Warning"
+        ],
+        what="a Warning Event",
+    )
     assert [e["reason"] for e in warnings] == ["InvalidSpec"]
     assert warnings[0]["involvedObject"]["kind"] == "Replication" and warnings[0]["involvedObject"]["uid"]
     for field in ("spec.schedule", "spec.resourceTypes[0]", "spec.destinationNamespace"):
@@ -163,79 +196,109 @@ def test_invalid_spec_is_told_by_a_warning_event_a_log_line_per_problem_and_gaug
     # later reconciles (another object changing) repeat neither the lines nor the Event
     world.patch("fine", {"metadata": {"labels": {"touched": "yes"}}})
     world.apply(replication("later"))
-    eventually(lambda: _gauge("dr_syncer_replication_awaiting_first_sync", replication=f"{NS}/later") == 1,
-               what="the new Replication's gauges")
+    eventually(
+        lambda: _gauge("dr_syncer_replication_awaiting_first_sync", replication=f"{NS}/later") == 1,
+        what="the new Replication's gauges",
+    )
     assert len([r for r in caplog.records if "typos" in r.getMessage()]) == 3
     assert len([e for e in world.controller.list(EVENTS, NS) if e["involvedObject"]["name"] == "typos"]) == 1
 
     world.delete("typos")
-    eventually(lambda: _gauge("dr_syncer_replication_invalid", replication=label) is None,
-               what="the deleted Replication's series to go")
+    eventually(
+        lambda: _gauge("dr_syncer_replication_invalid", replication=label) is None,
+        what="the deleted Replication's series to go",
+    )
 
 
 def test_namespace_added_to_source_that_matches_the_selector_gets_an_entry(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     start_watcher()
     world.apply(replication("team-a", sourceNamespace=None, namespaceSelector={"matchLabels": {"team": "a"}}))
     eventually(lambda: world.entries() == _entry_names("team-a", "web", "shop"), what="selected namespaces")
 
     world.source.create(NAMESPACES, None, {"metadata": {"name": "billing", "labels": {"team": "a"}}})
-    eventually(lambda: world.entries() == _entry_names("team-a", "web", "shop", "billing"),
-               what="the new namespace's entry")
+    eventually(
+        lambda: world.entries() == _entry_names("team-a", "web", "shop", "billing"),
+        what="the new namespace's entry",
+    )
 
     world.source.patch(NAMESPACES, None, "shop", {"metadata": {"labels": {"team": "c"}}})
-    eventually(lambda: world.entries() == _entry_names("team-a", "web", "billing"),
-               what="the relabelled namespace's entry to go")
+    eventually(
+        lambda: world.entries() == _entry_names("team-a", "web", "billing"),
+        what="the relabelled namespace's entry to go",
+    )
 
 
 def test_selector_matching_no_namespace_says_so_in_ready_until_one_matches(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     start_watcher()
     world.apply(replication("nobody", sourceNamespace=None, namespaceSelector={"matchLabels": {"team": "z"}}))
-    ready = eventually(lambda: (c := _condition(world, "nobody", "Ready"))
-                       .get("reason") == "NoSourceNamespaces" and c, what="Ready to say no namespace matches")
+    ready = eventually(
+        lambda: (c := _condition(world, "nobody", "Ready")).get("reason") == "NoSourceNamespaces" and c,
+        what="Ready to say no namespace matches",
+    )
     assert ready["status"] == "False"
-    assert ready["message"] == ("spec.namespaceSelector matches no namespace of source cluster source; "
-                                "nothing is synced until one does")
+    assert ready["message"] == (
+        "spec.namespaceSelector matches no namespace of source cluster source; "
+        "nothing is synced until one does"
+    )
     assert _status(world, "nobody")["phase"] == "Pending"
     assert _gauge("dr_syncer_replication_awaiting_first_sync", replication=f"{NS}/nobody") == 1
 
     world.source.create(NAMESPACES, None, {"metadata": {"name": "zeta", "labels": {"team": "z"}}})
-    eventually(lambda: world.entries() == _entry_names("nobody", "zeta"),
-               what="the matching namespace's entry")
-    ready = eventually(lambda: (c := _condition(world, "nobody", "Ready")).get("reason") == "Pending" and c,
-                       what="Ready back to waiting")
+    eventually(
+        lambda: world.entries() == _entry_names("nobody", "zeta"), what="the matching namespace's entry"
+    )
+    ready = eventually(
+        lambda: (c := _condition(world, "nobody", "Ready")).get("reason") == "Pending" and c,
+        what="Ready back to waiting",
+    )
     assert ready["message"] == "waiting for the first sync"
 
 
 def test_sync_now_annotation_sends_every_namespace_with_the_documented_kwargs_and_disappears(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     start_watcher()
-    world.apply(replication("manual", replicationMode="Manual", schedule=None,
-                            namespaceMappings=[{"source": "shop"}]))
+    world.apply(
+        replication("manual", replicationMode="Manual", schedule=None, namespaceMappings=[{"source": "shop"}])
+    )
     eventually(lambda: _status(world, "manual").get("phase") == "Pending", what="the watcher to see it")
     assert world.entries() == set(), "Manual mode has no periodic entry"
 
     world.patch("manual", {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: "now"}}})
-    eventually(lambda: keys.ANNOTATION_SYNC_NOW not in _metadata(world, "manual").get("annotations", {}),
-               what="the annotation to be removed")
+    eventually(
+        lambda: keys.ANNOTATION_SYNC_NOW not in _metadata(world, "manual").get("annotations", {}),
+        what="the annotation to be removed",
+    )
     sent = eventually(lambda: world.queued(), what="the queued tasks")
     assert {m["task"] for m in sent} == {TASK_SYNC_NAMESPACE}
     assert sorted(m["kwargs"]["source_namespace"] for m in sent) == ["shop", "web"]
     kwargs = sent[0]["kwargs"]
-    assert set(kwargs) == {"replication", "source_cluster", "source_namespace", "targets", "mode", "run_id",
-                           "trigger"}
+    assert set(kwargs) == {
+        "replication",
+        "source_cluster",
+        "source_namespace",
+        "targets",
+        "mode",
+        "run_id",
+        "trigger",
+    }
     assert kwargs["trigger"] == "sync-now" and kwargs["mode"] == "Manual" and kwargs["run_id"]
     assert len({m["kwargs"]["run_id"] for m in sent}) == 1, "one run id for the whole run"
     assert kwargs["replication"]["generation"] == 1
 
 
 def test_cleanup_on_delete_adds_the_finalizer_and_sends_cleanup_before_letting_go(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     start_watcher()
     world.apply(replication("web", cleanupOnDelete="Delete"))
-    eventually(lambda: keys.FINALIZER_CLEANUP in _metadata(world, "web").get("finalizers", []),
-               what="the finalizer")
+    eventually(
+        lambda: keys.FINALIZER_CLEANUP in _metadata(world, "web").get("finalizers", []), what="the finalizer"
+    )
 
     world.delete("web")
     eventually(lambda: world.get("web") is None, what="the Replication to be gone")
@@ -246,7 +309,8 @@ def test_cleanup_on_delete_adds_the_finalizer_and_sends_cleanup_before_letting_g
 
 
 def test_a_second_reconcile_of_a_settled_state_changes_nothing(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     service = start_watcher().service
     world.apply(replication("web", namespaceMappings=[{"source": "shop"}]))
     world.apply(replication("broken", schedule="61 * * * *"))
@@ -267,11 +331,16 @@ def test_a_second_reconcile_of_a_settled_state_changes_nothing(
 
 
 def test_remote_cluster_health_checks_are_sent_to_the_health_queue(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     start_watcher(health_check_interval="1")
+
     def checked() -> set[str]:
-        return {f"{m['kwargs']['namespace']}/{m['kwargs']['name']}" for m in world.queued("health")
-                if m["task"] == "drsyncer.check_remote_cluster"}
+        return {
+            f"{m['kwargs']['namespace']}/{m['kwargs']['name']}"
+            for m in world.queued("health")
+            if m["task"] == "drsyncer.check_remote_cluster"
+        }
 
     # the world holds one RemoteCluster, "source"; a check is sent for it every interval
     eventually(lambda: len(world.queued("health")) >= 2, what="repeated check tasks")
@@ -281,23 +350,39 @@ def test_remote_cluster_health_checks_are_sent_to_the_health_queue(
 
 
 def test_legacy_namespace_mapping_is_scheduled_and_its_status_written(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     start_watcher()
     ref = world.controller.resolve("namespacemappings.dr-syncer.io")
-    world.controller.create(ref, NS, {
-        "apiVersion": "dr-syncer.io/v1alpha1", "kind": "NamespaceMapping",
-        "metadata": {"name": "legacy", "namespace": NS},
-        "spec": {"sourceCluster": "source", "destinationCluster": "dr1", "sourceNamespace": "ops",
-                 "schedule": "@every 30s"}})
+    world.controller.create(
+        ref,
+        NS,
+        {
+            "apiVersion": "dr-syncer.io/v1alpha1",
+            "kind": "NamespaceMapping",
+            "metadata": {"name": "legacy", "namespace": NS},
+            "spec": {
+                "sourceCluster": "source",
+                "destinationCluster": "dr1",
+                "sourceNamespace": "ops",
+                "schedule": "@every 30s",
+            },
+        },
+    )
     name = f"drsyncer:{NS}/NamespaceMapping/legacy:ops"
     eventually(lambda: world.entries() == {name}, what="the NamespaceMapping's entry")
     assert world.entry(name).kwargs["replication"]["kind"] == "NamespaceMapping"
-    eventually(lambda: ((world.controller.get(ref, NS, "legacy") or {}).get("status") or {}).get("phase")
-               == "Pending", what="its status")
+    eventually(
+        lambda: (
+            ((world.controller.get(ref, NS, "legacy") or {}).get("status") or {}).get("phase") == "Pending"
+        ),
+        what="its status",
+    )
 
 
 def test_objects_outside_the_watch_namespace_are_left_alone(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     start_watcher()
     world.controller.create(NAMESPACES, None, {"metadata": {"name": "elsewhere"}})
     other = replication("other")
@@ -311,14 +396,27 @@ def test_objects_outside_the_watch_namespace_are_left_alone(
 
 
 def test_continuous_mode_sends_one_debounced_sync_per_burst_of_source_changes(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     service = start_watcher().service
-    world.apply(replication("live", replicationMode="Continuous", schedule=None,
-                            continuous={"backgroundSyncInterval": "1h"}, resourceTypes=["configmaps"]))
+    world.apply(
+        replication(
+            "live",
+            replicationMode="Continuous",
+            schedule=None,
+            continuous={"backgroundSyncInterval": "1h"},
+            resourceTypes=["configmaps"],
+        )
+    )
     eventually(lambda: world.entries() == _entry_names("live", "web"), what="the background resync entry")
     assert world.entry(f"drsyncer:{NS}/live:web").kwargs["trigger"] == "background"
-    eventually(lambda: service.watcher is not None and service.watcher.changes.watching()
-               == [f"configmaps of {NS}/source"], what="the source configmaps to be watched")
+    eventually(
+        lambda: (
+            service.watcher is not None
+            and service.watcher.changes.watching() == [f"configmaps of {NS}/source"]
+        ),
+        what="the source configmaps to be watched",
+    )
 
     for i in range(3):
         world.source.create(CONFIGMAPS, "web", {"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}})
@@ -338,30 +436,60 @@ def test_continuous_mode_sends_one_debounced_sync_per_burst_of_source_changes(
 
 
 def test_continuous_star_follows_exactly_the_types_a_worker_syncs(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     service = start_watcher().service
-    world.apply(replication("all", replicationMode="Continuous", schedule=None, sourceNamespace=None,
-                            namespaceSelector={"matchLabels": {"team": "a"}},
-                            continuous={"backgroundSyncInterval": "1h"}, resourceTypes=["*"]))
-    synced = sorted(f"{r.group_resource} of {NS}/source"
-                    for r in world.source.discovery.resolve_many(["*"]))
-    eventually(lambda: service.watcher is not None and service.watcher.changes.watching() == synced,
-               what="the watches of every type a worker syncs")
+    world.apply(
+        replication(
+            "all",
+            replicationMode="Continuous",
+            schedule=None,
+            sourceNamespace=None,
+            namespaceSelector={"matchLabels": {"team": "a"}},
+            continuous={"backgroundSyncInterval": "1h"},
+            resourceTypes=["*"],
+        )
+    )
+    synced = sorted(f"{r.group_resource} of {NS}/source" for r in world.source.discovery.resolve_many(["*"]))
+    eventually(
+        lambda: service.watcher is not None and service.watcher.changes.watching() == synced,
+        what="the watches of every type a worker syncs",
+    )
     watched = {name.split(" of ")[0] for name in service.watcher.changes.watching()}  # type: ignore[union-attr]
-    assert not watched & {"events", "events.events.k8s.io", "leases.coordination.k8s.io",
-                          "replicasets.apps", "pods"}
+    assert not watched & {
+        "events",
+        "events.events.k8s.io",
+        "leases.coordination.k8s.io",
+        "replicasets.apps",
+        "pods",
+    }
     assert "configmaps" in watched
 
     # objects the cluster and its controllers write change in a followed namespace: no sync for it;
     # a ConfigMap created after them in the other followed namespace is the only sync sent
-    world.source.create(EVENTS, "web", {"metadata": {"name": "ev"}, "reason": "Tested",
-                                        "involvedObject": {"kind": "ConfigMap", "namespace": "web",
-                                                           "name": "x"}})
-    world.source.create(REPLICASETS, "web", {
-        "metadata": {"name": "rs"},
-        "spec": {"selector": {"matchLabels": {"app": "x"}},
-                 "template": {"metadata": {"labels": {"app": "x"}},
-                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+    world.source.create(
+        EVENTS,
+        "web",
+        {
+            "metadata": {"name": "ev"},
+            "reason": "Tested",
+            "involvedObject": {"kind": "ConfigMap", "namespace": "web", "name": "x"},
+        },
+    )
+    world.source.create(
+        REPLICASETS,
+        "web",
+        {
+            "metadata": {"name": "rs"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "x"}},
+                "template": {
+                    "metadata": {"labels": {"app": "x"}},
+                    "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+                },
+            },
+        },
+    )
     world.source.create(LEASES, "web", {"metadata": {"name": "lease"}, "spec": {"holderIdentity": "me"}})
     world.source.create(CONFIGMAPS, "shop", {"metadata": {"name": "cm"}, "data": {}})
     sent = eventually(lambda: world.queued(), what="the sync for the ConfigMap")
@@ -370,7 +498,8 @@ def test_continuous_star_follows_exactly_the_types_a_worker_syncs(
 
 
 def test_sync_now_on_a_paused_replication_waits_until_it_is_resumed(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     start_watcher()
     paused = replication("web", paused=True)
     paused["metadata"]["annotations"] = {keys.ANNOTATION_SYNC_NOW: "please"}
@@ -381,21 +510,27 @@ def test_sync_now_on_a_paused_replication_waits_until_it_is_resumed(
     assert world.queued() == []
 
     world.patch("web", {"spec": {"paused": False}})
-    eventually(lambda: keys.ANNOTATION_SYNC_NOW not in _metadata(world, "web").get("annotations", {}),
-               what="the annotation to be used")
+    eventually(
+        lambda: keys.ANNOTATION_SYNC_NOW not in _metadata(world, "web").get("annotations", {}),
+        what="the annotation to be used",
+    )
     (message,) = world.queued()
     assert message["kwargs"]["trigger"] == "sync-now"
 
 
 def test_switching_to_orphan_drops_the_finalizer_and_deletion_sends_no_cleanup(
-        world: World, start_watcher: StartWatcher) -> None:
+    world: World, start_watcher: StartWatcher
+) -> None:
     start_watcher()
     world.apply(replication("web", cleanupOnDelete="Delete"))
-    eventually(lambda: keys.FINALIZER_CLEANUP in _metadata(world, "web").get("finalizers", []),
-               what="the finalizer")
+    eventually(
+        lambda: keys.FINALIZER_CLEANUP in _metadata(world, "web").get("finalizers", []), what="the finalizer"
+    )
     world.patch("web", {"spec": {"cleanupOnDelete": "Orphan"}})
-    eventually(lambda: keys.FINALIZER_CLEANUP not in _metadata(world, "web").get("finalizers", []),
-               what="the finalizer to go")
+    eventually(
+        lambda: keys.FINALIZER_CLEANUP not in _metadata(world, "web").get("finalizers", []),
+        what="the finalizer to go",
+    )
     world.delete("web")
     eventually(lambda: world.get("web") is None, what="the Replication to be gone")
     assert world.queued() == []

@@ -63,8 +63,10 @@ def await_established(api: client.ApiClient, name: str) -> dict[str, Any]:
 
     def served() -> dict[str, Any] | None:
         crd = ext.read_custom_resource_definition(name).to_dict()
-        if not any(c["type"] == "Established" and c["status"] == "True"
-                   for c in (crd["status"] or {}).get("conditions") or []):
+        if not any(
+            c["type"] == "Established" and c["status"] == "True"
+            for c in (crd["status"] or {}).get("conditions") or []
+        ):
             return None
         spec = crd["spec"]
         version = next(v["name"] for v in spec["versions"] if v["served"])

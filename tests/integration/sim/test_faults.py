@@ -83,24 +83,28 @@ def test_down_refuses_connections_and_up_serves_again_on_the_same_port(sim_clust
 
 
 def test_cut_watches_drops_open_streams_mid_stream_and_cuts_new_ones_for_a_while(
-        sim_cluster: SimCluster) -> None:
+    sim_cluster: SimCluster,
+) -> None:
     with _no_retries(sim_cluster) as api:
         core = client.CoreV1Api(api)
-        stream = core.list_namespaced_config_map("default", watch=True, timeout_seconds=30,
-                                                 _preload_content=False)
+        stream = core.list_namespaced_config_map(
+            "default", watch=True, timeout_seconds=30, _preload_content=False
+        )
         deadline = time.monotonic() + 5
         while sim_cluster.cut_watches(refuse_s=2) != 1:  # the stream registers once it is served
             assert time.monotonic() < deadline, "the watch never opened"
         with pytest.raises(urllib3.exceptions.HTTPError):  # no closing chunk: a cut, not an end
             stream.read()
-        again = core.list_namespaced_config_map("default", watch=True, timeout_seconds=30,
-                                                _preload_content=False)
+        again = core.list_namespaced_config_map(
+            "default", watch=True, timeout_seconds=30, _preload_content=False
+        )
         with pytest.raises(urllib3.exceptions.HTTPError):
             again.read()
         assert core.list_namespaced_config_map("default").items == []  # other requests are served
         eventually(lambda: not sim_cluster.hub.cutting(), 5, "the cut to end")
-        served = core.list_namespaced_config_map("default", watch=True, timeout_seconds=1,
-                                                 _preload_content=False)
+        served = core.list_namespaced_config_map(
+            "default", watch=True, timeout_seconds=1, _preload_content=False
+        )
         assert served.read() == b""  # a watch that ended on its own: the window is over
 
 
@@ -214,3 +218,27 @@ def test_going_down_ends_open_watches_promptly(sim_cluster: SimCluster) -> None:
         assert time.monotonic() - started < 5
         sim_cluster.up()
         assert [i.metadata.name for i in core.list_namespaced_config_map("default").items] == ["a"]
+
+
+def test_an_injected_409_is_already_exists_on_create_and_conflict_on_update(
+    sim_cluster: SimCluster, core: client.CoreV1Api
+) -> None:
+    core.create_namespaced_config_map("default", {"metadata": {"name": "kept"}, "data": {"a": "1"}})
+    sim_cluster.faults.set(error_rates={"create": {409: 1.0}, "update": {409: 1.0}})
+    with pytest.raises(ApiException) as created:
+        core.create_namespaced_config_map("default", {"metadata": {"name": "new"}})
+    assert (created.value.status, json.loads(created.value.body)["reason"]) == (409, "AlreadyExists")
+    with pytest.raises(ApiException) as updated:
+        core.replace_namespaced_config_map(
+            "kept", "default", {"metadata": {"name": "kept"}, "data": {"a": "2"}}
+        )
+    assert (updated.value.status, json.loads(updated.value.body)["reason"]) == (409, "Conflict")
+    sim_cluster.faults.clear()
+    # the writes did not happen
+    assert [c.metadata.name for c in core.list_namespaced_config_map("default").items] == ["kept"]
+    assert core.read_namespaced_config_map("kept", "default").data == {"a": "1"}
+
+
+def test_409_is_refused_for_reads(sim_cluster: SimCluster) -> None:
+    with pytest.raises(ValueError, match="writes only"):
+        sim_cluster.faults.set(error_rates={"get": {409: 0.5}})

@@ -26,68 +26,186 @@ POD = {"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "c
 
 # (case, object, merge patch, the field of the cause, words of its message)
 REFUSALS: list[tuple[str, Obj, Obj, str, str]] = [
-    ("ClusterRoleBinding roleRef",
-     {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-      "metadata": _meta("refusals-crb", None), "subjects": [{"kind": "Group", "name": "g"}],
-      "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}},
-     {"roleRef": {"name": "edit"}}, "roleRef", "cannot change roleRef"),
-    ("Pod spec",
-     {"apiVersion": "v1", "kind": "Pod", "metadata": {**_meta("pod"), **POD["metadata"]},
-      "spec": POD["spec"]},
-     {"spec": {"hostname": "other"}}, "spec", "Forbidden: pod updates may not change fields other than"),
-    ("DaemonSet selector",
-     {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": _meta("agent"),
-      "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": POD}},
-     {"spec": {"selector": {"matchLabels": {"app": "a", "x": "y"}},
-               "template": {"metadata": {"labels": {"x": "y"}}}}}, "spec.selector", "field is immutable"),
-    ("ReplicaSet selector",
-     {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": _meta("rs"),
-      "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "a"}}, "template": POD}},
-     {"spec": {"selector": {"matchLabels": {"app": "a", "x": "y"}},
-               "template": {"metadata": {"labels": {"x": "y"}}}}}, "spec.selector", "field is immutable"),
-    ("StatefulSet podManagementPolicy",
-     {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": _meta("sts"),
-      "spec": {"replicas": 0, "serviceName": "sts", "selector": {"matchLabels": {"app": "a"}},
-               "template": POD}},
-     {"spec": {"podManagementPolicy": "Parallel"}}, "spec",
-     "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template'"),
-    ("Job template",
-     {"apiVersion": "batch/v1", "kind": "Job", "metadata": _meta("job"),
-      "spec": {"suspend": True, "template": {"spec": {"restartPolicy": "Never",
-                                                      "containers": [{"name": "c", "image": "busybox:1"}]}}}},
-     {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}}}}, "spec.template",
-     "field is immutable"),
-    ("Secret type",
-     {"apiVersion": "v1", "kind": "Secret", "metadata": _meta("s"), "type": "example.com/one"},
-     {"type": "example.com/two"}, "type", 'Invalid value: "example.com/two": field is immutable'),
-    ("immutable ConfigMap data",
-     {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("frozen"), "data": {"a": "1"},
-      "immutable": True},
-     {"data": {"a": "2"}}, "data", "Forbidden: field is immutable when `immutable` is set"),
-    ("PersistentVolumeClaim volumeMode",
-     {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": _meta("claim"),
-      "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
-               "resources": {"requests": {"storage": "1Gi"}}}},
-     {"spec": {"volumeMode": "Block"}}, "volumeMode", 'Invalid value: "Block": field is immutable'),
-    ("StorageClass parameters",
-     {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": _meta("refusals-sc", None),
-      "provisioner": "example.com/none", "parameters": {"type": "hdd"}},
-     {"parameters": {"type": "ssd"}}, "parameters", "Forbidden: updates to parameters are forbidden."),
-    ("CustomResourceDefinition scope",
-     {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-      "metadata": _meta("gadgets.refusals.example.com", None),
-      "spec": {"group": "refusals.example.com", "scope": "Namespaced",
-               "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
-               "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                   "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}},
-     {"spec": {"scope": "Cluster"}}, "spec.scope", 'Invalid value: "Cluster": field is immutable'),
+    (
+        "ClusterRoleBinding roleRef",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": _meta("refusals-crb", None),
+            "subjects": [{"kind": "Group", "name": "g"}],
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        },
+        {"roleRef": {"name": "edit"}},
+        "roleRef",
+        "cannot change roleRef",
+    ),
+    (
+        "Pod spec",
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {**_meta("pod"), **POD["metadata"]},
+            "spec": POD["spec"],
+        },
+        {"spec": {"hostname": "other"}},
+        "spec",
+        "Forbidden: pod updates may not change fields other than",
+    ),
+    (
+        "DaemonSet selector",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": _meta("agent"),
+            "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": POD},
+        },
+        {
+            "spec": {
+                "selector": {"matchLabels": {"app": "a", "x": "y"}},
+                "template": {"metadata": {"labels": {"x": "y"}}},
+            }
+        },
+        "spec.selector",
+        "field is immutable",
+    ),
+    (
+        "ReplicaSet selector",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": _meta("rs"),
+            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "a"}}, "template": POD},
+        },
+        {
+            "spec": {
+                "selector": {"matchLabels": {"app": "a", "x": "y"}},
+                "template": {"metadata": {"labels": {"x": "y"}}},
+            }
+        },
+        "spec.selector",
+        "field is immutable",
+    ),
+    (
+        "StatefulSet podManagementPolicy",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": _meta("sts"),
+            "spec": {
+                "replicas": 0,
+                "serviceName": "sts",
+                "selector": {"matchLabels": {"app": "a"}},
+                "template": POD,
+            },
+        },
+        {"spec": {"podManagementPolicy": "Parallel"}},
+        "spec",
+        "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template'",
+    ),
+    (
+        "Job template",
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": _meta("job"),
+            "spec": {
+                "suspend": True,
+                "template": {
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox:1"}]}
+                },
+            },
+        },
+        {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}}}},
+        "spec.template",
+        "field is immutable",
+    ),
+    (
+        "Secret type",
+        {"apiVersion": "v1", "kind": "Secret", "metadata": _meta("s"), "type": "example.com/one"},
+        {"type": "example.com/two"},
+        "type",
+        'Invalid value: "example.com/two": field is immutable',
+    ),
+    (
+        "immutable ConfigMap data",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": _meta("frozen"),
+            "data": {"a": "1"},
+            "immutable": True,
+        },
+        {"data": {"a": "2"}},
+        "data",
+        "Forbidden: field is immutable when `immutable` is set",
+    ),
+    (
+        "PersistentVolumeClaim volumeMode",
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": _meta("claim"),
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": "standard",
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        },
+        {"spec": {"volumeMode": "Block"}},
+        "volumeMode",
+        'Invalid value: "Block": field is immutable',
+    ),
+    (
+        "StorageClass parameters",
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": _meta("refusals-sc", None),
+            "provisioner": "example.com/none",
+            "parameters": {"type": "hdd"},
+        },
+        {"parameters": {"type": "ssd"}},
+        "parameters",
+        "Forbidden: updates to parameters are forbidden.",
+    ),
+    (
+        "CustomResourceDefinition scope",
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": _meta("gadgets.refusals.example.com", None),
+            "spec": {
+                "group": "refusals.example.com",
+                "scope": "Namespaced",
+                "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {
+                            "openAPIV3Schema": {
+                                "type": "object",
+                                "x-kubernetes-preserve-unknown-fields": True,
+                            }
+                        },
+                    }
+                ],
+            },
+        },
+        {"spec": {"scope": "Cluster"}},
+        "spec.scope",
+        'Invalid value: "Cluster": field is immutable',
+    ),
 ]
 
 
-@pytest.mark.parametrize(("obj", "change", "field", "words"), [c[1:] for c in REFUSALS],
-                         ids=[c[0] for c in REFUSALS])
-def test_an_in_place_change_of_a_fixed_field_is_refused_with_422_naming_it(kube: Any, obj: Obj, change: Obj,
-                                                                           field: str, words: str) -> None:
+@pytest.mark.parametrize(
+    ("obj", "change", "field", "words"), [c[1:] for c in REFUSALS], ids=[c[0] for c in REFUSALS]
+)
+def test_an_in_place_change_of_a_fixed_field_is_refused_with_422_naming_it(
+    kube: Any, obj: Obj, change: Obj, field: str, words: str
+) -> None:
     world = kube(["c1"])
     if obj["metadata"].get("namespace"):  # a namespace of the test's own: real clusters are shared
         namespace = f"refusals-{secrets.token_hex(3)}"
@@ -99,6 +217,7 @@ def test_an_in_place_change_of_a_fixed_field_is_refused_with_422_naming_it(kube:
     kind = kinds.get(api_version=obj["apiVersion"], kind=obj["kind"])
     kind.create(body=obj, namespace=namespace)
     if obj["kind"] == "CustomResourceDefinition":  # its scope is fixed once it is Established
+
         def established() -> bool:
             conditions = kind.get(name=obj["metadata"]["name"]).to_dict()["status"]["conditions"] or ()
             return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
@@ -107,8 +226,12 @@ def test_an_in_place_change_of_a_fixed_field_is_refused_with_422_naming_it(kube:
     before = kind.get(name=obj["metadata"]["name"], namespace=namespace).to_dict()
 
     with pytest.raises(ApiException) as refused:
-        kind.patch(name=obj["metadata"]["name"], namespace=namespace, body=change,
-                   content_type="application/merge-patch+json")
+        kind.patch(
+            name=obj["metadata"]["name"],
+            namespace=namespace,
+            body=change,
+            content_type="application/merge-patch+json",
+        )
 
     status = json.loads(refused.value.body)
     assert refused.value.status == 422 and status["reason"] == "Invalid"
@@ -116,5 +239,6 @@ def test_an_in_place_change_of_a_fixed_field_is_refused_with_422_naming_it(kube:
     assert any(c["field"] == field and words in c["message"] for c in causes), causes
     after = kind.get(name=obj["metadata"]["name"], namespace=namespace).to_dict()
     # unchanged (a CRD's status moves on by itself on a real server: its conditions are set after)
-    assert {k: v for k, v in after.items() if k not in ("metadata", "status")} == \
-        {k: v for k, v in before.items() if k not in ("metadata", "status")}
+    assert {k: v for k, v in after.items() if k not in ("metadata", "status")} == {
+        k: v for k, v in before.items() if k not in ("metadata", "status")
+    }

@@ -124,26 +124,68 @@ def test_generation_moves_on_spec_change_only(apps: client.AppsV1Api, ns: str) -
     [
         ("v1", "configmaps", {"data": {"k": "1"}}, {"data": {"k": "2"}}, None),
         ("v1", "services", {"spec": {"ports": [{"port": 80}]}}, {"spec": {"ports": [{"port": 81}]}}, None),
-        ("rbac.authorization.k8s.io/v1", "roles", {"rules": []},
-         {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}, None),
-        ("networking.k8s.io/v1", "networkpolicies", {"spec": {"podSelector": {}}},
-         {"spec": {"podSelector": {"matchLabels": {"a": "b"}}}}, 2),
-        ("policy/v1", "poddisruptionbudgets", {"spec": {"minAvailable": 1}}, {"spec": {"minAvailable": 2}},
-         2),
-        ("batch/v1", "cronjobs", {"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {
-            "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}}}},
-         {"spec": {"schedule": "*/2 * * * *"}}, 2),
+        (
+            "rbac.authorization.k8s.io/v1",
+            "roles",
+            {"rules": []},
+            {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},
+            None,
+        ),
+        (
+            "networking.k8s.io/v1",
+            "networkpolicies",
+            {"spec": {"podSelector": {}}},
+            {"spec": {"podSelector": {"matchLabels": {"a": "b"}}}},
+            2,
+        ),
+        (
+            "policy/v1",
+            "poddisruptionbudgets",
+            {"spec": {"minAvailable": 1}},
+            {"spec": {"minAvailable": 2}},
+            2,
+        ),
+        (
+            "batch/v1",
+            "cronjobs",
+            {
+                "spec": {
+                    "schedule": "* * * * *",
+                    "jobTemplate": {
+                        "spec": {
+                            "template": {
+                                "spec": {
+                                    "restartPolicy": "Never",
+                                    "containers": [{"name": "c", "image": "x"}],
+                                }
+                            }
+                        }
+                    },
+                }
+            },
+            {"spec": {"schedule": "*/2 * * * *"}},
+            2,
+        ),
     ],
 )
 def test_only_kinds_whose_registry_keeps_a_generation_have_one(
-    dyn: dynamic.DynamicClient, ns: str, api_version: str, plural: str, body: dict[str, Any],
-    change: dict[str, Any], generation: int | None,
+    dyn: dynamic.DynamicClient,
+    ns: str,
+    api_version: str,
+    plural: str,
+    body: dict[str, Any],
+    change: dict[str, Any],
+    generation: int | None,
 ) -> None:
     resource = dyn.resources.get(api_version=api_version, name=plural)
     created = resource.create(namespace=ns, body={"metadata": {"name": "a"}, **body})
     assert created.metadata.generation == (1 if generation else None)
-    labelled = resource.patch(name="a", namespace=ns, body={"metadata": {"labels": {"x": "y"}}},
-                              content_type="application/merge-patch+json")
+    labelled = resource.patch(
+        name="a",
+        namespace=ns,
+        body={"metadata": {"labels": {"x": "y"}}},
+        content_type="application/merge-patch+json",
+    )
     assert labelled.metadata.generation == created.metadata.generation
     changed = resource.patch(name="a", namespace=ns, body=change, content_type="application/merge-patch+json")
     assert changed.metadata.generation == generation
@@ -203,9 +245,12 @@ POD: dict[str, Any] = {"spec": {"containers": [{"name": "c", "image": "x"}]}}
         ("v1", "services", {"spec": {"ports": [{"port": 80}]}}, "Service"),
         ("v1", "serviceaccounts", {}, "ServiceAccount"),
         ("v1", "pods", POD, "Pod"),
-        ("v1", "persistentvolumeclaims", {"spec": {"accessModes": ["ReadWriteOnce"],
-                                                   "resources": {"requests": {"storage": "1Gi"}}}},
-         "PersistentVolumeClaim"),
+        (
+            "v1",
+            "persistentvolumeclaims",
+            {"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}},
+            "PersistentVolumeClaim",
+        ),
     ],
 )
 def test_delete_answers_as_each_kind_registry_does(
@@ -224,8 +269,10 @@ def test_delete_answers_as_each_kind_registry_does(
 def test_a_claim_is_protected_by_a_finalizer_released_once_no_pod_uses_it(
     core: client.CoreV1Api, ns: str
 ) -> None:
-    claim = {"metadata": {"name": "data"},
-             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+    claim = {
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
     created = core.create_namespaced_persistent_volume_claim(ns, claim)
     assert created.metadata.finalizers == ["kubernetes.io/pvc-protection"]
     assert created.status.phase == "Pending"
@@ -247,10 +294,15 @@ def test_orphan_and_foreground_deletion_answer_the_owner_held_by_the_collector(
 ) -> None:
     for policy, finalizer in (("Orphan", "orphan"), ("Foreground", "foregroundDeletion")):
         owner = core.create_namespaced_config_map(ns, {"metadata": {"name": f"owner-{finalizer.lower()}"}})
-        ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": owner.metadata.name,
-               "uid": owner.metadata.uid}
+        ref = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "name": owner.metadata.name,
+            "uid": owner.metadata.uid,
+        }
         core.create_namespaced_config_map(
-            ns, {"metadata": {"name": f"dep-{finalizer.lower()}", "ownerReferences": [ref]}})
+            ns, {"metadata": {"name": f"dep-{finalizer.lower()}", "ownerReferences": [ref]}}
+        )
         answer = core.delete_namespaced_config_map(owner.metadata.name, ns, propagation_policy=policy)
         assert answer["kind"] == "ConfigMap" and answer["metadata"]["finalizers"] == [finalizer]
 
@@ -259,8 +311,10 @@ def test_orphan_and_foreground_deletion_answer_the_owner_held_by_the_collector(
         if "owner-orphan" in names or "owner-foregrounddeletion" in names:
             return None  # the collector has not finished
         orphaned = names.get("dep-orphan")
-        return (orphaned is not None and not orphaned.metadata.owner_references,
-                "dep-foregrounddeletion" not in names)
+        return (
+            orphaned is not None and not orphaned.metadata.owner_references,
+            "dep-foregrounddeletion" not in names,
+        )
 
     assert eventually(dependents, timeout_s=30, what="the garbage collector") == (True, True)
 
@@ -284,7 +338,8 @@ def test_eviction_deletes_a_pod_unless_a_disruption_budget_forbids(
     for name in ("p1", "p2"):
         core.create_namespaced_pod(ns, {"metadata": {"name": name, "labels": labels}, **POD})
     client.PolicyV1Api(api).create_namespaced_pod_disruption_budget(
-        ns, {"metadata": {"name": "web"}, "spec": {"minAvailable": 2, "selector": {"matchLabels": labels}}})
+        ns, {"metadata": {"name": "web"}, "spec": {"minAvailable": 2, "selector": {"matchLabels": labels}}}
+    )
     eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p1", "namespace": ns}}
     # a Pending Pod (nothing schedules one here) may always go
     core.create_namespaced_pod_eviction("p1", ns, eviction)
@@ -398,18 +453,20 @@ def test_request_bodies_over_three_mebibytes_are_refused(core: client.CoreV1Api,
 
 
 def _node_port_service(name: str, node_port: int) -> dict[str, Any]:
-    return {"metadata": {"name": name},
-            "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": node_port}]}}
+    return {
+        "metadata": {"name": name},
+        "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": node_port}]},
+    }
 
 
 def test_a_node_port_another_service_holds_is_refused(core: client.CoreV1Api, ns: str) -> None:
     first = core.create_namespaced_service(
-        ns, {"metadata": {"name": "a"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}})
+        ns, {"metadata": {"name": "a"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}}
+    )
     held = first.spec.ports[0].node_port
     assert 30000 <= held <= 32767 and first.spec.external_traffic_policy == "Cluster"
     with pytest.raises(ApiException) as err:
-        core.create_namespaced_service(
-            ns, _node_port_service("b", held))
+        core.create_namespaced_service(ns, _node_port_service("b", held))
     body = status_of(err.value)
     assert (err.value.status, body["reason"]) == (422, "Invalid")
     assert body["details"]["causes"][0]["field"] == "spec.ports[0].nodePort"
@@ -417,12 +474,10 @@ def test_a_node_port_another_service_holds_is_refused(core: client.CoreV1Api, ns
     # a Service that gives its node port up releases it
     core.patch_namespaced_service("a", ns, {"spec": {"type": "ClusterIP"}})
     assert core.read_namespaced_service("a", ns).spec.ports[0].node_port is None
-    taken = core.create_namespaced_service(
-        ns, _node_port_service("b", held))
+    taken = core.create_namespaced_service(ns, _node_port_service("b", held))
     assert taken.spec.ports[0].node_port == held
     core.delete_namespaced_service("b", ns)
-    again = core.create_namespaced_service(
-        ns, _node_port_service("c", held))
+    again = core.create_namespaced_service(ns, _node_port_service("c", held))
     assert again.spec.ports[0].node_port == held
 
 
@@ -436,7 +491,8 @@ def test_a_local_load_balancer_gets_a_health_check_node_port_of_its_own(
     assert lb.spec.allocate_load_balancer_node_ports is True
     with pytest.raises(ApiException) as err:
         core.create_namespaced_service(
-            ns, {"metadata": {"name": "lb2"}, "spec": {**spec, "healthCheckNodePort": health}})
+            ns, {"metadata": {"name": "lb2"}, "spec": {**spec, "healthCheckNodePort": health}}
+        )
     assert err.value.status == 500
     assert "provided port is already allocated" in status_of(err.value)["message"]
 

@@ -48,16 +48,30 @@ WIDGET_CRD: Obj = {
         "group": "example.com",
         "scope": "Namespaced",
         "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"]},
-        "versions": [{
-            "name": "v1", "served": True, "storage": True,
-            "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-        }],
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                },
+            }
+        ],
     },
 }
 
 DEFAULT_SPEC: Obj = {
-    "resourceTypes": ["configmaps", "secrets", "deployments", "services", "ingresses",
-                      "persistentvolumeclaims", "statefulsets", "widgets.example.com"],
+    "resourceTypes": [
+        "configmaps",
+        "secrets",
+        "deployments",
+        "services",
+        "ingresses",
+        "persistentvolumeclaims",
+        "statefulsets",
+        "widgets.example.com",
+    ],
     "syncCRDs": True,
     "pvcConfig": {
         "storageClassMappings": [{"from": "fast", "to": "standard"}],
@@ -113,24 +127,37 @@ class World:
                 if status == 409:
                     self._writes[(cluster, "409")] += 1
 
-    def sync(self, sync_rules: Rules, *, destinations: tuple[str, ...] = ("dr1", "dr2"),
-             dest_ns: str | None = None, **options: Any) -> list[TargetResult]:
+    def sync(
+        self,
+        sync_rules: Rules,
+        *,
+        destinations: tuple[str, ...] = ("dr1", "dr2"),
+        dest_ns: str | None = None,
+        **options: Any,
+    ) -> list[TargetResult]:
         targets = [Destination(self.clients[d], dest_ns or self.ns) for d in destinations]
-        return sync_namespace(self.clients["source"], targets, sync_rules, source_namespace=self.ns,
-                              **options)
+        return sync_namespace(
+            self.clients["source"], targets, sync_rules, source_namespace=self.ns, **options
+        )
 
     def writes(self, *names: str) -> int:
         """Write requests (answered or not) drsyncer's clients sent to `names` (default dr1 and dr2)."""
         clusters = names or ("dr1", "dr2")
         with self._lock:
-            return sum(n for (cluster, verb), n in self._writes.items()
-                       if cluster in clusters and verb in WRITE_VERBS)
+            return sum(
+                n
+                for (cluster, verb), n in self._writes.items()
+                if cluster in clusters and verb in WRITE_VERBS
+            )
 
     def verbs(self, name: str) -> dict[str, int]:
         """drsyncer's write requests to cluster `name` by verb, e.g. {"PUT": 1}."""
         with self._lock:
-            return {verb: n for (cluster, verb), n in self._writes.items()
-                    if cluster == name and verb in WRITE_VERBS and n}
+            return {
+                verb: n
+                for (cluster, verb), n in self._writes.items()
+                if cluster == name and verb in WRITE_VERBS and n
+            }
 
     def conflicts(self, name: str) -> int:
         """Writes to cluster `name` answered 409 Conflict."""
@@ -150,8 +177,9 @@ class World:
         """One request through the stock client's REST layer, answered as raw JSON; None on 404."""
         api = self.stock[cluster]
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        method, url, headers, body, _ = api.param_serialize(method, path, header_params=headers, body=body,
-                                                            auth_settings=["BearerToken"])
+        method, url, headers, body, _ = api.param_serialize(
+            method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
+        )
         try:
             response = api.call_api(method, url, header_params=headers, body=body)
         except ApiException as exc:
@@ -182,8 +210,9 @@ class World:
 @pytest.fixture
 def world(kube: Callable[..., Clusters]) -> Iterator[World]:
     clusters = kube(["source", "dr1", "dr2"])
-    w = World(clusters, {}, {name: clusters.api(name) for name in clusters.clusters},
-              f"shop-{uuid.uuid4().hex[:8]}")
+    w = World(
+        clusters, {}, {name: clusters.api(name) for name in clusters.clusters}, f"shop-{uuid.uuid4().hex[:8]}"
+    )
     for name in clusters.clusters:
         w.client(name)
     yield w
@@ -193,9 +222,12 @@ def world(kube: Callable[..., Clusters]) -> Iterator[World]:
 
 # -- the source namespace ---------------------------------------------------------------------------
 
+
 def pod_template(app: str) -> Obj:
-    return {"metadata": {"labels": {"app": app}},
-            "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]}}
+    return {
+        "metadata": {"labels": {"app": app}},
+        "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]},
+    }
 
 
 def source_objects() -> list[Obj]:
@@ -204,33 +236,104 @@ def source_objects() -> list[Obj]:
     the session, and each IP can be held by one Service only."""
     cluster_ip = f"10.96.{random.randint(128, 254)}.{random.randint(1, 254)}"
     return [
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "labels": {"app": "web"}},
-         "data": {"mode": "dr", "level": "3"}},
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "type": "Opaque",
-         "data": {"password": "czNjcjN0"}},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
-         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
-                  "template": pod_template("web")}},
-        {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
-         "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
-                  "template": pod_template("db"),
-                  "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
-                      "accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
-                      "resources": {"requests": {"storage": "1Gi"}}}}]}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-         "spec": {"clusterIP": cluster_ip, "selector": {"app": "web"},
-                  "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
-         "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"port": 5432}]}},
-        {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web"},
-         "spec": {"rules": [{"host": "shop.example.com", "http": {"paths": [{
-             "path": "/", "pathType": "Prefix",
-             "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}},
-        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "uploads"},
-         "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast", "volumeName": "pv-123",
-                  "resources": {"requests": {"storage": "5Gi"}}}},
-        {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "blue"},
-         "spec": {"color": "blue", "size": 3}},
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "settings", "labels": {"app": "web"}},
+            "data": {"mode": "dr", "level": "3"},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds"},
+            "type": "Opaque",
+            "data": {"password": "czNjcjN0"},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": pod_template("web"),
+            },
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "db"},
+            "spec": {
+                "replicas": 2,
+                "serviceName": "db",
+                "selector": {"matchLabels": {"app": "db"}},
+                "template": pod_template("db"),
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "storageClassName": "fast",
+                            "resources": {"requests": {"storage": "1Gi"}},
+                        },
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web"},
+            "spec": {
+                "clusterIP": cluster_ip,
+                "selector": {"app": "web"},
+                "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "db"},
+            "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"port": 5432}]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": "web"},
+            "spec": {
+                "rules": [
+                    {
+                        "host": "shop.example.com",
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                                }
+                            ]
+                        },
+                    }
+                ]
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "uploads"},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": "fast",
+                "volumeName": "pv-123",
+                "resources": {"requests": {"storage": "5Gi"}},
+            },
+        },
+        {
+            "apiVersion": "example.com/v1",
+            "kind": "Widget",
+            "metadata": {"name": "blue"},
+            "spec": {"color": "blue", "size": 3},
+        },
     ]
 
 
@@ -244,8 +347,11 @@ def seed(world: World, objects: list[Obj] | None = None, namespace: str | None =
         core.create_namespace({"metadata": {"name": namespace}})
         # every namespace of a real cluster gets it (kube-controller-manager's root-ca publisher), and
         # drsyncer skips it; waiting makes the skipped count certain
-        eventually(lambda: world.get("source", f"/api/v1/namespaces/{namespace}/configmaps/{ROOT_CA}"),
-                   timeout_s=30, what=f"{ROOT_CA} in namespace {namespace}")
+        eventually(
+            lambda: world.get("source", f"/api/v1/namespaces/{namespace}/configmaps/{ROOT_CA}"),
+            timeout_s=30,
+            what=f"{ROOT_CA} in namespace {namespace}",
+        )
     if read(world, "source", WIDGET_CRD) is None:
         k8s.ApiextensionsV1Api(api).create_custom_resource_definition(copy.deepcopy(WIDGET_CRD))
         await_established(world, "source", WIDGET_CRD["metadata"]["name"])
@@ -255,6 +361,7 @@ def seed(world: World, objects: list[Obj] | None = None, namespace: str | None =
 
 def await_established(world: World, cluster: str, crd: str) -> None:
     """Wait until the API server serves the CRD's kind (a real one takes a moment)."""
+
     def established() -> bool:
         found = world.get(cluster, f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}")
         conditions = ((found or {}).get("status") or {}).get("conditions") or ()
@@ -266,10 +373,18 @@ def await_established(world: World, cluster: str, crd: str) -> None:
 def path_of(obj: Obj, namespace: str | None, name: str | None = None) -> str:
     """The REST path of an object's collection (or of the object, with `name`); namespace "" or None
     for a cluster-scoped one."""
-    plural = {"ConfigMap": "configmaps", "Secret": "secrets", "Deployment": "deployments",
-              "StatefulSet": "statefulsets", "Service": "services", "Ingress": "ingresses",
-              "PersistentVolumeClaim": "persistentvolumeclaims", "Widget": "widgets", "Pod": "pods",
-              "CustomResourceDefinition": "customresourcedefinitions"}[obj["kind"]]
+    plural = {
+        "ConfigMap": "configmaps",
+        "Secret": "secrets",
+        "Deployment": "deployments",
+        "StatefulSet": "statefulsets",
+        "Service": "services",
+        "Ingress": "ingresses",
+        "PersistentVolumeClaim": "persistentvolumeclaims",
+        "Widget": "widgets",
+        "Pod": "pods",
+        "CustomResourceDefinition": "customresourcedefinitions",
+    }[obj["kind"]]
     api_version = obj["apiVersion"]
     base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
     where = f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
@@ -323,8 +438,11 @@ def recreate(world: World, cluster: str, template: Obj, change: Any, namespace: 
     current = read(world, cluster, template, namespace)
     assert current is not None
     delete(world, cluster, template, namespace)
-    eventually(lambda: read(world, cluster, template, namespace) is None, timeout_s=30,
-               what=f"{template['kind']} {template['metadata']['name']} deleted in {cluster}")
+    eventually(
+        lambda: read(world, cluster, template, namespace) is None,
+        timeout_s=30,
+        what=f"{template['kind']} {template['metadata']['name']} deleted in {cluster}",
+    )
     server_owned = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
     for field_name in server_owned:
         current["metadata"].pop(field_name, None)

@@ -38,8 +38,9 @@ class World:
 def world(sim_fleet: Any) -> Iterator[World]:
     """The sync tests' clusters, each behind a bearer token (so a leaked token could be seen)."""
     fleet: SimFleet = sim_fleet(["source", "dr1", "dr2"], token=True)
-    clients = {c.name: client_from_kubeconfig(c.kubeconfig_dict(), name=c.name, retry=FAST_RETRY)
-               for c in fleet}
+    clients = {
+        c.name: client_from_kubeconfig(c.kubeconfig_dict(), name=c.name, retry=FAST_RETRY) for c in fleet
+    }
     stock = {c.name: c.api_client() for c in fleet}
     yield World(fleet, clients, stock)
     for c in clients.values():
@@ -52,8 +53,13 @@ def _objects() -> list[dict[str, Any]]:
     encoded = base64.b64encode(SECRET_VALUE.encode()).decode()
     return [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"mode": "dr"}},
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "type": "Opaque",
-         "data": {"password": encoded}},
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds"},
+            "type": "Opaque",
+            "data": {"password": encoded},
+        },
     ]
 
 
@@ -71,9 +77,12 @@ def _audit_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
 def _sync(world: World, *, prune: bool = False) -> None:
     with audit.acting_for(ACTOR):
         destinations = [Destination(world.clients[d], SOURCE_NS) for d in ("dr1", "dr2")]
-        sync_namespace(world.clients["source"], destinations,
-                       rules(resourceTypes=["configmaps", "secrets"], syncCRDs=False, pruneDeleted=prune),
-                       source_namespace=SOURCE_NS)
+        sync_namespace(
+            world.clients["source"],
+            destinations,
+            rules(resourceTypes=["configmaps", "secrets"], syncCRDs=False, pruneDeleted=prune),
+            source_namespace=SOURCE_NS,
+        )
 
 
 def _what(lines: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
@@ -88,18 +97,32 @@ def _assert_no_secrets(world: World, caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_a_sync_records_one_audit_line_per_write_with_who_and_what(
-        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     _seed(world)
     caplog.set_level("INFO", logger=audit.AUDIT_LOGGER)
     _sync(world)
     lines = _audit_lines(caplog)
-    expected = {(cluster, "create", kind, namespace, name, "success")
-                for cluster in ("dr1", "dr2")
-                for kind, namespace, name in (("Namespace", None, SOURCE_NS), ("Secret", SOURCE_NS, "creds"),
-                                              ("ConfigMap", SOURCE_NS, "settings"))}
+    expected = {
+        (cluster, "create", kind, namespace, name, "success")
+        for cluster in ("dr1", "dr2")
+        for kind, namespace, name in (
+            ("Namespace", None, SOURCE_NS),
+            ("Secret", SOURCE_NS, "creds"),
+            ("ConfigMap", SOURCE_NS, "settings"),
+        )
+    }
     assert len(lines) == len(expected) and _what(lines) == expected
-    assert all(x["actor"] == {"replication": "Replication dr-system/shop", "run": "run-42", "task": "task-7",
-                              "component": "worker"} for x in lines)
+    assert all(
+        x["actor"]
+        == {
+            "replication": "Replication dr-system/shop",
+            "run": "run-42",
+            "task": "task-7",
+            "component": "worker",
+        }
+        for x in lines
+    )
     assert all(x["code"] == 201 and x["dryRun"] is False for x in lines)
     _assert_no_secrets(world, caplog)
 
@@ -109,7 +132,8 @@ def test_a_sync_records_one_audit_line_per_write_with_who_and_what(
 
 
 def test_updates_prunes_and_failed_writes_are_recorded_with_their_outcome(
-        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     _seed(world)
     _sync(world, prune=True)
     source = world.clients["source"]
@@ -128,7 +152,9 @@ def test_updates_prunes_and_failed_writes_are_recorded_with_their_outcome(
     assert ("dr2", "delete", "Secret", SOURCE_NS, "creds", "success") in what
     dr1_update = [x for x in lines if x["cluster"] == "dr1" and x["name"] == "settings"]
     assert [(x["verb"], x["outcome"]) for x in dr1_update] in (
-        [("update", "success")], [("patch", "success")])
+        [("update", "success")],
+        [("patch", "success")],
+    )
     # retried (500 is retryable) and failed every time: one line
     dr2_update = [x for x in lines if x["cluster"] == "dr2" and x["name"] == "settings"]
     assert len(dr2_update) == 1 and all(x["outcome"] == "error" and x["code"] == 500 for x in dr2_update)

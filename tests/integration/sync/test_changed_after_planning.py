@@ -14,24 +14,32 @@ from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Action, Op, Plan, plan
 from tests.integration.sync.conftest import Obj, World, counts_of, create, modify, read, rules, seed
 
-SETTINGS: Obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
-                 "data": {"mode": "dr"}}
+SETTINGS: Obj = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "settings"},
+    "data": {"mode": "dr"},
+}
 HOLD = "example.com/hold"
 
 
 def _being_deleted(world: World, copy: Obj) -> None:
     """A finalizer keeps the copy, deleted meanwhile, in the destination (deletionTimestamp set)."""
+
     def hold(obj: Obj) -> None:
         obj["metadata"]["finalizers"] = [HOLD]
+
     modify(world, "dr1", copy, hold)
     world.call("dr1", "DELETE", f"/api/v1/namespaces/{world.ns}/configmaps/{copy['metadata']['name']}")
 
 
 def _copied_from_elsewhere(world: World, copy: Obj) -> None:
     """Another task of the same Replication wrote the copy from another source namespace."""
+
     def re_own(obj: Obj) -> None:
         obj["metadata"]["annotations"][keys.ANNOTATION_SOURCE_NAMESPACE] = "elsewhere"
         obj["metadata"]["annotations"][keys.ANNOTATION_SOURCE_HASH] = "written-from-elsewhere"
+
     modify(world, "dr1", copy, re_own)
 
 
@@ -44,8 +52,14 @@ CHANGES: dict[str, Callable[[World, Obj], None]] = {
 def _plan(world: World) -> Plan:
     sync_rules = rules(resourceTypes=["configmaps"])
     snapshot = read_source(world.clients["source"], sync_rules, world.ns)
-    return plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, world.ns), sync_rules,
-                source_namespace=world.ns, destination_namespace=world.ns, prune=False)
+    return plan(
+        snapshot.objects,
+        read_destination(world.clients["dr1"], snapshot, world.ns),
+        sync_rules,
+        source_namespace=world.ns,
+        destination_namespace=world.ns,
+        prune=False,
+    )
 
 
 def _settings(the_plan: Plan) -> Action:
@@ -72,7 +86,8 @@ def _execute_stale_plan(world: World, stale: Plan) -> None:
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_an_update_that_meets_a_copy_changed_after_planning_does_what_the_planner_says(
-        world: World, change: str) -> None:
+    world: World, change: str
+) -> None:
     seed(world, [SETTINGS])
     world.sync(rules(resourceTypes=["configmaps"]), destinations=("dr1",))
     modify(world, "source", SETTINGS, lambda obj: obj["data"].update(mode="changed"))
@@ -87,7 +102,8 @@ def test_an_update_that_meets_a_copy_changed_after_planning_does_what_the_planne
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_a_create_that_meets_a_copy_written_after_planning_does_what_the_planner_says(
-        world: World, change: str) -> None:
+    world: World, change: str
+) -> None:
     seed(world, [SETTINGS])
     the_plan = _plan(world)
     planned = _settings(the_plan)

@@ -25,21 +25,24 @@ def kubeconfig(world: World) -> Path:
     return world.clusters.kubeconfig
 
 
-def destination_state(world: World, namespace: str, clusters: tuple[str, ...] = ("dr1", "dr2")
-                      ) -> dict[str, object]:
+def destination_state(
+    world: World, namespace: str, clusters: tuple[str, ...] = ("dr1", "dr2")
+) -> dict[str, object]:
     """What a write to dr1 and dr2 would change: each object's resourceVersion in `namespace` by kind
     (and, on the simulator, the count of write requests)."""
     state: dict[str, object] = {}
     for cluster in clusters:
         for plural in ("configmaps", "secrets", "services", "persistentvolumeclaims"):
             items = (world.get(cluster, f"/api/v1/namespaces/{namespace}/{plural}") or {}).get("items", [])
-            state[f"{cluster}/{plural}"] = {o["metadata"]["name"]: o["metadata"]["resourceVersion"]
-                                            for o in items}
+            state[f"{cluster}/{plural}"] = {
+                o["metadata"]["name"]: o["metadata"]["resourceVersion"] for o in items
+            }
         for path in ("/apis/apps/v1", "/apis/networking.k8s.io/v1"):
             plural = "deployments" if "apps" in path else "ingresses"
             items = (world.get(cluster, f"{path}/namespaces/{namespace}/{plural}") or {}).get("items", [])
-            state[f"{cluster}/{plural}"] = {o["metadata"]["name"]: o["metadata"]["resourceVersion"]
-                                            for o in items}
+            state[f"{cluster}/{plural}"] = {
+                o["metadata"]["name"]: o["metadata"]["resourceVersion"] for o in items
+            }
         state[f"{cluster}/namespace"] = world.get(cluster, f"/api/v1/namespaces/{namespace}") is not None
         # the simulator counts every write request; a real apiserver its creates and updates of these kinds
         state[f"{cluster}/writes"] = world.clusters[cluster].writes()
@@ -61,12 +64,14 @@ def table_row(output: str, kind: str) -> list[str]:
     raise AssertionError(f"no row for {kind} in:\n{output}")
 
 
-def test_sync_copies_to_both_destinations_resyncs_without_writes_and_prunes(world: World,
-                                                                                  kubeconfig: Path) -> None:
+def test_sync_copies_to_both_destinations_resyncs_without_writes_and_prunes(
+    world: World, kubeconfig: Path
+) -> None:
     seed(world)
 
-    run = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1,dr2",
-                        "--namespace", world.ns)
+    run = drsyncer_sync(
+        kubeconfig, "--source-context", "source", "--dest-context", "dr1,dr2", "--namespace", world.ns
+    )
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"{world.ns} → dr1/{world.ns}: Completed" in run.stdout
@@ -82,15 +87,24 @@ def test_sync_copies_to_both_destinations_resyncs_without_writes_and_prunes(worl
         assert marks[keys.ANNOTATION_REPLICATION] == f"{CLI_REPLICATION_NAMESPACE}/source"
 
     before = destination_state(world, world.ns)
-    again = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1,dr2",
-                          "--namespace", world.ns)
+    again = drsyncer_sync(
+        kubeconfig, "--source-context", "source", "--dest-context", "dr1,dr2", "--namespace", world.ns
+    )
     assert again.returncode == 0
     assert table_row(again.stdout, "total") == ["0", "0", "7", "0", "1", "0"]
     assert destination_state(world, world.ns) == before
 
     delete(world, "source", source_objects()[0])
-    pruned = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1,dr2",
-                           "--namespace", world.ns, "--prune")
+    pruned = drsyncer_sync(
+        kubeconfig,
+        "--source-context",
+        "source",
+        "--dest-context",
+        "dr1,dr2",
+        "--namespace",
+        world.ns,
+        "--prune",
+    )
     assert pruned.returncode == 0
     assert table_row(pruned.stdout, "ConfigMap") == ["0", "0", "0", "1", "1", "0"]
     assert read(world, "dr1", source_objects()[0]) is None and read(world, "dr2", source_objects()[0]) is None
@@ -101,9 +115,19 @@ def test_dry_run_to_a_mapped_namespace_writes_nothing(world: World, kubeconfig: 
     mapped = f"{world.ns}-copy"
     before = destination_state(world, mapped)
 
-    run = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1",
-                        "--namespace", f"{world.ns}:{mapped}", "--dry-run", "--no-scale-to-zero",
-                        "--types", "deployments,cm")
+    run = drsyncer_sync(
+        kubeconfig,
+        "--source-context",
+        "source",
+        "--dest-context",
+        "dr1",
+        "--namespace",
+        f"{world.ns}:{mapped}",
+        "--dry-run",
+        "--no-scale-to-zero",
+        "--types",
+        "deployments,cm",
+    )
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"{world.ns} → dr1/{mapped}: Completed" in run.stdout and "dry run" in run.stdout
@@ -113,30 +137,52 @@ def test_dry_run_to_a_mapped_namespace_writes_nothing(world: World, kubeconfig: 
     assert destination_state(world, mapped) == before
 
 
-def test_failed_objects_are_listed_with_category_and_message_and_exit_non_zero(world: World,
-                                                                               kubeconfig: Path) -> None:
+def test_failed_objects_are_listed_with_category_and_message_and_exit_non_zero(
+    world: World, kubeconfig: Path
+) -> None:
     seed(world)  # the Widget CRD exists only in the source, and the CLI does not copy CRDs
 
-    run = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1",
-                        "--namespace", world.ns, "--types", "configmaps,widgets.example.com")
+    run = drsyncer_sync(
+        kubeconfig,
+        "--source-context",
+        "source",
+        "--dest-context",
+        "dr1",
+        "--namespace",
+        world.ns,
+        "--types",
+        "configmaps,widgets.example.com",
+    )
 
     assert run.returncode == 1
     assert f"{world.ns} → dr1/{world.ns}: PartiallyFailed" in run.stdout
     assert table_row(run.stdout, "Widget.example.com") == ["0", "0", "0", "0", "0", "1"]
-    assert (f"WaitForNextSync: Widget.example.com {world.ns}/blue: Widget (example.com/v1) is not "
-            "served by cluster dr1") in run.stdout
+    assert (
+        f"WaitForNextSync: Widget.example.com {world.ns}/blue: Widget (example.com/v1) is not "
+        "served by cluster dr1"
+    ) in run.stdout
     assert "Traceback" not in run.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--source-context", "source", "--dest-context", "nope"], "contexts has no entry named 'nope'"),
-    (["--source-context", "source", "--dest-context", "source"], "is both the source and a destination"),
-    (["--source-context", "source", "--dest-context", "dr1", "--namespace", ":x"], "expected NS or NS:DEST"),
-    (["--source-context", "source", "--dest-context", "dr1", "--types", "gizmos"],
-     "drsyncer sync: context source: resource type 'gizmos' is not served by cluster source"),
-    (["--source-context", "source", "--dest-context", "dr1", "--namespace", "shpo"],
-     "drsyncer sync: context source: no namespace shpo"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--source-context", "source", "--dest-context", "nope"], "contexts has no entry named 'nope'"),
+        (["--source-context", "source", "--dest-context", "source"], "is both the source and a destination"),
+        (
+            ["--source-context", "source", "--dest-context", "dr1", "--namespace", ":x"],
+            "expected NS or NS:DEST",
+        ),
+        (
+            ["--source-context", "source", "--dest-context", "dr1", "--types", "gizmos"],
+            "drsyncer sync: context source: resource type 'gizmos' is not served by cluster source",
+        ),
+        (
+            ["--source-context", "source", "--dest-context", "dr1", "--namespace", "shpo"],
+            "drsyncer sync: context source: no namespace shpo",
+        ),
+    ],
+)
 def test_bad_input_fails_in_one_line(world: World, kubeconfig: Path, args: list[str], message: str) -> None:
     seed(world, [])
     if "--namespace" not in args:
@@ -150,36 +196,54 @@ def test_bad_input_fails_in_one_line(world: World, kubeconfig: Path, args: list[
 
 
 def test_an_unreadable_kubeconfig_fails_in_one_line(world: World, tmp_path: Path) -> None:
-    missing = drsyncer_sync(tmp_path / "absent", "--source-context", "source", "--dest-context", "dr1",
-                            "--namespace", world.ns)
+    missing = drsyncer_sync(
+        tmp_path / "absent", "--source-context", "source", "--dest-context", "dr1", "--namespace", world.ns
+    )
     assert missing.returncode == 1
     expected = f"kubeconfig {tmp_path / 'absent'}: cannot read (No such file or directory)"
     # the error category is for status and metrics, not for a terminal
     assert missing.stderr.strip().splitlines() == [f"drsyncer sync: {expected}"]
 
 
-def test_an_unreachable_destination_fails_in_one_line_before_anything_is_written(world: World,
-                                                                                 kubeconfig: Path) -> None:
+def test_an_unreachable_destination_fails_in_one_line_before_anything_is_written(
+    world: World, kubeconfig: Path
+) -> None:
     world.require_sim("takes a destination down")
     seed(world)
     world.sim("dr2").down()
     before = destination_state(world, world.ns, ("dr1",))
-    down = drsyncer_sync(kubeconfig, "--source-context", "source", "--dest-context", "dr1,dr2",
-                         "--namespace", world.ns)
+    down = drsyncer_sync(
+        kubeconfig, "--source-context", "source", "--dest-context", "dr1,dr2", "--namespace", world.ns
+    )
     assert down.returncode == 1
     (line,) = down.stderr.strip().splitlines()
     assert line.startswith("drsyncer sync: context dr2: cluster unreachable:") and "cannot connect" in line
     assert destination_state(world, world.ns, ("dr1",)) == before  # nothing ran
 
 
-def test_skipped_objects_are_listed_with_their_reason_grouped_or_one_per_line(world: World,
-                                                                              kubeconfig: Path) -> None:
-    ignored = [{"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": f"local-{i}", "labels": {keys.LABEL_IGNORE: "true"}}, "data": {}}
-               for i in range(5)]
+def test_skipped_objects_are_listed_with_their_reason_grouped_or_one_per_line(
+    world: World, kubeconfig: Path
+) -> None:
+    ignored = [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"local-{i}", "labels": {keys.LABEL_IGNORE: "true"}},
+            "data": {},
+        }
+        for i in range(5)
+    ]
     seed(world, [*source_objects()[:1], *ignored])
-    args = ("--source-context", "source", "--dest-context", "dr1", "--namespace", world.ns,
-            "--types", "configmaps")
+    args = (
+        "--source-context",
+        "source",
+        "--dest-context",
+        "dr1",
+        "--namespace",
+        world.ns,
+        "--types",
+        "configmaps",
+    )
 
     grouped = drsyncer_sync(kubeconfig, *args)
 
@@ -187,8 +251,10 @@ def test_skipped_objects_are_listed_with_their_reason_grouped_or_one_per_line(wo
     # the five ignored, and the namespace's kube-root-ca.crt, which its own cluster publishes
     assert table_row(grouped.stdout, "ConfigMap") == ["1", "0", "0", "0", "6", "0"]
     assert f"ConfigMap {world.ns}/kube-root-ca.crt" in grouped.stdout
-    assert (f"labelled {keys.LABEL_IGNORE}=true (5): ConfigMap {world.ns}/local-0, "
-            f"ConfigMap {world.ns}/local-1, ConfigMap {world.ns}/local-2 and 2 more") in grouped.stdout
+    assert (
+        f"labelled {keys.LABEL_IGNORE}=true (5): ConfigMap {world.ns}/local-0, "
+        f"ConfigMap {world.ns}/local-1, ConfigMap {world.ns}/local-2 and 2 more"
+    ) in grouped.stdout
 
     verbose = drsyncer_sync(kubeconfig, *args, "--verbose")
 

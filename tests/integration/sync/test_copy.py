@@ -89,8 +89,10 @@ def test_namespace_with_every_default_kind_is_copied_to_both_destinations(world:
         assert_copied(world, cluster, sync_rules)
         namespace = world.get(cluster, f"/api/v1/namespaces/{world.ns}")
         assert namespace is not None
-        assert {keys.LABEL_MANAGED_BY: keys.MANAGED_BY_VALUE,
-                keys.LABEL_SOURCE_NAMESPACE: world.ns}.items() <= namespace["metadata"]["labels"].items()
+        assert {
+            keys.LABEL_MANAGED_BY: keys.MANAGED_BY_VALUE,
+            keys.LABEL_SOURCE_NAMESPACE: world.ns,
+        }.items() <= namespace["metadata"]["labels"].items()
         crd = read(world, cluster, WIDGET_CRD)
         assert crd is not None
         assert {"type": "Established", "status": "True"}.items() <= crd["status"]["conditions"][1].items()
@@ -113,8 +115,9 @@ def test_namespace_with_every_default_kind_is_copied_to_both_destinations(world:
         assert claim.spec.storage_class_name == "standard"
         assert claim.spec.access_modes == ["ReadWriteMany"]
         assert claim.spec.volume_name is None
-        widget = world.custom(cluster).get_namespaced_custom_object("example.com", "v1", world.ns,
-                                                                    "widgets", "blue")
+        widget = world.custom(cluster).get_namespaced_custom_object(
+            "example.com", "v1", world.ns, "widgets", "blue"
+        )
         assert widget["spec"] == {"color": "blue", "size": 3}
 
 
@@ -150,9 +153,13 @@ def test_deleted_source_object_is_pruned_only_with_prune_and_only_when_owned(wor
     # both destinations hold a copy written by another Replication
     delete(world, "dr2", old)
     unowned = create(world, "dr2", {**old, "data": {"mine": "yes"}})
-    foreign_marks = {"labels": {keys.LABEL_MANAGED_BY: keys.MANAGED_BY_VALUE},
-                     "annotations": {keys.ANNOTATION_REPLICATION: "dr-system/other",
-                                     keys.ANNOTATION_SOURCE_NAMESPACE: world.ns}}
+    foreign_marks = {
+        "labels": {keys.LABEL_MANAGED_BY: keys.MANAGED_BY_VALUE},
+        "annotations": {
+            keys.ANNOTATION_REPLICATION: "dr-system/other",
+            keys.ANNOTATION_SOURCE_NAMESPACE: world.ns,
+        },
+    }
     foreign = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "foreign", **foreign_marks}}
     for cluster in ("dr1", "dr2"):
         create(world, cluster, foreign)
@@ -214,11 +221,19 @@ def test_dry_run_writes_nothing_and_reports_the_plan(world: World) -> None:
 
 
 def test_wildcard_types_copy_every_namespaced_kind_but_what_the_cluster_writes_itself(world: World) -> None:
-    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web.1"},
-             "involvedObject": {"kind": "Deployment", "name": "web", "namespace": world.ns},
-             "reason": "ScalingReplicaSet"}
-    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "leader"},
-             "spec": {"holderIdentity": "pod-a"}}
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "web.1"},
+        "involvedObject": {"kind": "Deployment", "name": "web", "namespace": world.ns},
+        "reason": "ScalingReplicaSet",
+    }
+    lease = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "leader"},
+        "spec": {"holderIdentity": "pod-a"},
+    }
     seed(world)
     world.call("source", "POST", f"/api/v1/namespaces/{world.ns}/events", {**event})
     world.call("source", "POST", f"/apis/coordination.k8s.io/v1/namespaces/{world.ns}/leases", {**lease})
@@ -242,8 +257,11 @@ def test_wildcard_types_copy_every_namespaced_kind_but_what_the_cluster_writes_i
 def test_a_source_namespace_being_deleted_or_gone_fails_the_targets_and_prunes_nothing(world: World) -> None:
     # "held" keeps the namespace Terminating (its finalizer is removed by hand below), as any
     # finalizer does on a real cluster while the namespace controller empties it
-    held = {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
+    held = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]},
+    }
     seed(world, [*source_objects(), held])
     world.sync(rules())
     world.call("source", "DELETE", f"/api/v1/namespaces/{world.ns}")
@@ -252,17 +270,24 @@ def test_a_source_namespace_being_deleted_or_gone_fails_the_targets_and_prunes_n
     terminating = world.sync(rules(), prune=True)
 
     assert [r.phase for r in terminating] == [Phase.FAILED, Phase.FAILED]
-    assert terminating[0].error == (f"source cluster source, namespace {world.ns}: the namespace is being "
-                                    "deleted; nothing is copied or pruned while it is")
+    assert terminating[0].error == (
+        f"source cluster source, namespace {world.ns}: the namespace is being "
+        "deleted; nothing is copied or pruned while it is"
+    )
 
     world.core("source").patch_namespaced_config_map("held", world.ns, {"metadata": {"finalizers": None}})
-    eventually(lambda: world.get("source", f"/api/v1/namespaces/{world.ns}") is None, timeout_s=60,
-               what=f"namespace {world.ns} gone from the source")
+    eventually(
+        lambda: world.get("source", f"/api/v1/namespaces/{world.ns}") is None,
+        timeout_s=60,
+        what=f"namespace {world.ns} gone from the source",
+    )
     gone = world.sync(rules(), prune=True)
 
     assert [r.phase for r in gone] == [Phase.FAILED, Phase.FAILED]
-    assert gone[0].error == (f"source cluster source, namespace {world.ns}: the namespace does not "
-                             "exist; nothing is copied or pruned until it does")
+    assert gone[0].error == (
+        f"source cluster source, namespace {world.ns}: the namespace does not "
+        "exist; nothing is copied or pruned until it does"
+    )
     assert world.writes() == 0
     for template in source_objects():
         assert read(world, "dr1", template) is not None and read(world, "dr2", template) is not None
@@ -275,8 +300,7 @@ def test_a_crd_installed_in_the_destination_after_discovery_was_cached_is_found(
     seed(world, [widget])
     assert world.clients["dr1"].discovery.served().for_kind("example.com/v1", "Widget") is None
     create(world, "dr1", WIDGET_CRD, namespace="")
-    [result] = world.sync(rules(resourceTypes=["widgets.example.com"], syncCRDs=False),
-                          destinations=("dr1",))
+    [result] = world.sync(rules(resourceTypes=["widgets.example.com"], syncCRDs=False), destinations=("dr1",))
     assert result.phase.value == "Completed", result.errors
     assert result.counts["Widget.example.com"].created == 1
     assert read(world, "dr1", widget) is not None

@@ -55,15 +55,18 @@ def test_one_destination_down_fails_alone_and_names_itself(world: World) -> None
 
 
 def many_configmaps(n: int) -> list[Obj]:
-    return [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i:03d}"},
-             "data": {"i": str(i)}} for i in range(n)]
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i:03d}"}, "data": {"i": str(i)}}
+        for i in range(n)
+    ]
 
 
 def fail_a_fifth_of_writes(world: World, cluster: str) -> None:
     """10 % 429 (Retry-After: 0) and 10 % 500 on every create, update and delete."""
     rates = {429: 0.1, 500: 0.1}
-    world.sim(cluster).faults.set(error_rates={"create": rates, "update": rates, "delete": rates},
-                                  retry_after_s=0)
+    world.sim(cluster).faults.set(
+        error_rates={"create": rates, "update": rates, "delete": rates}, retry_after_s=0
+    )
 
 
 def test_injected_throttling_server_errors_and_conflicts_converge_in_one_run(world: World) -> None:
@@ -92,14 +95,24 @@ def test_injected_throttling_server_errors_and_conflicts_converge_in_one_run(wor
     source = world.clients["source"]
     dr1 = world.clients["dr1"]
     snapshot = read_source(source, sync_rules, world.ns)
-    the_plan = plan([*snapshot.crds, *snapshot.objects], read_destination(dr1, snapshot, world.ns),
-                    sync_rules, source_namespace=world.ns, destination_namespace=world.ns, prune=False)
+    the_plan = plan(
+        [*snapshot.crds, *snapshot.objects],
+        read_destination(dr1, snapshot, world.ns),
+        sync_rules,
+        source_namespace=world.ns,
+        destination_namespace=world.ns,
+        prune=False,
+    )
     updates = the_plan.by_op(Op.UPDATE)
     assert len(updates) == 20
     world.sim("dr1").faults.clear()
     for action in updates:
-        modify(world, "dr1", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": action.key.name}},
-               lambda cm: cm["metadata"]["labels"].update(touched="by-someone-else"))
+        modify(
+            world,
+            "dr1",
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": action.key.name}},
+            lambda cm: cm["metadata"]["labels"].update(touched="by-someone-else"),
+        )
     fail_a_fifth_of_writes(world, "dr1")
     world.reset_counters()
 
@@ -130,8 +143,14 @@ def test_updates_that_meet_a_conflict_are_read_again_and_rewritten(world: World)
         modify(world, "source", obj, lambda cm: cm["data"].update(changed="yes"))
     dr1 = world.clients["dr1"]
     snapshot = read_source(world.clients["source"], sync_rules, world.ns)
-    the_plan = plan(snapshot.objects, read_destination(dr1, snapshot, world.ns), sync_rules,
-                    source_namespace=world.ns, destination_namespace=world.ns, prune=False)
+    the_plan = plan(
+        snapshot.objects,
+        read_destination(dr1, snapshot, world.ns),
+        sync_rules,
+        source_namespace=world.ns,
+        destination_namespace=world.ns,
+        prune=False,
+    )
     assert len(the_plan.by_op(Op.UPDATE)) == len(extra)
     # another writer touches every copy after it was read: each planned update carries a stale
     # resourceVersion
@@ -151,7 +170,9 @@ def test_updates_that_meet_a_conflict_are_read_again_and_rewritten(world: World)
         assert "touched" not in copied["metadata"]["labels"]  # the copy follows its source, not the toucher
     world.reset_counters()
     assert counts_of(world.sync(sync_rules, destinations=("dr1",))[0]) == {
-        "unchanged": len(extra), **ROOT_CA_SKIPPED}
+        "unchanged": len(extra),
+        **ROOT_CA_SKIPPED,
+    }
     assert world.writes("dr1") == 0
 
 
@@ -160,8 +181,14 @@ def test_a_destination_that_goes_away_mid_run_is_given_up_on(world: World) -> No
     seed(world, many_configmaps(40))
     sync_rules = rules(resourceTypes=["configmaps"])
     snapshot = read_source(world.clients["source"], sync_rules, world.ns)
-    the_plan = plan(snapshot.objects, {}, sync_rules, source_namespace=world.ns,
-                    destination_namespace=world.ns, prune=False)
+    the_plan = plan(
+        snapshot.objects,
+        {},
+        sync_rules,
+        source_namespace=world.ns,
+        destination_namespace=world.ns,
+        prune=False,
+    )
     dr1 = world.sim("dr1")
     dr1.faults.set(latency_ms=20)
 
@@ -187,8 +214,11 @@ def test_a_destination_that_goes_away_mid_run_is_given_up_on(world: World) -> No
 
 def test_a_destination_namespace_being_deleted_waits_for_the_next_sync(world: World) -> None:
     seed(world, many_configmaps(3))
-    held = {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
+    held = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]},
+    }
     world.core("dr1").create_namespace({"metadata": {"name": world.ns}})
     create(world, "dr1", held)
     world.core("dr1").delete_namespace(world.ns)  # stays Terminating while "held" has its finalizer
@@ -199,8 +229,10 @@ def test_a_destination_namespace_being_deleted_waits_for_the_next_sync(world: Wo
         world.core("dr1").patch_namespaced_config_map("held", world.ns, {"metadata": {"finalizers": None}})
 
     assert result.phase == Phase.FAILED
-    assert result.error == f"Namespace {world.ns}: is being deleted in the destination; the next sync " \
-                           "recreates it"
+    assert (
+        result.error == f"Namespace {world.ns}: is being deleted in the destination; the next sync "
+        "recreates it"
+    )
     assert result.error_category == Category.WAIT_FOR_NEXT_SYNC
     assert result.totals.failed == 3 and world.writes("dr1") == 0
 
@@ -209,13 +241,22 @@ def test_objects_created_by_someone_else_after_planning_are_updated_instead(worl
     seed(world, many_configmaps(4))
     sync_rules = rules(resourceTypes=["configmaps"])
     snapshot = read_source(world.clients["source"], sync_rules, world.ns)
-    the_plan = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, world.ns), sync_rules,
-                    source_namespace=world.ns, destination_namespace=world.ns, prune=False)
+    the_plan = plan(
+        snapshot.objects,
+        read_destination(world.clients["dr1"], snapshot, world.ns),
+        sync_rules,
+        source_namespace=world.ns,
+        destination_namespace=world.ns,
+        prune=False,
+    )
     assert [a.op for a in the_plan if a.op != Op.SKIP] == [Op.CREATE] * 4
     # between planning and writing: an unmarked cm-000 appears, and a duplicate run writes cm-001
     world.core("dr1").create_namespace({"metadata": {"name": world.ns}})
-    create(world, "dr1", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm-000"},
-                          "data": {"i": "stale"}})
+    create(
+        world,
+        "dr1",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm-000"}, "data": {"i": "stale"}},
+    )
     execute(dataclasses.replace(the_plan, actions=the_plan.actions[1:2]), world.clients["dr1"], sync_rules)
     world.reset_counters()
 
@@ -240,16 +281,23 @@ def test_a_prune_never_deletes_an_object_recreated_after_planning(world: World) 
     world.sync(sync_rules, destinations=("dr1",))
     world.call("source", "DELETE", f"/api/v1/namespaces/{world.ns}/configmaps/cm-001")
     snapshot = read_source(world.clients["source"], sync_rules, world.ns)
-    the_plan = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, world.ns), sync_rules,
-                    source_namespace=world.ns, destination_namespace=world.ns, prune=True)
+    the_plan = plan(
+        snapshot.objects,
+        read_destination(world.clients["dr1"], snapshot, world.ns),
+        sync_rules,
+        source_namespace=world.ns,
+        destination_namespace=world.ns,
+        prune=True,
+    )
     assert [a.key.name for a in the_plan.by_op(Op.PRUNE)] == ["cm-001"]
     # recreated in the destination (same marks, new uid) between planning and writing
     copy = read(world, "dr1", many_configmaps(2)[1])
     assert copy is not None
     world.call("dr1", "DELETE", f"/api/v1/namespaces/{world.ns}/configmaps/cm-001")
     marks = {k: copy["metadata"][k] for k in ("labels", "annotations")}
-    recreated = create(world, "dr1", {"apiVersion": "v1", "kind": "ConfigMap",
-                                      "metadata": {"name": "cm-001", **marks}})
+    recreated = create(
+        world, "dr1", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm-001", **marks}}
+    )
 
     result = execute(the_plan, world.clients["dr1"], sync_rules)
 

@@ -22,7 +22,8 @@ from tests.integration.sim.test_crds import await_established
 KUBECTL = shutil.which("kubectl")
 
 REPLICATION = {
-    "apiVersion": keys.API_VERSION, "kind": keys.KIND_REPLICATION,
+    "apiVersion": keys.API_VERSION,
+    "kind": keys.KIND_REPLICATION,
     "metadata": {"name": "shop", "namespace": "dr-system"},
     "spec": {"sourceCluster": "prod", "destinationClusters": ["dr1", "dr2"], "sourceNamespace": "shop"},
 }
@@ -49,14 +50,16 @@ def test_generated_crds_are_accepted_established_and_serve_their_kinds(kube: Cal
 
 
 @pytest.mark.kubectl
-@pytest.mark.skipif(KUBECTL is None,
-                    reason="kubectl is not on PATH; this test drives the real kubectl binary")
+@pytest.mark.skipif(
+    KUBECTL is None, reason="kubectl is not on PATH; this test drives the real kubectl binary"
+)
 def test_kubectl_applies_the_output_of_drsyncer_crds(kube: Callable[..., World], tmp_path: Path) -> None:
     assert KUBECTL is not None
     world = kube(["controller"])
     kubectl = [KUBECTL, "--kubeconfig", str(world.kubeconfig), "--cache-dir", str(tmp_path / "cache")]
-    crds = subprocess.run([sys.executable, "-m", "drsyncer.cli", "crds"], capture_output=True, text=True,
-                          check=True, timeout=60).stdout
+    crds = subprocess.run(
+        [sys.executable, "-m", "drsyncer.cli", "crds"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*kubectl, *args], input=stdin, capture_output=True, text=True, timeout=60)
@@ -67,8 +70,9 @@ def test_kubectl_applies_the_output_of_drsyncer_crds(kube: Callable[..., World],
     for crd in all_crds():
         name = crd["metadata"]["name"]
         # created, or left as it is where another test of the session installed it on a real cluster
-        assert (f"customresourcedefinition.apiextensions.k8s.io/{name} created" in applied.stdout
-                or (world.backend == "real" and f"/{name} " in applied.stdout)), applied.stdout
+        assert f"customresourcedefinition.apiextensions.k8s.io/{name} created" in applied.stdout or (
+            world.backend == "real" and f"/{name} " in applied.stdout
+        ), applied.stdout
     again = run("apply", "-f", "-", stdin=crds)
     assert again.returncode == 0 and "unchanged" in again.stdout, again.stderr
     # a real server serves the kinds a moment after the CRDs are created

@@ -19,15 +19,27 @@ from drsyncer.sync.rules import Rules
 from tests.integration.sync.conftest import Obj, World, counts_of, create, read, recreate, rules, seed
 
 DEPLOYMENT: Obj = {
-    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
-    "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-             "template": {"metadata": {"labels": {"app": "web"}},
-                          "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]}}},
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "web", "labels": {"app": "web"}},
+    "spec": {
+        "replicas": 2,
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]},
+        },
+    },
 }
 CLAIM: Obj = {
-    "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
-    "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
-             "resources": {"requests": {"storage": "1Gi"}}},
+    "apiVersion": "v1",
+    "kind": "PersistentVolumeClaim",
+    "metadata": {"name": "data"},
+    "spec": {
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": "fast",
+        "resources": {"requests": {"storage": "1Gi"}},
+    },
 }
 
 
@@ -44,14 +56,24 @@ class Change:
     rules: Rules
 
 
-def change_and_sync(world: World, handling_spec: dict[str, Any], change: Any, template: Obj = DEPLOYMENT,
-                    labels: dict[str, str] | None = None,
-                    between: Callable[[], None] | None = None) -> Change:
+def change_and_sync(
+    world: World,
+    handling_spec: dict[str, Any],
+    change: Any,
+    template: Obj = DEPLOYMENT,
+    labels: dict[str, str] | None = None,
+    between: Callable[[], None] | None = None,
+) -> Change:
     """Copy `template` to dr1, change it in the source with `change(obj)` (deleting and recreating it,
     as the changes are to immutable fields), and sync again with `handling_spec` as the
     `immutableResourceConfig`. `between()` runs after the first sync."""
-    obj = {**template, "metadata": {**template["metadata"],
-                                    "labels": {**template["metadata"].get("labels", {}), **(labels or {})}}}
+    obj = {
+        **template,
+        "metadata": {
+            **template["metadata"],
+            "labels": {**template["metadata"].get("labels", {}), **(labels or {})},
+        },
+    }
     seed(world, [obj])
     types = ["deployments", "persistentvolumeclaims"]
     sync_rules = rules(resourceTypes=types, syncCRDs=False, immutableResourceConfig=handling_spec)
@@ -73,8 +95,10 @@ def test_no_change_reports_the_selector_change_and_writes_nothing(world: World) 
     assert c.result.phase == Phase.COMPLETED and counts_of(c.result) == {"skipped": 1, "held_back": 1}
     (held,) = c.result.skips
     assert held.held_back and held.fields == ("spec.selector",) and held.name == "web"
-    assert any("immutable field(s) spec.selector changed; handling NoChange (from defaultHandling)" in w
-               for w in c.result.warnings), c.result.warnings
+    assert any(
+        "immutable field(s) spec.selector changed; handling NoChange (from defaultHandling)" in w
+        for w in c.result.warnings
+    ), c.result.warnings
     assert world.writes("dr1") == 0
     assert c.after["metadata"]["resourceVersion"] == c.before["metadata"]["resourceVersion"]
 
@@ -100,13 +124,18 @@ def test_force_update_and_recreate_with_drain_replace_the_deployment(world: Worl
 
 
 def pod(name: str, app: str) -> Obj:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": app}},
-            "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": app}},
+        "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]},
+    }
 
 
 @pytest.mark.parametrize(("handling", "evicted"), [("Recreate", False), ("RecreateWithPodDrain", True)])
-def test_recreate_with_pod_drain_evicts_the_old_workloads_pods_first(world: World, handling: str,
-                                                                     evicted: bool) -> None:
+def test_recreate_with_pod_drain_evicts_the_old_workloads_pods_first(
+    world: World, handling: str, evicted: bool
+) -> None:
     pods = [pod("web-1", "web"), pod("web-2", "web"), pod("other", "other")]
 
     def pods_in_dr1() -> None:
@@ -147,8 +176,12 @@ def test_partial_update_keeps_the_selector_and_updates_the_rest(world: World) ->
 
 
 def test_the_immutable_handling_label_overrides_the_default(world: World) -> None:
-    c = change_and_sync(world, {"defaultHandling": "NoChange"}, new_selector,
-                            labels={keys.LABEL_IMMUTABLE_HANDLING: "recreate"})
+    c = change_and_sync(
+        world,
+        {"defaultHandling": "NoChange"},
+        new_selector,
+        labels={keys.LABEL_IMMUTABLE_HANDLING: "recreate"},
+    )
 
     assert counts_of(c.result) == {"updated": 1}
     assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
@@ -168,18 +201,36 @@ def test_an_eviction_a_disruption_budget_refuses_leaves_the_workload_in_place(wo
         create(world, "dr1", web)
         # a Pending Pod may always be evicted: this one reports Running and Ready, as a kubelet would,
         # and the budget reports what the disruption controller would (no disruption allowed)
-        world.core("dr1").patch_namespaced_pod_status("web-1", world.ns, {"status": {
-            "phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}})
+        world.core("dr1").patch_namespaced_pod_status(
+            "web-1",
+            world.ns,
+            {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}},
+        )
         policy = k8s.PolicyV1Api(world.stock["dr1"])
-        policy.create_namespaced_pod_disruption_budget(world.ns, {
-            "metadata": {"name": "keep-one"},
-            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
-        policy.patch_namespaced_pod_disruption_budget_status("keep-one", world.ns, {"status": {
-            "observedGeneration": 1, "disruptionsAllowed": 0, "currentHealthy": 1, "desiredHealthy": 1,
-            "expectedPods": 1}})
+        policy.create_namespaced_pod_disruption_budget(
+            world.ns,
+            {
+                "metadata": {"name": "keep-one"},
+                "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}},
+            },
+        )
+        policy.patch_namespaced_pod_disruption_budget_status(
+            "keep-one",
+            world.ns,
+            {
+                "status": {
+                    "observedGeneration": 1,
+                    "disruptionsAllowed": 0,
+                    "currentHealthy": 1,
+                    "desiredHealthy": 1,
+                    "expectedPods": 1,
+                }
+            },
+        )
 
-    c = change_and_sync(world, {"defaultHandling": "RecreateWithPodDrain"}, new_selector,
-                        between=guarded_pod_in_dr1)
+    c = change_and_sync(
+        world, {"defaultHandling": "RecreateWithPodDrain"}, new_selector, between=guarded_pod_in_dr1
+    )
 
     assert counts_of(c.result) == {"failed": 1}, c.result.to_dict()
     assert c.after["metadata"]["uid"] == c.before["metadata"]["uid"]  # not deleted
@@ -193,8 +244,10 @@ def test_recreate_with_pod_drain_evicts_the_pods_mounting_a_claim_before_replaci
     mounting = pod("uses-data", "db")
     mounting["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
     bystander = pod("bystander", "db")
-    spec = {"defaultHandling": "NoChange",
-            "resourceOverrides": {"persistentvolumeclaims": "RecreateWithPodDrain"}}
+    spec = {
+        "defaultHandling": "NoChange",
+        "resourceOverrides": {"persistentvolumeclaims": "RecreateWithPodDrain"},
+    }
 
     def pods_in_dr1() -> None:
         if world.get("dr1", f"/api/v1/namespaces/{world.ns}/pods") is None:
@@ -229,16 +282,23 @@ def test_pvc_storage_class_change_is_recreated_by_a_resource_override(world: Wor
     assert any("handling Recreate (from resourceOverrides)" in w for w in c.result.warnings)
 
 
-FROZEN: Obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "frozen"},
-               "data": {"a": "1"}, "immutable": True}
+FROZEN: Obj = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "frozen"},
+    "data": {"a": "1"},
+    "immutable": True,
+}
 
 
 @pytest.mark.parametrize("handling", ["NoChange", "Recreate"])
-def test_an_immutable_rejection_the_plan_did_not_foresee_gets_the_same_handling(world: World,
-                                                                                handling: str) -> None:
+def test_an_immutable_rejection_the_plan_did_not_foresee_gets_the_same_handling(
+    world: World, handling: str
+) -> None:
     seed(world, [FROZEN])
-    sync_rules = rules(resourceTypes=["configmaps"], syncCRDs=False,
-                       immutableResourceConfig={"defaultHandling": handling})
+    sync_rules = rules(
+        resourceTypes=["configmaps"], syncCRDs=False, immutableResourceConfig={"defaultHandling": handling}
+    )
     world.sync(sync_rules, destinations=("dr1",))
     before = read(world, "dr1", FROZEN)
     source_cm = read(world, "source", FROZEN)
@@ -248,8 +308,14 @@ def test_an_immutable_rejection_the_plan_did_not_foresee_gets_the_same_handling(
     world.call("source", "DELETE", f"/api/v1/namespaces/{world.ns}/configmaps/frozen")
     seed(world, [{**FROZEN, "data": {"a": "2"}}])
     snapshot = read_source(world.clients["source"], sync_rules, world.ns)
-    planned = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, world.ns), sync_rules,
-                   source_namespace=world.ns, destination_namespace=world.ns, prune=False)
+    planned = plan(
+        snapshot.objects,
+        read_destination(world.clients["dr1"], snapshot, world.ns),
+        sync_rules,
+        source_namespace=world.ns,
+        destination_namespace=world.ns,
+        prune=False,
+    )
     (update,) = planned.by_op(Op.UPDATE)
     assert update.immutable is not None
     unforeseen = dataclasses.replace(update, immutable=None, partial_body=None)
@@ -273,29 +339,45 @@ def _blind_update(world: World, sync_rules: Rules) -> Any:
     """The plan of the next run with its immutable flag hidden, so the API server's refusal is what
     the executor meets (as with a rule the table does not know)."""
     snapshot = read_source(world.clients["source"], sync_rules, world.ns)
-    planned = plan(snapshot.objects, read_destination(world.clients["dr1"], snapshot, world.ns), sync_rules,
-                   source_namespace=world.ns, destination_namespace=world.ns, prune=False)
+    planned = plan(
+        snapshot.objects,
+        read_destination(world.clients["dr1"], snapshot, world.ns),
+        sync_rules,
+        source_namespace=world.ns,
+        destination_namespace=world.ns,
+        prune=False,
+    )
     (update,) = planned.by_op(Op.UPDATE)
     blind = dataclasses.replace(update, immutable=None, partial_body=None)
     return dataclasses.replace(planned, actions=(blind,))
 
 
 STATEFUL: Obj = {
-    "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "queue"},
-    "spec": {"replicas": 1, "serviceName": "queue", "selector": {"matchLabels": {"app": "q"}},
-             "template": {"metadata": {"labels": {"app": "q"}},
-                          "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]}}},
+    "apiVersion": "apps/v1",
+    "kind": "StatefulSet",
+    "metadata": {"name": "queue"},
+    "spec": {
+        "replicas": 1,
+        "serviceName": "queue",
+        "selector": {"matchLabels": {"app": "q"}},
+        "template": {
+            "metadata": {"labels": {"app": "q"}},
+            "spec": {"containers": [{"name": "main", "image": "nginx:1.25"}]},
+        },
+    },
 }
 
 
 @pytest.mark.parametrize("handling", ["NoChange", "Recreate", "PartialUpdate"])
-def test_a_refusal_worded_without_immutable_is_handled_like_an_immutable_change(world: World,
-                                                                                handling: str) -> None:
+def test_a_refusal_worded_without_immutable_is_handled_like_an_immutable_change(
+    world: World, handling: str
+) -> None:
     # "updates to statefulset spec for fields other than ... are forbidden": a 422 whose words never say
     # "immutable"; it is handled by the configured handling, never a failure on every run
     seed(world, [STATEFUL])
-    sync_rules = rules(resourceTypes=["statefulsets"], syncCRDs=False,
-                       immutableResourceConfig={"defaultHandling": handling})
+    sync_rules = rules(
+        resourceTypes=["statefulsets"], syncCRDs=False, immutableResourceConfig={"defaultHandling": handling}
+    )
     world.sync(sync_rules, destinations=("dr1",))
     before = read(world, "dr1", STATEFUL)
     recreate(world, "source", STATEFUL, lambda sts: sts["spec"].update(serviceName="queue-v2"))
@@ -305,8 +387,9 @@ def test_a_refusal_worded_without_immutable_is_handled_like_an_immutable_change(
     after = read(world, "dr1", STATEFUL)
     assert before is not None and after is not None
     assert result.phase == Phase.COMPLETED and not result.errors
-    assert any("refused the update of field(s) spec" in w and "statefulset spec" in w
-               for w in result.warnings)
+    assert any(
+        "refused the update of field(s) spec" in w and "statefulset spec" in w for w in result.warnings
+    )
     if handling == "NoChange":
         assert counts_of(result) == {"skipped": 1, "held_back": 1}
         assert result.skips[0].held_back and result.skips[0].fields == ("spec",)
@@ -322,10 +405,12 @@ def test_a_refusal_worded_without_immutable_is_handled_like_an_immutable_change(
 
 
 def test_an_object_the_destination_would_not_create_either_is_not_deleted_for_a_recreate(
-        world: World) -> None:
+    world: World,
+) -> None:
     seed(world, [FROZEN])
-    sync_rules = rules(resourceTypes=["configmaps"], syncCRDs=False,
-                       immutableResourceConfig={"defaultHandling": "Recreate"})
+    sync_rules = rules(
+        resourceTypes=["configmaps"], syncCRDs=False, immutableResourceConfig={"defaultHandling": "Recreate"}
+    )
     world.sync(sync_rules, destinations=("dr1",))
     before = read(world, "dr1", FROZEN)
     recreate(world, "source", FROZEN, lambda cm: cm.update(data={"a": "2"}))

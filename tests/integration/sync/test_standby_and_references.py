@@ -28,18 +28,43 @@ def _create(world: World, namespace: str, docs: list[dict[str, Any]]) -> None:
 def _workloads() -> list[dict[str, Any]]:
     labels = {"app": "agent"}
     return [
-        {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
-         "spec": {"selector": {"matchLabels": labels},
-                  "template": {"metadata": {"labels": labels},
-                               "spec": {**POD, "nodeSelector": {"disk": "ssd"}}}}},
-        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate"},
-         "spec": {"template": {"spec": {**POD, "restartPolicy": "Never"}}}},
-        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report"},
-         "spec": {"schedule": "0 * * * *",
-                  "jobTemplate": {"spec": {"template": {"spec": {**POD, "restartPolicy": "Never"}}}}}},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-                  "template": {"metadata": {"labels": {"app": "web"}}, "spec": POD}}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": "agent"},
+            "spec": {
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {**POD, "nodeSelector": {"disk": "ssd"}},
+                },
+            },
+        },
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "migrate"},
+            "spec": {"template": {"spec": {**POD, "restartPolicy": "Never"}}},
+        },
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": {"name": "report"},
+            "spec": {
+                "schedule": "0 * * * *",
+                "jobTemplate": {"spec": {"template": {"spec": {**POD, "restartPolicy": "Never"}}}},
+            },
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}}, "spec": POD},
+            },
+        },
     ]
 
 
@@ -81,20 +106,65 @@ def test_standby_copies_start_nothing_and_come_up_without_scale_to_zero(kube) ->
 
 def test_namespace_references_follow_the_mapping(kube) -> None:
     world = kube(["src", "dst"])
-    term = {"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "topology.kubernetes.io/zone",
-            "namespaces": ["refs", "elsewhere"]}
-    _create(world, "refs", [
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
-         "spec": {"type": "ExternalName", "externalName": "db-primary.refs.svc.cluster.local"}},
-        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "from-self"},
-         "spec": {"podSelector": {}, "ingress": [{"from": [
-             {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "refs"}}},
-             {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "elsewhere"}}}]}]}},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-                  "template": {"metadata": {"labels": {"app": "web"}}, "spec": {**POD, "affinity": {
-                      "podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}}}}},
-    ])
+    term = {
+        "labelSelector": {"matchLabels": {"app": "cache"}},
+        "topologyKey": "topology.kubernetes.io/zone",
+        "namespaces": ["refs", "elsewhere"],
+    }
+    _create(
+        world,
+        "refs",
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "db"},
+                "spec": {"type": "ExternalName", "externalName": "db-primary.refs.svc.cluster.local"},
+            },
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": "from-self"},
+                "spec": {
+                    "podSelector": {},
+                    "ingress": [
+                        {
+                            "from": [
+                                {
+                                    "namespaceSelector": {
+                                        "matchLabels": {"kubernetes.io/metadata.name": "refs"}
+                                    }
+                                },
+                                {
+                                    "namespaceSelector": {
+                                        "matchLabels": {"kubernetes.io/metadata.name": "elsewhere"}
+                                    }
+                                },
+                            ]
+                        }
+                    ],
+                },
+            },
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web"},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "web"}},
+                        "spec": {
+                            **POD,
+                            "affinity": {
+                                "podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}
+                            },
+                        },
+                    },
+                },
+            },
+        ],
+    )
     args = ("--namespace", "refs:refs-dr", "--types", "services,networkpolicies,deployments")
 
     drsyncer_sync(world, *args)
@@ -102,8 +172,9 @@ def test_namespace_references_follow_the_mapping(kube) -> None:
     service = k8s.CoreV1Api(world.api("dst")).read_namespaced_service("db", "refs-dr")
     assert service.spec.external_name == "db-primary.refs-dr.svc.cluster.local"
     policy = k8s.NetworkingV1Api(world.api("dst")).read_namespaced_network_policy("from-self", "refs-dr")
-    peers = [p.namespace_selector.match_labels["kubernetes.io/metadata.name"]
-             for p in policy.spec.ingress[0]._from]
+    peers = [
+        p.namespace_selector.match_labels["kubernetes.io/metadata.name"] for p in policy.spec.ingress[0]._from
+    ]
     assert peers == ["refs-dr", "elsewhere"]
     deployment = k8s.AppsV1Api(world.api("dst")).read_namespaced_deployment("web", "refs-dr")
     affinity = deployment.spec.template.spec.affinity.pod_affinity

@@ -17,8 +17,12 @@ def replication_dict(name: str = "web", namespace: str | None = "dr-system", **s
     metadata: dict[str, Any] = {"name": name}
     if namespace:
         metadata["namespace"] = namespace
-    return {"apiVersion": API_VERSION, "kind": "Replication", "metadata": metadata,
-            "spec": {k: v for k, v in base.items() if v is not DROP}}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Replication",
+        "metadata": metadata,
+        "spec": {k: v for k, v in base.items() if v is not DROP},
+    }
 
 
 def remote_cluster_dict(name: str = "prod", namespace: str | None = "dr-system", **spec: Any) -> dict:
@@ -27,8 +31,12 @@ def remote_cluster_dict(name: str = "prod", namespace: str | None = "dr-system",
     metadata: dict[str, Any] = {"name": name}
     if namespace:
         metadata["namespace"] = namespace
-    return {"apiVersion": API_VERSION, "kind": "RemoteCluster", "metadata": metadata,
-            "spec": {k: v for k, v in base.items() if v is not DROP}}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "RemoteCluster",
+        "metadata": metadata,
+        "spec": {k: v for k, v in base.items() if v is not DROP},
+    }
 
 
 def replication_errors(obj: dict) -> list[str]:

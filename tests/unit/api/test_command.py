@@ -77,7 +77,8 @@ def test_valid_documents_print_ok_and_exit_zero(tmp_path: Path, capsys: pytest.C
 
 
 def test_invalid_document_prints_field_errors_and_exits_one(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = _validate(tmp_path, VALID + "---\n" + INVALID, capsys)
     assert code == 1
     assert out.splitlines()[2:] == [
@@ -87,7 +88,8 @@ def test_invalid_document_prints_field_errors_and_exits_one(
 
 
 def test_legacy_mapping_is_checked_as_the_replication_it_converts_to(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = _validate(tmp_path, LEGACY, capsys)
     assert code == 0
     assert out.splitlines() == [
@@ -97,25 +99,35 @@ def test_legacy_mapping_is_checked_as_the_replication_it_converts_to(
     ]
 
 
-@pytest.mark.parametrize(("text", "line"), [
-    ("apiVersion: dr-syncer.io/v1alpha1\nkind: Replications\nmetadata: {name: a}\n",
-     '  kind: must be one of Replication, RemoteCluster, NamespaceMapping (got "Replications")'),
-    ("- just\n- a list\n", "  must be a mapping, not list"),
-])
-def test_unusable_documents_are_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
-                                       line: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "apiVersion: dr-syncer.io/v1alpha1\nkind: Replications\nmetadata: {name: a}\n",
+            '  kind: must be one of Replication, RemoteCluster, NamespaceMapping (got "Replications")',
+        ),
+        ("- just\n- a list\n", "  must be a mapping, not list"),
+    ],
+)
+def test_unusable_documents_are_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, line: str
+) -> None:
     code, out, _ = _validate(tmp_path, text, capsys)
     assert code == 1
     assert line in out.splitlines()
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("a: [1, 2\n", "not valid YAML: expected ',' or ']', but got '<stream end>' at line 2, column 1"),
-    ("", "no dr-syncer.io objects found"),
-    (OTHER, "no dr-syncer.io objects found"),
-])
-def test_unreadable_input_fails_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
-                                              message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: [1, 2\n", "not valid YAML: expected ',' or ']', but got '<stream end>' at line 2, column 1"),
+        ("", "no dr-syncer.io objects found"),
+        (OTHER, "no dr-syncer.io objects found"),
+    ],
+)
+def test_unreadable_input_fails_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
     code, out, err = _validate(tmp_path, text, capsys)
     assert code == 1 and out == ""
     assert err.startswith("drsyncer validate: ") and message in err
@@ -135,8 +147,9 @@ def test_binary_file_fails_with_one_line(tmp_path: Path, capsys: pytest.CaptureF
     assert capsys.readouterr().err == f"drsyncer validate: {path}: not a text file\n"
 
 
-def test_validate_reads_standard_input(monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_reads_standard_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(INVALID))
     assert main(["validate", "-"]) == 1
     assert "INVALID Replication/default/web" in capsys.readouterr().out
@@ -145,8 +158,11 @@ def test_validate_reads_standard_input(monkeypatch: pytest.MonkeyPatch,
 def test_crds_prints_every_crd(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["crds"]) == 0
     names = [doc["metadata"]["name"] for doc in yaml.safe_load_all(capsys.readouterr().out)]
-    assert names == ["remoteclusters.dr-syncer.io", "replications.dr-syncer.io",
-                     "namespacemappings.dr-syncer.io"]
+    assert names == [
+        "remoteclusters.dr-syncer.io",
+        "replications.dr-syncer.io",
+        "namespacemappings.dr-syncer.io",
+    ]
 
 
 def test_crds_writes_one_file_per_crd(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

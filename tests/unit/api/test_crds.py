@@ -16,8 +16,14 @@ from tests.unit.api.builders import remote_cluster_dict, replication_dict
 ROOT = Path(__file__).resolve().parents[3]
 CHART_CRDS = ROOT / "charts" / "drsyncer" / "crds"
 CRDS = {crd["spec"]["names"]["kind"]: crd for crd in all_crds()}
-JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int,
-              "number": (int, float)}
+JSON_TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "number": (int, float),
+}
 
 
 def _schema(kind: str) -> dict[str, Any]:
@@ -63,8 +69,9 @@ def test_every_schema_node_is_typed_without_refs_or_unions(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", sorted(CRDS))
 def test_unknown_fields_are_preserved_only_in_the_legacy_spec(kind: str) -> None:
-    open_nodes = [path for path, node in _nodes(_schema(kind))
-                  if node.get("x-kubernetes-preserve-unknown-fields")]
+    open_nodes = [
+        path for path, node in _nodes(_schema(kind)) if node.get("x-kubernetes-preserve-unknown-fields")
+    ]
     assert open_nodes == ([".spec"] if kind == "NamespaceMapping" else [])
 
 
@@ -76,11 +83,14 @@ def test_defaults_match_the_type_and_enum_of_their_field(kind: str) -> None:
             assert node["default"] in node.get("enum", [node["default"]]), path
 
 
-@pytest.mark.parametrize(("kind", "plural", "short_names"), [
-    ("RemoteCluster", "remoteclusters", ["rc"]),
-    ("Replication", "replications", ["repl"]),
-    ("NamespaceMapping", "namespacemappings", None),
-])
+@pytest.mark.parametrize(
+    ("kind", "plural", "short_names"),
+    [
+        ("RemoteCluster", "remoteclusters", ["rc"]),
+        ("Replication", "replications", ["repl"]),
+        ("NamespaceMapping", "namespacemappings", None),
+    ],
+)
 def test_names_scope_and_status_subresource(kind: str, plural: str, short_names: list[str] | None) -> None:
     crd = CRDS[kind]
     assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
@@ -103,11 +113,16 @@ def test_printer_columns_point_at_schema_fields(kind: str) -> None:
             assert _resolves(_schema(kind), column["jsonPath"]), column
 
 
-@pytest.mark.parametrize(("kind", "names"), [
-    ("Replication", ["Source", "Destinations", "Mode", "Phase", "Reason", "Last Sync", "Synced", "Failed",
-                     "Age"]),
-    ("RemoteCluster", ["Health", "Version", "Last Check", "Age"]),
-])
+@pytest.mark.parametrize(
+    ("kind", "names"),
+    [
+        (
+            "Replication",
+            ["Source", "Destinations", "Mode", "Phase", "Reason", "Last Sync", "Synced", "Failed", "Age"],
+        ),
+        ("RemoteCluster", ["Health", "Version", "Last Check", "Age"]),
+    ],
+)
 def test_default_printer_columns(kind: str, names: list[str]) -> None:
     columns = CRDS[kind]["spec"]["versions"][0]["additionalPrinterColumns"]
     assert [c["name"] for c in columns if not c.get("priority")] == names
@@ -139,11 +154,14 @@ def _apply_defaults(schema: dict[str, Any], value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize(("kind", "obj"), [
-    ("Replication", replication_dict()),
-    ("Replication", replication_dict(replicationMode="Continuous", continuous={})),
-    ("RemoteCluster", remote_cluster_dict()),
-])
+@pytest.mark.parametrize(
+    ("kind", "obj"),
+    [
+        ("Replication", replication_dict()),
+        ("Replication", replication_dict(replicationMode="Continuous", continuous={})),
+        ("RemoteCluster", remote_cluster_dict()),
+    ],
+)
 def test_api_server_defaults_agree_with_model_defaults(kind: str, obj: dict[str, Any]) -> None:
     parse = parse_replication if kind == "Replication" else parse_remote_cluster
     defaulted = {**obj, "spec": _apply_defaults(_schema(kind)["properties"]["spec"], dict(obj["spec"]))}

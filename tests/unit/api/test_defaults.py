@@ -8,31 +8,50 @@ from drsyncer.api.parse import parse_remote_cluster, parse_replication
 from drsyncer.api.replication import Target
 from tests.unit.api.builders import DROP, remote_cluster_dict, replication_dict
 
-DEFAULT_TYPES = ["configmaps", "secrets", "deployments.apps", "services", "ingresses.networking.k8s.io",
-                 "persistentvolumeclaims"]
+DEFAULT_TYPES = [
+    "configmaps",
+    "secrets",
+    "deployments.apps",
+    "services",
+    "ingresses.networking.k8s.io",
+    "persistentvolumeclaims",
+]
 
 
-@pytest.mark.parametrize(("path", "expected"), [
-    ("replicationMode", "Scheduled"),
-    ("schedule", "*/5 * * * *"),
-    ("continuous", None),
-    ("paused", False),
-    ("resourceTypes", DEFAULT_TYPES),
-    ("namespaceScopedResources", []),
-    ("excludeResources", []),
-    ("labelSelector", None),
-    ("syncCRDs", False),
-    ("scaleToZero", True),
-    ("pvcConfig", {"storageClassMappings": [], "accessModeMappings": [], "preserveVolumeAttributes": False,
-                   "syncPersistentVolumes": False}),
-    ("immutableResourceConfig", {"defaultHandling": "NoChange", "resourceOverrides": {}}),
-    ("pruneDeleted", False),
-    ("cleanupOnDelete", "Orphan"),
-    ("dryRun", False),
-    ("retryConfig", {"maxRetries": 5, "initialBackoff": "5s", "maxBackoff": "5m", "backoffMultiplier": 200}),
-    ("destinationNamespace", "web"),
-    ("destinationClusters", ["dr1"]),
-])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("replicationMode", "Scheduled"),
+        ("schedule", "*/5 * * * *"),
+        ("continuous", None),
+        ("paused", False),
+        ("resourceTypes", DEFAULT_TYPES),
+        ("namespaceScopedResources", []),
+        ("excludeResources", []),
+        ("labelSelector", None),
+        ("syncCRDs", False),
+        ("scaleToZero", True),
+        (
+            "pvcConfig",
+            {
+                "storageClassMappings": [],
+                "accessModeMappings": [],
+                "preserveVolumeAttributes": False,
+                "syncPersistentVolumes": False,
+            },
+        ),
+        ("immutableResourceConfig", {"defaultHandling": "NoChange", "resourceOverrides": {}}),
+        ("pruneDeleted", False),
+        ("cleanupOnDelete", "Orphan"),
+        ("dryRun", False),
+        (
+            "retryConfig",
+            {"maxRetries": 5, "initialBackoff": "5s", "maxBackoff": "5m", "backoffMultiplier": 200},
+        ),
+        ("destinationNamespace", "web"),
+        ("destinationClusters", ["dr1"]),
+    ],
+)
 def test_replication_spec_dict_fills_in_design_defaults(path: str, expected: object) -> None:
     assert parse_replication(replication_dict()).spec_dict()[path] == expected
 
@@ -57,29 +76,35 @@ def test_manual_mode_has_no_schedule() -> None:
 
 
 def test_source_remote_cluster_supplies_schedule_and_types_the_replication_leaves_unset() -> None:
-    source = parse_remote_cluster(remote_cluster_dict(defaultSchedule="0 * * * *",
-                                                      defaultResourceTypes=["cm", "Secret"]))
+    source = parse_remote_cluster(
+        remote_cluster_dict(defaultSchedule="0 * * * *", defaultResourceTypes=["cm", "Secret"])
+    )
     repl = parse_replication(replication_dict())
     assert repl.schedule(source) == "0 * * * *"
     assert repl.resource_types(source) == ["configmaps", "secrets"]
 
 
 def test_replication_values_win_over_the_remote_cluster_defaults() -> None:
-    source = parse_remote_cluster(remote_cluster_dict(defaultSchedule="0 * * * *",
-                                                      defaultResourceTypes=["cm"]))
+    source = parse_remote_cluster(
+        remote_cluster_dict(defaultSchedule="0 * * * *", defaultResourceTypes=["cm"])
+    )
     repl = parse_replication(replication_dict(schedule="@every 30s", resourceTypes=["svc"]))
     assert repl.schedule(source) == "@every 30s"
     assert repl.spec_dict(source)["resourceTypes"] == ["services"]
 
 
-@pytest.mark.parametrize(("types", "legacy", "expected"), [
-    (["deploy", "Deployment", "deployments"], [], ["deployments.apps"]),
-    (["cm"], ["certificates.cert-manager.io"], ["configmaps", "certificates.cert-manager.io"]),
-    (["Secrets"], ["*"], ["*"]),
-    (None, ["widgets.example.com"], [*DEFAULT_TYPES, "widgets.example.com"]),
-])
+@pytest.mark.parametrize(
+    ("types", "legacy", "expected"),
+    [
+        (["deploy", "Deployment", "deployments"], [], ["deployments.apps"]),
+        (["cm"], ["certificates.cert-manager.io"], ["configmaps", "certificates.cert-manager.io"]),
+        (["Secrets"], ["*"], ["*"]),
+        (None, ["widgets.example.com"], [*DEFAULT_TYPES, "widgets.example.com"]),
+    ],
+)
 def test_resource_types_are_canonical_deduplicated_and_merge_the_legacy_field(
-        types: list[str] | None, legacy: list[str], expected: list[str]) -> None:
+    types: list[str] | None, legacy: list[str], expected: list[str]
+) -> None:
     spec = {"namespaceScopedResources": legacy}
     if types is not None:
         spec["resourceTypes"] = types
@@ -87,19 +112,31 @@ def test_resource_types_are_canonical_deduplicated_and_merge_the_legacy_field(
 
 
 def test_targets_cover_every_destination_cluster_and_explicit_namespace() -> None:
-    repl = parse_replication(replication_dict(
-        destinationClusters=["dr2"], destinationNamespace="web-dr",
-        namespaceMappings=[{"source": "api"}, {"source": "db", "destination": "db-dr"}]))
+    repl = parse_replication(
+        replication_dict(
+            destinationClusters=["dr2"],
+            destinationNamespace="web-dr",
+            namespaceMappings=[{"source": "api"}, {"source": "db", "destination": "db-dr"}],
+        )
+    )
     assert repl.targets() == [
-        Target("dr1", "web", "web-dr"), Target("dr1", "api", "api"), Target("dr1", "db", "db-dr"),
-        Target("dr2", "web", "web-dr"), Target("dr2", "api", "api"), Target("dr2", "db", "db-dr"),
+        Target("dr1", "web", "web-dr"),
+        Target("dr1", "api", "api"),
+        Target("dr1", "db", "db-dr"),
+        Target("dr2", "web", "web-dr"),
+        Target("dr2", "api", "api"),
+        Target("dr2", "db", "db-dr"),
     ]
 
 
 def test_selector_adds_matching_namespaces_under_their_own_name_unless_mapped_or_taken() -> None:
-    repl = parse_replication(replication_dict(
-        sourceNamespace=DROP, namespaceMappings=[{"source": "a", "destination": "b"}],
-        namespaceSelector={"matchLabels": {"dr": "yes"}}))
+    repl = parse_replication(
+        replication_dict(
+            sourceNamespace=DROP,
+            namespaceMappings=[{"source": "a", "destination": "b"}],
+            namespaceSelector={"matchLabels": {"dr": "yes"}},
+        )
+    )
     namespaces = {"a": {"dr": "yes"}, "b": {"dr": "yes"}, "c": {"dr": "yes"}, "d": {"dr": "no"}, "e": None}
     assert repl.namespace_pairs(namespaces) == [("a", "b"), ("c", "c")]
     assert repl.namespace_pairs() == [("a", "b")]
@@ -117,8 +154,9 @@ def test_remote_cluster_defaults_and_secret_in_own_namespace() -> None:
 
 
 def test_remote_cluster_keeps_an_explicit_secret_namespace() -> None:
-    rc = parse_remote_cluster(remote_cluster_dict(
-        kubeconfigSecretRef={"name": "k", "namespace": "vault", "key": "config"}))
+    rc = parse_remote_cluster(
+        remote_cluster_dict(kubeconfigSecretRef={"name": "k", "namespace": "vault", "key": "config"})
+    )
     assert (rc.secret_namespace, rc.spec.kubeconfig_secret_ref.key) == ("vault", "config")
 
 
@@ -136,9 +174,11 @@ def test_retry_backoff_grows_by_the_multiplier_and_stops_at_the_maximum() -> Non
 
 def test_status_counts_derive_synced_and_read_leniently() -> None:
     obj = replication_dict()
-    obj["status"] = {"phase": "Completed", "syncStats": {"created": 2, "updated": 1, "unchanged": 4,
-                                                         "failed": 1, "synced": 99},
-                     "syncProgress": {"percentComplete": 100}}
+    obj["status"] = {
+        "phase": "Completed",
+        "syncStats": {"created": 2, "updated": 1, "unchanged": 4, "failed": 1, "synced": 99},
+        "syncProgress": {"percentComplete": 100},
+    }
     status = parse_replication(obj).status
     assert status.sync_stats.synced == 7
     assert status.model_dump(mode="json", by_alias=True, exclude_none=True)["syncStats"]["synced"] == 7

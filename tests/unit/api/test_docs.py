@@ -14,8 +14,9 @@ DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 
 def test_committed_api_reference_is_identical_to_the_generated_one() -> None:
-    assert (DOCS / "api.md").read_text() == render_reference(), \
+    assert (DOCS / "api.md").read_text() == render_reference(), (
         "regenerate with: python -m drsyncer.api.reference > docs/api.md"
+    )
 
 
 def test_api_reference_lists_every_spec_field_of_every_current_kind() -> None:
@@ -42,7 +43,9 @@ items:
 """
     warnings = io.StringIO()
     out = migrate_text(text, "stdin", warnings)
-    assert out == """\
+    assert (
+        out
+        == """\
 apiVersion: dr-syncer.io/v1alpha1
 kind: Replication
 metadata:
@@ -58,6 +61,7 @@ kind: ConfigMap
 metadata:
   name: c
 """
+    )
     assert warnings.getvalue().startswith("NamespaceMapping/dr/web: spec.namespaceConfig: dropped: ")
 
 

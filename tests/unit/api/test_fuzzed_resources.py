@@ -34,19 +34,22 @@ def _check(generated: fuzz.Generated, errors: list[str]) -> None:
 @fuzz.fixed(EXAMPLES)
 @given(fuzz.replications("dr-system"))
 def test_generated_replications_are_accepted_or_refused_naming_the_broken_field(
-        generated: fuzz.Generated) -> None:
+    generated: fuzz.Generated,
+) -> None:
     _check(generated, replication_errors(generated.obj))
 
 
 @fuzz.fixed(EXAMPLES)
 @given(fuzz.namespace_mappings("dr-system"))
 def test_generated_namespace_mappings_are_accepted_or_refused_naming_the_broken_field(
-        generated: fuzz.Generated) -> None:
+    generated: fuzz.Generated,
+) -> None:
     _check(generated, _namespace_mapping_errors(generated.obj))
 
 
 @fuzz.fixed(EXAMPLES)
 @given(fuzz.remote_clusters("dr-system"))
 def test_generated_remote_clusters_are_accepted_or_refused_naming_the_broken_field(
-        generated: fuzz.Generated) -> None:
+    generated: fuzz.Generated,
+) -> None:
     _check(generated, remote_cluster_errors(generated.obj))

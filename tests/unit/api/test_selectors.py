@@ -4,25 +4,32 @@ import pytest
 
 from drsyncer.api.selectors import LabelSelector, selector_string
 
-SELECTOR = LabelSelector.model_validate({
-    "matchLabels": {"dr": "yes"},
-    "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web", "api"]},
-                         {"key": "legacy", "operator": "DoesNotExist"},
-                         {"key": "env", "operator": "NotIn", "values": ["dev"]},
-                         {"key": "team", "operator": "Exists"}],
-})
+SELECTOR = LabelSelector.model_validate(
+    {
+        "matchLabels": {"dr": "yes"},
+        "matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["web", "api"]},
+            {"key": "legacy", "operator": "DoesNotExist"},
+            {"key": "env", "operator": "NotIn", "values": ["dev"]},
+            {"key": "team", "operator": "Exists"},
+        ],
+    }
+)
 
 
-@pytest.mark.parametrize(("labels", "matches"), [
-    ({"dr": "yes", "tier": "web", "team": "a"}, True),
-    ({"dr": "yes", "tier": "api", "team": "a", "env": "prod"}, True),
-    ({"dr": "no", "tier": "web", "team": "a"}, False),
-    ({"dr": "yes", "tier": "db", "team": "a"}, False),
-    ({"dr": "yes", "tier": "web", "team": "a", "legacy": ""}, False),
-    ({"dr": "yes", "tier": "web", "team": "a", "env": "dev"}, False),
-    ({"dr": "yes", "tier": "web"}, False),
-    (None, False),
-])
+@pytest.mark.parametrize(
+    ("labels", "matches"),
+    [
+        ({"dr": "yes", "tier": "web", "team": "a"}, True),
+        ({"dr": "yes", "tier": "api", "team": "a", "env": "prod"}, True),
+        ({"dr": "no", "tier": "web", "team": "a"}, False),
+        ({"dr": "yes", "tier": "db", "team": "a"}, False),
+        ({"dr": "yes", "tier": "web", "team": "a", "legacy": ""}, False),
+        ({"dr": "yes", "tier": "web", "team": "a", "env": "dev"}, False),
+        ({"dr": "yes", "tier": "web"}, False),
+        (None, False),
+    ],
+)
 def test_selector_matches_labels(labels: dict[str, str] | None, matches: bool) -> None:
     assert SELECTOR.matches(labels) is matches
 

@@ -32,14 +32,29 @@ def test_status_dict_is_camel_case_json_without_unset_fields() -> None:
     repl = parse_replication(replication_dict())
     repl.status.phase = Phase.COMPLETED
     repl.status.last_sync_time = T1
-    repl.status.targets = [TargetStatus(cluster="dr1", source_namespace="web", destination_namespace="web",
-                                        phase=Phase.COMPLETED, sync_stats=SyncCounts(total=3, unchanged=3))]
+    repl.status.targets = [
+        TargetStatus(
+            cluster="dr1",
+            source_namespace="web",
+            destination_namespace="web",
+            phase=Phase.COMPLETED,
+            sync_stats=SyncCounts(total=3, unchanged=3),
+        )
+    ]
     repl.status.conditions = set_condition([], "Ready", True, "Synced", now=T1, observed_generation=2)
     status = repl.status_dict()
     assert status["phase"] == "Completed" and status["lastSyncTime"] == "2026-01-01T10:00:00Z"
     assert status["targets"][0]["syncStats"]["synced"] == 3
-    assert status["conditions"] == [{"type": "Ready", "status": "True", "reason": "Synced", "message": "",
-                                     "lastTransitionTime": "2026-01-01T10:00:00Z", "observedGeneration": 2}]
+    assert status["conditions"] == [
+        {
+            "type": "Ready",
+            "status": "True",
+            "reason": "Synced",
+            "message": "",
+            "lastTransitionTime": "2026-01-01T10:00:00Z",
+            "observedGeneration": 2,
+        }
+    ]
     assert "lastError" not in status and "retryStatus" not in status
 
 

@@ -32,8 +32,9 @@ def test_every_value_has_a_described_schema_entry() -> None:
 
 def test_schema_declares_only_values_the_chart_has() -> None:
     schema, values = load()
-    missing = [path for path, _node, default in leaves(schema, values)
-               if default is None and path != "global"]
+    missing = [
+        path for path, _node, default in leaves(schema, values) if default is None and path != "global"
+    ]
     assert missing == []
 
 

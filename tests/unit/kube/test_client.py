@@ -48,8 +48,9 @@ class FakePool:
 def make_client(*responses: FakeResponse | Exception) -> tuple[ClusterClient, FakePool]:
     cfg = k8s_client.Configuration(host="https://dr1.example:6443")
     cfg.api_key["BearerToken"] = "Bearer zq-9xk"
-    client = ClusterClient(k8s_client.ApiClient(cfg), name="dr1", origin="kubeconfig Secret ns/s key 'k'",
-                           retry=FAST)
+    client = ClusterClient(
+        k8s_client.ApiClient(cfg), name="dr1", origin="kubeconfig Secret ns/s key 'k'", retry=FAST
+    )
     pool = FakePool(*responses)
     client._pool = pool  # type: ignore[assignment]
     return client, pool
@@ -60,15 +61,21 @@ def status(code: int, reason: str, message: str = "") -> dict[str, Any]:
 
 
 def page(names: list[str], token: str | None, rv: str = "10") -> dict[str, Any]:
-    return {"kind": "ConfigMapList", "metadata": {"resourceVersion": rv, "continue": token},
-            "items": [{"metadata": {"name": n}} for n in names]}
+    return {
+        "kind": "ConfigMapList",
+        "metadata": {"resourceVersion": rv, "continue": token},
+        "items": [{"metadata": {"name": n}} for n in names],
+    }
 
 
 def test_get_sends_the_bearer_token_and_returns_a_plain_dict() -> None:
     client, pool = make_client(FakeResponse(200, {"kind": "ConfigMap", "metadata": {"name": "a"}}))
     assert client.get(CM, "app", "a") == {"kind": "ConfigMap", "metadata": {"name": "a"}}
     sent = pool.requests[0]
-    assert (sent["method"], sent["url"]) == ("GET", "https://dr1.example:6443/api/v1/namespaces/app/configmaps/a")
+    assert (sent["method"], sent["url"]) == (
+        "GET",
+        "https://dr1.example:6443/api/v1/namespaces/app/configmaps/a",
+    )
     assert sent["headers"]["authorization"] == "Bearer zq-9xk"
     assert sent["retries"] is False and sent["preload_content"] is False
 
@@ -79,8 +86,9 @@ def test_get_of_a_missing_object_is_none() -> None:
 
 
 def test_list_pages_lazily_and_fills_in_api_version_and_kind() -> None:
-    client, pool = make_client(FakeResponse(200, page(["a", "b"], "t1", rv="42")),
-                               FakeResponse(200, page(["c"], None)))
+    client, pool = make_client(
+        FakeResponse(200, page(["a", "b"], "t1", rv="42")), FakeResponse(200, page(["c"], None))
+    )
     stream = client.list(CM, "app", label_selector="x=y", page_size=2)
     assert stream.resource_version == "42"
     assert len(pool.requests) == 1  # the first page only, until more is consumed
@@ -88,13 +96,17 @@ def test_list_pages_lazily_and_fills_in_api_version_and_kind() -> None:
     assert (first["apiVersion"], first["kind"], first["metadata"]["name"]) == ("v1", "ConfigMap", "a")
     assert [o["metadata"]["name"] for o in stream] == ["b", "c"]
     assert [r["url"].split("?")[1] for r in pool.requests] == [
-        "limit=2&labelSelector=x%3Dy", "limit=2&continue=t1&labelSelector=x%3Dy"]
+        "limit=2&labelSelector=x%3Dy",
+        "limit=2&continue=t1&labelSelector=x%3Dy",
+    ]
 
 
 def test_server_errors_are_retried_and_throttling_counted() -> None:
-    client, pool = make_client(FakeResponse(500, status(500, "InternalError")),
-                               FakeResponse(429, status(429, "TooManyRequests"), {"Retry-After": "0"}),
-                               FakeResponse(201, {"metadata": {"name": "a"}}))
+    client, pool = make_client(
+        FakeResponse(500, status(500, "InternalError")),
+        FakeResponse(429, status(429, "TooManyRequests"), {"Retry-After": "0"}),
+        FakeResponse(201, {"metadata": {"name": "a"}}),
+    )
     created = client.create(CM, "app", {"metadata": {"name": "a"}}, dry_run=True)
     assert created == {"metadata": {"name": "a"}}
     assert len(pool.requests) == 3
@@ -110,8 +122,9 @@ def test_invalid_is_not_retried_and_reads_well() -> None:
     with pytest.raises(ApiError) as raised:
         client.create(CM, "app", {"metadata": {"name": "a"}})
     assert len(pool.requests) == 1
-    assert str(raised.value) == ('NonRetryable: create configmaps app/a on dr1: 422 Invalid: '
-                                 'ConfigMap "a" is invalid: data')
+    assert str(raised.value) == (
+        'NonRetryable: create configmaps app/a on dr1: 422 Invalid: ConfigMap "a" is invalid: data'
+    )
 
 
 def test_unauthorized_names_where_the_credentials_came_from() -> None:
@@ -133,7 +146,8 @@ def test_unauthorized_names_where_the_credentials_came_from() -> None:
     ],
 )
 def test_transport_failures_become_categorised_api_errors(
-        exc: Exception, reason: str, category: Category) -> None:
+    exc: Exception, reason: str, category: Category
+) -> None:
     client, _ = make_client(exc, exc, exc)
     with pytest.raises(ApiError) as raised:
         client.get(CM, "app", "a")
@@ -147,8 +161,11 @@ def test_patch_sends_the_content_type_of_its_kind() -> None:
     client.patch(CM, "app", "a", {"data": {}}, patch_type="strategic", field_manager=None)
     client.patch(CM, "app", "a", {"apiVersion": "v1"}, patch_type="apply", force=True, subresource="status")
     assert [r["headers"]["Content-Type"] for r in pool.requests] == [
-        "application/merge-patch+json", "application/json-patch+json",
-        "application/strategic-merge-patch+json", "application/apply-patch+yaml"]
+        "application/merge-patch+json",
+        "application/json-patch+json",
+        "application/strategic-merge-patch+json",
+        "application/apply-patch+yaml",
+    ]
     assert pool.requests[3]["url"].endswith("/configmaps/a/status?fieldManager=drsyncer&force=true")
 
 
@@ -156,8 +173,12 @@ def test_delete_sends_options_and_treats_gone_as_done() -> None:
     client, pool = make_client(FakeResponse(200, status(200, "")), FakeResponse(404, status(404, "NotFound")))
     client.delete(CM, "app", "a", propagation="Foreground", uid="u1", dry_run=True)
     assert json.loads(pool.requests[0]["body"]) == {
-        "apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Foreground",
-        "dryRun": ["All"], "preconditions": {"uid": "u1"}}
+        "apiVersion": "v1",
+        "kind": "DeleteOptions",
+        "propagationPolicy": "Foreground",
+        "dryRun": ["All"],
+        "preconditions": {"uid": "u1"},
+    }
     assert client.delete(CM, "app", "a") is None
 
 
@@ -183,7 +204,8 @@ def test_update_rereads_and_rebuilds_after_a_conflict() -> None:
 
 
 def test_update_creates_when_absent() -> None:
-    client, pool = make_client(FakeResponse(404, status(404, "NotFound")),
-                               FakeResponse(201, {"metadata": {"name": "a"}}))
+    client, pool = make_client(
+        FakeResponse(404, status(404, "NotFound")), FakeResponse(201, {"metadata": {"name": "a"}})
+    )
     client.update(CM, "app", "a", lambda current: {"metadata": {"name": "a"}} if current is None else None)
     assert [r["method"] for r in pool.requests] == ["GET", "POST"]

@@ -9,44 +9,69 @@ from drsyncer.kube.discovery import Discovery, ResourceRef, offline_ref, parse_r
 ALL_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 
-def resource(name: str, kind: str, namespaced: bool = True, short: tuple[str, ...] = (),
-             verbs: list[str] | None = None) -> dict[str, Any]:
-    return {"name": name, "kind": kind, "namespaced": namespaced, "singularName": kind.lower(),
-            "shortNames": list(short), "verbs": ALL_VERBS if verbs is None else verbs}
+def resource(
+    name: str, kind: str, namespaced: bool = True, short: tuple[str, ...] = (), verbs: list[str] | None = None
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "kind": kind,
+        "namespaced": namespaced,
+        "singularName": kind.lower(),
+        "shortNames": list(short),
+        "verbs": ALL_VERBS if verbs is None else verbs,
+    }
 
 
-def server(extra_groups: list[dict[str, Any]] | None = None,
-           extra_lists: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Mapping[str, Any]]:
+def server(
+    extra_groups: list[dict[str, Any]] | None = None,
+    extra_lists: dict[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Mapping[str, Any]]:
     docs: dict[str, Mapping[str, Any]] = {
         "/api": {"kind": "APIVersions", "versions": ["v1"]},
-        "/api/v1": {"resources": [
-            resource("configmaps", "ConfigMap", short=("cm",)),
-            resource("namespaces", "Namespace", False, ("ns",)),
-            resource("namespaces/status", "Namespace", False),
-            resource("pods", "Pod", short=("po",)),
-            resource("pods/log", "Pod"),
-            resource("bindings", "Binding", verbs=["create"]),
-            resource("events", "Event", short=("ev",)),
-        ]},
-        "/apis": {"groups": [
-            {"name": "apps", "versions": [{"groupVersion": "apps/v1"}],
-             "preferredVersion": {"groupVersion": "apps/v1"}},
-            {"name": "autoscaling", "versions": [{"groupVersion": "autoscaling/v2"},
-                                                 {"groupVersion": "autoscaling/v1"}],
-             "preferredVersion": {"groupVersion": "autoscaling/v2"}},
-            {"name": "events.k8s.io", "versions": [{"groupVersion": "events.k8s.io/v1"}],
-             "preferredVersion": {"groupVersion": "events.k8s.io/v1"}},
-            *(extra_groups or []),
-        ]},
-        "/apis/apps/v1": {"resources": [
-            resource("deployments", "Deployment", short=("deploy",)),
-            resource("deployments/status", "Deployment"),
-            resource("deployments/scale", "Scale"),
-        ]},
-        "/apis/autoscaling/v2": {"resources": [resource("horizontalpodautoscalers", "HorizontalPodAutoscaler",
-                                                        short=("hpa",))]},
-        "/apis/autoscaling/v1": {"resources": [resource("horizontalpodautoscalers", "HorizontalPodAutoscaler",
-                                                        short=("hpa",))]},
+        "/api/v1": {
+            "resources": [
+                resource("configmaps", "ConfigMap", short=("cm",)),
+                resource("namespaces", "Namespace", False, ("ns",)),
+                resource("namespaces/status", "Namespace", False),
+                resource("pods", "Pod", short=("po",)),
+                resource("pods/log", "Pod"),
+                resource("bindings", "Binding", verbs=["create"]),
+                resource("events", "Event", short=("ev",)),
+            ]
+        },
+        "/apis": {
+            "groups": [
+                {
+                    "name": "apps",
+                    "versions": [{"groupVersion": "apps/v1"}],
+                    "preferredVersion": {"groupVersion": "apps/v1"},
+                },
+                {
+                    "name": "autoscaling",
+                    "versions": [{"groupVersion": "autoscaling/v2"}, {"groupVersion": "autoscaling/v1"}],
+                    "preferredVersion": {"groupVersion": "autoscaling/v2"},
+                },
+                {
+                    "name": "events.k8s.io",
+                    "versions": [{"groupVersion": "events.k8s.io/v1"}],
+                    "preferredVersion": {"groupVersion": "events.k8s.io/v1"},
+                },
+                *(extra_groups or []),
+            ]
+        },
+        "/apis/apps/v1": {
+            "resources": [
+                resource("deployments", "Deployment", short=("deploy",)),
+                resource("deployments/status", "Deployment"),
+                resource("deployments/scale", "Scale"),
+            ]
+        },
+        "/apis/autoscaling/v2": {
+            "resources": [resource("horizontalpodautoscalers", "HorizontalPodAutoscaler", short=("hpa",))]
+        },
+        "/apis/autoscaling/v1": {
+            "resources": [resource("horizontalpodautoscalers", "HorizontalPodAutoscaler", short=("hpa",))]
+        },
         "/apis/events.k8s.io/v1": {"resources": [resource("events", "Event", short=("ev",))]},
     }
     for path, resources in (extra_lists or {}).items():
@@ -106,7 +131,10 @@ def test_star_means_every_namespaced_listable_creatable_resource_once_but_what_t
     refs = Discovery(FakeServer(server())).resolve_many(["*", "configmaps"])
     # pods and both events are the cluster's own (WILDCARD_EXCLUDED); a named one is still resolved
     assert [r.group_resource for r in refs] == [
-        "configmaps", "deployments.apps", "horizontalpodautoscalers.autoscaling"]
+        "configmaps",
+        "deployments.apps",
+        "horizontalpodautoscalers.autoscaling",
+    ]
     named = Discovery(FakeServer(server())).resolve_many(["*", "events"])
     assert "events" in [r.group_resource for r in named]
     assert next(r for r in refs if r.plural == "horizontalpodautoscalers").version == "v2"
@@ -117,8 +145,9 @@ def test_unknown_names_are_a_categorised_error() -> None:
         Discovery(FakeServer(server()), cluster="dr1").resolve("widgets")
 
 
-@pytest.mark.parametrize(("typo", "meant"), [("deploymnets", "'deployments'"), ("configmap", None),
-                                             ("confgmaps", "'configmaps'")])
+@pytest.mark.parametrize(
+    ("typo", "meant"), [("deploymnets", "'deployments'"), ("configmap", None), ("confgmaps", "'configmaps'")]
+)
 def test_a_mistyped_resource_type_gets_a_did_you_mean(typo: str, meant: str | None) -> None:
     discovery = Discovery(FakeServer(server()), cluster="dr1")
     if meant is None:  # a singular is a name kubectl knows too: no error at all
@@ -133,8 +162,13 @@ def test_a_new_crd_resolves_on_a_cache_miss_after_the_refresh_interval() -> None
     fake, clock = FakeServer(docs), Clock()
     discovery = Discovery(fake, ttl_s=300, miss_refresh_s=2, clock=clock)
     discovery.resolve("configmaps")
-    docs["/apis"]["groups"].append({"name": "example.com", "versions": [{"groupVersion": "example.com/v1"}],
-                                    "preferredVersion": {"groupVersion": "example.com/v1"}})
+    docs["/apis"]["groups"].append(
+        {
+            "name": "example.com",
+            "versions": [{"groupVersion": "example.com/v1"}],
+            "preferredVersion": {"groupVersion": "example.com/v1"},
+        }
+    )
     docs["/apis/example.com/v1"] = {"resources": [resource("widgets", "Widget", short=("wg",))]}
     with pytest.raises(CategorisedError):
         discovery.resolve("widgets")  # the snapshot is too fresh to refetch on a miss

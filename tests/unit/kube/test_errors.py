@@ -41,13 +41,23 @@ from drsyncer.kube.errors import (
     ],
 )
 def test_http_failures_fall_into_the_documented_categories(
-        status: int, reason: str, category: Category) -> None:
+    status: int, reason: str, category: Category
+) -> None:
     assert categorise(status, reason) is category
 
 
 def _status(code: int, reason: str, message: str, **details: object) -> bytes:
-    return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
-                       "reason": reason, "message": message, "details": details}).encode()
+    return json.dumps(
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "code": code,
+            "reason": reason,
+            "message": message,
+            "details": details,
+        }
+    ).encode()
 
 
 def test_error_reads_reason_and_message_from_the_status_body() -> None:
@@ -55,8 +65,10 @@ def test_error_reads_reason_and_message_from_the_status_body() -> None:
     error = error_from_response(422, body, {}, cluster="dr1", operation="create configmaps app/x")
     assert (error.status, error.reason, error.invalid) == (422, "Invalid", True)
     assert error.category is Category.NON_RETRYABLE
-    assert str(error) == ('NonRetryable: create configmaps app/x on dr1: 422 Invalid: '
-                          'ConfigMap "x" is invalid: metadata.name: Invalid value')
+    assert str(error) == (
+        "NonRetryable: create configmaps app/x on dr1: 422 Invalid: "
+        'ConfigMap "x" is invalid: metadata.name: Invalid value'
+    )
     assert error.details["name"] == "x"
 
 
@@ -78,7 +90,8 @@ def test_conflict_and_already_exists_are_told_apart() -> None:
     ],
 )
 def test_retry_after_comes_from_the_header_or_the_status_details(
-        headers: dict[str, str], body: bytes, expected: float | None) -> None:
+    headers: dict[str, str], body: bytes, expected: float | None
+) -> None:
     assert error_from_response(429, body, headers).retry_after == expected
 
 
@@ -102,7 +115,11 @@ def test_api_errors_survive_pickling_for_task_results() -> None:
     error = ApiError(429, "TooManyRequests", "slow", cluster="dr1", operation="get x", retry_after=1.5)
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.status, copy.retry_after, str(copy), copy.category) == (
-        429, 1.5, str(error), Category.RETRYABLE)
+        429,
+        1.5,
+        str(error),
+        Category.RETRYABLE,
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,9 +138,15 @@ def test_api_errors_survive_pickling_for_task_results() -> None:
     ],
 )
 def test_errors_are_of_the_type_their_status_names_and_stay_so_across_pickling(
-        status: int, reason: str, expected: type[ApiError]) -> None:
-    error = error_from_response(status, _status(status, reason, "the server says no"), {},
-                                cluster="dr1", operation="replace configmaps app/x")
+    status: int, reason: str, expected: type[ApiError]
+) -> None:
+    error = error_from_response(
+        status,
+        _status(status, reason, "the server says no"),
+        {},
+        cluster="dr1",
+        operation="replace configmaps app/x",
+    )
     assert type(error) is expected
     copied = pickle.loads(pickle.dumps(error))
     assert type(copied) is expected

@@ -25,13 +25,20 @@ def b64(data: bytes) -> str:
 
 def kubeconfig(**user: Any) -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "Config", "current-context": "dr1",
-        "clusters": [{"name": "dr1", "cluster": {"server": "https://10.0.0.1:6443",
-                                                 "certificate-authority-data": b64(CA)}},
-                     {"name": "dr2", "cluster": {"server": "https://10.0.0.2:6443",
-                                                 "insecure-skip-tls-verify": True}}],
-        "contexts": [{"name": "dr1", "context": {"cluster": "dr1", "user": "admin"}},
-                     {"name": "dr2", "context": {"cluster": "dr2", "user": "admin"}}],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "dr1",
+        "clusters": [
+            {
+                "name": "dr1",
+                "cluster": {"server": "https://10.0.0.1:6443", "certificate-authority-data": b64(CA)},
+            },
+            {"name": "dr2", "cluster": {"server": "https://10.0.0.2:6443", "insecure-skip-tls-verify": True}},
+        ],
+        "contexts": [
+            {"name": "dr1", "context": {"cluster": "dr1", "user": "admin"}},
+            {"name": "dr2", "context": {"cluster": "dr2", "user": "admin"}},
+        ],
         "users": [{"name": "admin", "user": user or {"token": TOKEN}}],
     }
 
@@ -39,7 +46,11 @@ def kubeconfig(**user: Any) -> dict[str, Any]:
 def test_token_and_ca_are_read_from_the_current_context() -> None:
     access = parse_kubeconfig(yaml.safe_dump(kubeconfig()))
     assert (access.context, access.server, access.ca_data, access.token) == (
-        "dr1", "https://10.0.0.1:6443", CA, TOKEN)
+        "dr1",
+        "https://10.0.0.1:6443",
+        CA,
+        TOKEN,
+    )
     assert access.auth_method == "token"
     assert not access.insecure_skip_tls_verify
 
@@ -47,19 +58,27 @@ def test_token_and_ca_are_read_from_the_current_context() -> None:
 def test_a_named_context_is_chosen() -> None:
     access = parse_kubeconfig(kubeconfig(), context="dr2")
     assert (access.server, access.insecure_skip_tls_verify, access.ca_data) == (
-        "https://10.0.0.2:6443", True, None)
+        "https://10.0.0.2:6443",
+        True,
+        None,
+    )
 
 
 def test_client_certificate_data_is_decoded() -> None:
-    access = parse_kubeconfig(kubeconfig(**{"client-certificate-data": b64(CERT),
-                                            "client-key-data": b64(KEY)}))
+    access = parse_kubeconfig(
+        kubeconfig(**{"client-certificate-data": b64(CERT), "client-key-data": b64(KEY)})
+    )
     assert (access.client_cert_data, access.client_key_data, access.auth_method) == (
-        CERT, KEY, "client-certificate")
+        CERT,
+        KEY,
+        "client-certificate",
+    )
 
 
 def test_repr_shows_no_credentials() -> None:
-    access = parse_kubeconfig(kubeconfig(**{"token": TOKEN, "client-certificate-data": b64(CERT),
-                                            "client-key-data": b64(KEY)}))
+    access = parse_kubeconfig(
+        kubeconfig(**{"token": TOKEN, "client-certificate-data": b64(CERT), "client-key-data": b64(KEY)})
+    )
     text = repr(access)
     assert "10.0.0.1" in text
     assert not any(value in text for value in SECRET_VALUES)
@@ -82,14 +101,19 @@ def _broken(change: str) -> Any:
     elif change == "cert-without-key":
         cfg["users"][0]["user"] = {"client-certificate-data": b64(CERT)}
     elif change == "key-not-pem":
-        cfg["users"][0]["user"] = {"client-certificate-data": b64(CERT),
-                                   "client-key-data": b64(TOKEN.encode())}
+        cfg["users"][0]["user"] = {
+            "client-certificate-data": b64(CERT),
+            "client-key-data": b64(TOKEN.encode()),
+        }
     elif change == "auth-provider":
         cfg["users"][0]["user"] = {"auth-provider": {"name": "oidc", "config": {"id-token": TOKEN}}}
     elif change.startswith("exec-"):
-        exec_user: dict[str, Any] = {"apiVersion": "client.authentication.k8s.io/v1", "command": "aws",
-                                     "args": ["eks", "get-token", "--cluster-name", TOKEN],
-                                     "interactiveMode": "Never"}
+        exec_user: dict[str, Any] = {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", TOKEN],
+            "interactiveMode": "Never",
+        }
         user: dict[str, Any] = {"exec": exec_user}
         if change == "exec-no-api-version":
             del exec_user["apiVersion"]
@@ -205,8 +229,9 @@ def test_configuration_carries_token_ca_and_pool_size() -> None:
 
 
 def test_client_key_files_are_private_and_removed_on_close() -> None:
-    access = parse_kubeconfig(kubeconfig(**{"client-certificate-data": b64(CERT),
-                                            "client-key-data": b64(KEY)}))
+    access = parse_kubeconfig(
+        kubeconfig(**{"client-certificate-data": b64(CERT), "client-key-data": b64(KEY)})
+    )
     cfg, key_dir = build_configuration(access)
     assert key_dir is not None
     assert Path(cfg.key_file).read_bytes() == KEY

@@ -6,22 +6,29 @@ from drsyncer.kube.errors import KubeconfigError
 from drsyncer.kube.ratelimit import RateBudget
 from drsyncer.kube.remote_clusters import RemoteClusterAccess
 
-RC = {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster",
-      "metadata": {"name": "dr1", "namespace": "dr-system"},
-      "spec": {"kubeconfigSecretRef": {"name": "dr1-kubeconfig"}}}
+RC = {
+    "apiVersion": "dr-syncer.io/v1alpha1",
+    "kind": "RemoteCluster",
+    "metadata": {"name": "dr1", "namespace": "dr-system"},
+    "spec": {"kubeconfigSecretRef": {"name": "dr1-kubeconfig"}},
+}
 
 
 def test_defaults_follow_the_api() -> None:
     access = RemoteClusterAccess.from_resource(RC)
-    assert access == RemoteClusterAccess("dr1", "dr-system", "dr1-kubeconfig", "dr-system", "kubeconfig",
-                                         False, RateBudget(50, 100))
+    assert access == RemoteClusterAccess(
+        "dr1", "dr-system", "dr1-kubeconfig", "dr-system", "kubeconfig", False, RateBudget(50, 100)
+    )
     assert access.key == "dr-system/dr1"
     assert access.secret_label == "kubeconfig Secret dr-system/dr1-kubeconfig key 'kubeconfig'"
 
 
 def test_every_access_field_is_read_from_a_model_too() -> None:
-    spec = {"kubeconfigSecretRef": {"name": "s", "namespace": "vault", "key": "config"},
-            "rateLimit": {"qps": 5, "burst": 10}, "insecureSkipTLSVerify": True}
+    spec = {
+        "kubeconfigSecretRef": {"name": "s", "namespace": "vault", "key": "config"},
+        "rateLimit": {"qps": 5, "burst": 10},
+        "insecureSkipTLSVerify": True,
+    }
     raw = {**RC, "spec": spec}
     expected = RemoteClusterAccess("dr1", "dr-system", "s", "vault", "config", True, RateBudget(5, 10))
     assert RemoteClusterAccess.from_resource(raw) == expected

@@ -31,7 +31,8 @@ def test_resource_path_rejects_a_subresource_without_a_name() -> None:
 
 def test_query_strings_keep_only_set_parameters() -> None:
     assert query_string({"limit": 500, "continue": None, "labelSelector": "a=b,c in (d)", "force": True}) == (
-        "?limit=500&labelSelector=a%3Db%2Cc+in+%28d%29&force=true")
+        "?limit=500&labelSelector=a%3Db%2Cc+in+%28d%29&force=true"
+    )
     assert query_string({"dryRun": None}) == ""
 
 

@@ -3,8 +3,9 @@ import pytest
 from drsyncer.kube.errors import ApiError
 from drsyncer.kube.retry import RetryPolicy, call_with_retries, retry_delay, retry_on_conflict
 
-POLICY = RetryPolicy(max_attempts=4, base_delay_s=0.1, max_delay_s=0.3, max_retry_after_s=5.0, jitter=0.5,
-                     conflict_attempts=3)
+POLICY = RetryPolicy(
+    max_attempts=4, base_delay_s=0.1, max_delay_s=0.3, max_retry_after_s=5.0, jitter=0.5, conflict_attempts=3
+)
 
 
 def err(status: int, reason: str = "", retry_after: float | None = None) -> ApiError:

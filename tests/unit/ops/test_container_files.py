@@ -52,8 +52,12 @@ def test_dockerfile_builds_one_non_root_image_whose_entry_point_is_drsyncer() ->
 
 
 def test_dockerfile_copies_what_pip_install_needs_and_dockerignore_lets_it_through() -> None:
-    copied = {source for op, arg in _instructions() if op == "COPY" and not arg.startswith("--from=")
-              for source in arg.split()[:-1]}
+    copied = {
+        source
+        for op, arg in _instructions()
+        if op == "COPY" and not arg.startswith("--from=")
+        for source in arg.split()[:-1]
+    }
     assert copied == {"pyproject.toml", "README.md", "drsyncer", "scheduler", "workers"}
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
     for source in sorted(copied):
@@ -65,7 +69,10 @@ def test_cloud_credential_plugins_are_build_arguments_that_default_to_none() -> 
     steps = _instructions()
     args = dict(arg.split("=", 1) for op, arg in steps if op == "ARG" and "=" in arg)
     assert {k: v.strip('"') for k, v in args.items() if k != "TARGETARCH"} == {
-        "AWS_CLI_VERSION": "", "GKE_GCLOUD_AUTH_PLUGIN": "false", "KUBELOGIN_VERSION": ""}
+        "AWS_CLI_VERSION": "",
+        "GKE_GCLOUD_AUTH_PLUGIN": "false",
+        "KUBELOGIN_VERSION": "",
+    }
     assert ("COPY", "--from=plugins /opt/plugins /opt/plugins") in steps
     env = " ".join(arg for op, arg in steps if op == "ENV")
     assert "PATH=/opt/plugins/bin:$PATH" in env
@@ -110,7 +117,7 @@ def test_every_compose_command_is_a_drsyncer_command_the_image_has() -> None:
 def test_compose_environment_names_only_settings_drsyncer_reads() -> None:
     known = {s.env for s in SETTINGS}
     for name, service in _compose()["services"].items():
-        for key in (service.get("environment") or {}):
+        for key in service.get("environment") or {}:
             assert key in known, f"{name}: {key} is not a drsyncer setting"
 
 
@@ -135,23 +142,38 @@ def test_compose_flower_requires_credentials_from_the_environment() -> None:
 def docker_compose() -> str:
     binary = shutil.which("docker-compose")
     if binary is None:
-        pytest.skip("docker-compose is not installed (Debian: apt-get install docker-compose); "
-                    "the structural checks above still ran")
+        pytest.skip(
+            "docker-compose is not installed (Debian: apt-get install docker-compose); "
+            "the structural checks above still ran"
+        )
     return binary
 
 
 def test_docker_compose_config_accepts_the_file(docker_compose: str, tmp_path: Path) -> None:
     env = {**os.environ, "FLOWER_BASIC_AUTH": "admin:example"}
-    result = subprocess.run([docker_compose, "-f", str(COMPOSE), "config", "--services"],
-                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        [docker_compose, "-f", str(COMPOSE), "config", "--services"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) == DRSYNCER_SERVICES | {"redis"}
 
 
-def test_docker_compose_refuses_to_start_flower_without_credentials(docker_compose: str,
-                                                                   tmp_path: Path) -> None:
+def test_docker_compose_refuses_to_start_flower_without_credentials(
+    docker_compose: str, tmp_path: Path
+) -> None:
     env = {k: v for k, v in os.environ.items() if k != "FLOWER_BASIC_AUTH"}
-    result = subprocess.run([docker_compose, "-f", str(COMPOSE), "config"], capture_output=True, text=True,
-                            env=env, cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        [docker_compose, "-f", str(COMPOSE), "config"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "FLOWER_BASIC_AUTH" in result.stderr

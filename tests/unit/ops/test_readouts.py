@@ -14,34 +14,43 @@ from drsyncer.ops.sync_now import finished_after, stage, trigger_value
 NOW = datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, "-"),
-    ("", "-"),
-    ("not a time", "-"),
-    ("2026-01-02T11:59:30Z", "30s ago"),
-    ("2026-01-02T11:57:00Z", "3m ago"),
-    ("2026-01-02T09:00:00Z", "3h ago"),
-    ("2025-12-28T12:00:00Z", "5d ago"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "-"),
+        ("", "-"),
+        ("not a time", "-"),
+        ("2026-01-02T11:59:30Z", "30s ago"),
+        ("2026-01-02T11:57:00Z", "3m ago"),
+        ("2026-01-02T09:00:00Z", "3h ago"),
+        ("2025-12-28T12:00:00Z", "5d ago"),
+    ],
+)
 def test_ago(value: str | None, expected: str) -> None:
     assert ago(value, NOW) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, "-"),
-    ("2026-01-02T12:00:20Z", "in 20s"),
-    ("2026-01-02T12:10:30Z", "in 10m"),
-    ("2026-01-02T11:59:00Z", "due"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "-"),
+        ("2026-01-02T12:00:20Z", "in 20s"),
+        ("2026-01-02T12:10:30Z", "in 10m"),
+        ("2026-01-02T11:59:00Z", "due"),
+    ],
+)
 def test_due(value: str | None, expected: str) -> None:
     assert due(value, NOW) == expected
 
 
-@pytest.mark.parametrize(("obj", "expected"), [
-    ({"spec": {}}, "Pending"),
-    ({"spec": {"paused": True}}, "Paused"),
-    ({"spec": {}, "status": {"phase": "Running"}}, "Running"),
-])
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        ({"spec": {}}, "Pending"),
+        ({"spec": {"paused": True}}, "Paused"),
+        ({"spec": {}, "status": {"phase": "Running"}}, "Running"),
+    ],
+)
 def test_phase_of(obj: dict, expected: str) -> None:
     assert phase_of(obj) == expected
 
@@ -51,16 +60,20 @@ def _repl(phase: str | None, last: str | None, annotations: dict | None = None) 
     return {"metadata": {"annotations": annotations or {}}, "spec": {}, "status": status}
 
 
-@pytest.mark.parametrize(("obj", "previous", "expected"), [
-    (_repl("Completed", "2026-01-02T12:00:00Z"), None, True),  # same second as the request counts
-    (_repl("PartiallyFailed", "2026-01-02T12:00:05Z"), None, True),
-    (_repl("Completed", "2026-01-02T11:59:59Z"), None, False),  # before the request
-    (_repl("Running", "2026-01-02T12:00:05Z"), None, False),
-    (_repl("Completed", "2026-01-02T12:00:05Z"), "2026-01-02T12:00:05Z", False),  # the run already seen
-    (_repl(None, None), None, False),
-])
-def test_sync_now_recognises_a_run_that_finished_after_the_request(obj: dict, previous: str | None,
-                                                                   expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("obj", "previous", "expected"),
+    [
+        (_repl("Completed", "2026-01-02T12:00:00Z"), None, True),  # same second as the request counts
+        (_repl("PartiallyFailed", "2026-01-02T12:00:05Z"), None, True),
+        (_repl("Completed", "2026-01-02T11:59:59Z"), None, False),  # before the request
+        (_repl("Running", "2026-01-02T12:00:05Z"), None, False),
+        (_repl("Completed", "2026-01-02T12:00:05Z"), "2026-01-02T12:00:05Z", False),  # the run already seen
+        (_repl(None, None), None, False),
+    ],
+)
+def test_sync_now_recognises_a_run_that_finished_after_the_request(
+    obj: dict, previous: str | None, expected: bool
+) -> None:
     assert finished_after(obj, NOW, previous) is expected
 
 
@@ -84,11 +97,20 @@ def test_demo_progress_stages() -> None:
 def test_summary_adds_up_targets_per_destination_and_keeps_scale_downs() -> None:
     status = {
         "targets": [
-            {"cluster": "dr1", "phase": "Completed", "lastSyncDuration": "2s",
-             "syncStats": {"created": 3, "unchanged": 1}},
+            {
+                "cluster": "dr1",
+                "phase": "Completed",
+                "lastSyncDuration": "2s",
+                "syncStats": {"created": 3, "unchanged": 1},
+            },
             {"cluster": "dr1", "phase": "Completed", "lastSyncDuration": "1m5s", "syncStats": {"created": 2}},
-            {"cluster": "dr2", "phase": "Failed", "destinationNamespace": "shop",
-             "syncStats": {"failed": 1}, "lastError": {"message": "destination cluster dr2: unreachable"}},
+            {
+                "cluster": "dr2",
+                "phase": "Failed",
+                "destinationNamespace": "shop",
+                "syncStats": {"failed": 1},
+                "lastError": {"message": "destination cluster dr2: unreachable"},
+            },
         ],
         "deploymentScales": [{"cluster": "dr1", "namespace": "shop", "name": "web", "originalReplicas": 3}],
     }

@@ -30,18 +30,24 @@ def test_unset_flags_leave_the_environment_in_charge() -> None:
 
 
 def test_controller_client_outside_a_cluster_without_kubeconfig_says_so(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     with pytest.raises(KubeconfigError, match="no kubeconfig given and not running in a cluster"):
         controller_client(None)
 
 
 def test_controller_client_from_a_kubeconfig_file_and_context(tmp_path: Path) -> None:
-    config = {"apiVersion": "v1", "kind": "Config", "current-context": "a",
-              "clusters": [{"name": c, "cluster": {"server": f"http://127.0.0.1:{port}"}}
-                           for c, port in (("a", 1), ("b", 2))],
-              "users": [{"name": "u", "user": {}}],
-              "contexts": [{"name": c, "context": {"cluster": c, "user": "u"}} for c in ("a", "b")]}
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "a",
+        "clusters": [
+            {"name": c, "cluster": {"server": f"http://127.0.0.1:{port}"}} for c, port in (("a", 1), ("b", 2))
+        ],
+        "users": [{"name": "u", "user": {}}],
+        "contexts": [{"name": c, "context": {"cluster": c, "user": "u"}} for c in ("a", "b")],
+    }
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump(config))
     with controller_client(path, "b") as client:

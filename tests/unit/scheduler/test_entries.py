@@ -32,22 +32,34 @@ def _obj(meta: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
     return obj
 
 
-def _entries(*objs: dict[str, Any], remote: dict[str, RemoteCluster] | None = None,
-             namespaces: dict[str, Any] | None = None) -> dict[str, Any]:
+def _entries(
+    *objs: dict[str, Any],
+    remote: dict[str, RemoteCluster] | None = None,
+    namespaces: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     remote = remote if remote is not None else _remote()
     spaces = {PROD: NAMESPACES["prod"]} if namespaces is None else namespaces
     reads = [read_replication(o, remote) for o in objs]
     return plan(reads, remote, spaces).entries
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ({}, {"web"}),
-    ({"namespaceMappings": [{"source": "shop", "destination": "shop-dr"}]}, {"web", "shop"}),
-    ({"sourceNamespace": DROP, "namespaceSelector": {"matchLabels": {"team": "a"}}}, {"web", "shop"}),
-    ({"sourceNamespace": DROP, "namespaceSelector": {"matchLabels": {"tier": "1"}},
-      "namespaceMappings": [{"source": "ops"}]}, {"shop", "ops"}),
-    ({"sourceNamespace": DROP, "namespaceSelector": {"matchLabels": {"team": "nobody"}}}, set()),
-])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({}, {"web"}),
+        ({"namespaceMappings": [{"source": "shop", "destination": "shop-dr"}]}, {"web", "shop"}),
+        ({"sourceNamespace": DROP, "namespaceSelector": {"matchLabels": {"team": "a"}}}, {"web", "shop"}),
+        (
+            {
+                "sourceNamespace": DROP,
+                "namespaceSelector": {"matchLabels": {"tier": "1"}},
+                "namespaceMappings": [{"source": "ops"}],
+            },
+            {"shop", "ops"},
+        ),
+        ({"sourceNamespace": DROP, "namespaceSelector": {"matchLabels": {"team": "nobody"}}}, set()),
+    ],
+)
 def test_one_entry_per_source_namespace(spec: dict[str, Any], expected: set[str]) -> None:
     entries = _entries(_obj(**spec))
     assert set(entries) == {entry_name("Replication", "dr-system", "web", ns) for ns in expected}
@@ -60,25 +72,41 @@ def test_entry_carries_generation_uid_targets_mode_and_schedule() -> None:
     assert job.name == "drsyncer:dr-system/web:web"
     kwargs = job.task_kwargs()
     assert kwargs == {
-        "replication": {"kind": "Replication", "namespace": "dr-system", "name": "web", "uid": "u-1",
-                        "generation": 3},
-        "source_cluster": "prod", "source_namespace": "web",
+        "replication": {
+            "kind": "Replication",
+            "namespace": "dr-system",
+            "name": "web",
+            "uid": "u-1",
+            "generation": 3,
+        },
+        "source_cluster": "prod",
+        "source_namespace": "web",
         "targets": [{"cluster": "dr1", "namespace": "web-dr"}, {"cluster": "dr2", "namespace": "web-dr"}],
-        "mode": "Scheduled", "run_id": None, "trigger": "schedule",
+        "mode": "Scheduled",
+        "run_id": None,
+        "trigger": "schedule",
     }
     assert job.schedule == "@every 10s"
     assert job.targets == (Target("dr1", "web-dr"), Target("dr2", "web-dr"))
 
 
-@pytest.mark.parametrize(("spec", "remote_spec", "schedule"), [
-    ({}, {}, "*/5 * * * *"),
-    ({}, {"defaultSchedule": "0 * * * *"}, "0 * * * *"),
-    ({"schedule": "@daily"}, {"defaultSchedule": "0 * * * *"}, "@daily"),
-    ({"replicationMode": "Continuous"}, {}, "@every 1h"),
-    ({"replicationMode": "Continuous", "continuous": {"backgroundSyncInterval": "90s"}}, {}, "@every 1m30s"),
-])
+@pytest.mark.parametrize(
+    ("spec", "remote_spec", "schedule"),
+    [
+        ({}, {}, "*/5 * * * *"),
+        ({}, {"defaultSchedule": "0 * * * *"}, "0 * * * *"),
+        ({"schedule": "@daily"}, {"defaultSchedule": "0 * * * *"}, "@daily"),
+        ({"replicationMode": "Continuous"}, {}, "@every 1h"),
+        (
+            {"replicationMode": "Continuous", "continuous": {"backgroundSyncInterval": "90s"}},
+            {},
+            "@every 1m30s",
+        ),
+    ],
+)
 def test_schedule_comes_from_the_spec_the_source_cluster_or_the_default(
-        spec: dict[str, Any], remote_spec: dict[str, Any], schedule: str) -> None:
+    spec: dict[str, Any], remote_spec: dict[str, Any], schedule: str
+) -> None:
     (job,) = _entries(_obj(**spec), remote=_remote(**remote_spec)).values()
     assert job.schedule == schedule
 
@@ -89,14 +117,17 @@ def test_continuous_entry_is_a_background_resync() -> None:
     assert job.task_kwargs()["mode"] == "Continuous"
 
 
-@pytest.mark.parametrize(("spec", "meta"), [
-    ({"paused": True}, {}),
-    ({"replicationMode": "Manual"}, {}),
-    ({"schedule": "not a cron"}, {}),
-    ({"schedule": "0 0 * * 7"}, {}),  # croniter takes 7 for Sunday, Celery's crontab does not
-    ({"destinationCluster": "prod"}, {}),
-    ({}, {"deletionTimestamp": "2026-01-01T00:00:00Z"}),
-])
+@pytest.mark.parametrize(
+    ("spec", "meta"),
+    [
+        ({"paused": True}, {}),
+        ({"replicationMode": "Manual"}, {}),
+        ({"schedule": "not a cron"}, {}),
+        ({"schedule": "0 0 * * 7"}, {}),  # croniter takes 7 for Sunday, Celery's crontab does not
+        ({"destinationCluster": "prod"}, {}),
+        ({}, {"deletionTimestamp": "2026-01-01T00:00:00Z"}),
+    ],
+)
 def test_no_entries_for_paused_manual_invalid_or_deleted(spec: dict[str, Any], meta: dict[str, Any]) -> None:
     assert _entries(_obj(meta, **spec)) == {}
 
@@ -121,15 +152,19 @@ def test_manual_mode_still_has_jobs_to_send_on_request() -> None:
     assert job.schedule is None and job.task_kwargs(Trigger.SYNC_NOW, "r1")["trigger"] == "sync-now"
 
 
-@pytest.mark.parametrize(("spec", "trigger"), [
-    # a switch of mode by a patch of replicationMode alone leaves the other mode's settings behind
-    ({"replicationMode": "Manual", "schedule": "*/5 * * * *"}, None),
-    ({"replicationMode": "Manual", "continuous": {"backgroundSyncInterval": "2h"}}, None),
-    ({"replicationMode": "Continuous", "schedule": "*/5 * * * *"}, Trigger.BACKGROUND),
-    ({"replicationMode": "Scheduled", "continuous": {"backgroundSyncInterval": "2h"}}, Trigger.SCHEDULE),
-])
-def test_settings_left_from_another_mode_do_not_stop_the_replication(spec: dict[str, Any],
-                                                                      trigger: Trigger | None) -> None:
+@pytest.mark.parametrize(
+    ("spec", "trigger"),
+    [
+        # a switch of mode by a patch of replicationMode alone leaves the other mode's settings behind
+        ({"replicationMode": "Manual", "schedule": "*/5 * * * *"}, None),
+        ({"replicationMode": "Manual", "continuous": {"backgroundSyncInterval": "2h"}}, None),
+        ({"replicationMode": "Continuous", "schedule": "*/5 * * * *"}, Trigger.BACKGROUND),
+        ({"replicationMode": "Scheduled", "continuous": {"backgroundSyncInterval": "2h"}}, Trigger.SCHEDULE),
+    ],
+)
+def test_settings_left_from_another_mode_do_not_stop_the_replication(
+    spec: dict[str, Any], trigger: Trigger | None
+) -> None:
     read = read_replication(_obj(**spec), {})
     assert read.model is not None, read.errors
     result = plan([read], {}, {})
@@ -148,17 +183,21 @@ def test_selector_without_known_namespaces_plans_only_explicit_ones() -> None:
 
 
 def test_legacy_namespace_mapping_gets_its_own_entry_names() -> None:
-    legacy = {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "NamespaceMapping",
-              "metadata": {"name": "web", "namespace": "dr-system", "uid": "u-2", "generation": 1},
-              "spec": {"sourceCluster": "prod", "destinationCluster": "dr1", "sourceNamespace": "web"}}
+    legacy = {
+        "apiVersion": "dr-syncer.io/v1alpha1",
+        "kind": "NamespaceMapping",
+        "metadata": {"name": "web", "namespace": "dr-system", "uid": "u-2", "generation": 1},
+        "spec": {"sourceCluster": "prod", "destinationCluster": "dr1", "sourceNamespace": "web"},
+    }
     entries = _entries(legacy, _obj())
     assert set(entries) == {"drsyncer:dr-system/web:web", "drsyncer:dr-system/NamespaceMapping/web:web"}
     assert entries["drsyncer:dr-system/NamespaceMapping/web:web"].replication.kind == "NamespaceMapping"
 
 
 def test_jobs_for_uses_the_source_clusters_namespaces() -> None:
-    model = read_replication(_obj(sourceNamespace=DROP, namespaceSelector={"matchLabels": {"team": "b"}}),
-                             {}).model
+    model = read_replication(
+        _obj(sourceNamespace=DROP, namespaceSelector={"matchLabels": {"team": "b"}}), {}
+    ).model
     assert model is not None
     assert [j.source_namespace for j in jobs_for(model, {}, {PROD: NAMESPACES["prod"]})] == ["ops"]
     assert jobs_for(model, {}, {}) == []
@@ -167,5 +206,9 @@ def test_jobs_for_uses_the_source_clusters_namespaces() -> None:
 def test_a_namespace_copied_under_two_names_is_one_entry_writing_both() -> None:
     obj = _obj(destinationClusters=["dr2"], namespaceMappings=[{"source": "web", "destination": "web-copy"}])
     (job,) = _entries(obj).values()
-    assert job.targets == (Target("dr1", "web"), Target("dr2", "web"),
-                           Target("dr1", "web-copy"), Target("dr2", "web-copy"))
+    assert job.targets == (
+        Target("dr1", "web"),
+        Target("dr2", "web"),
+        Target("dr1", "web-copy"),
+        Target("dr2", "web-copy"),
+    )

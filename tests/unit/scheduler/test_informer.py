@@ -21,11 +21,14 @@ from scheduler.informer import (
 )
 
 
-@pytest.mark.parametrize(("failures", "low", "high"), [
-    (1, MIN_BACKOFF_S / 2, MIN_BACKOFF_S),
-    (2, MIN_BACKOFF_S, 2 * MIN_BACKOFF_S),
-    (30, MAX_BACKOFF_S / 2, MAX_BACKOFF_S),
-])
+@pytest.mark.parametrize(
+    ("failures", "low", "high"),
+    [
+        (1, MIN_BACKOFF_S / 2, MIN_BACKOFF_S),
+        (2, MIN_BACKOFF_S, 2 * MIN_BACKOFF_S),
+        (30, MAX_BACKOFF_S / 2, MAX_BACKOFF_S),
+    ],
+)
 def test_backoff_grows_and_is_bounded(failures: int, low: float, high: float) -> None:
     assert backoff_delay(failures, 0.0) == pytest.approx(low)
     assert backoff_delay(failures, 1.0) == pytest.approx(high)
@@ -35,13 +38,16 @@ def _obj(rv: str) -> dict[str, object]:
     return {"metadata": {"resourceVersion": rv}}
 
 
-@pytest.mark.parametrize(("candidate", "current", "expected"), [
-    ("10", None, True),
-    ("10", "9", True),
-    ("10", "10", True),
-    ("9", "10", False),
-    ("abc", "10", True),  # not numbers: the later arrival wins
-])
+@pytest.mark.parametrize(
+    ("candidate", "current", "expected"),
+    [
+        ("10", None, True),
+        ("10", "9", True),
+        ("10", "10", True),
+        ("9", "10", False),
+        ("abc", "10", True),  # not numbers: the later arrival wins
+    ],
+)
 def test_newer_or_equal(candidate: str, current: str | None, expected: bool) -> None:
     assert newer_or_equal(_obj(candidate), _obj(current) if current else None) is expected
 
@@ -61,8 +67,14 @@ class FakeClient:
         self.lists += 1
         return FakeStream([{"metadata": {"name": f"listed-{self.lists}", "resourceVersion": "5"}}])
 
-    def watch(self, ref: Any, namespace: str | None = None, *, resource_version: str | None = None,
-              timeout_s: int = 0) -> Iterator[dict[str, Any]]:
+    def watch(
+        self,
+        ref: Any,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        timeout_s: int = 0,
+    ) -> Iterator[dict[str, Any]]:
         self.watches.append(resource_version)
         if len(self.watches) == 1:
             raise ApiError(410, "Expired", "too old resource version")
@@ -72,8 +84,14 @@ class FakeClient:
 def test_expired_watch_position_lists_again_then_watches_from_the_new_list() -> None:
     fake = FakeClient()
     changes: list[int] = []
-    informer = Informer(lambda: cast(ClusterClient, fake), _ref(), None, lambda: changes.append(1),
-                        name="fake", watch_timeout_s=1)
+    informer = Informer(
+        lambda: cast(ClusterClient, fake),
+        _ref(),
+        None,
+        lambda: changes.append(1),
+        name="fake",
+        watch_timeout_s=1,
+    )
     stop_after = threading.Timer(5, informer.stop)
     # drive the loop in this thread; stop once a watch after the relist has ended
     original = fake.watch
@@ -104,8 +122,10 @@ def _ref() -> ResourceRef:
 
 def test_copies_are_kept_without_managed_fields() -> None:
     managed = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
-    obj: dict[str, Any] = {"metadata": {"name": "a", "resourceVersion": "3", "managedFields": managed},
-                           "spec": {"x": 1}}
+    obj: dict[str, Any] = {
+        "metadata": {"name": "a", "resourceVersion": "3", "managedFields": managed},
+        "spec": {"x": 1},
+    }
     kept = without_managed_fields(obj)
     assert kept == {"metadata": {"name": "a", "resourceVersion": "3"}, "spec": {"x": 1}}
     assert without_managed_fields({"metadata": {"name": "b"}}) == {"metadata": {"name": "b"}}

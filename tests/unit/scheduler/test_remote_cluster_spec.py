@@ -9,8 +9,13 @@ from scheduler.remote_cluster_spec import spec_errors, spec_patch
 from tests.unit.api.builders import remote_cluster_dict
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-HEALTH = {"type": "ClusterAvailable", "status": "True", "reason": "Checked", "message": "",
-          "lastTransitionTime": "2026-11-29T11:00:00Z"}
+HEALTH = {
+    "type": "ClusterAvailable",
+    "status": "True",
+    "reason": "Checked",
+    "message": "",
+    "lastTransitionTime": "2026-11-29T11:00:00Z",
+}
 
 
 def _with_status(obj: dict[str, Any], *conditions: dict[str, Any]) -> dict[str, Any]:

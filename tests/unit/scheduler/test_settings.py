@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _load(env: dict[str, str] | None = None, **flags: object) -> Settings:
-    return load_settings(env or {}, flags, hostname=lambda: "pod-1", pid=lambda: 7,
-                         in_cluster_namespace=lambda: None)
+    return load_settings(
+        env or {}, flags, hostname=lambda: "pod-1", pid=lambda: 7, in_cluster_namespace=lambda: None
+    )
 
 
 def test_defaults() -> None:
@@ -32,8 +33,12 @@ def test_defaults() -> None:
 
 
 def test_environment_then_flags_win() -> None:
-    env = {"DRSYNCER_WATCH_NAMESPACE": "dr-system", "DRSYNCER_CONCURRENCY": "8",
-           "DRSYNCER_LOG_FORMAT": "JSON", "DRSYNCER_LEASE_DURATION": "30"}
+    env = {
+        "DRSYNCER_WATCH_NAMESPACE": "dr-system",
+        "DRSYNCER_CONCURRENCY": "8",
+        "DRSYNCER_LOG_FORMAT": "JSON",
+        "DRSYNCER_LEASE_DURATION": "30",
+    }
     s = _load(env, concurrency="2")
     assert s.watch_namespace == "dr-system" and s.concurrency == 2 and s.log_format == "json"
     assert s.lease_duration == 30.0
@@ -50,8 +55,11 @@ def test_durations_take_seconds_or_go_durations() -> None:
 
 
 def test_every_bad_value_is_reported_by_variable_and_flag() -> None:
-    env = {"DRSYNCER_CONCURRENCY": "many", "DRSYNCER_LOG_FORMAT": "xml",
-           "DRSYNCER_REDIS_URL": "http://:hunter2@redis:6379"}
+    env = {
+        "DRSYNCER_CONCURRENCY": "many",
+        "DRSYNCER_LOG_FORMAT": "xml",
+        "DRSYNCER_REDIS_URL": "http://:hunter2@redis:6379",
+    }
     with pytest.raises(ConfigError) as caught:
         _load(env)
     text = str(caught.value)
@@ -66,9 +74,15 @@ def test_flags_come_from_the_same_table() -> None:
     args = parser.parse_args(["-n", "apps", "--context", "prod", "--lease-duration", "9s"])
     s = load_settings({}, args, in_cluster_namespace=lambda: None)
     assert s.watch_namespace == "apps" and s.kube_context == "prod" and s.lease_duration == 9.0
-    assert {s.flag for s in config.SETTINGS} >= {"--redis-url", "--kubeconfig", "--context",
-                                                 "--namespace", "--concurrency", "--log-format",
-                                                 "--metrics-port"}
+    assert {s.flag for s in config.SETTINGS} >= {
+        "--redis-url",
+        "--kubeconfig",
+        "--context",
+        "--namespace",
+        "--concurrency",
+        "--log-format",
+        "--metrics-port",
+    }
 
 
 def test_the_old_flag_spellings_still_work_but_are_not_shown() -> None:
@@ -81,14 +95,19 @@ def test_the_old_flag_spellings_still_work_but_are_not_shown() -> None:
     assert "-n WATCH_NAMESPACE, --namespace WATCH_NAMESPACE" in shown
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    ("redis://:hunter2@redis:6379/0", "redis://:***@redis:6379/0"),
-    ("rediss://default:hunter2@redis:6380/0?ssl_cert_reqs=required",
-     "rediss://default:***@redis:6380/0?ssl_cert_reqs=required"),
-    ("redis://hunter2@redis:6379/0", "redis://***@redis:6379/0"),
-    ("redis://redis:6379/0?password=hunter2", "redis://redis:6379/0?password=***"),
-    ("redis://redis:6379/0", "redis://redis:6379/0"),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:hunter2@redis:6379/0", "redis://:***@redis:6379/0"),
+        (
+            "rediss://default:hunter2@redis:6380/0?ssl_cert_reqs=required",
+            "rediss://default:***@redis:6380/0?ssl_cert_reqs=required",
+        ),
+        ("redis://hunter2@redis:6379/0", "redis://***@redis:6379/0"),
+        ("redis://redis:6379/0?password=hunter2", "redis://redis:6379/0?password=***"),
+        ("redis://redis:6379/0", "redis://redis:6379/0"),
+    ],
+)
 def test_redis_url_is_redacted(url: str, shown: str) -> None:
     assert redact_url(url) == shown
 
@@ -100,20 +119,24 @@ def test_settings_never_show_the_password() -> None:
     assert s.describe()["DRSYNCER_REDIS_URL"] == "redis://:***@redis:6379/0"
 
 
-@pytest.mark.parametrize("text", [
-    "connecting to redis://:hunter2@redis:6379/0",
-    "broker rediss://user:hunter2@redis/0 down",
-    "header Authorization: Bearer hunter2.abc-def",
-    "token=hunter2 password: hunter2",
-    '{"client-key-data": "hunter2"}',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "connecting to redis://:hunter2@redis:6379/0",
+        "broker rediss://user:hunter2@redis/0 down",
+        "header Authorization: Bearer hunter2.abc-def",
+        "token=hunter2 password: hunter2",
+        '{"client-key-data": "hunter2"}',
+    ],
+)
 def test_log_text_is_masked(text: str) -> None:
     assert "hunter2" not in redact(text)
 
 
 def _record(msg: str, *args: object, **extra: object) -> logging.LogRecord:
-    record = logging.makeLogRecord({"name": "t", "levelname": "INFO", "levelno": 20, "msg": msg,
-                                    "args": args})
+    record = logging.makeLogRecord(
+        {"name": "t", "levelname": "INFO", "levelno": 20, "msg": msg, "args": args}
+    )
     for key, value in extra.items():
         setattr(record, key, value)
     return record

@@ -77,12 +77,28 @@ def test_unpausing_goes_back_to_pending_and_fixing_clears_invalid_spec() -> None
 
 
 def test_run_outcome_of_the_workers_is_left_alone() -> None:
-    obj = _obj({"phase": "Completed", "observedGeneration": 2, "destinations": "dr1", "conditions": [
-        {"type": "InvalidSpec", "status": "False", "reason": "SpecValid", "observedGeneration": 2,
-         "lastTransitionTime": "2026-01-01T10:00:00Z"},
-        {"type": "Synced", "status": "True", "reason": "Completed",
-         "lastTransitionTime": "2026-01-01T10:00:00Z"},
-    ]})
+    obj = _obj(
+        {
+            "phase": "Completed",
+            "observedGeneration": 2,
+            "destinations": "dr1",
+            "conditions": [
+                {
+                    "type": "InvalidSpec",
+                    "status": "False",
+                    "reason": "SpecValid",
+                    "observedGeneration": 2,
+                    "lastTransitionTime": "2026-01-01T10:00:00Z",
+                },
+                {
+                    "type": "Synced",
+                    "status": "True",
+                    "reason": "Completed",
+                    "lastTransitionTime": "2026-01-01T10:00:00Z",
+                },
+            ],
+        }
+    )
     assert status_patch(read_replication(obj, {}), NOW) is None
     newer = {**obj, "metadata": {**obj["metadata"], "generation": 3}}
     patch = status_patch(read_replication(newer, {}), NOW)
@@ -99,8 +115,9 @@ def test_a_selector_matching_no_namespace_says_so_in_ready_instead_of_waiting_fo
     assert patch is not None and patch["phase"] == "Pending"
     ready = _conditions(patch)["Ready"]
     assert ready["status"] == "False" and ready["reason"] == "NoSourceNamespaces"
-    assert ready["message"] == ("spec.namespaceSelector matches no namespace of source cluster prod; "
-                                "nothing is synced until one does")
+    assert ready["message"] == (
+        "spec.namespaceSelector matches no namespace of source cluster prod; nothing is synced until one does"
+    )
     obj = _applied(_selector(), patch)
     assert status_patch(read_replication(obj, {}), LATER, matched=False) is None
 
@@ -120,8 +137,9 @@ def test_unknown_selector_namespaces_change_nothing_of_ready() -> None:
 def test_manual_mode_says_what_starts_it() -> None:
     patch = status_patch(read_replication(_obj(replicationMode="Manual"), {}), NOW, matched=True)
     assert patch is not None
-    assert _conditions(patch)["Ready"]["message"] == ("waiting for the first sync (Manual mode: runs only "
-                                                      "when dr-syncer.io/sync-now is set)")
+    assert _conditions(patch)["Ready"]["message"] == (
+        "waiting for the first sync (Manual mode: runs only when dr-syncer.io/sync-now is set)"
+    )
 
 
 def test_destinations_are_written_as_one_readable_string_for_kubectl() -> None:

@@ -38,8 +38,10 @@ SCHEMA = {
         ({}, {"mode": "Scheduled", "limits": {"qps": 50}}),
         ({"mode": "Manual"}, {"mode": "Manual", "limits": {"qps": 50}}),
         ({"limits": {"qps": 5}}, {"mode": "Scheduled", "limits": {"qps": 5}}),
-        ({"pairs": [{}, {"to": "x"}]},
-         {"mode": "Scheduled", "limits": {"qps": 50}, "pairs": [{"to": "same"}, {"to": "x"}]}),
+        (
+            {"pairs": [{}, {"to": "x"}]},
+            {"mode": "Scheduled", "limits": {"qps": 50}, "pairs": [{"to": "same"}, {"to": "x"}]},
+        ),
         ({"byName": {"a": {}}}, {"mode": "Scheduled", "limits": {"qps": 50}, "byName": {"a": {"on": True}}}),
     ],
 )

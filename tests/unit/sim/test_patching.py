@@ -86,8 +86,9 @@ def test_strategic_merge_patch_interleaves_patch_and_server_items_as_kube_does()
     patch = {"containers": [{"name": "main", "image": "x"}, {"name": "third"}]}
     merged = strategic_merge_patch(current, patch)
     assert [c["name"] for c in merged["containers"]] == ["main", "third", "sidecar"]
-    env = strategic_merge_patch({"env": [{"name": "A"}, {"name": "C"}]},
-                                {"env": [{"name": "B"}, {"name": "C"}]})
+    env = strategic_merge_patch(
+        {"env": [{"name": "A"}, {"name": "C"}]}, {"env": [{"name": "B"}, {"name": "C"}]}
+    )
     assert [e["name"] for e in env["env"]] == ["B", "A", "C"]
 
 

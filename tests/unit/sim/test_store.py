@@ -154,8 +154,12 @@ WIDGETS: dict[str, Any] = {
     "apiVersion": "apiextensions.k8s.io/v1",
     "kind": "CustomResourceDefinition",
     "metadata": {"name": "widgets.example.com"},
-    "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "widgets", "kind": "Widget"},
-             "versions": [{"name": "v1", "served": True, "storage": True}]},
+    "spec": {
+        "group": "example.com",
+        "scope": "Namespaced",
+        "names": {"plural": "widgets", "kind": "Widget"},
+        "versions": [{"name": "v1", "served": True, "storage": True}],
+    },
 }
 
 
@@ -168,7 +172,9 @@ def test_a_created_crd_is_served_only_once_established() -> None:
     done = store.establish_crd("widgets.example.com", created["metadata"]["uid"])
     assert done is not None
     assert {c["type"]: c["status"] for c in done["status"]["conditions"]} == {
-        "NamesAccepted": "True", "Established": "True"}
+        "NamesAccepted": "True",
+        "Established": "True",
+    }
     assert done["status"]["acceptedNames"]["listKind"] == "WidgetList"
     assert int(done["metadata"]["resourceVersion"]) > int(created["metadata"]["resourceVersion"])
     assert store.registry.lookup("example.com", "v1", "widgets") is not None

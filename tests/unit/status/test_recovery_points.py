@@ -47,7 +47,16 @@ def test_destination_never_completed_has_no_recovery_point() -> None:
 
 
 def test_unreadable_previous_recovery_point_counts_as_none() -> None:
-    previous = {"targets": [{"cluster": "dr1", "sourceNamespace": "web", "destinationNamespace": "web",
-                             "phase": "Exploded", "lastSuccessfulSyncTime": "yesterday"}]}
+    previous = {
+        "targets": [
+            {
+                "cluster": "dr1",
+                "sourceNamespace": "web",
+                "destinationNamespace": "web",
+                "phase": "Exploded",
+                "lastSuccessfulSyncTime": "yesterday",
+            }
+        ]
+    }
     status = _status([_record("web", _target("dr1", "web", error="cannot connect"))], previous=previous)
     assert "lastSuccessfulSyncTime" not in status["recoveryPoints"][0]

@@ -11,13 +11,25 @@ from drsyncer.status.remote_cluster import health_status
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 LATER = datetime(2026, 1, 2, 4, 0, 0, tzinfo=UTC)
 
-HEALTHY = ClusterCheck(tuple(ConditionResult(t, "True", "Checked", "") for t in
-                             ("KubeconfigAvailable", "KubeconfigValid", "ClusterAvailable")),
-                       "v1.32.0", "reachable, Kubernetes v1.32.0", None)
-DOWN = ClusterCheck((ConditionResult("KubeconfigAvailable", "True", "Checked", ""),
-                     ConditionResult("KubeconfigValid", "True", "Checked", ""),
-                     ConditionResult("ClusterAvailable", "False", "ConnectionError", "cannot connect")),
-                    None, "cannot connect", None)
+HEALTHY = ClusterCheck(
+    tuple(
+        ConditionResult(t, "True", "Checked", "")
+        for t in ("KubeconfigAvailable", "KubeconfigValid", "ClusterAvailable")
+    ),
+    "v1.32.0",
+    "reachable, Kubernetes v1.32.0",
+    None,
+)
+DOWN = ClusterCheck(
+    (
+        ConditionResult("KubeconfigAvailable", "True", "Checked", ""),
+        ConditionResult("KubeconfigValid", "True", "Checked", ""),
+        ConditionResult("ClusterAvailable", "False", "ConnectionError", "cannot connect"),
+    ),
+    None,
+    "cannot connect",
+    None,
+)
 
 
 def test_healthy_check_sets_health_version_and_conditions() -> None:
@@ -26,7 +38,10 @@ def test_healthy_check_sets_health_version_and_conditions() -> None:
     assert status["health"] == "Healthy" and status["serverVersion"] == "v1.32.0"
     assert status["lastCheckTime"] == "2026-01-02T03:04:05Z" and status["observedGeneration"] == 2
     assert {c["type"]: c["status"] for c in status["conditions"]} == {
-        "KubeconfigAvailable": "True", "KubeconfigValid": "True", "ClusterAvailable": "True"}
+        "KubeconfigAvailable": "True",
+        "KubeconfigValid": "True",
+        "ClusterAvailable": "True",
+    }
 
 
 def test_condition_time_moves_only_when_its_status_changes() -> None:
@@ -42,8 +57,13 @@ def test_condition_time_moves_only_when_its_status_changes() -> None:
 
 
 def test_event_names_its_object_and_never_collides() -> None:
-    involved = {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication", "namespace": "dr-system",
-                "name": "web", "uid": "u1"}
+    involved = {
+        "apiVersion": "dr-syncer.io/v1alpha1",
+        "kind": "Replication",
+        "namespace": "dr-system",
+        "name": "web",
+        "uid": "u1",
+    }
     one = event(involved, "SyncStarted", "sync started (schedule)", now=NOW, instance="w1@host")
     two = event(involved, "SyncStarted", "sync started (schedule)", now=NOW)
     assert one["metadata"]["name"] != two["metadata"]["name"]

@@ -24,16 +24,19 @@ from drsyncer.sync.result import DeploymentScale, ObjectError, Outcome, Phase, S
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def _target(cluster: str, ns: str, created: int = 0, unchanged: int = 0, failed: int = 0,
-            error: str = "") -> TargetResult:
+def _target(
+    cluster: str, ns: str, created: int = 0, unchanged: int = 0, failed: int = 0, error: str = ""
+) -> TargetResult:
     t = TargetResult(cluster, ns, ns)
     if created:
         t.record("ConfigMap", Outcome.CREATED, created)
     if unchanged:
         t.record("Secret", Outcome.UNCHANGED, unchanged)
     for i in range(failed):
-        t.fail("Deployment", ObjectError("Deployment", ns, f"d{i}", Category.NON_RETRYABLE,
-                                         "spec.selector is immutable"))
+        t.fail(
+            "Deployment",
+            ObjectError("Deployment", ns, f"d{i}", Category.NON_RETRYABLE, "spec.selector is immutable"),
+        )
     if error:
         t.error, t.error_category = error, Category.RETRYABLE
     return t.finish(1.5)
@@ -44,8 +47,15 @@ def _record(ns: str, *targets: TargetResult, start: float = 100.0) -> NamespaceR
 
 
 def _status(records: list[NamespaceRecord], previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    return run_status(records, replication="dr-system/web", previous=previous or {}, generation=3, now=NOW,
-                      started_at=NOW.timestamp() - 90, next_sync=datetime(2026, 1, 2, 3, 9, tzinfo=UTC))
+    return run_status(
+        records,
+        replication="dr-system/web",
+        previous=previous or {},
+        generation=3,
+        now=NOW,
+        started_at=NOW.timestamp() - 90,
+        next_sync=datetime(2026, 1, 2, 3, 9, tzinfo=UTC),
+    )
 
 
 def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
@@ -53,8 +63,12 @@ def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
 
 
 def test_counts_are_the_sum_of_every_namespace_and_destination() -> None:
-    records = [_record(f"ns{i}", _target("dr1", f"ns{i}", created=i, unchanged=1),
-                       _target("dr2", f"ns{i}", created=i)) for i in range(1, 6)]
+    records = [
+        _record(
+            f"ns{i}", _target("dr1", f"ns{i}", created=i, unchanged=1), _target("dr2", f"ns{i}", created=i)
+        )
+        for i in range(1, 6)
+    ]
     status = _status(records)
     assert status["syncStats"]["created"] == 2 * (1 + 2 + 3 + 4 + 5)
     assert status["syncStats"]["unchanged"] == 5
@@ -65,8 +79,10 @@ def test_counts_are_the_sum_of_every_namespace_and_destination() -> None:
 
 
 def test_completed_run_sets_times_conditions_and_clears_the_last_error() -> None:
-    status = _status([_record("web", _target("dr1", "web", created=2))],
-                     previous={"lastError": {"message": "old"}, "phase": "Running"})
+    status = _status(
+        [_record("web", _target("dr1", "web", created=2))],
+        previous={"lastError": {"message": "old"}, "phase": "Running"},
+    )
     assert status["phase"] == "Completed"
     assert status["lastSyncTime"] == "2026-01-02T03:04:05Z" == status["lastSuccessfulSyncTime"]
     assert status["nextSyncTime"] == "2026-01-02T03:09:00Z"
@@ -77,15 +93,18 @@ def test_completed_run_sets_times_conditions_and_clears_the_last_error() -> None
 
 
 def test_unreachable_destination_fails_its_target_only_and_keeps_the_last_success_time() -> None:
-    previous = {"lastSuccessfulSyncTime": "2026-01-01T00:00:00Z",
-                "conditions": [{"type": "InvalidSpec", "status": "False", "reason": "SpecValid"}]}
+    previous = {
+        "lastSuccessfulSyncTime": "2026-01-01T00:00:00Z",
+        "conditions": [{"type": "InvalidSpec", "status": "False", "reason": "SpecValid"}],
+    }
     down = _target("dr2", "web", error="destination cluster dr2: cannot connect")
     status = _status([_record("web", _target("dr1", "web", created=2), down)], previous)
     assert status["phase"] == "PartiallyFailed"
     assert {t["cluster"]: t["phase"] for t in status["targets"]} == {"dr1": "Completed", "dr2": "Failed"}
     assert status["lastError"]["cluster"] == "dr2" and "cannot connect" in status["lastError"]["message"]
-    assert status["errorCategories"] == [{"category": "Retryable", "count": 1,
-                                          "lastOccurred": "1970-01-01T00:01:42Z"}]
+    assert status["errorCategories"] == [
+        {"category": "Retryable", "count": 1, "lastOccurred": "1970-01-01T00:01:42Z"}
+    ]
     assert status["lastSuccessfulSyncTime"] == "2026-01-01T00:00:00Z"
     assert _condition(status, "Synced")["status"] == "False"
     assert _condition(status, "InvalidSpec")["status"] == "False"  # the watcher's condition is kept
@@ -102,8 +121,16 @@ def test_deployment_scales_name_their_cluster() -> None:
     target = _target("dr1", "web", created=1)
     target.deployment_scales.append(DeploymentScale("Deployment", "web", "api", 3, 0))
     scales = _status([_record("web", target)])["deploymentScales"]
-    assert scales == [{"cluster": "dr1", "namespace": "web", "kind": "Deployment", "name": "api",
-                       "originalReplicas": 3, "lastSyncedAt": "1970-01-01T00:01:42Z"}]
+    assert scales == [
+        {
+            "cluster": "dr1",
+            "namespace": "web",
+            "kind": "Deployment",
+            "name": "api",
+            "originalReplicas": 3,
+            "lastSyncedAt": "1970-01-01T00:01:42Z",
+        }
+    ]
 
 
 def test_records_round_trip_through_json() -> None:
@@ -140,8 +167,11 @@ def test_status_shows_the_retry_still_ahead_and_clears_it_after() -> None:
     record = _record("web", _target("dr1", "web", error="dr1: cannot connect"))
     record.extra[RETRY_KEY] = RetryPlan(1, 5.0, 4, NOW.timestamp() + 5).to_dict()
     status = _status([record])
-    assert status["retryStatus"] == {"nextRetryTime": "2026-01-02T03:04:10Z", "retriesRemaining": 4,
-                                     "backoffDuration": "5s"}
+    assert status["retryStatus"] == {
+        "nextRetryTime": "2026-01-02T03:04:10Z",
+        "retriesRemaining": 4,
+        "backoffDuration": "5s",
+    }
     assert _status([_record("web", _target("dr1", "web", created=1))])["retryStatus"] is None
 
 
@@ -156,8 +186,16 @@ def test_resource_groups_are_named_kind_and_group() -> None:
 def test_held_back_copies_are_counted_and_turn_up_to_date_false_while_the_run_completes() -> None:
     held = TargetResult("dr1", "shop", "shop")
     held.record("ConfigMap", Outcome.UNCHANGED)
-    held.skip(Skip("RoleBinding", "shop", "app-access", "held back: immutable field(s) roleRef changed", True,
-                   ("roleRef",)))
+    held.skip(
+        Skip(
+            "RoleBinding",
+            "shop",
+            "app-access",
+            "held back: immutable field(s) roleRef changed",
+            True,
+            ("roleRef",),
+        )
+    )
     held.skip(Skip("ConfigMap", "shop", "kube-root-ca.crt", "created by every cluster"))
     records = [_record("shop", held.finish(1.0))]
 

@@ -77,8 +77,10 @@ def statefulset(name: str = "db", replicas: int | None = 2, **kw: Any) -> Obj:
         "selector": {"matchLabels": {"app": name}},
         "template": _template(name),
         "volumeClaimTemplates": [
-            {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"],
-                                                   "resources": {"requests": {"storage": "1Gi"}}}}
+            {
+                "metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+            }
         ],
     }
     if replicas is not None:
@@ -112,8 +114,11 @@ def pvc(name: str = "data", *, spec: Obj | None = None, **kw: Any) -> Obj:
     base.update(spec or {})
     kw.setdefault(
         "annotations",
-        {"pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes",
-         "volume.kubernetes.io/selected-node": "node-1"},
+        {
+            "pv.kubernetes.io/bind-completed": "yes",
+            "pv.kubernetes.io/bound-by-controller": "yes",
+            "volume.kubernetes.io/selected-node": "node-1",
+        },
     )
     kw.setdefault("status", {"phase": "Bound"})
     return obj("v1", "PersistentVolumeClaim", name, spec=base, **kw)
@@ -121,12 +126,18 @@ def pvc(name: str = "data", *, spec: Obj | None = None, **kw: Any) -> Obj:
 
 def job(name: str = "migrate", **kw: Any) -> Obj:
     uid = "5e1f"
-    generated = {"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
-                 "controller-uid": uid, "job-name": name}
+    generated = {
+        "batch.kubernetes.io/controller-uid": uid,
+        "batch.kubernetes.io/job-name": name,
+        "controller-uid": uid,
+        "job-name": name,
+    }
     spec: Obj = {
         "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}},
-        "template": {"metadata": {"labels": {**generated, "app": "migrate"}},
-                     "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}},
+        "template": {
+            "metadata": {"labels": {**generated, "app": "migrate"}},
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]},
+        },
     }
     kw.setdefault("labels", dict(generated))
     return obj("batch/v1", "Job", name, spec=spec, **kw)

@@ -12,15 +12,24 @@ from drsyncer.sync.objects import Obj
 from drsyncer.sync.transform import for_destination
 from tests.unit.sync.factories import DEST_NS, obj, rules
 
-BINDING = {"pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes",
-           "volume.beta.kubernetes.io/storage-provisioner": "csi.example.com",
-           "volume.kubernetes.io/storage-provisioner": "csi.example.com",
-           "volume.kubernetes.io/selected-node": "node-a"}
-SHAPE = {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast", "volumeMode": "Block",
-         "resources": {"requests": {"storage": "20Gi"}}}
-TIES = {"selector": {"matchLabels": {"pool": "gold"}},
-        "dataSource": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "n1"},
-        "dataSourceRef": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "n1"}}
+BINDING = {
+    "pv.kubernetes.io/bind-completed": "yes",
+    "pv.kubernetes.io/bound-by-controller": "yes",
+    "volume.beta.kubernetes.io/storage-provisioner": "csi.example.com",
+    "volume.kubernetes.io/storage-provisioner": "csi.example.com",
+    "volume.kubernetes.io/selected-node": "node-a",
+}
+SHAPE = {
+    "accessModes": ["ReadWriteOnce"],
+    "storageClassName": "fast",
+    "volumeMode": "Block",
+    "resources": {"requests": {"storage": "20Gi"}},
+}
+TIES = {
+    "selector": {"matchLabels": {"pool": "gold"}},
+    "dataSource": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "n1"},
+    "dataSourceRef": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "n1"},
+}
 VOLUME = {"volumeName": "pvc-0b6f3f5e"}
 
 
@@ -30,16 +39,31 @@ def _claim_metadata() -> dict[str, Any]:
 
 def claim() -> Obj:
     meta = _claim_metadata()
-    return obj("v1", "PersistentVolumeClaim", "data", labels=meta["labels"], annotations=meta["annotations"],
-               spec={**SHAPE, **TIES, **VOLUME}, status={"phase": "Bound"})
+    return obj(
+        "v1",
+        "PersistentVolumeClaim",
+        "data",
+        labels=meta["labels"],
+        annotations=meta["annotations"],
+        spec={**SHAPE, **TIES, **VOLUME},
+        status={"phase": "Bound"},
+    )
 
 
 def claim_template() -> Obj:
     template = {"metadata": {"name": "data", **_claim_metadata()}, "spec": {**SHAPE, **TIES, **VOLUME}}
-    return obj("apps/v1", "StatefulSet", "db", spec={
-        "replicas": 1, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
-        "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": []}},
-        "volumeClaimTemplates": [template]})
+    return obj(
+        "apps/v1",
+        "StatefulSet",
+        "db",
+        spec={
+            "replicas": 1,
+            "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": []}},
+            "volumeClaimTemplates": [template],
+        },
+    )
 
 
 def _written_claim(source: Obj, pvc_config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -61,10 +85,12 @@ CASES = [
 
 
 @pytest.mark.parametrize("make", [claim, claim_template], ids=KINDS)
-@pytest.mark.parametrize(("pvc_config", "ties_kept", "volume_kept"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
-def test_claims_keep_their_shape_and_drop_their_ties(make: Any, pvc_config: dict[str, Any], ties_kept: bool,
-                                                     volume_kept: bool) -> None:
+@pytest.mark.parametrize(
+    ("pvc_config", "ties_kept", "volume_kept"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_claims_keep_their_shape_and_drop_their_ties(
+    make: Any, pvc_config: dict[str, Any], ties_kept: bool, volume_kept: bool
+) -> None:
     source = make()
     before = copy.deepcopy(source)
     meta, spec = _written_claim(source, pvc_config)
@@ -81,20 +107,26 @@ def test_claims_keep_their_shape_and_drop_their_ties(make: Any, pvc_config: dict
 
 @pytest.mark.parametrize("make", [claim, claim_template], ids=KINDS)
 def test_claims_get_the_mapped_class_and_access_modes(make: Any) -> None:
-    config = {"storageClassMappings": [{"from": "fast", "to": "dr-fast"}],
-              "accessModeMappings": [{"from": "ReadWriteOnce", "to": "ReadWriteMany"}]}
+    config = {
+        "storageClassMappings": [{"from": "fast", "to": "dr-fast"}],
+        "accessModeMappings": [{"from": "ReadWriteOnce", "to": "ReadWriteMany"}],
+    }
     _, spec = _written_claim(make(), config)
     assert spec["storageClassName"] == "dr-fast"
     assert spec["accessModes"] == ["ReadWriteMany"]
 
 
-@pytest.mark.parametrize(("annotations", "written"), [
-    (None, None),  # none before, none after
-    (BINDING, None),  # only binding annotations: the emptied map is left out
-    ({**BINDING, "team": "storage"}, {"team": "storage"}),
-])
+@pytest.mark.parametrize(
+    ("annotations", "written"),
+    [
+        (None, None),  # none before, none after
+        (BINDING, None),  # only binding annotations: the emptied map is left out
+        ({**BINDING, "team": "storage"}, {"team": "storage"}),
+    ],
+)
 def test_claim_template_annotations_are_left_out_when_nothing_remains(
-        annotations: dict[str, str] | None, written: dict[str, str] | None) -> None:
+    annotations: dict[str, str] | None, written: dict[str, str] | None
+) -> None:
     source = claim_template()
     template = source["spec"]["volumeClaimTemplates"][0]
     if annotations is None:

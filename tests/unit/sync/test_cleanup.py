@@ -13,10 +13,20 @@ DEPLOY = offline_ref("deployments")
 assert CM is not None and DEPLOY is not None
 
 
-def _obj(name: str, replication: str | None = "dr-system/web", source_ns: str = "shop", managed: bool = True,
-         deleting: bool = False) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "namespace": "shop", "uid": f"uid-{name}", "labels": {},
-                            "annotations": {}}
+def _obj(
+    name: str,
+    replication: str | None = "dr-system/web",
+    source_ns: str = "shop",
+    managed: bool = True,
+    deleting: bool = False,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": name,
+        "namespace": "shop",
+        "uid": f"uid-{name}",
+        "labels": {},
+        "annotations": {},
+    }
     if managed:
         meta["labels"][keys.LABEL_MANAGED_BY] = keys.MANAGED_BY_VALUE
     if replication:

@@ -19,8 +19,9 @@ SYNC_RULES = rules(resourceTypes=["configmaps", "deployments"])
 
 def _planned(source: Obj, destination: Obj | None) -> Action:
     dest = {} if destination is None else {key_of(destination): destination}
-    (action,) = plan([source], dest, SYNC_RULES, source_namespace=SOURCE_NS, destination_namespace=DEST_NS,
-                     prune=False)
+    (action,) = plan(
+        [source], dest, SYNC_RULES, source_namespace=SOURCE_NS, destination_namespace=DEST_NS, prune=False
+    )
     return action
 
 

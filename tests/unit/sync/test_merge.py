@@ -37,13 +37,23 @@ def test_update_carries_resource_version_finalizers_and_controller_annotations()
 
 
 def test_service_update_keeps_allocated_addresses_but_not_for_a_type_without_node_ports() -> None:
-    lb = {"type": "LoadBalancer", "externalTrafficPolicy": "Local",
-          "ports": [{"name": "http", "port": 80, "protocol": "TCP"}, {"port": 443, "protocol": "TCP"}]}
+    lb = {
+        "type": "LoadBalancer",
+        "externalTrafficPolicy": "Local",
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP"}, {"port": 443, "protocol": "TCP"}],
+    }
     desired = _desired(service(spec=lb))
-    existing = _existing(desired, clusterIP="10.1.1.1", clusterIPs=["10.1.1.1"], ipFamilies=["IPv4"],
-                         healthCheckNodePort=32100,
-                         ports=[{"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30001},
-                                {"port": 443, "protocol": "TCP", "nodePort": 30002}])
+    existing = _existing(
+        desired,
+        clusterIP="10.1.1.1",
+        clusterIPs=["10.1.1.1"],
+        ipFamilies=["IPv4"],
+        healthCheckNodePort=32100,
+        ports=[
+            {"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30001},
+            {"port": 443, "protocol": "TCP", "nodePort": 30002},
+        ],
+    )
     spec = update_body(desired, existing)["spec"]
     assert (spec["clusterIP"], spec["clusterIPs"], spec["ipFamilies"]) == ("10.1.1.1", ["10.1.1.1"], ["IPv4"])
     assert [p["nodePort"] for p in spec["ports"]] == [30001, 30002]
@@ -96,8 +106,15 @@ def test_custom_resources_are_replaced_whole() -> None:
     assert update_body(desired, _existing(desired, size=1))["spec"] == {"size": 2}
 
 
-QUANTITIES = [("10Gi", 10 * 2**30), ("500M", 500 * 10**6), ("1e3", 1000), (2, 2), ("1.5Gi", 1.5 * 2**30),
-              ("100m", Decimal("0.1")), ("1E", 10**18)]
+QUANTITIES = [
+    ("10Gi", 10 * 2**30),
+    ("500M", 500 * 10**6),
+    ("1e3", 1000),
+    (2, 2),
+    ("1.5Gi", 1.5 * 2**30),
+    ("100m", Decimal("0.1")),
+    ("1E", 10**18),
+]
 
 
 def test_storage_quantities_are_compared_as_numbers() -> None:

@@ -145,15 +145,25 @@ def test_plan_is_deterministic_whatever_the_listing_order() -> None:
     second = _plan(list(reversed(source)), {})
     assert [a.key for a in first] == [a.key for a in second]
     assert [a.key.kind for a in first.writes] == [
-        "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "Ingress", "Widget"
+        "Secret",
+        "ConfigMap",
+        "PersistentVolumeClaim",
+        "Service",
+        "Deployment",
+        "Ingress",
+        "Widget",
     ]
 
 
 # ---------------------------------------------------------------- prune
 
 
-def _owned_orphan(name: str, kind_factory: Any = configmap, source_namespace: str = SOURCE_NS,
-                  replication: str = REPLICATION) -> tuple[Key, Obj]:
+def _owned_orphan(
+    name: str,
+    kind_factory: Any = configmap,
+    source_namespace: str = SOURCE_NS,
+    replication: str = REPLICATION,
+) -> tuple[Key, Obj]:
     o = kind_factory(name, namespace=DEST_NS)
     o["metadata"]["labels"] = {keys.LABEL_MANAGED_BY: keys.MANAGED_BY_VALUE}
     o["metadata"]["annotations"] = {
@@ -219,7 +229,10 @@ def test_prunes_run_last_in_reverse_dependency_order() -> None:
     entries = dict([_owned_orphan("cm"), _owned_orphan("web", deployment), _owned_orphan("s", secret)])
     p = _plan([configmap("settings")], entries, prune=True)
     assert [(a.op.value, a.key.kind) for a in p] == [
-        ("create", "ConfigMap"), ("prune", "Deployment"), ("prune", "ConfigMap"), ("prune", "Secret")
+        ("create", "ConfigMap"),
+        ("prune", "Deployment"),
+        ("prune", "ConfigMap"),
+        ("prune", "Secret"),
     ]
     assert [[a.op for a in stage] for stage in p.stages()] == [[Op.CREATE], [Op.PRUNE], [Op.PRUNE, Op.PRUNE]]
 
@@ -308,22 +321,38 @@ def _set(path: str, value: Any) -> Any:
         for p in parents:
             target = target[p]
         target[last] = value
+
     return mutate
 
 
 IMMUTABLE_CASES = [
-    ("Deployment selector", deployment(), _set("spec.selector", {"matchLabels": {"app": "x"}}),
-     ["spec.selector"]),
+    (
+        "Deployment selector",
+        deployment(),
+        _set("spec.selector", {"matchLabels": {"app": "x"}}),
+        ["spec.selector"],
+    ),
     ("StatefulSet serviceName", statefulset(), _set("spec.serviceName", "other"), ["spec.serviceName"]),
-    ("StatefulSet volumeClaimTemplates", statefulset(),
-     _set("spec.volumeClaimTemplates", [{"metadata": {"name": "data"}, "spec": {"accessModes": ["X"]}}]),
-     ["spec.volumeClaimTemplates"]),
-    ("StatefulSet podManagementPolicy", statefulset(), _set("spec.podManagementPolicy", "Parallel"),
-     ["spec.podManagementPolicy"]),
+    (
+        "StatefulSet volumeClaimTemplates",
+        statefulset(),
+        _set("spec.volumeClaimTemplates", [{"metadata": {"name": "data"}, "spec": {"accessModes": ["X"]}}]),
+        ["spec.volumeClaimTemplates"],
+    ),
+    (
+        "StatefulSet podManagementPolicy",
+        statefulset(),
+        _set("spec.podManagementPolicy", "Parallel"),
+        ["spec.podManagementPolicy"],
+    ),
     ("PVC storage class", pvc(), _set("spec.storageClassName", "slow"), ["spec.storageClassName"]),
     ("PVC access modes", pvc(), _set("spec.accessModes", ["ReadWriteMany"]), ["spec.accessModes"]),
-    ("PVC shrink", pvc(), _set("spec.resources", {"requests": {"storage": "5Gi"}}),
-     ["spec.resources.requests.storage"]),
+    (
+        "PVC shrink",
+        pvc(),
+        _set("spec.resources", {"requests": {"storage": "5Gi"}}),
+        ["spec.resources.requests.storage"],
+    ),
     ("Service to headless", service(), _set("spec.clusterIP", "None"), ["spec.clusterIP", "spec.clusterIPs"]),
     ("immutable ConfigMap data", configmap(immutable=True), _set("data", {"mode": "new"}), ["data"]),
     ("immutable Secret data", secret(immutable=True), _set("data", {"k": "bmV3"}), ["data"]),
@@ -342,8 +371,11 @@ def test_immutable_field_changes_are_detected(source: Obj, mutate: Any, fields: 
 
 
 MUTABLE_CASES = [
-    ("Deployment pod template", deployment(),
-     _set("spec.template", {"metadata": {"labels": {"app": "web"}}, "spec": {}})),
+    (
+        "Deployment pod template",
+        deployment(),
+        _set("spec.template", {"metadata": {"labels": {"app": "web"}}, "spec": {}}),
+    ),
     ("PVC growth", pvc(), _set("spec.resources", {"requests": {"storage": "50Gi"}})),
     ("mutable ConfigMap data", configmap(), _set("data", {"mode": "new"})),
     ("Service ports", service(), _set("spec.ports", [{"name": "http", "port": 81}])),
@@ -359,25 +391,48 @@ HANDLING_CASES = [
     # (case, labels, immutableResourceConfig, expected handling, decided by)
     ("NoChange when nothing is configured", None, {}, ImmutableHandling.NO_CHANGE, "defaultHandling"),
     ("defaultHandling", None, {"defaultHandling": "Recreate"}, ImmutableHandling.RECREATE, "defaultHandling"),
-    ("resourceOverrides by resource.group", None,
-     {"defaultHandling": "Recreate", "resourceOverrides": {"deployments.apps": "PartialUpdate"}},
-     ImmutableHandling.PARTIAL_UPDATE, "resourceOverrides"),
-    ("resourceOverrides by Kind.group", None, {"resourceOverrides": {"Deployment.apps": "ForceUpdate"}},
-     ImmutableHandling.FORCE_UPDATE, "resourceOverrides"),
-    ("override for another kind does not apply", None,
-     {"resourceOverrides": {"statefulsets.apps": "Recreate"}},
-     ImmutableHandling.NO_CHANGE, "defaultHandling"),
-    ("label beats everything", {keys.LABEL_IMMUTABLE_HANDLING: "recreate-with-drain"},
-     {"defaultHandling": "Recreate", "resourceOverrides": {"deployments.apps": "PartialUpdate"}},
-     ImmutableHandling.RECREATE_WITH_POD_DRAIN, "label"),
-    ("unknown label value falls through", {keys.LABEL_IMMUTABLE_HANDLING: "sometimes"},
-     {"defaultHandling": "Recreate"}, ImmutableHandling.RECREATE, "defaultHandling"),
+    (
+        "resourceOverrides by resource.group",
+        None,
+        {"defaultHandling": "Recreate", "resourceOverrides": {"deployments.apps": "PartialUpdate"}},
+        ImmutableHandling.PARTIAL_UPDATE,
+        "resourceOverrides",
+    ),
+    (
+        "resourceOverrides by Kind.group",
+        None,
+        {"resourceOverrides": {"Deployment.apps": "ForceUpdate"}},
+        ImmutableHandling.FORCE_UPDATE,
+        "resourceOverrides",
+    ),
+    (
+        "override for another kind does not apply",
+        None,
+        {"resourceOverrides": {"statefulsets.apps": "Recreate"}},
+        ImmutableHandling.NO_CHANGE,
+        "defaultHandling",
+    ),
+    (
+        "label beats everything",
+        {keys.LABEL_IMMUTABLE_HANDLING: "recreate-with-drain"},
+        {"defaultHandling": "Recreate", "resourceOverrides": {"deployments.apps": "PartialUpdate"}},
+        ImmutableHandling.RECREATE_WITH_POD_DRAIN,
+        "label",
+    ),
+    (
+        "unknown label value falls through",
+        {keys.LABEL_IMMUTABLE_HANDLING: "sometimes"},
+        {"defaultHandling": "Recreate"},
+        ImmutableHandling.RECREATE,
+        "defaultHandling",
+    ),
 ]
 
 
 @_cases(HANDLING_CASES, "labels, config, handling, decided_by")
-def test_immutable_handling_resolution(labels: dict[str, str] | None, config: dict[str, Any],
-                                       handling: ImmutableHandling, decided_by: str) -> None:
+def test_immutable_handling_resolution(
+    labels: dict[str, str] | None, config: dict[str, Any], handling: ImmutableHandling, decided_by: str
+) -> None:
     r = rules(immutableResourceConfig=config)
     action = _immutable_case(deployment(labels=labels), _set("spec.selector", {"matchLabels": {"a": "b"}}), r)
     assert action.immutable is not None
@@ -402,7 +457,8 @@ def test_pvc_with_default_class_in_the_destination_is_not_an_immutable_change() 
 def test_deployment_scales_are_reported_from_the_plan() -> None:
     p = _plan([deployment(replicas=4), statefulset(replicas=2)], {})
     assert [(s.kind, s.original_replicas, s.replicas) for s in p.deployment_scales()] == [
-        ("Deployment", 4, 0), ("StatefulSet", 2, 0)
+        ("Deployment", 4, 0),
+        ("StatefulSet", 2, 0),
     ]
 
 
@@ -418,9 +474,15 @@ def test_non_integer_override_warning_reaches_the_plan() -> None:
 
 
 def test_a_crd_is_shared_by_every_namespace_of_the_replication() -> None:
-    crd = obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com", namespace=None,
-              spec={"group": "example.com"})
+    crd = obj(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "widgets.example.com",
+        namespace=None,
+        spec={"group": "example.com"},
+    )
     destination = _apply(_plan([crd], {}), {})
-    other_namespace = plan([crd], destination, rules(), source_namespace="billing", destination_namespace="b",
-                           prune=True)
+    other_namespace = plan(
+        [crd], destination, rules(), source_namespace="billing", destination_namespace="b", prune=True
+    )
     assert [a.op for a in other_namespace] == [Op.UNCHANGED]

@@ -84,18 +84,30 @@ def test_resource_overrides_match_kind_or_resource_names(name: str, group: str, 
 
 
 INVALID = [
-    ({"immutableResourceConfig": {"defaultHandling": "Sometimes"}},
-     "spec.immutableResourceConfig.defaultHandling"),
-    ({"immutableResourceConfig": {"resourceOverrides": {"pvc": "x"}}},
-     "spec.immutableResourceConfig.resourceOverrides[pvc]"),
-    ({"pvcConfig": {"storageClassMappings": [{"from": "a", "to": "b"}, {"from": "a"}]}},
-     "spec.pvcConfig.storageClassMappings[1]"),
-    ({"labelSelector": {"matchExpressions": [{"key": "a", "operator": "Near"}]}},
-     "spec.labelSelector.matchExpressions[0].operator"),
-    ({"labelSelector": {"matchExpressions": [{"key": "a", "operator": "In"}]}},
-     "spec.labelSelector.matchExpressions[0].values"),
-    ({"labelSelector": {"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]}},
-     "spec.labelSelector.matchExpressions[0].values"),
+    (
+        {"immutableResourceConfig": {"defaultHandling": "Sometimes"}},
+        "spec.immutableResourceConfig.defaultHandling",
+    ),
+    (
+        {"immutableResourceConfig": {"resourceOverrides": {"pvc": "x"}}},
+        "spec.immutableResourceConfig.resourceOverrides[pvc]",
+    ),
+    (
+        {"pvcConfig": {"storageClassMappings": [{"from": "a", "to": "b"}, {"from": "a"}]}},
+        "spec.pvcConfig.storageClassMappings[1]",
+    ),
+    (
+        {"labelSelector": {"matchExpressions": [{"key": "a", "operator": "Near"}]}},
+        "spec.labelSelector.matchExpressions[0].operator",
+    ),
+    (
+        {"labelSelector": {"matchExpressions": [{"key": "a", "operator": "In"}]}},
+        "spec.labelSelector.matchExpressions[0].values",
+    ),
+    (
+        {"labelSelector": {"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]}},
+        "spec.labelSelector.matchExpressions[0].values",
+    ),
 ]
 
 
@@ -125,20 +137,36 @@ def test_preserve_node_ports_in_the_spec_keeps_node_ports() -> None:
     assert not _rules({}).keep_node_ports
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ({}, ()),
-    ({"sourceNamespace": "shop"}, ()),
-    ({"sourceNamespace": "shop", "destinationNamespace": "shop"}, ()),
-    ({"sourceNamespace": "shop", "destinationNamespace": "shop-dr"}, (("shop", "shop-dr"),)),
-    ({"sourceNamespace": "shop", "destinationNamespace": "shop-dr",
-      "namespaceMappings": [{"source": "billing", "destination": "billing-dr"}, {"source": "ops"}]},
-     (("billing", "billing-dr"), ("shop", "shop-dr"))),
-    # copied under two names: no one name to rewrite references from other namespaces to
-    ({"namespaceMappings": [{"source": "billing", "destination": "b1"},
-                            {"source": "billing", "destination": "b2"}]}, ()),
-])
-def test_namespace_mappings_that_rename_are_read(spec: dict[str, Any],
-                                                 expected: tuple[tuple[str, str], ...]) -> None:
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({}, ()),
+        ({"sourceNamespace": "shop"}, ()),
+        ({"sourceNamespace": "shop", "destinationNamespace": "shop"}, ()),
+        ({"sourceNamespace": "shop", "destinationNamespace": "shop-dr"}, (("shop", "shop-dr"),)),
+        (
+            {
+                "sourceNamespace": "shop",
+                "destinationNamespace": "shop-dr",
+                "namespaceMappings": [{"source": "billing", "destination": "billing-dr"}, {"source": "ops"}],
+            },
+            (("billing", "billing-dr"), ("shop", "shop-dr")),
+        ),
+        # copied under two names: no one name to rewrite references from other namespaces to
+        (
+            {
+                "namespaceMappings": [
+                    {"source": "billing", "destination": "b1"},
+                    {"source": "billing", "destination": "b2"},
+                ]
+            },
+            (),
+        ),
+    ],
+)
+def test_namespace_mappings_that_rename_are_read(
+    spec: dict[str, Any], expected: tuple[tuple[str, str], ...]
+) -> None:
     assert Rules.from_spec(spec, replication="ns/r", source_cluster="prod").namespace_mappings == expected
 
 

@@ -27,8 +27,12 @@ def test_targets_are_grouped_per_source_namespace_and_each_cluster_connected_onc
             raise CategorisedError(Category.RETRYABLE, "kubeconfig Secret dr2-kubeconfig not found")
         return _client(cluster)
 
-    prepared = prepare_run(RULES, _client("prod"), [("shop", "dr1", "shop"), ("shop", "dr2", "shop"),
-                                                    ("web", "dr1", "web-dr"), ("web", "dr2", "web")], connect)
+    prepared = prepare_run(
+        RULES,
+        _client("prod"),
+        [("shop", "dr1", "shop"), ("shop", "dr2", "shop"), ("web", "dr1", "web-dr"), ("web", "dr2", "web")],
+        connect,
+    )
     assert connected == ["dr1", "dr2"]
     shop, web = prepared.work
     assert (shop.source_namespace, shop.targets) == ("shop", (("dr1", "shop"), ("dr2", "shop")))
@@ -39,7 +43,11 @@ def test_targets_are_grouped_per_source_namespace_and_each_cluster_connected_onc
     late = CategorisedError(Category.RETRYABLE, "the sync did not finish within the task time limit")
     results = prepared.failed(late)
     assert [(r.destination_cluster, r.source_namespace, r.destination_namespace) for r in results] == [
-        ("dr1", "shop", "shop"), ("dr2", "shop", "shop"), ("dr1", "web", "web-dr"), ("dr2", "web", "web")]
+        ("dr1", "shop", "shop"),
+        ("dr2", "shop", "shop"),
+        ("dr1", "web", "web-dr"),
+        ("dr2", "web", "web"),
+    ]
     assert results[1].error == "destination cluster dr2: kubeconfig Secret dr2-kubeconfig not found"
     assert results[0].error == "destination cluster dr1: the sync did not finish within the task time limit"
     assert all(r.error_category is Category.RETRYABLE for r in results)

@@ -20,9 +20,16 @@ def daemonset(node_selector: dict[str, str] | None = None, labels: dict[str, str
     pod: dict[str, Any] = dict(POD)
     if node_selector is not None:
         pod["nodeSelector"] = node_selector
-    return obj("apps/v1", "DaemonSet", "agent", labels=labels,
-               spec={"selector": {"matchLabels": {"app": "agent"}},
-                     "template": {"metadata": {"labels": {"app": "agent"}}, "spec": pod}})
+    return obj(
+        "apps/v1",
+        "DaemonSet",
+        "agent",
+        labels=labels,
+        spec={
+            "selector": {"matchLabels": {"app": "agent"}},
+            "template": {"metadata": {"labels": {"app": "agent"}}, "spec": pod},
+        },
+    )
 
 
 def replicaset() -> Obj:
@@ -51,8 +58,16 @@ def _runs(out: Obj) -> bool:
     raise AssertionError(kind)
 
 
-WORKLOADS = [deployment(), statefulset(), replicaset(), replicationcontroller(), daemonset(),
-             daemonset({"disk": "ssd"}), job(), cronjob()]
+WORKLOADS = [
+    deployment(),
+    statefulset(),
+    replicaset(),
+    replicationcontroller(),
+    daemonset(),
+    daemonset({"disk": "ssd"}),
+    job(),
+    cronjob(),
+]
 
 
 @pytest.mark.parametrize("source", WORKLOADS, ids=lambda o: f"{o['kind']}")
@@ -65,12 +80,16 @@ def test_without_scale_to_zero_the_copy_runs_as_the_source(source: Obj) -> None:
     assert _runs(for_destination(source, rules(scaleToZero=False), destination_namespace=DEST_NS))
 
 
-@pytest.mark.parametrize(("node_selector", "recorded"), [
-    (None, {}),
-    ({"disk": "ssd"}, {"disk": "ssd"}),
-])
-def test_held_daemonset_records_its_node_selector_and_keeps_it(node_selector: dict[str, str] | None,
-                                                               recorded: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("node_selector", "recorded"),
+    [
+        (None, {}),
+        ({"disk": "ssd"}, {"disk": "ssd"}),
+    ],
+)
+def test_held_daemonset_records_its_node_selector_and_keeps_it(
+    node_selector: dict[str, str] | None, recorded: dict[str, str]
+) -> None:
     source = daemonset(node_selector)
     out = for_destination(source, rules(), destination_namespace=DEST_NS)
     annotation = out["metadata"]["annotations"][keys.ANNOTATION_ORIGINAL_NODE_SELECTOR]
@@ -82,24 +101,32 @@ def test_held_daemonset_records_its_node_selector_and_keeps_it(node_selector: di
     assert source["spec"]["template"]["spec"].get("nodeSelector") == node_selector  # source untouched
 
 
-@pytest.mark.parametrize(("override", "scale_to_zero", "held", "warned"), [
-    ("0", False, True, False),
-    ("1", True, False, False),
-    ("yes", True, True, True),  # unusable: scaleToZero applies, with a warning
-    ("yes", False, False, True),
-])
-def test_scale_override_label_decides_for_daemonsets_too(override: str, scale_to_zero: bool, held: bool,
-                                                         warned: bool) -> None:
-    result = transform(daemonset(labels={keys.LABEL_SCALE_OVERRIDE: override}),
-                       rules(scaleToZero=scale_to_zero), destination_namespace=DEST_NS)
+@pytest.mark.parametrize(
+    ("override", "scale_to_zero", "held", "warned"),
+    [
+        ("0", False, True, False),
+        ("1", True, False, False),
+        ("yes", True, True, True),  # unusable: scaleToZero applies, with a warning
+        ("yes", False, False, True),
+    ],
+)
+def test_scale_override_label_decides_for_daemonsets_too(
+    override: str, scale_to_zero: bool, held: bool, warned: bool
+) -> None:
+    result = transform(
+        daemonset(labels={keys.LABEL_SCALE_OVERRIDE: override}),
+        rules(scaleToZero=scale_to_zero),
+        destination_namespace=DEST_NS,
+    )
     assert (not _runs(result.body)) is held
     assert bool(result.warnings) is warned
     assert result.scale is None  # no replica count to report
 
 
 @pytest.mark.parametrize(("source_suspend", "recorded"), [(None, "false"), (False, "false"), (True, "true")])
-def test_job_copy_is_suspended_and_records_the_source_value(source_suspend: bool | None,
-                                                            recorded: str) -> None:
+def test_job_copy_is_suspended_and_records_the_source_value(
+    source_suspend: bool | None, recorded: str
+) -> None:
     source = job()
     if source_suspend is not None:
         source["spec"]["suspend"] = source_suspend

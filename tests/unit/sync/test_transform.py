@@ -61,8 +61,14 @@ def test_transform_never_modifies_the_source_object() -> None:
 
 
 def test_cluster_scoped_objects_get_no_namespace() -> None:
-    crd = obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com", namespace=None,
-              spec={"group": "example.com"}, status={"conditions": []})
+    crd = obj(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "widgets.example.com",
+        namespace=None,
+        spec={"group": "example.com"},
+        status={"conditions": []},
+    )
     out = _dest(crd)
     assert "namespace" not in out["metadata"]
     assert "status" not in out
@@ -87,10 +93,8 @@ SCALE_CASES = [
     ("integer override wins over scaleToZero", deployment, 3, {OVERRIDE: "1"}, True, 1, False),
     ("integer override wins with scaleToZero off", deployment, 3, {OVERRIDE: "5"}, False, 5, False),
     ("override of zero", deployment, 3, {OVERRIDE: "0"}, False, 0, False),
-    ("non-integer override ignored, scaleToZero applies", deployment, 3, {OVERRIDE: "true"}, True,
-     0, True),
-    ("non-integer override ignored, source count applies", deployment, 3, {OVERRIDE: "true"},
-     False, 3, True),
+    ("non-integer override ignored, scaleToZero applies", deployment, 3, {OVERRIDE: "true"}, True, 0, True),
+    ("non-integer override ignored, source count applies", deployment, 3, {OVERRIDE: "true"}, False, 3, True),
     ("negative override ignored", deployment, 3, {OVERRIDE: "-1"}, True, 0, True),
     ("fractional override ignored", deployment, 3, {OVERRIDE: "1.5"}, True, 0, True),
     ("empty override ignored", deployment, 3, {OVERRIDE: ""}, True, 0, True),
@@ -156,8 +160,9 @@ SERVICE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("source_spec", "spec", "expected"), [c[1:] for c in SERVICE_CASES],
-                         ids=[c[0] for c in SERVICE_CASES])
+@pytest.mark.parametrize(
+    ("source_spec", "spec", "expected"), [c[1:] for c in SERVICE_CASES], ids=[c[0] for c in SERVICE_CASES]
+)
 def test_service_addresses(
     source_spec: dict[str, Any], spec: dict[str, Any], expected: dict[str, Any]
 ) -> None:
@@ -182,8 +187,11 @@ NODE_PORT_SPEC = {
 }
 
 
-@pytest.mark.parametrize(("keep", "node_port", "health"), [(False, None, None), (True, 30080, 32000)],
-                         ids=["node ports dropped by default", "node ports kept when the rules say so"])
+@pytest.mark.parametrize(
+    ("keep", "node_port", "health"),
+    [(False, None, None), (True, 30080, 32000)],
+    ids=["node ports dropped by default", "node ports kept when the rules say so"],
+)
 def test_node_ports(keep: bool, node_port: int | None, health: int | None) -> None:
     r = rules()
     if keep:
@@ -198,8 +206,11 @@ def test_node_ports(keep: bool, node_port: int | None, health: int | None) -> No
 
 LOCAL = {keys.LABEL_STORAGE_CLASS: "local"}
 PVC_MAPPINGS = {
-    "storageClassMappings": [{"from": "fast", "to": "dr-fast"}, {"from": "fast", "to": "never-used"},
-                             {"from": "slow", "to": "dr-slow"}],
+    "storageClassMappings": [
+        {"from": "fast", "to": "dr-fast"},
+        {"from": "fast", "to": "never-used"},
+        {"from": "slow", "to": "dr-slow"},
+    ],
     "accessModeMappings": [
         {"from": "ReadWriteOnce", "to": "ReadWriteMany"},
         {"from": "ReadOnlyMany", "to": "X"},
@@ -210,15 +221,25 @@ PVC_CASES = [
     # (case, source spec, labels, pvcConfig, expected storageClassName, expected accessModes)
     ("first storage class mapping wins", {}, None, PVC_MAPPINGS, "dr-fast", ["ReadWriteMany"]),
     ("unmapped class kept", {"storageClassName": "gold"}, None, PVC_MAPPINGS, "gold", ["ReadWriteMany"]),
-    ("label overrides the mapping", {}, LOCAL, PVC_MAPPINGS, "local",
-     ["ReadWriteMany"]),
+    ("label overrides the mapping", {}, LOCAL, PVC_MAPPINGS, "local", ["ReadWriteMany"]),
     ("label works without any mapping", {}, LOCAL, {}, "local", ["ReadWriteOnce"]),
     ("no class stays default", {"storageClassName": None}, None, PVC_MAPPINGS, None, ["ReadWriteMany"]),
-    ("every access mode element mapped",
-     {"accessModes": ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteOncePod"]}, None, PVC_MAPPINGS, "dr-fast",
-     ["ReadWriteMany", "X", "ReadWriteOncePod"]),
-    ("mapped access modes deduplicated", {"accessModes": ["ReadWriteOnce", "ReadWriteMany"]}, None,
-     PVC_MAPPINGS, "dr-fast", ["ReadWriteMany"]),
+    (
+        "every access mode element mapped",
+        {"accessModes": ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteOncePod"]},
+        None,
+        PVC_MAPPINGS,
+        "dr-fast",
+        ["ReadWriteMany", "X", "ReadWriteOncePod"],
+    ),
+    (
+        "mapped access modes deduplicated",
+        {"accessModes": ["ReadWriteOnce", "ReadWriteMany"]},
+        None,
+        PVC_MAPPINGS,
+        "dr-fast",
+        ["ReadWriteMany"],
+    ),
     ("no mappings copies as is", {}, None, {}, "fast", ["ReadWriteOnce"]),
 ]
 
@@ -229,7 +250,10 @@ PVC_CASES = [
     ids=[c[0] for c in PVC_CASES],
 )
 def test_pvc_class_and_access_modes(
-    source_spec: dict[str, Any], labels: dict[str, str] | None, pvc_config: dict[str, Any], klass: str | None,
+    source_spec: dict[str, Any],
+    labels: dict[str, str] | None,
+    pvc_config: dict[str, Any],
+    klass: str | None,
     modes: list[str],
 ) -> None:
     src = pvc(spec=source_spec, labels=labels)
@@ -246,21 +270,30 @@ def test_beta_storage_class_annotation_is_mapped_too() -> None:
     assert out["metadata"]["annotations"][keys.ANNOTATION_BETA_STORAGE_CLASS] == "dr-fast"
 
 
-ATTRS = {"selector": {"matchLabels": {"a": "b"}},
-         "dataSource": {"kind": "VolumeSnapshot", "name": "s"},
-         "dataSourceRef": {"kind": "VolumeSnapshot", "name": "s"}}
+ATTRS = {
+    "selector": {"matchLabels": {"a": "b"}},
+    "dataSource": {"kind": "VolumeSnapshot", "name": "s"},
+    "dataSourceRef": {"kind": "VolumeSnapshot", "name": "s"},
+}
 
 PVC_BINDING_CASES = [
     # (case, pvcConfig, volumeName kept, attributes kept)
     ("binding and attributes cleared by default", {}, False, False),
-    ("preserveVolumeAttributes keeps attributes, not the binding",
-     {"preserveVolumeAttributes": True}, False, True),
+    (
+        "preserveVolumeAttributes keeps attributes, not the binding",
+        {"preserveVolumeAttributes": True},
+        False,
+        True,
+    ),
     ("syncPersistentVolumes keeps volumeName and attributes", {"syncPersistentVolumes": True}, True, True),
 ]
 
 
-@pytest.mark.parametrize(("pvc_config", "volume_kept", "attrs_kept"), [c[1:] for c in PVC_BINDING_CASES],
-                         ids=[c[0] for c in PVC_BINDING_CASES])
+@pytest.mark.parametrize(
+    ("pvc_config", "volume_kept", "attrs_kept"),
+    [c[1:] for c in PVC_BINDING_CASES],
+    ids=[c[0] for c in PVC_BINDING_CASES],
+)
 def test_pvc_binding_fields(pvc_config: dict[str, Any], volume_kept: bool, attrs_kept: bool) -> None:
     src = pvc(spec=ATTRS)
     src["metadata"]["annotations"]["team"] = "storage"

@@ -130,5 +130,7 @@ def test_request_is_a_structured_cloudevent_with_signature_and_token() -> None:
 
 
 def test_logged_url_leaves_out_the_path_where_chat_services_keep_credentials() -> None:
-    assert delivery.shown("https://hooks.example.com:8443/services/T0/B0/secret?x=1") == \
-        "https://hooks.example.com:8443/..."
+    assert (
+        delivery.shown("https://hooks.example.com:8443/services/T0/B0/secret?x=1")
+        == "https://hooks.example.com:8443/..."
+    )

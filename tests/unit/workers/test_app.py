@@ -10,8 +10,9 @@ from workers.app import ROUTES, celery_config
 
 
 def _settings(**flags: str):  # type: ignore[no-untyped-def]
-    return load_settings({}, {"redis_url": "redis://:hunter2@redis:6379/0", **flags},
-                         in_cluster_namespace=lambda: None)
+    return load_settings(
+        {}, {"redis_url": "redis://:hunter2@redis:6379/0", **flags}, in_cluster_namespace=lambda: None
+    )
 
 
 def test_reliability_settings() -> None:
@@ -46,20 +47,44 @@ def test_flower_credentials_are_never_shown() -> None:
 
 
 def test_task_keyword_arguments_of_the_contract() -> None:
-    job = SyncJob.from_kwargs({
-        "replication": {"kind": "Replication", "namespace": "dr-system", "name": "web", "uid": "u",
-                        "generation": 4},
-        "source_cluster": "prod", "source_namespace": "shop",
-        "targets": [{"cluster": "dr1", "namespace": "shop"}, {"cluster": "dr2", "namespace": "shop-dr"}],
-        "mode": "Scheduled", "run_id": None, "trigger": "schedule", "added_later": 1})
+    job = SyncJob.from_kwargs(
+        {
+            "replication": {
+                "kind": "Replication",
+                "namespace": "dr-system",
+                "name": "web",
+                "uid": "u",
+                "generation": 4,
+            },
+            "source_cluster": "prod",
+            "source_namespace": "shop",
+            "targets": [{"cluster": "dr1", "namespace": "shop"}, {"cluster": "dr2", "namespace": "shop-dr"}],
+            "mode": "Scheduled",
+            "run_id": None,
+            "trigger": "schedule",
+            "added_later": 1,
+        }
+    )
     assert job.replication.generation == 4 and [t.cluster for t in job.targets] == ["dr1", "dr2"]
     assert job.run_key == SCHEDULED_RUN
-    assert SyncJob.from_kwargs({**{"replication": {"namespace": "a", "name": "b"}, "source_cluster": "s",
-                                   "source_namespace": "n"}, "run_id": "abc"}).run_key == "abc"
+    assert (
+        SyncJob.from_kwargs(
+            {
+                **{
+                    "replication": {"namespace": "a", "name": "b"},
+                    "source_cluster": "s",
+                    "source_namespace": "n",
+                },
+                "run_id": "abc",
+            }
+        ).run_key
+        == "abc"
+    )
 
 
-def test_flower_refuses_to_start_without_credentials(monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_flower_refuses_to_start_without_credentials(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from drsyncer.cli import main
 
     monkeypatch.delenv("DRSYNCER_FLOWER_BASIC_AUTH", raising=False)
@@ -79,10 +104,19 @@ def test_next_sync_time_follows_the_mode() -> None:
     now = datetime(2026, 1, 1, 10, 2, 30, tzinfo=UTC)
 
     def model(**spec: object):  # type: ignore[no-untyped-def]
-        return parse_replication({"apiVersion": "dr-syncer.io/v1alpha1", "kind": "Replication",
-                                  "metadata": {"name": "web", "namespace": "dr-system"},
-                                  "spec": {"sourceCluster": "src", "destinationCluster": "dr1",
-                                           "sourceNamespace": "web", **spec}})
+        return parse_replication(
+            {
+                "apiVersion": "dr-syncer.io/v1alpha1",
+                "kind": "Replication",
+                "metadata": {"name": "web", "namespace": "dr-system"},
+                "spec": {
+                    "sourceCluster": "src",
+                    "destinationCluster": "dr1",
+                    "sourceNamespace": "web",
+                    **spec,
+                },
+            }
+        )
 
     assert next_sync_time(model(schedule="*/5 * * * *"), None, now) == datetime(2026, 1, 1, 10, 5, tzinfo=UTC)
     # interval schedules fire on the Replication's own grid, as beat sends them (workers/beat.GridEntry)
