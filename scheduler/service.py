@@ -12,6 +12,7 @@ from celery import Celery
 from drsyncer.api.keys import INSTALL_CRDS
 from drsyncer.config import Settings
 from drsyncer.errors import DrsyncerError
+from drsyncer.kube import audit
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.errors import ApiError, NotServed
 from drsyncer.kube.exec_credentials import ExecPolicy
@@ -85,29 +86,31 @@ class WatcherService:
             self.settings.lease_namespace,
             self.settings.lease_name,
         )
-        try:
-            while not stop.is_set():
-                leading = self.elector.step()
-                self._last_step = self._clock()
-                if self.missing_crds != ():
-                    self._check_crds()
-                if leading and self.watcher is None:
-                    self._start_watcher()
-                elif not leading and self.watcher is not None:
-                    log.warning("watcher %s: lost the Lease; standing by", self.settings.identity)
-                    self._stop_watcher()
-                metrics.LEADER.set(1 if self.is_leader else 0)
-                wait = self.settings.lease_renew_interval
-                expiry = self.elector.seconds_to_expiry()
-                if expiry is not None:
-                    # a standby steps right when the leader's Lease runs out, not up to a tick later
-                    wait = min(wait, expiry + 0.01)
-                stop.wait(wait)
-        finally:
-            self._stop_watcher()
-            self.elector.release()
-            metrics.LEADER.set(0)
-            self.running = False
+        # the Lease writes of the election are the watcher's own, on no Replication's behalf
+        with audit.acting_for(audit.Actor(component="watcher")):
+            try:
+                while not stop.is_set():
+                    leading = self.elector.step()
+                    self._last_step = self._clock()
+                    if self.missing_crds != ():
+                        self._check_crds()
+                    if leading and self.watcher is None:
+                        self._start_watcher()
+                    elif not leading and self.watcher is not None:
+                        log.warning("watcher %s: lost the Lease; standing by", self.settings.identity)
+                        self._stop_watcher()
+                    metrics.LEADER.set(1 if self.is_leader else 0)
+                    wait = self.settings.lease_renew_interval
+                    expiry = self.elector.seconds_to_expiry()
+                    if expiry is not None:
+                        # a standby steps right when the leader's Lease runs out, not up to a tick later
+                        wait = min(wait, expiry + 0.01)
+                    stop.wait(wait)
+            finally:
+                self._stop_watcher()
+                self.elector.release()
+                metrics.LEADER.set(0)
+                self.running = False
 
     def _start_watcher(self) -> None:
         s = self.settings

@@ -218,3 +218,18 @@ def test_a_leader_that_cannot_renew_steps_down_and_writes_nothing_until_it_can(
     world.fleet["controller"].faults.clear()
     eventually(lambda: service.is_leader, timeout_s=2 * LEASE_S, what="leading again")
     eventually(lambda: world.entries() == {f"drsyncer:{NS}/web:web"}, what="the entry once leading again")
+
+
+def test_lease_writes_are_audited_as_the_watchers(
+    world: World, start_watcher: StartWatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="drsyncer.audit")
+    start_watcher(identity="watcher-a")
+    eventually(lambda: _holder(world) == "watcher-a", what="the Lease taken")
+
+    def lease_lines() -> list[dict[str, Any]]:
+        lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "drsyncer.audit"]
+        return [line for line in lines if str(line.get("resource", "")).startswith("leases")]
+
+    lines = eventually(lease_lines, what="an audit line for the Lease")
+    assert all(line["actor"]["component"] == "watcher" for line in lines), lines
