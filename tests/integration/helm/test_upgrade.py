@@ -8,6 +8,7 @@ without that history skips, saying why.
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import tarfile
 from pathlib import Path
@@ -23,8 +24,6 @@ from tests.integration.helm.conftest import EVERYTHING, prepare
 ROOT = CHART.parents[1]
 # main before 0.1.0's release work; from the first tag on, tags are used instead
 BEFORE_FIRST_RELEASE = "33d64a4bd68d74945c9b4e28c06ab2742a6de838"
-# keys the previous chart did not have yet, left out so that its schema accepts the values
-NEWER_VALUES = ("execPlugins", "serviceAccount")
 
 
 def _git(*args: str) -> bytes:
@@ -53,6 +52,22 @@ def previous_chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where / "charts" / "drsyncer"
 
 
+def accepted_by(schema: dict[str, Any], values: Any) -> Any:
+    """`values` without the keys `schema` (a values.schema.json) does not allow: what the previous
+    chart did not have yet, so that its schema accepts the values a user of both charts would set."""
+    if not isinstance(values, dict) or not isinstance(schema, dict):
+        return values
+    known = schema.get("properties")
+    if not isinstance(known, dict):
+        return values
+    closed = schema.get("additionalProperties") is False
+    return {
+        key: accepted_by(known.get(key, {}), value)
+        for key, value in values.items()
+        if key in known or not closed
+    }
+
+
 def _keys(release: Release) -> set[tuple[str, str]]:
     return {(o["kind"], o["metadata"]["name"]) for o in release.objects}
 
@@ -68,7 +83,8 @@ def _crds(chart: Path) -> dict[str, dict[str, Any]]:
 
 def test_a_release_of_the_previous_chart_upgrades_to_this_one(helm: Helm, previous_chart: Path) -> None:
     prepare(helm.cluster)
-    values = {k: v for k, v in EVERYTHING.items() if k not in NEWER_VALUES}
+    schema = json.loads((previous_chart / "values.schema.json").read_text())
+    values = accepted_by(schema, EVERYTHING)
     before = helm.install(values, chart=previous_chart)
     # the simulator refuses what kube-apiserver refuses to change in place (a Deployment's selector,
     # a StatefulSet's claim templates), so an upgrade that needs a delete first fails here
