@@ -393,7 +393,7 @@ CUT_TRIALS = reliability.sized(1, 5)
 def _entries(pipe: Pipeline) -> dict[str, Any]:
     """The controller namespace's schedule entries in Redis: name → stored definition."""
     store = ScheduleStore(pipe.app, pipe.ns)
-    return {name: store.stored_definition(name) for name in store.names()}
+    return store.stored_definitions(store.names())
 
 
 def _entry(pipe: Pipeline, name: str) -> str:
