@@ -48,6 +48,11 @@ class SourceSnapshot:
     crds: list[Obj] = field(default_factory=list)  # the definitions of the custom types, if synced
     checked: bool = True  # False: the identity may not get Namespaces, so existence was not checked
 
+    @property
+    def kinds(self) -> frozenset[tuple[str, str]]:
+        """(group, kind) of every type read: what the run copies."""
+        return frozenset((ref.group, ref.kind) for ref in self.refs)
+
 
 def read_source(client: ClusterClient, rules: Rules, namespace: str) -> SourceSnapshot:
     """List every synced type in the source namespace (paged), plus the CRDs of custom types when
@@ -210,6 +215,7 @@ def _sync_destination(
             destination_namespace=destination.namespace,
             prune=prune,
             server_version=destination_version(client),
+            copied_kinds=snapshot.kinds,
         )
         del existing  # the plan holds what it needs; the rest of the listing can go
         result = TargetResult(client.name, snapshot.namespace, destination.namespace)
