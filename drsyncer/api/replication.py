@@ -93,6 +93,20 @@ class ContinuousConfig(SpecModel):
     )
 
 
+class NamespaceMetadataRule(SpecModel):
+    labels: list[NonEmpty] = Field(
+        default_factory=list,
+        description="Source namespace label keys to copy to the destination namespaces, besides the "
+        "Pod Security and sidecar-injection ones always copied; a key ending in `/` or `*` is a prefix "
+        "(`example.com/`, `team-*`).",
+    )
+    annotations: list[NonEmpty] = Field(
+        default_factory=list,
+        description="Source namespace annotation keys to copy, besides `linkerd.io/inject`; prefixes as "
+        "for labels.",
+    )
+
+
 class ExcludedResource(SpecModel):
     kind: ResourceKind = Field(
         description="Kind or resource name, e.g. `Secret`, `configmaps`, `certificates.cert-manager.io`."
@@ -245,6 +259,12 @@ class ReplicationSpec(SpecModel):
         "controller ownerReference to a copied kind, and Secrets written by cert-manager for a copied "
         "Certificate or by External Secrets for a copied ExternalSecret. Off, they are skipped because "
         "the operator recreates them from the copied object; turn on where the destination lacks it.",
+    )
+    namespace_metadata: NamespaceMetadataRule = Field(
+        default_factory=NamespaceMetadataRule,
+        description="Labels and annotations of each source namespace that its destination namespaces "
+        "carry too, kept in step on every sync (docs/sync-semantics.md). Cluster-specific keys "
+        "(`kubernetes.io/metadata.name`, `kubectl.kubernetes.io/*`, `dr-syncer.io/*`) are never copied.",
     )
     pvc_config: PVCConfig = Field(default_factory=PVCConfig, description="How PVCs are copied.")
     immutable_resource_config: ImmutableResourceConfig = Field(
