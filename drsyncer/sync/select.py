@@ -86,7 +86,7 @@ def _recreating_owner(meta: Mapping[str, Any]) -> str | None:
 
 
 def generator_of(meta: Mapping[str, Any], copied_kinds: frozenset[tuple[str, str]]) -> str | None:
-    """"<Kind> <name>" of the object that generated the one with metadata `meta`, when its kind is in
+    """ "<Kind> <name>" of the object that generated the one with metadata `meta`, when its kind is in
     `copied_kinds` ((group, kind) pairs); None otherwise.
 
     A generator is the controller ownerReference (any kind: an operator's controller rebuilds what

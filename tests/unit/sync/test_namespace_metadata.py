@@ -15,7 +15,9 @@ from tests.unit.sync.factories import rules
 RECORD = keys.ANNOTATION_NAMESPACE_METADATA
 
 
-def namespace(labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+def namespace(
+    labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -72,8 +74,12 @@ SELECTED = [
 ]
 
 
-@pytest.mark.parametrize(("spec", "labels", "annotations"), [c[1:] for c in SELECTED], ids=[c[0] for c in SELECTED])
-def test_selected_namespace_metadata(spec: dict[str, Any], labels: dict[str, str], annotations: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("spec", "labels", "annotations"), [c[1:] for c in SELECTED], ids=[c[0] for c in SELECTED]
+)
+def test_selected_namespace_metadata(
+    spec: dict[str, Any], labels: dict[str, str], annotations: dict[str, str]
+) -> None:
     chosen = select(SOURCE, rules(namespaceMetadata=spec))
     assert chosen is not None
     default = SELECTED[0]
@@ -88,7 +94,9 @@ def test_an_unreadable_source_namespace_leaves_the_metadata_alone() -> None:
     assert select(None, rules()) is None
 
 
-WANTED = NamespaceMetadata({"pod-security.kubernetes.io/enforce": "restricted"}, {"linkerd.io/inject": "enabled"})
+WANTED = NamespaceMetadata(
+    {"pod-security.kubernetes.io/enforce": "restricted"}, {"linkerd.io/inject": "enabled"}
+)
 
 
 def _created(wanted: NamespaceMetadata = WANTED, **extra_labels: str) -> dict[str, Any]:
@@ -106,19 +114,27 @@ def test_a_namespace_created_with_the_metadata_needs_no_patch() -> None:
 
 
 def test_a_changed_level_is_patched_alone() -> None:
-    moved = NamespaceMetadata({"pod-security.kubernetes.io/enforce": "baseline"}, {"linkerd.io/inject": "enabled"})
+    moved = NamespaceMetadata(
+        {"pod-security.kubernetes.io/enforce": "baseline"}, {"linkerd.io/inject": "enabled"}
+    )
     assert patch_for(_created(team="x"), moved) == {
         "metadata": {"labels": {"pod-security.kubernetes.io/enforce": "baseline"}}
     }
 
 
 def test_a_key_the_source_dropped_is_removed_only_when_drsyncer_copied_it() -> None:
-    existing = _created(**{"pod-security.kubernetes.io/audit": "restricted"})  # set in the destination by hand
+    existing = _created(
+        **{"pod-security.kubernetes.io/audit": "restricted"}
+    )  # set in the destination by hand
     dropped = NamespaceMetadata({}, {"linkerd.io/inject": "enabled"})
     assert patch_for(existing, dropped) == {
         "metadata": {
             "labels": {"pod-security.kubernetes.io/enforce": None},
-            "annotations": {RECORD: json.dumps({"labels": [], "annotations": ["linkerd.io/inject"]}, separators=(",", ":"))},
+            "annotations": {
+                RECORD: json.dumps(
+                    {"labels": [], "annotations": ["linkerd.io/inject"]}, separators=(",", ":")
+                )
+            },
         }
     }
 

@@ -165,7 +165,9 @@ def test_exclude_accepts_every_resource_type_spelling(kind: str, source: dict[st
 CERTIFICATE = ("cert-manager.io", "Certificate")
 EXTERNAL_SECRET = ("external-secrets.io", "ExternalSecret")
 SEALED_SECRET = ("bitnami.com", "SealedSecret")
-OPERATOR_KINDS = frozenset({("", "Secret"), CERTIFICATE, EXTERNAL_SECRET, SEALED_SECRET, ("example.com", "Widget")})
+OPERATOR_KINDS = frozenset(
+    {("", "Secret"), CERTIFICATE, EXTERNAL_SECRET, SEALED_SECRET, ("example.com", "Widget")}
+)
 
 GENERATED = [
     # (case, object, kinds the run copies, the reason, or None when the object is copied)
@@ -259,7 +261,15 @@ def test_plan_skips_generated_objects_by_the_kinds_it_is_given() -> None:
     certificate = obj("cert-manager.io/v1", "Certificate", "web", spec={"secretName": "web-tls"})
 
     def ops(**kw: Any) -> dict[str, Op]:
-        done = plan([certificate, tls], {}, rules(), source_namespace="ns", destination_namespace="ns", prune=False, **kw)
+        done = plan(
+            [certificate, tls],
+            {},
+            rules(),
+            source_namespace="ns",
+            destination_namespace="ns",
+            prune=False,
+            **kw,
+        )
         return {a.key.kind: a.op for a in done}
 
     # the kinds present stand for the copied ones when none are given
