@@ -80,6 +80,36 @@ JOB_CONTROLLER_LABELS: Final = (
 # annotations a destination's own controllers keep on our copies; updates carry them over
 DESTINATION_OWNED_ANNOTATIONS: Final = (ANNOTATION_DEPLOYMENT_REVISION, *PVC_BINDING_ANNOTATIONS)
 
+# marks operators leave on the objects they generate, for the rule that skips an object whose
+# generator is copied (drsyncer.sync.select). The generator is named by (group, kind).
+# cert-manager: every Secret its certificates controller writes carries the Certificate's name
+# (cert-manager pkg/apis/meta/v1 CertificateNameKey; set by the issuing controller on the Secret).
+ANNOTATION_CERT_MANAGER_CERTIFICATE: Final = "cert-manager.io/certificate-name"
+CERT_MANAGER_CERTIFICATE: Final = ("cert-manager.io", "Certificate")
+# External Secrets Operator: the target Secret of an ExternalSecret carries the hash of the data it
+# wrote (apis/externalsecrets/v1beta1 AnnotationDataHash) and, in recent releases, a `managed` label
+# set to "true" (pkg/controllers/externalsecret); with creationPolicy Owner it also has a controller ownerReference.
+ANNOTATION_EXTERNAL_SECRETS_DATA_HASH: Final = "reconcile.external-secrets.io/data-hash"
+LABEL_EXTERNAL_SECRETS_MANAGED: Final = "reconcile.external-secrets.io/managed"
+EXTERNAL_SECRET: Final = ("external-secrets.io", "ExternalSecret")
+# Sealed Secrets: the controller writes the unsealed Secret with a controller ownerReference to its
+# SealedSecret (bitnami-labs/sealed-secrets pkg/controller, apiVersion bitnami.com/v1alpha1)
+SEALED_SECRET: Final = ("bitnami.com", "SealedSecret")
+
+# namespace metadata copied onto destination namespaces (drsyncer.sync.namespace_metadata) besides
+# what a Replication's `namespaceMetadata` selects: keys ending in "/" are prefixes.
+# Pod Security admission levels (kubernetes.io/docs/concepts/security/pod-security-admission);
+# Istio sidecar injection (istio.io/latest/docs/setup/additional-setup/sidecar-injection);
+# Linkerd proxy injection (linkerd.io/2/features/proxy-injection, an annotation).
+NAMESPACE_LABELS_COPIED: Final = ("pod-security.kubernetes.io/", "istio-injection", "istio.io/rev")
+NAMESPACE_ANNOTATIONS_COPIED: Final = ("linkerd.io/inject",)
+# never copied whatever a rule selects: set by each cluster (the namespace controller's name label,
+# kubectl's bookkeeping) or by drsyncer itself
+NAMESPACE_KEYS_NEVER_COPIED: Final = ("kubernetes.io/metadata.name", "kubectl.kubernetes.io/", f"{GROUP}/")
+# on a destination namespace: the label and annotation keys drsyncer copied there from the source
+# (JSON {"labels": [...], "annotations": [...]}), so a key the source drops is removed only if copied
+ANNOTATION_NAMESPACE_METADATA: Final = "dr-syncer.io/namespace-metadata"
+
 # what to run when a cluster does not serve the dr-syncer.io kinds (messages of the commands and the watcher)
 INSTALL_CRDS: Final = "drsyncer crds | kubectl apply --server-side -f -"
 

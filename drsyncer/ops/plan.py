@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
                     destination_namespace=dest_ns,
                     prune=rules.prune_deleted,
                     server_version=destination_version(client),
+                    copied_kinds=snapshot.kinds,
                 )
                 print_plan(console, header, the_plan)
                 targets.append(

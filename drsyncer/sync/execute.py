@@ -56,6 +56,7 @@ from drsyncer.sync.delete import delete_copy, wait_gone
 from drsyncer.sync.drain import drain
 from drsyncer.sync.immutable import resolve_handling
 from drsyncer.sync.merge import partial_body, update_body
+from drsyncer.sync.namespace_metadata import creation_metadata, patch_for
 from drsyncer.sync.objects import Key, Obj
 from drsyncer.sync.ownership import destination_namespace
 from drsyncer.sync.plan import Plan
@@ -256,6 +257,9 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
                 scales.pop(action.key, None)
         if stage[0].key.group == CRD_GROUP and stage[0].key.kind == CRD_KIND:
             result.warnings.extend(runner.wait_established(written))
+    if not namespace_checked and plan.namespace_metadata is not None and not runner.breaker.open:
+        runner.keep_namespace_metadata()
+    result.warnings.extend(runner.namespace_warnings)
     if runner.breaker.open:
         result.error = (
             f"destination cluster {runner.client.name} is unreachable "
@@ -275,6 +279,8 @@ class _Runner:
         self.source_namespace = plan.source_namespace
         self.limits = limits
         self.version = plan.server_version
+        self.namespace_metadata = plan.namespace_metadata
+        self.namespace_warnings: list[str] = []
         self.breaker = _Breaker(limits.unreachable_after)
         self._pool: ThreadPoolExecutor | None = None
         self._refs: dict[tuple[str, str], ResourceRef | NotServed] = {}
@@ -411,11 +417,16 @@ class _Runner:
                     Category.WAIT_FOR_NEXT_SYNC,
                     "is being deleted in the destination; the next sync recreates it",
                 )
+            self._patch_metadata(existing)
             return None
         try:
             body = destination_namespace(
                 self.namespace, source_namespace=self.source_namespace, rules=self.rules
             )
+            if self.namespace_metadata is not None:
+                labels, annotations = creation_metadata(self.namespace_metadata)
+                body["metadata"]["labels"] = {**labels, **body["metadata"]["labels"]}
+                body["metadata"]["annotations"] = {**annotations, **body["metadata"]["annotations"]}
             self.client.create(NAMESPACES, None, body)
         except AlreadyExists:
             return None
@@ -427,6 +438,38 @@ class _Runner:
         except CategorisedError as exc:
             return exc
         return None
+
+    def keep_namespace_metadata(self) -> None:
+        """Bring an existing destination namespace's copied labels and annotations in step (a run that
+        writes no namespaced object); an absent namespace is left to the run that has objects for it."""
+        try:
+            existing = self.client.get(NAMESPACES, None, self.namespace)
+        except Forbidden:
+            return  # may not read Namespaces: their metadata is left alone
+        except ApiError as exc:
+            self.breaker.record(exc)
+            self.namespace_warnings.append(f"Namespace {self.namespace}: {exc.message}")
+            return
+        if existing is not None and not (existing.get("metadata") or {}).get("deletionTimestamp"):
+            self._patch_metadata(existing)
+
+    def _patch_metadata(self, existing: Obj) -> None:
+        """Merge-patch the copied labels and annotations of the destination namespace when they
+        differ (namespace_metadata.patch_for); a failure is a warning, the objects are still copied."""
+        if self.namespace_metadata is None:
+            return
+        body = patch_for(existing, self.namespace_metadata)
+        if body is None:
+            return
+        try:
+            self.client.patch(NAMESPACES, None, self.namespace, body)
+        except ApiError as exc:
+            if not isinstance(exc, Forbidden):
+                self.breaker.record(exc)
+            self.namespace_warnings.append(
+                f"Namespace {self.namespace}: its labels and annotations were not brought in step "
+                f"with the source's: {exc.message}"
+            )
 
     # -- CRDs -------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ClusterClient, ResourceRef
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.kube.errors import Forbidden, NotServed
+from drsyncer.sync import namespace_metadata
 from drsyncer.sync.execute import CRD_GROUP, Limits, execute
 from drsyncer.sync.objects import Key, Obj, is_builtin_group, key_of
 from drsyncer.sync.plan import plan
@@ -47,14 +48,21 @@ class SourceSnapshot:
     objects: list[Obj] = field(default_factory=list)
     crds: list[Obj] = field(default_factory=list)  # the definitions of the custom types, if synced
     checked: bool = True  # False: the identity may not get Namespaces, so existence was not checked
+    # the source Namespace as read (its labels and annotations are copied); None when not readable
+    namespace_object: Obj | None = None
+
+    @property
+    def kinds(self) -> frozenset[tuple[str, str]]:
+        """(group, kind) of every type read: what the run copies."""
+        return frozenset((ref.group, ref.kind) for ref in self.refs)
 
 
 def read_source(client: ClusterClient, rules: Rules, namespace: str) -> SourceSnapshot:
     """List every synced type in the source namespace (paged), plus the CRDs of custom types when
     `syncCRDs` is on."""
-    checked = _require_namespace(client, namespace)
+    found = _require_namespace(client, namespace)
     refs = client.discovery.resolve_many(rules.resource_types)
-    snapshot = SourceSnapshot(namespace, refs, checked=checked)
+    snapshot = SourceSnapshot(namespace, refs, checked=found is not None, namespace_object=found)
     for ref in refs:
         snapshot.objects.extend(_lean(obj) for obj in client.list(ref, namespace))
     if rules.sync_crds:
@@ -68,14 +76,14 @@ def read_source(client: ClusterClient, rules: Rules, namespace: str) -> SourceSn
     return snapshot
 
 
-def _require_namespace(client: ClusterClient, namespace: str) -> bool:
-    """Raise when the namespace is absent; False when the identity may not get Namespaces."""
+def _require_namespace(client: ClusterClient, namespace: str) -> Obj | None:
+    """The Namespace object; raise when it is absent, None when the identity may not get Namespaces."""
     # An absent source namespace must not read as "every object was deleted": with pruning on, that
     # would empty the DR copies exactly when the source cluster came back blank after a disaster.
     try:
         found = client.get(NAMESPACES, None, namespace)
     except Forbidden:
-        return False  # allowed to read the namespace's objects but not Namespaces
+        return None  # allowed to read the namespace's objects but not Namespaces
     if found is None:
         raise CategorisedError(
             Category.WAIT_FOR_NEXT_SYNC,
@@ -87,7 +95,7 @@ def _require_namespace(client: ClusterClient, namespace: str) -> bool:
             Category.WAIT_FOR_NEXT_SYNC,
             "the namespace is being deleted; nothing is copied or pruned while it is",
         )
-    return True
+    return found
 
 
 def read_destination(client: ClusterClient, snapshot: SourceSnapshot, namespace: str) -> dict[Key, Obj]:
@@ -210,6 +218,8 @@ def _sync_destination(
             destination_namespace=destination.namespace,
             prune=prune,
             server_version=destination_version(client),
+            copied_kinds=snapshot.kinds,
+            namespace_metadata=namespace_metadata.select(snapshot.namespace_object, rules),
         )
         del existing  # the plan holds what it needs; the rest of the listing can go
         result = TargetResult(client.name, snapshot.namespace, destination.namespace)
