@@ -16,7 +16,7 @@ from kombu import Exchange, Queue
 from drsyncer.config import Settings, load_settings
 from drsyncer.redis_target import celery_settings
 from drsyncer.task_contract import QUEUES, ROUTES, SYNC_QUEUE
-from workers.sentinel_transport import TRANSPORT as SENTINEL_TRANSPORT
+from workers.broker_transport import REDIS_TRANSPORT, SENTINEL_TRANSPORT
 
 # how much earlier than the hard limit a task is asked to stop (SoftTimeLimitExceeded)
 SOFT_LIMIT_FRACTION = 0.9
@@ -53,6 +53,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     sentinel = redis.pop("sentinel_transport_options")
     if sentinel:
         redis["broker_transport"] = SENTINEL_TRANSPORT
+    elif str(redis.get("broker_url", "")).startswith("redis://"):
+        redis["broker_transport"] = REDIS_TRANSPORT
     return {
         **redis,
         "broker_transport_options": {**transport, **sweeps, **sentinel},

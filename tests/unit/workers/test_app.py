@@ -129,3 +129,19 @@ def test_next_sync_time_follows_the_mode() -> None:
     assert resync == interval_slot(key, timedelta(minutes=30), now) + timedelta(minutes=30)
     assert now < resync <= now + timedelta(minutes=30)
     assert next_sync_time(model(replicationMode="Manual"), None, now) is None
+
+
+def test_a_redis_broker_uses_the_transport_that_survives_a_lost_connection() -> None:
+    from kombu.utils.imports import symbol_by_name
+
+    from workers.broker_transport import RedisTransport
+
+    conf = celery_config(_settings())
+    assert symbol_by_name(conf["broker_transport"]) is RedisTransport
+    # TLS URLs keep kombu's own transport, which reads the TLS settings from the URL
+    tls = load_settings(
+        {},
+        {"redis_url": "rediss://:pw@redis:6380/0?ssl_cert_reqs=required"},
+        in_cluster_namespace=lambda: None,
+    )
+    assert "broker_transport" not in celery_config(tls)
