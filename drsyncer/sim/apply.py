@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from drsyncer.api.patches import SET_LISTS, merge_key
 from drsyncer.sim.errors import ApiError
-from drsyncer.sim.patching import SET_LISTS, merge_key
 
 Path = tuple[str, ...]
 _MISSING = object()

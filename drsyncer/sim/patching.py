@@ -1,4 +1,6 @@
-"""JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge patch, over plain dicts.
+"""PATCH request bodies as the simulator applies them: JSON patch (RFC 6902) with the API server's
+error responses, and the merge and strategic merge patches of drsyncer.api.patches (their one home),
+re-exported with kube's 400 for an unusable patch.
 
 Inputs are never mutated; results share unchanged sub-trees with their inputs, which is safe because
 the store replaces objects instead of editing them in place.
@@ -10,49 +12,19 @@ import copy
 import json
 from typing import Any
 
+from drsyncer.api import patches
+from drsyncer.api.patches import json_merge_patch
 from drsyncer.sim.errors import ApiError, bad_request
 
-# List fields merged item by item, keyed by the field that names an item, as kube's strategic merge
-# patch and server-side apply do for the types drsyncer syncs.
-MERGE_KEYS: dict[str, str] = {
-    "containers": "name",
-    "initContainers": "name",
-    "ephemeralContainers": "name",
-    "env": "name",
-    "volumes": "name",
-    "volumeMounts": "mountPath",
-    "volumeDevices": "devicePath",
-    "imagePullSecrets": "name",
-    "hostAliases": "ip",
-    "conditions": "type",
-    "ownerReferences": "uid",
-    "topologySpreadConstraints": "topologyKey",
-}
-# Lists of scalars merged as sets rather than replaced.
-SET_LISTS = {"finalizers"}
+__all__ = ["json_merge_patch", "json_patch", "strategic_merge_patch"]
 
 
-def merge_key(field: str, items: list[Any]) -> str | None:
-    """The merge key of list `field`, or None when the list is replaced as a whole."""
-    if field == "ports":
-        # Container ports are keyed by containerPort, Service ports by port.
-        sample = next((i for i in items if isinstance(i, dict)), None)
-        if sample is None:
-            return None
-        return "containerPort" if "containerPort" in sample else "port"
-    return MERGE_KEYS.get(field)
-
-
-def json_merge_patch(target: Any, patch: Any) -> Any:
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = json_merge_patch(result.get(key), value)
-    return result
+def strategic_merge_patch(target: Any, patch: Any) -> Any:
+    """`patches.strategic_merge_patch`, its PatchError as the API server's 400."""
+    try:
+        return patches.strategic_merge_patch(target, patch)
+    except patches.PatchError as exc:
+        raise bad_request(str(exc)) from None
 
 
 def _unescape(token: str) -> str:
@@ -164,77 +136,3 @@ def json_patch(target: Any, operations: Any) -> Any:
         else:
             raise bad_request(f"Unexpected kind: {kind}")
     return doc
-
-
-def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
-    """Kubernetes strategic merge patch: maps merge, keyed lists merge by key, `$patch` directives."""
-    if not isinstance(patch, dict):
-        return patch
-    if patch.get("$patch") == "replace":
-        return {k: v for k, v in patch.items() if k != "$patch"}
-    if patch.get("$patch") == "delete":
-        return None
-    result = dict(target) if isinstance(target, dict) else {}
-    retain = patch.get("$retainKeys")
-    for key, value in patch.items():
-        if key.startswith("$"):
-            continue
-        if key.startswith("$setElementOrder/") or key.startswith("$deleteFromPrimitiveList/"):
-            continue
-        if value is None:
-            result.pop(key, None)
-        elif isinstance(value, list):
-            result[key] = _merge_list(result.get(key), value, key)
-        else:
-            merged = strategic_merge_patch(result.get(key), value, key)
-            if merged is None:
-                result.pop(key, None)
-            else:
-                result[key] = merged
-    for key, value in patch.items():
-        if key.startswith("$deleteFromPrimitiveList/") and isinstance(value, list):
-            name = key.split("/", 1)[1]
-            result[name] = [v for v in result.get(name) or [] if v not in value]
-    if isinstance(retain, list):
-        result = {k: v for k, v in result.items() if k in retain}
-    return result
-
-
-def _merge_list(current: Any, patch: list[Any], field: str) -> list[Any]:
-    existing = current if isinstance(current, list) else []
-    if field in SET_LISTS:
-        return existing + [v for v in patch if v not in existing]
-    if any(isinstance(i, dict) and i.get("$patch") == "replace" for i in patch):
-        return [i for i in patch if not (isinstance(i, dict) and "$patch" in i)]
-    key = merge_key(field, patch or existing)
-    if key is None or not all(isinstance(i, dict) for i in patch):
-        return list(patch)
-    for item in patch:
-        if key not in item:
-            raise bad_request(f"map: {item} does not contain declared merge key: {key}")
-    server_index = {old.get(key): n for n, old in enumerate(existing) if isinstance(old, dict)}
-    patched_keys = {item[key] for item in patch}
-    from_patch = []
-    for item in patch:
-        if item.get("$patch") == "delete":
-            continue
-        position = server_index.get(item[key])
-        if position is None:
-            from_patch.append({k: v for k, v in item.items() if k != "$patch"})
-        else:
-            from_patch.append(strategic_merge_patch(existing[position], item, field))
-    server_only = [old for old in existing if not (isinstance(old, dict) and old.get(key) in patched_keys)]
-    # kube's normalizeElementOrder without $setElementOrder: the patch's items in patch order and the
-    # server-only items in server order, interleaved by server position (a new item counts as -1)
-    result: list[Any] = []
-    i = j = 0
-    while i < len(from_patch) and j < len(server_only):
-        left = server_index.get(from_patch[i].get(key), -1)
-        right = server_index.get(server_only[j].get(key) if isinstance(server_only[j], dict) else None, -1)
-        if left < right:
-            result.append(from_patch[i])
-            i += 1
-        else:
-            result.append(server_only[j])
-            j += 1
-    return result + from_patch[i:] + server_only[j:]
