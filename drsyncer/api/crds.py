@@ -74,6 +74,11 @@ def _type_schema(annotation: Any, metadata: list[Any], defaults: bool) -> Schema
         if len(members) != 1:
             raise TypeError(f"unions other than Optional have no structural schema: {annotation}")
         return _type_schema(members[0], metadata, defaults)
+    if annotation is Any:
+        # any JSON value (a patch's value): kept as written, which a structural schema allows only so
+        return {"x-kubernetes-preserve-unknown-fields": True}
+    if origin is dict and typing.get_args(annotation)[1] is Any:
+        return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
     if origin is list:
         (item,) = typing.get_args(annotation)
         schema: Schema = {"type": "array", "items": _type_schema(item, [], defaults)}

@@ -30,6 +30,7 @@ from drsyncer.api.fieldtypes import (
     Schedule,
 )
 from drsyncer.api.meta import Conditions, ObjectMeta, status_or_empty
+from drsyncer.api.modifiers import ModifierRule
 from drsyncer.api.names import unique_in_order
 from drsyncer.api.remotecluster import DEFAULT_NAMESPACE, RemoteCluster
 from drsyncer.api.resource_types import ALL_TYPES, normalize_resource_type
@@ -281,6 +282,11 @@ class ReplicationSpec(SpecModel):
     )
     dry_run: Bool = Field(default=False, description="Plan and report in status; write nothing.")
     retry_config: RetryConfig = Field(default_factory=RetryConfig, description="Retries after a failed sync.")
+    modifiers: list[ModifierRule] = Field(
+        default_factory=list,
+        description="Rules that rewrite the copies, per destination, after the built-in transforms, "
+        "in order (docs/modifiers.md).",
+    )
     webhooks: list[Webhook] = Field(
         default_factory=list,
         description="Endpoints that receive CloudEvents about this Replication's "
@@ -297,7 +303,7 @@ class ReplicationSpec(SpecModel):
         return selector
 
     def problems(self) -> list[Problem]:
-        found = self._namespace_problems() + self._cluster_problems()
+        found = self._namespace_problems() + self._cluster_problems() + self._modifier_problems()
         if self.resource_types == [] and not self.namespace_scoped_resources:
             found.append(("resourceTypes", "must list at least one type (leave it out for the defaults)"))
         return found
@@ -338,6 +344,15 @@ class ReplicationSpec(SpecModel):
                 found.append((path, f'"{cluster}" is listed more than once'))
             seen.add(cluster)
         return found
+
+    def _modifier_problems(self) -> list[Problem]:
+        destinations = {self.destination_cluster, *self.destination_clusters}
+        return [
+            (f"modifiers[{i}].clusters[{j}]", f'"{cluster}" is not a destination of this Replication')
+            for i, rule in enumerate(self.modifiers)
+            for j, cluster in enumerate(rule.clusters)
+            if cluster not in destinations
+        ]
 
 
 def _repeats(field: str, key: str, values: list[str]) -> list[Problem]:

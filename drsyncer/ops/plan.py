@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
                     prune=rules.prune_deleted,
                     server_version=destination_version(client),
                     copied_kinds=snapshot.kinds,
+                    destination_cluster=cluster,
                 )
                 print_plan(console, header, the_plan)
                 targets.append(
@@ -172,6 +173,8 @@ def plan_document(the_plan: Plan) -> dict[str, Any]:
         "counts": {kind: c.to_dict() for kind, c in sorted(the_plan.counts().items())},
         "writes": [{"op": a.op.value, "object": str(a.key), "reason": a.reason} for a in _writes(the_plan)],
         "warnings": list(the_plan.warnings),
+        # objects that would not be written: a modifier fails on them
+        "failures": [{"object": str(a.key), "error": a.reason} for a in the_plan if a.op == Op.FAIL],
     }
 
 
@@ -192,6 +195,8 @@ def print_plan(console: Console, header: str, the_plan: Plan) -> None:
         console.print(f"  {_MARK[action.op]} {action.key}{reason}", markup=False)
     if len(writes) > MAX_LISTED:
         console.print(f"  … and {len(writes) - MAX_LISTED} more")
+    for action in the_plan.by_op(Op.FAIL):
+        console.print(f"  ! not written {action.key}: {action.reason}", markup=False)
     # why each object would be left alone; held-back copies (stale in the destination) first
     print_skips(console, [a.skip_record() for a in the_plan if a.outcome is Outcome.SKIPPED])
     for warning in the_plan.warnings[:MAX_LISTED]:

@@ -220,6 +220,7 @@ def _sync_destination(
             server_version=destination_version(client),
             copied_kinds=snapshot.kinds,
             namespace_metadata=namespace_metadata.select(snapshot.namespace_object, rules),
+            destination_cluster=client.name,
         )
         del existing  # the plan holds what it needs; the rest of the listing can go
         result = TargetResult(client.name, snapshot.namespace, destination.namespace)

@@ -13,14 +13,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from drsyncer.api.camel import PROBLEMS_ERROR
+from drsyncer.api.modifiers import ModifierRule
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import DEFAULT_RESOURCE_TYPES, ImmutableHandling, Replication
 from drsyncer.api.resource_types import kind_names, kind_pattern
 from drsyncer.api.selectors import LabelSelector
 from drsyncer.errors import CategorisedError, Category
+from drsyncer.sync.modifiers import CompiledRule, compile_rules
 
 # the `dr-syncer.io/immutable-handling` label's spellings (the Go operator's), per strategy
 _LABEL_HANDLING: dict[str, ImmutableHandling] = {
@@ -73,6 +75,8 @@ class Rules:
     # besides the ones always copied (drsyncer.sync.namespace_metadata)
     namespace_labels: tuple[str, ...] = ()
     namespace_annotations: tuple[str, ...] = ()
+    # `spec.modifiers`, compiled once per run (drsyncer.sync.modifiers)
+    modifiers: tuple[CompiledRule, ...] = field(default=(), hash=False)
     _overrides: dict[tuple[str, str], ImmutableHandling] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
@@ -127,6 +131,7 @@ class Rules:
             copy_generated_objects=spec.copy_generated_objects,
             namespace_labels=tuple(spec.namespace_metadata.labels),
             namespace_annotations=tuple(spec.namespace_metadata.annotations),
+            modifiers=compile_rules(spec.modifiers),
         )
 
     @classmethod
@@ -180,6 +185,7 @@ class Rules:
                 for item in spec.get("excludeResources") or ()
             ),
             label_selector=_selector(selector, "spec.labelSelector") if selector else None,
+            modifiers=compile_rules(_modifiers(spec.get("modifiers") or [])),
             **given,
         )
 
@@ -222,18 +228,34 @@ def _renamed(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     )
 
 
+_MODIFIER_LIST = TypeAdapter(list[ModifierRule])
+
+
+def _modifiers(items: Any) -> list[ModifierRule]:
+    """`spec.modifiers` as the api models, or an error naming the rule and field at fault."""
+    try:
+        return _MODIFIER_LIST.validate_python(items)
+    except ValidationError as exc:
+        raise _invalid(*_first_error("spec.modifiers", exc)) from None
+
+
 def _selector(spec: Mapping[str, Any], path: str) -> LabelSelector:
     """A `labelSelector` dict as the api model, or an error naming the field at fault."""
     try:
         return LabelSelector.model_validate(spec)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-        message = error["msg"]
-        if error["type"] == PROBLEMS_ERROR:  # a rule across fields names its own field
-            field_name, message = error["ctx"]["problems"][0]
-            where += f".{field_name}"
-        raise _invalid(f"{path}{where}", message) from None
+        raise _invalid(*_first_error(path, exc)) from None
+
+
+def _first_error(path: str, exc: ValidationError) -> tuple[str, str]:
+    """(field path, message) of the first error pydantic found."""
+    error = exc.errors()[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+    message = error["msg"]
+    if error["type"] == PROBLEMS_ERROR:  # a rule across fields names its own field
+        field_name, message = error["ctx"]["problems"][0]
+        where += f".{field_name}" if field_name else ""
+    return f"{path}{where}", message
 
 
 def _handling(value: str, path: str) -> ImmutableHandling:
