@@ -19,7 +19,9 @@ from drsyncer.api.replication import Replication
 from drsyncer.errors import DrsyncerError
 
 # map-valued fields: their keys are data, so they are shown as `field[key]`, not `field.key`
-_MAP_FIELDS = frozenset({"matchLabels", "resourceOverrides", "labels", "annotations"})
+_MAP_FIELDS = frozenset({"matchLabels", "resourceOverrides", "labels", "annotations", "set"})
+# the fields of a modifier's `labels` and `annotations` ({set, remove}), which are not map keys
+_METADATA_CHANGE_FIELDS = frozenset({"set", "remove"})
 
 
 class InvalidSpec(DrsyncerError):
@@ -53,7 +55,7 @@ def format_path(loc: Sequence[int | str]) -> str:
     for part in loc:
         if part == "[key]":  # pydantic's marker for "the key itself failed", already shown as [key]
             continue
-        if isinstance(part, int) or previous in _MAP_FIELDS:
+        if isinstance(part, int) or (previous in _MAP_FIELDS and part not in _METADATA_CHANGE_FIELDS):
             text += f"[{part}]"
         elif part:
             text += f".{part}" if text else str(part)
@@ -107,7 +109,8 @@ def field_errors(exc: ValidationError) -> list[str]:
         if error["type"] == PROBLEMS_ERROR:
             for sub_path, message in error["ctx"]["problems"]:
                 path = format_path(loc)
-                out.append(f"{path}.{sub_path}: {message}" if path else f"{sub_path}: {message}")
+                where = ".".join(p for p in (path, sub_path) if p)
+                out.append(f"{where}: {message}")
         else:
             out.append(f"{format_path(loc) or '(object)'}: {_message(error)}")
     return out
