@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+from typing import Any
+
 from tests.integration.pipeline.conftest import Pipeline, eventually
 
 
@@ -66,3 +70,56 @@ def test_sync_now_of_many_concurrent_namespaces_loses_no_result_and_reports_once
     # the status was written once for the run: one Event of each kind
     reasons = [e["reason"] for e in pipe.events("burst")]
     assert reasons.count("SyncStarted") == 1 and reasons.count("SyncCompleted") == 1, reasons
+
+
+def _sync_now(pipe: Pipeline, name: str, previous_run: str | None) -> dict[str, Any]:
+    pipe.annotate(name, {"dr-syncer.io/sync-now": uuid.uuid4().hex})
+    return eventually(
+        lambda: (
+            (s := pipe.status(name)).get("phase") in ("Completed", "PartiallyFailed")
+            and s.get("lastSyncTime") != previous_run
+            and s
+        ),
+        timeout_s=60,
+        what=f"a sync-now run of {name} to finish",
+    )
+
+
+def test_modifiers_give_each_destination_its_own_copy_and_a_failing_one_is_reported(pipe: Pipeline) -> None:
+    ns = pipe.unique("modifiers")
+    pipe.seed(ns, 2)
+    per_destination = [
+        {"clusters": [c], "mergePatch": {"data": {"endpoint": f"db.{c}.example.com"}}} for c in ("dr1", "dr2")
+    ]
+    failing = {"names": ["cm-00001"], "jsonPatch": [{"op": "replace", "path": "/data/missing", "value": "x"}]}
+    pipe.apply_replication(
+        "modifiers", sourceNamespace=ns, replicationMode="Manual", modifiers=[*per_destination, failing]
+    )
+    eventually(lambda: pipe.status("modifiers").get("phase") == "Pending", what="the watcher to see it")
+
+    status = _sync_now(pipe, "modifiers", None)
+    assert status["phase"] == "PartiallyFailed"
+    for cluster in ("dr1", "dr2"):
+        copies = pipe.configmaps(cluster, ns)
+        assert copies["cm-00000"]["data"]["endpoint"] == f"db.{cluster}.example.com"
+        assert "cm-00001" not in copies  # never written unmodified
+    message = "spec.modifiers[2].jsonPatch[0] (/data/missing): path not found"
+    assert message in json.dumps(status), status
+    assert status["syncStats"]["failed"] == 2
+    assert any(message in e.get("message", "") for e in pipe.events("modifiers"))
+    assert message in pipe.logs()  # the worker's log
+
+    # dr1's rule changes and the failing rule goes: exactly dr1's copy is rewritten, and cm-00001 arrives
+    per_destination[0]["mergePatch"] = {"data": {"endpoint": "db2.dr1.example.com"}}
+    pipe.controller.patch(
+        pipe.resolve("replications.dr-syncer.io"),
+        pipe.ns,
+        "modifiers",
+        {"spec": {"modifiers": per_destination}},
+    )
+    status = _sync_now(pipe, "modifiers", status["lastSyncTime"])
+    assert status["phase"] == "Completed", status
+    assert pipe.configmaps("dr1", ns)["cm-00000"]["data"]["endpoint"] == "db2.dr1.example.com"
+    assert pipe.configmaps("dr2", ns)["cm-00000"]["data"]["endpoint"] == "db.dr2.example.com"
+    stats = status["syncStats"]
+    assert (stats["updated"], stats["unchanged"], stats["created"], stats["failed"]) == (1, 1, 2, 0), stats
