@@ -187,6 +187,12 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--types", help="comma-separated resource types (default: the Replication defaults)")
     p.add_argument("--dry-run", action="store_true", help="plan and report, write nothing")
     p.add_argument(
+        "--modifiers",
+        metavar="FILE",
+        help="YAML file holding a list of modifier rules, as in a Replication's spec.modifiers "
+        "(docs/modifiers.md); the destination context names stand for the RemoteClusters in `clusters`",
+    )
+    p.add_argument(
         "--prune", action="store_true", help="delete destination objects this sync owns whose source is gone"
     )
     p.add_argument(

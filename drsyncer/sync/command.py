@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+import yaml
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -103,6 +104,8 @@ def rules_from_args(args: argparse.Namespace, source_context: str) -> Rules:
             {"source": source, "destination": dest} for source, dest in namespace_pairs(args.namespace or ())
         ],
     }
+    if getattr(args, "modifiers", None):
+        spec["modifiers"] = _read_modifiers(args.modifiers)
     if args.types:
         types = [t.strip() for t in args.types.split(",") if t.strip()]
         if not types:
@@ -111,6 +114,20 @@ def rules_from_args(args: argparse.Namespace, source_context: str) -> Rules:
     return Rules.from_spec(
         spec, replication=f"{CLI_REPLICATION_NAMESPACE}/{source_context}", source_cluster=source_context
     )
+
+
+def _read_modifiers(path: str) -> object:
+    """The rules of a `--modifiers` file (validated by `Rules.from_spec`, which names the field at fault)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            rules = yaml.safe_load(handle)
+    except OSError as exc:
+        raise DrsyncerError(f"--modifiers {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise DrsyncerError(f"--modifiers {path}: not valid YAML: {exc}") from None
+    if not isinstance(rules, list):
+        raise DrsyncerError(f"--modifiers {path}: must hold a list of rules (spec.modifiers)")
+    return rules
 
 
 def _check_reachable(client: ClusterClient, context: str) -> None:
