@@ -75,8 +75,9 @@ def _type_schema(annotation: Any, metadata: list[Any], defaults: bool) -> Schema
             raise TypeError(f"unions other than Optional have no structural schema: {annotation}")
         return _type_schema(members[0], metadata, defaults)
     if annotation is Any:
-        # any JSON value (a patch's value): kept as written, which a structural schema allows only so
-        return {"x-kubernetes-preserve-unknown-fields": True}
+        # any JSON value (a patch's value): kept as written, which a structural schema allows only so;
+        # nullable, or kube-apiserver drops a null (a test for null, a merge patch's null) on write
+        return {"x-kubernetes-preserve-unknown-fields": True, "nullable": True}
     if origin is dict and typing.get_args(annotation)[1] is Any:
         return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
     if origin is list:

@@ -85,6 +85,9 @@ def test_unknown_fields_are_preserved_only_in_the_legacy_spec_and_modifier_patch
     ]
     expected = {"NamespaceMapping": [".spec"], "Replication": modifier_values}
     assert sorted(open_nodes) == sorted(expected.get(kind, []))
+    # a null value (`test` for null, a merge patch's null) survives kube-apiserver only where nullable
+    nodes = dict(_nodes(_schema(kind)))
+    assert all(nodes[path].get("nullable") for path in open_nodes if "type" not in nodes[path])
 
 
 @pytest.mark.parametrize("kind", sorted(CRDS))
