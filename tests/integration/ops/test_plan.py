@@ -167,3 +167,18 @@ def test_plan_prints_a_json_document(controller: Controller, capsys) -> None:
         "reason": "not in the destination",
     } in target["writes"]
     assert target["counts"]["ConfigMap"]["created"] >= 1
+
+
+def test_plan_lists_objects_a_modifier_fails_on_as_not_written(controller: Controller, capsys) -> None:
+    broken = {"names": ["settings-0"], "jsonPatch": [{"op": "remove", "path": "/data/absent"}]}
+    controller.apply(replication("web", modifiers=[broken]))
+
+    assert main(["plan", *controller.flags, "web"]) == 0
+
+    out = capsys.readouterr().out
+    assert (
+        "! not written ConfigMap shop/settings-0: spec.modifiers[0].jsonPatch[0] (/data/absent): path not found"
+        in out
+    )
+    assert "+ create ConfigMap shop/settings-0" not in out
+    assert "+ create ConfigMap shop/settings-1" in out
