@@ -193,7 +193,7 @@ def _json_patch(where: str, operations: list[dict[str, Any]]) -> Operation:
             result: Obj = patch.apply(doc, in_place=True)
         except jsonpatch.JsonPatchTestFailed:
             raise ModifierError(where, "test failed: the value differs") from None
-        except (jsonpatch.JsonPatchConflict, JsonPointerException, IndexError, KeyError, TypeError):
+        except (jsonpatch.JsonPatchException, JsonPointerException, IndexError, KeyError, TypeError):
             # the library's messages quote the document: say only what is wrong with the path
             raise ModifierError(where, "path not found") from None
         return result

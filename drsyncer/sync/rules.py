@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from drsyncer.api.camel import PROBLEMS_ERROR
 from drsyncer.api.modifiers import ModifierRule
+from drsyncer.api.parse import field_errors
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import DEFAULT_RESOURCE_TYPES, ImmutableHandling, Replication
 from drsyncer.api.resource_types import kind_names, kind_pattern
@@ -232,11 +233,12 @@ _MODIFIER_LIST = TypeAdapter(list[ModifierRule])
 
 
 def _modifiers(items: Any) -> list[ModifierRule]:
-    """`spec.modifiers` as the api models, or an error naming the rule and field at fault."""
+    """`spec.modifiers` as the api models, or an error naming every rule and field at fault."""
     try:
         return _MODIFIER_LIST.validate_python(items)
     except ValidationError as exc:
-        raise _invalid(*_first_error("spec.modifiers", exc)) from None
+        problems = "; ".join(f"spec.modifiers{problem}" for problem in field_errors(exc))
+        raise CategorisedError(Category.NON_RETRYABLE, problems) from None
 
 
 def _selector(spec: Mapping[str, Any], path: str) -> LabelSelector:
@@ -244,18 +246,13 @@ def _selector(spec: Mapping[str, Any], path: str) -> LabelSelector:
     try:
         return LabelSelector.model_validate(spec)
     except ValidationError as exc:
-        raise _invalid(*_first_error(path, exc)) from None
-
-
-def _first_error(path: str, exc: ValidationError) -> tuple[str, str]:
-    """(field path, message) of the first error pydantic found."""
-    error = exc.errors()[0]
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-    message = error["msg"]
-    if error["type"] == PROBLEMS_ERROR:  # a rule across fields names its own field
-        field_name, message = error["ctx"]["problems"][0]
-        where += f".{field_name}" if field_name else ""
-    return f"{path}{where}", message
+        error = exc.errors()[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+        message = error["msg"]
+        if error["type"] == PROBLEMS_ERROR:  # a rule across fields names its own field
+            field_name, message = error["ctx"]["problems"][0]
+            where += f".{field_name}"
+        raise _invalid(f"{path}{where}", message) from None
 
 
 def _handling(value: str, path: str) -> ImmutableHandling:

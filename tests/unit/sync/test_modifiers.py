@@ -11,6 +11,7 @@ import yaml
 
 from drsyncer.api import keys
 from drsyncer.api.modifiers import ImageRewrite
+from drsyncer.errors import CategorisedError, Category
 from drsyncer.sync.modifiers import rewrite_image, split_image
 from drsyncer.sync.objects import key_of
 from drsyncer.sync.plan import Op, plan
@@ -398,3 +399,15 @@ def test_embedded_multi_line_json_stays_indented() -> None:
         [{"embedded": [{"field": "/data/c.json", "format": "json", "mergePatch": {"endpoint": "b"}}]}],
     )
     assert copied["data"]["c.json"] == json.dumps({"endpoint": "b", "n": 1}, indent=2) + "\n"
+
+
+def test_modifiers_given_as_a_dict_spec_are_validated_naming_every_rule_and_field() -> None:
+    bad = [
+        {"nameRegex": "a(", "labels": {"set": {"a": "b"}}},
+        {"jsonPatch": [{"op": "add", "path": "x", "value": 1}]},
+    ]
+    with pytest.raises(CategorisedError) as raised:
+        rules(modifiers=bad)
+    assert raised.value.category == Category.NON_RETRYABLE
+    assert "spec.modifiers[0].nameRegex: invalid regular expression 'a('" in raised.value.message
+    assert "spec.modifiers[1].jsonPatch[0].path: invalid JSON Pointer 'x'" in raised.value.message
