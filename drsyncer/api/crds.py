@@ -79,7 +79,9 @@ def _type_schema(annotation: Any, metadata: list[Any], defaults: bool) -> Schema
         schema: Schema = {"type": "array", "items": _type_schema(item, [], defaults)}
     elif origin is dict:
         _, value = typing.get_args(annotation)
-        schema = {"type": "object", "additionalProperties": _type_schema(value, [], defaults)}
+        schema = {"type": "object"}
+        if value is not typing.Any:  # free-form values: the field's OpenAPI hint says to keep them
+            schema["additionalProperties"] = _type_schema(value, [], defaults)
     elif origin is Literal:
         schema = {"type": "string", "enum": list(typing.get_args(annotation))}
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -115,6 +117,8 @@ def _constraint(item: Any) -> Schema:
         if item.list_map_keys:
             hint["x-kubernetes-list-type"] = "map"
             hint["x-kubernetes-list-map-keys"] = list(item.list_map_keys)
+        if item.preserve_unknown_fields:
+            hint["x-kubernetes-preserve-unknown-fields"] = True
         return hint
     return {}
 

@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
                     prune=rules.prune_deleted,
                     server_version=destination_version(client),
                     copied_kinds=snapshot.kinds,
+                    destination_cluster=cluster,
                 )
                 print_plan(console, header, the_plan)
                 targets.append(

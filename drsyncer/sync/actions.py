@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from drsyncer.errors import Category
 from drsyncer.sync.immutable import ImmutableChange
 from drsyncer.sync.objects import Key, Obj
-from drsyncer.sync.result import Outcome, Skip, count_key
+from drsyncer.sync.result import ObjectError, Outcome, Skip, count_key
 from drsyncer.sync.rules import ImmutableHandling
 from drsyncer.sync.transform import Scale
 
@@ -22,6 +23,7 @@ class Op(StrEnum):
     UNCHANGED = "unchanged"
     PRUNE = "prune"
     SKIP = "skip"
+    FAIL = "fail"  # the copy could not be made (a plugin failed on it); nothing is written for it
 
 
 _OUTCOME = {
@@ -30,6 +32,7 @@ _OUTCOME = {
     Op.UNCHANGED: Outcome.UNCHANGED,
     Op.PRUNE: Outcome.PRUNED,
     Op.SKIP: Outcome.SKIPPED,
+    Op.FAIL: Outcome.FAILED,
 }
 
 REASON_CREATE = "not in the destination"
@@ -57,6 +60,8 @@ class Action:
     destination_uid: str = ""
     scale: Scale | None = None
     warnings: tuple[str, ...] = ()
+    # fail: the category of the failure `reason` describes
+    category: Category = Category.NON_RETRYABLE
 
     @property
     def count_key(self) -> str:
@@ -89,6 +94,10 @@ class Action:
                 self.immutable.fields,
             )
         return Skip(self.count_key, self.key.namespace, self.key.name, self.reason)
+
+    def error_record(self) -> ObjectError:
+        """Why this (failed) action writes nothing, as the result lists it."""
+        return ObjectError(self.count_key, self.key.namespace, self.key.name, self.category, self.reason)
 
     @property
     def writes(self) -> bool:

@@ -168,6 +168,8 @@ def _report_plan(plan: Plan, runner: _Runner, result: TargetResult) -> None:
     for action in plan:
         if action.outcome == Outcome.SKIPPED:
             result.note_skip(action.skip_record())
+        elif action.op == Op.FAIL:
+            result.errors.append(action.error_record())  # counted with the plan's counts above
         note = _planned_note(action)
         if note:
             result.warnings.append(note)
@@ -195,6 +197,8 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
         if not action.writes:
             if action.outcome == Outcome.SKIPPED:
                 result.skip(action.skip_record())
+            elif action.op == Op.FAIL:
+                result.fail(action.count_key, action.error_record())
             else:
                 result.record(action.count_key, action.outcome)
             note = _planned_note(action)

@@ -21,6 +21,8 @@ from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ClusterClient, ResourceRef
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.kube.errors import Forbidden, NotServed
+from drsyncer.plugins import chain as plugins
+from drsyncer.plugins.registry import installed
 from drsyncer.sync import namespace_metadata
 from drsyncer.sync.execute import CRD_GROUP, Limits, execute
 from drsyncer.sync.objects import Key, Obj, is_builtin_group, key_of
@@ -159,6 +161,13 @@ def sync_namespace(
     started = time.monotonic()
     if not destinations:
         return []
+    unusable = plugins.problems(rules.plugins, installed())
+    if unusable:  # before reading anything: no destination can be planned without its plugins
+        message = f"this process cannot run the Replication's plugins: {'; '.join(unusable)}"
+        return [
+            _failed(d, source_namespace, message, Category.NON_RETRYABLE, dry_run, started)
+            for d in destinations
+        ]
     try:
         snapshot = read_source(source, rules, source_namespace)
     except CategorisedError as exc:
@@ -220,6 +229,7 @@ def _sync_destination(
             server_version=destination_version(client),
             copied_kinds=snapshot.kinds,
             namespace_metadata=namespace_metadata.select(snapshot.namespace_object, rules),
+            destination_cluster=client.name,
         )
         del existing  # the plan holds what it needs; the rest of the listing can go
         result = TargetResult(client.name, snapshot.namespace, destination.namespace)
