@@ -38,6 +38,11 @@ class PluginSetting:
         return value
 
 
+def settings_of(uses: Iterable[Any]) -> tuple[PluginSetting, ...]:
+    """The settings of `spec.plugins` entries (drsyncer.api.plugins.PluginUse: `.name`, `.parameters`)."""
+    return tuple(PluginSetting.of(use.name, use.parameters) for use in uses)
+
+
 def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

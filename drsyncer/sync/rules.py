@@ -21,7 +21,7 @@ from drsyncer.api.replication import DEFAULT_RESOURCE_TYPES, ImmutableHandling, 
 from drsyncer.api.resource_types import kind_names, kind_pattern
 from drsyncer.api.selectors import LabelSelector
 from drsyncer.errors import CategorisedError, Category
-from drsyncer.plugins.chain import PluginSetting, fingerprint
+from drsyncer.plugins.chain import PluginSetting, fingerprint, settings_of
 
 # the `dr-syncer.io/immutable-handling` label's spellings (the Go operator's), per strategy
 _LABEL_HANDLING: dict[str, ImmutableHandling] = {
@@ -138,7 +138,7 @@ class Rules:
             copy_generated_objects=spec.copy_generated_objects,
             namespace_labels=tuple(spec.namespace_metadata.labels),
             namespace_annotations=tuple(spec.namespace_metadata.annotations),
-            plugins=tuple(PluginSetting.of(p.name, p.parameters) for p in spec.plugins),
+            plugins=settings_of(spec.plugins),
         )
 
     @classmethod
