@@ -406,6 +406,12 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
         "destination without writing anything anywhere.",
     )
     p.add_argument("name", help="the Replication")
+    p.add_argument(
+        "--diff",
+        action="store_true",
+        help="also show, per object, a unified diff of YAML from the source object to the copy it "
+        "would write (built-in transforms, plugins, ownership marks); Secret values are redacted",
+    )
     _add_controller_flags(p)
     _add_output(p)
     p.set_defaults(handler=run_plan)

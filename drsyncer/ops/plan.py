@@ -29,7 +29,9 @@ from drsyncer.ops.controller import (
     print_document,
 )
 from drsyncer.sync.command import print_skips
+from drsyncer.sync.copy_diff import copy_diff
 from drsyncer.sync.namespace_sync import destination_version, read_destination, read_source
+from drsyncer.sync.objects import key_of
 from drsyncer.sync.plan import Action, Op, Plan, plan
 from drsyncer.sync.result import Outcome
 from drsyncer.sync.rules import Rules
@@ -114,26 +116,45 @@ def run(args: argparse.Namespace) -> int:
                         }
                     )
                     continue
-                the_plan = plan(
-                    [*snapshot.crds, *snapshot.objects],
-                    existing,
-                    rules,
-                    source_namespace=source_ns,
-                    destination_namespace=dest_ns,
-                    prune=rules.prune_deleted,
-                    server_version=destination_version(client),
-                    copied_kinds=snapshot.kinds,
-                    destination_cluster=cluster,
-                )
+                sources = [*snapshot.crds, *snapshot.objects]
+                try:
+                    the_plan = plan(
+                        sources,
+                        existing,
+                        rules,
+                        source_namespace=source_ns,
+                        destination_namespace=dest_ns,
+                        prune=rules.prune_deleted,
+                        server_version=destination_version(client),
+                        copied_kinds=snapshot.kinds,
+                        destination_cluster=cluster,
+                    )
+                except CategorisedError as exc:  # a plugin this machine does not have
+                    console.print(f"{header}: cannot plan: {exc}\n", markup=False)
+                    failures += 1
+                    targets.append(
+                        {
+                            "sourceNamespace": source_ns,
+                            "cluster": cluster,
+                            "namespace": dest_ns,
+                            "error": str(exc),
+                        }
+                    )
+                    continue
                 print_plan(console, header, the_plan)
-                targets.append(
-                    {
-                        "sourceNamespace": source_ns,
-                        "cluster": cluster,
-                        "namespace": dest_ns,
-                        **plan_document(the_plan),
-                    }
-                )
+                document_target = {
+                    "sourceNamespace": source_ns,
+                    "cluster": cluster,
+                    "namespace": dest_ns,
+                    **plan_document(the_plan),
+                }
+                if getattr(args, "diff", False):
+                    diffs = plan_diffs(
+                        the_plan, sources, source_cluster=source.name, destination_cluster=cluster
+                    )
+                    print_diffs(console, diffs)
+                    document_target["diffs"] = [{"object": k, "diff": d} for k, d in diffs]
+                targets.append(document_target)
         if output:
             print_document(document, output)
         return 1 if failures else 0
@@ -174,6 +195,36 @@ def plan_document(the_plan: Plan) -> dict[str, Any]:
         "writes": [{"op": a.op.value, "object": str(a.key), "reason": a.reason} for a in _writes(the_plan)],
         "warnings": list(the_plan.warnings),
     }
+
+
+def plan_diffs(
+    the_plan: Plan, sources: list[dict[str, Any]], *, source_cluster: str, destination_cluster: str
+) -> list[tuple[str, str]]:
+    """(object, unified diff) from each source object to the copy the plan would leave in the
+    destination (created, updated or already there), for those the transforms change; Secret values
+    are redacted (drsyncer.sync.copy_diff)."""
+    by_key = {key_of(o, the_plan.destination_namespace): o for o in sources}
+    out: list[tuple[str, str]] = []
+    for action in the_plan:
+        source = by_key.get(action.key)
+        if action.desired is None or source is None:
+            continue
+        where = f"{action.key.kind}/{action.key.name}"
+        text = copy_diff(
+            source,
+            action.desired,
+            source_label=f"{source_cluster}/{the_plan.source_namespace}/{where}",
+            copy_label=f"{destination_cluster}/{the_plan.destination_namespace}/{where}",
+        )
+        if text:
+            out.append((str(action.key), text))
+    return out
+
+
+def print_diffs(console: Console, diffs: list[tuple[str, str]]) -> None:
+    for _, text in diffs:
+        console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True, end="")
+        console.print()
 
 
 def print_plan(console: Console, header: str, the_plan: Plan) -> None:
