@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -53,24 +53,31 @@ Registry = Mapping[str, InstalledPlugin]
 def load(entry: EntryPoint) -> InstalledPlugin:
     """Import one entry point and pick its hooks; never raises (the error is kept instead)."""
     dist = entry.dist
-    about = {
-        "name": entry.name,
-        "distribution": dist.metadata["Name"] if dist is not None else "",
-        "version": dist.version if dist is not None else "",
-        "value": entry.value,
-    }
+    plugin = InstalledPlugin(
+        name=entry.name,
+        distribution=dist.metadata["Name"] if dist is not None else "",
+        version=dist.version if dist is not None else "",
+        value=entry.value,
+    )
     try:
         target = entry.load()
     except Exception as exc:  # a broken plugin must not stop the worker or the listing
         log.warning("plugin %s (%s) failed to load: %s: %s", entry.name, entry.value, type(exc).__name__, exc)
-        return InstalledPlugin(**about, error=f"failed to load {entry.value}: {type(exc).__name__}: {exc}")
-    hooks = {h: getattr(target, h, None) for h in HOOKS}
-    hooks = {h: f for h, f in hooks.items() if callable(f)}
-    if "transform" not in hooks and "filter" not in hooks:
-        return InstalledPlugin(
-            **about, error=f"{entry.value} has neither a transform nor a filter hook", **hooks
-        )
-    return InstalledPlugin(**about, **hooks)
+        return replace(plugin, error=f"failed to load {entry.value}: {type(exc).__name__}: {exc}")
+    plugin = replace(
+        plugin,
+        transform=_callable(target, "transform"),
+        filter=_callable(target, "filter"),
+        validate=_callable(target, "validate"),
+    )
+    if plugin.transform is None and plugin.filter is None:
+        return replace(plugin, error=f"{entry.value} has neither a transform nor a filter hook")
+    return plugin
+
+
+def _callable(target: object, name: str) -> Any:
+    hook = getattr(target, name, None)
+    return hook if callable(hook) else None
 
 
 def discover(entries: Iterable[EntryPoint] | None = None) -> dict[str, InstalledPlugin]:
