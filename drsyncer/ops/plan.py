@@ -188,11 +188,17 @@ def _writes(the_plan: Plan) -> list[Action]:
     return [a for a in the_plan if a.op in _MARK and a.outcome is not Outcome.SKIPPED]
 
 
+def _failures(the_plan: Plan) -> list[Action]:
+    """Objects that cannot be copied as planned (a plugin failed on them)."""
+    return [a for a in the_plan if a.op == Op.FAIL]
+
+
 def plan_document(the_plan: Plan) -> dict[str, Any]:
     """One destination's plan for `-o json|yaml`: counts per kind, every write, the warnings."""
     return {
         "counts": {kind: c.to_dict() for kind, c in sorted(the_plan.counts().items())},
         "writes": [{"op": a.op.value, "object": str(a.key), "reason": a.reason} for a in _writes(the_plan)],
+        "failures": [{"object": str(a.key), "error": str(a.error_record())} for a in _failures(the_plan)],
         "warnings": list(the_plan.warnings),
     }
 
@@ -244,6 +250,8 @@ def print_plan(console: Console, header: str, the_plan: Plan) -> None:
         console.print(f"  {_MARK[action.op]} {action.key}{reason}", markup=False)
     if len(writes) > MAX_LISTED:
         console.print(f"  … and {len(writes) - MAX_LISTED} more")
+    for action in _failures(the_plan)[:MAX_LISTED]:
+        console.print(f"  ! fail {action.key}: {action.error_record()}", markup=False)
     # why each object would be left alone; held-back copies (stale in the destination) first
     print_skips(console, [a.skip_record() for a in the_plan if a.outcome is Outcome.SKIPPED])
     for warning in the_plan.warnings[:MAX_LISTED]:

@@ -6,9 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from kubernetes import client as k8s_client
 
 from drsyncer.api import keys
-from drsyncer.errors import CategorisedError
+from drsyncer.api.replication import Phase
+from drsyncer.errors import CategorisedError, Category
+from drsyncer.kube.client import ClusterClient
+from drsyncer.sync.execute import execute
 from drsyncer.sync.objects import key_of
 from drsyncer.sync.plan import Op, Plan, plan
 from tests.unit.plugins.registry import sample_registry
@@ -96,3 +100,18 @@ def test_a_hook_failing_on_one_object_fails_that_object_and_plans_the_others() -
 def test_a_plugin_that_is_not_installed_fails_the_whole_plan() -> None:
     with pytest.raises(CategorisedError, match=r'spec\.plugins\[0\]\.name: plugin "absent" is not installed'):
         plan_with([configmap()], [{"name": "absent"}])
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_run_reports_the_failed_object_with_its_message_and_writes_nothing_for_it(dry_run: bool) -> None:
+    the_plan = plan_with([configmap("bad")], [{"name": "exploding"}])
+    # nothing to write: the destination (an address nothing answers on) is never contacted
+    unreachable = ClusterClient(
+        k8s_client.ApiClient(k8s_client.Configuration(host="https://dr1.invalid")), name="dr1"
+    )
+    result = execute(the_plan, unreachable, rules(plugins=[{"name": "exploding"}]), dry_run=dry_run)
+    assert result.phase is Phase.FAILED
+    assert result.totals.failed == 1
+    assert [(e.name, e.category, e.message) for e in result.errors] == [
+        ("bad", Category.NON_RETRYABLE, "plugin \"exploding\": transform raised KeyError: 'host'")
+    ]
