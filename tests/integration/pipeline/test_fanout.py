@@ -101,6 +101,15 @@ def test_drsyncer_plugins_lists_the_pip_installed_example(pipe: Pipeline) -> Non
     assert listed["example"]["version"] == "0.1.0"
     assert listed["example"]["hooks"] == ["transform", "filter", "validate"]
     assert listed["example"]["error"] == ""
+    table = subprocess.run(
+        [sys.executable, "-m", "drsyncer.cli", "plugins"],
+        env=pipe.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    row = next(line for line in table.stdout.splitlines() if line.startswith("example"))
+    assert row.split()[:5] == ["example", "drsyncer-example-plugin", "0.1.0", "transform,", "filter,"]
 
 
 def test_workers_apply_the_example_plugin_with_per_destination_values(pipe: Pipeline) -> None:
