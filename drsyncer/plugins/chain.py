@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -106,7 +106,6 @@ class Chain:
 
     filters: tuple[tuple[FilterHook, PluginContext], ...] = ()
     transforms: tuple[tuple[TransformHook, PluginContext], ...] = ()
-    settings: tuple[PluginSetting, ...] = field(default=())
 
     def __bool__(self) -> bool:
         return bool(self.filters or self.transforms)
@@ -191,4 +190,4 @@ def chain_for(settings: Iterable[PluginSetting], registry: Registry, place: Plac
             filters.append((plugin.filter, context))
         if plugin.transform is not None:
             transforms.append((plugin.transform, context))
-    return Chain(tuple(filters), tuple(transforms), settings)
+    return Chain(tuple(filters), tuple(transforms))
