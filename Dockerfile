@@ -12,7 +12,7 @@
 #
 # drsyncer's own Python plugins (docs/plugins.md: spec.plugins of a Replication) are pip requirement
 # specifiers in one build argument, installed beside drsyncer:
-#   --build-arg PYTHON_PLUGINS="drsyncer-example-plugin==0.1.0"
+#   --build-arg PYTHON_PLUGINS="my-drsyncer-plugin==1.2.0"
 FROM python:3.11-slim AS plugins
 ARG AWS_CLI_VERSION=""
 ARG GKE_GCLOUD_AUTH_PLUGIN="false"
