@@ -74,14 +74,18 @@ def _type_schema(annotation: Any, metadata: list[Any], defaults: bool) -> Schema
         if len(members) != 1:
             raise TypeError(f"unions other than Optional have no structural schema: {annotation}")
         return _type_schema(members[0], metadata, defaults)
+    if annotation is Any:
+        # any JSON value (a patch's value): kept as written, which a structural schema allows only so;
+        # nullable, or kube-apiserver drops a null (a test for null, a merge patch's null) on write
+        return {"x-kubernetes-preserve-unknown-fields": True, "nullable": True}
+    if origin is dict and typing.get_args(annotation)[1] is Any:
+        return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
     if origin is list:
         (item,) = typing.get_args(annotation)
         schema: Schema = {"type": "array", "items": _type_schema(item, [], defaults)}
     elif origin is dict:
         _, value = typing.get_args(annotation)
-        schema = {"type": "object"}
-        if value is not typing.Any:  # free-form values: the field's OpenAPI hint says to keep them
-            schema["additionalProperties"] = _type_schema(value, [], defaults)
+        schema = {"type": "object", "additionalProperties": _type_schema(value, [], defaults)}
     elif origin is Literal:
         schema = {"type": "string", "enum": list(typing.get_args(annotation))}
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -117,8 +121,6 @@ def _constraint(item: Any) -> Schema:
         if item.list_map_keys:
             hint["x-kubernetes-list-type"] = "map"
             hint["x-kubernetes-list-map-keys"] = list(item.list_map_keys)
-        if item.preserve_unknown_fields:
-            hint["x-kubernetes-preserve-unknown-fields"] = True
         return hint
     return {}
 

@@ -25,7 +25,6 @@ def _plugin_name(value: str) -> str:
 
 
 PluginName = Annotated[str, AfterValidator(_plugin_name), OpenAPI(pattern=PLUGIN_NAME_PATTERN)]
-Parameters = Annotated[dict[str, Any], OpenAPI(preserve_unknown_fields=True)]
 
 
 class PluginUse(SpecModel):
@@ -34,7 +33,8 @@ class PluginUse(SpecModel):
         "package installed beside drsyncer (`drsyncer plugins` lists them). A name that is not "
         "installed makes the spec invalid."
     )
-    parameters: Parameters = Field(
+    # any JSON object: the CRD keeps it as written (drsyncer.api.crds), the plugin's validator checks it
+    parameters: dict[str, Any] = Field(
         default_factory=dict,
         description="Free-form settings handed to the plugin's hooks; the plugin's own validator, if "
         "it has one, checks them. Part of the source hash: changing them rewrites every copy.",

@@ -14,5 +14,3 @@ class OpenAPI:
     pattern: str | None = None
     # a list merged by these keys under server-side apply (conditions by `type`)
     list_map_keys: tuple[str, ...] = ()
-    # a free-form object (plugin parameters): the API server keeps whatever it holds
-    preserve_unknown_fields: bool = False

@@ -28,6 +28,8 @@ from drsyncer.ops.controller import (
     make_console,
     print_document,
 )
+from drsyncer.plugins import chain as plugins
+from drsyncer.plugins.registry import installed
 from drsyncer.sync.command import print_skips
 from drsyncer.sync.copy_diff import copy_diff
 from drsyncer.sync.namespace_sync import destination_version, read_destination, read_source
@@ -71,6 +73,12 @@ def run(args: argparse.Namespace) -> int:
             lambda cluster: _client(clients, controller, namespace, cluster),
         )
         rules = prepared.rules
+        unusable = plugins.problems(rules.plugins, installed())
+        if unusable:
+            raise DrsyncerError(
+                f"Replication {model.ref} cannot be planned here: {'; '.join(unusable)} "
+                "(install the plugins it names where drsyncer plan runs)"
+            )
         failures = 0
         document: dict[str, Any] = {"replication": model.ref, "targets": []}
         targets: list[dict[str, Any]] = document["targets"]
@@ -116,45 +124,33 @@ def run(args: argparse.Namespace) -> int:
                         }
                     )
                     continue
-                sources = [*snapshot.crds, *snapshot.objects]
-                try:
-                    the_plan = plan(
-                        sources,
-                        existing,
-                        rules,
-                        source_namespace=source_ns,
-                        destination_namespace=dest_ns,
-                        prune=rules.prune_deleted,
-                        server_version=destination_version(client),
-                        copied_kinds=snapshot.kinds,
-                        destination_cluster=cluster,
-                    )
-                except CategorisedError as exc:  # a plugin this machine does not have
-                    console.print(f"{header}: cannot plan: {exc}\n", markup=False)
-                    failures += 1
-                    targets.append(
-                        {
-                            "sourceNamespace": source_ns,
-                            "cluster": cluster,
-                            "namespace": dest_ns,
-                            "error": str(exc),
-                        }
-                    )
-                    continue
+                the_plan = plan(
+                    [*snapshot.crds, *snapshot.objects],
+                    existing,
+                    rules,
+                    source_namespace=source_ns,
+                    destination_namespace=dest_ns,
+                    prune=rules.prune_deleted,
+                    server_version=destination_version(client),
+                    copied_kinds=snapshot.kinds,
+                    destination_cluster=cluster,
+                )
                 print_plan(console, header, the_plan)
-                document_target = {
-                    "sourceNamespace": source_ns,
-                    "cluster": cluster,
-                    "namespace": dest_ns,
-                    **plan_document(the_plan),
-                }
+                targets.append(
+                    {
+                        "sourceNamespace": source_ns,
+                        "cluster": cluster,
+                        "namespace": dest_ns,
+                        **plan_document(the_plan),
+                    }
+                )
                 if getattr(args, "diff", False):
+                    sources = [*snapshot.crds, *snapshot.objects]
                     diffs = plan_diffs(
                         the_plan, sources, source_cluster=source.name, destination_cluster=cluster
                     )
                     print_diffs(console, diffs)
-                    document_target["diffs"] = [{"object": k, "diff": d} for k, d in diffs]
-                targets.append(document_target)
+                    targets[-1]["diffs"] = [{"object": k, "diff": d} for k, d in diffs]
         if output:
             print_document(document, output)
         return 1 if failures else 0
@@ -188,18 +184,14 @@ def _writes(the_plan: Plan) -> list[Action]:
     return [a for a in the_plan if a.op in _MARK and a.outcome is not Outcome.SKIPPED]
 
 
-def _failures(the_plan: Plan) -> list[Action]:
-    """Objects that cannot be copied as planned (a plugin failed on them)."""
-    return [a for a in the_plan if a.op == Op.FAIL]
-
-
 def plan_document(the_plan: Plan) -> dict[str, Any]:
     """One destination's plan for `-o json|yaml`: counts per kind, every write, the warnings."""
     return {
         "counts": {kind: c.to_dict() for kind, c in sorted(the_plan.counts().items())},
         "writes": [{"op": a.op.value, "object": str(a.key), "reason": a.reason} for a in _writes(the_plan)],
-        "failures": [{"object": str(a.key), "error": str(a.error_record())} for a in _failures(the_plan)],
         "warnings": list(the_plan.warnings),
+        # objects that would not be written: a modifier fails on them
+        "failures": [{"object": str(a.key), "error": a.reason} for a in the_plan if a.op == Op.FAIL],
     }
 
 
@@ -250,8 +242,8 @@ def print_plan(console: Console, header: str, the_plan: Plan) -> None:
         console.print(f"  {_MARK[action.op]} {action.key}{reason}", markup=False)
     if len(writes) > MAX_LISTED:
         console.print(f"  … and {len(writes) - MAX_LISTED} more")
-    for action in _failures(the_plan)[:MAX_LISTED]:
-        console.print(f"  ! fail {action.key}: {action.error_record()}", markup=False)
+    for action in the_plan.by_op(Op.FAIL):
+        console.print(f"  ! not written {action.key}: {action.reason}", markup=False)
     # why each object would be left alone; held-back copies (stale in the destination) first
     print_skips(console, [a.skip_record() for a in the_plan if a.outcome is Outcome.SKIPPED])
     for warning in the_plan.warnings[:MAX_LISTED]:

@@ -23,7 +23,7 @@ class Op(StrEnum):
     UNCHANGED = "unchanged"
     PRUNE = "prune"
     SKIP = "skip"
-    FAIL = "fail"  # the copy could not be made (a plugin failed on it); nothing is written for it
+    FAIL = "fail"  # planning found the object cannot be written (a modifier failed); `reason` says why
 
 
 _OUTCOME = {
@@ -60,8 +60,6 @@ class Action:
     destination_uid: str = ""
     scale: Scale | None = None
     warnings: tuple[str, ...] = ()
-    # fail: the category of the failure `reason` describes
-    category: Category = Category.NON_RETRYABLE
 
     @property
     def count_key(self) -> str:
@@ -95,9 +93,11 @@ class Action:
             )
         return Skip(self.count_key, self.key.namespace, self.key.name, self.reason)
 
-    def error_record(self) -> ObjectError:
-        """Why this (failed) action writes nothing, as the result lists it."""
-        return ObjectError(self.count_key, self.key.namespace, self.key.name, self.category, self.reason)
+    def failure_record(self) -> ObjectError:
+        """Why this object is not written (an `Op.FAIL`), as the result lists it."""
+        return ObjectError(
+            self.count_key, self.key.namespace, self.key.name, Category.NON_RETRYABLE, self.reason
+        )
 
     @property
     def writes(self) -> bool:

@@ -168,8 +168,9 @@ def _report_plan(plan: Plan, runner: _Runner, result: TargetResult) -> None:
     for action in plan:
         if action.outcome == Outcome.SKIPPED:
             result.note_skip(action.skip_record())
-        elif action.op == Op.FAIL:
-            result.errors.append(action.error_record())  # counted with the plan's counts above
+        if action.op == Op.FAIL:
+            result.errors.append(action.failure_record())
+            _log_failure(action, runner)
         note = _planned_note(action)
         if note:
             result.warnings.append(note)
@@ -181,6 +182,16 @@ def _report_plan(plan: Plan, runner: _Runner, result: TargetResult) -> None:
                 )
         except CategorisedError as exc:
             result.warnings.append(f"could not check Namespace {plan.destination_namespace}: {exc.message}")
+
+
+def _planned_failure(action: Action, runner: _Runner, result: TargetResult) -> None:
+    """An object planning found cannot be written (a modifier failed): failed, never written unmodified."""
+    result.fail(action.count_key, action.failure_record())
+    _log_failure(action, runner)
+
+
+def _log_failure(action: Action, runner: _Runner) -> None:
+    log.warning("%s not written to %s: %s", action.key, runner.client.name, action.reason)
 
 
 def _planned_note(action: Action) -> str | None:
@@ -195,10 +206,10 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
     scales: dict[Key, DeploymentScale] = {}
     for action in plan:
         if not action.writes:
-            if action.outcome == Outcome.SKIPPED:
+            if action.op == Op.FAIL:
+                _planned_failure(action, runner, result)
+            elif action.outcome == Outcome.SKIPPED:
                 result.skip(action.skip_record())
-            elif action.op == Op.FAIL:
-                result.fail(action.count_key, action.error_record())
             else:
                 result.record(action.count_key, action.outcome)
             note = _planned_note(action)

@@ -172,12 +172,16 @@ def plan(
             reason = skip_reason(
                 obj, rules, service_accounts=accounts, copied_kinds=copied_kinds, plugins=chain
             )
-            if reason is not None:
-                actions.append(Action(Op.SKIP, key, reason=reason))
-                continue
+        except CategorisedError as exc:  # a plugin's filter failed: this object only
+            actions.append(Action(Op.FAIL, key, reason=exc.message))
+            continue
+        if reason is not None:
+            actions.append(Action(Op.SKIP, key, reason=reason))
+            continue
+        try:
             wanted = create_action(obj, rules, destination_namespace=destination_namespace, plugins=chain)
-        except CategorisedError as exc:  # this object only: the others are still planned
-            actions.append(Action(Op.FAIL, key, reason=exc.message, category=exc.category))
+        except CategorisedError as exc:  # a plugin's transform failed: this object only
+            actions.append(Action(Op.FAIL, key, reason=exc.message))
             continue
         if wanted.op == Op.SKIP:
             actions.append(wanted)

@@ -209,13 +209,14 @@ def test_plan_diff_shows_what_the_transforms_change_with_secret_values_redacted(
     assert password not in json.dumps(document)
 
 
-def test_plan_of_a_replication_naming_a_plugin_not_installed_here_cannot_plan(
+def test_plan_of_a_replication_naming_a_plugin_not_installed_here_says_so_in_one_line(
     controller: Controller, capsys
 ) -> None:
     controller.apply(replication("web", plugins=[{"name": "not-installed-here"}]))
 
     assert main(["plan", *controller.flags, "web"]) == 1
-    out = capsys.readouterr().out
-    assert (
-        'shop → dr1/shop: cannot plan: NonRetryable: spec.plugins[0].name: plugin "not-installed-here"' in out
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "drsyncer plan: Replication dr-system/web cannot be planned here: "
+        'spec.plugins[0].name: plugin "not-installed-here" is not installed'
     )

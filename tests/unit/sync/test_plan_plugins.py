@@ -92,7 +92,7 @@ def test_a_hook_failing_on_one_object_fails_that_object_and_plans_the_others() -
     # what the run reports: counted as failed, listed with the message
     counts = the_plan.counts()["ConfigMap"]
     assert (counts.failed, counts.created) == (1, 1)
-    assert str(actions["bad"].error_record()) == (
+    assert str(actions["bad"].failure_record()) == (
         f"NonRetryable: ConfigMap {DEST_NS}/bad: plugin \"exploding\": transform raised KeyError: 'host'"
     )
 
