@@ -9,6 +9,10 @@
 #   --build-arg KUBELOGIN_VERSION=0.2.10          kubelogin (AKS)
 # They land in /opt/plugins/bin, which is on PATH; drsyncer runs them only when the chart value
 # execPlugins.allowed (DRSYNCER_EXEC_PLUGINS) names them.
+#
+# drsyncer's own Python plugins (docs/plugins.md: spec.plugins of a Replication) are pip requirement
+# specifiers in one build argument, installed beside drsyncer:
+#   --build-arg PYTHON_PLUGINS="my-drsyncer-plugin==1.2.0"
 FROM python:3.11-slim AS plugins
 ARG AWS_CLI_VERSION=""
 ARG GKE_GCLOUD_AUTH_PLUGIN="false"
@@ -56,6 +60,8 @@ COPY drsyncer ./drsyncer
 COPY scheduler ./scheduler
 COPY workers ./workers
 RUN pip install . && rm -rf /src/build
+ARG PYTHON_PLUGINS=""
+RUN if [ -n "$PYTHON_PLUGINS" ]; then pip install $PYTHON_PLUGINS; fi
 COPY --from=plugins /opt/plugins /opt/plugins
 
 USER 10001:10001

@@ -40,6 +40,12 @@ def run_validate(args: argparse.Namespace) -> int:
     return validate(args)
 
 
+def run_plugins(args: argparse.Namespace) -> int:
+    from drsyncer.plugins.command import run
+
+    return run(args)
+
+
 def run_sync(args: argparse.Namespace) -> int:
     from drsyncer.sync.command import run
 
@@ -162,6 +168,17 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", help="YAML file with one or more documents, or - for standard input")
     p.set_defaults(handler=run_validate)
+
+
+def _add_plugins(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "plugins",
+        help="list the plugins installed beside drsyncer",
+        description="List the plugins (entry points in the drsyncer.plugins group) a worker would "
+        "load: name, distribution, version and hooks; exits 1 if one cannot be loaded (docs/plugins.md).",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.set_defaults(handler=run_plugins)
 
 
 def _add_sync(sub: argparse._SubParsersAction) -> None:
@@ -395,6 +412,12 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
         "destination without writing anything anywhere.",
     )
     p.add_argument("name", help="the Replication")
+    p.add_argument(
+        "--diff",
+        action="store_true",
+        help="also show, per object, a unified diff of YAML from the source object to the copy it "
+        "would write (built-in transforms, plugins, ownership marks); Secret values are redacted",
+    )
     _add_controller_flags(p)
     _add_output(p)
     p.set_defaults(handler=run_plan)
@@ -519,6 +542,7 @@ SUBCOMMANDS = (
     _add_sim,
     _add_crds,
     _add_validate,
+    _add_plugins,
     _add_sync,
     _add_watcher,
     _add_worker,

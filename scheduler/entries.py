@@ -18,6 +18,8 @@ from drsyncer.api.namespacemapping import parse_namespace_mapping
 from drsyncer.api.parse import InvalidSpec, object_ref, parse_remote_cluster, parse_replication
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import CleanupPolicy, Replication, ReplicationMode
+from drsyncer.plugins.chain import problems, settings_of
+from drsyncer.plugins.registry import Registry, installed
 from drsyncer.task_contract import SYNC_QUEUE, ReplicationRef, SyncJob, Target, Trigger
 from scheduler.schedules import celery_schedule
 
@@ -139,11 +141,14 @@ class ReplicationRead:
 def read_replication(
     obj: Mapping[str, Any],
     remote_clusters: Mapping[str, RemoteCluster] | None = None,
+    plugins: Registry | None = None,
 ) -> ReplicationRead:
     """Parse a Replication or NamespaceMapping; an invalid one carries its errors instead of a model.
 
     A schedule that passes the API's validation but that beat cannot run is an error here too, and
-    so is one inherited from the source RemoteCluster's `defaultSchedule`.
+    so is one inherited from the source RemoteCluster's `defaultSchedule`; so is a plugin of
+    `spec.plugins` that is not installed in `plugins` (default: this process's, the same image as the
+    workers') or that rejects its parameters.
     """
     try:
         if obj.get("kind") == keys.KIND_NAMESPACE_MAPPING:
@@ -152,6 +157,10 @@ def read_replication(
             model = parse_replication(obj)
     except InvalidSpec as exc:
         return ReplicationRead(obj, None, tuple(exc.errors))
+    if model.spec.plugins:
+        unusable = problems(settings_of(model.spec.plugins), installed() if plugins is None else plugins)
+        if unusable:
+            return ReplicationRead(obj, None, tuple(unusable))
     source = (remote_clusters or {}).get(f"{model.namespace}/{model.spec.source_cluster}")
     schedule = model.schedule(source)
     if schedule is not None:

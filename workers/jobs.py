@@ -27,6 +27,7 @@ from drsyncer.kube import ClusterClient, ClusterClients, RequestCounters, audit
 from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.health import check_cluster
 from drsyncer.kube.kubeconfig import controller_client
+from drsyncer.plugins.registry import installed
 from drsyncer.redis_target import client_from_url
 from drsyncer.status import events
 from drsyncer.status.remote_cluster import health_status
@@ -73,6 +74,7 @@ class Context:
 
     @classmethod
     def build(cls, settings: Settings, worker: str = "") -> Context:
+        installed()  # the plugins: already loaded before the fork by `drsyncer worker`, else now
         counters = RequestCounters()
         metrics.observe_requests(counters)
         controller = controller_client(

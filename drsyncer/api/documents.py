@@ -12,6 +12,8 @@ from drsyncer.api import keys
 from drsyncer.api.namespacemapping import convert_namespace_mapping
 from drsyncer.api.parse import InvalidSpec, object_ref, parse_remote_cluster, parse_replication
 from drsyncer.errors import DrsyncerError
+from drsyncer.plugins.chain import problems, settings_of
+from drsyncer.plugins.registry import Registry, installed
 
 _PARSERS = {
     keys.KIND_REPLICATION: parse_replication,
@@ -51,8 +53,9 @@ def load_documents(text: str, source: str) -> list[Any]:
     return out
 
 
-def check_document(doc: Any, index: int) -> DocumentCheck:
-    """Validate one document the way the controller would."""
+def check_document(doc: Any, index: int, plugins: Registry | None = None) -> DocumentCheck:
+    """Validate one document the way the controller would; `spec.plugins` against the plugins
+    installed here (`plugins`, default: this process's)."""
     if not isinstance(doc, dict):
         return DocumentCheck(f"document {index}", [f"must be a mapping, not {type(doc).__name__}"])
     ref = object_ref(doc)
@@ -66,6 +69,11 @@ def check_document(doc: Any, index: int) -> DocumentCheck:
             converted = convert_namespace_mapping(doc)
             check.warnings = converted.warnings
             parse_replication(converted.replication)
+        elif kind == keys.KIND_REPLICATION:
+            model = parse_replication(doc)
+            if model.spec.plugins:  # plugins are imported only when a Replication names some
+                registry = installed() if plugins is None else plugins
+                check.errors = problems(settings_of(model.spec.plugins), registry)
         elif kind in _PARSERS:
             _PARSERS[kind](doc)
         else:

@@ -32,6 +32,7 @@ from drsyncer.api.fieldtypes import (
 from drsyncer.api.meta import Conditions, ObjectMeta, status_or_empty
 from drsyncer.api.modifiers import ModifierRule
 from drsyncer.api.names import unique_in_order
+from drsyncer.api.plugins import PluginUse, duplicate_plugins
 from drsyncer.api.remotecluster import DEFAULT_NAMESPACE, RemoteCluster
 from drsyncer.api.resource_types import ALL_TYPES, normalize_resource_type
 from drsyncer.api.schedule import DEFAULT_SCHEDULE
@@ -292,6 +293,12 @@ class ReplicationSpec(SpecModel):
         description="Endpoints that receive CloudEvents about this Replication's "
         "runs and failovers (docs/webhooks.md), besides the installation-wide ones.",
     )
+    plugins: list[PluginUse] = Field(
+        default_factory=list,
+        description="Python plugins run on every object copied (docs/plugins.md): their filter hooks "
+        "may skip an object, their transform hooks change the copy, in this order, after the built-in "
+        "transforms.",
+    )
 
     @field_validator("namespace_selector")
     @classmethod
@@ -306,6 +313,7 @@ class ReplicationSpec(SpecModel):
         found = self._namespace_problems() + self._cluster_problems() + self._modifier_problems()
         if self.resource_types == [] and not self.namespace_scoped_resources:
             found.append(("resourceTypes", "must list at least one type (leave it out for the defaults)"))
+        found += duplicate_plugins(self.plugins)
         return found
 
     def _namespace_problems(self) -> list[Problem]:

@@ -28,8 +28,12 @@ from drsyncer.ops.controller import (
     make_console,
     print_document,
 )
+from drsyncer.plugins import chain as plugins
+from drsyncer.plugins.registry import installed
 from drsyncer.sync.command import print_skips
+from drsyncer.sync.copy_diff import copy_diff
 from drsyncer.sync.namespace_sync import destination_version, read_destination, read_source
+from drsyncer.sync.objects import key_of
 from drsyncer.sync.plan import Action, Op, Plan, plan
 from drsyncer.sync.result import Outcome
 from drsyncer.sync.rules import Rules
@@ -69,6 +73,12 @@ def run(args: argparse.Namespace) -> int:
             lambda cluster: _client(clients, controller, namespace, cluster),
         )
         rules = prepared.rules
+        unusable = plugins.problems(rules.plugins, installed())
+        if unusable:
+            raise DrsyncerError(
+                f"Replication {model.ref} cannot be planned here: {'; '.join(unusable)} "
+                "(install the plugins it names where drsyncer plan runs)"
+            )
         failures = 0
         document: dict[str, Any] = {"replication": model.ref, "targets": []}
         targets: list[dict[str, Any]] = document["targets"]
@@ -134,6 +144,13 @@ def run(args: argparse.Namespace) -> int:
                         **plan_document(the_plan),
                     }
                 )
+                if getattr(args, "diff", False):
+                    sources = [*snapshot.crds, *snapshot.objects]
+                    diffs = plan_diffs(
+                        the_plan, sources, source_cluster=source.name, destination_cluster=cluster
+                    )
+                    print_diffs(console, diffs)
+                    targets[-1]["diffs"] = [{"object": k, "diff": d} for k, d in diffs]
         if output:
             print_document(document, output)
         return 1 if failures else 0
@@ -176,6 +193,36 @@ def plan_document(the_plan: Plan) -> dict[str, Any]:
         # objects that would not be written: a modifier fails on them
         "failures": [{"object": str(a.key), "error": a.reason} for a in the_plan if a.op == Op.FAIL],
     }
+
+
+def plan_diffs(
+    the_plan: Plan, sources: list[dict[str, Any]], *, source_cluster: str, destination_cluster: str
+) -> list[tuple[str, str]]:
+    """(object, unified diff) from each source object to the copy the plan would leave in the
+    destination (created, updated or already there), for those the transforms change; Secret values
+    are redacted (drsyncer.sync.copy_diff)."""
+    by_key = {key_of(o, the_plan.destination_namespace): o for o in sources}
+    out: list[tuple[str, str]] = []
+    for action in the_plan:
+        source = by_key.get(action.key)
+        if action.desired is None or source is None:
+            continue
+        where = f"{action.key.kind}/{action.key.name}"
+        text = copy_diff(
+            source,
+            action.desired,
+            source_label=f"{source_cluster}/{the_plan.source_namespace}/{where}",
+            copy_label=f"{destination_cluster}/{the_plan.destination_namespace}/{where}",
+        )
+        if text:
+            out.append((str(action.key), text))
+    return out
+
+
+def print_diffs(console: Console, diffs: list[tuple[str, str]]) -> None:
+    for _, text in diffs:
+        console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True, end="")
+        console.print()
 
 
 def print_plan(console: Console, header: str, the_plan: Plan) -> None:

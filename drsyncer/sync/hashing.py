@@ -17,8 +17,13 @@ from drsyncer.api import keys
 from drsyncer.sync.objects import Obj
 
 
-def source_hash(body: Mapping[str, Any]) -> str:
-    """SHA-256 of canonical JSON (sorted keys, no whitespace), ignoring the hash annotation itself."""
+def source_hash(body: Mapping[str, Any], salt: str = "") -> str:
+    """SHA-256 of canonical JSON (sorted keys, no whitespace), ignoring the hash annotation itself.
+
+    `salt`: settings that shape the copy without showing in it (the plugins' parameters,
+    `drsyncer.plugins.chain.fingerprint`), so changing them rewrites the copies; "" adds nothing,
+    which keeps the hash of copies written without plugins as it was.
+    """
     meta = body.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     if keys.ANNOTATION_SOURCE_HASH in annotations:
@@ -26,11 +31,14 @@ def source_hash(body: Mapping[str, Any]) -> str:
         annotations = {k: v for k, v in annotations.items() if k != keys.ANNOTATION_SOURCE_HASH}
         body = {**body, "metadata": {**meta, "annotations": annotations}}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    if salt:
+        canonical += "\n" + salt
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def stamp(body: Obj) -> str:
-    """Compute the hash and write it into `body`'s annotations (which `body` must own); returns it."""
-    digest = source_hash(body)
+def stamp(body: Obj, salt: str = "") -> str:
+    """Compute the hash (`source_hash`) and write it into `body`'s annotations (which `body` must own);
+    returns it."""
+    digest = source_hash(body, salt)
     body.setdefault("metadata", {}).setdefault("annotations", {})[keys.ANNOTATION_SOURCE_HASH] = digest
     return digest

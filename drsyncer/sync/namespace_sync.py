@@ -21,6 +21,8 @@ from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ClusterClient, ResourceRef
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.kube.errors import Forbidden, NotServed
+from drsyncer.plugins import chain as plugins
+from drsyncer.plugins.registry import installed
 from drsyncer.sync import namespace_metadata
 from drsyncer.sync.execute import CRD_GROUP, Limits, execute
 from drsyncer.sync.objects import Key, Obj, is_builtin_group, key_of
@@ -159,6 +161,13 @@ def sync_namespace(
     started = time.monotonic()
     if not destinations:
         return []
+    unusable = plugins.problems(rules.plugins, installed())
+    if unusable:  # before reading anything: no destination can be planned without its plugins
+        message = f"this process cannot run the Replication's plugins: {'; '.join(unusable)}"
+        return [
+            _failed(d, source_namespace, message, Category.NON_RETRYABLE, dry_run, started)
+            for d in destinations
+        ]
     try:
         snapshot = read_source(source, rules, source_namespace)
     except CategorisedError as exc:

@@ -23,6 +23,7 @@ from drsyncer.api.replication import DEFAULT_RESOURCE_TYPES, ImmutableHandling, 
 from drsyncer.api.resource_types import kind_names, kind_pattern
 from drsyncer.api.selectors import LabelSelector
 from drsyncer.errors import CategorisedError, Category
+from drsyncer.plugins.chain import PluginSetting, fingerprint, settings_of
 from drsyncer.sync.modifiers import CompiledRule, compile_rules
 
 # the `dr-syncer.io/immutable-handling` label's spellings (the Go operator's), per strategy
@@ -78,12 +79,22 @@ class Rules:
     namespace_annotations: tuple[str, ...] = ()
     # `spec.modifiers`, compiled once per run (drsyncer.sync.modifiers)
     modifiers: tuple[CompiledRule, ...] = field(default=(), hash=False)
+    # `spec.plugins`, in order (drsyncer.plugins)
+    plugins: tuple[PluginSetting, ...] = ()
     _overrides: dict[tuple[str, str], ImmutableHandling] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
 
+    _plugin_fingerprint: str = field(default="", init=False, repr=False, compare=False, hash=False)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "_overrides", dict(self.immutable_overrides))
+        object.__setattr__(self, "_plugin_fingerprint", fingerprint(self.plugins))
+
+    @property
+    def plugin_fingerprint(self) -> str:
+        """The plugin settings as they enter the source hash ("" without plugins)."""
+        return self._plugin_fingerprint
 
     def override_for(self, group: str, kind: str) -> ImmutableHandling | None:
         """The `resourceOverrides` entry for this kind, matched as `kind.group` or `resource.group`."""
@@ -133,6 +144,7 @@ class Rules:
             namespace_labels=tuple(spec.namespace_metadata.labels),
             namespace_annotations=tuple(spec.namespace_metadata.annotations),
             modifiers=compile_rules(spec.modifiers),
+            plugins=settings_of(spec.plugins),
         )
 
     @classmethod
@@ -187,8 +199,22 @@ class Rules:
             ),
             label_selector=_selector(selector, "spec.labelSelector") if selector else None,
             modifiers=compile_rules(_modifiers(spec.get("modifiers") or [])),
+            plugins=_plugins(spec.get("plugins") or ()),
             **given,
         )
+
+
+def _plugins(items: Iterable[Any]) -> tuple[PluginSetting, ...]:
+    result: list[PluginSetting] = []
+    for i, item in enumerate(items):
+        name = item.get("name") if isinstance(item, Mapping) else None
+        parameters = item.get("parameters") if isinstance(item, Mapping) else None
+        if not name:
+            raise _invalid(f"spec.plugins[{i}].name", "required")
+        if parameters is not None and not isinstance(parameters, Mapping):
+            raise _invalid(f"spec.plugins[{i}].parameters", "must be an object")
+        result.append(PluginSetting.of(str(name), parameters))
+    return tuple(result)
 
 
 def _invalid(path: str, message: str) -> CategorisedError:

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 from drsyncer.cli import main
-from tests.integration.ops.conftest import CONFIGMAPS, DEPLOYMENTS, NAMESPACES, Controller, replication
+from tests.integration.ops.conftest import (
+    CONFIGMAPS,
+    DEPLOYMENTS,
+    NAMESPACES,
+    SECRETS,
+    Controller,
+    replication,
+)
 
 
 def _writes(controller: Controller) -> dict[str, int]:
@@ -182,3 +192,46 @@ def test_plan_lists_objects_a_modifier_fails_on_as_not_written(controller: Contr
     )
     assert "+ create ConfigMap shop/settings-0" not in out
     assert "+ create ConfigMap shop/settings-1" in out
+
+
+def test_plan_diff_shows_what_the_transforms_change_with_secret_values_redacted(
+    controller: Controller, capsys
+) -> None:
+    controller.apply(
+        replication("web", resourceTypes=["deployments", "secrets"], destinationNamespace="shop-dr")
+    )
+    password = base64.b64encode(b"hunter2-db-password").decode()
+    controller.client("source").create(
+        SECRETS, "shop", {"metadata": {"name": "db"}, "type": "Opaque", "data": {"password": password}}
+    )
+    before = _writes(controller)
+
+    assert main(["plan", *controller.flags, "web", "--diff"]) == 0
+
+    out = capsys.readouterr().out
+    assert "--- source/shop/Deployment/web\n+++ dr1/shop-dr/Deployment/web\n" in out
+    assert "+  namespace: shop-dr\n" in out
+    assert "+  replicas: 0\n" in out
+    assert "--- source/shop/Secret/db\n" in out
+    assert "  password: <redacted>\n" in out
+    assert password not in out and "hunter2" not in out
+    assert _writes(controller) == before
+
+    assert main(["plan", *controller.flags, "web", "--diff", "-o", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    diffs = {d["object"]: d["diff"] for d in document["targets"][0]["diffs"]}
+    assert "+  replicas: 0" in diffs["Deployment shop-dr/web"]
+    assert password not in json.dumps(document)
+
+
+def test_plan_of_a_replication_naming_a_plugin_not_installed_here_says_so_in_one_line(
+    controller: Controller, capsys
+) -> None:
+    controller.apply(replication("web", plugins=[{"name": "not-installed-here"}]))
+
+    assert main(["plan", *controller.flags, "web"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "drsyncer plan: Replication dr-system/web cannot be planned here: "
+        'spec.plugins[0].name: plugin "not-installed-here" is not installed'
+    )

@@ -1,12 +1,19 @@
-"""Many namespaces: spread over both workers, and every result lands in the status exactly once."""
+"""Many namespaces: spread over both workers, and every result lands in the status exactly once. Plugins
+installed with pip, used by the workers and checked by the watcher."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from typing import Any
 
-from tests.integration.pipeline.conftest import Pipeline, eventually
+import pytest
+
+from tests.fixtures.plugins import install_example_plugin, python_path
+from tests.fixtures.polling import builtin_ref
+from tests.integration.pipeline.conftest import CONFIGMAPS, Pipeline, eventually
 
 
 def test_twenty_namespace_replication_runs_on_both_workers_and_syncs_every_namespace(pipe: Pipeline) -> None:
@@ -137,3 +144,100 @@ def test_a_malformed_modifier_is_an_invalid_spec_naming_the_rule_and_field(pipe:
         what="InvalidSpec on the Replication",
     )
     assert "spec.modifiers[1].nameRegex: invalid regular expression 'web-('" in condition["message"]
+
+
+# -- plugins ---------------------------------------------------------------------------------------
+# These share this module's pipeline (test time is scarce): every process of it has the example plugin
+# (examples/plugin-example) installed with pip on its path, as a derived image would.
+
+
+@pytest.fixture(scope="module")
+def pipeline_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    site = install_example_plugin(tmp_path_factory.mktemp("example-plugin"))
+    return {"PYTHONPATH": python_path(site)}
+
+
+def test_drsyncer_plugins_lists_the_pip_installed_example(pipe: Pipeline) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "drsyncer.cli", "plugins", "--json"],
+        env=pipe.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    listed = {p["name"]: p for p in json.loads(out.stdout)}
+    assert listed["example"]["distribution"] == "drsyncer-example-plugin"
+    assert listed["example"]["version"] == "0.1.0"
+    assert listed["example"]["hooks"] == ["transform", "filter", "validate"]
+    assert listed["example"]["error"] == ""
+    table = subprocess.run(
+        [sys.executable, "-m", "drsyncer.cli", "plugins"],
+        env=pipe.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    row = next(line for line in table.stdout.splitlines() if line.startswith("example"))
+    assert row.split()[:5] == ["example", "drsyncer-example-plugin", "0.1.0", "transform,", "filter,"]
+
+
+def test_workers_apply_the_example_plugin_with_per_destination_values(pipe: Pipeline) -> None:
+    ns = "plugged"
+    pipe.seed(ns, 1)
+    local = {"metadata": {"name": "local", "labels": {"example.com/local-only": "yes"}}, "data": {"a": "b"}}
+    pipe.source.create(CONFIGMAPS, ns, local)
+    ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "shop"},
+        "spec": {"rules": [{"host": "shop.example.com", "http": {"paths": []}}]},
+    }
+    ingresses = builtin_ref("ingresses")
+    pipe.source.create(ingresses, ns, ingress)
+    parameters = {
+        "hostSuffix": ".dr.example.com",
+        "annotations": {"example.com/site": "{cluster}"},
+        "skipLabel": "example.com/local-only",
+    }
+    pipe.apply_replication(
+        "plugged",
+        sourceNamespace=ns,
+        schedule="@every 10s",
+        plugins=[{"name": "example", "parameters": parameters}],
+    )
+    status = eventually(
+        lambda: (s := pipe.status("plugged")).get("phase") == "Completed" and s,
+        timeout_s=60,
+        what="the plugged run to complete",
+    )
+    for cluster in ("dr1", "dr2"):
+        copies = pipe.configmaps(cluster, ns)
+        assert "local" not in copies  # the filter hook left it out
+        assert copies["cm-00000"]["metadata"]["annotations"]["example.com/site"] == cluster
+        copy = pipe.client(cluster).get(ingresses, ns, "shop")
+        assert copy is not None
+        assert copy["spec"]["rules"][0]["host"] == "shop.example.com.dr.example.com"
+    assert status["syncStats"]["failed"] == 0
+    skips = [s for r in pipe.run_records("plugged").values() for t in r["targets"] for s in t["skips"]]
+    assert {(s["name"], s["reason"]) for s in skips} == {
+        ("local", 'plugin "example": labelled example.com/local-only')
+    }
+
+
+def test_a_plugin_that_is_not_installed_or_badly_parameterised_is_an_invalid_spec(pipe: Pipeline) -> None:
+    pipe.apply_replication(
+        "unplugged",
+        sourceNamespace="plugged",
+        plugins=[{"name": "not-installed"}, {"name": "example", "parameters": {"hostSuffix": "dr"}}],
+    )
+    condition = eventually(
+        lambda: (c := pipe.condition("unplugged", "InvalidSpec")).get("status") == "True" and c,
+        what="InvalidSpec on the Replication",
+    )
+    assert 'spec.plugins[0].name: plugin "not-installed" is not installed' in condition["message"]
+    assert "spec.plugins[1].parameters.hostSuffix: must be a string starting with '.'" in condition["message"]
+    warnings = eventually(
+        lambda: [e for e in pipe.events("unplugged") if e.get("type") == "Warning"],
+        what="a Warning Event",
+    )
+    assert any("spec.plugins[0].name" in e["message"] for e in warnings)

@@ -170,3 +170,36 @@ def test_crds_writes_one_file_per_crd(tmp_path: Path, capsys: pytest.CaptureFixt
     for crd in all_crds():
         assert (tmp_path / "crds" / crd_filename(crd)).read_text() == render(crd)
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+PLUGINS = """\
+apiVersion: dr-syncer.io/v1alpha1
+kind: Replication
+metadata: {name: web, namespace: dr-system}
+spec:
+  sourceCluster: prod
+  destinationCluster: dr1
+  sourceNamespace: web
+  plugins:
+    - {name: not-installed-anywhere, parameters: {suffix: .dr}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("more", "error"),
+    [
+        ("", 'spec.plugins[0].name: plugin "not-installed-anywhere" is not installed (installed plugins: '),
+        (
+            "    - {name: not-installed-anywhere}\n",
+            'spec.plugins[1].name: plugin "not-installed-anywhere" is listed',
+        ),
+        ('    - {name: "bad name"}\n', "spec.plugins[1].name: must be an entry point name"),
+    ],
+)
+def test_plugins_not_installed_named_twice_or_badly_are_field_errors(
+    more: str, error: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _validate(tmp_path, PLUGINS + more, capsys)
+    assert code == 1
+    assert out.splitlines()[0] == "INVALID Replication/dr-system/web"
+    assert out.splitlines()[1].startswith(f"  {error}")

@@ -70,7 +70,9 @@ def test_every_schema_node_is_typed_without_refs_or_unions(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(CRDS))
-def test_unknown_fields_are_preserved_only_in_the_legacy_spec_and_modifier_patches(kind: str) -> None:
+def test_unknown_fields_are_preserved_only_in_the_legacy_spec_modifier_patches_and_plugin_parameters(
+    kind: str,
+) -> None:
     open_nodes = [
         path for path, node in _nodes(_schema(kind)) if node.get("x-kubernetes-preserve-unknown-fields")
     ]
@@ -83,7 +85,11 @@ def test_unknown_fields_are_preserved_only_in_the_legacy_spec_and_modifier_patch
         ".spec.modifiers[].embedded[].jsonPatch[].value",
         ".spec.modifiers[].embedded[].mergePatch",
     ]
-    expected = {"NamespaceMapping": [".spec"], "Replication": modifier_values}
+    # plugin parameters are the plugin's to define (its validator checks them), so they stay free-form
+    expected = {
+        "NamespaceMapping": [".spec"],
+        "Replication": [*modifier_values, ".spec.plugins[].parameters"],
+    }
     assert sorted(open_nodes) == sorted(expected.get(kind, []))
     # a null value (`test` for null, a merge patch's null) survives kube-apiserver only where nullable
     nodes = dict(_nodes(_schema(kind)))

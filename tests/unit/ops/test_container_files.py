@@ -68,7 +68,7 @@ def test_dockerfile_copies_what_pip_install_needs_and_dockerignore_lets_it_throu
 def test_cloud_credential_plugins_are_build_arguments_that_default_to_none() -> None:
     steps = _instructions()
     args = dict(arg.split("=", 1) for op, arg in steps if op == "ARG" and "=" in arg)
-    assert {k: v.strip('"') for k, v in args.items() if k != "TARGETARCH"} == {
+    assert {k: v.strip('"') for k, v in args.items() if k not in ("TARGETARCH", "PYTHON_PLUGINS")} == {
         "AWS_CLI_VERSION": "",
         "GKE_GCLOUD_AUTH_PLUGIN": "false",
         "KUBELOGIN_VERSION": "",
@@ -80,6 +80,19 @@ def test_cloud_credential_plugins_are_build_arguments_that_default_to_none() -> 
     assert "--bin-dir /opt/plugins/bin" in plugins_stage  # aws
     assert "/opt/plugins/bin/gke-gcloud-auth-plugin" in plugins_stage
     assert "/opt/plugins/bin/kubelogin" in plugins_stage
+
+
+def test_python_plugins_are_a_build_argument_installed_with_pip_after_drsyncer() -> None:
+    steps = _instructions()
+    assert ("ARG", 'PYTHON_PLUGINS=""') in steps
+    final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM") :]
+    runs = [arg for op, arg in final if op == "RUN"]
+    drsyncer = next(i for i, arg in enumerate(runs) if "pip install ." in arg)
+    plugins = next(i for i, arg in enumerate(runs) if "$PYTHON_PLUGINS" in arg)
+    assert plugins > drsyncer and "pip install $PYTHON_PLUGINS" in runs[plugins]
+    # installed as root before the image switches to its own user
+    user = next(i for i, (op, _) in enumerate(final) if op == "USER")
+    assert final.index(("RUN", runs[plugins])) < user
 
 
 def test_every_compose_service_uses_the_dockerfile_image_or_a_named_public_one() -> None:

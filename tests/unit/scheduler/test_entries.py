@@ -17,6 +17,7 @@ from scheduler.entries import (
     read_replication,
 )
 from tests.unit.api.builders import DROP, remote_cluster_dict, replication_dict
+from tests.unit.plugins.registry import sample_registry
 
 PROD = "dr-system/prod"
 NAMESPACES = {"prod": {"web": {"team": "a"}, "shop": {"team": "a", "tier": "1"}, "ops": {"team": "b"}}}
@@ -212,3 +213,17 @@ def test_a_namespace_copied_under_two_names_is_one_entry_writing_both() -> None:
         Target("dr1", "web-copy"),
         Target("dr2", "web-copy"),
     )
+
+
+def test_a_plugin_not_installed_or_rejecting_its_parameters_makes_the_spec_invalid() -> None:
+    registry = sample_registry()
+    missing = read_replication(_obj(plugins=[{"name": "suffix"}, {"name": "gone"}]), {}, registry)
+    assert missing.model is None
+    assert missing.errors == (
+        'spec.plugins[1].name: plugin "gone" is not installed (installed plugins: exploding, local-only, '
+        "missing-module, no-hooks, renaming, returns-nothing, strict, suffix; see `drsyncer plugins`)",
+    )
+    rejected = read_replication(_obj(plugins=[{"name": "suffix", "parameters": {"suffix": 5}}]), {}, registry)
+    assert rejected.errors == ("spec.plugins[0].parameters.suffix: must be a string",)
+    fine = read_replication(_obj(plugins=[{"name": "suffix", "parameters": {"suffix": ".dr"}}]), {}, registry)
+    assert fine.model is not None

@@ -7,6 +7,8 @@ from kubernetes import client as k8s_client
 
 from drsyncer.errors import CategorisedError, Category, DrsyncerError
 from drsyncer.kube.client import ClusterClient
+from drsyncer.plugins.chain import PluginSetting
+from drsyncer.sync.namespace_sync import Destination, sync_namespace
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.run import prepare_run
 
@@ -62,3 +64,23 @@ def test_a_destination_error_without_a_category_is_non_retryable() -> None:
     (result,) = prepared.sync()
     assert result.error_category is Category.NON_RETRYABLE
     assert result.error == "destination cluster dr9: RemoteCluster dr-system/dr9 not found"
+
+
+def test_a_process_without_a_named_plugin_fails_every_target_before_contacting_a_cluster() -> None:
+    rules = Rules(
+        replication="dr-system/web", source_cluster="prod", plugins=(PluginSetting.of("not-here", {"a": 1}),)
+    )
+    results = sync_namespace(
+        _client("prod"),
+        [Destination(_client("dr1"), "shop"), Destination(_client("dr2"), "shop")],
+        rules,
+        source_namespace="shop",
+    )
+    assert [(r.destination_cluster, r.phase.value, r.error_category) for r in results] == [
+        ("dr1", "Failed", Category.NON_RETRYABLE),
+        ("dr2", "Failed", Category.NON_RETRYABLE),
+    ]
+    assert results[0].error.startswith(
+        "this process cannot run the Replication's plugins: "
+        'spec.plugins[0].name: plugin "not-here" is not installed'
+    )

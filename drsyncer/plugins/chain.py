@@ -1,0 +1,193 @@
+"""The plugins of one Replication bound to one destination, run over plain object dicts.
+
+`PluginSetting` is a `spec.plugins[]` entry as `Rules` holds it (hashable). `chain_for` looks each
+one up among the installed plugins and checks its parameters, then `Chain` runs the hooks: filters
+on the source object (`skip_reason`), transforms on the copy in `spec.plugins` order (`apply`).
+Whatever a hook raises becomes a `CategorisedError` naming the plugin; the planner turns it into
+that object's failure.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from drsyncer.errors import CategorisedError, Category
+from drsyncer.plugins.contract import FilterHook, PluginContext, Skip, TransformHook
+from drsyncer.plugins.registry import InstalledPlugin, Registry
+
+
+@dataclass(frozen=True)
+class PluginSetting:
+    """One `spec.plugins[]` entry: the name and the parameters as canonical JSON (so it hashes)."""
+
+    name: str
+    parameters_json: str = "{}"
+
+    @classmethod
+    def of(cls, name: str, parameters: Mapping[str, Any] | None) -> PluginSetting:
+        return cls(name, canonical(parameters or {}))
+
+    def parameters(self) -> dict[str, Any]:
+        """A fresh copy of the parameters."""
+        value: dict[str, Any] = json.loads(self.parameters_json)
+        return value
+
+
+def settings_of(uses: Iterable[Any]) -> tuple[PluginSetting, ...]:
+    """The settings of `spec.plugins` entries (drsyncer.api.plugins.PluginUse: `.name`, `.parameters`)."""
+    return tuple(PluginSetting.of(use.name, use.parameters) for use in uses)
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint(settings: Iterable[PluginSetting]) -> str:
+    """What of the plugin settings goes into the source hash; "" without plugins (so copies written
+    before plugins existed keep their hash)."""
+    items = [[s.name, json.loads(s.parameters_json)] for s in settings]
+    return canonical(items) if items else ""
+
+
+def setting_problems(index: int, setting: PluginSetting, registry: Registry) -> list[str]:
+    """Why `spec.plugins[index]` cannot run here, one `path: message` per problem; [] when it can."""
+    path = f"spec.plugins[{index}]"
+    plugin = registry.get(setting.name)
+    if plugin is None:
+        available = ", ".join(sorted(registry)) or "none"
+        return [
+            f'{path}.name: plugin "{setting.name}" is not installed (installed plugins: {available}; '
+            "see `drsyncer plugins`)"
+        ]
+    if plugin.error:
+        return [f'{path}.name: plugin "{setting.name}" cannot be used: {plugin.error}']
+    if plugin.validate is None:
+        return []
+    try:
+        found = list(plugin.validate(setting.parameters()) or ())
+    except ValueError as exc:
+        return [f"{path}.parameters: {exc}"]
+    except Exception as exc:  # the validator's own failure is the plugin's fault, reported as such
+        return [f'{path}.parameters: plugin "{setting.name}" validator raised {type(exc).__name__}: {exc}']
+    return [f"{path}.parameters{_joined(where)}: {message}" for where, message in found]
+
+
+def _joined(where: str) -> str:
+    where = str(where)
+    if not where:
+        return ""
+    return where if where.startswith("[") else f".{where}"
+
+
+def problems(settings: Iterable[PluginSetting], registry: Registry) -> list[str]:
+    """Every problem of a spec's `plugins` against the installed `registry` (watcher, validate)."""
+    return [p for i, s in enumerate(settings) for p in setting_problems(i, s, registry)]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a chain runs: the Replication and one (source namespace, destination) pair."""
+
+    replication: str
+    source_cluster: str
+    source_namespace: str
+    destination_cluster: str
+    destination_namespace: str
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The bound hooks of one Replication for one destination, in `spec.plugins` order."""
+
+    filters: tuple[tuple[FilterHook, PluginContext], ...] = ()
+    transforms: tuple[tuple[TransformHook, PluginContext], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.filters or self.transforms)
+
+    def skip_reason(self, obj: Mapping[str, Any]) -> str | None:
+        """The first filter's reason to leave the source object out, or None to keep it."""
+        for hook, context in self.filters:
+            try:
+                verdict = hook(MappingProxyType(obj), context)
+            except Exception as exc:
+                raise _hook_failed(context, "filter", exc) from exc
+            if isinstance(verdict, Skip):
+                verdict = verdict.reason or "no reason given"
+            if verdict:
+                return f'plugin "{context.plugin}": {verdict}'
+        return None
+
+    def apply(self, body: Mapping[str, Any]) -> dict[str, Any] | Skip:
+        """The copy after every transform hook, or the first `Skip` one returns (its reason prefixed
+        with the plugin's name). `body` is not changed: the hooks work on a deep copy."""
+        current: dict[str, Any] = copy.deepcopy(dict(body))
+        identity = _identity(current)
+        for hook, context in self.transforms:
+            try:
+                out = hook(current, context)
+            except Exception as exc:
+                raise _hook_failed(context, "transform", exc) from exc
+            if isinstance(out, Skip):
+                return Skip(f'plugin "{context.plugin}": {out.reason or "no reason given"}')
+            if not isinstance(out, dict):
+                raise CategorisedError(
+                    Category.NON_RETRYABLE,
+                    f'plugin "{context.plugin}": transform returned {type(out).__name__}, '
+                    "not an object or Skip",
+                )
+            if _identity(out) != identity:
+                raise CategorisedError(
+                    Category.NON_RETRYABLE,
+                    f'plugin "{context.plugin}": transform changed apiVersion, kind, name or namespace '
+                    "of the object; a plugin may change anything else",
+                )
+            current = out
+        return current
+
+
+def _identity(obj: Mapping[str, Any]) -> tuple[Any, ...]:
+    meta = obj.get("metadata") or {}
+    return (obj.get("apiVersion"), obj.get("kind"), meta.get("name"), meta.get("namespace"))
+
+
+def _hook_failed(context: PluginContext, hook: str, exc: Exception) -> CategorisedError:
+    return CategorisedError(
+        Category.NON_RETRYABLE, f'plugin "{context.plugin}": {hook} raised {type(exc).__name__}: {exc}'
+    )
+
+
+def chain_for(settings: Iterable[PluginSetting], registry: Registry, place: Place) -> Chain:
+    """Bind `settings` to the installed plugins for `place`.
+
+    Raises `CategorisedError(NonRetryable)` naming `spec.plugins[i]` when a plugin is not installed,
+    failed to load, or rejects its parameters: the whole target fails, nothing is written unfiltered
+    or untransformed.
+    """
+    settings = tuple(settings)
+    found = problems(settings, registry)
+    if found:
+        raise CategorisedError(Category.NON_RETRYABLE, "; ".join(found))
+    filters: list[tuple[FilterHook, PluginContext]] = []
+    transforms: list[tuple[TransformHook, PluginContext]] = []
+    for setting in settings:
+        plugin: InstalledPlugin = registry[setting.name]
+        context = PluginContext(
+            plugin=setting.name,
+            replication=place.replication,
+            source_cluster=place.source_cluster,
+            source_namespace=place.source_namespace,
+            destination_cluster=place.destination_cluster,
+            destination_namespace=place.destination_namespace,
+            parameters=MappingProxyType(setting.parameters()),
+        )
+        if plugin.filter is not None:
+            filters.append((plugin.filter, context))
+        if plugin.transform is not None:
+            transforms.append((plugin.transform, context))
+    return Chain(tuple(filters), tuple(transforms))

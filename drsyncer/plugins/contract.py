@@ -1,0 +1,55 @@
+"""The hook contract between drsyncer and a plugin (docs/plugins.md has the guide).
+
+A plugin is an entry point in the group `drsyncer.plugins`; the entry point's name is the name a
+Replication uses in `spec.plugins[].name`, and it loads an object (a module, a class instance, any
+object) with some of these attributes:
+
+- `transform(obj: dict, context: PluginContext) -> dict | Skip`: the copy about to be written (after
+  the built-in transforms, without drsyncer's ownership marks; the plugin's own deep copy, free to
+  change in place) → the copy to write, or `Skip("why")` to leave the object out.
+- `filter(obj: Mapping, context: PluginContext) -> str | Skip | None`: the source object (read-only)
+  → None (or "") to keep it, a reason (or `Skip`) to leave it out.
+- `validate(parameters: dict) -> Iterable[tuple[str, str]] | None`: problems with the parameters as
+  (path inside `parameters`, message); raising `ValueError` is one problem about all of them.
+
+At least one of `transform` and `filter` is required. An exception a hook raises fails that one
+object (reported with the plugin's name and the message; nothing is written for it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+ENTRY_POINT_GROUP = "drsyncer.plugins"
+HOOKS: tuple[str, ...] = ("transform", "filter", "validate")
+
+
+@dataclass(frozen=True)
+class PluginContext:
+    """What a hook knows besides the object: where the copy goes and the plugin's parameters.
+
+    `parameters` is the plugin's `spec.plugins[].parameters` (a dict; an empty one when not given),
+    shared by every object of one destination: read it, never change it.
+    """
+
+    plugin: str  # the plugin's name, as the Replication names it
+    replication: str  # "<namespace>/<name>" of the Replication
+    source_cluster: str
+    source_namespace: str
+    destination_cluster: str
+    destination_namespace: str
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Returned by a hook: leave this object out of the destination, for `reason` (shown to users)."""
+
+    reason: str
+
+
+TransformHook = Callable[[dict[str, Any], PluginContext], Any]
+FilterHook = Callable[[Mapping[str, Any], PluginContext], Any]
+ValidateHook = Callable[[dict[str, Any]], Iterable[tuple[str, str]] | None]
