@@ -682,6 +682,15 @@ def schedule_phase(
     )
     all_in = time.monotonic() - t0
     keys = sorted(_entry_keys(r) - before)
+    # the apply ends when the watcher has also written each new Replication's first status
+    # (Pending, its conditions); steady state is measured after that, not during its tail
+    wait_for(
+        lambda: _statuses_written(fleet, prefix) >= replications,
+        args.timeout,
+        f"the watcher's first status on {replications} Replications",
+        watcher,
+    )
+    settled = time.monotonic() - t0
 
     stop = threading.Event()
     replayer = None
@@ -729,6 +738,7 @@ def schedule_phase(
         "entries": entries,
         "apply_s": applied,
         "all_entries_s": all_in,
+        "settled_s": settled,
         "watcher_cpu_pct": cpu["watcher"],
         "beat_cpu_pct": cpu["beat"],
         "watcher_rss_mb": rss_peak["watcher"],
@@ -759,6 +769,16 @@ def schedule_phase(
         )
     wait_for(lambda: not (_entry_keys(r) - before), args.timeout, f"the {entries} entries to go", watcher)
     r.delete("celery")  # tasks sent while no worker ran
+
+
+def _statuses_written(fleet: Fleet, prefix: str) -> int:
+    """How many of this phase's Replications carry the status the watcher writes first."""
+    return sum(
+        1
+        for obj in fleet.controller.list(fleet.ref("replications.dr-syncer.io"), NS)
+        if obj["metadata"]["name"].startswith(f"{prefix}-")
+        and (obj.get("status") or {}).get("observedGeneration")
+    )
 
 
 def _entry_keys(r: redis.Redis) -> set[str]:
@@ -822,6 +842,7 @@ def schedule_table(figures: dict[str, Any], period_s: int) -> None:
         "workers",
         "apply s",
         "all in Redis s",
+        "settled s",
         "watcher CPU %",
         "watcher RSS MB",
         "beat CPU %",
@@ -836,6 +857,7 @@ def schedule_table(figures: dict[str, Any], period_s: int) -> None:
             "yes" if f["workers"] else "replayed",
             f"{f['apply_s']:.1f}",
             f"{f['all_entries_s']:.1f}",
+            f"{f['settled_s']:.1f}",
             f"{f['watcher_cpu_pct']:.1f}",
             f"{f['watcher_rss_mb']:.0f}",
             f"{f['beat_cpu_pct']:.1f}",
