@@ -649,6 +649,7 @@ def schedule_phase(
     r = redis.Redis.from_url(fleet.redis_url)
     before = _entry_keys(r)
     procs = fleet.start_workers(2, args.concurrency, f"sched{entries}") if with_workers else []
+    memory_before = int(r.info("memory")["used_memory"])
     t0 = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
         list(
@@ -682,6 +683,8 @@ def schedule_phase(
     )
     all_in = time.monotonic() - t0
     keys = sorted(_entry_keys(r) - before)
+    # Redis held per entry: its redbeat hash and schedule score, the watcher's records of it
+    entry_bytes = (int(r.info("memory")["used_memory"]) - memory_before) / entries
 
     stop = threading.Event()
     replayer = None
@@ -725,6 +728,8 @@ def schedule_phase(
     stop.set()
     if replayer is not None:
         replayer.join()
+    queued = int(r.llen("celery"))  # without workers every send waits in the queue
+    task_bytes = int(r.memory_usage("celery") or 0) / queued if queued else None
     figure: dict[str, Any] = {
         "entries": entries,
         "apply_s": applied,
@@ -735,6 +740,9 @@ def schedule_phase(
         "beat_rss_mb": rss_peak["beat"],
         "steady_s": steady,
         "workers": with_workers,
+        "redis_bytes_per_entry": entry_bytes,
+        "queued_tasks": queued,
+        "redis_bytes_per_queued_task": task_bytes,
     }
     if lateness:
         q = statistics.quantiles(lateness, n=10)
@@ -828,6 +836,8 @@ def schedule_table(figures: dict[str, Any], period_s: int) -> None:
         "beat RSS MB",
         "lateness p50 s",
         "lateness p90 s",
+        "Redis B / entry",
+        "Redis B / queued task",
     ):
         table.add_column(column, justify="right")
     for f in figures.get("schedule", []):
@@ -842,6 +852,8 @@ def schedule_table(figures: dict[str, Any], period_s: int) -> None:
             f"{f['beat_rss_mb']:.0f}",
             f"{f['lateness_p50_s']:.1f}" if "lateness_p50_s" in f else "-",
             f"{f['lateness_p90_s']:.1f}" if "lateness_p90_s" in f else "-",
+            f"{f['redis_bytes_per_entry']:.0f}",
+            f"{f['redis_bytes_per_queued_task']:.0f}" if f.get("redis_bytes_per_queued_task") else "-",
         )
     console.print(table)
 
@@ -849,6 +861,7 @@ def schedule_table(figures: dict[str, Any], period_s: int) -> None:
 def redis_memory(fleet: Fleet, figures: dict[str, Any]) -> None:
     r = redis.Redis.from_url(fleet.redis_url)
     kinds: dict[str, int] = {}
+    samples: dict[str, list[int]] = {}
     for key in r.scan_iter(count=5000):
         text = key.decode(errors="replace")
         kind = (
@@ -856,19 +869,25 @@ def redis_memory(fleet: Fleet, figures: dict[str, Any]) -> None:
             if text.startswith("celery-task-meta-")
             else "redbeat:*"
             if text.startswith("redbeat:")
-            else "drsyncer:*"
+            else ":".join(text.split(":")[:2]) + ":*"
             if text.startswith("drsyncer:")
             else text.split(":")[0]
         )
         kinds[kind] = kinds.get(kind, 0) + 1
+        # MEMORY USAGE of up to 200 keys of each kind: its bytes per key
+        if samples.setdefault(kind, [0, 0])[0] < 200:
+            samples[kind][0] += 1
+            samples[kind][1] += int(r.memory_usage(key) or 0)
     used = int(r.info("memory")["used_memory"])
-    figures["redis"] = {"used_memory": used, "keys": kinds}
+    per_key = {kind: samples[kind][1] / samples[kind][0] for kind in kinds}
+    figures["redis"] = {"used_memory": used, "keys": kinds, "bytes_per_key": per_key}
     table = Table(title="Redis after the run")
     table.add_column("keys")
     table.add_column("count", justify="right")
+    table.add_column("bytes per key", justify="right")
     for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1]):
-        table.add_row(kind, str(count))
-    table.add_row("used_memory", f"{used / 2**20:.1f} MiB")
+        table.add_row(kind, str(count), f"{per_key[kind]:.0f}")
+    table.add_row("used_memory", f"{used / 2**20:.1f} MiB", "")
     console.print(table)
 
 
@@ -935,7 +954,7 @@ def main() -> int:
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
     parser.add_argument("--concurrency", type=int, default=4, help="pool processes per worker")
     parser.add_argument("--qps", type=float, default=100.0)
-    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=100, help="at least --qps (a RemoteCluster rule)")
     parser.add_argument(
         "--budget-writes", type=int, default=1500, help="objects copied under the rate budget"
     )
