@@ -159,11 +159,13 @@ class Sims:
         return json.loads(text) if text else None
 
     def counters(self, *clusters: str) -> tuple[int, int, int]:
-        """(requests, writes, body bytes sent) summed over `clusters` since the last reset."""
+        """(requests, discovery included; writes; body bytes sent) summed over `clusters` since the last
+        reset."""
         requests = writes = sent = 0
         for cluster in clusters:
             answer = self.admin(cluster, "GET", "/_sim/counters")
             requests += sum(sum(by.values()) for by in answer["counters"].values())
+            requests += int(answer.get("discovery", 0))  # discovery spends the rate budget too
             writes += int(answer["writes"])
             sent += int(answer["bytes_sent"])
         return requests, writes, sent
