@@ -483,6 +483,8 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
         fleet.wait_completed(name, before, args.timeout, procs)
         wall = time.monotonic() - fleet.asked_at
         cpu = sum(p.cpu_s() for p in procs) - cpu0
+        # one worker (its main process and pool processes, shared pages counted in each) after the run
+        rss = max(sum(p.rss_mb()) for p in procs)
         requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
         row = {
             "workers": workers,
@@ -490,6 +492,7 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
             "seconds": wall,
             "objects_per_s": objects / wall,
             "cpu_s_per_1000": cpu / objects * 1000,
+            "worker_rss_mb": rss,
             "requests": requests,
             "writes": writes,
             "bytes": sent,
@@ -526,6 +529,7 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
         "objects/s",
         "CPU s / 1,000 objects",
         "vs 1 worker",
+        "RSS MB / worker",
         "requests",
         "MiB sent",
     ):
@@ -539,6 +543,7 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
             f"{row['objects_per_s']:.0f}",
             f"{row['cpu_s_per_1000']:.2f}",
             f"{row['cpu_s_per_1000'] / base:.2f}x",
+            f"{row['worker_rss_mb']:.0f}",
             str(row["requests"]),
             f"{row['bytes'] / 2**20:.1f}",
         )
