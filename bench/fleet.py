@@ -22,9 +22,10 @@ Phases (each prints its table):
 - schedule: `--entries` schedule entries (Replications of 4 namespaces each, `@every 60s`): time
   until all are in Redis, the watcher's and beat's CPU (% of one core) and RSS over `--steady-s`
   seconds, and, where workers run (the first size), lateness: how much later than due each run was
-  sent (seen by polling every entry 4 times a second; due is one period after the previous run's
-  recorded time) (p50/p90). Sizes above the first run without workers: the
-  workers' status writes are replayed by this script at one per entry per period instead;
+  sent (seen by polling redbeat's schedule 4 times a second: a send moves its entry's due time on
+  by a period, and it was due at the grid slot one period before the new due time) (p50/p90).
+  Sizes above the first run without workers: the workers' status writes are replayed by this
+  script at one per entry per period instead;
 - redis: memory in use and keys by kind after the run;
 - memory: one worker's peak RSS (per process) copying a namespace of `--big-objects` ConfigMaps.
 """
@@ -70,6 +71,7 @@ CLUSTERS = ("controller", "source", "dr1", "dr2", "dr3")
 DESTINATIONS = ("dr1", "dr2", "dr3")
 NS = "dr-system"
 SCHEDULE_NAMESPACES = 4  # source namespaces per schedule Replication
+SCHEDULE_KEY = "redbeat::schedule"  # redbeat's sorted set of entries by due time
 
 
 # -- the simulated clusters, in a process of their own ----------------------------------------------
@@ -702,10 +704,12 @@ def schedule_phase(
             daemon=True,
         )
         replayer.start()
-    # per entry: (total_run_count, last_run_at) as last polled. A send is seen as the count moving;
-    # it was due one period after the last_run_at stored by the send before (whether beat stores
-    # the send time or the slot the send stood for), so lateness is the time seen minus that
-    seen: dict[str, tuple[int, float | None]] = {}
+    # each entry's score in redbeat's schedule is when it falls due next: one period after the grid
+    # slot its last run stood for (workers.beat.GridEntry). A score that moved on is a send, which
+    # stood for the slot `new score - period`: its lateness is when it was seen minus that slot. One
+    # ZRANGE per poll keeps the polling itself cheap, so it does not delay what it measures.
+    wanted = set(keys)
+    seen: dict[str, float] = {}
     lateness: list[float] = []
     cpu0 = {p.name: p.cpu_s() for p in (watcher, beat)}
     rss_peak = {p.name: 0.0 for p in (watcher, beat)}
@@ -713,16 +717,15 @@ def schedule_phase(
     last_sample = 0.0
     while time.monotonic() - started < args.steady_s:
         if with_workers:
-            pipe = r.pipeline(transaction=False)
-            for key in keys:
-                pipe.hget(key, "meta")
             polled = time.time()
-            for key, meta in zip(keys, pipe.execute(), strict=True):
-                count, when = _run_meta(meta)
+            for raw, due in r.zrange(SCHEDULE_KEY, 0, -1, withscores=True):
+                key = raw.decode()
+                if key not in wanted:
+                    continue
                 previous = seen.get(key)
-                if previous is not None and count > previous[0] and previous[1] is not None:
-                    lateness.append(polled - (previous[1] + args.period_s))
-                seen[key] = (count, when)
+                if previous is not None and due > previous + args.period_s / 2:
+                    lateness.append(polled - (due - args.period_s))
+                seen[key] = due
         if time.monotonic() - last_sample >= 1.0:
             last_sample = time.monotonic()
             for p in (watcher, beat):
@@ -782,20 +785,6 @@ def _entry_keys(r: redis.Redis) -> set[str]:
         for k in r.scan_iter("redbeat:*", count=5000)
         if not k.decode().startswith(("redbeat::", "redbeat:lock"))
     }
-
-
-def _run_meta(meta: bytes | None) -> tuple[int, float | None]:
-    """(total_run_count, last_run_at as UNIX seconds) of a redbeat entry's meta."""
-    if not meta:
-        return 0, None
-    decoded = json.loads(meta)
-    count = int(decoded.get("total_run_count") or 0)
-    value = decoded.get("last_run_at")
-    fields = ("year", "month", "day", "hour", "minute", "second", "microsecond")
-    if not isinstance(value, dict) or not all(f in value for f in fields):
-        return count, None
-    year, month, day, hour, minute, second, micro = (int(value[f]) for f in fields)
-    return count, datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC).timestamp()
 
 
 def _replay_status_writes(
