@@ -79,7 +79,8 @@ class BatchPlan:
     @classmethod
     def of(cls, budget: RateBudget) -> BatchPlan:
         hold = min(BATCH_HOLD_MAX_S, budget.burst / (2 * budget.qps))
-        size = min(BATCH_MAX, math.floor(budget.qps * hold))
+        # half of what the hold could spend at qps: a process rarely drops tokens it took
+        size = min(BATCH_MAX, math.floor(budget.qps * hold / 2))
         if size < 2:
             return cls(1, 0.0, float(budget.burst))
         return cls(size, hold, budget.burst - budget.qps * hold)

@@ -97,11 +97,13 @@ def test_take(
 @pytest.mark.parametrize(
     ("qps", "burst", "size", "hold_s", "shared_burst"),
     [
-        (100, 20, 10, 0.1, 10.0),  # the burst limits the hold: half the burst is kept back
+        (100, 20, 5, 0.1, 10.0),  # the burst limits the hold: half the burst is kept back
         (5000, 5000, 50, 0.25, 3750.0),  # far above any sender: batches of BATCH_MAX
-        (50, 100, 12, 0.25, 87.5),  # the RemoteCluster default
+        (50, 100, 6, 0.25, 87.5),  # the RemoteCluster default
+        (100, 100, 12, 0.25, 75.0),
         (1, 3, 1, 0.0, 3.0),  # too small for batches: one token per request, the whole burst
         (10, 2, 1, 0.0, 2.0),
+        (10, 10, 1, 0.0, 10.0),  # 2.5 tokens per hold: batches of one are no batches
     ],
 )
 def test_batch_plan_never_lets_the_fleet_above_qps_plus_burst(
