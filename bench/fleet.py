@@ -66,6 +66,7 @@ from drsyncer.api.crds import all_crds  # noqa: E402
 from drsyncer.api.keys import ANNOTATION_SYNC_NOW  # noqa: E402
 from drsyncer.kube import ClusterClient, client_from_kubeconfig  # noqa: E402
 from drsyncer.kube.discovery import ResourceRef  # noqa: E402
+from drsyncer.task_contract import SYNC_QUEUE  # noqa: E402
 
 CLUSTERS = ("controller", "source", "dr1", "dr2", "dr3")
 DESTINATIONS = ("dr1", "dr2", "dr3")
@@ -738,8 +739,8 @@ def schedule_phase(
     stop.set()
     if replayer is not None:
         replayer.join()
-    queued = int(r.llen("celery"))  # without workers every send waits in the queue
-    task_bytes = int(r.memory_usage("celery") or 0) / queued if queued else None
+    queued = int(r.llen(SYNC_QUEUE))  # without workers every send waits in the queue
+    task_bytes = int(r.memory_usage(SYNC_QUEUE) or 0) / queued if queued else None
     figure: dict[str, Any] = {
         "entries": entries,
         "apply_s": applied,
@@ -776,7 +777,7 @@ def schedule_phase(
             )
         )
     wait_for(lambda: not (_entry_keys(r) - before), args.timeout, f"the {entries} entries to go", watcher)
-    r.delete("celery")  # tasks sent while no worker ran
+    r.delete(SYNC_QUEUE)  # tasks sent while no worker ran
 
 
 def _entry_keys(r: redis.Redis) -> set[str]:
