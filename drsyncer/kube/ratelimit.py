@@ -64,8 +64,8 @@ BATCH_MAX = 50
 class BatchPlan:
     """How a process of the fleet takes tokens from the shared bucket for `budget`.
 
-    `size` tokens are taken at once when the bucket holds at least that many (else one, queued as
-    a reservation); a batch's tokens not spent within `hold_s` seconds are dropped. The shared
+    `size` tokens are taken at once when the bucket holds that many and is at least half full (else
+    one, queued as a reservation); a batch's tokens not spent within `hold_s` seconds are dropped. The shared
     bucket is given `burst - qps * hold_s` as its burst: a request sent in a given second then
     spent a token the bucket handed out in that second or at most `hold_s` before it, and the bucket
     hands out at most `shared_burst + qps * (1 + hold_s) = qps + burst` tokens in `1 + hold_s`
@@ -89,11 +89,12 @@ class BatchPlan:
 def take(
     tokens: float, last: float, now: float, qps: float, burst: float, want: int
 ) -> tuple[float, float, int, float]:
-    """Take `want` tokens if the bucket holds them, else reserve one: (tokens left, new timestamp,
+    """Take `want` tokens if the bucket holds them and is at least half full (far from the budget, so
+    tokens a batch may leave unspent are not missed), else reserve one: (tokens left, new timestamp,
     tokens granted, wait seconds). The Lua script below is this function, line for line."""
     now = max(now, last)  # a clock that stepped back must not mint tokens
     tokens = min(burst, tokens + (now - last) * qps)
-    if want > 1 and tokens >= want:
+    if want > 1 and tokens >= max(want, burst / 2):
         return tokens - want, now, want, 0.0
     tokens -= 1
     delay = -tokens / qps if tokens < 0 else 0.0
@@ -117,7 +118,7 @@ if now < last then now = last end
 tokens = math.min(burst, tokens + (now - last) * rate)
 local granted = 1
 local delay = 0
-if want > 1 and tokens >= want then
+if want > 1 and tokens >= math.max(want, burst / 2) then
   granted = want
   tokens = tokens - want
 else

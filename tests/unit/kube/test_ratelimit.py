@@ -79,6 +79,7 @@ def test_local_limiter_is_shared_fairly_by_threads() -> None:
     [
         (30.0, 0.0, 0.0, 20, 10.0, 20, 0.0),  # far from the budget: a whole batch
         (19.0, 0.0, 0.0, 20, 18.0, 1, 0.0),  # near it: one token
+        (19.0, 0.0, 0.0, 10, 18.0, 1, 0.0),  # a batch would fit, but the bucket is under half full
         (0.5, 0.0, 0.0, 20, -0.5, 1, 0.005),  # short: one reserved, wait for it at 100/s
         (0.0, 0.0, 0.2, 20, 0.0, 20, 0.0),  # 0.2 s refilled exactly a batch
         (10.0, 0.0, 100.0, 20, 20.0, 20, 0.0),  # refill stops at the burst (40)
