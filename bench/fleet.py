@@ -22,9 +22,10 @@ Phases (each prints its table):
 - schedule: `--entries` schedule entries (Replications of 4 namespaces each, `@every 60s`): time
   until all are in Redis, the watcher's and beat's CPU (% of one core) and RSS over `--steady-s`
   seconds, and, where workers run (the first size), lateness: how much later than due each run was
-  sent (seen by polling every entry 4 times a second; due is one period after the previous run's
-  recorded time) (p50/p90). Sizes above the first run without workers: the
-  workers' status writes are replayed by this script at one per entry per period instead;
+  sent (seen by polling redbeat's schedule 4 times a second: a send moves its entry's due time on
+  by a period, and it was due at the grid slot one period before the new due time) (p50/p90).
+  Sizes above the first run without workers: the workers' status writes are replayed by this
+  script at one per entry per period instead;
 - redis: memory in use and keys by kind after the run;
 - memory: one worker's peak RSS (per process) copying a namespace of `--big-objects` ConfigMaps.
 """
@@ -65,11 +66,13 @@ from drsyncer.api.crds import all_crds  # noqa: E402
 from drsyncer.api.keys import ANNOTATION_SYNC_NOW  # noqa: E402
 from drsyncer.kube import ClusterClient, client_from_kubeconfig  # noqa: E402
 from drsyncer.kube.discovery import ResourceRef  # noqa: E402
+from drsyncer.task_contract import SYNC_QUEUE  # noqa: E402
 
 CLUSTERS = ("controller", "source", "dr1", "dr2", "dr3")
 DESTINATIONS = ("dr1", "dr2", "dr3")
 NS = "dr-system"
 SCHEDULE_NAMESPACES = 4  # source namespaces per schedule Replication
+SCHEDULE_KEY = "redbeat::schedule"  # redbeat's sorted set of entries by due time
 
 
 # -- the simulated clusters, in a process of their own ----------------------------------------------
@@ -159,11 +162,13 @@ class Sims:
         return json.loads(text) if text else None
 
     def counters(self, *clusters: str) -> tuple[int, int, int]:
-        """(requests, writes, body bytes sent) summed over `clusters` since the last reset."""
+        """(requests, discovery included; writes; body bytes sent) summed over `clusters` since the last
+        reset."""
         requests = writes = sent = 0
         for cluster in clusters:
             answer = self.admin(cluster, "GET", "/_sim/counters")
             requests += sum(sum(by.values()) for by in answer["counters"].values())
+            requests += int(answer.get("discovery", 0))  # discovery spends the rate budget too
             writes += int(answer["writes"])
             sent += int(answer["bytes_sent"])
         return requests, writes, sent
@@ -481,6 +486,8 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
         fleet.wait_completed(name, before, args.timeout, procs)
         wall = time.monotonic() - fleet.asked_at
         cpu = sum(p.cpu_s() for p in procs) - cpu0
+        # one worker (its main process and pool processes, shared pages counted in each) after the run
+        rss = max(sum(p.rss_mb()) for p in procs)
         requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
         row = {
             "workers": workers,
@@ -488,6 +495,7 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
             "seconds": wall,
             "objects_per_s": objects / wall,
             "cpu_s_per_1000": cpu / objects * 1000,
+            "worker_rss_mb": rss,
             "requests": requests,
             "writes": writes,
             "bytes": sent,
@@ -524,6 +532,7 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
         "objects/s",
         "CPU s / 1,000 objects",
         "vs 1 worker",
+        "RSS MB / worker",
         "requests",
         "MiB sent",
     ):
@@ -537,6 +546,7 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
             f"{row['objects_per_s']:.0f}",
             f"{row['cpu_s_per_1000']:.2f}",
             f"{row['cpu_s_per_1000'] / base:.2f}x",
+            f"{row['worker_rss_mb']:.0f}",
             str(row["requests"]),
             f"{row['bytes'] / 2**20:.1f}",
         )
@@ -649,6 +659,7 @@ def schedule_phase(
     r = redis.Redis.from_url(fleet.redis_url)
     before = _entry_keys(r)
     procs = fleet.start_workers(2, args.concurrency, f"sched{entries}") if with_workers else []
+    memory_before = int(r.info("memory")["used_memory"])
     t0 = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
         list(
@@ -682,6 +693,8 @@ def schedule_phase(
     )
     all_in = time.monotonic() - t0
     keys = sorted(_entry_keys(r) - before)
+    # Redis held per entry: its redbeat hash and schedule score, the watcher's records of it
+    entry_bytes = (int(r.info("memory")["used_memory"]) - memory_before) / entries
     # the apply ends when the watcher has also written each new Replication's first status
     # (Pending, its conditions); steady state is measured after that, not during its tail
     wait_for(
@@ -701,10 +714,12 @@ def schedule_phase(
             daemon=True,
         )
         replayer.start()
-    # per entry: (total_run_count, last_run_at) as last polled. A send is seen as the count moving;
-    # it was due one period after the last_run_at stored by the send before (whether beat stores
-    # the send time or the slot the send stood for), so lateness is the time seen minus that
-    seen: dict[str, tuple[int, float | None]] = {}
+    # each entry's score in redbeat's schedule is when it falls due next: one period after the grid
+    # slot its last run stood for (workers.beat.GridEntry). A score that moved on is a send, which
+    # stood for the slot `new score - period`: its lateness is when it was seen minus that slot. One
+    # ZRANGE per poll keeps the polling itself cheap, so it does not delay what it measures.
+    wanted = set(keys)
+    seen: dict[str, float] = {}
     lateness: list[float] = []
     cpu0 = {p.name: p.cpu_s() for p in (watcher, beat)}
     rss_peak = {p.name: 0.0 for p in (watcher, beat)}
@@ -712,16 +727,15 @@ def schedule_phase(
     last_sample = 0.0
     while time.monotonic() - started < args.steady_s:
         if with_workers:
-            pipe = r.pipeline(transaction=False)
-            for key in keys:
-                pipe.hget(key, "meta")
             polled = time.time()
-            for key, meta in zip(keys, pipe.execute(), strict=True):
-                count, when = _run_meta(meta)
+            for raw, due in r.zrange(SCHEDULE_KEY, 0, -1, withscores=True):
+                key = raw.decode()
+                if key not in wanted:
+                    continue
                 previous = seen.get(key)
-                if previous is not None and count > previous[0] and previous[1] is not None:
-                    lateness.append(polled - (previous[1] + args.period_s))
-                seen[key] = (count, when)
+                if previous is not None and due > previous + args.period_s / 2:
+                    lateness.append(polled - (due - args.period_s))
+                seen[key] = due
         if time.monotonic() - last_sample >= 1.0:
             last_sample = time.monotonic()
             for p in (watcher, beat):
@@ -734,6 +748,8 @@ def schedule_phase(
     stop.set()
     if replayer is not None:
         replayer.join()
+    queued = int(r.llen(SYNC_QUEUE))  # without workers every send waits in the queue
+    task_bytes = int(r.memory_usage(SYNC_QUEUE) or 0) / queued if queued else None
     figure: dict[str, Any] = {
         "entries": entries,
         "apply_s": applied,
@@ -745,6 +761,9 @@ def schedule_phase(
         "beat_rss_mb": rss_peak["beat"],
         "steady_s": steady,
         "workers": with_workers,
+        "redis_bytes_per_entry": entry_bytes,
+        "queued_tasks": queued,
+        "redis_bytes_per_queued_task": task_bytes,
     }
     if lateness:
         q = statistics.quantiles(lateness, n=10)
@@ -768,7 +787,7 @@ def schedule_phase(
             )
         )
     wait_for(lambda: not (_entry_keys(r) - before), args.timeout, f"the {entries} entries to go", watcher)
-    r.delete("celery")  # tasks sent while no worker ran
+    r.delete(SYNC_QUEUE)  # tasks sent while no worker ran
 
 
 def _statuses_written(fleet: Fleet, prefix: str) -> int:
@@ -787,20 +806,6 @@ def _entry_keys(r: redis.Redis) -> set[str]:
         for k in r.scan_iter("redbeat:*", count=5000)
         if not k.decode().startswith(("redbeat::", "redbeat:lock"))
     }
-
-
-def _run_meta(meta: bytes | None) -> tuple[int, float | None]:
-    """(total_run_count, last_run_at as UNIX seconds) of a redbeat entry's meta."""
-    if not meta:
-        return 0, None
-    decoded = json.loads(meta)
-    count = int(decoded.get("total_run_count") or 0)
-    value = decoded.get("last_run_at")
-    fields = ("year", "month", "day", "hour", "minute", "second", "microsecond")
-    if not isinstance(value, dict) or not all(f in value for f in fields):
-        return count, None
-    year, month, day, hour, minute, second, micro = (int(value[f]) for f in fields)
-    return count, datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC).timestamp()
 
 
 def _replay_status_writes(
@@ -849,6 +854,8 @@ def schedule_table(figures: dict[str, Any], period_s: int) -> None:
         "beat RSS MB",
         "lateness p50 s",
         "lateness p90 s",
+        "Redis B / entry",
+        "Redis B / queued task",
     ):
         table.add_column(column, justify="right")
     for f in figures.get("schedule", []):
@@ -864,6 +871,8 @@ def schedule_table(figures: dict[str, Any], period_s: int) -> None:
             f"{f['beat_rss_mb']:.0f}",
             f"{f['lateness_p50_s']:.1f}" if "lateness_p50_s" in f else "-",
             f"{f['lateness_p90_s']:.1f}" if "lateness_p90_s" in f else "-",
+            f"{f['redis_bytes_per_entry']:.0f}",
+            f"{f['redis_bytes_per_queued_task']:.0f}" if f.get("redis_bytes_per_queued_task") else "-",
         )
     console.print(table)
 
@@ -871,6 +880,7 @@ def schedule_table(figures: dict[str, Any], period_s: int) -> None:
 def redis_memory(fleet: Fleet, figures: dict[str, Any]) -> None:
     r = redis.Redis.from_url(fleet.redis_url)
     kinds: dict[str, int] = {}
+    samples: dict[str, list[int]] = {}
     for key in r.scan_iter(count=5000):
         text = key.decode(errors="replace")
         kind = (
@@ -878,19 +888,25 @@ def redis_memory(fleet: Fleet, figures: dict[str, Any]) -> None:
             if text.startswith("celery-task-meta-")
             else "redbeat:*"
             if text.startswith("redbeat:")
-            else "drsyncer:*"
+            else ":".join(text.split(":")[:2]) + ":*"
             if text.startswith("drsyncer:")
             else text.split(":")[0]
         )
         kinds[kind] = kinds.get(kind, 0) + 1
+        # MEMORY USAGE of up to 200 keys of each kind: its bytes per key
+        if samples.setdefault(kind, [0, 0])[0] < 200:
+            samples[kind][0] += 1
+            samples[kind][1] += int(r.memory_usage(key) or 0)
     used = int(r.info("memory")["used_memory"])
-    figures["redis"] = {"used_memory": used, "keys": kinds}
+    per_key = {kind: samples[kind][1] / samples[kind][0] for kind in kinds}
+    figures["redis"] = {"used_memory": used, "keys": kinds, "bytes_per_key": per_key}
     table = Table(title="Redis after the run")
     table.add_column("keys")
     table.add_column("count", justify="right")
+    table.add_column("bytes per key", justify="right")
     for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1]):
-        table.add_row(kind, str(count))
-    table.add_row("used_memory", f"{used / 2**20:.1f} MiB")
+        table.add_row(kind, str(count), f"{per_key[kind]:.0f}")
+    table.add_row("used_memory", f"{used / 2**20:.1f} MiB", "")
     console.print(table)
 
 
@@ -957,7 +973,7 @@ def main() -> int:
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
     parser.add_argument("--concurrency", type=int, default=4, help="pool processes per worker")
     parser.add_argument("--qps", type=float, default=100.0)
-    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=100, help="at least --qps (a RemoteCluster rule)")
     parser.add_argument(
         "--budget-writes", type=int, default=1500, help="objects copied under the rate budget"
     )

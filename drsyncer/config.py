@@ -132,7 +132,7 @@ SETTINGS: tuple[Setting, ...] = (
         "redis_url",
         "DRSYNCER_REDIS_URL",
         "redis://localhost:6379/0",
-        "Redis for the Celery broker, results, the redbeat schedule and lock, run records and the rate "
+        "Redis for the Celery broker, the redbeat schedule and lock, run records and the rate "
         "limiter. Password and TLS go in the URL: "
         "`rediss://:PASSWORD@host:6380/0?ssl_cert_reqs=required`. "
         "A Sentinel-managed primary: `sentinel://:PASSWORD@s1:26379,s2:26379,s3:26379/0?master=NAME` "

@@ -80,9 +80,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         "task_default_queue": SYNC_QUEUE,
         "task_routes": dict(ROUTES),
-        "task_track_started": True,
-        "result_expires": 24 * 3600,
-        "result_extended": True,  # task name and arguments with each result, for Flower and tests
+        # nothing reads a task's stored result: the run's outcome is the Replication's status, its
+        # Events and the run records, and Flower shows tasks (arguments, result, exception) from the
+        # task events below; one result key per task would hold ~1 KB of Redis for a day
+        "task_ignore_result": True,
+        "result_expires": 3600,  # for a task that opts in with ignore_result=False
         "worker_send_task_events": True,  # Flower
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,  # drsyncer.logs formats and masks every line

@@ -4,11 +4,17 @@ The bucket is a reservation: taking a token may drive the count below zero, and 
 until its token would have been refilled. Every process shares one bucket per cluster through Redis
 (one hash, updated by one Lua script on Redis's clock, so process clocks never disagree); without a
 Redis URL each process keeps its own bucket, which is then a per-process budget.
+
+Far from the budget a process takes a batch of tokens from Redis at once and spends them locally
+for a short while (`BatchPlan`), so most requests cost no Redis call; near the budget it takes one
+token per request as before. Either way the fleet never sends more than `qps + burst` requests in
+any one second (see `BatchPlan` for why).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -41,7 +47,7 @@ def reserve(
 ) -> tuple[float, float, float]:
     """Take `n` tokens from a bucket last updated at `last`: (tokens left, new timestamp, wait seconds).
 
-    The Lua script below is this function, line for line.
+    The per-process bucket (`LocalRateLimiter`); the shared one is `take`.
     """
     now = max(now, last)  # a clock that stepped back must not mint tokens
     tokens = min(float(budget.burst), tokens + (now - last) * budget.qps) - n
@@ -49,10 +55,56 @@ def reserve(
     return tokens, now, delay
 
 
-_RESERVE_LUA = """
+# a batch taken from Redis is spent within this long, and holds at most this many tokens
+BATCH_HOLD_MAX_S = 0.25
+BATCH_MAX = 50
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """How a process of the fleet takes tokens from the shared bucket for `budget`.
+
+    `size` tokens are taken at once when the bucket holds that many and is at least half full (else
+    one, queued as a reservation); a batch's tokens not spent within `hold_s` seconds are dropped. The shared
+    bucket is given `burst - qps * hold_s` as its burst: a request sent in a given second then
+    spent a token the bucket handed out in that second or at most `hold_s` before it, and the bucket
+    hands out at most `shared_burst + qps * (1 + hold_s) = qps + burst` tokens in `1 + hold_s`
+    seconds. Budgets too small for batches of two keep `size` 1, `hold_s` 0 and the whole burst.
+    """
+
+    size: int
+    hold_s: float
+    shared_burst: float
+
+    @classmethod
+    def of(cls, budget: RateBudget) -> BatchPlan:
+        hold = min(BATCH_HOLD_MAX_S, budget.burst / (2 * budget.qps))
+        # half of what the hold could spend at qps: a process rarely drops tokens it took
+        size = min(BATCH_MAX, math.floor(budget.qps * hold / 2))
+        if size < 2:
+            return cls(1, 0.0, float(budget.burst))
+        return cls(size, hold, budget.burst - budget.qps * hold)
+
+
+def take(
+    tokens: float, last: float, now: float, qps: float, burst: float, want: int
+) -> tuple[float, float, int, float]:
+    """Take `want` tokens if the bucket holds them and is at least half full (far from the budget, so
+    tokens a batch may leave unspent are not missed), else reserve one: (tokens left, new timestamp,
+    tokens granted, wait seconds). The Lua script below is this function, line for line."""
+    now = max(now, last)  # a clock that stepped back must not mint tokens
+    tokens = min(burst, tokens + (now - last) * qps)
+    if want > 1 and tokens >= max(want, burst / 2):
+        return tokens - want, now, want, 0.0
+    tokens -= 1
+    delay = -tokens / qps if tokens < 0 else 0.0
+    return tokens, now, 1, delay
+
+
+_TAKE_LUA = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
+local want = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -63,12 +115,19 @@ if tokens == nil or last == nil then
   last = now
 end
 if now < last then now = last end
-tokens = math.min(burst, tokens + (now - last) * rate) - n
+tokens = math.min(burst, tokens + (now - last) * rate)
+local granted = 1
 local delay = 0
-if tokens < 0 then delay = -tokens / rate end
+if want > 1 and tokens >= math.max(want, burst / 2) then
+  granted = want
+  tokens = tokens - want
+else
+  tokens = tokens - 1
+  if tokens < 0 then delay = -tokens / rate end
+end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'ts', string.format('%.6f', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst / rate + delay) * 1000) + 60000)
-return string.format('%.6f', delay)
+return granted .. ' ' .. string.format('%.6f', delay)
 """
 
 
@@ -109,7 +168,8 @@ class LocalRateLimiter:
 
 
 class RedisRateLimiter:
-    """A token bucket in Redis shared by every process that uses the same key and Redis."""
+    """A token bucket in Redis shared by every process that uses the same key and Redis; tokens are
+    taken in batches while the bucket is far from empty (`BatchPlan`)."""
 
     def __init__(
         self,
@@ -118,22 +178,33 @@ class RedisRateLimiter:
         budget: RateBudget,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         retry_redis_after_s: float = 10.0,
     ) -> None:
         self.budget = budget
+        self.plan = BatchPlan.of(budget)
         self.key = KEY_PREFIX + cluster_key
         self._client = client
-        self._script = client.register_script(_RESERVE_LUA)
+        self._script = client.register_script(_TAKE_LUA)
         self._sleep = sleep
+        self._clock = clock
         self._fallback = LocalRateLimiter(budget, sleep=sleep)
         self._retry_redis_after = retry_redis_after_s
         self._redis_down_until = 0.0
+        self._lock = threading.Lock()
+        self._held = 0  # tokens of the last batch not yet spent
+        self._held_until = 0.0
 
     def reserve(self) -> float:
+        with self._lock:
+            if self._held > 0 and self._clock() < self._held_until:
+                self._held -= 1
+                return 0.0
         if time.monotonic() < self._redis_down_until:
             return self._fallback.reserve()
+        plan = self.plan
         try:
-            reply: Any = self._script(keys=[self.key], args=[self.budget.qps, self.budget.burst, 1])
+            reply: Any = self._script(keys=[self.key], args=[self.budget.qps, plan.shared_burst, plan.size])
         except redis.RedisError as exc:
             # an unreachable Redis must not stop syncs, nor slow every request with connect attempts:
             # keep a per-process budget for a while, then try Redis again
@@ -145,7 +216,12 @@ class RedisRateLimiter:
                 self._retry_redis_after,
             )
             return self._fallback.reserve()
-        return float(reply.decode() if isinstance(reply, bytes) else reply)
+        granted, delay = (reply.decode() if isinstance(reply, bytes) else str(reply)).split()
+        if int(granted) > 1:
+            with self._lock:  # this request spends one; the rest serve the next ones for hold_s
+                self._held = int(granted) - 1
+                self._held_until = self._clock() + plan.hold_s
+        return float(delay)
 
     def acquire(self) -> float:
         delay = self.reserve()

@@ -204,6 +204,10 @@ class SimCluster:
         """Create, update, patch, delete and deletecollection requests received, dry runs included."""
         return self._counters.writes()
 
+    def discovery_requests(self) -> int:
+        """Discovery requests received: `/api`, `/apis` and each group version's resource list."""
+        return self._counters.discovery
+
     def reset_counters(self) -> None:
         self._counters.reset()
 

@@ -107,13 +107,19 @@ class Faults:
 
 
 class Counters:
-    """Requests received per verb and resource (faulted ones included: they reached the server), and
-    the body bytes of the answers (watch streams excepted), which is what a client reads."""
+    """Requests received per verb and resource (faulted ones included: they reached the server), the
+    discovery requests (`/api`, `/apis` and their group versions), and the body bytes of the answers
+    (watch streams excepted), which is what a client reads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, dict[str, int]] = {}
         self.bytes_sent = 0
+        self.discovery = 0
+
+    def count_discovery(self) -> None:
+        with self._lock:
+            self.discovery += 1
 
     def count(self, verb: str, resource: str) -> None:
         by_resource = self._counts.get(verb)
@@ -138,3 +144,4 @@ class Counters:
         with self._lock:
             self._counts = {}
             self.bytes_sent = 0
+            self.discovery = 0

@@ -136,6 +136,8 @@ class ApiServer:
         if not parts:
             return _json(discovery.root_paths(self.store.registry))
         head = parts[0]
+        if head in ("api", "apis") and len(parts) <= 3 and (head == "apis" or len(parts) <= 2):
+            self.counters.count_discovery()
         if head == "api":
             if len(parts) == 1:
                 return self._get_only(request, discovery.core_versions(self._address()))
@@ -688,11 +690,12 @@ class ApiServer:
                             "counters": self.counters.snapshot(),
                             "writes": self.counters.writes(),
                             "bytes_sent": self.counters.bytes_sent,
+                            "discovery": self.counters.discovery,
                         }
                     )
                 if method == "DELETE":
                     self.counters.reset()
-                    return _json({"counters": {}, "writes": 0, "bytes_sent": 0})
+                    return _json({"counters": {}, "writes": 0, "bytes_sent": 0, "discovery": 0})
             elif action == "down" and method == "POST":
                 seconds = float(request.query.get("seconds", "1"))
                 if self.admin_down is None or not 0 < seconds <= 3600:

@@ -75,3 +75,53 @@ def test_an_unreachable_redis_falls_back_to_a_per_process_budget() -> None:
     limiter = RedisRateLimiter(dead, "ns/dr1", RateBudget(qps=1, burst=2))
     assert [limiter.reserve(), limiter.reserve()] == [0.0, 0.0]
     assert limiter.reserve() > 0.5
+
+
+def _script_calls(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("evalsha", "eval"))
+
+
+def test_far_from_the_budget_a_process_takes_its_tokens_from_redis_in_batches(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    limiter = RedisRateLimiter(client, "ns/batched", RateBudget(qps=5000, burst=5000))
+    before = _script_calls(client)
+    assert [limiter.acquire() for _ in range(500)] == [0.0] * 500
+    # batches of 50 (BatchPlan): ten script calls, not five hundred
+    assert _script_calls(client) - before <= 12
+
+
+def test_batching_processes_never_exceed_qps_plus_burst_in_any_second_and_use_the_budget(
+    redis_url: str,
+) -> None:
+    budget = RateBudget(qps=200, burst=40)
+    assert RedisRateLimiter(redis.Redis.from_url(redis_url), "x", budget).plan.size > 1  # batches in play
+    # three Redis connections stand for three worker processes, each with writer threads
+    limiters = [RedisRateLimiter(redis.Redis.from_url(redis_url), "ns/fleet", budget) for _ in range(3)]
+    sent: list[float] = []
+    lock = threading.Lock()
+    start = time.monotonic()
+    deadline = start + 2.5
+
+    def run(limiter: RedisRateLimiter) -> None:
+        while True:
+            limiter.acquire()
+            now = time.monotonic()
+            if now > deadline:
+                return
+            with lock:
+                sent.append(now)
+
+    threads = [threading.Thread(target=run, args=(lim,)) for lim in limiters for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    sent.sort()
+    most, j = 0, 0
+    for i, t in enumerate(sent):
+        while t - sent[j] >= 1.0:
+            j += 1
+        most = max(most, i - j + 1)
+    assert most <= budget.qps + budget.burst, most
+    assert len(sent) >= 0.9 * budget.qps * (deadline - start), len(sent)

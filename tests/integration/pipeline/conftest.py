@@ -368,6 +368,35 @@ class Pipeline:
             ids.append(str(self.app.send_task("drsyncer.sync_namespace", kwargs=kwargs, queue="sync").id))
         return run_id, ids
 
+    def running(self, task_id: str) -> dict[str, Any] | None:
+        """The task as `celery inspect active` shows it while a worker runs it (`hostname`, the pool
+        process's `worker_pid`), else None. Workers store no task results, so this is where it shows."""
+        for tasks in (self.app.control.inspect(timeout=1).active() or {}).values():
+            for task in tasks:
+                if task.get("id") == task_id:
+                    return dict(task)
+        return None
+
+    def flower_tasks(self, **params: str) -> dict[str, dict[str, Any]]:
+        """The tasks Flower's API shows (from the workers' task events), by task id; needs `start_flower`."""
+        response = requests.get(
+            f"http://127.0.0.1:{self.flower_port}/api/tasks", params=params, auth=FLOWER_AUTH, timeout=5
+        )
+        response.raise_for_status()
+        tasks: dict[str, dict[str, Any]] = response.json()
+        return tasks
+
+    def flower_tasks_of(self, task_name: str, replication: str, **params: str) -> list[dict[str, Any]]:
+        """Flower's tasks called `task_name` of one Replication, oldest first (found by their readable
+        arguments)."""
+        shown = f"'{self.ns}/{replication}'"
+        tasks = [
+            t
+            for t in self.flower_tasks(**params).values()
+            if t.get("name") == task_name and shown in str(t.get("kwargs"))
+        ]
+        return sorted(tasks, key=lambda t: t.get("received") or t.get("timestamp") or 0)
+
     def metrics(self, process: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         """The samples a worker's (or the watcher's) metrics endpoint serves."""
         from prometheus_client.parser import text_string_to_metric_families

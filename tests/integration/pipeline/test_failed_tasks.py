@@ -9,29 +9,19 @@ import base64
 import json
 from typing import Any
 
-import requests
+import pytest
 
-from tests.integration.pipeline.conftest import FLOWER_AUTH, NS, SECRETS, Pipeline, eventually
+from tests.integration.pipeline.conftest import NS, SECRETS, Pipeline, eventually
 
 
-def _flower_tasks(pipe: Pipeline, **params: str) -> dict[str, dict[str, Any]]:
-    response = requests.get(
-        f"http://127.0.0.1:{pipe.flower_port}/api/tasks", params=params, auth=FLOWER_AUTH, timeout=5
-    )
-    response.raise_for_status()
-    tasks: dict[str, dict[str, Any]] = response.json()
-    return tasks
+@pytest.fixture(scope="module", autouse=True)
+def flower(pipeline: Pipeline) -> None:
+    """Flower from the start: it shows the tasks whose task events it received (workers store no results)."""
+    pipeline.start_flower()
 
 
 def _tasks_of(pipe: Pipeline, replication: str, **params: str) -> list[dict[str, Any]]:
-    """Flower's sync tasks of one Replication, oldest first (found by their readable arguments)."""
-    shown = f"'{NS}/{replication}'"
-    tasks = [
-        t
-        for t in _flower_tasks(pipe, **params).values()
-        if t.get("name") == "drsyncer.sync_namespace" and shown in str(t.get("kwargs"))
-    ]
-    return sorted(tasks, key=lambda t: t.get("received") or t.get("timestamp") or 0)
+    return pipe.flower_tasks_of("drsyncer.sync_namespace", replication, **params)
 
 
 def _finished(pipe: Pipeline, replication: str, count: int) -> list[dict[str, Any]] | None:
@@ -42,7 +32,6 @@ def _finished(pipe: Pipeline, replication: str, count: int) -> list[dict[str, An
 def test_flower_shows_failed_and_partially_failed_syncs_as_failures_and_keeps_the_retry(
     pipe: Pipeline,
 ) -> None:
-    pipe.start_flower()
     pipe.seed("shown", 3)
     pipe.apply_replication(
         "shown",
@@ -121,18 +110,6 @@ def test_flower_shows_failed_and_partially_failed_syncs_as_failures_and_keeps_th
             assert value not in shown and base64.b64decode(value).decode() not in shown
 
 
-def _task_results(pipe: Pipeline, name: str) -> list[dict[str, Any]]:
-    """The stored results (result_extended: with name and arguments) of tasks called `name`."""
-    client = pipe.redis()
-    found = []
-    for key in client.scan_iter(match="celery-task-meta-*", count=500):
-        raw = client.get(key)
-        meta = json.loads(raw) if raw else {}
-        if meta.get("name") == name:
-            found.append(meta)
-    return found
-
-
 def test_a_cleanup_that_cannot_reach_a_destination_ends_its_task_in_failure(pipe: Pipeline) -> None:
     pipe.seed("leftover", 2)
     pipe.apply_replication(
@@ -147,15 +124,8 @@ def test_a_cleanup_that_cannot_reach_a_destination_ends_its_task_in_failure(pipe
     )
 
     def failed_cleanup() -> dict[str, Any] | None:
-        return next(
-            (
-                m
-                for m in _task_results(pipe, "drsyncer.cleanup_namespace")
-                if (m.get("kwargs") or {}).get("replication", {}).get("name") == "leftover"
-                and m.get("status") == "FAILURE"
-            ),
-            None,
-        )
+        tasks = pipe.flower_tasks_of("drsyncer.cleanup_namespace", "leftover", state="FAILURE")
+        return tasks[0] if tasks else None
 
     pipe.sim("dr2").down()
     try:
@@ -164,8 +134,26 @@ def test_a_cleanup_that_cannot_reach_a_destination_ends_its_task_in_failure(pipe
         meta = eventually(failed_cleanup, timeout_s=90, what="the cleanup task to fail")
     finally:
         pipe.sim("dr2").up()
-    assert meta["result"]["exc_type"] == "CleanupFailed"
-    message = str(meta["result"]["exc_message"])
+    assert meta["exception"].startswith("CleanupFailed(")
+    message = str(meta["exception"])
     assert "destination cluster dr2" in message and "1 of 2 target(s) not cleaned up: dr2/leftover" in message
     # dr1 was cleaned up all the same
     assert set(pipe.configmaps("dr1", "leftover")) == set()
+
+
+def test_tasks_leave_no_result_in_redis_and_flower_still_shows_their_outcome(pipe: Pipeline) -> None:
+    pipe.seed("noresult", 2)
+    pipe.apply_replication("noresult", sourceNamespace="noresult", replicationMode="Manual")
+    eventually(lambda: pipe.status("noresult").get("phase") == "Pending", what="the watcher to see it")
+    _run_id, (task_id,) = pipe.send_sync("noresult", ["noresult"])
+    shown = eventually(
+        lambda: (t := pipe.flower_tasks().get(task_id)) and t["state"] == "SUCCESS" and t,
+        timeout_s=60,
+        what="Flower to show the task done",
+    )
+    assert ast.literal_eval(shown["result"])["phase"] == "Completed"
+    assert pipe.status("noresult")["phase"] == "Completed"
+    client = pipe.redis()
+    assert client.get(f"celery-task-meta-{task_id}") is None
+    # nor did any task of this module, failed ones included, leave one
+    assert list(client.scan_iter(match="celery-task-meta-*", count=1000)) == []

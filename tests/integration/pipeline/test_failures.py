@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tests.integration.pipeline.conftest import Pipeline, eventually
@@ -51,14 +50,6 @@ def test_destination_down_fails_its_targets_and_the_next_run_after_it_returns_su
     assert set(pipe.configmaps("dr2", "outage")) >= {f"cm-{i:05d}" for i in range(4)}
 
 
-def _started_on(pipe: Pipeline, task_id: str) -> str | None:
-    raw = pipe.redis().get(f"celery-task-meta-{task_id}")
-    if not raw:
-        return None
-    meta = json.loads(raw)
-    return str(meta["result"]["hostname"]) if meta.get("status") == "STARTED" else None
-
-
 def test_worker_killed_mid_sync_of_a_large_namespace_is_redelivered_and_completes(pipe: Pipeline) -> None:
     count = 2000
     pipe.seed("big", count, data_size=64)
@@ -68,7 +59,7 @@ def test_worker_killed_mid_sync_of_a_large_namespace_is_redelivered_and_complete
         pipe.sim(cluster).faults.set(latency_ms=15)  # a window to kill the worker in
     try:
         _run_id, (task_id,) = pipe.send_sync("big", ["big"])
-        hostname = eventually(lambda: _started_on(pipe, task_id), what="the task to start")
+        hostname = str(eventually(lambda: pipe.running(task_id), what="the task to start")["hostname"])
         eventually(lambda: len(pipe.configmaps("dr1", "big")) >= 100, what="the first writes")
         victim = hostname.partition("@")[0]
         written_at_kill = len(pipe.configmaps("dr1", "big"))

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import os
 import random
 import signal
 import threading
 import time
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -58,12 +56,6 @@ def flower(pipeline: Pipeline) -> None:
     pipeline.start_flower()
 
 
-def _started(pipe: Pipeline, task_id: str) -> dict[str, Any] | None:
-    raw = pipe.redis().get(f"celery-task-meta-{task_id}")
-    meta = json.loads(raw) if raw else {}
-    return meta["result"] if meta.get("status") == "STARTED" else None
-
-
 def _converged(pipe: Pipeline, namespace: str, count: int) -> tuple[int, int]:
     """(lost, extra) objects over both destinations, data compared with the source's."""
     source = pipe.configmaps("source", namespace)
@@ -93,13 +85,15 @@ def test_pool_process_killed_at_a_random_moment_of_a_sync_converges(pipe: Pipeli
         pipe.sim(cluster).faults.set(latency_ms=3)  # a window to kill in
     try:
         _run, (task_id,) = pipe.send_sync(namespace, [namespace])
-        started = eventually(lambda: _started(pipe, task_id), what="the task to start")
+        started = eventually(
+            lambda: (t := pipe.running(task_id)) and t.get("worker_pid") and t, what="the task to start"
+        )
         eventually(
             lambda: len(pipe.configmaps("dr1", namespace)) >= kill_after,
             timeout_s=60,
             what=f"{kill_after} copies",
         )
-        os.kill(int(started["pid"]), signal.SIGKILL)
+        os.kill(int(started["worker_pid"]), signal.SIGKILL)
         killed_at = time.monotonic()
         assert pipe.status(namespace).get("phase") != "Completed", "the sync ended before the kill"
         eventually(
@@ -239,15 +233,11 @@ BEAT_KILLS = reliability.sized(1, 5)
 
 
 def _sends(pipe: Pipeline, name: str) -> list[float]:
-    """When each finished task of a Replication was done (epoch seconds), in order."""
-    client = pipe.redis()
-    out = []
-    for key in client.scan_iter(match="celery-task-meta-*", count=1000):
-        meta = json.loads(client.get(key) or b"{}")
-        kwargs = meta.get("kwargs") or {}
-        if (kwargs.get("replication") or {}).get("name") == name and meta.get("date_done"):
-            out.append(datetime.fromisoformat(meta["date_done"]).timestamp())
-    return sorted(out)
+    """When each finished sync task of a Replication was done (epoch seconds, as Flower shows it), in order."""
+    tasks = pipe.flower_tasks_of("drsyncer.sync_namespace", name)
+    return sorted(
+        float(t.get("succeeded") or t.get("failed")) for t in tasks if t.get("succeeded") or t.get("failed")
+    )
 
 
 def test_beat_killed_and_restarted_neither_doubles_nor_skips_scheduled_runs(pipe: Pipeline) -> None:
@@ -327,7 +317,9 @@ def test_worker_stopped_past_the_task_time_limit_then_continued_converges(pipe: 
     meanwhile: list[str] = []
     try:
         _run, (task_id,) = pipe.send_sync(namespace, [namespace])
-        started = eventually(lambda: _started(pipe, task_id), what="the task to start")
+        started = eventually(
+            lambda: (t := pipe.running(task_id)) and t.get("worker_pid") and t, what="the task to start"
+        )
         worker = pipe.procs[str(started["hostname"]).split("@", 1)[0]]
         assert worker.popen is not None
         eventually(

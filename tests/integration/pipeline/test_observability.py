@@ -8,6 +8,7 @@ from collections import Counter
 
 import requests
 
+from drsyncer.kube import client_from_kubeconfig
 from tests.integration.pipeline.conftest import FLOWER_AUTH, NS, Pipeline, eventually
 
 OUTCOMES = ("created", "updated", "unchanged", "pruned", "skipped", "failed")
@@ -121,3 +122,37 @@ def test_probes_read_the_heartbeat_files_of_worker_and_beat(pipe: Pipeline) -> N
         text=True,
     )
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_each_worker_process_reads_a_clusters_discovery_once_however_many_tasks_it_runs(
+    pipe: Pipeline,
+) -> None:
+    dr1 = pipe.sim("dr1")
+    # one discovery walk of dr1, as a fresh client does it
+    walk = dr1.discovery_requests()
+    fresh = client_from_kubeconfig(pipe.clusters["dr1"].kubeconfig_dict(), name="dr1")
+    fresh.discovery.served()
+    fresh.close()
+    walk = dr1.discovery_requests() - walk
+    assert walk > 1
+    namespaces = [f"disco-{i}" for i in range(6)]
+    for ns in namespaces:
+        pipe.seed(ns, 2)
+    pipe.apply_replication(
+        "disco", namespaceMappings=[{"source": ns} for ns in namespaces], replicationMode="Manual"
+    )
+    eventually(lambda: pipe.status("disco").get("phase") == "Pending", what="the watcher to see it")
+    before = dr1.discovery_requests()
+    for run in range(3):
+        pipe.send_sync("disco", namespaces, run_id=f"disco-run-{run}")
+        eventually(
+            lambda r=run: (
+                pipe.run_records("disco")
+                and all(rec.get("run_id") == f"disco-run-{r}" for rec in pipe.run_records("disco").values())
+                and len(pipe.run_records("disco")) == len(namespaces)
+            ),
+            timeout_s=60,
+            what=f"run {run} to finish every namespace",
+        )
+    # 18 tasks on 2 workers of 2 pool processes: at most one walk per process, not one per task
+    assert dr1.discovery_requests() - before <= 4 * walk

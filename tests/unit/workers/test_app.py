@@ -24,6 +24,8 @@ def test_reliability_settings() -> None:
         assert options["visibility_timeout"] == 3600
     assert conf["accept_content"] == ["json"] and conf["task_serializer"] == "json"
     assert conf["worker_send_task_events"]
+    # nothing reads a stored result; Flower shows tasks from their events
+    assert conf["task_ignore_result"] and not conf.get("result_extended")
     assert conf["beat_scheduler"].endswith("HeartbeatRedBeatScheduler")
     assert conf["redbeat_lock_timeout"] == 60 and conf["beat_max_loop_interval"] == 5
 
