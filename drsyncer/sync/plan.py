@@ -139,6 +139,7 @@ def plan(
     copied_kinds: frozenset[tuple[str, str]] | None = None,
     namespace_metadata: NamespaceMetadata | None = None,
     settled: Collection[Key] = frozenset(),
+    service_accounts: Iterable[Mapping[str, Any]] | None = None,
 ) -> Plan:
     """Plan one source namespace into one destination namespace.
 
@@ -152,6 +153,8 @@ def plan(
     `settled`: keys whose copy records that it was made from the source object as it is now
     (provenance.settled): selected, they are unchanged without being transformed, and their source
     and destination entries may be metadata only.
+    `service_accounts`: the namespace's ServiceAccounts, when `source` is only a part of the namespace
+    (they decide which token Secrets are copied); None takes the ones in `source`.
     """
     digests = {
         True: provenance.rules_digest(rules, destination_namespace),
@@ -163,7 +166,11 @@ def plan(
     if copied_kinds is None:
         copied_kinds = frozenset((group_of(o), o.get("kind") or "") for o in source)
     # token Secrets are copied or not by the ServiceAccounts copied with them
-    accounts = accounts_of(o for o in source if is_service_account(o) and skip_reason(o, rules) is None)
+    accounts = accounts_of(
+        o
+        for o in (source if service_accounts is None else service_accounts)
+        if is_service_account(o) and skip_reason(o, rules) is None
+    )
     for obj in source:
         key = key_of(obj, destination_namespace)
         if key in present:

@@ -111,6 +111,31 @@ def needs_body(source: Mapping[str, Any]) -> bool:
     return gk == ("", "Secret") and keys.ANNOTATION_SA_NAME in annotations_of(source)
 
 
+def copy_marks(existing: Mapping[str, Any], rules: Rules, source_namespace: str) -> tuple[str, str] | None:
+    """(synced-from record, source hash) of a destination object (metadata suffices) that is this
+    Replication's copy from `source_namespace`, neither being deleted nor failed over, and carries
+    both; None for any other object (it is read in full and decided by `decide.decide`)."""
+    meta = existing.get("metadata") or {}
+    if meta.get("deletionTimestamp") or owner_of(existing) != rules.replication:
+        return None
+    annotations = meta.get("annotations") or {}
+    if annotations.get(keys.ANNOTATION_SOURCE_NAMESPACE) != source_namespace or standby.failed_over(existing):
+        return None
+    made_from = annotations.get(keys.ANNOTATION_SYNCED_FROM)
+    source_hash = annotations.get(keys.ANNOTATION_SOURCE_HASH)
+    return (made_from, source_hash) if made_from and source_hash else None
+
+
+def is_settled(source: Mapping[str, Any], marks: tuple[str, str] | None, digest: str) -> bool:
+    """Whether the copy with `marks` (`copy_marks`) was made from `source` (metadata suffices) as it
+    is now, under the rules of `digest`."""
+    if marks is None or needs_body(source):
+        return False
+    made_from, source_hash = marks
+    wanted = record(source, digest, source_hash)
+    return bool(wanted) and wanted == made_from
+
+
 def settled(
     source: Mapping[str, Any],
     existing: Mapping[str, Any] | None,
@@ -120,19 +145,8 @@ def settled(
 ) -> bool:
     """True when the destination object `existing` (metadata suffices) is this Replication's copy of
     `source` (metadata suffices) as the current rules make it: nothing to read or write."""
-    if existing is None or needs_body(source):
-        return False
-    meta = existing.get("metadata") or {}
-    if meta.get("deletionTimestamp") or owner_of(existing) != rules.replication:
-        return False
-    annotations = meta.get("annotations") or {}
-    if annotations.get(keys.ANNOTATION_SOURCE_NAMESPACE) != source_namespace or standby.failed_over(existing):
-        return False
-    source_hash = annotations.get(keys.ANNOTATION_SOURCE_HASH)
-    if not source_hash:
-        return False
-    wanted = record(source, digest, source_hash)
-    return bool(wanted) and annotations.get(keys.ANNOTATION_SYNCED_FROM) == wanted
+    marks = None if existing is None else copy_marks(existing, rules, source_namespace)
+    return is_settled(source, marks, digest)
 
 
 def _canonical(name: str, value: Any) -> Any:
@@ -155,4 +169,13 @@ def _canonical(name: str, value: Any) -> Any:
     )
 
 
-__all__ = ["NOT_IN_COPY", "TRANSFORM_VERSION", "needs_body", "record", "rules_digest", "settled"]
+__all__ = [
+    "NOT_IN_COPY",
+    "TRANSFORM_VERSION",
+    "copy_marks",
+    "is_settled",
+    "needs_body",
+    "record",
+    "rules_digest",
+    "settled",
+]
