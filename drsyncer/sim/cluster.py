@@ -204,6 +204,10 @@ class SimCluster:
         """Create, update, patch, delete and deletecollection requests received, dry runs included."""
         return self._counters.writes()
 
+    def bytes_sent(self) -> int:
+        """Body bytes of the answers sent since the counters were last reset (watch streams excepted)."""
+        return self._counters.bytes_sent
+
     def reset_counters(self) -> None:
         self._counters.reset()
 
