@@ -184,15 +184,19 @@ def sync_namespace(
             for d in destinations
         ]
 
-    with ThreadPoolExecutor(len(destinations), thread_name_prefix="sync-destination") as pool:
+    with ThreadPoolExecutor(2 * len(destinations), thread_name_prefix="sync-destination") as pool:
 
-        def each(work: Callable[[_Target], None], among: Sequence[_Target]) -> None:
+        def each(among: Sequence[_Target], *works: Callable[[_Target], None]) -> None:
             # each thread works in a copy of this context: the audit log's actor goes with it
-            for future in [pool.submit(copy_context().run, _guarded, work, t) for t in among]:
+            futures = [pool.submit(copy_context().run, _guarded, w, t) for t in among for w in works]
+            for future in futures:
                 future.result()
 
         targets = [_Target(d, snapshot, rules, dry_run, limits, started) for d in destinations]
-        each(_Target.survey, targets)
+        # the destination namespace's labels are kept in step while its objects are listed, unless
+        # an empty source namespace may turn out absent (checked below) and nothing may be written
+        early = snapshot.checked or not prune
+        each(targets, _Target.survey, *((_Target.keep_namespace,) if early else ()))
         try:
             snapshot.classify(source, [t for t in targets if t.alive])
             if prune and not snapshot.checked and not snapshot.count:
@@ -203,18 +207,21 @@ def sync_namespace(
                         "Namespaces to tell an empty namespace from an absent one; nothing is pruned",
                         Category.WAIT_FOR_NEXT_SYNC,
                     )
-            each(_Target.keep_namespace, [t for t in targets if t.alive])
+            if not early:
+                each([t for t in targets if t.alive], _Target.keep_namespace)
+            for target in targets:
+                target.absorb_namespace()
             accounts = snapshot.service_accounts(source)
             for gk, part in snapshot.bodies(source):
                 live = [t for t in targets if t.alive and (gk == _CRDS or t.needed.get(gk))]
-                each(functools.partial(_Target.write, gk=gk, part=part, accounts=accounts), live)
+                each(live, functools.partial(_Target.write, gk=gk, part=part, accounts=accounts))
         except CategorisedError as exc:
             for target in targets:
                 target.fail(
                     f"source cluster {source.name}, namespace {source_namespace}: {exc.message}", exc.category
                 )
         if prune:
-            each(_Target.prune, [t for t in targets if t.alive])
+            each([t for t in targets if t.alive], _Target.prune)
     return [t.finish() for t in targets]
 
 
@@ -378,6 +385,7 @@ class _Target:
         self.needed: dict[GroupKind, set[str]] = {}
         self.crds: dict[Key, Obj] = {}
         self._refs: dict[GroupKind, ResourceRef] = {}
+        self._namespace_done: TargetResult | None = None
 
     def fail(self, message: str, category: Category) -> None:
         if self.alive:
@@ -410,8 +418,19 @@ class _Target:
                     self.crds[key_of(found)] = found
 
     def keep_namespace(self) -> None:
-        """Keep the destination namespace's copied labels and annotations in step (once per run)."""
-        self._run(Plan((), self.snapshot.namespace, self.namespace, (), self.version, self.ns_metadata))
+        """Keep the destination namespace's copied labels and annotations in step (once per run);
+        the outcome is added to the result by `absorb_namespace` (this may run beside `survey`)."""
+        empty = Plan((), self.snapshot.namespace, self.namespace, namespace_metadata=self.ns_metadata)
+        self._namespace_done = execute(
+            empty, self.client, self.rules, dry_run=self.dry_run, limits=self.limits
+        )
+
+    def absorb_namespace(self) -> None:
+        done, self._namespace_done = self._namespace_done, None
+        if done is not None and self.alive:
+            _merge(self.result, done)
+            if done.error:
+                self.alive = False
 
     def classify(self, gk: GroupKind, name: str, item: Obj, reason: str | None) -> bool:
         """Count the source object `item` (metadata) as skipped (`reason`) or unchanged when its copy
