@@ -158,7 +158,7 @@ def sync_namespace(
     What is read (docs/sync-semantics.md, "What a sync reads"): both sides' objects as metadata only
     (PartialObjectMetadataList); a copy whose `synced-from` record matches its source's metadata is
     unchanged without either body being read (drsyncer.sync.provenance). Only the sources of the
-    other copies are read in full (a GET each when few, else a paged list), `CHUNK` objects at a time,
+    other copies are read in full (a GET each when few, else a paged list), `limits.chunk` at a time,
     each chunk planned and written to every destination before the next is read; the destination
     objects they would replace are read in full too.
     """
@@ -212,7 +212,7 @@ def sync_namespace(
             for target in targets:
                 target.absorb_namespace()
             accounts = snapshot.service_accounts(source)
-            for gk, part in snapshot.bodies(source):
+            for gk, part in snapshot.bodies(source, (limits or Limits()).chunk):
                 live = [t for t in targets if t.alive and (gk == _CRDS or t.needed.get(gk))]
                 each(live, functools.partial(_Target.write, gk=gk, part=part, accounts=accounts))
         except CategorisedError as exc:
@@ -239,8 +239,6 @@ def _guarded(work: Callable[[_Target], None], target: _Target) -> None:
         )
 
 
-# full source objects held at once: each chunk is planned and written to every destination in turn
-CHUNK = 500
 # up to this many objects of one type are read with a GET each; more with a paged list of the type
 ONE_BY_ONE = 16
 
@@ -306,8 +304,8 @@ class _Index:
                 return accounts
         return None
 
-    def bodies(self, client: ClusterClient) -> Iterator[tuple[GroupKind, list[Obj]]]:
-        """The needed source objects in full, by type in write order, at most `CHUNK` at a time; the
+    def bodies(self, client: ClusterClient, chunk: int) -> Iterator[tuple[GroupKind, list[Obj]]]:
+        """The needed source objects in full, by type in write order, at most `chunk` at a time; the
         CRDs (read with the index, `_CRDS`) come first."""
         if self.crds:
             yield _CRDS, list(self.crds)
@@ -328,8 +326,8 @@ class _Index:
                     for o in client.list(ref, self.namespace)
                     if (o.get("metadata") or {}).get("name") in needed
                 )
-            while chunk := list(itertools.islice(objects, CHUNK)):
-                yield gk, chunk
+            while part := list(itertools.islice(objects, chunk)):
+                yield gk, part
 
 
 def _read_source_index(client: ClusterClient, rules: Rules, namespace: str) -> _Index:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from drsyncer.api import keys
+from drsyncer.sync.execute import Limits
 from tests.integration.sync.conftest import (
     World,
     counts_of,
@@ -111,3 +112,29 @@ def test_a_source_recreated_under_the_same_name_is_copied_again(world: World) ->
     assert copy_ is not None and source is not None
     assert copy_["data"] == {"payload": "new"}
     assert copy_["metadata"]["annotations"][keys.ANNOTATION_SOURCE_UID] == source["metadata"]["uid"]
+
+
+def test_a_namespace_larger_than_a_chunk_is_read_in_full_once_and_written_chunk_by_chunk(
+    world: World,
+) -> None:
+    names = [f"cm-{n:02d}" for n in range(20)]  # more than ONE_BY_ONE: one paged list, not GETs
+    seed(world, [{**_configmap(n), "data": {"n": n}} for n in names])
+    sync_rules = rules(resourceTypes=["configmaps"], syncCRDs=False)
+    small = Limits(chunk=6)
+    world.reset_counters()
+
+    results = world.sync(sync_rules, limits=small)
+
+    assert [counts_of(r) for r in results] == [{"created": 20, "skipped": 1}] * 2
+    if world.backend == "sim":
+        lists = world.sim("source").counters().get("list", {}).get("configmaps", 0)
+        assert (lists, _full_reads(world, "source")) == (2, 0)  # the metadata list, then one full list
+    for cluster in ("dr1", "dr2"):
+        listed = world.core(cluster).list_namespaced_config_map(world.ns).items
+        assert sorted(cm.metadata.name for cm in listed if cm.metadata.name in names) == names
+    delete(world, "source", _configmap("cm-07"))
+    modify(world, "source", _configmap("cm-13"), lambda cm: cm["data"].update(n="changed"))
+
+    again = world.sync(sync_rules, limits=small, prune=True)
+
+    assert [counts_of(r) for r in again] == [{"updated": 1, "unchanged": 18, "pruned": 1, "skipped": 1}] * 2
