@@ -30,7 +30,7 @@ from drsyncer.sync.decide import prunable, uid_of
 from drsyncer.sync.execute import CRD_GROUP, Limits, execute
 from drsyncer.sync.objects import Key, Obj, is_builtin_group, key_of
 from drsyncer.sync.ordering import delete_order, rank
-from drsyncer.sync.plan import Plan, plan
+from drsyncer.sync.plan import LISTED_TWICE, Plan, plan
 from drsyncer.sync.provenance import copy_marks, is_settled, needs_body, rules_digest
 from drsyncer.sync.result import KindCounts, Outcome, RunSummary, Skip, TargetResult, count_key
 from drsyncer.sync.rules import Rules
@@ -277,8 +277,10 @@ class _Index:
             stream = client.list(ref, self.namespace, metadata_only=True)
             for item in stream:
                 name = (item.get("metadata") or {}).get("name") or ""
-                if name in present:
-                    continue  # listed twice (a list that changed between pages): the first is used
+                if name in present:  # (a list that changed between pages)
+                    for target in targets:
+                        target.result.skip(Skip(count_key(*gk), target.namespace, name, LISTED_TWICE))
+                    continue
                 present.add(name)
                 self.count += 1
                 body = needs_body(item)

@@ -40,6 +40,8 @@ from drsyncer.sync.select import skip_reason
 from drsyncer.sync.tokens import accounts_of, is_service_account
 from drsyncer.sync.transform import transform
 
+LISTED_TWICE = "listed twice in the source; the first copy is used"
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -174,7 +176,7 @@ def plan(
     for obj in source:
         key = key_of(obj, destination_namespace)
         if key in present:
-            actions.append(Action(Op.SKIP, key, reason="listed twice in the source; the first copy is used"))
+            actions.append(Action(Op.SKIP, key, reason=LISTED_TWICE))
             continue
         present.add(key)
         reason = skip_reason(obj, rules, service_accounts=accounts, copied_kinds=copied_kinds)
@@ -226,6 +228,7 @@ def prune_actions(
 
 
 __all__ = [
+    "LISTED_TWICE",
     "REASON_ADOPT",
     "REASON_CREATE",
     "REASON_PRUNE",
