@@ -2,8 +2,8 @@
 
 This process does only the sync (the simulator runs in a child process, whose memory is not
 counted); the peak resident set size comes from `getrusage`. Two syncs run: the first copies
-everything into an empty namespace, the second is an unchanged resync, which also holds the
-destination's 10,000 copies while planning.
+everything into an empty namespace, the second is an unchanged resync, which reads both sides as
+metadata and holds a few strings per copy (its marks), not the copies.
 
     python bench/sync_memory.py [--objects 10000] [--size 1024]
 """

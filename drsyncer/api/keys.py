@@ -21,6 +21,8 @@ ANNOTATION_SOURCE_CLUSTER: Final = "dr-syncer.io/source-cluster"
 ANNOTATION_SOURCE_NAMESPACE: Final = "dr-syncer.io/source-namespace"
 ANNOTATION_SOURCE_UID: Final = "dr-syncer.io/source-uid"
 ANNOTATION_SOURCE_HASH: Final = "dr-syncer.io/source-hash"
+# what the copy was made from: "<source uid>/<source version>/<check>" (drsyncer.sync.provenance)
+ANNOTATION_SYNCED_FROM: Final = "dr-syncer.io/synced-from"
 
 # namespaces created in a destination carry this label (the Go operator's key)
 LABEL_SOURCE_NAMESPACE: Final = "dr-syncer.io/source-namespace"

@@ -48,6 +48,12 @@ NAMESPACES = ResourceRef(
     frozenset({"status", "finalize"}),
 )
 
+# kube-apiserver answers a list with this Accept header as a PartialObjectMetadataList (the items'
+# metadata only) for every resource it serves itself; a server that cannot (some aggregated APIs)
+# takes the second clause and sends the full list (apiserver pkg/endpoints/handlers/response.go, 1.34)
+METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+PARTIAL_LIST_KIND = "PartialObjectMetadataList"
+
 Propagation = Literal["Background", "Foreground", "Orphan"]
 Mutate = Callable[[dict[str, Any] | None], dict[str, Any] | None]
 
@@ -57,6 +63,8 @@ class ObjectStream(Iterator[dict[str, Any]]):
 
     The first page is read on creation, so a bad request fails at the call; `resource_version` is
     the list's resourceVersion (from the first page), the point a watch can start from.
+    `metadata_only`: the server answered a PartialObjectMetadataList (items hold `metadata` only,
+    given the type's apiVersion and kind); False for full objects.
     """
 
     def __init__(self, fetch: Callable[[str | None], dict[str, Any]], ref: ResourceRef) -> None:
@@ -64,6 +72,7 @@ class ObjectStream(Iterator[dict[str, Any]]):
         self._ref = ref
         first = fetch(None)
         self.resource_version: str = str((first.get("metadata") or {}).get("resourceVersion", ""))
+        self.metadata_only = first.get("kind") == PARTIAL_LIST_KIND
         self._pages = self._walk(first)
 
     def _walk(self, page: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -72,9 +81,13 @@ class ObjectStream(Iterator[dict[str, Any]]):
             token = (page.get("metadata") or {}).get("continue")
             del page  # hold one page at a time
             for item in items:
-                # list items omit apiVersion and kind; callers need them to plan and to write
-                item.setdefault("apiVersion", self._ref.api_version)
-                item.setdefault("kind", self._ref.kind)
+                # list items omit apiVersion and kind (metadata items name PartialObjectMetadata);
+                # callers need the type's to plan and to write
+                if self.metadata_only:
+                    item["apiVersion"], item["kind"] = self._ref.api_version, self._ref.kind
+                else:
+                    item.setdefault("apiVersion", self._ref.api_version)
+                    item.setdefault("kind", self._ref.kind)
                 yield item
             del items
             if not token:
@@ -126,9 +139,9 @@ class ClusterClient:
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    def _headers(self, content_type: str | None) -> dict[str, str]:
+    def _headers(self, content_type: str | None, accept: str | None = None) -> dict[str, str]:
         cfg = self.api_client.configuration
-        headers = {"Accept": "application/json", "User-Agent": "drsyncer"}
+        headers = {"Accept": accept or "application/json", "User-Agent": "drsyncer"}
         if content_type:
             headers["Content-Type"] = content_type
         # auth_settings() runs the configuration's refresh hook, so expiring tokens are renewed
@@ -147,12 +160,13 @@ class ClusterClient:
         content_type: str | None,
         operation: str,
         renewed: bool = False,
+        accept: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """(HTTP status, parsed body) of one attempt; ApiError for a failure."""
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         waited = self.limiter.acquire()
         self.counters.record_wait(self.name, waited)
-        headers = self._headers(content_type)
+        headers = self._headers(content_type, accept)
         try:
             response = self._pool.request(
                 method,
@@ -176,7 +190,7 @@ class ClusterClient:
         self.counters.record(self.name, method, response.status)
         renew = self._on_unauthorized
         if response.status == 401 and not renewed and renew is not None and renew(headers):
-            return self._send_once(method, path, body, content_type, operation, renewed=True)
+            return self._send_once(method, path, body, content_type, operation, renewed=True, accept=accept)
         if response.status >= 400:
             raise self._api_error(response.status, data, response.headers, operation)
         if not data:
@@ -251,14 +265,16 @@ class ClusterClient:
         content_type: str | None = None,
         operation: str = "",
         write: audit.Write | None = None,
+        accept: str | None = None,
     ) -> dict[str, Any]:
         """One API call with the rate limit and the retry policy (429, 5xx, timeouts; never 409).
-        A `write` is recorded in the audit log with its outcome, once, after the retries."""
+        A `write` is recorded in the audit log with its outcome, once, after the retries. `accept`
+        replaces the Accept header (default `application/json`)."""
         op = operation or f"{method} {path}"
         ctype = content_type or ("application/json" if body is not None else None)
         try:
             code, answer = call_with_retries(
-                lambda: self._send_once(method, path, body, ctype, op),
+                lambda: self._send_once(method, path, body, ctype, op, accept=accept),
                 self.retry,
                 sleep=self.sleep,
                 on_retry=self._on_retry,
@@ -325,10 +341,17 @@ class ClusterClient:
         label_selector: str | None = None,
         field_selector: str | None = None,
         page_size: int = 500,
+        metadata_only: bool = False,
     ) -> ObjectStream:
-        """Every object of a type (in `namespace`, or in all namespaces), paged with limit/continue."""
+        """Every object of a type (in `namespace`, or in all namespaces), paged with limit/continue.
+
+        `metadata_only`: ask for a PartialObjectMetadataList (`METADATA_LIST_ACCEPT`): each item is
+        `{"apiVersion", "kind", "metadata"}` of the type, a fraction of the bytes of a full object; a
+        server that cannot answer so sends full objects, which the stream's `metadata_only` tells.
+        """
         path = resource_path(ref, namespace)
-        operation = _op("list", ref, namespace, None)
+        operation = _op("list metadata of" if metadata_only else "list", ref, namespace, None)
+        accept = METADATA_LIST_ACCEPT if metadata_only else None
 
         def fetch(token: str | None) -> dict[str, Any]:
             query = query_string(
@@ -339,7 +362,7 @@ class ClusterClient:
                     "fieldSelector": field_selector,
                 }
             )
-            return self.request("GET", path + query, operation=operation)
+            return self.request("GET", path + query, operation=operation, accept=accept)
 
         return ObjectStream(fetch, ref)
 

@@ -208,6 +208,10 @@ class SimCluster:
         """Discovery requests received: `/api`, `/apis` and each group version's resource list."""
         return self._counters.discovery
 
+    def bytes_sent(self) -> int:
+        """Body bytes of the answers sent since the counters were last reset (watch streams excepted)."""
+        return self._counters.bytes_sent
+
     def reset_counters(self) -> None:
         self._counters.reset()
 

@@ -288,6 +288,9 @@ class ApiServer:
                     {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
                 )
             )
+        partial_version = _rendering(request, "PartialObjectMetadata")
+        if partial_version:
+            return _json(tables.partial_metadata(obj, partial_version))
         return _json(self._out(rt, obj))
 
     def _selectors(self, request: web.BaseRequest, target: Target) -> Callable[[Any], bool] | None:
@@ -331,6 +334,9 @@ class ApiServer:
                     rt, result.items, table_version, query.get("includeObject", "Metadata"), metadata
                 )
             )
+        partial_version = _rendering(request, "PartialObjectMetadataList")
+        if partial_version:
+            return _json(tables.partial_metadata_list(result.items, partial_version, metadata))
         if rt.custom:
             items = [self._out(rt, o) for o in result.items]
         else:
@@ -740,12 +746,18 @@ def _injected(code: int, retry_after_s: int, verb: str = "", name: str = "") -> 
 
 
 def _table_version(request: web.BaseRequest) -> str | None:
+    return _rendering(request, "Table")
+
+
+def _rendering(request: web.BaseRequest, kind: str) -> str | None:
+    """The meta.k8s.io apiVersion ("meta.k8s.io/v1") when the Accept header asks for the `kind`
+    rendering (`application/json;as=<kind>;g=meta.k8s.io;v=v1`) in one of its clauses, else None."""
     accept = request.headers.get("Accept", "")
-    if "as=Table" not in accept:
+    if f"as={kind}" not in accept:
         return None
     for clause in accept.split(","):
         params = dict(p.strip().partition("=")[::2] for p in clause.split(";")[1:])
-        if params.get("as") == "Table" and params.get("g") == "meta.k8s.io":
+        if params.get("as") == kind and params.get("g") == "meta.k8s.io":
             return f"meta.k8s.io/{params.get('v', 'v1')}"
     return None
 

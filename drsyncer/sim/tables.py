@@ -1,4 +1,5 @@
-"""`as=Table` responses: the columns kubectl prints, including a CRD's additionalPrinterColumns."""
+"""meta.k8s.io renderings: `as=Table` (the columns kubectl prints, including a CRD's
+additionalPrinterColumns) and `as=PartialObjectMetadata` / `as=PartialObjectMetadataList`."""
 
 from __future__ import annotations
 
@@ -196,11 +197,7 @@ def table(
         if include_object == "Object":
             row["object"] = obj
         elif include_object != "None":
-            row["object"] = {
-                "kind": "PartialObjectMetadata",
-                "apiVersion": "meta.k8s.io/v1",
-                "metadata": obj["metadata"],
-            }
+            row["object"] = partial_metadata(obj, "meta.k8s.io/v1")
         rows.append(row)
     return {
         "kind": "Table",
@@ -208,4 +205,21 @@ def table(
         "metadata": metadata or {},
         "columnDefinitions": defs if with_columns else [],
         "rows": rows,
+    }
+
+
+def partial_metadata(obj: Obj, api_version: str) -> Obj:
+    """The object as `PartialObjectMetadata`: its metadata only (managedFields included, as
+    kube-apiserver answers `Accept: application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`)."""
+    return {"kind": "PartialObjectMetadata", "apiVersion": api_version, "metadata": obj["metadata"]}
+
+
+def partial_metadata_list(objects: Iterable[Obj], api_version: str, metadata: Obj) -> Obj:
+    """A list as `PartialObjectMetadataList` (`as=PartialObjectMetadataList`): the list's metadata
+    (resourceVersion, continue) and each item's metadata."""
+    return {
+        "kind": "PartialObjectMetadataList",
+        "apiVersion": api_version,
+        "metadata": metadata,
+        "items": [partial_metadata(obj, api_version) for obj in objects],
     }

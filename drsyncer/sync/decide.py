@@ -14,7 +14,9 @@ The checks, in order, for a destination object that exists (docs/sync-semantics.
 4. it carries no marks and adopting unmarked objects is off → skip (conflict);
 5. it was brought up by `drsyncer failover` → skip: a sync never scales a failed-over copy back
    down (`drsyncer failback` returns it to standby);
-6. its marks carry the wanted source hash → unchanged;
+6. its marks carry the wanted source hash and the wanted `synced-from` record (what it was made
+   from, drsyncer.sync.provenance) → unchanged; the same hash under a stale record is an update that
+   writes the record, so that the next resync finds the copy settled from metadata alone;
 7. otherwise → update (the body keeps what the destination allocated), flagged with the immutable
    fields it changes and their handling.
 """
@@ -25,12 +27,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from drsyncer.api import keys
 from drsyncer.api.immutability import Version
 from drsyncer.sync import standby
 from drsyncer.sync.actions import REASON_ADOPT, REASON_CREATE, REASON_SOURCE_CHANGED, Action, Op
 from drsyncer.sync.immutable import ImmutableChange, immutable_changes, resolve_handling
 from drsyncer.sync.merge import partial_body, update_body
-from drsyncer.sync.objects import Key
+from drsyncer.sync.objects import Key, annotations_of
 from drsyncer.sync.ownership import owner_of, source_hash_of, source_namespace_of
 from drsyncer.sync.rules import Rules
 
@@ -74,7 +77,11 @@ def decide(
     if standby.failed_over(existing):
         return _skip(wanted, standby.FAILED_OVER_REASON)
     assert wanted.desired is not None
-    if owner is not None and source_hash_of(existing) == wanted.source_hash:
+    if (
+        owner is not None
+        and source_hash_of(existing) == wanted.source_hash
+        and _same_record(wanted, existing)
+    ):
         return replace(wanted, op=Op.UNCHANGED, body=None, reason=REASON_UNCHANGED)
     body = update_body(wanted.desired, existing)
     changed = immutable_changes(wanted.desired, existing, server_version)
@@ -132,6 +139,11 @@ def prunable(key: Key, existing: Mapping[str, Any], rules: Rules, source_namespa
 
 def uid_of(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("uid") or "")
+
+
+def _same_record(wanted: Action, existing: Mapping[str, Any]) -> bool:
+    made_from = annotations_of(wanted.desired or {}).get(keys.ANNOTATION_SYNCED_FROM)
+    return made_from is None or annotations_of(existing).get(keys.ANNOTATION_SYNCED_FROM) == made_from
 
 
 def _skip(wanted: Action, reason: str) -> Action:

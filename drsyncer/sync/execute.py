@@ -84,10 +84,15 @@ class Limits:
     # consecutive "cannot connect"/timeouts after which the destination counts as unreachable and the
     # remaining writes are not attempted (each would wait through the client's retries for nothing)
     unreachable_after: int = 3
+    # source objects a sync holds in full at once: read, planned and written to every destination
+    # before the next ones are read (drsyncer.sync.namespace_sync)
+    chunk: int = 500
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if self.chunk < 1:
+            raise ValueError("chunk must be at least 1")
 
 
 @dataclass

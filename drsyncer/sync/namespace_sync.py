@@ -9,9 +9,11 @@ rejected...) gets a Failed result naming it and why while the others complete.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, field
@@ -24,11 +26,17 @@ from drsyncer.kube.errors import Forbidden, NotServed
 from drsyncer.plugins import chain as plugins
 from drsyncer.plugins.registry import installed
 from drsyncer.sync import namespace_metadata
+from drsyncer.sync.actions import REASON_PRUNE, Action, Op
+from drsyncer.sync.crd_wait import CRD_KIND
+from drsyncer.sync.decide import prunable, uid_of
 from drsyncer.sync.execute import CRD_GROUP, Limits, execute
 from drsyncer.sync.objects import Key, Obj, is_builtin_group, key_of
-from drsyncer.sync.plan import plan
-from drsyncer.sync.result import RunSummary, TargetResult
+from drsyncer.sync.ordering import delete_order, rank
+from drsyncer.sync.plan import LISTED_TWICE, Plan, plan
+from drsyncer.sync.provenance import copy_marks, is_settled, metadata_decides, needs_body, rules_digest
+from drsyncer.sync.result import KindCounts, Outcome, RunSummary, Skip, TargetResult, count_key
 from drsyncer.sync.rules import Rules
+from drsyncer.sync.select import skip_reason
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +75,7 @@ def read_source(client: ClusterClient, rules: Rules, namespace: str) -> SourceSn
     snapshot = SourceSnapshot(namespace, refs, checked=found is not None, namespace_object=found)
     for ref in refs:
         snapshot.objects.extend(_lean(obj) for obj in client.list(ref, namespace))
-    if rules.sync_crds:
-        custom = [r for r in refs if not is_builtin_group(r.group)]
-        if custom:
-            crd_ref = client.resolve(f"customresourcedefinitions.{CRD_GROUP}")
-            for ref in custom:
-                crd = client.get(crd_ref, None, f"{ref.plural}.{ref.group}")
-                if crd is not None:
-                    snapshot.crds.append(crd)
+    snapshot.crds = _source_crds(client, rules, refs)
     return snapshot
 
 
@@ -155,6 +156,13 @@ def sync_namespace(
     """Sync `source_namespace` of the source cluster into every destination; one result per destination.
 
     `dry_run` and `prune` default to the Replication's `dryRun` and `pruneDeleted`.
+
+    What is read (docs/sync-semantics.md, "What a sync reads"): both sides' objects as metadata only
+    (PartialObjectMetadataList); a copy whose `synced-from` record matches its source's metadata is
+    unchanged without either body being read (drsyncer.sync.provenance). Only the sources of the
+    other copies are read in full (a GET each when few, else a paged list), `limits.chunk` at a time,
+    each chunk planned and written to every destination before the next is read; the destination
+    objects they would replace are read in full too.
     """
     dry_run = rules.dry_run if dry_run is None else dry_run
     prune = rules.prune_deleted if prune is None else prune
@@ -168,8 +176,9 @@ def sync_namespace(
             _failed(d, source_namespace, message, Category.NON_RETRYABLE, dry_run, started)
             for d in destinations
         ]
+    targets: list[_Target] = []
     try:
-        snapshot = read_source(source, rules, source_namespace)
+        snapshot = _read_source_index(source, rules, source_namespace)
     except CategorisedError as exc:
         message = f"source cluster {source.name}, namespace {source_namespace}: {exc.message}"
         return [_failed(d, source_namespace, message, exc.category, dry_run, started) for d in destinations]
@@ -184,75 +193,344 @@ def sync_namespace(
             for d in destinations
         ]
 
-    def one(destination: Destination) -> TargetResult:
-        return _sync_destination(snapshot, destination, rules, dry_run=dry_run, prune=prune, limits=limits)
+    with ThreadPoolExecutor(2 * len(destinations), thread_name_prefix="sync-destination") as pool:
 
-    if len(destinations) == 1:
-        return [one(destinations[0])]
-    with ThreadPoolExecutor(len(destinations), thread_name_prefix="sync-destination") as pool:
-        # each thread writes in a copy of this context: the audit log's actor goes with it
-        futures = [pool.submit(copy_context().run, one, d) for d in destinations]
-        return [f.result() for f in futures]
+        def each(among: Sequence[_Target], *works: Callable[[_Target], None]) -> None:
+            # each thread works in a copy of this context: the audit log's actor goes with it
+            futures = [pool.submit(copy_context().run, _guarded, w, t) for t in among for w in works]
+            for future in futures:
+                future.result()
+
+        targets = [_Target(d, snapshot, rules, dry_run, limits, started) for d in destinations]
+        # the destination namespace's labels are kept in step while its objects are listed, unless
+        # an empty source namespace may turn out absent (checked below) and nothing may be written
+        early = snapshot.checked or not prune
+        each(targets, _Target.survey, *((_Target.keep_namespace,) if early else ()))
+        try:
+            snapshot.classify(source, [t for t in targets if t.alive])
+            if prune and not snapshot.checked and not snapshot.count:
+                # objects prove the namespace exists; none, unchecked, may be a namespace that is gone
+                for target in targets:
+                    target.fail(
+                        "the source namespace lists no objects and the source identity may not get "
+                        "Namespaces to tell an empty namespace from an absent one; nothing is pruned",
+                        Category.WAIT_FOR_NEXT_SYNC,
+                    )
+            if not early:
+                each([t for t in targets if t.alive], _Target.keep_namespace)
+            for target in targets:
+                target.absorb_namespace()
+            accounts = snapshot.service_accounts(source)
+            for gk, part in snapshot.bodies(source, (limits or Limits()).chunk):
+                live = [t for t in targets if t.alive and (gk == _CRDS or t.needed.get(gk))]
+                each(live, functools.partial(_Target.write, gk=gk, part=part, accounts=accounts))
+        except CategorisedError as exc:
+            for target in targets:
+                target.fail(
+                    f"source cluster {source.name}, namespace {source_namespace}: {exc.message}", exc.category
+                )
+        if prune:
+            each([t for t in targets if t.alive], _Target.prune)
+    return [t.finish() for t in targets]
 
 
-def _sync_destination(
-    snapshot: SourceSnapshot,
-    destination: Destination,
-    rules: Rules,
-    *,
-    dry_run: bool,
-    prune: bool,
-    limits: Limits | None,
-) -> TargetResult:
-    started = time.monotonic()
-    client = destination.client
-    if prune and not snapshot.checked and not snapshot.objects:
-        # objects prove the namespace exists; none, unchecked, may be a namespace that is gone
-        return _failed(
-            destination,
-            snapshot.namespace,
-            "the source namespace lists no objects and the source identity may not get "
-            "Namespaces to tell an empty namespace from an absent one; nothing is pruned",
-            Category.WAIT_FOR_NEXT_SYNC,
-            dry_run,
-            started,
-        )
+def _guarded(work: Callable[[_Target], None], target: _Target) -> None:
+    """Run one destination's step; a failure fails that destination only."""
     try:
-        existing = read_destination(client, snapshot, destination.namespace)
-        the_plan = plan(
-            [*snapshot.crds, *snapshot.objects],
-            existing,
-            rules,
-            source_namespace=snapshot.namespace,
-            destination_namespace=destination.namespace,
-            prune=prune,
-            server_version=destination_version(client),
-            copied_kinds=snapshot.kinds,
-            namespace_metadata=namespace_metadata.select(snapshot.namespace_object, rules),
-            destination_cluster=client.name,
-        )
-        del existing  # the plan holds what it needs; the rest of the listing can go
-        result = TargetResult(client.name, snapshot.namespace, destination.namespace)
-        return execute(the_plan, client, rules, dry_run=dry_run, limits=limits, result=result)
+        work(target)
     except CategorisedError as exc:
-        return _failed(
-            destination,
-            snapshot.namespace,
-            f"destination cluster {client.name}: {exc.message}",
-            exc.category,
-            dry_run,
-            started,
-        )
+        target.fail(f"destination cluster {target.client.name}: {exc.message}", exc.category)
     except Exception as exc:  # one destination's surprise must not take the others down
-        log.exception("sync of %s into %s failed", snapshot.namespace, client.name)
-        return _failed(
-            destination,
-            snapshot.namespace,
-            f"destination cluster {client.name}: internal error: {type(exc).__name__}: {exc}",
+        log.exception("sync of %s into %s failed", target.snapshot.namespace, target.client.name)
+        target.fail(
+            f"destination cluster {target.client.name}: internal error: {type(exc).__name__}: {exc}",
             Category.NON_RETRYABLE,
-            dry_run,
-            started,
         )
+
+
+# up to this many objects of one type are read with a GET each; more with a paged list of the type
+ONE_BY_ONE = 16
+
+GroupKind = tuple[str, str]
+_CRDS: GroupKind = (CRD_GROUP, CRD_KIND)  # the part of the CRDs of the custom types copied
+
+
+@dataclass
+class _Index:
+    """The source namespace as its metadata lists show it, reduced to names, plus what must be read
+    in full: the names of each type some destination needs the body of."""
+
+    namespace: str
+    refs: list[ResourceRef]
+    rules: Rules
+    crds: list[Obj] = field(default_factory=list)  # the definitions of the custom types, if synced
+    checked: bool = True  # False: the identity may not get Namespaces, so existence was not checked
+    namespace_object: Obj | None = None
+    count: int = 0  # objects listed
+    present: dict[GroupKind, set[str]] = field(default_factory=dict)  # names of every object listed
+    needed: dict[GroupKind, set[str]] = field(default_factory=dict)  # names some destination needs in full
+    full: dict[GroupKind, list[Obj]] = field(default_factory=dict)  # bodies a server sent unasked
+
+    @property
+    def kinds(self) -> frozenset[GroupKind]:
+        return frozenset((ref.group, ref.kind) for ref in self.refs)
+
+    def classify(self, client: ClusterClient, targets: Sequence[_Target]) -> None:
+        """List every synced type as metadata, page by page: count each object that a target finds
+        skipped or settled, and note the names a target needs in full."""
+        kinds = self.kinds
+        for ref in self.refs:
+            gk = (ref.group, ref.kind)
+            present = self.present.setdefault(gk, set())
+            needed = self.needed.setdefault(gk, set())
+            stream = client.list(ref, self.namespace, metadata_only=True)
+            for item in stream:
+                name = (item.get("metadata") or {}).get("name") or ""
+                if name in present:  # (a list that changed between pages)
+                    for target in targets:
+                        target.result.skip(Skip(count_key(*gk), target.namespace, name, LISTED_TWICE))
+                    continue
+                present.add(name)
+                self.count += 1
+                body = needs_body(item) or not metadata_decides(self.rules)
+                reason = None if body else skip_reason(item, self.rules, copied_kinds=kinds)
+                wanted = False
+                for target in targets:
+                    wanted |= target.classify(gk, name, item, reason)
+                if wanted:
+                    needed.add(name)
+                    if not stream.metadata_only:
+                        self.full.setdefault(gk, []).append(_lean(item))
+
+    def service_accounts(self, client: ClusterClient) -> list[Obj] | None:
+        """The namespace's ServiceAccounts in full when they are copied (token Secrets depend on them)."""
+        for ref in self.refs:
+            if (ref.group, ref.kind) == ("", "ServiceAccount"):
+                accounts = [_lean(o) for o in client.list(ref, self.namespace)]
+                self.full[("", "ServiceAccount")] = [
+                    a
+                    for a in accounts
+                    if a["metadata"]["name"] in self.needed.get(("", "ServiceAccount"), ())
+                ]
+                return accounts
+        return None
+
+    def bodies(self, client: ClusterClient, chunk: int) -> Iterator[tuple[GroupKind, list[Obj]]]:
+        """The needed source objects in full, by type in write order, at most `chunk` at a time; the
+        CRDs (read with the index, `_CRDS`) come first."""
+        if self.crds:
+            yield _CRDS, list(self.crds)
+        for ref in sorted(self.refs, key=lambda r: rank(r.group, r.kind)):
+            gk = (ref.group, ref.kind)
+            needed = self.needed.get(gk)
+            if not needed:
+                continue
+            objects: Iterator[Obj]
+            if gk in self.full:
+                objects = iter(self.full.pop(gk))
+            elif len(needed) <= ONE_BY_ONE:
+                got = (client.get(ref, self.namespace, name) for name in sorted(needed))
+                objects = (_lean(o) for o in got if o is not None)  # (deleted since listed: gone)
+            else:
+                objects = (
+                    _lean(o)
+                    for o in client.list(ref, self.namespace)
+                    if (o.get("metadata") or {}).get("name") in needed
+                )
+            while part := list(itertools.islice(objects, chunk)):
+                yield gk, part
+
+
+def _read_source_index(client: ClusterClient, rules: Rules, namespace: str) -> _Index:
+    found = _require_namespace(client, namespace)
+    refs = client.discovery.resolve_many(rules.resource_types)
+    index = _Index(namespace, refs, rules, checked=found is not None, namespace_object=found)
+    index.crds = _source_crds(client, rules, refs)
+    return index
+
+
+def _source_crds(client: ClusterClient, rules: Rules, refs: Sequence[ResourceRef]) -> list[Obj]:
+    crds: list[Obj] = []
+    if rules.sync_crds:
+        custom = [r for r in refs if not is_builtin_group(r.group)]
+        if custom:
+            crd_ref = client.resolve(f"customresourcedefinitions.{CRD_GROUP}")
+            for ref in custom:
+                crd = client.get(crd_ref, None, f"{ref.plural}.{ref.group}")
+                if crd is not None:
+                    crds.append(crd)
+    return crds
+
+
+class _Target:
+    """One destination of the run: what its metadata list showed, and its result so far."""
+
+    def __init__(
+        self,
+        destination: Destination,
+        snapshot: _Index,
+        rules: Rules,
+        dry_run: bool,
+        limits: Limits | None,
+        started: float,
+    ) -> None:
+        self.destination = destination
+        self.client = destination.client
+        self.namespace = destination.namespace
+        self.snapshot = snapshot
+        self.rules = rules
+        self.dry_run = dry_run
+        self.limits = limits
+        self.started = started
+        self.result = TargetResult(self.client.name, snapshot.namespace, self.namespace, dry_run=dry_run)
+        self.alive = True
+        self.digest = rules_digest(rules, self.namespace, self.client.name)
+        self.version: Version | None = None
+        self.ns_metadata = namespace_metadata.select(snapshot.namespace_object, rules)
+        # per type, name → the copy's marks (provenance.copy_marks; None: some other object) and the
+        # uid of each copy pruning may delete: a few strings per object, never the object
+        self.marks: dict[GroupKind, dict[str, tuple[str, str] | None]] = {}
+        self.prunable: dict[GroupKind, dict[str, str]] = {}
+        self.needed: dict[GroupKind, set[str]] = {}
+        self.crds: dict[Key, Obj] = {}
+        self._refs: dict[GroupKind, ResourceRef] = {}
+        self._namespace_done: TargetResult | None = None
+
+    def fail(self, message: str, category: Category) -> None:
+        if self.alive:
+            self.alive = False
+            self.result.error = message
+            self.result.error_category = category
+
+    def survey(self) -> None:
+        """Read the destination's objects of the synced types as metadata (and its copies of the CRDs)."""
+        self.version = destination_version(self.client)
+        for ref in self.snapshot.refs:
+            gk = (ref.group, ref.kind)
+            marks = self.marks.setdefault(gk, {})
+            prunable_uids = self.prunable.setdefault(gk, {})
+            try:
+                there = self.client.resolve(ref.group_resource)
+            except NotServed:
+                continue  # a custom type whose CRD is about to be copied: no objects there yet
+            self._refs[gk] = there
+            for item in self.client.list(there, self.namespace, metadata_only=True):
+                key = key_of(item)
+                marks[key.name] = copy_marks(item, self.rules, self.snapshot.namespace)
+                if prunable(key, item, self.rules, self.snapshot.namespace):
+                    prunable_uids[key.name] = uid_of(item)
+        if self.snapshot.crds:
+            crd_ref = self.client.resolve(f"customresourcedefinitions.{CRD_GROUP}")
+            for crd in self.snapshot.crds:
+                found = self.client.get(crd_ref, None, crd["metadata"]["name"])
+                if found is not None:
+                    self.crds[key_of(found)] = found
+
+    def keep_namespace(self) -> None:
+        """Keep the destination namespace's copied labels and annotations in step (once per run);
+        the outcome is added to the result by `absorb_namespace` (this may run beside `survey`)."""
+        empty = Plan((), self.snapshot.namespace, self.namespace, namespace_metadata=self.ns_metadata)
+        self._namespace_done = execute(
+            empty, self.client, self.rules, dry_run=self.dry_run, limits=self.limits
+        )
+
+    def absorb_namespace(self) -> None:
+        done, self._namespace_done = self._namespace_done, None
+        if done is not None and self.alive:
+            _merge(self.result, done)
+            if done.error:
+                self.alive = False
+
+    def classify(self, gk: GroupKind, name: str, item: Obj, reason: str | None) -> bool:
+        """Count the source object `item` (metadata) as skipped (`reason`) or unchanged when its copy
+        is settled; otherwise note it as needed in full and return True."""
+        kind = count_key(*gk)
+        if reason is not None:
+            self.result.skip(Skip(kind, self.namespace, name, reason))
+            return False
+        if metadata_decides(self.rules) and is_settled(item, self.marks.get(gk, {}).get(name), self.digest):
+            self.result.record(kind, Outcome.UNCHANGED)
+            return False
+        self.needed.setdefault(gk, set()).add(name)
+        return True
+
+    def write(self, gk: GroupKind, part: list[Obj], accounts: list[Obj] | None) -> None:
+        """Plan the chunk `part` (source objects of type `gk`, in full) and carry it out."""
+        if gk == _CRDS:
+            objects, existing = part, self.crds
+        else:
+            wanted = self.needed.get(gk, set())
+            objects = [o for o in part if o["metadata"]["name"] in wanted]
+            existing = self._existing(gk, [o["metadata"]["name"] for o in objects])
+        the_plan = plan(
+            objects,
+            existing,
+            self.rules,
+            source_namespace=self.snapshot.namespace,
+            destination_namespace=self.namespace,
+            prune=False,
+            server_version=self.version,
+            copied_kinds=self.snapshot.kinds,
+            namespace_metadata=self.ns_metadata,
+            destination_cluster=self.client.name,
+            service_accounts=accounts,
+        )
+        self._run(the_plan)
+
+    def _existing(self, gk: GroupKind, names: list[str]) -> dict[Key, Obj]:
+        """The destination's objects of these names, in full (the ones an update would replace)."""
+        marks = self.marks.get(gk, {})
+        there = [n for n in names if n in marks]
+        ref = self._refs.get(gk)
+        if not there or ref is None:
+            return {}
+        if len(there) <= ONE_BY_ONE:
+            found = (self.client.get(ref, self.namespace, n) for n in there)
+            return {key_of(o): _lean(o) for o in found if o is not None}
+        wanted = set(there)
+        return {
+            key_of(o): _lean(o)
+            for o in self.client.list(ref, self.namespace)
+            if (o.get("metadata") or {}).get("name") in wanted
+        }
+
+    def prune(self) -> None:
+        """Delete the copies whose source is gone (pruneDeleted)."""
+        actions = [
+            Action(
+                Op.PRUNE, Key(gk[0], gk[1], self.namespace, name), reason=REASON_PRUNE, destination_uid=uid
+            )
+            for gk, uids in self.prunable.items()
+            for name, uid in uids.items()
+            if name not in self.snapshot.present.get(gk, ())
+        ]
+        actions.sort(key=lambda a: delete_order(a.key))
+        if actions:
+            self._run(Plan(tuple(actions), self.snapshot.namespace, self.namespace, (), self.version))
+
+    def _run(self, part: Plan) -> None:
+        if not self.alive:
+            return
+        done = execute(part, self.client, self.rules, dry_run=self.dry_run, limits=self.limits)
+        _merge(self.result, done)
+        if done.error:  # the destination as a whole failed (unreachable, namespace refused)
+            self.alive = False
+
+    def finish(self) -> TargetResult:
+        return self.result.finish(time.monotonic() - self.started)
+
+
+def _merge(total: TargetResult, part: TargetResult) -> None:
+    """Add the result of one part of a run to the run's result."""
+    for kind, counts in part.counts.items():
+        total.counts.setdefault(kind, KindCounts()).merge(counts)
+    total.errors.extend(part.errors)
+    total.warnings.extend(part.warnings)
+    total.deployment_scales.extend(part.deployment_scales)
+    for skip in part.skips:
+        total.note_skip(skip)
+    if part.error and not total.error:
+        total.error, total.error_category = part.error, part.error_category
 
 
 def _failed(

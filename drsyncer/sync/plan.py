@@ -13,16 +13,17 @@ destination object with no source object: prune, only when pruning is on and `de
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from drsyncer.api import keys
 from drsyncer.api.immutability import Version
 from drsyncer.errors import CategorisedError
 from drsyncer.plugins.chain import Chain, Place, chain_for
 from drsyncer.plugins.contract import Skip
 from drsyncer.plugins.registry import Registry, installed
-from drsyncer.sync import modifiers
+from drsyncer.sync import modifiers, provenance
 from drsyncer.sync.actions import (
     REASON_ADOPT,
     REASON_CREATE,
@@ -31,7 +32,7 @@ from drsyncer.sync.actions import (
     Action,
     Op,
 )
-from drsyncer.sync.decide import decide, prunable, uid_of
+from drsyncer.sync.decide import REASON_UNCHANGED, decide, prunable, uid_of
 from drsyncer.sync.hashing import stamp
 from drsyncer.sync.namespace_metadata import NamespaceMetadata
 from drsyncer.sync.objects import Key, group_of, key_of
@@ -42,6 +43,8 @@ from drsyncer.sync.rules import Rules
 from drsyncer.sync.select import skip_reason
 from drsyncer.sync.tokens import accounts_of, is_service_account
 from drsyncer.sync.transform import transform
+
+LISTED_TWICE = "listed twice in the source; the first copy is used"
 
 
 @dataclass(frozen=True)
@@ -110,25 +113,36 @@ def create_action(
     destination_namespace: str,
     destination_cluster: str = "",
     plugins: Chain | None = None,
+    digest: str | None = None,
 ) -> Action:
     """The create action for one selected source object: transformed, modified for `destination_cluster`
-    (`spec.modifiers`), passed through the plugins' transforms (`spec.plugins`), marked and hashed; a
-    skip when a plugin's transform leaves it out. Raises `CategorisedError` when a modifier
-    (`modifiers.ModifierError`) or a plugin fails on it."""
+    (`spec.modifiers`), passed through the plugins' transforms (`spec.plugins`), marked, hashed and
+    recording what it was made from (provenance.record); a skip when a plugin's transform leaves it
+    out. Raises `CategorisedError` when a modifier (`modifiers.ModifierError`) or a plugin fails on it.
+
+    `digest`: the rules digest, `provenance.rules_digest(rules, destination_namespace,
+    destination_cluster)` ("" for the namespace of a cluster-scoped object, shared by every
+    namespace), computed when not given."""
     transformed = transform(source, rules, destination_namespace=destination_namespace)
     body = modifiers.apply(transformed.body, rules.modifiers, cluster=destination_cluster, source=source)
     copy = plugins.apply(body) if plugins else body  # spec.plugins transforms
     if isinstance(copy, Skip):
         return Action(Op.SKIP, key_of(transformed.body), reason=copy.reason)
     body = mark(copy, rules, source)
-    digest = stamp(body, rules.plugin_fingerprint)
+    hashed = stamp(body, rules.plugin_fingerprint)
+    if digest is None:
+        namespace = destination_namespace if key_of(source).namespace else ""
+        digest = provenance.rules_digest(rules, namespace, destination_cluster)
+    made_from = provenance.record(source, digest, hashed)
+    if made_from:  # (stamp gave the body its annotations)
+        body["metadata"]["annotations"][keys.ANNOTATION_SYNCED_FROM] = made_from
     return Action(
         Op.CREATE,
         key_of(body),
         body=body,
         reason=REASON_CREATE,
         desired=body,
-        source_hash=digest,
+        source_hash=hashed,
         scale=transformed.scale,
         warnings=transformed.warnings,
     )
@@ -147,6 +161,8 @@ def plan(
     namespace_metadata: NamespaceMetadata | None = None,
     destination_cluster: str = "",
     registry: Registry | None = None,
+    settled: Collection[Key] = frozenset(),
+    service_accounts: Iterable[Mapping[str, Any]] | None = None,
 ) -> Plan:
     """Plan one source namespace into one destination namespace.
 
@@ -160,6 +176,11 @@ def plan(
     `destination_cluster`: the destination RemoteCluster's name, which decides the modifiers that apply
     and which plugins are told.
     `registry`: the installed plugins `rules.plugins` are looked up in (default: this process's).
+    `settled`: keys whose copy records that it was made from the source object as it is now
+    (provenance.settled): selected, they are unchanged without being transformed, and their source
+    and destination entries may be metadata only.
+    `service_accounts`: the namespace's ServiceAccounts, when `source` is only a part of the namespace
+    (they decide which token Secrets are copied); None takes the ones in `source`.
 
     An object whose modifier or plugin hook fails gets an `Op.FAIL` action: it is reported, never
     written unmodified, and its existing copy is neither updated nor pruned.
@@ -167,17 +188,26 @@ def plan(
     rejects its parameters.
     """
     chain = _plugins(rules, source_namespace, destination_cluster, destination_namespace, registry)
+    digests = {
+        True: provenance.rules_digest(rules, destination_namespace, destination_cluster),
+        # cluster-scoped: one copy for every namespace
+        False: provenance.rules_digest(rules, "", destination_cluster),
+    }
     actions: list[Action] = []
     present: set[Key] = set()
     source = source if isinstance(source, list) else list(source)
     if copied_kinds is None:
         copied_kinds = frozenset((group_of(o), o.get("kind") or "") for o in source)
     # token Secrets are copied or not by the ServiceAccounts copied with them
-    accounts = accounts_of(o for o in source if is_service_account(o) and skip_reason(o, rules) is None)
+    accounts = accounts_of(
+        o
+        for o in (source if service_accounts is None else service_accounts)
+        if is_service_account(o) and skip_reason(o, rules) is None
+    )
     for obj in source:
         key = key_of(obj, destination_namespace)
         if key in present:
-            actions.append(Action(Op.SKIP, key, reason="listed twice in the source; the first copy is used"))
+            actions.append(Action(Op.SKIP, key, reason=LISTED_TWICE))
             continue
         present.add(key)
         try:
@@ -190,6 +220,9 @@ def plan(
         if reason is not None:
             actions.append(Action(Op.SKIP, key, reason=reason))
             continue
+        if key in settled:
+            actions.append(Action(Op.UNCHANGED, key, reason=REASON_UNCHANGED))
+            continue
         try:
             wanted = create_action(
                 obj,
@@ -197,6 +230,7 @@ def plan(
                 destination_namespace=destination_namespace,
                 destination_cluster=destination_cluster,
                 plugins=chain,
+                digest=digests[bool(key.namespace)],
             )
         except CategorisedError as exc:  # a modifier or a plugin's transform failed: this object only
             actions.append(Action(Op.FAIL, key, reason=exc.message))
@@ -217,13 +251,7 @@ def plan(
 
     actions.sort(key=lambda a: write_order(a.key))
     if prune:
-        prunes = [
-            Action(Op.PRUNE, key, reason=REASON_PRUNE, destination_uid=uid_of(existing))
-            for key, existing in destination.items()
-            if key not in present and prunable(key, existing, rules, source_namespace)
-        ]
-        prunes.sort(key=lambda a: delete_order(a.key))
-        actions.extend(prunes)
+        actions.extend(prune_actions(destination, present, rules, source_namespace))
     warnings = tuple(f"{a.key}: {w}" for a in actions for w in a.warnings)
     return Plan(
         tuple(actions), source_namespace, destination_namespace, warnings, server_version, namespace_metadata
@@ -245,7 +273,26 @@ def _plugins(
     return chain_for(rules.plugins, installed() if registry is None else registry, place)
 
 
+def prune_actions(
+    destination: Mapping[Key, Mapping[str, Any]],
+    present: Collection[Key],
+    rules: Rules,
+    source_namespace: str,
+) -> list[Action]:
+    """The prunes of a plan, in delete order: the destination objects (metadata suffices) whose key is
+    not in `present` (the keys of every source object, at the destination) and that `prunable` says
+    are this Replication's copies from `source_namespace`."""
+    prunes = [
+        Action(Op.PRUNE, key, reason=REASON_PRUNE, destination_uid=uid_of(existing))
+        for key, existing in destination.items()
+        if key not in present and prunable(key, existing, rules, source_namespace)
+    ]
+    prunes.sort(key=lambda a: delete_order(a.key))
+    return prunes
+
+
 __all__ = [
+    "LISTED_TWICE",
     "REASON_ADOPT",
     "REASON_CREATE",
     "REASON_PRUNE",
@@ -255,4 +302,5 @@ __all__ = [
     "Plan",
     "create_action",
     "plan",
+    "prune_actions",
 ]

@@ -86,6 +86,46 @@ def test_limit_and_continue_page_through_everything_once(core: client.CoreV1Api,
     assert pages == 3 and seen == [*(f"cm-{n}" for n in range(7)), ROOT_CA]
 
 
+def _raw_get(api: client.ApiClient, path: str, accept: str) -> dict[str, Any]:
+    """GET `path` with this Accept header through the stock client's REST layer; the parsed answer."""
+    method, url, headers, body, _ = api.param_serialize(
+        "GET", path, header_params={"Accept": accept}, auth_settings=["BearerToken"]
+    )
+    response = api.call_api(method, url, header_params=headers, body=body)
+    parsed: dict[str, Any] = json.loads(response.read())
+    return parsed
+
+
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+
+def test_a_list_as_partial_object_metadata_carries_metadata_only_and_pages(
+    api: client.ApiClient, core: client.CoreV1Api, ns: str
+) -> None:
+    for n in range(3):
+        core.create_namespaced_config_map(
+            ns, {"metadata": {"name": f"cm-{n}", "labels": {"n": str(n)}}, "data": {"big": "x" * 1000}}
+        )
+    path = f"/api/v1/namespaces/{ns}/configmaps?limit=2"
+    first = _raw_get(api, path, f"{METADATA_LIST},application/json")
+    assert (first["kind"], first["apiVersion"]) == ("PartialObjectMetadataList", "meta.k8s.io/v1")
+    item = first["items"][0]
+    assert set(item) == {"kind", "apiVersion", "metadata"}
+    assert (item["kind"], item["apiVersion"]) == ("PartialObjectMetadata", "meta.k8s.io/v1")
+    assert item["metadata"]["name"] == "cm-0" and item["metadata"]["labels"] == {"n": "0"}
+    assert item["metadata"]["uid"] and item["metadata"]["resourceVersion"]
+    token = first["metadata"]["continue"]
+    rest = _raw_get(api, f"{path}&continue={token}", METADATA_LIST)
+    # kube-root-ca.crt sorts last
+    assert [i["metadata"]["name"] for i in rest["items"]] == ["cm-2", ROOT_CA]
+    single = _raw_get(
+        api,
+        f"/api/v1/namespaces/{ns}/configmaps/cm-1",
+        "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+    )
+    assert single["kind"] == "PartialObjectMetadata" and "data" not in single
+
+
 def test_continue_token_from_before_compaction_is_gone(
     core: client.CoreV1Api, ns: str, sim_cluster: SimCluster
 ) -> None:
