@@ -172,3 +172,19 @@ def test_a_copy_with_the_same_hash_under_a_stale_record_is_updated_to_record_it(
         decided.body["metadata"]["annotations"][keys.ANNOTATION_SYNCED_FROM]
         == (wanted.desired or {})["metadata"]["annotations"][keys.ANNOTATION_SYNCED_FROM]
     )
+
+
+def test_the_modifiers_of_each_destination_cluster_enter_its_digest_and_no_others() -> None:
+    dr1_rule = {"clusters": ["dr1"], "labels": {"set": {"site": "dr1"}}}
+    every = {"labels": {"set": {"copy": "yes"}}}
+    before = rules(modifiers=[dr1_rule, every])
+    after = rules(modifiers=[{**dr1_rule, "labels": {"set": {"site": "eu"}}}, every])
+    digest = provenance.rules_digest
+    assert digest(before, DEST_NS, "dr1") != digest(after, DEST_NS, "dr1")
+    assert digest(before, DEST_NS, "dr2") == digest(after, DEST_NS, "dr2")
+    assert digest(before, DEST_NS, "dr2") != digest(rules(modifiers=[dr1_rule]), DEST_NS, "dr2")
+
+
+def test_a_replication_with_plugins_never_decides_from_metadata() -> None:
+    assert provenance.metadata_decides(rules())
+    assert not provenance.metadata_decides(rules(plugins=[{"name": "example"}]))
