@@ -354,7 +354,7 @@ class ReplicationSpec(SpecModel):
         return found
 
     def _modifier_problems(self) -> list[Problem]:
-        destinations = {self.destination_cluster, *self.destination_clusters}
+        destinations = {c for c in (self.destination_cluster, *self.destination_clusters) if c}
         return unknown_clusters(self.modifiers, destinations, "destination of this Replication")
 
 
