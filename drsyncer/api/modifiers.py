@@ -15,6 +15,7 @@ answer 415 to it), hence the same limit here.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -265,6 +266,20 @@ class ModifierRule(SpecModel):
         return found
 
 
+def unknown_clusters(
+    rules: Sequence[ModifierRule], destinations: Collection[str], destination_word: str
+) -> list[Problem]:
+    """(`modifiers[i].clusters[j]`, message) for every `clusters` entry of `rules` that is not in
+    `destinations`; the message calls the cluster "not a <destination_word>". A rule naming only
+    clusters it is never run for would silently do nothing, so it is refused instead."""
+    return [
+        (f"modifiers[{i}].clusters[{j}]", f'"{cluster}" is not a {destination_word}')
+        for i, rule in enumerate(rules)
+        for j, cluster in enumerate(rule.clusters)
+        if cluster not in destinations
+    ]
+
+
 __all__ = [
     "EmbeddedFormat",
     "EmbeddedPatch",
@@ -276,4 +291,5 @@ __all__ = [
     "PatchOp",
     "check_pointer",
     "check_regex",
+    "unknown_clusters",
 ]

@@ -30,7 +30,7 @@ from drsyncer.api.fieldtypes import (
     Schedule,
 )
 from drsyncer.api.meta import Conditions, ObjectMeta, status_or_empty
-from drsyncer.api.modifiers import ModifierRule
+from drsyncer.api.modifiers import ModifierRule, unknown_clusters
 from drsyncer.api.names import unique_in_order
 from drsyncer.api.plugins import PluginUse, duplicate_plugins
 from drsyncer.api.remotecluster import DEFAULT_NAMESPACE, RemoteCluster
@@ -354,13 +354,8 @@ class ReplicationSpec(SpecModel):
         return found
 
     def _modifier_problems(self) -> list[Problem]:
-        destinations = {self.destination_cluster, *self.destination_clusters}
-        return [
-            (f"modifiers[{i}].clusters[{j}]", f'"{cluster}" is not a destination of this Replication')
-            for i, rule in enumerate(self.modifiers)
-            for j, cluster in enumerate(rule.clusters)
-            if cluster not in destinations
-        ]
+        destinations = {c for c in (self.destination_cluster, *self.destination_clusters) if c}
+        return unknown_clusters(self.modifiers, destinations, "destination of this Replication")
 
 
 def _repeats(field: str, key: str, values: list[str]) -> list[Problem]:

@@ -20,6 +20,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from drsyncer.api.modifiers import unknown_clusters
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, client_from_kubeconfig_file
 from drsyncer.kube.client import NAMESPACES
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise DrsyncerError("--concurrency must be at least 1")
     rules = rules_from_args(args, source_context)
+    _check_modifier_clusters(args, rules, dest_contexts)
     kubeconfig = args.kubeconfig or os.environ.get(KUBECONFIG_ENV, "")
     if not kubeconfig:
         raise DrsyncerError(f"no kubeconfig: pass --kubeconfig or set {KUBECONFIG_ENV}")
@@ -128,6 +130,17 @@ def _read_modifiers(path: str) -> object:
     if not isinstance(rules, list):
         raise DrsyncerError(f"--modifiers {path}: must hold a list of rules (spec.modifiers)")
     return rules
+
+
+def _check_modifier_clusters(args: argparse.Namespace, rules: Rules, dest_contexts: list[str]) -> None:
+    """A rule's `clusters` names destination contexts here; one naming none of them would do nothing,
+    a typo the Replication path refuses too (drsyncer.api.modifiers.unknown_clusters)."""
+    problems = unknown_clusters([rule.spec for rule in rules.modifiers], dest_contexts, "destination context")
+    if problems:
+        found = "; ".join(f"spec.{path}: {message}" for path, message in problems)
+        raise DrsyncerError(
+            f"--modifiers {args.modifiers}: {found} (--dest-context {','.join(dest_contexts)})"
+        )
 
 
 def _check_reachable(client: ClusterClient, context: str) -> None:

@@ -102,3 +102,33 @@ def test_every_subcommand_runs_a_function_of_its_own() -> None:
     for name, sub in subparsers.choices.items():
         handler = sub.get_default("handler")
         assert callable(handler), f"drsyncer {name}: handler {handler!r} is not a function"
+
+
+def test_sync_refuses_a_modifier_naming_no_destination_context_before_reading_the_kubeconfig(
+    tmp_path, capsys
+) -> None:
+    modifiers = tmp_path / "modifiers.yaml"
+    modifiers.write_text(
+        "- annotations: {set: {a: b}}\n- clusters: [dr1, dr3]\n  labels: {set: {site: dr}}\n"
+    )
+    code = main(
+        [
+            "sync",
+            "--kubeconfig",
+            str(tmp_path / "absent"),
+            "--source-context",
+            "prod",
+            "--dest-context",
+            "dr1,dr2",
+            "-n",
+            "shop",
+            "--modifiers",
+            str(modifiers),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert err == (
+        f'drsyncer sync: --modifiers {modifiers}: spec.modifiers[1].clusters[1]: "dr3" is not a '
+        "destination context (--dest-context dr1,dr2)"
+    )

@@ -1,8 +1,10 @@
 """Plugins in a plan: filters skip, transforms shape the copy inside the source hash, a failing hook
-fails its object only, and a plugin that is not installed fails the plan."""
+fails its object only, a plugin that is not installed fails the plan, and plugin transforms run
+after the built-in transforms and the modifiers."""
 
 from __future__ import annotations
 
+from importlib.metadata import EntryPoint
 from typing import Any
 
 import pytest
@@ -12,11 +14,14 @@ from drsyncer.api import keys
 from drsyncer.api.replication import Phase
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube.client import ClusterClient
+from drsyncer.plugins import PluginContext
+from drsyncer.plugins.contract import ENTRY_POINT_GROUP
+from drsyncer.plugins.registry import discover
 from drsyncer.sync.execute import execute
 from drsyncer.sync.objects import key_of
 from drsyncer.sync.plan import Op, Plan, plan
 from tests.unit.plugins.registry import sample_registry
-from tests.unit.sync.factories import DEST_NS, SOURCE_NS, configmap, rules
+from tests.unit.sync.factories import DEST_NS, SOURCE_NS, configmap, deployment, rules
 
 REGISTRY = sample_registry()
 
@@ -115,3 +120,52 @@ def test_a_run_reports_the_failed_object_with_its_message_and_writes_nothing_for
     assert [(e.name, e.category, e.message) for e in result.errors] == [
         ("bad", Category.NON_RETRYABLE, "plugin \"exploding\": transform raised KeyError: 'host'")
     ]
+
+
+class Trail:
+    """Appends `parameters.mark` and the replicas it sees to the `trail` annotation."""
+
+    @staticmethod
+    def transform(obj: dict[str, Any], context: PluginContext) -> dict[str, Any]:
+        annotations = obj["metadata"].setdefault("annotations", {})
+        seen = f"{context.parameters['mark']}(replicas={obj['spec']['replicas']})"
+        annotations["trail"] = ",".join(filter(None, [annotations.get("trail"), seen]))
+        return obj
+
+
+TRAIL_REGISTRY = discover([EntryPoint("trail", f"{__name__}:Trail", ENTRY_POINT_GROUP)])
+
+
+def _trail_copy(modifier_mark: str, plugin_mark: str) -> Any:
+    # the modifier's `test` fails unless the built-in scale-to-zero ran before it
+    modifier = {
+        "resources": ["deployments.apps"],
+        "jsonPatch": [
+            {"op": "test", "path": "/spec/replicas", "value": 0},
+            {"op": "add", "path": "/metadata/annotations/trail", "value": modifier_mark},
+        ],
+    }
+    [action] = plan(
+        [deployment("web", replicas=3)],
+        {},
+        rules(modifiers=[modifier], plugins=[{"name": "trail", "parameters": {"mark": plugin_mark}}]),
+        source_namespace=SOURCE_NS,
+        destination_namespace=DEST_NS,
+        prune=False,
+        destination_cluster="dr1",
+        registry=TRAIL_REGISTRY,
+    )
+    assert action.op == Op.CREATE, action.reason
+    return action
+
+
+def test_built_in_transforms_then_modifiers_then_plugins_and_the_hash_covers_both() -> None:
+    action = _trail_copy("modifier", "plugin")
+    assert action.body["metadata"]["annotations"]["trail"] == "modifier,plugin(replicas=0)"
+    assert action.body["spec"]["replicas"] == 0
+    hashes = {
+        _trail_copy(modifier, plugin).source_hash
+        for modifier, plugin in [("modifier", "plugin"), ("changed", "plugin"), ("modifier", "changed")]
+    }
+    assert len(hashes) == 3
+    assert _trail_copy("modifier", "plugin").source_hash == action.source_hash
