@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -99,25 +100,16 @@ class Proc:
         if self.popen is not None and self.popen.poll() is None:
             os.killpg(self.popen.pid, signal.SIGTERM)
 
-    def stop(self, timeout_s: float = 20.0, *, hurry_after_s: float | None = None) -> None:
-        """SIGTERM, then SIGKILL after `timeout_s`. `hurry_after_s`: a worker still stopping after this
-        long gets SIGQUIT, Celery's second stop signal, which ends its soft shutdown (a fixed wait of
-        DRSYNCER_SHUTDOWN_TIMEOUT * 2/3 whenever a task was running at the first signal) at once."""
+    def stop(self, timeout_s: float = 20.0) -> None:
         if self.popen is None:
             return
         if self.popen.poll() is None:
             self.terminate()
             try:
-                self.popen.wait(hurry_after_s if hurry_after_s is not None else timeout_s)
+                self.popen.wait(timeout_s)
             except subprocess.TimeoutExpired:
-                if hurry_after_s is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(self.popen.pid, signal.SIGQUIT)
-                try:
-                    self.popen.wait(max(timeout_s - (hurry_after_s or 0.0), 0.1))
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-                    self.popen.wait(10)
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(10)
         # pool processes left behind by a parent that did not stop them
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
@@ -136,17 +128,40 @@ class Proc:
         return "\n".join(text[-lines:])
 
 
-# a worker stopping at the end of a module has nothing left to finish: do not sit out its soft shutdown
+# a worker stopping at the end of a module has nothing left to finish: it is not given Celery's soft
+# shutdown (SIGQUIT after TEARDOWN_HURRY_S), nor a cold shutdown's Redis calls (SIGKILL after
+# TEARDOWN_WORKER_KILL_S); what it leaves in Redis goes with the next module's flush
 TEARDOWN_HURRY_S = 2.0
+TEARDOWN_WORKER_KILL_S = 5.0
 
 
 def stop_all(procs: Iterable[Proc]) -> None:
-    """Stop processes at the end of a module: all told at once, workers hurried (`Proc.stop`)."""
+    """Stop processes at the end of a module, all at once: SIGTERM to every one; workers still running
+    after TEARDOWN_HURRY_S get SIGQUIT and after TEARDOWN_WORKER_KILL_S SIGKILL; the others get the
+    usual `Proc.stop`."""
     stopping = list(procs)
     for proc in stopping:
         proc.terminate()
+    workers = [p for p in stopping if p.name.startswith("worker") and p.popen is not None]
+    deadline = time.monotonic() + TEARDOWN_HURRY_S
+    for proc in workers:
+        _wait_until(proc, deadline)
+    for proc in workers:
+        popen = proc.popen
+        if popen is not None and popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(popen.pid, signal.SIGQUIT)  # Celery's second stop signal: no soft shutdown
+    deadline = time.monotonic() + TEARDOWN_WORKER_KILL_S - TEARDOWN_HURRY_S
+    for proc in workers:
+        _wait_until(proc, deadline)
     for proc in stopping:
-        proc.stop(hurry_after_s=TEARDOWN_HURRY_S if proc.name.startswith("worker") else None)
+        proc.stop(0.1 if proc in workers else 20.0)
+
+
+def _wait_until(proc: Proc, deadline: float) -> None:
+    assert proc.popen is not None
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.popen.wait(max(deadline - time.monotonic(), 0.0))
 
 
 @dataclass
