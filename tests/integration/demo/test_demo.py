@@ -1,11 +1,12 @@
 """`drsyncer demo` end to end: child processes, a first sync, a summary that matches the DR clusters,
-and a shutdown that leaves nothing running."""
+and a shutdown that leaves nothing running. The `--once` run with redis-server, its summary against
+docs/demo.md and a second run in the same work directory are checked on the README's install-and-demo
+command (test_readme.py), which runs that same demo."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +31,6 @@ from tests.integration.demo.conftest import (
 pytestmark = pytest.mark.slow
 
 DEPLOYMENTS = offline_ref("deployments")
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def _check_summary_against_clusters(output: str, kubeconfig: Path) -> None:
@@ -63,32 +63,6 @@ def _check_summary_against_clusters(output: str, kubeconfig: Path) -> None:
                 assert row.scaled[key] == obj["spec"]["replicas"]
         finally:
             client.close()
-
-
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server on PATH")
-def test_demo_once_with_redis_server_syncs_everything_and_exits_0(tmp_path: Path) -> None:
-    workdir = tmp_path / "work"
-
-    result = run_demo(tmp_path, "--once", "--workdir", str(workdir), "--redis", "server")
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
-    assert "redis-server" in out and "embedded" not in out
-    assert "Completed" in out and "everything synced" in out
-    summary = parse_summary(out)
-    assert all(row.check == "ok" and row.failed == 0 for row in summary.values()), out
-    # docs/demo.md shows this summary: its numbers are the real ones
-    documented = parse_summary((ROOT / "docs" / "demo.md").read_text())
-    assert documented == summary, f"update the summary in docs/demo.md to:\n{out}"
-    assert "Flower: http://127.0.0.1:" in out
-    assert (workdir / "kubeconfig").exists()
-    for name in ("sim", "redis", "watcher", "beat", "worker-1", "worker-2", "flower"):
-        assert (workdir / "logs" / f"{name}.log").exists(), name
-    assert "had to kill" not in out
-
-    # the same work directory again: old logs and kubeconfig must not be taken for the new run's
-    again = run_demo(tmp_path, "--once", "--workdir", str(workdir), "--redis", "server", "--no-flower")
-    assert again.returncode == 0, again.stdout + again.stderr
 
 
 def test_demo_with_the_embedded_redis_summary_matches_the_dr_clusters_and_ctrl_c_stops_everything(

@@ -1,5 +1,7 @@
 """The README's commands work exactly as written: the test command CI runs, the install-and-demo
-command (with `--once` appended), and the YAML of its quickstart."""
+command (with `--once` appended; its run is also the one whose summary, logs and work directory
+are checked against docs/demo.md, and run again in the same work directory), and the YAML of its
+quickstart."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from drsyncer.cli import main
+from tests.integration.demo.conftest import parse_summary
 
 ROOT = Path(__file__).resolve().parents[3]
 README = ROOT / "README.md"
@@ -93,3 +96,41 @@ def test_the_demo_command_works_as_written(tmp_path: Path) -> None:
     assert re.search(r"^Successfully installed (\S+ )*drsyncer-", result.stdout, re.MULTILINE), result.stdout
     assert "everything synced" in result.stdout
     assert (venv / "bin" / "drsyncer").exists()
+
+    # what a `--once` run promises, checked on this run (one demo run fewer for the suite)
+    out = result.stdout
+    real_redis = shutil.which("redis-server") is not None
+    if real_redis:  # the default `--redis auto` takes it when it is on PATH
+        assert "redis-server" in out and "embedded" not in out
+    assert "Completed" in out
+    summary = parse_summary(out)
+    assert summary and all(row.check == "ok" and row.failed == 0 for row in summary.values()), out
+    # docs/demo.md shows this summary: its numbers are the real ones
+    documented = parse_summary((ROOT / "docs" / "demo.md").read_text())
+    assert documented == summary, f"update the summary in docs/demo.md to:\n{out}"
+    assert "Flower: http://127.0.0.1:" in out
+    (workdir,) = tmp_path.glob("drsyncer-demo-*")  # the default work directory, under TMPDIR
+    assert (workdir / "kubeconfig").exists()
+    for name in ("sim", "redis", "watcher", "beat", "worker-1", "worker-2", "flower"):
+        assert (workdir / "logs" / f"{name}.log").exists(), name
+    assert "had to kill" not in out
+
+    # the same work directory again: old logs and kubeconfig must not be taken for the new run's
+    again = subprocess.run(
+        [
+            str(venv / "bin" / "drsyncer"),
+            "demo",
+            "--once",
+            "--workdir",
+            str(workdir),
+            "--no-flower",
+            *(["--redis", "server"] if real_redis else []),
+        ],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr

@@ -20,8 +20,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -94,11 +95,16 @@ class Proc:
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
+    def terminate(self) -> None:
+        """Send SIGTERM, the stop Kubernetes sends, to the process group if it runs; `stop` waits."""
+        if self.popen is not None and self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+
     def stop(self, timeout_s: float = 20.0) -> None:
         if self.popen is None:
             return
         if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
+            self.terminate()
             try:
                 self.popen.wait(timeout_s)
             except subprocess.TimeoutExpired:
@@ -120,6 +126,42 @@ class Proc:
         except FileNotFoundError:
             return "(no log)"
         return "\n".join(text[-lines:])
+
+
+# a worker stopping at the end of a module has nothing left to finish: it is not given Celery's soft
+# shutdown (SIGQUIT after TEARDOWN_HURRY_S), nor a cold shutdown's Redis calls (SIGKILL after
+# TEARDOWN_WORKER_KILL_S); what it leaves in Redis goes with the next module's flush
+TEARDOWN_HURRY_S = 2.0
+TEARDOWN_WORKER_KILL_S = 5.0
+
+
+def stop_all(procs: Iterable[Proc]) -> None:
+    """Stop processes at the end of a module, all at once: SIGTERM to every one; workers still running
+    after TEARDOWN_HURRY_S get SIGQUIT and after TEARDOWN_WORKER_KILL_S SIGKILL; the others get the
+    usual `Proc.stop`."""
+    stopping = list(procs)
+    for proc in stopping:
+        proc.terminate()
+    workers = [p for p in stopping if p.name.startswith("worker") and p.popen is not None]
+    deadline = time.monotonic() + TEARDOWN_HURRY_S
+    for proc in workers:
+        _wait_until(proc, deadline)
+    for proc in workers:
+        popen = proc.popen
+        if popen is not None and popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(popen.pid, signal.SIGQUIT)  # Celery's second stop signal: no soft shutdown
+    deadline = time.monotonic() + TEARDOWN_WORKER_KILL_S - TEARDOWN_HURRY_S
+    for proc in workers:
+        _wait_until(proc, deadline)
+    for proc in stopping:
+        proc.stop(0.1 if proc in workers else 20.0)
+
+
+def _wait_until(proc: Proc, deadline: float) -> None:
+    assert proc.popen is not None
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.popen.wait(max(deadline - time.monotonic(), 0.0))
 
 
 @dataclass
@@ -558,8 +600,7 @@ def pipeline(
         p.wait_workers_ready()
         yield p
     finally:
-        for proc in reversed(list(p.procs.values())):
-            proc.stop()
+        stop_all(p.procs.values())
         if fleet is not None:
             fleet.stop()
         else:  # the real clusters stay for the session: leave them as they were

@@ -33,6 +33,7 @@ from tests.integration.pipeline.conftest import (
     Pipeline,
     _kubeconfig_secret,
     eventually,
+    stop_all,
 )
 
 OBJECTS = reliability.sized(600, 2000)
@@ -127,8 +128,7 @@ def spipe(
         p.wait_workers_ready()
         yield p
     finally:
-        for proc in reversed(list(p.procs.values())):
-            proc.stop()
+        stop_all(p.procs.values())
         controller.close()
         source.close()
         fleet.stop()

@@ -27,7 +27,7 @@ from tests.fixtures.helm import render
 from tests.fixtures.polling import builtin_ref
 from tests.fixtures.ports import free_port
 from tests.fixtures.redis_server import RedisServer
-from tests.integration.pipeline.conftest import Pipeline, eventually
+from tests.integration.pipeline.conftest import Pipeline, eventually, stop_all
 from tests.integration.rbac.conftest import (
     RealCluster,
     Subject,
@@ -178,8 +178,7 @@ def chart(
             pipeline, controller, source, dr1, watch_namespace, source_namespace, release_namespace, env
         )
     finally:
-        for proc in reversed(list(pipeline.procs.values())):
-            proc.stop()
+        stop_all(pipeline.procs.values())
         sa_client.close()
         redis.Redis.from_url(redis_url).flushdb()
         controller.delete_namespace(watch_namespace)
