@@ -267,15 +267,16 @@ class ModifierRule(SpecModel):
 
 
 def unknown_clusters(
-    rules: Sequence[ModifierRule], destinations: Collection[str], destination_word: str
+    clusters_per_rule: Sequence[Sequence[str]], destinations: Collection[str], destination_word: str
 ) -> list[Problem]:
-    """(`modifiers[i].clusters[j]`, message) for every `clusters` entry of `rules` that is not in
-    `destinations`; the message calls the cluster "not a <destination_word>". A rule naming only
-    clusters it is never run for would silently do nothing, so it is refused instead."""
+    """(`modifiers[i].clusters[j]`, message) for every name in `clusters_per_rule[i]` (the `clusters`
+    of rule i) that is not in `destinations`; the message calls the cluster "not a <destination_word>".
+    A rule naming only clusters it is never run for would silently do nothing, so it is refused instead.
+    Plain names rather than rules, so the check also runs on a spec whose rules do not validate."""
     return [
         (f"modifiers[{i}].clusters[{j}]", f'"{cluster}" is not a {destination_word}')
-        for i, rule in enumerate(rules)
-        for j, cluster in enumerate(rule.clusters)
+        for i, clusters in enumerate(clusters_per_rule)
+        for j, cluster in enumerate(clusters)
         if cluster not in destinations
     ]
 

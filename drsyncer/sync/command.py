@@ -135,7 +135,9 @@ def _read_modifiers(path: str) -> object:
 def _check_modifier_clusters(args: argparse.Namespace, rules: Rules, dest_contexts: list[str]) -> None:
     """A rule's `clusters` names destination contexts here; one naming none of them would do nothing,
     a typo the Replication path refuses too (drsyncer.api.modifiers.unknown_clusters)."""
-    problems = unknown_clusters([rule.spec for rule in rules.modifiers], dest_contexts, "destination context")
+    problems = unknown_clusters(
+        [rule.spec.clusters for rule in rules.modifiers], dest_contexts, "destination context"
+    )
     if problems:
         found = "; ".join(f"spec.{path}: {message}" for path, message in problems)
         raise DrsyncerError(
