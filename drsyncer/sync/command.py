@@ -11,9 +11,11 @@ managed by a real Replication are left alone (reported as conflicts).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import yaml
 from rich import box
@@ -25,7 +27,7 @@ from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, client_from_kubeconfig_file
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.kube.retry import INTERACTIVE
-from drsyncer.sync.execute import Limits
+from drsyncer.sync.execute import Limits, not_written_log
 from drsyncer.sync.result import Outcome, Phase, Skip, TargetResult, total_counts
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.run import prepare_run
@@ -75,13 +77,26 @@ def run(args: argparse.Namespace) -> int:
             [(src, c, dst) for src, dst in pairs for c in dest_contexts],
             clients.__getitem__,
         )
-        results = prepared.sync(limits=Limits(concurrency=args.concurrency))
+        with _quiet(not_written_log):
+            results = prepared.sync(limits=Limits(concurrency=args.concurrency))
     finally:
         for client in clients.values():
             client.close()
     for result in results:
         print_result(console, result, verbose=bool(getattr(args, "verbose", False)))
     return 0 if all(r.phase == Phase.COMPLETED for r in results) else 1
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """`logger` passes errors only while the block runs: every object it would name as not written
+    is listed in the printed result (`errors:`), and a second line on stderr would only repeat it."""
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def namespace_pairs(values: Sequence[str]) -> list[tuple[str, str]]:
