@@ -82,6 +82,16 @@ BAD_RULES: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("label key invalid", {"labels": {"set": {"a b": "c"}}}, "spec.modifiers[1].labels.set[a b]: label key"),
     (
+        "annotation key with an invalid prefix",
+        {"annotations": {"remove": ["Bad_Prefix/zone"]}},
+        'spec.modifiers[1].annotations.remove[0]: annotation key "Bad_Prefix/zone" has an invalid prefix',
+    ),
+    (
+        "annotation key invalid",
+        {"annotations": {"set": {"a b": "c"}}},
+        'spec.modifiers[1].annotations.set[a b]: annotation key "a b" is invalid',
+    ),
+    (
         "cluster that is not a destination",
         {"clusters": ["dr9"], **LABEL},
         'spec.modifiers[1].clusters[0]: "dr9" is not a destination of this Replication',
