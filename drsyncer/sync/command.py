@@ -218,12 +218,9 @@ def print_result(console: Console, result: TargetResult, *, verbose: bool = Fals
                 markup=False,
             )
     # a held-back copy is listed once, above, though the executor also records it as a warning
-    held = tuple(
-        f"{s.kind} {s.namespace}/{s.name}: " if s.namespace else f"{s.kind} {s.name}: "
-        for s in result.skips
-        if s.held_back
-    )
-    warnings = [w for w in result.warnings if not (w.startswith(held) and w.endswith("; not written"))]
+    # (`...; not written` when applied, the planner's note in a dry run)
+    held = tuple(f"{s.kind} {s.ref}: " for s in result.skips if s.held_back)
+    warnings = [w for w in result.warnings if not w.startswith(held)]
     if warnings:
         console.print("  warnings:")
         for warning in warnings[:_MAX_WARNINGS]:

@@ -127,9 +127,13 @@ class Skip:
     held_back: bool = False
     fields: tuple[str, ...] = ()
 
+    @property
+    def ref(self) -> str:
+        """`namespace/name`, or `name` of a cluster-scoped object."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
     def __str__(self) -> str:
-        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
-        return f"{self.kind} {where}: {self.reason}"
+        return f"{self.kind} {self.ref}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
