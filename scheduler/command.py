@@ -13,6 +13,7 @@ from prometheus_client import start_http_server
 from drsyncer.config import load_settings, port_in_use
 from drsyncer.kube.kubeconfig import controller_client
 from drsyncer.logs import setup_logging
+from drsyncer.plugins.registry import installed, log_unusable
 from scheduler.celery_app import app_from_settings
 from scheduler.probes import ProbeServer
 from scheduler.service import WatcherService
@@ -24,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(flags=args)
     setup_logging(settings.log_format, settings.log_level)
     log.info("starting the watcher with %s", settings.describe())
+    log_unusable(installed())  # a Replication naming one of them gets InvalidSpec with the reason
     controller = controller_client(settings.kubeconfig or None, settings.kube_context or None)
     app = app_from_settings(settings)
     service = WatcherService(settings, controller, app)

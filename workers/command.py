@@ -18,7 +18,7 @@ from typing import Any
 
 from drsyncer.config import WORKER_DEFAULTS, ConfigError, Settings, load_settings, port_in_use
 from drsyncer.logs import setup_logging
-from drsyncer.plugins.registry import installed
+from drsyncer.plugins.registry import installed, log_unusable
 from workers import probes
 
 log = logging.getLogger(__name__)
@@ -70,8 +70,9 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
     from workers.shutdown import ArmOnSignals, ShutdownDeadline
 
     app.configure(settings)
-    # loaded once here, before the pool forks, so every process has them; a broken one is logged
+    # loaded once here, before the pool forks, so every process has them; a broken one is logged once
     plugins = installed()
+    log_unusable(plugins)
     log.info("plugins: %s", ", ".join(f"{p.name} {p.version}".strip() for p in plugins.values()) or "none")
     Heartbeat.path = probes.heartbeat_file("worker", settings.heartbeat_file)
     app.steps["consumer"].add(Heartbeat)

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Strict
 
 from drsyncer.api.durations import DURATION_PATTERN, check_duration
 from drsyncer.api.names import (
+    check_annotation_key,
     check_dns_label,
     check_dns_subdomain,
     check_label_key,
@@ -42,6 +43,7 @@ NonEmpty = Annotated[str, AfterValidator(_not_empty)]
 ObjectName = Annotated[str, AfterValidator(check_dns_subdomain)]
 NamespaceName = Annotated[str, AfterValidator(check_dns_label)]
 LabelKey = Annotated[str, AfterValidator(check_label_key)]
+AnnotationKey = Annotated[str, AfterValidator(check_annotation_key)]
 LabelValue = Annotated[str, AfterValidator(check_label_value)]
 Duration = Annotated[str, AfterValidator(check_duration), OpenAPI(pattern=DURATION_PATTERN)]
 Schedule = Annotated[str, AfterValidator(check_schedule)]

@@ -23,7 +23,7 @@ from jsonpointer import JsonPointer, JsonPointerException
 from pydantic import AfterValidator, Field
 
 from drsyncer.api.camel import Problem, SpecModel
-from drsyncer.api.fieldtypes import LabelKey, NamespaceName, NonEmpty, ObjectName, ResourceKind
+from drsyncer.api.fieldtypes import AnnotationKey, LabelKey, NamespaceName, NonEmpty, ObjectName, ResourceKind
 from drsyncer.api.resource_types import find_builtin
 from drsyncer.api.selectors import LabelSelector
 
@@ -121,6 +121,8 @@ class FieldMatch(SpecModel):
 
 
 class MetadataChange(SpecModel):
+    """Labels set and removed; AnnotationChange is the same for annotations."""
+
     set: dict[LabelKey, str] = Field(
         default_factory=dict, description="Keys set to these values (added or replaced)."
     )
@@ -136,6 +138,17 @@ class MetadataChange(SpecModel):
             for i, key in enumerate(self.remove)
             if key in self.set
         ]
+
+
+class AnnotationChange(MetadataChange):
+    """MetadataChange whose keys are checked, and named in messages, as annotation keys."""
+
+    set: dict[AnnotationKey, str] = Field(
+        default_factory=dict, description="Keys set to these values (added or replaced)."
+    )
+    remove: list[AnnotationKey] = Field(
+        default_factory=list, description="Keys removed; a key that is absent is fine."
+    )
 
 
 class ImageRewrite(SpecModel):
@@ -223,7 +236,7 @@ class ModifierRule(SpecModel):
         description="Rewrite of the container and init container images of every pod template in the object.",
     )
     labels: MetadataChange | None = Field(default=None, description="Labels set and removed.")
-    annotations: MetadataChange | None = Field(default=None, description="Annotations set and removed.")
+    annotations: AnnotationChange | None = Field(default=None, description="Annotations set and removed.")
     embedded: list[EmbeddedPatch] = Field(
         default_factory=list,
         description="Patches of YAML or JSON documents held in string fields, applied last.",
@@ -267,20 +280,22 @@ class ModifierRule(SpecModel):
 
 
 def unknown_clusters(
-    rules: Sequence[ModifierRule], destinations: Collection[str], destination_word: str
+    clusters_per_rule: Sequence[Sequence[str]], destinations: Collection[str], destination_word: str
 ) -> list[Problem]:
-    """(`modifiers[i].clusters[j]`, message) for every `clusters` entry of `rules` that is not in
-    `destinations`; the message calls the cluster "not a <destination_word>". A rule naming only
-    clusters it is never run for would silently do nothing, so it is refused instead."""
+    """(`modifiers[i].clusters[j]`, message) for every name in `clusters_per_rule[i]` (the `clusters`
+    of rule i) that is not in `destinations`; the message calls the cluster "not a <destination_word>".
+    A rule naming only clusters it is never run for would silently do nothing, so it is refused instead.
+    Plain names rather than rules, so the check also runs on a spec whose rules do not validate."""
     return [
         (f"modifiers[{i}].clusters[{j}]", f'"{cluster}" is not a {destination_word}')
-        for i, rule in enumerate(rules)
-        for j, cluster in enumerate(rule.clusters)
+        for i, clusters in enumerate(clusters_per_rule)
+        for j, cluster in enumerate(clusters)
         if cluster not in destinations
     ]
 
 
 __all__ = [
+    "AnnotationChange",
     "EmbeddedFormat",
     "EmbeddedPatch",
     "FieldMatch",

@@ -39,12 +39,23 @@ def check_dns_subdomain(value: str) -> str:
 
 def check_label_key(key: str) -> str:
     """`[prefix/]name` where prefix is a DNS subdomain and name at most 63 characters."""
+    return _check_qualified_name(key, "label key")
+
+
+def check_annotation_key(key: str) -> str:
+    """An annotation key: the same syntax as a label key (kube-apiserver
+    apimachinery/pkg/api/validation ValidateAnnotations, IsQualifiedName, 1.34), named as such in
+    messages."""
+    return _check_qualified_name(key, "annotation key")
+
+
+def _check_qualified_name(key: str, what: str) -> str:
     prefix, slash, name = key.rpartition("/")
     if slash and (not prefix or len(prefix) > 253 or not DNS1123_SUBDOMAIN.fullmatch(prefix)):
-        raise ValueError(f'label key "{key}" has an invalid prefix: it must be a DNS subdomain')
+        raise ValueError(f'{what} "{key}" has an invalid prefix: it must be a DNS subdomain')
     if not name or len(name) > 63 or not _LABEL_NAME.fullmatch(name):
         raise ValueError(
-            f'label key "{key}" is invalid: at most 63 letters, digits, "-", "_" or ".", '
+            f'{what} "{key}" is invalid: at most 63 letters, digits, "-", "_" or ".", '
             "starting and ending with a letter or digit"
         )
     return key

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from drsyncer.api import keys
 from drsyncer.api.camel import PROBLEMS_ERROR
 from drsyncer.api.remotecluster import RemoteCluster
-from drsyncer.api.replication import Replication
+from drsyncer.api.replication import Replication, raw_modifier_cluster_problems
 from drsyncer.errors import DrsyncerError
 
 # map-valued fields: their keys are data, so they are shown as `field[key]`, not `field.key`
@@ -135,7 +135,20 @@ def _parse(model: type[BaseModel], obj: Any, kind: str) -> Any:
 
 def parse_replication(obj: Mapping[str, Any]) -> Replication:
     """A Replication dict (as read from the API or a file) → model, or InvalidSpec with every error."""
-    result: Replication = _parse(Replication, obj, keys.KIND_REPLICATION)
+    try:
+        result: Replication = _parse(Replication, obj, keys.KIND_REPLICATION)
+    except InvalidSpec as exc:
+        # the cross-field check pydantic skipped because some field failed (it ran if none did)
+        extra = [
+            f"spec.{path}: {message}"
+            for path, message in raw_modifier_cluster_problems(
+                obj.get("spec") if isinstance(obj, Mapping) else None
+            )
+        ]
+        errors = exc.errors + [e for e in extra if e not in exc.errors]
+        if errors == exc.errors:
+            raise
+        raise InvalidSpec(exc.ref, errors) from None
     return result
 
 

@@ -355,7 +355,30 @@ class ReplicationSpec(SpecModel):
 
     def _modifier_problems(self) -> list[Problem]:
         destinations = {c for c in (self.destination_cluster, *self.destination_clusters) if c}
-        return unknown_clusters(self.modifiers, destinations, "destination of this Replication")
+        return unknown_clusters([r.clusters for r in self.modifiers], destinations, DESTINATION_WORD)
+
+
+DESTINATION_WORD = "destination of this Replication"
+
+
+def raw_modifier_cluster_problems(spec: object) -> list[Problem]:
+    """The `modifiers[i].clusters[j]` check of ReplicationSpec read from a raw `spec` dict, paths
+    relative to it. pydantic skips a model's cross-field checks once any field fails, so the parser
+    runs this one itself: a spec with other errors still gets this one reported in the same round.
+    Entries of the wrong type are left to the field errors."""
+    if not isinstance(spec, Mapping):
+        return []
+    destinations = [spec.get("destinationCluster"), *_list_of(spec.get("destinationClusters"))]
+    rules = [rule for rule in _list_of(spec.get("modifiers"))]
+    clusters = [
+        [c for c in _list_of(rule.get("clusters")) if isinstance(c, str)] if isinstance(rule, Mapping) else []
+        for rule in rules
+    ]
+    return unknown_clusters(clusters, {c for c in destinations if isinstance(c, str) and c}, DESTINATION_WORD)
+
+
+def _list_of(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _repeats(field: str, key: str, values: list[str]) -> list[Problem]:

@@ -2,7 +2,8 @@
 
 `installed()` loads them once per process (workers call it at start, before forking, so every pool
 process has them); a plugin whose import fails is kept with its error, so it can be listed and a
-Replication naming it fails with that message rather than with "not installed".
+Replication naming it fails with that message rather than with "not installed". Loading logs
+nothing about a broken plugin; the worker and the watcher call `log_unusable` once at start.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def load(entry: EntryPoint) -> InstalledPlugin:
     try:
         target = entry.load()
     except Exception as exc:  # a broken plugin must not stop the worker or the listing
-        log.warning("plugin %s (%s) failed to load: %s: %s", entry.name, entry.value, type(exc).__name__, exc)
+        # kept, not logged: a command that never uses it (`drsyncer plan`) should not warn about it;
+        # long-running processes log it once at start (log_unusable)
         return replace(plugin, error=f"failed to load {entry.value}: {type(exc).__name__}: {exc}")
     plugin = replace(
         plugin,
@@ -90,6 +92,14 @@ def discover(entries: Iterable[EntryPoint] | None = None) -> dict[str, Installed
             continue
         found[entry.name] = load(entry)
     return found
+
+
+def log_unusable(registry: Registry) -> None:
+    """One warning per plugin of `registry` that cannot be used (import failed, no hook), for a
+    worker or watcher starting; a Replication naming one is refused with the same reason."""
+    for plugin in registry.values():
+        if plugin.error:
+            log.warning("plugin %s cannot be used: %s", plugin.name, plugin.error)
 
 
 @functools.cache

@@ -175,13 +175,13 @@ def _target_error(target: TargetResult, when: datetime) -> SyncError | None:
         )
     if target.errors:
         first = target.errors[0]
-        where = f"{first.namespace}/{first.name}" if first.namespace else first.name
+        # the message names the object too: `drsyncer status` and kubectl show the message alone
         return SyncError(
-            message=first.message,
+            message=first.described,
             category=first.category,
             time=when,
             cluster=target.destination_cluster,
-            resource=f"{first.kind}/{where}",
+            resource=f"{first.kind}/{first.ref}",
         )
     return None
 

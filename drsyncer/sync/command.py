@@ -11,9 +11,11 @@ managed by a real Replication are left alone (reported as conflicts).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import yaml
 from rich import box
@@ -25,7 +27,7 @@ from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, client_from_kubeconfig_file
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.kube.retry import INTERACTIVE
-from drsyncer.sync.execute import Limits
+from drsyncer.sync.execute import Limits, not_written_log
 from drsyncer.sync.result import Outcome, Phase, Skip, TargetResult, total_counts
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.run import prepare_run
@@ -75,13 +77,26 @@ def run(args: argparse.Namespace) -> int:
             [(src, c, dst) for src, dst in pairs for c in dest_contexts],
             clients.__getitem__,
         )
-        results = prepared.sync(limits=Limits(concurrency=args.concurrency))
+        with _quiet(not_written_log):
+            results = prepared.sync(limits=Limits(concurrency=args.concurrency))
     finally:
         for client in clients.values():
             client.close()
     for result in results:
         print_result(console, result, verbose=bool(getattr(args, "verbose", False)))
     return 0 if all(r.phase == Phase.COMPLETED for r in results) else 1
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """`logger` passes errors only while the block runs: every object it would name as not written
+    is listed in the printed result (`errors:`), and a second line on stderr would only repeat it."""
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def namespace_pairs(values: Sequence[str]) -> list[tuple[str, str]]:
@@ -135,7 +150,9 @@ def _read_modifiers(path: str) -> object:
 def _check_modifier_clusters(args: argparse.Namespace, rules: Rules, dest_contexts: list[str]) -> None:
     """A rule's `clusters` names destination contexts here; one naming none of them would do nothing,
     a typo the Replication path refuses too (drsyncer.api.modifiers.unknown_clusters)."""
-    problems = unknown_clusters([rule.spec for rule in rules.modifiers], dest_contexts, "destination context")
+    problems = unknown_clusters(
+        [rule.spec.clusters for rule in rules.modifiers], dest_contexts, "destination context"
+    )
     if problems:
         found = "; ".join(f"spec.{path}: {message}" for path, message in problems)
         raise DrsyncerError(
@@ -201,12 +218,9 @@ def print_result(console: Console, result: TargetResult, *, verbose: bool = Fals
                 markup=False,
             )
     # a held-back copy is listed once, above, though the executor also records it as a warning
-    held = tuple(
-        f"{s.kind} {s.namespace}/{s.name}: " if s.namespace else f"{s.kind} {s.name}: "
-        for s in result.skips
-        if s.held_back
-    )
-    warnings = [w for w in result.warnings if not (w.startswith(held) and w.endswith("; not written"))]
+    # (`...; not written` when applied, the planner's note in a dry run)
+    held = tuple(f"{s.kind} {s.ref}: " for s in result.skips if s.held_back)
+    warnings = [w for w in result.warnings if not w.startswith(held)]
     if warnings:
         console.print("  warnings:")
         for warning in warnings[:_MAX_WARNINGS]:

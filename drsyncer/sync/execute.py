@@ -72,6 +72,9 @@ from drsyncer.sync.result import (
 from drsyncer.sync.rules import ImmutableHandling, Rules
 
 log = logging.getLogger(__name__)
+# one line per object not written (a worker's record of it); `drsyncer sync` prints these from the
+# result instead, so it quiets this logger alone
+not_written_log = logging.getLogger(f"{__name__}.not_written")
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ def _planned_failure(action: Action, runner: _Runner, result: TargetResult) -> N
 
 
 def _log_failure(action: Action, runner: _Runner) -> None:
-    log.warning("%s not written to %s: %s", action.key, runner.client.name, action.reason)
+    not_written_log.warning("%s not written to %s: %s", action.key, runner.client.name, action.reason)
 
 
 def _planned_note(action: Action) -> str | None:
@@ -732,4 +735,4 @@ def _skip(action: Action, reason: str, fields: tuple[str, ...] = ()) -> Skip:
     return Skip(action.count_key, key.namespace, key.name, reason, reason.startswith("held back"), fields)
 
 
-__all__ = ["CRD_GROUP", "Limits", "execute", "refused_fields"]
+__all__ = ["CRD_GROUP", "Limits", "execute", "not_written_log", "refused_fields"]

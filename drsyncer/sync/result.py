@@ -87,9 +87,18 @@ class ObjectError:
     category: Category
     message: str
 
+    @property
+    def ref(self) -> str:
+        """`namespace/name`, or `name` of a cluster-scoped object."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def described(self) -> str:
+        """`Kind namespace/name: message`, the object named the way Events and logs name it."""
+        return f"{self.kind} {self.ref}: {self.message}"
+
     def __str__(self) -> str:
-        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
-        return f"{self.category.value}: {self.kind} {where}: {self.message}"
+        return f"{self.category.value}: {self.described}"
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -118,9 +127,13 @@ class Skip:
     held_back: bool = False
     fields: tuple[str, ...] = ()
 
+    @property
+    def ref(self) -> str:
+        """`namespace/name`, or `name` of a cluster-scoped object."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
     def __str__(self) -> str:
-        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
-        return f"{self.kind} {where}: {self.reason}"
+        return f"{self.kind} {self.ref}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

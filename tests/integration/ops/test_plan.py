@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from drsyncer.cli import main
+from drsyncer.plugins.registry import installed
 from tests.integration.ops.conftest import (
     CONFIGMAPS,
     DEPLOYMENTS,
@@ -235,3 +240,30 @@ def test_plan_of_a_replication_naming_a_plugin_not_installed_here_says_so_in_one
         "drsyncer plan: Replication dr-system/web cannot be planned here: "
         'spec.plugins[0].name: plugin "not-installed-here" is not installed'
     )
+
+
+@pytest.fixture
+def broken_plugin_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A distribution declaring a plugin whose module does not exist, on this process's path."""
+    dist = tmp_path / "site" / "broken_plugin-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[drsyncer.plugins]\nbroken = broken_plugin_not_there:plugin\n")
+    monkeypatch.syspath_prepend(str(dist.parent))
+    installed.cache_clear()
+    yield
+    installed.cache_clear()
+
+
+@pytest.mark.usefixtures("broken_plugin_installed")
+def test_plan_does_not_warn_about_a_broken_plugin_the_replication_does_not_use(
+    controller: Controller, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    assert "broken" in installed()  # the listing still has it, with its error
+    controller.apply(replication("web"))
+
+    assert main(["plan", *controller.flags, "web"]) == 0
+
+    captured = capsys.readouterr()
+    assert "broken" not in captured.out + captured.err
+    assert not [r for r in caplog.records if "broken" in r.getMessage()]

@@ -77,10 +77,14 @@ def test_sync_with_modifiers_writes_each_destination_its_own_copy(world: World, 
         "configmaps,ingresses",
         "--modifiers",
         str(rules),
+        "--verbose",
     )
 
     assert run.returncode == 1, run.stdout + run.stderr  # the broken ConfigMap fails
-    assert "spec.modifiers[2].embedded[0] (/data/app.yaml): not valid yaml" in run.stdout
+    # listed once per destination under `errors:`, and not repeated by a log line on stderr
+    failure = f"NonRetryable: ConfigMap {world.ns}/broken: spec.modifiers[2].embedded[0] (/data/app.yaml): not valid yaml"
+    assert run.stdout.count(failure) == 2, run.stdout
+    assert "broken" not in run.stderr, run.stderr
     for cluster in ("dr1", "dr2"):
         ingress = read(world, cluster, INGRESS)
         assert ingress is not None and ingress["spec"]["rules"][0]["host"] == f"shop.{cluster}.example.com"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.api.builders import replication_dict, replication_errors
+from tests.unit.api.builders import DROP, replication_dict, replication_errors
 
 LABEL = {"labels": {"set": {"site": "dr"}}}
 
@@ -82,6 +82,16 @@ BAD_RULES: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("label key invalid", {"labels": {"set": {"a b": "c"}}}, "spec.modifiers[1].labels.set[a b]: label key"),
     (
+        "annotation key with an invalid prefix",
+        {"annotations": {"remove": ["Bad_Prefix/zone"]}},
+        'spec.modifiers[1].annotations.remove[0]: annotation key "Bad_Prefix/zone" has an invalid prefix',
+    ),
+    (
+        "annotation key invalid",
+        {"annotations": {"set": {"a b": "c"}}},
+        'spec.modifiers[1].annotations.set[a b]: annotation key "a b" is invalid',
+    ),
+    (
         "cluster that is not a destination",
         {"clusters": ["dr9"], **LABEL},
         'spec.modifiers[1].clusters[0]: "dr9" is not a destination of this Replication',
@@ -128,3 +138,16 @@ def test_well_formed_modifiers_are_accepted() -> None:
         },
     ]
     assert replication_errors(replication_dict(modifiers=rules)) == []
+
+
+def test_unknown_cluster_of_a_rule_is_reported_together_with_other_errors() -> None:
+    rule = {"clusters": ["dr9"], "labels": {"set": {"bad key!": "x"}}}
+    errors = replication_errors(replication_dict(sourceCluster=DROP, modifiers=[LABEL, rule]))
+    assert "spec.sourceCluster: required" in errors, errors
+    assert any(e.startswith("spec.modifiers[1].labels.set[bad key!]: label key") for e in errors), errors
+    assert 'spec.modifiers[1].clusters[0]: "dr9" is not a destination of this Replication' in errors, errors
+
+
+def test_unknown_cluster_of_a_valid_spec_is_reported_once() -> None:
+    errors = replication_errors(replication_dict(modifiers=[{"clusters": ["dr9", "dr1"], **LABEL}]))
+    assert errors == ['spec.modifiers[0].clusters[0]: "dr9" is not a destination of this Replication']

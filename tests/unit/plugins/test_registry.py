@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from importlib.metadata import EntryPoint
 
+import pytest
+
 from drsyncer.plugins.contract import ENTRY_POINT_GROUP
-from drsyncer.plugins.registry import discover
+from drsyncer.plugins.registry import discover, log_unusable
 from tests.unit.plugins.registry import MODULE, sample_registry
 
 
@@ -38,3 +41,15 @@ def test_the_first_of_two_entry_points_with_one_name_wins() -> None:
         ]
     )
     assert registry["twice"].hooks == ("filter",)
+
+
+def test_loading_a_broken_plugin_logs_nothing_and_log_unusable_warns_once_per_plugin(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="drsyncer.plugins"):
+        registry = sample_registry()
+        assert caplog.records == []
+        log_unusable(registry)
+    warned = [r.getMessage() for r in caplog.records]
+    assert sorted(m.split()[1] for m in warned) == ["missing-module", "no-hooks"]
+    assert any("plugin missing-module cannot be used: failed to load" in m for m in warned), warned
