@@ -82,7 +82,9 @@ def test_pool_process_killed_at_a_random_moment_of_a_sync_converges(pipe: Pipeli
     kill_after = rng.randint(1, int(KILL_OBJECTS * 0.9))
     print(f"seed {SEED}, trial {trial}: SIGKILL the pool process after {kill_after} copies in dr1")
     for cluster in ("dr1", "dr2"):
-        pipe.sim(cluster).faults.set(latency_ms=3)  # a window to kill in
+        # a window to kill in: the last tenth of the copies takes at least two rounds of 16 writes at
+        # 200 ms, longer than it takes to see the count and send the signal
+        pipe.sim(cluster).faults.set(latency_ms=200)
     try:
         _run, (task_id,) = pipe.send_sync(namespace, [namespace])
         started = eventually(
@@ -312,7 +314,8 @@ def test_worker_stopped_past_the_task_time_limit_then_continued_converges(pipe: 
     stop_s = STOP_S + (rng.uniform(0, 10) if reliability.long_run() else 0.0)
     print(f"seed {SEED}, trial {trial}: SIGSTOP the worker after {stop_after} copies for {stop_s:.1f} s")
     for cluster in ("dr1", "dr2"):
-        pipe.sim(cluster).faults.set(latency_ms=3)  # a window to stop in
+        # a window to stop in, and a run long enough for `celery inspect active` to see it
+        pipe.sim(cluster).faults.set(latency_ms=200)
     worker: Proc | None = None
     meanwhile: list[str] = []
     try:
