@@ -64,7 +64,7 @@ sys.path.insert(0, str(REPO))
 
 from drsyncer.api.crds import all_crds  # noqa: E402
 from drsyncer.api.keys import ANNOTATION_SYNC_NOW, KIND_REPLICATION  # noqa: E402
-from drsyncer.api.schedule import interval_slot, schedule_key  # noqa: E402
+from drsyncer.api.schedule import interval_run_slot, schedule_key  # noqa: E402
 from drsyncer.kube import ClusterClient, client_from_kubeconfig  # noqa: E402
 from drsyncer.kube.discovery import ResourceRef  # noqa: E402
 from drsyncer.task_contract import SYNC_QUEUE  # noqa: E402
@@ -739,9 +739,13 @@ def schedule_phase(
                     continue
                 previous = seen.get(key)
                 if previous is not None and due > previous + args.period_s / 2:
-                    slot = interval_slot(wanted[key], period, datetime.fromtimestamp(previous, UTC))
-                    on_grid = abs(slot.timestamp() - previous) < 0.01
-                    (lateness if on_grid else first_runs).append(polled - previous)
+                    # the grid point nearest the score; redbeat stores scores in whole seconds, so a
+                    # score within a second of it stands for it
+                    slot = interval_run_slot(wanted[key], period, datetime.fromtimestamp(previous, UTC))
+                    if abs(slot.timestamp() - previous) < 1.0:
+                        lateness.append(polled - slot.timestamp())
+                    else:
+                        first_runs.append(polled - previous)
                 seen[key] = due
         if time.monotonic() - last_sample >= 1.0:
             last_sample = time.monotonic()
