@@ -9,28 +9,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 import redis
 
 from scheduler.celery_app import make_app
 from tests.fixtures.helm import Release
-
-T = TypeVar("T")
-
-
-def _until(check: Callable[[], T | None], what: str, timeout_s: float = 60.0) -> T:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)  # poll interval, not synchronisation
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.fixtures.polling import eventually
 
 
 @pytest.fixture
@@ -108,8 +95,10 @@ def test_keda_counts_the_redis_list_a_real_worker_consumes(
     assert trigger["address"] == "dr-drsyncer-redis.drsyncer.svc:6379"
 
     worker = start_worker()
-    bindings = _until(
-        lambda: client.smembers(f"_kombu.binding.{list_name}"), "the worker to declare its queue"
+    bindings = eventually(
+        lambda: client.smembers(f"_kombu.binding.{list_name}"),
+        timeout_s=60,
+        what="the worker to declare its queue",
     )
     # kombu's binding entry: routing key, pattern, queue, separated by \x06\x16
     assert any(entry.split(b"\x06\x16")[-1] == list_name.encode() for entry in bindings)
@@ -127,4 +116,6 @@ def test_keda_counts_the_redis_list_a_real_worker_consumes(
     assert lists == [list_name.encode()]
 
     start_worker()
-    _until(lambda: client.llen(list_name) == 0 or None, "the restarted worker to take the task")
+    eventually(
+        lambda: client.llen(list_name) == 0, timeout_s=60, what="the restarted worker to take the task"
+    )
