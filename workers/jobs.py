@@ -49,8 +49,15 @@ from drsyncer.sync.execute import Limits
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.run import not_synced, prepare_run, source_namespaces
-from drsyncer.task_contract import SCHEDULED_RUN, SINGLE_NAMESPACE_TRIGGERS, ReplicationRef, SyncJob
+from drsyncer.task_contract import (
+    PERIODIC_TRIGGERS,
+    SCHEDULED_RUN,
+    SINGLE_NAMESPACE_TRIGGERS,
+    ReplicationRef,
+    SyncJob,
+)
 from workers import metrics, webhooks
+from workers.change_feed import RedisWatermarks
 from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
 from workers.guards import Drop, NamespaceLock, drop_reason, lock_key, superseded
 
@@ -69,6 +76,7 @@ class Context:
     redis: redis.Redis
     runs: RunStore
     lock: NamespaceLock
+    watermarks: RedisWatermarks
     worker: str = ""
     pid: int = field(default_factory=os.getpid)
 
@@ -96,10 +104,12 @@ class Context:
             client,
             RunStore(client),
             NamespaceLock(client, settings.task_time_limit),
+            RedisWatermarks(client),
             worker,
         )
 
     def close(self) -> None:
+        self.watermarks.close()
         self.clients.close()
         self.controller.close()
         self.redis.close()
@@ -247,7 +257,13 @@ def _sync_locked(
             connect,
         )
         try:
-            results = prepared.sync(limits=Limits(concurrency=ctx.settings.write_concurrency))
+            results = prepared.sync(
+                limits=Limits(concurrency=ctx.settings.write_concurrency),
+                watermarks=ctx.watermarks,
+                replication_uid=ref.uid,
+                # a run that was asked for follows a change the feeds may not have delivered yet
+                trusted=job.trigger in PERIODIC_TRIGGERS,
+            )
         except SoftTimeLimitExceeded:
             # reported like any failure, so the run still completes; the next run continues the work
             results = prepared.failed(

@@ -8,6 +8,7 @@ into the generated model classes, and paged lists are streamed one page at a tim
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import threading
@@ -18,7 +19,7 @@ from typing import Any, Literal
 import urllib3
 from kubernetes import client as k8s_client
 
-from drsyncer.kube import audit
+from drsyncer.kube import audit, journal
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.discovery import Discovery, ResourceRef
 from drsyncer.kube.errors import ApiError, NotFound, error_from_response
@@ -53,6 +54,8 @@ NAMESPACES = ResourceRef(
 # takes the second clause and sends the full list (apiserver pkg/endpoints/handlers/response.go, 1.34)
 METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 PARTIAL_LIST_KIND = "PartialObjectMetadataList"
+# the same for a watch: each event's object is a PartialObjectMetadata
+METADATA_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 
 Propagation = Literal["Background", "Foreground", "Orphan"]
 Mutate = Callable[[dict[str, Any] | None], dict[str, Any] | None]
@@ -285,7 +288,26 @@ class ClusterClient:
             raise
         if write is not None:
             audit.record(self.name, write, audit.SUCCESS, code)
+            if not write.dry_run:
+                self._note(write, answer)
         return answer
+
+    def _note(self, write: audit.Write, answer: Mapping[str, Any]) -> None:
+        # the version this write left, for the write journal (a delete that only marked the object,
+        # for finalizers, leaves it in place with a new version)
+        meta = answer.get("metadata") if answer.get("kind") != "Status" else None
+        meta = meta if isinstance(meta, Mapping) else {}
+        gone = write.verb == "delete" and not meta.get("deletionTimestamp")
+        if write.subresource == "eviction":
+            gone = True
+        version = journal.DELETED if gone else str(meta.get("resourceVersion") or "")
+        journal.note(self.identity, write.resource, write.namespace, meta.get("name") or write.name, version)
+
+    @property
+    def identity(self) -> str:
+        """A short stable id of the cluster this client talks to as `name` (16 hex digits of the
+        server URL and name): the change feed's and watermarks' key for it, free of credentials."""
+        return hashlib.sha256(f"{self._host}|{self.name}".encode()).hexdigest()[:16]
 
     def get_json(self, path: str) -> dict[str, Any]:
         return self.request("GET", path)
@@ -376,13 +398,15 @@ class ClusterClient:
         field_selector: str | None = None,
         timeout_s: int = 300,
         bookmarks: bool = True,
+        metadata_only: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """Change events `{"type": ADDED|MODIFIED|DELETED|BOOKMARK, "object": {...}}` after
         `resource_version` (take it from `list(...).resource_version`), until the server ends the
         watch after `timeout_s`; then watch again from the last event's resourceVersion.
 
         A position too old for the server raises `ApiError` 410: list again, then watch from there.
-        Closing the iterator closes the connection.
+        Closing the iterator closes the connection. `metadata_only`: events carry
+        `PartialObjectMetadata` (`METADATA_WATCH_ACCEPT`), as a metadata informer asks.
         """
         operation = _op("watch", ref, namespace, None)
         path = resource_path(ref, namespace) + query_string(
@@ -398,20 +422,24 @@ class ClusterClient:
         # the read timeout outlasts the server's own end of the watch
         timeout = urllib3.Timeout(connect=self._timeout.connect_timeout, read=timeout_s + 30)
         response = call_with_retries(
-            lambda: self._open_stream(path, timeout, operation),
+            lambda: self._open_stream(
+                path, timeout, operation, METADATA_WATCH_ACCEPT if metadata_only else None
+            ),
             self.retry,
             sleep=self.sleep,
             on_retry=self._on_retry,
         )
         return self._events(response, operation)
 
-    def _open_stream(self, path: str, timeout: urllib3.Timeout, operation: str) -> Any:
+    def _open_stream(
+        self, path: str, timeout: urllib3.Timeout, operation: str, accept: str | None = None
+    ) -> Any:
         self.counters.record_wait(self.name, self.limiter.acquire())
         try:
             response = self._pool.request(
                 "GET",
                 self._host + path,
-                headers=self._headers(None),
+                headers=self._headers(None, accept),
                 timeout=timeout,
                 retries=False,
                 preload_content=False,

@@ -109,7 +109,7 @@ class Faults:
 class Counters:
     """Requests received per verb and resource (faulted ones included: they reached the server), the
     discovery requests (`/api`, `/apis` and their group versions), and the body bytes of the answers
-    (watch streams excepted), which is what a client reads."""
+    and of watch events, which is what a client reads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

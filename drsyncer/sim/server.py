@@ -365,6 +365,7 @@ class ApiServer:
                 "Invalid",
             )
         table_version = _table_version(request)
+        partial_version = None if table_version else _rendering(request, "PartialObjectMetadata")
         initial: list[Obj] = []
         error: ApiError | None = None
         with self.store.lock:
@@ -418,9 +419,13 @@ class ApiServer:
                     with_columns=first[0],
                 )
                 first[0] = False
+            elif partial_version and etype != "BOOKMARK" and etype != "ERROR":
+                obj = tables.partial_metadata(obj, partial_version)
             elif etype != "ERROR":
                 obj = self._out(rt, obj)
-            return _dumps({"type": etype, "object": obj}).encode() + b"\n"
+            line = _dumps({"type": etype, "object": obj}).encode() + b"\n"
+            self.counters.sent(len(line))  # a client reads watch events too
+            return line
 
         try:
             await response.prepare(request)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from drsyncer.api.immutability import Version, parse_version
 from drsyncer.errors import CategorisedError, Category
-from drsyncer.kube import ClusterClient, ResourceRef
+from drsyncer.kube import ClusterClient, ResourceRef, journal
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.kube.errors import Forbidden, NotServed
 from drsyncer.plugins import chain as plugins
@@ -33,10 +33,28 @@ from drsyncer.sync.execute import CRD_GROUP, Limits, execute
 from drsyncer.sync.objects import Key, Obj, is_builtin_group, key_of
 from drsyncer.sync.ordering import delete_order, rank
 from drsyncer.sync.plan import LISTED_TWICE, Plan, plan
-from drsyncer.sync.provenance import copy_marks, is_settled, metadata_decides, needs_body, rules_digest
+from drsyncer.sync.provenance import (
+    copy_marks,
+    is_settled,
+    metadata_decides,
+    needs_body,
+    rules_digest,
+    run_digest,
+)
 from drsyncer.sync.result import KindCounts, Outcome, RunSummary, Skip, TargetResult, count_key
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.select import skip_reason
+from drsyncer.sync.watermark import (
+    FeedKey,
+    FeedState,
+    Watermarks,
+    expected,
+    feed_keys,
+    holds,
+    make_mark,
+    mark_key,
+    settled_result,
+)
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +170,17 @@ def sync_namespace(
     dry_run: bool | None = None,
     prune: bool | None = None,
     limits: Limits | None = None,
+    watermarks: Watermarks | None = None,
+    replication_uid: str = "",
+    trusted: bool = False,
 ) -> list[TargetResult]:
     """Sync `source_namespace` of the source cluster into every destination; one result per destination.
 
     `dry_run` and `prune` default to the Replication's `dryRun` and `pruneDeleted`.
+
+    With `watermarks` (and the Replication's `replication_uid`), a clean run records a watermark per
+    destination; a `trusted` run (a scheduled one) reports a destination whose watermark holds
+    without reading anything (drsyncer.sync.watermark).
 
     What is read (docs/sync-semantics.md, "What a sync reads"): both sides' objects as metadata only
     (PartialObjectMetadataList); a copy whose `synced-from` record matches its source's metadata is
@@ -176,6 +201,34 @@ def sync_namespace(
             _failed(d, source_namespace, message, Category.NON_RETRYABLE, dry_run, started)
             for d in destinations
         ]
+    memory = _Memory.begin(
+        watermarks, source, destinations, rules, source_namespace, replication_uid, dry_run, prune
+    )
+    settled = memory.settled(time.time()) if memory is not None and trusted else {}
+    remaining = [d for i, d in enumerate(destinations) if i not in settled]
+    results: list[TargetResult] = []
+    if remaining:
+        with journal.recording() as writes:
+            results = _sync(source, remaining, rules, source_namespace, dry_run, prune, limits, started)
+        if memory is not None:
+            memory.finish([i for i in range(len(destinations)) if i not in settled], results, writes)
+    done = iter(results)
+    return [
+        settled[i].finish(time.monotonic() - started) if i in settled else next(done)
+        for i in range(len(destinations))
+    ]
+
+
+def _sync(
+    source: ClusterClient,
+    destinations: Sequence[Destination],
+    rules: Rules,
+    source_namespace: str,
+    dry_run: bool,
+    prune: bool,
+    limits: Limits | None,
+    started: float,
+) -> list[TargetResult]:
     targets: list[_Target] = []
     try:
         snapshot = _read_source_index(source, rules, source_namespace)
@@ -232,6 +285,96 @@ def sync_namespace(
         if prune:
             each([t for t in targets if t.alive], _Target.prune)
     return [t.finish() for t in targets]
+
+
+class _Memory:
+    """The watermarks of one namespace's run: the feed states read before anything else, and what
+    each destination's watermark must say (drsyncer.sync.watermark)."""
+
+    def __init__(
+        self,
+        store: Watermarks,
+        source_keys: list[FeedKey],
+        targets: list[tuple[str, str, list[FeedKey]]],
+        start: dict[FeedKey, FeedState | None],
+    ) -> None:
+        self.store = store
+        self.source_keys = source_keys
+        self.targets = targets  # per destination: (watermark name, run digest, its feed keys)
+        self.start = start
+        self.at = time.time()
+
+    @classmethod
+    def begin(
+        cls,
+        store: Watermarks | None,
+        source: ClusterClient,
+        destinations: Sequence[Destination],
+        rules: Rules,
+        source_namespace: str,
+        replication_uid: str,
+        dry_run: bool,
+        prune: bool,
+    ) -> _Memory | None:
+        """Start the feeds and read their states, before anything is listed; None when this run
+        cannot use watermarks (a dry run, plugins, copied CRDs, or the store failing: the run then
+        reads everything, as without a store)."""
+        if store is None or not replication_uid or dry_run or not metadata_decides(rules):
+            return None
+        try:
+            refs = source.discovery.resolve_many(rules.resource_types)
+            if rules.sync_crds and any(not is_builtin_group(r.group) for r in refs):
+                return None  # CRDs have no feed
+            store.watch(source, [*refs, NAMESPACES])
+            source_keys = feed_keys(source, refs, source_namespace)
+            targets = []
+            for d in destinations:
+                there = [d.client.resolve(r.group_resource) for r in refs]
+                store.watch(d.client, [*there, NAMESPACES])
+                digest = run_digest(rules, source_namespace, d.namespace, d.client.identity)
+                targets.append(
+                    (
+                        mark_key(replication_uid, source_namespace, d.client, d.namespace),
+                        f"{digest}/prune={prune}",
+                        feed_keys(d.client, there, d.namespace),
+                    )
+                )
+            every = source_keys + [k for t in targets for k in t[2]]
+            return cls(store, source_keys, targets, store.snapshot(every))
+        except Exception as exc:  # watermarks only save reads; without them the run reads everything
+            log.warning("%s: change feeds not used for this run: %s", source_namespace, exc)
+            return None
+
+    def settled(self, now: float) -> dict[int, TargetResult]:
+        """The destinations whose watermark holds, by index, with their results."""
+        found: dict[int, TargetResult] = {}
+        for i, (name, digest, keys) in enumerate(self.targets):
+            try:
+                mark = self.store.load(name)
+            except Exception as exc:
+                log.warning("reading watermark %s failed: %s", name, exc)
+                continue
+            states = {k: self.start.get(k) for k in [*self.source_keys, *keys]}
+            if mark is not None and holds(mark, digest, states, now):
+                found[i] = settled_result(mark)
+        return found
+
+    def finish(self, indexes: list[int], results: Sequence[TargetResult], writes: journal.Journal) -> None:
+        """Record the watermark of every destination that synced cleanly; forget the others'."""
+        for i, result in zip(indexes, results, strict=True):
+            name, digest, keys = self.targets[i]
+            states: dict[FeedKey, FeedState | None] = {k: self.start.get(k) for k in self.source_keys}
+            for key in keys:
+                cluster, resource, namespace, obj = key
+                states[key] = expected(self.start.get(key), writes.of(cluster, resource, namespace), obj)
+            mark = make_mark(digest, self.at, states, result)
+            try:
+                if mark is None:
+                    self.store.drop(name)
+                else:
+                    self.store.save(name, mark)
+            except Exception as exc:
+                log.warning("writing watermark %s failed: %s", name, exc)
 
 
 def _guarded(work: Callable[[_Target], None], target: _Target) -> None:

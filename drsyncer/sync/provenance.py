@@ -94,6 +94,29 @@ def rules_digest(rules: Rules, destination_namespace: str, destination_cluster: 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def run_digest(
+    rules: Rules, source_namespace: str, destination_namespace: str, destination_cluster: str
+) -> str:
+    """SHA-256 (hex) of everything that decides what a run does to one destination besides the
+    objects: every rules field (selection and write handling included), the namespaces, the
+    destination cluster (`ClusterClient.identity`) and `TRANSFORM_VERSION`. A watermark made under
+    another digest is not trusted (drsyncer.sync.watermark).
+
+    Raises TypeError for a rules field whose value has no canonical form.
+    """
+    fields = {
+        f.name: _canonical(f.name, getattr(rules, f.name))
+        for f in dataclasses.fields(rules)
+        if not f.name.startswith("_")
+    }
+    text = json.dumps(
+        [TRANSFORM_VERSION, source_namespace, destination_namespace, destination_cluster, fields],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def record(source: Mapping[str, Any], digest: str, source_hash: str) -> str:
     """The `synced-from` value of a copy of `source` (a full object or its metadata) made under
     the rules of `digest` with source hash `source_hash`; "" when the source has no uid or version."""
@@ -196,5 +219,6 @@ __all__ = [
     "needs_body",
     "record",
     "rules_digest",
+    "run_digest",
     "settled",
 ]

@@ -20,6 +20,7 @@ from drsyncer.sync.execute import Limits
 from drsyncer.sync.namespace_sync import Destination, sync_namespace
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
+from drsyncer.sync.watermark import Watermarks
 
 # (destination cluster, destination namespace)
 TargetKey = tuple[str, str]
@@ -54,8 +55,16 @@ class PreparedRun:
     source: ClusterClient
     work: tuple[NamespaceWork, ...]
 
-    def sync(self, *, limits: Limits | None = None) -> list[TargetResult]:
-        """Sync every source namespace into its destinations; one result per target, in target order."""
+    def sync(
+        self,
+        *,
+        limits: Limits | None = None,
+        watermarks: Watermarks | None = None,
+        replication_uid: str = "",
+        trusted: bool = False,
+    ) -> list[TargetResult]:
+        """Sync every source namespace into its destinations; one result per target, in target order.
+        `watermarks`, `replication_uid`, `trusted`: as `sync_namespace` takes them."""
         results: list[TargetResult] = []
         for work in self.work:
             unreachable = work.unreachable
@@ -66,6 +75,9 @@ class PreparedRun:
                     self.rules,
                     source_namespace=work.source_namespace,
                     limits=limits,
+                    watermarks=watermarks,
+                    replication_uid=replication_uid,
+                    trusted=trusted,
                 )
             )
             results += [

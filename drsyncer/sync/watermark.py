@@ -1,0 +1,154 @@
+"""Watermarks: when a scheduled resync may trust the change feed and read nothing.
+
+A change feed (workers.change_feed) watches a cluster's objects of one type, as metadata, and keeps,
+per namespace, every name that changed since the feed started (its *epoch*) with the
+resourceVersion it changed to (`journal.DELETED` once gone). A run that completes cleanly records a
+*watermark* per destination: the feed states it started from, plus its own writes (the write
+journal, `drsyncer.kube.journal`), i.e. what the feeds will show if nobody else touches anything,
+and its result. A later scheduled run whose feeds show exactly that, under the same rules, within
+`max_age_s` of the last full run, knows that neither the source objects, nor the copies, nor the two
+Namespaces changed: it reports the recorded result (every copy unchanged) without a request to
+either cluster.
+
+Anything else reads as before (drsyncer.sync.namespace_sync): a feed that is not running or started
+again (a new epoch), any change by anyone else in the source namespace or the destination namespace
+(one object edited, created or deleted), a rules change, a run that failed or was a dry run, and
+runs that were asked for (sync now, a change, a retry), which follow a change the feed may not have
+delivered yet.
+
+This module is pure: the states come from and go to a `Watermarks` store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from drsyncer.kube.client import ClusterClient
+from drsyncer.kube.discovery import ResourceRef
+from drsyncer.sync.result import KindCounts, Outcome, TargetResult
+
+# (cluster identity, group resource, namespace, name): a feed's changes in one namespace (name "")
+# or, for a cluster-scoped type (namespace ""), of one object
+FeedKey = tuple[str, str, str, str]
+# (epoch, name → resourceVersion changed to since the epoch started): what a feed recorded
+FeedState = tuple[str, dict[str, str]]
+
+NAMESPACES_RESOURCE = "namespaces"
+MAX_AGE_S = 3600.0  # a namespace is read in full at least this often, whatever the feeds say
+
+
+class Watermarks(Protocol):
+    """Where change feeds run and watermarks are kept (workers.watermarks.RedisWatermarks)."""
+
+    def watch(self, client: ClusterClient, refs: Sequence[ResourceRef]) -> None:
+        """Make sure feeds of `refs` (and of Namespaces) on `client`'s cluster run somewhere."""
+
+    def snapshot(self, keys: Sequence[FeedKey]) -> dict[FeedKey, FeedState | None]:
+        """Each feed's state now; None where no feed runs."""
+
+    def load(self, mark: str) -> dict[str, Any] | None: ...
+
+    def save(self, mark: str, value: dict[str, Any]) -> None: ...
+
+    def drop(self, mark: str) -> None: ...
+
+
+def feed_keys(client: ClusterClient, refs: Sequence[ResourceRef], namespace: str) -> list[FeedKey]:
+    """The feed keys that say whether `namespace` of `client`'s cluster changed: each type's changes
+    in it, and the Namespace object itself."""
+    cluster = client.identity
+    keys: list[FeedKey] = [(cluster, ref.group_resource, namespace, "") for ref in refs]
+    keys.append((cluster, NAMESPACES_RESOURCE, "", namespace))
+    return keys
+
+
+def mark_key(replication_uid: str, source_namespace: str, client: ClusterClient, namespace: str) -> str:
+    """The name of a destination's watermark."""
+    return f"{replication_uid}:{source_namespace}:{client.identity}:{namespace}"
+
+
+def expected(state: FeedState | None, writes: Mapping[str, str], name: str = "") -> FeedState | None:
+    """What a feed shows after `writes` (name → version, from the write journal) when nothing else
+    changes; for a cluster-scoped key only `name` counts. None when there was no feed."""
+    if state is None:
+        return None
+    epoch, changes = state
+    merged = dict(changes)
+    merged.update(writes if not name else {k: v for k, v in writes.items() if k == name})
+    return epoch, merged
+
+
+def fingerprint(state: FeedState | None) -> str | None:
+    """A short digest of a feed state, as a watermark records it; None without a feed."""
+    if state is None:
+        return None
+    epoch, changes = state
+    text = json.dumps([epoch, sorted(changes.items())], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def make_mark(
+    digest: str, at: float, states: Mapping[FeedKey, FeedState | None], result: TargetResult
+) -> dict[str, Any] | None:
+    """The watermark of a clean run (None when some feed did not run, or the run was not clean:
+    a dry run, a failed target, a failed object). `at`: when it started, seconds since the epoch."""
+    if result.dry_run or result.error or result.totals.failed:
+        return None
+    prints = {_key_text(k): fingerprint(s) for k, s in states.items()}
+    if any(p is None for p in prints.values()):
+        return None
+    return {"digest": digest, "at": at, "feeds": prints, "result": result.to_dict()}
+
+
+def holds(
+    mark: Mapping[str, Any] | None,
+    digest: str,
+    states: Mapping[FeedKey, FeedState | None],
+    now: float,
+    max_age_s: float = MAX_AGE_S,
+) -> bool:
+    """Whether the watermark `mark` still describes the namespace: same rules digest, younger than
+    `max_age_s`, and every feed in `states` (its keys) showing what the mark expects."""
+    if not mark or mark.get("digest") != digest:
+        return False
+    if not 0 <= now - float(mark.get("at") or 0) < max_age_s:
+        return False
+    prints = mark.get("feeds") or {}
+    return all((p := fingerprint(s)) is not None and prints.get(_key_text(k)) == p for k, s in states.items())
+
+
+def settled_result(mark: Mapping[str, Any]) -> TargetResult:
+    """The result of a run that found the namespace as the watermark's run left it: every object
+    that run created, updated or found unchanged is unchanged; what it pruned is gone; its skips
+    and replica report stand."""
+    result = TargetResult.from_dict(mark["result"])
+    counts: dict[str, KindCounts] = {}
+    for kind, c in result.counts.items():
+        now = KindCounts(skipped=c.skipped, held_back=c.held_back)
+        now.add(Outcome.UNCHANGED, c.created + c.updated + c.unchanged)
+        if now.total:
+            counts[kind] = now
+    result.counts = counts
+    return result
+
+
+def _key_text(key: FeedKey) -> str:
+    return "|".join(key)
+
+
+__all__ = [
+    "MAX_AGE_S",
+    "FeedKey",
+    "FeedState",
+    "Watermarks",
+    "expected",
+    "feed_keys",
+    "fingerprint",
+    "holds",
+    "make_mark",
+    "mark_key",
+    "settled_result",
+]

@@ -1,0 +1,141 @@
+"""Scheduled resyncs that trust the change feeds: an unchanged namespace costs no request to either
+cluster, and whatever anyone changes (a source object, a copy, a deleted copy, a deleted source, the
+rules) is still synced by the next scheduled run. Real Redis, real feed threads, both backends."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from drsyncer.api import keys
+from drsyncer.sync.result import TargetResult
+from drsyncer.sync.rules import Rules
+from tests.fixtures.polling import eventually
+from tests.integration.sync.conftest import World, counts_of, delete, modify, read, rules, seed
+from workers.change_feed import RedisWatermarks
+
+PAYLOAD = "x" * 1024
+NAMES = ("alpha", "bravo", "charlie", "delta")
+CLUSTERS = ("source", "dr1", "dr2")
+
+
+def _configmap(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"payload": PAYLOAD}}
+
+
+class Requests:
+    """Requests drsyncer's clients sent, watches excepted (the feeds' own)."""
+
+    def __init__(self, world: World) -> None:
+        self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        for name in CLUSTERS:
+            world.clients[name].counters.observers.append(self.observe)
+
+    def observe(self, cluster: str, verb: str, status: int) -> None:
+        if verb != "WATCH":
+            with self.lock:
+                self.counts[cluster] += 1
+
+    def take(self) -> int:
+        with self.lock:
+            total = sum(self.counts.values())
+            self.counts.clear()
+        return total
+
+
+@pytest.fixture
+def store(redis_url: str) -> Iterator[RedisWatermarks]:
+    client = redis.Redis.from_url(redis_url)
+    memory = RedisWatermarks(client)
+    yield memory
+    memory.close()
+    client.close()
+
+
+def _run(world: World, store: RedisWatermarks, sync_rules: Rules, trusted: bool) -> list[TargetResult]:
+    return world.sync(sync_rules, prune=True, watermarks=store, replication_uid="uid-shop", trusted=trusted)
+
+
+def test_a_scheduled_resync_reads_nothing_until_something_changes(
+    world: World, store: RedisWatermarks
+) -> None:
+    seed(world, [_configmap(n) for n in NAMES])
+    sync_rules = rules(resourceTypes=["configmaps"], syncCRDs=False)
+    requests = Requests(world)
+    settled = [{"unchanged": len(NAMES), "skipped": 1}] * 2  # kube-root-ca.crt is never copied
+
+    _run(world, store, sync_rules, trusted=False)  # the first run starts the feeds
+
+    # the copies' own creation is recorded by the run; on a real cluster the controller adds
+    # kube-root-ca.crt to each new destination namespace, which one more run takes in
+    def quiet() -> bool:
+        requests.take()
+        results = _run(world, store, sync_rules, trusted=True)
+        return requests.take() == 0 and [counts_of(r) for r in results] == settled
+
+    eventually(quiet, timeout_s=30, what="a scheduled run that reads nothing")
+
+    # a run that was asked for reads, whatever the feeds say
+    assert [counts_of(r) for r in _run(world, store, sync_rules, trusted=False)] == settled
+    assert requests.take() > 0
+
+    # changes by anyone else: a source object, a copy edited by hand, a copy deleted, a source deleted
+    modify(world, "source", _configmap("bravo"), lambda cm: cm["data"].update(level="2"))
+
+    def edit(cm: dict[str, Any]) -> None:  # the documented way to have a copy rewritten
+        cm["data"] = {"payload": "edited"}
+        del cm["metadata"]["annotations"][keys.ANNOTATION_SOURCE_HASH]
+
+    modify(world, "dr1", _configmap("alpha"), edit)
+    delete(world, "dr2", _configmap("charlie"))
+    delete(world, "source", _configmap("delta"))
+
+    def repaired() -> bool:
+        _run(world, store, sync_rules, trusted=True)
+        for cluster in ("dr1", "dr2"):
+            bravo, alpha, charlie = (
+                read(world, cluster, _configmap(n)) for n in ("bravo", "alpha", "charlie")
+            )
+            if not (bravo and bravo["data"].get("level") == "2"):
+                return False
+            if not (alpha and alpha["data"]["payload"] == PAYLOAD and charlie is not None):
+                return False
+            if read(world, cluster, _configmap("delta")) is not None:
+                return False
+        return True
+
+    eventually(repaired, timeout_s=30, what="scheduled runs repairing every change")
+    eventually(
+        lambda: _quiet(world, store, sync_rules, requests, len(NAMES) - 1),
+        timeout_s=30,
+        what="a scheduled run that reads nothing after the repairs",
+    )
+
+    # a rules change is not covered by any watermark: the next scheduled run rewrites every copy
+    changed = dataclasses.replace(sync_rules, keep_node_ports=True)
+    assert [counts_of(r) for r in _run(world, store, changed, trusted=True)] == [
+        {"updated": len(NAMES) - 1, "skipped": 1}
+    ] * 2
+
+    # without running feeds (their leases gone) a scheduled run reads everything again
+    store.close()
+    requests.take()
+    assert [counts_of(r) for r in _run(world, store, changed, trusted=True)] == [
+        {"unchanged": len(NAMES) - 1, "skipped": 1}
+    ] * 2
+    assert requests.take() > 0
+
+
+def _quiet(world: World, store: RedisWatermarks, sync_rules: Rules, requests: Requests, copies: int) -> bool:
+    requests.take()
+    results = _run(world, store, sync_rules, trusted=True)
+    return (
+        requests.take() == 0 and [counts_of(r) for r in results] == [{"unchanged": copies, "skipped": 1}] * 2
+    )

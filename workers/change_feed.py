@@ -1,0 +1,307 @@
+"""Change feeds and the watermark store in Redis (drsyncer.sync.watermark says what they are for).
+
+A change feed watches one type on one cluster, everywhere, as metadata (`PartialObjectMetadata`,
+what a metadata informer reads), and records in Redis, per namespace, each name that changed with
+the resourceVersion it changed to (`journal.DELETED` once deleted). It runs as a thread in whichever
+worker process first needed it and won its lease; every process reads what it recorded.
+
+Redis keys (`<feed>` is `drsyncer:feed:<cluster identity>:<group resource>`):
+- `<feed>:epoch`: the running feed's epoch, a lease the holder renews (`LEASE_S`). It reads
+  `starting:...` until the watch is open: a feed is trusted only from the moment its watch covers
+  every change after it, and never after its lease lapses (its holder died or stopped).
+- `<feed>:<epoch>:ns:<namespace>`: hash name → resourceVersion, the changes since the epoch began
+  (`ns:` empty for cluster-scoped types); expires `CHANGES_TTL_S` after its last change, so an old
+  epoch's hashes go away by themselves.
+- `<feed>:used`: set by every run that relies on the feed; a feed nobody used for `IDLE_S` stops.
+- `drsyncer:watermark:<replication uid>:<source namespace>:<cluster identity>:<namespace>`: a
+  destination's watermark (JSON), expiring after `WATERMARK_TTL_S`.
+
+A watch the server ends is resumed from the last version seen, so the epoch goes on; a position the
+server no longer has (410 Gone) or any other failure ends the epoch (its lease is deleted), and the
+next run that needs the feed starts a new one. Nothing here holds an object body or a credential.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from drsyncer.errors import DrsyncerError
+from drsyncer.kube import journal
+from drsyncer.kube.client import ClusterClient
+from drsyncer.kube.discovery import ResourceRef
+from drsyncer.sync.watermark import FeedKey, FeedState
+
+log = logging.getLogger(__name__)
+
+PREFIX = "drsyncer:feed"
+WATERMARK_PREFIX = "drsyncer:watermark"
+LEASE_S = 15.0
+FLUSH_S = 0.05  # how long a change may wait in this process before Redis has it
+CHANGES_TTL_S = 24 * 3600
+WATERMARK_TTL_S = 7 * 24 * 3600
+IDLE_S = 3600.0
+START_WAIT_S = 3.0  # how long the run that starts a feed waits for its watch to open
+RETRY_AFTER_S = (
+    300.0  # a feed that failed to start (e.g. no cluster-wide watch permitted) is not retried sooner
+)
+WATCH_TIMEOUT_S = 300
+
+STARTING = "starting:"
+
+# renew the lease only while it is this feed's
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def feed_prefix(cluster: str, resource: str) -> str:
+    return f"{PREFIX}:{cluster}:{resource}"
+
+
+class Feed:
+    """One type's change feed on one cluster, run by two daemon threads: the watch, and the flush
+    that writes changes to Redis and renews the lease."""
+
+    def __init__(self, client: redis.Redis, cluster: ClusterClient, ref: ResourceRef, lease: str) -> None:
+        self.redis = client
+        self.cluster = cluster
+        self.ref = ref
+        self.prefix = feed_prefix(cluster.identity, ref.group_resource)
+        self.lease = lease  # the `starting:` value this process took the lease with
+        self.epoch = lease[len(STARTING) :]
+        self.live = threading.Event()
+        self.stopped = threading.Event()
+        self._pending: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+
+    @property
+    def running(self) -> bool:
+        return not self.stopped.is_set()
+
+    def start(self) -> None:
+        threading.Thread(target=self._watch, name=f"feed-{self.ref.plural}", daemon=True).start()
+        threading.Thread(target=self._flush_loop, name=f"feed-flush-{self.ref.plural}", daemon=True).start()
+
+    def _watch(self) -> None:
+        try:
+            # the current position: a list of one item (as metadata) is the cheapest way to learn it
+            version = self.cluster.list(self.ref, None, page_size=1, metadata_only=True).resource_version
+            events = self.cluster.watch(
+                self.ref, None, resource_version=version, timeout_s=WATCH_TIMEOUT_S, metadata_only=True
+            )
+            # the watch is open from `version` on: every change from now is delivered
+            if not self.redis.set(f"{self.prefix}:epoch", self.epoch, xx=True, px=int(LEASE_S * 1000)):
+                return
+            self.lease = self.epoch
+            self.live.set()
+            log.info(
+                "change feed of %s on %s started (epoch %s)",
+                self.ref.group_resource,
+                self.cluster.name,
+                self.epoch,
+            )
+            while self.running:
+                for event in events:
+                    version = self._take(event) or version
+                    if not self.running:
+                        return
+                # the server ended the watch: resume from where it was, same epoch
+                events = self.cluster.watch(
+                    self.ref, None, resource_version=version, timeout_s=WATCH_TIMEOUT_S, metadata_only=True
+                )
+        except (DrsyncerError, redis.RedisError, OSError, ValueError) as exc:
+            log.warning(
+                "change feed of %s on %s stopped: %s; runs read everything until one starts again",
+                self.ref.group_resource,
+                self.cluster.name,
+                exc,
+            )
+        finally:
+            self.stop()
+
+    def _take(self, event: dict[str, Any]) -> str | None:
+        meta = (event.get("object") or {}).get("metadata") or {}
+        version = meta.get("resourceVersion")
+        if event.get("type") in ("ADDED", "MODIFIED", "DELETED") and meta.get("name"):
+            changed = journal.DELETED if event["type"] == "DELETED" else str(version or "")
+            with self._lock:
+                self._pending.setdefault(str(meta.get("namespace") or ""), {})[str(meta["name"])] = changed
+        return str(version) if version else None
+
+    def _flush_loop(self) -> None:
+        renewed = 0.0
+        try:
+            while not self.stopped.wait(FLUSH_S):
+                self._flush()
+                now = time.monotonic()
+                if self.live.is_set() and now - renewed >= LEASE_S / 3:
+                    renewed = now
+                    if not self._renew(keys=[f"{self.prefix}:epoch"], args=[self.epoch, int(LEASE_S * 1000)]):
+                        log.warning(
+                            "change feed of %s on %s lost its lease",
+                            self.ref.group_resource,
+                            self.cluster.name,
+                        )
+                        self.stopped.set()
+                    elif not self.redis.exists(f"{self.prefix}:used"):
+                        log.info(
+                            "change feed of %s on %s stopped: unused",
+                            self.ref.group_resource,
+                            self.cluster.name,
+                        )
+                        self.stopped.set()
+        except redis.RedisError as exc:
+            log.warning(
+                "change feed of %s on %s stopped: %s", self.ref.group_resource, self.cluster.name, exc
+            )
+        finally:
+            self.stop()
+
+    def _flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        with self.redis.pipeline(transaction=False) as pipe:
+            for namespace, changes in pending.items():
+                key = f"{self.prefix}:{self.epoch}:ns:{namespace}"
+                mapping: dict[str | bytes, bytes | float | int | str] = {k: v for k, v in changes.items()}
+                pipe.hset(key, mapping=mapping)
+                pipe.expire(key, CHANGES_TTL_S)
+            pipe.execute()
+
+    def stop(self) -> None:
+        """End the epoch: nobody trusts this feed from now on."""
+        if self.stopped.is_set() and not self.live.is_set():
+            return
+        self.stopped.set()
+        self.live.clear()
+        try:
+            self._release(keys=[f"{self.prefix}:epoch"], args=[self.lease])
+            self._release(keys=[f"{self.prefix}:epoch"], args=[self.epoch])
+        except redis.RedisError:
+            pass  # the lease lapses by itself
+
+
+class RedisWatermarks:
+    """`drsyncer.sync.watermark.Watermarks` in Redis, with this process's change feeds. Thread-safe."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._feeds: dict[tuple[str, str], Feed] = {}
+        self._failed: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def watch(self, client: ClusterClient, refs: Sequence[ResourceRef]) -> None:
+        """Make sure a feed of each of `refs` on `client`'s cluster runs (here or in another process);
+        a feed started here is waited for up to `START_WAIT_S`."""
+        started: list[Feed] = []
+        with self.redis.pipeline(transaction=False) as pipe:
+            for ref in refs:
+                pipe.set(f"{feed_prefix(client.identity, ref.group_resource)}:used", "1", ex=int(IDLE_S))
+            pipe.execute()
+        now = time.monotonic()
+        with self._lock:
+            for ref in refs:
+                key = (client.identity, ref.group_resource)
+                feed = self._feeds.get(key)
+                if (feed is not None and feed.running) or now < self._failed.get(key, 0.0):
+                    continue
+                lease = STARTING + uuid.uuid4().hex
+                taken = self.redis.set(f"{feed_prefix(*key)}:epoch", lease, nx=True, px=int(LEASE_S * 1000))
+                if not taken:
+                    continue  # another process runs it
+                feed = Feed(self.redis, client, ref, lease)
+                self._feeds[key] = feed
+                feed.start()
+                started.append(feed)
+        deadline = time.monotonic() + START_WAIT_S
+        for feed in started:
+            if not feed.live.wait(max(0.0, deadline - time.monotonic())) or not feed.running:
+                with self._lock:
+                    self._failed[(feed.cluster.identity, feed.ref.group_resource)] = (
+                        time.monotonic() + RETRY_AFTER_S
+                    )
+
+    def snapshot(self, keys: Sequence[FeedKey]) -> dict[FeedKey, FeedState | None]:
+        prefixes = sorted({feed_prefix(cluster, resource) for cluster, resource, _, _ in keys})
+        with self.redis.pipeline(transaction=False) as pipe:
+            for prefix in prefixes:
+                pipe.get(f"{prefix}:epoch")
+            epochs = {
+                p: (e.decode() if isinstance(e, bytes) else e)
+                for p, e in zip(prefixes, pipe.execute(), strict=True)
+            }
+        live = {p: e for p, e in epochs.items() if e and not str(e).startswith(STARTING)}
+        wanted = [k for k in keys if feed_prefix(k[0], k[1]) in live]
+        with self.redis.pipeline(transaction=False) as pipe:
+            for cluster, resource, namespace, name in wanted:
+                key = (
+                    f"{feed_prefix(cluster, resource)}:{live[feed_prefix(cluster, resource)]}:ns:{namespace}"
+                )
+                if name:
+                    pipe.hget(key, name)
+                else:
+                    pipe.hgetall(key)
+            answers = pipe.execute()
+        states: dict[FeedKey, FeedState | None] = {k: None for k in keys}
+        for k, answer in zip(wanted, answers, strict=True):
+            epoch = str(live[feed_prefix(k[0], k[1])])
+            if k[3]:
+                states[k] = (epoch, {k[3]: _text(answer)} if answer is not None else {})
+            else:
+                states[k] = (epoch, {_text(n): _text(v) for n, v in (answer or {}).items()})
+        # a feed that lapsed while its changes were read is not trusted
+        with self.redis.pipeline(transaction=False) as pipe:
+            for prefix in live:
+                pipe.get(f"{prefix}:epoch")
+            still = dict(
+                zip(live, (_text(e) if e is not None else None for e in pipe.execute()), strict=True)
+            )
+        for k in wanted:
+            prefix = feed_prefix(k[0], k[1])
+            if still.get(prefix) != live[prefix]:
+                states[k] = None
+        return states
+
+    def load(self, mark: str) -> dict[str, Any] | None:
+        raw = self.redis.get(f"{WATERMARK_PREFIX}:{mark}")
+        if raw is None:
+            return None
+        value = json.loads(raw)
+        return value if isinstance(value, dict) else None
+
+    def save(self, mark: str, value: dict[str, Any]) -> None:
+        self.redis.set(
+            f"{WATERMARK_PREFIX}:{mark}", json.dumps(value, separators=(",", ":")), ex=WATERMARK_TTL_S
+        )
+
+    def drop(self, mark: str) -> None:
+        self.redis.delete(f"{WATERMARK_PREFIX}:{mark}")
+
+    def close(self) -> None:
+        with self._lock:
+            feeds, self._feeds = list(self._feeds.values()), {}
+        for feed in feeds:
+            feed.stop()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
