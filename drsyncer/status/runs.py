@@ -99,13 +99,14 @@ class RunStore:
 
     def records(self, owner: str, namespaces: Sequence[str] | None = None) -> list[NamespaceRecord]:
         """The latest record of each namespace (of `namespaces` only, when given)."""
-        raw = self.redis.hgetall(self._key(owner, "results"))
-        out = []
-        for field, value in raw.items():
-            name = field.decode() if isinstance(field, bytes) else str(field)
-            if namespaces is not None and name not in namespaces:
-                continue
-            out.append(NamespaceRecord.from_dict(json.loads(value)))
+        key = self._key(owner, "results")
+        if namespaces is not None:
+            # one task asks for its own namespace: read those fields, not every namespace's record
+            wanted = sorted(set(namespaces))
+            values = self.redis.hmget(key, wanted) if wanted else []
+            return [NamespaceRecord.from_dict(json.loads(v)) for v in values if v is not None]
+        raw = self.redis.hgetall(key)
+        out = [NamespaceRecord.from_dict(json.loads(value)) for value in raw.values()]
         return sorted(out, key=lambda r: r.source_namespace)
 
     def forget(self, owner: str, namespaces: Iterable[str]) -> None:
