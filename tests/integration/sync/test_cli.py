@@ -294,8 +294,8 @@ def test_replica_changes_are_printed_only_for_copies_written_or_to_be_written(
     web, db = _workload("Deployment", "web", 3), _workload("StatefulSet", "db", 2)
     idle = _workload("Deployment", "idle", 2, {keys.LABEL_IGNORE: "true"})
     seed(world, [web, db, idle])
-    args = ("--source-context", "source", "--dest-context", "dr1", "--namespace", world.ns)
-    args += ("--types", "deployments,statefulsets")
+    args = ["--source-context", "source", "--dest-context", "dr1", "--namespace", world.ns]
+    args += ["--types", "deployments,statefulsets"]
 
     first = drsyncer_sync(kubeconfig, *args)
 

@@ -466,11 +466,11 @@ def test_deployment_scales_are_reported_from_the_plan() -> None:
 # ---------------------------------------------------------------- replica report: written copies only
 
 
-def _copied(source: Obj, r: Rules | None = None, **annotations: str) -> dict[Key, Obj]:
-    """The destination after a sync of `source`, its copy's annotations then changed by `annotations`."""
+def _copied(source: Obj, r: Rules | None = None, marks: dict[str, str] | None = None) -> dict[Key, Obj]:
+    """The destination after a sync of `source`, its copy's annotations then changed by `marks`."""
     destination = _apply(_plan([source], {}, r), {})
     for copy_ in destination.values():
-        copy_["metadata"]["annotations"].update(annotations)
+        copy_["metadata"]["annotations"].update(marks or {})
     return destination
 
 
@@ -493,9 +493,9 @@ REPLICA_REPORT_CASES = [
     ("held back: immutable change, NoChange", OTHER_SERVICE, _copied(statefulset(replicas=2)), None, Op.UPDATE, []),
     ("recreated: immutable change, Recreate", OTHER_SERVICE, _copied(statefulset(replicas=2), RECREATE), RECREATE, Op.UPDATE, [(2, 0)]),
     ("skipped: labelled ignore", deployment(labels={keys.LABEL_IGNORE: "true"}), {}, None, Op.SKIP, []),
-    ("skipped: copy of another Replication", deployment(), _copied(deployment(), **{keys.ANNOTATION_REPLICATION: "dr-system/other"}), None, Op.SKIP, []),
+    ("skipped: copy of another Replication", deployment(), _copied(deployment(), marks={keys.ANNOTATION_REPLICATION: "dr-system/other"}), None, Op.SKIP, []),
     ("skipped: copy being deleted", deployment(), _being_deleted(deployment()), None, Op.SKIP, []),
-    ("skipped: copy brought up by failover", deployment(), _copied(deployment(), **{keys.ANNOTATION_FAILOVER_STANDBY: "{}"}), None, Op.SKIP, []),
+    ("skipped: copy brought up by failover", deployment(), _copied(deployment(), marks={keys.ANNOTATION_FAILOVER_STANDBY: "{}"}), None, Op.SKIP, []),
     ("failed: a modifier fails on it", deployment(), {}, rules(modifiers=[{"jsonPatch": [{"op": "remove", "path": "/spec/nope"}]}]), Op.FAIL, []),
 ]  # fmt: skip
 
