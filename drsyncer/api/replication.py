@@ -555,7 +555,9 @@ class ReplicationStatus(StatusModel):
     last_error: SyncError | None = Field(default=None, description="The most recent error.")
     retry_status: RetryStatus | None = Field(default=None, description="Pending retry of a failed run.")
     deployment_scales: list[DeploymentScale] = Field(
-        default_factory=list, description="Replica counts recorded when scaling copies to zero."
+        default_factory=list,
+        description="Replica counts recorded on the copies of scaled kinds that the last run wrote "
+        "(created or updated); copies it left unchanged, skipped, held back or failed are not listed.",
     )
     conditions: Conditions = Field(default_factory=list, description="Ready, Synced and InvalidSpec.")
     recovery_points: list[RecoveryPoint] = Field(

@@ -12,7 +12,7 @@ from enum import StrEnum
 from drsyncer.errors import Category
 from drsyncer.sync.immutable import ImmutableChange
 from drsyncer.sync.objects import Key, Obj
-from drsyncer.sync.result import ObjectError, Outcome, Skip, count_key
+from drsyncer.sync.result import DeploymentScale, ObjectError, Outcome, Skip, count_key
 from drsyncer.sync.rules import ImmutableHandling
 from drsyncer.sync.transform import Scale
 
@@ -34,6 +34,9 @@ _OUTCOME = {
     Op.SKIP: Outcome.SKIPPED,
     Op.FAIL: Outcome.FAILED,
 }
+
+# the outcomes that leave a new or rewritten copy in the destination
+WRITTEN: frozenset[Outcome] = frozenset({Outcome.CREATED, Outcome.UPDATED})
 
 REASON_CREATE = "not in the destination"
 REASON_SOURCE_CHANGED = "source changed"
@@ -99,9 +102,28 @@ class Action:
             self.count_key, self.key.namespace, self.key.name, Category.NON_RETRYABLE, self.reason
         )
 
+    def written_scale(self, outcome: Outcome) -> DeploymentScale | None:
+        """The replica report of this action's copy when `outcome` (the planned `self.outcome` in a
+        dry run, what the executor met otherwise) wrote the copy: created, or updated (recreated
+        included). None when nothing was written to the copy (unchanged, skipped, held back, failed,
+        pruned: the replicas of a copy left alone are not news) or its kind has no replicas."""
+        if self.scale is None or outcome not in WRITTEN:
+            return None
+        return DeploymentScale(
+            self.key.kind, self.key.namespace, self.key.name, self.scale.original, self.scale.replicas
+        )
+
     @property
     def writes(self) -> bool:
         return self.op in (Op.CREATE, Op.UPDATE, Op.PRUNE)
 
 
-__all__ = ["REASON_ADOPT", "REASON_CREATE", "REASON_PRUNE", "REASON_SOURCE_CHANGED", "Action", "Op"]
+__all__ = [
+    "REASON_ADOPT",
+    "REASON_CREATE",
+    "REASON_PRUNE",
+    "REASON_SOURCE_CHANGED",
+    "WRITTEN",
+    "Action",
+    "Op",
+]

@@ -223,14 +223,6 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
             note = _planned_note(action)
             if note:
                 result.warnings.append(note)
-        if action.scale is not None and action.op != Op.SKIP:
-            scales[action.key] = DeploymentScale(
-                action.key.kind,
-                action.key.namespace,
-                action.key.name,
-                action.scale.original,
-                action.scale.replicas,
-            )
     stages = plan.stages()
     namespace_error: CategorisedError | None = None
     namespace_checked = False
@@ -255,7 +247,6 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
         if runner.breaker.open or (namespace_error is not None and namespaced):
             for action in stage:
                 result.record(action.count_key, Outcome.FAILED)
-                scales.pop(action.key, None)
             not_attempted += len(stage) if runner.breaker.open else 0
             continue
         written: list[str] = []
@@ -276,8 +267,9 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
                 result.warnings.append(done.warning)
             if done.outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED):
                 written.append(action.key.name)
-            else:
-                scales.pop(action.key, None)
+            scale = action.written_scale(done.outcome)  # only copies this run wrote report replicas
+            if scale is not None:
+                scales[action.key] = scale
         if stage[0].key.group == CRD_GROUP and stage[0].key.kind == CRD_KIND:
             result.warnings.extend(runner.wait_established(written))
     if not namespace_checked and plan.namespace_metadata is not None and not runner.breaker.open:
@@ -289,7 +281,8 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
             f"({runner.breaker.reason}); {not_attempted} write(s) not attempted"
         )
         result.error_category = runner.breaker.reason_category
-    result.deployment_scales.extend(scales.values())
+    # in plan order, whatever order the writes of a stage finished in
+    result.deployment_scales.extend(s for a in plan if (s := scales.pop(a.key, None)) is not None)
 
 
 class _Runner:

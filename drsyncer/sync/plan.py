@@ -99,11 +99,9 @@ class Plan:
         return counts
 
     def deployment_scales(self) -> list[DeploymentScale]:
-        return [
-            DeploymentScale(a.key.kind, a.key.namespace, a.key.name, a.scale.original, a.scale.replicas)
-            for a in self.actions
-            if a.scale is not None and a.op != Op.SKIP
-        ]
+        """The replica report if every action succeeds (what a dry run reports): only copies the plan
+        would write (`Action.written_scale`), never one it leaves unchanged, skips, holds back or fails."""
+        return [s for a in self.actions if (s := a.written_scale(a.outcome)) is not None]
 
 
 def create_action(

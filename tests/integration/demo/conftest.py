@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from drsyncer.kube import ClusterClient, client_from_kubeconfig_file
+from tests.fixtures import children
 
 # `  dr1   17   1   2   0   <1s   17   ok`:
 # cluster, created, updated, unchanged, failed, duration, copies found, check
@@ -59,8 +61,10 @@ def demo_argv(*args: str) -> list[str]:
 def run_demo(
     tmp_path: Path, *args: str, timeout_s: float = 240, path: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    # SIGTERM: the demo stops the processes it started before it exits
+    return children.run(
         demo_argv(*args),
+        death_signal=signal.SIGTERM,
         capture_output=True,
         text=True,
         timeout=timeout_s,

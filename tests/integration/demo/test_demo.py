@@ -18,6 +18,7 @@ import pytest
 from drsyncer.demo import sample
 from drsyncer.demo.redis_choice import EMBEDDED, REAL, plan_redis
 from drsyncer.kube.discovery import offline_ref
+from tests.fixtures.children import popen
 from tests.integration.demo.conftest import (
     alive,
     demo_argv,
@@ -72,8 +73,9 @@ def test_demo_with_the_embedded_redis_summary_matches_the_dr_clusters_and_ctrl_c
     # PATH without redis-server: the demo has to fall back to the embedded one by itself
     path = str(tmp_path / "empty-path")
     os.mkdir(path)
-    proc = subprocess.Popen(
+    proc = popen(
         demo_argv("--workdir", str(workdir), "--no-flower", "--workers", "1"),
+        death_signal=signal.SIGTERM,  # the demo stops the processes it started before it exits
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from drsyncer.cli import main
+from tests.fixtures import children
 from tests.integration.demo.conftest import parse_summary
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -116,7 +118,7 @@ def test_the_demo_command_works_as_written(tmp_path: Path) -> None:
     assert "had to kill" not in out
 
     # the same work directory again: old logs and kubeconfig must not be taken for the new run's
-    again = subprocess.run(
+    again = children.run(
         [
             str(venv / "bin" / "drsyncer"),
             "demo",
@@ -126,6 +128,7 @@ def test_the_demo_command_works_as_written(tmp_path: Path) -> None:
             "--no-flower",
             *(["--redis", "server"] if real_redis else []),
         ],
+        death_signal=signal.SIGTERM,  # the demo stops the processes it started before it exits
         cwd=checkout,
         env=env,
         capture_output=True,

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from scheduler.celery_app import make_app
+from tests.fixtures.children import popen
 from tests.fixtures.helm import Release
 from tests.fixtures.polling import eventually
 
@@ -39,7 +40,7 @@ def start_worker(redis_url: str, tmp_path: Path) -> Iterator[Callable[[], subpro
             }
         )
         log = (tmp_path / f"worker-{len(started)}.log").open("ab")
-        proc = subprocess.Popen(
+        proc = popen(
             [sys.executable, "-m", "drsyncer.cli", "worker"],
             env=env,
             stdout=log,

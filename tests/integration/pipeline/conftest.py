@@ -40,6 +40,7 @@ from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sim import SimCluster, SimFleet
 from drsyncer.sim import tls as tls_certs
 from tests.fixtures import polling as poll
+from tests.fixtures.children import popen
 from tests.fixtures.controlplane import ControlPlaneFleet, kubeconfig_of
 from tests.fixtures.polling import builtin_ref
 from tests.fixtures.ports import free_port
@@ -85,7 +86,7 @@ class Proc:
 
     def start(self) -> Proc:
         log = self.log_path.open("ab")
-        self.popen = subprocess.Popen(
+        self.popen = popen(
             self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()

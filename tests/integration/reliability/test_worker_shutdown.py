@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import reliability
+from tests.fixtures.children import popen
 from tests.fixtures.polling import eventually
 from tests.fixtures.redis_server import RedisServer, start_redis, stop_redis
 
@@ -47,7 +48,7 @@ def _start_worker(redis: RedisServer, workdir: Path) -> subprocess.Popen[bytes]:
         }
     )
     with (workdir / "worker.log").open("ab") as log:
-        proc = subprocess.Popen(
+        proc = popen(
             [sys.executable, "-m", "drsyncer.cli", "worker"],
             env=env,
             stdout=log,

@@ -14,6 +14,7 @@ import requests
 from drsyncer.api.crds import all_crds
 from drsyncer.kube import client_from_kubeconfig
 from drsyncer.sim import SimFleet
+from tests.fixtures.children import popen
 from tests.fixtures.polling import builtin_ref, eventually
 from tests.fixtures.ports import free_port
 
@@ -38,7 +39,7 @@ def test_watcher_is_not_ready_without_the_crds_says_what_to_run_and_picks_them_u
     )
     log_path = tmp_path / "watcher.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
+        proc = popen(
             [sys.executable, "-m", "drsyncer.cli", "watcher"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
     readyz = f"http://127.0.0.1:{probe_port}/readyz"

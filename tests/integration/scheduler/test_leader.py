@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.children import popen
 from tests.fixtures.ports import free_port
 from tests.integration.scheduler.conftest import LEASES, NS, RunningWatcher, World, eventually, replication
 
@@ -107,7 +108,7 @@ class WatcherProcess:
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("DRSYNCER_")}
         self._out = log.open("wb")
-        self.process = subprocess.Popen(command, stdout=self._out, stderr=subprocess.STDOUT, env=env)
+        self.process = popen(command, stdout=self._out, stderr=subprocess.STDOUT, env=env)
 
     def probe(self, path: str) -> tuple[int, dict[str, Any]]:
         try:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from drsyncer.sim import SimCluster
+from tests.fixtures.children import popen
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = [
@@ -175,7 +176,7 @@ def test_kubectl_get_watch_prints_changes_until_the_request_timeout(
         "--request-timeout=3s",
     ]
     started = time.monotonic()
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+    with popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         deadline = time.monotonic() + 10
         while "watch" not in sim_cluster.counters() and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
+from tests.fixtures.children import popen
+
 
 def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], Path]:
     kubeconfig = tmp_path / "fleet.kubeconfig"
-    proc = subprocess.Popen(
+    proc = popen(
         [
             sys.executable,
             "-m",

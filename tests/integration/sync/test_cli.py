@@ -12,12 +12,21 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from drsyncer.api import keys
 from drsyncer.sync.command import CLI_REPLICATION_NAMESPACE
-from tests.integration.sync.conftest import World, delete, read, seed, source_objects
+from tests.integration.sync.conftest import (
+    World,
+    delete,
+    pod_template,
+    read,
+    recreate,
+    seed,
+    source_objects,
+)
 
 
 @pytest.fixture
@@ -261,3 +270,44 @@ def test_skipped_objects_are_listed_with_their_reason_grouped_or_one_per_line(
     assert verbose.returncode == 0
     for i in range(5):
         assert f"ConfigMap {world.ns}/local-{i}: labelled {keys.LABEL_IGNORE}=true" in verbose.stdout
+
+
+def _workload(kind: str, name: str, replicas: int, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "replicas": replicas,
+        "selector": {"matchLabels": {"app": name}},
+        "template": pod_template(name),
+    }
+    if kind == "StatefulSet":
+        spec["serviceName"] = name
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name, "labels": {"app": name, **(labels or {})}},
+        "spec": spec,
+    }
+
+
+def test_replica_changes_are_printed_only_for_copies_written_or_to_be_written(
+    world: World, kubeconfig: Path
+) -> None:
+    web, db = _workload("Deployment", "web", 3), _workload("StatefulSet", "db", 2)
+    idle = _workload("Deployment", "idle", 2, {keys.LABEL_IGNORE: "true"})
+    seed(world, [web, db, idle])
+    args = ["--source-context", "source", "--dest-context", "dr1", "--namespace", world.ns]
+    args += ["--types", "deployments,statefulsets"]
+
+    first = drsyncer_sync(kubeconfig, *args)
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"Deployment {world.ns}/web: 3 → 0 replicas" in first.stdout
+    assert f"StatefulSet {world.ns}/db: 2 → 0 replicas" in first.stdout
+    assert first.stdout.count("replicas") == 2, first.stdout  # not for idle, which was skipped
+
+    # web stays as it is (unchanged), db changes a field its copy cannot take in place (held back)
+    recreate(world, "source", db, lambda o: o["spec"].update(serviceName="db-2"))
+    for run in (drsyncer_sync(kubeconfig, *args, "--dry-run"), drsyncer_sync(kubeconfig, *args)):
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert table_row(run.stdout, "total") == ["0", "0", "1", "0", "2", "0"]
+        assert f"StatefulSet {world.ns}/db: held back" in run.stdout
+        assert "replicas" not in run.stdout, run.stdout

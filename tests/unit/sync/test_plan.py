@@ -11,6 +11,7 @@ import pytest
 from drsyncer.api import keys
 from drsyncer.sync.objects import Key, key_of
 from drsyncer.sync.plan import REASON_ADOPT, Op, Plan, plan
+from drsyncer.sync.result import DeploymentScale, Outcome
 from drsyncer.sync.rules import ImmutableHandling, Rules
 from tests.unit.sync.factories import (
     DEST_NS,
@@ -460,6 +461,68 @@ def test_deployment_scales_are_reported_from_the_plan() -> None:
         ("Deployment", 4, 0),
         ("StatefulSet", 2, 0),
     ]
+
+
+# ---------------------------------------------------------------- replica report: written copies only
+
+
+def _copied(source: Obj, r: Rules | None = None, marks: dict[str, str] | None = None) -> dict[Key, Obj]:
+    """The destination after a sync of `source`, its copy's annotations then changed by `marks`."""
+    destination = _apply(_plan([source], {}, r), {})
+    for copy_ in destination.values():
+        copy_["metadata"]["annotations"].update(marks or {})
+    return destination
+
+
+def _being_deleted(source: Obj) -> dict[Key, Obj]:
+    destination = _copied(source)
+    for copy_ in destination.values():
+        copy_["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    return destination
+
+
+RECREATE = rules(immutableResourceConfig={"defaultHandling": "Recreate"})
+OTHER_SERVICE = statefulset(replicas=2)
+OTHER_SERVICE["spec"]["serviceName"] = "db-2"  # immutable in place
+
+REPLICA_REPORT_CASES = [
+    # (case, source, destination before the run, rules, the op planned, replicas reported (source → copy))
+    ("created: no copy yet", deployment(replicas=3), {}, None, Op.CREATE, [(3, 0)]),
+    ("updated: the source was scaled", deployment(replicas=5), _copied(deployment(replicas=3)), None, Op.UPDATE, [(5, 0)]),
+    ("unchanged copy", deployment(replicas=3), _copied(deployment(replicas=3)), None, Op.UNCHANGED, []),
+    ("held back: immutable change, NoChange", OTHER_SERVICE, _copied(statefulset(replicas=2)), None, Op.UPDATE, []),
+    ("recreated: immutable change, Recreate", OTHER_SERVICE, _copied(statefulset(replicas=2), RECREATE), RECREATE, Op.UPDATE, [(2, 0)]),
+    ("skipped: labelled ignore", deployment(labels={keys.LABEL_IGNORE: "true"}), {}, None, Op.SKIP, []),
+    ("skipped: copy of another Replication", deployment(), _copied(deployment(), marks={keys.ANNOTATION_REPLICATION: "dr-system/other"}), None, Op.SKIP, []),
+    ("skipped: copy being deleted", deployment(), _being_deleted(deployment()), None, Op.SKIP, []),
+    ("skipped: copy brought up by failover", deployment(), _copied(deployment(), marks={keys.ANNOTATION_FAILOVER_STANDBY: "{}"}), None, Op.SKIP, []),
+    ("failed: a modifier fails on it", deployment(), {}, rules(modifiers=[{"jsonPatch": [{"op": "remove", "path": "/spec/nope"}]}]), Op.FAIL, []),
+]  # fmt: skip
+
+
+@_cases(REPLICA_REPORT_CASES, "source, destination, r, op, reported")
+def test_a_dry_run_reports_replicas_only_for_copies_it_would_write(
+    source: Obj, destination: dict[Key, Obj], r: Rules | None, op: Op, reported: list[tuple[int, int]]
+) -> None:
+    p = _plan([source], destination, r)
+    assert [a.op for a in p] == [op]
+    assert [(s.original_replicas, s.replicas) for s in p.deployment_scales()] == reported
+
+
+def test_a_pruned_copy_reports_no_replicas() -> None:
+    p = _plan([], _copied(deployment()), prune=True)
+    assert [a.op for a in p] == [Op.PRUNE] and p.deployment_scales() == []
+
+
+@pytest.mark.parametrize("outcome", list(Outcome), ids=[o.value for o in Outcome])
+def test_a_run_reports_replicas_only_for_copies_it_created_or_updated(outcome: Outcome) -> None:
+    # what the executor met, whatever was planned: a planned update may end unchanged, skipped or failed
+    [action] = _plan([deployment(replicas=4)], {}).actions
+    scale = action.written_scale(outcome)
+    if outcome in (Outcome.CREATED, Outcome.UPDATED):
+        assert scale == DeploymentScale("Deployment", DEST_NS, "web", 4, 0)
+    else:
+        assert scale is None
 
 
 def test_plan_counts_per_kind_are_what_a_dry_run_reports() -> None:
