@@ -48,6 +48,7 @@ FLUSH_S = 0.05  # how long a change may wait in this process before Redis has it
 CHANGES_TTL_S = 24 * 3600
 WATERMARK_TTL_S = 7 * 24 * 3600
 IDLE_S = 3600.0
+CHECK_S = 5.0  # how often one process looks after a feed it relies on
 START_WAIT_S = 3.0  # how long the run that starts a feed waits for its watch to open
 RETRY_AFTER_S = (
     300.0  # a feed that failed to start (e.g. no cluster-wide watch permitted) is not retried sooner
@@ -207,29 +208,39 @@ class RedisWatermarks:
         self.redis = client
         self._feeds: dict[tuple[str, str], Feed] = {}
         self._failed: dict[tuple[str, str], float] = {}
+        self._checked: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
     def watch(self, client: ClusterClient, refs: Sequence[ResourceRef]) -> None:
         """Make sure a feed of each of `refs` on `client`'s cluster runs (here or in another process);
-        a feed started here is waited for up to `START_WAIT_S`."""
-        started: list[Feed] = []
-        with self.redis.pipeline(transaction=False) as pipe:
-            for ref in refs:
-                pipe.set(f"{feed_prefix(client.identity, ref.group_resource)}:used", "1", ex=int(IDLE_S))
-            pipe.execute()
+        a feed started here is waited for up to `START_WAIT_S`. Each feed is looked after at most
+        every `CHECK_S` per process: runs of many namespaces in a row cost no Redis call here."""
         now = time.monotonic()
         with self._lock:
-            for ref in refs:
-                key = (client.identity, ref.group_resource)
-                feed = self._feeds.get(key)
-                if (feed is not None and feed.running) or now < self._failed.get(key, 0.0):
-                    continue
-                lease = STARTING + uuid.uuid4().hex
-                taken = self.redis.set(f"{feed_prefix(*key)}:epoch", lease, nx=True, px=int(LEASE_S * 1000))
-                if not taken:
-                    continue  # another process runs it
-                feed = Feed(self.redis, client, ref, lease)
-                self._feeds[key] = feed
+            due = [
+                ref
+                for ref in refs
+                if now >= self._checked.get((client.identity, ref.group_resource), 0.0)
+                and now >= self._failed.get((client.identity, ref.group_resource), 0.0)
+            ]
+            for ref in due:
+                self._checked[(client.identity, ref.group_resource)] = now + CHECK_S
+        if not due:
+            return
+        leases = {ref.group_resource: STARTING + uuid.uuid4().hex for ref in due}
+        with self.redis.pipeline(transaction=False) as pipe:
+            for ref in due:
+                prefix = feed_prefix(client.identity, ref.group_resource)
+                pipe.set(f"{prefix}:used", "1", ex=int(IDLE_S))
+                pipe.set(f"{prefix}:epoch", leases[ref.group_resource], nx=True, px=int(LEASE_S * 1000))
+            taken = pipe.execute()[1::2]
+        started: list[Feed] = []
+        with self._lock:
+            for ref, won in zip(due, taken, strict=True):
+                if not won:
+                    continue  # a feed runs, here or in another process
+                feed = Feed(self.redis, client, ref, leases[ref.group_resource])
+                self._feeds[(client.identity, ref.group_resource)] = feed
                 feed.start()
                 started.append(feed)
         deadline = time.monotonic() + START_WAIT_S
@@ -268,17 +279,6 @@ class RedisWatermarks:
                 states[k] = (epoch, {k[3]: _text(answer)} if answer is not None else {})
             else:
                 states[k] = (epoch, {_text(n): _text(v) for n, v in (answer or {}).items()})
-        # a feed that lapsed while its changes were read is not trusted
-        with self.redis.pipeline(transaction=False) as pipe:
-            for prefix in live:
-                pipe.get(f"{prefix}:epoch")
-            still = dict(
-                zip(live, (_text(e) if e is not None else None for e in pipe.execute()), strict=True)
-            )
-        for k in wanted:
-            prefix = feed_prefix(k[0], k[1])
-            if still.get(prefix) != live[prefix]:
-                states[k] = None
         return states
 
     def load(self, mark: str) -> dict[str, Any] | None:

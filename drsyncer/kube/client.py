@@ -139,6 +139,7 @@ class ClusterClient:
         self._discovery: Discovery | None = None
         self._discovery_lock = threading.Lock()
         self._version: str | None = None  # gitVersion, as /version last answered
+        self._identity: str | None = None
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -307,7 +308,9 @@ class ClusterClient:
     def identity(self) -> str:
         """A short stable id of the cluster this client talks to as `name` (16 hex digits of the
         server URL and name): the change feed's and watermarks' key for it, free of credentials."""
-        return hashlib.sha256(f"{self._host}|{self.name}".encode()).hexdigest()[:16]
+        if self._identity is None:
+            self._identity = hashlib.sha256(f"{self._host}|{self.name}".encode()).hexdigest()[:16]
+        return self._identity
 
     def get_json(self, path: str) -> dict[str, Any]:
         return self.request("GET", path)
