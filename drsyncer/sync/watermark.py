@@ -123,8 +123,9 @@ def holds(
 def settled_result(mark: Mapping[str, Any]) -> TargetResult:
     """The result of a run that found the namespace as the watermark's run left it: every object
     that run created, updated or found unchanged is unchanged; what it pruned is gone; its skips
-    and replica report stand."""
+    and warnings stand; no replica report (it speaks of copies written, and none is)."""
     result = TargetResult.from_dict(mark["result"])
+    result.deployment_scales = []
     counts: dict[str, KindCounts] = {}
     for kind, c in result.counts.items():
         now = KindCounts(skipped=c.skipped, held_back=c.held_back)

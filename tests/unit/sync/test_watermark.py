@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from drsyncer.kube.journal import DELETED
-from drsyncer.sync.result import KindCounts, Outcome, Skip, TargetResult
+from drsyncer.sync.result import DeploymentScale, KindCounts, Outcome, Skip, TargetResult
 from drsyncer.sync.watermark import FeedKey, FeedState, expected, holds, make_mark, settled_result
 
 SOURCE: FeedKey = ("src", "configmaps", "shop", "")
@@ -124,6 +124,7 @@ def test_no_watermark_is_made_of_a_run_that_cannot_stand_for_the_next(
 def test_a_settled_run_reports_every_copy_unchanged_and_keeps_the_skips() -> None:
     result = _result(created=2, updated=1, unchanged=4, pruned=3)
     result.skip(Skip("ConfigMap", "shop", "kube-root-ca.crt", "generated"))
+    result.deployment_scales.append(DeploymentScale("Deployment", "shop", "web", 3, 0))
     mark = _mark(result=result)
 
     settled = settled_result(mark)
@@ -131,6 +132,7 @@ def test_a_settled_run_reports_every_copy_unchanged_and_keeps_the_skips() -> Non
     assert settled.counts == {"ConfigMap": KindCounts(unchanged=7, skipped=1)}
     assert [s.name for s in settled.skips] == ["kube-root-ca.crt"]
     assert not settled.errors and not settled.error
+    assert settled.deployment_scales == []  # nothing was written
 
 
 def test_a_cluster_scoped_feed_counts_only_the_object_it_names() -> None:
