@@ -87,6 +87,7 @@ class Feed:
         self.epoch = lease[len(STARTING) :]
         self.live = threading.Event()
         self.stopped = threading.Event()
+        self.ready = threading.Event()  # live, or stopped before it was
         self._pending: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         self._renew = client.register_script(_RENEW)
@@ -112,6 +113,7 @@ class Feed:
                 return
             self.lease = self.epoch
             self.live.set()
+            self.ready.set()
             log.info(
                 "change feed of %s on %s started (epoch %s)",
                 self.ref.group_resource,
@@ -194,6 +196,7 @@ class Feed:
             return
         self.stopped.set()
         self.live.clear()
+        self.ready.set()
         try:
             self._release(keys=[f"{self.prefix}:epoch"], args=[self.lease])
             self._release(keys=[f"{self.prefix}:epoch"], args=[self.epoch])
@@ -245,7 +248,8 @@ class RedisWatermarks:
                 started.append(feed)
         deadline = time.monotonic() + START_WAIT_S
         for feed in started:
-            if not feed.live.wait(max(0.0, deadline - time.monotonic())) or not feed.running:
+            feed.ready.wait(max(0.0, deadline - time.monotonic()))
+            if not feed.live.is_set():
                 with self._lock:
                     self._failed[(feed.cluster.identity, feed.ref.group_resource)] = (
                         time.monotonic() + RETRY_AFTER_S

@@ -139,3 +139,29 @@ def _quiet(world: World, store: RedisWatermarks, sync_rules: Rules, requests: Re
     return (
         requests.take() == 0 and [counts_of(r) for r in results] == [{"unchanged": copies, "skipped": 1}] * 2
     )
+
+
+def test_a_destination_whose_feeds_cannot_run_is_read_on_every_scheduled_run(
+    world: World, store: RedisWatermarks, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.require_sim("refuses every watch of one cluster")
+    world.sim("dr2").faults.set(error_rates={"watch": {503: 1.0}}, retry_after_s=0)
+    seed(world, [_configmap(n) for n in NAMES])
+    sync_rules = rules(resourceTypes=["configmaps"], syncCRDs=False)
+    requests = Requests(world)
+    _run(world, store, sync_rules, trusted=False)
+
+    for _ in range(3):
+        requests.take()
+        _, dr2 = _run(world, store, sync_rules, trusted=True)
+        assert counts_of(dr2) == {"unchanged": len(NAMES), "skipped": 1}
+        assert requests.counts["dr2"] > 0  # read, as without feeds
+    assert "change feed of configmaps on dr2 stopped" in caplog.text
+
+    # dr1's feeds run: once its watermark holds, dr1 is not read while dr2 is
+    def dr1_settled() -> bool:
+        requests.take()
+        _run(world, store, sync_rules, trusted=True)
+        return requests.counts["dr1"] == 0 and requests.counts["dr2"] > 0
+
+    eventually(dr1_settled, timeout_s=30, what="dr1 settled while dr2 is read")
