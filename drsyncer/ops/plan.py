@@ -136,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
                     destination_cluster=cluster,
                 )
                 print_plan(console, header, the_plan)
+                # an object that would fail (a modifier that does not apply) fails the plan, as it
+                # would fail the run
+                failures += len(the_plan.by_op(Op.FAIL))
                 targets.append(
                     {
                         "sourceNamespace": source_ns,

@@ -184,11 +184,14 @@ def test_plan_prints_a_json_document(controller: Controller, capsys) -> None:
     assert target["counts"]["ConfigMap"]["created"] >= 1
 
 
-def test_plan_lists_objects_a_modifier_fails_on_as_not_written(controller: Controller, capsys) -> None:
+def test_plan_lists_objects_a_modifier_fails_on_as_not_written_and_fails(
+    controller: Controller, capsys
+) -> None:
     broken = {"names": ["settings-0"], "jsonPatch": [{"op": "remove", "path": "/data/absent"}]}
     controller.apply(replication("web", modifiers=[broken]))
 
-    assert main(["plan", *controller.flags, "web"]) == 0
+    # the run would not complete: the plan says so in its exit status, as `drsyncer sync` does
+    assert main(["plan", *controller.flags, "web"]) == 1
 
     out = capsys.readouterr().out
     assert (
