@@ -264,26 +264,30 @@ class RedisWatermarks:
                 p: (e.decode() if isinstance(e, bytes) else e)
                 for p, e in zip(prefixes, pipe.execute(), strict=True)
             }
-        live = {p: e for p, e in epochs.items() if e and not str(e).startswith(STARTING)}
-        wanted = [k for k in keys if feed_prefix(k[0], k[1]) in live]
-        with self.redis.pipeline(transaction=False) as pipe:
-            for cluster, resource, namespace, name in wanted:
-                key = (
-                    f"{feed_prefix(cluster, resource)}:{live[feed_prefix(cluster, resource)]}:ns:{namespace}"
-                )
-                if name:
-                    pipe.hget(key, name)
-                else:
-                    pipe.hgetall(key)
-            answers = pipe.execute()
+        live = {p: str(e) for p, e in epochs.items() if e and not str(e).startswith(STARTING)}
         states: dict[FeedKey, FeedState | None] = {k: None for k in keys}
-        for k, answer in zip(wanted, answers, strict=True):
-            epoch = str(live[feed_prefix(k[0], k[1])])
-            if k[3]:
-                states[k] = (epoch, {k[3]: _text(answer)} if answer is not None else {})
-            else:
-                states[k] = (epoch, {_text(n): _text(v) for n, v in (answer or {}).items()})
+        objects = [k for k in keys if k[3] and feed_prefix(k[0], k[1]) in live]
+        if objects:
+            with self.redis.pipeline(transaction=False) as pipe:
+                for cluster, resource, namespace, name in objects:
+                    pipe.hget(self._changes(live, cluster, resource, namespace), name)
+                for k, answer in zip(objects, pipe.execute(), strict=True):
+                    epoch = live[feed_prefix(k[0], k[1])]
+                    states[k] = (epoch, {k[3]: _text(answer)} if answer is not None else {})
+        for k in keys:
+            if not k[3] and feed_prefix(k[0], k[1]) in live:
+                # scanned in batches: a namespace of 100,000 recorded names is never held twice
+                changes = {
+                    _text(n): _text(v)
+                    for n, v in self.redis.hscan_iter(self._changes(live, k[0], k[1], k[2]), count=2000)
+                }
+                states[k] = (live[feed_prefix(k[0], k[1])], changes)
         return states
+
+    @staticmethod
+    def _changes(live: dict[str, str], cluster: str, resource: str, namespace: str) -> str:
+        prefix = feed_prefix(cluster, resource)
+        return f"{prefix}:{live[prefix]}:ns:{namespace}"
 
     def load(self, mark: str) -> dict[str, Any] | None:
         raw = self.redis.get(f"{WATERMARK_PREFIX}:{mark}")

@@ -10,10 +10,11 @@ executor's are, record into the same journal). Bodies are never kept, only names
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 # what a deletion leaves in the journal and in the change feed: the object is gone, whatever version
 DELETED = "-"
@@ -31,9 +32,10 @@ class Journal:
         with self._lock:
             self.writes.setdefault((cluster, resource, namespace), {})[name] = version
 
-    def of(self, cluster: str, resource: str, namespace: str) -> dict[str, str]:
+    def of(self, cluster: str, resource: str, namespace: str) -> Mapping[str, str]:
+        """The writes in one namespace (a read-only view: a run of 100,000 writes is not copied)."""
         with self._lock:
-            return dict(self.writes.get((cluster, resource, namespace), {}))
+            return MappingProxyType(self.writes.get((cluster, resource, namespace), {}))
 
 
 _journal: ContextVar[Journal | None] = ContextVar("drsyncer_write_journal", default=None)

@@ -48,7 +48,6 @@ from drsyncer.sync.watermark import (
     FeedKey,
     FeedState,
     Watermarks,
-    expected,
     feed_keys,
     holds,
     make_mark,
@@ -363,11 +362,9 @@ class _Memory:
         """Record the watermark of every destination that synced cleanly; forget the others'."""
         for i, result in zip(indexes, results, strict=True):
             name, digest, keys = self.targets[i]
-            states: dict[FeedKey, FeedState | None] = {k: self.start.get(k) for k in self.source_keys}
-            for key in keys:
-                cluster, resource, namespace, obj = key
-                states[key] = expected(self.start.get(key), writes.of(cluster, resource, namespace), obj)
-            mark = make_mark(digest, self.at, states, result)
+            states = {k: self.start.get(k) for k in [*self.source_keys, *keys]}
+            own = {k: writes.of(k[0], k[1], k[2]) for k in keys}
+            mark = make_mark(digest, self.at, states, result, own)
             try:
                 if mark is None:
                     self.store.drop(name)

@@ -8,7 +8,7 @@ import pytest
 
 from drsyncer.kube.journal import DELETED
 from drsyncer.sync.result import DeploymentScale, KindCounts, Outcome, Skip, TargetResult
-from drsyncer.sync.watermark import FeedKey, FeedState, expected, holds, make_mark, settled_result
+from drsyncer.sync.watermark import FeedKey, FeedState, fingerprint, holds, make_mark, settled_result
 
 SOURCE: FeedKey = ("src", "configmaps", "shop", "")
 COPIES: FeedKey = ("dr1", "configmaps", "shop", "")
@@ -30,20 +30,16 @@ def _states(
 
 
 def _mark(**overrides: Any) -> dict[str, Any]:
-    # the run started with these states and wrote the copies alpha (now at 12) and bravo (13)
+    # the run started with these states and wrote the copies alpha (now at 12) and bravo (13), and
+    # the destination Namespace (now at 30)
     start = _states({"alpha": "5"}, {"old": "3"}, {})
-    writes = {"alpha": "12", "bravo": "13"}
-    states = {
-        SOURCE: start[SOURCE],
-        COPIES: expected(start[COPIES], writes),
-        NAMESPACE: expected(start[NAMESPACE], {}, "shop"),
-    }
-    mark = make_mark("digest", NOW - 10, states, overrides.pop("result", _result(created=2)))
+    writes = {COPIES: {"alpha": "12", "bravo": "13"}, NAMESPACE: {"shop": "30", "other": "31"}}
+    mark = make_mark("digest", NOW - 10, start, overrides.pop("result", _result(created=2)), writes)
     assert mark is not None
     return {**mark, **overrides}
 
 
-HOLDS = _states({"alpha": "5"}, {"old": "3", "alpha": "12", "bravo": "13"}, {})
+HOLDS = _states({"alpha": "5"}, {"old": "3", "alpha": "12", "bravo": "13"}, {"shop": "30"})
 
 
 @pytest.mark.parametrize(
@@ -135,6 +131,13 @@ def test_a_settled_run_reports_every_copy_unchanged_and_keeps_the_skips() -> Non
     assert settled.deployment_scales == []  # nothing was written
 
 
+def test_a_fingerprint_is_the_state_after_the_writes_in_any_order() -> None:
+    after = fingerprint(("e1", {"a": "1", "b": "2"}), {"b": "7", "c": "8"})
+    assert after == fingerprint(("e1", {"c": "8", "b": "7", "a": "1"}))
+    assert after != fingerprint(("e1", {"a": "1", "b": "2", "c": "8"}))
+    assert after != fingerprint(("e2", {"a": "1", "b": "7", "c": "8"}))  # another epoch
+    assert fingerprint(None, {"a": "1"}) is None
+
+
 def test_a_cluster_scoped_feed_counts_only_the_object_it_names() -> None:
-    assert expected(("e1", {}), {"shop": "9", "other": "4"}, "shop") == ("e1", {"shop": "9"})
-    assert expected(None, {"shop": "9"}, "shop") is None
+    assert fingerprint(("e1", {}), {"shop": "9", "other": "4"}, "shop") == fingerprint(("e1", {"shop": "9"}))
