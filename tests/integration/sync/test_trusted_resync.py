@@ -5,19 +5,25 @@ rules) is still synced by the next scheduled run. Real Redis, real feed threads,
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+import yaml
+from celery.signals import worker_process_shutdown
 
 from drsyncer.api import keys
+from drsyncer.config import WORKER_DEFAULTS, load_settings
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from tests.fixtures.polling import eventually
 from tests.integration.sync.conftest import World, counts_of, delete, modify, read, rules, seed
+from workers import jobs
 from workers.change_feed import RedisWatermarks
 
 PAYLOAD = "x" * 1024
@@ -139,3 +145,38 @@ def _quiet(world: World, store: RedisWatermarks, sync_rules: Rules, requests: Re
     return (
         requests.take() == 0 and [counts_of(r) for r in results] == [{"unchanged": copies, "skipped": 1}] * 2
     )
+
+
+def test_a_pool_process_that_exits_ends_its_feeds_so_runs_elsewhere_read_at_once(
+    world: World, redis_url: str, tmp_path: Path
+) -> None:
+    # a worker's pool process runs the feeds in its context; a run in another process must not trust
+    # them once that process is gone (SIGTERM, worker_max_tasks_per_child), not even until the
+    # leases lapse
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(world.clusters["source"].kubeconfig_dict()))
+    settings = load_settings(
+        {
+            "DRSYNCER_REDIS_URL": redis_url,
+            "DRSYNCER_KUBECONFIG": str(kubeconfig),
+            "DRSYNCER_KUBE_CONTEXT": "source",
+        },
+        defaults=WORKER_DEFAULTS,
+        in_cluster_namespace=lambda: None,
+    )
+    previous, jobs._context = jobs._context, None
+    ctx = jobs.context(settings)
+    elsewhere = RedisWatermarks(redis.Redis.from_url(redis_url))
+    try:
+        source = world.clients["source"]
+        key = (source.identity, "configmaps", world.ns, "")
+        ctx.watermarks.watch(source, [source.resolve("configmaps")])
+        assert elsewhere.snapshot([key])[key] is not None  # the feed runs, and another process sees it
+
+        worker_process_shutdown.send(sender=None, pid=os.getpid(), exitcode=0)
+
+        assert elsewhere.snapshot([key])[key] is None
+    finally:
+        elsewhere.redis.close()
+        ctx.close()
+        jobs._context = previous
