@@ -24,7 +24,7 @@ from drsyncer.sync.rules import Rules
 from tests.fixtures.polling import eventually
 from tests.integration.sync.conftest import World, counts_of, delete, modify, read, rules, seed
 from workers import jobs
-from workers.change_feed import RedisWatermarks
+from workers.change_feed import Feed, RedisWatermarks, feed_prefix
 
 PAYLOAD = "x" * 1024
 NAMES = ("alpha", "bravo", "charlie", "delta")
@@ -180,3 +180,24 @@ def test_a_pool_process_that_exits_ends_its_feeds_so_runs_elsewhere_read_at_once
         elsewhere.redis.close()
         ctx.close()
         jobs._context = previous
+
+
+def test_a_feed_whose_starting_lease_lapsed_and_was_taken_leaves_it_to_the_other_process(
+    world: World, redis_url: str
+) -> None:
+    # one feed per type and cluster: a process whose watch took longer to open than the lease lasts
+    # finds another process's lease in its place, and must not take it over
+    client = redis.Redis.from_url(redis_url)
+    source = world.clients["source"]
+    ref = source.resolve("configmaps")
+    lease = f"{feed_prefix(source.identity, ref.group_resource)}:epoch"
+    client.set(lease, "starting:other", px=15_000)
+    feed = Feed(client, source, ref, "starting:mine")
+    try:
+        feed.start()
+        eventually(lambda: feed.live.is_set() or not feed.running, timeout_s=10, what="the feed to decide")
+        assert not feed.live.is_set()
+        assert client.get(lease) == b"starting:other"
+    finally:
+        feed.stop()
+        client.close()
