@@ -8,7 +8,8 @@ worker process first needed it and won its lease; every process reads what it re
 Redis keys (`<feed>` is `drsyncer:feed:<cluster identity>:<group resource>`):
 - `<feed>:epoch`: the running feed's epoch, a lease the holder renews (`LEASE_S`). It reads
   `starting:...` until the watch is open: a feed is trusted only from the moment its watch covers
-  every change after it, and never after its lease lapses (its holder died or stopped).
+  every change after it, and never after its lease lapses (its holder died or stopped). A feed
+  whose `starting:` lease lapsed before its watch opened (and may be another process's now) stops.
 - `<feed>:<epoch>:ns:<namespace>`: hash name → resourceVersion, the changes since the epoch began
   (`ns:` empty for cluster-scoped types); expires `CHANGES_TTL_S` after its last change, so an old
   epoch's hashes go away by themselves.
@@ -64,6 +65,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# go live only while the `starting:` lease is still this process's: one that lapsed while the watch
+# opened may have been taken by another process, whose feed is the one to run
+_GO_LIVE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return false
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -91,6 +100,7 @@ class Feed:
         self._pending: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         self._renew = client.register_script(_RENEW)
+        self._go_live = client.register_script(_GO_LIVE)
         self._release = client.register_script(_RELEASE)
 
     @property
@@ -109,7 +119,9 @@ class Feed:
                 self.ref, None, resource_version=version, timeout_s=WATCH_TIMEOUT_S, metadata_only=True
             )
             # the watch is open from `version` on: every change from now is delivered
-            if not self.redis.set(f"{self.prefix}:epoch", self.epoch, xx=True, px=int(LEASE_S * 1000)):
+            if not self._go_live(
+                keys=[f"{self.prefix}:epoch"], args=[self.lease, self.epoch, int(LEASE_S * 1000)]
+            ):
                 return
             self.lease = self.epoch
             self.live.set()

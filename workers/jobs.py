@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_shutdown
 
 from drsyncer.api import keys
 from drsyncer.api.namespacemapping import parse_namespace_mapping
@@ -126,6 +127,21 @@ def context(settings: Settings, worker: str = "") -> Context:
         if _context is None or _context.pid != os.getpid():
             _context = Context.build(settings, worker)
         return _context
+
+
+def stop_feeds(**_: Any) -> None:
+    """End the change feeds this process runs, deleting their leases: a pool process that stops
+    (SIGTERM) would otherwise leave them trusted until the leases lapse (`change_feed.LEASE_S`), and a
+    scheduled run elsewhere in that time would report unchanged a namespace changed after the feeds
+    stopped. Connected to Celery's `worker_process_shutdown`, sent in a pool process as it exits; a
+    frozen Redis cannot hold the exit beyond the worker's shutdown deadline (workers.shutdown)."""
+    with _context_lock:
+        ctx = _context if _context is not None and _context.pid == os.getpid() else None
+    if ctx is not None:
+        ctx.watermarks.close()
+
+
+worker_process_shutdown.connect(stop_feeds, weak=False)
 
 
 # -- reading the controller cluster ----------------------------------------------------------------

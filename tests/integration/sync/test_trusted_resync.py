@@ -5,20 +5,26 @@ rules) is still synced by the next scheduled run. Real Redis, real feed threads,
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+import yaml
+from celery.signals import worker_process_shutdown
 
 from drsyncer.api import keys
+from drsyncer.config import WORKER_DEFAULTS, load_settings
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from tests.fixtures.polling import eventually
 from tests.integration.sync.conftest import World, counts_of, delete, modify, read, rules, seed
-from workers.change_feed import RedisWatermarks
+from workers import jobs
+from workers.change_feed import Feed, RedisWatermarks, feed_prefix
 
 PAYLOAD = "x" * 1024
 NAMES = ("alpha", "bravo", "charlie", "delta")
@@ -165,3 +171,59 @@ def test_a_destination_whose_feeds_cannot_run_is_read_on_every_scheduled_run(
         return requests.counts["dr1"] == 0 and requests.counts["dr2"] > 0
 
     eventually(dr1_settled, timeout_s=30, what="dr1 settled while dr2 is read")
+
+
+def test_a_pool_process_that_exits_ends_its_feeds_so_runs_elsewhere_read_at_once(
+    world: World, redis_url: str, tmp_path: Path
+) -> None:
+    # a worker's pool process runs the feeds in its context; a run in another process must not trust
+    # them once that process is gone (SIGTERM, worker_max_tasks_per_child), not even until the
+    # leases lapse
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(world.clusters["source"].kubeconfig_dict()))
+    settings = load_settings(
+        {
+            "DRSYNCER_REDIS_URL": redis_url,
+            "DRSYNCER_KUBECONFIG": str(kubeconfig),
+            "DRSYNCER_KUBE_CONTEXT": "source",
+        },
+        defaults=WORKER_DEFAULTS,
+        in_cluster_namespace=lambda: None,
+    )
+    previous, jobs._context = jobs._context, None
+    ctx = jobs.context(settings)
+    elsewhere = RedisWatermarks(redis.Redis.from_url(redis_url))
+    try:
+        source = world.clients["source"]
+        key = (source.identity, "configmaps", world.ns, "")
+        ctx.watermarks.watch(source, [source.resolve("configmaps")])
+        assert elsewhere.snapshot([key])[key] is not None  # the feed runs, and another process sees it
+
+        worker_process_shutdown.send(sender=None, pid=os.getpid(), exitcode=0)
+
+        assert elsewhere.snapshot([key])[key] is None
+    finally:
+        elsewhere.redis.close()
+        ctx.close()
+        jobs._context = previous
+
+
+def test_a_feed_whose_starting_lease_lapsed_and_was_taken_leaves_it_to_the_other_process(
+    world: World, redis_url: str
+) -> None:
+    # one feed per type and cluster: a process whose watch took longer to open than the lease lasts
+    # finds another process's lease in its place, and must not take it over
+    client = redis.Redis.from_url(redis_url)
+    source = world.clients["source"]
+    ref = source.resolve("configmaps")
+    lease = f"{feed_prefix(source.identity, ref.group_resource)}:epoch"
+    client.set(lease, "starting:other", px=15_000)
+    feed = Feed(client, source, ref, "starting:mine")
+    try:
+        feed.start()
+        eventually(lambda: feed.live.is_set() or not feed.running, timeout_s=10, what="the feed to decide")
+        assert not feed.live.is_set()
+        assert client.get(lease) == b"starting:other"
+    finally:
+        feed.stop()
+        client.close()
