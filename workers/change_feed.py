@@ -38,7 +38,7 @@ from drsyncer.errors import DrsyncerError
 from drsyncer.kube import journal
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.discovery import ResourceRef
-from drsyncer.sync.watermark import FeedKey, FeedState
+from drsyncer.sync.watermark import KEPT_NAMES, FeedKey, FeedState, record_hash
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,9 @@ START_WAIT_S = 3.0  # how long the run that starts a feed waits for its watch to
 RETRY_AFTER_S = (
     300.0  # a feed that failed to start (e.g. no cluster-wide watch permitted) is not retried sooner
 )
-WATCH_TIMEOUT_S = 300
+# the server ends each watch this often and the feed resumes it from where it was; a connection that
+# died silently is noticed within this plus the client's 30 s of slack
+WATCH_TIMEOUT_S = 30
 
 STARTING = "starting:"
 
@@ -288,13 +290,26 @@ class RedisWatermarks:
                     states[k] = (epoch, {k[3]: _text(answer)} if answer is not None else {})
         for k in keys:
             if not k[3] and feed_prefix(k[0], k[1]) in live:
-                # scanned in batches: a namespace of 100,000 recorded names is never held twice
-                changes = {
-                    _text(n): _text(v)
-                    for n, v in self.redis.hscan_iter(self._changes(live, k[0], k[1], k[2]), count=2000)
-                }
-                states[k] = (live[feed_prefix(k[0], k[1])], changes)
+                states[k] = (live[feed_prefix(k[0], k[1])], self._record(self._changes(live, *k[:3])))
         return states
+
+    def _record(self, key: str) -> dict[str, str] | int:
+        """A feed's record of one namespace, scanned in batches; past `KEPT_NAMES` names only its
+        digest (a namespace of 100,000 copies costs a worker no memory here). A name HSCAN returns
+        twice past that point spoils the digest, which then matches nothing: the run reads."""
+        changes: dict[str, str] | None = {}
+        digest = 0
+        for raw_name, raw_version in self.redis.hscan_iter(key, count=2000):
+            name, version = _text(raw_name), _text(raw_version)
+            if changes is None:
+                digest ^= record_hash(name, version)
+            elif name not in changes:  # HSCAN may return a name twice
+                changes[name] = version
+                if len(changes) > KEPT_NAMES:
+                    for kept, kept_version in changes.items():
+                        digest ^= record_hash(kept, kept_version)
+                    changes = None
+        return digest if changes is None else changes
 
     @staticmethod
     def _changes(live: dict[str, str], cluster: str, resource: str, namespace: str) -> str:

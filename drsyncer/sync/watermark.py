@@ -32,8 +32,10 @@ from drsyncer.sync.result import KindCounts, Outcome, TargetResult
 # (cluster identity, group resource, namespace, name): a feed's changes in one namespace (name "")
 # or, for a cluster-scoped type (namespace ""), of one object
 FeedKey = tuple[str, str, str, str]
-# (epoch, name → resourceVersion changed to since the epoch started): what a feed recorded
-FeedState = tuple[str, dict[str, str]]
+# (epoch, name → resourceVersion changed to since the epoch started): what a feed recorded; a record
+# of more than `KEPT_NAMES` names is kept as its digest only (`record_digest`)
+FeedState = tuple[str, "Mapping[str, str] | int"]
+KEPT_NAMES = 10_000
 
 NAMESPACES_RESOURCE = "namespaces"
 MAX_AGE_S = 3600.0  # a namespace is read in full at least this often, whatever the feeds say
@@ -83,12 +85,15 @@ def fingerprint(
         return None
     epoch, changes = state
     mine = {k: v for k, v in (writes or {}).items() if not name or k == name}
+    if isinstance(changes, int):
+        # a record kept as its digest: what the writes replaced in it is not known
+        return None if mine else f"{epoch}:{changes:032x}"
     acc = 0
     for key, version in changes.items():
         if key not in mine:
-            acc ^= _hash(key, version)
+            acc ^= record_hash(key, version)
     for key, version in mine.items():
-        acc ^= _hash(key, version)
+        acc ^= record_hash(key, version)
     return f"{epoch}:{acc:032x}"
 
 
@@ -148,11 +153,13 @@ def _key_text(key: FeedKey) -> str:
     return "|".join(key)
 
 
-def _hash(name: str, version: str) -> int:
+def record_hash(name: str, version: str) -> int:
+    """The 128-bit hash of one name of a feed's record; a record's digest is the XOR of its names'."""
     return int.from_bytes(hashlib.blake2b(f"{name}\0{version}".encode(), digest_size=16).digest(), "big")
 
 
 __all__ = [
+    "KEPT_NAMES",
     "MAX_AGE_S",
     "FeedKey",
     "FeedState",
@@ -162,5 +169,6 @@ __all__ = [
     "holds",
     "make_mark",
     "mark_key",
+    "record_hash",
     "settled_result",
 ]

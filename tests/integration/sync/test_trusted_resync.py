@@ -21,9 +21,10 @@ from drsyncer.api import keys
 from drsyncer.config import WORKER_DEFAULTS, load_settings
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
+from drsyncer.sync.watermark import fingerprint
 from tests.fixtures.polling import eventually
 from tests.integration.sync.conftest import World, counts_of, delete, modify, read, rules, seed
-from workers import jobs
+from workers import change_feed, jobs
 from workers.change_feed import Feed, RedisWatermarks, feed_prefix
 
 PAYLOAD = "x" * 1024
@@ -227,3 +228,23 @@ def test_a_feed_whose_starting_lease_lapsed_and_was_taken_leaves_it_to_the_other
     finally:
         feed.stop()
         client.close()
+
+
+def test_a_large_feed_record_is_kept_as_its_digest_and_still_tells_changes(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(change_feed, "KEPT_NAMES", 3)
+    client = redis.Redis.from_url(redis_url)
+    store = RedisWatermarks(client)
+    record = {f"cm-{i}": str(100 + i) for i in range(6)}
+    client.hset("record", mapping=dict(record))
+
+    kept = store._record("record")
+
+    assert isinstance(kept, int)  # more names than are kept
+    assert fingerprint(("e1", kept)) == fingerprint(("e1", record))
+    client.hset("record", "cm-2", "999")
+    assert fingerprint(("e1", store._record("record"))) != fingerprint(("e1", kept))
+    # what a run's own writes replaced in a digest is not known: no watermark is made of it
+    assert fingerprint(("e1", kept), {"cm-1": "7"}) is None
+    client.close()
