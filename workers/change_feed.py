@@ -15,7 +15,7 @@ Redis keys (`<feed>` is `drsyncer:feed:<cluster identity>:<group resource>`):
   epoch's hashes go away by themselves.
 - `<feed>:used`: set by every run that relies on the feed; a feed nobody used for `IDLE_S` stops.
 - `drsyncer:watermark:<replication uid>:<source namespace>:<cluster identity>:<namespace>`: a
-  destination's watermark (JSON), expiring after `WATERMARK_TTL_S`.
+  destination's watermark (JSON), expiring after `WATERMARK_TTL_S` (twice the hour it is trusted).
 
 A watch the server ends is resumed from the last version seen, so the epoch goes on; a position the
 server no longer has (410 Gone) or any other failure ends the epoch (its lease is deleted), and the
@@ -38,7 +38,7 @@ from drsyncer.errors import DrsyncerError
 from drsyncer.kube import journal
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.discovery import ResourceRef
-from drsyncer.sync.watermark import KEPT_NAMES, FeedKey, FeedState, record_hash
+from drsyncer.sync.watermark import KEPT_NAMES, MAX_AGE_S, FeedKey, FeedState, record_hash
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ WATERMARK_PREFIX = "drsyncer:watermark"
 LEASE_S = 15.0
 FLUSH_S = 0.05  # how long a change may wait in this process before Redis has it
 CHANGES_TTL_S = 24 * 3600
-WATERMARK_TTL_S = 7 * 24 * 3600
+WATERMARK_TTL_S = int(2 * MAX_AGE_S)  # none is trusted after MAX_AGE_S
 IDLE_S = 3600.0
 CHECK_S = 5.0  # how often one process looks after a feed it relies on
 START_WAIT_S = 3.0  # how long the run that starts a feed waits for its watch to open

@@ -356,6 +356,13 @@ class _Memory:
             states = {k: self.start.get(k) for k in [*self.source_keys, *keys]}
             if mark is not None and holds(mark, digest, states, now):
                 found[i] = settled_result(mark)
+                log.info(
+                    "%s into %s/%s: nothing changed since the run of %s (change feeds); nothing read",
+                    found[i].source_namespace,
+                    found[i].destination_cluster,
+                    found[i].destination_namespace,
+                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(mark.get("at") or 0))),
+                )
         return found
 
     def finish(self, indexes: list[int], results: Sequence[TargetResult], writes: journal.Journal) -> None:
