@@ -20,22 +20,39 @@ from types import MappingProxyType
 DELETED = "-"
 
 
+# names kept per namespace; past this a namespace's writes are only known to be many (a large
+# namespace's first copy), and no watermark is made of them: a worker's memory stays flat
+MAX_NAMES = 10_000
+
+
 @dataclass
 class Journal:
     """Writes per (cluster, group resource, namespace): name → resourceVersion after the write
-    (`DELETED` for a deletion). Thread-safe."""
+    (`DELETED` for a deletion), up to `MAX_NAMES` names per namespace. Thread-safe."""
 
     writes: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+    overflowed: set[tuple[str, str, str]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def note(self, cluster: str, resource: str, namespace: str, name: str, version: str) -> None:
+        key = (cluster, resource, namespace)
         with self._lock:
-            self.writes.setdefault((cluster, resource, namespace), {})[name] = version
+            if key in self.overflowed:
+                return
+            names = self.writes.setdefault(key, {})
+            names[name] = version
+            if len(names) > MAX_NAMES:
+                self.overflowed.add(key)
+                del self.writes[key]
 
-    def of(self, cluster: str, resource: str, namespace: str) -> Mapping[str, str]:
-        """The writes in one namespace (a read-only view: a run of 100,000 writes is not copied)."""
+    def of(self, cluster: str, resource: str, namespace: str) -> Mapping[str, str] | None:
+        """The writes in one namespace (a read-only view: never copied); None when there were more
+        than `MAX_NAMES`."""
+        key = (cluster, resource, namespace)
         with self._lock:
-            return MappingProxyType(self.writes.get((cluster, resource, namespace), {}))
+            if key in self.overflowed:
+                return None
+            return MappingProxyType(self.writes.get(key, {}))
 
 
 _journal: ContextVar[Journal | None] = ContextVar("drsyncer_write_journal", default=None)

@@ -371,7 +371,9 @@ class _Memory:
             name, digest, keys = self.targets[i]
             states = {k: self.start.get(k) for k in [*self.source_keys, *keys]}
             own = {k: writes.of(k[0], k[1], k[2]) for k in keys}
-            mark = make_mark(digest, self.at, states, result, own)
+            known = {k: w for k, w in own.items() if w is not None}
+            # too many writes to remember: no watermark, the next run reads
+            mark = make_mark(digest, self.at, states, result, known) if len(known) == len(own) else None
             try:
                 if mark is None:
                     self.store.drop(name)
