@@ -35,14 +35,16 @@ would be written.)
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, field, replace
+from queue import SimpleQueue
 
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
@@ -325,20 +327,33 @@ class _Runner:
             self._pool = ThreadPoolExecutor(
                 self.limits.concurrency, thread_name_prefix=f"sync-{self.client.name}"
             )
-        # submit a bounded window rather than the whole stage, so 10k pending futures never pile up
+        # a bounded window rather than the whole stage is in the pool at once, so 10k pending work
+        # items never pile up; each finished action reports on one queue (waiting on a set of futures
+        # costs a lock round on every pending one, per object)
         window = self.limits.concurrency * 2
-        pending: dict[Future[_Done], Action] = {}
+        finished: SimpleQueue[tuple[Action, _Done | BaseException]] = SimpleQueue()
         actions = iter(stage)
-        for action in actions:
-            pending[self._pool.submit(copy_context().run, self._run, action)] = action
-            if len(pending) >= window:
-                break
-        while pending:
-            finished = _first_completed(pending)
-            yield pending.pop(finished), finished.result()
-            for action in actions:
-                pending[self._pool.submit(copy_context().run, self._run, action)] = action
-                break
+        in_flight = 0
+        for action in itertools.islice(actions, window):
+            self._pool.submit(copy_context().run, self._report, action, finished)
+            in_flight += 1
+        while in_flight:
+            action, done = finished.get()
+            in_flight -= 1
+            if isinstance(done, BaseException):
+                raise done
+            following = next(actions, None)
+            if following is not None:
+                self._pool.submit(copy_context().run, self._report, following, finished)
+                in_flight += 1
+            yield action, done
+
+    def _report(self, action: Action, finished: SimpleQueue[tuple[Action, _Done | BaseException]]) -> None:
+        try:
+            finished.put((action, self._run(action)))
+        except BaseException as exc:  # reaches the caller rather than leaving it waiting
+            finished.put((action, exc))
+            raise
 
     def _run(self, action: Action) -> _Done:
         if self.breaker.open:
@@ -699,11 +714,6 @@ def _loops(action: Action) -> bool:
     return action.op == Op.UPDATE and (
         action.immutable is None or action.immutable.handling == ImmutableHandling.PARTIAL_UPDATE
     )
-
-
-def _first_completed(pending: Mapping[Future[_Done], Action]) -> Future[_Done]:
-    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-    return next(iter(done))
 
 
 # how authorization words a denial (`User "x" cannot update resource "y" ...`): not a refusal of the change
