@@ -35,7 +35,6 @@ would be written.)
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 import threading
@@ -327,33 +326,43 @@ class _Runner:
             self._pool = ThreadPoolExecutor(
                 self.limits.concurrency, thread_name_prefix=f"sync-{self.client.name}"
             )
-        # a bounded window rather than the whole stage is in the pool at once, so 10k pending work
-        # items never pile up; each finished action reports on one queue (waiting on a set of futures
-        # costs a lock round on every pending one, per object)
-        window = self.limits.concurrency * 2
-        finished: SimpleQueue[tuple[Action, _Done | BaseException]] = SimpleQueue()
+        # each pool thread takes the stage's next action itself when it is done with one, so at most
+        # `concurrency` actions are under way and an object costs no hand-over to the pool (a future
+        # per object, waited on as a set, cost a lock round on every pending one)
+        threads = min(self.limits.concurrency, len(stage))
         actions = iter(stage)
-        in_flight = 0
-        for action in itertools.islice(actions, window):
-            self._pool.submit(copy_context().run, self._report, action, finished)
-            in_flight += 1
-        while in_flight:
-            action, done = finished.get()
-            in_flight -= 1
-            if isinstance(done, BaseException):
-                raise done
-            following = next(actions, None)
-            if following is not None:
-                self._pool.submit(copy_context().run, self._report, following, finished)
-                in_flight += 1
-            yield action, done
-
-    def _report(self, action: Action, finished: SimpleQueue[tuple[Action, _Done | BaseException]]) -> None:
+        taking = threading.Lock()
+        stop = threading.Event()  # the caller stopped listening: take no more actions
+        finished: SimpleQueue[tuple[Action, _Done | BaseException]] = SimpleQueue()
+        for _ in range(threads):
+            # a copy of the caller's context per thread: the audit log's actor goes with the writes
+            self._pool.submit(copy_context().run, self._take_and_run, actions, taking, stop, finished)
         try:
-            finished.put((action, self._run(action)))
-        except BaseException as exc:  # reaches the caller rather than leaving it waiting
-            finished.put((action, exc))
-            raise
+            for _ in stage:
+                action, done = finished.get()
+                if isinstance(done, BaseException):
+                    raise done
+                yield action, done
+        finally:
+            stop.set()
+
+    def _take_and_run(
+        self,
+        actions: Iterator[Action],
+        taking: threading.Lock,
+        stop: threading.Event,
+        finished: SimpleQueue[tuple[Action, _Done | BaseException]],
+    ) -> None:
+        while not stop.is_set():
+            with taking:
+                action = next(actions, None)
+            if action is None:
+                return
+            try:
+                finished.put((action, self._run(action)))
+            except BaseException as exc:  # reaches the caller rather than leaving it waiting
+                finished.put((action, exc))
+                raise
 
     def _run(self, action: Action) -> _Done:
         if self.breaker.open:
