@@ -36,11 +36,12 @@ would be written.)
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextvars import copy_context
 from dataclasses import dataclass, field, replace
 from queue import SimpleQueue
@@ -306,13 +307,13 @@ class _Runner:
         self.namespace_metadata = plan.namespace_metadata
         self.namespace_warnings: list[str] = []
         self.breaker = _Breaker(limits.unreachable_after)
-        self._pool: ThreadPoolExecutor | None = None
+        self._drains: list[Future[None]] = []  # this runner's work on the shared pool
         self._refs: dict[tuple[str, str], ResourceRef | NotServed] = {}
         self._refs_lock = threading.RLock()  # ref() may wait for a CRD, which forgets the refs
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        # nothing of this plan is still being written once execute returns, even after a failure
+        wait(self._drains)
 
     # -- stages -----------------------------------------------------------------------------------
 
@@ -322,10 +323,7 @@ class _Runner:
             for action in stage:
                 yield action, self._run(action)
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(
-                self.limits.concurrency, thread_name_prefix=f"sync-{self.client.name}"
-            )
+        pool = _write_pool()
         # each pool thread takes the stage's next action itself when it is done with one, so at most
         # `concurrency` actions are under way and an object costs no hand-over to the pool (a future
         # per object, waited on as a set, cost a lock round on every pending one)
@@ -336,7 +334,8 @@ class _Runner:
         finished: SimpleQueue[tuple[Action, _Done | BaseException]] = SimpleQueue()
         for _ in range(threads):
             # a copy of the caller's context per thread: the audit log's actor goes with the writes
-            self._pool.submit(copy_context().run, self._take_and_run, actions, taking, stop, finished)
+            drain = pool.submit(copy_context().run, self._take_and_run, actions, taking, stop, finished)
+            self._drains.append(drain)
         try:
             for _ in stage:
                 action, done = finished.get()
@@ -716,6 +715,29 @@ class _Runner:
             why = "not pruned, replaced since it was read"
             return _Done(Outcome.SKIPPED, warning=f"{key}: {why}", skip=_skip(action, why))
         return _Done(Outcome.PRUNED)
+
+
+# threads of the pool every execute() of a process shares; one runs the actions of one stage at a
+# time, so there are as many as the stages under way at once need (concurrency each), never more
+_WRITE_THREADS_MAX = 256
+_write_pools: dict[int, ThreadPoolExecutor] = {}
+_write_pools_lock = threading.Lock()
+
+
+def _write_pool() -> ThreadPoolExecutor:
+    """The process's pool for writes: its threads outlive one plan, so a run does not start (and end)
+    `concurrency` threads per chunk and destination. One per process id: a forked worker process
+    (Celery's prefork pool) starts its own, the parent's threads do not exist in it."""
+    pid = os.getpid()
+    pool = _write_pools.get(pid)
+    if pool is None:
+        with _write_pools_lock:
+            pool = _write_pools.get(pid)
+            if pool is None:
+                pool = _write_pools[pid] = ThreadPoolExecutor(
+                    _WRITE_THREADS_MAX, thread_name_prefix="sync-write"
+                )
+    return pool
 
 
 def _loops(action: Action) -> bool:
