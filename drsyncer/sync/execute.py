@@ -1,8 +1,8 @@
 """Carrying out a plan on one destination cluster: the only place in `drsyncer.sync` that writes.
 
 `execute` takes a `Plan` (pure, from `plan.plan`) and a `ClusterClient` and performs the plan's
-writes stage by stage (`Plan.stages()`): the actions of one stage overlap on a bounded thread
-pool, inside the client's rate limit; a stage starts when the previous one has finished, so what
+writes stage by stage (`Plan.stages()`): the actions of one stage overlap on at most
+`Limits.concurrency` threads of a pool the process keeps for every plan, inside the client's rate limit; a stage starts when the previous one has finished, so what
 an object refers to exists before it is written. Every outcome lands in a `TargetResult`; a failing
 object is recorded with its category and message and never stops the others.
 
@@ -717,8 +717,8 @@ class _Runner:
         return _Done(Outcome.PRUNED)
 
 
-# threads of the pool every execute() of a process shares; one runs the actions of one stage at a
-# time, so there are as many as the stages under way at once need (concurrency each), never more
+# the pool starts threads only while none is idle: as many as the stages under way at once take
+# (`concurrency` each); beyond this cap a stage's actions wait for threads other stages give back
 _WRITE_THREADS_MAX = 256
 _write_pools: dict[int, ThreadPoolExecutor] = {}
 _write_pools_lock = threading.Lock()
