@@ -2,8 +2,9 @@
 
 `execute` takes a `Plan` (pure, from `plan.plan`) and a `ClusterClient` and performs the plan's
 writes stage by stage (`Plan.stages()`): the actions of one stage overlap on at most
-`Limits.concurrency` threads of a pool the process keeps for every plan, inside the client's rate limit; a stage starts when the previous one has finished, so what
-an object refers to exists before it is written. Every outcome lands in a `TargetResult`; a failing
+`Limits.concurrency` threads of a pool the process keeps for every plan, inside the client's rate
+limit; a stage starts when the previous one has finished, so what an object refers to exists before
+it is written. Every outcome lands in a `TargetResult`; a failing
 object is recorded with its category and message and never stops the others.
 
 The executor decides nothing itself. When a write finds the object other than the plan saw it
