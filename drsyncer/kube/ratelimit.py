@@ -7,9 +7,8 @@ Redis URL each process keeps its own bucket, which is then a per-process budget.
 
 Far from the budget a process takes a batch of tokens from Redis at once and spends them locally
 for a short while (`BatchPlan`), so most requests cost no Redis call (one thread at a time asks, the
-others spend what it brings); near the budget it takes one
-token per request as before. Either way the fleet never sends more than `qps + burst` requests in
-any one second (see `BatchPlan` for why).
+others spend what it brings); near the budget it takes one token per request as before. Either way
+the fleet never sends more than `qps + burst` requests in any one second (see `BatchPlan` for why).
 """
 
 from __future__ import annotations
