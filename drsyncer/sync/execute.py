@@ -45,7 +45,6 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextvars import copy_context
 from dataclasses import dataclass, field, replace
-from queue import SimpleQueue
 
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
@@ -326,42 +325,40 @@ class _Runner:
             return
         pool = _write_pool()
         # each pool thread takes the stage's next action itself when it is done with one, so at most
-        # `concurrency` actions are under way and an object costs no hand-over to the pool (a future
-        # per object, waited on as a set, cost a lock round on every pending one)
-        threads = min(self.limits.concurrency, len(stage))
+        # `concurrency` actions are under way, and keeps what it came to; the caller waits once for
+        # the stage rather than being woken for every object (a future per object, waited on as a
+        # set, cost a lock round on every pending one)
         actions = iter(stage)
         taking = threading.Lock()
-        stop = threading.Event()  # the caller stopped listening: take no more actions
-        finished: SimpleQueue[tuple[Action, _Done | BaseException]] = SimpleQueue()
-        for _ in range(threads):
+        failed = threading.Event()  # a thread failed beyond an object's failure: take no more actions
+        finished: list[tuple[Action, _Done]] = []
+        drains = [
             # a copy of the caller's context per thread: the audit log's actor goes with the writes
-            drain = pool.submit(copy_context().run, self._take_and_run, actions, taking, stop, finished)
-            self._drains.append(drain)
-        try:
-            for _ in stage:
-                action, done = finished.get()
-                if isinstance(done, BaseException):
-                    raise done
-                yield action, done
-        finally:
-            stop.set()
+            pool.submit(copy_context().run, self._take_and_run, actions, taking, failed, finished)
+            for _ in range(min(self.limits.concurrency, len(stage)))
+        ]
+        self._drains.extend(drains)
+        wait(drains)
+        for job in drains:
+            job.result()  # raises what ended a thread
+        yield from finished
 
     def _take_and_run(
         self,
         actions: Iterator[Action],
         taking: threading.Lock,
-        stop: threading.Event,
-        finished: SimpleQueue[tuple[Action, _Done | BaseException]],
+        failed: threading.Event,
+        finished: list[tuple[Action, _Done]],
     ) -> None:
-        while not stop.is_set():
+        while not failed.is_set():
             with taking:
                 action = next(actions, None)
             if action is None:
                 return
             try:
-                finished.put((action, self._run(action)))
-            except BaseException as exc:  # reaches the caller rather than leaving it waiting
-                finished.put((action, exc))
+                finished.append((action, self._run(action)))  # (list.append is atomic)
+            except BaseException:
+                failed.set()
                 raise
 
     def _run(self, action: Action) -> _Done:
