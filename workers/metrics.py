@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import redis
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
@@ -84,8 +85,14 @@ def record_targets(results: Iterable[TargetResult]) -> None:
 def observe_requests(counters: RequestCounters) -> None:
     """Count every API request of the clients sharing `counters`."""
 
+    # each cluster's child, looked up once: labels() takes the metric's lock and builds its key
+    requests: dict[str, Any] = {}
+
     def observe(cluster: str, _verb: str, status: int) -> None:
-        API_REQUESTS.labels(cluster).inc()
+        child = requests.get(cluster)
+        if child is None:
+            child = requests[cluster] = API_REQUESTS.labels(cluster)
+        child.inc()
         if status == 429:
             API_THROTTLED.labels(cluster).inc()
 

@@ -1,8 +1,9 @@
 """`ClusterClient`: requests to one cluster as plain JSON dicts, rate-limited, retried, categorised.
 
 It wraps a stock `kubernetes.client.ApiClient` for its configuration (server, TLS, credentials) and
-its urllib3 pool, and sends through that pool itself: bodies are parsed with `json.loads`, never
-into the generated model classes, and paged lists are streamed one page at a time. Thread-safe.
+its urllib3 pool, and sends through that pool itself: bodies are parsed with `orjson` (`json` for
+what orjson refuses), never into the generated model classes, and paged lists are streamed one page
+at a time. Thread-safe.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
+import orjson
 import urllib3
 from kubernetes import client as k8s_client
+from urllib3.util import parse_url
 
 from drsyncer.kube import audit, journal
 from drsyncer.kube.counters import RequestCounters
@@ -135,7 +138,11 @@ class ClusterClient:
         # headers); True: worth one more try
         self._on_unauthorized = on_unauthorized
         self._host = str(api_client.configuration.host).rstrip("/")
+        self._prefix = parse_url(self._host).path or ""  # a server URL may carry a path (a proxy's)
         self._pool: urllib3.PoolManager = api_client.rest_client.pool_manager
+        # the host's connection pool, held: the manager's lookup (URL parsing, key building) costs
+        # about as much as the rest of a request's preparation
+        self._host_pool: urllib3.HTTPConnectionPool | None = None
         self._discovery: Discovery | None = None
         self._discovery_lock = threading.Lock()
         self._version: str | None = None  # gitVersion, as /version last answered
@@ -167,20 +174,12 @@ class ClusterClient:
         accept: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """(HTTP status, parsed body) of one attempt; ApiError for a failure."""
-        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        payload = None if body is None else dump_json(body)
         waited = self.limiter.acquire()
         self.counters.record_wait(self.name, waited)
         headers = self._headers(content_type, accept)
         try:
-            response = self._pool.request(
-                method,
-                self._host + path,
-                body=payload,
-                headers=headers,
-                timeout=self._timeout,
-                retries=False,
-                preload_content=False,
-            )
+            response = self._open(method, path, payload, headers, self._timeout)
         except urllib3.exceptions.HTTPError as exc:
             self.counters.record(self.name, method, 0)
             raise self._transport_error(exc, operation) from None
@@ -200,7 +199,7 @@ class ClusterClient:
         if not data:
             return response.status, {}
         try:
-            parsed = json.loads(data)
+            parsed = load_json(data)
         except ValueError:
             raise ApiError(
                 response.status,
@@ -210,6 +209,38 @@ class ClusterClient:
                 operation=operation,
             ) from None
         return response.status, parsed if isinstance(parsed, dict) else {"value": parsed}
+
+    def _open(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: urllib3.Timeout
+    ) -> Any:
+        """Send one request through the host's connection pool; the response is not read yet."""
+        pool = self._pool
+        if not isinstance(pool, urllib3.PoolManager) or isinstance(pool, urllib3.ProxyManager):
+            # through a proxy the manager builds the request line itself
+            return pool.request(
+                method,
+                self._host + path,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                retries=False,
+                preload_content=False,
+            )
+        host_pool = self._host_pool
+        if host_pool is None or host_pool.pool is None:  # first use, or closed since (the manager cleared)
+            host_pool = self._host_pool = pool.connection_from_url(self._host)
+        # what PoolManager.urlopen passes on for a request without a proxy (urllib3 2.x poolmanager.py)
+        return host_pool.urlopen(
+            method,
+            self._prefix + path,
+            body=body,
+            headers=headers,
+            timeout=timeout,
+            retries=False,
+            preload_content=False,
+            assert_same_host=False,
+            redirect=False,
+        )
 
     def _api_error(self, status: int, data: bytes, headers: Mapping[str, str], operation: str) -> ApiError:
         error = error_from_response(status, data, headers, cluster=self.name, operation=operation)
@@ -439,14 +470,7 @@ class ClusterClient:
     ) -> Any:
         self.counters.record_wait(self.name, self.limiter.acquire())
         try:
-            response = self._pool.request(
-                "GET",
-                self._host + path,
-                headers=self._headers(None, accept),
-                timeout=timeout,
-                retries=False,
-                preload_content=False,
-            )
+            response = self._open("GET", path, None, self._headers(None, accept), timeout)
         except urllib3.exceptions.HTTPError as exc:
             self.counters.record(self.name, "WATCH", 0)
             raise self._transport_error(exc, operation) from None
@@ -468,7 +492,7 @@ class ClusterClient:
                 for line in lines:
                     if not line.strip():
                         continue
-                    event = json.loads(line)
+                    event = load_json(line)
                     if event.get("type") == "ERROR":
                         status = event.get("object") or {}
                         code = int(status.get("code") or 500)
@@ -646,6 +670,24 @@ class ClusterClient:
 
     def __repr__(self) -> str:
         return f"ClusterClient({self.name!r}, {self._host})"
+
+
+def dump_json(body: Any) -> bytes:
+    """`body` as compact JSON (UTF-8); what orjson cannot encode (integers beyond 64 bits, keys that
+    are not strings) goes through `json` as before."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
+def load_json(data: bytes) -> Any:
+    """Parse JSON; what orjson refuses but `json` reads (integers beyond 64 bits, lone surrogates,
+    NaN) is read by `json`. Raises ValueError for what is not JSON at all."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def _write(

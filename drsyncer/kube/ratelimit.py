@@ -6,9 +6,9 @@ until its token would have been refilled. Every process shares one bucket per cl
 Redis URL each process keeps its own bucket, which is then a per-process budget.
 
 Far from the budget a process takes a batch of tokens from Redis at once and spends them locally
-for a short while (`BatchPlan`), so most requests cost no Redis call; near the budget it takes one
-token per request as before. Either way the fleet never sends more than `qps + burst` requests in
-any one second (see `BatchPlan` for why).
+for a short while (`BatchPlan`), so most requests cost no Redis call (one thread at a time asks, the
+others spend what it brings); near the budget it takes one token per request as before. Either way
+the fleet never sends more than `qps + burst` requests in any one second (see `BatchPlan` for why).
 """
 
 from __future__ import annotations
@@ -192,14 +192,31 @@ class RedisRateLimiter:
         self._retry_redis_after = retry_redis_after_s
         self._redis_down_until = 0.0
         self._lock = threading.Lock()
+        self._asking = threading.Lock()
         self._held = 0  # tokens of the last batch not yet spent
         self._held_until = 0.0
 
     def reserve(self) -> float:
+        taken = self._spend_held()
+        if taken is not None:
+            return taken
+        # one thread at a time asks Redis: the threads that ran out with it spend the batch it brings
+        # rather than each taking (and mostly dropping) a batch of its own
+        with self._asking:
+            taken = self._spend_held()
+            if taken is not None:
+                return taken
+            return self._take_from_redis()
+
+    def _spend_held(self) -> float | None:
+        """0.0 when a token of the batch in hand was spent, None when there is none."""
         with self._lock:
             if self._held > 0 and self._clock() < self._held_until:
                 self._held -= 1
                 return 0.0
+        return None
+
+    def _take_from_redis(self) -> float:
         if time.monotonic() < self._redis_down_until:
             return self._fallback.reserve()
         plan = self.plan

@@ -1,9 +1,10 @@
 """Carrying out a plan on one destination cluster: the only place in `drsyncer.sync` that writes.
 
 `execute` takes a `Plan` (pure, from `plan.plan`) and a `ClusterClient` and performs the plan's
-writes stage by stage (`Plan.stages()`): the actions of one stage overlap on a bounded thread
-pool, inside the client's rate limit; a stage starts when the previous one has finished, so what
-an object refers to exists before it is written. Every outcome lands in a `TargetResult`; a failing
+writes stage by stage (`Plan.stages()`): the actions of one stage overlap on at most
+`Limits.concurrency` threads of a pool the process keeps for every plan, inside the client's rate
+limit; a stage starts when the previous one has finished, so what an object refers to exists before
+it is written. Every outcome lands in a `TargetResult`; a failing
 object is recorded with its category and message and never stops the others.
 
 The executor decides nothing itself. When a write finds the object other than the plan saw it
@@ -36,11 +37,12 @@ would be written.)
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextvars import copy_context
 from dataclasses import dataclass, field, replace
 
@@ -298,13 +300,13 @@ class _Runner:
         self.namespace_metadata = plan.namespace_metadata
         self.namespace_warnings: list[str] = []
         self.breaker = _Breaker(limits.unreachable_after)
-        self._pool: ThreadPoolExecutor | None = None
+        self._drains: list[Future[None]] = []  # this runner's work on the shared pool
         self._refs: dict[tuple[str, str], ResourceRef | NotServed] = {}
         self._refs_lock = threading.RLock()  # ref() may wait for a CRD, which forgets the refs
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        # nothing of this plan is still being written once execute returns, even after a failure
+        wait(self._drains)
 
     # -- stages -----------------------------------------------------------------------------------
 
@@ -314,24 +316,43 @@ class _Runner:
             for action in stage:
                 yield action, self._run(action)
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(
-                self.limits.concurrency, thread_name_prefix=f"sync-{self.client.name}"
-            )
-        # submit a bounded window rather than the whole stage, so 10k pending futures never pile up
-        window = self.limits.concurrency * 2
-        pending: dict[Future[_Done], Action] = {}
+        pool = _write_pool()
+        # each pool thread takes the stage's next action itself when it is done with one, so at most
+        # `concurrency` actions are under way, and keeps what it came to; the caller waits once for
+        # the stage rather than being woken for every object (a future per object, waited on as a
+        # set, cost a lock round on every pending one)
         actions = iter(stage)
-        for action in actions:
-            pending[self._pool.submit(copy_context().run, self._run, action)] = action
-            if len(pending) >= window:
-                break
-        while pending:
-            finished = _first_completed(pending)
-            yield pending.pop(finished), finished.result()
-            for action in actions:
-                pending[self._pool.submit(copy_context().run, self._run, action)] = action
-                break
+        taking = threading.Lock()
+        failed = threading.Event()  # a thread failed beyond an object's failure: take no more actions
+        finished: list[tuple[Action, _Done]] = []
+        drains = [
+            # a copy of the caller's context per thread: the audit log's actor goes with the writes
+            pool.submit(copy_context().run, self._take_and_run, actions, taking, failed, finished)
+            for _ in range(min(self.limits.concurrency, len(stage)))
+        ]
+        self._drains.extend(drains)
+        wait(drains)
+        for job in drains:
+            job.result()  # raises what ended a thread
+        yield from finished
+
+    def _take_and_run(
+        self,
+        actions: Iterator[Action],
+        taking: threading.Lock,
+        failed: threading.Event,
+        finished: list[tuple[Action, _Done]],
+    ) -> None:
+        while not failed.is_set():
+            with taking:
+                action = next(actions, None)
+            if action is None:
+                return
+            try:
+                finished.append((action, self._run(action)))  # (list.append is atomic)
+            except BaseException:
+                failed.set()
+                raise
 
     def _run(self, action: Action) -> _Done:
         if self.breaker.open:
@@ -687,16 +708,34 @@ class _Runner:
         return _Done(Outcome.PRUNED)
 
 
+# the pool starts threads only while none is idle: as many as the stages under way at once take
+# (`concurrency` each); beyond this cap a stage's actions wait for threads other stages give back
+_WRITE_THREADS_MAX = 256
+_write_pools: dict[int, ThreadPoolExecutor] = {}
+_write_pools_lock = threading.Lock()
+
+
+def _write_pool() -> ThreadPoolExecutor:
+    """The process's pool for writes: its threads outlive one plan, so a run does not start (and end)
+    `concurrency` threads per chunk and destination. One per process id: a forked worker process
+    (Celery's prefork pool) starts its own, the parent's threads do not exist in it."""
+    pid = os.getpid()
+    pool = _write_pools.get(pid)
+    if pool is None:
+        with _write_pools_lock:
+            pool = _write_pools.get(pid)
+            if pool is None:
+                pool = _write_pools[pid] = ThreadPoolExecutor(
+                    _WRITE_THREADS_MAX, thread_name_prefix="sync-write"
+                )
+    return pool
+
+
 def _loops(action: Action) -> bool:
     """An update the write loop carries out: whole, or partial (immutable handling PartialUpdate)."""
     return action.op == Op.UPDATE and (
         action.immutable is None or action.immutable.handling == ImmutableHandling.PARTIAL_UPDATE
     )
-
-
-def _first_completed(pending: Mapping[Future[_Done], Action]) -> Future[_Done]:
-    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-    return next(iter(done))
 
 
 # how authorization words a denial (`User "x" cannot update resource "y" ...`): not a refusal of the change

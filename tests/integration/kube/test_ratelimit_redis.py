@@ -125,3 +125,24 @@ def test_batching_processes_never_exceed_qps_plus_burst_in_any_second_and_use_th
         most = max(most, i - j + 1)
     assert most <= budget.qps + budget.burst, most
     assert len(sent) >= 0.9 * budget.qps * (deadline - start), len(sent)
+
+
+def test_threads_that_run_out_together_share_the_batch_one_of_them_takes(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    limiter = RedisRateLimiter(client, "ns/threads", RateBudget(qps=5000, burst=5000))
+    start = threading.Barrier(16)
+
+    def run() -> None:
+        start.wait()
+        for _ in range(25):
+            limiter.acquire()
+
+    threads = [threading.Thread(target=run) for _ in range(16)]
+    before = _script_calls(client)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    # 400 tokens in batches of 50: eight script calls (and one spare), not one per thread each time a
+    # batch runs out
+    assert _script_calls(client) - before <= 10

@@ -209,3 +209,83 @@ def test_update_creates_when_absent() -> None:
     )
     client.update(CM, "app", "a", lambda current: {"metadata": {"name": "a"}} if current is None else None)
     assert [r["method"] for r in pool.requests] == ["GET", "POST"]
+
+
+class FakeHostPool:
+    """Stands in for the urllib3 HTTPConnectionPool of one host."""
+
+    def __init__(self, *responses: FakeResponse) -> None:
+        self.responses = list(responses)
+        self.requests: list[dict[str, Any]] = []
+        self.pool: object | None = object()  # None once closed, as urllib3's
+
+    def urlopen(self, method: str, url: str, **kwargs: Any) -> FakeResponse:
+        self.requests.append({"method": method, "url": url, **kwargs})
+        return self.responses.pop(0)
+
+
+class CountingManager(urllib3.PoolManager):
+    """A real PoolManager whose host pools are fakes; counts the lookups."""
+
+    def __init__(self, *pools: FakeHostPool) -> None:
+        super().__init__()
+        self.pools = list(pools)
+        self.lookups: list[str] = []
+
+    def connection_from_url(self, url: str, pool_kwargs: Any = None) -> Any:
+        self.lookups.append(url)
+        return self.pools.pop(0)
+
+
+def test_requests_go_through_the_held_pool_of_the_host_under_the_servers_path() -> None:
+    cfg = k8s_client.Configuration(host="https://rancher.example/k8s/clusters/c-1/")
+    client = ClusterClient(k8s_client.ApiClient(cfg), name="dr1", retry=FAST)
+    pool = FakeHostPool(*(FakeResponse(200, {"metadata": {"name": n}}) for n in "ab"))
+    client._pool = manager = CountingManager(pool)
+    assert client.get(CM, "app", "a") == {"metadata": {"name": "a"}}
+    assert client.get(CM, "app", "b") == {"metadata": {"name": "b"}}
+    assert manager.lookups == ["https://rancher.example/k8s/clusters/c-1"]  # looked up once, then held
+    assert [r["url"] for r in pool.requests] == [
+        "/k8s/clusters/c-1/api/v1/namespaces/app/configmaps/a",
+        "/k8s/clusters/c-1/api/v1/namespaces/app/configmaps/b",
+    ]
+    sent = pool.requests[0]
+    assert sent["retries"] is False and sent["redirect"] is False and sent["assert_same_host"] is False
+
+
+def test_a_closed_host_pool_is_replaced_by_a_fresh_one() -> None:
+    client, _ = make_client()
+    first = FakeHostPool(FakeResponse(200, {"n": 1}))
+    second = FakeHostPool(FakeResponse(200, {"n": 2}))
+    client._pool = manager = CountingManager(first, second)
+    assert client.get_json("/version") == {"n": 1}
+    first.pool = None  # the manager was cleared (ApiClient.close, urllib3 evicting the pool)
+    assert client.get_json("/version") == {"n": 2}
+    assert len(manager.lookups) == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "parsed"),
+    [
+        (b'{"n": 18446744073709551616}', {"n": 2**64}),  # beyond orjson's 64 bits
+        (b'{"x": NaN}', None),  # json's reading of NaN
+        (b'{"s": "caf\\u00e9 \\ud800"}', {"s": "café \ud800"}),  # a lone surrogate
+    ],
+)
+def test_answers_orjson_refuses_are_read_as_json_reads_them(answer: bytes, parsed: Any) -> None:
+    client, _ = make_client(FakeResponse(200, answer))
+    got = client.get_json("/x")
+    if parsed is None:
+        assert got["x"] != got["x"]  # NaN
+    else:
+        assert got == parsed
+
+
+def test_bodies_orjson_cannot_encode_are_sent_as_json_encodes_them() -> None:
+    client, pool = make_client(FakeResponse(201, {}))
+    client.create(CM, "app", {"metadata": {"name": "a"}, "data": {"big": 2**70}, 1: "int key"})
+    assert json.loads(pool.requests[0]["body"]) == {
+        "metadata": {"name": "a"},
+        "data": {"big": 2**70},
+        "1": "int key",
+    }
