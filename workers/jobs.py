@@ -207,7 +207,9 @@ def check_job(ctx: Context, job: SyncJob) -> tuple[dict[str, Any] | None, Replic
     if reason is not None or live is None:
         return live, None, reason
     try:
-        return live, parse_object(live), None
+        # the spec is what a run needs; the status (its own last report, one entry per namespace and
+        # destination) is read from `live` where it is needed and not parsed on every task
+        return live, parse_object({k: v for k, v in live.items() if k != "status"}), None
     except InvalidSpec:
         return live, None, Drop.INVALID
 
