@@ -15,8 +15,11 @@ Phases (each prints its table):
 - cold: `--namespaces` x `--objects` ConfigMaps of `--size` bytes copied to dr1 and dr2 by 1, 2 and 4
   workers (`--concurrency` each); wall time, objects/s and CPU-seconds per 1,000 objects copied (the
   worker processes and their pool processes; the simulator is not counted);
-- resync: the same Replication synced again with nothing changed: time, requests and body bytes the
-  clusters sent, against the cold run of one worker;
+- resync: the same Replication synced again with nothing changed, once asked for (sync now: reads
+  both sides as metadata) and once scheduled (`@every 10s`: trusts the change feeds): time from the
+  ask to the status and time in the workers (first task's start to last task's end, from the run
+  records), requests and body bytes the clusters sent (watch events included), against the cold run
+  of one worker;
 - rate budget: a copy into dr3 under a RemoteCluster `rateLimit` of `--qps`/`--burst`: requests per
   second over qps (discovery included) and the most requests seen in any one second;
 - schedule: `--entries` schedule entries (Replications of 4 namespaces each, `@every 60s`): time
@@ -27,7 +30,10 @@ Phases (each prints its table):
   Sizes above the first run without workers: the workers' status writes are replayed by this
   script at one per entry per period instead;
 - redis: memory in use and keys by kind after the run;
-- memory: one worker's peak RSS (per process) copying a namespace of `--big-objects` ConfigMaps.
+- memory: one worker's peak RSS (per process) copying a namespace of `--big-objects` ConfigMaps
+  (with `--memory-resync`, also through the resync that follows).
+
+The time each phase took is printed at the end.
 """
 
 from __future__ import annotations
@@ -378,14 +384,14 @@ class Fleet:
 
 
 def scheduled_resync(fleet: Fleet, name: str, args: argparse.Namespace, procs: list[Proc]) -> dict[str, Any]:
-    """The same Replication switched to `@every 20s` and its next scheduled run measured: a run beat
+    """The same Replication switched to `@every 10s` and its next scheduled run measured: a run beat
     sends trusts the change feeds (docs/sync-semantics.md, "Scheduled resyncs"). Counters cover the
     wait for the run too (the feeds' watches included)."""
     fleet.controller.patch(
         fleet.ref("replications.dr-syncer.io"),
         NS,
         name,
-        {"spec": {"replicationMode": "Scheduled", "schedule": "@every 20s"}},
+        {"spec": {"replicationMode": "Scheduled", "schedule": "@every 10s"}},
     )
     # the first scheduled run after the switch may be an asked one (the spec changed); measure the
     # run after the one in progress
@@ -1016,11 +1022,13 @@ def worker_memory(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any
     fleet.wait_completed(name, before, args.timeout * 4, [proc])
     wall = time.monotonic() - fleet.asked_at
     cold_peak = max(peak.values())
-    # the resync that follows: both sides listed as metadata, the change feeds' record of 100,000
-    # copies read and matched against the run's own writes
-    before = fleet.sync_now(name)
-    fleet.wait_completed(name, before, args.timeout * 4, [proc])
-    resync_wall = time.monotonic() - fleet.asked_at
+    resync_wall = None
+    if args.memory_resync:
+        # the resync that follows: both sides listed as metadata, the change feeds' record of
+        # 100,000 copies read
+        before = fleet.sync_now(name)
+        fleet.wait_completed(name, before, args.timeout * 4, [proc])
+        resync_wall = time.monotonic() - fleet.asked_at
     stop.set()
     sampler.join()
     fleet.stop([proc])
@@ -1029,20 +1037,21 @@ def worker_memory(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any
         "seconds": wall,
         "peak_rss_mb": cold_peak,
         "resync_seconds": resync_wall,
-        "peak_rss_mb_with_resync": max(peak.values()),
+        "peak_rss_mb_with_resync": max(peak.values()) if resync_wall is not None else None,
         "processes": len(peak),
     }
     table = Table(title=f"one worker copying a namespace of {args.big_objects} ConfigMaps of {args.size} B")
     for column in ("run", "seconds", "objects/s", "peak RSS of any one process MB (so far)", "processes"):
         table.add_column(column, justify="right")
     table.add_row("copy", f"{wall:.1f}", f"{args.big_objects / wall:.0f}", f"{cold_peak:.0f}", str(len(peak)))
-    table.add_row(
-        "resync (sync now)",
-        f"{resync_wall:.1f}",
-        f"{args.big_objects / resync_wall:.0f}",
-        f"{max(peak.values()):.0f}",
-        str(len(peak)),
-    )
+    if resync_wall is not None:
+        table.add_row(
+            "resync (sync now)",
+            f"{resync_wall:.1f}",
+            f"{args.big_objects / resync_wall:.0f}",
+            f"{max(peak.values()):.0f}",
+            str(len(peak)),
+        )
     console.print(table)
 
 
@@ -1070,6 +1079,11 @@ def main() -> int:
     parser.add_argument("--period-s", type=int, default=60, help="the schedule entries' @every period")
     parser.add_argument("--steady-s", type=float, default=120.0)
     parser.add_argument("--big-objects", type=int, default=100_000)
+    parser.add_argument(
+        "--memory-resync",
+        action="store_true",
+        help="memory phase: also measure the resync (sync now) that follows the copy (about 40 s more)",
+    )
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--quick", action="store_true", help="every phase, small")
     parser.add_argument(
@@ -1109,18 +1123,29 @@ def main() -> int:
                     DRSYNCER_PROBE_PORT=str(free_port()),
                 )
                 fleet.start("beat", "beat", DRSYNCER_HEARTBEAT_FILE=str(workdir / "beat.heartbeat"))
+                phases: dict[str, float] = {"seeding and start": time.monotonic() - started}
                 try:
                     if "cold" not in skip:
+                        at = time.monotonic()
                         cold_and_resync(fleet, args, figures)
+                        phases["cold and resync"] = time.monotonic() - at
                     if "budget" not in skip:
+                        at = time.monotonic()
                         rate_budget(fleet, args, figures)
+                        phases["rate budget"] = time.monotonic() - at
                     if "schedule" not in skip:
                         for i, entries in enumerate(args.entries):
+                            at = time.monotonic()
                             schedule_phase(fleet, args, entries, with_workers=i == 0, figures=figures)
+                            phases[f"schedule {entries}"] = time.monotonic() - at
                         schedule_table(figures, args.period_s)
                     if "memory" not in skip:
+                        at = time.monotonic()
                         worker_memory(fleet, args, figures)
+                        phases["memory"] = time.monotonic() - at
                     redis_memory(fleet, figures)
+                    console.print("phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()))
+                    figures["phase_seconds"] = phases
                 finally:
                     fleet.stop(list(fleet.procs.values()))
                     controller.close()
