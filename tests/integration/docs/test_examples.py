@@ -37,6 +37,7 @@ from drsyncer.task_contract import Trigger
 from scheduler.entries import jobs_for, read_remote_clusters, read_replication, source_key
 from tests.fixtures.polling import eventually
 from tests.fixtures.redis_server import RedisServer
+from workers.change_feed import RedisWatermarks
 from workers.guards import NamespaceLock
 from workers.jobs import Context, run_sync
 
@@ -169,6 +170,7 @@ def synced(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) 
             redis,
             RunStore(redis),
             NamespaceLock(redis, settings.task_time_limit),
+            RedisWatermarks(redis),
             worker="docs-examples",
         )
         try:

@@ -109,12 +109,17 @@ def chart(
             CONFIGMAPS, source_namespace, {"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}}
         )
     remote_clusters = controller.admin.resolve("remoteclusters.dr-syncer.io")
-    # the remote clusters are reached with the minimal roles of docs/cluster-access.md
+    # the remote clusters are reached with the minimal roles of docs/cluster-access.md, the
+    # destination's change-feed role included (without it the feeds log their 403 and runs read)
     roles = documented_roles()
+    destination = {
+        "metadata": {"name": "drsyncer-destination"},
+        "rules": [*roles["drsyncer-destination"]["rules"], *roles["drsyncer-destination-feeds"]["rules"]],
+    }
     remote_subjects = {}
-    for cluster, role in ((source, "drsyncer-source"), (dr1, "drsyncer-destination")):
+    for cluster, role in ((source, roles["drsyncer-source"]), (dr1, destination)):
         remote_subject = Subject(unique(f"drs-proc-{cluster.name}-sa"), "drsyncer")
-        granted = grant(roles[role], remote_subject)
+        granted = grant(role, remote_subject)
         cluster.apply(granted)
         cluster.await_in_force(remote_subject, atoms_of(granted))
         remote_subjects[cluster.name] = remote_subject

@@ -44,6 +44,7 @@ from tests.integration.rbac.conftest import (
     unique,
     without,
 )
+from workers.change_feed import RedisWatermarks
 from workers.guards import NamespaceLock
 from workers.jobs import Context, SyncJob, run_check, run_sync
 
@@ -356,6 +357,7 @@ def _work(setup: Setup, client: ClusterClient, settings: Any, names: dict[str, s
         connection,
         RunStore(connection),
         NamespaceLock(connection, settings.task_time_limit),
+        RedisWatermarks(connection),
         worker="rbac-check",
     )
     try:
