@@ -100,13 +100,8 @@ class World:
     def backend(self) -> str:
         return self.clusters.backend
 
-    def require_sim(self, why: str) -> None:
-        """Skip on the real backend: the test needs what only the simulator does (`why`)."""
-        if self.backend != "sim":
-            pytest.skip(f"simulator only: {why}")
-
     def sim(self, name: str) -> SimCluster:
-        assert self.backend == "sim", "call world.require_sim(...) first"
+        assert self.backend == "sim", "mark the test sim_only"
         cluster: SimCluster = self.clusters[name]
         return cluster
 

@@ -6,6 +6,8 @@ import dataclasses
 import threading
 import time
 
+import pytest
+
 from drsyncer.api import keys
 from drsyncer.errors import Category
 from drsyncer.kube import RetryPolicy
@@ -32,8 +34,8 @@ from tests.integration.sync.test_copy import OBJECTS_PER_COPY, ROOT_CA_SKIPPED, 
 PATIENT_RETRY = RetryPolicy(max_attempts=10, base_delay_s=0.005, max_delay_s=0.05, conflict_attempts=8)
 
 
+@pytest.mark.sim_only("takes a destination down and up again")
 def test_one_destination_down_fails_alone_and_names_itself(world: World) -> None:
-    world.require_sim("takes a destination down and up again")
     seed(world)
     world.sim("dr2").down()
 
@@ -69,8 +71,8 @@ def fail_a_fifth_of_writes(world: World, cluster: str) -> None:
     )
 
 
+@pytest.mark.sim_only("injects 429 and 500 answers into a fifth of the writes")
 def test_injected_throttling_server_errors_and_conflicts_converge_in_one_run(world: World) -> None:
-    world.require_sim("injects 429 and 500 answers into a fifth of the writes")
     extra = many_configmaps(40)
     seed(world, [*source_objects(), *extra])
     for name in ("dr1", "dr2"):
@@ -176,8 +178,8 @@ def test_updates_that_meet_a_conflict_are_read_again_and_rewritten(world: World)
     assert world.writes("dr1") == 0
 
 
+@pytest.mark.sim_only("takes the destination down in the middle of a run")
 def test_a_destination_that_goes_away_mid_run_is_given_up_on(world: World) -> None:
-    world.require_sim("takes the destination down in the middle of a run")
     seed(world, many_configmaps(40))
     sync_rules = rules(resourceTypes=["configmaps"])
     snapshot = read_source(world.clients["source"], sync_rules, world.ns)

@@ -148,10 +148,10 @@ def _quiet(world: World, store: RedisWatermarks, sync_rules: Rules, requests: Re
     )
 
 
+@pytest.mark.sim_only("refuses every watch of one cluster")
 def test_a_destination_whose_feeds_cannot_run_is_read_on_every_scheduled_run(
     world: World, store: RedisWatermarks, caplog: pytest.LogCaptureFixture
 ) -> None:
-    world.require_sim("refuses every watch of one cluster")
     world.sim("dr2").faults.set(error_rates={"watch": {503: 1.0}}, retry_after_s=0)
     seed(world, [_configmap(n) for n in NAMES])
     sync_rules = rules(resourceTypes=["configmaps"], syncCRDs=False)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from drsyncer.sync.execute import Limits
 from tests.integration.sync.conftest import World, counts_of, rules, seed
 
 
+@pytest.mark.sim_only("counts the threads writes are sent from; no server behaviour is involved")
 def test_a_later_sync_writes_on_the_threads_an_earlier_one_started(world: World) -> None:
-    world.require_sim("counts the threads writes are sent from; no server behaviour is involved")
     seed(
         world, [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i}"}} for i in range(12)]
     )
