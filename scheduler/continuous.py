@@ -25,7 +25,7 @@ from drsyncer.kube.errors import ApiError
 from drsyncer.kube.remote_clusters import ClusterClients
 from drsyncer.task_contract import Trigger
 from scheduler.entries import Job
-from scheduler.informer import Informer
+from drsyncer.kube.informer import Informer
 from scheduler.trigger import send_now
 
 log = logging.getLogger(__name__)

@@ -46,7 +46,7 @@ from scheduler.entries import (
     source_key,
 )
 from scheduler.health import send_health_checks
-from scheduler.informer import Informer, backoff_delay
+from drsyncer.kube.informer import Informer, backoff_delay
 from scheduler.replication_state import state_of
 from scheduler.status import lost_run_patch, status_patch
 from scheduler.store import ScheduleStore, StoreChanges
