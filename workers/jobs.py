@@ -41,7 +41,7 @@ from drsyncer.status.replication import (
     running_status,
     summary_of,
 )
-from drsyncer.status.runs import RunStore, owner_key
+from drsyncer.status.runs import RunStore, Superseded, owner_key
 from drsyncer.status.writer import patch_status, post_event
 from drsyncer.sync.cleanup import cleanup_destination
 from drsyncer.sync.execute import Limits
@@ -59,7 +59,7 @@ from workers import metrics, webhooks
 from workers.change_feed import RedisWatermarks
 from workers.controller_reads import REMOTE_CLUSTERS, RemoteClusters, Replications
 from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
-from workers.guards import Drop, NamespaceLock, lock_key, superseded
+from workers.guards import Drop, Mark, NamespaceLock, lock_key
 
 log = logging.getLogger(__name__)
 
@@ -200,11 +200,15 @@ def run_sync(ctx: Context, job: SyncJob, task_id: str) -> Outcome:
         metrics.TASKS_DROPPED.labels(drop.value).inc()
         return Outcome(dropped=drop)
     key = lock_key(ref, job.source_namespace)
-    with ctx.lock.held(key, task_id) as held, audit.acting_for(_actor(job, task_id)):
+    owner = owner_key(ref.kind, ref.namespace, ref.name, ref.uid)
+    started = time.time()
+    # the first task of the run to take its lock also marks the run started (RunStore.begin)
+    mark = Mark(*ctx.runs.start_mark(owner, job.run_key, started), ctx.runs.ttl_s)
+    with ctx.lock.held(key, task_id, mark) as held, audit.acting_for(_actor(job, task_id)):
         if not held:
             metrics.TASKS_DROPPED.labels(Drop.BUSY.value).inc()
             return Outcome(dropped=Drop.BUSY)
-        return _sync_locked(ctx, job, task_id, model)
+        return _sync_locked(ctx, job, task_id, model, started, first=held.marked)
 
 
 def _actor(job: SyncJob, task_id: str) -> audit.Actor:
@@ -218,11 +222,12 @@ def _actor(job: SyncJob, task_id: str) -> audit.Actor:
     )
 
 
-def _sync_locked(ctx: Context, job: SyncJob, task_id: str, model: Replication) -> Outcome:
+def _sync_locked(
+    ctx: Context, job: SyncJob, task_id: str, model: Replication, started: float, *, first: bool
+) -> Outcome:
     ref = job.replication
     owner = owner_key(ref.kind, ref.namespace, ref.name, ref.uid)
-    started = time.time()
-    if ctx.runs.begin(owner, job.run_key, started):
+    if first:
         _report_started(ctx, job)
     source_rc: RemoteCluster | None = None
     results: list[TargetResult] = []
@@ -261,21 +266,7 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, model: Replication) -
                     "(DRSYNCER_TASK_TIME_LIMIT); the next run continues where it stopped",
                 )
             )
-    latest = next(iter(ctx.runs.records(owner, [job.source_namespace])), None)
-    if superseded(latest, task_id, job.run_key, started):
-        log.warning(
-            "%s %s, %s: task %s was delivered again while this worker was stopped, and that "
-            "delivery finished the work; this one's result is not reported",
-            ref.kind,
-            ref.label,
-            job.source_namespace,
-            task_id,
-        )
-        metrics.TASKS_DROPPED.labels(Drop.SUPERSEDED.value).inc()
-        return Outcome(dropped=Drop.SUPERSEDED)
     finished = time.time()
-    metrics.record_targets(results)
-    metrics.SYNC_DURATION.labels(ref.label).observe(finished - started)
     record = NamespaceRecord(
         job.source_namespace,
         results,
@@ -302,6 +293,19 @@ def _sync_locked(ctx: Context, job: SyncJob, task_id: str, model: Replication) -
         else _source_namespaces(model, source)
     )
     claim = ctx.runs.finish(owner, job.run_key, record, expected)
+    if isinstance(claim, Superseded):
+        log.warning(
+            "%s %s, %s: task %s was delivered again while this worker was stopped, and that "
+            "delivery finished the work; this one's result is not reported",
+            ref.kind,
+            ref.label,
+            job.source_namespace,
+            task_id,
+        )
+        metrics.TASKS_DROPPED.labels(Drop.SUPERSEDED.value).inc()
+        return Outcome(dropped=Drop.SUPERSEDED)
+    metrics.record_targets(results)
+    metrics.SYNC_DURATION.labels(ref.label).observe(finished - started)
     outcome = Outcome(record=record, retry=retry, failure=failure_of(job, record, retry))
     if outcome.failure is not None:
         log.warning(
