@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from drsyncer.kube import ClusterClient, client_from_kubeconfig
-from drsyncer.sim import SimCluster
 from drsyncer.kube.informer import Informer
+from drsyncer.sim import SimCluster
 from tests.integration.scheduler.conftest import CONFIGMAPS, NAMESPACES, eventually
 
 
