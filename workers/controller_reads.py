@@ -39,7 +39,7 @@ from workers.guards import Drop, drop_reason
 log = logging.getLogger(__name__)
 
 REMOTE_CLUSTERS = f"remoteclusters.{keys.GROUP}"
-SPECS_KEPT = 256  # parsed specs a process keeps, least recently used dropped first (10–30 KB each)
+SPECS_KEPT = 256  # parsed specs a process keeps, least recently used dropped first (10 to 30 KB each)
 PARTIAL = "PartialObjectMetadata"
 
 # what a Replication's spec says for its tasks: the model to sync with, or why none runs
