@@ -22,10 +22,10 @@ from drsyncer.errors import DrsyncerError
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.kube.errors import ApiError
+from drsyncer.kube.informer import Informer
 from drsyncer.kube.remote_clusters import ClusterClients
 from drsyncer.task_contract import Trigger
 from scheduler.entries import Job
-from scheduler.informer import Informer
 from scheduler.trigger import send_now
 
 log = logging.getLogger(__name__)

@@ -28,6 +28,7 @@ from drsyncer.kube.client import NAMESPACES, ClusterClient
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.kube.errors import ApiError, Conflict, NotFound
 from drsyncer.kube.exec_credentials import ExecPolicy
+from drsyncer.kube.informer import Informer, backoff_delay
 from drsyncer.kube.remote_clusters import ClusterClients
 from drsyncer.kube.retry import CR_PATCHES, WATCHER_SOURCES, retry_on_conflict
 from drsyncer.status import events
@@ -46,7 +47,6 @@ from scheduler.entries import (
     source_key,
 )
 from scheduler.health import send_health_checks
-from scheduler.informer import Informer, backoff_delay
 from scheduler.replication_state import state_of
 from scheduler.status import lost_run_patch, status_patch
 from scheduler.store import ScheduleStore, StoreChanges

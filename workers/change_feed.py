@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import redis
@@ -49,6 +49,7 @@ FLUSH_S = 0.05  # how long a change may wait in this process before Redis has it
 CHANGES_TTL_S = 24 * 3600
 WATERMARK_TTL_S = int(2 * MAX_AGE_S)  # none is trusted after MAX_AGE_S
 IDLE_S = 3600.0
+SCAN_COUNT = 2000  # names a record is read in batches of
 CHECK_S = 5.0  # how often one process looks after a feed it relies on
 START_WAIT_S = 3.0  # how long the run that starts a feed waits for its watch to open
 RETRY_AFTER_S = (
@@ -281,25 +282,40 @@ class RedisWatermarks:
         live = {p: str(e) for p, e in epochs.items() if e and not str(e).startswith(STARTING)}
         states: dict[FeedKey, FeedState | None] = {k: None for k in keys}
         objects = [k for k in keys if k[3] and feed_prefix(k[0], k[1]) in live]
-        if objects:
-            with self.redis.pipeline(transaction=False) as pipe:
-                for cluster, resource, namespace, name in objects:
-                    pipe.hget(self._changes(live, cluster, resource, namespace), name)
-                for k, answer in zip(objects, pipe.execute(), strict=True):
-                    epoch = live[feed_prefix(k[0], k[1])]
-                    states[k] = (epoch, {k[3]: _text(answer)} if answer is not None else {})
-        for k in keys:
-            if not k[3] and feed_prefix(k[0], k[1]) in live:
-                states[k] = (live[feed_prefix(k[0], k[1])], self._record(self._changes(live, *k[:3])))
+        records = [k for k in keys if not k[3] and feed_prefix(k[0], k[1]) in live]
+        if not objects and not records:
+            return states
+        # one round trip for every object's entry and the first page of every namespace's record
+        with self.redis.pipeline(transaction=False) as pipe:
+            for cluster, resource, namespace, name in objects:
+                pipe.hget(self._changes(live, cluster, resource, namespace), name)
+            for k in records:
+                pipe.hscan(self._changes(live, *k[:3]), 0, count=SCAN_COUNT)
+            answers = pipe.execute()
+        for k, answer in zip(objects, answers, strict=False):
+            epoch = live[feed_prefix(k[0], k[1])]
+            states[k] = (epoch, {k[3]: _text(answer)} if answer is not None else {})
+        for k, first in zip(records, answers[len(objects) :], strict=True):
+            key = self._changes(live, *k[:3])
+            states[k] = (live[feed_prefix(k[0], k[1])], self._record(key, first))
         return states
 
-    def _record(self, key: str) -> dict[str, str] | int:
+    def _scan(self, key: str, first: tuple[Any, dict[Any, Any]] | None) -> Iterator[tuple[Any, Any]]:
+        """The (name, version) pairs of a record, from its first HSCAN page (read here if not given)."""
+        cursor, page = first if first is not None else self.redis.hscan(key, 0, count=SCAN_COUNT)
+        while True:
+            yield from page.items()
+            if int(cursor) == 0:
+                return
+            cursor, page = self.redis.hscan(key, int(cursor), count=SCAN_COUNT)
+
+    def _record(self, key: str, first: tuple[Any, dict[Any, Any]] | None = None) -> dict[str, str] | int:
         """A feed's record of one namespace, scanned in batches; past `KEPT_NAMES` names only its
         digest (a namespace of 100,000 copies costs a worker no memory here). A name HSCAN returns
         twice past that point spoils the digest, which then matches nothing: the run reads."""
         changes: dict[str, str] | None = {}
         digest = 0
-        for raw_name, raw_version in self.redis.hscan_iter(key, count=2000):
+        for raw_name, raw_version in self._scan(key, first):
             name, version = _text(raw_name), _text(raw_version)
             if changes is None:
                 digest ^= record_hash(name, version)

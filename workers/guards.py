@@ -7,7 +7,8 @@ into every destination, so no destination namespace is ever written by two tasks
 source namespaces of one Replication cannot share a destination namespace; validation refuses it).
 The lock holds the task id and outlives the hard time limit. A task that finds its own id in the
 lock is a redelivery of a task whose worker died mid-way: it takes the lock over instead of waiting
-for it to expire.
+for it to expire. Taking it can also set a `Mark` (the run's start, drsyncer.status.runs) in the
+same call, so a task's first Redis round trip does both.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import redis
 
-from drsyncer.status.replication import NamespaceRecord
 from drsyncer.task_contract import ReplicationRef
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,18 @@ log = logging.getLogger(__name__)
 LOCK_PREFIX = "drsyncer:lock:"
 LOCK_MARGIN_S = 60  # the lock outlives the hard time limit by this much
 
+# KEYS: the lock[, a mark]; ARGV: owner, ttl[, the mark's value, its ttl]. {taken, marked}: taken 1
+# (was free) or 2 (taken over from the owner's earlier delivery), 0 when another owner holds it
 _TAKE_LUA = """
 local held = redis.call('GET', KEYS[1])
 if held == false or held == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-  if held == false then return 1 end
-  return 2
+  local marked = 0
+  if KEYS[2] and redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[4]) then marked = 1 end
+  if held == false then return {1, marked} end
+  return {2, marked}
 end
-return 0
+return {0, 0}
 """
 _RELEASE_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -72,22 +77,28 @@ def drop_reason(live: Mapping[str, Any] | None, ref: ReplicationRef) -> Drop | N
     return None
 
 
-def superseded(latest: NamespaceRecord | None, task_id: str, run_key: str, started_at: float) -> bool:
-    """Whether a delivery of `task_id` that started at `started_at` (UNIX seconds) has been overtaken:
-    the namespace's latest record is of a later delivery of the same task and run. That happens when a
-    worker is frozen (SIGSTOP, a paused VM) past the visibility timeout, the task is delivered again and
-    finishes, and the frozen worker then continues: its result is out of date and must not be
-    reported over the newer one."""
-    return (
-        latest is not None
-        and latest.task_id == task_id
-        and latest.run_id == run_key
-        and latest.started_at > started_at
-    )
-
-
 def lock_key(ref: ReplicationRef, source_namespace: str) -> str:
     return f"{LOCK_PREFIX}{ref.kind}/{ref.namespace}/{ref.name}:{source_namespace}"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A key set (if absent) with `value` for `ttl_s` seconds when the lock is taken."""
+
+    key: str
+    value: str
+    ttl_s: int
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The outcome of taking the lock: `taken`, and whether this call set its `Mark`. True when taken."""
+
+    taken: bool
+    marked: bool = False
+
+    def __bool__(self) -> bool:
+        return self.taken
 
 
 class NamespaceLock:
@@ -99,20 +110,25 @@ class NamespaceLock:
         self._take = client.register_script(_TAKE_LUA)
         self._release = client.register_script(_RELEASE_LUA)
 
-    def take(self, key: str, owner: str) -> bool:
-        """True when `owner` now holds the lock (it was free, or already `owner`'s: a redelivery)."""
-        taken = int(self._take(keys=[key], args=[owner, self.ttl_s]))
+    def take(self, key: str, owner: str, mark: Mark | None = None) -> Hold:
+        """Taken when `owner` now holds the lock (it was free, or already `owner`'s: a redelivery);
+        then `mark` is set unless it exists (`marked` says whether this call set it)."""
+        if mark is None:
+            answer = self._take(keys=[key], args=[owner, self.ttl_s])
+        else:
+            answer = self._take(keys=[key, mark.key], args=[owner, self.ttl_s, mark.value, mark.ttl_s])
+        taken, marked = int(answer[0]), int(answer[1])
         if taken == 2:
             log.info("lock %s: taken over from an earlier delivery of task %s", key, owner)
-        return taken > 0
+        return Hold(taken > 0, marked > 0)
 
     def release(self, key: str, owner: str) -> None:
         self._release(keys=[key], args=[owner])
 
     @contextmanager
-    def held(self, key: str, owner: str) -> Iterator[bool]:
-        """`with lock.held(key, task_id) as ok:` — ok False when someone else holds it."""
-        ok = self.take(key, owner)
+    def held(self, key: str, owner: str, mark: Mark | None = None) -> Iterator[Hold]:
+        """`with lock.held(key, task_id) as ok:` — ok falsy when someone else holds it."""
+        ok = self.take(key, owner, mark)
         try:
             yield ok
         finally:

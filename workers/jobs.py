@@ -17,8 +17,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_shutdown
 
 from drsyncer.api import keys
-from drsyncer.api.namespacemapping import parse_namespace_mapping
-from drsyncer.api.parse import InvalidSpec, parse_remote_cluster, parse_replication
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import Phase, Replication
 from drsyncer.api.schedule import every_interval, interval_run_slot, interval_slot, next_run, schedule_key
@@ -43,7 +41,7 @@ from drsyncer.status.replication import (
     running_status,
     summary_of,
 )
-from drsyncer.status.runs import RunStore, owner_key
+from drsyncer.status.runs import RunStore, Superseded, owner_key
 from drsyncer.status.writer import patch_status, post_event
 from drsyncer.sync.cleanup import cleanup_destination
 from drsyncer.sync.execute import Limits
@@ -59,17 +57,17 @@ from drsyncer.task_contract import (
 )
 from workers import metrics, webhooks
 from workers.change_feed import RedisWatermarks
+from workers.controller_reads import REMOTE_CLUSTERS, RemoteClusters, Replications
 from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
-from workers.guards import Drop, NamespaceLock, drop_reason, lock_key, superseded
+from workers.guards import Drop, Mark, NamespaceLock, lock_key
 
 log = logging.getLogger(__name__)
-
-REMOTE_CLUSTERS = f"remoteclusters.{keys.GROUP}"
 
 
 @dataclass
 class Context:
-    """Per-process clients: the controller cluster, RemoteCluster clients, Redis."""
+    """Per-process clients: the controller cluster, RemoteCluster clients, Redis; and what the
+    process keeps of the controller cluster's objects (workers.controller_reads)."""
 
     settings: Settings
     controller: ClusterClient
@@ -80,6 +78,12 @@ class Context:
     watermarks: RedisWatermarks
     worker: str = ""
     pid: int = field(default_factory=os.getpid)
+    replications: Replications = field(init=False)
+    remote_clusters: RemoteClusters = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.replications = Replications(self.controller)
+        self.remote_clusters = RemoteClusters(self.controller)
 
     @classmethod
     def build(cls, settings: Settings, worker: str = "") -> Context:
@@ -110,6 +114,7 @@ class Context:
         )
 
     def close(self) -> None:
+        self.remote_clusters.close()
         self.watermarks.close()
         self.clients.close()
         self.controller.close()
@@ -147,27 +152,11 @@ worker_process_shutdown.connect(stop_feeds, weak=False)
 # -- reading the controller cluster ----------------------------------------------------------------
 
 
-def read_object(ctx: Context, ref: ReplicationRef) -> dict[str, Any] | None:
-    return ctx.controller.get(ctx.controller.resolve(ref.resource), ref.namespace, ref.name)
-
-
-def parse_object(obj: Mapping[str, Any]) -> Replication:
-    if obj.get("kind") == keys.KIND_NAMESPACE_MAPPING:
-        return parse_namespace_mapping(obj)
-    return parse_replication(obj)
-
-
-def read_remote_cluster(ctx: Context, namespace: str, name: str) -> dict[str, Any]:
-    obj = ctx.controller.get(ctx.controller.resolve(REMOTE_CLUSTERS), namespace, name)
-    if obj is None:
-        raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, f"RemoteCluster {namespace}/{name} not found")
-    try:  # the watcher marks it InvalidSpec too; the target says why it is not used
-        parse_remote_cluster(obj)
-    except InvalidSpec as exc:
-        raise CategorisedError(
-            Category.NON_RETRYABLE, f"RemoteCluster {namespace}/{name}: {'; '.join(exc.errors)}"
-        ) from None
-    return obj
+def read_metadata(ctx: Context, ref: ReplicationRef) -> dict[str, Any] | None:
+    """The object's metadata (`PartialObjectMetadata`), None when it is gone."""
+    return ctx.controller.get(
+        ctx.controller.resolve(ref.resource), ref.namespace, ref.name, metadata_only=True
+    )
 
 
 # -- sync ------------------------------------------------------------------------------------------
@@ -201,34 +190,25 @@ class Outcome:
         return out
 
 
-def check_job(ctx: Context, job: SyncJob) -> tuple[dict[str, Any] | None, Replication | None, Drop | None]:
-    live = read_object(ctx, job.replication)
-    reason = drop_reason(live, job.replication)
-    if reason is not None or live is None:
-        return live, None, reason
-    try:
-        # the spec is what a run needs; the status (its own last report, one entry per namespace and
-        # destination) is read from `live` where it is needed and not parsed on every task
-        return live, parse_object({k: v for k, v in live.items() if k != "status"}), None
-    except InvalidSpec:
-        return live, None, Drop.INVALID
-
-
 def run_sync(ctx: Context, job: SyncJob, task_id: str) -> Outcome:
     """One source namespace into every destination, then the run's status when this was its last task."""
     ref = job.replication
-    live, model, reason = check_job(ctx, job)
-    if reason is not None or model is None or live is None:
+    model, reason = ctx.replications.check(ref)
+    if reason is not None or model is None:
         drop = reason or Drop.INVALID
         log.info("%s %s, %s: dropped (%s)", ref.kind, ref.label, job.source_namespace, drop.value)
         metrics.TASKS_DROPPED.labels(drop.value).inc()
         return Outcome(dropped=drop)
     key = lock_key(ref, job.source_namespace)
-    with ctx.lock.held(key, task_id) as held, audit.acting_for(_actor(job, task_id)):
+    owner = owner_key(ref.kind, ref.namespace, ref.name, ref.uid)
+    started = time.time()
+    # the first task of the run to take its lock also marks the run started (RunStore.begin)
+    mark = Mark(*ctx.runs.start_mark(owner, job.run_key, started), ctx.runs.ttl_s)
+    with ctx.lock.held(key, task_id, mark) as held, audit.acting_for(_actor(job, task_id)):
         if not held:
             metrics.TASKS_DROPPED.labels(Drop.BUSY.value).inc()
             return Outcome(dropped=Drop.BUSY)
-        return _sync_locked(ctx, job, task_id, live, model)
+        return _sync_locked(ctx, job, task_id, model, started, first=held.marked)
 
 
 def _actor(job: SyncJob, task_id: str) -> audit.Actor:
@@ -243,30 +223,25 @@ def _actor(job: SyncJob, task_id: str) -> audit.Actor:
 
 
 def _sync_locked(
-    ctx: Context, job: SyncJob, task_id: str, live: Mapping[str, Any], model: Replication
+    ctx: Context, job: SyncJob, task_id: str, model: Replication, started: float, *, first: bool
 ) -> Outcome:
     ref = job.replication
     owner = owner_key(ref.kind, ref.namespace, ref.name, ref.uid)
-    started = time.time()
-    if ctx.runs.begin(owner, job.run_key, started):
-        _report_started(ctx, job, live)
+    if first:
+        _report_started(ctx, job)
     source_rc: RemoteCluster | None = None
     results: list[TargetResult] = []
     source: ClusterClient | None = None
     try:
-        source_obj = read_remote_cluster(ctx, ref.namespace, job.source_cluster)
-        source_rc = parse_remote_cluster(source_obj)
+        source_obj, source_rc = ctx.remote_clusters.read(ref.namespace, job.source_cluster)
         source = ctx.clients.get(source_obj)
-    except (CategorisedError, InvalidSpec) as exc:
-        error = (
-            exc if isinstance(exc, CategorisedError) else CategorisedError(Category.NON_RETRYABLE, str(exc))
-        )
-        message = CategorisedError(error.category, f"source cluster {job.source_cluster}: {error.message}")
+    except CategorisedError as exc:
+        message = CategorisedError(exc.category, f"source cluster {job.source_cluster}: {exc.message}")
         results = [not_synced(t.cluster, job.source_namespace, t.namespace, message) for t in job.targets]
     if source is not None:
 
         def connect(cluster: str) -> ClusterClient:
-            return ctx.clients.get(read_remote_cluster(ctx, ref.namespace, cluster))
+            return ctx.clients.get(ctx.remote_clusters.read(ref.namespace, cluster)[0])
 
         prepared = prepare_run(
             Rules.from_replication(model, source_rc),
@@ -291,21 +266,7 @@ def _sync_locked(
                     "(DRSYNCER_TASK_TIME_LIMIT); the next run continues where it stopped",
                 )
             )
-    latest = next(iter(ctx.runs.records(owner, [job.source_namespace])), None)
-    if superseded(latest, task_id, job.run_key, started):
-        log.warning(
-            "%s %s, %s: task %s was delivered again while this worker was stopped, and that "
-            "delivery finished the work; this one's result is not reported",
-            ref.kind,
-            ref.label,
-            job.source_namespace,
-            task_id,
-        )
-        metrics.TASKS_DROPPED.labels(Drop.SUPERSEDED.value).inc()
-        return Outcome(dropped=Drop.SUPERSEDED)
     finished = time.time()
-    metrics.record_targets(results)
-    metrics.SYNC_DURATION.labels(ref.label).observe(finished - started)
     record = NamespaceRecord(
         job.source_namespace,
         results,
@@ -332,6 +293,19 @@ def _sync_locked(
         else _source_namespaces(model, source)
     )
     claim = ctx.runs.finish(owner, job.run_key, record, expected)
+    if isinstance(claim, Superseded):
+        log.warning(
+            "%s %s, %s: task %s was delivered again while this worker was stopped, and that "
+            "delivery finished the work; this one's result is not reported",
+            ref.kind,
+            ref.label,
+            job.source_namespace,
+            task_id,
+        )
+        metrics.TASKS_DROPPED.labels(Drop.SUPERSEDED.value).inc()
+        return Outcome(dropped=Drop.SUPERSEDED)
+    metrics.record_targets(results)
+    metrics.SYNC_DURATION.labels(ref.label).observe(finished - started)
     outcome = Outcome(record=record, retry=retry, failure=failure_of(job, record, retry))
     if outcome.failure is not None:
         log.warning(
@@ -365,7 +339,7 @@ def _source_namespaces(model: Replication, source: ClusterClient | None) -> list
     return [src for src, _ in model.namespace_pairs(known)]
 
 
-def _report_started(ctx: Context, job: SyncJob, live: Mapping[str, Any]) -> None:
+def _report_started(ctx: Context, job: SyncJob) -> None:
     ref = job.replication
     api_ref = ctx.controller.resolve(ref.resource)
     try:
@@ -382,7 +356,13 @@ def _report_started(ctx: Context, job: SyncJob, live: Mapping[str, Any]) -> None
     post_event(
         ctx.controller,
         events.event(
-            _involved(live),
+            {
+                "apiVersion": keys.API_VERSION,
+                "kind": ref.kind,
+                "namespace": ref.namespace,
+                "name": ref.name,
+                "uid": ref.uid,
+            },
             events.REASON_STARTED,
             f"sync started ({job.trigger})",
             now=datetime.now(UTC),
@@ -504,7 +484,7 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
     """Delete the copies of a deleted Replication's source namespace from every destination; raises
     `CleanupFailed` (the task's FAILURE) when a destination could not be cleaned up."""
     ref = job.replication
-    live = read_object(ctx, ref)
+    live = read_metadata(ctx, ref)
     live_uid = ((live or {}).get("metadata") or {}).get("uid")
     if live is not None and live_uid != ref.uid:
         # a new object took the name: the copies carry its name in their marks and are now its own
@@ -520,7 +500,7 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
             return {"dropped": Drop.BUSY.value}
         for target in job.targets:
             try:
-                client = ctx.clients.get(read_remote_cluster(ctx, ref.namespace, target.cluster))
+                client = ctx.clients.get(ctx.remote_clusters.read(ref.namespace, target.cluster)[0])
             except CategorisedError as exc:
                 results.append(not_synced(target.cluster, job.source_namespace, target.namespace, exc))
                 continue

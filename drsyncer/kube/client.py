@@ -57,8 +57,9 @@ NAMESPACES = ResourceRef(
 # takes the second clause and sends the full list (apiserver pkg/endpoints/handlers/response.go, 1.34)
 METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 PARTIAL_LIST_KIND = "PartialObjectMetadataList"
-# the same for a watch: each event's object is a PartialObjectMetadata
+# the same for a watch (each event's object) and a get (the object): a PartialObjectMetadata
 METADATA_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+METADATA_ACCEPT = METADATA_WATCH_ACCEPT
 
 Propagation = Literal["Background", "Foreground", "Orphan"]
 Mutate = Callable[[dict[str, Any] | None], dict[str, Any] | None]
@@ -377,14 +378,26 @@ class ClusterClient:
     # -- objects ----------------------------------------------------------------------------------
 
     def get(
-        self, ref: ResourceRef, namespace: str | None, name: str, *, subresource: str | None = None
+        self,
+        ref: ResourceRef,
+        namespace: str | None,
+        name: str,
+        *,
+        subresource: str | None = None,
+        metadata_only: bool = False,
     ) -> dict[str, Any] | None:
-        """The object, or None when it does not exist."""
+        """The object, or None when it does not exist.
+
+        `metadata_only`: ask for a PartialObjectMetadata (`METADATA_ACCEPT`), `{"apiVersion":
+        "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": {...}}`; a server that cannot
+        answer so sends the full object (its own apiVersion and kind tell which it is).
+        """
         try:
             return self.request(
                 "GET",
                 resource_path(ref, namespace, name, subresource),
-                operation=_op("get", ref, namespace, name),
+                operation=_op("get metadata of" if metadata_only else "get", ref, namespace, name),
+                accept=METADATA_ACCEPT if metadata_only else None,
             )
         except NotFound:
             return None

@@ -10,7 +10,8 @@ Keys (all expire after `ttl_s` without writes), `<owner>` being `<kind>/<namespa
 A run key is the `run_id` of a sync-now, change or cleanup run, and `schedule` for the runs beat
 starts (their tasks carry no common id; every entry of a Replication fires on the same tick).
 Finishing a namespace stores its record and checks the run's set in one Lua script, so however many
-tasks finish at once, one of them, the last, gets the run to report.
+tasks finish at once, one of them, the last, gets the run to report. The same script refuses the
+record of a delivery that a later delivery of the same task has overtaken (`Superseded`).
 """
 
 from __future__ import annotations
@@ -27,20 +28,29 @@ from drsyncer.status.replication import NamespaceRecord
 PREFIX = "drsyncer:runs:"
 DEFAULT_TTL_S = 7 * 24 * 3600
 
+# ARGV: namespace, record JSON, ttl, task id, run key, started at, the expected namespaces...
 _FINISH_LUA = """
+local latest = redis.call('HGET', KEYS[1], ARGV[1])
+if latest and ARGV[4] ~= '' then
+  local ok, record = pcall(cjson.decode, latest)
+  if ok and type(record) == 'table' and record['task_id'] == ARGV[4] and record['run_id'] == ARGV[5]
+      and tonumber(record['started_at']) and tonumber(record['started_at']) > tonumber(ARGV[6]) then
+    return {'superseded'}
+  end
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
-for i = 4, #ARGV do
+for i = 7, #ARGV do
   if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then
     return false
   end
 end
 local started = redis.call('GET', KEYS[3])
 redis.call('DEL', KEYS[2], KEYS[3])
-if started then return started end
-return ''
+if started then return {'claim', started} end
+return {'claim', ''}
 """
 
 
@@ -53,6 +63,15 @@ class Claim:
     """The run is complete and this caller reports it; `started_at` is when its first task started."""
 
     started_at: float | None
+
+
+class Superseded:
+    """The namespace's latest record is of a later delivery of the same task and run: this delivery
+    was frozen (SIGSTOP, a paused VM) past the visibility timeout, the task was delivered again and
+    finished, and this one's result is out of date; nothing was stored."""
+
+
+SUPERSEDED = Superseded()
 
 
 class RunStore:
@@ -71,15 +90,21 @@ class RunStore:
 
     def begin(self, owner: str, run_key: str, started_at: float) -> bool:
         """Note that a task of the run started; True for the first one (the run starts now)."""
-        return bool(
-            self.redis.set(self._key(owner, "run", run_key), repr(started_at), nx=True, ex=self.ttl_s)
-        )
+        key, value = self.start_mark(owner, run_key, started_at)
+        return bool(self.redis.set(key, value, nx=True, ex=self.ttl_s))
+
+    def start_mark(self, owner: str, run_key: str, started_at: float) -> tuple[str, str]:
+        """(key, value) that `begin` sets if absent, for `ttl_s`: a caller may set it itself in a
+        script of its own (workers.guards takes the namespace's lock and sets it in one call)."""
+        return self._key(owner, "run", run_key), repr(started_at)
 
     def finish(
         self, owner: str, run_key: str, record: NamespaceRecord, expected: Iterable[str]
-    ) -> Claim | None:
+    ) -> Claim | Superseded | None:
         """Store the namespace's record; a `Claim` when every `expected` namespace has now finished
-        in this run (the run's marks are cleared, so only this caller gets it)."""
+        in this run (the run's marks are cleared, so only this caller gets it). `SUPERSEDED`, storing
+        nothing, when the namespace's latest record is of the same task (`record.task_id`) and run,
+        started later than `record.started_at`: a later delivery of this task finished first."""
         wanted = sorted(set(expected) | {record.source_namespace})
         keys = [
             self._key(owner, "results"),
@@ -87,13 +112,24 @@ class RunStore:
             self._key(owner, "run", run_key),
         ]
         found = self._finish(
-            keys=keys, args=[record.source_namespace, json.dumps(record.to_dict()), self.ttl_s, *wanted]
+            keys=keys,
+            args=[
+                record.source_namespace,
+                json.dumps(record.to_dict()),
+                self.ttl_s,
+                record.task_id,
+                run_key,
+                repr(record.started_at),
+                *wanted,
+            ],
         )
         if found is None:
             return None
-        text = found.decode() if isinstance(found, bytes) else str(found)
+        answer = [v.decode() if isinstance(v, bytes) else str(v) for v in found]
+        if answer[0] == "superseded":
+            return SUPERSEDED
         try:
-            return Claim(float(text) if text else None)
+            return Claim(float(answer[1]) if answer[1] else None)
         except ValueError:
             return Claim(None)
 

@@ -141,7 +141,8 @@ def source_namespaces(model: Replication, source: ClusterClient) -> dict[str, di
     namespaces cannot be listed."""
     if model.namespace_selector is None:
         return None
+    # names and labels are metadata: every task of a selecting Replication asks, so ask for little
     return {
         str(ns["metadata"]["name"]): dict(ns["metadata"].get("labels") or {})
-        for ns in source.list(NAMESPACES)
+        for ns in source.list(NAMESPACES, metadata_only=True)
     }

@@ -61,8 +61,8 @@ KINDS = {"Replication": "replications.dr-syncer.io", "NamespaceMapping": "namesp
 # the release namespace; "secrets" the Role for kubeconfig Secrets in config.watchNamespace.
 DEFAULT_NEEDED: dict[tuple[str, str, str, str], str] = {
     ("resources", "dr-syncer.io", "remoteclusters", "get"): "a worker reads the RemoteClusters of a job",
-    ("resources", "dr-syncer.io", "remoteclusters", "list"): "the watcher's RemoteCluster informer",
-    ("resources", "dr-syncer.io", "remoteclusters", "watch"): "the watcher's RemoteCluster informer",
+    ("resources", "dr-syncer.io", "remoteclusters", "list"): "RemoteCluster informers (watcher, workers)",
+    ("resources", "dr-syncer.io", "remoteclusters", "watch"): "RemoteCluster informers (watcher, workers)",
     ("resources", "dr-syncer.io", "replications", "get"): "a worker checks the Replication of a job",
     ("resources", "dr-syncer.io", "replications", "list"): "the watcher's Replication informer",
     ("resources", "dr-syncer.io", "replications", "watch"): "the watcher's Replication informer",

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from drsyncer.kube import ApiError
+from drsyncer.kube.informer import Informer
 from drsyncer.sync.namespace_sync import Destination, sync_namespace
 from drsyncer.sync.rules import Rules
-from scheduler.informer import Informer
 from tests.fixtures.polling import builtin_ref, eventually
 from tests.integration.rbac.conftest import (
     Atom,

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from drsyncer.kube import ClusterClient, client_from_kubeconfig
+from drsyncer.kube.informer import Informer
 from drsyncer.sim import SimCluster
-from scheduler.informer import Informer
 from tests.integration.scheduler.conftest import CONFIGMAPS, NAMESPACES, eventually
 
 

@@ -11,7 +11,7 @@ import pytest
 from drsyncer.kube import ClusterClient
 from drsyncer.kube.discovery import ResourceRef, offline_ref
 from drsyncer.kube.errors import ApiError
-from scheduler.informer import (
+from drsyncer.kube.informer import (
     MAX_BACKOFF_S,
     MIN_BACKOFF_S,
     Informer,
