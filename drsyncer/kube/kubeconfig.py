@@ -47,6 +47,8 @@ from drsyncer.kube.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
+_SAFE_LOADER: type[yaml.SafeLoader] | type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 DEFAULT_MAX_CONNECTIONS = 16
 # connections a client keeps beyond `max_connections` (the writes it has in flight): the change feeds'
 # watches hold one each (one per synced type and one of Namespaces) and a few reads run beside the
@@ -219,7 +221,9 @@ def _load_document(source: str | bytes | Mapping[str, Any], origin: str) -> Mapp
         if not text.strip():
             raise _invalid(origin, "is empty")
         try:
-            doc = yaml.safe_load(text)
+            # libyaml's parser where PyYAML has it (the same safe constructors, ten times faster):
+            # every worker process parses each RemoteCluster's kubeconfig on its first task
+            doc = yaml.load(text, Loader=_SAFE_LOADER)
         except yaml.YAMLError as exc:
             # the parser's own message quotes the offending line, which may hold a token
             mark = getattr(exc, "problem_mark", None)
