@@ -5,21 +5,29 @@ its urllib3 pool, and sends through that pool itself: bodies are parsed with `or
 what orjson refuses), never into the generated model classes, and paged lists are streamed one page
 at a time. Thread-safe.
 
-A request is one exchange on a kept connection of the server's urllib3 pool
-(drsyncer.kube.exchange), its headers written out once per credential; through a proxy, and for
-watches (streamed), requests go through urllib3 as a whole.
+A request is one exchange on a connection of the server's urllib3 pool (`_exchange`): the request
+written in one piece (its headers kept ready per credential), the answer read by `http.client`'s
+parser, the connection given back for the next request. urllib3 makes, verifies (TLS) and keeps the
+connections; its per-request layers (request building, retries, redirects, response wrapping and
+decoding) are what drsyncer does not need and cost more CPU than the rest of a request. Through a
+proxy, and for watches (streamed), requests go through urllib3 as a whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
+import http.client
 import json
 import logging
+import re
+import ssl
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import orjson
 import urllib3
@@ -30,7 +38,6 @@ from drsyncer.kube import audit, journal
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.discovery import Discovery, ResourceRef
 from drsyncer.kube.errors import ApiError, NotFound, error_from_response
-from drsyncer.kube.exchange import exchange, header_lines, host_line
 from drsyncer.kube.ratelimit import RateLimiter, Unlimited
 from drsyncer.kube.requests import (
     DEFAULT_FIELD_MANAGER,
@@ -176,16 +183,11 @@ class ClusterClient:
         key = (auth, content_type, accept)
         head = self._heads.get(key)
         if head is None:
-            # identity: as http.client asks, so no server compresses what drsyncer reads at once
-            headers = {
-                "Accept": accept or "application/json",
-                "Accept-Encoding": "identity",
-                "User-Agent": "drsyncer",
-            }
+            headers = {"Accept": accept or "application/json", "User-Agent": "drsyncer"}
             if content_type:
                 headers["Content-Type"] = content_type
             headers.update(auth)
-            head = (headers, header_lines(headers))
+            head = (headers, _header_lines(headers))
             if len(self._heads) >= 32:  # a credential that changes (a rotated token) leaves its old entries
                 self._heads.clear()
             self._heads[key] = head
@@ -242,9 +244,56 @@ class ClusterClient:
                 return response.status, response.read(), response.headers
             finally:
                 response.release_conn()
-        return exchange(
-            host_pool, method, self._prefix + path, self._host_line + head, payload, self._timeout
+        target = self._prefix + path
+        if _UNSENDABLE.search(target):
+            raise http.client.InvalidURL(f"URL can't contain control characters or spaces: {target!r}")
+        length = (
+            b""
+            if payload is None and method not in _SENDS_BODY
+            else b"Content-Length: %d\r\n" % len(payload or b"")
         )
+        request = b"".join(
+            (
+                method.encode("ascii"),
+                b" ",
+                target.encode("ascii"),
+                b" HTTP/1.1\r\n",
+                self._host_line,
+                head,
+                length,
+                b"\r\n",
+                payload or b"",
+            )
+        )
+        # the pool's own checkout: a kept connection the server has closed meanwhile is reset
+        conn: Any = host_pool._get_conn()  # (urllib3's HTTPConnection: an http.client one, with TLS)
+        keep = False
+        try:
+            try:
+                if conn.sock is None:
+                    conn.timeout = self._timeout.connect_timeout
+                    conn.connect()  # (TLS with the pool's settings, verified as urllib3 verifies)
+                sock = conn.sock
+                sock.settimeout(self._timeout.read_timeout)
+                # the server may have answered and closed: read the answer (as urllib3 does)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    sock.sendall(request)
+                response = http.client.HTTPResponse(sock, method=method)
+                response.begin()
+                data = response.read()
+            except urllib3.exceptions.HTTPError:
+                raise
+            except (OSError, http.client.HTTPException, ssl.CertificateError) as exc:
+                raise _transport_failure(exc, host_pool, target) from exc
+            keep = not response.will_close
+        finally:
+            if not keep:
+                conn.close()
+            host_pool._put_conn(conn)
+        encoding = response.msg.get("Content-Encoding")
+        if encoding and encoding.strip().lower() != "identity":
+            data = _decoded(data, encoding)
+        return response.status, data, cast(Mapping[str, str], response.msg)
 
     def _held_pool(self) -> urllib3.HTTPConnectionPool | None:
         """The connection pool of the server, held (None through a proxy: the manager builds the
@@ -256,7 +305,7 @@ class ClusterClient:
         if host_pool is None or host_pool.pool is None:  # first use, or closed since (the manager cleared)
             host_pool = pool.connection_from_url(self._host)
             self._host_line = (
-                host_line(host_pool) if isinstance(host_pool, urllib3.HTTPConnectionPool) else b""
+                _host_line(host_pool) if isinstance(host_pool, urllib3.HTTPConnectionPool) else b""
             )
             self._host_pool = host_pool
         return host_pool
@@ -737,6 +786,64 @@ def load_json(data: bytes) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         return json.loads(data)
+
+
+# a request line must not carry these (http.client's rule for a URL)
+_UNSENDABLE = re.compile("[\x00-\x20\x7f]")
+# methods whose request says its (empty) body's length, as http.client and urllib3 send them
+_SENDS_BODY = frozenset({"PATCH", "POST", "PUT"})
+
+
+def _header_lines(headers: Mapping[str, str]) -> bytes:
+    """`Name: value` lines as http.client writes them (values in Latin-1); a name or value that would
+    split the header block is refused as http.client refuses it."""
+    lines = []
+    for name, value in headers.items():
+        if "\r" in name or "\n" in name or ":" in name or "\r" in value or "\n" in value:
+            raise ValueError(f"Invalid header {name!r}")
+        lines.append(f"{name}: {value}\r\n".encode("latin-1"))
+    return b"".join(lines)
+
+
+def _host_line(pool: urllib3.HTTPConnectionPool) -> bytes:
+    """The Host header for requests to `pool`'s server: the port only when not the scheme's default,
+    an IPv6 address in brackets (http.client's HTTPConnection.putrequest)."""
+    host = str(pool.host)
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if pool.scheme == "https" else 80
+    if pool.port is not None and pool.port != default:
+        host = f"{host}:{pool.port}"
+    try:
+        encoded = host.encode("ascii")
+    except UnicodeEncodeError:
+        encoded = host.encode("idna")
+    return b"Host: " + encoded + b"\r\n"
+
+
+def _transport_failure(
+    exc: BaseException, pool: urllib3.HTTPConnectionPool, url: str
+) -> urllib3.exceptions.HTTPError:
+    """The urllib3 exception its connection pool raises for `exc` (with retries off), so that one
+    mapping (`ClusterClient._transport_error`) names every transport failure."""
+    if isinstance(exc, TimeoutError) or (isinstance(exc, ssl.SSLError) and "timed out" in str(exc)):
+        return urllib3.exceptions.ReadTimeoutError(pool, url, f"Read timed out. ({exc})")
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return urllib3.exceptions.SSLError(exc)
+    return urllib3.exceptions.ProtocolError("Connection aborted.", exc)
+
+
+def _decoded(data: bytes, encoding: str) -> bytes:
+    """A body sent with a content coding although none was asked for (Accept-Encoding: identity):
+    gzip and deflate are undone, as urllib3 undoes them."""
+    if encoding.strip().lower() in ("gzip", "x-gzip", "deflate"):
+        try:
+            return zlib.decompress(data, zlib.MAX_WBITS | 32)  # a gzip or zlib header, told apart
+        except zlib.error:
+            return zlib.decompress(data, -zlib.MAX_WBITS)  # deflate without a zlib header
+    raise urllib3.exceptions.DecodeError(
+        f"the answer has content coding {encoding!r}, which drsyncer cannot read"
+    )
 
 
 def _write(
