@@ -4,30 +4,18 @@ It wraps a stock `kubernetes.client.ApiClient` for its configuration (server, TL
 its urllib3 pool, and sends through that pool itself: bodies are parsed with `orjson` (`json` for
 what orjson refuses), never into the generated model classes, and paged lists are streamed one page
 at a time. Thread-safe.
-
-A request is one exchange on a connection of the server's urllib3 pool (`_exchange`): the request
-written in one piece (its headers kept ready per credential), the answer read by `http.client`'s
-parser, the connection given back for the next request. urllib3 makes, verifies (TLS) and keeps the
-connections; its per-request layers (request building, retries, redirects, response wrapping and
-decoding) are what drsyncer does not need and cost more CPU than the rest of a request. Through a
-proxy, and for watches (streamed), requests go through urllib3 as a whole.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
-import http.client
 import json
 import logging
-import re
-import ssl
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import orjson
 import urllib3
@@ -155,9 +143,6 @@ class ClusterClient:
         # the host's connection pool, held: the manager's lookup (URL parsing, key building) costs
         # about as much as the rest of a request's preparation
         self._host_pool: urllib3.HTTPConnectionPool | None = None
-        self._host_line = b""  # the Host header of the held pool's server
-        # (auth headers, content type, accept) → the request's headers, as a dict and written out
-        self._heads: dict[tuple[Any, ...], tuple[dict[str, str], bytes]] = {}
         self._discovery: Discovery | None = None
         self._discovery_lock = threading.Lock()
         self._version: str | None = None  # gitVersion, as /version last answered
@@ -166,32 +151,17 @@ class ClusterClient:
     # -- plumbing ---------------------------------------------------------------------------------
 
     def _headers(self, content_type: str | None, accept: str | None = None) -> dict[str, str]:
-        return self._head(content_type, accept)[0]
-
-    def _head(self, content_type: str | None, accept: str | None) -> tuple[dict[str, str], bytes]:
-        """The request headers as a dict and as the lines written after the request line (Host
-        excepted), made once per credential, content type and Accept."""
         cfg = self.api_client.configuration
+        headers = {"Accept": accept or "application/json", "User-Agent": "drsyncer"}
+        if content_type:
+            headers["Content-Type"] = content_type
         # auth_settings() runs the configuration's refresh hook, so expiring tokens are renewed
-        auth = tuple(
-            (str(setting["key"]), str(setting["value"]))
-            for setting in cfg.auth_settings().values()
-            if setting.get("in") == "header" and setting.get("value")
-        )
-        if cfg.username is not None and not any(k == "authorization" for k, _ in auth):
-            auth += (("authorization", cfg.get_basic_auth_token()),)
-        key = (auth, content_type, accept)
-        head = self._heads.get(key)
-        if head is None:
-            headers = {"Accept": accept or "application/json", "User-Agent": "drsyncer"}
-            if content_type:
-                headers["Content-Type"] = content_type
-            headers.update(auth)
-            head = (headers, _header_lines(headers))
-            if len(self._heads) >= 32:  # a credential that changes (a rotated token) leaves its old entries
-                self._heads.clear()
-            self._heads[key] = head
-        return head
+        for setting in cfg.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[str(setting["key"])] = str(setting["value"])
+        if "authorization" not in headers and cfg.username is not None:
+            headers["authorization"] = cfg.get_basic_auth_token()
+        return headers
 
     def _send_once(
         self,
@@ -207,118 +177,47 @@ class ClusterClient:
         payload = None if body is None else dump_json(body)
         waited = self.limiter.acquire()
         self.counters.record_wait(self.name, waited)
-        headers, head = self._head(content_type, accept)
+        headers = self._headers(content_type, accept)
         try:
-            status, data, answer_headers = self._exchange(method, path, payload, headers, head)
+            response = self._open(method, path, payload, headers, self._timeout)
         except urllib3.exceptions.HTTPError as exc:
             self.counters.record(self.name, method, 0)
             raise self._transport_error(exc, operation) from None
-        self.counters.record(self.name, method, status)
+        try:
+            data = response.read()
+        except urllib3.exceptions.HTTPError as exc:
+            self.counters.record(self.name, method, 0)
+            raise self._transport_error(exc, operation) from None
+        finally:
+            response.release_conn()
+        self.counters.record(self.name, method, response.status)
         renew = self._on_unauthorized
-        if status == 401 and not renewed and renew is not None and renew(headers):
+        if response.status == 401 and not renewed and renew is not None and renew(headers):
             return self._send_once(method, path, body, content_type, operation, renewed=True, accept=accept)
-        if status >= 400:
-            raise self._api_error(status, data, answer_headers, operation)
+        if response.status >= 400:
+            raise self._api_error(response.status, data, response.headers, operation)
         if not data:
-            return status, {}
+            return response.status, {}
         try:
             parsed = load_json(data)
         except ValueError:
             raise ApiError(
-                status,
+                response.status,
                 "InvalidResponse",
                 "the server's answer is not JSON",
                 cluster=self.name,
                 operation=operation,
             ) from None
-        return status, parsed if isinstance(parsed, dict) else {"value": parsed}
-
-    def _exchange(
-        self, method: str, path: str, payload: bytes | None, headers: dict[str, str], head: bytes
-    ) -> tuple[int, bytes, Mapping[str, str]]:
-        """(status, body, headers) of one request; urllib3's exceptions for a failure to get them."""
-        host_pool = self._held_pool()
-        if host_pool is None or not isinstance(host_pool, urllib3.HTTPConnectionPool):
-            response = self._open(method, path, payload, headers, self._timeout)
-            try:
-                return response.status, response.read(), response.headers
-            finally:
-                response.release_conn()
-        target = self._prefix + path
-        if _UNSENDABLE.search(target):
-            raise http.client.InvalidURL(f"URL can't contain control characters or spaces: {target!r}")
-        length = (
-            b""
-            if payload is None and method not in _SENDS_BODY
-            else b"Content-Length: %d\r\n" % len(payload or b"")
-        )
-        request = b"".join(
-            (
-                method.encode("ascii"),
-                b" ",
-                target.encode("ascii"),
-                b" HTTP/1.1\r\n",
-                self._host_line,
-                head,
-                length,
-                b"\r\n",
-                payload or b"",
-            )
-        )
-        # the pool's own checkout: a kept connection the server has closed meanwhile is reset
-        conn: Any = host_pool._get_conn()  # (urllib3's HTTPConnection: an http.client one, with TLS)
-        keep = False
-        try:
-            try:
-                if conn.sock is None:
-                    conn.timeout = self._timeout.connect_timeout
-                    conn.connect()  # (TLS with the pool's settings, verified as urllib3 verifies)
-                sock = conn.sock
-                sock.settimeout(self._timeout.read_timeout)
-                # the server may have answered and closed: read the answer (as urllib3 does)
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    sock.sendall(request)
-                response = http.client.HTTPResponse(sock, method=method)
-                response.begin()
-                data = response.read()
-            except urllib3.exceptions.HTTPError:
-                raise
-            except (OSError, http.client.HTTPException, ssl.CertificateError) as exc:
-                raise _transport_failure(exc, host_pool, target) from exc
-            keep = not response.will_close
-        finally:
-            if not keep:
-                conn.close()
-            host_pool._put_conn(conn)
-        encoding = response.msg.get("Content-Encoding")
-        if encoding and encoding.strip().lower() != "identity":
-            data = _decoded(data, encoding)
-        return response.status, data, cast(Mapping[str, str], response.msg)
-
-    def _held_pool(self) -> urllib3.HTTPConnectionPool | None:
-        """The connection pool of the server, held (None through a proxy: the manager builds the
-        request line itself)."""
-        pool = self._pool
-        if not isinstance(pool, urllib3.PoolManager) or isinstance(pool, urllib3.ProxyManager):
-            return None
-        host_pool = self._host_pool
-        if host_pool is None or host_pool.pool is None:  # first use, or closed since (the manager cleared)
-            host_pool = pool.connection_from_url(self._host)
-            self._host_line = (
-                _host_line(host_pool) if isinstance(host_pool, urllib3.HTTPConnectionPool) else b""
-            )
-            self._host_pool = host_pool
-        return host_pool
+        return response.status, parsed if isinstance(parsed, dict) else {"value": parsed}
 
     def _open(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: urllib3.Timeout
     ) -> Any:
-        """Send one request through urllib3 as a whole (the host's held pool, or the proxy manager);
-        the response is not read yet."""
-        host_pool = self._held_pool()
-        if host_pool is None:
+        """Send one request through the host's connection pool; the response is not read yet."""
+        pool = self._pool
+        if not isinstance(pool, urllib3.PoolManager) or isinstance(pool, urllib3.ProxyManager):
             # through a proxy the manager builds the request line itself
-            return self._pool.request(
+            return pool.request(
                 method,
                 self._host + path,
                 body=body,
@@ -327,6 +226,9 @@ class ClusterClient:
                 retries=False,
                 preload_content=False,
             )
+        host_pool = self._host_pool
+        if host_pool is None or host_pool.pool is None:  # first use, or closed since (the manager cleared)
+            host_pool = self._host_pool = pool.connection_from_url(self._host)
         # what PoolManager.urlopen passes on for a request without a proxy (urllib3 2.x poolmanager.py)
         return host_pool.urlopen(
             method,
@@ -786,64 +688,6 @@ def load_json(data: bytes) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         return json.loads(data)
-
-
-# a request line must not carry these (http.client's rule for a URL)
-_UNSENDABLE = re.compile("[\x00-\x20\x7f]")
-# methods whose request says its (empty) body's length, as http.client and urllib3 send them
-_SENDS_BODY = frozenset({"PATCH", "POST", "PUT"})
-
-
-def _header_lines(headers: Mapping[str, str]) -> bytes:
-    """`Name: value` lines as http.client writes them (values in Latin-1); a name or value that would
-    split the header block is refused as http.client refuses it."""
-    lines = []
-    for name, value in headers.items():
-        if "\r" in name or "\n" in name or ":" in name or "\r" in value or "\n" in value:
-            raise ValueError(f"Invalid header {name!r}")
-        lines.append(f"{name}: {value}\r\n".encode("latin-1"))
-    return b"".join(lines)
-
-
-def _host_line(pool: urllib3.HTTPConnectionPool) -> bytes:
-    """The Host header for requests to `pool`'s server: the port only when not the scheme's default,
-    an IPv6 address in brackets (http.client's HTTPConnection.putrequest)."""
-    host = str(pool.host)
-    if ":" in host:
-        host = f"[{host}]"
-    default = 443 if pool.scheme == "https" else 80
-    if pool.port is not None and pool.port != default:
-        host = f"{host}:{pool.port}"
-    try:
-        encoded = host.encode("ascii")
-    except UnicodeEncodeError:
-        encoded = host.encode("idna")
-    return b"Host: " + encoded + b"\r\n"
-
-
-def _transport_failure(
-    exc: BaseException, pool: urllib3.HTTPConnectionPool, url: str
-) -> urllib3.exceptions.HTTPError:
-    """The urllib3 exception its connection pool raises for `exc` (with retries off), so that one
-    mapping (`ClusterClient._transport_error`) names every transport failure."""
-    if isinstance(exc, TimeoutError) or (isinstance(exc, ssl.SSLError) and "timed out" in str(exc)):
-        return urllib3.exceptions.ReadTimeoutError(pool, url, f"Read timed out. ({exc})")
-    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
-        return urllib3.exceptions.SSLError(exc)
-    return urllib3.exceptions.ProtocolError("Connection aborted.", exc)
-
-
-def _decoded(data: bytes, encoding: str) -> bytes:
-    """A body sent with a content coding although none was asked for (Accept-Encoding: identity):
-    gzip and deflate are undone, as urllib3 undoes them."""
-    if encoding.strip().lower() in ("gzip", "x-gzip", "deflate"):
-        try:
-            return zlib.decompress(data, zlib.MAX_WBITS | 32)  # a gzip or zlib header, told apart
-        except zlib.error:
-            return zlib.decompress(data, -zlib.MAX_WBITS)  # deflate without a zlib header
-    raise urllib3.exceptions.DecodeError(
-        f"the answer has content coding {encoding!r}, which drsyncer cannot read"
-    )
 
 
 def _write(
