@@ -56,12 +56,6 @@ DEAD_CODE_ALLOWED = {
     "do_GET",
     "log_message",  # http.server.BaseHTTPRequestHandler (scheduler/probes.py)
     "collect",  # a prometheus_client custom collector (workers/metrics.py)
-    # the parser's callbacks, which httptools calls (drsyncer/kube/exchange.py)
-    "on_body",
-    "on_header",
-    "on_headers_complete",
-    "on_message_begin",
-    "on_message_complete",
 }
 # Fields, enum members and attributes other libraries read (pydantic, Celery, kombu, the kubernetes
 # client's Configuration) are not listed: only unused code is checked, not unused names
