@@ -169,8 +169,8 @@ SETTINGS: tuple[Setting, ...] = (
         "DRSYNCER_WRITE_CONCURRENCY",
         "16",
         "Writes a worker process has in flight at once to one destination cluster during a namespace "
-        "sync (and connections it keeps open to each cluster); the RemoteCluster's rate limit still "
-        "applies.",
+        "sync (and, with 8 more for change feeds and reads, connections it keeps open to each "
+        "cluster); the RemoteCluster's rate limit still applies.",
         _positive_int,
     ),
     Setting(

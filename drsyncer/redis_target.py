@@ -119,10 +119,21 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
     )
 
 
+try:
+    from redis.driver_info import DriverInfo
+except ImportError:  # redis-py before 7 takes its version once, at import
+    _DRIVER: dict[str, Any] = {}
+else:
+    # told its own version, redis-py does not look it up in the installed packages' metadata for every
+    # new connection (milliseconds each, paid again by every worker process for its first connections)
+    _DRIVER = {"driver_info": DriverInfo(name="redis-py", lib_version=redis.__version__)}
+
+
 def client_from_url(url: str, **options: Any) -> redis.Redis:
     """A redis-py client for the URL; for `sentinel://`, one that finds the current primary through
     the sentinels on every new connection (and so follows a failover). `options` are connection
     arguments such as `socket_timeout` and `retry`."""
+    options = {**_DRIVER, **options}
     if not is_sentinel(url):
         return redis.Redis.from_url(url, **options)
     target = parse_sentinel_url(url)

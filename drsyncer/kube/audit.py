@@ -22,6 +22,7 @@ command, tests) are recorded with an empty actor.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterator
@@ -72,13 +73,21 @@ def acting_for(actor: Actor) -> Iterator[Actor]:
         _actor.reset(token)
 
 
+_NOBODY = Actor()
+
+
+@functools.lru_cache(maxsize=64)
+def _fields(actor: Actor) -> dict[str, str]:
+    # the same few actors write thousands of times (one task's writes); json.dumps only reads the dict
+    return asdict(actor)
+
+
 def record(cluster: str, write: Write, outcome: str, code: int, reason: str | None = None) -> None:
     """Log one write and its outcome on the audit logger."""
     if not log.isEnabledFor(logging.INFO):
         return
-    actor = _actor.get() or Actor()
     line = {
-        "actor": asdict(actor),
+        "actor": _fields(_actor.get() or _NOBODY),
         "cluster": cluster,
         "verb": write.verb,
         "resource": write.resource,

@@ -37,12 +37,11 @@ would be written.)
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from contextvars import copy_context
 from dataclasses import dataclass, field, replace
 
@@ -72,6 +71,7 @@ from drsyncer.sync.result import (
     count_key,
 )
 from drsyncer.sync.rules import ImmutableHandling, Rules
+from drsyncer.sync.threads import kept_pool
 
 log = logging.getLogger(__name__)
 # one line per object not written (a worker's record of it); `drsyncer sync` prints these from the
@@ -316,7 +316,7 @@ class _Runner:
             for action in stage:
                 yield action, self._run(action)
             return
-        pool = _write_pool()
+        pool = kept_pool("sync-write", _WRITE_THREADS_MAX)
         # each pool thread takes the stage's next action itself when it is done with one, so at most
         # `concurrency` actions are under way, and keeps what it came to; the caller waits once for
         # the stage rather than being woken for every object (a future per object, waited on as a
@@ -711,24 +711,6 @@ class _Runner:
 # the pool starts threads only while none is idle: as many as the stages under way at once take
 # (`concurrency` each); beyond this cap a stage's actions wait for threads other stages give back
 _WRITE_THREADS_MAX = 256
-_write_pools: dict[int, ThreadPoolExecutor] = {}
-_write_pools_lock = threading.Lock()
-
-
-def _write_pool() -> ThreadPoolExecutor:
-    """The process's pool for writes: its threads outlive one plan, so a run does not start (and end)
-    `concurrency` threads per chunk and destination. One per process id: a forked worker process
-    (Celery's prefork pool) starts its own, the parent's threads do not exist in it."""
-    pid = os.getpid()
-    pool = _write_pools.get(pid)
-    if pool is None:
-        with _write_pools_lock:
-            pool = _write_pools.get(pid)
-            if pool is None:
-                pool = _write_pools[pid] = ThreadPoolExecutor(
-                    _WRITE_THREADS_MAX, thread_name_prefix="sync-write"
-                )
-    return pool
 
 
 def _loops(action: Action) -> bool:

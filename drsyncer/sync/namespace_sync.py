@@ -14,7 +14,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
 from contextvars import copy_context
 from dataclasses import dataclass, field
 
@@ -44,6 +44,7 @@ from drsyncer.sync.provenance import (
 from drsyncer.sync.result import KindCounts, Outcome, RunSummary, Skip, TargetResult, count_key
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.select import skip_reason
+from drsyncer.sync.threads import kept_pool
 from drsyncer.sync.watermark import (
     FeedKey,
     FeedState,
@@ -245,44 +246,49 @@ def _sync(
             for d in destinations
         ]
 
-    with ThreadPoolExecutor(2 * len(destinations), thread_name_prefix="sync-destination") as pool:
+    # the process's threads for destinations (drsyncer.sync.threads), not new ones per namespace; their
+    # work waits only on the executor's pool, never on this one
+    pool = kept_pool("sync-destination", _DESTINATION_THREADS_MAX)
 
-        def each(among: Sequence[_Target], *works: Callable[[_Target], None]) -> None:
-            # each thread works in a copy of this context: the audit log's actor goes with it
-            futures = [pool.submit(copy_context().run, _guarded, w, t) for t in among for w in works]
+    def each(among: Sequence[_Target], *works: Callable[[_Target], None]) -> None:
+        # each thread works in a copy of this context: the audit log's actor goes with it
+        futures = [pool.submit(copy_context().run, _guarded, w, t) for t in among for w in works]
+        try:
             for future in futures:
                 future.result()
+        finally:
+            wait(futures)  # interrupted (a time limit), the run still ends with no step of it running
 
-        targets = [_Target(d, snapshot, rules, dry_run, limits, started) for d in destinations]
-        # the destination namespace's labels are kept in step while its objects are listed, unless
-        # an empty source namespace may turn out absent (checked below) and nothing may be written
-        early = snapshot.checked or not prune
-        each(targets, _Target.survey, *((_Target.keep_namespace,) if early else ()))
-        try:
-            snapshot.classify(source, [t for t in targets if t.alive])
-            if prune and not snapshot.checked and not snapshot.count:
-                # objects prove the namespace exists; none, unchecked, may be a namespace that is gone
-                for target in targets:
-                    target.fail(
-                        "the source namespace lists no objects and the source identity may not get "
-                        "Namespaces to tell an empty namespace from an absent one; nothing is pruned",
-                        Category.WAIT_FOR_NEXT_SYNC,
-                    )
-            if not early:
-                each([t for t in targets if t.alive], _Target.keep_namespace)
-            for target in targets:
-                target.absorb_namespace()
-            accounts = snapshot.service_accounts(source)
-            for gk, part in snapshot.bodies(source, (limits or Limits()).chunk):
-                live = [t for t in targets if t.alive and (gk == _CRDS or t.needed.get(gk))]
-                each(live, functools.partial(_Target.write, gk=gk, part=part, accounts=accounts))
-        except CategorisedError as exc:
+    targets = [_Target(d, snapshot, rules, dry_run, limits, started) for d in destinations]
+    # the destination namespace's labels are kept in step while its objects are listed, unless
+    # an empty source namespace may turn out absent (checked below) and nothing may be written
+    early = snapshot.checked or not prune
+    each(targets, _Target.survey, *((_Target.keep_namespace,) if early else ()))
+    try:
+        snapshot.classify(source, [t for t in targets if t.alive])
+        if prune and not snapshot.checked and not snapshot.count:
+            # objects prove the namespace exists; none, unchecked, may be a namespace that is gone
             for target in targets:
                 target.fail(
-                    f"source cluster {source.name}, namespace {source_namespace}: {exc.message}", exc.category
+                    "the source namespace lists no objects and the source identity may not get "
+                    "Namespaces to tell an empty namespace from an absent one; nothing is pruned",
+                    Category.WAIT_FOR_NEXT_SYNC,
                 )
-        if prune:
-            each([t for t in targets if t.alive], _Target.prune)
+        if not early:
+            each([t for t in targets if t.alive], _Target.keep_namespace)
+        for target in targets:
+            target.absorb_namespace()
+        accounts = snapshot.service_accounts(source)
+        for gk, part in snapshot.bodies(source, (limits or Limits()).chunk):
+            live = [t for t in targets if t.alive and (gk == _CRDS or t.needed.get(gk))]
+            each(live, functools.partial(_Target.write, gk=gk, part=part, accounts=accounts))
+    except CategorisedError as exc:
+        for target in targets:
+            target.fail(
+                f"source cluster {source.name}, namespace {source_namespace}: {exc.message}", exc.category
+            )
+    if prune:
+        each([t for t in targets if t.alive], _Target.prune)
     return [t.finish() for t in targets]
 
 
@@ -396,6 +402,9 @@ def _guarded(work: Callable[[_Target], None], target: _Target) -> None:
             Category.NON_RETRYABLE,
         )
 
+
+# destinations' steps under way at once in a process (two per destination of a namespace sync)
+_DESTINATION_THREADS_MAX = 64
 
 # up to this many source objects of one type are read with a list by name each; more with a paged
 # list of the type

@@ -44,16 +44,22 @@ class KindCounts:
     held_back: int = 0
 
     def add(self, outcome: Outcome, n: int = 1) -> None:
-        setattr(self, outcome.value, getattr(self, outcome.value) + n)
+        # (an Outcome is its field's name: no lookup of the enum's value, once per object written)
+        setattr(self, outcome, getattr(self, outcome) + n)
 
     def merge(self, other: KindCounts) -> None:
-        for outcome in Outcome:
-            self.add(outcome, getattr(other, outcome.value))
+        # field by field: status reports merge every namespace's counts of a run on every task
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.pruned += other.pruned
+        self.skipped += other.skipped
+        self.failed += other.failed
         self.held_back += other.held_back
 
     @property
     def total(self) -> int:
-        return sum(getattr(self, o.value) for o in Outcome)
+        return self.created + self.updated + self.unchanged + self.pruned + self.skipped + self.failed
 
     @property
     def succeeded(self) -> int:

@@ -10,7 +10,12 @@ import yaml
 
 from drsyncer.errors import Category
 from drsyncer.kube.errors import KubeconfigError
-from drsyncer.kube.kubeconfig import build_configuration, client_from_kubeconfig, parse_kubeconfig
+from drsyncer.kube.kubeconfig import (
+    SPARE_CONNECTIONS,
+    build_configuration,
+    client_from_kubeconfig,
+    parse_kubeconfig,
+)
 
 TOKEN = "s3cr3t-token-value"
 CA = b"-----BEGIN CERTIFICATE-----\nMIIBfakeCA\n-----END CERTIFICATE-----\n"
@@ -224,7 +229,8 @@ def test_configuration_carries_token_ca_and_pool_size() -> None:
     assert key_dir is None
     assert cfg.api_key["BearerToken"] == f"Bearer {TOKEN}"
     assert cfg.ca_cert_data == CA.decode()
-    assert cfg.connection_pool_maxsize == 32
+    # the writes in flight, and the change feeds' watches and reads beside them
+    assert cfg.connection_pool_maxsize == 32 + SPARE_CONNECTIONS
     assert cfg.retries is False
 
 

@@ -127,10 +127,18 @@ def test_settings_never_show_the_password() -> None:
         "header Authorization: Bearer hunter2.abc-def",
         "token=hunter2 password: hunter2",
         '{"client-key-data": "hunter2"}',
+        "PASSWORD=hunter2 Api-Key: hunter2 BEARER hunter2",
+        "HTTPS://u:hunter2@h",
+        "\u017fecret=hunter2",  # a case-insensitive match beyond ASCII (a long s)
     ],
 )
 def test_log_text_is_masked(text: str) -> None:
     assert "hunter2" not in redact(text)
+
+
+def test_log_text_without_credentials_is_kept_as_it_is() -> None:
+    line = '{"verb":"create","resource":"configmaps","namespace":"shop","name":"web","code":201}'
+    assert redact(line) == line
 
 
 def _record(msg: str, *args: object, **extra: object) -> logging.LogRecord:

@@ -62,6 +62,15 @@ def test_totals_sum_every_kind() -> None:
     assert t.totals.total == 5
 
 
+def test_merged_counts_add_up_every_outcome_and_the_held_back() -> None:
+    every = KindCounts(**{o.value: i + 1 for i, o in enumerate(Outcome)}, held_back=7)
+    total = KindCounts()
+    total.merge(every)
+    total.merge(every)
+    assert total.to_dict() == {key: 2 * n for key, n in every.to_dict().items()}
+    assert total.total == 2 * sum(range(1, len(Outcome) + 1))
+
+
 def test_target_result_survives_a_json_round_trip() -> None:
     t = _target(failed=1)
     t.error, t.error_category = "dr1 answered 503", Category.RETRYABLE
