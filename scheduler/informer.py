@@ -111,6 +111,7 @@ class Informer:
         self.synced = threading.Event()  # set after the first successful list
         self.last_error: str = ""
         self.lists = 0  # full lists done: the first, relists after 410, errors and every relist_s
+        self.wakeups = 0  # watch events the thread had to wait for (the others were read in a batch)
         self._thread: threading.Thread | None = None
 
     def objects(self) -> dict[Key, dict[str, Any]]:
@@ -219,6 +220,7 @@ class Informer:
                 position = str((obj.get("metadata") or {}).get("resourceVersion") or position)
                 kind = event.get("type")
                 if kind != "BOOKMARK":
+                    self.wakeups += woken
                     old = self._record(str(kind), obj) if self._cache else None
                     if self._significant is None or self._significant(
                         old, None if kind == "DELETED" else obj
