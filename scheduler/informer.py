@@ -230,9 +230,9 @@ class Informer:
                         self._on_event(str(kind), obj)
                 if self._stop.is_set():
                     break
-                if woken and self.batch_s > 0:
-                    # let the next events gather on the connection and read them in one go
-                    self._stop.wait(self.batch_s)
+                # let the next events gather on the connection and read them in one go
+                if woken and self.batch_s > 0 and self._stop.wait(self.batch_s):
+                    break
                 asked = time.monotonic()
         finally:
             close = getattr(events, "close", None)
