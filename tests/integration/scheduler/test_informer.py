@@ -73,7 +73,7 @@ def test_watch_cut_again_and_again_is_reconnected_quickly_each_time(
 
 def test_a_burst_of_events_is_read_in_a_few_wake_ups_and_none_is_lost(client: ClusterClient) -> None:
     informer = Informer(
-        lambda: client, CONFIGMAPS, "b", lambda: None, name="configmaps", watch_timeout_s=5, batch_s=2.0
+        lambda: client, CONFIGMAPS, "b", lambda: None, name="configmaps", watch_timeout_s=3, batch_s=2.0
     )
     informer.start()
     try:
