@@ -42,17 +42,17 @@ REPLICATION_LAST_SUCCESS = Gauge(
     ["replication"],
 )
 _REPLICATION_GAUGES = (REPLICATION_READY, REPLICATION_INVALID, REPLICATION_AWAITING_FIRST_SYNC)
-_exported: set[str] = set()
+# what each Replication's series were last set to: only those whose value moved are set again (a
+# worker's status write after a run mostly moves the last success, if anything)
+_exported: dict[str, ReplicationState] = {}
 
 
 def export_replications(states: Mapping[str, ReplicationState]) -> None:
     """Set the per-Replication gauges to `states` (by `namespace/name`), dropping Replications gone."""
-    for label in _exported - set(states):
+    for label in _exported.keys() - states.keys():
         drop_replication(label)
     for label, state in states.items():
         export_replication(label, state)
-    _exported.clear()
-    _exported.update(states)
 
 
 def drop_replication(label: str) -> None:
@@ -61,18 +61,25 @@ def drop_replication(label: str) -> None:
         REPLICATION_PHASE.remove(label, phase)
     for gauge in (*_REPLICATION_GAUGES, REPLICATION_LAST_SUCCESS):
         gauge.remove(label)
-    _exported.discard(label)
+    _exported.pop(label, None)
 
 
 def export_replication(label: str, state: ReplicationState) -> None:
     """Set one Replication's gauges (`label` is `namespace/name`)."""
-    for phase in PHASES:
-        REPLICATION_PHASE.labels(label, phase).set(1 if state.phase == phase else 0)
-    REPLICATION_READY.labels(label).set(1 if state.ready else 0)
-    REPLICATION_INVALID.labels(label).set(1 if state.invalid else 0)
-    REPLICATION_AWAITING_FIRST_SYNC.labels(label).set(1 if state.awaiting_first_sync else 0)
+    last = _exported.get(label)
+    if last == state:
+        return
+    if last is None or last.phase != state.phase:
+        for phase in PHASES:
+            REPLICATION_PHASE.labels(label, phase).set(1 if state.phase == phase else 0)
+    if last is None or last.ready != state.ready:
+        REPLICATION_READY.labels(label).set(1 if state.ready else 0)
+    if last is None or last.invalid != state.invalid:
+        REPLICATION_INVALID.labels(label).set(1 if state.invalid else 0)
+    if last is None or last.awaiting_first_sync != state.awaiting_first_sync:
+        REPLICATION_AWAITING_FIRST_SYNC.labels(label).set(1 if state.awaiting_first_sync else 0)
     if state.last_success is None:
         REPLICATION_LAST_SUCCESS.remove(label)
     else:
         REPLICATION_LAST_SUCCESS.labels(label).set(state.last_success)
-    _exported.add(label)
+    _exported[label] = state

@@ -5,8 +5,8 @@ read object in, a value out; `scheduler.metrics` turns them into gauges.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,51 @@ def state_of(read: ReplicationRead, now: datetime, matched: bool | None = None) 
         awaiting_first_sync=runs_by_itself and not status.get("lastSyncTime"),
         last_success=_unix(status.get("lastSuccessfulSyncTime")),
     )
+
+
+class StateMemo:
+    """`state_of`, remembered per object: what it derives from the conditions (parsing each into a
+    model and working out the watcher's own patch) is taken again only when something it reads moved.
+
+    At fleet size most watch events are a worker's status write after a run; it moves the sync times
+    and counts, rarely the phase, the conditions or anything of the spec, so most look-ups reuse the
+    last state and only read `lastSuccessfulSyncTime` again. Keyed by any hashable the caller names
+    an object with; `forget` the objects gone."""
+
+    def __init__(self) -> None:
+        # key → (the parsed model, everything else state_of reads but lastSuccessfulSyncTime, state)
+        self._last: dict[object, tuple[object, tuple[object, ...], ReplicationState]] = {}
+
+    def state(
+        self, key: object, read: ReplicationRead, now: datetime, matched: bool | None = None
+    ) -> ReplicationState:
+        """`state_of(read, now, matched)`; `now` only dates the conditions the watcher would write,
+        which the state does not carry, so a state derived earlier stays right."""
+        raw = read.obj.get("status")
+        status: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        inputs = (
+            read.errors,
+            read.generation,
+            matched,
+            status.get("phase"),
+            status.get("destinations"),
+            bool(status.get("lastSyncTime")),
+            status.get("conditions"),
+        )
+        last = self._last.get(key)
+        if last is not None and last[0] is read.model and last[1] == inputs:
+            success = _unix(status.get("lastSuccessfulSyncTime"))
+            state = last[2]
+            return state if state.last_success == success else replace(state, last_success=success)
+        state = state_of(read, now, matched)
+        self._last[key] = (read.model, inputs, state)
+        return state
+
+    def forget(self, keep: Iterable[object]) -> None:
+        """Drop what is remembered of every object but `keep`."""
+        kept = set(keep)
+        for key in self._last.keys() - kept:
+            del self._last[key]
 
 
 def _unix(value: object) -> float | None:

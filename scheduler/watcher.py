@@ -47,7 +47,7 @@ from scheduler.entries import (
     source_key,
 )
 from scheduler.health import send_health_checks
-from scheduler.replication_state import state_of
+from scheduler.replication_state import StateMemo
 from scheduler.status import lost_run_patch, status_patch
 from scheduler.store import ScheduleStore, StoreChanges
 from scheduler.trigger import send_now
@@ -70,16 +70,20 @@ def acted_on_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any] | Non
     """Whether a watch event changes what the watcher acts on: anything but `status` and the
     metadata every write moves. The workers write a Replication's status after every run (and the
     health checks a RemoteCluster's); at fleet size those writes are most events, and alone they
-    reconcile nothing (the per-Replication gauges they move are refreshed one by one instead)."""
+    reconcile nothing (the per-Replication gauges they move are refreshed one by one instead).
+    Compared field by field, without copying either object: this runs for every event."""
     if old is None or new is None:
         return True
-    return _acted_on(old) != _acted_on(new)
-
-
-def _acted_on(obj: Mapping[str, Any]) -> dict[str, Any]:
-    meta = obj.get("metadata")
-    meta = {k: v for k, v in meta.items() if k not in _BOOKKEEPING} if isinstance(meta, Mapping) else meta
-    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+    if old.keys() - {"status"} != new.keys() - {"status"}:
+        return True
+    if any(old[k] != new[k] for k in old if k != "status" and k != "metadata"):
+        return True
+    a, b = old.get("metadata"), new.get("metadata")
+    if not isinstance(a, Mapping) or not isinstance(b, Mapping):
+        return bool(a != b)
+    if a.keys() - _BOOKKEEPING != b.keys() - _BOOKKEEPING:
+        return True
+    return any(a[k] != b[k] for k in a if k not in _BOOKKEEPING)
 
 
 ReadKey = tuple[str, str, str]  # (kind, namespace, name) of a Replication or NamespaceMapping
@@ -162,6 +166,7 @@ class Watcher:
         self._matched_last: dict[ReadKey, bool | None] = {}
         self._full_due = True  # the next reconcile looks at everything (first, resync, after errors)
         self._status_seen: set[ReadKey] = set()  # status-only changes whose gauges are stale
+        self._states = StateMemo()  # the gauges' values per object, derived again only when moved
         self._status_lock = threading.Lock()
         self.running = threading.Event()  # set while the reconcile loop runs
         self._health_running = threading.Event()  # a slow check round is never started twice
@@ -487,14 +492,19 @@ class Watcher:
         live = [r for r in reads if not r.deleting]
         if full:
             metrics.export_replications(
-                {f"{r.namespace}/{r.name}": state_of(r, now, matched[_key(r)]) for r in live}
+                {
+                    f"{r.namespace}/{r.name}": self._states.state(_key(r), r, now, matched[_key(r)])
+                    for r in live
+                }
             )
         else:
             labels = {f"{r.namespace}/{r.name}" for r in live}
             for read in looked_at:
                 label = f"{read.namespace}/{read.name}"
                 if not read.deleting:
-                    metrics.export_replication(label, state_of(read, now, matched[_key(read)]))
+                    metrics.export_replication(
+                        label, self._states.state(_key(read), read, now, matched[_key(read)])
+                    )
                 elif label not in labels:
                     metrics.drop_replication(label)
             for _, namespace, name in self._handled.keys() - {_key(r) for r in reads}:
@@ -502,6 +512,7 @@ class Watcher:
                     metrics.drop_replication(f"{namespace}/{name}")
         for key in self._parsed.keys() - {_key(r) for r in reads}:
             del self._parsed[key]
+        self._states.forget(_key(r) for r in reads)
         with self._status_lock:
             self._status_seen.clear()
 
@@ -521,8 +532,9 @@ class Watcher:
             if obj is None or cached is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
                 continue  # gone or new: the reconcile its event asked for exports it
             read = ReplicationRead(obj, cached[1].model, cached[1].errors)
+            key = (kind, namespace, name)
             metrics.export_replication(
-                f"{namespace}/{name}", state_of(read, now, self._matched_last.get((kind, namespace, name)))
+                f"{namespace}/{name}", self._states.state(key, read, now, self._matched_last.get(key))
             )
 
     def _check_remote_cluster_specs(self, report: Report) -> None:

@@ -69,3 +69,23 @@ def test_watch_cut_again_and_again_is_reconnected_quickly_each_time(
             )
     finally:
         informer.stop(wait_s=10)
+
+
+def test_a_burst_of_events_is_read_in_a_few_wake_ups_and_none_is_lost(client: ClusterClient) -> None:
+    informer = Informer(
+        lambda: client, CONFIGMAPS, "b", lambda: None, name="configmaps", watch_timeout_s=3, batch_s=2.0
+    )
+    informer.start()
+    try:
+        eventually(lambda: informer.watching_for_s > 0, what="the watch")
+        client.create(CONFIGMAPS, "b", _configmap("first"))
+        eventually(lambda: "first" in _names(informer), timeout_s=2, what="a lone event, at once")
+        burst = {f"burst-{i}" for i in range(10)}
+        for name in sorted(burst):  # while the informer pauses after the first event
+            client.create(CONFIGMAPS, "b", _configmap(name))
+        eventually(
+            lambda: _names(informer) == {"first", *burst}, timeout_s=10, what="every event of the burst"
+        )
+        assert informer.wakeups <= 3, f"{informer.wakeups} wake-ups for 11 events"
+    finally:
+        informer.stop(wait_s=10)
