@@ -83,6 +83,20 @@ SCHEDULE_NAMESPACES = 4  # source namespaces per schedule Replication
 SCHEDULE_KEY = "redbeat::schedule"  # redbeat's sorted set of entries by due time
 
 
+# -- where the time goes ---------------------------------------------------------------------------
+
+_steps: list[tuple[str, float]] = []
+_last_step = [time.monotonic()]
+
+
+def step(label: str) -> None:
+    """Note that `label` (the work since the previous step) is done: `--steps` prints them all, so
+    the time a run spends outside its measurements can be seen."""
+    now = time.monotonic()
+    _steps.append((label, now - _last_step[0]))
+    _last_step[0] = now
+
+
 # -- the simulated clusters, in a process of their own ----------------------------------------------
 
 
@@ -530,7 +544,9 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
                 ],
             },
         )
+        step(f"cold {workers}: apply")
         procs = fleet.start_workers(workers, args.concurrency, f"cold{workers}")
+        step(f"cold {workers}: start workers")
         fleet.sims.reset("source", "dr1", "dr2")
         cpu0 = sum(p.cpu_s() for p in procs)
         before = fleet.sync_now(name)
@@ -545,6 +561,7 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
         requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
         # read now: the run records hold each namespace's latest run only
         span = fleet.run_span(name, "cold") if workers == args.workers[0] else None
+        step(f"cold {workers}: measured")
         row = {
             "workers": workers,
             "objects": objects,
@@ -576,8 +593,11 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
                 "bytes": sent,
                 "cpu_s": cpu,
             }
+            step(f"cold {workers}: resync asked for")
             figures["resync_scheduled"] = scheduled_resync(fleet, name, args, procs)
+            step(f"cold {workers}: scheduled resync")
         fleet.stop(procs)
+        step(f"cold {workers}: stop workers")
     figures["cold"] = rows
 
     table = Table(
@@ -649,7 +669,9 @@ def rate_budget(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any])
             "namespaceMappings": [{"source": f"fleet-{i:03d}"} for i in range(namespaces)],
         },
     )
+    step("budget: apply")
     procs = fleet.start_workers(2, args.concurrency, "budget")
+    step("budget: start workers")
     fleet.sims.reset("dr3")
     samples: list[tuple[float, int]] = []
     stop = threading.Event()
@@ -665,7 +687,9 @@ def rate_budget(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any])
     fleet.wait_completed(name, before, args.timeout, procs)
     stop.set()
     sampler.join()
+    step("budget: measured")
     fleet.stop(procs)
+    step("budget: stop workers")
     active = [(t, n) for t, n in samples if n > 0]
     first_t = active[0][0]
     last_t, total = next((t, n) for t, n in samples if n == samples[-1][1])
@@ -717,7 +741,9 @@ def schedule_phase(
     watcher, beat = fleet.procs["watcher"], fleet.procs["beat"]
     r = redis.Redis.from_url(fleet.redis_url)
     before = _entry_keys(r)
+    step(f"schedule {entries}: before")
     procs = fleet.start_workers(2, args.concurrency, f"sched{entries}") if with_workers else []
+    step(f"schedule {entries}: start workers")
     memory_before = int(r.info("memory")["used_memory"])
     t0 = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
@@ -743,6 +769,7 @@ def schedule_phase(
             )
         )
     applied = time.monotonic() - t0
+    step(f"schedule {entries}: apply")
     wait_for(
         lambda: len(_entry_keys(r) - before) >= entries,
         args.timeout,
@@ -751,6 +778,7 @@ def schedule_phase(
         beat,
     )
     all_in = time.monotonic() - t0
+    step(f"schedule {entries}: all in Redis")
     keys = sorted(_entry_keys(r) - before)
     # Redis held per entry: its redbeat hash and schedule score, the watcher's records of it
     entry_bytes = (int(r.info("memory")["used_memory"]) - memory_before) / entries
@@ -763,6 +791,7 @@ def schedule_phase(
         watcher,
     )
     settled = time.monotonic() - t0
+    step(f"schedule {entries}: statuses")
 
     stop = threading.Event()
     replayer = None
@@ -813,6 +842,7 @@ def schedule_phase(
                     raise SystemExit(f"{p.name} exited:\n{p.tail()}")
         time.sleep(0.25)
     steady = time.monotonic() - started
+    step(f"schedule {entries}: steady state")
     cpu = {p.name: (p.cpu_s() - cpu0[p.name]) / steady * 100 for p in (watcher, beat)}
     stop.set()
     if replayer is not None:
@@ -849,6 +879,7 @@ def schedule_phase(
         )
     figures.setdefault("schedule", []).append(figure)
     fleet.stop(procs)
+    step(f"schedule {entries}: stop workers")
     # leave the next size an idle pipeline: these Replications and their entries go
     with ThreadPoolExecutor(8) as pool:
         list(
@@ -859,8 +890,10 @@ def schedule_phase(
                 range(replications),
             )
         )
+    step(f"schedule {entries}: delete")
     wait_for(lambda: not (_entry_keys(r) - before), args.timeout, f"the {entries} entries to go", watcher)
     r.delete(SYNC_QUEUE)  # tasks sent while no worker ran
+    step(f"schedule {entries}: entries gone")
 
 
 def _statuses_written(fleet: Fleet, prefix: str) -> int:
@@ -1004,7 +1037,9 @@ def worker_memory(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any
             "sourceNamespace": "big",
         },
     )
+    step("memory: before")
     (proc,) = fleet.start_workers(1, args.concurrency, "big")
+    step("memory: start worker")
     fleet.sims.reset("dr2")
     peak: dict[int, float] = {}
     stop = threading.Event()
@@ -1021,6 +1056,7 @@ def worker_memory(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any
     before = fleet.sync_now(name)
     fleet.wait_completed(name, before, args.timeout * 4, [proc])
     wall = time.monotonic() - fleet.asked_at
+    step("memory: copy")
     cold_peak = max(peak.values())
     resync_wall = None
     if args.memory_resync:
@@ -1029,9 +1065,11 @@ def worker_memory(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any
         before = fleet.sync_now(name)
         fleet.wait_completed(name, before, args.timeout * 4, [proc])
         resync_wall = time.monotonic() - fleet.asked_at
+        step("memory: resync")
     stop.set()
     sampler.join()
     fleet.stop([proc])
+    step("memory: stop worker")
     figures["memory"] = {
         "objects": args.big_objects,
         "seconds": wall,
@@ -1090,6 +1128,9 @@ def main() -> int:
         "--skip", default="", help="phases to leave out, comma separated: cold,budget,schedule,memory"
     )
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument(
+        "--steps", action="store_true", help="print where the time went, step by step, at the end"
+    )
     args = parser.parse_args()
     if args.quick:
         args.namespaces, args.objects, args.budget_writes = 8, 50, 300
@@ -1104,11 +1145,12 @@ def main() -> int:
     figures: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k != "json"}}
     with tempfile.TemporaryDirectory(prefix="drsyncer-fleet-") as tmp:
         workdir = Path(tmp)
-        started = time.monotonic()
+        started = _last_step[0] = time.monotonic()
         console.print(
             f"seeding the source: {sum(c for _, c in namespaces)} ConfigMaps in {len(namespaces)} namespaces"
         )
         sims = Sims(workdir, {"size": args.size, "namespaces": namespaces})
+        step("seed and start the simulator")
         try:
             for name in DESTINATIONS:
                 sims.admin(name, "POST", "/_sim/faults", {"latency_ms": args.latency_ms})
@@ -1116,6 +1158,7 @@ def main() -> int:
             with redis_server(workdir) as url:
                 fleet = Fleet(workdir, sims, url, controller)
                 setup_controller(fleet, args.qps, args.burst)
+                step("redis-server, controller set-up")
                 fleet.start(
                     "watcher",
                     "watcher",
@@ -1123,6 +1166,7 @@ def main() -> int:
                     DRSYNCER_PROBE_PORT=str(free_port()),
                 )
                 fleet.start("beat", "beat", DRSYNCER_HEARTBEAT_FILE=str(workdir / "beat.heartbeat"))
+                step("start watcher and beat")
                 phases: dict[str, float] = {"seeding and start": time.monotonic() - started}
                 try:
                     if "cold" not in skip:
@@ -1144,6 +1188,7 @@ def main() -> int:
                         worker_memory(fleet, args, figures)
                         phases["memory"] = time.monotonic() - at
                     redis_memory(fleet, figures)
+                    step("redis memory")
                     console.print("phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()))
                     figures["phase_seconds"] = phases
                 finally:
@@ -1152,6 +1197,10 @@ def main() -> int:
         finally:
             sims.stop()
         console.print(f"whole run: {time.monotonic() - started:.0f} s")
+        if args.steps:
+            step("teardown")
+            console.print("steps: " + ", ".join(f"{label} {s:.1f} s" for label, s in _steps))
+        figures["step_seconds"] = dict(_steps)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
     return 0
