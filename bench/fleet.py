@@ -87,6 +87,7 @@ SCHEDULE_KEY = "redbeat::schedule"  # redbeat's sorted set of entries by due tim
 
 _steps: list[tuple[str, float]] = []
 _last_step = [time.monotonic()]
+_print_steps = False
 
 
 def step(label: str) -> None:
@@ -95,6 +96,8 @@ def step(label: str) -> None:
     now = time.monotonic()
     _steps.append((label, now - _last_step[0]))
     _last_step[0] = now
+    if _print_steps:
+        console.print(f"  ({label}: {_steps[-1][1]:.1f} s)", style="dim", markup=False)
 
 
 # -- the simulated clusters, in a process of their own ----------------------------------------------
@@ -245,8 +248,11 @@ class Proc:
 
     def stop(self) -> None:
         if self.popen.poll() is None:
+            # to the main process only, as Kubernetes stops a container: a worker's main process
+            # stops its pool itself (a pool process told directly can leave the main one waiting
+            # out its soft shutdown for a task it lost)
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
+                os.kill(self.popen.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(30)
         with contextlib.suppress(ProcessLookupError):
@@ -319,8 +325,11 @@ class Fleet:
         return procs
 
     def stop(self, procs: list[Proc]) -> None:
+        """Stop `procs` side by side (each a warm shutdown of up to 30 s)."""
+        if procs:
+            with ThreadPoolExecutor(len(procs)) as pool:
+                list(pool.map(Proc.stop, procs))
         for proc in procs:
-            proc.stop()
             self.procs.pop(proc.name, None)
 
     def ref(self, name: str) -> ResourceRef:
@@ -417,8 +426,22 @@ def scheduled_resync(fleet: Fleet, name: str, args: argparse.Namespace, procs: l
     fleet.wait_completed(name, before, args.timeout, procs)
     cpu = sum(p.cpu_s() for p in procs) - cpu0
     requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
+    span = fleet.run_span(name, "scheduled")
+    # back to Manual: its runs every 10 s would otherwise go on into the phases that follow, adding
+    # to their workers' CPU and keeping those workers busy when they are stopped
+    fleet.controller.patch(
+        fleet.ref("replications.dr-syncer.io"), NS, name, {"spec": {"replicationMode": "Manual"}}
+    )
+    r = redis.Redis.from_url(fleet.redis_url)
+    wait_for(
+        lambda: not any(f":{NS}/{name}:" in key for key in _entry_keys(r)),
+        args.timeout,
+        f"the schedule entries of {name} to go",
+    )
+    r.delete(SYNC_QUEUE)  # runs sent before the entries went
+    r.close()
     return {
-        "worker_seconds": fleet.run_span(name, "scheduled"),
+        "worker_seconds": span,
         "requests": requests,
         "writes": writes,
         "bytes": sent,
@@ -1129,13 +1152,15 @@ def main() -> int:
     )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     parser.add_argument(
-        "--steps", action="store_true", help="print where the time went, step by step, at the end"
+        "--steps", action="store_true", help="print where the time goes, step by step, as it goes"
     )
     args = parser.parse_args()
     if args.quick:
         args.namespaces, args.objects, args.budget_writes = 8, 50, 300
         args.entries, args.steady_s, args.big_objects, args.period_s = [200], 35.0, 5000, 10
     skip = set(filter(None, args.skip.split(",")))
+    global _print_steps
+    _print_steps = args.steps
     args.schedule_namespaces = max(args.entries) if "schedule" not in skip else 0
 
     namespaces = [(f"fleet-{i:03d}", args.objects) for i in range(args.namespaces)]
@@ -1197,9 +1222,7 @@ def main() -> int:
         finally:
             sims.stop()
         console.print(f"whole run: {time.monotonic() - started:.0f} s")
-        if args.steps:
-            step("teardown")
-            console.print("steps: " + ", ".join(f"{label} {s:.1f} s" for label, s in _steps))
+        step("teardown")
         figures["step_seconds"] = dict(_steps)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
