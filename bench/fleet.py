@@ -16,10 +16,10 @@ Phases (each prints its table):
   workers (`--concurrency` each); wall time, objects/s and CPU-seconds per 1,000 objects copied (the
   worker processes and their pool processes; the simulator is not counted);
 - resync: the same Replication synced again with nothing changed, once asked for (sync now: reads
-  both sides as metadata) and once scheduled (`@every 10s`: trusts the change feeds): time from the
-  ask to the status and time in the workers (first task's start to last task's end, from the run
-  records), requests and body bytes the clusters sent (watch events included), against the cold run
-  of one worker;
+  both sides as metadata) and once scheduled (`@every 10s`, then back to Manual: trusts the change
+  feeds): time from the ask to the status and time in the workers (first task's start to last
+  task's end, from the run records), requests and body bytes the clusters sent (watch events
+  included), against the cold run of one worker;
 - rate budget: a copy into dr3 under a RemoteCluster `rateLimit` of `--qps`/`--burst`: requests per
   second over qps (discovery included) and the most requests seen in any one second;
 - schedule: `--entries` schedule entries (Replications of 4 namespaces each, `@every 60s`): time
@@ -28,12 +28,16 @@ Phases (each prints its table):
   sent (seen by polling redbeat's schedule 4 times a second: a send moves its entry's due time on
   by a period, and it was due at the grid slot one period before the new due time) (p50/p90).
   Sizes above the first run without workers: the workers' status writes are replayed by this
-  script at one per entry per period instead;
+  script at one per entry per period instead. Between sizes beat is stopped (and started again for
+  the next), the Replications deleted in one request and their entries waited out;
 - redis: memory in use and keys by kind after the run;
 - memory: one worker's peak RSS (per process) copying a namespace of `--big-objects` ConfigMaps
-  (with `--memory-resync`, also through the resync that follows).
+  into dr2, then through the resync (sync now) that follows (`--no-memory-resync` leaves it out).
+  dr2 answers without added latency here: the figure is memory, which a sync bounds by chunks
+  whatever the latency, and the copy takes half the time.
 
-The time each phase took is printed at the end.
+No two measurements overlap. The time each phase took is printed at the end; `--steps` prints
+where it goes (set-up, start and stop of processes, waits) as it goes.
 """
 
 from __future__ import annotations
@@ -80,7 +84,8 @@ CLUSTERS = ("controller", "source", "dr1", "dr2", "dr3")
 DESTINATIONS = ("dr1", "dr2", "dr3")
 NS = "dr-system"
 SCHEDULE_NAMESPACES = 4  # source namespaces per schedule Replication
-SCHEDULE_KEY = "redbeat::schedule"  # redbeat's sorted set of entries by due time
+SCHEDULE_KEY = "redbeat::schedule"
+PHASE_LABEL = "bench.dr-syncer.io/phase"  # on the schedule phase's Replications, to delete them at once  # redbeat's sorted set of entries by due time
 
 
 # -- where the time goes ---------------------------------------------------------------------------
@@ -337,17 +342,27 @@ class Fleet:
             self.refs[name] = self.controller.resolve(name)
         return self.refs[name]
 
-    def replication(self, name: str, spec: dict[str, Any]) -> None:
+    def replication(self, name: str, spec: dict[str, Any], labels: dict[str, str] | None = None) -> None:
         self.controller.create(
             self.ref("replications.dr-syncer.io"),
             NS,
             {
                 "apiVersion": "dr-syncer.io/v1alpha1",
                 "kind": "Replication",
-                "metadata": {"name": name, "namespace": NS},
+                "metadata": {"name": name, "namespace": NS, "labels": labels or {}},
                 "spec": spec,
             },
         )
+
+    def delete_replications(self, labels: str) -> int:
+        """Delete the Replications matching the label selector `labels` in one request (a
+        deletecollection); how many went."""
+        answer = self.sims.admin(
+            "controller",
+            "DELETE",
+            f"/apis/dr-syncer.io/v1alpha1/namespaces/{NS}/replications?labelSelector={labels}",
+        )
+        return len(answer.get("items") or [])
 
     def status(self, name: str) -> dict[str, Any]:
         obj = self.controller.get(self.ref("replications.dr-syncer.io"), NS, name) or {}
@@ -757,17 +772,12 @@ def rate_budget(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any])
 
 
 def schedule_phase(
-    fleet: Fleet,
-    args: argparse.Namespace,
-    entries: int,
-    with_workers: bool,
-    figures: dict[str, Any],
-    last: bool = False,
-) -> Callable[[], None] | None:
-    """One size of the schedule. `last`: beat is stopped at the end, and the wait until the watcher
-    has taken the entries away is returned (to call before Redis is measured) rather than done."""
+    fleet: Fleet, args: argparse.Namespace, entries: int, with_workers: bool, figures: dict[str, Any]
+) -> None:
     replications = entries // SCHEDULE_NAMESPACES
     prefix = f"e{entries}"
+    if "beat" not in fleet.procs:  # stopped at the end of the previous size
+        start_beat(fleet)
     watcher, beat = fleet.procs["watcher"], fleet.procs["beat"]
     r = redis.Redis.from_url(fleet.redis_url)
     before = _entry_keys(r)
@@ -794,6 +804,7 @@ def schedule_phase(
                             for j in range(SCHEDULE_NAMESPACES)
                         ],
                     },
+                    {PHASE_LABEL: prefix},
                 ),
                 range(replications),
             )
@@ -908,30 +919,25 @@ def schedule_phase(
             statistics.quantiles(first_runs, n=10)[8] if len(first_runs) > 1 else first_runs[0]
         )
     figures.setdefault("schedule", []).append(figure)
-    # leave the next size an idle pipeline: these Replications and their entries go. Deleted before
-    # the workers stop: a worker stopped while beat still sends it runs waits out its soft shutdown
-    with ThreadPoolExecutor(8) as pool:
-        list(
-            pool.map(
-                lambda i: fleet.controller.delete(
-                    fleet.ref("replications.dr-syncer.io"), NS, f"{prefix}-{i:05d}"
-                ),
-                range(replications),
-            )
-        )
-    step(f"schedule {entries}: delete")
-    if last:
-        # nothing after this uses beat: stopped, it sends nothing more, and the watcher takes the
-        # entries away while the next phase runs (`wait_entries_gone`, before Redis is measured)
-        fleet.stop([beat])
-        r.delete(SYNC_QUEUE)  # tasks sent while no worker ran
-        fleet.stop(procs)
-        step(f"schedule {entries}: stop beat and workers")
-        return lambda: _wait_entries_gone(fleet, r, before, entries, args.timeout)
+    # leave the next size an idle pipeline: these Replications and their entries go. Beat stops
+    # first: one that sends an entry while the watcher deletes it writes the entry back, and then
+    # it stays until the watcher's next full resync (minutes); with no runs sent, the workers stop
+    # at once too. The Replications go in one request, which the watcher handles in a few reconciles
+    fleet.stop([beat])
+    r.delete(SYNC_QUEUE)  # tasks sent while no worker ran
+    fleet.delete_replications(f"{PHASE_LABEL}={prefix}")
+    step(f"schedule {entries}: stop beat, delete")
     _wait_entries_gone(fleet, r, before, entries, args.timeout)
     fleet.stop(procs)
     step(f"schedule {entries}: entries gone, workers stopped")
-    return None
+
+
+def start_beat(fleet: Fleet) -> Proc:
+    heartbeat = fleet.workdir / "beat.heartbeat"
+    heartbeat.unlink(missing_ok=True)
+    beat = fleet.start("beat", "beat", DRSYNCER_HEARTBEAT_FILE=str(heartbeat))
+    wait_for(heartbeat.exists, 90, "beat to start", beat)
+    return beat
 
 
 def _wait_entries_gone(fleet: Fleet, r: redis.Redis, before: set[str], entries: int, timeout: float) -> None:
@@ -1227,7 +1233,7 @@ def main() -> int:
                     DRSYNCER_METRICS_PORT=str(free_port()),
                     DRSYNCER_PROBE_PORT=str(free_port()),
                 )
-                fleet.start("beat", "beat", DRSYNCER_HEARTBEAT_FILE=str(workdir / "beat.heartbeat"))
+                start_beat(fleet)
                 step("start watcher and beat")
                 phases: dict[str, float] = {"seeding and start": time.monotonic() - started}
                 try:
@@ -1239,29 +1245,16 @@ def main() -> int:
                         at = time.monotonic()
                         rate_budget(fleet, args, figures)
                         phases["rate budget"] = time.monotonic() - at
-                    entries_gone: Callable[[], None] | None = None
                     if "schedule" not in skip:
                         for i, entries in enumerate(args.entries):
                             at = time.monotonic()
-                            entries_gone = schedule_phase(
-                                fleet,
-                                args,
-                                entries,
-                                with_workers=i == 0,
-                                figures=figures,
-                                last=i == len(args.entries) - 1,
-                            )
+                            schedule_phase(fleet, args, entries, with_workers=i == 0, figures=figures)
                             phases[f"schedule {entries}"] = time.monotonic() - at
                         schedule_table(figures, args.period_s)
                     if "memory" not in skip:
                         at = time.monotonic()
                         worker_memory(fleet, args, figures)
                         phases["memory"] = time.monotonic() - at
-                    if entries_gone is not None:
-                        at = time.monotonic()
-                        entries_gone()
-                        phases["schedule entries gone"] = time.monotonic() - at
-                        step("schedule entries gone")
                     redis_memory(fleet, figures)
                     step("redis memory")
                     console.print("phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()))
