@@ -16,10 +16,10 @@ Phases (each prints its table):
   workers (`--concurrency` each); wall time, objects/s and CPU-seconds per 1,000 objects copied (the
   worker processes and their pool processes; the simulator is not counted);
 - resync: the same Replication synced again with nothing changed, once asked for (sync now: reads
-  both sides as metadata) and once scheduled (`@every 10s`: trusts the change feeds): time from the
-  ask to the status and time in the workers (first task's start to last task's end, from the run
-  records), requests and body bytes the clusters sent (watch events included), against the cold run
-  of one worker;
+  both sides as metadata) and once scheduled (`@every 10s`, then back to Manual: trusts the change
+  feeds): time from the ask to the status and time in the workers (first task's start to last
+  task's end, from the run records), requests and body bytes the clusters sent (watch events
+  included), against the cold run of one worker;
 - rate budget: a copy into dr3 under a RemoteCluster `rateLimit` of `--qps`/`--burst`: requests per
   second over qps (discovery included) and the most requests seen in any one second;
 - schedule: `--entries` schedule entries (Replications of 4 namespaces each, `@every 60s`): time
@@ -28,12 +28,16 @@ Phases (each prints its table):
   sent (seen by polling redbeat's schedule 4 times a second: a send moves its entry's due time on
   by a period, and it was due at the grid slot one period before the new due time) (p50/p90).
   Sizes above the first run without workers: the workers' status writes are replayed by this
-  script at one per entry per period instead;
+  script at one per entry per period instead. Between sizes beat is stopped (and started again for
+  the next), the Replications deleted in one request and their entries waited out;
 - redis: memory in use and keys by kind after the run;
 - memory: one worker's peak RSS (per process) copying a namespace of `--big-objects` ConfigMaps
-  (with `--memory-resync`, also through the resync that follows).
+  into dr2, then through the resync (sync now) that follows (`--no-memory-resync` leaves it out).
+  dr2 answers without added latency here: the figure is memory, which a sync bounds by chunks
+  whatever the latency, and the copy takes half the time.
 
-The time each phase took is printed at the end.
+No two measurements overlap. The time each phase took is printed at the end; `--steps` prints
+where it goes (set-up, start and stop of processes, waits) as it goes.
 """
 
 from __future__ import annotations
@@ -80,7 +84,25 @@ CLUSTERS = ("controller", "source", "dr1", "dr2", "dr3")
 DESTINATIONS = ("dr1", "dr2", "dr3")
 NS = "dr-system"
 SCHEDULE_NAMESPACES = 4  # source namespaces per schedule Replication
-SCHEDULE_KEY = "redbeat::schedule"  # redbeat's sorted set of entries by due time
+SCHEDULE_KEY = "redbeat::schedule"
+PHASE_LABEL = "bench.dr-syncer.io/phase"  # on the schedule phase's Replications, to delete them at once  # redbeat's sorted set of entries by due time
+
+
+# -- where the time goes ---------------------------------------------------------------------------
+
+_steps: list[tuple[str, float]] = []
+_last_step = [time.monotonic()]
+_print_steps = False
+
+
+def step(label: str) -> None:
+    """Note that `label` (the work since the previous step) is done: `--steps` prints them all, so
+    the time a run spends outside its measurements can be seen."""
+    now = time.monotonic()
+    _steps.append((label, now - _last_step[0]))
+    _last_step[0] = now
+    if _print_steps:
+        console.print(f"  ({label}: {_steps[-1][1]:.1f} s)", style="dim", markup=False)
 
 
 # -- the simulated clusters, in a process of their own ----------------------------------------------
@@ -231,8 +253,11 @@ class Proc:
 
     def stop(self) -> None:
         if self.popen.poll() is None:
+            # to the main process only, as Kubernetes stops a container: a worker's main process
+            # stops its pool itself (a pool process told directly can leave the main one waiting
+            # out its soft shutdown for a task it lost)
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
+                os.kill(self.popen.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(30)
         with contextlib.suppress(ProcessLookupError):
@@ -305,8 +330,11 @@ class Fleet:
         return procs
 
     def stop(self, procs: list[Proc]) -> None:
+        """Stop `procs` side by side (each a warm shutdown of up to 30 s)."""
+        if procs:
+            with ThreadPoolExecutor(len(procs)) as pool:
+                list(pool.map(Proc.stop, procs))
         for proc in procs:
-            proc.stop()
             self.procs.pop(proc.name, None)
 
     def ref(self, name: str) -> ResourceRef:
@@ -314,17 +342,27 @@ class Fleet:
             self.refs[name] = self.controller.resolve(name)
         return self.refs[name]
 
-    def replication(self, name: str, spec: dict[str, Any]) -> None:
+    def replication(self, name: str, spec: dict[str, Any], labels: dict[str, str] | None = None) -> None:
         self.controller.create(
             self.ref("replications.dr-syncer.io"),
             NS,
             {
                 "apiVersion": "dr-syncer.io/v1alpha1",
                 "kind": "Replication",
-                "metadata": {"name": name, "namespace": NS},
+                "metadata": {"name": name, "namespace": NS, "labels": labels or {}},
                 "spec": spec,
             },
         )
+
+    def delete_replications(self, labels: str) -> int:
+        """Delete the Replications matching the label selector `labels` in one request (a
+        deletecollection); how many went."""
+        answer = self.sims.admin(
+            "controller",
+            "DELETE",
+            f"/apis/dr-syncer.io/v1alpha1/namespaces/{NS}/replications?labelSelector={labels}",
+        )
+        return len(answer.get("items") or [])
 
     def status(self, name: str) -> dict[str, Any]:
         obj = self.controller.get(self.ref("replications.dr-syncer.io"), NS, name) or {}
@@ -403,8 +441,22 @@ def scheduled_resync(fleet: Fleet, name: str, args: argparse.Namespace, procs: l
     fleet.wait_completed(name, before, args.timeout, procs)
     cpu = sum(p.cpu_s() for p in procs) - cpu0
     requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
+    span = fleet.run_span(name, "scheduled")
+    # back to Manual: its runs every 10 s would otherwise go on into the phases that follow, adding
+    # to their workers' CPU and keeping those workers busy when they are stopped
+    fleet.controller.patch(
+        fleet.ref("replications.dr-syncer.io"), NS, name, {"spec": {"replicationMode": "Manual"}}
+    )
+    r = redis.Redis.from_url(fleet.redis_url)
+    wait_for(
+        lambda: not any(f":{NS}/{name}:" in key for key in _entry_keys(r)),
+        args.timeout,
+        f"the schedule entries of {name} to go",
+    )
+    r.delete(SYNC_QUEUE)  # runs sent before the entries went
+    r.close()
     return {
-        "worker_seconds": fleet.run_span(name, "scheduled"),
+        "worker_seconds": span,
         "requests": requests,
         "writes": writes,
         "bytes": sent,
@@ -530,7 +582,9 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
                 ],
             },
         )
+        step(f"cold {workers}: apply")
         procs = fleet.start_workers(workers, args.concurrency, f"cold{workers}")
+        step(f"cold {workers}: start workers")
         fleet.sims.reset("source", "dr1", "dr2")
         cpu0 = sum(p.cpu_s() for p in procs)
         before = fleet.sync_now(name)
@@ -545,6 +599,7 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
         requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
         # read now: the run records hold each namespace's latest run only
         span = fleet.run_span(name, "cold") if workers == args.workers[0] else None
+        step(f"cold {workers}: measured")
         row = {
             "workers": workers,
             "objects": objects,
@@ -576,8 +631,11 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
                 "bytes": sent,
                 "cpu_s": cpu,
             }
+            step(f"cold {workers}: resync asked for")
             figures["resync_scheduled"] = scheduled_resync(fleet, name, args, procs)
+            step(f"cold {workers}: scheduled resync")
         fleet.stop(procs)
+        step(f"cold {workers}: stop workers")
     figures["cold"] = rows
 
     table = Table(
@@ -649,7 +707,9 @@ def rate_budget(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any])
             "namespaceMappings": [{"source": f"fleet-{i:03d}"} for i in range(namespaces)],
         },
     )
+    step("budget: apply")
     procs = fleet.start_workers(2, args.concurrency, "budget")
+    step("budget: start workers")
     fleet.sims.reset("dr3")
     samples: list[tuple[float, int]] = []
     stop = threading.Event()
@@ -665,7 +725,9 @@ def rate_budget(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any])
     fleet.wait_completed(name, before, args.timeout, procs)
     stop.set()
     sampler.join()
+    step("budget: measured")
     fleet.stop(procs)
+    step("budget: stop workers")
     active = [(t, n) for t, n in samples if n > 0]
     first_t = active[0][0]
     last_t, total = next((t, n) for t, n in samples if n == samples[-1][1])
@@ -714,10 +776,14 @@ def schedule_phase(
 ) -> None:
     replications = entries // SCHEDULE_NAMESPACES
     prefix = f"e{entries}"
+    if "beat" not in fleet.procs:  # stopped at the end of the previous size
+        start_beat(fleet)
     watcher, beat = fleet.procs["watcher"], fleet.procs["beat"]
     r = redis.Redis.from_url(fleet.redis_url)
     before = _entry_keys(r)
+    step(f"schedule {entries}: before")
     procs = fleet.start_workers(2, args.concurrency, f"sched{entries}") if with_workers else []
+    step(f"schedule {entries}: start workers")
     memory_before = int(r.info("memory")["used_memory"])
     t0 = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
@@ -738,11 +804,13 @@ def schedule_phase(
                             for j in range(SCHEDULE_NAMESPACES)
                         ],
                     },
+                    {PHASE_LABEL: prefix},
                 ),
                 range(replications),
             )
         )
     applied = time.monotonic() - t0
+    step(f"schedule {entries}: apply")
     wait_for(
         lambda: len(_entry_keys(r) - before) >= entries,
         args.timeout,
@@ -751,6 +819,7 @@ def schedule_phase(
         beat,
     )
     all_in = time.monotonic() - t0
+    step(f"schedule {entries}: all in Redis")
     keys = sorted(_entry_keys(r) - before)
     # Redis held per entry: its redbeat hash and schedule score, the watcher's records of it
     entry_bytes = (int(r.info("memory")["used_memory"]) - memory_before) / entries
@@ -763,6 +832,7 @@ def schedule_phase(
         watcher,
     )
     settled = time.monotonic() - t0
+    step(f"schedule {entries}: statuses")
 
     stop = threading.Event()
     replayer = None
@@ -813,6 +883,7 @@ def schedule_phase(
                     raise SystemExit(f"{p.name} exited:\n{p.tail()}")
         time.sleep(0.25)
     steady = time.monotonic() - started
+    step(f"schedule {entries}: steady state")
     cpu = {p.name: (p.cpu_s() - cpu0[p.name]) / steady * 100 for p in (watcher, beat)}
     stop.set()
     if replayer is not None:
@@ -848,18 +919,30 @@ def schedule_phase(
             statistics.quantiles(first_runs, n=10)[8] if len(first_runs) > 1 else first_runs[0]
         )
     figures.setdefault("schedule", []).append(figure)
+    # leave the next size an idle pipeline: these Replications and their entries go. Beat stops
+    # first: one that sends an entry while the watcher deletes it writes the entry back, and then
+    # it stays until the watcher's next full resync (minutes); with no runs sent, the workers stop
+    # at once too. The Replications go in one request, which the watcher handles in a few reconciles
+    fleet.stop([beat])
+    r.delete(SYNC_QUEUE)  # tasks sent while no worker ran
+    fleet.delete_replications(f"{PHASE_LABEL}={prefix}")
+    step(f"schedule {entries}: stop beat, delete")
+    _wait_entries_gone(fleet, r, before, entries, args.timeout)
     fleet.stop(procs)
-    # leave the next size an idle pipeline: these Replications and their entries go
-    with ThreadPoolExecutor(8) as pool:
-        list(
-            pool.map(
-                lambda i: fleet.controller.delete(
-                    fleet.ref("replications.dr-syncer.io"), NS, f"{prefix}-{i:05d}"
-                ),
-                range(replications),
-            )
-        )
-    wait_for(lambda: not (_entry_keys(r) - before), args.timeout, f"the {entries} entries to go", watcher)
+    step(f"schedule {entries}: entries gone, workers stopped")
+
+
+def start_beat(fleet: Fleet) -> Proc:
+    heartbeat = fleet.workdir / "beat.heartbeat"
+    heartbeat.unlink(missing_ok=True)
+    beat = fleet.start("beat", "beat", DRSYNCER_HEARTBEAT_FILE=str(heartbeat))
+    wait_for(heartbeat.exists, 90, "beat to start", beat)
+    return beat
+
+
+def _wait_entries_gone(fleet: Fleet, r: redis.Redis, before: set[str], entries: int, timeout: float) -> None:
+    watcher = fleet.procs["watcher"]
+    wait_for(lambda: not (_entry_keys(r) - before), timeout, f"the {entries} entries to go", watcher)
     r.delete(SYNC_QUEUE)  # tasks sent while no worker ran
 
 
@@ -1004,8 +1087,14 @@ def worker_memory(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any
             "sourceNamespace": "big",
         },
     )
+    step("memory: before")
     (proc,) = fleet.start_workers(1, args.concurrency, "big")
+    step("memory: start worker")
     fleet.sims.reset("dr2")
+    # what is measured here is memory: without the added latency the copy is bound by the worker's
+    # CPU instead of waiting on its write threads, and takes half the time; a sync still holds at
+    # most a chunk of objects in full, whatever the latency
+    fleet.sims.admin("dr2", "POST", "/_sim/faults", {"latency_ms": 0})
     peak: dict[int, float] = {}
     stop = threading.Event()
 
@@ -1020,7 +1109,9 @@ def worker_memory(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any
     sampler.start()
     before = fleet.sync_now(name)
     fleet.wait_completed(name, before, args.timeout * 4, [proc])
-    wall = time.monotonic() - fleet.asked_at
+    # the run as the worker saw it (the watcher may be busy taking the last schedule away)
+    wall = fleet.run_span(name, "copy")
+    step("memory: copy")
     cold_peak = max(peak.values())
     resync_wall = None
     if args.memory_resync:
@@ -1028,10 +1119,13 @@ def worker_memory(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any
         # 100,000 copies read
         before = fleet.sync_now(name)
         fleet.wait_completed(name, before, args.timeout * 4, [proc])
-        resync_wall = time.monotonic() - fleet.asked_at
+        resync_wall = fleet.run_span(name, "resync")
+        step("memory: resync")
     stop.set()
     sampler.join()
     fleet.stop([proc])
+    fleet.sims.admin("dr2", "POST", "/_sim/faults", {"latency_ms": args.latency_ms})
+    step("memory: stop worker")
     figures["memory"] = {
         "objects": args.big_objects,
         "seconds": wall,
@@ -1040,8 +1134,17 @@ def worker_memory(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any
         "peak_rss_mb_with_resync": max(peak.values()) if resync_wall is not None else None,
         "processes": len(peak),
     }
-    table = Table(title=f"one worker copying a namespace of {args.big_objects} ConfigMaps of {args.size} B")
-    for column in ("run", "seconds", "objects/s", "peak RSS of any one process MB (so far)", "processes"):
+    table = Table(
+        title=f"one worker copying a namespace of {args.big_objects} ConfigMaps of {args.size} B "
+        "(no added latency)"
+    )
+    for column in (
+        "run",
+        "seconds in the worker",
+        "objects/s",
+        "peak RSS of any one process MB (so far)",
+        "processes",
+    ):
         table.add_column(column, justify="right")
     table.add_row("copy", f"{wall:.1f}", f"{args.big_objects / wall:.0f}", f"{cold_peak:.0f}", str(len(peak)))
     if resync_wall is not None:
@@ -1081,8 +1184,9 @@ def main() -> int:
     parser.add_argument("--big-objects", type=int, default=100_000)
     parser.add_argument(
         "--memory-resync",
-        action="store_true",
-        help="memory phase: also measure the resync (sync now) that follows the copy (about 40 s more)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="memory phase: also measure the resync (sync now) that follows the copy (about 40 s)",
     )
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--quick", action="store_true", help="every phase, small")
@@ -1090,11 +1194,16 @@ def main() -> int:
         "--skip", default="", help="phases to leave out, comma separated: cold,budget,schedule,memory"
     )
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument(
+        "--steps", action="store_true", help="print where the time goes, step by step, as it goes"
+    )
     args = parser.parse_args()
     if args.quick:
         args.namespaces, args.objects, args.budget_writes = 8, 50, 300
         args.entries, args.steady_s, args.big_objects, args.period_s = [200], 35.0, 5000, 10
     skip = set(filter(None, args.skip.split(",")))
+    global _print_steps
+    _print_steps = args.steps
     args.schedule_namespaces = max(args.entries) if "schedule" not in skip else 0
 
     namespaces = [(f"fleet-{i:03d}", args.objects) for i in range(args.namespaces)]
@@ -1104,11 +1213,12 @@ def main() -> int:
     figures: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k != "json"}}
     with tempfile.TemporaryDirectory(prefix="drsyncer-fleet-") as tmp:
         workdir = Path(tmp)
-        started = time.monotonic()
+        started = _last_step[0] = time.monotonic()
         console.print(
             f"seeding the source: {sum(c for _, c in namespaces)} ConfigMaps in {len(namespaces)} namespaces"
         )
         sims = Sims(workdir, {"size": args.size, "namespaces": namespaces})
+        step("seed and start the simulator")
         try:
             for name in DESTINATIONS:
                 sims.admin(name, "POST", "/_sim/faults", {"latency_ms": args.latency_ms})
@@ -1116,13 +1226,15 @@ def main() -> int:
             with redis_server(workdir) as url:
                 fleet = Fleet(workdir, sims, url, controller)
                 setup_controller(fleet, args.qps, args.burst)
+                step("redis-server, controller set-up")
                 fleet.start(
                     "watcher",
                     "watcher",
                     DRSYNCER_METRICS_PORT=str(free_port()),
                     DRSYNCER_PROBE_PORT=str(free_port()),
                 )
-                fleet.start("beat", "beat", DRSYNCER_HEARTBEAT_FILE=str(workdir / "beat.heartbeat"))
+                start_beat(fleet)
+                step("start watcher and beat")
                 phases: dict[str, float] = {"seeding and start": time.monotonic() - started}
                 try:
                     if "cold" not in skip:
@@ -1144,6 +1256,7 @@ def main() -> int:
                         worker_memory(fleet, args, figures)
                         phases["memory"] = time.monotonic() - at
                     redis_memory(fleet, figures)
+                    step("redis memory")
                     console.print("phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()))
                     figures["phase_seconds"] = phases
                 finally:
@@ -1152,6 +1265,8 @@ def main() -> int:
         finally:
             sims.stop()
         console.print(f"whole run: {time.monotonic() - started:.0f} s")
+        step("teardown")
+        figures["step_seconds"] = dict(_steps)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
     return 0

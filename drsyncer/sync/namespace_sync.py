@@ -259,7 +259,7 @@ def _sync(
         finally:
             wait(futures)  # interrupted (a time limit), the run still ends with no step of it running
 
-    targets = [_Target(d, snapshot, rules, dry_run, limits, started) for d in destinations]
+    targets = [_Target(d, snapshot, rules, dry_run, prune, limits, started) for d in destinations]
     # the destination namespace's labels are kept in step while its objects are listed, unless
     # an empty source namespace may turn out absent (checked below) and nothing may be written
     early = snapshot.checked or not prune
@@ -535,6 +535,7 @@ class _Target:
         snapshot: _Index,
         rules: Rules,
         dry_run: bool,
+        prune: bool,
         limits: Limits | None,
         started: float,
     ) -> None:
@@ -544,6 +545,7 @@ class _Target:
         self.snapshot = snapshot
         self.rules = rules
         self.dry_run = dry_run
+        self.pruning = prune
         self.limits = limits
         self.started = started
         self.result = TargetResult(self.client.name, snapshot.namespace, self.namespace, dry_run=dry_run)
@@ -551,9 +553,12 @@ class _Target:
         self.digest = rules_digest(rules, self.namespace, self.client.name)
         self.version: Version | None = None
         self.ns_metadata = namespace_metadata.select(snapshot.namespace_object, rules)
-        # per type, name → the copy's marks (provenance.copy_marks; None: some other object) and the
-        # uid of each copy pruning may delete: a few strings per object, never the object
-        self.marks: dict[GroupKind, dict[str, tuple[str, str] | None]] = {}
+        # per type, name → the copy's marks (provenance.copy_marks; None: some other object) and,
+        # when pruning, the uid of each copy it may delete: a few strings per object, never the
+        # object. A name's marks go once its source is classified and its copy found settled or
+        # skipped (`classify`): they are not looked at again, and at 100,000 objects the listing's
+        # strings would otherwise be held twice (here and in the source's names) at the peak
+        self.marks: dict[GroupKind, dict[str, str | None]] = {}
         self.prunable: dict[GroupKind, dict[str, str]] = {}
         self.needed: dict[GroupKind, set[str]] = {}
         self.crds: dict[Key, Obj] = {}
@@ -581,7 +586,7 @@ class _Target:
             for item in self.client.list(there, self.namespace, metadata_only=True):
                 key = key_of(item)
                 marks[key.name] = copy_marks(item, self.rules, self.snapshot.namespace)
-                if prunable(key, item, self.rules, self.snapshot.namespace):
+                if self.pruning and prunable(key, item, self.rules, self.snapshot.namespace):
                     prunable_uids[key.name] = uid_of(item)
         if self.snapshot.crds:
             crd_ref = self.client.resolve(f"customresourcedefinitions.{CRD_GROUP}")
@@ -609,12 +614,17 @@ class _Target:
         """Count the source object `item` (metadata) as skipped (`reason`) or unchanged when its copy
         is settled; otherwise note it as needed in full and return True."""
         kind = count_key(*gk)
+        marks = self.marks.get(gk, {})
+        there = name in marks
+        mark = marks.pop(name, None)
         if reason is not None:
             self.result.skip(Skip(kind, self.namespace, name, reason))
             return False
-        if metadata_decides(self.rules) and is_settled(item, self.marks.get(gk, {}).get(name), self.digest):
+        if metadata_decides(self.rules) and is_settled(item, mark, self.digest):
             self.result.record(kind, Outcome.UNCHANGED)
             return False
+        if there:  # `_existing` reads the copies of needed names
+            marks[name] = mark
         self.needed.setdefault(gk, set()).add(name)
         return True
 

@@ -152,10 +152,17 @@ def needs_body(source: Mapping[str, Any]) -> bool:
     return gk == ("", "Secret") and keys.ANNOTATION_SA_NAME in annotations_of(source)
 
 
-def copy_marks(existing: Mapping[str, Any], rules: Rules, source_namespace: str) -> tuple[str, str] | None:
-    """(synced-from record, source hash) of a destination object (metadata suffices) that is this
-    Replication's copy from `source_namespace`, neither being deleted nor failed over, and carries
-    both; None for any other object (it is read in full and decided by `decide.decide`)."""
+# between the two marks in `copy_marks`' one string: a made-from record has none (uid, version and
+# check never hold one); a source hash holding one only makes its copy look unsettled (read in full)
+_MARKS_SEP = " "
+
+
+def copy_marks(existing: Mapping[str, Any], rules: Rules, source_namespace: str) -> str | None:
+    """The synced-from record and source hash of a destination object (metadata suffices) that is
+    this Replication's copy from `source_namespace`, neither being deleted nor failed over, and
+    carries both, as one string (`"<synced-from> <source hash>"`: a resync holds one per copy of a
+    namespace, and one string weighs about half what a tuple of two does); None for any other object
+    (it is read in full and decided by `decide.decide`)."""
     meta = existing.get("metadata") or {}
     if meta.get("deletionTimestamp") or owner_of(existing) != rules.replication:
         return None
@@ -164,15 +171,15 @@ def copy_marks(existing: Mapping[str, Any], rules: Rules, source_namespace: str)
         return None
     made_from = annotations.get(keys.ANNOTATION_SYNCED_FROM)
     source_hash = annotations.get(keys.ANNOTATION_SOURCE_HASH)
-    return (made_from, source_hash) if made_from and source_hash else None
+    return f"{made_from}{_MARKS_SEP}{source_hash}" if made_from and source_hash else None
 
 
-def is_settled(source: Mapping[str, Any], marks: tuple[str, str] | None, digest: str) -> bool:
+def is_settled(source: Mapping[str, Any], marks: str | None, digest: str) -> bool:
     """Whether the copy with `marks` (`copy_marks`) was made from `source` (metadata suffices) as it
     is now, under the rules of `digest`."""
     if marks is None or needs_body(source):
         return False
-    made_from, source_hash = marks
+    made_from, _, source_hash = marks.partition(_MARKS_SEP)
     wanted = record(source, digest, source_hash)
     return bool(wanted) and wanted == made_from
 

@@ -94,6 +94,16 @@ def _hash_edited(o: Obj) -> None:
     o["metadata"]["annotations"][keys.ANNOTATION_SOURCE_HASH] = "edited-by-hand"
 
 
+def _record_spaced(o: Obj) -> None:
+    # the marks are held as one string split at the first space (provenance.copy_marks)
+    annotations = o["metadata"]["annotations"]
+    annotations[keys.ANNOTATION_SYNCED_FROM] += f" {annotations[keys.ANNOTATION_SOURCE_HASH]}"
+
+
+def _hash_spaced(o: Obj) -> None:
+    o["metadata"]["annotations"][keys.ANNOTATION_SOURCE_HASH] = "edited by hand"
+
+
 def _record_removed(o: Obj) -> None:
     del o["metadata"]["annotations"][keys.ANNOTATION_SYNCED_FROM]
 
@@ -112,8 +122,24 @@ def _being_deleted(o: Obj) -> None:
 
 @pytest.mark.parametrize(
     "drift",
-    [_hash_edited, _record_removed, _other_replication, _failed_over, _being_deleted],
-    ids=["hash edited", "record removed", "re-owned", "failed over", "being deleted"],
+    [
+        _hash_edited,
+        _hash_spaced,
+        _record_spaced,
+        _record_removed,
+        _other_replication,
+        _failed_over,
+        _being_deleted,
+    ],
+    ids=[
+        "hash edited",
+        "hash edited with a space",
+        "record with a space",
+        "record removed",
+        "re-owned",
+        "failed over",
+        "being deleted",
+    ],
 )
 def test_a_copy_whose_marks_changed_is_not_settled(drift: Callable[[Obj], None]) -> None:
     source = _configmap()
