@@ -15,6 +15,7 @@ from typing import Any
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_shutdown
+from redis import Redis
 
 from drsyncer.api import keys
 from drsyncer.api.remotecluster import RemoteCluster
@@ -101,15 +102,28 @@ class Context:
             exec_policy=plugins,
             max_connections=settings.write_concurrency,
         )
-        client = client_from_url(settings.redis_url)
+        return cls.assemble(settings, controller, client_from_url(settings.redis_url), clients, worker)
+
+    @classmethod
+    def assemble(
+        cls,
+        settings: Settings,
+        controller: ClusterClient,
+        connection: Redis,
+        clients: ClusterClients | None = None,
+        worker: str = "",
+    ) -> Context:
+        """A context around a controller client and a Redis connection made elsewhere (`build` makes
+        them from the settings); `clients` defaults to RemoteCluster clients sharing the rate budgets
+        in `settings.redis_url`."""
         return cls(
             settings,
             controller,
-            clients,
-            client,
-            RunStore(client),
-            NamespaceLock(client, settings.task_time_limit),
-            RedisWatermarks(client),
+            clients or ClusterClients(controller, redis_url=settings.redis_url),
+            connection,
+            RunStore(connection),
+            NamespaceLock(connection, settings.task_time_limit),
+            RedisWatermarks(connection),
             worker,
         )
 

@@ -30,15 +30,12 @@ from drsyncer.api.crds import all_crds
 from drsyncer.cli import main as drsyncer_main
 from drsyncer.config import load_settings
 from drsyncer.demo.sample import single_context_kubeconfig
-from drsyncer.kube import ClusterClients, client_from_kubeconfig_file
+from drsyncer.kube import client_from_kubeconfig_file
 from drsyncer.sim import SimFleet
-from drsyncer.status.runs import RunStore
 from drsyncer.task_contract import Trigger
 from scheduler.entries import jobs_for, read_remote_clusters, read_replication, source_key
 from tests.fixtures.polling import eventually
 from tests.fixtures.redis_server import RedisServer
-from workers.change_feed import RedisWatermarks
-from workers.guards import NamespaceLock
 from workers.jobs import Context, run_sync
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"
@@ -163,16 +160,7 @@ def synced(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) 
         controller = client_from_kubeconfig_file(fleet.kubeconfig, context="controller", name="controller")
         settings = load_settings({"DRSYNCER_REDIS_URL": redis_server.url})
         redis = redis_server.client()
-        ctx = Context(
-            settings,
-            controller,
-            ClusterClients(controller, redis_url=redis_server.url),
-            redis,
-            RunStore(redis),
-            NamespaceLock(redis, settings.task_time_limit),
-            RedisWatermarks(redis),
-            worker="docs-examples",
-        )
+        ctx = Context.assemble(settings, controller, redis, worker="docs-examples")
         try:
             for example in examples():
                 folder = EXAMPLES / example

@@ -25,8 +25,7 @@ from celery import Celery
 
 from drsyncer.api import keys
 from drsyncer.config import load_settings
-from drsyncer.kube import ClusterClient, ClusterClients
-from drsyncer.status.runs import RunStore
+from drsyncer.kube import ClusterClient
 from drsyncer.task_contract import ReplicationRef, Target
 from scheduler.celery_app import make_app
 from scheduler.service import WatcherService
@@ -44,8 +43,6 @@ from tests.integration.rbac.conftest import (
     unique,
     without,
 )
-from workers.change_feed import RedisWatermarks
-from workers.guards import NamespaceLock
 from workers.jobs import Context, SyncJob, run_check, run_sync
 
 REDIS_DB = 11
@@ -350,16 +347,7 @@ def journey(setup: Setup, client: ClusterClient) -> Evidence:
 def _work(setup: Setup, client: ClusterClient, settings: Any, names: dict[str, str], seen: Evidence) -> None:
     """What the workers do for a sync-now run of each object, then a health check."""
     connection = redis.Redis.from_url(setup.redis_url)
-    ctx = Context(
-        settings,
-        client,
-        ClusterClients(client, redis_url=setup.redis_url),
-        connection,
-        RunStore(connection),
-        NamespaceLock(connection, settings.task_time_limit),
-        RedisWatermarks(connection),
-        worker="rbac-check",
-    )
+    ctx = Context.assemble(settings, client, connection, worker="rbac-check")
     try:
         for kind, name in names.items():
             live = setup.get(kind, name)

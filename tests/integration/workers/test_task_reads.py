@@ -21,18 +21,14 @@ from drsyncer.errors import CategorisedError
 from drsyncer.kube import (
     AlreadyExists,
     ClusterClient,
-    ClusterClients,
     client_from_kubeconfig,
     client_from_kubeconfig_file,
 )
 from drsyncer.sim import SimFleet
-from drsyncer.status.runs import RunStore
 from drsyncer.task_contract import ReplicationRef, SyncJob, Target, Trigger
 from tests.fixtures.backends import World
 from tests.fixtures.polling import builtin_ref, eventually
 from tests.fixtures.redis_server import RedisServer
-from workers.change_feed import RedisWatermarks
-from workers.guards import NamespaceLock
 from workers.jobs import Context, run_sync
 
 NS = "dr-system"
@@ -153,16 +149,7 @@ def setup(redis_server: RedisServer) -> Iterator[Setup]:
         source.create(CONFIGMAPS, "shop", {"metadata": {"name": "settings"}, "data": {"k": "v"}})
         settings = load_settings({"DRSYNCER_REDIS_URL": redis_server.url})
         redis = redis_server.client()
-        ctx = Context(
-            settings,
-            controller,
-            ClusterClients(controller, redis_url=redis_server.url),
-            redis,
-            RunStore(redis),
-            NamespaceLock(redis, settings.task_time_limit),
-            RedisWatermarks(redis),
-            worker="task-reads",
-        )
+        ctx = Context.assemble(settings, controller, redis, worker="task-reads")
         setup = Setup(fleet, controller, ctx)
         for cluster in ("source", "dr1"):
             setup.kubeconfig_secret(f"{cluster}-kubeconfig", cluster)
