@@ -67,6 +67,17 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _bool(value: str) -> bool:
+    text = value.strip().lower()
+    if text not in _TRUE + _FALSE:
+        raise ValueError(f"must be true or false (got {value!r})")
+    return text in _TRUE
+
+
 def _choice(options: tuple[str, ...], upper: bool = False) -> Callable[[str], str]:
     def parse(value: str) -> str:
         text = value.strip().upper() if upper else value.strip().lower()
@@ -347,6 +358,17 @@ SETTINGS: tuple[Setting, ...] = (
         "Longest a credential plugin may run before it is stopped and the cluster's sync fails (retryable).",
         _seconds,
     ),
+    Setting(
+        "task_events",
+        "DRSYNCER_TASK_EVENTS",
+        "false",
+        "Send Celery task events (sent, received, started, succeeded, failed) from the start, for "
+        "Flower or another monitor. false: workers send them only once a monitor asks (Flower asks "
+        "when it starts and every 5 seconds), and nothing else pays for them: each costs a Redis "
+        "message per task. true also sends the task-sent event from beat (tasks waiting in the queue "
+        "show in Flower). The chart sets it with `flower.enabled`.",
+        _bool,
+    ),
     Setting("flower_port", "DRSYNCER_FLOWER_PORT", "5555", "Port of Flower's web interface and API.", _int),
     Setting(
         "flower_basic_auth",
@@ -379,6 +401,7 @@ WORKER_SETTINGS = (
     "exec_plugins",
     "exec_plugin_timeout",
     "webhooks",
+    "task_events",
 )
 BEAT_SETTINGS = (
     "redis_url",
@@ -390,6 +413,7 @@ BEAT_SETTINGS = (
     "beat_lock_timeout",
     "task_time_limit",
     "visibility_timeout",
+    "task_events",
 )
 FLOWER_SETTINGS = (
     "redis_url",
@@ -459,6 +483,7 @@ class Settings:
     flower_port: int = 5555
     flower_basic_auth: str = field(default="", repr=False)
     write_concurrency: int = 16
+    task_events: bool = False
 
     @property
     def redacted_redis_url(self) -> str:

@@ -85,8 +85,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # task events below; one result key per task would hold ~1 KB of Redis for a day
         "task_ignore_result": True,
         "result_expires": 3600,  # for a task that opts in with ignore_result=False
-        "worker_send_task_events": True,  # Flower
-        "task_send_sent_event": True,
+        # task events are three Redis messages per task in the worker's main process (and one per
+        # send in beat), a good part of what a task of an unchanged namespace costs; only a monitor
+        # reads them. Off, a worker still sends them once a monitor asks: Flower broadcasts
+        # `enable_events` when it starts (workers.command.flower) and every 5 s (flower 2.2
+        # events.py, --events_enable_interval), which workers started later pick up
+        "worker_send_task_events": settings.task_events,
+        "task_send_sent_event": settings.task_events,
         "worker_hijack_root_logger": False,  # drsyncer.logs formats and masks every line
         "worker_redirect_stdouts": False,
         # beat: RedBeat with a short lock, so a replacement beat takes over within a minute

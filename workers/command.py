@@ -106,7 +106,8 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
             settings.log_level,
             "--pool",
             "prefork",
-            "--task-events",
+            # task events as `worker_send_task_events` (DRSYNCER_TASK_EVENTS) says; worker events
+            # (heartbeats, which Flower shows workers by) are always on
             "--without-mingle",
         ]
     )
@@ -140,6 +141,20 @@ def beat(args: argparse.Namespace) -> int:
     return 0
 
 
+def enable_task_events(app: Any) -> None:
+    """Ask every running worker to send task events (off unless DRSYNCER_TASK_EVENTS), so that Flower
+    sees tasks from its start: Flower itself first asks after 5 s, then every 5 s (flower 2.2
+    events.py), which covers workers started later. A broadcast without replies; Redis away is
+    logged and left to Flower's own asking."""
+    import redis
+    from kombu.exceptions import OperationalError
+
+    try:
+        app.control.enable_events()
+    except (OperationalError, redis.RedisError, OSError) as exc:
+        log.warning("could not ask workers for task events (Flower asks again every 5 s): %s", exc)
+
+
 def flower(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.flower_basic_auth and not args.insecure_no_auth:
@@ -163,5 +178,6 @@ def flower(args: argparse.Namespace) -> int:
     if not settings.flower_basic_auth:
         # Flower 2 refuses its API without auth unless told; only ever with --insecure-no-auth
         os.environ["FLOWER_UNAUTHENTICATED_API"] = "true"
+    enable_task_events(app)
     app.start(argv)
     return 0

@@ -23,11 +23,21 @@ def test_reliability_settings() -> None:
     for options in (conf["broker_transport_options"], conf["result_backend_transport_options"]):
         assert options["visibility_timeout"] == 3600
     assert conf["accept_content"] == ["json"] and conf["task_serializer"] == "json"
-    assert conf["worker_send_task_events"]
     # nothing reads a stored result; Flower shows tasks from their events
     assert conf["task_ignore_result"] and not conf.get("result_extended")
     assert conf["beat_scheduler"].endswith("HeartbeatRedBeatScheduler")
     assert conf["redbeat_lock_timeout"] == 60 and conf["beat_max_loop_interval"] == 5
+
+
+def test_task_events_are_off_unless_asked_for() -> None:
+    """Without a monitor nothing pays for task events (Flower turns them on at the workers it sees);
+    DRSYNCER_TASK_EVENTS=true sends them from the start, the task-sent event included."""
+    default = celery_config(_settings())
+    assert not default["worker_send_task_events"] and not default["task_send_sent_event"]
+    asked = celery_config(load_settings({"DRSYNCER_TASK_EVENTS": "true"}, in_cluster_namespace=lambda: None))
+    assert asked["worker_send_task_events"] and asked["task_send_sent_event"]
+    with pytest.raises(ConfigError, match="DRSYNCER_TASK_EVENTS"):
+        load_settings({"DRSYNCER_TASK_EVENTS": "sometimes"}, in_cluster_namespace=lambda: None)
 
 
 def test_health_checks_have_a_queue_of_their_own() -> None:
