@@ -81,6 +81,12 @@ app.kubernetes.io/part-of: drsyncer
 {{- printf "%s.%s.svc" (include "drsyncer.componentName" (dict "root" . "component" "redis")) .Release.Namespace }}
 {{- end }}
 
+{{/* DRSYNCER_TASK_EVENTS of workers and beat: task events only pay off while Flower reads them. */}}
+{{- define "drsyncer.taskEventsEnv" -}}
+- name: DRSYNCER_TASK_EVENTS
+  value: {{ and .Values.flower.enabled .Values.flower.taskEvents | quote }}
+{{- end }}
+
 {{/* Environment every drsyncer process reads (docs/configuration.md). */}}
 {{- define "drsyncer.env" -}}
 - name: DRSYNCER_REDIS_URL

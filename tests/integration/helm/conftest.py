@@ -85,7 +85,10 @@ EXTERNAL_REDIS: dict[str, Any] = {
             },
         }
     },
-    "flower": {"basicAuth": {"existingSecret": "flower-users", "existingSecretKey": "users"}},
+    "flower": {
+        "basicAuth": {"existingSecret": "flower-users", "existingSecretKey": "users"},
+        "taskEvents": False,
+    },
 }
 SENTINEL_URL = (
     "sentinel://:data-pw@redis-sentinel-0.redis:26379,redis-sentinel-1.redis:26379,"

@@ -350,6 +350,15 @@ def test_installation_webhooks_reach_the_workers_as_settings(releases: dict[str,
     assert "DRSYNCER_WEBHOOKS" not in _env(_containers(plain)[0])
 
 
+def test_workers_and_beat_send_task_events_from_the_start_only_for_flower(
+    releases: dict[str, Release],
+) -> None:
+    for name, expected in (("defaults", "true"), ("external-redis", "false")):
+        for suffix in ("-drsyncer-worker", "-beat"):
+            container = _containers(releases[name].one("Deployment", suffix))[0]
+            assert _env(container)["DRSYNCER_TASK_EVENTS"]["value"] == expected, (name, suffix)
+
+
 def test_bundled_redis_never_evicts_and_keeps_its_data_when_asked(releases: dict[str, Release]) -> None:
     config = releases["defaults"].one("ConfigMap", "-redis")["data"]["redis.conf"]
     assert "maxmemory-policy noeviction" in config and "appendonly no" in config

@@ -3,6 +3,7 @@ does not push later runs back, and the workers' `nextSyncTime` names the time be
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from redbeat.schedulers import get_redis
 from drsyncer.api.parse import parse_replication
 from drsyncer.api.schedule import interval_run_slot, schedule_key
 from scheduler.celery_app import make_app
-from workers.beat import GridEntry
+from workers.beat import GridEntry, HeartbeatRedBeatScheduler
 from workers.jobs import next_sync_time
 
 HOUR = timedelta(hours=1)
@@ -87,3 +88,45 @@ def test_cron_entries_are_left_to_the_cron(redis_url: str) -> None:
     before = datetime.now(UTC)
     sent = next(entry)
     assert sent.last_run_at >= before - timedelta(seconds=1)
+
+
+def test_a_tick_sends_every_due_entry_once_and_drops_entries_deleted_meanwhile(redis_url: str) -> None:
+    """Beat reads a tick's due entries together (workers.beat.HeartbeatRedBeatScheduler.schedule);
+    each due one goes out exactly once, one not due yet stays, a deleted one leaves the schedule."""
+    app = make_app(redis_url)
+    app.conf.redbeat_redis_url = redis_url
+    queue = "beat-grid-wave"
+    names = [f"drsyncer:dr-system/wave:ns-{i}" for i in range(12)]
+    for name in [*names, "drsyncer:dr-system/later:ns"]:
+        entry = GridEntry(
+            name=name,
+            task="drsyncer.sync_namespace",
+            schedule=schedule(run_every=HOUR if name.endswith("later:ns") else timedelta(seconds=30)),
+            kwargs={"replication": {**OWNER, "name": name.split("/")[1].split(":")[0]}, "entry": name},
+            options={"queue": queue},
+            app=app,
+        )
+        entry.last_run_at = None  # never sent: due now (as the watcher writes a new entry)
+        entry.save()
+    client = get_redis(app)
+    # the hour-long entry was sent a moment ago: not due; another entry's hash went away, its key did not
+    later = GridEntry(
+        name="drsyncer:dr-system/later:ns",
+        task="drsyncer.sync_namespace",
+        schedule=schedule(run_every=HOUR),
+        app=app,
+    )
+    next(GridEntry.from_key(later.key, app=app))
+    gone = GridEntry(name="drsyncer:dr-system/gone:ns", task="t", schedule=schedule(run_every=HOUR), app=app)
+    client.zadd(app.redbeat_conf.schedule_key, {gone.key: 0})
+
+    scheduler = HeartbeatRedBeatScheduler(app, lock_key=None, max_interval=1)
+    assert sorted(scheduler.schedule) == sorted(names)  # the due ones, the not-due one beyond max_interval
+    scheduler.tick()
+    scheduler.tick()  # a second tick right after: nothing is due again
+
+    sent = [json.loads(raw) for raw in client.lrange(queue, 0, -1)]
+    entries = [json.loads(base64.b64decode(m["body"]))[1]["entry"] for m in sent]
+    assert sorted(entries) == sorted(names)
+    assert client.zscore(app.redbeat_conf.schedule_key, gone.key) is None
+    scheduler.close()
