@@ -17,14 +17,16 @@ previous send.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import redis
+from celery.beat import ScheduleEntry
 from celery.schedules import schedule
 from redbeat import RedBeatScheduler, RedBeatSchedulerEntry
-from redbeat.decoder import to_timestamp
+from redbeat.decoder import RedBeatJSONEncoder, to_timestamp
 from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, get_redis
 from redis.exceptions import LockError
 
@@ -38,6 +40,16 @@ log = logging.getLogger(__name__)
 REDIS_RETRY_S = 1.0
 
 
+# an entry's state after a send, stored only while the entry is still defined (the watcher may have
+# deleted it since the tick read it): KEYS entry hash, schedule zset; ARGV meta JSON, new score
+STORE_META_LUA = """
+if redis.call('HEXISTS', KEYS[1], 'definition') == 1 then
+  redis.call('HSET', KEYS[1], 'meta', ARGV[1])
+  redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
+end
+"""
+
+
 class GridEntry(RedBeatSchedulerEntry):
     """A redbeat entry whose interval runs keep to a grid.
 
@@ -49,7 +61,8 @@ class GridEntry(RedBeatSchedulerEntry):
     also compute `nextSyncTime`. Cron entries are left as they are: a cron is already a grid.
     """
 
-    def _next_instance(self, last_run_at: Any = None, only_update_last_run_at: bool = False) -> Any:
+    def _run_at(self, last_run_at: Any) -> Any:
+        """The `last_run_at` a send now records: the grid slot for an interval entry."""
         # `schedule` is Celery's interval type; crontab and solar are not subclasses of it
         if last_run_at is None and type(self.schedule) is schedule:
             owner = (self.kwargs or {}).get("replication") or {}
@@ -57,12 +70,32 @@ class GridEntry(RedBeatSchedulerEntry):
                 kind = str(owner.get("kind") or keys.KIND_REPLICATION)
                 key = schedule_key(kind, owner["namespace"], owner["name"])
                 last_run_at = interval_run_slot(key, self.schedule.run_every, self._default_now())
+        return last_run_at
+
+    def _next_instance(self, last_run_at: Any = None, only_update_last_run_at: bool = False) -> Any:
         return super()._next_instance(
-            last_run_at=last_run_at, only_update_last_run_at=only_update_last_run_at
+            last_run_at=self._run_at(last_run_at), only_update_last_run_at=only_update_last_run_at
         )
 
     # redbeat binds these names to its own method; bind them to this one
     __next__ = next = _next_instance
+
+    def advanced(self) -> GridEntry:
+        """The entry as a send now leaves it (next `last_run_at`, one more run), not yet stored:
+        `store_meta` stores it, as `next(entry)` does at once."""
+        entry: GridEntry = ScheduleEntry._next_instance(self, last_run_at=self._run_at(None))
+        return entry
+
+    def store_meta(self, pipe: Any, script: Any) -> None:
+        """Queue on a Redis pipeline what redbeat 2.4's `_next_instance` writes after a send: the meta
+        (`last_run_at`, `total_run_count`) and the entry's new score in the schedule; through
+        `script` (`STORE_META_LUA`), so that an entry the watcher deleted meanwhile stays deleted."""
+        meta = {"last_run_at": self.last_run_at, "total_run_count": self.total_run_count}
+        script(
+            keys=[self.key, self.app.redbeat_conf.schedule_key],
+            args=[json.dumps(meta, cls=RedBeatJSONEncoder), self.score],
+            client=pipe,
+        )
 
     @property
     def due_at(self) -> Any:
@@ -81,16 +114,48 @@ class GridEntry(RedBeatSchedulerEntry):
 
 
 class HeartbeatRedBeatScheduler(RedBeatScheduler):
+    """RedBeat's scheduler with the heartbeat and Redis handling above, and fewer Redis round trips
+    for a wave of due entries: the entries a tick may send are read together (`schedule`), and the
+    entries it sent are recorded together once the tick has sent them (`reserve`), where redbeat 2.4
+    reads and records each entry with round trips of its own. Recording after the sends keeps
+    delivery at least once: a beat that stops between a send and its record sends that entry again
+    when it (or the next beat) starts, instead of losing the run."""
+
     Entry = GridEntry
     heartbeat_path: Path = probes.heartbeat_file("beat")  # set by the entry point
     _redis_away = False
     _standing_by = False
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._sent: list[GridEntry] = []
+        super().__init__(*args, **kwargs)
+
+    def reserve(self, entry: GridEntry) -> GridEntry:
+        """Called by Celery's `Scheduler.apply_async` before it sends the entry's task; the new state
+        is stored by `_record_sent` at the end of the tick."""
+        advanced = entry.advanced()
+        self._sent.append(advanced)
+        return advanced
+
+    def _record_sent(self) -> None:
+        sent, self._sent = self._sent, []
+        if not sent:
+            return
+        client = get_redis(self.app)
+        script = client.register_script(STORE_META_LUA)
+        with client.pipeline() as pipe:
+            for entry in sent:
+                entry.store_meta(pipe, script)
+            pipe.execute()
+
     def tick(self, *args: Any, **kwargs: Any) -> Any:
         try:
             if self.lock_key and not self._hold_lock():
                 return self.max_interval
-            interval = super().tick(*args, **kwargs)
+            try:
+                interval = super().tick(*args, **kwargs)
+            finally:
+                self._record_sent()
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             if not self._redis_away:
                 log.warning("beat: Redis unreachable (%s); sending nothing until it is back", exc)

@@ -129,4 +129,14 @@ def test_a_tick_sends_every_due_entry_once_and_drops_entries_deleted_meanwhile(r
     entries = [json.loads(base64.b64decode(m["body"]))[1]["entry"] for m in sent]
     assert sorted(entries) == sorted(names)
     assert client.zscore(app.redbeat_conf.schedule_key, gone.key) is None
+    # what a send recorded: the grid slot, due again one period later
+    stored = GridEntry.from_key(GridEntry(name=names[0], task="t", app=app).key, app=app)
+    assert stored.total_run_count == 1 and stored.due_at > datetime.now(UTC)
+
+    # an entry the watcher deletes while a tick is sending it stays deleted
+    deleted = GridEntry.from_key(later.key, app=app)
+    scheduler.reserve(deleted)  # as Celery's apply_async does before the send
+    deleted.delete()
+    scheduler.tick()
+    assert not client.exists(later.key) and client.zscore(app.redbeat_conf.schedule_key, later.key) is None
     scheduler.close()
