@@ -14,10 +14,50 @@ import pytest
 from tests.integration.pipeline.conftest import NS, SECRETS, Pipeline, eventually
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def flower(pipeline: Pipeline) -> None:
-    """Flower from the start: it shows the tasks whose task events it received (workers store no results)."""
+    """Flower for the rest of the module: it shows the tasks whose task events it received (workers
+    store no results)."""
     pipeline.start_flower()
+
+
+def _task_events(pubsub: Any) -> list[str]:
+    """The routing keys of the task events published since the last call (`task.received` ..., or
+    `task.multi` for a batch of them)."""
+    seen = []
+    while (message := pubsub.get_message(timeout=0.2)) is not None:
+        if message["type"] == "pmessage":
+            seen.append(message["channel"].decode().rpartition("/")[2])
+    return seen
+
+
+def test_workers_send_task_events_only_once_flower_asks_for_them(
+    pipe: Pipeline, request: pytest.FixtureRequest
+) -> None:
+    if "flower" in pipe.procs:
+        pytest.skip("Flower already asked this module's workers for task events")
+    pipe.seed("quiet", 1)
+    pipe.apply_replication("quiet", sourceNamespace="quiet", replicationMode="Manual")
+    eventually(lambda: pipe.status("quiet").get("phase") == "Pending", what="the watcher to see it")
+    pubsub = pipe.redis().pubsub()
+    pubsub.psubscribe("*celeryev/task.*")  # kombu's fanout channel of each task event
+    _task_events(pubsub)
+    _run_id, (unwatched,) = pipe.send_sync("quiet", ["quiet"])
+    eventually(
+        lambda: unwatched in {r["task_id"] for r in pipe.run_records("quiet").values()}, what="the run"
+    )
+    assert _task_events(pubsub) == []  # nobody watches: no task events
+
+    request.getfixturevalue("flower")  # asks the running workers as it starts
+    _run_id, (watched,) = pipe.send_sync("quiet", ["quiet"])
+    shown = eventually(
+        lambda: (t := pipe.flower_tasks().get(watched)) and t["state"] == "SUCCESS" and t,
+        timeout_s=60,
+        what="Flower to show the task done",
+    )
+    assert shown["worker"] and unwatched not in pipe.flower_tasks()
+    assert _task_events(pubsub)  # sent now (a worker's main process sends them in batches: `task.multi`)
+    pubsub.close()
 
 
 def _tasks_of(pipe: Pipeline, replication: str, **params: str) -> list[dict[str, Any]]:
@@ -29,6 +69,7 @@ def _finished(pipe: Pipeline, replication: str, count: int) -> list[dict[str, An
     return tasks if len(tasks) >= count else None
 
 
+@pytest.mark.usefixtures("flower")
 def test_flower_shows_failed_and_partially_failed_syncs_as_failures_and_keeps_the_retry(
     pipe: Pipeline,
 ) -> None:
@@ -110,6 +151,7 @@ def test_flower_shows_failed_and_partially_failed_syncs_as_failures_and_keeps_th
             assert value not in shown and base64.b64decode(value).decode() not in shown
 
 
+@pytest.mark.usefixtures("flower")
 def test_a_cleanup_that_cannot_reach_a_destination_ends_its_task_in_failure(pipe: Pipeline) -> None:
     pipe.seed("leftover", 2)
     pipe.apply_replication(
@@ -141,6 +183,7 @@ def test_a_cleanup_that_cannot_reach_a_destination_ends_its_task_in_failure(pipe
     assert set(pipe.configmaps("dr1", "leftover")) == set()
 
 
+@pytest.mark.usefixtures("flower")
 def test_tasks_leave_no_result_in_redis_and_flower_still_shows_their_outcome(pipe: Pipeline) -> None:
     pipe.seed("noresult", 2)
     pipe.apply_replication("noresult", sourceNamespace="noresult", replicationMode="Manual")
