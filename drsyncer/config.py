@@ -366,7 +366,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Flower or another monitor. false: workers send them only once a monitor asks (Flower asks "
         "when it starts and every 5 seconds), and nothing else pays for them: each costs a Redis "
         "message per task. true also sends the task-sent event from beat (tasks waiting in the queue "
-        "show in Flower). The chart sets it with `flower.enabled`.",
+        "show in Flower). The Helm chart sets it while Flower is enabled (`flower.taskEvents`); see "
+        "docs/operations.md, Flower.",
         _bool,
     ),
     Setting("flower_port", "DRSYNCER_FLOWER_PORT", "5555", "Port of Flower's web interface and API.", _int),
