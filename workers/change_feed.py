@@ -11,8 +11,8 @@ Redis keys (`<feed>` is `drsyncer:feed:<cluster identity>:<group resource>`):
   every change after it, and never after its lease lapses (its holder died or stopped). A feed
   whose `starting:` lease lapsed before its watch opened (and may be another process's now) stops.
 - `<feed>:<epoch>:ns:<namespace>`: hash name → resourceVersion, the changes since the epoch began
-  (`ns:` empty for cluster-scoped types); expires `CHANGES_TTL_S` after its last change, so an old
-  epoch's hashes go away by themselves.
+  (`ns:` empty for cluster-scoped types); expires `CHANGES_TTL_S` after its last change (give or
+  take `EXPIRE_EVERY_S`), so an old epoch's hashes go away by themselves.
 - `<feed>:used`: set by every run that relies on the feed; a feed nobody used for `IDLE_S` stops.
 - `drsyncer:watermark:<replication uid>:<source namespace>:<cluster identity>:<namespace>`: a
   destination's watermark (JSON), expiring after `WATERMARK_TTL_S` (twice the hour it is trusted).
@@ -24,19 +24,18 @@ next run that needs the feed starts a new one. Nothing here holds an object body
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import redis
 
 from drsyncer.errors import DrsyncerError
 from drsyncer.kube import journal
-from drsyncer.kube.client import ClusterClient
+from drsyncer.kube.client import ClusterClient, dump_json, load_json
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sync.watermark import KEPT_NAMES, MAX_AGE_S, FeedKey, FeedState, record_hash
 
@@ -47,6 +46,7 @@ WATERMARK_PREFIX = "drsyncer:watermark"
 LEASE_S = 15.0
 FLUSH_S = 0.05  # how long a change may wait in this process before Redis has it
 CHANGES_TTL_S = 24 * 3600
+EXPIRE_EVERY_S = 60.0  # how often a feed renews the expiry of a namespace's changes it keeps writing
 WATERMARK_TTL_S = int(2 * MAX_AGE_S)  # none is trusted after MAX_AGE_S
 IDLE_S = 3600.0
 SCAN_COUNT = 2000  # names a record is read in batches of
@@ -101,6 +101,7 @@ class Feed:
         self.stopped = threading.Event()
         self.ready = threading.Event()  # live, or stopped before it was
         self._pending: dict[str, dict[str, str]] = {}
+        self._expire_due: dict[str, float] = {}  # changes key → when its expiry is renewed next
         self._lock = threading.Lock()
         self._renew = client.register_script(_RENEW)
         self._go_live = client.register_script(_GO_LIVE)
@@ -197,12 +198,26 @@ class Feed:
             pending, self._pending = self._pending, {}
         if not pending:
             return
+        now = time.monotonic()
+        writes: list[tuple[str, Mapping[str | bytes, bytes | float | int | str], bool]] = []
+        for namespace, names in pending.items():
+            key = f"{self.prefix}:{self.epoch}:ns:{namespace}"
+            # a namespace changing all the time (a copy under way) has its expiry renewed once per
+            # EXPIRE_EVERY_S, not with every flush
+            renew = now >= self._expire_due.get(key, 0.0)
+            if renew:
+                self._expire_due[key] = now + EXPIRE_EVERY_S
+            changes: dict[str | bytes, bytes | float | int | str] = {k: v for k, v in names.items()}
+            writes.append((key, changes, renew))
+        if len(writes) == 1 and not writes[0][2]:
+            # the usual flush while objects are written: one command, no pipeline
+            self.redis.hset(writes[0][0], mapping=writes[0][1])
+            return
         with self.redis.pipeline(transaction=False) as pipe:
-            for namespace, changes in pending.items():
-                key = f"{self.prefix}:{self.epoch}:ns:{namespace}"
-                mapping: dict[str | bytes, bytes | float | int | str] = {k: v for k, v in changes.items()}
+            for key, mapping, renew in writes:
                 pipe.hset(key, mapping=mapping)
-                pipe.expire(key, CHANGES_TTL_S)
+                if renew:
+                    pipe.expire(key, CHANGES_TTL_S)
             pipe.execute()
 
     def stop(self) -> None:
@@ -336,13 +351,11 @@ class RedisWatermarks:
         raw = self.redis.get(f"{WATERMARK_PREFIX}:{mark}")
         if raw is None:
             return None
-        value = json.loads(raw)
+        value = load_json(raw)
         return value if isinstance(value, dict) else None
 
     def save(self, mark: str, value: dict[str, Any]) -> None:
-        self.redis.set(
-            f"{WATERMARK_PREFIX}:{mark}", json.dumps(value, separators=(",", ":")), ex=WATERMARK_TTL_S
-        )
+        self.redis.set(f"{WATERMARK_PREFIX}:{mark}", dump_json(value), ex=WATERMARK_TTL_S)
 
     def drop(self, mark: str) -> None:
         self.redis.delete(f"{WATERMARK_PREFIX}:{mark}")
