@@ -75,6 +75,7 @@ NOT_IN_COPY: frozenset[str] = frozenset(
 _RULES_FIELDS = tuple(f.name for f in dataclasses.fields(Rules) if not f.name.startswith("_"))
 # where `_modifier_specs` keeps its list among the fields' canonical forms (no field's name)
 _MODIFIER_SPECS = " modifier specs"
+_COMPILED = frozenset({"modifiers"})
 
 
 def rules_digest(rules: Rules, destination_namespace: str, destination_cluster: str = "") -> str:
@@ -128,7 +129,9 @@ def run_digest(
 def _run_digest(
     rules: Rules, source_namespace: str, destination_namespace: str, destination_cluster: str
 ) -> str:
-    fields = _canonical_fields(rules)
+    fields = _canonical_fields(rules, _COMPILED)
+    # the rules as written: a compiled rule holds functions, which have no canonical form
+    fields["modifiers"] = _modifier_specs(rules)
     text = json.dumps(
         [TRANSFORM_VERSION, source_namespace, destination_namespace, destination_cluster, fields],
         sort_keys=True,

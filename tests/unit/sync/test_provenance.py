@@ -234,3 +234,12 @@ def test_digests_kept_with_rules_follow_a_rules_change_and_match_fresh_rules() -
     assert provenance.run_digest(
         dataclasses.replace(plain, prune_deleted=not plain.prune_deleted), SOURCE_NS, DEST_NS, "dr1"
     ) != provenance.run_digest(plain, SOURCE_NS, DEST_NS, "dr1")
+
+
+def test_the_run_digest_of_a_replication_with_modifiers_follows_its_modifiers() -> None:
+    before = rules(modifiers=[{"clusters": ["dr1"], "labels": {"set": {"site": "dr1"}}}])
+    after = rules(modifiers=[{"clusters": ["dr1"], "labels": {"set": {"site": "eu"}}}])
+    digest = provenance.run_digest(before, SOURCE_NS, DEST_NS, "dr1")
+    assert len(digest) == 64
+    assert provenance.run_digest(after, SOURCE_NS, DEST_NS, "dr1") != digest
+    assert provenance.run_digest(rules(), SOURCE_NS, DEST_NS, "dr1") != digest
