@@ -104,7 +104,8 @@ class Feed:
         self.live = threading.Event()
         self.stopped = threading.Event()
         self.ready = threading.Event()  # live, or stopped before it was
-        self._pending: dict[str, dict[str, str]] = {}
+        # namespace → name → version changed to (typed as redis-py's HSET takes it: sent as is)
+        self._pending: dict[str, dict[str | bytes, bytes | float | int | str]] = {}
         self._expire_due: dict[str, float] = {}  # changes key → when its expiry is renewed next
         self._renewed = 0.0  # when the lease was last renewed (monotonic)
         self._lock = threading.Lock()
@@ -181,8 +182,7 @@ class Feed:
             renew = now >= self._expire_due.get(key, 0.0)
             if renew:
                 self._expire_due[key] = now + EXPIRE_EVERY_S
-            changes: dict[str | bytes, bytes | float | int | str] = {k: v for k, v in names.items()}
-            writes.append((key, changes, renew))
+            writes.append((key, names, renew))
         return writes
 
     def look_after(self, now: float) -> None:
