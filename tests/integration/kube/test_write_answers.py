@@ -5,6 +5,7 @@ version each write left."""
 from __future__ import annotations
 
 from drsyncer.kube import journal
+from drsyncer.kube.discovery import offline_ref
 from drsyncer.kube.kubeconfig import client_from_kubeconfig_file
 
 NS = "write-answers"
@@ -13,8 +14,10 @@ NS = "write-answers"
 def test_creates_and_replaces_asked_for_metadata_answer_with_metadata_only(kube) -> None:
     world = kube(["dst"])
     with client_from_kubeconfig_file(world.kubeconfig, context="dst") as client:
-        client.create(client.resolve("namespaces"), None, {"metadata": {"name": NS}})
-        cm = client.resolve("configmaps")
+        # built-in types: no discovery needed
+        namespaces, cm = offline_ref("namespaces"), offline_ref("configmaps")
+        assert namespaces is not None and cm is not None
+        client.create(namespaces, None, {"metadata": {"name": NS}})
         body = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
