@@ -11,8 +11,8 @@ Redis keys (`<feed>` is `drsyncer:feed:<cluster identity>:<group resource>`):
   every change after it, and never after its lease lapses (its holder died or stopped). A feed
   whose `starting:` lease lapsed before its watch opened (and may be another process's now) stops.
 - `<feed>:<epoch>:ns:<namespace>`: hash name → resourceVersion, the changes since the epoch began
-  (`ns:` empty for cluster-scoped types); expires `CHANGES_TTL_S` after its last change, so an old
-  epoch's hashes go away by themselves.
+  (`ns:` empty for cluster-scoped types); expires `CHANGES_TTL_S` after its last change (give or
+  take `EXPIRE_EVERY_S`), so an old epoch's hashes go away by themselves.
 - `<feed>:used`: set by every run that relies on the feed; a feed nobody used for `IDLE_S` stops.
 - `drsyncer:watermark:<replication uid>:<source namespace>:<cluster identity>:<namespace>`: a
   destination's watermark (JSON), expiring after `WATERMARK_TTL_S` (twice the hour it is trusted).
@@ -24,19 +24,18 @@ next run that needs the feed starts a new one. Nothing here holds an object body
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import redis
 
 from drsyncer.errors import DrsyncerError
 from drsyncer.kube import journal
-from drsyncer.kube.client import ClusterClient
+from drsyncer.kube.client import ClusterClient, dump_json, load_json
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sync.watermark import KEPT_NAMES, MAX_AGE_S, FeedKey, FeedState, record_hash
 
@@ -47,6 +46,7 @@ WATERMARK_PREFIX = "drsyncer:watermark"
 LEASE_S = 15.0
 FLUSH_S = 0.05  # how long a change may wait in this process before Redis has it
 CHANGES_TTL_S = 24 * 3600
+EXPIRE_EVERY_S = 60.0  # how often a feed renews the expiry of a namespace's changes it keeps writing
 WATERMARK_TTL_S = int(2 * MAX_AGE_S)  # none is trusted after MAX_AGE_S
 IDLE_S = 3600.0
 SCAN_COUNT = 2000  # names a record is read in batches of
@@ -86,9 +86,13 @@ def feed_prefix(cluster: str, resource: str) -> str:
     return f"{PREFIX}:{cluster}:{resource}"
 
 
+# one HSET of a feed's changes in one namespace: (key, name → version, renew the key's expiry)
+Write = tuple[str, Mapping[str | bytes, bytes | float | int | str], bool]
+
+
 class Feed:
-    """One type's change feed on one cluster, run by two daemon threads: the watch, and the flush
-    that writes changes to Redis and renews the lease."""
+    """One type's change feed on one cluster: a daemon thread runs the watch and records each change
+    in memory; a `Flusher` writes them to Redis and renews the lease."""
 
     def __init__(self, client: redis.Redis, cluster: ClusterClient, ref: ResourceRef, lease: str) -> None:
         self.redis = client
@@ -100,7 +104,10 @@ class Feed:
         self.live = threading.Event()
         self.stopped = threading.Event()
         self.ready = threading.Event()  # live, or stopped before it was
-        self._pending: dict[str, dict[str, str]] = {}
+        # namespace → name → version changed to (typed as redis-py's HSET takes it: sent as is)
+        self._pending: dict[str, dict[str | bytes, bytes | float | int | str]] = {}
+        self._expire_due: dict[str, float] = {}  # changes key → when its expiry is renewed next
+        self._renewed = 0.0  # when the lease was last renewed (monotonic)
         self._lock = threading.Lock()
         self._renew = client.register_script(_RENEW)
         self._go_live = client.register_script(_GO_LIVE)
@@ -111,8 +118,8 @@ class Feed:
         return not self.stopped.is_set()
 
     def start(self) -> None:
+        """Start the watch; the changes it records are written by a `Flusher` the feed is added to."""
         threading.Thread(target=self._watch, name=f"feed-{self.ref.plural}", daemon=True).start()
-        threading.Thread(target=self._flush_loop, name=f"feed-flush-{self.ref.plural}", daemon=True).start()
 
     def _watch(self) -> None:
         try:
@@ -163,47 +170,38 @@ class Feed:
                 self._pending.setdefault(str(meta.get("namespace") or ""), {})[str(meta["name"])] = changed
         return str(version) if version else None
 
-    def _flush_loop(self) -> None:
-        renewed = 0.0
-        try:
-            while not self.stopped.wait(FLUSH_S):
-                self._flush()
-                now = time.monotonic()
-                if self.live.is_set() and now - renewed >= LEASE_S / 3:
-                    renewed = now
-                    if not self._renew(keys=[f"{self.prefix}:epoch"], args=[self.epoch, int(LEASE_S * 1000)]):
-                        log.warning(
-                            "change feed of %s on %s lost its lease",
-                            self.ref.group_resource,
-                            self.cluster.name,
-                        )
-                        self.stopped.set()
-                    elif not self.redis.exists(f"{self.prefix}:used"):
-                        log.info(
-                            "change feed of %s on %s stopped: unused",
-                            self.ref.group_resource,
-                            self.cluster.name,
-                        )
-                        self.stopped.set()
-        except redis.RedisError as exc:
-            log.warning(
-                "change feed of %s on %s stopped: %s", self.ref.group_resource, self.cluster.name, exc
-            )
-        finally:
-            self.stop()
-
-    def _flush(self) -> None:
+    def take(self, now: float) -> list[Write]:
+        """The changes recorded since the last call, as the writes that put them in Redis."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        if not pending:
+        writes: list[Write] = []
+        for namespace, names in pending.items():
+            key = f"{self.prefix}:{self.epoch}:ns:{namespace}"
+            # a namespace changing all the time (a copy under way) has its expiry renewed once per
+            # EXPIRE_EVERY_S, not with every flush
+            renew = now >= self._expire_due.get(key, 0.0)
+            if renew:
+                self._expire_due[key] = now + EXPIRE_EVERY_S
+            writes.append((key, names, renew))
+        return writes
+
+    def look_after(self, now: float) -> None:
+        """Renew the lease every `LEASE_S`/3; stop when it was lost or nobody used the feed for
+        `IDLE_S`. Raises redis.RedisError."""
+        if not self.live.is_set() or now - self._renewed < LEASE_S / 3:
             return
-        with self.redis.pipeline(transaction=False) as pipe:
-            for namespace, changes in pending.items():
-                key = f"{self.prefix}:{self.epoch}:ns:{namespace}"
-                mapping: dict[str | bytes, bytes | float | int | str] = {k: v for k, v in changes.items()}
-                pipe.hset(key, mapping=mapping)
-                pipe.expire(key, CHANGES_TTL_S)
-            pipe.execute()
+        self._renewed = now
+        if not self._renew(keys=[f"{self.prefix}:epoch"], args=[self.epoch, int(LEASE_S * 1000)]):
+            log.warning("change feed of %s on %s lost its lease", self.ref.group_resource, self.cluster.name)
+            self.stop()
+        elif not self.redis.exists(f"{self.prefix}:used"):
+            log.info("change feed of %s on %s stopped: unused", self.ref.group_resource, self.cluster.name)
+            self.stop()
+
+    def fail(self, exc: Exception) -> None:
+        """Stop after Redis failed: changes may be lost, so the epoch ends."""
+        log.warning("change feed of %s on %s stopped: %s", self.ref.group_resource, self.cluster.name, exc)
+        self.stop()
 
     def stop(self) -> None:
         """End the epoch: nobody trusts this feed from now on."""
@@ -219,6 +217,61 @@ class Feed:
             pass  # the lease lapses by itself
 
 
+class Flusher:
+    """Writes the recorded changes of a process's feeds to Redis every `FLUSH_S`, all feeds' in one
+    round trip, and looks after their leases: one daemon thread, however many feeds run."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._feeds: list[Feed] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, feed: Feed) -> None:
+        with self._lock:
+            self._feeds.append(feed)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="feed-flush", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(FLUSH_S)
+            with self._lock:
+                self._feeds = [f for f in self._feeds if f.running]
+                if not self._feeds:  # every feed stopped: so does the thread, until one is added
+                    self._thread = None
+                    return
+                feeds = list(self._feeds)
+            self.flush(feeds)
+
+    def flush(self, feeds: Sequence[Feed]) -> None:
+        now = time.monotonic()
+        taken = [(feed, feed.take(now)) for feed in feeds]
+        writes = [w for _, ws in taken for w in ws]
+        try:
+            if len(writes) == 1 and not writes[0][2]:
+                # the usual flush while objects are written: one command, no pipeline
+                self.redis.hset(writes[0][0], mapping=writes[0][1])
+            elif writes:
+                with self.redis.pipeline(transaction=False) as pipe:
+                    for key, mapping, renew in writes:
+                        pipe.hset(key, mapping=mapping)
+                        if renew:
+                            pipe.expire(key, CHANGES_TTL_S)
+                    pipe.execute()
+        except redis.RedisError as exc:
+            for feed, ws in taken:
+                if ws:
+                    feed.fail(exc)
+        for feed in feeds:
+            if feed.running:
+                try:
+                    feed.look_after(now)
+                except redis.RedisError as exc:
+                    feed.fail(exc)
+
+
 class RedisWatermarks:
     """`drsyncer.sync.watermark.Watermarks` in Redis, with this process's change feeds. Thread-safe."""
 
@@ -228,6 +281,7 @@ class RedisWatermarks:
         self._failed: dict[tuple[str, str], float] = {}
         self._checked: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
+        self._flusher = Flusher(client)
 
     def watch(self, client: ClusterClient, refs: Sequence[ResourceRef]) -> None:
         """Make sure a feed of each of `refs` on `client`'s cluster runs (here or in another process);
@@ -259,6 +313,7 @@ class RedisWatermarks:
                     continue  # a feed runs, here or in another process
                 feed = Feed(self.redis, client, ref, leases[ref.group_resource])
                 self._feeds[(client.identity, ref.group_resource)] = feed
+                self._flusher.add(feed)
                 feed.start()
                 started.append(feed)
         deadline = time.monotonic() + START_WAIT_S
@@ -336,13 +391,11 @@ class RedisWatermarks:
         raw = self.redis.get(f"{WATERMARK_PREFIX}:{mark}")
         if raw is None:
             return None
-        value = json.loads(raw)
+        value = load_json(raw)
         return value if isinstance(value, dict) else None
 
     def save(self, mark: str, value: dict[str, Any]) -> None:
-        self.redis.set(
-            f"{WATERMARK_PREFIX}:{mark}", json.dumps(value, separators=(",", ":")), ex=WATERMARK_TTL_S
-        )
+        self.redis.set(f"{WATERMARK_PREFIX}:{mark}", dump_json(value), ex=WATERMARK_TTL_S)
 
     def drop(self, mark: str) -> None:
         self.redis.delete(f"{WATERMARK_PREFIX}:{mark}")

@@ -61,6 +61,10 @@ PARTIAL_LIST_KIND = "PartialObjectMetadataList"
 METADATA_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 METADATA_ACCEPT = METADATA_WATCH_ACCEPT
 
+# retries are drsyncer's (drsyncer.kube.retry), never urllib3's: what urllib3 makes of
+# `retries=False, redirect=False` on every request (Retry.from_int), made once (a Retry is immutable)
+_NO_RETRIES = urllib3.Retry(total=False, redirect=False)
+
 Propagation = Literal["Background", "Foreground", "Orphan"]
 Mutate = Callable[[dict[str, Any] | None], dict[str, Any] | None]
 
@@ -224,7 +228,7 @@ class ClusterClient:
                 body=body,
                 headers=headers,
                 timeout=timeout,
-                retries=False,
+                retries=_NO_RETRIES,
                 preload_content=False,
             )
         host_pool = self._host_pool
@@ -237,7 +241,7 @@ class ClusterClient:
             body=body,
             headers=headers,
             timeout=timeout,
-            retries=False,
+            retries=_NO_RETRIES,
             preload_content=False,
             assert_same_host=False,
             redirect=False,
@@ -528,7 +532,14 @@ class ClusterClient:
         *,
         dry_run: bool = False,
         field_manager: str | None = DEFAULT_FIELD_MANAGER,
+        metadata_only: bool = False,
     ) -> dict[str, Any]:
+        """POST a new object; the server's answer (the object as created).
+
+        `metadata_only`: ask for the answer as a PartialObjectMetadata (`METADATA_ACCEPT`), for a
+        caller that reads no more than its metadata (a copy's body is not read back); a server that
+        cannot answer so sends the whole object.
+        """
         path = resource_path(ref, namespace) + query_string(write_params(dry_run, field_manager))
         name = _name_or_none(body)
         return self.request(
@@ -537,6 +548,7 @@ class ClusterClient:
             body=body,
             operation=_op("create", ref, namespace, name),
             write=_write("create", ref, namespace, name, None, dry_run),
+            accept=METADATA_ACCEPT if metadata_only else None,
         )
 
     def replace(
@@ -548,8 +560,10 @@ class ClusterClient:
         dry_run: bool = False,
         subresource: str | None = None,
         field_manager: str | None = DEFAULT_FIELD_MANAGER,
+        metadata_only: bool = False,
     ) -> dict[str, Any]:
-        """PUT the whole object; `metadata.resourceVersion` in `body` makes it conditional (409)."""
+        """PUT the whole object; `metadata.resourceVersion` in `body` makes it conditional (409).
+        `metadata_only`: the answer as a PartialObjectMetadata, as for `create`."""
         name = object_name(body)
         path = resource_path(ref, namespace, name, subresource) + query_string(
             write_params(dry_run, field_manager)
@@ -560,6 +574,7 @@ class ClusterClient:
             body=body,
             operation=_op("replace", ref, namespace, name),
             write=_write("update", ref, namespace, name, subresource, dry_run),
+            accept=METADATA_ACCEPT if metadata_only else None,
         )
 
     def patch(

@@ -489,7 +489,13 @@ class ApiServer:
                         "on the request"
                     )
         obj = self.store.create(rt, target.namespace, body, _dry_run(request), _manager(request))
-        return _json(self._out(rt, obj), 201)
+        return _json(self._answer(request, rt, obj), 201)
+
+    def _answer(self, request: web.BaseRequest, rt: ResourceType, obj: Obj) -> Obj:
+        """A write's answer: the object, or its PartialObjectMetadata when the Accept header asks for
+        it (kube-apiserver renders every verb's answer so: pkg/endpoints/handlers/response.go, 1.34)."""
+        partial_version = _rendering(request, "PartialObjectMetadata")
+        return tables.partial_metadata(obj, partial_version) if partial_version else self._out(rt, obj)
 
     async def _update(self, request: web.BaseRequest, target: Target) -> web.Response:
         rt = target.rt
@@ -501,7 +507,7 @@ class ApiServer:
         obj = self.store.update(
             rt, target.namespace, target.name, body, _dry_run(request), _manager(request), sub
         )
-        return _json(self._out(rt, obj))
+        return _json(self._answer(request, rt, obj))
 
     async def _patch(self, request: web.BaseRequest, target: Target) -> web.Response:
         rt = target.rt

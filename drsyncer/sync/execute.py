@@ -546,14 +546,16 @@ class _Runner:
         key = planned.key
         assert planned.desired is not None
         try:
-            self.client.create(ref, key.namespace or None, planned.desired)
+            # copies' writes ask for their answer as metadata: only its resourceVersion is read (the
+            # write journal), and a body parsed for nothing costs about what a source body does
+            self.client.create(ref, key.namespace or None, planned.desired, metadata_only=True)
             return _Done(Outcome.CREATED)
         except AlreadyExists:
             pass
         # created meanwhile (by a duplicate task, a create whose answer was lost, anyone): decide again
         fresh = self.client.get(ref, key.namespace or None, key.name)
         if fresh is None:
-            self.client.create(ref, key.namespace or None, planned.desired)
+            self.client.create(ref, key.namespace or None, planned.desired, metadata_only=True)
             return _Done(Outcome.CREATED)
         return self._carry(planned, ref, self._decide_again(planned, fresh))
 
@@ -579,7 +581,7 @@ class _Runner:
             if decided is None:
                 fresh = self.client.get(ref, namespace, key.name)
                 if fresh is None:
-                    self.client.create(ref, namespace, desired)
+                    self.client.create(ref, namespace, desired, metadata_only=True)
                     return _Done(Outcome.UPDATED)
                 decided = self._decide_again(planned, fresh)
                 if not _loops(decided):
@@ -589,7 +591,7 @@ class _Runner:
             body = decided.partial_body if partial else decided.body
             assert body is not None
             try:
-                self.client.replace(ref, namespace, body)
+                self.client.replace(ref, namespace, body, metadata_only=True)
             except ApiError as exc:
                 if not partial and refused_fields(exc) is not None:
                     return self._unforeseen_immutable(planned, ref, exc)
@@ -642,7 +644,7 @@ class _Runner:
             )
         fresh = self.client.get(ref, key.namespace or None, key.name)
         if fresh is None:
-            self.client.create(ref, key.namespace or None, planned.desired)
+            self.client.create(ref, key.namespace or None, planned.desired, metadata_only=True)
             return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; created again")
         decided = self._decide_again(planned, fresh)
         if decided.op != Op.UPDATE:
@@ -653,7 +655,7 @@ class _Runner:
                     Category.NON_RETRYABLE, f"{describe}; PartialUpdate impossible: the server named no field"
                 )
             partial = partial_body(update_body(planned.desired, fresh), fresh, fields)
-            self.client.replace(ref, key.namespace or None, partial)
+            self.client.replace(ref, key.namespace or None, partial, metadata_only=True)
             return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; the other fields were updated")
         self._check_creatable(planned, ref, describe)
         self._recreate(planned, ref, handling, decided.destination_uid)
@@ -697,7 +699,7 @@ class _Runner:
                 Category.RETRYABLE, "not recreated: replaced since it was read; the next sync retries"
             )
         wait_gone(self.client, ref, namespace, key.name, uid, self.limits.deletion_timeout_s)
-        self.client.create(ref, namespace, action.desired)
+        self.client.create(ref, namespace, action.desired, metadata_only=True)
 
     def _prune(self, action: Action) -> _Done:
         ref, key = self.ref(action), action.key

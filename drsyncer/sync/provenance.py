@@ -71,21 +71,33 @@ NOT_IN_COPY: frozenset[str] = frozenset(
 )
 
 
+# the public fields of `Rules`, the digests' input
+_RULES_FIELDS = tuple(f.name for f in dataclasses.fields(Rules) if not f.name.startswith("_"))
+# where `_modifier_specs` keeps its list among the fields' canonical forms (no field's name)
+_MODIFIER_SPECS = " modifier specs"
+_COMPILED = frozenset({"modifiers"})
+
+
 def rules_digest(rules: Rules, destination_namespace: str, destination_cluster: str = "") -> str:
     """SHA-256 (hex) of what decides a copy's content besides its source: the rules (all fields but
     `NOT_IN_COPY`), the `spec.modifiers` rules that apply in `destination_cluster` (the RemoteCluster
-    name), the destination namespace and `TRANSFORM_VERSION`.
+    name), the destination namespace and `TRANSFORM_VERSION`. Computed once per rules object and
+    arguments (a run asks for it per destination and per part of a namespace).
 
     Raises TypeError for a rules field whose value has no canonical form.
     """
-    fields = {
-        f.name: _canonical(f.name, getattr(rules, f.name))
-        for f in dataclasses.fields(rules)
-        if not f.name.startswith("_") and f.name not in NOT_IN_COPY
-    }
+    memo = ("copy", destination_namespace, destination_cluster)
+    digest = rules._digests.get(memo)
+    if digest is None:
+        digest = rules._digests[memo] = _rules_digest(rules, destination_namespace, destination_cluster)
+    return digest
+
+
+def _rules_digest(rules: Rules, destination_namespace: str, destination_cluster: str) -> str:
+    fields = _canonical_fields(rules, NOT_IN_COPY)
     fields["modifiers"] = [
-        _canonical("modifiers", rule.spec)
-        for rule in rules.modifiers
+        spec
+        for rule, spec in zip(rules.modifiers, _modifier_specs(rules), strict=True)
         if not rule.clusters or destination_cluster in rule.clusters
     ]
     text = json.dumps(
@@ -100,15 +112,26 @@ def run_digest(
     """SHA-256 (hex) of everything that decides what a run does to one destination besides the
     objects: every rules field (selection and write handling included), the namespaces, the
     destination cluster (`ClusterClient.identity`) and `TRANSFORM_VERSION`. A watermark made under
-    another digest is not trusted (drsyncer.sync.watermark).
+    another digest is not trusted (drsyncer.sync.watermark). Computed once per rules object and
+    arguments.
 
     Raises TypeError for a rules field whose value has no canonical form.
     """
-    fields = {
-        f.name: _canonical(f.name, getattr(rules, f.name))
-        for f in dataclasses.fields(rules)
-        if not f.name.startswith("_")
-    }
+    memo = ("run", source_namespace, destination_namespace, destination_cluster)
+    digest = rules._digests.get(memo)
+    if digest is None:
+        digest = rules._digests[memo] = _run_digest(
+            rules, source_namespace, destination_namespace, destination_cluster
+        )
+    return digest
+
+
+def _run_digest(
+    rules: Rules, source_namespace: str, destination_namespace: str, destination_cluster: str
+) -> str:
+    fields = _canonical_fields(rules, _COMPILED)
+    # the rules as written: a compiled rule holds functions, which have no canonical form
+    fields["modifiers"] = _modifier_specs(rules)
     text = json.dumps(
         [TRANSFORM_VERSION, source_namespace, destination_namespace, destination_cluster, fields],
         sort_keys=True,
@@ -195,6 +218,32 @@ def settled(
     `source` (metadata suffices) as the current rules make it: nothing to read or write."""
     marks = None if existing is None else copy_marks(existing, rules, source_namespace)
     return is_settled(source, marks, digest)
+
+
+def _canonical_fields(rules: Rules, leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The canonical form of every public field of `rules` but `leave_out`, by name; each made once
+    per rules object. Raises TypeError as `_canonical` (a field that raises is not kept: it raises
+    again next time)."""
+    memo = rules._canonical
+    fields: dict[str, Any] = {}
+    for name in _RULES_FIELDS:
+        if name in leave_out:
+            continue
+        if name not in memo:
+            memo[name] = _canonical(name, getattr(rules, name))
+        fields[name] = memo[name]
+    return fields
+
+
+def _modifier_specs(rules: Rules) -> list[Any]:
+    """The canonical form of each `spec.modifiers` rule as written (one per `rules.modifiers`),
+    made once per rules object."""
+    specs = rules._canonical.get(_MODIFIER_SPECS)
+    if specs is None:
+        specs = rules._canonical[_MODIFIER_SPECS] = [
+            _canonical("modifiers", rule.spec) for rule in rules.modifiers
+        ]
+    return specs
 
 
 def _canonical(name: str, value: Any) -> Any:

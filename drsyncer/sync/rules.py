@@ -86,6 +86,15 @@ class Rules:
     )
 
     _plugin_fingerprint: str = field(default="", init=False, repr=False, compare=False, hash=False)
+    # digests of these rules already computed (drsyncer.sync.provenance), by their arguments: the
+    # rules are frozen, so a digest never goes stale; new rules (a changed spec) start empty
+    _digests: dict[tuple[str, ...], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    # the canonical forms those digests are made of (drsyncer.sync.provenance)
+    _canonical: dict[str, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_overrides", dict(self.immutable_overrides))

@@ -16,6 +16,7 @@ import pytest
 import redis
 import yaml
 from celery.signals import worker_process_shutdown
+from kubernetes import client as k8s
 
 from drsyncer.api import keys
 from drsyncer.config import WORKER_DEFAULTS, load_settings
@@ -23,7 +24,7 @@ from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.watermark import fingerprint
 from tests.fixtures.polling import eventually
-from tests.integration.sync.conftest import World, counts_of, delete, modify, read, rules, seed
+from tests.integration.sync.conftest import World, counts_of, create, delete, modify, read, rules, seed
 from workers import change_feed, jobs
 from workers.change_feed import Feed, RedisWatermarks, feed_prefix
 
@@ -248,3 +249,39 @@ def test_a_large_feed_record_is_kept_as_its_digest_and_still_tells_changes(
     # what a run's own writes replaced in a digest is not known: no watermark is made of it
     assert fingerprint(("e1", kept), {"cm-1": "7"}) is None
     client.close()
+
+
+def test_one_flush_thread_keeps_every_feed_and_a_feed_that_lost_its_lease_stops_alone(
+    world: World, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # leases renewed every 0.1 s, so losing one shows at once
+    monkeypatch.setattr(change_feed, "LEASE_S", 0.3)
+    client = redis.Redis.from_url(redis_url)
+    store = RedisWatermarks(client)
+    try:
+        seed(world, [_configmap("flushed")])
+        for name in ("source", "dr1"):
+            store.watch(world.clients[name], [world.clients[name].resolve("configmaps")])
+        feeds = {
+            name: store._feeds[(world.clients[name].identity, "configmaps")] for name in ("source", "dr1")
+        }
+        assert all(f.live.is_set() for f in feeds.values())
+        assert [t.name for t in threading.enumerate()].count("feed-flush") == 1
+        if world.get("dr1", f"/api/v1/namespaces/{world.ns}") is None:
+            k8s.CoreV1Api(world.stock["dr1"]).create_namespace({"metadata": {"name": world.ns}})
+        create(world, "dr1", _configmap("flushed"))
+        modify(world, "source", _configmap("flushed"), lambda o: o["data"].update(payload="y"))
+
+        def recorded(name: str) -> bool:
+            feed = feeds[name]
+            return client.hexists(f"{feed.prefix}:{feed.epoch}:ns:{world.ns}", "flushed")
+
+        eventually(lambda: recorded("source") and recorded("dr1"), timeout_s=10, what="both changes recorded")
+        # another process took the source feed's lease: that feed stops, the other runs on
+        client.set(f"{feeds['source'].prefix}:epoch", "another-epoch")
+        eventually(lambda: not feeds["source"].running, timeout_s=5, what="the source feed to stop")
+        assert feeds["dr1"].running and feeds["dr1"].live.is_set()
+        assert client.get(f"{feeds['source'].prefix}:epoch") == b"another-epoch"
+    finally:
+        store.close()
+        client.close()

@@ -214,3 +214,32 @@ def test_the_modifiers_of_each_destination_cluster_enter_its_digest_and_no_other
 def test_a_replication_with_plugins_never_decides_from_metadata() -> None:
     assert provenance.metadata_decides(rules())
     assert not provenance.metadata_decides(rules(plugins=[{"name": "example"}]))
+
+
+def test_digests_kept_with_rules_follow_a_rules_change_and_match_fresh_rules() -> None:
+    first = rules(modifiers=[{"clusters": ["dr1"], "labels": {"set": {"site": "dr1"}}}])
+    kept = provenance.rules_digest(first, DEST_NS, "dr1")
+    kept_run = provenance.run_digest(rules(), SOURCE_NS, DEST_NS, "dr1")
+    # asked again, and asked of equal rules built anew: the same digest
+    assert provenance.rules_digest(first, DEST_NS, "dr1") == kept
+    fresh = rules(modifiers=[{"clusters": ["dr1"], "labels": {"set": {"site": "dr1"}}}])
+    assert provenance.rules_digest(fresh, DEST_NS, "dr1") == kept
+    assert provenance.run_digest(rules(), SOURCE_NS, DEST_NS, "dr1") == kept_run
+    # a spec change makes new rules, whose digests are their own
+    changed = dataclasses.replace(first, scale_to_zero=not first.scale_to_zero)
+    assert provenance.rules_digest(changed, DEST_NS, "dr1") != kept
+    assert provenance.rules_digest(first, DEST_NS, "dr2") != kept
+    assert provenance.rules_digest(first, "other", "dr1") != kept
+    plain = rules()
+    assert provenance.run_digest(
+        dataclasses.replace(plain, prune_deleted=not plain.prune_deleted), SOURCE_NS, DEST_NS, "dr1"
+    ) != provenance.run_digest(plain, SOURCE_NS, DEST_NS, "dr1")
+
+
+def test_the_run_digest_of_a_replication_with_modifiers_follows_its_modifiers() -> None:
+    before = rules(modifiers=[{"clusters": ["dr1"], "labels": {"set": {"site": "dr1"}}}])
+    after = rules(modifiers=[{"clusters": ["dr1"], "labels": {"set": {"site": "eu"}}}])
+    digest = provenance.run_digest(before, SOURCE_NS, DEST_NS, "dr1")
+    assert len(digest) == 64
+    assert provenance.run_digest(after, SOURCE_NS, DEST_NS, "dr1") != digest
+    assert provenance.run_digest(rules(), SOURCE_NS, DEST_NS, "dr1") != digest
