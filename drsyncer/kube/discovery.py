@@ -167,8 +167,12 @@ class ServedResources:
     preferred: frozenset[str]  # group versions the server prefers, e.g. "apps/v1", "v1"
     # name (lowercase) → refs answering to it, and resolutions made: a snapshot is asked the same few
     # names by every task of a process, so each is worked out once
-    _by_name: dict[str, list[ResourceRef]] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _resolved: dict[str, list[ResourceRef]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_name: dict[str, list[ResourceRef]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _resolved: dict[str, list[ResourceRef]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for ref in self.refs:

@@ -122,7 +122,9 @@ def _aggregated_resource(rt: ResourceType) -> dict[str, Any]:
     subresources = [
         {
             "subresource": entry["name"].partition("/")[2],
-            "responseKind": _gvk(entry.get("group", rt.group), entry.get("version", rt.version), entry["kind"]),
+            "responseKind": _gvk(
+                entry.get("group", rt.group), entry.get("version", rt.version), entry["kind"]
+            ),
             "verbs": entry["verbs"],
         }
         for entry in entries[1:]
@@ -153,4 +155,9 @@ def aggregated(registry: Registry, core: bool) -> dict[str, Any]:
             for version in versions
         ]
         items.append({"metadata": {"name": name, "creationTimestamp": None}, "versions": entries})
-    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    }
