@@ -301,8 +301,9 @@ def _walk_groups(
 class SharedDiscovery(Protocol):
     """Discovery of one cluster kept where other processes see it (drsyncer.kube.discovery_cache)."""
 
-    def load(self) -> tuple[ServedResources, float] | None:
-        """The kept snapshot and its age in seconds; None when there is none (or it cannot be read)."""
+    def load(self, max_age_s: float) -> tuple[ServedResources, float] | None:
+        """The kept snapshot and its age in seconds, if at most `max_age_s` old; None: read the server
+        (there is none that young, or it cannot be read); may wait while another process reads it."""
 
     def save(self, served: ServedResources) -> None:
         """Keep `served` (read just now) for the other processes; failures are not raised."""
@@ -353,7 +354,7 @@ class Discovery:
                 return self._served
             # holding the lock while fetching: concurrent callers wait for one walk, not many
             if self._shared is not None and not self._skip_shared:
-                kept = self._shared.load()
+                kept = self._shared.load(limit)
                 if kept is not None and kept[1] <= limit:
                     self._served, self._fetched_at = kept[0], self._clock() - kept[1]
                     return kept[0]

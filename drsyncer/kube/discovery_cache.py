@@ -5,6 +5,11 @@ of the server URL and the cluster's name, so a RemoteCluster pointed at another 
 key), holding a compact JSON document of the served resources (about 15 KB for a kube-apiserver
 with a few CRDs) that expires with the discovery TTL (300 s). It holds resource names and verbs
 only: nothing of the credentials. Redis failing costs a read of the server, never a task.
+
+When no copy is young enough, the first process to ask takes a short lease
+(`drsyncer:discovery:<identity>:reading`, `READ_LEASE_S`) and reads the server; the others wait
+for its copy (at most `WAIT_S`, then read the server themselves): the pool processes of freshly
+started workers all want discovery at once, and one reading serves them all.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX = "drsyncer:discovery:"
 FORMAT = 1  # bumped when the document's shape changes; another format reads as absent
+READ_LEASE_S = 5.0  # a process reading discovery holds the lease this long at most
+WAIT_S = 3.0  # how long the others wait for its copy
+POLL_S = 0.05
 
 
 def dump_served(served: ServedResources, at: float) -> bytes:
@@ -66,13 +74,37 @@ class RedisDiscovery:
         identity: str,
         ttl_s: float = 300.0,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        wait_s: float = WAIT_S,
     ) -> None:
         self._redis = connection
         self.key = KEY_PREFIX + identity
+        self.lease_key = self.key + ":reading"
         self._ttl = ttl_s
         self._clock = clock
+        self._sleep = sleep
+        self._wait_s = wait_s
 
-    def load(self) -> tuple[ServedResources, float] | None:
+    def load(self, max_age_s: float) -> tuple[ServedResources, float] | None:
+        kept = self._read()
+        if kept is not None and kept[1] <= max_age_s:
+            return kept
+        try:
+            if self._redis.set(self.lease_key, b"1", nx=True, px=int(READ_LEASE_S * 1000)):
+                return None  # this process reads the server, and `save` ends the lease
+        except redis.RedisError as exc:
+            log.debug("shared discovery %s: no lease: %s", self.key, exc)
+            return None
+        # another process is reading the server: its copy will do
+        deadline = self._clock() + self._wait_s
+        while self._clock() < deadline:
+            self._sleep(POLL_S)
+            kept = self._read()
+            if kept is not None and kept[1] <= max_age_s:
+                return kept
+        return None
+
+    def _read(self) -> tuple[ServedResources, float] | None:
         try:
             data = self._redis.get(self.key)
         except redis.RedisError as exc:
@@ -93,6 +125,9 @@ class RedisDiscovery:
 
     def save(self, served: ServedResources) -> None:
         try:
-            self._redis.set(self.key, dump_served(served, self._clock()), px=int(self._ttl * 1000))
+            with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(self.key, dump_served(served, self._clock()), px=int(self._ttl * 1000))
+                pipe.delete(self.lease_key)
+                pipe.execute()
         except redis.RedisError as exc:
             log.debug("shared discovery %s not written: %s", self.key, exc)

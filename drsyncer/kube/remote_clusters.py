@@ -144,7 +144,8 @@ class ClusterClients:
     """`ClusterClient`s per RemoteCluster, kept while their kubeconfig Secret is unchanged.
 
     `redis_url` set: each cluster's `spec.rateLimit` is shared by every process using that Redis, and
-    so is its discovery (drsyncer.kube.discovery_cache: one process per 300 s reads it).
+    so is its discovery and the controller's (drsyncer.kube.discovery_cache: one process per 300 s
+    reads it).
     `exec_policy`: the credential plugins a kubeconfig Secret's exec user may run (None: none).
     """
 
@@ -170,6 +171,8 @@ class ClusterClients:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
+        if redis_url and controller.shared_discovery is None:
+            controller.shared_discovery = RedisDiscovery(redis_for(redis_url), controller.identity)
 
     def get(self, remote: RemoteClusterAccess | Mapping[str, Any] | Any) -> ClusterClient:
         """The client for a RemoteCluster (a `RemoteClusterAccess`, a RemoteCluster dict or model)."""

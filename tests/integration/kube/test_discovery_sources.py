@@ -9,7 +9,13 @@ from typing import Any
 import redis
 
 from drsyncer.kube import client_from_kubeconfig
-from drsyncer.kube.discovery import AGGREGATED_ACCEPT, ServedResources, is_aggregated, read_served_resources
+from drsyncer.kube.discovery import (
+    AGGREGATED_ACCEPT,
+    ServedResources,
+    is_aggregated,
+    offline_ref,
+    read_served_resources,
+)
 from drsyncer.kube.discovery_cache import KEY_PREFIX, RedisDiscovery
 from drsyncer.kube.errors import NotServed
 from drsyncer.sim import SimCluster
@@ -97,3 +103,30 @@ def test_a_second_process_reads_discovery_from_redis_and_a_miss_reads_the_server
         finally:
             first.close()
             second.close()
+
+
+def test_while_one_process_reads_discovery_the_others_wait_for_its_copy(redis_url: str) -> None:
+    connection = redis.Redis.from_url(redis_url)
+    served = ServedResources(
+        tuple(r for r in (offline_ref("cm"), offline_ref("deploy")) if r), frozenset({"v1"})
+    )
+    reader = RedisDiscovery(connection, "0123456789abcdef")
+    assert reader.load(300) is None  # nothing kept: this process reads the server, holding the lease
+    assert connection.exists(reader.lease_key)
+
+    polls: list[float] = []
+
+    def poll(seconds: float) -> None:
+        polls.append(seconds)
+        if len(polls) == 2:
+            reader.save(served)  # the reader is done while the other polls
+
+    waiter = RedisDiscovery(connection, "0123456789abcdef", sleep=poll)
+    kept = waiter.load(300)
+    assert kept is not None and kept[0].refs == served.refs and len(polls) == 2
+    assert not connection.exists(reader.lease_key)
+
+    # a reader that never finishes (its process died): the others read the server themselves
+    connection.delete(reader.key)
+    assert reader.load(300) is None
+    assert RedisDiscovery(connection, "0123456789abcdef", wait_s=0.2).load(300) is None

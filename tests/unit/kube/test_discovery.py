@@ -283,8 +283,8 @@ class Kept:
         self.copy: tuple[ServedResources, float] | None = None
         self.saves = 0
 
-    def load(self) -> tuple[ServedResources, float] | None:
-        return self.copy
+    def load(self, max_age_s: float) -> tuple[ServedResources, float] | None:
+        return self.copy if self.copy and self.copy[1] <= max_age_s else None
 
     def save(self, served: ServedResources) -> None:
         self.copy, self.saves = (served, 0.0), self.saves + 1
