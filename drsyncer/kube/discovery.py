@@ -105,8 +105,8 @@ def parse_resource_list(group_version: str, body: Mapping[str, Any]) -> list[Res
 
 
 # the Accept of a discovery root request: aggregated discovery (apidiscovery.k8s.io/v2) when served,
-# else the plain document; kube-apiserver answers the first media type it supports
-# (k8s.io/apiserver pkg/endpoints/discovery/aggregated/negotiation.go, 1.34)
+# else the plain document (k8s.io/apiserver pkg/endpoints/discovery/aggregated wrapper.go and
+# negotiation.go, 1.34: a server without it ignores the first media type and answers the second)
 AGGREGATED_ACCEPT = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
 AGGREGATED_KIND = "APIGroupDiscoveryList"
 
@@ -123,8 +123,8 @@ def parse_aggregated(body: Mapping[str, Any]) -> tuple[list[ResourceRef], list[s
     the core group), each with `versions[]` in preference order (the first is preferred), each with
     `resources[]`: `resource` (plural), `responseKind.kind`, `scope` ("Namespaced"/"Cluster"),
     `singularResource`, `shortNames`, `verbs`, `subresources[].subresource`. A version marked
-    `freshness: Stale` (an aggregated API server not answering) is kept with what it last served,
-    as the per-group walk would have kept the last snapshot.
+    `freshness: Stale` (its aggregated API server not answering) is kept with what it last served;
+    the per-group walk fails on such a group version's 503 instead.
     """
     refs: list[ResourceRef] = []
     preferred: list[str] = []
@@ -246,7 +246,7 @@ def read_served_resources(
 
     `get_root(path)` reads `/api` and `/apis` (default `get_json`); sent with `AGGREGATED_ACCEPT` it
     gets aggregated discovery where served: 2 requests in all. A root answering the plain document
-    (`APIVersions`/`APIGroupList`: a server before 1.26, or one ignoring the Accept) is walked:
+    (`APIVersions`/`APIGroupList`: a server before 1.30, or one ignoring the Accept) is walked:
     one more request per group version.
     """
     root = get_root or get_json

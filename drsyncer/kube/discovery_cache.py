@@ -2,8 +2,8 @@
 
 One string key per cluster, `drsyncer:discovery:<identity>` (`ClusterClient.identity`: 16 hex digits
 of the server URL and the cluster's name, so a RemoteCluster pointed at another server gets another
-key), holding a compact JSON document of the served resources (about 15 KB for a kube-apiserver
-with a few CRDs) that expires with the discovery TTL (300 s). It holds resource names and verbs
+key), holding a compact JSON document of the served resources (about 11 KB for kube-apiserver 1.34
+without CRDs) that expires with the discovery TTL (300 s). It holds resource names and verbs
 only: nothing of the credentials. Redis failing costs a read of the server, never a task.
 
 When no copy is young enough, the first process to ask takes a short lease
