@@ -308,6 +308,9 @@ class SharedDiscovery(Protocol):
     def save(self, served: ServedResources) -> None:
         """Keep `served` (read just now) for the other processes; failures are not raised."""
 
+    def abandon(self) -> None:
+        """Reading the server failed after `load` returned None: others need not wait for a copy."""
+
 
 class Discovery:
     """The cached discovery of one cluster; thread-safe.
@@ -358,7 +361,12 @@ class Discovery:
                 if kept is not None and kept[1] <= limit:
                     self._served, self._fetched_at = kept[0], self._clock() - kept[1]
                     return kept[0]
-            self._served = read_served_resources(self._get_json, self._get_root)
+            try:
+                self._served = read_served_resources(self._get_json, self._get_root)
+            except BaseException:
+                if self._shared is not None:
+                    self._shared.abandon()  # the others read the server themselves, not wait
+                raise
             self._fetched_at = self._clock()
             self._skip_shared = False
             if self._shared is not None:

@@ -131,3 +131,9 @@ class RedisDiscovery:
                 pipe.execute()
         except redis.RedisError as exc:
             log.debug("shared discovery %s not written: %s", self.key, exc)
+
+    def abandon(self) -> None:
+        try:
+            self._redis.delete(self.lease_key)
+        except redis.RedisError as exc:
+            log.debug("shared discovery %s: lease not ended: %s", self.key, exc)

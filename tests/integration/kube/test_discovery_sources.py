@@ -126,7 +126,11 @@ def test_while_one_process_reads_discovery_the_others_wait_for_its_copy(redis_ur
     assert kept is not None and kept[0].refs == served.refs and len(polls) == 2
     assert not connection.exists(reader.lease_key)
 
-    # a reader that never finishes (its process died): the others read the server themselves
+    # a reader that failed: the others read the server themselves at once
     connection.delete(reader.key)
+    assert reader.load(300) is None
+    reader.abandon()
+    assert not connection.exists(reader.lease_key)
+    # a reader that never finishes (its process died): the others wait a while, then read the server
     assert reader.load(300) is None
     assert RedisDiscovery(connection, "0123456789abcdef", wait_s=0.2).load(300) is None

@@ -282,12 +282,16 @@ class Kept:
     def __init__(self) -> None:
         self.copy: tuple[ServedResources, float] | None = None
         self.saves = 0
+        self.abandoned = False
 
     def load(self, max_age_s: float) -> tuple[ServedResources, float] | None:
         return self.copy if self.copy and self.copy[1] <= max_age_s else None
 
     def save(self, served: ServedResources) -> None:
         self.copy, self.saves = (served, 0.0), self.saves + 1
+
+    def abandon(self) -> None:
+        self.abandoned = True
 
 
 def test_a_shared_reading_younger_than_the_ttl_is_used_and_an_older_one_is_read_again() -> None:
@@ -333,3 +337,14 @@ def test_a_shared_reading_survives_its_round_trip_through_the_document() -> None
     assert described(loaded[0]) == described(served) and loaded[0].preferred == served.preferred
     assert loaded[1] == 1234.5
     assert load_served(b'{"format": 0}') is None  # another format reads as absent
+
+
+def test_a_failed_reading_tells_the_other_processes_not_to_wait_for_it() -> None:
+    kept = Kept()
+
+    def down(path: str) -> Mapping[str, Any]:
+        raise ConnectionError(path)
+
+    with pytest.raises(ConnectionError):
+        Discovery(down, shared=kept).resolve("cm")
+    assert kept.abandoned and kept.saves == 0
