@@ -24,7 +24,7 @@ from urllib3.util import parse_url
 
 from drsyncer.kube import audit, journal
 from drsyncer.kube.counters import RequestCounters
-from drsyncer.kube.discovery import Discovery, ResourceRef
+from drsyncer.kube.discovery import AGGREGATED_ACCEPT, Discovery, ResourceRef, SharedDiscovery
 from drsyncer.kube.errors import ApiError, NotFound, error_from_response
 from drsyncer.kube.ratelimit import RateLimiter, Unlimited
 from drsyncer.kube.requests import (
@@ -150,6 +150,8 @@ class ClusterClient:
         self._host_pool: urllib3.HTTPConnectionPool | None = None
         self._discovery: Discovery | None = None
         self._discovery_lock = threading.Lock()
+        # where other processes' discovery of this cluster is kept (set before the first resolve)
+        self.shared_discovery: SharedDiscovery | None = None
         self._version: str | None = None  # gitVersion, as /version last answered
         self._identity: str | None = None
 
@@ -357,8 +359,17 @@ class ClusterClient:
     def discovery(self) -> Discovery:
         with self._discovery_lock:
             if self._discovery is None:
-                self._discovery = Discovery(self.get_json, cluster=self.name)
+                self._discovery = Discovery(
+                    self.get_json,
+                    cluster=self.name,
+                    get_root=self._get_discovery_root,
+                    shared=self.shared_discovery,
+                )
             return self._discovery
+
+    def _get_discovery_root(self, path: str) -> dict[str, Any]:
+        # aggregated discovery where served (every group version in one answer), else the plain list
+        return self.request("GET", path, accept=AGGREGATED_ACCEPT)
 
     def resolve(self, name: str) -> ResourceRef:
         """A resource type by plural, singular, kind, short name or `name.group`."""

@@ -4,6 +4,12 @@ Names resolve the way kubectl resolves them: plural, singular, kind or short nam
 optional `.group` (`widgets.example.com`, `deployments.apps`), and `"*"` for every namespaced,
 listable resource except those drsyncer/api/resource_types.py leaves out of it. A miss refreshes the
 cache (rate-limited), so a CRD created a moment ago resolves.
+
+Discovery is read as one aggregated document per root (`/api`, `/apis`: `APIGroupDiscoveryList`,
+apidiscovery.k8s.io/v2, GA in Kubernetes 1.30) where the server offers it, else by walking every
+group version (`APIVersions`/`APIGroupList`, then one `APIResourceList` each); the Accept header asks
+for either, so a server without aggregated discovery costs no extra request. A `SharedDiscovery`
+(drsyncer.kube.discovery_cache) lets every process of a fleet reuse one process's reading.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from drsyncer.api.builtin_kinds import BuiltinKind
 from drsyncer.api.resource_types import BUILTIN_GROUPS, find_builtin, in_wildcard, is_wildcard
@@ -98,12 +104,80 @@ def parse_resource_list(group_version: str, body: Mapping[str, Any]) -> list[Res
     return refs
 
 
+# the Accept of a discovery root request: aggregated discovery (apidiscovery.k8s.io/v2) when served,
+# else the plain document (k8s.io/apiserver pkg/endpoints/discovery/aggregated wrapper.go and
+# negotiation.go, 1.34: a server without it ignores the first media type and answers the second)
+AGGREGATED_ACCEPT = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+AGGREGATED_KIND = "APIGroupDiscoveryList"
+
+
+def is_aggregated(body: Mapping[str, Any]) -> bool:
+    """Whether a discovery root's answer is an aggregated document (`APIGroupDiscoveryList`, v2)."""
+    return body.get("kind") == AGGREGATED_KIND and str(body.get("apiVersion", "")).endswith("/v2")
+
+
+def parse_aggregated(body: Mapping[str, Any]) -> tuple[list[ResourceRef], list[str]]:
+    """(ResourceRefs, preferred group versions) from one `APIGroupDiscoveryList`.
+
+    Shape (k8s.io/api apidiscovery/v2 types.go, 1.34): `items[]` are groups (`metadata.name`, "" for
+    the core group), each with `versions[]` in preference order (the first is preferred), each with
+    `resources[]`: `resource` (plural), `responseKind.kind`, `scope` ("Namespaced"/"Cluster"),
+    `singularResource`, `shortNames`, `verbs`, `subresources[].subresource`. A version marked
+    `freshness: Stale` (its aggregated API server not answering) is kept with what it last served;
+    the per-group walk fails on such a group version's 503 instead.
+    """
+    refs: list[ResourceRef] = []
+    preferred: list[str] = []
+    for item in body.get("items") or []:
+        if not isinstance(item, Mapping):
+            continue
+        group = str((item.get("metadata") or {}).get("name") or "")
+        versions = [v for v in item.get("versions") or [] if isinstance(v, Mapping) and v.get("version")]
+        if versions:
+            first = str(versions[0]["version"])
+            preferred.append(f"{group}/{first}" if group else first)
+        for entry in versions:
+            version = str(entry["version"])
+            for res in entry.get("resources") or []:
+                plural = str(res.get("resource") or "") if isinstance(res, Mapping) else ""
+                if not plural:
+                    continue
+                subs = (s.get("subresource") for s in res.get("subresources") or () if isinstance(s, Mapping))
+                refs.append(
+                    ResourceRef(
+                        group=group,
+                        version=version,
+                        kind=str((res.get("responseKind") or {}).get("kind") or ""),
+                        plural=plural,
+                        namespaced=res.get("scope") == "Namespaced",
+                        singular=str(res.get("singularResource") or ""),
+                        short_names=tuple(str(n) for n in res.get("shortNames") or ()),
+                        verbs=frozenset(str(v) for v in res.get("verbs") or ()),
+                        subresources=frozenset(str(s) for s in subs if s),
+                    )
+                )
+    return refs, preferred
+
+
 @dataclass(frozen=True)
 class ServedResources:
     """A snapshot of discovery: every served resource, preferred versions first."""
 
     refs: tuple[ResourceRef, ...]
     preferred: frozenset[str]  # group versions the server prefers, e.g. "apps/v1", "v1"
+    # name (lowercase) → refs answering to it, and resolutions made: a snapshot is asked the same few
+    # names by every task of a process, so each is worked out once
+    _by_name: dict[str, list[ResourceRef]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _resolved: dict[str, list[ResourceRef]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        for ref in self.refs:
+            for name in dict.fromkeys(ref.names()):
+                self._by_name.setdefault(name, []).append(ref)
 
     def _group_rank(self, ref: ResourceRef) -> int:
         # kubectl's order for an ambiguous short name: core, then built-in groups, then the rest
@@ -112,9 +186,15 @@ class ServedResources:
         return 1 if ref.group in BUILTIN_GROUPS else 2
 
     def candidates(self, name: str) -> list[ResourceRef]:
-        wanted = name.strip()
-        lowered = wanted.lower()
-        matches = [r for r in self.refs if lowered in r.names()]
+        """Refs `name` may mean, the one kubectl would pick first; [] when none."""
+        found = self._resolved.get(name)
+        if found is None:
+            found = self._resolved[name] = self._candidates(name)  # a benign race: same answer
+        return list(found)
+
+    def _candidates(self, name: str) -> list[ResourceRef]:
+        lowered = name.strip().lower()
+        matches = list(self._by_name.get(lowered, ()))
         if not matches and "." in lowered:
             # `plural.group`, `kind.group` or `plural.version.group`
             head, _, group = lowered.partition(".")
@@ -158,17 +238,56 @@ class ServedResources:
         return [r for r in self.all_namespaced() if in_wildcard(r.group, r.plural)]
 
 
-def read_served_resources(get_json: Callable[[str], Mapping[str, Any]]) -> ServedResources:
-    """Walk `/api` and `/apis` with `get_json(path)` and collect every group version's resources."""
+def read_served_resources(
+    get_json: Callable[[str], Mapping[str, Any]],
+    get_root: Callable[[str], Mapping[str, Any]] | None = None,
+) -> ServedResources:
+    """Every served resource, read with `get_json(path)`.
+
+    `get_root(path)` reads `/api` and `/apis` (default `get_json`); sent with `AGGREGATED_ACCEPT` it
+    gets aggregated discovery where served: 2 requests in all. A root answering the plain document
+    (`APIVersions`/`APIGroupList`: a server before 1.30, or one ignoring the Accept) is walked:
+    one more request per group version.
+    """
+    root = get_root or get_json
     refs: list[ResourceRef] = []
     preferred: set[str] = set()
-    core = get_json("/api")
+    core = root("/api")
+    if is_aggregated(core):
+        core_refs, core_preferred = parse_aggregated(core)
+        refs.extend(core_refs)
+        preferred.update(core_preferred)
+    else:
+        _walk_core(get_json, core, refs, preferred)
+    groups = root("/apis")
+    if is_aggregated(groups):
+        group_refs, group_preferred = parse_aggregated(groups)
+        refs.extend(group_refs)
+        preferred.update(group_preferred)
+    else:
+        _walk_groups(get_json, groups, refs, preferred)
+    return ServedResources(tuple(refs), frozenset(preferred))
+
+
+def _walk_core(
+    get_json: Callable[[str], Mapping[str, Any]],
+    core: Mapping[str, Any],
+    refs: list[ResourceRef],
+    preferred: set[str],
+) -> None:
     core_versions = [str(v) for v in core.get("versions") or []]
     if core_versions:
         preferred.add(core_versions[0])
     for version in core_versions:
         refs.extend(parse_resource_list(version, get_json(f"/api/{version}")))
-    groups = get_json("/apis")
+
+
+def _walk_groups(
+    get_json: Callable[[str], Mapping[str, Any]],
+    groups: Mapping[str, Any],
+    refs: list[ResourceRef],
+    preferred: set[str],
+) -> None:
     for group in groups.get("groups") or []:
         pref = (group.get("preferredVersion") or {}).get("groupVersion")
         if pref:
@@ -177,11 +296,30 @@ def read_served_resources(get_json: Callable[[str], Mapping[str, Any]]) -> Serve
             gv = str(version.get("groupVersion", ""))
             if gv:
                 refs.extend(parse_resource_list(gv, get_json(f"/apis/{gv}")))
-    return ServedResources(tuple(refs), frozenset(preferred))
+
+
+class SharedDiscovery(Protocol):
+    """Discovery of one cluster kept where other processes see it (drsyncer.kube.discovery_cache)."""
+
+    def load(self, max_age_s: float) -> tuple[ServedResources, float] | None:
+        """The kept snapshot and its age in seconds, if at most `max_age_s` old; None: read the server
+        (there is none that young, or it cannot be read); may wait while another process reads it."""
+
+    def save(self, served: ServedResources) -> None:
+        """Keep `served` (read just now) for the other processes; failures are not raised."""
+
+    def abandon(self) -> None:
+        """Reading the server failed after `load` returned None: others need not wait for a copy."""
 
 
 class Discovery:
-    """The cached discovery of one cluster; thread-safe."""
+    """The cached discovery of one cluster; thread-safe.
+
+    `get_root` reads the discovery roots (`read_served_resources`). With `shared`, a snapshot another
+    process read less than `ttl_s` ago is used instead of reading the server, and a reading made
+    here is shared; a name not found still reads the server (at most every `miss_refresh_s`) unless
+    the shared snapshot is already that recent.
+    """
 
     def __init__(
         self,
@@ -191,8 +329,12 @@ class Discovery:
         ttl_s: float = 300.0,
         miss_refresh_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        get_root: Callable[[str], Mapping[str, Any]] | None = None,
+        shared: SharedDiscovery | None = None,
     ) -> None:
         self._get_json = get_json
+        self._get_root = get_root
+        self._shared = shared
         self._cluster = cluster
         self._ttl = ttl_s
         self._miss_refresh = miss_refresh_s
@@ -200,18 +342,35 @@ class Discovery:
         self._lock = threading.Lock()
         self._served: ServedResources | None = None
         self._fetched_at = 0.0
+        self._skip_shared = False
 
     def invalidate(self) -> None:
+        """Forget the snapshot: the next look reads the server (not the shared copy, which is as old)."""
         with self._lock:
             self._served = None
+            self._skip_shared = True
 
     def served(self, *, max_age_s: float | None = None) -> ServedResources:
         limit = self._ttl if max_age_s is None else max_age_s
         with self._lock:
-            if self._served is None or self._clock() - self._fetched_at > limit:
-                # holding the lock while fetching: concurrent callers wait for one walk, not many
-                self._served = read_served_resources(self._get_json)
-                self._fetched_at = self._clock()
+            if self._served is not None and self._clock() - self._fetched_at <= limit:
+                return self._served
+            # holding the lock while fetching: concurrent callers wait for one walk, not many
+            if self._shared is not None and not self._skip_shared:
+                kept = self._shared.load(limit)
+                if kept is not None and kept[1] <= limit:
+                    self._served, self._fetched_at = kept[0], self._clock() - kept[1]
+                    return kept[0]
+            try:
+                self._served = read_served_resources(self._get_json, self._get_root)
+            except BaseException:
+                if self._shared is not None:
+                    self._shared.abandon()  # the others read the server themselves, not wait
+                raise
+            self._fetched_at = self._clock()
+            self._skip_shared = False
+            if self._shared is not None:
+                self._shared.save(self._served)
             return self._served
 
     def _lookup(self, find: Callable[[ServedResources], list[ResourceRef]]) -> list[ResourceRef]:

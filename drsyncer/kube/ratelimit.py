@@ -258,8 +258,9 @@ _redis_clients: dict[str, redis.Redis] = {}
 _redis_lock = threading.Lock()
 
 
-def _redis_for(url: str) -> redis.Redis:
-    # one connection pool per URL and process, shared by every cluster's limiter
+def redis_for(url: str) -> redis.Redis:
+    """The process's Redis client for `url`: one connection pool per URL and process, shared by every
+    cluster's limiter (and shared discovery); short timeouts, one quick retry."""
     with _redis_lock:
         client = _redis_clients.get(url)
         if client is None:
@@ -278,5 +279,5 @@ def rate_limiter_for(cluster_key: str, budget: RateBudget, redis_url: str | None
     its RemoteCluster.
     """
     if redis_url:
-        return RedisRateLimiter(_redis_for(redis_url), cluster_key, budget)
+        return RedisRateLimiter(redis_for(redis_url), cluster_key, budget)
     return LocalRateLimiter(budget)

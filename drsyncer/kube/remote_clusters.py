@@ -22,10 +22,11 @@ from drsyncer.errors import Category
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.discovery import ResourceRef
+from drsyncer.kube.discovery_cache import RedisDiscovery
 from drsyncer.kube.errors import ApiError, Forbidden, KubeconfigError
 from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.kubeconfig import DEFAULT_MAX_CONNECTIONS, client_from_access, parse_kubeconfig
-from drsyncer.kube.ratelimit import RateBudget, rate_limiter_for
+from drsyncer.kube.ratelimit import RateBudget, rate_limiter_for, redis_for
 from drsyncer.kube.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,9 @@ class _Entry:
 class ClusterClients:
     """`ClusterClient`s per RemoteCluster, kept while their kubeconfig Secret is unchanged.
 
-    `redis_url` set: each cluster's `spec.rateLimit` is shared by every process using that Redis.
+    `redis_url` set: each cluster's `spec.rateLimit` is shared by every process using that Redis, and
+    so is its discovery and the controller's (drsyncer.kube.discovery_cache: one process per 300 s
+    reads it).
     `exec_policy`: the credential plugins a kubeconfig Secret's exec user may run (None: none).
     """
 
@@ -168,6 +171,8 @@ class ClusterClients:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
+        if redis_url and controller.shared_discovery is None:
+            controller.shared_discovery = RedisDiscovery(redis_for(redis_url), controller.identity)
 
     def get(self, remote: RemoteClusterAccess | Mapping[str, Any] | Any) -> ClusterClient:
         """The client for a RemoteCluster (a `RemoteClusterAccess`, a RemoteCluster dict or model)."""
@@ -211,7 +216,7 @@ class ClusterClients:
         label = f"{KIND_REMOTE_CLUSTER} {access.key}: {origin}"
         parsed = parse_kubeconfig(content, context=access.context, origin=label)
         limiter = rate_limiter_for(access.key, access.rate, self._redis_url)
-        return client_from_access(
+        client = client_from_access(
             parsed,
             name=access.name,
             origin=origin,
@@ -223,6 +228,9 @@ class ClusterClients:
             exec_policy=self.exec_policy,
             label=label,
         )
+        if self._redis_url:
+            client.shared_discovery = RedisDiscovery(redis_for(self._redis_url), client.identity)
+        return client
 
     def invalidate(self, key: str) -> None:
         """Forget the client of RemoteCluster `namespace/name` (deleted, or known to be stale)."""

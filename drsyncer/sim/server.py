@@ -140,12 +140,16 @@ class ApiServer:
             self.counters.count_discovery()
         if head == "api":
             if len(parts) == 1:
+                if discovery.wants_aggregated(request.headers.get("Accept", "")):
+                    return self._aggregated(request, core=True)
                 return self._get_only(request, discovery.core_versions(self._address()))
             if len(parts) == 2:
                 return self._get_only(request, discovery.resource_list(self.store.registry, "", parts[1]))
             return await self._resource(request, "", parts[1], parts[2:])
         if head == "apis":
             if len(parts) == 1:
+                if discovery.wants_aggregated(request.headers.get("Accept", "")):
+                    return self._aggregated(request, core=False)
                 return self._get_only(request, discovery.group_list(self.store.registry))
             if parts[1] not in self.store.registry.groups():
                 return _page_not_found()  # kube-aggregator has no APIService for the group
@@ -171,6 +175,11 @@ class ApiServer:
         if head not in ("api", "apis", "version", "openapi"):
             return _page_not_found()
         raise unknown_resource()
+
+    def _aggregated(self, request: web.BaseRequest, core: bool) -> web.Response:
+        answer = self._get_only(request, discovery.aggregated(self.store.registry, core))
+        answer.headers["Content-Type"] = discovery.AGGREGATED_TYPE
+        return answer
 
     @staticmethod
     def _get_only(request: web.BaseRequest, body: dict[str, Any] | None) -> web.Response:

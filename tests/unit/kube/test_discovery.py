@@ -4,7 +4,15 @@ from typing import Any
 import pytest
 
 from drsyncer.errors import CategorisedError
-from drsyncer.kube.discovery import Discovery, ResourceRef, offline_ref, parse_resource_list
+from drsyncer.kube.discovery import (
+    Discovery,
+    ResourceRef,
+    ServedResources,
+    offline_ref,
+    parse_resource_list,
+    read_served_resources,
+)
+from drsyncer.kube.discovery_cache import dump_served, load_served
 
 ALL_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
@@ -201,3 +209,142 @@ def test_offline_refs_come_from_the_builtin_table() -> None:
     assert ref == ResourceRef("apps", "v1", "Deployment", "deployments", True, "deployment", ("deploy",))
     assert ref is not None and "scale" in ref.subresources
     assert offline_ref("widgets") is None
+
+
+def aggregated_of(docs: dict[str, Mapping[str, Any]], root: str) -> dict[str, Any]:
+    """The APIGroupDiscoveryList (apidiscovery.k8s.io/v2) a 1.30+ server answers at `root` for `docs`."""
+    if root == "/api":
+        groups = [("", [("v1", "/api/v1")])]
+    else:
+        groups = [
+            (
+                g["name"],
+                [(v["groupVersion"].split("/")[1], f"/apis/{v['groupVersion']}") for v in g["versions"]],
+            )
+            for g in docs["/apis"]["groups"]
+        ]
+    items = []
+    for name, versions in groups:
+        entries = []
+        for version, path in versions:
+            listed = docs[path]["resources"]
+            resources = [
+                {
+                    "resource": r["name"],
+                    "responseKind": {"group": name, "version": version, "kind": r["kind"]},
+                    "scope": "Namespaced" if r["namespaced"] else "Cluster",
+                    "singularResource": r["singularName"],
+                    "shortNames": r["shortNames"],
+                    "verbs": r["verbs"],
+                    "subresources": [
+                        {"subresource": s["name"].split("/")[1], "verbs": s["verbs"]}
+                        for s in listed
+                        if s["name"].startswith(r["name"] + "/")
+                    ],
+                }
+                for r in listed
+                if "/" not in r["name"]
+            ]
+            entries.append({"version": version, "resources": resources, "freshness": "Current"})
+        items.append({"metadata": {"name": name}, "versions": entries})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "items": items}
+
+
+def described(served: ServedResources) -> set[tuple[Any, ...]]:
+    return {(r, r.singular, r.short_names, r.verbs, r.subresources) for r in served.refs}
+
+
+def test_aggregated_discovery_reads_everything_in_two_requests_as_the_walk_would() -> None:
+    docs = server()
+    walked = read_served_resources(FakeServer(docs))
+    roots = FakeServer({root: aggregated_of(docs, root) for root in ("/api", "/apis")})
+    group_versions = FakeServer({})
+    served = read_served_resources(group_versions, roots)
+    assert roots.calls == ["/api", "/apis"] and group_versions.calls == []
+    assert described(served) == described(walked)
+    assert served.preferred == walked.preferred == {"v1", "apps/v1", "autoscaling/v2", "events.k8s.io/v1"}
+    assert served.candidates("hpa")[0].version == "v2"
+    assert served.candidates("deploy")[0].subresources == {"status", "scale"}
+
+
+def test_a_server_without_aggregated_discovery_is_walked_group_version_by_group_version() -> None:
+    docs = server()
+    fake = FakeServer(docs)
+    # a server before 1.26 (or one ignoring the Accept) answers the roots with the plain documents
+    served = read_served_resources(fake, fake)
+    assert fake.calls[:2] == ["/api", "/api/v1"] and "/apis/autoscaling/v1" in fake.calls
+    assert described(served) == described(read_served_resources(FakeServer(docs)))
+
+
+class Kept:
+    """A SharedDiscovery held in memory, with its copy's age set by the test."""
+
+    def __init__(self) -> None:
+        self.copy: tuple[ServedResources, float] | None = None
+        self.saves = 0
+        self.abandoned = False
+
+    def load(self, max_age_s: float) -> tuple[ServedResources, float] | None:
+        return self.copy if self.copy and self.copy[1] <= max_age_s else None
+
+    def save(self, served: ServedResources) -> None:
+        self.copy, self.saves = (served, 0.0), self.saves + 1
+
+    def abandon(self) -> None:
+        self.abandoned = True
+
+
+def test_a_shared_reading_younger_than_the_ttl_is_used_and_an_older_one_is_read_again() -> None:
+    kept, clock = Kept(), Clock()
+    first = FakeServer(server())
+    Discovery(first, shared=kept, clock=clock).resolve("cm")
+    assert kept.saves == 1 and first.calls
+
+    second = FakeServer(server())
+    assert Discovery(second, shared=kept, clock=clock).resolve("deploy").group == "apps"
+    assert second.calls == []
+
+    assert kept.copy is not None
+    kept.copy = (kept.copy[0], 301.0)  # past the TTL
+    third = FakeServer(server())
+    Discovery(third, shared=kept, clock=clock).resolve("cm")
+    assert third.calls and kept.saves == 2
+
+
+def test_a_miss_reads_the_server_unless_the_shared_reading_is_that_recent_and_invalidate_skips_it() -> None:
+    kept, clock = Kept(), Clock()
+    docs = server()
+    fake = FakeServer(docs)
+    discovery = Discovery(fake, shared=kept, clock=clock, miss_refresh_s=2)
+    discovery.resolve("cm")
+    clock.now = 10
+    assert kept.copy is not None
+    kept.copy = (kept.copy[0], 10.0)
+    walks = fake.calls.count("/api")
+    with pytest.raises(CategorisedError):
+        discovery.resolve("widgets")
+    assert fake.calls.count("/api") == walks + 1 and kept.saves == 2  # read again, and shared
+    discovery.resolve("deploy")
+    discovery.invalidate()
+    discovery.resolve("deploy")
+    assert fake.calls.count("/api") == walks + 2  # not the shared copy, as old as the forgotten one
+
+
+def test_a_shared_reading_survives_its_round_trip_through_the_document() -> None:
+    served = read_served_resources(FakeServer(server()))
+    loaded = load_served(dump_served(served, 1234.5))
+    assert loaded is not None
+    assert described(loaded[0]) == described(served) and loaded[0].preferred == served.preferred
+    assert loaded[1] == 1234.5
+    assert load_served(b'{"format": 0}') is None  # another format reads as absent
+
+
+def test_a_failed_reading_tells_the_other_processes_not_to_wait_for_it() -> None:
+    kept = Kept()
+
+    def down(path: str) -> Mapping[str, Any]:
+        raise ConnectionError(path)
+
+    with pytest.raises(ConnectionError):
+        Discovery(down, shared=kept).resolve("cm")
+    assert kept.abandoned and kept.saves == 0

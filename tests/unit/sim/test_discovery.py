@@ -61,3 +61,30 @@ def test_openapi_declares_field_validation_on_every_patch() -> None:
             assert any(p["name"] == "fieldValidation" and p["in"] == "query" for p in op["parameters"])
             assert set(op["x-kubernetes-group-version-kind"]) == {"group", "version", "kind"}
             assert "application/strategic-merge-patch+json" not in op["requestBody"]["content"]
+
+
+def test_aggregated_discovery_is_answered_to_an_accept_asking_for_v2_only() -> None:
+    kubectl = (
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+    )
+    assert discovery.wants_aggregated(kubectl)
+    assert not discovery.wants_aggregated(
+        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
+    )
+    assert not discovery.wants_aggregated("application/json")
+
+
+def test_aggregated_discovery_lists_each_group_preferred_version_first_with_scope_and_subresources() -> None:
+    registry = Registry()
+    registry.serve_crd(CRD)
+    groups = {g["metadata"]["name"]: g for g in discovery.aggregated(registry, core=False)["items"]}
+    assert [v["version"] for v in groups["example.com"]["versions"]] == ["v1", "v1beta1"]
+    widgets = groups["example.com"]["versions"][0]["resources"][0]
+    assert (widgets["resource"], widgets["scope"], widgets["shortNames"]) == ("widgets", "Cluster", ["wd"])
+    assert [s["subresource"] for s in widgets.get("subresources", [])] == ["status"]
+    apps = {r["resource"]: r for r in groups["apps"]["versions"][0]["resources"]}
+    scale = next(s for s in apps["deployments"]["subresources"] if s["subresource"] == "scale")
+    assert scale["responseKind"] == {"group": "autoscaling", "version": "v1", "kind": "Scale"}
+    core = discovery.aggregated(registry, core=True)
+    assert core["items"][0]["metadata"]["name"] == "" and core["apiVersion"] == "apidiscovery.k8s.io/v2"
