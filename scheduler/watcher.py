@@ -89,6 +89,23 @@ def acted_on_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any] | Non
 ReadKey = tuple[str, str, str]  # (kind, namespace, name) of a Replication or NamespaceMapping
 
 
+def _changed_by_others(read: ReplicationRead, written: Mapping[str, Any]) -> bool:
+    """Whether the object as written differs from `read` in what users change: its generation
+    (the spec), labels, annotations (other than the sync-now annotation, which the watcher removes)
+    or deletion. Status and finalizers are the watcher's own to write."""
+    before, after = read.metadata, written.get("metadata") or {}
+    if before.get("generation") != after.get("generation"):
+        return True
+    if (before.get("labels") or {}) != (after.get("labels") or {}):
+        return True
+    if before.get("deletionTimestamp") != after.get("deletionTimestamp"):
+        return True
+    ours = read.sync_now_key
+    annotations_before = {k: v for k, v in (before.get("annotations") or {}).items() if k != ours}
+    annotations_after = {k: v for k, v in (after.get("annotations") or {}).items() if k != ours}
+    return annotations_before != annotations_after
+
+
 def _key(read: ReplicationRead) -> ReadKey:
     return (read.kind, read.namespace, read.name)
 
@@ -714,7 +731,8 @@ class Watcher:
             except Conflict:
                 current[0] = None
                 raise
-            self._note_written(latest, written)
+            # `read` is what this reconcile acted on; a re-read after a conflict may hold more
+            self._note_written(read, written)
             return True
 
         return retry_on_conflict(read_modify_write, CR_PATCHES, sleep=self.controller.sleep)
@@ -830,8 +848,17 @@ class Watcher:
 
     def _note_written(self, read: ReplicationRead, written: dict[str, Any]) -> None:
         """Keep what this watcher just wrote: in the informer's copy (so the next reconcile does not
-        act on the older one) and as handled (so it does not look at the object again for it)."""
+        act on the older one) and as handled (so it does not look at the object again for it).
+
+        `read` is the copy this reconcile acted on. A write's answer also carries what others
+        changed since then: a status patch retried after a 409 builds on a fresh read, and a patch
+        without a resourceVersion lands on whatever is there. When that is more than this watcher's
+        own work (a sync-now annotation, a spec edit), the object is left unhandled and the next
+        reconcile acts on it, rather than only the full one minutes later."""
         informer = self._informer_for(read)
         if informer is not None:
             informer.put(written)
+        if _changed_by_others(read, written):
+            self._dirty.set()
+            return
         self._written[_key(read)] = str((written.get("metadata") or {}).get("resourceVersion"))

@@ -534,3 +534,31 @@ def test_switching_to_orphan_drops_the_finalizer_and_deletion_sends_no_cleanup(
     world.delete("web")
     eventually(lambda: world.get("web") is None, what="the Replication to be gone")
     assert world.queued() == []
+
+
+def test_sync_now_set_right_after_create_is_sent_without_waiting_for_the_full_reconcile(
+    world: World, start_watcher: StartWatcher
+) -> None:
+    # the annotation lands while the watcher writes the new Replication's first status: that write
+    # conflicts, is made again on a fresh read that holds the annotation, and must not count the
+    # annotation as handled (the full reconcile, 5 minutes away here, would be the next to see it)
+    start_watcher(resync_interval="300")
+    # a watcher already watching: it sees the new object's ADDED event before the annotation's
+    world.apply(replication("first", replicationMode="Manual", schedule=None))
+    eventually(lambda: _status(world, "first").get("phase") == "Pending", what="the watcher to watch")
+    # every controller request takes 300 ms: the annotation, sent right after the create, lands
+    # while the watcher's status write for the create's ADDED event is on its way
+    world.fleet["controller"].faults.set(latency_ms=300)
+    world.apply(
+        replication("eager", replicationMode="Manual", schedule=None, namespaceMappings=[{"source": "shop"}])
+    )
+    world.patch("eager", {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: "now"}}})
+    world.fleet["controller"].faults.set(latency_ms=0)
+    sent = eventually(lambda: world.queued(), timeout_s=15, what="the sync-now run to be sent")
+    assert {m["kwargs"]["trigger"] for m in sent} == {"sync-now"}
+    assert sorted(m["kwargs"]["source_namespace"] for m in sent) == ["shop", "web"]
+    eventually(
+        lambda: keys.ANNOTATION_SYNC_NOW not in _metadata(world, "eager").get("annotations", {}),
+        what="the annotation to be removed",
+    )
+    eventually(lambda: _status(world, "eager").get("phase") == "Pending", what="its first status")
