@@ -252,20 +252,14 @@ def read_served_resources(
     root = get_root or get_json
     refs: list[ResourceRef] = []
     preferred: set[str] = set()
-    core = root("/api")
-    if is_aggregated(core):
-        core_refs, core_preferred = parse_aggregated(core)
-        refs.extend(core_refs)
-        preferred.update(core_preferred)
-    else:
-        _walk_core(get_json, core, refs, preferred)
-    groups = root("/apis")
-    if is_aggregated(groups):
-        group_refs, group_preferred = parse_aggregated(groups)
-        refs.extend(group_refs)
-        preferred.update(group_preferred)
-    else:
-        _walk_groups(get_json, groups, refs, preferred)
+    for path, walk in (("/api", _walk_core), ("/apis", _walk_groups)):
+        document = root(path)
+        if is_aggregated(document):
+            found, found_preferred = parse_aggregated(document)
+            refs.extend(found)
+            preferred.update(found_preferred)
+        else:
+            walk(get_json, document, refs, preferred)
     return ServedResources(tuple(refs), frozenset(preferred))
 
 

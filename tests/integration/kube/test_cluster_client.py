@@ -14,6 +14,7 @@ from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, RateBudget, RetryPolicy, client_from_kubeconfig
 from drsyncer.kube.ratelimit import rate_limiter_for
 from drsyncer.sim import SimCluster
+from tests.fixtures.crds import widget_crd
 from tests.fixtures.polling import eventually
 
 # enough attempts that a 30 % fault rate never exhausts them in practice (0.3**12 per request)
@@ -181,34 +182,7 @@ def test_a_new_crd_resolves_after_invalidation(client: ClusterClient) -> None:
     with pytest.raises(Exception, match="'widgets' is not served"):
         client.resolve("widgets")
     crd = client.resolve("customresourcedefinitions.apiextensions.k8s.io")
-    client.create(
-        crd,
-        None,
-        {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": "widgets.example.com"},
-            "spec": {
-                "group": "example.com",
-                "scope": "Namespaced",
-                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wg"]},
-                "versions": [
-                    {
-                        "name": "v1",
-                        "served": True,
-                        "storage": True,
-                        "schema": {
-                            "openAPIV3Schema": {
-                                "type": "object",
-                                "x-kubernetes-preserve-unknown-fields": True,
-                            }
-                        },
-                        "subresources": {"status": {}},
-                    }
-                ],
-            },
-        },
-    )
+    client.create(crd, None, widget_crd(short_names=("wg",), subresources={"status": {}}))
     # served a moment after the create, once Established
     widgets = eventually(
         lambda: client.discovery.invalidate() or client.resolve("wg"),

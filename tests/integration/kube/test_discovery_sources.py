@@ -20,6 +20,7 @@ from drsyncer.kube.discovery_cache import KEY_PREFIX, RedisDiscovery
 from drsyncer.kube.errors import NotServed
 from drsyncer.sim import SimCluster
 from tests.fixtures.backends import World
+from tests.fixtures.crds import widget_crd
 from tests.fixtures.polling import eventually
 
 
@@ -54,21 +55,6 @@ def test_aggregated_discovery_finds_what_walking_every_group_version_finds(
         assert aggregated.candidates("hpa")[0].api_version == "autoscaling/v2"  # the preferred version
     finally:
         client.close()
-
-
-def widget_crd() -> dict[str, Any]:
-    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-            "versions": [{"name": "v1", "served": True, "storage": True, "schema": schema}],
-        },
-    }
 
 
 def test_a_second_process_reads_discovery_from_redis_and_a_miss_reads_the_server(redis_url: str) -> None:

@@ -30,6 +30,7 @@ from drsyncer.sync.namespace_sync import Destination, sync_namespace
 from drsyncer.sync.result import TargetResult
 from drsyncer.sync.rules import Rules
 from tests.fixtures.backends import World as Clusters
+from tests.fixtures.crds import widget_crd
 from tests.fixtures.polling import eventually
 
 REPLICATION = "dr-system/shop"
@@ -40,26 +41,7 @@ WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 Obj = dict[str, Any]
 
-WIDGET_CRD: Obj = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"]},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                },
-            }
-        ],
-    },
-}
+WIDGET_CRD: Obj = widget_crd()
 
 DEFAULT_SPEC: Obj = {
     "resourceTypes": [

@@ -9,6 +9,7 @@ import pytest
 from drsyncer.sim.errors import ApiError
 from drsyncer.sim.resources import ResourceType
 from drsyncer.sim.store import MERGE_PATCH, Store
+from tests.fixtures.crds import widget_crd
 
 
 @pytest.fixture
@@ -150,17 +151,7 @@ def test_namespace_defaults_add_the_default_service_account_and_root_ca() -> Non
     assert store.find(_rt(store, "", "configmaps"), "ns", "kube-root-ca.crt") is None
 
 
-WIDGETS: dict[str, Any] = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "kind": "Widget"},
-        "versions": [{"name": "v1", "served": True, "storage": True}],
-    },
-}
+WIDGETS: dict[str, Any] = widget_crd(short_names=())
 
 
 def test_a_created_crd_is_served_only_once_established() -> None:
