@@ -213,8 +213,10 @@ class Feed:
         try:
             self._release(keys=[f"{self.prefix}:epoch"], args=[self.lease])
             self._release(keys=[f"{self.prefix}:epoch"], args=[self.epoch])
-        except redis.RedisError:
-            pass  # the lease lapses by itself
+        except redis.RedisError as exc:
+            # not released: the lease lapses by itself within LEASE_S, and until then no run trusts
+            # a feed whose holder stopped renewing it
+            log.debug("change feed of %s: lease not released (%s)", self.ref.group_resource, exc)
 
 
 class Flusher:
