@@ -1,9 +1,9 @@
 """`ClusterClient`: requests to one cluster as plain JSON dicts, rate-limited, retried, categorised.
 
-It wraps a stock `kubernetes.client.ApiClient` for its configuration (server, TLS, credentials) and
-its urllib3 pool, and sends through that pool itself: bodies are parsed with `orjson` (`json` for
-what orjson refuses), never into the generated model classes, and paged lists are streamed one page
-at a time. Thread-safe.
+It wraps a stock `kubernetes.client.ApiClient` for its configuration (server, TLS, credentials).
+Requests go through libcurl (drsyncer.kube.transport), watches through the stock client's urllib3
+pool, read as a stream. Bodies are parsed with `orjson` (`json` for what orjson refuses), never into
+the generated model classes, and paged lists are read one page at a time. Thread-safe.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from drsyncer.kube.requests import (
     write_params,
 )
 from drsyncer.kube.retry import DEFAULT_POLICY, RetryPolicy, call_with_retries, retry_on_conflict
+from drsyncer.kube.transport import CurlTransport, Failure, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ class ClusterClient:
         self._on_unauthorized = on_unauthorized
         self._host = str(api_client.configuration.host).rstrip("/")
         self._prefix = parse_url(self._host).path or ""  # a server URL may carry a path (a proxy's)
+        self._transport = CurlTransport(api_client.configuration, timeout)
+        # watches only (streamed); a request goes through the transport
         self._pool: urllib3.PoolManager = api_client.rest_client.pool_manager
         # the host's connection pool, held: the manager's lookup (URL parsing, key building) costs
         # about as much as the rest of a request's preparation
@@ -186,41 +189,35 @@ class ClusterClient:
         self.counters.record_wait(self.name, waited)
         headers = self._headers(content_type, accept)
         try:
-            response = self._open(method, path, payload, headers, self._timeout)
-        except urllib3.exceptions.HTTPError as exc:
+            answer = self._transport.send(method, path, payload, headers)
+        except TransportError as exc:
             self.counters.record(self.name, method, 0)
-            raise self._transport_error(exc, operation) from None
-        try:
-            data = response.read()
-        except urllib3.exceptions.HTTPError as exc:
-            self.counters.record(self.name, method, 0)
-            raise self._transport_error(exc, operation) from None
-        finally:
-            response.release_conn()
-        self.counters.record(self.name, method, response.status)
+            raise self._transport_error(exc.failure, exc.detail, operation) from None
+        status, data = answer.status, answer.data
+        self.counters.record(self.name, method, status)
         renew = self._on_unauthorized
-        if response.status == 401 and not renewed and renew is not None and renew(headers):
+        if status == 401 and not renewed and renew is not None and renew(headers):
             return self._send_once(method, path, body, content_type, operation, renewed=True, accept=accept)
-        if response.status >= 400:
-            raise self._api_error(response.status, data, response.headers, operation)
+        if status >= 400:
+            raise self._api_error(status, data, answer.headers, operation)
         if not data:
-            return response.status, {}
+            return status, {}
         try:
             parsed = load_json(data)
         except ValueError:
             raise ApiError(
-                response.status,
+                status,
                 "InvalidResponse",
                 "the server's answer is not JSON",
                 cluster=self.name,
                 operation=operation,
             ) from None
-        return response.status, parsed if isinstance(parsed, dict) else {"value": parsed}
+        return status, parsed if isinstance(parsed, dict) else {"value": parsed}
 
     def _open(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: urllib3.Timeout
     ) -> Any:
-        """Send one request through the host's connection pool; the response is not read yet."""
+        """Open a watch through the host's urllib3 connection pool; the response is not read yet."""
         pool = self._pool
         if not isinstance(pool, urllib3.PoolManager) or isinstance(pool, urllib3.ProxyManager):
             # through a proxy the manager builds the request line itself
@@ -262,19 +259,19 @@ class ClusterClient:
             )
         return error
 
-    def _transport_error(self, exc: urllib3.exceptions.HTTPError, operation: str) -> ApiError:
-        if isinstance(exc, urllib3.exceptions.SSLError):
+    def _transport_error(self, failure: Failure, detail: str, operation: str) -> ApiError:
+        if failure == "tls":
             where = f" in {self.origin}" if self.origin else ""
             hint = f"check certificate-authority-data (and the client certificate, if any){where}"
             return ApiError(
                 0,
                 "TLSError",
-                f"TLS with {self._host} failed ({_short(exc)}); {hint}, or set "
+                f"TLS with {self._host} failed ({_short(detail)}); {hint}, or set "
                 "spec.insecureSkipTLSVerify on the RemoteCluster",
                 cluster=self.name,
                 operation=operation,
             )
-        if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        if failure == "connect":
             return ApiError(
                 0,
                 "ConnectionError",
@@ -282,17 +279,27 @@ class ClusterClient:
                 cluster=self.name,
                 operation=operation,
             )
-        if isinstance(exc, urllib3.exceptions.TimeoutError):
+        if failure == "timeout":
             return ApiError(
                 0, "Timeout", f"no answer from {self._host} in time", cluster=self.name, operation=operation
             )
         return ApiError(
             0,
             "ConnectionError",
-            f"connection to {self._host} failed ({type(exc).__name__})",
+            f"connection to {self._host} failed ({_short(detail)})",
             cluster=self.name,
             operation=operation,
         )
+
+    def _stream_error(self, exc: urllib3.exceptions.HTTPError, operation: str) -> ApiError:
+        """What a watch's urllib3 failure is, as a request's would be."""
+        if isinstance(exc, urllib3.exceptions.SSLError):
+            return self._transport_error("tls", str(exc), operation)
+        if isinstance(exc, urllib3.exceptions.NewConnectionError):
+            return self._transport_error("connect", str(exc), operation)
+        if isinstance(exc, urllib3.exceptions.TimeoutError):
+            return self._transport_error("timeout", str(exc), operation)
+        return self._transport_error("connection", type(exc).__name__, operation)
 
     def _on_retry(self, attempt: int, error: ApiError, delay: float) -> None:
         self.counters.record_retry(self.name)
@@ -501,7 +508,7 @@ class ClusterClient:
             response = self._open("GET", path, None, self._headers(None, accept), timeout)
         except urllib3.exceptions.HTTPError as exc:
             self.counters.record(self.name, "WATCH", 0)
-            raise self._transport_error(exc, operation) from None
+            raise self._stream_error(exc, operation) from None
         self.counters.record(self.name, "WATCH", response.status)
         if response.status >= 400:
             try:
@@ -527,7 +534,7 @@ class ClusterClient:
                         raise self._api_error(code, json.dumps(status).encode(), {}, operation)
                     yield event
         except urllib3.exceptions.HTTPError as exc:
-            raise self._transport_error(exc, operation) from None
+            raise self._stream_error(exc, operation) from None
         finally:
             # an abandoned watch must not go back to the pool half-read
             response.close()
@@ -695,7 +702,14 @@ class ClusterClient:
 
         return retry_on_conflict(attempt, self.retry, sleep=self.sleep)
 
+    def drop_connections(self) -> None:
+        """Close the kept connections (requests' and watches'): the next ones connect afresh, e.g.
+        with a rotated client certificate, which is presented only when a connection opens."""
+        self._transport.clear()
+        self._pool.clear()
+
     def close(self) -> None:
+        self._transport.close()
         self.api_client.close()
         if self._on_close is not None:
             self._on_close()
@@ -756,6 +770,6 @@ def _name_or_none(body: Mapping[str, Any]) -> str | None:
     return metadata.get("name") if isinstance(metadata, Mapping) else None
 
 
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+def _short(detail: object) -> str:
+    text = " ".join(str(detail).split())
     return text[:200]

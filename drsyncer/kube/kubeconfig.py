@@ -338,7 +338,7 @@ def build_configuration(
         cfg.password = access.password or ""
     key_dir: Path | None = None
     if access.client_cert_data is not None and access.client_key_data is not None:
-        # the stock client (urllib3) loads client certificates only from files
+        # libcurl (requests) and urllib3 (watches) load client certificates from files
         key_dir = Path(tempfile.mkdtemp(prefix="drsyncer-kube-"))
         os.chmod(key_dir, 0o700)
         cfg.cert_file = str(_write_private(key_dir / "client.crt", access.client_cert_data))
@@ -414,8 +414,6 @@ def client_from_access(
         log.warning("TLS verification is off for %s (%s)", name, origin or access.server)
         warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     api = k8s_client.ApiClient(configuration=cfg)
-    if plugin is not None:
-        plugin.pool = api.rest_client.pool_manager
     cleanup = _cleanup_for(key_dir)
     result = ClusterClient(
         api,
@@ -427,6 +425,8 @@ def client_from_access(
         on_close=cleanup,
         on_unauthorized=renew,
     )
+    if plugin is not None:
+        plugin.drop_connections = result.drop_connections
     if key_dir is not None:
         # a client dropped without close() still removes its key files
         weakref.finalize(result, shutil.rmtree, key_dir, True)
@@ -444,14 +444,15 @@ class _PluginCredentials:
 
     The stock configuration runs `refresh_api_key_hook` whenever it reads the bearer token, and only
     when a `BearerToken` key exists: a client-certificate credential keeps an empty one so that the
-    hook still runs (an empty value sends no header). Certificates go to files (urllib3 loads them
-    per new connection), replaced whole; pooled connections made with the old pair are dropped.
+    hook still runs (an empty value sends no header). Certificates go to files (loaded for each new
+    connection), replaced whole; kept connections made with the old pair are dropped.
     """
 
     def __init__(self, source: ExecCredentials, key_dir: Path) -> None:
         self.source = source
         self.key_dir = key_dir
-        self.pool: urllib3.PoolManager | None = None
+        # the client's, once built: a new certificate pair must not meet connections of the old
+        self.drop_connections: Callable[[], None] | None = None
         self._written: tuple[bytes, bytes] | None = None
 
     def refresh(self, cfg: k8s_client.Configuration) -> None:
@@ -465,8 +466,8 @@ class _PluginCredentials:
         if pair != self._written:
             cfg.cert_file = str(_replace_private(self.key_dir / "client.crt", pair[0]))
             cfg.key_file = str(_replace_private(self.key_dir / "client.key", pair[1]))
-            if self._written is not None and self.pool is not None:
-                self.pool.clear()
+            if self._written is not None and self.drop_connections is not None:
+                self.drop_connections()
             self._written = pair
 
     def renew(self, sent: Mapping[str, str]) -> bool:

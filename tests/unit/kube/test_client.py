@@ -1,10 +1,9 @@
-"""ClusterClient over a fake urllib3 pool: request building and response handling, no server."""
+"""ClusterClient over a fake transport: request building and response handling, no server."""
 
 import json
 from typing import Any
 
 import pytest
-import urllib3
 from kubernetes import client as k8s_client
 
 from drsyncer.errors import Category
@@ -12,6 +11,7 @@ from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.discovery import offline_ref
 from drsyncer.kube.errors import ApiError
 from drsyncer.kube.retry import RetryPolicy
+from drsyncer.kube.transport import Answer, TransportError, _routing
 
 CM = offline_ref("configmaps")
 assert CM is not None
@@ -20,40 +20,38 @@ FAST = RetryPolicy(max_attempts=3, base_delay_s=0.0, max_retry_after_s=0.0, conf
 
 class FakeResponse:
     def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        self.status = status
-        self._body = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.headers = headers or {}
-        self.released = False
-
-    def read(self) -> bytes:
-        return self._body
-
-    def release_conn(self) -> None:
-        self.released = True
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        block = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self.answer = Answer(status, data, f"HTTP/1.1 {status} X\r\n{block}\r\n".encode())
 
 
-class FakePool:
-    def __init__(self, *responses: FakeResponse | Exception) -> None:
+class FakeTransport:
+    """Stands in for the libcurl transport of one server: records what is sent, answers in turn."""
+
+    def __init__(self, *responses: FakeResponse | TransportError) -> None:
         self.responses = list(responses)
         self.requests: list[dict[str, Any]] = []
 
-    def request(self, method: str, url: str, **kwargs: Any) -> FakeResponse:
-        self.requests.append({"method": method, "url": url, **kwargs})
+    def send(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> Answer:
+        self.requests.append({"method": method, "url": BASE + path, "body": body, "headers": headers})
         outcome = self.responses.pop(0)
-        if isinstance(outcome, Exception):
+        if isinstance(outcome, TransportError):
             raise outcome
-        return outcome
+        return outcome.answer
 
 
-def make_client(*responses: FakeResponse | Exception) -> tuple[ClusterClient, FakePool]:
-    cfg = k8s_client.Configuration(host="https://dr1.example:6443")
+BASE = "https://dr1.example:6443"
+
+
+def make_client(*responses: FakeResponse | TransportError) -> tuple[ClusterClient, FakeTransport]:
+    cfg = k8s_client.Configuration(host=BASE)
     cfg.api_key["BearerToken"] = "Bearer zq-9xk"
     client = ClusterClient(
         k8s_client.ApiClient(cfg), name="dr1", origin="kubeconfig Secret ns/s key 'k'", retry=FAST
     )
-    pool = FakePool(*responses)
-    client._pool = pool  # type: ignore[assignment]
-    return client, pool
+    transport = FakeTransport(*responses)
+    client._transport = transport  # type: ignore[assignment]
+    return client, transport
 
 
 def status(code: int, reason: str, message: str = "") -> dict[str, Any]:
@@ -68,13 +66,6 @@ def page(names: list[str], token: str | None, rv: str = "10") -> dict[str, Any]:
     }
 
 
-def _no_retries(retries: Any) -> bool:
-    """urllib3 neither retries nor follows a redirect (drsyncer.kube.retry does the retrying)."""
-    return retries is False or (
-        isinstance(retries, urllib3.Retry) and retries.total is False and retries.redirect == 0
-    )
-
-
 def test_get_sends_the_bearer_token_and_returns_a_plain_dict() -> None:
     client, pool = make_client(FakeResponse(200, {"kind": "ConfigMap", "metadata": {"name": "a"}}))
     assert client.get(CM, "app", "a") == {"kind": "ConfigMap", "metadata": {"name": "a"}}
@@ -84,7 +75,6 @@ def test_get_sends_the_bearer_token_and_returns_a_plain_dict() -> None:
         "https://dr1.example:6443/api/v1/namespaces/app/configmaps/a",
     )
     assert sent["headers"]["authorization"] == "Bearer zq-9xk"
-    assert _no_retries(sent["retries"]) and sent["preload_content"] is False
 
 
 def test_get_of_a_missing_object_is_none() -> None:
@@ -146,14 +136,14 @@ def test_unauthorized_names_where_the_credentials_came_from() -> None:
 @pytest.mark.parametrize(
     ("exc", "reason", "category"),
     [
-        (urllib3.exceptions.NewConnectionError(None, "refused"), "ConnectionError", Category.RETRYABLE),  # type: ignore[arg-type]
-        (urllib3.exceptions.ReadTimeoutError(None, "/x", "read timed out"), "Timeout", Category.RETRYABLE),  # type: ignore[arg-type]
-        (urllib3.exceptions.ProtocolError("reset"), "ConnectionError", Category.RETRYABLE),
-        (urllib3.exceptions.SSLError("certificate verify failed"), "TLSError", Category.NON_RETRYABLE),
+        (TransportError("connect", "Failed to connect"), "ConnectionError", Category.RETRYABLE),
+        (TransportError("timeout", "Operation timed out"), "Timeout", Category.RETRYABLE),
+        (TransportError("connection", "Recv failure: reset"), "ConnectionError", Category.RETRYABLE),
+        (TransportError("tls", "SSL certificate problem"), "TLSError", Category.NON_RETRYABLE),
     ],
 )
 def test_transport_failures_become_categorised_api_errors(
-    exc: Exception, reason: str, category: Category
+    exc: TransportError, reason: str, category: Category
 ) -> None:
     client, _ = make_client(exc, exc, exc)
     with pytest.raises(ApiError) as raised:
@@ -218,57 +208,41 @@ def test_update_creates_when_absent() -> None:
     assert [r["method"] for r in pool.requests] == ["GET", "POST"]
 
 
-class FakeHostPool:
-    """Stands in for the urllib3 HTTPConnectionPool of one host."""
-
-    def __init__(self, *responses: FakeResponse) -> None:
-        self.responses = list(responses)
-        self.requests: list[dict[str, Any]] = []
-        self.pool: object | None = object()  # None once closed, as urllib3's
-
-    def urlopen(self, method: str, url: str, **kwargs: Any) -> FakeResponse:
-        self.requests.append({"method": method, "url": url, **kwargs})
-        return self.responses.pop(0)
-
-
-class CountingManager(urllib3.PoolManager):
-    """A real PoolManager whose host pools are fakes; counts the lookups."""
-
-    def __init__(self, *pools: FakeHostPool) -> None:
-        super().__init__()
-        self.pools = list(pools)
-        self.lookups: list[str] = []
-
-    def connection_from_url(self, url: str, pool_kwargs: Any = None) -> Any:
-        self.lookups.append(url)
-        return self.pools.pop(0)
-
-
-def test_requests_go_through_the_held_pool_of_the_host_under_the_servers_path() -> None:
-    cfg = k8s_client.Configuration(host="https://rancher.example/k8s/clusters/c-1/")
-    client = ClusterClient(k8s_client.ApiClient(cfg), name="dr1", retry=FAST)
-    pool = FakeHostPool(*(FakeResponse(200, {"metadata": {"name": n}}) for n in "ab"))
-    client._pool = manager = CountingManager(pool)
-    assert client.get(CM, "app", "a") == {"metadata": {"name": "a"}}
-    assert client.get(CM, "app", "b") == {"metadata": {"name": "b"}}
-    assert manager.lookups == ["https://rancher.example/k8s/clusters/c-1"]  # looked up once, then held
-    assert [r["url"] for r in pool.requests] == [
-        "/k8s/clusters/c-1/api/v1/namespaces/app/configmaps/a",
-        "/k8s/clusters/c-1/api/v1/namespaces/app/configmaps/b",
-    ]
-    sent = pool.requests[0]
-    assert _no_retries(sent["retries"]) and sent["redirect"] is False and sent["assert_same_host"] is False
+@pytest.mark.parametrize(
+    ("server", "tls_server_name", "routing"),
+    [
+        (
+            "https://rancher.example/k8s/clusters/c-1",
+            None,
+            ("https://rancher.example/k8s/clusters/c-1", "", ""),
+        ),
+        (
+            "https://10.0.0.1:6443",
+            "kubernetes",
+            ("https://kubernetes:6443", "kubernetes:6443:10.0.0.1:6443", "Host: 10.0.0.1:6443"),
+        ),
+        (
+            "https://[fd00::1]",
+            "api.internal",
+            ("https://api.internal:443", "api.internal:443:[fd00::1]:443", "Host: [fd00::1]"),
+        ),
+    ],
+)
+def test_a_tls_server_name_is_what_the_certificate_is_checked_against_while_the_server_is_reached(
+    server: str, tls_server_name: str | None, routing: tuple[str, str, str]
+) -> None:
+    """(URL base, where the connection goes, Host header): client-go's `tls-server-name` sets the
+    TLS name only, never the address dialled nor the Host header."""
+    assert _routing(server, tls_server_name) == routing
 
 
-def test_a_closed_host_pool_is_replaced_by_a_fresh_one() -> None:
-    client, _ = make_client()
-    first = FakeHostPool(FakeResponse(200, {"n": 1}))
-    second = FakeHostPool(FakeResponse(200, {"n": 2}))
-    client._pool = manager = CountingManager(first, second)
-    assert client.get_json("/version") == {"n": 1}
-    first.pool = None  # the manager was cleared (ApiClient.close, urllib3 evicting the pool)
-    assert client.get_json("/version") == {"n": 2}
-    assert len(manager.lookups) == 2
+def test_the_headers_of_an_answer_are_its_own_not_a_proxys_or_a_continue() -> None:
+    raw = (
+        b"HTTP/1.1 200 Connection established\r\nVia: proxy\r\n\r\n"
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Type: application/json\r\n\r\n"
+    )
+    headers = Answer(429, b"", raw).headers
+    assert headers["retry-after"] == "3" and "Via" not in headers
 
 
 @pytest.mark.parametrize(
