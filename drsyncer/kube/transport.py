@@ -208,6 +208,9 @@ class CurlTransport:
         curl.setopt(pycurl.NOSIGNAL, 1)  # timeouts without SIGALRM: requests run on many threads
         curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
         curl.setopt(pycurl.FOLLOWLOCATION, 0)
+        # the shared cache keeps this many idle connections (libcurl's default, 5, would close and
+        # reopen one for nearly every request of many threads)
+        curl.setopt(pycurl.MAXCONNECTS, max(5, int(cfg.connection_pool_maxsize or 0)))
         curl.setopt(pycurl.PROXY, cfg.proxy or "")  # "" : no proxy, whatever the environment says
         if cfg.proxy and cfg.no_proxy:
             curl.setopt(pycurl.NOPROXY, cfg.no_proxy)
