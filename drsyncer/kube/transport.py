@@ -24,6 +24,7 @@ certificate is checked against, and sent as SNI; the Host header stays the URL's
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -227,6 +228,15 @@ class CurlTransport:
             curl.setopt(pycurl.CAINFO_BLOB, data.encode() if isinstance(data, str) else data)
         elif cfg.ssl_ca_cert:
             curl.setopt(pycurl.CAINFO, cfg.ssl_ca_cert)
+        else:
+            # no CA named: the system's trust store as Python's OpenSSL finds it (SSL_CERT_FILE and
+            # SSL_CERT_DIR included), which is what urllib3 trusted; libcurl's own default is the
+            # path its build machine had
+            system = ssl.get_default_verify_paths()
+            if system.cafile:
+                curl.setopt(pycurl.CAINFO, system.cafile)
+            if system.capath:
+                curl.setopt(pycurl.CAPATH, system.capath)
         if cfg.cert_file:
             curl.setopt(pycurl.SSLCERT, cfg.cert_file)
         if cfg.key_file:

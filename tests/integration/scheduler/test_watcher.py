@@ -554,7 +554,12 @@ def test_sync_now_set_right_after_create_is_sent_without_waiting_for_the_full_re
     )
     world.patch("eager", {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: "now"}}})
     world.fleet["controller"].faults.set(latency_ms=0)
-    sent = eventually(lambda: world.queued(), timeout_s=15, what="the sync-now run to be sent")
+    # the run's tasks (one per source namespace) are sent one after another: wait for both
+    sent = eventually(
+        lambda: (queued := world.queued()) and len(queued) >= 2 and queued,
+        timeout_s=15,
+        what="the sync-now run to be sent",
+    )
     assert {m["kwargs"]["trigger"] for m in sent} == {"sync-now"}
     assert sorted(m["kwargs"]["source_namespace"] for m in sent) == ["shop", "web"]
     eventually(
