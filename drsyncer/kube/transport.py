@@ -23,9 +23,11 @@ certificate is checked against, and sent as SNI; the Host header stays the URL's
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
 import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -112,6 +114,21 @@ class _Handle:
         self.pid = os.getpid()
 
 
+# curl objects a forked child inherited: held for the child's whole life and never cleaned up there,
+# because cleaning up a connection closes it the TLS way (a close_notify written on a socket the
+# parent still uses)
+_INHERITED: list[Any] = []
+_LIVE: weakref.WeakSet[CurlTransport] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for transport in list(_LIVE):
+        transport._forget_parents()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class CurlTransport:
     """Requests to one API server. Thread-safe: each thread sends through a handle of its own.
 
@@ -127,8 +144,9 @@ class CurlTransport:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._generation = 0
-        self._share, self._pid = _new_share(), os.getpid()
+        self._share = _new_share()
         self._handles: list[Any] = []  # to close; only this process's
+        _LIVE.add(self)
 
     def send(
         self,
@@ -184,16 +202,25 @@ class CurlTransport:
             self._generation += 1
             self._share = _new_share()
         for curl in handles:
-            curl.close()
+            with contextlib.suppress(pycurl.error):  # one still sending (a request racing close)
+                curl.close()
+
+    def _forget_parents(self) -> None:
+        """In a forked child: the parent's handles and connections are kept (not cleaned up, see
+        _INHERITED) and never used; the lock may have been held by a parent's thread."""
+        _INHERITED.extend([self._share, *self._handles])
+        inherited = getattr(self._local, "handle", None)  # the forking thread's
+        if inherited is not None:
+            _INHERITED.append(inherited.curl)
+        self._lock = threading.Lock()
+        self._share, self._handles = _new_share(), []
+        self._generation += 1
 
     def _handle(self) -> Any:
         mine: _Handle | None = getattr(self._local, "handle", None)
         if mine is not None and mine.generation == self._generation and mine.pid == os.getpid():
             return mine.curl
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's connections are not this process's
-                self._pid, self._share, self._handles = os.getpid(), _new_share(), []
-                self._generation += 1
             if mine is not None and mine.pid == os.getpid() and mine.curl in self._handles:
                 self._handles.remove(mine.curl)
                 mine.curl.close()

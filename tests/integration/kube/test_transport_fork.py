@@ -1,0 +1,38 @@
+"""A forked process (a Celery pool process) sends through connections of its own, and leaves the
+parent's kept TLS connections usable."""
+
+from __future__ import annotations
+
+import os
+
+import pycurl
+
+from drsyncer.kube import client_from_kubeconfig
+from drsyncer.sim import SimCluster
+
+
+def test_a_forked_child_opens_its_own_connection_and_the_parents_stays_usable() -> None:
+    with SimCluster("dr1", tls=True) as sim, client_from_kubeconfig(sim.kubeconfig_dict()) as client:
+        assert client.server_version()
+        transport = client._transport
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: a request of its own, its connection count reported, then gone
+            code = 1
+            try:
+                client._version = None  # ask the server again
+                client.server_version()
+                connects = transport._handle().getinfo(pycurl.NUM_CONNECTS)
+                os.write(write, str(connects).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+        assert os.read(read, 16) == b"1"  # a connection of its own, not the parent's
+        os.close(read)
+        client._version = None
+        client.server_version()
+        # the kept connection was neither closed nor written to by the child: reused as it was
+        assert transport._handle().getinfo(pycurl.NUM_CONNECTS) == 0
