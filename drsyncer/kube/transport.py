@@ -10,10 +10,12 @@ threads creating 4,000 ConfigMaps: 448 µs of CPU per request through urllib3, 2
 
 Watches stay on the stock client's urllib3 pool: they are read as a stream, a line at a time.
 
-One curl handle per thread (a handle is not thread-safe), all sharing one connection cache and DNS
-cache (`CurlShare`), so connections are kept alive across threads as a pool is. HTTP/1.1, one
-request per connection at a time, as before. Never shared across `fork()`: a process that finds
-handles made by its parent makes its own.
+One curl handle per thread (a handle is not thread-safe), each keeping its own connection alive
+(the threads that send are kept for the process's life, drsyncer.sync.threads). Handles do not
+share libcurl's connection cache: that cache is not safe between concurrent threads (libcurl's
+curl_share_setopt, CURL_LOCK_DATA_CONNECT), and sharing it crashed worker processes (SIGSEGV) in a
+copy of 100,000 objects. HTTP/1.1, one request per connection at a time, as before. Never shared
+across `fork()`: a forked process leaves its parent's handles alone and makes its own.
 
 What a `Configuration` says is honoured: the server URL (with a path prefix), the CA (file or
 data), client certificate and key files, `verify_ssl`, `tls_server_name` (the name the server's
@@ -144,7 +146,6 @@ class CurlTransport:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._generation = 0
-        self._share = _new_share()
         self._handles: list[Any] = []  # to close; only this process's
         _LIVE.add(self)
 
@@ -189,18 +190,16 @@ class CurlTransport:
         return Answer(curl.getinfo(pycurl.RESPONSE_CODE), b"".join(chunks), b"".join(head))
 
     def clear(self) -> None:
-        """Drop the kept connections: the next requests connect afresh (a rotated client
+        """Drop the kept connections: each thread's next request connects afresh (a rotated client
         certificate is presented only on a new connection)."""
         with self._lock:
             self._generation += 1
-            self._share = _new_share()
 
     def close(self) -> None:
         """Close this process's handles and connections; a later request opens new ones."""
         with self._lock:
             handles, self._handles = self._handles, []
             self._generation += 1
-            self._share = _new_share()
         for curl in handles:
             with contextlib.suppress(pycurl.error):  # one still sending (a request racing close)
                 curl.close()
@@ -208,12 +207,12 @@ class CurlTransport:
     def _forget_parents(self) -> None:
         """In a forked child: the parent's handles and connections are kept (not cleaned up, see
         _INHERITED) and never used; the lock may have been held by a parent's thread."""
-        _INHERITED.extend([self._share, *self._handles])
+        _INHERITED.extend(self._handles)
         inherited = getattr(self._local, "handle", None)  # the forking thread's
         if inherited is not None:
             _INHERITED.append(inherited.curl)
         self._lock = threading.Lock()
-        self._share, self._handles = _new_share(), []
+        self._handles = []
         self._generation += 1
 
     def _handle(self) -> Any:
@@ -224,21 +223,17 @@ class CurlTransport:
             if mine is not None and mine.pid == os.getpid() and mine.curl in self._handles:
                 self._handles.remove(mine.curl)
                 mine.curl.close()
-            curl = self._configured(self._share)
+            curl = self._configured()
             self._handles.append(curl)
             self._local.handle = _Handle(curl, self._generation)
         return curl
 
-    def _configured(self, share: Any) -> Any:
+    def _configured(self) -> Any:
         cfg = self._cfg
         curl = pycurl.Curl()
-        curl.setopt(pycurl.SHARE, share)
         curl.setopt(pycurl.NOSIGNAL, 1)  # timeouts without SIGALRM: requests run on many threads
         curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
         curl.setopt(pycurl.FOLLOWLOCATION, 0)
-        # the shared cache keeps this many idle connections (libcurl's default, 5, would close and
-        # reopen one for nearly every request of many threads)
-        curl.setopt(pycurl.MAXCONNECTS, max(5, int(cfg.connection_pool_maxsize or 0)))
         curl.setopt(pycurl.PROXY, cfg.proxy or "")  # "" : no proxy, whatever the environment says
         if cfg.proxy and cfg.no_proxy:
             curl.setopt(pycurl.NOPROXY, cfg.no_proxy)
@@ -277,13 +272,6 @@ def _set_timeout(curl: Any, timeout: tuple[float, float]) -> None:
     # a stall: under 1 byte/s over the read timeout (libcurl counts it in whole seconds)
     curl.setopt(pycurl.LOW_SPEED_LIMIT, 1)
     curl.setopt(pycurl.LOW_SPEED_TIME, max(1, round(timeout[1])))
-
-
-def _new_share() -> Any:
-    share = pycurl.CurlShare()
-    share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_CONNECT)
-    share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
-    return share
 
 
 def _failure(code: int) -> Failure:
