@@ -335,13 +335,17 @@ def _sync_locked(
             outcome.failure,
         )
     if claim is not None:
-        everything = _source_namespaces(model, source)
-        ctx.runs.forget(
-            owner,
-            [r.source_namespace for r in ctx.runs.records(owner) if r.source_namespace not in everything],
-        )
+        everything = set(_source_namespaces(model, source))
+        # every record in one read: the run's report and the namespaces the Replication dropped
+        records = ctx.runs.records(owner)
+        ctx.runs.forget(owner, [r.source_namespace for r in records if r.source_namespace not in everything])
         outcome.reported = _report_finished(
-            ctx, job, model, source_rc, ctx.runs.records(owner, everything), claim.started_at
+            ctx,
+            job,
+            model,
+            source_rc,
+            [r for r in records if r.source_namespace in everything],
+            claim.started_at,
         )
     return outcome
 
