@@ -405,22 +405,22 @@ class RedisWatermarks:
             loaded[mark] = value if isinstance(value, dict) else None
         return states, loaded
 
-    def _scan(self, key: str, first: tuple[Any, dict[Any, Any]] | None) -> Iterator[tuple[Any, Any]]:
-        """The (name, version) pairs of a record, from its first HSCAN page (read here if not given)."""
-        cursor, page = first if first is not None else self.redis.hscan(key, 0, count=SCAN_COUNT)
+    def _scan(self, key: str) -> Iterator[tuple[Any, Any]]:
+        """The (name, version) pairs of a record, `SCAN_COUNT` at a time."""
+        cursor, page = self.redis.hscan(key, 0, count=SCAN_COUNT)
         while True:
             yield from page.items()
             if int(cursor) == 0:
                 return
             cursor, page = self.redis.hscan(key, int(cursor), count=SCAN_COUNT)
 
-    def _record(self, key: str, first: tuple[Any, dict[Any, Any]] | None = None) -> dict[str, str] | int:
+    def _record(self, key: str) -> dict[str, str] | int:
         """A feed's record of one namespace, scanned in batches; past `KEPT_NAMES` names only its
         digest (a namespace of 100,000 copies costs a worker no memory here). A name HSCAN returns
         twice past that point spoils the digest, which then matches nothing: the run reads."""
         changes: dict[str, str] | None = {}
         digest = 0
-        for raw_name, raw_version in self._scan(key, first):
+        for raw_name, raw_version in self._scan(key):
             name, version = _text(raw_name), _text(raw_version)
             if changes is None:
                 digest ^= record_hash(name, version)
@@ -431,11 +431,6 @@ class RedisWatermarks:
                         digest ^= record_hash(kept, kept_version)
                     changes = None
         return digest if changes is None else changes
-
-    @staticmethod
-    def _changes(live: dict[str, str], cluster: str, resource: str, namespace: str) -> str:
-        prefix = feed_prefix(cluster, resource)
-        return f"{prefix}:{live[prefix]}:ns:{namespace}"
 
     def load(self, mark: str) -> dict[str, Any] | None:
         raw = self.redis.get(f"{WATERMARK_PREFIX}:{mark}")
