@@ -17,6 +17,10 @@ Redis keys (`<feed>` is `drsyncer:feed:<cluster identity>:<group resource>`):
 - `drsyncer:watermark:<replication uid>:<source namespace>:<cluster identity>:<namespace>`: a
   destination's watermark (JSON), expiring after `WATERMARK_TTL_S` (twice the hour it is trusted).
 
+A run reads every feed state it needs and its watermarks in one round trip (`READ_LUA`): the
+epochs, then each namespace's record as one string (a record of more than `SCAN_COUNT` names is
+scanned in pages instead, as it was before), then the watermarks.
+
 A watch the server ends is resumed from the last version seen, so the epoch goes on; a position the
 server no longer has (410 Gone) or any other failure ends the epoch (its lease is deleted), and the
 next run that needs the feed starts a new one. Nothing here holds an object body or a credential.
@@ -79,6 +83,43 @@ return false
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+# Every feed state a run needs and its watermarks in one call. KEYS: the feeds' `<feed>:epoch` keys
+# (ARGV[1] of them), then the watermarks. ARGV[2]: the most names a record is sent inline; then a
+# (feed index, namespace, name) triple per feed key: name '' asks for the namespace's record, else
+# that object's entry. Answers, in order: each epoch; per feed key false (no live feed), the object's
+# version (false: not recorded), the record as "name\0version\0..." or the number 1 (larger than
+# ARGV[2]: the caller scans it); each watermark. The record keys follow from the epochs read here, so
+# they are not declared in KEYS: drsyncer's Redis is one server or a Sentinel-managed primary, never
+# a Redis Cluster.
+READ_LUA = """
+local feeds = tonumber(ARGV[1])
+local inline = tonumber(ARGV[2])
+local out = {}
+local live = {}
+for i = 1, feeds do
+  local epoch = redis.call('GET', KEYS[i])
+  out[#out + 1] = epoch
+  if epoch and string.sub(epoch, 1, 9) ~= 'starting:' then
+    live[i] = string.sub(KEYS[i], 1, -7) .. ':' .. epoch .. ':ns:'
+  end
+end
+for j = 3, #ARGV, 3 do
+  local changes = live[tonumber(ARGV[j])]
+  if not changes then
+    out[#out + 1] = false
+  elseif ARGV[j + 2] ~= '' then
+    out[#out + 1] = redis.call('HGET', changes .. ARGV[j + 1], ARGV[j + 2])
+  elseif redis.call('HLEN', changes .. ARGV[j + 1]) > inline then
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = table.concat(redis.call('HGETALL', changes .. ARGV[j + 1]), '\\0')
+  end
+end
+for i = feeds + 1, #KEYS do
+  out[#out + 1] = redis.call('GET', KEYS[i])
+end
+return out
 """
 
 
@@ -284,6 +325,7 @@ class RedisWatermarks:
         self._checked: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self._flusher = Flusher(client)
+        self._read = client.register_script(READ_LUA)
 
     def watch(self, client: ClusterClient, refs: Sequence[ResourceRef]) -> None:
         """Make sure a feed of each of `refs` on `client`'s cluster runs (here or in another process);
@@ -328,51 +370,57 @@ class RedisWatermarks:
                     )
 
     def snapshot(self, keys: Sequence[FeedKey]) -> dict[FeedKey, FeedState | None]:
-        prefixes = sorted({feed_prefix(cluster, resource) for cluster, resource, _, _ in keys})
-        with self.redis.pipeline(transaction=False) as pipe:
-            for prefix in prefixes:
-                pipe.get(f"{prefix}:epoch")
-            epochs = {
-                p: (e.decode() if isinstance(e, bytes) else e)
-                for p, e in zip(prefixes, pipe.execute(), strict=True)
-            }
-        live = {p: str(e) for p, e in epochs.items() if e and not str(e).startswith(STARTING)}
-        states: dict[FeedKey, FeedState | None] = {k: None for k in keys}
-        objects = [k for k in keys if k[3] and feed_prefix(k[0], k[1]) in live]
-        records = [k for k in keys if not k[3] and feed_prefix(k[0], k[1]) in live]
-        if not objects and not records:
-            return states
-        # one round trip for every object's entry and the first page of every namespace's record
-        with self.redis.pipeline(transaction=False) as pipe:
-            for cluster, resource, namespace, name in objects:
-                pipe.hget(self._changes(live, cluster, resource, namespace), name)
-            for k in records:
-                pipe.hscan(self._changes(live, *k[:3]), 0, count=SCAN_COUNT)
-            answers = pipe.execute()
-        for k, answer in zip(objects, answers, strict=False):
-            epoch = live[feed_prefix(k[0], k[1])]
-            states[k] = (epoch, {k[3]: _text(answer)} if answer is not None else {})
-        for k, first in zip(records, answers[len(objects) :], strict=True):
-            key = self._changes(live, *k[:3])
-            states[k] = (live[feed_prefix(k[0], k[1])], self._record(key, first))
-        return states
+        return self.read(keys, ())[0]
 
-    def _scan(self, key: str, first: tuple[Any, dict[Any, Any]] | None) -> Iterator[tuple[Any, Any]]:
-        """The (name, version) pairs of a record, from its first HSCAN page (read here if not given)."""
-        cursor, page = first if first is not None else self.redis.hscan(key, 0, count=SCAN_COUNT)
+    def read(
+        self, keys: Sequence[FeedKey], marks: Sequence[str]
+    ) -> tuple[dict[FeedKey, FeedState | None], dict[str, dict[str, Any] | None]]:
+        """Each feed's state now (None where no feed runs) and the watermarks named `marks` (None
+        where absent), in one round trip; a record of more than `SCAN_COUNT` names takes its pages
+        more. Raises redis.RedisError."""
+        prefixes = sorted({feed_prefix(cluster, resource) for cluster, resource, _, _ in keys})
+        index = {p: i for i, p in enumerate(prefixes, start=1)}
+        args: list[str | int] = [len(prefixes), SCAN_COUNT]
+        for cluster, resource, namespace, name in keys:
+            args += [index[feed_prefix(cluster, resource)], namespace, name]
+        answer = self._read(
+            keys=[f"{p}:epoch" for p in prefixes] + [f"{WATERMARK_PREFIX}:{m}" for m in marks], args=args
+        )
+        epochs = {p: _text(e) for p, e in zip(prefixes, answer, strict=False) if e is not None}
+        found = answer[len(prefixes) : len(prefixes) + len(keys)]
+        states: dict[FeedKey, FeedState | None] = {}
+        for k, value in zip(keys, found, strict=True):
+            prefix = feed_prefix(k[0], k[1])
+            if prefix not in epochs or epochs[prefix].startswith(STARTING):
+                states[k] = None
+            elif k[3]:
+                states[k] = (epochs[prefix], {k[3]: _text(value)} if value is not None else {})
+            elif isinstance(value, int):  # too large to send at once: scanned in pages
+                states[k] = (epochs[prefix], self._record(f"{prefix}:{epochs[prefix]}:ns:{k[2]}"))
+            else:
+                states[k] = (epochs[prefix], _inline(value))
+        loaded: dict[str, dict[str, Any] | None] = {}
+        for mark, raw in zip(marks, answer[len(prefixes) + len(keys) :], strict=True):
+            value = load_json(raw) if raw is not None else None
+            loaded[mark] = value if isinstance(value, dict) else None
+        return states, loaded
+
+    def _scan(self, key: str) -> Iterator[tuple[Any, Any]]:
+        """The (name, version) pairs of a record, `SCAN_COUNT` at a time."""
+        cursor, page = self.redis.hscan(key, 0, count=SCAN_COUNT)
         while True:
             yield from page.items()
             if int(cursor) == 0:
                 return
             cursor, page = self.redis.hscan(key, int(cursor), count=SCAN_COUNT)
 
-    def _record(self, key: str, first: tuple[Any, dict[Any, Any]] | None = None) -> dict[str, str] | int:
+    def _record(self, key: str) -> dict[str, str] | int:
         """A feed's record of one namespace, scanned in batches; past `KEPT_NAMES` names only its
         digest (a namespace of 100,000 copies costs a worker no memory here). A name HSCAN returns
         twice past that point spoils the digest, which then matches nothing: the run reads."""
         changes: dict[str, str] | None = {}
         digest = 0
-        for raw_name, raw_version in self._scan(key, first):
+        for raw_name, raw_version in self._scan(key):
             name, version = _text(raw_name), _text(raw_version)
             if changes is None:
                 digest ^= record_hash(name, version)
@@ -383,11 +431,6 @@ class RedisWatermarks:
                         digest ^= record_hash(kept, kept_version)
                     changes = None
         return digest if changes is None else changes
-
-    @staticmethod
-    def _changes(live: dict[str, str], cluster: str, resource: str, namespace: str) -> str:
-        prefix = feed_prefix(cluster, resource)
-        return f"{prefix}:{live[prefix]}:ns:{namespace}"
 
     def load(self, mark: str) -> dict[str, Any] | None:
         raw = self.redis.get(f"{WATERMARK_PREFIX}:{mark}")
@@ -411,3 +454,9 @@ class RedisWatermarks:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _inline(value: Any) -> dict[str, str]:
+    """A record sent as "name\\0version\\0...": name → version."""
+    parts = _text(value).split("\0") if value else []
+    return dict(zip(parts[::2], parts[1::2], strict=True))

@@ -109,6 +109,8 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
             # task events as `worker_send_task_events` (DRSYNCER_TASK_EVENTS) says; worker events
             # (heartbeats, which Flower shows workers by) are always on
             "--without-mingle",
+            # nothing in drsyncer uses worker-to-worker events (Flower reads events on its own)
+            "--without-gossip",
         ]
     )
     return 0

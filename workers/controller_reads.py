@@ -14,6 +14,10 @@ scheduled resync of many namespaces takes.
   informer has not listed yet or its watch failed, and for a name it does not hold, the object is
   read with a GET, as before. Each one is parsed once per resourceVersion.
 
+- The sync rules made of a Replication's model and its source RemoteCluster's are kept while both
+  models are (`KeptRules`): rules are frozen and carry the digests computed from them, so a task of
+  an unchanged Replication makes neither again.
+
 The kubeconfig Secrets behind the RemoteClusters are `ClusterClients`' business (re-read every 5 s).
 """
 
@@ -33,6 +37,7 @@ from drsyncer.api.replication import Replication
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ClusterClient
 from drsyncer.kube.informer import Informer
+from drsyncer.sync.rules import Rules
 from drsyncer.task_contract import ReplicationRef
 from workers.guards import Drop, drop_reason
 
@@ -119,6 +124,34 @@ class Replications:
             self._specs[key] = spec
             while len(self._specs) > self.kept:
                 self._specs.popitem(last=False)
+
+
+class KeptRules:
+    """`Rules.from_replication` per (model, source model) pair, kept by identity: `Replications` keeps
+    one model per (uid, generation) and `RemoteClusters` one per resourceVersion, so a pair seen
+    again is the same spec and the same RemoteCluster."""
+
+    def __init__(self, kept: int = SPECS_KEPT) -> None:
+        self.kept = kept
+        # the models are held with their rules, so their ids are not reused while kept
+        self._rules: OrderedDict[tuple[int, int], tuple[Replication, RemoteCluster | None, Rules]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def of(self, model: Replication, source: RemoteCluster | None) -> Rules:
+        key = (id(model), id(source))
+        with self._lock:
+            kept = self._rules.get(key)
+            if kept is not None and kept[0] is model and kept[1] is source:
+                self._rules.move_to_end(key)
+                return kept[2]
+        rules = Rules.from_replication(model, source)
+        with self._lock:
+            self._rules[key] = (model, source, rules)
+            while len(self._rules) > self.kept:
+                self._rules.popitem(last=False)
+        return rules
 
 
 class RemoteClusters:

@@ -8,7 +8,8 @@ source namespaces of one Replication cannot share a destination namespace; valid
 The lock holds the task id and outlives the hard time limit. A task that finds its own id in the
 lock is a redelivery of a task whose worker died mid-way: it takes the lock over instead of waiting
 for it to expire. Taking it can also set a `Mark` (the run's start, drsyncer.status.runs) in the
-same call, so a task's first Redis round trip does both.
+same call, so a task's first Redis round trip does both; and the run record a task writes last
+can release it (drsyncer.status.runs `RunStore.finish`), so its last round trip does both too.
 """
 
 from __future__ import annotations
@@ -90,12 +91,15 @@ class Mark:
     ttl_s: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class Hold:
-    """The outcome of taking the lock: `taken`, and whether this call set its `Mark`. True when taken."""
+    """The outcome of taking the lock: `taken`, and whether this call set its `Mark`. True when taken.
+    `released` is set by whoever released the lock in a call of their own (`NamespaceLock.held` then
+    does not release it again)."""
 
     taken: bool
     marked: bool = False
+    released: bool = False
 
     def __bool__(self) -> bool:
         return self.taken
@@ -132,5 +136,5 @@ class NamespaceLock:
         try:
             yield ok
         finally:
-            if ok:
+            if ok and not ok.released:
                 self.release(key, owner)

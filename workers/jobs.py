@@ -47,7 +47,6 @@ from drsyncer.status.writer import patch_status, post_event
 from drsyncer.sync.cleanup import cleanup_destination
 from drsyncer.sync.execute import Limits
 from drsyncer.sync.result import TargetResult
-from drsyncer.sync.rules import Rules
 from drsyncer.sync.run import not_synced, prepare_run, source_namespaces
 from drsyncer.task_contract import (
     PERIODIC_TRIGGERS,
@@ -58,9 +57,9 @@ from drsyncer.task_contract import (
 )
 from workers import metrics, webhooks
 from workers.change_feed import RedisWatermarks
-from workers.controller_reads import REMOTE_CLUSTERS, RemoteClusters, Replications
+from workers.controller_reads import REMOTE_CLUSTERS, KeptRules, RemoteClusters, Replications
 from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
-from workers.guards import Drop, Mark, NamespaceLock, lock_key
+from workers.guards import Drop, Hold, Mark, NamespaceLock, lock_key
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +80,12 @@ class Context:
     pid: int = field(default_factory=os.getpid)
     replications: Replications = field(init=False)
     remote_clusters: RemoteClusters = field(init=False)
+    rules: KeptRules = field(init=False)
 
     def __post_init__(self) -> None:
         self.replications = Replications(self.controller)
         self.remote_clusters = RemoteClusters(self.controller)
+        self.rules = KeptRules()
 
     @classmethod
     def build(cls, settings: Settings, worker: str = "") -> Context:
@@ -222,7 +223,7 @@ def run_sync(ctx: Context, job: SyncJob, task_id: str) -> Outcome:
         if not held:
             metrics.TASKS_DROPPED.labels(Drop.BUSY.value).inc()
             return Outcome(dropped=Drop.BUSY)
-        return _sync_locked(ctx, job, task_id, model, started, first=held.marked)
+        return _sync_locked(ctx, job, task_id, model, started, held, key)
 
 
 def _actor(job: SyncJob, task_id: str) -> audit.Actor:
@@ -237,11 +238,12 @@ def _actor(job: SyncJob, task_id: str) -> audit.Actor:
 
 
 def _sync_locked(
-    ctx: Context, job: SyncJob, task_id: str, model: Replication, started: float, *, first: bool
+    ctx: Context, job: SyncJob, task_id: str, model: Replication, started: float, held: Hold, key: str
 ) -> Outcome:
+    """The sync under the namespace's lock `key`; the run record that ends it releases the lock."""
     ref = job.replication
     owner = owner_key(ref.kind, ref.namespace, ref.name, ref.uid)
-    if first:
+    if held.marked:
         _report_started(ctx, job)
     source_rc: RemoteCluster | None = None
     results: list[TargetResult] = []
@@ -258,7 +260,7 @@ def _sync_locked(
             return ctx.clients.get(ctx.remote_clusters.read(ref.namespace, cluster)[0])
 
         prepared = prepare_run(
-            Rules.from_replication(model, source_rc),
+            ctx.rules.of(model, source_rc),
             source,
             [(job.source_namespace, t.cluster, t.namespace) for t in job.targets],
             connect,
@@ -306,7 +308,9 @@ def _sync_locked(
         if job.trigger in SINGLE_NAMESPACE_TRIGGERS
         else _source_namespaces(model, source)
     )
-    claim = ctx.runs.finish(owner, job.run_key, record, expected)
+    # the namespace is synced: the lock goes with the record, and the run's report needs no lock
+    claim = ctx.runs.finish(owner, job.run_key, record, expected, release=(key, task_id))
+    held.released = True
     if isinstance(claim, Superseded):
         log.warning(
             "%s %s, %s: task %s was delivered again while this worker was stopped, and that "
@@ -331,13 +335,17 @@ def _sync_locked(
             outcome.failure,
         )
     if claim is not None:
-        everything = _source_namespaces(model, source)
-        ctx.runs.forget(
-            owner,
-            [r.source_namespace for r in ctx.runs.records(owner) if r.source_namespace not in everything],
-        )
+        everything = set(_source_namespaces(model, source))
+        # every record in one read: the run's report and the namespaces the Replication dropped
+        records = ctx.runs.records(owner)
+        ctx.runs.forget(owner, [r.source_namespace for r in records if r.source_namespace not in everything])
         outcome.reported = _report_finished(
-            ctx, job, model, source_rc, ctx.runs.records(owner, everything), claim.started_at
+            ctx,
+            job,
+            model,
+            source_rc,
+            [r for r in records if r.source_namespace in everything],
+            claim.started_at,
         )
     return outcome
 

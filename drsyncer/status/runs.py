@@ -28,8 +28,10 @@ from drsyncer.status.replication import NamespaceRecord
 PREFIX = "drsyncer:runs:"
 DEFAULT_TTL_S = 7 * 24 * 3600
 
-# ARGV: namespace, record JSON, ttl, task id, run key, started at, the expected namespaces...
+# KEYS: results, done set, run mark[, a lock to release]; ARGV: namespace, record JSON, ttl, task id,
+# run key, started at, the lock's owner ('' for none), the expected namespaces...
 _FINISH_LUA = """
+if KEYS[4] and redis.call('GET', KEYS[4]) == ARGV[7] then redis.call('DEL', KEYS[4]) end
 local latest = redis.call('HGET', KEYS[1], ARGV[1])
 if latest and ARGV[4] ~= '' then
   local ok, record = pcall(cjson.decode, latest)
@@ -42,7 +44,7 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then
     return false
   end
@@ -99,18 +101,28 @@ class RunStore:
         return self._key(owner, "run", run_key), repr(started_at)
 
     def finish(
-        self, owner: str, run_key: str, record: NamespaceRecord, expected: Iterable[str]
+        self,
+        owner: str,
+        run_key: str,
+        record: NamespaceRecord,
+        expected: Iterable[str],
+        release: tuple[str, str] | None = None,
     ) -> Claim | Superseded | None:
         """Store the namespace's record; a `Claim` when every `expected` namespace has now finished
         in this run (the run's marks are cleared, so only this caller gets it). `SUPERSEDED`, storing
         nothing, when the namespace's latest record is of the same task (`record.task_id`) and run,
-        started later than `record.started_at`: a later delivery of this task finished first."""
+        started later than `record.started_at`: a later delivery of this task finished first.
+
+        `release` (a lock's key and owner: workers.guards) deletes that lock in the same call when
+        `owner` still holds it, whatever the answer: the task's last Redis round trip does both."""
         wanted = sorted(set(expected) | {record.source_namespace})
         keys = [
             self._key(owner, "results"),
             self._key(owner, "done", run_key),
             self._key(owner, "run", run_key),
         ]
+        if release is not None:
+            keys.append(release[0])
         found = self._finish(
             keys=keys,
             args=[
@@ -120,6 +132,7 @@ class RunStore:
                 record.task_id,
                 run_key,
                 repr(record.started_at),
+                release[1] if release is not None else "",
                 *wanted,
             ],
         )

@@ -13,10 +13,11 @@ import functools
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import wait
 from contextvars import copy_context
 from dataclasses import dataclass, field
+from typing import Any
 
 from drsyncer.api.immutability import Version, parse_version
 from drsyncer.errors import CategorisedError, Category
@@ -302,11 +303,13 @@ class _Memory:
         source_keys: list[FeedKey],
         targets: list[tuple[str, str, list[FeedKey]]],
         start: dict[FeedKey, FeedState | None],
+        marks: Mapping[str, Mapping[str, Any] | None],
     ) -> None:
         self.store = store
         self.source_keys = source_keys
         self.targets = targets  # per destination: (watermark name, run digest, its feed keys)
         self.start = start
+        self.marks = marks  # the watermarks as they were when the feed states were read
         self.at = time.time()
 
     @classmethod
@@ -345,7 +348,9 @@ class _Memory:
                     )
                 )
             every = source_keys + [k for t in targets for k in t[2]]
-            return cls(store, source_keys, targets, store.snapshot(every))
+            # the feeds' states and the watermarks in one read: an unchanged namespace needs no other
+            states, marks = store.read(every, [t[0] for t in targets])
+            return cls(store, source_keys, targets, states, marks)
         except Exception as exc:  # watermarks only save reads; without them the run reads everything
             log.warning("%s: change feeds not used for this run: %s", source_namespace, exc)
             return None
@@ -354,11 +359,7 @@ class _Memory:
         """The destinations whose watermark holds, by index, with their results."""
         found: dict[int, TargetResult] = {}
         for i, (name, digest, keys) in enumerate(self.targets):
-            try:
-                mark = self.store.load(name)
-            except Exception as exc:
-                log.warning("reading watermark %s failed: %s", name, exc)
-                continue
+            mark = self.marks.get(name)
             states = {k: self.start.get(k) for k in [*self.source_keys, *keys]}
             if mark is not None and holds(mark, digest, states, now):
                 found[i] = settled_result(mark)

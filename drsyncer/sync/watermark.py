@@ -50,6 +50,12 @@ class Watermarks(Protocol):
     def snapshot(self, keys: Sequence[FeedKey]) -> dict[FeedKey, FeedState | None]:
         """Each feed's state now; None where no feed runs."""
 
+    def read(
+        self, keys: Sequence[FeedKey], marks: Sequence[str]
+    ) -> tuple[dict[FeedKey, FeedState | None], dict[str, dict[str, Any] | None]]:
+        """`snapshot(keys)` and the watermarks named `marks` (None where absent), read together: a
+        scheduled run of an unchanged namespace needs nothing else from the store."""
+
     def load(self, mark: str) -> dict[str, Any] | None: ...
 
     def save(self, mark: str, value: dict[str, Any]) -> None: ...

@@ -107,3 +107,20 @@ def test_taking_a_namespace_lock_marks_the_run_started_once_and_a_busy_lock_mark
     last = NamespaceRecord("a", [], 13.0, 14.0, task_id="task-c", run_id="run-9")
     claim = store.finish(OWNER, "run-9", last, ["a"])
     assert isinstance(claim, Claim) and claim.started_at == 10.0
+
+
+def test_a_namespace_record_releases_its_tasks_lock_and_never_another_tasks(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    store = RunStore(client, prefix="test:release:")
+    lock = NamespaceLock(client, ttl_s=60)
+    with lock.held("test:lock:release", "task-a") as held:
+        record = NamespaceRecord("a", [], 1.0, 2.0, task_id="task-a", run_id="run-1")
+        assert store.finish(OWNER, "run-1", record, ["a"], release=("test:lock:release", "task-a"))
+        held.released = True
+        # free at once: the next task of the namespace takes it while this one reports the run
+        assert lock.take("test:lock:release", "task-b")
+    assert client.get("test:lock:release") == b"task-b"  # `held` left task-b's lock alone
+    # a delivery whose lock was taken over keeps its hands off the new owner's lock, overtaken or not
+    late = NamespaceRecord("a", [], 0.5, 3.0, task_id="task-a", run_id="run-1")
+    answer = store.finish(OWNER, "run-1", late, ["a"], release=("test:lock:release", "task-a"))
+    assert answer is SUPERSEDED and client.get("test:lock:release") == b"task-b"

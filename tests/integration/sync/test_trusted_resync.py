@@ -251,6 +251,45 @@ def test_a_large_feed_record_is_kept_as_its_digest_and_still_tells_changes(
     client.close()
 
 
+def test_one_read_gives_every_feed_state_and_watermark_and_a_long_record_is_paged(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(change_feed, "SCAN_COUNT", 3)  # records of more names are paged
+    client = redis.Redis.from_url(redis_url)
+    store = RedisWatermarks(client)
+    live, starting = feed_prefix("c1", "configmaps"), feed_prefix("c1", "namespaces")
+    client.set(f"{live}:epoch", "e1")
+    client.set(f"{starting}:epoch", "starting:e2")  # its watch is not open yet: not trusted
+    short = {"cm-a": "11", "cm-b": "12"}
+    long = {f"cm-{i}": str(100 + i) for i in range(5)}
+    client.hset(f"{live}:e1:ns:short", mapping=dict(short))
+    client.hset(f"{live}:e1:ns:long", mapping=dict(long))
+    client.set(f"{change_feed.WATERMARK_PREFIX}:m1", '{"digest": "d"}')
+    keys = [
+        ("c1", "configmaps", "short", ""),
+        ("c1", "configmaps", "long", ""),
+        ("c1", "configmaps", "quiet", ""),  # nothing changed there since the feed started
+        ("c1", "namespaces", "", "short"),
+        ("c9", "configmaps", "short", ""),  # no feed at all
+        ("c1", "configmaps", "short", "cm-a"),  # one object's entry
+        ("c1", "configmaps", "short", "cm-z"),
+    ]
+
+    states, marks = store.read(keys, ["m1", "m2"])
+
+    assert states == {
+        keys[0]: ("e1", short),
+        keys[1]: ("e1", long),
+        keys[2]: ("e1", {}),
+        keys[3]: None,
+        keys[4]: None,
+        keys[5]: ("e1", {"cm-a": "11"}),
+        keys[6]: ("e1", {}),
+    }
+    assert marks == {"m1": {"digest": "d"}, "m2": None}
+    client.close()
+
+
 def test_one_flush_thread_keeps_every_feed_and_a_feed_that_lost_its_lease_stops_alone(
     world: World, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

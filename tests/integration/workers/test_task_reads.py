@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+import redis
 import yaml
 
 from drsyncer.api import keys
@@ -29,6 +30,7 @@ from drsyncer.task_contract import ReplicationRef, SyncJob, Target, Trigger
 from tests.fixtures.backends import World
 from tests.fixtures.polling import builtin_ref, eventually
 from tests.fixtures.redis_server import RedisServer
+from workers.guards import lock_key
 from workers.jobs import Context, run_sync
 
 NS = "dr-system"
@@ -224,3 +226,46 @@ def test_a_task_reads_no_remote_cluster_and_still_takes_a_changed_one_in(setup: 
         lambda: setup.run(job)["phase"] == "Completed" or None, what="the fixed RemoteCluster to be used"
     )
     assert setup.ctx.remote_clusters.gets == gets
+
+
+class _RoundTrips(redis.Connection):
+    """redis-py's connection, counting what it sends: one send is one round trip (a pipeline's or a
+    script's commands go in one)."""
+
+    sent = 0
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        type(self).sent += 1
+        super().send_packed_command(command, check_health)
+
+
+def test_a_scheduled_run_of_an_unchanged_namespace_takes_four_redis_round_trips_and_no_request(
+    setup: Setup, redis_server: RedisServer
+) -> None:
+    setup.controller.create(setup.replications, NS, _replication("quiet"))
+    asked = setup.job("quiet", target="quiet-copy")
+    assert setup.run(asked)["phase"] == "Completed"  # copies, and starts the change feeds
+    pool = redis.ConnectionPool(host=redis_server.host, port=redis_server.port, connection_class=_RoundTrips)
+    counted = Context.assemble(setup.ctx.settings, setup.controller, redis.Redis(connection_pool=pool))
+    scheduled = replace(asked, run_id="", trigger=Trigger.SCHEDULE.value)
+    clusters = [setup.fleet[name] for name in ("source", "dr1")]
+    try:
+
+        def settled() -> bool | None:
+            for cluster in clusters:
+                cluster.reset_counters()
+            before = _RoundTrips.sent
+            outcome = run_sync(counted, scheduled, uuid.uuid4().hex).to_dict()
+            assert outcome["phase"] == "Completed"
+            quiet = not any(c.counters() for c in clusters)
+            return (quiet, _RoundTrips.sent - before) == (True, 4) or None
+
+        # the run before reads (the feeds had not delivered the copies' writes yet, the process
+        # looks after the feeds): then the lock, the feeds and watermark, the record with the
+        # lock's release, and the run's records for its report
+        eventually(settled, what="a scheduled run to read nothing and take four Redis round trips")
+        assert setup.ctx.redis.exists(lock_key(scheduled.replication, "shop")) == 0
+    finally:  # the controller client is the module's
+        counted.remote_clusters.close()
+        counted.clients.close()
+        counted.redis.close()
