@@ -26,6 +26,8 @@ certificate is checked against, and sent as SNI; the Host header stays the URL's
 from __future__ import annotations
 
 import contextlib
+import http.client
+import io
 import os
 import ssl
 import threading
@@ -36,7 +38,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import pycurl
-from urllib3 import HTTPHeaderDict
 
 Failure = Literal["tls", "connect", "timeout", "connection"]
 
@@ -87,7 +88,7 @@ class TransportError(Exception):
 @dataclass(frozen=True, slots=True)
 class Answer:
     """An HTTP answer, read whole: `status`, `data` (the body's bytes) and the raw header block,
-    parsed only when asked (`headers`: a case-insensitive mapping)."""
+    parsed only when asked (`headers`: name → value, as the server wrote the names)."""
 
     status: int
     data: bytes
@@ -95,25 +96,20 @@ class Answer:
 
     @property
     def headers(self) -> Mapping[str, str]:
-        parsed = HTTPHeaderDict()
         # a proxy's CONNECT answer or a 100 Continue comes first: the last block is the answer's
         block = self.raw_headers.rstrip(b"\r\n").rsplit(b"\r\n\r\n", 1)[-1]
-        for line in block.split(b"\r\n")[1:]:
-            name, sep, value = line.partition(b":")
-            if sep:
-                parsed.add(name.decode("latin-1").strip(), value.decode("latin-1").strip())
-        return parsed
+        _status_line, _, fields = block.partition(b"\r\n")
+        return dict(http.client.parse_headers(io.BytesIO(fields + b"\r\n\r\n")).items())
 
 
 class _Handle:
     """A thread's curl handle, with the settings every request of the transport shares."""
 
-    __slots__ = ("curl", "generation", "pid")
+    __slots__ = ("curl", "generation")
 
     def __init__(self, curl: Any, generation: int) -> None:
         self.curl = curl
         self.generation = generation
-        self.pid = os.getpid()
 
 
 # curl objects a forked child inherited: held for the child's whole life and never cleaned up there,
@@ -207,20 +203,18 @@ class CurlTransport:
     def _forget_parents(self) -> None:
         """In a forked child: the parent's handles and connections are kept (not cleaned up, see
         _INHERITED) and never used; the lock may have been held by a parent's thread."""
-        _INHERITED.extend(self._handles)
-        inherited = getattr(self._local, "handle", None)  # the forking thread's
-        if inherited is not None:
-            _INHERITED.append(inherited.curl)
+        _INHERITED.extend(self._handles)  # the forking thread's among them
         self._lock = threading.Lock()
         self._handles = []
         self._generation += 1
 
     def _handle(self) -> Any:
         mine: _Handle | None = getattr(self._local, "handle", None)
-        if mine is not None and mine.generation == self._generation and mine.pid == os.getpid():
+        # a fork, a clear() or a close() since this thread's handle was made changes the generation
+        if mine is not None and mine.generation == self._generation:
             return mine.curl
         with self._lock:
-            if mine is not None and mine.pid == os.getpid() and mine.curl in self._handles:
+            if mine is not None and mine.curl in self._handles:  # not a parent's, not closed
                 self._handles.remove(mine.curl)
                 mine.curl.close()
             curl = self._configured()

@@ -242,7 +242,7 @@ def test_the_headers_of_an_answer_are_its_own_not_a_proxys_or_a_continue() -> No
         b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Type: application/json\r\n\r\n"
     )
     headers = Answer(429, b"", raw).headers
-    assert headers["retry-after"] == "3" and "Via" not in headers
+    assert headers["Retry-After"] == "3" and "Via" not in headers
 
 
 @pytest.mark.parametrize(
