@@ -13,13 +13,16 @@ measured in this run; ratios compare figures of the same run.
 Phases (each prints its table):
 
 - cold: `--namespaces` x `--objects` ConfigMaps of `--size` bytes copied to dr1 and dr2 by 1, 2 and 4
-  workers (`--concurrency` each); wall time, objects/s and CPU-seconds per 1,000 objects copied (the
-  worker processes and their pool processes; the simulator is not counted);
+  workers (`--concurrency` each), `--rounds` times each (every other round in reverse order; the
+  figures are the medians): wall time, objects/s and CPU-seconds per 1,000 objects copied (the
+  worker processes and their pool processes; the simulator is not counted), measured from the
+  moment the started workers are idle (each pool process gets ready as it starts:
+  workers/warm_start.py), and the CPU a worker used to start;
 - resync: the same Replication synced again with nothing changed, once asked for (sync now: reads
   both sides as metadata) and once scheduled (`@every 10s`, then back to Manual: trusts the change
   feeds): time from the ask to the status and time in the workers (first task's start to last
   task's end, from the run records), requests and body bytes the clusters sent (watch events
-  included), against the cold run of one worker;
+  included), against the first cold run of one worker;
 - rate budget: a copy into dr3 under a RemoteCluster `rateLimit` of `--qps`/`--burst`: requests per
   second over qps (discovery included) and the most requests seen in any one second;
 - schedule: `--entries` schedule entries (Replications of 4 namespaces each, `@every 60s`): time
@@ -327,6 +330,10 @@ class Fleet:
         for proc in procs:
             heartbeat = self.workdir / f"{proc.name}.heartbeat"
             wait_for(heartbeat.exists, 90, f"{proc.name} to consume", proc)
+        # each pool process gets its clients ready as it starts (workers/warm_start.py), some of it
+        # after Celery counts the process as up; a run measured before the workers are idle would
+        # count their start as the run's CPU
+        wait_for(lambda: _idle(procs), 90, "the workers to finish starting", *procs)
         return procs
 
     def stop(self, procs: list[Proc]) -> None:
@@ -519,6 +526,15 @@ def _pings(url: str) -> bool:
         return False
 
 
+def _idle(procs: list[Proc], window_s: float = 0.5, busy_s: float = 0.004) -> bool:
+    """Whether `procs` (with their pool processes) used less than `busy_s` of CPU per process over the
+    next `window_s`; an idle pool process ticks at about 2 ms per second."""
+    count = sum(len(p.tree) for p in procs)
+    before = sum(p.cpu_s() for p in procs)
+    time.sleep(window_s)
+    return sum(p.cpu_s() for p in procs) - before < busy_s * count
+
+
 def setup_controller(fleet: Fleet, qps: float, burst: int) -> None:
     """CRDs, the controller namespace, a kubeconfig Secret and a RemoteCluster per cluster; dr3 under
     the rate budget being measured, the others far above what is sent."""
@@ -564,83 +580,124 @@ def _served(c: ClusterClient) -> bool:
 # -- phases -----------------------------------------------------------------------------------------
 
 
-def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any]) -> None:
+def cold_run(
+    fleet: Fleet, args: argparse.Namespace, workers: int, label: str
+) -> tuple[dict[str, Any], list[Proc]]:
+    """A cold sync of every namespace into destination namespaces of its own (`label`), by `workers`
+    workers started for it; returns its row and the workers (still running)."""
     objects = args.namespaces * args.objects * 2  # two destinations
+    name = f"cold-{label}"
+    fleet.replication(
+        name,
+        {
+            "sourceCluster": "source",
+            "destinationClusters": ["dr1", "dr2"],
+            "replicationMode": "Manual",
+            "resourceTypes": ["configmaps"],
+            "namespaceMappings": [
+                {"source": f"fleet-{i:03d}", "destination": f"{label}-fleet-{i:03d}"}
+                for i in range(args.namespaces)
+            ],
+        },
+    )
+    step(f"cold {label}: apply")
+    procs = fleet.start_workers(workers, args.concurrency, f"cold-{label}")
+    # a worker's start: interpreter and imports, Celery, the fork of its pool, each pool process's
+    # warm start; paid once per process lifetime, so not part of the CPU per object
+    start_cpu = sum(p.cpu_s() for p in procs) / workers
+    step(f"cold {label}: start workers")
+    fleet.sims.reset("source", "dr1", "dr2")
+    cpu0 = sum(p.cpu_s() for p in procs)
+    before = fleet.sync_now(name)
+    wait_for(
+        lambda: fleet.sims.counters("dr1", "dr2")[1] >= objects, args.timeout, f"{objects} copies", *procs
+    )
+    fleet.wait_completed(name, before, args.timeout, procs)
+    wall = time.monotonic() - fleet.asked_at
+    cpu = sum(p.cpu_s() for p in procs) - cpu0
+    # one worker (its main process and pool processes, shared pages counted in each) after the run
+    rss = max(sum(p.rss_mb()) for p in procs)
+    requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
+    step(f"cold {label}: measured")
+    return {
+        "name": name,
+        "workers": workers,
+        "objects": objects,
+        "seconds": wall,
+        "objects_per_s": objects / wall,
+        "cpu_s_per_1000": cpu / objects * 1000,
+        "worker_rss_mb": rss,
+        "start_cpu_s": start_cpu,
+        "requests": requests,
+        "writes": writes,
+        "bytes": sent,
+        # read now: the run records hold each namespace's latest run only
+        "worker_seconds": fleet.run_span(name, "cold"),
+    }, procs
+
+
+def unchanged_resync(
+    fleet: Fleet, args: argparse.Namespace, cold: dict[str, Any], procs: list[Proc], figures: dict[str, Any]
+) -> None:
+    """The cold sync's Replication run again unchanged: asked for (sync-now), then scheduled."""
+    figures["resync_base"] = cold
+    fleet.sims.reset("source", "dr1", "dr2")
+    cpu0 = sum(p.cpu_s() for p in procs)
+    before = fleet.sync_now(cold["name"])
+    fleet.wait_completed(cold["name"], before, args.timeout, procs)
+    wall = time.monotonic() - fleet.asked_at
+    cpu = sum(p.cpu_s() for p in procs) - cpu0
+    requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
+    figures["resync"] = {
+        "workers": cold["workers"],
+        "objects": cold["objects"],
+        "seconds": wall,
+        "worker_seconds": fleet.run_span(cold["name"], "resync"),
+        "requests": requests,
+        "writes": writes,
+        "bytes": sent,
+        "cpu_s": cpu,
+    }
+    step("resync asked for")
+    figures["resync_scheduled"] = scheduled_resync(fleet, cold["name"], args, procs)
+    step("scheduled resync")
+
+
+def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    """Cold syncs by 1, 2 and 4 workers in `args.rounds` rounds, every other round in reverse order
+    (a machine's speed drifting during the bench weighs on each worker count alike); each figure is
+    the median of its rounds. The first cold sync's Replication is then resynced unchanged."""
+    runs: dict[int, list[dict[str, Any]]] = {w: [] for w in args.workers}
+    for round_ in range(args.rounds):
+        order = args.workers if round_ % 2 == 0 else list(reversed(args.workers))
+        for workers in order:
+            row, procs = cold_run(fleet, args, workers, f"w{workers}r{round_}")
+            runs[workers].append(row)
+            if round_ == 0 and workers == args.workers[0]:
+                unchanged_resync(fleet, args, row, procs, figures)
+            fleet.stop(procs)
+            step(f"cold w{workers}r{round_}: stop workers")
     rows = []
     for workers in args.workers:
-        name = f"cold-w{workers}"
-        fleet.replication(
-            name,
-            {
-                "sourceCluster": "source",
-                "destinationClusters": ["dr1", "dr2"],
-                "replicationMode": "Manual",
-                "resourceTypes": ["configmaps"],
-                "namespaceMappings": [
-                    {"source": f"fleet-{i:03d}", "destination": f"w{workers}-fleet-{i:03d}"}
-                    for i in range(args.namespaces)
-                ],
-            },
-        )
-        step(f"cold {workers}: apply")
-        procs = fleet.start_workers(workers, args.concurrency, f"cold{workers}")
-        step(f"cold {workers}: start workers")
-        fleet.sims.reset("source", "dr1", "dr2")
-        cpu0 = sum(p.cpu_s() for p in procs)
-        before = fleet.sync_now(name)
-        wait_for(
-            lambda: fleet.sims.counters("dr1", "dr2")[1] >= objects, args.timeout, f"{objects} copies", *procs
-        )
-        fleet.wait_completed(name, before, args.timeout, procs)
-        wall = time.monotonic() - fleet.asked_at
-        cpu = sum(p.cpu_s() for p in procs) - cpu0
-        # one worker (its main process and pool processes, shared pages counted in each) after the run
-        rss = max(sum(p.rss_mb()) for p in procs)
-        requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
-        # read now: the run records hold each namespace's latest run only
-        span = fleet.run_span(name, "cold") if workers == args.workers[0] else None
-        step(f"cold {workers}: measured")
-        row = {
-            "workers": workers,
-            "objects": objects,
-            "seconds": wall,
-            "objects_per_s": objects / wall,
-            "cpu_s_per_1000": cpu / objects * 1000,
-            "worker_rss_mb": rss,
-            "requests": requests,
-            "writes": writes,
-            "bytes": sent,
-            "worker_seconds": span,
-        }
+        first = runs[workers][0]
+        row = {**first}
+        for key in (
+            "seconds",
+            "objects_per_s",
+            "cpu_s_per_1000",
+            "worker_rss_mb",
+            "start_cpu_s",
+            "worker_seconds",
+        ):
+            row[key] = statistics.median(r[key] for r in runs[workers])
+        row["rounds"] = {key: [r[key] for r in runs[workers]] for key in ("cpu_s_per_1000", "seconds")}
         rows.append(row)
-        if workers == args.workers[0]:
-            fleet.sims.reset("source", "dr1", "dr2")
-            cpu0 = sum(p.cpu_s() for p in procs)
-            before = fleet.sync_now(name)
-            fleet.wait_completed(name, before, args.timeout, procs)
-            wall = time.monotonic() - fleet.asked_at
-            cpu = sum(p.cpu_s() for p in procs) - cpu0
-            requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
-            figures["resync"] = {
-                "workers": workers,
-                "objects": objects,
-                "seconds": wall,
-                "worker_seconds": fleet.run_span(name, "resync"),
-                "requests": requests,
-                "writes": writes,
-                "bytes": sent,
-                "cpu_s": cpu,
-            }
-            step(f"cold {workers}: resync asked for")
-            figures["resync_scheduled"] = scheduled_resync(fleet, name, args, procs)
-            step(f"cold {workers}: scheduled resync")
-        fleet.stop(procs)
-        step(f"cold {workers}: stop workers")
     figures["cold"] = rows
 
     table = Table(
         title=f"cold sync: {args.namespaces} namespaces x {args.objects} ConfigMaps of {args.size} B "
-        f"to 2 destinations ({args.latency_ms:.0f} ms per destination request)"
+        f"to 2 destinations ({args.latency_ms:.0f} ms per destination request); medians of "
+        f"{args.rounds} rounds"
     )
     for column in (
         "workers",
@@ -648,8 +705,10 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
         "seconds",
         "objects/s",
         "CPU s / 1,000 objects",
+        "each round",
         "vs 1 worker",
         "RSS MB / worker",
+        "start CPU s / worker",
         "requests",
         "MiB sent",
     ):
@@ -662,14 +721,16 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
             f"{row['seconds']:.2f}",
             f"{row['objects_per_s']:.0f}",
             f"{row['cpu_s_per_1000']:.2f}",
+            " ".join(f"{v:.2f}" for v in row["rounds"]["cpu_s_per_1000"]),
             f"{row['cpu_s_per_1000'] / base:.2f}x",
             f"{row['worker_rss_mb']:.0f}",
+            f"{row['start_cpu_s']:.2f}",
             str(row["requests"]),
             f"{row['bytes'] / 2**20:.1f}",
         )
     console.print(table)
 
-    resync, cold, scheduled = figures["resync"], rows[0], figures["resync_scheduled"]
+    resync, cold, scheduled = figures["resync"], figures["resync_base"], figures["resync_scheduled"]
     table = Table(title="unchanged resync against the cold sync (same Replication, same workers)")
     for column in ("run", "seconds asked → status", "seconds in workers", "requests", "writes", "MiB sent"):
         table.add_column(column, justify="right")
@@ -1173,6 +1234,9 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0, help="added to every destination request")
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
     parser.add_argument("--concurrency", type=int, default=4, help="pool processes per worker")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="cold syncs per worker count (figures: their medians)"
+    )
     parser.add_argument("--qps", type=float, default=100.0)
     parser.add_argument("--burst", type=int, default=100, help="at least --qps (a RemoteCluster rule)")
     parser.add_argument(
@@ -1199,7 +1263,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.quick:
-        args.namespaces, args.objects, args.budget_writes = 8, 50, 300
+        args.namespaces, args.objects, args.budget_writes, args.rounds = 8, 50, 300, 1
         args.entries, args.steady_s, args.big_objects, args.period_s = [200], 35.0, 5000, 10
     skip = set(filter(None, args.skip.split(",")))
     global _print_steps

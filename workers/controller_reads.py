@@ -176,6 +176,22 @@ class RemoteClusters:
             raise CategorisedError(Category.WAIT_FOR_NEXT_SYNC, f"RemoteCluster {namespace}/{name} not found")
         return obj, self._model(namespace, name, obj)
 
+    def listed(self, namespace: str | None, wait_s: float) -> list[dict[str, Any]]:
+        """Every RemoteCluster in `namespace` (None: all namespaces), following each namespace that has
+        one from now on. In one namespace, its informer's list, waited for up to `wait_s` (an empty
+        list after that); in all, one list of its own finds them and their namespaces. Raises
+        `ApiError` when that list fails."""
+        if namespace is not None:
+            informer = self._informer(namespace)
+            if informer is None or not informer.synced.wait(wait_s):
+                return []
+            return list(informer.objects().values())
+        found = list(self.controller.list(self.controller.resolve(REMOTE_CLUSTERS), None))
+        for ns in sorted({str((o.get("metadata") or {}).get("namespace") or "") for o in found}):
+            if ns:
+                self._informer(ns)
+        return found
+
     def _held(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The informer's copy when the informer is current (listed, its watch not failing)."""
         informer = self._informer(namespace)

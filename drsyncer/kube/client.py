@@ -702,6 +702,10 @@ class ClusterClient:
 
         return retry_on_conflict(attempt, self.retry, sleep=self.sleep)
 
+    def prepare_thread(self) -> None:
+        """Get the calling thread's request handle ready (drsyncer.kube.transport), without a request."""
+        self._transport.prepare()
+
     def drop_connections(self) -> None:
         """Close the kept connections (requests' and watches'): the next ones connect afresh, e.g.
         with a rotated client certificate, which is presented only when a connection opens."""

@@ -299,6 +299,9 @@ class SharedDiscovery(Protocol):
         """The kept snapshot and its age in seconds, if at most `max_age_s` old; None: read the server
         (there is none that young, or it cannot be read); may wait while another process reads it."""
 
+    def peek(self, max_age_s: float) -> tuple[ServedResources, float] | None:
+        """As `load`, but only what is kept now: never waits, never asks this process to read."""
+
     def save(self, served: ServedResources) -> None:
         """Keep `served` (read just now) for the other processes; failures are not raised."""
 
@@ -366,6 +369,20 @@ class Discovery:
             if self._shared is not None:
                 self._shared.save(self._served)
             return self._served
+
+    def load_shared(self) -> bool:
+        """Take the shared snapshot when it is younger than the TTL; never reads the server. True when
+        a snapshot is held afterwards (a process getting ready before its first task)."""
+        with self._lock:
+            if self._served is not None and self._clock() - self._fetched_at <= self._ttl:
+                return True
+            if self._shared is None or self._skip_shared:
+                return False
+            kept = self._shared.peek(self._ttl)
+            if kept is None:
+                return False
+            self._served, self._fetched_at = kept[0], self._clock() - kept[1]
+            return True
 
     def _lookup(self, find: Callable[[ServedResources], list[ResourceRef]]) -> list[ResourceRef]:
         found = find(self.served())

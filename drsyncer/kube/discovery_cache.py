@@ -104,6 +104,10 @@ class RedisDiscovery:
                 return kept
         return None
 
+    def peek(self, max_age_s: float) -> tuple[ServedResources, float] | None:
+        kept = self._read()
+        return kept if kept is not None and kept[1] <= max_age_s else None
+
     def _read(self) -> tuple[ServedResources, float] | None:
         try:
             data = self._redis.get(self.key)

@@ -208,6 +208,10 @@ class CurlTransport:
         self._handles = []
         self._generation += 1
 
+    def prepare(self) -> None:
+        """Make this thread's handle now rather than at its first request (no connection is opened)."""
+        self._handle()
+
     def _handle(self) -> Any:
         mine: _Handle | None = getattr(self._local, "handle", None)
         # a fork, a clear() or a close() since this thread's handle was made changes the generation

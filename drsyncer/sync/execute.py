@@ -40,7 +40,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, wait
 from contextvars import copy_context
 from dataclasses import dataclass, field, replace
@@ -71,7 +71,7 @@ from drsyncer.sync.result import (
     count_key,
 )
 from drsyncer.sync.rules import ImmutableHandling, Rules
-from drsyncer.sync.threads import kept_pool
+from drsyncer.sync.threads import kept_pool, start_threads
 
 log = logging.getLogger(__name__)
 # one line per object not written (a worker's record of it); `drsyncer sync` prints these from the
@@ -715,6 +715,12 @@ class _Runner:
 _WRITE_THREADS_MAX = 256
 
 
+def start_write_threads(count: int, each: Callable[[], None], wait_s: float) -> int:
+    """Start `count` of the process's write threads ahead of its first sync, each running `each` once
+    (drsyncer.sync.threads.start_threads); returns how many ran it."""
+    return start_threads("sync-write", _WRITE_THREADS_MAX, count, each, wait_s)
+
+
 def _loops(action: Action) -> bool:
     """An update the write loop carries out: whole, or partial (immutable handling PartialUpdate)."""
     return action.op == Op.UPDATE and (
@@ -751,4 +757,4 @@ def _skip(action: Action, reason: str, fields: tuple[str, ...] = ()) -> Skip:
     return Skip(action.count_key, key.namespace, key.name, reason, reason.startswith("held back"), fields)
 
 
-__all__ = ["CRD_GROUP", "Limits", "execute", "not_written_log", "refused_fields"]
+__all__ = ["CRD_GROUP", "Limits", "execute", "not_written_log", "refused_fields", "start_write_threads"]

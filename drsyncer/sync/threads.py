@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 _pools: dict[tuple[str, int], ThreadPoolExecutor] = {}
@@ -27,4 +28,27 @@ def kept_pool(name: str, max_threads: int) -> ThreadPoolExecutor:
     return pool
 
 
-__all__ = ["kept_pool"]
+def start_threads(name: str, max_threads: int, count: int, each: Callable[[], None], wait_s: float) -> int:
+    """Start `count` threads of this process's pool `name` now (fewer when `max_threads` or `wait_s`
+    says so), each running `each` once; returns how many ran it. For a process getting ready before
+    its first task: a pool otherwise starts each thread inside the work that first needs it."""
+    pool = kept_pool(name, max_threads)
+    count = max(0, min(count, max_threads))
+    if count == 0:
+        return 0
+    # each job holds its thread until all have started, so `count` distinct threads run them
+    together = threading.Barrier(count)
+
+    def job() -> bool:
+        each()
+        try:
+            together.wait(wait_s)
+        except threading.BrokenBarrierError:
+            return False
+        return True
+
+    jobs = [pool.submit(job) for _ in range(count)]
+    return sum(1 for j in jobs if j.result())
+
+
+__all__ = ["kept_pool", "start_threads"]

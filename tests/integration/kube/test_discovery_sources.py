@@ -3,6 +3,7 @@ on kube-apiserver; a second process's client reuses a reading kept in Redis."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -120,3 +121,32 @@ def test_while_one_process_reads_discovery_the_others_wait_for_its_copy(redis_ur
     # a reader that never finishes (its process died): the others wait a while, then read the server
     assert reader.load(300) is None
     assert RedisDiscovery(connection, "0123456789abcdef", wait_s=0.2).load(300) is None
+
+
+def test_a_process_getting_ready_takes_a_kept_reading_but_never_reads_the_server_or_holds_others_up(
+    redis_url: str,
+) -> None:
+    connection = redis.Redis.from_url(redis_url)
+    with SimCluster("dr1") as sim:
+        ready = client_from_kubeconfig(sim.kubeconfig_dict(), name="dr1")
+        other = client_from_kubeconfig(sim.kubeconfig_dict(), name="dr1")
+        try:
+            for c in (ready, other):
+                c.shared_discovery = RedisDiscovery(connection, c.identity, wait_s=5.0)
+            connection.delete(KEY_PREFIX + ready.identity, KEY_PREFIX + ready.identity + ":reading")
+            before = sim.discovery_requests()
+
+            # nothing kept: nothing read, and no lease taken that would make another process wait
+            assert ready.discovery.load_shared() is False
+            assert sim.discovery_requests() == before
+            assert not connection.exists(KEY_PREFIX + ready.identity + ":reading")
+            started = time.monotonic()
+            other.resolve("cm")  # reads the server at once and keeps the reading
+            assert time.monotonic() - started < 2.0 and sim.discovery_requests() - before == 2
+
+            assert ready.discovery.load_shared() is True
+            assert ready.resolve("deploy").api_version == "apps/v1"
+            assert sim.discovery_requests() - before == 2  # the kept reading, nothing more asked
+        finally:
+            ready.close()
+            other.close()

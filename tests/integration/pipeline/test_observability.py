@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -156,3 +157,19 @@ def test_each_worker_process_reads_a_clusters_discovery_once_however_many_tasks_
         )
     # 18 tasks on 2 workers of 2 pool processes: at most one walk per process, not one per task
     assert dr1.discovery_requests() - before <= 4 * walk
+
+
+def test_each_pool_process_gets_its_remote_cluster_clients_ready_as_it_starts(pipe: Pipeline) -> None:
+    pipe.wait_workers_ready("worker-1")
+    log = pipe.procs["worker-1"].log_path
+
+    def ready() -> list[str] | None:
+        lines = re.findall(r"pool process \d+ ready in \d+ ms: [^\n]*", log.read_text())
+        return lines if len(lines) >= 2 else None  # DRSYNCER_CONCURRENCY=2
+
+    lines = eventually(ready, what="worker-1's pool processes to say they are ready")
+    # source, dr1 and dr2 (the pipeline's RemoteClusters), two destinations' write threads (twice
+    # DRSYNCER_WRITE_CONCURRENCY, 16), nothing left to a first task
+    for line in lines:
+        assert "3 RemoteCluster clients" in line, line
+        assert "32 write threads, 0 left to their first task" in line, line

@@ -287,6 +287,9 @@ class Kept:
     def load(self, max_age_s: float) -> tuple[ServedResources, float] | None:
         return self.copy if self.copy and self.copy[1] <= max_age_s else None
 
+    def peek(self, max_age_s: float) -> tuple[ServedResources, float] | None:
+        return self.load(max_age_s)
+
     def save(self, served: ServedResources) -> None:
         self.copy, self.saves = (served, 0.0), self.saves + 1
 

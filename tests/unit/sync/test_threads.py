@@ -1,0 +1,31 @@
+"""The thread pools a process keeps: started ahead of the work that needs them."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from drsyncer.sync.threads import kept_pool, start_threads
+
+
+def test_start_threads_starts_that_many_distinct_threads_each_running_the_preparation_once() -> None:
+    name = f"test-{uuid.uuid4().hex[:6]}"
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    def prepare() -> None:
+        with lock:
+            ran.append(threading.get_ident())
+
+    assert start_threads(name, 8, 6, prepare, wait_s=5.0) == 6
+    assert len(ran) == 6 and len(set(ran)) == 6  # six threads, each prepared once
+    pool = kept_pool(name, 8)
+    # the work that follows finds them started: the pool runs it on the threads already there
+    used = {pool.submit(threading.get_ident).result() for _ in range(20)}
+    assert used <= set(ran)
+
+
+def test_start_threads_stays_within_the_pools_limit() -> None:
+    name = f"test-{uuid.uuid4().hex[:6]}"
+    assert start_threads(name, 3, 10, lambda: None, wait_s=5.0) == 3
+    assert start_threads(name, 3, 0, lambda: None, wait_s=5.0) == 0

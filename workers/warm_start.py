@@ -1,0 +1,122 @@
+"""A pool process gets ready as it starts, not in its first task.
+
+What a process keeps for its whole life (workers.jobs.Context: the controller and Redis clients, the
+RemoteCluster informers, a client per RemoteCluster with its kubeconfig read and its discovery; the
+write threads, each with its own request handle per cluster) was built by whichever task came first.
+With four pool processes per worker and several workers, that is some tens of milliseconds of CPU
+per process, most of it the kernel giving the new process its own copy of each memory page it
+touches, inside the first run after a start or a scale-up and paid again by every process
+(docs/performance.md, "Worker start"). Here each process builds it right after the fork, so its
+first task costs about what any other does.
+
+Best effort and bounded: nothing here raises, a RemoteCluster that cannot be reached or whose Secret
+is missing is left to the first task that needs it (which reports why, as before), discovery is only
+taken from the copy other processes share in Redis (never read from a cluster here), no request is
+sent to a RemoteCluster, and Celery waits at most `WAIT_S` for it before the process takes tasks
+(what is left goes on in the background; a task needing the same client waits for it as it would
+have built it itself).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from drsyncer.config import Settings
+from drsyncer.kube import ClusterClient
+from drsyncer.sync.execute import start_write_threads
+from workers.jobs import Context, context
+
+log = logging.getLogger(__name__)
+
+# Celery replaces a pool process that has not reported itself up within `worker_proc_alive_timeout`
+# (4 s by default, celery/app/defaults.py); the process waits this long for its warm start, and
+# lets it run on in the background beyond that
+WAIT_S = 2.0
+# write threads started, in `write_concurrency`s: the writes to two destinations at once, each
+# thread with its request handle for every RemoteCluster made (a Replication's usual DR pair)
+WRITE_THREADS = 2
+
+
+@dataclass
+class WarmStart:
+    """What a warm start got ready: RemoteCluster clients built, those whose discovery was in Redis,
+    write threads started, and the RemoteClusters left to their first task (with the first reason)."""
+
+    clients: int = 0
+    discovered: int = 0
+    threads: int = 0
+    skipped: int = 0
+    first_problem: str = ""
+    seconds: float = 0.0
+
+
+def warm(ctx: Context, namespace: str | None, wait_s: float = WAIT_S) -> WarmStart:
+    """Build the clients of every RemoteCluster in `namespace` (None: all namespaces) in `ctx` and take
+    their discovery from Redis. Never raises."""
+    started = time.monotonic()
+    done = WarmStart()
+    try:
+        remote = ctx.remote_clusters.listed(namespace, wait_s)
+        ctx.controller.discovery.load_shared()
+    except Exception as exc:  # the controller is unreachable: every task will say so
+        done.first_problem = f"listing RemoteClusters: {exc}"
+        remote = []
+    clients: list[ClusterClient] = []
+    for obj in remote:
+        meta = obj.get("metadata") or {}
+        try:
+            client = ctx.clients.get(obj)
+        except Exception as exc:  # a missing Secret, a bad kubeconfig: the first task reports it
+            done.skipped += 1
+            done.first_problem = done.first_problem or f"{meta.get('namespace')}/{meta.get('name')}: {exc}"
+            continue
+        clients.append(client)
+        if client.discovery.load_shared():
+            done.discovered += 1
+    done.clients = len(clients)
+
+    def prepare() -> None:
+        for client in clients:
+            client.prepare_thread()
+
+    done.threads = start_write_threads(WRITE_THREADS * ctx.settings.write_concurrency, prepare, wait_s)
+    done.seconds = time.monotonic() - started
+    return done
+
+
+def on_process_init(settings: Settings, worker: str) -> Callable[..., None]:
+    """A `worker_process_init` receiver: warm start the pool process it runs in, waiting up to
+    `WAIT_S` for it."""
+
+    def receiver(**_: object) -> None:
+        def run() -> None:
+            try:
+                done = warm(context(settings, worker), settings.watch_namespace or None)
+            except Exception:  # building the context failed: the first task raises it properly
+                log.debug("pool process %d: warm start failed", os.getpid(), exc_info=True)
+                return
+            log.info(
+                "pool process %d ready in %.0f ms: %d RemoteCluster clients (%d with discovery from "
+                "Redis), %d write threads, %d left to their first task%s",
+                os.getpid(),
+                done.seconds * 1000,
+                done.clients,
+                done.discovered,
+                done.threads,
+                done.skipped,
+                f" ({done.first_problem})" if done.first_problem else "",
+            )
+
+        thread = threading.Thread(target=run, name="warm-start", daemon=True)
+        thread.start()
+        thread.join(WAIT_S)
+
+    return receiver
+
+
+__all__ = ["WAIT_S", "WarmStart", "on_process_init", "warm"]
