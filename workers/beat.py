@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 # how long a beat that cannot reach Redis waits before it tries again
 REDIS_RETRY_S = 1.0
+# a tick's sends are published together, in pipelines of at most this many Redis commands (kombu's
+# `Producer.batch`): a send on its own takes a round trip and a new Redis client, more than half of
+# beat's CPU per send (0.65 ms → 0.29 ms measured alone), and a wave of a Replication's namespaces
+# reaches the workers at once instead of one at a time
+SEND_BATCH = 64
 
 
 # an entry's state after a send, stored only while the entry is still defined (the watcher may have
@@ -115,11 +120,12 @@ class GridEntry(RedBeatSchedulerEntry):
 
 class HeartbeatRedBeatScheduler(RedBeatScheduler):
     """RedBeat's scheduler with the heartbeat and Redis handling above, and fewer Redis round trips
-    for a wave of due entries: the entries a tick may send are read together (`schedule`), and the
-    entries it sent are recorded together once the tick has sent them (`reserve`), where redbeat 2.4
-    reads and records each entry with round trips of its own. Recording after the sends keeps
-    delivery at least once: a beat that stops between a send and its record sends that entry again
-    when it (or the next beat) starts, instead of losing the run."""
+    for a wave of due entries: the entries a tick may send are read together (`schedule`), their
+    tasks published together (`SEND_BATCH`), and the entries it sent recorded together once the
+    tick has published them (`reserve`), where redbeat 2.4 reads, sends and records each entry with
+    round trips of its own. Recording after the sends keeps delivery at least once: a beat that stops
+    between a send and its record sends that entry again when it (or the next beat) starts, instead
+    of losing the run."""
 
     Entry = GridEntry
     heartbeat_path: Path = probes.heartbeat_file("beat")  # set by the entry point
@@ -152,10 +158,18 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
         try:
             if self.lock_key and not self._hold_lock():
                 return self.max_interval
+            published = False
             try:
-                interval = super().tick(*args, **kwargs)
+                with self.producer.batch(max_size=SEND_BATCH):
+                    interval = super().tick(*args, **kwargs)
+                published = True
             finally:
-                self._record_sent()
+                # sends not published (the tick or the last pipeline failed; kombu drops what it
+                # had not flushed) are not recorded, so the entries stay due and go out again
+                if published:
+                    self._record_sent()
+                else:
+                    self._sent = []
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             if not self._redis_away:
                 log.warning("beat: Redis unreachable (%s); sending nothing until it is back", exc)

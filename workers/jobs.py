@@ -102,6 +102,7 @@ class Context:
             counters=counters,
             exec_policy=plugins,
             max_connections=settings.write_concurrency,
+            background_rechecks=True,
         )
         return cls.assemble(settings, controller, client_from_url(settings.redis_url), clients, worker)
 

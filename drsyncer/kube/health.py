@@ -51,7 +51,7 @@ def check_cluster(clients: ClusterClients, remote: RemoteClusterAccess | Any) ->
     failed_at = len(CONDITIONS)
     version: str | None = None
     try:
-        version = clients.get(remote).server_version()
+        version = clients.get(remote, current=True).server_version()
     except KubeconfigError as exc:
         error, failed_at = exc, CONDITIONS.index(exc.condition)
     except ApiError as exc:

@@ -1,8 +1,8 @@
 """Clients for RemoteClusters, built from the kubeconfig Secret each one names, and cached.
 
-A lookup re-reads the Secret (at most every `recheck_s`) and rebuilds the client when the kubeconfig
-content or the RemoteCluster's access settings changed, so rotated credentials are used without a
-restart. Errors name the RemoteCluster, the Secret and the key; never the kubeconfig's content.
+A lookup re-reads the Secret (at most every `recheck_s`; in workers in the background, so a task
+never waits for it) and rebuilds the client when the kubeconfig content or the RemoteCluster's access
+settings changed, so rotated credentials are used without a restart. Errors name the RemoteCluster, the Secret and the key; never the kubeconfig's content.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -138,6 +139,7 @@ class _Entry:
     client: ClusterClient
     fingerprint: tuple[Any, ...]
     checked_at: float
+    rereading: int = 0  # the process id re-reading its Secret in the background, 0: none
 
 
 class ClusterClients:
@@ -147,6 +149,9 @@ class ClusterClients:
     so is its discovery and the controller's (drsyncer.kube.discovery_cache: one process per 300 s
     reads it).
     `exec_policy`: the credential plugins a kubeconfig Secret's exec user may run (None: none).
+    `background_rechecks`: a lookup that finds the Secret due for its re-read (`recheck_s`) gets the
+    client it has, and one thread re-reads the Secret (a worker's task never waits for it); a lookup
+    asking for `current` still waits. Without it, every due lookup waits.
     """
 
     def __init__(
@@ -160,8 +165,10 @@ class ClusterClients:
         recheck_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         exec_policy: ExecPolicy | None = None,
+        background_rechecks: bool = False,
     ) -> None:
         self.controller = controller
+        self.background_rechecks = background_rechecks
         self.exec_policy = exec_policy
         self.counters = counters or RequestCounters()
         self._redis_url = redis_url
@@ -174,8 +181,12 @@ class ClusterClients:
         if redis_url and controller.shared_discovery is None:
             controller.shared_discovery = RedisDiscovery(redis_for(redis_url), controller.identity)
 
-    def get(self, remote: RemoteClusterAccess | Mapping[str, Any] | Any) -> ClusterClient:
-        """The client for a RemoteCluster (a `RemoteClusterAccess`, a RemoteCluster dict or model)."""
+    def get(
+        self, remote: RemoteClusterAccess | Mapping[str, Any] | Any, *, current: bool = False
+    ) -> ClusterClient:
+        """The client for a RemoteCluster (a `RemoteClusterAccess`, a RemoteCluster dict or model).
+        `current`: from the Secret as it is now (re-read first when due), as a health check needs.
+        Raises `KubeconfigError` (naming the RemoteCluster, the Secret and the key)."""
         access = (
             remote if isinstance(remote, RemoteClusterAccess) else RemoteClusterAccess.from_resource(remote)
         )
@@ -190,8 +201,16 @@ class ClusterClients:
                 access.rate,
                 access.context,
             )
-            if entry and entry.fingerprint[:-1] == settings and now - entry.checked_at < self._recheck_s:
-                return entry.client
+            if entry and entry.fingerprint[:-1] == settings:
+                if now - entry.checked_at < self._recheck_s:
+                    return entry.client
+                if self.background_rechecks and not current:
+                    if entry.rereading != os.getpid():  # (a forked child's flag is its parent's)
+                        entry.rereading = os.getpid()
+                        threading.Thread(
+                            target=self._reread, args=(access, entry), name="kubeconfig-reread", daemon=True
+                        ).start()
+                    return entry.client
             try:
                 content = read_kubeconfig_secret(self.controller, access)
             except KubeconfigError as exc:
@@ -210,6 +229,41 @@ class ClusterClients:
                 log.info("kubeconfig for %s %s changed; using a new client", KIND_REMOTE_CLUSTER, access.key)
             self._entries[access.key] = _Entry(client, fingerprint, now)
             return client
+
+    def _reread(self, access: RemoteClusterAccess, entry: _Entry) -> None:
+        """Re-read the Secret behind `entry` off the caller's path: unchanged, the entry is current
+        again; changed, a new client replaces it; gone or unusable, the entry goes, so the next lookup
+        reads the Secret itself and raises why; unreachable, it stays due (the next lookup tries)."""
+        try:
+            content = read_kubeconfig_secret(self.controller, access)
+        except KubeconfigError as exc:
+            with self._lock:
+                entry.rereading = 0
+                if exc.category is not Category.RETRYABLE and self._entries.get(access.key) is entry:
+                    del self._entries[access.key]
+            if exc.category is Category.RETRYABLE:
+                log.warning("%s %s: keeping the current client: %s", KIND_REMOTE_CLUSTER, access.key, exc)
+            return
+        except Exception:  # never lose the flag: the next due lookup tries again
+            with self._lock:
+                entry.rereading = 0
+            log.exception("%s %s: re-reading the kubeconfig Secret failed", KIND_REMOTE_CLUSTER, access.key)
+            return
+        with self._lock:
+            entry.rereading = 0
+            if self._entries.get(access.key) is not entry:
+                return  # replaced meanwhile by a lookup of its own
+            fingerprint = (*entry.fingerprint[:-1], hashlib.sha256(content).hexdigest())
+            if fingerprint == entry.fingerprint:
+                entry.checked_at = self._clock()
+                return
+            try:
+                client = self._build(access, content)
+            except KubeconfigError:
+                del self._entries[access.key]  # the next lookup builds it and raises why
+                return
+            log.info("kubeconfig for %s %s changed; using a new client", KIND_REMOTE_CLUSTER, access.key)
+            self._entries[access.key] = _Entry(client, fingerprint, self._clock())
 
     def _build(self, access: RemoteClusterAccess, content: bytes) -> ClusterClient:
         origin = access.secret_label

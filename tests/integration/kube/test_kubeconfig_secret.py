@@ -17,7 +17,8 @@ from drsyncer.kube import (
 )
 from drsyncer.kube.health import check_cluster
 from drsyncer.sim import SimCluster
-from tests.integration.kube.conftest import kubeconfig_text, put_secret, remote_cluster
+from tests.fixtures.polling import eventually
+from tests.integration.kube.conftest import SECRETS, kubeconfig_text, put_secret, remote_cluster
 
 TOKEN = "t0k-dr1-secret"
 
@@ -205,3 +206,40 @@ def test_a_health_check_reports_each_condition(controller: ClusterClient, dr1: S
     down = check_cluster(clients, rc)
     assert [c.status for c in down.conditions] == ["True", "True", "False"]
     assert down.conditions[2].reason == "ConnectionError"
+
+
+def test_with_background_rechecks_a_due_lookup_never_waits_and_a_rotated_or_deleted_secret_still_lands(
+    controller: ClusterClient, dr1: SimCluster
+) -> None:
+    config = dr1.kubeconfig_dict()
+    config["users"][0]["user"]["token"] = "revoked-token"
+    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(config)})
+    clients = ClusterClients(controller, recheck_s=0, background_rechecks=True)
+    rc = remote_cluster("dr1", "dr1-kubeconfig")
+    old = clients.get(rc)
+    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
+    reads = controller.counters.get("controller", "requests")
+
+    # due at every lookup (recheck_s=0): the caller gets the client it has, without a request of its
+    # own; a thread reads the Secret meanwhile, and a later lookup gets the rotated credential
+    assert clients.get(rc) is old
+    new = eventually(lambda: clients.get(rc) if clients.get(rc) is not old else None, what="the rotation")
+    assert new.server_version()
+    assert controller.counters.get("controller", "requests") > reads
+
+    # a health check asks for the Secret as it is now: it waits for the read and sees it gone
+    controller.delete(SECRETS, "dr-system", "dr1-kubeconfig")
+    missing = check_cluster(clients, rc)
+    assert missing.conditions[0].status == "False" and "not found" in missing.message
+    # and a task's lookup, which never waits, raises it once the background read saw it
+
+    def refused() -> KubeconfigError | None:
+        try:
+            clients.get(rc)
+        except KubeconfigError as exc:
+            return exc
+        return None
+
+    raised = eventually(refused, what="the deleted Secret to reach a task's lookup")
+    assert "kubeconfig Secret dr-system/dr1-kubeconfig not found" in str(raised)
+    clients.close()

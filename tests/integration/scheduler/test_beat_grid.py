@@ -7,6 +7,7 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta
 
+import redis
 from celery.schedules import crontab, schedule
 from redbeat.decoder import RedBeatJSONDecoder
 from redbeat.schedulers import get_redis
@@ -140,3 +141,49 @@ def test_a_tick_sends_every_due_entry_once_and_drops_entries_deleted_meanwhile(r
     scheduler.tick()
     assert not client.exists(later.key) and client.zscore(app.redbeat_conf.schedule_key, later.key) is None
     scheduler.close()
+
+
+class _CountedConnection(redis.Connection):
+    """redis-py's connection, counting its sends: one send is one round trip (a pipeline's included)."""
+
+    sent = 0
+
+    def send_packed_command(self, command: object, check_health: bool = True) -> None:
+        type(self).sent += 1
+        super().send_packed_command(command, check_health)  # type: ignore[arg-type]
+
+
+def test_a_wave_of_due_entries_is_published_in_a_few_round_trips_and_all_arrive(redis_url: str) -> None:
+    app = make_app(redis_url)
+    app.conf.redbeat_redis_url = redis_url
+    queue = "beat-grid-batch"
+    names = [f"drsyncer:dr-system/batch:ns-{i}" for i in range(40)]
+    for name in names:
+        entry = GridEntry(
+            name=name,
+            task="drsyncer.sync_namespace",
+            schedule=schedule(run_every=timedelta(seconds=30)),
+            kwargs={"replication": {**OWNER, "name": "batch"}, "entry": name},
+            options={"queue": queue},
+            app=app,
+        )
+        entry.last_run_at = None
+        entry.save()
+    scheduler = HeartbeatRedBeatScheduler(app, lock_key=None, max_interval=1)
+    # the broker connection beat publishes on, before its first command
+    scheduler.producer.channel.connection_class = _CountedConnection
+    try:
+        scheduler.tick()
+        client = get_redis(app)
+        sent = [
+            json.loads(base64.b64decode(json.loads(raw)["body"]))[1]["entry"]
+            for raw in client.lrange(queue, 0, -1)
+        ]
+        assert sorted(sent) == sorted(names)
+        # one pipeline for the 40 messages (SEND_BATCH 64), not a round trip each (47 in all then);
+        # the first send's declaration of the queue and its binding take a few more
+        assert 0 < _CountedConnection.sent <= 10
+        stored = GridEntry.from_key(GridEntry(name=names[-1], task="t", app=app).key, app=app)
+        assert stored.total_run_count == 1
+    finally:
+        scheduler.close()
