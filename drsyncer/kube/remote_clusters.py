@@ -2,7 +2,8 @@
 
 A lookup re-reads the Secret (at most every `recheck_s`; in workers in the background, so a task
 never waits for it) and rebuilds the client when the kubeconfig content or the RemoteCluster's access
-settings changed, so rotated credentials are used without a restart. Errors name the RemoteCluster, the Secret and the key; never the kubeconfig's content.
+settings changed, so rotated credentials are used without a restart. Errors name the RemoteCluster,
+the Secret and the key; never the kubeconfig's content.
 """
 
 from __future__ import annotations
