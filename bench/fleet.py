@@ -696,8 +696,8 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
 
     table = Table(
         title=f"cold sync: {args.namespaces} namespaces x {args.objects} ConfigMaps of {args.size} B "
-        f"to 2 destinations ({args.latency_ms:.0f} ms per destination request); medians of "
-        f"{args.rounds} rounds"
+        f"to 2 destinations ({args.latency_ms:.0f} ms per destination request); "
+        + (f"medians of {args.rounds} rounds" if args.rounds > 1 else "one round")
     )
     for column in (
         "workers",
