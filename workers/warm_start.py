@@ -61,8 +61,7 @@ def warm(ctx: Context, namespace: str | None, wait_s: float = WAIT_S) -> WarmSta
     started = time.monotonic()
     done = WarmStart()
     try:
-        remote = ctx.remote_clusters.listed(namespace, wait_s)
-        ctx.controller.discovery.load_shared()
+        remote = ctx.remote_clusters.listed(namespace, wait_s)  # (the controller's discovery with it)
     except Exception as exc:  # the controller is unreachable: every task will say so
         done.first_problem = f"listing RemoteClusters: {exc}"
         remote = []

@@ -356,8 +356,7 @@ class Discovery:
             if self._shared is not None and not self._skip_shared:
                 kept = self._shared.load(limit)
                 if kept is not None and kept[1] <= limit:
-                    self._served, self._fetched_at = kept[0], self._clock() - kept[1]
-                    return kept[0]
+                    return self._keep(kept)
             try:
                 self._served = read_served_resources(self._get_json, self._get_root)
             except BaseException:
@@ -381,8 +380,13 @@ class Discovery:
             kept = self._shared.peek(self._ttl)
             if kept is None:
                 return False
-            self._served, self._fetched_at = kept[0], self._clock() - kept[1]
+            self._keep(kept)
             return True
+
+    def _keep(self, kept: tuple[ServedResources, float]) -> ServedResources:
+        """Hold a shared snapshot `(served, age in seconds)` as if read `age` ago (lock held)."""
+        self._served, self._fetched_at = kept[0], self._clock() - kept[1]
+        return kept[0]
 
     def _lookup(self, find: Callable[[ServedResources], list[ResourceRef]]) -> list[ResourceRef]:
         found = find(self.served())

@@ -86,8 +86,8 @@ class RedisDiscovery:
         self._wait_s = wait_s
 
     def load(self, max_age_s: float) -> tuple[ServedResources, float] | None:
-        kept = self._read()
-        if kept is not None and kept[1] <= max_age_s:
+        kept = self.peek(max_age_s)
+        if kept is not None:
             return kept
         try:
             if self._redis.set(self.lease_key, b"1", nx=True, px=int(READ_LEASE_S * 1000)):

@@ -220,16 +220,29 @@ class ClusterClients:
                 # the controller cluster is briefly unreachable: the last good client still works
                 log.warning("%s %s: keeping the current client: %s", KIND_REMOTE_CLUSTER, access.key, exc)
                 return entry.client
-            fingerprint = (*settings, hashlib.sha256(content).hexdigest())
-            if entry and entry.fingerprint == fingerprint:
-                entry.checked_at = now
-                return entry.client
-            client = self._build(access, content)
-            if entry:
-                # the old client may be mid-request in another thread; it is closed when dropped
-                log.info("kubeconfig for %s %s changed; using a new client", KIND_REMOTE_CLUSTER, access.key)
-            self._entries[access.key] = _Entry(client, fingerprint, now)
-            return client
+            return self._take(access, entry, settings, content, now)
+
+    def _take(
+        self,
+        access: RemoteClusterAccess,
+        entry: _Entry | None,
+        settings: tuple[Any, ...],
+        content: bytes,
+        now: float,
+    ) -> ClusterClient:
+        """The client for the kubeconfig `content` just read: `entry`'s own while the content and the
+        access settings are unchanged (current again from `now`), else a new one in its place. Called
+        holding the lock; raises `KubeconfigError` when the content cannot make a client."""
+        fingerprint = (*settings, hashlib.sha256(content).hexdigest())
+        if entry and entry.fingerprint == fingerprint:
+            entry.checked_at = now
+            return entry.client
+        client = self._build(access, content)
+        if entry:
+            # the old client may be mid-request in another thread; it is closed when dropped
+            log.info("kubeconfig for %s %s changed; using a new client", KIND_REMOTE_CLUSTER, access.key)
+        self._entries[access.key] = _Entry(client, fingerprint, now)
+        return client
 
     def _reread(self, access: RemoteClusterAccess, entry: _Entry) -> None:
         """Re-read the Secret behind `entry` off the caller's path: unchanged, the entry is current
@@ -254,17 +267,10 @@ class ClusterClients:
             entry.rereading = 0
             if self._entries.get(access.key) is not entry:
                 return  # replaced meanwhile by a lookup of its own
-            fingerprint = (*entry.fingerprint[:-1], hashlib.sha256(content).hexdigest())
-            if fingerprint == entry.fingerprint:
-                entry.checked_at = self._clock()
-                return
             try:
-                client = self._build(access, content)
+                self._take(access, entry, entry.fingerprint[:-1], content, self._clock())
             except KubeconfigError:
                 del self._entries[access.key]  # the next lookup builds it and raises why
-                return
-            log.info("kubeconfig for %s %s changed; using a new client", KIND_REMOTE_CLUSTER, access.key)
-            self._entries[access.key] = _Entry(client, fingerprint, self._clock())
 
     def _build(self, access: RemoteClusterAccess, content: bytes) -> ClusterClient:
         origin = access.secret_label
