@@ -1,13 +1,14 @@
 """A pool process gets ready as it starts, not in its first task.
 
 What a process keeps for its whole life (workers.jobs.Context: the controller and Redis clients, the
-RemoteCluster informers, a client per RemoteCluster with its kubeconfig read and its discovery; the
-write threads, each with its own request handle per cluster) was built by whichever task came first.
+RemoteCluster informers, a client per RemoteCluster with its kubeconfig read, its discovery and its
+request handles; the write threads) was built by whichever task came first.
 With four pool processes per worker and several workers, that is some tens of milliseconds of CPU
 per process, most of it the kernel giving the new process its own copy of each memory page it
 touches, inside the first run after a start or a scale-up and paid again by every process
-(docs/performance.md, "Worker start"). Here each process builds it right after the fork, so its
-first task costs about what any other does.
+(docs/performance.md, "Worker start"). Here each process builds it right after the fork. Its first
+task still costs more than the next ones (about 16 ms of CPU more in the benchmark: its memory
+growing, its first connections, the Replication's spec parsed), which only a sync gets ready.
 
 Best effort and bounded: nothing here raises, a RemoteCluster that cannot be reached or whose Secret
 is missing is left to the first task that needs it (which reports why, as before), discovery is only
@@ -37,8 +38,9 @@ log = logging.getLogger(__name__)
 # (4 s by default, celery/app/defaults.py); the process waits this long for its warm start, and
 # lets it run on in the background beyond that
 WAIT_S = 2.0
-# write threads started, in `write_concurrency`s: the writes to two destinations at once, each
-# thread with its request handle for every RemoteCluster made (a Replication's usual DR pair)
+# write threads started, in `write_concurrency`s: the writes to two destinations at once (a
+# Replication's usual DR pair); each RemoteCluster's client gets one `write_concurrency` of request
+# handles, as many as one destination's writes use at once
 WRITE_THREADS = 2
 
 
@@ -79,13 +81,15 @@ def warm(ctx: Context, namespace: str | None, wait_s: float = WAIT_S) -> WarmSta
             done.discovered += 1
     done.clients = len(clients)
 
-    def prepare() -> None:
-        for client in clients:
-            client.prepare_thread()
-
-    done.threads = start_write_threads(WRITE_THREADS * ctx.settings.write_concurrency, prepare, wait_s)
+    for client in clients:
+        client.prepare_handles(ctx.settings.write_concurrency)
+    done.threads = start_write_threads(WRITE_THREADS * ctx.settings.write_concurrency, _started, wait_s)
     done.seconds = time.monotonic() - started
     return done
+
+
+def _started() -> None:
+    """A write thread's first job: being there (its stack and its first allocations made)."""
 
 
 def on_process_init(settings: Settings, worker: str) -> Callable[..., None]:

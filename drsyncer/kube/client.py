@@ -702,9 +702,9 @@ class ClusterClient:
 
         return retry_on_conflict(attempt, self.retry, sleep=self.sleep)
 
-    def prepare_thread(self) -> None:
-        """Get the calling thread's request handle ready (drsyncer.kube.transport), without a request."""
-        self._transport.prepare()
+    def prepare_handles(self, count: int) -> None:
+        """Have `count` request handles ready (drsyncer.kube.transport), without a request."""
+        self._transport.prepare(count)
 
     def drop_connections(self) -> None:
         """Close the kept connections (requests' and watches'): the next ones connect afresh, e.g.

@@ -10,12 +10,18 @@ threads creating 4,000 ConfigMaps: 448 µs of CPU per request through urllib3, 2
 
 Watches stay on the stock client's urllib3 pool: they are read as a stream, a line at a time.
 
-One curl handle per thread (a handle is not thread-safe), each keeping its own connection alive
-(the threads that send are kept for the process's life, drsyncer.sync.threads). Handles do not
-share libcurl's connection cache: that cache is not safe between concurrent threads (libcurl's
-curl_share_setopt, CURL_LOCK_DATA_CONNECT), and sharing it crashed worker processes (SIGSEGV) in a
-copy of 100,000 objects. HTTP/1.1, one request per connection at a time, as before. Never shared
-across `fork()`: a forked process leaves its parent's handles alone and makes its own.
+The transport keeps a pool of curl handles, each with its own kept-alive connection; a request
+takes an idle handle (the one used last first, whose connection is most likely still open), or makes
+one when none is idle, and gives it back when its answer is read. A handle is used by one thread at
+a time, as libcurl requires (libcurl-thread(3): a handle may move between threads, never be used by
+two at once), so the connections a process keeps to a cluster are as many as it sent requests to it
+at once (a destination's `DRSYNCER_WRITE_CONCURRENCY`), not one per thread that ever sent one:
+before, each of a pool process's write threads kept its own connection to every cluster it wrote to,
+about 32 per destination per process. Handles do not share libcurl's connection cache: that cache
+is not safe between concurrent threads (libcurl's curl_share_setopt, CURL_LOCK_DATA_CONNECT), and
+sharing it crashed worker processes (SIGSEGV) in a copy of 100,000 objects. HTTP/1.1, one request
+per connection at a time, as before. Never shared across `fork()`: a forked process leaves its
+parent's handles alone and makes its own.
 
 What a `Configuration` says is honoured: the server URL (with a path prefix), the CA (file or
 data), client certificate and key files, `verify_ssl`, `tls_server_name` (the name the server's
@@ -103,7 +109,8 @@ class Answer:
 
 
 class _Handle:
-    """A thread's curl handle, with the settings every request of the transport shares."""
+    """A curl handle with the settings every request of the transport shares, and the generation of
+    the transport it was made in (a fork, `clear` or `close` since retires it)."""
 
     __slots__ = ("curl", "generation")
 
@@ -139,10 +146,11 @@ class CurlTransport:
         self._timeout = timeout
         host = str(configuration.host).rstrip("/")
         self._base, self._connect_to, self._host_header = _routing(host, configuration.tls_server_name)
-        self._local = threading.local()
         self._lock = threading.Lock()
         self._generation = 0
-        self._handles: list[Any] = []  # to close; only this process's
+        self._handles: set[Any] = set()  # to close; only this process's
+        self._idle: list[_Handle] = []  # not sending now, the last given back at the end
+        self.connects = 0  # connections opened (for tests and figures)
         _LIVE.add(self)
 
     def send(
@@ -154,7 +162,15 @@ class CurlTransport:
     ) -> Answer:
         """Send `method` to the server URL + `path` (which carries the query) and read the answer.
         Raises TransportError when no HTTP answer came."""
-        curl = self._handle()
+        handle = self._take()
+        try:
+            return self._send(handle.curl, method, path, body, headers)
+        finally:
+            self._give(handle)
+
+    def _send(
+        self, curl: Any, method: str, path: str, body: bytes | None, headers: Mapping[str, str]
+    ) -> Answer:
         chunks: list[bytes] = []
         head: list[bytes] = []
         curl.setopt(pycurl.URL, self._base + path)
@@ -186,15 +202,19 @@ class CurlTransport:
         return Answer(curl.getinfo(pycurl.RESPONSE_CODE), b"".join(chunks), b"".join(head))
 
     def clear(self) -> None:
-        """Drop the kept connections: each thread's next request connects afresh (a rotated client
+        """Drop the kept connections: each next request connects afresh (a rotated client
         certificate is presented only on a new connection)."""
         with self._lock:
             self._generation += 1
+            retired, self._idle = self._idle, []
+            self._handles.difference_update(h.curl for h in retired)
+        for handle in retired:
+            handle.curl.close()
 
     def close(self) -> None:
         """Close this process's handles and connections; a later request opens new ones."""
         with self._lock:
-            handles, self._handles = self._handles, []
+            handles, self._handles, self._idle = self._handles, set(), []
             self._generation += 1
         for curl in handles:
             with contextlib.suppress(pycurl.error):  # one still sending (a request racing close)
@@ -203,28 +223,52 @@ class CurlTransport:
     def _forget_parents(self) -> None:
         """In a forked child: the parent's handles and connections are kept (not cleaned up, see
         _INHERITED) and never used; the lock may have been held by a parent's thread."""
-        _INHERITED.extend(self._handles)  # the forking thread's among them
+        _INHERITED.extend(self._handles)
         self._lock = threading.Lock()
-        self._handles = []
+        self._handles = set()
+        self._idle = []
         self._generation += 1
 
-    def prepare(self) -> None:
-        """Make this thread's handle now rather than at its first request (no connection is opened)."""
-        self._handle()
-
-    def _handle(self) -> Any:
-        mine: _Handle | None = getattr(self._local, "handle", None)
-        # a fork, a clear() or a close() since this thread's handle was made changes the generation
-        if mine is not None and mine.generation == self._generation:
-            return mine.curl
+    def prepare(self, count: int) -> None:
+        """Have `count` handles idle now rather than made by the first requests (no connection is
+        opened)."""
         with self._lock:
-            if mine is not None and mine.curl in self._handles:  # not a parent's, not closed
-                self._handles.remove(mine.curl)
-                mine.curl.close()
-            curl = self._configured()
-            self._handles.append(curl)
-            self._local.handle = _Handle(curl, self._generation)
-        return curl
+            missing = count - len(self._idle)
+            generation = self._generation
+        made = [_Handle(self._configured(), generation) for _ in range(max(0, missing))]
+        with self._lock:
+            for handle in made:
+                if handle.generation == self._generation:
+                    self._handles.add(handle.curl)
+                    self._idle.insert(0, handle)  # behind the ones that have a connection
+                else:
+                    handle.curl.close()
+
+    def _take(self) -> _Handle:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            generation = self._generation
+        curl = self._configured()  # outside the lock: other requests go on meanwhile
+        with self._lock:
+            self._handles.add(curl)
+        return _Handle(curl, generation)
+
+    def _give(self, handle: _Handle) -> None:
+        try:
+            connects = handle.curl.getinfo(pycurl.NUM_CONNECTS)
+        except pycurl.error:  # closed by a close() while it was sending
+            connects = 0
+        with self._lock:
+            self.connects += connects
+            if handle.generation == self._generation and handle.curl in self._handles:
+                self._idle.append(handle)
+                return
+            # retired by a clear() while it was sending (close() and a fork already let go of it)
+            retire = handle.curl in self._handles
+            self._handles.discard(handle.curl)
+        if retire:
+            handle.curl.close()
 
     def _configured(self) -> Any:
         cfg = self._cfg
