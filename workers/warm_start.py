@@ -83,13 +83,9 @@ def warm(ctx: Context, namespace: str | None, wait_s: float = WAIT_S) -> WarmSta
 
     for client in clients:
         client.prepare_handles(ctx.settings.write_concurrency)
-    done.threads = start_write_threads(WRITE_THREADS * ctx.settings.write_concurrency, _started, wait_s)
+    done.threads = start_write_threads(WRITE_THREADS * ctx.settings.write_concurrency, wait_s)
     done.seconds = time.monotonic() - started
     return done
-
-
-def _started() -> None:
-    """A write thread's first job: being there (its stack and its first allocations made)."""
 
 
 def on_process_init(settings: Settings, worker: str) -> Callable[..., None]:

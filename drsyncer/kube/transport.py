@@ -232,17 +232,11 @@ class CurlTransport:
     def prepare(self, count: int) -> None:
         """Have `count` handles idle now rather than made by the first requests (no connection is
         opened)."""
-        with self._lock:
-            missing = count - len(self._idle)
-            generation = self._generation
-        made = [_Handle(self._configured(), generation) for _ in range(max(0, missing))]
-        with self._lock:
-            for handle in made:
-                if handle.generation == self._generation:
-                    self._handles.add(handle.curl)
-                    self._idle.insert(0, handle)  # behind the ones that have a connection
-                else:
-                    handle.curl.close()
+        with self._lock:  # (a process getting ready: nothing else is waiting for it)
+            for _ in range(count - len(self._idle)):
+                handle = _Handle(self._configured(), self._generation)
+                self._handles.add(handle.curl)
+                self._idle.insert(0, handle)  # behind the ones that have a connection
 
     def _take(self) -> _Handle:
         with self._lock:

@@ -40,7 +40,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, wait
 from contextvars import copy_context
 from dataclasses import dataclass, field, replace
@@ -715,10 +715,10 @@ class _Runner:
 _WRITE_THREADS_MAX = 256
 
 
-def start_write_threads(count: int, each: Callable[[], None], wait_s: float) -> int:
-    """Start `count` of the process's write threads ahead of its first sync, each running `each` once
-    (drsyncer.sync.threads.start_threads); returns how many ran it."""
-    return start_threads("sync-write", _WRITE_THREADS_MAX, count, each, wait_s)
+def start_write_threads(count: int, wait_s: float) -> int:
+    """Start `count` of the process's write threads ahead of its first sync
+    (drsyncer.sync.threads.start_threads); returns how many started."""
+    return start_threads("sync-write", _WRITE_THREADS_MAX, count, wait_s)
 
 
 def _loops(action: Action) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 _pools: dict[tuple[str, int], ThreadPoolExecutor] = {}
@@ -28,10 +27,10 @@ def kept_pool(name: str, max_threads: int) -> ThreadPoolExecutor:
     return pool
 
 
-def start_threads(name: str, max_threads: int, count: int, each: Callable[[], None], wait_s: float) -> int:
+def start_threads(name: str, max_threads: int, count: int, wait_s: float) -> int:
     """Start `count` threads of this process's pool `name` now (fewer when `max_threads` or `wait_s`
-    says so), each running `each` once; returns how many ran it. For a process getting ready before
-    its first task: a pool otherwise starts each thread inside the work that first needs it."""
+    says so); returns how many started. For a process getting ready before its first task: a pool
+    otherwise starts each thread inside the work that first needs it."""
     pool = kept_pool(name, max_threads)
     count = max(0, min(count, max_threads))
     if count == 0:
@@ -40,7 +39,6 @@ def start_threads(name: str, max_threads: int, count: int, each: Callable[[], No
     together = threading.Barrier(count)
 
     def job() -> bool:
-        each()
         try:
             together.wait(wait_s)
         except threading.BrokenBarrierError:
