@@ -30,6 +30,7 @@ from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.kubeconfig import DEFAULT_MAX_CONNECTIONS, client_from_access, parse_kubeconfig
 from drsyncer.kube.ratelimit import RateBudget, rate_limiter_for, redis_for
 from drsyncer.kube.retry import RetryPolicy
+from drsyncer.kube.secret_reads import SharedSecretReads
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,17 @@ class RemoteClusterAccess:
         )
 
 
-def read_kubeconfig_secret(controller: ClusterClient, access: RemoteClusterAccess) -> bytes:
-    """The kubeconfig bytes from the Secret a RemoteCluster names, read with the controller's client."""
+@dataclass(frozen=True)
+class KubeconfigRead:
+    """A kubeconfig as read from its Secret: the bytes under the key, and the Secret's
+    `metadata.resourceVersion` ("" when the server gave none)."""
+
+    content: bytes
+    resource_version: str
+
+
+def read_kubeconfig_secret(controller: ClusterClient, access: RemoteClusterAccess) -> KubeconfigRead:
+    """The kubeconfig from the Secret a RemoteCluster names, read with the controller's client."""
     owner = f"{KIND_REMOTE_CLUSTER} {access.key}"
     secret_ref = f"Secret {access.secret_namespace}/{access.secret_name}"
     try:
@@ -128,11 +138,12 @@ def read_kubeconfig_secret(controller: ClusterClient, access: RemoteClusterAcces
             condition=CONDITION_KUBECONFIG_AVAILABLE,
         )
     try:
-        return base64.b64decode(str(data[access.secret_key]), validate=True)
+        content = base64.b64decode(str(data[access.secret_key]), validate=True)
     except (binascii.Error, ValueError):
         raise KubeconfigError(
             Category.NON_RETRYABLE, f"{owner}: {access.secret_label} is not valid base64"
         ) from None
+    return KubeconfigRead(content, str((secret.get("metadata") or {}).get("resourceVersion") or ""))
 
 
 @dataclass
@@ -140,6 +151,7 @@ class _Entry:
     client: ClusterClient
     fingerprint: tuple[Any, ...]
     checked_at: float
+    resource_version: str  # of the Secret the client was built from, or last found unchanged
     rereading: int = 0  # the process id re-reading its Secret in the background, 0: none
 
 
@@ -148,7 +160,8 @@ class ClusterClients:
 
     `redis_url` set: each cluster's `spec.rateLimit` is shared by every process using that Redis, and
     so is its discovery and the controller's (drsyncer.kube.discovery_cache: one process per 300 s
-    reads it).
+    reads it), and so are the Secrets' re-reads (drsyncer.kube.secret_reads: one process per
+    `recheck_s` reads an unchanged Secret; `secret_reads` replaces that sharing, e.g. with a clock).
     `exec_policy`: the credential plugins a kubeconfig Secret's exec user may run (None: none).
     `background_rechecks`: a lookup that finds the Secret due for its re-read (`recheck_s`) gets the
     client it has, and one thread re-reads the Secret (a worker's task never waits for it); a lookup
@@ -167,6 +180,7 @@ class ClusterClients:
         clock: Callable[[], float] = time.monotonic,
         exec_policy: ExecPolicy | None = None,
         background_rechecks: bool = False,
+        secret_reads: SharedSecretReads | None = None,
     ) -> None:
         self.controller = controller
         self.background_rechecks = background_rechecks
@@ -181,6 +195,9 @@ class ClusterClients:
         self._entries: dict[str, _Entry] = {}
         if redis_url and controller.shared_discovery is None:
             controller.shared_discovery = RedisDiscovery(redis_for(redis_url), controller.identity)
+        if secret_reads is None and redis_url and recheck_s > 0:
+            secret_reads = SharedSecretReads(redis_for(redis_url), recheck_s)
+        self._secret_reads = secret_reads
 
     def get(
         self, remote: RemoteClusterAccess | Mapping[str, Any] | Any, *, current: bool = False
@@ -212,44 +229,71 @@ class ClusterClients:
                             target=self._reread, args=(access, entry), name="kubeconfig-reread", daemon=True
                         ).start()
                     return entry.client
+                if not current and self._read_elsewhere(access, entry, now):
+                    return entry.client
             try:
-                content = read_kubeconfig_secret(self.controller, access)
+                read = self._read(access)
             except KubeconfigError as exc:
                 if entry is None or exc.category is not Category.RETRYABLE:
                     raise
                 # the controller cluster is briefly unreachable: the last good client still works
                 log.warning("%s %s: keeping the current client: %s", KIND_REMOTE_CLUSTER, access.key, exc)
                 return entry.client
-            return self._take(access, entry, settings, content, now)
+            return self._take(access, entry, settings, read, now)
+
+    def _read(self, access: RemoteClusterAccess) -> KubeconfigRead:
+        """Read the Secret, and tell the processes sharing the reads that it was read."""
+        read = read_kubeconfig_secret(self.controller, access)
+        if self._secret_reads is not None:
+            self._secret_reads.record(access.secret_namespace, access.secret_name, read.resource_version)
+        return read
+
+    def _read_elsewhere(self, access: RemoteClusterAccess, entry: _Entry, now: float) -> bool:
+        """Whether another process read `entry`'s Secret less than `recheck_s` ago and found the
+        version `entry` was built from; if so `entry` is current from that read's time (so as
+        current as it, never more)."""
+        if self._secret_reads is None or not entry.resource_version:
+            return False
+        seen = self._secret_reads.seen(access.secret_namespace, access.secret_name)
+        if seen is None or seen[0] != entry.resource_version:
+            return False
+        entry.checked_at = now - seen[1]
+        return True
 
     def _take(
         self,
         access: RemoteClusterAccess,
         entry: _Entry | None,
         settings: tuple[Any, ...],
-        content: bytes,
+        read: KubeconfigRead,
         now: float,
     ) -> ClusterClient:
-        """The client for the kubeconfig `content` just read: `entry`'s own while the content and the
+        """The client for the kubeconfig `read` just now: `entry`'s own while the content and the
         access settings are unchanged (current again from `now`), else a new one in its place. Called
         holding the lock; raises `KubeconfigError` when the content cannot make a client."""
-        fingerprint = (*settings, hashlib.sha256(content).hexdigest())
+        fingerprint = (*settings, hashlib.sha256(read.content).hexdigest())
         if entry and entry.fingerprint == fingerprint:
             entry.checked_at = now
+            entry.resource_version = read.resource_version
             return entry.client
-        client = self._build(access, content)
+        client = self._build(access, read.content)
         if entry:
             # the old client may be mid-request in another thread; it is closed when dropped
             log.info("kubeconfig for %s %s changed; using a new client", KIND_REMOTE_CLUSTER, access.key)
-        self._entries[access.key] = _Entry(client, fingerprint, now)
+        self._entries[access.key] = _Entry(client, fingerprint, now, read.resource_version)
         return client
 
     def _reread(self, access: RemoteClusterAccess, entry: _Entry) -> None:
         """Re-read the Secret behind `entry` off the caller's path: unchanged, the entry is current
         again; changed, a new client replaces it; gone or unusable, the entry goes, so the next lookup
-        reads the Secret itself and raises why; unreachable, it stays due (the next lookup tries)."""
+        reads the Secret itself and raises why; unreachable, it stays due (the next lookup tries).
+        Another process's read of the same version, when there is one, does instead."""
         try:
-            content = read_kubeconfig_secret(self.controller, access)
+            if self._read_elsewhere(access, entry, self._clock()):
+                with self._lock:
+                    entry.rereading = 0
+                return
+            read = self._read(access)
         except KubeconfigError as exc:
             with self._lock:
                 entry.rereading = 0
@@ -268,7 +312,7 @@ class ClusterClients:
             if self._entries.get(access.key) is not entry:
                 return  # replaced meanwhile by a lookup of its own
             try:
-                self._take(access, entry, entry.fingerprint[:-1], content, self._clock())
+                self._take(access, entry, entry.fingerprint[:-1], read, self._clock())
             except KubeconfigError:
                 del self._entries[access.key]  # the next lookup builds it and raises why
 

@@ -1,0 +1,79 @@
+"""Kubeconfig Secret re-reads shared through Redis: one process per Secret per interval reads it.
+
+Every process keeping RemoteCluster clients re-reads each kubeconfig Secret at most every
+`recheck_s` (drsyncer.kube.remote_clusters), so that rotated credentials land without a restart. At
+fleet size that adds up on the controller's API server: 10 worker pods of 4 pool processes and 100
+RemoteClusters re-read every 5 s are up to 800 GETs a second. Here the process that reads a Secret
+leaves a note in Redis: which `metadata.resourceVersion` it read, and when. Another process whose
+client was built from that same resourceVersion takes the note as its own re-read, current from the
+note's time (not its own), so no client is older than `recheck_s` after the last read by anyone: a
+rotation lands in every process within `recheck_s`, as before, and a process that built its client
+from another version reads the Secret itself.
+
+One string key per Secret, `drsyncer:kubeconfig-read:<namespace>/<name>`, holding
+`{"resourceVersion": ..., "at": <Unix seconds>}` for `recheck_s`. It holds no part of the Secret's
+data. A resourceVersion changes with every write of the object, a deleted and re-created Secret
+included (Kubernetes API concepts, "Resource versions"), so an equal one means the same content.
+Redis failing costs a read of the Secret, never a lookup.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+
+import redis
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "drsyncer:kubeconfig-read:"
+
+
+class SharedSecretReads:
+    """The latest read of each kubeconfig Secret by any process using `connection`, kept `recheck_s`
+    seconds; `clock` gives Unix seconds (every process's must agree, as pods' clocks do)."""
+
+    def __init__(
+        self, connection: redis.Redis, recheck_s: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._redis = connection
+        self.recheck_s = recheck_s
+        self._clock = clock
+
+    @staticmethod
+    def key(namespace: str, name: str) -> str:
+        return f"{KEY_PREFIX}{namespace}/{name}"
+
+    def seen(self, namespace: str, name: str) -> tuple[str, float] | None:
+        """(resourceVersion, seconds since it was read) of Secret `namespace/name`, read by some
+        process less than `recheck_s` ago; None when there is no such read or Redis cannot say."""
+        try:
+            data = self._redis.get(self.key(namespace, name))
+        except redis.RedisError as exc:
+            log.debug("shared Secret read %s/%s not looked up: %s", namespace, name, exc)
+            return None
+        if not isinstance(data, bytes | str):
+            return None
+        try:
+            note = json.loads(data)
+            version, at = str(note["resourceVersion"]), float(note["at"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        # a clock behind the writer's must not make the read younger than zero
+        age = max(0.0, self._clock() - at)
+        return (version, age) if version and age < self.recheck_s else None
+
+    def record(self, namespace: str, name: str, resource_version: str) -> None:
+        """Note that this process just read Secret `namespace/name` at `resource_version`."""
+        if not resource_version:
+            return  # nothing another process could compare with
+        note = json.dumps({"resourceVersion": resource_version, "at": self._clock()}, separators=(",", ":"))
+        try:
+            self._redis.set(self.key(namespace, name), note, px=max(1, int(self.recheck_s * 1000)))
+        except redis.RedisError as exc:
+            log.debug("shared Secret read %s/%s not noted: %s", namespace, name, exc)
+
+
+__all__ = ["KEY_PREFIX", "SharedSecretReads"]
