@@ -196,7 +196,7 @@ class ClusterClients:
         if redis_url and controller.shared_discovery is None:
             controller.shared_discovery = RedisDiscovery(redis_for(redis_url), controller.identity)
         if secret_reads is None and redis_url and recheck_s > 0:
-            secret_reads = SharedSecretReads(redis_for(redis_url), recheck_s)
+            secret_reads = SharedSecretReads(redis_for(redis_url), controller.identity, recheck_s)
         self._secret_reads = secret_reads
 
     def get(

@@ -10,10 +10,13 @@ note's time (not its own), so no client is older than `recheck_s` after the last
 rotation lands in every process within `recheck_s`, as before, and a process that built its client
 from another version reads the Secret itself.
 
-One string key per Secret, `drsyncer:kubeconfig-read:<namespace>/<name>`, holding
+One string key per Secret, `drsyncer:kubeconfig-read:<controller>:<namespace>/<name>`, holding
 `{"resourceVersion": ..., "at": <Unix seconds>}` for `recheck_s`. It holds no part of the Secret's
 data. A resourceVersion changes with every write of the object, a deleted and re-created Secret
-included (Kubernetes API concepts, "Resource versions"), so an equal one means the same content.
+included (Kubernetes API concepts, "Resource versions"), so an equal one means the same content; it
+is only comparable within one cluster, hence `<controller>`: the controller client's `identity`
+(16 hex digits of its server URL and name), so installations sharing a Redis never take each
+other's reads.
 Redis failing costs a read of the Secret, never a lookup.
 """
 
@@ -32,19 +35,24 @@ KEY_PREFIX = "drsyncer:kubeconfig-read:"
 
 
 class SharedSecretReads:
-    """The latest read of each kubeconfig Secret by any process using `connection`, kept `recheck_s`
-    seconds; `clock` gives Unix seconds (every process's must agree, as pods' clocks do)."""
+    """The latest read of each kubeconfig Secret in the controller cluster `controller` (its client's
+    `identity`) by any process using `connection`, kept `recheck_s` seconds; `clock` gives Unix
+    seconds (every process's must agree, as pods' clocks do)."""
 
     def __init__(
-        self, connection: redis.Redis, recheck_s: float, clock: Callable[[], float] = time.time
+        self,
+        connection: redis.Redis,
+        controller: str,
+        recheck_s: float,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = connection
+        self._prefix = f"{KEY_PREFIX}{controller}:"
         self.recheck_s = recheck_s
         self._clock = clock
 
-    @staticmethod
-    def key(namespace: str, name: str) -> str:
-        return f"{KEY_PREFIX}{namespace}/{name}"
+    def key(self, namespace: str, name: str) -> str:
+        return f"{self._prefix}{namespace}/{name}"
 
     def seen(self, namespace: str, name: str) -> tuple[str, float] | None:
         """(resourceVersion, seconds since it was read) of Secret `namespace/name`, read by some

@@ -18,7 +18,7 @@ from drsyncer.kube.kubeconfig import client_from_kubeconfig_file
 from drsyncer.kube.secret_reads import SharedSecretReads
 from drsyncer.sim import SimCluster
 from tests.fixtures.polling import eventually
-from tests.integration.kube.conftest import kubeconfig_text, put_secret, remote_cluster
+from tests.integration.kube.conftest import SECRETS, kubeconfig_text, put_secret, remote_cluster
 
 RECHECK_S = 60.0
 TOKEN = "t0k-dr1-shared"
@@ -41,7 +41,7 @@ def _processes(controller: ClusterClient, redis_url: str, clock: Clock, count: i
             controller,
             recheck_s=RECHECK_S,
             clock=clock,
-            secret_reads=SharedSecretReads(connection, RECHECK_S, clock=clock),
+            secret_reads=SharedSecretReads(connection, controller.identity, RECHECK_S, clock=clock),
         )
         for _ in range(count)
     ]
@@ -71,7 +71,10 @@ def test_an_unchanged_secret_is_read_by_one_process_per_interval(
         assert _reads(controller) == before + 1  # read by the first process due, not by all four
 
     # what Redis holds says which version was read and when, and nothing of the Secret
-    note = redis.Redis.from_url(redis_url).get(SharedSecretReads.key("dr-system", "dr1-kubeconfig"))
+    key = SharedSecretReads(redis.Redis.from_url(redis_url), controller.identity, RECHECK_S).key(
+        "dr-system", "dr1-kubeconfig"
+    )
+    note = redis.Redis.from_url(redis_url).get(key)
     assert note is not None and set(json.loads(note)) == {"resourceVersion", "at"}
     assert TOKEN.encode() not in note
     for p in processes:
@@ -108,6 +111,26 @@ def test_a_rotation_reaches_every_process_within_the_interval(
     assert _reads(controller) == before + 2
     a.close()
     b.close()
+
+
+def test_installations_sharing_a_redis_never_take_each_other_reads(
+    controller: ClusterClient, dr1: SimCluster, redis_url: str
+) -> None:
+    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
+    rc = remote_cluster("dr1", "dr1-kubeconfig")
+    clock = Clock()
+    (ours,) = _processes(controller, redis_url, clock, 1)
+    # another installation's controller cluster, with a Secret of the same name and, by chance, the
+    # same resourceVersion: its note must not count as a read of ours
+    other = SharedSecretReads(redis.Redis.from_url(redis_url), "another-controller", RECHECK_S, clock=clock)
+    ours.get(rc)
+    clock.t += RECHECK_S + 1
+    version = controller.get(SECRETS, "dr-system", "dr1-kubeconfig")["metadata"]["resourceVersion"]
+    other.record("dr-system", "dr1-kubeconfig", version)
+    before = _reads(controller)
+    ours.get(rc)
+    assert _reads(controller) == before + 1
+    ours.close()
 
 
 def test_a_health_check_reads_the_secret_itself(
