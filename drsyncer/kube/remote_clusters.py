@@ -287,14 +287,20 @@ class ClusterClients:
         """Re-read the Secret behind `entry` off the caller's path: unchanged, the entry is current
         again; changed, a new client replaces it; gone or unusable, the entry goes, so the next lookup
         reads the Secret itself and raises why; unreachable, it stays due (the next lookup tries).
-        Another process's read of the same version, when there is one, does instead."""
+        Another process's read of the same version, when there is one, does instead; while another
+        process is reading it, the entry stays due and the next lookup takes that read."""
+        shared = self._secret_reads
         try:
-            if self._read_elsewhere(access, entry, self._clock()):
+            if self._read_elsewhere(access, entry, self._clock()) or (
+                shared is not None and not shared.claim(access.secret_namespace, access.secret_name)
+            ):
                 with self._lock:
                     entry.rereading = 0
                 return
             read = self._read(access)
         except KubeconfigError as exc:
+            if shared is not None:
+                shared.release(access.secret_namespace, access.secret_name)
             with self._lock:
                 entry.rereading = 0
                 if exc.category is not Category.RETRYABLE and self._entries.get(access.key) is entry:
@@ -303,6 +309,8 @@ class ClusterClients:
                 log.warning("%s %s: keeping the current client: %s", KIND_REMOTE_CLUSTER, access.key, exc)
             return
         except Exception:  # never lose the flag: the next due lookup tries again
+            if shared is not None:
+                shared.release(access.secret_namespace, access.secret_name)
             with self._lock:
                 entry.rereading = 0
             log.exception("%s %s: re-reading the kubeconfig Secret failed", KIND_REMOTE_CLUSTER, access.key)

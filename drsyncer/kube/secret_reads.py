@@ -17,7 +17,10 @@ included (Kubernetes API concepts, "Resource versions"), so an equal one means t
 is only comparable within one cluster, hence `<controller>`: the controller client's `identity`
 (16 hex digits of its server URL and name), so installations sharing a Redis never take each
 other's reads.
-Redis failing costs a read of the Secret, never a lookup.
+While one process re-reads a Secret in the background it holds `<key>:reading` (at most
+`READ_LEASE_S`), and the others due at that moment (a wave of scheduled tasks makes them due
+together) keep their client one lookup longer instead of reading too, then take its note. Redis
+failing costs a read of the Secret, never a lookup.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import redis
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "drsyncer:kubeconfig-read:"
+READ_LEASE_S = 5.0  # a process re-reading a Secret holds its lease this long at most
 
 
 class SharedSecretReads:
@@ -73,15 +77,38 @@ class SharedSecretReads:
         age = max(0.0, self._clock() - at)
         return (version, age) if version and age < self.recheck_s else None
 
+    def claim(self, namespace: str, name: str) -> bool:
+        """Whether this process may re-read Secret `namespace/name` now: False while another one is
+        reading it (its note follows); True when Redis cannot say."""
+        try:
+            got = self._redis.set(
+                self.key(namespace, name) + ":reading", b"1", nx=True, px=int(READ_LEASE_S * 1000)
+            )
+        except redis.RedisError as exc:
+            log.debug("shared Secret read %s/%s: no lease: %s", namespace, name, exc)
+            return True
+        return bool(got)
+
     def record(self, namespace: str, name: str, resource_version: str) -> None:
-        """Note that this process just read Secret `namespace/name` at `resource_version`."""
-        if not resource_version:
-            return  # nothing another process could compare with
+        """Note that this process just read Secret `namespace/name` at `resource_version` (and end
+        its lease, if it held one)."""
+        key = self.key(namespace, name)
         note = json.dumps({"resourceVersion": resource_version, "at": self._clock()}, separators=(",", ":"))
         try:
-            self._redis.set(self.key(namespace, name), note, px=max(1, int(self.recheck_s * 1000)))
+            with self._redis.pipeline(transaction=False) as pipe:
+                if resource_version:  # else nothing another process could compare with
+                    pipe.set(key, note, px=max(1, int(self.recheck_s * 1000)))
+                pipe.delete(key + ":reading")
+                pipe.execute()
         except redis.RedisError as exc:
             log.debug("shared Secret read %s/%s not noted: %s", namespace, name, exc)
 
+    def release(self, namespace: str, name: str) -> None:
+        """End this process's lease on Secret `namespace/name` without a note (its read failed)."""
+        try:
+            self._redis.delete(self.key(namespace, name) + ":reading")
+        except redis.RedisError as exc:
+            log.debug("shared Secret read %s/%s: lease not ended: %s", namespace, name, exc)
 
-__all__ = ["KEY_PREFIX", "SharedSecretReads"]
+
+__all__ = ["KEY_PREFIX", "READ_LEASE_S", "SharedSecretReads"]

@@ -229,3 +229,37 @@ def test_a_rotation_is_told_apart_by_resource_version_on_both_backends(kube, red
         assert b.get(rc).server_version() and a.get(rc).server_version()
         a.close()
         b.close()
+
+
+def test_processes_due_together_wait_for_the_one_reading_instead_of_reading_too(
+    controller: ClusterClient, dr1: SimCluster, redis_url: str
+) -> None:
+    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
+    rc = remote_cluster("dr1", "dr1-kubeconfig")
+    clock = Clock()
+    (b,) = _processes(controller, redis_url, clock, 1)
+    b.background_rechecks = True
+    old_b = b.get(rc)
+    version = controller.get(SECRETS, "dr-system", "dr1-kubeconfig")["metadata"]["resourceVersion"]
+    # another process of the same installation is re-reading the Secret right now
+    reading = SharedSecretReads(redis.Redis.from_url(redis_url), controller.identity, RECHECK_S, clock=clock)
+    clock.t += RECHECK_S + 1
+    assert reading.claim("dr-system", "dr1-kubeconfig")
+    before = _reads(controller)
+    assert b.get(rc) is old_b  # due: its recheck finds the lease taken and leaves it at that
+    eventually(lambda: not _rereading(), what="b's recheck")
+    assert _reads(controller) == before
+    # the other process's note arrives; b's next lookup takes it
+    reading.record("dr-system", "dr1-kubeconfig", version)
+    assert b.get(rc) is old_b
+    eventually(lambda: not _rereading(), what="b's second recheck")
+    clock.t += RECHECK_S - 2  # current from the other read: not due yet, so no read of its own
+    assert b.get(rc) is old_b and not _rereading()
+    assert _reads(controller) == before
+    # a lease whose read failed ends at once: the next due process reads
+    clock.t += RECHECK_S
+    assert reading.claim("dr-system", "dr1-kubeconfig")
+    reading.release("dr-system", "dr1-kubeconfig")
+    b.get(rc)
+    eventually(lambda: _reads(controller) == before + 1 and not _rereading(), what="b's own read")
+    b.close()
