@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from typing import Any
 
+import pytest
 import redis
 import yaml
 
@@ -32,6 +34,18 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def rc(controller: ClusterClient, dr1: SimCluster) -> dict[str, Any]:
+    """RemoteCluster dr1, its kubeconfig Secret in place."""
+    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
+    return remote_cluster("dr1", "dr1-kubeconfig")
 
 
 def _processes(controller: ClusterClient, redis_url: str, clock: Clock, count: int) -> list[ClusterClients]:
@@ -114,11 +128,8 @@ def test_a_rotation_reaches_every_process_within_the_interval(
 
 
 def test_installations_sharing_a_redis_never_take_each_other_reads(
-    controller: ClusterClient, dr1: SimCluster, redis_url: str
+    controller: ClusterClient, rc: dict[str, Any], clock: Clock, redis_url: str
 ) -> None:
-    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
-    rc = remote_cluster("dr1", "dr1-kubeconfig")
-    clock = Clock()
     (ours,) = _processes(controller, redis_url, clock, 1)
     # another installation's controller cluster, with a Secret of the same name and, by chance, the
     # same resourceVersion: its note must not count as a read of ours
@@ -134,11 +145,8 @@ def test_installations_sharing_a_redis_never_take_each_other_reads(
 
 
 def test_a_health_check_reads_the_secret_itself(
-    controller: ClusterClient, dr1: SimCluster, redis_url: str
+    controller: ClusterClient, rc: dict[str, Any], clock: Clock, redis_url: str
 ) -> None:
-    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
-    rc = remote_cluster("dr1", "dr1-kubeconfig")
-    clock = Clock()
     a, b = _processes(controller, redis_url, clock, 2)
     a.get(rc), b.get(rc)
     clock.t += RECHECK_S + 1
@@ -151,11 +159,8 @@ def test_a_health_check_reads_the_secret_itself(
 
 
 def test_without_redis_every_process_reads_the_secret_and_lookups_go_on(
-    controller: ClusterClient, dr1: SimCluster
+    controller: ClusterClient, rc: dict[str, Any], clock: Clock
 ) -> None:
-    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
-    rc = remote_cluster("dr1", "dr1-kubeconfig")
-    clock = Clock()
     # nothing listens on port 1: every note is lost and every look-up finds none
     processes = _processes(controller, "redis://127.0.0.1:1/0", clock, 2)
     first = [p.get(rc) for p in processes]
@@ -168,11 +173,8 @@ def test_without_redis_every_process_reads_the_secret_and_lookups_go_on(
 
 
 def test_in_workers_the_background_recheck_takes_another_process_read_too(
-    controller: ClusterClient, dr1: SimCluster, redis_url: str
+    controller: ClusterClient, rc: dict[str, Any], clock: Clock, redis_url: str
 ) -> None:
-    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
-    rc = remote_cluster("dr1", "dr1-kubeconfig")
-    clock = Clock()
     a, b = _processes(controller, redis_url, clock, 2)
     a.background_rechecks = b.background_rechecks = True
     old_a, old_b = a.get(rc), b.get(rc)
@@ -232,11 +234,8 @@ def test_a_rotation_is_told_apart_by_resource_version_on_both_backends(kube, red
 
 
 def test_processes_due_together_wait_for_the_one_reading_instead_of_reading_too(
-    controller: ClusterClient, dr1: SimCluster, redis_url: str
+    controller: ClusterClient, rc: dict[str, Any], clock: Clock, redis_url: str
 ) -> None:
-    put_secret(controller, "dr1-kubeconfig", {"kubeconfig": kubeconfig_text(dr1.kubeconfig_dict())})
-    rc = remote_cluster("dr1", "dr1-kubeconfig")
-    clock = Clock()
     (b,) = _processes(controller, redis_url, clock, 1)
     b.background_rechecks = True
     old_b = b.get(rc)
