@@ -16,7 +16,9 @@ data. A resourceVersion changes with every write of the object, a deleted and re
 included (Kubernetes API concepts, "Resource versions"), so an equal one means the same content; it
 is only comparable within one cluster, hence `<controller>`: the controller client's `identity`
 (16 hex digits of its server URL and name), so installations sharing a Redis never take each
-other's reads.
+other's reads. A note's age is the larger of what the clocks say and what Redis's expiry of it
+says, so a pod whose clock is behind never trusts a read for longer than `recheck_s`.
+
 While one process re-reads a Secret in the background it holds `<key>:reading` (at most
 `READ_LEASE_S`), and the others due at that moment (a wave of scheduled tasks makes them due
 together) keep their client one lookup longer instead of reading too, then take its note. Redis
@@ -61,8 +63,12 @@ class SharedSecretReads:
     def seen(self, namespace: str, name: str) -> tuple[str, float] | None:
         """(resourceVersion, seconds since it was read) of Secret `namespace/name`, read by some
         process less than `recheck_s` ago; None when there is no such read or Redis cannot say."""
+        key = self.key(namespace, name)
         try:
-            data = self._redis.get(self.key(namespace, name))
+            with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(key)
+                pipe.pttl(key)
+                data, ttl_ms = pipe.execute()
         except redis.RedisError as exc:
             log.debug("shared Secret read %s/%s not looked up: %s", namespace, name, exc)
             return None
@@ -73,8 +79,9 @@ class SharedSecretReads:
             version, at = str(note["resourceVersion"]), float(note["at"])
         except (ValueError, KeyError, TypeError):
             return None
-        # a clock behind the writer's must not make the read younger than zero
-        age = max(0.0, self._clock() - at)
+        # the older of two ages: by the clocks (this process's against the reader's), and by Redis's
+        # own count-down of the note, which no pod's clock skews
+        age = max(0.0, self._clock() - at, self.recheck_s - max(0, int(ttl_ms or 0)) / 1000)
         return (version, age) if version and age < self.recheck_s else None
 
     def claim(self, namespace: str, name: str) -> bool:

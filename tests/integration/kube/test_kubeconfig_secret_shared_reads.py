@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -262,3 +263,17 @@ def test_processes_due_together_wait_for_the_one_reading_instead_of_reading_too(
     b.get(rc)
     eventually(lambda: _reads(controller) == before + 1 and not _rereading(), what="b's own read")
     b.close()
+
+
+def test_a_note_from_a_pod_whose_clock_runs_ahead_still_ages(redis_url: str) -> None:
+    connection = redis.Redis.from_url(redis_url)
+    ahead = SharedSecretReads(connection, "ctl", 1.0, clock=lambda: time.time() + 100)
+    reader = SharedSecretReads(connection, "ctl", 1.0)
+    ahead.record("dr-system", "dr1-kubeconfig", "42")
+    # by the clocks the read is in the future (age 0); Redis's expiry of the note says how old it is
+    seen = eventually(
+        lambda: (s := reader.seen("dr-system", "dr1-kubeconfig")) and s[1] > 0.2 and s,
+        what="the note to age",
+    )
+    assert seen[0] == "42" and seen[1] < 1.0
+    eventually(lambda: reader.seen("dr-system", "dr1-kubeconfig") is None, what="the note to expire")
