@@ -102,6 +102,10 @@ def test_kubectl_reports_the_server_version(kubectl: Kubectl) -> None:
 
 def test_kubectl_applies_a_crd_then_a_custom_resource_and_prints_its_columns(kubectl: Kubectl) -> None:
     assert "widgets.example.com created" in kubectl("apply", "-f", "-", stdin=CRD).stdout
+    # as with kube-apiserver, a CRD is served once established, a moment after its create: wait as
+    # the Kubernetes docs say to before creating its objects
+    wait = ("wait", "--for=condition=Established", "--timeout=30s", "crd/widgets.example.com")
+    assert "condition met" in kubectl(*wait).stdout
     assert "widget.example.com/blue-one created" in kubectl("apply", "-f", "-", stdin=WIDGET).stdout
     table = kubectl("get", "widgets").stdout.splitlines()
     assert table[0].split() == ["NAME", "COLOR", "SIZE", "AGE"]
