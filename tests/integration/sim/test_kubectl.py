@@ -14,6 +14,7 @@ import yaml
 
 from drsyncer.sim import SimCluster
 from tests.fixtures.children import popen
+from tests.fixtures.polling import eventually
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = [
@@ -181,10 +182,7 @@ def test_kubectl_get_watch_prints_changes_until_the_request_timeout(
     ]
     started = time.monotonic()
     with popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        deadline = time.monotonic() + 10
-        while "watch" not in sim_cluster.counters() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert "watch" in sim_cluster.counters(), "kubectl never started watching"
+        eventually(lambda: "watch" in sim_cluster.counters(), what="kubectl to start watching")
         sim_cluster.store.put(
             {
                 "apiVersion": "v1",
