@@ -253,7 +253,7 @@ def _add_worker(sub: argparse._SubParsersAction) -> None:
         "Prometheus metrics of all its processes on METRICS_PORT and a heartbeat file for `drsyncer "
         "probe worker`. Every flag has an environment variable (see docs/configuration.md); the flag wins.",
     )
-    config.add_arguments(p, config.WORKER_SETTINGS)
+    config.add_arguments(p, config.WORKER_SETTINGS, config.WORKER_DEFAULTS)
     p.set_defaults(handler=run_worker)
 
 

@@ -576,11 +576,16 @@ def _read_in_cluster_namespace() -> str | None:
         return None
 
 
-def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
-    """Add the flags of the named settings; unset flags stay None so the environment applies."""
+def add_arguments(
+    parser: argparse.ArgumentParser, names: Iterable[str], defaults: Mapping[str, str] | None = None
+) -> None:
+    """Add the flags of the named settings; unset flags stay None so the environment applies.
+    `defaults`: the component's own defaults where they differ from the table's (WORKER_DEFAULTS),
+    shown in its help."""
     for name in names:
         setting = _BY_ATTR[name]
-        shown = redact_url(setting.default) if setting.secret_url else setting.default
+        default = (defaults or {}).get(name, setting.default)
+        shown = redact_url(default) if setting.secret_url else default
         flags = [f for f in (setting.short, setting.flag) if f]
         parser.add_argument(
             *flags,
@@ -623,6 +628,8 @@ def configuration_table() -> str:
     rows = ["| Environment variable | Flag | Default | Meaning |", "|---|---|---|---|"]
     for s in SETTINGS:
         default = f"`{s.default}`" if s.default else "(empty)"
+        if s.attr in WORKER_DEFAULTS:
+            default += f"; a worker's: `{WORKER_DEFAULTS[s.attr]}`"
         flags = ", ".join(f"`{f}`" for f in (s.short, s.flag) if f)
         rows.append(f"| `{s.env}` | {flags} | {default} | {s.help} |")
     return "\n".join(rows) + "\n"

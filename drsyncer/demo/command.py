@@ -24,7 +24,7 @@ from rich.console import Console
 from drsyncer.demo import sample
 from drsyncer.demo.children import Children, drsyncer_argv
 from drsyncer.demo.progress import count_copies, follow_first_run
-from drsyncer.demo.redis_choice import EMBEDDED, plan_redis, start_redis
+from drsyncer.demo.redis_choice import plan_redis, start_redis
 from drsyncer.demo.seed import CLUSTERS, REPLICATIONS, connect, install_crds, seed_sample, wait_for
 from drsyncer.demo.summary import print_summary, summarize, verify
 from drsyncer.errors import DrsyncerError
@@ -90,11 +90,8 @@ def _demo(
         "sim", drsyncer_argv("sim", "--clusters", ",".join(CLUSTERS), "--kubeconfig", str(kubeconfig))
     )
     redis_plan = plan_redis(args.redis, free_port(), workdir)
-    if redis_plan.kind == EMBEDDED:
-        console.print(
-            "[yellow]no redis-server on PATH: using the embedded pure-Python Redis, which is "
-            "slower (install redis-server for a snappier demo)[/]"
-        )
+    if redis_plan.note:
+        console.print(redis_plan.note, style="yellow", markup=False)
     start_redis(children, redis_plan)
     console.print(f"  Redis: {redis_plan.description}")
     wait_for(
@@ -144,12 +141,13 @@ def _demo(
     )
     print_summary(console, summaries)
     ok = status.get("phase") == "Completed" and all(s.ok for s in summaries.values())
-    _print_look_around(console, kubeconfig, workdir, flower_port, flower_auth)
-    if args.once:
+    if args.once:  # everything stops now: nothing is left to look around in but the logs
+        console.print(f"  logs: {workdir / 'logs'}", markup=False, soft_wrap=True)
         if not ok:
             raise DrsyncerError("the first sync did not complete everywhere (see the summary above)")
         console.print("[green]everything synced[/]; stopping (--once)")
         return 0
+    _print_look_around(console, kubeconfig, workdir, flower_port, flower_auth)
     console.print("\nrunning; the Replication syncs again every 30s. Ctrl-C to stop.")
     while True:
         children.check()

@@ -24,6 +24,18 @@ class RedisPlan:
     kind: str  # REAL or EMBEDDED
     argv: list[str]
     port: int
+    fell_back: bool = False  # `auto` found no redis-server on PATH
+
+    @property
+    def note(self) -> str | None:
+        """What to tell the user before it starts: why a slower Redis runs when they did not ask
+        for it; None when they got what they asked for."""
+        if not self.fell_back:
+            return None
+        return (
+            "no redis-server on PATH: using the embedded pure-Python Redis, which is slower "
+            "(install redis-server for a snappier demo)"
+        )
 
     @property
     def url(self) -> str:
@@ -65,7 +77,10 @@ def plan_redis(choice: str, port: int, workdir: Path, which: str | None = None) 
         ]
         return RedisPlan(REAL, argv, port)
     return RedisPlan(
-        EMBEDDED, [sys.executable, "-m", "drsyncer.demo.embedded_redis", "--port", str(port)], port
+        EMBEDDED,
+        [sys.executable, "-m", "drsyncer.demo.embedded_redis", "--port", str(port)],
+        port,
+        fell_back=choice == AUTO,
     )
 
 

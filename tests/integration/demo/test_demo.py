@@ -157,3 +157,8 @@ def test_redis_choice_falls_back_to_the_embedded_server_without_redis_server(tmp
     assert plan_redis("embedded", 6400, tmp_path, which="/usr/bin/redis-server").kind == EMBEDDED
     real = plan_redis("server", 6400, tmp_path, which="/usr/bin/redis-server")
     assert "noeviction" in real.argv and real.url == "redis://127.0.0.1:6400/0"
+    # the user hears why only when the demo chose the slower Redis for them
+    assert "no redis-server on PATH" in (plan_redis("auto", 6400, tmp_path, which="").note or "")
+    assert plan_redis("embedded", 6400, tmp_path, which="/usr/bin/redis-server").note is None
+    assert plan_redis("embedded", 6400, tmp_path, which="").note is None
+    assert real.note is None

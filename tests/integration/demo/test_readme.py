@@ -110,7 +110,9 @@ def test_the_demo_command_works_as_written(tmp_path: Path) -> None:
     # docs/demo.md shows this summary: its numbers are the real ones
     documented = parse_summary((ROOT / "docs" / "demo.md").read_text())
     assert documented == summary, f"update the summary in docs/demo.md to:\n{out}"
-    assert "Flower: http://127.0.0.1:" in out
+    # everything stops right after: no commands for clusters about to go, only where the logs stay
+    assert "Flower: http://127.0.0.1:" not in out and "kubectl --kubeconfig" not in out
+    assert "logs: " in out
     (workdir,) = tmp_path.glob("drsyncer-demo-*")  # the default work directory, under TMPDIR
     assert (workdir / "kubeconfig").exists()
     for name in ("sim", "redis", "watcher", "beat", "worker-1", "worker-2", "flower"):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from drsyncer import config
+from drsyncer.cli import main
 from drsyncer.config import ConfigError, Settings, load_settings, redact_url
 from drsyncer.logs import JsonFormatter, RedactingTextFormatter, redact, setup_logging
 
@@ -176,3 +177,11 @@ def test_setup_logging_json_writes_one_object_per_line() -> None:
 def test_configuration_doc_holds_the_generated_table() -> None:
     doc = (ROOT / "docs" / "configuration.md").read_text()
     assert config.configuration_table() in doc
+
+
+def test_each_command_help_shows_the_default_it_runs_with(capsys: pytest.CaptureFixture[str]) -> None:
+    for command, port in (("worker", "9091"), ("watcher", "9090")):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert f"[env DRSYNCER_METRICS_PORT; default {port}]" in text, command
