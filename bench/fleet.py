@@ -6,6 +6,7 @@ dr3) in a process of their own with latency on every destination request, and re
 `drsyncer watcher`, `drsyncer beat` and `drsyncer worker` processes (Flower off). Every figure is
 measured in this run; ratios compare figures of the same run.
 
+    pip install '.[bench]'                   # psutil, besides drsyncer; redis-server on PATH
     python bench/fleet.py                    # defaults sized to finish in under 10 minutes on 2 cores
     python bench/fleet.py --quick            # every phase, small, in about two minutes
     python bench/fleet.py --json out.json    # the figures as JSON as well
@@ -69,7 +70,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psutil
+try:
+    import psutil
+except ModuleNotFoundError:  # drsyncer installed without the extra the benchmark needs
+    raise SystemExit("bench/fleet.py needs psutil: pip install '.[bench]' (or psutil itself)") from None
 import redis
 import yaml
 from rich.console import Console
