@@ -473,8 +473,9 @@ def _add_failover(sub: argparse._SubParsersAction) -> None:
         "back to the recorded original (a larger scale-override kept), CronJobs and Jobs resumed, "
         "DaemonSets schedulable again. With --controller, the Replications are paused first and the "
         "failover is recorded in their status. Running it again changes nothing. See docs/failover.md.",
-        epilog="exit status: 0 when every selected copy is up; 1 when one could not be brought up, --wait "
-        "timed out or the command failed; 2 for a usage error.",
+        epilog="exit status: 0 when every selected copy is up (with --check: when nothing is missing); 1 "
+        "when one could not be brought up, --wait timed out or the command failed; 2 for a usage error; "
+        "3 when --check finds something missing or unreadable.",
     )
     p.add_argument("--to", required=True, metavar="CONTEXT", help="context of the DR cluster to bring up")
     common(p)

@@ -42,7 +42,11 @@ class RateLimit(SpecModel):
         description="Requests per second to this cluster, shared by the whole worker fleet "
         "(not per process).",
     )
-    burst: Int = Field(default=100, ge=1, description="Requests that may be sent at once above `qps`.")
+    burst: Int = Field(
+        default=100,
+        ge=1,
+        description="Requests that may be sent at once above `qps`; at least `qps`.",
+    )
 
     def problems(self) -> list[Problem]:
         if self.burst < self.qps:

@@ -88,15 +88,33 @@ def replications_ref(client: ClusterClient) -> ResourceRef:
     return client.resolve(REPLICATIONS)
 
 
-def get_replication(client: ClusterClient, namespace: str, name: str) -> dict[str, Any]:
-    """The Replication, or DrsyncerError naming it when there is none."""
+def get_replication(client: ClusterClient, namespace: str | None, name: str) -> dict[str, Any]:
+    """The Replication `name` in `namespace` (None: none was given, so `default`, as kubectl looks),
+    or DrsyncerError naming it when there is none. When none was given and other namespaces hold
+    a Replication of that name, the error names them and the flag that picks one."""
+    where = namespace or DEFAULT_NAMESPACE
     try:
-        obj = client.get(replications_ref(client), namespace, name)
+        obj = client.get(replications_ref(client), where, name)
     except CategorisedError as exc:
-        raise DrsyncerError(f"reading Replication {namespace}/{name} failed: {exc.message}") from None
-    if obj is None:
-        raise DrsyncerError(f"Replication {namespace}/{name} not found")
-    return obj
+        raise DrsyncerError(f"reading Replication {where}/{name} failed: {exc.message}") from None
+    if obj is not None:
+        return obj
+    elsewhere = _namespaces_holding(client, name) if namespace is None else []
+    if elsewhere:
+        raise DrsyncerError(
+            f"Replication {where}/{name} not found; namespace {', '.join(elsewhere)} "
+            f"{'has' if len(elsewhere) == 1 else 'have'} one: add -n {elsewhere[0]}"
+        )
+    raise DrsyncerError(f"Replication {where}/{name} not found")
+
+
+def _namespaces_holding(client: ClusterClient, name: str) -> list[str]:
+    """The namespaces holding a Replication named `name` (best effort: [] when they cannot be read)."""
+    try:
+        found = client.list(replications_ref(client), None)
+        return sorted({o["metadata"]["namespace"] for o in found if o["metadata"].get("name") == name})
+    except CategorisedError:
+        return []
 
 
 def list_replications(client: ClusterClient, namespace: str | None) -> list[dict[str, Any]]:

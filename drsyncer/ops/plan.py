@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     controller = connect(target)
     clients = ClusterClients(controller, exec_policy=exec_policy())
     try:
-        obj = get_replication(controller, namespace, args.name)
+        obj = get_replication(controller, target.namespace, args.name)
         try:
             model = parse_replication(obj)
         except InvalidSpec as exc:

@@ -14,7 +14,6 @@ from rich.text import Text
 
 from drsyncer.api import keys
 from drsyncer.ops.controller import (
-    DEFAULT_NAMESPACE,
     Target,
     connect,
     get_replication,
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     output = getattr(args, "output", None)
     try:
         if args.name:
-            obj = get_replication(client, target.namespace or DEFAULT_NAMESPACE, args.name)
+            obj = get_replication(client, target.namespace, args.name)
             objs = [obj]
             if output:
                 print_document(summary(obj, now=datetime.now(UTC)), output)

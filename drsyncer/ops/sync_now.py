@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     client = connect(target)
     try:
-        before = get_replication(client, namespace, args.name)
+        before = get_replication(client, target.namespace, args.name)
         refused = refusal(before)
         if refused is not None and args.wait:
             raise DrsyncerError(f"Replication {namespace}/{args.name} would never run: {refused}")

@@ -101,6 +101,25 @@ def test_status_of_an_unknown_replication_is_one_line_and_exit_1(controller: Con
     assert err.strip() == "drsyncer status: Replication dr-system/missing not found"
 
 
+@pytest.mark.parametrize("command", ["status", "sync-now", "plan"])
+def test_a_name_without_a_namespace_found_elsewhere_says_which_namespace_to_name(
+    controller: Controller, capsys, command: str
+) -> None:
+    controller.apply(replication("web"))
+    flags = controller.flags[:-2]  # without -n: the name is looked up in `default`, as kubectl does
+
+    assert main([command, *flags, "web"]) == 1
+
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == f"drsyncer {command}: Replication default/web not found; namespace dr-system has one: add -n dr-system"
+    )
+    # nothing else of that name anywhere: the plain message
+    assert main([command, *flags, "missing"]) == 1
+    assert capsys.readouterr().err.strip() == f"drsyncer {command}: Replication default/missing not found"
+
+
 def test_status_against_an_unreachable_controller_is_one_line_and_exit_1(tmp_path, capsys) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     port = free_port()  # nothing listens there
