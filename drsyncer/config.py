@@ -147,7 +147,7 @@ SETTINGS: tuple[Setting, ...] = (
         "limiter. Password and TLS go in the URL: "
         "`rediss://:PASSWORD@host:6380/0?ssl_cert_reqs=required`. "
         "A Sentinel-managed primary: `sentinel://:PASSWORD@s1:26379,s2:26379,s3:26379/0?master=NAME` "
-        "(`&sentinel_password=`, `&tls=true`, `&ssl_ca_certs=`; see \"Redis Sentinel\" in docs/configuration.md). Never "
+        '(`&sentinel_password=`, `&tls=true`, `&ssl_ca_certs=`; see "Redis Sentinel" in docs/configuration.md). Never '
         "logged with a password.",
         _redis_url,
         secret_url=True,
