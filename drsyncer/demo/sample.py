@@ -26,6 +26,7 @@ CONTROLLER = "controller"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 PART_OF_VALUE = "shop"
 NAMESPACES = ("shop-frontend", "shop-backend", "shop-data")
+STORAGE_CLASS = "standard"
 SCHEDULE = "@every 30s"
 
 CR_GROUP = "shop.example.com"
@@ -123,6 +124,18 @@ def _secret(ns: str, name: str, keys_: tuple[str, ...]) -> Obj:
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": _meta(ns, name), "data": data}
 
 
+def storage_class() -> Obj:
+    """The StorageClass the sample's claims ask for, as local clusters (kind, minikube) ship one; put
+    in the source and in the DR clusters, where a failover check would miss it otherwise."""
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": STORAGE_CLASS},
+        "provisioner": "kubernetes.io/no-provisioner",
+        "volumeBindingMode": "WaitForFirstConsumer",
+    }
+
+
 def _pvc(ns: str, name: str, size: str) -> Obj:
     return {
         "apiVersion": "v1",
@@ -130,7 +143,7 @@ def _pvc(ns: str, name: str, size: str) -> Obj:
         "metadata": _meta(ns, name),
         "spec": {
             "accessModes": ["ReadWriteOnce"],
-            "storageClassName": "standard",
+            "storageClassName": STORAGE_CLASS,
             "resources": {"requests": {"storage": size}},
         },
     }

@@ -95,6 +95,8 @@ def seed_sample(
         alive,
     )
     source, controller = clients[sample.SOURCE], clients[sample.CONTROLLER]
+    for name in (sample.SOURCE, *sample.DESTINATIONS):
+        create(clients[name], sample.storage_class())
     for obj in [*sample.source_namespaces(), *sample.application()]:
         create(source, obj)
     for name in (sample.SOURCE, *sample.DESTINATIONS):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from drsyncer.cli import main as cli
 from drsyncer.demo import sample
 from drsyncer.demo.seed import CLUSTERS, main
 from drsyncer.kube import client_from_kubeconfig_file
@@ -38,3 +39,30 @@ def test_seed_installs_the_crds_the_sample_and_the_replication_once(
 def test_seed_gives_up_when_the_kubeconfig_never_appears(tmp_path: Path, capsys) -> None:
     assert main(["--kubeconfig", str(tmp_path / "never"), "--wait", "0.3"]) == 1
     assert "seed: timed out" in capsys.readouterr().err
+
+
+def test_the_seeded_sample_once_copied_is_ready_for_a_failover(sim_fleet, tmp_path: Path, capsys) -> None:
+    # the sample's claims ask for the StorageClass local clusters ship; without it in dr1 the
+    # failover check would report every claim as missing something
+    kubeconfig = str(sim_fleet(list(CLUSTERS)).write_kubeconfig(tmp_path / "kubeconfig"))
+    assert main(["--kubeconfig", kubeconfig]) == 0
+    namespaces = [flag for ns in sample.NAMESPACES for flag in ("--namespace", ns)]
+    synced = cli(
+        [
+            "sync",
+            "--kubeconfig",
+            kubeconfig,
+            "--source-context",
+            "source",
+            "--dest-context",
+            "dr1",
+            *namespaces,
+        ]
+    )
+    assert synced == 0, capsys.readouterr().out
+    capsys.readouterr()
+
+    assert cli(["failover", "--check", "--to", "dr1", "--kubeconfig", kubeconfig]) == 0
+
+    out = capsys.readouterr().out
+    assert "ready: a failover to dr1 now would bring up 3 workloads" in out and "0 missing" in out, out
