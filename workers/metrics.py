@@ -99,6 +99,16 @@ def observe_requests(counters: RequestCounters) -> None:
     counters.observers.append(observe)
 
 
+def show_clusters(names: Iterable[str]) -> None:
+    """Start the request and 429 counters of these clusters at 0 in this process, so they are
+    served from a worker's start rather than from its first request: a counter that appears at 1
+    loses that first increase to `rate()` and `increase()`, and an alert on 429s would miss the
+    first ones (Prometheus' instrumentation practices: initialise the label sets known in advance)."""
+    for name in names:
+        API_REQUESTS.labels(name)
+        API_THROTTLED.labels(name)
+
+
 class QueueDepth(Collector):
     """`dr_syncer_tasks_queued{queue}`: tasks waiting in each Celery queue (a Redis list), read when
     scraped. Tasks taken by a worker but not finished are not counted."""

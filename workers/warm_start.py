@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from drsyncer.config import Settings
 from drsyncer.kube import ClusterClient
 from drsyncer.sync.execute import start_write_threads
+from workers import metrics
 from workers.jobs import Context, context
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def warm(ctx: Context, namespace: str | None, wait_s: float = WAIT_S) -> WarmSta
 
     for client in clients:
         client.prepare_handles(ctx.settings.write_concurrency)
+    metrics.show_clusters([ctx.controller.name, *(client.name for client in clients)])
     done.threads = start_write_threads(WRITE_THREADS * ctx.settings.write_concurrency, wait_s)
     done.seconds = time.monotonic() - started
     return done

@@ -173,3 +173,32 @@ def test_each_pool_process_gets_its_remote_cluster_clients_ready_as_it_starts(pi
     for line in lines:
         assert "3 RemoteCluster clients" in line, line
         assert "32 write threads, 0 left to their first task" in line, line
+
+
+def test_a_started_worker_serves_each_clusters_request_and_429_counters_from_0(pipe: Pipeline) -> None:
+    # a counter that first appears at 1 loses that increase to rate() and to the 429 alert
+    proc = pipe.start_worker("worker-3")
+    try:
+        pipe.wait_workers_ready("worker-3")
+        throttled = eventually(
+            lambda: (
+                {
+                    dict(labels)["cluster"]: value
+                    for (name, labels), value in pipe.metrics("worker-3").items()
+                    if name == "dr_syncer_api_throttled_total"
+                }
+                or None
+            ),
+            what="worker-3's pool processes to get ready",
+        )
+        assert {"controller", "source", "dr1", "dr2"} <= set(throttled), throttled
+        assert all(value == 0 for value in throttled.values()), throttled
+        requests_sent = {
+            dict(labels)["cluster"]
+            for (name, labels), _ in pipe.metrics("worker-3").items()
+            if name == "dr_syncer_api_requests_total"
+        }
+        assert {"controller", "source", "dr1", "dr2"} <= requests_sent
+    finally:
+        proc.stop()
+        pipe.procs.pop("worker-3", None)
