@@ -102,8 +102,13 @@ def get_replication(client: ClusterClient, namespace: str | None, name: str) -> 
     elsewhere = _namespaces_holding(client, name) if namespace is None else []
     if elsewhere:
         raise DrsyncerError(
-            f"Replication {where}/{name} not found; namespace {', '.join(elsewhere)} "
-            f"{'has' if len(elsewhere) == 1 else 'have'} one: add -n {elsewhere[0]}"
+            f"Replication {where}/{name} not found; "
+            + (
+                f"namespace {elsewhere[0]} has one"
+                if len(elsewhere) == 1
+                else f"namespaces {', '.join(elsewhere)} have one"
+            )
+            + f": add -n {elsewhere[0]}"
         )
     raise DrsyncerError(f"Replication {where}/{name} not found")
 
