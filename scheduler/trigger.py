@@ -21,5 +21,6 @@ def send_now(app: Celery, jobs: Iterable[Job], trigger: Trigger) -> list[str]:
     for job in jobs:
         result = app.send_task(task, kwargs=job.task_kwargs(trigger, run_id), **job.task_options(trigger))
         sent.append(str(result.id))
-    metrics.TRIGGERED.labels(trigger.value).inc(len(sent))
+    if sent:  # one run, however many namespaces it sends
+        metrics.TRIGGERED.labels(trigger.value).inc()
     return sent
