@@ -569,7 +569,7 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
 # -- RemoteCluster health --------------------------------------------------------------------------
 
 
-def run_check(ctx: Context, namespace: str, name: str) -> dict[str, Any]:
+def run_check(ctx: Context, namespace: str, name: str, task_id: str = "") -> dict[str, Any]:
     api_ref = ctx.controller.resolve(REMOTE_CLUSTERS)
     obj = ctx.controller.get(api_ref, namespace, name)
     if obj is None:
@@ -577,5 +577,9 @@ def run_check(ctx: Context, namespace: str, name: str) -> dict[str, Any]:
     check = check_cluster(ctx.clients, obj)
     now = datetime.now(UTC)
     metrics.CLUSTER_HEALTHY.labels(f"{namespace}/{name}").set(1 if check.healthy else 0)
-    patch_status(ctx.controller, api_ref, namespace, name, lambda current: health_status(current, check, now))
+    # the status write in the audit log, as the worker's (no Replication: a RemoteCluster's own check)
+    with audit.acting_for(audit.Actor(task=task_id, component="worker")):
+        patch_status(
+            ctx.controller, api_ref, namespace, name, lambda current: health_status(current, check, now)
+        )
     return {"health": check.health, "message": check.message}

@@ -57,4 +57,4 @@ def cleanup_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
 
 @app.task(name=TASK_CHECK_REMOTE_CLUSTER, bind=True)
 def check_remote_cluster(self: Task, namespace: str, name: str) -> dict[str, Any]:
-    return jobs.run_check(_context(self), namespace, name)
+    return jobs.run_check(_context(self), namespace, name, str(self.request.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -202,3 +203,17 @@ def test_a_started_worker_serves_each_clusters_request_and_429_counters_from_0(p
     finally:
         proc.stop()
         pipe.procs.pop("worker-3", None)
+
+
+def test_the_audit_log_names_the_worker_for_a_remote_cluster_check_s_status_write(pipe: Pipeline) -> None:
+    # the watcher asks for a check of every RemoteCluster every 2 s here; each writes its status
+    def audited() -> list[dict]:
+        lines = []
+        for worker in ("worker-1", "worker-2"):
+            for line in pipe.procs[worker].log_path.read_text(errors="replace").splitlines():
+                if "drsyncer.audit: {" in line and "remoteclusters.dr-syncer.io" in line:
+                    lines.append(json.loads(line.split("drsyncer.audit: ", 1)[1]))
+        return lines
+
+    writes = eventually(lambda: audited() or None, timeout_s=30, what="a RemoteCluster status write audited")
+    assert all(w["actor"]["component"] == "worker" and w["actor"]["task"] for w in writes), writes[:3]
