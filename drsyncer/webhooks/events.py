@@ -88,7 +88,8 @@ def run_events(
                 "sourceNamespace": t.source_namespace,
                 "destinationNamespace": t.destination_namespace,
                 "phase": t.phase.value,
-                "error": (t.error or (t.errors[0].message if t.errors else ""))[:_MAX_MESSAGE],
+                # an object's error names the object, as the status and the Events do
+                "error": (t.error or (t.errors[0].described if t.errors else ""))[:_MAX_MESSAGE],
             }
             for t in summary.targets
         ],

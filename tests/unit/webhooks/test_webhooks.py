@@ -9,7 +9,7 @@ import pytest
 
 from drsyncer.api.webhooks import Webhook, WebhookEvent
 from drsyncer.errors import Category, DrsyncerError
-from drsyncer.sync.result import Outcome, RunSummary, TargetResult
+from drsyncer.sync.result import ObjectError, Outcome, RunSummary, TargetResult
 from drsyncer.webhooks import delivery, endpoints, events, signing
 
 NOW = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
@@ -54,6 +54,20 @@ def test_unreachable_destination_fails_the_run_and_is_named_once() -> None:
     assert found[0]["type"] == "io.dr-syncer.replication.sync.failed"
     assert found[0]["source"] == "/apis/dr-syncer.io/v1alpha1/namespaces/dr-system/replications/app"
     assert found[0]["data"]["counts"]["created"] == 2
+
+
+def test_a_target_s_object_error_names_the_object_as_the_status_does() -> None:
+    t = TargetResult("dr1", "shop", "shop")
+    t.fail(
+        "ConfigMap",
+        ObjectError(
+            "ConfigMap", "shop", "settings", Category.NON_RETRYABLE, "spec.modifiers[0]: not valid yaml"
+        ),
+    )
+    (failed,) = events.run_events(REPL, summary(t.finish(0.1)), {}, now=NOW)
+    assert (
+        failed["data"]["targets"][0]["error"] == "ConfigMap shop/settings: spec.modifiers[0]: not valid yaml"
+    )
 
 
 def test_endpoints_get_the_events_they_list_and_completed_only_when_asked() -> None:
