@@ -16,6 +16,7 @@ from drsyncer.api import keys
 from drsyncer.api.durations import format_duration
 from drsyncer.api.namespacemapping import parse_namespace_mapping
 from drsyncer.api.parse import InvalidSpec, object_ref, parse_remote_cluster, parse_replication
+from drsyncer.api.plugins import problems_as_written
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import CleanupPolicy, Replication, ReplicationMode
 from drsyncer.plugins.chain import problems, settings_of
@@ -156,7 +157,8 @@ def read_replication(
         else:
             model = parse_replication(obj)
     except InvalidSpec as exc:
-        return ReplicationRead(obj, None, tuple(exc.errors))
+        registry = (lambda: plugins) if plugins is not None else installed
+        return ReplicationRead(obj, None, (*exc.errors, *problems_as_written(obj, registry)))
     if model.spec.plugins:
         unusable = problems(settings_of(model.spec.plugins), installed() if plugins is None else plugins)
         if unusable:

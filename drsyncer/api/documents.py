@@ -11,6 +11,7 @@ import yaml
 from drsyncer.api import keys
 from drsyncer.api.namespacemapping import convert_namespace_mapping
 from drsyncer.api.parse import InvalidSpec, object_ref, parse_remote_cluster, parse_replication
+from drsyncer.api.plugins import problems_as_written
 from drsyncer.errors import DrsyncerError
 from drsyncer.plugins.chain import problems, settings_of
 from drsyncer.plugins.registry import Registry, installed
@@ -81,6 +82,11 @@ def check_document(doc: Any, index: int, plugins: Registry | None = None) -> Doc
             check.errors = [f'kind: must be one of {known} (got "{kind}")']
     except InvalidSpec as exc:
         check.errors = exc.errors
+        if kind == keys.KIND_REPLICATION:  # a missing plugin in the same round as the rest
+            check.errors = [
+                *exc.errors,
+                *problems_as_written(doc, lambda: installed() if plugins is None else plugins),
+            ]
     return check
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, ValidationError
 
 from drsyncer.api.camel import SpecModel
 from drsyncer.api.schema_hints import OpenAPI
+from drsyncer.plugins.chain import PluginSetting, setting_problems
+from drsyncer.plugins.registry import Registry
 
 # an entry point name as packaging writes it: letters, digits and `-_.`, starting with a letter or digit
 PLUGIN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -50,3 +53,25 @@ def duplicate_plugins(plugins: list[PluginUse]) -> list[tuple[str, str]]:
             found.append((f"plugins[{i}].name", f'plugin "{use.name}" is listed more than once'))
         seen.add(use.name)
     return found
+
+
+def problems_as_written(obj: Mapping[str, Any], registry: Callable[[], Registry]) -> list[str]:
+    """Why the `spec.plugins` entries of an object whose spec did not parse as a whole cannot run
+    here, so that a missing plugin is reported in the same round as the spec's other errors. Each
+    entry that parses on its own is checked against `registry()` (called only when there is one);
+    an entry that does not parse is one of those other errors already."""
+    spec = obj.get("spec")
+    items = spec.get("plugins") if isinstance(spec, Mapping) else None
+    if not isinstance(items, list):
+        return []
+    entries: list[tuple[int, PluginSetting]] = []
+    for i, item in enumerate(items):
+        try:
+            use = PluginUse.model_validate(item)
+        except ValidationError:
+            continue
+        entries.append((i, PluginSetting.of(use.name, use.parameters)))
+    if not entries:
+        return []
+    installed = registry()
+    return [p for i, setting in entries for p in setting_problems(i, setting, installed)]

@@ -203,3 +203,15 @@ def test_plugins_not_installed_named_twice_or_badly_are_field_errors(
     assert code == 1
     assert out.splitlines()[0] == "INVALID Replication/dr-system/web"
     assert out.splitlines()[1].startswith(f"  {error}")
+
+
+def test_validate_names_a_missing_plugin_with_the_spec_s_other_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _validate(tmp_path, PLUGINS + "  scaleToZro: true\n", capsys)
+    assert code == 1
+    errors = out.splitlines()[1:]
+    assert any(line.startswith("  spec.scaleToZro") for line in errors), out
+    assert any(
+        'spec.plugins[0].name: plugin "not-installed-anywhere" is not installed' in line for line in errors
+    ), out

@@ -215,6 +215,17 @@ def test_a_namespace_copied_under_two_names_is_one_entry_writing_both() -> None:
     )
 
 
+def test_a_missing_plugin_is_reported_in_the_same_round_as_the_spec_s_other_errors() -> None:
+    obj = _obj(schedule="every day", resourceTypes=["deploymnets"], plugins=[{"name": "gone"}, {"name": 5}])
+    read = read_replication(obj, {}, sample_registry())
+    assert read.model is None
+    fields = [error.split(":")[0] for error in read.errors]
+    assert "spec.schedule" in fields and "spec.resourceTypes[0]" in fields, read.errors
+    # the entry that parses is checked against what is installed; the one that does not is a field error
+    assert 'spec.plugins[0].name: plugin "gone" is not installed' in "\n".join(read.errors), read.errors
+    assert "spec.plugins[1].name" in fields, read.errors
+
+
 def test_a_plugin_not_installed_or_rejecting_its_parameters_makes_the_spec_invalid() -> None:
     registry = sample_registry()
     missing = read_replication(_obj(plugins=[{"name": "suffix"}, {"name": "gone"}]), {}, registry)
