@@ -344,7 +344,8 @@ def _add_controller_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--kubeconfig",
         default=None,
-        help="kubeconfig of the controller cluster [env DRSYNCER_KUBECONFIG; default: in-cluster]",
+        help="kubeconfig of the controller cluster [env DRSYNCER_KUBECONFIG, then KUBECONFIG; default: "
+        "in-cluster]",
     )
     p.add_argument(
         "--context",

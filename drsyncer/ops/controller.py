@@ -42,7 +42,9 @@ class Target:
         env = os.environ if environ is None else environ
         namespace = args.namespace or env.get("DRSYNCER_WATCH_NAMESPACE") or None
         return cls(
-            args.kubeconfig or env.get("DRSYNCER_KUBECONFIG", ""),
+            # then KUBECONFIG, as kubectl and `drsyncer failover` read it on a workstation; unset
+            # in a pod, where the default is the in-cluster service account
+            args.kubeconfig or env.get("DRSYNCER_KUBECONFIG") or env.get("KUBECONFIG", ""),
             args.context or env.get("DRSYNCER_KUBE_CONTEXT", ""),
             namespace,
         )

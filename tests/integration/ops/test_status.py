@@ -164,6 +164,21 @@ def test_status_reads_the_controller_from_the_environment(
     assert "dr-system/web" in capsys.readouterr().out
 
 
+def test_status_falls_back_to_kubeconfig_as_kubectl_does(
+    controller: Controller, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    controller.apply(replication("web"))
+    monkeypatch.delenv("DRSYNCER_KUBECONFIG", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(controller.kubeconfig))
+
+    assert main(["status", "--context", "controller", "-n", "dr-system", "web"]) == 0
+    assert "dr-system/web" in capsys.readouterr().out
+    # DRSYNCER_KUBECONFIG, when set, wins
+    monkeypatch.setenv("DRSYNCER_KUBECONFIG", str(controller.kubeconfig.parent / "nowhere"))
+    assert main(["status", "--context", "controller", "-n", "dr-system", "web"]) == 1
+    assert "nowhere" in capsys.readouterr().err
+
+
 def _invalid_status() -> dict:
     message = 'spec.schedule: "every tuesday" is not a 5-field cron expression'
     return {
