@@ -229,9 +229,14 @@ def _load_document(source: str | bytes | Mapping[str, Any], origin: str) -> Mapp
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
             raise _invalid(origin, f"is not valid YAML{where}") from None
-    if not isinstance(doc, Mapping):
+    # a mapping with none of a kubeconfig's keys is something else (a placeholder such as
+    # `REPLACE-WITH-KUBECONFIG: prod`), not a kubeconfig missing its current-context
+    if not isinstance(doc, Mapping) or not any(k in doc for k in _KUBECONFIG_KEYS):
         raise _invalid(origin, "is not a kubeconfig (expected a mapping with clusters, contexts, users)")
     return doc
+
+
+_KUBECONFIG_KEYS = ("clusters", "contexts", "users", "current-context")
 
 
 def _named_entry(

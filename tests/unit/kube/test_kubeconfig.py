@@ -145,6 +145,8 @@ def _broken(change: str) -> Any:
         cfg["clusters"][0]["cluster"] = {"server": "http://10.0.0.1:8080"}
     elif change == "not-a-mapping":
         return f"- {TOKEN}\n- two\n"
+    elif change == "placeholder":  # a mapping, but of nothing a kubeconfig has
+        return f"REPLACE-WITH-KUBECONFIG: {TOKEN}\n"
     elif change == "bad-yaml":
         return f"users:\n  - name: admin\n    user: {{token: {TOKEN}\n"
     elif change == "empty":
@@ -176,6 +178,7 @@ def _broken(change: str) -> Any:
         ("ca-file", "certificate-authority: file references are not supported"),
         ("token-over-http", "credentials are only sent over https"),
         ("not-a-mapping", "is not a kubeconfig"),
+        ("placeholder", "is not a kubeconfig (expected a mapping with clusters, contexts, users)"),
         ("bad-yaml", "is not valid YAML (line"),
         ("empty", "is empty"),
     ],
