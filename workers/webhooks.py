@@ -80,7 +80,13 @@ def deliver_webhook(self: Task, endpoint: dict[str, Any], event: dict[str, Any])
         credentials = delivery.read_credentials(ctx.controller, endpoint.get("secretRef"))
     except DrsyncerError as exc:
         metrics.WEBHOOK_DELIVERIES.labels("error").inc()
-        log.warning("webhook %s for %s: %s", event.get("type"), delivery.shown(str(endpoint.get("url"))), exc)
+        log.warning(
+            "webhook %s %s for %s: %s",
+            event.get("type"),
+            event.get("id"),
+            delivery.shown(str(endpoint.get("url"))),
+            exc,
+        )
         return {"outcome": "error", "message": str(exc)}
     attempt = delivery.deliver(str(endpoint["url"]), event, credentials)
     if attempt.outcome is delivery.Outcome.RETRY and self.request.retries < MAX_RETRIES:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import time
@@ -356,3 +357,30 @@ def test_dead_endpoint_delays_no_sync_and_hears_the_events_once_it_is_back(pipe:
         assert len({json.loads(r["body"])["id"] for r in got}) == 3
     finally:
         back.close()
+
+
+def test_a_webhook_whose_secret_is_missing_is_logged_with_its_event_and_the_run_unharmed(
+    pipe: Pipeline, receiver: Receiver
+) -> None:
+    pipe.sim("source").store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "unsigned"}})
+    pipe.apply_replication(
+        "unsigned",
+        sourceNamespace="unsigned",
+        replicationMode="Manual",
+        resourceTypes=["configmaps"],
+        webhooks=[{"url": receiver.url, "events": ["SyncCompleted"], "secretRef": {"name": "nosuch"}}],
+    )
+    eventually(lambda: pipe.status("unsigned").get("phase") == "Pending", what="the watcher to see it")
+    assert sync_now(pipe, "unsigned", "unsigned", "first")["phase"] == "Completed"
+
+    def logged() -> list[str]:
+        text = pipe.procs["worker-1"].tail(3000) + "\n" + pipe.procs["worker-2"].tail(3000)
+        return [line for line in text.splitlines() if "webhook Secret" in line and "nosuch" in line]
+
+    (line, *_) = eventually(logged, timeout_s=30, what="the delivery error in a worker's log")
+    # the event's type and id, which the receiver's side and Flower name it by
+    assert re.search(r"webhook io\.dr-syncer\.replication\.sync\.completed [0-9a-f-]{16,} for http", line), (
+        line
+    )
+    assert deliveries(pipe, "error") >= 1
+    assert not receiver.requests  # nothing sent without the credentials it was told to use
