@@ -32,9 +32,9 @@ CI runs the short version of every campaign. The long version, whose figures are
 page:
 
 ```
-DRSYNCER_RELIABILITY_LONG=1 DRSYNCER_RELIABILITY_RESULTS=/tmp/results.jsonl python -m pytest \
-    tests/integration/pipeline/test_fault_campaigns.py tests/integration/pipeline/test_redis_restart.py \
-    tests/integration/pipeline/test_sentinel.py tests/integration/pipeline/test_fuzzed_resources.py \
+DRSYNCER_RELIABILITY_LONG=1 DRSYNCER_RELIABILITY_RESULTS=/tmp/results.jsonl python -m pytest \\
+    tests/integration/pipeline/test_fault_campaigns.py tests/integration/pipeline/test_redis_restart.py \\
+    tests/integration/pipeline/test_sentinel.py tests/integration/pipeline/test_fuzzed_resources.py \\
     tests/integration/reliability
 python hack/reliability_report.py /tmp/results.jsonl > docs/reliability.md
 ```
