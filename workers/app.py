@@ -1,6 +1,6 @@
 """The Celery app shared by workers, beat and Flower, configured from drsyncer's settings.
 
-Delivery is at least once and tasks are idempotent (DESIGN.md §1): a task is acknowledged only
+Delivery is at least once and tasks are idempotent (docs/operations.md): a task is acknowledged only
 after it returned (`acks_late`), a worker process that dies hands its task back
 (`task_reject_on_worker_lost`), each process holds one task at a time (prefetch 1), and a task is
 killed (hard time limit) before Redis would deliver it to a second worker (visibility timeout).

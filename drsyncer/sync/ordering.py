@@ -1,4 +1,4 @@
-"""Dependency order for writes (DESIGN.md §4); deletes run in the reverse order.
+"""Dependency order for writes (docs/sync-semantics.md); deletes run in the reverse order.
 
 Objects are written so that what a later object refers to already exists: the CRDs a custom
 resource needs, the Secrets and ConfigMaps a Pod mounts, the ServiceAccount it runs as, the

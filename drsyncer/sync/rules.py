@@ -1,7 +1,7 @@
 """The sync rules of one Replication, read once from its spec and shared by every object of a run.
 
 `Rules.from_replication` reads the typed, validated `Replication` model (the CR; its defaults are
-the model's). `Rules.from_spec` reads a plain camelCase spec dict of DESIGN.md §3 as `drsyncer sync`
+the model's). `Rules.from_spec` reads a plain camelCase spec dict of docs/api.md as `drsyncer sync`
 and tests write it: fields left out keep the `Rules` field defaults, which equal the model's (a unit
 test holds them together). Both normalise every lookup table so that the per-object code below
 them does dictionary lookups and nothing else.

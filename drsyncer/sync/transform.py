@@ -1,4 +1,4 @@
-"""Turn a source object into the object to write in a destination (DESIGN.md §4).
+"""Turn a source object into the object to write in a destination (docs/sync-semantics.md).
 
 Pure and cheap: the source dict is never modified, and only the parts a transform touches are
 copied (metadata, and the spec of the kinds that change it); everything else is shared with the

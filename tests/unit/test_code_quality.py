@@ -1,4 +1,4 @@
-"""Lint, types and the layering of DESIGN.md §2, run as tests so CI holds every line."""
+"""Lint, types and the layering of docs/architecture.md ("The code in one page"), run as tests so CI holds every line."""
 
 import importlib.util
 import shutil

@@ -155,11 +155,13 @@ app.kubernetes.io/part-of: drsyncer
 {{- end }}
 {{- end }}
 
-{{/* Pod-level settings shared by the drsyncer Deployments: .root and .component (values key). */}}
+{{/* Pod-level settings shared by the drsyncer Deployments: .root and .component (values key).
+Only the watcher and the workers talk to the controller cluster: beat and Flower get no API token,
+so the Secrets the service account may read (every RemoteCluster's kubeconfig) stay out of them. */}}
 {{- define "drsyncer.podCommon" -}}
 {{- $values := index .root.Values .component -}}
 serviceAccountName: {{ include "drsyncer.serviceAccountName" .root }}
-automountServiceAccountToken: {{ .root.Values.serviceAccount.automountServiceAccountToken }}
+automountServiceAccountToken: {{ and .root.Values.serviceAccount.automountServiceAccountToken (has .component (list "watcher" "workers")) }}
 securityContext:
   {{- toYaml .root.Values.podSecurityContext | nindent 2 }}
 {{- with .root.Values.imagePullSecrets }}

@@ -170,3 +170,18 @@ def test_root_filesystems_are_read_only_with_tmp_on_an_empty_dir(
             assert container["securityContext"]["readOnlyRootFilesystem"] is True, pod_name
             tmp = [m for m in container.get("volumeMounts", []) if m["mountPath"] == "/tmp"]
             assert len(tmp) == 1 and tmp[0]["name"] in empty_dirs, pod_name
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_only_the_watcher_and_worker_pods_hold_an_api_token(releases: dict[str, Release], name: str) -> None:
+    # the service account reads every RemoteCluster's kubeconfig Secret: beat and Flower, which never
+    # talk to the controller cluster, must not carry its token
+    tokens = {
+        pod_name: spec.get("automountServiceAccountToken") for pod_name, _, spec in _pods(releases[name])
+    }
+    holding = sorted(pod for pod, mounted in tokens.items() if mounted is not False)
+    assert holding and all(pod.endswith(("-watcher", "-worker", "-health-worker")) for pod in holding), tokens
+    assert any(pod.endswith("-watcher") for pod in holding) and any(
+        pod.endswith("-worker") for pod in holding
+    )
+    assert all(tokens[pod] is False for pod in tokens if pod.endswith(("-beat", "-flower"))), tokens

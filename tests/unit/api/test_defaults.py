@@ -1,4 +1,4 @@
-"""Defaults of DESIGN.md §3, as the models fill them in."""
+"""Defaults of docs/api.md, as the models fill them in."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Transforms of DESIGN.md §4: what a source object becomes in the destination."""
+"""Transforms of docs/sync-semantics.md: what a source object becomes in the destination."""
 
 from __future__ import annotations
 
