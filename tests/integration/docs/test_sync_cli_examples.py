@@ -7,16 +7,14 @@ import os
 import re
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.children import popen, run
+from tests.fixtures.children import run
+from tests.fixtures.sim import start_sim_command, stop_sim_command
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent  # where `pip install` put the `drsyncer` command
@@ -26,28 +24,11 @@ BIN = Path(sys.executable).parent  # where `pip install` put the `drsyncer` comm
 def sim(tmp_path: Path) -> Iterator[Path]:
     """`drsyncer sim` with its default clusters, as the docs start it; yields its kubeconfig."""
     kubeconfig = tmp_path / "sim.kubeconfig"
-    proc = popen(
-        [sys.executable, "-m", "drsyncer.cli", "sim", "--kubeconfig", str(kubeconfig)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    seen: list[str] = []
-    while time.monotonic() < deadline and not (seen and seen[-1].startswith("serving")):
-        line = proc.stdout.readline()
-        if not line:  # the process ended
-            break
-        seen.append(line)
-    if not (seen and seen[-1].startswith("serving")):
-        proc.kill()
-        raise AssertionError(f"drsyncer sim did not start: {''.join(seen)}")
+    proc = start_sim_command(kubeconfig)
     try:
         yield kubeconfig
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+        stop_sim_command(proc)
 
 
 def _section(path: Path, heading: str) -> str:

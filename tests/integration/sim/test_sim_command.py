@@ -3,55 +3,20 @@
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
-from tests.fixtures.children import popen
+from tests.fixtures.sim import start_sim_command, stop_sim_command
 
 
 def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], Path]:
     kubeconfig = tmp_path / "fleet.kubeconfig"
-    proc = popen(
-        [
-            sys.executable,
-            "-m",
-            "drsyncer.cli",
-            "sim",
-            "--clusters",
-            "controller,source,dr1",
-            "--kubeconfig",
-            str(kubeconfig),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 20
-    lines = []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("serving"):
-            return proc, kubeconfig
-    proc.kill()
-    raise AssertionError(
-        f"drsyncer sim did not start: {''.join(lines)} {proc.stderr.read() if proc.stderr else ''}"
-    )
-
-
-def _stop(proc: subprocess.Popen[str]) -> int:
-    proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=10)
+    return start_sim_command(
+        kubeconfig, "--clusters", "controller,source,dr1", *extra, timeout_s=20
+    ), kubeconfig
 
 
 def test_sim_command_serves_every_context_to_the_python_client(tmp_path: Path) -> None:
@@ -65,7 +30,7 @@ def test_sim_command_serves_every_context_to_the_python_client(tmp_path: Path) -
             assert "default" in names
             assert api.configuration.host.startswith("https://127.0.0.1:")
     finally:
-        assert _stop(proc) == 0
+        assert stop_sim_command(proc) == 0
 
 
 @pytest.mark.kubectl
@@ -93,4 +58,4 @@ def test_sim_command_kubeconfig_works_with_kubectl(tmp_path: Path) -> None:
             assert result.returncode == 0, result.stderr
             assert "namespace/default" in result.stdout.split()
     finally:
-        assert _stop(proc) == 0
+        assert stop_sim_command(proc) == 0
