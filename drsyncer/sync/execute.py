@@ -634,7 +634,7 @@ class _Runner:
         named = f" field(s) {', '.join(fields)}" if fields else ""
         describe = (
             f"the API server refused the update of{named} ({exc.api_message}); "
-            f"handling {handling.value} (from {decided_by})"
+            f"handling {handling.value} ({decided_by})"
         )
         if handling == ImmutableHandling.NO_CHANGE:
             return _Done(

@@ -18,13 +18,22 @@ from drsyncer.sync.objects import group_of, labels_of
 from drsyncer.sync.rules import ImmutableHandling, Rules, handling_from_label
 
 
+# where an object's handling came from, as messages say it: what a user changes to choose another
+# (`drsyncer sync` has no Replication, so the label is the one way there)
+DECIDED_BY_LABEL = f"from label {keys.LABEL_IMMUTABLE_HANDLING}"
+DECIDED_BY_OVERRIDE = "from spec.immutableResourceConfig.resourceOverrides"
+DECIDED_BY_DEFAULT = (
+    f"the default; label {keys.LABEL_IMMUTABLE_HANDLING} or spec.immutableResourceConfig chooses another"
+)
+
+
 @dataclass(frozen=True)
 class ImmutableChange:
     """An update that the API server would reject, with the handling this object gets."""
 
     fields: tuple[str, ...]  # dotted paths, e.g. ("spec.selector",)
     handling: ImmutableHandling
-    decided_by: str  # "label", "resourceOverrides", "defaultHandling"
+    decided_by: str  # where the handling is set: `DECIDED_BY_*`, as named in messages
 
     @property
     def held_back(self) -> bool:
@@ -34,7 +43,7 @@ class ImmutableChange:
     def describe(self) -> str:
         return (
             f"immutable field(s) {', '.join(self.fields)} changed; "
-            f"handling {self.handling.value} (from {self.decided_by})"
+            f"handling {self.handling.value} ({self.decided_by})"
         )
 
 
@@ -48,15 +57,15 @@ def resolve_handling(source: Mapping[str, Any], rules: Rules) -> tuple[Immutable
     if value is not None:
         from_label = handling_from_label(value)
         if from_label is not None:
-            return from_label, "label", None
+            return from_label, DECIDED_BY_LABEL, None
         warning = (
             f"label {keys.LABEL_IMMUTABLE_HANDLING}={value!r} is not one of no-change, recreate, "
             "recreate-with-drain, partial-update, force-update; ignored"
         )
     override = rules.override_for(group_of(source), source.get("kind") or "")
     if override is not None:
-        return override, "resourceOverrides", warning
-    return rules.default_immutable_handling, "defaultHandling", warning
+        return override, DECIDED_BY_OVERRIDE, warning
+    return rules.default_immutable_handling, DECIDED_BY_DEFAULT, warning
 
 
 def immutable_changes(

@@ -159,7 +159,7 @@ def test_plan_lists_copies_held_back_by_an_immutable_change_with_the_fields(
     assert "held back (the DR copy keeps its old state until resolved):" in out
     assert (
         "Deployment shop/web: held back: immutable field(s) spec.selector changed; handling NoChange "
-        "(from defaultHandling)"
+        "(the default; label dr-syncer.io/immutable-handling or spec.immutableResourceConfig chooses another)"
     ) in out
     assert "~ update Deployment shop/web" not in out
     assert _writes(controller) == before

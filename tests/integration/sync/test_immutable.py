@@ -96,7 +96,8 @@ def test_no_change_reports_the_selector_change_and_writes_nothing(world: World) 
     (held,) = c.result.skips
     assert held.held_back and held.fields == ("spec.selector",) and held.name == "web"
     assert any(
-        "immutable field(s) spec.selector changed; handling NoChange (from defaultHandling)" in w
+        "immutable field(s) spec.selector changed; handling NoChange (the default; label dr-syncer.io/immutable-handling or spec.immutableResourceConfig chooses another)"
+        in w
         for w in c.result.warnings
     ), c.result.warnings
     assert world.writes("dr1") == 0
@@ -185,7 +186,9 @@ def test_the_immutable_handling_label_overrides_the_default(world: World) -> Non
 
     assert counts_of(c.result) == {"updated": 1}
     assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
-    assert any("handling Recreate (from label)" in w for w in c.result.warnings), c.result.warnings
+    assert any(
+        "handling Recreate (from label dr-syncer.io/immutable-handling)" in w for w in c.result.warnings
+    ), c.result.warnings
 
 
 def change_class(claim: Obj) -> None:
@@ -279,7 +282,10 @@ def test_pvc_storage_class_change_is_recreated_by_a_resource_override(world: Wor
     assert counts_of(c.result) == {"updated": 1}
     assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
     assert c.after["spec"]["storageClassName"] == "slow"
-    assert any("handling Recreate (from resourceOverrides)" in w for w in c.result.warnings)
+    assert any(
+        "handling Recreate (from spec.immutableResourceConfig.resourceOverrides)" in w
+        for w in c.result.warnings
+    )
 
 
 FROZEN: Obj = {
