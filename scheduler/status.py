@@ -14,7 +14,7 @@ from typing import Any
 
 from drsyncer.api import keys
 from drsyncer.api.meta import Condition, ConditionStatus, current_conditions, find_condition, set_condition
-from drsyncer.api.replication import Phase, ReplicationMode
+from drsyncer.api.replication import Phase, ReplicationMode, destinations_as_written
 from scheduler.entries import ReplicationRead
 
 REASON_INVALID = "InvalidSpec"
@@ -104,9 +104,10 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
                     generation,
                 )
 
-    # one string for kubectl's Destinations column (a list prints as JSON there)
-    destinations = (
-        ",".join(read.model.destinations()) if read.model is not None else status.get("destinations")
+    # one string for kubectl's Destinations column (a list prints as JSON there); an invalid spec's
+    # names as written, so the column still says where the Replication meant to copy to
+    destinations = ",".join(
+        read.model.destinations() if read.model is not None else destinations_as_written(read.obj.get("spec"))
     )
     changed = (
         new_phase != phase

@@ -361,6 +361,17 @@ class ReplicationSpec(SpecModel):
 DESTINATION_WORD = "destination of this Replication"
 
 
+def destinations_as_written(spec: object) -> list[str]:
+    """The destination cluster names of a raw `spec` dict, as `Replication.destinations` orders them
+    (`destinationCluster` first): for a spec that does not parse, whose names are still worth
+    showing (kubectl's Destinations column, `drsyncer status`). Entries that are not names are left
+    out; the field errors report them."""
+    if not isinstance(spec, Mapping):
+        return []
+    names = [spec.get("destinationCluster"), *_list_of(spec.get("destinationClusters"))]
+    return unique_in_order(n for n in names if isinstance(n, str) and n)
+
+
 def raw_modifier_cluster_problems(spec: object) -> list[Problem]:
     """The `modifiers[i].clusters[j]` check of ReplicationSpec read from a raw `spec` dict, paths
     relative to it. pydantic skips a model's cross-field checks once any field fails, so the parser

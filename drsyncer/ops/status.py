@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from drsyncer.api import keys
+from drsyncer.api.replication import destinations_as_written
 from drsyncer.ops.controller import (
     Target,
     connect,
@@ -141,9 +142,7 @@ def reason(obj: Mapping[str, Any]) -> str:
 
 
 def _destinations(spec: Mapping[str, Any]) -> str:
-    names = [spec["destinationCluster"]] if spec.get("destinationCluster") else []
-    names += [n for n in spec.get("destinationClusters") or [] if n not in names]
-    return ",".join(names) or "-"
+    return ",".join(destinations_as_written(spec)) or "-"
 
 
 def next_sync(obj: Mapping[str, Any], now: datetime) -> str:

@@ -17,7 +17,6 @@ from drsyncer.api.immutability import Version, parse_quantity, refused_paths
 from drsyncer.sync.objects import group_of, labels_of
 from drsyncer.sync.rules import ImmutableHandling, Rules, handling_from_label
 
-
 # where an object's handling came from, as messages say it: what a user changes to choose another
 # (`drsyncer sync` has no Replication, so the label is the one way there)
 DECIDED_BY_LABEL = f"from label {keys.LABEL_IMMUTABLE_HANDLING}"

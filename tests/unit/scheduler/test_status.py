@@ -152,6 +152,17 @@ def test_destinations_are_written_as_one_readable_string_for_kubectl() -> None:
     assert (status_patch(read_replication(moved, {}), LATER) or {})["destinations"] == "dr4"
 
 
+def test_an_invalid_spec_still_shows_the_destinations_it_names() -> None:
+    obj = _obj(schedule="nope", destinationCluster="dr1", destinationClusters=["dr2", 7, "dr1"])
+    patch = status_patch(read_replication(obj, {}), NOW)
+    assert patch is not None and _conditions(patch)["InvalidSpec"]["status"] == "True"
+    assert patch["destinations"] == "dr1,dr2"
+    # a spec too broken to name any: the column is empty, not a stale value from before
+    broken = {**obj, "spec": {**obj["spec"], "destinationCluster": 3, "destinationClusters": "dr9"}}
+    stale = _applied(broken, patch)
+    assert (status_patch(read_replication(stale, {}), LATER) or {}).get("destinations") == ""
+
+
 def test_run_lost_with_redis_turns_running_into_failed_with_reason() -> None:
     read = read_replication(_obj({"phase": "Running", "observedGeneration": 2}), {})
     patch = lost_run_patch(read, NOW)
