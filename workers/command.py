@@ -62,13 +62,18 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
     # worker_soft_shutdown_timeout to finish, then go back to the queue at once instead of after the
     # visibility timeout; read by billiard when first imported, so before Celery is
     os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
-    from celery.signals import worker_process_init, worker_process_shutdown, worker_shutting_down
+    from celery.signals import (
+        worker_before_create_process,
+        worker_process_init,
+        worker_process_shutdown,
+        worker_shutting_down,
+    )
 
     from workers import metrics
     from workers.app import app
     from workers.heartbeat import Heartbeat
     from workers.shutdown import ArmOnSignals, ShutdownDeadline
-    from workers.warm_start import on_process_init
+    from workers.warm_start import freeze_heap, on_process_init
 
     app.configure(settings)
     # loaded once here, before the pool forks, so every process has them; a broken one is logged once
@@ -87,6 +92,7 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
     ArmOnSignals.deadline = deadline
     app.steps["worker"].add(ArmOnSignals)
     name = settings.worker_name or f"drsyncer@{socket.gethostname()}"
+    worker_before_create_process.connect(freeze_heap, weak=False)
     worker_process_init.connect(on_process_init(settings, name), weak=False)
     log.info("starting worker %s on queues %s with %s", name, ",".join(settings.queues), settings.describe())
     if settings.metrics_port:

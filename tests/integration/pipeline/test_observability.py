@@ -174,6 +174,11 @@ def test_each_pool_process_gets_its_remote_cluster_clients_ready_as_it_starts(pi
     for line in lines:
         assert "3 RemoteCluster clients" in line, line
         assert "32 write threads, 0 left to their first task" in line, line
+        # the worker froze its heap before the fork and the process what its warm start built, so
+        # no full garbage collection walks (and copies) them again (workers/warm_start.freeze_heap)
+        frozen = re.search(r"objects frozen: (\d+) at the fork, (\d+) after the warm start", line)
+        assert frozen is not None, line
+        assert int(frozen[1]) > 50_000 and int(frozen[2]) > 0, line
 
 
 def test_a_started_worker_serves_each_clusters_request_and_429_counters_from_0(pipe: Pipeline) -> None:
