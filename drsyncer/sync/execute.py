@@ -55,7 +55,7 @@ from drsyncer.sync.crd_wait import CRD_GROUP, CRD_KIND, installed_crd, wait_esta
 from drsyncer.sync.decide import decide, wanted_again
 from drsyncer.sync.delete import delete_copy, wait_gone
 from drsyncer.sync.drain import drain
-from drsyncer.sync.immutable import resolve_handling
+from drsyncer.sync.immutable import described_handling, resolve_handling
 from drsyncer.sync.merge import partial_body, update_body
 from drsyncer.sync.namespace_metadata import creation_metadata, patch_for
 from drsyncer.sync.objects import Key, Obj
@@ -634,7 +634,7 @@ class _Runner:
         named = f" field(s) {', '.join(fields)}" if fields else ""
         describe = (
             f"the API server refused the update of{named} ({exc.api_message}); "
-            f"handling {handling.value} ({decided_by})"
+            f"{described_handling(handling, decided_by)}"
         )
         if handling == ImmutableHandling.NO_CHANGE:
             return _Done(

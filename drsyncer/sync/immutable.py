@@ -17,13 +17,20 @@ from drsyncer.api.immutability import Version, parse_quantity, refused_paths
 from drsyncer.sync.objects import group_of, labels_of
 from drsyncer.sync.rules import ImmutableHandling, Rules, handling_from_label
 
-# where an object's handling came from, as messages say it: what a user changes to choose another
-# (`drsyncer sync` has no Replication, so the label is the one way there)
-DECIDED_BY_LABEL = f"from label {keys.LABEL_IMMUTABLE_HANDLING}"
-DECIDED_BY_OVERRIDE = "from spec.immutableResourceConfig.resourceOverrides"
-DECIDED_BY_DEFAULT = (
-    f"the default; label {keys.LABEL_IMMUTABLE_HANDLING} or spec.immutableResourceConfig chooses another"
-)
+# where an object's handling came from (`decided_by`), as messages say it: what a user changes to
+# choose another (`drsyncer sync` has no Replication, so the label is the one way there)
+_ORIGIN = {
+    "label": f"from label {keys.LABEL_IMMUTABLE_HANDLING}",
+    "resourceOverrides": "from spec.immutableResourceConfig.resourceOverrides",
+    "defaultHandling": (
+        f"the default; label {keys.LABEL_IMMUTABLE_HANDLING} or spec.immutableResourceConfig chooses another"
+    ),
+}
+
+
+def described_handling(handling: ImmutableHandling, decided_by: str) -> str:
+    """`handling NoChange (the default; ...)`: a handling and where it came from, for messages."""
+    return f"handling {handling.value} ({_ORIGIN.get(decided_by, decided_by)})"
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,7 @@ class ImmutableChange:
 
     fields: tuple[str, ...]  # dotted paths, e.g. ("spec.selector",)
     handling: ImmutableHandling
-    decided_by: str  # where the handling is set: `DECIDED_BY_*`, as named in messages
+    decided_by: str  # "label", "resourceOverrides", "defaultHandling"
 
     @property
     def held_back(self) -> bool:
@@ -42,7 +49,7 @@ class ImmutableChange:
     def describe(self) -> str:
         return (
             f"immutable field(s) {', '.join(self.fields)} changed; "
-            f"handling {self.handling.value} ({self.decided_by})"
+            f"{described_handling(self.handling, self.decided_by)}"
         )
 
 
@@ -56,15 +63,15 @@ def resolve_handling(source: Mapping[str, Any], rules: Rules) -> tuple[Immutable
     if value is not None:
         from_label = handling_from_label(value)
         if from_label is not None:
-            return from_label, DECIDED_BY_LABEL, None
+            return from_label, "label", None
         warning = (
             f"label {keys.LABEL_IMMUTABLE_HANDLING}={value!r} is not one of no-change, recreate, "
             "recreate-with-drain, partial-update, force-update; ignored"
         )
     override = rules.override_for(group_of(source), source.get("kind") or "")
     if override is not None:
-        return override, DECIDED_BY_OVERRIDE, warning
-    return rules.default_immutable_handling, DECIDED_BY_DEFAULT, warning
+        return override, "resourceOverrides", warning
+    return rules.default_immutable_handling, "defaultHandling", warning
 
 
 def immutable_changes(
@@ -75,4 +82,4 @@ def immutable_changes(
     return refused_paths(group_of(desired), str(desired.get("kind") or ""), version, desired, existing)
 
 
-__all__ = ["ImmutableChange", "immutable_changes", "parse_quantity", "resolve_handling"]
+__all__ = ["ImmutableChange", "described_handling", "immutable_changes", "parse_quantity", "resolve_handling"]
