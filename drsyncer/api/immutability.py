@@ -251,11 +251,26 @@ _JOB_CONTROLLER_LABELS = frozenset(
 _JOB_IMMUTABLE = ("completionMode", "podFailurePolicy", "backoffLimitPerIndex", "managedBy", "successPolicy")
 
 
-def _job_template(spec: Obj) -> dict[str, Any]:
+# the pod template's scheduling directives, which may change while a Job is suspended and has never
+# started (validatePodTemplateUpdate, AllowMutableSchedulingDirectives; GA in 1.27): with the
+# template's labels and annotations, and the node affinity within `affinity`
+_JOB_SCHEDULING_DIRECTIVES = ("nodeSelector", "tolerations", "schedulingGates")
+
+
+def _job_template(spec: Obj, scheduling_mutable: bool = False) -> dict[str, Any]:
+    """What of a Job's pod template must stay as it is; with `scheduling_mutable`, less the
+    scheduling directives a suspended Job that never started may change."""
     template = spec.get("template") or {}
     meta = template.get("metadata") or {}
-    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k not in _JOB_CONTROLLER_LABELS}
-    return {"labels": labels, "annotations": meta.get("annotations") or {}, "spec": template.get("spec")}
+    pod = template.get("spec")
+    if not scheduling_mutable:
+        labels = {k: v for k, v in (meta.get("labels") or {}).items() if k not in _JOB_CONTROLLER_LABELS}
+        return {"labels": labels, "annotations": meta.get("annotations") or {}, "spec": pod}
+    pod = {k: v for k, v in (pod or {}).items() if k not in _JOB_SCHEDULING_DIRECTIVES}
+    affinity = {k: v for k, v in (pod.pop("affinity", None) or {}).items() if k != "nodeAffinity"}
+    if affinity:
+        pod["affinity"] = affinity
+    return {"spec": pod}
 
 
 def _job(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
@@ -264,7 +279,9 @@ def _job(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
     # the selector is generated unless manualSelector: only a stated one counts
     if want.get("selector") is not None and want.get("selector") != have.get("selector"):
         refusals.append(_immutable("spec.selector", want.get("selector")))
-    if _job_template(want) != _job_template(have):
+    # the existing Job decides (pkg/registry/batch/job strategy.go): suspended and not started yet
+    mutable = have.get("suspend") is True and not _get(existing, "status.startTime")
+    if _job_template(want, mutable) != _job_template(have, mutable):
         refusals.append(_immutable("spec.template", want.get("template")))
     defaults = {"completionMode": "NonIndexed"}
     for key in _JOB_IMMUTABLE:
@@ -593,8 +610,10 @@ TABLE: tuple[Row, ...] = (
     Row(
         "batch",
         "Job",
-        "spec.selector (a stated one), spec.template, spec.completions (unless Indexed), "
-        "spec.completionMode, podFailurePolicy, backoffLimitPerIndex, managedBy, successPolicy",
+        "spec.selector (a stated one), spec.template (but its labels, annotations, nodeSelector, "
+        "tolerations, schedulingGates and node affinity while suspended and never started), "
+        "spec.completions (unless Indexed), spec.completionMode, podFailurePolicy, "
+        "backoffLimitPerIndex, managedBy, successPolicy",
         _job,
         "pkg/apis/batch/validation ValidateJobSpecUpdate",
     ),

@@ -56,7 +56,7 @@ from drsyncer.sync.decide import decide, wanted_again
 from drsyncer.sync.delete import delete_copy, wait_gone
 from drsyncer.sync.drain import drain
 from drsyncer.sync.immutable import described_handling, resolve_handling
-from drsyncer.sync.merge import partial_body, update_body
+from drsyncer.sync.merge import changed_fields, partial_body, update_body
 from drsyncer.sync.namespace_metadata import creation_metadata, patch_for
 from drsyncer.sync.objects import Key, Obj
 from drsyncer.sync.ownership import destination_namespace
@@ -631,9 +631,14 @@ class _Runner:
         key = planned.key
         handling, decided_by, _ = resolve_handling(planned.desired, self.rules)
         fields = refused_fields(exc) or ()
-        named = f" field(s) {', '.join(fields)}" if fields else ""
+        if fields:
+            named = f" of field(s) {', '.join(fields)}"
+        else:  # an admission plugin's refusal names no field: name what the update changes
+            current = self.client.get(ref, key.namespace or None, key.name)
+            changed = changed_fields(update_body(planned.desired, current), current) if current else ()
+            named = f" (it changes {', '.join(changed)})" if changed else ""
         describe = (
-            f"the API server refused the update of{named} ({exc.api_message}); "
+            f"the API server refused the update{named}: {exc.api_message}; "
             f"{described_handling(handling, decided_by)}"
         )
         if handling == ImmutableHandling.NO_CHANGE:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import jsonpatch
+
 from drsyncer.api import keys
 from drsyncer.sync.objects import Obj, group_of
 from drsyncer.sync.tokens import is_token_secret, keep_issued
@@ -36,6 +38,25 @@ def update_body(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:
     elif is_token_secret(desired):
         body = keep_issued(body, existing)
     return body
+
+
+def changed_fields(body: Mapping[str, Any], existing: Mapping[str, Any], limit: int = 5) -> tuple[str, ...]:
+    """Dotted paths under `spec` that an update with `body` sets to something other than `existing`
+    holds (values added or replaced, not fields the body leaves out, which the server keeps or
+    defaults), at most `limit`: what to name when the API server refuses an update without naming
+    the field (an admission plugin's 403)."""
+    patch = jsonpatch.make_patch(dict(existing.get("spec") or {}), dict(body.get("spec") or {}))
+    paths: list[str] = []
+    for op in patch:
+        if op["op"] not in ("add", "replace"):
+            continue
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        path = ".".join(["spec", *parts])
+        if path not in paths:
+            paths.append(path)
+        if len(paths) == limit:
+            break
+    return tuple(paths)
 
 
 def partial_body(body: Mapping[str, Any], existing: Mapping[str, Any], fields: Iterable[str]) -> Obj:

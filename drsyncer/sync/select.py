@@ -23,7 +23,15 @@ RECREATING_OWNERS: frozenset[tuple[str, str]] = frozenset(
         ("apps", "DaemonSet"),
         ("batch", "Job"),
         ("batch", "CronJob"),
+        ("", "ReplicationController"),  # its Pods
         ("", "Service"),  # Endpoints and EndpointSlices
+        # what is made for one Pod: the PVC of a generic ephemeral volume (kube-controller-manager's
+        # ephemeral-volume controller, named <pod>-<volume>) and a ResourceClaim from a Pod's
+        # claim template (resourceclaim controller), both owned by the Pod as controller. The
+        # destination makes its own for its own Pods, and refuses a same-named claim the Pod does
+        # not own (k8s.io/component-helpers/storage/ephemeral.VolumeIsForPod: "was not created for
+        # pod"), so a copy would keep a DR Pod of a StatefulSet from ever starting.
+        ("", "Pod"),
     }
 )
 

@@ -36,6 +36,14 @@ SCALED_KINDS: frozenset[tuple[str, str]] = standby.REPLICATED_KINDS
 # `preserveVolumeAttributes` (or `syncPersistentVolumes`) keeps them. `volumeMode` is not among them:
 # it is the kind of volume the workload needs (a Block claim mounted through volumeDevices), kept always.
 PVC_VOLUME_ATTRIBUTES: tuple[str, ...] = ("selector", "dataSource", "dataSourceRef")
+# Pod fields the source cluster filled in, which a copy must leave to the destination (1.34):
+# `nodeName`, the scheduler's binding to a source node (a Pod bound to a node the destination does
+# not have is deleted by its pod garbage collector); `priority` and `preemptionPolicy`, computed by
+# the Priority admission plugin from the PriorityClass (plugin/pkg/admission/priority: a value that
+# differs from what it computes in the destination is refused with 403 "must not be provided in pod
+# spec"); `ephemeralContainers`, added through their subresource only (ValidatePodCreate refuses
+# them on create).
+POD_ASSIGNED_FIELDS: tuple[str, ...] = ("nodeName", "priority", "preemptionPolicy", "ephemeralContainers")
 HEADLESS = "None"
 
 
@@ -81,6 +89,8 @@ def transform(obj: Mapping[str, Any], rules: Rules, *, destination_namespace: st
         _service(body, rules)
     elif gk == ("", "PersistentVolumeClaim"):
         _pvc(body, rules)
+    elif gk == ("", "Pod"):
+        body["spec"] = {k: v for k, v in (body.get("spec") or {}).items() if k not in POD_ASSIGNED_FIELDS}
     elif gk == ("", "Secret") and obj.get("type") == keys.SECRET_TYPE_SA_TOKEN:
         tokens.token_secret(body)
     elif gk == ("", "ServiceAccount"):

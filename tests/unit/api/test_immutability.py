@@ -378,6 +378,67 @@ CASES: list[tuple[str, str, str, tuple[int, int], Obj, Obj, list[str]]] = [
         [],
     ),
     (
+        "job scheduling directives while the existing job is suspended and never started",
+        "batch",
+        "Job",
+        (1, 34),
+        {
+            "spec": {
+                "suspend": True,
+                "template": {
+                    "metadata": {"labels": {"app": "m", "tier": "batch"}, "annotations": {"a": "1"}},
+                    "spec": {
+                        "x": 1,
+                        "nodeSelector": {"pool": "b"},
+                        "tolerations": [{"key": "k", "operator": "Exists"}],
+                        "schedulingGates": [{"name": "g"}],
+                        "affinity": {"nodeAffinity": {"y": 2}},
+                    },
+                },
+            }
+        },
+        {
+            "spec": {
+                "suspend": True,
+                "template": {
+                    "metadata": {"labels": {"app": "m"}},
+                    "spec": {"x": 1, "nodeSelector": {"pool": "a"}},
+                },
+            }
+        },
+        [],
+    ),
+    (
+        "job scheduling directives once the existing job started",
+        "batch",
+        "Job",
+        (1, 34),
+        {"spec": {"suspend": True, "template": {"spec": {"x": 1, "nodeSelector": {"pool": "b"}}}}},
+        {
+            "spec": {"suspend": True, "template": {"spec": {"x": 1, "nodeSelector": {"pool": "a"}}}},
+            "status": {"startTime": "2026-01-01T00:00:00Z"},
+        },
+        ["spec.template"],
+    ),
+    (
+        "job scheduling directives while the existing job runs",
+        "batch",
+        "Job",
+        (1, 34),
+        {"spec": {"suspend": True, "template": {"spec": {"x": 1, "nodeSelector": {"pool": "b"}}}}},
+        {"spec": {"template": {"spec": {"x": 1, "nodeSelector": {"pool": "a"}}}}},
+        ["spec.template"],
+    ),
+    (
+        "the rest of a suspended job's template",
+        "batch",
+        "Job",
+        (1, 34),
+        {"spec": {"suspend": True, "template": {"spec": {"x": 2, "affinity": {"podAffinity": {"z": 1}}}}}},
+        {"spec": {"suspend": True, "template": {"spec": {"x": 2}}}},
+        ["spec.template"],
+    ),
+    (
         "job completions",
         "batch",
         "Job",

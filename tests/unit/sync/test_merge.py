@@ -7,7 +7,7 @@ from typing import Any
 
 from drsyncer.api import keys
 from drsyncer.sync.immutable import parse_quantity
-from drsyncer.sync.merge import partial_body, update_body
+from drsyncer.sync.merge import changed_fields, partial_body, update_body
 from drsyncer.sync.transform import for_destination
 from tests.unit.sync.factories import DEST_NS, deployment, job, obj, rules, service
 
@@ -121,3 +121,18 @@ def test_storage_quantities_are_compared_as_numbers() -> None:
     for text, value in QUANTITIES:
         assert parse_quantity(text) == value, text
     assert parse_quantity("ten gigs") is None
+
+
+def test_changed_fields_name_what_an_update_sets_differently_not_what_it_leaves_out() -> None:
+    existing = {
+        "spec": {
+            "resources": {"requests": {"storage": "1Gi"}},
+            "volumeName": "pv-1",
+            "volumeMode": "Filesystem",
+        }
+    }
+    body = {"spec": {"resources": {"requests": {"storage": "2Gi"}}, "accessModes": ["ReadWriteOnce"]}}
+    assert set(changed_fields(body, existing)) == {"spec.resources.requests.storage", "spec.accessModes"}
+    assert changed_fields(existing, existing) == ()
+    many = {"spec": {f"k{i}": i for i in range(9)}}
+    assert len(changed_fields(many, {"spec": {}}, limit=3)) == 3

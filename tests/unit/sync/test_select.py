@@ -8,7 +8,7 @@ import pytest
 
 from drsyncer.api import keys
 from drsyncer.sync.select import skip_reason
-from tests.unit.sync.factories import configmap, deployment, obj, rules, secret
+from tests.unit.sync.factories import configmap, deployment, obj, pvc, rules, secret
 
 
 def _owned_by(kind: str, api_version: str, make: Any = configmap, controller: bool = True) -> dict[str, Any]:
@@ -17,6 +17,10 @@ def _owned_by(kind: str, api_version: str, make: Any = configmap, controller: bo
         {"apiVersion": api_version, "kind": kind, "name": "parent", "uid": "p", "controller": controller}
     ]
     return o
+
+
+def _resource_claim() -> dict[str, Any]:
+    return obj("resource.k8s.io/v1", "ResourceClaim", "web-0-gpu-x7k2p", spec={"devices": {}})
 
 
 def _replicaset() -> dict[str, Any]:
@@ -88,6 +92,16 @@ SKIPPED = [
     ("ReplicaSet owned by a Deployment", _replicaset(), {}, "Deployment web"),
     ("Job owned by a CronJob", _owned_by("CronJob", "batch/v1"), {}, "CronJob parent"),
     ("Pod owned by a StatefulSet", _owned_by("StatefulSet", "apps/v1"), {}, "StatefulSet parent"),
+    (
+        "Pod owned by a ReplicationController",
+        _owned_by("ReplicationController", "v1"),
+        {},
+        "ReplicationController",
+    ),
+    # a generic ephemeral volume's claim and a claim from a Pod's ResourceClaim template: the
+    # destination makes its own for its own Pod, and refuses a same-named one the Pod does not own
+    ("PVC owned by a Pod", _owned_by("Pod", "v1", make=pvc), {}, "Pod parent"),
+    ("ResourceClaim owned by a Pod", _owned_by("Pod", "v1", make=_resource_claim), {}, "Pod parent"),
 ]
 
 

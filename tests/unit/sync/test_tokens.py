@@ -163,3 +163,17 @@ def test_an_update_keeps_the_token_the_destination_issued() -> None:
     assert body["data"] == issued
     assert body["metadata"]["annotations"][keys.ANNOTATION_SA_UID] == "dest-uid"
     assert body["metadata"]["labels"]["v"] == "2"
+
+
+def test_an_update_moving_the_secret_to_another_account_lets_the_destination_issue_a_new_token() -> None:
+    # the old account's token and uid would make the destination's token controller delete the copy
+    moved = token_secret("ci-token", account="deployer", labels={"v": "2"})
+    desired = for_destination(moved, rules(), destination_namespace=DEST_NS)
+    issued = {"token": "ZGVzdA==", "ca.crt": "ZGNh", "namespace": "ZHI="}
+    existing = token_secret(
+        "ci-token", account="builder", data=issued, annotations={keys.ANNOTATION_SA_UID: "builder-uid"}
+    )
+    body = update_body(desired, existing)
+    assert not (body.get("data") or {}).keys() & {"token", "ca.crt", "namespace"}
+    assert keys.ANNOTATION_SA_UID not in body["metadata"]["annotations"]
+    assert body["metadata"]["annotations"][keys.ANNOTATION_SA_NAME] == "deployer"

@@ -363,3 +363,26 @@ def test_ingress_is_copied_verbatim() -> None:
     spec = {"rules": [{"host": "shop.example.com"}], "tls": [{"secretName": "tls"}]}
     ing = obj("networking.k8s.io/v1", "Ingress", "shop", spec=spec, status={"loadBalancer": {}})
     assert _dest(ing)["spec"] == spec
+
+
+def test_pod_copies_leave_what_the_source_cluster_assigned_to_the_destination() -> None:
+    pod = obj(
+        "v1",
+        "Pod",
+        "runner",
+        spec={
+            "containers": [{"name": "r", "image": "registry.example/runner:1"}],
+            "priorityClassName": "batch-high",
+            "nodeName": "src-node-1",
+            "priority": 1000,
+            "preemptionPolicy": "PreemptLowerPriority",
+            "ephemeralContainers": [{"name": "debugger", "image": "busybox"}],
+        },
+    )
+    before = copy.deepcopy(pod)
+    spec = _dest(pod)["spec"]
+    assert spec == {
+        "containers": [{"name": "r", "image": "registry.example/runner:1"}],
+        "priorityClassName": "batch-high",
+    }
+    assert pod == before
