@@ -72,6 +72,7 @@ from drsyncer.sync.result import (
 )
 from drsyncer.sync.rules import ImmutableHandling, Rules
 from drsyncer.sync.threads import kept_pool, start_threads
+from drsyncer.sync.tokens import account_of, is_token_secret
 
 log = logging.getLogger(__name__)
 # one line per object not written (a worker's record of it); `drsyncer sync` prints these from the
@@ -85,6 +86,9 @@ class Limits:
 
     concurrency: int = 16  # writes in flight at once (a worker's: DRSYNCER_WRITE_CONCURRENCY)
     crd_established_timeout_s: float = 60.0
+    # a token Secret is written once the ServiceAccount it names exists in the destination; a new
+    # namespace's `default` account is made by its serviceaccount controller a moment after it
+    service_account_timeout_s: float = 10.0
     deletion_timeout_s: float = 120.0  # a recreate waits this long for the old object to go
     # consecutive "cannot connect"/timeouts after which the destination counts as unreachable and the
     # remaining writes are not attempted (each would wait through the client's retries for nothing)
@@ -251,6 +255,9 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
                 result.record(action.count_key, Outcome.FAILED)
             not_attempted += len(stage) if runner.breaker.open else 0
             continue
+        stage = _held_for_accounts(stage, runner, result)
+        if not stage:
+            continue
         written: list[str] = []
         for action, done in runner.run_stage(stage):
             not_attempted += not done.attempted
@@ -285,6 +292,39 @@ def _apply(plan: Plan, runner: _Runner, result: TargetResult) -> None:
         result.error_category = runner.breaker.reason_category
     # in plan order, whatever order the writes of a stage finished in
     result.deployment_scales.extend(s for a in plan if (s := scales.pop(a.key, None)) is not None)
+
+
+def _held_for_accounts(stage: list[Action], runner: _Runner, result: TargetResult) -> list[Action]:
+    """The stage less the token Secrets to write whose ServiceAccount is not in the destination (even
+    after `Limits.service_account_timeout_s`), each recorded as skipped: the destination's token
+    controller deletes a token Secret whose account does not exist (drsyncer.sync.tokens), so it
+    would be reported written and be gone a moment later. The accounts copied by the run were written
+    by an earlier stage; `default` is made by the destination itself, a moment after a new namespace."""
+    waiting: dict[str, list[Action]] = {}
+    for action in stage:
+        if (
+            action.op in (Op.CREATE, Op.UPDATE)
+            and action.desired is not None
+            and is_token_secret(action.desired)
+        ):
+            waiting.setdefault(account_of(action.desired), []).append(action)
+    if not waiting:
+        return stage
+    missing = runner.missing_accounts(sorted(waiting))
+    if not missing:
+        return stage
+    held = {id(action): account for account in missing for action in waiting[account]}
+    for action in stage:
+        account = held.get(id(action))
+        if account is not None:
+            reason = (
+                f"its ServiceAccount {account} does not exist in the destination "
+                f"namespace {runner.namespace} after {runner.limits.service_account_timeout_s:.0f}s "
+                "(the destination's token controller would delete the copy); the next sync writes it"
+            )
+            result.skip(Skip(action.count_key, action.key.namespace, action.key.name, reason))
+            result.warnings.append(f"{action.key}: not written: {reason}")
+    return [action for action in stage if id(action) not in held]
 
 
 class _Runner:
@@ -507,6 +547,31 @@ class _Runner:
                 f"Namespace {self.namespace}: its labels and annotations were not brought in step "
                 f"with the source's: {exc.message}"
             )
+
+    # -- ServiceAccounts of token Secrets -----------------------------------------------------------
+
+    def missing_accounts(self, names: list[str]) -> set[str]:
+        """Which of the ServiceAccounts `names` are not in the destination namespace, polling (with a
+        doubling pause) up to `Limits.service_account_timeout_s` for them to appear. A read that
+        fails counts as present: the write that follows reports the destination's trouble."""
+        deadline = time.monotonic() + self.limits.service_account_timeout_s
+        missing = set(names)
+        delay = 0.05
+        while True:
+            for name in sorted(missing):
+                try:
+                    found = (
+                        self.client.get(self.client.resolve("serviceaccounts"), self.namespace, name)
+                        is not None
+                    )
+                except (ApiError, CategorisedError):
+                    found = True
+                if found:
+                    missing.discard(name)
+            if not missing or time.monotonic() >= deadline:
+                return missing
+            time.sleep(delay)  # polling the API server for the account, bounded by the deadline
+            delay = min(delay * 2, 1.0)
 
     # -- CRDs -------------------------------------------------------------------------------------
 

@@ -360,6 +360,8 @@ def path_of(obj: Obj, namespace: str | None, name: str | None = None) -> str:
         "PersistentVolumeClaim": "persistentvolumeclaims",
         "Widget": "widgets",
         "Pod": "pods",
+        "Job": "jobs",
+        "ServiceAccount": "serviceaccounts",
         "CustomResourceDefinition": "customresourcedefinitions",
     }[obj["kind"]]
     api_version = obj["apiVersion"]
