@@ -6,10 +6,12 @@ them by name and never imports this module.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Task
 
+from drsyncer.api import keys
 from drsyncer.task_contract import (
     PERIODIC_TRIGGERS,
     TASK_CHECK_REMOTE_CLUSTER,
@@ -21,7 +23,10 @@ from workers import failures, jobs
 from workers.app import app
 from workers.guards import Drop
 
-# a run someone asked for (sync-now, a change) waits for a busy namespace; beat's next tick does not
+log = logging.getLogger(__name__)
+
+# a run someone asked for (sync-now, a change) and a deleted Replication's cleanup wait for a busy
+# namespace; beat's next tick does not
 BUSY_RETRY_S = 5
 BUSY_RETRIES = 60
 
@@ -52,7 +57,24 @@ def sync_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
 @app.task(name=TASK_CLEANUP_NAMESPACE, bind=True, throws=failures.EXPECTED)
 def cleanup_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
     job = SyncJob.from_kwargs(kwargs)
-    return jobs.run_cleanup(_context(self), job, str(self.request.id))
+    done = jobs.run_cleanup(_context(self), job, str(self.request.id))
+    if done.get("dropped") == Drop.BUSY.value:
+        # the Replication was deleted while a run of the namespace was under way: clean up once that
+        # run is over, or its copies would stay behind with nothing left to clean them up
+        if self.request.retries >= BUSY_RETRIES:
+            log.warning(
+                "cleanup of %s %s, %s: the namespace was still being synced after %d tries %d s apart; "
+                "its copies stay in the destinations (delete them by their %s annotation)",
+                job.replication.kind,
+                job.replication.label,
+                job.source_namespace,
+                BUSY_RETRIES,
+                BUSY_RETRY_S,
+                keys.ANNOTATION_REPLICATION,
+            )
+            return done
+        raise self.retry(countdown=BUSY_RETRY_S, max_retries=BUSY_RETRIES)
+    return done
 
 
 @app.task(name=TASK_CHECK_REMOTE_CLUSTER, bind=True)

@@ -65,3 +65,36 @@ def test_check_task_writes_remote_cluster_health_and_the_metric(pipe: Pipeline) 
         lambda: (pipe.remote_cluster("dr2").get("status") or {}).get("health") == "Healthy",
         what="dr2 Healthy again",
     )
+
+
+def test_deleting_a_replication_while_it_syncs_cleans_up_once_the_run_is_over(pipe: Pipeline) -> None:
+    # the cleanup task finds the namespace locked by the run under way; it must wait for it, not drop
+    pipe.seed("midway", 40)
+    pipe.apply_replication(
+        "midway", sourceNamespace="midway", replicationMode="Manual", cleanupOnDelete="Delete"
+    )
+    eventually(
+        lambda: "dr-syncer.io/cleanup" in pipe.replication("midway")["metadata"].get("finalizers", []),
+        what="the cleanup finalizer",
+    )
+    for cluster in ("dr1", "dr2"):
+        pipe.sim(cluster).faults.set(latency_ms=100)  # a run of several seconds
+    try:
+        pipe.annotate("midway", {"dr-syncer.io/sync-now": "now"})
+        eventually(lambda: pipe.configmaps("dr1", "midway"), what="the run's first copies")
+
+        pipe.delete_replication("midway")
+        pipe.created.remove("midway")
+        eventually(
+            lambda: pipe.controller.get(pipe.resolve("replications.dr-syncer.io"), NS, "midway") is None,
+            what="the Replication to go",
+        )
+    finally:
+        for cluster in ("dr1", "dr2"):
+            pipe.sim(cluster).faults.clear()
+    for cluster in ("dr1", "dr2"):
+        eventually(
+            lambda c=cluster: not pipe.configmaps(c, "midway"),
+            timeout_s=90,
+            what=f"the copies in {cluster} to be deleted after the run",
+        )
