@@ -370,6 +370,15 @@ SETTINGS: tuple[Setting, ...] = (
         "docs/operations.md, Flower.",
         _bool,
     ),
+    Setting(
+        "listen_address",
+        "DRSYNCER_LISTEN_ADDRESS",
+        "0.0.0.0",
+        "Address the metrics, probe and Flower ports listen on: 0.0.0.0, every interface (what a pod "
+        "needs to be scraped and probed), or 127.0.0.1 to keep them to the machine itself (the demo "
+        "does).",
+        _text,
+    ),
     Setting("flower_port", "DRSYNCER_FLOWER_PORT", "5555", "Port of Flower's web interface and API.", _int),
     Setting(
         "flower_basic_auth",
@@ -392,6 +401,7 @@ WORKER_SETTINGS = (
     "concurrency",
     "write_concurrency",
     "metrics_port",
+    "listen_address",
     "queues",
     "worker_name",
     "task_time_limit",
@@ -420,6 +430,7 @@ FLOWER_SETTINGS = (
     "redis_url",
     "log_format",
     "log_level",
+    "listen_address",
     "flower_port",
     "flower_basic_auth",
     "task_time_limit",
@@ -435,6 +446,7 @@ WATCHER_SETTINGS = (
     "log_level",
     "metrics_port",
     "probe_port",
+    "listen_address",
     "redbeat_key_prefix",
     "lease_name",
     "lease_namespace",
@@ -485,6 +497,7 @@ class Settings:
     flower_basic_auth: str = field(default="", repr=False)
     write_concurrency: int = 16
     task_events: bool = False
+    listen_address: str = "0.0.0.0"
 
     @property
     def redacted_redis_url(self) -> str:

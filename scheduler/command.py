@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         probes = ProbeServer(
-            "0.0.0.0", settings.probe_port, healthy=service.healthy, ready=service.ready
+            settings.listen_address, settings.probe_port, healthy=service.healthy, ready=service.ready
         ).start()
     except OSError as exc:
         controller.close()
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("probes on :%d (/healthz, /readyz)", probes.port)
     if settings.metrics_port:
         try:
-            start_http_server(settings.metrics_port)
+            start_http_server(settings.metrics_port, addr=settings.listen_address)
         except OSError as exc:
             probes.stop()
             controller.close()

@@ -97,7 +97,7 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
     log.info("starting worker %s on queues %s with %s", name, ",".join(settings.queues), settings.describe())
     if settings.metrics_port:
         try:
-            metrics.serve(settings.metrics_port, settings.redis_url, settings.queues)
+            metrics.serve(settings.metrics_port, settings.redis_url, settings.queues, settings.listen_address)
         except OSError as exc:
             raise port_in_use("metrics_port", settings.metrics_port, exc) from None
         log.info("metrics on :%d/metrics (processes share %s)", settings.metrics_port, metrics_dir)
@@ -184,7 +184,7 @@ def flower(args: argparse.Namespace) -> int:
         os.environ.pop(FLOWER_AUTH_ENV, None)
         log.warning("Flower is running WITHOUT authentication (--insecure-no-auth)")
     log.info("starting Flower on :%d with %s", settings.flower_port, settings.describe())
-    argv = ["flower", f"--port={settings.flower_port}"]
+    argv = ["flower", f"--port={settings.flower_port}", f"--address={settings.listen_address}"]
     if not settings.flower_basic_auth:
         # Flower 2 refuses its API without auth unless told; only ever with --insecure-no-auth
         os.environ["FLOWER_UNAUTHENTICATED_API"] = "true"

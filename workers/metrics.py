@@ -127,13 +127,13 @@ class QueueDepth(Collector):
         yield family
 
 
-def serve(port: int, redis_url: str, queues: Sequence[str]) -> None:
-    """Serve `/metrics` on `port` from this (parent) process: every process's multiprocess files,
-    plus the queue depths."""
+def serve(port: int, redis_url: str, queues: Sequence[str], address: str = "0.0.0.0") -> None:
+    """Serve `/metrics` on `address`:`port` from this (parent) process: every process's
+    multiprocess files, plus the queue depths."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(QueueDepth(redis_url, queues))
-    start_http_server(port, registry=registry)
+    start_http_server(port, addr=address, registry=registry)
 
 
 def process_exited(pid: int | None = None) -> None:

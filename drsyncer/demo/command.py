@@ -170,6 +170,8 @@ def _start_components(
         "DRSYNCER_WATCH_NAMESPACE": sample.CONTROL_NAMESPACE,
         "DRSYNCER_LOG_FORMAT": "text",
         "DRSYNCER_LOG_LEVEL": "INFO",
+        # the metrics, probe and Flower ports stay on this machine (Flower's password is printed)
+        "DRSYNCER_LISTEN_ADDRESS": "127.0.0.1",
     }
     # tier 1: stopped before the Redis and the clusters (tier 0) they talk to
     children.start(

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from drsyncer.demo import sample
@@ -106,6 +107,16 @@ def test_demo_with_the_embedded_redis_summary_matches_the_dr_clusters_and_ctrl_c
         assert "phase           Completed" in now.stdout
         below = descendants(proc.pid)
         assert len(below) >= 5  # sim, redis, watcher, beat, worker (and its pool)
+        # nothing of the demo is reachable from another machine: metrics and probes on loopback too
+        listening = {
+            (conn.laddr.ip, conn.laddr.port)
+            for pid in below
+            if alive(pid)
+            for conn in psutil.Process(pid).net_connections(kind="inet")
+            if conn.status == psutil.CONN_LISTEN
+        }
+        assert len(listening) >= 4, listening  # the clusters, Redis, the watcher's and worker's ports
+        assert {ip for ip, _ in listening} == {"127.0.0.1"}, listening
     finally:
         proc.send_signal(signal.SIGINT)
         try:
