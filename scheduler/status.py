@@ -15,11 +15,12 @@ from typing import Any
 from drsyncer.api import keys
 from drsyncer.api.meta import Condition, ConditionStatus, current_conditions, find_condition, set_condition
 from drsyncer.api.replication import Phase, ReplicationMode, destinations_as_written
+from drsyncer.status import replication as replication_status
 from scheduler.entries import ReplicationRead
 
 REASON_INVALID = "InvalidSpec"
 REASON_VALID = "SpecValid"
-REASON_PAUSED = "Paused"
+REASON_PAUSED = replication_status.REASON_PAUSED
 REASON_PENDING = "Pending"
 REASON_NO_NAMESPACES = keys.REASON_NO_SOURCE_NAMESPACES
 
@@ -72,7 +73,13 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
         if read.paused:
             new_phase = Phase.PAUSED.value
             conditions = set_condition(
-                conditions, keys.CONDITION_READY, False, REASON_PAUSED, "spec.paused is true", now, generation
+                conditions,
+                keys.CONDITION_READY,
+                False,
+                REASON_PAUSED,
+                replication_status.PAUSED_MESSAGE,
+                now,
+                generation,
             )
         else:
             back = phase is None or phase == Phase.PAUSED.value or was_invalid

@@ -456,6 +456,8 @@ def _report_finished(
             now=now,
             started_at=started_at,
             next_sync=next_sync,
+            # paused while the run was under way: the watcher's Paused stands
+            paused=(obj.get("spec") or {}).get("paused") is True,
         )
 
     try:

@@ -37,6 +37,8 @@ REASON_PARTIALLY_FAILED = "SyncPartiallyFailed"
 REASON_FAILED = "SyncFailed"
 REASON_HELD_BACK = "ImmutableChangesHeldBack"
 REASON_UP_TO_DATE = "NothingHeldBack"
+REASON_PAUSED = "Paused"
+PAUSED_MESSAGE = "spec.paused is true"
 _HELD_BACK_NAMED = 5  # held-back copies named in the condition and the Event
 RETRY_KEY = "retry"  # in `NamespaceRecord.extra`: the retry planned after this result
 
@@ -195,10 +197,13 @@ def run_status(
     now: datetime,
     started_at: float | None = None,
     next_sync: datetime | None = None,
+    paused: bool = False,
 ) -> dict[str, Any]:
     """The `status` merge patch after a run: `records` hold the latest result of each source namespace
     of the Replication; `previous` is the status as read (conditions and lastSuccessfulSyncTime carry
-    over); `started_at` is when the run's first task started."""
+    over); `started_at` is when the run's first task started. `paused`: the Replication was paused
+    while the run was under way; its outcome is recorded (counts, targets, `Synced`) but the phase
+    stays Paused and `Ready` says why, as the watcher wrote them, and no next sync is due."""
     summary = summary_of(replication, records)
     phase = summary.phase
     # the run began with its first task; without that mark, with the earliest of the records
@@ -263,9 +268,9 @@ def run_status(
     conditions = set_condition(
         conditions,
         keys.CONDITION_READY,
-        phase is Phase.COMPLETED,
-        synced_reason,
-        synced_message,
+        phase is Phase.COMPLETED and not paused,
+        REASON_PAUSED if paused else synced_reason,
+        PAUSED_MESSAGE if paused else synced_message,
         now,
         generation,
     )
@@ -288,10 +293,10 @@ def run_status(
 
     patch: dict[str, Any] = {
         "observedGeneration": generation,
-        "phase": phase.value,
+        "phase": Phase.PAUSED.value if paused else phase.value,
         "lastSyncTime": timestamp(now),
         "lastSuccessfulSyncTime": last_success,
-        "nextSyncTime": timestamp(next_sync) if next_sync else None,
+        "nextSyncTime": timestamp(next_sync) if next_sync and not paused else None,
         "lastSyncDuration": format_duration(duration),
         "syncStats": dump(_counts(summary.totals)),
         "targets": [dump(t) for t in targets],

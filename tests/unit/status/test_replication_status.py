@@ -220,3 +220,22 @@ def test_held_back_copies_are_counted_and_turn_up_to_date_false_while_the_run_co
     clean = _status([_record("shop", _target("dr1", "shop", unchanged=1))], previous=status)
     assert _condition(clean, "UpToDate")["status"] == "True" and clean["syncStats"]["heldBack"] == 0
     assert held_back_event(summary_of("dr-system/web", [_record("shop", _target("dr1", "shop"))])) is None
+
+
+def test_a_run_ending_after_the_replication_was_paused_records_its_outcome_and_keeps_it_paused() -> None:
+    records = [_record("shop", _target("dr1", "shop"))]
+    status = run_status(
+        records,
+        replication="dr-system/web",
+        previous={},
+        generation=3,
+        now=NOW,
+        next_sync=datetime(2026, 1, 2, 3, 9, tzinfo=UTC),
+        paused=True,
+    )
+    assert status["phase"] == "Paused" and status["nextSyncTime"] is None
+    ready = _condition(status, "Ready")
+    assert (ready["status"], ready["reason"], ready["message"]) == ("False", "Paused", "spec.paused is true")
+    # what the run did is still recorded
+    assert _condition(status, "Synced")["status"] == "True" and status["lastSyncTime"]
+    assert status["targets"][0]["phase"] == "Completed"
