@@ -36,10 +36,10 @@ from drsyncer.status.replication import (
     NamespaceRecord,
     RetryPlan,
     event_for,
-    held_back_event,
     plan_retry,
     run_status,
     running_status,
+    stale_copies_events,
     summary_of,
 )
 from drsyncer.status.runs import RunStore, Superseded, owner_key
@@ -477,12 +477,19 @@ def _report_finished(
             events.event(_involved(written), reason, message, type_=type_, now=now, instance=ctx.worker),
         )
         webhooks.send_run_events(written, summary, previous)
-        held = held_back_event(summary)
-        if held is not None:  # a stale copy must be noticed even though the run Completed
+    # a stale copy must be noticed even though the run Completed
+    for stale_reason, stale_type, stale_message in stale_copies_events(summary):
+        log.warning("%s %s: run %s: %s", ref.kind, ref.label, job.run_key, stale_message)
+        if written is not None:
             post_event(
                 ctx.controller,
                 events.event(
-                    _involved(written), held[0], held[2], type_=held[1], now=now, instance=ctx.worker
+                    _involved(written),
+                    stale_reason,
+                    stale_message,
+                    type_=stale_type,
+                    now=now,
+                    instance=ctx.worker,
                 ),
             )
     if phase is Phase.COMPLETED:

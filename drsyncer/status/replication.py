@@ -30,13 +30,14 @@ from drsyncer.api.resource_types import find_builtin
 from drsyncer.errors import Category
 from drsyncer.status import recovery
 from drsyncer.status.remote_cluster import timestamp
-from drsyncer.sync.result import KindCounts, RunSummary, TargetResult
+from drsyncer.sync.result import CONFLICT_PREFIX, KindCounts, RunSummary, TargetResult
 
 REASON_COMPLETED = "SyncCompleted"
 REASON_PARTIALLY_FAILED = "SyncPartiallyFailed"
 REASON_FAILED = "SyncFailed"
 REASON_HELD_BACK = "ImmutableChangesHeldBack"
 REASON_UP_TO_DATE = "NothingHeldBack"
+REASON_CONFLICTS = "OwnershipConflicts"
 REASON_PAUSED = "Paused"
 PAUSED_MESSAGE = "spec.paused is true"
 _HELD_BACK_NAMED = 5  # held-back copies named in the condition and the Event
@@ -275,12 +276,13 @@ def run_status(
         generation,
     )
     held = held_back_message(summary)
+    conflicts = conflicts_message(summary)
     conditions = set_condition(
         conditions,
         keys.CONDITION_UP_TO_DATE,
-        held is None,
-        REASON_UP_TO_DATE if held is None else REASON_HELD_BACK,
-        held or "every copy matches its source (nothing held back)",
+        held is None and conflicts is None,
+        REASON_HELD_BACK if held else REASON_CONFLICTS if conflicts else REASON_UP_TO_DATE,
+        "; ".join(m for m in (held, conflicts) if m) or "every copy matches its source (nothing held back)",
         now,
         generation,
     )
@@ -358,10 +360,35 @@ def held_back_message(summary: RunSummary) -> str | None:
     )
 
 
-def held_back_event(summary: RunSummary) -> tuple[str, str, str] | None:
-    """(reason, type, message) of the Warning Event for copies held back by a run, or None."""
-    message = held_back_message(summary)
-    return None if message is None else (REASON_HELD_BACK, "Warning", message)
+def conflicts_message(summary: RunSummary) -> str | None:
+    """What the condition UpToDate=False and the Warning Event say when objects were not written
+    because the destination object is not this Replication's copy: how many, the first of them and
+    why; None when there is none."""
+    conflicts = [(t, s) for t in summary.targets for s in t.skips if s.conflict]
+    if not conflicts:
+        return None
+    named = "; ".join(
+        f"{t.destination_cluster}: {s.kind} {s.ref} ({s.reason.removeprefix(CONFLICT_PREFIX)})"
+        for t, s in conflicts[:_HELD_BACK_NAMED]
+    )
+    count = len(conflicts)
+    more = f"; and {count - _HELD_BACK_NAMED} more" if count > _HELD_BACK_NAMED else ""
+    return (
+        f"{count} destination object{' is' if count == 1 else 's are'} not this Replication's and "
+        f"{'was' if count == 1 else 'were'} not written: {named}{more}. Copy each object by one "
+        "Replication into one namespace, or delete the destination object for this one to create it"
+    )
+
+
+def stale_copies_events(summary: RunSummary) -> list[tuple[str, str, str]]:
+    """(reason, type, message) of the Warning Events for copies a run left stale: held back by an
+    immutable change, not written for an ownership conflict."""
+    events = []
+    if (held := held_back_message(summary)) is not None:
+        events.append((REASON_HELD_BACK, "Warning", held))
+    if (conflicts := conflicts_message(summary)) is not None:
+        events.append((REASON_CONFLICTS, "Warning", conflicts))
+    return events
 
 
 def running_status(previous: Mapping[str, Any], generation: int) -> dict[str, Any] | None:

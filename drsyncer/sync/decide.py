@@ -35,11 +35,12 @@ from drsyncer.sync.immutable import ImmutableChange, immutable_changes, resolve_
 from drsyncer.sync.merge import partial_body, update_body
 from drsyncer.sync.objects import Key, annotations_of
 from drsyncer.sync.ownership import owner_of, source_hash_of, source_namespace_of
+from drsyncer.sync.result import CONFLICT_PREFIX
 from drsyncer.sync.rules import Rules
 
 REASON_BEING_DELETED = "the destination copy is being deleted; the next sync recreates it"
 REASON_UNCHANGED = "the destination copy has this source hash"
-REASON_UNMARKED = "conflict: an object of this name exists without drsyncer ownership marks"
+REASON_UNMARKED = f"{CONFLICT_PREFIX}an object of this name exists without drsyncer ownership marks"
 
 
 def decide(
@@ -67,11 +68,13 @@ def decide(
     if (existing.get("metadata") or {}).get("deletionTimestamp"):
         return _skip(wanted, REASON_BEING_DELETED)
     if owner is not None and owner != rules.replication:
-        return _skip(wanted, f"conflict: the destination object is managed by Replication {owner}")
+        return _skip(wanted, f"{CONFLICT_PREFIX}the destination object is managed by Replication {owner}")
     copied_from = source_namespace_of(existing)
     # a cluster-scoped object (a CRD) is shared by every namespace of the Replication
     if owner is not None and key.namespace and copied_from not in (None, source_namespace):
-        return _skip(wanted, f"conflict: the destination object was copied from namespace {copied_from}")
+        return _skip(
+            wanted, f"{CONFLICT_PREFIX}the destination object was copied from namespace {copied_from}"
+        )
     if owner is None and not rules.adopt_unowned:
         return _skip(wanted, REASON_UNMARKED)
     if standby.failed_over(existing):

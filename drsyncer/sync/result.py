@@ -121,6 +121,9 @@ class ObjectError:
         return cls(data["kind"], data.get("namespace", ""), data["name"], category, data["message"])
 
 
+CONFLICT_PREFIX = "conflict: "
+
+
 @dataclass(frozen=True)
 class Skip:
     """One object not written, and why; `held_back`: the copy is stale (an immutable change that
@@ -137,6 +140,12 @@ class Skip:
     def ref(self) -> str:
         """`namespace/name`, or `name` of a cluster-scoped object."""
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def conflict(self) -> bool:
+        """Not written because the destination object is not this Replication's copy
+        (drsyncer.sync.decide: another Replication's, another namespace's, or unmarked)."""
+        return self.reason.startswith(CONFLICT_PREFIX)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.ref}: {self.reason}"

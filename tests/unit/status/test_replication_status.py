@@ -13,10 +13,10 @@ from drsyncer.status.replication import (
     NamespaceRecord,
     RetryPlan,
     event_for,
-    held_back_event,
     plan_retry,
     run_status,
     running_status,
+    stale_copies_events,
     summary_of,
 )
 from drsyncer.sync.result import DeploymentScale, ObjectError, Outcome, Phase, Skip, TargetResult
@@ -211,7 +211,7 @@ def test_held_back_copies_are_counted_and_turn_up_to_date_false_while_the_run_co
     assert up_to_date["status"] == "False" and up_to_date["reason"] == REASON_HELD_BACK
     assert "dr1: RoleBinding shop/app-access (roleRef)" in up_to_date["message"]
     assert ReplicationStatus.model_validate(status).sync_stats.held_back == 1
-    event = held_back_event(summary_of("dr-system/web", records))
+    (event,) = stale_copies_events(summary_of("dr-system/web", records))
     assert event is not None and event[:2] == (REASON_HELD_BACK, "Warning")
     # records travel through Redis as JSON: the reasons survive
     (again,) = NamespaceRecord.from_dict(records[0].to_dict()).targets
@@ -219,7 +219,7 @@ def test_held_back_copies_are_counted_and_turn_up_to_date_false_while_the_run_co
 
     clean = _status([_record("shop", _target("dr1", "shop", unchanged=1))], previous=status)
     assert _condition(clean, "UpToDate")["status"] == "True" and clean["syncStats"]["heldBack"] == 0
-    assert held_back_event(summary_of("dr-system/web", [_record("shop", _target("dr1", "shop"))])) is None
+    assert stale_copies_events(summary_of("dr-system/web", [_record("shop", _target("dr1", "shop"))])) == []
 
 
 def test_a_run_ending_after_the_replication_was_paused_records_its_outcome_and_keeps_it_paused() -> None:
@@ -239,3 +239,23 @@ def test_a_run_ending_after_the_replication_was_paused_records_its_outcome_and_k
     # what the run did is still recorded
     assert _condition(status, "Synced")["status"] == "True" and status["lastSyncTime"]
     assert status["targets"][0]["phase"] == "Completed"
+
+
+def test_objects_left_alone_for_an_ownership_conflict_turn_up_to_date_false_and_warn() -> None:
+    target = TargetResult("dr1", "shop", "shop")
+    target.record("ConfigMap", Outcome.CREATED)
+    reason = "conflict: the destination object is managed by Replication dr-system/shop"
+    target.skip(Skip("ConfigMap", "shop", "settings", reason))
+    records = [_record("shop", target.finish(1.0))]
+
+    status = _status(records)
+
+    assert status["phase"] == "Completed"  # the run did all it may; the conflict is not a failure
+    up_to_date = _condition(status, "UpToDate")
+    assert up_to_date["status"] == "False" and up_to_date["reason"] == "OwnershipConflicts"
+    assert (
+        "1 destination object is not this Replication's and was not written: dr1: ConfigMap shop/settings "
+        "(the destination object is managed by Replication dr-system/shop)"
+    ) in up_to_date["message"]
+    (event,) = stale_copies_events(summary_of("dr-system/web", records))
+    assert event[:2] == ("OwnershipConflicts", "Warning") and "shop/settings" in event[2]
