@@ -344,10 +344,12 @@ class Store:
             bucket = self._bucket(rt.key, ns or "")
             if name in bucket:
                 if applied is None:
-                    # kube-apiserver validates before it finds the name taken: an invalid object is a
-                    # 422 even then (a dry-run create is a way to ask whether an object would be taken)
+                    # kube-apiserver validates and allocates (addresses, node ports; dry-run
+                    # allocators for a dry run) before it finds the name taken: an invalid object,
+                    # or one asking for a port another object holds, is a 422 even then (a dry-run
+                    # create is a way to ask whether an object would be taken)
                     candidate = {**obj, "metadata": {**metadata, "name": name}}
-                    kinds.prepare(rt, candidate, None, kinds.IPAllocator())
+                    kinds.prepare(rt, candidate, None, copy.deepcopy(self._ips))
                 raise already_exists(rt.plural, rt.group, name)
             timestamp = now()
             metadata = {

@@ -44,6 +44,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, wait
 from contextvars import copy_context
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
@@ -800,16 +801,35 @@ def _loops(action: Action) -> bool:
 
 # how authorization words a denial (`User "x" cannot update resource "y" ...`): not a refusal of the change
 _RBAC_DENIAL = re.compile(r'User ".*" cannot ')
+# how kube-apiserver's validation words a refusal to change a field in place (1.34: apimachinery
+# ValidateImmutableField "field is immutable", Services "may not change once set", RBAC "cannot
+# change roleRef", Indexed Jobs "can only be modified in tandem with", Forbidden field errors such
+# as "updates to statefulset spec for fields other than ... are forbidden")
+_IN_PLACE_REFUSAL = re.compile(
+    r"immutable|may not (?:be )?change|cannot (?:be )?change|can only be modified|forbidden", re.IGNORECASE
+)
+
+
+def _refuses_change(cause: Mapping[str, Any], message: str) -> bool:
+    return str(cause.get("reason", "")) == "FieldValueForbidden" or bool(
+        _IN_PLACE_REFUSAL.search(str(cause.get("message") or message))
+    )
 
 
 def refused_fields(exc: ApiError) -> tuple[str, ...] | None:
-    """The fields an update was refused for, when `exc` is such a refusal: 422 Invalid (whatever its
-    wording: "field is immutable", "cannot change roleRef", "updates to statefulset spec ... are
-    forbidden"), or a 403 whose Status causes are field errors (`FieldValueForbidden`). None for
-    anything else (a 403 of authorization, a namespace being terminated, a conflict)."""
+    """The fields an update was refused for, when `exc` is such a refusal: a 422 Invalid worded as a
+    refusal to change a field in place ("field is immutable", "cannot change roleRef", "updates to
+    statefulset spec ... are forbidden"; `_IN_PLACE_REFUSAL`), or a 403 whose Status causes are
+    field errors (`FieldValueForbidden`). None for anything else: a 422 for a value the destination
+    will not take whatever the copy held before ("provided port is already allocated"), which fails
+    the object with the server's message; a 403 of authorization, a namespace being terminated, a
+    conflict."""
     causes = [c for c in exc.details.get("causes") or () if isinstance(c, Mapping)]
     if isinstance(exc, Invalid):
-        return tuple(dict.fromkeys(str(c["field"]) for c in causes if c.get("field")))
+        refusals = [c for c in causes if _refuses_change(c, exc.api_message)]
+        if not refusals and not (not causes and _IN_PLACE_REFUSAL.search(exc.api_message)):
+            return None
+        return tuple(dict.fromkeys(str(c["field"]) for c in refusals if c.get("field")))
     if not isinstance(exc, Forbidden):
         return None
     if causes and all(str(c.get("reason", "")).startswith("FieldValue") for c in causes):

@@ -487,6 +487,31 @@ def test_a_node_port_another_service_holds_is_refused(core: client.CoreV1Api, ns
     assert again.spec.ports[0].node_port == held
 
 
+def test_a_create_of_a_taken_name_asking_for_a_held_node_port_is_refused_for_the_port_first(
+    core: client.CoreV1Api, ns: str
+) -> None:
+    # kube-apiserver 1.34 allocates (dry-run allocators for a dry run) before it finds the name
+    # taken: 422 "provided port is already allocated", not 409, also for a dry-run create
+    squatter = core.create_namespaced_service(ns, _node_port_service("squatter", 30080))
+    assert squatter.spec.ports[0].node_port == 30080
+    core.create_namespaced_service(
+        ns, {"metadata": {"name": "api"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}}
+    )
+    for dry_run in ("All", None):
+        with pytest.raises(ApiException) as err:
+            core.create_namespaced_service(ns, _node_port_service("api", 30080), dry_run=dry_run)
+        assert (
+            err.value.status == 422
+            and "provided port is already allocated" in status_of(err.value)["message"]
+        )
+    # nothing was allocated by the refused requests: the name taken is still refused with 409
+    with pytest.raises(ApiException) as taken:
+        core.create_namespaced_service(
+            ns, {"metadata": {"name": "api"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}}
+        )
+    assert taken.value.status == 409
+
+
 def test_a_local_load_balancer_gets_a_health_check_node_port_of_its_own(
     core: client.CoreV1Api, ns: str
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
 from drsyncer.sync.result import Phase, TargetResult
 from drsyncer.sync.rules import Rules
-from tests.integration.sync.conftest import Obj, World, counts_of, create, read, recreate, rules, seed
+from tests.integration.sync.conftest import Obj, World, counts_of, create, modify, read, recreate, rules, seed
 
 DEPLOYMENT: Obj = {
     "apiVersion": "apps/v1",
@@ -432,4 +433,43 @@ def test_an_object_the_destination_would_not_create_either_is_not_deleted_for_a_
     after = read(world, "dr1", FROZEN)
     assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]  # still there
     assert counts_of(result) == {"failed": 1}
-    assert "not recreated: the destination would not create it either" in result.errors[0].message
+    # the destination's own words for what it refuses: a refusal of the key alone fails the object
+    # as it is; one that also refuses the change in place (kube-apiserver: the data of an immutable
+    # ConfigMap) is tried as a create first, which the destination refuses too
+    message = result.errors[0].message
+    assert "a valid config key must consist of" in message, message
+    if world.backend == "real":
+        assert "not recreated: the destination would not create it either" in message
+
+
+def test_a_node_port_the_destination_holds_for_another_service_fails_the_copy_and_keeps_it(
+    world: World,
+) -> None:
+    # not a refusal to change in place (422 "provided port is already allocated"): the destination
+    # takes no copy with that port, so the object fails with the server's words; even the recreate
+    # handling never deletes the copy for it
+    first, taken = random.sample(range(30000, 32768), 2)
+    service: Obj = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "api", "labels": {keys.LABEL_IMMUTABLE_HANDLING: "recreate"}},
+        "spec": {"type": "NodePort", "selector": {"app": "api"}, "ports": [{"port": 80, "nodePort": first}]},
+    }
+    seed(world, [service])
+    sync_rules = rules(resourceTypes=["services"], syncCRDs=False, preserveNodePorts=True)
+    world.sync(sync_rules, destinations=("dr1",))
+    before = read(world, "dr1", service)
+    assert before is not None and before["spec"]["ports"][0]["nodePort"] == first
+    squatter = {**service, "metadata": {"name": "squatter"}}
+    squatter["spec"] = {**service["spec"], "ports": [{"port": 80, "nodePort": taken}]}
+    create(world, "dr1", squatter)
+    modify(world, "source", service, lambda s: s["spec"]["ports"][0].update(nodePort=taken))
+
+    (result,) = world.sync(sync_rules, destinations=("dr1",))
+
+    assert counts_of(result) == {"failed": 1} and result.skips == []
+    (error,) = result.errors
+    assert "spec.ports[0].nodePort" in error.message and "provided port is already allocated" in error.message
+    after = read(world, "dr1", service)
+    assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert after["spec"]["ports"][0]["nodePort"] == first

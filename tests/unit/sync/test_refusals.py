@@ -11,8 +11,8 @@ from drsyncer.kube.errors import ApiError
 from drsyncer.sync.execute import refused_fields
 
 
-def _causes(*items: tuple[str, str]) -> dict[str, Any]:
-    return {"causes": [{"reason": reason, "field": field, "message": "m"} for reason, field in items]}
+def _causes(*items: tuple[str, str], message: str = "") -> dict[str, Any]:
+    return {"causes": [{"reason": reason, "field": field, "message": message} for reason, field in items]}
 
 
 CASES = [
@@ -46,7 +46,42 @@ CASES = [
         ),
         ("spec",),
     ),
-    ("422 without causes", ApiError(422, "Invalid", "invalid"), ()),
+    ("422 without causes worded as a refusal", ApiError(422, "Invalid", "x: field is immutable"), ()),
+    ("422 without causes for an invalid value", ApiError(422, "Invalid", "invalid"), None),
+    (
+        # the destination will not take the value whatever its copy held: a failure, not a refusal
+        "422 node port already allocated",
+        ApiError(
+            422,
+            "Invalid",
+            'Service "api" is invalid: spec.ports[0].nodePort: Invalid value: 30080: provided port is '
+            "already allocated",
+            details=_causes(
+                ("FieldValueInvalid", "spec.ports[0].nodePort"),
+                message="Invalid value: 30080: provided port is already allocated",
+            ),
+        ),
+        None,
+    ),
+    (
+        "422 naming an immutable field and an invalid one",
+        ApiError(
+            422,
+            "Invalid",
+            "two errors",
+            details={
+                "causes": [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "field": "spec.selector",
+                        "message": "field is immutable",
+                    },
+                    {"reason": "FieldValueInvalid", "field": "spec.x", "message": "Invalid value: 1: bad"},
+                ]
+            },
+        ),
+        ("spec.selector",),
+    ),
     (
         "403 field errors",
         ApiError(
