@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from drsyncer.api import keys
 from drsyncer.api.camel import PROBLEMS_ERROR
 from drsyncer.api.remotecluster import RemoteCluster
-from drsyncer.api.replication import Replication, raw_modifier_cluster_problems
+from drsyncer.api.replication import Replication, raw_cross_field_problems
 from drsyncer.errors import DrsyncerError
 
 # map-valued fields: their keys are data, so they are shown as `field[key]`, not `field.key`
@@ -138,10 +138,10 @@ def parse_replication(obj: Mapping[str, Any]) -> Replication:
     try:
         result: Replication = _parse(Replication, obj, keys.KIND_REPLICATION)
     except InvalidSpec as exc:
-        # the cross-field check pydantic skipped because some field failed (it ran if none did)
+        # the cross-field checks pydantic skipped because some field failed (they ran if none did)
         extra = [
             f"spec.{path}: {message}"
-            for path, message in raw_modifier_cluster_problems(
+            for path, message in raw_cross_field_problems(
                 obj.get("spec") if isinstance(obj, Mapping) else None
             )
         ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, NamedTuple
@@ -322,20 +322,10 @@ class ReplicationSpec(SpecModel):
             found.append(("sourceNamespace", "set sourceNamespace, namespaceMappings or namespaceSelector"))
         if self.destination_namespace and not self.source_namespace:
             found.append(("destinationNamespace", "only allowed together with sourceNamespace"))
-        taken: dict[str, str] = {}
-        if self.source_namespace:
-            taken[self.destination_namespace or self.source_namespace] = "sourceNamespace"
-        for i, pair in enumerate(self.namespace_mappings):
-            name = pair.destination_name
-            if name in taken:
-                found.append(
-                    (
-                        f"namespaceMappings[{i}].destination",
-                        f'"{name}" is already the destination of {taken[name]}',
-                    )
-                )
-            else:
-                taken[name] = f"namespaceMappings[{i}]"
+        found += destination_namespace_repeats(
+            (self.destination_namespace or self.source_namespace) if self.source_namespace else "",
+            [p.destination_name for p in self.namespace_mappings],
+        )
         return found
 
     def _cluster_problems(self) -> list[Problem]:
@@ -370,6 +360,44 @@ def destinations_as_written(spec: object) -> list[str]:
         return []
     names = [spec.get("destinationCluster"), *_list_of(spec.get("destinationClusters"))]
     return unique_in_order(n for n in names if isinstance(n, str) and n)
+
+
+def destination_namespace_repeats(single: str, mapped: Sequence[str | None]) -> list[Problem]:
+    """Each destination namespace named twice: `single` (sourceNamespace's, "" for none) and the
+    destination name of each `namespaceMappings` item (None: an item too broken to have one)."""
+    found: list[Problem] = []
+    taken: dict[str, str] = {single: "sourceNamespace"} if single else {}
+    for i, name in enumerate(mapped):
+        if name is None:
+            continue
+        if name in taken:
+            found.append(
+                (
+                    f"namespaceMappings[{i}].destination",
+                    f'"{name}" is already the destination of {taken[name]}',
+                )
+            )
+        else:
+            taken[name] = f"namespaceMappings[{i}]"
+    return found
+
+
+def raw_cross_field_problems(spec: object) -> list[Problem]:
+    """The cross-field checks of ReplicationSpec that pydantic skips once any field fails, read from
+    a raw `spec` dict (paths relative to it), so a spec with other errors gets them in the same round:
+    destination namespaces named twice and modifiers naming clusters that are not destinations.
+    Entries of the wrong type are left to the field errors."""
+    if not isinstance(spec, Mapping):
+        return []
+    source = spec.get("sourceNamespace")
+    single = (spec.get("destinationNamespace") or source) if source else ""
+    mapped = [
+        (item.get("destination") or item.get("source")) if isinstance(item, Mapping) else None
+        for item in _list_of(spec.get("namespaceMappings"))
+    ]
+    return destination_namespace_repeats(
+        single if isinstance(single, str) else "", [m if isinstance(m, str) and m else None for m in mapped]
+    ) + raw_modifier_cluster_problems(spec)
 
 
 def raw_modifier_cluster_problems(spec: object) -> list[Problem]:

@@ -348,6 +348,24 @@ def test_every_error_is_reported_at_once() -> None:
     ]
 
 
+def test_namespaces_named_twice_are_reported_with_the_field_errors() -> None:
+    # pydantic skips a model's cross-field checks once a field fails; they are run on the raw spec
+    mappings = [
+        {"source": "a", "destination": "Not_A_Name"},
+        {"source": ""},
+        {"source": "b", "destination": "same"},
+        {"source": "c", "destination": "same"},
+    ]
+    errors = replication_errors(replication_dict(sourceNamespace=DROP, namespaceMappings=mappings))
+    assert any(e.startswith("spec.namespaceMappings[0].destination:") for e in errors), errors
+    assert any(e.startswith("spec.namespaceMappings[1].source:") for e in errors), errors
+    assert (
+        'spec.namespaceMappings[3].destination: "same" is already the destination of namespaceMappings[2]'
+        in errors
+    )
+    assert len(errors) == len(set(errors))
+
+
 @pytest.mark.parametrize(
     ("obj", "expected"),
     [
