@@ -23,6 +23,17 @@ def every_interval(schedule: str) -> timedelta | None:
     return parse_duration(rest.strip())
 
 
+# the five fields of a cron expression, with what each takes (numbers, ranges `a-b`, lists `a,b`,
+# steps `*/n`)
+_CRON_FIELDS = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day of month", "1-31"),
+    ("month", "1-12 or JAN-DEC"),
+    ("day of week", "0-6 or SUN-SAT"),
+)
+
+
 def check_schedule(schedule: str) -> str:
     """Raise ValueError unless `schedule` is a valid 5-field cron, macro or `@every <duration>`."""
     text = schedule.strip()
@@ -37,9 +48,21 @@ def check_schedule(schedule: str) -> str:
     if text in MACROS:
         return schedule
     # croniter also takes a 6th (seconds) and 7th (year) field; Kubernetes and the Go operator do not
-    if len(text.split()) != 5 or not croniter.is_valid(text):
+    fields = text.split()
+    if len(fields) != 5:
         raise ValueError(
             f'"{schedule}" is not a 5-field cron expression (e.g. "*/5 * * * *") or "@every <duration>"'
+        )
+    if not croniter.is_valid(text):
+        # croniter does not say which field it refused: each is tried alone, the others `*`
+        bad = [
+            f'{name} "{value}" ({allowed})'
+            for i, (value, (name, allowed)) in enumerate(zip(fields, _CRON_FIELDS, strict=True))
+            if not croniter.is_valid(" ".join(value if j == i else "*" for j in range(5)))
+        ]
+        raise ValueError(
+            f'"{schedule}" is not a valid cron expression: '
+            + ("; ".join(bad) if bad else "its fields do not fit together")
         )
     return schedule
 

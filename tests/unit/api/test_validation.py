@@ -146,7 +146,17 @@ REPLICATION_CASES: list[tuple[str, dict[str, Any], str]] = [
         'spec.schedule: "* * * *" is not a 5-field cron expression (e.g. "*/5 * * * *") or "@every <duration>"',
     ),
     ("cron with seconds field", {"schedule": "0 */5 * * * *"}, 'spec.schedule: "0 */5 * * * *" is not a'),
-    ("cron out of range", {"schedule": "61 * * * *"}, 'spec.schedule: "61 * * * *" is not a 5-field cron'),
+    (
+        "cron out of range",
+        {"schedule": "61 * * * *"},
+        'spec.schedule: "61 * * * *" is not a valid cron expression: minute "61" (0-59)',
+    ),
+    (
+        "cron fields out of range named each",
+        {"schedule": "61 25 * * 8"},
+        'spec.schedule: "61 25 * * 8" is not a valid cron expression: minute "61" (0-59); hour "25" (0-23); '
+        'day of week "8" (0-6 or SUN-SAT)',
+    ),
     (
         "@every without duration",
         {"schedule": "@every"},
