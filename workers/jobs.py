@@ -254,7 +254,10 @@ def _sync_locked(
         source = ctx.clients.get(source_obj)
     except CategorisedError as exc:
         message = CategorisedError(exc.category, f"source cluster {job.source_cluster}: {exc.message}")
-        results = [not_synced(t.cluster, job.source_namespace, t.namespace, message) for t in job.targets]
+        results = [
+            not_synced(t.cluster, job.source_namespace, t.namespace, message, of_source=True)
+            for t in job.targets
+        ]
     if source is not None:
 
         def connect(cluster: str) -> ClusterClient:

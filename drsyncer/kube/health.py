@@ -53,12 +53,15 @@ def check_cluster(clients: ClusterClients, remote: RemoteClusterAccess | Any) ->
     try:
         version = clients.get(remote, current=True).server_version()
     except KubeconfigError as exc:
-        error, failed_at = exc, CONDITIONS.index(exc.condition)
+        # an invalid spec (its own condition, the watcher's InvalidSpec): nothing was checked
+        error, failed_at = exc, CONDITIONS.index(exc.condition) if exc.condition in CONDITIONS else -1
     except ApiError as exc:
         error, failed_at = exc, CONDITIONS.index(keys.CONDITION_CLUSTER_AVAILABLE)
     results = []
     for index, condition in enumerate(CONDITIONS):
-        if index < failed_at:
+        if failed_at < 0 and error is not None:
+            results.append(ConditionResult(condition, "Unknown", "NotChecked", error.message))
+        elif index < failed_at:
             results.append(ConditionResult(condition, "True", "Checked", ""))
         elif index == failed_at and error is not None:
             reason = error.reason if isinstance(error, ApiError) else "Failed"

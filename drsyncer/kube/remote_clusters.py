@@ -19,7 +19,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drsyncer.api.keys import CONDITION_KUBECONFIG_AVAILABLE, CONDITION_KUBECONFIG_VALID, KIND_REMOTE_CLUSTER
+from drsyncer.api.keys import (
+    CONDITION_INVALID_SPEC,
+    CONDITION_KUBECONFIG_AVAILABLE,
+    KIND_REMOTE_CLUSTER,
+)
+from drsyncer.api.parse import InvalidSpec, parse_remote_cluster
 from drsyncer.errors import Category
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.counters import RequestCounters
@@ -78,11 +83,12 @@ class RemoteClusterAccess:
         limits = spec.get("rateLimit") or {}
         try:
             rate = RateBudget(float(limits.get("qps", 50)), int(limits.get("burst", 100)))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError):
+            # the field errors as the watcher reports them (InvalidSpec), every one of them
             raise KubeconfigError(
                 Category.NON_RETRYABLE,
-                f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: spec.rateLimit: {exc}",
-                condition=CONDITION_KUBECONFIG_VALID,
+                f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: invalid spec: {_rate_limit_errors(obj)}",
+                condition=CONDITION_INVALID_SPEC,
             ) from None
         return cls(
             name=name,
@@ -93,6 +99,17 @@ class RemoteClusterAccess:
             insecure_skip_tls_verify=bool(spec.get("insecureSkipTLSVerify", False)),
             rate=rate,
         )
+
+
+def _rate_limit_errors(obj: Mapping[str, Any]) -> str:
+    """`spec.rateLimit.qps: ...; spec.rateLimit.burst: ...`: the RemoteCluster's rateLimit errors."""
+    try:
+        parse_remote_cluster(obj)
+    except InvalidSpec as exc:
+        found = [e for e in exc.errors if e.startswith("spec.rateLimit")]
+        if found:
+            return "; ".join(found)
+    return "spec.rateLimit: qps must be a number above 0 and burst a whole number of at least 1"
 
 
 @dataclass(frozen=True)

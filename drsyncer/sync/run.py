@@ -94,16 +94,19 @@ class PreparedRun:
         ]
 
 
-def not_synced(cluster: str, source_namespace: str, namespace: str, error: DrsyncerError) -> TargetResult:
+def not_synced(
+    cluster: str, source_namespace: str, namespace: str, error: DrsyncerError, *, of_source: bool = False
+) -> TargetResult:
     """The Failed result of a destination that was not reached or not run, saying why; a
-    `CategorisedError` keeps its category (else NonRetryable)."""
+    `CategorisedError` keeps its category (else NonRetryable). `of_source`: the source cluster is
+    what failed (its message names it), not this destination."""
     message = error.message if isinstance(error, CategorisedError) else str(error)
     category = error.category if isinstance(error, CategorisedError) else Category.NON_RETRYABLE
     result = TargetResult(
         cluster,
         source_namespace,
         namespace,
-        error=f"destination cluster {cluster}: {message}",
+        error=message if of_source else f"destination cluster {cluster}: {message}",
         error_category=category,
     )
     return result.finish(0.0)

@@ -134,3 +134,44 @@ def test_a_warm_start_gets_every_remote_cluster_ready_without_a_request_to_any_a
         assert "RemoteCluster dr-system/broken" in str(status) and "nowhere-kubeconfig" in str(status)
     finally:
         ctx.close()
+
+
+def test_a_source_cluster_that_is_not_there_is_reported_as_the_source_not_as_a_destination(
+    fleet: tuple[SimFleet, ClusterClient], redis_server: RedisServer
+) -> None:
+    _, controller = fleet
+    settings = load_settings({"DRSYNCER_REDIS_URL": redis_server.url})
+    ctx = Context.assemble(
+        settings,
+        controller,
+        redis_server.client(),
+        ClusterClients(controller, redis_url=redis_server.url),
+        worker="w",
+    )
+    try:
+        replications = controller.resolve("replications.dr-syncer.io")
+        spec = {"sourceCluster": "nosuch", "destinationCluster": "dr1", "sourceNamespace": "shop"}
+        created = controller.create(
+            replications,
+            NS,
+            {
+                "apiVersion": keys.API_VERSION,
+                "kind": keys.KIND_REPLICATION,
+                "metadata": {"name": "lost"},
+                "spec": spec,
+            },
+        )
+        meta = created["metadata"]
+        ref = ReplicationRef(keys.KIND_REPLICATION, NS, "lost", meta["uid"], meta["generation"])
+        job = SyncJob(ref, "nosuch", "shop", (Target("dr1", "shop"),), "Manual", "", Trigger.SYNC_NOW.value)
+
+        outcome = run_sync(ctx, replace(job, run_id=uuid.uuid4().hex), uuid.uuid4().hex).to_dict()
+
+        assert outcome["phase"] == "Failed"
+        status = (controller.get(replications, NS, "lost") or {}).get("status") or {}
+        (target,) = status["targets"]
+        message = target["lastError"]["message"]
+        assert message.startswith("source cluster nosuch: ") and "RemoteCluster dr-system/nosuch" in message
+        assert "destination cluster" not in message
+    finally:
+        ctx.close()

@@ -3,6 +3,7 @@ import pytest
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.errors import Category
 from drsyncer.kube.errors import KubeconfigError
+from drsyncer.kube.health import check_cluster
 from drsyncer.kube.ratelimit import RateBudget
 from drsyncer.kube.remote_clusters import RemoteClusterAccess
 
@@ -40,3 +41,27 @@ def test_a_missing_secret_name_is_a_categorised_error() -> None:
         RemoteClusterAccess.from_resource({**RC, "spec": {}})
     assert raised.value.category is Category.NON_RETRYABLE
     assert "spec.kubeconfigSecretRef.name is missing" in str(raised.value)
+
+
+def test_an_invalid_rate_limit_is_reported_field_by_field_as_an_invalid_spec() -> None:
+    bad = {**RC, "spec": {**RC["spec"], "rateLimit": {"qps": -5, "burst": "lots"}}}
+    with pytest.raises(KubeconfigError) as raised:
+        RemoteClusterAccess.from_resource(bad)
+    message = raised.value.message
+    assert message.startswith("RemoteCluster dr-system/dr1: invalid spec: spec.rateLimit.qps: ")
+    assert "spec.rateLimit.burst: " in message and "invalid literal" not in message
+    assert raised.value.condition == "InvalidSpec"
+
+
+def test_a_check_of_a_cluster_whose_spec_is_invalid_checks_nothing_and_says_why() -> None:
+    bad = {**RC, "spec": {**RC["spec"], "rateLimit": {"qps": 0}}}
+
+    class Clients:  # never reached: the spec is refused before any client is made
+        def get(self, remote: object, current: bool = False) -> None:
+            RemoteClusterAccess.from_resource(remote)
+
+    check = check_cluster(Clients(), bad)  # type: ignore[arg-type]
+
+    assert check.health == "Unhealthy" and check.category is Category.NON_RETRYABLE
+    assert {c.status for c in check.conditions} == {"Unknown"}
+    assert all("spec.rateLimit.qps" in c.message for c in check.conditions)
