@@ -555,6 +555,16 @@ _POD_MESSAGE = (
 )
 
 
+# Pod fields the cluster a Pod is created in fills in (1.34): `nodeName`, the scheduler's binding;
+# `priority` and `preemptionPolicy`, computed by the Priority admission plugin from the
+# PriorityClass (plugin/pkg/admission/priority: a value that differs from what it computes is
+# refused with 403 "must not be provided in pod spec"); `ephemeralContainers`, added through their
+# subresource only (ValidatePodCreate refuses them on create). A copy leaves them to the
+# destination (drsyncer.sync.transform), an update keeps the destination's (drsyncer.sync.merge),
+# and their being left out of a copy is no change of it.
+POD_ASSIGNED_FIELDS: tuple[str, ...] = ("nodeName", "priority", "preemptionPolicy", "ephemeralContainers")
+
+
 def _pod_fixed(spec: Obj) -> dict[str, Any]:
     """A Pod spec without what an update may change; tolerations only grow, so those kept must stay."""
     fixed = {
@@ -571,6 +581,8 @@ def _pod_fixed(spec: Obj) -> dict[str, Any]:
 
 def _pod(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
     want, have = desired.get("spec") or {}, existing.get("spec") or {}
+    # what the destination assigned and the copy leaves out is kept by the update (merge.update_body)
+    have = {k: v for k, v in have.items() if k in want or k not in POD_ASSIGNED_FIELDS}
     kept = all(t in (want.get("tolerations") or []) for t in have.get("tolerations") or [])
     if _pod_fixed(want) == _pod_fixed(have) and kept:
         return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from drsyncer.api.durations import parse_duration
 
@@ -64,6 +64,10 @@ def check_schedule(schedule: str) -> str:
             f'"{schedule}" is not a valid cron expression: '
             + ("; ".join(bad) if bad else "its fields do not fit together")
         )
+    try:
+        croniter(text, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
+    except CroniterBadDateError:
+        raise ValueError(f'"{schedule}" never fires: no date matches its day of month and month') from None
     return schedule
 
 

@@ -73,21 +73,28 @@ class RemoteClusterAccess:
         metadata = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
         name, namespace = str(metadata.get("name", "")), str(metadata.get("namespace") or "default")
-        ref = spec.get("kubeconfigSecretRef") or {}
+        ref = spec.get("kubeconfigSecretRef") or {} if isinstance(spec, Mapping) else None
+        limits = spec.get("rateLimit") or {} if isinstance(spec, Mapping) else None
+        if not isinstance(ref, Mapping) or not isinstance(limits, Mapping):
+            # the field errors as the watcher reports them (InvalidSpec); nothing to check with
+            raise KubeconfigError(
+                Category.NON_RETRYABLE,
+                f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: invalid spec: {_spec_errors(obj)}",
+                condition=CONDITION_INVALID_SPEC,
+            )
         if not ref.get("name"):
             raise KubeconfigError(
                 Category.NON_RETRYABLE,
                 f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: spec.kubeconfigSecretRef.name is missing",
                 condition=CONDITION_KUBECONFIG_AVAILABLE,
             )
-        limits = spec.get("rateLimit") or {}
         try:
             rate = RateBudget(float(limits.get("qps", 50)), int(limits.get("burst", 100)))
         except (TypeError, ValueError):
             # the field errors as the watcher reports them (InvalidSpec), every one of them
             raise KubeconfigError(
                 Category.NON_RETRYABLE,
-                f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: invalid spec: {_rate_limit_errors(obj)}",
+                f"{KIND_REMOTE_CLUSTER} {namespace}/{name}: invalid spec: {_spec_errors(obj, 'spec.rateLimit')}",
                 condition=CONDITION_INVALID_SPEC,
             ) from None
         return cls(
@@ -101,15 +108,16 @@ class RemoteClusterAccess:
         )
 
 
-def _rate_limit_errors(obj: Mapping[str, Any]) -> str:
-    """`spec.rateLimit.qps: ...; spec.rateLimit.burst: ...`: the RemoteCluster's rateLimit errors."""
+def _spec_errors(obj: Mapping[str, Any], field: str = "spec") -> str:
+    """`spec.rateLimit.qps: ...; spec.rateLimit.burst: ...`: the RemoteCluster's errors under `field`,
+    as the watcher words them."""
     try:
         parse_remote_cluster(obj)
     except InvalidSpec as exc:
-        found = [e for e in exc.errors if e.startswith("spec.rateLimit")]
+        found = [e for e in exc.errors if e.startswith(field)]
         if found:
             return "; ".join(found)
-    return "spec.rateLimit: qps must be a number above 0 and burst a whole number of at least 1"
+    return f"{field} is not valid"
 
 
 @dataclass(frozen=True)

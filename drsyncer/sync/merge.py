@@ -4,7 +4,8 @@ An update replaces the destination object, so anything the destination allocated
 controllers maintain has to be carried over from the existing copy, or the update would either be
 rejected or undo the destination's work: a Service's cluster IPs and node ports, a PVC's binding
 and every PVC field but its size request, a Job's generated selector, the token issued into a
-ServiceAccount token Secret, finalizers, and the annotations other controllers keep. The result
+ServiceAccount token Secret, a Pod's node and computed priority, finalizers, and the annotations
+other controllers keep. The result
 carries the existing `resourceVersion`, so a
 replace is refused (409) if the object changed since it was read.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import jsonpatch
 
 from drsyncer.api import keys
+from drsyncer.api.immutability import POD_ASSIGNED_FIELDS
 from drsyncer.sync.objects import Obj, group_of
 from drsyncer.sync.tokens import is_token_secret, keep_issued
 from drsyncer.sync.transform import HEADLESS
@@ -35,6 +37,13 @@ def update_body(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:
         body["spec"] = _service_spec(desired.get("spec") or {}, existing.get("spec") or {})
     elif gk == ("batch", "Job"):
         body["spec"] = _job_spec(desired.get("spec") or {}, existing.get("spec") or {})
+    elif gk == ("", "Pod"):
+        # what the destination assigned (its node, the priority its admission computed) stays
+        have = existing.get("spec") or {}
+        want = desired.get("spec") or {}
+        kept = {k: have[k] for k in POD_ASSIGNED_FIELDS if k in have and k not in want}
+        if kept:
+            body["spec"] = {**want, **kept}
     elif is_token_secret(desired):
         body = keep_issued(body, existing)
     return body

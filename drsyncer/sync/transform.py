@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drsyncer.api import keys
+from drsyncer.api.immutability import POD_ASSIGNED_FIELDS
 from drsyncer.sync import namespace_refs, standby, tokens
 from drsyncer.sync.objects import Obj, group_of
 from drsyncer.sync.rules import Rules
@@ -36,14 +37,6 @@ SCALED_KINDS: frozenset[tuple[str, str]] = standby.REPLICATED_KINDS
 # `preserveVolumeAttributes` (or `syncPersistentVolumes`) keeps them. `volumeMode` is not among them:
 # it is the kind of volume the workload needs (a Block claim mounted through volumeDevices), kept always.
 PVC_VOLUME_ATTRIBUTES: tuple[str, ...] = ("selector", "dataSource", "dataSourceRef")
-# Pod fields the source cluster filled in, which a copy must leave to the destination (1.34):
-# `nodeName`, the scheduler's binding to a source node (a Pod bound to a node the destination does
-# not have is deleted by its pod garbage collector); `priority` and `preemptionPolicy`, computed by
-# the Priority admission plugin from the PriorityClass (plugin/pkg/admission/priority: a value that
-# differs from what it computes in the destination is refused with 403 "must not be provided in pod
-# spec"); `ephemeralContainers`, added through their subresource only (ValidatePodCreate refuses
-# them on create).
-POD_ASSIGNED_FIELDS: tuple[str, ...] = ("nodeName", "priority", "preemptionPolicy", "ephemeralContainers")
 HEADLESS = "None"
 
 

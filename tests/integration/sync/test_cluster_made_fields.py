@@ -19,7 +19,7 @@ from kubernetes import client as k8s
 from drsyncer.api import keys
 from drsyncer.sync.execute import Limits
 from tests.fixtures.polling import eventually
-from tests.integration.sync.conftest import Obj, World, counts_of, create, read, rules, seed
+from tests.integration.sync.conftest import Obj, World, counts_of, create, modify, read, rules, seed
 
 CLAIM: Obj = {
     "apiVersion": "v1",
@@ -85,6 +85,23 @@ def test_a_pod_copy_leaves_its_node_and_priority_to_the_destination(world: World
             assert (copy["spec"]["priority"], copy["spec"]["preemptionPolicy"]) == (500, "Never")
         else:
             assert "priority" not in copy["spec"] and "preemptionPolicy" not in copy["spec"]
+
+        # what the destination filled in is no change of the copy: a label and an image (which a Pod
+        # may change in place) are updated, and a run after that writes nothing
+        def relabel(obj: Obj) -> None:
+            obj["metadata"]["labels"]["team"] = "a"
+            obj["spec"]["containers"][0]["image"] = "registry.example/app:2"
+
+        modify(world, "source", pod, relabel)
+        (result,) = world.sync(rules(resourceTypes=["pods"]), destinations=("dr1",))
+        assert counts_of(result) == {"updated": 1} and result.skips == [], result.warnings
+        after = read(world, "dr1", pod)
+        assert after is not None and after["metadata"]["uid"] == copy["metadata"]["uid"]
+        assert after["metadata"]["labels"]["team"] == "a"
+        assert after["spec"]["containers"][0]["image"] == "registry.example/app:2"
+        world.reset_counters()
+        world.sync(rules(resourceTypes=["pods"]), destinations=("dr1",))
+        assert world.writes("dr1") == 0
     finally:
         if real:
             for cluster in ("source", "dr1"):

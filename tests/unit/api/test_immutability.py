@@ -614,6 +614,32 @@ CASES: list[tuple[str, str, str, tuple[int, int], Obj, Obj, list[str]]] = [
         [],
     ),
     (
+        # what the destination's scheduler and admission filled in, and the copy leaves out
+        "pod image change beside the fields the destination assigned",
+        "",
+        "Pod",
+        (1, 34),
+        {"spec": {"containers": [{"name": "c", "image": "app:2"}]}},
+        {
+            "spec": {
+                "containers": [{"name": "c", "image": "app:1"}],
+                "nodeName": "dr-node-1",
+                "priority": 0,
+                "preemptionPolicy": "PreemptLowerPriority",
+            }
+        },
+        [],
+    ),
+    (
+        "pod container change",
+        "",
+        "Pod",
+        (1, 34),
+        {"spec": {"containers": [{"name": "c", "image": "app:1", "args": ["x"]}]}},
+        {"spec": {"containers": [{"name": "c", "image": "app:1"}], "priority": 0}},
+        ["spec"],
+    ),
+    (
         "custom resources are not in the table",
         "example.com",
         "Widget",

@@ -152,6 +152,11 @@ REPLICATION_CASES: list[tuple[str, dict[str, Any], str]] = [
         'spec.schedule: "61 * * * *" is not a valid cron expression: minute "61" (0-59)',
     ),
     (
+        "cron that never fires",
+        {"schedule": "0 0 31 2 *"},
+        'spec.schedule: "0 0 31 2 *" never fires: no date matches its day of month and month',
+    ),
+    (
         "cron fields out of range named each",
         {"schedule": "61 25 * * 8"},
         'spec.schedule: "61 25 * * 8" is not a valid cron expression: minute "61" (0-59); hour "25" (0-23); '

@@ -65,3 +65,17 @@ def test_a_check_of_a_cluster_whose_spec_is_invalid_checks_nothing_and_says_why(
     assert check.health == "Unhealthy" and check.category is Category.NON_RETRYABLE
     assert {c.status for c in check.conditions} == {"Unknown"}
     assert all("spec.rateLimit.qps" in c.message for c in check.conditions)
+
+
+@pytest.mark.parametrize(
+    ("spec", "named"),
+    [
+        ({"kubeconfigSecretRef": {"name": "s"}, "rateLimit": "fast"}, "spec.rateLimit"),
+        ({"kubeconfigSecretRef": "s"}, "spec.kubeconfigSecretRef"),
+    ],
+)
+def test_a_spec_part_that_is_not_an_object_is_an_invalid_spec_not_a_crash(spec: dict, named: str) -> None:
+    with pytest.raises(KubeconfigError) as raised:
+        RemoteClusterAccess.from_resource({**RC, "spec": spec})
+    assert raised.value.condition == "InvalidSpec"
+    assert f"invalid spec: {named}" in raised.value.message

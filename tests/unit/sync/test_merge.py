@@ -136,3 +136,26 @@ def test_changed_fields_name_what_an_update_sets_differently_not_what_it_leaves_
     assert changed_fields(existing, existing) == ()
     many = {"spec": {f"k{i}": i for i in range(9)}}
     assert len(changed_fields(many, {"spec": {}}, limit=3)) == 3
+
+
+def test_a_pod_update_keeps_the_node_and_priority_the_destination_assigned() -> None:
+    desired = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c"}]},
+    }
+    existing = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "resourceVersion": "7"},
+        "spec": {
+            "containers": [{"name": "c"}],
+            "nodeName": "dr-node",
+            "priority": 50,
+            "preemptionPolicy": "Never",
+        },
+    }
+    spec = update_body(desired, existing)["spec"]
+    assert (spec["nodeName"], spec["priority"], spec["preemptionPolicy"]) == ("dr-node", 50, "Never")
+    assert "nodeName" not in desired["spec"]
