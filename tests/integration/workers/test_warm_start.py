@@ -15,7 +15,7 @@ import yaml
 
 from drsyncer.api import keys
 from drsyncer.api.crds import all_crds
-from drsyncer.config import load_settings
+from drsyncer.config import Settings, load_settings
 from drsyncer.errors import CategorisedError
 from drsyncer.kube import ClusterClient, ClusterClients, client_from_kubeconfig
 from drsyncer.sim import SimFleet
@@ -70,6 +70,38 @@ def fleet() -> Iterator[tuple[SimFleet, ClusterClient]]:
             controller.close()
 
 
+def _context(settings: Settings, controller: ClusterClient, redis_server: RedisServer) -> Context:
+    """A worker's context on the fleet's controller, as a pool process builds it."""
+    return Context.assemble(
+        settings,
+        controller,
+        redis_server.client(),
+        ClusterClients(controller, redis_url=redis_server.url),
+        worker="w",
+    )
+
+
+def _replication_job(controller: ClusterClient, name: str, source_cluster: str) -> SyncJob:
+    """A Manual Replication `name` copying `shop` from `source_cluster` to dr1, and its sync-now job."""
+    spec = {
+        "sourceCluster": source_cluster,
+        "destinationCluster": "dr1",
+        "sourceNamespace": "shop",
+        "replicationMode": "Manual",
+    }
+    body = {
+        "apiVersion": keys.API_VERSION,
+        "kind": keys.KIND_REPLICATION,
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+    meta = controller.create(controller.resolve("replications.dr-syncer.io"), NS, body)["metadata"]
+    ref = ReplicationRef(keys.KIND_REPLICATION, NS, name, meta["uid"], meta["generation"])
+    return SyncJob(
+        ref, source_cluster, "shop", (Target("dr1", "shop"),), "Manual", "", Trigger.SYNC_NOW.value
+    )
+
+
 def test_a_warm_start_gets_every_remote_cluster_ready_without_a_request_to_any_and_the_first_task_reads_no_secret(
     fleet: tuple[SimFleet, ClusterClient], redis_server: RedisServer
 ) -> None:
@@ -82,13 +114,7 @@ def test_a_warm_start_gets_every_remote_cluster_ready_without_a_request_to_any_a
     elsewhere.close()
     for name in ("controller", "source", "dr1"):
         sims[name].reset_counters()
-    ctx = Context.assemble(
-        settings,
-        controller,
-        redis_server.client(),
-        ClusterClients(controller, redis_url=redis_server.url),
-        worker="warm",
-    )
+    ctx = _context(settings, controller, redis_server)
     try:
         done = warm(ctx, NS)
 
@@ -100,24 +126,7 @@ def test_a_warm_start_gets_every_remote_cluster_ready_without_a_request_to_any_a
 
         # the first task finds its clients ready: it reads no kubeconfig Secret and no RemoteCluster
         replications = controller.resolve("replications.dr-syncer.io")
-        created = controller.create(
-            replications,
-            NS,
-            {
-                "apiVersion": keys.API_VERSION,
-                "kind": keys.KIND_REPLICATION,
-                "metadata": {"name": "web"},
-                "spec": {
-                    "sourceCluster": "source",
-                    "destinationCluster": "dr1",
-                    "sourceNamespace": "shop",
-                    "replicationMode": "Manual",
-                },
-            },
-        )
-        meta = created["metadata"]
-        ref = ReplicationRef(keys.KIND_REPLICATION, NS, "web", meta["uid"], meta["generation"])
-        job = SyncJob(ref, "source", "shop", (Target("dr1", "shop"),), "Manual", "", Trigger.SYNC_NOW.value)
+        job = _replication_job(controller, "web", "source")
         sims["controller"].reset_counters()
         outcome = run_sync(ctx, replace(job, run_id=uuid.uuid4().hex), uuid.uuid4().hex).to_dict()
 
@@ -140,30 +149,10 @@ def test_a_source_cluster_that_is_not_there_is_reported_as_the_source_not_as_a_d
     fleet: tuple[SimFleet, ClusterClient], redis_server: RedisServer
 ) -> None:
     _, controller = fleet
-    settings = load_settings({"DRSYNCER_REDIS_URL": redis_server.url})
-    ctx = Context.assemble(
-        settings,
-        controller,
-        redis_server.client(),
-        ClusterClients(controller, redis_url=redis_server.url),
-        worker="w",
-    )
+    ctx = _context(load_settings({"DRSYNCER_REDIS_URL": redis_server.url}), controller, redis_server)
     try:
         replications = controller.resolve("replications.dr-syncer.io")
-        spec = {"sourceCluster": "nosuch", "destinationCluster": "dr1", "sourceNamespace": "shop"}
-        created = controller.create(
-            replications,
-            NS,
-            {
-                "apiVersion": keys.API_VERSION,
-                "kind": keys.KIND_REPLICATION,
-                "metadata": {"name": "lost"},
-                "spec": spec,
-            },
-        )
-        meta = created["metadata"]
-        ref = ReplicationRef(keys.KIND_REPLICATION, NS, "lost", meta["uid"], meta["generation"])
-        job = SyncJob(ref, "nosuch", "shop", (Target("dr1", "shop"),), "Manual", "", Trigger.SYNC_NOW.value)
+        job = _replication_job(controller, "lost", "nosuch")
 
         outcome = run_sync(ctx, replace(job, run_id=uuid.uuid4().hex), uuid.uuid4().hex).to_dict()
 
