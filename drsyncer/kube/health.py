@@ -42,7 +42,10 @@ class ClusterCheck:
 
     @property
     def health(self) -> str:
-        return "Healthy" if self.healthy else "Unhealthy"
+        """Healthy, Unhealthy, or Unknown when nothing could be checked (the spec is invalid)."""
+        if self.healthy:
+            return "Healthy"
+        return "Unknown" if all(c.status == "Unknown" for c in self.conditions) else "Unhealthy"
 
 
 def check_cluster(clients: ClusterClients, remote: RemoteClusterAccess | Any) -> ClusterCheck:

@@ -62,7 +62,7 @@ def test_a_check_of_a_cluster_whose_spec_is_invalid_checks_nothing_and_says_why(
 
     check = check_cluster(Clients(), bad)  # type: ignore[arg-type]
 
-    assert check.health == "Unhealthy" and check.category is Category.NON_RETRYABLE
+    assert check.health == "Unknown" and not check.healthy and check.category is Category.NON_RETRYABLE
     assert {c.status for c in check.conditions} == {"Unknown"}
     assert all("spec.rateLimit.qps" in c.message for c in check.conditions)
 
