@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from prometheus_client import Counter, Gauge
 
@@ -83,3 +84,41 @@ def export_replication(label: str, state: ReplicationState) -> None:
     else:
         REPLICATION_LAST_SUCCESS.labels(label).set(state.last_success)
     _exported[label] = state
+
+
+# one series per RemoteCluster, kept by the leader from the RemoteClusters' `status.health`, which the
+# workers' check tasks write: one value per cluster, the latest check's, whichever worker ran it
+REMOTE_CLUSTER_HEALTHY = Gauge(
+    "dr_syncer_remote_cluster_healthy",
+    "1 while the RemoteCluster's status.health (the latest check) is Healthy, 0 while it is Unhealthy "
+    "or Unknown; absent before its first check",
+    ["cluster"],
+)
+_health_exported: set[str] = set()
+
+
+def export_remote_cluster(obj: Mapping[str, Any], deleted: bool = False) -> None:
+    """Set (or, for a deleted one or one never checked, remove) one RemoteCluster's health gauge."""
+    meta = obj.get("metadata") or {}
+    label = f"{meta.get('namespace') or 'default'}/{meta.get('name') or ''}"
+    status = obj.get("status")
+    health = status.get("health") if isinstance(status, Mapping) else None
+    if deleted or not health:
+        if label in _health_exported:
+            REMOTE_CLUSTER_HEALTHY.remove(label)
+            _health_exported.discard(label)
+        return
+    REMOTE_CLUSTER_HEALTHY.labels(label).set(1 if health == "Healthy" else 0)
+    _health_exported.add(label)
+
+
+def export_remote_clusters(objs: Iterable[Mapping[str, Any]]) -> None:
+    """The health gauges of exactly `objs` (every RemoteCluster watched); `[]` drops them all."""
+    seen = set()
+    for obj in objs:
+        export_remote_cluster(obj)
+        meta = obj.get("metadata") or {}
+        seen.add(f"{meta.get('namespace') or 'default'}/{meta.get('name') or ''}")
+    for label in _health_exported - seen:
+        REMOTE_CLUSTER_HEALTHY.remove(label)
+        _health_exported.discard(label)

@@ -201,6 +201,11 @@ class Watcher:
         with self._status_lock:
             self._status_seen.add(key)
 
+    def _remote_cluster_event(self, kind: str, obj: dict[str, Any]) -> None:
+        """Every watch event of a RemoteCluster: its health gauge follows the status the workers'
+        checks write, status-only changes included (they reconcile nothing)."""
+        metrics.export_remote_cluster(obj, deleted=kind == "DELETED")
+
     def _start_informers(self) -> None:
         """Start an informer for every dr-syncer.io kind the controller serves (NamespaceMapping is
         optional: its CRD may not be installed)."""
@@ -217,7 +222,7 @@ class Watcher:
             self._refs[resource] = ref
             if self._warned.pop(resource, None) is not None:
                 log.info("%s served now; watching it", resource)
-            on_event = self._status_event if resource != REMOTE_CLUSTERS else None
+            on_event = self._status_event if resource != REMOTE_CLUSTERS else self._remote_cluster_event
             informer = Informer(
                 lambda: self.controller,
                 ref,
@@ -343,6 +348,7 @@ class Watcher:
             self.running.clear()
             self.stop_informers()
             metrics.export_replications({})  # the next leader exports them
+            metrics.export_remote_clusters([])
 
     def _check_schedule(self) -> None:
         """Reconcile at once when Redis lost the schedule, rather than at the next resync."""
@@ -382,6 +388,8 @@ class Watcher:
         report = Report(full=full)
         remote_objs = self._objects(REMOTE_CLUSTERS)
         remote = read_remote_clusters(remote_objs)
+        if full:  # a list is no event: what the informer (re)listed is exported here
+            metrics.export_remote_clusters(remote_objs)
         remote_version = hash(
             frozenset(
                 ((o.get("metadata") or {}).get("uid"), (o.get("metadata") or {}).get("resourceVersion"))

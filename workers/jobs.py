@@ -588,7 +588,6 @@ def run_check(ctx: Context, namespace: str, name: str, task_id: str = "") -> dic
         return {"health": None}
     check = check_cluster(ctx.clients, obj)
     now = datetime.now(UTC)
-    metrics.CLUSTER_HEALTHY.labels(f"{namespace}/{name}").set(1 if check.healthy else 0)
     # the status write in the audit log, as the worker's (no Replication: a RemoteCluster's own check)
     with audit.acting_for(audit.Actor(task=task_id, component="worker")):
         patch_status(

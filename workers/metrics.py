@@ -52,12 +52,6 @@ LAST_SUCCESS = Gauge(
     ["replication"],
     multiprocess_mode="max",
 )
-CLUSTER_HEALTHY = Gauge(
-    "dr_syncer_remote_cluster_healthy",
-    "1 when the last check of a RemoteCluster (namespace/name) found it healthy, else 0",
-    ["cluster"],
-    multiprocess_mode="mostrecent",
-)
 WEBHOOK_DELIVERIES = Counter(
     "dr_syncer_webhook_deliveries",
     "Webhook delivery attempts, by outcome (delivered; retry: no answer, "

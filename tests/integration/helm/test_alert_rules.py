@@ -174,14 +174,14 @@ CASES = [
     # DrSyncerRemoteClusterUnhealthy
     _case(
         "DrSyncerRemoteClusterUnhealthy",
-        [_series("dr_syncer_remote_cluster_healthy", "_x2 0x10", pod=WORKER, cluster="dr-system/dr1")],
+        [_series("dr_syncer_remote_cluster_healthy", "_x2 0x10", pod=WATCHER, cluster="dr-system/dr1")],
         "9m",
         fires={"cluster": "dr-system/dr1"},
         why="a fresh series at 0 for 5 minutes fires",
     ),
     _case(
         "DrSyncerRemoteClusterUnhealthy",
-        [_series("dr_syncer_remote_cluster_healthy", "1x10", pod=WORKER, cluster="dr-system/dr1")],
+        [_series("dr_syncer_remote_cluster_healthy", "1x10", pod=WATCHER, cluster="dr-system/dr1")],
         "9m",
         fires=None,
         why="a healthy cluster does not",

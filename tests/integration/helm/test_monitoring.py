@@ -128,7 +128,8 @@ def exported(pipeline: Pipeline) -> Iterator[set[str]]:  # noqa: F811
     eventually(
         lambda: pipeline.status("metrics").get("phase") == "Completed", timeout_s=60, what="phase Completed"
     )
-    # the workers' RemoteCluster check (queue "health") is what sets dr_syncer_remote_cluster_healthy
+    # the workers' RemoteCluster check (queue "health") writes the status the watcher exports as
+    # dr_syncer_remote_cluster_healthy
     for cluster in ("source", "dr1"):
         pipeline.app.send_task(
             "drsyncer.check_remote_cluster", kwargs={"namespace": NS, "name": cluster}, queue="health"
@@ -146,7 +147,7 @@ def exported(pipeline: Pipeline) -> Iterator[set[str]]:  # noqa: F811
     names = eventually(
         scrape_all,
         timeout_s=30,
-        what="a RemoteCluster check on a worker and the watcher's per-Replication gauges",
+        what="a RemoteCluster's health and the per-Replication gauges on the watcher",
     )
     assert names is not None
     print("exported:", " ".join(sorted(names)))

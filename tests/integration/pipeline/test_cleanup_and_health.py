@@ -49,14 +49,10 @@ def test_check_task_writes_remote_cluster_health_and_the_metric(pipe: Pipeline) 
             lambda: (pipe.remote_cluster("dr2").get("status") or {}).get("health") == "Unhealthy",
             what="dr2 Unhealthy",
         )
-        eventually(
-            lambda: any(
-                v == 0
-                for (n, ls), v in {**pipe.metrics("worker-1"), **pipe.metrics("worker-2")}.items()
-                if n == "dr_syncer_remote_cluster_healthy" and ("cluster", f"{NS}/dr2") in ls
-            ),
-            what="the health metric of dr2 at 0",
-        )
+        # one value per cluster, the latest check's, from the watcher: not one per worker that checked
+        eventually(lambda: _health_metric(pipe, "dr2") == [0.0], what="the health metric of dr2 at 0")
+        for worker in ("worker-1", "worker-2"):
+            assert not [n for n, _ in pipe.metrics(worker) if n == "dr_syncer_remote_cluster_healthy"]
     finally:
         pipe.sim("dr2").up()
     assert result.id
@@ -65,6 +61,16 @@ def test_check_task_writes_remote_cluster_health_and_the_metric(pipe: Pipeline) 
         lambda: (pipe.remote_cluster("dr2").get("status") or {}).get("health") == "Healthy",
         what="dr2 Healthy again",
     )
+    # a status-only change, followed as the watcher sees it
+    eventually(lambda: _health_metric(pipe, "dr2") == [1.0], what="the health metric of dr2 back at 1")
+
+
+def _health_metric(pipe: Pipeline, cluster: str) -> list[float]:
+    return [
+        v
+        for (n, ls), v in pipe.metrics("watcher").items()
+        if n == "dr_syncer_remote_cluster_healthy" and ("cluster", f"{NS}/{cluster}") in ls
+    ]
 
 
 def test_deleting_a_replication_while_it_syncs_cleans_up_once_the_run_is_over(pipe: Pipeline) -> None:

@@ -120,3 +120,27 @@ def test_the_gauges_show_the_last_state_exported_through_every_kind_of_change() 
     assert _series(label)["Completed"] == 1
     metrics.export_replications({})
     assert set(_series(label).values()) == {None}
+
+
+def test_remote_cluster_health_gauge_follows_status_and_goes_with_the_object() -> None:
+    from prometheus_client import REGISTRY
+
+    from scheduler import metrics
+
+    def value(label: str) -> float | None:
+        return REGISTRY.get_sample_value("dr_syncer_remote_cluster_healthy", {"cluster": label})
+
+    def rc(name: str, health: str | None) -> dict[str, Any]:
+        return {
+            "metadata": {"name": name, "namespace": "dr-system"},
+            **({"status": {"health": health}} if health else {}),
+        }
+
+    metrics.export_remote_clusters([rc("dr1", "Healthy"), rc("dr2", "Unhealthy"), rc("new", None)])
+    assert (value("dr-system/dr1"), value("dr-system/dr2"), value("dr-system/new")) == (1.0, 0.0, None)
+    metrics.export_remote_cluster(rc("dr2", "Healthy"))  # a status-only watch event
+    assert value("dr-system/dr2") == 1.0
+    metrics.export_remote_cluster(rc("dr2", "Healthy"), deleted=True)
+    assert value("dr-system/dr2") is None
+    metrics.export_remote_clusters([])  # the replica stops leading
+    assert value("dr-system/dr1") is None
