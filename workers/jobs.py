@@ -588,9 +588,35 @@ def run_check(ctx: Context, namespace: str, name: str, task_id: str = "") -> dic
         return {"health": None}
     check = check_cluster(ctx.clients, obj)
     now = datetime.now(UTC)
+    before: list[str | None] = [None]  # the health the status held when this check was written
+
+    def build(current: Mapping[str, Any]) -> dict[str, Any]:
+        status = current.get("status")
+        before[0] = status.get("health") if isinstance(status, Mapping) else None
+        return health_status(current, check, now)
+
     # the status write in the audit log, as the worker's (no Replication: a RemoteCluster's own check)
     with audit.acting_for(audit.Actor(task=task_id, component="worker")):
-        patch_status(
-            ctx.controller, api_ref, namespace, name, lambda current: health_status(current, check, now)
+        written = patch_status(ctx.controller, api_ref, namespace, name, build)
+    if written is not None and check.health != before[0] and (before[0] or not check.healthy):
+        # a change of health (or a first check that found trouble) is told where an operator looks
+        healthy = check.healthy
+        (log.info if healthy else log.warning)(
+            "RemoteCluster %s/%s: %s: %s", namespace, name, check.health, check.message
+        )
+        post_event(
+            ctx.controller,
+            events.event(
+                _involved(written),
+                REASON_CLUSTER_HEALTHY if healthy else REASON_CLUSTER_UNHEALTHY,
+                f"{check.health} (was {before[0] or 'not checked'}): {check.message}",
+                type_="Normal" if healthy else "Warning",
+                now=now,
+                instance=ctx.worker,
+            ),
         )
     return {"health": check.health, "message": check.message}
+
+
+REASON_CLUSTER_HEALTHY = "ClusterHealthy"
+REASON_CLUSTER_UNHEALTHY = "ClusterUnhealthy"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.integration.pipeline.conftest import CONFIGMAPS, NS, Pipeline, eventually
 
 
@@ -63,6 +65,24 @@ def test_check_task_writes_remote_cluster_health_and_the_metric(pipe: Pipeline) 
     )
     # a status-only change, followed as the watcher sees it
     eventually(lambda: _health_metric(pipe, "dr2") == [1.0], what="the health metric of dr2 back at 1")
+    # each change of health is an Event on the RemoteCluster: Warning when it went, Normal when back
+    reasons = eventually(
+        lambda: (
+            r
+            if {"ClusterUnhealthy", "ClusterHealthy"}
+            <= set(r := [e["reason"] for e in _cluster_events(pipe, "dr2")])
+            else None
+        ),
+        what="dr2's health Events",
+    )
+    assert reasons.count("ClusterUnhealthy") == 1 and reasons.count("ClusterHealthy") == 1, reasons
+    (down,) = [e for e in _cluster_events(pipe, "dr2") if e["reason"] == "ClusterUnhealthy"]
+    assert down["type"] == "Warning" and down["message"].startswith("Unhealthy (was ")
+    assert "dr2" in down["message"] and "cannot connect" in down["message"]
+
+
+def _cluster_events(pipe: Pipeline, name: str) -> list[dict[str, Any]]:
+    return [e for e in pipe.events(name) if (e.get("involvedObject") or {}).get("kind") == "RemoteCluster"]
 
 
 def _health_metric(pipe: Pipeline, cluster: str) -> list[float]:
