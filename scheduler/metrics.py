@@ -97,16 +97,18 @@ REMOTE_CLUSTER_HEALTHY = Gauge(
 _health_exported: set[str] = set()
 
 
+def _cluster_label(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{meta.get('namespace') or 'default'}/{meta.get('name') or ''}"
+
+
 def export_remote_cluster(obj: Mapping[str, Any], deleted: bool = False) -> None:
     """Set (or, for a deleted one or one never checked, remove) one RemoteCluster's health gauge."""
-    meta = obj.get("metadata") or {}
-    label = f"{meta.get('namespace') or 'default'}/{meta.get('name') or ''}"
+    label = _cluster_label(obj)
     status = obj.get("status")
     health = status.get("health") if isinstance(status, Mapping) else None
     if deleted or not health:
-        if label in _health_exported:
-            REMOTE_CLUSTER_HEALTHY.remove(label)
-            _health_exported.discard(label)
+        _drop_health(label)
         return
     REMOTE_CLUSTER_HEALTHY.labels(label).set(1 if health == "Healthy" else 0)
     _health_exported.add(label)
@@ -114,11 +116,14 @@ def export_remote_cluster(obj: Mapping[str, Any], deleted: bool = False) -> None
 
 def export_remote_clusters(objs: Iterable[Mapping[str, Any]]) -> None:
     """The health gauges of exactly `objs` (every RemoteCluster watched); `[]` drops them all."""
-    seen = set()
+    objs = list(objs)
     for obj in objs:
         export_remote_cluster(obj)
-        meta = obj.get("metadata") or {}
-        seen.add(f"{meta.get('namespace') or 'default'}/{meta.get('name') or ''}")
-    for label in _health_exported - seen:
+    for label in _health_exported - {_cluster_label(o) for o in objs}:
+        _drop_health(label)
+
+
+def _drop_health(label: str) -> None:
+    if label in _health_exported:
         REMOTE_CLUSTER_HEALTHY.remove(label)
         _health_exported.discard(label)

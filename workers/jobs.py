@@ -30,7 +30,7 @@ from drsyncer.kube.kubeconfig import controller_client
 from drsyncer.plugins.registry import installed
 from drsyncer.redis_target import client_from_url
 from drsyncer.status import events
-from drsyncer.status.remote_cluster import health_status
+from drsyncer.status.remote_cluster import health_event, health_status
 from drsyncer.status.replication import (
     RETRY_KEY,
     NamespaceRecord,
@@ -598,25 +598,20 @@ def run_check(ctx: Context, namespace: str, name: str, task_id: str = "") -> dic
     # the status write in the audit log, as the worker's (no Replication: a RemoteCluster's own check)
     with audit.acting_for(audit.Actor(task=task_id, component="worker")):
         written = patch_status(ctx.controller, api_ref, namespace, name, build)
-    if written is not None and check.health != before[0] and (before[0] or not check.healthy):
-        # a change of health (or a first check that found trouble) is told where an operator looks
-        healthy = check.healthy
-        (log.info if healthy else log.warning)(
-            "RemoteCluster %s/%s: %s: %s", namespace, name, check.health, check.message
+    told = health_event(before[0], check) if written is not None else None
+    if told is not None:  # a change of health is told where an operator looks
+        reason, type_, message = told
+        log.log(
+            logging.INFO if check.healthy else logging.WARNING,
+            "RemoteCluster %s/%s: %s",
+            namespace,
+            name,
+            message,
         )
         post_event(
             ctx.controller,
             events.event(
-                _involved(written),
-                REASON_CLUSTER_HEALTHY if healthy else REASON_CLUSTER_UNHEALTHY,
-                f"{check.health} (was {before[0] or 'not checked'}): {check.message}",
-                type_="Normal" if healthy else "Warning",
-                now=now,
-                instance=ctx.worker,
+                _involved(written or {}), reason, message, type_=type_, now=now, instance=ctx.worker
             ),
         )
     return {"health": check.health, "message": check.message}
-
-
-REASON_CLUSTER_HEALTHY = "ClusterHealthy"
-REASON_CLUSTER_UNHEALTHY = "ClusterUnhealthy"

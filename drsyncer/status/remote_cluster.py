@@ -41,3 +41,19 @@ def health_status(obj: Mapping[str, Any], check: ClusterCheck, now: datetime) ->
     if generation is not None:
         out["observedGeneration"] = generation
     return out
+
+
+REASON_CLUSTER_HEALTHY = "ClusterHealthy"
+REASON_CLUSTER_UNHEALTHY = "ClusterUnhealthy"
+
+
+def health_event(before: str | None, check: ClusterCheck) -> tuple[str, str, str] | None:
+    """(reason, type, message) of the Event for a check whose health differs from `before` (the
+    status's health when the check was written; None: never checked), or None: a change of health,
+    or a first check that found trouble (a first Healthy is no news)."""
+    if check.health == before or (before is None and check.healthy):
+        return None
+    message = f"{check.health} (was {before or 'not checked'}): {check.message}"
+    if check.healthy:
+        return REASON_CLUSTER_HEALTHY, "Normal", message
+    return REASON_CLUSTER_UNHEALTHY, "Warning", message

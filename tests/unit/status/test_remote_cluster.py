@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from drsyncer.kube.health import ClusterCheck, ConditionResult
 from drsyncer.status.events import event
-from drsyncer.status.remote_cluster import health_status
+from drsyncer.status.remote_cluster import health_event, health_status
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 LATER = datetime(2026, 1, 2, 4, 0, 0, tzinfo=UTC)
@@ -70,3 +70,15 @@ def test_event_names_its_object_and_never_collides() -> None:
     assert one["metadata"]["namespace"] == "dr-system" and one["involvedObject"] == involved
     assert one["type"] == "Normal" and one["count"] == 1 and one["firstTimestamp"] == "2026-01-02T03:04:05Z"
     assert len(event(involved, "SyncFailed", "x" * 5000, type_="Warning", now=NOW)["message"]) == 1024
+
+
+def test_a_change_of_health_is_an_event_and_no_change_is_none() -> None:
+    went = health_event("Healthy", DOWN)
+    assert went is not None and went[:2] == ("ClusterUnhealthy", "Warning")
+    assert went[2].startswith("Unhealthy (was Healthy): ")
+    back = health_event("Unhealthy", HEALTHY)
+    assert back is not None and back[:2] == ("ClusterHealthy", "Normal")
+    first = health_event(None, DOWN)
+    assert first is not None and first[2].startswith("Unhealthy (was not checked): ")
+    assert health_event(None, HEALTHY) is None  # a first Healthy is no news
+    assert health_event("Unhealthy", DOWN) is None and health_event("Healthy", HEALTHY) is None
