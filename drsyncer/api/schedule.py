@@ -34,6 +34,39 @@ _CRON_FIELDS = (
 )
 
 
+# names a field takes in place of numbers (as croniter and robfig/cron read them)
+_NAMES = {
+    3: {
+        m: i + 1
+        for i, m in enumerate(
+            ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+        )
+    },
+    4: {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])},
+}
+
+
+def _reversed_ranges(fields: list[str]) -> list[str]:
+    """The ranges `a-b` with a > b, worded per field. croniter reads `5-1` as a range that wraps
+    round (5 to the end, then up to 1); robfig/cron's ParseStandard, which the Go operator and
+    Kubernetes' CronJob use, refuses it ("beginning of range beyond end of range"), so a schedule
+    means one thing wherever it is written."""
+    found = []
+    for i, (value, (name, allowed)) in enumerate(zip(fields, _CRON_FIELDS, strict=True)):
+        for part in value.split(","):
+            low, dash, high = part.partition("/")[0].partition("-")
+            if not dash:
+                continue
+            names = _NAMES.get(i, {})
+            try:
+                a, b = (names[end.upper()] if end.upper() in names else int(end) for end in (low, high))
+            except ValueError:
+                continue  # neither a number nor a name: croniter has refused it already
+            if a > b:
+                found.append(f'{name} "{part}" starts after it ends (write it from low to high: {allowed})')
+    return found
+
+
 def check_schedule(schedule: str) -> str:
     """Raise ValueError unless `schedule` is a valid 5-field cron, macro or `@every <duration>`."""
     text = schedule.strip()
@@ -64,6 +97,9 @@ def check_schedule(schedule: str) -> str:
             f'"{schedule}" is not a valid cron expression: '
             + ("; ".join(bad) if bad else "its fields do not fit together")
         )
+    reversed_ = _reversed_ranges(fields)
+    if reversed_:
+        raise ValueError(f'"{schedule}" is not a valid cron expression: ' + "; ".join(reversed_))
     try:
         croniter(text, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
     except CroniterBadDateError:

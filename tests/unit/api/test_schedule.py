@@ -70,6 +70,15 @@ def test_invalid_schedules_are_rejected(schedule: str) -> None:
         check_schedule(schedule)
 
 
+@pytest.mark.parametrize(
+    "schedule",
+    ["0 0 * * 7", "0 0 * * 5-7", "0 0 * * MON-FRI", "0 9-17/2 * * *", "0 0 1 JAN-MAR *", "5-5 * * * *"],
+)
+def test_ranges_written_from_low_to_high_are_accepted(schedule: str) -> None:
+    # day of week 7 is Sunday, as croniter and most crons read it
+    assert check_schedule(schedule) == schedule
+
+
 # -- interval schedules on a grid of their own ------------------------------------------------------
 
 MINUTE = timedelta(seconds=60)

@@ -163,6 +163,19 @@ REPLICATION_CASES: list[tuple[str, dict[str, Any], str]] = [
         'day of week "8" (0-6 or SUN-SAT)',
     ),
     (
+        "cron range that starts after it ends (robfig/cron refuses it; croniter would wrap round)",
+        {"schedule": "0 0 * * SAT-SUN"},
+        'spec.schedule: "0 0 * * SAT-SUN" is not a valid cron expression: day of week "SAT-SUN" starts after '
+        "it ends (write it from low to high: 0-6 or SUN-SAT)",
+    ),
+    (
+        "cron ranges reversed named each",
+        {"schedule": "50-10/5 22-2 * * *"},
+        'spec.schedule: "50-10/5 22-2 * * *" is not a valid cron expression: minute "50-10/5" starts after it '
+        'ends (write it from low to high: 0-59); hour "22-2" starts after it ends (write it from low to high: '
+        "0-23)",
+    ),
+    (
         "@every without duration",
         {"schedule": "@every"},
         'spec.schedule: "@every": write @every followed by a duration, e.g. "@every 30s"',
