@@ -105,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"Replication {namespace}/{args.name}: sync requested ({keys.ANNOTATION_SYNC_NOW})")
         if refused is not None:
             console.print(f"warning: it runs only once this is fixed: {refused}", markup=False)
+        elif (before.get("spec") or {}).get("paused"):
+            console.print(
+                "warning: it is paused (spec.paused); the run starts when it is resumed", markup=False
+            )
         if not args.wait:
             return 0
         obj = _follow(
@@ -127,6 +131,7 @@ def _follow(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     )
     deadline = time.monotonic() + timeout_s
+    shown = ""
     with progress:
         task = progress.add_task("waiting for the watcher to send the run", total=None)
         while True:
@@ -134,7 +139,12 @@ def _follow(
             if finished_after(obj, asked, previous_sync):
                 progress.update(task, description=f"finished: {obj['status']['phase']}", total=1, completed=1)
                 return obj
-            progress.update(task, description=stage(obj))
+            now_at = stage(obj)
+            progress.update(task, description=now_at)
+            if now_at != shown and not console.is_terminal:
+                # off a terminal (CI, a pipe) the spinner is not drawn: each stage once, as a line
+                console.print(now_at, markup=False)
+                shown = now_at
             if time.monotonic() > deadline:
                 raise DrsyncerError(
                     f"no run finished within {timeout_s:.0f}s of the request (last: {stage(obj)})"

@@ -127,6 +127,34 @@ def test_sync_now_wait_gives_up_after_the_timeout(controller: Controller, capsys
     assert "waiting for the watcher" in err
 
 
+def test_sync_now_wait_on_a_paused_replication_says_so_at_once_off_a_terminal(
+    controller: Controller, capsys
+) -> None:
+    # piped output (CI, a script) draws no spinner: the user still learns at once why nothing runs
+    controller.apply(replication("web", paused=True))
+
+    assert main(["sync-now", *controller.flags, "web", "--wait", "--timeout", "1"]) == 1
+
+    captured = capsys.readouterr()
+    assert "warning: it is paused (spec.paused); the run starts when it is resumed" in captured.out
+    assert "waiting: the Replication is paused; the run starts when it is resumed" in captured.out
+    assert "no run finished within 1s" in captured.err
+
+
+def test_sync_now_wait_prints_each_stage_once_off_a_terminal(
+    controller: Controller, stand_in, capsys
+) -> None:
+    controller.apply(replication("web"))
+    stand_in("web")
+
+    assert main(["sync-now", *controller.flags, "web", "--wait", "--timeout", "20"]) == 0
+
+    out = capsys.readouterr().out
+    # the command polls every half second for a few seconds: one line per stage, not per poll
+    assert out.count("waiting for the watcher to send the run") == 1
+    assert "phase           Completed" in out
+
+
 def test_sync_now_of_an_unknown_replication_is_one_line_and_exit_1(controller: Controller, capsys) -> None:
     assert main(["sync-now", *controller.flags, "missing"]) == 1
     assert capsys.readouterr().err.strip() == "drsyncer sync-now: Replication dr-system/missing not found"
