@@ -10,6 +10,7 @@ after two thirds of it (`LeaseElector.is_leader`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from drsyncer.errors import DrsyncerError
+from drsyncer.kube import audit
 from drsyncer.kube.client import ClusterClient
 from drsyncer.kube.discovery import ResourceRef, offline_ref
 from drsyncer.kube.errors import ApiError, Conflict
@@ -186,8 +188,10 @@ class LeaseElector:
                     **(lease.get("spec") or {}),
                     **self._spec(current, action is Action.TAKE_OVER),
                 }
-                # resourceVersion from the read: a competing writer makes this a 409
-                written = self.client.replace(LEASES, self.namespace, body)
+                # resourceVersion from the read: a competing writer makes this a 409. A renewal, every
+                # few seconds all day, is audited at DEBUG unless it fails (drsyncer.kube.audit)
+                with audit.routine() if action is Action.RENEW else contextlib.nullcontext():
+                    written = self.client.replace(LEASES, self.namespace, body)
         except Conflict:
             self._renewed_at = None  # another replica got there first
             return

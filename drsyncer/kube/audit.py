@@ -14,6 +14,10 @@ route it to its own handler or file. The message is a JSON object:
 the Kubernetes Status reason such as `Conflict`). Bodies are never recorded: no Secret data, token or
 key can reach the line; names of objects can.
 
+A few writes are routine bookkeeping repeated all day: a leading watcher renews its Lease every few
+seconds. Inside `routine()` a write that succeeds is recorded at DEBUG, so the audit log at INFO
+holds what changed something; one that fails is recorded at INFO like any other.
+
 Who acts comes from `acting_for`, a context variable the worker sets around a task and the watcher
 around its writes for one object; threads that write on a task's behalf run in a copy of the
 submitting context (`contextvars.copy_context`). Writes made outside any (the `drsyncer sync`
@@ -74,6 +78,17 @@ def acting_for(actor: Actor) -> Iterator[Actor]:
 
 
 _NOBODY = Actor()
+_routine: ContextVar[bool] = ContextVar("drsyncer_audit_routine", default=False)
+
+
+@contextmanager
+def routine() -> Iterator[None]:
+    """Writes inside the block that succeed are recorded at DEBUG instead of INFO."""
+    token = _routine.set(True)
+    try:
+        yield
+    finally:
+        _routine.reset(token)
 
 
 @functools.lru_cache(maxsize=64)
@@ -83,8 +98,10 @@ def _fields(actor: Actor) -> dict[str, str]:
 
 
 def record(cluster: str, write: Write, outcome: str, code: int, reason: str | None = None) -> None:
-    """Log one write and its outcome on the audit logger."""
-    if not log.isEnabledFor(logging.INFO):
+    """Log one write and its outcome on the audit logger: at INFO, or at DEBUG for a `routine()`
+    write that succeeded."""
+    level = logging.DEBUG if outcome == SUCCESS and _routine.get() else logging.INFO
+    if not log.isEnabledFor(level):
         return
     line = {
         "actor": _fields(_actor.get() or _NOBODY),
@@ -100,4 +117,4 @@ def record(cluster: str, write: Write, outcome: str, code: int, reason: str | No
         "code": code,
         "reason": reason,
     }
-    log.info(json.dumps(line, separators=(",", ":")))
+    log.log(level, json.dumps(line, separators=(",", ":")))

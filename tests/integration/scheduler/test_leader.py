@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -234,3 +235,25 @@ def test_lease_writes_are_audited_as_the_watchers(
 
     lines = eventually(lease_lines, what="an audit line for the Lease")
     assert all(line["actor"]["component"] == "watcher" for line in lines), lines
+
+
+def test_lease_renewals_are_audited_at_debug_and_the_take_at_info(
+    world: World, start_watcher: StartWatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a leader renews every RENEW_S all day: at INFO the audit log would be mostly renewals
+    caplog.set_level("DEBUG", logger="drsyncer.audit")
+    start_watcher(identity="watcher-a")
+    eventually(lambda: _holder(world) == "watcher-a", what="the Lease taken")
+
+    def lease_writes() -> list[tuple[int, dict[str, Any]]]:
+        return [
+            (r.levelno, json.loads(r.getMessage()))
+            for r in caplog.records
+            if r.name == "drsyncer.audit" and '"resource":"leases' in r.getMessage()
+        ]
+
+    writes = eventually(lambda: (w := lease_writes()) and len(w) >= 3 and w, what="the take and two renewals")
+    levels = [level for level, _ in writes]
+    assert levels[0] == logging.INFO and writes[0][1]["verb"] == "create", writes  # the take
+    assert set(levels[1:]) == {logging.DEBUG}, writes  # the renewals
+    assert all(line["outcome"] == "success" for _, line in writes)
