@@ -3,11 +3,11 @@ additionalPrinterColumns) and `as=PartialObjectMetadata` / `as=PartialObjectMeta
 
 from __future__ import annotations
 
-import calendar
 import json
 import re
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from drsyncer.sim.resources import PrinterColumn, ResourceType
@@ -75,7 +75,9 @@ def age(timestamp: str | None, now: float | None = None) -> str:
     if not timestamp:
         return "<unknown>"
     try:
-        then = calendar.timegm(time.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ"))
+        # RFC 3339 as written to the simulator: `Z` or an offset, a MicroTime's fraction
+        written = datetime.fromisoformat(timestamp)
+        then = (written if written.tzinfo else written.replace(tzinfo=UTC)).timestamp()
     except ValueError:
         return "<invalid>"
     seconds = max(0, int((now if now is not None else time.time()) - then))
@@ -154,7 +156,65 @@ def _cell(obj: Obj, column: PrinterColumn) -> Any:
     )
 
 
+def _event_cells(obj: Obj) -> list[Any]:
+    """An Event's row as kube-apiserver prints it (pkg/printers/internalversion printEvent), for
+    core/v1 Events and events.k8s.io/v1 ones (`regarding`, `note`, `deprecated*` in their place)."""
+    involved = obj.get("involvedObject") or obj.get("regarding") or {}
+    source = obj.get("source") or obj.get("deprecatedSource") or {}
+    first = obj.get("firstTimestamp") or obj.get("deprecatedFirstTimestamp")
+    first_seen = age(first) if first else age(obj.get("eventTime"))
+    last = obj.get("lastTimestamp") or obj.get("deprecatedLastTimestamp")
+    last_seen = age(last) if last else first_seen
+    count = obj.get("count") or obj.get("deprecatedCount") or 1
+    series = obj.get("series")
+    if series:
+        last_seen, count = age(series.get("lastObservedTime")), series.get("count", count)
+    component = (
+        source.get("component") or obj.get("reportingController") or obj.get("reportingComponent") or ""
+    )
+    host = source.get("host") or obj.get("reportingInstance") or ""
+    return [
+        last_seen,
+        obj.get("type", ""),
+        obj.get("reason", ""),
+        f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
+        involved.get("fieldPath", ""),
+        f"{component}, {host}" if host else component,
+        obj.get("message") or obj.get("note") or "",
+        first_seen,
+        count,
+        obj["metadata"]["name"],
+    ]
+
+
+# (name, priority) in kube-apiserver's order; `kubectl get events` shows priority 0, -o wide all
+_EVENT_COLUMNS = (
+    ("Last Seen", 0),
+    ("Type", 0),
+    ("Reason", 0),
+    ("Object", 0),
+    ("Subobject", 1),
+    ("Source", 1),
+    ("Message", 0),
+    ("First Seen", 1),
+    ("Count", 1),
+    ("Name", 1),
+)
+
+
 def _definitions(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Any]]]:
+    if rt.plural == "events" and not rt.custom:
+        events: list[Obj] = [
+            {
+                "name": n,
+                "type": "string",
+                "format": "name" if n == "Name" else "",
+                "description": "",
+                "priority": p,
+            }
+            for n, p in _EVENT_COLUMNS
+        ]
+        return events, _event_cells
     if rt.printer_columns:
         columns = list(rt.printer_columns)
         defs = [_NAME_COLUMN] + [

@@ -149,3 +149,53 @@ def test_replication_columns_show_ages_readable_destinations_and_a_reason(kube: 
     assert header.split()[:6] == ["NAME", "SOURCE", "DESTINATIONS", "MODE", "PHASE", "REASON"]
     assert line.split()[:6] == ["fanout", "prod", "dr1,dr2", "Scheduled", "Failed", "SyncFailed"]
     assert re.fullmatch(r"3m(\d+s)?", line.split()[6]), line  # LAST SYNC is an age (kubectl: 3m or 3m1s)
+
+
+def test_event_columns_are_what_kubectl_get_events_prints(kube: Any) -> None:
+    # drsyncer reports on its resources through Events: `kubectl get events` must show them readably
+    world = kube(["controller"])
+    api = world.api("controller")
+    namespace = f"events-{uuid.uuid4().hex[:6]}"
+    core = k8s.CoreV1Api(api)
+    core.create_namespace({"metadata": {"name": namespace}})
+    seen = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    core.create_namespaced_event(
+        namespace,
+        {
+            "metadata": {"name": "shop.1", "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "Replication",
+                "namespace": namespace,
+                "name": "shop",
+            },
+            "type": "Warning",
+            "reason": "SyncFailed",
+            "message": "destination cluster dr1: cannot connect",
+            "source": {"component": "drsyncer-worker"},
+            "firstTimestamp": _rfc3339(seen - timedelta(minutes=5)),
+            "lastTimestamp": _rfc3339(seen),
+            "count": 3,
+        },
+    )
+
+    method, url, headers, body, post = api.param_serialize(
+        "GET",
+        f"/api/v1/namespaces/{namespace}/events",
+        header_params={"Accept": TABLE},
+        auth_settings=["BearerToken"],
+    )
+    response = api.call_api(method, url, headers, body, post)
+    response.read()
+    table = json.loads(response.data)
+    shown = [c["name"] for c in table["columnDefinitions"] if c["priority"] == 0]
+    assert shown == ["Last Seen", "Type", "Reason", "Object", "Message"]
+    columns = [c["name"] for c in table["columnDefinitions"]]
+    (row,) = table["rows"]
+    cells = dict(zip(columns, row["cells"], strict=True))
+    assert cells["Last Seen"] == "2m"
+    assert (cells["Type"], cells["Reason"]) == ("Warning", "SyncFailed")
+    assert cells["Object"] == "replication/shop"
+    assert cells["Message"] == "destination cluster dr1: cannot connect"
+    assert cells["Count"] == 3
+    assert cells["Source"] == "drsyncer-worker"
