@@ -46,6 +46,29 @@ class Trigger(StrEnum):
 
 
 PERIODIC_TRIGGERS = frozenset({Trigger.SCHEDULE.value, Trigger.BACKGROUND.value})
+
+ENTRY_PREFIX = "drsyncer:"
+# per schedule entry, the runs beat sent that no worker has started yet (beat adds one per send, a
+# worker takes one off as it starts the task): while it is above 0 beat sends the entry no run more,
+# so however long the workers are stopped or behind, the queue holds one run per entry
+QUEUED_PREFIX = "drsyncer:queued:"
+# a count nobody takes off (its task was purged from the queue) holds its entry back this long at most
+QUEUED_TTL_S = 3600
+
+
+def entry_name(kind: str, namespace: str, name: str, source_namespace: str) -> str:
+    """The schedule entry of one source namespace of a Replication: `drsyncer:<ns>/<name>:<source-ns>`;
+    a legacy NamespaceMapping's name has `NamespaceMapping/` before it (no object name can hold a
+    slash, so the two kinds never collide)."""
+    owner = name if kind == keys.KIND_REPLICATION else f"{kind}/{name}"
+    return f"{ENTRY_PREFIX}{namespace}/{owner}:{source_namespace}"
+
+
+def queued_key(entry: str) -> str:
+    """The Redis key counting schedule entry `entry`'s runs not started yet (`QUEUED_PREFIX`)."""
+    return QUEUED_PREFIX + entry.removeprefix(ENTRY_PREFIX)
+
+
 # runs of one namespace alone: a change in Continuous mode, a retry
 SINGLE_NAMESPACE_TRIGGERS = frozenset({Trigger.CHANGE.value, Trigger.RETRY.value})
 # the run key of runs beat starts, which carry no run id: every entry of a Replication fires on one tick
@@ -118,6 +141,14 @@ class SyncJob:
     run_id: str | None = None  # None: started by beat; the workers group such runs by tick
     trigger: str = Trigger.SCHEDULE.value
     attempt: int = 0  # retries made so far; only the workers' own retries carry it
+
+    @property
+    def entry(self) -> str | None:
+        """The schedule entry that sent this task, or None when beat did not send it."""
+        if self.trigger not in PERIODIC_TRIGGERS or self.run_id is not None:
+            return None
+        ref = self.replication
+        return entry_name(ref.kind, ref.namespace, ref.name, self.source_namespace)
 
     @property
     def run_key(self) -> str:

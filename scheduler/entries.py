@@ -21,20 +21,19 @@ from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import CleanupPolicy, Replication, ReplicationMode
 from drsyncer.plugins.chain import problems, settings_of
 from drsyncer.plugins.registry import Registry, installed
-from drsyncer.task_contract import SYNC_QUEUE, ReplicationRef, SyncJob, Target, Trigger
+from drsyncer.task_contract import (
+    ENTRY_PREFIX,
+    SYNC_QUEUE,
+    ReplicationRef,
+    SyncJob,
+    Target,
+    Trigger,
+    entry_name,
+)
 from scheduler.schedules import celery_schedule
-
-ENTRY_PREFIX = "drsyncer:"
 
 # a source cluster's namespaces: name → labels
 Namespaces = Mapping[str, Mapping[str, str]]
-
-
-def entry_name(kind: str, namespace: str, name: str, source_namespace: str) -> str:
-    """`drsyncer:<ns>/<name>:<source-ns>`; a legacy NamespaceMapping's name has `NamespaceMapping/`
-    before it (no object name can hold a slash, so the two kinds never collide)."""
-    owner = name if kind == keys.KIND_REPLICATION else f"{kind}/{name}"
-    return f"{ENTRY_PREFIX}{namespace}/{owner}:{source_namespace}"
 
 
 def entry_scope(namespace: str | None) -> str:

@@ -13,12 +13,21 @@ probe's limit must allow for `DRSYNCER_BEAT_LOCK_TIMEOUT`.
 
 Interval (`@every`) entries fire on their owner's grid (`GridEntry`), not one interval after the
 previous send.
+
+An entry whose previous run still waits in the queue (no worker has started it: the workers are
+stopped, or behind) is not sent again when it falls due; its slot passes as if sent. Beat counts each
+entry's sends in Redis and a worker takes one off as it starts the task
+(`drsyncer.task_contract.QUEUED_PREFIX`), so a stopped fleet holds one run per entry in the queue
+however long it is down, and when the workers come back each entry runs once, not once per missed
+slot. A count nobody takes off (its task purged from the queue) holds the entry back for
+`QUEUED_TTL_S` at most, and not at all once the queue is empty.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +41,7 @@ from redis.exceptions import LockError
 
 from drsyncer.api import keys
 from drsyncer.api.schedule import interval_run_slot, schedule_key
+from drsyncer.task_contract import QUEUED_TTL_S, SYNC_QUEUE, TASK_SYNC_NAMESPACE, queued_key
 from workers import probes
 
 log = logging.getLogger(__name__)
@@ -43,6 +53,8 @@ REDIS_RETRY_S = 1.0
 # beat's CPU per send (0.65 ms → 0.29 ms measured alone), and a wave of a Replication's namespaces
 # reaches the workers at once instead of one at a time
 SEND_BATCH = 64
+# how often beat says which due entries it held back because their previous run still waits
+HELD_LOG_S = 60.0
 
 
 # an entry's state after a send, stored only while the entry is still defined (the watcher may have
@@ -134,7 +146,32 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._sent: list[GridEntry] = []
+        self._queued: list[str] = []  # entries this tick published a task of
+        self._waiting: set[str] = set()  # entries whose previous run no worker has started
+        self._held: list[str] = []  # due entries this tick held back for that
+        self._held_logged = float("-inf")
         super().__init__(*args, **kwargs)
+
+    def maybe_due(self, entry: ScheduleEntry, **kwargs: Any) -> Any:
+        """Send the entry's task if it is due (RedBeat's `maybe_due`), unless its previous run still
+        waits in the queue: then the slot passes as if sent, and nothing is sent."""
+        if entry.name not in self._waiting:
+            return super().maybe_due(entry, **kwargs)
+        due, next_time_to_run = entry.is_due()
+        if due:
+            self.reserve(entry)
+            self._held.append(entry.name)
+        return next_time_to_run
+
+    def apply_async(
+        self, entry: ScheduleEntry, producer: Any = None, advance: bool = True, **kwargs: Any
+    ) -> Any:
+        sent = super().apply_async(entry, producer=producer, advance=advance, **kwargs)
+        # (a send that failed raised: nothing waits for it); the worker takes the count off as it
+        # starts a sync (SyncJob.entry names the same entry)
+        if entry.task == TASK_SYNC_NAMESPACE:
+            self._queued.append(entry.name)
+        return sent
 
     def reserve(self, entry: GridEntry) -> GridEntry:
         """Called by Celery's `Scheduler.apply_async` before it sends the entry's task; the new state
@@ -145,6 +182,7 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
 
     def _record_sent(self) -> None:
         sent, self._sent = self._sent, []
+        queued, self._queued = self._queued, []
         if not sent:
             return
         client = get_redis(self.app)
@@ -152,7 +190,26 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
         with client.pipeline() as pipe:
             for entry in sent:
                 entry.store_meta(pipe, script)
+            for name in queued:
+                pipe.incr(queued_key(name))
+                pipe.expire(queued_key(name), QUEUED_TTL_S)
             pipe.execute()
+
+    def _report_held(self) -> None:
+        held, self._held = self._held, []
+        if not held:
+            return
+        log.debug("beat: held back %s: the previous run still waits in the queue", ", ".join(held))
+        now = time.monotonic()
+        if now - self._held_logged >= HELD_LOG_S:
+            self._held_logged = now
+            log.warning(
+                "beat: %d due run(s) not sent because the previous run of each still waits in the queue "
+                "(no worker has started it: the workers are stopped or behind), e.g. %s; each runs "
+                "once a worker takes the one waiting",
+                len(held),
+                held[0],
+            )
 
     def tick(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -168,8 +225,9 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
                 # had not flushed) are not recorded, so the entries stay due and go out again
                 if published:
                     self._record_sent()
+                    self._report_held()
                 else:
-                    self._sent = []
+                    self._sent, self._queued, self._held = [], [], []
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             if not self._redis_away:
                 log.warning("beat: Redis unreachable (%s); sending nothing until it is back", exc)
@@ -204,14 +262,24 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
         with client.pipeline() as pipe:
             pipe.zrangebyscore(conf.schedule_key, 0, now)
             pipe.zrangebyscore(conf.schedule_key, f"({now}", now + self.max_interval, start=0, num=1)
-            due, next_due = pipe.execute()
+            pipe.llen(SYNC_QUEUE)
+            due, next_due, queue_length = pipe.execute()
         keys_ = due + next_due
         if not keys_:
             return {}
+        names = [key.removeprefix(conf.key_prefix) for key in keys_]
         with client.pipeline(transaction=False) as pipe:
-            for key in keys_:
+            for key, name in zip(keys_, names, strict=True):
                 pipe.hmget(key, "definition", "meta")
-            stored = pipe.execute()
+                pipe.get(queued_key(name))
+            answers = pipe.execute()
+        stored, waiting = answers[0::2], answers[1::2]
+        # an empty queue holds no run of any entry, whatever a count says (its task was purged)
+        self._waiting = (
+            {name for name, count in zip(names, waiting, strict=True) if count is not None and int(count) > 0}
+            if queue_length
+            else set()
+        )
         entries: dict[str, Any] = {}
         for key, (definition, meta) in zip(keys_, stored, strict=True):
             if not definition:

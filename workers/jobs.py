@@ -50,10 +50,12 @@ from drsyncer.sync.result import TargetResult
 from drsyncer.sync.run import not_synced, prepare_run, source_namespaces
 from drsyncer.task_contract import (
     PERIODIC_TRIGGERS,
+    QUEUED_TTL_S,
     SCHEDULED_RUN,
     SINGLE_NAMESPACE_TRIGGERS,
     ReplicationRef,
     SyncJob,
+    queued_key,
 )
 from workers import metrics, webhooks
 from workers.change_feed import RedisWatermarks
@@ -62,6 +64,18 @@ from workers.failures import SyncFailed, cleanup_failure, failure_of, first_erro
 from workers.guards import Drop, Hold, Mark, NamespaceLock, lock_key
 
 log = logging.getLogger(__name__)
+
+# one run of a schedule entry started: take it off the entry's count of runs waiting (workers/beat.py),
+# never below nothing (a redelivered task starts twice) and without a key left once none waits
+TAKE_QUEUED_LUA = """
+local n = redis.call('DECR', KEYS[1])
+if n <= 0 then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return n
+"""
 
 
 @dataclass
@@ -209,6 +223,7 @@ class Outcome:
 def run_sync(ctx: Context, job: SyncJob, task_id: str) -> Outcome:
     """One source namespace into every destination, then the run's status when this was its last task."""
     ref = job.replication
+    taken_from_queue(ctx.redis, job)
     model, reason = ctx.replications.check(ref)
     if reason is not None or model is None:
         drop = reason or Drop.INVALID
@@ -225,6 +240,24 @@ def run_sync(ctx: Context, job: SyncJob, task_id: str) -> Outcome:
             metrics.TASKS_DROPPED.labels(Drop.BUSY.value).inc()
             return Outcome(dropped=Drop.BUSY)
         return _sync_locked(ctx, job, task_id, model, started, held, key)
+
+
+def taken_from_queue(client: Redis, job: SyncJob) -> None:
+    """A run beat sent no longer waits in the queue, whatever becomes of it now: beat may send its
+    entry's next one (workers/beat.py)."""
+    entry = job.entry
+    if entry is None:
+        return
+    try:
+        client.register_script(TAKE_QUEUED_LUA)(keys=[queued_key(entry)], args=[QUEUED_TTL_S])
+    except redis.RedisError as exc:
+        log.warning(
+            "schedule entry %s: its run was not taken off the runs waiting (%s); beat sends it no other "
+            "run for up to %d s or until the queue is empty",
+            entry,
+            exc,
+            QUEUED_TTL_S,
+        )
 
 
 def _actor(job: SyncJob, task_id: str) -> audit.Actor:

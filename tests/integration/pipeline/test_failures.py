@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
+from drsyncer.task_contract import SYNC_QUEUE
+from scheduler.entries import entry_name
+from scheduler.store import ScheduleStore
 from tests.integration.pipeline.conftest import Pipeline, eventually
 
 
@@ -121,3 +126,56 @@ def test_failed_sync_is_retried_per_retry_config_until_the_destination_is_back(p
     assert _target(status, "dr2")["phase"] == "Completed"
     assert set(pipe.configmaps("dr2", "flaky")) >= {"cm-00000", "cm-00001", "cm-00002"}
     assert pipe.run_records("flaky")["flaky"]["trigger"] == "retry"
+
+
+def _queued_runs(pipe: Pipeline, name: str) -> list[str]:
+    """Source namespaces of Replication `name`'s sync tasks waiting in the `sync` queue."""
+    out = []
+    for raw in pipe.redis().lrange(SYNC_QUEUE, 0, -1):
+        _args, kwargs, _embed = json.loads(base64.b64decode(json.loads(raw)["body"]))
+        if kwargs["replication"]["name"] == name:
+            out.append(kwargs["source_namespace"])
+    return sorted(out)
+
+
+def _slots_passed(pipe: Pipeline, name: str, source_namespace: str) -> int:
+    """How many of the entry's slots beat has passed (sent, or held back), from its stored state."""
+    store = ScheduleStore(pipe.app, pipe.ns)
+    meta = pipe.redis().hget(store.key(entry_name("Replication", pipe.ns, name, source_namespace)), "meta")
+    return int(json.loads(meta).get("total_run_count") or 0) if meta else 0
+
+
+def test_while_no_worker_runs_the_queue_holds_one_scheduled_run_per_entry_and_each_runs_once_back(
+    pipe: Pipeline,
+) -> None:
+    for namespace in ("backlog-a", "backlog-b"):
+        pipe.seed(namespace, 2)
+    for proc in ("worker-1", "worker-2"):
+        pipe.procs[proc].stop()
+    pipe.apply_replication(
+        "backlog",
+        namespaceMappings=[{"source": "backlog-a"}, {"source": "backlog-b"}],
+        schedule="@every 2s",
+    )
+    # four slots of each entry pass with no worker: one run of each waits, not four
+    eventually(
+        lambda: min(_slots_passed(pipe, "backlog", ns) for ns in ("backlog-a", "backlog-b")) >= 4,
+        timeout_s=60,
+        what="four slots of each entry",
+    )
+    assert _queued_runs(pipe, "backlog") == ["backlog-a", "backlog-b"]
+    assert "still waits in the queue" in pipe.procs["beat"].tail(400)
+
+    for proc in ("worker-1", "worker-2"):
+        pipe.start_worker(proc)
+    pipe.wait_workers_ready()
+    first = eventually(
+        lambda: (s := pipe.status("backlog")).get("phase") == "Completed" and s, timeout_s=60, what="a run"
+    )
+    assert set(pipe.configmaps("dr1", "backlog-b")) >= {"cm-00000", "cm-00001"}
+    # and the entries run on their schedule again: a later run
+    eventually(
+        lambda: pipe.status("backlog").get("lastSyncTime", "") > first["lastSyncTime"],
+        timeout_s=60,
+        what="a scheduled run after the backlog",
+    )
