@@ -45,11 +45,11 @@ def _install_crd(api: k8s.ApiClient) -> None:
     eventually(served, timeout_s=30, what="the Replication CRD to be served")
 
 
-def _table(api: k8s.ApiClient, namespace: str) -> dict[str, Any]:
-    """The list as the server renders it for kubectl (a meta.k8s.io Table)."""
+def _table(api: k8s.ApiClient, path: str) -> dict[str, Any]:
+    """The list at `path` as the server renders it for kubectl (a meta.k8s.io Table)."""
     method, url, headers, body, post = api.param_serialize(
         "GET",
-        f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}",
+        path,
         header_params={"Accept": TABLE},
         auth_settings=["BearerToken"],
     )
@@ -99,7 +99,7 @@ def test_replication_columns_show_ages_readable_destinations_and_a_reason(kube: 
         GROUP, VERSION, namespace, PLURAL, "fanout", {"status": status}
     )
 
-    table = _table(api, namespace)
+    table = _table(api, f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}")
     columns = [c["name"] for c in table["columnDefinitions"]]
     assert columns[:10] == [
         "Name",
@@ -179,15 +179,7 @@ def test_event_columns_are_what_kubectl_get_events_prints(kube: Any) -> None:
         },
     )
 
-    method, url, headers, body, post = api.param_serialize(
-        "GET",
-        f"/api/v1/namespaces/{namespace}/events",
-        header_params={"Accept": TABLE},
-        auth_settings=["BearerToken"],
-    )
-    response = api.call_api(method, url, headers, body, post)
-    response.read()
-    table = json.loads(response.data)
+    table = _table(api, f"/api/v1/namespaces/{namespace}/events")
     shown = [c["name"] for c in table["columnDefinitions"] if c["priority"] == 0]
     assert shown == ["Last Seen", "Type", "Reason", "Object", "Message"]
     columns = [c["name"] for c in table["columnDefinitions"]]

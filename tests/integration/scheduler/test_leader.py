@@ -222,22 +222,7 @@ def test_a_leader_that_cannot_renew_steps_down_and_writes_nothing_until_it_can(
     eventually(lambda: world.entries() == {f"drsyncer:{NS}/web:web"}, what="the entry once leading again")
 
 
-def test_lease_writes_are_audited_as_the_watchers(
-    world: World, start_watcher: StartWatcher, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level("INFO", logger="drsyncer.audit")
-    start_watcher(identity="watcher-a")
-    eventually(lambda: _holder(world) == "watcher-a", what="the Lease taken")
-
-    def lease_lines() -> list[dict[str, Any]]:
-        lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "drsyncer.audit"]
-        return [line for line in lines if str(line.get("resource", "")).startswith("leases")]
-
-    lines = eventually(lease_lines, what="an audit line for the Lease")
-    assert all(line["actor"]["component"] == "watcher" for line in lines), lines
-
-
-def test_lease_renewals_are_audited_at_debug_and_the_take_at_info(
+def test_lease_writes_are_audited_as_the_watchers_and_renewals_at_debug(
     world: World, start_watcher: StartWatcher, caplog: pytest.LogCaptureFixture
 ) -> None:
     # a leader renews every RENEW_S all day: at INFO the audit log would be mostly renewals
@@ -257,3 +242,4 @@ def test_lease_renewals_are_audited_at_debug_and_the_take_at_info(
     assert levels[0] == logging.INFO and writes[0][1]["verb"] == "create", writes  # the take
     assert set(levels[1:]) == {logging.DEBUG}, writes  # the renewals
     assert all(line["outcome"] == "success" for _, line in writes)
+    assert all(line["actor"]["component"] == "watcher" for _, line in writes), writes
