@@ -49,10 +49,11 @@ PERIODIC_TRIGGERS = frozenset({Trigger.SCHEDULE.value, Trigger.BACKGROUND.value}
 
 ENTRY_PREFIX = "drsyncer:"
 # per schedule entry, the runs beat sent that no worker has started yet (beat adds one per send, a
-# worker takes one off as it starts the task): while it is above 0 beat sends the entry no run more,
-# so however long the workers are stopped or behind, the queue holds one run per entry
+# worker takes one off as it starts the task, in either order): while it is above 0 beat sends the
+# entry no run more, so however long the workers are stopped or behind, the queue holds one run per entry
 QUEUED_PREFIX = "drsyncer:queued:"
-# a count nobody takes off (its task was purged from the queue) holds its entry back this long at most
+# a count left above 0 (its task purged from the queue by hand) lapses this long after the entry's
+# last send or start, so it holds the entry back that long at most
 QUEUED_TTL_S = 3600
 
 

@@ -19,8 +19,10 @@ stopped, or behind) is not sent again when it falls due; its slot passes as if s
 entry's sends in Redis and a worker takes one off as it starts the task
 (`drsyncer.task_contract.QUEUED_PREFIX`), so a stopped fleet holds one run per entry in the queue
 however long it is down, and when the workers come back each entry runs once, not once per missed
-slot. A count nobody takes off (its task purged from the queue) holds the entry back for
-`QUEUED_TTL_S` at most, and not at all once the queue is empty.
+slot. The count is sends less starts in whichever order they land (a worker often starts a task
+before beat has added the send). A count left above 0 (its task purged from the queue by hand) holds
+the entry back only while the queue holds anything, and lapses `QUEUED_TTL_S` after the entry's last
+send or start.
 """
 
 from __future__ import annotations
@@ -130,6 +132,15 @@ class GridEntry(RedBeatSchedulerEntry):
         return now if delta.total_seconds() < 0 else now + delta
 
 
+def _described(entry: ScheduleEntry) -> str:
+    """`Replication ns/name, namespace src` from an entry's task arguments, else the entry's name."""
+    try:
+        ref, source = entry.kwargs["replication"], entry.kwargs["source_namespace"]
+        return f"{ref['kind']} {ref['namespace']}/{ref['name']}, namespace {source}"
+    except (KeyError, TypeError):
+        return str(entry.name)
+
+
 class HeartbeatRedBeatScheduler(RedBeatScheduler):
     """RedBeat's scheduler with the heartbeat and Redis handling above, and fewer Redis round trips
     for a wave of due entries: the entries a tick may send are read together (`schedule`), their
@@ -148,7 +159,7 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
         self._sent: list[GridEntry] = []
         self._queued: list[str] = []  # entries this tick published a task of
         self._waiting: set[str] = set()  # entries whose previous run no worker has started
-        self._held: list[str] = []  # due entries this tick held back for that
+        self._held: list[str] = []  # due entries held back for that since the last warning
         self._held_logged = float("-inf")
         super().__init__(*args, **kwargs)
 
@@ -160,7 +171,7 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
         due, next_time_to_run = entry.is_due()
         if due:
             self.reserve(entry)
-            self._held.append(entry.name)
+            self._held.append(_described(entry))
         return next_time_to_run
 
     def apply_async(
@@ -196,20 +207,20 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
             pipe.execute()
 
     def _report_held(self) -> None:
-        held, self._held = self._held, []
-        if not held:
-            return
-        log.debug("beat: held back %s: the previous run still waits in the queue", ", ".join(held))
+        """A warning at most every `HELD_LOG_S` with the runs held back since the last one."""
         now = time.monotonic()
-        if now - self._held_logged >= HELD_LOG_S:
-            self._held_logged = now
-            log.warning(
-                "beat: %d due run(s) not sent because the previous run of each still waits in the queue "
-                "(no worker has started it: the workers are stopped or behind), e.g. %s; each runs "
-                "once a worker takes the one waiting",
-                len(held),
-                held[0],
-            )
+        if not self._held or now - self._held_logged < HELD_LOG_S:
+            return
+        held, self._held = self._held, []
+        self._held_logged = now
+        log.warning(
+            "beat: %d due run(s) not sent in the last %.0f s because the previous run of the same "
+            "namespace still waits in the queue (no worker has started it: the workers are stopped or "
+            "behind), e.g. %s; the one waiting runs when a worker takes it",
+            len(held),
+            HELD_LOG_S,
+            held[0],
+        )
 
     def tick(self, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -65,11 +65,13 @@ from workers.guards import Drop, Hold, Mark, NamespaceLock, lock_key
 
 log = logging.getLogger(__name__)
 
-# one run of a schedule entry started: take it off the entry's count of runs waiting (workers/beat.py),
-# never below nothing (a redelivered task starts twice) and without a key left once none waits
+# one run of a schedule entry started: take it off the entry's count of runs waiting (workers/beat.py).
+# The count is sends less starts, whichever comes first: a worker often starts a task before beat has
+# added its send (beat adds a tick's sends once the tick has published them), so the count goes below 0
+# for that moment and must not be cut to 0 there. At 0 nothing waits and no key is kept.
 TAKE_QUEUED_LUA = """
 local n = redis.call('DECR', KEYS[1])
-if n <= 0 then
+if n == 0 then
   redis.call('DEL', KEYS[1])
 else
   redis.call('EXPIRE', KEYS[1], ARGV[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 
 from croniter import CroniterBadDateError, croniter
@@ -46,23 +47,40 @@ _NAMES = {
 }
 
 
-def _reversed_ranges(fields: list[str]) -> list[str]:
-    """The ranges `a-b` with a > b, worded per field. croniter reads `5-1` as a range that wraps
-    round (5 to the end, then up to 1); robfig/cron's ParseStandard, which the Go operator and
-    Kubernetes' CronJob use, refuses it ("beginning of range beyond end of range"), so a schedule
-    means one thing wherever it is written."""
+# one comma-separated part of a field: `*`, a value or a range `a-b`, each with an optional `/step`
+_PART = re.compile(r"(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?")
+_DAY_OF_WEEK = 4
+_LAST = ("59", "23", "31", "12", "6")  # each field's highest value
+
+
+def _unschedulable(fields: list[str]) -> list[str]:
+    """What croniter takes but the schedule does not, worded per field; the rules of robfig/cron's
+    ParseStandard, which the Go operator and Kubernetes' CronJob use, and which Celery's crontab
+    (what beat runs) keeps to as well:
+    - a range `a-b` with a > b ("beginning of range beyond end of range"); croniter reads `5-1` as a
+      range that wraps round, so the same text would mean something else here;
+    - croniter's extensions `L`, `W`, `#` and `?` (last day, nearest weekday, nth weekday), and a
+      step after a single value (`2/3`; Celery refuses it);
+    - day of week 7 (croniter's second Sunday): 0-6 only."""
     found = []
     for i, (value, (name, allowed)) in enumerate(zip(fields, _CRON_FIELDS, strict=True)):
+        names = _NAMES.get(i, {})
         for part in value.split(","):
-            low, dash, high = part.partition("/")[0].partition("-")
-            if not dash:
+            ends = part.partition("/")[0].split("-")
+            if ends == ["*"] and _PART.fullmatch(part):
                 continue
-            names = _NAMES.get(i, {})
-            try:
-                a, b = (names[end.upper()] if end.upper() in names else int(end) for end in (low, high))
-            except ValueError:
-                continue  # neither a number nor a name: croniter has refused it already
-            if a > b:
+            if not _PART.fullmatch(part) or not all(e.isdigit() or e.upper() in names for e in ends):
+                found.append(f'{name} "{part}": only numbers, names, ranges, lists and steps ({allowed})')
+                continue
+            if "/" in part and len(ends) == 1:
+                found.append(
+                    f'{name} "{part}": a step goes after * or a range (e.g. "{ends[0]}-{_LAST[i]}/…")'
+                )
+                continue
+            numbers = [names[end.upper()] if end.upper() in names else int(end) for end in ends]
+            if i == _DAY_OF_WEEK and max(numbers) > 6:
+                found.append(f'{name} "{part}": {allowed}, Sunday is 0')
+            elif numbers[0] > numbers[-1]:
                 found.append(f'{name} "{part}" starts after it ends (write it from low to high: {allowed})')
     return found
 
@@ -97,11 +115,13 @@ def check_schedule(schedule: str) -> str:
             f'"{schedule}" is not a valid cron expression: '
             + ("; ".join(bad) if bad else "its fields do not fit together")
         )
-    reversed_ = _reversed_ranges(fields)
-    if reversed_:
-        raise ValueError(f'"{schedule}" is not a valid cron expression: ' + "; ".join(reversed_))
+    unschedulable = _unschedulable(fields)
+    if unschedulable:
+        raise ValueError(f'"{schedule}" is not a valid cron expression: ' + "; ".join(unschedulable))
     try:
-        croniter(text, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
+        # day of week left out: beat's crontab refuses a day of month that never occurs in the months
+        # given whatever the day of week says (croniter would count the weekdays of those months)
+        croniter(" ".join([*fields[:4], "*"]), datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
     except CroniterBadDateError:
         raise ValueError(f'"{schedule}" never fires: no date matches its day of month and month') from None
     return schedule

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -127,24 +128,28 @@ def run(args: argparse.Namespace) -> int:
 def _follow(
     console: Console, client_get: Any, asked: datetime, previous_sync: str | None, timeout_s: float
 ) -> dict[str, Any]:
+    """Poll the Replication until a run asked at `asked` finished; show each stage as it comes: a
+    spinner on a terminal, a line per stage otherwise (CI, a pipe: no frames of a progress bar)."""
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     )
     deadline = time.monotonic() + timeout_s
     shown = ""
-    with progress:
+    with progress if console.is_terminal else contextlib.nullcontext():
         task = progress.add_task("waiting for the watcher to send the run", total=None)
         while True:
             obj: dict[str, Any] = client_get()
-            if finished_after(obj, asked, previous_sync):
-                progress.update(task, description=f"finished: {obj['status']['phase']}", total=1, completed=1)
-                return obj
-            now_at = stage(obj)
-            progress.update(task, description=now_at)
-            if now_at != shown and not console.is_terminal:
-                # off a terminal (CI, a pipe) the spinner is not drawn: each stage once, as a line
+            finished = finished_after(obj, asked, previous_sync)
+            now_at = f"finished: {obj['status']['phase']}" if finished else stage(obj)
+            if console.is_terminal:
+                progress.update(task, description=now_at)
+                if finished:
+                    progress.update(task, total=1, completed=1)
+            elif now_at != shown:
                 console.print(now_at, markup=False)
                 shown = now_at
+            if finished:
+                return obj
             if time.monotonic() > deadline:
                 raise DrsyncerError(
                     f"no run finished within {timeout_s:.0f}s of the request (last: {stage(obj)})"

@@ -150,8 +150,11 @@ def test_sync_now_wait_prints_each_stage_once_off_a_terminal(
     assert main(["sync-now", *controller.flags, "web", "--wait", "--timeout", "20"]) == 0
 
     out = capsys.readouterr().out
-    # the command polls every half second for a few seconds: one line per stage, not per poll
+    # the command polls every half second for a few seconds: one line per stage, not per poll, and
+    # no frame of a progress bar (its bar and spinner glyphs)
     assert out.count("waiting for the watcher to send the run") == 1
+    assert "finished: Completed\n" in out
+    assert "━" not in out and "⠋" not in out
     assert "phase           Completed" in out
 
 

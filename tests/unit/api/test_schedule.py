@@ -1,5 +1,6 @@
 """Schedules and durations."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -72,11 +73,28 @@ def test_invalid_schedules_are_rejected(schedule: str) -> None:
 
 @pytest.mark.parametrize(
     "schedule",
-    ["0 0 * * 7", "0 0 * * 5-7", "0 0 * * MON-FRI", "0 9-17/2 * * *", "0 0 1 JAN-MAR *", "5-5 * * * *"],
+    ["0 0 * * 0", "0 0 * * 5-6", "0 0 * * MON-FRI", "0 9-17/2 * * *", "0 0 1 JAN-MAR *", "5-5 * * * *"],
 )
 def test_ranges_written_from_low_to_high_are_accepted(schedule: str) -> None:
-    # day of week 7 is Sunday, as croniter and most crons read it
     assert check_schedule(schedule) == schedule
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ("0 0 * * 7", 'day of week "7": 0-6 or SUN-SAT, Sunday is 0'),
+        ("0 0 * * 5-7", 'day of week "5-7": 0-6 or SUN-SAT, Sunday is 0'),
+        ("0 0 L * *", 'day of month "L": only numbers, names, ranges, lists and steps (1-31)'),
+        ("0 0 1W * *", 'day of month "1W": only numbers, names, ranges, lists and steps (1-31)'),
+        ("0 0 * * 1#2", 'day of week "1#2": only numbers, names, ranges, lists and steps (0-6 or SUN-SAT)'),
+        ("0 0 ? * *", 'day of month "?": only numbers, names, ranges, lists and steps (1-31)'),
+    ],
+)
+def test_what_croniter_adds_to_cron_is_refused_naming_the_field(schedule: str, message: str) -> None:
+    # croniter reads 7 as Sunday and knows L, W, # and ?; robfig/cron (the Go operator, CronJob) and
+    # Celery's crontab (what beat runs) do not
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_schedule(schedule)
 
 
 # -- interval schedules on a grid of their own ------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from drsyncer.api.parse import InvalidSpec, parse_remote_cluster
 from drsyncer.api.remotecluster import RemoteCluster
 from scheduler.entries import (
     Target,
@@ -139,10 +140,16 @@ def test_invalid_spec_is_read_with_field_errors() -> None:
     assert any(e.startswith("spec.schedule") for e in read.errors)
 
 
-def test_unschedulable_inherited_schedule_names_the_remote_cluster() -> None:
-    read = read_replication(_obj(), _remote(defaultSchedule="0 0 * * 7"))
-    assert read.model is None
-    assert read.errors[0].startswith("RemoteCluster prod spec.defaultSchedule:")
+def test_a_default_schedule_beat_cannot_run_makes_the_remote_cluster_invalid_naming_the_field() -> None:
+    # refused where the RemoteCluster is validated (its check reports it), not first by the watcher
+    # in each Replication that inherits it
+    with pytest.raises(InvalidSpec) as refused:
+        parse_remote_cluster(remote_cluster_dict(defaultSchedule="0 0 * * 7"))
+    assert refused.value.errors == [
+        'spec.defaultSchedule: "0 0 * * 7" is not a valid cron expression: day of week "7": 0-6 or '
+        "SUN-SAT, Sunday is 0"
+    ]
+    assert _remote(defaultSchedule="0 0 * * 7") == {}
 
 
 def test_manual_mode_still_has_jobs_to_send_on_request() -> None:
