@@ -8,13 +8,14 @@ the generated model classes, and paged lists are read one page at a time. Thread
 
 from __future__ import annotations
 
+import builtins
 import copy
 import hashlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import orjson
@@ -315,10 +316,13 @@ class ClusterClient:
         operation: str = "",
         write: audit.Write | None = None,
         accept: str | None = None,
+        after: ApiError | None = None,
     ) -> dict[str, Any]:
         """One API call with the rate limit and the retry policy (429, 5xx, timeouts; never 409).
         A `write` is recorded in the audit log with its outcome, once, after the retries. `accept`
-        replaces the Accept header (default `application/json`)."""
+        replaces the Accept header (default `application/json`). `after`: the error of this call's
+        first attempt, made already (`create_all`); the call goes on as the policy would after it
+        (`call_with_retries`' `previous`), or raises it."""
         op = operation or f"{method} {path}"
         ctype = content_type or ("application/json" if body is not None else None)
         try:
@@ -327,6 +331,7 @@ class ClusterClient:
                 self.retry,
                 sleep=self.sleep,
                 on_retry=self._on_retry,
+                previous=after,
             )
         except ApiError as exc:
             if write is not None:
@@ -551,12 +556,14 @@ class ClusterClient:
         dry_run: bool = False,
         field_manager: str | None = DEFAULT_FIELD_MANAGER,
         metadata_only: bool = False,
+        after: ApiError | None = None,
     ) -> dict[str, Any]:
         """POST a new object; the server's answer (the object as created).
 
         `metadata_only`: ask for the answer as a PartialObjectMetadata (`METADATA_ACCEPT`), for a
         caller that reads no more than its metadata (a copy's body is not read back); a server that
-        cannot answer so sends the whole object.
+        cannot answer so sends the whole object. `after`: the error of a first attempt `create_all`
+        made (`request`).
         """
         path = resource_path(ref, namespace) + query_string(write_params(dry_run, field_manager))
         name = _name_or_none(body)
@@ -567,7 +574,76 @@ class ClusterClient:
             operation=_op("create", ref, namespace, name),
             write=_write("create", ref, namespace, name, None, dry_run),
             accept=METADATA_ACCEPT if metadata_only else None,
+            after=after,
         )
+
+    def create_all(
+        self,
+        ref: ResourceRef,
+        namespace: str | None,
+        bodies: Sequence[Mapping[str, Any]],
+        *,
+        concurrency: int,
+        give_up_after: int = 3,
+        field_manager: str | None = DEFAULT_FIELD_MANAGER,
+    ) -> builtins.list[dict[str, Any] | ApiError | None]:
+        """POST each of `bodies` once, at most `concurrency` at once, from the calling thread alone
+        (`CurlTransport.send_all`: no thread per request), inside the rate limit; the answers are
+        asked for as metadata (see `create`).
+
+        Returns, in the order of `bodies`, for each:
+        - the answer (a dict) when the object was created: recorded in the audit log and the write
+          journal as `create` records it;
+        - the ApiError of its one attempt otherwise, neither retried nor recorded: the caller goes on
+          with `create(..., after=error)`, which retries it as the policy says (or raises it) and
+          records the outcome;
+        - None when it was not sent: after `give_up_after` requests in a row got no HTTP answer
+          (the server looks unreachable: the rest are left to the caller rather than each waiting
+          for its connect timeout here), or after a 401 for which the credentials were renewed
+          (they are sent again with the new ones by `create`).
+        """
+        path = resource_path(ref, namespace) + query_string(write_params(False, field_manager))
+        headers = self._headers("application/json", METADATA_ACCEPT)
+        requests = [("POST", path, dump_json(body), headers) for body in bodies]
+
+        def reserve() -> float:
+            waited = self.limiter.reserve()
+            self.counters.record_wait(self.name, waited)
+            return waited
+
+        answers = self._transport.send_all(requests, concurrency, reserve, give_up_after)
+        renewed: bool | None = None  # after the first 401, whether the credentials were renewed
+        out: builtins.list[dict[str, Any] | ApiError | None] = []
+        for body, answer in zip(bodies, answers, strict=True):
+            name = _name_or_none(body)
+            operation = _op("create", ref, namespace, name)
+            if answer is None:
+                out.append(None)
+                continue
+            if isinstance(answer, TransportError):
+                self.counters.record(self.name, "POST", 0)
+                out.append(self._transport_error(answer.failure, answer.detail, operation))
+                continue
+            self.counters.record(self.name, "POST", answer.status)
+            if answer.status == 401 and self._on_unauthorized is not None:
+                if renewed is None:
+                    renewed = self._on_unauthorized(headers)
+                if renewed:
+                    out.append(None)
+                    continue
+            if answer.status >= 400:
+                out.append(self._api_error(answer.status, answer.data, answer.headers, operation))
+                continue
+            write = _write("create", ref, namespace, name, None, False)
+            audit.record(self.name, write, audit.SUCCESS, answer.status)
+            try:
+                parsed = load_json(answer.data) if answer.data else {}
+            except ValueError:
+                parsed = {}  # created all the same; the write journal goes without its version
+            created = parsed if isinstance(parsed, dict) else {}
+            self._note(write, created)
+            out.append(created)
+        return out
 
     def replace(
         self,

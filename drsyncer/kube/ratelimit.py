@@ -132,6 +132,10 @@ return granted .. ' ' .. string.format('%.6f', delay)
 
 
 class RateLimiter(Protocol):
+    def reserve(self) -> float:
+        """Take one request's token now; returns the seconds the caller must wait before sending."""
+        ...
+
     def acquire(self) -> float:
         """Take one request's token, waiting as long as the budget requires; returns seconds waited."""
         ...
@@ -249,6 +253,9 @@ class RedisRateLimiter:
 
 class Unlimited:
     """No budget: for tests and one-off reads."""
+
+    def reserve(self) -> float:
+        return 0.0
 
     def acquire(self) -> float:
         return 0.0

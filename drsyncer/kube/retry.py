@@ -85,9 +85,24 @@ def call_with_retries(
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
     on_retry: OnRetry | None = None,
+    previous: ApiError | None = None,
 ) -> T:
-    """Run `operation`, retrying throttling, server errors and timeouts; never 409 (see below)."""
+    """Run `operation`, retrying throttling, server errors and timeouts; never 409 (see below).
+
+    `previous` is the error of an attempt already made elsewhere (a write sent in a batch): it counts
+    as the first attempt, so `operation` runs only if the policy would retry that error, after the
+    wait it calls for; otherwise `previous` is raised."""
     attempt = 0
+    if previous is not None:
+        attempt = 1
+        if isinstance(previous, Conflict | AlreadyExists):
+            raise previous
+        delay = retry_delay(policy, attempt, previous, rand())
+        if delay is None:
+            raise previous
+        if on_retry is not None:
+            on_retry(attempt, previous, delay)
+        sleep(delay)
     while True:
         attempt += 1
         try:

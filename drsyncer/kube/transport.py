@@ -10,6 +10,10 @@ threads creating 4,000 ConfigMaps: 448 µs of CPU per request through urllib3, 2
 
 Watches stay on the stock client's urllib3 pool: they are read as a stream, a line at a time.
 
+`send_all` sends a batch from one thread through libcurl's multi interface (libcurl-multi(3)): the
+transfers run side by side on the transport's handles, the thread waiting in `select` for any of
+them, rather than a thread blocked in each.
+
 The transport keeps a pool of curl handles, each with its own kept-alive connection; a request
 takes an idle handle (the one used last first, whose connection is most likely still open), or makes
 one when none is idle, and gives it back when its answer is read. A handle is used by one thread at
@@ -37,8 +41,9 @@ import io
 import os
 import ssl
 import threading
+import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -46,6 +51,8 @@ from urllib.parse import urlsplit
 import pycurl
 
 Failure = Literal["tls", "connect", "timeout", "connection"]
+# a request of a batch (`CurlTransport.send_all`): method, path with its query, body, headers
+Request = tuple[str, str, "bytes | None", Mapping[str, str]]
 
 # libcurl's error codes (curl/curl.h, CURLcode) by what drsyncer makes of them
 _TLS = frozenset(
@@ -168,9 +175,99 @@ class CurlTransport:
         finally:
             self._give(handle)
 
+    def send_all(
+        self,
+        requests: Sequence[Request],
+        concurrency: int,
+        reserve: Callable[[], float],
+        give_up_after: int,
+    ) -> list[Answer | TransportError | None]:
+        """Send each of `requests` (method, path with its query, body, headers), at most `concurrency`
+        at once, all from the calling thread: libcurl's multi interface drives the transfers, so a
+        batch costs no thread per request nor the hand-overs of the interpreter lock between them.
+
+        `reserve` is called as each request is about to start and returns the seconds it must wait
+        (a rate limiter's reservation); it starts no sooner. After `give_up_after` requests in a row
+        got no HTTP answer, no more are started. Returns, in the order of `requests`, each one's
+        Answer, its TransportError, or None for one not started."""
+        results: list[Answer | TransportError | None] = [None] * len(requests)
+        multi = pycurl.CurlMulti()
+        running: dict[Any, tuple[int, _Handle, list[bytes], list[bytes]]] = {}
+        upcoming = iter(range(len(requests)))
+        due: tuple[int, float] | None = None  # the next request, its token reserved, and when it starts
+        unanswered = 0  # requests in a row without an HTTP answer
+        try:
+            while True:
+                while len(running) < concurrency and unanswered < give_up_after:
+                    if due is None:
+                        index = next(upcoming, None)
+                        if index is None:
+                            break
+                        due = (index, time.monotonic() + reserve())
+                    if due[1] > time.monotonic():
+                        break
+                    handle = self._take()
+                    chunks, head = self._prepare(handle.curl, *requests[due[0]])
+                    running[handle.curl] = (due[0], handle, chunks, head)
+                    multi.add_handle(handle.curl)
+                    due = None
+                if not running:
+                    if due is None or unanswered >= give_up_after:
+                        break
+                    time.sleep(max(0.0, due[1] - time.monotonic()))  # only a reservation to wait for
+                    continue
+                while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+                    pass
+                while True:
+                    queued, finished, failed = multi.info_read()
+                    for curl in finished:
+                        index, handle, chunks, head = running.pop(curl)
+                        multi.remove_handle(curl)
+                        code = curl.getinfo(pycurl.RESPONSE_CODE)
+                        results[index] = Answer(code, b"".join(chunks), b"".join(head))
+                        self._give(handle)
+                        unanswered = 0
+                    for curl, errno, message in failed:
+                        index, handle, _, _ = running.pop(curl)
+                        multi.remove_handle(curl)
+                        results[index] = TransportError(_failure(errno), str(message))
+                        self._give(handle)
+                        unanswered += 1
+                    if not queued:
+                        break
+                if running:
+                    # until a socket is ready, libcurl's next timer (a connect, a name resolved), or
+                    # the next reservation when a transfer slot is free for it
+                    wait = 1.0
+                    curl_ms = multi.timeout()
+                    if curl_ms >= 0:
+                        wait = min(wait, curl_ms / 1000)
+                    if due is not None and len(running) < concurrency:
+                        wait = min(wait, due[1] - time.monotonic())
+                    multi.select(max(0.0, wait))
+        finally:
+            # an exception (a callback's, an interrupt): the handles go back without their transfers
+            for curl, (_, handle, _, _) in running.items():
+                multi.remove_handle(curl)
+                self._give(handle)
+            multi.close()
+        return results
+
     def _send(
         self, curl: Any, method: str, path: str, body: bytes | None, headers: Mapping[str, str]
     ) -> Answer:
+        chunks, head = self._prepare(curl, method, path, body, headers)
+        try:
+            curl.perform()
+        except pycurl.error as exc:
+            code, message = exc.args[0], str(exc.args[1] if len(exc.args) > 1 else exc)
+            raise TransportError(_failure(code), message) from None
+        return Answer(curl.getinfo(pycurl.RESPONSE_CODE), b"".join(chunks), b"".join(head))
+
+    def _prepare(
+        self, curl: Any, method: str, path: str, body: bytes | None, headers: Mapping[str, str]
+    ) -> tuple[list[bytes], list[bytes]]:
+        """Set `curl` up for one request; (the answer's body chunks, its header lines) as it comes."""
         chunks: list[bytes] = []
         head: list[bytes] = []
         curl.setopt(pycurl.URL, self._base + path)
@@ -194,12 +291,7 @@ class CurlTransport:
                 curl.setopt(pycurl.CUSTOMREQUEST, method)
         curl.setopt(pycurl.WRITEFUNCTION, chunks.append)
         curl.setopt(pycurl.HEADERFUNCTION, head.append)
-        try:
-            curl.perform()
-        except pycurl.error as exc:
-            code, message = exc.args[0], str(exc.args[1] if len(exc.args) > 1 else exc)
-            raise TransportError(_failure(code), message) from None
-        return Answer(curl.getinfo(pycurl.RESPONSE_CODE), b"".join(chunks), b"".join(head))
+        return chunks, head
 
     def clear(self) -> None:
         """Drop the kept connections: each next request connects afresh (a rotated client

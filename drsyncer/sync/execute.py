@@ -1,10 +1,13 @@
 """Carrying out a plan on one destination cluster: the only place in `drsyncer.sync` that writes.
 
 `execute` takes a `Plan` (pure, from `plan.plan`) and a `ClusterClient` and performs the plan's
-writes stage by stage (`Plan.stages()`): the actions of one stage overlap on at most
-`Limits.concurrency` threads of a pool the process keeps for every plan, inside the client's rate
-limit; a stage starts when the previous one has finished, so what an object refers to exists before
-it is written. Every outcome lands in a `TargetResult`; a failing
+writes stage by stage (`Plan.stages()`), at most `Limits.concurrency` under way at once, inside the
+client's rate limit; a stage starts when the previous one has finished, so what an object refers to
+exists before it is written. A stage's creates are sent first, together, from the calling thread
+(`ClusterClient.create_all`, libcurl's multi interface): a cold sync is all creates, and a thread per
+request cost more CPU than the request itself once many processes shared the cores. The rest of the
+stage (updates, prunes, and each create whose one request did not come back created) overlaps on the
+threads of a pool the process keeps for every plan. Every outcome lands in a `TargetResult`; a failing
 object is recorded with its category and message and never stops the others.
 
 The executor decides nothing itself. When a write finds the object other than the plan saw it
@@ -13,7 +16,9 @@ again, asks `decide.decide` (the planner's own decision) what to do with it now,
 out: a copy deleted or re-owned meanwhile is skipped with the planner's reason, an unchanged one is
 left alone, a changed one is written with a body rebuilt from the fresh read. How each action runs
 (docs/sync-semantics.md):
-- create: POST the desired object;
+- create: POST the desired object (in the stage's batch; one that does not come back created goes
+  on from that answer on a write thread, as the client's retry policy says after such a first
+  attempt);
 - update: PUT the planned body (it carries the resourceVersion read while planning); every conflict
   round goes through one loop (`kube.retry.retry_on_conflict`, the client's policy);
 - an immutable change, by its handling: NoChange → nothing written, reported as held back;
@@ -40,7 +45,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import Future, wait
 from contextvars import copy_context
 from dataclasses import dataclass, field, replace
@@ -352,10 +357,59 @@ class _Runner:
     # -- stages -----------------------------------------------------------------------------------
 
     def run_stage(self, stage: list[Action]) -> Iterator[tuple[Action, _Done]]:
-        """Run a stage's actions concurrently; yields (action, outcome) in completion order."""
-        if len(stage) == 1 or self.limits.concurrency == 1:
-            for action in stage:
-                yield action, self._run(action)
+        """Run a stage's actions concurrently; yields (action, outcome) in completion order.
+
+        Creates go first, together: one request each from this thread (`ClusterClient.create_all`),
+        which is what a cold sync is made of. Whatever else the stage holds, and every create whose
+        request did not come back created, is carried out on the write threads, each create going
+        on from its first attempt's answer (AlreadyExists: read and decide again; a 429 or 5xx:
+        retried as the client's policy says)."""
+        rest: list[tuple[Action, ApiError | None]] = [(action, None) for action in stage]
+        if len(stage) > 1 and self.limits.concurrency > 1:
+            rest = yield from self._create_together(stage)
+        yield from self._run_threaded(rest)
+
+    def _create_together(
+        self, stage: list[Action]
+    ) -> Generator[tuple[Action, _Done], None, list[tuple[Action, ApiError | None]]]:
+        """Send the stage's creates in one batch per resource type; yields those created and returns
+        the rest of the stage, each create with its first attempt's error (None: not sent)."""
+        batches: dict[tuple[str, str], list[Action]] = {}
+        rest: list[tuple[Action, ApiError | None]] = []
+        for action in stage:
+            if action.op == Op.CREATE and action.desired is not None:
+                batches.setdefault((action.key.group, action.key.kind), []).append(action)
+            else:
+                rest.append((action, None))
+        for batch in batches.values():
+            if self.breaker.open or len(batch) == 1:
+                rest.extend((action, None) for action in batch)
+                continue
+            try:
+                ref = self.ref(batch[0])  # (a type not served: each create fails on the threads)
+                answers = self.client.create_all(
+                    ref,
+                    batch[0].key.namespace or None,
+                    [action.desired for action in batch if action.desired is not None],
+                    concurrency=self.limits.concurrency,
+                    give_up_after=self.limits.unreachable_after,
+                )
+            except CategorisedError:
+                rest.extend((action, None) for action in batch)
+                continue
+            for action, answer in zip(batch, answers, strict=True):
+                if isinstance(answer, dict):
+                    self.breaker.record(None)
+                    yield action, _Done(Outcome.CREATED)
+                else:
+                    rest.append((action, answer))
+        return rest
+
+    def _run_threaded(self, stage: list[tuple[Action, ApiError | None]]) -> Iterator[tuple[Action, _Done]]:
+        """Run (action, its create's first error) pairs on the write threads."""
+        if len(stage) <= 1 or self.limits.concurrency == 1:
+            for action, first in stage:
+                yield action, self._run(action, first)
             return
         pool = kept_pool("sync-write", _WRITE_THREADS_MAX)
         # each pool thread takes the stage's next action itself when it is done with one, so at most
@@ -379,30 +433,32 @@ class _Runner:
 
     def _take_and_run(
         self,
-        actions: Iterator[Action],
+        actions: Iterator[tuple[Action, ApiError | None]],
         taking: threading.Lock,
         failed: threading.Event,
         finished: list[tuple[Action, _Done]],
     ) -> None:
         while not failed.is_set():
             with taking:
-                action = next(actions, None)
-            if action is None:
+                item = next(actions, None)
+            if item is None:
                 return
+            action, first = item
             try:
-                finished.append((action, self._run(action)))  # (list.append is atomic)
+                finished.append((action, self._run(action, first)))  # (list.append is atomic)
             except BaseException:
                 failed.set()
                 raise
 
-    def _run(self, action: Action) -> _Done:
+    def _run(self, action: Action, first: ApiError | None = None) -> _Done:
+        """Carry out `action`; `first`: the error of its create's first attempt, made in a batch."""
         if self.breaker.open:
             return _Done(Outcome.FAILED, attempted=False)
         try:
             if action.op == Op.PRUNE:
                 done = self._prune(action)
             else:
-                done = self._carry(action, self.ref(action), action)
+                done = self._carry(action, self.ref(action), action, first)
         except CategorisedError as exc:
             self.breaker.record(exc)
             return _Done(Outcome.FAILED, self._error(action, exc))
@@ -585,15 +641,17 @@ class _Runner:
 
     # -- carrying out actions ---------------------------------------------------------------------
 
-    def _carry(self, planned: Action, ref: ResourceRef, action: Action) -> _Done:
+    def _carry(
+        self, planned: Action, ref: ResourceRef, action: Action, first: ApiError | None = None
+    ) -> _Done:
         """Carry out `action`, decided for `planned`'s object by the planner or by `decide` again after
-        a re-read."""
+        a re-read (`first`: see `_run`)."""
         if action.op == Op.SKIP:
             return _Done(Outcome.SKIPPED, warning=_planned_note(action), skip=action.skip_record())
         if action.op == Op.UNCHANGED:
             return _Done(Outcome.UNCHANGED)
         if action.op == Op.CREATE:
-            return self._create(planned, ref)
+            return self._create(planned, ref, first)
         if _loops(action):
             return self._update(planned, ref, action)
         return self._immutable(planned, ref, action)
@@ -608,13 +666,13 @@ class _Runner:
             server_version=self.version,
         )
 
-    def _create(self, planned: Action, ref: ResourceRef) -> _Done:
+    def _create(self, planned: Action, ref: ResourceRef, first: ApiError | None = None) -> _Done:
         key = planned.key
         assert planned.desired is not None
         try:
             # copies' writes ask for their answer as metadata: only its resourceVersion is read (the
             # write journal), and a body parsed for nothing costs about what a source body does
-            self.client.create(ref, key.namespace or None, planned.desired, metadata_only=True)
+            self.client.create(ref, key.namespace or None, planned.desired, metadata_only=True, after=first)
             return _Done(Outcome.CREATED)
         except AlreadyExists:
             pass

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from drsyncer.kube import client_from_kubeconfig
+from drsyncer.kube.errors import Unreachable
+from drsyncer.kube.ratelimit import LocalRateLimiter, RateBudget
 from drsyncer.sim import SimCluster
 
 
@@ -82,3 +85,54 @@ def test_dropping_the_connections_makes_the_next_request_connect_afresh() -> Non
         client.request("GET", "/version")
         client.request("GET", "/version")
         assert client._transport.connects == 2
+
+
+def _configmaps(count: int) -> list[dict[str, object]]:
+    return [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i}"}} for i in range(count)]
+
+
+def test_a_batch_of_creates_runs_at_most_its_concurrency_at_once_and_answers_in_order() -> None:
+    with SimCluster("dr1") as sim, client_from_kubeconfig(sim.kubeconfig_dict()) as client:
+        configmaps = client.resolve("configmaps")
+        client.create(client.resolve("namespaces"), None, {"metadata": {"name": "batch"}})
+        client.create(configmaps, "batch", _configmaps(8)[5])  # the sixth exists already
+        transport = client._transport
+        before = transport.connects
+        sim.faults.set(latency_ms=30)
+        answers = client.create_all(configmaps, "batch", _configmaps(20), concurrency=4)
+        # one connection per transfer under way: four at once at most, kept for the next ones
+        assert transport.connects - before <= 4
+        assert [type(a).__name__ for a in answers] == ["dict"] * 5 + ["AlreadyExists"] + ["dict"] * 14
+        created = [a["metadata"]["name"] for a in answers if isinstance(a, dict)]
+        assert created == [f"cm-{i}" for i in range(20) if i != 5]
+        names = {cm["metadata"]["name"] for cm in client.list(configmaps, "batch")}
+        assert {f"cm-{i}" for i in range(20)} <= names
+
+
+def test_a_batch_of_creates_stays_inside_the_rate_budget() -> None:
+    budget = RateBudget(qps=40, burst=4)
+    with (
+        SimCluster("dr1") as sim,
+        client_from_kubeconfig(sim.kubeconfig_dict(), limiter=LocalRateLimiter(budget)) as client,
+    ):
+        client.create(client.resolve("namespaces"), None, {"metadata": {"name": "batch"}})
+        configmaps = client.resolve("configmaps")
+        started = time.monotonic()
+        answers = client.create_all(configmaps, "batch", _configmaps(24), concurrency=8)
+        took = time.monotonic() - started
+        assert all(isinstance(a, dict) for a in answers)
+        # the burst at once, then one per 1/qps: the 24th no sooner than 20/40 s after the first
+        assert took >= (24 - budget.burst) / budget.qps - 0.02
+
+
+def test_a_batch_of_creates_to_a_server_that_is_gone_stops_after_a_few_unanswered() -> None:
+    with SimCluster("dr1") as sim:
+        kubeconfig = sim.kubeconfig_dict()
+        with client_from_kubeconfig(kubeconfig) as client:
+            configmaps = client.resolve("configmaps")
+    # the server stopped: its port refuses connections
+    with client_from_kubeconfig(kubeconfig) as client:
+        answers = client.create_all(configmaps, "batch", _configmaps(40), concurrency=2, give_up_after=3)
+    sent = [a for a in answers if a is not None]
+    assert 3 <= len(sent) <= 4 and all(isinstance(a, Unreachable) for a in sent)
+    assert answers[len(sent) :] == [None] * (40 - len(sent))

@@ -109,3 +109,30 @@ def test_retry_on_conflict_does_not_retry_other_errors() -> None:
     with pytest.raises(ApiError) as raised:
         retry_on_conflict(read_modify_write, POLICY, sleep=lambda _s: None)
     assert raised.value.status == 500
+
+
+def test_call_with_retries_goes_on_from_an_attempt_made_elsewhere_as_its_first() -> None:
+    calls = []
+    slept: list[float] = []
+
+    def operation() -> None:
+        calls.append(1)
+        raise err(503)
+
+    with pytest.raises(ApiError):
+        call_with_retries(
+            operation, POLICY, sleep=slept.append, rand=lambda: 0.0, previous=err(429, retry_after=1.0)
+        )
+    # the batch's attempt counts: the policy's attempts in all, the first wait the one its 429 asked for
+    assert len(calls) == POLICY.max_attempts - 1
+    assert slept[0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("previous", [err(422, "Invalid"), err(409, "AlreadyExists"), err(403, "Forbidden")])
+def test_call_with_retries_raises_an_earlier_attempts_error_the_policy_does_not_retry(
+    previous: ApiError,
+) -> None:
+    calls = []
+    with pytest.raises(ApiError) as raised:
+        call_with_retries(lambda: calls.append(1), POLICY, sleep=lambda _s: None, previous=previous)
+    assert raised.value is previous and not calls
