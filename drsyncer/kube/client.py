@@ -38,7 +38,7 @@ from drsyncer.kube.requests import (
     write_params,
 )
 from drsyncer.kube.retry import DEFAULT_POLICY, RetryPolicy, call_with_retries, retry_on_conflict
-from drsyncer.kube.transport import CurlTransport, Failure, TransportError
+from drsyncer.kube.transport import Answer, CurlTransport, Failure, Request, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -592,48 +592,45 @@ class ClusterClient:
         asked for as metadata (see `create`).
 
         Returns, in the order of `bodies`, for each:
-        - the answer (a dict) when the object was created: recorded in the audit log and the write
-          journal as `create` records it;
-        - the ApiError of its one attempt otherwise, neither retried nor recorded: the caller goes on
-          with `create(..., after=error)`, which retries it as the policy says (or raises it) and
-          records the outcome;
+        - the created object's metadata (a dict) when it was created: recorded in the audit log,
+          the request counters and the write journal as `create` records it, as its answer comes;
+        - the ApiError of its one attempt otherwise, counted but neither retried nor recorded in the
+          audit log: the caller goes on with `create(..., after=error)`, which retries it as the
+          policy says (or raises it) and records the outcome;
         - None when it was not sent: after `give_up_after` requests in a row got no HTTP answer
           (the server looks unreachable: the rest are left to the caller rather than each waiting
           for its connect timeout here), or after a 401 for which the credentials were renewed
-          (they are sent again with the new ones by `create`).
+          (`create` sends it again with the new ones).
         """
         path = resource_path(ref, namespace) + query_string(write_params(False, field_manager))
         headers = self._headers("application/json", METADATA_ACCEPT)
-        requests = [("POST", path, dump_json(body), headers) for body in bodies]
+        out: builtins.list[dict[str, Any] | ApiError | None] = [None] * len(bodies)
+        renewed: builtins.list[bool] = []  # after the first 401: whether the credentials were renewed
 
         def reserve() -> float:
             waited = self.limiter.reserve()
             self.counters.record_wait(self.name, waited)
             return waited
 
-        answers = self._transport.send_all(requests, concurrency, reserve, give_up_after)
-        renewed: bool | None = None  # after the first 401, whether the credentials were renewed
-        out: builtins.list[dict[str, Any] | ApiError | None] = []
-        for body, answer in zip(bodies, answers, strict=True):
-            name = _name_or_none(body)
+        def request(index: int) -> Request:
+            return ("POST", path, dump_json(bodies[index]), headers)
+
+        def answered(index: int, answer: Answer | TransportError) -> None:
+            name = _name_or_none(bodies[index])
             operation = _op("create", ref, namespace, name)
-            if answer is None:
-                out.append(None)
-                continue
             if isinstance(answer, TransportError):
                 self.counters.record(self.name, "POST", 0)
-                out.append(self._transport_error(answer.failure, answer.detail, operation))
-                continue
+                out[index] = self._transport_error(answer.failure, answer.detail, operation)
+                return
             self.counters.record(self.name, "POST", answer.status)
             if answer.status == 401 and self._on_unauthorized is not None:
-                if renewed is None:
-                    renewed = self._on_unauthorized(headers)
-                if renewed:
-                    out.append(None)
-                    continue
+                if not renewed:
+                    renewed.append(self._on_unauthorized(headers))
+                if renewed[0]:
+                    return  # (None: not sent, as far as the caller goes)
             if answer.status >= 400:
-                out.append(self._api_error(answer.status, answer.data, answer.headers, operation))
-                continue
+                out[index] = self._api_error(answer.status, answer.data, answer.headers, operation)
+                return
             write = _write("create", ref, namespace, name, None, False)
             audit.record(self.name, write, audit.SUCCESS, answer.status)
             try:
@@ -642,7 +639,17 @@ class ClusterClient:
                 parsed = {}  # created all the same; the write journal goes without its version
             created = parsed if isinstance(parsed, dict) else {}
             self._note(write, created)
-            out.append(created)
+            meta = created.get("metadata")
+            out[index] = dict(meta) if isinstance(meta, Mapping) else {}
+
+        self._transport.send_all(
+            len(bodies),
+            request,
+            answered,
+            concurrency=concurrency,
+            reserve=reserve,
+            give_up_after=give_up_after,
+        )
         return out
 
     def replace(

@@ -43,7 +43,7 @@ import ssl
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -177,44 +177,50 @@ class CurlTransport:
 
     def send_all(
         self,
-        requests: Sequence[Request],
+        count: int,
+        request: Callable[[int], Request],
+        answered: Callable[[int, Answer | TransportError], None],
+        *,
         concurrency: int,
         reserve: Callable[[], float],
         give_up_after: int,
-    ) -> list[Answer | TransportError | None]:
-        """Send each of `requests` (method, path with its query, body, headers), at most `concurrency`
-        at once, all from the calling thread: libcurl's multi interface drives the transfers, so a
-        batch costs no thread per request nor the hand-overs of the interpreter lock between them.
+    ) -> int:
+        """Send requests 0 to `count` - 1 in order, at most `concurrency` at once, all from the calling
+        thread: libcurl's multi interface drives the transfers, so a batch costs no thread per request
+        nor the hand-overs of the interpreter lock between them.
 
-        `reserve` is called as each request is about to start and returns the seconds it must wait
-        (a rate limiter's reservation); it starts no sooner. After `give_up_after` requests in a row
-        got no HTTP answer, no more are started. Returns, in the order of `requests`, each one's
-        Answer, its TransportError, or None for one not started."""
-        results: list[Answer | TransportError | None] = [None] * len(requests)
+        `request(i)` builds request i (method, path with its query, body, headers) as it is about to
+        start, and `answered(i, answer)` is called with its Answer or TransportError as soon as it
+        ends, so a batch holds the bodies and answers of the requests under way only. `reserve` is
+        called before each request starts and returns the seconds it must wait (a rate limiter's
+        reservation); it starts no sooner. After `give_up_after` requests in a row got no HTTP answer,
+        no more are started. Returns how many were started: requests 0 to that number - 1."""
         multi = pycurl.CurlMulti()
         running: dict[Any, tuple[int, _Handle, list[bytes], list[bytes]]] = {}
-        upcoming = iter(range(len(requests)))
-        due: tuple[int, float] | None = None  # the next request, its token reserved, and when it starts
+        started = 0
+        due = 0.0  # when request `started` may start, its token reserved; 0: not reserved yet
         unanswered = 0  # requests in a row without an HTTP answer
         try:
             while True:
-                while len(running) < concurrency and unanswered < give_up_after:
-                    if due is None:
-                        index = next(upcoming, None)
-                        if index is None:
-                            break
-                        due = (index, time.monotonic() + reserve())
-                    if due[1] > time.monotonic():
+                while started < count and len(running) < concurrency and unanswered < give_up_after:
+                    if not due:
+                        due = time.monotonic() + reserve()
+                    if due > time.monotonic():
                         break
                     handle = self._take()
-                    chunks, head = self._prepare(handle.curl, *requests[due[0]])
-                    running[handle.curl] = (due[0], handle, chunks, head)
-                    multi.add_handle(handle.curl)
-                    due = None
+                    try:
+                        chunks, head = self._prepare(handle.curl, *request(started))
+                        multi.add_handle(handle.curl)
+                    except BaseException:
+                        self._give(handle)
+                        raise
+                    running[handle.curl] = (started, handle, chunks, head)
+                    started += 1
+                    due = 0.0
                 if not running:
-                    if due is None or unanswered >= give_up_after:
-                        break
-                    time.sleep(max(0.0, due[1] - time.monotonic()))  # only a reservation to wait for
+                    if started == count or unanswered >= give_up_after:
+                        return started
+                    time.sleep(max(0.0, due - time.monotonic()))  # a reservation to wait for, alone
                     continue
                 while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
                     pass
@@ -224,34 +230,34 @@ class CurlTransport:
                         index, handle, chunks, head = running.pop(curl)
                         multi.remove_handle(curl)
                         code = curl.getinfo(pycurl.RESPONSE_CODE)
-                        results[index] = Answer(code, b"".join(chunks), b"".join(head))
                         self._give(handle)
                         unanswered = 0
+                        answered(index, Answer(code, b"".join(chunks), b"".join(head)))
                     for curl, errno, message in failed:
                         index, handle, _, _ = running.pop(curl)
                         multi.remove_handle(curl)
-                        results[index] = TransportError(_failure(errno), str(message))
                         self._give(handle)
                         unanswered += 1
+                        answered(index, TransportError(_failure(errno), str(message)))
                     if not queued:
                         break
+                # until a socket is ready, libcurl's next timer (a connect, a name resolved), or the
+                # reservation of the next request when a transfer slot is free for it
+                wait = 1.0
+                curl_ms = multi.timeout()
+                if curl_ms >= 0:
+                    wait = min(wait, curl_ms / 1000)
+                if due and len(running) < concurrency:
+                    wait = min(wait, due - time.monotonic())
                 if running:
-                    # until a socket is ready, libcurl's next timer (a connect, a name resolved), or
-                    # the next reservation when a transfer slot is free for it
-                    wait = 1.0
-                    curl_ms = multi.timeout()
-                    if curl_ms >= 0:
-                        wait = min(wait, curl_ms / 1000)
-                    if due is not None and len(running) < concurrency:
-                        wait = min(wait, due[1] - time.monotonic())
                     multi.select(max(0.0, wait))
         finally:
-            # an exception (a callback's, an interrupt): the handles go back without their transfers
+            # an exception (a callback's, a signal's): the handles go back, their transfers dropped
+            # (libcurl closes a connection whose transfer was removed before it ended)
             for curl, (_, handle, _, _) in running.items():
                 multi.remove_handle(curl)
                 self._give(handle)
             multi.close()
-        return results
 
     def _send(
         self, curl: Any, method: str, path: str, body: bytes | None, headers: Mapping[str, str]

@@ -103,7 +103,7 @@ def test_a_batch_of_creates_runs_at_most_its_concurrency_at_once_and_answers_in_
         # one connection per transfer under way: four at once at most, kept for the next ones
         assert transport.connects - before <= 4
         assert [type(a).__name__ for a in answers] == ["dict"] * 5 + ["AlreadyExists"] + ["dict"] * 14
-        created = [a["metadata"]["name"] for a in answers if isinstance(a, dict)]
+        created = [a["name"] for a in answers if isinstance(a, dict)]
         assert created == [f"cm-{i}" for i in range(20) if i != 5]
         names = {cm["metadata"]["name"] for cm in client.list(configmaps, "batch")}
         assert {f"cm-{i}" for i in range(20)} <= names
@@ -136,3 +136,29 @@ def test_a_batch_of_creates_to_a_server_that_is_gone_stops_after_a_few_unanswere
     sent = [a for a in answers if a is not None]
     assert 3 <= len(sent) <= 4 and all(isinstance(a, Unreachable) for a in sent)
     assert answers[len(sent) :] == [None] * (40 - len(sent))
+
+
+def test_a_batch_builds_each_request_as_it_starts_and_holds_no_more_than_its_concurrency() -> None:
+    with SimCluster("dr1") as sim, client_from_kubeconfig(sim.kubeconfig_dict()) as client:
+        transport = client._transport
+        sim.faults.set(latency_ms=20)
+        under_way: list[int] = []  # requests built and not answered yet, after each build
+        building = set()
+
+        def request(index: int) -> tuple[str, str, None, dict[str, str]]:
+            building.add(index)
+            under_way.append(len(building))
+            return ("GET", "/version", None, {"Accept": "application/json"})
+
+        answers: dict[int, int] = {}
+
+        def answered(index: int, answer: object) -> None:
+            building.discard(index)
+            answers[index] = getattr(answer, "status", 0)
+
+        started = transport.send_all(
+            12, request, answered, concurrency=3, reserve=lambda: 0.0, give_up_after=3
+        )
+        # a large object's body exists while its request is under way, not for the whole batch
+        assert started == 12 and max(under_way) == 3
+        assert answers == dict.fromkeys(range(12), 200)
