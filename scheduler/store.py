@@ -10,13 +10,15 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from celery import Celery
 from redbeat import RedBeatSchedulerEntry
-from redbeat.decoder import RedBeatJSONEncoder
+from redbeat.decoder import RedBeatJSONEncoder, to_timestamp
 from redbeat.schedulers import ensure_conf, get_redis
 
+from drsyncer.api.schedule import either_day, next_run
 from drsyncer.task_contract import TASK_SYNC_NAMESPACE
 from scheduler.entries import Job, entry_scope
 from scheduler.schedules import celery_schedule
@@ -130,6 +132,12 @@ class ScheduleStore:
         # no last run: beat runs a new entry at its next tick instead of one interval from now
         entry.last_run_at = last_run
         entry.save()
+        text = job.schedule or ""
+        if last_run is not None and either_day(text):
+            # redbeat scored it by Celery's crontab, which wants a day matching both day fields;
+            # beat fires it on a day matching either (workers.beat.EitherDayCrontab)
+            due = next_run(text, last_run if last_run.tzinfo else last_run.replace(tzinfo=UTC))
+            get_redis(self.app).zadd(self.app.redbeat_conf.schedule_key, {entry.key: to_timestamp(due)})
         if last_run is None:
             # save() keeps an existing meta; a new entry must not inherit a stale one
             get_redis(self.app).hset(entry.key, "meta", json.dumps({"last_run_at": None}))

@@ -30,19 +30,20 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis
 from celery.beat import ScheduleEntry
-from celery.schedules import schedule
+from celery.schedules import crontab, schedule
 from redbeat import RedBeatScheduler, RedBeatSchedulerEntry
 from redbeat.decoder import RedBeatJSONEncoder, to_timestamp
 from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, get_redis
 from redis.exceptions import LockError
 
 from drsyncer.api import keys
-from drsyncer.api.schedule import interval_run_slot, schedule_key
+from drsyncer.api.schedule import either_day, interval_run_slot, next_run, schedule_key
 from drsyncer.task_contract import QUEUED_TTL_S, SYNC_QUEUE, TASK_SYNC_NAMESPACE, queued_key
 from workers import probes
 
@@ -69,6 +70,48 @@ end
 """
 
 
+class EitherDayCrontab(crontab):
+    """A cron that restricts both its day of month and its day of week, fired on every day matching
+    either, as cron reads it (drsyncer.api.schedule.either_day); Celery's crontab fires only on days
+    matching both. Its times come from drsyncer.api.schedule.next_run, which also gives the workers'
+    `nextSyncTime`. Stored in Redis as the crontab it is (redbeat encodes any crontab by its fields);
+    `GridEntry` reads it back as this."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fields = (
+            self._orig_minute,
+            self._orig_hour,
+            self._orig_day_of_month,
+            self._orig_month_of_year,
+            self._orig_day_of_week,
+        )
+        self.text = " ".join(str(f) for f in fields)
+
+    def remaining_estimate(self, last_run_at: datetime, ffwd: Any = None) -> timedelta:
+        now = self.maybe_make_aware(self.now())
+        return next_run(self.text, self.maybe_make_aware(last_run_at)) - now
+
+
+def as_cron_reads_it(entry_schedule: Any, app: Any) -> Any:
+    """`entry_schedule`, or an `EitherDayCrontab` for a crontab restricting both of its day fields."""
+    if type(entry_schedule) is not crontab:
+        return entry_schedule
+    s = entry_schedule
+    fields = (s._orig_minute, s._orig_hour, s._orig_day_of_month, s._orig_month_of_year, s._orig_day_of_week)
+    if not either_day(" ".join(str(f) for f in fields)):
+        return entry_schedule
+    return EitherDayCrontab(
+        minute=s._orig_minute,
+        hour=s._orig_hour,
+        day_of_week=s._orig_day_of_week,
+        day_of_month=s._orig_day_of_month,
+        month_of_year=s._orig_month_of_year,
+        app=app,
+        **s._orig_kwargs,
+    )
+
+
 class GridEntry(RedBeatSchedulerEntry):
     """A redbeat entry whose interval runs keep to a grid.
 
@@ -77,8 +120,13 @@ class GridEntry(RedBeatSchedulerEntry):
     beat) pushes every later run back, and a fleet's entries drift later each period. Here the stored
     `last_run_at` is the grid slot the run stands for (drsyncer.api.schedule.interval_run_slot, keyed
     by the owning Replication, so that its entries stay together as one run), from which the workers
-    also compute `nextSyncTime`. Cron entries are left as they are: a cron is already a grid.
+    also compute `nextSyncTime`. Cron entries are left as they are, a cron being a grid already,
+    except that one restricting both of its day fields is read as cron reads it (`EitherDayCrontab`).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schedule = as_cron_reads_it(cast(Any, self).schedule, self.app)
 
     def _run_at(self, last_run_at: Any) -> Any:
         """The `last_run_at` a send now records: the grid slot for an interval entry."""

@@ -127,6 +127,17 @@ def check_schedule(schedule: str) -> str:
     return schedule
 
 
+def either_day(schedule: str) -> bool:
+    """Whether a cron schedule restricts both its day of month and its day of week (neither is `*`).
+    Such a cron fires on every day that matches either field, as cron has always read it
+    (crontab(5); robfig/cron, which Kubernetes' CronJob and the Go operator use; croniter's
+    `day_or`, which `next_run` uses): `0 2 1 * MON` runs on the 1st of each month and on every
+    Monday. Celery's crontab would want a day matching both, so beat reads such a cron through
+    `next_run` (workers.beat.EitherDayCrontab)."""
+    fields = schedule.split()
+    return len(fields) == 5 and fields[2] != "*" and fields[4] != "*"
+
+
 def schedule_key(kind: str, namespace: str, name: str) -> str:
     """What places an owner's interval schedule on its grid (see `interval_slot`): the Replication
     (or legacy NamespaceMapping), not its schedule entries, so that all the entries of one owner,

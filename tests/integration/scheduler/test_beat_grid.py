@@ -187,3 +187,48 @@ def test_a_wave_of_due_entries_is_published_in_a_few_round_trips_and_all_arrive(
         assert stored.total_run_count == 1
     finally:
         scheduler.close()
+
+
+def test_a_cron_restricting_both_days_fires_on_a_day_matching_either_as_next_sync_time_says(
+    redis_url: str,
+) -> None:
+    """Cron (and Kubernetes' CronJob, and the Go operator) runs `0 2 15 * MON` on the 15th and on
+    every Monday; Celery's crontab alone would run it only on a Monday that is the 15th."""
+    app = make_app(redis_url)
+    entry = GridEntry(
+        name="drsyncer:dr-system/web:days",
+        task="drsyncer.sync_namespace",
+        schedule=crontab(minute="0", hour="2", day_of_month="15", day_of_week="MON"),
+        kwargs={"replication": OWNER},
+        app=app,
+    ).save()
+    loaded = GridEntry.from_key(entry.key, app=app)  # as beat reads it back from Redis
+    tuesday = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    loaded.last_run_at = tuesday
+    loaded.schedule.nowfun = lambda: datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    monday = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+    assert loaded.due_at == monday
+    loaded.schedule.nowfun = lambda: monday + timedelta(seconds=5)
+    assert loaded.is_due()[0]  # Monday the 7th, not the 15th
+    loaded.last_run_at = monday
+    assert loaded.due_at == datetime(2026, 12, 14, 2, 0, tzinfo=UTC)  # the next Monday comes first
+    loaded.last_run_at = datetime(2026, 12, 14, 2, 0, tzinfo=UTC)
+    assert loaded.due_at == datetime(2026, 12, 15, 2, 0, tzinfo=UTC)  # then the 15th, a Tuesday
+    # the workers' nextSyncTime after each run names the same times
+    model = parse_replication(
+        {
+            "apiVersion": "dr-syncer.io/v1alpha1",
+            "kind": "Replication",
+            "metadata": {"name": "web", "namespace": "dr-system"},
+            "spec": {
+                "sourceCluster": "src",
+                "destinationCluster": "dr1",
+                "sourceNamespace": "web",
+                "schedule": "0 2 15 * MON",
+            },
+        }
+    )
+    assert next_sync_time(model, None, tuesday) == monday
+    assert next_sync_time(model, None, datetime(2026, 12, 14, 2, 0, tzinfo=UTC)) == datetime(
+        2026, 12, 15, 2, 0, tzinfo=UTC
+    )

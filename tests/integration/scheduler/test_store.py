@@ -73,3 +73,17 @@ def test_a_half_written_entry_is_found_and_removed(redis_url: str) -> None:
     get_redis(app).zadd(schedule_key, {store.key("drsyncer:ns/gone:web"): 1})  # no hash: a crash mid-write
     assert store.reconcile({}).removed == ["drsyncer:ns/gone:web"]
     assert get_redis(app).zcard(schedule_key) == 0
+
+
+def test_an_updated_cron_restricting_both_days_is_scored_for_a_day_matching_either(redis_url: str) -> None:
+    app = make_app(redis_url)
+    store = ScheduleStore(app)
+    job = _job("ns", "r", "web", schedule="0 3 * * *")
+    store.reconcile(_desired(job))
+    ran = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # a Tuesday
+    store.load(job.name).reschedule(ran)
+
+    # the 15th or a Monday: Monday 7 December, where a day both the 15th and a Monday is in 2027
+    store.reconcile(_desired(_job("ns", "r", "web", schedule="0 2 15 * MON")))
+    score = get_redis(app).zscore(app.redbeat_conf.schedule_key, store.key(job.name))
+    assert score == datetime(2026, 12, 7, 2, 0, tzinfo=UTC).timestamp()
