@@ -79,28 +79,30 @@ class EitherDayCrontab(crontab):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        fields = (
-            self._orig_minute,
-            self._orig_hour,
-            self._orig_day_of_month,
-            self._orig_month_of_year,
-            self._orig_day_of_week,
-        )
-        self.text = " ".join(str(f) for f in fields)
+        self.text = _cron_text(self)
 
     def remaining_estimate(self, last_run_at: datetime, ffwd: Any = None) -> timedelta:
         now = self.maybe_make_aware(self.now())
         return next_run(self.text, self.maybe_make_aware(last_run_at)) - now
 
 
+def _cron_text(cron: crontab) -> str:
+    """The five fields a crontab was made from, as a cron line."""
+    fields = (
+        cron._orig_minute,
+        cron._orig_hour,
+        cron._orig_day_of_month,
+        cron._orig_month_of_year,
+        cron._orig_day_of_week,
+    )
+    return " ".join(str(f) for f in fields)
+
+
 def as_cron_reads_it(entry_schedule: Any, app: Any) -> Any:
     """`entry_schedule`, or an `EitherDayCrontab` for a crontab restricting both of its day fields."""
-    if type(entry_schedule) is not crontab:
+    if type(entry_schedule) is not crontab or not either_day(_cron_text(entry_schedule)):
         return entry_schedule
     s = entry_schedule
-    fields = (s._orig_minute, s._orig_hour, s._orig_day_of_month, s._orig_month_of_year, s._orig_day_of_week)
-    if not either_day(" ".join(str(f) for f in fields)):
-        return entry_schedule
     return EitherDayCrontab(
         minute=s._orig_minute,
         hour=s._orig_hour,

@@ -13,6 +13,7 @@ from redbeat.decoder import RedBeatJSONDecoder
 from redbeat.schedulers import get_redis
 
 from drsyncer.api.parse import parse_replication
+from drsyncer.api.replication import Replication
 from drsyncer.api.schedule import interval_run_slot, schedule_key
 from scheduler.celery_app import make_app
 from workers.beat import GridEntry, HeartbeatRedBeatScheduler
@@ -30,6 +31,22 @@ def _entry(app, every: timedelta) -> GridEntry:  # type: ignore[no-untyped-def]
         kwargs={"replication": OWNER},
         app=app,
     ).save()
+
+
+def _replication(schedule: str) -> Replication:
+    return parse_replication(
+        {
+            "apiVersion": "dr-syncer.io/v1alpha1",
+            "kind": "Replication",
+            "metadata": {"name": "web", "namespace": "dr-system"},
+            "spec": {
+                "sourceCluster": "src",
+                "destinationCluster": "dr1",
+                "sourceNamespace": "web",
+                "schedule": schedule,
+            },
+        }
+    )
 
 
 def _stored_last_run_at(app, entry: GridEntry) -> datetime:  # type: ignore[no-untyped-def]
@@ -60,19 +77,7 @@ def test_the_workers_next_sync_time_is_when_beat_sends_next(redis_url: str) -> N
     app = make_app(redis_url)
     started = datetime.now(UTC)
     sent = next(_entry(app, HOUR))
-    model = parse_replication(
-        {
-            "apiVersion": "dr-syncer.io/v1alpha1",
-            "kind": "Replication",
-            "metadata": {"name": "web", "namespace": "dr-system"},
-            "spec": {
-                "sourceCluster": "src",
-                "destinationCluster": "dr1",
-                "sourceNamespace": "web",
-                "schedule": "@every 1h",
-            },
-        }
-    )
+    model = _replication("@every 1h")
     # a run beat sent, reported when it ends
     assert next_sync_time(model, None, datetime.now(UTC), scheduled_start=started) == sent.due_at
 
@@ -215,19 +220,7 @@ def test_a_cron_restricting_both_days_fires_on_a_day_matching_either_as_next_syn
     loaded.last_run_at = datetime(2026, 12, 14, 2, 0, tzinfo=UTC)
     assert loaded.due_at == datetime(2026, 12, 15, 2, 0, tzinfo=UTC)  # then the 15th, a Tuesday
     # the workers' nextSyncTime after each run names the same times
-    model = parse_replication(
-        {
-            "apiVersion": "dr-syncer.io/v1alpha1",
-            "kind": "Replication",
-            "metadata": {"name": "web", "namespace": "dr-system"},
-            "spec": {
-                "sourceCluster": "src",
-                "destinationCluster": "dr1",
-                "sourceNamespace": "web",
-                "schedule": "0 2 15 * MON",
-            },
-        }
-    )
+    model = _replication("0 2 15 * MON")
     assert next_sync_time(model, None, tuesday) == monday
     assert next_sync_time(model, None, datetime(2026, 12, 14, 2, 0, tzinfo=UTC)) == datetime(
         2026, 12, 15, 2, 0, tzinfo=UTC
