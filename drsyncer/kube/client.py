@@ -23,6 +23,7 @@ import urllib3
 from kubernetes import client as k8s_client
 from urllib3.util import parse_url
 
+from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import audit, journal
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.discovery import AGGREGATED_ACCEPT, Discovery, ResourceRef, SharedDiscovery
@@ -37,7 +38,7 @@ from drsyncer.kube.requests import (
     resource_path,
     write_params,
 )
-from drsyncer.kube.retry import DEFAULT_POLICY, RetryPolicy, call_with_retries, retry_on_conflict
+from drsyncer.kube.retry import DEFAULT_POLICY, Attempt, RetryPolicy, call_with_retries, retry_on_conflict
 from drsyncer.kube.transport import Answer, CurlTransport, Failure, Request, TransportError
 
 log = logging.getLogger(__name__)
@@ -194,15 +195,20 @@ class ClusterClient:
         except TransportError as exc:
             self.counters.record(self.name, method, 0)
             raise self._transport_error(exc.failure, exc.detail, operation) from None
-        status, data = answer.status, answer.data
+        status = answer.status
         self.counters.record(self.name, method, status)
         renew = self._on_unauthorized
         if status == 401 and not renewed and renew is not None and renew(headers):
             return self._send_once(method, path, body, content_type, operation, renewed=True, accept=accept)
+        return status, self._parsed(answer, operation)
+
+    def _parsed(self, answer: Answer, operation: str) -> dict[str, Any]:
+        """An answer's body as a dict; ApiError for an error status or a body that is not JSON."""
+        status, data = answer.status, answer.data
         if status >= 400:
             raise self._api_error(status, data, answer.headers, operation)
         if not data:
-            return status, {}
+            return {}
         try:
             parsed = load_json(data)
         except ValueError:
@@ -213,7 +219,7 @@ class ClusterClient:
                 cluster=self.name,
                 operation=operation,
             ) from None
-        return status, parsed if isinstance(parsed, dict) else {"value": parsed}
+        return parsed if isinstance(parsed, dict) else {"value": parsed}
 
     def _open(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: urllib3.Timeout
@@ -316,13 +322,13 @@ class ClusterClient:
         operation: str = "",
         write: audit.Write | None = None,
         accept: str | None = None,
-        after: ApiError | None = None,
+        after: Attempt | None = None,
     ) -> dict[str, Any]:
         """One API call with the rate limit and the retry policy (429, 5xx, timeouts; never 409).
         A `write` is recorded in the audit log with its outcome, once, after the retries. `accept`
-        replaces the Accept header (default `application/json`). `after`: the error of this call's
-        first attempt, made already (`create_all`); the call goes on as the policy would after it
-        (`call_with_retries`' `previous`), or raises it."""
+        replaces the Accept header (default `application/json`). `after`: this call's first attempt,
+        made already (`create_all`); the call goes on as the policy would after it
+        (`call_with_retries`' `previous`), or raises its error."""
         op = operation or f"{method} {path}"
         ctype = content_type or ("application/json" if body is not None else None)
         try:
@@ -333,9 +339,9 @@ class ClusterClient:
                 on_retry=self._on_retry,
                 previous=after,
             )
-        except ApiError as exc:
+        except CategorisedError as exc:  # (renewing the credentials after a 401 may fail too)
             if write is not None:
-                audit.record(self.name, write, audit.ERROR, exc.status, exc.reason)
+                audit.record(self.name, write, audit.ERROR, *_code_and_reason(exc))
             raise
         if write is not None:
             audit.record(self.name, write, audit.SUCCESS, code)
@@ -556,14 +562,14 @@ class ClusterClient:
         dry_run: bool = False,
         field_manager: str | None = DEFAULT_FIELD_MANAGER,
         metadata_only: bool = False,
-        after: ApiError | None = None,
+        after: Attempt | None = None,
     ) -> dict[str, Any]:
         """POST a new object; the server's answer (the object as created).
 
         `metadata_only`: ask for the answer as a PartialObjectMetadata (`METADATA_ACCEPT`), for a
         caller that reads no more than its metadata (a copy's body is not read back); a server that
-        cannot answer so sends the whole object. `after`: the error of a first attempt `create_all`
-        made (`request`).
+        cannot answer so sends the whole object. `after`: a first attempt `create_all` made
+        (`request`).
         """
         path = resource_path(ref, namespace) + query_string(write_params(dry_run, field_manager))
         name = _name_or_none(body)
@@ -586,26 +592,26 @@ class ClusterClient:
         concurrency: int,
         give_up_after: int = 3,
         field_manager: str | None = DEFAULT_FIELD_MANAGER,
-    ) -> builtins.list[dict[str, Any] | ApiError | None]:
+    ) -> builtins.list[dict[str, Any] | Attempt | None]:
         """POST each of `bodies` once, at most `concurrency` at once, from the calling thread alone
-        (`CurlTransport.send_all`: no thread per request), inside the rate limit; the answers are
-        asked for as metadata (see `create`).
+        (`CurlTransport.send_all`: no thread per request), inside the rate limit, each with the
+        credentials of the moment it starts; the answers are asked for as metadata (see `create`).
 
         Returns, in the order of `bodies`, for each:
         - the created object's metadata (a dict) when it was created: recorded in the audit log,
           the request counters and the write journal as `create` records it, as its answer comes;
-        - the ApiError of its one attempt otherwise, counted but neither retried nor recorded in the
-          audit log: the caller goes on with `create(..., after=error)`, which retries it as the
-          policy says (or raises it) and records the outcome;
-        - None when it was not sent: after `give_up_after` requests in a row got no HTTP answer
-          (the server looks unreachable: the rest are left to the caller rather than each waiting
-          for its connect timeout here), or after a 401 for which the credentials were renewed
-          (`create` sends it again with the new ones).
+        - its one `Attempt` otherwise (the error and when it came), counted but neither retried nor
+          recorded in the audit log: the caller goes on with `create(..., after=attempt)`, which
+          retries it as the policy says (or raises its error) and records the outcome;
+        - None when it was not sent, or was rejected (401) by credentials renewed since: no more are
+          started once one is answered 429 or 5xx (the server wants fewer requests: the rest go as
+          single requests do, each waiting as the policy says), or once `give_up_after` in a row got
+          no HTTP answer (the server looks unreachable).
         """
         path = resource_path(ref, namespace) + query_string(write_params(False, field_manager))
-        headers = self._headers("application/json", METADATA_ACCEPT)
-        out: builtins.list[dict[str, Any] | ApiError | None] = [None] * len(bodies)
-        renewed: builtins.list[bool] = []  # after the first 401: whether the credentials were renewed
+        out: builtins.list[dict[str, Any] | Attempt | None] = [None] * len(bodies)
+        sent: dict[int, dict[str, str]] = {}  # the headers of each request under way
+        unanswered = [0]  # requests in a row without an HTTP answer
 
         def reserve() -> float:
             waited = self.limiter.reserve()
@@ -613,44 +619,52 @@ class ClusterClient:
             return waited
 
         def request(index: int) -> Request:
+            # the credentials of now, as a request sent alone has them (a token file or plugin
+            # may renew them while the batch goes on)
+            headers = sent[index] = self._headers("application/json", METADATA_ACCEPT)
             return ("POST", path, dump_json(bodies[index]), headers)
 
-        def answered(index: int, answer: Answer | TransportError) -> None:
+        def answered(index: int, answer: Answer | TransportError) -> bool:
+            headers = sent.pop(index)
             name = _name_or_none(bodies[index])
             operation = _op("create", ref, namespace, name)
-            if isinstance(answer, TransportError):
-                self.counters.record(self.name, "POST", 0)
-                out[index] = self._transport_error(answer.failure, answer.detail, operation)
-                return
-            self.counters.record(self.name, "POST", answer.status)
-            if answer.status == 401 and self._on_unauthorized is not None:
-                if not renewed:
-                    renewed.append(self._on_unauthorized(headers))
-                if renewed[0]:
-                    return  # (None: not sent, as far as the caller goes)
-            if answer.status >= 400:
-                out[index] = self._api_error(answer.status, answer.data, answer.headers, operation)
-                return
-            write = _write("create", ref, namespace, name, None, False)
-            audit.record(self.name, write, audit.SUCCESS, answer.status)
+            status = 0 if isinstance(answer, TransportError) else answer.status
+            self.counters.record(self.name, "POST", status)
+            unanswered[0] = unanswered[0] + 1 if status == 0 else 0
             try:
-                parsed = load_json(answer.data) if answer.data else {}
-            except ValueError:
-                parsed = {}  # created all the same; the write journal goes without its version
-            created = parsed if isinstance(parsed, dict) else {}
-            self._note(write, created)
+                if isinstance(answer, TransportError):
+                    raise self._transport_error(answer.failure, answer.detail, operation)
+                renew = self._on_unauthorized
+                if status == 401 and renew is not None and renew(headers):
+                    return False  # (None: sent again by the caller, with the renewed credentials)
+                created = self._parsed(answer, operation)
+            except CategorisedError as exc:  # (a renewal that failed raises its own)
+                out[index] = Attempt(exc, time.monotonic())
+                return unanswered[0] >= give_up_after or status == 429 or status >= 500
+            except Exception as exc:  # one answer's unexpected failure must not lose the others'
+                log.exception("reading the answer to %s from %s failed", operation, self.name)
+                internal = CategorisedError(
+                    Category.NON_RETRYABLE, f"internal error: {type(exc).__name__}: {exc}"
+                )
+                out[index] = Attempt(internal, time.monotonic())
+                return False
             meta = created.get("metadata")
             out[index] = dict(meta) if isinstance(meta, Mapping) else {}
+            write = _write("create", ref, namespace, name, None, False)
+            audit.record(self.name, write, audit.SUCCESS, status)
+            self._note(write, created)
+            return False
 
-        self._transport.send_all(
-            len(bodies),
-            request,
-            answered,
-            concurrency=concurrency,
-            reserve=reserve,
-            give_up_after=give_up_after,
-        )
+        self._transport.send_all(len(bodies), request, answered, concurrency=concurrency, reserve=reserve)
         return out
+
+    def record_abandoned(
+        self, ref: ResourceRef, namespace: str | None, body: Mapping[str, Any], attempt: Attempt
+    ) -> None:
+        """Record in the audit log a create of `create_all` that failed and is not tried again (its
+        destination was given up on meanwhile), as `create` records a create that failed."""
+        write = _write("create", ref, namespace, _name_or_none(body), None, False)
+        audit.record(self.name, write, audit.ERROR, *_code_and_reason(attempt.error))
 
     def replace(
         self,
@@ -841,6 +855,14 @@ def _write(
     return audit.Write(
         verb, ref.group_resource, ref.kind, namespace if ref.namespaced else None, name, subresource, dry_run
     )
+
+
+def _code_and_reason(error: CategorisedError) -> tuple[int, str]:
+    """An error's audit `code` and `reason`: the API's, or 0 and the error's type when the request got
+    no answer to give them (its credentials could not be renewed)."""
+    if isinstance(error, ApiError):
+        return error.status, error.reason
+    return 0, type(error).__name__
 
 
 def _op(verb: str, ref: ResourceRef, namespace: str | None, name: str | None) -> str:

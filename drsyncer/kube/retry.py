@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from drsyncer.errors import Category
+from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube.errors import AlreadyExists, ApiError, Conflict, Gone
 
 T = TypeVar("T")
@@ -36,6 +36,15 @@ class RetryPolicy:
     max_retry_after_s: float = 30.0  # a server asking for longer is waited for this long only
     jitter: float = 0.5  # fraction of a backoff that is random, so retrying workers spread out
     conflict_attempts: int = 8  # read-modify-write rounds on 409 before giving up
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A request's attempt made already, elsewhere (a create sent in a batch): the error it came to
+    and when that came (`time.monotonic()`), so a retry waits only what is left of its pause."""
+
+    error: CategorisedError
+    at: float
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -85,24 +94,28 @@ def call_with_retries(
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
     on_retry: OnRetry | None = None,
-    previous: ApiError | None = None,
+    previous: Attempt | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> T:
     """Run `operation`, retrying throttling, server errors and timeouts; never 409 (see below).
 
-    `previous` is the error of an attempt already made elsewhere (a write sent in a batch): it counts
-    as the first attempt, so `operation` runs only if the policy would retry that error, after the
-    wait it calls for; otherwise `previous` is raised."""
+    `previous` is an attempt already made elsewhere: it counts as the first, so `operation` runs only
+    if the policy would retry its error, once what is left of the pause the policy calls for after it
+    has passed (`clock`); otherwise its error is raised."""
     attempt = 0
     if previous is not None:
         attempt = 1
-        if isinstance(previous, Conflict | AlreadyExists):
-            raise previous
-        delay = retry_delay(policy, attempt, previous, rand())
-        if delay is None:
-            raise previous
+        error = previous.error
+        if isinstance(error, Conflict | AlreadyExists):
+            raise error
+        delay = retry_delay(policy, attempt, error, rand())
+        if delay is None or not isinstance(error, ApiError):
+            raise error
         if on_retry is not None:
-            on_retry(attempt, previous, delay)
-        sleep(delay)
+            on_retry(attempt, error, delay)
+        left = delay - (clock() - previous.at)
+        if left > 0:
+            sleep(left)
     while True:
         attempt += 1
         try:

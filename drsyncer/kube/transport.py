@@ -11,8 +11,8 @@ threads creating 4,000 ConfigMaps: 448 µs of CPU per request through urllib3, 2
 Watches stay on the stock client's urllib3 pool: they are read as a stream, a line at a time.
 
 `send_all` sends a batch from one thread through libcurl's multi interface (libcurl-multi(3)): the
-transfers run side by side on the transport's handles, the thread waiting in `select` for any of
-them, rather than a thread blocked in each.
+transfers run side by side on the transport's handles, the thread waiting (epoll) for any of them,
+rather than a thread blocked in each.
 
 The transport keeps a pool of curl handles, each with its own kept-alive connection; a request
 takes an idle handle (the one used last first, whose connection is most likely still open), or makes
@@ -35,10 +35,10 @@ certificate is checked against, and sent as SNI; the Host header stays the URL's
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import io
 import os
+import selectors
 import ssl
 import threading
 import time
@@ -126,6 +126,78 @@ class _Handle:
         self.generation = generation
 
 
+class _Batch:
+    """A libcurl multi handle driven through its socket interface (libcurl-multi(3),
+    curl_multi_socket_action): libcurl says which sockets to watch and when its next timeout falls,
+    and a `selectors` selector (epoll) waits for them, so sockets numbered past 1023 are watched as
+    well as any (`CurlMulti.select` uses select(2), which cannot). Kept by the transport between
+    batches: the connections of a multi's transfers stay in the multi, for the next batch."""
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        self.multi = pycurl.CurlMulti()
+        self.selector = selectors.DefaultSelector()
+        self.timer_at: float | None = None  # when libcurl wants its timeout handled (monotonic)
+        self.active = 0  # transfers libcurl runs, as it last said
+        self.multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
+        self.multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
+
+    def _on_socket(self, what: int, fd: int, _multi: Any, _data: Any) -> None:
+        known = fd in self.selector.get_map()
+        if what == pycurl.POLL_REMOVE:
+            if known:
+                self.selector.unregister(fd)
+            return
+        events = 0
+        if what in (pycurl.POLL_IN, pycurl.POLL_INOUT):
+            events |= selectors.EVENT_READ
+        if what in (pycurl.POLL_OUT, pycurl.POLL_INOUT):
+            events |= selectors.EVENT_WRITE
+        if known:
+            try:
+                self.selector.modify(fd, events)
+                return
+            except OSError:  # closed and opened again under the same number without a remove
+                self.selector.unregister(fd)
+        self.selector.register(fd, events)
+
+    def _on_timer(self, timeout_ms: int) -> None:
+        self.timer_at = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
+
+    def step(self, wait_s: float) -> None:
+        """Wait up to `wait_s` for a watched socket or libcurl's timer, then let libcurl act on it."""
+        if self.timer_at is not None:
+            wait_s = min(wait_s, max(0.0, self.timer_at - time.monotonic()))
+        for key, mask in self.selector.select(wait_s):
+            flags = (pycurl.CSELECT_IN if mask & selectors.EVENT_READ else 0) | (
+                pycurl.CSELECT_OUT if mask & selectors.EVENT_WRITE else 0
+            )
+            self.active = self.multi.socket_action(key.fd, flags)[1]
+        if self.timer_at is not None and self.timer_at <= time.monotonic():
+            self.timer_at = None
+            self.active = self.multi.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
+
+    def finished(self) -> list[tuple[Any, TransportError | None]]:
+        """The transfers that ended since the last call, each with its error (None: answered)."""
+        done: list[tuple[Any, TransportError | None]] = []
+        while True:
+            queued, ok, failed = self.multi.info_read()
+            done.extend((curl, None) for curl in ok)
+            done.extend(
+                (curl, TransportError(_failure(code), str(message))) for curl, code, message in failed
+            )
+            if not queued:
+                return done
+
+    def idle(self) -> bool:
+        """Whether libcurl runs no transfer and has no timer set."""
+        return self.active == 0 and self.timer_at is None
+
+    def close(self) -> None:
+        self.multi.close()
+        self.selector.close()
+
+
 # curl objects a forked child inherited: held for the child's whole life and never cleaned up there,
 # because cleaning up a connection closes it the TLS way (a close_notify written on a socket the
 # parent still uses)
@@ -157,6 +229,7 @@ class CurlTransport:
         self._generation = 0
         self._handles: set[Any] = set()  # to close; only this process's
         self._idle: list[_Handle] = []  # not sending now, the last given back at the end
+        self._batches: list[_Batch] = []  # not sending now
         self.connects = 0  # connections opened (for tests and figures)
         _LIVE.add(self)
 
@@ -179,30 +252,29 @@ class CurlTransport:
         self,
         count: int,
         request: Callable[[int], Request],
-        answered: Callable[[int, Answer | TransportError], None],
+        answered: Callable[[int, Answer | TransportError], bool],
         *,
         concurrency: int,
         reserve: Callable[[], float],
-        give_up_after: int,
     ) -> int:
         """Send requests 0 to `count` - 1 in order, at most `concurrency` at once, all from the calling
-        thread: libcurl's multi interface drives the transfers, so a batch costs no thread per request
-        nor the hand-overs of the interpreter lock between them.
+        thread: libcurl's multi interface drives the transfers (`_Batch`), so a batch costs no thread
+        per request nor the hand-overs of the interpreter lock between them.
 
         `request(i)` builds request i (method, path with its query, body, headers) as it is about to
         start, and `answered(i, answer)` is called with its Answer or TransportError as soon as it
-        ends, so a batch holds the bodies and answers of the requests under way only. `reserve` is
-        called before each request starts and returns the seconds it must wait (a rate limiter's
-        reservation); it starts no sooner. After `give_up_after` requests in a row got no HTTP answer,
-        no more are started. Returns how many were started: requests 0 to that number - 1."""
-        multi = pycurl.CurlMulti()
+        ends, so a batch holds the bodies and answers of the requests under way only; when it returns
+        True no more requests are started (those under way still end). `reserve` is called before each
+        request starts and returns the seconds it must wait (a rate limiter's reservation); it starts
+        no sooner. Returns how many were started: requests 0 to that number - 1."""
+        batch = self._take_batch()
         running: dict[Any, tuple[int, _Handle, list[bytes], list[bytes]]] = {}
         started = 0
         due = 0.0  # when request `started` may start, its token reserved; 0: not reserved yet
-        unanswered = 0  # requests in a row without an HTTP answer
+        stop = False
         try:
             while True:
-                while started < count and len(running) < concurrency and unanswered < give_up_after:
+                while not stop and started < count and len(running) < concurrency:
                     if not due:
                         due = time.monotonic() + reserve()
                     if due > time.monotonic():
@@ -210,7 +282,7 @@ class CurlTransport:
                     handle = self._take()
                     try:
                         chunks, head = self._prepare(handle.curl, *request(started))
-                        multi.add_handle(handle.curl)
+                        batch.multi.add_handle(handle.curl)
                     except BaseException:
                         self._give(handle)
                         raise
@@ -218,46 +290,39 @@ class CurlTransport:
                     started += 1
                     due = 0.0
                 if not running:
-                    if started == count or unanswered >= give_up_after:
+                    if stop or started == count:
                         return started
                     time.sleep(max(0.0, due - time.monotonic()))  # a reservation to wait for, alone
                     continue
-                while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-                    pass
-                while True:
-                    queued, finished, failed = multi.info_read()
-                    for curl in finished:
-                        index, handle, chunks, head = running.pop(curl)
-                        multi.remove_handle(curl)
-                        code = curl.getinfo(pycurl.RESPONSE_CODE)
-                        self._give(handle)
-                        unanswered = 0
-                        answered(index, Answer(code, b"".join(chunks), b"".join(head)))
-                    for curl, errno, message in failed:
-                        index, handle, _, _ = running.pop(curl)
-                        multi.remove_handle(curl)
-                        self._give(handle)
-                        unanswered += 1
-                        answered(index, TransportError(_failure(errno), str(message)))
-                    if not queued:
-                        break
-                # until a socket is ready, libcurl's next timer (a connect, a name resolved), or the
-                # reservation of the next request when a transfer slot is free for it
+                # until a socket is ready or libcurl's timer is due, or the next reservation when a
+                # transfer slot is free for it
                 wait = 1.0
-                curl_ms = multi.timeout()
-                if curl_ms >= 0:
-                    wait = min(wait, curl_ms / 1000)
-                if due and len(running) < concurrency:
-                    wait = min(wait, due - time.monotonic())
-                if running:
-                    multi.select(max(0.0, wait))
+                if due and not stop and len(running) < concurrency:
+                    wait = max(0.0, min(wait, due - time.monotonic()))
+                batch.step(wait)
+                for curl, error in batch.finished():
+                    index, handle, chunks, head = running.pop(curl)
+                    batch.multi.remove_handle(curl)
+                    code = 0 if error else curl.getinfo(pycurl.RESPONSE_CODE)
+                    self._give(handle)
+                    if error is None:
+                        stop = answered(index, Answer(code, b"".join(chunks), b"".join(head))) or stop
+                    else:
+                        stop = answered(index, error) or stop
+                if running and batch.idle():
+                    # libcurl runs none of them and reported none done: never wait for them forever
+                    for curl, (index, handle, _, _) in list(running.items()):
+                        del running[curl]
+                        batch.multi.remove_handle(curl)
+                        self._give(handle)
+                        stop = answered(index, TransportError("connection", "the transfer was lost")) or stop
         finally:
             # an exception (a callback's, a signal's): the handles go back, their transfers dropped
             # (libcurl closes a connection whose transfer was removed before it ended)
             for curl, (_, handle, _, _) in running.items():
-                multi.remove_handle(curl)
+                batch.multi.remove_handle(curl)
                 self._give(handle)
-            multi.close()
+            self._give_batch(batch)
 
     def _send(
         self, curl: Any, method: str, path: str, body: bytes | None, headers: Mapping[str, str]
@@ -301,30 +366,31 @@ class CurlTransport:
 
     def clear(self) -> None:
         """Drop the kept connections: each next request connects afresh (a rotated client
-        certificate is presented only on a new connection)."""
+        certificate is presented only on a new connection). What a request or batch is using is
+        closed as it is given back, never under it."""
         with self._lock:
             self._generation += 1
             retired, self._idle = self._idle, []
             self._handles.difference_update(h.curl for h in retired)
+            batches, self._batches = self._batches, []
         for handle in retired:
             handle.curl.close()
+        for batch in batches:
+            batch.close()
 
     def close(self) -> None:
-        """Close this process's handles and connections; a later request opens new ones."""
-        with self._lock:
-            handles, self._handles, self._idle = self._handles, set(), []
-            self._generation += 1
-        for curl in handles:
-            with contextlib.suppress(pycurl.error):  # one still sending (a request racing close)
-                curl.close()
+        """Close this process's handles and connections (`clear`); a later request opens new ones."""
+        self.clear()
 
     def _forget_parents(self) -> None:
-        """In a forked child: the parent's handles and connections are kept (not cleaned up, see
-        _INHERITED) and never used; the lock may have been held by a parent's thread."""
+        """In a forked child: the parent's handles, batches and connections are kept (not cleaned
+        up, see _INHERITED) and never used; the lock may have been held by a parent's thread."""
         _INHERITED.extend(self._handles)
+        _INHERITED.extend(self._batches)
         self._lock = threading.Lock()
         self._handles = set()
         self._idle = []
+        self._batches = []
         self._generation += 1
 
     def prepare(self, count: int) -> None:
@@ -356,11 +422,25 @@ class CurlTransport:
             if handle.generation == self._generation and handle.curl in self._handles:
                 self._idle.append(handle)
                 return
-            # retired by a clear() while it was sending (close() and a fork already let go of it)
+            # retired by a clear() or close() while it was sending (a fork already let go of it)
             retire = handle.curl in self._handles
             self._handles.discard(handle.curl)
         if retire:
             handle.curl.close()
+
+    def _take_batch(self) -> _Batch:
+        with self._lock:
+            if self._batches:
+                return self._batches.pop()
+            generation = self._generation
+        return _Batch(generation)
+
+    def _give_batch(self, batch: _Batch) -> None:
+        with self._lock:
+            if batch.generation == self._generation:
+                self._batches.append(batch)
+                return
+        batch.close()  # retired by a clear() or close() while it was sending
 
     def _configured(self) -> Any:
         cfg = self._cfg

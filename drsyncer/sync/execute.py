@@ -55,7 +55,7 @@ from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
 from drsyncer.kube.client import NAMESPACES
 from drsyncer.kube.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotServed, Unreachable
-from drsyncer.kube.retry import retry_on_conflict
+from drsyncer.kube.retry import Attempt, retry_on_conflict
 from drsyncer.sync.actions import Action, Op
 from drsyncer.sync.crd_wait import CRD_GROUP, CRD_KIND, installed_crd, wait_established
 from drsyncer.sync.decide import decide, wanted_again
@@ -364,18 +364,18 @@ class _Runner:
         request did not come back created, is carried out on the write threads, each create going
         on from its first attempt's answer (AlreadyExists: read and decide again; a 429 or 5xx:
         retried as the client's policy says)."""
-        rest: list[tuple[Action, ApiError | None]] = [(action, None) for action in stage]
+        rest: list[tuple[Action, Attempt | None]] = [(action, None) for action in stage]
         if len(stage) > 1 and self.limits.concurrency > 1:
             rest = yield from self._create_together(stage)
         yield from self._run_threaded(rest)
 
     def _create_together(
         self, stage: list[Action]
-    ) -> Generator[tuple[Action, _Done], None, list[tuple[Action, ApiError | None]]]:
+    ) -> Generator[tuple[Action, _Done], None, list[tuple[Action, Attempt | None]]]:
         """Send the stage's creates in one batch per resource type; yields those created and returns
-        the rest of the stage, each create with its first attempt's error (None: not sent)."""
+        the rest of the stage, each create with its first attempt (None: not sent)."""
         batches: dict[tuple[str, str], list[Action]] = {}
-        rest: list[tuple[Action, ApiError | None]] = []
+        rest: list[tuple[Action, Attempt | None]] = []
         for action in stage:
             if action.op == Op.CREATE and action.desired is not None:
                 batches.setdefault((action.key.group, action.key.kind), []).append(action)
@@ -405,7 +405,7 @@ class _Runner:
                     rest.append((action, answer))
         return rest
 
-    def _run_threaded(self, stage: list[tuple[Action, ApiError | None]]) -> Iterator[tuple[Action, _Done]]:
+    def _run_threaded(self, stage: list[tuple[Action, Attempt | None]]) -> Iterator[tuple[Action, _Done]]:
         """Run (action, its create's first error) pairs on the write threads."""
         if len(stage) <= 1 or self.limits.concurrency == 1:
             for action, first in stage:
@@ -433,7 +433,7 @@ class _Runner:
 
     def _take_and_run(
         self,
-        actions: Iterator[tuple[Action, ApiError | None]],
+        actions: Iterator[tuple[Action, Attempt | None]],
         taking: threading.Lock,
         failed: threading.Event,
         finished: list[tuple[Action, _Done]],
@@ -450,10 +450,16 @@ class _Runner:
                 failed.set()
                 raise
 
-    def _run(self, action: Action, first: ApiError | None = None) -> _Done:
-        """Carry out `action`; `first`: the error of its create's first attempt, made in a batch."""
+    def _run(self, action: Action, first: Attempt | None = None) -> _Done:
+        """Carry out `action`; `first`: its create's first attempt, made in a batch."""
         if self.breaker.open:
-            return _Done(Outcome.FAILED, attempted=False)
+            if first is None:
+                return _Done(Outcome.FAILED, attempted=False)
+            # sent in the batch and failed there: that is its outcome, in the result and the audit log
+            self.client.record_abandoned(
+                self.ref(action), action.key.namespace or None, action.desired or {}, first
+            )
+            return _Done(Outcome.FAILED, self._error(action, first.error))
         try:
             if action.op == Op.PRUNE:
                 done = self._prune(action)
@@ -642,7 +648,7 @@ class _Runner:
     # -- carrying out actions ---------------------------------------------------------------------
 
     def _carry(
-        self, planned: Action, ref: ResourceRef, action: Action, first: ApiError | None = None
+        self, planned: Action, ref: ResourceRef, action: Action, first: Attempt | None = None
     ) -> _Done:
         """Carry out `action`, decided for `planned`'s object by the planner or by `decide` again after
         a re-read (`first`: see `_run`)."""
@@ -666,7 +672,7 @@ class _Runner:
             server_version=self.version,
         )
 
-    def _create(self, planned: Action, ref: ResourceRef, first: ApiError | None = None) -> _Done:
+    def _create(self, planned: Action, ref: ResourceRef, first: Attempt | None = None) -> _Done:
         key = planned.key
         assert planned.desired is not None
         try:

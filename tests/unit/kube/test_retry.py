@@ -1,7 +1,7 @@
 import pytest
 
 from drsyncer.kube.errors import ApiError
-from drsyncer.kube.retry import RetryPolicy, call_with_retries, retry_delay, retry_on_conflict
+from drsyncer.kube.retry import Attempt, RetryPolicy, call_with_retries, retry_delay, retry_on_conflict
 
 POLICY = RetryPolicy(
     max_attempts=4, base_delay_s=0.1, max_delay_s=0.3, max_retry_after_s=5.0, jitter=0.5, conflict_attempts=3
@@ -119,13 +119,15 @@ def test_call_with_retries_goes_on_from_an_attempt_made_elsewhere_as_its_first()
         calls.append(1)
         raise err(503)
 
+    # its 429 asked for a second's pause, of which 0.75 s have passed since it came
+    previous = Attempt(err(429, retry_after=1.0), at=100.0)
     with pytest.raises(ApiError):
         call_with_retries(
-            operation, POLICY, sleep=slept.append, rand=lambda: 0.0, previous=err(429, retry_after=1.0)
+            operation, POLICY, sleep=slept.append, rand=lambda: 0.0, previous=previous, clock=lambda: 100.75
         )
-    # the batch's attempt counts: the policy's attempts in all, the first wait the one its 429 asked for
+    # the batch's attempt counts: the policy's attempts in all, the first pause what is left of its own
     assert len(calls) == POLICY.max_attempts - 1
-    assert slept[0] == pytest.approx(1.0)
+    assert slept[0] == pytest.approx(0.25)
 
 
 @pytest.mark.parametrize("previous", [err(422, "Invalid"), err(409, "AlreadyExists"), err(403, "Forbidden")])
@@ -134,5 +136,7 @@ def test_call_with_retries_raises_an_earlier_attempts_error_the_policy_does_not_
 ) -> None:
     calls = []
     with pytest.raises(ApiError) as raised:
-        call_with_retries(lambda: calls.append(1), POLICY, sleep=lambda _s: None, previous=previous)
+        call_with_retries(
+            lambda: calls.append(1), POLICY, sleep=lambda _s: None, previous=Attempt(previous, 0.0)
+        )
     assert raised.value is previous and not calls
