@@ -35,10 +35,11 @@ certificate is checked against, and sent as SNI; the Host header stays the URL's
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import os
-import selectors
+import select
 import ssl
 import threading
 import time
@@ -126,40 +127,50 @@ class _Handle:
         self.generation = generation
 
 
+# what epoll watches a socket for, by what libcurl asks (its socket callback's `what`)
+_EPOLL_EVENTS = {
+    pycurl.POLL_IN: select.EPOLLIN,
+    pycurl.POLL_OUT: select.EPOLLOUT,
+    pycurl.POLL_INOUT: select.EPOLLIN | select.EPOLLOUT,
+    pycurl.POLL_NONE: 0,
+}
+# a hang-up or error is for libcurl to read (it finds the error on the socket)
+_READABLE = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
+
+
 class _Batch:
     """A libcurl multi handle driven through its socket interface (libcurl-multi(3),
     curl_multi_socket_action): libcurl says which sockets to watch and when its next timeout falls,
-    and a `selectors` selector (epoll) waits for them, so sockets numbered past 1023 are watched as
-    well as any (`CurlMulti.select` uses select(2), which cannot). Kept by the transport between
-    batches: the connections of a multi's transfers stay in the multi, for the next batch."""
+    and an epoll instance waits for them, so sockets numbered past 1023 are watched as well as any
+    (`CurlMulti.select` uses select(2), which cannot). Kept by the transport between batches: the
+    connections of a multi's transfers stay in the multi, for the next batch."""
 
     def __init__(self, generation: int) -> None:
         self.generation = generation
         self.multi = pycurl.CurlMulti()
-        self.selector = selectors.DefaultSelector()
+        self.epoll = select.epoll()
+        self.watched: dict[int, int] = {}  # socket → the epoll events it is watched for
         self.timer_at: float | None = None  # when libcurl wants its timeout handled (monotonic)
         self.active = 0  # transfers libcurl runs, as it last said
         self.multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
         self.multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
 
     def _on_socket(self, what: int, fd: int, _multi: Any, _data: Any) -> None:
-        known = fd in self.selector.get_map()
         if what == pycurl.POLL_REMOVE:
-            if known:
-                self.selector.unregister(fd)
+            if self.watched.pop(fd, None) is not None:
+                with contextlib.suppress(OSError):  # (closed already)
+                    self.epoll.unregister(fd)
             return
-        events = 0
-        if what in (pycurl.POLL_IN, pycurl.POLL_INOUT):
-            events |= selectors.EVENT_READ
-        if what in (pycurl.POLL_OUT, pycurl.POLL_INOUT):
-            events |= selectors.EVENT_WRITE
-        if known:
+        events = _EPOLL_EVENTS[what]
+        if fd in self.watched:
             try:
-                self.selector.modify(fd, events)
+                self.epoll.modify(fd, events)
+                self.watched[fd] = events
                 return
             except OSError:  # closed and opened again under the same number without a remove
-                self.selector.unregister(fd)
-        self.selector.register(fd, events)
+                pass
+        self.epoll.register(fd, events)
+        self.watched[fd] = events
 
     def _on_timer(self, timeout_ms: int) -> None:
         self.timer_at = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
@@ -168,11 +179,11 @@ class _Batch:
         """Wait up to `wait_s` for a watched socket or libcurl's timer, then let libcurl act on it."""
         if self.timer_at is not None:
             wait_s = min(wait_s, max(0.0, self.timer_at - time.monotonic()))
-        for key, mask in self.selector.select(wait_s):
-            flags = (pycurl.CSELECT_IN if mask & selectors.EVENT_READ else 0) | (
-                pycurl.CSELECT_OUT if mask & selectors.EVENT_WRITE else 0
+        for fd, events in self.epoll.poll(wait_s):
+            flags = (pycurl.CSELECT_IN if events & _READABLE else 0) | (
+                pycurl.CSELECT_OUT if events & select.EPOLLOUT else 0
             )
-            self.active = self.multi.socket_action(key.fd, flags)[1]
+            self.active = self.multi.socket_action(fd, flags)[1]
         if self.timer_at is not None and self.timer_at <= time.monotonic():
             self.timer_at = None
             self.active = self.multi.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
@@ -195,7 +206,7 @@ class _Batch:
 
     def close(self) -> None:
         self.multi.close()
-        self.selector.close()
+        self.epoll.close()
 
 
 # curl objects a forked child inherited: held for the child's whole life and never cleaned up there,
