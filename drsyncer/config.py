@@ -180,8 +180,9 @@ SETTINGS: tuple[Setting, ...] = (
         "DRSYNCER_WRITE_CONCURRENCY",
         "16",
         "Writes a worker process has in flight at once to one destination cluster during a namespace "
-        "sync (and, with 8 more for change feeds and reads, connections it keeps open to each "
-        "cluster); the RemoteCluster's rate limit still applies.",
+        "sync; the RemoteCluster's rate limit still applies. A process keeps up to twice as many "
+        "connections to each cluster (a stage's creates, sent together, keep theirs apart from the "
+        "other writes'), and 8 more for change feeds and reads.",
         _positive_int,
     ),
     Setting(
