@@ -22,6 +22,7 @@ from drsyncer.kube.errors import Unreachable
 from drsyncer.kube.ratelimit import LocalRateLimiter, RateBudget
 from drsyncer.kube.retry import Attempt
 from drsyncer.sim import SimCluster
+from tests.fixtures.polling import eventually
 
 
 def test_a_forked_child_opens_its_own_connection_and_the_parents_stays_usable() -> None:
@@ -194,13 +195,15 @@ def test_a_client_closed_while_its_batch_runs_ends_the_batch() -> None:
         client.create(client.resolve("namespaces"), None, {"metadata": {"name": "batch"}})
         sim.faults.set(latency_ms=100)
         answers: list[object] = []
+        sent_before = client.counters.get(client.name, "requests")
         batch = threading.Thread(
             target=lambda: answers.extend(
                 client.create_all(configmaps, "batch", _configmaps(64), concurrency=8)
             )
         )
         batch.start()
-        time.sleep(0.15)  # (the point of the race: some transfers under way, most not started)
+        # the point of the race: the first answers in, most creates not started yet
+        eventually(lambda: client.counters.get(client.name, "requests") > sent_before, what="a first answer")
         client.close()
         batch.join(timeout=30)
         assert not batch.is_alive(), "the batch went on after its client was closed"
