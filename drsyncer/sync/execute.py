@@ -41,6 +41,7 @@ would be written.)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -456,9 +457,10 @@ class _Runner:
             if first is None:
                 return _Done(Outcome.FAILED, attempted=False)
             # sent in the batch and failed there: that is its outcome, in the result and the audit log
-            self.client.record_abandoned(
-                self.ref(action), action.key.namespace or None, action.desired or {}, first
-            )
+            # (its type was resolved for the batch: the lookup is the cached one)
+            with contextlib.suppress(CategorisedError):
+                ref = self.ref(action)
+                self.client.record_abandoned(ref, action.key.namespace or None, action.desired or {}, first)
             return _Done(Outcome.FAILED, self._error(action, first.error))
         try:
             if action.op == Op.PRUNE:
