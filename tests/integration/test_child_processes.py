@@ -88,3 +88,53 @@ def test_a_child_started_by_a_fixture_dies_when_the_test_process_is_killed() -> 
         if child and _running(child):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
+
+
+# a test of the inner run: it starts a child the way fixtures do and writes "<worker pid> <child pid>"
+INNER_TEST = r"""
+import os, time
+from tests.fixtures.children import popen
+
+def test_starts_a_child():
+    child = popen(["sleep", "100000"])
+    out = os.environ["PIDS_FILE"]
+    with open(out + ".part", "w") as f:
+        f.write(f"{os.getpid()} {child.pid}\n")
+    os.rename(out + ".part", out)
+    time.sleep(100000)  # holds the worker until the run is killed
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_killed_pytest_xdist_run_leaves_neither_its_workers_nor_their_children(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # none of the suite's options
+    (tmp_path / "test_inner.py").write_text(INNER_TEST)
+    pids_file = tmp_path / "pids"
+    run = popen(
+        [sys.executable, "-m", "pytest", "-n", "1", "-p", "tests.fixtures.children", "-q", str(tmp_path)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO), "PIDS_FILE": str(pids_file)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pids: list[int] = []
+    try:
+        eventually(pids_file.exists, timeout_s=60, what="the inner test to start its child")
+        pids = [int(p) for p in pids_file.read_text().split()]
+        worker, child = pids
+        assert worker != run.pid, "the inner test ran in the controlling process, not an xdist worker"
+        assert _running(worker) and _running(child)
+
+        run.kill()
+        run.wait()
+
+        # the kernel's signal is at once; without it, execnet ends an orphaned worker after 5-17 s
+        eventually(lambda: not _running(worker), timeout_s=3, what=f"xdist worker {worker} to end")
+        eventually(lambda: not _running(child), timeout_s=10, what=f"child {child} to end with its worker")
+    finally:
+        run.kill()
+        run.wait()
+        for pid in pids:
+            if _running(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
