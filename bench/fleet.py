@@ -18,15 +18,16 @@ Phases (each prints its table):
   figures are the medians): wall time, objects/s and CPU-seconds per 1,000 objects copied (the
   worker processes and their pool processes; the simulator is not counted), measured from the
   moment the started workers are idle (each pool process gets ready as it starts:
-  workers/warm_start.py), and the CPU a worker used to start; then (`--again`) the same copy once
-  more into namespaces of its own by the same workers, whose every pool process has synced before:
-  its CPU per 1,000 objects leaves out what each process's first sync costs (the cold sync's figure
+  workers/warm_start.py), and the CPU a worker used to start; then (`--again`, off by default: it
+  costs the time of two more rounds) the same copy once more into namespaces of its own by the same
+  workers, whose every pool process has synced before: its CPU per 1,000 objects leaves out what each process's first sync costs (the cold sync's figure
   is the one that counts; this one shows how much of the difference between worker counts that is);
-- resync: the same Replication synced again with nothing changed, once asked for (sync now: reads
-  both sides as metadata) and once scheduled (`@every 10s`, then back to Manual: trusts the change
-  feeds): time from the ask to the status and time in the workers (first task's start to last
-  task's end, from the run records), requests and body bytes the clusters sent (watch events
-  included), against the first cold run of one worker;
+- resync: the first round's Replication of one worker synced again with nothing changed, once asked
+  for (sync now: reads both sides as metadata) and then scheduled (`@every 10s`, `--resync-runs`
+  runs 10 s apart, figures their medians, then back to Manual: trusts the change feeds): time from
+  the ask to the status and time in the workers (first task's start to last task's end, from the
+  run records), requests and body bytes the clusters sent (watch events included), against the
+  cold sync of one worker (time: the median of its rounds);
 - rate budget: a copy into dr3 under a RemoteCluster `rateLimit` of `--qps`/`--burst`: requests per
   second over qps (discovery included) and the most requests seen in any one second;
 - schedule: `--entries` schedule entries (Replications of 4 namespaces each, `@every 60s`): time
@@ -436,9 +437,10 @@ class Fleet:
 
 
 def scheduled_resync(fleet: Fleet, name: str, args: argparse.Namespace, procs: list[Proc]) -> dict[str, Any]:
-    """The same Replication switched to `@every 10s` and its next scheduled run measured: a run beat
-    sends trusts the change feeds (docs/sync-semantics.md, "Scheduled resyncs"). Counters cover the
-    wait for the run too (the feeds' watches included)."""
+    """The same Replication switched to `@every 10s` and its next `args.resync_runs` scheduled runs
+    measured: a run beat sends trusts the change feeds (docs/sync-semantics.md, "Scheduled resyncs").
+    Each figure is the median of those runs (each run's time in the workers is kept too); counters
+    and CPU cover the wait for a run as well (the feeds' watches, the workers' idle loops)."""
     fleet.controller.patch(
         fleet.ref("replications.dr-syncer.io"),
         NS,
@@ -446,16 +448,26 @@ def scheduled_resync(fleet: Fleet, name: str, args: argparse.Namespace, procs: l
         {"spec": {"replicationMode": "Scheduled", "schedule": "@every 10s"}},
     )
     # the first scheduled run after the switch may be an asked one (the spec changed); measure the
-    # run after the one in progress
+    # runs after the one in progress
     before = fleet.status(name).get("lastSyncTime")
     fleet.wait_completed(name, before, args.timeout, procs)
-    before = fleet.status(name).get("lastSyncTime")
-    fleet.sims.reset("source", "dr1", "dr2")
-    cpu0 = sum(p.cpu_s() for p in procs)
-    fleet.wait_completed(name, before, args.timeout, procs)
-    cpu = sum(p.cpu_s() for p in procs) - cpu0
-    requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
-    span = fleet.run_span(name, "scheduled")
+    runs: list[dict[str, Any]] = []
+    for _ in range(args.resync_runs):
+        before = fleet.status(name).get("lastSyncTime")
+        fleet.sims.reset("source", "dr1", "dr2")
+        cpu0 = sum(p.cpu_s() for p in procs)
+        fleet.wait_completed(name, before, args.timeout, procs)
+        cpu = sum(p.cpu_s() for p in procs) - cpu0
+        requests, writes, sent = fleet.sims.counters("source", "dr1", "dr2")
+        runs.append(
+            {
+                "worker_seconds": fleet.run_span(name, "scheduled"),
+                "requests": requests,
+                "writes": writes,
+                "bytes": sent,
+                "cpu_s": cpu,
+            }
+        )
     # back to Manual: its runs every 10 s would otherwise go on into the phases that follow, adding
     # to their workers' CPU and keeping those workers busy when they are stopped
     fleet.controller.patch(
@@ -469,13 +481,12 @@ def scheduled_resync(fleet: Fleet, name: str, args: argparse.Namespace, procs: l
     )
     r.delete(SYNC_QUEUE)  # runs sent before the entries went
     r.close()
-    return {
-        "worker_seconds": span,
-        "requests": requests,
-        "writes": writes,
-        "bytes": sent,
-        "cpu_s": cpu,
+    figures: dict[str, Any] = {
+        key: statistics.median(run[key] for run in runs)
+        for key in ("worker_seconds", "requests", "writes", "bytes", "cpu_s")
     }
+    figures["each_run"] = [run["worker_seconds"] for run in runs]
+    return figures
 
 
 def wait_for(check: Callable[[], Any], timeout_s: float, what: str, *watch: Proc) -> Any:
@@ -730,6 +741,9 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
         }
         rows.append(row)
     figures["cold"] = rows
+    # the resyncs are compared with the cold sync of the same workers: its medians over the rounds
+    # (requests and bytes are the first round's, the one whose Replication is resynced)
+    figures["resync_base"] = rows[0]
 
     table = Table(
         title=f"cold sync: {args.namespaces} namespaces x {args.objects} ConfigMaps of {args.size} B "
@@ -779,9 +793,12 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
     for column in ("run", "seconds asked → status", "seconds in workers", "requests", "writes", "MiB sent"):
         table.add_column(column, justify="right")
     for label, row in (
-        ("cold (sync now)", cold),
+        ("cold (sync now)" + (f", median of {args.rounds}" if args.rounds > 1 else ""), cold),
         ("resync (sync now)", resync),
-        ("resync (scheduled)", scheduled),
+        (
+            "resync (scheduled)" + (f", median of {args.resync_runs}" if args.resync_runs > 1 else ""),
+            scheduled,
+        ),
     ):
         table.add_row(
             label,
@@ -796,6 +813,13 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
         console.print(
             f"{label}: {cold['worker_seconds'] / row['worker_seconds']:.1f}x faster than cold in the "
             f"workers, {row['bytes'] / cold['bytes'] * 100:.1f} % of its bytes, {row['writes']} writes"
+            + (
+                " (each run: "
+                + ", ".join(f"{cold['worker_seconds'] / s:.1f}x" for s in row["each_run"])
+                + ")"
+                if len(row.get("each_run", [])) > 1
+                else ""
+            )
         )
 
 
@@ -1279,12 +1303,18 @@ def main() -> int:
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
     parser.add_argument("--concurrency", type=int, default=4, help="pool processes per worker")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="cold syncs per worker count (figures: their medians)"
+        "--rounds", type=int, default=5, help="cold syncs per worker count (figures: their medians)"
+    )
+    parser.add_argument(
+        "--resync-runs",
+        type=int,
+        default=3,
+        help="scheduled unchanged resyncs measured, 10 s apart (figures: their medians)",
     )
     parser.add_argument(
         "--again",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=False,
         help="cold phase: after each cold sync, the same copy again by the same workers (about 20 s a round)",
     )
     parser.add_argument("--qps", type=float, default=100.0)
@@ -1314,6 +1344,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.namespaces, args.objects, args.budget_writes, args.rounds = 8, 50, 300, 1
+        args.resync_runs = 1
         args.entries, args.steady_s, args.big_objects, args.period_s = [200], 35.0, 5000, 10
     skip = set(filter(None, args.skip.split(",")))
     global _print_steps
