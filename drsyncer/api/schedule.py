@@ -128,14 +128,32 @@ def check_schedule(schedule: str) -> str:
 
 
 def either_day(schedule: str) -> bool:
-    """Whether a cron schedule restricts both its day of month and its day of week (neither is `*`).
+    """Whether a cron schedule restricts both its day of month and its day of week (neither is `*`
+    or `*/1`).
     Such a cron fires on every day that matches either field, as cron has always read it
     (crontab(5); robfig/cron, which Kubernetes' CronJob and the Go operator use; croniter's
     `day_or`, which `next_run` uses): `0 2 1 * MON` runs on the 1st of each month and on every
     Monday. Celery's crontab would want a day matching both, so beat reads such a cron through
     `next_run` (workers.beat.EitherDayCrontab)."""
     fields = schedule.split()
-    return len(fields) == 5 and fields[2] != "*" and fields[4] != "*"
+    return len(fields) == 5 and not _any_day(fields[2]) and not _any_day(fields[4])
+
+
+def _any_day(field: str) -> bool:
+    """Whether a day field leaves the day to the other one, as robfig/cron reads it (parser.go,
+    `getRange`: `*` sets its star bit, and a step keeps it only when it is 1): `*` and `*/1` do;
+    `*/2`, `1-31` and a list do not, even when they cover every day."""
+    return field in ("*", "*/1")
+
+
+def _as_robfig_reads_it(schedule: str) -> str:
+    """The cron with a day field of `*/1` written `*`: croniter reads `*/1` as a restriction and
+    would fire on every day matching the other field alone, where robfig/cron (Kubernetes' CronJob,
+    the Go operator) reads it as `*` and wants a day matching the other field."""
+    fields = schedule.split()
+    if len(fields) != 5:
+        return schedule
+    return " ".join("*" if i in (2, 4) and _any_day(f) else f for i, f in enumerate(fields))
 
 
 def schedule_key(kind: str, namespace: str, name: str) -> str:
@@ -184,5 +202,5 @@ def next_run(schedule: str, after: datetime, key: str | None = None) -> datetime
         if key is None:
             return after + interval
         return interval_slot(key, interval, after) + interval
-    nxt: datetime = croniter(schedule.strip(), after).get_next(datetime)
+    nxt: datetime = croniter(_as_robfig_reads_it(schedule.strip()), after).get_next(datetime)
     return nxt

@@ -8,6 +8,7 @@ import pytest
 from drsyncer.api.durations import format_duration, parse_duration
 from drsyncer.api.schedule import (
     check_schedule,
+    either_day,
     every_interval,
     interval_offset,
     interval_run_slot,
@@ -58,6 +59,28 @@ def test_durations_format_the_go_way(seconds: float, text: str) -> None:
 def test_next_run_follows_cron_and_every(schedule: str, expected: datetime) -> None:
     check_schedule(schedule)
     assert next_run(schedule, T0) == expected
+
+
+@pytest.mark.parametrize(
+    ("schedule", "either", "days"),
+    [
+        # both restricted: a day matching either field (1 May 2026 is a Friday)
+        ("0 0 1 * MON", True, ["Fri 01 May", "Mon 04 May", "Mon 11 May", "Mon 18 May", "Mon 25 May"]),
+        ("0 0 */2 * MON", True, ["Fri 01 May", "Sun 03 May", "Mon 04 May", "Tue 05 May", "Thu 07 May"]),
+        # `*` or `*/1` leaves the day to the other field, as robfig/cron reads it: Mondays only, the
+        # 1st only
+        ("0 0 */1 * MON", False, ["Mon 04 May", "Mon 11 May", "Mon 18 May", "Mon 25 May", "Mon 01 Jun"]),
+        ("0 0 1 * */1", False, ["Fri 01 May", "Mon 01 Jun", "Wed 01 Jul", "Sat 01 Aug", "Tue 01 Sep"]),
+    ],
+)
+def test_day_fields_combine_as_robfig_cron_does(schedule: str, either: bool, days: list[str]) -> None:
+    check_schedule(schedule)
+    assert either_day(schedule) is either
+    at, seen = datetime(2026, 4, 30, tzinfo=UTC), []
+    for _ in days:
+        at = next_run(schedule, at)
+        seen.append(at.strftime("%a %d %b"))
+    assert seen == days
 
 
 def test_every_interval_is_none_for_cron() -> None:
