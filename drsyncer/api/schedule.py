@@ -123,6 +123,14 @@ def check_schedule(schedule: str) -> str:
         # given whatever the day of week says (croniter would count the weekdays of those months)
         croniter(" ".join([*fields[:4], "*"]), datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
     except CroniterBadDateError:
+        if either_day(text):
+            # cron and robfig/cron would run it on the days of week; Celery's crontab, which beat
+            # stores every cron as (redbeat), refuses to be made from it
+            raise ValueError(
+                f'"{schedule}": day of month "{fields[2]}" never occurs in month "{fields[3]}"; drsyncer '
+                f'cannot run such a cron, even on the days its day of week "{fields[4]}" names: write the '
+                "day of month as *"
+            ) from None
         raise ValueError(f'"{schedule}" never fires: no date matches its day of month and month') from None
     return schedule
 

@@ -157,6 +157,12 @@ REPLICATION_CASES: list[tuple[str, dict[str, Any], str]] = [
         'spec.schedule: "0 0 31 2 *" never fires: no date matches its day of month and month',
     ),
     (
+        "cron whose day of month never occurs but whose day of week does (cron would run it on Mondays)",
+        {"schedule": "0 0 31 2 MON"},
+        'spec.schedule: "0 0 31 2 MON": day of month "31" never occurs in month "2"; drsyncer cannot run such '
+        'a cron, even on the days its day of week "MON" names: write the day of month as *',
+    ),
+    (
         "cron fields out of range named each",
         {"schedule": "61 25 * * 8"},
         'spec.schedule: "61 25 * * 8" is not a valid cron expression: minute "61" (0-59); hour "25" (0-23); '
