@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 
@@ -10,7 +11,7 @@ import pytest
 
 from drsyncer.api import keys
 from drsyncer.errors import Category
-from drsyncer.kube import RetryPolicy
+from drsyncer.kube import RetryPolicy, audit
 from drsyncer.sync.execute import execute
 from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
@@ -212,6 +213,60 @@ def test_a_destination_that_goes_away_mid_run_is_given_up_on(world: World) -> No
     # the failures met before giving up are listed with their reason; the rest were never sent
     assert 1 <= len(result.errors) < result.totals.failed
     assert all("cannot connect" in e.message for e in result.errors)
+
+
+@pytest.mark.sim_only("takes the destination down in the middle of a run")
+def test_creates_sent_together_to_a_destination_given_up_on_each_fail_once_with_their_reason(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stage of two kinds, each sent as a batch, to a destination that goes down after its first
+    creates: each batch gives up after a few creates without an answer, the creates it sent go on to
+    the write threads, and the destination is given up on while the second kind's are still waiting
+    there. Every create that was sent fails with its reason and one audit line; the rest are not
+    attempted."""
+    secrets = [
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"s-{i:03d}"}, "type": "Opaque"}
+        for i in range(20)
+    ]
+    seed(world, [*secrets, *many_configmaps(20)])
+    sync_rules = rules(resourceTypes=["configmaps", "secrets"])
+    snapshot = read_source(world.clients["source"], sync_rules, world.ns)
+    the_plan = plan(
+        snapshot.objects,
+        {},
+        sync_rules,
+        source_namespace=world.ns,
+        destination_namespace=world.ns,
+        prune=False,
+    )
+    dr1 = world.sim("dr1")
+    dr1.faults.set(latency_ms=20)
+
+    def pull_the_plug() -> None:
+        # poll the simulator's counters (deadline-bounded) and go down once the first Secret is sent
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and dr1.counters().get("create", {}).get("secrets", 0) < 1:
+            time.sleep(0.002)
+        dr1.down()
+
+    caplog.set_level("INFO", logger=audit.AUDIT_LOGGER)
+    plug = threading.Thread(target=pull_the_plug)
+    plug.start()
+    result = execute(the_plan, world.clients["dr1"], sync_rules, concurrency=2)
+    plug.join()
+
+    assert "destination cluster dr1 is unreachable" in result.error and "not attempted" in result.error
+    failed = {(e.kind, e.name) for e in result.errors}
+    assert all("cannot connect" in e.message for e in result.errors)
+    # both kinds had creates sent and failed before the destination was given up on
+    assert {kind for kind, _ in failed} == {"Secret", "ConfigMap"}
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == audit.AUDIT_LOGGER]
+    errors = [(x["kind"], x["name"]) for x in lines if x["verb"] == "create" and x["outcome"] == "error"]
+    assert sorted(errors) == sorted(failed), "each create sent and failed is recorded once"
+    created = [x for x in lines if x["verb"] == "create" and x["outcome"] == "success"]
+    # the destination namespace first, then the creates answered before the plug was pulled
+    assert [x["kind"] for x in created] == ["Namespace"] + ["Secret"] * result.totals.created
+    assert len(lines) == len(created) + len(errors)
 
 
 def test_a_destination_namespace_being_deleted_waits_for_the_next_sync(world: World) -> None:
