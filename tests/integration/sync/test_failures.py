@@ -15,7 +15,8 @@ from drsyncer.kube import RetryPolicy, audit
 from drsyncer.sync.execute import execute
 from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
-from drsyncer.sync.result import Phase
+from drsyncer.sync.result import Phase, TargetResult
+from drsyncer.sync.rules import Rules
 from tests.integration.sync.conftest import (
     REPLICATION,
     Obj,
@@ -179,10 +180,9 @@ def test_updates_that_meet_a_conflict_are_read_again_and_rewritten(world: World)
     assert world.writes("dr1") == 0
 
 
-@pytest.mark.sim_only("takes the destination down in the middle of a run")
-def test_a_destination_that_goes_away_mid_run_is_given_up_on(world: World) -> None:
-    seed(world, many_configmaps(40))
-    sync_rules = rules(resourceTypes=["configmaps"])
+def execute_going_down(world: World, sync_rules: Rules, resource: str, creates: int) -> TargetResult:
+    """Execute the plan of the whole source namespace into an empty dr1 (20 ms per request) that
+    goes down once `creates` creates of `resource` have reached it, 2 writes at a time."""
     snapshot = read_source(world.clients["source"], sync_rules, world.ns)
     the_plan = plan(
         snapshot.objects,
@@ -196,16 +196,25 @@ def test_a_destination_that_goes_away_mid_run_is_given_up_on(world: World) -> No
     dr1.faults.set(latency_ms=20)
 
     def pull_the_plug() -> None:
-        # poll the simulator's counters (deadline-bounded) and go down after a few creates
+        # poll the simulator's counters (deadline-bounded) and go down after those creates
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and dr1.counters().get("create", {}).get("configmaps", 0) < 6:
+        while time.monotonic() < deadline and dr1.counters().get("create", {}).get(resource, 0) < creates:
             time.sleep(0.002)
         dr1.down()
 
     plug = threading.Thread(target=pull_the_plug)
     plug.start()
-    result = execute(the_plan, world.clients["dr1"], sync_rules, concurrency=2)
-    plug.join()
+    try:
+        return execute(the_plan, world.clients["dr1"], sync_rules, concurrency=2)
+    finally:
+        plug.join()
+
+
+@pytest.mark.sim_only("takes the destination down in the middle of a run")
+def test_a_destination_that_goes_away_mid_run_is_given_up_on(world: World) -> None:
+    seed(world, many_configmaps(40))
+
+    result = execute_going_down(world, rules(resourceTypes=["configmaps"]), "configmaps", 6)
 
     assert result.phase == Phase.PARTIALLY_FAILED
     assert result.totals.created >= 6 and result.totals.created + result.totals.failed == 40
@@ -229,31 +238,9 @@ def test_creates_sent_together_to_a_destination_given_up_on_each_fail_once_with_
         for i in range(20)
     ]
     seed(world, [*secrets, *many_configmaps(20)])
-    sync_rules = rules(resourceTypes=["configmaps", "secrets"])
-    snapshot = read_source(world.clients["source"], sync_rules, world.ns)
-    the_plan = plan(
-        snapshot.objects,
-        {},
-        sync_rules,
-        source_namespace=world.ns,
-        destination_namespace=world.ns,
-        prune=False,
-    )
-    dr1 = world.sim("dr1")
-    dr1.faults.set(latency_ms=20)
-
-    def pull_the_plug() -> None:
-        # poll the simulator's counters (deadline-bounded) and go down once the first Secret is sent
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and dr1.counters().get("create", {}).get("secrets", 0) < 1:
-            time.sleep(0.002)
-        dr1.down()
-
     caplog.set_level("INFO", logger=audit.AUDIT_LOGGER)
-    plug = threading.Thread(target=pull_the_plug)
-    plug.start()
-    result = execute(the_plan, world.clients["dr1"], sync_rules, concurrency=2)
-    plug.join()
+
+    result = execute_going_down(world, rules(resourceTypes=["configmaps", "secrets"]), "secrets", 1)
 
     assert "destination cluster dr1 is unreachable" in result.error and "not attempted" in result.error
     failed = {(e.kind, e.name) for e in result.errors}
