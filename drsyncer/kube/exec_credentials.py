@@ -384,10 +384,15 @@ class TokenFile:
                 self._token, self._stamp = self._read(), stamp
             return self._token
 
-    def renew(self) -> bool:
+    def renew(self, rejected_token: str | None = None) -> bool:
+        """Read the file again after the server rejected a token (`rejected_token`, when the request
+        carried one); False when the file still holds that token (or, without it, the one read
+        before), so another try would be rejected too. Another request may have read a rotated file
+        between this one's send and its 401: the token it carried, not the one kept, is what counts.
+        Raises KubeconfigError when the file cannot be read."""
         with self._lock:
             previous, self._token, self._stamp = self._token, self._read(), self._stat()
-            return self._token != previous
+            return self._token != (rejected_token or previous)
 
     def _stat(self) -> tuple[int, int] | None:
         try:

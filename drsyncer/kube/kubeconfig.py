@@ -413,7 +413,7 @@ def client_from_access(
             config.api_key["BearerToken"] = f"Bearer {token_file.token()}"
 
         cfg.refresh_api_key_hook = reread  # type: ignore[assignment]  # stubs say None only
-        renew = lambda _headers: token_file.renew()  # noqa: E731
+        renew = lambda sent: token_file.renew(_bearer(sent))  # noqa: E731
     if not cfg.verify_ssl:
         # said once here rather than by urllib3 on every request to this cluster
         log.warning("TLS verification is off for %s (%s)", name, origin or access.server)
@@ -478,7 +478,12 @@ class _PluginCredentials:
     def renew(self, sent: Mapping[str, str]) -> bool:
         """After a 401: the rejected credential is the one whose token the request carried (a
         certificate cannot be told from the headers: the current one)."""
-        return self.source.renew(sent.get("authorization", "").removeprefix("Bearer ") or None)
+        return self.source.renew(_bearer(sent))
+
+
+def _bearer(sent: Mapping[str, str]) -> str | None:
+    """The bearer token a request carried (its lower-cased headers), None without one."""
+    return sent.get("authorization", "").removeprefix("Bearer ") or None
 
 
 def _replace_private(path: Path, data: bytes) -> Path:

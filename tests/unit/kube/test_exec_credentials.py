@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from drsyncer.kube.exec_credentials import (
     ExecConfig,
     ExecCredentials,
     ExecPolicy,
+    TokenFile,
     exec_info,
     parse_credential,
     parse_exec,
@@ -122,3 +124,23 @@ def test_a_cached_credential_is_renewed_shortly_before_it_expires() -> None:
     now[0] = 1000.0 + 8.1
     assert source._expiring(short_lived)
     assert not source._expiring(Credential(token=TOKEN))
+
+
+def test_a_token_rejected_after_another_request_read_the_rotated_file_counts_as_renewed(
+    tmp_path: Path,
+) -> None:
+    """Two requests under way as the file rotates: one read the new token (the file changed), the
+    other, sent with the old one, is answered 401 after that. Its renewal must say the token changed,
+    so that it is sent again, not failed."""
+    path = tmp_path / "token"
+    path.write_text("old-token\n")
+    tokens = TokenFile(path, label="kubeconfig", field_path="users[0].user.tokenFile")
+    assert tokens.token() == "old-token"  # the request that will be rejected is sent with this one
+    (tmp_path / "token.new").write_text("rotated-token\n")
+    (tmp_path / "token.new").replace(path)
+    assert tokens.token() == "rotated-token"  # another request reads the rotated file
+
+    assert tokens.renew(rejected_token="old-token") is True
+    assert tokens.token() == "rotated-token"
+    # rejected with the token the file holds: renewing would not help
+    assert tokens.renew(rejected_token="rotated-token") is False
