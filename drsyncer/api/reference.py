@@ -45,8 +45,8 @@ week runs on every day matching either, as cron and a CronJob read it: `0 2 1 * 
 of each month and on every Monday, and so does `0 2 */2 * MON` on odd days and Mondays; `*` and
 `*/1` restrict nothing (`0 2 */1 * MON` runs on Mondays only). A day of month that never occurs in
 the months given (`0 2 31 2 *`) is refused, also beside a day of week (`0 2 31 2 MON`, which cron
-would run on Mondays in February): beat cannot hold it. An `@every` schedule (and a Continuous Replication's full
-resync) keeps to a grid of its own: every run of a Replication falls at the same point of its
+would run on Mondays in February): beat cannot hold it. An `@every` schedule (and a Continuous
+Replication's full resync) keeps to a grid of its own: every run of a Replication falls at the same point of its
 interval, a point drawn from the Replication's namespace and name, so Replications with the same
 interval are spread across it rather than due together. The first run starts when the Replication is
 created; the second comes at the next grid point at least half an interval later; a run sent late

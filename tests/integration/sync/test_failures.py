@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-import time
 
 import pytest
 
@@ -17,6 +16,7 @@ from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
 from drsyncer.sync.result import Phase, TargetResult
 from drsyncer.sync.rules import Rules
+from tests.fixtures.polling import eventually
 from tests.integration.sync.conftest import (
     REPLICATION,
     Obj,
@@ -196,11 +196,17 @@ def execute_going_down(world: World, sync_rules: Rules, resource: str, creates: 
     dr1.faults.set(latency_ms=20)
 
     def pull_the_plug() -> None:
-        # poll the simulator's counters (deadline-bounded) and go down after those creates
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and dr1.counters().get("create", {}).get(resource, 0) < creates:
-            time.sleep(0.002)
-        dr1.down()
+        # down after those creates (polled finely: the batch sends the next ones 20 ms later), or
+        # at the deadline, when the test's own assertions say what went wrong
+        try:
+            eventually(
+                lambda: dr1.counters().get("create", {}).get(resource, 0) >= creates,
+                timeout_s=10,
+                what=f"{creates} creates of {resource}",
+                interval_s=0.002,
+            )
+        finally:
+            dr1.down()
 
     plug = threading.Thread(target=pull_the_plug)
     plug.start()
