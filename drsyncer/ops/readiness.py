@@ -14,15 +14,17 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 
+from drsyncer.api.replication import destinations_as_written
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient
 from drsyncer.ops import dr_copies
-from drsyncer.ops.controller import Target, connect, make_console, print_document
+from drsyncer.ops.controller import Target, connect, make_console, print_document, replications_ref
 from drsyncer.ops.dr_copies import Report, Selection
 from drsyncer.ops.failover import DRY_RUN_COLUMNS
 from drsyncer.ops.failover_record import split
@@ -64,19 +66,46 @@ def claims(client: ClusterClient, selection: Selection) -> list[dict[str, Any]]:
     ]
 
 
+@dataclass
+class ControllerReport:
+    """What the controller cluster says of the Replications whose copies are checked: a line per
+    Replication (and per error of its last run there), and how many no longer keep their copies in
+    this cluster in step (deleted, or this cluster no longer among their destinations)."""
+
+    lines: list[str] = field(default_factory=list)
+    unkept: int = 0
+
+
 def controller_lines(
     controller: ClusterClient, replications: Iterable[str], cluster: str, now: datetime
-) -> list[str]:
-    """Per Replication: the recovery point of `cluster` and what its last run left out there."""
-    from drsyncer.ops.controller import get_replication
-
-    lines = []
+) -> ControllerReport:
+    """Per Replication: the recovery point of `cluster` and what its last run left out there, or
+    that nothing keeps its copies there in step any more."""
+    report = ControllerReport()
+    lines = report.lines
     for replication in sorted(replications):
         namespace, name = split(replication)
         try:
-            obj = get_replication(controller, namespace, name)
-        except DrsyncerError as exc:
-            lines.append(f"Replication {replication}: {exc}")
+            obj = controller.get(replications_ref(controller), namespace, name)
+        except CategorisedError as exc:
+            lines.append(f"Replication {replication}: reading it failed: {exc.message}")
+            continue
+        if obj is None:
+            report.unkept += 1
+            lines.append(
+                f"Replication {replication} -> {cluster}: the Replication is gone (deleted from the "
+                f"controller cluster): nothing keeps its copies in {cluster} in step; they hold what "
+                "its last run before the deletion copied"
+            )
+            continue
+        destinations = destinations_as_written(obj.get("spec"))
+        if destinations and cluster not in destinations:
+            report.unkept += 1
+            lines.append(
+                f"Replication {replication} -> {cluster}: {cluster} is not among its destinations "
+                f"any more ({', '.join(destinations)}): nothing keeps its copies in {cluster} in step "
+                "(or --cluster is not the RemoteCluster name of this cluster)"
+            )
             continue
         status: Mapping[str, Any] = obj.get("status") or {}
         point = next((p for p in status.get("recoveryPoints") or () if p.get("cluster") == cluster), None)
@@ -99,7 +128,7 @@ def controller_lines(
                 lines.append(f"  {target.get('destinationNamespace')}: {error}")
         if (status.get("failover") or {}).get("active"):
             lines.append(f"  failover to {status['failover'].get('cluster')} already active")
-    return lines
+    return report
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -131,23 +160,24 @@ def run_check(args: argparse.Namespace) -> int:
                 controller = connect(Target(args.controller_kubeconfig or kubeconfig, args.controller, None))
             except DrsyncerError as exc:
                 print(f"warning: {exc}; recovery points not shown", file=sys.stderr)
-        lines = (
+        said = (
             controller_lines(
                 controller, {owner_of(c) or "" for c in copies} - {""}, cluster, datetime.now(UTC)
             )
             if controller is not None
-            else []
+            else ControllerReport()
         )
         if args.output:
             doc = dr_copies.document(report, command="failover --check", dry_run=True)
             doc["missing"] = [
                 {"namespace": g.namespace, "kind": g.kind, "name": g.name, "message": g.message} for g in gaps
             ]
-            doc["controller"] = lines
+            doc["controller"] = said.lines
+            doc["unkept"] = said.unkept
             print_document(doc, args.output)
         else:
-            _print(console, report, gaps, notes, lines)
-        return EXIT_GAPS if gaps or report.failed else EXIT_READY
+            _print(console, report, gaps, notes, said)
+        return EXIT_GAPS if gaps or report.failed or said.unkept else EXIT_READY
     finally:
         client.close()
         if controller is not None:
@@ -155,7 +185,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _print(
-    console: Console, report: Report, gaps: list[readiness.Gap], notes: list[str], lines: list[str]
+    console: Console, report: Report, gaps: list[readiness.Gap], notes: list[str], said: ControllerReport
 ) -> None:
     if report.results:
         missing = Counter(g.namespace for g in gaps)
@@ -180,13 +210,14 @@ def _print(
         dr_copies.print_problems(console, report)
     for note in notes:
         console.print(f"note: {note}", markup=False)
-    for line in lines:
+    for line in said.lines:
         console.print(f"controller: {line}", markup=False)
     up = report.count(Outcome.CHANGE)
-    verdict = "ready" if not gaps and not report.failed else "NOT ready"
+    verdict = "ready" if not gaps and not report.failed and not said.unkept else "NOT ready"
+    unkept = f", {said.unkept} Replication(s) no longer keeping their copies in step" if said.unkept else ""
     console.print(
         f"{verdict}: a failover to {report.cluster} now would bring up {up} workloads "
         f"({report.count(Outcome.DONE)} already up); {len(gaps)} missing, {report.failed} "
-        "unreadable",
+        f"unreadable{unkept}",
         markup=False,
     )

@@ -1,0 +1,116 @@
+"""`drsyncer failover --check --controller`: what the controller cluster says of the Replications
+whose standby copies the check finds, including one that no longer keeps them in step."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from drsyncer.cli import main
+from drsyncer.sync.namespace_sync import Destination, sync_namespace
+from drsyncer.sync.rules import Rules
+from tests.integration.ops.conftest import NS, Controller, replication
+
+NAME = "web-dr"
+
+
+def _standby_copies(controller: Controller) -> None:
+    """What a run of Replication NAME leaves in dr1: the shop namespace's copies, workloads in standby."""
+    rules = Rules.from_spec(
+        {"resourceTypes": ["configmaps", "deployments"]}, replication=f"{NS}/{NAME}", source_cluster="source"
+    )
+    results = sync_namespace(
+        controller.client("source"),
+        [Destination(controller.client("dr1"), "shop")],
+        rules,
+        source_namespace="shop",
+    )
+    assert [r.phase.value for r in results] == ["Completed"], results
+
+
+def _check(controller: Controller, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(
+        [
+            "failover",
+            "--check",
+            "--to",
+            "dr1",
+            "--kubeconfig",
+            str(controller.kubeconfig),
+            "-n",
+            "shop",
+            "--controller",
+            "controller",
+        ]
+    )
+    return code, capsys.readouterr().out
+
+
+def test_check_names_a_replication_that_no_longer_keeps_its_copies_in_step(
+    controller: Controller, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _standby_copies(controller)
+    controller.apply(replication(NAME))
+    synced = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    controller.write_status(
+        NAME,
+        {
+            "recoveryPoints": [
+                {
+                    "cluster": "dr1",
+                    "lastSuccessfulSyncTime": synced,
+                    "namespaces": 1,
+                    "notCompleted": 0,
+                    "heldBack": 0,
+                    "failed": 0,
+                }
+            ]
+        },
+    )
+    code, out = _check(controller, capsys)
+    assert code == 0, out
+    assert f"controller: Replication {NS}/{NAME} -> dr1: recovery point 5m ago" in out
+    assert "ready: a failover to dr1 now would bring up 1 workloads" in out
+
+    # the Replication now copies elsewhere: what is in dr1 is left as its last run there wrote it
+    live = controller.get(NAME)
+    assert live is not None
+    live["spec"]["destinationCluster"] = "dr2"
+    controller.client().replace(controller.replications, NS, live)
+    code, out = _check(controller, capsys)
+    assert code == 3, out
+    assert f"Replication {NS}/{NAME} -> dr1: dr1 is not among its destinations any more (dr2)" in out
+    assert "NOT ready: a failover to dr1 now would bring up 1 workloads" in out
+    assert "1 Replication(s) no longer keeping their copies in step" in out
+
+    controller.client().delete(controller.replications, NS, NAME)
+    code, out = _check(controller, capsys)
+    assert code == 3, out
+    assert (
+        f"Replication {NS}/{NAME} -> dr1: the Replication is gone (deleted from the controller cluster)"
+        in out
+    )
+    assert "nothing keeps its copies in dr1 in step" in out
+    assert "NOT ready" in out
+
+    # the same as a document
+    code = main(
+        [
+            "failover",
+            "--check",
+            "--to",
+            "dr1",
+            "--kubeconfig",
+            str(controller.kubeconfig),
+            "-n",
+            "shop",
+            "--controller",
+            "controller",
+            "-o",
+            "json",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 3
+    assert '"unkept": 1' in out
