@@ -156,6 +156,15 @@ class SyncJob:
         """The run this task belongs to: its run id, or the one scheduled run when beat started it."""
         return self.run_id or SCHEDULED_RUN
 
+    @property
+    def run_label(self) -> str:
+        """The run as the workers' log lines name it: `run_key`, which a Continuous Replication's
+        full resync shares with scheduled runs (`schedule`: webhooks' `runId`, the audit log's
+        `actor.run`), told apart as `schedule (background resync)`."""
+        if self.run_id is None and self.trigger == Trigger.BACKGROUND.value:
+            return f"{SCHEDULED_RUN} (background resync)"
+        return self.run_key
+
     def retried(self, task_id: str, attempt: int) -> SyncJob:
         """The job of the `attempt`th retry of this one: a run of this namespace alone."""
         return replace(

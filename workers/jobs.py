@@ -517,7 +517,7 @@ def _report_finished(
         webhooks.send_run_events(written, summary, previous)
     # a stale copy must be noticed even though the run Completed
     for stale_reason, stale_type, stale_message in stale_copies_events(summary):
-        log.warning("%s %s: run %s: %s", ref.kind, ref.label, job.run_key, stale_message)
+        log.warning("%s %s: run %s: %s", ref.kind, ref.label, job.run_label, stale_message)
         if written is not None:
             post_event(
                 ctx.controller,
@@ -532,14 +532,19 @@ def _report_finished(
             )
     if phase is Phase.COMPLETED:
         log.info(
-            "%s %s: run %s %s (%d namespace(s))", ref.kind, ref.label, job.run_key, phase.value, len(records)
+            "%s %s: run %s %s (%d namespace(s))",
+            ref.kind,
+            ref.label,
+            job.run_label,
+            phase.value,
+            len(records),
         )
     else:
         log.warning(
             "%s %s: run %s %s (%d namespace(s)): %s",
             ref.kind,
             ref.label,
-            job.run_key,
+            job.run_label,
             phase.value,
             len(records),
             first_error(summary.targets),

@@ -79,6 +79,10 @@ def test_task_keyword_arguments_of_the_contract() -> None:
     )
     assert job.replication.generation == 4 and [t.cluster for t in job.targets] == ["dr1", "dr2"]
     assert job.run_key == SCHEDULED_RUN
+    assert job.run_label == "schedule"
+    # a Continuous Replication's full resync shares the scheduled run's key; the log tells it apart
+    background = SyncJob.from_kwargs({**job.to_kwargs(), "mode": "Continuous", "trigger": "background"})
+    assert (background.run_key, background.run_label) == (SCHEDULED_RUN, "schedule (background resync)")
     assert (
         SyncJob.from_kwargs(
             {
