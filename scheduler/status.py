@@ -1,5 +1,6 @@
-"""The part of a Replication's status the watcher owns: `InvalidSpec`, the Paused phase, and the way
-back to Pending. Pure: a read object in, the `/status` merge patch out (None when nothing changes,
+"""The part of a Replication's status the watcher owns: `InvalidSpec`, the Paused phase, the way back
+to Pending, and `nextSyncTime` on those changes (none while nothing runs; when the schedule next fires
+once the Replication runs again). Pure: a read object in, the `/status` merge patch out (None when nothing changes,
 so a status write never triggers another one).
 
 Run outcomes (Completed, Failed, counts, `Synced`) belong to the workers' reporting step; the watcher
@@ -14,8 +15,10 @@ from typing import Any
 
 from drsyncer.api import keys
 from drsyncer.api.meta import Condition, ConditionStatus, current_conditions, find_condition, set_condition
+from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import Phase, ReplicationMode, destinations_as_written
 from drsyncer.status import replication as replication_status
+from drsyncer.status.remote_cluster import timestamp
 from scheduler.entries import ReplicationRead
 
 REASON_INVALID = "InvalidSpec"
@@ -41,11 +44,19 @@ def _reason(conditions: list[Condition], type_: str) -> str | None:
     return found.reason if found is not None else None
 
 
-def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = None) -> dict[str, Any] | None:
+def status_patch(
+    read: ReplicationRead, now: datetime, matched: bool | None = None, source: RemoteCluster | None = None
+) -> dict[str, Any] | None:
     """The `status` part of a merge patch for what the watcher knows, or None if already so.
 
     `matched` False: the Replication selects no source namespace (a `namespaceSelector` matching
-    none), so no run will ever start; `Ready` says so until one matches. None: not known yet."""
+    none), so no run will ever start; `Ready` says so until one matches. None: not known yet.
+    `source`: the Replication's source RemoteCluster when known, whose `defaultSchedule` applies.
+
+    `nextSyncTime` goes while the spec is invalid, the Replication paused or selecting no namespace
+    (beat holds no entry then: nothing is due), and is set when it comes back to Pending (created,
+    resumed, its spec fixed, a namespace selected again) to when beat sends its next run; after
+    that each run's report sets it."""
     status = read.obj.get("status")
     status = status if isinstance(status, Mapping) else {}
     before = current_conditions(status)
@@ -56,6 +67,7 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
     ) is not None and c.status is ConditionStatus.TRUE
 
     conditions = before
+    next_sync: Any = status.get("nextSyncTime")
     if read.model is None:
         message = "; ".join(read.errors)
         conditions = set_condition(
@@ -65,6 +77,7 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
             conditions, keys.CONDITION_READY, False, REASON_INVALID, message, now, generation
         )
         new_phase: str | None = Phase.FAILED.value
+        next_sync = None
     else:
         conditions = set_condition(
             conditions, keys.CONDITION_INVALID_SPEC, False, REASON_VALID, "", now, generation
@@ -72,6 +85,7 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
         new_phase = phase
         if read.paused:
             new_phase = Phase.PAUSED.value
+            next_sync = None
             conditions = set_condition(
                 conditions,
                 keys.CONDITION_READY,
@@ -86,18 +100,21 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
             if back:
                 new_phase = Phase.PENDING.value
             if matched is False:
-                source = read.model.spec.source_cluster
+                next_sync = None  # beat holds no entry of a Replication that selects no namespace
+                source_name = read.model.spec.source_cluster
                 conditions = set_condition(
                     conditions,
                     keys.CONDITION_READY,
                     False,
                     REASON_NO_NAMESPACES,
                     f"spec.namespaceSelector matches no namespace of source cluster "
-                    f"{source}; nothing is synced until one does",
+                    f"{source_name}; nothing is synced until one does",
                     now,
                     generation,
                 )
             elif back or _reason(before, keys.CONDITION_READY) == REASON_NO_NAMESPACES:
+                due = replication_status.next_sync_time(read.model, source, now)
+                next_sync = timestamp(due) if due is not None else None
                 waiting = f"waiting for the {'next' if status.get('lastSyncTime') else 'first'} sync"
                 if read.model.spec.replication_mode is ReplicationMode.MANUAL:
                     waiting += f" (Manual mode: runs only when {keys.ANNOTATION_SYNC_NOW} is set)"
@@ -118,6 +135,7 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
     )
     changed = (
         new_phase != phase
+        or next_sync != status.get("nextSyncTime")
         or destinations != status.get("destinations")
         or any(not _same(find_condition(before, c.type), c) for c in conditions)
     )
@@ -129,6 +147,8 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
     }
     if new_phase != phase:
         patch["phase"] = new_phase
+    if next_sync != status.get("nextSyncTime"):
+        patch["nextSyncTime"] = next_sync  # None: a merge patch's null removes the field
     if destinations != status.get("destinations"):
         patch["destinations"] = destinations
     return patch

@@ -20,7 +20,6 @@ from redis import Redis
 from drsyncer.api import keys
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import Phase, Replication
-from drsyncer.api.schedule import every_interval, interval_run_slot, interval_slot, next_run, schedule_key
 from drsyncer.config import Settings
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ClusterClient, ClusterClients, RequestCounters, audit
@@ -36,6 +35,7 @@ from drsyncer.status.replication import (
     NamespaceRecord,
     RetryPlan,
     event_for,
+    next_sync_time,
     plan_retry,
     run_status,
     running_status,
@@ -441,28 +441,6 @@ def _involved(live: Mapping[str, Any]) -> dict[str, Any]:
         "name": meta.get("name"),
         "uid": meta.get("uid"),
     }
-
-
-def next_sync_time(
-    model: Replication, source: RemoteCluster | None, now: datetime, scheduled_start: datetime | None = None
-) -> datetime | None:
-    """When beat sends the Replication's next scheduled run (or Continuous full resync), strictly after
-    `now`. Cron schedules fire on the cron. Interval schedules fire on the Replication's own grid, as
-    beat's entries do (workers/beat.GridEntry): one interval after the slot that a run beat sent at
-    `scheduled_start` stands for, or, for a run beat did not send, the next slot."""
-    schedule = model.schedule(source)
-    if schedule is not None and every_interval(schedule) is None:
-        return next_run(schedule, now)
-    interval = every_interval(schedule) if schedule is not None else model.background_sync_interval()
-    if interval is None:
-        return None
-    key = schedule_key(model.kind, model.namespace, model.name)
-    if scheduled_start is None:
-        return interval_slot(key, interval, now) + interval
-    nxt = interval_run_slot(key, interval, scheduled_start) + interval
-    while nxt <= now:  # the run took longer than what was left of its interval
-        nxt += interval
-    return nxt
 
 
 def _report_finished(

@@ -577,7 +577,11 @@ class ReplicationStatus(StatusModel):
     last_successful_sync_time: datetime | None = Field(
         default=None, description="When the last run without failures ended."
     )
-    next_sync_time: datetime | None = Field(default=None, description="When the next scheduled run starts.")
+    next_sync_time: datetime | None = Field(
+        default=None,
+        description="When the next scheduled run (or Continuous full resync) starts; absent while none "
+        "is due (paused, an invalid spec, no source namespace selected, Manual mode).",
+    )
     last_sync_duration: str | None = Field(default=None, description="How long the last run took.")
     sync_stats: SyncCounts = Field(
         default_factory=SyncCounts, description="Object counts of the last run, over every target."

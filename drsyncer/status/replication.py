@@ -15,10 +15,12 @@ from typing import Any
 from drsyncer.api import keys
 from drsyncer.api.durations import format_duration
 from drsyncer.api.meta import current_conditions, set_condition
+from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import (
     DeploymentScale,
     ErrorCategoryCount,
     Phase,
+    Replication,
     ResourceGroupStatus,
     RetryConfig,
     RetryStatus,
@@ -27,6 +29,7 @@ from drsyncer.api.replication import (
     TargetStatus,
 )
 from drsyncer.api.resource_types import find_builtin
+from drsyncer.api.schedule import every_interval, interval_run_slot, interval_slot, next_run, schedule_key
 from drsyncer.errors import Category
 from drsyncer.status import recovery
 from drsyncer.status.remote_cluster import timestamp
@@ -187,6 +190,28 @@ def _target_error(target: TargetResult, when: datetime) -> SyncError | None:
             resource=f"{first.kind}/{first.ref}",
         )
     return None
+
+
+def next_sync_time(
+    model: Replication, source: RemoteCluster | None, now: datetime, scheduled_start: datetime | None = None
+) -> datetime | None:
+    """When beat sends the Replication's next scheduled run (or Continuous full resync), strictly after
+    `now`. Cron schedules fire on the cron. Interval schedules fire on the Replication's own grid, as
+    beat's entries do (workers.beat.GridEntry): one interval after the slot that a run beat sent at
+    `scheduled_start` stands for, or, for a run beat did not send, the next slot."""
+    schedule = model.schedule(source)
+    if schedule is not None and every_interval(schedule) is None:
+        return next_run(schedule, now)
+    interval = every_interval(schedule) if schedule is not None else model.background_sync_interval()
+    if interval is None:
+        return None
+    key = schedule_key(model.kind, model.namespace, model.name)
+    if scheduled_start is None:
+        return interval_slot(key, interval, now) + interval
+    nxt = interval_run_slot(key, interval, scheduled_start) + interval
+    while nxt <= now:  # the run took longer than what was left of its interval
+        nxt += interval
+    return nxt
 
 
 def run_status(

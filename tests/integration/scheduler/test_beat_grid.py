@@ -15,9 +15,9 @@ from redbeat.schedulers import get_redis
 from drsyncer.api.parse import parse_replication
 from drsyncer.api.replication import Replication
 from drsyncer.api.schedule import interval_run_slot, schedule_key
+from drsyncer.status.replication import next_sync_time
 from scheduler.celery_app import make_app
 from workers.beat import GridEntry, HeartbeatRedBeatScheduler
-from workers.jobs import next_sync_time
 
 HOUR = timedelta(hours=1)
 OWNER = {"kind": "Replication", "namespace": "dr-system", "name": "web", "uid": "u-1", "generation": 1}

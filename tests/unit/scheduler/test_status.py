@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scheduler.entries import read_replication
+from scheduler.entries import read_remote_clusters, read_replication
 from scheduler.status import lost_run_patch, status_patch
-from tests.unit.api.builders import DROP, replication_dict
+from tests.unit.api.builders import DROP, remote_cluster_dict, replication_dict
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 1, 1, 13, 0, tzinfo=UTC)
@@ -175,3 +175,66 @@ def test_run_lost_with_redis_leaves_a_replication_not_running_alone() -> None:
     for phase in ("Completed", "Failed", "Pending", "Paused"):
         assert lost_run_patch(read_replication(_obj({"phase": phase}), {}), NOW) is None
     assert lost_run_patch(read_replication(_obj(None), {}), NOW) is None
+
+
+def _condition(type_: str, status: str, reason: str) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "status": status,
+        "reason": reason,
+        "observedGeneration": 2,
+        "lastTransitionTime": "2026-01-01T10:00:00Z",
+    }
+
+
+def _completed(**spec: Any) -> dict[str, Any]:
+    """A Replication whose last run completed and said when the next one starts."""
+    return _obj(
+        {
+            "phase": "Completed",
+            "observedGeneration": 2,
+            "destinations": "dr1",
+            "nextSyncTime": "2026-01-01T12:05:00Z",
+            "conditions": [_condition("InvalidSpec", "False", "SpecValid")],
+        },
+        **spec,
+    )
+
+
+def test_next_sync_time_goes_while_nothing_runs_and_comes_back_with_the_schedule() -> None:
+    # paused, its spec broken, or selecting no namespace: beat holds no entry, so no time is due
+    for obj, matched in (
+        (_completed(schedule="*/5 * * * *", paused=True), None),
+        (_completed(schedule="nope"), None),
+        (
+            _completed(
+                schedule="*/5 * * * *", sourceNamespace=DROP, namespaceSelector={"matchLabels": {"a": "b"}}
+            ),
+            False,
+        ),
+    ):
+        patch = status_patch(read_replication(obj, {}), NOW, matched=matched)
+        assert patch is not None and "nextSyncTime" in patch and patch["nextSyncTime"] is None, obj["spec"]
+
+    # resumed: when its cron fires next, counted from the resume
+    paused = _completed(schedule="*/5 * * * *", paused=True)
+    paused = _applied(paused, status_patch(read_replication(paused, {}), NOW) or {})
+    resumed = {**paused, "spec": {**paused["spec"], "paused": False}}
+    patch = status_patch(read_replication(resumed, {}), LATER + timedelta(minutes=1))
+    assert patch is not None and patch["nextSyncTime"] == "2026-01-01T13:05:00Z"
+    # and said once
+    assert status_patch(read_replication(_applied(resumed, patch), {}), LATER + timedelta(minutes=2)) is None
+
+    # a new Replication without a schedule of its own runs on its source's defaultSchedule
+    source = read_remote_clusters([remote_cluster_dict(defaultSchedule="0 3 * * *")])["dr-system/prod"]
+    patch = status_patch(read_replication(_obj(schedule=DROP), {}), NOW, source=source)
+    assert patch is not None and patch["nextSyncTime"] == "2026-01-02T03:00:00Z"
+    # Manual mode: nothing is scheduled
+    patch = status_patch(read_replication(_obj(replicationMode="Manual", schedule=DROP), {}), NOW)
+    assert patch is not None and "nextSyncTime" not in patch
+
+
+def test_a_run_in_progress_keeps_the_next_sync_time_its_report_wrote() -> None:
+    obj = _completed(schedule="*/5 * * * *")
+    obj["status"]["conditions"].append(_condition("Ready", "True", "Synced"))
+    assert status_patch(read_replication(obj, {}), LATER) is None

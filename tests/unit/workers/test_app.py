@@ -115,7 +115,7 @@ def test_next_sync_time_follows_the_mode() -> None:
 
     from drsyncer.api.parse import parse_replication
     from drsyncer.api.schedule import interval_slot, schedule_key
-    from workers.jobs import next_sync_time
+    from drsyncer.status.replication import next_sync_time
 
     now = datetime(2026, 1, 1, 10, 2, 30, tzinfo=UTC)
 
