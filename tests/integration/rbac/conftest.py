@@ -44,6 +44,16 @@ ACCESS_DOC = Path(__file__).resolve().parents[3] / "docs" / "cluster-access.md"
 SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 
 
+# an HTTP 403 as log lines and error messages show it ("403 Forbidden", "(403)"), not digits of a
+# longer number such as a port in a start-up line
+_STATUS_403 = re.compile(r"\b403\b")
+
+
+def refusals(lines: Iterable[str]) -> list[str]:
+    """The lines that tell of a request refused: `forbidden` (any case) or an HTTP status 403."""
+    return [line for line in lines if "forbidden" in line.lower() or _STATUS_403.search(line)]
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 

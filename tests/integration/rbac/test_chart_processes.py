@@ -35,6 +35,7 @@ from tests.integration.rbac.conftest import (
     documented_roles,
     grant,
     install_crds,
+    refusals,
     unique,
 )
 
@@ -278,5 +279,5 @@ def test_watcher_and_worker_processes_run_a_replication_on_the_chart_token_witho
         chart.dr1.delete_namespace(copy_namespace)
     logs = {name: proc.log_path.read_text(errors="replace") for name, proc in chart.pipeline.procs.items()}
     for process, text in logs.items():
-        refused = [line for line in text.splitlines() if "Forbidden" in line or " 403" in line]
+        refused = refusals(text.splitlines())
         assert not refused, f"{process}:\n" + "\n".join(refused[:20])

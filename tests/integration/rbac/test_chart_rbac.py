@@ -40,6 +40,7 @@ from tests.integration.rbac.conftest import (
     atoms_of,
     install_crds,
     poll_until,
+    refusals,
     unique,
     without,
 )
@@ -155,7 +156,7 @@ class Evidence:
         return [m for m in self.messages if atom.denial in m]
 
     def forbidden(self) -> list[str]:
-        return [m for m in self.messages if "forbidden" in m.lower() or " 403" in m]
+        return refusals(self.messages)
 
 
 @dataclass

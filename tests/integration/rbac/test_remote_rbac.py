@@ -32,6 +32,7 @@ from tests.integration.rbac.conftest import (
     documented_roles,
     grant,
     poll_until,
+    refusals,
     served,
     unique,
     without,
@@ -395,9 +396,7 @@ def test_a_sync_with_crds_prune_and_drained_recreate_works_with_exactly_the_docu
     messages, failed = journey(remote)
     followed, not_followed = follow(remote)
     assert not failed + not_followed, f"{failed + not_followed}\n{messages + followed}"
-    assert not [m for m in messages + followed if "forbidden" in m.lower() or " 403" in m], (
-        messages + followed
-    )
+    assert not refusals(messages + followed), messages + followed
 
 
 def _reduced(
