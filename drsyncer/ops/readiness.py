@@ -24,7 +24,14 @@ from drsyncer.api.replication import destinations_as_written
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient
 from drsyncer.ops import dr_copies
-from drsyncer.ops.controller import Target, connect, make_console, print_document, replications_ref
+from drsyncer.ops.controller import (
+    REMOTE_CLUSTERS,
+    Target,
+    connect,
+    make_console,
+    print_document,
+    replications_ref,
+)
 from drsyncer.ops.dr_copies import Report, Selection
 from drsyncer.ops.failover import DRY_RUN_COLUMNS
 from drsyncer.ops.failover_record import split
@@ -70,7 +77,8 @@ def claims(client: ClusterClient, selection: Selection) -> list[dict[str, Any]]:
 class ControllerReport:
     """What the controller cluster says of the Replications whose copies are checked: a line per
     Replication (and per error of its last run there), and how many no longer keep their copies in
-    this cluster in step (deleted, or this cluster no longer among their destinations)."""
+    this cluster in step (deleted, or this cluster, a RemoteCluster of theirs, no longer among their
+    destinations)."""
 
     lines: list[str] = field(default_factory=list)
     unkept: int = 0
@@ -100,12 +108,18 @@ def controller_lines(
             continue
         destinations = destinations_as_written(obj.get("spec"))
         if destinations and cluster not in destinations:
-            report.unkept += 1
-            lines.append(
-                f"Replication {replication} -> {cluster}: {cluster} is not among its destinations "
-                f"any more ({', '.join(destinations)}): nothing keeps its copies in {cluster} in step "
-                "(or --cluster is not the RemoteCluster name of this cluster)"
-            )
+            if _remote_cluster_named(controller, namespace, cluster):
+                report.unkept += 1
+                lines.append(
+                    f"Replication {replication} -> {cluster}: {cluster} is not among its destinations "
+                    f"any more ({', '.join(destinations)}): nothing keeps its copies in {cluster} in step"
+                )
+            else:  # a context name that is not the RemoteCluster's: nothing is known of the copies
+                lines.append(
+                    f"Replication {replication} -> {cluster}: no RemoteCluster {namespace}/{cluster}; "
+                    f"its destinations are {', '.join(destinations)}: pass --cluster with the "
+                    "RemoteCluster name of this cluster"
+                )
             continue
         status: Mapping[str, Any] = obj.get("status") or {}
         point = next((p for p in status.get("recoveryPoints") or () if p.get("cluster") == cluster), None)
@@ -129,6 +143,14 @@ def controller_lines(
         if (status.get("failover") or {}).get("active"):
             lines.append(f"  failover to {status['failover'].get('cluster')} already active")
     return report
+
+
+def _remote_cluster_named(controller: ClusterClient, namespace: str, name: str) -> bool:
+    """Whether the controller cluster holds RemoteCluster `namespace/name`; False when it cannot say."""
+    try:
+        return controller.get(controller.resolve(REMOTE_CLUSTERS), namespace, name) is not None
+    except CategorisedError:
+        return False
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ def _standby_copies(controller: Controller) -> None:
     assert [r.phase.value for r in results] == ["Completed"], results
 
 
-def _check(controller: Controller, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def _check(controller: Controller, capsys: pytest.CaptureFixture[str], *more: str) -> tuple[int, str]:
     code = main(
         [
             "failover",
@@ -42,6 +42,7 @@ def _check(controller: Controller, capsys: pytest.CaptureFixture[str]) -> tuple[
             "shop",
             "--controller",
             "controller",
+            *more,
         ]
     )
     return code, capsys.readouterr().out
@@ -83,6 +84,14 @@ def test_check_names_a_replication_that_no_longer_keeps_its_copies_in_step(
     assert f"Replication {NS}/{NAME} -> dr1: dr1 is not among its destinations any more (dr2)" in out
     assert "NOT ready: a failover to dr1 now would bring up 1 workloads" in out
     assert "1 Replication(s) no longer keeping their copies in step" in out
+
+    # a context name that is no RemoteCluster's says nothing of the copies: the check cannot tell
+    code, out = _check(controller, capsys, "--cluster", "dr1-admin")
+    assert code == 0, out
+    assert (
+        f"Replication {NS}/{NAME} -> dr1-admin: no RemoteCluster {NS}/dr1-admin; its destinations are dr2: "
+        "pass --cluster with the RemoteCluster name of this cluster"
+    ) in out
 
     controller.client().delete(controller.replications, NS, NAME)
     code, out = _check(controller, capsys)
