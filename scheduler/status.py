@@ -1,7 +1,7 @@
 """The part of a Replication's status the watcher owns: `InvalidSpec`, the Paused phase, the way back
-to Pending, and `nextSyncTime` on those changes (none while nothing runs; when the schedule next fires
-once the Replication runs again). Pure: a read object in, the `/status` merge patch out (None when nothing changes,
-so a status write never triggers another one).
+to Pending, and `nextSyncTime` on those changes (none while nothing runs; when the schedule next
+fires once the Replication runs again). Pure: a read object in, the `/status` merge patch out (None
+when nothing changes, so a status write never triggers another one).
 
 Run outcomes (Completed, Failed, counts, `Synced`) belong to the workers' reporting step; the watcher
 leaves them alone except when it takes the phase to Paused/Failed for a spec reason or back from it.

@@ -4,7 +4,9 @@ missing. Writes nothing.
 From the DR cluster alone: the standby copies and what bringing each up would do (the plan of
 `drsyncer failover --dry-run`), and what their pod templates and claims need that the cluster lacks
 (`drsyncer.sync.readiness`). With `--controller`: per Replication, the recovery point of this
-destination and what its last run failed to copy or held back.
+destination and what its last run failed to copy or held back, or that it no longer keeps its copies
+here in step (deleted, or this cluster dropped from its destinations), which the check counts as
+something to act on.
 """
 
 from __future__ import annotations

@@ -44,9 +44,10 @@ ACCESS_DOC = Path(__file__).resolve().parents[3] / "docs" / "cluster-access.md"
 SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 
 
-# an HTTP 403 as log lines and error messages show it ("403 Forbidden", "(403)"), not digits of a
-# longer number such as a port in a start-up line
-_STATUS_403 = re.compile(r"\b403\b")
+# an HTTP 403 as log lines and error messages show it ("403 Forbidden", "(403)", `"code": 403,`),
+# not the digits of another number: a port (40319), a log line's milliseconds (10:26:01,403), a
+# duration (0.403 s)
+_STATUS_403 = re.compile(r"(?<![\w.,:])403(?![\w]|\.\d)")
 
 
 def refusals(lines: Iterable[str]) -> list[str]:
