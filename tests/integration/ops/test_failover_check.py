@@ -104,22 +104,6 @@ def test_check_names_a_replication_that_no_longer_keeps_its_copies_in_step(
     assert "NOT ready" in out
 
     # the same as a document
-    code = main(
-        [
-            "failover",
-            "--check",
-            "--to",
-            "dr1",
-            "--kubeconfig",
-            str(controller.kubeconfig),
-            "-n",
-            "shop",
-            "--controller",
-            "controller",
-            "-o",
-            "json",
-        ]
-    )
-    out = capsys.readouterr().out
+    code, out = _check(controller, capsys, "-o", "json")
     assert code == 3
     assert '"unkept": 1' in out
