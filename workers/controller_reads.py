@@ -90,11 +90,15 @@ class Replications:
         self.full_reads = 0  # whole objects read (a spec not kept yet)
 
     def check(self, ref: ReplicationRef) -> tuple[Replication | None, Drop | None]:
-        """The model to run `ref`'s task with, or why the task is dropped (workers.guards.Drop)."""
+        """The model to run `ref`'s task with, or why the task is dropped (workers.guards.Drop).
+
+        A task planned from an older generation is dropped as `paused` when the newer spec pauses
+        the Replication, else as `stale`. The metadata read first carries no spec, so that newer spec
+        is read once per process and kept, as for the tasks planned from it."""
         api_ref = self.controller.resolve(ref.resource)
         live = self.controller.get(api_ref, ref.namespace, ref.name, metadata_only=True)
         reason = drop_reason(live, ref)
-        if reason is not None or live is None:
+        if live is None or reason not in (None, Drop.STALE):
             return None, reason or Drop.DELETED
         spec = self._kept(spec_key(live))
         if spec is None:
@@ -102,10 +106,12 @@ class Replications:
                 self.full_reads += 1
                 live = self.controller.get(api_ref, ref.namespace, ref.name)
                 reason = drop_reason(live, ref)
-                if reason is not None or live is None:
+                if live is None or reason not in (None, Drop.STALE):
                     return None, reason or Drop.DELETED
             spec = spec_of(live)
             self._keep(spec_key(live), spec)
+        if reason is Drop.STALE:
+            return None, Drop.PAUSED if spec is Drop.PAUSED else Drop.STALE
         return (None, spec) if isinstance(spec, Drop) else (spec, None)
 
     def _kept(self, key: tuple[str, int] | None) -> Spec | None:

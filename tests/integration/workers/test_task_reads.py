@@ -185,11 +185,18 @@ def test_a_task_reads_its_replication_as_metadata_and_still_drops_paused_stale_a
     assert reads.full_reads == full + 1  # the whole object once; then its metadata only
 
     setup.controller.patch(setup.replications, NS, "drops", {"spec": {"paused": True}})
-    assert setup.run(first)["dropped"] == "stale"  # planned before the pause
+    before = reads.full_reads
+    assert setup.run(first)["dropped"] == "paused"  # planned before the pause, which is what stops it
+    assert setup.run(first)["dropped"] == "paused"
+    assert reads.full_reads == before + 1  # the paused spec read once, then kept
     assert setup.run(setup.job("drops"))["dropped"] == "paused"
     setup.controller.patch(setup.replications, NS, "drops", {"spec": {"paused": False}})
     resumed = setup.job("drops")
     assert setup.run(resumed)["phase"] == "Completed"
+    setup.controller.patch(setup.replications, NS, "drops", {"spec": {"resourceTypes": ["secrets"]}})
+    assert setup.run(resumed)["dropped"] == "stale"  # planned before a change that does not pause it
+    setup.controller.patch(setup.replications, NS, "drops", {"spec": {"resourceTypes": ["configmaps"]}})
+    resumed = setup.job("drops")
 
     setup.controller.delete(setup.replications, NS, "drops")
     assert setup.run(resumed)["dropped"] == "deleted"
