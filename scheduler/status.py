@@ -1,7 +1,6 @@
 """The part of a Replication's status the watcher owns: `InvalidSpec`, the Paused phase, the way back
-to Pending, and `nextSyncTime` on those changes (none while nothing runs; when the schedule next
-fires once the Replication runs again). Pure: a read object in, the `/status` merge patch out (None
-when nothing changes, so a status write never triggers another one).
+to Pending, and no `nextSyncTime` while nothing is due. Pure: a read object in, the `/status` merge
+patch out (None when nothing changes, so a status write never triggers another one).
 
 Run outcomes (Completed, Failed, counts, `Synced`) belong to the workers' reporting step; the watcher
 leaves them alone except when it takes the phase to Paused/Failed for a spec reason or back from it.
@@ -15,10 +14,8 @@ from typing import Any
 
 from drsyncer.api import keys
 from drsyncer.api.meta import Condition, ConditionStatus, current_conditions, find_condition, set_condition
-from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import Phase, ReplicationMode, destinations_as_written
 from drsyncer.status import replication as replication_status
-from drsyncer.status.remote_cluster import timestamp
 from scheduler.entries import ReplicationRead
 
 REASON_INVALID = "InvalidSpec"
@@ -44,19 +41,15 @@ def _reason(conditions: list[Condition], type_: str) -> str | None:
     return found.reason if found is not None else None
 
 
-def status_patch(
-    read: ReplicationRead, now: datetime, matched: bool | None = None, source: RemoteCluster | None = None
-) -> dict[str, Any] | None:
+def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = None) -> dict[str, Any] | None:
     """The `status` part of a merge patch for what the watcher knows, or None if already so.
 
     `matched` False: the Replication selects no source namespace (a `namespaceSelector` matching
     none), so no run will ever start; `Ready` says so until one matches. None: not known yet.
-    `source`: the Replication's source RemoteCluster when known, whose `defaultSchedule` applies.
 
-    `nextSyncTime` goes while the spec is invalid, the Replication paused or selecting no namespace
-    (beat holds no entry then: nothing is due), and is set when it comes back to Pending (created,
-    resumed, its spec fixed, a namespace selected again) to when beat sends its next run; after
-    that each run's report sets it."""
+    `nextSyncTime` goes while the spec is invalid, the Replication paused or selecting no namespace:
+    beat holds no entry then, so nothing is due. When it runs again, beat's new entries are due at
+    once (workers.beat.GridEntry.due_at) and the run's report sets it."""
     status = read.obj.get("status")
     status = status if isinstance(status, Mapping) else {}
     before = current_conditions(status)
@@ -113,8 +106,6 @@ def status_patch(
                     generation,
                 )
             elif back or _reason(before, keys.CONDITION_READY) == REASON_NO_NAMESPACES:
-                due = replication_status.next_sync_time(read.model, source, now)
-                next_sync = timestamp(due) if due is not None else None
                 waiting = f"waiting for the {'next' if status.get('lastSyncTime') else 'first'} sync"
                 if read.model.spec.replication_mode is ReplicationMode.MANUAL:
                     waiting += f" (Manual mode: runs only when {keys.ANNOTATION_SYNC_NOW} is set)"

@@ -756,9 +756,7 @@ class Watcher:
         self, read: ReplicationRead, remote: Mapping[str, RemoteCluster], matched: bool | None = None
     ) -> bool:
         def build(current: ReplicationRead) -> dict[str, Any] | None:
-            model = current.model
-            source = remote.get(source_key(model)) if model is not None else None
-            status = status_patch(current, self._clock(), matched, source)
+            status = status_patch(current, self._clock(), matched)
             return None if status is None else {"status": status}
 
         return self._patch(read, remote, build, subresource="status")

@@ -579,8 +579,9 @@ class ReplicationStatus(StatusModel):
     )
     next_sync_time: datetime | None = Field(
         default=None,
-        description="When the next scheduled run (or Continuous full resync) starts; absent while none "
-        "is due (paused, an invalid spec, no source namespace selected, Manual mode).",
+        description="When the next scheduled run (or Continuous full resync) starts, as the last run "
+        "reported it; absent while none is due (paused, an invalid spec, no source namespace selected, "
+        "Manual mode).",
     )
     last_sync_duration: str | None = Field(default=None, description="How long the last run took.")
     sync_stats: SyncCounts = Field(

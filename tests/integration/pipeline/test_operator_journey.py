@@ -8,6 +8,7 @@ import base64
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -229,3 +230,42 @@ def test_a_second_watcher_waits_on_the_lease_and_takes_over_when_the_leader_stop
         # the module's other tests expect the first watcher: start it again
         restart = pipe.procs["watcher"]
         restart.start()
+
+
+def test_next_sync_time_is_gone_while_paused_and_back_with_the_run_after_resume(pipe: Pipeline) -> None:
+    nightly = pipe.unique("nightly")
+    pipe.seed(nightly, 1)
+    pipe.apply_replication("nightly", sourceNamespace=nightly, schedule="0 3 * * *")
+    now = datetime.now(UTC)
+    due = now.replace(hour=3, minute=0, second=0, microsecond=0)
+    if due <= now:
+        due += timedelta(days=1)
+    if due - now < timedelta(minutes=2):
+        pytest.skip("the cron fires within the test: its run would move the next sync time")
+    expected = due.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # a new Replication runs at once; its report says when the cron fires next
+    first = eventually(
+        lambda: (s := pipe.status("nightly")).get("phase") == "Completed" and s,
+        timeout_s=60,
+        what="the first run",
+    )
+    assert first["nextSyncTime"] == expected
+
+    replications = pipe.resolve("replications.dr-syncer.io")
+    pipe.controller.patch(replications, pipe.ns, "nightly", {"spec": {"paused": True}})
+    eventually(
+        lambda: (s := pipe.status("nightly")).get("phase") == "Paused" and "nextSyncTime" not in s,
+        what="Paused with no next sync time",
+    )
+    # resumed: it runs at once again, and the next sync time is back
+    pipe.controller.patch(replications, pipe.ns, "nightly", {"spec": {"paused": False}})
+    eventually(
+        lambda: (
+            (s := pipe.status("nightly")).get("lastSyncTime") != first["lastSyncTime"]
+            and s.get("phase") == "Completed"
+            and s.get("nextSyncTime") == expected
+        ),
+        timeout_s=60,
+        what="the run after the resume, with the next sync time",
+    )
