@@ -28,6 +28,11 @@ EXIT_OK = 0
 EXIT_PROBLEM = 3  # a Replication shown is Failed, PartiallyFailed or has an invalid spec
 PROBLEM_PHASES = frozenset({"Failed", "PartiallyFailed"})
 REASON_WIDTH = 80  # characters of the reason in the table; the detail, JSON and YAML have it whole
+# how long past its next sync time a run may take to start and report before NEXT SYNC says it is
+# late: beat sends within a second of the slot and a run's report moves the time on, so a time
+# minutes in the past means the run waits in the queue (workers stopped or behind, beat holding the
+# entry's next run back) or is still running
+OVERDUE_AFTER_S = 60
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,12 +91,15 @@ def ago(value: Any, now: datetime) -> str:
 
 
 def due(value: Any, now: datetime) -> str:
-    """`in 30s` for a future time, `due` for a past one, `-` when unset."""
+    """`in 30s` for a future time, `due` for one up to `OVERDUE_AFTER_S` past, `overdue 5m` for one
+    longer past, `-` when unset."""
     when = _parse_time(value)
     if when is None:
         return "-"
     delta = (when - now).total_seconds()
-    return f"in {_span(delta)}" if delta > 0 else "due"
+    if delta > 0:
+        return f"in {_span(delta)}"
+    return "due" if -delta < OVERDUE_AFTER_S else f"overdue {_span(delta)}"
 
 
 def phase_of(obj: Mapping[str, Any]) -> str:

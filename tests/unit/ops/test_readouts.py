@@ -36,7 +36,10 @@ def test_ago(value: str | None, expected: str) -> None:
         (None, "-"),
         ("2026-01-02T12:00:20Z", "in 20s"),
         ("2026-01-02T12:10:30Z", "in 10m"),
-        ("2026-01-02T11:59:00Z", "due"),
+        ("2026-01-02T11:59:30Z", "due"),
+        # a minute or more past: the run waits in the queue or is still running, and says how late
+        ("2026-01-02T11:59:00Z", "overdue 60s"),
+        ("2026-01-02T11:52:00Z", "overdue 8m"),
     ],
 )
 def test_due(value: str | None, expected: str) -> None:
