@@ -88,3 +88,84 @@ BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
         status=True,
     ),
 )
+
+# The rest of Kubernetes 1.34's listable built-in resources (kube-apiserver 1.34's discovery,
+# `kubectl api-resources`, less the create-only reviews, `bindings` and the deprecated
+# `componentstatuses`). Known by name so that `resourceTypes` takes the namespaced ones as they are
+# spelled (`limitranges`, `rc`, `endpointslices.discovery.k8s.io`) and refuses the cluster-scoped
+# ones as such (`priorityclasses`, `ingressclasses.networking.k8s.io`). The simulator does not serve
+# them, and drsyncer/api/immutability.py has no rows for them: what a destination refuses to change
+# in one of these is found from its answer at run time.
+OTHER_BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
+    _k("", "v1", "Endpoints", "endpoints", True, ("ep",)),
+    _k("", "v1", "LimitRange", "limitranges", True, ("limits",)),
+    _k("", "v1", "PodTemplate", "podtemplates", True),
+    _k("", "v1", "ReplicationController", "replicationcontrollers", True, ("rc",), status=True, scale=True),
+    _k("", "v1", "ResourceQuota", "resourcequotas", True, ("quota",), status=True),
+    _k("", "v1", "Node", "nodes", False, ("no",), status=True),
+    _k("apps", "v1", "ControllerRevision", "controllerrevisions", True),
+    _k("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
+    _k("events.k8s.io", "v1", "Event", "events", True, ("ev",)),
+    _k("resource.k8s.io", "v1", "ResourceClaim", "resourceclaims", True, status=True),
+    _k("resource.k8s.io", "v1", "ResourceClaimTemplate", "resourceclaimtemplates", True),
+    _k("resource.k8s.io", "v1", "DeviceClass", "deviceclasses", False),
+    _k("resource.k8s.io", "v1", "ResourceSlice", "resourceslices", False),
+    _k("storage.k8s.io", "v1", "CSIStorageCapacity", "csistoragecapacities", True),
+    _k("storage.k8s.io", "v1", "CSIDriver", "csidrivers", False),
+    _k("storage.k8s.io", "v1", "CSINode", "csinodes", False),
+    _k("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", False, status=True),
+    _k("storage.k8s.io", "v1", "VolumeAttributesClass", "volumeattributesclasses", False, ("vac",)),
+    _k("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
+    _k("networking.k8s.io", "v1", "IPAddress", "ipaddresses", False, ("ip",)),
+    _k("networking.k8s.io", "v1", "ServiceCIDR", "servicecidrs", False, status=True),
+    _k("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, ("pc",)),
+    _k("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", False),
+    _k(
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        False,
+        ("csr",),
+        status=True,
+    ),
+    _k(
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        False,
+    ),
+    _k(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        False,
+    ),
+    _k(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        False,
+        status=True,
+    ),
+    _k(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        False,
+    ),
+    _k("apiregistration.k8s.io", "v1", "APIService", "apiservices", False, status=True),
+    _k("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema", "flowschemas", False, status=True),
+    _k(
+        "flowcontrol.apiserver.k8s.io",
+        "v1",
+        "PriorityLevelConfiguration",
+        "prioritylevelconfigurations",
+        False,
+        status=True,
+    ),
+)

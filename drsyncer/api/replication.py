@@ -225,7 +225,9 @@ class ReplicationSpec(SpecModel):
         description="Types to copy: plural, singular, kind or short names of built-ins, `resource.group` "
         "for custom resources, `*` for every namespaced type except those the cluster writes itself "
         "(events, pods, endpoints, endpointslices, replicasets, controllerrevisions, leases). "
-        "Default: the source RemoteCluster's "
+        "Namespaced types only: a cluster-scoped one (a ClusterRole, a PriorityClass, a custom "
+        "ClusterIssuer) is refused, here for the built-ins and by the run (NonRetryable) for a custom "
+        "type the source cluster serves as cluster-scoped. Default: the source RemoteCluster's "
         f"`defaultResourceTypes`, else {', '.join(DEFAULT_RESOURCE_TYPES)}.",
     )
     namespace_scoped_resources: list[ResourceType] = Field(

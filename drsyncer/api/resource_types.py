@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from drsyncer.api.builtin_kinds import BUILTIN_KINDS, BuiltinKind
+from drsyncer.api.builtin_kinds import BUILTIN_KINDS, OTHER_BUILTIN_KINDS, BuiltinKind
 from drsyncer.api.names import DNS1123_SUBDOMAIN
 
 ALL_TYPES = "*"
@@ -36,9 +36,11 @@ WILDCARD_EXCLUDED: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-# the API groups of the built-in table (not the core group, ""): a `resource.group` name in one of
+# every built-in resource known by name: the table drsyncer has rules for, then the rest of 1.34's
+_ALL_BUILTINS = BUILTIN_KINDS + OTHER_BUILTIN_KINDS
+# the API groups of the built-in resources (not the core group, ""): a `resource.group` name in one of
 # them must be a built-in, and kubectl ranks them before other groups for an ambiguous short name
-BUILTIN_GROUPS = frozenset(kind.group for kind in BUILTIN_KINDS if kind.group)
+BUILTIN_GROUPS = frozenset(kind.group for kind in _ALL_BUILTINS if kind.group)
 
 # a resource or kind name as written before `.group`: `certificates`, `Certificate`
 _RESOURCE_NAME = re.compile(r"[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?")
@@ -46,7 +48,7 @@ _RESOURCE_NAME = re.compile(r"[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?")
 _BUILTIN_SPELLINGS = sorted(
     {
         name
-        for kind in BUILTIN_KINDS
+        for kind in _ALL_BUILTINS
         if kind.namespaced
         for name in (kind.plural, kind.singular, *kind.short_names)
     }
@@ -68,7 +70,7 @@ def find_builtin(name: str) -> BuiltinKind | None:
     group: str | None = None
     if "." in wanted:
         wanted, group = wanted.split(".", 1)
-    for kind in BUILTIN_KINDS:
+    for kind in _ALL_BUILTINS:
         if group is not None and kind.group != group:
             continue
         if wanted in (kind.plural, kind.singular, kind.kind.lower(), *kind.short_names):

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from drsyncer.api.builtin_kinds import BuiltinKind
 from drsyncer.api.resource_types import BUILTIN_GROUPS, find_builtin, in_wildcard, is_wildcard
+from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube.errors import NotServed
 
 
@@ -408,12 +409,26 @@ class Discovery:
     def resolve_many(self, names: Iterable[str]) -> list[ResourceRef]:
         """Resolve each name, `"*"` standing for `ServedResources.wildcard()`; duplicates dropped.
 
-        The one expansion of `resourceTypes`: the workers sync and Continuous mode watches exactly
-        these. Raises `CategorisedError` (WaitForNextSync) for a name not served.
+        The one expansion of `resourceTypes` (and `drsyncer sync --types`): the workers sync and
+        Continuous mode watches exactly these. Raises `NotServed` (WaitForNextSync) for a name not
+        served, and `CategorisedError` (NonRetryable) for a name the cluster serves as cluster-scoped:
+        a sync copies the objects of namespaces, and writing a cluster-wide type (a ClusterRole, a
+        PriorityClass, a custom ClusterIssuer) from one would overwrite what every namespace of the
+        destination shares. The offline check of `resourceTypes` knows the built-ins only; the
+        cluster's discovery is what knows a custom type's scope.
         """
         out: list[ResourceRef] = []
         for name in names:
             refs = self.served().wildcard() if is_wildcard(name) else [self.resolve(name)]
+            for ref in refs:
+                if not ref.namespaced:
+                    where = f" by cluster {self._cluster}" if self._cluster else ""
+                    group_kind = f"{ref.kind}.{ref.group}" if ref.group else ref.kind
+                    raise CategorisedError(
+                        Category.NON_RETRYABLE,
+                        f"resource type {name!r} ({group_kind}) is served as cluster-scoped{where}: "
+                        "resourceTypes name namespaced types only (CRDs are copied with syncCRDs)",
+                    )
             out.extend(r for r in refs if r not in out)
         return out
 

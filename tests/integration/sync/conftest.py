@@ -359,6 +359,7 @@ def path_of(obj: Obj, namespace: str | None, name: str | None = None) -> str:
         "Ingress": "ingresses",
         "PersistentVolumeClaim": "persistentvolumeclaims",
         "Widget": "widgets",
+        "Gadget": "gadgets",  # cluster-scoped
         "Pod": "pods",
         "Job": "jobs",
         "ServiceAccount": "serviceaccounts",
@@ -371,8 +372,8 @@ def path_of(obj: Obj, namespace: str | None, name: str | None = None) -> str:
 
 
 def _ns(world: World, obj: Obj, namespace: str | None) -> str:
-    """The namespace an object helper works in: `world.ns` unless given; none for a CRD."""
-    if obj["kind"] == "CustomResourceDefinition":
+    """The namespace an object helper works in: `world.ns` unless given; none for a CRD or a Gadget."""
+    if obj["kind"] in ("CustomResourceDefinition", "Gadget"):
         return ""
     return world.ns if namespace is None else namespace
 

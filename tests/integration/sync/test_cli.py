@@ -186,6 +186,17 @@ def test_failed_objects_are_listed_with_category_and_message_and_exit_non_zero(
             ["--source-context", "source", "--dest-context", "dr1", "--types", "gizmos"],
             "drsyncer sync: context source: resource type 'gizmos' is not served by cluster source",
         ),
+        # a namespace's sync never writes a cluster-wide type: a ClusterRole copied from one would
+        # overwrite the destination's own (cluster-admin included), `namespaces` every Namespace
+        (
+            ["--source-context", "source", "--dest-context", "dr1", "--types", "configmaps,clusterroles"],
+            "drsyncer sync: context source: resource type 'clusterroles' (ClusterRole.rbac.authorization.k8s.io)"
+            " is served as cluster-scoped by cluster source: resourceTypes name namespaced types only",
+        ),
+        (
+            ["--source-context", "source", "--dest-context", "dr1", "--types", "ns"],
+            "drsyncer sync: context source: resource type 'ns' (Namespace) is served as cluster-scoped",
+        ),
         (
             ["--source-context", "source", "--dest-context", "dr1", "--namespace", "shpo"],
             "drsyncer sync: context source: no namespace shpo",

@@ -21,6 +21,7 @@ from tests.integration.sync.conftest import (
     REPLICATION,
     Obj,
     World,
+    await_established,
     counts_of,
     create,
     modify,
@@ -355,3 +356,55 @@ def test_a_prune_never_deletes_an_object_recreated_after_planning(world: World) 
     assert f"ConfigMap {world.ns}/cm-001: not pruned, replaced since it was read" in result.warnings
     still = read(world, "dr1", recreated)
     assert still is not None and still["metadata"]["uid"] == recreated["metadata"]["uid"]
+
+
+GADGET_CRD: Obj = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "gadgets.example.com"},
+    "spec": {
+        "group": "example.com",
+        "scope": "Cluster",
+        "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                },
+            }
+        ],
+    },
+}
+
+
+def test_a_cluster_scoped_type_in_resource_types_fails_the_run_before_anything_is_written(
+    world: World,
+) -> None:
+    # a custom type passes the Replication's offline check (only discovery knows its scope); copied
+    # from a namespace's sync it would overwrite the destination's cluster-wide object of that name
+    seed(world, [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app"}, "data": {"a": "1"}}])
+    for cluster in ("source", "dr1"):
+        if read(world, cluster, GADGET_CRD) is None:
+            create(world, cluster, GADGET_CRD)
+        await_established(world, cluster, "gadgets.example.com")
+    name = f"shared-{world.ns}"
+    gadget = {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": name}}
+    create(world, "source", {**gadget, "spec": {"owner": "source"}})
+    create(world, "dr1", {**gadget, "spec": {"owner": "dr1 itself"}})
+    before = world.writes("dr1")
+
+    (result,) = world.sync(
+        rules(resourceTypes=["configmaps", "gadgets.example.com"], syncCRDs=False), destinations=("dr1",)
+    )
+
+    assert result.phase == Phase.FAILED and result.error_category == Category.NON_RETRYABLE
+    assert (
+        "resource type 'gadgets.example.com' (Gadget.example.com) is served as cluster-scoped by cluster "
+        "source: resourceTypes name namespaced types only" in result.error
+    )
+    assert world.writes("dr1") == before
+    assert (read(world, "dr1", gadget) or {})["spec"] == {"owner": "dr1 itself"}
+    assert read(world, "dr1", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app"}}) is None

@@ -217,6 +217,12 @@ REPLICATION_CASES: list[tuple[str, dict[str, Any], str]] = [
         "namespaced resources",
     ),
     (
+        "cluster-scoped built-in outside the table with rules",
+        {"resourceTypes": ["configmaps", "priorityclasses.scheduling.k8s.io", "ingressclasses"]},
+        'spec.resourceTypes[1]: "priorityclasses.scheduling.k8s.io" (PriorityClass) is cluster-scoped; a '
+        "Replication copies namespaced resources",
+    ),
+    (
         "CRDs as a type",
         {"resourceTypes": ["crd"]},
         'spec.resourceTypes[0]: "crd" (CustomResourceDefinition) is cluster-scoped; a Replication copies '
@@ -348,6 +354,18 @@ def test_invalid_replication_spec_is_reported_at_its_field_path(spec: dict[str, 
         {"continuous": {"backgroundSyncInterval": "2h"}},
         {"resourceTypes": ["*"]},
         {"resourceTypes": ["pvc", "Secret", "ingress", "deployments.apps", "Certificate.cert-manager.io"]},
+        # namespaced built-ins outside the table drsyncer has rules for
+        {
+            "resourceTypes": [
+                "limitranges",
+                "quota",
+                "rc",
+                "podtemplates",
+                "ep",
+                "endpointslices",
+                "resourceclaims",
+            ]
+        },
         {
             "sourceNamespace": DROP,
             "namespaceSelector": {"matchExpressions": [{"key": "dr", "operator": "Exists"}]},
@@ -478,7 +496,12 @@ REMOTE_CLUSTER_CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "bad default type",
         {"defaultResourceTypes": ["nodes"]},
-        'spec.defaultResourceTypes[0]: "nodes" is not a known built-in resource',
+        'spec.defaultResourceTypes[0]: "nodes" (Node) is cluster-scoped; a Replication copies namespaced',
+    ),
+    (
+        "unknown default type",
+        {"defaultResourceTypes": ["nodez"]},
+        'spec.defaultResourceTypes[0]: "nodez" is not a known built-in resource',
     ),
     ("Go operator's pvcSync", {"pvcSync": {"enabled": True}}, "spec.pvcSync: unknown field"),
     (

@@ -3,7 +3,7 @@ from typing import Any
 
 import pytest
 
-from drsyncer.errors import CategorisedError
+from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube.discovery import (
     Discovery,
     ResourceRef,
@@ -151,6 +151,43 @@ def test_star_means_every_namespaced_listable_creatable_resource_once_but_what_t
 def test_unknown_names_are_a_categorised_error() -> None:
     with pytest.raises(CategorisedError, match="resource type 'widgets' is not served by cluster dr1"):
         Discovery(FakeServer(server()), cluster="dr1").resolve("widgets")
+
+
+def test_a_named_cluster_scoped_type_is_refused_whatever_its_group() -> None:
+    # a sync copies namespaces' objects: writing a cluster-wide type would overwrite what every
+    # namespace of the destination shares; a custom type's scope is known from discovery alone
+    clusterissuers = resource("clusterissuers", "ClusterIssuer", namespaced=False)
+    discovery = Discovery(
+        FakeServer(
+            server(
+                [
+                    {
+                        "name": "cert-manager.io",
+                        "versions": [{"groupVersion": "cert-manager.io/v1"}],
+                        "preferredVersion": {"groupVersion": "cert-manager.io/v1"},
+                    }
+                ],
+                {"/apis/cert-manager.io/v1": [clusterissuers]},
+            )
+        ),
+        cluster="src",
+    )
+    for name, shown in (
+        ("ns", "Namespace"),
+        ("clusterissuers.cert-manager.io", "ClusterIssuer.cert-manager.io"),
+    ):
+        with pytest.raises(CategorisedError) as raised:
+            discovery.resolve_many(["configmaps", name])
+        assert raised.value.category == Category.NON_RETRYABLE
+        assert raised.value.message == (
+            f"resource type {name!r} ({shown}) is served as cluster-scoped by cluster src: "
+            "resourceTypes name namespaced types only (CRDs are copied with syncCRDs)"
+        )
+    assert [r.plural for r in discovery.resolve_many(["*"])] == [
+        "configmaps",
+        "deployments",
+        "horizontalpodautoscalers",
+    ]
 
 
 @pytest.mark.parametrize(
