@@ -10,15 +10,17 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from drsyncer.api.immutability import Version, refused
+from drsyncer.api.selectors import selector_string
 from drsyncer.sim import defaulting
 from drsyncer.sim.errors import ApiError, bad_request, invalid
 from drsyncer.sim.resources import ResourceType
-from drsyncer.sim.selectors import LABEL_KEY, LABEL_VALUE
+from drsyncer.sim.selectors import LABEL_KEY, LABEL_VALUE, labels_match, parse_label_selector
 
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -543,6 +545,36 @@ def _pod(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> d
     return {**obj, "status": {"phase": "Pending", "qosClass": "BestEffort"}}
 
 
+def _workload(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    """A Deployment's, ReplicaSet's, StatefulSet's or DaemonSet's selector must be set, not empty, and
+    select its own pod template (kube-apiserver 1.34, pkg/apis/apps/validation: ValidateDeploymentSpec
+    and its twins, ValidatePodTemplateSpecForReplicaSet), in the API server's words."""
+    spec = obj.get("spec") or {}
+    selector = spec.get("selector")
+    template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    causes: list[tuple[str, str]] = []
+    if not isinstance(selector, dict):
+        causes.append(("spec.selector", "Required value"))
+    elif not selector.get("matchLabels") and not selector.get("matchExpressions"):
+        shown = json.dumps(selector, separators=(",", ":"), sort_keys=True)
+        # (a ReplicaSet's refusal says "deployment" too: ValidateReplicaSetSpec's words)
+        noun = "deployment" if rt.kind == "ReplicaSet" else rt.kind.lower()
+        causes.append(("spec.selector", f"Invalid value: {shown}: empty selector is invalid for {noun}"))
+    elif not labels_match(
+        parse_label_selector(selector_string(selector)), {"metadata": {"labels": template_labels}}
+    ):
+        shown = json.dumps(template_labels, separators=(",", ":"), sort_keys=True)
+        causes.append(
+            (
+                "spec.template.metadata.labels",
+                f"Invalid value: {shown}: `selector` does not match template `labels`",
+            )
+        )
+    if causes:
+        raise invalid(*_kind_of(rt), obj["metadata"].get("name", ""), causes)
+    return obj
+
+
 Prepare = Callable[[ResourceType, dict[str, Any], "dict[str, Any] | None"], dict[str, Any]]
 
 PREPARE: dict[tuple[str, str], Prepare] = {
@@ -553,6 +585,10 @@ PREPARE: dict[tuple[str, str], Prepare] = {
     ("", "persistentvolumeclaims"): _claim,
     ("", "persistentvolumes"): _volume,
     ("", "pods"): _pod,
+    ("apps", "deployments"): _workload,
+    ("apps", "replicasets"): _workload,
+    ("apps", "statefulsets"): _workload,
+    ("apps", "daemonsets"): _workload,
 }
 
 

@@ -727,6 +727,11 @@ class _Runner:
             except ApiError as exc:
                 if not partial and refused_fields(exc) is not None:
                     return self._unforeseen_immutable(planned, ref, exc)
+                if partial and _refuses_body(exc):
+                    assert decided.immutable is not None
+                    return _partial_refused(
+                        planned, decided.immutable.fields, decided.immutable.describe(), exc
+                    )
                 raise
             if decided.immutable is not None:
                 return _Done(
@@ -792,7 +797,12 @@ class _Runner:
                     Category.NON_RETRYABLE, f"{describe}; PartialUpdate impossible: the server named no field"
                 )
             partial = partial_body(update_body(planned.desired, fresh), fresh, fields)
-            self.client.replace(ref, key.namespace or None, partial, metadata_only=True)
+            try:
+                self.client.replace(ref, key.namespace or None, partial, metadata_only=True)
+            except ApiError as again:
+                if _refuses_body(again):
+                    return _partial_refused(planned, fields, describe, again)
+                raise
             return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; the other fields were updated")
         self._check_creatable(planned, ref, describe)
         self._recreate(planned, ref, handling, decided.destination_uid)
@@ -906,6 +916,29 @@ def refused_fields(exc: ApiError) -> tuple[str, ...] | None:
         # resize"); it names no field
         return ()
     return None
+
+
+def _refuses_body(exc: ApiError) -> bool:
+    """Whether the API server refused a body as such (422 Invalid, or a 403 naming fields), not the
+    request: what a partial update's body meets when the fields it keeps do not fit the rest."""
+    return isinstance(exc, Invalid) or refused_fields(exc) is not None
+
+
+def _partial_refused(action: Action, kept: tuple[str, ...], describe: str, exc: ApiError) -> _Done:
+    """A partial update (PartialUpdate) the API server refused: the fields kept as the destination
+    has them do not fit the changed rest (a Deployment's old `spec.selector` and new template labels,
+    a Secret's old `type` and new keys). Nothing can be applied in part, so the copy is held back, as
+    NoChange would, with the server's reason, rather than failed with the same 422 on every run."""
+    why = (
+        f"{describe}; PartialUpdate impossible: with {', '.join(kept)} kept as the destination has "
+        f"them, the API server refuses the rest ({exc.api_message}); handling Recreate applies the "
+        "change whole"
+    )
+    return _Done(
+        Outcome.SKIPPED,
+        warning=f"{action.key}: {why}; not written",
+        skip=_skip(action, f"held back: {why}", kept),
+    )
 
 
 def _skip(action: Action, reason: str, fields: tuple[str, ...] = ()) -> Skip:

@@ -242,3 +242,51 @@ def test_an_in_place_change_of_a_fixed_field_is_refused_with_422_naming_it(
     assert {k: v for k, v in after.items() if k not in ("metadata", "status")} == {
         k: v for k, v in before.items() if k not in ("metadata", "status")
     }
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "extra"),
+    [
+        ("apps/v1", "Deployment", {}),
+        ("apps/v1", "ReplicaSet", {}),
+        ("apps/v1", "StatefulSet", {"serviceName": "db"}),
+        ("apps/v1", "DaemonSet", {}),
+    ],
+)
+def test_a_workload_whose_selector_misses_its_template_is_refused_with_the_servers_words(
+    kube: Any, api_version: str, kind: str, extra: Obj
+) -> None:
+    # what a partial update that keeps an old selector meets (drsyncer.sync.execute._partial_refused)
+    world = kube(["c1"])
+    namespace = f"workloads-{secrets.token_hex(3)}"
+    k8s.CoreV1Api(world.api("c1")).create_namespace({"metadata": {"name": namespace}})
+    resource = dynamic.DynamicClient(world.api("c1")).resources.get(api_version=api_version, kind=kind)
+    spec = {"selector": {"matchLabels": {"app": "a", "track": "b"}}, "template": POD, **extra}
+    body = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "w", "namespace": namespace}}
+
+    with pytest.raises(ApiException) as refused:
+        resource.create(body={**body, "spec": spec}, namespace=namespace)
+    assert refused.value.status == 422
+    assert json.loads(refused.value.body)["details"]["causes"] == [
+        {
+            "reason": "FieldValueInvalid",
+            "message": 'Invalid value: {"app":"a"}: `selector` does not match template `labels`',
+            "field": "spec.template.metadata.labels",
+        }
+    ]
+    with pytest.raises(ApiException) as empty:
+        resource.create(body={**body, "spec": {**spec, "selector": {}}}, namespace=namespace)
+    causes = json.loads(empty.value.body)["details"]["causes"]
+    noun = "deployment" if kind == "ReplicaSet" else kind.lower()  # kube-apiserver 1.34's words
+    assert {
+        "reason": "FieldValueInvalid",
+        "message": f"Invalid value: {{}}: empty selector is invalid for {noun}",
+        "field": "spec.selector",
+    } in causes, causes
+
+    # selecting the template (matchExpressions too) is accepted
+    selected = {
+        "matchLabels": {"app": "a"},
+        "matchExpressions": [{"key": "track", "operator": "DoesNotExist"}],
+    }
+    resource.create(body={**body, "spec": {**spec, "selector": selected}}, namespace=namespace)

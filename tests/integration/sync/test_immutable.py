@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import random
 from collections.abc import Callable
@@ -175,6 +176,47 @@ def test_partial_update_keeps_the_selector_and_updates_the_rest(world: World) ->
     world.reset_counters()
     again = world.sync(c.rules, destinations=("dr1",))[0]
     assert counts_of(again) == {"unchanged": 1} and world.writes("dr1") == 0
+
+
+def test_a_partial_update_the_kept_fields_make_invalid_is_held_back_with_the_servers_reason(
+    world: World,
+) -> None:
+    # the selector narrowed: kept as the destination has it ({app, track}), it no longer matches the
+    # new template labels ({app}), so the API server refuses the partial body whatever else it holds
+    labelled = copy.deepcopy(DEPLOYMENT)
+    new_selector(labelled)
+
+    def narrowed(deployment: Obj) -> None:
+        deployment["spec"]["selector"] = {"matchLabels": {"app": "web"}}
+        deployment["spec"]["template"]["metadata"]["labels"] = {"app": "web"}
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27"
+
+    c = change_and_sync(world, {"defaultHandling": "PartialUpdate"}, narrowed, template=labelled)
+
+    assert c.result.phase == Phase.COMPLETED and counts_of(c.result) == {"skipped": 1, "held_back": 1}
+    (held,) = c.result.skips
+    assert held.held_back and held.fields == ("spec.selector",)
+    assert held.reason.startswith(
+        "held back: immutable field(s) spec.selector changed; handling PartialUpdate (the default; "
+    )
+    assert (
+        "; PartialUpdate impossible: with spec.selector kept as the destination has them, the API server "
+        'refuses the rest (Deployment.apps "web" is invalid: spec.template.metadata.labels: Invalid value: '
+        '{"app":"web"}: `selector` does not match template `labels`); handling Recreate applies the change '
+        "whole"
+    ) in held.reason
+    assert c.after["metadata"]["resourceVersion"] == c.before["metadata"]["resourceVersion"]
+    assert c.after["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.25"
+    # every run says so again (its update is refused again), none fails
+    again = world.sync(c.rules, destinations=("dr1",))[0]
+    assert again.phase == Phase.COMPLETED and counts_of(again) == {"skipped": 1, "held_back": 1}
+
+    # Recreate applies the change whole
+    recreate_rules = rules(
+        resourceTypes=["deployments"], syncCRDs=False, immutableResourceConfig={"defaultHandling": "Recreate"}
+    )
+    assert counts_of(world.sync(recreate_rules, destinations=("dr1",))[0]) == {"updated": 1}
+    assert (read(world, "dr1", DEPLOYMENT) or {})["spec"]["selector"] == {"matchLabels": {"app": "web"}}
 
 
 def test_the_immutable_handling_label_overrides_the_default(world: World) -> None:
