@@ -273,7 +273,7 @@ def _job_template(spec: Obj, scheduling_mutable: bool = False) -> dict[str, Any]
     return {"spec": pod}
 
 
-def _job(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
+def _job(version: Version, desired: Obj, existing: Obj) -> list[Refusal]:
     want, have = desired.get("spec") or {}, existing.get("spec") or {}
     refusals: list[Refusal] = []
     # the selector is generated unless manualSelector: only a stated one counts
@@ -290,11 +290,31 @@ def _job(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
         value, held = want.get(key, defaults.get(key)), have.get(key, defaults.get(key))
         if value != held:
             refusals.append(_immutable(f"spec.{key}", value))
-    # completions may change only on an Indexed Job (with parallelism); a left-out one is kept
-    indexed = want.get("completionMode") == "Indexed"
-    if not indexed and "completions" in want and want["completions"] != have.get("completions"):
-        refusals.append(_immutable("spec.completions", want["completions"]))
+    refusals += _job_completions(version, want, have)
     return refusals
+
+
+def _job_counts(spec: Obj) -> tuple[Any, Any]:
+    """(completions, parallelism) as batch/v1 defaulting (SetDefaults_Job) leaves them: both 1 when
+    both are left out, else a left-out parallelism 1."""
+    completions, parallelism = spec.get("completions"), spec.get("parallelism")
+    if completions is None and parallelism is None:
+        return 1, 1
+    return completions, 1 if parallelism is None else parallelism
+
+
+def _job_completions(version: Version, want: Obj, have: Obj) -> list[Refusal]:
+    # validateCompletions: fixed on a NonIndexed Job; on an Indexed one (ElasticIndexedJob, on by
+    # default from 1.27) it may change only to the new parallelism
+    completions, parallelism = _job_counts(want)
+    if completions == _job_counts(have)[0]:
+        return []
+    if want.get("completionMode") != "Indexed" or version < (1, 27):
+        return [_immutable("spec.completions", completions)]
+    if completions is not None and completions != parallelism:
+        detail = "can only be modified in tandem with spec.parallelism"
+        return [_immutable("spec.completions", completions, detail=detail)]
+    return []
 
 
 # -- core -------------------------------------------------------------------------------------------
@@ -624,8 +644,9 @@ TABLE: tuple[Row, ...] = (
         "Job",
         "spec.selector (a stated one), spec.template (but its labels, annotations, nodeSelector, "
         "tolerations, schedulingGates and node affinity while suspended and never started), "
-        "spec.completions (unless Indexed), spec.completionMode, podFailurePolicy, "
-        "backoffLimitPerIndex, managedBy, successPolicy",
+        "spec.completions (but, from 1.27, an Indexed Job's may change to equal the new "
+        "spec.parallelism), spec.completionMode, podFailurePolicy, backoffLimitPerIndex, managedBy, "
+        "successPolicy",
         _job,
         "pkg/apis/batch/validation ValidateJobSpecUpdate",
     ),

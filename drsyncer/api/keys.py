@@ -72,6 +72,8 @@ PVC_BINDING_ANNOTATIONS: Final = (
 ANNOTATION_DEPLOYMENT_REVISION: Final = "deployment.kubernetes.io/revision"
 # the pre-storageClassName way of naming a PVC's class, still honoured by the API server
 ANNOTATION_BETA_STORAGE_CLASS: Final = "volume.beta.kubernetes.io/storage-class"
+# the pre-ingressClassName way of naming an Ingress's class, still honoured by the API server
+ANNOTATION_INGRESS_CLASS: Final = "kubernetes.io/ingress.class"
 # labels the Job controller generates from the Job's uid; a copy must let the destination make its own
 JOB_CONTROLLER_LABELS: Final = (
     "controller-uid",

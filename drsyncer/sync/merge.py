@@ -4,10 +4,10 @@ An update replaces the destination object, so anything the destination allocated
 controllers maintain has to be carried over from the existing copy, or the update would either be
 rejected or undo the destination's work: a Service's cluster IPs and node ports, a PVC's binding
 and every PVC field but its size request, a Job's generated selector, the token issued into a
-ServiceAccount token Secret, a Pod's node and computed priority, finalizers, and the annotations
-other controllers keep. The result
-carries the existing `resourceVersion`, so a
-replace is refused (409) if the object changed since it was read.
+ServiceAccount token Secret, a Pod's node and computed priority, the default IngressClass given to
+an Ingress that names none, finalizers, and the annotations other controllers keep. The result
+carries the existing `resourceVersion`, so a replace is refused (409) if the object changed since
+it was read.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import jsonpatch
 
 from drsyncer.api import keys
 from drsyncer.api.immutability import POD_ASSIGNED_FIELDS
-from drsyncer.sync.objects import Obj, group_of
+from drsyncer.sync.objects import Obj, annotations_of, group_of
 from drsyncer.sync.tokens import is_token_secret, keep_issued
 from drsyncer.sync.transform import HEADLESS
 
@@ -37,6 +37,10 @@ def update_body(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:
         body["spec"] = _service_spec(desired.get("spec") or {}, existing.get("spec") or {})
     elif gk == ("batch", "Job"):
         body["spec"] = _job_spec(desired.get("spec") or {}, existing.get("spec") or {})
+    elif gk == ("networking.k8s.io", "Ingress") and _takes_default_class(desired):
+        have = (existing.get("spec") or {}).get("ingressClassName")
+        if have:
+            body["spec"] = {**(desired.get("spec") or {}), "ingressClassName": have}
     elif gk == ("", "Pod"):
         # what the destination assigned (its node, the priority its admission computed) stays
         have = existing.get("spec") or {}
@@ -153,6 +157,13 @@ def _job_spec(want: Mapping[str, Any], have: Mapping[str, Any]) -> Obj:
         template["metadata"] = meta
         spec["template"] = template
     return spec
+
+
+def _takes_default_class(ingress: Mapping[str, Any]) -> bool:
+    """Whether an Ingress names no class, so that the DefaultIngressClass admission plugin gives it
+    the cluster's default class on create (and only then: an update that leaves it out removes it)."""
+    named = (ingress.get("spec") or {}).get("ingressClassName")
+    return named is None and keys.ANNOTATION_INGRESS_CLASS not in annotations_of(ingress)
 
 
 def _pvc(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:

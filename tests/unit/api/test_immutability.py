@@ -448,13 +448,85 @@ CASES: list[tuple[str, str, str, tuple[int, int], Obj, Obj, list[str]]] = [
         ["spec.completions"],
     ),
     (
-        "indexed job completions",
+        "indexed job completions in tandem with parallelism",
+        "batch",
+        "Job",
+        (1, 34),
+        {"spec": {"completionMode": "Indexed", "completions": 5, "parallelism": 5}},
+        {"spec": {"completionMode": "Indexed", "completions": 3, "parallelism": 1}},
+        [],
+    ),
+    (
+        "indexed job completions not equal to the new parallelism",
+        "batch",
+        "Job",
+        (1, 34),
+        {"spec": {"completionMode": "Indexed", "completions": 5, "parallelism": 2}},
+        {"spec": {"completionMode": "Indexed", "completions": 3, "parallelism": 1}},
+        ["spec.completions"],
+    ),
+    (
+        "indexed job completions equal to the old parallelism only",
+        "batch",
+        "Job",
+        (1, 34),
+        {"spec": {"completionMode": "Indexed", "completions": 3, "parallelism": 5}},
+        {"spec": {"completionMode": "Indexed", "completions": 5, "parallelism": 3}},
+        ["spec.completions"],
+    ),
+    (
+        "indexed job completions with parallelism left out (defaulted to 1)",
         "batch",
         "Job",
         (1, 34),
         {"spec": {"completionMode": "Indexed", "completions": 3}},
-        {"spec": {"completionMode": "Indexed", "completions": 1}},
+        {"spec": {"completionMode": "Indexed", "completions": 1, "parallelism": 1}},
+        ["spec.completions"],
+    ),
+    (
+        "indexed job parallelism alone",
+        "batch",
+        "Job",
+        (1, 34),
+        {"spec": {"completionMode": "Indexed", "completions": 5, "parallelism": 2}},
+        {"spec": {"completionMode": "Indexed", "completions": 5, "parallelism": 5}},
         [],
+    ),
+    (
+        "indexed job completions before ElasticIndexedJob",
+        "batch",
+        "Job",
+        (1, 26),
+        {"spec": {"completionMode": "Indexed", "completions": 5, "parallelism": 5}},
+        {"spec": {"completionMode": "Indexed", "completions": 3, "parallelism": 3}},
+        ["spec.completions"],
+    ),
+    (
+        "non-indexed job completions even in tandem with parallelism",
+        "batch",
+        "Job",
+        (1, 34),
+        {"spec": {"completions": 5, "parallelism": 5}},
+        {"spec": {"completions": 3, "parallelism": 3}},
+        ["spec.completions"],
+    ),
+    (
+        "non-indexed job completions left out with parallelism (defaulted to 1)",
+        "batch",
+        "Job",
+        (1, 34),
+        {"spec": {}},
+        {"spec": {"completions": 1, "parallelism": 1}},
+        [],
+    ),
+    (
+        "non-indexed job completions left out while parallelism is stated",
+        "batch",
+        "Job",
+        (1, 34),
+        {"spec": {"parallelism": 2}},
+        {"spec": {"completions": 4, "parallelism": 2}},
+        ["spec.completions"],
     ),
     (
         "job parallelism and suspend",
@@ -698,6 +770,17 @@ def test_the_refusal_carries_kube_apiservers_field_and_words_for_its_version() -
     )
     (claim,) = refused("", "PersistentVolumeClaim", (1, 32), size(PVC, "2Gi"), PVC)
     assert claim.field == "spec" and claim.message.startswith("Forbidden: spec is immutable after creation")
+    (completions,) = refused(
+        "batch",
+        "Job",
+        (1, 34),
+        {"spec": {"completionMode": "Indexed", "completions": 5, "parallelism": 2}},
+        {"spec": {"completionMode": "Indexed", "completions": 3, "parallelism": 1}},
+    )
+    assert (completions.field, completions.message) == (
+        "spec.completions",
+        "Invalid value: 5: can only be modified in tandem with spec.parallelism",
+    )
 
 
 def test_every_built_in_kind_drsyncer_copies_has_a_row() -> None:

@@ -12,7 +12,7 @@ from drsyncer.api import keys
 from drsyncer.sync.decide import decide, wanted_again
 from drsyncer.sync.objects import key_of
 from drsyncer.sync.plan import Action, Op, plan
-from tests.unit.sync.factories import DEST_NS, SOURCE_NS, Obj, configmap, deployment, rules
+from tests.unit.sync.factories import DEST_NS, SOURCE_NS, Obj, configmap, deployment, obj, rules
 
 SYNC_RULES = rules(resourceTypes=["configmaps", "deployments"])
 
@@ -90,3 +90,33 @@ def test_deciding_again_on_a_fresh_read_gives_what_a_fresh_plan_gives(planned_op
 def test_an_absent_object_is_created() -> None:
     planned = _planned(configmap(), None)
     assert decide(planned, None, SYNC_RULES, source_namespace=SOURCE_NS, server_version=None) == planned
+
+
+def test_an_ingress_copy_differing_only_by_the_destinations_default_class_is_unchanged() -> None:
+    ingress_rules = rules(resourceTypes=["ingresses"])
+    backend = {"service": {"name": "web", "port": {"number": 80}}}
+    source = obj("networking.k8s.io/v1", "Ingress", "web", spec={"defaultBackend": backend})
+
+    def planned(source: Obj, held: Obj | None) -> Action:
+        dest = {} if held is None else {key_of(held): held}
+        (action,) = plan(
+            [source],
+            dest,
+            ingress_rules,
+            source_namespace=SOURCE_NS,
+            destination_namespace=DEST_NS,
+            prune=False,
+        )
+        return action
+
+    held = copy.deepcopy(planned(source, None).body)
+    assert held is not None
+    held["metadata"].update(uid="dest-uid", resourceVersion="7")
+    held["spec"]["ingressClassName"] = "dr-nginx"  # as the destination's DefaultIngressClass admission set it
+
+    assert planned(source, held).op == Op.UNCHANGED
+    relabelled = copy.deepcopy(source)
+    relabelled["metadata"]["labels"] = {"team": "a"}
+    update = planned(relabelled, held)
+    assert update.op == Op.UPDATE and update.immutable is None
+    assert update.body is not None and update.body["spec"]["ingressClassName"] == "dr-nginx"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from drsyncer.api import keys
 from drsyncer.sync.immutable import parse_quantity
@@ -159,3 +162,41 @@ def test_a_pod_update_keeps_the_node_and_priority_the_destination_assigned() -> 
     spec = update_body(desired, existing)["spec"]
     assert (spec["nodeName"], spec["priority"], spec["preemptionPolicy"]) == ("dr-node", 50, "Never")
     assert "nodeName" not in desired["spec"]
+
+
+def _ingress(class_name: str | None = None, annotations: dict[str, str] | None = None) -> Obj:
+    spec: Obj = {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}
+    if class_name is not None:
+        spec["ingressClassName"] = class_name
+    return obj("networking.k8s.io/v1", "Ingress", "web", annotations=annotations, spec=spec)
+
+
+# (case, source Ingress, the copy's class in the destination, the class the update body states)
+INGRESS_CLASSES: list[tuple[str, Obj, str | None, str | None]] = [
+    ("no class: the destination's default is kept", _ingress(), "dr-nginx", "dr-nginx"),
+    ("no class, and no default in the destination", _ingress(), None, None),
+    ("a stated class wins", _ingress("nginx"), "dr-nginx", "nginx"),
+    (
+        "a class named by the older annotation takes no default",
+        _ingress(annotations={"kubernetes.io/ingress.class": "nginx"}),
+        "dr-nginx",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "held", "sent"), [c[1:] for c in INGRESS_CLASSES], ids=[c[0] for c in INGRESS_CLASSES]
+)
+def test_an_ingress_update_keeps_the_default_class_the_destination_gave_it(
+    source: Obj, held: str | None, sent: str | None
+) -> None:
+    desired = _desired(source)
+    existing = _existing(desired, **({"ingressClassName": held} if held else {}))
+    before = copy.deepcopy((desired, existing))
+
+    spec = update_body(desired, existing)["spec"]
+
+    assert spec.get("ingressClassName") == sent
+    assert spec["defaultBackend"] == desired["spec"]["defaultBackend"]
+    assert (desired, existing) == before  # pure
