@@ -77,6 +77,10 @@ BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
     ),
     _k("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ("pdb",), status=True),
     _k("coordination.k8s.io", "v1", "Lease", "leases", True),
+    # the backends of a Service: written by the cluster's endpoints controllers, or by hand for a
+    # Service without a selector (drsyncer.sync.select tells them apart)
+    _k("", "v1", "Endpoints", "endpoints", True, ("ep",)),
+    _k("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
     _k("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
     _k(
         "apiextensions.k8s.io",
@@ -97,14 +101,12 @@ BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
 # them, and drsyncer/api/immutability.py has no rows for them: what a destination refuses to change
 # in one of these is found from its answer at run time.
 OTHER_BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
-    _k("", "v1", "Endpoints", "endpoints", True, ("ep",)),
     _k("", "v1", "LimitRange", "limitranges", True, ("limits",)),
     _k("", "v1", "PodTemplate", "podtemplates", True),
     _k("", "v1", "ReplicationController", "replicationcontrollers", True, ("rc",), status=True, scale=True),
     _k("", "v1", "ResourceQuota", "resourcequotas", True, ("quota",), status=True),
     _k("", "v1", "Node", "nodes", False, ("no",), status=True),
     _k("apps", "v1", "ControllerRevision", "controllerrevisions", True),
-    _k("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
     _k("events.k8s.io", "v1", "Event", "events", True, ("ev",)),
     _k("resource.k8s.io", "v1", "ResourceClaim", "resourceclaims", True, status=True),
     _k("resource.k8s.io", "v1", "ResourceClaimTemplate", "resourceclaimtemplates", True),

@@ -773,6 +773,14 @@ TABLE: tuple[Row, ...] = (
         _none,
         "pkg/apis/coordination/validation ValidateLeaseUpdate",
     ),
+    Row("", "Endpoints", "nothing", _none, f"{_CORE} ValidateEndpointsUpdate"),
+    Row(
+        "discovery.k8s.io",
+        "EndpointSlice",
+        "addressType",
+        _field_check("addressType"),
+        "pkg/apis/discovery/validation ValidateEndpointSliceUpdate",
+    ),
 )
 
 _BY_KIND: dict[tuple[str, str], tuple[Row, ...]] = {}

@@ -74,6 +74,15 @@ ANNOTATION_DEPLOYMENT_REVISION: Final = "deployment.kubernetes.io/revision"
 ANNOTATION_BETA_STORAGE_CLASS: Final = "volume.beta.kubernetes.io/storage-class"
 # the pre-ingressClassName way of naming an Ingress's class, still honoured by the API server
 ANNOTATION_INGRESS_CLASS: Final = "kubernetes.io/ingress.class"
+# how Kubernetes' own controllers mark the Endpoints and EndpointSlices they write for a Service
+# (pkg/controller/endpoint LabelManagedBy/ControllerName; discovery/v1 LabelManagedBy and the
+# endpointslice and endpointslicemirroring controllers' names), as against hand-made ones
+LABEL_ENDPOINTS_MANAGED_BY: Final = "endpoints.kubernetes.io/managed-by"
+ENDPOINTS_CONTROLLER: Final = "endpoint-controller"
+LABEL_ENDPOINTSLICE_MANAGED_BY: Final = "endpointslice.kubernetes.io/managed-by"
+ENDPOINTSLICE_CONTROLLERS: Final = frozenset(
+    {"endpointslice-controller.k8s.io", "endpointslicemirroring-controller.k8s.io"}
+)
 # labels the Job controller generates from the Job's uid; a copy must let the destination make its own
 JOB_CONTROLLER_LABELS: Final = (
     "controller-uid",

@@ -224,7 +224,9 @@ class ReplicationSpec(SpecModel):
         default=None,
         description="Types to copy: plural, singular, kind or short names of built-ins, `resource.group` "
         "for custom resources, `*` for every namespaced type except those the cluster writes itself "
-        "(events, pods, endpoints, endpointslices, replicasets, controllerrevisions, leases). "
+        "(events, pods, endpoints, endpointslices, replicasets, controllerrevisions, leases); a type "
+        "named beside `*` is copied too (`endpoints`, `endpointslices`: the hand-made backends of a "
+        "Service without a selector; those the endpoints controllers write are skipped). "
         "Namespaced types only: a cluster-scoped one (a ClusterRole, a PriorityClass, a custom "
         "ClusterIssuer) is refused, here for the built-ins and by the run (NonRetryable) for a custom "
         "type the source cluster serves as cluster-scoped. Default: the source RemoteCluster's "

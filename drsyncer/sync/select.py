@@ -78,6 +78,8 @@ def skip_reason(
     owner = _recreating_owner(meta)
     if owner is not None:
         return f"owned by {owner}, whose controller recreates it in the destination"
+    if (written := _endpoints_controllers(obj, labels)) is not None:
+        return written
     if copied_kinds and not rules.copy_generated_objects:
         generator = generator_of(meta, copied_kinds)
         if generator is not None:
@@ -88,6 +90,24 @@ def skip_reason(
         return "does not match labelSelector"
     if plugins:
         return plugins.skip_reason(obj)
+    return None
+
+
+def _endpoints_controllers(obj: Mapping[str, Any], labels: Mapping[str, str]) -> str | None:
+    """Why Endpoints or an EndpointSlice that Kubernetes' endpoints controllers wrote for a Service
+    is not copied: the destination's own write them for the Service's copy, from its own Pods (the
+    endpoints controller's Endpoints carry no ownerReference, only its label). Hand-made ones, the
+    backends of a Service without a selector, carry neither mark and are copied."""
+    kind, group = obj.get("kind"), group_of(obj)
+    if (kind, group) == ("Endpoints", "") and labels.get(
+        keys.LABEL_ENDPOINTS_MANAGED_BY
+    ) == keys.ENDPOINTS_CONTROLLER:
+        return (
+            "written by the source's endpoints controller for its Service; the destination's writes its own"
+        )
+    writer = labels.get(keys.LABEL_ENDPOINTSLICE_MANAGED_BY)
+    if (kind, group) == ("EndpointSlice", "discovery.k8s.io") and writer in keys.ENDPOINTSLICE_CONTROLLERS:
+        return f"written by the source's {writer} for its Service; the destination's writes its own"
     return None
 
 

@@ -360,6 +360,8 @@ def path_of(obj: Obj, namespace: str | None, name: str | None = None) -> str:
         "PersistentVolumeClaim": "persistentvolumeclaims",
         "Widget": "widgets",
         "Gadget": "gadgets",  # cluster-scoped
+        "Endpoints": "endpoints",
+        "EndpointSlice": "endpointslices",
         "Pod": "pods",
         "Job": "jobs",
         "ServiceAccount": "serviceaccounts",

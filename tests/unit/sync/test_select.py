@@ -31,6 +31,15 @@ def _replicaset() -> dict[str, Any]:
     return rs
 
 
+def _endpoints(labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return obj("v1", "Endpoints", "db", labels=labels or {}, subsets=[{"addresses": [{"ip": "10.0.0.5"}]}])
+
+
+def _slice(labels: dict[str, str] | None = None) -> dict[str, Any]:
+    marks = {"kubernetes.io/service-name": "db", **(labels or {})}
+    return obj("discovery.k8s.io/v1", "EndpointSlice", "db-1", labels=marks, addressType="IPv4", endpoints=[])
+
+
 def _being_deleted() -> dict[str, Any]:
     o = configmap()
     o["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
@@ -102,6 +111,27 @@ SKIPPED = [
     # destination makes its own for its own Pod, and refuses a same-named one the Pod does not own
     ("PVC owned by a Pod", _owned_by("Pod", "v1", make=pvc), {}, "Pod parent"),
     ("ResourceClaim owned by a Pod", _owned_by("Pod", "v1", make=_resource_claim), {}, "Pod parent"),
+    # the endpoints controllers' own: the destination's write them for the Service's copy (the
+    # endpoints controller's carry no ownerReference, only its label)
+    (
+        "Endpoints the endpoints controller wrote",
+        _endpoints({keys.LABEL_ENDPOINTS_MANAGED_BY: keys.ENDPOINTS_CONTROLLER}),
+        {},
+        "written by the source's endpoints controller for its Service",
+    ),
+    (
+        "EndpointSlice the endpointslice controller wrote",
+        _slice({keys.LABEL_ENDPOINTSLICE_MANAGED_BY: "endpointslice-controller.k8s.io"}),
+        {},
+        "written by the source's endpointslice-controller.k8s.io",
+    ),
+    (
+        "EndpointSlice mirrored from hand-made Endpoints",
+        _slice({keys.LABEL_ENDPOINTSLICE_MANAGED_BY: "endpointslicemirroring-controller.k8s.io"}),
+        {},
+        "endpointslicemirroring-controller.k8s.io",
+    ),
+    ("EndpointSlice owned by its Service", _owned_by("Service", "v1", make=_slice), {}, "Service parent"),
 ]
 
 
@@ -148,6 +178,14 @@ COPIED = [
     ),
     ("owned, but not by a controller", _owned_by("Deployment", "apps/v1", controller=False), {}),
     ("controlled by a custom resource", _owned_by("Widget", "example.com/v1"), {}),
+    # the backends of a Service without a selector, written by hand (or by another tool)
+    ("hand-made Endpoints", _endpoints(), {}),
+    ("hand-made EndpointSlice", _slice(), {}),
+    (
+        "EndpointSlice of another tool",
+        _slice({keys.LABEL_ENDPOINTSLICE_MANAGED_BY: "external-dns.example.com"}),
+        {},
+    ),
 ]
 
 
