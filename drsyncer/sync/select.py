@@ -99,15 +99,14 @@ def _endpoints_controllers(obj: Mapping[str, Any], labels: Mapping[str, str]) ->
     endpoints controller's Endpoints carry no ownerReference, only its label). Hand-made ones, the
     backends of a Service without a selector, carry neither mark and are copied."""
     kind, group = obj.get("kind"), group_of(obj)
-    if (kind, group) == ("Endpoints", "") and labels.get(
-        keys.LABEL_ENDPOINTS_MANAGED_BY
-    ) == keys.ENDPOINTS_CONTROLLER:
-        return (
-            "written by the source's endpoints controller for its Service; the destination's writes its own"
-        )
-    writer = labels.get(keys.LABEL_ENDPOINTSLICE_MANAGED_BY)
-    if (kind, group) == ("EndpointSlice", "discovery.k8s.io") and writer in keys.ENDPOINTSLICE_CONTROLLERS:
-        return f"written by the source's {writer} for its Service; the destination's writes its own"
+    if (kind, group) == ("Endpoints", ""):
+        writer = labels.get(keys.LABEL_ENDPOINTS_MANAGED_BY)
+        if writer == keys.ENDPOINTS_CONTROLLER:
+            return "written by the source's endpoints controller for its Service; the destination's writes its own"
+    elif (kind, group) == ("EndpointSlice", "discovery.k8s.io"):
+        writer = labels.get(keys.LABEL_ENDPOINTSLICE_MANAGED_BY)
+        if writer in keys.ENDPOINTSLICE_CONTROLLERS:
+            return f"written by the source's {writer} for its Service; the destination's writes its own"
     return None
 
 
