@@ -427,7 +427,7 @@ class Discovery:
                     raise CategorisedError(
                         Category.NON_RETRYABLE,
                         f"resource type {name!r} ({group_kind}) is served as cluster-scoped{where}: "
-                        "resourceTypes name namespaced types only (CRDs are copied with syncCRDs)",
+                        "resourceTypes (--types) name namespaced types only (CRDs are copied with syncCRDs)",
                     )
             out.extend(r for r in refs if r not in out)
         return out

@@ -191,7 +191,7 @@ def test_failed_objects_are_listed_with_category_and_message_and_exit_non_zero(
         (
             ["--source-context", "source", "--dest-context", "dr1", "--types", "configmaps,clusterroles"],
             "drsyncer sync: context source: resource type 'clusterroles' (ClusterRole.rbac.authorization.k8s.io)"
-            " is served as cluster-scoped by cluster source: resourceTypes name namespaced types only",
+            " is served as cluster-scoped by cluster source: resourceTypes (--types) name namespaced types only",
         ),
         (
             ["--source-context", "source", "--dest-context", "dr1", "--types", "ns"],

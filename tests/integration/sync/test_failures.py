@@ -403,7 +403,7 @@ def test_a_cluster_scoped_type_in_resource_types_fails_the_run_before_anything_i
     assert result.phase == Phase.FAILED and result.error_category == Category.NON_RETRYABLE
     assert (
         "resource type 'gadgets.example.com' (Gadget.example.com) is served as cluster-scoped by cluster "
-        "source: resourceTypes name namespaced types only" in result.error
+        "source: resourceTypes (--types) name namespaced types only" in result.error
     )
     assert world.writes("dr1") == before
     assert (read(world, "dr1", gadget) or {})["spec"] == {"owner": "dr1 itself"}

@@ -181,7 +181,7 @@ def test_a_named_cluster_scoped_type_is_refused_whatever_its_group() -> None:
         assert raised.value.category == Category.NON_RETRYABLE
         assert raised.value.message == (
             f"resource type {name!r} ({shown}) is served as cluster-scoped by cluster src: "
-            "resourceTypes name namespaced types only (CRDs are copied with syncCRDs)"
+            "resourceTypes (--types) name namespaced types only (CRDs are copied with syncCRDs)"
         )
     assert [r.plural for r in discovery.resolve_many(["*"])] == [
         "configmaps",
