@@ -53,6 +53,20 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_all(value: Any) -> Any:
+    """`value` with `redact` applied to every string in it (dict values and list items, at any depth);
+    other values as they are. For what leaves a process other than through its logs: a status, an
+    Event, a task's result. Their messages quote errors, and an error may quote a server URL with its
+    password or a server's answer that echoes the request's Authorization header."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_all(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_all(v) for v in value)
+    return value
+
+
 class RedactingTextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -31,6 +31,7 @@ from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.informer import Informer, backoff_delay
 from drsyncer.kube.remote_clusters import ClusterClients
 from drsyncer.kube.retry import CR_PATCHES, WATCHER_SOURCES, retry_on_conflict
+from drsyncer.logs import redact_all
 from drsyncer.status import events
 from drsyncer.status.writer import patch_status, post_event
 from drsyncer.task_contract import Trigger
@@ -729,6 +730,8 @@ class Watcher:
             body = build(latest)
             if body is None:
                 return False
+            if subresource == "status":  # its messages quote errors, which may quote a credential
+                body = redact_all(body)
             body.setdefault("metadata", {})["resourceVersion"] = latest.metadata.get("resourceVersion")
             try:
                 written = self.controller.patch(

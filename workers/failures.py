@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from drsyncer.logs import redact
 from drsyncer.status.replication import NamespaceRecord, RetryPlan
 from drsyncer.sync.result import Phase, RunSummary, TargetResult
 from drsyncer.task_contract import SyncJob
@@ -59,7 +60,7 @@ def failure_of(job: SyncJob, record: NamespaceRecord, retry: RetryPlan | None) -
     )
     message += f"; retry {retry.attempt} in {retry.delay_s:g}s)" if retry is not None else ")"
     cls = SyncFailed if summary.phase is Phase.FAILED else SyncPartiallyFailed
-    return cls(message)
+    return cls(redact(message))  # Flower shows it: an error may quote a URL's password
 
 
 def cleanup_failure(job: SyncJob, targets: Sequence[TargetResult]) -> CleanupFailed | None:
@@ -70,7 +71,9 @@ def cleanup_failure(job: SyncJob, targets: Sequence[TargetResult]) -> CleanupFai
     where = ", ".join(f"{t.destination_cluster}/{t.destination_namespace}" for t in failed)
     ref = job.replication
     return CleanupFailed(
-        f"{first_error(failed)} (cleanup of {ref.kind} {ref.label}, namespace "
-        f"{job.source_namespace}: {len(failed)} of {len(targets)} target(s) not cleaned up: "
-        f"{where})"
+        redact(
+            f"{first_error(failed)} (cleanup of {ref.kind} {ref.label}, namespace "
+            f"{job.source_namespace}: {len(failed)} of {len(targets)} target(s) not cleaned up: "
+            f"{where})"
+        )
     )

@@ -26,6 +26,7 @@ from drsyncer.kube import ClusterClient, ClusterClients, RequestCounters, audit
 from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.health import check_cluster
 from drsyncer.kube.kubeconfig import controller_client
+from drsyncer.logs import redact
 from drsyncer.plugins.registry import installed
 from drsyncer.redis_target import client_from_url
 from drsyncer.status import events
@@ -632,4 +633,4 @@ def run_check(ctx: Context, namespace: str, name: str, task_id: str = "") -> dic
                 _involved(written or {}), reason, message, type_=type_, now=now, instance=ctx.worker
             ),
         )
-    return {"health": check.health, "message": check.message}
+    return {"health": check.health, "message": redact(check.message)}  # a task result: Flower shows it

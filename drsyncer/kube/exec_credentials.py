@@ -50,6 +50,16 @@ _PRIVATE_ENV_PREFIXES = ("DRSYNCER_",)
 ALLOW_LIST_HINT = "DRSYNCER_EXEC_PLUGINS (--exec-plugins; chart value execPlugins.allowed)"
 
 
+def token_problem(token: str) -> str | None:
+    """Why `token` (stripped) cannot be sent as a bearer token, or None: an HTTP header value is one
+    line of visible characters, spaces and tabs (RFC 9110 field-value; client-go refuses others as
+    "invalid header field value"). A line break inside would split the Authorization header, and a
+    server's answer quoting the broken request would carry the token into an error message."""
+    if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in token):
+        return "holds a control character (a line break?): a token must be one line"
+    return None
+
+
 @dataclass(frozen=True)
 class ExecPolicy:
     """Which plugin commands may run, and for how long.
@@ -214,6 +224,8 @@ def parse_credential(
         raise fail("gave neither status.token nor status.clientCertificateData")
     if token is not None and not isinstance(token, str):
         raise fail("gave a status.token that is not a string")
+    if token and (problem := token_problem(token.strip())) is not None:
+        raise fail(f"gave a status.token that {problem}")
     expires_at: float | None = None
     stamp = status.get("expirationTimestamp")
     if stamp:
@@ -403,9 +415,14 @@ class TokenFile:
 
     def _read(self) -> str:
         try:
-            return self.path.read_text(errors="replace").strip()
+            token = self.path.read_text(errors="replace").strip()
         except OSError as exc:
             raise KubeconfigError(
                 Category.RETRYABLE,
                 f"{self.label}: {self.field_path}: cannot read {self.path} ({exc.strerror})",
             ) from None
+        if (problem := token_problem(token)) is not None:
+            raise KubeconfigError(
+                Category.NON_RETRYABLE, f"{self.label}: {self.field_path}: {self.path} {problem}"
+            )
+        return token

@@ -41,6 +41,7 @@ from drsyncer.kube.exec_credentials import (
     ExecPolicy,
     TokenFile,
     parse_exec,
+    token_problem,
 )
 from drsyncer.kube.ratelimit import RateLimiter
 from drsyncer.kube.retry import RetryPolicy
@@ -291,12 +292,17 @@ def _data_or_file(
 
 def _token(user: Mapping[str, Any], origin: str, path: str, base_dir: Path | None) -> str | None:
     token = _optional_str(user, "token", origin, f"{path}.token")
-    if token is not None:
-        return token.strip()
-    token_file = _optional_str(user, "tokenFile", origin, f"{path}.tokenFile")
-    if token_file is None:
-        return None
-    return _read_local(token_file, origin, f"{path}.tokenFile", base_dir).decode("utf-8", "replace").strip()
+    field = f"{path}.token"
+    if token is None:
+        token_file = _optional_str(user, "tokenFile", origin, f"{path}.tokenFile")
+        if token_file is None:
+            return None
+        field = f"{path}.tokenFile"
+        token = _read_local(token_file, origin, field, base_dir).decode("utf-8", "replace")
+    token = token.strip()
+    if (problem := token_problem(token)) is not None:
+        raise _invalid(origin, f"{field} {problem}")
+    return token
 
 
 def _read_local(ref: str, origin: str, path: str, base_dir: Path | None) -> bytes:

@@ -16,6 +16,7 @@ from drsyncer.kube import ApiError, ClusterClient, ResourceRef
 from drsyncer.kube.discovery import offline_ref
 from drsyncer.kube.errors import NotFound
 from drsyncer.kube.retry import STATUS_WRITES, RetryPolicy, retry_on_conflict
+from drsyncer.logs import redact_all
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def patch_status(
         status = build(obj)
         if status is None:
             return obj
+        status = redact_all(status)  # error messages may quote a URL's password or an echoed header
         body = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": status}
         try:
             return controller.patch(ref, namespace, name, body, subresource="status")
@@ -66,7 +68,7 @@ def post_event(controller: ClusterClient, body: Mapping[str, Any]) -> bool:
     """Create an Event; a failure is logged, never raised (Events are a courtesy, not the record)."""
     namespace = str((body.get("metadata") or {}).get("namespace") or "default")
     try:
-        controller.create(_events_ref(), namespace, body)
+        controller.create(_events_ref(), namespace, redact_all(dict(body)))
     except ApiError as exc:
         log.warning(
             "posting Event %s on %s failed: %s",

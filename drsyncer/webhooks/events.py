@@ -15,6 +15,7 @@ from typing import Any
 from drsyncer.api import keys
 from drsyncer.api.webhooks import WebhookEvent
 from drsyncer.errors import Category
+from drsyncer.logs import redact_all
 from drsyncer.sync.result import Phase, RunSummary
 
 TYPES: Mapping[WebhookEvent, str] = {
@@ -46,10 +47,10 @@ def event(
         "source": source_of(namespace, name),
         "subject": f"{namespace}/{name}",
         "time": now.isoformat(),
-        "data": {
-            "replication": {"namespace": namespace, "name": name, "uid": replication.get("uid")},
-            **data,
-        },
+        # (its messages quote errors, which may quote a URL's password or an echoed header)
+        "data": redact_all(
+            {"replication": {"namespace": namespace, "name": name, "uid": replication.get("uid")}, **data}
+        ),
     }
 
 

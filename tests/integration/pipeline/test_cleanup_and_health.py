@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
+
+import yaml
 
 from tests.integration.pipeline.conftest import CONFIGMAPS, NS, Pipeline, eventually
 
@@ -124,3 +128,54 @@ def test_deleting_a_replication_while_it_syncs_cleans_up_once_the_run_is_over(pi
             timeout_s=90,
             what=f"the copies in {cluster} to be deleted after the run",
         )
+
+
+def test_a_password_in_a_kubeconfig_server_url_stays_out_of_status_and_events(
+    pipe: Pipeline,
+) -> None:
+    # the check's error quotes the URL it could not reach: the logs masked its password, but the
+    # RemoteCluster's status and its Event did not (nor the task's result, which Flower shows)
+    password = "leak-pass-4f9c1e"
+    name = pipe.unique("leaky")
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": f"https://leak-user:{password}@127.0.0.1:1"}}],
+        "users": [{"name": "u", "user": {"token": "not-the-point"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "c",
+    }
+    pipe.controller.create(
+        pipe.resolve("secrets"),
+        NS,
+        {
+            "metadata": {"name": f"{name}-kubeconfig"},
+            "data": {"kubeconfig": base64.b64encode(yaml.safe_dump(kubeconfig).encode()).decode()},
+        },
+    )
+    pipe.controller.create(
+        pipe.resolve("remoteclusters.dr-syncer.io"),
+        NS,
+        {
+            "apiVersion": "dr-syncer.io/v1alpha1",
+            "kind": "RemoteCluster",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}},
+        },
+    )
+
+    pipe.app.send_task("drsyncer.check_remote_cluster", args=[NS, name], queue="health")
+    status = eventually(
+        lambda: (
+            s if (s := pipe.remote_cluster(name).get("status") or {}).get("health") == "Unhealthy" else None
+        ),
+        what=f"{name} Unhealthy",
+    )
+    assert "cannot connect to https://leak-user:***@127.0.0.1:1" in status["message"], status["message"]
+    down = eventually(
+        lambda: next((e for e in _cluster_events(pipe, name) if e["reason"] == "ClusterUnhealthy"), None),
+        what=f"{name}'s ClusterUnhealthy Event",
+    )
+    assert "leak-user:***@" in down["message"]
+    for shown in (json.dumps(pipe.remote_cluster(name)), json.dumps(_cluster_events(pipe, name))):
+        assert password not in shown

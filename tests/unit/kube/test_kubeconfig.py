@@ -137,6 +137,9 @@ def _broken(change: str) -> Any:
         elif change == "exec-bad-env":
             exec_user["env"] = [{"name": "AWS_PROFILE"}]
         cfg["users"][0]["user"] = user
+    elif change == "token-with-line-break":
+        # it would split the Authorization header, and a server quoting the request would show it
+        cfg["users"][0]["user"] = {"token": f"{TOKEN}\nX-Other: 1"}
     elif change == "token-file":
         cfg["users"][0]["user"] = {"tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"}
     elif change == "ca-file":
@@ -174,6 +177,10 @@ def _broken(change: str) -> Any:
         ("exec-with-token", "users[admin].user: exec cannot be combined with token"),
         ("exec-relative-command", "users[admin].user.exec.command: a relative path"),
         ("exec-bad-env", "users[admin].user.exec.env[0] needs a name and a string value"),
+        (
+            "token-with-line-break",
+            "users[admin].user.token holds a control character (a line break?): a token must be one line",
+        ),
         ("token-file", "users[admin].user.tokenFile: file references are not supported"),
         ("ca-file", "certificate-authority: file references are not supported"),
         ("token-over-http", "credentials are only sent over https"),

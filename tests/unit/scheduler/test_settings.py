@@ -13,7 +13,7 @@ import pytest
 from drsyncer import config
 from drsyncer.cli import main
 from drsyncer.config import ConfigError, Settings, load_settings, redact_url
-from drsyncer.logs import JsonFormatter, RedactingTextFormatter, redact, setup_logging
+from drsyncer.logs import JsonFormatter, RedactingTextFormatter, redact, redact_all, setup_logging
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -140,6 +140,21 @@ def test_log_text_is_masked(text: str) -> None:
 def test_log_text_without_credentials_is_kept_as_it_is() -> None:
     line = '{"verb":"create","resource":"configmaps","namespace":"shop","name":"web","code":201}'
     assert redact(line) == line
+
+
+def test_a_document_leaving_the_process_is_masked_at_every_depth_and_keeps_its_shape() -> None:
+    status = {
+        "health": "Unhealthy",
+        "message": "cannot connect to https://u:hunter2@h:6443",
+        "conditions": [{"type": "Ready", "message": "Bearer hunter2 refused", "observedGeneration": 3}],
+        "counts": (1, "token=hunter2"),
+        "ok": True,
+    }
+    masked = redact_all(status)
+    assert "hunter2" not in json.dumps(masked)
+    assert masked["message"] == "cannot connect to https://u:***@h:6443"
+    assert masked["conditions"][0]["observedGeneration"] == 3 and masked["ok"] is True
+    assert masked["counts"] == (1, "token=***")
 
 
 def _record(msg: str, *args: object, **extra: object) -> logging.LogRecord:

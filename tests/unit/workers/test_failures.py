@@ -97,3 +97,17 @@ def test_a_cleanup_that_left_copies_behind_is_a_failure_naming_the_destination()
         "Retryable: destination cluster dr2: cannot connect (cleanup of Replication "
         "dr-system/shop, namespace shop: 1 of 2 target(s) not cleaned up: dr2/shop-dr)"
     )
+
+
+def test_a_credential_an_error_quotes_is_masked_in_the_exception_flower_shows() -> None:
+    leaky = TargetResult(
+        "dr2",
+        "shop",
+        "shop-dr",
+        error="destination cluster dr2: cannot connect to https://admin:hunter2@10.0.0.9:6443",
+        error_category=Category.RETRYABLE,
+    ).finish(0.0)
+    failure = failure_of(JOB, _record(_ok("dr1", "shop"), leaky), None)
+    cleanup = cleanup_failure(JOB, [leaky])
+    for shown in (str(failure), str(cleanup)):
+        assert "https://admin:***@10.0.0.9:6443" in shown and "hunter2" not in shown
