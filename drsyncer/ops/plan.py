@@ -134,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
                     server_version=destination_version(client),
                     copied_kinds=snapshot.kinds,
                     destination_cluster=cluster,
+                    source_namespace_created=((snapshot.namespace_object or {}).get("metadata") or {}).get(
+                        "creationTimestamp"
+                    ),
                 )
                 print_plan(console, header, the_plan)
                 # an object that would fail (a modifier that does not apply) fails the plan, as it

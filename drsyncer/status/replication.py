@@ -41,6 +41,7 @@ REASON_FAILED = "SyncFailed"
 REASON_HELD_BACK = "ImmutableChangesHeldBack"
 REASON_UP_TO_DATE = "NothingHeldBack"
 REASON_CONFLICTS = "OwnershipConflicts"
+REASON_KEPT = "CopiesOfEarlierNamespaceKept"
 REASON_PAUSED = "Paused"
 PAUSED_MESSAGE = "spec.paused is true"
 _HELD_BACK_NAMED = 5  # held-back copies named in the condition and the Event
@@ -302,12 +303,20 @@ def run_status(
     )
     held = held_back_message(summary)
     conflicts = conflicts_message(summary)
+    kept = kept_message(summary)
     conditions = set_condition(
         conditions,
         keys.CONDITION_UP_TO_DATE,
-        held is None and conflicts is None,
-        REASON_HELD_BACK if held else REASON_CONFLICTS if conflicts else REASON_UP_TO_DATE,
-        "; ".join(m for m in (held, conflicts) if m) or "every copy matches its source (nothing held back)",
+        held is None and conflicts is None and kept is None,
+        REASON_HELD_BACK
+        if held
+        else REASON_CONFLICTS
+        if conflicts
+        else REASON_KEPT
+        if kept
+        else REASON_UP_TO_DATE,
+        "; ".join(m for m in (held, conflicts, kept) if m)
+        or "every copy matches its source (nothing held back)",
         now,
         generation,
     )
@@ -405,6 +414,24 @@ def conflicts_message(summary: RunSummary) -> str | None:
     )
 
 
+def kept_message(summary: RunSummary) -> str | None:
+    """What the condition UpToDate=False and the Warning Event say when copies whose source is gone
+    were kept because they were made from an earlier source namespace of the same name (it was
+    deleted and created again): how many, the first of them; None when there is none."""
+    kept = [(t, s) for t in summary.targets for s in t.skips if s.kept]
+    if not kept:
+        return None
+    named = "; ".join(f"{t.destination_cluster}: {s.kind} {s.ref}" for t, s in kept[:_HELD_BACK_NAMED])
+    count = len(kept)
+    more = f"; and {count - _HELD_BACK_NAMED} more" if count > _HELD_BACK_NAMED else ""
+    return (
+        f"{count} destination cop{'y was' if count == 1 else 'ies were'} kept, not pruned: made from an "
+        f"earlier source namespace of the same name (deleted and created again since), whose objects "
+        f"the new one does not have: {named}{more}. Restore the objects in the source namespace, or "
+        "delete the copies that are no longer wanted"
+    )
+
+
 def stale_copies_events(summary: RunSummary) -> list[tuple[str, str, str]]:
     """(reason, type, message) of the Warning Events for copies a run left stale: held back by an
     immutable change, not written for an ownership conflict."""
@@ -413,6 +440,8 @@ def stale_copies_events(summary: RunSummary) -> list[tuple[str, str, str]]:
         events.append((REASON_HELD_BACK, "Warning", held))
     if (conflicts := conflicts_message(summary)) is not None:
         events.append((REASON_CONFLICTS, "Warning", conflicts))
+    if (kept := kept_message(summary)) is not None:
+        events.append((REASON_KEPT, "Warning", kept))
     return events
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from drsyncer.api import keys
@@ -35,7 +36,7 @@ from drsyncer.sync.immutable import ImmutableChange, immutable_changes, resolve_
 from drsyncer.sync.merge import partial_body, update_body
 from drsyncer.sync.objects import Key, annotations_of
 from drsyncer.sync.ownership import owner_of, source_hash_of, source_namespace_of
-from drsyncer.sync.result import CONFLICT_PREFIX
+from drsyncer.sync.result import CONFLICT_PREFIX, KEPT_PREFIX
 from drsyncer.sync.rules import Rules
 
 REASON_BEING_DELETED = "the destination copy is being deleted; the next sync recreates it"
@@ -138,6 +139,33 @@ def prunable(key: Key, existing: Mapping[str, Any], rules: Rules, source_namespa
     if (existing.get("metadata") or {}).get("deletionTimestamp") or standby.failed_over(existing):
         return False  # being deleted anyway, or brought up by a failover: the DR side owns it now
     return source_namespace_of(existing) == source_namespace
+
+
+def kept_from_earlier_namespace(existing: Mapping[str, Any], namespace_created: str | None) -> str | None:
+    """Why a copy that `prunable` would prune is kept, or None: it was created in the destination
+    before the source namespace was (`namespace_created`, its creationTimestamp), so it was made from
+    an earlier namespace of that name, not from one of this namespace's objects. A namespace deleted
+    by mistake and recreated at once (by GitOps, by a Helm install) has none of the old objects yet:
+    pruning would take every copy the DR cluster holds, exactly when they are the only ones left.
+    Such copies are kept, and said to be, until someone deletes them (or the source has an object of
+    that name again, whose copy it then becomes). Timestamps of two clusters are compared: their
+    clocks must agree to within the time between a namespace's creation and its first sync."""
+    copied = _timestamp((existing.get("metadata") or {}).get("creationTimestamp"))
+    created = _timestamp(namespace_created)
+    if copied is None or created is None or copied >= created:
+        return None
+    return (
+        f"{KEPT_PREFIX}copied from an earlier source namespace of this name (the copy was created "
+        f"{copied.isoformat()}, the source namespace {created.isoformat()}: it was deleted and "
+        "created again since); delete the copy if it is no longer wanted"
+    )
+
+
+def _timestamp(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
 
 
 def uid_of(obj: Mapping[str, Any]) -> str:

@@ -29,7 +29,7 @@ from drsyncer.plugins.registry import installed
 from drsyncer.sync import namespace_metadata
 from drsyncer.sync.actions import REASON_PRUNE, Action, Op
 from drsyncer.sync.crd_wait import CRD_KIND
-from drsyncer.sync.decide import prunable, uid_of
+from drsyncer.sync.decide import kept_from_earlier_namespace, prunable, uid_of
 from drsyncer.sync.execute import CRD_GROUP, Limits, execute
 from drsyncer.sync.objects import Key, Obj, is_builtin_group, key_of
 from drsyncer.sync.ordering import delete_order, rank
@@ -561,6 +561,9 @@ class _Target:
         # strings would otherwise be held twice (here and in the source's names) at the peak
         self.marks: dict[GroupKind, dict[str, str | None]] = {}
         self.prunable: dict[GroupKind, dict[str, str]] = {}
+        # copies `prunable` names that were made from an earlier namespace of the source's name: why
+        # each is kept (decide.kept_from_earlier_namespace)
+        self.kept: dict[GroupKind, dict[str, str]] = {}
         self.needed: dict[GroupKind, set[str]] = {}
         self.crds: dict[Key, Obj] = {}
         self._refs: dict[GroupKind, ResourceRef] = {}
@@ -575,6 +578,7 @@ class _Target:
     def survey(self) -> None:
         """Read the destination's objects of the synced types as metadata (and its copies of the CRDs)."""
         self.version = destination_version(self.client)
+        created = ((self.snapshot.namespace_object or {}).get("metadata") or {}).get("creationTimestamp")
         for ref in self.snapshot.refs:
             gk = (ref.group, ref.kind)
             marks = self.marks.setdefault(gk, {})
@@ -588,7 +592,10 @@ class _Target:
                 key = key_of(item)
                 marks[key.name] = copy_marks(item, self.rules, self.snapshot.namespace)
                 if self.pruning and prunable(key, item, self.rules, self.snapshot.namespace):
-                    prunable_uids[key.name] = uid_of(item)
+                    if (why := kept_from_earlier_namespace(item, created)) is not None:
+                        self.kept.setdefault(gk, {})[key.name] = why
+                    else:
+                        prunable_uids[key.name] = uid_of(item)
         if self.snapshot.crds:
             crd_ref = self.client.resolve(f"customresourcedefinitions.{CRD_GROUP}")
             for crd in self.snapshot.crds:
@@ -680,6 +687,10 @@ class _Target:
             if name not in self.snapshot.present.get(gk, ())
         ]
         actions.sort(key=lambda a: delete_order(a.key))
+        for gk, reasons in self.kept.items():
+            for name, why in reasons.items():
+                if name not in self.snapshot.present.get(gk, ()):
+                    self.result.skip(Skip(count_key(*gk), self.namespace, name, why))
         if actions:
             self._run(Plan(tuple(actions), self.snapshot.namespace, self.namespace, (), self.version))
 

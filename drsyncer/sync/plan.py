@@ -32,7 +32,7 @@ from drsyncer.sync.actions import (
     Action,
     Op,
 )
-from drsyncer.sync.decide import REASON_UNCHANGED, decide, prunable, uid_of
+from drsyncer.sync.decide import REASON_UNCHANGED, decide, kept_from_earlier_namespace, prunable, uid_of
 from drsyncer.sync.hashing import stamp
 from drsyncer.sync.namespace_metadata import NamespaceMetadata
 from drsyncer.sync.objects import Key, group_of, key_of
@@ -161,6 +161,7 @@ def plan(
     registry: Registry | None = None,
     settled: Collection[Key] = frozenset(),
     service_accounts: Iterable[Mapping[str, Any]] | None = None,
+    source_namespace_created: str | None = None,
 ) -> Plan:
     """Plan one source namespace into one destination namespace.
 
@@ -179,6 +180,8 @@ def plan(
     and destination entries may be metadata only.
     `service_accounts`: the namespace's ServiceAccounts, when `source` is only a part of the namespace
     (they decide which token Secrets are copied); None takes the ones in `source`.
+    `source_namespace_created`: the source namespace's creationTimestamp; copies created before it
+    are kept rather than pruned (decide.kept_from_earlier_namespace).
 
     An object whose modifier or plugin hook fails gets an `Op.FAIL` action: it is reported, never
     written unmodified, and its existing copy is neither updated nor pruned.
@@ -249,7 +252,7 @@ def plan(
 
     actions.sort(key=lambda a: write_order(a.key))
     if prune:
-        actions.extend(prune_actions(destination, present, rules, source_namespace))
+        actions.extend(prune_actions(destination, present, rules, source_namespace, source_namespace_created))
     warnings = tuple(f"{a.key}: {w}" for a in actions for w in a.warnings)
     return Plan(
         tuple(actions), source_namespace, destination_namespace, warnings, server_version, namespace_metadata
@@ -276,15 +279,20 @@ def prune_actions(
     present: Collection[Key],
     rules: Rules,
     source_namespace: str,
+    namespace_created: str | None = None,
 ) -> list[Action]:
     """The prunes of a plan, in delete order: the destination objects (metadata suffices) whose key is
     not in `present` (the keys of every source object, at the destination) and that `prunable` says
-    are this Replication's copies from `source_namespace`."""
-    prunes = [
-        Action(Op.PRUNE, key, reason=REASON_PRUNE, destination_uid=uid_of(existing))
-        for key, existing in destination.items()
-        if key not in present and prunable(key, existing, rules, source_namespace)
-    ]
+    are this Replication's copies from `source_namespace`; each made before the source namespace
+    was created (`namespace_created`) is a skip instead (decide.kept_from_earlier_namespace)."""
+    prunes: list[Action] = []
+    for key, existing in destination.items():
+        if key in present or not prunable(key, existing, rules, source_namespace):
+            continue
+        if (why := kept_from_earlier_namespace(existing, namespace_created)) is not None:
+            prunes.append(Action(Op.SKIP, key, reason=why))
+        else:
+            prunes.append(Action(Op.PRUNE, key, reason=REASON_PRUNE, destination_uid=uid_of(existing)))
     prunes.sort(key=lambda a: delete_order(a.key))
     return prunes
 

@@ -122,6 +122,9 @@ class ObjectError:
 
 
 CONFLICT_PREFIX = "conflict: "
+# a copy whose source is gone, kept because it was made from an earlier namespace of that name
+# (drsyncer.sync.decide.kept_from_earlier_namespace)
+KEPT_PREFIX = "kept, not pruned: "
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,12 @@ class Skip:
     def ref(self) -> str:
         """`namespace/name`, or `name` of a cluster-scoped object."""
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def kept(self) -> bool:
+        """Not pruned though its source is gone: the copy was made from an earlier source namespace
+        of the same name (drsyncer.sync.decide.kept_from_earlier_namespace)."""
+        return self.reason.startswith(KEPT_PREFIX)
 
     @property
     def conflict(self) -> bool:

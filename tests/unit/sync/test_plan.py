@@ -207,6 +207,33 @@ def test_prune_touches_only_owned_copies_whose_source_is_gone(
         assert p.by_op(Op.PRUNE)[0].destination_uid == existing["metadata"]["uid"]
 
 
+@pytest.mark.parametrize(
+    ("namespace_created", "pruned"),
+    [
+        ("2026-01-01T00:00:00Z", True),  # the copy (created at the same second) is of this namespace
+        ("2025-06-01T00:00:00Z", True),
+        ("2026-03-01T09:30:00Z", False),  # the namespace was created again after the copy was made
+        (None, True),  # not readable (no permission on Namespaces): as before
+    ],
+)
+def test_a_copy_made_before_the_source_namespace_was_created_is_kept(
+    namespace_created: str | None, pruned: bool
+) -> None:
+    key, existing = _owned_orphan("old")
+    p = plan(
+        [],
+        {key: existing},
+        rules(),
+        source_namespace=SOURCE_NS,
+        destination_namespace=DEST_NS,
+        prune=True,
+        source_namespace_created=namespace_created,
+    )
+    assert [a.op for a in p] == [Op.PRUNE if pruned else Op.SKIP]
+    if not pruned:
+        assert p.actions[0].reason.startswith("kept, not pruned: copied from an earlier source namespace")
+
+
 def test_unowned_object_with_the_name_of_a_deleted_source_object_is_untouched() -> None:
     destination = _apply(_plan([configmap("settings")], {}), {})
     key = Key("", "ConfigMap", DEST_NS, "settings")
