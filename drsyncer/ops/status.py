@@ -118,9 +118,28 @@ def invalid(obj: Mapping[str, Any]) -> bool:
     return _condition(obj, keys.CONDITION_INVALID_SPEC).get("status") == "True"
 
 
+# reasons of the `Synced` condition a failed run leaves: it keeps them while the next run (a retry
+# above all) is Running, whose phase says nothing of how the last one went
+FAILED_RUN_REASONS = frozenset({"SyncFailed", "SyncPartiallyFailed", "RunLost"})
+
+
+def last_run_failed(obj: Mapping[str, Any]) -> bool:
+    """Whether the last reported run failed (in part): phase Failed or PartiallyFailed, or Running
+    (the next run, a retry above all) after one that did, as the `Synced` condition still says."""
+    if phase_of(obj) in PROBLEM_PHASES:
+        return True
+    synced = _condition(obj, keys.CONDITION_SYNCED)
+    return (
+        phase_of(obj) == "Running"
+        and synced.get("status") == "False"
+        and synced.get("reason") in FAILED_RUN_REASONS
+    )
+
+
 def has_problem(obj: Mapping[str, Any]) -> bool:
-    """What makes `drsyncer status` exit EXIT_PROBLEM: a failed last run or an invalid spec."""
-    return invalid(obj) or phase_of(obj) in PROBLEM_PHASES
+    """What makes `drsyncer status` exit EXIT_PROBLEM: a failed last run (also while the next one
+    is Running) or an invalid spec."""
+    return invalid(obj) or last_run_failed(obj)
 
 
 def _paused(obj: Mapping[str, Any]) -> bool:
@@ -136,11 +155,12 @@ def reason(obj: Mapping[str, Any]) -> str:
     if _paused(obj):
         return "paused (spec.paused is true)"
     phase = phase_of(obj)
-    if phase in PROBLEM_PHASES:
+    if last_run_failed(obj):
         error = status.get("lastError") or {}
         if error.get("message"):
             category = f"{error['category']}: " if error.get("category") else ""
-            return f"{category}{error['message']}"
+            again = " (the last run's; another is in progress)" if phase == "Running" else ""
+            return f"{category}{error['message']}{again}"
     ready = _condition(obj, keys.CONDITION_READY)
     if ready.get("status") != "True" and ready.get("message"):
         return str(ready["message"])

@@ -8,7 +8,7 @@ import pytest
 
 from drsyncer.demo.progress import run_finished, stage_of
 from drsyncer.demo.summary import summarize
-from drsyncer.ops.status import ago, due, phase_of
+from drsyncer.ops.status import ago, due, has_problem, phase_of, reason
 from drsyncer.ops.sync_now import finished_after, stage, trigger_value
 
 NOW = datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)
@@ -126,3 +126,36 @@ def test_summary_adds_up_targets_per_destination_and_keeps_scale_downs() -> None
     assert out["dr1"].ok
     assert not out["dr2"].ok and out["dr2"].problems == ["shop: destination cluster dr2: unreachable"]
     assert out["dr3"].problems == ["the status has no result for dr3"]
+
+
+def _replication(phase: str, synced: str, reason: str) -> dict:
+    return {
+        "spec": {},
+        "status": {
+            "phase": phase,
+            "conditions": [{"type": "Synced", "status": synced, "reason": reason}],
+            "lastError": {
+                "category": "Retryable",
+                "message": "destination cluster dr2: 429 Too Many Requests",
+            },
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("obj", "problem"),
+    [
+        (_replication("PartiallyFailed", "False", "SyncPartiallyFailed"), True),
+        # a retry runs after a failed run: the failure still stands until a run completes
+        (_replication("Running", "False", "SyncPartiallyFailed"), True),
+        (_replication("Running", "False", "RunLost"), True),
+        (_replication("Running", "True", "SyncCompleted"), False),
+        (_replication("Completed", "True", "SyncCompleted"), False),
+    ],
+)
+def test_a_failed_last_run_is_a_problem_while_the_next_one_runs(obj: dict, problem: bool) -> None:
+    assert has_problem(obj) is problem
+    if problem and obj["status"]["phase"] == "Running":
+        assert reason(obj) == (
+            "Retryable: destination cluster dr2: 429 Too Many Requests (the last run's; another is in progress)"
+        )
