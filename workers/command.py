@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,7 @@ def beat(args: argparse.Namespace) -> int:
 
     app.configure(settings)
     HeartbeatRedBeatScheduler.heartbeat_path = probes.heartbeat_file("beat", settings.heartbeat_file)
+    wait_for_redis(settings.redis_url, "beat")
     log.info(
         "starting beat (RedBeat, lock timeout %ds, max interval %ds) with %s",
         settings.beat_lock_timeout,
@@ -149,6 +151,33 @@ def beat(args: argparse.Namespace) -> int:
         ]
     )
     return 0
+
+
+def wait_for_redis(url: str, component: str, retry_s: float | None = None) -> None:
+    """Return once Redis answers a PING; until then say so once and try again every `retry_s`
+    (beat's `REDIS_RETRY_S`). Celery beat reads its schedule and takes RedBeat's lock as it starts,
+    and a Redis not reachable yet (starting beside it, restarting) would end it with a traceback:
+    beat waits for Redis at its start as it does while it runs (docs/operations.md)."""
+    import redis
+
+    from drsyncer.redis_target import client_from_url
+    from workers.beat import REDIS_RETRY_S
+
+    client = client_from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    told = False
+    while True:
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            if not told:
+                log.warning("%s: Redis unreachable (%s); waiting for it before starting", component, exc)
+                told = True
+            time.sleep(REDIS_RETRY_S if retry_s is None else retry_s)
+            continue
+        if told:
+            log.info("%s: Redis is back; starting", component)
+        client.close()
+        return
 
 
 def enable_task_events(app: Any) -> None:
