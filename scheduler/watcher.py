@@ -182,6 +182,8 @@ class Watcher:
         self._handled: dict[ReadKey, str] = {}
         self._written: dict[ReadKey, str] = {}  # resourceVersions of this reconcile's own writes
         self._matched_last: dict[ReadKey, bool | None] = {}
+        # the source namespaces each namespaceSelector selected at the last reconcile
+        self._selected_last: dict[ReadKey, frozenset[str]] = {}
         self._full_due = True  # the next reconcile looks at everything (first, resync, after errors)
         self._status_seen: set[ReadKey] = set()  # status-only changes whose gauges are stale
         self._states = StateMemo()  # the gauges' values per object, derived again only when moved
@@ -414,6 +416,7 @@ class Watcher:
             report.errors.append(f"continuous watches: {type(exc).__name__}: {exc}")
 
         matched = {_key(r): self._matched(r, desired, unresolved) for r in reads}
+        self._tell_dropped(reads, desired, unresolved)
         # incremental: the objects that changed since handled, and those whose match changed (a
         # selector's namespace came or went)
         todo = [
@@ -636,6 +639,57 @@ class Watcher:
             log.info("%s %s/%s: spec valid again (or deleted)", *key)
         self._invalid = seen
         return new
+
+    def _tell_dropped(self, reads: Iterable[ReplicationRead], desired: Plan, unresolved: set[str]) -> None:
+        """A Warning Event (and a log line) when source namespaces a `namespaceSelector` selected are
+        no longer selected (deleted, or relabelled): their copies stay in the destinations as they
+        are, no longer kept in step, and nothing else would say so (the run's status only counts the
+        namespaces it synced)."""
+        selected: dict[ReadKey, frozenset[str]] = {}
+        for read in reads:
+            model, key = read.model, _key(read)
+            if model is None or read.deleting or model.namespace_selector is None:
+                continue
+            if entry_name(read.kind, read.namespace, read.name, "") in unresolved:
+                if key in self._selected_last:  # not known this time: nothing is said, the last is kept
+                    selected[key] = self._selected_last[key]
+                continue
+            jobs = desired.jobs.get((read.kind, read.namespace, read.name), [])
+            now_selected = frozenset(job.source_namespace for job in jobs)
+            selected[key] = now_selected
+            gone = sorted(self._selected_last.get(key, now_selected) - now_selected)
+            if gone:
+                self._post_dropped(read, gone)
+        self._selected_last = selected
+
+    def _post_dropped(self, read: ReplicationRead, gone: list[str]) -> None:
+        assert read.model is not None
+        destinations = ", ".join(read.model.destinations()) or "its destinations"
+        label = f"{read.kind} {read.namespace}/{read.name}"
+        message = (
+            f"source namespace(s) {', '.join(gone)} no longer selected by spec.namespaceSelector "
+            f"(deleted, or their labels changed): their copies in {destinations} stay as they are and "
+            "are no longer kept in step; delete them there if they are not wanted"
+        )
+        log.warning("%s: %s", label, message)
+        involved = {
+            "apiVersion": read.obj.get("apiVersion") or keys.API_VERSION,
+            "kind": read.kind,
+            "namespace": read.namespace,
+            "name": read.name,
+            "uid": read.metadata.get("uid"),
+        }
+        post_event(
+            self.controller,
+            events.event(
+                involved,
+                events.REASON_NAMESPACES_DROPPED,
+                message,
+                type_="Warning",
+                now=self._clock(),
+                component=events.WATCHER_COMPONENT,
+            ),
+        )
 
     def _post_invalid(self, read: ReplicationRead) -> None:
         """A Warning Event with every spec error, when the watcher has just written InvalidSpec."""

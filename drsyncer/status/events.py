@@ -13,6 +13,7 @@ REASON_STARTED = "SyncStarted"
 COMPONENT = "drsyncer-worker"
 WATCHER_COMPONENT = "drsyncer-watcher"
 REASON_INVALID_SPEC = "InvalidSpec"
+REASON_NAMESPACES_DROPPED = "SourceNamespacesDropped"
 _MAX_MESSAGE = 1024  # the API server refuses longer Event messages
 
 

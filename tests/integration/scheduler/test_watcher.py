@@ -228,6 +228,28 @@ def test_namespace_added_to_source_that_matches_the_selector_gets_an_entry(
         lambda: world.entries() == _entry_names("team-a", "web", "billing"),
         what="the relabelled namespace's entry to go",
     )
+    # its copies stay in the destinations, no longer kept in step: said where an operator looks
+    dropped = eventually(
+        lambda: [
+            e
+            for e in world.controller.list(EVENTS, NS)
+            if e["involvedObject"]["name"] == "team-a" and e["reason"] == "SourceNamespacesDropped"
+        ],
+        what="a SourceNamespacesDropped Event",
+    )
+    assert [e["type"] for e in dropped] == ["Warning"]
+    assert dropped[0]["message"].startswith(
+        "source namespace(s) shop no longer selected by spec.namespaceSelector (deleted, or their labels "
+        "changed): their copies in dr1 stay as they are and are no longer kept in step"
+    )
+    # nothing is said of the namespaces that came or stayed
+    world.source.create(NAMESPACES, None, {"metadata": {"name": "support", "labels": {"team": "a"}}})
+    eventually(
+        lambda: world.entries() == _entry_names("team-a", "web", "billing", "support"), what="another entry"
+    )
+    assert (
+        len([e for e in world.controller.list(EVENTS, NS) if e["reason"] == "SourceNamespacesDropped"]) == 1
+    )
 
 
 def test_selector_matching_no_namespace_says_so_in_ready_until_one_matches(
