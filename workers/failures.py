@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from drsyncer.logs import redact
 from drsyncer.status.replication import NamespaceRecord, RetryPlan
-from drsyncer.sync.result import Phase, RunSummary, TargetResult
+from drsyncer.sync.result import Phase, RunSummary, TargetResult, others_failed
 from drsyncer.task_contract import SyncJob
 
 
@@ -41,7 +41,8 @@ def first_error(targets: Sequence[TargetResult]) -> str:
             return f"{category}: {target.error}"
         if target.errors:
             first = target.errors[0]
-            return f"{first} (in {target.destination_cluster}/{target.destination_namespace})"
+            where = f"in {target.destination_cluster}/{target.destination_namespace}"
+            return f"{first} ({where}){others_failed(target.errors)}"
     return ""
 
 

@@ -33,7 +33,7 @@ from drsyncer.api.schedule import every_interval, interval_run_slot, interval_sl
 from drsyncer.errors import Category
 from drsyncer.status import recovery
 from drsyncer.status.remote_cluster import timestamp
-from drsyncer.sync.result import CONFLICT_PREFIX, KindCounts, RunSummary, TargetResult
+from drsyncer.sync.result import CONFLICT_PREFIX, KindCounts, RunSummary, TargetResult, others_failed
 
 REASON_COMPLETED = "SyncCompleted"
 REASON_PARTIALLY_FAILED = "SyncPartiallyFailed"
@@ -184,7 +184,7 @@ def _target_error(target: TargetResult, when: datetime) -> SyncError | None:
         first = target.errors[0]
         # the message names the object too: `drsyncer status` and kubectl show the message alone
         return SyncError(
-            message=first.described,
+            message=first.described + others_failed(target.errors),
             category=first.category,
             time=when,
             cluster=target.destination_cluster,

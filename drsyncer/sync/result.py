@@ -7,7 +7,7 @@ Messages never contain Secret data: they name objects and fields, not values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
@@ -119,6 +119,21 @@ class ObjectError:
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectError:
         category = Category(data["category"])
         return cls(data["kind"], data.get("namespace", ""), data["name"], category, data["message"])
+
+
+# failed objects named after the first in a one-line summary (status, Events, the task's exception)
+_OTHERS_NAMED = 3
+
+
+def others_failed(errors: Sequence[ObjectError]) -> str:
+    """` (and 4 more failed objects: ConfigMap shop/cm-21, ...)` for the errors after the first, to
+    follow the first error's message where only one line is shown; "" when there is one."""
+    rest = errors[1:]
+    if not rest:
+        return ""
+    named = ", ".join(f"{e.kind} {e.ref}" for e in rest[:_OTHERS_NAMED])
+    more = ", ..." if len(rest) > _OTHERS_NAMED else ""
+    return f" (and {len(rest)} more failed object{'s' if len(rest) > 1 else ''}: {named}{more})"
 
 
 CONFLICT_PREFIX = "conflict: "

@@ -114,9 +114,11 @@ def test_every_target_failed_is_failed_with_object_errors_named() -> None:
     status = _status([_record("web", _target("dr1", "web", failed=2))])
     assert status["phase"] == "Failed"
     assert status["lastError"]["resource"] == "Deployment/web/d0"
-    # shown alone by `drsyncer status`, the message names the object as the Event and the log do
-    assert status["lastError"]["message"] == "Deployment web/d0: spec.selector is immutable"
-    assert status["targets"][0]["lastError"]["message"] == "Deployment web/d0: spec.selector is immutable"
+    # shown alone by `drsyncer status`, the message names the object as the Event and the log do,
+    # and the others that failed with it
+    shown = "Deployment web/d0: spec.selector is immutable (and 1 more failed object: Deployment web/d1)"
+    assert status["lastError"]["message"] == shown
+    assert status["targets"][0]["lastError"]["message"] == shown
     assert status["errorCategories"][0]["count"] == 2
 
 

@@ -111,3 +111,16 @@ def test_a_credential_an_error_quotes_is_masked_in_the_exception_flower_shows() 
     cleanup = cleanup_failure(JOB, [leaky])
     for shown in (str(failure), str(cleanup)):
         assert "https://admin:***@10.0.0.9:6443" in shown and "hunter2" not in shown
+
+
+def test_the_failed_objects_after_the_first_are_named_too() -> None:
+    target = TargetResult("dr1", "shop", "shop")
+    for i, code in enumerate((409, 429, 429, 500, 500)):
+        target.fail(
+            "ConfigMap", ObjectError("ConfigMap", "shop", f"cm-{i}", Category.RETRYABLE, f"{code} answer")
+        )
+    failure = failure_of(JOB, _record(target.finish(0.1)), None)
+    assert str(failure).startswith(
+        "Retryable: ConfigMap shop/cm-0: 409 answer (in dr1/shop) (and 4 more failed objects: ConfigMap "
+        "shop/cm-1, ConfigMap shop/cm-2, ConfigMap shop/cm-3, ...)"
+    )
