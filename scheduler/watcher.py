@@ -672,27 +672,15 @@ class Watcher:
             "are no longer kept in step; delete them there if they are not wanted"
         )
         log.warning("%s: %s", label, message)
-        involved = {
-            "apiVersion": read.obj.get("apiVersion") or keys.API_VERSION,
-            "kind": read.kind,
-            "namespace": read.namespace,
-            "name": read.name,
-            "uid": read.metadata.get("uid"),
-        }
-        post_event(
-            self.controller,
-            events.event(
-                involved,
-                events.REASON_NAMESPACES_DROPPED,
-                message,
-                type_="Warning",
-                now=self._clock(),
-                component=events.WATCHER_COMPONENT,
-            ),
-        )
+        self._warn(read, events.REASON_NAMESPACES_DROPPED, message)
 
     def _post_invalid(self, read: ReplicationRead) -> None:
         """A Warning Event with every spec error, when the watcher has just written InvalidSpec."""
+        message = "spec is invalid, nothing is scheduled until it is fixed: " + "; ".join(read.errors)
+        self._warn(read, events.REASON_INVALID_SPEC, message)
+
+    def _warn(self, read: ReplicationRead, reason: str, message: str) -> None:
+        """Post a Warning Event from the watcher on the Replication (or NamespaceMapping) `read`."""
         involved = {
             "apiVersion": read.obj.get("apiVersion") or keys.API_VERSION,
             "kind": read.kind,
@@ -700,12 +688,11 @@ class Watcher:
             "name": read.name,
             "uid": read.metadata.get("uid"),
         }
-        message = "spec is invalid, nothing is scheduled until it is fixed: " + "; ".join(read.errors)
         post_event(
             self.controller,
             events.event(
                 involved,
-                events.REASON_INVALID_SPEC,
+                reason,
                 message,
                 type_="Warning",
                 now=self._clock(),

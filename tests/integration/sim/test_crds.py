@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
-from tests.fixtures.crds import widget_crd
+from tests.fixtures.crds import gadget_crd, widget_crd
 from tests.fixtures.polling import eventually
 from tests.integration.sim.conftest import auth_headers
 
@@ -19,19 +19,7 @@ WIDGET_CRD: dict[str, Any] = widget_crd(
     },
     additionalPrinterColumns=[{"name": "Color", "type": "string", "jsonPath": ".spec.color"}],
 )
-GADGET_CRD: dict[str, Any] = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "gadgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Cluster",
-        "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
-        "versions": [
-            {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {"type": "object"}}}
-        ],
-    },
-}
+GADGET_CRD: dict[str, Any] = gadget_crd(keep_unknown_fields=False)
 
 
 @pytest.fixture

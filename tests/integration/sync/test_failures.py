@@ -16,6 +16,7 @@ from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
 from drsyncer.sync.result import Phase, TargetResult
 from drsyncer.sync.rules import Rules
+from tests.fixtures.crds import gadget_crd
 from tests.fixtures.polling import eventually
 from tests.integration.sync.conftest import (
     REPLICATION,
@@ -358,26 +359,7 @@ def test_a_prune_never_deletes_an_object_recreated_after_planning(world: World) 
     assert still is not None and still["metadata"]["uid"] == recreated["metadata"]["uid"]
 
 
-GADGET_CRD: Obj = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "gadgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Cluster",
-        "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                },
-            }
-        ],
-    },
-}
+GADGET_CRD: Obj = gadget_crd()
 
 
 def test_a_cluster_scoped_type_in_resource_types_fails_the_run_before_anything_is_written(
