@@ -13,6 +13,8 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any
 
+import orjson
+
 MASK = "***"
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -55,15 +57,28 @@ def redact(text: str) -> str:
 
 def redact_all(value: Any) -> Any:
     """`value` with `redact` applied to every string in it (dict values and list items, at any depth);
-    other values as they are. For what leaves a process other than through its logs: a status, an
-    Event, a task's result. Their messages quote errors, and an error may quote a server URL with its
-    password or a server's answer that echoes the request's Authorization header."""
+    other values as they are (`value` itself when nothing is masked). For what leaves a process other
+    than through its logs: a status, an Event, a task's result. Their messages quote errors, and an
+    error may quote a server URL with its password or a server's answer that echoes the request's
+    Authorization header."""
+    # a run's status is written after every namespace task and holds every target: one look at the
+    # document as JSON (a C encoder) rules out nearly all of them without a call per string
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:  # (not JSON: walked as it is)
+        text = None
+    if text is not None and redact(text) == text:
+        return value
+    return _redact_each(value)
+
+
+def _redact_each(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {k: redact_all(v) for k, v in value.items()}
+        return {k: _redact_each(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(redact_all(v) for v in value)
+        return type(value)(_redact_each(v) for v in value)
     return value
 
 
