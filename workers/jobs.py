@@ -429,6 +429,7 @@ def _report_started(ctx: Context, job: SyncJob) -> None:
             f"sync started ({job.trigger})",
             now=datetime.now(UTC),
             instance=ctx.worker,
+            series=job.trigger,  # one Event per trigger, counting its runs
         ),
     )
 

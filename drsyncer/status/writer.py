@@ -2,21 +2,26 @@
 
 Status writes are merge patches on the status subresource, conditional on the resourceVersion just
 read; on 409 the object is read again and the patch rebuilt from it, so concurrent writers (the
-watcher, other workers) never overwrite each other's conditions.
+watcher, other workers) never overwrite each other's conditions. An Event posted again is counted on
+the one already there (`drsyncer.status.events`), by the same kind of conditional patch.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
 from drsyncer.kube.discovery import offline_ref
-from drsyncer.kube.errors import NotFound
+from drsyncer.kube.errors import AlreadyExists, NotFound
 from drsyncer.kube.retry import STATUS_WRITES, RetryPolicy, retry_on_conflict
 from drsyncer.logs import redact_all
+from drsyncer.status import events
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +69,61 @@ def patch_status(
     return retry_on_conflict(read_modify_write, policy, sleep=sleep)
 
 
-def post_event(controller: ClusterClient, body: Mapping[str, Any]) -> bool:
-    """Create an Event; a failure is logged, never raised (Events are a courtesy, not the record)."""
-    namespace = str((body.get("metadata") or {}).get("namespace") or "default")
+# (namespace, name) of the Events this process posted or counted -> (resourceVersion, count) as last
+# written: a repeat from the same process is one conditional patch, not a create refused, a read and
+# a patch. Bounded as client-go's event cache is (4,096 entries per client).
+_POSTED_MAX = 4096
+_posted: weakref.WeakKeyDictionary[ClusterClient, OrderedDict[tuple[str, str], tuple[str, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+_posted_lock = threading.Lock()
+
+
+def _remember(controller: ClusterClient, key: tuple[str, str], written: Mapping[str, Any]) -> None:
+    version = str((written.get("metadata") or {}).get("resourceVersion") or "")
+    with _posted_lock:
+        seen = _posted.setdefault(controller, OrderedDict())
+        seen[key] = (version, int(written.get("count") or 1))
+        seen.move_to_end(key)
+        while len(seen) > _POSTED_MAX:
+            seen.popitem(last=False)
+
+
+def _forget(controller: ClusterClient, key: tuple[str, str]) -> tuple[str, int] | None:
+    with _posted_lock:
+        seen = _posted.get(controller)
+        return seen.pop(key, None) if seen is not None else None
+
+
+def _record(controller: ClusterClient, body: dict[str, Any], key: tuple[str, str]) -> None:
+    """Post `body` as a new Event or count it on the one of its name; raises ApiError (409 included,
+    which `retry_on_conflict` answers by running this again: the entry forgotten, read afresh)."""
+    namespace, name = key
+    known = _forget(controller, key)
+    if known is None:
+        try:
+            _remember(controller, key, controller.create(_events_ref(), namespace, body))
+            return
+        except AlreadyExists:
+            current = controller.get(_events_ref(), namespace, name)
+            if current is None:  # expired (the API server's event TTL) since: the next attempt creates it
+                raise
+            known = (str(current["metadata"].get("resourceVersion") or ""), int(current.get("count") or 1))
     try:
-        controller.create(_events_ref(), namespace, redact_all(dict(body)))
+        patched = controller.patch(_events_ref(), namespace, name, events.repeat(body, *known))
+    except NotFound:  # expired since this process last counted it
+        patched = controller.create(_events_ref(), namespace, body)
+    _remember(controller, key, patched)
+
+
+def post_event(controller: ClusterClient, body: Mapping[str, Any]) -> bool:
+    """Post an Event (`drsyncer.status.events.event`): created the first time, and each later time
+    counted on the one of its name (count + 1, lastTimestamp and message moved on), as client-go's
+    recorder does. A failure is logged, never raised (Events are a courtesy, not the record)."""
+    meta = body.get("metadata") or {}
+    key = (str(meta.get("namespace") or "default"), str(meta.get("name") or ""))
+    try:
+        retry_on_conflict(lambda: _record(controller, redact_all(dict(body)), key), STATUS_WRITES)
     except ApiError as exc:
         log.warning(
             "posting Event %s on %s failed: %s",

@@ -183,7 +183,8 @@ affinity:
 {{- end }}
 
 {{/* What drsyncer does with its own kinds: read and watch them, write their status, add and
-remove its cleanup finalizer, drop the sync-now annotation; and record Events on them. */}}
+remove its cleanup finalizer, drop the sync-now annotation; and record Events on them (a repeat is
+counted on the Event already there: read, then patched). */}}
 {{- define "drsyncer.crRules" -}}
 {{- /* exactly what the watcher and the workers use: tests/integration/rbac checks each rule on a real
 API server. Finalizers are set with a patch of the object, so no `/finalizers` rule is needed */}}
@@ -198,5 +199,5 @@ API server. Finalizers are set with a patch of the object, so no `/finalizers` r
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create"]
+  verbs: ["create", "get", "patch"]
 {{- end }}

@@ -23,10 +23,10 @@ def _patch_spec(pipe: Pipeline, spec: dict[str, Any]) -> None:
 
 
 def _sync_now_runs(pipe: Pipeline) -> int:
-    """Runs started by sync-now: each posts one SyncStarted Event naming its trigger (scheduled,
-    background and change runs name theirs, so they are not counted)."""
+    """Runs started by sync-now: each counts once on the SyncStarted Event of its trigger (scheduled,
+    background and change runs count on theirs)."""
     return sum(
-        1
+        int(e.get("count") or 1)
         for e in pipe.events(NAME)
         if e.get("reason") == "SyncStarted" and "(sync-now)" in (e.get("message") or "")
     )

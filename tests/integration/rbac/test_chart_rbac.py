@@ -98,6 +98,13 @@ DEFAULT_NEEDED: dict[tuple[str, str, str, str], str] = {
         "patch",
     ): "the watcher writes Pending/InvalidSpec, a worker writes a run's outcome",
     ("resources", "", "events", "create"): "a worker posts SyncStarted and SyncCompleted Events",
+    (
+        "resources",
+        "",
+        "events",
+        "get",
+    ): "a worker reads the Event another worker posted, to count a repeat on it",
+    ("resources", "", "events", "patch"): "a worker counts a repeated Event on the one already there",
     ("release", "coordination.k8s.io", "leases", "get"): "the watcher's leader election",
     ("release", "coordination.k8s.io", "leases", "create"): "the watcher's leader election",
     ("release", "coordination.k8s.io", "leases", "update"): "the watcher's leader election",
@@ -346,51 +353,22 @@ def journey(setup: Setup, client: ClusterClient) -> Evidence:
 
 
 def _work(setup: Setup, client: ClusterClient, settings: Any, names: dict[str, str], seen: Evidence) -> None:
-    """What the workers do for a sync-now run of each object, then a health check."""
+    """What the workers do: a sync-now run of each object, then the same again by another worker
+    process (a client of its own: its Events are counted on the first run's, read and patched), then
+    a health check."""
     connection = redis.Redis.from_url(setup.redis_url)
-    ctx = Context.assemble(settings, client, connection, worker="rbac-check")
+    other = setup.controller.client(setup.subject)
+    other.counters.observers += client.counters.observers
+    contexts = [
+        Context.assemble(settings, client, connection, worker="rbac-check"),
+        Context.assemble(settings, other, connection, worker="rbac-check-2"),
+    ]
     try:
-        for kind, name in names.items():
-            live = setup.get(kind, name)
-            if live is None:
-                seen.missing.append(f"{kind} {name} vanished before its sync")
-                continue
-            meta = live["metadata"]
-            job = SyncJob(
-                ReplicationRef(kind, setup.namespace, name, meta["uid"], meta["generation"]),
-                "source",
-                setup.source_namespace,
-                (Target("dr1", f"{name}-copy"),),
-                mode="Manual",
-                run_id=uuid.uuid4().hex,
-                trigger="sync-now",
-            )
-            try:
-                outcome = run_sync(ctx, job, uuid.uuid4().hex)
-            except Exception as exc:  # what a task failing would log
-                seen.messages.append(str(exc))
-                seen.missing.append(f"the sync task of {kind} {name} failed")
-                continue
-            record = outcome.record
-            results = record.targets if record is not None else []
-            seen.messages += [r.error for r in results if r.error]
-            seen.messages += [str(e) for r in results for e in r.errors]
-            if outcome.to_dict().get("phase") != "Completed" or not outcome.reported:
-                seen.missing.append(
-                    f"the run of {kind} {name} was not Completed and reported: {outcome.to_dict()}"
-                )
-            status = (setup.get(kind, name) or {}).get("status") or {}
-            if status.get("phase") != "Completed":
-                seen.missing.append(f"{kind} {name} status.phase is {status.get('phase')!r}")
-            events = [
-                e
-                for e in setup.controller.admin.list(EVENTS, setup.namespace)
-                if (e.get("involvedObject") or {}).get("name") == name
-            ]
-            if {"SyncStarted", "SyncCompleted"} - {e.get("reason") for e in events}:
-                seen.missing.append(f"Events of {kind} {name}: {sorted(e.get('reason') for e in events)}")
+        for runs, ctx in enumerate(contexts, 1):
+            for kind, name in names.items():
+                _sync(setup, ctx, kind, name, runs, seen)
         try:
-            check = run_check(ctx, setup.namespace, "source")
+            check = run_check(contexts[0], setup.namespace, "source")
             if check.get("health") != "Healthy":
                 seen.messages.append(str(check.get("message")))
                 seen.missing.append(f"health check of source: {check}")
@@ -398,7 +376,49 @@ def _work(setup: Setup, client: ClusterClient, settings: Any, names: dict[str, s
             seen.messages.append(str(exc))
             seen.missing.append("the health check task failed")
     finally:
-        ctx.close()
+        for ctx in contexts:
+            ctx.close()
+        other.close()
+
+
+def _sync(setup: Setup, ctx: Context, kind: str, name: str, runs: int, seen: Evidence) -> None:
+    """A sync-now run of `kind` `name`, the `runs`-th: its status written and its Events counted."""
+    live = setup.get(kind, name)
+    if live is None:
+        seen.missing.append(f"{kind} {name} vanished before its sync")
+        return
+    meta = live["metadata"]
+    job = SyncJob(
+        ReplicationRef(kind, setup.namespace, name, meta["uid"], meta["generation"]),
+        "source",
+        setup.source_namespace,
+        (Target("dr1", f"{name}-copy"),),
+        mode="Manual",
+        run_id=uuid.uuid4().hex,
+        trigger="sync-now",
+    )
+    try:
+        outcome = run_sync(ctx, job, uuid.uuid4().hex)
+    except Exception as exc:  # what a task failing would log
+        seen.messages.append(str(exc))
+        seen.missing.append(f"the sync task of {kind} {name} failed")
+        return
+    record = outcome.record
+    results = record.targets if record is not None else []
+    seen.messages += [r.error for r in results if r.error]
+    seen.messages += [str(e) for r in results for e in r.errors]
+    if outcome.to_dict().get("phase") != "Completed" or not outcome.reported:
+        seen.missing.append(f"the run of {kind} {name} was not Completed and reported: {outcome.to_dict()}")
+    status = (setup.get(kind, name) or {}).get("status") or {}
+    if status.get("phase") != "Completed":
+        seen.missing.append(f"{kind} {name} status.phase is {status.get('phase')!r}")
+    counts = {
+        e.get("reason"): e.get("count")
+        for e in setup.controller.admin.list(EVENTS, setup.namespace)
+        if (e.get("involvedObject") or {}).get("name") == name
+    }
+    if counts.get("SyncStarted") != runs or counts.get("SyncCompleted") != runs:
+        seen.missing.append(f"Events of {kind} {name} after {runs} run(s), by reason: {counts}")
 
 
 def apply_grants(setup: Setup, objects: list[dict[str, Any]], removed: Atom | None = None) -> None:
