@@ -36,6 +36,7 @@ from drsyncer.status.replication import (
     NamespaceRecord,
     RetryPlan,
     event_for,
+    last_successes,
     next_sync_time,
     plan_retry,
     run_status,
@@ -323,6 +324,11 @@ def _sync_locked(
                 )
             )
     finished = time.time()
+    # each target's last completed sync lives in the records, not in the status, which lists only
+    # some targets: one that did not complete now keeps the previous record's (read only then: a
+    # namespace whose targets all completed needs nothing of it, and costs no Redis round trip)
+    unfinished = any(t.phase is not Phase.COMPLETED for t in results)
+    previous = ctx.runs.records(owner, [job.source_namespace]) if unfinished else []
     record = NamespaceRecord(
         job.source_namespace,
         results,
@@ -333,6 +339,7 @@ def _sync_locked(
         run_id=job.run_key,
         trigger=job.trigger,
         generation=ref.generation,
+        last_success=last_successes(results, finished, previous[0] if previous else None),
     )
     retry = plan_retry(
         model.spec.retry_config,

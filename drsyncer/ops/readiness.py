@@ -138,10 +138,17 @@ def controller_lines(
             f"{point.get('notCompleted', 0)} of {point.get('namespaces', 0)} namespaces not completed, "
             f"{point.get('heldBack', 0)} held back, {point.get('failed', 0)} failed"
         )
-        for target in status.get("targets") or ():
+        listed = [t for t in status.get("targets") or () if t.get("cluster") == cluster]
+        for target in listed:
             error = (target.get("lastError") or {}).get("message")
-            if target.get("cluster") == cluster and error:
+            if error:
                 lines.append(f"  {target.get('destinationNamespace')}: {error}")
+        # the status lists a bounded number of targets, those that did not complete first
+        unlisted = int(point.get("notCompleted") or 0) - sum(
+            1 for t in listed if t.get("phase") != "Completed"
+        )
+        if unlisted > 0:
+            lines.append(f"  and {unlisted} more namespaces not completed, not listed in the status")
         if (status.get("failover") or {}).get("active"):
             lines.append(f"  failover to {status['failover'].get('cluster')} already active")
     return report

@@ -202,6 +202,7 @@ def summary(obj: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
         "syncStats": dict(status.get("syncStats") or {}),
         "lastError": status.get("lastError"),
         "targets": list(status.get("targets") or []),
+        "targetsOmitted": int(status.get("targetsOmitted") or 0),
         "recoveryPoints": list(status.get("recoveryPoints") or []),
         "failover": status.get("failover"),
     }
@@ -339,6 +340,13 @@ def print_detail(console: Console, obj: Mapping[str, Any], *, now: datetime) -> 
                 Text(str((t.get("lastError") or {}).get("message", ""))),
             )
         console.print(table)
+    omitted = int(status.get("targetsOmitted") or 0)
+    if omitted:
+        line(
+            "not listed",
+            f"{omitted} more target(s): the status lists {len(targets)}, those that did not complete "
+            "first; the recovery points below count every target",
+        )
     print_recovery(console, status, now=now)
     last_error = status.get("lastError") or {}
     if last_error.get("message"):

@@ -17,6 +17,8 @@ from drsyncer.api.durations import format_duration
 from drsyncer.api.meta import current_conditions, set_condition
 from drsyncer.api.remotecluster import RemoteCluster
 from drsyncer.api.replication import (
+    LISTED_SCALES,
+    LISTED_TARGETS,
     DeploymentScale,
     ErrorCategoryCount,
     Phase,
@@ -118,9 +120,25 @@ class NamespaceRecord:
     trigger: str = ""
     generation: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # (destination cluster, destination namespace) → UNIX time of its last completed sync, carried
+    # from record to record (`last_successes`); None in a record of a version that kept it in the
+    # status alone
+    last_success: dict[tuple[str, str], float] | None = None
+
+    def success_of(self, cluster: str, namespace: str) -> float | None:
+        """When this record says the target last completed; None when never, or when a record of an
+        older version does not say."""
+        if self.last_success is not None:
+            return self.last_success.get((cluster, namespace))
+        done = any(
+            (t.destination_cluster, t.destination_namespace) == (cluster, namespace)
+            and t.phase is Phase.COMPLETED
+            for t in self.targets
+        )
+        return self.finished_at if done else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "source_namespace": self.source_namespace,
             "targets": [t.to_dict() for t in self.targets],
             "started_at": self.started_at,
@@ -132,6 +150,12 @@ class NamespaceRecord:
             "generation": self.generation,
             "extra": dict(self.extra),
         }
+        if self.last_success is not None:
+            out["last_success"] = [
+                {"cluster": cluster, "namespace": namespace, "at": at}
+                for (cluster, namespace), at in sorted(self.last_success.items())
+            ]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NamespaceRecord:
@@ -146,7 +170,32 @@ class NamespaceRecord:
             trigger=str(data.get("trigger", "")),
             generation=int(data.get("generation", 0)),
             extra=dict(data.get("extra") or {}),
+            last_success=_successes(data.get("last_success")),
         )
+
+
+def _successes(data: Iterable[Mapping[str, Any]] | None) -> dict[tuple[str, str], float] | None:
+    if data is None:
+        return None
+    return {(str(s["cluster"]), str(s["namespace"])): float(s["at"]) for s in data}
+
+
+def last_successes(
+    targets: Iterable[TargetResult], finished_at: float, previous: NamespaceRecord | None
+) -> dict[tuple[str, str], float]:
+    """What a namespace's new record carries: per target, `finished_at` when it completed now, else
+    its last completed sync as the namespace's `previous` record had it (absent when never, or when
+    an older version's record does not say: the status read at the run's end then does)."""
+    out = {}
+    for t in targets:
+        key = (t.destination_cluster, t.destination_namespace)
+        if t.phase is Phase.COMPLETED:
+            at: float | None = finished_at
+        else:
+            at = previous.success_of(*key) if previous is not None else None
+        if at is not None:
+            out[key] = at
+    return out
 
 
 def _at(seconds: float) -> datetime:
@@ -238,6 +287,7 @@ def run_status(
     duration = max(0.0, now.timestamp() - first_start)
     ended = {r.source_namespace: _at(r.finished_at) for r in records}
 
+    listed = recovery.listed_successes(previous.get("targets") or ())
     targets = []
     errors: list[SyncError] = []
     categories: dict[Category, ErrorCategoryCount] = {}
@@ -258,7 +308,8 @@ def run_status(
                 sync_stats=_counts(t.totals),
                 last_error=error,
             )
-            target.last_successful_sync_time = recovery.last_success(target, previous.get("targets") or ())
+            recorded = record.success_of(t.destination_cluster, t.destination_namespace)
+            target.last_successful_sync_time = recovery.last_success(target, recorded, listed)
             targets.append(target)
             found = [e.category for e in t.errors] + ([t.error_category] if t.error_category else [])
             for category in found:
@@ -327,6 +378,7 @@ def run_status(
     def dump(model: Any) -> Any:
         return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
+    shown = listed_targets(targets)
     patch: dict[str, Any] = {
         "observedGeneration": generation,
         "phase": Phase.PAUSED.value if paused else phase.value,
@@ -335,18 +387,27 @@ def run_status(
         "nextSyncTime": timestamp(next_sync) if next_sync and not paused else None,
         "lastSyncDuration": format_duration(duration),
         "syncStats": dump(_counts(summary.totals)),
-        "targets": [dump(t) for t in targets],
+        "targets": [dump(t) for t in shown],
+        "targetsOmitted": len(targets) - len(shown),
         "resourceGroups": [dump(g) for g in groups],
         "errorCategories": [dump(c) for c in categories.values()],
         # the most recent error; null clears the one of an earlier run
         "lastError": dump(errors[0]) if errors else None,
         # a retry still ahead of a namespace's latest result; null once none is
         "retryStatus": dump(retry) if (retry := _retry_status(records)) else None,
-        "deploymentScales": [dump(s) for s in scales],
+        "deploymentScales": [dump(s) for s in scales[:LISTED_SCALES]],
+        "deploymentScalesOmitted": max(0, len(scales) - LISTED_SCALES),
+        # over every target, listed or not
         "recoveryPoints": [dump(p) for p in recovery.recovery_points(targets)],
         "conditions": [dump(c) for c in conditions],
     }
     return patch
+
+
+def listed_targets(targets: Sequence[TargetStatus]) -> list[TargetStatus]:
+    """What `status.targets` lists of a run's targets (in namespace order): those that did not
+    complete first, in the same order, then the others; at most `LISTED_TARGETS`."""
+    return sorted(targets, key=lambda t: t.phase is Phase.COMPLETED)[:LISTED_TARGETS]
 
 
 def group_kind(count_key: str) -> str:

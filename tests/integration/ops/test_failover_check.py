@@ -107,3 +107,26 @@ def test_check_names_a_replication_that_no_longer_keeps_its_copies_in_step(
     code, out = _check(controller, capsys, "-o", "json")
     assert code == 3
     assert '"unkept": 1' in out
+
+
+def test_check_counts_failed_namespaces_the_status_does_not_list(
+    controller: Controller, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _standby_copies(controller)
+    controller.apply(replication(NAME))
+    failed = {
+        "cluster": "dr1",
+        "sourceNamespace": "shop",
+        "destinationNamespace": "shop",
+        "phase": "Failed",
+        "lastError": {"message": "Retryable: destination cluster dr1: cannot connect"},
+    }
+    # a large Replication: 130 namespaces did not complete in dr1, the status lists 100 of them
+    point = {"cluster": "dr1", "namespaces": 1400, "notCompleted": 130, "heldBack": 0, "failed": 0}
+    controller.write_status(
+        NAME, {"targets": [failed] * 100, "targetsOmitted": 2700, "recoveryPoints": [point]}
+    )
+    _, out = _check(controller, capsys)
+    assert "130 of 1400 namespaces not completed" in out
+    assert out.count("  shop: Retryable: destination cluster dr1: cannot connect") == 100
+    assert "  and 30 more namespaces not completed, not listed in the status" in out

@@ -303,6 +303,28 @@ def test_status_prints_json_and_yaml_documents(controller: Controller, capsys) -
     assert one["name"] == "web" and [t["cluster"] for t in one["targets"]] == ["dr1", "dr2"]
 
 
+def test_status_of_a_replication_with_more_targets_than_listed_says_how_many_more(
+    controller: Controller, capsys
+) -> None:
+    import json
+
+    status = _finished_status(datetime.now(UTC))
+    status["targetsOmitted"] = 2898
+    status["recoveryPoints"] = [{"cluster": "dr2", "namespaces": 1450, "notCompleted": 1}]
+    controller.apply(replication("large", destinationClusters=["dr2"]))
+    controller.write_status("large", status)
+
+    assert main(["status", *controller.flags, "large"]) == 3
+    out = capsys.readouterr().out
+    assert "shop → shop-dr" in out  # the listed targets, then how many more
+    assert (
+        "not listed      2898 more target(s): the status lists 2, those that did not complete first; "
+        "the recovery points below count every target"
+    ) in out
+    assert main(["status", *controller.flags, "large", "-o", "json"]) == 3
+    assert json.loads(capsys.readouterr().out)["targetsOmitted"] == 2898
+
+
 def _selector_replication(name: str) -> dict:
     """A Replication whose namespaceSelector matches no namespace of the source."""
     obj = replication(name, namespaceSelector={"matchLabels": {"dr": "nothing-has-this"}})
