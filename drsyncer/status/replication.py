@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from drsyncer.api import keys
 from drsyncer.api.durations import format_duration
@@ -404,9 +404,18 @@ def run_status(
     return patch
 
 
-def listed_targets(targets: Sequence[TargetStatus]) -> list[TargetStatus]:
-    """What `status.targets` lists of a run's targets (in namespace order): those that did not
-    complete first, in the same order, then the others; at most `LISTED_TARGETS`."""
+class _Target(Protocol):
+    @property
+    def phase(self) -> Phase: ...
+
+
+_T = TypeVar("_T", bound=_Target)
+
+
+def listed_targets(targets: Sequence[_T]) -> list[_T]:
+    """What `status.targets`, and a webhook's `targets`, list of a run's targets (`TargetStatus` or
+    `TargetResult`, in namespace order): those that did not complete first, in the same order, then
+    the others; at most `LISTED_TARGETS`."""
     return sorted(targets, key=lambda t: t.phase is Phase.COMPLETED)[:LISTED_TARGETS]
 
 

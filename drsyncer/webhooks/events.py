@@ -16,6 +16,7 @@ from drsyncer.api import keys
 from drsyncer.api.webhooks import WebhookEvent
 from drsyncer.errors import Category
 from drsyncer.logs import redact_all
+from drsyncer.status.replication import listed_targets
 from drsyncer.sync.result import Phase, RunSummary
 
 TYPES: Mapping[WebhookEvent, str] = {
@@ -79,10 +80,14 @@ def run_events(
 ) -> list[dict[str, Any]]:
     """The events of a finished run: SyncCompleted or SyncFailed, SyncRecovered when the run before it
     had not completed, and DestinationUnreachable once per destination that could not be reached."""
+    # a receiver (a chat hook, an incident tool) takes a small body: a run over thousands of
+    # namespaces lists what the status lists, and says how many more there were
+    listed = listed_targets(summary.targets)
     base = {
         "runId": summary.run_id,
         "phase": summary.phase.value,
         "counts": _counts(summary),
+        "targetsOmitted": len(summary.targets) - len(listed),
         "targets": [
             {
                 "cluster": t.destination_cluster,
@@ -92,7 +97,7 @@ def run_events(
                 # an object's error names the object, as the status and the Events do
                 "error": (t.error or (t.errors[0].described if t.errors else ""))[:_MAX_MESSAGE],
             }
-            for t in summary.targets
+            for t in listed
         ],
     }
     out = []

@@ -70,6 +70,18 @@ def test_a_target_s_object_error_names_the_object_as_the_status_does() -> None:
     )
 
 
+def test_a_run_over_thousands_of_namespaces_lists_what_the_status_lists_and_counts_the_rest() -> None:
+    targets = [ok(f"dr{i % 2}") for i in range(2999)]
+    failing = TargetResult("dr1", "zz-last", "zz-last")
+    failing.error, failing.error_category = "destination cluster dr1: cannot connect", Category.RETRYABLE
+    found = events.run_events(REPL, summary(*targets, failing.finish(0.1)), {}, now=NOW)
+    data = found[0]["data"]
+    assert len(data["targets"]) == 100 and data["targetsOmitted"] == 2900
+    assert data["targets"][0]["sourceNamespace"] == "zz-last"  # what did not complete comes first
+    assert data["counts"]["created"] == 2 * 2999  # the counts cover every target
+    assert len(json.dumps(found[0])) < 30_000
+
+
 def test_endpoints_get_the_events_they_list_and_completed_only_when_asked() -> None:
     replication = {
         "metadata": {"namespace": "dr-system"},
