@@ -82,6 +82,8 @@ BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
     _k("", "v1", "Endpoints", "endpoints", True, ("ep",)),
     _k("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
     _k("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
+    # the default one names the class an Ingress naming none is given (drsyncer failback reads it)
+    _k("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
     _k(
         "apiextensions.k8s.io",
         "v1",
@@ -97,7 +99,7 @@ BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
 # `kubectl api-resources`, less the create-only reviews, `bindings` and the deprecated
 # `componentstatuses`). Known by name so that `resourceTypes` takes the namespaced ones as they are
 # spelled (`limitranges`, `rc`, `endpointslices.discovery.k8s.io`) and refuses the cluster-scoped
-# ones as such (`priorityclasses`, `ingressclasses.networking.k8s.io`). The simulator does not serve
+# ones as such (`priorityclasses`, `runtimeclasses.node.k8s.io`). The simulator does not serve
 # them, and drsyncer/api/immutability.py has no rows for them: what a destination refuses to change
 # in one of these is found from its answer at run time.
 OTHER_BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
@@ -117,7 +119,6 @@ OTHER_BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
     _k("storage.k8s.io", "v1", "CSINode", "csinodes", False),
     _k("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", False, status=True),
     _k("storage.k8s.io", "v1", "VolumeAttributesClass", "volumeattributesclasses", False, ("vac",)),
-    _k("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
     _k("networking.k8s.io", "v1", "IPAddress", "ipaddresses", False, ("ip",)),
     _k("networking.k8s.io", "v1", "ServiceCIDR", "servicecidrs", False, status=True),
     _k("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, ("pc",)),

@@ -731,6 +731,13 @@ TABLE: tuple[Row, ...] = (
         "pkg/apis/storage/validation ValidateStorageClassUpdate",
     ),
     Row(
+        "networking.k8s.io",
+        "IngressClass",
+        "spec.controller",
+        _field_check("spec.controller"),
+        "pkg/apis/networking/validation ValidateIngressClassUpdate",
+    ),
+    Row(
         "apiextensions.k8s.io",
         "CustomResourceDefinition",
         "spec.group, spec.names.plural; spec.scope and "

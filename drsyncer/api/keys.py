@@ -74,6 +74,8 @@ ANNOTATION_DEPLOYMENT_REVISION: Final = "deployment.kubernetes.io/revision"
 ANNOTATION_BETA_STORAGE_CLASS: Final = "volume.beta.kubernetes.io/storage-class"
 # the pre-ingressClassName way of naming an Ingress's class, still honoured by the API server
 ANNOTATION_INGRESS_CLASS: Final = "kubernetes.io/ingress.class"
+# "true" on the IngressClass the DefaultIngressClass admission plugin gives an Ingress naming none
+ANNOTATION_DEFAULT_INGRESS_CLASS: Final = "ingressclass.kubernetes.io/is-default-class"
 # how Kubernetes' own controllers mark the Endpoints and EndpointSlices they write for a Service
 # (pkg/controller/endpoint LabelManagedBy/ControllerName; discovery/v1 LabelManagedBy and the
 # endpointslice and endpointslicemirroring controllers' names), as against hand-made ones

@@ -30,6 +30,7 @@ def run(
     applied to the source (server-side apply, forced: the DR state wins) unless `dry_run` or no
     `source` is given."""
     out: list[CopiedBack] = []
+    dr_defaults: frozenset[str] | None = None  # read with the first Ingress to copy back
     for resource in copy_back.COPY_BACK_RESOURCES:
         try:
             ref = dr.resolve(resource)
@@ -53,6 +54,11 @@ def run(
                     continue
                 body = copy_back.body_for_source(obj)
                 try:
+                    if ref.kind == "Ingress":
+                        if dr_defaults is None:
+                            dr_defaults = _default_ingress_classes(dr)
+                        current = source.get(source.ref_for(body), body["metadata"].get("namespace"), name)
+                        body = copy_back.without_default_class(body, current, dr_defaults)
                     source.patch(
                         source.ref_for(body),
                         body["metadata"].get("namespace"),
@@ -70,3 +76,14 @@ def run(
                 except CategorisedError as exc:
                     out.append(CopiedBack(ref.kind, namespace, name, "failed", exc.message))
     return out
+
+
+def _default_ingress_classes(dr: ClusterClient) -> frozenset[str]:
+    """The DR cluster's default IngressClasses; none when they cannot be read (every class is then
+    copied back as it is)."""
+    try:
+        return copy_back.default_ingress_classes(
+            dr.list(dr.resolve("ingressclasses.networking.k8s.io"), None)
+        )
+    except CategorisedError:
+        return frozenset()

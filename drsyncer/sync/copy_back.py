@@ -11,14 +11,17 @@ resourceVersion that is not a whole number makes the object "changed" (the safe 
 The body written back is the DR object as the forward transform would write it elsewhere (server
 fields stripped, Service addresses and Job selectors left to the cluster, replicas as they run),
 with drsyncer's own marks and standby records removed: in the source it is the user's object again.
+One thing the DR cluster gave the copy stays there: the default IngressClass its admission gave an
+Ingress that names none (`without_default_class`), which the source may not even have.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from drsyncer.api import keys
+from drsyncer.sync.merge import takes_default_class
 from drsyncer.sync.objects import Obj, annotations_of, labels_of
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.transform import transform
@@ -101,3 +104,31 @@ def body_for_source(obj: Mapping[str, Any]) -> Obj:
         if not meta[key]:
             del meta[key]
     return body
+
+
+def default_ingress_classes(classes: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The names of the IngressClasses annotated as the cluster's default
+    (`ingressclass.kubernetes.io/is-default-class: "true"`, what the DefaultIngressClass admission
+    plugin reads); a cluster may mark several."""
+    return frozenset(
+        str((c.get("metadata") or {}).get("name"))
+        for c in classes
+        if annotations_of(c).get(keys.ANNOTATION_DEFAULT_INGRESS_CLASS) == "true"
+    )
+
+
+def without_default_class(
+    body: Obj, source_now: Mapping[str, Any] | None, dr_defaults: frozenset[str]
+) -> Obj:
+    """`body` (an Ingress to write back) without `spec.ingressClassName` when it names one of the DR
+    cluster's default classes and the Ingress in the source (`source_now`) names no class, or is not
+    there (made in the DR cluster while it served): the DR cluster's admission gave it that class on
+    create, and in the source an Ingress naming none gets the source cluster's default (or is served
+    by a controller that takes class-less ones). A class chosen in the DR cluster that is not its
+    default is copied back like any change; so is its default class when the source names a class."""
+    spec = body.get("spec") or {}
+    if spec.get("ingressClassName") not in dr_defaults or (
+        source_now is not None and not takes_default_class(source_now)
+    ):
+        return body
+    return {**body, "spec": {k: v for k, v in spec.items() if k != "ingressClassName"}}

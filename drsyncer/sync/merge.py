@@ -37,7 +37,7 @@ def update_body(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:
         body["spec"] = _service_spec(desired.get("spec") or {}, existing.get("spec") or {})
     elif gk == ("batch", "Job"):
         body["spec"] = _job_spec(desired.get("spec") or {}, existing.get("spec") or {})
-    elif gk == ("networking.k8s.io", "Ingress") and _takes_default_class(desired):
+    elif gk == ("networking.k8s.io", "Ingress") and takes_default_class(desired):
         have = (existing.get("spec") or {}).get("ingressClassName")
         if have:
             body["spec"] = {**(desired.get("spec") or {}), "ingressClassName": have}
@@ -159,7 +159,7 @@ def _job_spec(want: Mapping[str, Any], have: Mapping[str, Any]) -> Obj:
     return spec
 
 
-def _takes_default_class(ingress: Mapping[str, Any]) -> bool:
+def takes_default_class(ingress: Mapping[str, Any]) -> bool:
     """Whether an Ingress names no class, so that the DefaultIngressClass admission plugin gives it
     the cluster's default class on create (and only then: an update that leaves it out removes it)."""
     named = (ingress.get("spec") or {}).get("ingressClassName")

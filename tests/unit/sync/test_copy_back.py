@@ -5,7 +5,13 @@ from __future__ import annotations
 import copy
 
 from drsyncer.api import keys
-from drsyncer.sync.copy_back import body_for_source, changed_since, skip_reason
+from drsyncer.sync.copy_back import (
+    body_for_source,
+    changed_since,
+    default_ingress_classes,
+    skip_reason,
+    without_default_class,
+)
 from drsyncer.sync.ownership import mark
 from drsyncer.sync.standby import release
 from drsyncer.sync.transform import for_destination
@@ -52,3 +58,43 @@ def test_objects_the_dr_cluster_made_itself_are_not_copied_back() -> None:
     token = secret("t", type=keys.SECRET_TYPE_SA_TOKEN)
     assert skip_reason(root) and skip_reason(token)
     assert skip_reason(configmap()) is None
+
+
+def _ingress(class_name: str | None = None, annotations: dict[str, str] | None = None) -> dict:
+    spec = {"rules": [{"host": "web.example.com"}]} | ({"ingressClassName": class_name} if class_name else {})
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": "shop", "annotations": annotations or {}},
+        "spec": spec,
+    }
+
+
+def test_the_dr_clusters_default_ingress_class_stays_there_unless_the_source_names_a_class() -> None:
+    classes = [
+        {"metadata": {"name": "dr-nginx", "annotations": {keys.ANNOTATION_DEFAULT_INGRESS_CLASS: "true"}}},
+        {
+            "metadata": {
+                "name": "old-default",
+                "annotations": {keys.ANNOTATION_DEFAULT_INGRESS_CLASS: "false"},
+            }
+        },
+        {"metadata": {"name": "special"}},
+    ]
+    defaults = default_ingress_classes(classes)
+    assert defaults == {"dr-nginx"}
+    back = _ingress("dr-nginx")
+    # the source names none, or has no such Ingress (made in the DR cluster): the source's own
+    # default applies
+    assert "ingressClassName" not in without_default_class(back, _ingress(), defaults)["spec"]
+    assert "ingressClassName" not in without_default_class(back, None, defaults)["spec"]
+    assert back["spec"]["ingressClassName"] == "dr-nginx"  # not changed in place
+    # the source names one (field or the older annotation): the DR state wins, as for any change
+    assert without_default_class(back, _ingress("alb"), defaults) == back
+    old_style = _ingress(annotations={keys.ANNOTATION_INGRESS_CLASS: "alb"})
+    assert without_default_class(back, old_style, defaults) == back
+    # a class chosen in the DR cluster, not its default, goes back
+    assert (
+        without_default_class(_ingress("special"), _ingress(), defaults)["spec"]["ingressClassName"]
+        == "special"
+    )
