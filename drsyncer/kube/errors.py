@@ -15,6 +15,14 @@ from drsyncer.errors import CategorisedError, Category
 # a Status message is the server's words; long ones are cut so a status field stays readable
 _MAX_MESSAGE = 400
 
+# what kube-apiserver answers (500 InternalError) when etcd refuses a write over its request limit
+# (etcd's --max-request-bytes, 1.5 MiB by default): no retry makes it fit
+ETCD_TOO_LARGE = "etcdserver: request is too large"
+TOO_LARGE_HINT = (
+    "the object is larger than the cluster's etcd takes in one write, 1.5 MiB unless its "
+    "--max-request-bytes says otherwise"
+)
+
 # statuses where the same request may well succeed later without anyone changing anything
 _RETRYABLE_STATUSES = frozenset({408, 409, 410, 425, 429, 500, 502, 503, 504})
 
@@ -267,6 +275,11 @@ def error_from_response(
         message = " ".join(body[:200].decode("utf-8", "replace").split())
     if len(message) > _MAX_MESSAGE:
         message = message[:_MAX_MESSAGE] + "…"
+    category = None
+    if status == 500 and ETCD_TOO_LARGE in message:
+        # the same write will never fit: say why, and do not send it again
+        category = Category.NON_RETRYABLE
+        message += f" ({TOO_LARGE_HINT})"
     retry_after = parse_retry_after(_header(headers, "Retry-After"))
     if retry_after is None and isinstance(details.get("retryAfterSeconds"), int | float):
         retry_after = float(details["retryAfterSeconds"])
@@ -278,6 +291,7 @@ def error_from_response(
         operation=operation,
         retry_after=retry_after,
         details=details,
+        category=category,
     )
 
 

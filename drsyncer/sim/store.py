@@ -405,6 +405,7 @@ class Store:
                     obj["metadata"] = {**obj["metadata"], "managedFields": fields}
             if dry_run:
                 return obj
+            _check_stored_size(rt, obj)
             if rt.key == CRDS and self.crd_established_delay_s <= 0:
                 obj = kinds.establish(obj, timestamp)
             obj["metadata"]["resourceVersion"] = str(self._next_rv())
@@ -715,6 +716,7 @@ class Store:
             return new
         if old_meta.get("deletionTimestamp") and not new["metadata"].get("finalizers"):
             return self._remove(rt, old, new)
+        _check_stored_size(rt, new)
         new["metadata"]["resourceVersion"] = str(self._next_rv())
         self._bucket(rt.key, old_meta.get("namespace", ""))[name] = new
         if rt.key == CRDS and kinds.is_established(new):
@@ -1014,3 +1016,15 @@ class Store:
                 },
             }
             return self.update(rt, namespace, existing["metadata"]["name"], body)
+
+
+# etcd refuses a request over `--max-request-bytes` (1.5 MiB by default), and kube-apiserver answers
+# that write with 500 InternalError "etcdserver: request is too large". A custom resource is stored
+# as its JSON, so its JSON size is what counts; built-in objects are stored as protobuf, smaller, and
+# their own limits (a ConfigMap's or Secret's 1 MiB of data) come first, so they are not checked.
+ETCD_MAX_REQUEST_BYTES = 1_572_864
+
+
+def _check_stored_size(rt: ResourceType, obj: Obj) -> None:
+    if rt.custom and len(json.dumps(obj, separators=(",", ":"))) > ETCD_MAX_REQUEST_BYTES:
+        raise ApiError(500, "etcdserver: request is too large", "InternalError")

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from drsyncer.api.replication import LISTED_TARGETS
-from drsyncer.errors import CategorisedError
+from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import client_from_kubeconfig
-from drsyncer.kube.retry import NO_RETRY
 from drsyncer.status import replication as replication_status
 from drsyncer.status.replication import NamespaceRecord, run_status
 from drsyncer.status.writer import patch_status
@@ -152,9 +151,8 @@ def test_the_status_of_three_thousand_targets_is_written_where_listing_them_all_
 ) -> None:
     """1,500 namespaces into 2 clusters, a Deployment scaled to zero in each: a status listing every
     target and every scale (1.7 MB) is over etcd's 1.5 MiB request limit and a real cluster refuses
-    it; the status as drsyncer writes it (58 KB) is accepted."""
-    if pipe.backend != "real":
-        pytest.skip("the simulator has no etcd and no request size limit")
+    it (the simulator as well, as kube-apiserver answers), at once and for good: no retry makes it
+    fit; the status as drsyncer writes it (58 KB) is accepted."""
     pipe.apply_replication("large", sourceNamespace="large", replicationMode="Manual")
     records = _records(1500, ("dr1-eu-west-1", "dr2-us-east-1"))
     ref = pipe.resolve("replications.dr-syncer.io")
@@ -173,10 +171,16 @@ def test_the_status_of_three_thousand_targets_is_written_where_listing_them_all_
     # what drsyncer wrote before it bounded the lists: every target and every scaled Deployment
     monkeypatch.setattr(replication_status, "LISTED_TARGETS", 3000)
     monkeypatch.setattr(replication_status, "LISTED_SCALES", 3000)
-    # etcd's refusal is a 500 that the client would try again for half a minute: once is enough here
-    once = client_from_kubeconfig(pipe.clusters["controller"].kubeconfig_dict(), retry=NO_RETRY)
+    # etcd's refusal is a 500, but one no retry can change: said once, with why, and not sent again
+    patches: list[int] = []
+    client = client_from_kubeconfig(pipe.clusters["controller"].kubeconfig_dict())
+    client.counters.observers.append(
+        lambda _c, verb, status: patches.append(status) if verb == "PATCH" else None
+    )
     try:
-        with pytest.raises(CategorisedError, match="etcdserver: request is too large"):
-            patch_status(once, ref, pipe.ns, "large", build)
+        with pytest.raises(CategorisedError, match="etcdserver: request is too large") as refused:
+            patch_status(client, ref, pipe.ns, "large", build)
     finally:
-        once.close()
+        client.close()
+    assert refused.value.category is Category.NON_RETRYABLE and patches == [500]
+    assert "larger than the cluster's etcd takes in one write" in str(refused.value)

@@ -160,3 +160,21 @@ def test_a_type_the_cluster_does_not_serve_is_an_api_error_that_waits_for_the_ne
     assert str(error) == "WaitForNextSync: resource type 'widgets' is not served by cluster dr1"
     copied = pickle.loads(pickle.dumps(error))
     assert type(copied) is NotServed and str(copied) == str(error) and copied.cluster == "dr1"
+
+
+def test_a_write_etcd_refuses_as_too_large_is_not_retried_and_says_why() -> None:
+    body = json.dumps(
+        {
+            "kind": "Status",
+            "status": "Failure",
+            "reason": "InternalError",
+            "code": 500,
+            "message": "etcdserver: request is too large",
+        }
+    ).encode()
+    error = error_from_response(500, body, {}, cluster="dr1", operation="create widgets shop/big")
+    assert error.category is Category.NON_RETRYABLE
+    assert "1.5 MiB unless its --max-request-bytes says otherwise" in str(error)
+    # any other internal error may pass
+    other = body.replace(b"etcdserver: request is too large", b"etcdserver: leader changed")
+    assert error_from_response(500, other, {}).category is Category.RETRYABLE
