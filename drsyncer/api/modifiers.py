@@ -65,6 +65,12 @@ class PatchOp(StrEnum):
 
 
 _NEEDS_VALUE = (PatchOp.ADD, PatchOp.REPLACE, PatchOp.TEST)
+# what makes a copy the copy of its source object: drsyncer finds, updates and prunes it by these, so
+# a modifier changing one would write another object (or the copy of another source object)
+IDENTITY_POINTERS = ("/apiVersion", "/kind", "/metadata", "/metadata/name", "/metadata/namespace")
+IDENTITY_MESSAGE = (
+    "a modifier may change anything but a copy's apiVersion, kind, metadata.name and metadata.namespace"
+)
 _NEEDS_FROM = (PatchOp.COPY, PatchOp.MOVE)
 
 
@@ -84,6 +90,13 @@ class JsonPatchOperation(SpecModel):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
+        # a test reads, and copy and move read `from`: only where they write matters
+        written = [] if self.op == PatchOp.TEST else [("path", self.path)]
+        if self.op == PatchOp.MOVE and self.from_ is not None:
+            written.append(("from", self.from_))  # a move removes its source
+        for field_name, pointer in written:
+            if pointer in IDENTITY_POINTERS or pointer == "":
+                found.append((field_name, f"{pointer or '(the whole object)'}: {IDENTITY_MESSAGE}"))
         if self.op in _NEEDS_VALUE and "value" not in self.model_fields_set:
             found.append(("value", f"op {self.op.value} needs a value"))
         if self.op not in _NEEDS_VALUE and "value" in self.model_fields_set:
@@ -264,6 +277,12 @@ class ModifierRule(SpecModel):
                     "annotations or embedded",
                 )
             )
+        for field_name, patch in (
+            ("mergePatch", self.merge_patch),
+            ("strategicMergePatch", self.strategic_merge_patch),
+        ):
+            if isinstance(patch, dict) and _touches_identity(patch):
+                found.append((field_name, IDENTITY_MESSAGE))
         if self.strategic_merge_patch:
             if not self.resources:
                 found.append(("strategicMergePatch", "needs resources naming built-in kinds"))
@@ -277,6 +296,14 @@ class ModifierRule(SpecModel):
                         )
                     )
         return found
+
+
+def _touches_identity(patch: dict[str, Any]) -> bool:
+    """A merge patch that sets or removes apiVersion, kind, metadata, metadata.name or .namespace."""
+    if "apiVersion" in patch or "kind" in patch:
+        return True
+    meta = patch.get("metadata", {})
+    return not isinstance(meta, dict) or "name" in meta or "namespace" in meta
 
 
 def unknown_clusters(

@@ -3,8 +3,9 @@
 `PluginSetting` is a `spec.plugins[]` entry as `Rules` holds it (hashable). `chain_for` looks each
 one up among the installed plugins and checks its parameters, then `Chain` runs the hooks: filters
 on the source object (`skip_reason`), transforms on the copy in `spec.plugins` order (`apply`).
-Whatever a hook raises becomes a `CategorisedError` naming the plugin; the planner turns it into
-that object's failure.
+Whatever a hook raises (`SystemExit` included; only `KeyboardInterrupt` stops the process) becomes a
+`CategorisedError` naming the plugin; the planner turns it into that object's failure. What is said
+about a hook never quotes a Secret's data (drsyncer.plugins.messages).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from types import MappingProxyType
 from typing import Any
 
 from drsyncer.errors import CategorisedError, Category
+from drsyncer.plugins import messages
 from drsyncer.plugins.contract import FilterHook, PluginContext, Skip, TransformHook
+from drsyncer.plugins.readonly import ReadOnlyDict
 from drsyncer.plugins.registry import InstalledPlugin, Registry
 
 
@@ -72,8 +75,10 @@ def setting_problems(index: int, setting: PluginSetting, registry: Registry) -> 
         found = list(plugin.validate(setting.parameters()) or ())
     except ValueError as exc:
         return [f"{path}.parameters: {exc}"]
-    except Exception as exc:  # the validator's own failure is the plugin's fault, reported as such
-        return [f'{path}.parameters: plugin "{setting.name}" validator raised {type(exc).__name__}: {exc}']
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the validator's own failure (sys.exit too) is the plugin's fault
+        return [f'{path}.parameters: {messages.hook_failed(setting.name, "validator", exc)}']
     return [f"{path}.parameters{_joined(where)}: {message}" for where, message in found]
 
 
@@ -111,16 +116,16 @@ class Chain:
         return bool(self.filters or self.transforms)
 
     def skip_reason(self, obj: Mapping[str, Any]) -> str | None:
-        """The first filter's reason to leave the source object out, or None to keep it."""
+        """The first filter's reason to leave the source object out, or None to keep it. The filters
+        get a deep read-only view of `obj` (drsyncer.plugins.readonly): what they read is what is
+        written, so they must not change it."""
+        shown = ReadOnlyDict(obj)
         for hook, context in self.filters:
-            try:
-                verdict = hook(MappingProxyType(obj), context)
-            except Exception as exc:
-                raise _hook_failed(context, "filter", exc) from exc
+            verdict = _run(hook, shown, context, "filter", obj)
             if isinstance(verdict, Skip):
                 verdict = verdict.reason or "no reason given"
             if verdict:
-                return f'plugin "{context.plugin}": {verdict}'
+                return messages.reason(context.plugin, verdict, obj)
         return None
 
     def apply(self, body: Mapping[str, Any]) -> dict[str, Any] | Skip:
@@ -129,12 +134,9 @@ class Chain:
         current: dict[str, Any] = copy.deepcopy(dict(body))
         identity = _identity(current)
         for hook, context in self.transforms:
-            try:
-                out = hook(current, context)
-            except Exception as exc:
-                raise _hook_failed(context, "transform", exc) from exc
+            out = _run(hook, current, context, "transform", body, current)
             if isinstance(out, Skip):
-                return Skip(f'plugin "{context.plugin}": {out.reason or "no reason given"}')
+                return Skip(messages.reason(context.plugin, out.reason or "no reason given", body, current))
             if not isinstance(out, dict):
                 raise CategorisedError(
                     Category.NON_RETRYABLE,
@@ -156,10 +158,18 @@ def _identity(obj: Mapping[str, Any]) -> tuple[Any, ...]:
     return (obj.get("apiVersion"), obj.get("kind"), meta.get("name"), meta.get("namespace"))
 
 
-def _hook_failed(context: PluginContext, hook: str, exc: Exception) -> CategorisedError:
-    return CategorisedError(
-        Category.NON_RETRYABLE, f'plugin "{context.plugin}": {hook} raised {type(exc).__name__}: {exc}'
-    )
+def _run(hook: Any, obj: Any, context: PluginContext, name: str, *seen: Mapping[str, Any]) -> Any:
+    """What `hook(obj, context)` returns; `CategorisedError` naming the plugin for whatever it raises
+    (`seen`: the object the message must not quote a Secret's data of)."""
+    try:
+        return hook(obj, context)
+    except KeyboardInterrupt:  # the process is being stopped, not the plugin failing
+        raise
+    except BaseException as exc:  # SystemExit too: a plugin's sys.exit fails this object only
+        message = messages.hook_failed(context.plugin, name, exc, *seen)
+    # raised outside the handler, so it carries neither the hook's exception (its text may quote
+    # Secret data; log.exception and Celery would show it as the context) nor its frames' locals
+    raise CategorisedError(Category.NON_RETRYABLE, message)
 
 
 def chain_for(settings: Iterable[PluginSetting], registry: Registry, place: Place) -> Chain:

@@ -22,7 +22,14 @@ import jsonpatch
 import yaml
 from jsonpointer import JsonPointer, JsonPointerException
 
-from drsyncer.api.modifiers import EmbeddedFormat, EmbeddedPatch, ImageRewrite, MetadataChange, ModifierRule
+from drsyncer.api.modifiers import (
+    IDENTITY_MESSAGE,
+    EmbeddedFormat,
+    EmbeddedPatch,
+    ImageRewrite,
+    MetadataChange,
+    ModifierRule,
+)
 from drsyncer.api.patches import PatchError, json_merge_patch, strategic_merge_patch
 from drsyncer.api.resource_types import kind_names, kind_pattern
 from drsyncer.api.selectors import LabelSelector
@@ -107,6 +114,7 @@ def apply(body: Obj, rules: Sequence[CompiledRule], *, cluster: str, source: Map
     if not rules:
         return body
     source_namespace = (source.get("metadata") or {}).get("namespace") or ""
+    identity = _identity(body)
     copied = False
     for rule in rules:
         if not rule.matches(body, cluster=cluster, source_namespace=source_namespace):
@@ -118,7 +126,42 @@ def apply(body: Obj, rules: Sequence[CompiledRule], *, cluster: str, source: Map
             body = step.run(body)
             if not isinstance(body, dict):
                 raise ModifierError(step.where, "the result is not an object")
+            if _identity(body) != identity:
+                raise ModifierError(step.where, IDENTITY_MESSAGE)
+        if (problem := shape_problem(body)) is not None:
+            raise ModifierError(f"spec.modifiers[{rule.index}]", problem)
     return body
+
+
+def _identity(obj: Mapping[str, Any]) -> tuple[Any, ...]:
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    return (obj.get("apiVersion"), obj.get("kind"), meta.get("name"), meta.get("namespace"))
+
+
+def shape_problem(obj: Mapping[str, Any]) -> str | None:
+    """What makes `obj` (a copy after modifiers or plugins) something no API server takes, in words
+    that quote no value (it may be a Secret): metadata that is not an object, labels or annotations
+    that are not maps of strings, or a value JSON cannot carry (a date, NaN, infinity; YAML gives the
+    first from an unquoted `2024-01-01`). None when it is fine."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, Mapping):
+        return "the result's metadata is not an object"
+    for name in ("labels", "annotations"):
+        entries = meta.get(name)
+        if entries is None:
+            continue
+        if not isinstance(entries, Mapping):
+            return f"the result's metadata.{name} is not a map"
+        if bad := sorted(str(k) for k, v in entries.items() if not isinstance(v, str)):
+            return f"the result's metadata.{name} {', '.join(bad[:3])}: not a string (quote the value)"
+    try:
+        json.dumps(obj, allow_nan=False)
+    except ValueError:
+        return "the result holds NaN or infinity, which JSON cannot carry"
+    except TypeError as exc:  # names the type only, e.g. "Object of type date is not JSON serializable"
+        return f"the result holds a value JSON cannot carry ({exc}; quote it)"
+    return None
 
 
 # ---- compiling -----------------------------------------------------------------------------------

@@ -19,11 +19,11 @@ from typing import Any
 
 from drsyncer.api import keys
 from drsyncer.api.immutability import Version
-from drsyncer.errors import CategorisedError
+from drsyncer.errors import CategorisedError, Category
 from drsyncer.plugins.chain import Chain, Place, chain_for
 from drsyncer.plugins.contract import Skip
 from drsyncer.plugins.registry import Registry, installed
-from drsyncer.sync import modifiers, provenance
+from drsyncer.sync import modifiers, provenance, standby
 from drsyncer.sync.actions import (
     REASON_ADOPT,
     REASON_CREATE,
@@ -35,7 +35,7 @@ from drsyncer.sync.actions import (
 from drsyncer.sync.decide import REASON_UNCHANGED, decide, kept_from_earlier_namespace, prunable, uid_of
 from drsyncer.sync.hashing import stamp
 from drsyncer.sync.namespace_metadata import NamespaceMetadata
-from drsyncer.sync.objects import Key, group_of, key_of
+from drsyncer.sync.objects import Key, Obj, annotations_of, group_of, key_of
 from drsyncer.sync.ordering import delete_order, tier, write_order
 from drsyncer.sync.ownership import mark
 from drsyncer.sync.result import DeploymentScale, KindCounts
@@ -126,6 +126,11 @@ def create_action(
     copy = plugins.apply(body) if plugins else body  # spec.plugins transforms
     if isinstance(copy, Skip):
         return Action(Op.SKIP, key_of(transformed.body), reason=copy.reason)
+    # a plugin's transform may return what no server takes (modifiers check their own results)
+    if copy is not body and (problem := modifiers.shape_problem(copy)) is not None:
+        raise CategorisedError(Category.NON_RETRYABLE, f"spec.plugins: {problem}")
+    if copy is not transformed.body:
+        _keep_standby_records(copy, transformed.body)
     body = mark(copy, rules, source)
     hashed = stamp(body, rules.plugin_fingerprint)
     if digest is None:
@@ -144,6 +149,20 @@ def create_action(
         scale=transformed.scale,
         warnings=transformed.warnings,
     )
+
+
+def _keep_standby_records(body: Obj, transformed: Mapping[str, Any]) -> None:
+    """Put back in `body` the standby records (`standby.RECORDS`) the transform wrote and a modifier or
+    plugin removed (one dropping every annotation, say): failover brings the copy up from them, as
+    drsyncer finds the copy by its ownership marks, which `mark` puts back the same way."""
+    recorded = {k: v for k, v in annotations_of(transformed).items() if k in standby.RECORDS}
+    if not recorded:
+        return
+    annotations = body["metadata"].get("annotations")
+    if not isinstance(annotations, dict):
+        annotations = body["metadata"]["annotations"] = {}
+    for key, value in recorded.items():
+        annotations.setdefault(key, value)
 
 
 def plan(

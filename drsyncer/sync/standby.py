@@ -37,6 +37,12 @@ REPLICATED_KINDS: frozenset[tuple[str, str]] = frozenset(
 SUSPENDED_KINDS: frozenset[tuple[str, str]] = frozenset({("batch", "CronJob"), ("batch", "Job")})
 HELD_KINDS: frozenset[tuple[str, str]] = frozenset({("apps", "DaemonSet")})
 STANDBY_KINDS: frozenset[tuple[str, str]] = REPLICATED_KINDS | SUSPENDED_KINDS | HELD_KINDS
+# what a standby copy records of its source, which failover brings it up from
+RECORDS: tuple[str, ...] = (
+    keys.ANNOTATION_ORIGINAL_REPLICAS,
+    keys.ANNOTATION_ORIGINAL_SUSPEND,
+    keys.ANNOTATION_ORIGINAL_NODE_SELECTOR,
+)
 _DIGITS = re.compile(r"[0-9]+")
 _INT32_MAX = 2**31 - 1
 

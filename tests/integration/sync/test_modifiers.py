@@ -6,7 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from tests.integration.sync.conftest import World, read, seed
+from drsyncer.api import keys
+from drsyncer.sync.standby import Outcome, release
+from tests.integration.sync.conftest import World, read, rules, seed
 from tests.integration.sync.test_cli import drsyncer_sync
 
 INGRESS = {
@@ -97,3 +99,48 @@ def test_sync_with_modifiers_writes_each_destination_its_own_copy(world: World, 
         assert read(world, cluster, BROKEN) is None
     source = read(world, "source", SETTINGS)
     assert source is not None and source["data"] == SETTINGS["data"]
+
+
+def test_a_rule_whose_result_no_server_takes_fails_that_object_alone_and_keeps_failover_records(
+    world: World,
+) -> None:
+    """A rule making one object's labels a string fails that object, naming the rule, and the rest
+    of the namespace is written; a rule dropping every annotation of a Deployment leaves the standby
+    record failover brings the copy up from."""
+    labels = {"app": "web"}
+    web = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "annotations": {"team": "a"}},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "registry.example/web:1"}]},
+            },
+        },
+    }
+    seed(world, [SETTINGS, BROKEN, web])
+    sync_rules = rules(
+        resourceTypes=["configmaps", "deployments"],
+        syncCRDs=False,
+        modifiers=[
+            {"names": ["broken"], "mergePatch": {"metadata": {"labels": "oops"}}},
+            {"resources": ["deployments"], "mergePatch": {"metadata": {"annotations": None}}},
+        ],
+    )
+    (result,) = world.sync(sync_rules, destinations=("dr1",))
+
+    (error,) = result.errors
+    assert error.name == "broken" and "spec.modifiers[0]: the result's metadata.labels is not a map" in str(
+        error
+    )
+    assert read(world, "dr1", BROKEN) is None
+    assert read(world, "dr1", SETTINGS) is not None
+    copy = read(world, "dr1", web)
+    assert copy is not None and copy["spec"]["replicas"] == 0
+    annotations = copy["metadata"]["annotations"]
+    assert "team" not in annotations and annotations[keys.ANNOTATION_ORIGINAL_REPLICAS] == "3"
+    brought_up = release(copy)  # what failover writes
+    assert brought_up.outcome is Outcome.CHANGE and (brought_up.patch or {})["spec"] == {"replicas": 3}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 from typing import Any
 
@@ -277,6 +278,35 @@ FAILURES: list[tuple[str, Obj, Obj, str]] = [
 ]
 
 
+# what a rule's result holds that no API server takes: the object fails, naming the rule
+FAILURES += [
+    (
+        "labels made a string",
+        {"mergePatch": {"metadata": {"labels": "oops"}}},
+        configmap(),
+        "spec.modifiers[1]: the result's metadata.labels is not a map",
+    ),
+    (
+        "a label value not a string",
+        {"jsonPatch": [{"op": "add", "path": "/metadata/labels/tier", "value": 5}]},
+        configmap(),
+        "spec.modifiers[1]: the result's metadata.labels tier: not a string",
+    ),
+    (
+        "NaN",
+        {"jsonPatch": [{"op": "add", "path": "/data/ratio", "value": float("nan")}]},
+        configmap(),
+        "spec.modifiers[1]: the result holds NaN or infinity",
+    ),
+    (
+        "a date, as YAML reads an unquoted 2024-01-01",
+        {"jsonPatch": [{"op": "add", "path": "/data/day", "value": datetime.date(2024, 1, 1)}]},
+        configmap(),
+        "spec.modifiers[1]: the result holds a value JSON cannot carry (Object of type date",
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("operation", "source", "message"), [f[1:] for f in FAILURES], ids=[f[0] for f in FAILURES]
 )
@@ -411,3 +441,44 @@ def test_modifiers_given_as_a_dict_spec_are_validated_naming_every_rule_and_fiel
     assert raised.value.category == Category.NON_RETRYABLE
     assert "spec.modifiers[0].nameRegex: invalid regular expression 'a('" in raised.value.message
     assert "spec.modifiers[1].jsonPatch[0].path: invalid JSON Pointer 'x'" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("operation", "field"),
+    [
+        ({"jsonPatch": [{"op": "replace", "path": "/metadata/name", "value": "b"}]}, "jsonPatch[0].path"),
+        ({"jsonPatch": [{"op": "remove", "path": "/metadata"}]}, "jsonPatch[0].path"),
+        ({"jsonPatch": [{"op": "replace", "path": "/kind", "value": "Secret"}]}, "jsonPatch[0].path"),
+        (
+            {"jsonPatch": [{"op": "move", "from": "/metadata/namespace", "path": "/data/n"}]},
+            "jsonPatch[0].from",
+        ),
+        ({"mergePatch": {"metadata": {"namespace": "other"}}}, "mergePatch"),
+        ({"mergePatch": {"apiVersion": "v2"}}, "mergePatch"),
+        (
+            {"resources": ["configmaps"], "strategicMergePatch": {"metadata": {"name": "b"}}},
+            "strategicMergePatch",
+        ),
+    ],
+)
+def test_a_rule_that_would_change_what_a_copy_is_a_copy_of_is_refused(operation: Obj, field: str) -> None:
+    """A copy is found, updated and pruned by its apiVersion, kind, name and namespace: a rule that
+    changed one would write another object (or the copy of another source object) every run."""
+    with pytest.raises(CategorisedError) as raised:
+        rules(modifiers=[operation])
+    assert f"spec.modifiers[0].{field}: " in raised.value.message
+    assert "may change anything but a copy's apiVersion, kind, metadata.name" in raised.value.message
+    # reading them is fine
+    copied = _copy(
+        configmap(), [{"jsonPatch": [{"op": "copy", "from": "/metadata/name", "path": "/data/n"}]}]
+    )
+    assert copied["data"]["n"] == copied["metadata"]["name"]
+
+
+def test_the_standby_records_survive_a_rule_that_drops_every_annotation() -> None:
+    """Failover brings a standby copy up from what the transform recorded on it."""
+    drop_all = {"resources": ["deployments"], "mergePatch": {"metadata": {"annotations": None}}}
+    copied = _copy(deployment(replicas=3, annotations={"team": "a"}), [drop_all])
+    annotations = copied["metadata"]["annotations"]
+    assert "team" not in annotations and annotations[keys.ANNOTATION_ORIGINAL_REPLICAS] == "3"
+    assert copied["spec"]["replicas"] == 0
