@@ -212,7 +212,7 @@ def remote_cluster_crd() -> Schema:
     return _crd(
         keys.KIND_REMOTE_CLUSTER,
         "remoteclusters",
-        ["rc"],
+        ["rcl"],
         "A cluster drsyncer reads from or writes to, reached through a kubeconfig stored in a Secret.",
         model_schema(RemoteClusterSpec),
         model_schema(RemoteClusterStatus, defaults=False),

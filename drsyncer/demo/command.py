@@ -235,7 +235,7 @@ def _print_look_around(
     kc = f"kubectl --kubeconfig {kubeconfig}"
     console.print("\n[bold]Look around[/]")
     say(f"  kubeconfig {kubeconfig}, contexts: {', '.join(CLUSTERS)}")
-    say(f"  {kc} --context controller -n {sample.CONTROL_NAMESPACE} get repl,rc")
+    say(f"  {kc} --context controller -n {sample.CONTROL_NAMESPACE} get repl,rcl")
     say(f"  {kc} --context dr1 -n shop-frontend get deploy,svc,cm,secret,ingress,featureflags")
     say(
         f"  drsyncer status --kubeconfig {kubeconfig} --context controller -n {sample.CONTROL_NAMESPACE} "

@@ -18,7 +18,7 @@ from typing import Any
 
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
 from drsyncer.kube.discovery import offline_ref
-from drsyncer.kube.errors import AlreadyExists, NotFound
+from drsyncer.kube.errors import AlreadyExists, Conflict, NotFound
 from drsyncer.kube.retry import STATUS_WRITES, RetryPolicy, retry_on_conflict
 from drsyncer.logs import redact_all
 from drsyncer.status import events
@@ -81,12 +81,20 @@ _posted_lock = threading.Lock()
 
 def _remember(controller: ClusterClient, key: tuple[str, str], written: Mapping[str, Any]) -> None:
     version = str((written.get("metadata") or {}).get("resourceVersion") or "")
+    _put(controller, key, (version, int(written.get("count") or 1)))
+
+
+def _put(controller: ClusterClient, key: tuple[str, str], entry: tuple[str, int]) -> None:
     with _posted_lock:
         seen = _posted.setdefault(controller, OrderedDict())
-        seen[key] = (version, int(written.get("count") or 1))
+        seen[key] = entry
         seen.move_to_end(key)
         while len(seen) > _POSTED_MAX:
             seen.popitem(last=False)
+
+
+def _remember_unread(controller: ClusterClient, key: tuple[str, str]) -> None:
+    _put(controller, key, _UNREAD)
 
 
 def _forget(controller: ClusterClient, key: tuple[str, str]) -> tuple[str, int] | None:
@@ -95,9 +103,14 @@ def _forget(controller: ClusterClient, key: tuple[str, str]) -> tuple[str, int] 
         return seen.pop(key, None) if seen is not None else None
 
 
+# a cache entry for an Event that exists at a version this process does not know (its patch
+# conflicted with another worker's): the next attempt reads it, without trying to create it first
+_UNREAD = ("", 0)
+
+
 def _record(controller: ClusterClient, body: dict[str, Any], key: tuple[str, str]) -> None:
     """Post `body` as a new Event or count it on the one of its name; raises ApiError (409 included,
-    which `retry_on_conflict` answers by running this again: the entry forgotten, read afresh)."""
+    which `retry_on_conflict` answers by running this again)."""
     namespace, name = key
     known = _forget(controller, key)
     if known is None:
@@ -105,12 +118,18 @@ def _record(controller: ClusterClient, body: dict[str, Any], key: tuple[str, str
             _remember(controller, key, controller.create(_events_ref(), namespace, body))
             return
         except AlreadyExists:
-            current = controller.get(_events_ref(), namespace, name)
-            if current is None:  # expired (the API server's event TTL) since: the next attempt creates it
-                raise
-            known = (str(current["metadata"].get("resourceVersion") or ""), int(current.get("count") or 1))
+            known = _UNREAD
+    if known == _UNREAD:
+        current = controller.get(_events_ref(), namespace, name)
+        if current is None:  # expired (the API server's event TTL) since
+            _remember(controller, key, controller.create(_events_ref(), namespace, body))
+            return
+        known = (str(current["metadata"].get("resourceVersion") or ""), int(current.get("count") or 1))
     try:
         patched = controller.patch(_events_ref(), namespace, name, events.repeat(body, *known))
+    except Conflict:  # another worker counted it since: read it again, then count
+        _remember_unread(controller, key)
+        raise
     except NotFound:  # expired since this process last counted it
         patched = controller.create(_events_ref(), namespace, body)
     _remember(controller, key, patched)

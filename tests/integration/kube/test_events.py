@@ -39,8 +39,11 @@ def test_a_repeated_event_is_counted_on_one_event_whichever_worker_posts_it(
     one = client_from_kubeconfig(world["ctl"].kubeconfig_dict(), name="ctl")
     two = client_from_kubeconfig(world["ctl"].kubeconfig_dict(), name="ctl")
     try:
+        sent: list[tuple[str, int]] = []
+        one.counters.observers.append(lambda _c, verb, status: sent.append((verb, status)))
         posts = [(one, "w1"), (one, "w1"), (two, "w2"), (one, "w1"), (two, "w2")]
         for i, (client, instance) in enumerate(posts):
+            sent.clear()
             body = events.event(
                 involved,
                 "SyncCompleted",
@@ -49,6 +52,10 @@ def test_a_repeated_event_is_counted_on_one_event_whichever_worker_posts_it(
                 instance=instance,
             )
             assert post_event(client, body)
+            if i == 1:  # a repeat in the process that posted it last: one patch
+                assert sent == [("PATCH", 200)]
+            if i == 3:  # after another worker counted it: read again, not created again
+                assert sent == [("PATCH", 409), ("GET", 200), ("PATCH", 200)]
         assert post_event(
             one,
             events.event(involved, "SyncFailed", "run 5: boom", type_="Warning", now=START, instance="w1"),

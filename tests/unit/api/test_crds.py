@@ -107,7 +107,7 @@ def test_defaults_match_the_type_and_enum_of_their_field(kind: str) -> None:
 @pytest.mark.parametrize(
     ("kind", "plural", "short_names"),
     [
-        ("RemoteCluster", "remoteclusters", ["rc"]),
+        ("RemoteCluster", "remoteclusters", ["rcl"]),
         ("Replication", "replications", ["repl"]),
         ("NamespaceMapping", "namespacemappings", None),
     ],
