@@ -142,6 +142,8 @@ class SyncJob:
     run_id: str | None = None  # None: started by beat; the workers group such runs by tick
     trigger: str = Trigger.SCHEDULE.value
     attempt: int = 0  # retries made so far; only the workers' own retries carry it
+    # the sync-now annotation's value a sync-now run answers (its status says so: lastSyncRequest)
+    request: str = ""
 
     @property
     def entry(self) -> str | None:
@@ -186,6 +188,8 @@ class SyncJob:
         }
         if self.attempt:
             kwargs["attempt"] = self.attempt
+        if self.request:
+            kwargs["request"] = self.request
         return kwargs
 
     def kwargsrepr(self) -> str:
@@ -212,4 +216,5 @@ class SyncJob:
             kwargs.get("run_id") or None,
             str(kwargs.get("trigger") or "schedule"),
             int(kwargs.get("attempt") or 0),
+            str(kwargs.get("request") or ""),
         )

@@ -58,8 +58,11 @@ class Job:
         ref = self.replication
         return entry_name(ref.kind, ref.namespace, ref.name, self.source_namespace)
 
-    def task_job(self, trigger: Trigger | None = None, run_id: str | None = None) -> SyncJob:
-        """The task contract of this job. `run_id` None: the task uses its own task id."""
+    def task_job(
+        self, trigger: Trigger | None = None, run_id: str | None = None, request: str = ""
+    ) -> SyncJob:
+        """The task contract of this job. `run_id` None: the task uses its own task id; `request`:
+        the sync-now annotation's value the run answers."""
         return SyncJob(
             self.replication,
             self.source_cluster,
@@ -68,11 +71,14 @@ class Job:
             self.mode,
             run_id,
             (trigger or self.trigger).value,
+            request=request,
         )
 
-    def task_kwargs(self, trigger: Trigger | None = None, run_id: str | None = None) -> dict[str, Any]:
+    def task_kwargs(
+        self, trigger: Trigger | None = None, run_id: str | None = None, request: str = ""
+    ) -> dict[str, Any]:
         """The task's keyword arguments (JSON). `run_id` None: the task uses its own task id."""
-        return self.task_job(trigger, run_id).to_kwargs()
+        return self.task_job(trigger, run_id, request).to_kwargs()
 
     def task_options(self, trigger: Trigger | None = None) -> dict[str, Any]:
         """Options sent with the task: its queue, and its arguments as Flower and logs show them."""

@@ -13,13 +13,16 @@ from scheduler import metrics
 from scheduler.entries import Job
 
 
-def send_now(app: Celery, jobs: Iterable[Job], trigger: Trigger) -> list[str]:
-    """One task per job, all with the same fresh run id (one run of the Replication); returns task ids."""
+def send_now(app: Celery, jobs: Iterable[Job], trigger: Trigger, request: str = "") -> list[str]:
+    """One task per job, all with the same fresh run id (one run of the Replication); returns task ids.
+    `request`: the sync-now annotation's value the run answers (its status reports it)."""
     run_id = uuid.uuid4().hex
     task = TASK_CLEANUP_NAMESPACE if trigger is Trigger.CLEANUP else TASK_SYNC_NAMESPACE
     sent = []
     for job in jobs:
-        result = app.send_task(task, kwargs=job.task_kwargs(trigger, run_id), **job.task_options(trigger))
+        result = app.send_task(
+            task, kwargs=job.task_kwargs(trigger, run_id, request), **job.task_options(trigger)
+        )
         sent.append(str(result.id))
     if sent:  # one run, however many namespaces it sends
         metrics.TRIGGERED.labels(trigger.value).inc()

@@ -886,7 +886,8 @@ class Watcher:
                 read.name,
                 annotation,
             )
-        send_now(self.app, jobs, Trigger.SYNC_NOW)
+        request = str((read.metadata.get("annotations") or {}).get(annotation) or "")
+        send_now(self.app, jobs, Trigger.SYNC_NOW, request)
         log.info(
             "%s %s/%s: sent %d task(s) for %s", read.kind, read.namespace, read.name, len(jobs), annotation
         )

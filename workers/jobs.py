@@ -483,6 +483,7 @@ def _report_finished(
             next_sync=next_sync,
             # paused while the run was under way: the watcher's Paused stands
             paused=(obj.get("spec") or {}).get("paused") is True,
+            request=job.request,
         )
 
     try:

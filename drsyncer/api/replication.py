@@ -596,6 +596,12 @@ class ReplicationStatus(StatusModel):
         "Manual mode).",
     )
     last_sync_duration: str | None = Field(default=None, description="How long the last run took.")
+    last_sync_request: str | None = Field(
+        default=None,
+        description="The value of the `dr-syncer.io/sync-now` annotation (the time it was asked, as "
+        "`drsyncer sync-now` sets it) of the latest run started on request, written when that run "
+        "reports; `drsyncer sync-now --wait` waits for its own.",
+    )
     sync_stats: SyncCounts = Field(
         default_factory=SyncCounts, description="Object counts of the last run, over every target."
     )

@@ -34,14 +34,13 @@ def trigger_value(now: datetime) -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def finished_after(obj: Mapping[str, Any], asked: datetime, previous_sync: str | None) -> bool:
-    """True when the status shows a run that ended at or after `asked` (whole seconds, as status is
-    written) and is not the run that was already there."""
+def answered(obj: Mapping[str, Any], request: str) -> bool:
+    """True when the status reports the run that answered `request` (the annotation's value this
+    command set), or one asked for after it (a later request the watcher took in its place): a run
+    already under way when it was asked, which may end after it, is not the answer."""
     status = obj.get("status") or {}
-    last = status.get("lastSyncTime")
-    if status.get("phase") not in FINISHED or not last or last == previous_sync:
-        return False
-    return str(last) >= trigger_value(asked)
+    got = status.get("lastSyncRequest")
+    return status.get("phase") in FINISHED and isinstance(got, str) and got >= request
 
 
 def stage(obj: Mapping[str, Any]) -> str:
@@ -88,7 +87,6 @@ def run(args: argparse.Namespace) -> int:
         refused = refusal(before)
         if refused is not None and args.wait:
             raise DrsyncerError(f"Replication {namespace}/{args.name} would never run: {refused}")
-        previous_sync = (before.get("status") or {}).get("lastSyncTime")
         asked = datetime.now(UTC).replace(microsecond=0)
         ref = replications_ref(client)
         try:
@@ -115,8 +113,7 @@ def run(args: argparse.Namespace) -> int:
         obj = _follow(
             console,
             client_get=lambda: get_replication(client, namespace, args.name),
-            asked=asked,
-            previous_sync=previous_sync,
+            request=trigger_value(asked),
             timeout_s=args.timeout,
         )
         print_detail(console, obj, now=datetime.now(UTC))
@@ -125,10 +122,8 @@ def run(args: argparse.Namespace) -> int:
         client.close()
 
 
-def _follow(
-    console: Console, client_get: Any, asked: datetime, previous_sync: str | None, timeout_s: float
-) -> dict[str, Any]:
-    """Poll the Replication until a run asked at `asked` finished; show each stage as it comes: a
+def _follow(console: Console, client_get: Any, request: str, timeout_s: float) -> dict[str, Any]:
+    """Poll the Replication until the run answering `request` finished; show each stage as it comes: a
     spinner on a terminal, a line per stage otherwise (CI, a pipe: no frames of a progress bar)."""
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
@@ -139,7 +134,7 @@ def _follow(
         task = progress.add_task("waiting for the watcher to send the run", total=None)
         while True:
             obj: dict[str, Any] = client_get()
-            finished = finished_after(obj, asked, previous_sync)
+            finished = answered(obj, request)
             now_at = f"finished: {obj['status']['phase']}" if finished else stage(obj)
             if console.is_terminal:
                 progress.update(task, description=now_at)

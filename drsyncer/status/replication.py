@@ -274,12 +274,14 @@ def run_status(
     started_at: float | None = None,
     next_sync: datetime | None = None,
     paused: bool = False,
+    request: str = "",
 ) -> dict[str, Any]:
     """The `status` merge patch after a run: `records` hold the latest result of each source namespace
     of the Replication; `previous` is the status as read (conditions and lastSuccessfulSyncTime carry
     over); `started_at` is when the run's first task started. `paused`: the Replication was paused
     while the run was under way; its outcome is recorded (counts, targets, `Synced`) but the phase
-    stays Paused and `Ready` says why, as the watcher wrote them, and no next sync is due."""
+    stays Paused and `Ready` says why, as the watcher wrote them, and no next sync is due. `request`:
+    the sync-now annotation's value the run answered (`lastSyncRequest`; other runs leave it as is)."""
     summary = summary_of(replication, records)
     phase = summary.phase
     # the run began with its first task; without that mark, with the earliest of the records
@@ -401,6 +403,8 @@ def run_status(
         "recoveryPoints": [dump(p) for p in recovery.recovery_points(targets)],
         "conditions": [dump(c) for c in conditions],
     }
+    if request:
+        patch["lastSyncRequest"] = request
     return patch
 
 

@@ -19,8 +19,9 @@ from tests.integration.ops.conftest import NS, Controller, replication
 class StandIn:
     """Answers one sync-now request with a run of the given phase."""
 
-    def __init__(self, controller: Controller, name: str, phase: str) -> None:
+    def __init__(self, controller: Controller, name: str, phase: str, under_way: bool = False) -> None:
         self.controller, self.name, self.phase = controller, name, phase
+        self.under_way = under_way  # a run started before the request ends first
         self.stop = threading.Event()
         self.answered = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -29,7 +30,8 @@ class StandIn:
         client = self.controller.client()
         while not self.stop.wait(0.05):  # poll interval
             obj = self.controller.get(self.name) or {}
-            if keys.ANNOTATION_SYNC_NOW not in (obj["metadata"].get("annotations") or {}):
+            request = (obj["metadata"].get("annotations") or {}).get(keys.ANNOTATION_SYNC_NOW)
+            if request is None:
                 continue
             client.patch(
                 self.controller.replications,
@@ -38,6 +40,12 @@ class StandIn:
                 {"metadata": {"annotations": {keys.ANNOTATION_SYNC_NOW: None}}},
             )
             self.controller.write_status(self.name, {"phase": "Running"})
+            if self.under_way:  # it ends now, after the request, reporting what it copied before it
+                done = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                self.controller.write_status(self.name, {"phase": "Completed", "lastSyncTime": done})
+                if self.stop.wait(1.0):  # what the command sees meanwhile must not end its wait
+                    return
+                self.controller.write_status(self.name, {"phase": "Running"})
             # the stand-in's run lasts a moment, so the command sees it Running before it ends
             if self.stop.wait(0.3):
                 return
@@ -48,6 +56,7 @@ class StandIn:
                     "phase": self.phase,
                     "lastSyncTime": now,
                     "lastSyncDuration": "0s",
+                    "lastSyncRequest": request,
                     "syncStats": {"created": 4, "failed": 0 if self.phase == "Completed" else 1},
                     "targets": [
                         {
@@ -68,8 +77,8 @@ class StandIn:
 def stand_in(controller: Controller) -> Iterator[type[StandIn]]:
     started: list[StandIn] = []
 
-    def start(name: str, phase: str = "Completed") -> StandIn:
-        s = StandIn(controller, name, phase)
+    def start(name: str, phase: str = "Completed", under_way: bool = False) -> StandIn:
+        s = StandIn(controller, name, phase, under_way)
         s.thread.start()
         started.append(s)
         return s
@@ -103,6 +112,19 @@ def test_sync_now_wait_follows_the_run_until_its_status_shows_it_finished(
     assert fake.answered.is_set()
     out = capsys.readouterr().out
     assert "phase           Completed" in out
+
+
+def test_sync_now_wait_does_not_take_a_run_already_under_way_for_its_own(
+    controller: Controller, stand_in, capsys
+) -> None:
+    # the creation run, say: started before the request, it ends after it
+    controller.apply(replication("web"))
+    fake = stand_in("web", phase="Failed", under_way=True)
+
+    assert main(["sync-now", *controller.flags, "web", "--wait", "--timeout", "20"]) == 1
+
+    assert fake.answered.is_set()  # it waited for the run that answered it, which failed
+    assert "phase           Failed" in capsys.readouterr().out
 
 
 def test_sync_now_wait_exits_1_when_the_run_did_not_complete(

@@ -35,6 +35,12 @@ def _sync_now_runs(pipe: Pipeline) -> int:
 def _request_and_expect_a_run(pipe: Pipeline, runs: int, step: str) -> int:
     pipe.annotate(NAME, {keys.ANNOTATION_SYNC_NOW: step})
     eventually(lambda: _sync_now_runs(pipe) == runs + 1, timeout_s=30, what=f"a sync-now run after {step}")
+    # the run's report names the request it answered (what `drsyncer sync-now --wait` waits for)
+    eventually(
+        lambda: pipe.status(NAME).get("lastSyncRequest") == step,
+        timeout_s=30,
+        what=f"the status to report the run asked for {step}",
+    )
     annotations = pipe.replication(NAME)["metadata"].get("annotations") or {}
     assert keys.ANNOTATION_SYNC_NOW not in annotations, f"{step}: the annotation was not removed"
     return runs + 1

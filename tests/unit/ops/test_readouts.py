@@ -9,7 +9,7 @@ import pytest
 from drsyncer.demo.progress import run_finished, stage_of
 from drsyncer.demo.summary import summarize
 from drsyncer.ops.status import ago, due, has_problem, phase_of, reason
-from drsyncer.ops.sync_now import finished_after, stage, trigger_value
+from drsyncer.ops.sync_now import answered, stage, trigger_value
 
 NOW = datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)
 
@@ -63,21 +63,25 @@ def _repl(phase: str | None, last: str | None, annotations: dict | None = None) 
     return {"metadata": {"annotations": annotations or {}}, "spec": {}, "status": status}
 
 
+def _answered(phase: str | None, request: str | None) -> dict:
+    status = {"phase": phase, "lastSyncTime": "2026-01-02T12:00:05Z"}
+    return {"metadata": {}, "spec": {}, "status": status | ({"lastSyncRequest": request} if request else {})}
+
+
 @pytest.mark.parametrize(
-    ("obj", "previous", "expected"),
+    ("obj", "expected"),
     [
-        (_repl("Completed", "2026-01-02T12:00:00Z"), None, True),  # same second as the request counts
-        (_repl("PartiallyFailed", "2026-01-02T12:00:05Z"), None, True),
-        (_repl("Completed", "2026-01-02T11:59:59Z"), None, False),  # before the request
-        (_repl("Running", "2026-01-02T12:00:05Z"), None, False),
-        (_repl("Completed", "2026-01-02T12:00:05Z"), "2026-01-02T12:00:05Z", False),  # the run already seen
-        (_repl(None, None), None, False),
+        (_answered("Completed", "2026-01-02T12:00:00Z"), True),
+        (_answered("Failed", "2026-01-02T12:00:00Z"), True),
+        (_answered("Completed", "2026-01-02T12:00:07Z"), True),  # a later request, taken in its place
+        # a run that ended after the request but answered an earlier one (or none: it was under way)
+        (_answered("Completed", "2026-01-02T11:59:00Z"), False),
+        (_answered("Completed", None), False),
+        (_answered("Running", "2026-01-02T12:00:00Z"), False),  # the next run has begun
     ],
 )
-def test_sync_now_recognises_a_run_that_finished_after_the_request(
-    obj: dict, previous: str | None, expected: bool
-) -> None:
-    assert finished_after(obj, NOW, previous) is expected
+def test_sync_now_waits_for_the_run_that_answers_its_request(obj: dict, expected: bool) -> None:
+    assert answered(obj, trigger_value(NOW)) is expected
 
 
 def test_sync_now_stages() -> None:
