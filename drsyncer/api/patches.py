@@ -18,16 +18,18 @@ class PatchError(ValueError):
     """A patch that cannot be applied to its target (the message says why, like the API server's)."""
 
 
-def json_merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: maps merge key by key, a null removes a key, anything else replaces."""
+def json_merge_patch(target: Any, patch: Any, *, in_place: bool = False) -> Any:
+    """RFC 7386: maps merge key by key, a null removes a key, anything else replaces. `in_place`:
+    `target`'s maps are changed rather than copied (a round-trip YAML document keeps its maps'
+    comments and key order that way)."""
     if not isinstance(patch, dict):
         return patch
-    result = dict(target) if isinstance(target, dict) else {}
+    result = (target if in_place else dict(target)) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
         else:
-            result[key] = json_merge_patch(result.get(key), value)
+            result[key] = json_merge_patch(result.get(key), value, in_place=in_place)
     return result
 
 

@@ -12,15 +12,18 @@ not written. Messages never quote field values: the object may be a Secret.
 from __future__ import annotations
 
 import copy
+import io
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonpatch
-import yaml
 from jsonpointer import JsonPointer, JsonPointerException
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from drsyncer.api.modifiers import (
     IDENTITY_MESSAGE,
@@ -368,7 +371,8 @@ def _embedded(where: str, embedded: EmbeddedPatch) -> Operation:
         if patch is not None:
             parsed = patch(parsed)
         if merge:
-            parsed = json_merge_patch(parsed, copy.deepcopy(merge))
+            # the document was parsed for this run alone: patched in place, it keeps its comments
+            parsed = json_merge_patch(parsed, copy.deepcopy(merge), in_place=True)
         written = _write(parsed, text, embedded.format)
         parent, last = pointer.to_last(doc)
         parent[int(str(last)) if isinstance(parent, list) else last] = written
@@ -377,12 +381,24 @@ def _embedded(where: str, embedded: EmbeddedPatch) -> Operation:
     return run
 
 
+def _yaml() -> YAML:
+    """A round-trip YAML 1.2 reader and writer: a value the patch does not touch is written back as it
+    was read (`NO`, `0755`, `12:30`, `1.10`, `0x1F` and quotes stay; PyYAML's YAML 1.1 made them
+    false, 493, 750, 1.1 and 31), comments of maps the patch leaves alone stay, and long lines are
+    not folded. Built per use: a `YAML` instance is not safe to share between threads."""
+    handler = YAML(typ="rt")
+    handler.preserve_quotes = True
+    handler.width = 1 << 16
+    return handler
+
+
 def _parse(where: str, text: str, form: EmbeddedFormat) -> Any:
     try:
         if form is EmbeddedFormat.JSON:
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
+            # NaN, Infinity and a number beyond a double are not JSON (RFC 8259); Python reads them
+            return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        return _yaml().load(text)
+    except (ValueError, YAMLError, MarkedYAMLError) as exc:
         # the position only: the text may be a secret
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         if line is None:
@@ -393,6 +409,17 @@ def _parse(where: str, text: str, form: EmbeddedFormat) -> Any:
         raise ModifierError(where, f"not valid {form.value}{at}") from None
 
 
+def _not_json(_: str) -> Any:
+    raise ValueError("not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError("a number beyond a double")
+    return value
+
+
 def _write(document: Any, original: str, form: EmbeddedFormat) -> str:
     if form is EmbeddedFormat.JSON:
         # keep the layout family of the original: one line stays one line
@@ -400,7 +427,9 @@ def _write(document: Any, original: str, form: EmbeddedFormat) -> str:
         separators = None if indent else (",", ":")
         text = json.dumps(document, indent=indent, separators=separators, ensure_ascii=False)
         return text + "\n" if original.endswith("\n") else text
-    return str(yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True))
+    out = io.StringIO()
+    _yaml().dump(document, out)
+    return out.getvalue()
 
 
 __all__ = [

@@ -482,3 +482,31 @@ def test_the_standby_records_survive_a_rule_that_drops_every_annotation() -> Non
     annotations = copied["metadata"]["annotations"]
     assert "team" not in annotations and annotations[keys.ANNOTATION_ORIGINAL_REPLICAS] == "3"
     assert copied["spec"]["replicas"] == 0
+
+
+def test_an_embedded_yaml_patch_writes_every_value_it_does_not_touch_as_it_was() -> None:
+    """YAML 1.1 readers turn `NO` into false and `0755` into 493: a patch of one key must not."""
+    text = (
+        "# settings\n"
+        "database:\n"
+        "  host: db.prod.internal   # primary\n"
+        "  port: 5432\n"
+        "country: NO\n"
+        "mode: 0755\n"
+        "time: 12:30\n"
+        "on: yes\n"
+        "version: 1.10\n"
+        "id: 0x1F\n"
+        'quoted: "text"\n'
+        f"long: {'x' * 200}\n"
+    )
+    rule = {"embedded": [{"field": "/data/app.yaml", "mergePatch": {"database": {"host": "db.dr.internal"}}}]}
+    copied = _copy(configmap(data={"app.yaml": text}), [rule])
+    assert copied["data"]["app.yaml"] == text.replace("db.prod.internal  ", "db.dr.internal    ")
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e400"])
+def test_an_embedded_json_document_holding_what_json_has_not_fails_the_object(number: str) -> None:
+    rule = {"embedded": [{"field": "/data/app.json", "format": "json", "mergePatch": {"a": 1}}]}
+    reason = _failure(configmap(data={"app.json": f'{{"ratio": {number}}}'}), [rule])
+    assert reason.startswith("spec.modifiers[0].embedded[0] (/data/app.json): not valid json"), reason
