@@ -78,6 +78,9 @@ def find_builtin(name: str) -> BuiltinKind | None:
     return None
 
 
+_VERSION = re.compile(r"v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
+
+
 def normalize_resource_type(name: str, allow_all: bool = True) -> str:
     """The canonical spelling of a `resourceTypes` entry, or ValueError saying what is wrong.
 
@@ -112,6 +115,17 @@ def normalize_resource_type(name: str, allow_all: bool = True) -> str:
         raise ValueError(f'"{name}" is not a valid "resource.group" name')
     if group.lower() in BUILTIN_GROUPS:
         raise ValueError(f'"{name}": the {group.lower()} group has no resource "{resource}"')
+    if _VERSION.fullmatch(group.lower()):
+        raise ValueError(
+            f'"{name}": "{group}" is an API version, not a group; name a type without its version '
+            '(e.g. "configmaps", "deployments.apps")'
+        )
+    if group.lower() == "extensions":  # served Ingress, Deployment, ... until Kubernetes 1.22
+        moved = find_builtin(resource)
+        where = f'"{moved.group_resource}"' if moved is not None else "its current group"
+        raise ValueError(
+            f'"{name}": no cluster serves the extensions group since Kubernetes 1.22; use {where}'
+        )
     return f"{resource.lower()}.{group.lower()}"
 
 

@@ -1,10 +1,12 @@
 """Every validation rule, with the exact field path in the message."""
 
+import re
 from typing import Any
 
 import pytest
 
 from drsyncer.api.parse import InvalidSpec, parse_replication
+from drsyncer.api.resource_types import normalize_resource_type
 from tests.unit.api.builders import (
     DROP,
     remote_cluster_dict,
@@ -531,3 +533,21 @@ def test_remote_cluster_accepts_fractional_qps_and_insecure_flag() -> None:
         )
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "ingresses.extensions",
+            'no cluster serves the extensions group since Kubernetes 1.22; use "ingresses.networking.k8s.io"',
+        ),
+        ("deployments.extensions", 'use "deployments.apps"'),
+        ("ConfigMap.v1", '"v1" is an API version, not a group'),
+        ("widgets.v1beta1", '"v1beta1" is an API version, not a group'),
+    ],
+)
+def test_a_type_name_no_cluster_serves_is_refused_saying_what_to_write(name: str, message: str) -> None:
+    """Taken as a custom resource, such a name would match nothing, silently, every run."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        normalize_resource_type(name)
