@@ -13,6 +13,7 @@ destination object with no source object: prune, only when pruning is on and `de
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,7 @@ from drsyncer.sync.result import DeploymentScale, KindCounts
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.select import skip_reason
 from drsyncer.sync.tokens import accounts_of, is_service_account
-from drsyncer.sync.transform import transform
+from drsyncer.sync.transform import Scale, transform
 
 LISTED_TWICE = "listed twice in the source; the first copy is used"
 
@@ -146,9 +147,18 @@ def create_action(
         reason=REASON_CREATE,
         desired=body,
         source_hash=hashed,
-        scale=transformed.scale,
+        scale=_scale_written(transformed.scale, body),
         warnings=transformed.warnings,
     )
+
+
+def _scale_written(scale: Scale | None, body: Mapping[str, Any]) -> Scale | None:
+    """The replica decision as the copy is written: a modifier or plugin may set `spec.replicas`
+    itself, and the replica report (`deploymentScales`) says what the copy runs."""
+    written = (body.get("spec") or {}).get("replicas")
+    if scale is None or not isinstance(written, int) or written == scale.replicas:
+        return scale
+    return dataclasses.replace(scale, replicas=written)
 
 
 def _keep_standby_records(body: Obj, transformed: Mapping[str, Any]) -> None:

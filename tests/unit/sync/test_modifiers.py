@@ -510,3 +510,21 @@ def test_an_embedded_json_document_holding_what_json_has_not_fails_the_object(nu
     rule = {"embedded": [{"field": "/data/app.json", "format": "json", "mergePatch": {"a": 1}}]}
     reason = _failure(configmap(data={"app.json": f'{{"ratio": {number}}}'}), [rule])
     assert reason.startswith("spec.modifiers[0].embedded[0] (/data/app.json): not valid json"), reason
+
+
+def test_the_replica_report_says_what_a_rule_made_a_copy_run() -> None:
+    two = {
+        "resources": ["deployments"],
+        "jsonPatch": [{"op": "replace", "path": "/spec/replicas", "value": 2}],
+    }
+    [action] = plan(
+        [deployment(replicas=3)],
+        {},
+        rules(modifiers=[two]),
+        source_namespace=SOURCE_NS,
+        destination_namespace=DEST_NS,
+        prune=False,
+        destination_cluster="dr1",
+    )
+    assert action.body is not None and action.body["spec"]["replicas"] == 2
+    assert action.scale is not None and (action.scale.original, action.scale.replicas) == (3, 2)
