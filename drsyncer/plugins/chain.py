@@ -78,7 +78,7 @@ def setting_problems(index: int, setting: PluginSetting, registry: Registry) -> 
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # the validator's own failure (sys.exit too) is the plugin's fault
-        return [f'{path}.parameters: {messages.hook_failed(setting.name, "validator", exc)}']
+        return [f"{path}.parameters: {messages.hook_failed(setting.name, 'validator', exc)}"]
     return [f"{path}.parameters{_joined(where)}: {message}" for where, message in found]
 
 

@@ -7,13 +7,16 @@ object) with some of these attributes:
 - `transform(obj: dict, context: PluginContext) -> dict | Skip`: the copy about to be written (after
   the built-in transforms, without drsyncer's ownership marks; the plugin's own deep copy, free to
   change in place) → the copy to write, or `Skip("why")` to leave the object out.
-- `filter(obj: Mapping, context: PluginContext) -> str | Skip | None`: the source object (read-only)
-  → None (or "") to keep it, a reason (or `Skip`) to leave it out.
+- `filter(obj: Mapping, context: PluginContext) -> str | Skip | None`: the source object (a deep
+  read-only view, drsyncer.plugins.readonly) → None (or "") to keep it, a reason (or `Skip`) to
+  leave it out.
 - `validate(parameters: dict) -> Iterable[tuple[str, str]] | None`: problems with the parameters as
   (path inside `parameters`, message); raising `ValueError` is one problem about all of them.
 
-At least one of `transform` and `filter` is required. An exception a hook raises fails that one
-object (reported with the plugin's name and the message; nothing is written for it).
+At least one of `transform` and `filter` is required. Whatever a hook raises (`SystemExit` too; only
+`KeyboardInterrupt` stops the process) fails that one object: nothing is written for it, and it is
+reported with the plugin's name, the exception's type, the plugin's line and, except for a Secret,
+the exception's message (drsyncer.plugins.messages).
 """
 
 from __future__ import annotations

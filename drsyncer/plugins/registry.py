@@ -62,16 +62,18 @@ def load(entry: EntryPoint) -> InstalledPlugin:
     )
     try:
         target = entry.load()
-    except Exception as exc:  # a broken plugin must not stop the worker or the listing
+        plugin = replace(
+            plugin,
+            transform=_callable(target, "transform"),
+            filter=_callable(target, "filter"),
+            validate=_callable(target, "validate"),
+        )
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a broken plugin (sys.exit on import too) must not stop the worker
         # kept, not logged: a command that never uses it (`drsyncer plan`) should not warn about it;
         # long-running processes log it once at start (log_unusable)
         return replace(plugin, error=f"failed to load {entry.value}: {type(exc).__name__}: {exc}")
-    plugin = replace(
-        plugin,
-        transform=_callable(target, "transform"),
-        filter=_callable(target, "filter"),
-        validate=_callable(target, "validate"),
-    )
     if plugin.transform is None and plugin.filter is None:
         return replace(plugin, error=f"{entry.value} has neither a transform nor a filter hook")
     return plugin

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 from drsyncer.plugins.contract import ENTRY_POINT_GROUP
 from drsyncer.plugins.registry import InstalledPlugin, discover
@@ -20,5 +21,23 @@ SAMPLES = {
 }
 
 
-def sample_registry() -> dict[str, InstalledPlugin]:
-    return discover(EntryPoint(name, value, ENTRY_POINT_GROUP) for name, value in SAMPLES.items())
+# plugins that quote Secret data, exit or change what they are shown (tests/unit/plugins/test_chain.py)
+CARELESS = {
+    "decoding": f"{MODULE}:Decoding",
+    "quoting": f"{MODULE}:Quoting",
+    "telling": f"{MODULE}:Telling",
+    "raising": f"{MODULE}:Raising",
+    "mutating": f"{MODULE}:Mutating",
+}
+
+
+def sample_registry(samples: dict[str, str] = SAMPLES) -> dict[str, InstalledPlugin]:
+    return discover(EntryPoint(name, value, ENTRY_POINT_GROUP) for name, value in samples.items())
+
+
+def sample_line(marker: str) -> str:
+    """`sample_plugins.py:<line>` of the one line of the sample plugins holding `marker`, as a
+    plugin's failure names where it raised."""
+    lines = Path(__file__).with_name("sample_plugins.py").read_text().splitlines()
+    [number] = [n for n, line in enumerate(lines, 1) if marker in line]
+    return f"sample_plugins.py:{number}"

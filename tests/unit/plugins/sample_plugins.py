@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import builtins
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -73,6 +76,65 @@ class Strict:
 
 class NoHooks:
     pass
+
+
+class Decoding:
+    """Reads a Secret's `port` as a number: raises quoting the decoded value when it is not one."""
+
+    @staticmethod
+    def transform(obj: dict[str, Any], context: PluginContext) -> dict[str, Any]:
+        if obj["kind"] == "Secret":
+            _port(obj)
+        return obj
+
+
+def _port(obj: Mapping[str, Any]) -> int:
+    return int(base64.b64decode(obj["data"]["port"]).decode())  # raises: decoding
+
+
+class Quoting:
+    """A filter whose exception quotes what it read: the Secret's password, a ConfigMap's host."""
+
+    @staticmethod
+    def filter(obj: Mapping[str, Any], context: PluginContext) -> None:
+        if obj["kind"] == "Secret":
+            raise ValueError(f"bad {obj['data']['password']}")  # raises: quoting a Secret
+        if obj["metadata"]["name"] == "bad":
+            raise ValueError(f"bad host {obj['data']['host']}")  # raises: quoting a ConfigMap
+        return None
+
+
+class Telling:
+    """A filter whose reason quotes a Secret's password, as stored and decoded."""
+
+    @staticmethod
+    def filter(obj: Mapping[str, Any], context: PluginContext) -> str | None:
+        if obj["kind"] != "Secret":
+            return None
+        password = obj["data"]["password"]
+        return f"password {password} is {base64.b64decode(password).decode()!r}"
+
+
+class Raising:
+    """Raises the builtin exception named by `parameters.exception` on objects named `bad`;
+    `SystemExit` with sys.exit, as a script would."""
+
+    @staticmethod
+    def transform(obj: dict[str, Any], context: PluginContext) -> dict[str, Any]:
+        if obj["metadata"]["name"] == "bad":
+            name = context.parameters["exception"]
+            if name == "SystemExit":
+                sys.exit(3)  # raises: exiting
+            raise getattr(builtins, name)()  # raises: by name
+        return obj
+
+
+class Mutating:
+    """A filter that changes the object it is shown (which the contract forbids)."""
+
+    @staticmethod
+    def filter(obj: Mapping[str, Any], context: PluginContext) -> None:
+        obj["data"]["host"] = "changed by a filter"  # type: ignore[index]  # raises: mutating
 
 
 suffix = Suffix()

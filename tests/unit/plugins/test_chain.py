@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import sys
 from typing import Any
 
 import pytest
@@ -9,14 +11,36 @@ import pytest
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.plugins import Skip
 from drsyncer.plugins.chain import Chain, Place, PluginSetting, chain_for, fingerprint, problems
-from tests.unit.plugins.registry import MODULE, sample_registry
+from drsyncer.plugins.registry import InstalledPlugin
+from tests.unit.plugins.registry import CARELESS, MODULE, sample_line, sample_registry
 
 REGISTRY = sample_registry()
+CARELESS_REGISTRY = sample_registry(CARELESS)
 PLACE = Place("dr-system/shop", "prod", "shop", "dr1", "shop-dr")
 
 
 def chain(*settings: tuple[str, dict[str, Any]]) -> Chain:
-    return chain_for([PluginSetting.of(n, p) for n, p in settings], REGISTRY, PLACE)
+    return chain_for([PluginSetting.of(n, p) for n, p in settings], REGISTRY | CARELESS_REGISTRY, PLACE)
+
+
+PASSWORD = "s3cr3t-hunter2"
+PORT = "not-a-number"
+
+
+def secret() -> dict[str, Any]:
+    def encoded(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "creds", "namespace": "shop-dr"},
+        "type": "Opaque",
+        "data": {"password": encoded(PASSWORD), "port": encoded(PORT)},
+    }
+
+
+SECRET_VALUES = (PASSWORD, PORT, *secret()["data"].values())
 
 
 def configmap(name: str = "web", **labels: str) -> dict[str, Any]:
@@ -95,7 +119,12 @@ def test_filters_give_the_plugin_and_its_reason_or_keep_the_object() -> None:
 @pytest.mark.parametrize(
     ("plugin", "name", "message"),
     [
-        ("exploding", "bad", "plugin \"exploding\": transform raised KeyError: 'host'"),
+        (
+            "exploding",
+            "bad",
+            f"plugin \"exploding\": transform raised KeyError: 'host' ({sample_line('raise KeyError')}, in "
+            "Exploding.transform)",
+        ),
         (
             "returns-nothing",
             "web",
@@ -121,3 +150,98 @@ def test_the_fingerprint_is_empty_without_plugins_and_follows_the_parameters() -
     same = fingerprint([PluginSetting.of("suffix", {"a": [1], "suffix": ".dr"})])
     other = fingerprint([PluginSetting.of("suffix", {"suffix": ".eu", "a": [1]})])
     assert one == same != other
+
+
+@pytest.mark.parametrize(
+    ("plugin", "run", "message"),
+    [
+        (
+            "decoding",
+            lambda c, obj: c.apply(obj),
+            f'plugin "decoding": transform raised ValueError ({sample_line("raises: decoding")}, in _port; '
+            "the message is not shown for a Secret)",
+        ),
+        (
+            "quoting",
+            lambda c, obj: c.skip_reason(obj),
+            f'plugin "quoting": filter raised ValueError ({sample_line("raises: quoting a Secret")}, in '
+            "Quoting.filter; the message is not shown for a Secret)",
+        ),
+    ],
+)
+def test_a_hook_failing_on_a_secret_is_reported_by_type_and_line_never_by_its_message(
+    plugin: str, run: Any, message: str
+) -> None:
+    with pytest.raises(CategorisedError) as caught:
+        run(chain((plugin, {})), secret())
+    assert caught.value.message == message
+    # nothing keeps the hook's exception either: its text and its frames' locals hold the data
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+
+
+def test_a_hook_failing_on_another_object_is_reported_with_its_message_on_one_clipped_line() -> None:
+    with pytest.raises(CategorisedError) as caught:
+        chain(("quoting", {})).skip_reason(configmap("bad"))
+    assert caught.value.message == (
+        f'plugin "quoting": filter raised ValueError: bad host shop.example.com '
+        f"({sample_line('raises: quoting a ConfigMap')}, in Quoting.filter)"
+    )
+    long = configmap("bad")
+    long["data"]["host"] = "x\n" * 1000
+    with pytest.raises(CategorisedError) as caught:
+        chain(("quoting", {})).skip_reason(long)
+    assert "\n" not in caught.value.message
+    assert "x x x" in caught.value.message
+    assert len(caught.value.message) < 600
+
+
+def test_a_reason_about_a_secret_has_its_data_values_masked() -> None:
+    reason = chain(("telling", {})).skip_reason(secret())
+    assert reason == "plugin \"telling\": password *** is '***'"
+    assert reason is not None and not any(value in reason for value in SECRET_VALUES)
+
+
+@pytest.mark.parametrize(
+    ("exception", "where"),
+    [
+        ("SystemExit", f"SystemExit: 3 ({sample_line('raises: exiting')}, in Raising.transform)"),
+        ("GeneratorExit", f"GeneratorExit ({sample_line('raises: by name')}, in Raising.transform)"),
+    ],
+)
+def test_a_hook_that_exits_fails_its_object_only(exception: str, where: str) -> None:
+    plugins = chain(("raising", {"exception": exception}))
+    with pytest.raises(CategorisedError) as caught:
+        plugins.apply(configmap("bad"))
+    assert caught.value.message == f'plugin "raising": transform raised {where}'
+    assert caught.value.category is Category.NON_RETRYABLE
+    assert isinstance(plugins.apply(configmap("good")), dict)
+
+
+def test_ctrl_c_during_a_hook_still_stops_the_process() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        chain(("raising", {"exception": "KeyboardInterrupt"})).apply(configmap("bad"))
+
+
+def test_a_filter_cannot_change_the_object_it_reads() -> None:
+    source = configmap()
+    with pytest.raises(CategorisedError) as caught:
+        chain(("mutating", {})).skip_reason(source)
+    assert caught.value.message == (
+        "plugin \"mutating\": filter raised TypeError: 'ReadOnlyDict' object does not support item "
+        f"assignment ({sample_line('raises: mutating')}, in Mutating.filter)"
+    )
+    assert source == configmap()
+
+
+def test_a_validator_that_exits_is_a_problem_with_its_parameters() -> None:
+    class Exiting:
+        @staticmethod
+        def validate(parameters: dict[str, Any]) -> None:
+            sys.exit("no")
+
+    registry = {"exiting": InstalledPlugin("exiting", "", "", "x:y", validate=Exiting.validate)}
+    [problem] = problems([PluginSetting.of("exiting", {})], registry)
+    assert problem.startswith(
+        'spec.plugins[0].parameters: plugin "exiting": validator raised SystemExit: no ('
+    )

@@ -27,6 +27,13 @@ def test_a_plugin_that_fails_to_import_is_kept_with_the_error() -> None:
     assert "failed to load tests.unit.plugins.not_there:plugin: ModuleNotFoundError" in broken.error
 
 
+def test_a_plugin_that_exits_when_imported_is_kept_with_the_error() -> None:
+    registry = discover([EntryPoint("exits", "tests.unit.plugins.exits_on_import:plugin", ENTRY_POINT_GROUP)])
+    assert (
+        registry["exits"].error == "failed to load tests.unit.plugins.exits_on_import:plugin: SystemExit: 2"
+    )
+
+
 def test_a_plugin_without_transform_or_filter_cannot_be_used() -> None:
     assert (
         sample_registry()["no-hooks"].error == f"{MODULE}:NoHooks has neither a transform nor a filter hook"

@@ -20,10 +20,14 @@ from drsyncer.plugins.registry import discover
 from drsyncer.sync.execute import execute
 from drsyncer.sync.objects import key_of
 from drsyncer.sync.plan import Op, Plan, plan
-from tests.unit.plugins.registry import sample_registry
+from tests.unit.plugins.registry import sample_line, sample_registry
 from tests.unit.sync.factories import DEST_NS, SOURCE_NS, configmap, deployment, rules
 
 REGISTRY = sample_registry()
+EXPLODED = (
+    f"plugin \"exploding\": transform raised KeyError: 'host' ({sample_line('raise KeyError')}, in "
+    "Exploding.transform)"
+)
 
 
 def plan_with(source: list[dict[str, Any]], plugins: list[dict[str, Any]], destination: Any = None) -> Plan:
@@ -91,15 +95,13 @@ def test_a_hook_failing_on_one_object_fails_that_object_and_plans_the_others() -
     the_plan = plan_with([configmap("bad"), configmap("good")], [{"name": "exploding"}])
     actions = by_name(the_plan)
     assert actions["bad"].op == Op.FAIL
-    assert actions["bad"].reason == "plugin \"exploding\": transform raised KeyError: 'host'"
+    assert actions["bad"].reason == EXPLODED
     assert actions["good"].op == Op.CREATE
     assert not actions["bad"].writes
     # what the run reports: counted as failed, listed with the message
     counts = the_plan.counts()["ConfigMap"]
     assert (counts.failed, counts.created) == (1, 1)
-    assert str(actions["bad"].failure_record()) == (
-        f"NonRetryable: ConfigMap {DEST_NS}/bad: plugin \"exploding\": transform raised KeyError: 'host'"
-    )
+    assert str(actions["bad"].failure_record()) == (f"NonRetryable: ConfigMap {DEST_NS}/bad: {EXPLODED}")
 
 
 def test_a_plugin_that_is_not_installed_fails_the_whole_plan() -> None:
@@ -118,7 +120,7 @@ def test_a_run_reports_the_failed_object_with_its_message_and_writes_nothing_for
     assert result.phase is Phase.FAILED
     assert result.totals.failed == 1
     assert [(e.name, e.category, e.message) for e in result.errors] == [
-        ("bad", Category.NON_RETRYABLE, "plugin \"exploding\": transform raised KeyError: 'host'")
+        ("bad", Category.NON_RETRYABLE, EXPLODED)
     ]
 
 
