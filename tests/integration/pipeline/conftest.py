@@ -482,6 +482,20 @@ def pipeline_backend() -> str:
     return "sim"
 
 
+def _each_backend(request: pytest.FixtureRequest) -> str:
+    selected = request.config.getoption("--backend")
+    if selected not in ("both", request.param):
+        pytest.skip(f"--backend {selected}")
+    return str(request.param)
+
+
+# a module that imports this runs its pipeline on the simulator and on real control planes
+# (`from tests.integration.pipeline.conftest import on_both_backends  # noqa: F401`)
+on_both_backends = pytest.fixture(scope="module", params=["sim", "real"], name="pipeline_backend")(
+    _each_backend
+)
+
+
 @pytest.fixture(scope="module")
 def pipeline_env() -> dict[str, str]:
     """Environment every process of the module's pipeline gets in addition; a module overrides this."""

@@ -18,19 +18,16 @@ from drsyncer.status.replication import NamespaceRecord, run_status
 from drsyncer.status.writer import patch_status
 from drsyncer.sync.result import DeploymentScale, Outcome, TargetResult
 from tests.fixtures.polling import builtin_ref
-from tests.integration.pipeline.conftest import SECRETS, Pipeline, eventually
+from tests.integration.pipeline.conftest import (
+    SECRETS,
+    Pipeline,
+    eventually,
+    on_both_backends,  # noqa: F401 (the pipeline on both)
+)
 
 RESOURCE_QUOTAS = builtin_ref("resourcequotas")
 NAMESPACES_SYNCED = LISTED_TARGETS // 2 + 2  # into dr1 and dr2: 4 targets more than the status lists
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module", params=["sim", "real"])
-def pipeline_backend(request: pytest.FixtureRequest) -> str:
-    selected = request.config.getoption("--backend")
-    if selected not in ("both", request.param):
-        pytest.skip(f"--backend {selected}")
-    return str(request.param)
 
 
 def _when(text: str) -> float:

@@ -15,19 +15,16 @@ import pytest
 
 from drsyncer.api import keys
 from tests.fixtures.polling import builtin_ref
-from tests.integration.pipeline.conftest import SECRETS, Pipeline, eventually
+from tests.integration.pipeline.conftest import (
+    SECRETS,
+    Pipeline,
+    eventually,
+    on_both_backends,  # noqa: F401 (the pipeline on both)
+)
 
 SECRET_VALUE = "s3cr3t-db-password"
 DEPLOYMENTS = builtin_ref("deployments")
 LEASES = builtin_ref("leases")
-
-
-@pytest.fixture(scope="module", params=["sim", "real"])
-def pipeline_backend(request: pytest.FixtureRequest) -> str:
-    selected = request.config.getoption("--backend")
-    if selected not in ("both", request.param):
-        pytest.skip(f"--backend {selected}")
-    return str(request.param)
 
 
 def test_scheduled_replication_copies_to_both_destinations_and_reports_completed(pipe: Pipeline) -> None:
