@@ -307,8 +307,10 @@ def test_sync_now_annotation_sends_every_namespace_with_the_documented_kwargs_an
         "mode",
         "run_id",
         "trigger",
+        "request",
     }
     assert kwargs["trigger"] == "sync-now" and kwargs["mode"] == "Manual" and kwargs["run_id"]
+    assert kwargs["request"] == "now"  # the annotation's value, which the run's status reports
     assert len({m["kwargs"]["run_id"] for m in sent}) == 1, "one run id for the whole run"
     assert kwargs["replication"]["generation"] == 1
 
