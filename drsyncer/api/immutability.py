@@ -8,10 +8,11 @@ field and message kube-apiserver would answer. It is the one home of this knowle
 
 Comparisons are made as the server makes them, after its defaulting: a field the server defaults
 (a StatefulSet's `podManagementPolicy`, a claim's `volumeMode`) counts with its default when left
-out. Fields the destination fills in by itself (a claim's bound `volumeName` and default
-`storageClassName`, a Job's generated selector and its controller labels) count only when
-`desired` states them, since an update that leaves them out keeps them (drsyncer's update bodies
-carry them over).
+out, and quantities (resource requests and limits, claim sizes) compare by value, whatever form
+each side was written in ("1000m" and "1", "1024Mi" and "1Gi"; drsyncer.api.quantities). Fields
+the destination fills in by itself (a claim's bound `volumeName` and default `storageClassName`, a
+Job's generated selector and its controller labels) count only when `desired` states them, since
+an update that leaves them out keeps them (drsyncer's update bodies carry them over).
 
 Sources (kube-apiserver, read at v1.30.0, v1.31.0, v1.32.0, v1.33.0 and v1.34.4):
 pkg/apis/apps/validation (ValidateStatefulSetUpdate, ValidateDeploymentUpdate,
@@ -30,8 +31,9 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from drsyncer.api.quantities import comparable_quantities, parse_quantity
 
 Version = tuple[int, int]  # (major, minor), e.g. (1, 32)
 # what a server of unknown version is taken to be: the newest rows apply (a refusal they miss is
@@ -142,31 +144,6 @@ def _field_check(
 
 
 # -- quantities -------------------------------------------------------------------------------------
-
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_QUANTITY = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(?:([eE][+-]?[0-9]+)|([a-zA-Z]*))")
-
-
-def parse_quantity(value: Any) -> Decimal | None:
-    """A Kubernetes resource quantity ("10Gi", "500M", "1e3", 2) as a number, or None if unreadable."""
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    match = _QUANTITY.fullmatch(str(value).strip())
-    if match is None:
-        return None
-    number, exponent, suffix = match.groups()
-    try:
-        base = Decimal(number)
-        if exponent:
-            return base.scaleb(int(exponent[1:]))
-        if suffix in _BINARY:
-            return base * _BINARY[suffix]
-        if suffix in _DECIMAL:
-            return base.scaleb(_DECIMAL[suffix])
-    except InvalidOperation:
-        return None
-    return None
 
 
 def _same_quantity(a: Any, b: Any) -> bool:
@@ -810,8 +787,14 @@ def refused(
     (major, minor) from its /version, None when unknown (the newest known rows apply). Kinds not in
     the table (custom resources) have no refusals here. Pure; neither object is modified.
     """
+    rows = rows_for(group, kind, version)
+    if not rows:
+        return ()
+    # the server stores quantities rewritten ("1024Mi" as "1Gi") and compares them by value
+    desired = comparable_quantities(desired, group, kind)
+    existing = comparable_quantities(existing, group, kind)
     found: list[Refusal] = []
-    for row in rows_for(group, kind, version):
+    for row in rows:
         found += row.check(version or NEWEST_KNOWN, desired, existing)
     return tuple(found)
 

@@ -1,4 +1,5 @@
-"""What kube-apiserver does to particular kinds on create and update: defaults, validation, immutability.
+"""What kube-apiserver does to particular kinds on create and update: defaults, validation, immutability,
+and the canonical form of the quantities in pod specs and claim specs (drsyncer.api.quantities).
 
 Pure functions over plain dicts; each returns the object to store or raises the API's error. What an
 update may not change comes from the table in `drsyncer.api.immutability`, read at the version the
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from drsyncer.api.immutability import Version, refused
+from drsyncer.api.quantities import canonical_quantities
 from drsyncer.api.selectors import selector_string
 from drsyncer.sim import defaulting
 from drsyncer.sim.errors import ApiError, bad_request, invalid
@@ -606,6 +608,8 @@ def prepare(
     elif rt.schema:
         return defaulting.apply_defaults(obj, rt.schema)
     else:
+        # kube-apiserver stores every quantity of a pod spec or claim spec rewritten: "1024Mi" as "1Gi"
+        obj = canonical_quantities(obj, rt.group, rt.kind)
         hook = PREPARE.get(rt.key)
         new = hook(rt, obj, old) if hook else obj
     if old is not None:

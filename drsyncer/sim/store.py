@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drsyncer.api.immutability import parse_version
+from drsyncer.api.quantities import comparable_quantities
 from drsyncer.sim import apply, kinds
 from drsyncer.sim.discovery import KUBE_VERSION
 from drsyncer.sim.errors import (
@@ -87,9 +88,10 @@ def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _desired_state(obj: Obj, rt: ResourceType) -> dict[str, Any]:
+def _desired_state(obj: Obj, rt: ResourceType) -> Any:
     skip = _NOT_DESIRED_STATE if rt.status else _NOT_DESIRED_STATE - {"status"}
-    return {k: v for k, v in obj.items() if k not in skip}
+    # compared as kube-apiserver compares specs: quantities by value ("1Gi" is "1073741824")
+    return comparable_quantities({k: v for k, v in obj.items() if k not in skip}, rt.group, rt.kind)
 
 
 _STRING_METADATA = (

@@ -23,12 +23,13 @@ left alone, a changed one is written with a body rebuilt from the fresh read. Ho
   round goes through one loop (`kube.retry.retry_on_conflict`, the client's policy);
 - an immutable change, by its handling: NoChange → nothing written, reported as held back;
   PartialUpdate → the same update loop with the immutable fields left as they are; Recreate,
-  RecreateWithPodDrain, ForceUpdate → delete (RecreateWithPodDrain evicts the Pods using the object
-  first, drsyncer.sync.drain; ForceUpdate deletes in the foreground), wait until the object is gone,
-  create the desired object. An update the API refuses (422 Invalid, a 403 naming Forbidden fields,
-  or an admission plugin's 403) although the planner saw no such change gets the same treatment,
-  the refused fields taken from the Status causes; before deleting for it, a dry-run create checks
-  that the server would take the new object;
+  RecreateWithPodDrain, ForceUpdate → a dry-run create checks that the destination would take the
+  new object (when it would not, the object fails with its answer and the copy stays), then delete
+  (RecreateWithPodDrain evicts the Pods using the object first, drsyncer.sync.drain; ForceUpdate
+  deletes in the foreground), wait until the object is gone, create the desired object. An update
+  the API refuses (422 Invalid, a 403 naming Forbidden fields, or an admission plugin's 403)
+  although the planner saw no such change gets the same treatment, the refused fields taken from
+  the Status causes;
 - prune: DELETE with the destination uid as a precondition (drsyncer.sync.delete, shared with cleanup).
 After a stage of CustomResourceDefinitions the executor waits for them to be served
 (drsyncer.sync.crd_wait) before the custom resources of the next stages are written.
@@ -63,7 +64,7 @@ from drsyncer.sync.decide import decide, wanted_again
 from drsyncer.sync.delete import delete_copy, wait_gone
 from drsyncer.sync.drain import drain
 from drsyncer.sync.immutable import described_handling, resolve_handling
-from drsyncer.sync.merge import changed_fields, partial_body, update_body
+from drsyncer.sync.merge import changed_fields, dry_run_replacement, partial_body, update_body
 from drsyncer.sync.namespace_metadata import creation_metadata, patch_for
 from drsyncer.sync.objects import Key, Obj
 from drsyncer.sync.ownership import destination_namespace
@@ -757,7 +758,7 @@ class _Runner:
             return _Done(
                 Outcome.SKIPPED, warning=f"{key}: {describe}; not written", skip=action.skip_record()
             )
-        self._recreate(planned, ref, action.immutable.handling, action.destination_uid)
+        self._recreate(planned, ref, action.immutable.handling, action.destination_uid, describe)
         return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; recreated")
 
     def _unforeseen_immutable(self, planned: Action, ref: ResourceRef, exc: ApiError) -> _Done:
@@ -804,17 +805,20 @@ class _Runner:
                     return _partial_refused(planned, fields, describe, again)
                 raise
             return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; the other fields were updated")
-        self._check_creatable(planned, ref, describe)
-        self._recreate(planned, ref, handling, decided.destination_uid)
+        self._recreate(planned, ref, handling, decided.destination_uid, describe, fresh)
         return _Done(Outcome.UPDATED, warning=f"{key}: {describe}; recreated")
 
-    def _check_creatable(self, action: Action, ref: ResourceRef, describe: str) -> None:
-        """Before deleting for a refusal the plan did not foresee: would the server create the new
-        object? A dry-run create answers 409 AlreadyExists only after the object passed validation,
-        so a 422 here means the object itself is invalid there, and deleting would lose the copy."""
+    def _check_creatable(self, action: Action, ref: ResourceRef, describe: str, existing: Obj | None) -> None:
+        """Before deleting a copy to recreate it: would the destination create the new object? A
+        dry-run create (`dryRun=All`) of the same name answers 409 AlreadyExists only after the object
+        passed validation and admission, so a 422 or 403 here means the destination refuses the
+        object itself, and deleting would lose the copy. The addresses and node ports the copy holds
+        are left out of the dry run (`merge.dry_run_replacement`): its delete frees them. Any other
+        failure of the dry run fails the object too, before anything is deleted."""
         assert action.desired is not None
+        body = dry_run_replacement(action.desired, existing)
         try:
-            self.client.create(ref, action.key.namespace or None, action.desired, dry_run=True)
+            self.client.create(ref, action.key.namespace or None, body, dry_run=True, metadata_only=True)
         except AlreadyExists:
             return
         except (Invalid, Forbidden) as exc:
@@ -826,10 +830,25 @@ class _Runner:
                 ),
             ) from None
 
-    def _recreate(self, action: Action, ref: ResourceRef, handling: ImmutableHandling, uid: str) -> None:
+    def _recreate(
+        self,
+        action: Action,
+        ref: ResourceRef,
+        handling: ImmutableHandling,
+        uid: str,
+        describe: str,
+        existing: Obj | None = None,
+    ) -> None:
+        """Replace the copy with `uid` by a new object: the one path that deletes a copy to write it
+        again. The destination is first asked whether it would create the new object
+        (`_check_creatable`); when it would not, nothing is drained or deleted. `existing`: the copy
+        as last read (read here when not given)."""
         key = action.key
         namespace = key.namespace or None
         assert action.desired is not None
+        if existing is None:
+            existing = self.client.get(ref, namespace, key.name)
+        self._check_creatable(action, ref, describe, existing)
         if handling == ImmutableHandling.RECREATE_WITH_POD_DRAIN:
             drain(self.client, key, ref)
         # ForceUpdate: the dependents go first and the delete completes only when they are gone

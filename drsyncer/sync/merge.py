@@ -7,7 +7,8 @@ and every PVC field but its size request, a Job's generated selector, the token 
 ServiceAccount token Secret, a Pod's node and computed priority, the default IngressClass given to
 an Ingress that names none, finalizers, and the annotations other controllers keep. The result
 carries the existing `resourceVersion`, so a replace is refused (409) if the object changed since
-it was read.
+it was read. `dry_run_replacement` is the body that asks, before a recreate deletes a copy, whether
+the destination would create the new one.
 """
 
 from __future__ import annotations
@@ -90,6 +91,29 @@ def partial_body(body: Mapping[str, Any], existing: Mapping[str, Any], fields: I
         else:
             target[parts[-1]] = source
     return result
+
+
+def dry_run_replacement(desired: Mapping[str, Any], existing: Mapping[str, Any] | None) -> Obj:
+    """The body of the dry-run create that asks whether the destination would create `desired` once
+    `existing` is deleted: `desired` less the cluster IPs and node ports `existing` holds, which its
+    delete frees (asked for while it still holds them, they would be refused as already allocated)."""
+    if existing is None or (group_of(desired), desired.get("kind")) != ("", "Service"):
+        return dict(desired)
+    want: Obj = dict(desired.get("spec") or {})
+    have = existing.get("spec") or {}
+    if want.get("clusterIP") not in (None, HEADLESS) and want.get("clusterIP") == have.get("clusterIP"):
+        want.pop("clusterIP")
+        want.pop("clusterIPs", None)
+    held = {p.get("nodePort") for p in have.get("ports") or ()} | {have.get("healthCheckNodePort")}
+    held.discard(None)
+    if want.get("ports"):
+        want["ports"] = [
+            {k: v for k, v in p.items() if k != "nodePort"} if p.get("nodePort") in held else p
+            for p in want["ports"]
+        ]
+    if want.get("healthCheckNodePort") in held:
+        want.pop("healthCheckNodePort")
+    return {**desired, "spec": want}
 
 
 def _metadata(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:

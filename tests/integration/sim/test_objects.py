@@ -109,6 +109,53 @@ def test_update_that_changes_nothing_keeps_resource_version(core: client.CoreV1A
     assert again.metadata.resource_version == cm.metadata.resource_version
 
 
+def test_quantities_of_pod_templates_and_claims_are_stored_in_canonical_form(
+    apps: client.AppsV1Api, core: client.CoreV1Api, ns: str
+) -> None:
+    container = {
+        "name": "main",
+        "image": "nginx",
+        # a ResourceList's values are also rounded up to a thousandth
+        "resources": {
+            "requests": {"cpu": "0.5", "memory": "1024Mi"},
+            "limits": {"cpu": "1000m", "ephemeral-storage": "1n"},
+        },
+    }
+    template = {
+        "metadata": {"labels": {"app": "db"}},
+        "spec": {"containers": [container], "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "0.5Gi"}}]},
+    }
+    claim = {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}
+    claim["spec"]["resources"] = {"requests": {"storage": "1024Mi"}}
+    sts = {
+        "metadata": {"name": "db"},
+        "spec": {
+            "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": template,
+            "volumeClaimTemplates": [claim],
+        },
+    }
+
+    created = apps.create_namespaced_stateful_set(ns, sts)
+    stored = core.create_namespaced_persistent_volume_claim(ns, claim)
+
+    pod = created.spec.template.spec
+    assert pod.containers[0].resources.requests == {"cpu": "500m", "memory": "1Gi"}
+    assert pod.containers[0].resources.limits == {"cpu": "1", "ephemeral-storage": "1m"}
+    assert pod.volumes[0].empty_dir.size_limit == "512Mi"
+    assert created.spec.volume_claim_templates[0].spec.resources.requests == {"storage": "1Gi"}
+    assert stored.spec.resources.requests == {"storage": "1Gi"}
+    # the same quantities in another form are no change of the spec (nor of an immutable field); the
+    # text is stored as kube-apiserver writes it
+    created.spec.volume_claim_templates[0].spec.resources.requests = {"storage": "1073741824"}
+    pod.containers[0].resources.limits = {"cpu": "1", "ephemeral-storage": "0.0001"}
+    again = apps.replace_namespaced_stateful_set("db", ns, created)
+    assert again.metadata.generation == created.metadata.generation == 1
+    assert again.spec.volume_claim_templates[0].spec.resources.requests == {"storage": "1073741824"}
+    assert again.spec.template.spec.containers[0].resources.limits == {"cpu": "1", "ephemeral-storage": "1m"}
+
+
 def test_generation_moves_on_spec_change_only(apps: client.AppsV1Api, ns: str) -> None:
     created = apps.create_namespaced_deployment(ns, deployment("web"))
     assert created.metadata.generation == 1

@@ -113,7 +113,7 @@ def test_recreate_replaces_the_deployment(world: World) -> None:
     assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
     assert c.after["spec"]["selector"] == {"matchLabels": {"app": "web", "track": "blue"}}
     assert c.after["spec"]["replicas"] == 0
-    assert world.verbs("dr1") == {"DELETE": 1, "POST": 1}
+    assert world.verbs("dr1") == {"DELETE": 1, "POST": 2}  # the dry-run create, the delete, the create
     assert any("Recreate" in w and "recreated" in w for w in c.result.warnings)
 
 
@@ -155,10 +155,11 @@ def test_recreate_with_pod_drain_evicts_the_old_workloads_pods_first(
     left = {p["metadata"]["name"] for p in pods if read(world, "dr1", p) is not None}
     if evicted:  # an eviction of a Pod that is on no node deletes it at once
         assert left == {"other"}
-        assert world.verbs("dr1") == {"POST": 3, "DELETE": 1}  # two evictions, the delete, the create
+        # the dry-run create, two evictions, the delete, the create
+        assert world.verbs("dr1") == {"POST": 4, "DELETE": 1}
     else:
         assert left == {"web-1", "web-2", "other"}
-        assert world.verbs("dr1") == {"POST": 1, "DELETE": 1}
+        assert world.verbs("dr1") == {"POST": 2, "DELETE": 1}
 
 
 def test_partial_update_keeps_the_selector_and_updates_the_rest(world: World) -> None:
@@ -515,3 +516,189 @@ def test_a_node_port_the_destination_holds_for_another_service_fails_the_copy_an
     after = read(world, "dr1", service)
     assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]
     assert after["spec"]["ports"][0]["nodePort"] == first
+
+
+@pytest.mark.parametrize("handling", ["recreate", "recreate-with-drain", "force-update"])
+def test_a_recreate_the_destination_would_not_create_leaves_the_old_copy_in_place(
+    world: World, handling: str
+) -> None:
+    # a modifier changes the data of an immutable ConfigMap and gives it a label value the API
+    # server refuses: deleting the copy for a create that is refused would leave no copy at all
+    frozen = {**FROZEN, "metadata": {"name": "frozen", "labels": {keys.LABEL_IMMUTABLE_HANDLING: handling}}}
+    seed(world, [frozen])
+    world.sync(rules(resourceTypes=["configmaps"], syncCRDs=False), destinations=("dr1",))
+    before = read(world, "dr1", FROZEN)
+    assert before is not None
+    invalid_copy = rules(
+        resourceTypes=["configmaps"],
+        syncCRDs=False,
+        modifiers=[
+            {"names": ["frozen"], "mergePatch": {"data": {"a": "2"}}, "labels": {"set": {"bad": "has space"}}}
+        ],
+    )
+
+    for _ in range(2):  # and every later run alike
+        world.reset_counters()
+        (result,) = world.sync(invalid_copy, destinations=("dr1",))
+
+        assert result.totals.failed == 1 and result.totals.updated == 0, result.to_dict()
+        (error,) = result.errors
+        assert error.name == "frozen"
+        assert 'ConfigMap "frozen" is invalid: metadata.labels: Invalid value: "has space"' in error.message
+        assert "not recreated: the destination would not create it either" in error.message, error.message
+        assert "DELETE" not in world.verbs("dr1")
+        after = read(world, "dr1", FROZEN)
+        assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]
+        assert after["data"] == {"a": "1"}
+
+
+def test_a_recreated_service_keeps_the_node_ports_its_old_copy_held(world: World) -> None:
+    # the dry-run create that comes before the delete asks for the node ports the old copy still
+    # holds; its delete frees them, so they do not stop the recreate
+    port = random.randrange(30000, 32768)
+    service: Obj = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "lb", "labels": {keys.LABEL_IMMUTABLE_HANDLING: "recreate"}},
+        "spec": {
+            "type": "LoadBalancer",
+            "loadBalancerClass": "example.com/one",
+            "externalTrafficPolicy": "Local",
+            "selector": {"app": "lb"},
+            "ports": [{"port": 80, "nodePort": port}],
+        },
+    }
+    seed(world, [service])
+    sync_rules = rules(resourceTypes=["services"], syncCRDs=False, preserveNodePorts=True)
+    world.sync(sync_rules, destinations=("dr1",))
+    before = read(world, "dr1", service)
+    assert before is not None and before["spec"]["ports"][0]["nodePort"] == port
+    health = before["spec"]["healthCheckNodePort"]
+    recreate(world, "source", service, lambda s: s["spec"].update(loadBalancerClass="example.com/two"))
+
+    (result,) = world.sync(sync_rules, destinations=("dr1",))
+
+    assert counts_of(result) == {"updated": 1}, result.to_dict()
+    after = read(world, "dr1", service)
+    assert after is not None and after["metadata"]["uid"] != before["metadata"]["uid"]
+    assert after["spec"]["loadBalancerClass"] == "example.com/two"
+    assert after["spec"]["ports"][0]["nodePort"] == port and after["spec"]["healthCheckNodePort"] == health
+
+
+@dataclass
+class Rewritten:
+    """A source object, a modifier that writes quantities of its copy in a form the API server
+    rewrites, where the copy holds one of them and what it holds there, and a change of the source."""
+
+    source: Obj
+    resource_type: str
+    modifier: Obj
+    stored_at: Callable[[Obj], Any]
+    stored: Any
+    change: Callable[[Obj], None]
+    changed: Callable[[Obj], Any]
+
+
+def _volume_claim_storage(sts: Obj) -> Any:
+    return sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+
+
+def _new_image(obj: Obj) -> None:
+    obj["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27"
+
+
+REWRITTEN = {
+    "statefulset": Rewritten(
+        source={
+            **STATEFUL,
+            "spec": {
+                **STATEFUL["spec"],
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}},
+                        },
+                    }
+                ],
+            },
+        },
+        resource_type="statefulsets",
+        modifier={
+            "resources": ["statefulsets.apps"],
+            "jsonPatch": [
+                {
+                    "op": "replace",
+                    "path": "/spec/volumeClaimTemplates/0/spec/resources/requests/storage",
+                    "value": "1024Mi",
+                }
+            ],
+        },
+        stored_at=_volume_claim_storage,
+        stored="1Gi",
+        change=_new_image,
+        changed=lambda sts: sts["spec"]["template"]["spec"]["containers"][0]["image"],
+    ),
+    "job": Rewritten(
+        source={
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "report", "labels": {"run": "1"}},
+            "spec": {
+                "suspend": True,
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{"name": "main", "image": "busybox"}],
+                        "volumes": [{"name": "scratch", "emptyDir": {}}],
+                    }
+                },
+            },
+        },
+        resource_type="jobs",
+        modifier={
+            "resources": ["jobs.batch"],
+            "jsonPatch": [
+                {
+                    "op": "add",
+                    "path": "/spec/template/spec/containers/0/resources",
+                    "value": {"requests": {"cpu": "0.5", "memory": "1024Mi"}, "limits": {"cpu": "1000m"}},
+                },
+                {"op": "add", "path": "/spec/template/spec/volumes/0/emptyDir/sizeLimit", "value": "0.5Gi"},
+            ],
+        },
+        stored_at=lambda j: (
+            j["spec"]["template"]["spec"]["containers"][0]["resources"],
+            j["spec"]["template"]["spec"]["volumes"][0]["emptyDir"]["sizeLimit"],
+        ),
+        stored=({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1"}}, "512Mi"),
+        change=lambda j: j["metadata"]["labels"].update(run="2"),
+        changed=lambda j: j["metadata"]["labels"]["run"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REWRITTEN))
+def test_a_quantity_the_server_rewrote_is_no_immutable_change(world: World, case: str) -> None:
+    # a modifier writes quantities in a form the API server stores rewritten ("1024Mi" as "1Gi",
+    # "1000m" as "1"): the copy holds them so, and a later change of the source is written, not held
+    # back as a change of an immutable field on every run
+    c = REWRITTEN[case]
+    seed(world, [c.source])
+    sync_rules = rules(resourceTypes=[c.resource_type], syncCRDs=False, modifiers=[c.modifier])
+    world.sync(sync_rules, destinations=("dr1",))
+    copied = read(world, "dr1", c.source)
+    assert copied is not None and c.stored_at(copied) == c.stored
+    modify(world, "source", c.source, c.change)
+
+    (result,) = world.sync(sync_rules, destinations=("dr1",))
+
+    assert result.phase == Phase.COMPLETED and counts_of(result) == {"updated": 1}, result.to_dict()
+    assert not result.warnings and not result.skips
+    after = read(world, "dr1", c.source)
+    assert after is not None and after["metadata"]["uid"] == copied["metadata"]["uid"]
+    assert c.changed(after) == c.changed(read(world, "source", c.source) or {})
+    world.reset_counters()
+    (again,) = world.sync(sync_rules, destinations=("dr1",))
+    assert counts_of(again) == {"unchanged": 1} and world.writes("dr1") == 0

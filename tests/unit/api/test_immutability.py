@@ -50,6 +50,20 @@ def size(obj: Obj, value: str) -> Obj:
     return changed(obj, resources={"requests": {"storage": value}})
 
 
+def claim_template(obj: Obj, storage: str) -> Obj:
+    template = {"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": storage}}}}
+    return changed(obj, volumeClaimTemplates=[template])
+
+
+def job_pod(*resources: Obj, size_limit: str | None = None) -> Obj:
+    """A suspended Job's pod template: a container per `resources`, an emptyDir of `size_limit`."""
+    containers = [{"name": f"c{i}", "image": "app:1", "resources": r} for i, r in enumerate(resources)]
+    pod: Obj = {"containers": containers, "restartPolicy": "Never"}
+    if size_limit is not None:
+        pod["volumes"] = [{"name": "scratch", "emptyDir": {"sizeLimit": size_limit}}]
+    return {"spec": {"suspend": True, "template": {"spec": pod}}}
+
+
 # (case, group, kind, version, desired, existing, refused paths)
 CASES: list[tuple[str, str, str, tuple[int, int], Obj, Obj, list[str]]] = [
     (
@@ -710,6 +724,79 @@ CASES: list[tuple[str, str, str, tuple[int, int], Obj, Obj, list[str]]] = [
         {"spec": {"containers": [{"name": "c", "image": "app:1", "args": ["x"]}]}},
         {"spec": {"containers": [{"name": "c", "image": "app:1"}], "priority": 0}},
         ["spec"],
+    ),
+    # kube-apiserver stores quantities rewritten ("1024Mi" as "1Gi", and a ResourceList's rounded up
+    # to a thousandth) and compares them by value: a copy stating one in another form changes nothing
+    (
+        "sts claim template size in another form",
+        "apps",
+        "StatefulSet",
+        (1, 34),
+        claim_template(STS, "1024Mi"),
+        claim_template(STS, "1Gi"),
+        [],
+    ),
+    (
+        "sts claim template size changed",
+        "apps",
+        "StatefulSet",
+        (1, 34),
+        claim_template(STS, "2Gi"),
+        claim_template(STS, "1Gi"),
+        ["spec.volumeClaimTemplates"],
+    ),
+    (
+        "job template quantities in another form",
+        "batch",
+        "Job",
+        (1, 34),
+        job_pod(
+            {"requests": {"cpu": "0.5", "memory": "1073741824", "ephemeral-storage": "1n"}},
+            {"limits": {"cpu": "1000m", "hugepages-2Mi": "2048Ki", "example.com/gpu": "1e0"}},
+            size_limit="1024Mi",
+        ),
+        job_pod(
+            {"requests": {"cpu": "500m", "memory": "1Gi", "ephemeral-storage": "1m"}},
+            {"limits": {"cpu": "1", "hugepages-2Mi": "2Mi", "example.com/gpu": "1"}},
+            size_limit="1Gi",
+        ),
+        [],
+    ),
+    (
+        "job template quantity changed",
+        "batch",
+        "Job",
+        (1, 34),
+        job_pod({"requests": {"cpu": "1001m"}}),
+        job_pod({"requests": {"cpu": "1"}}),
+        ["spec.template"],
+    ),
+    (
+        "job template size limit below a thousandth is no ResourceList",
+        "batch",
+        "Job",
+        (1, 34),
+        job_pod(size_limit="1n"),
+        job_pod(size_limit="1m"),
+        ["spec.template"],
+    ),
+    (
+        "pod resources in another form",
+        "",
+        "Pod",
+        (1, 34),
+        {"spec": {"containers": [{"name": "c", "image": "app:1", "resources": {"limits": {"cpu": "0.25"}}}]}},
+        {"spec": {"containers": [{"name": "c", "image": "app:1", "resources": {"limits": {"cpu": "250m"}}}]}},
+        [],
+    ),
+    (
+        "claim limits in another form",
+        "",
+        "PersistentVolumeClaim",
+        (1, 34),
+        changed(PVC, resources={"requests": {"storage": "1Gi"}, "limits": {"storage": "1024Mi"}}),
+        changed(PVC, resources={"requests": {"storage": "1Gi"}, "limits": {"storage": "1Gi"}}),
+        [],
     ),
     (
         "custom resources are not in the table",

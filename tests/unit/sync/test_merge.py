@@ -10,7 +10,7 @@ import pytest
 
 from drsyncer.api import keys
 from drsyncer.sync.immutable import parse_quantity
-from drsyncer.sync.merge import changed_fields, partial_body, update_body
+from drsyncer.sync.merge import changed_fields, dry_run_replacement, partial_body, update_body
 from drsyncer.sync.transform import for_destination
 from tests.unit.sync.factories import DEST_NS, deployment, job, obj, rules, service
 
@@ -200,3 +200,72 @@ def test_an_ingress_update_keeps_the_default_class_the_destination_gave_it(
     assert spec.get("ingressClassName") == sent
     assert spec["defaultBackend"] == desired["spec"]["defaultBackend"]
     assert (desired, existing) == before  # pure
+
+
+LOAD_BALANCER: Obj = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "lb"},
+    "spec": {
+        "type": "LoadBalancer",
+        "externalTrafficPolicy": "Local",
+        "clusterIP": "10.0.0.7",
+        "clusterIPs": ["10.0.0.7"],
+        "healthCheckNodePort": 31000,
+        "ports": [
+            {"name": "http", "port": 80, "nodePort": 30080},
+            {"name": "https", "port": 443, "nodePort": 30443},
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("desired_spec", "dry_run_spec"),
+    [
+        # what the copy to be deleted holds is freed by its delete: not asked for in the dry run
+        (
+            LOAD_BALANCER["spec"],
+            {
+                "type": "LoadBalancer",
+                "externalTrafficPolicy": "Local",
+                "ports": [{"name": "http", "port": 80}, {"name": "https", "port": 443}],
+            },
+        ),
+        # what it does not hold is asked for, so the dry run says whether the destination has it free
+        (
+            {
+                **LOAD_BALANCER["spec"],
+                "clusterIP": "10.0.0.9",
+                "clusterIPs": ["10.0.0.9"],
+                "healthCheckNodePort": 30080,  # the copy's http port: freed too
+                "ports": [{"name": "http", "port": 80, "nodePort": 30081}],
+            },
+            {
+                **LOAD_BALANCER["spec"],
+                "clusterIP": "10.0.0.9",
+                "clusterIPs": ["10.0.0.9"],
+                "healthCheckNodePort": None,
+                "ports": [{"name": "http", "port": 80, "nodePort": 30081}],
+            },
+        ),
+        # headless is a choice, not an allocation
+        ({"clusterIP": "None", "clusterIPs": ["None"]}, {"clusterIP": "None", "clusterIPs": ["None"]}),
+    ],
+    ids=["held", "not held", "headless"],
+)
+def test_a_recreates_dry_run_asks_for_no_address_or_node_port_the_old_copy_holds(
+    desired_spec: Obj, dry_run_spec: Obj
+) -> None:
+    desired = {**LOAD_BALANCER, "spec": desired_spec}
+    before = copy.deepcopy(desired)
+    body = dry_run_replacement(desired, LOAD_BALANCER)
+    assert desired == before  # not modified
+    assert body["spec"] == {k: v for k, v in dry_run_spec.items() if v is not None}
+    assert body["metadata"] == desired["metadata"]
+
+
+def test_a_recreates_dry_run_of_other_kinds_is_the_desired_object() -> None:
+    desired = _desired(deployment())
+    assert dry_run_replacement(desired, _existing(desired)) == desired
+    assert dry_run_replacement(LOAD_BALANCER, None) == LOAD_BALANCER
