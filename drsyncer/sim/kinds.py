@@ -52,6 +52,18 @@ MAX_DATA_BYTES = 1024 * 1024
 _PATH_SEGMENT_NAMES = {"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
 
 
+# apimachinery's TotalAnnotationSizeLimitB: keys and values of one object's annotations together
+MAX_ANNOTATIONS_BYTES = 256 * 1024
+# the keys a typed Secret must hold (pkg/apis/core/validation ValidateSecret); the docker ones hold JSON
+_SECRET_KEYS = {
+    "kubernetes.io/tls": ("tls.crt", "tls.key"),
+    "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+    "kubernetes.io/dockercfg": (".dockercfg",),
+    "kubernetes.io/ssh-auth": ("ssh-privatekey",),
+}
+_SECRET_JSON_KEYS = frozenset({".dockerconfigjson", ".dockercfg"})
+
+
 def name_problem(rt: ResourceType, name: str) -> str | None:
     """Why `name` is not a valid name for this resource, or None."""
     if rt.plural in _PATH_SEGMENT_NAMES:
@@ -104,6 +116,10 @@ def metadata_problems(obj: dict[str, Any]) -> list[tuple[str, str]]:
         not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values())
     ):
         causes.append(("metadata.annotations", "Invalid value: annotations must be a map of strings"))
+    elif annotations and sum(len(k) + len(v) for k, v in annotations.items()) > MAX_ANNOTATIONS_BYTES:
+        causes.append(
+            ("metadata.annotations", f"Too long: may not be more than {MAX_ANNOTATIONS_BYTES} bytes")
+        )
     return causes
 
 
@@ -163,6 +179,15 @@ def _secret(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -
     ]
     if "type" not in result:
         result = {**result, "type": old.get("type", "Opaque") if old else "Opaque"}
+    held = result.get("data") or {}
+    for key in _SECRET_KEYS.get(str(result.get("type")), ()):
+        if key not in held:
+            causes.append((f"data[{key}]", "Required value"))
+        elif key in _SECRET_JSON_KEYS:
+            try:
+                json.loads(base64.b64decode(held[key]))
+            except ValueError as exc:  # the contents themselves are never echoed, as kube does
+                causes.append((f"data[{key}]", f'Invalid value: "<secret contents redacted>": {exc}'))
     size = sum(len(k) + len(base64.b64decode(v)) for k, v in (result.get("data") or {}).items())
     if size > MAX_DATA_BYTES:
         causes.append(("data", f"Too long: may not be more than {MAX_DATA_BYTES} bytes"))
@@ -354,6 +379,17 @@ def _service(
     causes: list[tuple[str, str]] = []
     if svc_type != "ExternalName" and not ports and spec.get("clusterIP") != "None":
         causes.append(("spec.ports", "Required value"))
+    for i, port in enumerate(ports):
+        if len(ports) > 1 and not port.get("name"):
+            causes.append((f"spec.ports[{i}].name", "Required value"))
+        target = port.get("targetPort")
+        if isinstance(target, str) and not any("a" <= c <= "z" for c in target):  # an IANA_SVC_NAME
+            causes.append(
+                (
+                    f"spec.ports[{i}].targetPort",
+                    f'Invalid value: "{target}": must contain at least one letter (a-z)',
+                )
+            )
     requested = spec.get("clusterIP") or (spec.get("clusterIPs") or [None])[0]
     if old is not None:
         previous = (old.get("spec") or {}).get("clusterIP")
