@@ -179,5 +179,7 @@ def test_the_status_of_three_thousand_targets_is_written_where_listing_them_all_
             patch_status(client, ref, pipe.ns, "large", build)
     finally:
         client.close()
-    assert refused.value.category is Category.NON_RETRYABLE and patches == [500]
+    # refused once, not sent again (a 409 before it is the watcher writing the status meanwhile)
+    assert refused.value.category is Category.NON_RETRYABLE and patches.count(500) == 1
+    assert patches[-1] == 500 and set(patches) <= {409, 500}, patches
     assert "larger than the cluster's etcd takes in one write" in str(refused.value)
