@@ -101,6 +101,9 @@ class JsonPatchOperation(SpecModel):
             found.append(("value", f"op {self.op.value} needs a value"))
         if self.op not in _NEEDS_VALUE and "value" in self.model_fields_set:
             found.append(("value", f"op {self.op.value} takes no value"))
+        if self.op == PatchOp.MOVE and self.from_ is not None and self.path.startswith(self.from_ + "/"):
+            # RFC 6902 4.4: "from" must not be a proper prefix of "path"
+            found.append(("path", f"{self.path}: a move into a child of what it moves ({self.from_})"))
         if self.op in _NEEDS_FROM and self.from_ is None:
             found.append(("from", f"op {self.op.value} needs from"))
         if self.op not in _NEEDS_FROM and self.from_ is not None:

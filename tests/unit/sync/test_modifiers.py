@@ -528,3 +528,16 @@ def test_the_replica_report_says_what_a_rule_made_a_copy_run() -> None:
     )
     assert action.body is not None and action.body["spec"]["replicas"] == 2
     assert action.scale is not None and (action.scale.original, action.scale.replicas) == (3, 2)
+
+
+def test_a_move_into_a_child_of_what_it_moves_is_refused_at_validation() -> None:
+    """RFC 6902 4.4; at run time it read as a path not found."""
+    with pytest.raises(CategorisedError) as raised:
+        rules(modifiers=[{"jsonPatch": [{"op": "move", "from": "/data", "path": "/data/x"}]}])
+    assert "spec.modifiers[0].jsonPatch[0].path: /data/x: a move into a child of what it moves (/data)" in (
+        raised.value.message
+    )
+    moved = _copy(
+        configmap(data={"a": "1"}), [{"jsonPatch": [{"op": "move", "from": "/data/a", "path": "/data/ab"}]}]
+    )
+    assert moved["data"] == {"ab": "1"}  # a sibling whose name starts the same is no child
