@@ -20,6 +20,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
+from drsyncer.api import keys
 from drsyncer.api.immutability import refused_paths
 from tests.fixtures.polling import eventually
 from tests.integration.sync.conftest import Obj, World, counts_of, create, modify, path_of, read, rules, seed
@@ -47,7 +48,6 @@ INDEXED_JOB: Obj = {
         },
     },
 }
-DEFAULT_CLASS = "ingressclass.kubernetes.io/is-default-class"
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def dr_default_class(world: World) -> Iterator[str]:
     default_class = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "IngressClass",
-        "metadata": {"name": name, "annotations": {DEFAULT_CLASS: "true"}},
+        "metadata": {"name": name, "annotations": {keys.ANNOTATION_DEFAULT_INGRESS_CLASS: "true"}},
         "spec": {"controller": "example.com/ingress"},
     }
     world.call("dr1", "POST", classes, default_class)
