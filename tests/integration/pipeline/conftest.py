@@ -244,12 +244,17 @@ class Pipeline:
         return proc
 
     def wait_workers_ready(self, *names: str) -> None:
+        def consuming(name: str) -> bool:
+            if not self.procs[name].alive:  # say so now, with why, rather than after the deadline
+                pytest.fail(f"{name} exited while starting:\n{self.procs[name].tail(40)}")
+            return (self.workdir / f"{name}.heartbeat").exists()
+
         for name in names or ("worker-1", "worker-2"):
-            eventually(
-                lambda n=name: (self.workdir / f"{n}.heartbeat").exists(),
-                timeout_s=60,
-                what=f"{name} to start consuming",
-            )
+            try:
+                eventually(lambda n=name: consuming(n), timeout_s=60, what=f"{name} to start consuming")
+            except pytest.fail.Exception:
+                print(self.procs[name].tail(200))
+                raise
 
     def logs(self) -> str:
         return "\n\n".join(f"===== {p.name} ({p.log_path}) =====\n{p.tail()}" for p in self.procs.values())

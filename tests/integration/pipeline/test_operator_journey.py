@@ -255,11 +255,14 @@ def test_next_sync_time_is_gone_while_paused_and_back_with_the_run_after_resume(
         lambda: (s := pipe.status("nightly")).get("phase") == "Paused" and "nextSyncTime" not in s,
         what="Paused with no next sync time",
     )
-    # resumed: it runs at once again, and the next sync time is back
-    pipe.controller.patch(replications, pipe.ns, "nightly", {"spec": {"paused": False}})
+    # resumed: it runs at once again, and the next sync time is back. The run is told apart by the
+    # generation it reports: its lastSyncTime (whole seconds) may be the first run's, as pausing and
+    # resuming can take well under a second
+    resumed = pipe.controller.patch(replications, pipe.ns, "nightly", {"spec": {"paused": False}})
+    generation = resumed["metadata"]["generation"]
     eventually(
         lambda: (
-            (s := pipe.status("nightly")).get("lastSyncTime") != first["lastSyncTime"]
+            (s := pipe.status("nightly")).get("observedGeneration") == generation
             and s.get("phase") == "Completed"
             and s.get("nextSyncTime") == expected
         ),
