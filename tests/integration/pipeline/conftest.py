@@ -495,7 +495,7 @@ def _each_backend(request: pytest.FixtureRequest) -> str:
 
 
 # a module that imports this runs its pipeline on the simulator and on real control planes
-# (`from tests.integration.pipeline.conftest import on_both_backends  # noqa: F401`)
+# (`from tests.integration.pipeline.conftest import on_both_backends`, its unused-import warning silenced)
 on_both_backends = pytest.fixture(scope="module", params=["sim", "real"], name="pipeline_backend")(
     _each_backend
 )
