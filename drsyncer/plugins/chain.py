@@ -19,7 +19,7 @@ from typing import Any
 
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.plugins import messages
-from drsyncer.plugins.contract import FilterHook, PluginContext, Skip, TransformHook
+from drsyncer.plugins.contract import FilterHook, PluginContext, Skip, TransformHook, identity
 from drsyncer.plugins.readonly import ReadOnlyDict
 from drsyncer.plugins.registry import InstalledPlugin, Registry
 
@@ -132,7 +132,7 @@ class Chain:
         """The copy after every transform hook, or the first `Skip` one returns (its reason prefixed
         with the plugin's name). `body` is not changed: the hooks work on a deep copy."""
         current: dict[str, Any] = copy.deepcopy(dict(body))
-        identity = _identity(current)
+        before = identity(current)
         for hook, context in self.transforms:
             out = _run(hook, current, context, "transform", body, current)
             if isinstance(out, Skip):
@@ -143,7 +143,7 @@ class Chain:
                     f'plugin "{context.plugin}": transform returned {type(out).__name__}, '
                     "not an object or Skip",
                 )
-            if _identity(out) != identity:
+            if identity(out) != before:
                 raise CategorisedError(
                     Category.NON_RETRYABLE,
                     f'plugin "{context.plugin}": transform changed apiVersion, kind, name or namespace '
@@ -151,11 +151,6 @@ class Chain:
                 )
             current = out
         return current
-
-
-def _identity(obj: Mapping[str, Any]) -> tuple[Any, ...]:
-    meta = obj.get("metadata") or {}
-    return (obj.get("apiVersion"), obj.get("kind"), meta.get("name"), meta.get("namespace"))
 
 
 def _run(hook: Any, obj: Any, context: PluginContext, name: str, *seen: Mapping[str, Any]) -> Any:

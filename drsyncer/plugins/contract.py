@@ -6,7 +6,9 @@ object) with some of these attributes:
 
 - `transform(obj: dict, context: PluginContext) -> dict | Skip`: the copy about to be written (after
   the built-in transforms, without drsyncer's ownership marks; the plugin's own deep copy, free to
-  change in place) → the copy to write, or `Skip("why")` to leave the object out.
+  change in place) → the copy to write, or `Skip("why")` to leave the object out. Anything may
+  change except the object's `identity` (apiVersion, kind, name, namespace): that names which object
+  the copy is.
 - `filter(obj: Mapping, context: PluginContext) -> str | Skip | None`: the source object (a deep
   read-only view, drsyncer.plugins.readonly) → None (or "") to keep it, a reason (or `Skip`) to
   leave it out.
@@ -51,6 +53,15 @@ class Skip:
     """Returned by a hook: leave this object out of the destination, for `reason` (shown to users)."""
 
     reason: str
+
+
+def identity(obj: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
+    """(apiVersion, kind, metadata.name, metadata.namespace) of `obj`, what no transform (a plugin's or
+    a Replication's `spec.modifiers` rule) may change. Never raises: metadata that is not an object
+    counts as having no name or namespace (a result the caller refuses anyway)."""
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    return (obj.get("apiVersion"), obj.get("kind"), meta.get("name"), meta.get("namespace"))
 
 
 TransformHook = Callable[[dict[str, Any], PluginContext], Any]

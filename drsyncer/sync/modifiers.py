@@ -37,6 +37,7 @@ from drsyncer.api.patches import PatchError, json_merge_patch, strategic_merge_p
 from drsyncer.api.resource_types import kind_names, kind_pattern
 from drsyncer.api.selectors import LabelSelector
 from drsyncer.errors import CategorisedError, Category
+from drsyncer.plugins.contract import identity
 from drsyncer.sync.objects import Obj, group_of
 
 # images written without a registry are pulled from Docker Hub (the container runtimes' default)
@@ -117,7 +118,7 @@ def apply(body: Obj, rules: Sequence[CompiledRule], *, cluster: str, source: Map
     if not rules:
         return body
     source_namespace = (source.get("metadata") or {}).get("namespace") or ""
-    identity = _identity(body)
+    before = identity(body)
     copied = False
     for rule in rules:
         if not rule.matches(body, cluster=cluster, source_namespace=source_namespace):
@@ -129,17 +130,11 @@ def apply(body: Obj, rules: Sequence[CompiledRule], *, cluster: str, source: Map
             body = step.run(body)
             if not isinstance(body, dict):
                 raise ModifierError(step.where, "the result is not an object")
-            if _identity(body) != identity:
+            if identity(body) != before:
                 raise ModifierError(step.where, IDENTITY_MESSAGE)
         if (problem := shape_problem(body)) is not None:
             raise ModifierError(f"spec.modifiers[{rule.index}]", problem)
     return body
-
-
-def _identity(obj: Mapping[str, Any]) -> tuple[Any, ...]:
-    meta = obj.get("metadata")
-    meta = meta if isinstance(meta, Mapping) else {}
-    return (obj.get("apiVersion"), obj.get("kind"), meta.get("name"), meta.get("namespace"))
 
 
 def shape_problem(obj: Mapping[str, Any]) -> str | None:

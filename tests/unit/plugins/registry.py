@@ -21,13 +21,14 @@ SAMPLES = {
 }
 
 
-# plugins that quote Secret data, exit or change what they are shown (tests/unit/plugins/test_chain.py)
+# plugins that quote Secret data, exit, change what they are shown or return what is no object (tests/unit/plugins/test_chain.py)
 CARELESS = {
     "decoding": f"{MODULE}:Decoding",
     "quoting": f"{MODULE}:Quoting",
     "telling": f"{MODULE}:Telling",
     "raising": f"{MODULE}:Raising",
     "mutating": f"{MODULE}:Mutating",
+    "flat-metadata": f"{MODULE}:FlatMetadata",
 }
 
 

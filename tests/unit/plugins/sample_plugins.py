@@ -56,6 +56,13 @@ class Renaming:
         return obj
 
 
+class FlatMetadata:
+    @staticmethod
+    def transform(obj: dict[str, Any], context: PluginContext) -> dict[str, Any]:
+        obj["metadata"] = obj["metadata"]["name"]  # not an object any more
+        return obj
+
+
 class ReturnsNothing:
     @staticmethod
     def transform(obj: dict[str, Any], context: PluginContext) -> None:

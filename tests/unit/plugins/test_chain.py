@@ -136,6 +136,12 @@ def test_filters_give_the_plugin_and_its_reason_or_keep_the_object() -> None:
             'plugin "renaming": transform changed apiVersion, kind, name or namespace of the object; '
             "a plugin may change anything else",
         ),
+        (
+            "flat-metadata",
+            "web",
+            'plugin "flat-metadata": transform changed apiVersion, kind, name or namespace of the object; '
+            "a plugin may change anything else",
+        ),
     ],
 )
 def test_a_failing_transform_raises_an_error_naming_the_plugin(plugin: str, name: str, message: str) -> None:
