@@ -362,7 +362,12 @@ def _service(
     name = obj["metadata"].get("name", "")
     spec = dict(obj.get("spec") or {})
     svc_type = spec.setdefault("type", "ClusterIP")
-    spec.setdefault("sessionAffinity", "None")
+    if spec.setdefault("sessionAffinity", "None") == "ClientIP":
+        # SetDefaults_Service: a ClientIP affinity's timeout, 3 hours (DefaultClientIPServiceAffinitySeconds)
+        config = dict(spec.get("sessionAffinityConfig") or {})
+        client_ip = dict(config.get("clientIP") or {})
+        client_ip.setdefault("timeoutSeconds", 10800)
+        spec["sessionAffinityConfig"] = {**config, "clientIP": client_ip}
     ports = []
     for port in spec.get("ports") or []:
         port = dict(port)
@@ -564,13 +569,24 @@ def _protected(obj: dict[str, Any], finalizer: str) -> dict[str, Any]:
     return {**obj, "metadata": {**obj["metadata"], "finalizers": [*finalizers, finalizer]}}
 
 
+def _with_spec_defaults(obj: dict[str, Any], **defaults: str) -> dict[str, Any]:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return obj
+    return {**obj, "spec": {**spec, **{k: v for k, v in defaults.items() if spec.get(k) is None}}}
+
+
 def _claim(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    # SetDefaults_PersistentVolumeClaimSpec, on every write
+    obj = _with_spec_defaults(obj, volumeMode="Filesystem")
     if old is not None:
         return obj
     return {**_protected(obj, PROTECTION_FINALIZERS[rt.key]), "status": {"phase": "Pending"}}
 
 
 def _volume(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    # SetDefaults_PersistentVolume, on every write
+    obj = _with_spec_defaults(obj, volumeMode="Filesystem", persistentVolumeReclaimPolicy="Retain")
     if old is not None:
         return obj
     return {**_protected(obj, PROTECTION_FINALIZERS[rt.key]), "status": {"phase": "Pending"}}

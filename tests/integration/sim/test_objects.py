@@ -459,6 +459,46 @@ def test_headless_service_keeps_none(core: client.CoreV1Api, ns: str) -> None:
     assert svc.spec.cluster_ip == "None"
 
 
+def test_the_server_fills_in_client_ip_affinity_timeout_volume_modes_and_reclaim_policy(
+    core: client.CoreV1Api, ns: str
+) -> None:
+    """kube-apiserver's defaults (pkg/apis/core/v1/defaults.go: SetDefaults_Service,
+    SetDefaults_PersistentVolumeClaimSpec, SetDefaults_PersistentVolume): a copy that leaves them out
+    reads back with them, and a sync comparing the two must not see a change there."""
+    sticky = core.create_namespaced_service(
+        ns, {"metadata": {"name": "sticky"}, "spec": {"sessionAffinity": "ClientIP", "ports": [{"port": 80}]}}
+    )
+    assert sticky.spec.session_affinity_config.client_ip.timeout_seconds == 10800
+    plain = core.create_namespaced_service(
+        ns, {"metadata": {"name": "plain"}, "spec": {"ports": [{"port": 80}]}}
+    )
+    assert plain.spec.session_affinity == "None" and plain.spec.session_affinity_config is None
+    claim = core.create_namespaced_persistent_volume_claim(
+        ns,
+        {
+            "metadata": {"name": "data"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        },
+    )
+    assert claim.spec.volume_mode == "Filesystem"
+    name = f"{ns}-pv"  # cluster-scoped: named after the test's namespace, deleted after
+    volume = core.create_persistent_volume(
+        {
+            "metadata": {"name": name},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "hostPath": {"path": "/tmp/drsyncer-pv"},
+            },
+        }
+    )
+    try:
+        assert volume.spec.volume_mode == "Filesystem"
+        assert volume.spec.persistent_volume_reclaim_policy == "Retain"
+    finally:
+        core.delete_persistent_volume(name)
+
+
 def test_secret_data_must_be_base64_and_string_data_is_encoded(core: client.CoreV1Api, ns: str) -> None:
     with pytest.raises(ApiException) as err:
         core.create_namespaced_secret(ns, {"metadata": {"name": "s"}, "data": {"k": "not base64!"}})
