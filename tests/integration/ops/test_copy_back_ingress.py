@@ -4,7 +4,6 @@ a class chosen in the DR cluster goes back like any change. On the simulator and
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,10 +11,9 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from drsyncer.api import keys
 from drsyncer.cli import main
 from tests.fixtures.backends import World
-from tests.fixtures.polling import eventually
+from tests.fixtures.ingress_classes import default_ingress_class
 from tests.integration.cases.sync_driver import drsyncer_sync
 from tests.integration.sync.test_standby_and_references import POD, _create
 
@@ -56,26 +54,8 @@ def clusters(kube: Any) -> Iterator[tuple[World, str]]:
     """src and dst, and the name of dst's default IngressClass, which its admission gives an Ingress
     naming none (on the simulator, the test sets it on the copies as that admission would)."""
     world: World = kube(["src", "dst"])
-    net = k8s.NetworkingV1Api(world.api("dst"))
-    name = f"dr-nginx-{secrets.token_hex(3)}"
-    net.create_ingress_class(
-        {
-            "metadata": {"name": name, "annotations": {keys.ANNOTATION_DEFAULT_INGRESS_CLASS: "true"}},
-            "spec": {"controller": "example.com/ingress"},
-        }
-    )
-    try:
+    with default_ingress_class(world.api("dst"), admitted=world.backend == "real") as name:
         yield world, name
-    finally:
-        net.delete_ingress_class(name)
-
-
-def _admitted_with(world: World, namespace: str, default_class: str) -> bool:
-    # the plugin reads classes from an informer: a dry-run create shows when it has the new one
-    probe = k8s.NetworkingV1Api(world.api("dst")).create_namespaced_ingress(
-        namespace, _ingress("probe"), dry_run="All"
-    )
-    return bool(probe.spec.ingress_class_name == default_class)
 
 
 def test_failback_copies_an_ingress_back_without_the_dr_clusters_default_class(
@@ -85,11 +65,6 @@ def test_failback_copies_an_ingress_back_without_the_dr_clusters_default_class(
     namespace = f"fb-ing-{uuid.uuid4().hex[:6]}"
     _create(world, namespace, [_deployment(), _ingress("web"), _ingress("api")])
     dst = k8s.NetworkingV1Api(world.api("dst"))
-    if world.backend == "real":
-        k8s.CoreV1Api(world.api("dst")).create_namespace({"metadata": {"name": namespace}})
-        eventually(
-            lambda: _admitted_with(world, namespace, default_class), timeout_s=30, what="dst's default class"
-        )
     drsyncer_sync(world, "--namespace", namespace, "--types", "deployments,ingresses")
     if world.backend != "real":  # what dst's DefaultIngressClass admission did on create
         for name in ("web", "api"):

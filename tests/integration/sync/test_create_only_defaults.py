@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import copy
 import json
-import secrets
 from collections.abc import Iterator
 
 import pytest
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
-from drsyncer.api import keys
 from drsyncer.api.immutability import refused_paths
-from tests.fixtures.polling import eventually
-from tests.integration.sync.conftest import Obj, World, counts_of, create, modify, path_of, read, rules, seed
+from tests.fixtures.ingress_classes import default_ingress_class
+from tests.integration.sync.conftest import Obj, World, counts_of, create, modify, read, rules, seed
 
 INGRESS: Obj = {
     "apiVersion": "networking.k8s.io/v1",
@@ -52,32 +50,9 @@ INDEXED_JOB: Obj = {
 
 @pytest.fixture
 def dr_default_class(world: World) -> Iterator[str]:
-    """The name of dr1's default IngressClass: on a real dr1 one made for the test (and deleted after
-    it), seen by the admission plugin before the test goes on."""
-    name = f"dr-nginx-{secrets.token_hex(3)}"
-    if world.backend != "real":
+    """The name of dr1's default IngressClass, made for the test and deleted after it."""
+    with default_ingress_class(world.stock["dr1"], admitted=world.backend == "real") as name:
         yield name
-        return
-    classes = "/apis/networking.k8s.io/v1/ingressclasses"
-    default_class = {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "IngressClass",
-        "metadata": {"name": name, "annotations": {keys.ANNOTATION_DEFAULT_INGRESS_CLASS: "true"}},
-        "spec": {"controller": "example.com/ingress"},
-    }
-    world.call("dr1", "POST", classes, default_class)
-
-    def defaulted() -> bool:
-        # the plugin reads classes from an informer: a dry-run create shows when it has this one
-        probe = {**INGRESS, "metadata": {"name": "probe"}}
-        made = world.call("dr1", "POST", f"{path_of(INGRESS, 'default')}?dryRun=All", probe)
-        return bool(made and made["spec"].get("ingressClassName") == name)
-
-    try:
-        eventually(defaulted, timeout_s=30, what=f"IngressClass {name} the default in dr1")
-        yield name
-    finally:
-        world.call("dr1", "DELETE", f"{classes}/{name}")
 
 
 def test_an_ingress_without_a_class_keeps_the_destinations_default_across_updates(
