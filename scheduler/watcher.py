@@ -190,6 +190,9 @@ class Watcher:
         self._status_lock = threading.Lock()
         self.running = threading.Event()  # set while the reconcile loop runs
         self._health_running = threading.Event()  # a slow check round is never started twice
+        # (uid, generation) of each RemoteCluster when its health was last checked: one created or
+        # changed since is checked at once, not a `health_check_s` later
+        self._health_checked: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     # -- informers ----------------------------------------------------------------------------------
 
@@ -332,17 +335,19 @@ class Watcher:
                         last_full = now
                 elif self.reconciles and leading:
                     self._refresh_states()
-                if (
-                    self.health_check_s > 0
-                    and now - last_health >= self.health_check_s
-                    and self._ready()
-                    and not self._health_running.is_set()
-                ):
-                    last_health = now
-                    self._health_running.set()
-                    threading.Thread(
-                        target=self._check_health, name="remotecluster-health", daemon=True
-                    ).start()
+                if self.health_check_s > 0 and self._ready() and not self._health_running.is_set():
+                    due = now - last_health >= self.health_check_s
+                    checks = self._health_due(everything=due)
+                    if due:
+                        last_health = now
+                    if checks:
+                        self._health_running.set()
+                        threading.Thread(
+                            target=self._check_health,
+                            args=(checks,),
+                            name="remotecluster-health",
+                            daemon=True,
+                        ).start()
                 self._dirty.wait(1.0)
                 # let a burst of events (an apply of many objects) land before reconciling
                 stop.wait(0.05)
@@ -368,9 +373,24 @@ class Watcher:
             self._redis_lost = True
             self._dirty.set()
 
-    def _check_health(self) -> None:
+    def _health_due(self, everything: bool) -> list[dict[str, Any]]:
+        """The RemoteClusters to check now: all of them when `everything`, else those created or
+        whose spec changed since their last check (a new one shows its health in seconds)."""
+        objs = self._objects(REMOTE_CLUSTERS)
+        seen: dict[tuple[str, str], tuple[Any, Any]] = {}
+        due = []
+        for obj in objs:
+            meta = obj.get("metadata") or {}
+            key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+            seen[key] = (meta.get("uid"), meta.get("generation"))
+            if everything or self._health_checked.get(key) != seen[key]:
+                due.append(obj)
+        self._health_checked = seen  # those deleted are forgotten
+        return due
+
+    def _check_health(self, objs: list[dict[str, Any]]) -> None:
         try:
-            send_health_checks(self.app, self._objects(REMOTE_CLUSTERS))
+            send_health_checks(self.app, objs)
         finally:
             self._health_running.clear()
 

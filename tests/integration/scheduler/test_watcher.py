@@ -373,6 +373,52 @@ def test_remote_cluster_health_checks_are_sent_to_the_health_queue(
     assert not [m for m in world.queued() if m["task"] == "drsyncer.check_remote_cluster"]
 
 
+def test_a_new_or_changed_remote_cluster_is_checked_at_once_not_at_the_next_interval(
+    world: World, start_watcher: StartWatcher
+) -> None:
+    start_watcher(health_check_interval="3600")
+
+    def checks(name: str) -> int:
+        return sum(
+            1
+            for m in world.queued("health")
+            if m["task"] == "drsyncer.check_remote_cluster" and m["kwargs"]["name"] == name
+        )
+
+    # at start every RemoteCluster is checked; the next round is an hour away
+    eventually(lambda: checks("source") == 1, what="the check of the RemoteCluster there at start")
+    remote = world.controller.resolve("remoteclusters.dr-syncer.io")
+    world.controller.create(
+        remote,
+        NS,
+        {
+            "apiVersion": "dr-syncer.io/v1alpha1",
+            "kind": "RemoteCluster",
+            "metadata": {"name": "dr9", "namespace": NS},
+            "spec": {"kubeconfigSecretRef": {"name": "dr9-kubeconfig"}},
+        },
+    )
+    eventually(lambda: checks("dr9") == 1, what="the new RemoteCluster's check")
+    # its Secret fixed: checked again; a status write (no new generation) is no reason to
+    world.controller.patch(remote, NS, "dr9", {"spec": {"kubeconfigSecretRef": {"name": "dr9-fixed"}}})
+    eventually(lambda: checks("dr9") == 2, what="the changed RemoteCluster's check")
+    world.controller.patch(remote, NS, "dr9", {"status": {"phase": "Unhealthy"}}, subresource="status")
+    world.controller.patch(remote, NS, "source", {"metadata": {"labels": {"team": "a"}}})
+    # a RemoteCluster created after those writes is checked once the watcher has seen them too
+    world.controller.create(
+        remote,
+        NS,
+        {
+            "apiVersion": "dr-syncer.io/v1alpha1",
+            "kind": "RemoteCluster",
+            "metadata": {"name": "dr10", "namespace": NS},
+            "spec": {"kubeconfigSecretRef": {"name": "dr10-kubeconfig"}},
+        },
+    )
+    eventually(lambda: checks("dr10") == 1, what="the later RemoteCluster's check")
+    assert (checks("source"), checks("dr9")) == (1, 2)
+
+
 def test_legacy_namespace_mapping_is_scheduled_and_its_status_written(
     world: World, start_watcher: StartWatcher
 ) -> None:
