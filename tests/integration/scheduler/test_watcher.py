@@ -388,16 +388,13 @@ def test_a_new_or_changed_remote_cluster_is_checked_at_once_not_at_the_next_inte
     # at start every RemoteCluster is checked; the next round is an hour away
     eventually(lambda: checks("source") == 1, what="the check of the RemoteCluster there at start")
     remote = world.controller.resolve("remoteclusters.dr-syncer.io")
-    world.controller.create(
-        remote,
-        NS,
-        {
-            "apiVersion": "dr-syncer.io/v1alpha1",
-            "kind": "RemoteCluster",
-            "metadata": {"name": "dr9", "namespace": NS},
-            "spec": {"kubeconfigSecretRef": {"name": "dr9-kubeconfig"}},
-        },
-    )
+
+    def create_remote_cluster(name: str) -> None:
+        spec = {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}}
+        body = {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster", "spec": spec}
+        world.controller.create(remote, NS, {**body, "metadata": {"name": name, "namespace": NS}})
+
+    create_remote_cluster("dr9")
     eventually(lambda: checks("dr9") == 1, what="the new RemoteCluster's check")
     # its Secret fixed: checked again; a status write (no new generation) is no reason to
     world.controller.patch(remote, NS, "dr9", {"spec": {"kubeconfigSecretRef": {"name": "dr9-fixed"}}})
@@ -405,16 +402,7 @@ def test_a_new_or_changed_remote_cluster_is_checked_at_once_not_at_the_next_inte
     world.controller.patch(remote, NS, "dr9", {"status": {"phase": "Unhealthy"}}, subresource="status")
     world.controller.patch(remote, NS, "source", {"metadata": {"labels": {"team": "a"}}})
     # a RemoteCluster created after those writes is checked once the watcher has seen them too
-    world.controller.create(
-        remote,
-        NS,
-        {
-            "apiVersion": "dr-syncer.io/v1alpha1",
-            "kind": "RemoteCluster",
-            "metadata": {"name": "dr10", "namespace": NS},
-            "spec": {"kubeconfigSecretRef": {"name": "dr10-kubeconfig"}},
-        },
-    )
+    create_remote_cluster("dr10")
     eventually(lambda: checks("dr10") == 1, what="the later RemoteCluster's check")
     assert (checks("source"), checks("dr9")) == (1, 2)
 
