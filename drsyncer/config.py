@@ -258,7 +258,8 @@ SETTINGS: tuple[Setting, ...] = (
         "health_check_interval",
         "DRSYNCER_HEALTH_CHECK_INTERVAL",
         "1m",
-        "How often the watcher checks each RemoteCluster and writes its status.",
+        "How often the watcher checks each RemoteCluster and writes its status (a new or changed one "
+        "is checked at once).",
         _seconds,
     ),
     Setting(

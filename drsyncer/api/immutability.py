@@ -562,6 +562,37 @@ _POD_MESSAGE = (
 POD_ASSIGNED_FIELDS: tuple[str, ...] = ("nodeName", "priority", "preemptionPolicy", "ephemeralContainers")
 
 
+def pod_spec_kept(want: Mapping[str, Any], have: Mapping[str, Any]) -> dict[str, Any]:
+    """The Pod spec `want` with what the destination's own Pod `have` got from its cluster and `want`
+    leaves out: the `POD_ASSIGNED_FIELDS`, and each container's `resources` entries (a limit or a
+    request of a resource `want` states none of) that LimitRanger admission filled in from the
+    destination namespace's LimitRanges on create (plugin/pkg/admission/limitranger, 1.34); an update
+    may not change a container's resources, so they are kept, as the others are. Neither argument is
+    modified; `want` itself when nothing is kept."""
+    out: dict[str, Any] = dict(want)
+    for key in POD_ASSIGNED_FIELDS:
+        if key in have and key not in want:
+            out[key] = have[key]
+    for key in ("containers", "initContainers"):
+        theirs = {c.get("name"): c for c in have.get(key) or () if isinstance(c, Mapping)}
+        if isinstance(want.get(key), list) and theirs:
+            out[key] = [_resources_kept(c, theirs.get(c.get("name"))) for c in want[key]]
+    return out if out != want else dict(want)
+
+
+def _resources_kept(mine: Any, theirs: Mapping[str, Any] | None) -> Any:
+    if not isinstance(mine, Mapping) or theirs is None:
+        return mine
+    have = theirs.get("resources") or {}
+    want = mine.get("resources") or {}
+    merged = dict(want)
+    for part in ("limits", "requests"):
+        filled = {k: v for k, v in (have.get(part) or {}).items() if k not in (want.get(part) or {})}
+        if filled:
+            merged[part] = {**(want.get(part) or {}), **filled}
+    return {**mine, "resources": merged} if merged != want else mine
+
+
 def _pod_fixed(spec: Obj) -> dict[str, Any]:
     """A Pod spec without what an update may change; tolerations only grow, so those kept must stay."""
     fixed = {
@@ -577,13 +608,18 @@ def _pod_fixed(spec: Obj) -> dict[str, Any]:
 
 
 def _pod(_: Version, desired: Obj, existing: Obj) -> list[Refusal]:
-    want, have = desired.get("spec") or {}, existing.get("spec") or {}
-    # what the destination assigned and the copy leaves out is kept by the update (merge.update_body)
-    have = {k: v for k, v in have.items() if k in want or k not in POD_ASSIGNED_FIELDS}
+    have = existing.get("spec") or {}
+    # what the destination filled in and the copy leaves out is kept by the update (merge.update_body)
+    want = pod_spec_kept(desired.get("spec") or {}, have)
     kept = all(t in (want.get("tolerations") or []) for t in have.get("tolerations") or [])
-    if _pod_fixed(want) == _pod_fixed(have) and kept:
+    fixed_want, fixed_have = _pod_fixed(want), _pod_fixed(have)
+    if fixed_want == fixed_have and kept:
         return []
-    return [_forbidden("spec", _POD_MESSAGE)]
+    # one refusal (kube-apiserver's one error on `spec`) per field that differs, so the report names it
+    moved = sorted(k for k in fixed_want.keys() | fixed_have.keys() if fixed_want.get(k) != fixed_have.get(k))
+    if not kept:
+        moved.append("tolerations")
+    return [_forbidden(f"spec.{key}", _POD_MESSAGE, "spec") for key in moved]
 
 
 def _none(_: Version, __: Obj, ___: Obj) -> list[Refusal]:
@@ -814,6 +850,7 @@ __all__ = [
     "Version",
     "parse_quantity",
     "parse_version",
+    "pod_spec_kept",
     "refused",
     "refused_paths",
     "rows_for",

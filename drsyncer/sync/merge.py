@@ -4,7 +4,7 @@ An update replaces the destination object, so anything the destination allocated
 controllers maintain has to be carried over from the existing copy, or the update would either be
 rejected or undo the destination's work: a Service's cluster IPs and node ports, a PVC's binding
 and every PVC field but its size request, a Job's generated selector, the token issued into a
-ServiceAccount token Secret, a Pod's node and computed priority, the default IngressClass given to
+ServiceAccount token Secret, a Pod's node, computed priority and admission-set container resources, the default IngressClass given to
 an Ingress that names none, finalizers, and the annotations other controllers keep. The result
 carries the existing `resourceVersion`, so a replace is refused (409) if the object changed since
 it was read. `dry_run_replacement` is the body that asks, before a recreate deletes a copy, whether
@@ -19,7 +19,7 @@ from typing import Any
 import jsonpatch
 
 from drsyncer.api import keys
-from drsyncer.api.immutability import POD_ASSIGNED_FIELDS
+from drsyncer.api.immutability import pod_spec_kept
 from drsyncer.sync.objects import Obj, annotations_of, group_of
 from drsyncer.sync.tokens import is_token_secret, keep_issued
 from drsyncer.sync.transform import HEADLESS
@@ -43,12 +43,9 @@ def update_body(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:
         if have:
             body["spec"] = {**(desired.get("spec") or {}), "ingressClassName": have}
     elif gk == ("", "Pod"):
-        # what the destination assigned (its node, the priority its admission computed) stays
-        have = existing.get("spec") or {}
-        want = desired.get("spec") or {}
-        kept = {k: have[k] for k in POD_ASSIGNED_FIELDS if k in have and k not in want}
-        if kept:
-            body["spec"] = {**want, **kept}
+        # what the destination filled in (its node, the priority and container resources its
+        # admission set) stays
+        body["spec"] = pod_spec_kept(desired.get("spec") or {}, existing.get("spec") or {})
     elif is_token_secret(desired):
         body = keep_issued(body, existing)
     return body

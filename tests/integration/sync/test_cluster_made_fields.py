@@ -108,6 +108,41 @@ def test_a_pod_copy_leaves_its_node_and_priority_to_the_destination(world: World
                 k8s.SchedulingV1Api(world.stock[cluster]).delete_priority_class(classes)
 
 
+def test_container_resources_the_destinations_limit_range_gave_a_pod_copy_are_kept_by_its_update(
+    world: World,
+) -> None:
+    if world.backend != "real":
+        pytest.skip("the simulator has no LimitRanger admission")
+    pod = _pod("runner")
+    seed(world, [pod])
+    # the DR namespace's own policy: containers stating no resources get these on create
+    k8s.CoreV1Api(world.stock["dr1"]).create_namespace({"metadata": {"name": world.ns}})
+    defaults = {"limits": {"cpu": "500m", "memory": "512Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}}
+    limits = {"type": "Container", "default": defaults["limits"], "defaultRequest": defaults["requests"]}
+    k8s.CoreV1Api(world.stock["dr1"]).create_namespaced_limit_range(
+        world.ns, {"metadata": {"name": "dr"}, "spec": {"limits": [limits]}}
+    )
+    sync_rules = rules(resourceTypes=["pods"])
+    world.sync(sync_rules, destinations=("dr1",))
+    copy = read(world, "dr1", pod)
+    assert copy is not None and copy["spec"]["containers"][0]["resources"] == defaults
+
+    # an image, which a Pod may change in place, arrives; the resources LimitRanger gave stay
+    modify(
+        world, "source", pod, lambda obj: obj["spec"]["containers"][0].update(image="registry.example/app:2")
+    )
+    (result,) = world.sync(sync_rules, destinations=("dr1",))
+
+    assert counts_of(result) == {"updated": 1} and result.skips == [], [s.reason for s in result.skips]
+    after = read(world, "dr1", pod)
+    assert after is not None and after["metadata"]["uid"] == copy["metadata"]["uid"]
+    assert after["spec"]["containers"][0]["image"] == "registry.example/app:2"
+    assert after["spec"]["containers"][0]["resources"] == defaults
+    world.reset_counters()
+    world.sync(sync_rules, destinations=("dr1",))
+    assert world.writes("dr1") == 0
+
+
 def test_a_suspended_jobs_scheduling_directives_change_in_place(world: World) -> None:
     job: Obj = {
         "apiVersion": "batch/v1",

@@ -723,7 +723,7 @@ CASES: list[tuple[str, str, str, tuple[int, int], Obj, Obj, list[str]]] = [
         (1, 34),
         {"spec": {"containers": [{"name": "c", "image": "app:1", "args": ["x"]}]}},
         {"spec": {"containers": [{"name": "c", "image": "app:1"}], "priority": 0}},
-        ["spec"],
+        ["spec.containers"],
     ),
     # kube-apiserver stores quantities rewritten ("1024Mi" as "1Gi", and a ResourceList's rounded up
     # to a thousandth) and compares them by value: a copy stating one in another form changes nothing
