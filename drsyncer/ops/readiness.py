@@ -39,6 +39,7 @@ from drsyncer.ops.failover import DRY_RUN_COLUMNS
 from drsyncer.ops.failover_record import split
 from drsyncer.ops.status import ago
 from drsyncer.sync import readiness
+from drsyncer.sync.command import CLI_REPLICATION_NAMESPACE
 from drsyncer.sync.ownership import owner_of
 from drsyncer.sync.standby import Outcome, release
 
@@ -99,6 +100,14 @@ def controller_lines(
             obj = controller.get(replications_ref(controller), namespace, name)
         except CategorisedError as exc:
             lines.append(f"Replication {replication}: reading it failed: {exc.message}")
+            continue
+        if obj is None and namespace == CLI_REPLICATION_NAMESPACE:
+            # the mark `drsyncer sync` writes: copies of a one-shot run, which no Replication was
+            # meant to keep in step, so they make no cluster less ready than its operator chose
+            lines.append(
+                f"copies made by `drsyncer sync` from context {name} -> {cluster}: one-shot copies, kept "
+                f"in step by no Replication; they hold what the last such run copied"
+            )
             continue
         if obj is None:
             report.unkept += 1

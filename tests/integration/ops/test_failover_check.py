@@ -130,3 +130,33 @@ def test_check_counts_failed_namespaces_the_status_does_not_list(
     assert "130 of 1400 namespaces not completed" in out
     assert out.count("  shop: Retryable: destination cluster dr1: cannot connect") == 100
     assert "  and 30 more namespaces not completed, not listed in the status" in out
+
+
+def test_copies_of_a_one_shot_sync_are_named_as_such_and_leave_the_cluster_ready(
+    controller: Controller, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kubeconfig = str(controller.kubeconfig)
+    synced = main(
+        [
+            "sync",
+            "--kubeconfig",
+            kubeconfig,
+            "--source-context",
+            "source",
+            "--dest-context",
+            "dr1",
+            "-n",
+            "shop",
+        ]
+    )
+    assert synced == 0, capsys.readouterr().out
+    capsys.readouterr()
+
+    code, out = _check(controller, capsys)
+
+    assert code == 0, out
+    assert (
+        "controller: copies made by `drsyncer sync` from context source -> dr1: one-shot copies, kept in "
+        "step by no Replication"
+    ) in out
+    assert "the Replication is gone" not in out and "NOT ready" not in out
