@@ -192,14 +192,21 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
         "--kubeconfig", default=None, help="kubeconfig holding the contexts [env DRSYNCER_KUBECONFIG]"
     )
     p.add_argument("--source-context", required=True, help="context of the source cluster")
-    p.add_argument("--dest-context", required=True, help="destination context(s), comma-separated")
+    p.add_argument(
+        "--dest-context",
+        action="append",
+        required=True,
+        metavar="CONTEXT[,CONTEXT...]",
+        help="destination context(s), comma-separated; repeatable, each adds to the list",
+    )
     p.add_argument(
         "-n",
         "--namespace",
         action="append",
         required=True,
         metavar="NS[:DEST]",
-        help="source namespace, optionally mapped to another destination name; repeatable",
+        help="source namespace, optionally mapped to another destination name (both DNS-1123 "
+        "labels); repeatable",
     )
     p.add_argument("--types", help="comma-separated resource types (default: the Replication defaults)")
     p.add_argument("--dry-run", action="store_true", help="plan and report, write nothing")
@@ -394,6 +401,11 @@ def _add_sync_now(sub: argparse._SubParsersAction) -> None:
         help="ask for a sync of a Replication now (dr-syncer.io/sync-now)",
         description="Set the dr-syncer.io/sync-now annotation; the watcher sends the run "
         "and removes it. With --wait, follow the run until its status shows it finished.",
+        epilog="exit status: 0 when the sync was requested (with --wait: when the run it asked for "
+        "Completed); 1 when, with --wait, that run ended PartiallyFailed or Failed, none finished within "
+        "--timeout, or the Replication would never run (an invalid spec, a namespace selector matching "
+        "nothing: refused before asking), or when the command itself failed (controller unreachable, "
+        "Replication not found); 2 for a usage error.",
     )
     p.add_argument("name", help="the Replication")
     p.add_argument("--wait", action="store_true", help="follow the run until it finishes")

@@ -21,7 +21,9 @@ from drsyncer.api.crds import all_crds
 from drsyncer.demo import sample
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, client_from_kubeconfig_file
+from drsyncer.kube.client import NAMESPACES
 from drsyncer.kube.discovery import ResourceRef
+from drsyncer.kube.errors import AlreadyExists
 from drsyncer.kube.retry import DEMO_SEEDING
 
 CLUSTERS = (sample.CONTROLLER, sample.SOURCE, *sample.DESTINATIONS)
@@ -48,10 +50,14 @@ def wait_for(
 
 
 def create(client: ClusterClient, obj: Mapping[str, Any]) -> None:
+    """Create `obj`; one already there is left as it is, so seeding again completes a half-seeded
+    cluster (or one whose CRDs were applied by hand) instead of failing on what it finds."""
     ref: ResourceRef = client.ref_for(obj)
     namespace = obj["metadata"].get("namespace") if ref.namespaced else None
     try:
         client.create(ref, namespace, obj)
+    except AlreadyExists:
+        return
     except CategorisedError as exc:
         raise DrsyncerError(
             f"creating {obj['kind']} {obj['metadata']['name']} in {client.name} failed: {exc.message}"
@@ -64,6 +70,23 @@ def served(client: ClusterClient, name: str) -> bool:
     except CategorisedError:
         return False
     return True
+
+
+def seeded(clients: Mapping[str, ClusterClient]) -> bool:
+    """True when the sample's Replication is in the controller and its namespaces in the source: the
+    CRDs alone (applied by hand, say, as the README shows) do not make a seeded cluster."""
+    controller, source = clients[sample.CONTROLLER], clients[sample.SOURCE]
+    if not served(controller, REPLICATIONS):
+        return False
+    try:
+        replication = controller.get(
+            controller.resolve(REPLICATIONS), sample.CONTROL_NAMESPACE, sample.REPLICATION_NAME
+        )
+        return replication is not None and all(
+            source.get(NAMESPACES, None, ns) is not None for ns in sample.NAMESPACES
+        )
+    except CategorisedError as exc:
+        raise DrsyncerError(f"reading what is seeded already failed: {exc.message}") from None
 
 
 def connect(kubeconfig: Path) -> dict[str, ClusterClient]:
@@ -126,8 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         wait_for(path.exists, f"{path} to be written", timeout_s=args.wait)
         clients = connect(path)
         wait_for(partial(_answers, clients[sample.CONTROLLER]), "the controller cluster", timeout_s=args.wait)
-        if served(clients[sample.CONTROLLER], REPLICATIONS):
-            print("already seeded: the dr-syncer.io CRDs are installed; nothing to do")
+        if seeded(clients):
+            print(
+                f"already seeded: Replication {sample.CONTROL_NAMESPACE}/{sample.REPLICATION_NAME} and "
+                f"the namespaces {', '.join(sample.NAMESPACES)} in {sample.SOURCE} are there; nothing to do"
+            )
             return 0
         install_crds(clients[sample.CONTROLLER])
         seed_sample(clients, yaml.safe_load(path.read_text()))

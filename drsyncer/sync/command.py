@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from drsyncer.api.modifiers import unknown_clusters
+from drsyncer.api.names import check_dns_label, unique_in_order
 from drsyncer.errors import CategorisedError, DrsyncerError
 from drsyncer.kube import ClusterClient, client_from_kubeconfig_file
 from drsyncer.kube.client import NAMESPACES
@@ -47,13 +48,11 @@ def run(args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else _PIPE_WIDTH)
     pairs = namespace_pairs(args.namespace)
     source_context = args.source_context.strip()
-    dest_contexts = [c.strip() for c in args.dest_context.split(",") if c.strip()]
+    dest_contexts = destination_contexts(args.dest_context)
     if not dest_contexts:
         raise DrsyncerError("--dest-context names no context")
     if source_context in dest_contexts:
         raise DrsyncerError(f"context {source_context} is both the source and a destination")
-    if len(set(dest_contexts)) != len(dest_contexts):
-        raise DrsyncerError("--dest-context names a context twice")
     if args.concurrency < 1:
         raise DrsyncerError("--concurrency must be at least 1")
     rules = rules_from_args(args, source_context)
@@ -99,14 +98,27 @@ def _quiet(logger: logging.Logger) -> Iterator[None]:
         logger.setLevel(level)
 
 
+def destination_contexts(values: Sequence[str]) -> list[str]:
+    """The contexts of every `--dest-context` (each comma-separated), in order, each once."""
+    return unique_in_order(c.strip() for value in values for c in value.split(",") if c.strip())
+
+
 def namespace_pairs(values: Sequence[str]) -> list[tuple[str, str]]:
-    """`NS` or `NS:DEST` → (source, destination) pairs; DrsyncerError on a malformed one."""
+    """`NS` or `NS:DEST` → (source, destination) pairs; DrsyncerError on a malformed one, so a name
+    the destination would refuse is reported before anything is written rather than as a failed row."""
     pairs: list[tuple[str, str]] = []
     for value in values:
         source, sep, dest = value.partition(":")
         source, dest = source.strip(), (dest.strip() if sep else source.strip())
         if not source or not dest:
             raise DrsyncerError(f"--namespace {value!r}: expected NS or NS:DEST")
+        if ":" in dest:
+            raise DrsyncerError(f"--namespace {value!r}: expected NS or NS:DEST, with one ':' at most")
+        for role, name in (("source", source), ("destination", dest)):
+            try:
+                check_dns_label(name)
+            except ValueError as exc:
+                raise DrsyncerError(f"--namespace {value!r}: {role} namespace {exc}") from None
         pairs.append((source, dest))
     return pairs
 
