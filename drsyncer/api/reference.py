@@ -22,7 +22,7 @@ descriptions in the models, then regenerate; a test keeps this file identical to
 
 drsyncer reads three namespaced kinds in the controller cluster:
 
-- **RemoteCluster** (`rc`): how to reach one cluster and how many requests it may take.
+- **RemoteCluster** (`rcl`): how to reach one cluster and how many requests it may take.
 - **Replication** (`repl`): what to copy from a source cluster to one or more DR clusters, and when.
 - **NamespaceMapping**: the Go dr-syncer's kind, still accepted and converted to a Replication;
   see [migration.md](migration.md).
