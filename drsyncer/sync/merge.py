@@ -188,7 +188,8 @@ def takes_default_class(ingress: Mapping[str, Any]) -> bool:
 
 
 def _pvc(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:
-    # after creation a claim is the destination's: only labels, annotations and the size request follow
+    # after creation a claim is the destination's: only labels, annotations, the size request and a
+    # first storage class follow
     body: Obj = {k: v for k, v in existing.items() if k != "status"}
     meta = _metadata(desired, existing)
     have_meta = existing.get("metadata") or {}
@@ -200,8 +201,15 @@ def _pvc(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:
     want_spec = desired.get("spec") or {}
     size = ((want_spec.get("resources") or {}).get("requests") or {}).get("storage")
     have_spec = existing.get("spec") or {}
+    spec: Obj = dict(have_spec)
     if size is not None:
         resources = dict(have_spec.get("resources") or {})
         resources["requests"] = {**(resources.get("requests") or {}), "storage": size}
-        body["spec"] = {**have_spec, "resources": resources}
+        spec["resources"] = resources
+    # a class may be set once on a claim that has none (kube-apiserver ValidatePersistentVolumeClaimUpdate,
+    # retroactive default StorageClass assignment, 1.28+): the source's, once it names one
+    if want_spec.get("storageClassName") and not have_spec.get("storageClassName"):
+        spec["storageClassName"] = want_spec["storageClassName"]
+    if spec != have_spec:
+        body["spec"] = spec
     return body

@@ -702,3 +702,26 @@ def test_a_quantity_the_server_rewrote_is_no_immutable_change(world: World, case
     world.reset_counters()
     (again,) = world.sync(sync_rules, destinations=("dr1",))
     assert counts_of(again) == {"unchanged": 1} and world.writes("dr1") == 0
+
+
+def test_a_storage_class_the_source_gives_a_claim_that_had_none_reaches_the_copy(world: World) -> None:
+    # kube-apiserver lets a claim's class be set once while it has none (retroactive default
+    # StorageClass assignment); a copy made before has none either, so it may follow
+    claim = {**CLAIM, "spec": {k: v for k, v in CLAIM["spec"].items() if k != "storageClassName"}}
+    seed(world, [claim])
+    sync_rules = rules(resourceTypes=["persistentvolumeclaims"], syncCRDs=False)
+    world.sync(sync_rules, destinations=("dr1",))
+    before = read(world, "dr1", claim)
+    assert before is not None and not before["spec"].get("storageClassName")
+
+    modify(world, "source", claim, change_class)
+    world.reset_counters()
+    (result,) = world.sync(sync_rules, destinations=("dr1",))
+
+    assert counts_of(result) == {"updated": 1} and result.skips == [], result.warnings
+    after = read(world, "dr1", claim)
+    assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert after["spec"]["storageClassName"] == "slow"
+    world.reset_counters()
+    world.sync(sync_rules, destinations=("dr1",))
+    assert world.writes("dr1") == 0
