@@ -50,7 +50,40 @@ _NAMES = {
 # one comma-separated part of a field: `*`, a value or a range `a-b`, each with an optional `/step`
 _PART = re.compile(r"(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?")
 _DAY_OF_WEEK = 4
+_FIRST = ("0", "0", "1", "1", "0")  # each field's lowest value
 _LAST = ("59", "23", "31", "12", "6")  # each field's highest value
+
+
+def _split_wrapped(field: int, part: str) -> str:
+    """A range that wraps round (`22-2`, `NOV-FEB`, `22-2/3`) written as the ranges it means: up to the
+    field's highest value, then on from its lowest (`22-23,0-2`), a step carrying on across the turn
+    (`22-2/2` is 22, 0, 2: `22,0-2/2`). Bounds are written in the style of the end they join
+    (`NOV-DEC,JAN-FEB`, `fri-sat,sun-mon`), a range of one value as the value (`SAT-SUN`: `SAT,SUN`)."""
+    ends, slash, step_text = part.partition("/")
+    start, end = ends.split("-")
+    names = _NAMES.get(field, {})
+    by_number = {number: name for name, number in names.items()}
+    low, high = int(_FIRST[field]), int(_LAST[field])
+    first, last = (names[e.upper()] if e.upper() in names else int(e) for e in (start, end))
+    step = int(step_text or 1) or 1
+    # where the step lands first after the turn: past the highest value, counted on from the lowest
+    resumed = first + (high - first) // step * step + step - (high - low + 1)
+
+    def written(number: int, like: str) -> str:
+        if like.isdigit():
+            return str(number)
+        name = by_number[number]
+        return name.lower() if like.islower() else name.title() if like.istitle() else name
+
+    def span(a: int, b: int, like: str) -> str:
+        if a + step > b:  # one value
+            return written(a, like)
+        return f"{written(a, like)}-{written(b, like)}{slash}{step_text}"
+
+    spans = [span(first, high, start)]
+    if resumed <= last:
+        spans.append(span(resumed, last, end))
+    return ",".join(spans)
 
 
 def _unschedulable(fields: list[str]) -> list[str]:
@@ -81,7 +114,10 @@ def _unschedulable(fields: list[str]) -> list[str]:
             if i == _DAY_OF_WEEK and max(numbers) > 6:
                 found.append(f'{name} "{part}": {allowed}, Sunday is 0')
             elif numbers[0] > numbers[-1]:
-                found.append(f'{name} "{part}" starts after it ends (write it from low to high: {allowed})')
+                found.append(
+                    f'{name} "{part}" starts after it ends (a range cannot wrap round: write '
+                    f'"{_split_wrapped(i, part)}")'
+                )
     return found
 
 

@@ -356,6 +356,49 @@ def _node_ports(
     allocator.release_ports(held_before - node_ports(spec))
 
 
+def _external_name_addresses(spec: dict[str, Any], old_spec: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Settle the address fields of an ExternalName Service's `spec` (in place) as kube-apiserver does,
+    and return the causes it refuses them with (`old_spec` is None on create).
+
+    `clusterIPs[0]` fills an absent `clusterIP` (v1 defaults). A lone `clusterIP` gets `clusterIPs` on
+    create, or on an update whose `clusterIPs` match the old ones; an update that states the old
+    `clusterIP` without `clusterIPs` gets the old `clusterIPs` (normalizeClusterIPs). An update from a
+    type with a cluster IP then drops the address pair, `ipFamilies` and `ipFamilyPolicy` where each is
+    as it was, whether omitted or stated (dropTypeDependentFields). What is left is Forbidden, but for
+    a lone `clusterIP` naming another address, which is stored (and not allocated). An ExternalName
+    Service never shows `internalTrafficPolicy` (defaultOnRead)."""
+    if not spec.get("clusterIP") and spec.get("clusterIPs"):
+        spec["clusterIP"] = spec["clusterIPs"][0]
+    ip, ips = spec.pop("clusterIP", None) or "", list(spec.pop("clusterIPs", None) or [])
+    before = old_spec or {}
+    old_ip, old_ips = before.get("clusterIP") or "", list(before.get("clusterIPs") or [])
+    if old_spec is None:
+        ips = ips or ([ip] if ip else [])
+    elif old_ips and not ips and old_ip == ip:
+        ips = old_ips
+    elif ip and old_ip != ip and old_ips == ips:
+        ips = [ip]
+    switching = old_spec is not None and before.get("type", "ClusterIP") != "ExternalName"
+    if switching and (ip, ips) == (old_ip, old_ips):
+        ip, ips = "", []
+    for field in ("ipFamilies", "ipFamilyPolicy"):
+        if spec.get(field) in (None, []) or (switching and spec.get(field) == before.get(field)):
+            spec.pop(field, None)
+    causes = [
+        (f"spec.{field}", "Forbidden: may not be set for ExternalName services")
+        for field, present in (
+            ("clusterIPs", ips),
+            ("ipFamilies", "ipFamilies" in spec),
+            ("ipFamilyPolicy", "ipFamilyPolicy" in spec),
+        )
+        if present
+    ]
+    if ip:
+        spec["clusterIP"], spec["clusterIPs"] = ip, [ip]
+    spec.pop("internalTrafficPolicy", None)
+    return causes
+
+
 def _service(
     rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, allocator: IPAllocator
 ) -> dict[str, Any]:
@@ -384,6 +427,11 @@ def _service(
     causes: list[tuple[str, str]] = []
     if svc_type != "ExternalName" and not ports and spec.get("clusterIP") != "None":
         causes.append(("spec.ports", "Required value"))
+    old_spec = (old or {}).get("spec") or {}
+    # the cluster IP the old object holds; an ExternalName Service holds none, whatever it shows
+    previous = old_spec.get("clusterIP") if old_spec.get("type", "ClusterIP") != "ExternalName" else None
+    if svc_type == "ExternalName":
+        causes += _external_name_addresses(spec, old_spec if old is not None else None)
     for i, port in enumerate(ports):
         if len(ports) > 1 and not port.get("name"):
             causes.append((f"spec.ports[{i}].name", "Required value"))
@@ -396,25 +444,24 @@ def _service(
                 )
             )
     requested = spec.get("clusterIP") or (spec.get("clusterIPs") or [None])[0]
-    if old is not None:
-        previous = (old.get("spec") or {}).get("clusterIP")
+    if svc_type != "ExternalName":
         if not requested and previous:
             requested = previous
-        elif previous and requested != previous and svc_type != "ExternalName":
+        elif previous and requested != previous:
             causes.append(("spec.clusterIPs[0]", f'Invalid value: ["{requested}"]: may not change once set'))
     if causes:
         raise invalid(*_kind_of(rt), name, causes)
     _node_ports(name, rt, spec, old, allocator)
-    if svc_type == "ExternalName" and not requested:
-        spec.pop("clusterIP", None)
-        spec.pop("clusterIPs", None)
+    if svc_type == "ExternalName":
+        # the switch gives the address back (a clusterIP the update states is stored, not claimed)
+        allocator.release_ip(previous)
     elif requested == "None":
         spec["clusterIP"] = "None"
         spec["clusterIPs"] = ["None"]
     else:
         if not requested:
             requested = allocator.allocate_ip()
-        elif old is None or (old.get("spec") or {}).get("clusterIP") != requested:
+        elif requested != previous:
             try:
                 ipaddress.ip_address(requested)
             except ValueError:

@@ -452,6 +452,71 @@ def test_service_gets_a_cluster_ip_that_cannot_change(core: client.CoreV1Api, ns
     assert status_of(err.value)["reason"] == "Invalid"
 
 
+def test_a_service_switched_to_external_name_drops_its_cluster_ip_and_frees_it(
+    core: client.CoreV1Api, ns: str
+) -> None:
+    """kube-apiserver drops the address fields of a Service an update makes ExternalName
+    (dropTypeDependentFields; internalTrafficPolicy on read) and gives its cluster IP back."""
+    svc = core.create_namespaced_service(ns, {"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}})
+    ip = svc.spec.cluster_ip
+    assert svc.spec.ip_families == ["IPv4"] and svc.spec.internal_traffic_policy == "Cluster"
+    external = {"type": "ExternalName", "externalName": "web.example.com"}
+    switched = core.replace_namespaced_service("web", ns, {"metadata": {"name": "web"}, "spec": external})
+    for got in (switched, core.read_namespaced_service("web", ns)):
+        assert (got.spec.type, got.spec.external_name) == ("ExternalName", "web.example.com")
+        assert (got.spec.cluster_ip, got.spec.cluster_ips) == (None, None)
+        assert (got.spec.ip_families, got.spec.ip_family_policy) == (None, None)
+        assert got.spec.internal_traffic_policy is None
+    # the address is free: a new Service may ask for it
+    taken = core.create_namespaced_service(
+        ns, {"metadata": {"name": "db"}, "spec": {"clusterIP": ip, "ports": [{"port": 5432}]}}
+    )
+    assert taken.spec.cluster_ip == ip
+
+
+def test_a_switch_to_external_name_drops_the_old_address_it_states_and_refuses_another(
+    core: client.CoreV1Api, ns: str
+) -> None:
+    """An update to ExternalName that states the Service's own address fields (as a copy read back
+    would) has them dropped; one that states another address or family is 422 Forbidden."""
+    old = core.create_namespaced_service(
+        ns, {"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}}
+    ).spec
+    external = {"type": "ExternalName", "externalName": "web.example.com"}
+    other = {"clusterIP": "10.96.0.2", "clusterIPs": ["10.96.0.2"], "ipFamilies": ["IPv6"]}
+    with pytest.raises(ApiException) as err:
+        core.replace_namespaced_service(
+            "web", ns, {"metadata": {"name": "web"}, "spec": {**external, **other}}
+        )
+    body = status_of(err.value)
+    assert (err.value.status, body["reason"]) == (422, "Invalid")
+    assert [(c["field"], c["message"]) for c in body["details"]["causes"]] == [
+        ("spec.clusterIPs", "Forbidden: may not be set for ExternalName services"),
+        ("spec.ipFamilies", "Forbidden: may not be set for ExternalName services"),
+    ]
+    assert core.read_namespaced_service("web", ns).spec.cluster_ip == old.cluster_ip
+    stated = {
+        "clusterIP": old.cluster_ip,
+        "clusterIPs": old.cluster_ips,
+        "ipFamilies": old.ip_families,
+        "ipFamilyPolicy": old.ip_family_policy,
+        "internalTrafficPolicy": old.internal_traffic_policy,
+    }
+    switched = core.replace_namespaced_service(
+        "web", ns, {"metadata": {"name": "web"}, "spec": {**external, **stated}}
+    )
+    assert (switched.spec.cluster_ip, switched.spec.cluster_ips, switched.spec.ip_families) == (
+        None,
+        None,
+        None,
+    )
+    assert (switched.spec.ip_family_policy, switched.spec.internal_traffic_policy) == (None, None)
+    taken = core.create_namespaced_service(
+        ns, {"metadata": {"name": "db"}, "spec": {"clusterIP": old.cluster_ip, "ports": [{"port": 5432}]}}
+    )
+    assert taken.spec.cluster_ip == old.cluster_ip
+
+
 def test_headless_service_keeps_none(core: client.CoreV1Api, ns: str) -> None:
     svc = core.create_namespaced_service(
         ns, {"metadata": {"name": "db"}, "spec": {"clusterIP": "None", "ports": [{"port": 5432}]}}

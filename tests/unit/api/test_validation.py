@@ -174,14 +174,14 @@ REPLICATION_CASES: list[tuple[str, dict[str, Any], str]] = [
         "cron range that starts after it ends (robfig/cron refuses it; croniter would wrap round)",
         {"schedule": "0 0 * * SAT-SUN"},
         'spec.schedule: "0 0 * * SAT-SUN" is not a valid cron expression: day of week "SAT-SUN" starts after '
-        "it ends (write it from low to high: 0-6 or SUN-SAT)",
+        'it ends (a range cannot wrap round: write "SAT,SUN")',
     ),
     (
         "cron ranges reversed named each",
         {"schedule": "50-10/5 22-2 * * *"},
         'spec.schedule: "50-10/5 22-2 * * *" is not a valid cron expression: minute "50-10/5" starts after it '
-        'ends (write it from low to high: 0-59); hour "22-2" starts after it ends (write it from low to high: '
-        "0-23)",
+        'ends (a range cannot wrap round: write "50-59/5,0-10/5"); hour "22-2" starts after it ends (a range '
+        'cannot wrap round: write "22-23,0-2")',
     ),
     (
         "@every without duration",
