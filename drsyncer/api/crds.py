@@ -253,7 +253,7 @@ def replication_crd() -> Schema:
             _column("Last Sync", ".status.lastSyncTime", "date"),
             _column("Synced", ".status.syncStats.synced", "integer"),
             _column("Failed", ".status.syncStats.failed", "integer"),
-            _column("Namespace", ".spec.sourceNamespace", priority=1),
+            _column("Source Namespace", ".spec.sourceNamespace", priority=1),
             _column(
                 "Next Sync", ".status.nextSyncTime", priority=1, description="When the next run is due (UTC)."
             ),

@@ -111,7 +111,7 @@ def test_replication_columns_show_ages_readable_destinations_and_a_reason(kube: 
         "Last Sync",
         "Synced",
         "Failed",
-        "Namespace",
+        "Source Namespace",
     ]
     types = {c["name"]: c["type"] for c in table["columnDefinitions"]}
     assert types["Next Sync"] == "string", "a future time in a date column prints as <invalid>"
