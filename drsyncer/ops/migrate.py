@@ -1,4 +1,5 @@
-"""`drsyncer migrate FILE`: legacy NamespaceMapping YAML → Replication YAML (warnings on stderr)."""
+"""`drsyncer migrate FILE`: legacy NamespaceMapping YAML → Replication YAML (warnings on stderr; exit
+status 1 when a Replication made is one drsyncer would refuse, naming the fields)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise DrsyncerError(f"cannot read {name}: {exc.strerror or exc}") from None
     try:
-        out = migrate_text(text, name, sys.stderr)
+        migration = migrate_text(text, name, sys.stderr)
     except yaml.YAMLError as exc:
         raise DrsyncerError(f"{name}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not out.strip():
+    if not migration.text.strip():
         raise DrsyncerError(f"{name}: no documents")
-    sys.stdout.write(out)
-    return 0
+    sys.stdout.write(migration.text)
+    # written all the same: the errors on standard error say what to fix in it
+    return 1 if migration.invalid else 0

@@ -43,8 +43,9 @@ items:
 """
     warnings = io.StringIO()
     out = migrate_text(text, "stdin", warnings)
+    assert out.invalid == 0
     assert (
-        out
+        out.text
         == """\
 apiVersion: dr-syncer.io/v1alpha1
 kind: Replication
