@@ -22,6 +22,13 @@ TOO_LARGE_HINT = (
     "the object is larger than the cluster's etcd takes in one write, 1.5 MiB unless its "
     "--max-request-bytes says otherwise"
 )
+# kube-apiserver's refusal of annotations over 256 KiB in all (apimachinery ValidateAnnotationsSize)
+ANNOTATIONS_TOO_LONG = "metadata.annotations: Too long"
+ANNOTATIONS_HINT = (
+    "a copy carries drsyncer's ownership and provenance annotations besides the source's, under "
+    "1 KiB in all: a source whose annotations come that close to the limit cannot be copied until "
+    "they shrink"
+)
 
 # statuses where the same request may well succeed later without anyone changing anything
 _RETRYABLE_STATUSES = frozenset({408, 409, 410, 425, 429, 500, 502, 503, 504})
@@ -280,6 +287,9 @@ def error_from_response(
         # the same write will never fit: say why, and do not send it again
         category = Category.NON_RETRYABLE
         message += f" ({TOO_LARGE_HINT})"
+    elif status == 422 and ANNOTATIONS_TOO_LONG in message:
+        # the source's own annotations fit: what tipped them over is drsyncer's marks
+        message += f" ({ANNOTATIONS_HINT})"
     retry_after = parse_retry_after(_header(headers, "Retry-After"))
     if retry_after is None and isinstance(details.get("retryAfterSeconds"), int | float):
         retry_after = float(details["retryAfterSeconds"])

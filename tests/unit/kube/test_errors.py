@@ -5,6 +5,7 @@ import pytest
 
 from drsyncer.errors import Category
 from drsyncer.kube.errors import (
+    ANNOTATIONS_HINT,
     AlreadyExists,
     ApiError,
     Conflict,
@@ -70,6 +71,13 @@ def test_error_reads_reason_and_message_from_the_status_body() -> None:
         'ConfigMap "x" is invalid: metadata.name: Invalid value'
     )
     assert error.details["name"] == "x"
+
+
+def test_annotations_over_the_limit_say_that_drsyncers_marks_count_too() -> None:
+    message = 'ConfigMap "big" is invalid: metadata.annotations: Too long: may not be more than 262144 bytes'
+    error = error_from_response(422, _status(422, "Invalid", message), {}, cluster="dr1")
+    assert error.category is Category.NON_RETRYABLE
+    assert str(error).endswith(f"{message} ({ANNOTATIONS_HINT})")
 
 
 def test_conflict_and_already_exists_are_told_apart() -> None:
