@@ -912,7 +912,9 @@ class Store:
         namespace = meta.get("namespace", "")
         self._bucket(rt.key, namespace).pop(meta["name"], None)
         if rt.key == ("", "services"):
-            self._ips.release_ip((last.get("spec") or {}).get("clusterIP"))
+            spec = last.get("spec") or {}
+            if spec.get("type") != "ExternalName":  # the address one shows was never allocated to it
+                self._ips.release_ip(spec.get("clusterIP"))
             self._ips.release_ports(kinds.node_ports(last.get("spec")))
         if rt.key == CRDS:
             self._drop_custom_resources(last)

@@ -474,6 +474,28 @@ def test_a_service_switched_to_external_name_drops_its_cluster_ip_and_frees_it(
     assert taken.spec.cluster_ip == ip
 
 
+def test_deleting_an_external_name_service_showing_another_services_address_frees_nothing(
+    core: client.CoreV1Api, ns: str
+) -> None:
+    """A lone `clusterIP` on an update to ExternalName is stored as stated, not allocated: deleting
+    that Service leaves the address to the Service that holds it."""
+    held = core.create_namespaced_service(
+        ns, {"metadata": {"name": "db"}, "spec": {"ports": [{"port": 5432}]}}
+    )
+    ip = held.spec.cluster_ip
+    core.create_namespaced_service(ns, {"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}})
+    external = {"type": "ExternalName", "externalName": "web.example.com", "clusterIP": ip}
+    shown = core.replace_namespaced_service("web", ns, {"metadata": {"name": "web"}, "spec": external})
+    assert shown.spec.cluster_ip == ip
+    core.delete_namespaced_service("web", ns)
+    eventually(lambda: not [s for s in core.list_namespaced_service(ns).items if s.metadata.name == "web"])
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_service(
+            ns, {"metadata": {"name": "api"}, "spec": {"clusterIP": ip, "ports": [{"port": 80}]}}
+        )
+    assert err.value.status == 422 and "already allocated" in status_of(err.value)["message"]
+
+
 def test_a_switch_to_external_name_drops_the_old_address_it_states_and_refuses_another(
     core: client.CoreV1Api, ns: str
 ) -> None:
