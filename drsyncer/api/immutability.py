@@ -567,8 +567,8 @@ def pod_spec_kept(want: Mapping[str, Any], have: Mapping[str, Any]) -> dict[str,
     leaves out: the `POD_ASSIGNED_FIELDS`, and each container's `resources` entries (a limit or a
     request of a resource `want` states none of) that LimitRanger admission filled in from the
     destination namespace's LimitRanges on create (plugin/pkg/admission/limitranger, 1.34); an update
-    may not change a container's resources, so they are kept, as the others are. Neither argument is
-    modified; `want` itself when nothing is kept."""
+    may not change a container's resources, so they are kept, as the others are. A new dict; neither
+    argument is modified."""
     out: dict[str, Any] = dict(want)
     for key in POD_ASSIGNED_FIELDS:
         if key in have and key not in want:
@@ -577,7 +577,7 @@ def pod_spec_kept(want: Mapping[str, Any], have: Mapping[str, Any]) -> dict[str,
         theirs = {c.get("name"): c for c in have.get(key) or () if isinstance(c, Mapping)}
         if isinstance(want.get(key), list) and theirs:
             out[key] = [_resources_kept(c, theirs.get(c.get("name"))) for c in want[key]]
-    return out if out != want else dict(want)
+    return out
 
 
 def _resources_kept(mine: Any, theirs: Mapping[str, Any] | None) -> Any:

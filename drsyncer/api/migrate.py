@@ -16,9 +16,9 @@ from typing import TextIO
 import yaml
 
 from drsyncer.api import keys
-from drsyncer.api.documents import check_document, load_documents
+from drsyncer.api.documents import load_documents
 from drsyncer.api.namespacemapping import convert_namespace_mapping
-from drsyncer.api.parse import object_ref
+from drsyncer.api.parse import InvalidSpec, object_ref, parse_replication
 from drsyncer.errors import DrsyncerError
 
 
@@ -37,12 +37,16 @@ def migrate_text(text: str, source: str, warnings: TextIO) -> Migration:
     validate` gives), as lines on `warnings`. DrsyncerError when `text` is not YAML."""
     out = []
     invalid = 0
-    for index, doc in enumerate(load_documents(text, source), start=1):
+    for doc in load_documents(text, source):
         if isinstance(doc, dict) and doc.get("kind") == keys.KIND_NAMESPACE_MAPPING:
             converted = convert_namespace_mapping(doc)
             for warning in converted.warnings:
                 print(f"{object_ref(doc)}: {warning}", file=warnings)
-            errors = check_document(doc, index).errors
+            try:  # what `drsyncer validate` runs on a NamespaceMapping (api.documents.check_document)
+                parse_replication(converted.replication)
+                errors: list[str] = []
+            except InvalidSpec as exc:
+                errors = exc.errors
             for error in errors:
                 print(f"{object_ref(doc)}: the Replication it becomes is invalid: {error}", file=warnings)
             invalid += bool(errors)
