@@ -98,7 +98,13 @@ def _run_worker(settings: Settings, metrics_dir: Path) -> int:
     log.info("starting worker %s on queues %s with %s", name, ",".join(settings.queues), settings.describe())
     if settings.metrics_port:
         try:
-            metrics.serve(settings.metrics_port, settings.redis_url, settings.queues, settings.listen_address)
+            metrics.serve(
+                settings.metrics_port,
+                settings.redis_url,
+                settings.queues,
+                str(metrics_dir),
+                settings.listen_address,
+            )
         except OSError as exc:
             raise port_in_use("metrics_port", settings.metrics_port, exc) from None
         log.info("metrics on :%d/metrics (processes share %s)", settings.metrics_port, metrics_dir)

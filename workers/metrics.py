@@ -7,6 +7,7 @@ own files there, and the one HTTP server in the parent process adds them up (`se
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -121,11 +122,36 @@ class QueueDepth(Collector):
         yield family
 
 
-def serve(port: int, redis_url: str, queues: Sequence[str], address: str = "0.0.0.0") -> None:
+class ProcessFiles(multiprocess.MultiProcessCollector):
+    """Every process's multiprocess files (`<type>_<pid>.db` under `path`), added up, leaving out a
+    file its process has not sized yet.
+
+    prometheus-client creates a process's file empty and sizes it a moment later; a scrape that
+    reads it in between fails whole (`struct.error`, every metric lost to a 500), and a pool process
+    killed in that moment leaves the empty file behind for good (prometheus/client_python#1199, open
+    in 0.26). A file only grows, so one found at least a header long (8 bytes) reads whole."""
+
+    def __init__(self, registry: CollectorRegistry | None, path: str) -> None:
+        super().__init__(registry, path=path)
+        self.path = path
+
+    def collect(self) -> Iterable[Metric]:
+        sized = []
+        for name in glob.glob(os.path.join(self.path, "*.db")):
+            try:
+                if os.path.getsize(name) >= 8:
+                    sized.append(name)
+            except FileNotFoundError:  # a live gauge's file, dropped as its process ended
+                continue
+        metrics: Iterable[Metric] = self.merge(sized, accumulate=True)
+        return metrics
+
+
+def serve(port: int, redis_url: str, queues: Sequence[str], files: str, address: str = "0.0.0.0") -> None:
     """Serve `/metrics` on `address`:`port` from this (parent) process: every process's
-    multiprocess files, plus the queue depths."""
+    multiprocess files (in the directory `files`), plus the queue depths."""
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
+    ProcessFiles(registry, files)
     registry.register(QueueDepth(redis_url, queues))
     start_http_server(port, addr=address, registry=registry)
 

@@ -210,6 +210,20 @@ def test_a_started_worker_serves_each_clusters_request_and_429_counters_from_0(p
         pipe.procs.pop("worker-3", None)
 
 
+def test_a_pool_process_file_not_yet_sized_costs_no_scrape(pipe: Pipeline) -> None:
+    # a pool process's metrics file exists empty for a moment before it is sized; one killed then
+    # leaves it so for good. A scrape reading it failed whole (500: every metric of every process
+    # lost), as a worker that had just started its pool did now and then.
+    empty = pipe.workdir / "worker-1-metrics" / "counter_4194303.db"  # a pid no process has here
+    empty.touch()
+    try:
+        response = requests.get(f"http://127.0.0.1:{pipe.metrics_ports['worker-1']}/metrics", timeout=5)
+        assert response.status_code == 200, response.text[:300]
+        assert _sample(pipe, "worker-1", "dr_syncer_api_requests_total", cluster="controller") > 0
+    finally:
+        empty.unlink()
+
+
 def test_the_audit_log_names_the_worker_for_a_remote_cluster_check_s_status_write(pipe: Pipeline) -> None:
     # the watcher asks for a check of every RemoteCluster every 2 s here; each writes its status
     def audited() -> list[dict]:
