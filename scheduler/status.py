@@ -8,13 +8,13 @@ leaves them alone except when it takes the phase to Paused/Failed for a spec rea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from drsyncer.api import keys
 from drsyncer.api.meta import Condition, ConditionStatus, current_conditions, find_condition, set_condition
-from drsyncer.api.replication import Phase, ReplicationMode, destinations_as_written
+from drsyncer.api.replication import Phase, Replication, ReplicationMode, destinations_as_written
 from drsyncer.status import replication as replication_status
 from scheduler.entries import ReplicationRead
 
@@ -23,6 +23,58 @@ REASON_VALID = "SpecValid"
 REASON_PAUSED = replication_status.REASON_PAUSED
 REASON_PENDING = "Pending"
 REASON_NO_NAMESPACES = keys.REASON_NO_SOURCE_NAMESPACES
+REASON_CLUSTERS_FOUND = "RemoteClustersFound"
+REASON_CLUSTER_NOT_FOUND = "RemoteClusterNotFound"
+REASON_CLUSTER_INVALID = "RemoteClusterInvalid"
+_CLUSTER_REASONS = (REASON_CLUSTER_NOT_FOUND, REASON_CLUSTER_INVALID)
+# the reasons of a False `Ready` the watcher wrote (any other is a run's outcome, the workers')
+_WATCHER_READY = (*_CLUSTER_REASONS, REASON_NO_NAMESPACES, REASON_INVALID, REASON_PAUSED)
+
+
+class ClusterProblem(NamedTuple):
+    """A RemoteCluster a Replication names that cannot be used: `reason` is REASON_CLUSTER_NOT_FOUND
+    or REASON_CLUSTER_INVALID; `message` names the field, the RemoteCluster and what follows."""
+
+    reason: str
+    message: str
+
+
+def cluster_problems(
+    model: Replication, existing: Collection[str], valid: Collection[str]
+) -> tuple[ClusterProblem, ...]:
+    """Each RemoteCluster `model` names (`spec.sourceCluster`, `spec.destinationCluster`,
+    `spec.destinationClusters[i]`) that is not in `existing` or not in `valid`, both sets of
+    `namespace/name`. A RemoteCluster is looked up in the Replication's own namespace. Pure.
+
+    Without this, a name with no RemoteCluster behind it said nothing until a run failed that target
+    (and a Manual Replication never runs until asked)."""
+    named = [("spec.sourceCluster", model.spec.source_cluster)]
+    if model.spec.destination_cluster:
+        named.append(("spec.destinationCluster", model.spec.destination_cluster))
+    named += [(f"spec.destinationClusters[{i}]", c) for i, c in enumerate(model.spec.destination_clusters)]
+    found: list[ClusterProblem] = []
+    for path, name in named:
+        key = f"{model.namespace}/{name}"
+        effect = (
+            "nothing is copied until it is"
+            if path == "spec.sourceCluster"
+            else "the copies to it fail until it is"
+        )
+        if key not in existing:
+            found.append(
+                ClusterProblem(
+                    REASON_CLUSTER_NOT_FOUND, f"{path}: RemoteCluster {key} not found; {effect} created"
+                )
+            )
+        elif key not in valid:
+            found.append(
+                ClusterProblem(
+                    REASON_CLUSTER_INVALID,
+                    f"{path}: RemoteCluster {key} has an invalid spec (its InvalidSpec condition says "
+                    f"why); {effect} fixed",
+                )
+            )
+    return tuple(found)
 
 
 def _same(a: Condition | None, b: Condition | None) -> bool:
@@ -41,11 +93,21 @@ def _reason(conditions: list[Condition], type_: str) -> str | None:
     return found.reason if found is not None else None
 
 
-def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = None) -> dict[str, Any] | None:
+def status_patch(
+    read: ReplicationRead,
+    now: datetime,
+    matched: bool | None = None,
+    clusters: tuple[ClusterProblem, ...] = (),
+) -> dict[str, Any] | None:
     """The `status` part of a merge patch for what the watcher knows, or None if already so.
 
     `matched` False: the Replication selects no source namespace (a `namespaceSelector` matching
     none), so no run will ever start; `Ready` says so until one matches. None: not known yet.
+
+    `clusters`: the RemoteClusters it names that cannot be used (`cluster_problems`), told by the
+    `RemoteClustersFound` condition, and by `Ready` unless a run's outcome already says it is not
+    ready (the run's own failure names the cluster too; two writers taking turns on one condition
+    would make it flap).
 
     `nextSyncTime` goes while the spec is invalid, the Replication paused or selecting no namespace:
     beat holds no entry then, so nothing is due. When it runs again, beat's new entries are due at
@@ -75,6 +137,17 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
         conditions = set_condition(
             conditions, keys.CONDITION_INVALID_SPEC, False, REASON_VALID, "", now, generation
         )
+        clusters_message = "; ".join(p.message for p in clusters)
+        conditions = set_condition(
+            conditions,
+            keys.CONDITION_REMOTE_CLUSTERS_FOUND,
+            not clusters,
+            clusters[0].reason if clusters else REASON_CLUSTERS_FOUND,
+            clusters_message or "every RemoteCluster the spec names exists and is valid",
+            now,
+            generation,
+        )
+        ready = find_condition(before, keys.CONDITION_READY)
         new_phase = phase
         if read.paused:
             new_phase = Phase.PAUSED.value
@@ -105,7 +178,19 @@ def status_patch(read: ReplicationRead, now: datetime, matched: bool | None = No
                     now,
                     generation,
                 )
-            elif back or _reason(before, keys.CONDITION_READY) == REASON_NO_NAMESPACES:
+            elif clusters and (
+                ready is None or ready.status is not ConditionStatus.FALSE or ready.reason in _WATCHER_READY
+            ):
+                conditions = set_condition(
+                    conditions,
+                    keys.CONDITION_READY,
+                    False,
+                    clusters[0].reason,
+                    clusters_message,
+                    now,
+                    generation,
+                )
+            elif back or _reason(before, keys.CONDITION_READY) in (REASON_NO_NAMESPACES, *_CLUSTER_REASONS):
                 waiting = f"waiting for the {'next' if status.get('lastSyncTime') else 'first'} sync"
                 if read.model.spec.replication_mode is ReplicationMode.MANUAL:
                     waiting += f" (Manual mode: runs only when {keys.ANNOTATION_SYNC_NOW} is set)"

@@ -49,7 +49,7 @@ from scheduler.entries import (
 )
 from scheduler.health import send_health_checks
 from scheduler.replication_state import StateMemo
-from scheduler.status import lost_run_patch, status_patch
+from scheduler.status import ClusterProblem, cluster_problems, lost_run_patch, status_patch
 from scheduler.store import ScheduleStore, StoreChanges
 from scheduler.trigger import send_now
 
@@ -182,6 +182,8 @@ class Watcher:
         self._handled: dict[ReadKey, str] = {}
         self._written: dict[ReadKey, str] = {}  # resourceVersions of this reconcile's own writes
         self._matched_last: dict[ReadKey, bool | None] = {}
+        # the RemoteClusters each Replication names that cannot be used, at the last reconcile
+        self._clusters_last: dict[ReadKey, tuple[ClusterProblem, ...]] = {}
         # the source namespaces each namespaceSelector selected at the last reconcile
         self._selected_last: dict[ReadKey, frozenset[str]] = {}
         self._full_due = True  # the next reconcile looks at everything (first, resync, after errors)
@@ -437,14 +439,21 @@ class Watcher:
 
         matched = {_key(r): self._matched(r, desired, unresolved) for r in reads}
         self._tell_dropped(reads, desired, unresolved)
-        # incremental: the objects that changed since handled, and those whose match changed (a
-        # selector's namespace came or went)
+        existing = {
+            f"{m.get('namespace')}/{m.get('name')}" for m in (o.get("metadata") or {} for o in remote_objs)
+        }
+        clusters = {
+            _key(r): cluster_problems(r.model, existing, remote) if r.model is not None else () for r in reads
+        }
+        # incremental: the objects that changed since handled, those whose match changed (a
+        # selector's namespace came or went), and those a RemoteCluster came or went for
         todo = [
             r
             for r in reads
             if full
             or self._handled.get(_key(r)) != r.metadata.get("resourceVersion")
             or self._matched_last.get(_key(r)) != matched[_key(r)]
+            or self._clusters_last.get(_key(r), ()) != clusters[_key(r)]
         ]
         report.looked_at = len(todo)
         for read in todo:
@@ -482,7 +491,8 @@ class Watcher:
                         report.runs_lost.append(label)
                     if self._sync_now(read, desired, unresolved):
                         report.triggered.append(label)
-                    if self._write_status(read, remote, matched[_key(read)]):
+                    self._tell_clusters(read, clusters[_key(read)])
+                    if self._write_status(read, remote, matched[_key(read)], clusters[_key(read)]):
                         report.status_written.append(label)
                         if read.model is None:
                             self._post_invalid(read)
@@ -500,6 +510,7 @@ class Watcher:
         }
         self._written.clear()
         self._matched_last = matched
+        self._clusters_last = {k: v for k, v in clusters.items() if v}
         metrics.RECONCILES.inc()
         metrics.RECONCILE_ERRORS.inc(len(report.errors) + invalid)
         metrics.ENTRIES.set(len(desired.entries))
@@ -694,6 +705,19 @@ class Watcher:
         log.warning("%s: %s", label, message)
         self._warn(read, events.REASON_NAMESPACES_DROPPED, message)
 
+    def _tell_clusters(self, read: ReplicationRead, problems: tuple[ClusterProblem, ...]) -> None:
+        """A Warning Event and a log line for each RemoteCluster the Replication names that cannot be
+        used and was not told at the last reconcile (its `RemoteClustersFound` condition says it
+        for as long as it lasts); a log line when they are all there again."""
+        before = self._clusters_last.get(_key(read), ())
+        label = f"{read.kind} {read.namespace}/{read.name}"
+        for problem in problems:
+            if problem not in before:
+                log.warning("%s: %s", label, problem.message)
+                self._warn(read, problem.reason, problem.message)
+        if before and not problems:
+            log.info("%s: every RemoteCluster it names is there again", label)
+
     def _post_invalid(self, read: ReplicationRead) -> None:
         """A Warning Event with every spec error, when the watcher has just written InvalidSpec."""
         message = "spec is invalid, nothing is scheduled until it is fixed: " + "; ".join(read.errors)
@@ -817,10 +841,14 @@ class Watcher:
         return bool(desired.jobs.get((read.kind, read.namespace, read.name)))
 
     def _write_status(
-        self, read: ReplicationRead, remote: Mapping[str, RemoteCluster], matched: bool | None = None
+        self,
+        read: ReplicationRead,
+        remote: Mapping[str, RemoteCluster],
+        matched: bool | None = None,
+        clusters: tuple[ClusterProblem, ...] = (),
     ) -> bool:
         def build(current: ReplicationRead) -> dict[str, Any] | None:
-            status = status_patch(current, self._clock(), matched)
+            status = status_patch(current, self._clock(), matched, clusters)
             return None if status is None else {"status": status}
 
         return self._patch(read, remote, build, subresource="status")

@@ -134,6 +134,8 @@ CONDITION_SYNCED: Final = "Synced"
 # False while a destination copy is held back (an immutable change left unapplied under NoChange)
 CONDITION_UP_TO_DATE: Final = "UpToDate"
 CONDITION_INVALID_SPEC: Final = "InvalidSpec"
+# a Replication's: every RemoteCluster its spec names exists and is valid (set by the watcher)
+CONDITION_REMOTE_CLUSTERS_FOUND: Final = "RemoteClustersFound"
 CONDITION_KUBECONFIG_AVAILABLE: Final = "KubeconfigAvailable"
 CONDITION_KUBECONFIG_VALID: Final = "KubeconfigValid"
 CONDITION_CLUSTER_AVAILABLE: Final = "ClusterAvailable"

@@ -87,8 +87,10 @@ _NOTES = {
     keys.KIND_REMOTE_CLUSTER: "Conditions: `KubeconfigAvailable`, `KubeconfigValid`, `ClusterAvailable` "
     "(from the health check), and `InvalidSpec` (from the watcher; its message "
     "lists the invalid fields).",
-    keys.KIND_REPLICATION: "Conditions: `Ready`, `Synced`, `InvalidSpec` (its message lists the invalid "
-    "fields). Namespaces are chosen by `sourceNamespace`, `namespaceMappings` and "
+    keys.KIND_REPLICATION: "Conditions: `Ready`, `Synced`, `UpToDate`, `InvalidSpec` (its message lists "
+    "the invalid fields) and `RemoteClustersFound` (False, reason `RemoteClusterNotFound` or "
+    "`RemoteClusterInvalid`, naming the field, while a RemoteCluster the spec names is missing or "
+    "invalid; `Ready` says so too until a run reports). Namespaces are chosen by `sourceNamespace`, `namespaceMappings` and "
     "`namespaceSelector` together (at least one of them); every chosen namespace is "
     "copied to every destination cluster.",
 }

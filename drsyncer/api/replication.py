@@ -636,7 +636,9 @@ class ReplicationStatus(StatusModel):
         description="Copies of scaled kinds the last run wrote that are not listed in "
         f"`deploymentScales` (beyond its {LISTED_SCALES} entries).",
     )
-    conditions: Conditions = Field(default_factory=list, description="Ready, Synced and InvalidSpec.")
+    conditions: Conditions = Field(
+        default_factory=list, description="Ready, Synced, UpToDate, InvalidSpec and RemoteClustersFound."
+    )
     recovery_points: list[RecoveryPoint] = Field(
         default_factory=list,
         description="Per destination cluster: how recent its copies are and what "

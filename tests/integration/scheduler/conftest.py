@@ -137,16 +137,17 @@ def world(sim_fleet: Callable[..., SimFleet], redis_url: str) -> Iterator[World]
         what="the CRDs to be served",
         tolerate=(AssertionError, CategorisedError),
     )
-    controller.create(
-        controller.resolve("remoteclusters.dr-syncer.io"),
-        NS,
-        {
-            "apiVersion": "dr-syncer.io/v1alpha1",
-            "kind": "RemoteCluster",
-            "metadata": {"name": "source", "namespace": NS},
-            "spec": {"kubeconfigSecretRef": {"name": "source-kubeconfig"}},
-        },
-    )
+    for name in ("source", "dr1"):  # dr1: the destination `replication` names; only named, never reached
+        controller.create(
+            controller.resolve("remoteclusters.dr-syncer.io"),
+            NS,
+            {
+                "apiVersion": "dr-syncer.io/v1alpha1",
+                "kind": "RemoteCluster",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}},
+            },
+        )
     for name, labels in (("web", {"team": "a"}), ("shop", {"team": "a"}), ("ops", {"team": "b"})):
         source.create(NAMESPACES, None, {"metadata": {"name": name, "labels": labels}})
     app = make_app(redis_url)

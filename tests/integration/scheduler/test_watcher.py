@@ -366,9 +366,9 @@ def test_remote_cluster_health_checks_are_sent_to_the_health_queue(
             if m["task"] == "drsyncer.check_remote_cluster"
         }
 
-    # the world holds one RemoteCluster, "source"; a check is sent for it every interval
-    eventually(lambda: len(world.queued("health")) >= 2, what="repeated check tasks")
-    assert checked() == {f"{NS}/source"}
+    # the world holds two RemoteClusters, "source" and "dr1"; a check is sent for each every interval
+    eventually(lambda: len(world.queued("health")) >= 4, what="repeated check tasks")
+    assert checked() == {f"{NS}/source", f"{NS}/dr1"}
     # health checks never wait behind syncs: nothing about them is in the sync queue
     assert not [m for m in world.queued() if m["task"] == "drsyncer.check_remote_cluster"]
 
@@ -405,6 +405,69 @@ def test_a_new_or_changed_remote_cluster_is_checked_at_once_not_at_the_next_inte
     create_remote_cluster("dr10")
     eventually(lambda: checks("dr10") == 1, what="the later RemoteCluster's check")
     assert (checks("source"), checks("dr9")) == (1, 2)
+
+
+def test_a_remote_cluster_named_but_missing_is_told_at_once_and_cleared_when_created(
+    world: World, start_watcher: StartWatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a Manual Replication never runs until asked: without the watcher saying so, nothing would
+    caplog.set_level(logging.WARNING, logger="scheduler.watcher")
+    start_watcher()
+    world.apply(
+        replication(
+            "to-dr3",
+            replicationMode="Manual",
+            schedule=None,
+            destinationCluster=None,
+            destinationClusters=["dr1", "dr3"],
+        )
+    )
+    ready = eventually(
+        lambda: (c := _condition(world, "to-dr3", "Ready")).get("reason") == "RemoteClusterNotFound" and c,
+        what="Ready to name the missing RemoteCluster",
+    )
+    message = f"spec.destinationClusters[1]: RemoteCluster {NS}/dr3 not found; the copies to it fail until it is created"
+    assert (ready["status"], ready["message"]) == ("False", message)
+    found = _condition(world, "to-dr3", "RemoteClustersFound")
+    assert (found["status"], found["reason"], found["message"]) == ("False", "RemoteClusterNotFound", message)
+    warnings = eventually(
+        lambda: [e for e in world.controller.list(EVENTS, NS) if e["involvedObject"]["name"] == "to-dr3"],
+        what="a Warning Event",
+    )
+    assert [(e["type"], e["reason"], e["message"]) for e in warnings] == [
+        ("Warning", "RemoteClusterNotFound", message)
+    ]
+    assert [r.getMessage() for r in caplog.records if "to-dr3" in r.getMessage()] == [
+        f"Replication {NS}/to-dr3: {message}"
+    ]
+
+    remote = world.controller.resolve("remoteclusters.dr-syncer.io")
+    body = {
+        "apiVersion": "dr-syncer.io/v1alpha1",
+        "kind": "RemoteCluster",
+        "spec": {"kubeconfigSecretRef": {"name": "dr3"}},
+    }
+    world.controller.create(remote, NS, {**body, "metadata": {"name": "dr3", "namespace": NS}})
+    ready = eventually(
+        lambda: (c := _condition(world, "to-dr3", "Ready")).get("reason") == "Pending" and c,
+        what="Ready back to waiting once dr3 exists",
+    )
+    assert ready["message"].startswith("waiting for the first sync (Manual mode")
+    assert _condition(world, "to-dr3", "RemoteClustersFound")["status"] == "True"
+
+    # deleted again: told again, by the condition, an Event and a line
+    world.controller.delete(remote, NS, "dr3")
+    eventually(
+        lambda: _condition(world, "to-dr3", "Ready").get("reason") == "RemoteClusterNotFound",
+        what="Ready to name it again",
+    )
+    eventually(
+        lambda: (
+            [e["count"] for e in world.controller.list(EVENTS, NS) if e["involvedObject"]["name"] == "to-dr3"]
+            == [2]
+        ),
+        what="the Event counted again",
+    )
 
 
 def test_legacy_namespace_mapping_is_scheduled_and_its_status_written(

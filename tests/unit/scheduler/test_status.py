@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scheduler.entries import read_replication
-from scheduler.status import lost_run_patch, status_patch
+from scheduler.status import cluster_problems, lost_run_patch, status_patch
 from tests.unit.api.builders import DROP, replication_dict
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -96,6 +96,14 @@ def test_run_outcome_of_the_workers_is_left_alone() -> None:
                     "reason": "Completed",
                     "lastTransitionTime": "2026-01-01T10:00:00Z",
                 },
+                {
+                    "type": "RemoteClustersFound",
+                    "status": "True",
+                    "reason": "RemoteClustersFound",
+                    "message": "every RemoteCluster the spec names exists and is valid",
+                    "observedGeneration": 2,
+                    "lastTransitionTime": "2026-01-01T10:00:00Z",
+                },
             ],
         }
     )
@@ -177,14 +185,23 @@ def test_run_lost_with_redis_leaves_a_replication_not_running_alone() -> None:
     assert lost_run_patch(read_replication(_obj(None), {}), NOW) is None
 
 
-def _condition(type_: str, status: str, reason: str) -> dict[str, Any]:
+def _condition(type_: str, status: str, reason: str, message: str = "") -> dict[str, Any]:
     return {
         "type": type_,
         "status": status,
         "reason": reason,
+        **({"message": message} if message else {}),
         "observedGeneration": 2,
         "lastTransitionTime": "2026-01-01T10:00:00Z",
     }
+
+
+FOUND = _condition(
+    "RemoteClustersFound",
+    "True",
+    "RemoteClustersFound",
+    "every RemoteCluster the spec names exists and is valid",
+)
 
 
 def _completed(**spec: Any) -> dict[str, Any]:
@@ -195,7 +212,7 @@ def _completed(**spec: Any) -> dict[str, Any]:
             "observedGeneration": 2,
             "destinations": "dr1",
             "nextSyncTime": "2026-01-01T12:05:00Z",
-            "conditions": [_condition("InvalidSpec", "False", "SpecValid")],
+            "conditions": [_condition("InvalidSpec", "False", "SpecValid"), FOUND],
         },
         **spec,
     )
@@ -228,3 +245,73 @@ def test_a_run_in_progress_keeps_the_next_sync_time_its_report_wrote() -> None:
     obj = _completed(schedule="*/5 * * * *")
     obj["status"]["conditions"].append(_condition("Ready", "True", "Synced"))
     assert status_patch(read_replication(obj, {}), LATER) is None
+
+
+# the RemoteClusters a Replication names: dr-system/prod as source, dr-system/dr1 as destination
+ALL = {"dr-system/prod", "dr-system/dr1", "dr-system/dr2"}
+
+
+def _problems(obj: dict[str, Any], existing: set[str], valid: set[str] | None = None) -> Any:
+    read = read_replication(obj, {})
+    assert read.model is not None
+    return cluster_problems(read.model, existing, existing if valid is None else valid)
+
+
+def test_a_remote_cluster_named_but_missing_is_named_by_field_in_ready_and_its_own_condition() -> None:
+    obj = _obj(destinationCluster=DROP, destinationClusters=["dr1", "dr3"])
+    problems = _problems(obj, ALL)
+    assert [p.message for p in problems] == [
+        "spec.destinationClusters[1]: RemoteCluster dr-system/dr3 not found; "
+        "the copies to it fail until it is created"
+    ]
+    patch = status_patch(read_replication(obj, {}), NOW, clusters=problems)
+    assert patch is not None and patch["phase"] == "Pending"
+    found, ready = _conditions(patch)["RemoteClustersFound"], _conditions(patch)["Ready"]
+    assert (found["status"], found["reason"]) == ("False", "RemoteClusterNotFound")
+    assert (ready["status"], ready["reason"]) == ("False", "RemoteClusterNotFound")
+    assert "spec.destinationClusters[1]" in ready["message"]
+    # nothing to write again while it is missing
+    assert status_patch(read_replication(_applied(obj, patch), {}), LATER, clusters=problems) is None
+
+    # created: Ready goes back to waiting for a sync, the condition to True
+    obj = _applied(obj, patch)
+    patch = status_patch(read_replication(obj, {}), LATER, clusters=())
+    assert patch is not None
+    assert _conditions(patch)["RemoteClustersFound"]["status"] == "True"
+    assert (_conditions(patch)["Ready"]["status"], _conditions(patch)["Ready"]["reason"]) == (
+        "Unknown",
+        "Pending",
+    )
+
+
+def test_a_missing_or_invalid_source_cluster_says_nothing_is_copied() -> None:
+    missing = _problems(_obj(), {"dr-system/dr1"})
+    assert [(p.reason, p.message) for p in missing] == [
+        (
+            "RemoteClusterNotFound",
+            "spec.sourceCluster: RemoteCluster dr-system/prod not found; nothing is copied until it is created",
+        )
+    ]
+    invalid = _problems(_obj(), ALL, valid={"dr-system/dr1"})
+    assert [p.reason for p in invalid] == ["RemoteClusterInvalid"]
+    assert invalid[0].message.startswith(
+        "spec.sourceCluster: RemoteCluster dr-system/prod has an invalid spec"
+    )
+    assert _problems(_obj(), ALL) == ()
+
+
+def test_a_run_that_failed_keeps_its_ready_while_a_remote_cluster_is_missing() -> None:
+    # the run's failure names the missing cluster too; the watcher does not take turns with it
+    failed = {
+        "type": "Ready",
+        "status": "False",
+        "reason": "Failed",
+        "message": "1 of 2 targets failed",
+        "lastTransitionTime": "2026-01-01T10:00:00Z",
+    }
+    obj = _obj({"phase": "Failed", "destinations": "dr1", "conditions": [failed]})
+    problems = _problems(obj, {"dr-system/prod"})
+    patch = status_patch(read_replication(obj, {}), NOW, clusters=problems)
+    assert patch is not None
+    assert _conditions(patch)["Ready"]["reason"] == "Failed"
+    assert _conditions(patch)["RemoteClustersFound"]["reason"] == "RemoteClusterNotFound"
