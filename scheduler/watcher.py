@@ -177,8 +177,11 @@ class Watcher:
         self.reconciles = 0
         self.last_report: Report | None = None
         # what the last reconcile read, for the next one to redo only what changed:
-        # parsed objects by (uid, generation, RemoteCluster versions); resourceVersions handled
-        self._parsed: dict[ReadKey, tuple[tuple[str, int, int], ReplicationRead]] = {}
+        # parsed objects (and the RemoteClusters each names that cannot be used) by (uid, generation,
+        # RemoteCluster versions); resourceVersions handled
+        self._parsed: dict[
+            ReadKey, tuple[tuple[str, int, int], ReplicationRead, tuple[ClusterProblem, ...]]
+        ] = {}
         self._handled: dict[ReadKey, str] = {}
         self._written: dict[ReadKey, str] = {}  # resourceVersions of this reconcile's own writes
         self._matched_last: dict[ReadKey, bool | None] = {}
@@ -421,10 +424,15 @@ class Watcher:
                 for o in remote_objs
             )
         )
-        reads = [
-            self._read(obj, remote, remote_version)
+        existing = {
+            f"{m.get('namespace')}/{m.get('name')}" for m in (o.get("metadata") or {} for o in remote_objs)
+        }
+        read_with_clusters = [
+            self._read(obj, remote, existing, remote_version)
             for obj in [*self._objects(REPLICATIONS), *self._objects(NAMESPACE_MAPPINGS)]
         ]
+        reads = [read for read, _ in read_with_clusters]
+        clusters = {_key(read): problems for read, problems in read_with_clusters}
         used = self._namespaces()
         desired = plan(reads, remote, used)
         self._follow_namespaces(desired.selector_sources, remote)
@@ -439,12 +447,6 @@ class Watcher:
 
         matched = {_key(r): self._matched(r, desired, unresolved) for r in reads}
         self._tell_dropped(reads, desired, unresolved)
-        existing = {
-            f"{m.get('namespace')}/{m.get('name')}" for m in (o.get("metadata") or {} for o in remote_objs)
-        }
-        clusters = {
-            _key(r): cluster_problems(r.model, existing, remote) if r.model is not None else () for r in reads
-        }
         # incremental: the objects that changed since handled, those whose match changed (a
         # selector's namespace came or went), and those a RemoteCluster came or went for
         todo = [
@@ -520,10 +522,16 @@ class Watcher:
         return report
 
     def _read(
-        self, obj: Mapping[str, Any], remote: Mapping[str, RemoteCluster], remote_version: int
-    ) -> ReplicationRead:
-        """The object parsed, reusing the last parse while its uid, generation (which the API server
-        moves on every spec change) and the RemoteClusters are what they were."""
+        self,
+        obj: Mapping[str, Any],
+        remote: Mapping[str, RemoteCluster],
+        existing: set[str],
+        remote_version: int,
+    ) -> tuple[ReplicationRead, tuple[ClusterProblem, ...]]:
+        """The object parsed, and the RemoteClusters it names that cannot be used (`existing`: every
+        RemoteCluster's `namespace/name`, `remote` the valid ones); the last ones are reused while its
+        uid, generation (which the API server moves on every spec change) and the RemoteClusters are
+        what they were."""
         meta = obj.get("metadata") or {}
         key = (str(obj.get("kind") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         generation = meta.get("generation")
@@ -534,10 +542,11 @@ class Watcher:
         )
         cached = self._parsed.get(key)
         if cached is not None and cached[0] == version and version[1] >= 0:
-            return ReplicationRead(obj, cached[1].model, cached[1].errors)
+            return ReplicationRead(obj, cached[1].model, cached[1].errors), cached[2]
         read = read_replication(obj, remote)
-        self._parsed[key] = (version, read)
-        return read
+        problems = cluster_problems(read.model, existing, remote) if read.model is not None else ()
+        self._parsed[key] = (version, read, problems)
+        return read, problems
 
     def _export_states(
         self,
