@@ -603,7 +603,10 @@ class ReplicationStatus(StatusModel):
         "reports; `drsyncer sync-now --wait` waits for its own.",
     )
     sync_stats: SyncCounts = Field(
-        default_factory=SyncCounts, description="Object counts of the last run, over every target."
+        default_factory=SyncCounts,
+        description="Object counts of the last run, over every target; a CustomResourceDefinition copied "
+        "with syncCRDs counts once per destination cluster (every namespace's sync writes it, and "
+        "each target's own syncStats counts it).",
     )
     targets: list[TargetStatus] = Field(
         default_factory=list,

@@ -76,6 +76,11 @@ class KindCounts:
         )
 
 
+# the only cluster-scoped objects a namespace's sync copies (`syncCRDs`; a resource type served as
+# cluster-scoped is refused, drsyncer.kube.discovery.Discovery.resolve_many)
+SHARED_KIND = count_key("apiextensions.k8s.io", "CustomResourceDefinition")
+
+
 def total_counts(counts: Iterable[KindCounts]) -> KindCounts:
     total = KindCounts()
     for c in counts:
@@ -332,15 +337,27 @@ class RunSummary:
 
     @property
     def totals(self) -> KindCounts:
-        return total_counts(t.totals for t in self.targets)
+        """Every object of the run counted once per destination cluster (`counts`)."""
+        return total_counts(self.counts.values())
 
     @property
     def counts(self) -> dict[str, KindCounts]:
-        """Per-kind counts summed over the targets."""
+        """Per-kind counts summed over the targets, a CustomResourceDefinition's (`SHARED_KIND`) once
+        per destination cluster: every namespace's sync copies the same ones to it, so summed they
+        would count one definition once per namespace. Those of the target that failed the most of
+        them are counted (a failure is not hidden by a namespace that copied it later)."""
         merged: dict[str, KindCounts] = {}
+        shared: dict[str, KindCounts] = {}  # by destination cluster
         for target in self.targets:
             for kind, c in target.counts.items():
-                merged.setdefault(kind, KindCounts()).merge(c)
+                if kind != SHARED_KIND:
+                    merged.setdefault(kind, KindCounts()).merge(c)
+                elif target.destination_cluster not in shared or (
+                    c.failed > shared[target.destination_cluster].failed
+                ):
+                    shared[target.destination_cluster] = c
+        if shared:
+            merged[SHARED_KIND] = total_counts(shared.values())
         return merged
 
     @property

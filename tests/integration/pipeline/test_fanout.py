@@ -11,6 +11,10 @@ from typing import Any
 
 import pytest
 
+from drsyncer.errors import CategorisedError
+from drsyncer.kube.client import NAMESPACES
+from drsyncer.kube.discovery import ResourceRef
+from tests.fixtures.crds import widget_crd
 from tests.fixtures.plugins import install_example_plugin, python_path
 from tests.fixtures.polling import builtin_ref
 from tests.integration.pipeline.conftest import CONFIGMAPS, Pipeline, eventually
@@ -88,6 +92,52 @@ def _sync_now(pipe: Pipeline, name: str, phase: str) -> dict[str, Any]:
         timeout_s=60,
         what=f"a sync-now run of {name} to end {phase}",
     )
+
+
+def test_a_crd_every_namespace_copies_counts_once_per_destination_in_the_replications_totals(
+    pipe: Pipeline,
+) -> None:
+    # syncStats adds up the targets; the definition each namespace's sync writes is one object per
+    # destination, not one per namespace (kubectl's SYNCED column read 40 where 34 copies existed)
+    source = pipe.client("source")
+    crds = source.resolve("customresourcedefinitions.apiextensions.k8s.io")
+    source.create(crds, None, widget_crd())
+
+    def served() -> ResourceRef | None:
+        source.discovery.invalidate()
+        try:
+            return source.resolve("widgets.example.com")
+        except CategorisedError:  # not served yet
+            return None
+
+    widgets = eventually(served, what="the Widget CRD to be served")
+    namespaces = ("gadget-a", "gadget-b", "gadget-c")
+    for ns in namespaces:
+        source.create(NAMESPACES, None, {"metadata": {"name": ns}})
+        for i in range(2):
+            source.create(
+                widgets, ns, {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": f"w{i}"}}
+            )
+    pipe.apply_replication(
+        "widgets",
+        namespaceMappings=[{"source": ns} for ns in namespaces],
+        resourceTypes=["widgets.example.com"],
+        syncCRDs=True,
+        replicationMode="Manual",
+    )
+    eventually(lambda: pipe.status("widgets").get("phase") == "Pending", what="the watcher to see it")
+    pipe.annotate("widgets", {"dr-syncer.io/sync-now": "now"})
+    status = eventually(
+        lambda: (s := pipe.status("widgets")).get("phase") == "Completed" and s,
+        timeout_s=60,
+        what="the run to complete",
+    )
+    # per destination: 6 Widgets and the one CRD
+    assert status["syncStats"]["synced"] == status["syncStats"]["total"] == 2 * (6 + 1), status["syncStats"]
+    groups = {g["groupKind"]: g for g in status["resourceGroups"]}
+    assert groups["CustomResourceDefinition.apiextensions.k8s.io"]["total"] == 2, groups
+    # each target still counts the definition it wrote or found in step
+    assert all(t["syncStats"]["total"] == 2 + 1 for t in status["targets"]), status["targets"]
 
 
 def test_modifiers_give_each_destination_its_own_copy_and_a_failing_one_is_reported(pipe: Pipeline) -> None:

@@ -107,3 +107,31 @@ def test_custom_resources_are_counted_with_their_group() -> None:
     assert count_key("apps", "Deployment") == "Deployment"
     assert count_key("", "ConfigMap") == "ConfigMap"
     assert count_key("example.com", "Widget") == "Widget.example.com"
+
+
+def test_a_crd_every_namespace_copies_counts_once_per_destination_cluster() -> None:
+    # every namespace's sync copies the Replication's CRDs to each destination: one object there
+    crd = count_key("apiextensions.k8s.io", "CustomResourceDefinition")
+
+    def target(cluster: str, namespace: str, crd_outcome: Outcome) -> TargetResult:
+        t = TargetResult(cluster, namespace, namespace, dry_run=False)
+        t.record("ConfigMap", Outcome.CREATED, 3)
+        t.record(crd, crd_outcome)
+        return t
+
+    summary = RunSummary(
+        "dr-system/web",
+        [
+            target("dr1", "shop", Outcome.CREATED),
+            target("dr1", "web", Outcome.UNCHANGED),
+            target("dr1", "ops", Outcome.UNCHANGED),
+            target("dr2", "shop", Outcome.CREATED),
+            target("dr2", "web", Outcome.FAILED),
+        ],
+    )
+    assert summary.counts["ConfigMap"].created == 15
+    # dr1: the first namespace's outcome; dr2: the failure is not hidden by the namespace that created it
+    assert summary.counts[crd].to_dict() == KindCounts(created=1, failed=1).to_dict()
+    assert (summary.totals.total, summary.totals.succeeded, summary.totals.failed) == (17, 16, 1)
+    # each target still counts the definition it handled
+    assert [t.totals.total for t in summary.targets] == [4, 4, 4, 4, 4]
