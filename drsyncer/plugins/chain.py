@@ -14,13 +14,12 @@ import copy
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.plugins import messages
 from drsyncer.plugins.contract import FilterHook, PluginContext, Skip, TransformHook, identity
-from drsyncer.plugins.readonly import ReadOnlyDict
+from drsyncer.plugins.readonly import ReadOnlyDict, view
 from drsyncer.plugins.registry import InstalledPlugin, Registry
 
 
@@ -189,7 +188,7 @@ def chain_for(settings: Iterable[PluginSetting], registry: Registry, place: Plac
             source_namespace=place.source_namespace,
             destination_cluster=place.destination_cluster,
             destination_namespace=place.destination_namespace,
-            parameters=MappingProxyType(setting.parameters()),
+            parameters=view(setting.parameters()),
         )
         if plugin.filter is not None:
             filters.append((plugin.filter, context))

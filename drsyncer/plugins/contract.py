@@ -35,8 +35,10 @@ HOOKS: tuple[str, ...] = ("transform", "filter", "validate")
 class PluginContext:
     """What a hook knows besides the object: where the copy goes and the plugin's parameters.
 
-    `parameters` is the plugin's `spec.plugins[].parameters` (a dict; an empty one when not given),
-    shared by every object of one destination: read it, never change it.
+    `parameters` is the plugin's `spec.plugins[].parameters` (an empty mapping when not given),
+    shared by every object of one destination: read-only at every depth (nested objects are
+    read-only mappings, lists read-only sequences, drsyncer.plugins.readonly); changing it raises
+    `TypeError` or `AttributeError`, that object's failure. `copy.deepcopy` gives a mutable copy.
     """
 
     plugin: str  # the plugin's name, as the Replication names it

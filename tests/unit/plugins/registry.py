@@ -28,6 +28,7 @@ CARELESS = {
     "telling": f"{MODULE}:Telling",
     "raising": f"{MODULE}:Raising",
     "mutating": f"{MODULE}:Mutating",
+    "tallying": f"{MODULE}:CountingInParameters",
     "flat-metadata": f"{MODULE}:FlatMetadata",
 }
 

@@ -144,4 +144,14 @@ class Mutating:
         obj["data"]["host"] = "changed by a filter"  # type: ignore[index]  # raises: mutating
 
 
+class CountingInParameters:
+    """A transform that keeps a tally in its parameters (shared by every object of a destination,
+    which the contract forbids changing)."""
+
+    @staticmethod
+    def transform(obj: dict[str, Any], context: PluginContext) -> dict[str, Any]:
+        context.parameters["seen"].append(obj["metadata"]["name"])  # raises: tallying
+        return obj
+
+
 suffix = Suffix()

@@ -240,6 +240,18 @@ def test_a_filter_cannot_change_the_object_it_reads() -> None:
     assert source == configmap()
 
 
+def test_a_hook_cannot_change_its_parameters_at_any_depth() -> None:
+    # every object of a destination shares them: a change would reach the objects after it
+    plugins = chain(("tallying", {"seen": []}))
+    with pytest.raises(CategorisedError) as caught:
+        plugins.apply(configmap("first"))
+    assert caught.value.message == (
+        "plugin \"tallying\": transform raised AttributeError: 'ReadOnlyList' object has no attribute "
+        f"'append' ({sample_line('raises: tallying')}, in CountingInParameters.transform)"
+    )
+    assert [dict(context.parameters) for _, context in plugins.transforms] == [{"seen": []}]
+
+
 def test_a_validator_that_exits_is_a_problem_with_its_parameters() -> None:
     class Exiting:
         @staticmethod
