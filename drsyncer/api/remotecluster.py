@@ -87,7 +87,12 @@ class RemoteClusterStatus(StatusModel):
         default=None, description="Healthy, Unhealthy or Unknown, from the last check."
     )
     last_check_time: datetime | None = Field(default=None, description="When the cluster was last checked.")
-    server_version: str | None = Field(default=None, description="The cluster's Kubernetes version.")
+    server_version: str | None = Field(
+        default=None,
+        description="The cluster's Kubernetes version, as the last check that reached it read it: kept "
+        "while it is Unhealthy (as a Node keeps its kubelet version while NotReady); the "
+        "ClusterAvailable condition's lastTransitionTime says since when it has not been reached.",
+    )
     message: str | None = Field(default=None, description="Why the cluster is not healthy, if it is not.")
     conditions: Conditions = Field(
         default_factory=list,
