@@ -13,13 +13,14 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.plugins import messages
 from drsyncer.plugins.contract import FilterHook, PluginContext, Skip, TransformHook, identity
-from drsyncer.plugins.readonly import ReadOnlyDict, view
+from drsyncer.plugins.readonly import ReadOnlyDict
 from drsyncer.plugins.registry import InstalledPlugin, Registry
 
 
@@ -152,11 +153,24 @@ class Chain:
         return current
 
 
+def _own_parameters(context: PluginContext) -> PluginContext:
+    """`context` with a copy of its parameters of the call's own, read-only at the top level.
+
+    Every object of a destination shares the bound context, and a hook may still change what its
+    parameters hold (append to a list in them) or put a part of them into the copy it returns, which
+    drsyncer then changes (its marks in `metadata.annotations`): either would reach the objects
+    after it. A deep read-only view instead would fail such a copy when it is written as JSON. A
+    copy of a few hundred bytes costs microseconds, next to the object's own deep copy."""
+    if not context.parameters:
+        return context
+    return replace(context, parameters=MappingProxyType(copy.deepcopy(dict(context.parameters))))
+
+
 def _run(hook: Any, obj: Any, context: PluginContext, name: str, *seen: Mapping[str, Any]) -> Any:
     """What `hook(obj, context)` returns; `CategorisedError` naming the plugin for whatever it raises
     (`seen`: the object the message must not quote a Secret's data of)."""
     try:
-        return hook(obj, context)
+        return hook(obj, _own_parameters(context))
     except KeyboardInterrupt:  # the process is being stopped, not the plugin failing
         raise
     except BaseException as exc:  # SystemExit too: a plugin's sys.exit fails this object only
@@ -188,7 +202,7 @@ def chain_for(settings: Iterable[PluginSetting], registry: Registry, place: Plac
             source_namespace=place.source_namespace,
             destination_cluster=place.destination_cluster,
             destination_namespace=place.destination_namespace,
-            parameters=view(setting.parameters()),
+            parameters=MappingProxyType(setting.parameters()),
         )
         if plugin.filter is not None:
             filters.append((plugin.filter, context))

@@ -36,9 +36,8 @@ class PluginContext:
     """What a hook knows besides the object: where the copy goes and the plugin's parameters.
 
     `parameters` is the plugin's `spec.plugins[].parameters` (an empty mapping when not given),
-    shared by every object of one destination: read-only at every depth (nested objects are
-    read-only mappings, lists read-only sequences, drsyncer.plugins.readonly); changing it raises
-    `TypeError` or `AttributeError`, that object's failure. `copy.deepcopy` gives a mutable copy.
+    read-only at the top level; each call gets a copy of its own, so what a hook changes inside it,
+    or puts from it into the copy it returns, never reaches another object.
     """
 
     plugin: str  # the plugin's name, as the Replication names it

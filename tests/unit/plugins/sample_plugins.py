@@ -145,12 +145,13 @@ class Mutating:
 
 
 class CountingInParameters:
-    """A transform that keeps a tally in its parameters (shared by every object of a destination,
-    which the contract forbids changing)."""
+    """A transform that keeps a tally inside its parameters and puts a part of them into the copy."""
 
     @staticmethod
     def transform(obj: dict[str, Any], context: PluginContext) -> dict[str, Any]:
-        context.parameters["seen"].append(obj["metadata"]["name"])  # raises: tallying
+        context.parameters["seen"].append(obj["metadata"]["name"])
+        obj["metadata"]["annotations"] = context.parameters["annotations"]
+        obj["metadata"]["annotations"]["seen"] = ",".join(context.parameters["seen"])
         return obj
 
 
