@@ -310,13 +310,18 @@ class SharedDiscovery(Protocol):
         """Reading the server failed after `load` returned None: others need not wait for a copy."""
 
 
+# a snapshot read this recently is the server's answer now: a miss in it reads nothing more
+_FRESH_S = 0.05
+
+
 class Discovery:
     """The cached discovery of one cluster; thread-safe.
 
     `get_root` reads the discovery roots (`read_served_resources`). With `shared`, a snapshot another
     process read less than `ttl_s` ago is used instead of reading the server, and a reading made
-    here is shared; a name not found still reads the server (at most every `miss_refresh_s`) unless
-    the shared snapshot is already that recent.
+    here is shared; a name not found still reads the server (the first time it is missed, unless the
+    snapshot was read just now; after that at most every `miss_refresh_s`) unless the shared
+    snapshot is already that recent.
     """
 
     def __init__(
@@ -341,6 +346,7 @@ class Discovery:
         self._served: ServedResources | None = None
         self._fetched_at = 0.0
         self._skip_shared = False
+        self._missed: dict[str, bool] = {}  # names missed again after a read made for them
 
     def invalidate(self) -> None:
         """Forget the snapshot: the next look reads the server (not the shared copy, which is as old)."""
@@ -389,15 +395,31 @@ class Discovery:
         self._served, self._fetched_at = kept[0], self._clock() - kept[1]
         return kept[0]
 
-    def _lookup(self, find: Callable[[ServedResources], list[ResourceRef]]) -> list[ResourceRef]:
+    def _lookup(self, name: str, find: Callable[[ServedResources], list[ResourceRef]]) -> list[ResourceRef]:
+        """`find` in the snapshot; on a miss, in a newer one: younger than `miss_refresh_s`, or, the
+        first time `name` is missed, younger than the snapshot it was missed in however young that
+        is. A type starts being served whenever its CRD is established: a snapshot read a second
+        before that, and the sync-now sent right after, would otherwise fail the run for a type the
+        cluster serves. A name that stays missing is read for again only every `miss_refresh_s`."""
         found = find(self.served())
-        if not found:
-            found = find(self.served(max_age_s=self._miss_refresh))
+        if found:
+            self._missed.pop(name, None)
+            return found
+        with self._lock:
+            age = self._clock() - self._fetched_at
+        newer = self._miss_refresh
+        if name not in self._missed and _FRESH_S < age <= self._miss_refresh:
+            newer = age - _FRESH_S
+        found = find(self.served(max_age_s=newer))
+        if found:
+            self._missed.pop(name, None)
+        else:
+            self._missed[name] = True
         return found
 
     def resolve(self, name: str) -> ResourceRef:
         """The resource a user's name means (plural, singular, kind, short name, `name.group`)."""
-        found = self._lookup(lambda s: s.candidates(name))
+        found = self._lookup(name, lambda s: s.candidates(name))
         if not found:
             where = f" by cluster {self._cluster}" if self._cluster else ""
             close = self.served().close_names(name)
@@ -435,7 +457,9 @@ class Discovery:
     def for_object(self, obj: Mapping[str, Any]) -> ResourceRef:
         """The resource of an object, by its apiVersion and kind."""
         api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
-        found = self._lookup(lambda s: [r] if (r := s.for_kind(api_version, kind)) else [])
+        found = self._lookup(
+            f"{api_version}/{kind}", lambda s: [r] if (r := s.for_kind(api_version, kind)) else []
+        )
         if not found:
             where = f" by cluster {self._cluster}" if self._cluster else ""
             raise NotServed(f"{kind} ({api_version}) is not served{where}", cluster=self._cluster)

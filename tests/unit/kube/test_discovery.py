@@ -221,6 +221,35 @@ def test_a_new_crd_resolves_on_a_cache_miss_after_the_refresh_interval() -> None
     assert discovery.resolve("wg").group_resource == "widgets.example.com"
 
 
+def test_a_crd_established_after_a_recent_reading_resolves_at_its_first_miss() -> None:
+    # a sync-now sent right after the CRD is established, within a second of the worker's reading
+    docs = server()
+    fake, clock = FakeServer(docs), Clock()
+    discovery = Discovery(fake, ttl_s=300, miss_refresh_s=2, clock=clock)
+    discovery.resolve("configmaps")
+    docs["/apis"]["groups"].append(
+        {
+            "name": "example.com",
+            "versions": [{"groupVersion": "example.com/v1"}],
+            "preferredVersion": {"groupVersion": "example.com/v1"},
+        }
+    )
+    docs["/apis/example.com/v1"] = {"resources": [resource("widgets", "Widget")]}
+    clock.now = 1.0
+    walks = fake.calls.count("/api")
+    assert discovery.resolve("widgets").group_resource == "widgets.example.com"
+    assert fake.calls.count("/api") == walks + 1
+
+    # a name that stays missing is read for once, then no more often than every miss_refresh_s
+    clock.now = 1.5
+    for now, reads in ((1.5, 1), (1.6, 0), (2.5, 0), (3.6, 1)):
+        clock.now = now
+        walks = fake.calls.count("/api")
+        with pytest.raises(CategorisedError, match="'gizmos' is not served"):
+            discovery.resolve("gizmos")
+        assert fake.calls.count("/api") == walks + reads, now
+
+
 def test_invalidate_forces_a_fresh_walk() -> None:
     fake = FakeServer(server())
     discovery = Discovery(fake)
