@@ -27,6 +27,7 @@ from drsyncer.kube.exec_credentials import ExecPolicy
 from drsyncer.kube.health import check_cluster
 from drsyncer.kube.kubeconfig import controller_client
 from drsyncer.logs import redact
+from drsyncer.plugins.chain import stop_on
 from drsyncer.plugins.registry import installed
 from drsyncer.redis_target import client_from_url
 from drsyncer.status import events
@@ -66,6 +67,10 @@ from workers.failures import SyncFailed, cleanup_failure, failure_of, first_erro
 from workers.guards import Drop, Hold, Mark, NamespaceLock, lock_key
 
 log = logging.getLogger(__name__)
+
+# a task's soft time limit, firing while a plugin's hook runs, ends the task (reported below, in
+# `sync_job`), not only the object the hook was on
+stop_on(SoftTimeLimitExceeded)
 
 # one run of a schedule entry started: take it off the entry's count of runs waiting (workers/beat.py).
 # The count is sends less starts, whichever comes first: a worker often starts a task before beat has

@@ -153,6 +153,20 @@ class Chain:
         return current
 
 
+# raised inside a hook, these stop what runs it (the process, the task), not the object the hook was
+# on: Ctrl-C, and what the runner adds (`stop_on`; the workers: Celery's soft time limit)
+_STOPPING: tuple[type[BaseException], ...] = (KeyboardInterrupt,)
+
+
+def stop_on(kind: type[BaseException]) -> None:
+    """Let `kind`, raised inside a hook, go on up to what runs the hooks rather than fail the object
+    (a worker's soft time limit is delivered as an exception in whatever code runs when it fires,
+    a plugin's filter as well as drsyncer's own)."""
+    global _STOPPING
+    if kind not in _STOPPING:
+        _STOPPING = (*_STOPPING, kind)
+
+
 def _own_parameters(context: PluginContext) -> PluginContext:
     """`context` with a copy of its parameters of the call's own, read-only at the top level.
 
@@ -171,7 +185,7 @@ def _run(hook: Any, obj: Any, context: PluginContext, name: str, *seen: Mapping[
     (`seen`: the object the message must not quote a Secret's data of)."""
     try:
         return hook(obj, _own_parameters(context))
-    except KeyboardInterrupt:  # the process is being stopped, not the plugin failing
+    except _STOPPING:  # the process or the task is being stopped, not the plugin failing
         raise
     except BaseException as exc:  # SystemExit too: a plugin's sys.exit fails this object only
         message = messages.hook_failed(context.plugin, name, exc, *seen)

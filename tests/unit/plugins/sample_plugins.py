@@ -8,6 +8,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from drsyncer.plugins import PluginContext, Skip
 
 
@@ -132,6 +134,8 @@ class Raising:
             name = context.parameters["exception"]
             if name == "SystemExit":
                 sys.exit(3)  # raises: exiting
+            if name == "SoftTimeLimitExceeded":  # as Celery delivers a task's soft time limit
+                raise SoftTimeLimitExceeded()
             raise getattr(builtins, name)()  # raises: by name
         return obj
 
