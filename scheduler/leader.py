@@ -202,13 +202,16 @@ class LeaseElector:
         self._observed = Observed(Record.from_lease(written), now)
 
     def seconds_to_expiry(self) -> float | None:
-        """For a standby: seconds until the held Lease runs out by its `renewTime`, else None."""
+        """For a standby: seconds until the held Lease runs out by its `renewTime`, else None (also
+        once it has: the Lease as last read is then all there is to go on, when the API server cannot
+        be reached, and stepping again at once would only ask it again and again)."""
         if self.is_leader or self._observed is None or not self._observed.record.holder:
             return None
         expiry = self._observed.record.expiry()
         if expiry is None:
             return None
-        return max(0.0, (expiry - self._wall()).total_seconds())
+        remaining = (expiry - self._wall()).total_seconds()
+        return remaining if remaining > 0 else None
 
     def release(self) -> None:
         """Give the Lease up (on shutdown) so a standby takes over at once instead of after expiry."""

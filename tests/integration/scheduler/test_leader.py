@@ -203,8 +203,9 @@ def test_killed_leader_process_is_replaced_within_the_lease_duration(
 
 
 def test_a_leader_that_cannot_renew_steps_down_and_writes_nothing_until_it_can(
-    world: World, start_watcher: StartWatcher
+    world: World, start_watcher: StartWatcher, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="scheduler.leader")
     service = start_watcher(identity="watcher-a").service
     eventually(lambda: service.is_leader, what="the only replica to lead")
     world.fleet["controller"].faults.set(error_rates={"get/leases": {503: 1.0}})
@@ -215,6 +216,13 @@ def test_a_leader_that_cannot_renew_steps_down_and_writes_nothing_until_it_can(
         timeout_s=LEASE_S + RENEW_S,
         what="the leader to step down before its Lease expires for the others",
     )
+    # once the Lease it last read has run out, the replica asks the API server once per renew
+    # interval, as before it: it asked (and logged) every 10 ms for as long as the server was away
+    time.sleep(LEASE_S)  # an observation window, not a wait for something to happen
+    before = len([r for r in caplog.records if "leader election" in r.getMessage()])
+    time.sleep(3 * RENEW_S)
+    asked = len([r for r in caplog.records if "leader election" in r.getMessage()]) - before
+    assert asked <= 4, f"{asked} failed election steps in {3 * RENEW_S:.0f} s"
 
     world.apply(replication("web"))
     world.fleet["controller"].faults.clear()
