@@ -17,13 +17,11 @@ from drsyncer.sim import tls as tls_certs
 from drsyncer.sim.discovery import KUBE_VERSION
 from drsyncer.sim.faults import Counters, Faults
 from drsyncer.sim.loop import run_on_loop, shared_loop
-from drsyncer.sim.server import ApiServer
+from drsyncer.sim.server import MAX_BODY_BYTES, ApiServer
 from drsyncer.sim.store import CRD_ESTABLISHED_DELAY_S, Store
 from drsyncer.sim.watch import WatchHub
 
 _BACKLOG = 4096
-# kube-apiserver accepts request bodies up to 3 MiB; aiohttp's default limit is 1 MiB.
-MAX_BODY_BYTES = 3 * 1024 * 1024
 
 
 class SimCluster:

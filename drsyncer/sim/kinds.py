@@ -188,12 +188,22 @@ def _secret(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -
                 json.loads(base64.b64decode(held[key]))
             except ValueError as exc:  # the contents themselves are never echoed, as kube does
                 causes.append((f"data[{key}]", f'Invalid value: "<secret contents redacted>": {exc}'))
-    size = sum(len(k) + len(base64.b64decode(v)) for k, v in (result.get("data") or {}).items())
+    # the values' bytes only, not the keys (pkg/apis/core/validation ValidateSecret)
+    size = sum(len(base64.b64decode(v)) for v in (result.get("data") or {}).values())
     if size > MAX_DATA_BYTES:
         causes.append(("data", f"Too long: may not be more than {MAX_DATA_BYTES} bytes"))
     if causes:
         raise invalid(*_kind_of(rt), name, causes)
     return result
+
+
+def _decoded(value: object) -> bytes:
+    """A binaryData value's bytes (a value that is no base64 counts as none: json decoding refuses it
+    elsewhere)."""
+    try:
+        return base64.b64decode(value, validate=True) if isinstance(value, str) else b""
+    except (binascii.Error, ValueError):
+        return b""
 
 
 def _configmap(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
@@ -220,8 +230,10 @@ def _configmap(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None
                     f"unmarshal {type(v).__name__} into Go struct field ConfigMap.data of type "
                     "string"
                 )
-    size = sum(len(k) + len(v) for k, v in (obj.get("data") or {}).items())
-    size += sum(len(k) + len(v) * 3 // 4 for k, v in (obj.get("binaryData") or {}).items())
+    # the values' bytes only (UTF-8 for data, decoded for binaryData), not the keys
+    # (pkg/apis/core/validation ValidateConfigMap)
+    size = sum(len(v.encode()) for v in (obj.get("data") or {}).values())
+    size += sum(len(_decoded(v)) for v in (obj.get("binaryData") or {}).values())
     if size > MAX_DATA_BYTES:
         causes.append(("[]", f"Too long: may not be more than {MAX_DATA_BYTES} bytes"))
     if causes:

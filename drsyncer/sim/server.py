@@ -27,6 +27,9 @@ from drsyncer.sim.selectors import (
 from drsyncer.sim.store import APPLY_PATCH, CRDS, JSON_PATCH, PATCH_TYPES, STRATEGIC_PATCH, Obj, Store, now
 from drsyncer.sim.watch import WatchHub, bookmark, visible
 
+# kube-apiserver accepts request bodies up to 3 MiB (aiohttp's default limit is 1 MiB)
+MAX_BODY_BYTES = 3 * 1024 * 1024
+
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
@@ -122,9 +125,13 @@ class ApiServer:
         except asyncio.CancelledError:
             raise
         except web.HTTPException as exc:  # e.g. a body over the size limit, raised while reading it
-            return _error(
-                ApiError(exc.status, exc.reason, "RequestEntityTooLarge" if exc.status == 413 else None)
-            )
+            if exc.status == 413:  # kube-apiserver's words (apiserver/pkg/endpoints/handlers/rest.go)
+                return _error(
+                    ApiError(
+                        413, f"Request entity too large: limit is {MAX_BODY_BYTES}", "RequestEntityTooLarge"
+                    )
+                )
+            return _error(ApiError(exc.status, exc.reason))
         except Exception as exc:  # the server answers 500 as kube-apiserver would, and logs why
             log.exception("simulated cluster %s failed on %s %s", self.name, request.method, path)
             return _error(ApiError(500, f"Internal error occurred: {exc}", "InternalError"))

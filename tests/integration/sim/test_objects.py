@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from typing import Any
 
@@ -626,10 +627,47 @@ def test_configmaps_and_secrets_hold_at_most_one_mebibyte(core: client.CoreV1Api
     assert too_big.value.status == 422
 
 
+def test_the_mebibyte_counts_the_values_bytes_not_the_keys(core: client.CoreV1Api, ns: str) -> None:
+    mib = 1024 * 1024
+    # "é" is two bytes of UTF-8; long keys do not count
+    half = "é" * 1000 + "x" * (mib // 2 - 2000)
+    core.create_namespaced_config_map(
+        ns, {"metadata": {"name": "exact"}, "data": {"k" * 250: half, "j" * 250: half}}
+    )
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_config_map(
+            ns, {"metadata": {"name": "over"}, "data": {"a": half, "b": half + "x"}}
+        )
+    assert status_of(err.value)["message"] == (
+        'ConfigMap "over" is invalid: []: Too long: may not be more than 1048576 bytes'
+    )
+    binary = base64.b64encode(b"\0" * (mib // 2)).decode()
+    core.create_namespaced_config_map(
+        ns, {"metadata": {"name": "mixed"}, "data": {"t": "x" * (mib // 2)}, "binaryData": {"b": binary}}
+    )
+    secret = base64.b64encode(b"\1" * (mib // 2)).decode()
+    core.create_namespaced_secret(
+        ns, {"metadata": {"name": "exact"}, "data": {"k" * 250: secret, "j" * 250: secret}}
+    )
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_secret(
+            ns,
+            {
+                "metadata": {"name": "over"},
+                "data": {"a": secret, "b": base64.b64encode(b"\1" * (mib // 2 + 1)).decode()},
+            },
+        )
+    assert (
+        status_of(err.value)["message"]
+        == 'Secret "over" is invalid: data: Too long: may not be more than 1048576 bytes'
+    )
+
+
 def test_request_bodies_over_three_mebibytes_are_refused(core: client.CoreV1Api, ns: str) -> None:
     with pytest.raises(ApiException) as err:
         core.create_namespaced_config_map(ns, {"metadata": {"name": "huge"}, "data": {"k": "x" * 4_000_000}})
     assert err.value.status == 413
+    assert status_of(err.value)["message"] == "Request entity too large: limit is 3145728"
 
 
 def _node_port_service(name: str, node_port: int) -> dict[str, Any]:
