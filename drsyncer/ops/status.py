@@ -287,7 +287,8 @@ def print_detail(console: Console, obj: Mapping[str, Any], *, now: datetime) -> 
     stats = status.get("syncStats") or {}
 
     def line(label: str, value: Any) -> None:
-        console.print(f"{label:<16}{value}", markup=False)
+        # a column of 16, and a space after a longer label (RemoteClustersFound)
+        console.print(f"{label:<15} {value}", markup=False)
 
     line("Replication", f"{meta.get('namespace')}/{meta['name']}")
     line("source", spec.get("sourceCluster", "-"))
@@ -315,8 +316,12 @@ def print_detail(console: Console, obj: Mapping[str, Any], *, now: datetime) -> 
     )
     for condition in status.get("conditions") or []:
         text = f"{condition.get('status')}" + (f" ({condition['reason']})" if condition.get("reason") else "")
-        # what an operator has to act on: an invalid spec, copies left stale
-        shown = ((keys.CONDITION_INVALID_SPEC, "True"), (keys.CONDITION_UP_TO_DATE, "False"))
+        # what an operator has to act on: an invalid spec, copies left stale, a RemoteCluster missing
+        shown = (
+            (keys.CONDITION_INVALID_SPEC, "True"),
+            (keys.CONDITION_UP_TO_DATE, "False"),
+            (keys.CONDITION_REMOTE_CLUSTERS_FOUND, "False"),
+        )
         if condition.get("message") and (condition.get("type"), condition.get("status")) in shown:
             text += f": {condition['message']}"
         line(f"{condition.get('type')}", text)

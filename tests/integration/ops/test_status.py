@@ -94,6 +94,20 @@ def test_status_of_one_replication_shows_each_target_and_the_last_error(
     assert "last error      Retryable: destination cluster dr2" in out
 
 
+def test_status_of_one_replication_names_the_remote_cluster_it_lacks(controller: Controller, capsys) -> None:
+    message = "spec.destinationClusters[1]: RemoteCluster dr-system/dr3 not found; the copies to it fail until it is created"
+    controller.apply(replication("to-dr3", destinationClusters=["dr2", "dr3"]))
+    status = _waiting_status("RemoteClusterNotFound", message, status="False")
+    status["conditions"].append({**status["conditions"][0], "type": "RemoteClustersFound"})
+    controller.write_status("to-dr3", status)
+
+    main(["status", *controller.flags, "to-dr3"])
+
+    out = capsys.readouterr().out
+    # the condition's name, one space, its state and the message naming the field
+    assert f"RemoteClustersFound False (RemoteClusterNotFound): {message}" in out, out
+
+
 def test_status_of_an_unknown_replication_is_one_line_and_exit_1(controller: Controller, capsys) -> None:
     assert main(["status", *controller.flags, "missing"]) == 1
 
