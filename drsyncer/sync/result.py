@@ -81,6 +81,10 @@ class KindCounts:
 SHARED_KIND = count_key("apiextensions.k8s.io", "CustomResourceDefinition")
 
 
+def _did_more(a: KindCounts, b: KindCounts) -> bool:
+    return (a.failed, a.created, a.updated) > (b.failed, b.created, b.updated)
+
+
 def total_counts(counts: Iterable[KindCounts]) -> KindCounts:
     total = KindCounts()
     for c in counts:
@@ -344,16 +348,18 @@ class RunSummary:
     def counts(self) -> dict[str, KindCounts]:
         """Per-kind counts summed over the targets, a CustomResourceDefinition's (`SHARED_KIND`) once
         per destination cluster: every namespace's sync copies the same ones to it, so summed they
-        would count one definition once per namespace. Those of the target that failed the most of
-        them are counted (a failure is not hidden by a namespace that copied it later)."""
+        would count one definition once per namespace. Those of the target that did the most to
+        them are counted: the most failed (a failure is not hidden by a namespace that copied it
+        later), then the most created, then updated (the namespace that wrote it, not one that found
+        it written a moment later)."""
         merged: dict[str, KindCounts] = {}
         shared: dict[str, KindCounts] = {}  # by destination cluster
         for target in self.targets:
             for kind, c in target.counts.items():
                 if kind != SHARED_KIND:
                     merged.setdefault(kind, KindCounts()).merge(c)
-                elif target.destination_cluster not in shared or (
-                    c.failed > shared[target.destination_cluster].failed
+                elif target.destination_cluster not in shared or _did_more(
+                    c, shared[target.destination_cluster]
                 ):
                     shared[target.destination_cluster] = c
         if shared:

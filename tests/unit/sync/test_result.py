@@ -122,15 +122,15 @@ def test_a_crd_every_namespace_copies_counts_once_per_destination_cluster() -> N
     summary = RunSummary(
         "dr-system/web",
         [
+            target("dr1", "ops", Outcome.UNCHANGED),  # found it, written a moment before by "shop"
             target("dr1", "shop", Outcome.CREATED),
             target("dr1", "web", Outcome.UNCHANGED),
-            target("dr1", "ops", Outcome.UNCHANGED),
             target("dr2", "shop", Outcome.CREATED),
             target("dr2", "web", Outcome.FAILED),
         ],
     )
     assert summary.counts["ConfigMap"].created == 15
-    # dr1: the first namespace's outcome; dr2: the failure is not hidden by the namespace that created it
+    # dr1: the namespace that wrote it; dr2: the failure is not hidden by the namespace that created it
     assert summary.counts[crd].to_dict() == KindCounts(created=1, failed=1).to_dict()
     assert (summary.totals.total, summary.totals.succeeded, summary.totals.failed) == (17, 16, 1)
     # each target still counts the definition it handled
