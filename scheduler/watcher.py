@@ -725,7 +725,7 @@ class Watcher:
                 log.warning("%s: %s", label, problem.message)
                 self._warn(read, problem.reason, problem.message)
         if before and not problems:
-            log.info("%s: every RemoteCluster it names is there again", label)
+            log.info("%s: every RemoteCluster it names is there now", label)
 
     def _post_invalid(self, read: ReplicationRead) -> None:
         """A Warning Event with every spec error, when the watcher has just written InvalidSpec."""
