@@ -12,6 +12,7 @@ import yaml
 from drsyncer.kube import ClusterClient, client_from_kubeconfig
 from drsyncer.kube.discovery import offline_ref
 from drsyncer.sim import SimCluster
+from tests.fixtures import remote_clusters
 
 SECRETS = offline_ref("secrets")
 NAMESPACES = offline_ref("namespaces")
@@ -57,12 +58,9 @@ def put_secret(
 
 
 def remote_cluster(name: str, secret: str, key: str | None = None, **spec: Any) -> dict[str, Any]:
-    ref: dict[str, Any] = {"name": secret}
+    """A RemoteCluster of the controller's namespace (tests.fixtures.remote_clusters) reading its
+    kubeconfig from `secret`, under `key` when given."""
+    obj = remote_clusters.remote_cluster(name, CONTROLLER_NAMESPACE, secret, **spec)
     if key is not None:
-        ref["key"] = key
-    return {
-        "apiVersion": "dr-syncer.io/v1alpha1",
-        "kind": "RemoteCluster",
-        "metadata": {"name": name, "namespace": CONTROLLER_NAMESPACE},
-        "spec": {"kubeconfigSecretRef": ref, **spec},
-    }
+        obj["spec"]["kubeconfigSecretRef"]["key"] = key
+    return obj

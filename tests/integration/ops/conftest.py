@@ -19,6 +19,7 @@ from drsyncer.kube import ClusterClient, client_from_kubeconfig_file
 from drsyncer.kube.discovery import ResourceRef
 from drsyncer.sim import SimFleet
 from tests.fixtures.polling import builtin_ref, eventually
+from tests.fixtures.remote_clusters import remote_cluster
 
 NS = "dr-system"
 
@@ -113,16 +114,7 @@ def controller(sim_fleet: Callable[..., SimFleet], tmp_path: Path) -> Iterator[C
                 "data": {"kubeconfig": base64.b64encode(text).decode()},
             },
         )
-        ctl.create(
-            ctl.resolve("remoteclusters.dr-syncer.io"),
-            NS,
-            {
-                "apiVersion": "dr-syncer.io/v1alpha1",
-                "kind": "RemoteCluster",
-                "metadata": {"name": name, "namespace": NS},
-                "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}},
-            },
-        )
+        ctl.create(ctl.resolve("remoteclusters.dr-syncer.io"), NS, remote_cluster(name, NS))
     source = clients["source"]
     source.create(NAMESPACES, None, {"metadata": {"name": "shop"}})
     for i in range(3):

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from tests.fixtures.remote_clusters import remote_cluster
 from tests.integration.pipeline.conftest import CONFIGMAPS, NS, Pipeline, eventually
 
 
@@ -153,16 +154,7 @@ def test_a_password_in_a_kubeconfig_server_url_stays_out_of_status_and_events(
             "data": {"kubeconfig": base64.b64encode(yaml.safe_dump(kubeconfig).encode()).decode()},
         },
     )
-    pipe.controller.create(
-        pipe.resolve("remoteclusters.dr-syncer.io"),
-        NS,
-        {
-            "apiVersion": "dr-syncer.io/v1alpha1",
-            "kind": "RemoteCluster",
-            "metadata": {"name": name, "namespace": NS},
-            "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}},
-        },
-    )
+    pipe.controller.create(pipe.resolve("remoteclusters.dr-syncer.io"), NS, remote_cluster(name, NS))
 
     pipe.app.send_task("drsyncer.check_remote_cluster", args=[NS, name], queue="health")
     status = eventually(

@@ -26,6 +26,7 @@ from scheduler.celery_app import make_app
 from scheduler.service import WatcherService
 from scheduler.store import ScheduleStore
 from tests.fixtures.polling import builtin_ref, eventually
+from tests.fixtures.remote_clusters import remote_cluster
 
 NS = "dr-system"
 
@@ -138,16 +139,7 @@ def world(sim_fleet: Callable[..., SimFleet], redis_url: str) -> Iterator[World]
         tolerate=(AssertionError, CategorisedError),
     )
     for name in ("source", "dr1"):  # dr1: the destination `replication` names; only named, never reached
-        controller.create(
-            controller.resolve("remoteclusters.dr-syncer.io"),
-            NS,
-            {
-                "apiVersion": "dr-syncer.io/v1alpha1",
-                "kind": "RemoteCluster",
-                "metadata": {"name": name, "namespace": NS},
-                "spec": {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}},
-            },
-        )
+        controller.create(controller.resolve("remoteclusters.dr-syncer.io"), NS, remote_cluster(name, NS))
     for name, labels in (("web", {"team": "a"}), ("shop", {"team": "a"}), ("ops", {"team": "b"})):
         source.create(NAMESPACES, None, {"metadata": {"name": name, "labels": labels}})
     app = make_app(redis_url)

@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 from drsyncer.api import keys
 from drsyncer.task_contract import TASK_CLEANUP_NAMESPACE, TASK_SYNC_NAMESPACE
 from scheduler.store import ScheduleStore
+from tests.fixtures.remote_clusters import remote_cluster
 from tests.integration.scheduler.conftest import (
     CONFIGMAPS,
     EVENTS,
@@ -390,9 +391,7 @@ def test_a_new_or_changed_remote_cluster_is_checked_at_once_not_at_the_next_inte
     remote = world.controller.resolve("remoteclusters.dr-syncer.io")
 
     def create_remote_cluster(name: str) -> None:
-        spec = {"kubeconfigSecretRef": {"name": f"{name}-kubeconfig"}}
-        body = {"apiVersion": "dr-syncer.io/v1alpha1", "kind": "RemoteCluster", "spec": spec}
-        world.controller.create(remote, NS, {**body, "metadata": {"name": name, "namespace": NS}})
+        world.controller.create(remote, NS, remote_cluster(name, NS))
 
     create_remote_cluster("dr9")
     eventually(lambda: checks("dr9") == 1, what="the new RemoteCluster's check")
@@ -442,12 +441,7 @@ def test_a_remote_cluster_named_but_missing_is_told_at_once_and_cleared_when_cre
     ]
 
     remote = world.controller.resolve("remoteclusters.dr-syncer.io")
-    body = {
-        "apiVersion": "dr-syncer.io/v1alpha1",
-        "kind": "RemoteCluster",
-        "spec": {"kubeconfigSecretRef": {"name": "dr3"}},
-    }
-    world.controller.create(remote, NS, {**body, "metadata": {"name": "dr3", "namespace": NS}})
+    world.controller.create(remote, NS, remote_cluster("dr3", NS, secret="dr3"))
     ready = eventually(
         lambda: (c := _condition(world, "to-dr3", "Ready")).get("reason") == "Pending" and c,
         what="Ready back to waiting once dr3 exists",

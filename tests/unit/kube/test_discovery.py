@@ -202,11 +202,8 @@ def test_a_mistyped_resource_type_gets_a_did_you_mean(typo: str, meant: str | No
         discovery.resolve(typo)
 
 
-def test_a_new_crd_resolves_on_a_cache_miss_after_the_refresh_interval() -> None:
-    docs = server()
-    fake, clock = FakeServer(docs), Clock()
-    discovery = Discovery(fake, ttl_s=300, miss_refresh_s=2, clock=clock)
-    discovery.resolve("configmaps")
+def serve_widgets(docs: dict[str, Any]) -> None:
+    """The server starts serving example.com/v1 Widgets (short name `wg`), as once a CRD is established."""
     docs["/apis"]["groups"].append(
         {
             "name": "example.com",
@@ -215,6 +212,14 @@ def test_a_new_crd_resolves_on_a_cache_miss_after_the_refresh_interval() -> None
         }
     )
     docs["/apis/example.com/v1"] = {"resources": [resource("widgets", "Widget", short=("wg",))]}
+
+
+def test_a_new_crd_resolves_on_a_cache_miss_after_the_refresh_interval() -> None:
+    docs = server()
+    fake, clock = FakeServer(docs), Clock()
+    discovery = Discovery(fake, ttl_s=300, miss_refresh_s=2, clock=clock)
+    discovery.resolve("configmaps")
+    serve_widgets(docs)
     with pytest.raises(CategorisedError):
         discovery.resolve("widgets")  # the snapshot is too fresh to refetch on a miss
     clock.now = 3
@@ -227,14 +232,7 @@ def test_a_crd_established_after_a_recent_reading_resolves_at_its_first_miss() -
     fake, clock = FakeServer(docs), Clock()
     discovery = Discovery(fake, ttl_s=300, miss_refresh_s=2, clock=clock)
     discovery.resolve("configmaps")
-    docs["/apis"]["groups"].append(
-        {
-            "name": "example.com",
-            "versions": [{"groupVersion": "example.com/v1"}],
-            "preferredVersion": {"groupVersion": "example.com/v1"},
-        }
-    )
-    docs["/apis/example.com/v1"] = {"resources": [resource("widgets", "Widget")]}
+    serve_widgets(docs)
     clock.now = 1.0
     walks = fake.calls.count("/api")
     assert discovery.resolve("widgets").group_resource == "widgets.example.com"
