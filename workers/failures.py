@@ -30,7 +30,21 @@ class CleanupFailed(Exception):
     """Copies of a deleted Replication could not be deleted from some destinations."""
 
 
-EXPECTED = (SyncFailed, SyncPartiallyFailed, CleanupFailed)
+class ControllerUnreachable(Exception):
+    """The controller cluster (the Replication, the RemoteCluster) could not be read: nothing was
+    synced or checked, and the next run or check tries again. Not a crash of the task: while the
+    controller's API server is away every task ends so, and a traceback each would bury the log."""
+
+
+EXPECTED = (SyncFailed, SyncPartiallyFailed, CleanupFailed, ControllerUnreachable)
+
+
+def controller_unreachable(what: str, exc: Exception) -> ControllerUnreachable:
+    """The exception that ends a task whose read of the controller cluster failed with `exc`; `what`
+    names the task's object (`Replication dr-system/web, namespace shop`)."""
+    return ControllerUnreachable(
+        redact(f"{exc} ({what}: the controller cluster could not be read; the next run tries again)")
+    )
 
 
 def first_error(targets: Sequence[TargetResult]) -> str:

@@ -63,7 +63,7 @@ from drsyncer.task_contract import (
 from workers import metrics, webhooks
 from workers.change_feed import RedisWatermarks
 from workers.controller_reads import REMOTE_CLUSTERS, KeptRules, RemoteClusters, Replications
-from workers.failures import SyncFailed, cleanup_failure, failure_of, first_error
+from workers.failures import SyncFailed, cleanup_failure, controller_unreachable, failure_of, first_error
 from workers.guards import Drop, Hold, Mark, NamespaceLock, lock_key
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,12 @@ def run_sync(ctx: Context, job: SyncJob, task_id: str) -> Outcome:
     """One source namespace into every destination, then the run's status when this was its last task."""
     ref = job.replication
     taken_from_queue(ctx.redis, job)
-    model, reason = ctx.replications.check(ref)
+    try:
+        model, reason = ctx.replications.check(ref)
+    except CategorisedError as exc:  # the API server away, its credentials refused
+        failure = controller_unreachable(f"{ref.kind} {ref.label}, namespace {job.source_namespace}", exc)
+        log.warning("%s", failure)
+        raise failure from None
     if reason is not None or model is None:
         drop = reason or Drop.INVALID
         log.info("%s %s, %s: dropped (%s)", ref.kind, ref.label, job.source_namespace, drop.value)
@@ -615,8 +620,13 @@ def run_cleanup(ctx: Context, job: SyncJob, task_id: str) -> dict[str, Any]:
 
 
 def run_check(ctx: Context, namespace: str, name: str, task_id: str = "") -> dict[str, Any]:
-    api_ref = ctx.controller.resolve(REMOTE_CLUSTERS)
-    obj = ctx.controller.get(api_ref, namespace, name)
+    try:
+        api_ref = ctx.controller.resolve(REMOTE_CLUSTERS)
+        obj = ctx.controller.get(api_ref, namespace, name)
+    except CategorisedError as exc:
+        failure = controller_unreachable(f"health check of RemoteCluster {namespace}/{name}", exc)
+        log.warning("%s", failure)
+        raise failure from None
     if obj is None:
         return {"health": None}
     check = check_cluster(ctx.clients, obj)

@@ -77,6 +77,6 @@ def cleanup_namespace(self: Task, **kwargs: Any) -> dict[str, Any]:
     return done
 
 
-@app.task(name=TASK_CHECK_REMOTE_CLUSTER, bind=True)
+@app.task(name=TASK_CHECK_REMOTE_CLUSTER, bind=True, throws=failures.EXPECTED)
 def check_remote_cluster(self: Task, namespace: str, name: str) -> dict[str, Any]:
     return jobs.run_check(_context(self), namespace, name, str(self.request.id))

@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+import pytest
+
 from drsyncer.task_contract import SYNC_QUEUE
 from scheduler.entries import entry_name
 from scheduler.store import ScheduleStore
@@ -178,4 +180,39 @@ def test_while_no_worker_runs_the_queue_holds_one_scheduled_run_per_entry_and_ea
         lambda: pipe.status("backlog").get("lastSyncTime", "") > first["lastSyncTime"],
         timeout_s=60,
         what="a scheduled run after the backlog",
+    )
+
+
+def test_a_task_that_cannot_read_the_controller_ends_in_one_line_not_a_traceback(pipe: Pipeline) -> None:
+    # while the controller's API server is away every task ends so: a traceback each buried the log
+    if pipe.backend != "sim":
+        pytest.skip("simulator only: takes the controller down and up again")
+    pipe.seed("unreached", 2)
+    pipe.apply_replication("unreached", sourceNamespace="unreached", schedule="@every 2s")
+    eventually(lambda: pipe.status("unreached").get("phase") == "Completed", what="a first run")
+    logs = [pipe.procs[w].log_path for w in ("worker-1", "worker-2")]
+    sizes = [path.stat().st_size for path in logs]
+
+    def since() -> str:
+        return "".join(
+            path.read_bytes()[size:].decode(errors="replace") for path, size in zip(logs, sizes, strict=True)
+        )
+
+    pipe.sim("controller").down()
+    try:
+        eventually(
+            lambda: "raised expected: ControllerUnreachable" in since(),
+            timeout_s=30,
+            what="a task ending for want of the controller",
+        )
+    finally:
+        pipe.sim("controller").up()
+    text = since()
+    assert "raised unexpected" not in text and "Traceback" not in text, text[-3000:]
+    assert "the controller cluster could not be read; the next run tries again" in text
+    last = pipe.status("unreached").get("lastSyncTime")
+    eventually(
+        lambda: pipe.status("unreached").get("lastSyncTime") != last,
+        timeout_s=60,
+        what="a run once the controller is back",
     )
