@@ -292,18 +292,25 @@ def test_beat_killed_and_restarted_neither_doubles_nor_skips_scheduled_runs(pipe
     # the new beat waits out the old one's lock: at most one period plus the lock is missed
     longest = BEAT_PERIOD_S + BEAT_LOCK_S + 3
     gaps = [b - a for a, b in itertools.pairwise(sends)]
+    # the first run after a kill may be the slot missed while no beat ran, sent late once the new one
+    # holds the lock, and the next slot's run follows it closer than a period; together the two
+    # still cover two slots after the run before the kill, which a doubled run would not
+    caught_up = {sends.index(min(t for t in sends if t > k)) for k in kills}
     for killed_at, until in zip(kills, [*kills[1:], float("inf")], strict=True):
         before = max(t for t in sends if t <= killed_at)
         after = [t for t in sends if killed_at < t <= until]
         spanning = after[0] - before
-        doubled = sum(1 for a, b in itertools.pairwise(after) if b - a < BEAT_PERIOD_S / 2)
+        doubled = sum(1 for a, b in itertools.pairwise(after[1:]) if b - a < BEAT_PERIOD_S / 2)
+        doubled += after[1] - before < 1.5 * BEAT_PERIOD_S
         reliability.record(
             "beat SIGKILLed and restarted",
             converged=spanning <= longest and doubled == 0,
             duplicated=doubled,
             recover_s=spanning,
         )
-    assert all(gap >= BEAT_PERIOD_S / 2 for gap in gaps), f"runs closer than half a period: {gaps}"
+        assert after[1] - before >= 1.5 * BEAT_PERIOD_S, f"a run doubled across the restart: {gaps}"
+    close = [gap for i, gap in enumerate(gaps) if gap < BEAT_PERIOD_S / 2 and i not in caught_up]
+    assert not close, f"runs closer than half a period: {gaps}"
     assert max(gaps) <= longest, f"a gap of {max(gaps):.1f} s between scheduled runs: {gaps}"
 
 
