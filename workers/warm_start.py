@@ -1,8 +1,9 @@
 """A pool process gets ready as it starts, not in its first task.
 
-What a process keeps for its whole life (workers.jobs.Context: the controller and Redis clients, the
-RemoteCluster informers, a client per RemoteCluster with its kubeconfig read, its discovery and its
-request handles; the write threads) was built by whichever task came first.
+What a process keeps for its whole life (workers.jobs.Context: the controller and Redis clients and
+the Redis connection, the RemoteCluster informers, a client per RemoteCluster with its kubeconfig
+read, its discovery and its request handles; the write threads and the destination threads of a
+namespace sync) was built by whichever task came first.
 With four pool processes per worker and several workers, that is some tens of milliseconds of CPU
 per process, most of it the kernel giving the new process its own copy of each memory page it
 touches, inside the first run after a start or a scale-up and paid again by every process
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from drsyncer.config import Settings
 from drsyncer.kube import ClusterClient
 from drsyncer.sync.execute import start_write_threads
+from drsyncer.sync.namespace_sync import start_destination_threads
 from workers import metrics
 from workers.jobs import Context, context
 
@@ -54,11 +56,13 @@ WRITE_THREADS = 2
 @dataclass
 class WarmStart:
     """What a warm start got ready: RemoteCluster clients built, those whose discovery was in Redis,
-    write threads started, and the RemoteClusters left to their first task (with the first reason)."""
+    write threads and destination threads started, and the RemoteClusters left to their first task
+    (with the first reason)."""
 
     clients: int = 0
     discovered: int = 0
     threads: int = 0
+    destination_threads: int = 0
     skipped: int = 0
     first_problem: str = ""
     seconds: float = 0.0
@@ -92,6 +96,13 @@ def warm(ctx: Context, namespace: str | None, wait_s: float = WAIT_S) -> WarmSta
         client.prepare_handles(ctx.settings.write_concurrency)
     metrics.show_clusters([ctx.controller.name, *(client.name for client in clients)])
     done.threads = start_write_threads(WRITE_THREADS * ctx.settings.write_concurrency, wait_s)
+    # a namespace sync's steps per destination (its listing and namespace, then its writes): two
+    # destinations' at once
+    done.destination_threads = start_destination_threads(2 * WRITE_THREADS, wait_s)
+    try:  # the connection a task's first Redis command would open
+        ctx.redis.ping()
+    except Exception as exc:  # Redis away: the first task reports it
+        done.first_problem = done.first_problem or f"Redis: {exc}"
     done.seconds = time.monotonic() - started
     return done
 
@@ -132,13 +143,15 @@ def on_process_init(settings: Settings, worker: str) -> Callable[..., None]:
             freeze_heap()
             log.info(
                 "pool process %d ready in %.0f ms: %d RemoteCluster clients (%d with discovery from "
-                "Redis), %d write threads, %d left to their first task%s; objects frozen: %d at the "
+                "Redis), %d write threads, %d destination threads, %d left to their first task%s; "
+                "objects frozen: %d at the "
                 "fork, %d after the warm start",
                 os.getpid(),
                 done.seconds * 1000,
                 done.clients,
                 done.discovered,
                 done.threads,
+                done.destination_threads,
                 done.skipped,
                 f" ({done.first_problem})" if done.first_problem else "",
                 inherited,

@@ -45,7 +45,7 @@ from drsyncer.sync.provenance import (
 from drsyncer.sync.result import KindCounts, Outcome, RunSummary, Skip, TargetResult, count_key
 from drsyncer.sync.rules import Rules
 from drsyncer.sync.select import skip_reason
-from drsyncer.sync.threads import kept_pool
+from drsyncer.sync.threads import kept_pool, start_threads
 from drsyncer.sync.watermark import (
     FeedKey,
     FeedState,
@@ -406,6 +406,13 @@ def _guarded(work: Callable[[_Target], None], target: _Target) -> None:
 
 # destinations' steps under way at once in a process (two per destination of a namespace sync)
 _DESTINATION_THREADS_MAX = 64
+
+
+def start_destination_threads(count: int, wait_s: float) -> int:
+    """Start `count` of the process's destination threads ahead of its first sync
+    (drsyncer.sync.threads.start_threads); returns how many started."""
+    return start_threads("sync-destination", _DESTINATION_THREADS_MAX, count, wait_s)
+
 
 # up to this many source objects of one type are read with a list by name each; more with a paged
 # list of the type

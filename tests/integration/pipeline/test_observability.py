@@ -170,10 +170,10 @@ def test_each_pool_process_gets_its_remote_cluster_clients_ready_as_it_starts(pi
 
     lines = eventually(ready, what="worker-1's pool processes to say they are ready")
     # source, dr1 and dr2 (the pipeline's RemoteClusters), two destinations' write threads (twice
-    # DRSYNCER_WRITE_CONCURRENCY, 16), nothing left to a first task
+    # DRSYNCER_WRITE_CONCURRENCY, 16) and their two steps' threads, nothing left to a first task
     for line in lines:
         assert "3 RemoteCluster clients" in line, line
-        assert "32 write threads, 0 left to their first task" in line, line
+        assert "32 write threads, 4 destination threads, 0 left to their first task" in line, line
         # the worker froze its heap before the fork and the process what its warm start built, so
         # no full garbage collection walks (and copies) them again (workers/warm_start.freeze_heap)
         frozen = re.search(r"objects frozen: (\d+) at the fork, (\d+) after the warm start", line)

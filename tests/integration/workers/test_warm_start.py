@@ -1,6 +1,7 @@
 """A pool process gets ready as it starts (workers/warm_start.py): every RemoteCluster's client built,
-discovery taken from Redis where another process read it, the write threads started; nothing sent to
-a RemoteCluster, and a broken one left to the first task that needs it, which still reports it."""
+discovery taken from Redis where another process read it, the write and destination threads started,
+its Redis connection open; nothing sent to a RemoteCluster, and a broken one left to the first task
+that needs it, which still reports it."""
 
 from __future__ import annotations
 
@@ -115,12 +116,17 @@ def test_a_warm_start_gets_every_remote_cluster_ready_without_a_request_to_any_a
     for name in ("controller", "source", "dr1"):
         sims[name].reset_counters()
     ctx = _context(settings, controller, redis_server)
+    watcher = redis_server.client()
     try:
+        connected = len(watcher.client_list())
         done = warm(ctx, NS)
 
         assert (done.clients, done.discovered, done.skipped) == (2, 1, 1)
         assert "dr-system/broken" in done.first_problem and "nowhere-kubeconfig" in done.first_problem
         assert done.threads == 2 * 3  # two destinations' worth of write_concurrency
+        assert done.destination_threads == 4  # two destinations' listing and writing steps
+        # the connection the first task's Redis commands take is open already
+        assert len(watcher.client_list()) == connected + 1
         assert sims["source"].counters() == {} and sims["dr1"].counters() == {}
         assert sims["controller"].counters()["get"]["secrets"] == 3  # each RemoteCluster's, once
 
@@ -142,6 +148,7 @@ def test_a_warm_start_gets_every_remote_cluster_ready_without_a_request_to_any_a
         status = (controller.get(replications, NS, "web") or {}).get("status") or {}
         assert "RemoteCluster dr-system/broken" in str(status) and "nowhere-kubeconfig" in str(status)
     finally:
+        watcher.close()
         ctx.close()
 
 
