@@ -55,6 +55,7 @@ import base64
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import statistics
@@ -96,6 +97,7 @@ DESTINATIONS = ("dr1", "dr2", "dr3")
 NS = "dr-system"
 SCHEDULE_NAMESPACES = 4  # source namespaces per schedule Replication
 SCHEDULE_KEY = "redbeat::schedule"
+BOOTSTRAP_DRAWS = 2000  # resamples of a bootstrap interval
 PHASE_LABEL = "bench.dr-syncer.io/phase"  # on the schedule phase's Replications, to delete them at once  # redbeat's sorted set of entries by due time
 
 
@@ -787,6 +789,8 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
             ),
         )
     console.print(table)
+    if args.rounds > 1:
+        paired_ratios(runs, args.workers, figures)
 
     resync, cold, scheduled = figures["resync"], figures["resync_base"], figures["resync_scheduled"]
     table = Table(title="unchanged resync against the cold sync (same Replication, same workers)")
@@ -821,6 +825,29 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
                 else ""
             )
         )
+
+
+def paired_ratios(runs: dict[int, list[dict[str, Any]]], workers: list[int], figures: dict[str, Any]) -> None:
+    """Each worker count's CPU per object over the first count's, round by round (a round's syncs run
+    within a minute of each other, so a machine drifting between rounds weighs on both), with a
+    bootstrap interval of their median: how far one run's figure can be trusted. Printed, and kept
+    in `figures["cold_paired"]`."""
+    base = [r["cpu_s_per_1000"] for r in runs[workers[0]]]
+    draw = random.Random(0)
+    paired = {}
+    for count in workers[1:]:
+        ratios = [r["cpu_s_per_1000"] / b for r, b in zip(runs[count], base, strict=True)]
+        medians = sorted(
+            statistics.median(draw.choices(ratios, k=len(ratios))) for _ in range(BOOTSTRAP_DRAWS)
+        )
+        low, high = medians[int(0.05 * BOOTSTRAP_DRAWS)], medians[int(0.95 * BOOTSTRAP_DRAWS) - 1]
+        paired[count] = {"ratios": ratios, "median": statistics.median(ratios), "interval_90": [low, high]}
+        console.print(
+            f"{count} workers ÷ {workers[0]}, round by round: "
+            + " ".join(f"{v:.2f}" for v in ratios)
+            + f"; median {statistics.median(ratios):.2f}x, 90 % bootstrap interval {low:.2f}-{high:.2f}x"
+        )
+    figures["cold_paired"] = paired
 
 
 def rate_budget(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any]) -> None:
@@ -1172,36 +1199,45 @@ def schedule_table(figures: dict[str, Any], period_s: int) -> None:
 
 
 def redis_memory(fleet: Fleet, figures: dict[str, Any]) -> None:
+    """Redis's memory after the run, and its keys by kind: how many, the bytes of all of them and of a
+    typical one (MEMORY USAGE of every key; the median, since one large key, e.g. the change record of
+    a namespace of 100,000 objects, would make a mean say nothing of the others)."""
     r = redis.Redis.from_url(fleet.redis_url)
-    kinds: dict[str, int] = {}
-    samples: dict[str, list[int]] = {}
-    for key in r.scan_iter(count=5000):
-        text = key.decode(errors="replace")
-        kind = (
-            "celery-task-meta-*"
-            if text.startswith("celery-task-meta-")
-            else "redbeat:*"
-            if text.startswith("redbeat:")
-            else ":".join(text.split(":")[:2]) + ":*"
-            if text.startswith("drsyncer:")
-            else text.split(":")[0]
-        )
-        kinds[kind] = kinds.get(kind, 0) + 1
-        # MEMORY USAGE of up to 200 keys of each kind: its bytes per key
-        if samples.setdefault(kind, [0, 0])[0] < 200:
-            samples[kind][0] += 1
-            samples[kind][1] += int(r.memory_usage(key) or 0)
+    sizes: dict[str, list[int]] = {}
+    keys = list(r.scan_iter(count=5000))
+    for at in range(0, len(keys), 1000):
+        batch = keys[at : at + 1000]
+        pipe = r.pipeline(transaction=False)
+        for key in batch:
+            pipe.memory_usage(key)
+        for key, size in zip(batch, pipe.execute(), strict=True):
+            sizes.setdefault(_key_kind(key.decode(errors="replace")), []).append(int(size or 0))
     used = int(r.info("memory")["used_memory"])
-    per_key = {kind: samples[kind][1] / samples[kind][0] for kind in kinds}
-    figures["redis"] = {"used_memory": used, "keys": kinds, "bytes_per_key": per_key}
+    figures["redis"] = {
+        "used_memory": used,
+        "keys": {kind: len(v) for kind, v in sizes.items()},
+        "bytes": {kind: sum(v) for kind, v in sizes.items()},
+        "median_bytes_per_key": {kind: statistics.median(v) for kind, v in sizes.items()},
+        "largest_key_bytes": {kind: max(v) for kind, v in sizes.items()},
+    }
     table = Table(title="Redis after the run")
-    table.add_column("keys")
-    table.add_column("count", justify="right")
-    table.add_column("bytes per key", justify="right")
-    for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1]):
-        table.add_row(kind, str(count), f"{per_key[kind]:.0f}")
-    table.add_row("used_memory", f"{used / 2**20:.1f} MiB", "")
+    for column in ("keys", "count", "MiB", "bytes per key (median)", "largest key, bytes"):
+        table.add_column(column, justify="left" if column == "keys" else "right")
+    for kind, v in sorted(sizes.items(), key=lambda kv: -len(kv[1])):
+        table.add_row(kind, str(len(v)), f"{sum(v) / 2**20:.2f}", f"{statistics.median(v):.0f}", str(max(v)))
+    table.add_row("used_memory", "", f"{used / 2**20:.1f}", "", "")
     console.print(table)
+
+
+def _key_kind(key: str) -> str:
+    """What a Redis key holds, as the table names it: `drsyncer:<kind>:*`, `redbeat:*`, ..."""
+    if key.startswith("celery-task-meta-"):
+        return "celery-task-meta-*"
+    if key.startswith("redbeat:"):
+        return "redbeat:*"
+    if key.startswith("drsyncer:"):
+        return ":".join(key.split(":")[:2]) + ":*"
+    return key.split(":")[0]
 
 
 def worker_memory(fleet: Fleet, args: argparse.Namespace, figures: dict[str, Any]) -> None:
