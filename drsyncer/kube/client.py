@@ -27,7 +27,7 @@ from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import audit, journal
 from drsyncer.kube.counters import RequestCounters
 from drsyncer.kube.discovery import AGGREGATED_ACCEPT, Discovery, ResourceRef, SharedDiscovery
-from drsyncer.kube.errors import ApiError, NotFound, error_from_response
+from drsyncer.kube.errors import ApiError, NotFound, Unreachable, error_from_response
 from drsyncer.kube.ratelimit import RateLimiter, Unlimited
 from drsyncer.kube.requests import (
     DEFAULT_FIELD_MANAGER,
@@ -159,6 +159,9 @@ class ClusterClient:
         self.shared_discovery: SharedDiscovery | None = None
         self._version: str | None = None  # gitVersion, as /version last answered
         self._identity: str | None = None
+        # the last call got no answer through its whole retry policy: each call now tries once until
+        # the cluster answers one (`_known_away`)
+        self._away = False
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -338,16 +341,42 @@ class ClusterClient:
                 sleep=self.sleep,
                 on_retry=self._on_retry,
                 previous=after,
+                give_up=self._known_away,
             )
         except CategorisedError as exc:  # (renewing the credentials after a 401 may fail too)
+            if isinstance(exc, ApiError):  # (an HTTP answer, or none at all)
+                self._answered(not isinstance(exc, Unreachable), exc)
             if write is not None:
                 audit.record(self.name, write, audit.ERROR, *_code_and_reason(exc))
             raise
+        self._answered(True)
         if write is not None:
             audit.record(self.name, write, audit.SUCCESS, code)
             if not write.dry_run:
                 self._note(write, answer)
         return answer
+
+    def _known_away(self, error: ApiError) -> bool:
+        """Whether `error` (no answer) is to be raised at once: the cluster gave no answer through a
+        whole retry policy before and none since. A cluster that is down would otherwise hold every
+        call for the policy's pauses (about 6 s with the default), and with it every namespace sync's
+        other destinations, which wait for each destination's listing; each call still tries once,
+        so the first answer ends it."""
+        return self._away and isinstance(error, Unreachable)
+
+    def _answered(self, answered: bool, error: BaseException | None = None) -> None:
+        if answered == (not self._away):
+            return
+        self._away = not answered
+        if self._away:  # (the failure itself is reported where the request was made)
+            log.info(
+                "cluster %s: no answer (%s); its requests are tried once each, without pauses, until "
+                "it answers one",
+                self.name,
+                error,
+            )
+        else:
+            log.info("cluster %s answers again; its requests are retried as usual", self.name)
 
     def _note(self, write: audit.Write, answer: Mapping[str, Any]) -> None:
         # the version this write left, for the write journal (a delete that only marked the object,

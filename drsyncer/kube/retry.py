@@ -96,17 +96,21 @@ def call_with_retries(
     on_retry: OnRetry | None = None,
     previous: Attempt | None = None,
     clock: Callable[[], float] = time.monotonic,
+    give_up: Callable[[ApiError], bool] | None = None,
 ) -> T:
     """Run `operation`, retrying throttling, server errors and timeouts; never 409 (see below).
 
     `previous` is an attempt already made elsewhere: it counts as the first, so `operation` runs only
     if the policy would retry its error, once what is left of the pause the policy calls for after it
-    has passed (`clock`); otherwise its error is raised."""
+    has passed (`clock`); otherwise its error is raised. An error `give_up` says True of is raised at
+    once, whatever the policy would do."""
     attempt = 0
     if previous is not None:
         attempt = 1
         error = previous.error
         if isinstance(error, Conflict | AlreadyExists):
+            raise error
+        if give_up is not None and isinstance(error, ApiError) and give_up(error):
             raise error
         delay = retry_delay(policy, attempt, error, rand())
         if delay is None or not isinstance(error, ApiError):
@@ -123,7 +127,9 @@ def call_with_retries(
         except (Conflict, AlreadyExists):
             raise  # the same body would conflict again; retry_on_conflict re-reads first
         except ApiError as exc:
-            delay = retry_delay(policy, attempt, exc, rand())
+            delay = (
+                None if give_up is not None and give_up(exc) else retry_delay(policy, attempt, exc, rand())
+            )
             if delay is None:
                 raise
             if on_retry is not None:

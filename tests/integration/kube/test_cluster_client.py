@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -80,6 +81,40 @@ def test_throttling_is_waited_out_as_the_server_asks_and_retried_to_success(
     assert throttled > 0
     assert len(waits) == throttled
     assert all(2.0 <= w < 2.5 for w in waits)  # Retry-After plus a little jitter
+
+
+def test_a_cluster_that_answered_nothing_through_a_whole_policy_is_tried_once_per_call_until_it_answers(
+    client: ClusterClient, sim: SimCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    # one destination down must not hold each namespace sync's other destinations for the policy's
+    # pauses on every read (about 6 s with the default policy) once it is known to be away
+    caplog.set_level(logging.INFO, logger="drsyncer.kube.client")
+    cm = client.resolve("configmaps")
+    client.create(cm, "app", configmap("kept"))
+    waits: list[float] = []
+    client.sleep = waits.append
+    sim.down()
+    with pytest.raises(ApiError) as first:
+        list(client.list(cm, "app"))
+    assert first.value.category is Category.RETRYABLE
+    assert len(waits) == PATIENT.max_attempts - 1  # the whole policy, the first time
+    assert "no answer" in caplog.text and client.name in caplog.text
+
+    waits.clear()
+    for call in (lambda: client.get(cm, "app", "kept"), lambda: client.create(cm, "app", configmap("x"))):
+        with pytest.raises(ApiError) as again:
+            call()
+        assert again.value.category is Category.RETRYABLE  # still a failure to retry at the next sync
+    assert waits == []  # each call tried once, without a pause
+
+    sim.up()
+    assert client.get(cm, "app", "kept") is not None  # the first answer ends it
+    assert "answers again" in caplog.text
+    sim.down()
+    with pytest.raises(ApiError):
+        client.get(cm, "app", "kept")
+    assert len(waits) == PATIENT.max_attempts - 1  # away again: the whole policy again first
+    sim.up()
 
 
 def test_server_errors_are_retried_with_backoff(client: ClusterClient, sim: SimCluster) -> None:
