@@ -98,6 +98,7 @@ NS = "dr-system"
 SCHEDULE_NAMESPACES = 4  # source namespaces per schedule Replication
 SCHEDULE_KEY = "redbeat::schedule"
 BOOTSTRAP_DRAWS = 2000  # resamples of a bootstrap interval
+MIN_BOOTSTRAP_ROUNDS = 10  # rounds from which a bootstrap interval of their median is printed
 PHASE_LABEL = "bench.dr-syncer.io/phase"  # on the schedule phase's Replications, to delete them at once  # redbeat's sorted set of entries by due time
 
 
@@ -828,24 +829,34 @@ def cold_and_resync(fleet: Fleet, args: argparse.Namespace, figures: dict[str, A
 
 
 def paired_ratios(runs: dict[int, list[dict[str, Any]]], workers: list[int], figures: dict[str, Any]) -> None:
-    """Each worker count's CPU per object over the first count's, round by round (a round's syncs run
-    within a minute of each other, so a machine drifting between rounds weighs on both), with a
-    bootstrap interval of their median: how far one run's figure can be trusted. Printed, and kept
-    in `figures["cold_paired"]`."""
+    """Each worker count's CPU per 1,000 objects over the first count's, round by round (a round's
+    syncs run within a minute of each other, so a machine drifting between rounds weighs on both):
+    their median, their range and, from `MIN_BOOTSTRAP_ROUNDS` rounds, a 90 % bootstrap interval of
+    that median (with fewer, a resampled median falls on the smallest or largest round too often for
+    the interval to be more than the range). Printed, and kept in `figures["cold_paired"]`."""
     base = [r["cpu_s_per_1000"] for r in runs[workers[0]]]
     draw = random.Random(0)
     paired = {}
     for count in workers[1:]:
         ratios = [r["cpu_s_per_1000"] / b for r, b in zip(runs[count], base, strict=True)]
-        medians = sorted(
-            statistics.median(draw.choices(ratios, k=len(ratios))) for _ in range(BOOTSTRAP_DRAWS)
-        )
-        low, high = medians[int(0.05 * BOOTSTRAP_DRAWS)], medians[int(0.95 * BOOTSTRAP_DRAWS) - 1]
-        paired[count] = {"ratios": ratios, "median": statistics.median(ratios), "interval_90": [low, high]}
+        median = statistics.median(ratios)
+        interval = None
+        if len(ratios) >= MIN_BOOTSTRAP_ROUNDS:
+            medians = sorted(
+                statistics.median(draw.choices(ratios, k=len(ratios))) for _ in range(BOOTSTRAP_DRAWS)
+            )
+            interval = [medians[int(0.05 * BOOTSTRAP_DRAWS)], medians[int(0.95 * BOOTSTRAP_DRAWS) - 1]]
+        paired[count] = {"ratios": ratios, "median": median, "interval_90": interval}
         console.print(
-            f"{count} workers ÷ {workers[0]}, round by round: "
+            f"CPU per 1,000 objects, {count} workers over {workers[0]}, each round's pair: "
             + " ".join(f"{v:.2f}" for v in ratios)
-            + f"; median {statistics.median(ratios):.2f}x, 90 % bootstrap interval {low:.2f}-{high:.2f}x"
+            + f"; their median {median:.2f}x (the table's figure is the ratio of the medians)"
+            + (
+                f", 90 % bootstrap interval of that median {interval[0]:.2f}-{interval[1]:.2f}x"
+                if interval
+                else f"; {len(ratios)} rounds place it no closer than their range "
+                f"{min(ratios):.2f}-{max(ratios):.2f}x (an interval from {MIN_BOOTSTRAP_ROUNDS} rounds)"
+            )
         )
     figures["cold_paired"] = paired
 
@@ -1200,8 +1211,9 @@ def schedule_table(figures: dict[str, Any], period_s: int) -> None:
 
 def redis_memory(fleet: Fleet, figures: dict[str, Any]) -> None:
     """Redis's memory after the run, and its keys by kind: how many, the bytes of all of them and of a
-    typical one (MEMORY USAGE of every key; the median, since one large key, e.g. the change record of
-    a namespace of 100,000 objects, would make a mean say nothing of the others)."""
+    typical one (MEMORY USAGE of every key, every element counted; the median, since one large key,
+    e.g. the change record of a namespace of 100,000 objects, would make a mean say nothing of the
+    others)."""
     r = redis.Redis.from_url(fleet.redis_url)
     sizes: dict[str, list[int]] = {}
     keys = list(r.scan_iter(count=5000))
@@ -1209,7 +1221,7 @@ def redis_memory(fleet: Fleet, figures: dict[str, Any]) -> None:
         batch = keys[at : at + 1000]
         pipe = r.pipeline(transaction=False)
         for key in batch:
-            pipe.memory_usage(key)
+            pipe.memory_usage(key, samples=0)  # every element of a large key, not a sample of 5
         for key, size in zip(batch, pipe.execute(), strict=True):
             sizes.setdefault(_key_kind(key.decode(errors="replace")), []).append(int(size or 0))
     used = int(r.info("memory")["used_memory"])
@@ -1220,7 +1232,7 @@ def redis_memory(fleet: Fleet, figures: dict[str, Any]) -> None:
         "median_bytes_per_key": {kind: statistics.median(v) for kind, v in sizes.items()},
         "largest_key_bytes": {kind: max(v) for kind, v in sizes.items()},
     }
-    table = Table(title="Redis after the run")
+    table = Table(title="Redis after the run (used_memory: all its memory, its own included)")
     for column in ("keys", "count", "MiB", "bytes per key (median)", "largest key, bytes"):
         table.add_column(column, justify="left" if column == "keys" else "right")
     for kind, v in sorted(sizes.items(), key=lambda kv: -len(kv[1])):

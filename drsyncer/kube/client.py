@@ -345,11 +345,11 @@ class ClusterClient:
             )
         except CategorisedError as exc:  # (renewing the credentials after a 401 may fail too)
             if isinstance(exc, ApiError):  # (an HTTP answer, or none at all)
-                self._answered(not isinstance(exc, Unreachable), exc)
+                self._answered(exc)
             if write is not None:
                 audit.record(self.name, write, audit.ERROR, *_code_and_reason(exc))
             raise
-        self._answered(True)
+        self._answered(None)
         if write is not None:
             audit.record(self.name, write, audit.SUCCESS, code)
             if not write.dry_run:
@@ -357,18 +357,26 @@ class ClusterClient:
         return answer
 
     def _known_away(self, error: ApiError) -> bool:
-        """Whether `error` (no answer) is to be raised at once: the cluster gave no answer through a
-        whole retry policy before and none since. A cluster that is down would otherwise hold every
-        call for the policy's pauses (about 6 s with the default), and with it every namespace sync's
-        other destinations, which wait for each destination's listing; each call still tries once,
-        so the first answer ends it."""
-        return self._away and isinstance(error, Unreachable)
+        """Whether `error` is to be raised at once rather than retried: it is no answer at all
+        (`_no_answer`) from a cluster whose last call got none through all the tries its retry
+        policy allows, and no call was answered since. A cluster that is down would otherwise hold
+        every call for the policy's pauses (about 6 s with the default), and with it every namespace
+        sync's other destinations, which wait for each destination's listing; each call still tries
+        once, so the first answer ends it."""
+        return self._away and _no_answer(error)
 
-    def _answered(self, answered: bool, error: BaseException | None = None) -> None:
-        if answered == (not self._away):
+    def _answered(self, error: ApiError | None) -> None:
+        """Note how a call ended: None or an HTTP answer (an error status too) ends a time away;
+        no answer at all through the call's retries begins one; a TLS failure does neither."""
+        if error is not None and not _no_answer(error):
+            if isinstance(error, Unreachable):
+                return  # (a TLS failure: not retried anyway, and the server was there)
+            error = None
+        away = error is not None
+        if away == self._away:
             return
-        self._away = not answered
-        if self._away:  # (the failure itself is reported where the request was made)
+        self._away = away
+        if away:  # (the failure itself is reported where the request was made)
             log.info(
                 "cluster %s: no answer (%s); its requests are tried once each, without pauses, until "
                 "it answers one",
@@ -660,6 +668,8 @@ class ClusterClient:
             status = 0 if isinstance(answer, TransportError) else answer.status
             self.counters.record(self.name, "POST", status)
             unanswered[0] = unanswered[0] + 1 if status == 0 else 0
+            if status:
+                self._answered(None)
             try:
                 if isinstance(answer, TransportError):
                     raise self._transport_error(answer.failure, answer.detail, operation)
@@ -853,6 +863,12 @@ class ClusterClient:
 
     def __repr__(self) -> str:
         return f"ClusterClient({self.name!r}, {self._host})"
+
+
+def _no_answer(error: ApiError) -> bool:
+    """A failure that says the cluster gave no answer at all and may be back soon: a connection
+    refused or reset, or a timeout (a TLS failure is an Unreachable too, but not retried)."""
+    return isinstance(error, Unreachable) and error.category is Category.RETRYABLE
 
 
 def dump_json(body: Any) -> bytes:

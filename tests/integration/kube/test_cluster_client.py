@@ -117,6 +117,43 @@ def test_a_cluster_that_answered_nothing_through_a_whole_policy_is_tried_once_pe
     sim.up()
 
 
+def test_an_answer_to_a_batched_create_ends_a_time_away_and_a_tls_failure_begins_none(
+    client: ClusterClient, sim: SimCluster
+) -> None:
+    cm = client.resolve("configmaps")
+    waits: list[float] = []
+    client.sleep = waits.append
+    sim.down()
+    with pytest.raises(ApiError):
+        client.get(cm, "app", "any")
+    sim.up()
+    created = client.create_all(cm, "app", [configmap("batched")], concurrency=1)
+    assert isinstance(created[0], dict)  # answered: the cluster is back
+    waits.clear()
+    sim.down()
+    with pytest.raises(ApiError):
+        client.get(cm, "app", "batched")
+    assert len(waits) == PATIENT.max_attempts - 1  # retried in full: the batch's answer ended it
+    sim.up()
+
+    # a name the server's certificate does not carry: the TLS failure is not retried, and it says
+    # nothing of the cluster being away, so a connection refused after it is retried in full
+    config = sim.kubeconfig_dict()
+    config["clusters"][0]["cluster"]["tls-server-name"] = "not-this-server.example"
+    with client_from_kubeconfig(config, retry=PATIENT) as untrusting:
+        untrusting.sleep = waits.append
+        waits.clear()
+        with pytest.raises(ApiError) as tls:
+            untrusting.get(cm, "app", "batched")
+        assert tls.value.reason == "TLSError" and waits == []
+        sim.down()
+        with pytest.raises(ApiError) as refused:
+            untrusting.get(cm, "app", "batched")
+        assert refused.value.reason == "ConnectionError"
+        assert len(waits) == PATIENT.max_attempts - 1
+    sim.up()
+
+
 def test_server_errors_are_retried_with_backoff(client: ClusterClient, sim: SimCluster) -> None:
     cm = client.resolve("configmaps")
     sim.faults.set(error_rates={"create": {500: 0.2, 503: 0.1}, "get": {500: 0.3}})
