@@ -144,8 +144,7 @@ def on_process_init(settings: Settings, worker: str) -> Callable[..., None]:
             log.info(
                 "pool process %d ready in %.0f ms: %d RemoteCluster clients (%d with discovery from "
                 "Redis), %d write threads, %d destination threads, %d left to their first task%s; "
-                "objects frozen: %d at the "
-                "fork, %d after the warm start",
+                "objects frozen: %d at the fork, %d after the warm start",
                 os.getpid(),
                 done.seconds * 1000,
                 done.clients,

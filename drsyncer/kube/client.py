@@ -368,11 +368,9 @@ class ClusterClient:
     def _answered(self, error: ApiError | None) -> None:
         """Note how a call ended: None or an HTTP answer (an error status too) ends a time away;
         no answer at all through the call's retries begins one; a TLS failure does neither."""
-        if error is not None and not _no_answer(error):
-            if isinstance(error, Unreachable):
-                return  # (a TLS failure: not retried anyway, and the server was there)
-            error = None
-        away = error is not None
+        if isinstance(error, Unreachable) and not _no_answer(error):
+            return  # a TLS failure: not retried anyway, and the server was there
+        away = error is not None and _no_answer(error)
         if away == self._away:
             return
         self._away = away

@@ -214,25 +214,27 @@ def serve_widgets(docs: dict[str, Any]) -> None:
     docs["/apis/example.com/v1"] = {"resources": [resource("widgets", "Widget", short=("wg",))]}
 
 
-def test_a_new_crd_resolves_on_a_cache_miss_after_the_refresh_interval() -> None:
+def widgets_after_a_reading() -> tuple[FakeServer, Clock, Discovery]:
+    """A discovery read at time 0 (ConfigMaps resolved), after which the server serves Widgets."""
     docs = server()
     fake, clock = FakeServer(docs), Clock()
     discovery = Discovery(fake, ttl_s=300, miss_refresh_s=2, clock=clock)
     discovery.resolve("configmaps")
     serve_widgets(docs)
+    return fake, clock, discovery
+
+
+def test_a_new_crd_resolves_on_a_cache_miss_after_the_refresh_interval() -> None:
+    _, clock, discovery = widgets_after_a_reading()
     with pytest.raises(CategorisedError):
-        discovery.resolve("widgets")  # the snapshot is too fresh to refetch on a miss
+        discovery.resolve("widgets")  # the snapshot was read this very moment: not read again
     clock.now = 3
     assert discovery.resolve("wg").group_resource == "widgets.example.com"
 
 
 def test_a_crd_established_after_a_recent_reading_resolves_at_its_first_miss() -> None:
     # a sync-now sent right after the CRD is established, within a second of the worker's reading
-    docs = server()
-    fake, clock = FakeServer(docs), Clock()
-    discovery = Discovery(fake, ttl_s=300, miss_refresh_s=2, clock=clock)
-    discovery.resolve("configmaps")
-    serve_widgets(docs)
+    fake, clock, discovery = widgets_after_a_reading()
     clock.now = 1.0
     walks = fake.calls.count("/api")
     assert discovery.resolve("widgets").group_resource == "widgets.example.com"
