@@ -130,7 +130,17 @@ class SimCluster:
                 message, payload, protocol, writer, task, loop, client_max_size=MAX_BODY_BYTES
             )
 
-        self._web = web.Server(self.api.handle, request_factory=request_factory, access_log=None)
+        async def handle(request: web.BaseRequest) -> web.StreamResponse:
+            # asyncio accepts a burst of connections and sets each up a loop turn or two later, so
+            # one accepted as `_close` ran misses its abort: it is dropped at its first request, as
+            # a real server that went down would have dropped it
+            if self._web is not served:
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=503)
+            return await self.api.handle(request)
+
+        served = self._web = web.Server(handle, request_factory=request_factory, access_log=None)
         self._server = await self._loop.create_server(
             self._web, self.host, self.port, ssl=self._ssl, reuse_address=True, backlog=_BACKLOG
         )
@@ -138,9 +148,16 @@ class SimCluster:
 
     async def _close(self) -> None:
         server, web_server = self._server, self._web
-        self._server = None
+        self._server = self._web = None
         if server is None or web_server is None:
             return
+        # Stop accepting first and let the connections asyncio accepted already be set up (it
+        # accepts a burst at once and attaches each one a loop turn later): closing the server
+        # before that strands them half-made, open to the client but never answered or closed.
+        for sock in server.sockets:
+            self._loop.remove_reader(sock.fileno())
+        for _ in range(3):
+            await asyncio.sleep(0)
         server.close()
         self.hub.cancel_all()
         for handler in web_server.connections:

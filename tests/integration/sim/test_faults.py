@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 import time
 from typing import Any
 from unittest.mock import ANY
@@ -80,6 +83,44 @@ def test_down_refuses_connections_and_up_serves_again_on_the_same_port(sim_clust
         sim_cluster.up()
         assert sim_cluster.port == port
         assert core.list_namespace().items
+
+
+def test_no_connection_made_while_going_down_is_served_or_left_hanging(sim_cluster: SimCluster) -> None:
+    # connections opened as fast as three threads can while down() runs: some are accepted in the
+    # same loop turn as the close; once down() returned each must be refused or reset, as by a server
+    # that went down, neither answered nor left open without an answer
+    opened: list[socket.socket] = []
+    stop = threading.Event()
+
+    def open_connections() -> None:
+        while not stop.is_set() and len(opened) < 300:
+            with contextlib.suppress(OSError):
+                opened.append(socket.create_connection(("127.0.0.1", sim_cluster.port), timeout=2))
+
+    answered = silent = 0
+    for _ in range(5):
+        opened.clear()
+        stop.clear()
+        threads = [threading.Thread(target=open_connections) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        eventually(lambda: len(opened) >= 20, what="connections being opened")
+        sim_cluster.down()
+        stop.set()
+        for thread in threads:
+            thread.join()
+        for connection in opened:
+            with connection:
+                try:
+                    connection.settimeout(2)
+                    connection.sendall(b"GET /version HTTP/1.1\r\nHost: sim\r\n\r\n")
+                    answered += bool(connection.recv(64))
+                except TimeoutError:
+                    silent += 1
+                except OSError:
+                    pass  # refused or reset
+        sim_cluster.up()
+    assert (answered, silent) == (0, 0)
 
 
 def test_cut_watches_drops_open_streams_mid_stream_and_cuts_new_ones_for_a_while(
