@@ -4,8 +4,9 @@ plus riding out a Redis outage or restart instead of exiting.
 RedBeat's own `tick` extends its lock and reads the schedule; an unreachable Redis raises
 `ConnectionError` from there, and a Redis restarted without persistence has forgotten the lock, so
 the extend raises `LockNotOwnedError` (celery-redbeat 2.4, `RedBeatScheduler.tick`). Either ends
-Celery's beat loop, and with it the process. Here a tick without Redis sends nothing and is tried
-again after `REDIS_RETRY_S`; a lost lock is taken again, without waiting, when nobody else holds it,
+Celery's beat loop, and with it the process. Here a tick without Redis sends nothing, touches the
+heartbeat file (beat is alive and trying; a restart cannot bring Redis back) and is tried again after
+`REDIS_RETRY_S`; a lost lock is taken again, without waiting, when nobody else holds it,
 and otherwise this beat stands by until it can take it (a second beat may have taken it meanwhile).
 
 A beat that does not hold the lock does not tick and so does not touch its heartbeat file: the
@@ -293,6 +294,7 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
             if not self._redis_away:
                 log.warning("beat: Redis unreachable (%s); sending nothing until it is back", exc)
             self._redis_away = True
+            probes.beat(self.heartbeat_path)  # alive and trying: a restart cannot bring Redis back
             return REDIS_RETRY_S
         except LockError as exc:
             # extended between _hold_lock and super().tick by a Redis that lost the lock meanwhile
@@ -302,10 +304,7 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
         if self._redis_away:
             log.info("beat: Redis is back")
             self._redis_away = False
-        try:
-            probes.touch(self.heartbeat_path)
-        except OSError as exc:
-            log.warning("touching heartbeat file %s failed: %s", self.heartbeat_path, exc)
+        probes.beat(self.heartbeat_path)
         return interval
 
     @property

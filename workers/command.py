@@ -138,7 +138,7 @@ def beat(args: argparse.Namespace) -> int:
 
     app.configure(settings)
     HeartbeatRedBeatScheduler.heartbeat_path = probes.heartbeat_file("beat", settings.heartbeat_file)
-    wait_for_redis(settings.redis_url, "beat")
+    wait_for_redis(settings.redis_url, "beat", heartbeat=HeartbeatRedBeatScheduler.heartbeat_path)
     log.info(
         "starting beat (RedBeat, lock timeout %ds, max interval %ds) with %s",
         settings.beat_lock_timeout,
@@ -159,11 +159,14 @@ def beat(args: argparse.Namespace) -> int:
     return 0
 
 
-def wait_for_redis(url: str, component: str, retry_s: float | None = None) -> None:
-    """Return once Redis answers a PING; until then say so once and try again every `retry_s`
-    (beat's `REDIS_RETRY_S`). Celery beat reads its schedule and takes RedBeat's lock as it starts,
-    and a Redis not reachable yet (starting beside it, restarting) would end it with a traceback:
-    beat waits for Redis at its start as it does while it runs (docs/operations.md)."""
+def wait_for_redis(
+    url: str, component: str, retry_s: float | None = None, heartbeat: Path | None = None
+) -> None:
+    """Return once Redis answers a PING; until then say so once, touch `heartbeat` (waiting is
+    being alive: a restart cannot bring Redis back) and try again every `retry_s` (beat's
+    `REDIS_RETRY_S`). Celery beat reads its schedule and takes RedBeat's lock as it starts, and a
+    Redis not reachable yet (starting beside it, restarting) would end it with a traceback: beat
+    waits for Redis at its start as it does while it runs (docs/operations.md)."""
     import redis
 
     from drsyncer.redis_target import client_from_url
@@ -178,6 +181,8 @@ def wait_for_redis(url: str, component: str, retry_s: float | None = None) -> No
             if not told:
                 log.warning("%s: Redis unreachable (%s); waiting for it before starting", component, exc)
                 told = True
+            if heartbeat is not None:
+                probes.beat(heartbeat)
             time.sleep(REDIS_RETRY_S if retry_s is None else retry_s)
             continue
         if told:

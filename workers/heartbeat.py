@@ -1,9 +1,15 @@
 """The worker's heartbeat: a consumer bootstep that touches the heartbeat file from the consumer's
-own timer, so the file goes stale when the consumer stops or hangs, not just when the process dies."""
+own timer, so the file goes stale when the consumer stops or hangs, not just when the process dies.
+
+While the consumer has no connection to Redis (at start, or after losing it) its timer does not run:
+the consumer is inside kombu's retry loop. A thread then touches the file for as long as those tries
+go on, so a Redis outage, which a restart cannot end, does not fail the liveness probe; tries that
+stop moving (a consumer hung while reconnecting) let the file go stale again."""
 
 from __future__ import annotations
 
-import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +17,22 @@ from celery import bootsteps
 
 from workers import probes
 
-log = logging.getLogger(__name__)
+# kombu pauses at most 30 s between tries (Connection.ensure_connection's interval_max), and a try
+# takes at most the connect timeout: without a new try for this long, the consumer is stuck
+RECONNECT_PROGRESS_S = 90.0
+
+
+def _tries(consumer: Any) -> int:
+    """Failed tries to reach the broker since the consumer last connected (Celery's own count, which
+    it sets back to 0 once connected)."""
+    return int(getattr(consumer, "broker_connection_retry_attempt", 0) or 0)
+
+
+def stands_in(connected: bool, tries: int, since_last_try_s: float) -> bool:
+    """Whether the file is touched for the consumer's timer, which does not run while the consumer
+    is not connected: only once a try to reach the broker has failed (`tries`, Celery's count since
+    the last connection) and while a new try came within `RECONNECT_PROGRESS_S` (seconds)."""
+    return not connected and tries > 0 and since_last_try_s <= RECONNECT_PROGRESS_S
 
 
 class Heartbeat(bootsteps.StartStopStep):
@@ -22,12 +43,23 @@ class Heartbeat(bootsteps.StartStopStep):
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
         self.tref: Any = None
+        self._done = threading.Event()
+        self._reconnecting = threading.Thread(
+            target=self._while_reconnecting, args=(parent,), name="heartbeat-reconnecting", daemon=True
+        )
+        self._reconnecting.start()
 
     def _beat(self) -> None:
-        try:
-            probes.touch(self.path)
-        except OSError as exc:  # the probe will fail and say so; the worker goes on
-            log.warning("touching heartbeat file %s failed: %s", self.path, exc)
+        probes.beat(self.path)
+
+    def _while_reconnecting(self, consumer: Any) -> None:
+        seen, moved = _tries(consumer), time.monotonic()
+        while not self._done.wait(self.interval_s):
+            tries = _tries(consumer)
+            if tries != seen:
+                seen, moved = tries, time.monotonic()
+            if stands_in(self.tref is not None, tries, time.monotonic() - moved):
+                self._beat()
 
     def start(self, parent: Any) -> None:
         self._beat()
@@ -40,4 +72,6 @@ class Heartbeat(bootsteps.StartStopStep):
         probes.remove(self.path)
 
     def shutdown(self, parent: Any) -> None:
+        self._done.set()
+        self._reconnecting.join(timeout=self.interval_s)
         self.stop(parent)

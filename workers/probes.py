@@ -6,6 +6,7 @@ restart the pod)."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -13,6 +14,8 @@ from pathlib import Path
 
 DEFAULT_FILES = {"worker": "/tmp/drsyncer-worker.heartbeat", "beat": "/tmp/drsyncer-beat.heartbeat"}
 HEARTBEAT_INTERVAL_S = 10.0
+
+log = logging.getLogger(__name__)
 
 
 def heartbeat_file(role: str, configured: str = "") -> Path:
@@ -24,6 +27,15 @@ def touch(path: Path) -> None:
     path.touch()
     now = time.time()
     os.utime(path, (now, now))
+
+
+def beat(path: Path) -> None:
+    """Touch the heartbeat file; a failure is logged, not raised: the probe will fail and say so,
+    and the process goes on."""
+    try:
+        touch(path)
+    except OSError as exc:
+        log.warning("touching heartbeat file %s failed: %s", path, exc)
 
 
 def remove(path: Path) -> None:

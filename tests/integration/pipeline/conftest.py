@@ -217,7 +217,7 @@ class Pipeline:
         self.procs[name] = proc
         return proc
 
-    def start_worker(self, name: str) -> Proc:
+    def start_worker(self, name: str, **env: str) -> Proc:
         port = self.metrics_ports.setdefault(name, free_port())
         return self.start(
             name,
@@ -227,6 +227,7 @@ class Pipeline:
             DRSYNCER_METRICS_PORT=str(port),
             DRSYNCER_HEARTBEAT_FILE=str(self.workdir / f"{name}.heartbeat"),
             DRSYNCER_METRICS_DIR=str(self.workdir / f"{name}-metrics"),
+            **env,
         )
 
     def start_flower(self) -> Proc:

@@ -9,8 +9,12 @@ minutes, so the schedule can only come back through the watcher noticing that Re
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +24,23 @@ from tests.fixtures.redis_server import RedisServer, restart_redis, start_redis,
 from tests.integration.pipeline.conftest import Pipeline, eventually
 
 SCHEDULE_BACK_S = 30.0
+
+# kombu pauses 2 s, 4 s, ... up to 30 s between a worker's tries to reach the broker: the default limit
+# of 100 tries takes about 47 minutes. In the worker started with this as its `sitecustomize`, the
+# pauses are hundredths of a second, so more tries than that fit in a test; nothing else changes.
+SHORT_RECONNECT_PAUSES = """
+import kombu.connection
+
+_ensure_connection = kombu.connection.Connection._ensure_connection
+
+
+def _short_pauses(self, errback=None, max_retries=None, *_intervals, **kwargs):
+    return _ensure_connection(self, errback, max_retries, 0.01, 0.01, 0.05, **kwargs)
+
+
+kombu.connection.Connection._ensure_connection = _short_pauses
+"""
+CELERY_DEFAULT_TRIES = 100
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +147,78 @@ def test_redis_restarted_without_data_is_ridden_out_by_every_process(
         recover_s=time.monotonic() - restarted,
         objects=800,
     )
+
+
+def test_worker_and_beat_keep_trying_while_redis_is_away_their_probes_say_alive_and_they_work_after(
+    pipe: Pipeline, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    (tmp_path / "sitecustomize.py").write_text(SHORT_RECONNECT_PAUSES)
+    python_path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    namespace = pipe.unique("rr-patient")
+    pipe.seed(namespace, 5)
+    pipe.apply_replication(namespace, sourceNamespace=namespace, replicationMode="Manual")
+    eventually(lambda: pipe.status(namespace).get("phase") == "Pending", what="the watcher to see it")
+    for name in ("worker-1", "worker-2"):  # the run below can only be this worker's
+        pipe.procs[name].stop()
+    patient = pipe.start_worker("worker-patient", PYTHONPATH=python_path)
+    heartbeats = {
+        "worker": pipe.workdir / "worker-patient.heartbeat",
+        "beat": pipe.workdir / "beat.heartbeat",
+    }
+    try:
+        pipe.wait_workers_ready("worker-patient")
+
+        def tries() -> int:
+            return patient.log_path.read_text(errors="replace").count("consumer: Cannot connect")
+
+        def probe(role: str) -> subprocess.CompletedProcess[str]:
+            # what Kubernetes runs as the liveness probe (the chart's), with the chart's default limit
+            return subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "drsyncer.cli",
+                    "probe",
+                    role,
+                    "--heartbeat-file",
+                    str(heartbeats[role]),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+
+        def touched_since(path: Path, since: float) -> bool:
+            return path.exists() and path.stat().st_mtime > since
+
+        def away_long_enough() -> None:
+            went = time.time()
+            eventually(
+                lambda: (
+                    not patient.alive
+                    or (
+                        tries() > CELERY_DEFAULT_TRIES + 20
+                        and all(touched_since(path, went) for path in heartbeats.values())
+                    )
+                ),
+                timeout_s=60,
+                what="more tries to reach Redis than Celery makes by default, and both heartbeats touched",
+            )
+            assert patient.alive, f"the worker exited after {tries()} tries:\n{patient.tail(30)}"
+            for role in heartbeats:
+                result = probe(role)
+                assert result.returncode == 0, f"{role}: {result.stdout}{result.stderr}"
+
+        restart_redis(redis_server, down_until=away_long_enough)
+
+        pipe.send_sync(namespace, [namespace])
+        eventually(
+            lambda: (
+                pipe.status(namespace).get("phase") == "Completed"
+                and len(pipe.configmaps("dr1", namespace)) == 5
+            ),
+            timeout_s=60,
+            what="the run, taken by the worker that waited for Redis",
+        )
+    finally:
+        patient.stop()

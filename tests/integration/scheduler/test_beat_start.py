@@ -1,5 +1,6 @@
 """Beat started while Redis is not reachable yet (starting beside it, restarting) waits for it, as it
-does while it runs, instead of ending with a traceback; once Redis answers it starts and ticks."""
+does while it runs, instead of ending with a traceback, alive to its liveness probe; once Redis
+answers it starts and ticks."""
 
 from __future__ import annotations
 
@@ -39,10 +40,21 @@ def test_beat_waits_for_redis_at_its_start_and_starts_once_it_answers(tmp_path: 
             what="beat to say it waits",
         )
         assert beat.poll() is None, log_path.read_text()
-        assert not heartbeat.exists()
+        # waiting is being alive: the liveness probe must not restart a beat that a restart cannot help
+        eventually(heartbeat.exists, what="the heartbeat file touched while beat waits")
+        probe = subprocess.run(
+            [sys.executable, "-m", "drsyncer.cli", "probe", "beat", "--heartbeat-file", str(heartbeat)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert probe.returncode == 0, probe.stdout + probe.stderr
 
         restart_redis(server)  # an empty redis-server on the same port
-        eventually(heartbeat.exists, timeout_s=60, what="beat to start and tick")
+        # RedBeat's lock taken: beat started and ticks
+        eventually(
+            lambda: server.client().exists("redbeat::lock"), timeout_s=60, what="beat to start and tick"
+        )
         text = log_path.read_text()
         assert "beat: Redis is back; starting" in text
         assert text.count("Redis unreachable") == 1  # said once, not once a second
