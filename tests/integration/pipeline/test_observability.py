@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections import Counter
 
 import requests
 
 from drsyncer.kube import client_from_kubeconfig
+from tests.fixtures.probes import run_probe
 from tests.integration.pipeline.conftest import FLOWER_AUTH, NS, Pipeline, eventually
 
 OUTCOMES = ("created", "updated", "unchanged", "pruned", "skipped", "failed")
@@ -94,35 +93,9 @@ def test_probes_read_the_heartbeat_files_of_worker_and_beat(pipe: Pipeline) -> N
     for role, name in (("worker", "worker-1"), ("beat", "beat")):
         path = pipe.workdir / f"{name}.heartbeat"
         eventually(path.exists, what=f"the {role} heartbeat file")
-        ok = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "drsyncer.cli",
-                "probe",
-                role,
-                "--heartbeat-file",
-                str(path),
-                "--max-age",
-                "30",
-            ],
-            capture_output=True,
-            text=True,
-        )
+        ok = run_probe(role, path, max_age_s=30)
         assert ok.returncode == 0, ok.stderr
-    missing = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "drsyncer.cli",
-            "probe",
-            "worker",
-            "--heartbeat-file",
-            str(pipe.workdir / "nothing.heartbeat"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    missing = run_probe("worker", pipe.workdir / "nothing.heartbeat")
     assert missing.returncode == 1 and "does not exist" in missing.stderr
 
 

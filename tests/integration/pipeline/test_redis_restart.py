@@ -10,8 +10,6 @@ minutes, so the schedule can only come back through the watcher noticing that Re
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 
 from tests.fixtures import reliability
 from tests.fixtures.ports import free_port
+from tests.fixtures.probes import run_probe
 from tests.fixtures.redis_server import RedisServer, restart_redis, start_redis, stop_redis
 from tests.integration.pipeline.conftest import Pipeline, eventually
 
@@ -171,23 +170,6 @@ def test_worker_and_beat_keep_trying_while_redis_is_away_their_probes_say_alive_
         def tries() -> int:
             return patient.log_path.read_text(errors="replace").count("consumer: Cannot connect")
 
-        def probe(role: str) -> subprocess.CompletedProcess[str]:
-            # what Kubernetes runs as the liveness probe (the chart's), with the chart's default limit
-            return subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "drsyncer.cli",
-                    "probe",
-                    role,
-                    "--heartbeat-file",
-                    str(heartbeats[role]),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=30,
-            )
-
         def touched_since(path: Path, since: float) -> bool:
             return path.exists() and path.stat().st_mtime > since
 
@@ -206,7 +188,7 @@ def test_worker_and_beat_keep_trying_while_redis_is_away_their_probes_say_alive_
             )
             assert patient.alive, f"the worker exited after {tries()} tries:\n{patient.tail(30)}"
             for role in heartbeats:
-                result = probe(role)
+                result = run_probe(role, heartbeats[role])  # the chart's limit: the default
                 assert result.returncode == 0, f"{role}: {result.stdout}{result.stderr}"
 
         restart_redis(redis_server, down_until=away_long_enough)

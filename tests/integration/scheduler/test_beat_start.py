@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.fixtures.children import popen
 from tests.fixtures.polling import eventually
+from tests.fixtures.probes import run_probe
 from tests.fixtures.redis_server import restart_redis, start_redis, stop_redis
 
 
@@ -42,12 +43,7 @@ def test_beat_waits_for_redis_at_its_start_and_starts_once_it_answers(tmp_path: 
         assert beat.poll() is None, log_path.read_text()
         # waiting is being alive: the liveness probe must not restart a beat that a restart cannot help
         eventually(heartbeat.exists, what="the heartbeat file touched while beat waits")
-        probe = subprocess.run(
-            [sys.executable, "-m", "drsyncer.cli", "probe", "beat", "--heartbeat-file", str(heartbeat)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        probe = run_probe("beat", heartbeat)
         assert probe.returncode == 0, probe.stdout + probe.stderr
 
         restart_redis(server)  # an empty redis-server on the same port
