@@ -64,7 +64,7 @@ from drsyncer.sync.decide import decide, wanted_again
 from drsyncer.sync.delete import delete_copy, wait_gone
 from drsyncer.sync.drain import drain
 from drsyncer.sync.immutable import described_handling, resolve_handling
-from drsyncer.sync.merge import changed_fields, dry_run_replacement, partial_body, update_body
+from drsyncer.sync.merge import changed_fields, created_again, dry_run_replacement, partial_body, update_body
 from drsyncer.sync.namespace_metadata import creation_metadata, patch_for
 from drsyncer.sync.objects import Key, Obj
 from drsyncer.sync.ownership import destination_namespace
@@ -865,7 +865,34 @@ class _Runner:
                 Category.RETRYABLE, "not recreated: replaced since it was read; the next sync retries"
             )
         wait_gone(self.client, ref, namespace, key.name, uid, self.limits.deletion_timeout_s)
-        self.client.create(ref, namespace, action.desired, metadata_only=True)
+        try:
+            self.client.create(ref, namespace, action.desired, metadata_only=True)
+        except (Conflict, AlreadyExists):
+            raise  # created meanwhile by someone else: nothing to put back in its place
+        except ApiError as refused:
+            raise self._put_back(ref, namespace, existing, describe, refused) from None
+
+    def _put_back(
+        self, ref: ResourceRef, namespace: str | None, previous: Obj | None, describe: str, refused: ApiError
+    ) -> CategorisedError:
+        """The new object's create was refused after the copy was deleted: a refusal the dry run
+        could not foresee, such as etcd's request size limit (1.5 MiB by default: a dry run is never
+        stored) or a webhook that judges only real writes. Create the copy again as it was, so the
+        destination keeps the object; returns the error to report, naming both outcomes."""
+        why = f"{describe}; not recreated: the destination refused the new object after the copy was deleted"
+        if previous is None:
+            return CategorisedError(refused.category, f"{why} ({refused.api_message})")
+        try:
+            self.client.create(ref, namespace, created_again(previous), metadata_only=True)
+        except ApiError as again:
+            return CategorisedError(
+                refused.category,
+                f"{why} ({refused.api_message}), and creating the copy again as it was failed too "
+                f"({again.api_message}); the next sync creates it",
+            )
+        return CategorisedError(
+            refused.category, f"{why} ({refused.api_message}); the copy was put back as it was"
+        )
 
     def _prune(self, action: Action) -> _Done:
         ref, key = self.ref(action), action.key

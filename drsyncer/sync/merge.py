@@ -113,6 +113,26 @@ def dry_run_replacement(desired: Mapping[str, Any], existing: Mapping[str, Any] 
     return {**desired, "spec": want}
 
 
+# metadata the API server sets for the object it stores, which a create body must not carry
+_SET_ON_CREATE = (
+    "uid",
+    "resourceVersion",
+    "selfLink",
+    "creationTimestamp",
+    "managedFields",
+    "generation",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+
+
+def created_again(previous: Mapping[str, Any]) -> Obj:
+    """The body that creates `previous` (an object as read, since deleted) again as it was: without
+    its status and the metadata its API server set when storing it."""
+    meta = {k: v for k, v in (previous.get("metadata") or {}).items() if k not in _SET_ON_CREATE}
+    return {**{k: v for k, v in previous.items() if k != "status"}, "metadata": meta}
+
+
 def _metadata(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:
     have = existing.get("metadata") or {}
     meta: Obj = dict(desired.get("metadata") or {})

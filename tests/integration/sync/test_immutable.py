@@ -18,6 +18,7 @@ from drsyncer.sync.namespace_sync import read_destination, read_source
 from drsyncer.sync.plan import Op, plan
 from drsyncer.sync.result import Phase, TargetResult
 from drsyncer.sync.rules import Rules
+from tests.fixtures.polling import eventually
 from tests.integration.sync.conftest import Obj, World, counts_of, create, modify, read, recreate, rules, seed
 
 DEPLOYMENT: Obj = {
@@ -725,3 +726,97 @@ def test_a_storage_class_the_source_gives_a_claim_that_had_none_reaches_the_copy
     world.reset_counters()
     world.sync(sync_rules, destinations=("dr1",))
     assert world.writes("dr1") == 0
+
+
+def _refuse_real_creates_of_blue_deployments(world: World, name: str) -> Callable[[], None]:
+    """A ValidatingAdmissionPolicy on dr1 refusing real (not dry-run) creates of a Deployment
+    selecting `track`, in the test's namespace: a refusal a recreate's dry run cannot foresee, as
+    etcd's size limit or a webhook judging only real writes would give. Returns its removal."""
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": ["apps"],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE"],
+                        "resources": ["deployments"],
+                    }
+                ]
+            },
+            "validations": [
+                {
+                    "expression": "request.dryRun == true || !('track' in object.spec.selector.matchLabels)",
+                    "message": "a Deployment selecting a track is refused here",
+                    "reason": "Invalid",
+                }
+            ],
+        },
+    }
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name},
+        "spec": {
+            "policyName": name,
+            "validationActions": ["Deny"],
+            "matchResources": {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": world.ns}}
+            },
+        },
+    }
+    base = "/apis/admissionregistration.k8s.io/v1"
+    world.call("dr1", "POST", f"{base}/validatingadmissionpolicies", policy)
+    world.call("dr1", "POST", f"{base}/validatingadmissionpolicybindings", binding)
+    probe = copy.deepcopy(DEPLOYMENT)
+    probe["metadata"]["name"] = "policy-probe"
+    new_selector(probe)
+    deployments = f"/apis/apps/v1/namespaces/{world.ns}/deployments"
+
+    def refused() -> bool:  # a policy takes effect a moment after it is written
+        try:
+            world.call("dr1", "POST", deployments, probe)
+        except k8s.ApiException as exc:
+            return exc.status == 422  # the probe is valid: only the policy refuses it
+        world.call("dr1", "DELETE", f"{deployments}/policy-probe")
+        return False
+
+    eventually(refused, timeout_s=30, what="the admission policy in effect")
+
+    def remove() -> None:
+        world.call("dr1", "DELETE", f"{base}/validatingadmissionpolicybindings/{name}")
+        world.call("dr1", "DELETE", f"{base}/validatingadmissionpolicies/{name}")
+
+    return remove
+
+
+def test_a_recreate_refused_after_the_delete_puts_the_copy_back_as_it_was(world: World) -> None:
+    if world.backend == "sim":
+        pytest.skip("the simulator has no admission policies: nothing refuses a create its dry run allowed")
+    removals: list[Callable[[], None]] = []
+    try:
+        c = change_and_sync(
+            world,
+            {"defaultHandling": "Recreate"},
+            new_selector,
+            between=lambda: removals.append(
+                _refuse_real_creates_of_blue_deployments(world, f"putback-{world.ns}")
+            ),
+        )
+    finally:
+        for remove in removals:
+            remove()
+
+    assert counts_of(c.result) == {"failed": 1}
+    (error,) = c.result.errors
+    assert "not recreated: the destination refused the new object after the copy was deleted" in error.message
+    assert "a Deployment selecting a track is refused here" in error.message
+    assert error.message.endswith("the copy was put back as it was")
+    # the copy is there as it was before the change, created again
+    assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
+    assert c.after["spec"]["selector"] == c.before["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    assert c.after["metadata"]["annotations"] == c.before["metadata"]["annotations"]
