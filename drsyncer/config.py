@@ -318,7 +318,8 @@ SETTINGS: tuple[Setting, ...] = (
         "DRSYNCER_HEARTBEAT_FILE",
         "",
         "File the worker (while its consumer runs, or keeps trying to reach Redis) or beat (every "
-        "tick, and every try while Redis is away) touches, for `drsyncer probe`. Empty: `/tmp/drsyncer-worker.heartbeat` or `/tmp/drsyncer-beat.heartbeat`.",
+        "tick, and every try while Redis is away) touches, for `drsyncer probe`. Empty: "
+        "`/tmp/drsyncer-worker.heartbeat` or `/tmp/drsyncer-beat.heartbeat`.",
     ),
     Setting(
         "metrics_dir",
