@@ -23,6 +23,9 @@ ANNOTATION_SOURCE_UID: Final = "dr-syncer.io/source-uid"
 ANNOTATION_SOURCE_HASH: Final = "dr-syncer.io/source-hash"
 # what the copy was made from: "<source uid>/<source version>/<check>" (drsyncer.sync.provenance)
 ANNOTATION_SYNCED_FROM: Final = "dr-syncer.io/synced-from"
+# on a copy put back after the destination refused its recreate's create: the source hash of the
+# object refused, so that later runs keep the copy rather than delete it again for the same object
+ANNOTATION_RECREATE_REFUSED: Final = "dr-syncer.io/recreate-refused"
 
 # namespaces created in a destination carry this label (the Go operator's key)
 LABEL_SOURCE_NAMESPACE: Final = "dr-syncer.io/source-namespace"

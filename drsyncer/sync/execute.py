@@ -53,6 +53,7 @@ from contextvars import copy_context
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from drsyncer.api import keys
 from drsyncer.errors import CategorisedError, Category
 from drsyncer.kube import ApiError, ClusterClient, ResourceRef
 from drsyncer.kube.client import NAMESPACES
@@ -64,9 +65,16 @@ from drsyncer.sync.decide import decide, wanted_again
 from drsyncer.sync.delete import delete_copy, wait_gone
 from drsyncer.sync.drain import drain
 from drsyncer.sync.immutable import described_handling, resolve_handling
-from drsyncer.sync.merge import changed_fields, created_again, dry_run_replacement, partial_body, update_body
+from drsyncer.sync.merge import (
+    PUT_BACK_REFUSED,
+    changed_fields,
+    created_again,
+    dry_run_replacement,
+    partial_body,
+    update_body,
+)
 from drsyncer.sync.namespace_metadata import creation_metadata, patch_for
-from drsyncer.sync.objects import Key, Obj
+from drsyncer.sync.objects import Key, Obj, annotations_of
 from drsyncer.sync.ownership import destination_namespace
 from drsyncer.sync.plan import Plan
 from drsyncer.sync.result import (
@@ -848,6 +856,17 @@ class _Runner:
         assert action.desired is not None
         if existing is None:
             existing = self.client.get(ref, namespace, key.name)
+        refused_before = annotations_of(existing or {}).get(keys.ANNOTATION_RECREATE_REFUSED)
+        if refused_before and refused_before == annotations_of(action.desired).get(
+            keys.ANNOTATION_SOURCE_HASH
+        ):
+            raise CategorisedError(
+                Category.NON_RETRYABLE,
+                f"{describe}; not recreated: the destination refused this object after its copy was "
+                "deleted on an earlier run, and the copy was put back; it is kept until the source "
+                f"object changes (remove annotation {keys.ANNOTATION_RECREATE_REFUSED} from the copy "
+                "to try again)",
+            )
         self._check_creatable(action, ref, describe, existing)
         if handling == ImmutableHandling.RECREATE_WITH_POD_DRAIN:
             drain(self.client, key, ref)
@@ -867,31 +886,42 @@ class _Runner:
         wait_gone(self.client, ref, namespace, key.name, uid, self.limits.deletion_timeout_s)
         try:
             self.client.create(ref, namespace, action.desired, metadata_only=True)
-        except (Conflict, AlreadyExists):
-            raise  # created meanwhile by someone else: nothing to put back in its place
-        except ApiError as refused:
-            raise self._put_back(ref, namespace, existing, describe, refused) from None
+        except ApiError as exc:
+            # a refusal of the object itself; not an error that may have let the create through (a
+            # timeout), nor a cluster gone away: the next sync creates whatever is missing then
+            if exc.category is not Category.NON_RETRYABLE or existing is None:
+                raise
+            raise self._put_back(action, ref, existing, describe, exc) from None
 
     def _put_back(
-        self, ref: ResourceRef, namespace: str | None, previous: Obj | None, describe: str, refused: ApiError
+        self, action: Action, ref: ResourceRef, previous: Obj, describe: str, refused: ApiError
     ) -> CategorisedError:
-        """The new object's create was refused after the copy was deleted: a refusal the dry run
-        could not foresee, such as etcd's request size limit (1.5 MiB by default: a dry run is never
-        stored) or a webhook that judges only real writes. Create the copy again as it was, so the
-        destination keeps the object; returns the error to report, naming both outcomes."""
-        why = f"{describe}; not recreated: the destination refused the new object after the copy was deleted"
-        if previous is None:
-            return CategorisedError(refused.category, f"{why} ({refused.api_message})")
+        """The new object's create was refused after its copy was deleted: a refusal the dry run
+        could not foresee, such as etcd's request size limit (1.5 MiB by default; a dry run is never
+        stored) or an admission webhook or policy that judges only real writes. Create the copy
+        again as it was, marked (`ANNOTATION_RECREATE_REFUSED`) so that later runs keep it until the
+        source object changes; returns the error to report, naming what happened to the copy."""
+        assert action.desired is not None
+        why = (
+            f"{describe}; not recreated: the destination refused the new object after the copy was "
+            f"deleted ({refused.api_message})"
+        )
+        not_put_back = PUT_BACK_REFUSED.get((ref.group, ref.kind))
+        if not_put_back is not None:
+            return CategorisedError(refused.category, f"{why}; the copy was not put back: {not_put_back}")
+        source_hash = annotations_of(action.desired).get(keys.ANNOTATION_SOURCE_HASH) or ""
+        body = created_again(previous, {keys.ANNOTATION_RECREATE_REFUSED: source_hash})
         try:
-            self.client.create(ref, namespace, created_again(previous), metadata_only=True)
+            self.client.create(ref, action.key.namespace or None, body, metadata_only=True)
         except ApiError as again:
             return CategorisedError(
                 refused.category,
-                f"{why} ({refused.api_message}), and creating the copy again as it was failed too "
-                f"({again.api_message}); the next sync creates it",
+                f"{why}, and creating the copy again as it was failed too ({again.api_message}); "
+                "the destination has no copy of it",
             )
         return CategorisedError(
-            refused.category, f"{why} ({refused.api_message}); the copy was put back as it was"
+            refused.category,
+            f"{why}; the copy was put back as it was and is kept until the source object changes",
         )
 
     def _prune(self, action: Action) -> _Done:

@@ -113,8 +113,9 @@ def dry_run_replacement(desired: Mapping[str, Any], existing: Mapping[str, Any] 
     return {**desired, "spec": want}
 
 
-# metadata the API server sets for the object it stores, which a create body must not carry
-_SET_ON_CREATE = (
+# metadata the API server sets for the object it stores, which a create body must not carry, and
+# owner references, which name objects of the destination that a foreground delete may have removed
+_NOT_CREATED_AGAIN = (
     "uid",
     "resourceVersion",
     "selfLink",
@@ -123,14 +124,25 @@ _SET_ON_CREATE = (
     "generation",
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
+    "ownerReferences",
 )
 
 
-def created_again(previous: Mapping[str, Any]) -> Obj:
-    """The body that creates `previous` (an object as read, since deleted) again as it was: without
-    its status and the metadata its API server set when storing it."""
-    meta = {k: v for k, v in (previous.get("metadata") or {}).items() if k not in _SET_ON_CREATE}
+def created_again(previous: Mapping[str, Any], annotations: Mapping[str, str]) -> Obj:
+    """The body that creates `previous` (a copy as read, since deleted) again as it was, with
+    `annotations` added: without its status, the metadata its API server set when storing it and its
+    owner references. Not for a Job (it would run again) or a PersistentVolumeClaim (its volume was
+    released with it): `PUT_BACK_REFUSED` says why."""
+    meta = {k: v for k, v in (previous.get("metadata") or {}).items() if k not in _NOT_CREATED_AGAIN}
+    meta["annotations"] = {**(meta.get("annotations") or {}), **annotations}
     return {**{k: v for k, v in previous.items() if k != "status"}, "metadata": meta}
+
+
+# (group, kind) → why its deleted copy is not created again as it was
+PUT_BACK_REFUSED: dict[tuple[str, str], str] = {
+    ("batch", "Job"): "a Job created again would run again",
+    ("", "PersistentVolumeClaim"): "its volume was released with it, so it would not be the claim it was",
+}
 
 
 def _metadata(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Obj:

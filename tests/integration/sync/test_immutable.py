@@ -770,8 +770,11 @@ def _refuse_real_creates_of_blue_deployments(world: World, name: str) -> Callabl
         },
     }
     base = "/apis/admissionregistration.k8s.io/v1"
-    world.call("dr1", "POST", f"{base}/validatingadmissionpolicies", policy)
-    world.call("dr1", "POST", f"{base}/validatingadmissionpolicybindings", binding)
+
+    def remove() -> None:  # cluster-wide objects on a cluster the session shares
+        world.call("dr1", "DELETE", f"{base}/validatingadmissionpolicybindings/{name}")
+        world.call("dr1", "DELETE", f"{base}/validatingadmissionpolicies/{name}")
+
     probe = copy.deepcopy(DEPLOYMENT)
     probe["metadata"]["name"] = "policy-probe"
     new_selector(probe)
@@ -785,16 +788,17 @@ def _refuse_real_creates_of_blue_deployments(world: World, name: str) -> Callabl
         world.call("dr1", "DELETE", f"{deployments}/policy-probe")
         return False
 
-    eventually(refused, timeout_s=30, what="the admission policy in effect")
-
-    def remove() -> None:
-        world.call("dr1", "DELETE", f"{base}/validatingadmissionpolicybindings/{name}")
-        world.call("dr1", "DELETE", f"{base}/validatingadmissionpolicies/{name}")
-
+    try:
+        world.call("dr1", "POST", f"{base}/validatingadmissionpolicies", policy)
+        world.call("dr1", "POST", f"{base}/validatingadmissionpolicybindings", binding)
+        eventually(refused, timeout_s=30, what="the admission policy in effect")
+    except BaseException:
+        remove()
+        raise
     return remove
 
 
-def test_a_recreate_refused_after_the_delete_puts_the_copy_back_as_it_was(world: World) -> None:
+def test_a_recreate_refused_after_the_delete_puts_the_copy_back_and_later_runs_keep_it(world: World) -> None:
     if world.backend == "sim":
         pytest.skip("the simulator has no admission policies: nothing refuses a create its dry run allowed")
     removals: list[Callable[[], None]] = []
@@ -807,6 +811,10 @@ def test_a_recreate_refused_after_the_delete_puts_the_copy_back_as_it_was(world:
                 _refuse_real_creates_of_blue_deployments(world, f"putback-{world.ns}")
             ),
         )
+        world.reset_counters()
+        (later,) = world.sync(c.rules, destinations=("dr1",))
+        writes_of_later_run = world.verbs("dr1")
+        kept = read(world, "dr1", DEPLOYMENT)
     finally:
         for remove in removals:
             remove()
@@ -815,8 +823,20 @@ def test_a_recreate_refused_after_the_delete_puts_the_copy_back_as_it_was(world:
     (error,) = c.result.errors
     assert "not recreated: the destination refused the new object after the copy was deleted" in error.message
     assert "a Deployment selecting a track is refused here" in error.message
-    assert error.message.endswith("the copy was put back as it was")
-    # the copy is there as it was before the change, created again
+    assert error.message.endswith(
+        "the copy was put back as it was and is kept until the source object changes"
+    )
+    # the copy is there as it was before the change, created again and marked with what was refused
     assert c.after["metadata"]["uid"] != c.before["metadata"]["uid"]
     assert c.after["spec"]["selector"] == c.before["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    refused_hash = c.after["metadata"]["annotations"].pop(keys.ANNOTATION_RECREATE_REFUSED)
+    assert refused_hash and refused_hash != c.before["metadata"]["annotations"][keys.ANNOTATION_SOURCE_HASH]
     assert c.after["metadata"]["annotations"] == c.before["metadata"]["annotations"]
+
+    # the next run deletes nothing: the same object would be refused again
+    assert counts_of(later) == {"failed": 1}
+    assert "kept until the source object changes (remove annotation dr-syncer.io/recreate-refused" in (
+        later.errors[0].message
+    )
+    assert "DELETE" not in writes_of_later_run and "POST" not in writes_of_later_run
+    assert kept is not None and kept["metadata"]["uid"] == c.after["metadata"]["uid"]
