@@ -62,7 +62,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "redis_socket_timeout": REDIS_SOCKET_TIMEOUT_S,
         "redis_socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S,
         "broker_connection_retry_on_startup": True,
-        # Celery gives up reconnecting after 100 tries (kombu's 2-30 s pauses: about 47 minutes) and
+        # Celery gives up reconnecting after 100 tries (kombu's 2-30 s pauses: about 46 minutes) and
         # the worker exits; a worker tries for as long as Redis is away, and takes tasks once it is back
         "broker_connection_max_retries": None,
         "task_serializer": "json",

@@ -273,6 +273,18 @@ class HeartbeatRedBeatScheduler(RedBeatScheduler):
             held[0],
         )
 
+    def _ensure_connected(self) -> Any:
+        """The connection beat sends on, made as Celery's `Scheduler._ensure_connected` makes it
+        (once, at the first send), but touching the heartbeat file on every try: tries have no limit
+        (`broker_connection_max_retries`), and a beat whose Redis went away just then waits here for
+        it, alive, as a tick without Redis does."""
+
+        def retrying(exc: Exception, interval: float) -> None:
+            log.warning("beat: Redis unreachable (%s); trying again in %.0fs", exc, interval)
+            probes.beat(self.heartbeat_path)
+
+        return self.connection.ensure_connection(retrying, self.app.conf.broker_connection_max_retries)
+
     def tick(self, *args: Any, **kwargs: Any) -> Any:
         try:
             if self.lock_key and not self._hold_lock():

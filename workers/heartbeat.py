@@ -17,9 +17,10 @@ from celery import bootsteps
 
 from workers import probes
 
-# kombu pauses at most 30 s between tries (Connection.ensure_connection's interval_max), and a try
-# takes at most the connect timeout: without a new try for this long, the consumer is stuck
-RECONNECT_PROGRESS_S = 90.0
+# kombu pauses at most 30 s between tries (Connection.ensure_connection's interval_max); Celery counts
+# a try once per round over all of a broker's addresses (Sentinel's several), each of which may take
+# a connect timeout when packets are dropped. Without a new try for this long, the consumer is stuck.
+RECONNECT_PROGRESS_S = 300.0
 
 
 def _tries(consumer: Any) -> int:

@@ -77,6 +77,7 @@ class SimCluster:
         self.api.admin_down = self._down_for
         self._web: web.Server | None = None
         self._server: asyncio.Server | None = None
+        self._closing: asyncio.Future[None] | None = None  # set while `_close` drops connections
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -119,6 +120,8 @@ class SimCluster:
         self.stop()
 
     async def _listen(self) -> None:
+        if self._closing is not None:  # the port is free once the close is done
+            await asyncio.shield(self._closing)
         if self._server is not None:
             return
         loop = self._loop
@@ -147,10 +150,21 @@ class SimCluster:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _close(self) -> None:
+        if self._closing is not None:  # a close under way (the admin endpoint's): down once it is
+            await asyncio.shield(self._closing)
+            return
         server, web_server = self._server, self._web
         self._server = self._web = None
         if server is None or web_server is None:
             return
+        self._closing = self._loop.create_future()
+        try:
+            await self._drop(server, web_server)
+        finally:
+            self._closing.set_result(None)
+            self._closing = None
+
+    async def _drop(self, server: asyncio.Server, web_server: web.Server) -> None:
         # Stop accepting first and let the connections asyncio accepted already be set up (it
         # accepts a burst at once and attaches each one a loop turn later): closing the server
         # before that strands them half-made, open to the client but never answered or closed.

@@ -25,7 +25,7 @@ from tests.integration.pipeline.conftest import Pipeline, eventually
 SCHEDULE_BACK_S = 30.0
 
 # kombu pauses 2 s, 4 s, ... up to 30 s between a worker's tries to reach the broker: the default limit
-# of 100 tries takes about 47 minutes. In the worker started with this as its `sitecustomize`, the
+# of 100 tries takes about 46 minutes. In the worker started with this as its `sitecustomize`, the
 # pauses are hundredths of a second, so more tries than that fit in a test; nothing else changes.
 SHORT_RECONNECT_PAUSES = """
 import kombu.connection

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.fixtures.children import popen
@@ -47,10 +48,10 @@ def test_beat_waits_for_redis_at_its_start_and_starts_once_it_answers(tmp_path: 
         assert probe.returncode == 0, probe.stdout + probe.stderr
 
         restart_redis(server)  # an empty redis-server on the same port
-        # RedBeat's lock taken: beat started and ticks
-        eventually(
-            lambda: server.client().exists("redbeat::lock"), timeout_s=60, what="beat to start and tick"
-        )
+        # RedBeat's lock taken (beat started), then the heartbeat touched by a tick, not a wait
+        eventually(lambda: server.client().exists("redbeat::lock"), timeout_s=60, what="beat to start")
+        started = time.time()
+        eventually(lambda: heartbeat.stat().st_mtime > started, timeout_s=30, what="beat to tick")
         text = log_path.read_text()
         assert "beat: Redis is back; starting" in text
         assert text.count("Redis unreachable") == 1  # said once, not once a second
