@@ -251,10 +251,14 @@ BEAT_KILLS = reliability.sized(1, 5)
 
 
 def _sends(pipe: Pipeline, name: str) -> list[float]:
-    """When each finished sync task of a Replication was done (epoch seconds, as Flower shows it), in order."""
+    """When a worker received each finished sync task of a Replication (epoch seconds, as Flower shows
+    it), in order: beat's spacing of sends, as near as the workers see it. When a task finished would
+    add how long each run took, and a Replication's first run (at once when it is created) takes
+    longer than the next, closing their gap by up to the difference."""
     tasks = pipe.flower_tasks_of("drsyncer.sync_namespace", name)
+    finished = [t for t in tasks if t.get("succeeded") or t.get("failed")]
     return sorted(
-        float(t.get("succeeded") or t.get("failed")) for t in tasks if t.get("succeeded") or t.get("failed")
+        float(t.get("received") or t.get("started") or t.get("succeeded") or t["failed"]) for t in finished
     )
 
 
