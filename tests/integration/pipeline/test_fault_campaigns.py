@@ -248,6 +248,9 @@ def test_destination_flapping_during_runs_converges_once_it_stays_up(pipe: Pipel
 BEAT_PERIOD_S = 4
 BEAT_LOCK_S = 4
 BEAT_KILLS = reliability.sized(1, 5)
+# how much later one run's task may reach a worker than another's after beat sent them (a busy worker
+# main process): the measured spacing of two sends can be short of the sent spacing by this much
+RECEIPT_NOISE_S = 0.25
 
 
 def _sends(pipe: Pipeline, name: str) -> list[float]:
@@ -313,7 +316,11 @@ def test_beat_killed_and_restarted_neither_doubles_nor_skips_scheduled_runs(pipe
             recover_s=spanning,
         )
         assert after[1] - before >= 1.5 * BEAT_PERIOD_S, f"a run doubled across the restart: {gaps}"
-    close = [gap for i, gap in enumerate(gaps) if gap < BEAT_PERIOD_S / 2 and i not in caught_up]
+    # beat sends an entry's runs at least half an interval apart (a send stands for its nearest grid
+    # slot), and its first run as it is created may be just that; a doubled run is seconds closer
+    close = [
+        gap for i, gap in enumerate(gaps) if gap < BEAT_PERIOD_S / 2 - RECEIPT_NOISE_S and i not in caught_up
+    ]
     assert not close, f"runs closer than half a period: {gaps}"
     assert max(gaps) <= longest, f"a gap of {max(gaps):.1f} s between scheduled runs: {gaps}"
 
